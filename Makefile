@@ -1,0 +1,85 @@
+# Atoll — build, test and run.
+#   make            build everything into build/bin
+#   make test       unit tests (cmocka) + end-to-end tests (pytest, real kubectl)
+#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind   unit tests under valgrind
+#   make demo       start a hub and walk the seed with kubectl
+#   make bench      benchmarks (print figures)
+#   make deps       install missing Debian packages (as root) or print the apt-get line
+
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2
+CFLAGS  ?=
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           -g $(OPT) $(SAN) -Icommon -Iproto -Ihub -MMD -MP
+LDFLAGS += $(SAN)
+LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lyaml -lsqlite3 -lpthread -lm
+
+DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
+           libsqlite3-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
+           libclang-rt-14-dev valgrind
+
+LIB_SRC   := $(wildcard common/*.c proto/*.c)
+HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+HUB_OBJ   := $(HUB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BINS      := $(BUILD)/bin/atoll-hub
+
+.PHONY: all deps test unit e2e asan valgrind clean demo bench check-deps
+all: check-deps $(BINS) $(UNIT_BIN)
+
+# Fails early with the exact apt-get line (or installs, when root) if a
+# package the build or the tests need is missing.
+check-deps:
+	@./tests/tools/ensure-deps.sh $(DEB_PKGS)
+
+deps:
+	@ATOLL_INSTALL=1 ./tests/tools/ensure-deps.sh $(DEB_PKGS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libatoll.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libatollhub.a: $(HUB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/atoll-hub: $(BUILD)/obj/hub/main.o $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: all
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ATOLL_TEST_DATA=tests/data $$t; done
+
+e2e: all
+	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e $(PYTEST_ARGS)
+
+test: unit e2e
+
+asan:
+	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+valgrind: all
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
+
+bench: all
+	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

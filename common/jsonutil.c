@@ -1,0 +1,226 @@
+#include "jsonutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		unsigned int cp;
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* A lexical pre-scan: bounds depth and number length before cJSON sees the
+ * input, so its recursion and fixed number buffer are never stressed. */
+static int prescan(const char *s, size_t len, int max_depth, char *err, size_t errlen)
+{
+	int depth = 0;
+	bool in_str = false;
+	size_t numlen = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+			if (++numlen > 40) {
+				snprintf(err, errlen, "number too long");
+				return -1;
+			}
+			continue;
+		}
+		numlen = 0;
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max_depth) {
+				snprintf(err, errlen, "nesting deeper than %d", max_depth);
+				return -1;
+			}
+		} else if (c == '}' || c == ']')
+			depth--;
+	}
+	return 0;
+}
+
+cJSON *json_parse_limited(const char *buf, size_t len, int max_depth, char *err, size_t errlen)
+{
+	if (!utf8_valid(buf, len)) {
+		snprintf(err, errlen, "invalid UTF-8");
+		return NULL;
+	}
+	if (memchr(buf, '\0', len)) {
+		snprintf(err, errlen, "NUL byte in body");
+		return NULL;
+	}
+	if (prescan(buf, len, max_depth, err, errlen) < 0)
+		return NULL;
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	const char *end = NULL;
+	cJSON *j = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 1);
+	if (!j) {
+		size_t off = end ? (size_t)(end - copy) : 0;
+		if (!end) {
+			const char *ep = cJSON_GetErrorPtr();
+			off = (ep && ep >= copy && ep <= copy + len) ? (size_t)(ep - copy) : 0;
+		}
+		snprintf(err, errlen, "invalid JSON at offset %zu", off);
+	}
+	free(copy);
+	return j;
+}
+
+int json_depth(const cJSON *j)
+{
+	if (!j || !(cJSON_IsObject(j) || cJSON_IsArray(j)))
+		return 0;
+	int max = 0;
+	for (const cJSON *c = j->child; c; c = c->next) {
+		int d = json_depth(c);
+		if (d > max)
+			max = d;
+	}
+	return max + 1;
+}
+
+cJSON *json_get(const cJSON *obj, const char *dotted)
+{
+	char key[256];
+	const char *p = dotted;
+	const cJSON *cur = obj;
+	while (cur && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (!cJSON_IsObject(cur))
+			return NULL;
+		cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+		p = dot ? dot + 1 : p + n;
+	}
+	return (cJSON *)cur;
+}
+
+const char *json_get_str(const cJSON *obj, const char *dotted)
+{
+	cJSON *j = json_get(obj, dotted);
+	return cJSON_IsString(j) ? j->valuestring : NULL;
+}
+
+double json_get_num(const cJSON *obj, const char *dotted, double def)
+{
+	cJSON *j = json_get(obj, dotted);
+	return cJSON_IsNumber(j) ? j->valuedouble : def;
+}
+
+cJSON *json_ensure_obj(cJSON *obj, const char *dotted)
+{
+	char key[256];
+	const char *p = dotted;
+	cJSON *cur = obj;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, key);
+		if (!cJSON_IsObject(next)) {
+			next = cJSON_CreateObject();
+			json_set(cur, key, next);
+		}
+		cur = next;
+		p = dot ? dot + 1 : p + n;
+	}
+	return cur;
+}
+
+void json_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		cJSON_AddItemToObject(obj, key, item);
+}
+
+void json_set_str(cJSON *obj, const char *key, const char *val)
+{
+	json_set(obj, key, cJSON_CreateString(val));
+}
+
+void json_set_num(cJSON *obj, const char *key, double val)
+{
+	json_set(obj, key, cJSON_CreateNumber(val));
+}
+
+static cJSON *dup_depth(const cJSON *j, int depth)
+{
+	if (depth > JSON_MAX_DEPTH * 2)
+		return cJSON_CreateNull();
+	if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
+		cJSON *out = cJSON_IsObject(j) ? cJSON_CreateObject() : cJSON_CreateArray();
+		for (const cJSON *c = j->child; c; c = c->next) {
+			cJSON *d = dup_depth(c, depth + 1);
+			if (cJSON_IsObject(j))
+				cJSON_AddItemToObject(out, c->string, d);
+			else
+				cJSON_AddItemToArray(out, d);
+		}
+		return out;
+	}
+	return cJSON_Duplicate(j, 0);
+}
+
+cJSON *json_dup(const cJSON *j)
+{
+	return j ? dup_depth(j, 0) : NULL;
+}
+
+char *json_print(const cJSON *j)
+{
+	return cJSON_PrintUnformatted(j);
+}

@@ -1,0 +1,20 @@
+/* timefmt — timestamps as Kubernetes writes and prints them.
+ * Owns: RFC 3339 formatting/parsing (second precision, UTC) and
+ * Kubernetes' HumanDuration ("5m", "2m3s", "3d4h") used in AGE cells. */
+#ifndef ATOLL_TIMEFMT_H
+#define ATOLL_TIMEFMT_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* "2026-11-25T05:30:01Z" */
+const char *time_rfc3339(time_t t, char *buf, size_t len);
+/* Parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; returns -1 on error. */
+int time_parse_rfc3339(const char *s, time_t *out);
+/* Kubernetes duration.HumanDuration of d seconds. */
+const char *time_human_duration(long long d, char *buf, size_t len);
+/* Parses a Go-style duration ("10s", "1m30s", "24h", "500ms") into ms;
+ * returns -1 on error. */
+int time_parse_duration_ms(const char *s, long long *out_ms);
+
+#endif

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Checks that every Debian package named on the command line is installed.
+# As root (or with ATOLL_INSTALL=1 under sudo) it installs the missing ones;
+# otherwise it prints the exact apt-get line and fails.
+missing=""
+for p in "$@"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if ! command -v kubectl >/dev/null 2>&1; then
+  missing="$missing kubernetes-client"
+fi
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  echo "atoll: installing missing packages:$missing" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2 || {
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2; } || exit 1
+  exit 0
+fi
+echo "atoll: missing Debian packages. Run as root:" >&2
+echo "  apt-get install -y$missing" >&2
+exit 1
