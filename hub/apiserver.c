@@ -1,0 +1,1259 @@
+#include "apiserver.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/keyvalq_struct.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "openapi.h"
+#include "selector.h"
+#include "table.h"
+#include "yamljson.h"
+
+#define MAX_ROUTES 16
+#define WATCH_MAX_BUFFERED (16u << 20) /* a watcher further behind than this is cut off */
+#define WATCH_HEARTBEAT_S 10
+
+struct watcher {
+	struct apiserver *srv;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	const struct kind_info *k;
+	char prefix[600];
+	struct label_selector *ls;
+	struct field_selector *fs;
+	bool table;
+	bool columns_sent;
+	struct event *timer;    /* heartbeat */
+	struct event *deadline; /* timeoutSeconds */
+	struct watcher *next, *prev;
+};
+
+struct route {
+	char prefix[64];
+	api_route_fn fn;
+	void *ud;
+};
+
+struct apiserver {
+	struct event_base *base;
+	struct evhttp *http;
+	struct store *store;
+	struct obj_ctx objects;
+	struct apiserver_config cfg;
+	struct watcher *watchers;
+	int nwatchers;
+	struct route routes[MAX_ROUTES];
+	int nroutes;
+	unsigned long writes_since_compact;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void set_header(struct evhttp_request *req, const char *k, const char *v)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_remove_header(h, k);
+	evhttp_add_header(h, k, v);
+}
+
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 410: return "Gone";
+	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+static void send_raw(struct evhttp_request *req, int code, const char *ctype, const void *data, size_t len)
+{
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, data, len);
+	set_header(req, "Content-Type", ctype);
+	set_header(req, "Cache-Control", "no-cache, private");
+	evhttp_send_reply(req, code, reason_phrase(code), b);
+	evbuffer_free(b);
+}
+
+void api_send_json(struct evhttp_request *req, int code, const cJSON *body)
+{
+	char *s = json_print(body);
+	send_raw(req, code, "application/json", s, strlen(s));
+	free(s);
+}
+
+void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k)
+{
+	cJSON *st = api_error_status(e, k);
+	api_send_json(req, e->code, st);
+	cJSON_Delete(st);
+}
+
+static void send_status(struct evhttp_request *req, int code, const char *reason, const char *msg)
+{
+	struct api_error e = {0};
+	api_error_set(&e, code, reason, "%s", msg);
+	api_send_error(req, &e, NULL);
+}
+
+static const char *query(struct evkeyvalq *q, const char *k)
+{
+	return evhttp_find_header(q, k);
+}
+
+static bool query_bool(struct evkeyvalq *q, const char *k)
+{
+	const char *v = query(q, k);
+	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static bool wants_table(struct evhttp_request *req)
+{
+	const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+	return acc && strstr(acc, "as=Table");
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+static int copy_seg(char *dst, size_t n, const char *s, size_t len)
+{
+	if (len == 0 || len >= n)
+		return -1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+int api_parse_path(const char *path, struct api_path *p)
+{
+	memset(p, 0, sizeof *p);
+	const char *segs[10];
+	size_t lens[10];
+	int n = 0;
+	const char *s = path;
+	while (*s == '/')
+		s++;
+	while (*s && n < 10) {
+		const char *e = strchr(s, '/');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		segs[n] = s;
+		lens[n] = len;
+		n++;
+		s += len;
+		while (*s == '/')
+			s++;
+	}
+	if (*s)
+		return -1;
+	int i;
+	if (n >= 2 && lens[0] == 3 && strncmp(segs[0], "api", 3) == 0) {
+		p->is_core = true;
+		if (copy_seg(p->version, sizeof p->version, segs[1], lens[1]) < 0)
+			return -1;
+		i = 2;
+	} else if (n >= 3 && lens[0] == 4 && strncmp(segs[0], "apis", 4) == 0) {
+		if (copy_seg(p->group, sizeof p->group, segs[1], lens[1]) < 0 ||
+		    copy_seg(p->version, sizeof p->version, segs[2], lens[2]) < 0)
+			return -1;
+		i = 3;
+	} else {
+		return -1;
+	}
+	int rest = n - i;
+	if (rest <= 0)
+		return -1;
+	/* namespaces/{ns}/{resource}[/{name}[/{sub}]] */
+	if (rest >= 3 && lens[i] == 10 && strncmp(segs[i], "namespaces", 10) == 0) {
+		if (copy_seg(p->ns, sizeof p->ns, segs[i + 1], lens[i + 1]) < 0)
+			return -1;
+		char third[64] = "";
+		copy_seg(third, sizeof third, segs[i + 2], lens[i + 2]);
+		if (p->is_core && (strcmp(third, "status") == 0 || strcmp(third, "finalize") == 0) && rest == 3) {
+			strcpy(p->resource, "namespaces");
+			snprintf(p->name, sizeof p->name, "%s", p->ns);
+			p->ns[0] = '\0';
+			strcpy(p->sub, third);
+			return 0;
+		}
+		i += 2;
+		rest -= 2;
+	}
+	if (copy_seg(p->resource, sizeof p->resource, segs[i], lens[i]) < 0)
+		return -1;
+	if (rest >= 2 && copy_seg(p->name, sizeof p->name, segs[i + 1], lens[i + 1]) < 0)
+		return -1;
+	if (rest >= 3 && copy_seg(p->sub, sizeof p->sub, segs[i + 2], lens[i + 2]) < 0)
+		return -1;
+	if (rest > 3)
+		return -1;
+	return 0;
+}
+
+/* ---- discovery ------------------------------------------------------------ */
+
+static cJSON *str_array(const char *const *v)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (int i = 0; v[i]; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	return a;
+}
+
+static const char *const all_verbs[] = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
+static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
+
+static cJSON *resource_list(const char *group, const char *version)
+{
+	cJSON *rl = cJSON_CreateObject();
+	char gv[256];
+	if (group[0])
+		snprintf(gv, sizeof gv, "%s/%s", group, version);
+	else
+		snprintf(gv, sizeof gv, "%s", version);
+	cJSON_AddStringToObject(rl, "kind", "APIResourceList");
+	cJSON_AddStringToObject(rl, "apiVersion", "v1");
+	cJSON_AddStringToObject(rl, "groupVersion", gv);
+	cJSON *res = cJSON_AddArrayToObject(rl, "resources");
+	int found = 0;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (strcmp(k->group, group) != 0 || strcmp(k->version, version) != 0)
+			continue;
+		found++;
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "name", k->plural);
+		cJSON_AddStringToObject(r, "singularName", k->singular);
+		cJSON_AddBoolToObject(r, "namespaced", k->namespaced);
+		cJSON_AddStringToObject(r, "kind", k->kind);
+		cJSON_AddItemToObject(r, "verbs", str_array(all_verbs));
+		if (k->short_names[0])
+			cJSON_AddItemToObject(r, "shortNames", str_array(k->short_names));
+		if (k->categories[0])
+			cJSON_AddItemToObject(r, "categories", str_array(k->categories));
+		cJSON_AddItemToArray(res, r);
+		if (k->subresources & SUB_STATUS) {
+			cJSON *s = cJSON_CreateObject();
+			char n[200];
+			snprintf(n, sizeof n, "%s/status", k->plural);
+			cJSON_AddStringToObject(s, "name", n);
+			cJSON_AddStringToObject(s, "singularName", "");
+			cJSON_AddBoolToObject(s, "namespaced", k->namespaced);
+			cJSON_AddStringToObject(s, "kind", k->kind);
+			cJSON_AddItemToObject(s, "verbs", str_array(sub_verbs));
+			cJSON_AddItemToArray(res, s);
+		}
+		if (k->subresources & SUB_SCALE) {
+			cJSON *s = cJSON_CreateObject();
+			char n[200];
+			snprintf(n, sizeof n, "%s/scale", k->plural);
+			cJSON_AddStringToObject(s, "name", n);
+			cJSON_AddStringToObject(s, "singularName", "");
+			cJSON_AddBoolToObject(s, "namespaced", k->namespaced);
+			cJSON_AddStringToObject(s, "group", "autoscaling");
+			cJSON_AddStringToObject(s, "version", "v1");
+			cJSON_AddStringToObject(s, "kind", "Scale");
+			cJSON_AddItemToObject(s, "verbs", str_array(sub_verbs));
+			cJSON_AddItemToArray(res, s);
+		}
+	}
+	if (!found) {
+		cJSON_Delete(rl);
+		return NULL;
+	}
+	return rl;
+}
+
+/* Versions of a group, preferred (first registered) first. */
+static cJSON *group_entry(const char *group)
+{
+	cJSON *g = cJSON_CreateObject();
+	cJSON_AddStringToObject(g, "name", group);
+	cJSON *vs = cJSON_AddArrayToObject(g, "versions");
+	char seen[8][64];
+	int nseen = 0;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (strcmp(k->group, group) != 0)
+			continue;
+		bool dup = false;
+		for (int j = 0; j < nseen; j++)
+			dup |= strcmp(seen[j], k->version) == 0;
+		if (dup || nseen == 8)
+			continue;
+		snprintf(seen[nseen++], 64, "%s", k->version);
+	}
+	/* Karmada's work group prefers v1alpha2 (bindings) over v1alpha1. */
+	for (int a = 0; a < nseen; a++)
+		for (int b = a + 1; b < nseen; b++)
+			if (strcmp(seen[b], seen[a]) > 0) {
+				char t[64];
+				memcpy(t, seen[a], 64);
+				memcpy(seen[a], seen[b], 64);
+				memcpy(seen[b], t, 64);
+			}
+	for (int j = 0; j < nseen; j++) {
+		cJSON *v = cJSON_CreateObject();
+		char gv[256];
+		snprintf(gv, sizeof gv, "%s/%s", group, seen[j]);
+		cJSON_AddStringToObject(v, "groupVersion", gv);
+		cJSON_AddStringToObject(v, "version", seen[j]);
+		cJSON_AddItemToArray(vs, v);
+	}
+	if (nseen)
+		cJSON_AddItemToObject(g, "preferredVersion", json_dup(cJSON_GetArrayItem(vs, 0)));
+	return g;
+}
+
+static cJSON *group_list(void)
+{
+	cJSON *gl = cJSON_CreateObject();
+	cJSON_AddStringToObject(gl, "kind", "APIGroupList");
+	cJSON_AddStringToObject(gl, "apiVersion", "v1");
+	cJSON *groups = cJSON_AddArrayToObject(gl, "groups");
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (!k->group[0])
+			continue;
+		bool dup = false;
+		for (int j = 0; j < i; j++)
+			dup |= strcmp(kinds_at(j)->group, k->group) == 0;
+		if (!dup)
+			cJSON_AddItemToArray(groups, group_entry(k->group));
+	}
+	return gl;
+}
+
+static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, const char *path)
+{
+	cJSON *body = NULL;
+	if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0) {
+		body = cJSON_CreateObject();
+		cJSON_AddStringToObject(body, "kind", "APIVersions");
+		const char *const v[] = {"v1", NULL};
+		cJSON_AddItemToObject(body, "versions", str_array(v));
+		cJSON *addr = cJSON_AddArrayToObject(body, "serverAddressByClientCIDRs");
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "clientCIDR", "0.0.0.0/0");
+		const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+		cJSON_AddStringToObject(e, "serverAddress", host ? host : "127.0.0.1");
+		cJSON_AddItemToArray(addr, e);
+	} else if (strcmp(path, "/apis") == 0 || strcmp(path, "/apis/") == 0) {
+		body = group_list();
+	} else if (strcmp(path, "/api/v1") == 0) {
+		body = resource_list("", "v1");
+	} else if (strncmp(path, "/apis/", 6) == 0) {
+		char group[128] = "", version[64] = "";
+		const char *g = path + 6;
+		const char *slash = strchr(g, '/');
+		if (!slash) {
+			snprintf(group, sizeof group, "%s", g);
+			for (int i = 0; i < kinds_count(); i++)
+				if (strcmp(kinds_at(i)->group, group) == 0) {
+					body = group_entry(group);
+					cJSON_AddStringToObject(body, "kind", "APIGroup");
+					cJSON_AddStringToObject(body, "apiVersion", "v1");
+					break;
+				}
+		} else if (!strchr(slash + 1, '/')) {
+			snprintf(group, sizeof group, "%.*s", (int)(slash - g), g);
+			snprintf(version, sizeof version, "%s", slash + 1);
+			body = resource_list(group, version);
+		} else {
+			return false;
+		}
+		if (!body) {
+			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			return true;
+		}
+	} else {
+		return false;
+	}
+	(void)a;
+	if (!body) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return true;
+	}
+	api_send_json(req, 200, body);
+	cJSON_Delete(body);
+	return true;
+}
+
+static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const char *path)
+{
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 || strcmp(path, "/readyz") == 0) {
+		send_raw(req, 200, "text/plain; charset=utf-8", "ok", 2);
+		return true;
+	}
+	if (strcmp(path, "/version") == 0) {
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "major", "1");
+		cJSON_AddStringToObject(v, "minor", a->cfg.minor);
+		cJSON_AddStringToObject(v, "gitVersion", a->cfg.git_version);
+		cJSON_AddStringToObject(v, "gitCommit", "atoll");
+		cJSON_AddStringToObject(v, "gitTreeState", "clean");
+		cJSON_AddStringToObject(v, "buildDate", "2026-11-25T00:00:00Z");
+		cJSON_AddStringToObject(v, "goVersion", "none");
+		cJSON_AddStringToObject(v, "compiler", "gcc");
+		cJSON_AddStringToObject(v, "platform", "linux/amd64");
+		char *s = cJSON_Print(v);
+		send_raw(req, 200, "application/json", s, strlen(s));
+		free(s);
+		cJSON_Delete(v);
+		return true;
+	}
+	if (strcmp(path, "/openapi/v2") == 0 || strcmp(path, "/swagger-2.0.0.pb-v1") == 0) {
+		size_t len;
+		unsigned char *pb = openapi_v2_protobuf(&len);
+		/* Not the Accept value: kubectl's MIME parser rejects its '@'. */
+		send_raw(req, 200, "application/octet-stream", pb, len);
+		free(pb);
+		return true;
+	}
+	if (strcmp(path, "/openapi/v3") == 0) {
+		cJSON *idx = openapi_v3_index();
+		api_send_json(req, 200, idx);
+		cJSON_Delete(idx);
+		return true;
+	}
+	if (strncmp(path, "/openapi/v3/", 12) == 0) {
+		cJSON *doc = openapi_v3_group_version(path + 12);
+		if (!doc) {
+			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			return true;
+		}
+		api_send_json(req, 200, doc);
+		cJSON_Delete(doc);
+		return true;
+	}
+	return false;
+}
+
+/* ---- list ------------------------------------------------------------------- */
+
+struct list_ctx {
+	const struct kind_info *k;
+	struct label_selector *ls;
+	struct field_selector *fs;
+	bool table;
+	bool filtering;
+	struct evbuffer *raw; /* JSON items, comma-separated */
+	int count;
+	cJSON *items;         /* parsed items (table or filtered) */
+};
+
+static bool object_matches(const cJSON *o, struct label_selector *ls, struct field_selector *fs)
+{
+	if (ls && !label_selector_matches(ls, json_get(o, "metadata.labels")))
+		return false;
+	if (fs && !field_selector_matches(fs, o))
+		return false;
+	return true;
+}
+
+static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct list_ctx *lc = ud;
+	if (!lc->filtering && !lc->table) {
+		if (lc->count++)
+			evbuffer_add(lc->raw, ",", 1);
+		evbuffer_add(lc->raw, value, len);
+		return 0;
+	}
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (!o)
+		return 0;
+	if (!object_matches(o, lc->ls, lc->fs)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	lc->count++;
+	if (lc->table) {
+		cJSON_AddItemToArray(lc->items, o);
+	} else {
+		char *s = json_print(o);
+		if (lc->count > 1)
+			evbuffer_add(lc->raw, ",", 1);
+		evbuffer_add(lc->raw, s, strlen(s));
+		free(s);
+		cJSON_Delete(o);
+	}
+	return 0;
+}
+
+static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, struct label_selector **ls,
+			   struct field_selector **fs)
+{
+	char err[256];
+	*ls = NULL;
+	*fs = NULL;
+	const char *l = query(q, "labelSelector");
+	const char *f = query(q, "fieldSelector");
+	if (l && *l && !(*ls = label_selector_parse(l, err, sizeof err))) {
+		send_status(req, 400, "BadRequest", err);
+		return -1;
+	}
+	if (f && *f && !(*fs = field_selector_parse(f, err, sizeof err))) {
+		label_selector_free(*ls);
+		*ls = NULL;
+		send_status(req, 400, "BadRequest", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void list_prefix(const struct kind_info *k, const char *ns, char *buf, size_t len)
+{
+	if (k->namespaced && ns && *ns)
+		store_key(buf, len, k->group, k->plural, ns, "");
+	else
+		snprintf(buf, len, "%s/%s/", k->group[0] ? k->group : "core", k->plural);
+}
+
+static void handle_list(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
+			struct evkeyvalq *q)
+{
+	struct list_ctx lc = {.k = k, .table = wants_table(req)};
+	if (parse_selectors(req, q, &lc.ls, &lc.fs) < 0)
+		return;
+	/* A list at a resourceVersion older than the history is gone. */
+	const char *rvq = query(q, "resourceVersion");
+	if (rvq && *rvq && strcmp(rvq, "0") != 0) {
+		long long rv = atoll(rvq);
+		if (rv > 0 && rv < store_compacted(a->store)) {
+			char m[128];
+			snprintf(m, sizeof m, "too old resource version: %lld (%lld)", rv, store_compacted(a->store));
+			send_status(req, 410, "Expired", m);
+			goto out;
+		}
+	}
+	lc.filtering = lc.ls || lc.fs;
+	lc.raw = evbuffer_new();
+	lc.items = cJSON_CreateArray();
+	char prefix[600];
+	list_prefix(k, ns, prefix, sizeof prefix);
+	long long rev = 0;
+	if (store_list(a->store, prefix, list_item, &lc, &rev) != STORE_OK) {
+		send_status(req, 500, "InternalError", "storage failure while listing");
+		goto out;
+	}
+	char rvs[32];
+	snprintf(rvs, sizeof rvs, "%lld", rev);
+	if (lc.table) {
+		cJSON *t = table_build(k, lc.items, rvs, time(NULL));
+		api_send_json(req, 200, t);
+		cJSON_Delete(t);
+	} else {
+		char av[256];
+		struct evbuffer *b = evbuffer_new();
+		evbuffer_add_printf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[",
+				    k->kind, kind_api_version(k, av, sizeof av), rvs);
+		evbuffer_add_buffer(b, lc.raw);
+		evbuffer_add(b, "]}", 2);
+		set_header(req, "Content-Type", "application/json");
+		evhttp_send_reply(req, 200, "OK", b);
+		evbuffer_free(b);
+	}
+out:
+	if (lc.raw)
+		evbuffer_free(lc.raw);
+	cJSON_Delete(lc.items);
+	label_selector_free(lc.ls);
+	field_selector_free(lc.fs);
+}
+
+/* ---- watch -------------------------------------------------------------------- */
+
+static void watcher_free(struct watcher *w)
+{
+	struct apiserver *a = w->srv;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		a->watchers = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	a->nwatchers--;
+	if (w->timer)
+		event_free(w->timer);
+	if (w->deadline)
+		event_free(w->deadline);
+	label_selector_free(w->ls);
+	field_selector_free(w->fs);
+	free(w);
+}
+
+static void watch_conn_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct watcher *w = arg;
+	watcher_free(w);
+}
+
+/* Ends the stream cleanly (server-side timeout or shutdown). */
+static void watcher_end(struct watcher *w)
+{
+	struct evhttp_connection *conn = w->conn;
+	evhttp_connection_set_closecb(conn, NULL, NULL);
+	evhttp_send_reply_end(w->req);
+	watcher_free(w);
+}
+
+static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
+{
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", type);
+	if (w->table && strcmp(type, "ERROR") != 0 && strcmp(type, "BOOKMARK") != 0) {
+		cJSON *items = cJSON_CreateArray();
+		cJSON_AddItemToArray(items, obj_owned);
+		cJSON *t = table_build(w->k, items, json_get_str(obj_owned, "metadata.resourceVersion"), time(NULL));
+		cJSON_Delete(items);
+		if (w->columns_sent)
+			json_set(t, "columnDefinitions", cJSON_CreateArray());
+		w->columns_sent = true;
+		cJSON_AddItemToObject(ev, "object", t);
+	} else {
+		cJSON_AddItemToObject(ev, "object", obj_owned);
+	}
+	char *s = json_print(ev);
+	cJSON_Delete(ev);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, s, strlen(s));
+	evbuffer_add(b, "\n", 1);
+	free(s);
+	evhttp_send_reply_chunk(w->req, b);
+	evbuffer_free(b);
+}
+
+/* Decides what a change means to one watcher: an object that starts or stops
+ * matching its selectors is ADDED or DELETED for it. */
+static void watch_deliver(struct watcher *w, const struct store_event *ev)
+{
+	cJSON *now = cJSON_Parse(ev->value);
+	if (!now)
+		return;
+	bool match_now = object_matches(now, w->ls, w->fs);
+	bool match_before = false;
+	if (ev->type == STORE_MODIFIED && (w->ls || w->fs)) {
+		cJSON *before = cJSON_Parse(ev->prev_value);
+		match_before = before && object_matches(before, w->ls, w->fs);
+		cJSON_Delete(before);
+	} else {
+		match_before = ev->type != STORE_ADDED;
+	}
+	const char *type = NULL;
+	if (ev->type == STORE_ADDED)
+		type = match_now ? "ADDED" : NULL;
+	else if (ev->type == STORE_DELETED)
+		type = match_now ? "DELETED" : NULL;
+	else if (match_now && match_before)
+		type = "MODIFIED";
+	else if (match_now)
+		type = "ADDED";
+	else if (match_before)
+		type = "DELETED";
+	if (!type) {
+		cJSON_Delete(now);
+		return;
+	}
+	watch_send(w, type, now);
+}
+
+static bool watcher_overloaded(struct watcher *w)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(w->conn);
+	return bev && evbuffer_get_length(bufferevent_get_output(bev)) > WATCH_MAX_BUFFERED;
+}
+
+static void on_store_event(const struct store_event *ev, void *ud)
+{
+	struct apiserver *a = ud;
+	bool crd = strncmp(ev->key, "apiextensions.k8s.io/customresourcedefinitions/", 48) == 0;
+	struct watcher *w = a->watchers, *next;
+	for (; w; w = next) {
+		next = w->next;
+		if (crd && w->k->dynamic) {
+			/* The kind may have changed shape; clients re-list. */
+			watcher_end(w);
+			continue;
+		}
+		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
+			continue;
+		if (watcher_overloaded(w)) {
+			log_warn("watch: cutting off a client that is %u bytes behind", WATCH_MAX_BUFFERED);
+			watcher_end(w);
+			continue;
+		}
+		watch_deliver(w, ev);
+	}
+	/* Periodic compaction keeps the change log bounded. */
+	if (++a->writes_since_compact >= 1000) {
+		a->writes_since_compact = 0;
+		store_compact(a->store, a->cfg.history);
+	}
+}
+
+static void replay_event(const struct store_event *ev, void *ud)
+{
+	watch_deliver(ud, ev);
+}
+
+struct initial_ctx {
+	struct watcher *w;
+};
+
+static int initial_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct watcher *w = ud;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (!o)
+		return 0;
+	if (!object_matches(o, w->ls, w->fs)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	watch_send(w, "ADDED", o);
+	return 0;
+}
+
+static void watch_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	struct watcher *w = arg;
+	/* Whitespace between events is legal for JSON stream decoders and
+	 * makes a vanished client show up as a write error. */
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, "\n", 1);
+	evhttp_send_reply_chunk(w->req, b);
+	evbuffer_free(b);
+}
+
+static void watch_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	watcher_end(arg);
+}
+
+static void handle_watch(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
+			 struct evkeyvalq *q)
+{
+	struct label_selector *ls;
+	struct field_selector *fs;
+	if (parse_selectors(req, q, &ls, &fs) < 0)
+		return;
+	const char *rvq = query(q, "resourceVersion");
+	long long since = (rvq && *rvq) ? atoll(rvq) : 0;
+	if (since > 0 && since < store_compacted(a->store)) {
+		char m[128];
+		snprintf(m, sizeof m, "too old resource version: %lld (%lld)", since, store_compacted(a->store));
+		send_status(req, 410, "Expired", m);
+		label_selector_free(ls);
+		field_selector_free(fs);
+		return;
+	}
+	struct watcher *w = calloc(1, sizeof *w);
+	w->srv = a;
+	w->req = req;
+	w->conn = evhttp_request_get_connection(req);
+	w->k = k;
+	w->ls = ls;
+	w->fs = fs;
+	w->table = wants_table(req);
+	list_prefix(k, ns, w->prefix, sizeof w->prefix);
+	w->next = a->watchers;
+	if (a->watchers)
+		a->watchers->prev = w;
+	a->watchers = w;
+	a->nwatchers++;
+	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json");
+	set_header(req, "Transfer-Encoding", "chunked");
+	evhttp_send_reply_start(req, 200, "OK");
+	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
+	/* A watch outlives the request timeout. */
+	evhttp_connection_set_timeout(w->conn, 0);
+	if (since > 0) {
+		if (store_changes(a->store, since, w->prefix, replay_event, w) == STORE_COMPACTED) {
+			struct api_error e = {0};
+			api_error_set(&e, 410, "Expired", "too old resource version: %lld", since);
+			watch_send(w, "ERROR", api_error_status(&e, NULL));
+			watcher_end(w);
+			return;
+		}
+	} else {
+		store_list(a->store, w->prefix, initial_item, w, NULL);
+	}
+	w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
+	struct timeval hb = {WATCH_HEARTBEAT_S, 0};
+	event_add(w->timer, &hb);
+	const char *ts = query(q, "timeoutSeconds");
+	if (ts && atoi(ts) > 0) {
+		w->deadline = event_new(a->base, -1, 0, watch_deadline, w);
+		struct timeval tv = {atoi(ts), 0};
+		event_add(w->deadline, &tv);
+	}
+}
+
+void apiserver_close_watches(struct apiserver *a)
+{
+	while (a->watchers)
+		watcher_end(a->watchers);
+}
+
+/* ---- bodies --------------------------------------------------------------------- */
+
+static bool ctype_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+	return ct && strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Decodes the request body as JSON or YAML. Sends the error itself and
+ * returns NULL on failure. */
+static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool patch, const char **ct_out)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	*ct_out = ct;
+	if (len > a->cfg.max_body_bytes) {
+		send_status(req, 413, "RequestEntityTooLarge", "the request body is too large");
+		return NULL;
+	}
+	if (!ct) {
+		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
+		return NULL;
+	}
+	bool yaml = ctype_is(ct, "application/yaml") || ctype_is(ct, "application/apply-patch+yaml");
+	bool json = ctype_is(ct, "application/json") || (patch && (ctype_is(ct, "application/merge-patch+json") ||
+								    ctype_is(ct, "application/json-patch+json") ||
+								    ctype_is(ct, "application/strategic-merge-patch+json")));
+	if (!yaml && !json) {
+		char m[512];
+		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s",
+			 patch ? ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json" : "");
+		send_status(req, 415, "UnsupportedMediaType", m);
+		return NULL;
+	}
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	char err[256];
+	cJSON *body = NULL;
+	if (len == 0) {
+		snprintf(err, sizeof err, "the request body is empty");
+	} else if (yaml) {
+		if (!utf8_valid(data, len))
+			snprintf(err, sizeof err, "invalid UTF-8 in request body");
+		else
+			body = yaml_parse_one(data, len, err, sizeof err);
+	} else {
+		body = json_parse_limited(data, len, JSON_MAX_DEPTH, err, sizeof err);
+	}
+	if (!body) {
+		char m[512];
+		snprintf(m, sizeof m, "the request body could not be decoded: %s", err);
+		send_status(req, 400, "BadRequest", m);
+	}
+	return body;
+}
+
+/* ---- resources ------------------------------------------------------------------ */
+
+static void send_stored(struct evhttp_request *req, int code, char *json)
+{
+	send_raw(req, code, "application/json", json, strlen(json));
+	free(json);
+}
+
+static void send_object_maybe_table(struct evhttp_request *req, const struct kind_info *k, char *json)
+{
+	if (!wants_table(req)) {
+		send_stored(req, 200, json);
+		return;
+	}
+	cJSON *o = cJSON_Parse(json);
+	free(json);
+	cJSON *items = cJSON_CreateArray();
+	cJSON_AddItemToArray(items, o);
+	cJSON *t = table_build(k, items, json_get_str(o, "metadata.resourceVersion"), time(NULL));
+	api_send_json(req, 200, t);
+	cJSON_Delete(t);
+	cJSON_Delete(items);
+}
+
+struct dc_ctx {
+	struct apiserver *a;
+	const struct kind_info *k;
+	struct label_selector *ls;
+	struct field_selector *fs;
+	char **names;
+	char **nss;
+	int n, cap;
+};
+
+static int dc_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct dc_ctx *d = ud;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (o && object_matches(o, d->ls, d->fs)) {
+		if (d->n == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 32;
+			d->names = realloc(d->names, (size_t)d->cap * sizeof *d->names);
+			d->nss = realloc(d->nss, (size_t)d->cap * sizeof *d->nss);
+		}
+		const char *nm = json_get_str(o, "metadata.name"), *ns = json_get_str(o, "metadata.namespace");
+		d->names[d->n] = strdup(nm ? nm : "");
+		d->nss[d->n] = strdup(ns ? ns : "");
+		d->n++;
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+static void handle_delete_collection(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k,
+				     const char *ns, struct evkeyvalq *q)
+{
+	struct dc_ctx d = {.a = a, .k = k};
+	if (parse_selectors(req, q, &d.ls, &d.fs) < 0)
+		return;
+	char prefix[600];
+	list_prefix(k, ns, prefix, sizeof prefix);
+	store_list(a->store, prefix, dc_item, &d, NULL);
+	char av[256];
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{},\"items\":[", k->kind,
+			    kind_api_version(k, av, sizeof av));
+	int sent = 0;
+	for (int i = 0; i < d.n; i++) {
+		struct api_error e = {0};
+		char *out = NULL;
+		if (obj_delete(&a->objects, k, d.nss[i], d.names[i], &out, &e) == 0) {
+			evbuffer_add_printf(b, "%s%s", sent++ ? "," : "", out);
+			free(out);
+		}
+		api_error_clear(&e);
+		free(d.names[i]);
+		free(d.nss[i]);
+	}
+	evbuffer_add(b, "]}", 2);
+	set_header(req, "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+	free(d.names);
+	free(d.nss);
+	label_selector_free(d.ls);
+	field_selector_free(d.fs);
+}
+
+static bool dry_run_of(struct evkeyvalq *q)
+{
+	const char *d = query(q, "dryRun");
+	return d && strcmp(d, "All") == 0;
+}
+
+static void handle_resource(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+{
+	struct api_path p;
+	if (api_parse_path(path, &p) < 0) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	const struct kind_info *k = kinds_find_resource(p.group, p.version, p.resource);
+	if (!k) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	if (!k->namespaced && p.ns[0]) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	enum subresource sub = SUBRES_NONE;
+	if (p.sub[0]) {
+		if (strcmp(p.sub, "status") == 0 && (k->subresources & SUB_STATUS))
+			sub = SUBRES_STATUS;
+		else if (strcmp(p.sub, "scale") == 0 && (k->subresources & SUB_SCALE))
+			sub = SUBRES_SCALE;
+		else {
+			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			return;
+		}
+	}
+	const char *ns = p.ns;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct api_error e = {0};
+	char *out = NULL;
+	const char *ct = NULL;
+	bool dry = dry_run_of(q);
+
+	if (!p.name[0]) {
+		/* Collection. */
+		if (cmd == EVHTTP_REQ_GET) {
+			if (query_bool(q, "watch"))
+				handle_watch(a, req, k, ns, q);
+			else
+				handle_list(a, req, k, ns, q);
+			return;
+		}
+		if (cmd == EVHTTP_REQ_POST) {
+			if (k->namespaced && !ns[0]) {
+				send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+				return;
+			}
+			cJSON *body = read_body(a, req, false, &ct);
+			if (!body)
+				return;
+			if (obj_create(&a->objects, k, ns, body, dry, &out, &e) == 0)
+				send_stored(req, 201, out);
+			else
+				api_send_error(req, &e, k);
+			cJSON_Delete(body);
+			api_error_clear(&e);
+			return;
+		}
+		if (cmd == EVHTTP_REQ_DELETE) {
+			handle_delete_collection(a, req, k, ns, q);
+			return;
+		}
+		send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		return;
+	}
+	if (k->namespaced && !ns[0]) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		if (obj_get(&a->objects, k, ns, p.name, &out, &e) != 0) {
+			api_send_error(req, &e, k);
+		} else if (sub == SUBRES_SCALE) {
+			cJSON *o = cJSON_Parse(out);
+			cJSON *sc = obj_scale_of(k, o);
+			api_send_json(req, 200, sc);
+			cJSON_Delete(sc);
+			cJSON_Delete(o);
+			free(out);
+		} else {
+			send_object_maybe_table(req, k, out);
+		}
+		break;
+	case EVHTTP_REQ_PUT: {
+		cJSON *body = read_body(a, req, false, &ct);
+		if (!body)
+			return;
+		if (obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e) == 0)
+			send_stored(req, 200, out);
+		else
+			api_send_error(req, &e, k);
+		cJSON_Delete(body);
+		break;
+	}
+	case EVHTTP_REQ_PATCH: {
+		cJSON *body = read_body(a, req, true, &ct);
+		if (!body)
+			return;
+		bool created = false;
+		if (obj_patch(&a->objects, k, ns, p.name, ct, body, sub, dry, &created, &out, &e) == 0)
+			send_stored(req, created ? 201 : 200, out);
+		else
+			api_send_error(req, &e, k);
+		cJSON_Delete(body);
+		break;
+	}
+	case EVHTTP_REQ_DELETE:
+		if (sub != SUBRES_NONE) {
+			send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+			break;
+		}
+		if (obj_delete(&a->objects, k, ns, p.name, &out, &e) == 0)
+			send_stored(req, 200, out);
+		else
+			api_send_error(req, &e, k);
+		break;
+	default:
+		send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+	}
+	api_error_clear(&e);
+}
+
+/* ---- dispatch -------------------------------------------------------------------- */
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct apiserver *a = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!raw_path) {
+		send_status(req, 400, "BadRequest", "malformed request URI");
+		return;
+	}
+	char *path = evhttp_uridecode(raw_path, 0, NULL);
+	if (!path) {
+		send_status(req, 400, "BadRequest", "malformed request path");
+		return;
+	}
+	struct evkeyvalq q;
+	TAILQ_INIT(&q);
+	const char *qs = evhttp_uri_get_query(uri);
+	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
+		send_status(req, 400, "BadRequest", "malformed query string");
+		free(path);
+		return;
+	}
+	log_debug("%s %s%s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "WRITE", path, qs ? "?" : "",
+		  qs ? qs : "");
+	bool handled = false;
+	for (int i = 0; i < a->nroutes && !handled; i++)
+		if (strncmp(path, a->routes[i].prefix, strlen(a->routes[i].prefix)) == 0)
+			handled = a->routes[i].fn(req, path, a->routes[i].ud);
+	if (!handled && !handle_meta(a, req, path)) {
+		enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+		bool is_discovery = cmd == EVHTTP_REQ_GET && (strcmp(path, "/api") == 0 || strcmp(path, "/apis") == 0 ||
+							      strcmp(path, "/api/") == 0 || strcmp(path, "/apis/") == 0 ||
+							      strcmp(path, "/api/v1") == 0);
+		if (!is_discovery && cmd == EVHTTP_REQ_GET && strncmp(path, "/apis/", 6) == 0) {
+			/* /apis/g and /apis/g/v are discovery; longer paths are resources. */
+			int slashes = 0;
+			for (const char *s = path + 6; *s; s++)
+				slashes += *s == '/';
+			is_discovery = slashes <= 1;
+		}
+		if (!(is_discovery && handle_discovery(a, req, path)))
+			handle_resource(a, req, path, &q);
+	}
+	evhttp_clear_headers(&q);
+	free(path);
+}
+
+/* ---- life cycle --------------------------------------------------------------------- */
+
+static int load_crd(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	char err[256];
+	if (o && kinds_register_crd(o, err, sizeof err) < 0)
+		log_warn("ignoring stored CRD %s: %s", key, err);
+	cJSON_Delete(o);
+	return 0;
+}
+
+static void ensure_namespace(struct apiserver *a, const char *name)
+{
+	const struct kind_info *k = kinds_find_kind("", "v1", "Namespace");
+	char *out = NULL;
+	struct api_error e = {0};
+	if (obj_get(&a->objects, k, "", name, &out, &e) == 0) {
+		free(out);
+		return;
+	}
+	api_error_clear(&e);
+	cJSON *ns = cJSON_CreateObject();
+	json_set_str(json_ensure_obj(ns, "metadata"), "name", name);
+	if (obj_create(&a->objects, k, "", ns, false, &out, &e) == 0)
+		free(out);
+	else
+		log_error("cannot create namespace %s: %s", name, e.message);
+	api_error_clear(&e);
+	cJSON_Delete(ns);
+}
+
+struct apiserver *apiserver_new(struct event_base *base, struct store *st, const struct apiserver_config *cfg)
+{
+	struct apiserver *a = calloc(1, sizeof *a);
+	a->base = base;
+	a->store = st;
+	a->cfg = *cfg;
+	if (!a->cfg.max_body_bytes)
+		a->cfg.max_body_bytes = 3u << 20;
+	if (!a->cfg.max_header_bytes)
+		a->cfg.max_header_bytes = 64u << 10;
+	if (!a->cfg.request_timeout_s)
+		a->cfg.request_timeout_s = 60;
+	if (!a->cfg.history)
+		a->cfg.history = 20000;
+	a->objects.store = st;
+	kinds_init();
+	store_list(st, "apiextensions.k8s.io/customresourcedefinitions/", load_crd, NULL, NULL);
+	store_subscribe(st, on_store_event, a);
+	static const char *const initial_ns[] = {"default", "kube-system", "kube-public", "kube-node-lease", NULL};
+	for (int i = 0; initial_ns[i]; i++)
+		ensure_namespace(a, initial_ns[i]);
+	a->http = evhttp_new(base);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	/* libevent answers 413 itself past this size; read_body checks again. */
+	evhttp_set_max_body_size(a->http, (ev_ssize_t)a->cfg.max_body_bytes);
+	evhttp_set_max_headers_size(a->http, (ev_ssize_t)a->cfg.max_header_bytes);
+	evhttp_set_timeout(a->http, a->cfg.request_timeout_s);
+	evhttp_set_gencb(a->http, on_request, a);
+	return a;
+}
+
+int apiserver_listen_insecure(struct apiserver *a, const char *hostport, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || colon == hostport || (size_t)(colon - hostport) >= sizeof host) {
+		snprintf(err, errlen, "invalid listen address %s (want HOST:PORT)", hostport);
+		return -1;
+	}
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = '\0';
+	int port = atoi(colon + 1);
+	if (port < 0 || port > 65535) {
+		snprintf(err, errlen, "invalid port in %s", hostport);
+		return -1;
+	}
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port);
+	if (!bs) {
+		snprintf(err, errlen, "cannot listen on %s", hostport);
+		return -1;
+	}
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(bs);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		if (ss.ss_family == AF_INET6)
+			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return port;
+}
+
+void apiserver_add_route(struct apiserver *a, const char *prefix, api_route_fn fn, void *ud)
+{
+	if (a->nroutes < MAX_ROUTES) {
+		snprintf(a->routes[a->nroutes].prefix, sizeof a->routes[a->nroutes].prefix, "%s", prefix);
+		a->routes[a->nroutes].fn = fn;
+		a->routes[a->nroutes].ud = ud;
+		a->nroutes++;
+	}
+}
+
+struct obj_ctx *apiserver_objects(struct apiserver *a) { return &a->objects; }
+struct evhttp *apiserver_http(struct apiserver *a) { return a->http; }
+
+void apiserver_free(struct apiserver *a)
+{
+	if (!a)
+		return;
+	apiserver_close_watches(a);
+	evhttp_free(a->http);
+	free(a);
+}

@@ -1,0 +1,54 @@
+/* apiserver — the Kubernetes-compatible HTTP API over libevent.
+ * Owns: routing of Kubernetes paths, discovery, /version, OpenAPI, list
+ * (with selectors and server-side Tables), watch streams, request limits,
+ * health endpoints and the mapping of errors to Status objects. Object
+ * semantics live in objects.h; storage in store.h. The hub and the
+ * member-cluster simulator both serve their API through this module. */
+#ifndef ATOLL_APISERVER_H
+#define ATOLL_APISERVER_H
+
+#include <stdbool.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "objects.h"
+#include "store.h"
+
+struct apiserver_config {
+	const char *minor;       /* Kubernetes minor version reported by /version */
+	const char *git_version; /* e.g. "v1.31.0" */
+	const char *component;   /* "atoll-hub" or "atoll-sim", for logs */
+	unsigned long max_body_bytes;
+	unsigned long max_header_bytes;
+	int request_timeout_s;   /* read/write timeout for a non-watch request */
+	long long history;       /* revisions of change history kept for watches */
+};
+
+struct apiserver;
+
+/* Extra routes: return true when the request was handled. */
+typedef bool (*api_route_fn)(struct evhttp_request *req, const char *path, void *ud);
+
+struct apiserver *apiserver_new(struct event_base *base, struct store *st, const struct apiserver_config *cfg);
+/* Binds "HOST:PORT" for plain HTTP. Returns the bound port or -1. */
+int apiserver_listen_insecure(struct apiserver *a, const char *hostport, char *err, size_t errlen);
+void apiserver_add_route(struct apiserver *a, const char *prefix, api_route_fn fn, void *ud);
+struct obj_ctx *apiserver_objects(struct apiserver *a);
+struct evhttp *apiserver_http(struct apiserver *a);
+/* Ends every watch stream (shutdown). */
+void apiserver_close_watches(struct apiserver *a);
+void apiserver_free(struct apiserver *a);
+
+/* Response helpers other modules' routes use. */
+void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
+void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);
+
+/* Parsed resource path. */
+struct api_path {
+	char group[128], version[64], ns[254], resource[128], name[254], sub[32];
+	bool is_core;
+};
+/* Parses /api/v1/... and /apis/g/v/... Returns 0, or -1 if not a resource path. */
+int api_parse_path(const char *path, struct api_path *p);
+
+#endif

@@ -1,0 +1,176 @@
+/* atoll-hub — the hub's command line: serve, plan. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "apiserver.h"
+#include "log.h"
+#include "plan.h"
+#include "store.h"
+
+#define ATOLL_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: atoll-hub <command> [options]\n"
+	      "\n"
+	      "The Atoll hub: a Kubernetes-compatible API that places workloads on member clusters.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  serve     run the hub's API server\n"
+	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
+	      "  version   print the version\n"
+	      "\n"
+	      "Run 'atoll-hub <command> --help' for a command's options.\n",
+	      f);
+}
+
+static void serve_usage(FILE *f)
+{
+	fputs("Usage: atoll-hub serve --data-dir DIR --insecure-listen HOST:PORT [options]\n"
+	      "\n"
+	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db before they\n"
+	      "are acknowledged.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --data-dir DIR               where the store lives (created if missing)\n"
+	      "  --insecure-listen HOST:PORT  plain-HTTP listener, for local use and tests (port 0 = any free port)\n"
+	      "  --port-file FILE             write the bound port to FILE once listening\n"
+	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
+	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
+	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
+	      "  --log-format FORMAT          text or json (default text)\n"
+	      "  -h, --help                   show this help\n",
+	      f);
+}
+
+static struct event_base *loop;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(loop, NULL);
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
+	long long history = 20000;
+	enum log_level level = LOG_INFO;
+	enum log_format fmt = LOG_TEXT;
+	static const struct option opts[] = {
+		{"data-dir", required_argument, NULL, 'd'},
+		{"insecure-listen", required_argument, NULL, 'l'},
+		{"port-file", required_argument, NULL, 'p'},
+		{"kube-minor", required_argument, NULL, 'm'},
+		{"history", required_argument, NULL, 'H'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"log-format", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data_dir = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'p': port_file = optarg; break;
+		case 'm': minor = optarg; break;
+		case 'H': history = atoll(optarg); break;
+		case 'L':
+			if (log_parse_level(optarg, &level) < 0) {
+				fprintf(stderr, "atoll-hub serve: unknown log level %s (want debug, info, warn or error)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			if (log_parse_format(optarg, &fmt) < 0) {
+				fprintf(stderr, "atoll-hub serve: unknown log format %s (want text or json)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': serve_usage(stdout); return 0;
+		default: serve_usage(stderr); return 2;
+		}
+	}
+	if (!data_dir || !listen) {
+		fprintf(stderr, "atoll-hub serve: --data-dir and --insecure-listen are required\n\n");
+		serve_usage(stderr);
+		return 2;
+	}
+	if (history < 100) {
+		fprintf(stderr, "atoll-hub serve: --history must be at least 100\n");
+		return 2;
+	}
+	log_setup("atoll-hub", level, fmt);
+	signal(SIGPIPE, SIG_IGN);
+	char err[512];
+	struct store *st = store_open_sqlite(data_dir, err, sizeof err);
+	if (!st) {
+		log_error("cannot open the store: %s", err);
+		return 1;
+	}
+	loop = event_base_new();
+	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history};
+	char gitv[32];
+	snprintf(gitv, sizeof gitv, "v1.%s.0", minor);
+	cfg.git_version = gitv;
+	struct apiserver *api = apiserver_new(loop, st, &cfg);
+	int port = apiserver_listen_insecure(api, listen, err, sizeof err);
+	if (port < 0) {
+		log_error("%s", err);
+		apiserver_free(api);
+		store_close(st);
+		event_base_free(loop);
+		return 1;
+	}
+	if (port_file) {
+		FILE *f = fopen(port_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", port);
+			fclose(f);
+		}
+	}
+	log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
+	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
+	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	event_base_dispatch(loop);
+	apiserver_free(api);
+	store_close(st);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(loop);
+	kinds_shutdown();
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("atoll-hub %s\n", ATOLL_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "plan") == 0)
+		return plan_main(argc - 1, argv + 1);
+	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,631 @@
+#include "objects.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+
+#include "defaults.h"
+#include "jsonutil.h"
+#include "patch.h"
+#include "timefmt.h"
+#include "validate.h"
+
+void api_error_clear(struct api_error *e)
+{
+	cJSON_Delete(e->causes);
+	memset(e, 0, sizeof *e);
+}
+
+void api_error_set(struct api_error *e, int code, const char *reason, const char *fmt, ...)
+{
+	e->code = code;
+	snprintf(e->reason, sizeof e->reason, "%s", reason);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof e->message, fmt, ap);
+	va_end(ap);
+}
+
+void api_error_not_found(struct api_error *e, const struct kind_info *k, const char *name)
+{
+	char qr[256];
+	api_error_set(e, 404, "NotFound", "%s \"%s\" not found", kind_qualified_resource(k, qr, sizeof qr), name);
+	snprintf(e->name, sizeof e->name, "%s", name);
+}
+
+cJSON *api_error_status(const struct api_error *e, const struct kind_info *k)
+{
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "kind", "Status");
+	cJSON_AddStringToObject(st, "apiVersion", "v1");
+	cJSON_AddItemToObject(st, "metadata", cJSON_CreateObject());
+	cJSON_AddStringToObject(st, "status", "Failure");
+	cJSON_AddStringToObject(st, "message", e->message);
+	if (e->reason[0])
+		cJSON_AddStringToObject(st, "reason", e->reason);
+	if (k || e->name[0] || e->causes) {
+		cJSON *d = cJSON_AddObjectToObject(st, "details");
+		if (e->name[0])
+			cJSON_AddStringToObject(d, "name", e->name);
+		if (k) {
+			cJSON_AddStringToObject(d, "group", k->group);
+			cJSON_AddStringToObject(d, "kind", e->code == 422 ? k->kind : k->plural);
+		}
+		if (e->causes)
+			cJSON_AddItemToObject(d, "causes", json_dup(e->causes));
+	}
+	cJSON_AddNumberToObject(st, "code", e->code);
+	return st;
+}
+
+const char *obj_key(char *buf, size_t len, const struct kind_info *k, const char *ns, const char *name)
+{
+	return store_key(buf, len, k->group, k->plural, k->namespaced ? ns : "", name);
+}
+
+static void new_uid(char *buf, size_t len)
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)rand();
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Kubernetes' generateName suffix alphabet (no vowels, no confusables). */
+static void random_suffix(char *out, int n)
+{
+	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+	unsigned char b[16];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)rand();
+	for (int i = 0; i < n; i++)
+		out[i] = alphabet[b[i % 16] % (sizeof alphabet - 1)];
+	out[n] = '\0';
+}
+
+static const char *meta_str(const cJSON *obj, const char *field)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), field));
+}
+
+static long long parse_rv(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	return (*end || v < 0) ? -1 : v;
+}
+
+static int namespace_exists(struct obj_ctx *c, const char *ns)
+{
+	char key[512];
+	store_key(key, sizeof key, "", "namespaces", "", ns);
+	return store_get(c->store, key, NULL, NULL) == STORE_OK;
+}
+
+/* Validation plus the size limit; fills e and returns -1 on failure. */
+static int check_object(const struct kind_info *k, const cJSON *obj, const char *ns, struct api_error *e)
+{
+	struct validation v;
+	memset(&v, 0, sizeof v);
+	if (validate_object(k, obj, ns ? ns : "", &v) > 0) {
+		char msg[1024];
+		validation_message(k, meta_str(obj, "name") ? meta_str(obj, "name") : "", &v, msg, sizeof msg);
+		api_error_set(e, 422, "Invalid", "%s", msg);
+		snprintf(e->name, sizeof e->name, "%s", meta_str(obj, "name") ? meta_str(obj, "name") : "");
+		e->causes = cJSON_CreateArray();
+		for (int i = 0; i < v.n && i < (int)(sizeof v.errs / sizeof v.errs[0]); i++) {
+			cJSON *cause = cJSON_CreateObject();
+			cJSON_AddStringToObject(cause, "reason", v.errs[i].reason);
+			cJSON_AddStringToObject(cause, "message", v.errs[i].message);
+			cJSON_AddStringToObject(cause, "field", v.errs[i].field);
+			cJSON_AddItemToArray(e->causes, cause);
+		}
+		return -1;
+	}
+	char *s = json_print(obj);
+	size_t len = s ? strlen(s) : 0;
+	free(s);
+	if (len > OBJ_MAX_STORED_BYTES) {
+		api_error_set(e, 413, "RequestEntityTooLarge", "object is too large: %zu bytes exceeds the limit of %d bytes",
+			      len, OBJ_MAX_STORED_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+static int store_rc_error(int rc, const struct kind_info *k, const char *name, struct api_error *e)
+{
+	char qr[256];
+	kind_qualified_resource(k, qr, sizeof qr);
+	snprintf(e->name, sizeof e->name, "%s", name);
+	switch (rc) {
+	case STORE_NOT_FOUND:
+		api_error_not_found(e, k, name);
+		break;
+	case STORE_EXISTS:
+		api_error_set(e, 409, "AlreadyExists", "%s \"%s\" already exists", qr, name);
+		break;
+	case STORE_CONFLICT:
+		api_error_set(e, 409, "Conflict",
+			      "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your "
+			      "changes to the latest version and try again",
+			      qr, name);
+		break;
+	default:
+		api_error_set(e, 500, "InternalError", "Internal error occurred: storage failure writing %s \"%s\"", qr,
+			      name);
+		break;
+	}
+	return -1;
+}
+
+/* Fields a client may not set in a new object. */
+static void strip_server_fields(cJSON *meta)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "selfLink");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "deletionTimestamp");
+}
+
+static void set_type_meta(const struct kind_info *k, cJSON *obj)
+{
+	char av[256];
+	json_set_str(obj, "apiVersion", kind_api_version(k, av, sizeof av));
+	json_set_str(obj, "kind", k->kind);
+}
+
+/* Checks namespace and type fields of a body against the request. */
+static int check_identity(const struct kind_info *k, const char *ns, cJSON *obj, struct api_error *e)
+{
+	if (!cJSON_IsObject(obj)) {
+		api_error_set(e, 400, "BadRequest", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
+		return -1;
+	}
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	if (meta && !cJSON_IsObject(meta)) {
+		api_error_set(e, 400, "BadRequest", "metadata: expected an object");
+		return -1;
+	}
+	const char *av = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "apiVersion"));
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "kind"));
+	char want[256];
+	kind_api_version(k, want, sizeof want);
+	if ((av && strcmp(av, want) != 0 && !(k->dynamic && strncmp(av, k->group, strlen(k->group)) == 0)) ||
+	    (kind && strcmp(kind, k->kind) != 0)) {
+		api_error_set(e, 400, "BadRequest", "the API version in the data (%s) does not match the expected API version (%s)",
+			      av ? av : "", want);
+		if (kind && strcmp(kind, k->kind) != 0)
+			api_error_set(e, 400, "BadRequest", "the kind in the data (%s) does not match the expected kind (%s)",
+				      kind, k->kind);
+		return -1;
+	}
+	const char *bns = meta_str(obj, "namespace");
+	if (k->namespaced) {
+		if (bns && *bns && strcmp(bns, ns) != 0) {
+			api_error_set(e, 400, "BadRequest",
+				      "the namespace of the provided object does not match the namespace sent on the request");
+			return -1;
+		}
+		json_set_str(json_ensure_obj(obj, "metadata"), "namespace", ns);
+	} else if (meta) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+	}
+	set_type_meta(k, obj);
+	return 0;
+}
+
+int obj_get(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, char **out,
+	    struct api_error *e)
+{
+	char key[1024];
+	int rc = store_get(c->store, obj_key(key, sizeof key, k, ns, name), out, NULL);
+	if (rc != STORE_OK)
+		return store_rc_error(rc, k, name, e);
+	return 0;
+}
+
+static void after_write(const struct kind_info *k, const cJSON *obj)
+{
+	if (strcmp(k->kind, "CustomResourceDefinition") == 0 && strcmp(k->group, "apiextensions.k8s.io") == 0) {
+		char err[256];
+		kinds_register_crd(obj, err, sizeof err);
+	}
+}
+
+int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run, char **out,
+	       struct api_error *e)
+{
+	if (check_identity(k, ns, obj, e) < 0)
+		return -1;
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	const char *name = meta_str(obj, "name");
+	const char *gen_name = meta_str(obj, "generateName");
+	char namebuf[300];
+	if ((!name || !*name) && gen_name && *gen_name) {
+		char sfx[8];
+		random_suffix(sfx, 5);
+		snprintf(namebuf, sizeof namebuf, "%.240s%s", gen_name, sfx);
+		json_set_str(meta, "name", namebuf);
+		name = meta_str(obj, "name");
+	}
+	if (!name || !*name) {
+		api_error_set(e, 422, "Invalid", "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
+			      k->kind);
+		return -1;
+	}
+	if (k->namespaced && !namespace_exists(c, ns)) {
+		api_error_set(e, 404, "NotFound", "namespaces \"%s\" not found", ns);
+		snprintf(e->name, sizeof e->name, "%s", ns);
+		return -1;
+	}
+	strip_server_fields(meta);
+	char uid[64], ts[40];
+	new_uid(uid, sizeof uid);
+	json_set_str(meta, "uid", uid);
+	json_set_str(meta, "creationTimestamp", time_rfc3339(time(NULL), ts, sizeof ts));
+	if (k->has_spec)
+		json_set_num(meta, "generation", 1);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
+	defaults_apply(k, obj, ++c->ip_seq);
+	if (check_object(k, obj, ns, e) < 0)
+		return -1;
+	if (dry_run) {
+		*out = json_print(obj);
+		return 0;
+	}
+	char key[1024];
+	int rc = store_put(c->store, obj_key(key, sizeof key, k, ns, name), obj, -1, NULL, out);
+	if (rc != STORE_OK)
+		return store_rc_error(rc, k, name, e);
+	after_write(k, obj);
+	return 0;
+}
+
+static bool json_equal(const cJSON *a, const cJSON *b)
+{
+	if (!a && !b)
+		return true;
+	if (!a || !b)
+		return false;
+	return cJSON_Compare(a, b, 1);
+}
+
+/* Builds the object to store from the old one and the client's new one. */
+static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *obj, enum subresource sub)
+{
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	const cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");
+	/* Immutable identity and server-managed fields come from the old object. */
+	static const char *const keep[] = {"uid", "creationTimestamp", "generation", "name", "namespace", NULL};
+	for (int i = 0; keep[i]; i++) {
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(ometa, keep[i]);
+		if (v)
+			json_set(meta, keep[i], json_dup(v));
+		else
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, keep[i]);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+	if (sub == SUBRES_STATUS) {
+		/* Only status may change through /status. */
+		cJSON *status = cJSON_DetachItemFromObjectCaseSensitive(obj, "status");
+		cJSON *copy = json_dup(old);
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, "status");
+		if (status)
+			cJSON_AddItemToObject(copy, "status", status);
+		/* swap contents of obj with copy */
+		cJSON *child = obj->child;
+		obj->child = copy->child;
+		copy->child = child;
+		cJSON_Delete(copy);
+		return 0;
+	}
+	if (k->subresources & SUB_STATUS) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+		const cJSON *ostatus = cJSON_GetObjectItemCaseSensitive(old, "status");
+		if (ostatus)
+			cJSON_AddItemToObject(obj, "status", json_dup(ostatus));
+	}
+	if (k->has_spec) {
+		const cJSON *ospec = cJSON_GetObjectItemCaseSensitive(old, "spec");
+		const cJSON *nspec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		if (!json_equal(ospec, nspec)) {
+			double g = json_get_num(old, "metadata.generation", 1);
+			json_set_num(meta, "generation", g + 1);
+		}
+	}
+	return 0;
+}
+
+/* Equal apart from resourceVersion: such an update is a no-op, as in
+ * Kubernetes, and does not advance the revision. */
+static bool same_object(const cJSON *old, const cJSON *obj)
+{
+	cJSON *a = json_dup(old), *b = json_dup(obj);
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "metadata"), "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metadata"), "resourceVersion");
+	bool eq = json_equal(a, b);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	return eq;
+}
+
+static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const cJSON *old,
+		     long long old_rev, cJSON *obj, enum subresource sub, bool dry_run, char **out, struct api_error *e)
+{
+	const char *bname = meta_str(obj, "name");
+	if (bname && strcmp(bname, name) != 0) {
+		api_error_set(e, 400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)",
+			      bname, name);
+		return -1;
+	}
+	long long want_rv = parse_rv(meta_str(obj, "resourceVersion"));
+	if (want_rv < 0) {
+		api_error_set(e, 400, "BadRequest", "invalid resourceVersion");
+		return -1;
+	}
+	if (want_rv > 0 && want_rv != old_rev)
+		return store_rc_error(STORE_CONFLICT, k, name, e);
+	merge_for_update(k, old, obj, sub);
+	defaults_apply(k, obj, ++c->ip_seq);
+	if (check_object(k, obj, ns, e) < 0)
+		return -1;
+	if (dry_run || same_object(old, obj)) {
+		if (!dry_run)
+			json_set_str(json_ensure_obj(obj, "metadata"), "resourceVersion", meta_str(old, "resourceVersion"));
+		*out = json_print(obj);
+		return 0;
+	}
+	char key[1024];
+	int rc = store_put(c->store, obj_key(key, sizeof key, k, ns, name), obj, old_rev, NULL, out);
+	if (rc != STORE_OK)
+		return store_rc_error(rc, k, name, e);
+	after_write(k, obj);
+	return 0;
+}
+
+static cJSON *load(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, long long *rev,
+		   int *rc)
+{
+	char key[1024], *raw = NULL;
+	*rc = store_get(c->store, obj_key(key, sizeof key, k, ns, name), &raw, rev);
+	if (*rc != STORE_OK)
+		return NULL;
+	cJSON *o = cJSON_Parse(raw);
+	free(raw);
+	if (!o)
+		*rc = STORE_ERROR;
+	return o;
+}
+
+cJSON *obj_scale_of(const struct kind_info *k, const cJSON *obj)
+{
+	cJSON *sc = cJSON_CreateObject();
+	cJSON_AddStringToObject(sc, "kind", "Scale");
+	cJSON_AddStringToObject(sc, "apiVersion", "autoscaling/v1");
+	cJSON *meta = cJSON_AddObjectToObject(sc, "metadata");
+	static const char *const fields[] = {"name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
+	for (int i = 0; fields[i]; i++) {
+		const char *v = meta_str(obj, fields[i]);
+		if (v)
+			cJSON_AddStringToObject(meta, fields[i], v);
+	}
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(sc, "spec"), "replicas", json_get_num(obj, "spec.replicas", 1));
+	cJSON *st = cJSON_AddObjectToObject(sc, "status");
+	cJSON_AddNumberToObject(st, "replicas", json_get_num(obj, "status.replicas", 0));
+	const cJSON *ml = json_get(obj, "spec.selector.matchLabels");
+	char sel[1024] = "";
+	size_t n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, ml)
+	{
+		if (cJSON_IsString(it) && n < sizeof sel)
+			n += (size_t)snprintf(sel + n, sizeof sel - n, "%s%s=%s", n ? "," : "", it->string, it->valuestring);
+	}
+	if (n)
+		cJSON_AddStringToObject(st, "selector", sel);
+	(void)k;
+	return sc;
+}
+
+/* Applies a changed Scale back onto its object. */
+static int scale_into(cJSON *obj, const cJSON *scale, struct api_error *e)
+{
+	const cJSON *r = json_get(scale, "spec.replicas");
+	if (!cJSON_IsNumber(r) || r->valuedouble < 0 || r->valuedouble != (double)(long long)r->valuedouble) {
+		api_error_set(e, 422, "Invalid", "Scale.autoscaling \"%s\" is invalid: spec.replicas: Invalid value: %s: must be greater than or equal to 0",
+			      meta_str(obj, "name") ? meta_str(obj, "name") : "", cJSON_IsNumber(r) ? "negative" : "null");
+		return -1;
+	}
+	json_set_num(json_ensure_obj(obj, "spec"), "replicas", r->valuedouble);
+	return 0;
+}
+
+int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+	       enum subresource sub, bool dry_run, char **out, struct api_error *e)
+{
+	long long rev;
+	int rc;
+	cJSON *old = load(c, k, ns, name, &rev, &rc);
+	if (!old)
+		return store_rc_error(rc, k, name, e);
+	int ret;
+	if (sub == SUBRES_SCALE) {
+		long long want = parse_rv(json_get_str(obj, "metadata.resourceVersion"));
+		if (want > 0 && want != rev) {
+			cJSON_Delete(old);
+			return store_rc_error(STORE_CONFLICT, k, name, e);
+		}
+		cJSON *next = json_dup(old);
+		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(next, "metadata"), "resourceVersion");
+		ret = scale_into(next, obj, e);
+		char *stored = NULL;
+		if (ret == 0)
+			ret = do_update(c, k, ns, name, old, rev, next, SUBRES_NONE, dry_run, &stored, e);
+		if (ret == 0) {
+			cJSON *so = cJSON_Parse(stored);
+			cJSON *sc = obj_scale_of(k, so);
+			*out = json_print(sc);
+			cJSON_Delete(sc);
+			cJSON_Delete(so);
+		}
+		free(stored);
+		cJSON_Delete(next);
+	} else if (check_identity(k, ns, obj, e) < 0) {
+		ret = -1;
+	} else {
+		ret = do_update(c, k, ns, name, old, rev, obj, sub, dry_run, out, e);
+	}
+	cJSON_Delete(old);
+	return ret;
+}
+
+int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,
+	      const cJSON *patch, enum subresource sub, bool dry_run, bool *created, char **out, struct api_error *e)
+{
+	int pt = patch_type_from_content_type(content_type);
+	*created = false;
+	if (pt < 0) {
+		api_error_set(e, 415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml%s",
+			      k->builtin ? ", application/strategic-merge-patch+json" : "");
+		return -1;
+	}
+	if (pt == PATCH_STRATEGIC && !k->builtin) {
+		api_error_set(e, 415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+		return -1;
+	}
+	long long rev = 0;
+	int rc;
+	cJSON *old = load(c, k, ns, name, &rev, &rc);
+	if (!old && rc == STORE_NOT_FOUND && pt == PATCH_APPLY && sub == SUBRES_NONE) {
+		char err[512];
+		cJSON *obj = patch_apply(PATCH_APPLY, NULL, patch, k, err, sizeof err);
+		if (!obj) {
+			api_error_set(e, 400, "BadRequest", "%s", err);
+			return -1;
+		}
+		const char *bname = meta_str(obj, "name");
+		if (bname && strcmp(bname, name) != 0) {
+			cJSON_Delete(obj);
+			api_error_set(e, 400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)",
+				      bname, name);
+			return -1;
+		}
+		json_set_str(json_ensure_obj(obj, "metadata"), "name", name);
+		int r = obj_create(c, k, ns, obj, dry_run, out, e);
+		cJSON_Delete(obj);
+		*created = r == 0;
+		return r;
+	}
+	if (!old)
+		return store_rc_error(rc, k, name, e);
+	char err[512] = "";
+	int ret = -1;
+	if (sub == SUBRES_SCALE) {
+		cJSON *scale = obj_scale_of(k, old);
+		cJSON *nscale = patch_apply((enum patch_type)pt, scale, patch, k, err, sizeof err);
+		cJSON_Delete(scale);
+		if (!nscale) {
+			api_error_set(e, 400, "BadRequest", "%s", err[0] ? err : "invalid patch");
+		} else {
+			ret = obj_update(c, k, ns, name, nscale, SUBRES_SCALE, dry_run, out, e);
+			cJSON_Delete(nscale);
+		}
+		cJSON_Delete(old);
+		return ret;
+	}
+	cJSON *next = patch_apply((enum patch_type)pt, old, patch, k, err, sizeof err);
+	if (!next) {
+		bool conflict = pt == PATCH_JSON && strstr(err, "test");
+		api_error_set(e, conflict ? 422 : 400, conflict ? "Invalid" : "BadRequest", "%s",
+			      err[0] ? err : "the server rejected our request due to an error in our request");
+		cJSON_Delete(old);
+		return -1;
+	}
+	/* A resourceVersion in the patch is an optimistic lock; otherwise the
+	 * patch applies to whatever is current. */
+	const char *prv = cJSON_IsObject(patch) ? json_get_str(patch, "metadata.resourceVersion") : NULL;
+	if (!prv)
+		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(next, "metadata"), "resourceVersion");
+	if (check_identity(k, ns, next, e) == 0)
+		ret = do_update(c, k, ns, name, old, rev, next, sub, dry_run, out, e);
+	cJSON_Delete(next);
+	cJSON_Delete(old);
+	return ret;
+}
+
+struct collect {
+	char **keys;
+	int n, cap;
+};
+
+static int collect_key(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct collect *cl = ud;
+	if (cl->n == cl->cap) {
+		cl->cap = cl->cap ? cl->cap * 2 : 64;
+		cl->keys = realloc(cl->keys, (size_t)cl->cap * sizeof *cl->keys);
+	}
+	cl->keys[cl->n++] = strdup(key);
+	return 0;
+}
+
+/* Deleting a namespace removes what it holds; deleting a CRD removes its
+ * kinds and their objects. */
+static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *obj)
+{
+	const char *name = meta_str(obj, "name");
+	struct collect cl = {0};
+	if (strcmp(k->kind, "Namespace") == 0 && !k->group[0]) {
+		for (int i = 0; i < kinds_count(); i++) {
+			const struct kind_info *ki = kinds_at(i);
+			char prefix[512];
+			if (!ki->namespaced)
+				continue;
+			store_key(prefix, sizeof prefix, ki->group, ki->plural, name, "");
+			store_list(c->store, prefix, collect_key, &cl, NULL);
+		}
+	} else if (strcmp(k->kind, "CustomResourceDefinition") == 0) {
+		const char *group = json_get_str(obj, "spec.group");
+		const char *plural = json_get_str(obj, "spec.names.plural");
+		if (group && plural) {
+			char prefix[512];
+			snprintf(prefix, sizeof prefix, "%s/%s/", group, plural);
+			store_list(c->store, prefix, collect_key, &cl, NULL);
+		}
+		kinds_unregister_crd(name);
+	}
+	for (int i = 0; i < cl.n; i++) {
+		store_delete(c->store, cl.keys[i], 0, NULL, NULL);
+		free(cl.keys[i]);
+	}
+	free(cl.keys);
+}
+
+int obj_delete(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, char **out,
+	       struct api_error *e)
+{
+	char key[1024];
+	char *last = NULL;
+	int rc = store_delete(c->store, obj_key(key, sizeof key, k, ns, name), 0, NULL, &last);
+	if (rc != STORE_OK)
+		return store_rc_error(rc, k, name, e);
+	cJSON *o = cJSON_Parse(last);
+	if (o)
+		cascade(c, k, o);
+	cJSON_Delete(o);
+	*out = last;
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* objects — the life cycle of API objects on top of the store.
+ * Owns: what create/update/patch/delete/get mean for any kind — uid,
+ * creationTimestamp, generateName, generation (spec changes only), the
+ * status and scale subresources, defaulting, validation, size limits and
+ * Kubernetes-style errors. The HTTP layer and the hub's controllers both
+ * write through here, so every write obeys the same rules. */
+#ifndef ATOLL_OBJECTS_H
+#define ATOLL_OBJECTS_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "kinds.h"
+#include "store.h"
+
+#define OBJ_MAX_STORED_BYTES (1536 * 1024) /* 1.5 MiB, as etcd's default request limit */
+
+struct api_error {
+	int code;          /* HTTP status */
+	char reason[32];   /* Kubernetes StatusReason */
+	char message[1024];
+	cJSON *causes;     /* optional details.causes array (owned) */
+	char name[256];
+};
+
+void api_error_set(struct api_error *e, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void api_error_clear(struct api_error *e);
+/* {"kind":"Status",...} for e, with details naming the resource. */
+cJSON *api_error_status(const struct api_error *e, const struct kind_info *k);
+/* Sets NotFound with kube's message: deployments.apps "x" not found. */
+void api_error_not_found(struct api_error *e, const struct kind_info *k, const char *name);
+
+enum subresource { SUBRES_NONE = 0, SUBRES_STATUS, SUBRES_SCALE };
+
+struct obj_ctx {
+	struct store *store;
+	unsigned long ip_seq; /* Service clusterIP allocation */
+};
+
+/* Each returns 0 and the stored JSON in *out (caller frees), or -1 with e
+ * filled. obj is consumed (modified in place, not freed). */
+int obj_get(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, char **out,
+	    struct api_error *e);
+int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run, char **out,
+	       struct api_error *e);
+/* Replaces the object (PUT). For kinds with a status subresource the main
+ * resource keeps the stored status and the status subresource keeps the
+ * stored spec/metadata. A stale metadata.resourceVersion gives 409. */
+int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+	       enum subresource sub, bool dry_run, char **out, struct api_error *e);
+/* PATCH with a Content-Type. For apply patches a missing object is created
+ * (*created set). */
+int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,
+	      const cJSON *patch, enum subresource sub, bool dry_run, bool *created, char **out, struct api_error *e);
+int obj_delete(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, char **out,
+	       struct api_error *e);
+
+/* autoscaling/v1 Scale of a stored object. */
+cJSON *obj_scale_of(const struct kind_info *k, const cJSON *obj);
+
+/* Key of an object in the store. */
+const char *obj_key(char *buf, size_t len, const struct kind_info *k, const char *ns, const char *name);
+
+#endif

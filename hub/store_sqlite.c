@@ -1,0 +1,381 @@
+/* SQLite backend of the store: one WAL-mode database file, synchronous=FULL
+ * so a write is on disk before it is acknowledged.
+ *   objects(key PRIMARY KEY, rev, value)   current state
+ *   log(rev PRIMARY KEY, type, key, value, prev)   change history for watch
+ *   meta(name PRIMARY KEY, value)          revision and compaction point */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+
+#include "jsonutil.h"
+#include "log.h"
+
+struct sqlite_store {
+	struct store base;
+	sqlite3 *db;
+	long long rev;
+	long long compacted;
+	sqlite3_stmt *get, *ins_obj, *upd_obj, *del_obj, *ins_log, *set_meta, *begin, *commit, *rollback;
+	char path[4096];
+};
+
+static struct sqlite_store *S(struct store *s) { return (struct sqlite_store *)s; }
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("store: %s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void sq_close(struct store *s)
+{
+	struct sqlite_store *q = S(s);
+	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin, q->commit, q->rollback};
+	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
+		sqlite3_finalize(st[i]);
+	sqlite3_close(q->db);
+	free(q);
+}
+
+static long long sq_revision(struct store *s) { return S(s)->rev; }
+static long long sq_compacted(struct store *s) { return S(s)->compacted; }
+
+static int sq_get(struct store *s, const char *key, char **value, long long *mod_rev)
+{
+	struct sqlite_store *q = S(s);
+	sqlite3_reset(q->get);
+	sqlite3_bind_text(q->get, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q->get);
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	if (rc != SQLITE_ROW)
+		return STORE_ERROR;
+	if (mod_rev)
+		*mod_rev = sqlite3_column_int64(q->get, 0);
+	if (value) {
+		const char *v = (const char *)sqlite3_column_text(q->get, 1);
+		*value = strdup(v ? v : "");
+	}
+	sqlite3_reset(q->get);
+	return STORE_OK;
+}
+
+/* Keys use only [a-z0-9.-/] so "prefix" .. "prefix\xff" spans the prefix. */
+static int sq_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
+{
+	struct sqlite_store *q = S(s);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(q->db, "SELECT key, rev, value FROM objects WHERE key >= ?1 AND key < ?2 ORDER BY key",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	char hi[1024];
+	snprintf(hi, sizeof hi, "%s\xff", prefix);
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hi, -1, SQLITE_STATIC);
+	if (rev)
+		*rev = q->rev;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		long long r = sqlite3_column_int64(st, 1);
+		const char *v = (const char *)sqlite3_column_text(st, 2);
+		int len = sqlite3_column_bytes(st, 2);
+		if (fn(k, v ? v : "{}", (size_t)len, r, ud))
+			break;
+	}
+	sqlite3_finalize(st);
+	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : STORE_ERROR;
+}
+
+static int set_meta(struct sqlite_store *q, const char *name, long long v)
+{
+	sqlite3_reset(q->set_meta);
+	sqlite3_bind_text(q->set_meta, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q->set_meta, 2, v);
+	return sqlite3_step(q->set_meta) == SQLITE_DONE ? 0 : -1;
+}
+
+static int log_change(struct sqlite_store *q, long long rev, enum store_event_type t, const char *key,
+		      const char *value, const char *prev)
+{
+	sqlite3_reset(q->ins_log);
+	sqlite3_bind_int64(q->ins_log, 1, rev);
+	sqlite3_bind_int(q->ins_log, 2, (int)t);
+	sqlite3_bind_text(q->ins_log, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q->ins_log, 4, value, -1, SQLITE_STATIC);
+	if (prev)
+		sqlite3_bind_text(q->ins_log, 5, prev, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q->ins_log, 5);
+	return sqlite3_step(q->ins_log) == SQLITE_DONE ? 0 : -1;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void set_rv(cJSON *obj, long long rev)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", rev);
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	json_set_str(meta, "resourceVersion", buf);
+}
+
+static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
+{
+	struct sqlite_store *q = S(s);
+	char *prev = NULL;
+	long long cur_rev = 0;
+	int found = sq_get(s, key, &prev, &cur_rev);
+	if (found == STORE_ERROR)
+		return STORE_ERROR;
+	if (expect_rev == -1 && found == STORE_OK) {
+		free(prev);
+		return STORE_EXISTS;
+	}
+	if (expect_rev > 0 && (found != STORE_OK || cur_rev != expect_rev)) {
+		free(prev);
+		return found == STORE_OK ? STORE_CONFLICT : STORE_NOT_FOUND;
+	}
+	long long rev = q->rev + 1;
+	set_rv(obj, rev);
+	char *value = json_print(obj);
+	int rc = STORE_ERROR;
+	if (step_done(q->begin) < 0)
+		goto out;
+	sqlite3_stmt *w = found == STORE_OK ? q->upd_obj : q->ins_obj;
+	sqlite3_reset(w);
+	sqlite3_bind_text(w, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w, 2, rev);
+	sqlite3_bind_text(w, 3, value, -1, SQLITE_STATIC);
+	if (step_done(w) < 0 ||
+	    log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) < 0 ||
+	    set_meta(q, "rev", rev) < 0 || step_done(q->commit) < 0) {
+		step_done(q->rollback);
+		log_error("store: write of %s failed: %s", key, sqlite3_errmsg(q->db));
+		goto out;
+	}
+	q->rev = rev;
+	rc = STORE_OK;
+	if (rev_out)
+		*rev_out = rev;
+	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev};
+	store_notify(s, &ev);
+out:
+	if (rc == STORE_OK && stored) {
+		*stored = value;
+		value = NULL;
+	}
+	free(value);
+	free(prev);
+	return rc;
+}
+
+static int sq_del(struct store *s, const char *key, long long expect_rev, long long *rev_out, char **last)
+{
+	struct sqlite_store *q = S(s);
+	char *prev = NULL;
+	long long cur_rev = 0;
+	int found = sq_get(s, key, &prev, &cur_rev);
+	if (found != STORE_OK)
+		return found;
+	if (expect_rev > 0 && cur_rev != expect_rev) {
+		free(prev);
+		return STORE_CONFLICT;
+	}
+	long long rev = q->rev + 1;
+	/* The DELETED event carries the last state stamped with the delete's
+	 * revision, as kube-apiserver does. */
+	char *value = NULL;
+	cJSON *o = cJSON_Parse(prev);
+	if (o) {
+		set_rv(o, rev);
+		value = json_print(o);
+		cJSON_Delete(o);
+	}
+	if (!value)
+		value = strdup(prev);
+	int rc = STORE_ERROR;
+	if (step_done(q->begin) < 0)
+		goto out;
+	sqlite3_reset(q->del_obj);
+	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
+	if (step_done(q->del_obj) < 0 || log_change(q, rev, STORE_DELETED, key, value, prev) < 0 ||
+	    set_meta(q, "rev", rev) < 0 || step_done(q->commit) < 0) {
+		step_done(q->rollback);
+		goto out;
+	}
+	q->rev = rev;
+	rc = STORE_OK;
+	if (rev_out)
+		*rev_out = rev;
+	struct store_event ev = {rev, STORE_DELETED, key, value, prev};
+	store_notify(s, &ev);
+	if (last) {
+		*last = value;
+		value = NULL;
+	}
+out:
+	free(value);
+	free(prev);
+	return rc;
+}
+
+static int sq_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
+{
+	struct sqlite_store *q = S(s);
+	if (since < q->compacted)
+		return STORE_COMPACTED;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(q->db,
+			       "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	char hi[1024];
+	snprintf(hi, sizeof hi, "%s\xff", prefix);
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_text(st, 2, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event ev = {
+			sqlite3_column_int64(st, 0),
+			(enum store_event_type)sqlite3_column_int(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(const char *)sqlite3_column_text(st, 3),
+			(const char *)sqlite3_column_text(st, 4),
+		};
+		fn(&ev, ud);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* Keeps the newest keep_last revisions of history. */
+static int sq_compact(struct store *s, long long keep_last)
+{
+	struct sqlite_store *q = S(s);
+	long long upto = q->rev - keep_last;
+	if (upto <= q->compacted)
+		return STORE_OK;
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM log WHERE rev <= %lld", upto);
+	if (exec(q->db, "BEGIN") < 0)
+		return STORE_ERROR;
+	if (exec(q->db, sql) < 0 || set_meta(q, "compacted", upto) < 0) {
+		exec(q->db, "ROLLBACK");
+		return STORE_ERROR;
+	}
+	if (exec(q->db, "COMMIT") < 0)
+		return STORE_ERROR;
+	q->compacted = upto;
+	return STORE_OK;
+}
+
+static long long sq_size(struct store *s)
+{
+	struct stat st;
+	if (stat(S(s)->path, &st) < 0)
+		return 0;
+	return (long long)st.st_size;
+}
+
+static const struct store_ops sqlite_ops = {
+	sq_close, sq_revision, sq_compacted, sq_get, sq_list, sq_put, sq_del, sq_changes, sq_compact, sq_size,
+};
+
+static long long read_meta(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	long long v = 0;
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = ?1", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	struct sqlite_store *q = calloc(1, sizeof *q);
+	q->base.ops = &sqlite_ops;
+	snprintf(q->path, sizeof q->path, "%s/atoll.db", dir);
+	if (sqlite3_open(q->path, &q->db) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", q->path, sqlite3_errmsg(q->db));
+		sqlite3_close(q->db);
+		free(q);
+		return NULL;
+	}
+	sqlite3_busy_timeout(q->db, 5000);
+	if (exec(q->db, "PRAGMA journal_mode=WAL") < 0 || exec(q->db, "PRAGMA synchronous=FULL") < 0 ||
+	    exec(q->db, "CREATE TABLE IF NOT EXISTS objects(key TEXT PRIMARY KEY, rev INTEGER NOT NULL, value TEXT NOT NULL)") < 0 ||
+	    exec(q->db, "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, type INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, prev TEXT)") < 0 ||
+	    exec(q->db, "CREATE INDEX IF NOT EXISTS log_key ON log(key, rev)") < 0 ||
+	    exec(q->db, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER)") < 0) {
+		snprintf(err, errlen, "cannot initialise %s: %s", q->path, sqlite3_errmsg(q->db));
+		sq_close(&q->base);
+		return NULL;
+	}
+	struct {
+		sqlite3_stmt **st;
+		const char *sql;
+	} stmts[] = {
+		{&q->get, "SELECT rev, value FROM objects WHERE key = ?1"},
+		{&q->ins_obj, "INSERT INTO objects(key, rev, value) VALUES(?1, ?2, ?3)"},
+		{&q->upd_obj, "UPDATE objects SET rev = ?2, value = ?3 WHERE key = ?1"},
+		{&q->del_obj, "DELETE FROM objects WHERE key = ?1"},
+		{&q->ins_log, "INSERT INTO log(rev, type, key, value, prev) VALUES(?1, ?2, ?3, ?4, ?5)"},
+		{&q->set_meta, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"},
+		{&q->begin, "BEGIN IMMEDIATE"},
+		{&q->commit, "COMMIT"},
+		{&q->rollback, "ROLLBACK"},
+	};
+	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+		if (sqlite3_prepare_v2(q->db, stmts[i].sql, -1, stmts[i].st, NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "cannot prepare statements: %s", sqlite3_errmsg(q->db));
+			sq_close(&q->base);
+			return NULL;
+		}
+	}
+	q->rev = read_meta(q->db, "rev");
+	q->compacted = read_meta(q->db, "compacted");
+	return &q->base;
+}
+
+void store_subscribe(struct store *s, store_event_fn fn, void *ud)
+{
+	if (s->nsubs < (int)(sizeof s->subs / sizeof s->subs[0]))
+		s->subs[s->nsubs++] = (struct store_subscriber){fn, ud};
+}
+
+void store_notify(struct store *s, const struct store_event *ev)
+{
+	for (int i = 0; i < s->nsubs; i++)
+		s->subs[i].fn(ev, s->subs[i].ud);
+}
+
+const char *store_key(char *buf, size_t len, const char *group, const char *plural, const char *ns, const char *name)
+{
+	snprintf(buf, len, "%s/%s/%s/%s", group[0] ? group : "core", plural, ns ? ns : "", name ? name : "");
+	return buf;
+}

@@ -1,0 +1,195 @@
+"""Shared fixtures for end-to-end tests: real atoll-hub processes on free
+loopback ports, and the real kubectl binaries installed on this machine."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import urllib.error
+
+import pytest
+
+BIN = os.environ.get("ATOLL_BIN") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../../build/bin"))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+SEED = os.path.join(REPO, "tests/data/seed")
+
+
+def kubectl_dir():
+    k = shutil.which("kubectl")
+    if not k:
+        return None
+    return os.path.dirname(os.path.realpath(k))
+
+
+def kubectl_path(version=None):
+    """The kubectl binary for a minor version ("1.27"), or the one on PATH."""
+    if version is None:
+        return shutil.which("kubectl")
+    d = kubectl_dir()
+    if d:
+        p = os.path.join(d, "kubectl." + version)
+        if os.access(p, os.X_OK):
+            return p
+    if version == "1.20":
+        for p in ("/usr/bin/kubectl.1.20", "/usr/lib/kubernetes-client/kubectl"):
+            if os.access(p, os.X_OK):
+                return p
+    return None
+
+
+class Hub:
+    def __init__(self, data_dir, extra=()):
+        self.data_dir = data_dir
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+        self.log = None
+
+    def start(self, timeout=10):
+        port_file = os.path.join(self.data_dir, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        self.log = open(os.path.join(self.data_dir, "hub.log"), "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "atoll-hub"), "serve", "--data-dir", self.data_dir,
+             "--insecure-listen", "127.0.0.1:0", "--port-file", port_file] + self.extra,
+            stdout=self.log, stderr=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("atoll-hub exited: " + self.read_log())
+            try:
+                with open(port_file) as f:
+                    txt = f.read().strip()
+                if txt:
+                    self.port = int(txt)
+                    break
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
+        else:
+            raise RuntimeError("atoll-hub did not start")
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.kubeconfig = os.path.join(self.data_dir, "kubeconfig")
+        with open(self.kubeconfig, "w") as f:
+            f.write(KUBECONFIG % self.url)
+        return self
+
+    def read_log(self):
+        try:
+            with open(os.path.join(self.data_dir, "hub.log"), errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+        return self.proc.returncode if self.proc else None
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        if self.log:
+            self.log.close()
+            self.log = None
+
+    # --- raw HTTP -------------------------------------------------------
+    def request(self, method, path, body=None, ctype="application/json", headers=None, timeout=10):
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None and ctype:
+            req.add_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                raw = r.read()
+                return r.status, _decode(raw), r.headers
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            return e.code, _decode(raw), e.headers
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+
+def _decode(raw):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    server: %s
+  name: atoll
+contexts:
+- context:
+    cluster: atoll
+    user: admin
+  name: atoll
+current-context: atoll
+users:
+- name: admin
+  user: {}
+"""
+
+
+class Kubectl:
+    def __init__(self, hub, version=None, home=None):
+        self.hub = hub
+        self.binary = kubectl_path(version)
+        self.home = home
+
+    def __call__(self, *args, check=True, input=None, timeout=60):
+        env = dict(os.environ, HOME=self.home, KUBECONFIG=self.hub.kubeconfig)
+        p = subprocess.run([self.binary] + list(args), env=env, capture_output=True, text=True,
+                           input=input, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError("kubectl %s failed (rc %d):\nstdout: %s\nstderr: %s\nhub log: %s" % (
+                " ".join(args), p.returncode, p.stdout, p.stderr, self.hub.read_log()[-1500:]))
+        return p
+
+
+@pytest.fixture
+def hub(tmp_path):
+    h = Hub(str(tmp_path / "hub")).__class__(str(tmp_path))
+    os.makedirs(h.data_dir, exist_ok=True)
+    h.start()
+    yield h
+    rc = h.stop()
+    assert rc == 0, "hub did not shut down cleanly: " + h.read_log()
+
+
+@pytest.fixture
+def kubectl(hub, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return Kubectl(hub, None, str(home))
+
+
+def make_kubectl(hub, tmp_path, version):
+    home = tmp_path / ("home-" + version)
+    home.mkdir(exist_ok=True)
+    k = Kubectl(hub, version, str(home))
+    if not k.binary:
+        pytest.skip("kubectl %s is not installed here" % version)
+    return k
