@@ -1,0 +1,57 @@
+/* scheduler — Karmada-compatible placement as a pure function.
+ * Owns: cluster filtering (affinity, clusterAffinities fallback, taints and
+ * tolerations, spread-constraint properties), candidate ordering, spread
+ * constraints by cluster and region, replica assignment (Duplicated, static
+ * weight, dynamic weight, Aggregated) with the Webster method Karmada uses
+ * since v1.16, and Karmada's failure messages.
+ * No I/O, no globals, no clock: the same inputs always give the same result. */
+#ifndef ATOLL_SCHEDULER_H
+#define ATOLL_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+struct sched_target {
+	char name[64];
+	long replicas;
+};
+
+struct sched_result {
+	int n;
+	struct sched_target *targets; /* sorted by cluster name ascending; malloc'd */
+	/* false for non-workloads (Service, ConfigMap): targets carry replicas 0
+	 * and mean "the whole object". */
+	bool has_replicas;
+	char reason[32];    /* on failure: "Unschedulable" | "NoClusterFit" | "SchedulerError" */
+	char message[1024]; /* on failure: Karmada's message */
+};
+
+/* clusters: JSON array of cluster.karmada.io/v1alpha1 Cluster objects.
+ * placement: a PropagationPolicy's spec.placement (NULL = all clusters,
+ * Duplicated). workload: the resource template (metadata.uid breaks ties,
+ * spec.replicas, pod template requests for dynamic weight).
+ * workload_has_replicas: whether the kind carries replicas at all.
+ * previous: the previous spec.clusters [{name,replicas}] or NULL.
+ * Returns 0, or -1 with out->reason/out->message set. out is always
+ * initialised and must be released with sched_result_free. */
+int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out);
+void sched_result_free(struct sched_result *r);
+
+/* "{ap:4, eu:3, us:3}" — the Result part of Karmada's ScheduleBindingSucceed
+ * event message (non-workloads print "{ap:0, ...}" as Karmada does). */
+void sched_result_format(const struct sched_result *r, char *buf, size_t len);
+
+/* Webster / Sainte-Laguë seat allocation exactly as Karmada's
+ * AllocateWebsterSeats with tieBreakerByUID: equal priorities go to the party
+ * with fewer seats, then by name — ascending when uid is NULL/empty or
+ * FNV-1a-32(uid) is even, descending when odd. initial may be NULL.
+ * out[i] = initial[i] + new seats. Returns 0, or -1 on invalid arguments. */
+int webster_allocate(long seats, int n, const char *const names[], const long votes[],
+		     const long initial[], const char *uid, long out[]);
+
+/* FNV-1a 32-bit hash of a string (exposed for tests). */
+unsigned int sched_fnv1a32(const char *s);
+
+#endif

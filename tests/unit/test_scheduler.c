@@ -1,0 +1,521 @@
+/* test_scheduler — table-driven scheduler cases from
+ * $ATOLL_TEST_DATA/scheduler/<name>.json plus property tests over random input.
+ * A data file holds one case object or an array of them:
+ *   {"name", "clusters", "placement", "workload", "previous", "has_replicas",
+ *    "expect": {"clusters": [{name, replicas}]} | {"error": "<substring>",
+ *               "reason": "<reason>"}}
+ * or a Webster case: {"name", "webster": {"seats", "votes": {name: n},
+ *    "initial": {name: n}, "uid"}, "expect": {"seats": {name: n}}}. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scheduler.h"
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* Independent FNV-1a so the test does not trust the code under test. */
+static unsigned int fnv1a(const char *s)
+{
+	unsigned int h = 2166136261u;
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int run_webster_case(const char *file, const char *name, const cJSON *w, const cJSON *expect)
+{
+	const cJSON *votes = cJSON_GetObjectItem(w, "votes");
+	const cJSON *initial = cJSON_GetObjectItem(w, "initial");
+	const cJSON *uidj = cJSON_GetObjectItem(w, "uid");
+	const char *names[64];
+	long v[64], init[64], out[64];
+	int n = 0;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, votes) {
+		names[n] = it->string;
+		v[n] = (long)it->valuedouble;
+		init[n++] = 0;
+	}
+	cJSON_ArrayForEach(it, initial) {
+		int i;
+		for (i = 0; i < n; i++)
+			if (strcmp(names[i], it->string) == 0)
+				break;
+		if (i == n) {
+			names[n] = it->string;
+			v[n++] = 0;
+		}
+		init[i] = (long)it->valuedouble;
+	}
+	long seats = (long)cJSON_GetObjectItem(w, "seats")->valuedouble;
+	if (webster_allocate(seats, n, names, v, init, cJSON_IsString(uidj) ? uidj->valuestring : NULL, out) != 0) {
+		print_error("%s: %s: webster_allocate failed\n", file, name);
+		return 1;
+	}
+	const cJSON *es = cJSON_GetObjectItem(expect, "seats");
+	int bad = cJSON_GetArraySize(es) != n;
+	for (int i = 0; i < n; i++) {
+		const cJSON *e = cJSON_GetObjectItem(es, names[i]);
+		if (!cJSON_IsNumber(e) || (long)e->valuedouble != out[i])
+			bad = 1;
+	}
+	if (bad) {
+		print_error("%s: %s: got", file, name);
+		for (int i = 0; i < n; i++)
+			print_error(" %s:%ld", names[i], out[i]);
+		print_error("\n");
+	}
+	return bad;
+}
+
+static int run_case(const char *file, const cJSON *c)
+{
+	const cJSON *namej = cJSON_GetObjectItem(c, "name");
+	const char *name = cJSON_IsString(namej) ? namej->valuestring : "?";
+	const cJSON *expect = cJSON_GetObjectItem(c, "expect");
+	if (!expect) {
+		print_error("%s: %s: no expect\n", file, name);
+		return 1;
+	}
+	const cJSON *w = cJSON_GetObjectItem(c, "webster");
+	if (w)
+		return run_webster_case(file, name, w, expect);
+	const cJSON *hr = cJSON_GetObjectItem(c, "has_replicas");
+	bool has_replicas = hr ? cJSON_IsTrue(hr) : true;
+	const cJSON *placement = cJSON_GetObjectItem(c, "placement");
+	if (cJSON_IsNull(placement))
+		placement = NULL;
+	struct sched_result r;
+	int rc = schedule(cJSON_GetObjectItem(c, "clusters"), placement,
+			  cJSON_GetObjectItem(c, "workload"), has_replicas,
+			  cJSON_GetObjectItem(c, "previous"), &r);
+	int bad = 0;
+	char got[2048];
+	sched_result_format(&r, got, sizeof got);
+	const cJSON *eerr = cJSON_GetObjectItem(expect, "error");
+	if (cJSON_IsString(eerr)) {
+		const cJSON *ereason = cJSON_GetObjectItem(expect, "reason");
+		if (rc == 0) {
+			print_error("%s: %s: expected error '%s', got %s\n", file, name, eerr->valuestring, got);
+			bad = 1;
+		} else if (!strstr(r.message, eerr->valuestring) ||
+			   (cJSON_IsString(ereason) && strcmp(r.reason, ereason->valuestring) != 0)) {
+			print_error("%s: %s: expected error '%s', got [%s] '%s'\n", file, name,
+				    eerr->valuestring, r.reason, r.message);
+			bad = 1;
+		}
+	} else {
+		const cJSON *ec = cJSON_GetObjectItem(expect, "clusters");
+		char want[2048];
+		size_t off = 0;
+		const cJSON *t;
+		off += (size_t)snprintf(want, sizeof want, "{");
+		cJSON_ArrayForEach(t, ec)
+			off += (size_t)snprintf(want + off, sizeof want - off, "%s%s:%ld", off > 1 ? ", " : "",
+						cJSON_GetObjectItem(t, "name")->valuestring,
+						(long)cJSON_GetObjectItem(t, "replicas")->valuedouble);
+		snprintf(want + off, sizeof want - off, "}");
+		if (rc != 0) {
+			print_error("%s: %s: unexpected error [%s] %s\n", file, name, r.reason, r.message);
+			bad = 1;
+		} else if (strcmp(got, want) != 0) {
+			print_error("%s: %s: want %s got %s\n", file, name, want, got);
+			bad = 1;
+		} else if (r.has_replicas != has_replicas) {
+			print_error("%s: %s: has_replicas mismatch\n", file, name);
+			bad = 1;
+		}
+	}
+	sched_result_free(&r);
+	return bad;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_data_cases(void **state)
+{
+	(void)state;
+	const char *base = getenv("ATOLL_TEST_DATA");
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/scheduler", base ? base : "tests/data");
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	char *names[512];
+	int nf = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && nf < 512) {
+		size_t l = strlen(e->d_name);
+		if (l > 5 && strcmp(e->d_name + l - 5, ".json") == 0)
+			names[nf++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)nf, sizeof *names, cmp_str);
+	int failures = 0, total = 0;
+	for (int i = 0; i < nf; i++) {
+		char path[2048];
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		char *text = read_file(path);
+		cJSON *doc = text ? cJSON_Parse(text) : NULL;
+		if (!doc) {
+			print_error("%s: cannot read or parse\n", path);
+			failures++;
+		} else if (cJSON_IsArray(doc)) {
+			const cJSON *c;
+			cJSON_ArrayForEach(c, doc) {
+				failures += run_case(names[i], c);
+				total++;
+			}
+		} else {
+			failures += run_case(names[i], doc);
+			total++;
+		}
+		cJSON_Delete(doc);
+		free(text);
+		free(names[i]);
+	}
+	print_message("%d scheduler data cases, %d failed\n", total, failures);
+	assert_true(total >= 40);
+	assert_int_equal(failures, 0);
+}
+
+/* ------------------------------------------------------------ seed cases */
+
+static cJSON *seed_clusters(void)
+{
+	return cJSON_Parse("["
+		"{\"metadata\":{\"name\":\"eu\"},\"spec\":{\"region\":\"eu-west\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+		"{\"metadata\":{\"name\":\"ap\"},\"spec\":{\"region\":\"ap-south\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+		"{\"metadata\":{\"name\":\"us\"},\"spec\":{\"region\":\"us-west\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]");
+}
+
+static cJSON *static_placement(long us, long ap, long eu)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf,
+		 "{\"clusterAffinity\":{\"clusterNames\":[\"eu\",\"ap\",\"us\"]},"
+		 "\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\","
+		 "\"weightPreference\":{\"staticWeightList\":["
+		 "{\"targetCluster\":{\"clusterNames\":[\"us\"]},\"weight\":%ld},"
+		 "{\"targetCluster\":{\"clusterNames\":[\"ap\"]},\"weight\":%ld},"
+		 "{\"targetCluster\":{\"clusterNames\":[\"eu\"]},\"weight\":%ld}]}}}", us, ap, eu);
+	return cJSON_Parse(buf);
+}
+
+static cJSON *deployment(long replicas, const char *uid)
+{
+	cJSON *d = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(d, "metadata");
+	cJSON_AddStringToObject(md, "name", "hello");
+	if (uid)
+		cJSON_AddStringToObject(md, "uid", uid);
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(d, "spec"), "replicas", (double)replicas);
+	return d;
+}
+
+static void schedule_to_string(const cJSON *clusters, const cJSON *placement, const cJSON *w,
+			       const cJSON *prev, char *buf, size_t len)
+{
+	struct sched_result r;
+	assert_int_equal(schedule(clusters, placement, w, true, prev, &r), 0);
+	sched_result_format(&r, buf, len);
+	sched_result_free(&r);
+}
+
+static void find_uid(unsigned parity, char *buf, size_t len)
+{
+	for (int i = 0;; i++) {
+		snprintf(buf, len, "6c1f0b7e-uid-%d", i);
+		if ((fnv1a(buf) & 1u) == parity)
+			return;
+	}
+}
+
+static void test_seed_walkthrough(void **state)
+{
+	(void)state;
+	char even[64], odd[64], got[256];
+	find_uid(0, even, sizeof even);
+	find_uid(1, odd, sizeof odd);
+	assert_int_equal(sched_fnv1a32(even), fnv1a(even));
+	assert_int_equal(sched_fnv1a32(odd) & 1u, 1);
+	cJSON *cl = seed_clusters(), *p111 = static_placement(1, 1, 1), *p212 = static_placement(2, 1, 2);
+	cJSON *d3 = deployment(3, even), *d10e = deployment(10, even), *d10o = deployment(10, odd);
+	schedule_to_string(cl, p111, d3, NULL, got, sizeof got);
+	assert_string_equal(got, "{ap:1, eu:1, us:1}");
+	schedule_to_string(cl, p111, d10e, NULL, got, sizeof got);
+	assert_string_equal(got, "{ap:4, eu:3, us:3}");
+	schedule_to_string(cl, p111, d10o, NULL, got, sizeof got);
+	assert_string_equal(got, "{ap:3, eu:3, us:4}");
+	schedule_to_string(cl, p212, d10e, NULL, got, sizeof got);
+	assert_string_equal(got, "{ap:2, eu:4, us:4}");
+	schedule_to_string(cl, p212, d10o, NULL, got, sizeof got);
+	assert_string_equal(got, "{ap:2, eu:4, us:4}");
+	cJSON_Delete(cl);
+	cJSON_Delete(p111);
+	cJSON_Delete(p212);
+	cJSON_Delete(d3);
+	cJSON_Delete(d10e);
+	cJSON_Delete(d10o);
+}
+
+static void test_webster_direct(void **state)
+{
+	(void)state;
+	/* Karmada's ExampleAllocateWebsterSeats. */
+	const char *names[] = {"Alpha", "Beta", "Gamma"};
+	long votes[] = {1200, 900, 400}, out[3];
+	assert_int_equal(webster_allocate(4, 3, names, votes, NULL, NULL, out), 0);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 1);
+	assert_int_equal(webster_allocate(-1, 3, names, votes, NULL, NULL, out), -1);
+	/* Weights 2:1 give the small cluster its first replica early. */
+	const char *ab[] = {"a", "b"};
+	long w21[] = {2, 1};
+	assert_int_equal(webster_allocate(2, 2, ab, w21, NULL, "", out), 0);
+	assert_int_equal(out[0], 1);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(webster_allocate(3, 2, ab, w21, NULL, "", out), 0);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(out[1], 1);
+}
+
+/* A large house must equal the seat-by-seat allocation (the fast path
+ * pre-assigns a safe lower bound). */
+static void test_webster_large(void **state)
+{
+	(void)state;
+	const char *names[] = {"a", "b", "c", "d", "e"};
+	long votes[] = {7, 3, 3, 1, 11};
+	long big[5], step[5] = {0}, tmp[5];
+	long seats = 5000;
+	assert_int_equal(webster_allocate(seats, 5, names, votes, NULL, "x", big), 0);
+	/* Incrementally with initial seats: never takes the fast path. */
+	for (long s = 0; s < seats; s++) {
+		assert_int_equal(webster_allocate(1, 5, names, votes, step, "x", tmp), 0);
+		memcpy(step, tmp, sizeof step);
+	}
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(big[i], step[i]);
+	/* Huge houses finish quickly. */
+	assert_int_equal(webster_allocate(2000000000L, 5, names, votes, NULL, "x", big), 0);
+	long sum = 0;
+	for (int i = 0; i < 5; i++)
+		sum += big[i];
+	assert_int_equal(sum, 2000000000L);
+}
+
+/* --------------------------------------------------------- properties */
+
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return n ? (unsigned)(rng_state % n) : 0;
+}
+
+static cJSON *random_clusters(int n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	static const char *regions[] = {"eu", "ap", "us"};
+	for (int i = 0; i < n; i++) {
+		char name[16], pods[16];
+		snprintf(name, sizeof name, "m%02d", i);
+		snprintf(pods, sizeof pods, "%u", 1 + rnd(60));
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "metadata"), "name", name);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "spec"), "region", regions[rnd(3)]);
+		cJSON *rs = cJSON_AddObjectToObject(cJSON_AddObjectToObject(c, "status"), "resourceSummary");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(rs, "allocatable"), "pods", pods);
+		cJSON_AddItemToArray(arr, c);
+	}
+	return arr;
+}
+
+static cJSON *random_static_placement(int n)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON *rs = cJSON_AddObjectToObject(p, "replicaScheduling");
+	cJSON_AddStringToObject(rs, "replicaSchedulingType", "Divided");
+	cJSON_AddStringToObject(rs, "replicaDivisionPreference", "Weighted");
+	cJSON *list = cJSON_AddArrayToObject(cJSON_AddObjectToObject(rs, "weightPreference"), "staticWeightList");
+	for (int i = 0; i < n; i++) {
+		if (rnd(5) == 0)
+			continue; /* unmatched clusters are dropped */
+		char name[16];
+		snprintf(name, sizeof name, "m%02d", i);
+		cJSON *rule = cJSON_CreateObject();
+		cJSON *names = cJSON_AddArrayToObject(cJSON_AddObjectToObject(rule, "targetCluster"), "clusterNames");
+		cJSON_AddItemToArray(names, cJSON_CreateString(name));
+		cJSON_AddNumberToObject(rule, "weight", 1 + rnd(6));
+		cJSON_AddItemToArray(list, rule);
+	}
+	return p;
+}
+
+static long replicas_of(const struct sched_result *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (strcmp(r->targets[i].name, name) == 0)
+			return r->targets[i].replicas;
+	return 0;
+}
+
+static long total_of(const struct sched_result *r)
+{
+	long s = 0;
+	for (int i = 0; i < r->n; i++)
+		s += r->targets[i].replicas;
+	return s;
+}
+
+static void test_property_static(void **state)
+{
+	(void)state;
+	for (int iter = 0; iter < 2000; iter++) {
+		int n = 1 + (int)rnd(8);
+		cJSON *cl = random_clusters(n), *p = random_static_placement(n);
+		char uid[32];
+		snprintf(uid, sizeof uid, "uid-%d", iter);
+		long replicas = rnd(40);
+		cJSON *w1 = deployment(replicas, uid), *w2 = deployment(replicas + 1, uid);
+		struct sched_result a, b, again;
+		assert_int_equal(schedule(cl, p, w1, true, NULL, &a), 0);
+		assert_int_equal(schedule(cl, p, w2, true, NULL, &b), 0);
+		assert_int_equal(schedule(cl, p, w1, true, NULL, &again), 0);
+		if (replicas > 0)
+			assert_int_equal(total_of(&a), replicas);
+		assert_int_equal(total_of(&b), replicas + 1);
+		/* House monotone: growing by one never takes a replica away. */
+		for (int i = 0; i < a.n; i++)
+			assert_true(replicas_of(&b, a.targets[i].name) >= a.targets[i].replicas);
+		/* Deterministic for a UID. */
+		assert_int_equal(a.n, again.n);
+		for (int i = 0; i < a.n; i++) {
+			assert_string_equal(a.targets[i].name, again.targets[i].name);
+			assert_int_equal(a.targets[i].replicas, again.targets[i].replicas);
+		}
+		for (int i = 1; i < b.n; i++)
+			assert_true(strcmp(b.targets[i - 1].name, b.targets[i].name) < 0);
+		sched_result_free(&a);
+		sched_result_free(&b);
+		sched_result_free(&again);
+		cJSON_Delete(cl);
+		cJSON_Delete(p);
+		cJSON_Delete(w1);
+		cJSON_Delete(w2);
+	}
+}
+
+static void test_property_dynamic(void **state)
+{
+	(void)state;
+	static const char *placements[] = {
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\",\"weightPreference\":{\"dynamicWeight\":\"AvailableReplicas\"}}}",
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Aggregated\"}}",
+	};
+	for (int iter = 0; iter < 2000; iter++) {
+		int n = 1 + (int)rnd(6);
+		cJSON *cl = random_clusters(n);
+		cJSON *p = cJSON_Parse(placements[iter % 2]);
+		char uid[32];
+		snprintf(uid, sizeof uid, "dyn-%d", iter);
+		long r1 = 1 + rnd(60), r2 = 1 + rnd(60);
+		cJSON *w1 = deployment(r1, uid), *w2 = deployment(r2, uid);
+		struct sched_result a, b;
+		if (schedule(cl, p, w1, true, NULL, &a) == 0) {
+			assert_int_equal(total_of(&a), r1);
+			/* Rescheduling with the previous result: scale to r2. */
+			cJSON *prev = cJSON_CreateArray();
+			for (int i = 0; i < a.n; i++) {
+				cJSON *t = cJSON_CreateObject();
+				cJSON_AddStringToObject(t, "name", a.targets[i].name);
+				cJSON_AddNumberToObject(t, "replicas", (double)a.targets[i].replicas);
+				cJSON_AddItemToArray(prev, t);
+			}
+			if (schedule(cl, p, w2, true, prev, &b) == 0) {
+				assert_int_equal(total_of(&b), r2);
+				/* Steady scale-up only adds. */
+				if (r2 >= r1)
+					for (int i = 0; i < a.n; i++)
+						assert_true(replicas_of(&b, a.targets[i].name) >= a.targets[i].replicas);
+				else
+					for (int i = 0; i < b.n; i++)
+						assert_true(replicas_of(&a, b.targets[i].name) >= b.targets[i].replicas);
+			} else {
+				assert_string_equal(b.reason, "Unschedulable");
+			}
+			sched_result_free(&b);
+			cJSON_Delete(prev);
+		} else {
+			assert_string_equal(a.reason, "Unschedulable");
+			assert_non_null(strstr(a.message, "are not enough to schedule."));
+		}
+		sched_result_free(&a);
+		cJSON_Delete(cl);
+		cJSON_Delete(p);
+		cJSON_Delete(w1);
+		cJSON_Delete(w2);
+	}
+}
+
+static void test_format_and_null(void **state)
+{
+	(void)state;
+	struct sched_result r;
+	assert_int_equal(schedule(NULL, NULL, NULL, false, NULL, &r), -1);
+	assert_string_equal(r.reason, "SchedulerError");
+	sched_result_free(&r);
+	char buf[8];
+	struct sched_target t[2] = {{"alpha", 10}, {"beta", 2}};
+	struct sched_result fr = {.n = 2, .targets = t};
+	sched_result_format(&fr, buf, sizeof buf);
+	assert_int_equal(strlen(buf), 7); /* truncated, NUL-terminated */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_walkthrough),
+		cmocka_unit_test(test_webster_direct),
+		cmocka_unit_test(test_webster_large),
+		cmocka_unit_test(test_data_cases),
+		cmocka_unit_test(test_property_static),
+		cmocka_unit_test(test_property_dynamic),
+		cmocka_unit_test(test_format_and_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
