@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "plan.h"
 #include "scheduler.h"
 
 static char *read_file(const char *path)
@@ -506,6 +508,96 @@ static void test_format_and_null(void **state)
 	assert_int_equal(strlen(buf), 7); /* truncated, NUL-terminated */
 }
 
+/* ------------------------------------------------------------------ plan */
+
+static void slurp(FILE *f, char *buf, size_t len)
+{
+	rewind(f);
+	size_t n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* Runs plan_main with -f for each file (relative to the data directory),
+ * capturing stdout and stderr. */
+static int run_plan(char *out, char *err, size_t len, const char *const *files)
+{
+	const char *base = getenv("ATOLL_TEST_DATA");
+	char paths[8][1024];
+	char *argv[20];
+	int argc = 0;
+	argv[argc++] = "plan";
+	for (int i = 0; files[i] && i < 8; i++) {
+		if (files[i][0] == '-') {
+			argv[argc++] = (char *)files[i];
+			continue;
+		}
+		snprintf(paths[i], sizeof paths[i], "%s/scheduler/%s", base ? base : "tests/data", files[i]);
+		argv[argc++] = "-f";
+		argv[argc++] = paths[i];
+	}
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	FILE *fo = tmpfile(), *fe = tmpfile();
+	assert_non_null(fo);
+	assert_non_null(fe);
+	int so = dup(1), se = dup(2);
+	dup2(fileno(fo), 1);
+	dup2(fileno(fe), 2);
+	int rc = plan_main(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	slurp(fo, out, len);
+	slurp(fe, err, len);
+	return rc;
+}
+
+static void test_plan(void **state)
+{
+	(void)state;
+	char out[4096], err[4096];
+	const char *step6_even[] = {"plan-clusters.yaml", "plan-policy-equal.yaml", "plan-deployment-even.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, step6_even), 0);
+	assert_string_equal(out, "{\"clusters\":[{\"name\":\"ap\",\"replicas\":4},{\"name\":\"eu\",\"replicas\":3},{\"name\":\"us\",\"replicas\":3}]}\n");
+	const char *step6_odd[] = {"plan-clusters.yaml", "plan-policy-equal.yaml", "plan-deployment-odd.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, step6_odd), 0);
+	assert_string_equal(out, "{\"clusters\":[{\"name\":\"ap\",\"replicas\":3},{\"name\":\"eu\",\"replicas\":3},{\"name\":\"us\",\"replicas\":4}]}\n");
+	const char *step7[] = {"plan-clusters.yaml", "plan-policy-weighted.yaml", "plan-deployment-odd.yaml", "plan-binding.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, step7), 0);
+	assert_string_equal(out, "{\"clusters\":[{\"name\":\"ap\",\"replicas\":2},{\"name\":\"eu\",\"replicas\":4},{\"name\":\"us\",\"replicas\":4}]}\n");
+	const char *service[] = {"plan-clusters.yaml", "plan-policy-weighted.yaml", "plan-service.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, service), 0);
+	assert_string_equal(out, "{\"clusters\":[{\"name\":\"ap\",\"replicas\":0},{\"name\":\"eu\",\"replicas\":0},{\"name\":\"us\",\"replicas\":0}]}\n");
+	const char *nowhere[] = {"plan-clusters.yaml", "plan-policy-nowhere.yaml", "plan-deployment-even.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, nowhere), 1);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "atoll-hub plan: 0/3 clusters are available: 3 cluster(s) did not match the placement cluster affinity constraint.\n");
+	const char *bad[] = {"plan-clusters.yaml", "plan-bad.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, bad), 2);
+	assert_non_null(strstr(err, "plan-bad.yaml: yaml: "));
+	const char *missing[] = {"plan-clusters.yaml", "no-such-file.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, missing), 2);
+	assert_non_null(strstr(err, "no-such-file.yaml"));
+	const char *two_workloads[] = {"plan-clusters.yaml", "plan-policy-equal.yaml", "plan-service.yaml", "plan-deployment-even.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, two_workloads), 2);
+	assert_non_null(strstr(err, "more than one workload"));
+	const char *no_policy[] = {"plan-clusters.yaml", "plan-service.yaml", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, no_policy), 2);
+	assert_non_null(strstr(err, "no PropagationPolicy"));
+	const char *none[] = {NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, none), 2);
+	const char *help[] = {"--help", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, help), 0);
+	assert_non_null(strstr(out, "Usage: atoll-hub plan -f FILE"));
+	const char *unknown[] = {"--bogus", NULL};
+	assert_int_equal(run_plan(out, err, sizeof out, unknown), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_property_static),
 		cmocka_unit_test(test_property_dynamic),
 		cmocka_unit_test(test_format_and_null),
+		cmocka_unit_test(test_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
