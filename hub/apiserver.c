@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -315,7 +316,7 @@ static cJSON *group_entry(const char *group)
 			}
 	for (int j = 0; j < nseen; j++) {
 		cJSON *v = cJSON_CreateObject();
-		char gv[256];
+		char gv[600];
 		snprintf(gv, sizeof gv, "%s/%s", group, seen[j]);
 		cJSON_AddStringToObject(v, "groupVersion", gv);
 		cJSON_AddStringToObject(v, "version", seen[j]);
@@ -784,7 +785,6 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	a->watchers = w;
 	a->nwatchers++;
 	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json");
-	set_header(req, "Transfer-Encoding", "chunked");
 	evhttp_send_reply_start(req, 200, "OK");
 	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
 	/* A watch outlives the request timeout. */
