@@ -329,6 +329,20 @@ static void test_webster_large(void **state)
 	}
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(big[i], step[i]);
+	/* Random houses: the bulk path agrees with seat-by-seat allocation. */
+	for (int iter = 0; iter < 60; iter++) {
+		long v[5], inc[5] = {0};
+		long house = 100 + (iter * 7919) % 3000;
+		for (int i = 0; i < 5; i++)
+			v[i] = (iter * 31 + i * 17) % 13; /* zeros included */
+		assert_int_equal(webster_allocate(house, 5, names, v, NULL, iter % 2 ? "odd?" : "", big), 0);
+		for (long s = 0; s < house; s++) {
+			assert_int_equal(webster_allocate(1, 5, names, v, inc, iter % 2 ? "odd?" : "", tmp), 0);
+			memcpy(inc, tmp, sizeof inc);
+		}
+		for (int i = 0; i < 5; i++)
+			assert_int_equal(big[i], inc[i]);
+	}
 	/* Huge houses finish quickly. */
 	assert_int_equal(webster_allocate(2000000000L, 5, names, votes, NULL, "x", big), 0);
 	long sum = 0;
