@@ -1,0 +1,29 @@
+/* defaults — server-side defaulting of stored objects.
+ * Owns: the fields a real kube-apiserver fills in on create/update
+ * (SetDefaults_* in k8s.io/kubernetes/pkg/apis/.../v1/defaults.go), so that
+ * kubectl describe, get -o yaml and Tables look like a real cluster:
+ * workload strategies and history limits, pod spec and container defaults
+ * in pod templates, Service type/ports/cluster IP allocation, Namespace
+ * phase and finalizers, Secret type.
+ * Never overwrites a field the user set (JSON null counts as unset) and
+ * leaves wrongly typed fields alone instead of replacing them. */
+#ifndef ATOLL_DEFAULTS_H
+#define ATOLL_DEFAULTS_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "kinds.h"
+
+/* Fills defaults in place on create/update of a stored object of kind k.
+ * ip_seq picks the Service cluster IP when one must be allocated:
+ * 10.96.0.0/16 host number 1 + ip_seq % 65534 (so 0 gives 10.96.0.1,
+ * 1 gives 10.96.0.2, ...); it also seeds NodePort allocation
+ * (30000-32767, 30000 + (ip_seq * 16 + port index) % 2768; the caller
+ * owns uniqueness). Kinds without defaults are left untouched. */
+void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq);
+
+/* The cluster IP defaults_apply allocates for ip_seq, into buf. */
+const char *defaults_cluster_ip(unsigned long ip_seq, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,284 @@
+#include "openapi.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GVK_EXT "x-kubernetes-group-version-kind"
+
+/* ---- protobuf encoding ---------------------------------------------- */
+
+/* Growable byte buffer; a failed allocation sets oom and the result is
+ * discarded by the caller rather than served truncated. */
+struct bbuf {
+	unsigned char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void bb_put(struct bbuf *b, const void *data, size_t n)
+{
+	if (b->oom || n == 0)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n)
+			cap *= 2;
+		unsigned char *np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void bb_varint(struct bbuf *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n] = (unsigned char)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			tmp[n] |= 0x80;
+		n++;
+	} while (v);
+	bb_put(b, tmp, n);
+}
+
+/* A length-delimited field (wire type 2): tag, length, bytes. */
+static void bb_field(struct bbuf *b, unsigned field, const void *data, size_t n)
+{
+	bb_varint(b, ((uint64_t)field << 3) | 2u);
+	bb_varint(b, n);
+	bb_put(b, data, n);
+}
+
+static void bb_str(struct bbuf *b, unsigned field, const char *s)
+{
+	bb_field(b, field, s, strlen(s));
+}
+
+/* Appends msg as an embedded message field and frees it. */
+static void bb_msg(struct bbuf *b, unsigned field, struct bbuf *msg)
+{
+	if (msg->oom)
+		b->oom = true;
+	bb_field(b, field, msg->p, msg->len);
+	free(msg->p);
+	memset(msg, 0, sizeof *msg);
+}
+
+/* ---- per-kind text -------------------------------------------------- */
+
+/* "/apis/apps/v1/namespaces/{namespace}/deployments/{name}" */
+static char *kind_path(const struct kind_info *k)
+{
+	char *s = NULL;
+	int r;
+	if (k->group[0])
+		r = asprintf(&s, "/apis/%s/%s/%s%s/{name}", k->group, k->version,
+			     k->namespaced ? "namespaces/{namespace}/" : "", k->plural);
+	else
+		r = asprintf(&s, "/api/%s/%s%s/{name}", k->version,
+			     k->namespaced ? "namespaces/{namespace}/" : "", k->plural);
+	return r < 0 ? NULL : s;
+}
+
+/* "group: apps\nkind: Deployment\nversion: v1\n" (group: "" for core). */
+static char *kind_gvk_yaml(const struct kind_info *k)
+{
+	char *s = NULL;
+	int r = asprintf(&s, "group: %s\nkind: %s\nversion: %s\n",
+			 k->group[0] ? k->group : "\"\"", k->kind, k->version);
+	return r < 0 ? NULL : s;
+}
+
+/* NamedPathItem{name, PathItem{patch: Operation{parameters, vendor_extension}}}. */
+static void encode_kind(struct bbuf *paths, const struct kind_info *k)
+{
+	char *path = kind_path(k), *yaml = kind_gvk_yaml(k);
+	struct bbuf qp = {0}, nbp = {0}, param = {0}, pitem = {0};
+	struct bbuf any = {0}, named_any = {0}, op = {0}, path_item = {0}, npi = {0};
+	if (!path || !yaml) {
+		paths->oom = true;
+		goto out;
+	}
+	/* QueryParameterSubSchema{in=2, name=4, type=6} */
+	bb_str(&qp, 2, "query");
+	bb_str(&qp, 4, "fieldValidation");
+	bb_str(&qp, 6, "string");
+	bb_msg(&nbp, 3, &qp);      /* NonBodyParameter.query_parameter_sub_schema */
+	bb_msg(&param, 2, &nbp);   /* Parameter.non_body_parameter */
+	bb_msg(&pitem, 1, &param); /* ParametersItem.parameter */
+
+	bb_str(&any, 2, yaml);     /* Any.yaml */
+	bb_str(&named_any, 1, GVK_EXT);
+	bb_msg(&named_any, 2, &any);
+
+	bb_msg(&op, 8, &pitem);       /* Operation.parameters */
+	bb_msg(&op, 13, &named_any);  /* Operation.vendor_extension */
+	bb_msg(&path_item, 8, &op);   /* PathItem.patch */
+
+	bb_str(&npi, 1, path);
+	bb_msg(&npi, 2, &path_item);
+	bb_msg(paths, 2, &npi);       /* Paths.path */
+out:
+	free(path);
+	free(yaml);
+}
+
+unsigned char *openapi_v2_protobuf_for(const struct kind_info *const *kinds, int n,
+				       bool with_info, size_t *len)
+{
+	struct bbuf doc = {0}, info = {0}, paths = {0};
+	*len = 0;
+	if (with_info) {
+		bb_str(&doc, 1, "2.0"); /* Document.swagger */
+		bb_str(&info, 1, "Kubernetes");
+		bb_str(&info, 2, OPENAPI_INFO_VERSION);
+		bb_msg(&doc, 2, &info); /* Document.info */
+	}
+	for (int i = 0; i < n; i++)
+		if (kinds[i])
+			encode_kind(&paths, kinds[i]);
+	bb_msg(&doc, 8, &paths); /* Document.paths */
+	if (doc.oom) {
+		free(doc.p);
+		return NULL;
+	}
+	*len = doc.len;
+	return doc.p;
+}
+
+unsigned char *openapi_v2_protobuf(size_t *len)
+{
+	int n = kinds_count();
+	const struct kind_info **kinds = calloc((size_t)n + 1, sizeof *kinds);
+	if (!kinds) {
+		*len = 0;
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		kinds[i] = kinds_at(i);
+	unsigned char *out = openapi_v2_protobuf_for(kinds, n, true, len);
+	free(kinds);
+	return out;
+}
+
+/* ---- OpenAPI v3 ----------------------------------------------------- */
+
+/* "api/v1" or "apis/apps/v1" */
+static void gv_key(const struct kind_info *k, char *buf, size_t len)
+{
+	if (k->group[0])
+		snprintf(buf, len, "apis/%s/%s", k->group, k->version);
+	else
+		snprintf(buf, len, "api/%s", k->version);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h ^ 0xff; /* separator, so "ab"+"c" differs from "a"+"bc" */
+}
+
+/* Hash of everything the group-version document is made from. */
+static uint64_t gv_hash(const char *key)
+{
+	uint64_t h = fnv1a(14695981039346656037ULL, OPENAPI_INFO_VERSION);
+	char k2[512];
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		gv_key(k, k2, sizeof k2);
+		if (strcmp(k2, key) != 0)
+			continue;
+		h = fnv1a(h, k->kind);
+		h = fnv1a(h, k->plural);
+		h = fnv1a(h, k->namespaced ? "N" : "C");
+	}
+	return h;
+}
+
+cJSON *openapi_v3_index(void)
+{
+	cJSON *out = cJSON_CreateObject();
+	cJSON *paths = cJSON_AddObjectToObject(out, "paths");
+	char key[512], url[640];
+	for (int i = 0; paths && i < kinds_count(); i++) {
+		gv_key(kinds_at(i), key, sizeof key);
+		if (cJSON_GetObjectItemCaseSensitive(paths, key))
+			continue;
+		snprintf(url, sizeof url, "/openapi/v3/%s?hash=%016llX", key,
+			 (unsigned long long)gv_hash(key));
+		cJSON *e = cJSON_AddObjectToObject(paths, key);
+		cJSON_AddStringToObject(e, "serverRelativeURL", url);
+	}
+	return out;
+}
+
+static cJSON *v3_patch_op(const struct kind_info *k)
+{
+	cJSON *op = cJSON_CreateObject();
+	cJSON *gvk = cJSON_AddObjectToObject(op, GVK_EXT);
+	cJSON_AddStringToObject(gvk, "group", k->group);
+	cJSON_AddStringToObject(gvk, "version", k->version);
+	cJSON_AddStringToObject(gvk, "kind", k->kind);
+	cJSON *params = cJSON_AddArrayToObject(op, "parameters");
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "name", "fieldValidation");
+	cJSON_AddStringToObject(p, "in", "query");
+	cJSON *schema = cJSON_AddObjectToObject(p, "schema");
+	cJSON_AddStringToObject(schema, "type", "string");
+	cJSON_AddItemToArray(params, p);
+	cJSON *resp = cJSON_AddObjectToObject(op, "responses");
+	cJSON *ok = cJSON_AddObjectToObject(resp, "200");
+	cJSON_AddStringToObject(ok, "description", "OK");
+	return op;
+}
+
+cJSON *openapi_v3_group_version(const char *gv_path)
+{
+	char want[512], key[512];
+	size_t n;
+	if (!gv_path)
+		return NULL;
+	while (*gv_path == '/')
+		gv_path++;
+	n = strcspn(gv_path, "?");
+	if (n >= sizeof want)
+		return NULL;
+	memcpy(want, gv_path, n);
+	want[n] = '\0';
+
+	cJSON *doc = NULL, *paths = NULL;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		gv_key(k, key, sizeof key);
+		if (strcmp(key, want) != 0)
+			continue;
+		if (!doc) {
+			doc = cJSON_CreateObject();
+			cJSON_AddStringToObject(doc, "openapi", "3.0.0");
+			cJSON *info = cJSON_AddObjectToObject(doc, "info");
+			cJSON_AddStringToObject(info, "title", "Kubernetes");
+			cJSON_AddStringToObject(info, "version", OPENAPI_INFO_VERSION);
+			paths = cJSON_AddObjectToObject(doc, "paths");
+		}
+		char *path = kind_path(k);
+		if (path && paths && !cJSON_GetObjectItemCaseSensitive(paths, path)) {
+			cJSON *item = cJSON_AddObjectToObject(paths, path);
+			cJSON_AddItemToObject(item, "patch", v3_patch_op(k));
+		}
+		free(path);
+	}
+	return doc;
+}

@@ -1,0 +1,317 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defaults.h"
+#include "jsonutil.h"
+#include "kinds.h"
+
+static const struct kind_info *kind(const char *group, const char *k)
+{
+	const struct kind_info *ki = kinds_find_kind(group, "v1", k);
+	assert_non_null(ki);
+	return ki;
+}
+
+/* Applies defaults to JSON text and returns the result. */
+static cJSON *defaulted(const struct kind_info *k, const char *text, unsigned long seq)
+{
+	cJSON *o = cJSON_Parse(text);
+	assert_non_null(o);
+	defaults_apply(k, o, seq);
+	return o;
+}
+
+static void assert_json_eq(const cJSON *got, const char *want_text)
+{
+	cJSON *want = cJSON_Parse(want_text);
+	assert_non_null(want);
+	if (!cJSON_Compare(got, want, true)) {
+		char *g = cJSON_PrintUnformatted(got);
+		fprintf(stderr, "got:  %s\nwant: %s\n", g, want_text);
+		free(g);
+		fail();
+	}
+	cJSON_Delete(want);
+}
+
+static void test_deployment(void **state)
+{
+	(void)state;
+	cJSON *o = defaulted(kind("apps", "Deployment"),
+			     "{\"metadata\":{\"name\":\"hello\"},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"hello\"}},"
+			     "\"template\":{\"metadata\":{\"labels\":{\"app\":\"hello\"}},\"spec\":{\"containers\":["
+			     "{\"name\":\"hello\",\"image\":\"nginx:1.25\",\"ports\":[{\"containerPort\":80}]}]}}}}",
+			     0);
+	assert_json_eq(o,
+		       "{\"metadata\":{\"name\":\"hello\"},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"hello\"}},"
+		       "\"template\":{\"metadata\":{\"labels\":{\"app\":\"hello\"}},\"spec\":{\"containers\":["
+		       "{\"name\":\"hello\",\"image\":\"nginx:1.25\",\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],"
+		       "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\","
+		       "\"resources\":{},\"imagePullPolicy\":\"IfNotPresent\"}],"
+		       "\"restartPolicy\":\"Always\",\"dnsPolicy\":\"ClusterFirst\",\"schedulerName\":\"default-scheduler\","
+		       "\"securityContext\":{},\"terminationGracePeriodSeconds\":30}},"
+		       "\"replicas\":1,\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":"
+		       "{\"maxUnavailable\":\"25%\",\"maxSurge\":\"25%\"}},"
+		       "\"revisionHistoryLimit\":10,\"progressDeadlineSeconds\":600}}");
+	/* idempotent */
+	cJSON *again = json_dup(o);
+	defaults_apply(kind("apps", "Deployment"), again, 9);
+	assert_true(cJSON_Compare(o, again, true));
+	cJSON_Delete(again);
+	cJSON_Delete(o);
+}
+
+static void test_user_fields_kept(void **state)
+{
+	(void)state;
+	cJSON *o = defaulted(kind("apps", "Deployment"),
+			     "{\"spec\":{\"replicas\":3,\"strategy\":{\"type\":\"Recreate\"},\"revisionHistoryLimit\":null,"
+			     "\"template\":{\"spec\":{\"restartPolicy\":\"OnFailure\",\"dnsPolicy\":\"Default\","
+			     "\"containers\":[{\"name\":\"a\",\"image\":\"a:1\",\"imagePullPolicy\":\"Never\","
+			     "\"ports\":[{\"containerPort\":53,\"protocol\":\"UDP\"}]}]}}}}",
+			     0);
+	assert_int_equal((int)json_get_num(o, "spec.replicas", 0), 3);
+	assert_json_eq(json_get(o, "spec.strategy"), "{\"type\":\"Recreate\"}");
+	assert_int_equal((int)json_get_num(o, "spec.revisionHistoryLimit", 0), 10); /* null = unset */
+	assert_string_equal(json_get_str(o, "spec.template.spec.restartPolicy"), "OnFailure");
+	assert_string_equal(json_get_str(o, "spec.template.spec.dnsPolicy"), "Default");
+	cJSON *c = cJSON_GetArrayItem(json_get(o, "spec.template.spec.containers"), 0);
+	assert_string_equal(json_get_str(c, "imagePullPolicy"), "Never");
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(json_get(c, "ports"), 0), "protocol"), "UDP");
+	cJSON_Delete(o);
+
+	/* partial rollingUpdate is completed, not replaced */
+	o = defaulted(kind("apps", "Deployment"), "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":1}}}}", 0);
+	assert_json_eq(json_get(o, "spec.strategy"),
+		       "{\"rollingUpdate\":{\"maxSurge\":1,\"maxUnavailable\":\"25%\"},\"type\":\"RollingUpdate\"}");
+	cJSON_Delete(o);
+}
+
+static const char *pull_policy_for(const char *image)
+{
+	static char out[32];
+	char text[256];
+	snprintf(text, sizeof text, "{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"%s\"}]}}", image);
+	cJSON *o = defaulted(kind("", "Pod"), text, 0);
+	const char *p = json_get_str(cJSON_GetArrayItem(json_get(o, "spec.containers"), 0), "imagePullPolicy");
+	snprintf(out, sizeof out, "%s", p ? p : "(none)");
+	cJSON_Delete(o);
+	return out;
+}
+
+static void test_image_pull_policy(void **state)
+{
+	(void)state;
+	assert_string_equal(pull_policy_for("nginx"), "Always");
+	assert_string_equal(pull_policy_for("nginx:latest"), "Always");
+	assert_string_equal(pull_policy_for("nginx:1.25"), "IfNotPresent");
+	assert_string_equal(pull_policy_for("localhost:5000/nginx"), "Always");
+	assert_string_equal(pull_policy_for("localhost:5000/nginx:v2"), "IfNotPresent");
+	assert_string_equal(pull_policy_for("nginx@sha256:abcd"), "IfNotPresent");
+	assert_string_equal(pull_policy_for("nginx:latest@sha256:abcd"), "Always");
+	assert_string_equal(pull_policy_for("nginx:latestx"), "IfNotPresent");
+	/* no image: nothing to decide from */
+	cJSON *o = defaulted(kind("", "Pod"), "{\"spec\":{\"containers\":[{\"name\":\"c\"}],\"initContainers\":[{\"image\":\"i\"}]}}", 0);
+	assert_null(json_get(cJSON_GetArrayItem(json_get(o, "spec.containers"), 0), "imagePullPolicy"));
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(json_get(o, "spec.initContainers"), 0), "imagePullPolicy"), "Always");
+	assert_string_equal(json_get_str(o, "spec.restartPolicy"), "Always");
+	cJSON_Delete(o);
+}
+
+static void test_workload_templates(void **state)
+{
+	(void)state;
+	static const char tmpl[] = "{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox:1\"}]}}";
+	char text[512];
+
+	snprintf(text, sizeof text, "{\"spec\":{\"template\":%s}}", tmpl);
+	cJSON *o = defaulted(kind("batch", "Job"), text, 0);
+	assert_null(json_get(o, "spec.template.spec.restartPolicy")); /* Jobs choose their own */
+	assert_string_equal(json_get_str(o, "spec.template.spec.dnsPolicy"), "ClusterFirst");
+	assert_int_equal((int)json_get_num(o, "spec.completions", 0), 1);
+	assert_int_equal((int)json_get_num(o, "spec.parallelism", 0), 1);
+	assert_int_equal((int)json_get_num(o, "spec.backoffLimit", 0), 6);
+	cJSON_Delete(o);
+
+	o = defaulted(kind("batch", "Job"), "{\"spec\":{\"parallelism\":4}}", 0);
+	assert_null(json_get(o, "spec.completions"));
+	assert_int_equal((int)json_get_num(o, "spec.parallelism", 0), 4);
+	cJSON_Delete(o);
+
+	snprintf(text, sizeof text, "{\"spec\":{\"schedule\":\"* * * * *\",\"jobTemplate\":{\"spec\":{\"template\":%s}}}}", tmpl);
+	o = defaulted(kind("batch", "CronJob"), text, 0);
+	cJSON *c = cJSON_GetArrayItem(json_get(o, "spec.jobTemplate.spec.template.spec.containers"), 0);
+	assert_string_equal(json_get_str(c, "terminationMessagePolicy"), "File");
+	assert_string_equal(json_get_str(o, "spec.concurrencyPolicy"), "Allow");
+	assert_true(cJSON_IsFalse(json_get(o, "spec.suspend")));
+	assert_int_equal((int)json_get_num(o, "spec.successfulJobsHistoryLimit", 0), 3);
+	assert_int_equal((int)json_get_num(o, "spec.failedJobsHistoryLimit", 0), 1);
+	cJSON_Delete(o);
+
+	snprintf(text, sizeof text, "{\"spec\":{\"template\":%s}}", tmpl);
+	o = defaulted(kind("apps", "StatefulSet"), text, 0);
+	assert_string_equal(json_get_str(o, "spec.template.spec.restartPolicy"), "Always");
+	assert_json_eq(json_get(o, "spec.updateStrategy"), "{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":0}}");
+	assert_string_equal(json_get_str(o, "spec.podManagementPolicy"), "OrderedReady");
+	cJSON_Delete(o);
+
+	o = defaulted(kind("apps", "DaemonSet"), text, 0);
+	assert_json_eq(json_get(o, "spec.updateStrategy"),
+		       "{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"maxUnavailable\":1,\"maxSurge\":0}}");
+	assert_int_equal((int)json_get_num(o, "spec.template.spec.terminationGracePeriodSeconds", 0), 30);
+	cJSON_Delete(o);
+
+	o = defaulted(kind("apps", "ReplicaSet"), text, 0);
+	assert_int_equal((int)json_get_num(o, "spec.replicas", 0), 1);
+	assert_string_equal(json_get_str(o, "spec.template.spec.schedulerName"), "default-scheduler");
+	cJSON_Delete(o);
+}
+
+static void test_service(void **state)
+{
+	(void)state;
+	const struct kind_info *k = kind("", "Service");
+	char ip[32];
+	assert_string_equal(defaults_cluster_ip(0, ip, sizeof ip), "10.96.0.1");
+	assert_string_equal(defaults_cluster_ip(5, ip, sizeof ip), "10.96.0.6");
+	assert_string_equal(defaults_cluster_ip(300, ip, sizeof ip), "10.96.1.45");
+	assert_string_equal(defaults_cluster_ip(65534, ip, sizeof ip), "10.96.0.1");
+	assert_string_equal(defaults_cluster_ip(65533, ip, sizeof ip), "10.96.255.254");
+
+	cJSON *o = defaulted(k, "{\"metadata\":{\"name\":\"hello\"},\"spec\":{\"selector\":{\"app\":\"hello\"},"
+				"\"ports\":[{\"port\":80},{\"port\":53,\"protocol\":\"UDP\",\"targetPort\":\"dns\"}]}}", 5);
+	assert_json_eq(json_get(o, "spec"),
+		       "{\"selector\":{\"app\":\"hello\"},\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":80},"
+		       "{\"port\":53,\"protocol\":\"UDP\",\"targetPort\":\"dns\"}],\"type\":\"ClusterIP\","
+		       "\"sessionAffinity\":\"None\",\"clusterIP\":\"10.96.0.6\",\"clusterIPs\":[\"10.96.0.6\"],"
+		       "\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\",\"internalTrafficPolicy\":\"Cluster\"}");
+	cJSON_Delete(o);
+
+	/* user IP kept; "" means allocate; headless stays headless */
+	o = defaulted(k, "{\"spec\":{\"clusterIP\":\"10.96.9.9\"}}", 5);
+	assert_string_equal(json_get_str(o, "spec.clusterIP"), "10.96.9.9");
+	assert_json_eq(json_get(o, "spec.clusterIPs"), "[\"10.96.9.9\"]");
+	cJSON_Delete(o);
+	o = defaulted(k, "{\"spec\":{\"clusterIP\":\"\",\"clusterIPs\":null}}", 1);
+	assert_string_equal(json_get_str(o, "spec.clusterIP"), "10.96.0.2");
+	assert_json_eq(json_get(o, "spec.clusterIPs"), "[\"10.96.0.2\"]");
+	cJSON_Delete(o);
+	o = defaulted(k, "{\"spec\":{\"clusterIP\":\"None\"}}", 1);
+	assert_json_eq(json_get(o, "spec.clusterIPs"), "[\"None\"]");
+	cJSON_Delete(o);
+
+	/* NodePort: node ports allocated, external traffic policy */
+	o = defaulted(k, "{\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80},{\"port\":81,\"nodePort\":31000}]}}", 2);
+	assert_int_equal((int)json_get_num(cJSON_GetArrayItem(json_get(o, "spec.ports"), 0), "nodePort", 0), 30032);
+	assert_int_equal((int)json_get_num(cJSON_GetArrayItem(json_get(o, "spec.ports"), 1), "nodePort", 0), 31000);
+	assert_string_equal(json_get_str(o, "spec.externalTrafficPolicy"), "Cluster");
+	cJSON_Delete(o);
+	o = defaulted(k, "{\"spec\":{\"type\":\"LoadBalancer\"}}", 2);
+	assert_true(cJSON_IsTrue(json_get(o, "spec.allocateLoadBalancerNodePorts")));
+	cJSON_Delete(o);
+
+	/* ExternalName: no IPs at all */
+	o = defaulted(k, "{\"spec\":{\"type\":\"ExternalName\",\"externalName\":\"db.example\"}}", 2);
+	assert_json_eq(json_get(o, "spec"),
+		       "{\"type\":\"ExternalName\",\"externalName\":\"db.example\",\"sessionAffinity\":\"None\"}");
+	cJSON_Delete(o);
+
+	/* no spec at all: one is made */
+	o = defaulted(k, "{\"metadata\":{\"name\":\"x\"}}", 0);
+	assert_string_equal(json_get_str(o, "spec.clusterIP"), "10.96.0.1");
+	cJSON_Delete(o);
+}
+
+static void test_namespace_secret(void **state)
+{
+	(void)state;
+	cJSON *o = defaulted(kind("", "Namespace"), "{\"metadata\":{\"name\":\"dev\"}}", 0);
+	assert_json_eq(o, "{\"metadata\":{\"name\":\"dev\"},\"spec\":{\"finalizers\":[\"kubernetes\"]},"
+			  "\"status\":{\"phase\":\"Active\"}}");
+	cJSON_Delete(o);
+	o = defaulted(kind("", "Namespace"), "{\"status\":{\"phase\":\"Terminating\"}}", 0);
+	assert_string_equal(json_get_str(o, "status.phase"), "Terminating");
+	cJSON_Delete(o);
+
+	o = defaulted(kind("", "Secret"), "{\"data\":{}}", 0);
+	assert_string_equal(json_get_str(o, "type"), "Opaque");
+	cJSON_Delete(o);
+	o = defaulted(kind("", "Secret"), "{\"type\":\"kubernetes.io/tls\"}", 0);
+	assert_string_equal(json_get_str(o, "type"), "kubernetes.io/tls");
+	cJSON_Delete(o);
+
+	/* kinds without defaults: untouched */
+	o = defaulted(kind("", "ConfigMap"), "{\"data\":{\"a\":\"b\"}}", 0);
+	assert_json_eq(o, "{\"data\":{\"a\":\"b\"}}");
+	cJSON_Delete(o);
+	o = defaulted(kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster"), "{\"spec\":{}}", 0);
+	assert_json_eq(o, "{\"spec\":{}}");
+	cJSON_Delete(o);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	static const char *const objs[] = {
+		"null", "7", "\"x\"", "[]", "{}", "{\"spec\":\"x\"}", "{\"spec\":[1]}",
+		"{\"spec\":{\"strategy\":\"x\",\"template\":\"x\",\"type\":7,\"ports\":{\"port\":1}}}",
+		"{\"spec\":{\"strategy\":{\"rollingUpdate\":7},\"template\":{\"spec\":{\"containers\":{\"a\":1},"
+		"\"initContainers\":[1,\"x\",null,{\"image\":7,\"ports\":{\"a\":{}}},{\"image\":\"\",\"ports\":[1,null]}]}},"
+		"\"ports\":[1,null,{\"port\":\"x\"},{\"port\":1e300}],\"clusterIP\":5,\"clusterIPs\":7,"
+		"\"jobTemplate\":[],\"containers\":[{\"image\":\"a@\"},{\"image\":\":\"},{\"image\":\"/:\"}]},"
+		"\"status\":\"x\",\"type\":[]}",
+	};
+	for (int i = 0; i < builtin_kinds_count; i++) {
+		for (size_t j = 0; j < sizeof objs / sizeof objs[0]; j++) {
+			cJSON *o = cJSON_Parse(objs[j]);
+			assert_non_null(o);
+			defaults_apply(&builtin_kinds[i], o, 0xffffffffUL);
+			cJSON_Delete(o);
+		}
+		defaults_apply(&builtin_kinds[i], NULL, 0);
+	}
+	defaults_apply(NULL, NULL, 0);
+	cJSON *o = cJSON_Parse("{\"spec\":\"x\"}");
+	defaults_apply(kind("apps", "Deployment"), o, 0);
+	assert_json_eq(o, "{\"spec\":\"x\"}"); /* wrongly typed: left alone */
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"spec\":{\"type\":7}}");
+	defaults_apply(kind("", "Service"), o, 0);
+	assert_json_eq(o, "{\"spec\":{\"type\":7,\"sessionAffinity\":\"None\"}}");
+	cJSON_Delete(o);
+}
+
+static void test_crd_kind_untouched(void **state)
+{
+	(void)state;
+	struct kind_info fake = builtin_kinds[0];
+	fake.dynamic = true; /* a CRD kind, even one named like a built-in */
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
+	defaults_apply(&fake, o, 0);
+	assert_json_eq(o, "{\"metadata\":{\"name\":\"x\"}}");
+	cJSON_Delete(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_deployment),
+		cmocka_unit_test(test_user_fields_kept),
+		cmocka_unit_test(test_image_pull_policy),
+		cmocka_unit_test(test_workload_templates),
+		cmocka_unit_test(test_service),
+		cmocka_unit_test(test_namespace_secret),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_crd_kind_untouched),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	kinds_shutdown();
+	return rc;
+}
