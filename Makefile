@@ -13,7 +13,7 @@ SAN     ?=
 OPT     ?= -O2
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-           -g $(OPT) $(SAN) -Icommon -Iproto -Ihub -MMD -MP
+           -g $(OPT) $(SAN) -Icommon -Iproto -Ihub -Isim -Iagent -MMD -MP
 LDFLAGS += $(SAN)
 LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lyaml -lsqlite3 -lpthread -lm
 
@@ -27,7 +27,15 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 HUB_OBJ   := $(HUB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+SIM_SRC   := $(wildcard sim/*.c)
+AGENT_SRC := $(wildcard agent/*.c)
 BINS      := $(BUILD)/bin/atoll-hub
+ifneq ($(SIM_SRC),)
+BINS      += $(BUILD)/bin/atoll-sim
+endif
+ifneq ($(AGENT_SRC),)
+BINS      += $(BUILD)/bin/atoll-agent
+endif
 
 .PHONY: all deps test unit e2e asan valgrind clean demo bench check-deps
 all: check-deps $(BINS) $(UNIT_BIN)
@@ -53,6 +61,14 @@ $(BUILD)/libatollhub.a: $(HUB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/bin/atoll-hub: $(BUILD)/obj/hub/main.o $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/atoll-sim: $(SIM_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/atoll-agent: $(AGENT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
