@@ -770,6 +770,13 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 		field_selector_free(fs);
 		return;
 	}
+	if (a->nwatchers >= a->cfg.max_watches) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+		send_status(req, 429, "TooManyRequests", "too many open watches, please try again later");
+		label_selector_free(ls);
+		field_selector_free(fs);
+		return;
+	}
 	struct watcher *w = calloc(1, sizeof *w);
 	w->srv = a;
 	w->req = req;
@@ -1186,7 +1193,11 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 		a->cfg.request_timeout_s = 60;
 	if (!a->cfg.history)
 		a->cfg.history = 20000;
+	if (!a->cfg.max_watches)
+		a->cfg.max_watches = 10000;
 	a->objects.store = st;
+	/* Service IPs continue after a restart instead of repeating. */
+	a->objects.ip_seq = (unsigned long)store_revision(st);
 	kinds_init();
 	store_list(st, "apiextensions.k8s.io/customresourcedefinitions/", load_crd, NULL, NULL);
 	store_subscribe(st, on_store_event, a);

@@ -22,6 +22,7 @@ struct apiserver_config {
 	unsigned long max_header_bytes;
 	int request_timeout_s;   /* read/write timeout for a non-watch request */
 	long long history;       /* revisions of change history kept for watches */
+	int max_watches;         /* concurrent watch streams; more get 429 */
 };
 
 struct apiserver;

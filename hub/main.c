@@ -10,6 +10,7 @@
 #include "log.h"
 #include "plan.h"
 #include "store.h"
+#include "timefmt.h"
 
 #define ATOLL_VERSION "0.1.0"
 
@@ -41,6 +42,8 @@ static void serve_usage(FILE *f)
 	      "  --port-file FILE             write the bound port to FILE once listening\n"
 	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
+	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
+	      "  --max-watches N              concurrent watch streams before 429 TooManyRequests (default 10000)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  -h, --help                   show this help\n",
@@ -58,7 +61,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
-	long long history = 20000;
+	long long history = 20000, timeout_ms = 60000, max_watches = 10000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
 	static const struct option opts[] = {
@@ -67,6 +70,8 @@ static int cmd_serve(int argc, char **argv)
 		{"port-file", required_argument, NULL, 'p'},
 		{"kube-minor", required_argument, NULL, 'm'},
 		{"history", required_argument, NULL, 'H'},
+		{"request-timeout", required_argument, NULL, 'T'},
+		{"max-watches", required_argument, NULL, 'W'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"log-format", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -81,6 +86,13 @@ static int cmd_serve(int argc, char **argv)
 		case 'p': port_file = optarg; break;
 		case 'm': minor = optarg; break;
 		case 'H': history = atoll(optarg); break;
+		case 'T':
+			if (time_parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms < 1000) {
+				fprintf(stderr, "atoll-hub serve: invalid --request-timeout %s (want a duration of at least 1s, e.g. 30s)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'W': max_watches = atoll(optarg); break;
 		case 'L':
 			if (log_parse_level(optarg, &level) < 0) {
 				fprintf(stderr, "atoll-hub serve: unknown log level %s (want debug, info, warn or error)\n", optarg);
@@ -115,7 +127,8 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	loop = event_base_new();
-	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history};
+	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
+				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
 	snprintf(gitv, sizeof gitv, "v1.%s.0", minor);
 	cfg.git_version = gitv;

@@ -338,6 +338,16 @@ static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *
 		if (ostatus)
 			cJSON_AddItemToObject(obj, "status", json_dup(ostatus));
 	}
+	if (strcmp(k->kind, "Service") == 0 && !k->group[0]) {
+		/* A Service keeps its allocated IPs when an update omits them. */
+		static const char *const ipf[] = {"clusterIP", "clusterIPs", NULL};
+		cJSON *nspec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		for (int i = 0; ipf[i] && cJSON_IsObject(nspec); i++) {
+			const cJSON *ov = json_get(old, i ? "spec.clusterIPs" : "spec.clusterIP");
+			if (ov && !cJSON_GetObjectItemCaseSensitive(nspec, ipf[i]))
+				cJSON_AddItemToObject(nspec, ipf[i], json_dup(ov));
+		}
+	}
 	if (k->has_spec) {
 		const cJSON *ospec = cJSON_GetObjectItemCaseSensitive(old, "spec");
 		const cJSON *nspec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
