@@ -1,0 +1,331 @@
+/* Object life cycle (objects.c) and path parsing (apiserver.c), in-process
+ * on a temporary store: identity fields, generation, subresources, no-op
+ * updates, conflicts, patches, scale, cascade. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apiserver.h"
+#include "jsonutil.h"
+#include "objects.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof dir, "/tmp/atoll-test-objects-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char err[256];
+	struct obj_ctx *c = calloc(1, sizeof *c);
+	c->store = store_open_sqlite(dir, err, sizeof err);
+	assert_non_null(c->store);
+	kinds_init();
+	/* The default namespace, as apiserver_new creates it. */
+	cJSON *ns = cJSON_Parse("{\"metadata\":{\"name\":\"default\"}}");
+	char *out = NULL;
+	struct api_error e = {0};
+	assert_int_equal(obj_create(c, kinds_find_kind("", "v1", "Namespace"), "", ns, false, &out, &e), 0);
+	free(out);
+	cJSON_Delete(ns);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct obj_ctx *c = *state;
+	store_close(c->store);
+	free(c);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	kinds_shutdown();
+	return 0;
+}
+
+static const char *DEPLOY =
+    "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"hello\"},"
+    "\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"hello\"}},"
+    "\"template\":{\"metadata\":{\"labels\":{\"app\":\"hello\"}},\"spec\":{\"containers\":[{\"name\":\"hello\",\"image\":\"podinfo\"}]}}}}";
+
+static const struct kind_info *deploy_kind(void) { return kinds_find_kind("apps", "v1", "Deployment"); }
+
+static cJSON *create_deploy(struct obj_ctx *c)
+{
+	cJSON *o = cJSON_Parse(DEPLOY);
+	char *out = NULL;
+	struct api_error e = {0};
+	assert_int_equal(obj_create(c, deploy_kind(), "default", o, false, &out, &e), 0);
+	cJSON_Delete(o);
+	cJSON *stored = cJSON_Parse(out);
+	free(out);
+	return stored;
+}
+
+static void test_create_sets_identity(void **state)
+{
+	struct obj_ctx *c = *state;
+	cJSON *d = create_deploy(c);
+	assert_non_null(json_get_str(d, "metadata.uid"));
+	assert_non_null(json_get_str(d, "metadata.creationTimestamp"));
+	assert_non_null(json_get_str(d, "metadata.resourceVersion"));
+	assert_string_equal(json_get_str(d, "metadata.namespace"), "default");
+	assert_int_equal((int)json_get_num(d, "metadata.generation", 0), 1);
+	cJSON_Delete(d);
+
+	/* Creating it twice is a 409 AlreadyExists. */
+	cJSON *o = cJSON_Parse(DEPLOY);
+	char *out = NULL;
+	struct api_error e = {0};
+	assert_int_equal(obj_create(c, deploy_kind(), "default", o, false, &out, &e), -1);
+	assert_int_equal(e.code, 409);
+	assert_string_equal(e.reason, "AlreadyExists");
+	assert_string_equal(e.message, "deployments.apps \"hello\" already exists");
+	cJSON_Delete(o);
+	api_error_clear(&e);
+}
+
+static void test_generate_name_and_missing_namespace(void **state)
+{
+	struct obj_ctx *c = *state;
+	const struct kind_info *cm = kinds_find_kind("", "v1", "ConfigMap");
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"generateName\":\"cfg-\"},\"data\":{\"a\":\"b\"}}");
+	char *out = NULL;
+	struct api_error e = {0};
+	assert_int_equal(obj_create(c, cm, "default", o, false, &out, &e), 0);
+	cJSON *s = cJSON_Parse(out);
+	const char *name = json_get_str(s, "metadata.name");
+	assert_int_equal(strlen(name), 9);
+	assert_memory_equal(name, "cfg-", 4);
+	cJSON_Delete(s);
+	free(out);
+	cJSON_Delete(o);
+
+	o = cJSON_Parse("{\"metadata\":{\"name\":\"x\"}}");
+	assert_int_equal(obj_create(c, cm, "nowhere", o, false, &out, &e), -1);
+	assert_int_equal(e.code, 404);
+	assert_string_equal(e.message, "namespaces \"nowhere\" not found");
+	cJSON_Delete(o);
+	api_error_clear(&e);
+}
+
+static void test_generation_tracks_spec_only(void **state)
+{
+	struct obj_ctx *c = *state;
+	cJSON *d = create_deploy(c);
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created;
+	/* A label change: no new generation. */
+	cJSON *p = cJSON_Parse("{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_NONE,
+				   false, &created, &out, &e), 0);
+	cJSON *s = cJSON_Parse(out);
+	assert_int_equal((int)json_get_num(s, "metadata.generation", 0), 1);
+	assert_string_equal(json_get_str(s, "metadata.uid"), json_get_str(d, "metadata.uid"));
+	cJSON_Delete(s);
+	cJSON_Delete(p);
+	free(out);
+	/* A spec change: generation 2. */
+	p = cJSON_Parse("{\"spec\":{\"replicas\":10}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_NONE,
+				   false, &created, &out, &e), 0);
+	s = cJSON_Parse(out);
+	assert_int_equal((int)json_get_num(s, "metadata.generation", 0), 2);
+	assert_int_equal((int)json_get_num(s, "spec.replicas", 0), 10);
+	cJSON_Delete(s);
+	cJSON_Delete(p);
+	free(out);
+	cJSON_Delete(d);
+}
+
+static void test_status_subresource_separation(void **state)
+{
+	struct obj_ctx *c = *state;
+	cJSON *d = create_deploy(c);
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created;
+	/* The main resource cannot write status... */
+	cJSON *p = cJSON_Parse("{\"status\":{\"readyReplicas\":3}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_NONE,
+				   false, &created, &out, &e), 0);
+	cJSON *s = cJSON_Parse(out);
+	assert_null(json_get(s, "status.readyReplicas"));
+	cJSON_Delete(s);
+	free(out);
+	/* ...the status subresource can, and cannot change spec. */
+	cJSON_Delete(p);
+	p = cJSON_Parse("{\"status\":{\"readyReplicas\":3},\"spec\":{\"replicas\":7}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_STATUS,
+				   false, &created, &out, &e), 0);
+	s = cJSON_Parse(out);
+	assert_int_equal((int)json_get_num(s, "status.readyReplicas", 0), 3);
+	assert_int_equal((int)json_get_num(s, "spec.replicas", 0), 3);
+	assert_int_equal((int)json_get_num(s, "metadata.generation", 0), 1);
+	cJSON_Delete(s);
+	free(out);
+	cJSON_Delete(p);
+	cJSON_Delete(d);
+}
+
+static void test_noop_update_keeps_revision_and_stale_update_conflicts(void **state)
+{
+	struct obj_ctx *c = *state;
+	cJSON *d = create_deploy(c);
+	long long rev = store_revision(c->store);
+	char *out = NULL;
+	struct api_error e = {0};
+	cJSON *same = json_dup(d);
+	assert_int_equal(obj_update(c, deploy_kind(), "default", "hello", same, SUBRES_NONE, false, &out, &e), 0);
+	assert_int_equal(store_revision(c->store), rev);
+	free(out);
+	cJSON_Delete(same);
+
+	cJSON *changed = json_dup(d);
+	json_set_num(json_ensure_obj(changed, "spec"), "replicas", 4);
+	assert_int_equal(obj_update(c, deploy_kind(), "default", "hello", changed, SUBRES_NONE, false, &out, &e), 0);
+	free(out);
+	cJSON_Delete(changed);
+	/* d still carries the old resourceVersion. */
+	cJSON *stale = json_dup(d);
+	json_set_num(json_ensure_obj(stale, "spec"), "replicas", 5);
+	assert_int_equal(obj_update(c, deploy_kind(), "default", "hello", stale, SUBRES_NONE, false, &out, &e), -1);
+	assert_int_equal(e.code, 409);
+	assert_string_equal(e.reason, "Conflict");
+	api_error_clear(&e);
+	cJSON_Delete(stale);
+	cJSON_Delete(d);
+}
+
+static void test_scale_subresource(void **state)
+{
+	struct obj_ctx *c = *state;
+	cJSON *d = create_deploy(c);
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created;
+	cJSON *p = cJSON_Parse("{\"spec\":{\"replicas\":10}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_SCALE,
+				   false, &created, &out, &e), 0);
+	cJSON *s = cJSON_Parse(out);
+	assert_string_equal(json_get_str(s, "kind"), "Scale");
+	assert_string_equal(json_get_str(s, "apiVersion"), "autoscaling/v1");
+	assert_int_equal((int)json_get_num(s, "spec.replicas", 0), 10);
+	assert_string_equal(json_get_str(s, "status.selector"), "app=hello");
+	cJSON_Delete(s);
+	free(out);
+	cJSON_Delete(p);
+	p = cJSON_Parse("{\"spec\":{\"replicas\":-1}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/merge-patch+json", p, SUBRES_SCALE,
+				   false, &created, &out, &e), -1);
+	assert_int_equal(e.code, 422);
+	api_error_clear(&e);
+	cJSON_Delete(p);
+	cJSON_Delete(d);
+}
+
+static void test_apply_creates_then_merges(void **state)
+{
+	struct obj_ctx *c = *state;
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created = false;
+	cJSON *body = cJSON_Parse(DEPLOY);
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/apply-patch+yaml", body, SUBRES_NONE,
+				   false, &created, &out, &e), 0);
+	assert_true(created);
+	free(out);
+	/* kubectl's second, annotation-only apply keeps the spec. */
+	cJSON *ann = cJSON_Parse("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"hello\","
+				 "\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":\"{}\\n\"}}}");
+	assert_int_equal(obj_patch(c, deploy_kind(), "default", "hello", "application/apply-patch+yaml", ann, SUBRES_NONE,
+				   false, &created, &out, &e), 0);
+	assert_false(created);
+	cJSON *s = cJSON_Parse(out);
+	assert_int_equal((int)json_get_num(s, "spec.replicas", 0), 3);
+	assert_non_null(json_get(s, "metadata.annotations"));
+	cJSON_Delete(s);
+	free(out);
+	cJSON_Delete(ann);
+	cJSON_Delete(body);
+}
+
+static void test_delete_namespace_cascades(void **state)
+{
+	struct obj_ctx *c = *state;
+	const struct kind_info *nsk = kinds_find_kind("", "v1", "Namespace");
+	const struct kind_info *cm = kinds_find_kind("", "v1", "ConfigMap");
+	char *out = NULL;
+	struct api_error e = {0};
+	cJSON *ns = cJSON_Parse("{\"metadata\":{\"name\":\"team\"}}");
+	assert_int_equal(obj_create(c, nsk, "", ns, false, &out, &e), 0);
+	free(out);
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"a\"}}");
+	assert_int_equal(obj_create(c, cm, "team", o, false, &out, &e), 0);
+	free(out);
+	assert_int_equal(obj_delete(c, nsk, "", "team", &out, &e), 0);
+	free(out);
+	assert_int_equal(obj_get(c, cm, "team", "a", &out, &e), -1);
+	assert_int_equal(e.code, 404);
+	api_error_clear(&e);
+	cJSON_Delete(o);
+	cJSON_Delete(ns);
+}
+
+static void test_parse_path(void **state)
+{
+	struct api_path p;
+	assert_int_equal(api_parse_path("/apis/apps/v1/namespaces/default/deployments/hello/scale", &p), 0);
+	assert_string_equal(p.group, "apps");
+	assert_string_equal(p.version, "v1");
+	assert_string_equal(p.ns, "default");
+	assert_string_equal(p.resource, "deployments");
+	assert_string_equal(p.name, "hello");
+	assert_string_equal(p.sub, "scale");
+	assert_int_equal(api_parse_path("/api/v1/namespaces/default", &p), 0);
+	assert_string_equal(p.resource, "namespaces");
+	assert_string_equal(p.name, "default");
+	assert_string_equal(p.ns, "");
+	assert_int_equal(api_parse_path("/api/v1/namespaces/kube-system/status", &p), 0);
+	assert_string_equal(p.resource, "namespaces");
+	assert_string_equal(p.name, "kube-system");
+	assert_string_equal(p.sub, "status");
+	assert_int_equal(api_parse_path("/api/v1/pods", &p), 0);
+	assert_string_equal(p.resource, "pods");
+	assert_int_equal(api_parse_path("/apis/cluster.karmada.io/v1alpha1/clusters/eu/status", &p), 0);
+	assert_string_equal(p.name, "eu");
+	assert_string_equal(p.sub, "status");
+	assert_int_equal(api_parse_path("/apis/apps/v1/namespaces/a/deployments/b/c/d", &p), -1);
+	assert_int_equal(api_parse_path("/nope", &p), -1);
+	assert_int_equal(api_parse_path("/apis/apps", &p), -1);
+	char longname[600];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	char path[800];
+	snprintf(path, sizeof path, "/api/v1/namespaces/default/configmaps/%s", longname);
+	assert_int_equal(api_parse_path(path, &p), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_sets_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generate_name_and_missing_namespace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_tracks_spec_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_subresource_separation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_noop_update_keeps_revision_and_stale_update_conflicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scale_subresource, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_creates_then_merges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_namespace_cascades, setup, teardown),
+		cmocka_unit_test(test_parse_path),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
