@@ -95,6 +95,9 @@ valgrind: all
 bench: all
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 
+demo: all
+	/usr/bin/python3 tests/tools/demo.py $(ARGS)
+
 clean:
 	rm -rf build
 

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""make demo: a hub, three simulated member clusters (eu, ap, us) and their
+agents on loopback, then the seed walkthrough (steps 2-8) with real kubectl
+and the seed's own manifests, printed as the article prints it."""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+SEED = os.path.join(REPO, "tests/data/seed")
+MEMBERS = [("eu", "eu-west"), ("ap", "ap-south"), ("us", "us-west")]
+
+
+class Demo:
+    def __init__(self, bindir, workdir):
+        self.bin = bindir
+        self.dir = workdir
+        self.procs = []
+        self.env = dict(os.environ, HOME=os.path.join(workdir, "home"))
+        os.makedirs(self.env["HOME"], exist_ok=True)
+
+    def spawn(self, name, args):
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
+        p = subprocess.Popen(args, stdout=log, stderr=log, env=self.env)
+        self.procs.append((name, p))
+        return p
+
+    def wait_file(self, path, what, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(path) and open(path).read().strip():
+                return open(path).read().strip()
+            for name, p in self.procs:
+                if p.poll() is not None:
+                    sys.exit("demo: %s exited early; see %s/%s.log" % (name, self.dir, name))
+            time.sleep(0.05)
+        sys.exit("demo: %s did not start" % what)
+
+    def start_hub(self):
+        data = os.path.join(self.dir, "hub")
+        os.makedirs(data, exist_ok=True)
+        pf = os.path.join(self.dir, "hub.port")
+        self.spawn("hub", [os.path.join(self.bin, "atoll-hub"), "serve", "--data-dir", data,
+                           "--insecure-listen", "127.0.0.1:0", "--port-file", pf])
+        port = self.wait_file(pf, "atoll-hub")
+        self.hub_url = "http://127.0.0.1:%s" % port
+        self.kubeconfig = os.path.join(self.dir, "karmada-config")
+        with open(self.kubeconfig, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: atoll\n  cluster:\n    server: %s\n"
+                    "contexts:\n- name: atoll\n  context:\n    cluster: atoll\n    user: admin\n"
+                    "current-context: atoll\nusers:\n- name: admin\n  user: {}\n" % self.hub_url)
+
+    def start_members(self):
+        self.member_kc = {}
+        for name, region in MEMBERS:
+            kc = os.path.join(self.dir, name + ".kubeconfig")
+            pf = os.path.join(self.dir, name + ".port")
+            self.spawn("sim-" + name, [os.path.join(self.bin, "atoll-sim"), "--name", name,
+                                       "--insecure-listen", "127.0.0.1:0", "--port-file", pf,
+                                       "--kubeconfig-out", kc, "--nodes", "3", "--ready-delay", "300ms",
+                                       "--region", region])
+            self.wait_file(pf, "atoll-sim " + name)
+            self.member_kc[name] = kc
+        for name, region in MEMBERS:
+            self.spawn("agent-" + name, [os.path.join(self.bin, "atoll-agent"), "--hub", self.hub_url,
+                                         "--cluster-name", name, "--kubeconfig", self.member_kc[name],
+                                         "--region", region, "--state-dir", os.path.join(self.dir, "agent-" + name)])
+
+    def kubectl(self, *args, kubeconfig=None, show=True, check=True):
+        kc = kubeconfig or self.kubeconfig
+        shown = "$ kubectl " + " ".join(args) + " --kubeconfig=%s" % os.path.basename(kc)
+        p = subprocess.run(["kubectl"] + list(args) + ["--kubeconfig=" + kc], env=self.env,
+                           capture_output=True, text=True, timeout=60)
+        if show:
+            print(shown)
+            sys.stdout.write(p.stdout + p.stderr)
+            print()
+        if check and p.returncode != 0:
+            sys.exit("demo: command failed: " + shown + "\n" + p.stderr)
+        return p.stdout
+
+    def wait_until(self, what, fn, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if fn():
+                return
+            time.sleep(0.1)
+        sys.exit("demo: timed out waiting for " + what)
+
+    def ready_pods(self, member):
+        out = self.kubectl("get", "pods", "--no-headers", kubeconfig=self.member_kc[member], show=False, check=False)
+        return len([l for l in out.splitlines() if l.startswith("hello-") and "Running" in l and " 1/1 " in l])
+
+    def hub_ready(self, want):
+        out = self.kubectl("get", "deployment", "hello", "--no-headers", show=False, check=False)
+        return re.search(r"\s%d/%d\s" % (want, want), out) is not None
+
+    def pods_per_member(self):
+        for name, _ in MEMBERS:
+            print("# member %s" % name)
+            self.kubectl("get", "pods", kubeconfig=self.member_kc[name])
+
+    def step(self, title):
+        print("=" * 72)
+        print(title)
+        print("=" * 72)
+
+    def walk(self):
+        self.step("2. The Karmada API replaces the Kubernetes API")
+        self.kubectl("get", "clusters,deployments")
+        self.start_members()
+        self.step("3. Member clusters eu, ap and us join in Pull mode")
+        self.wait_until("three Ready clusters", lambda: self.kubectl(
+            "get", "clusters", "--no-headers", show=False, check=False).count(" True") >= 3)
+        self.kubectl("get", "clusters")
+        self.step("4. A workload with no policy")
+        self.kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml"))
+        self.kubectl("get", "deployments")
+        time.sleep(0.3)
+        d = self.kubectl("describe", "deployment", "hello", show=False)
+        print("$ kubectl describe deployment hello --kubeconfig=karmada-config | tail")
+        print("\n".join(d.splitlines()[-4:]) + "\n")
+        self.step("5. A PropagationPolicy: weights 1:1:1")
+        self.kubectl("apply", "-f", os.path.join(SEED, "policy-equal.yaml"))
+        self.wait_until("3/3 on the hub", lambda: self.hub_ready(3))
+        self.kubectl("get", "deployments")
+        self.pods_per_member()
+        self.step("6. Scale on the hub to 10")
+        self.kubectl("scale", "deployment/hello", "--replicas=10")
+        self.wait_until("10/10 on the hub", lambda: self.hub_ready(10))
+        self.kubectl("get", "deployments")
+        self.pods_per_member()
+        self.step("7. Re-weight: us 2, ap 1, eu 2")
+        self.kubectl("apply", "-f", os.path.join(SEED, "policy-weighted.yaml"))
+        self.wait_until("ap down to 2 pods", lambda: self.ready_pods("ap") == 2 and self.hub_ready(10))
+        self.pods_per_member()
+        self.step("8. Service status on the hub")
+        s = self.kubectl("describe", "service", "hello", show=False)
+        print("$ kubectl describe service hello --kubeconfig=karmada-config")
+        print(s)
+        for name, _ in MEMBERS:
+            self.kubectl("get", "service", "hello", kubeconfig=self.member_kc[name])
+
+    def stop(self):
+        for name, p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--once", action="store_true", help="exit after the walkthrough")
+    ap.add_argument("--bin", default=os.path.join(REPO, "build/bin"), help="where the Atoll binaries are")
+    ap.add_argument("--dir", help="working directory (default: a new temporary one)")
+    args = ap.parse_args()
+    workdir = args.dir or tempfile.mkdtemp(prefix="atoll-demo-")
+    os.makedirs(workdir, exist_ok=True)
+    demo = Demo(args.bin, workdir)
+    try:
+        demo.start_hub()
+        demo.walk()
+        print("=" * 72)
+        print("Hub:          %s" % demo.hub_url)
+        print("Kubeconfigs:  hub %s" % demo.kubeconfig)
+        for name, _ in MEMBERS:
+            print("              %s  %s" % (name, demo.member_kc[name]))
+        print("Logs:         %s/*.log" % workdir)
+        if not args.once:
+            print("Running; press Ctrl-C to stop.")
+            signal.sigwait([signal.SIGINT, signal.SIGTERM])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.stop()
+        if not args.dir and args.once:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
