@@ -178,7 +178,9 @@ def main():
         print("Logs:         %s/*.log" % workdir)
         if not args.once:
             print("Running; press Ctrl-C to stop.")
-            signal.sigwait([signal.SIGINT, signal.SIGTERM])
+            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            while True:
+                time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
