@@ -4,6 +4,7 @@
  * zero-replica clusters. See /work/shared/notes/karmada.md section a. */
 #include "scheduler.h"
 #include "jsonutil.h"
+#include "selector.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -106,42 +107,6 @@ static long double quantity_units(long double v, bool milli)
 
 /* ------------------------------------------------------ selector matching */
 
-/* Label selector (matchLabels + matchExpressions) against a labels map.
- * Kept private: the shared selector module may not exist yet. */
-static bool label_selector_match(const cJSON *sel, const cJSON *labels)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, obj_item(sel, "matchLabels")) {
-		const char *v = obj_str(labels, it->string);
-		if (!cJSON_IsString(it) || !v || strcmp(v, it->valuestring) != 0)
-			return false;
-	}
-	cJSON_ArrayForEach(it, obj_item(sel, "matchExpressions")) {
-		const char *key = obj_str(it, "key");
-		const char *op = obj_str(it, "operator");
-		const cJSON *vals = obj_item(it, "values");
-		if (!key || !op)
-			return false;
-		const char *v = obj_str(labels, key);
-		if (strcmp(op, "In") == 0) {
-			if (!v || !str_in_array(vals, v))
-				return false;
-		} else if (strcmp(op, "NotIn") == 0) {
-			if (v && str_in_array(vals, v))
-				return false;
-		} else if (strcmp(op, "Exists") == 0) {
-			if (!v)
-				return false;
-		} else if (strcmp(op, "DoesNotExist") == 0) {
-			if (v)
-				return false;
-		} else {
-			return false; /* an invalid selector matches nothing */
-		}
-	}
-	return true;
-}
-
 /* Cluster zones: spec.zones, or the deprecated spec.zone. */
 static int cluster_zones(const cJSON *cluster, const char *zones[], int max)
 {
@@ -159,72 +124,100 @@ static int cluster_zones(const cJSON *cluster, const char *zones[], int max)
 	return n;
 }
 
-static bool field_requirement_match(const cJSON *req, const cJSON *cluster)
+/* util.matchZones: a "zone" requirement holds over all of the cluster's
+ * zones (In: every zone listed; NotIn: none listed). Values are not
+ * validated, as in Karmada; an unknown operator never matches. */
+static bool zones_match(const cJSON *req, const cJSON *cluster)
 {
-	const char *key = obj_str(req, "key");
 	const char *op = obj_str(req, "operator");
 	const cJSON *vals = obj_item(req, "values");
-	if (!key || !op)
+	const char *zones[64];
+	int n = cluster_zones(cluster, zones, 64);
+	if (!op)
 		return false;
-	const cJSON *spec = obj_item(cluster, "spec");
-	if (strcmp(key, "zone") == 0) {
-		/* Every zone of the cluster must satisfy the expression. */
-		const char *zones[64];
-		int n = cluster_zones(cluster, zones, 64);
-		if (strcmp(op, "In") == 0) {
-			if (n == 0)
+	if (strcmp(op, "In") == 0 || strcmp(op, "NotIn") == 0) {
+		bool in = op[0] == 'I';
+		if (in && n == 0)
+			return false;
+		for (int i = 0; i < n; i++)
+			if (str_in_array(vals, zones[i]) != in)
 				return false;
-			for (int i = 0; i < n; i++)
-				if (!str_in_array(vals, zones[i]))
-					return false;
-			return true;
-		}
-		if (strcmp(op, "NotIn") == 0) {
-			for (int i = 0; i < n; i++)
-				if (str_in_array(vals, zones[i]))
-					return false;
-			return true;
-		}
-		if (strcmp(op, "Exists") == 0)
-			return n > 0;
-		if (strcmp(op, "DoesNotExist") == 0)
-			return n == 0;
-		return false;
+		return true;
 	}
-	if (strcmp(key, "provider") != 0 && strcmp(key, "region") != 0)
-		return false;
-	const char *v = obj_str(spec, key);
-	if (v && !*v)
-		v = NULL;
-	if (strcmp(op, "In") == 0)
-		return v && str_in_array(vals, v);
-	if (strcmp(op, "NotIn") == 0)
-		return !v || !str_in_array(vals, v);
 	if (strcmp(op, "Exists") == 0)
-		return v != NULL;
+		return n > 0;
 	if (strcmp(op, "DoesNotExist") == 0)
-		return v == NULL;
+		return n == 0;
 	return false;
 }
 
+/* util.extractClusterFields: provider and region, when not empty. */
+static const char *cluster_field(const char *key, void *ud)
+{
+	const cJSON *spec = *(const cJSON *const *)ud;
+	if (strcmp(key, "provider") != 0 && strcmp(key, "region") != 0)
+		return NULL;
+	const char *v = obj_str(spec, key);
+	return v && *v ? v : NULL;
+}
+
+/* clusterAffinity.fieldSelector: zone requirements by matchZones, the
+ * others as node-selector requirements over the cluster fields (an invalid
+ * one makes the cluster not match). Keys other than provider, region and
+ * zone, which Karmada's webhook refuses, match no cluster. */
+static bool field_selector_match(const cJSON *fs, const cJSON *cluster)
+{
+	if (!cJSON_IsObject(fs))
+		return false;
+	const cJSON *exprs = obj_item(fs, "matchExpressions");
+	if (!exprs || cJSON_IsNull(exprs))
+		return true;
+	if (!cJSON_IsArray(exprs))
+		return false;
+	cJSON *fields = cJSON_CreateArray(); /* references to the non-zone requirements */
+	bool ok = fields != NULL;
+	const cJSON *req;
+	cJSON_ArrayForEach(req, exprs) {
+		const char *key = obj_str(req, "key");
+		if (!ok)
+			break;
+		if (key && strcmp(key, "zone") == 0)
+			ok = zones_match(req, cluster);
+		else if (key && (strcmp(key, "provider") == 0 || strcmp(key, "region") == 0))
+			ok = cJSON_AddItemReferenceToArray(fields, (cJSON *)req);
+		else
+			ok = false;
+	}
+	const cJSON *spec = obj_item(cluster, "spec");
+	ok = ok && node_selector_requirements_match(fields, cluster_field, &spec);
+	cJSON_Delete(fields);
+	return ok;
+}
+
 /* util.ClusterMatches: exclude, labelSelector, fieldSelector, clusterNames.
- * A NULL affinity matches every cluster. */
+ * A NULL affinity matches every cluster; an absent or null selector matches
+ * every cluster, an invalid one none. */
 static bool cluster_matches(const cJSON *cluster, const cJSON *aff)
 {
-	const char *name = obj_str(obj_item(cluster, "metadata"), "name");
+	const cJSON *meta = obj_item(cluster, "metadata");
+	const char *name = obj_str(meta, "name");
 	if (!cJSON_IsObject(aff))
 		return true;
 	if (str_in_array(obj_item(aff, "exclude"), name))
 		return false;
 	const cJSON *ls = obj_item(aff, "labelSelector");
-	if (cJSON_IsObject(ls) &&
-	    !label_selector_match(ls, obj_item(obj_item(cluster, "metadata"), "labels")))
-		return false;
-	const cJSON *fs = obj_item(aff, "fieldSelector");
-	const cJSON *req;
-	cJSON_ArrayForEach(req, obj_item(fs, "matchExpressions"))
-		if (!field_requirement_match(req, cluster))
+	if (ls && !cJSON_IsNull(ls)) {
+		/* from_json returns NULL on an error, and a NULL selector would
+		 * match everything: check it. */
+		struct label_selector *sel = label_selector_from_json(ls, NULL, 0);
+		bool ok = sel && label_selector_matches(sel, obj_item(meta, "labels"));
+		label_selector_free(sel);
+		if (!ok)
 			return false;
+	}
+	const cJSON *fs = obj_item(aff, "fieldSelector");
+	if (fs && !cJSON_IsNull(fs) && !field_selector_match(fs, cluster))
+		return false;
 	const cJSON *names = obj_item(aff, "clusterNames");
 	if (cJSON_GetArraySize(names) == 0)
 		return true;
