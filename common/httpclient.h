@@ -1,0 +1,90 @@
+/* httpclient — an event-driven HTTP(S) client: one libcurl multi handle
+ * driven by a libevent loop (curl_multi_socket_action with socket and
+ * timer callbacks), no thread per request.
+ * Owns: the request life cycle (buffered or streamed bodies, timeouts,
+ * cancellation), connection reuse, and how a target's TLS material and
+ * credentials (CA, client certificate/key as files or PEM, pinned public
+ * key, bearer token or token file, basic auth) become libcurl options.
+ * Callers never touch libcurl. */
+#ifndef ATOLL_HTTPCLIENT_H
+#define ATOLL_HTTPCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+
+/* Everything TLS, in one place (issue 5's join and client certificates
+ * add to this struct only). Strings and buffers are copied per request. */
+struct http_tls {
+	const char *ca_file;
+	const unsigned char *ca_pem; /* PEM bytes, or NULL */
+	size_t ca_pem_len;
+	const char *cert_file;
+	const unsigned char *cert_pem;
+	size_t cert_pem_len;
+	const char *key_file;
+	const unsigned char *key_pem;
+	size_t key_pem_len;
+	bool insecure_skip_verify;
+	/* "sha256//<base64>" of the server's public key (CURLOPT_PINNEDPUBLICKEY),
+	 * e.g. when bootstrapping trust from a CA hash; NULL: none. */
+	const char *pinned_pubkey;
+};
+
+/* Where requests go and with which credentials. */
+struct http_target {
+	const char *base_url; /* "https://host:port" (no trailing '/') */
+	struct http_tls tls;
+	const char *bearer_token;
+	const char *token_file; /* re-read for every request (bound tokens rotate) */
+	const char *username, *password;
+	const char *user_agent;
+};
+
+struct http_response {
+	long status;         /* 0 when the transfer failed */
+	const char *body;    /* NUL-terminated, may be "" */
+	size_t len;
+	const char *error;   /* transport error text, or NULL */
+	double seconds;      /* total time */
+};
+
+struct http_client;
+struct http_call;
+
+typedef void (*http_done_fn)(const struct http_response *r, void *ud);
+/* Streaming: called with each piece of a 2xx body as it arrives. Return
+ * false to abort the transfer (done then reports an error "aborted"). */
+typedef bool (*http_data_fn)(const char *data, size_t len, void *ud);
+
+struct http_client *http_client_new(struct event_base *base);
+/* Cancels every call (no callbacks) and frees the client. */
+void http_client_free(struct http_client *c);
+
+struct http_request {
+	const char *method;      /* "GET", "PUT", ... */
+	const char *path;        /* appended to base_url, with the query */
+	const char *content_type;
+	const char *accept;      /* default application/json */
+	const char *body;
+	size_t body_len;
+	long timeout_ms;         /* whole transfer; 0 = none */
+	long connect_timeout_ms; /* default 5000 */
+	size_t max_body;         /* buffered bodies larger than this fail; default 64 MiB */
+	http_data_fn on_data;    /* streamed (2xx only) when set */
+};
+
+/* Starts a request; done is called exactly once unless the call is
+ * cancelled. Returns NULL (and calls nothing) only if libcurl cannot
+ * create a handle. */
+struct http_call *http_start(struct http_client *c, const struct http_target *t, const struct http_request *r,
+			     http_done_fn done, void *ud);
+/* Cancels a call that has not completed; its callbacks will not run. Safe
+ * from inside any callback. */
+void http_cancel(struct http_call *call);
+int http_inflight(const struct http_client *c);
+
+/* Percent-encodes s for a query value into buf. */
+const char *http_escape(const char *s, char *buf, size_t len);
+
+#endif

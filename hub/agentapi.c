@@ -1,0 +1,1004 @@
+#include "agentapi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "objects.h"
+#include "protocol.h"
+#include "timefmt.h"
+
+#define TAINT_NOT_READY "cluster.karmada.io/not-ready"
+#define TAINT_UNREACHABLE "cluster.karmada.io/unreachable"
+
+struct waiter {
+	struct agentapi *aa;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	char cluster[64];
+	char prefix[160];
+	long long since;
+	bool pending;
+	struct event *timeout;
+	struct waiter *next, *prev;
+};
+
+/* What the monitor knows of one cluster's Lease. */
+struct probe {
+	char cluster[64];
+	char renew_time[64]; /* last renewTime seen in the Lease */
+	double seen;         /* monotonic seconds when it last advanced */
+	int lease_s;
+	bool alive;          /* still listed */
+	struct probe *next;
+};
+
+struct agentapi {
+	struct event_base *base;
+	struct apiserver *api;
+	struct store *store;
+	struct obj_ctx *objs;
+	struct agentapi_config cfg;
+	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
+	struct waiter *waiters;
+	int nwaiters;
+	struct event *flush_ev;
+	struct event *monitor_ev;
+	struct probe *probes;
+	double started;
+	agentapi_authz_fn authz;
+	void *authz_ud;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *now_rfc3339(char *buf, size_t len)
+{
+	return time_rfc3339(time(NULL), buf, len);
+}
+
+/* Kubernetes MicroTime: "2006-01-02T15:04:05.000000Z". */
+static const char *now_micro(char *buf, size_t len)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	time_t t = tv.tv_sec;
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	return buf;
+}
+
+static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+{
+	struct api_error e = {0};
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	api_error_set(&e, code, reason, "%s", msg);
+	api_send_error(req, &e, NULL);
+}
+
+static cJSON *read_json_body(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	if (len == 0) {
+		send_status(req, 400, "BadRequest", "the request body is empty");
+		return NULL;
+	}
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	char err[256];
+	cJSON *j = json_parse_limited(data, len, JSON_MAX_DEPTH, err, sizeof err);
+	if (!j)
+		send_status(req, 400, "BadRequest", "the request body could not be decoded: %s", err);
+	return j;
+}
+
+/* ---- small object helpers --------------------------------------------------- */
+
+static cJSON *get_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name)
+{
+	char *out = NULL;
+	struct api_error e = {0};
+	cJSON *o = NULL;
+	if (obj_get(aa->objs, k, ns, name, &out, &e) == 0) {
+		o = cJSON_Parse(out);
+		free(out);
+	}
+	api_error_clear(&e);
+	return o;
+}
+
+static int write_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
+		     enum subresource sub, bool create, struct api_error *e)
+{
+	char *out = NULL;
+	int rc = create ? obj_create(aa->objs, k, ns, o, false, &out, e) : obj_update(aa->objs, k, ns, name, o, sub, false, &out, e);
+	free(out);
+	return rc;
+}
+
+static void ensure_namespace(struct agentapi *aa, const char *name)
+{
+	cJSON *o = get_obj(aa, aa->k_ns, "", name);
+	if (o) {
+		cJSON_Delete(o);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "apiVersion", "v1");
+	cJSON_AddStringToObject(o, "kind", "Namespace");
+	json_set_str(json_ensure_obj(o, "metadata"), "name", name);
+	struct api_error e = {0};
+	if (write_obj(aa, aa->k_ns, "", name, o, SUBRES_NONE, true, &e) < 0 && e.code != 409)
+		log_warn("agentapi: cannot create namespace %s: %s", name, e.message);
+	api_error_clear(&e);
+	cJSON_Delete(o);
+}
+
+/* Karmada's cluster controller taint rules: Ready False -> not-ready,
+ * Unknown -> unreachable, True -> neither. Returns true if spec changed. */
+static bool apply_taints(cJSON *cluster, const char *ready_status)
+{
+	cJSON *spec = json_ensure_obj(cluster, "spec");
+	cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
+	const char *want = strcmp(ready_status, "False") == 0 ? TAINT_NOT_READY
+			   : strcmp(ready_status, "Unknown") == 0 ? TAINT_UNREACHABLE : NULL;
+	bool changed = false, have = false;
+	if (cJSON_IsArray(taints)) {
+		cJSON *t = taints->child, *next;
+		for (; t; t = next) {
+			next = t->next;
+			const char *key = json_get_str(t, "key");
+			const char *eff = json_get_str(t, "effect");
+			if (!key || !eff || strcmp(eff, "NoSchedule") != 0)
+				continue;
+			bool ours = strcmp(key, TAINT_NOT_READY) == 0 || strcmp(key, TAINT_UNREACHABLE) == 0;
+			if (!ours)
+				continue;
+			if (want && strcmp(key, want) == 0) {
+				have = true;
+				continue;
+			}
+			cJSON_Delete(cJSON_DetachItemViaPointer(taints, t));
+			changed = true;
+		}
+	}
+	if (want && !have) {
+		if (!cJSON_IsArray(taints)) {
+			taints = cJSON_CreateArray();
+			json_set(spec, "taints", taints);
+		}
+		cJSON *t = cJSON_CreateObject();
+		char now[64];
+		cJSON_AddStringToObject(t, "key", want);
+		cJSON_AddStringToObject(t, "effect", "NoSchedule");
+		cJSON_AddStringToObject(t, "timeAdded", now_rfc3339(now, sizeof now));
+		cJSON_AddItemToArray(taints, t);
+		changed = true;
+	}
+	if (cJSON_IsArray(taints) && cJSON_GetArraySize(taints) == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "taints");
+		changed = true;
+	}
+	return changed;
+}
+
+/* Sets the Ready condition (and Karmada's taints) of a cluster. */
+static void set_cluster_ready(struct agentapi *aa, const char *name, const char *status, const char *reason,
+			      const char *message, const cJSON *extra_status)
+{
+	cJSON *c = get_obj(aa, aa->k_cluster, "", name);
+	if (!c)
+		return;
+	struct api_error e = {0};
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "status");
+	cJSON *before = st ? json_dup(st) : cJSON_CreateObject();
+	st = json_ensure_obj(c, "status");
+	if (extra_status) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, extra_status)
+			json_set(st, it->string, json_dup(it));
+	}
+	cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+	if (!cJSON_IsArray(conds)) {
+		conds = cJSON_CreateArray();
+		json_set(st, "conditions", conds);
+	}
+	char now[64];
+	proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	if (!cJSON_Compare(before, st, true)) {
+		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
+			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
+		api_error_clear(&e);
+		cJSON_Delete(c);
+		c = get_obj(aa, aa->k_cluster, "", name);
+		if (!c) {
+			cJSON_Delete(before);
+			return;
+		}
+	}
+	if (apply_taints(c, status)) {
+		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0)
+			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
+		else
+			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
+		api_error_clear(&e);
+	}
+	cJSON_Delete(before);
+	cJSON_Delete(c);
+}
+
+/* ---- probes (cluster monitor) ------------------------------------------------ */
+
+static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
+{
+	for (struct probe *p = aa->probes; p; p = p->next)
+		if (strcmp(p->cluster, cluster) == 0)
+			return p;
+	if (!create)
+		return NULL;
+	struct probe *p = calloc(1, sizeof *p);
+	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	/* A hub that just started gives every cluster the startup grace. */
+	p->seen = mono_now();
+	p->lease_s = PROTO_DEFAULT_LEASE_S;
+	p->next = aa->probes;
+	aa->probes = p;
+	return p;
+}
+
+struct mon_ctx {
+	struct agentapi *aa;
+	char (*names)[64];
+	int n, cap;
+};
+
+static int mon_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct mon_ctx *m = ud;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	const char *mode = json_get_str(o, "spec.syncMode");
+	const char *name = json_get_str(o, "metadata.name");
+	if (name && mode && strcmp(mode, "Pull") == 0 && strlen(name) < 64) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 16;
+			m->names = realloc(m->names, (size_t)m->cap * sizeof *m->names);
+		}
+		snprintf(m->names[m->n++], 64, "%s", name);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+static const char *ready_status_of(const cJSON *cluster)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(cluster, "status.conditions"))
+		if (json_get_str(c, "type") && strcmp(json_get_str(c, "type"), "Ready") == 0)
+			return json_get_str(c, "status");
+	return NULL;
+}
+
+static void monitor_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct agentapi *aa = arg;
+	struct mon_ctx m = {.aa = aa};
+	store_list(aa->store, "cluster.karmada.io/clusters/", mon_item, &m, NULL);
+	for (struct probe *p = aa->probes; p; p = p->next)
+		p->alive = false;
+	double now = mono_now();
+	for (int i = 0; i < m.n; i++) {
+		const char *name = m.names[i];
+		cJSON *lease = get_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, name);
+		if (!lease) {
+			/* Never heartbeated through the protocol: not ours to judge. */
+			continue;
+		}
+		struct probe *p = probe_get(aa, name, true);
+		p->alive = true;
+		const char *rt = json_get_str(lease, "spec.renewTime");
+		int ld = (int)json_get_num(lease, "spec.leaseDurationSeconds", PROTO_DEFAULT_LEASE_S);
+		p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
+		if (rt && strcmp(rt, p->renew_time) != 0) {
+			/* Renewed by another hub replica, or first look after a start. */
+			if (p->renew_time[0])
+				p->seen = now;
+			snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
+		}
+		cJSON_Delete(lease);
+		double grace = p->lease_s;
+		if (now - aa->started < aa->cfg.startup_grace_s && grace < aa->cfg.startup_grace_s)
+			grace = aa->cfg.startup_grace_s;
+		if (now - p->seen <= grace)
+			continue;
+		cJSON *c = get_obj(aa, aa->k_cluster, "", name);
+		const char *rs = c ? ready_status_of(c) : NULL;
+		bool already = rs && strcmp(rs, "Unknown") == 0;
+		cJSON_Delete(c);
+		if (!already) {
+			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", name, NULL);
+			set_cluster_ready(aa, name, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
+		}
+	}
+	/* Forget clusters that are gone. */
+	struct probe **pp = &aa->probes;
+	while (*pp) {
+		if (!(*pp)->alive) {
+			struct probe *d = *pp;
+			*pp = d->next;
+			free(d);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	free(m.names);
+}
+
+/* ---- registration ------------------------------------------------------------ */
+
+static void handle_registration(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+{
+	cJSON *body = read_json_body(req);
+	if (!body)
+		return;
+	struct proto_registration r;
+	char err[512];
+	if (proto_registration_from_json(body, &r, err, sizeof err) < 0) {
+		send_status(req, 400, "BadRequest", "invalid Registration: %s", err);
+		cJSON_Delete(body);
+		return;
+	}
+	cJSON_Delete(body);
+	if (strcmp(r.cluster, cluster) != 0) {
+		send_status(req, 400, "BadRequest", "invalid Registration: cluster \"%s\" does not match the path (\"%s\")",
+			    r.cluster, cluster);
+		proto_registration_free(&r);
+		return;
+	}
+	struct api_error e = {0};
+	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
+	bool create = !c;
+	if (create) {
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "apiVersion", "cluster.karmada.io/v1alpha1");
+		cJSON_AddStringToObject(c, "kind", "Cluster");
+		json_set_str(json_ensure_obj(c, "metadata"), "name", cluster);
+	}
+	cJSON *spec = json_ensure_obj(c, "spec");
+	json_set_str(spec, "syncMode", "Pull");
+	if (r.provider[0])
+		json_set_str(spec, "provider", r.provider);
+	if (r.region[0])
+		json_set_str(spec, "region", r.region);
+	if (r.nzones > 0) {
+		cJSON *z = cJSON_CreateArray();
+		for (int i = 0; i < r.nzones; i++)
+			cJSON_AddItemToArray(z, cJSON_CreateString(r.zones[i]));
+		json_set(spec, "zones", z);
+	}
+	if (r.api_endpoint[0])
+		json_set_str(spec, "apiEndpoint", r.api_endpoint);
+	if (r.id[0])
+		json_set_str(spec, "id", r.id);
+	if (r.labels && cJSON_GetArraySize(r.labels) > 0) {
+		cJSON *labels = json_ensure_obj(json_ensure_obj(c, "metadata"), "labels");
+		const cJSON *it;
+		cJSON_ArrayForEach(it, r.labels)
+			json_set_str(labels, it->string, it->valuestring);
+	}
+	if (write_obj(aa, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
+		api_send_error(req, &e, aa->k_cluster);
+		api_error_clear(&e);
+		cJSON_Delete(c);
+		proto_registration_free(&r);
+		return;
+	}
+	cJSON_Delete(c);
+	if (r.kubernetes_version[0]) {
+		cJSON *extra = cJSON_CreateObject();
+		cJSON_AddStringToObject(extra, "kubernetesVersion", r.kubernetes_version);
+		cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+		const char *v = json_get_str(cur, "status.kubernetesVersion");
+		if (cur && (!v || strcmp(v, r.kubernetes_version) != 0)) {
+			json_set_str(json_ensure_obj(cur, "status"), "kubernetesVersion", r.kubernetes_version);
+			if (write_obj(aa, aa->k_cluster, "", cluster, cur, SUBRES_STATUS, false, &e) < 0)
+				log_warn("agentapi: cannot set the version of cluster %s: %s", cluster, e.message);
+			api_error_clear(&e);
+		}
+		cJSON_Delete(cur);
+		cJSON_Delete(extra);
+	}
+	char ns[128];
+	ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
+	proto_exec_namespace(cluster, ns, sizeof ns);
+	ensure_namespace(aa, ns);
+	log_kv(LOG_INFO, create ? "cluster registered" : "cluster re-registered", "cluster", cluster, "agent",
+	       r.agent_version[0] ? r.agent_version : "-", NULL);
+	cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
+	cJSON_AddStringToObject(ans, "kind", "RegistrationResult");
+	cJSON_AddStringToObject(ans, "cluster", cluster);
+	const char *uid = json_get_str(cur, "metadata.uid");
+	cJSON_AddStringToObject(ans, "uid", uid ? uid : "");
+	cJSON_AddStringToObject(ans, "executionNamespace", ns);
+	cJSON_AddStringToObject(ans, "leaseNamespace", PROTO_LEASE_NAMESPACE);
+	api_send_json(req, create ? 201 : 200, ans);
+	cJSON_Delete(ans);
+	cJSON_Delete(cur);
+	proto_registration_free(&r);
+}
+
+/* ---- heartbeat --------------------------------------------------------------- */
+
+static int renew_lease(struct agentapi *aa, const char *cluster, const char *cluster_uid, int lease_s,
+		       char *renew, size_t renewlen, struct api_error *e)
+{
+	now_micro(renew, renewlen);
+	cJSON *l = get_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster);
+	bool create = !l;
+	if (create) {
+		l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "apiVersion", "coordination.k8s.io/v1");
+		cJSON_AddStringToObject(l, "kind", "Lease");
+		cJSON *md = json_ensure_obj(l, "metadata");
+		json_set_str(md, "name", cluster);
+		json_set_str(md, "namespace", PROTO_LEASE_NAMESPACE);
+		if (cluster_uid) {
+			cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+			cJSON *ref = cJSON_CreateObject();
+			cJSON_AddStringToObject(ref, "apiVersion", "cluster.karmada.io/v1alpha1");
+			cJSON_AddStringToObject(ref, "kind", "Cluster");
+			cJSON_AddStringToObject(ref, "name", cluster);
+			cJSON_AddStringToObject(ref, "uid", cluster_uid);
+			cJSON_AddItemToArray(refs, ref);
+		}
+		json_set_str(json_ensure_obj(l, "spec"), "acquireTime", renew);
+	}
+	cJSON *spec = json_ensure_obj(l, "spec");
+	json_set_str(spec, "holderIdentity", cluster);
+	json_set_num(spec, "leaseDurationSeconds", lease_s);
+	json_set_str(spec, "renewTime", renew);
+	int rc = write_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
+	cJSON_Delete(l);
+	return rc;
+}
+
+static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+{
+	cJSON *body = read_json_body(req);
+	if (!body)
+		return;
+	struct proto_heartbeat h;
+	char err[512];
+	int rc = proto_heartbeat_from_json(body, &h, err, sizeof err);
+	cJSON_Delete(body);
+	if (rc < 0) {
+		send_status(req, 400, "BadRequest", "invalid Heartbeat: %s", err);
+		return;
+	}
+	if (strcmp(h.cluster, cluster) != 0) {
+		send_status(req, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
+			    h.cluster, cluster);
+		return;
+	}
+	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
+	if (!c) {
+		send_status(req, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
+			    cluster);
+		return;
+	}
+	struct api_error e = {0};
+	char renew[64];
+	ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
+	if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew, &e) < 0) {
+		api_send_error(req, &e, aa->k_lease);
+		api_error_clear(&e);
+		cJSON_Delete(c);
+		return;
+	}
+	cJSON_Delete(c);
+	struct probe *p = probe_get(aa, cluster, true);
+	p->seen = mono_now();
+	p->lease_s = h.lease_duration_s;
+	snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+
+	cJSON *extra = cJSON_CreateObject();
+	if (h.kubernetes_version[0])
+		cJSON_AddStringToObject(extra, "kubernetesVersion", h.kubernetes_version);
+	if (h.have_summary) {
+		cJSON *ns = cJSON_AddObjectToObject(extra, "nodeSummary");
+		cJSON_AddNumberToObject(ns, "totalNum", h.nodes_total);
+		cJSON_AddNumberToObject(ns, "readyNum", h.nodes_ready);
+		cJSON *rs = cJSON_AddObjectToObject(extra, "resourceSummary");
+		cJSON_AddItemToObject(rs, "allocatable", proto_resources_to_json(&h.allocatable));
+		cJSON_AddItemToObject(rs, "allocating", proto_resources_to_json(&h.allocating));
+		cJSON_AddItemToObject(rs, "allocated", proto_resources_to_json(&h.allocated));
+	}
+	const char *st, *reason, *msg;
+	proto_ready_condition(h.health, &st, &reason, &msg);
+	set_cluster_ready(aa, cluster, st, reason, msg, extra);
+	cJSON_Delete(extra);
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
+	cJSON_AddStringToObject(ans, "kind", "HeartbeatResult");
+	cJSON_AddStringToObject(ans, "renewTime", renew);
+	api_send_json(req, 200, ans);
+	cJSON_Delete(ans);
+}
+
+/* ---- long-poll of Works ------------------------------------------------------- */
+
+struct collect {
+	cJSON *answer;
+	int n;
+	bool more;
+	long long last_rev;
+};
+
+static int full_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct collect *c = ud;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (o) {
+		proto_work_events_add(c->answer, "ADDED", o);
+		c->n++;
+	}
+	return 0;
+}
+
+static bool same_item(const cJSON *a, const cJSON *b, const char *path)
+{
+	const cJSON *x = json_get(a, path), *y = json_get(b, path);
+	if (!x && !y)
+		return true;
+	return x && y && cJSON_Compare(x, y, true);
+}
+
+/* A change the agent must see: anything but status and bookkeeping. */
+static bool relevant_change(const struct store_event *ev)
+{
+	if (ev->type != STORE_MODIFIED || !ev->prev_value)
+		return true;
+	cJSON *a = cJSON_Parse(ev->prev_value), *b = cJSON_Parse(ev->value);
+	bool same = a && b && same_item(a, b, "spec") && same_item(a, b, "metadata.labels") &&
+		    same_item(a, b, "metadata.annotations") && same_item(a, b, "metadata.deletionTimestamp") &&
+		    same_item(a, b, "metadata.uid");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	return !same;
+}
+
+static void change_item(const struct store_event *ev, void *ud)
+{
+	struct collect *c = ud;
+	if (c->more)
+		return;
+	if (!relevant_change(ev))
+		return;
+	if (c->n >= PROTO_MAX_EVENTS) {
+		c->more = true;
+		return;
+	}
+	cJSON *o = cJSON_Parse(ev->value);
+	if (!o)
+		return;
+	proto_work_events_add(c->answer,
+			      ev->type == STORE_ADDED ? "ADDED" : ev->type == STORE_DELETED ? "DELETED" : "MODIFIED", o);
+	c->n++;
+	c->last_rev = ev->rev;
+}
+
+/* Builds the answer for since; returns NULL when there is nothing new.
+ * *expired is set when since is outside the retained history. */
+static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long since, bool *expired)
+{
+	*expired = false;
+	long long cur = store_revision(aa->store);
+	if (since > cur || since < store_compacted(aa->store)) {
+		*expired = true;
+		return NULL;
+	}
+	struct collect c = {.answer = proto_work_events_new(0, false, false)};
+	if (store_changes(aa->store, since, prefix, change_item, &c) == STORE_COMPACTED) {
+		cJSON_Delete(c.answer);
+		*expired = true;
+		return NULL;
+	}
+	if (c.n == 0) {
+		cJSON_Delete(c.answer);
+		return NULL;
+	}
+	char rv[32];
+	/* Without "more", every change up to cur under the prefix was seen. */
+	snprintf(rv, sizeof rv, "%lld", c.more ? c.last_rev : cur);
+	json_set_str(c.answer, "revision", rv);
+	json_set(c.answer, "more", cJSON_CreateBool(c.more));
+	return c.answer;
+}
+
+static void waiter_free(struct waiter *w)
+{
+	struct agentapi *aa = w->aa;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		aa->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	aa->nwaiters--;
+	if (w->timeout)
+		event_free(w->timeout);
+	free(w);
+}
+
+static void waiter_answer(struct waiter *w, cJSON *answer)
+{
+	evhttp_connection_set_closecb(w->conn, NULL, NULL);
+	api_send_json(w->req, 200, answer);
+	waiter_free(w);
+}
+
+static void waiter_closed(struct evhttp_connection *conn, void *arg)
+{
+	waiter_free(arg);
+}
+
+static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+	bool expired;
+	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
+	if (expired) {
+		evhttp_connection_set_closecb(w->conn, NULL, NULL);
+		send_status(w->req, 410, "Expired", "too old resource version: %lld (%lld)", w->since,
+			    store_compacted(w->aa->store));
+		waiter_free(w);
+		return;
+	}
+	if (!ans)
+		ans = proto_work_events_new(store_revision(w->aa->store), false, false);
+	waiter_answer(w, ans);
+	cJSON_Delete(ans);
+}
+
+static void flush_waiters(evutil_socket_t fd, short what, void *arg)
+{
+	struct agentapi *aa = arg;
+	struct waiter *w = aa->waiters, *next;
+	for (; w; w = next) {
+		next = w->next;
+		if (!w->pending)
+			continue;
+		w->pending = false;
+		bool expired;
+		cJSON *ans = collect_changes(aa, w->prefix, w->since, &expired);
+		if (expired) {
+			waiter_timeout(-1, 0, w);
+			continue;
+		}
+		if (ans) {
+			waiter_answer(w, ans);
+			cJSON_Delete(ans);
+		}
+	}
+}
+
+static void on_store_event(const struct store_event *ev, void *ud)
+{
+	struct agentapi *aa = ud;
+	static const char wp[] = "work.karmada.io/works/" PROTO_EXEC_NS_PREFIX;
+	if (strncmp(ev->key, wp, sizeof wp - 1) != 0)
+		return;
+	bool any = false;
+	for (struct waiter *w = aa->waiters; w; w = w->next)
+		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) == 0) {
+			w->pending = true;
+			any = true;
+		}
+	/* Answered from the loop, never inside the store's write path; several
+	 * writes in one turn become one answer. */
+	if (any)
+		event_active(aa->flush_ev, EV_TIMEOUT, 0);
+}
+
+static void ignore_event(const struct store_event *ev, void *ud) {}
+
+static void handle_works(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evkeyvalq q;
+	TAILQ_INIT(&q);
+	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
+		send_status(req, 400, "BadRequest", "malformed query string");
+		return;
+	}
+	const char *rvs = evhttp_find_header(&q, "revision");
+	const char *ts = evhttp_find_header(&q, "timeoutSeconds");
+	long long since = 0;
+	long timeout = PROTO_DEFAULT_POLL_S;
+	char *end;
+	if (rvs && *rvs) {
+		since = strtoll(rvs, &end, 10);
+		if (*end || since < 0) {
+			send_status(req, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
+			evhttp_clear_headers(&q);
+			return;
+		}
+	}
+	if (ts && *ts) {
+		timeout = strtol(ts, &end, 10);
+		if (*end || timeout < 0 || timeout > PROTO_MAX_POLL_S) {
+			send_status(req, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
+				    PROTO_MAX_POLL_S, ts);
+			evhttp_clear_headers(&q);
+			return;
+		}
+	}
+	evhttp_clear_headers(&q);
+	char prefix[160];
+	proto_works_prefix(cluster, prefix, sizeof prefix);
+	if (since == 0) {
+		long long rev = 0;
+		struct collect c = {.answer = proto_work_events_new(0, true, false)};
+		if (store_list(aa->store, prefix, full_item, &c, &rev) != STORE_OK) {
+			cJSON_Delete(c.answer);
+			send_status(req, 500, "InternalError", "Internal error occurred: cannot list the Works");
+			return;
+		}
+		char rv[32];
+		snprintf(rv, sizeof rv, "%lld", rev);
+		json_set_str(c.answer, "revision", rv);
+		api_send_json(req, 200, c.answer);
+		cJSON_Delete(c.answer);
+		return;
+	}
+	bool expired;
+	cJSON *ans = collect_changes(aa, prefix, since, &expired);
+	if (expired) {
+		send_status(req, 410, "Expired", "too old resource version: %lld (%lld)", since, store_compacted(aa->store));
+		return;
+	}
+	if (ans || timeout == 0) {
+		if (!ans)
+			ans = proto_work_events_new(store_revision(aa->store), false, false);
+		api_send_json(req, 200, ans);
+		cJSON_Delete(ans);
+		return;
+	}
+	struct waiter *w = calloc(1, sizeof *w);
+	w->aa = aa;
+	w->req = req;
+	w->conn = evhttp_request_get_connection(req);
+	snprintf(w->cluster, sizeof w->cluster, "%s", cluster);
+	snprintf(w->prefix, sizeof w->prefix, "%s", prefix);
+	w->since = since;
+	w->next = aa->waiters;
+	if (aa->waiters)
+		aa->waiters->prev = w;
+	aa->waiters = w;
+	aa->nwaiters++;
+	evhttp_connection_set_closecb(w->conn, waiter_closed, w);
+	/* The poll outlives the request timeout, not by much. */
+	evhttp_connection_set_timeout(w->conn, (int)timeout + 30);
+	w->timeout = evtimer_new(aa->base, waiter_timeout, w);
+	struct timeval tv = {timeout, 0};
+	evtimer_add(w->timeout, &tv);
+}
+
+/* ---- status reports ------------------------------------------------------------ */
+
+static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+{
+	cJSON *body = read_json_body(req);
+	if (!body)
+		return;
+	struct proto_work_status *items;
+	int n;
+	char err[512];
+	int rc = proto_status_report_from_json(body, &items, &n, err, sizeof err);
+	cJSON_Delete(body);
+	if (rc < 0) {
+		send_status(req, 400, "BadRequest", "invalid WorkStatusReport: %s", err);
+		return;
+	}
+	char ns[128], now[64];
+	proto_exec_namespace(cluster, ns, sizeof ns);
+	now_rfc3339(now, sizeof now);
+	cJSON *ans = cJSON_CreateObject();
+	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
+	cJSON_AddStringToObject(ans, "kind", "WorkStatusResult");
+	cJSON *res = cJSON_AddArrayToObject(ans, "results");
+	int written = 0;
+	for (int i = 0; i < n; i++) {
+		struct proto_work_status *s = &items[i];
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "name", s->name);
+		cJSON *w = get_obj(aa, aa->k_work, ns, s->name);
+		if (!w) {
+			cJSON_AddNumberToObject(r, "code", 404);
+			cJSON_AddStringToObject(r, "message", "work not found");
+			cJSON_AddItemToArray(res, r);
+			continue;
+		}
+		cJSON *st = json_ensure_obj(w, "status");
+		cJSON *before = json_dup(st);
+		cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+		if (!cJSON_IsArray(conds)) {
+			conds = cJSON_CreateArray();
+			json_set(st, "conditions", conds);
+		}
+		proto_set_condition(conds, "Applied", s->applied ? "True" : "False", s->reason, s->message, s->generation,
+				    now);
+		json_set(st, "manifestStatuses", s->manifest_statuses);
+		s->manifest_statuses = NULL;
+		int code = 200;
+		const char *msg = "";
+		struct api_error e = {0};
+		if (!cJSON_Compare(before, st, true)) {
+			if (write_obj(aa, aa->k_work, ns, s->name, w, SUBRES_STATUS, false, &e) < 0) {
+				code = e.code;
+				msg = e.message;
+			} else {
+				written++;
+			}
+		}
+		cJSON_AddNumberToObject(r, "code", code);
+		cJSON_AddStringToObject(r, "message", msg);
+		cJSON_AddItemToArray(res, r);
+		api_error_clear(&e);
+		cJSON_Delete(before);
+		cJSON_Delete(w);
+	}
+	log_debug("agentapi: %s reported %d work statuses (%d written)", cluster, n, written);
+	proto_work_status_free(items, n);
+	api_send_json(req, 200, ans);
+	cJSON_Delete(ans);
+}
+
+/* ---- dispatch ------------------------------------------------------------------ */
+
+static bool on_route(struct evhttp_request *req, const char *path, void *ud)
+{
+	struct agentapi *aa = ud;
+	char ver[32], cluster[128], op[32];
+	if (proto_parse_path(path, ver, sizeof ver, cluster, sizeof cluster, op, sizeof op) < 0) {
+		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		return true;
+	}
+	if (strcmp(ver, PROTO_VERSION) != 0) {
+		send_status(req, 404, "NotFound",
+			    "unsupported protocol version %s/%s: this hub speaks %s (see docs/protocol.md)", PROTO_GROUP,
+			    ver, PROTO_API_VERSION);
+		return true;
+	}
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (!cluster[0]) {
+		cJSON *info = cJSON_CreateObject();
+		cJSON_AddStringToObject(info, "apiVersion", PROTO_API_VERSION);
+		cJSON_AddStringToObject(info, "kind", "ProtocolInfo");
+		cJSON *v = cJSON_AddArrayToObject(info, "versions");
+		cJSON_AddItemToArray(v, cJSON_CreateString(PROTO_API_VERSION));
+		api_send_json(req, 200, info);
+		cJSON_Delete(info);
+		return true;
+	}
+	char err[256];
+	if (!proto_valid_cluster_name(cluster, err, sizeof err)) {
+		send_status(req, 400, "BadRequest", "%s", err);
+		return true;
+	}
+	if (aa->authz) {
+		char msg[512] = "";
+		int code = aa->authz(req, cluster, msg, sizeof msg, aa->authz_ud);
+		if (code) {
+			send_status(req, code, code == 401 ? "Unauthorized" : "Forbidden", "%s",
+				    msg[0] ? msg : "forbidden");
+			return true;
+		}
+	}
+	struct {
+		const char *op;
+		enum evhttp_cmd_type cmd;
+		void (*fn)(struct agentapi *, struct evhttp_request *, const char *);
+	} ops[] = {
+		{"registration", EVHTTP_REQ_PUT, handle_registration},
+		{"heartbeat", EVHTTP_REQ_PUT, handle_heartbeat},
+		{"works", EVHTTP_REQ_GET, handle_works},
+		{"workstatuses", EVHTTP_REQ_POST, handle_workstatuses},
+	};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(op, ops[i].op) != 0)
+			continue;
+		if (cmd != ops[i].cmd) {
+			send_status(req, 405, "MethodNotAllowed",
+				    "the server does not allow this method on the requested resource");
+			return true;
+		}
+		ops[i].fn(aa, req, cluster);
+		return true;
+	}
+	send_status(req, 404, "NotFound", "the server could not find the requested resource");
+	return true;
+}
+
+struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, struct store *st,
+			      const struct agentapi_config *cfg)
+{
+	struct agentapi *aa = calloc(1, sizeof *aa);
+	aa->base = base;
+	aa->api = api;
+	aa->store = st;
+	aa->objs = apiserver_objects(api);
+	if (cfg)
+		aa->cfg = *cfg;
+	if (aa->cfg.monitor_period_ms <= 0)
+		aa->cfg.monitor_period_ms = 5000;
+	if (aa->cfg.startup_grace_s <= 0)
+		aa->cfg.startup_grace_s = 60;
+	aa->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
+	aa->k_lease = kinds_find_kind("coordination.k8s.io", "v1", "Lease");
+	aa->k_work = kinds_find_kind("work.karmada.io", "v1alpha1", "Work");
+	aa->k_ns = kinds_find_kind("", "v1", "Namespace");
+	aa->started = mono_now();
+	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
+	aa->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, aa);
+	struct timeval tv = {aa->cfg.monitor_period_ms / 1000, (aa->cfg.monitor_period_ms % 1000) * 1000};
+	event_add(aa->monitor_ev, &tv);
+	store_subscribe(st, on_store_event, aa);
+	apiserver_add_route(api, "/apis/" PROTO_GROUP, on_route, aa);
+	return aa;
+}
+
+void agentapi_set_authorizer(struct agentapi *aa, agentapi_authz_fn fn, void *ud)
+{
+	aa->authz = fn;
+	aa->authz_ud = ud;
+}
+
+int agentapi_waiting(struct agentapi *aa) { return aa->nwaiters; }
+
+void agentapi_free(struct agentapi *aa)
+{
+	if (!aa)
+		return;
+	while (aa->waiters) {
+		struct waiter *w = aa->waiters;
+		cJSON *ans = proto_work_events_new(w->since, false, false);
+		waiter_answer(w, ans);
+		cJSON_Delete(ans);
+	}
+	/* The store keeps the subscription; make it harmless. */
+	for (int i = 0; i < aa->store->nsubs; i++)
+		if (aa->store->subs[i].ud == aa)
+			aa->store->subs[i].fn = ignore_event;
+	while (aa->probes) {
+		struct probe *p = aa->probes;
+		aa->probes = p->next;
+		free(p);
+	}
+	event_free(aa->flush_ev);
+	event_free(aa->monitor_ev);
+	free(aa);
+}

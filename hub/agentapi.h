@@ -1,0 +1,43 @@
+/* agentapi — the hub's side of the hub <-> agent protocol (proto/protocol.h,
+ * docs/protocol.md).
+ * Owns: registration (the Cluster object, syncMode Pull), heartbeats (the
+ * Lease in karmada-cluster and the cluster status: Ready condition,
+ * nodeSummary, resourceSummary, taints), the long-poll of a cluster's Works
+ * (waiters woken by store changes, never blocking the event loop), batched
+ * Work status reports, and the cluster monitor that marks a cluster whose
+ * Lease expired Ready=Unknown (ClusterStatusUnknown) with Karmada's
+ * unreachable taint. Every write goes through objects.h. */
+#ifndef ATOLL_AGENTAPI_H
+#define ATOLL_AGENTAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "apiserver.h"
+#include "store.h"
+
+struct agentapi_config {
+	int monitor_period_ms; /* how often Leases are checked (default 5000) */
+	int startup_grace_s;   /* after the hub starts, a cluster gets this long to renew (default 60) */
+};
+
+struct agentapi;
+
+/* Registers the protocol routes on api and subscribes to st. cfg may be NULL. */
+struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, struct store *st,
+			      const struct agentapi_config *cfg);
+/* Answers pending long-polls and frees everything. Call before apiserver_free. */
+void agentapi_free(struct agentapi *aa);
+
+/* Authorization hook (join tokens / client certificates, issue 5): called
+ * for every protocol request with the cluster named in the path. Return 0
+ * to allow, or an HTTP code (401, 403) with a message. */
+typedef int (*agentapi_authz_fn)(struct evhttp_request *req, const char *cluster, char *msg, size_t msglen, void *ud);
+void agentapi_set_authorizer(struct agentapi *aa, agentapi_authz_fn fn, void *ud);
+
+/* Number of long-polls waiting (metrics, tests). */
+int agentapi_waiting(struct agentapi *aa);
+
+#endif
