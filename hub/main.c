@@ -6,9 +6,13 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "agentapi.h"
 #include "apiserver.h"
+#include "hubmetrics.h"
+#include "controller.h"
 #include "log.h"
 #include "plan.h"
+#include "statusfeed.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -133,9 +137,11 @@ static int cmd_serve(int argc, char **argv)
 	snprintf(gitv, sizeof gitv, "v1.%s.0", minor);
 	cfg.git_version = gitv;
 	struct apiserver *api = apiserver_new(loop, st, &cfg);
+	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	int port = apiserver_listen_insecure(api, listen, err, sizeof err);
 	if (port < 0) {
 		log_error("%s", err);
+		controller_stop(ctl);
 		apiserver_free(api);
 		store_close(st);
 		event_base_free(loop);
@@ -148,14 +154,21 @@ static int cmd_serve(int argc, char **argv)
 			fclose(f);
 		}
 	}
+	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
 	log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
+	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
+	hubmetrics_init(st);
+	hubmetrics_register(api, feed);
 	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
 	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 	event_base_dispatch(loop);
+	statusfeed_free(feed);
+	agentapi_free(agents);
 	apiserver_free(api);
 	store_close(st);
+	hubmetrics_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(loop);
