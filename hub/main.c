@@ -166,6 +166,7 @@ static int cmd_serve(int argc, char **argv)
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);
+	controller_stop(ctl);
 	apiserver_free(api);
 	store_close(st);
 	hubmetrics_shutdown();

@@ -1,0 +1,1475 @@
+#include "controller.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/random.h>
+
+#include "aggregate.h"
+#include "detector.h"
+#include "events.h"
+#include "jsonutil.h"
+#include "kinds.h"
+#include "log.h"
+#include "render.h"
+#include "scheduler.h"
+#include "timefmt.h"
+
+#define BATCH 256 /* queue items per deferred callback */
+
+#define C_DETECTOR "resource-detector"
+#define C_SCHEDULER "default-scheduler"
+#define C_BINDING "binding-controller"
+#define C_EXECUTION "execution-controller"
+#define C_STATUS "resource-binding-status-controller"
+
+/* ---- a small string hash map (keys and values owned) ---------------------- */
+
+struct smap {
+	char **keys, **vals;
+	size_t cap, n, tomb;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static long smap_find(const struct smap *m, const char *k)
+{
+	if (!m->cap)
+		return -1;
+	for (size_t i = hash_str(k) & (m->cap - 1), n = 0; n < m->cap; i = (i + 1) & (m->cap - 1), n++) {
+		if (!m->keys[i])
+			return -1;
+		if (m->keys[i] != (char *)m && strcmp(m->keys[i], k) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Tombstone: a deleted slot points at the map itself. */
+static void smap_grow(struct smap *m);
+
+static void smap_put(struct smap *m, const char *k, const char *v)
+{
+	long i = smap_find(m, k);
+	if (i >= 0) {
+		free(m->vals[i]);
+		m->vals[i] = v ? strdup(v) : NULL;
+		return;
+	}
+	if ((m->n + m->tomb + 1) * 2 > m->cap)
+		smap_grow(m);
+	size_t j = hash_str(k) & (m->cap - 1);
+	while (m->keys[j] && m->keys[j] != (char *)m)
+		j = (j + 1) & (m->cap - 1);
+	if (m->keys[j] == (char *)m)
+		m->tomb--;
+	m->keys[j] = strdup(k);
+	m->vals[j] = v ? strdup(v) : NULL;
+	m->n++;
+}
+
+static void smap_grow(struct smap *m)
+{
+	struct smap old = *m;
+	size_t cap = 64;
+	while (cap < (old.n + 1) * 4)
+		cap *= 2;
+	m->cap = cap;
+	m->keys = calloc(m->cap, sizeof *m->keys);
+	m->vals = calloc(m->cap, sizeof *m->vals);
+	m->n = 0;
+	m->tomb = 0;
+	for (size_t i = 0; i < old.cap; i++) {
+		if (old.keys[i] && old.keys[i] != (char *)m) {
+			size_t j = hash_str(old.keys[i]) & (m->cap - 1);
+			while (m->keys[j])
+				j = (j + 1) & (m->cap - 1);
+			m->keys[j] = old.keys[i];
+			m->vals[j] = old.vals[i];
+			m->n++;
+		}
+	}
+	free(old.keys);
+	free(old.vals);
+}
+
+static const char *smap_get(const struct smap *m, const char *k, bool *found)
+{
+	long i = smap_find(m, k);
+	if (found)
+		*found = i >= 0;
+	return i >= 0 ? m->vals[i] : NULL;
+}
+
+static void smap_del(struct smap *m, const char *k)
+{
+	long i = smap_find(m, k);
+	if (i < 0)
+		return;
+	free(m->keys[i]);
+	free(m->vals[i]);
+	m->keys[i] = (char *)m;
+	m->vals[i] = NULL;
+	m->n--;
+	m->tomb++;
+}
+
+static void smap_free(struct smap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] && m->keys[i] != (char *)m) {
+			free(m->keys[i]);
+			free(m->vals[i]);
+		}
+	}
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---- the controller ------------------------------------------------------- */
+
+struct controller {
+	struct event_base *base;
+	struct store *st;
+	struct obj_ctx *objs;
+	struct event *ev;
+	bool armed;
+	/* FIFO of queued items plus a set for de-duplication */
+	char **q;
+	size_t qhead, qtail, qcap;
+	struct smap queued;
+	struct smap outcome;   /* template key -> last detector outcome */
+	struct smap clusters;  /* cluster name -> scheduling fingerprint */
+	struct smap namespaces; /* execution namespaces known to exist */
+};
+
+static void arm(struct controller *c)
+{
+	if (c->armed || !c->ev)
+		return;
+	struct timeval tv = {0, 0};
+	event_add(c->ev, &tv);
+	c->armed = true;
+}
+
+static void enqueue(struct controller *c, char tag, const char *key)
+{
+	size_t kl = strlen(key);
+	char *item = malloc(kl + 3);
+	item[0] = tag;
+	item[1] = '|';
+	memcpy(item + 2, key, kl + 1);
+	bool found;
+	smap_get(&c->queued, item, &found);
+	if (found) {
+		free(item);
+		return;
+	}
+	smap_put(&c->queued, item, NULL);
+	if (c->qtail == c->qcap) {
+		if (c->qhead > 0) {
+			memmove(c->q, c->q + c->qhead, (c->qtail - c->qhead) * sizeof *c->q);
+			c->qtail -= c->qhead;
+			c->qhead = 0;
+		}
+		if (c->qtail == c->qcap) {
+			c->qcap = c->qcap ? c->qcap * 2 : 256;
+			c->q = realloc(c->q, c->qcap * sizeof *c->q);
+		}
+	}
+	c->q[c->qtail++] = item;
+	arm(c);
+}
+
+static char *dequeue(struct controller *c)
+{
+	if (c->qhead == c->qtail)
+		return NULL;
+	char *item = c->q[c->qhead++];
+	smap_del(&c->queued, item);
+	return item;
+}
+
+/* ---- store helpers ----------------------------------------------------------- */
+
+struct key_parts {
+	char group[256], plural[256], ns[256], name[256];
+};
+
+static int split_key(const char *key, struct key_parts *p)
+{
+	char *parts[4] = {p->group, p->plural, p->ns, p->name};
+	const char *s = key;
+	for (int i = 0; i < 4; i++) {
+		const char *e = i < 3 ? strchr(s, '/') : s + strlen(s);
+		if (!e || (size_t)(e - s) >= 256)
+			return -1;
+		memcpy(parts[i], s, (size_t)(e - s));
+		parts[i][e - s] = '\0';
+		s = e + (i < 3);
+	}
+	return 0;
+}
+
+static const struct kind_info *kind_for(const char *group, const char *plural)
+{
+	const char *g = strcmp(group, "core") == 0 ? "" : group;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (strcmp(k->group, g) == 0 && strcmp(k->plural, plural) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+static cJSON *get_key(struct controller *c, const char *key)
+{
+	char *raw = NULL;
+	if (store_get(c->st, key, &raw, NULL) != STORE_OK)
+		return NULL;
+	cJSON *o = cJSON_Parse(raw);
+	free(raw);
+	return o;
+}
+
+static cJSON *get_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
+{
+	char key[1024];
+	return get_key(c, obj_key(key, sizeof key, k, ns, name));
+}
+
+static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (o)
+		cJSON_AddItemToArray((cJSON *)ud, o);
+	return 0;
+}
+
+static cJSON *list_prefix(struct controller *c, const char *prefix)
+{
+	cJSON *arr = cJSON_CreateArray();
+	store_list(c->st, prefix, list_item, arr, NULL);
+	return arr;
+}
+
+struct key_collect {
+	struct controller *c;
+	char tag;
+};
+
+static int enqueue_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct key_collect *kc = ud;
+	enqueue(kc->c, kc->tag, key);
+	return 0;
+}
+
+static void enqueue_prefix(struct controller *c, char tag, const char *prefix)
+{
+	struct key_collect kc = {c, tag};
+	store_list(c->st, prefix, enqueue_item, &kc, NULL);
+}
+
+static const struct kind_info *K(const char *group, const char *version, const char *kind)
+{
+	return kinds_find_kind(group, version, kind);
+}
+
+static void new_uuid(char *buf, size_t len)
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)rand();
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static const char *now_str(char *buf, size_t len) { return time_rfc3339(time(NULL), buf, len); }
+
+static const char *mstr(const cJSON *o, const char *field)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json_get(o, "metadata"), field));
+}
+
+/* Creates obj when old is NULL, else replaces the main resource. Returns 1
+ * when the store changed, 0 for a no-op, -1 on error. *stored (optional)
+ * receives the stored object. obj is consumed. */
+static int upsert(struct controller *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		  const cJSON *old, cJSON **stored)
+{
+	struct api_error e = {0};
+	char *out = NULL;
+	int rc;
+	if (!old)
+		rc = obj_create(c->objs, k, ns, obj, false, &out, &e);
+	else
+		rc = obj_update(c->objs, k, ns, name, obj, SUBRES_NONE, false, &out, &e);
+	cJSON_Delete(obj);
+	if (rc < 0) {
+		log_warn("controller: cannot write %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
+		api_error_clear(&e);
+		free(out);
+		return -1;
+	}
+	cJSON *so = cJSON_Parse(out);
+	free(out);
+	int changed = !old || !mstr(so, "resourceVersion") || !mstr(old, "resourceVersion") ||
+		      strcmp(mstr(so, "resourceVersion"), mstr(old, "resourceVersion")) != 0;
+	if (stored)
+		*stored = so;
+	else
+		cJSON_Delete(so);
+	return changed;
+}
+
+/* Replaces the status of a stored object. Same return values as upsert. */
+static int write_status(struct controller *c, const struct kind_info *k, const cJSON *cur, cJSON *status,
+			cJSON **stored)
+{
+	const cJSON *old = json_get(cur, "status");
+	if (old && status && cJSON_Compare(old, status, 1)) {
+		cJSON_Delete(status);
+		if (stored)
+			*stored = json_dup(cur);
+		return 0;
+	}
+	cJSON *obj = json_dup(cur);
+	cJSON_DeleteItemFromObjectCaseSensitive(json_get(obj, "metadata"), "resourceVersion");
+	if (status)
+		json_set(obj, "status", status);
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+	struct api_error e = {0};
+	char *out = NULL;
+	const char *ns = mstr(cur, "namespace"), *name = mstr(cur, "name");
+	int rc = obj_update(c->objs, k, ns ? ns : "", name ? name : "", obj, SUBRES_STATUS, false, &out, &e);
+	cJSON_Delete(obj);
+	if (rc < 0) {
+		log_warn("controller: cannot write status of %s %s/%s: %s", k->kind, ns ? ns : "", name ? name : "",
+			 e.message);
+		api_error_clear(&e);
+		free(out);
+		return -1;
+	}
+	cJSON *so = cJSON_Parse(out);
+	free(out);
+	int changed = strcmp(mstr(so, "resourceVersion") ? mstr(so, "resourceVersion") : "",
+			     mstr(cur, "resourceVersion") ? mstr(cur, "resourceVersion") : "") != 0;
+	if (stored)
+		*stored = so;
+	else
+		cJSON_Delete(so);
+	return changed;
+}
+
+static void delete_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
+{
+	struct api_error e = {0};
+	char *out = NULL;
+	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
+		log_warn("controller: cannot delete %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
+	api_error_clear(&e);
+	free(out);
+}
+
+static void event(struct controller *c, const cJSON *obj, bool warning, const char *reason, const char *msg,
+		  const char *component, enum event_mode mode)
+{
+	if (obj)
+		events_record(c->objs, obj, warning ? "Warning" : "Normal", reason, msg, component, mode, time(NULL));
+}
+
+static int ensure_namespace(struct controller *c, const char *ns)
+{
+	bool found;
+	smap_get(&c->namespaces, ns, &found);
+	if (found)
+		return 0;
+	const struct kind_info *k = K("", "v1", "Namespace");
+	cJSON *cur = get_obj(c, k, "", ns);
+	if (!cur) {
+		cJSON *o = cJSON_CreateObject();
+		json_set_str(json_ensure_obj(o, "metadata"), "name", ns);
+		if (upsert(c, k, "", ns, o, NULL, NULL) < 0)
+			return -1;
+	}
+	cJSON_Delete(cur);
+	smap_put(&c->namespaces, ns, "");
+	return 0;
+}
+
+/* ---- bindings and their identity ------------------------------------------------- */
+
+static bool is_cluster_binding(const cJSON *b) { return !mstr(b, "namespace") || !*mstr(b, "namespace"); }
+
+static const struct kind_info *binding_kind(bool cluster)
+{
+	return K("work.karmada.io", "v1alpha2", cluster ? "ClusterResourceBinding" : "ResourceBinding");
+}
+
+static void binding_key_for(const char *ns, const char *kind, const char *name, char *buf, size_t len)
+{
+	char bname[600];
+	render_binding_name(kind, name, bname, sizeof bname);
+	obj_key(buf, len, binding_kind(!ns || !*ns), ns ? ns : "", bname);
+}
+
+/* The binding a Work belongs to (from its annotations), as a store key. */
+static bool work_binding_key(const cJSON *w, char *buf, size_t len)
+{
+	const cJSON *a = json_get(w, "metadata.annotations");
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, RB_NAME_ANNOTATION));
+	const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, RB_NAMESPACE_ANNOTATION));
+	if (n && ns) {
+		obj_key(buf, len, binding_kind(false), ns, n);
+		return true;
+	}
+	n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, CRB_NAME_ANNOTATION));
+	if (n) {
+		obj_key(buf, len, binding_kind(true), "", n);
+		return true;
+	}
+	return false;
+}
+
+static bool work_of_binding(const cJSON *w, const char *bns, const char *bname)
+{
+	const cJSON *a = json_get(w, "metadata.annotations");
+	if (bns && *bns) {
+		const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, RB_NAME_ANNOTATION));
+		const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, RB_NAMESPACE_ANNOTATION));
+		return n && ns && strcmp(n, bname) == 0 && strcmp(ns, bns) == 0;
+	}
+	const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, CRB_NAME_ANNOTATION));
+	return n && strcmp(n, bname) == 0;
+}
+
+/* Execution namespaces that exist (karmada-es-*). */
+static cJSON *exec_namespaces(struct controller *c)
+{
+	cJSON *all = list_prefix(c, "core/namespaces//");
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *n;
+	cJSON_ArrayForEach(n, all)
+	{
+		const char *name = mstr(n, "name");
+		if (name && strncmp(name, "karmada-es-", 11) == 0)
+			cJSON_AddItemToArray(out, cJSON_CreateString(name));
+	}
+	cJSON_Delete(all);
+	return out;
+}
+
+/* Deletes the Works of binding (bns/bname) for the resource (kind, name,
+ * tns) in every execution namespace except those of keep (target list, may
+ * be NULL). Returns how many were deleted. */
+static int delete_works(struct controller *c, const char *bns, const char *bname, const char *kind, const char *name,
+			const char *tns, const cJSON *keep)
+{
+	const struct kind_info *wk = K("work.karmada.io", "v1alpha1", "Work");
+	char wname[600];
+	render_work_name(kind, name, tns, wname, sizeof wname);
+	cJSON *nss = exec_namespaces(c);
+	int n = 0;
+	const cJSON *ns;
+	cJSON_ArrayForEach(ns, nss)
+	{
+		const char *cluster = ns->valuestring + 11;
+		bool kept = false;
+		const cJSON *t;
+		cJSON_ArrayForEach(t, keep) kept |= strcmp(json_get_str(t, "name"), cluster) == 0;
+		if (kept)
+			continue;
+		cJSON *w = get_obj(c, wk, ns->valuestring, wname);
+		if (w && work_of_binding(w, bns, bname)) {
+			delete_obj(c, wk, ns->valuestring, wname);
+			n++;
+		}
+		cJSON_Delete(w);
+	}
+	cJSON_Delete(nss);
+	return n;
+}
+
+/* Deletes every Work annotated with binding (bns/bname): used when the
+ * binding is gone and its resource is unknown. */
+static void delete_orphan_works(struct controller *c, const char *bns, const char *bname)
+{
+	const struct kind_info *wk = K("work.karmada.io", "v1alpha1", "Work");
+	cJSON *all = list_prefix(c, "work.karmada.io/works/");
+	const cJSON *w;
+	cJSON_ArrayForEach(w, all)
+	{
+		if (work_of_binding(w, bns, bname))
+			delete_obj(c, wk, mstr(w, "namespace"), mstr(w, "name"));
+	}
+	cJSON_Delete(all);
+}
+
+/* ---- detector stage ------------------------------------------------------------- */
+
+static bool is_dependency_kind(const char *kind)
+{
+	return strcmp(kind, "ConfigMap") == 0 || strcmp(kind, "Secret") == 0 || strcmp(kind, "ServiceAccount") == 0 ||
+	       strcmp(kind, "PersistentVolumeClaim") == 0;
+}
+
+/* Bindings in ns whose dependencies annotation names (kind, name). */
+static void enqueue_dependents_parents(struct controller *c, const char *ns, const char *kind, const char *name)
+{
+	char prefix[600];
+	obj_key(prefix, sizeof prefix, binding_kind(false), ns, "");
+	cJSON *bs = list_prefix(c, prefix);
+	const cJSON *b;
+	cJSON_ArrayForEach(b, bs)
+	{
+		const char *deps = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), DEPENDENCIES_ANNOTATION));
+		if (!deps)
+			continue;
+		cJSON *d = cJSON_Parse(deps), *it;
+		cJSON_ArrayForEach(it, d)
+		{
+			if (strcmp(json_get_str(it, "kind") ? json_get_str(it, "kind") : "", kind) == 0 &&
+			    strcmp(json_get_str(it, "name") ? json_get_str(it, "name") : "", name) == 0) {
+				char key[1024];
+				obj_key(key, sizeof key, binding_kind(false), ns, mstr(b, "name"));
+				enqueue(c, 'B', key);
+			}
+		}
+		cJSON_Delete(d);
+	}
+	cJSON_Delete(bs);
+}
+
+static void set_outcome(struct controller *c, const char *key, const char *outcome, bool *changed, bool *first)
+{
+	bool found;
+	const char *old = smap_get(&c->outcome, key, &found);
+	*first = !found;
+	*changed = !found || !old || strcmp(old, outcome) != 0;
+	if (*changed)
+		smap_put(&c->outcome, key, outcome);
+}
+
+static void reconcile_template(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	const struct kind_info *k = kind_for(kp.group, kp.plural);
+	if (!k)
+		return;
+	char bkey[1024];
+	binding_key_for(kp.ns, k->kind, kp.name, bkey, sizeof bkey);
+	const struct kind_info *bk = binding_kind(!kp.ns[0]);
+	cJSON *tmpl = get_key(c, key);
+	cJSON *binding = get_key(c, bkey);
+	char bname[600];
+	render_binding_name(k->kind, kp.name, bname, sizeof bname);
+
+	if (!tmpl) {
+		/* Deleted: its binding and Works go with it. */
+		smap_del(&c->outcome, key);
+		if (binding && strcmp(json_get_str(binding, "spec.resource.kind") ? json_get_str(binding, "spec.resource.kind") : "",
+				      k->kind) == 0) {
+			delete_works(c, kp.ns, bname, k->kind, kp.name, kp.ns, NULL);
+			delete_obj(c, bk, kp.ns, bname);
+		}
+		if (kp.ns[0] && is_dependency_kind(k->kind))
+			enqueue_dependents_parents(c, kp.ns, k->kind, kp.name);
+		cJSON_Delete(binding);
+		return;
+	}
+	if (!detector_template_propagatable(tmpl) || mstr(tmpl, "deletionTimestamp")) {
+		cJSON_Delete(tmpl);
+		cJSON_Delete(binding);
+		return;
+	}
+	char prefix[600];
+	cJSON *pps = NULL;
+	if (kp.ns[0]) {
+		obj_key(prefix, sizeof prefix, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), kp.ns, "");
+		pps = list_prefix(c, prefix);
+	}
+	cJSON *cpps = list_prefix(c, "policy.karmada.io/clusterpropagationpolicies/");
+	struct detector_choice ch;
+	bool matched = detector_choose(tmpl, pps, cpps, &ch);
+	bool attached = binding && cJSON_GetArraySize(json_get(binding, "spec.requiredBy")) > 0;
+	bool changed, first;
+
+	if (!matched) {
+		cJSON *patch = detector_claim_patch(tmpl, NULL, false);
+		if (patch) {
+			struct api_error e = {0};
+			char *out = NULL;
+			bool created;
+			if (obj_patch(c->objs, k, kp.ns, kp.name, "application/merge-patch+json", patch, SUBRES_NONE, false,
+				      &created, &out, &e) < 0)
+				log_warn("controller: cannot unclaim %s: %s", key, e.message);
+			api_error_clear(&e);
+			free(out);
+			cJSON_Delete(patch);
+		}
+		if (binding && attached) {
+			/* Only dependencies keep it: an attached binding. */
+			cJSON *desired = render_binding(tmpl, NULL, false, binding, NULL);
+			upsert(c, bk, kp.ns, bname, desired, binding, NULL);
+			enqueue(c, 'B', bkey);
+		} else if (binding) {
+			delete_works(c, kp.ns, bname, k->kind, kp.name, kp.ns, NULL);
+			delete_obj(c, bk, kp.ns, bname);
+		}
+		if (!attached) {
+			set_outcome(c, key, "none", &changed, &first);
+			if (changed)
+				event(c, tmpl, true, "ApplyPolicyFailed", "No policy match for resource", C_DETECTOR,
+				      first ? EVENT_ONCE : EVENT_BUMP);
+		}
+		if (kp.ns[0] && is_dependency_kind(k->kind))
+			enqueue_dependents_parents(c, kp.ns, k->kind, kp.name);
+		goto out;
+	}
+
+	/* Claim the template. */
+	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
+	if (patch) {
+		struct api_error e = {0};
+		char *out = NULL;
+		bool created;
+		if (obj_patch(c->objs, k, kp.ns, kp.name, "application/merge-patch+json", patch, SUBRES_NONE, false, &created,
+			      &out, &e) == 0) {
+			cJSON *so = cJSON_Parse(out);
+			if (so) {
+				cJSON_Delete(tmpl);
+				tmpl = so;
+			}
+		} else {
+			log_warn("controller: cannot claim %s: %s", key, e.message);
+		}
+		api_error_clear(&e);
+		free(out);
+		cJSON_Delete(patch);
+	}
+	char outcome[600], msg[700];
+	const char *pn = mstr(ch.policy, "name") ? mstr(ch.policy, "name") : "";
+	if (ch.cluster_policy) {
+		snprintf(outcome, sizeof outcome, "cpp:%s", pn);
+		snprintf(msg, sizeof msg, "Apply cluster policy(%s) succeed", pn);
+	} else {
+		snprintf(outcome, sizeof outcome, "pp:%s/%s", mstr(ch.policy, "namespace"), pn);
+		snprintf(msg, sizeof msg, "Apply policy(%s/%s) succeed", mstr(ch.policy, "namespace"), pn);
+	}
+	set_outcome(c, key, outcome, &changed, &first);
+	if (changed)
+		event(c, tmpl, false, "ApplyPolicySucceed", msg, C_DETECTOR, first ? EVENT_ONCE : EVENT_BUMP);
+
+	char bid[64];
+	new_uuid(bid, sizeof bid);
+	cJSON *desired = render_binding(tmpl, ch.policy, ch.cluster_policy, binding, bid);
+	cJSON *dann = json_ensure_obj(desired, "metadata.annotations");
+	if (cJSON_IsTrue(json_get(desired, "spec.propagateDeps"))) {
+		cJSON *deps = render_dependencies(tmpl);
+		char *s = json_print(deps);
+		json_set_str(dann, DEPENDENCIES_ANNOTATION, s);
+		free(s);
+		cJSON_Delete(deps);
+	} else {
+		cJSON_DeleteItemFromObjectCaseSensitive(dann, DEPENDENCIES_ANNOTATION);
+	}
+	if (cJSON_GetArraySize(dann) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "annotations");
+	upsert(c, bk, kp.ns, bname, desired, binding, NULL);
+	/* Template content reaches the Works through the binding stage. */
+	enqueue(c, 'B', bkey);
+out:
+	cJSON_Delete(pps);
+	cJSON_Delete(cpps);
+	cJSON_Delete(tmpl);
+	cJSON_Delete(binding);
+}
+
+/* ---- scheduling stage ------------------------------------------------------------ */
+
+static bool placement_divided(const cJSON *placement)
+{
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(placement, "replicaScheduling");
+	if (!rs || cJSON_IsNull(rs))
+		return false;
+	const char *t = json_get_str(rs, "replicaSchedulingType");
+	return !t || !*t || strcmp(t, "Divided") == 0;
+}
+
+static const cJSON *find_cluster(const cJSON *clusters, const char *name)
+{
+	const cJSON *cl;
+	cJSON_ArrayForEach(cl, clusters)
+	{
+		const char *n = mstr(cl, "name");
+		if (n && strcmp(n, name) == 0)
+			return cl;
+	}
+	return NULL;
+}
+
+/* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
+ * replicas changed, a reschedule requested, a scheduled cluster gone;
+ * Duplicated (and non-workload) bindings follow every cluster change. */
+static bool needs_schedule(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+{
+	const cJSON *placement = json_get(b, "spec.placement");
+	const char *applied = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
+	if (!applied || !aggregate_condition(b, "Scheduled"))
+		return true;
+	cJSON *ap = cJSON_Parse(applied);
+	bool same = ap && cJSON_Compare(ap, placement, 1);
+	cJSON_Delete(ap);
+	if (!same)
+		return true;
+	const cJSON *cl;
+	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters"))
+	{
+		if (!find_cluster(clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
+			return true;
+	}
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	if (rta && (!lst || strcmp(rta, lst) > 0))
+		return true;
+	long replicas = (long)json_get_num(b, "spec.replicas", 0);
+	if (!render_has_replicas(tmpl) || replicas == 0 || !placement_divided(placement))
+		return true; /* Duplicated: always */
+	long sum = 0;
+	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters")) sum += (long)json_get_num(cl, "replicas", 0);
+	return sum != replicas;
+}
+
+static bool same_clusters(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_GetArraySize(a) == 0 || cJSON_GetArraySize(b) == 0)
+		return cJSON_GetArraySize(a) == cJSON_GetArraySize(b);
+	return cJSON_Compare(a, b, 1);
+}
+
+static bool cond_is(const cJSON *cond, const char *status)
+{
+	const char *s = cond ? json_get_str(cond, "status") : NULL;
+	return s && strcmp(s, status) == 0;
+}
+
+/* Schedules b when Karmada would; b is replaced by the stored binding. */
+static void schedule_binding(struct controller *c, cJSON **bp, const cJSON *tmpl, const cJSON *clusters)
+{
+	cJSON *b = *bp;
+	const cJSON *placement = json_get(b, "spec.placement");
+	if (!placement || !needs_schedule(b, tmpl, clusters))
+		return;
+	bool cluster = is_cluster_binding(b);
+	const struct kind_info *bk = binding_kind(cluster);
+	const char *bns = mstr(b, "namespace") ? mstr(b, "namespace") : "";
+	char bname[600];
+	snprintf(bname, sizeof bname, "%s", mstr(b, "name") ? mstr(b, "name") : "");
+	struct sched_result res;
+	/* The scheduler sees the template's replicas as the binding carries them. */
+	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
+	bool was_scheduled = cond_is(aggregate_condition(b, "Scheduled"), "True");
+	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
+	char now[40];
+	now_str(now, sizeof now);
+	cJSON *next = json_dup(b);
+	cJSON_DeleteItemFromObjectCaseSensitive(json_get(next, "metadata"), "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(next, "status");
+	bool write_spec = false;
+	if (rc == 0) {
+		render_binding_set_clusters(next, &res);
+		write_spec = true;
+	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
+		/* Karmada empties the result when no cluster fits. */
+		json_set(json_ensure_obj(next, "spec"), "clusters", cJSON_CreateArray());
+		write_spec = true;
+	}
+	if (write_spec) {
+		char *ps = json_print(placement);
+		json_set_str(json_ensure_obj(next, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
+		free(ps);
+		cJSON *stored = NULL;
+		if (upsert(c, bk, bns, bname, next, b, &stored) >= 0 && stored) {
+			cJSON_Delete(b);
+			b = *bp = stored;
+		}
+	} else {
+		cJSON_Delete(next);
+	}
+	/* Scheduled condition and scheduler bookkeeping. */
+	cJSON *st = cJSON_IsObject(json_get(b, "status")) ? json_dup(json_get(b, "status")) : cJSON_CreateObject();
+	char msg[1400];
+	if (rc == 0) {
+		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
+		bool changed_result = !was_scheduled || !same_clusters(prev_clusters, json_get(b, "spec.clusters"));
+		if (changed_result)
+			json_set_str(st, "lastScheduledTime", now);
+		json_set_num(st, "schedulerObservedGeneration", json_get_num(b, "metadata.generation", 1));
+		cJSON *stored = NULL;
+		write_status(c, bk, b, st, &stored);
+		if (stored) {
+			cJSON_Delete(b);
+			b = *bp = stored;
+		}
+		if (changed_result) {
+			char result[1024];
+			sched_result_format(&res, result, sizeof result);
+			snprintf(msg, sizeof msg, "Binding has been scheduled successfully. Result%s %s", cluster ? "" : ":",
+				 result);
+			event(c, b, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
+			event(c, tmpl, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
+		}
+	} else {
+		const cJSON *oc = aggregate_condition(b, "Scheduled");
+		bool same_failure = cond_is(oc, "False") && json_get_str(oc, "message") &&
+				    strcmp(json_get_str(oc, "message"), res.message) == 0;
+		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
+					now);
+		json_set_num(st, "schedulerObservedGeneration", json_get_num(b, "metadata.generation", 1));
+		cJSON *stored = NULL;
+		write_status(c, bk, b, st, &stored);
+		if (stored) {
+			cJSON_Delete(b);
+			b = *bp = stored;
+		}
+		if (!same_failure) {
+			event(c, b, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+			event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+		}
+	}
+	cJSON_Delete(prev_clusters);
+	sched_result_free(&res);
+}
+
+/* ---- aggregation stage ----------------------------------------------------------- */
+
+static cJSON *binding_works(struct controller *c, const cJSON *b)
+{
+	const struct kind_info *wk = K("work.karmada.io", "v1alpha1", "Work");
+	const char *kind = json_get_str(b, "spec.resource.kind"), *name = json_get_str(b, "spec.resource.name");
+	const char *ns = json_get_str(b, "spec.resource.namespace");
+	char wname[600], wns[300];
+	render_work_name(kind ? kind : "", name ? name : "", ns, wname, sizeof wname);
+	cJSON *targets = render_target_clusters(b);
+	cJSON *works = cJSON_CreateArray();
+	const cJSON *t;
+	cJSON_ArrayForEach(t, targets)
+	{
+		render_exec_namespace(json_get_str(t, "name"), wns, sizeof wns);
+		cJSON *w = get_obj(c, wk, wns, wname);
+		if (w)
+			cJSON_AddItemToArray(works, w);
+	}
+	cJSON_Delete(targets);
+	return works;
+}
+
+static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON *tmpl)
+{
+	bool cluster = is_cluster_binding(b);
+	const struct kind_info *bk = binding_kind(cluster);
+	cJSON *works = binding_works(c, b);
+	char now[40];
+	now_str(now, sizeof now);
+	cJSON *st = aggregate_binding_status(b, works, now);
+	cJSON *old_items = json_dup(json_get(b, "status.aggregatedStatus"));
+	cJSON *new_items = json_dup(cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus"));
+	cJSON *stored = NULL;
+	int changed = write_status(c, bk, b, st, &stored);
+	bool items_changed = !(old_items && new_items ? cJSON_Compare(old_items, new_items, 1) : !old_items && !new_items);
+	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
+	if (changed > 0 && tmpl) {
+		cJSON *newly = aggregate_newly_applied(old_items, new_items);
+		const cJSON *n;
+		cJSON_ArrayForEach(n, newly)
+		{
+			char msg[1024];
+			if (tns && *tns)
+				snprintf(msg, sizeof msg, "Successfully applied resource(%s/%s) to cluster %s", tns, tname,
+					 n->valuestring);
+			else
+				snprintf(msg, sizeof msg, "Successfully applied resource(%s) to cluster %s", tname, n->valuestring);
+			event(c, tmpl, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
+		}
+		cJSON_Delete(newly);
+	}
+	if (changed > 0 && items_changed && stored) {
+		char msg[1024];
+		if (cluster)
+			snprintf(msg, sizeof msg, "Update ClusterResourceBinding(%s) with AggregatedStatus successfully.",
+				 mstr(stored, "name"));
+		else
+			snprintf(msg, sizeof msg, "Update ResourceBinding(%s/%s) with AggregatedStatus successfully.",
+				 mstr(stored, "namespace"), mstr(stored, "name"));
+		event(c, stored, false, "AggregateStatusSucceed", msg, C_STATUS, EVENT_BUMP);
+		event(c, tmpl, false, "AggregateStatusSucceed", "Update Resource with AggregatedStatus successfully.", C_STATUS,
+		      EVENT_BUMP);
+	}
+	/* The template's own status. */
+	if (tmpl && stored) {
+		cJSON *ts = aggregate_template_status(tmpl, json_get(stored, "status.aggregatedStatus"));
+		if (ts) {
+			const char *av = json_get_str(tmpl, "apiVersion"), *kind = json_get_str(tmpl, "kind");
+			const struct kind_info *tk = kinds_find_apiversion_kind(av, kind);
+			if (tk && (tk->subresources & SUB_STATUS))
+				write_status(c, tk, tmpl, ts, NULL);
+			else
+				cJSON_Delete(ts);
+		}
+	}
+	cJSON_Delete(stored);
+	cJSON_Delete(old_items);
+	cJSON_Delete(new_items);
+	cJSON_Delete(works);
+}
+
+/* ---- dependencies: attached bindings -------------------------------------------------- */
+
+/* requiredBy entry of parent in binding b, or -1. */
+static int required_by_index(const cJSON *b, const char *pns, const char *pname)
+{
+	int i = 0;
+	const cJSON *r;
+	cJSON_ArrayForEach(r, json_get(b, "spec.requiredBy"))
+	{
+		const char *n = json_get_str(r, "name"), *ns = json_get_str(r, "namespace");
+		if (n && strcmp(n, pname) == 0 && strcmp(ns ? ns : "", pns) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* Keeps the attached bindings of parent p (a namespaced binding) in line
+ * with its dependencies; p NULL (deleted) removes it everywhere. */
+static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p)
+{
+	const struct kind_info *bk = binding_kind(false);
+	cJSON *deps = NULL;
+	if (p && cJSON_IsTrue(json_get(p, "spec.propagateDeps"))) {
+		const char *ds = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(json_get(p, "metadata.annotations"), DEPENDENCIES_ANNOTATION));
+		deps = ds ? cJSON_Parse(ds) : NULL;
+	}
+	/* Add or refresh the entry on each existing dependency. */
+	const cJSON *d;
+	cJSON_ArrayForEach(d, deps)
+	{
+		const char *kind = json_get_str(d, "kind"), *name = json_get_str(d, "name");
+		const char *av = json_get_str(d, "apiVersion");
+		if (!kind || !name)
+			continue;
+		const struct kind_info *dk = kinds_find_apiversion_kind(av ? av : "v1", kind);
+		cJSON *dt = dk ? get_obj(c, dk, pns, name) : NULL;
+		if (!dt)
+			continue;
+		char dbname[600];
+		render_binding_name(kind, name, dbname, sizeof dbname);
+		cJSON *db = get_obj(c, bk, pns, dbname);
+		cJSON *entry = cJSON_CreateObject();
+		cJSON_AddStringToObject(entry, "namespace", pns);
+		cJSON_AddStringToObject(entry, "name", pname);
+		cJSON *cls = json_dup(json_get(p, "spec.clusters"));
+		cJSON_AddItemToObject(entry, "clusters", cls ? cls : cJSON_CreateArray());
+		cJSON *desired;
+		if (db) {
+			desired = json_dup(db);
+			cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "resourceVersion");
+			cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
+		} else {
+			char bid[64];
+			new_uuid(bid, sizeof bid);
+			desired = render_binding(dt, NULL, false, NULL, bid);
+			const char *cr = json_get_str(p, "spec.conflictResolution");
+			json_set_str(json_ensure_obj(desired, "spec"), "conflictResolution", cr ? cr : "Abort");
+		}
+		cJSON *spec = json_ensure_obj(desired, "spec");
+		cJSON *rb = cJSON_GetObjectItemCaseSensitive(spec, "requiredBy");
+		if (!cJSON_IsArray(rb)) {
+			rb = cJSON_CreateArray();
+			json_set(spec, "requiredBy", rb);
+		}
+		int idx = required_by_index(desired, pns, pname);
+		if (idx >= 0)
+			cJSON_ReplaceItemInArray(rb, idx, entry);
+		else
+			cJSON_AddItemToArray(rb, entry);
+		upsert(c, bk, pns, dbname, desired, db, NULL);
+		cJSON_Delete(db);
+		cJSON_Delete(dt);
+	}
+	/* Drop the entry from bindings that are no longer dependencies. */
+	char prefix[600];
+	obj_key(prefix, sizeof prefix, bk, pns, "");
+	cJSON *bs = list_prefix(c, prefix);
+	const cJSON *b;
+	cJSON_ArrayForEach(b, bs)
+	{
+		int idx = required_by_index(b, pns, pname);
+		if (idx < 0)
+			continue;
+		bool still = false;
+		cJSON_ArrayForEach(d, deps)
+		{
+			char dbname[600];
+			render_binding_name(json_get_str(d, "kind") ? json_get_str(d, "kind") : "",
+					    json_get_str(d, "name") ? json_get_str(d, "name") : "", dbname, sizeof dbname);
+			still |= strcmp(dbname, mstr(b, "name")) == 0;
+		}
+		if (still)
+			continue;
+		cJSON *desired = json_dup(b);
+		cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "resourceVersion");
+		cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
+		cJSON_DeleteItemFromArray(json_get(desired, "spec.requiredBy"), idx);
+		bool orphan = cJSON_GetArraySize(json_get(desired, "spec.requiredBy")) == 0 &&
+			      !json_get(desired, "spec.placement");
+		if (orphan) {
+			cJSON_Delete(desired);
+			delete_works(c, pns, mstr(b, "name"), json_get_str(b, "spec.resource.kind"),
+				     json_get_str(b, "spec.resource.name"), pns, NULL);
+			delete_obj(c, bk, pns, mstr(b, "name"));
+		} else {
+			if (cJSON_GetArraySize(json_get(desired, "spec.requiredBy")) == 0)
+				cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "spec"), "requiredBy");
+			upsert(c, bk, pns, mstr(b, "name"), desired, b, NULL);
+		}
+	}
+	cJSON_Delete(bs);
+	cJSON_Delete(deps);
+}
+
+/* ---- binding stage: schedule, render Works, aggregate ------------------------------ */
+
+static void reconcile_binding(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	bool cluster = strcmp(kp.plural, "clusterresourcebindings") == 0;
+	const struct kind_info *bk = binding_kind(cluster);
+	cJSON *b = get_key(c, key);
+	if (!b) {
+		delete_orphan_works(c, kp.ns, kp.name);
+		if (!cluster)
+			sync_dependencies(c, kp.ns, kp.name, NULL);
+		return;
+	}
+	/* Copies: b is replaced when the scheduling stage writes it. */
+	char rav[256], rkind[256], rname[256], rns[256];
+	snprintf(rav, sizeof rav, "%s", json_get_str(b, "spec.resource.apiVersion") ? json_get_str(b, "spec.resource.apiVersion") : "");
+	snprintf(rkind, sizeof rkind, "%s", json_get_str(b, "spec.resource.kind") ? json_get_str(b, "spec.resource.kind") : "");
+	snprintf(rname, sizeof rname, "%s", json_get_str(b, "spec.resource.name") ? json_get_str(b, "spec.resource.name") : "");
+	snprintf(rns, sizeof rns, "%s", json_get_str(b, "spec.resource.namespace") ? json_get_str(b, "spec.resource.namespace") : "");
+	const struct kind_info *tk = kinds_find_apiversion_kind(rav, rkind);
+	cJSON *tmpl = tk && rname[0] ? get_obj(c, tk, rns, rname) : NULL;
+	if (!tmpl) {
+		/* The template is gone (or its kind): so is the binding. */
+		delete_orphan_works(c, kp.ns, kp.name);
+		delete_obj(c, bk, kp.ns, kp.name);
+		cJSON_Delete(b);
+		return;
+	}
+	cJSON *clusters = list_prefix(c, "cluster.karmada.io/clusters/");
+	schedule_binding(c, &b, tmpl, clusters);
+	if (!cluster && (cJSON_IsTrue(json_get(b, "spec.propagateDeps")) ||
+			 cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
+		sync_dependencies(c, kp.ns, kp.name, b);
+
+	/* Works for every target cluster. */
+	const struct kind_info *wk = K("work.karmada.io", "v1alpha1", "Work");
+	cJSON *targets = render_target_clusters(b);
+	cJSON *cops = list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
+	cJSON *ops = NULL;
+	if (rns[0]) {
+		char prefix[600];
+		obj_key(prefix, sizeof prefix, K("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
+		ops = list_prefix(c, prefix);
+	}
+	char wname[600], wns[300], err[512];
+	render_work_name(rkind, rname, rns, wname, sizeof wname);
+	int synced = 0;
+	const char *sync_error = NULL;
+	char sync_err[700];
+	const cJSON *t;
+	cJSON_ArrayForEach(t, targets)
+	{
+		const char *cn = json_get_str(t, "name");
+		render_exec_namespace(cn, wns, sizeof wns);
+		if (ensure_namespace(c, wns) < 0)
+			continue;
+		cJSON *old = get_obj(c, wk, wns, wname);
+		const char *wid = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(json_get(old, "metadata.labels"), WORK_PERMANENT_ID_LABEL));
+		char idbuf[64];
+		if (!wid) {
+			new_uuid(idbuf, sizeof idbuf);
+			wid = idbuf;
+		}
+		struct render_work_in in = {
+		    .binding = b,
+		    .tmpl = tmpl,
+		    .cluster = cn,
+		    .replicas = (long)json_get_num(t, "replicas", 0),
+		    .cluster_obj = find_cluster(clusters, cn),
+		    .cops = cops,
+		    .ops = ops,
+		    .work_id = wid,
+		};
+		cJSON *applied = NULL;
+		err[0] = '\0';
+		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		if (!w) {
+			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
+			sync_error = sync_err;
+			cJSON_Delete(old);
+			continue;
+		}
+		int rc = upsert(c, wk, wns, wname, w, old, NULL);
+		if (rc < 0 && !old) {
+			/* The namespace may have vanished under us: retry once. */
+			smap_del(&c->namespaces, wns);
+			if (ensure_namespace(c, wns) == 0) {
+				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
+				if (w2)
+					rc = upsert(c, wk, wns, wname, w2, NULL, NULL);
+			}
+		}
+		if (rc > 0) {
+			synced++;
+			const cJSON *a;
+			cJSON_ArrayForEach(a, applied)
+			{
+				char msg[900];
+				snprintf(msg, sizeof msg, "Apply override policy(%s) for cluster(%s) succeed.", a->valuestring, cn);
+				event(c, tmpl, false, "ApplyOverridePolicySucceed", msg, C_BINDING, EVENT_BUMP);
+			}
+		}
+		cJSON_Delete(applied);
+		cJSON_Delete(old);
+	}
+	/* A cluster that lost its share loses its Work. */
+	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
+	char msg[900];
+	if (sync_error) {
+		event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+		event(c, tmpl, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+	} else if (synced > 0) {
+		if (cluster)
+			snprintf(msg, sizeof msg, "Sync work of ClusterResourceBinding(%s) successful.", kp.name);
+		else
+			snprintf(msg, sizeof msg, "Sync work of ResourceBinding(%s/%s) successful.", kp.ns, kp.name);
+		event(c, b, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+		event(c, tmpl, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+	}
+	aggregate_binding(c, b, tmpl);
+	cJSON_Delete(targets);
+	cJSON_Delete(cops);
+	cJSON_Delete(ops);
+	cJSON_Delete(clusters);
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}
+
+static void aggregate_key(struct controller *c, const char *bkey)
+{
+	cJSON *b = get_key(c, bkey);
+	if (!b)
+		return;
+	const char *rav = json_get_str(b, "spec.resource.apiVersion"), *rkind = json_get_str(b, "spec.resource.kind");
+	const char *rname = json_get_str(b, "spec.resource.name"), *rns = json_get_str(b, "spec.resource.namespace");
+	const struct kind_info *tk = kinds_find_apiversion_kind(rav, rkind);
+	cJSON *tmpl = tk && rname ? get_obj(c, tk, rns ? rns : "", rname) : NULL;
+	if (tmpl)
+		aggregate_binding(c, b, tmpl);
+	else
+		enqueue(c, 'B', bkey);
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}
+
+/* ---- other triggers ---------------------------------------------------------------- */
+
+static void reconcile_work(struct controller *c, const char *key)
+{
+	cJSON *w = get_key(c, key);
+	if (!w)
+		return;
+	char bkey[1024];
+	if (work_binding_key(w, bkey, sizeof bkey)) {
+		cJSON *b = get_key(c, bkey);
+		if (b)
+			enqueue(c, 'A', bkey);
+		else if (json_get(w, "metadata.annotations")) {
+			/* An orphan: its binding is gone. */
+			delete_obj(c, K("work.karmada.io", "v1alpha1", "Work"), mstr(w, "namespace"), mstr(w, "name"));
+		}
+		cJSON_Delete(b);
+	}
+	cJSON_Delete(w);
+}
+
+static void enqueue_all_bindings(struct controller *c, const char *ns)
+{
+	char prefix[600];
+	if (ns) {
+		obj_key(prefix, sizeof prefix, binding_kind(false), ns, "");
+		enqueue_prefix(c, 'B', prefix);
+		return;
+	}
+	enqueue_prefix(c, 'B', "work.karmada.io/resourcebindings/");
+	enqueue_prefix(c, 'B', "work.karmada.io/clusterresourcebindings/");
+}
+
+/* What of a Cluster can change a placement. */
+static char *cluster_fingerprint(const cJSON *cl)
+{
+	cJSON *f = cJSON_CreateObject();
+	const cJSON *v = json_get(cl, "metadata.labels");
+	if (v)
+		cJSON_AddItemToObject(f, "labels", json_dup(v));
+	if ((v = json_get(cl, "spec")))
+		cJSON_AddItemToObject(f, "spec", json_dup(v));
+	const cJSON *ready = aggregate_condition(cl, "Ready");
+	cJSON_AddStringToObject(f, "ready", ready && json_get_str(ready, "status") ? json_get_str(ready, "status") : "");
+	if ((v = json_get(cl, "status.apiEnablements")))
+		cJSON_AddItemToObject(f, "api", json_dup(v));
+	char *s = json_print(f);
+	cJSON_Delete(f);
+	return s;
+}
+
+static void reconcile_cluster(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	char ens[300];
+	render_exec_namespace(kp.name, ens, sizeof ens);
+	cJSON *cl = get_key(c, key);
+	if (!cl) {
+		/* The execution namespace (and its Works) goes with the cluster. */
+		smap_del(&c->clusters, kp.name);
+		smap_del(&c->namespaces, ens);
+		const struct kind_info *nk = K("", "v1", "Namespace");
+		cJSON *ns = get_obj(c, nk, "", ens);
+		if (ns)
+			delete_obj(c, nk, "", ens);
+		cJSON_Delete(ns);
+		enqueue_all_bindings(c, NULL);
+		return;
+	}
+	ensure_namespace(c, ens);
+	char *fp = cluster_fingerprint(cl);
+	bool found;
+	const char *old = smap_get(&c->clusters, kp.name, &found);
+	if (!found || !old || strcmp(old, fp) != 0) {
+		smap_put(&c->clusters, kp.name, fp);
+		enqueue_all_bindings(c, NULL);
+	}
+	free(fp);
+	cJSON_Delete(cl);
+}
+
+/* Templates a policy may select: every propagatable kind in its namespace
+ * (PropagationPolicy) or everywhere (ClusterPropagationPolicy). */
+static void reconcile_policy(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	bool cluster = strcmp(kp.plural, "clusterpropagationpolicies") == 0;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		bool dup = false;
+		for (int j = 0; j < i; j++) {
+			const struct kind_info *o = kinds_at(j);
+			dup |= strcmp(o->group, k->group) == 0 && strcmp(o->plural, k->plural) == 0;
+		}
+		char av[256];
+		kind_api_version(k, av, sizeof av);
+		if (dup || !detector_propagatable(av, k->kind, cluster ? "" : kp.ns))
+			continue;
+		if (!cluster && !k->namespaced)
+			continue;
+		char prefix[600];
+		store_key(prefix, sizeof prefix, k->group, k->plural, cluster ? NULL : kp.ns, "");
+		if (cluster) {
+			/* "<group>/<plural>/" covers every namespace */
+			char *p = strstr(prefix, "//");
+			if (p)
+				p[1] = '\0';
+		}
+		enqueue_prefix(c, 'T', prefix);
+	}
+}
+
+static void reconcile_override(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	enqueue_all_bindings(c, strcmp(kp.plural, "clusteroverridepolicies") == 0 ? NULL : kp.ns);
+}
+
+static void resync(struct controller *c)
+{
+	enqueue_prefix(c, 'C', "cluster.karmada.io/clusters/");
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		char av[256], prefix[600];
+		kind_api_version(k, av, sizeof av);
+		if (!detector_propagatable(av, k->kind, ""))
+			continue;
+		snprintf(prefix, sizeof prefix, "%s/%s/", k->group[0] ? k->group : "core", k->plural);
+		enqueue_prefix(c, 'T', prefix);
+	}
+	enqueue_all_bindings(c, NULL);
+}
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+static void process(struct controller *c, const char *item)
+{
+	const char *key = item + 2;
+	switch (item[0]) {
+	case 'T': reconcile_template(c, key); break;
+	case 'B': reconcile_binding(c, key); break;
+	case 'A': aggregate_key(c, key); break;
+	case 'W': reconcile_work(c, key); break;
+	case 'C': reconcile_cluster(c, key); break;
+	case 'P': reconcile_policy(c, key); break;
+	case 'O': reconcile_override(c, key); break;
+	case 'R': resync(c); break;
+	default: break;
+	}
+}
+
+int controller_run_pending(struct controller *c)
+{
+	int n = 0;
+	char *item;
+	while ((item = dequeue(c))) {
+		process(c, item);
+		free(item);
+		n++;
+	}
+	return n;
+}
+
+static void on_deferred(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	c->armed = false;
+	char *item;
+	for (int n = 0; n < BATCH && (item = dequeue(c)); n++) {
+		process(c, item);
+		free(item);
+	}
+	if (c->qhead != c->qtail)
+		arm(c);
+}
+
+/* The store callback: classify by key, queue, return. */
+static void on_store_event(const struct store_event *ev, void *ud)
+{
+	struct controller *c = ud;
+	struct key_parts kp;
+	if (split_key(ev->key, &kp) < 0)
+		return;
+	const char *g = kp.group, *p = kp.plural;
+	if (strcmp(g, "cluster.karmada.io") == 0) {
+		if (strcmp(p, "clusters") == 0)
+			enqueue(c, 'C', ev->key);
+		return;
+	}
+	if (strcmp(g, "policy.karmada.io") == 0) {
+		if (strcmp(p, "propagationpolicies") == 0 || strcmp(p, "clusterpropagationpolicies") == 0)
+			enqueue(c, 'P', ev->key);
+		else if (strcmp(p, "overridepolicies") == 0 || strcmp(p, "clusteroverridepolicies") == 0)
+			enqueue(c, 'O', ev->key);
+		return;
+	}
+	if (strcmp(g, "work.karmada.io") == 0) {
+		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
+			enqueue(c, 'B', ev->key);
+		} else if (strcmp(p, "works") == 0) {
+			if (ev->type == STORE_DELETED) {
+				/* The Work is gone: its binding may want it back. */
+				cJSON *w = ev->value ? cJSON_Parse(ev->value) : NULL;
+				char bkey[1024];
+				if (w && work_binding_key(w, bkey, sizeof bkey))
+					enqueue(c, 'B', bkey);
+				cJSON_Delete(w);
+			} else {
+				enqueue(c, 'W', ev->key);
+			}
+		}
+		return;
+	}
+	if (strcmp(g, "core") == 0 && (strcmp(p, "events") == 0 || strcmp(p, "namespaces") == 0 ||
+				       strcmp(p, "nodes") == 0 || strcmp(p, "pods") == 0))
+		return;
+	if (strcmp(g, "coordination.k8s.io") == 0 || strcmp(g, "events.k8s.io") == 0 ||
+	    strcmp(g, "apiextensions.k8s.io") == 0)
+		return;
+	if (strcmp(kp.ns, "karmada-system") == 0 || strcmp(kp.ns, "karmada-cluster") == 0 ||
+	    strncmp(kp.ns, "karmada-es-", 11) == 0 || strncmp(kp.ns, "kube-", 5) == 0)
+		return;
+	enqueue(c, 'T', ev->key);
+}
+
+struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
+{
+	struct controller *c = calloc(1, sizeof *c);
+	c->base = base;
+	c->st = st;
+	c->objs = objs;
+	if (base)
+		c->ev = event_new(base, -1, 0, on_deferred, c);
+	store_subscribe(st, on_store_event, c);
+	enqueue(c, 'R', "");
+	return c;
+}
+
+void controller_stop(struct controller *c)
+{
+	if (!c)
+		return;
+	/* Unsubscribe: the store outlives us. */
+	for (int i = 0; i < c->st->nsubs; i++) {
+		if (c->st->subs[i].fn == on_store_event && c->st->subs[i].ud == c) {
+			memmove(&c->st->subs[i], &c->st->subs[i + 1], (size_t)(c->st->nsubs - i - 1) * sizeof c->st->subs[0]);
+			c->st->nsubs--;
+			break;
+		}
+	}
+	if (c->ev)
+		event_free(c->ev);
+	char *item;
+	while ((item = dequeue(c)))
+		free(item);
+	free(c->q);
+	smap_free(&c->queued);
+	smap_free(&c->outcome);
+	smap_free(&c->clusters);
+	smap_free(&c->namespaces);
+	free(c);
+}

@@ -1,0 +1,33 @@
+/* controller — the hub's control loop: wiring the pure stages together.
+ * Owns: the store subscription, classifying each change by key prefix
+ * (templates, propagation policies, override policies, clusters, bindings,
+ * Works), the de-duplicated work queue drained from a deferred libevent
+ * callback (never inside the store callback, never on the HTTP write path),
+ * the execution namespaces karmada-es-<cluster>, and the order of the stages:
+ * detector → scheduler → work renderer → status aggregation, with the events
+ * each stage reports. All writes go through objects.h; writes of unchanged
+ * objects are no-ops, so the loop settles.
+ *
+ * Dependencies (propagateDeps) follow Karmada's own design: each referenced
+ * ConfigMap/Secret/ServiceAccount/PVC that exists gets an attached binding
+ * (spec.requiredBy names the workload's binding and its clusters) whose Works
+ * go to the union of its own clusters and every requiredBy's clusters. */
+#ifndef ATOLL_CONTROLLER_H
+#define ATOLL_CONTROLLER_H
+
+#include <event2/event.h>
+
+#include "objects.h"
+#include "store.h"
+
+struct controller;
+
+/* Subscribes to st and starts with a full resync of what is stored. */
+struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs);
+void controller_stop(struct controller *c);
+
+/* Drains the queue synchronously (tests and shutdown); returns the number of
+ * items processed. */
+int controller_run_pending(struct controller *c);
+
+#endif

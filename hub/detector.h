@@ -1,0 +1,74 @@
+/* detector — which propagation policy claims a resource template.
+ * Owns: what may be propagated at all (reserved namespaces, Karmada's own
+ * API groups, cluster-internal kinds), Karmada's resourceSelector matching
+ * (apiVersion, kind, namespace, name, labelSelector), the implicit priority
+ * of a match (name > labelSelector > match-all), the choice between
+ * competing PropagationPolicies and ClusterPropagationPolicies (explicit
+ * spec.priority, then implicit priority, then policy name; a namespaced
+ * policy is looked for first, as Karmada's detector does; a template keeps
+ * the policy that already claims it unless a policy with preemption Always
+ * outranks it), and the claim labels/annotations a matched template carries.
+ * Pure functions of the objects passed in: no I/O, no globals, no clock. */
+#ifndef ATOLL_DETECTOR_H
+#define ATOLL_DETECTOR_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+/* Karmada's label and annotation keys for a claimed template. */
+#define PP_NAME_ANNOTATION "propagationpolicy.karmada.io/name"
+#define PP_NAMESPACE_ANNOTATION "propagationpolicy.karmada.io/namespace"
+#define PP_PERMANENT_ID_LABEL "propagationpolicy.karmada.io/permanent-id"
+#define CPP_NAME_ANNOTATION "clusterpropagationpolicy.karmada.io/name"
+#define CPP_PERMANENT_ID_LABEL "clusterpropagationpolicy.karmada.io/permanent-id"
+
+/* Karmada's implicit priorities (pkg/util/selector.go). */
+enum match_priority {
+	MATCH_NONE = 0,
+	MATCH_ALL = 1,
+	MATCH_LABEL_SELECTOR = 2,
+	MATCH_NAME = 3,
+};
+
+/* False for templates Atoll never propagates: namespaces karmada-system,
+ * karmada-cluster, karmada-es-*, kube-*; API groups cluster.karmada.io,
+ * policy.karmada.io, work.karmada.io; kinds Event, Lease, Namespace,
+ * CustomResourceDefinition, Node, Pod (and events.k8s.io). */
+bool detector_propagatable(const char *api_version, const char *kind, const char *ns);
+/* Same, for a template object. */
+bool detector_template_propagatable(const cJSON *tmpl);
+
+/* How one resourceSelector matches a template (MATCH_NONE if it does not).
+ * default_ns: for a PropagationPolicy its namespace (Karmada's webhook
+ * defaults an empty selector namespace to it); NULL for cluster policies. */
+enum match_priority detector_selector_match(const cJSON *selector, const cJSON *tmpl, const char *default_ns);
+/* Highest priority over a policy's spec.resourceSelectors. */
+enum match_priority detector_policy_match(const cJSON *policy, const cJSON *tmpl, bool cluster_policy);
+
+struct detector_choice {
+	const cJSON *policy;  /* points into pps or cpps; NULL when none matches */
+	bool cluster_policy;  /* a ClusterPropagationPolicy */
+	enum match_priority priority;
+};
+
+/* The policy for tmpl. pps: JSON array of PropagationPolicies (only those in
+ * tmpl's namespace are considered); cpps: JSON array of
+ * ClusterPropagationPolicies. Either may be NULL. Returns true when a policy
+ * was chosen. Honours an existing claim (the template's claim annotations)
+ * while the claiming policy still matches. */
+bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, struct detector_choice *out);
+
+/* A policy's permanent id: its propagationpolicy.karmada.io/permanent-id
+ * (or clusterpropagationpolicy...) label, else its uid. */
+const char *detector_policy_permanent_id(const cJSON *policy, bool cluster_policy);
+
+/* The claim metadata a template should carry for policy, as a JSON merge
+ * patch {"metadata":{"labels":{...},"annotations":{...}}} that also removes
+ * the other kind's claim keys (null values). policy NULL = remove every
+ * claim. Returns NULL when tmpl already carries exactly that claim. */
+cJSON *detector_claim_patch(const cJSON *tmpl, const cJSON *policy, bool cluster_policy);
+
+/* True when tmpl carries any claim label or annotation. */
+bool detector_is_claimed(const cJSON *tmpl);
+
+#endif
