@@ -1,0 +1,513 @@
+#include "sim_controllers.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim_deployment.h"
+#include "jsonutil.h"
+#include "sim_kubelet.h"
+#include "log.h"
+#include "sim_podtemplate.h"
+#include "sim_replicaset.h"
+
+#define ALL_NAMESPACES "*"
+
+struct pod_timer {
+	struct sim_controllers *c;
+	struct event *ev;
+	char ns[254], name[254], uid[64];
+	struct pod_timer *next;
+};
+
+struct sim_controllers {
+	struct event_base *base;
+	struct store *store;
+	struct obj_ctx *objs;
+	const struct sim_node_spec *nodes;
+	long ready_delay_ms;
+	struct event *kick;
+	char **dirty;
+	int ndirty, capdirty;
+	struct pod_timer *timers;
+	unsigned long pod_ip_seq;
+	unsigned long passes;
+	const struct kind_info *k_deploy, *k_rs, *k_pod, *k_node, *k_ns;
+};
+
+/* ---- dirty namespaces --------------------------------------------------- */
+
+static void mark_dirty(struct sim_controllers *c, const char *ns)
+{
+	for (int i = 0; i < c->ndirty; i++)
+		if (strcmp(c->dirty[i], ns) == 0 || strcmp(c->dirty[i], ALL_NAMESPACES) == 0)
+			goto schedule;
+	if (c->ndirty == c->capdirty) {
+		int cap = c->capdirty ? c->capdirty * 2 : 8;
+		char **d = realloc(c->dirty, (size_t)cap * sizeof *d);
+		if (!d)
+			return;
+		c->dirty = d;
+		c->capdirty = cap;
+	}
+	c->dirty[c->ndirty++] = strdup(ns);
+schedule:;
+	struct timeval zero = {0, 0};
+	if (!event_pending(c->kick, EV_TIMEOUT, NULL))
+		event_add(c->kick, &zero);
+}
+
+/* Keys are "<group|core>/<plural>/<ns>/<name>". */
+static void on_store_event(const struct store_event *ev, void *ud)
+{
+	struct sim_controllers *c = ud;
+	static const char *const watched[] = {"apps/deployments/", "apps/replicasets/", "core/pods/", NULL};
+	for (int i = 0; watched[i]; i++) {
+		size_t n = strlen(watched[i]);
+		if (strncmp(ev->key, watched[i], n) != 0)
+			continue;
+		const char *ns = ev->key + n, *slash = strchr(ns, '/');
+		char buf[254];
+		if (!slash || (size_t)(slash - ns) >= sizeof buf)
+			return;
+		memcpy(buf, ns, (size_t)(slash - ns));
+		buf[slash - ns] = '\0';
+		mark_dirty(c, buf);
+		return;
+	}
+	if (strncmp(ev->key, "core/nodes/", 11) == 0)
+		mark_dirty(c, ALL_NAMESPACES); /* unbound pods may fit now */
+}
+
+/* ---- store reads -------------------------------------------------------- */
+
+static int collect(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (o)
+		cJSON_AddItemToArray(ud, o);
+	return 0;
+}
+
+static cJSON *list(struct sim_controllers *c, const struct kind_info *k, const char *ns)
+{
+	char prefix[600];
+	store_key(prefix, sizeof prefix, k->group, k->plural, k->namespaced ? ns : "", "");
+	cJSON *arr = cJSON_CreateArray();
+	store_list(c->store, prefix, collect, arr, NULL);
+	return arr;
+}
+
+static const cJSON *find_uid(const cJSON *arr, const char *kind, const char *uid)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, arr)
+	{
+		const char *k = json_get_str(o, "kind"), *u = json_get_str(o, "metadata.uid");
+		if (k && u && uid && strcmp(k, kind) == 0 && strcmp(u, uid) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* ---- writes (all through objects.h) -------------------------------------- */
+
+static void report(const char *what, const struct kind_info *k, const char *ns, const char *name,
+		   struct api_error *e)
+{
+	log_warn("sim: %s %s %s/%s: %s", what, k->plural, ns, name ? name : "", e->message);
+	api_error_clear(e);
+}
+
+static cJSON *do_create(struct sim_controllers *c, const struct kind_info *k, const char *ns, cJSON *obj)
+{
+	char *out = NULL;
+	struct api_error e = {0};
+	cJSON *stored = NULL;
+	if (obj_create(c->objs, k, ns, obj, false, &out, &e) == 0)
+		stored = cJSON_Parse(out);
+	else
+		report("cannot create", k, ns, json_get_str(obj, "metadata.name"), &e);
+	free(out);
+	return stored;
+}
+
+static void do_patch(struct sim_controllers *c, const struct kind_info *k, const char *ns, const char *name,
+		     const cJSON *patch, enum subresource sub)
+{
+	char *out = NULL;
+	bool created;
+	struct api_error e = {0};
+	if (obj_patch(c->objs, k, ns, name, "application/merge-patch+json", patch, sub, false, &created, &out, &e) < 0)
+		report("cannot patch", k, ns, name, &e);
+	free(out);
+}
+
+static void do_delete(struct sim_controllers *c, const struct kind_info *k, const char *ns, const char *name)
+{
+	char *out = NULL;
+	struct api_error e = {0};
+	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
+		report("cannot delete", k, ns, name, &e);
+	api_error_clear(&e);
+	free(out);
+}
+
+/* Replaces status through the status subresource when it differs. */
+static void set_status(struct sim_controllers *c, const struct kind_info *k, const cJSON *obj, const cJSON *status)
+{
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	if (cur && cJSON_Compare(cur, status, 1))
+		return;
+	const char *ns = json_get_str(obj, "metadata.namespace"), *name = json_get_str(obj, "metadata.name");
+	cJSON *body = cJSON_CreateObject();
+	cJSON *meta = cJSON_AddObjectToObject(body, "metadata");
+	cJSON_AddStringToObject(meta, "name", name ? name : "");
+	cJSON_AddItemToObject(body, "status", json_dup(status));
+	char *out = NULL;
+	struct api_error e = {0};
+	if (obj_update(c->objs, k, ns ? ns : "", name ? name : "", body, SUBRES_STATUS, false, &out, &e) < 0 &&
+	    e.code != 404)
+		report("cannot update status of", k, ns ? ns : "", name, &e);
+	api_error_clear(&e);
+	free(out);
+	cJSON_Delete(body);
+}
+
+/* ---- nodes ----------------------------------------------------------------- */
+
+struct node_view {
+	cJSON *nodes; /* Node objects */
+	cJSON *names; /* array of the names of Ready, schedulable nodes */
+};
+
+static void load_nodes(struct sim_controllers *c, struct node_view *nv)
+{
+	nv->nodes = list(c, c->k_node, "");
+	nv->names = cJSON_CreateArray();
+	const cJSON *n;
+	cJSON_ArrayForEach(n, nv->nodes)
+	{
+		const char *ready = json_get_str(sim_condition(n, "Ready"), "status");
+		if (ready && strcmp(ready, "True") == 0 && !cJSON_IsTrue(json_get(n, "spec.unschedulable")))
+			cJSON_AddItemToArray(nv->names, cJSON_CreateString(json_get_str(n, "metadata.name")));
+	}
+}
+
+static void free_nodes(struct node_view *nv)
+{
+	cJSON_Delete(nv->nodes);
+	cJSON_Delete(nv->names);
+}
+
+/* Index and InternalIP of a node; -1 when unknown. */
+static int node_index(const cJSON *nodes, const char *name, const char **ip)
+{
+	int i = 0;
+	const cJSON *n;
+	*ip = NULL;
+	cJSON_ArrayForEach(n, nodes)
+	{
+		const char *nn = json_get_str(n, "metadata.name");
+		if (nn && name && strcmp(nn, name) == 0) {
+			const cJSON *a;
+			cJSON_ArrayForEach(a, json_get(n, "status.addresses"))
+			{
+				const char *t = json_get_str(a, "type");
+				if (t && strcmp(t, "InternalIP") == 0)
+					*ip = json_get_str(a, "address");
+			}
+			return i;
+		}
+		i++;
+	}
+	return -1;
+}
+
+/* ---- pod timers --------------------------------------------------------- */
+
+static struct pod_timer *find_timer(struct sim_controllers *c, const char *uid)
+{
+	for (struct pod_timer *t = c->timers; t; t = t->next)
+		if (strcmp(t->uid, uid) == 0)
+			return t;
+	return NULL;
+}
+
+static void drop_timer(struct sim_controllers *c, struct pod_timer *t)
+{
+	for (struct pod_timer **p = &c->timers; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	}
+	event_free(t->ev);
+	free(t);
+}
+
+static void on_pod_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct pod_timer *t = arg;
+	struct sim_controllers *c = t->c;
+	char *raw = NULL;
+	struct api_error e = {0};
+	if (obj_get(c->objs, c->k_pod, t->ns, t->name, &raw, &e) == 0) {
+		cJSON *pod = cJSON_Parse(raw);
+		const char *uid = json_get_str(pod, "metadata.uid");
+		if (pod && uid && strcmp(uid, t->uid) == 0 && sim_pod_starting(pod)) {
+			cJSON *nodes = list(c, c->k_node, "");
+			const char *host_ip = NULL;
+			int idx = node_index(nodes, json_get_str(pod, "spec.nodeName"), &host_ip);
+			char pod_ip[32];
+			sim_pod_ip(idx < 0 ? 0 : idx, c->pod_ip_seq++, pod_ip, sizeof pod_ip);
+			cJSON *st = sim_pod_status_running(pod, host_ip, pod_ip, time(NULL));
+			set_status(c, c->k_pod, pod, st);
+			cJSON_Delete(st);
+			cJSON_Delete(nodes);
+		}
+		cJSON_Delete(pod);
+	}
+	api_error_clear(&e);
+	free(raw);
+	drop_timer(c, t);
+}
+
+static void arm_timer(struct sim_controllers *c, const cJSON *pod)
+{
+	const char *uid = json_get_str(pod, "metadata.uid");
+	const char *ns = json_get_str(pod, "metadata.namespace"), *name = json_get_str(pod, "metadata.name");
+	if (!uid || !ns || !name || find_timer(c, uid))
+		return;
+	struct pod_timer *t = calloc(1, sizeof *t);
+	if (!t)
+		return;
+	t->c = c;
+	snprintf(t->ns, sizeof t->ns, "%s", ns);
+	snprintf(t->name, sizeof t->name, "%s", name);
+	snprintf(t->uid, sizeof t->uid, "%s", uid);
+	t->ev = evtimer_new(c->base, on_pod_ready, t);
+	struct timeval tv = {c->ready_delay_ms / 1000, (c->ready_delay_ms % 1000) * 1000};
+	evtimer_add(t->ev, &tv);
+	t->next = c->timers;
+	c->timers = t;
+}
+
+/* ---- reconcile ------------------------------------------------------------ */
+
+static void deployments_pass(struct sim_controllers *c, const char *ns, const cJSON *deploys, const cJSON *rss,
+			     time_t now)
+{
+	const cJSON *d;
+	cJSON_ArrayForEach(d, deploys)
+	{
+		const char *name = json_get_str(d, "metadata.name");
+		if (!name)
+			continue;
+		struct sim_deploy_plan plan;
+		sim_deploy_plan(d, rss, now, &plan);
+		if (plan.create_rs) {
+			cJSON *rs = do_create(c, c->k_rs, ns, plan.create_rs);
+			if (rs)
+				log_info("sim: created replica set %s/%s", ns, json_get_str(rs, "metadata.name"));
+			cJSON_Delete(rs);
+		}
+		const cJSON *p;
+		cJSON_ArrayForEach(p, plan.rs_patches)
+		do_patch(c, c->k_rs, ns, json_get_str(p, "name"), json_get(p, "patch"), SUBRES_NONE);
+		cJSON_ArrayForEach(p, plan.rs_deletes) do_delete(c, c->k_rs, ns, p->valuestring);
+		if (plan.deploy_patch)
+			do_patch(c, c->k_deploy, ns, name, plan.deploy_patch, SUBRES_NONE);
+		set_status(c, c->k_deploy, d, plan.status);
+		sim_deploy_plan_free(&plan);
+	}
+}
+
+static void replicasets_pass(struct sim_controllers *c, const char *ns, const cJSON *rss, cJSON *pods,
+			     const struct node_view *nv, time_t now)
+{
+	const cJSON *rs;
+	cJSON_ArrayForEach(rs, rss)
+	{
+		const char *name = json_get_str(rs, "metadata.name");
+		if (!name)
+			continue;
+		struct sim_rs_plan plan;
+		sim_rs_plan(rs, pods, now, &plan);
+		for (int i = 0; i < plan.create; i++) {
+			const char *node = sim_pick_node(nv->names, pods);
+			cJSON *pod = sim_pod_from_template(rs, json_get(rs, "spec.template"), NULL, node);
+			if (node) {
+				const char *ip = NULL;
+				node_index(nv->nodes, node, &ip);
+				cJSON_AddItemToObject(pod, "status", sim_pod_status_pending(pod, ip, now));
+			} else {
+				cJSON *st = cJSON_AddObjectToObject(pod, "status");
+				cJSON_AddStringToObject(st, "phase", "Pending");
+				cJSON_AddStringToObject(st, "qosClass", sim_pod_qos_class(pod));
+			}
+			cJSON *stored = do_create(c, c->k_pod, ns, pod);
+			cJSON_Delete(pod);
+			if (!stored)
+				break;
+			cJSON_AddItemToArray(pods, stored); /* counts for the next node choice */
+		}
+		const cJSON *n;
+		cJSON_ArrayForEach(n, plan.deletes) do_delete(c, c->k_pod, ns, n->valuestring);
+		set_status(c, c->k_rs, rs, plan.status);
+		sim_rs_plan_free(&plan);
+	}
+}
+
+/* Kubernetes' garbage collector, background propagation: dependents whose
+ * controller owner no longer exists (by uid) go. */
+static bool orphaned(const cJSON *obj, const char *owner_kind, const cJSON *owners)
+{
+	const cJSON *ref = sim_controller_ref(obj);
+	const char *kind = json_get_str(ref, "kind");
+	if (!kind || strcmp(kind, owner_kind) != 0)
+		return false;
+	return !find_uid(owners, owner_kind, json_get_str(ref, "uid"));
+}
+
+static void kubelet_pass(struct sim_controllers *c, const char *ns, const cJSON *pods, const struct node_view *nv,
+			 time_t now)
+{
+	const cJSON *p;
+	cJSON_ArrayForEach(p, pods)
+	{
+		const char *name = json_get_str(p, "metadata.name");
+		const char *node = json_get_str(p, "spec.nodeName");
+		if (!name || !sim_pod_active(p))
+			continue;
+		if (!node || !*node) {
+			/* The scheduler binds it. */
+			const char *pick = sim_pick_node(nv->names, pods);
+			if (!pick)
+				continue;
+			cJSON *patch = cJSON_CreateObject();
+			json_set_str(json_ensure_obj(patch, "spec"), "nodeName", pick);
+			do_patch(c, c->k_pod, ns, name, patch, SUBRES_NONE);
+			cJSON_Delete(patch);
+			continue; /* the next pass sees it bound */
+		}
+		if (!sim_pod_starting(p))
+			continue;
+		if (!json_get(p, "status.containerStatuses")) {
+			const char *ip = NULL;
+			node_index(nv->nodes, node, &ip);
+			cJSON *st = sim_pod_status_pending(p, ip, now);
+			set_status(c, c->k_pod, p, st);
+			cJSON_Delete(st);
+		}
+		arm_timer(c, p);
+	}
+}
+
+static void reconcile_ns(struct sim_controllers *c, const char *ns, const struct node_view *nv)
+{
+	time_t now = time(NULL);
+	cJSON *deploys = list(c, c->k_deploy, ns);
+	cJSON *rss = list(c, c->k_rs, ns);
+	const cJSON *o;
+	bool gone = false;
+	cJSON_ArrayForEach(o, rss)
+	{
+		if (orphaned(o, "Deployment", deploys)) {
+			do_delete(c, c->k_rs, ns, json_get_str(o, "metadata.name"));
+			gone = true;
+		}
+	}
+	if (gone) {
+		cJSON_Delete(rss);
+		rss = list(c, c->k_rs, ns);
+	}
+	deployments_pass(c, ns, deploys, rss, now);
+	cJSON_Delete(rss);
+	rss = list(c, c->k_rs, ns);
+	cJSON *pods = list(c, c->k_pod, ns);
+	replicasets_pass(c, ns, rss, pods, nv, now);
+	cJSON_ArrayForEach(o, pods)
+	{
+		if (orphaned(o, "ReplicaSet", rss))
+			do_delete(c, c->k_pod, ns, json_get_str(o, "metadata.name"));
+	}
+	cJSON_Delete(pods);
+	pods = list(c, c->k_pod, ns);
+	kubelet_pass(c, ns, pods, nv, now);
+	cJSON_Delete(pods);
+	cJSON_Delete(rss);
+	cJSON_Delete(deploys);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct sim_controllers *c = arg;
+	char **dirty = c->dirty;
+	int n = c->ndirty;
+	c->dirty = NULL;
+	c->ndirty = c->capdirty = 0;
+	c->passes++;
+	struct node_view nv;
+	load_nodes(c, &nv);
+	bool all = false;
+	for (int i = 0; i < n; i++)
+		all = all || strcmp(dirty[i], ALL_NAMESPACES) == 0;
+	if (all) {
+		cJSON *nss = list(c, c->k_ns, "");
+		const cJSON *ns;
+		cJSON_ArrayForEach(ns, nss)
+		{
+			const char *name = json_get_str(ns, "metadata.name");
+			if (name)
+				reconcile_ns(c, name, &nv);
+		}
+		cJSON_Delete(nss);
+	} else {
+		for (int i = 0; i < n; i++)
+			reconcile_ns(c, dirty[i], &nv);
+	}
+	for (int i = 0; i < n; i++)
+		free(dirty[i]);
+	free(dirty);
+	free_nodes(&nv);
+}
+
+struct sim_controllers *sim_controllers_new(struct event_base *base, struct store *st, struct obj_ctx *objs,
+					    const struct sim_node_spec *nodes, long ready_delay_ms)
+{
+	struct sim_controllers *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->base = base;
+	c->store = st;
+	c->objs = objs;
+	c->nodes = nodes;
+	c->ready_delay_ms = ready_delay_ms < 0 ? 0 : ready_delay_ms;
+	c->k_deploy = kinds_find_kind("apps", "v1", "Deployment");
+	c->k_rs = kinds_find_kind("apps", "v1", "ReplicaSet");
+	c->k_pod = kinds_find_kind("", "v1", "Pod");
+	c->k_node = kinds_find_kind("", "v1", "Node");
+	c->k_ns = kinds_find_kind("", "v1", "Namespace");
+	c->kick = evtimer_new(base, on_kick, c);
+	store_subscribe(st, on_store_event, c);
+	mark_dirty(c, ALL_NAMESPACES);
+	return c;
+}
+
+unsigned long sim_controllers_passes(const struct sim_controllers *c) { return c->passes; }
+
+void sim_controllers_free(struct sim_controllers *c)
+{
+	if (!c)
+		return;
+	while (c->timers)
+		drop_timer(c, c->timers);
+	for (int i = 0; i < c->ndirty; i++)
+		free(c->dirty[i]);
+	free(c->dirty);
+	event_free(c->kick);
+	free(c);
+}

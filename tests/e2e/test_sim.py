@@ -1,0 +1,319 @@
+"""atoll-sim, the member-cluster simulator, driven by real kubectl: pods from
+Deployments, rolling updates, status as a deployment controller keeps it,
+nodes, server-side apply, several clusters in one process, shutdown."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BIN, SEED, Kubectl
+
+SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+POD_RE = re.compile(r"^hello-(%s{1,10})-%s{5}$" % (SAFE, SAFE))
+
+
+class Sim:
+    """One atoll-sim process on loopback; stopped by the fixture."""
+
+    def __init__(self, workdir, args, multi=False):
+        self.workdir = str(workdir)
+        os.makedirs(self.workdir, exist_ok=True)
+        self.port_file = os.path.join(self.workdir, "ports")
+        self.log_path = os.path.join(self.workdir, "sim.log")
+        self.args = list(args)
+        self.multi = multi
+        self.proc = None
+        self.ports = {}
+
+    def start(self, timeout=10, env=None):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([os.path.join(BIN, "atoll-sim"), "--port-file", self.port_file] + self.args,
+                                     stdout=self.log, stderr=self.log, env=env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("atoll-sim exited: " + self.read_log())
+            if os.path.exists(self.port_file):
+                with open(self.port_file) as f:
+                    lines = [l.split() for l in f.read().splitlines() if l.strip()]
+                if lines:
+                    if self.multi:
+                        self.ports = {l[0]: int(l[1]) for l in lines}
+                    else:
+                        self.ports = {"": int(lines[0][0])}
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError("atoll-sim did not start: " + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+class Target:
+    """What conftest.Kubectl needs: a kubeconfig and a log to show."""
+
+    def __init__(self, sim, kubeconfig):
+        self.sim = sim
+        self.kubeconfig = kubeconfig
+
+    def read_log(self):
+        return self.sim.read_log()
+
+
+def http_get(port, path):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def wait_for(fn, timeout=15, interval=0.1, what="condition"):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+@pytest.fixture
+def sim(tmp_path):
+    kc = str(tmp_path / "eu.kubeconfig")
+    s = Sim(tmp_path / "sim", ["--name", "eu", "--insecure-listen", "127.0.0.1:0", "--kubeconfig-out", kc,
+                               "--nodes", "3", "--ready-delay", "200ms", "--region", "eu-west",
+                               "--zone", "eu-west-1a,eu-west-1b"])
+    s.start()
+    s.kubeconfig = kc
+    yield s
+    assert s.stop() == 0, "atoll-sim did not shut down cleanly: " + s.read_log()
+
+
+@pytest.fixture
+def kubectl(sim, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return Kubectl(Target(sim, sim.kubeconfig), None, str(home))
+
+
+def pods(kubectl, selector="app=hello"):
+    return json.loads(kubectl("get", "pods", "-l", selector, "-o", "json").stdout)["items"]
+
+
+def running_pods(kubectl, n, hash_=None):
+    """The `kubectl get pods` rows once exactly n hello pods are 1/1 Running
+    (all with hash_ when given), else None."""
+    rows = [re.split(r"\s+", l) for l in kubectl("get", "pods").stdout.strip().splitlines()[1:]]
+    rows = [r for r in rows if r and r[0].startswith("hello-")]
+    if len(rows) != n or any(r[1] != "1/1" or r[2] != "Running" for r in rows):
+        return None
+    if hash_ and any(POD_RE.match(r[0]).group(1) != hash_ for r in rows):
+        return None
+    return rows
+
+
+def deploy_row(kubectl):
+    lines = kubectl("get", "deploy", "hello").stdout.strip().splitlines()
+    return re.split(r"\s+", lines[1])
+
+
+def test_deployment_pods_scale_roll_delete(sim, kubectl):
+    out = kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml")).stdout
+    assert "deployment.apps/hello created" in out
+
+    rows = wait_for(lambda: running_pods(kubectl, 3), what="3 running pods")
+    hashes = set()
+    for r in rows:
+        m = POD_RE.match(r[0])
+        assert m, r[0]
+        hashes.add(m.group(1))
+    assert len(hashes) == 1
+    first_hash = hashes.pop()
+    wait_for(lambda: deploy_row(kubectl)[1:4] == ["3/3", "3", "3"], what="hello 3/3")
+
+    # The pods look like a controller's: labels, owner, node, status.
+    nodes = set()
+    for p in pods(kubectl):
+        assert p["metadata"]["labels"] == {"app": "hello", "pod-template-hash": first_hash}
+        ref = p["metadata"]["ownerReferences"][0]
+        assert ref["kind"] == "ReplicaSet" and ref["name"] == "hello-" + first_hash and ref["controller"] is True
+        assert p["status"]["phase"] == "Running"
+        assert {c["type"]: c["status"] for c in p["status"]["conditions"]}["Ready"] == "True"
+        assert p["status"]["containerStatuses"][0]["ready"] is True
+        assert p["spec"]["containers"][0]["image"] == "stefanprodan/podinfo"
+        nodes.add(p["spec"]["nodeName"])
+    assert nodes == {"eu-node-0", "eu-node-1", "eu-node-2"}  # spread over the nodes
+
+    rs = json.loads(kubectl("get", "rs", "hello-" + first_hash, "-o", "json").stdout)
+    assert rs["metadata"]["ownerReferences"][0]["kind"] == "Deployment"
+    assert rs["spec"]["selector"]["matchLabels"]["pod-template-hash"] == first_hash
+    assert rs["status"]["readyReplicas"] == 3
+
+    dep = json.loads(kubectl("get", "deploy", "hello", "-o", "json").stdout)
+    st = dep["status"]
+    assert st["observedGeneration"] == dep["metadata"]["generation"] == 1
+    for f in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"):
+        assert st[f] == 3, f
+    assert "unavailableReplicas" not in st
+    conds = {c["type"]: c for c in st["conditions"]}
+    assert conds["Available"]["status"] == "True" and conds["Available"]["reason"] == "MinimumReplicasAvailable"
+    assert conds["Progressing"]["reason"] == "NewReplicaSetAvailable"
+    assert dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+
+    # Scale to 5.
+    kubectl("scale", "deployment/hello", "--replicas=5")
+    wait_for(lambda: running_pods(kubectl, 5, first_hash), what="5 running pods")
+    wait_for(lambda: deploy_row(kubectl)[1:4] == ["5/5", "5", "5"], what="hello 5/5")
+
+    # A new image rolls the pods onto a new ReplicaSet.
+    kubectl("set", "image", "deployment/hello", "hello=stefanprodan/podinfo:6.5.0")
+    out = kubectl("rollout", "status", "deployment/hello", "--timeout=30s").stdout
+    assert 'deployment "hello" successfully rolled out' in out
+    rows = wait_for(lambda: running_pods(kubectl, 5), what="5 pods after the roll")
+    new_hashes = {POD_RE.match(r[0]).group(1) for r in rows}
+    assert len(new_hashes) == 1 and first_hash not in new_hashes
+    for p in pods(kubectl):
+        assert p["spec"]["containers"][0]["image"] == "stefanprodan/podinfo:6.5.0"
+    dep = json.loads(kubectl("get", "deploy", "hello", "-o", "json").stdout)
+    assert dep["status"]["observedGeneration"] == dep["metadata"]["generation"]
+    assert dep["status"]["updatedReplicas"] == 5
+    assert dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    d = kubectl("describe", "deployment", "hello").stdout
+    assert "NewReplicaSet:   hello-%s (5/5 replicas created)" % new_hashes.pop() in d
+    assert "hello-%s (0/0 replicas created)" % first_hash in d
+
+    # Deleting the Deployment deletes its ReplicaSets and pods.
+    kubectl("delete", "-f", os.path.join(SEED, "deployment.yaml"))
+    wait_for(lambda: not pods(kubectl), what="pods gone")
+    assert json.loads(kubectl("get", "rs", "-o", "json").stdout)["items"] == []
+
+
+def test_nodes(sim, kubectl):
+    out = kubectl("get", "nodes").stdout.strip().splitlines()
+    assert re.split(r"\s+", out[0])[:5] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    rows = [re.split(r"\s+", l) for l in out[1:]]
+    assert [r[0] for r in rows] == ["eu-node-0", "eu-node-1", "eu-node-2"]
+    assert all(r[1] == "Ready" and r[4] == "v1.23.8" for r in rows)
+    items = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    n = items[0]
+    assert n["status"]["allocatable"]["cpu"] == "4"
+    assert n["status"]["capacity"]["memory"] == "16Gi"
+    assert n["status"]["capacity"]["pods"] == "110"
+    assert n["status"]["nodeInfo"]["kubeletVersion"] == "v1.23.8"
+    assert n["metadata"]["labels"]["kubernetes.io/hostname"] == "eu-node-0"
+    assert n["metadata"]["labels"]["topology.kubernetes.io/region"] == "eu-west"
+    assert [i["metadata"]["labels"]["topology.kubernetes.io/zone"] for i in items] == [
+        "eu-west-1a", "eu-west-1b", "eu-west-1a"]
+
+
+def test_server_side_apply_and_health(sim, kubectl):
+    out = kubectl("apply", "--server-side", "--field-manager=atoll-agent", "-f",
+                  os.path.join(SEED, "deployment.yaml")).stdout
+    assert "deployment.apps/hello serverside-applied" in out
+    wait_for(lambda: running_pods(kubectl, 3), what="3 running pods")
+    wait_for(lambda: deploy_row(kubectl)[1:4] == ["3/3", "3", "3"], what="hello 3/3")
+    # Re-applying the same manifest changes nothing and keeps the pods.
+    before = sorted(p["metadata"]["name"] for p in pods(kubectl))
+    kubectl("apply", "--server-side", "--field-manager=atoll-agent", "-f", os.path.join(SEED, "deployment.yaml"))
+    time.sleep(0.3)
+    assert sorted(p["metadata"]["name"] for p in pods(kubectl)) == before
+    svc = json.loads(kubectl("get", "svc", "hello", "-o", "json").stdout)
+    assert re.match(r"^10\.96\.\d+\.\d+$", svc["spec"]["clusterIP"])
+
+    port = sim.ports[""]
+    assert http_get(port, "/readyz") == (200, "ok")
+    assert http_get(port, "/healthz") == (200, "ok")
+    code, body = http_get(port, "/version")
+    v = json.loads(body)
+    assert code == 200 and v["minor"] == "23" and v["gitVersion"] == "v1.23.8"
+    ns = json.loads(kubectl("get", "ns", "-o", "json").stdout)["items"]
+    assert {"default", "kube-system"} <= {n["metadata"]["name"] for n in ns}
+
+
+def test_multi_cluster_one_process(tmp_path):
+    kdir = tmp_path / "kc"
+    kdir.mkdir()
+    s = Sim(tmp_path / "sim", ["--cluster", "eu=127.0.0.1:0,region=eu-west",
+                               "--cluster", "ap=127.0.0.1:0,region=ap-south,nodes=2",
+                               "--cluster", "us=127.0.0.1:0,region=us-west",
+                               "--kubeconfig-dir", str(kdir), "--ready-delay", "100ms"], multi=True)
+    s.start()
+    try:
+        assert set(s.ports) == {"eu", "ap", "us"}
+        assert len(set(s.ports.values())) == 3
+        home = tmp_path / "home"
+        home.mkdir()
+        kc = {n: Kubectl(Target(s, str(kdir / (n + ".kubeconfig"))), None, str(home)) for n in s.ports}
+        for name, region in (("eu", "eu-west"), ("ap", "ap-south"), ("us", "us-west")):
+            with open(kdir / (name + ".kubeconfig")) as f:
+                text = f.read()
+            assert "http://127.0.0.1:%d" % s.ports[name] in text
+            assert 'current-context: "%s"' % name in text
+            items = json.loads(kc[name]("get", "nodes", "-o", "json").stdout)["items"]
+            assert [i["metadata"]["name"] for i in items] == [
+                "%s-node-%d" % (name, i) for i in range(2 if name == "ap" else 3)]
+            assert items[0]["metadata"]["labels"]["topology.kubernetes.io/region"] == region
+        kc["ap"]("apply", "-f", os.path.join(SEED, "deployment.yaml"))
+        wait_for(lambda: running_pods(kc["ap"], 3), what="3 pods in ap")
+        assert pods(kc["eu"]) == [] and pods(kc["us"]) == []
+    finally:
+        assert s.stop() == 0, s.read_log()
+
+
+def test_temporary_data_dir_removed_and_help(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    s = Sim(tmp_path / "sim", ["--name", "solo", "--insecure-listen", "127.0.0.1:0", "--nodes", "1",
+                               "--kubeconfig-out", str(tmp_path / "solo.kubeconfig")])
+    s.start(env=dict(os.environ, TMPDIR=str(tmp)))
+    assert len(os.listdir(tmp)) == 1  # the store lives in a fresh temporary directory
+    assert s.stop() == 0
+    assert os.listdir(tmp) == []
+
+    p = subprocess.run([os.path.join(BIN, "atoll-sim"), "--help"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0 and "--ready-delay" in p.stdout and "--cluster" in p.stdout
+    p = subprocess.run([os.path.join(BIN, "atoll-sim"), "--name", "x"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "required" in p.stderr
+    p = subprocess.run([os.path.join(BIN, "atoll-sim"), "--name", "x", "--insecure-listen", "127.0.0.1:0",
+                        "--ready-delay", "soon"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "--ready-delay" in p.stderr
+
+
+def test_data_dir_survives_restart(tmp_path):
+    data = tmp_path / "data"
+    kcpath = str(tmp_path / "eu.kubeconfig")
+    args = ["--name", "eu", "--insecure-listen", "127.0.0.1:0", "--kubeconfig-out", kcpath,
+            "--data-dir", str(data), "--ready-delay", "100ms"]
+    home = tmp_path / "home"
+    home.mkdir()
+    s = Sim(tmp_path / "sim1", args).start()
+    k = Kubectl(Target(s, kcpath), None, str(home))
+    k("apply", "-f", os.path.join(SEED, "deployment.yaml"))
+    names = sorted(r[0] for r in wait_for(lambda: running_pods(k, 3), what="3 pods"))
+    assert s.stop() == 0
+    s = Sim(tmp_path / "sim2", args).start()
+    try:
+        k = Kubectl(Target(s, kcpath), None, str(home))
+        assert sorted(r[0] for r in wait_for(lambda: running_pods(k, 3), what="3 pods")) == names
+        assert len(json.loads(k("get", "nodes", "-o", "json").stdout)["items"]) == 3
+    finally:
+        assert s.stop() == 0
