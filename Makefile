@@ -92,8 +92,12 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all
+bench: all $(BUILD)/bin/bench_api
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
+
+$(BUILD)/bin/bench_api: tests/bench/bench_api.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent
 
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)
