@@ -24,7 +24,7 @@ DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-HUB_OBJ   := $(HUB_SRC:%.c=$(BUILD)/obj/%.o)
+HUB_OBJ   := $(HUB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/dashboard_html.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SIM_SRC   := $(wildcard sim/*.c)
@@ -49,6 +49,15 @@ deps:
 	@ATOLL_INSTALL=1 ./tests/tools/ensure-deps.sh $(DEB_PKGS)
 
 $(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The dashboard page is compiled into atoll-hub (served at /dashboard).
+$(BUILD)/gen/dashboard_html.c: hub/dashboard/index.html hub/dashboard/embed.sh
+	@mkdir -p $(dir $@)
+	sh hub/dashboard/embed.sh dashboard_html hub/dashboard/index.html > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

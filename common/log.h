@@ -1,6 +1,12 @@
 /* log — leveled, one-line logging for every Atoll program.
  * Owns: the log level, the output format (text or JSON) and the sink.
- * Secrets never go through here: callers log names, never key material. */
+ * Secrets never go through here: callers log names, never key material,
+ * request bodies or headers. As a safety net the sink cuts any message or
+ * value at "-----BEGIN", "PRIVATE KEY", "Bearer " or "Authorization:".
+ * Every line is one line: values are escaped (JSON strings in JSON mode,
+ * control characters as \n / \xNN in text mode), invalid UTF-8 replaced,
+ * and each value bounded to 2 KiB, so `--log-format json` lines always
+ * parse. */
 #ifndef ATOLL_LOG_H
 #define ATOLL_LOG_H
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 #include <sys/queue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -52,6 +54,12 @@ struct apiserver {
 	int nwatchers;
 	struct route routes[MAX_ROUTES];
 	int nroutes;
+	api_request_hook hook;
+	void *hook_ud;
+	api_authorize_fn authz;   /* before routing (auth.h) */
+	void *authz_ud;
+	struct evhttp *extra[4];  /* listeners with their own bufferevents (TLS) */
+	int nextra;
 	unsigned long writes_since_compact;
 };
 
@@ -1100,9 +1108,143 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 
 /* ---- dispatch -------------------------------------------------------------------- */
 
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	default: return "OTHER";
+	}
+}
+
+/* Verb and resource labels of a request: bounded sets only (never a
+ * client-chosen name), since they become metric labels. */
+static void classify(const char *path, struct evkeyvalq *q, enum evhttp_cmd_type cmd, const char *route,
+		     char *verb, size_t vlen, char *res, size_t rlen)
+{
+	const char *m = method_name(cmd);
+	snprintf(verb, vlen, "%s", m);
+	for (char *v = verb; *v; v++)
+		*v = (char)tolower((unsigned char)*v);
+	struct api_path p;
+	const struct kind_info *k;
+	if (route) {
+		snprintf(res, rlen, "%s", route);
+	} else if (api_parse_path(path, &p) == 0 && (k = kinds_find_resource(p.group, p.version, p.resource))) {
+		snprintf(res, rlen, "%s%s%s", k->plural, p.sub[0] ? "/" : "", p.sub);
+		const char *v = verb;
+		switch (cmd) {
+		case EVHTTP_REQ_GET: v = p.name[0] ? "get" : query_bool(q, "watch") ? "watch" : "list"; break;
+		case EVHTTP_REQ_POST: v = "create"; break;
+		case EVHTTP_REQ_PUT: v = "update"; break;
+		case EVHTTP_REQ_PATCH: v = "patch"; break;
+		case EVHTTP_REQ_DELETE: v = p.name[0] ? "delete" : "deletecollection"; break;
+		default: break;
+		}
+		snprintf(verb, vlen, "%s", v);
+	} else if (strncmp(path, "/api/", 5) == 0 || strncmp(path, "/apis/", 6) == 0) {
+		/* Discovery documents have at most /apis/GROUP/VERSION. */
+		int slashes = 0;
+		for (const char *s = path; *s; s++)
+			slashes += *s == '/';
+		snprintf(res, rlen, "%s", slashes <= 3 ? "/api" : "unknown");
+	} else if (strcmp(path, "/api") == 0 || strcmp(path, "/apis") == 0) {
+		snprintf(res, rlen, "/api");
+	} else if (strncmp(path, "/openapi/", 9) == 0 || strncmp(path, "/swagger", 8) == 0) {
+		snprintf(res, rlen, "/openapi");
+	} else if (strcmp(path, "/version") == 0) {
+		snprintf(res, rlen, "/version");
+	} else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 || strcmp(path, "/readyz") == 0) {
+		snprintf(res, rlen, "/healthz");
+	} else {
+		snprintf(res, rlen, "other");
+	}
+}
+
+/* Access log (debug) and the request hook. Never logs the query, headers
+ * or body: they may carry tokens or key material. */
+static void request_done(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q,
+			 int route, const struct timespec *t0)
+{
+	int code = evhttp_request_get_response_code(req);
+	bool log = log_get_level() <= LOG_DEBUG;
+	if (!log && (!a->hook || code == 0))
+		return;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	char verb[32], res[200];
+	classify(path, q, cmd, route >= 0 ? a->routes[route].prefix : NULL, verb, sizeof verb, res, sizeof res);
+	if (log) {
+		char cs[16], ms[32], peer[64] = "";
+		char *addr = NULL;
+		ev_uint16_t port = 0;
+		struct evhttp_connection *conn = evhttp_request_get_connection(req);
+		if (conn) {
+			evhttp_connection_get_peer(conn, &addr, &port);
+			snprintf(peer, sizeof peer, "%s:%u", addr ? addr : "", (unsigned)port);
+		}
+		snprintf(cs, sizeof cs, "%d", code);
+		snprintf(ms, sizeof ms, "%.3f", secs * 1000);
+		log_kv(LOG_DEBUG, "request", "method", method_name(cmd), "path", path, "verb", verb, "resource", res,
+		       "code", code ? cs : "deferred", "ms", ms, "remote", peer, NULL);
+	}
+	if (a->hook && code != 0) {
+		struct api_request_info ri = {.method = method_name(cmd), .path = path, .verb = verb, .resource = res,
+					      .code = code, .seconds = secs};
+		a->hook(&ri, a->hook_ud);
+	}
+}
+
+/* Kubernetes request attributes for the authorizer. */
+static bool authorize(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct api_path p;
+	bool is_res = api_parse_path(path, &p) == 0;
+	char mverb[16];
+	snprintf(mverb, sizeof mverb, "%s", method_name(cmd));
+	for (char *v = mverb; *v; v++)
+		*v = (char)tolower((unsigned char)*v);
+	const char *verb = mverb;
+	if (is_res) {
+		switch (cmd) {
+		case EVHTTP_REQ_GET:
+		case EVHTTP_REQ_HEAD: verb = p.name[0] ? "get" : query_bool(q, "watch") ? "watch" : "list"; break;
+		case EVHTTP_REQ_POST: verb = "create"; break;
+		case EVHTTP_REQ_PUT: verb = "update"; break;
+		case EVHTTP_REQ_PATCH: verb = "patch"; break;
+		case EVHTTP_REQ_DELETE: verb = p.name[0] ? "delete" : "deletecollection"; break;
+		default: break;
+		}
+	}
+	struct api_request_attrs at = {.method = method_name(cmd), .path = path, .res = is_res ? &p : NULL, .verb = verb,
+				       .ns = is_res ? p.ns : ""};
+	return a->authz(req, &at, a->authz_ud);
+}
+
+/* Without TCP_NODELAY the tail of a large response waits for the client's
+ * delayed ACK (~40 ms on loopback keep-alive connections). */
+static void set_nodelay(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct apiserver *a = arg;
+	set_nodelay(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
 	if (!raw_path) {
@@ -1122,12 +1264,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 		free(path);
 		return;
 	}
-	log_debug("%s %s%s%s", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "WRITE", path, qs ? "?" : "",
-		  qs ? qs : "");
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	bool handled = false;
+	int route = -1;
+	if (a->authz && !authorize(a, req, path, &q))
+		handled = true; /* answered 401/403 */
 	for (int i = 0; i < a->nroutes && !handled; i++)
 		if (strncmp(path, a->routes[i].prefix, strlen(a->routes[i].prefix)) == 0)
-			handled = a->routes[i].fn(req, path, a->routes[i].ud);
+			if ((handled = a->routes[i].fn(req, path, a->routes[i].ud)))
+				route = i;
 	if (!handled && !handle_meta(a, req, path)) {
 		enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 		bool is_discovery = cmd == EVHTTP_REQ_GET && (strcmp(path, "/api") == 0 || strcmp(path, "/apis") == 0 ||
@@ -1143,6 +1289,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (!(is_discovery && handle_discovery(a, req, path)))
 			handle_resource(a, req, path, &q);
 	}
+	request_done(a, req, path, &q, route, &t0);
 	evhttp_clear_headers(&q);
 	free(path);
 }
@@ -1179,6 +1326,8 @@ static void ensure_namespace(struct apiserver *a, const char *name)
 	cJSON_Delete(ns);
 }
 
+static struct evhttp *new_http(struct apiserver *a);
+
 struct apiserver *apiserver_new(struct event_base *base, struct store *st, const struct apiserver_config *cfg)
 {
 	struct apiserver *a = calloc(1, sizeof *a);
@@ -1204,18 +1353,56 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	static const char *const initial_ns[] = {"default", "kube-system", "kube-public", "kube-node-lease", NULL};
 	for (int i = 0; initial_ns[i]; i++)
 		ensure_namespace(a, initial_ns[i]);
-	a->http = evhttp_new(base);
-	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-	/* libevent answers 413 itself past this size; read_body checks again. */
-	evhttp_set_max_body_size(a->http, (ev_ssize_t)a->cfg.max_body_bytes);
-	evhttp_set_max_headers_size(a->http, (ev_ssize_t)a->cfg.max_header_bytes);
-	evhttp_set_timeout(a->http, a->cfg.request_timeout_s);
-	evhttp_set_gencb(a->http, on_request, a);
+	a->http = new_http(a);
 	return a;
 }
 
+/* One evhttp per listener kind; all share the handlers and the limits. */
+static struct evhttp *new_http(struct apiserver *a)
+{
+	struct evhttp *http = evhttp_new(a->base);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+	/* libevent answers 413 itself past this size; read_body checks again. */
+	evhttp_set_max_body_size(http, (ev_ssize_t)a->cfg.max_body_bytes);
+	evhttp_set_max_headers_size(http, (ev_ssize_t)a->cfg.max_header_bytes);
+	evhttp_set_timeout(http, a->cfg.request_timeout_s);
+	evhttp_set_gencb(http, on_request, a);
+	return http;
+}
+
+static int bind_http(struct evhttp *http, const char *hostport, char *err, size_t errlen);
+
 int apiserver_listen_insecure(struct apiserver *a, const char *hostport, char *err, size_t errlen)
+{
+	return bind_http(a->http, hostport, err, errlen);
+}
+
+int apiserver_listen_bev(struct apiserver *a, const char *hostport,
+			 struct bufferevent *(*bevcb)(struct event_base *, void *), void *ud, char *err, size_t errlen)
+{
+	if (a->nextra == (int)(sizeof a->extra / sizeof a->extra[0])) {
+		snprintf(err, errlen, "too many listeners");
+		return -1;
+	}
+	struct evhttp *http = new_http(a);
+	evhttp_set_bevcb(http, bevcb, ud);
+	int port = bind_http(http, hostport, err, errlen);
+	if (port < 0) {
+		evhttp_free(http);
+		return -1;
+	}
+	a->extra[a->nextra++] = http;
+	return port;
+}
+
+void apiserver_set_authorizer(struct apiserver *a, api_authorize_fn fn, void *ud)
+{
+	a->authz = fn;
+	a->authz_ud = ud;
+}
+
+static int bind_http(struct evhttp *http, const char *hostport, char *err, size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(hostport, ':');
@@ -1230,7 +1417,7 @@ int apiserver_listen_insecure(struct apiserver *a, const char *hostport, char *e
 		snprintf(err, errlen, "invalid port in %s", hostport);
 		return -1;
 	}
-	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
 	if (!bs) {
 		snprintf(err, errlen, "cannot listen on %s", hostport);
 		return -1;
@@ -1257,6 +1444,14 @@ void apiserver_add_route(struct apiserver *a, const char *prefix, api_route_fn f
 	}
 }
 
+void apiserver_set_request_hook(struct apiserver *a, api_request_hook fn, void *ud)
+{
+	a->hook = fn;
+	a->hook_ud = ud;
+}
+
+int apiserver_watch_count(const struct apiserver *a) { return a->nwatchers; }
+
 struct obj_ctx *apiserver_objects(struct apiserver *a) { return &a->objects; }
 struct evhttp *apiserver_http(struct apiserver *a) { return a->http; }
 
@@ -1266,5 +1461,7 @@ void apiserver_free(struct apiserver *a)
 		return;
 	apiserver_close_watches(a);
 	evhttp_free(a->http);
+	for (int i = 0; i < a->nextra; i++)
+		evhttp_free(a->extra[i]);
 	free(a);
 }

@@ -40,6 +40,46 @@ struct evhttp *apiserver_http(struct apiserver *a);
 void apiserver_close_watches(struct apiserver *a);
 void apiserver_free(struct apiserver *a);
 
+/* What the dispatcher knows about a request it answered: given to the
+ * request hook (metrics) after the handler returns, when the handler has
+ * chosen a status code. Requests answered later (agent long-polls) are not
+ * reported here; their handlers account for them. */
+struct api_request_info {
+	const char *method;   /* "GET", "POST", ... */
+	const char *path;     /* decoded path, no query */
+	const char *verb;     /* Kubernetes verb (get, list, watch, create, update, patch, delete,
+			       * deletecollection) or, off the resource paths, the lower-case method */
+	const char *resource; /* plural ("/status", "/scale" appended for subresources), "unknown" for
+			       * an unserved resource, else the route prefix or a path class:
+			       * "/api" (discovery), "/openapi", "/version", "/healthz", "other" */
+	int code;
+	double seconds;       /* from dispatch to the handler's return */
+};
+typedef void (*api_request_hook)(const struct api_request_info *ri, void *ud);
+void apiserver_set_request_hook(struct apiserver *a, api_request_hook fn, void *ud);
+/* Open watch streams. */
+int apiserver_watch_count(const struct apiserver *a);
+
+/* Authorization, called for every request before routing (auth.h
+ * implements it). attrs describe the request as Kubernetes' authorizers
+ * see it. Return true to go on; false after answering (401/403). */
+struct api_request_attrs {
+	const char *method;         /* "GET", "POST", ... */
+	const char *path;           /* decoded, no query */
+	const struct api_path *res; /* parsed resource path; NULL for non-resource paths */
+	const char *verb;           /* get, list, watch, create, update, patch, delete, deletecollection;
+				     * the lower-case method for non-resource paths */
+	const char *ns;             /* namespace ("" if none) */
+};
+typedef bool (*api_authorize_fn)(struct evhttp_request *req, const struct api_request_attrs *attrs, void *ud);
+void apiserver_set_authorizer(struct apiserver *a, api_authorize_fn fn, void *ud);
+/* Another listener on "HOST:PORT" whose connections use bufferevents from
+ * bevcb (HTTPS: tls_server_bevcb). Same handlers and limits as the
+ * insecure one. Returns the bound port or -1. */
+struct bufferevent;
+int apiserver_listen_bev(struct apiserver *a, const char *hostport,
+			 struct bufferevent *(*bevcb)(struct event_base *, void *), void *ud, char *err, size_t errlen);
+
 /* Response helpers other modules' routes use. */
 void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
 void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);
