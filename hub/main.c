@@ -12,6 +12,8 @@
 #include "controller.h"
 #include "log.h"
 #include "plan.h"
+#include "secure.h"
+#include "tokens.h"
 #include "statusfeed.h"
 #include "store.h"
 #include "timefmt.h"
@@ -25,7 +27,9 @@ static void usage(FILE *f)
 	      "The Atoll hub: a Kubernetes-compatible API that places workloads on member clusters.\n"
 	      "\n"
 	      "Commands:\n"
+	      "  init      create the CA, the serving certificate and an admin kubeconfig\n"
 	      "  serve     run the hub's API server\n"
+	      "  token     create, list or delete bootstrap (join) and API tokens\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
 	      "  version   print the version\n"
 	      "\n"
@@ -35,15 +39,26 @@ static void usage(FILE *f)
 
 static void serve_usage(FILE *f)
 {
-	fputs("Usage: atoll-hub serve --data-dir DIR --insecure-listen HOST:PORT [options]\n"
+	fputs("Usage: atoll-hub serve --data-dir DIR (--listen HOST:PORT | --insecure-listen HOST:PORT) [options]\n"
 	      "\n"
 	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db before they\n"
 	      "are acknowledged.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --data-dir DIR               where the store lives (created if missing)\n"
-	      "  --insecure-listen HOST:PORT  plain-HTTP listener, for local use and tests (port 0 = any free port)\n"
-	      "  --port-file FILE             write the bound port to FILE once listening\n"
+	      "  --listen HOST:PORT           HTTPS listener (certificates from atoll-hub init); clients authenticate\n"
+	      "  --insecure-listen HOST:PORT  plain-HTTP listener with full admin access, for local use and tests only\n"
+	      "                               (port 0 = any free port)\n"
+	      "  --tls-cert-file FILE         serving certificate (default DIR/hub.crt)\n"
+	      "  --tls-key-file FILE          its key (default DIR/hub.key)\n"
+	      "  --client-ca-file FILE        CA for client certificates (default DIR/ca.crt)\n"
+	      "  --tls-port-file FILE         write the bound HTTPS port to FILE\n"
+	      "  --tls-handshake-timeout DUR  close a connection without a TLS handshake this long (default 10s)\n"
+	      "  --header-timeout DUR         close a connection whose request head takes longer (default 10s)\n"
+	      "  --max-connections N          open HTTPS connections (default 10000)\n"
+	      "  --max-connections-per-client N  open HTTPS connections per client address (default 256)\n"
+	      "  --cert-check-interval DUR    how often to check the serving certificate for renewal (default 1h)\n"
+	      "  --port-file FILE             write the bound port (insecure, else HTTPS) to FILE once listening\n"
 	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
 	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
@@ -68,7 +83,19 @@ static int cmd_serve(int argc, char **argv)
 	long long history = 20000, timeout_ms = 60000, max_watches = 10000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
+	struct secure_opts sec = {0};
+	const char *tls_port_file = NULL;
 	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 1000},
+		{"tls-cert-file", required_argument, NULL, 1001},
+		{"tls-key-file", required_argument, NULL, 1002},
+		{"client-ca-file", required_argument, NULL, 1003},
+		{"tls-port-file", required_argument, NULL, 1004},
+		{"tls-handshake-timeout", required_argument, NULL, 1005},
+		{"header-timeout", required_argument, NULL, 1006},
+		{"max-connections", required_argument, NULL, 1007},
+		{"max-connections-per-client", required_argument, NULL, 1008},
+		{"cert-check-interval", required_argument, NULL, 1009},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"insecure-listen", required_argument, NULL, 'l'},
 		{"port-file", required_argument, NULL, 'p'},
@@ -97,6 +124,24 @@ static int cmd_serve(int argc, char **argv)
 			}
 			break;
 		case 'W': max_watches = atoll(optarg); break;
+		case 1000: sec.listen = optarg; break;
+		case 1001: sec.cert_file = optarg; break;
+		case 1002: sec.key_file = optarg; break;
+		case 1003: sec.client_ca_file = optarg; break;
+		case 1004: tls_port_file = optarg; break;
+		case 1005:
+		case 1006:
+		case 1009: {
+			long long ms;
+			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 100) {
+				fprintf(stderr, "atoll-hub serve: invalid duration %s\n", optarg);
+				return 2;
+			}
+			*(c == 1005 ? &sec.handshake_timeout_ms : c == 1006 ? &sec.header_timeout_ms : &sec.check_interval_ms) = ms;
+			break;
+		}
+		case 1007: sec.max_conns = atoi(optarg); break;
+		case 1008: sec.max_conns_per_client = atoi(optarg); break;
 		case 'L':
 			if (log_parse_level(optarg, &level) < 0) {
 				fprintf(stderr, "atoll-hub serve: unknown log level %s (want debug, info, warn or error)\n", optarg);
@@ -113,8 +158,8 @@ static int cmd_serve(int argc, char **argv)
 		default: serve_usage(stderr); return 2;
 		}
 	}
-	if (!data_dir || !listen) {
-		fprintf(stderr, "atoll-hub serve: --data-dir and --insecure-listen are required\n\n");
+	if (!data_dir || (!listen && !sec.listen)) {
+		fprintf(stderr, "atoll-hub serve: --data-dir and --listen (HTTPS) or --insecure-listen are required\n\n");
 		serve_usage(stderr);
 		return 2;
 	}
@@ -138,14 +183,25 @@ static int cmd_serve(int argc, char **argv)
 	cfg.git_version = gitv;
 	struct apiserver *api = apiserver_new(loop, st, &cfg);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
-	int port = apiserver_listen_insecure(api, listen, err, sizeof err);
+	sec.data_dir = data_dir;
+	int tls_port = 0;
+	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
+	int port = !secure ? -1 : listen ? apiserver_listen_insecure(api, listen, err, sizeof err) : tls_port;
 	if (port < 0) {
 		log_error("%s", err);
+		secure_free(secure);
 		controller_stop(ctl);
 		apiserver_free(api);
 		store_close(st);
 		event_base_free(loop);
 		return 1;
+	}
+	if (tls_port_file) {
+		FILE *f = fopen(tls_port_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", tls_port);
+			fclose(f);
+		}
 	}
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
@@ -155,7 +211,11 @@ static int cmd_serve(int argc, char **argv)
 		}
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
-	log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
+	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	if (sec.listen)
+		log_kv(LOG_INFO, "serving HTTPS", "address", sec.listen, NULL);
+	if (listen)
+		log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
 	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
@@ -168,6 +228,7 @@ static int cmd_serve(int argc, char **argv)
 	agentapi_free(agents);
 	controller_stop(ctl);
 	apiserver_free(api);
+	secure_free(secure);
 	store_close(st);
 	hubmetrics_shutdown();
 	event_free(sigterm);
@@ -197,6 +258,10 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "plan") == 0)
 		return plan_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "init") == 0)
+		return secure_init_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "token") == 0)
+		return tokens_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;

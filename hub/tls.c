@@ -1,0 +1,684 @@
+/* The libevent <-> mbedTLS glue.
+ *
+ * evhttp asks tls_server_bevcb for each accepted connection's bufferevent.
+ * We return a filter bufferevent over a socket bufferevent:
+ *
+ *   socket bev (ciphertext) --input filter: mbedtls_ssl_handshake/read--> filter input (plaintext) --> evhttp
+ *   evhttp --> filter output (plaintext) --output filter: mbedtls_ssl_write--> socket bev output (ciphertext)
+ *
+ * mbedTLS's BIO callbacks read from the socket bev's input buffer (only
+ * while the input filter runs) and append to its output buffer, so mbedTLS
+ * never sees a socket and never blocks.
+ *
+ * Three details of libevent 2.1's filter bufferevents matter:
+ *  - evhttp adds a response to the output buffer before it enables EV_WRITE,
+ *    and enabling does not run the filter. A per-connection "kick" event,
+ *    activated whenever plaintext is added, runs it on the next loop pass.
+ *  - evhttp treats a response as written when the filter's output buffer is
+ *    empty and may then close the socket. The output filter therefore keeps
+ *    the plaintext of the last record it encrypted in its source buffer
+ *    ("sent_ahead") until the socket bev has handed all ciphertext to the
+ *    kernel, so a close never truncates a response.
+ *  - A filter cannot report errors upward; a dead connection is ended by
+ *    triggering a (deferred) error event, which evhttp handles like a
+ *    client disconnect. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
+
+#include "log.h"
+#include "tlsconf.h"
+
+#define BUCKETS 4096
+#define OUT_HIGH (256u << 10) /* ciphertext queued before we stop encrypting */
+#define REC 16384
+
+/* A TLS configuration: shared by every connection that started under it. */
+struct tls_cfg {
+	int refs;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt own;
+	mbedtls_x509_crt ca;
+	mbedtls_pk_context key;
+};
+
+struct ip_count {
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+	struct ip_count *next;
+};
+
+struct tls_server {
+	struct event_base *base;
+	struct tls_server_opts o;
+	char cert_file[4096], key_file[4096], ca_file[4096];
+	struct tls_cfg *cur;
+	mbedtls_ssl_cache_context cache;
+	mbedtls_ssl_ticket_context ticket;
+	struct tls_conn *conns[BUCKETS];
+	struct ip_count *ips[BUCKETS];
+	struct tls_stats st;
+	time_t last_limit_log;
+};
+
+enum head_state { HEAD_IDLE = 0, HEAD_READING, HEAD_DONE };
+
+struct tls_conn {
+	struct tls_server *srv;
+	struct tls_cfg *cfg;
+	mbedtls_ssl_context ssl;
+	struct bufferevent *bev;   /* the filter evhttp uses */
+	struct bufferevent *under; /* the socket */
+	struct evbuffer *rx;       /* ciphertext source while the input filter runs */
+	struct event *kick;
+	struct event *timer;
+	bool handshake_done, dead, checked, sniffed, counted_ip;
+	size_t sent_ahead;
+	enum head_state head;
+	int eol; /* progress towards the empty line ending a request head */
+	char ip[INET6_ADDRSTRLEN];
+	struct tls_peer peer;
+	struct tls_conn *next; /* hash chain */
+};
+
+/* ---- tables --------------------------------------------------------------- */
+
+static size_t ptr_hash(const void *p)
+{
+	uintptr_t v = (uintptr_t)p;
+	v ^= v >> 17;
+	v *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(v >> 40) % BUCKETS;
+}
+
+static size_t str_hash(const char *s)
+{
+	size_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h % BUCKETS;
+}
+
+/* All servers' connections, so tls_peer_of needs no server argument. */
+static struct tls_conn *all_conns[BUCKETS];
+
+static void conn_register(struct tls_conn *c)
+{
+	size_t h = ptr_hash(c->bev);
+	c->next = all_conns[h];
+	all_conns[h] = c;
+}
+
+static void conn_unregister(struct tls_conn *c)
+{
+	struct tls_conn **pp = &all_conns[ptr_hash(c->bev)];
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			return;
+		}
+}
+
+static struct tls_conn *conn_of(struct bufferevent *bev)
+{
+	if (!bev)
+		return NULL;
+	for (struct tls_conn *c = all_conns[ptr_hash(bev)]; c; c = c->next)
+		if (c->bev == bev)
+			return c;
+	return NULL;
+}
+
+const struct tls_peer *tls_peer_of(struct bufferevent *bev)
+{
+	struct tls_conn *c = conn_of(bev);
+	return c ? &c->peer : NULL;
+}
+
+static int ip_adjust(struct tls_server *s, const char *ip, int delta)
+{
+	struct ip_count **pp = &s->ips[str_hash(ip)];
+	for (; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->ip, ip) == 0)
+			break;
+	if (!*pp) {
+		if (delta <= 0)
+			return 0;
+		*pp = calloc(1, sizeof **pp);
+		snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+	}
+	struct ip_count *e = *pp;
+	e->n += delta;
+	int n = e->n;
+	if (n <= 0) {
+		*pp = e->next;
+		free(e);
+	}
+	return n;
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static void cfg_unref(struct tls_cfg *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->own);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_pk_free(&c->key);
+	free(c);
+}
+
+/* With client certificates optional, a presented certificate that does
+ * not verify must still end the handshake: any error from this callback
+ * is fatal even in optional mode. */
+static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	if (*flags == 0)
+		return 0;
+	char info[256];
+	mbedtls_x509_crt_verify_info(info, sizeof info, "", *flags);
+	for (char *p = info; *p; p++)
+		if (*p == '\n')
+			*p = ';';
+	char dn[256] = "";
+	mbedtls_x509_dn_gets(dn, sizeof dn, &crt->subject);
+	log_info("tls: refusing client certificate \"%s\" (depth %d): %s", dn, depth, info);
+	return MBEDTLS_ERR_X509_FATAL_ERROR;
+}
+
+static const char *alpn[] = {"http/1.1", NULL};
+
+/* Session cache wrappers count resumptions. */
+static int cache_get(void *ud, mbedtls_ssl_session *session)
+{
+	struct tls_server *s = ud;
+	int rc = mbedtls_ssl_cache_get(&s->cache, session);
+	if (rc == 0)
+		s->st.resumed++;
+	return rc;
+}
+
+static int cache_set(void *ud, const mbedtls_ssl_session *session)
+{
+	struct tls_server *s = ud;
+	return mbedtls_ssl_cache_set(&s->cache, session);
+}
+
+static int ticket_parse(void *ud, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct tls_server *s = ud;
+	int rc = mbedtls_ssl_ticket_parse(&s->ticket, session, buf, len);
+	if (rc == 0)
+		s->st.resumed++;
+	return rc;
+}
+
+static int ticket_write(void *ud, const mbedtls_ssl_session *session, unsigned char *start, const unsigned char *end,
+			size_t *tlen, uint32_t *lifetime)
+{
+	struct tls_server *s = ud;
+	return mbedtls_ssl_ticket_write(&s->ticket, session, start, end, tlen, lifetime);
+}
+
+static struct tls_cfg *cfg_load(struct tls_server *s, char *err, size_t errlen)
+{
+	struct tls_cfg *c = calloc(1, sizeof *c);
+	c->refs = 1;
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->own);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_pk_init(&c->key);
+	char m[160];
+	int rc;
+	if ((rc = mbedtls_x509_crt_parse_file(&c->own, s->cert_file)) != 0) {
+		snprintf(err, errlen, "%s: %s", s->cert_file, tls_strerror(rc, m, sizeof m));
+		goto fail;
+	}
+	if ((rc = mbedtls_pk_parse_keyfile(&c->key, s->key_file, NULL)) != 0) {
+		snprintf(err, errlen, "%s: %s", s->key_file, tls_strerror(rc, m, sizeof m));
+		goto fail;
+	}
+	if (mbedtls_pk_check_pair(&c->own.pk, &c->key) != 0) {
+		snprintf(err, errlen, "%s does not belong to %s", s->key_file, s->cert_file);
+		goto fail;
+	}
+	if (s->ca_file[0] && (rc = mbedtls_x509_crt_parse_file(&c->ca, s->ca_file)) != 0) {
+		snprintf(err, errlen, "%s: %s", s->ca_file, tls_strerror(rc, m, sizeof m));
+		goto fail;
+	}
+	if (!tls_rng()) {
+		snprintf(err, errlen, "no entropy source for the TLS random generator");
+		goto fail;
+	}
+	if ((rc = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+					      MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
+		snprintf(err, errlen, "TLS defaults: %s", tls_strerror(rc, m, sizeof m));
+		goto fail;
+	}
+	mbedtls_ssl_conf_rng(&c->conf, tls_rng_fn, NULL);
+	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_ciphersuites(&c->conf, tls_ciphersuites());
+	mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn);
+	mbedtls_ssl_conf_renegotiation(&c->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->own, &c->key)) != 0) {
+		snprintf(err, errlen, "TLS certificate: %s", tls_strerror(rc, m, sizeof m));
+		goto fail;
+	}
+	if (s->ca_file[0]) {
+		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+		mbedtls_ssl_conf_verify(&c->conf, verify_cb, s);
+	} else {
+		mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	}
+	mbedtls_ssl_conf_session_cache(&c->conf, s, cache_get, cache_set);
+	mbedtls_ssl_conf_session_tickets_cb(&c->conf, ticket_write, ticket_parse, s);
+	return c;
+fail:
+	cfg_unref(c);
+	return NULL;
+}
+
+struct tls_server *tls_server_new(struct event_base *base, const struct tls_server_opts *o, char *err, size_t errlen)
+{
+	struct tls_server *s = calloc(1, sizeof *s);
+	s->base = base;
+	s->o = *o;
+	if (!s->o.handshake_timeout_ms)
+		s->o.handshake_timeout_ms = 10000;
+	if (!s->o.header_timeout_ms)
+		s->o.header_timeout_ms = 10000;
+	if (!s->o.max_conns)
+		s->o.max_conns = 10000;
+	if (!s->o.max_conns_per_client)
+		s->o.max_conns_per_client = 256;
+	snprintf(s->cert_file, sizeof s->cert_file, "%s", o->cert_file);
+	snprintf(s->key_file, sizeof s->key_file, "%s", o->key_file);
+	snprintf(s->ca_file, sizeof s->ca_file, "%s", o->client_ca_file ? o->client_ca_file : "");
+	mbedtls_ssl_cache_init(&s->cache);
+	mbedtls_ssl_cache_set_max_entries(&s->cache, 10000);
+	mbedtls_ssl_cache_set_timeout(&s->cache, 3600);
+	mbedtls_ssl_ticket_init(&s->ticket);
+	if (!tls_rng() || mbedtls_ssl_ticket_setup(&s->ticket, tls_rng_fn, NULL, MBEDTLS_CIPHER_AES_256_GCM, 3600) != 0) {
+		snprintf(err, errlen, "cannot set up TLS session tickets");
+		tls_server_free(s);
+		return NULL;
+	}
+	s->cur = cfg_load(s, err, errlen);
+	if (!s->cur) {
+		tls_server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int tls_server_reload(struct tls_server *s, char *err, size_t errlen)
+{
+	struct tls_cfg *c = cfg_load(s, err, errlen);
+	if (!c)
+		return -1;
+	cfg_unref(s->cur);
+	s->cur = c;
+	return 0;
+}
+
+void tls_server_stats(const struct tls_server *s, struct tls_stats *out)
+{
+	*out = s->st;
+}
+
+/* ---- connections ----------------------------------------------------------------- */
+
+static void conn_kill(struct tls_conn *c, const char *why)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (why)
+		log_debug("tls: closing connection from %s: %s", c->ip[0] ? c->ip : "?", why);
+	if (c->timer)
+		event_del(c->timer);
+	bufferevent_disable(c->under, EV_READ);
+	/* evhttp handles this like a client that went away. Deferred: we may be
+	 * running inside the filter or inside evhttp. */
+	bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void arm_timer(struct tls_conn *c, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(c->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tls_conn *c = arg;
+	c->srv->st.timed_out++;
+	if (!c->handshake_done)
+		log_info("tls: closing connection from %s: no TLS handshake within %d ms", c->ip, c->srv->o.handshake_timeout_ms);
+	else
+		log_info("tls: closing connection from %s: request head not complete within %d ms", c->ip,
+			 c->srv->o.header_timeout_ms);
+	conn_kill(c, NULL);
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_conn *c = ctx;
+	if (!c->dead)
+		evbuffer_add(bufferevent_get_output(c->under), buf, len);
+	return (int)len;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls_conn *c = ctx;
+	if (!c->rx || evbuffer_get_length(c->rx) == 0)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	return evbuffer_remove(c->rx, buf, len);
+}
+
+/* Tracks the request head: from its first byte until the empty line that
+ * ends it, a deadline runs (slowloris defence). */
+static void track_head(struct tls_conn *c, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && c->head != HEAD_DONE; i++) {
+		if (c->head == HEAD_IDLE) {
+			c->head = HEAD_READING;
+			c->eol = 0;
+			arm_timer(c, c->srv->o.header_timeout_ms);
+		}
+		unsigned char ch = p[i];
+		switch (c->eol) {
+		case 0: c->eol = ch == '\n' ? 1 : 0; break;
+		case 1: c->eol = ch == '\r' ? 2 : ch == '\n' ? 3 : 0; break;
+		case 2: c->eol = ch == '\n' ? 3 : 0; break;
+		}
+		if (c->eol == 3) {
+			c->head = HEAD_DONE; /* body and response: other limits apply */
+			event_del(c->timer);
+		}
+	}
+}
+
+static const char plain_reply[] =
+	"HTTP/1.1 400 Bad Request\r\n"
+	"Content-Type: text/plain; charset=utf-8\r\n"
+	"Connection: close\r\n"
+	"Content-Length: 48\r\n\r\n"
+	"Client sent an HTTP request to an HTTPS server.\n";
+
+static void handshake_done(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	c->handshake_done = true;
+	event_del(c->timer);
+	s->st.handshakes++;
+	const mbedtls_x509_crt *pc = mbedtls_ssl_get_peer_cert(&c->ssl);
+	if (pc) {
+		if (mbedtls_ssl_get_verify_result(&c->ssl) != 0) {
+			s->st.failed++;
+			conn_kill(c, "client certificate did not verify");
+			return;
+		}
+		c->peer.has_cert = true;
+		tls_name_attr(&pc->subject, MBEDTLS_OID_AT_CN, MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN), c->peer.cn,
+			      sizeof c->peer.cn);
+		for (const mbedtls_x509_name *n = &pc->subject; n && c->peer.norgs < TLS_PEER_MAX_ORGS; n = n->next) {
+			if (n->oid.len == MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_ORGANIZATION) &&
+			    memcmp(n->oid.p, MBEDTLS_OID_AT_ORGANIZATION, n->oid.len) == 0 &&
+			    n->val.len < sizeof c->peer.orgs[0]) {
+				memcpy(c->peer.orgs[c->peer.norgs], n->val.p, n->val.len);
+				c->peer.orgs[c->peer.norgs][n->val.len] = '\0';
+				c->peer.norgs++;
+			}
+		}
+	}
+}
+
+static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
+						enum bufferevent_flush_mode mode, void *ctx)
+{
+	struct tls_conn *c = ctx;
+	if (c->dead) {
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_NEED_MORE;
+	}
+	if (!c->sniffed) {
+		unsigned char first;
+		if (evbuffer_copyout(src, &first, 1) != 1)
+			return BEV_NEED_MORE;
+		c->sniffed = true;
+		if (first != 0x16) { /* not a TLS handshake record */
+			if (isupper(first)) {
+				c->srv->st.plain_http++;
+				log_info("tls: plain HTTP from %s on the TLS port; answering 400 and closing", c->ip);
+				/* Tiny, so the kernel takes it at once; then close. */
+				evutil_socket_t fd = bufferevent_getfd(c->under);
+				if (fd >= 0 && send(fd, plain_reply, sizeof plain_reply - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+					log_debug("tls: cannot answer %s: %s", c->ip, strerror(errno));
+				evbuffer_drain(src, evbuffer_get_length(src));
+				conn_kill(c, NULL);
+				return BEV_NEED_MORE;
+			}
+			c->srv->st.failed++;
+			evbuffer_drain(src, evbuffer_get_length(src));
+			conn_kill(c, "not a TLS handshake");
+			return BEV_NEED_MORE;
+		}
+	}
+	c->rx = src;
+	if (!c->handshake_done) {
+		int rc = mbedtls_ssl_handshake(&c->ssl);
+		if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+			c->rx = NULL;
+			return BEV_NEED_MORE;
+		}
+		if (rc != 0) {
+			char m[160];
+			c->rx = NULL;
+			c->srv->st.failed++;
+			log_info("tls: handshake with %s failed: %s", c->ip, tls_strerror(rc, m, sizeof m));
+			conn_kill(c, NULL);
+			return BEV_NEED_MORE;
+		}
+		handshake_done(c);
+		if (c->dead) {
+			c->rx = NULL;
+			return BEV_NEED_MORE;
+		}
+	}
+	bool produced = false;
+	unsigned char buf[REC];
+	for (;;) {
+		int n = mbedtls_ssl_read(&c->ssl, buf, sizeof buf);
+		if (n > 0) {
+			if (c->head != HEAD_DONE)
+				track_head(c, buf, (size_t)n);
+			evbuffer_add(dst, buf, (size_t)n);
+			produced = true;
+			continue;
+		}
+		if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE)
+			break;
+		if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+			conn_kill(c, "peer closed the TLS session");
+		} else {
+			char m[160];
+			log_info("tls: connection from %s: %s", c->ip, tls_strerror(n, m, sizeof m));
+			conn_kill(c, NULL);
+		}
+		break;
+	}
+	c->rx = NULL;
+	return produced ? BEV_OK : BEV_NEED_MORE;
+}
+
+static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
+						 enum bufferevent_flush_mode mode, void *ctx)
+{
+	struct tls_conn *c = ctx;
+	bool progress = false;
+	if (c->dead) {
+		/* Nothing more goes out; let evhttp see its output drained. */
+		if (evbuffer_get_length(src)) {
+			evbuffer_drain(src, evbuffer_get_length(src));
+			return BEV_OK;
+		}
+		return BEV_NEED_MORE;
+	}
+	if (c->sent_ahead) {
+		if (evbuffer_get_length(dst) > 0)
+			return BEV_NEED_MORE;
+		evbuffer_drain(src, c->sent_ahead);
+		c->sent_ahead = 0;
+		progress = true;
+	}
+	if (!c->handshake_done)
+		return progress ? BEV_OK : BEV_NEED_MORE;
+	while (evbuffer_get_length(src) > 0 && evbuffer_get_length(dst) < OUT_HIGH) {
+		size_t left = evbuffer_get_length(src);
+		size_t n = left < REC ? left : REC;
+		unsigned char *p = evbuffer_pullup(src, (ev_ssize_t)n);
+		int w = mbedtls_ssl_write(&c->ssl, p, n);
+		if (w < 0) {
+			char m[160];
+			log_info("tls: writing to %s: %s", c->ip, tls_strerror(w, m, sizeof m));
+			conn_kill(c, NULL);
+			return BEV_NEED_MORE;
+		}
+		progress = true;
+		if (c->head == HEAD_DONE)
+			c->head = HEAD_IDLE; /* the next bytes in start a new request */
+		if ((size_t)w == left && evbuffer_get_length(dst) > 0) {
+			/* The last record is queued, not yet sent: keep its
+			 * plaintext until the socket drains. */
+			c->sent_ahead = (size_t)w;
+			break;
+		}
+		evbuffer_drain(src, (size_t)w);
+	}
+	return progress ? BEV_OK : BEV_NEED_MORE;
+}
+
+static void on_kick(evutil_socket_t fd_unused, short what, void *arg)
+{
+	struct tls_conn *c = arg;
+	struct tls_server *s = c->srv;
+	if (!c->checked) {
+		/* First pass after evhttp gave the socket its fd. */
+		c->checked = true;
+		evutil_socket_t fd = bufferevent_getfd(c->under);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+			if (ss.ss_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof c->ip);
+			else if (ss.ss_family == AF_INET6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->ip, sizeof c->ip);
+		}
+		if (!c->ip[0])
+			snprintf(c->ip, sizeof c->ip, "unknown");
+		c->counted_ip = true;
+		int per_ip = ip_adjust(s, c->ip, 1);
+		if (s->st.open > s->o.max_conns || per_ip > s->o.max_conns_per_client) {
+			s->st.over_limit++;
+			time_t now = time(NULL);
+			if (now != s->last_limit_log) {
+				s->last_limit_log = now;
+				log_warn("tls: refusing a connection from %s: %d open (limit %d), %d from this address (limit %d)",
+					 c->ip, s->st.open, s->o.max_conns, per_ip, s->o.max_conns_per_client);
+			}
+			conn_kill(c, NULL);
+			return;
+		}
+	}
+	if (c->dead)
+		return;
+	if ((bufferevent_get_enabled(c->bev) & EV_WRITE) && evbuffer_get_length(bufferevent_get_output(c->bev)))
+		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL); /* may free c */
+}
+
+static void on_plain_added(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct tls_conn *c = arg;
+	if (info->n_added)
+		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+static void conn_free(void *arg)
+{
+	struct tls_conn *c = arg;
+	struct tls_server *s = c->srv;
+	conn_unregister(c);
+	if (s && c->counted_ip)
+		ip_adjust(s, c->ip, -1);
+	if (s)
+		s->st.open--;
+	event_free(c->kick);
+	event_free(c->timer);
+	mbedtls_ssl_free(&c->ssl);
+	cfg_unref(c->cfg);
+	free(c);
+}
+
+struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
+{
+	struct tls_server *s = server;
+	struct tls_conn *c = calloc(1, sizeof *c);
+	c->srv = s;
+	c->cfg = s->cur;
+	c->cfg->refs++;
+	mbedtls_ssl_init(&c->ssl);
+	if (mbedtls_ssl_setup(&c->ssl, &c->cfg->conf) != 0)
+		c->dead = true; /* out of memory: the kick closes it */
+	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+	c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
+	c->kick = event_new(base, -1, 0, on_kick, c);
+	c->timer = event_new(base, -1, 0, on_timer, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), on_plain_added, c);
+	s->st.open++;
+	conn_register(c);
+	arm_timer(c, s->o.handshake_timeout_ms);
+	event_active(c->kick, EV_TIMEOUT, 0);
+	if (c->dead)
+		conn_kill(c, "cannot set up TLS");
+	return c->bev;
+}
+
+void tls_server_free(struct tls_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < BUCKETS; i++)
+		for (struct tls_conn *c = all_conns[i]; c; c = c->next)
+			if (c->srv == s)
+				c->srv = NULL; /* should not happen after evhttp_free */
+	for (int i = 0; i < BUCKETS; i++)
+		while (s->ips[i]) {
+			struct ip_count *e = s->ips[i];
+			s->ips[i] = e->next;
+			free(e);
+		}
+	cfg_unref(s->cur);
+	mbedtls_ssl_cache_free(&s->cache);
+	mbedtls_ssl_ticket_free(&s->ticket);
+	free(s);
+}

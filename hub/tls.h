@@ -1,0 +1,65 @@
+/* tls — HTTPS for evhttp with mbedTLS (libevent 2.1 only knows OpenSSL).
+ * Owns: the glue between libevent and mbedTLS (a bufferevent filter per
+ * connection, handed to evhttp through evhttp_set_bevcb), the server's TLS
+ * configuration (TLS 1.2+, ECDHE + AEAD suites, optional client
+ * certificates verified against the cluster CA, session cache and
+ * tickets), reloading the certificate for new sessions, and the
+ * connection-level defences of the TLS listener: connection limits (total
+ * and per client address), the handshake deadline, the request-head
+ * deadline (slowloris) and refusing plain HTTP cleanly.
+ * It knows nothing about users or roles: auth.h turns a peer's verified
+ * certificate (tls_peer_of) into an identity. */
+#ifndef ATOLL_TLS_H
+#define ATOLL_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+struct tls_server_opts {
+	const char *cert_file;      /* serving certificate (PEM; chain allowed) */
+	const char *key_file;       /* its private key */
+	const char *client_ca_file; /* CA for client certificates; NULL = none requested */
+	int handshake_timeout_ms;   /* default 10000 */
+	int header_timeout_ms;      /* a request head must be complete this long after its first byte; default 10000 */
+	int max_conns;              /* open connections on the listener; default 10000 */
+	int max_conns_per_client;   /* per client IP address; default 256 */
+};
+
+struct tls_server;
+
+struct tls_server *tls_server_new(struct event_base *base, const struct tls_server_opts *o, char *err, size_t errlen);
+/* Re-reads certificate, key and client CA. New handshakes use them; open
+ * connections keep what they negotiated. On error the old ones stay. */
+int tls_server_reload(struct tls_server *s, char *err, size_t errlen);
+/* For evhttp_set_bevcb(http, tls_server_bevcb, server). */
+struct bufferevent *tls_server_bevcb(struct event_base *base, void *server);
+/* Ends open connections' TLS state; call after evhttp_free. */
+void tls_server_free(struct tls_server *s);
+
+/* What a connection's verified client certificate says. */
+#define TLS_PEER_MAX_ORGS 8
+struct tls_peer {
+	bool has_cert; /* a client certificate was presented and verified */
+	char cn[256];
+	char orgs[TLS_PEER_MAX_ORGS][128];
+	int norgs;
+};
+
+/* The TLS state of an evhttp connection's bufferevent, or NULL when the
+ * connection is not one of ours (plain HTTP). */
+const struct tls_peer *tls_peer_of(struct bufferevent *bev);
+
+struct tls_stats {
+	unsigned long handshakes;  /* completed */
+	unsigned long resumed;     /* of which by session cache or ticket */
+	unsigned long failed;      /* handshake errors, incl. refused certificates */
+	unsigned long plain_http;  /* plain HTTP sent to the TLS port */
+	unsigned long over_limit;  /* refused by the connection limits */
+	unsigned long timed_out;   /* handshake or request-head deadline */
+	int open;                  /* open connections */
+};
+void tls_server_stats(const struct tls_server *s, struct tls_stats *out);
+
+#endif
