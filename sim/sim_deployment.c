@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "jsonutil.h"
-#include "sim_kubelet.h"
 #include "sim_podtemplate.h"
 #include "timefmt.h"
 
