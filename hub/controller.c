@@ -16,7 +16,8 @@
 #include "scheduler.h"
 #include "timefmt.h"
 
-#define BATCH 256 /* queue items per deferred callback */
+#define BATCH 256   /* at most this many queue items per deferred callback */
+#define SLICE_MS 20 /* and for at most this long */
 
 #define C_DETECTOR "resource-detector"
 #define C_SCHEDULER "default-scheduler"
@@ -1374,14 +1375,26 @@ int controller_run_pending(struct controller *c)
 	return n;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drains a bounded slice of the queue, then lets the loop serve requests
+ * before the next slice. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
+	long long deadline = mono_ms() + SLICE_MS;
 	char *item;
 	for (int n = 0; n < BATCH && (item = dequeue(c)); n++) {
 		process(c, item);
 		free(item);
+		if (mono_ms() >= deadline)
+			break;
 	}
 	if (c->qhead != c->qtail)
 		arm(c);

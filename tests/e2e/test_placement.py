@@ -21,10 +21,7 @@ CLUSTER_API = "/apis/cluster.karmada.io/v1alpha1/clusters"
 
 
 def seed(name):
-    path = os.path.join(SEED, name)
-    if not os.path.exists(path):
-        path = os.path.join("/work/shared/seed/manifests", name)
-    return path
+    return os.path.join(SEED, name)
 
 
 def fnv1a32(s):

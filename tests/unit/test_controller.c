@@ -1,0 +1,260 @@
+/* test_controller — the wired pipeline in-process on a temporary store, no
+ * network and no event loop: the queue drains (no write loops), the seed's
+ * placement appears, scaling and re-weighting re-place, Work status folds
+ * back, and deleting the template cleans up. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "controller.h"
+#include "jsonutil.h"
+#include "objects.h"
+#include "render.h"
+
+struct fx {
+	char dir[256];
+	struct obj_ctx objs;
+	struct controller *ctl;
+};
+
+static cJSON *jq(const char *s)
+{
+	char *t = strdup(s);
+	for (char *p = t; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	cJSON *j = cJSON_Parse(t);
+	if (!j)
+		print_error("bad test JSON: %s\n", t);
+	free(t);
+	assert_non_null(j);
+	return j;
+}
+
+static const struct kind_info *K(const char *g, const char *v, const char *k) { return kinds_find_kind(g, v, k); }
+
+static void create(struct fx *f, const struct kind_info *k, const char *ns, const char *json)
+{
+	cJSON *o = jq(json);
+	char *out = NULL;
+	struct api_error e = {0};
+	if (obj_create(&f->objs, k, ns, o, false, &out, &e) != 0)
+		print_error("create %s: %s\n", k->kind, e.message);
+	assert_null(e.reason[0] ? e.reason : NULL);
+	free(out);
+	cJSON_Delete(o);
+}
+
+static cJSON *get(struct fx *f, const struct kind_info *k, const char *ns, const char *name)
+{
+	char *out = NULL;
+	struct api_error e = {0};
+	if (obj_get(&f->objs, k, ns, name, &out, &e) != 0) {
+		api_error_clear(&e);
+		return NULL;
+	}
+	cJSON *o = cJSON_Parse(out);
+	free(out);
+	return o;
+}
+
+/* Drains the queue; a write loop would never return, so bound it. */
+static int settle(struct fx *f)
+{
+	alarm(20);
+	int n = controller_run_pending(f->ctl);
+	alarm(0);
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/atoll-test-controller-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	char err[256];
+	f->objs.store = store_open_sqlite(f->dir, err, sizeof err);
+	assert_non_null(f->objs.store);
+	kinds_init();
+	create(f, K("", "v1", "Namespace"), "", "{'metadata':{'name':'default'}}");
+	f->ctl = controller_start(NULL, f->objs.store, &f->objs);
+	static const char *const cl[][2] = {{"eu", "eu-west"}, {"ap", "ap-south"}, {"us", "us-west"}};
+	for (int i = 0; i < 3; i++) {
+		char buf[512];
+		snprintf(buf, sizeof buf,
+			 "{'metadata':{'name':'%s'},'spec':{'syncMode':'Pull','region':'%s'},'status':{'kubernetesVersion':"
+			 "'v1.23.8','conditions':[{'type':'Ready','status':'True','reason':'ClusterReady','message':'ok',"
+			 "'lastTransitionTime':'2026-01-01T00:00:00Z'}]}}",
+			 cl[i][0], cl[i][1]);
+		create(f, K("cluster.karmada.io", "v1alpha1", "Cluster"), "", buf);
+	}
+	settle(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	controller_stop(f->ctl);
+	store_close(f->objs.store);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	kinds_shutdown();
+	free(f);
+	return 0;
+}
+
+static const char *DEPLOY =
+    "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'hello','uid':'ignored'},"
+    "'spec':{'replicas':3,'selector':{'matchLabels':{'app':'hello'}},"
+    "'template':{'metadata':{'labels':{'app':'hello'}},'spec':{'containers':[{'name':'hello','image':'podinfo'}]}}}}";
+
+static const char *POLICY =
+    "{'apiVersion':'policy.karmada.io/v1alpha1','kind':'PropagationPolicy','metadata':{'name':'hello-propagation'},"
+    "'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment','name':'hello'}],"
+    "'placement':{'clusterAffinity':{'clusterNames':['eu','ap','us']},'replicaScheduling':{"
+    "'replicaDivisionPreference':'Weighted','replicaSchedulingType':'Divided','weightPreference':{'staticWeightList':["
+    "{'targetCluster':{'clusterNames':['us']},'weight':%d},{'targetCluster':{'clusterNames':['ap']},'weight':%d},"
+    "{'targetCluster':{'clusterNames':['eu']},'weight':%d}]}}}}}";
+
+static long work_replicas(struct fx *f, const char *cluster)
+{
+	char ns[64], wn[128];
+	snprintf(ns, sizeof ns, "karmada-es-%s", cluster);
+	render_work_name("Deployment", "hello", "default", wn, sizeof wn);
+	cJSON *w = get(f, K("work.karmada.io", "v1alpha1", "Work"), ns, wn);
+	if (!w)
+		return -1;
+	long r = (long)json_get_num(cJSON_GetArrayItem(json_get(w, "spec.workload.manifests"), 0), "spec.replicas", -2);
+	cJSON_Delete(w);
+	return r;
+}
+
+static void update(struct fx *f, const struct kind_info *k, const char *ns, const char *name, const char *merge_patch,
+		   enum subresource sub)
+{
+	cJSON *p = jq(merge_patch);
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created;
+	int rc = obj_patch(&f->objs, k, ns, name, "application/merge-patch+json", p, sub, false, &created, &out, &e);
+	if (rc != 0)
+		print_error("patch %s: %s\n", name, e.message);
+	assert_int_equal(rc, 0);
+	free(out);
+	cJSON_Delete(p);
+}
+
+static void test_pipeline(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_info *dk = K("apps", "v1", "Deployment"), *rbk = K("work.karmada.io", "v1alpha2", "ResourceBinding");
+	const struct kind_info *ppk = K("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	/* execution namespaces */
+	cJSON *ns = get(f, K("", "v1", "Namespace"), "", "karmada-es-ap");
+	assert_non_null(ns);
+	cJSON_Delete(ns);
+
+	create(f, dk, "default", DEPLOY);
+	settle(f);
+	cJSON *b = get(f, rbk, "default", "hello-deployment");
+	assert_null(b);
+
+	char buf[2048];
+	snprintf(buf, sizeof buf, POLICY, 1, 1, 1);
+	create(f, ppk, "default", buf);
+	assert_true(settle(f) > 0);
+	assert_int_equal(work_replicas(f, "eu"), 1);
+	assert_int_equal(work_replicas(f, "ap"), 1);
+	assert_int_equal(work_replicas(f, "us"), 1);
+	long long rev = store_revision(f->objs.store);
+	assert_int_equal(settle(f), 0);
+	assert_int_equal(store_revision(f->objs.store), rev);
+
+	/* scale to 10: 4/3/3 with the 4 decided by the template's UID */
+	update(f, dk, "default", "hello", "{'spec':{'replicas':10}}", SUBRES_NONE);
+	settle(f);
+	cJSON *d = get(f, dk, "default", "hello");
+	const char *uid = json_get_str(d, "metadata.uid");
+	bool odd = render_fnv1a32(uid) % 2 == 1;
+	assert_int_equal(work_replicas(f, "ap"), odd ? 3 : 4);
+	assert_int_equal(work_replicas(f, "us"), odd ? 4 : 3);
+	assert_int_equal(work_replicas(f, "eu"), 3);
+	cJSON_Delete(d);
+
+	/* re-weight 2:1:2 -> us 4, ap 2, eu 4 */
+	snprintf(buf, sizeof buf, POLICY, 2, 1, 2);
+	cJSON *np = jq(buf);
+	char merge[2048];
+	char *spec = cJSON_PrintUnformatted(cJSON_GetObjectItem(np, "spec"));
+	snprintf(merge, sizeof merge, "{\"spec\":%s}", spec);
+	free(spec);
+	cJSON_Delete(np);
+	update(f, ppk, "default", "hello-propagation", merge, SUBRES_NONE);
+	settle(f);
+	assert_int_equal(work_replicas(f, "us"), 4);
+	assert_int_equal(work_replicas(f, "ap"), 2);
+	assert_int_equal(work_replicas(f, "eu"), 4);
+
+	/* members report; the template shows 10/10 */
+	d = get(f, dk, "default", "hello");
+	int gen = (int)json_get_num(d, "metadata.generation", 0);
+	cJSON_Delete(d);
+	static const char *const cls[] = {"us", "ap", "eu"};
+	static const int shares[] = {4, 2, 4};
+	for (int i = 0; i < 3; i++) {
+		char wns[64], wn[128], st[1024];
+		snprintf(wns, sizeof wns, "karmada-es-%s", cls[i]);
+		render_work_name("Deployment", "hello", "default", wn, sizeof wn);
+		snprintf(st, sizeof st,
+			 "{'status':{'conditions':[{'type':'Applied','status':'True','reason':'AppliedSuccessful','message':'ok'}],"
+			 "'manifestStatuses':[{'identifier':{'kind':'Deployment','name':'hello','namespace':'default'},'status':{"
+			 "'replicas':%d,'readyReplicas':%d,'updatedReplicas':%d,'availableReplicas':%d,'observedGeneration':1,"
+			 "'generation':1,'resourceTemplateGeneration':%d},'health':'Healthy'}]}}",
+			 shares[i], shares[i], shares[i], shares[i], gen);
+		update(f, K("work.karmada.io", "v1alpha1", "Work"), wns, wn, st, SUBRES_STATUS);
+	}
+	settle(f);
+	d = get(f, dk, "default", "hello");
+	assert_int_equal((int)json_get_num(d, "status.readyReplicas", 0), 10);
+	assert_int_equal((int)json_get_num(d, "status.replicas", 0), 10);
+	assert_int_equal((int)json_get_num(d, "status.observedGeneration", 0), gen);
+	cJSON_Delete(d);
+	b = get(f, rbk, "default", "hello-deployment");
+	const cJSON *c;
+	bool fully = false;
+	cJSON_ArrayForEach(c, json_get(b, "status.conditions")) fully |=
+	    strcmp(json_get_str(c, "type"), "FullyApplied") == 0 && strcmp(json_get_str(c, "status"), "True") == 0;
+	assert_true(fully);
+	cJSON_Delete(b);
+	rev = store_revision(f->objs.store);
+	assert_int_equal(settle(f), 0);
+	assert_int_equal(store_revision(f->objs.store), rev);
+
+	/* delete the template: binding and Works go */
+	char *out = NULL;
+	struct api_error e = {0};
+	assert_int_equal(obj_delete(&f->objs, dk, "default", "hello", &out, &e), 0);
+	free(out);
+	settle(f);
+	assert_null(get(f, rbk, "default", "hello-deployment"));
+	assert_int_equal(work_replicas(f, "eu"), -1);
+	assert_int_equal(work_replicas(f, "us"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
