@@ -13,12 +13,14 @@ struct http_call {
 	struct curl_slist *headers;
 	http_done_fn done;
 	http_data_fn on_data;
+	http_cleanup_fn cleanup;
 	void *ud;
 	char *buf;
 	size_t len, cap, max;
 	char errbuf[CURL_ERROR_SIZE];
 	char *body_copy;
 	bool cancelled;
+	bool completed;
 	bool too_big;
 	bool aborted;
 	bool streaming_decided, streaming;
@@ -58,6 +60,8 @@ static void call_unlink(struct http_call *call)
 
 static void call_free(struct http_call *call)
 {
+	if (!call->completed && call->cleanup)
+		call->cleanup(call->ud);
 	curl_multi_remove_handle(call->c->multi, call->easy);
 	curl_easy_cleanup(call->easy);
 	curl_slist_free_all(call->headers);
@@ -105,6 +109,7 @@ static void check_done(struct http_client *c)
 		/* Unlink before the callback so it may start or cancel calls freely. */
 		curl_multi_remove_handle(c->multi, call->easy);
 		call->cancelled = true; /* a cancel from the callback is a no-op */
+		call->completed = true;
 		c->depth++;             /* other cancels wait until the queue is read */
 		if (call->done)
 			call->done(&r, call->ud);
@@ -285,6 +290,7 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 	call->easy = e;
 	call->done = done;
 	call->on_data = r->on_data;
+	call->cleanup = r->cleanup;
 	call->ud = ud;
 	call->max = r->max_body ? r->max_body : (64u << 20);
 	size_t ul = strlen(t->base_url) + strlen(r->path) + 1;

@@ -53,6 +53,9 @@ struct http_client;
 struct http_call;
 
 typedef void (*http_done_fn)(const struct http_response *r, void *ud);
+/* Called instead of done when a call ends without completing (cancelled,
+ * or the client freed), so the owner can free ud. */
+typedef void (*http_cleanup_fn)(void *ud);
 /* Streaming: called with each piece of a 2xx body as it arrives. Return
  * false to abort the transfer (done then reports an error "aborted"). */
 typedef bool (*http_data_fn)(const char *data, size_t len, void *ud);
@@ -72,6 +75,7 @@ struct http_request {
 	long connect_timeout_ms; /* default 5000 */
 	size_t max_body;         /* buffered bodies larger than this fail; default 64 MiB */
 	http_data_fn on_data;    /* streamed (2xx only) when set */
+	http_cleanup_fn cleanup; /* optional, see http_cleanup_fn */
 };
 
 /* Starts a request; done is called exactly once unless the call is
@@ -79,8 +83,8 @@ struct http_request {
  * create a handle. */
 struct http_call *http_start(struct http_client *c, const struct http_target *t, const struct http_request *r,
 			     http_done_fn done, void *ud);
-/* Cancels a call that has not completed; its callbacks will not run. Safe
- * from inside any callback. */
+/* Cancels a call that has not completed; done will not run (cleanup
+ * will). Safe from inside any callback. */
 void http_cancel(struct http_call *call);
 int http_inflight(const struct http_client *c);
 

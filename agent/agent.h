@@ -1,0 +1,212 @@
+/* agent — atoll-agent's state and the modules that share it.
+ * Owns: the configuration, the hub connection (registration, heartbeats,
+ * long-poll, status reports: hub.c), the Works and their manifests
+ * (works.c: apply with server-side apply, take-over rules, deletion of
+ * what is no longer assigned), and the member-side discovery and watches
+ * of owned objects (watch.c). Decisions are pure functions in
+ * proto/member.h; this module does the I/O, all on one libevent loop. */
+#ifndef ATOLL_AGENT_H
+#define ATOLL_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <cjson/cJSON.h>
+
+#include "backoff.h"
+#include "httpclient.h"
+#include "kubeconfig.h"
+#include "log.h"
+#include "member.h"
+#include "protocol.h"
+
+#define AGENT_VERSION "0.1.0"
+
+/* TLS towards the hub, kept in one place: issue 5's join (--token,
+ * --ca-cert-hash) and the hub-signed client certificate fill these. */
+struct hub_tls_options {
+	char *ca_file;
+	char *cert_file;
+	char *key_file;
+	bool insecure_skip_verify;
+	char *pinned_pubkey; /* "sha256//..." */
+	char *bearer_token;
+};
+
+struct agent_config {
+	char *hub_url;
+	char *cluster;
+	char *kubeconfig;
+	char *context;
+	char *region, *provider, *api_endpoint;
+	char *zones[8];
+	int nzones;
+	cJSON *labels; /* object */
+	char *state_dir;
+	int lease_s, renew_s, poll_timeout_s;
+	int max_inflight;
+	struct hub_tls_options hub_tls;
+	enum log_level level;
+	enum log_format fmt;
+};
+
+struct owned {
+	char ns[254], name[254], uid[64], work_name[254];
+	bool deleting;
+	struct owned *next;
+};
+
+struct agent;
+
+/* A served resource of the member (from discovery), with the watch of the
+ * objects of it that the agent owns. */
+struct gvr {
+	struct agent *ag;
+	char group[128], version[64], kind[128], resource[128];
+	bool namespaced;
+	bool synced;           /* the owned index reflects a complete list */
+	bool watching;
+	char rev[32];
+	struct http_call *call;
+	struct event *retry_ev;
+	struct backoff bo;
+	char *line;
+	size_t line_len, line_cap;
+	struct owned *owned;
+	struct gvr *next;
+};
+
+/* One group/version's discovery document (kind -> resource). */
+struct gv {
+	char group[128], version[64];
+	cJSON *resources; /* APIResourceList.resources */
+	struct gv *next;
+};
+
+enum slot_step { ST_DISCOVER, ST_NS_GET, ST_NS_CREATE, ST_GET, ST_APPLY };
+enum slot_state { S_IDLE, S_QUEUED, S_BUSY };
+
+struct work;
+
+/* One manifest of a Work and its life in the member. */
+struct slot {
+	struct agent *ag;
+	struct work *w; /* NULL once the Work is gone or replaced */
+	int ordinal;
+	cJSON *manifest;
+	cJSON *desired; /* stamped, after discovery */
+	struct member_ident id;
+	struct gvr *gvr;
+	enum slot_state st;
+	enum slot_step step;
+	bool again;
+	bool done, ok, force;
+	char err[1024];
+	cJSON *status; /* reflected */
+	const char *health;
+	bool live_seen;
+	struct http_call *call;
+	struct event *retry_ev;
+	struct backoff bo;
+	struct slot *qnext;
+};
+
+struct work {
+	char name[254];
+	char uid[64];
+	long long generation;
+	cJSON *obj;
+	struct slot **slots;
+	int nslots;
+	unsigned long status_seq, reported_seq;
+	bool seen; /* in the latest full list */
+	struct work *next;
+};
+
+struct agent {
+	struct event_base *base;
+	struct agent_config cfg;
+	struct http_client *http;
+	struct kubeconfig kc;
+	struct http_target member;
+	struct http_target hub;
+	char exec_ns[128];
+	char kube_version[64];
+
+	/* hub */
+	bool registered, hub_synced, hub_ok;
+	long long revision;
+	struct backoff hub_bo;
+	struct http_call *reg_call, *poll_call, *status_call, *hb_call;
+	struct event *reg_ev, *poll_ev, *hb_ev, *status_ev;
+	struct backoff status_bo;
+	int hb_step;
+	struct proto_heartbeat hb;
+	cJSON *hb_nodes;
+	bool hb_busy;
+
+	/* works */
+	struct work *works;
+	int nworks;
+	struct slot *q_head, *q_tail;
+	int busy;
+	struct event *dispatch_ev, *gc_ev;
+
+	/* member */
+	struct gv *gvs;
+	struct gvr *gvrs;
+	char **known_ns;
+	int nknown_ns, cap_known_ns;
+	int deletes_inflight;
+	bool stopping;
+};
+
+/* main.c */
+void agent_free_config(struct agent_config *c);
+
+/* hub.c */
+void hub_start(struct agent *ag);
+void hub_stop(struct agent *ag);
+void hub_status_dirty(struct agent *ag);
+
+/* works.c */
+void works_apply_events(struct agent *ag, const cJSON *events, bool full);
+void works_dispatch(struct agent *ag);
+void works_gc_schedule(struct agent *ag);
+void works_free(struct agent *ag);
+struct work *works_find(struct agent *ag, const char *name);
+void slot_queue(struct slot *s);
+/* Builds the status report entry of a Work; false if not all manifests
+ * have been attempted for its generation. */
+bool works_status_of(struct work *w, struct proto_work_status *out);
+/* A member object of an owned kind changed (obj NULL: deleted, then id given). */
+void works_member_event(struct agent *ag, struct gvr *g, const char *type, const cJSON *obj);
+void works_member_deleted(struct agent *ag, struct gvr *g, const char *ns, const char *name, const char *work_name);
+
+/* watch.c */
+struct gv *gv_find(struct agent *ag, const char *group, const char *version);
+struct gv *gv_store(struct agent *ag, const char *group, const char *version, const cJSON *list);
+/* The resource of a kind in a loaded discovery document (NULL: none). */
+struct gvr *gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind);
+struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,
+		    bool namespaced);
+bool gvrs_synced(struct agent *ag);
+struct owned *owned_find(struct gvr *g, const char *ns, const char *name);
+void watch_free_all(struct agent *ag);
+void state_save(struct agent *ag);
+void state_load(struct agent *ag);
+/* "/apis/g/v" or "/api/v1" (+ "/namespaces/ns" + "/resource" + "/name"). */
+void gvr_path(const struct gvr *g, const char *ns, const char *name, char *buf, size_t len);
+bool ns_known(struct agent *ag, const char *ns);
+void ns_remember(struct agent *ag, const char *ns);
+
+/* Member API helper (for small JSON bodies). */
+/* Member / hub API helpers (small JSON bodies); cleanup may be NULL. */
+struct http_call *member_call(struct agent *ag, const char *method, const char *path, const char *ctype,
+			      const char *body, long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
+struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
+			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
+/* The message of a Status body, or a short description of the response. */
+const char *response_message(const struct http_response *r, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,460 @@
+/* hub.c — the agent's side of the protocol: registration, heartbeats
+ * (member health, version, node and resource summary), the long-poll of
+ * Works and batched status reports. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "jsonutil.h"
+
+#define HUB_BACKOFF_BASE_MS 500
+#define HUB_BACKOFF_CAP_MS 30000
+#define STATUS_DEBOUNCE_MS 5
+
+const char *response_message(const struct http_response *r, char *buf, size_t len)
+{
+	if (r->error) {
+		snprintf(buf, len, "%s", r->error);
+		return buf;
+	}
+	cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+	const char *m = json_get_str(j, "message");
+	if (m)
+		snprintf(buf, len, "%s", m);
+	else
+		snprintf(buf, len, "HTTP %ld", r->status);
+	cJSON_Delete(j);
+	return buf;
+}
+
+struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
+			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
+{
+	char *s = body ? json_print(body) : NULL;
+	struct http_request r = {
+		.method = method,
+		.path = path,
+		.content_type = s ? "application/json" : NULL,
+		.body = s,
+		.body_len = s ? strlen(s) : 0,
+		.timeout_ms = timeout_ms,
+		.cleanup = cleanup,
+	};
+	struct http_call *c = http_start(ag->http, &ag->hub, &r, done, ud);
+	free(s);
+	return c;
+}
+
+struct http_call *member_call(struct agent *ag, const char *method, const char *path, const char *ctype,
+			      const char *body, long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
+{
+	struct http_request r = {
+		.method = method,
+		.path = path,
+		.content_type = ctype,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.timeout_ms = timeout_ms,
+		.cleanup = cleanup,
+	};
+	return http_start(ag->http, &ag->member, &r, done, ud);
+}
+
+static void after_ms(struct event *ev, long ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_add(ev, &tv);
+}
+
+static void set_hub_ok(struct agent *ag, bool ok, const char *why)
+{
+	if (ok == ag->hub_ok)
+		return;
+	ag->hub_ok = ok;
+	if (ok) {
+		log_kv(LOG_INFO, "hub reachable", "hub", ag->cfg.hub_url, NULL);
+		works_dispatch(ag);
+		works_gc_schedule(ag);
+	} else {
+		log_kv(LOG_WARN, "hub unreachable; changing nothing in the member until it answers", "hub",
+		       ag->cfg.hub_url, "error", why, NULL);
+	}
+}
+
+/* ---- registration ---- */
+
+static void reg_done(const struct http_response *r, void *ud);
+
+static void reg_send(struct agent *ag)
+{
+	struct proto_registration reg;
+	memset(&reg, 0, sizeof reg);
+	snprintf(reg.cluster, sizeof reg.cluster, "%s", ag->cfg.cluster);
+	snprintf(reg.agent_version, sizeof reg.agent_version, "%s", AGENT_VERSION);
+	snprintf(reg.kubernetes_version, sizeof reg.kubernetes_version, "%s", ag->kube_version);
+	snprintf(reg.provider, sizeof reg.provider, "%s", ag->cfg.provider ? ag->cfg.provider : "");
+	snprintf(reg.region, sizeof reg.region, "%s", ag->cfg.region ? ag->cfg.region : "");
+	for (int i = 0; i < ag->cfg.nzones; i++)
+		snprintf(reg.zones[reg.nzones++], sizeof reg.zones[0], "%s", ag->cfg.zones[i]);
+	snprintf(reg.api_endpoint, sizeof reg.api_endpoint, "%s",
+		 ag->cfg.api_endpoint ? ag->cfg.api_endpoint : ag->kc.server);
+	reg.labels = ag->cfg.labels;
+	cJSON *body = proto_registration_to_json(&reg);
+	char path[256];
+	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/registration", ag->cfg.cluster);
+	ag->reg_call = hub_call(ag, "PUT", path, body, 15000, reg_done, NULL, ag);
+	cJSON_Delete(body);
+}
+
+static void version_done(const struct http_response *r, void *ud)
+{
+	struct agent *ag = ud;
+	ag->reg_call = NULL;
+	if (r->status == 200) {
+		cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+		const char *gv = json_get_str(j, "gitVersion");
+		if (gv)
+			snprintf(ag->kube_version, sizeof ag->kube_version, "%s", gv);
+		cJSON_Delete(j);
+	} else {
+		char m[256];
+		log_kv(LOG_WARN, "member API not reachable yet", "server", ag->kc.server, "error",
+		       response_message(r, m, sizeof m), NULL);
+	}
+	reg_send(ag);
+}
+
+static void reg_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *ag = arg;
+	if (ag->reg_call)
+		return;
+	if (!ag->kube_version[0])
+		ag->reg_call = member_call(ag, "GET", "/version", NULL, NULL, 5000, version_done, NULL, ag);
+	else
+		reg_send(ag);
+}
+
+static void reg_done(const struct http_response *r, void *ud)
+{
+	struct agent *ag = ud;
+	ag->reg_call = NULL;
+	if (r->status == 200 || r->status == 201) {
+		bool first = !ag->registered;
+		ag->registered = true;
+		backoff_reset(&ag->hub_bo);
+		log_kv(LOG_INFO, "registered with the hub", "cluster", ag->cfg.cluster, "version",
+		       ag->kube_version[0] ? ag->kube_version : "unknown", NULL);
+		if (first) {
+			if (!ag->poll_call)
+				event_active(ag->poll_ev, EV_TIMEOUT, 0);
+			if (!ag->hb_busy)
+				event_active(ag->hb_ev, EV_TIMEOUT, 0);
+		}
+		return;
+	}
+	char m[512];
+	response_message(r, m, sizeof m);
+	long d = (long)backoff_next_ms(&ag->hub_bo);
+	log_kv(LOG_WARN, "registration failed; retrying", "error", m, NULL);
+	set_hub_ok(ag, false, m);
+	after_ms(ag->reg_ev, d);
+}
+
+/* ---- long-poll ---- */
+
+static void poll_done(const struct http_response *r, void *ud);
+
+static void poll_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *ag = arg;
+	if (ag->poll_call || ag->stopping)
+		return;
+	char path[300];
+	if (ag->revision > 0)
+		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works?revision=%lld&timeoutSeconds=%d",
+			 ag->cfg.cluster, ag->revision, ag->cfg.poll_timeout_s);
+	else
+		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works", ag->cfg.cluster);
+	ag->poll_call = hub_call(ag, "GET", path, NULL, (ag->cfg.poll_timeout_s + 15) * 1000L, poll_done, NULL, ag);
+}
+
+static void poll_done(const struct http_response *r, void *ud)
+{
+	struct agent *ag = ud;
+	ag->poll_call = NULL;
+	char m[512];
+	if (r->status == 410) {
+		log_kv(LOG_INFO, "revision too old; listing the Works again", "revision", "expired", NULL);
+		ag->revision = 0;
+		event_active(ag->poll_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (r->status == 200) {
+		cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+		long long rev;
+		bool full, more;
+		const cJSON *events;
+		char err[256];
+		if (j && proto_work_events_parse(j, &rev, &full, &more, &events, err, sizeof err) == 0) {
+			backoff_reset(&ag->hub_bo);
+			set_hub_ok(ag, true, NULL);
+			works_apply_events(ag, events, full);
+			ag->revision = rev;
+			if (full && !ag->hub_synced) {
+				ag->hub_synced = true;
+				log_kv(LOG_INFO, "have the hub's list of Works", "works", cJSON_GetArraySize(events) ? "some" : "none",
+				       NULL);
+			}
+			cJSON_Delete(j);
+			works_dispatch(ag);
+			works_gc_schedule(ag);
+			event_active(ag->poll_ev, EV_TIMEOUT, 0);
+			return;
+		}
+		snprintf(m, sizeof m, "bad WorkEvents answer: %s", j ? err : "not JSON");
+		cJSON_Delete(j);
+	} else {
+		response_message(r, m, sizeof m);
+	}
+	set_hub_ok(ag, false, m);
+	long d = (long)backoff_next_ms(&ag->hub_bo);
+	log_kv(LOG_DEBUG, "poll failed; retrying", "error", m, NULL);
+	after_ms(ag->poll_ev, d);
+}
+
+/* ---- heartbeat ---- */
+
+enum { HB_READYZ, HB_HEALTHZ, HB_VERSION, HB_NODES, HB_PODS, HB_SEND };
+
+static void hb_next(struct agent *ag, int step);
+
+static void hb_sent(const struct http_response *r, void *ud)
+{
+	struct agent *ag = ud;
+	ag->hb_call = NULL;
+	ag->hb_busy = false;
+	if (r->status == 404) {
+		log_kv(LOG_WARN, "the hub does not know this cluster; registering again", NULL);
+		ag->registered = false;
+		event_active(ag->reg_ev, EV_TIMEOUT, 0);
+	} else if (r->status != 200) {
+		char m[256];
+		log_kv(LOG_WARN, "heartbeat failed", "error", response_message(r, m, sizeof m), NULL);
+	}
+	after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
+}
+
+static void hb_member_done(const struct http_response *r, void *ud)
+{
+	struct agent *ag = ud;
+	ag->hb_call = NULL;
+	switch (ag->hb_step) {
+	case HB_READYZ:
+	case HB_HEALTHZ:
+		if (r->status == 0) {
+			ag->hb.health = PH_UNREACHABLE;
+			hb_next(ag, HB_SEND);
+		} else if (r->status == 404 && ag->hb_step == HB_READYZ) {
+			hb_next(ag, HB_HEALTHZ);
+		} else if (r->status == 200 && strncmp(r->body, "ok", 2) == 0) {
+			ag->hb.health = PH_HEALTHY;
+			hb_next(ag, HB_VERSION);
+		} else {
+			ag->hb.health = PH_UNHEALTHY;
+			hb_next(ag, HB_SEND);
+		}
+		return;
+	case HB_VERSION:
+		if (r->status == 200) {
+			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+			const char *gv = json_get_str(j, "gitVersion");
+			if (gv)
+				snprintf(ag->kube_version, sizeof ag->kube_version, "%s", gv);
+			cJSON_Delete(j);
+		}
+		hb_next(ag, HB_NODES);
+		return;
+	case HB_NODES:
+		cJSON_Delete(ag->hb_nodes);
+		ag->hb_nodes = r->status == 200 ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+		hb_next(ag, ag->hb_nodes ? HB_PODS : HB_SEND);
+		return;
+	case HB_PODS:
+		if (r->status == 200) {
+			cJSON *pods = cJSON_ParseWithLength(r->body, r->len);
+			member_cluster_summary(json_get(ag->hb_nodes, "items"), json_get(pods, "items"), &ag->hb);
+			cJSON_Delete(pods);
+		}
+		cJSON_Delete(ag->hb_nodes);
+		ag->hb_nodes = NULL;
+		hb_next(ag, HB_SEND);
+		return;
+	}
+}
+
+static void hb_next(struct agent *ag, int step)
+{
+	ag->hb_step = step;
+	static const char *const paths[] = {"/readyz", "/healthz", "/version", "/api/v1/nodes", "/api/v1/pods"};
+	if (step < HB_SEND) {
+		ag->hb_call = member_call(ag, "GET", paths[step], NULL, NULL, step >= HB_NODES ? 30000 : 5000,
+					  hb_member_done, NULL, ag);
+		return;
+	}
+	snprintf(ag->hb.cluster, sizeof ag->hb.cluster, "%s", ag->cfg.cluster);
+	snprintf(ag->hb.kubernetes_version, sizeof ag->hb.kubernetes_version, "%s", ag->kube_version);
+	ag->hb.lease_duration_s = ag->cfg.lease_s;
+	cJSON *body = proto_heartbeat_to_json(&ag->hb);
+	char path[256];
+	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/heartbeat", ag->cfg.cluster);
+	ag->hb_call = hub_call(ag, "PUT", path, body, 15000, hb_sent, NULL, ag);
+	cJSON_Delete(body);
+}
+
+static void hb_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *ag = arg;
+	if (ag->hb_busy || !ag->registered || ag->stopping)
+		return;
+	ag->hb_busy = true;
+	memset(&ag->hb, 0, sizeof ag->hb);
+	hb_next(ag, HB_READYZ);
+}
+
+/* ---- status reports ---- */
+
+struct status_batch {
+	struct agent *ag;
+	int n;
+	struct {
+		char name[254];
+		unsigned long seq;
+	} *sent;
+};
+
+static void status_done(const struct http_response *r, void *ud)
+{
+	struct status_batch *b = ud;
+	struct agent *ag = b->ag;
+	ag->status_call = NULL;
+	bool ok = r->status == 200, refused = false;
+	if (ok) {
+		cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+		const cJSON *res;
+		cJSON_ArrayForEach(res, json_get(j, "results")) {
+			const char *name = json_get_str(res, "name");
+			int code = (int)json_get_num(res, "code", 500);
+			if (!name)
+				continue;
+			if (code != 200 && code != 404) {
+				log_kv(LOG_WARN, "the hub refused a work status", "work", name, "error",
+				       json_get_str(res, "message"), NULL);
+				refused = true;
+				continue;
+			}
+			struct work *w = works_find(ag, name);
+			for (int i = 0; w && i < b->n; i++)
+				if (strcmp(b->sent[i].name, name) == 0 && w->reported_seq < b->sent[i].seq)
+					w->reported_seq = b->sent[i].seq;
+		}
+		cJSON_Delete(j);
+		if (refused) {
+			after_ms(ag->status_ev, (long)backoff_next_ms(&ag->status_bo));
+		} else {
+			backoff_reset(&ag->status_bo);
+			hub_status_dirty(ag);
+		}
+	} else {
+		char m[256];
+		log_kv(LOG_DEBUG, "status report failed; retrying", "error", response_message(r, m, sizeof m), NULL);
+		after_ms(ag->status_ev, (long)backoff_next_ms(&ag->status_bo));
+	}
+	free(b->sent);
+	free(b);
+}
+
+static void status_cleanup(void *ud)
+{
+	struct status_batch *b = ud;
+	free(b->sent);
+	free(b);
+}
+
+static void status_send(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *ag = arg;
+	if (ag->status_call || ag->stopping)
+		return;
+	int cap = 0;
+	for (struct work *w = ag->works; w; w = w->next)
+		if (w->status_seq != w->reported_seq)
+			cap++;
+	if (cap == 0)
+		return;
+	if (cap > PROTO_MAX_STATUS_ITEMS)
+		cap = PROTO_MAX_STATUS_ITEMS;
+	struct proto_work_status *items = calloc((size_t)cap, sizeof *items);
+	struct status_batch *b = calloc(1, sizeof *b);
+	b->ag = ag;
+	b->sent = calloc((size_t)cap, sizeof *b->sent);
+	int n = 0;
+	for (struct work *w = ag->works; w && n < cap; w = w->next) {
+		if (w->status_seq == w->reported_seq)
+			continue;
+		if (!works_status_of(w, &items[n]))
+			continue;
+		snprintf(b->sent[n].name, sizeof b->sent[n].name, "%s", w->name);
+		b->sent[n].seq = w->status_seq;
+		n++;
+	}
+	b->n = n;
+	if (n == 0) {
+		free(items);
+		free(b->sent);
+		free(b);
+		return;
+	}
+	cJSON *body = proto_status_report_to_json(items, n);
+	for (int i = 0; i < n; i++)
+		cJSON_Delete(items[i].manifest_statuses);
+	free(items);
+	char path[256];
+	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/workstatuses", ag->cfg.cluster);
+	ag->status_call = hub_call(ag, "POST", path, body, 30000, status_done, status_cleanup, b);
+	cJSON_Delete(body);
+}
+
+void hub_status_dirty(struct agent *ag)
+{
+	if (ag->status_call || evtimer_pending(ag->status_ev, NULL) || ag->stopping)
+		return;
+	after_ms(ag->status_ev, STATUS_DEBOUNCE_MS);
+}
+
+void hub_start(struct agent *ag)
+{
+	backoff_init(&ag->hub_bo, HUB_BACKOFF_BASE_MS, HUB_BACKOFF_CAP_MS, 0);
+	backoff_init(&ag->status_bo, HUB_BACKOFF_BASE_MS, HUB_BACKOFF_CAP_MS, 0);
+	ag->reg_ev = evtimer_new(ag->base, reg_start, ag);
+	ag->poll_ev = evtimer_new(ag->base, poll_start, ag);
+	ag->hb_ev = evtimer_new(ag->base, hb_start, ag);
+	ag->status_ev = evtimer_new(ag->base, status_send, ag);
+	event_active(ag->reg_ev, EV_TIMEOUT, 0);
+}
+
+void hub_stop(struct agent *ag)
+{
+	if (ag->reg_ev)
+		event_free(ag->reg_ev);
+	if (ag->poll_ev)
+		event_free(ag->poll_ev);
+	if (ag->hb_ev)
+		event_free(ag->hb_ev);
+	if (ag->status_ev)
+		event_free(ag->status_ev);
+	ag->reg_ev = ag->poll_ev = ag->hb_ev = ag->status_ev = NULL;
+	cJSON_Delete(ag->hb_nodes);
+	ag->hb_nodes = NULL;
+}

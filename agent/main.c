@@ -1,0 +1,454 @@
+/* atoll-agent — command line, configuration file and start-up. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "jsonutil.h"
+#include "timefmt.h"
+#include "yamljson.h"
+
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: atoll-agent --hub URL --cluster-name NAME [--kubeconfig FILE] [options]\n"
+	      "\n"
+	      "Joins a member cluster to an Atoll hub: registers it, keeps its Lease and status\n"
+	      "current, long-polls the Works assigned to it and applies them to the member's\n"
+	      "Kubernetes API (server-side apply, field manager atoll-agent), removes what is no\n"
+	      "longer assigned and reports status back. Without --kubeconfig it uses the in-cluster\n"
+	      "service account (" SA_DIR ",\n"
+	      "KUBERNETES_SERVICE_HOST/PORT).\n"
+	      "\n"
+	      "Options:\n"
+	      "  --hub URL                     the hub's address, e.g. https://hub.example:6443\n"
+	      "  --cluster-name NAME           this member's name on the hub (Cluster object)\n"
+	      "  --kubeconfig FILE             kubeconfig of the member cluster\n"
+	      "  --context NAME                kubeconfig context (default: current-context)\n"
+	      "  --region REGION               spec.region of the Cluster\n"
+	      "  --zone ZONE                   spec.zones of the Cluster (repeat, or comma-separated)\n"
+	      "  --provider NAME               spec.provider of the Cluster\n"
+	      "  --labels k=v,...              labels of the Cluster\n"
+	      "  --api-endpoint URL            spec.apiEndpoint (default: the kubeconfig's server)\n"
+	      "  --config FILE                 YAML file with any of these options (camelCase keys:\n"
+	      "                                hub, clusterName, kubeconfig, context, region, zones,\n"
+	      "                                provider, labels, apiEndpoint, stateDir, logLevel,\n"
+	      "                                logFormat, leaseDuration, heartbeatInterval,\n"
+	      "                                pollTimeout, hubCAFile); flags override it\n"
+	      "  --state-dir DIR               where the agent remembers the kinds it manages\n"
+	      "  --lease-duration DURATION     Lease duration (default 40s)\n"
+	      "  --heartbeat-interval DURATION Lease renewal and status period (default 10s)\n"
+	      "  --poll-timeout DURATION       how long one long-poll may wait (default 30s)\n"
+	      "  --hub-ca-file FILE            CA bundle that signs the hub's certificate\n"
+	      "  --hub-cert-file FILE          client certificate towards the hub\n"
+	      "  --hub-key-file FILE           its key\n"
+	      "  --hub-insecure-skip-tls-verify  do not verify the hub's certificate (tests only)\n"
+	      "  --log-level LEVEL             debug, info, warn or error (default info)\n"
+	      "  --log-format FORMAT           text or json (default text)\n"
+	      "  -h, --help                    show this help\n",
+	      f);
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? strdup(v) : NULL;
+}
+
+static int add_zones(struct agent_config *c, const char *list)
+{
+	char *dup = strdup(list), *save = NULL;
+	for (char *z = strtok_r(dup, ",", &save); z; z = strtok_r(NULL, ",", &save)) {
+		while (*z == ' ')
+			z++;
+		if (!*z)
+			continue;
+		if (c->nzones >= 8) {
+			free(dup);
+			return -1;
+		}
+		c->zones[c->nzones++] = strdup(z);
+	}
+	free(dup);
+	return 0;
+}
+
+static int parse_labels(struct agent_config *c, const char *s, char *err, size_t errlen)
+{
+	if (!c->labels)
+		c->labels = cJSON_CreateObject();
+	char *dup = strdup(s), *save = NULL;
+	for (char *kv = strtok_r(dup, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			snprintf(err, errlen, "invalid label \"%s\" (want key=value)", kv);
+			free(dup);
+			return -1;
+		}
+		*eq = '\0';
+		json_set_str(c->labels, kv, eq + 1);
+	}
+	free(dup);
+	return 0;
+}
+
+static int parse_seconds(const char *v, int *out, char *err, size_t errlen, const char *what)
+{
+	long long ms;
+	if (time_parse_duration_ms(v, &ms) < 0 || ms < 1000 || ms > 3600000) {
+		snprintf(err, errlen, "invalid %s %s (want a duration from 1s to 1h, e.g. 10s)", what, v);
+		return -1;
+	}
+	*out = (int)(ms / 1000);
+	return 0;
+}
+
+static int apply_config_file(struct agent_config *c, const char *path, char *err, size_t errlen)
+{
+	char perr[512];
+	cJSON *docs = yaml_parse_file(path, perr, sizeof perr);
+	if (!docs) {
+		snprintf(err, errlen, "config %s: %s", path, perr);
+		return -1;
+	}
+	cJSON *d = cJSON_GetArrayItem(docs, 0);
+	int rc = -1;
+	if (!cJSON_IsObject(d) || cJSON_GetArraySize(docs) != 1) {
+		snprintf(err, errlen, "config %s: expected one YAML mapping", path);
+		goto out;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, d) {
+		const char *k = it->string;
+		char num[32];
+		const char *v = cJSON_IsString(it) ? it->valuestring : NULL;
+		if (cJSON_IsNumber(it)) {
+			snprintf(num, sizeof num, "%ds", (int)it->valuedouble);
+			v = num;
+		}
+		char e2[256] = "";
+		if (strcmp(k, "zones") == 0 && cJSON_IsArray(it)) {
+			const cJSON *z;
+			cJSON_ArrayForEach(z, it)
+				if (!cJSON_IsString(z) || add_zones(c, z->valuestring) < 0) {
+					snprintf(err, errlen, "config %s: zones: expected at most 8 strings", path);
+					goto out;
+				}
+			continue;
+		}
+		if (strcmp(k, "labels") == 0 && cJSON_IsObject(it)) {
+			if (!c->labels)
+				c->labels = cJSON_CreateObject();
+			const cJSON *l;
+			cJSON_ArrayForEach(l, it) {
+				if (!cJSON_IsString(l)) {
+					snprintf(err, errlen, "config %s: labels.%s: expected a string", path, l->string);
+					goto out;
+				}
+				json_set_str(c->labels, l->string, l->valuestring);
+			}
+			continue;
+		}
+		if (!v) {
+			snprintf(err, errlen, "config %s: %s: expected a string", path, k);
+			goto out;
+		}
+		if (strcmp(k, "hub") == 0)
+			set_str(&c->hub_url, v);
+		else if (strcmp(k, "clusterName") == 0)
+			set_str(&c->cluster, v);
+		else if (strcmp(k, "kubeconfig") == 0)
+			set_str(&c->kubeconfig, v);
+		else if (strcmp(k, "context") == 0)
+			set_str(&c->context, v);
+		else if (strcmp(k, "region") == 0)
+			set_str(&c->region, v);
+		else if (strcmp(k, "zones") == 0 || strcmp(k, "zone") == 0) {
+			if (add_zones(c, v) < 0)
+				snprintf(e2, sizeof e2, "at most 8 zones");
+		} else if (strcmp(k, "provider") == 0)
+			set_str(&c->provider, v);
+		else if (strcmp(k, "labels") == 0)
+			parse_labels(c, v, e2, sizeof e2);
+		else if (strcmp(k, "apiEndpoint") == 0)
+			set_str(&c->api_endpoint, v);
+		else if (strcmp(k, "stateDir") == 0)
+			set_str(&c->state_dir, v);
+		else if (strcmp(k, "logLevel") == 0) {
+			if (log_parse_level(v, &c->level) < 0)
+				snprintf(e2, sizeof e2, "unknown log level %s", v);
+		} else if (strcmp(k, "logFormat") == 0) {
+			if (log_parse_format(v, &c->fmt) < 0)
+				snprintf(e2, sizeof e2, "unknown log format %s", v);
+		} else if (strcmp(k, "leaseDuration") == 0)
+			parse_seconds(v, &c->lease_s, e2, sizeof e2, "leaseDuration");
+		else if (strcmp(k, "heartbeatInterval") == 0)
+			parse_seconds(v, &c->renew_s, e2, sizeof e2, "heartbeatInterval");
+		else if (strcmp(k, "pollTimeout") == 0)
+			parse_seconds(v, &c->poll_timeout_s, e2, sizeof e2, "pollTimeout");
+		else if (strcmp(k, "hubCAFile") == 0)
+			set_str(&c->hub_tls.ca_file, v);
+		else
+			snprintf(e2, sizeof e2, "unknown key");
+		if (e2[0]) {
+			snprintf(err, errlen, "config %s: %s: %s", path, k, e2);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(docs);
+	return rc;
+}
+
+void agent_free_config(struct agent_config *c)
+{
+	free(c->hub_url);
+	free(c->cluster);
+	free(c->kubeconfig);
+	free(c->context);
+	free(c->region);
+	free(c->provider);
+	free(c->api_endpoint);
+	for (int i = 0; i < c->nzones; i++)
+		free(c->zones[i]);
+	cJSON_Delete(c->labels);
+	free(c->state_dir);
+	free(c->hub_tls.ca_file);
+	free(c->hub_tls.cert_file);
+	free(c->hub_tls.key_file);
+	free(c->hub_tls.pinned_pubkey);
+	free(c->hub_tls.bearer_token);
+	memset(c, 0, sizeof *c);
+}
+
+enum {
+	O_HUB = 256, O_CLUSTER, O_KUBECONFIG, O_CONTEXT, O_REGION, O_ZONE, O_PROVIDER, O_LABELS, O_ENDPOINT, O_CONFIG,
+	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_LEVEL, O_FORMAT,
+};
+
+static const struct option opts[] = {
+	{"hub", required_argument, NULL, O_HUB},
+	{"cluster-name", required_argument, NULL, O_CLUSTER},
+	{"kubeconfig", required_argument, NULL, O_KUBECONFIG},
+	{"context", required_argument, NULL, O_CONTEXT},
+	{"region", required_argument, NULL, O_REGION},
+	{"zone", required_argument, NULL, O_ZONE},
+	{"zones", required_argument, NULL, O_ZONE},
+	{"provider", required_argument, NULL, O_PROVIDER},
+	{"labels", required_argument, NULL, O_LABELS},
+	{"api-endpoint", required_argument, NULL, O_ENDPOINT},
+	{"config", required_argument, NULL, O_CONFIG},
+	{"state-dir", required_argument, NULL, O_STATE},
+	{"lease-duration", required_argument, NULL, O_LEASE},
+	{"heartbeat-interval", required_argument, NULL, O_RENEW},
+	{"poll-timeout", required_argument, NULL, O_POLL},
+	{"hub-ca-file", required_argument, NULL, O_HUBCA},
+	{"hub-cert-file", required_argument, NULL, O_HUBCERT},
+	{"hub-key-file", required_argument, NULL, O_HUBKEY},
+	{"hub-insecure-skip-tls-verify", no_argument, NULL, O_HUBINSECURE},
+	{"log-level", required_argument, NULL, O_LEVEL},
+	{"log-format", required_argument, NULL, O_FORMAT},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Returns 0 to run, 1 to exit 0 (help), 2 on a usage error. */
+static int parse_args(int argc, char **argv, struct agent_config *c)
+{
+	char err[1024] = "";
+	/* The config file first, so flags override it. */
+	for (int i = 1; i < argc; i++) {
+		const char *v = NULL;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			v = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			v = argv[i] + 9;
+		if (v && apply_config_file(c, v, err, sizeof err) < 0) {
+			fprintf(stderr, "atoll-agent: %s\n", err);
+			return 2;
+		}
+	}
+	int ch;
+	optind = 1;
+	bool cli_zones = false;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case O_HUB: set_str(&c->hub_url, optarg); break;
+		case O_CLUSTER: set_str(&c->cluster, optarg); break;
+		case O_KUBECONFIG: set_str(&c->kubeconfig, optarg); break;
+		case O_CONTEXT: set_str(&c->context, optarg); break;
+		case O_REGION: set_str(&c->region, optarg); break;
+		case O_ZONE:
+			if (!cli_zones) {
+				for (int i = 0; i < c->nzones; i++)
+					free(c->zones[i]);
+				c->nzones = 0;
+				cli_zones = true;
+			}
+			if (add_zones(c, optarg) < 0)
+				snprintf(err, sizeof err, "at most 8 zones");
+			break;
+		case O_PROVIDER: set_str(&c->provider, optarg); break;
+		case O_LABELS: parse_labels(c, optarg, err, sizeof err); break;
+		case O_ENDPOINT: set_str(&c->api_endpoint, optarg); break;
+		case O_CONFIG: break;
+		case O_STATE: set_str(&c->state_dir, optarg); break;
+		case O_LEASE: parse_seconds(optarg, &c->lease_s, err, sizeof err, "--lease-duration"); break;
+		case O_RENEW: parse_seconds(optarg, &c->renew_s, err, sizeof err, "--heartbeat-interval"); break;
+		case O_POLL: parse_seconds(optarg, &c->poll_timeout_s, err, sizeof err, "--poll-timeout"); break;
+		case O_HUBCA: set_str(&c->hub_tls.ca_file, optarg); break;
+		case O_HUBCERT: set_str(&c->hub_tls.cert_file, optarg); break;
+		case O_HUBKEY: set_str(&c->hub_tls.key_file, optarg); break;
+		case O_HUBINSECURE: c->hub_tls.insecure_skip_verify = true; break;
+		case O_LEVEL:
+			if (log_parse_level(optarg, &c->level) < 0)
+				snprintf(err, sizeof err, "unknown log level %s (want debug, info, warn or error)", optarg);
+			break;
+		case O_FORMAT:
+			if (log_parse_format(optarg, &c->fmt) < 0)
+				snprintf(err, sizeof err, "unknown log format %s (want text or json)", optarg);
+			break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return 2;
+		}
+		if (err[0]) {
+			fprintf(stderr, "atoll-agent: %s\n", err);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "atoll-agent: unexpected argument \"%s\"\n\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (!c->hub_url || !c->cluster) {
+		fprintf(stderr, "atoll-agent: --hub and --cluster-name are required\n\n");
+		usage(stderr);
+		return 2;
+	}
+	if (strncmp(c->hub_url, "http://", 7) != 0 && strncmp(c->hub_url, "https://", 8) != 0) {
+		fprintf(stderr, "atoll-agent: --hub must be an http:// or https:// URL, got \"%s\"\n", c->hub_url);
+		return 2;
+	}
+	size_t hl = strlen(c->hub_url);
+	while (hl > 0 && c->hub_url[hl - 1] == '/')
+		c->hub_url[--hl] = '\0';
+	if (!proto_valid_cluster_name(c->cluster, err, sizeof err)) {
+		fprintf(stderr, "atoll-agent: --cluster-name: %s\n", err);
+		return 2;
+	}
+	if (c->lease_s <= c->renew_s) {
+		fprintf(stderr, "atoll-agent: --lease-duration (%ds) must be longer than --heartbeat-interval (%ds)\n",
+			c->lease_s, c->renew_s);
+		return 2;
+	}
+	return 0;
+}
+
+static struct event_base *loop;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(loop, NULL);
+}
+
+static void target_from_kubeconfig(struct http_target *t, const struct kubeconfig *kc)
+{
+	memset(t, 0, sizeof *t);
+	t->base_url = kc->server;
+	t->tls.ca_file = kc->ca_file;
+	t->tls.ca_pem = kc->ca_data;
+	t->tls.ca_pem_len = kc->ca_len;
+	t->tls.cert_file = kc->cert_file;
+	t->tls.cert_pem = kc->cert_data;
+	t->tls.cert_pem_len = kc->cert_len;
+	t->tls.key_file = kc->key_file;
+	t->tls.key_pem = kc->key_data;
+	t->tls.key_pem_len = kc->key_len;
+	t->tls.insecure_skip_verify = kc->insecure_skip_tls_verify;
+	t->bearer_token = kc->token;
+	t->token_file = kc->token ? NULL : kc->token_file;
+	t->username = kc->username;
+	t->password = kc->password;
+	t->user_agent = "atoll-agent/" AGENT_VERSION;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent ag;
+	memset(&ag, 0, sizeof ag);
+	struct agent_config *c = &ag.cfg;
+	c->lease_s = PROTO_DEFAULT_LEASE_S;
+	c->renew_s = PROTO_DEFAULT_RENEW_S;
+	c->poll_timeout_s = PROTO_DEFAULT_POLL_S;
+	c->max_inflight = 16;
+	c->level = LOG_INFO;
+	c->fmt = LOG_TEXT;
+	int rc = parse_args(argc, argv, c);
+	if (rc) {
+		agent_free_config(c);
+		return rc == 1 ? 0 : 2;
+	}
+	log_setup("atoll-agent", c->level, c->fmt);
+	char err[1200];
+	if (c->kubeconfig) {
+		if (kubeconfig_load(c->kubeconfig, c->context, &ag.kc, err, sizeof err) < 0) {
+			fprintf(stderr, "atoll-agent: %s\n", err);
+			agent_free_config(c);
+			return 2;
+		}
+	} else if (kubeconfig_in_cluster(SA_DIR, getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"),
+					 &ag.kc, err, sizeof err) < 0) {
+		fprintf(stderr, "atoll-agent: no --kubeconfig given and %s\n", err);
+		agent_free_config(c);
+		return 2;
+	}
+	if (c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "atoll-agent: cannot create --state-dir %s: %m\n", c->state_dir);
+		kubeconfig_free(&ag.kc);
+		agent_free_config(c);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	loop = event_base_new();
+	ag.base = loop;
+	ag.http = http_client_new(loop);
+	target_from_kubeconfig(&ag.member, &ag.kc);
+	ag.hub.base_url = c->hub_url;
+	ag.hub.tls.ca_file = c->hub_tls.ca_file;
+	ag.hub.tls.cert_file = c->hub_tls.cert_file;
+	ag.hub.tls.key_file = c->hub_tls.key_file;
+	ag.hub.tls.insecure_skip_verify = c->hub_tls.insecure_skip_verify;
+	ag.hub.tls.pinned_pubkey = c->hub_tls.pinned_pubkey;
+	ag.hub.bearer_token = c->hub_tls.bearer_token;
+	ag.hub.user_agent = "atoll-agent/" AGENT_VERSION;
+	proto_exec_namespace(c->cluster, ag.exec_ns, sizeof ag.exec_ns);
+	log_kv(LOG_INFO, "starting", "cluster", c->cluster, "hub", c->hub_url, "member", ag.kc.server,
+	       "context", ag.kc.context, NULL);
+	state_load(&ag);
+	hub_start(&ag);
+	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
+	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	event_base_dispatch(loop);
+	ag.stopping = true;
+	hub_stop(&ag);
+	http_client_free(ag.http); /* cancels every call: no callback runs after this */
+	works_free(&ag);
+	watch_free_all(&ag);
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(loop);
+	kubeconfig_free(&ag.kc);
+	agent_free_config(c);
+	log_info("stopped");
+	return 0;
+}
