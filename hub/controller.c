@@ -908,6 +908,19 @@ static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON 
 			else
 				snprintf(msg, sizeof msg, "Successfully applied resource(%s) to cluster %s", tname, n->valuestring);
 			event(c, tmpl, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
+			/* and on the Work itself */
+			char ens[300];
+			render_exec_namespace(n->valuestring, ens, sizeof ens);
+			const cJSON *w;
+			cJSON_ArrayForEach(w, works)
+			{
+				const char *wns = mstr(w, "namespace");
+				if (wns && strcmp(wns, ens) == 0) {
+					snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", wns,
+						 mstr(w, "name"), n->valuestring);
+					event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
+				}
+			}
 		}
 		cJSON_Delete(newly);
 	}

@@ -6,11 +6,12 @@ status, binding conditions) and events. Cluster status is written directly
 through /status, so no agent or member cluster is needed."""
 import json
 import os
+import subprocess
 import time
 
 import pytest
 
-from conftest import SEED, make_kubectl
+from conftest import BIN, SEED, make_kubectl
 
 KUBECTL_VERSION = "1.32"
 CLUSTERS = {"eu": "eu-west", "ap": "ap-south", "us": "us-west"}
@@ -142,6 +143,22 @@ def report_status(hub, cluster, kind, name, status, ns="default"):
     assert code == 200, out
 
 
+def plan(hub, tmp_path, policy, with_binding):
+    """`atoll-hub plan` on what the hub stores: it must agree with the hub."""
+    docs = {"clusters.json": hub.get(CLUSTER_API)[1], "policy.json": hub.get(PP + "/" + policy)[1],
+            "deployment.json": hub.get(DEPLOY + "/hello")[1]}
+    if with_binding:
+        docs["binding.json"] = binding(hub, "hello-deployment")
+    args = [os.path.join(BIN, "atoll-hub"), "plan"]
+    for name, doc in docs.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(doc))
+        args += ["-f", str(path)]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return {c["name"]: c["replicas"] for c in json.loads(p.stdout)["clusters"]}
+
+
 @pytest.fixture
 def k(hub, tmp_path):
     return make_kubectl(hub, tmp_path, KUBECTL_VERSION)
@@ -158,7 +175,7 @@ def members(hub):
     return CLUSTERS
 
 
-def test_seed_walkthrough(hub, k, members):
+def test_seed_walkthrough(hub, k, members, tmp_path):
     # Step 4: no policy -> 0/3 and ApplyPolicyFailed.
     k("apply", "-f", seed("deployment.yaml"))
     out = k("get", "deployments").stdout
@@ -226,6 +243,7 @@ def test_seed_walkthrough(hub, k, members):
     expect[tie_winner(uid)] = 4
     wait_for(lambda: shares(hub, "hello-deployment") == expect, what="4/3/3 " + repr(expect))
     wait_for(lambda: work_replicas(hub) == expect, what="Works 4/3/3")
+    assert plan(hub, tmp_path, "hello-propagation", False) == expect
     msg = "Binding has been scheduled successfully. Result: {ap:%d, eu:%d, us:%d}" % (
         expect["ap"], expect["eu"], expect["us"])
     wait_for(lambda: any(e["message"] == msg for e in events_for(hub, "ResourceBinding", "hello-deployment")),
@@ -235,6 +253,7 @@ def test_seed_walkthrough(hub, k, members):
     k("apply", "-f", seed("policy-weighted.yaml"))
     wait_for(lambda: shares(hub, "hello-deployment") == {"us": 4, "ap": 2, "eu": 4}, what="4/2/4")
     wait_for(lambda: work_replicas(hub) == {"us": 4, "ap": 2, "eu": 4}, what="Works 4/2/4")
+    assert plan(hub, tmp_path, "hello-propagation", True) == {"us": 4, "ap": 2, "eu": 4}
 
     # Members report: the hub shows 10/10.
     code, dep, _ = hub.get(DEPLOY + "/hello")
@@ -271,6 +290,12 @@ def test_seed_walkthrough(hub, k, members):
         return d
     d = wait_for(svc_events, what="service events")
     assert "Successfully applied resource(default/hello) to cluster ap" in d, d
+    w = work(hub, "ap", "service", "hello")
+    code, lst, _ = hub.get("/api/v1/namespaces/karmada-es-ap/events?fieldSelector=involvedObject.name%3D"
+                           + w["metadata"]["name"])
+    assert any(e["reason"] == "SyncSucceed" and e["involvedObject"]["kind"] == "Work" and
+               e["message"] == "Sync work(karmada-es-ap/%s) to cluster(ap) successful." % w["metadata"]["name"]
+               for e in lst["items"]), lst
 
     # observedGeneration waits for every member.
     k("set", "image", "deployment/hello", "hello=stefanprodan/podinfo:6.0.0")
