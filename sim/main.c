@@ -51,7 +51,7 @@ static void usage(FILE *f)
 	      "  --git-version V              gitVersion on /version and nodes (default v1.23.8 for minor 23,\n"
 	      "                               else v1.N.0)\n"
 	      "  --data-dir DIR               keep the clusters' stores in DIR/NAME (default: a temporary\n"
-	      "                               directory removed at exit)\n"
+	      "                               directory in $TMPDIR, else /dev/shm, removed at exit)\n"
 	      "  --port-file FILE             once every cluster listens: the port (one cluster) or\n"
 	      "                               \"NAME PORT\" lines (several)\n"
 	      "  --request-timeout DURATION   cut off a client silent this long mid-request (default 60s)\n"
@@ -327,8 +327,12 @@ int main(int argc, char **argv)
 
 	char tmpdir[4096] = "";
 	if (!data_dir) {
+		/* A throw-away store needs no fsync: prefer memory (/dev/shm)
+		 * unless TMPDIR says where temporary files go. */
 		const char *t = getenv("TMPDIR");
-		snprintf(tmpdir, sizeof tmpdir, "%s/atoll-sim-XXXXXX", t && *t ? t : "/tmp");
+		if (!t || !*t)
+			t = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+		snprintf(tmpdir, sizeof tmpdir, "%s/atoll-sim-XXXXXX", t);
 		if (!mkdtemp(tmpdir)) {
 			log_error("cannot create a temporary directory: %s", strerror(errno));
 			return 1;

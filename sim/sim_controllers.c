@@ -12,6 +12,7 @@
 #include "log.h"
 #include "sim_podtemplate.h"
 #include "sim_replicaset.h"
+#include "sim_statefulset.h"
 
 #define ALL_NAMESPACES "*"
 
@@ -34,7 +35,7 @@ struct sim_controllers {
 	struct pod_timer *timers;
 	unsigned long pod_ip_seq;
 	unsigned long passes;
-	const struct kind_info *k_deploy, *k_rs, *k_pod, *k_node, *k_ns;
+	const struct kind_info *k_deploy, *k_rs, *k_sts, *k_pod, *k_pvc, *k_node, *k_ns;
 };
 
 /* ---- dirty namespaces --------------------------------------------------- */
@@ -63,7 +64,8 @@ schedule:;
 static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct sim_controllers *c = ud;
-	static const char *const watched[] = {"apps/deployments/", "apps/replicasets/", "core/pods/", NULL};
+	static const char *const watched[] = {"apps/deployments/", "apps/replicasets/", "apps/statefulsets/",
+					     "core/pods/", NULL};
 	for (int i = 0; watched[i]; i++) {
 		size_t n = strlen(watched[i]);
 		if (strncmp(ev->key, watched[i], n) != 0)
@@ -325,6 +327,64 @@ static void deployments_pass(struct sim_controllers *c, const char *ns, const cJ
 	}
 }
 
+/* Creates pod (consumed) with the status of a pod just bound to node (or
+ * unschedulable when node is NULL); the stored pod joins pods. */
+static int create_pod(struct sim_controllers *c, const char *ns, cJSON *pod, const char *node,
+		      const struct node_view *nv, cJSON *pods, time_t now)
+{
+	if (node) {
+		const char *ip = NULL;
+		node_index(nv->nodes, node, &ip);
+		cJSON_AddItemToObject(pod, "status", sim_pod_status_pending(pod, ip, now));
+	} else {
+		cJSON *st = cJSON_AddObjectToObject(pod, "status");
+		cJSON_AddStringToObject(st, "phase", "Pending");
+		cJSON_AddStringToObject(st, "qosClass", sim_pod_qos_class(pod));
+	}
+	cJSON *stored = do_create(c, c->k_pod, ns, pod);
+	cJSON_Delete(pod);
+	if (!stored)
+		return -1;
+	cJSON_AddItemToArray(pods, stored); /* counts for the next node choice */
+	return 0;
+}
+
+static void statefulsets_pass(struct sim_controllers *c, const char *ns, const cJSON *stss, cJSON *pods,
+			      const struct node_view *nv, time_t now)
+{
+	const cJSON *sts;
+	cJSON_ArrayForEach(sts, stss)
+	{
+		struct sim_sts_plan plan;
+		sim_sts_plan(sts, pods, now, &plan);
+		const cJSON *n;
+		cJSON_ArrayForEach(n, plan.creates)
+		{
+			int ordinal = (int)n->valuedouble;
+			cJSON *claims = sim_sts_claims(sts, ordinal);
+			const cJSON *pvc;
+			cJSON_ArrayForEach(pvc, claims)
+			{
+				char *out = NULL;
+				struct api_error e = {0};
+				const char *cn = json_get_str(pvc, "metadata.name");
+				if (obj_get(c->objs, c->k_pvc, ns, cn ? cn : "", &out, &e) < 0) {
+					cJSON_Delete(do_create(c, c->k_pvc, ns, (cJSON *)pvc));
+				}
+				api_error_clear(&e);
+				free(out);
+			}
+			cJSON_Delete(claims);
+			const char *node = sim_pick_node(nv->names, pods);
+			if (create_pod(c, ns, sim_sts_pod(sts, ordinal, node), node, nv, pods, now) < 0)
+				break;
+		}
+		cJSON_ArrayForEach(n, plan.deletes) do_delete(c, c->k_pod, ns, n->valuestring);
+		set_status(c, c->k_sts, sts, plan.status);
+		sim_sts_plan_free(&plan);
+	}
+}
+
 static void replicasets_pass(struct sim_controllers *c, const char *ns, const cJSON *rss, cJSON *pods,
 			     const struct node_view *nv, time_t now)
 {
@@ -339,20 +399,8 @@ static void replicasets_pass(struct sim_controllers *c, const char *ns, const cJ
 		for (int i = 0; i < plan.create; i++) {
 			const char *node = sim_pick_node(nv->names, pods);
 			cJSON *pod = sim_pod_from_template(rs, json_get(rs, "spec.template"), NULL, node);
-			if (node) {
-				const char *ip = NULL;
-				node_index(nv->nodes, node, &ip);
-				cJSON_AddItemToObject(pod, "status", sim_pod_status_pending(pod, ip, now));
-			} else {
-				cJSON *st = cJSON_AddObjectToObject(pod, "status");
-				cJSON_AddStringToObject(st, "phase", "Pending");
-				cJSON_AddStringToObject(st, "qosClass", sim_pod_qos_class(pod));
-			}
-			cJSON *stored = do_create(c, c->k_pod, ns, pod);
-			cJSON_Delete(pod);
-			if (!stored)
+			if (create_pod(c, ns, pod, node, nv, pods, now) < 0)
 				break;
-			cJSON_AddItemToArray(pods, stored); /* counts for the next node choice */
 		}
 		const cJSON *n;
 		cJSON_ArrayForEach(n, plan.deletes) do_delete(c, c->k_pod, ns, n->valuestring);
@@ -429,11 +477,14 @@ static void reconcile_ns(struct sim_controllers *c, const char *ns, const struct
 	rss = list(c, c->k_rs, ns);
 	cJSON *pods = list(c, c->k_pod, ns);
 	replicasets_pass(c, ns, rss, pods, nv, now);
+	cJSON *stss = list(c, c->k_sts, ns);
+	statefulsets_pass(c, ns, stss, pods, nv, now);
 	cJSON_ArrayForEach(o, pods)
 	{
-		if (orphaned(o, "ReplicaSet", rss))
+		if (orphaned(o, "ReplicaSet", rss) || orphaned(o, "StatefulSet", stss))
 			do_delete(c, c->k_pod, ns, json_get_str(o, "metadata.name"));
 	}
+	cJSON_Delete(stss);
 	cJSON_Delete(pods);
 	pods = list(c, c->k_pod, ns);
 	kubelet_pass(c, ns, pods, nv, now);
@@ -488,6 +539,8 @@ struct sim_controllers *sim_controllers_new(struct event_base *base, struct stor
 	c->ready_delay_ms = ready_delay_ms < 0 ? 0 : ready_delay_ms;
 	c->k_deploy = kinds_find_kind("apps", "v1", "Deployment");
 	c->k_rs = kinds_find_kind("apps", "v1", "ReplicaSet");
+	c->k_sts = kinds_find_kind("apps", "v1", "StatefulSet");
+	c->k_pvc = kinds_find_kind("", "v1", "PersistentVolumeClaim");
 	c->k_pod = kinds_find_kind("", "v1", "Pod");
 	c->k_node = kinds_find_kind("", "v1", "Node");
 	c->k_ns = kinds_find_kind("", "v1", "Namespace");

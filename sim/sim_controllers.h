@@ -1,9 +1,10 @@
 /* controllers — the simulated cluster's control loop.
- * Owns: the wiring of the pure controllers (sim_deployment.h, sim_replicaset.h,
- * sim_kubelet.h, sim_podtemplate.h) to one cluster's store: a store subscriber
- * that only marks namespaces dirty, a deferred libevent callback that
- * reconciles each dirty namespace (garbage collection of ReplicaSets and
- * pods whose owner is gone, Deployments, ReplicaSets, scheduling of
+ * Owns: the wiring of the pure controllers (sim_deployment.h,
+ * sim_replicaset.h, sim_statefulset.h, sim_kubelet.h, sim_podtemplate.h)
+ * to one cluster's store: a store subscriber that only marks namespaces
+ * dirty, a deferred libevent callback that reconciles each dirty namespace
+ * (garbage collection of ReplicaSets and pods whose owner is gone,
+ * Deployments, ReplicaSets, StatefulSets and their claims, scheduling of
  * unbound pods, starting pods), and the per-pod timers that make a pod
  * Running and Ready after the ready delay. Every write goes through
  * objects.h, so resourceVersions, generation and watches behave exactly

@@ -326,3 +326,86 @@ def test_data_dir_survives_restart(tmp_path):
         assert len(json.loads(k("get", "nodes", "-o", "json").stdout)["items"]) == 3
     finally:
         assert s.stop() == 0
+
+
+STS = """apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      resources:
+        requests:
+          storage: 1Gi
+"""
+
+
+def test_statefulset(sim, kubectl):
+    kubectl("apply", "-f", "-", input=STS)
+
+    def web_pods():
+        items = pods(kubectl, "app=web")
+        return {p["metadata"]["name"]: p for p in items}
+
+    def ready_names():
+        return sorted(n for n, p in web_pods().items()
+                      if p["status"].get("phase") == "Running"
+                      and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"]["conditions"]))
+
+    # Ordered: web-1 never exists before web-0 is ready.
+    seen_early = False
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        ps = web_pods()
+        if "web-1" in ps and "web-0" not in ready_names():
+            seen_early = True
+        if ready_names() == ["web-0", "web-1", "web-2"]:
+            break
+        time.sleep(0.05)
+    assert not seen_early
+    assert ready_names() == ["web-0", "web-1", "web-2"]
+    p = web_pods()["web-1"]
+    assert p["spec"]["hostname"] == "web-1" and p["spec"]["subdomain"] == "web"
+    assert p["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] == "web-1"
+    assert p["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "www-web-1"
+    pvcs = json.loads(kubectl("get", "pvc", "-o", "json").stdout)["items"]
+    assert sorted(c["metadata"]["name"] for c in pvcs) == ["www-web-0", "www-web-1", "www-web-2"]
+    assert all(c["status"]["phase"] == "Bound" for c in pvcs)
+    wait_for(lambda: re.split(r"\s+", kubectl("get", "sts", "web").stdout.splitlines()[1])[1] == "3/3",
+             what="web 3/3")
+
+    # A new image rolls every pod, highest ordinal first, to the new revision.
+    kubectl("set", "image", "statefulset/web", "nginx=nginx:1.26")
+
+    def updated():
+        s = json.loads(kubectl("get", "sts", "web", "-o", "json").stdout)["status"]
+        return (s.get("updatedReplicas") == 3 and s.get("readyReplicas") == 3
+                and s["currentRevision"] == s["updateRevision"] and s)
+    st = wait_for(updated, what="web updated")
+    for p in web_pods().values():
+        assert p["spec"]["containers"][0]["image"] == "nginx:1.26"
+        assert p["metadata"]["labels"]["controller-revision-hash"] == st["updateRevision"]
+
+    kubectl("scale", "statefulset/web", "--replicas=1")
+    wait_for(lambda: sorted(web_pods()) == ["web-0"], what="scaled to 1")
+    kubectl("delete", "statefulset", "web")
+    wait_for(lambda: not web_pods(), what="pods gone")
+    # Claims are kept (Retain), as Kubernetes does.
+    assert len(json.loads(kubectl("get", "pvc", "-o", "json").stdout)["items"]) == 3
