@@ -1,6 +1,6 @@
 # Atoll — build, test and run.
 #   make            build everything into build/bin
-#   make test       unit tests (cmocka) + end-to-end tests (pytest, real kubectl)
+#   make test       unit tests (cmocka) + end-to-end tests (pytest, real kubectl) + dashboard in headless Chromium
 #   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   unit tests under valgrind
 #   make demo       start a hub and walk the seed with kubectl
@@ -19,7 +19,7 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
-           libclang-rt-14-dev valgrind
+           libclang-rt-14-dev valgrind chromium chromium-driver nodejs npm
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -37,7 +37,7 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e asan valgrind clean demo bench check-deps
+.PHONY: all deps test unit e2e browser asan valgrind clean demo bench check-deps
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -91,7 +91,12 @@ unit: all
 e2e: all
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e $(PYTEST_ARGS)
 
-test: unit e2e
+# The dashboard in headless Chromium (playwright-core from the lockfile).
+browser: all
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	ATOLL_BIN=$(abspath $(BUILD)/bin) node tests/browser/dashboard.test.js
+
+test: unit e2e browser
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \

@@ -4,7 +4,11 @@
 # otherwise it prints the exact apt-get line and fails.
 missing=""
 for p in "$@"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  # Provided by another installed package (e.g. npm by NodeSource's nodejs)?
+  dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | grep "^install ok installed|" |
+    grep -qE "[|, ]$p( |,|\(|\$)" && continue
+  missing="$missing $p"
 done
 if ! command -v kubectl >/dev/null 2>&1; then
   missing="$missing kubernetes-client"
