@@ -380,6 +380,18 @@ static void target_from_kubeconfig(struct http_target *t, const struct kubeconfi
 	t->user_agent = "atoll-agent/" AGENT_VERSION;
 }
 
+/* libcurl's dependencies (librtmp, libldap) pull in GnuTLS, whose load-time
+ * constructor initializes it and p11-kit (about 0.7 MiB resident) although
+ * the agent never uses it: start over once with GNUTLS_NO_IMPLICIT_INIT. */
+static void skip_unused_gnutls_init(char **argv)
+{
+	if (getenv("GNUTLS_NO_IMPLICIT_INIT"))
+		return;
+	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1);
+	execv("/proc/self/exe", argv);
+	/* Not fatal: only memory is at stake. */
+}
+
 int main(int argc, char **argv)
 {
 	struct agent ag;
@@ -396,6 +408,7 @@ int main(int argc, char **argv)
 		agent_free_config(c);
 		return rc == 1 ? 0 : 2;
 	}
+	skip_unused_gnutls_init(argv);
 	log_setup("atoll-agent", c->level, c->fmt);
 	char err[1200];
 	if (c->kubeconfig) {

@@ -37,6 +37,7 @@ struct probe {
 	char renew_time[64]; /* last renewTime seen in the Lease */
 	double seen;         /* monotonic seconds when it last advanced */
 	int lease_s;
+	bool renewed;        /* renewed since this hub started */
 	bool alive;          /* still listed */
 	struct probe *next;
 };
@@ -321,13 +322,17 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
 		if (rt && strcmp(rt, p->renew_time) != 0) {
 			/* Renewed by another hub replica, or first look after a start. */
-			if (p->renew_time[0])
+			if (p->renew_time[0]) {
 				p->seen = now;
+				p->renewed = true;
+			}
 			snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
 		}
 		cJSON_Delete(lease);
+		/* A cluster not heard from since the hub started gets the
+		 * startup grace (Karmada's cluster-startup-grace-period). */
 		double grace = p->lease_s;
-		if (now - aa->started < aa->cfg.startup_grace_s && grace < aa->cfg.startup_grace_s)
+		if (!p->renewed && grace < aa->cfg.startup_grace_s)
 			grace = aa->cfg.startup_grace_s;
 		if (now - p->seen <= grace)
 			continue;
@@ -520,6 +525,7 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	cJSON_Delete(c);
 	struct probe *p = probe_get(aa, cluster, true);
 	p->seen = mono_now();
+	p->renewed = true;
 	p->lease_s = h.lease_duration_s;
 	snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
 

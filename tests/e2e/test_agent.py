@@ -1,0 +1,446 @@
+"""atoll-agent end to end: a real hub, a simulated member cluster (atoll-sim;
+a second atoll-hub stands in when the simulator is not built) and a real
+agent, all on 127.0.0.1. Works are written straight into the hub's
+karmada-es-<cluster> namespace, so these tests exercise the protocol and
+the agent without the hub's controllers."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Hub
+
+CLUSTER = "eu"
+EXEC_NS = "karmada-es-" + CLUSTER
+WORKS = "/apis/work.karmada.io/v1alpha1/namespaces/%s/works" % EXEC_NS
+DEPLOY = "/apis/apps/v1/namespaces/%s/deployments/%s"
+CM = "/api/v1/namespaces/%s/configmaps/%s"
+
+
+def wait_for(what, fn, timeout=10.0, interval=0.05):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+class Member:
+    """A member cluster's API: atoll-sim, or an atoll-hub in its place."""
+
+    def __init__(self, tmp):
+        self.dir = os.path.join(tmp, "member")
+        os.makedirs(self.dir, exist_ok=True)
+        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
+        self.sim = os.access(os.path.join(BIN, "atoll-sim"), os.X_OK)
+        self.proc = None
+        self.hub = None
+
+    def start(self):
+        if self.sim:
+            pf = os.path.join(self.dir, "port")
+            self.log = open(os.path.join(self.dir, "sim.log"), "ab")
+            self.proc = subprocess.Popen(
+                [os.path.join(BIN, "atoll-sim"), "--name", CLUSTER, "--insecure-listen", "127.0.0.1:0",
+                 "--kubeconfig-out", self.kubeconfig, "--port-file", pf, "--nodes", "3",
+                 "--ready-delay", "200ms"], stdout=self.log, stderr=self.log)
+            port = wait_for("atoll-sim to listen", lambda: _read(pf), timeout=10)
+            wait_for("the member kubeconfig", lambda: _read(self.kubeconfig))
+            self.url = "http://127.0.0.1:%s" % port
+            self.api = Hub(self.dir)  # only for its request helper
+            self.api.url = self.url
+        else:
+            self.hub = Hub(self.dir).start()
+            self.url = self.hub.url
+            self.api = self.hub
+            with open(self.kubeconfig, "w") as f:
+                f.write(open(self.hub.kubeconfig).read())
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+        if self.hub:
+            self.hub.stop()
+
+    def get(self, path):
+        return self.api.request("GET", path)
+
+    def request(self, *a, **kw):
+        return self.api.request(*a, **kw)
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+class Agent:
+    def __init__(self, tmp, hub_url, member, extra=()):
+        self.dir = os.path.join(tmp, "agent")
+        os.makedirs(self.dir, exist_ok=True)
+        self.hub_url = hub_url
+        self.member = member
+        self.extra = list(extra)
+        self.proc = None
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "agent.log"), "ab")
+        self.proc = subprocess.Popen(
+            [os.path.join(BIN, "atoll-agent"), "--hub", self.hub_url, "--cluster-name", CLUSTER,
+             "--kubeconfig", self.member.kubeconfig, "--region", "eu-west", "--zone", "eu-west-1a",
+             "--provider", "sim", "--labels", "tier=gold,env=test", "--state-dir", os.path.join(self.dir, "state"),
+             "--heartbeat-interval", "1s", "--lease-duration", "4s", "--poll-timeout", "5s",
+             "--log-level", "debug"] + self.extra, stdout=self.log, stderr=self.log)
+        return self
+
+    def read_log(self):
+        try:
+            with open(os.path.join(self.dir, "agent.log"), errors="replace") as f:
+                return f.read()[-6000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def env(tmp_path):
+    hub = Hub(str(tmp_path / "hub"))
+    os.makedirs(hub.data_dir, exist_ok=True)
+    hub.start()
+    member = Member(str(tmp_path)).start()
+    agent = Agent(str(tmp_path), hub.url, member).start()
+    e = type("Env", (), {})()
+    e.hub, e.member, e.agent, e.tmp = hub, member, agent, str(tmp_path)
+    try:
+        wait_for("the cluster to be Ready", lambda: cluster_ready(hub) == "True", timeout=15)
+        yield e
+    except Exception:
+        print("agent log:\n" + agent.read_log())
+        print("hub log:\n" + hub.read_log())
+        raise
+    finally:
+        rc = agent.stop()
+        member.stop()
+        hub.stop()
+    assert rc == 0, "agent did not stop cleanly:\n" + agent.read_log()
+
+
+def cluster(hub):
+    code, c, _ = hub.get("/apis/cluster.karmada.io/v1alpha1/clusters/" + CLUSTER)
+    return c if code == 200 else None
+
+
+def cluster_ready(hub):
+    c = cluster(hub)
+    for cond in (c or {}).get("status", {}).get("conditions", []):
+        if cond.get("type") == "Ready":
+            return cond.get("status")
+    return None
+
+
+def deployment_manifest(name, ns="apps", replicas=2, image="nginx:1.25", annotations=None):
+    md = {"name": name, "namespace": ns}
+    if annotations:
+        md["annotations"] = annotations
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": md,
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": name, "image": image}]}}}}
+
+
+def work(name, *manifests, labels=None):
+    md = {"name": name, "namespace": EXEC_NS}
+    if labels:
+        md["labels"] = labels
+    return {"apiVersion": "work.karmada.io/v1alpha1", "kind": "Work", "metadata": md,
+            "spec": {"workload": {"manifests": list(manifests)}}}
+
+
+def put_work(hub, w):
+    code, cur, _ = hub.get(WORKS + "/" + w["metadata"]["name"])
+    if code == 200:
+        w = dict(w)
+        w["metadata"] = dict(w["metadata"], resourceVersion=cur["metadata"]["resourceVersion"])
+        code, body, _ = hub.request("PUT", WORKS + "/" + w["metadata"]["name"], w)
+        assert code == 200, body
+    else:
+        code, body, _ = hub.request("POST", WORKS, w)
+        assert code == 201, body
+    return body
+
+
+def member_obj(member, path):
+    code, o, _ = member.get(path)
+    return o if code == 200 else None
+
+
+def applied(hub, name):
+    code, w, _ = hub.get(WORKS + "/" + name)
+    if code != 200:
+        return None
+    for c in w.get("status", {}).get("conditions", []):
+        if c["type"] == "Applied" and c.get("observedGeneration") == w["metadata"]["generation"]:
+            return c
+    return None
+
+
+def test_cluster_registration_heartbeat_and_lease(env):
+    hub = env.hub
+    c = cluster(hub)
+    assert c["spec"]["syncMode"] == "Pull"
+    assert c["spec"]["region"] == "eu-west"
+    assert c["spec"]["zones"] == ["eu-west-1a"]
+    assert c["spec"]["provider"] == "sim"
+    assert c["spec"]["apiEndpoint"] == env.member.url
+    assert c["metadata"]["labels"]["tier"] == "gold"
+    assert c["status"]["kubernetesVersion"].startswith("v1.")
+    ready = [x for x in c["status"]["conditions"] if x["type"] == "Ready"][0]
+    assert ready["reason"] == "ClusterReady"
+    assert ready["message"] == "cluster is healthy and ready to accept workloads"
+    if env.member.sim:
+        assert c["status"]["kubernetesVersion"] == "v1.23.8"
+        assert c["status"]["nodeSummary"] == {"totalNum": 3, "readyNum": 3}
+        rs = c["status"]["resourceSummary"]
+        assert rs["allocatable"]["pods"] == "330"
+        assert rs["allocatable"]["cpu"] == "12"
+    # kubectl's columns come from the same fields.
+    code, _, _ = hub.get("/api/v1/namespaces/" + EXEC_NS)
+    assert code == 200
+    code, lease, _ = hub.get("/apis/coordination.k8s.io/v1/namespaces/karmada-cluster/leases/" + CLUSTER)
+    assert code == 200, lease
+    assert lease["spec"]["holderIdentity"] == CLUSTER
+    assert lease["spec"]["leaseDurationSeconds"] == 4
+    first = lease["spec"]["renewTime"]
+
+    def renewed():
+        _, l2, _ = hub.get("/apis/coordination.k8s.io/v1/namespaces/karmada-cluster/leases/" + CLUSTER)
+        return l2["spec"]["renewTime"] != first
+
+    wait_for("the Lease to be renewed", renewed, timeout=5)
+
+
+def test_protocol_versioning(env):
+    hub = env.hub
+    code, st, _ = hub.get("/apis/atoll.io/v9/clusters/eu/works")
+    assert code == 404 and st["kind"] == "Status"
+    assert "unsupported protocol version atoll.io/v9" in st["message"]
+    body = {"apiVersion": "atoll.io/v2", "kind": "Heartbeat", "cluster": "eu", "health": "Healthy"}
+    code, st, _ = hub.request("PUT", "/apis/atoll.io/v1alpha1/clusters/eu/heartbeat", body)
+    assert code == 400 and "unsupported protocol version" in st["message"]
+    code, st, _ = hub.get("/apis/atoll.io/v1alpha1/clusters/eu/works?revision=1&timeoutSeconds=0")
+    assert code == 410 or code == 200, st  # compacted history or an answer, never a hang
+    code, st, _ = hub.get("/apis/atoll.io/v1alpha1/clusters/Bad_Name/works")
+    assert code == 400
+
+
+def test_apply_update_drift_delete(env):
+    hub, member = env.hub, env.member
+    put_work(hub, work("hello-w", deployment_manifest("hello")))
+    d = wait_for("the Deployment in the member", lambda: member_obj(member, DEPLOY % ("apps", "hello")))
+    assert d["metadata"]["labels"]["karmada.io/managed"] == "true"
+    assert d["metadata"]["annotations"]["work.karmada.io/name"] == "hello-w"
+    assert d["metadata"]["annotations"]["work.karmada.io/namespace"] == EXEC_NS
+    assert d["spec"]["replicas"] == 2
+
+    # Work status: Applied and the member's Deployment status.
+    cond = wait_for("Applied=True", lambda: applied(hub, "hello-w"))
+    assert cond["status"] == "True" and cond["reason"] == "AppliedSuccessful"
+    assert cond["message"] == "Manifest has been successfully applied"
+
+    def manifest_status():
+        _, w, _ = hub.get(WORKS + "/hello-w")
+        ms = w.get("status", {}).get("manifestStatuses", [])
+        if ms and ms[0].get("health") == "Healthy" and ms[0]["status"].get("readyReplicas") == 2:
+            return ms[0]
+        return None
+
+    if member.sim:
+        ms = wait_for("a Healthy manifest status", manifest_status, timeout=10)
+        assert ms["identifier"] == {"ordinal": 0, "group": "apps", "version": "v1", "kind": "Deployment",
+                                    "resource": "deployments", "namespace": "apps", "name": "hello"}
+        for k in ("replicas", "updatedReplicas", "availableReplicas", "observedGeneration", "generation"):
+            assert k in ms["status"]
+
+    # Update on the hub -> applied in the member.
+    put_work(hub, work("hello-w", deployment_manifest("hello", replicas=3, image="nginx:1.26")))
+    wait_for("the update", lambda: (member_obj(member, DEPLOY % ("apps", "hello")) or {}).get("spec", {})
+             .get("replicas") == 3)
+    d = member_obj(member, DEPLOY % ("apps", "hello"))
+    assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.26"
+
+    # Drift in the member is reverted.
+    code, _, _ = member.request("PATCH", DEPLOY % ("apps", "hello"), {"spec": {"replicas": 9}},
+                                ctype="application/merge-patch+json")
+    assert code == 200
+    wait_for("the drift to be reverted", lambda: member_obj(member, DEPLOY % ("apps", "hello"))["spec"]
+             ["replicas"] == 3)
+
+    # Deleted in the member -> recreated.
+    uid = member_obj(member, DEPLOY % ("apps", "hello"))["metadata"]["uid"]
+    code, _, _ = member.request("DELETE", DEPLOY % ("apps", "hello"))
+    assert code == 200
+    wait_for("the Deployment to be recreated",
+             lambda: (member_obj(member, DEPLOY % ("apps", "hello")) or {}).get("metadata", {}).get("uid")
+             not in (None, uid))
+
+    # Work deleted on the hub -> removed from the member.
+    code, _, _ = hub.request("DELETE", WORKS + "/hello-w")
+    assert code == 200
+    wait_for("the Deployment to be removed", lambda: member_obj(member, DEPLOY % ("apps", "hello")) is None)
+
+
+def test_conflict_then_overwrite(env):
+    hub, member = env.hub, env.member
+    code, _, _ = member.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                               "metadata": {"name": "shared"}})
+    assert code in (201, 409)
+    theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shared"},
+              "data": {"owner": "someone-else"}}
+    code, _, _ = member.request("POST", "/api/v1/namespaces/shared/configmaps", theirs)
+    assert code == 201
+    ours = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shared"},
+            "data": {"owner": "atoll"}}
+    put_work(hub, work("settings-w", ours))
+    cond = wait_for("Applied=False", lambda: applied(hub, "settings-w"))
+    assert cond["status"] == "False"
+    assert cond["reason"] == "AppliedFailed"
+    assert cond["message"] == (
+        "Failed to apply all manifests (0/1): resource(kind=ConfigMap, shared/settings) already exists in the "
+        "cluster eu and the work.karmada.io/conflict-resolution strategy value is empty, Karmada will not "
+        "manage this resource")
+    cm = member_obj(member, CM % ("shared", "settings"))
+    assert cm["data"] == {"owner": "someone-else"}
+    assert "karmada.io/managed" not in (cm["metadata"].get("labels") or {})
+
+    # Deleting the Work never deletes what the agent does not own.
+    code, _, _ = hub.request("DELETE", WORKS + "/settings-w")
+    assert code == 200
+    time.sleep(0.5)
+    assert member_obj(member, CM % ("shared", "settings"))["data"] == {"owner": "someone-else"}
+
+    # With conflict-resolution overwrite the agent takes it over.
+    ours["metadata"]["annotations"] = {"work.karmada.io/conflict-resolution": "overwrite"}
+    put_work(hub, work("settings-w", ours))
+    wait_for("the take-over", lambda: member_obj(member, CM % ("shared", "settings"))["data"] == {"owner": "atoll"})
+    cm = member_obj(member, CM % ("shared", "settings"))
+    assert cm["metadata"]["labels"]["karmada.io/managed"] == "true"
+    cond = wait_for("Applied=True", lambda: applied(hub, "settings-w"))
+    assert cond["status"] == "True"
+
+
+def test_hub_restart_changes_nothing_and_resumes(env, tmp_path):
+    hub, member = env.hub, env.member
+    put_work(hub, work("a-w", deployment_manifest("a")))
+    wait_for("Applied", lambda: applied(hub, "a-w"))
+    before = member_obj(member, DEPLOY % ("apps", "a"))
+    port = hub.port
+    hub.kill9()
+    # The hub is gone: the member stays exactly as it was.
+    end = time.time() + 3
+    while time.time() < end:
+        now = member_obj(member, DEPLOY % ("apps", "a"))
+        assert now is not None
+        assert now["metadata"]["uid"] == before["metadata"]["uid"]
+        assert now["spec"] == before["spec"]
+        assert now["metadata"]["generation"] == before["metadata"]["generation"]
+        time.sleep(0.2)
+    assert env.agent.proc.poll() is None
+    hub.extra = ["--insecure-listen", "127.0.0.1:%d" % port]
+    hub.start()
+    # Later changes still arrive.
+    put_work(hub, work("a-w", deployment_manifest("a", replicas=4)))
+    wait_for("the change after the restart",
+             lambda: member_obj(member, DEPLOY % ("apps", "a"))["spec"]["replicas"] == 4, timeout=40)
+    put_work(hub, work("b-w", deployment_manifest("b")))
+    wait_for("a new Work after the restart", lambda: member_obj(member, DEPLOY % ("apps", "b")), timeout=10)
+    assert member_obj(member, DEPLOY % ("apps", "a"))["metadata"]["uid"] == before["metadata"]["uid"]
+
+
+def test_agent_restart_deletes_nothing(env):
+    hub, member = env.hub, env.member
+    put_work(hub, work("x-w", deployment_manifest("x")))
+    put_work(hub, work("y-w", {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "y", "namespace": "apps"}, "data": {"k": "v"}}))
+    wait_for("both applied", lambda: applied(hub, "x-w") and applied(hub, "y-w"))
+    uids = {p: member_obj(member, p)["metadata"]["uid"] for p in (DEPLOY % ("apps", "x"), CM % ("apps", "y"))}
+    env.agent.stop(signal.SIGKILL)
+    # While the agent is away the ConfigMap's Work goes.
+    code, _, _ = hub.request("DELETE", WORKS + "/y-w")
+    assert code == 200
+    env.agent.start()
+    # Nothing assigned is touched...
+    end = time.time() + 2
+    while time.time() < end:
+        assert member_obj(member, DEPLOY % ("apps", "x"))["metadata"]["uid"] == uids[DEPLOY % ("apps", "x")]
+        time.sleep(0.1)
+    # ...and what is no longer assigned goes once the hub's list is in hand.
+    wait_for("the unassigned ConfigMap to go", lambda: member_obj(member, CM % ("apps", "y")) is None)
+    assert member_obj(member, DEPLOY % ("apps", "x"))["metadata"]["uid"] == uids[DEPLOY % ("apps", "x")]
+
+
+def test_lease_expiry_marks_cluster_unknown(env):
+    hub = env.hub
+    env.agent.stop(signal.SIGKILL)
+    # Lease 4 s, monitor every 5 s.
+    wait_for("Ready=Unknown", lambda: cluster_ready(hub) == "Unknown", timeout=20, interval=0.2)
+    c = cluster(hub)
+    ready = [x for x in c["status"]["conditions"] if x["type"] == "Ready"][0]
+    assert ready["reason"] == "ClusterStatusUnknown"
+    assert ready["message"] == "Cluster status controller stopped posting cluster status."
+    assert {"key": "cluster.karmada.io/unreachable", "effect": "NoSchedule"}.items() <= \
+        [t for t in c["spec"]["taints"] if t["key"] == "cluster.karmada.io/unreachable"][0].items()
+    env.agent.start()
+    wait_for("Ready=True again", lambda: cluster_ready(hub) == "True", timeout=10)
+    wait_for("the taint to go", lambda: not any(
+        t["key"].startswith("cluster.karmada.io/") for t in cluster(hub)["spec"].get("taints", [])))
+
+
+def test_footprint(env):
+    if "asan" in BIN:
+        pytest.skip("sanitizers change the footprint")
+    hub = env.hub
+    put_work(hub, work("f-w", deployment_manifest("f")))
+    wait_for("Applied", lambda: applied(hub, "f-w"))
+    time.sleep(1.5)
+    pid = env.agent.proc.pid
+
+    def cpu_ticks():
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    t0 = cpu_ticks()
+    time.sleep(3)
+    used = cpu_ticks() - t0
+    # Heartbeats every second in this test; still next to nothing.
+    assert used <= 15, "agent used %d ticks in 3 s idle" % used
+    with open("/proc/%d/status" % pid) as f:
+        rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
+    assert rss <= 10 * 1024, "agent RSS %d KiB" % rss
