@@ -52,6 +52,7 @@ static void usage(FILE *f)
 	      "                               else v1.N.0)\n"
 	      "  --data-dir DIR               keep the clusters' stores in DIR/NAME (default: a temporary\n"
 	      "                               directory in $TMPDIR, else /dev/shm, removed at exit)\n"
+	      "  --no-events                  record no Events (ScalingReplicaSet, Scheduled, Started, ...)\n"
 	      "  --port-file FILE             once every cluster listens: the port (one cluster) or\n"
 	      "                               \"NAME PORT\" lines (several)\n"
 	      "  --request-timeout DURATION   cut off a client silent this long mid-request (default 60s)\n"
@@ -174,6 +175,7 @@ int main(int argc, char **argv)
 	const char *port_file = NULL, *minor = "23", *git_version = NULL, *region = NULL, *zones = NULL;
 	const char *cpu = "4", *memory = "16Gi", *pods = "110";
 	long nodes = 3, history = 20000;
+	bool events = true;
 	long long ready_ms = 1000, timeout_ms = 60000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
@@ -181,7 +183,7 @@ int main(int argc, char **argv)
 	int ncargs = 0;
 	char err[1024];
 	enum { O_NAME = 256, O_LISTEN, O_KCOUT, O_CLUSTER, O_KCDIR, O_NODES, O_READY, O_REGION, O_ZONE, O_CPU, O_MEM,
-	       O_PODS, O_MINOR, O_GITV, O_DATA, O_PORTF, O_TIMEOUT, O_HISTORY, O_LEVEL, O_FORMAT, O_VERSION };
+	       O_PODS, O_MINOR, O_GITV, O_DATA, O_PORTF, O_TIMEOUT, O_HISTORY, O_LEVEL, O_FORMAT, O_VERSION, O_NOEVENTS };
 	static const struct option opts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"insecure-listen", required_argument, NULL, O_LISTEN},
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, O_LEVEL},
 		{"log-format", required_argument, NULL, O_FORMAT},
 		{"version", no_argument, NULL, O_VERSION},
+		{"no-events", no_argument, NULL, O_NOEVENTS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -278,6 +281,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case O_NOEVENTS: events = false; break;
 		case O_VERSION: printf("atoll-sim %s\n", ATOLL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -369,6 +373,7 @@ int main(int argc, char **argv)
 				  .memory = memory,
 				  .pods = pods},
 			.ready_delay_ms = (long)ready_ms,
+			.events = events,
 			.minor = minor,
 			.git_version = git_version,
 			.request_timeout_s = (int)(timeout_ms / 1000),

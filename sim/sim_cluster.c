@@ -94,7 +94,8 @@ struct sim_cluster *sim_cluster_start(struct event_base *base, const struct sim_
 		snprintf(host, sizeof host, "127.0.0.1");
 	bool v6 = strchr(host, ':') && host[0] != '[';
 	snprintf(c->server, sizeof c->server, "http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", c->port);
-	c->ctl = sim_controllers_new(base, c->store, apiserver_objects(c->api), &c->nodes, cfg->ready_delay_ms);
+	c->ctl = sim_controllers_new(base, c->store, apiserver_objects(c->api), &c->nodes, cfg->ready_delay_ms,
+				     cfg->events);
 	if (ensure_nodes(c, err, errlen) < 0) {
 		sim_cluster_free(c);
 		return NULL;

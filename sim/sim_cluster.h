@@ -7,6 +7,7 @@
 #ifndef ATOLL_SIM_CLUSTER_H
 #define ATOLL_SIM_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <event2/event.h>
 
@@ -19,6 +20,7 @@ struct sim_cluster_config {
 	const char *data_dir;       /* the cluster's own directory (created if missing) */
 	struct sim_node_spec nodes; /* nodes.cluster is set from name */
 	long ready_delay_ms;        /* Pending -> Running and Ready */
+	bool events;                /* record v1 Events like the Kubernetes components */
 	const char *minor;          /* /version minor */
 	const char *git_version;    /* /version gitVersion and kubeletVersion */
 	int request_timeout_s;

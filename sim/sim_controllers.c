@@ -1,11 +1,13 @@
 #include "sim_controllers.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "events.h"
 #include "sim_deployment.h"
 #include "jsonutil.h"
 #include "sim_kubelet.h"
@@ -29,6 +31,7 @@ struct sim_controllers {
 	struct obj_ctx *objs;
 	const struct sim_node_spec *nodes;
 	long ready_delay_ms;
+	bool events;
 	struct event *kick;
 	char **dirty;
 	int ndirty, capdirty;
@@ -121,6 +124,34 @@ static void report(const char *what, const struct kind_info *k, const char *ns, 
 {
 	log_warn("sim: %s %s %s/%s: %s", what, k->plural, ns, name ? name : "", e->message);
 	api_error_clear(e);
+}
+
+/* A v1 Event about obj, as the named Kubernetes component records it. */
+static void emit(struct sim_controllers *c, const cJSON *obj, const char *reason, const char *component,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void emit(struct sim_controllers *c, const cJSON *obj, const char *reason, const char *component,
+		 const char *fmt, ...)
+{
+	if (!c->events || !obj)
+		return;
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	events_record(c->objs, obj, "Normal", reason, msg, component, EVENT_BUMP, time(NULL));
+}
+
+static const cJSON *find_name(const cJSON *arr, const char *name)
+{
+	const cJSON *o;
+	cJSON_ArrayForEach(o, arr)
+	{
+		const char *n = json_get_str(o, "metadata.name");
+		if (n && name && strcmp(n, name) == 0)
+			return o;
+	}
+	return NULL;
 }
 
 static cJSON *do_create(struct sim_controllers *c, const struct kind_info *k, const char *ns, cJSON *obj)
@@ -268,6 +299,15 @@ static void on_pod_ready(evutil_socket_t fd, short what, void *arg)
 			cJSON *st = sim_pod_status_running(pod, host_ip, pod_ip, time(NULL));
 			set_status(c, c->k_pod, pod, st);
 			cJSON_Delete(st);
+			const cJSON *ct;
+			cJSON_ArrayForEach(ct, json_get(pod, "spec.containers"))
+			{
+				const char *cn = json_get_str(ct, "name"), *img = json_get_str(ct, "image");
+				emit(c, pod, "Pulled", "kubelet", "Container image \"%s\" already present on machine",
+				     img ? img : "");
+				emit(c, pod, "Created", "kubelet", "Created container %s", cn ? cn : "");
+				emit(c, pod, "Started", "kubelet", "Started container %s", cn ? cn : "");
+			}
 			cJSON_Delete(nodes);
 		}
 		cJSON_Delete(pod);
@@ -312,13 +352,24 @@ static void deployments_pass(struct sim_controllers *c, const char *ns, const cJ
 		sim_deploy_plan(d, rss, now, &plan);
 		if (plan.create_rs) {
 			cJSON *rs = do_create(c, c->k_rs, ns, plan.create_rs);
-			if (rs)
-				log_info("sim: created replica set %s/%s", ns, json_get_str(rs, "metadata.name"));
+			int n = (int)json_get_num(rs, "spec.replicas", 0);
+			if (rs && n > 0)
+				emit(c, d, "ScalingReplicaSet", "deployment-controller", "Scaled up replica set %s to %d",
+				     json_get_str(rs, "metadata.name"), n);
 			cJSON_Delete(rs);
 		}
 		const cJSON *p;
 		cJSON_ArrayForEach(p, plan.rs_patches)
-		do_patch(c, c->k_rs, ns, json_get_str(p, "name"), json_get(p, "patch"), SUBRES_NONE);
+		{
+			const char *rsname = json_get_str(p, "name");
+			do_patch(c, c->k_rs, ns, rsname, json_get(p, "patch"), SUBRES_NONE);
+			const cJSON *want = json_get(json_get(p, "patch"), "spec.replicas");
+			const cJSON *old = find_name(rss, rsname);
+			int before = (int)json_get_num(old, "spec.replicas", 0);
+			if (cJSON_IsNumber(want) && old && (int)want->valuedouble != before)
+				emit(c, d, "ScalingReplicaSet", "deployment-controller", "Scaled %s replica set %s to %d",
+				     (int)want->valuedouble > before ? "up" : "down", rsname, (int)want->valuedouble);
+		}
 		cJSON_ArrayForEach(p, plan.rs_deletes) do_delete(c, c->k_rs, ns, p->valuestring);
 		if (plan.deploy_patch)
 			do_patch(c, c->k_deploy, ns, name, plan.deploy_patch, SUBRES_NONE);
@@ -328,8 +379,9 @@ static void deployments_pass(struct sim_controllers *c, const char *ns, const cJ
 }
 
 /* Creates pod (consumed) with the status of a pod just bound to node (or
- * unschedulable when node is NULL); the stored pod joins pods. */
-static int create_pod(struct sim_controllers *c, const char *ns, cJSON *pod, const char *node,
+ * unschedulable when node is NULL); the stored pod joins pods and is
+ * returned (NULL on failure). */
+static const cJSON *create_pod(struct sim_controllers *c, const char *ns, cJSON *pod, const char *node,
 		      const struct node_view *nv, cJSON *pods, time_t now)
 {
 	if (node) {
@@ -344,9 +396,12 @@ static int create_pod(struct sim_controllers *c, const char *ns, cJSON *pod, con
 	cJSON *stored = do_create(c, c->k_pod, ns, pod);
 	cJSON_Delete(pod);
 	if (!stored)
-		return -1;
+		return NULL;
 	cJSON_AddItemToArray(pods, stored); /* counts for the next node choice */
-	return 0;
+	if (node)
+		emit(c, stored, "Scheduled", "default-scheduler", "Successfully assigned %s/%s to %s", ns,
+		     json_get_str(stored, "metadata.name"), node);
+	return stored;
 }
 
 static void statefulsets_pass(struct sim_controllers *c, const char *ns, const cJSON *stss, cJSON *pods,
@@ -369,17 +424,30 @@ static void statefulsets_pass(struct sim_controllers *c, const char *ns, const c
 				struct api_error e = {0};
 				const char *cn = json_get_str(pvc, "metadata.name");
 				if (obj_get(c->objs, c->k_pvc, ns, cn ? cn : "", &out, &e) < 0) {
-					cJSON_Delete(do_create(c, c->k_pvc, ns, (cJSON *)pvc));
+					cJSON *made = do_create(c, c->k_pvc, ns, (cJSON *)pvc);
+					if (made)
+						emit(c, sts, "SuccessfulCreate", "statefulset-controller",
+						     "create Claim %s Pod %s-%d in StatefulSet %s success", cn,
+						     json_get_str(sts, "metadata.name"), ordinal, json_get_str(sts, "metadata.name"));
+					cJSON_Delete(made);
 				}
 				api_error_clear(&e);
 				free(out);
 			}
 			cJSON_Delete(claims);
 			const char *node = sim_pick_node(nv->names, pods);
-			if (create_pod(c, ns, sim_sts_pod(sts, ordinal, node), node, nv, pods, now) < 0)
+			const cJSON *stored = create_pod(c, ns, sim_sts_pod(sts, ordinal, node), node, nv, pods, now);
+			if (!stored)
 				break;
+			emit(c, sts, "SuccessfulCreate", "statefulset-controller", "create Pod %s in StatefulSet %s successful",
+			     json_get_str(stored, "metadata.name"), json_get_str(sts, "metadata.name"));
 		}
-		cJSON_ArrayForEach(n, plan.deletes) do_delete(c, c->k_pod, ns, n->valuestring);
+		cJSON_ArrayForEach(n, plan.deletes)
+		{
+			do_delete(c, c->k_pod, ns, n->valuestring);
+			emit(c, sts, "SuccessfulDelete", "statefulset-controller", "delete Pod %s in StatefulSet %s successful",
+			     n->valuestring, json_get_str(sts, "metadata.name"));
+		}
 		set_status(c, c->k_sts, sts, plan.status);
 		sim_sts_plan_free(&plan);
 	}
@@ -399,11 +467,18 @@ static void replicasets_pass(struct sim_controllers *c, const char *ns, const cJ
 		for (int i = 0; i < plan.create; i++) {
 			const char *node = sim_pick_node(nv->names, pods);
 			cJSON *pod = sim_pod_from_template(rs, json_get(rs, "spec.template"), NULL, node);
-			if (create_pod(c, ns, pod, node, nv, pods, now) < 0)
+			const cJSON *stored = create_pod(c, ns, pod, node, nv, pods, now);
+			if (!stored)
 				break;
+			emit(c, rs, "SuccessfulCreate", "replicaset-controller", "Created pod: %s",
+			     json_get_str(stored, "metadata.name"));
 		}
 		const cJSON *n;
-		cJSON_ArrayForEach(n, plan.deletes) do_delete(c, c->k_pod, ns, n->valuestring);
+		cJSON_ArrayForEach(n, plan.deletes)
+		{
+			do_delete(c, c->k_pod, ns, n->valuestring);
+			emit(c, rs, "SuccessfulDelete", "replicaset-controller", "Deleted pod: %s", n->valuestring);
+		}
 		set_status(c, c->k_rs, rs, plan.status);
 		sim_rs_plan_free(&plan);
 	}
@@ -439,6 +514,7 @@ static void kubelet_pass(struct sim_controllers *c, const char *ns, const cJSON 
 			json_set_str(json_ensure_obj(patch, "spec"), "nodeName", pick);
 			do_patch(c, c->k_pod, ns, name, patch, SUBRES_NONE);
 			cJSON_Delete(patch);
+			emit(c, p, "Scheduled", "default-scheduler", "Successfully assigned %s/%s to %s", ns, name, pick);
 			continue; /* the next pass sees it bound */
 		}
 		if (!sim_pod_starting(p))
@@ -527,7 +603,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct sim_controllers *sim_controllers_new(struct event_base *base, struct store *st, struct obj_ctx *objs,
-					    const struct sim_node_spec *nodes, long ready_delay_ms)
+					    const struct sim_node_spec *nodes, long ready_delay_ms, bool events)
 {
 	struct sim_controllers *c = calloc(1, sizeof *c);
 	if (!c)
@@ -537,6 +613,7 @@ struct sim_controllers *sim_controllers_new(struct event_base *base, struct stor
 	c->objs = objs;
 	c->nodes = nodes;
 	c->ready_delay_ms = ready_delay_ms < 0 ? 0 : ready_delay_ms;
+	c->events = events;
 	c->k_deploy = kinds_find_kind("apps", "v1", "Deployment");
 	c->k_rs = kinds_find_kind("apps", "v1", "ReplicaSet");
 	c->k_sts = kinds_find_kind("apps", "v1", "StatefulSet");

@@ -6,12 +6,14 @@
  * (garbage collection of ReplicaSets and pods whose owner is gone,
  * Deployments, ReplicaSets, StatefulSets and their claims, scheduling of
  * unbound pods, starting pods), and the per-pod timers that make a pod
- * Running and Ready after the ready delay. Every write goes through
+ * Running and Ready after the ready delay, and the Events those
+ * components would record. Every write goes through
  * objects.h, so resourceVersions, generation and watches behave exactly
  * as for a client's write. */
 #ifndef ATOLL_SIM_CONTROLLERS_H
 #define ATOLL_SIM_CONTROLLERS_H
 
+#include <stdbool.h>
 #include <event2/event.h>
 
 #include "sim_nodes.h"
@@ -21,9 +23,11 @@
 struct sim_controllers;
 
 /* Subscribes to st and schedules a first full reconcile. nodes is
- * borrowed for the life of the controllers. */
+ * borrowed for the life of the controllers. events: record v1 Events as
+ * the Kubernetes components do (ScalingReplicaSet, SuccessfulCreate,
+ * SuccessfulDelete, Scheduled, Pulled, Created, Started). */
 struct sim_controllers *sim_controllers_new(struct event_base *base, struct store *st, struct obj_ctx *objs,
-					    const struct sim_node_spec *nodes, long ready_delay_ms);
+					    const struct sim_node_spec *nodes, long ready_delay_ms, bool events);
 /* Number of reconcile passes run so far (tests, logs). */
 unsigned long sim_controllers_passes(const struct sim_controllers *c);
 void sim_controllers_free(struct sim_controllers *c);

@@ -188,6 +188,12 @@ def test_deployment_pods_scale_roll_delete(sim, kubectl):
     assert conds["Available"]["status"] == "True" and conds["Available"]["reason"] == "MinimumReplicasAvailable"
     assert conds["Progressing"]["reason"] == "NewReplicaSetAvailable"
     assert dep["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    # Events as the deployment controller, scheduler and kubelet record them.
+    d = kubectl("describe", "deployment", "hello").stdout
+    assert "Scaled up replica set hello-%s to 3" % first_hash in d
+    ev = kubectl("get", "events").stdout
+    assert "Started container hello" in ev and "Created pod: hello-%s-" % first_hash in ev
+    assert "Successfully assigned default/hello-%s-" % first_hash in ev
 
     # Scale to 5.
     kubectl("scale", "deployment/hello", "--replicas=5")
