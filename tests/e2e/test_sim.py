@@ -415,3 +415,34 @@ def test_statefulset(sim, kubectl):
     wait_for(lambda: not web_pods(), what="pods gone")
     # Claims are kept (Retain), as Kubernetes does.
     assert len(json.loads(kubectl("get", "pvc", "-o", "json").stdout)["items"]) == 3
+
+
+def test_watch_sees_controller_writes(sim, kubectl):
+    """Pods the controllers create and start reach watchers like any write
+    (the server ends the stream after timeoutSeconds)."""
+    import threading
+    port = sim.ports[""]
+    rv = json.loads(http_get(port, "/api/v1/namespaces/default/pods")[1])["metadata"]["resourceVersion"]
+    events = []
+
+    def watch():
+        url = "http://127.0.0.1:%d/api/v1/namespaces/default/pods?watch=true&resourceVersion=%s&timeoutSeconds=3" % (
+            port, rv)
+        with urllib.request.urlopen(url, timeout=10) as r:
+            for line in r:
+                if line.strip():
+                    events.append(json.loads(line))
+
+    t = threading.Thread(target=watch)
+    t.start()
+    time.sleep(0.2)
+    kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml"))
+    t.join(15)
+    assert not t.is_alive()
+    added = {e["object"]["metadata"]["name"] for e in events if e["type"] == "ADDED"}
+    running = {e["object"]["metadata"]["name"] for e in events
+               if e["type"] == "MODIFIED" and e["object"]["status"].get("phase") == "Running"}
+    assert len(added) == 3 and all(POD_RE.match(n) for n in added)
+    assert running == added
+    rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
+    assert rvs == sorted(rvs) and len(set(rvs)) == len(rvs)
