@@ -35,8 +35,19 @@ static void send_status(struct evhttp_request *req, int code, const char *reason
 
 static void handle_join(struct joinapi *j, struct evhttp_request *req)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		send_status(req, 405, "MethodNotAllowed", "the join endpoint takes POST");
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	if (cmd == EVHTTP_REQ_GET) {
+		/* Anonymous: the agent pins this CA by its hash before it sends a token. */
+		cJSON *info = cJSON_CreateObject();
+		cJSON_AddStringToObject(info, "apiVersion", "atoll.io/v1alpha1");
+		cJSON_AddStringToObject(info, "kind", "JoinInfo");
+		cJSON_AddStringToObject(info, "caBundle", j->ca_pem);
+		api_send_json(req, 200, info);
+		cJSON_Delete(info);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_POST) {
+		send_status(req, 405, "MethodNotAllowed", "the join endpoint takes GET (JoinInfo) or POST (JoinRequest)");
 		return;
 	}
 	struct auth_identity id;

@@ -1,5 +1,7 @@
 /* joinapi — the hub's join endpoint: certificates for agents.
- * Owns: POST /apis/atoll.io/v1alpha1/join (docs/protocol.md, "Joining").
+ * Owns: /apis/atoll.io/v1alpha1/join (docs/protocol.md, "Joining"): GET
+ * (anonymous) answers JoinInfo with the CA bundle, which the agent pins by
+ * the hash it was given; POST signs a CSR.
  * The caller presents a bootstrap token (Authorization: Bearer) — or, to
  * renew, its current agent certificate, or an admin identity — and a PEM
  * CSR whose CN is system:atoll:agent:<cluster>. The answer is a client

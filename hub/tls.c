@@ -355,6 +355,11 @@ static void conn_kill(struct tls_conn *c, const char *why)
 	if (c->timer)
 		event_del(c->timer);
 	bufferevent_disable(c->under, EV_READ);
+	/* A pending alert (tiny) reaches the peer before the close. */
+	evutil_socket_t fd = bufferevent_getfd(c->under);
+	struct evbuffer *out = bufferevent_get_output(c->under);
+	if (fd >= 0 && evbuffer_get_length(out) > 0 && evbuffer_get_length(out) < 4096)
+		evbuffer_write(out, fd);
 	/* evhttp handles this like a client that went away. Deferred: we may be
 	 * running inside the filter or inside evhttp. */
 	bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);

@@ -1,0 +1,447 @@
+/* The libevent <-> mbedTLS glue (hub/tls.c) against a real mbedTLS client
+ * over loopback: keep-alive, large responses delivered whole before a
+ * close, client certificates (ours accepted with CN/O visible, another
+ * CA's refused in the handshake), session resumption, plain HTTP refused
+ * with a 400, and the hostile-client limits (handshake deadline, request
+ * head deadline, connections per client address). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+
+#include "pki.h"
+#include "tls.h"
+#include "tlsconf.h"
+
+static char dir[256];
+static struct event_base *base;
+static struct evhttp *http;
+static struct tls_server *srv;
+static pthread_t loop_thread;
+static int port;
+
+static void on_req(struct evhttp_request *req, void *arg)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *b = evbuffer_new();
+	if (strncmp(uri, "/big/", 5) == 0) {
+		size_t n = (size_t)atol(uri + 5);
+		char *data = malloc(n);
+		for (size_t i = 0; i < n; i++)
+			data[i] = (char)('a' + i % 26);
+		evbuffer_add(b, data, n);
+		free(data);
+	} else if (strcmp(uri, "/whoami") == 0) {
+		const struct tls_peer *p = tls_peer_of(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
+		evbuffer_add_printf(b, "tls=%d cert=%d cn=%s o=%s", p != NULL, p && p->has_cert, p ? p->cn : "",
+				    p && p->norgs ? p->orgs[0] : "");
+	} else if (strcmp(uri, "/stats") == 0) {
+		struct tls_stats st;
+		tls_server_stats(srv, &st);
+		evbuffer_add_printf(b, "handshakes=%lu resumed=%lu plain=%lu timeouts=%lu over=%lu failed=%lu", st.handshakes,
+				    st.resumed, st.plain_http, st.timed_out, st.over_limit, st.failed);
+	} else {
+		evbuffer_add_printf(b, "ok %s", uri);
+	}
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void *run_loop(void *arg)
+{
+	event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static char *path(const char *name)
+{
+	static char p[4][512];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+	return p[i];
+}
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof dir, "/tmp/atoll-test-tls-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	struct pki_init_opts o = {.dir = dir, .nhosts = 1, .hosts = {"127.0.0.1"}};
+	char err[512] = "";
+	assert_int_equal(pki_init(&o, err, sizeof err), 0);
+	/* A client certificate from another CA. */
+	struct pki_ca other;
+	assert_int_equal(pki_ca_create(&other, "other-ca", 3600, err, sizeof err), 0);
+	mbedtls_pk_context k;
+	mbedtls_pk_init(&k);
+	assert_int_equal(tls_gen_ec_key(&k), 0);
+	char *crt = pki_issue(&other, &k, "admin", "system:masters", NULL, 0, PKI_CLIENT, 3600, err, sizeof err);
+	char *key = tls_key_pem(&k);
+	assert_non_null(crt);
+	assert_int_equal(tls_write_file(path("other.crt"), crt, strlen(crt), 0600, err, sizeof err), 0);
+	assert_int_equal(tls_write_file(path("other.key"), key, strlen(key), 0600, err, sizeof err), 0);
+	free(crt), free(key);
+	mbedtls_pk_free(&k);
+	pki_ca_free(&other);
+
+	evthread_use_pthreads(); /* teardown stops the loop from this thread */
+	base = event_base_new();
+	struct tls_server_opts to = {.cert_file = path("hub.crt"), .key_file = path("hub.key"),
+				     .client_ca_file = path("ca.crt"), .handshake_timeout_ms = 400,
+				     .header_timeout_ms = 400, .max_conns_per_client = 8};
+	srv = tls_server_new(base, &to, err, sizeof err);
+	if (!srv)
+		print_error("%s\n", err);
+	assert_non_null(srv);
+	http = evhttp_new(base);
+	evhttp_set_bevcb(http, tls_server_bevcb, srv);
+	evhttp_set_gencb(http, on_req, NULL);
+	evhttp_set_timeout(http, 30);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	assert_non_null(bs);
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
+	port = ntohs(sin.sin_port);
+	pthread_create(&loop_thread, NULL, run_loop, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	event_base_loopbreak(base);
+	pthread_join(loop_thread, NULL);
+	evhttp_free(http);
+	tls_server_free(srv);
+	event_base_free(base);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+/* ---- a blocking mbedTLS client -------------------------------------------------- */
+
+struct cli {
+	mbedtls_net_context net;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, crt;
+	mbedtls_pk_context key;
+};
+
+static int tcp_connect(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+/* Returns the handshake result. */
+static int cli_open(struct cli *c, const char *crt, const char *key, mbedtls_ssl_session *resume)
+{
+	memset(c, 0, sizeof *c);
+	mbedtls_net_init(&c->net);
+	mbedtls_ssl_init(&c->ssl);
+	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_x509_crt_init(&c->crt);
+	mbedtls_pk_init(&c->key);
+	assert_int_equal(mbedtls_x509_crt_parse_file(&c->ca, path("ca.crt")), 0);
+	mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	mbedtls_ssl_conf_rng(&c->conf, tls_rng_fn, NULL);
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	if (crt) {
+		assert_int_equal(mbedtls_x509_crt_parse_file(&c->crt, crt), 0);
+		assert_int_equal(mbedtls_pk_parse_keyfile(&c->key, key, NULL), 0);
+		mbedtls_ssl_conf_own_cert(&c->conf, &c->crt, &c->key);
+	}
+	assert_int_equal(mbedtls_ssl_setup(&c->ssl, &c->conf), 0);
+	mbedtls_ssl_set_hostname(&c->ssl, "localhost"); /* mbedTLS 2.28 matches DNS SANs only */
+	if (resume)
+		mbedtls_ssl_set_session(&c->ssl, resume);
+	c->net.fd = tcp_connect();
+	mbedtls_ssl_set_bio(&c->ssl, &c->net, mbedtls_net_send, mbedtls_net_recv, NULL);
+	int rc;
+	while ((rc = mbedtls_ssl_handshake(&c->ssl)) == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		;
+	return rc;
+}
+
+static void cli_close(struct cli *c)
+{
+	mbedtls_net_free(&c->net);
+	mbedtls_ssl_free(&c->ssl);
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_x509_crt_free(&c->crt);
+	mbedtls_pk_free(&c->key);
+}
+
+static void cli_write(struct cli *c, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+	while (off < n) {
+		int w = mbedtls_ssl_write(&c->ssl, (const unsigned char *)s + off, n - off);
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+}
+
+/* Reads one HTTP response with Content-Length; returns the body (malloc'd)
+ * or NULL when the connection ended first. */
+static char *cli_response(struct cli *c, size_t *blen)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	size_t want = (size_t)-1;
+	char *body = NULL;
+	for (;;) {
+		if (body && n - (size_t)(body - buf) >= want)
+			break;
+		if (n + 16384 + 1 > cap) {
+			size_t off = body ? (size_t)(body - buf) : 0;
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (body)
+				body = buf + off;
+		}
+		int r = mbedtls_ssl_read(&c->ssl, (unsigned char *)buf + n, 16384);
+		if (r == MBEDTLS_ERR_SSL_WANT_READ)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (!body) {
+			char *e = strstr(buf, "\r\n\r\n");
+			if (e) {
+				body = e + 4;
+				char *cl = strcasestr(buf, "Content-Length:");
+				assert_non_null(cl);
+				want = (size_t)atol(cl + 15);
+			}
+		}
+	}
+	size_t off = (size_t)(body - buf);
+	memmove(buf, body, want);
+	buf[want] = '\0';
+	(void)off;
+	*blen = want;
+	return buf;
+}
+
+static char *get(struct cli *c, const char *uri, bool close)
+{
+	char req[512];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", uri, close ? "Connection: close\r\n" : "");
+	cli_write(c, req);
+	size_t n;
+	return cli_response(c, &n);
+}
+
+/* True when the server closed the connection (EOF or reset) within ms. */
+static bool closed_within(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char b[4096];
+	for (;;) {
+		ssize_t r = recv(fd, b, sizeof b, 0);
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK;
+	}
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void test_keepalive_and_big(void **state)
+{
+	struct cli c;
+	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
+	assert_string_equal(mbedtls_ssl_get_version(&c.ssl), "TLSv1.2");
+	const char *suite = mbedtls_ssl_get_ciphersuite(&c.ssl);
+	assert_true(strstr(suite, "GCM") || strstr(suite, "CHACHA20"));
+	for (int i = 0; i < 3; i++) {
+		char *b = get(&c, "/one", false);
+		assert_non_null(b);
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	/* Several MiB, then the server closes: every byte arrives first. */
+	char req[128];
+	snprintf(req, sizeof req, "GET /big/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5 << 20);
+	cli_write(&c, req);
+	size_t n = 0;
+	char *b = cli_response(&c, &n);
+	assert_non_null(b);
+	assert_int_equal(n, 5 << 20);
+	for (size_t i = 0; i < n; i += 4099)
+		assert_int_equal(b[i], 'a' + i % 26);
+	free(b);
+	cli_close(&c);
+}
+
+static void test_client_certs(void **state)
+{
+	struct cli c;
+	assert_int_equal(cli_open(&c, path("admin.crt"), path("admin.key"), NULL), 0);
+	char *b = get(&c, "/whoami", false);
+	assert_string_equal(b, "tls=1 cert=1 cn=admin o=system:masters");
+	free(b);
+	cli_close(&c);
+	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
+	b = get(&c, "/whoami", false);
+	assert_string_equal(b, "tls=1 cert=0 cn= o=");
+	free(b);
+	cli_close(&c);
+	/* Another CA's certificate: the handshake fails (an alert, or the
+	 * reset when the client was still writing as the server closed). */
+	int rc = cli_open(&c, path("other.crt"), path("other.key"), NULL);
+	assert_true(rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE || rc == MBEDTLS_ERR_NET_CONN_RESET ||
+		    rc == MBEDTLS_ERR_SSL_CONN_EOF || rc == MBEDTLS_ERR_NET_SEND_FAILED || rc == MBEDTLS_ERR_NET_RECV_FAILED);
+	cli_close(&c);
+}
+
+static void test_resumption(void **state)
+{
+	struct cli c;
+	mbedtls_ssl_session sess;
+	mbedtls_ssl_session_init(&sess);
+	assert_int_equal(cli_open(&c, path("admin.crt"), path("admin.key"), NULL), 0);
+	assert_int_equal(mbedtls_ssl_get_session(&c.ssl, &sess), 0);
+	free(get(&c, "/one", true));
+	cli_close(&c);
+	assert_int_equal(cli_open(&c, NULL, NULL, &sess), 0);
+	char *b = get(&c, "/whoami", false);
+	/* The resumed session keeps the verified client identity. */
+	assert_string_equal(b, "tls=1 cert=1 cn=admin o=system:masters");
+	free(b);
+	b = get(&c, "/stats", false);
+	assert_non_null(strstr(b, "resumed=1 "));
+	free(b);
+	cli_close(&c);
+	mbedtls_ssl_session_free(&sess);
+}
+
+static void test_plain_http_refused(void **state)
+{
+	int fd = tcp_connect();
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	char buf[1024];
+	size_t n = 0;
+	ssize_t r;
+	while (n < sizeof buf - 1 && (r = recv(fd, buf + n, sizeof buf - 1 - n, 0)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+	assert_non_null(strstr(buf, "HTTP/1.1 400 Bad Request"));
+	assert_non_null(strstr(buf, "Client sent an HTTP request to an HTTPS server."));
+	/* Garbage that is neither: closed. */
+	fd = tcp_connect();
+	assert_int_equal(send(fd, "\x01\x02\x03", 3, 0), 3);
+	assert_true(closed_within(fd, 2000));
+	close(fd);
+}
+
+static void test_deadlines(void **state)
+{
+	/* Silent after connecting: closed at the handshake deadline. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int fd = tcp_connect();
+	assert_true(closed_within(fd, 3000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(fd);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(s >= 0.3 && s < 2.5);
+
+	/* A request head that never ends: closed at the head deadline, while
+	 * another client is served meanwhile. */
+	struct cli slow, ok;
+	assert_int_equal(cli_open(&slow, NULL, NULL, NULL), 0);
+	cli_write(&slow, "GET /one HTTP/1.1\r\nHost: x\r\n");
+	assert_int_equal(cli_open(&ok, NULL, NULL, NULL), 0);
+	char *b = get(&ok, "/one", false);
+	assert_string_equal(b, "ok /one");
+	free(b);
+	usleep(100 * 1000);
+	cli_write(&slow, "X-A: 1\r\n"); /* trickling does not extend it */
+	assert_true(closed_within(slow.net.fd, 3000));
+	cli_close(&slow);
+	/* A complete request after idling is fine: the deadline covers a head. */
+	usleep(600 * 1000);
+	b = get(&ok, "/two", false);
+	assert_string_equal(b, "ok /two");
+	free(b);
+	cli_close(&ok);
+}
+
+static void test_per_client_limit(void **state)
+{
+	int fds[12];
+	for (int i = 0; i < 12; i++)
+		fds[i] = tcp_connect();
+	/* The first 8 stay open (until their handshake deadline); the rest are
+	 * refused right away. */
+	int refused = 0;
+	for (int i = 8; i < 12; i++)
+		refused += closed_within(fds[i], 300);
+	assert_int_equal(refused, 4);
+	assert_false(closed_within(fds[0], 100));
+	for (int i = 0; i < 12; i++)
+		close(fds[i]);
+	usleep(200 * 1000);
+	struct cli c;
+	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
+	char *b = get(&c, "/stats", false);
+	assert_non_null(strstr(b, "over=4"));
+	free(b);
+	cli_close(&c);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER"))
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_keepalive_and_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_certs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resumption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_http_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadlines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_per_client_limit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
