@@ -183,10 +183,12 @@ static double num(const cJSON *o, const char *path, double def)
 
 static bool kind_is(const cJSON *o, const char *group, const char *kind)
 {
-	struct member_ident id;
-	if (member_ident_of(o, &id) < 0)
+	const char *av = json_get_str(o, "apiVersion"), *k = json_get_str(o, "kind");
+	if (!av || !k || strcmp(k, kind) != 0)
 		return false;
-	return strcmp(id.group, group) == 0 && strcmp(id.kind, kind) == 0;
+	const char *slash = strchr(av, '/');
+	size_t gl = slash ? (size_t)(slash - av) : 0;
+	return strlen(group) == gl && strncmp(av, group, gl) == 0;
 }
 
 static void add_generations(cJSON *st, const cJSON *live)
