@@ -616,7 +616,12 @@ static void watcher_free(struct watcher *w)
 static void watch_conn_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct watcher *w = arg;
+	struct evhttp_request *req = w->req;
 	watcher_free(w);
+	/* libevent detaches (and no longer owns) a request whose client went
+	 * away mid-stream; finishing it frees it. */
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply_end(req);
 }
 
 /* Ends the stream cleanly (server-side timeout or shutdown). */

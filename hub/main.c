@@ -182,6 +182,10 @@ static int cmd_serve(int argc, char **argv)
 	snprintf(gitv, sizeof gitv, "v1.%s.0", minor);
 	cfg.git_version = gitv;
 	struct apiserver *api = apiserver_new(loop, st, &cfg);
+	/* Routes exist before anything listens. */
+	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
+	hubmetrics_init(st);
+	hubmetrics_register(api, feed);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	sec.data_dir = data_dir;
 	int tls_port = 0;
@@ -191,11 +195,18 @@ static int cmd_serve(int argc, char **argv)
 		log_error("%s", err);
 		secure_free(secure);
 		controller_stop(ctl);
+		statusfeed_free(feed);
 		apiserver_free(api);
 		store_close(st);
+		hubmetrics_shutdown();
 		event_base_free(loop);
 		return 1;
 	}
+	/* Handlers before the port file: whoever reads it may signal at once. */
+	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
+	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
 	if (tls_port_file) {
 		FILE *f = fopen(tls_port_file, "w");
 		if (f) {
@@ -216,13 +227,6 @@ static int cmd_serve(int argc, char **argv)
 		log_kv(LOG_INFO, "serving HTTPS", "address", sec.listen, NULL);
 	if (listen)
 		log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
-	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
-	hubmetrics_init(st);
-	hubmetrics_register(api, feed);
-	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
-	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);

@@ -608,7 +608,13 @@ static void client_free(struct sse_client *c)
 
 static void client_conn_closed(struct evhttp_connection *conn, void *arg)
 {
-	client_free(arg);
+	struct sse_client *c = arg;
+	struct evhttp_request *req = c->req;
+	client_free(c);
+	/* libevent detaches (and no longer owns) a request whose client went
+	 * away mid-stream; finishing it frees it. */
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply_end(req);
 }
 
 static void client_end(struct sse_client *c)
