@@ -255,6 +255,12 @@ def test_status_ready_replicas_from_aggregated_status(hub, kubectl):
     assert per["eu"]["applied"] is True and per["eu"]["health"] == "Healthy"
     assert per["us"]["readyReplicas"] == 0
     assert status(hub)["totals"]["readyReplicas"] >= 2
+    if seed.controllers:
+        # Both Work status reports were aggregated: two lag observations.
+        samples, _ = scrape(hub)
+        assert samples["atoll_hub_status_aggregation_lag_seconds_count"] >= 2
+        assert samples["atoll_hub_status_aggregation_lag_seconds_sum"] < 10
+        assert samples['atoll_hub_works{state="applied"}'] >= 2
 
 
 # ---- Server-Sent Events ------------------------------------------------------------
