@@ -367,7 +367,18 @@ void sim_deploy_plan(const cJSON *d, const cJSON *rss, time_t now, struct sim_de
 	const char *new_name = NULL;
 	bool scaled = false;
 
-	if (!rolling(d)) {
+	/* checkPausedConditions */
+	bool paused = cJSON_IsTrue(json_get(d, "spec.paused"));
+	const char *preason = json_get_str(find_condition(st, "Progressing"), "reason");
+	bool paused_cond = preason && strcmp(preason, "DeploymentPaused") == 0;
+	if (!preason || strcmp(preason, "ProgressDeadlineExceeded") != 0) {
+		if (paused && !paused_cond)
+			set_condition(st, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", ts);
+		else if (!paused && paused_cond)
+			set_condition(st, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", ts);
+	}
+
+	if (!rolling(d) && !paused) {
 		/* Recreate: every old pod goes before a new one starts. */
 		for (i = 0; i < n; i++) {
 			if (!v[i].is_new && v[i].spec > 0) {
@@ -376,7 +387,7 @@ void sim_deploy_plan(const cJSON *d, const cJSON *rss, time_t now, struct sim_de
 			}
 		}
 	}
-	bool wait_old = !rolling(d) && (old_scaled || old_running > 0);
+	bool wait_old = paused || (!rolling(d) && (old_scaled || old_running > 0));
 
 	if (nrs) {
 		new_name = nrs->name;
@@ -411,10 +422,24 @@ void sim_deploy_plan(const cJSON *d, const cJSON *rss, time_t now, struct sim_de
 			snprintf(msg, sizeof msg, "Created new replica set \"%s\"", new_name);
 			set_condition(st, "Progressing", "True", "NewReplicaSetCreated", msg, ts);
 		}
-		snprintf(buf, sizeof buf, "%ld", max_old + 1);
 	}
-	if (rolling(d) && !scaled)
+	if (paused) {
+		/* sync(): a paused Deployment only scales its one active
+		 * ReplicaSet (the new one when none is active). */
+		struct rs_view *only = NULL;
+		int active = 0;
+		for (i = 0; i < n; i++)
+			if (v[i].spec > 0) {
+				active++;
+				only = &v[i];
+			}
+		if (active == 0)
+			only = nrs;
+		if (only && active <= 1)
+			only->spec = replicas_of(d);
+	} else if (rolling(d) && !scaled) {
 		scale_down_old(d, v, n, nrs);
+	}
 
 	/* Spec changes of existing ReplicaSets. */
 	for (i = 0; i < n; i++) {
@@ -482,7 +507,7 @@ void sim_deploy_plan(const cJSON *d, const cJSON *rss, time_t now, struct sim_de
 	const cJSON *pc = find_condition(st, "Progressing");
 	const char *pr = json_get_str(pc, "reason");
 	bool complete_already = replicas == updated && pr && strcmp(pr, "NewReplicaSetAvailable") == 0;
-	if (has_deadline && new_name && !complete_already) {
+	if (has_deadline && new_name && !complete_already && !paused) {
 		int old_old = num(old, "replicas") - num(old, "updatedReplicas");
 		if (sim_deploy_complete(d, st)) {
 			snprintf(msg, sizeof msg, "ReplicaSet \"%s\" has successfully progressed.", new_name);

@@ -4,10 +4,11 @@
  * "<deployment>-<pod-template-hash>", revision annotations, selector and
  * template labels carrying the hash), scaling new and old ReplicaSets as
  * Kubernetes' RollingUpdate (maxSurge/maxUnavailable) and Recreate
- * strategies do, removing old ReplicaSets beyond revisionHistoryLimit, and
- * the Deployment status (observedGeneration, replicas, updatedReplicas,
+ * strategies do, pausing (a paused Deployment only scales), removing old
+ * ReplicaSets beyond revisionHistoryLimit, and the Deployment status (observedGeneration, replicas, updatedReplicas,
  * readyReplicas, availableReplicas, unavailableReplicas, the Available and
- * Progressing conditions with Kubernetes' reasons and messages).
+ * Progressing conditions with Kubernetes' reasons and messages,
+ * including DeploymentPaused/DeploymentResumed).
  * The caller reads the objects, passes the clock, and performs the plan. */
 #ifndef ATOLL_SIM_DEPLOYMENT_H
 #define ATOLL_SIM_DEPLOYMENT_H

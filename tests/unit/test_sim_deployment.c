@@ -378,6 +378,39 @@ static void test_rollback_and_history_limit(void **state)
 	cJSON_Delete(rss);
 }
 
+static void test_paused(void **state)
+{
+	cJSON *old_d = deployment(3, "nginx:1", NULL);
+	cJSON *rss = cJSON_CreateArray();
+	cJSON *old = stored_rs(old_d, "r1", 3, 3, 3, 1, "2026-01-01T00:00:00Z");
+	const char *oldname = json_get_str(old, "metadata.name");
+	cJSON_AddItemToArray(rss, old);
+	/* Paused with a new image and 5 replicas: no new ReplicaSet, the
+	 * active one scales. */
+	cJSON *d = deployment(5, "nginx:2", NULL);
+	json_set(json_get(d, "spec"), "paused", cJSON_CreateTrue());
+	struct sim_deploy_plan p;
+	replan(d, rss, &p);
+	assert_null(p.create_rs);
+	assert_int_equal(patched_replicas(&p, oldname), 5);
+	const cJSON *pc = cond(p.status, "Progressing");
+	assert_string_equal(json_get_str(pc, "status"), "Unknown");
+	assert_string_equal(json_get_str(pc, "reason"), "DeploymentPaused");
+	assert_string_equal(json_get_str(pc, "message"), "Deployment is paused");
+	sim_deploy_plan_free(&p);
+	/* Resumed: the condition says so and the rollout starts. */
+	json_set_num(json_get(old, "spec"), "replicas", 5);
+	json_set(json_get(d, "spec"), "paused", cJSON_CreateFalse());
+	replan(d, rss, &p);
+	assert_non_null(p.create_rs);
+	pc = cond(p.status, "Progressing");
+	assert_string_equal(json_get_str(pc, "reason"), "NewReplicaSetCreated");
+	sim_deploy_plan_free(&p);
+	cJSON_Delete(rss);
+	cJSON_Delete(d);
+	cJSON_Delete(old_d);
+}
+
 static void test_scaled_values(void **state)
 {
 	cJSON *v = parse("[\"25%\",\"10%\",3,\"x%\",\"50\"]");
@@ -487,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_progress_condition),
 		cmocka_unit_test(test_recreate),
 		cmocka_unit_test(test_rollback_and_history_limit),
+		cmocka_unit_test(test_paused),
 		cmocka_unit_test(test_scaled_values),
 		cmocka_unit_test(test_replicaset_plan),
 	};
