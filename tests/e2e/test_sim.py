@@ -254,6 +254,12 @@ def test_server_side_apply_and_health(sim, kubectl):
     svc = json.loads(kubectl("get", "svc", "hello", "-o", "json").stdout)
     assert re.match(r"^10\.96\.\d+\.\d+$", svc["spec"]["clusterIP"])
 
+    # The kubeconfig written by --kubeconfig-out, given on kubectl's command line.
+    p = subprocess.run(["kubectl", "get", "pods", "--kubeconfig=" + sim.kubeconfig], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ, HOME=kubectl.home, KUBECONFIG="/nonexistent"))
+    assert p.returncode == 0, p.stderr
+    assert sum(1 for l in p.stdout.splitlines() if POD_RE.match(l.split()[0])) == 3
+
     port = sim.ports[""]
     assert http_get(port, "/readyz") == (200, "ok")
     assert http_get(port, "/healthz") == (200, "ok")
