@@ -72,8 +72,8 @@ class Member:
                 self.proc.kill()
                 self.proc.wait()
             self.log.close()
-        if self.hub:
-            self.hub.stop()
+            return self.proc.returncode
+        return self.hub.stop()
 
     def get(self, path):
         return self.api.request("GET", path)
@@ -147,9 +147,11 @@ def env(tmp_path):
         raise
     finally:
         rc = agent.stop()
-        member.stop()
-        hub.stop()
+        member_rc = member.stop()
+        hub_rc = hub.stop()
     assert rc == 0, "agent did not stop cleanly:\n" + agent.read_log()
+    assert hub_rc == 0, "hub did not stop cleanly:\n" + hub.read_log()
+    assert member_rc == 0, "member did not stop cleanly"
 
 
 def cluster(hub):
