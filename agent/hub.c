@@ -204,8 +204,9 @@ static void poll_done(const struct http_response *r, void *ud)
 			ag->revision = rev;
 			if (full && !ag->hub_synced) {
 				ag->hub_synced = true;
-				log_kv(LOG_INFO, "have the hub's list of Works", "works", cJSON_GetArraySize(events) ? "some" : "none",
-				       NULL);
+				char nw[16];
+				snprintf(nw, sizeof nw, "%d", cJSON_GetArraySize(events));
+				log_kv(LOG_INFO, "have the hub's list of Works", "works", nw, NULL);
 			}
 			cJSON_Delete(j);
 			works_dispatch(ag);

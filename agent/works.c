@@ -445,7 +445,9 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 	const cJSON *ms = json_get(obj, "spec.workload.manifests");
 	int n = cJSON_GetArraySize(ms);
 	w->slots = calloc((size_t)(n ? n : 1), sizeof *w->slots);
-	log_kv(LOG_INFO, "work changed", "work", name, "manifests", n == 1 ? "1" : "several", NULL);
+	char nm[16];
+	snprintf(nm, sizeof nm, "%d", n);
+	log_kv(LOG_INFO, "work changed", "work", name, "manifests", nm, NULL);
 	const cJSON *m;
 	int i = 0;
 	cJSON_ArrayForEach(m, ms) {

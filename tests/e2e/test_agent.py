@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -53,14 +55,11 @@ class Member:
             port = wait_for("atoll-sim to listen", lambda: _read(pf), timeout=10)
             wait_for("the member kubeconfig", lambda: _read(self.kubeconfig))
             self.url = "http://127.0.0.1:%s" % port
-            self.api = Hub(self.dir)  # only for its request helper
-            self.api.url = self.url
         else:
             self.hub = Hub(self.dir).start()
             self.url = self.hub.url
-            self.api = self.hub
             with open(self.kubeconfig, "w") as f:
-                f.write(open(self.hub.kubeconfig).read())
+                f.write(KUBECONFIG % self.url)
         return self
 
     def stop(self):
@@ -76,10 +75,36 @@ class Member:
         return self.hub.stop()
 
     def get(self, path):
-        return self.api.request("GET", path)
+        return self.request("GET", path)
 
-    def request(self, *a, **kw):
-        return self.api.request(*a, **kw)
+    def request(self, method, path, body=None, ctype="application/json"):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", ctype)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read()), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null"), e.headers
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: member
+  cluster:
+    server: %s
+contexts:
+- name: member
+  context:
+    cluster: member
+    user: admin
+current-context: member
+users:
+- name: admin
+  user: {}
+"""
 
 
 def _read(path):
@@ -446,3 +471,64 @@ def test_footprint(env):
     with open("/proc/%d/status" % pid) as f:
         rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
     assert rss <= 10 * 1024, "agent RSS %d KiB" % rss
+
+
+def test_command_line_and_config_file(tmp_path):
+    agent = os.path.join(BIN, "atoll-agent")
+    p = subprocess.run([agent, "--help"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 0
+    for opt in ("--hub", "--cluster-name", "--kubeconfig", "--region", "--zone", "--provider", "--labels",
+                "--config", "--state-dir", "--log-level", "--log-format"):
+        assert opt in p.stdout
+    p = subprocess.run([agent, "--cluster-name", "eu"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "--hub and --cluster-name are required" in p.stderr
+    bad = tmp_path / "bad.kubeconfig"
+    bad.write_text("current-context: nowhere\ncontexts: []\n")
+    p = subprocess.run([agent, "--hub", "http://127.0.0.1:1", "--cluster-name", "eu", "--kubeconfig", str(bad)],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2
+    assert "kubeconfig %s: context \"nowhere\" not found" % bad in p.stderr
+    env = dict(os.environ)
+    env.pop("KUBERNETES_SERVICE_HOST", None)
+    p = subprocess.run([agent, "--hub", "http://127.0.0.1:1", "--cluster-name", "eu"], capture_output=True,
+                       text=True, timeout=10, env=env)
+    assert p.returncode == 2 and "KUBERNETES_SERVICE_HOST" in p.stderr
+    p = subprocess.run([agent, "--hub", "http://127.0.0.1:1", "--cluster-name", "EU!", "--kubeconfig", str(bad)],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "--cluster-name" in p.stderr
+
+    # A configuration file, with flags on top.
+    hub = Hub(str(tmp_path / "hub"))
+    os.makedirs(hub.data_dir, exist_ok=True)
+    hub.start()
+    member = Member(str(tmp_path)).start()
+    cfg = tmp_path / "agent.yaml"
+    cfg.write_text("hub: %s\nclusterName: ap\nkubeconfig: %s\nregion: ap-south\nzones: [ap-south-1a, ap-south-1b]\n"
+                   "provider: onprem\nlabels: {team: blue}\nheartbeatInterval: 1s\nleaseDuration: 5s\n"
+                   "logFormat: json\n" % (hub.url, member.kubeconfig))
+    bad_cfg = tmp_path / "bad.yaml"
+    bad_cfg.write_text("hub: x\nfrobnicate: 1\n")
+    p = subprocess.run([agent, "--config", str(bad_cfg)], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "frobnicate: unknown key" in p.stderr
+    log = open(str(tmp_path / "agent.log"), "wb")
+    proc = subprocess.Popen([agent, "--config", str(cfg), "--region", "ap-east"], stdout=log, stderr=log)
+    try:
+        def registered():
+            code, c, _ = hub.get("/apis/cluster.karmada.io/v1alpha1/clusters/ap")
+            return c if code == 200 and c.get("status", {}).get("conditions") else None
+        c = wait_for("the cluster from the config file", registered, timeout=15)
+        assert c["spec"]["region"] == "ap-east"  # the flag wins
+        assert c["spec"]["zones"] == ["ap-south-1a", "ap-south-1b"]
+        assert c["spec"]["provider"] == "onprem"
+        assert c["metadata"]["labels"]["team"] == "blue"
+        code, lease, _ = hub.get("/apis/coordination.k8s.io/v1/namespaces/karmada-cluster/leases/ap")
+        assert lease["spec"]["leaseDurationSeconds"] == 5
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(10)
+        log.close()
+        member.stop()
+        hub.stop()
+    assert rc == 0
+    lines = [l for l in open(str(tmp_path / "agent.log")).read().splitlines() if l.strip()]
+    assert lines and all(json.loads(l) for l in lines), "log format json"
