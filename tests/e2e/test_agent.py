@@ -211,16 +211,22 @@ def work(name, *manifests, labels=None):
 
 
 def put_work(hub, w):
-    code, cur, _ = hub.get(WORKS + "/" + w["metadata"]["name"])
-    if code == 200:
-        w = dict(w)
-        w["metadata"] = dict(w["metadata"], resourceVersion=cur["metadata"]["resourceVersion"])
-        code, body, _ = hub.request("PUT", WORKS + "/" + w["metadata"]["name"], w)
-        assert code == 200, body
-    else:
-        code, body, _ = hub.request("POST", WORKS, w)
-        assert code == 201, body
-    return body
+    """Creates or replaces a Work; retries when the agent's status report
+    lands between the read and the write (409)."""
+    for _ in range(20):
+        code, cur, _ = hub.get(WORKS + "/" + w["metadata"]["name"])
+        if code == 200:
+            w2 = dict(w)
+            w2["metadata"] = dict(w["metadata"], resourceVersion=cur["metadata"]["resourceVersion"])
+            code, body, _ = hub.request("PUT", WORKS + "/" + w["metadata"]["name"], w2)
+            if code == 409:
+                continue
+            assert code == 200, body
+        else:
+            code, body, _ = hub.request("POST", WORKS, w)
+            assert code == 201, body
+        return body
+    raise AssertionError("could not write Work %s" % w["metadata"]["name"])
 
 
 def member_obj(member, path):
@@ -532,3 +538,81 @@ def test_command_line_and_config_file(tmp_path):
     assert rc == 0
     lines = [l for l in open(str(tmp_path / "agent.log")).read().splitlines() if l.strip()]
     assert lines and all(json.loads(l) for l in lines), "log format json"
+
+
+def test_long_poll_protocol(hub):
+    """The protocol alone, without an agent: resume without loss or
+    duplicates, waiting polls woken by changes, status-only changes not
+    sent, deletions reported, too-new/old revisions 410."""
+    import threading
+    base = "/apis/atoll.io/v1alpha1/clusters/%s/works" % CLUSTER
+    for ns in ("karmada-es-eu", "karmada-es-eu2"):
+        code, _, _ = hub.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                                 "metadata": {"name": ns}})
+        assert code in (201, 409)
+    code, full, _ = hub.get(base)
+    assert code == 200 and full["kind"] == "WorkEvents" and full["full"] is True and full["events"] == []
+    rev0 = int(full["revision"])
+    for n in ("w1", "w2", "w3"):
+        put_work(hub, work(n, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "d"}}))
+    # Another cluster's Works are not ours (karmada-es-eu2 shares the prefix "karmada-es-eu").
+    w_other = work("other", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "o", "namespace": "d"}})
+    w_other["metadata"]["namespace"] = "karmada-es-eu2"
+    code, _, _ = hub.request("POST", "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-eu2/works", w_other)
+    assert code == 201
+    code, ans, _ = hub.get(base + "?revision=%d&timeoutSeconds=0" % rev0)
+    assert code == 200 and ans["full"] is False
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in ans["events"]] == \
+        [("ADDED", "w1"), ("ADDED", "w2"), ("ADDED", "w3")]
+    rev1 = int(ans["revision"])
+    code, ans, _ = hub.get(base + "?revision=%d&timeoutSeconds=0" % rev1)
+    assert ans["events"] == [] and int(ans["revision"]) >= rev1
+    # The full list carries the three and a revision to resume from.
+    code, full, _ = hub.get(base)
+    assert sorted(e["object"]["metadata"]["name"] for e in full["events"]) == ["w1", "w2", "w3"]
+    assert int(full["revision"]) >= rev1
+
+    # A waiting poll is answered by the next change, and only that change.
+    result = {}
+
+    def poll():
+        t0 = time.time()
+        result["ans"] = hub.get(base + "?revision=%d&timeoutSeconds=20" % rev1, timeout=30)
+        result["took"] = time.time() - t0
+
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.3)
+    # A status-only change (the agent's own report) does not wake it.
+    code, w1, _ = hub.get(WORKS + "/w1")
+    w1["status"] = {"conditions": [{"type": "Applied", "status": "True", "reason": "AppliedSuccessful",
+                                    "message": "m", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    code, _, _ = hub.request("PUT", WORKS + "/w1/status", w1)
+    assert code == 200
+    time.sleep(0.3)
+    assert th.is_alive()
+    code, _, _ = hub.request("DELETE", WORKS + "/w2")
+    assert code == 200
+    th.join(10)
+    assert not th.is_alive()
+    code, ans, _ = result["ans"]
+    assert code == 200
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in ans["events"]] == [("DELETED", "w2")]
+    assert result["took"] < 5
+    rev2 = int(ans["revision"])
+    # Resuming from the answer's revision: nothing repeated.
+    code, ans, _ = hub.get(base + "?revision=%d&timeoutSeconds=0" % rev2)
+    assert ans["events"] == []
+    # A poll times out with no events and a revision to go on from.
+    t0 = time.time()
+    code, ans, _ = hub.get(base + "?revision=%d&timeoutSeconds=1" % rev2)
+    assert code == 200 and ans["events"] == [] and 0.8 < time.time() - t0 < 5
+    # A revision the hub never had (its data was replaced) or compacted away: 410, re-list.
+    code, st, _ = hub.get(base + "?revision=%d" % (rev2 + 100000))
+    assert code == 410 and st["reason"] == "Expired"
+    code, st, _ = hub.get(base + "?revision=abc")
+    assert code == 400
+    code, st, _ = hub.get(base + "?revision=1&timeoutSeconds=9999")
+    assert code == 400 and "timeoutSeconds" in st["message"]
+    code, st, _ = hub.request("POST", base, {})
+    assert code == 405
