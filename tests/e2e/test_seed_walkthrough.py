@@ -1,0 +1,58 @@
+"""The seed walkthrough end to end, as `make demo` runs it: hub + three
+simulated members + three agents, real kubectl, the seed's own manifests."""
+import os
+import re
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../tools"))
+import demo as demo_mod  # noqa: E402
+
+from conftest import BIN, SEED  # noqa: E402
+
+
+def pods(d, member):
+    out = d.kubectl("get", "pods", "--no-headers", kubeconfig=d.member_kc[member], show=False, check=False)
+    return [l.split()[0] for l in out.splitlines() if l.startswith("hello-")]
+
+
+def wait(what, fn, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if fn():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_seed_walkthrough(tmp_path, capsys):
+    d = demo_mod.Demo(BIN, str(tmp_path))
+    try:
+        d.start_hub()
+        d.walk()
+        out = capsys.readouterr().out
+        # Step 3: three clusters in Pull mode, Ready.
+        for name in ("eu", "ap", "us"):
+            assert re.search(r"^%s\s+v1\.23\.8\s+Pull\s+True" % name, out, re.M), out
+        # Step 4: no policy → 0/3 and the event.
+        assert re.search(r"^hello\s+0/3\s", out, re.M)
+        assert "ApplyPolicyFailed" in out and "No policy match for resource" in out
+        # Step 8: the seed's event reasons on the Service.
+        for reason in ("SyncSucceed", "AggregateStatusSucceed", "ScheduleBindingSucceed", "SyncWorkSucceed"):
+            assert reason in out
+        assert "Successfully applied resource(default/hello) to cluster ap" in out
+        # Step 7 result: us 4, ap 2, eu 4, and 10/10 on the hub.
+        wait("4/2/4", lambda: [len(pods(d, m)) for m in ("us", "ap", "eu")] == [4, 2, 4])
+        assert d.hub_ready(10)
+        for m in ("eu", "ap", "us"):
+            d.kubectl("get", "service", "hello", kubeconfig=d.member_kc[m], show=False)
+        # Delete on the hub → gone from every member.
+        d.kubectl("delete", "-f", os.path.join(SEED, "deployment.yaml"), show=False)
+        wait("pods gone everywhere", lambda: all(not pods(d, m) for m in ("eu", "ap", "us")))
+        for m in ("eu", "ap", "us"):
+            wait("service gone from " + m, lambda m=m: d.kubectl(
+                "get", "service", "hello", kubeconfig=d.member_kc[m], show=False, check=False).strip() == "")
+    finally:
+        d.stop()
+        for name, p in d.procs:
+            assert p.returncode == 0, "%s exited with %s" % (name, p.returncode)
