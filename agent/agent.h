@@ -50,8 +50,10 @@ struct agent_config {
 	enum log_format fmt;
 };
 
+/* An owned object in the member, as the watch last saw it. The strings
+ * share one allocation with the struct. */
 struct owned {
-	char ns[254], name[254], uid[64], work_name[254];
+	char *ns, *name, *uid, *work_name;
 	bool deleting;
 	struct owned *next;
 };
@@ -93,15 +95,15 @@ struct slot {
 	struct agent *ag;
 	struct work *w; /* NULL once the Work is gone or replaced */
 	int ordinal;
-	cJSON *manifest;
-	cJSON *desired; /* stamped, after discovery */
+	cJSON *manifest; /* until desired is made */
+	char *desired;   /* stamped manifest as compact JSON, after discovery */
 	struct member_ident id;
 	struct gvr *gvr;
 	enum slot_state st;
 	enum slot_step step;
 	bool again;
 	bool done, ok, force;
-	char err[1024];
+	char *err; /* the last failure, NULL after a success */
 	cJSON *status; /* reflected */
 	const char *health;
 	bool live_seen;
@@ -115,7 +117,7 @@ struct work {
 	char name[254];
 	char uid[64];
 	long long generation;
-	cJSON *obj;
+	cJSON *obj; /* metadata and manifest identities only (see work_trim) */
 	struct slot **slots;
 	int nslots;
 	unsigned long status_seq, reported_seq;

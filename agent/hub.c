@@ -1,6 +1,7 @@
 /* hub.c — the agent's side of the protocol: registration, heartbeats
  * (member health, version, node and resource summary), the long-poll of
  * Works and batched status reports. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,8 @@ static void hb_next(struct agent *ag, int step)
 	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/heartbeat", ag->cfg.cluster);
 	ag->hb_call = hub_call(ag, "PUT", path, body, 15000, hb_sent, NULL, ag);
 	cJSON_Delete(body);
+	/* The node and pod lists were the biggest transient allocations. */
+	malloc_trim(0);
 }
 
 static void hb_start(evutil_socket_t fd, short what, void *arg)

@@ -1,6 +1,7 @@
 /* atoll-agent — command line, configuration file and start-up. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,11 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	}
 	skip_unused_gnutls_init(argv);
+	/* Large response buffers go back to the system when freed, and the
+	 * heap is trimmed: the agent's footprint follows what it manages,
+	 * not the largest list it ever read. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	log_setup("atoll-agent", c->level, c->fmt);
 	char err[1200];
 	if (c->kubeconfig) {

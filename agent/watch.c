@@ -102,26 +102,44 @@ static bool ours(struct agent *ag, const cJSON *obj)
 	return wns && strcmp(wns, ag->exec_ns) == 0;
 }
 
+static struct owned *owned_new(const char *ns, const char *name, const char *uid, const char *work)
+{
+	size_t l1 = strlen(ns) + 1, l2 = strlen(name) + 1, l3 = strlen(uid) + 1, l4 = strlen(work) + 1;
+	struct owned *o = calloc(1, sizeof *o + l1 + l2 + l3 + l4);
+	char *p = (char *)(o + 1);
+	o->ns = memcpy(p, ns, l1);
+	o->name = memcpy(p + l1, name, l2);
+	o->uid = memcpy(p + l1 + l2, uid, l3);
+	o->work_name = memcpy(p + l1 + l2 + l3, work, l4);
+	return o;
+}
+
 static void owned_set(struct gvr *g, const cJSON *obj)
 {
 	const char *ns = json_get_str(obj, "metadata.namespace");
 	const char *name = json_get_str(obj, "metadata.name");
-	struct owned *o = owned_find(g, ns, name);
-	if (!o) {
-		o = calloc(1, sizeof *o);
-		snprintf(o->ns, sizeof o->ns, "%s", ns ? ns : "");
-		snprintf(o->name, sizeof o->name, "%s", name);
-		o->next = g->owned;
-		g->owned = o;
-	}
 	const char *uid = json_get_str(obj, "metadata.uid");
 	const char *wn = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(json_get(obj, "metadata.annotations"), WORK_NAME_ANN));
-	if (uid && strcmp(uid, o->uid) != 0) {
-		snprintf(o->uid, sizeof o->uid, "%s", uid);
-		o->deleting = false;
+	ns = ns ? ns : "";
+	uid = uid ? uid : "";
+	wn = wn ? wn : "";
+	struct owned **pp = &g->owned;
+	while (*pp && !(strcmp((*pp)->ns, ns) == 0 && strcmp((*pp)->name, name) == 0))
+		pp = &(*pp)->next;
+	if (*pp && strcmp((*pp)->uid, uid) == 0 && strcmp((*pp)->work_name, wn) == 0)
+		return;
+	struct owned *o = owned_new(ns, name, uid, wn);
+	if (*pp) {
+		/* Same uid: a delete may be under way; a new uid: a new object. */
+		o->deleting = strcmp((*pp)->uid, uid) == 0 && (*pp)->deleting;
+		o->next = (*pp)->next;
+		free(*pp);
+		*pp = o;
+	} else {
+		o->next = g->owned;
+		g->owned = o;
 	}
-	snprintf(o->work_name, sizeof o->work_name, "%s", wn ? wn : "");
 }
 
 /* Removes and returns whether it was there; work name copied out. */

@@ -42,7 +42,8 @@ static void slot_destroy(struct slot *s)
 	if (s->retry_ev)
 		event_free(s->retry_ev);
 	cJSON_Delete(s->manifest);
-	cJSON_Delete(s->desired);
+	free(s->desired);
+	free(s->err);
 	cJSON_Delete(s->status);
 	free(s);
 }
@@ -113,7 +114,8 @@ static void slot_succeed(struct slot *s, const cJSON *live)
 {
 	s->done = true;
 	s->ok = true;
-	s->err[0] = '\0';
+	free(s->err);
+	s->err = NULL;
 	backoff_reset(&s->bo);
 	if (live)
 		slot_update_live(s, live);
@@ -124,10 +126,13 @@ static void slot_succeed(struct slot *s, const cJSON *live)
 
 static void slot_fail(struct slot *s, const char *msg)
 {
-	bool changed = !s->done || s->ok || strcmp(s->err, msg) != 0;
+	bool changed = !s->done || s->ok || !s->err || strcmp(s->err, msg) != 0;
 	s->done = true;
 	s->ok = false;
-	snprintf(s->err, sizeof s->err, "%s", msg);
+	if (changed) {
+		free(s->err);
+		s->err = strdup(msg);
+	}
 	if (changed)
 		log_kv(LOG_WARN, "cannot apply a manifest", "work", s->w ? s->w->name : "-", "kind", s->id.kind,
 		       "namespace", s->id.ns, "name", s->id.name, "error", msg, NULL);
@@ -227,7 +232,9 @@ static void slot_http_done(const struct http_response *r, void *ud)
 		}
 		if (r->status == 200) {
 			cJSON *live = cJSON_ParseWithLength(r->body, r->len);
-			enum member_takeover t = member_may_take_over(live, s->desired);
+			cJSON *desired = cJSON_Parse(s->desired);
+			enum member_takeover t = member_may_take_over(live, desired);
+			cJSON_Delete(desired);
 			cJSON_Delete(live);
 			if (t == TAKEOVER_REFUSE) {
 				member_conflict_message(&s->id, ag->cfg.cluster, msg, sizeof msg);
@@ -305,9 +312,14 @@ static void slot_advance(struct slot *s)
 				}
 			}
 			if (!s->desired) {
-				s->desired = member_desired(s->manifest, s->w->obj, s->gvr->namespaced);
-				const char *ns = json_get_str(s->desired, "metadata.namespace");
+				cJSON *d = member_desired(s->manifest, s->w->obj, s->gvr->namespaced);
+				const char *ns = json_get_str(d, "metadata.namespace");
 				snprintf(s->id.ns, sizeof s->id.ns, "%s", ns ? ns : "");
+				s->desired = json_print(d);
+				cJSON_Delete(d);
+				/* The stamped text is all that is needed from now on. */
+				cJSON_Delete(s->manifest);
+				s->manifest = NULL;
 			}
 			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
 			continue;
@@ -336,9 +348,7 @@ static void slot_advance(struct slot *s)
 			gvr_path(s->gvr, s->id.ns, s->id.name, path, sizeof path);
 			size_t n = strlen(path);
 			snprintf(path + n, sizeof path - n, "?fieldManager=%s%s", FIELD_MANAGER, s->force ? "&force=true" : "");
-			char *body = json_print(s->desired);
-			slot_request(s, "PATCH", path, "application/apply-patch+yaml", body);
-			free(body);
+			slot_request(s, "PATCH", path, "application/apply-patch+yaml", s->desired);
 			return;
 		}
 		}
@@ -412,6 +422,40 @@ static void work_remove(struct agent *ag, const char *name)
 	works_gc_schedule(ag);
 }
 
+/* What the agent keeps of a Work: its metadata (name, namespace, uid,
+ * generation, labels: the stamps) and the identity of each manifest (what
+ * may stay in the member). The manifests themselves live in the slots. */
+static cJSON *work_trim(const cJSON *obj)
+{
+	cJSON *t = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(t, "metadata");
+	static const char *const keep[] = {"name", "namespace", "uid", "generation", "labels", NULL};
+	for (int i = 0; keep[i]; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(json_get(obj, "metadata"), keep[i]);
+		if (v)
+			cJSON_AddItemToObject(md, keep[i], json_dup(v));
+	}
+	cJSON *ms = cJSON_AddArrayToObject(json_ensure_obj(t, "spec.workload"), "manifests");
+	const cJSON *m;
+	cJSON_ArrayForEach(m, json_get(obj, "spec.workload.manifests")) {
+		cJSON *id = cJSON_CreateObject();
+		static const char *const top[] = {"apiVersion", "kind", NULL};
+		for (int i = 0; top[i]; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, top[i]);
+			if (v)
+				cJSON_AddItemToObject(id, top[i], json_dup(v));
+		}
+		cJSON *imd = cJSON_AddObjectToObject(id, "metadata");
+		const char *n = json_get_str(m, "metadata.name"), *ns = json_get_str(m, "metadata.namespace");
+		if (n)
+			cJSON_AddStringToObject(imd, "name", n);
+		if (ns)
+			cJSON_AddStringToObject(imd, "namespace", ns);
+		cJSON_AddItemToArray(ms, id);
+	}
+	return t;
+}
+
 static void work_upsert(struct agent *ag, const cJSON *obj)
 {
 	const char *name = json_get_str(obj, "metadata.name");
@@ -420,7 +464,7 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 	struct work *w = works_find(ag, name);
 	if (w && strcmp(w->uid, uid ? uid : "") == 0 && w->generation == gen) {
 		cJSON_Delete(w->obj);
-		w->obj = json_dup(obj);
+		w->obj = work_trim(obj);
 		w->seen = true;
 		return;
 	}
@@ -438,10 +482,8 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 	}
 	snprintf(w->uid, sizeof w->uid, "%s", uid ? uid : "");
 	w->generation = gen;
-	w->obj = json_dup(obj);
+	w->obj = work_trim(obj);
 	w->seen = true;
-	/* The Work keeps metadata and spec; its status is not ours to read. */
-	cJSON_DeleteItemFromObjectCaseSensitive(w->obj, "status");
 	const cJSON *ms = json_get(obj, "spec.workload.manifests");
 	int n = cJSON_GetArraySize(ms);
 	w->slots = calloc((size_t)(n ? n : 1), sizeof *w->slots);
@@ -460,7 +502,9 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 		w->slots[w->nslots++] = s;
 		if (member_ident_of(m, &s->id) < 0) {
 			s->done = true;
-			snprintf(s->err, sizeof s->err, "manifest %d has no apiVersion, kind or metadata.name", i);
+			char e[96];
+			snprintf(e, sizeof e, "manifest %d has no apiVersion, kind or metadata.name", i);
+			s->err = strdup(e);
 		} else {
 			slot_queue(s);
 		}
@@ -511,7 +555,7 @@ bool works_status_of(struct work *w, struct proto_work_status *out)
 		if (s->ok)
 			nok++;
 		else
-			errs[nerr++] = s->err;
+			errs[nerr++] = s->err ? s->err : "failed";
 	}
 	snprintf(out->name, sizeof out->name, "%s", w->name);
 	out->generation = w->generation;
@@ -589,10 +633,14 @@ void works_member_event(struct agent *ag, struct gvr *g, const char *type, const
 		return;
 	}
 	slot_update_live(s, obj);
-	if (s->done && s->ok && s->st == S_IDLE && s->desired && member_drifted(s->desired, obj)) {
-		log_kv(LOG_INFO, "reverting drift in the member", "kind", s->id.kind, "namespace", s->id.ns, "name",
-		       s->id.name, NULL);
-		slot_queue(s);
+	if (s->done && s->ok && s->st == S_IDLE && s->desired) {
+		cJSON *desired = cJSON_Parse(s->desired);
+		if (desired && member_drifted(desired, obj)) {
+			log_kv(LOG_INFO, "reverting drift in the member", "kind", s->id.kind, "namespace", s->id.ns,
+			       "name", s->id.name, NULL);
+			slot_queue(s);
+		}
+		cJSON_Delete(desired);
 	}
 }
 

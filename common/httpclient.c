@@ -195,7 +195,7 @@ struct http_client *http_client_new(struct event_base *base)
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 32L);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 16L);
 	return c;
 }
 
