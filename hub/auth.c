@@ -98,8 +98,9 @@ enum auth_decision auth_authorize(const struct auth_identity *id, const struct a
 	if (!a->resource && health_path(path))
 		return AUTH_ALLOW;
 	if (a->resource && is(a->group, "atoll.io") && is(a->resource_name, "join") && !(a->name && a->name[0]) &&
-	    (is(a->verb, "list") || is(a->verb, "get")))
-		return AUTH_ALLOW; /* JoinInfo: the CA bundle, public like kube's cluster-info */
+	    !(a->sub && a->sub[0]))
+		return AUTH_ALLOW; /* JoinInfo (the CA bundle) is public like kube's cluster-info; the
+				    * join handler authenticates a JoinRequest itself, with clearer refusals */
 	if (id->via == AUTH_ANONYMOUS) {
 		snprintf(reason, reason_len, "Unauthorized");
 		return AUTH_UNAUTHENTICATED;
@@ -121,9 +122,6 @@ enum auth_decision auth_authorize(const struct auth_identity *id, const struct a
 	const char *g = a->group ? a->group : "";
 	const char *sub = a->sub ? a->sub : "";
 	const char *r = a->resource_name ? a->resource_name : "";
-	if (is(g, "atoll.io") && is(r, "join") && is(a->verb, "create") && !sub[0] && !(a->name && a->name[0]) &&
-	    (bootstrap_only || auth_agent_cluster(id)))
-		return AUTH_ALLOW; /* the handler checks which cluster */
 	const char *c = bootstrap_only ? NULL : auth_agent_cluster(id);
 	if (c) {
 		char exec_ns[128];

@@ -232,6 +232,10 @@ static int cmd_serve(int argc, char **argv)
 	agentapi_free(agents);
 	controller_stop(ctl);
 	apiserver_free(api);
+	/* Closed connections' bufferevents are finalized by the loop; let it
+	 * run them now (event_base_free would run them while walking its own
+	 * queues), before the TLS server they point to goes. */
+	event_base_loop(loop, EVLOOP_NONBLOCK);
 	secure_free(secure);
 	store_close(st);
 	hubmetrics_shutdown();

@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_struct.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
@@ -86,7 +87,7 @@ struct tls_conn {
 	struct evbuffer *rx;       /* ciphertext source while the input filter runs */
 	struct event *kick;
 	struct event *timer;
-	bool handshake_done, dead, checked, sniffed, counted_ip;
+	bool handshake_done, dead, close_sent, checked, sniffed, counted_ip;
 	size_t sent_ahead;
 	enum head_state head;
 	int eol; /* progress towards the empty line ending a request head */
@@ -345,6 +346,17 @@ void tls_server_stats(const struct tls_server *s, struct tls_stats *out)
 
 /* ---- connections ----------------------------------------------------------------- */
 
+/* False once evhttp has freed the bufferevent: bufferevent_free clears the
+ * callbacks at once, while the memory (and c) go later, by finalizer. From
+ * then on nothing may touch c->bev: a flush would re-arm its timeouts in
+ * memory about to be freed. */
+static bool owned(struct tls_conn *c)
+{
+	bufferevent_event_cb ecb = NULL;
+	bufferevent_getcb(c->bev, NULL, NULL, &ecb, NULL);
+	return ecb != NULL;
+}
+
 static void conn_kill(struct tls_conn *c, const char *why)
 {
 	if (c->dead)
@@ -360,9 +372,11 @@ static void conn_kill(struct tls_conn *c, const char *why)
 	struct evbuffer *out = bufferevent_get_output(c->under);
 	if (fd >= 0 && evbuffer_get_length(out) > 0 && evbuffer_get_length(out) < 4096)
 		evbuffer_write(out, fd);
-	/* evhttp handles this like a client that went away. Deferred: we may be
-	 * running inside the filter or inside evhttp. */
-	bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, BEV_TRIG_DEFER_CALLBACKS);
+	/* The kick tells evhttp, from a clean stack: we may be running inside
+	 * the filter or inside evhttp now. (BEV_TRIG_DEFER_CALLBACKS is no
+	 * option: a bufferevent made without BEV_OPT_DEFER_CALLBACKS has no
+	 * deferred callback set up, and scheduling it corrupts the loop.) */
+	event_active(c->kick, EV_TIMEOUT, 0);
 }
 
 static void arm_timer(struct tls_conn *c, int ms)
@@ -374,6 +388,8 @@ static void arm_timer(struct tls_conn *c, int ms)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tls_conn *c = arg;
+	if (!owned(c))
+		return;
 	c->srv->st.timed_out++;
 	if (!c->handshake_done)
 		log_info("tls: closing connection from %s: no TLS handshake within %d ms", c->ip, c->srv->o.handshake_timeout_ms);
@@ -586,6 +602,8 @@ static void on_kick(evutil_socket_t fd_unused, short what, void *arg)
 {
 	struct tls_conn *c = arg;
 	struct tls_server *s = c->srv;
+	if (!owned(c))
+		return;
 	if (!c->checked) {
 		/* First pass after evhttp gave the socket its fd. */
 		c->checked = true;
@@ -614,8 +632,15 @@ static void on_kick(evutil_socket_t fd_unused, short what, void *arg)
 			return;
 		}
 	}
-	if (c->dead)
+	if (c->dead) {
+		if (!c->close_sent) {
+			c->close_sent = true;
+			/* evhttp handles this like a client that went away; it may
+			 * free the connection (and c, later, by finalizer). */
+			bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
+		}
 		return;
+	}
 	if ((bufferevent_get_enabled(c->bev) & EV_WRITE) && evbuffer_get_length(bufferevent_get_output(c->bev)))
 		bufferevent_flush(c->bev, EV_WRITE, BEV_NORMAL); /* may free c */
 }
@@ -631,6 +656,15 @@ static void conn_free(void *arg)
 {
 	struct tls_conn *c = arg;
 	struct tls_server *s = c->srv;
+	/* Called by the finalizer, just before libevent frees the filter. With
+	 * evhttp's timeouts set, the filter's generic write timeout is still
+	 * armed here every time a connection closes after a response (it is
+	 * re-armed after bufferevent_free as the last bytes are processed; only
+	 * one of the callbacks is marked finalizing). Left in the timer heap,
+	 * freed memory corrupts the loop (seen under valgrind as reads of a
+	 * freed filter from event_del/event_add). */
+	event_del(&c->bev->ev_read);
+	event_del(&c->bev->ev_write);
 	conn_unregister(c);
 	if (s && c->counted_ip)
 		ip_adjust(s, c->ip, -1);

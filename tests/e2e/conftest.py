@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -41,23 +42,59 @@ def kubectl_path(version=None):
     return None
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# ATOLL_E2E_TLS=1 runs every test's hub with TLS: `atoll-hub init`, an HTTPS
+# listener, kubectl with the generated admin.kubeconfig and hub.request()
+# over HTTPS with the admin client certificate. The plain listener stays
+# (hub.port, hub.url) for raw-socket tests and agents.
+E2E_TLS = os.environ.get("ATOLL_E2E_TLS") == "1"
+
+
 class Hub:
-    def __init__(self, data_dir, extra=()):
+    def __init__(self, data_dir, extra=(), tls=None, insecure=True):
         self.data_dir = data_dir
         self.extra = list(extra)
         self.proc = None
         self.port = None
         self.log = None
+        self.tls = E2E_TLS if tls is None else tls
+        self.insecure = insecure or not self.tls
+        self.tls_port = None
+
+    def init_tls(self):
+        """atoll-hub init once per data dir, for a port chosen now and kept
+        across restarts, so admin.kubeconfig is usable as written."""
+        if self.tls_port is None:
+            self.tls_port = free_port()
+        subprocess.run([os.path.join(BIN, "atoll-hub"), "init", "--data-dir", self.data_dir,
+                        "--hosts", "127.0.0.1,localhost", "--port", str(self.tls_port)],
+                       check=True, capture_output=True)
+
+    def ssl_context(self, cert=None, key=None, ca=None):
+        ctx = ssl.create_default_context(cafile=ca or os.path.join(self.data_dir, "ca.crt"))
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        return ctx
 
     def start(self, timeout=10):
         port_file = os.path.join(self.data_dir, "port")
         if os.path.exists(port_file):
             os.unlink(port_file)
+        args = [os.path.join(BIN, "atoll-hub"), "serve", "--data-dir", self.data_dir, "--port-file", port_file]
+        if self.insecure:
+            args += ["--insecure-listen", "127.0.0.1:0"]
+        if self.tls:
+            self.init_tls()
+            args += ["--listen", "127.0.0.1:%d" % self.tls_port]
         self.log = open(os.path.join(self.data_dir, "hub.log"), "ab")
-        self.proc = subprocess.Popen(
-            [os.path.join(BIN, "atoll-hub"), "serve", "--data-dir", self.data_dir,
-             "--insecure-listen", "127.0.0.1:0", "--port-file", port_file] + self.extra,
-            stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -77,6 +114,13 @@ class Hub:
         self.kubeconfig = os.path.join(self.data_dir, "kubeconfig")
         with open(self.kubeconfig, "w") as f:
             f.write(KUBECONFIG % self.url)
+        if self.tls:
+            if not self.insecure:
+                self.url = None
+            self.https_url = "https://127.0.0.1:%d" % self.tls_port
+            self.kubeconfig = os.path.join(self.data_dir, "admin.kubeconfig")
+            self.admin_ctx = self.ssl_context(os.path.join(self.data_dir, "admin.crt"),
+                                              os.path.join(self.data_dir, "admin.key"))
         return self
 
     def read_log(self):
@@ -107,17 +151,21 @@ class Hub:
             self.log = None
 
     # --- raw HTTP -------------------------------------------------------
-    def request(self, method, path, body=None, ctype="application/json", headers=None, timeout=10):
+    def request(self, method, path, body=None, ctype="application/json", headers=None, timeout=10, context=None):
+        """Over HTTPS as admin on a TLS hub (context= picks another client
+        identity), else plain HTTP."""
         data = None
         if body is not None:
             data = body if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
+        tls = self.tls or context is not None
+        req = urllib.request.Request((self.https_url if tls else self.url) + path, data=data, method=method)
         if data is not None and ctype:
             req.add_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
+            with urllib.request.urlopen(req, timeout=timeout,
+                                        context=(context or self.admin_ctx) if tls else None) as r:
                 raw = r.read()
                 return r.status, _decode(raw), r.headers
         except urllib.error.HTTPError as e:
@@ -173,6 +221,18 @@ class Kubectl:
 def hub(tmp_path):
     h = Hub(str(tmp_path / "hub")).__class__(str(tmp_path))
     os.makedirs(h.data_dir, exist_ok=True)
+    h.start()
+    yield h
+    rc = h.stop()
+    assert rc == 0, "hub did not shut down cleanly: " + h.read_log()
+
+
+@pytest.fixture
+def tls_hub(tmp_path):
+    """A hub after `atoll-hub init`, serving HTTPS only (no plain listener)."""
+    d = tmp_path / "tlshub"
+    d.mkdir()
+    h = Hub(str(d), tls=True, insecure=False)
     h.start()
     yield h
     rc = h.stop()

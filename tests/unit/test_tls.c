@@ -107,8 +107,8 @@ static int setup(void **state)
 	evthread_use_pthreads(); /* teardown stops the loop from this thread */
 	base = event_base_new();
 	struct tls_server_opts to = {.cert_file = path("hub.crt"), .key_file = path("hub.key"),
-				     .client_ca_file = path("ca.crt"), .handshake_timeout_ms = 400,
-				     .header_timeout_ms = 400, .max_conns_per_client = 8};
+				     .client_ca_file = path("ca.crt"), .handshake_timeout_ms = 3000,
+				     .header_timeout_ms = 1500, /* generous: make valgrind runs these */ .max_conns_per_client = 8};
 	srv = tls_server_new(base, &to, err, sizeof err);
 	if (!srv)
 		print_error("%s\n", err);
@@ -380,11 +380,11 @@ static void test_deadlines(void **state)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int fd = tcp_connect();
-	assert_true(closed_within(fd, 3000));
+	assert_true(closed_within(fd, 10000));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	close(fd);
 	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	assert_true(s >= 0.3 && s < 2.5);
+	assert_true(s >= 2.9 && s < 8);
 
 	/* A request head that never ends: closed at the head deadline, while
 	 * another client is served meanwhile. */
@@ -397,10 +397,10 @@ static void test_deadlines(void **state)
 	free(b);
 	usleep(100 * 1000);
 	cli_write(&slow, "X-A: 1\r\n"); /* trickling does not extend it */
-	assert_true(closed_within(slow.net.fd, 3000));
+	assert_true(closed_within(slow.net.fd, 8000));
 	cli_close(&slow);
 	/* A complete request after idling is fine: the deadline covers a head. */
-	usleep(600 * 1000);
+	usleep(2000 * 1000);
 	b = get(&ok, "/two", false);
 	assert_string_equal(b, "ok /two");
 	free(b);
