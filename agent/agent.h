@@ -188,6 +188,8 @@ void works_member_deleted(struct agent *ag, struct gvr *g, const char *ns, const
 /* watch.c */
 struct gv *gv_find(struct agent *ag, const char *group, const char *version);
 struct gv *gv_store(struct agent *ag, const char *group, const char *version, const cJSON *list);
+/* Drops a discovery document (a kind may have been added since: CRDs). */
+void gv_forget(struct agent *ag, struct gv *gv);
 /* The resource of a kind in a loaded discovery document (NULL: none). */
 struct gvr *gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind);
 struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,

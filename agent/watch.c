@@ -56,6 +56,17 @@ struct gv *gv_store(struct agent *ag, const char *group, const char *version, co
 	return v;
 }
 
+void gv_forget(struct agent *ag, struct gv *gv)
+{
+	for (struct gv **pp = &ag->gvs; *pp; pp = &(*pp)->next)
+		if (*pp == gv) {
+			*pp = gv->next;
+			cJSON_Delete(gv->resources);
+			free(gv);
+			return;
+		}
+}
+
 struct gvr *gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind)
 {
 	const cJSON *r;

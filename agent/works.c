@@ -307,6 +307,8 @@ static void slot_advance(struct slot *s)
 				if (!s->gvr) {
 					snprintf(msg, sizeof msg, "the member serves no resource of kind %s in %s%s%s",
 						 s->id.kind, s->id.group, s->id.group[0] ? "/" : "", s->id.version);
+					/* Ask discovery again on the retry: a CRD may add it. */
+					gv_forget(ag, gv);
 					slot_fail(s, msg);
 					return;
 				}

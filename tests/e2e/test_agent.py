@@ -616,3 +616,28 @@ def test_long_poll_protocol(hub):
     assert code == 400 and "timeoutSeconds" in st["message"]
     code, st, _ = hub.request("POST", base, {})
     assert code == 405
+
+
+def test_unserved_kind_is_retried_until_its_crd_exists(env):
+    hub, member = env.hub, env.member
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "apps"},
+              "spec": {"size": 3}}
+    put_work(hub, work("widget-w", widget))
+    cond = wait_for("Applied=False", lambda: applied(hub, "widget-w"))
+    assert cond["status"] == "False"
+    assert cond["message"] == "Failed to apply all manifests (0/1): the member does not serve example.com/v1"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com"},
+           "spec": {"group": "example.com", "scope": "Namespaced",
+                    "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    code, body, _ = member.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    assert code == 201, body
+    # Retried with backoff (1 s, 2 s, 4 s, ...): applied once the kind exists.
+    w = wait_for("the Widget in the member",
+                 lambda: member_obj(member, "/apis/example.com/v1/namespaces/apps/widgets/w"), timeout=20)
+    assert w["spec"] == {"size": 3}
+    assert w["metadata"]["labels"]["karmada.io/managed"] == "true"
+    wait_for("Applied=True", lambda: (applied(hub, "widget-w") or {}).get("status") == "True")
