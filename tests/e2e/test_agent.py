@@ -672,3 +672,22 @@ def test_member_unreachable(env):
     wait_for("Ready=True", lambda: cluster_ready(hub) == "True", timeout=15)
     wait_for("the Work applied to the member", lambda: (member_obj(member, DEPLOY % ("apps", "u")) or {})
              .get("spec", {}).get("replicas") == 5, timeout=15)
+
+
+def test_no_member_changes_while_hub_is_away(env):
+    hub, member = env.hub, env.member
+    put_work(hub, work("q-w", deployment_manifest("q")))
+    wait_for("Applied", lambda: applied(hub, "q-w"))
+    port = hub.port
+    hub.stop()
+    time.sleep(0.5)  # the agent's poll fails and it notices
+    code, _, _ = member.request("PATCH", DEPLOY % ("apps", "q"), {"spec": {"replicas": 7}},
+                                ctype="application/merge-patch+json")
+    assert code == 200
+    time.sleep(2)
+    assert member_obj(member, DEPLOY % ("apps", "q"))["spec"]["replicas"] == 7, "changed while the hub was away"
+    assert "changing nothing in the member" in env.agent.read_log()
+    hub.extra = ["--insecure-listen", "127.0.0.1:%d" % port]
+    hub.start()
+    wait_for("the drift reverted once the hub answers",
+             lambda: member_obj(member, DEPLOY % ("apps", "q"))["spec"]["replicas"] == 2, timeout=40)
