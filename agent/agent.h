@@ -121,7 +121,8 @@ struct work {
 	struct slot **slots;
 	int nslots;
 	unsigned long status_seq, reported_seq;
-	bool seen; /* in the latest full list */
+	bool seen;     /* in the latest full list */
+	bool preserve; /* spec.preserveResourcesOnDeletion */
 	struct work *next;
 };
 
@@ -160,6 +161,10 @@ struct agent {
 	char **known_ns;
 	int nknown_ns, cap_known_ns;
 	int deletes_inflight;
+	/* Works deleted with preserveResourcesOnDeletion: their objects are
+	 * released (Karmada's labels and annotations removed), not deleted. */
+	char **released;
+	int nreleased;
 	bool stopping;
 };
 

@@ -419,7 +419,12 @@ static void work_remove(struct agent *ag, const char *name)
 	struct work *w = *pp;
 	*pp = w->next;
 	ag->nworks--;
-	log_kv(LOG_INFO, "work removed", "work", name, NULL);
+	log_kv(LOG_INFO, w->preserve ? "work removed; its objects stay in the member" : "work removed", "work", name,
+	       NULL);
+	if (w->preserve) {
+		ag->released = realloc(ag->released, (size_t)(ag->nreleased + 1) * sizeof *ag->released);
+		ag->released[ag->nreleased++] = strdup(w->name);
+	}
 	work_free(w);
 	works_gc_schedule(ag);
 }
@@ -468,6 +473,7 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 		cJSON_Delete(w->obj);
 		w->obj = work_trim(obj);
 		w->seen = true;
+		w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
 		return;
 	}
 	if (!w) {
@@ -486,6 +492,14 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 	w->generation = gen;
 	w->obj = work_trim(obj);
 	w->seen = true;
+	w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
+	/* A Work of that name is back: its objects are managed again. */
+	for (int i = 0; i < ag->nreleased; i++)
+		if (strcmp(ag->released[i], name) == 0) {
+			free(ag->released[i]);
+			ag->released[i] = ag->released[--ag->nreleased];
+			break;
+		}
 	const cJSON *ms = json_get(obj, "spec.workload.manifests");
 	int n = cJSON_GetArraySize(ms);
 	w->slots = calloc((size_t)(n ? n : 1), sizeof *w->slots);
@@ -528,8 +542,12 @@ void works_apply_events(struct agent *ag, const cJSON *events, bool full)
 		const char *name = json_get_str(obj, "metadata.name");
 		if (!type || !name)
 			continue;
-		if (strcmp(type, "DELETED") == 0)
+		if (strcmp(type, "DELETED") == 0) {
+			struct work *w = works_find(ag, name);
+			if (w)
+				w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
 			work_remove(ag, name);
+		}
 		else
 			work_upsert(ag, obj);
 	}
@@ -651,8 +669,17 @@ void works_member_event(struct agent *ag, struct gvr *g, const char *type, const
 struct del_ctx {
 	struct agent *ag;
 	struct gvr *g;
+	bool release;
 	char ns[254], name[254];
 };
+
+static bool released(struct agent *ag, const char *work)
+{
+	for (int i = 0; i < ag->nreleased; i++)
+		if (strcmp(ag->released[i], work) == 0)
+			return true;
+	return false;
+}
 
 static void delete_done(const struct http_response *r, void *ud)
 {
@@ -660,8 +687,9 @@ static void delete_done(const struct http_response *r, void *ud)
 	d->ag->deletes_inflight--;
 	struct owned *o = owned_find(d->g, d->ns, d->name);
 	if (r->status == 200 || r->status == 202 || r->status == 404) {
-		log_kv(LOG_INFO, "deleted an object whose Work is gone", "resource", d->g->resource, "namespace", d->ns,
-		       "name", d->name, NULL);
+		log_kv(LOG_INFO, d->release ? "released an object whose Work is gone (preserveResourcesOnDeletion)"
+					    : "deleted an object whose Work is gone",
+		       "resource", d->g->resource, "namespace", d->ns, "name", d->name, NULL);
 	} else {
 		char m[256];
 		log_kv(LOG_WARN, "cannot delete an object whose Work is gone", "resource", d->g->resource, "namespace",
@@ -709,12 +737,24 @@ static void gc_run(evutil_socket_t fd, short what, void *arg)
 			snprintf(d->name, sizeof d->name, "%s", o->name);
 			char path[1200], body[300];
 			gvr_path(g, o->ns, o->name, path, sizeof path);
-			snprintf(body, sizeof body,
-				 "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"propagationPolicy\":\"Background\",\"preconditions\":{\"uid\":\"%s\"}}",
-				 o->uid);
+			d->release = !w && released(ag, o->work_name);
+			struct http_call *call;
 			o->deleting = true;
 			ag->deletes_inflight++;
-			if (!member_call(ag, "DELETE", path, "application/json", body, 30000, delete_done, free, d)) {
+			if (d->release) {
+				cJSON *patch = member_release_patch();
+				char *pbody = json_print(patch);
+				cJSON_Delete(patch);
+				call = member_call(ag, "PATCH", path, "application/merge-patch+json", pbody, 30000, delete_done,
+						   free, d);
+				free(pbody);
+			} else {
+				snprintf(body, sizeof body,
+					 "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"propagationPolicy\":\"Background\",\"preconditions\":{\"uid\":\"%s\"}}",
+					 o->uid);
+				call = member_call(ag, "DELETE", path, "application/json", body, 30000, delete_done, free, d);
+			}
+			if (!call) {
 				o->deleting = false;
 				ag->deletes_inflight--;
 				free(d);
@@ -760,4 +800,9 @@ void works_free(struct agent *ag)
 	if (ag->gc_ev)
 		event_free(ag->gc_ev);
 	ag->dispatch_ev = ag->gc_ev = NULL;
+	for (int i = 0; i < ag->nreleased; i++)
+		free(ag->released[i]);
+	free(ag->released);
+	ag->released = NULL;
+	ag->nreleased = 0;
 }

@@ -409,3 +409,23 @@ void member_cluster_summary(const cJSON *nodes, const cJSON *pods, struct proto_
 	}
 	hb->have_summary = true;
 }
+
+cJSON *member_release_patch(void)
+{
+	static const char *const labels[] = {MANAGED_LABEL, WORK_PERMANENT_ID, "resourcebinding.karmada.io/permanent-id",
+					     "clusterresourcebinding.karmada.io/permanent-id", NULL};
+	static const char *const anns[] = {WORK_NAME_ANN, WORK_NAMESPACE_ANN, "resourcebinding.karmada.io/name",
+					   "resourcebinding.karmada.io/namespace", "clusterresourcebinding.karmada.io/name",
+					   "resourcetemplate.karmada.io/uid", TEMPLATE_GENERATION_ANN,
+					   "resourcetemplate.karmada.io/managed-labels",
+					   "resourcetemplate.karmada.io/managed-annotations", CONFLICT_ANN, NULL};
+	cJSON *p = cJSON_CreateObject();
+	cJSON *md = cJSON_AddObjectToObject(p, "metadata");
+	cJSON *l = cJSON_AddObjectToObject(md, "labels");
+	for (int i = 0; labels[i]; i++)
+		cJSON_AddNullToObject(l, labels[i]);
+	cJSON *a = cJSON_AddObjectToObject(md, "annotations");
+	for (int i = 0; anns[i]; i++)
+		cJSON_AddNullToObject(a, anns[i]);
+	return p;
+}

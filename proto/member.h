@@ -85,6 +85,12 @@ cJSON *member_plan_deletions(const cJSON *works, const cJSON *owned, const char 
  * the hub has none). */
 bool member_should_delete(const cJSON *obj, const cJSON *work_or_null, const char *exec_ns);
 
+/* The JSON merge patch that takes an object out of Karmada's management
+ * (its Work was deleted with preserveResourcesOnDeletion): nulls for
+ * Karmada's managed labels and annotations (ManagedResourceLabels /
+ * ManagedResourceAnnotations); absent keys are unaffected. */
+cJSON *member_release_patch(void);
+
 /* Karmada's nodeSummary / resourceSummary from member Nodes and Pods:
  * allocatable = sum of node allocatable; allocating = requests of pods
  * without nodeName; allocated = requests of bound pods not Succeeded or

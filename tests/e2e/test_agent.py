@@ -691,3 +691,26 @@ def test_no_member_changes_while_hub_is_away(env):
     hub.start()
     wait_for("the drift reverted once the hub answers",
              lambda: member_obj(member, DEPLOY % ("apps", "q"))["spec"]["replicas"] == 2, timeout=40)
+
+
+def test_preserve_resources_on_deletion(env):
+    hub, member = env.hub, env.member
+    w = work("keep-w", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep", "namespace": "apps"},
+                        "data": {"k": "v"}})
+    w["spec"]["preserveResourcesOnDeletion"] = True
+    put_work(hub, w)
+    wait_for("Applied", lambda: applied(hub, "keep-w"))
+    uid = member_obj(member, CM % ("apps", "keep"))["metadata"]["uid"]
+    code, _, _ = hub.request("DELETE", WORKS + "/keep-w")
+    assert code == 200
+
+    def released():
+        cm = member_obj(member, CM % ("apps", "keep"))
+        labels = (cm or {}).get("metadata", {}).get("labels") or {}
+        return cm if cm and "karmada.io/managed" not in labels else None
+
+    cm = wait_for("the ConfigMap released, not deleted", released)
+    assert cm["metadata"]["uid"] == uid and cm["data"] == {"k": "v"}
+    assert "work.karmada.io/name" not in (cm["metadata"].get("annotations") or {})
+    time.sleep(0.5)
+    assert member_obj(member, CM % ("apps", "keep"))["metadata"]["uid"] == uid

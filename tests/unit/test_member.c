@@ -299,6 +299,23 @@ static void test_cluster_summary(void **state)
 	cJSON_Delete(pods);
 }
 
+static void test_release_patch(void **state)
+{
+	cJSON *p = member_release_patch();
+	cJSON *l = json_get(p, "metadata.labels"), *a = json_get(p, "metadata.annotations");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(l, "karmada.io/managed")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(l, "work.karmada.io/permanent-id")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(a, "work.karmada.io/name")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(a, "work.karmada.io/namespace")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(a, "resourcetemplate.karmada.io/generation")));
+	/* Only Karmada's keys: nothing else is touched. */
+	const cJSON *it;
+	cJSON_ArrayForEach(it, l) assert_non_null(strstr(it->string, "karmada.io/"));
+	cJSON_ArrayForEach(it, a) assert_non_null(strstr(it->string, "karmada.io/"));
+	assert_null(json_get(p, "spec"));
+	cJSON_Delete(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_applied_condition),
 		cmocka_unit_test(test_plan_deletions),
 		cmocka_unit_test(test_cluster_summary),
+		cmocka_unit_test(test_release_patch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
