@@ -3,6 +3,7 @@
 #   make test       unit tests (cmocka) + end-to-end tests (pytest, real kubectl) + dashboard in headless Chromium
 #   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind   unit tests under valgrind
+#   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
 #   make bench      benchmarks (print figures)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
@@ -19,7 +20,7 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
-           libclang-rt-14-dev valgrind chromium chromium-driver nodejs npm
+           libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -37,7 +38,7 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e browser asan valgrind clean demo bench check-deps
+.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -96,7 +97,45 @@ browser: all
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ATOLL_BIN=$(abspath $(BUILD)/bin) node tests/browser/dashboard.test.js
 
-test: unit e2e browser
+test: fuzz-smoke unit e2e e2e-tls browser
+
+# The whole end-to-end suite once more with every hub over TLS (init +
+# --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
+e2e-tls: all
+	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e \
+	  --deselect tests/e2e/test_tls.py $(PYTEST_ARGS)
+
+# ---- fuzzing (libFuzzer; clang) ------------------------------------------------
+# Targets are tests/fuzz/fuzz_*.c, built against the libraries compiled with
+# -fsanitize=fuzzer-no-link,address,undefined in build/fuzz. Seeds and every
+# crash turned regression input live in tests/fuzz/corpus/<target>/ and are
+# replayed on each run; new inputs go to build/fuzz/corpus/<target>/.
+FUZZ_TIME  ?= 60
+FUZZ_SMOKE ?= 3
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+fuzz-build: check-deps
+	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_NAMES:%=build/fuzz/fuzzers/fuzz_%)
+
+$(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz-smoke: fuzz-build
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_TIME=$(FUZZ_SMOKE)
+
+fuzz: fuzz-build
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run:
+	@set -e; mkdir -p build/fuzz/artifacts; for n in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/corpus/$$n; echo "== fuzz $$n for $(FUZZ_TIME)s"; \
+	  build/fuzz/fuzzers/fuzz_$$n -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    -artifact_prefix=build/fuzz/artifacts/$$n- build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
+	    || { tail -40 build/fuzz/$$n.log; echo "fuzz $$n failed: crash input in build/fuzz/artifacts/"; exit 1; }; \
+	  grep -E '^Done [0-9]+ runs' build/fuzz/$$n.log | tail -1; done
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
@@ -106,8 +145,13 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
+	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
+
+$(BUILD)/bin/bench_tls: tests/bench/bench_tls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
 
 $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 	@mkdir -p $(dir $@)

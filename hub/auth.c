@@ -97,8 +97,9 @@ enum auth_decision auth_authorize(const struct auth_identity *id, const struct a
 	const char *path = a->path ? a->path : "";
 	if (!a->resource && health_path(path))
 		return AUTH_ALLOW;
+	bool cluster_scoped = !(a->ns && a->ns[0]);
 	if (a->resource && is(a->group, "atoll.io") && is(a->resource_name, "join") && !(a->name && a->name[0]) &&
-	    !(a->sub && a->sub[0]))
+	    !(a->sub && a->sub[0]) && cluster_scoped)
 		return AUTH_ALLOW; /* JoinInfo (the CA bundle) is public like kube's cluster-info; the
 				    * join handler authenticates a JoinRequest itself, with clearer refusals */
 	if (id->via == AUTH_ANONYMOUS) {
@@ -126,12 +127,12 @@ enum auth_decision auth_authorize(const struct auth_identity *id, const struct a
 	if (c) {
 		char exec_ns[128];
 		snprintf(exec_ns, sizeof exec_ns, "karmada-es-%s", c);
-		if (is(g, "atoll.io") && is(r, "clusters") && is(a->name, c))
+		if (is(g, "atoll.io") && is(r, "clusters") && is(a->name, c) && cluster_scoped)
 			return AUTH_ALLOW; /* the agent protocol of its own cluster */
 		if (is(g, "work.karmada.io") && is(r, "works") && is(a->ns, exec_ns) &&
 		    ((!sub[0] && read_verb(a->verb)) || (is(sub, "status") && status_verb(a->verb))))
 			return AUTH_ALLOW;
-		if (is(g, "cluster.karmada.io") && is(r, "clusters") && is(a->name, c) &&
+		if (is(g, "cluster.karmada.io") && is(r, "clusters") && is(a->name, c) && cluster_scoped &&
 		    ((!sub[0] && is(a->verb, "get")) || (is(sub, "status") && status_verb(a->verb))))
 			return AUTH_ALLOW;
 		if (is(g, "coordination.k8s.io") && is(r, "leases") && is(a->ns, "karmada-cluster") && is(a->name, c) &&

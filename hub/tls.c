@@ -205,6 +205,11 @@ static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth, uint32_t *flags
 
 static const char *alpn[] = {"http/1.1", NULL};
 
+/* Key exchange groups, ours first: mbedTLS's default puts the slowest curves
+ * first, and the server picks by its own order. */
+static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+					      MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+
 /* Session cache wrappers count resumptions. */
 static int cache_get(void *ud, mbedtls_ssl_session *session)
 {
@@ -276,6 +281,7 @@ static struct tls_cfg *cfg_load(struct tls_server *s, char *err, size_t errlen)
 	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_ciphersuites(&c->conf, tls_ciphersuites());
 	mbedtls_ssl_conf_alpn_protocols(&c->conf, alpn);
+	mbedtls_ssl_conf_curves(&c->conf, curves);
 	mbedtls_ssl_conf_renegotiation(&c->conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
 	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->own, &c->key)) != 0) {
 		snprintf(err, errlen, "TLS certificate: %s", tls_strerror(rc, m, sizeof m));

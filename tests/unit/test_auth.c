@@ -142,6 +142,9 @@ static const struct row {
 	{AGENT_EU, "list", "atoll.io", "clusters", "", "eu", "works", 0, A},
 	{AGENT_EU, "update", "atoll.io", "clusters", "", "ap", "heartbeat", 0, F},
 	{AGENT_EU, "get", "atoll.io", "clusters", "", "ap", "works", 0, F},
+	{AGENT_EU, "get", "atoll.io", "clusters", "karmada-es-ap", "eu", "works", 0, F},
+	{AGENT_EU, "get", "cluster.karmada.io", "clusters", "default", "eu", "", 0, F},
+	{ANON, "create", "atoll.io", "join", "default", "", "", 0, U},
 	/* nothing else: no Secrets, no templates, no policies */
 	{AGENT_EU, "get", "", "secrets", "karmada-es-eu", "s", "", 0, F},
 	{AGENT_EU, "list", "", "secrets", "", "", "", 0, F},
