@@ -33,8 +33,12 @@ struct hub_tls_options {
 	char *bearer_token;
 };
 
+#define MAX_HUBS 8
+
 struct agent_config {
-	char *hub_url;
+	char *hub_url;          /* as given: one URL or several, comma-separated */
+	char *hub_urls[MAX_HUBS]; /* split, without trailing '/' */
+	int nhubs;
 	char *cluster;
 	char *kubeconfig;
 	char *context;
@@ -137,6 +141,7 @@ struct agent {
 	char kube_version[64];
 
 	/* hub */
+	int hub_index; /* which of cfg.hub_urls is in use */
 	bool registered, hub_synced, hub_ok;
 	long long revision;
 	struct backoff hub_bo;

@@ -74,13 +74,25 @@ static void set_hub_ok(struct agent *ag, bool ok, const char *why)
 		return;
 	ag->hub_ok = ok;
 	if (ok) {
-		log_kv(LOG_INFO, "hub reachable", "hub", ag->cfg.hub_url, NULL);
+		log_kv(LOG_INFO, "hub reachable", "hub", ag->hub.base_url, NULL);
 		works_dispatch(ag);
 		works_gc_schedule(ag);
 	} else {
 		log_kv(LOG_WARN, "hub unreachable; changing nothing in the member until it answers", "hub",
-		       ag->cfg.hub_url, "error", why, NULL);
+		       ag->hub.base_url, "error", why, NULL);
 	}
+}
+
+/* After a failure that may be this replica's: the next call goes to the
+ * next hub address. Revisions are the shared store's, so a long-poll
+ * resumes on any replica. */
+static void next_hub(struct agent *ag, const struct http_response *r)
+{
+	if (ag->cfg.nhubs < 2 || (r->status != 0 && r->status < 500))
+		return;
+	ag->hub_index = (ag->hub_index + 1) % ag->cfg.nhubs;
+	ag->hub.base_url = ag->cfg.hub_urls[ag->hub_index];
+	log_kv(LOG_INFO, "trying another hub address", "hub", ag->hub.base_url, NULL);
 }
 
 /* ---- registration ---- */
@@ -160,6 +172,7 @@ static void reg_done(const struct http_response *r, void *ud)
 	long d = (long)backoff_next_ms(&ag->hub_bo);
 	log_kv(LOG_WARN, "registration failed; retrying", "error", m, NULL);
 	set_hub_ok(ag, false, m);
+	next_hub(ag, r);
 	after_ms(ag->reg_ev, d);
 }
 
@@ -221,6 +234,7 @@ static void poll_done(const struct http_response *r, void *ud)
 		response_message(r, m, sizeof m);
 	}
 	set_hub_ok(ag, false, m);
+	next_hub(ag, r);
 	long d = (long)backoff_next_ms(&ag->hub_bo);
 	log_kv(LOG_DEBUG, "poll failed; retrying", "error", m, NULL);
 	after_ms(ag->poll_ev, d);

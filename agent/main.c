@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	      "KUBERNETES_SERVICE_HOST/PORT).\n"
 	      "\n"
 	      "Options:\n"
-	      "  --hub URL                     the hub's address, e.g. https://hub.example:6443\n"
+	      "  --hub URL[,URL...]            the hub's address, e.g. https://hub.example:6443; several\n"
+	      "                                replicas of one hub (shared store) comma-separated\n"
 	      "  --cluster-name NAME           this member's name on the hub (Cluster object)\n"
 	      "  --kubeconfig FILE             kubeconfig of the member cluster\n"
 	      "  --context NAME                kubeconfig context (default: current-context)\n"
@@ -210,6 +211,8 @@ out:
 void agent_free_config(struct agent_config *c)
 {
 	free(c->hub_url);
+	for (int i = 0; i < c->nhubs; i++)
+		free(c->hub_urls[i]);
 	free(c->cluster);
 	free(c->kubeconfig);
 	free(c->context);
@@ -333,13 +336,29 @@ static int parse_args(int argc, char **argv, struct agent_config *c)
 		usage(stderr);
 		return 2;
 	}
-	if (strncmp(c->hub_url, "http://", 7) != 0 && strncmp(c->hub_url, "https://", 8) != 0) {
-		fprintf(stderr, "atoll-agent: --hub must be an http:// or https:// URL, got \"%s\"\n", c->hub_url);
+	/* Several hub replicas (same store): --hub URL1,URL2,... */
+	char *dup = strdup(c->hub_url), *save = NULL;
+	for (char *u = strtok_r(dup, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		while (*u == ' ')
+			u++;
+		size_t hl = strlen(u);
+		while (hl > 0 && (u[hl - 1] == '/' || u[hl - 1] == ' '))
+			u[--hl] = '\0';
+		if (!*u)
+			continue;
+		if ((strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) || c->nhubs >= MAX_HUBS) {
+			fprintf(stderr, "atoll-agent: --hub must be one to %d http:// or https:// URLs, got \"%s\"\n", MAX_HUBS,
+				u);
+			free(dup);
+			return 2;
+		}
+		c->hub_urls[c->nhubs++] = strdup(u);
+	}
+	free(dup);
+	if (c->nhubs == 0) {
+		fprintf(stderr, "atoll-agent: --hub is empty\n");
 		return 2;
 	}
-	size_t hl = strlen(c->hub_url);
-	while (hl > 0 && c->hub_url[hl - 1] == '/')
-		c->hub_url[--hl] = '\0';
 	if (!proto_valid_cluster_name(c->cluster, err, sizeof err)) {
 		fprintf(stderr, "atoll-agent: --cluster-name: %s\n", err);
 		return 2;
@@ -440,7 +459,7 @@ int main(int argc, char **argv)
 	ag.base = loop;
 	ag.http = http_client_new(loop);
 	target_from_kubeconfig(&ag.member, &ag.kc);
-	ag.hub.base_url = c->hub_url;
+	ag.hub.base_url = c->hub_urls[0];
 	ag.hub.tls.ca_file = c->hub_tls.ca_file;
 	ag.hub.tls.cert_file = c->hub_tls.cert_file;
 	ag.hub.tls.key_file = c->hub_tls.key_file;

@@ -512,7 +512,8 @@ def test_command_line_and_config_file(tmp_path):
     hub.start()
     member = Member(str(tmp_path)).start()
     cfg = tmp_path / "agent.yaml"
-    cfg.write_text("hub: %s\nclusterName: ap\nkubeconfig: %s\nregion: ap-south\nzones: [ap-south-1a, ap-south-1b]\n"
+    # Two hub addresses, the first dead: the agent moves to the next.
+    cfg.write_text("hub: 'http://127.0.0.1:1,%s'\nclusterName: ap\nkubeconfig: %s\nregion: ap-south\nzones: [ap-south-1a, ap-south-1b]\n"
                    "provider: onprem\nlabels: {team: blue}\nheartbeatInterval: 1s\nleaseDuration: 5s\n"
                    "logFormat: json\n" % (hub.url, member.kubeconfig))
     bad_cfg = tmp_path / "bad.yaml"
