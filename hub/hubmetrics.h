@@ -36,9 +36,9 @@ void hubmetrics_request(const char *verb, const char *resource, int code, double
  * long-polls, reported by the agent API), "status" (SSE /status feeds). */
 void hubmetrics_streams_add(const char *kind, int delta);
 
-/* Scheduling latency of one binding: from the change that made it need
- * scheduling to the schedule result being stored. Called by the
- * controllers. */
+/* Scheduling latency of one binding: from the controller finding that it
+ * needs scheduling (the schedule() call) to the schedule result being
+ * stored in its spec. Called by the controllers. */
 void metrics_observe_scheduling(double seconds);
 
 #endif

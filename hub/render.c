@@ -8,19 +8,8 @@
 #include "detector.h"
 #include "jsonutil.h"
 #include "patch.h"
-#include "selector.h"
 
 /* ---- names -------------------------------------------------------------- */
-
-unsigned int render_fnv1a32(const char *s)
-{
-	unsigned int h = 2166136261u;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 void render_safe_encode(const char *s, char *out)
 {
@@ -66,7 +55,7 @@ void render_work_name(const char *kind, const char *name, const char *ns, char *
 		snprintf(hashed, sizeof hashed, "%s-%s", lname, kind ? kind : "");
 	char lhashed[900];
 	lower_into(lhashed, sizeof lhashed, hashed);
-	snprintf(dec, sizeof dec, "%u", render_fnv1a32(lhashed));
+	snprintf(dec, sizeof dec, "%u", sched_fnv1a32(lhashed));
 	render_safe_encode(dec, enc);
 	snprintf(buf, len, "%s-%s", lname, enc);
 }
@@ -353,7 +342,7 @@ cJSON *render_clean_manifest(const cJSON *tmpl)
 	return m;
 }
 
-/* ---- cluster affinity ---------------------------------------------------- */
+/* ---- overriders ------------------------------------------------------------ */
 
 static bool str_in(const cJSON *arr, const char *s)
 {
@@ -365,58 +354,6 @@ static bool str_in(const cJSON *arr, const char *s)
 	}
 	return false;
 }
-
-struct cluster_fields {
-	const cJSON *cluster;
-};
-
-static const char *cluster_field(const char *key, void *ud)
-{
-	const cJSON *c = ((struct cluster_fields *)ud)->cluster;
-	if (strcmp(key, "provider") == 0)
-		return json_get_str(c, "spec.provider");
-	if (strcmp(key, "region") == 0)
-		return json_get_str(c, "spec.region");
-	if (strcmp(key, "zone") == 0) {
-		const char *z = json_get_str(c, "spec.zone");
-		if (z)
-			return z;
-		const cJSON *zs = json_get(c, "spec.zones");
-		return cJSON_GetArraySize(zs) > 0 ? cJSON_GetStringValue(cJSON_GetArrayItem(zs, 0)) : NULL;
-	}
-	return NULL;
-}
-
-bool render_cluster_matches(const cJSON *cluster, const cJSON *aff)
-{
-	if (!aff || cJSON_IsNull(aff))
-		return true;
-	const char *name = meta(cluster, "name");
-	if (!name)
-		return false;
-	if (str_in(cJSON_GetObjectItemCaseSensitive(aff, "exclude"), name))
-		return false;
-	const cJSON *ls = cJSON_GetObjectItemCaseSensitive(aff, "labelSelector");
-	if (ls && !cJSON_IsNull(ls)) {
-		char err[256];
-		struct label_selector *s = label_selector_from_json(ls, err, sizeof err);
-		bool ok = s && label_selector_matches(s, json_get(cluster, "metadata.labels"));
-		label_selector_free(s);
-		if (!ok)
-			return false;
-	}
-	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(aff, "fieldSelector");
-	if (fs && !cJSON_IsNull(fs)) {
-		struct cluster_fields cf = {cluster};
-		if (!node_selector_requirements_match(cJSON_GetObjectItemCaseSensitive(fs, "matchExpressions"),
-						      cluster_field, &cf))
-			return false;
-	}
-	const cJSON *names = cJSON_GetObjectItemCaseSensitive(aff, "clusterNames");
-	return cJSON_GetArraySize(names) == 0 || str_in(names, name);
-}
-
-/* ---- overriders ------------------------------------------------------------ */
 
 /* Pod spec paths (JSON pointers) of a workload kind, as Karmada's
  * overridemanager knows them. */
@@ -750,7 +687,7 @@ static int collect_rules(const cJSON *m, const cJSON *cluster, const cJSON *poli
 						 : cJSON_GetObjectItemCaseSensitive(rule, "targetCluster");
 			const cJSON *ovs = legacy ? json_get(p, "spec.overriders")
 						  : cJSON_GetObjectItemCaseSensitive(rule, "overriders");
-			if (tc && !cJSON_IsNull(tc) && !(cluster && render_cluster_matches(cluster, tc)))
+			if (tc && !cJSON_IsNull(tc) && !(cluster && cluster_affinity_matches(cluster, tc)))
 				continue;
 			if (!ovs)
 				continue;

@@ -39,8 +39,6 @@
 #define DEPENDENCIES_ANNOTATION "resourcebinding.karmada.io/dependencies"
 #define LAST_APPLIED_ANNOTATION "kubectl.kubernetes.io/last-applied-configuration"
 
-/* FNV-1a 32-bit. */
-unsigned int render_fnv1a32(const char *s);
 /* k8s.io/apimachinery rand.SafeEncodeString: each byte mapped into
  * "bcdfghjklmnpqrstvwxz2456789". out must hold strlen(s)+1 bytes. */
 void render_safe_encode(const char *s, char *out);
@@ -93,18 +91,15 @@ void render_set_replicas(cJSON *manifest, long replicas);
  * select manifest (resourceSelectors; empty = all) and whose rules target
  * cluster, each list sorted by implicit priority then name, each rule's
  * overriders in Karmada's order (image, command, args, labels, annotations,
- * plaintext). cops/ops are JSON arrays and may be NULL; only OverridePolicies
+ * plaintext). A rule's targetCluster is matched by the scheduler's
+ * cluster_affinity_matches, as Karmada uses one ClusterMatches for both.
+ * cops/ops are JSON arrays and may be NULL; only OverridePolicies
  * in the manifest's namespace apply. applied_cops/applied_ops (may be NULL)
  * receive Karmada's AppliedOverrides lists [{policyName, overriders}] (caller
  * frees). Returns 0, or -1 with a message when an override is invalid (the
  * manifest is then unspecified). */
 int render_apply_overrides(cJSON *manifest, const cJSON *cluster, const cJSON *cops, const cJSON *ops,
 			   cJSON **applied_cops, cJSON **applied_ops, char *err, size_t errlen);
-
-/* Karmada's ClusterAffinity match (exclude, labelSelector, fieldSelector on
- * provider/region/zone, clusterNames) of one Cluster object. NULL affinity
- * matches every cluster. */
-bool render_cluster_matches(const cJSON *cluster, const cJSON *affinity);
 
 struct render_work_in {
 	const cJSON *binding;   /* the ResourceBinding / ClusterResourceBinding */

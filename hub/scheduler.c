@@ -197,7 +197,7 @@ static bool field_selector_match(const cJSON *fs, const cJSON *cluster)
 /* util.ClusterMatches: exclude, labelSelector, fieldSelector, clusterNames.
  * A NULL affinity matches every cluster; an absent or null selector matches
  * every cluster, an invalid one none. */
-static bool cluster_matches(const cJSON *cluster, const cJSON *aff)
+bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
 {
 	const cJSON *meta = obj_item(cluster, "metadata");
 	const char *name = obj_str(meta, "name");
@@ -431,7 +431,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return buf;
 		}
 	}
-	if (!cluster_matches(c->obj, affinity))
+	if (!cluster_affinity_matches(c->obj, affinity))
 		return REASON_AFFINITY;
 	const cJSON *sc;
 	const cJSON *spec = obj_item(c->obj, "spec");
@@ -848,7 +848,7 @@ static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, s
 			const cJSON *rule;
 			cJSON_ArrayForEach(rule, obj_item(wp, "staticWeightList")) {
 				long rw = clamp_long(json_get_num(rule, "weight", 0));
-				if (rw > weight && cluster_matches(sel[i]->obj, obj_item(rule, "targetCluster")))
+				if (rw > weight && cluster_affinity_matches(sel[i]->obj, obj_item(rule, "targetCluster")))
 					weight = rw;
 			}
 			if (weight > 0) {

@@ -51,7 +51,14 @@ void sched_result_format(const struct sched_result *r, char *buf, size_t len);
 int webster_allocate(long seats, int n, const char *const names[], const long votes[],
 		     const long initial[], const char *uid, long out[]);
 
-/* FNV-1a 32-bit hash of a string (exposed for tests). */
+/* Karmada's util.ClusterMatches: whether one Cluster object satisfies a
+ * ClusterAffinity (exclude, labelSelector, fieldSelector on provider/region
+ * and zone by matchZones, clusterNames). Used for placement and for
+ * OverridePolicy targetCluster alike, as Karmada does. A NULL or non-object
+ * affinity matches every cluster; an invalid selector matches none. */
+bool cluster_affinity_matches(const cJSON *cluster, const cJSON *affinity);
+
+/* FNV-1a 32-bit hash of a string (Karmada's tie-break and work names). */
 unsigned int sched_fnv1a32(const char *s);
 
 #endif

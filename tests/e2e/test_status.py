@@ -500,7 +500,11 @@ def test_metrics_store_clusters_bindings(hub, kubectl):
     make_cluster(hub, "eu", "europe")
     make_cluster(hub, "ap", "asia")
     make_cluster(hub, "us", "america", ready="False")
-    Seed(hub, kubectl)
+    seed = Seed(hub, kubectl)
+    assert seed.controllers, "the controllers placed the seed"
+    # The placement was timed: the controllers observed the scheduling latency.
+    wait_for(lambda: scrape(hub)[0].get("atoll_hub_scheduling_duration_seconds_count", 0) > 0,
+             what="a scheduling latency observation")
     samples, types = scrape(hub)
     assert samples['atoll_hub_clusters{ready="True"}'] == 2
     assert samples['atoll_hub_clusters{ready="False"}'] == 1
@@ -513,7 +517,10 @@ def test_metrics_store_clusters_bindings(hub, kubectl):
     for state in ("pending", "applied", "failed"):
         assert 'atoll_hub_works{state="%s"}' % state in samples
     assert types["atoll_hub_scheduling_duration_seconds"] == "histogram"
-    assert "atoll_hub_scheduling_duration_seconds_count" in samples
+    assert samples["atoll_hub_scheduling_duration_seconds_count"] > 0
+    assert samples['atoll_hub_scheduling_duration_seconds_bucket{le="+Inf"}'] == \
+        samples["atoll_hub_scheduling_duration_seconds_count"]
+    assert samples["atoll_hub_scheduling_duration_seconds_sum"] >= 0
     assert "atoll_hub_status_aggregation_lag_seconds_count" in samples
     # Streams: one watch and one status feed open while scraping.
     p = subprocess.Popen(["kubectl", "get", "deployments", "--watch"], env=dict(os.environ, KUBECONFIG=hub.kubeconfig,

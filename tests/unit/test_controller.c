@@ -185,7 +185,7 @@ static void test_pipeline(void **state)
 	settle(f);
 	cJSON *d = get(f, dk, "default", "hello");
 	const char *uid = json_get_str(d, "metadata.uid");
-	bool odd = render_fnv1a32(uid) % 2 == 1;
+	bool odd = sched_fnv1a32(uid) % 2 == 1;
 	assert_int_equal(work_replicas(f, "ap"), odd ? 3 : 4);
 	assert_int_equal(work_replicas(f, "us"), odd ? 4 : 3);
 	assert_int_equal(work_replicas(f, "eu"), 3);

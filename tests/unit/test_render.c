@@ -349,13 +349,61 @@ static void test_cluster_matches(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		cJSON *a = jq(cases[i].aff);
-		assert_int_equal(render_cluster_matches(eu, a), cases[i].eu);
-		assert_int_equal(render_cluster_matches(ap, a), cases[i].ap);
+		assert_int_equal(cluster_affinity_matches(eu, a), cases[i].eu);
+		assert_int_equal(cluster_affinity_matches(ap, a), cases[i].ap);
 		cJSON_Delete(a);
 	}
-	assert_true(render_cluster_matches(eu, NULL));
+	assert_true(cluster_affinity_matches(eu, NULL));
 	cJSON_Delete(eu);
 	cJSON_Delete(ap);
+}
+
+/* OverridePolicy targetCluster uses Karmada's ClusterMatches, the scheduler's
+ * matcher: a zone requirement holds over all of a cluster's spec.zones
+ * (matchZones), not its first one, and keys other than provider, region and
+ * zone match nothing. */
+static void test_override_target_zones(void **state)
+{
+	(void)state;
+	cJSON *multi = jq("{'apiVersion':'cluster.karmada.io/v1alpha1','kind':'Cluster','metadata':{'name':'multi'},"
+			  "'spec':{'region':'eu-west','zones':['z1','z2']}}");
+	static const struct {
+		const char *exprs;
+		bool applies;
+	} cases[] = {
+		{"[{'key':'zone','operator':'In','values':['z1','z2']}]", true},
+		{"[{'key':'zone','operator':'In','values':['z2','z3','z1']}]", true},
+		{"[{'key':'zone','operator':'In','values':['z1']}]", false},  /* z2 is not listed */
+		{"[{'key':'zone','operator':'In','values':['z2']}]", false},
+		{"[{'key':'zone','operator':'NotIn','values':['z2']}]", false}, /* z2 is */
+		{"[{'key':'zone','operator':'NotIn','values':['z3']}]", true},
+		{"[{'key':'zone','operator':'Exists'}]", true},
+		{"[{'key':'zone','operator':'DoesNotExist'}]", false},
+		{"[{'key':'region','operator':'In','values':['eu-west']},{'key':'zone','operator':'In','values':['z1','z2']}]",
+		 true},
+		{"[{'key':'name','operator':'DoesNotExist'}]", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char buf[1024];
+		snprintf(buf, sizeof buf,
+			 "[{'metadata':{'name':'op','namespace':'default'},'spec':{'overrideRules':[{'targetCluster':"
+			 "{'fieldSelector':{'matchExpressions':%s}},'overriders':{'labelsOverrider':[{'operator':'add',"
+			 "'value':{'zoned':'yes'}}]}}]}}]",
+			 cases[i].exprs);
+		cJSON *ops = jq(buf), *src = jq(TMPL), *m = render_clean_manifest(src), *aops = NULL;
+		char err[256];
+		assert_int_equal(render_apply_overrides(m, multi, NULL, ops, NULL, &aops, err, sizeof err), 0);
+		const char *got = json_get_str(m, "metadata.labels.zoned");
+		if ((got != NULL) != cases[i].applies)
+			print_error("case %zu: %s\n", i, cases[i].exprs);
+		assert_int_equal(got != NULL, cases[i].applies);
+		assert_int_equal(cJSON_GetArraySize(aops), cases[i].applies ? 1 : 0);
+		cJSON_Delete(aops);
+		cJSON_Delete(ops);
+		cJSON_Delete(src);
+		cJSON_Delete(m);
+	}
+	cJSON_Delete(multi);
 }
 
 static cJSON *container(cJSON *m, int i) { return cJSON_GetArrayItem(json_get(m, "spec.template.spec.containers"), i); }
@@ -611,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_work_per_cluster),
 		cmocka_unit_test(test_clean_service_and_job),
 		cmocka_unit_test(test_cluster_matches),
+		cmocka_unit_test(test_override_target_zones),
 		cmocka_unit_test(test_overriders),
 		cmocka_unit_test(test_override_kinds_and_order),
 		cmocka_unit_test(test_dependencies),
