@@ -58,7 +58,7 @@ def main():
         print("TLS benchmark: hub on 127.0.0.1:%d (TLS) and :%d (plain), %d cores" % (tls, plain, os.cpu_count()))
         sys.stdout.flush()
         rc = subprocess.run([os.path.join(a.bin, "bench_tls"), "--port", str(tls), "--plain-port", str(plain),
-                             "--dir", d, "--seconds", str(a.seconds), "--requests", str(a.requests),
+                             "--dir", d, "--hub-pid", str(hub.pid), "--seconds", str(a.seconds), "--requests", str(a.requests),
                              "--path", "/api/v1/namespaces/default/configmaps/small"]).returncode
         return rc
     finally:
