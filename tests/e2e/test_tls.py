@@ -539,3 +539,20 @@ def test_serving_certificate_is_renewed_without_downtime(tmp_path):
         assert "renewed the serving certificate" in h.read_log()
     finally:
         assert h.stop() == 0
+
+
+def test_only_tls12_aead_with_ecdhe(tls_hub):
+    def connect(ctx):
+        with socket.create_connection(("127.0.0.1", tls_hub.tls_port), timeout=5) as s:
+            with ctx.wrap_socket(s, server_hostname="127.0.0.1") as t:
+                return t.version(), t.cipher()[0]
+    ctx = tls_hub.ssl_context()
+    version, cipher = connect(ctx)
+    assert version == "TLSv1.2" and ("GCM" in cipher or "CHACHA20" in cipher), (version, cipher)
+    assert cipher.startswith("ECDHE-")
+    # CBC suites and static-RSA key exchange are refused.
+    weak = tls_hub.ssl_context()
+    weak.maximum_version = ssl.TLSVersion.TLSv1_2
+    weak.set_ciphers("AES128-SHA:AES256-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384")
+    with pytest.raises(ssl.SSLError):
+        connect(weak)
