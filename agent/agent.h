@@ -22,8 +22,9 @@
 
 #define AGENT_VERSION "0.1.0"
 
-/* TLS towards the hub, kept in one place: issue 5's join (--token,
- * --ca-cert-hash) and the hub-signed client certificate fill these. */
+/* TLS towards the hub, kept in one place. With --token and
+ * --ca-cert-hash the agent joins (identity.c) and keeps the hub-signed
+ * key, certificate and CA in the state directory. */
 struct hub_tls_options {
 	char *ca_file;
 	char *cert_file;
@@ -31,6 +32,9 @@ struct hub_tls_options {
 	bool insecure_skip_verify;
 	char *pinned_pubkey; /* "sha256//..." */
 	char *bearer_token;
+	char *token;              /* --token: bootstrap token for the first join */
+	char *ca_cert_hash;       /* --ca-cert-hash sha256:<hex> */
+	long long renew_before_s; /* --cert-renew-before; 0: a third of the lifetime */
 };
 
 #define MAX_HUBS 8
@@ -171,10 +175,25 @@ struct agent {
 	char **released;
 	int nreleased;
 	bool stopping;
+
+	/* identity towards the hub (identity.c): PEM, from the state
+	 * directory or a join; ag->hub.tls points at them */
+	char *id_key, *id_crt, *id_ca;
+	struct event *renew_ev;
+	struct http_call *renew_call;
 };
 
 /* main.c */
 void agent_free_config(struct agent_config *c);
+
+/* identity.c */
+/* Before the loop runs: the certificate from the state directory, or a
+ * join with --token (pinning the CA by --ca-cert-hash). Returns 0, or the
+ * exit code after printing why (the hub's refusal, a CA mismatch, ...). */
+int agent_identity_setup(struct agent *ag);
+/* Renews the certificate before it expires (when there is one). */
+void agent_identity_start(struct agent *ag);
+void agent_identity_free(struct agent *ag);
 
 /* hub.c */
 void hub_start(struct agent *ag);

@@ -1,4 +1,5 @@
 /* atoll-agent — command line, configuration file and start-up. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "agent.h"
@@ -17,14 +19,22 @@
 
 static void usage(FILE *f)
 {
-	fputs("Usage: atoll-agent --hub URL --cluster-name NAME [--kubeconfig FILE] [options]\n"
+	fputs("Usage: atoll-agent --hub URL --cluster-name NAME [--token T --ca-cert-hash sha256:H]\n"
+	      "                   [--kubeconfig FILE] [--state-dir DIR] [options]\n"
 	      "\n"
 	      "Joins a member cluster to an Atoll hub: registers it, keeps its Lease and status\n"
 	      "current, long-polls the Works assigned to it and applies them to the member's\n"
 	      "Kubernetes API (server-side apply, field manager atoll-agent), removes what is no\n"
 	      "longer assigned and reports status back. Without --kubeconfig it uses the in-cluster\n"
 	      "service account (" SA_DIR ",\n"
-	      "KUBERNETES_SERVICE_HOST/PORT).\n"
+	      "KUBERNETES_SERVICE_HOST/PORT), verifying the member's certificate as kubectl does.\n"
+	      "\n"
+	      "Joining: with --token and --ca-cert-hash (both printed by `atoll-hub token create`)\n"
+	      "the agent fetches the hub's CA, checks it against the hash before it sends the token,\n"
+	      "and gets a certificate for its cluster signed by the hub. Key, certificate and CA are\n"
+	      "kept in --state-dir (agent.key, agent.crt, ca.crt; mode 0600) and used from then on,\n"
+	      "also after a restart (the token is not needed then); the certificate is renewed\n"
+	      "before it expires.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --hub URL[,URL...]            the hub's address, e.g. https://hub.example:6443; several\n"
@@ -41,8 +51,13 @@ static void usage(FILE *f)
 	      "                                hub, clusterName, kubeconfig, context, region, zones,\n"
 	      "                                provider, labels, apiEndpoint, stateDir, logLevel,\n"
 	      "                                logFormat, leaseDuration, heartbeatInterval,\n"
-	      "                                pollTimeout, hubCAFile); flags override it\n"
-	      "  --state-dir DIR               where the agent remembers the kinds it manages\n"
+	      "                                pollTimeout, hubCAFile, token, caCertHash,\n"
+	      "                                certRenewBefore); flags override it\n"
+	      "  --token ID.SECRET             bootstrap token for the first join (atoll-hub token create)\n"
+	      "  --ca-cert-hash sha256:HEX     the hub CA's hash: the join trusts only that CA\n"
+	      "  --state-dir DIR               the agent's key, certificate and CA, and the kinds it manages\n"
+	      "  --cert-renew-before DURATION  renew the certificate when less than this remains\n"
+	      "                                (default: a third of its lifetime)\n"
 	      "  --lease-duration DURATION     Lease duration (default 40s)\n"
 	      "  --heartbeat-interval DURATION Lease renewal and status period (default 10s)\n"
 	      "  --poll-timeout DURATION       how long one long-poll may wait (default 30s)\n"
@@ -108,6 +123,29 @@ static int parse_seconds(const char *v, int *out, char *err, size_t errlen, cons
 	}
 	*out = (int)(ms / 1000);
 	return 0;
+}
+
+static void set_ca_hash(struct agent_config *c, const char *v, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	bool ok = n == 7 + 64 && strncasecmp(v, "sha256:", 7) == 0;
+	for (size_t i = 7; ok && i < n; i++)
+		ok = isxdigit((unsigned char)v[i]) != 0;
+	if (!ok) {
+		snprintf(err, errlen, "invalid --ca-cert-hash \"%s\" (want sha256:<64 hex digits>, as atoll-hub token create prints it)", v);
+		return;
+	}
+	set_str(&c->hub_tls.ca_cert_hash, v);
+}
+
+static void parse_renew_before(struct agent_config *c, const char *v, char *err, size_t errlen)
+{
+	long long ms;
+	if (time_parse_duration_ms(v, &ms) < 0 || ms < 1000) {
+		snprintf(err, errlen, "invalid --cert-renew-before %s (want a duration, e.g. 720h)", v);
+		return;
+	}
+	c->hub_tls.renew_before_s = ms / 1000;
 }
 
 static int apply_config_file(struct agent_config *c, const char *path, char *err, size_t errlen)
@@ -195,6 +233,12 @@ static int apply_config_file(struct agent_config *c, const char *path, char *err
 			parse_seconds(v, &c->poll_timeout_s, e2, sizeof e2, "pollTimeout");
 		else if (strcmp(k, "hubCAFile") == 0)
 			set_str(&c->hub_tls.ca_file, v);
+		else if (strcmp(k, "token") == 0)
+			set_str(&c->hub_tls.token, v);
+		else if (strcmp(k, "caCertHash") == 0)
+			set_ca_hash(c, v, e2, sizeof e2);
+		else if (strcmp(k, "certRenewBefore") == 0)
+			parse_renew_before(c, v, e2, sizeof e2);
 		else
 			snprintf(e2, sizeof e2, "unknown key");
 		if (e2[0]) {
@@ -228,12 +272,17 @@ void agent_free_config(struct agent_config *c)
 	free(c->hub_tls.key_file);
 	free(c->hub_tls.pinned_pubkey);
 	free(c->hub_tls.bearer_token);
+	if (c->hub_tls.token)
+		memset(c->hub_tls.token, 0, strlen(c->hub_tls.token));
+	free(c->hub_tls.token);
+	free(c->hub_tls.ca_cert_hash);
 	memset(c, 0, sizeof *c);
 }
 
 enum {
 	O_HUB = 256, O_CLUSTER, O_KUBECONFIG, O_CONTEXT, O_REGION, O_ZONE, O_PROVIDER, O_LABELS, O_ENDPOINT, O_CONFIG,
 	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_LEVEL, O_FORMAT,
+	O_TOKEN, O_CAHASH, O_RENEWBEFORE,
 };
 
 static const struct option opts[] = {
@@ -256,6 +305,9 @@ static const struct option opts[] = {
 	{"hub-cert-file", required_argument, NULL, O_HUBCERT},
 	{"hub-key-file", required_argument, NULL, O_HUBKEY},
 	{"hub-insecure-skip-tls-verify", no_argument, NULL, O_HUBINSECURE},
+	{"token", required_argument, NULL, O_TOKEN},
+	{"ca-cert-hash", required_argument, NULL, O_CAHASH},
+	{"cert-renew-before", required_argument, NULL, O_RENEWBEFORE},
 	{"log-level", required_argument, NULL, O_LEVEL},
 	{"log-format", required_argument, NULL, O_FORMAT},
 	{"help", no_argument, NULL, 'h'},
@@ -310,6 +362,9 @@ static int parse_args(int argc, char **argv, struct agent_config *c)
 		case O_HUBCERT: set_str(&c->hub_tls.cert_file, optarg); break;
 		case O_HUBKEY: set_str(&c->hub_tls.key_file, optarg); break;
 		case O_HUBINSECURE: c->hub_tls.insecure_skip_verify = true; break;
+		case O_TOKEN: set_str(&c->hub_tls.token, optarg); break;
+		case O_CAHASH: set_ca_hash(c, optarg, err, sizeof err); break;
+		case O_RENEWBEFORE: parse_renew_before(c, optarg, err, sizeof err); break;
 		case O_LEVEL:
 			if (log_parse_level(optarg, &c->level) < 0)
 				snprintf(err, sizeof err, "unknown log level %s (want debug, info, warn or error)", optarg);
@@ -375,29 +430,10 @@ static struct event_base *loop;
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct agent *ag = arg;
 	log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	ag->stopping = true; /* also ends a join that is still waiting for the hub */
 	event_base_loopexit(loop, NULL);
-}
-
-static void target_from_kubeconfig(struct http_target *t, const struct kubeconfig *kc)
-{
-	memset(t, 0, sizeof *t);
-	t->base_url = kc->server;
-	t->tls.ca_file = kc->ca_file;
-	t->tls.ca_pem = kc->ca_data;
-	t->tls.ca_pem_len = kc->ca_len;
-	t->tls.cert_file = kc->cert_file;
-	t->tls.cert_pem = kc->cert_data;
-	t->tls.cert_pem_len = kc->cert_len;
-	t->tls.key_file = kc->key_file;
-	t->tls.key_pem = kc->key_data;
-	t->tls.key_pem_len = kc->key_len;
-	t->tls.insecure_skip_verify = kc->insecure_skip_tls_verify;
-	t->bearer_token = kc->token;
-	t->token_file = kc->token ? NULL : kc->token_file;
-	t->username = kc->username;
-	t->password = kc->password;
-	t->user_agent = "atoll-agent/" AGENT_VERSION;
 }
 
 /* libcurl's dependencies (librtmp, libldap) pull in GnuTLS, whose load-time
@@ -448,17 +484,15 @@ int main(int argc, char **argv)
 		agent_free_config(c);
 		return 2;
 	}
-	if (c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
-		fprintf(stderr, "atoll-agent: cannot create --state-dir %s: %m\n", c->state_dir);
-		kubeconfig_free(&ag.kc);
-		agent_free_config(c);
-		return 1;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	loop = event_base_new();
 	ag.base = loop;
 	ag.http = http_client_new(loop);
-	target_from_kubeconfig(&ag.member, &ag.kc);
+	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, &ag);
+	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, &ag);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	http_target_from_kubeconfig(&ag.member, &ag.kc, "atoll-agent/" AGENT_VERSION);
 	ag.hub.base_url = c->hub_urls[0];
 	ag.hub.tls.ca_file = c->hub_tls.ca_file;
 	ag.hub.tls.cert_file = c->hub_tls.cert_file;
@@ -470,23 +504,30 @@ int main(int argc, char **argv)
 	proto_exec_namespace(c->cluster, ag.exec_ns, sizeof ag.exec_ns);
 	log_kv(LOG_INFO, "starting", "cluster", c->cluster, "hub", c->hub_url, "member", ag.kc.server,
 	       "context", ag.kc.context, NULL);
-	state_load(&ag);
-	hub_start(&ag);
-	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, NULL);
-	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, NULL);
-	event_add(sigterm, NULL);
-	event_add(sigint, NULL);
-	event_base_dispatch(loop);
+	/* Joining first: a refused join leaves the state directory untouched. */
+	rc = agent_identity_setup(&ag);
+	if (rc == 0 && c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "atoll-agent: cannot create --state-dir %s: %m\n", c->state_dir);
+		rc = 1;
+	}
+	if (rc == 0 && !ag.stopping) {
+		state_load(&ag);
+		hub_start(&ag);
+		agent_identity_start(&ag);
+		event_base_dispatch(loop);
+	}
 	ag.stopping = true;
 	hub_stop(&ag);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	works_free(&ag);
 	watch_free_all(&ag);
+	agent_identity_free(&ag);
 	event_free(sigterm);
 	event_free(sigint);
 	event_base_free(loop);
 	kubeconfig_free(&ag.kc);
 	agent_free_config(c);
-	log_info("stopped");
-	return 0;
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
 }

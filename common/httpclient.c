@@ -5,12 +5,14 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "kubeconfig.h"
 #include "log.h"
 
 struct http_call {
 	struct http_client *c;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *connect_to;
 	http_done_fn done;
 	http_data_fn on_data;
 	http_cleanup_fn cleanup;
@@ -65,6 +67,7 @@ static void call_free(struct http_call *call)
 	curl_multi_remove_handle(call->c->multi, call->easy);
 	curl_easy_cleanup(call->easy);
 	curl_slist_free_all(call->headers);
+	curl_slist_free_all(call->connect_to);
 	free(call->buf);
 	free(call->body_copy);
 	call_unlink(call);
@@ -279,6 +282,108 @@ static void set_blob(CURL *e, CURLoption opt, const unsigned char *data, size_t 
 	curl_easy_setopt(e, opt, &b);
 }
 
+void http_target_from_kubeconfig(struct http_target *t, const struct kubeconfig *kc, const char *user_agent)
+{
+	memset(t, 0, sizeof *t);
+	t->base_url = kc->server;
+	t->tls.ca_file = kc->ca_file;
+	t->tls.ca_pem = kc->ca_data;
+	t->tls.ca_pem_len = kc->ca_len;
+	t->tls.cert_file = kc->cert_file;
+	t->tls.cert_pem = kc->cert_data;
+	t->tls.cert_pem_len = kc->cert_len;
+	t->tls.key_file = kc->key_file;
+	t->tls.key_pem = kc->key_data;
+	t->tls.key_pem_len = kc->key_len;
+	t->tls.insecure_skip_verify = kc->insecure_skip_tls_verify;
+	t->tls.server_name = kc->tls_server_name && *kc->tls_server_name ? kc->tls_server_name : NULL;
+	t->bearer_token = kc->token;
+	t->token_file = kc->token ? NULL : kc->token_file;
+	t->username = kc->username;
+	t->password = kc->password;
+	t->user_agent = user_agent;
+}
+
+/* host and port of a URL ("[::1]" style for IPv6); port defaulted. */
+static int url_host_port(const char *url, char *host, size_t hlen, char *port, size_t plen, bool *port_given)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *pt = NULL, *given = NULL;
+	int rc = -1;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &pt, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		*port_given = curl_url_get(u, CURLUPART_PORT, &given, 0) == CURLUE_OK;
+		snprintf(host, hlen, "%s", h);
+		snprintf(port, plen, "%s", pt);
+		rc = 0;
+	}
+	curl_free(h);
+	curl_free(pt);
+	curl_free(given);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+int http_tls_plan(const struct http_target *t, struct http_tls_plan *p)
+{
+	memset(p, 0, sizeof *p);
+	const struct http_tls *tls = &t->tls;
+	p->verify_peer = tls->insecure_skip_verify ? 0L : 1L;
+	p->verify_host = tls->insecure_skip_verify ? 0L : 2L;
+	p->ca_blob = tls->ca_pem != NULL;
+	p->ca_file = !p->ca_blob && tls->ca_file != NULL;
+	/* As kubectl: a given CA is the only trust anchor. */
+	p->system_roots = !p->ca_blob && !p->ca_file;
+	p->client_cert = tls->cert_pem != NULL || tls->cert_file != NULL;
+	if (tls->server_name) {
+		char host[256], port[16];
+		bool given;
+		if (url_host_port(t->base_url, host, sizeof host, port, sizeof port, &given) < 0)
+			return -1;
+		snprintf(p->url_host, sizeof p->url_host, "%s", tls->server_name);
+		snprintf(p->connect_to, sizeof p->connect_to, "%s:%s:%s:%s", tls->server_name, port, host, port);
+	}
+	return 0;
+}
+
+/* The request URL; with a server name, its host replaced by that name
+ * (curl then sends it as SNI and verifies the certificate against it,
+ * while CONNECT_TO keeps the real address). host_hdr gets the original
+ * authority for the Host header then. */
+static char *request_url(const struct http_target *t, const struct http_request *r, const struct http_tls_plan *p,
+			 char *host_hdr, size_t hlen)
+{
+	size_t ul = strlen(t->base_url) + strlen(r->path) + 1;
+	char *url = malloc(ul);
+	snprintf(url, ul, "%s%s", t->base_url, r->path);
+	host_hdr[0] = '\0';
+	if (!p->url_host[0])
+		return url;
+	CURLU *u = curl_url();
+	char *out = NULL, *h = NULL, *port = NULL;
+	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_HOST, &h, 0);
+		curl_url_get(u, CURLUPART_PORT, &port, 0);
+		if (h)
+			snprintf(host_hdr, hlen, "Host: %s%s%s", h, port ? ":" : "", port ? port : "");
+		if (curl_url_set(u, CURLUPART_HOST, p->url_host, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+			out = NULL;
+	}
+	curl_free(h);
+	curl_free(port);
+	curl_url_cleanup(u);
+	if (out) {
+		free(url);
+		url = strdup(out);
+		curl_free(out);
+	} else {
+		host_hdr[0] = '\0';
+	}
+	return url;
+}
+
 struct http_call *http_start(struct http_client *c, const struct http_target *t, const struct http_request *r,
 			     http_done_fn done, void *ud)
 {
@@ -293,9 +398,18 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 	call->cleanup = r->cleanup;
 	call->ud = ud;
 	call->max = r->max_body ? r->max_body : (64u << 20);
-	size_t ul = strlen(t->base_url) + strlen(r->path) + 1;
-	char *url = malloc(ul);
-	snprintf(url, ul, "%s%s", t->base_url, r->path);
+	struct http_tls_plan plan;
+	if (http_tls_plan(t, &plan) < 0) {
+		/* An unparsable URL: curl reports it; verification stays on. */
+		memset(&plan, 0, sizeof plan);
+		plan.verify_peer = 1;
+		plan.verify_host = 2;
+		plan.system_roots = !t->tls.ca_pem && !t->tls.ca_file;
+		plan.ca_blob = t->tls.ca_pem != NULL;
+		plan.ca_file = !plan.ca_blob && t->tls.ca_file;
+	}
+	char host_hdr[300];
+	char *url = request_url(t, r, &plan, host_hdr, sizeof host_hdr);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
@@ -330,6 +444,8 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 		call->headers = curl_slist_append(call->headers, h);
 	}
 	call->headers = curl_slist_append(call->headers, "Expect:");
+	if (host_hdr[0])
+		call->headers = curl_slist_append(call->headers, host_hdr);
 	char *tok = t->bearer_token ? strdup(t->bearer_token) : t->token_file ? read_token_file(t->token_file) : NULL;
 	if (tok) {
 		snprintf(h, sizeof h, "Authorization: Bearer %s", tok);
@@ -343,14 +459,18 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, call->headers);
 	const struct http_tls *tls = &t->tls;
-	if (tls->insecure_skip_verify) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (tls->ca_pem)
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, plan.verify_peer);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, plan.verify_host);
+	if (plan.ca_blob)
 		set_blob(e, CURLOPT_CAINFO_BLOB, tls->ca_pem, tls->ca_pem_len);
-	else if (tls->ca_file)
+	else if (plan.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, tls->ca_file);
+	if (!plan.system_roots)
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* not /etc/ssl/certs besides the given CA */
+	if (plan.connect_to[0]) {
+		call->connect_to = curl_slist_append(NULL, plan.connect_to);
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, call->connect_to);
+	}
 	if (tls->cert_pem)
 		set_blob(e, CURLOPT_SSLCERT_BLOB, tls->cert_pem, tls->cert_pem_len);
 	else if (tls->cert_file)

@@ -29,6 +29,10 @@ struct http_tls {
 	/* "sha256//<base64>" of the server's public key (CURLOPT_PINNEDPUBLICKEY),
 	 * e.g. when bootstrapping trust from a CA hash; NULL: none. */
 	const char *pinned_pubkey;
+	/* The name to send as SNI and to verify the server's certificate
+	 * against instead of the URL's host (kubeconfig tls-server-name);
+	 * NULL: the URL's host. */
+	const char *server_name;
 };
 
 /* Where requests go and with which credentials. */
@@ -87,6 +91,26 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
  * will). Safe from inside any callback. */
 void http_cancel(struct http_call *call);
 int http_inflight(const struct http_client *c);
+
+struct kubeconfig;
+/* The target a kubeconfig (or the in-cluster service account) describes,
+ * verified as kubectl verifies it: the server's certificate against the
+ * kubeconfig's CA only when one is given (system roots otherwise), the
+ * host name (or tls-server-name) checked, never skipped unless
+ * insecure-skip-tls-verify is true. t points into kc (keep kc alive). */
+void http_target_from_kubeconfig(struct http_target *t, const struct kubeconfig *kc, const char *user_agent);
+
+/* The libcurl TLS settings http_start derives from a target (for tests). */
+struct http_tls_plan {
+	long verify_peer, verify_host; /* CURLOPT_SSL_VERIFYPEER / VERIFYHOST */
+	bool ca_blob, ca_file;         /* the CA comes from PEM bytes / a file */
+	bool system_roots;             /* the default CA store (and path) stay in use */
+	bool client_cert;              /* a client certificate is presented */
+	char connect_to[300];          /* CURLOPT_CONNECT_TO entry ("" none) */
+	char url_host[256];            /* the host name put in the URL ("" unchanged) */
+};
+/* Fills plan for t; returns 0, or -1 when base_url cannot be parsed. */
+int http_tls_plan(const struct http_target *t, struct http_tls_plan *plan);
 
 /* Percent-encodes s for a query value into buf. */
 const char *http_escape(const char *s, char *buf, size_t len);

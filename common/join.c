@@ -61,6 +61,55 @@ int join_ca_hash_matches_pem(const char *pem, const char *expected)
 	return rc;
 }
 
+char *join_pinned_ca_pem(const char *pem, const char *expected)
+{
+	if (!expected_ok(expected) || !pem)
+		return NULL;
+	mbedtls_x509_crt crt;
+	mbedtls_x509_crt_init(&crt);
+	char *out = NULL;
+	size_t len = 0;
+	if (mbedtls_x509_crt_parse(&crt, (const unsigned char *)pem, strlen(pem) + 1) == 0) {
+		for (const mbedtls_x509_crt *c = &crt; c && c->raw.len; c = c->next) {
+			if (!hash_eq(c, expected))
+				continue;
+			char *one = tls_der_to_pem(c->raw.p, c->raw.len, "CERTIFICATE");
+			if (!one)
+				continue;
+			size_t n = strlen(one);
+			char *grown = realloc(out, len + n + 1);
+			if (grown) {
+				memcpy(grown + len, one, n + 1);
+				out = grown;
+				len += n;
+			}
+			free(one);
+		}
+	}
+	mbedtls_x509_crt_free(&crt);
+	return out;
+}
+
+int join_renewal_due(const char *crt_pem, time_t now, long long renew_before_s, time_t *not_after)
+{
+	if (not_after)
+		*not_after = 0;
+	if (!crt_pem)
+		return -1;
+	mbedtls_x509_crt crt;
+	mbedtls_x509_crt_init(&crt);
+	int rc = -1;
+	if (mbedtls_x509_crt_parse(&crt, (const unsigned char *)crt_pem, strlen(crt_pem) + 1) == 0) {
+		time_t nb = tls_crt_not_before(&crt), na = tls_crt_not_after(&crt);
+		if (not_after)
+			*not_after = na;
+		long long before = renew_before_s > 0 ? renew_before_s : ((long long)na - (long long)nb) / 3;
+		rc = (long long)na - (long long)now < before;
+	}
+	mbedtls_x509_crt_free(&crt);
+	return rc;
+}
+
 int join_make_key_and_csr(const char *cluster, char **key_pem, char **csr_pem)
 {
 	*key_pem = *csr_pem = NULL;

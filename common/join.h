@@ -18,6 +18,7 @@
 #define ATOLL_JOIN_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* 1 when the SHA-256 of the DER certificate's SubjectPublicKeyInfo equals
  * expected ("sha256:<64 hex>", case-insensitive), 0 when it differs, -1
@@ -25,6 +26,10 @@
 int join_ca_hash_matches(const unsigned char *ca_der, size_t len, const char *expected);
 /* The same for a PEM bundle: 1 when any certificate in it matches. */
 int join_ca_hash_matches_pem(const char *pem, const char *expected);
+/* Only the certificates of a PEM bundle that match expected, as PEM
+ * (malloc'd), or NULL when none does: the agent trusts these and nothing
+ * else the unauthenticated JoinInfo carried. */
+char *join_pinned_ca_pem(const char *pem, const char *expected);
 
 /* A new ECDSA P-256 key and a CSR for CN=system:atoll:agent:<cluster>,
  * both PEM (malloc'd). Returns 0 or -1. */
@@ -39,5 +44,11 @@ int join_parse_response(const char *body, size_t len, char **crt_pem, char **ca_
  * signed by ca_pem. Returns 0 or -1 with err. */
 int join_check_cert(const char *crt_pem, const char *key_pem, const char *ca_pem, const char *cluster, char *err,
 		    size_t errlen);
+
+/* When a certificate is due for renewal at now: renew_before_s > 0 means
+ * when less than that remains, 0 means when less than a third of its
+ * lifetime remains. Returns 1 (due), 0 (not yet) or -1 (unparsable);
+ * *not_after gets its notAfter (may be NULL). */
+int join_renewal_due(const char *crt_pem, time_t now, long long renew_before_s, time_t *not_after);
 
 #endif
