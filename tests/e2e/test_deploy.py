@@ -605,6 +605,7 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
             env.update(env_assignments(e))
         env.update(env_file(os.path.join(UNITS, "agent.env.example")))
         env.update(ATOLL_HUB=hub.https_url, ATOLL_TOKEN=tok["token"], ATOLL_CA_CERT_HASH=tok["caCertHash"])
+        env["ATOLL_AGENT_ARGS"] += " --heartbeat-interval 1s"
         creds = tmp_path / "creds"
         creds.mkdir()
         shutil.copy(sim.kubeconfig, str(creds / "kubeconfig"))
@@ -614,7 +615,7 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
                 for a in exec_argv(line, env, {"i": "eu", "d": str(creds), "S": str(statedir)})]
         statedir.mkdir()
         (statedir / "atoll-agent").mkdir()
-        log = open(str(tmp_path / "agent.log"), "ab")
+        log = open(str(tmp_path / "agent.log"), "ab", buffering=0)
         agent = subprocess.Popen(argv, stdout=log, stderr=log)
 
         def ready():
@@ -622,7 +623,23 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
             return st == 200 and body.get("spec", {}).get("region") == "eu-west" and body
         wait_for(ready, timeout=20, what="cluster eu registered with region eu-west")
         assert os.path.exists(str(statedir / "atoll-agent" / "eu" / "agent.crt"))
-        assert stop(agent, log) == 0
+        assert stop(agent) == 0
+
+        # The unit always passes the token; once it is gone (expired or
+        # deleted) a restart carries on with the stored certificate.
+        subprocess.run([os.path.join(BIN, "atoll-hub"), "token", "delete", "--data-dir", str(d),
+                        tok["token"].split(".")[0]], check=True, capture_output=True, timeout=30)
+
+        def renew_time():
+            st, body, _ = hub.get("/apis/coordination.k8s.io/v1/namespaces/karmada-cluster/leases/eu")
+            return body["spec"]["renewTime"] if st == 200 else None
+        before = renew_time()
+        agent = subprocess.Popen(argv, stdout=log, stderr=log)
+        wait_for(lambda: agent.poll() is not None or renew_time() != before, timeout=15,
+                 what="heartbeat after a restart without a valid token")
+        assert agent.poll() is None, open(str(tmp_path / "agent.log"), errors="replace").read()[-2000:]
+        assert stop(agent) == 0
+        log.close()
     finally:
         if agent and agent.poll() is None:
             agent.kill()
