@@ -8,6 +8,7 @@ import hashlib
 import http.client
 import json
 import os
+import signal
 import socket
 import ssl
 import stat
@@ -556,3 +557,200 @@ def test_only_tls12_aead_with_ecdhe(tls_hub):
     weak.set_ciphers("AES128-SHA:AES256-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384")
     with pytest.raises(ssl.SSLError):
         connect(weak)
+
+
+# ---- the agent joins -------------------------------------------------------------
+
+from test_agent import Member, work, put_work, cluster_ready, wait_for  # noqa: E402
+
+AGENT = os.path.join(BIN, "atoll-agent")
+TOKEN_ANY = "abcdef.0123456789abcdef"
+
+
+class JoiningAgent:
+    """atoll-agent against the TLS hub, joining with a token."""
+
+    def __init__(self, tmp, hub, kubeconfig, cluster="eu"):
+        self.dir = os.path.join(str(tmp), "agent-" + cluster)
+        os.makedirs(self.dir, exist_ok=True)
+        self.state = os.path.join(self.dir, "state")
+        self.hub, self.kubeconfig, self.cluster = hub, kubeconfig, cluster
+        self.proc = None
+        self.logpath = os.path.join(self.dir, "agent.log")
+
+    def argv(self, *extra):
+        return [AGENT, "--hub", self.hub.https_url, "--cluster-name", self.cluster, "--kubeconfig", self.kubeconfig,
+                "--state-dir", self.state, "--heartbeat-interval", "1s", "--lease-duration", "4s",
+                "--poll-timeout", "5s"] + list(extra)
+
+    def start(self, *extra):
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(self.argv(*extra), stdout=self.log, stderr=self.log)
+        return self
+
+    def run(self, *extra, timeout=20):
+        """Runs to completion (a refused join); returns (rc, output)."""
+        p = subprocess.run(self.argv(*extra), capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout + p.stderr
+
+    def read_log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def exec_ns(hub, cluster):
+    hub.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                               "metadata": {"name": "karmada-es-" + cluster}})
+
+
+def cm_manifest(name, ns="apps"):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns},
+            "data": {"k": name}}
+
+
+def member_has(member, name, ns="apps"):
+    code, _, _ = member.get("/api/v1/namespaces/%s/configmaps/%s" % (ns, name))
+    return code == 200
+
+
+def cert_subject_cn(pem):
+    crt = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+    return crt.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value, crt
+
+
+def test_agent_joins_with_a_token_and_keeps_its_certificate(tls_hub, tmp_path):
+    member = Member(str(tmp_path)).start()
+    exec_ns(tls_hub, "eu")
+    tok = create_token(tls_hub, "--cluster", "eu", "--ttl", "10m")
+    agent = JoiningAgent(tmp_path, tls_hub, member.kubeconfig)
+    secret = tok["token"].split(".")[1]
+    try:
+        agent.start("--token", tok["token"], "--ca-cert-hash", tok["caCertHash"])
+        wait_for("cluster eu Ready", lambda: cluster_ready(tls_hub) == "True", timeout=20)
+        # Key, certificate and the pinned CA, 0600, in a 0700 state directory.
+        assert stat.S_IMODE(os.stat(agent.state).st_mode) == 0o700
+        for name in ("agent.key", "agent.crt", "ca.crt"):
+            assert stat.S_IMODE(os.stat(os.path.join(agent.state, name)).st_mode) == 0o600, name
+        ca_pem = open(os.path.join(tls_hub.data_dir, "ca.crt")).read()
+        assert open(os.path.join(agent.state, "ca.crt")).read() == ca_pem
+        crt_pem = open(os.path.join(agent.state, "agent.crt")).read()
+        cn, crt = cert_subject_cn(crt_pem)
+        assert cn == "system:atoll:agent:eu"
+        ca = x509.load_pem_x509_certificate(ca_pem.encode())
+        ca.public_key().verify(crt.signature, crt.tbs_certificate_bytes, ec.ECDSA(crt.signature_hash_algorithm))
+        key = serialization.load_pem_private_key(open(os.path.join(agent.state, "agent.key"), "rb").read(), None)
+        assert key.public_key().public_numbers() == crt.public_key().public_numbers()
+        assert "join: signed a certificate for cluster eu" in tls_hub.read_log()
+        # Its Works reach the member (the agent talks to the hub with that certificate).
+        put_work(tls_hub, work("w1", cm_manifest("one")))
+        wait_for("w1 applied in the member", lambda: member_has(member, "one"), timeout=15)
+        assert agent.stop() == 0
+        # Restart without a token: the state directory is enough.
+        agent.start()
+        put_work(tls_hub, work("w2", cm_manifest("two")))
+        wait_for("w2 applied after a restart", lambda: member_has(member, "two"), timeout=15)
+        assert "using the agent certificate from the state directory" in agent.read_log()
+        assert open(os.path.join(agent.state, "agent.crt")).read() == crt_pem
+        assert agent.stop() == 0
+        # Renewal through the join endpoint, authenticated by the certificate.
+        agent.start("--cert-renew-before", "2400h")
+        wait_for("a renewed certificate", lambda: open(os.path.join(agent.state, "agent.crt")).read() != crt_pem,
+                 timeout=15)
+        assert "renewed the agent certificate" in agent.read_log()
+        new_cn, new = cert_subject_cn(open(os.path.join(agent.state, "agent.crt")).read())
+        assert new_cn == "system:atoll:agent:eu" and new.serial_number != crt.serial_number
+        key2 = serialization.load_pem_private_key(open(os.path.join(agent.state, "agent.key"), "rb").read(), None)
+        assert key2.public_key().public_numbers() == new.public_key().public_numbers()
+        assert stat.S_IMODE(os.stat(os.path.join(agent.state, "agent.key")).st_mode) == 0o600
+        put_work(tls_hub, work("w3", cm_manifest("three")))
+        wait_for("w3 applied after the renewal", lambda: member_has(member, "three"), timeout=15)
+        assert agent.stop() == 0
+        # The token never appears in a log.
+        assert secret not in agent.read_log() and secret not in tls_hub.read_log()
+    except Exception:
+        print("agent log:\n" + agent.read_log()[-6000:])
+        print("hub log:\n" + tls_hub.read_log())
+        raise
+    finally:
+        agent.stop()
+        assert member.stop() == 0
+
+
+def refused(tls_hub, tmp_path, cluster, *args):
+    kc = write(str(tmp_path / "member.kubeconfig"),
+               "apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+               "contexts: [{name: m, context: {cluster: m, user: u}}]\ncurrent-context: m\n"
+               "users: [{name: u, user: {}}]\n")
+    agent = JoiningAgent(tmp_path, tls_hub, kc, cluster=cluster)
+    rc, out = agent.run(*args)
+    assert rc != 0, out
+    # Nothing written: no key, no certificate, not even the directory.
+    assert not os.path.exists(agent.state) or os.listdir(agent.state) == [], os.listdir(agent.state)
+    return out
+
+
+def test_agent_join_refusals_are_clear(tls_hub, tmp_path):
+    tok = create_token(tls_hub, "--cluster", "eu")
+    # A wrong CA hash: stops before the token is sent.
+    before = tls_hub.read_log()
+    out = refused(tls_hub, tmp_path, "eu", "--token", tok["token"], "--ca-cert-hash", "sha256:" + "0" * 64)
+    assert "the hub's CA does not match --ca-cert-hash" in out and "the token was not sent" in out, out
+    assert tok["caCertHash"] in out  # what the hub presented
+    assert "join" not in tls_hub.read_log()[len(before):]
+    # An unknown token.
+    out = refused(tls_hub, tmp_path, "eu", "--token", TOKEN_ANY, "--ca-cert-hash", tok["caCertHash"])
+    assert 'token "abcdef" is not known to this hub' in out and "HTTP 401" in out, out
+    # An expired token.
+    old = create_token(tls_hub, "--cluster", "eu", "--ttl", "1s")
+    time.sleep(1.2)
+    out = refused(tls_hub, tmp_path, "eu", "--token", old["token"], "--ca-cert-hash", old["caCertHash"])
+    assert "expired at" in out and "atoll-hub token create" in out, out
+    # Another cluster's token.
+    tid = tok["token"].split(".")[0]
+    out = refused(tls_hub, tmp_path, "ap", "--token", tok["token"], "--ca-cert-hash", tok["caCertHash"])
+    assert 'bootstrap token "%s" may only join cluster "eu", not "ap"' % tid in out, out
+    # Usage errors say what is missing.
+    out = refused(tls_hub, tmp_path, "eu", "--token", tok["token"])
+    assert "--ca-cert-hash" in out
+    out = refused(tls_hub, tmp_path, "eu", "--token", tok["token"], "--ca-cert-hash", "sha256:abc")
+    assert "invalid --ca-cert-hash" in out
+    # None of these used the token: it still joins.
+    code, body, _ = join(tls_hub, tok["token"], make_csr("system:atoll:agent:eu")[1])
+    assert code == 201, body
+
+
+def test_agent_without_token_or_certificate_after_expiry_says_so(tls_hub, tmp_path):
+    """A state directory whose certificate is not usable (here: for another
+    cluster) and no token: exit non-zero, naming the file."""
+    tok = create_token(tls_hub, "--cluster", "eu")
+    key, csr = make_csr("system:atoll:agent:eu")
+    code, body, _ = join(tls_hub, tok["token"], csr)
+    assert code == 201
+    kc = write(str(tmp_path / "kc"),
+               "apiVersion: v1\nkind: Config\nclusters: [{name: m, cluster: {server: 'http://127.0.0.1:1'}}]\n"
+               "contexts: [{name: m, context: {cluster: m, user: u}}]\ncurrent-context: m\n"
+               "users: [{name: u, user: {}}]\n")
+    agent = JoiningAgent(tmp_path, tls_hub, kc, cluster="ap")
+    os.makedirs(agent.state, mode=0o700)
+    write(os.path.join(agent.state, "agent.key"), key)
+    write(os.path.join(agent.state, "agent.crt"), body["certificate"])
+    write(os.path.join(agent.state, "ca.crt"), body["caBundle"])
+    rc, out = agent.run()
+    assert rc != 0
+    assert "agent.crt: the certificate does not name system:atoll:agent:ap" in out, out
+    assert "--token" in out
