@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <time.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
@@ -174,42 +175,9 @@ static void add_group(struct auth_identity *id, const char *g)
 		snprintf(id->groups[id->ngroups++], sizeof id->groups[0], "%s", g);
 }
 
-static int identify(struct auth *au, struct evhttp_request *req, struct auth_identity *id, char *msg, size_t msglen)
+/* A bearer token (header, or the dashboard cookie) -> identity. */
+static int identify_token(struct auth *au, const char *tok, struct auth_identity *id, char *msg, size_t msglen)
 {
-	memset(id, 0, sizeof *id);
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
-	const struct tls_peer *peer = tls_peer_of(bev);
-	if (!peer) {
-		/* The insecure listener: local use and tests, full access. */
-		id->via = AUTH_INSECURE;
-		snprintf(id->user, sizeof id->user, "system:admin");
-		add_group(id, AUTH_GROUP_ADMIN);
-		add_group(id, "system:authenticated");
-		return 0;
-	}
-	if (peer->has_cert) {
-		if (!peer->cn[0]) {
-			snprintf(msg, msglen, "the client certificate has no common name (CN)");
-			return 401;
-		}
-		id->via = AUTH_CERT;
-		snprintf(id->user, sizeof id->user, "%s", peer->cn);
-		for (int i = 0; i < peer->norgs; i++)
-			add_group(id, peer->orgs[i]);
-		add_group(id, "system:authenticated");
-		return 0;
-	}
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-	if (!h)
-		return 0; /* anonymous */
-	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		snprintf(msg, msglen, "unsupported Authorization scheme (want Bearer or a client certificate)");
-		return 401;
-	}
-	const char *tok = h + 7;
-	while (*tok == ' ')
-		tok++;
 	struct token_rec r;
 	char ts[32];
 	switch (tokens_lookup(au->dir, tok, time(NULL), &r)) {
@@ -240,6 +208,153 @@ static int identify(struct auth *au, struct evhttp_request *req, struct auth_ide
 	}
 	add_group(id, "system:authenticated");
 	return 0;
+}
+
+/* ---- the dashboard cookie ------------------------------------------------------ */
+
+/* A browser's EventSource cannot send an Authorization header: /dashboard
+ * and /status also take the token from this cookie, set by visiting
+ * /dashboard?token=<token> once. Nothing else reads it. */
+#define DASHBOARD_COOKIE "atoll-token"
+
+static bool cookie_path(const char *path)
+{
+	return path && (path_is_or_under(path, "/status") || path_is_or_under(path, "/dashboard"));
+}
+
+static const char *request_path(struct evhttp_request *req, char *buf, size_t len)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *p = uri ? evhttp_uri_get_path(uri) : NULL;
+	snprintf(buf, len, "%s", p ? p : "");
+	return buf;
+}
+
+/* The value of cookie name in a Cookie header, copied into out. */
+static bool find_cookie(const char *header, const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name);
+	for (const char *c = header; c && *c;) {
+		while (*c == ' ' || *c == ';')
+			c++;
+		const char *end = strchr(c, ';');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		if (len > n && strncmp(c, name, n) == 0 && c[n] == '=') {
+			size_t vl = len - n - 1;
+			if (vl == 0 || vl >= outlen)
+				return false;
+			memcpy(out, c + n + 1, vl);
+			out[vl] = '\0';
+			return true;
+		}
+		c = end;
+	}
+	return false;
+}
+
+/* The token of GET /dashboard?token=..., or false. */
+static bool dashboard_query_token(struct evhttp_request *req, char *out, size_t outlen)
+{
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
+		return false;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (!q)
+		return false;
+	struct evkeyvalq kv;
+	TAILQ_INIT(&kv);
+	bool found = false;
+	if (evhttp_parse_query_str(q, &kv) == 0) {
+		const char *t = evhttp_find_header(&kv, "token");
+		if (t && *t && strlen(t) < outlen) {
+			snprintf(out, outlen, "%s", t);
+			found = true;
+		}
+	}
+	evhttp_clear_headers(&kv);
+	return found;
+}
+
+static int identify(struct auth *au, struct evhttp_request *req, struct auth_identity *id, char *msg, size_t msglen)
+{
+	memset(id, 0, sizeof *id);
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+	const struct tls_peer *peer = tls_peer_of(bev);
+	if (!peer) {
+		/* The insecure listener: local use and tests, full access. */
+		id->via = AUTH_INSECURE;
+		snprintf(id->user, sizeof id->user, "system:admin");
+		add_group(id, AUTH_GROUP_ADMIN);
+		add_group(id, "system:authenticated");
+		return 0;
+	}
+	if (peer->has_cert) {
+		if (!peer->cn[0]) {
+			snprintf(msg, msglen, "the client certificate has no common name (CN)");
+			return 401;
+		}
+		id->via = AUTH_CERT;
+		snprintf(id->user, sizeof id->user, "%s", peer->cn);
+		for (int i = 0; i < peer->norgs; i++)
+			add_group(id, peer->orgs[i]);
+		add_group(id, "system:authenticated");
+		return 0;
+	}
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *h = evhttp_find_header(in, "Authorization");
+	if (!h) {
+		/* The dashboard's token: ?token= on /dashboard (then a cookie is
+		 * set, see auth_apiserver_hook), or the cookie on /dashboard and
+		 * /status. */
+		char path[512], tok[256];
+		const char *cookies = evhttp_find_header(in, "Cookie");
+		if (!cookie_path(request_path(req, path, sizeof path)))
+			return 0;
+		if (!(path_is_or_under(path, "/dashboard") && dashboard_query_token(req, tok, sizeof tok)) &&
+		    !(cookies && find_cookie(cookies, DASHBOARD_COOKIE, tok, sizeof tok)))
+			return 0; /* anonymous */
+		int code = identify_token(au, tok, id, msg, msglen);
+		memset(tok, 0, sizeof tok);
+		if (code && strlen(msg) + 80 < msglen)
+			strcat(msg, " (the dashboard's token: open /dashboard?token=<token> with a valid one)");
+		return code;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		snprintf(msg, msglen, "unsupported Authorization scheme (want Bearer or a client certificate)");
+		return 401;
+	}
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	return identify_token(au, tok, id, msg, msglen);
+}
+
+/* GET /dashboard?token=T by a user who may see the dashboard: the token
+ * goes into an HttpOnly, SameSite=Strict, Secure cookie for /dashboard
+ * and /status, and the browser is sent to /dashboard without it in the
+ * address (nor in history or logs). */
+static bool dashboard_login(struct evhttp_request *req, const char *path)
+{
+	char tok[256];
+	if (!path_is_or_under(path, "/dashboard") ||
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") ||
+	    !dashboard_query_token(req, tok, sizeof tok))
+		return false;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	char c[512];
+	static const char *const paths[] = {"/dashboard", "/status"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(c, sizeof c, DASHBOARD_COOKIE "=%s; Path=%s; HttpOnly; SameSite=Strict; Secure", tok, paths[i]);
+		evhttp_add_header(out, "Set-Cookie", c);
+	}
+	memset(tok, 0, sizeof tok);
+	memset(c, 0, sizeof c);
+	evhttp_add_header(out, "Location", "/dashboard");
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+	evhttp_send_reply(req, 303, "See Other", NULL);
+	return true;
 }
 
 int auth_identify(struct auth *au, struct evhttp_request *req, struct auth_identity *id, char *msg, size_t msglen)
@@ -295,6 +410,8 @@ bool auth_apiserver_hook(struct evhttp_request *req, const struct api_request_at
 	char reason[1024];
 	switch (auth_authorize(id, &a, reason, sizeof reason)) {
 	case AUTH_ALLOW:
+		if (id->via == AUTH_TOKEN && dashboard_login(req, at->path))
+			return false; /* answered: 303 with the cookie */
 		return true;
 	case AUTH_UNAUTHENTICATED:
 		auth_send_unauthorized(req, NULL);

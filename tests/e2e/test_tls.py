@@ -492,6 +492,89 @@ def test_dashboard_token_is_read_only_without_secrets(tls_hub):
     assert code == 403 and 'User "dashboard" cannot create resource "configmaps"' in body["message"], body
 
 
+
+def https(hub, method, path, headers=None):
+    """One request on a fresh connection, no redirects followed."""
+    conn = http.client.HTTPSConnection("127.0.0.1", hub.tls_port, context=anon_ctx(hub), timeout=10)
+    conn.request(method, path, headers=headers or {})
+    r = conn.getresponse()
+    return conn, r
+
+
+def test_dashboard_token_via_cookie(tls_hub):
+    """A browser's EventSource sends no Authorization header: visiting
+    /dashboard?token=T once sets a cookie that /dashboard and /status
+    accept, and nothing else."""
+    seed_clusters_and_works(tls_hub)
+    tok = create_token(tls_hub, "--user", "dashboard", "--group", "system:atoll:viewers", "--ttl", "1h")
+    secret = tok["token"].split(".")[1]
+    # The viewer token itself: /status yes, Secrets no.
+    hdr = {"Authorization": "Bearer " + tok["token"]}
+    code, body, _ = tls_hub.request("GET", "/status", context=anon_ctx(tls_hub), headers=hdr)
+    assert code == 200 and body["schemaVersion"] == "atoll.status/v1", body
+    code, body, _ = tls_hub.request("GET", "/api/v1/namespaces/default/secrets", context=anon_ctx(tls_hub), headers=hdr)
+    assert code == 403, body
+    # Without any token the dashboard is 401.
+    conn, r = https(tls_hub, "GET", "/dashboard")
+    assert r.status == 401
+    r.read()
+    conn.close()
+    # Login: 303 to /dashboard (the token out of the address) with the cookie.
+    conn, r = https(tls_hub, "GET", "/dashboard?token=" + tok["token"])
+    r.read()
+    conn.close()
+    assert r.status == 303 and r.getheader("Location") == "/dashboard"
+    cookies = r.msg.get_all("Set-Cookie")
+    assert len(cookies) == 2, cookies
+    for c, path in zip(cookies, ("/dashboard", "/status")):
+        attrs = [a.strip() for a in c.split(";")]
+        assert attrs[0] == "atoll-token=" + tok["token"], c
+        assert "Path=" + path in attrs and "HttpOnly" in attrs and "SameSite=Strict" in attrs and "Secure" in attrs, c
+    cookie = {"Cookie": "theme=dark; atoll-token=" + tok["token"]}
+    conn, r = https(tls_hub, "GET", "/dashboard", cookie)
+    page = r.read()
+    conn.close()
+    assert r.status == 200 and b"<html" in page.lower()
+    conn, r = https(tls_hub, "GET", "/status", cookie)
+    st = json.loads(r.read())
+    conn.close()
+    assert r.status == 200 and st["schemaVersion"] == "atoll.status/v1"
+    assert {c["name"] for c in st["clusters"]} >= {"eu", "ap"}
+    # The live feed, as EventSource asks for it.
+    conn, r = https(tls_hub, "GET", "/status?watch=true", dict(cookie, Accept="text/event-stream"))
+    assert r.status == 200 and r.getheader("Content-Type").startswith("text/event-stream")
+    lines = [r.readline() for _ in range(6)]
+    data = [l for l in lines if l.startswith(b"data: ")]
+    assert data and json.loads(data[0][6:])["schemaVersion"] == "atoll.status/v1", lines
+    conn.close()
+    # The cookie is good for the dashboard only: elsewhere it is no credential.
+    conn, r = https(tls_hub, "GET", "/api/v1/namespaces/default/secrets", cookie)
+    r.read()
+    conn.close()
+    assert r.status == 401
+    conn, r = https(tls_hub, "GET", "/api/v1/namespaces", cookie)
+    r.read()
+    conn.close()
+    assert r.status == 401
+    # A bad or unknown cookie token is 401, saying how to log in again.
+    conn, r = https(tls_hub, "GET", "/status", {"Cookie": "atoll-token=abcdef.0123456789abcdef"})
+    body = json.loads(r.read())
+    conn.close()
+    assert r.status == 401 and "/dashboard?token=" in body["message"], body
+    # A bootstrap token does not open the dashboard; an unknown one sets no cookie.
+    boot = create_token(tls_hub, "--cluster", "eu")
+    conn, r = https(tls_hub, "GET", "/dashboard?token=" + boot["token"])
+    r.read()
+    conn.close()
+    assert r.status == 403 and not r.getheader("Set-Cookie")
+    conn, r = https(tls_hub, "GET", "/dashboard?token=abcdef.0123456789abcdef")
+    r.read()
+    conn.close()
+    assert r.status == 401 and not r.getheader("Set-Cookie")
+    # The token is never logged.
+    assert secret not in tls_hub.read_log()
+
+
 # ---- certificate renewal -------------------------------------------------------
 
 
