@@ -34,6 +34,14 @@ def test_seed_walkthrough(tmp_path, capsys):
         # Step 3: three clusters in Pull mode, Ready.
         for name in ("eu", "ap", "us"):
             assert re.search(r"^%s\s+v1\.23\.8\s+Pull\s+True" % name, out, re.M), out
+        # Over HTTPS only, with the generated admin.kubeconfig; each agent
+        # joined with its own bootstrap token and keeps a hub-signed certificate.
+        assert d.hub_url.startswith("https://") and d.kubeconfig.endswith("admin.kubeconfig")
+        for name in ("eu", "ap", "us"):
+            assert "--token " in out and "--cluster-name %s " % name in out
+            state = os.path.join(str(tmp_path), "agent-" + name)
+            for f in ("agent.key", "agent.crt", "ca.crt"):
+                assert oct(os.stat(os.path.join(state, f)).st_mode & 0o777) == "0o600", (name, f)
         # Step 4: no policy → 0/3 and the event.
         assert re.search(r"^hello\s+0/3\s", out, re.M)
         assert "ApplyPolicyFailed" in out and "No policy match for resource" in out

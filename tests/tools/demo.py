@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """make demo: a hub, three simulated member clusters (eu, ap, us) and their
 agents on loopback, then the seed walkthrough (steps 2-8) with real kubectl
-and the seed's own manifests, printed as the article prints it."""
+and the seed's own manifests, printed as the article prints it.
+
+Trust is set up as a user would: `atoll-hub init` (CA, serving certificate,
+admin.kubeconfig), the hub serving HTTPS only, kubectl with the generated
+admin.kubeconfig, and every agent joining with a bootstrap token from
+`atoll-hub token create --cluster NAME -o json` and the CA's hash."""
 import argparse
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +22,14 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 SEED = os.path.join(REPO, "tests/data/seed")
 MEMBERS = [("eu", "eu-west"), ("ap", "ap-south"), ("us", "us-west")]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class Demo:
@@ -42,19 +57,49 @@ class Demo:
             time.sleep(0.05)
         sys.exit("demo: %s did not start" % what)
 
+    def hubcmd(self, *args):
+        p = subprocess.run([os.path.join(self.bin, "atoll-hub")] + list(args), env=self.env, capture_output=True,
+                           text=True, timeout=60)
+        if p.returncode != 0:
+            sys.exit("demo: atoll-hub %s failed:\n%s%s" % (" ".join(args), p.stdout, p.stderr))
+        return p.stdout
+
     def start_hub(self):
-        data = os.path.join(self.dir, "hub")
-        os.makedirs(data, exist_ok=True)
+        """atoll-hub init for 127.0.0.1 and a port, then HTTPS on that port.
+        admin.kubeconfig names the port, so it is chosen before init; if
+        another process takes it meanwhile, start over with a new one."""
+        self.hub_data = os.path.join(self.dir, "hub")
         pf = os.path.join(self.dir, "hub.port")
-        self.spawn("hub", [os.path.join(self.bin, "atoll-hub"), "serve", "--data-dir", data,
-                           "--insecure-listen", "127.0.0.1:0", "--port-file", pf])
-        port = self.wait_file(pf, "atoll-hub")
-        self.hub_url = "http://127.0.0.1:%s" % port
-        self.kubeconfig = os.path.join(self.dir, "karmada-config")
-        with open(self.kubeconfig, "w") as f:
-            f.write("apiVersion: v1\nkind: Config\nclusters:\n- name: atoll\n  cluster:\n    server: %s\n"
-                    "contexts:\n- name: atoll\n  context:\n    cluster: atoll\n    user: admin\n"
-                    "current-context: atoll\nusers:\n- name: admin\n  user: {}\n" % self.hub_url)
+        for attempt in range(5):
+            shutil.rmtree(self.hub_data, ignore_errors=True)
+            if os.path.exists(pf):
+                os.unlink(pf)
+            port = free_port()
+            self.hubcmd("init", "--data-dir", self.hub_data, "--hosts", "127.0.0.1", "--port", str(port))
+            hub = self.spawn("hub", [os.path.join(self.bin, "atoll-hub"), "serve", "--data-dir", self.hub_data,
+                                     "--listen", "127.0.0.1:%d" % port, "--port-file", pf])
+            deadline = time.time() + 15
+            while time.time() < deadline and hub.poll() is None and not (os.path.exists(pf) and open(pf).read().strip()):
+                time.sleep(0.05)
+            if hub.poll() is None and os.path.exists(pf) and open(pf).read().strip() == str(port):
+                break
+            self.procs.remove(("hub", hub))
+            if hub.poll() is None:
+                hub.kill()
+            hub.wait()
+        else:
+            sys.exit("demo: atoll-hub did not start; see %s/hub.log" % self.dir)
+        self.hub_url = "https://127.0.0.1:%d" % port
+        self.kubeconfig = os.path.join(self.hub_data, "admin.kubeconfig")
+        self.step("1. A hub with its own CA, serving HTTPS; kubectl uses the generated admin.kubeconfig")
+        print("$ atoll-hub init --data-dir hub --hosts 127.0.0.1 --port %d" % port)
+        print("$ atoll-hub serve --data-dir hub --listen 127.0.0.1:%d &" % port)
+        print()
+
+    def join_token(self, cluster):
+        """A bootstrap token that may join only this cluster, and the CA hash."""
+        return json.loads(self.hubcmd("token", "create", "--data-dir", self.hub_data, "--cluster", cluster,
+                                      "--ttl", "1h", "-o", "json"))
 
     def start_members(self):
         self.member_kc = {}
@@ -68,7 +113,14 @@ class Demo:
             self.wait_file(pf, "atoll-sim " + name)
             self.member_kc[name] = kc
         for name, region in MEMBERS:
+            tok = self.join_token(name)
+            print("$ atoll-hub token create --data-dir hub --cluster %s -o json" % name)
+            print(json.dumps(tok, separators=(",", ":")))
+            print("$ atoll-agent --hub %s --token %s --ca-cert-hash %s --cluster-name %s --kubeconfig %s.kubeconfig "
+                  "--state-dir agent-%s &" % (self.hub_url, tok["token"], tok["caCertHash"], name, name, name))
+            print()
             self.spawn("agent-" + name, [os.path.join(self.bin, "atoll-agent"), "--hub", self.hub_url,
+                                         "--token", tok["token"], "--ca-cert-hash", tok["caCertHash"],
                                          "--cluster-name", name, "--kubeconfig", self.member_kc[name],
                                          "--region", region, "--state-dir", os.path.join(self.dir, "agent-" + name)])
 
@@ -114,8 +166,8 @@ class Demo:
     def walk(self):
         self.step("2. The Karmada API replaces the Kubernetes API")
         self.kubectl("get", "clusters,deployments")
+        self.step("3. Member clusters eu, ap and us join in Pull mode (a bootstrap token each)")
         self.start_members()
-        self.step("3. Member clusters eu, ap and us join in Pull mode")
         self.wait_until("three Ready clusters", lambda: self.kubectl(
             "get", "clusters", "--no-headers", show=False, check=False).count(" True") >= 3)
         self.kubectl("get", "clusters")
@@ -124,7 +176,7 @@ class Demo:
         self.kubectl("get", "deployments")
         time.sleep(0.3)
         d = self.kubectl("describe", "deployment", "hello", show=False)
-        print("$ kubectl describe deployment hello --kubeconfig=karmada-config | tail")
+        print("$ kubectl describe deployment hello --kubeconfig=%s | tail" % os.path.basename(self.kubeconfig))
         print("\n".join(d.splitlines()[-4:]) + "\n")
         self.step("5. A PropagationPolicy: weights 1:1:1")
         self.kubectl("apply", "-f", os.path.join(SEED, "policy-equal.yaml"))
@@ -142,7 +194,7 @@ class Demo:
         self.pods_per_member()
         self.step("8. Service status on the hub")
         s = self.kubectl("describe", "service", "hello", show=False)
-        print("$ kubectl describe service hello --kubeconfig=karmada-config")
+        print("$ kubectl describe service hello --kubeconfig=%s" % os.path.basename(self.kubeconfig))
         print(s)
         for name, _ in MEMBERS:
             self.kubectl("get", "service", "hello", kubeconfig=self.member_kc[name])
@@ -171,7 +223,10 @@ def main():
         demo.start_hub()
         demo.walk()
         print("=" * 72)
-        print("Hub:          %s" % demo.hub_url)
+        viewer = json.loads(demo.hubcmd("token", "create", "--data-dir", demo.hub_data, "--user", "dashboard",
+                                        "--group", "system:atoll:viewers", "--ttl", "24h", "-o", "json"))
+        print("Hub:          %s (CA: %s/ca.crt)" % (demo.hub_url, demo.hub_data))
+        print("Dashboard:    %s/dashboard?token=%s" % (demo.hub_url, viewer["token"]))
         print("Kubeconfigs:  hub %s" % demo.kubeconfig)
         for name, _ in MEMBERS:
             print("              %s  %s" % (name, demo.member_kc[name]))
