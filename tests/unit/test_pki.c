@@ -167,6 +167,58 @@ static void test_ca_hash(void **state)
 	free(pem);
 }
 
+/* The agent trusts only what matches the pin, not everything an
+ * unauthenticated JoinInfo carried. */
+static void test_pinned_ca_and_renewal_due(void **state)
+{
+	init("127.0.0.1", NULL, 0);
+	char *ca = slurp("ca.crt"), *hub = slurp("hub.crt");
+	mbedtls_x509_crt c;
+	mbedtls_x509_crt_init(&c);
+	assert_int_equal(mbedtls_x509_crt_parse(&c, (unsigned char *)ca, strlen(ca) + 1), 0);
+	char h[80];
+	tls_spki_sha256(&c, h, sizeof h);
+	mbedtls_x509_crt_free(&c);
+	/* A bundle with another certificate first: only the CA is kept. */
+	size_t n = strlen(ca) + strlen(hub) + 1;
+	char *bundle = malloc(n);
+	snprintf(bundle, n, "%s%s", hub, ca);
+	char *pinned = join_pinned_ca_pem(bundle, h);
+	assert_non_null(pinned);
+	assert_string_equal(pinned, ca);
+	free(pinned);
+	char wrong[80];
+	snprintf(wrong, sizeof wrong, "sha256:%064d", 0);
+	assert_null(join_pinned_ca_pem(bundle, wrong));
+	assert_null(join_pinned_ca_pem(bundle, "sha256:12"));
+	assert_null(join_pinned_ca_pem("junk", h));
+	free(bundle);
+
+	/* Renewal: due when a third of the lifetime is left, or renew_before. */
+	char err[512];
+	struct pki_ca pca;
+	assert_int_equal(pki_ca_load(&pca, dir, err, sizeof err), 0);
+	char *key = NULL, *csr = NULL;
+	assert_int_equal(join_make_key_and_csr("eu", &key, &csr), 0);
+	mbedtls_x509_csr req;
+	char cn[256];
+	assert_int_equal(pki_csr_check((unsigned char *)csr, strlen(csr), &req, cn, sizeof cn, err, sizeof err), 0);
+	char *crt = pki_sign_agent_csr(&pca, &req, "eu", 90L * 86400, err, sizeof err);
+	assert_non_null(crt);
+	mbedtls_x509_csr_free(&req);
+	time_t now = time(NULL), na = 0;
+	assert_int_equal(join_renewal_due(crt, now, 0, &na), 0);
+	assert_true(na > now + 89L * 86400 && na <= now + 91L * 86400);
+	assert_int_equal(join_renewal_due(crt, now + 59L * 86400, 0, NULL), 0);
+	assert_int_equal(join_renewal_due(crt, now + 61L * 86400, 0, NULL), 1);
+	assert_int_equal(join_renewal_due(crt, now, 100L * 86400, NULL), 1);
+	assert_int_equal(join_renewal_due(crt, now, 10L * 86400, NULL), 0);
+	assert_int_equal(join_renewal_due("junk", now, 0, &na), -1);
+	assert_int_equal(join_renewal_due(NULL, now, 0, NULL), -1);
+	free(crt), free(key), free(csr), free(ca), free(hub);
+	pki_ca_free(&pca);
+}
+
 static void test_csr_round_trip(void **state)
 {
 	init("127.0.0.1", NULL, 0);
@@ -323,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_files_and_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ca_hash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pinned_ca_and_renewal_due, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csr_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_csrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
