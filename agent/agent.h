@@ -115,6 +115,11 @@ struct slot {
 	cJSON *status; /* reflected */
 	const char *health;
 	bool live_seen;
+	/* Where the reflected state was read and at which resourceVersion:
+	 * an apply's answer may arrive after the watch delivered later states
+	 * and must not replace them (member_state_newer). */
+	char live_rv[64];
+	enum member_source live_src;
 	struct http_call *call;
 	struct event *retry_ev;
 	struct backoff bo;

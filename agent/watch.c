@@ -203,6 +203,8 @@ static void on_object(struct gvr *g, const char *type, const cJSON *obj)
 	}
 	owned_set(g, obj);
 	works_member_event(ag, g, type, obj);
+	log_kv(LOG_DEBUG, "owned object event handled", "resource", g->resource, "event", type, "namespace",
+	       ns ? ns : "", "name", name, "resourceVersion", json_get_str(obj, "metadata.resourceVersion"), NULL);
 }
 
 static void retry_fire(evutil_socket_t fd, short what, void *arg)

@@ -96,8 +96,19 @@ static void slot_finish(struct slot *s)
 	works_dispatch(ag);
 }
 
-static void slot_update_live(struct slot *s, const cJSON *live)
+/* Reflects the object's state unless a later one is already reflected
+ * (the answer to an apply and the watch are two connections, so their
+ * order of arrival is not the order of the states). Returns false then. */
+static bool slot_update_live(struct slot *s, const cJSON *live, enum member_source src)
 {
+	const char *rv = json_get_str(live, "metadata.resourceVersion");
+	if (s->live_seen && !member_state_newer(s->live_rv, s->live_src, rv, src)) {
+		log_kv(LOG_DEBUG, "ignoring an older state of a member object", "kind", s->id.kind, "namespace",
+		       s->id.ns, "name", s->id.name, "resourceVersion", rv ? rv : "", "have", s->live_rv, NULL);
+		return false;
+	}
+	snprintf(s->live_rv, sizeof s->live_rv, "%s", rv ? rv : "");
+	s->live_src = src;
 	cJSON *st = member_reflect_status(live);
 	const char *h = member_health(live);
 	bool same = s->live_seen && s->health == h &&
@@ -108,6 +119,7 @@ static void slot_update_live(struct slot *s, const cJSON *live)
 	s->live_seen = true;
 	if (!same && s->w)
 		work_status_changed(s->w, s->ag);
+	return true;
 }
 
 static void slot_succeed(struct slot *s, const cJSON *live)
@@ -118,7 +130,7 @@ static void slot_succeed(struct slot *s, const cJSON *live)
 	s->err = NULL;
 	backoff_reset(&s->bo);
 	if (live)
-		slot_update_live(s, live);
+		slot_update_live(s, live, MEMBER_FROM_ANSWER);
 	if (s->w)
 		work_status_changed(s->w, s->ag);
 	slot_finish(s);
@@ -652,8 +664,8 @@ void works_member_event(struct agent *ag, struct gvr *g, const char *type, const
 		works_gc_schedule(ag);
 		return;
 	}
-	slot_update_live(s, obj);
-	if (s->done && s->ok && s->st == S_IDLE && s->desired) {
+	/* An older state than the one reflected is no drift: a later one is known. */
+	if (slot_update_live(s, obj, MEMBER_FROM_WATCH) && s->done && s->ok && s->st == S_IDLE && s->desired) {
 		cJSON *desired = cJSON_Parse(s->desired);
 		if (desired && member_drifted(desired, obj)) {
 			log_kv(LOG_INFO, "reverting drift in the member", "kind", s->id.kind, "namespace", s->id.ns,

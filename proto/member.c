@@ -199,6 +199,28 @@ static void add_generations(cJSON *st, const cJSON *live)
 		cJSON_AddNumberToObject(st, "resourceTemplateGeneration", strtod(tg, NULL));
 }
 
+/* Length of a decimal resource version, 0 when it is not one. */
+static size_t decimal_len(const char *s)
+{
+	size_t n = 0;
+	while (s && s[n] >= '0' && s[n] <= '9')
+		n++;
+	return s && s[n] == '\0' ? n : 0;
+}
+
+bool member_state_newer(const char *have_rv, enum member_source have_src, const char *rv, enum member_source src)
+{
+	size_t hl = decimal_len(have_rv), l = decimal_len(rv);
+	if (hl && l) {
+		while (hl > 1 && *have_rv == '0')
+			have_rv++, hl--;
+		while (l > 1 && *rv == '0')
+			rv++, l--;
+		return l != hl ? l > hl : strcmp(rv, have_rv) >= 0;
+	}
+	return src == MEMBER_FROM_WATCH || have_src == MEMBER_FROM_ANSWER;
+}
+
 cJSON *member_reflect_status(const cJSON *live)
 {
 	const cJSON *status = cJSON_GetObjectItemCaseSensitive(live, "status");

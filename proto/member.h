@@ -61,6 +61,18 @@ cJSON *member_desired(const cJSON *manifest, const cJSON *work, bool namespaced)
  * the server or other managers added are ignored). */
 bool member_drifted(const cJSON *desired, const cJSON *live);
 
+/* Where the agent read a state of a member object: its list + watch (one
+ * ordered stream) or the answer to its own write (a separate connection,
+ * so it may arrive after the watch has already delivered later states). */
+enum member_source { MEMBER_FROM_WATCH, MEMBER_FROM_ANSWER };
+/* Whether a state read at resourceVersion rv from src may replace the one
+ * reflected so far (read at have_rv from have_src): false when it is
+ * older. Resource versions are compared as numbers when both are decimal
+ * (etcd revisions on every Kubernetes API server; store revisions on
+ * atoll-sim); otherwise a write's answer never replaces what the watch
+ * delivered, and the watch, being ordered, always wins. */
+bool member_state_newer(const char *have_rv, enum member_source have_src, const char *rv, enum member_source src);
+
 /* Karmada's reflected status of a member object (NULL: nothing to report). */
 cJSON *member_reflect_status(const cJSON *live);
 /* "Healthy", "Unhealthy" or "Unknown" (Karmada's default interpreter). */

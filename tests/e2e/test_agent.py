@@ -3,11 +3,15 @@ a second atoll-hub stands in when the simulator is not built) and a real
 agent, all on 127.0.0.1. Works are written straight into the hub's
 karmada-es-<cluster> namespace, so these tests exercise the protocol and
 the agent without the hub's controllers."""
+import http.client
+import http.server
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
+import types
 import urllib.error
 import urllib.request
 
@@ -715,3 +719,156 @@ def test_preserve_resources_on_deletion(env):
     assert "work.karmada.io/name" not in (cm["metadata"].get("annotations") or {})
     time.sleep(0.5)
     assert member_obj(member, CM % ("apps", "keep"))["metadata"]["uid"] == uid
+
+
+class HoldingProxy:
+    """A plain HTTP proxy in front of the member that can hold the answer to
+    one PATCH until told to let it go; watch streams pass through line by
+    line as they come."""
+
+    def __init__(self, upstream_url):
+        self.upstream = upstream_url.split("://", 1)[1]
+        self.hold_path = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.held_answer = None
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                proxy.forward(self)
+
+            do_PATCH = do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.kubeconfig = None
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, h):
+        n = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(n) if n else None
+        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
+        watch = "watch=true" in h.path
+        up = http.client.HTTPConnection(self.upstream, timeout=None if watch else 30)
+        try:
+            up.request(h.command, h.path, body=body, headers=headers)
+            r = up.getresponse()
+            if watch and r.status == 200:
+                h.send_response(200)
+                h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
+                h.send_header("Transfer-Encoding", "chunked")
+                h.end_headers()
+                while True:
+                    line = r.readline()
+                    if not line:
+                        break
+                    h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                    h.wfile.flush()
+                h.wfile.write(b"0\r\n\r\n")
+                h.wfile.flush()
+                return
+            data = r.read()
+            if h.command == "PATCH" and self.hold_path and h.path.split("?")[0] == self.hold_path:
+                self.hold_path = None
+                self.held_answer = json.loads(data)
+                self.held.set()
+                self.release.wait(30)
+            h.send_response(r.status)
+            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+        except OSError:
+            h.close_connection = True
+        finally:
+            up.close()
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_late_apply_answer_does_not_bring_back_an_older_status(tmp_path):
+    """The answer to the agent's apply and its watch of the member come over
+    two connections. When the agent reads the answer only after the watch
+    has delivered the member's later states (a loaded machine), the older
+    state in the answer must not replace them: in the seed walkthrough's
+    re-weight the ap Work kept the answer's replicas 4 with
+    observedGeneration < generation, and the hub never reached 10/10. The
+    proxy holds the answer until the agent has handled the watch event of
+    the settled Deployment, which makes that order certain."""
+    if not os.access(os.path.join(BIN, "atoll-sim"), os.X_OK):
+        pytest.skip("needs atoll-sim's deployment controller")
+    hub = Hub(str(tmp_path / "hub"))
+    os.makedirs(hub.data_dir, exist_ok=True)
+    hub.start()
+    member = Member(str(tmp_path)).start()
+    proxy = HoldingProxy(member.url)
+    proxy.kubeconfig = os.path.join(str(tmp_path), "proxy.kubeconfig")
+    with open(proxy.kubeconfig, "w") as f:
+        f.write(KUBECONFIG % proxy.url)
+    agent = Agent(str(tmp_path), hub.url, types.SimpleNamespace(kubeconfig=proxy.kubeconfig)).start()
+    path = DEPLOY % ("apps", "scale")
+
+    def hub_status():
+        _, w, _ = hub.get(WORKS + "/scale-w")
+        ms = (w.get("status") or {}).get("manifestStatuses") or []
+        return ms[0]["status"] if ms and "status" in ms[0] else {}
+
+    def settled_on_hub(n):
+        st = hub_status()
+        return st if st.get("readyReplicas") == n and st.get("replicas") == n and \
+            st.get("observedGeneration") == st.get("generation") else None
+
+    def settled_in_member(n):
+        d = member_obj(member, path) or {}
+        st = d.get("status", {})
+        ok = st.get("observedGeneration") == d.get("metadata", {}).get("generation") and \
+            st.get("replicas") == n and st.get("readyReplicas") == n and st.get("updatedReplicas") == n
+        return d if ok else None
+
+    def agent_log():
+        with open(os.path.join(agent.dir, "agent.log"), errors="replace") as f:
+            return f.read()
+
+    try:
+        wait_for("the cluster to be Ready", lambda: cluster_ready(hub) == "True", timeout=15)
+        put_work(hub, work("scale-w", deployment_manifest("scale", replicas=4)))
+        wait_for("4/4 on the hub", lambda: settled_on_hub(4), timeout=15)
+
+        proxy.hold_path = path
+        put_work(hub, work("scale-w", deployment_manifest("scale", replicas=2)))
+        assert proxy.held.wait(15), "the agent did not apply the new generation"
+        answer = proxy.held_answer
+        assert answer["spec"]["replicas"] == 2 and answer["status"]["replicas"] == 4
+        d = wait_for("the member's Deployment to settle at 2", lambda: settled_in_member(2), timeout=15)
+        rv = d["metadata"]["resourceVersion"]
+        assert int(rv) > int(answer["metadata"]["resourceVersion"])
+        wait_for("the agent to handle the settled state from its watch",
+                 lambda: "owned object event handled resource=deployments event=MODIFIED namespace=apps "
+                         "name=scale resourceVersion=%s" % rv in agent_log(), timeout=15)
+        proxy.release.set()
+
+        st = wait_for("2/2 with observedGeneration == generation on the hub", lambda: settled_on_hub(2), timeout=10)
+        assert st["generation"] == d["metadata"]["generation"]
+        assert "ignoring an older state of a member object" in agent_log()
+        time.sleep(0.5)
+        assert settled_on_hub(2), hub_status()
+    except Exception:
+        print("agent log:\n" + agent.read_log())
+        raise
+    finally:
+        rc = agent.stop()
+        proxy.stop()
+        member_rc = member.stop()
+        hub_rc = hub.stop()
+    assert rc == 0, "agent did not stop cleanly:\n" + agent.read_log()
+    assert hub_rc == 0 and member_rc == 0

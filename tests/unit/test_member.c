@@ -172,6 +172,39 @@ static void test_reflect_status(void **state)
 	cJSON_Delete(job);
 }
 
+/* The apply's answer and the watch are two connections: an answer read
+ * after the watch delivered later states must not bring an older one back
+ * (the seed walkthrough's re-weight: ap's status stuck at the answer's
+ * replicas 4, observedGeneration 2 < generation 3). */
+static void test_state_order(void **state)
+{
+	enum member_source W = MEMBER_FROM_WATCH, A = MEMBER_FROM_ANSWER;
+	/* The answer (57) after the watch's 57, 61, 68. */
+	assert_false(member_state_newer("68", W, "57", A));
+	assert_true(member_state_newer("57", A, "61", W));
+	assert_true(member_state_newer("57", W, "57", A));
+	assert_true(member_state_newer("57", A, "57", W));
+	/* A watch event the answer already overtook is older too. */
+	assert_false(member_state_newer("61", A, "57", W));
+	/* Numbers, not strings; leading zeros do not count. */
+	assert_true(member_state_newer("99", W, "100", A));
+	assert_false(member_state_newer("100", W, "99", A));
+	assert_true(member_state_newer("0100", W, "100", A));
+	assert_false(member_state_newer("100", W, "0099", A));
+	assert_true(member_state_newer("18446744073709551615", W, "18446744073709551616", A));
+	assert_false(member_state_newer("18446744073709551616", W, "18446744073709551615", A));
+	/* Not decimal (opaque): the ordered watch wins, an answer never
+	 * replaces what the watch delivered. */
+	assert_false(member_state_newer("abc", W, "abd", A));
+	assert_false(member_state_newer("12", W, "x", A));
+	assert_false(member_state_newer("", W, "57", A));
+	assert_false(member_state_newer(NULL, W, "57", A));
+	assert_true(member_state_newer("abc", W, "abb", W));
+	assert_true(member_state_newer("abc", A, "abb", A));
+	assert_true(member_state_newer("abc", A, "abb", W));
+	assert_true(member_state_newer("-5", A, "7x", W));
+}
+
 static void test_drift(void **state)
 {
 	cJSON *desired = js("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"h\",\"namespace\":\"a\","
@@ -324,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_deployment_health),
 		cmocka_unit_test(test_other_health),
 		cmocka_unit_test(test_reflect_status),
+		cmocka_unit_test(test_state_order),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_applied_condition),
 		cmocka_unit_test(test_plan_deletions),
