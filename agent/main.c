@@ -506,7 +506,7 @@ int main(int argc, char **argv)
 	       "context", ag.kc.context, NULL);
 	/* Joining first: a refused join leaves the state directory untouched. */
 	rc = agent_identity_setup(&ag);
-	if (rc == 0 && c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
+	if (rc == 0 && !ag.stopping && c->state_dir && mkdir(c->state_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "atoll-agent: cannot create --state-dir %s: %m\n", c->state_dir);
 		rc = 1;
 	}
