@@ -145,9 +145,11 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
+	$(BUILD)/bin/bench_sched --bindings 2000 --dir /dev/shm --budget 45
+	$(BUILD)/bin/bench_sched --skip-sched --bindings 300 --dir /tmp --budget 30
 
 $(BUILD)/bin/bench_tls: tests/bench/bench_tls.c
 	@mkdir -p $(dir $@)
@@ -156,6 +158,10 @@ $(BUILD)/bin/bench_tls: tests/bench/bench_tls.c
 $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent
+
+$(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)

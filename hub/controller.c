@@ -151,6 +151,13 @@ struct controller {
 	struct smap outcome;   /* template key -> last detector outcome */
 	struct smap clusters;  /* cluster name -> scheduling fingerprint */
 	struct smap namespaces; /* execution namespaces known to exist */
+	/* The Cluster objects, listed once per slice of the queue (and again
+	 * after any Cluster changes) instead of once per binding. */
+	cJSON *clusters_cache;
+	bool clusters_dirty;
+	/* Keys being reconciled: the store events of the controller's own writes
+	 * to them (and to the binding's Works) are not queued again. */
+	const char *self_binding, *self_template;
 };
 
 static void arm(struct controller *c)
@@ -645,8 +652,9 @@ static void reconcile_template(struct controller *c, const char *key)
 		goto out;
 	}
 
-	/* Claim the template. */
+	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
+	c->self_template = key;
 	if (patch) {
 		struct api_error e = {0};
 		char *out = NULL;
@@ -665,6 +673,7 @@ static void reconcile_template(struct controller *c, const char *key)
 		free(out);
 		cJSON_Delete(patch);
 	}
+	c->self_template = NULL;
 	char outcome[600], msg[700];
 	const char *pn = mstr(ch.policy, "name") ? mstr(ch.policy, "name") : "";
 	if (ch.cluster_policy) {
@@ -1113,7 +1122,16 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
-	cJSON *clusters = list_prefix(c, "cluster.karmada.io/clusters/");
+	if (!c->clusters_cache || c->clusters_dirty) {
+		cJSON_Delete(c->clusters_cache);
+		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
+		c->clusters_dirty = false;
+	}
+	const cJSON *clusters = c->clusters_cache;
+	char tkey[1024];
+	obj_key(tkey, sizeof tkey, tk, rns, rname);
+	c->self_binding = key;
+	c->self_template = tkey;
 	schedule_binding(c, &b, tmpl, clusters);
 	if (!cluster && (cJSON_IsTrue(json_get(b, "spec.propagateDeps")) ||
 			 cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
@@ -1209,7 +1227,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	cJSON_Delete(targets);
 	cJSON_Delete(cops);
 	cJSON_Delete(ops);
-	cJSON_Delete(clusters);
+	c->self_binding = c->self_template = NULL;
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
 }
@@ -1223,9 +1241,14 @@ static void aggregate_key(struct controller *c, const char *bkey)
 	const char *rname = json_get_str(b, "spec.resource.name"), *rns = json_get_str(b, "spec.resource.namespace");
 	const struct kind_info *tk = kinds_find_apiversion_kind(rav, rkind);
 	cJSON *tmpl = tk && rname ? get_obj(c, tk, rns ? rns : "", rname) : NULL;
-	if (tmpl)
+	if (tmpl) {
+		char tkey[1024];
+		obj_key(tkey, sizeof tkey, tk, rns ? rns : "", rname);
+		c->self_binding = bkey;
+		c->self_template = tkey;
 		aggregate_binding(c, b, tmpl);
-	else
+		c->self_binding = c->self_template = NULL;
+	} else
 		enqueue(c, 'B', bkey);
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
@@ -1392,6 +1415,7 @@ int controller_run_pending(struct controller *c)
 {
 	int n = 0;
 	char *item;
+	c->clusters_dirty = true;
 	while ((item = dequeue(c))) {
 		process(c, item);
 		free(item);
@@ -1413,6 +1437,7 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
+	c->clusters_dirty = true;
 	long long deadline = mono_ms() + SLICE_MS;
 	char *item;
 	for (int n = 0; n < BATCH && (item = dequeue(c)); n++) {
@@ -1434,8 +1459,10 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		return;
 	const char *g = kp.group, *p = kp.plural;
 	if (strcmp(g, "cluster.karmada.io") == 0) {
-		if (strcmp(p, "clusters") == 0)
+		if (strcmp(p, "clusters") == 0) {
+			c->clusters_dirty = true;
 			enqueue(c, 'C', ev->key);
+		}
 		return;
 	}
 	if (strcmp(g, "policy.karmada.io") == 0) {
@@ -1447,8 +1474,9 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	}
 	if (strcmp(g, "work.karmada.io") == 0) {
 		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
-			enqueue(c, 'B', ev->key);
-		} else if (strcmp(p, "works") == 0) {
+			if (!c->self_binding || strcmp(ev->key, c->self_binding) != 0)
+				enqueue(c, 'B', ev->key);
+		} else if (strcmp(p, "works") == 0 && !c->self_binding) {
 			if (ev->type == STORE_DELETED) {
 				/* The Work is gone: its binding may want it back. */
 				cJSON *w = ev->value ? cJSON_Parse(ev->value) : NULL;
@@ -1470,6 +1498,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		return;
 	if (strcmp(kp.ns, "karmada-system") == 0 || strcmp(kp.ns, "karmada-cluster") == 0 ||
 	    strncmp(kp.ns, "karmada-es-", 11) == 0 || strncmp(kp.ns, "kube-", 5) == 0)
+		return;
+	if (c->self_template && strcmp(ev->key, c->self_template) == 0)
 		return;
 	enqueue(c, 'T', ev->key);
 }
@@ -1509,5 +1539,6 @@ void controller_stop(struct controller *c)
 	smap_free(&c->outcome);
 	smap_free(&c->clusters);
 	smap_free(&c->namespaces);
+	cJSON_Delete(c->clusters_cache);
 	free(c);
 }
