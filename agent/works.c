@@ -112,7 +112,7 @@ static bool slot_update_live(struct slot *s, const cJSON *live, enum member_sour
 	cJSON *st = member_reflect_status(live);
 	const char *h = member_health(live);
 	bool same = s->live_seen && s->health == h &&
-		    ((!st && !s->status) || (st && s->status && cJSON_Compare(st, s->status, true)));
+		    ((!st && !s->status) || (st && s->status && json_equal(st, s->status)));
 	cJSON_Delete(s->status);
 	s->status = st;
 	s->health = h;

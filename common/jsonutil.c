@@ -224,3 +224,48 @@ char *json_print(const cJSON *j)
 {
 	return cJSON_PrintUnformatted(j);
 }
+
+static bool equal_depth(const cJSON *a, const cJSON *b, int depth)
+{
+	if (a == b)
+		return true;
+	if (!a || !b || depth > JSON_MAX_DEPTH * 2)
+		return false;
+	int ta = a->type & 0xFF, tb = b->type & 0xFF;
+	if (ta != tb)
+		return false;
+	if (cJSON_IsNumber(a))
+		return a->valuedouble == b->valuedouble;
+	if (cJSON_IsString(a) || cJSON_IsRaw(a))
+		return a->valuestring && b->valuestring && strcmp(a->valuestring, b->valuestring) == 0;
+	if (cJSON_IsArray(a)) {
+		const cJSON *x = a->child, *y = b->child;
+		for (; x && y; x = x->next, y = y->next)
+			if (!equal_depth(x, y, depth + 1))
+				return false;
+		return !x && !y;
+	}
+	if (cJSON_IsObject(a)) {
+		int na = 0, nb = 0;
+		for (const cJSON *x = a->child; x; x = x->next)
+			na++;
+		for (const cJSON *y = b->child; y; y = y->next)
+			nb++;
+		if (na != nb)
+			return false;
+		/* Same count and every key of a found equal in b: equal, provided
+		 * keys are unique (as in any object we produce). */
+		for (const cJSON *x = a->child; x; x = x->next) {
+			const cJSON *y = x->string ? cJSON_GetObjectItemCaseSensitive(b, x->string) : NULL;
+			if (!y || !equal_depth(x, y, depth + 1))
+				return false;
+		}
+		return true;
+	}
+	return true; /* null, true, false: the type says it all */
+}
+
+bool json_equal(const cJSON *a, const cJSON *b)
+{
+	return equal_depth(a, b, 0);
+}

@@ -34,6 +34,11 @@ void json_set(cJSON *obj, const char *key, cJSON *item);
 void json_set_str(cJSON *obj, const char *key, const char *val);
 void json_set_num(cJSON *obj, const char *key, double val);
 
+/* Structural equality in time linear in the size of the trees (times the
+ * width of each object). cJSON_Compare in cJSON 1.7.15 recurses into every
+ * member from both sides, doubling its cost at each level of nesting. */
+bool json_equal(const cJSON *a, const cJSON *b);
+
 /* Deep copy bounded by JSON_MAX_DEPTH (cJSON_Duplicate has no bound). */
 cJSON *json_dup(const cJSON *j);
 /* Compact serialisation; caller frees with free(). */

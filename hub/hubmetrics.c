@@ -76,13 +76,6 @@ void metrics_observe_scheduling(double seconds)
  * aggregation controller writes). Measured here, from the store's change
  * stream, so no controller needs to report it. */
 
-static bool json_equal(const cJSON *a, const cJSON *b)
-{
-	if (!a || !b)
-		return a == b;
-	return cJSON_Compare(a, b, true);
-}
-
 static const cJSON *cond(const cJSON *o, const char *type)
 {
 	const cJSON *c;

@@ -294,15 +294,6 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	return 0;
 }
 
-static bool json_equal(const cJSON *a, const cJSON *b)
-{
-	if (!a && !b)
-		return true;
-	if (!a || !b)
-		return false;
-	return cJSON_Compare(a, b, 1);
-}
-
 /* Builds the object to store from the old one and the client's new one. */
 static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *obj, enum subresource sub)
 {

@@ -149,7 +149,7 @@ static bool subset(const cJSON *want, const cJSON *have)
 	}
 	if (cJSON_IsNumber(want) && cJSON_IsNumber(have))
 		return want->valuedouble == have->valuedouble;
-	return cJSON_Compare(want, have, true);
+	return json_equal(want, have);
 }
 
 bool member_drifted(const cJSON *desired, const cJSON *live)

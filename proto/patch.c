@@ -70,32 +70,6 @@ static bool scalar_equal(const cJSON *a, const cJSON *b)
 	return cJSON_IsNull(a) && cJSON_IsNull(b);
 }
 
-/* Deep equality as RFC 6902 "test" defines it: member order is irrelevant,
- * numbers compare by value. Bounded like every recursion here. */
-static bool json_equal(const cJSON *a, const cJSON *b, int depth)
-{
-	if (depth > JSON_MAX_DEPTH)
-		return false;
-	if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
-		const cJSON *x = a->child, *y = b->child;
-		for (; x && y; x = x->next, y = y->next)
-			if (!json_equal(x, y, depth + 1))
-				return false;
-		return !x && !y;
-	}
-	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
-		if (cJSON_GetArraySize(a) != cJSON_GetArraySize(b))
-			return false;
-		for (const cJSON *x = a->child; x; x = x->next) {
-			const cJSON *y = x->string ? cJSON_GetObjectItemCaseSensitive(b, x->string) : NULL;
-			if (!y || !json_equal(x, y, depth + 1))
-				return false;
-		}
-		return true;
-	}
-	return scalar_equal(a, b);
-}
-
 static size_t count_nodes(const cJSON *j, int depth)
 {
 	size_t n = 1;
@@ -474,7 +448,7 @@ static int jp_apply_op(struct jsonpatch *jp, const cJSON *op)
 		const cJSON *cur = resolve(jp->doc, ptr.tok, ptr.n);
 		if (!cur) {
 			rc = op_fail(jp, "doc is missing path", path->valuestring);
-		} else if (!json_equal(cur, value, 0)) {
+		} else if (!json_equal(cur, value)) {
 			char *want = json_print(value);
 			set_err(jp->err, jp->errlen, "jsonpatch test operation does not apply: value at %s is not %.200s",
 				path->valuestring, want ? want : "the expected value");

@@ -45,7 +45,7 @@ const char *sim_pod_qos_class(const cJSON *pod)
 				else if (req) {
 					const cJSON *a = json_get(cJSON_GetObjectItemCaseSensitive(res, "requests"), names[i]);
 					const cJSON *b = json_get(cJSON_GetObjectItemCaseSensitive(res, "limits"), names[i]);
-					if (!cJSON_Compare(a, b, 1))
+					if (!json_equal(a, b))
 						guaranteed = false;
 				}
 			}

@@ -104,7 +104,7 @@ static cJSON *without_hash(const cJSON *tmpl)
 bool sim_template_equal_ignore_hash(const cJSON *a, const cJSON *b)
 {
 	cJSON *x = without_hash(a), *y = without_hash(b);
-	bool eq = (!x && !y) || (x && y && cJSON_Compare(x, y, 1));
+	bool eq = (!x && !y) || (x && y && json_equal(x, y));
 	cJSON_Delete(x);
 	cJSON_Delete(y);
 	return eq;
