@@ -275,3 +275,20 @@ def test_watch_outlives_request_timeout_and_limit_is_429(tmp_path):
             c.close()
     finally:
         assert h.stop() == 0
+
+
+def test_deeply_nested_object_updates_stay_fast(hub):
+    # Comparing old and new objects must not be exponential in depth.
+    nested = "x"
+    for _ in range(90):
+        nested = {"a": nested}
+    crd_like = {"apiVersion": "work.karmada.io/v1alpha1", "kind": "Work", "metadata": {"name": "deep"},
+                "spec": {"workload": {"manifests": [{"apiVersion": "v1", "kind": "ConfigMap", "deep": nested}]}}}
+    path = "/apis/work.karmada.io/v1alpha1/namespaces/default/works"
+    code, body, _ = hub.request("POST", path, crd_like)
+    assert code == 201, body
+    t0 = time.time()
+    for _ in range(3):
+        code, body, _ = hub.request("PUT", path + "/deep", body)
+        assert code == 200
+    assert time.time() - t0 < 2
