@@ -728,8 +728,6 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		event_active(aa->flush_ev, EV_TIMEOUT, 0);
 }
 
-static void ignore_event(const struct store_event *ev, void *ud) {}
-
 static void handle_works(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
 {
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -972,7 +970,8 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, aa);
 	struct timeval tv = {aa->cfg.monitor_period_ms / 1000, (aa->cfg.monitor_period_ms % 1000) * 1000};
 	event_add(aa->monitor_ev, &tv);
-	store_subscribe(st, on_store_event, aa);
+	/* Agents see only durable Works. */
+	store_subscribe_committed(st, on_store_event, aa);
 	apiserver_add_route(api, "/apis/" PROTO_GROUP, on_route, aa);
 	return aa;
 }
@@ -995,10 +994,7 @@ void agentapi_free(struct agentapi *aa)
 		waiter_answer(w, ans);
 		cJSON_Delete(ans);
 	}
-	/* The store keeps the subscription; make it harmless. */
-	for (int i = 0; i < aa->store->nsubs; i++)
-		if (aa->store->subs[i].ud == aa)
-			aa->store->subs[i].fn = ignore_event;
+	store_unsubscribe(aa->store, on_store_event, aa);
 	while (aa->probes) {
 		struct probe *p = aa->probes;
 		aa->probes = p->next;

@@ -61,7 +61,50 @@ struct apiserver {
 	struct evhttp *extra[4];  /* listeners with their own bufferevents (TLS) */
 	int nextra;
 	unsigned long writes_since_compact;
+	/* Group commit (store.h): answers given while the store has an open
+	 * batch wait in held until on_commit has made it durable. */
+	struct event *commit_ev;
+	int commit_waits;               /* times on_commit let other callbacks go first */
+	struct held *held, **held_tail;
+	struct evhttp_request *cur_req; /* being dispatched by on_request */
+	struct held *cur_held;          /* its answer, if held */
+	struct evhttp_request **deferred; /* streams to start after the commit */
+	int ndeferred, deferred_cap;
+	struct apiserver *next_api;
 };
+
+/* A whole answer waiting for the commit of what it may have read. */
+struct held {
+	struct evhttp_request *req;
+	int code;
+	struct evbuffer *body;
+	bool report;                 /* for the request hook, at send time */
+	const char *method;
+	char *path;
+	char verb[32], res[200];
+	struct timespec t0;
+	struct held *next;
+};
+
+/* Every apiserver of the process (atoll-sim has one per cluster), to find
+ * the one a request came through. */
+static struct apiserver *all_apis;
+
+static struct apiserver *api_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct evhttp *h = conn ? evhttp_connection_get_server(conn) : NULL;
+	if (!h)
+		return NULL;
+	for (struct apiserver *a = all_apis; a; a = a->next_api) {
+		if (a->http == h)
+			return a;
+		for (int i = 0; i < a->nextra; i++)
+			if (a->extra[i] == h)
+				return a;
+	}
+	return NULL;
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -96,13 +139,48 @@ static const char *reason_phrase(int code)
 	}
 }
 
+/* Every whole answer goes through here: while the store has uncommitted
+ * writes, whatever the answer says may depend on them, so it is held
+ * until on_commit (and becomes a 500 if the commit fails). */
+void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
+{
+	struct apiserver *a = api_of(req);
+	if (!a || !store_in_batch(a->store)) {
+		evhttp_send_reply(req, code, reason, body);
+		return;
+	}
+	struct held *h = calloc(1, sizeof *h);
+	h->req = req;
+	h->code = code;
+	h->body = evbuffer_new();
+	if (body)
+		evbuffer_add_buffer(h->body, body);
+	*a->held_tail = h;
+	a->held_tail = &h->next;
+	if (req == a->cur_req)
+		a->cur_held = h;
+}
+
+bool api_defer_until_committed(struct evhttp_request *req)
+{
+	struct apiserver *a = api_of(req);
+	if (!a || !store_in_batch(a->store))
+		return false;
+	if (a->ndeferred == a->deferred_cap) {
+		a->deferred_cap = a->deferred_cap ? a->deferred_cap * 2 : 8;
+		a->deferred = realloc(a->deferred, (size_t)a->deferred_cap * sizeof *a->deferred);
+	}
+	a->deferred[a->ndeferred++] = req;
+	return true;
+}
+
 static void send_raw(struct evhttp_request *req, int code, const char *ctype, const void *data, size_t len)
 {
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add(b, data, len);
 	set_header(req, "Content-Type", ctype);
 	set_header(req, "Cache-Control", "no-cache, private");
-	evhttp_send_reply(req, code, reason_phrase(code), b);
+	api_send_reply(req, code, reason_phrase(code), b);
 	evbuffer_free(b);
 }
 
@@ -581,7 +659,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		evbuffer_add_buffer(b, lc.raw);
 		evbuffer_add(b, "]}", 2);
 		set_header(req, "Content-Type", "application/json");
-		evhttp_send_reply(req, 200, "OK", b);
+		api_send_reply(req, 200, "OK", b);
 		evbuffer_free(b);
 	}
 out:
@@ -699,6 +777,7 @@ static bool watcher_overloaded(struct watcher *w)
 	return bev && evbuffer_get_length(bufferevent_get_output(bev)) > WATCH_MAX_BUFFERED;
 }
 
+/* A committed subscriber: watchers see only durable changes. */
 static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct apiserver *a = ud;
@@ -720,11 +799,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		watch_deliver(w, ev);
 	}
-	/* Periodic compaction keeps the change log bounded. */
-	if (++a->writes_since_compact >= 1000) {
-		a->writes_since_compact = 0;
-		store_compact(a->store, a->cfg.history);
-	}
+	/* Periodic compaction (in on_commit) keeps the change log bounded. */
+	a->writes_since_compact++;
 }
 
 static void replay_event(const struct store_event *ev, void *ud)
@@ -769,6 +845,10 @@ static void watch_deadline(evutil_socket_t fd, short what, void *arg)
 static void handle_watch(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
 			 struct evkeyvalq *q)
 {
+	/* The initial state and replay must come from committed data only,
+	 * and the stream then continues with committed events. */
+	if (api_defer_until_committed(req))
+		return;
 	struct label_selector *ls;
 	struct field_selector *fs;
 	if (parse_selectors(req, q, &ls, &fs) < 0)
@@ -973,7 +1053,7 @@ static void handle_delete_collection(struct apiserver *a, struct evhttp_request 
 	}
 	evbuffer_add(b, "]}", 2);
 	set_header(req, "Content-Type", "application/json");
-	evhttp_send_reply(req, 200, "OK", b);
+	api_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
 	free(d.names);
 	free(d.nss);
@@ -1176,7 +1256,8 @@ static void classify(const char *path, struct evkeyvalq *q, enum evhttp_cmd_type
 static void request_done(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q,
 			 int route, const struct timespec *t0)
 {
-	int code = evhttp_request_get_response_code(req);
+	struct held *h = a->cur_held;
+	int code = h ? h->code : evhttp_request_get_response_code(req);
 	bool log = log_get_level() <= LOG_DEBUG;
 	if (!log && (!a->hook || code == 0))
 		return;
@@ -1200,7 +1281,15 @@ static void request_done(struct apiserver *a, struct evhttp_request *req, const 
 		log_kv(LOG_DEBUG, "request", "method", method_name(cmd), "path", path, "verb", verb, "resource", res,
 		       "code", code ? cs : "deferred", "ms", ms, "remote", peer, NULL);
 	}
-	if (a->hook && code != 0) {
+	if (a->hook && code != 0 && h) {
+		/* Reported when the answer is sent (after the commit). */
+		h->report = true;
+		h->method = method_name(cmd);
+		h->path = strdup(path);
+		snprintf(h->verb, sizeof h->verb, "%s", verb);
+		snprintf(h->res, sizeof h->res, "%s", res);
+		h->t0 = *t0;
+	} else if (a->hook && code != 0) {
 		struct api_request_info ri = {.method = method_name(cmd), .path = path, .verb = verb, .resource = res,
 					      .code = code, .seconds = secs};
 		a->hook(&ri, a->hook_ud);
@@ -1271,6 +1360,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	a->cur_req = req;
+	a->cur_held = NULL;
 	bool handled = false;
 	int route = -1;
 	if (a->authz && !authorize(a, req, path, &q))
@@ -1295,8 +1386,103 @@ static void on_request(struct evhttp_request *req, void *arg)
 			handle_resource(a, req, path, &q);
 	}
 	request_done(a, req, path, &q, route, &t0);
+	a->cur_req = NULL;
+	a->cur_held = NULL;
 	evhttp_clear_headers(&q);
 	free(path);
+}
+
+/* ---- group commit ------------------------------------------------------------------- */
+
+/* Sends the held answers in order; if the commit failed, each becomes a 500
+ * (what it said may never have been durable). */
+static void flush_held(struct apiserver *a, bool committed)
+{
+	struct held *h = a->held;
+	a->held = NULL;
+	a->held_tail = &a->held;
+	while (h) {
+		struct held *next = h->next;
+		if (!committed) {
+			struct api_error e = {0};
+			api_error_set(&e, 500, "InternalError",
+				      "Internal error occurred: the storage could not make the change durable; it was not made");
+			cJSON *st = api_error_status(&e, NULL);
+			char *s = json_print(st);
+			cJSON_Delete(st);
+			evbuffer_drain(h->body, evbuffer_get_length(h->body));
+			evbuffer_add(h->body, s, strlen(s));
+			free(s);
+			set_header(h->req, "Content-Type", "application/json");
+			h->code = 500;
+		}
+		evhttp_send_reply(h->req, h->code, reason_phrase(h->code), h->body);
+		if (h->report && a->hook) {
+			struct timespec t1;
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			struct api_request_info ri = {.method = h->method, .path = h->path, .verb = h->verb,
+						      .resource = h->res, .code = h->code,
+						      .seconds = (double)(t1.tv_sec - h->t0.tv_sec) +
+								 (double)(t1.tv_nsec - h->t0.tv_nsec) / 1e9};
+			a->hook(&ri, a->hook_ud);
+		}
+		evbuffer_free(h->body);
+		free(h->path);
+		free(h);
+		h = next;
+	}
+}
+
+/* Streams deferred by api_defer_until_committed start now, on committed
+ * data (their handlers run again from the top); at shutdown they get 503. */
+static void run_deferred(struct apiserver *a, bool shutdown)
+{
+	struct evhttp_request **d = a->deferred;
+	int n = a->ndeferred;
+	a->deferred = NULL;
+	a->ndeferred = a->deferred_cap = 0;
+	for (int i = 0; i < n; i++) {
+		if (!evhttp_request_get_connection(d[i]))
+			evhttp_send_reply(d[i], 503, "Service Unavailable", NULL); /* client gone: frees it */
+		else if (shutdown)
+			send_status(d[i], 503, "ServiceUnavailable", "the server is shutting down");
+		else
+			on_request(d[i], a);
+	}
+	free(d);
+}
+
+/* Once per event-loop turn with writes: one durable commit for all of them,
+ * then watchers and other committed subscribers (inside store_commit), then
+ * the held answers, then the deferred streams. It is a zero-timeout timer,
+ * so it runs after the requests of the next non-blocking poll have joined
+ * the batch; callbacks made active meanwhile (the controller's queue, whose
+ * writes join the batch) go first, a bounded number of times. */
+#define COMMIT_MAX_WAITS 4
+static void on_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct apiserver *a = arg;
+	if (a->commit_waits < COMMIT_MAX_WAITS && event_base_get_num_events(a->base, EVENT_BASE_COUNT_ACTIVE) > 0) {
+		a->commit_waits++;
+		event_active(a->commit_ev, EV_TIMEOUT, 0); /* behind what is active now */
+		return;
+	}
+	a->commit_waits = 0;
+	if (a->writes_since_compact >= 1000 && store_in_batch(a->store)) {
+		a->writes_since_compact = 0;
+		store_compact(a->store, a->cfg.history);
+	}
+	int rc = store_commit(a->store);
+	flush_held(a, rc == STORE_OK);
+	run_deferred(a, false);
+}
+
+static void on_batch_open(struct store *s, void *ud)
+{
+	struct apiserver *a = ud;
+	static const struct timeval zero = {0, 0};
+	if (!event_pending(a->commit_ev, EV_TIMEOUT, NULL))
+		event_add(a->commit_ev, &zero);
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
@@ -1354,10 +1540,16 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	a->objects.ip_seq = (unsigned long)store_revision(st);
 	kinds_init();
 	store_list(st, "apiextensions.k8s.io/customresourcedefinitions/", load_crd, NULL, NULL);
-	store_subscribe(st, on_store_event, a);
+	store_subscribe_committed(st, on_store_event, a);
 	static const char *const initial_ns[] = {"default", "kube-system", "kube-public", "kube-node-lease", NULL};
 	for (int i = 0; initial_ns[i]; i++)
 		ensure_namespace(a, initial_ns[i]);
+	/* From here on, writes of one loop turn share one commit. */
+	a->held_tail = &a->held;
+	a->commit_ev = event_new(base, -1, 0, on_commit, a);
+	store_set_batching(st, on_batch_open, a);
+	a->next_api = all_apis;
+	all_apis = a;
 	a->http = new_http(a);
 	return a;
 }
@@ -1464,6 +1656,17 @@ void apiserver_free(struct apiserver *a)
 {
 	if (!a)
 		return;
+	/* What is pending becomes durable (or fails) and is answered. */
+	flush_held(a, store_commit(a->store) == STORE_OK);
+	run_deferred(a, true);
+	store_set_batching(a->store, NULL, NULL);
+	store_unsubscribe(a->store, on_store_event, a);
+	for (struct apiserver **p = &all_apis; *p; p = &(*p)->next_api)
+		if (*p == a) {
+			*p = a->next_api;
+			break;
+		}
+	event_free(a->commit_ev);
 	apiserver_close_watches(a);
 	evhttp_free(a->http);
 	for (int i = 0; i < a->nextra; i++)

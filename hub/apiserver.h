@@ -80,9 +80,24 @@ struct bufferevent;
 int apiserver_listen_bev(struct apiserver *a, const char *hostport,
 			 struct bufferevent *(*bevcb)(struct event_base *, void *), void *ud, char *err, size_t errlen);
 
-/* Response helpers other modules' routes use. */
+/* Response helpers other modules' routes use. Every whole answer goes
+ * through api_send_reply (the others call it). Group commit (store.h): the
+ * apiserver turns on batching for its store; writes of one event-loop turn
+ * share one commit, run by an event activated when the batch opens, so it
+ * comes after every callback already active in that turn. While a batch is
+ * open, an answer may reflect writes that are not durable yet, so
+ * api_send_reply holds it and sends it after the commit (as a 500 if the
+ * commit fails); watch events and other committed-subscriber output are
+ * produced after the commit too. No module may call evhttp_send_reply for a
+ * whole answer directly. */
+void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body);
 void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
 void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);
+/* Streams (watch, SSE) send store contents as chunks, which are not held:
+ * their handlers call this first. If the store has uncommitted writes it
+ * keeps the request and returns true; after the commit the request is
+ * dispatched again from the top, on committed data. */
+bool api_defer_until_committed(struct evhttp_request *req);
 
 /* Parsed resource path. */
 struct api_path {

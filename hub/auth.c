@@ -353,7 +353,7 @@ static bool dashboard_login(struct evhttp_request *req, const char *path)
 	evhttp_add_header(out, "Location", "/dashboard");
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-	evhttp_send_reply(req, 303, "See Other", NULL);
+	api_send_reply(req, 303, "See Other", NULL); /* in order with held answers */
 	return true;
 }
 

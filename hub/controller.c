@@ -1512,6 +1512,9 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->objs = objs;
 	if (base)
 		c->ev = event_new(base, -1, 0, on_deferred, c);
+	/* In-transaction: the controllers may act on writes not yet durable;
+	 * their own writes join the same batch, and nothing they do is seen
+	 * outside before its commit. */
 	store_subscribe(st, on_store_event, c);
 	enqueue(c, 'R', "");
 	return c;
@@ -1522,13 +1525,7 @@ void controller_stop(struct controller *c)
 	if (!c)
 		return;
 	/* Unsubscribe: the store outlives us. */
-	for (int i = 0; i < c->st->nsubs; i++) {
-		if (c->st->subs[i].fn == on_store_event && c->st->subs[i].ud == c) {
-			memmove(&c->st->subs[i], &c->st->subs[i + 1], (size_t)(c->st->nsubs - i - 1) * sizeof c->st->subs[0]);
-			c->st->nsubs--;
-			break;
-		}
-	}
+	store_unsubscribe(c->st, on_store_event, c);
 	if (c->ev)
 		event_free(c->ev);
 	char *item;

@@ -342,7 +342,7 @@ void hubmetrics_init(struct store *st)
 	metrics_add_collector(r, collect, NULL);
 	H.reg = r;
 	if (st)
-		store_subscribe(st, on_store_event, NULL);
+		store_subscribe_committed(st, on_store_event, NULL); /* lag of durable changes */
 }
 
 static bool route_metrics(struct evhttp_request *req, const char *path, void *ud)
@@ -366,7 +366,7 @@ static bool route_metrics(struct evhttp_request *req, const char *path, void *ud
 	free(text);
 	evhttp_add_header(h, "Content-Type", METRICS_CONTENT_TYPE);
 	evhttp_add_header(h, "Cache-Control", "no-cache, private");
-	evhttp_send_reply(req, 200, "OK", b);
+	api_send_reply(req, 200, "OK", b);
 	evbuffer_free(b);
 	return true;
 }

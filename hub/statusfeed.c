@@ -559,6 +559,7 @@ struct statusfeed {
 	int nclients;
 	long long last_relevant_rev; /* newest change the document depends on */
 	bool dirty;
+	bool flush_after_commit; /* a flush waits for the open batch's commit */
 	struct event *flush_ev;
 	struct event *keepalive_ev;
 	struct timeval last_flush;
@@ -581,7 +582,7 @@ static void send_text(struct evhttp_request *req, int code, const char *reason, 
 	set_header(req, "Content-Type", ctype);
 	set_header(req, "Cache-Control", "no-cache, private");
 	set_header(req, "X-Content-Type-Options", "nosniff");
-	evhttp_send_reply(req, code, reason, b);
+	api_send_reply(req, code, reason, b);
 	evbuffer_free(b);
 }
 
@@ -655,6 +656,13 @@ static char *sse_frame(struct statusfeed *f, long long *rev, size_t *len)
 
 static void flush_now(struct statusfeed *f)
 {
+	/* The frame is built from the store: not while it holds writes that
+	 * are not durable yet; the commit's events bring us back. */
+	if (store_in_batch(f->store)) {
+		f->flush_after_commit = true;
+		return;
+	}
+	f->flush_after_commit = false;
 	f->dirty = false;
 	evutil_gettimeofday(&f->last_flush, NULL);
 	if (!f->clients)
@@ -696,9 +704,12 @@ static void schedule_flush(struct statusfeed *f)
 	evtimer_add(f->flush_ev, &wait);
 }
 
+/* A committed subscriber. */
 static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct statusfeed *f = ud;
+	if (f->flush_after_commit)
+		flush_now(f);
 	if (!relevant_key(ev->key))
 		return;
 	f->last_relevant_rev = ev->rev;
@@ -732,6 +743,9 @@ static long long parse_last_id(const char *s)
 
 static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struct evkeyvalq *q)
 {
+	/* The first frame must come from committed data. */
+	if (api_defer_until_committed(req))
+		return;
 	if (f->nclients >= f->cfg.max_clients) {
 		set_header(req, "Retry-After", "1");
 		send_error(req, 429, "TooManyRequests", "too many open status feeds, please try again later");
@@ -848,7 +862,7 @@ struct statusfeed *statusfeed_new(struct event_base *base, struct apiserver *api
 	f->keepalive_ev = event_new(base, -1, EV_PERSIST, on_keepalive, f);
 	struct timeval ka = {f->cfg.keepalive_s, 0};
 	event_add(f->keepalive_ev, &ka);
-	store_subscribe(st, on_store_event, f);
+	store_subscribe_committed(st, on_store_event, f);
 	apiserver_add_route(api, "/status", route_status, f);
 	apiserver_add_route(api, "/dashboard", route_dashboard, f);
 	return f;
@@ -867,6 +881,7 @@ void statusfeed_free(struct statusfeed *f)
 	if (!f)
 		return;
 	statusfeed_close(f);
+	store_unsubscribe(f->store, on_store_event, f);
 	event_free(f->flush_ev);
 	event_free(f->keepalive_ev);
 	free(f);

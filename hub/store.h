@@ -7,7 +7,44 @@
  * Keys are "<group|core>/<plural>/<namespace>/<name>" (namespace empty for
  * cluster-scoped kinds). Values are compact JSON objects; on write the store
  * sets metadata.resourceVersion to the revision of that write, so a value
- * read back is exactly what clients see. */
+ * read back is exactly what clients see.
+ *
+ * Group commit. By default every put/delete is its own durable transaction.
+ * After store_set_batching() writes instead join one open batch (the first
+ * write opens it and calls the on_open hook; the API server then schedules
+ * one store_commit() at the end of the event-loop turn), so N writes cost one
+ * sync. Inside a batch:
+ *   - reads through this store see the batch's writes (read-your-writes, so
+ *     objects.c and the controllers work unchanged), and revisions advance
+ *     per write as usual;
+ *   - nothing is durable until store_commit() returns STORE_OK; a crash
+ *     loses the whole open batch, so nothing read from it may leave the
+ *     process before then (the API server holds such answers, see
+ *     apiserver.h);
+ *   - a write that fails leaves the rest of the batch intact;
+ *   - if the commit fails, the batch is rolled back: the revision and the
+ *     compaction point return to the last committed ones and the batch's
+ *     committed events are never delivered.
+ * Two kinds of subscribers:
+ *   - store_subscribe(): "in-transaction" subscribers are told of each
+ *     write as soon as it is made, possibly before it is durable and even if
+ *     it is later rolled back. Only for internal state whose own effects are
+ *     store writes (the controllers): those writes join the same batch.
+ *   - store_subscribe_committed(): told of every change only after its
+ *     batch is durable, in revision order, from inside store_commit() (in
+ *     autocommit mode: right after the write). Everything that shows changes
+ *     to clients (watches, agent long-polls, /status, metrics) uses these.
+ *     They must not write to the store from the callback.
+ *
+ * etcd mapping: a batch is one etcd Txn. The backend keeps the batch's
+ * writes in memory as an overlay that get/list/changes consult first;
+ * store_commit() sends one Txn whose If compares the mod_revision of every
+ * key the batch read before writing (the optimistic checks put/del made)
+ * and whose Then holds the puts/deletes in order; etcd makes it durable with
+ * one raft/WAL sync. A failed compare is a commit failure. etcd gives the
+ * whole Txn one main revision, so such a backend numbers revisions as
+ * (main << 16 | index in batch), which keeps them ordered and unique. With
+ * batching off, each write is its own Txn. */
 #ifndef ATOLL_STORE_H
 #define ATOLL_STORE_H
 
@@ -47,14 +84,19 @@ struct store_ops {
 	int (*get)(struct store *s, const char *key, char **value, long long *mod_rev);
 	int (*list)(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev);
 	/* expect_rev: 0 = any; -1 = must not exist (create). Sets
-	 * metadata.resourceVersion in obj, writes it durably, returns the new
-	 * revision in *rev and the stored JSON in *stored (caller frees). */
+	 * metadata.resourceVersion in obj, writes it (durably, or into the open
+	 * batch), returns the new revision in *rev and the stored JSON in
+	 * *stored (caller frees). */
 	int (*put)(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev, char **stored);
 	int (*del)(struct store *s, const char *key, long long expect_rev, long long *rev, char **last);
 	/* Replays changes with revision > since under prefix. */
 	int (*changes)(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud);
 	int (*compact)(struct store *s, long long keep_last);
 	long long (*size_bytes)(struct store *s);
+	/* Makes the open batch durable (one sync), then delivers its committed
+	 * events. STORE_OK when no batch is open. On failure rolls it back. */
+	int (*commit)(struct store *s);
+	bool (*in_batch)(struct store *s);
 };
 
 struct store_subscriber {
@@ -62,19 +104,33 @@ struct store_subscriber {
 	void *ud;
 };
 
+typedef void (*store_batch_fn)(struct store *s, void *ud);
+
 struct store {
 	const struct store_ops *ops;
-	struct store_subscriber subs[8];
+	struct store_subscriber subs[8];      /* in-transaction */
 	int nsubs;
+	struct store_subscriber csubs[8];     /* committed */
+	int ncsubs;
+	store_batch_fn on_open;               /* NULL: autocommit */
+	void *on_open_ud;
 };
 
 /* SQLite backend: one file DIR/atoll.db (created if missing). */
 struct store *store_open_sqlite(const char *dir, char *err, size_t errlen);
 
-/* Subscribers are told of every committed change, in revision order, after
- * it is durable. */
+/* In-transaction subscribers (see above): every write, as it is made. */
 void store_subscribe(struct store *s, store_event_fn fn, void *ud);
+/* Committed subscribers: every change once durable, in revision order. */
+void store_subscribe_committed(struct store *s, store_event_fn fn, void *ud);
+/* Removes fn/ud from both lists. */
+void store_unsubscribe(struct store *s, store_event_fn fn, void *ud);
+/* For backends: tell in-transaction / committed subscribers. */
 void store_notify(struct store *s, const struct store_event *ev);
+void store_notify_committed(struct store *s, const struct store_event *ev);
+/* Turns on group commit: writes join one batch until store_commit();
+ * on_open(s, ud) is called when a write opens a new batch. */
+void store_set_batching(struct store *s, store_batch_fn on_open, void *ud);
 
 static inline void store_close(struct store *s) { s->ops->close(s); }
 static inline long long store_revision(struct store *s) { return s->ops->revision(s); }
@@ -90,6 +146,9 @@ static inline int store_delete(struct store *s, const char *key, long long expec
 static inline int store_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
 { return s->ops->changes(s, since, prefix, fn, ud); }
 static inline int store_compact(struct store *s, long long keep_last) { return s->ops->compact(s, keep_last); }
+static inline int store_commit(struct store *s) { return s->ops->commit(s); }
+/* True while writes are waiting for store_commit(). */
+static inline bool store_in_batch(struct store *s) { return s->ops->in_batch(s); }
 
 /* Builds "<group|core>/<plural>/<ns>/<name>" into buf. name may be "" for a prefix. */
 const char *store_key(char *buf, size_t len, const char *group, const char *plural, const char *ns, const char *name);

@@ -1,5 +1,7 @@
 /* SQLite backend of the store: one WAL-mode database file, synchronous=FULL
- * so a write is on disk before it is acknowledged.
+ * so a COMMIT is on disk (one fdatasync of the WAL) before it returns.
+ * A batch (store.h) is one BEGIN IMMEDIATE ... COMMIT transaction; each
+ * write inside it is a SAVEPOINT, so a failing write undoes only itself.
  *   objects(key PRIMARY KEY, rev, value)   current state
  *   log(rev PRIMARY KEY, type, key, value, prev)   change history for watch
  *   meta(name PRIMARY KEY, value)          revision and compaction point */
@@ -15,12 +17,26 @@
 #include "jsonutil.h"
 #include "log.h"
 
+/* A change waiting for its batch's commit before committed subscribers
+ * hear of it. */
+struct pending {
+	long long rev;
+	enum store_event_type type;
+	char *key, *value, *prev;
+};
+
 struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
-	long long rev;
+	long long rev;       /* newest revision, including the open batch */
 	long long compacted;
+	long long committed_rev, committed_compacted; /* as of the last commit */
+	bool in_tx;          /* a batch (transaction) is open */
+	bool broken;         /* the open batch cannot commit (SQLite dropped it) */
+	struct pending *pend;
+	int npend, pcap;
 	sqlite3_stmt *get, *ins_obj, *upd_obj, *del_obj, *ins_log, *set_meta, *begin, *commit, *rollback;
+	sqlite3_stmt *savepoint, *release, *rollback_to;
 	char path[4096];
 };
 
@@ -37,10 +53,34 @@ static int exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+static void drop_pending(struct sqlite_store *q)
+{
+	for (int i = 0; i < q->npend; i++) {
+		free(q->pend[i].key);
+		free(q->pend[i].value);
+		free(q->pend[i].prev);
+	}
+	free(q->pend);
+	q->pend = NULL;
+	q->npend = q->pcap = 0;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Closing with an open batch rolls it back: it was never acknowledged. */
 static void sq_close(struct store *s)
 {
 	struct sqlite_store *q = S(s);
-	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin, q->commit, q->rollback};
+	if (q->in_tx && q->db && !sqlite3_get_autocommit(q->db) && q->rollback)
+		step_done(q->rollback);
+	drop_pending(q);
+	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -120,19 +160,108 @@ static int log_change(struct sqlite_store *q, long long rev, enum store_event_ty
 	return sqlite3_step(q->ins_log) == SQLITE_DONE ? 0 : -1;
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static void set_rv(cJSON *obj, long long rev)
 {
 	char buf[32];
 	snprintf(buf, sizeof buf, "%lld", rev);
 	cJSON *meta = json_ensure_obj(obj, "metadata");
 	json_set_str(meta, "resourceVersion", buf);
+}
+
+static bool autocommit(struct sqlite_store *q) { return q->base.on_open == NULL; }
+
+/* Opens the batch if none is open, then a savepoint for one write. */
+static int write_begin(struct sqlite_store *q)
+{
+	if (q->broken)
+		return -1;
+	if (!q->in_tx) {
+		if (step_done(q->begin) < 0)
+			return -1;
+		q->in_tx = true;
+		if (q->base.on_open)
+			q->base.on_open(&q->base, q->base.on_open_ud);
+	}
+	if (step_done(q->savepoint) < 0) {
+		q->broken = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps (ok) or undoes one write. Returns 0 if the write stays. */
+static int write_end(struct sqlite_store *q, bool ok)
+{
+	if (ok && step_done(q->release) == 0)
+		return 0;
+	if (step_done(q->rollback_to) < 0 || step_done(q->release) < 0 || sqlite3_get_autocommit(q->db))
+		q->broken = true; /* SQLite rolled back the whole transaction */
+	return -1;
+}
+
+static void add_pending(struct sqlite_store *q, const struct store_event *ev)
+{
+	if (q->npend == q->pcap) {
+		q->pcap = q->pcap ? q->pcap * 2 : 16;
+		q->pend = realloc(q->pend, (size_t)q->pcap * sizeof *q->pend);
+	}
+	q->pend[q->npend++] = (struct pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+					      ev->prev_value ? strdup(ev->prev_value) : NULL};
+}
+
+static void rollback_batch(struct sqlite_store *q)
+{
+	if (!sqlite3_get_autocommit(q->db))
+		step_done(q->rollback);
+	q->rev = q->committed_rev;
+	q->compacted = q->committed_compacted;
+	q->in_tx = false;
+	q->broken = false;
+	drop_pending(q);
+}
+
+static int sq_commit(struct store *s)
+{
+	struct sqlite_store *q = S(s);
+	if (!q->in_tx)
+		return STORE_OK;
+	if (q->broken || step_done(q->commit) < 0) {
+		log_error("store: commit of revisions %lld..%lld failed, rolled back: %s", q->committed_rev + 1, q->rev,
+			  sqlite3_errmsg(q->db));
+		rollback_batch(q);
+		return STORE_ERROR;
+	}
+	q->in_tx = false;
+	q->committed_rev = q->rev;
+	q->committed_compacted = q->compacted;
+	/* Taken off first: a subscriber must not write, but if one did, its
+	 * write would start the next batch. */
+	struct pending *p = q->pend;
+	int n = q->npend;
+	q->pend = NULL;
+	q->npend = q->pcap = 0;
+	for (int i = 0; i < n; i++) {
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev};
+		store_notify_committed(s, &ev);
+		free(p[i].key);
+		free(p[i].value);
+		free(p[i].prev);
+	}
+	free(p);
+	return STORE_OK;
+}
+
+static bool sq_in_batch(struct store *s) { return S(s)->in_tx; }
+
+/* After a write: in-transaction subscribers now; committed ones at the
+ * commit (right away in autocommit mode). Returns the write's result. */
+static int written(struct sqlite_store *q, const struct store_event *ev)
+{
+	add_pending(q, ev);
+	if (autocommit(q) && sq_commit(&q->base) != STORE_OK)
+		return STORE_ERROR;
+	store_notify(&q->base, ev);
+	return STORE_OK;
 }
 
 static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
@@ -155,26 +284,31 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	set_rv(obj, rev);
 	char *value = json_print(obj);
 	int rc = STORE_ERROR;
-	if (step_done(q->begin) < 0)
+	if (write_begin(q) < 0) {
+		log_error("store: write of %s failed: %s", key, sqlite3_errmsg(q->db));
+		if (autocommit(q))
+			rollback_batch(q);
 		goto out;
+	}
 	sqlite3_stmt *w = found == STORE_OK ? q->upd_obj : q->ins_obj;
 	sqlite3_reset(w);
 	sqlite3_bind_text(w, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(w, 2, rev);
 	sqlite3_bind_text(w, 3, value, -1, SQLITE_STATIC);
-	if (step_done(w) < 0 ||
-	    log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) < 0 ||
-	    set_meta(q, "rev", rev) < 0 || step_done(q->commit) < 0) {
-		step_done(q->rollback);
+	bool ok = step_done(w) == 0 &&
+		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) == 0 &&
+		  set_meta(q, "rev", rev) == 0;
+	if (write_end(q, ok) < 0) {
 		log_error("store: write of %s failed: %s", key, sqlite3_errmsg(q->db));
+		if (autocommit(q))
+			rollback_batch(q);
 		goto out;
 	}
 	q->rev = rev;
-	rc = STORE_OK;
-	if (rev_out)
-		*rev_out = rev;
 	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev};
-	store_notify(s, &ev);
+	rc = written(q, &ev);
+	if (rc == STORE_OK && rev_out)
+		*rev_out = rev;
 out:
 	if (rc == STORE_OK && stored) {
 		*stored = value;
@@ -210,21 +344,29 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	if (!value)
 		value = strdup(prev);
 	int rc = STORE_ERROR;
-	if (step_done(q->begin) < 0)
+	if (write_begin(q) < 0) {
+		log_error("store: delete of %s failed: %s", key, sqlite3_errmsg(q->db));
+		if (autocommit(q))
+			rollback_batch(q);
 		goto out;
+	}
 	sqlite3_reset(q->del_obj);
 	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
-	if (step_done(q->del_obj) < 0 || log_change(q, rev, STORE_DELETED, key, value, prev) < 0 ||
-	    set_meta(q, "rev", rev) < 0 || step_done(q->commit) < 0) {
-		step_done(q->rollback);
+	bool ok = step_done(q->del_obj) == 0 && log_change(q, rev, STORE_DELETED, key, value, prev) == 0 &&
+		  set_meta(q, "rev", rev) == 0;
+	if (write_end(q, ok) < 0) {
+		log_error("store: delete of %s failed: %s", key, sqlite3_errmsg(q->db));
+		if (autocommit(q))
+			rollback_batch(q);
 		goto out;
 	}
 	q->rev = rev;
-	rc = STORE_OK;
+	struct store_event ev = {rev, STORE_DELETED, key, value, prev};
+	rc = written(q, &ev);
+	if (rc != STORE_OK)
+		goto out;
 	if (rev_out)
 		*rev_out = rev;
-	struct store_event ev = {rev, STORE_DELETED, key, value, prev};
-	store_notify(s, &ev);
 	if (last) {
 		*last = value;
 		value = NULL;
@@ -265,7 +407,8 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
-/* Keeps the newest keep_last revisions of history. */
+/* Keeps the newest keep_last revisions of history. In batching mode this
+ * joins the open batch (and is undone with it). */
 static int sq_compact(struct store *s, long long keep_last)
 {
 	struct sqlite_store *q = S(s);
@@ -274,15 +417,19 @@ static int sq_compact(struct store *s, long long keep_last)
 		return STORE_OK;
 	char sql[128];
 	snprintf(sql, sizeof sql, "DELETE FROM log WHERE rev <= %lld", upto);
-	if (exec(q->db, "BEGIN") < 0)
-		return STORE_ERROR;
-	if (exec(q->db, sql) < 0 || set_meta(q, "compacted", upto) < 0) {
-		exec(q->db, "ROLLBACK");
+	if (write_begin(q) < 0) {
+		if (autocommit(q))
+			rollback_batch(q);
 		return STORE_ERROR;
 	}
-	if (exec(q->db, "COMMIT") < 0)
+	if (write_end(q, exec(q->db, sql) == 0 && set_meta(q, "compacted", upto) == 0) < 0) {
+		if (autocommit(q))
+			rollback_batch(q);
 		return STORE_ERROR;
+	}
 	q->compacted = upto;
+	if (autocommit(q))
+		return sq_commit(s);
 	return STORE_OK;
 }
 
@@ -296,6 +443,7 @@ static long long sq_size(struct store *s)
 
 static const struct store_ops sqlite_ops = {
 	sq_close, sq_revision, sq_compacted, sq_get, sq_list, sq_put, sq_del, sq_changes, sq_compact, sq_size,
+	sq_commit, sq_in_batch,
 };
 
 static long long read_meta(sqlite3 *db, const char *name)
@@ -349,6 +497,9 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 		{&q->begin, "BEGIN IMMEDIATE"},
 		{&q->commit, "COMMIT"},
 		{&q->rollback, "ROLLBACK"},
+		{&q->savepoint, "SAVEPOINT w"},
+		{&q->release, "RELEASE w"},
+		{&q->rollback_to, "ROLLBACK TO w"},
 	};
 	for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
 		if (sqlite3_prepare_v2(q->db, stmts[i].sql, -1, stmts[i].st, NULL) != SQLITE_OK) {
@@ -359,6 +510,8 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	}
 	q->rev = read_meta(q->db, "rev");
 	q->compacted = read_meta(q->db, "compacted");
+	q->committed_rev = q->rev;
+	q->committed_compacted = q->compacted;
 	return &q->base;
 }
 
@@ -368,10 +521,44 @@ void store_subscribe(struct store *s, store_event_fn fn, void *ud)
 		s->subs[s->nsubs++] = (struct store_subscriber){fn, ud};
 }
 
+void store_subscribe_committed(struct store *s, store_event_fn fn, void *ud)
+{
+	if (s->ncsubs < (int)(sizeof s->csubs / sizeof s->csubs[0]))
+		s->csubs[s->ncsubs++] = (struct store_subscriber){fn, ud};
+}
+
+static void remove_sub(struct store_subscriber *subs, int *n, store_event_fn fn, void *ud)
+{
+	for (int i = 0; i < *n; i++)
+		if (subs[i].fn == fn && subs[i].ud == ud) {
+			memmove(&subs[i], &subs[i + 1], (size_t)(*n - i - 1) * sizeof subs[0]);
+			(*n)--;
+			i--;
+		}
+}
+
+void store_unsubscribe(struct store *s, store_event_fn fn, void *ud)
+{
+	remove_sub(s->subs, &s->nsubs, fn, ud);
+	remove_sub(s->csubs, &s->ncsubs, fn, ud);
+}
+
 void store_notify(struct store *s, const struct store_event *ev)
 {
 	for (int i = 0; i < s->nsubs; i++)
 		s->subs[i].fn(ev, s->subs[i].ud);
+}
+
+void store_notify_committed(struct store *s, const struct store_event *ev)
+{
+	for (int i = 0; i < s->ncsubs; i++)
+		s->csubs[i].fn(ev, s->csubs[i].ud);
+}
+
+void store_set_batching(struct store *s, store_batch_fn on_open, void *ud)
+{
+	s->on_open = on_open;
+	s->on_open_ud = ud;
 }
 
 const char *store_key(char *buf, size_t len, const char *group, const char *plural, const char *ns, const char *name)

@@ -622,6 +622,7 @@ struct sim_controllers *sim_controllers_new(struct event_base *base, struct stor
 	c->k_node = kinds_find_kind("", "v1", "Node");
 	c->k_ns = kinds_find_kind("", "v1", "Namespace");
 	c->kick = evtimer_new(base, on_kick, c);
+	/* In-transaction, like the hub's controllers: its writes join the batch. */
 	store_subscribe(st, on_store_event, c);
 	mark_dirty(c, ALL_NAMESPACES);
 	return c;

@@ -7,7 +7,11 @@ SIGKILL while requests are in flight; the hub is restarted and the test
 checks, for every acknowledged write, that the object is present with at
 least the acknowledged resourceVersion and content, that the revision did
 not go back, that a new write gets a higher resourceVersion, and that a
-watch from a revision before the kill replays the acknowledged changes."""
+watch from a revision before the kill replays the acknowledged changes.
+A watcher and a lister run next to the writers: whatever they were shown
+before the kill (watch events, listed objects) must also survive it, since
+the hub commits writes in groups and must not show a write before its
+group is durable."""
 import http.client
 import json
 import os
@@ -86,6 +90,45 @@ class Writer(threading.Thread):
             conn.close()
 
 
+class Observer(threading.Thread):
+    """A watch from `since` (watch=True) or lists in a loop, until the hub
+    dies; seen is every (rv, name, data) it was shown."""
+
+    def __init__(self, port, since, watch):
+        super().__init__(daemon=True)
+        self.port, self.since, self.watch = port, since, watch
+        self.seen = []
+
+    def run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=IO_TIMEOUT_S)
+        try:
+            if self.watch:
+                conn.request("GET", CM + "?watch=true&resourceVersion=%d" % self.since)
+                resp = conn.getresponse()
+                while True:
+                    line = resp.readline()
+                    if not line:
+                        return
+                    line = line.strip()
+                    if line:
+                        o = json.loads(line)["object"]
+                        self.seen.append((int(o["metadata"]["resourceVersion"]), o["metadata"]["name"], o.get("data")))
+            while True:
+                conn.request("GET", CM)
+                resp = conn.getresponse()
+                raw = resp.read()
+                if resp.status != 200:
+                    return
+                for o in json.loads(raw)["items"]:
+                    rv = int(o["metadata"]["resourceVersion"])
+                    if rv > self.since:
+                        self.seen.append((rv, o["metadata"]["name"], o.get("data")))
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        finally:
+            conn.close()
+
+
 def list_cms(hub):
     code, body, _ = hub.get(CM)
     assert code == 200, body
@@ -131,13 +174,14 @@ def test_acknowledged_writes_survive_kill9(tmp_path):
             rev_before, _ = list_cms(hub)
             stop = threading.Event()
             writers = [Writer(hub.port, cycle, i, stop) for i in range(WRITERS)]
-            for w in writers:
+            observers = [Observer(hub.port, rev_before, True), Observer(hub.port, rev_before, False)]
+            for w in writers + observers:
                 w.start()
             time.sleep(RUN_BEFORE_KILL_S)
             assert all(w.is_alive() for w in writers), "writers finished before the kill"
             hub.kill9()
             stop.set()
-            for w in writers:
+            for w in writers + observers:
                 w.join(IO_TIMEOUT_S + 5)
                 assert not w.is_alive()
             for w in writers:
@@ -185,6 +229,14 @@ def test_acknowledged_writes_survive_kill9(tmp_path):
             for rv, name, typ, data in events:
                 assert rv in by_rv, "acknowledged write %s rv %d missing from the watch replay" % (name, rv)
                 assert by_rv[rv] == (name, typ, data), (rv, by_rv[rv], (name, typ, data))
+            # Nothing a client was shown before the kill was lost by it.
+            shown = observers[0].seen + observers[1].seen
+            print("cycle %d: %d watch events and %d listed objects shown before the kill"
+                  % (cycle, len(observers[0].seen), len(observers[1].seen)))
+            assert observers[0].seen, "the watcher saw nothing"
+            for rv, name, data in shown:
+                assert rv in by_rv, "%s rv %d was shown to a client, then lost by the kill" % (name, rv)
+                assert (by_rv[rv][0], by_rv[rv][2]) == (name, data), (rv, by_rv[rv], name, data)
             assert time.time() - t_start < 30, "crash test is taking too long"
     finally:
         if hub.proc and hub.proc.poll() is None:

@@ -1,5 +1,5 @@
 /* Store: revisions, optimistic concurrency, prefixes, change replay,
- * compaction and durability across reopen. */
+ * compaction, durability across reopen, and group commit (batches). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jsonutil.h"
@@ -163,6 +166,154 @@ static void test_durable_across_reopen(void **state)
 	assert_int_equal(next, rev + 1);
 }
 
+static void count_open(struct store *s, void *ud) { (*(int *)ud)++; }
+
+static struct store *reopen(struct store *s)
+{
+	store_close(s);
+	s = store_open_sqlite(dir, (char[256]){0}, 256);
+	assert_non_null(s);
+	return s;
+}
+
+/* Several writes, one commit: in-transaction subscribers see each write at
+ * once, committed ones only after store_commit, all in revision order; all
+ * of it survives a reopen. A batch never committed is gone after one. */
+static void test_batched_commit(void **state)
+{
+	struct store *s = *state;
+	int opens = 0;
+	struct seen live = {0}, done = {0};
+	store_subscribe(s, record, &live);
+	store_subscribe_committed(s, record, &done);
+	store_set_batching(s, count_open, &opens);
+	long long r0 = store_revision(s), r[4];
+	assert_false(store_in_batch(s));
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, &r[0]), STORE_OK);
+	assert_int_equal(opens, 1);
+	assert_true(store_in_batch(s));
+	assert_int_equal(put(s, "core/configmaps/default/b", 1, -1, &r[1]), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r[0], &r[2]), STORE_OK);
+	assert_int_equal(store_delete(s, "core/configmaps/default/b", 0, &r[3], NULL), STORE_OK);
+	/* Refused writes leave the batch as it was. */
+	assert_int_equal(put(s, "core/configmaps/default/a", 3, -1, NULL), STORE_EXISTS);
+	assert_int_equal(put(s, "core/configmaps/default/a", 3, r[0], NULL), STORE_CONFLICT);
+	assert_int_equal(opens, 1); /* one batch */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(r[i], r0 + 1 + i);
+	assert_int_equal(store_revision(s), r0 + 4);
+	/* Read-your-writes inside the batch. */
+	char *v = NULL;
+	long long mr = 0;
+	assert_int_equal(store_get(s, "core/configmaps/default/a", &v, &mr), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":2"));
+	assert_int_equal(mr, r[2]);
+	free(v);
+	assert_int_equal(store_get(s, "core/configmaps/default/b", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(live.n, 4);
+	assert_int_equal(done.n, 0);
+
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_false(store_in_batch(s));
+	assert_int_equal(done.n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(done.revs[i], r[i]);
+	assert_int_equal(done.types[0], STORE_ADDED);
+	assert_int_equal(done.types[2], STORE_MODIFIED);
+	assert_int_equal(done.types[3], STORE_DELETED);
+	assert_int_equal(store_commit(s), STORE_OK); /* nothing open: no-op */
+	assert_int_equal(done.n, 4);
+
+	/* A second batch, never committed. */
+	assert_int_equal(put(s, "core/configmaps/default/c", 1, -1, NULL), STORE_OK);
+	assert_int_equal(opens, 2);
+	assert_int_equal(live.n, 5);
+	assert_int_equal(done.n, 4);
+
+	s = reopen(s);
+	*state = s;
+	assert_int_equal(store_revision(s), r0 + 4);
+	assert_int_equal(store_get(s, "core/configmaps/default/a", &v, &mr), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":2"));
+	assert_int_equal(mr, r[2]);
+	free(v);
+	assert_int_equal(store_get(s, "core/configmaps/default/b", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_get(s, "core/configmaps/default/c", NULL, NULL), STORE_NOT_FOUND);
+	struct seen replay = {0};
+	assert_int_equal(store_changes(s, r0, "core/configmaps/", record, &replay), STORE_OK);
+	assert_int_equal(replay.n, 4);
+	assert_int_equal(replay.revs[3], r[3]);
+	/* A reopened store is in autocommit mode: each write durable alone. */
+	long long r5;
+	assert_int_equal(put(s, "core/configmaps/default/d", 1, -1, &r5), STORE_OK);
+	assert_int_equal(r5, r0 + 5);
+	assert_false(store_in_batch(s));
+	s = reopen(s);
+	*state = s;
+	assert_int_equal(store_get(s, "core/configmaps/default/d", NULL, NULL), STORE_OK);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* A commit that fails (here: the WAL may not grow, RLIMIT_FSIZE) rolls the
+ * batch back: revision and contents as last committed, no committed
+ * events, and the next batch works. */
+static void test_failed_commit_rolls_back(void **state)
+{
+	struct store *s = *state;
+	int opens = 0;
+	struct seen done = {0};
+	long long r1;
+	assert_int_equal(put(s, "core/configmaps/default/keep", 1, -1, &r1), STORE_OK);
+	store_subscribe_committed(s, record, &done);
+	store_set_batching(s, count_open, &opens);
+	cJSON *big = obj("core/configmaps/default/big", 1);
+	char *filler = malloc(400000);
+	memset(filler, 'x', 399999);
+	filler[399999] = '\0';
+	cJSON_AddStringToObject(big, "data", filler);
+	free(filler);
+	long long rb;
+	assert_int_equal(store_put(s, "core/configmaps/default/big", big, -1, &rb, NULL), STORE_OK);
+	cJSON_Delete(big);
+	assert_int_equal(rb, r1 + 1);
+
+	char wal[300];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(wal) + 4096;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc = store_commit(s);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_false(store_in_batch(s));
+	assert_int_equal(done.n, 0);
+	assert_int_equal(store_revision(s), r1);
+	assert_int_equal(store_get(s, "core/configmaps/default/big", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_get(s, "core/configmaps/default/keep", NULL, NULL), STORE_OK);
+
+	long long r2;
+	assert_int_equal(put(s, "core/configmaps/default/next", 1, -1, &r2), STORE_OK);
+	assert_int_equal(r2, r1 + 1);
+	assert_int_equal(opens, 2);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal(done.n, 1);
+	assert_int_equal(done.revs[0], r2);
+	s = reopen(s);
+	*state = s;
+	assert_int_equal(store_revision(s), r2);
+	assert_int_equal(store_get(s, "core/configmaps/default/next", NULL, NULL), STORE_OK);
+	assert_int_equal(store_get(s, "core/configmaps/default/big", NULL, NULL), STORE_NOT_FOUND);
+}
+
 static void test_open_failure_is_reported(void **state)
 {
 	char err[256] = "";
@@ -184,6 +335,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prefix_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_across_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
 	};
