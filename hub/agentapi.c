@@ -227,7 +227,7 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 	}
 	char now[64];
 	proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
-	if (!cJSON_Compare(before, st, true)) {
+	if (!json_equal(before, st)) {
 		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
 			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
 		api_error_clear(&e);
@@ -578,7 +578,7 @@ static bool same_item(const cJSON *a, const cJSON *b, const char *path)
 	const cJSON *x = json_get(a, path), *y = json_get(b, path);
 	if (!x && !y)
 		return true;
-	return x && y && cJSON_Compare(x, y, true);
+	return x && y && json_equal(x, y);
 }
 
 /* A change the agent must see: anything but status and bookkeeping. */
@@ -860,7 +860,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 		int code = 200;
 		const char *msg = "";
 		struct api_error e = {0};
-		if (!cJSON_Compare(before, st, true)) {
+		if (!json_equal(before, st)) {
 			if (write_obj(aa, aa->k_work, ns, s->name, w, SUBRES_STATUS, false, &e) < 0) {
 				code = e.code;
 				msg = e.message;

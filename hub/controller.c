@@ -348,7 +348,7 @@ static int write_status(struct controller *c, const struct kind_info *k, const c
 			cJSON **stored)
 {
 	const cJSON *old = json_get(cur, "status");
-	if (old && status && cJSON_Compare(old, status, 1)) {
+	if (old && status && json_equal(old, status)) {
 		cJSON_Delete(status);
 		if (stored)
 			*stored = json_dup(cur);
@@ -746,7 +746,7 @@ static bool needs_schedule(const cJSON *b, const cJSON *tmpl, const cJSON *clust
 	if (!applied || !aggregate_condition(b, "Scheduled"))
 		return true;
 	cJSON *ap = cJSON_Parse(applied);
-	bool same = ap && cJSON_Compare(ap, placement, 1);
+	bool same = ap && json_equal(ap, placement);
 	cJSON_Delete(ap);
 	if (!same)
 		return true;
@@ -772,7 +772,7 @@ static bool same_clusters(const cJSON *a, const cJSON *b)
 {
 	if (cJSON_GetArraySize(a) == 0 || cJSON_GetArraySize(b) == 0)
 		return cJSON_GetArraySize(a) == cJSON_GetArraySize(b);
-	return cJSON_Compare(a, b, 1);
+	return json_equal(a, b);
 }
 
 static bool cond_is(const cJSON *cond, const char *status)
@@ -915,7 +915,7 @@ static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON 
 	cJSON *new_items = json_dup(cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus"));
 	cJSON *stored = NULL;
 	int changed = write_status(c, bk, b, st, &stored);
-	bool items_changed = !(old_items && new_items ? cJSON_Compare(old_items, new_items, 1) : !old_items && !new_items);
+	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
 	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
 	if (changed > 0 && tmpl) {
 		cJSON *newly = aggregate_newly_applied(old_items, new_items);

@@ -192,7 +192,7 @@ static void do_delete(struct sim_controllers *c, const struct kind_info *k, cons
 static void set_status(struct sim_controllers *c, const struct kind_info *k, const cJSON *obj, const cJSON *status)
 {
 	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(obj, "status");
-	if (cur && cJSON_Compare(cur, status, 1))
+	if (cur && json_equal(cur, status))
 		return;
 	const char *ns = json_get_str(obj, "metadata.namespace"), *name = json_get_str(obj, "metadata.name");
 	cJSON *body = cJSON_CreateObject();
