@@ -84,33 +84,19 @@ static const char *now_micro(char *buf, size_t len)
 	return buf;
 }
 
-static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
-{
-	struct api_error e = {0};
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	api_error_set(&e, code, reason, "%s", msg);
-	api_send_error(req, &e, NULL);
-}
-
 static cJSON *read_json_body(struct evhttp_request *req)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (len == 0) {
-		send_status(req, 400, "BadRequest", "the request body is empty");
+		api_send_status(req, 400, "BadRequest", "the request body is empty");
 		return NULL;
 	}
 	const char *data = (const char *)evbuffer_pullup(in, -1);
 	char err[256];
 	cJSON *j = json_parse_limited(data, len, JSON_MAX_DEPTH, err, sizeof err);
 	if (!j)
-		send_status(req, 400, "BadRequest", "the request body could not be decoded: %s", err);
+		api_send_status(req, 400, "BadRequest", "the request body could not be decoded: %s", err);
 	return j;
 }
 
@@ -369,13 +355,13 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	struct proto_registration r;
 	char err[512];
 	if (proto_registration_from_json(body, &r, err, sizeof err) < 0) {
-		send_status(req, 400, "BadRequest", "invalid Registration: %s", err);
+		api_send_status(req, 400, "BadRequest", "invalid Registration: %s", err);
 		cJSON_Delete(body);
 		return;
 	}
 	cJSON_Delete(body);
 	if (strcmp(r.cluster, cluster) != 0) {
-		send_status(req, 400, "BadRequest", "invalid Registration: cluster \"%s\" does not match the path (\"%s\")",
+		api_send_status(req, 400, "BadRequest", "invalid Registration: cluster \"%s\" does not match the path (\"%s\")",
 			    r.cluster, cluster);
 		proto_registration_free(&r);
 		return;
@@ -499,17 +485,17 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	int rc = proto_heartbeat_from_json(body, &h, err, sizeof err);
 	cJSON_Delete(body);
 	if (rc < 0) {
-		send_status(req, 400, "BadRequest", "invalid Heartbeat: %s", err);
+		api_send_status(req, 400, "BadRequest", "invalid Heartbeat: %s", err);
 		return;
 	}
 	if (strcmp(h.cluster, cluster) != 0) {
-		send_status(req, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
+		api_send_status(req, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
 			    h.cluster, cluster);
 		return;
 	}
 	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
 	if (!c) {
-		send_status(req, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
+		api_send_status(req, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
 			    cluster);
 		return;
 	}
@@ -677,7 +663,7 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
 	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
 	if (expired) {
 		evhttp_connection_set_closecb(w->conn, NULL, NULL);
-		send_status(w->req, 410, "Expired", "too old resource version: %lld (%lld)", w->since,
+		api_send_status(w->req, 410, "Expired", "too old resource version: %lld (%lld)", w->since,
 			    store_compacted(w->aa->store));
 		waiter_free(w);
 		return;
@@ -735,7 +721,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	TAILQ_INIT(&q);
 	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
-		send_status(req, 400, "BadRequest", "malformed query string");
+		api_send_status(req, 400, "BadRequest", "malformed query string");
 		return;
 	}
 	const char *rvs = evhttp_find_header(&q, "revision");
@@ -746,7 +732,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	if (rvs && *rvs) {
 		since = strtoll(rvs, &end, 10);
 		if (*end || since < 0) {
-			send_status(req, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
+			api_send_status(req, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
 			evhttp_clear_headers(&q);
 			return;
 		}
@@ -754,7 +740,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	if (ts && *ts) {
 		timeout = strtol(ts, &end, 10);
 		if (*end || timeout < 0 || timeout > PROTO_MAX_POLL_S) {
-			send_status(req, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
+			api_send_status(req, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
 				    PROTO_MAX_POLL_S, ts);
 			evhttp_clear_headers(&q);
 			return;
@@ -768,7 +754,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		struct collect c = {.answer = proto_work_events_new(0, true, false)};
 		if (store_list(aa->store, prefix, full_item, &c, &rev) != STORE_OK) {
 			cJSON_Delete(c.answer);
-			send_status(req, 500, "InternalError", "Internal error occurred: cannot list the Works");
+			api_send_status(req, 500, "InternalError", "Internal error occurred: cannot list the Works");
 			return;
 		}
 		char rv[32];
@@ -781,7 +767,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	bool expired;
 	cJSON *ans = collect_changes(aa, prefix, since, &expired);
 	if (expired) {
-		send_status(req, 410, "Expired", "too old resource version: %lld (%lld)", since, store_compacted(aa->store));
+		api_send_status(req, 410, "Expired", "too old resource version: %lld (%lld)", since, store_compacted(aa->store));
 		return;
 	}
 	if (ans || timeout == 0) {
@@ -824,7 +810,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 	int rc = proto_status_report_from_json(body, &items, &n, err, sizeof err);
 	cJSON_Delete(body);
 	if (rc < 0) {
-		send_status(req, 400, "BadRequest", "invalid WorkStatusReport: %s", err);
+		api_send_status(req, 400, "BadRequest", "invalid WorkStatusReport: %s", err);
 		return;
 	}
 	char ns[128], now[64];
@@ -888,11 +874,11 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 	struct agentapi *aa = ud;
 	char ver[32], cluster[128], op[32];
 	if (proto_parse_path(path, ver, sizeof ver, cluster, sizeof cluster, op, sizeof op) < 0) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		api_send_status(req, 404, "NotFound", "the server could not find the requested resource");
 		return true;
 	}
 	if (strcmp(ver, PROTO_VERSION) != 0) {
-		send_status(req, 404, "NotFound",
+		api_send_status(req, 404, "NotFound",
 			    "unsupported protocol version %s/%s: this hub speaks %s (see docs/protocol.md)", PROTO_GROUP,
 			    ver, PROTO_API_VERSION);
 		return true;
@@ -910,14 +896,14 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 	}
 	char err[256];
 	if (!proto_valid_cluster_name(cluster, err, sizeof err)) {
-		send_status(req, 400, "BadRequest", "%s", err);
+		api_send_status(req, 400, "BadRequest", "%s", err);
 		return true;
 	}
 	if (aa->authz) {
 		char msg[512] = "";
 		int code = aa->authz(req, cluster, msg, sizeof msg, aa->authz_ud);
 		if (code) {
-			send_status(req, code, code == 401 ? "Unauthorized" : "Forbidden", "%s",
+			api_send_status(req, code, code == 401 ? "Unauthorized" : "Forbidden", "%s",
 				    msg[0] ? msg : "forbidden");
 			return true;
 		}
@@ -936,14 +922,14 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 		if (strcmp(op, ops[i].op) != 0)
 			continue;
 		if (cmd != ops[i].cmd) {
-			send_status(req, 405, "MethodNotAllowed",
+			api_send_status(req, 405, "MethodNotAllowed",
 				    "the server does not allow this method on the requested resource");
 			return true;
 		}
 		ops[i].fn(aa, req, cluster);
 		return true;
 	}
-	send_status(req, 404, "NotFound", "the server could not find the requested resource");
+	api_send_status(req, 404, "NotFound", "the server could not find the requested resource");
 	return true;
 }
 

@@ -1,6 +1,7 @@
 #include "apiserver.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,19 @@ void api_send_error(struct evhttp_request *req, const struct api_error *e, const
 	cJSON *st = api_error_status(e, k);
 	api_send_json(req, e->code, st);
 	cJSON_Delete(st);
+}
+
+void api_send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+{
+	struct api_error e = {0};
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	api_error_set(&e, code, reason, "%s", msg);
+	api_send_error(req, &e, NULL);
+	api_error_clear(&e);
 }
 
 static void send_status(struct evhttp_request *req, int code, const char *reason, const char *msg)

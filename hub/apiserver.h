@@ -93,6 +93,9 @@ int apiserver_listen_bev(struct apiserver *a, const char *hostport,
 void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body);
 void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
 void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);
+/* A Status answer with a formatted message, for routes without a kind. */
+void api_send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Streams (watch, SSE) send store contents as chunks, which are not held:
  * their handlers call this first. If the store has uncommitted writes it
  * keeps the request and returns true; after the commit the request is

@@ -18,21 +18,6 @@ struct joinapi {
 	char *ca_pem;
 };
 
-static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
-{
-	struct api_error e = {0};
-	char m[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(m, sizeof m, fmt, ap);
-	va_end(ap);
-	api_error_set(&e, code, reason, "%s", m);
-	api_send_error(req, &e, NULL);
-	api_error_clear(&e);
-}
-
 static void handle_join(struct joinapi *j, struct evhttp_request *req)
 {
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -47,18 +32,18 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 		return;
 	}
 	if (cmd != EVHTTP_REQ_POST) {
-		send_status(req, 405, "MethodNotAllowed", "the join endpoint takes GET (JoinInfo) or POST (JoinRequest)");
+		api_send_status(req, 405, "MethodNotAllowed", "the join endpoint takes GET (JoinInfo) or POST (JoinRequest)");
 		return;
 	}
 	struct auth_identity id;
 	char msg[512] = "";
 	int code = auth_identify(j->au, req, &id, msg, sizeof msg);
 	if (code) {
-		send_status(req, code, "Unauthorized", "join refused: %s", msg);
+		api_send_status(req, code, "Unauthorized", "join refused: %s", msg);
 		return;
 	}
 	if (id.via == AUTH_ANONYMOUS) {
-		send_status(req, 401, "Unauthorized",
+		api_send_status(req, 401, "Unauthorized",
 			    "join refused: present a bootstrap token (Authorization: Bearer <id>.<secret>, from atoll-hub token create) or an agent certificate");
 		return;
 	}
@@ -68,7 +53,7 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 	cJSON *body = json_parse_limited((const char *)evbuffer_pullup(in, -1), len, 10, err, sizeof err);
 	const char *csr_pem = json_get_str(body, "csr");
 	if (!body || !csr_pem) {
-		send_status(req, 400, "BadRequest", "the body must be a JoinRequest: {\"apiVersion\":\"atoll.io/v1alpha1\",\"kind\":\"JoinRequest\",\"csr\":\"<PEM>\"}%s%s",
+		api_send_status(req, 400, "BadRequest", "the body must be a JoinRequest: {\"apiVersion\":\"atoll.io/v1alpha1\",\"kind\":\"JoinRequest\",\"csr\":\"<PEM>\"}%s%s",
 			    body ? "" : ": ", body ? "" : err);
 		cJSON_Delete(body);
 		return;
@@ -76,39 +61,39 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 	mbedtls_x509_csr csr;
 	char cn[256];
 	if (pki_csr_check((const unsigned char *)csr_pem, strlen(csr_pem), &csr, cn, sizeof cn, err, sizeof err) < 0) {
-		send_status(req, 400, "BadRequest", "join refused: %s", err);
+		api_send_status(req, 400, "BadRequest", "join refused: %s", err);
 		cJSON_Delete(body);
 		return;
 	}
 	size_t pl = strlen(AUTH_AGENT_PREFIX);
 	const char *cluster = strncmp(cn, AUTH_AGENT_PREFIX, pl) == 0 ? cn + pl : NULL;
 	if (!cluster || !pki_valid_cluster_name(cluster)) {
-		send_status(req, 400, "BadRequest",
+		api_send_status(req, 400, "BadRequest",
 			    "join refused: the CSR's common name must be \"%s<cluster>\" with a valid cluster name, not \"%s\"",
 			    AUTH_AGENT_PREFIX, cn);
 		goto out;
 	}
 	const char *want = json_get_str(body, "cluster");
 	if (want && strcmp(want, cluster) != 0) {
-		send_status(req, 400, "BadRequest", "join refused: the request names cluster \"%s\" but the CSR is for \"%s\"",
+		api_send_status(req, 400, "BadRequest", "join refused: the request names cluster \"%s\" but the CSR is for \"%s\"",
 			    want, cluster);
 		goto out;
 	}
 	if (id.via == AUTH_BOOTSTRAP_TOKEN) {
 		if (id.token_cluster[0] && strcmp(id.token_cluster, cluster) != 0) {
-			send_status(req, 403, "Forbidden",
+			api_send_status(req, 403, "Forbidden",
 				    "join refused: bootstrap token \"%s\" may only join cluster \"%s\", not \"%s\"", id.token_id,
 				    id.token_cluster, cluster);
 			goto out;
 		}
 	} else if (!auth_agent_may_access_cluster(&id, cluster)) {
-		send_status(req, 403, "Forbidden", "join refused: User \"%s\" may not get a certificate for cluster \"%s\"",
+		api_send_status(req, 403, "Forbidden", "join refused: User \"%s\" may not get a certificate for cluster \"%s\"",
 			    id.user, cluster);
 		goto out;
 	}
 	char *crt = pki_sign_agent_csr(&j->ca, &csr, cluster, PKI_AGENT_VALIDITY_S, err, sizeof err);
 	if (!crt) {
-		send_status(req, 500, "InternalError", "cannot sign the CSR: %s", err);
+		api_send_status(req, 500, "InternalError", "cannot sign the CSR: %s", err);
 		goto out;
 	}
 	char ts[32];
