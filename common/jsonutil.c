@@ -269,3 +269,15 @@ bool json_equal(const cJSON *a, const cJSON *b)
 {
 	return equal_depth(a, b, 0);
 }
+
+const cJSON *json_condition(const cJSON *obj, const char *type)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, json_get(obj, "status.conditions"))
+	{
+		const char *t = json_get_str(c, "type");
+		if (t && strcmp(t, type) == 0)
+			return c;
+	}
+	return NULL;
+}

@@ -39,6 +39,9 @@ void json_set_num(cJSON *obj, const char *key, double val);
  * member from both sides, doubling its cost at each level of nesting. */
 bool json_equal(const cJSON *a, const cJSON *b);
 
+/* The entry of status.conditions with the given type, or NULL. */
+const cJSON *json_condition(const cJSON *obj, const char *type);
+
 /* Deep copy bounded by JSON_MAX_DEPTH (cJSON_Duplicate has no bound). */
 cJSON *json_dup(const cJSON *j);
 /* Compact serialisation; caller frees with free(). */

@@ -279,11 +279,7 @@ static int mon_item(const char *key, const char *value, size_t len, long long re
 
 static const char *ready_status_of(const cJSON *cluster)
 {
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(cluster, "status.conditions"))
-		if (json_get_str(c, "type") && strcmp(json_get_str(c, "type"), "Ready") == 0)
-			return json_get_str(c, "status");
-	return NULL;
+	return json_get_str(json_condition(cluster, "Ready"), "status");
 }
 
 static void monitor_tick(evutil_socket_t fd, short what, void *arg)

@@ -6,18 +6,6 @@
 #include "jsonutil.h"
 #include "render.h"
 
-const cJSON *aggregate_condition(const cJSON *obj, const char *type)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(obj, "status.conditions"))
-	{
-		const char *t = json_get_str(c, "type");
-		if (t && strcmp(t, type) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 void aggregate_set_condition(cJSON *status, const char *type, const char *cond_status, const char *reason,
 			     const char *message, const char *now)
 {

@@ -20,8 +20,6 @@
  * condition is new or its status changes, else kept. */
 void aggregate_set_condition(cJSON *status, const char *type, const char *cond_status, const char *reason,
 			     const char *message, const char *now);
-/* The condition of a given type in an object's status.conditions, or NULL. */
-const cJSON *aggregate_condition(const cJSON *obj, const char *type);
 
 /* The aggregatedStatus array for a binding from its Works: one item per
  * Work whose namespace is karmada-es-<cluster> for a target cluster of the

@@ -743,7 +743,7 @@ static bool needs_schedule(const cJSON *b, const cJSON *tmpl, const cJSON *clust
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
-	if (!applied || !aggregate_condition(b, "Scheduled"))
+	if (!applied || !json_condition(b, "Scheduled"))
 		return true;
 	cJSON *ap = cJSON_Parse(applied);
 	bool same = ap && json_equal(ap, placement);
@@ -806,7 +806,7 @@ static void schedule_binding(struct controller *c, cJSON **bp, const cJSON *tmpl
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
 	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
-	bool was_scheduled = cond_is(aggregate_condition(b, "Scheduled"), "True");
+	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
 	char now[40];
 	now_str(now, sizeof now);
@@ -859,7 +859,7 @@ static void schedule_binding(struct controller *c, cJSON **bp, const cJSON *tmpl
 			event(c, tmpl, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
 		}
 	} else {
-		const cJSON *oc = aggregate_condition(b, "Scheduled");
+		const cJSON *oc = json_condition(b, "Scheduled");
 		bool same_failure = cond_is(oc, "False") && json_get_str(oc, "message") &&
 				    strcmp(json_get_str(oc, "message"), res.message) == 0;
 		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
@@ -1296,7 +1296,7 @@ static char *cluster_fingerprint(const cJSON *cl)
 		cJSON_AddItemToObject(f, "labels", json_dup(v));
 	if ((v = json_get(cl, "spec")))
 		cJSON_AddItemToObject(f, "spec", json_dup(v));
-	const cJSON *ready = aggregate_condition(cl, "Ready");
+	const cJSON *ready = json_condition(cl, "Ready");
 	cJSON_AddStringToObject(f, "ready", ready && json_get_str(ready, "status") ? json_get_str(ready, "status") : "");
 	if ((v = json_get(cl, "status.apiEnablements")))
 		cJSON_AddItemToObject(f, "api", json_dup(v));

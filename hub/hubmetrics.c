@@ -76,24 +76,12 @@ void metrics_observe_scheduling(double seconds)
  * aggregation controller writes). Measured here, from the store's change
  * stream, so no controller needs to report it. */
 
-static const cJSON *cond(const cJSON *o, const char *type)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(o, "status.conditions"))
-	{
-		const char *t = json_get_str(c, "type");
-		if (t && strcmp(t, type) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 /* What of a Work's status the aggregation copies. */
 static bool work_status_changed(const cJSON *before, const cJSON *now)
 {
 	if (!json_equal(json_get(before, "status.manifestStatuses"), json_get(now, "status.manifestStatuses")))
 		return true;
-	const char *a = json_get_str(cond(before, "Applied"), "status"), *b = json_get_str(cond(now, "Applied"), "status");
+	const char *a = json_get_str(json_condition(before, "Applied"), "status"), *b = json_get_str(json_condition(now, "Applied"), "status");
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
@@ -234,7 +222,7 @@ static int count_works(const char *key, const char *value, size_t len, long long
 {
 	cJSON *o = cJSON_ParseWithLength(value, len);
 	if (o) {
-		const char *s = json_get_str(cond(o, "Applied"), "status");
+		const char *s = json_get_str(json_condition(o, "Applied"), "status");
 		((struct counts *)ud)->v[!s ? 0 : strcmp(s, "True") == 0 ? 1 : strcmp(s, "False") == 0 ? 2 : 0]++;
 	}
 	cJSON_Delete(o);

@@ -22,18 +22,6 @@ static const char *str_at(const cJSON *o, const char *path)
 	return json_get_str(o, path);
 }
 
-static const cJSON *condition(const cJSON *obj, const char *type)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(obj, "status.conditions"))
-	{
-		const char *t = json_get_str(c, "type");
-		if (t && strcmp(t, type) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 static void add_str_or_null(cJSON *o, const char *key, const char *v)
 {
 	if (v)
@@ -55,7 +43,7 @@ static cJSON *obj_or_empty(const cJSON *o)
 
 const char *status_cluster_ready(const cJSON *cluster)
 {
-	const char *s = json_get_str(condition(cluster, "Ready"), "status");
+	const char *s = json_get_str(json_condition(cluster, "Ready"), "status");
 	if (s && (strcmp(s, "True") == 0 || strcmp(s, "False") == 0))
 		return strcmp(s, "True") == 0 ? "True" : "False";
 	return "Unknown";
@@ -63,7 +51,7 @@ const char *status_cluster_ready(const cJSON *cluster)
 
 static bool cond_is(const cJSON *obj, const char *type, const char *status)
 {
-	const char *s = json_get_str(condition(obj, type), "status");
+	const char *s = json_get_str(json_condition(obj, type), "status");
 	return s && strcmp(s, status) == 0;
 }
 
@@ -123,7 +111,7 @@ static cJSON *cluster_entry(const cJSON *c, const cJSON *leases, time_t now)
 	add_str_or_null(e, "provider", str_at(c, "spec.provider"));
 	add_str_or_null(e, "mode", str_at(c, "spec.syncMode"));
 
-	const cJSON *rc = condition(c, "Ready");
+	const cJSON *rc = json_condition(c, "Ready");
 	cJSON_AddStringToObject(e, "ready", status_cluster_ready(c));
 	add_str_or_null(e, "readyReason", json_get_str(rc, "reason"));
 	add_str_or_null(e, "readyMessage", json_get_str(rc, "message"));

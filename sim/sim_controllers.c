@@ -223,7 +223,7 @@ static void load_nodes(struct sim_controllers *c, struct node_view *nv)
 	const cJSON *n;
 	cJSON_ArrayForEach(n, nv->nodes)
 	{
-		const char *ready = json_get_str(sim_condition(n, "Ready"), "status");
+		const char *ready = json_get_str(json_condition(n, "Ready"), "status");
 		if (ready && strcmp(ready, "True") == 0 && !cJSON_IsTrue(json_get(n, "spec.unschedulable")))
 			cJSON_AddItemToArray(nv->names, cJSON_CreateString(json_get_str(n, "metadata.name")));
 	}

@@ -8,18 +8,6 @@
 #include "sim_podtemplate.h"
 #include "timefmt.h"
 
-const cJSON *sim_condition(const cJSON *obj, const char *type)
-{
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(obj, "status.conditions"))
-	{
-		const char *t = json_get_str(c, "type");
-		if (t && strcmp(t, type) == 0)
-			return c;
-	}
-	return NULL;
-}
-
 static bool has_resource(const cJSON *res, const char *which, const char *name)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(res, which);
@@ -166,7 +154,7 @@ static cJSON *base_status(const cJSON *pod, const char *phase, const char *host_
 /* The transition time of an existing condition with that status, else ts. */
 static const char *kept_time(const cJSON *pod, const char *type, const char *status, const char *ts)
 {
-	const cJSON *c = sim_condition(pod, type);
+	const cJSON *c = json_condition(pod, type);
 	const char *s = json_get_str(c, "status"), *t = json_get_str(c, "lastTransitionTime");
 	return (s && t && strcmp(s, status) == 0) ? t : ts;
 }
@@ -229,7 +217,7 @@ bool sim_pod_active(const cJSON *pod)
 
 bool sim_pod_ready(const cJSON *pod)
 {
-	const char *s = json_get_str(sim_condition(pod, "Ready"), "status");
+	const char *s = json_get_str(json_condition(pod, "Ready"), "status");
 	return s && strcmp(s, "True") == 0;
 }
 
@@ -240,7 +228,7 @@ bool sim_pod_available(const cJSON *pod, long min_ready_seconds, time_t now)
 	if (min_ready_seconds <= 0)
 		return true;
 	time_t t;
-	const char *ts = json_get_str(sim_condition(pod, "Ready"), "lastTransitionTime");
+	const char *ts = json_get_str(json_condition(pod, "Ready"), "lastTransitionTime");
 	if (!ts || time_parse_rfc3339(ts, &t) < 0)
 		return false;
 	return t + min_ready_seconds <= now;

@@ -32,7 +32,4 @@ bool sim_pod_available(const cJSON *pod, long min_ready_seconds, time_t now);
  * simulated containers to start. */
 bool sim_pod_starting(const cJSON *pod);
 
-/* A condition of obj's status.conditions by type, or NULL. */
-const cJSON *sim_condition(const cJSON *obj, const char *type);
-
 #endif

@@ -176,8 +176,8 @@ static void test_set_condition(void **state)
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "conditions")), 1);
 	cJSON *obj = cJSON_CreateObject();
 	cJSON_AddItemToObject(obj, "status", st);
-	assert_ptr_equal(aggregate_condition(obj, "Scheduled"), c);
-	assert_null(aggregate_condition(obj, "FullyApplied"));
+	assert_ptr_equal(json_condition(obj, "Scheduled"), c);
+	assert_null(json_condition(obj, "FullyApplied"));
 	cJSON_Delete(obj);
 }
 

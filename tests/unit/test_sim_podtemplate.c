@@ -158,7 +158,7 @@ static void test_kubelet_statuses(void **state)
 	assert_string_equal(json_get_str(cJSON_GetArrayItem(cs, 0), "image"), "docker.io/library/nginx:latest");
 	assert_string_equal(json_get_str(cJSON_GetArrayItem(cs, 1), "image"), "docker.io/stefanprodan/podinfo:latest");
 	assert_string_equal(json_get_str(cJSON_GetArrayItem(cs, 2), "image"), "ghcr.io/x/y:1.0");
-	assert_string_equal(json_get_str(sim_condition(pod, "Ready"), "message"), "containers with unready status: [a b c]");
+	assert_string_equal(json_get_str(json_condition(pod, "Ready"), "message"), "containers with unready status: [a b c]");
 	assert_false(sim_pod_ready(pod));
 	assert_true(sim_pod_starting(pod));
 
@@ -222,8 +222,8 @@ static void test_nodes(void **state)
 		assert_string_equal(json_get_str(n, "status.allocatable.memory"), "32Gi");
 		assert_string_equal(json_get_str(n, "status.allocatable.pods"), "250");
 		assert_string_equal(json_get_str(n, "status.nodeInfo.kubeletVersion"), "v1.23.8");
-		assert_string_equal(json_get_str(sim_condition(n, "Ready"), "status"), "True");
-		assert_string_equal(json_get_str(sim_condition(n, "MemoryPressure"), "status"), "False");
+		assert_string_equal(json_get_str(json_condition(n, "Ready"), "status"), "True");
+		assert_string_equal(json_get_str(json_condition(n, "MemoryPressure"), "status"), "False");
 		cJSON_Delete(n);
 	}
 	s.region = NULL;
