@@ -225,6 +225,28 @@ char *json_print(const cJSON *j)
 	return cJSON_PrintUnformatted(j);
 }
 
+static size_t string_bound(const char *s) { return s ? 2 + 6 * strlen(s) : 4; }
+
+static size_t item_bound(const cJSON *j)
+{
+	size_t n = 1; /* the comma before a sibling */
+	if (j->string)
+		n += string_bound(j->string) + 1;
+	if (cJSON_IsString(j) || cJSON_IsRaw(j))
+		return n + string_bound(j->valuestring);
+	if (cJSON_IsNumber(j))
+		return n + 32; /* cJSON prints at most 17 significant digits */
+	if (cJSON_IsArray(j) || cJSON_IsObject(j)) {
+		n += 2;
+		for (const cJSON *c = j->child; c; c = c->next)
+			n += item_bound(c);
+		return n;
+	}
+	return n + 5; /* true, false, null */
+}
+
+size_t json_print_bound(const cJSON *j) { return j ? item_bound(j) : 0; }
+
 static bool equal_depth(const cJSON *a, const cJSON *b, int depth)
 {
 	if (a == b)

@@ -46,5 +46,9 @@ const cJSON *json_condition(const cJSON *obj, const char *type);
 cJSON *json_dup(const cJSON *j);
 /* Compact serialisation; caller frees with free(). */
 char *json_print(const cJSON *j);
+/* An upper bound on strlen(json_print(j)) without printing (every string
+ * byte counted as a \u00XX escape, every number at its widest), so a size
+ * limit can be checked cheaply when the bound is under it. */
+size_t json_print_bound(const cJSON *j);
 
 #endif

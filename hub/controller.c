@@ -312,34 +312,37 @@ static const char *mstr(const cJSON *o, const char *field)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json_get(o, "metadata"), field));
 }
 
-/* Creates obj when old is NULL, else replaces the main resource. Returns 1
- * when the store changed, 0 for a no-op, -1 on error. *stored (optional)
- * receives the stored object. obj is consumed. */
+static bool same_rv(const cJSON *a, const cJSON *b)
+{
+	const char *x = mstr(a, "resourceVersion"), *y = mstr(b, "resourceVersion");
+	return x && y && strcmp(x, y) == 0;
+}
+
+/* Creates obj when old is NULL, else replaces the main resource of old (the
+ * stored object the caller read). Returns 1 when the store changed, 0 for a
+ * no-op, -1 on error. *stored (optional) receives the stored object. obj is
+ * consumed. */
 static int upsert(struct controller *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 		  const cJSON *old, cJSON **stored)
 {
 	struct api_error e = {0};
-	char *out = NULL;
 	int rc;
 	if (!old)
-		rc = obj_create(c->objs, k, ns, obj, false, &out, &e);
+		rc = obj_create(c->objs, k, ns, obj, false, NULL, &e);
 	else
-		rc = obj_update(c->objs, k, ns, name, obj, SUBRES_NONE, false, &out, &e);
-	cJSON_Delete(obj);
+		rc = obj_update_cur(c->objs, k, old, obj, SUBRES_NONE, NULL, &e);
 	if (rc < 0) {
 		log_warn("controller: cannot write %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
 		api_error_clear(&e);
-		free(out);
+		cJSON_Delete(obj);
 		return -1;
 	}
-	cJSON *so = cJSON_Parse(out);
-	free(out);
-	int changed = !old || !mstr(so, "resourceVersion") || !mstr(old, "resourceVersion") ||
-		      strcmp(mstr(so, "resourceVersion"), mstr(old, "resourceVersion")) != 0;
+	/* obj is now the stored object. */
+	int changed = !old || !same_rv(obj, old);
 	if (stored)
-		*stored = so;
+		*stored = obj;
 	else
-		cJSON_Delete(so);
+		cJSON_Delete(obj);
 	return changed;
 }
 
@@ -354,32 +357,24 @@ static int write_status(struct controller *c, const struct kind_info *k, const c
 			*stored = json_dup(cur);
 		return 0;
 	}
-	cJSON *obj = json_dup(cur);
-	cJSON_DeleteItemFromObjectCaseSensitive(json_get(obj, "metadata"), "resourceVersion");
+	/* Through /status only status is taken from obj; the rest is cur's. */
+	cJSON *obj = cJSON_CreateObject();
 	if (status)
-		json_set(obj, "status", status);
-	else
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+		cJSON_AddItemToObject(obj, "status", status);
 	struct api_error e = {0};
-	char *out = NULL;
-	const char *ns = mstr(cur, "namespace"), *name = mstr(cur, "name");
-	int rc = obj_update(c->objs, k, ns ? ns : "", name ? name : "", obj, SUBRES_STATUS, false, &out, &e);
-	cJSON_Delete(obj);
-	if (rc < 0) {
+	if (obj_update_cur(c->objs, k, cur, obj, SUBRES_STATUS, NULL, &e) < 0) {
+		const char *ns = mstr(cur, "namespace"), *name = mstr(cur, "name");
 		log_warn("controller: cannot write status of %s %s/%s: %s", k->kind, ns ? ns : "", name ? name : "",
 			 e.message);
 		api_error_clear(&e);
-		free(out);
+		cJSON_Delete(obj);
 		return -1;
 	}
-	cJSON *so = cJSON_Parse(out);
-	free(out);
-	int changed = strcmp(mstr(so, "resourceVersion") ? mstr(so, "resourceVersion") : "",
-			     mstr(cur, "resourceVersion") ? mstr(cur, "resourceVersion") : "") != 0;
+	int changed = !same_rv(obj, cur);
 	if (stored)
-		*stored = so;
+		*stored = obj;
 	else
-		cJSON_Delete(so);
+		cJSON_Delete(obj);
 	return changed;
 }
 

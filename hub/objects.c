@@ -133,9 +133,13 @@ static int check_object(const struct kind_info *k, const cJSON *obj, const char 
 		}
 		return -1;
 	}
-	char *s = json_print(obj);
-	size_t len = s ? strlen(s) : 0;
-	free(s);
+	/* Print only when the cheap bound says it might be too large. */
+	size_t len = json_print_bound(obj);
+	if (len > OBJ_MAX_STORED_BYTES) {
+		char *s = json_print(obj);
+		len = s ? strlen(s) : 0;
+		free(s);
+	}
 	if (len > OBJ_MAX_STORED_BYTES) {
 		api_error_set(e, 413, "RequestEntityTooLarge", "object is too large: %zu bytes exceeds the limit of %d bytes",
 			      len, OBJ_MAX_STORED_BYTES);
@@ -283,7 +287,8 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
-		*out = json_print(obj);
+		if (out)
+			*out = json_print(obj);
 		return 0;
 	}
 	char key[1024];
@@ -350,17 +355,42 @@ static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *
 	return 0;
 }
 
+/* Members of a and b equal, ignoring member `skip` (no copies: this runs on
+ * every update). */
+static bool equal_members_except(const cJSON *a, const cJSON *b, const char *skip)
+{
+	if (!cJSON_IsObject(a) || !cJSON_IsObject(b))
+		return json_equal(a, b);
+	int na = 0, nb = 0;
+	for (const cJSON *x = a->child; x; x = x->next) {
+		if (x->string && strcmp(x->string, skip) == 0)
+			continue;
+		na++;
+		if (!json_equal(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
+			return false;
+	}
+	for (const cJSON *y = b->child; y; y = y->next)
+		nb += !(y->string && strcmp(y->string, skip) == 0);
+	return na == nb;
+}
+
 /* Equal apart from resourceVersion: such an update is a no-op, as in
  * Kubernetes, and does not advance the revision. */
 static bool same_object(const cJSON *old, const cJSON *obj)
 {
-	cJSON *a = json_dup(old), *b = json_dup(obj);
-	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(a, "metadata"), "resourceVersion");
-	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "metadata"), "resourceVersion");
-	bool eq = json_equal(a, b);
-	cJSON_Delete(a);
-	cJSON_Delete(b);
-	return eq;
+	if (!cJSON_IsObject(old) || !cJSON_IsObject(obj))
+		return json_equal(old, obj);
+	int na = 0, nb = 0;
+	for (const cJSON *x = old->child; x; x = x->next) {
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(obj, x->string);
+		na++;
+		if (!y || !(x->string && strcmp(x->string, "metadata") == 0 ? equal_members_except(x, y, "resourceVersion")
+									       : json_equal(x, y)))
+			return false;
+	}
+	for (const cJSON *y = obj->child; y; y = y->next)
+		nb++;
+	return na == nb;
 }
 
 static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const cJSON *old,
@@ -386,7 +416,8 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 	if (dry_run || same_object(old, obj)) {
 		if (!dry_run)
 			json_set_str(json_ensure_obj(obj, "metadata"), "resourceVersion", meta_str(old, "resourceVersion"));
-		*out = json_print(obj);
+		if (out)
+			*out = json_print(obj);
 		return 0;
 	}
 	char key[1024];
@@ -491,6 +522,22 @@ int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 	}
 	cJSON_Delete(old);
 	return ret;
+}
+
+int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
+		   char **out, struct api_error *e)
+{
+	const char *ns = meta_str(cur, "namespace"), *name = meta_str(cur, "name");
+	long long rev = parse_rv(meta_str(cur, "resourceVersion"));
+	if (!name || rev <= 0 || sub == SUBRES_SCALE) {
+		api_error_set(e, 500, "InternalError", "obj_update_cur needs a stored object");
+		return -1;
+	}
+	if (!ns)
+		ns = "";
+	if (check_identity(k, ns, obj, e) < 0)
+		return -1;
+	return do_update(c, k, ns, name, cur, rev, obj, sub, false, out, e);
 }
 
 int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,

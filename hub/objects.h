@@ -39,7 +39,9 @@ struct obj_ctx {
 };
 
 /* Each returns 0 and the stored JSON in *out (caller frees), or -1 with e
- * filled. obj is consumed (modified in place, not freed). */
+ * filled. obj is consumed (modified in place, not freed); after a successful
+ * create or update (not dry-run) it is exactly the stored object, so callers
+ * that hold it may pass out = NULL and skip printing and reparsing. */
 int obj_get(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, char **out,
 	    struct api_error *e);
 int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run, char **out,
@@ -49,6 +51,12 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
  * stored spec/metadata. A stale metadata.resourceVersion gives 409. */
 int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 	       enum subresource sub, bool dry_run, char **out, struct api_error *e);
+/* obj_update (SUBRES_NONE or SUBRES_STATUS) for callers that hold the
+ * current stored object cur (the hub's controllers): it is not read again.
+ * cur's metadata.resourceVersion is the precondition, so a stale cur gives
+ * 409 Conflict and changes nothing. */
+int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
+		   char **out, struct api_error *e);
 /* PATCH with a Content-Type. For apply patches a missing object is created
  * (*created set). */
 int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,

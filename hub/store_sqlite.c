@@ -37,6 +37,8 @@ struct sqlite_store {
 	int npend, pcap;
 	sqlite3_stmt *get, *ins_obj, *upd_obj, *del_obj, *ins_log, *set_meta, *begin, *commit, *rollback;
 	sqlite3_stmt *savepoint, *release, *rollback_to;
+	sqlite3_stmt *list;  /* prepared once; a nested list prepares its own */
+	bool list_busy;
 	char path[4096];
 };
 
@@ -80,7 +82,7 @@ static void sq_close(struct store *s)
 		step_done(q->rollback);
 	drop_pending(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
-			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to};
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -114,10 +116,18 @@ static int sq_get(struct store *s, const char *key, char **value, long long *mod
 static int sq_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
 {
 	struct sqlite_store *q = S(s);
+	static const char sql[] = "SELECT key, rev, value FROM objects WHERE key >= ?1 AND key < ?2 ORDER BY key";
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(q->db, "SELECT key, rev, value FROM objects WHERE key >= ?1 AND key < ?2 ORDER BY key",
-			       -1, &st, NULL) != SQLITE_OK)
+	bool cached = !q->list_busy;
+	if (cached && !q->list &&
+	    sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->list, NULL) != SQLITE_OK)
 		return STORE_ERROR;
+	if (cached) {
+		st = q->list;
+		q->list_busy = true;
+	} else if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return STORE_ERROR;
+	}
 	char hi[1024];
 	snprintf(hi, sizeof hi, "%s\xff", prefix);
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
@@ -133,7 +143,13 @@ static int sq_list(struct store *s, const char *prefix, store_item_fn fn, void *
 		if (fn(k, v ? v : "{}", (size_t)len, r, ud))
 			break;
 	}
-	sqlite3_finalize(st);
+	if (cached) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		q->list_busy = false;
+	} else {
+		sqlite3_finalize(st);
+	}
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : STORE_ERROR;
 }
 

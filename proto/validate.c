@@ -308,10 +308,27 @@ static void too_long(struct validation *v, const char *field, long max)
 #define PATH_MAX_LEN 512
 
 /* Paths longer than the buffer are cut; they only label errors. */
+/* Appends n bytes of s at out[at], cut at the buffer's end; returns the new
+ * length. memcpy, not snprintf: every rule of every write builds paths. */
+static size_t path_put(char *out, size_t cap, size_t at, const char *s, size_t n)
+{
+	if (at + 1 >= cap)
+		return at;
+	if (n > cap - 1 - at)
+		n = cap - 1 - at;
+	memcpy(out + at, s, n);
+	out[at + n] = '\0';
+	return at + n;
+}
+
 static void child_path(char *out, size_t len, const char *parent, const char *key)
 {
-	if (snprintf(out, len, "%s%s%s", parent, parent[0] && key[0] ? "." : "", key) < 0)
-		out[0] = '\0';
+	size_t at = 0;
+	out[0] = '\0';
+	at = path_put(out, len, at, parent, strlen(parent));
+	if (parent[0] && key[0])
+		at = path_put(out, len, at, ".", 1);
+	path_put(out, len, at, key, strlen(key));
 }
 
 static void index_path(char *out, size_t len, const char *parent, int i)
@@ -503,7 +520,7 @@ static void walk(struct validation *v, const cJSON *node, const char *rest, char
 		return;
 	memcpy(key, rest, kl);
 	key[kl] = '\0';
-	snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", key);
+	path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, key, kl);
 
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(node, key);
 	if (absent(c)) {

@@ -85,12 +85,44 @@ static void test_parse_limits(void **state)
 	assert_true(utf8_valid("h\xc3\xa9llo", 6));
 }
 
+/* The bound is never below the printed length, for escapes, control
+ * characters, long numbers, nesting, empty containers and raw members. */
+static void test_print_bound(void **state)
+{
+	static const char *const docs[] = {
+	    "{}", "[]", "null", "\"\"", "-1.2345678901234567e-300", "[true,false,null,0,1e308]",
+	    "{\"a\":{\"b\":[[],[{}],{\"c\":\"\\u0001\\u001f\\\"\\\\\"}]}}",
+	    "{\"k\\n\\t\":\"\\u00e9\\u2603 x\",\"n\":123456789012345678901234567890}",
+	};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		cJSON *j = cJSON_Parse(docs[i]);
+		assert_non_null(j);
+		char *s = json_print(j);
+		assert_true(json_print_bound(j) >= strlen(s));
+		free(s);
+		cJSON_Delete(j);
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddRawToObject(o, "raw", "[1,2,3]");
+	char ctl[64];
+	for (int i = 0; i < 63; i++)
+		ctl[i] = (char)(1 + i % 31); /* every byte escaped as \u00XX */
+	ctl[63] = '\0';
+	cJSON_AddStringToObject(o, ctl, ctl);
+	char *s = json_print(o);
+	assert_true(json_print_bound(o) >= strlen(s));
+	free(s);
+	cJSON_Delete(o);
+	assert_int_equal(json_print_bound(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_equal_cases),
 		cmocka_unit_test(test_equal_deep_is_linear),
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_print_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
