@@ -19,6 +19,13 @@
 
 #define BATCH 256   /* at most this many queue items per deferred callback */
 #define SLICE_MS 20 /* and for at most this long */
+/* Events wait in memory and are written when the queue is idle (or once
+ * they are EVENT_MAX_AGE_MS old, a little per slice), so recording them never
+ * delays placement — as Karmada's recorder, which is asynchronous too. Like
+ * client-go's broadcaster, a full buffer drops new events (logged). */
+#define EVENT_BUFFER_MAX 100000
+#define EVENT_MAX_AGE_MS 1000
+#define EVENT_AGED_SLICE_MS 2
 
 #define C_DETECTOR "resource-detector"
 #define C_SCHEDULER "default-scheduler"
@@ -158,7 +165,23 @@ struct controller {
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;
+	/* Events not yet written, oldest first (a ring). */
+	struct pending_event *events;
+	size_t ev_head, ev_count;
+	long long ev_dropped;
 };
+
+struct pending_event {
+	cJSON *about; /* apiVersion, kind and the metadata events.h reads */
+	char *reason, *message;
+	const char *component;
+	bool warning;
+	enum event_mode mode;
+	time_t at;
+	long long queued_ms;
+};
+
+static long long mono_ms(void);
 
 static void arm(struct controller *c)
 {
@@ -388,11 +411,75 @@ static void delete_obj(struct controller *c, const struct kind_info *k, const ch
 	free(out);
 }
 
+/* What events_record reads of the object the event is about. */
+static cJSON *event_subject(const cJSON *obj)
+{
+	cJSON *o = cJSON_CreateObject();
+	static const char *const top[] = {"apiVersion", "kind"};
+	static const char *const meta[] = {"name", "namespace", "uid", "resourceVersion"};
+	for (size_t i = 0; i < 2; i++)
+		if (json_get_str(obj, top[i]))
+			cJSON_AddStringToObject(o, top[i], json_get_str(obj, top[i]));
+	cJSON *m = cJSON_AddObjectToObject(o, "metadata");
+	for (size_t i = 0; i < 4; i++)
+		if (mstr(obj, meta[i]))
+			cJSON_AddStringToObject(m, meta[i], mstr(obj, meta[i]));
+	return o;
+}
+
+static void arm(struct controller *c);
+
+/* Queues an event (see EVENT_BUFFER_MAX); written by flush_events. */
 static void event(struct controller *c, const cJSON *obj, bool warning, const char *reason, const char *msg,
 		  const char *component, enum event_mode mode)
 {
-	if (obj)
-		events_record(c->objs, obj, warning ? "Warning" : "Normal", reason, msg, component, mode, time(NULL));
+	if (!obj)
+		return;
+	if (c->ev_count == EVENT_BUFFER_MAX) {
+		if (c->ev_dropped++ % 10000 == 0)
+			log_warn("controller: event buffer full (%d); dropping events (%lld so far), e.g. %s on %s", EVENT_BUFFER_MAX,
+				 c->ev_dropped, reason, mstr(obj, "name") ? mstr(obj, "name") : "");
+		return;
+	}
+	if (!c->events)
+		c->events = calloc(EVENT_BUFFER_MAX, sizeof *c->events);
+	struct pending_event *pe = &c->events[(c->ev_head + c->ev_count++) % EVENT_BUFFER_MAX];
+	pe->about = event_subject(obj);
+	pe->reason = strdup(reason);
+	pe->message = strdup(msg);
+	pe->component = component;
+	pe->warning = warning;
+	pe->mode = mode;
+	pe->at = time(NULL);
+	pe->queued_ms = mono_ms();
+	arm(c);
+}
+
+static void free_event(struct pending_event *pe)
+{
+	cJSON_Delete(pe->about);
+	free(pe->reason);
+	free(pe->message);
+	memset(pe, 0, sizeof *pe);
+}
+
+/* Writes queued events, oldest first, until deadline_ms (0: all); with
+ * aged_only, only those older than EVENT_MAX_AGE_MS. */
+static void flush_events(struct controller *c, long long deadline_ms, bool aged_only)
+{
+	while (c->ev_count > 0) {
+		struct pending_event *pe = &c->events[c->ev_head];
+		long long now = mono_ms();
+		if (aged_only && now - pe->queued_ms < EVENT_MAX_AGE_MS)
+			break;
+		if (deadline_ms && now >= deadline_ms)
+			break;
+		events_record(c->objs, pe->about, pe->warning ? "Warning" : "Normal", pe->reason, pe->message, pe->component,
+			      pe->mode, pe->at);
+		free_event(pe);
+		c->ev_head = (c->ev_head + 1) % EVENT_BUFFER_MAX;
+		c->ev_count--;
+	}
 }
 
 static int ensure_namespace(struct controller *c, const char *ns)
@@ -783,68 +870,57 @@ static double mono_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Schedules b when Karmada would; b is replaced by the stored binding.
- * Reports the scheduling latency: the schedule() call and the result's
- * write to the binding's spec. */
-static void schedule_binding(struct controller *c, cJSON **bp, const cJSON *tmpl, const cJSON *clusters)
+/* Schedules b when Karmada would, in memory: b (the binding as it will be
+ * written once the pass is done) gets the new spec.clusters, the applied
+ * placement and the Scheduled condition. Reports the scheduling latency
+ * (the schedule() call and the result's bookkeeping). */
+static void schedule_binding(struct controller *c, cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
-	cJSON *b = *bp;
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement || !needs_schedule(b, tmpl, clusters))
 		return;
 	bool cluster = is_cluster_binding(b);
-	const struct kind_info *bk = binding_kind(cluster);
-	const char *bns = mstr(b, "namespace") ? mstr(b, "namespace") : "";
-	char bname[600];
-	snprintf(bname, sizeof bname, "%s", mstr(b, "name") ? mstr(b, "name") : "");
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
 	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
-	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
+	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
 	now_str(now, sizeof now);
-	cJSON *next = json_dup(b);
-	cJSON_DeleteItemFromObjectCaseSensitive(json_get(next, "metadata"), "resourceVersion");
-	cJSON_DeleteItemFromObjectCaseSensitive(next, "status");
 	bool write_spec = false;
 	if (rc == 0) {
-		render_binding_set_clusters(next, &res);
+		render_binding_set_clusters(b, &res);
 		write_spec = true;
 	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
 		/* Karmada empties the result when no cluster fits. */
-		json_set(json_ensure_obj(next, "spec"), "clusters", cJSON_CreateArray());
+		json_set(json_ensure_obj(b, "spec"), "clusters", cJSON_CreateArray());
 		write_spec = true;
 	}
 	if (write_spec) {
 		char *ps = json_print(placement);
-		json_set_str(json_ensure_obj(next, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
+		json_set_str(json_ensure_obj(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
 		free(ps);
-		cJSON *stored = NULL;
-		if (upsert(c, bk, bns, bname, next, b, &stored) >= 0 && stored) {
-			cJSON_Delete(b);
-			b = *bp = stored;
-		}
-	} else {
-		cJSON_Delete(next);
 	}
+	/* The generation the write will give b (objects.c bumps it when the
+	 * spec changes): what the scheduler has observed. */
+	double gen = json_get_num(b, "metadata.generation", 1);
+	if (!json_equal(prev_spec, json_get(b, "spec")))
+		gen += 1;
 	metrics_observe_scheduling(mono_seconds() - t0);
 	/* Scheduled condition and scheduler bookkeeping. */
-	cJSON *st = cJSON_IsObject(json_get(b, "status")) ? json_dup(json_get(b, "status")) : cJSON_CreateObject();
+	cJSON *st = json_get(b, "status");
+	if (!cJSON_IsObject(st)) {
+		st = cJSON_CreateObject();
+		json_set(b, "status", st);
+	}
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || !same_clusters(prev_clusters, json_get(b, "spec.clusters"));
+		bool changed_result = !was_scheduled || !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
-		json_set_num(st, "schedulerObservedGeneration", json_get_num(b, "metadata.generation", 1));
-		cJSON *stored = NULL;
-		write_status(c, bk, b, st, &stored);
-		if (stored) {
-			cJSON_Delete(b);
-			b = *bp = stored;
-		}
+		json_set_num(st, "schedulerObservedGeneration", gen);
 		if (changed_result) {
 			char result[1024];
 			sched_result_format(&res, result, sizeof result);
@@ -859,19 +935,13 @@ static void schedule_binding(struct controller *c, cJSON **bp, const cJSON *tmpl
 				    strcmp(json_get_str(oc, "message"), res.message) == 0;
 		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
 					now);
-		json_set_num(st, "schedulerObservedGeneration", json_get_num(b, "metadata.generation", 1));
-		cJSON *stored = NULL;
-		write_status(c, bk, b, st, &stored);
-		if (stored) {
-			cJSON_Delete(b);
-			b = *bp = stored;
-		}
+		json_set_num(st, "schedulerObservedGeneration", gen);
 		if (!same_failure) {
 			event(c, b, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
 			event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
 		}
 	}
-	cJSON_Delete(prev_clusters);
+	cJSON_Delete(prev_spec);
 	sched_result_free(&res);
 }
 
@@ -898,22 +968,37 @@ static cJSON *binding_works(struct controller *c, const cJSON *b)
 	return works;
 }
 
-static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON *tmpl)
+/* Folds the Works' status into b (the binding as this pass wants it) and
+ * writes it over stored_b (the binding as read) in one write, spec and
+ * status together; then the template's status. works: the binding's Works as
+ * stored now. b is modified (it becomes the stored binding). */
+static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b, const cJSON *tmpl,
+			      const cJSON *works)
 {
 	bool cluster = is_cluster_binding(b);
 	const struct kind_info *bk = binding_kind(cluster);
-	cJSON *works = binding_works(c, b);
 	char now[40];
 	now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
-	cJSON *old_items = json_dup(json_get(b, "status.aggregatedStatus"));
-	cJSON *new_items = json_dup(cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus"));
-	cJSON *stored = NULL;
-	int changed = write_status(c, bk, b, st, &stored);
+	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
+	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
+	cJSON *newly = items_changed ? aggregate_newly_applied(old_items, new_items) : NULL;
+	json_set(b, "status", st);
+	int changed = 0;
+	if (!obj_update_is_noop(bk, stored_b, b) || !json_equal(json_get(stored_b, "status"), st)) {
+		struct api_error e = {0};
+		if (obj_update_cur(c->objs, bk, stored_b, b, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
+			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, mstr(stored_b, "namespace") ? mstr(stored_b, "namespace") : "",
+				 mstr(stored_b, "name") ? mstr(stored_b, "name") : "", e.message);
+			api_error_clear(&e);
+			cJSON_Delete(newly);
+			return;
+		}
+		changed = !same_rv(b, stored_b);
+	}
 	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
 	if (changed > 0 && tmpl) {
-		cJSON *newly = aggregate_newly_applied(old_items, new_items);
 		const cJSON *n;
 		cJSON_ArrayForEach(n, newly)
 		{
@@ -938,23 +1023,23 @@ static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON 
 				}
 			}
 		}
-		cJSON_Delete(newly);
 	}
-	if (changed > 0 && items_changed && stored) {
+	cJSON_Delete(newly);
+	if (changed > 0 && items_changed) {
 		char msg[1024];
 		if (cluster)
 			snprintf(msg, sizeof msg, "Update ClusterResourceBinding(%s) with AggregatedStatus successfully.",
-				 mstr(stored, "name"));
+				 mstr(b, "name"));
 		else
 			snprintf(msg, sizeof msg, "Update ResourceBinding(%s/%s) with AggregatedStatus successfully.",
-				 mstr(stored, "namespace"), mstr(stored, "name"));
-		event(c, stored, false, "AggregateStatusSucceed", msg, C_STATUS, EVENT_BUMP);
+				 mstr(b, "namespace"), mstr(b, "name"));
+		event(c, b, false, "AggregateStatusSucceed", msg, C_STATUS, EVENT_BUMP);
 		event(c, tmpl, false, "AggregateStatusSucceed", "Update Resource with AggregatedStatus successfully.", C_STATUS,
 		      EVENT_BUMP);
 	}
 	/* The template's own status. */
-	if (tmpl && stored) {
-		cJSON *ts = aggregate_template_status(tmpl, json_get(stored, "status.aggregatedStatus"));
+	if (tmpl) {
+		cJSON *ts = aggregate_template_status(tmpl, json_get(b, "status.aggregatedStatus"));
 		if (ts) {
 			const char *av = json_get_str(tmpl, "apiVersion"), *kind = json_get_str(tmpl, "kind");
 			const struct kind_info *tk = kinds_find_apiversion_kind(av, kind);
@@ -964,10 +1049,6 @@ static void aggregate_binding(struct controller *c, const cJSON *b, const cJSON 
 				cJSON_Delete(ts);
 		}
 	}
-	cJSON_Delete(stored);
-	cJSON_Delete(old_items);
-	cJSON_Delete(new_items);
-	cJSON_Delete(works);
 }
 
 /* ---- dependencies: attached bindings -------------------------------------------------- */
@@ -1127,14 +1208,17 @@ static void reconcile_binding(struct controller *c, const char *key)
 	obj_key(tkey, sizeof tkey, tk, rns, rname);
 	c->self_binding = key;
 	c->self_template = tkey;
-	schedule_binding(c, &b, tmpl, clusters);
-	if (!cluster && (cJSON_IsTrue(json_get(b, "spec.propagateDeps")) ||
-			 cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
-		sync_dependencies(c, kp.ns, kp.name, b);
+	/* b: as read; next: as this pass wants it, written once at the end. */
+	cJSON *next = json_dup(b);
+	schedule_binding(c, next, tmpl, clusters);
+	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
+			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
+		sync_dependencies(c, kp.ns, kp.name, next);
 
-	/* Works for every target cluster. */
+	/* Works for every target cluster; works collects them as stored. */
 	const struct kind_info *wk = K("work.karmada.io", "v1alpha1", "Work");
-	cJSON *targets = render_target_clusters(b);
+	cJSON *targets = render_target_clusters(next);
+	cJSON *works = cJSON_CreateArray();
 	cJSON *cops = list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
 	cJSON *ops = NULL;
 	if (rns[0]) {
@@ -1163,7 +1247,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 			wid = idbuf;
 		}
 		struct render_work_in in = {
-		    .binding = b,
+		    .binding = next,
 		    .tmpl = tmpl,
 		    .cluster = cn,
 		    .replicas = (long)json_get_num(t, "replicas", 0),
@@ -1178,17 +1262,25 @@ static void reconcile_binding(struct controller *c, const char *key)
 		if (!w) {
 			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
 			sync_error = sync_err;
-			cJSON_Delete(old);
+			if (old)
+				cJSON_AddItemToArray(works, old);
 			continue;
 		}
-		int rc = upsert(c, wk, wns, wname, w, old, NULL);
+		int rc;
+		cJSON *stored = NULL;
+		if (old && obj_update_is_noop(wk, old, w)) {
+			cJSON_Delete(w); /* re-rendered unchanged: skip the write path */
+			rc = 0;
+		} else {
+			rc = upsert(c, wk, wns, wname, w, old, &stored);
+		}
 		if (rc < 0 && !old) {
 			/* The namespace may have vanished under us: retry once. */
 			smap_del(&c->namespaces, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
 				if (w2)
-					rc = upsert(c, wk, wns, wname, w2, NULL, NULL);
+					rc = upsert(c, wk, wns, wname, w2, NULL, &stored);
 			}
 		}
 		if (rc > 0) {
@@ -1202,7 +1294,12 @@ static void reconcile_binding(struct controller *c, const char *key)
 			}
 		}
 		cJSON_Delete(applied);
-		cJSON_Delete(old);
+		if (stored) {
+			cJSON_AddItemToArray(works, stored);
+			cJSON_Delete(old);
+		} else if (old) {
+			cJSON_AddItemToArray(works, old); /* unchanged, or the write failed */
+		}
 	}
 	/* A cluster that lost its share loses its Work. */
 	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
@@ -1218,7 +1315,9 @@ static void reconcile_binding(struct controller *c, const char *key)
 		event(c, b, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
 		event(c, tmpl, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
 	}
-	aggregate_binding(c, b, tmpl);
+	aggregate_binding(c, b, next, tmpl, works);
+	cJSON_Delete(next);
+	cJSON_Delete(works);
 	cJSON_Delete(targets);
 	cJSON_Delete(cops);
 	cJSON_Delete(ops);
@@ -1241,7 +1340,10 @@ static void aggregate_key(struct controller *c, const char *bkey)
 		obj_key(tkey, sizeof tkey, tk, rns ? rns : "", rname);
 		c->self_binding = bkey;
 		c->self_template = tkey;
-		aggregate_binding(c, b, tmpl);
+		cJSON *works = binding_works(c, b), *next = json_dup(b);
+		aggregate_binding(c, b, next, tmpl, works);
+		cJSON_Delete(next);
+		cJSON_Delete(works);
 		c->self_binding = c->self_template = NULL;
 	} else
 		enqueue(c, 'B', bkey);
@@ -1416,6 +1518,7 @@ int controller_run_pending(struct controller *c)
 		free(item);
 		n++;
 	}
+	flush_events(c, 0, false);
 	return n;
 }
 
@@ -1441,7 +1544,11 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		if (mono_ms() >= deadline)
 			break;
 	}
-	if (c->qhead != c->qtail)
+	if (c->qhead == c->qtail)
+		flush_events(c, mono_ms() + SLICE_MS, false); /* idle: events now */
+	else
+		flush_events(c, mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
+	if (c->qhead != c->qtail || c->ev_count > 0)
 		arm(c);
 }
 
@@ -1520,6 +1627,17 @@ void controller_stop(struct controller *c)
 	if (!c)
 		return;
 	/* Unsubscribe: the store outlives us. */
+	/* Queued events still go to the store (bounded: 2 s), in the batch the
+	 * API server commits as it shuts down. */
+	flush_events(c, mono_ms() + 2000, false);
+	if (c->ev_count)
+		log_warn("controller: %zu events not recorded at shutdown", c->ev_count);
+	while (c->ev_count > 0) {
+		free_event(&c->events[c->ev_head]);
+		c->ev_head = (c->ev_head + 1) % EVENT_BUFFER_MAX;
+		c->ev_count--;
+	}
+	free(c->events);
 	store_unsubscribe(c->st, on_store_event, c);
 	if (c->ev)
 		event_free(c->ev);

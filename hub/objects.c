@@ -328,7 +328,7 @@ static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *
 		cJSON_Delete(copy);
 		return 0;
 	}
-	if (k->subresources & SUB_STATUS) {
+	if ((k->subresources & SUB_STATUS) && sub != SUBRES_MAIN_AND_STATUS) {
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
 		const cJSON *ostatus = cJSON_GetObjectItemCaseSensitive(old, "status");
 		if (ostatus)
@@ -522,6 +522,51 @@ int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 	}
 	cJSON_Delete(old);
 	return ret;
+}
+
+/* Members a replace update keeps from the stored object whatever obj says. */
+static bool server_kept(const char *key, bool meta, const struct kind_info *k)
+{
+	if (meta)
+		return strcmp(key, "uid") == 0 || strcmp(key, "creationTimestamp") == 0 ||
+		       strcmp(key, "generation") == 0 || strcmp(key, "resourceVersion") == 0 ||
+		       strcmp(key, "managedFields") == 0;
+	return (k->subresources & SUB_STATUS) && strcmp(key, "status") == 0;
+}
+
+/* Every member of obj (at the top and in metadata) equals cur's, and cur
+ * has no member there that obj would remove. */
+static bool covers(const struct kind_info *k, const cJSON *cur, const cJSON *obj, bool meta)
+{
+	if (!cJSON_IsObject(cur) || !cJSON_IsObject(obj))
+		return false;
+	for (const cJSON *x = obj->child; x; x = x->next) {
+		if (!x->string)
+			return false;
+		if (meta && strcmp(x->string, "resourceVersion") == 0) {
+			if (!json_equal(x, cJSON_GetObjectItemCaseSensitive(cur, x->string)))
+				return false; /* a precondition that fails is no no-op */
+			continue;
+		}
+		if (server_kept(x->string, meta, k))
+			continue;
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(cur, x->string);
+		if (!y)
+			return false;
+		if (!meta && strcmp(x->string, "metadata") == 0 ? !covers(k, y, x, true) : !json_equal(x, y))
+			return false;
+	}
+	for (const cJSON *y = cur->child; y; y = y->next)
+		if (!y->string || (!server_kept(y->string, meta, k) && !cJSON_GetObjectItemCaseSensitive(obj, y->string)))
+			return false;
+	return true;
+}
+
+bool obj_update_is_noop(const struct kind_info *k, const cJSON *cur, const cJSON *obj)
+{
+	if (strcmp(k->kind, "Service") == 0 && !k->group[0])
+		return false; /* IP allocation rules: take the full path */
+	return covers(k, cur, obj, false);
 }
 
 int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,

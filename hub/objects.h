@@ -31,7 +31,10 @@ cJSON *api_error_status(const struct api_error *e, const struct kind_info *k);
 /* Sets NotFound with kube's message: deployments.apps "x" not found. */
 void api_error_not_found(struct api_error *e, const struct kind_info *k, const char *name);
 
-enum subresource { SUBRES_NONE = 0, SUBRES_STATUS, SUBRES_SCALE };
+/* SUBRES_MAIN_AND_STATUS is internal (obj_update_cur only; no URL maps to
+ * it): one write replaces the main resource and the status together, so a
+ * controller pass that changes both costs one revision, not two. */
+enum subresource { SUBRES_NONE = 0, SUBRES_STATUS, SUBRES_SCALE, SUBRES_MAIN_AND_STATUS };
 
 struct obj_ctx {
 	struct store *store;
@@ -51,12 +54,18 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
  * stored spec/metadata. A stale metadata.resourceVersion gives 409. */
 int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 	       enum subresource sub, bool dry_run, char **out, struct api_error *e);
-/* obj_update (SUBRES_NONE or SUBRES_STATUS) for callers that hold the
+/* obj_update (SUBRES_NONE, SUBRES_STATUS or SUBRES_MAIN_AND_STATUS) for callers that hold the
  * current stored object cur (the hub's controllers): it is not read again.
  * cur's metadata.resourceVersion is the precondition, so a stale cur gives
  * 409 Conflict and changes nothing. */
 int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
 		   char **out, struct api_error *e);
+/* True only when obj_update(SUBRES_NONE) of cur with obj would certainly
+ * change nothing: obj's members (and its metadata's) equal cur's, and cur
+ * has none that the update would drop (server-kept fields aside). A false
+ * answer only means "take the full path" — defaulting may still make it a
+ * no-op. Lets controllers skip re-rendered objects without validating them. */
+bool obj_update_is_noop(const struct kind_info *k, const cJSON *cur, const cJSON *obj);
 /* PATCH with a Content-Type. For apply patches a missing object is created
  * (*created set). */
 int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,

@@ -314,6 +314,81 @@ static void test_parse_path(void **state)
 	assert_int_equal(api_parse_path(path, &p), -1);
 }
 
+/* The controllers' write path: obj_update_cur with the object they hold,
+ * the stored object handed back in place, one write for spec and status,
+ * and the cheap no-op test that lets them skip re-rendered objects. */
+static void test_update_cur_and_noop_check(void **state)
+{
+	struct obj_ctx *c = *state;
+	const struct kind_info *k = deploy_kind();
+	cJSON *d = create_deploy(c);
+	struct api_error e = {0};
+
+	/* The client's body lacks the defaulted fields: "take the full path". */
+	cJSON *raw_body = cJSON_Parse(DEPLOY);
+	json_set_str(json_ensure_obj(raw_body, "metadata"), "namespace", "default");
+	assert_false(obj_update_is_noop(k, d, raw_body));
+	cJSON_Delete(raw_body);
+	/* The stored object without server-kept fields is a no-op; any real
+	 * change is not. */
+	cJSON *same = json_dup(d);
+	static const char *const server[] = {"uid", "creationTimestamp", "generation", "resourceVersion"};
+	for (size_t i = 0; i < 4; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(json_get(same, "metadata"), server[i]);
+	assert_true(obj_update_is_noop(k, d, same));
+	cJSON *more = json_dup(same);
+	json_set_str(json_ensure_obj(more, "metadata.labels"), "x", "y");
+	assert_false(obj_update_is_noop(k, d, more));
+	cJSON *fewer = json_dup(same);
+	cJSON_DeleteItemFromObjectCaseSensitive(fewer, "spec");
+	assert_false(obj_update_is_noop(k, d, fewer)); /* the update would drop spec */
+	cJSON *stale_rv = json_dup(same);
+	json_set_str(json_ensure_obj(stale_rv, "metadata"), "resourceVersion", "1");
+	assert_false(obj_update_is_noop(k, d, stale_rv)); /* a failing precondition is no no-op */
+	cJSON_Delete(more);
+	cJSON_Delete(fewer);
+	cJSON_Delete(stale_rv);
+	cJSON_Delete(same);
+
+	/* Spec and status in one write: one revision, generation bumped once,
+	 * and obj is the stored object afterwards (no output string needed). */
+	long long rev = store_revision(c->store);
+	cJSON *next = json_dup(d);
+	json_set_num(json_ensure_obj(next, "spec"), "replicas", 7);
+	json_set_num(json_ensure_obj(next, "status"), "replicas", 7);
+	assert_int_equal(obj_update_cur(c, k, d, next, SUBRES_MAIN_AND_STATUS, NULL, &e), 0);
+	assert_int_equal(store_revision(c->store), rev + 1);
+	assert_int_equal((int)json_get_num(next, "metadata.generation", 0), 2);
+	assert_int_equal((int)json_get_num(next, "status.replicas", 0), 7);
+	char *raw = NULL;
+	char key[256];
+	assert_int_equal(store_get(c->store, obj_key(key, sizeof key, k, "default", "hello"), &raw, NULL), STORE_OK);
+	cJSON *stored = cJSON_Parse(raw);
+	free(raw);
+	assert_true(json_equal(stored, next));
+	cJSON_Delete(stored);
+
+	/* The main resource alone keeps the stored status. */
+	cJSON *main_only = json_dup(next);
+	cJSON_DeleteItemFromObjectCaseSensitive(main_only, "status");
+	json_set_num(json_ensure_obj(main_only, "spec"), "replicas", 8);
+	assert_int_equal(obj_update_cur(c, k, next, main_only, SUBRES_NONE, NULL, &e), 0);
+	assert_int_equal((int)json_get_num(main_only, "status.replicas", 0), 7);
+
+	/* d is stale now: 409 and nothing written. */
+	rev = store_revision(c->store);
+	cJSON *late = json_dup(d);
+	json_set_num(json_ensure_obj(late, "spec"), "replicas", 9);
+	assert_int_equal(obj_update_cur(c, k, d, late, SUBRES_NONE, NULL, &e), -1);
+	assert_int_equal(e.code, 409);
+	assert_int_equal(store_revision(c->store), rev);
+	api_error_clear(&e);
+	cJSON_Delete(late);
+	cJSON_Delete(main_only);
+	cJSON_Delete(next);
+	cJSON_Delete(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_subresource_separation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_noop_update_keeps_revision_and_stale_update_conflicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_subresource, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_cur_and_noop_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_creates_then_merges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_namespace_cascades, setup, teardown),
 		cmocka_unit_test(test_parse_path),
