@@ -145,7 +145,7 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
 	$(BUILD)/bin/bench_sched --bindings 2000 --dir /dev/shm --budget 45
@@ -158,6 +158,11 @@ $(BUILD)/bin/bench_tls: tests/bench/bench_tls.c
 $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent
+
+# Used by tests/bench/bench_agents.py (not run by `make bench`: minutes at 100 clusters).
+$(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent -lcjson
 
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)

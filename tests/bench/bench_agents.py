@@ -4,17 +4,26 @@ agents. For each cluster count N (3, 30, 100 by default): one atoll-hub,
 one atoll-sim process hosting N member clusters, N atoll-agent processes.
 A ConfigMap template is propagated to all N clusters (Duplicated policy);
 each round changes its data on the hub and waits until every member's
-watch has shown the new data. Latency = the hub's answer to the write ->
-the last member's watch event, split where a hub watch of every Work saw
-the last Work written (controllers vs delivery by the agents). Also: agent RSS (VmRSS, PSS) and CPU while
-idle and while the rounds run. Prints figures; not a pass/fail test.
-127.0.0.1 only; stops what it starts."""
+watch has shown the new data. The watches (one per member, plus one of
+every Work on the hub) run in tests/bench/bench_watch.c (build/bin/
+bench_watch), which prints when a version was seen everywhere; this driver
+only writes and correlates (CLOCK_MONOTONIC on both sides).
+
+Latency = the hub's answer to the write -> the last member's watch event,
+and, from the moment the write was sent, split where the hub's watch of
+every Work saw the last of the N Works written (controllers vs delivery by
+the agents; the hub may write the Works before its answer to the write
+reaches the driver). Also: agent RSS (VmRSS,
+PSS) and CPU while idle and while the rounds run, and the CPU of the hub
+and the simulator during the rounds. Prints figures; not a pass/fail test.
+127.0.0.1 only (every port picked by the kernel: port 0 + port files);
+stops everything it starts, also on errors, SIGINT and SIGTERM."""
 import argparse
+import http.client
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,12 +34,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+class BenchError(Exception):
+    pass
 
 
 def req(url, method="GET", body=None, ctype="application/json", timeout=30):
@@ -43,16 +48,6 @@ def req(url, method="GET", body=None, ctype="application/json", timeout=30):
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
-
-
-def wait(what, fn, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    sys.exit("bench_agents: timed out waiting for " + what)
 
 
 def proc_stat(pid):
@@ -77,214 +72,9 @@ def proc_mem(pid):
     return rss, pss
 
 
-class Watch(threading.Thread):
-    """A member watch on the benchmark ConfigMap; records when each data
-    version is first seen."""
-
-    def __init__(self, url):
-        super().__init__(daemon=True)
-        self.url = url
-        self.seen = {}
-        self.cond = threading.Condition()
-        self.stop = False
-
-    def run(self):
-        while not self.stop:
-            try:
-                r = urllib.request.urlopen(self.url + "/api/v1/namespaces/default/configmaps?watch=true"
-                                           "&fieldSelector=metadata.name%3Dbench", timeout=600)
-                for line in r:
-                    if self.stop:
-                        return
-                    line = line.strip()
-                    if not line:
-                        continue
-                    ev = json.loads(line)
-                    v = ((ev.get("object") or {}).get("data") or {}).get("v")
-                    if v is not None:
-                        now = time.perf_counter()
-                        with self.cond:
-                            self.seen.setdefault(v, now)
-                            self.cond.notify_all()
-            except Exception:
-                time.sleep(0.1)
-
-
-class WorkWatch(threading.Thread):
-    """A hub watch on every Work: when the n-th Work carrying data version v
-    was written (the controllers' share of the latency)."""
-
-    def __init__(self, hub, n):
-        super().__init__(daemon=True)
-        self.hub = hub
-        self.n = n
-        self.count = {}
-        self.done = {}
-        self.stop = False
-
-    def run(self):
-        while not self.stop:
-            try:
-                r = urllib.request.urlopen(self.hub + "/apis/work.karmada.io/v1alpha1/works?watch=true", timeout=600)
-                for line in r:
-                    if self.stop:
-                        return
-                    line = line.strip()
-                    if not line:
-                        continue
-                    ev = json.loads(line)
-                    for m in ev.get("object", {}).get("spec", {}).get("workload", {}).get("manifests", []):
-                        v = (m.get("data") or {}).get("v")
-                        if v is None or m.get("metadata", {}).get("name") != "bench":
-                            continue
-                        names = self.count.setdefault(v, set())
-                        names.add(ev["object"]["metadata"]["namespace"])
-                        if len(names) == self.n and v not in self.done:
-                            self.done[v] = time.perf_counter()
-            except Exception as e:
-                self.error = repr(e)
-                time.sleep(0.1)
-
-
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
-
-
-def run(n, rounds, bindir, keep):
-    work = tempfile.mkdtemp(prefix="atoll-bench-agents-")
-    procs = []
-    logs = []
-
-    def spawn(name, argv):
-        lf = open(os.path.join(work, name + ".log"), "wb")
-        logs.append(lf)
-        p = subprocess.Popen(argv, stdout=lf, stderr=lf)
-        procs.append(p)
-        return p
-
-    try:
-        hport = free_port()
-        hub = "http://127.0.0.1:%d" % hport
-        spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", os.path.join(work, "hub"),
-                      "--insecure-listen", "127.0.0.1:%d" % hport, "--log-level", "warn"])
-        wait("the hub", lambda: _ok(hub + "/readyz"), 20)
-        names = ["m%03d" % i for i in range(n)]
-        ports = {nm: free_port() for nm in names}
-        pf = os.path.join(work, "sim.ports")
-        argv = [os.path.join(bindir, "atoll-sim"), "--kubeconfig-dir", work, "--nodes", "1", "--ready-delay", "100ms",
-                "--no-events", "--log-level", "warn", "--port-file", pf]
-        for nm in names:
-            argv += ["--cluster", "%s=127.0.0.1:%d" % (nm, ports[nm])]
-        spawn("sim", argv)
-        wait("the simulated members", lambda: os.path.exists(pf) and len(open(pf).read().split()) >= 2 * n, 60 + n)
-        for nm in names:
-            wait("member " + nm, lambda nm=nm: _ok("http://127.0.0.1:%d/readyz" % ports[nm]), 30)
-        agents = []
-        for nm in names:
-            agents.append(spawn("agent-" + nm, [os.path.join(bindir, "atoll-agent"), "--hub", hub, "--cluster-name", nm,
-                                                "--kubeconfig", os.path.join(work, nm + ".kubeconfig"),
-                                                "--log-level", "warn"]))
-
-        def all_ready():
-            code, lst = req(hub + "/apis/cluster.karmada.io/v1alpha1/clusters")
-            ready = 0
-            for c in (lst or {}).get("items", []):
-                for cond in c.get("status", {}).get("conditions", []):
-                    if cond["type"] == "Ready" and cond["status"] == "True":
-                        ready += 1
-            return ready == n
-
-        wait("%d Ready clusters" % n, all_ready, 60 + n)
-        watches = [Watch("http://127.0.0.1:%d" % ports[nm]) for nm in names]
-        for w in watches:
-            w.start()
-        ww = WorkWatch(hub, n)
-        ww.start()
-        policy = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
-                  "metadata": {"name": "bench", "namespace": "default"},
-                  "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "bench"}],
-                           "placement": {"clusterAffinity": {"clusterNames": names},
-                                         "replicaScheduling": {"replicaSchedulingType": "Duplicated"}}}}
-        code, body = req(hub + "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies", "POST", policy)
-        assert code == 201, body
-        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench", "namespace": "default"},
-              "data": {"v": "0"}}
-        code, body = req(hub + "/api/v1/namespaces/default/configmaps", "POST", cm)
-        assert code == 201, body
-
-        def everywhere(v, timeout):
-            end = time.time() + timeout
-            for w in watches:
-                with w.cond:
-                    while v not in w.seen:
-                        left = end - time.time()
-                        if left <= 0:
-                            return None
-                        w.cond.wait(left)
-            return max(w.seen[v] for w in watches)
-
-        if everywhere("0", 60 + n) is None:
-            sys.exit("bench_agents: the ConfigMap did not reach every member")
-        time.sleep(2)
-        # Idle figures.
-        t0 = {p.pid: proc_stat(p.pid) for p in agents}
-        time.sleep(10)
-        idle_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
-        mem = [proc_mem(p.pid) for p in agents]
-        # Rounds.
-        lat, render, deliver = [], [], []
-        t0 = {p.pid: proc_stat(p.pid) for p in agents}
-        start = time.time()
-        for i in range(1, rounds + 1):
-            v = str(i)
-            t_write = time.perf_counter()
-            code, body = req(hub + "/api/v1/namespaces/default/configmaps/bench", "PATCH", {"data": {"v": v}},
-                             ctype="application/merge-patch+json")
-            t_ack = time.perf_counter()
-            assert code == 200, body
-            done = everywhere(v, 30)
-            if done is None:
-                sys.exit("bench_agents: round %d did not reach every member" % i)
-            lat.append((done - t_ack) * 1000.0)
-            if v in ww.done:
-                render.append((ww.done[v] - t_ack) * 1000.0)
-                deliver.append((done - ww.done[v]) * 1000.0)
-        busy_s = time.time() - start
-        busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
-        for w in watches:
-            w.stop = True
-        ww.stop = True
-        hz = os.sysconf("SC_CLK_TCK")
-        res = {
-            "clusters": n, "rounds": rounds,
-            "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
-            "works_written_p50_ms": pct(render, 50) if render else None,
-            "works_written_p99_ms": pct(render, 99) if render else None,
-            "delivered_p50_ms": pct(deliver, 50) if deliver else None,
-            "delivered_p99_ms": pct(deliver, 99) if deliver else None,
-            "agent_rss_kib_max": max(m[0] for m in mem), "agent_rss_kib_median": pct([m[0] for m in mem], 50),
-            "agent_pss_kib_median": pct([m[1] for m in mem], 50),
-            "agent_idle_cpu_pct_max": 100.0 * max(idle_ticks) / hz / 10.0,
-            "agent_busy_cpu_pct_median": 100.0 * pct(busy_ticks, 50) / hz / busy_s,
-        }
-        return res
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for lf in logs:
-            lf.close()
-        if keep:
-            print("kept", work)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _ok(url):
@@ -295,32 +85,354 @@ def _ok(url):
         return False
 
 
+def read_ports(path):
+    """NAME PORT lines (or one PORT) of a port file; {} while absent."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+        elif len(parts) == 1 and parts[0].isdigit():
+            out[""] = int(parts[0])
+    return out
+
+
+class Watcher:
+    """bench_watch as a child: reads its lines into dicts."""
+
+    def __init__(self, argv, logf):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=logf)
+        self.cond = threading.Condition()
+        self.all = {}     # version -> (t_first_member, t_last_member)
+        self.works = {}   # version -> (t_first_work, t_last_work)
+        self.ready = None
+        self.errors = []
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for raw in self.p.stdout:
+            f = raw.decode(errors="replace").split()
+            if not f:
+                continue
+            with self.cond:
+                if f[0] == "all" and len(f) == 4:
+                    self.all.setdefault(f[1], (float(f[2]), float(f[3])))
+                elif f[0] == "works" and len(f) == 4:
+                    self.works.setdefault(f[1], (float(f[2]), float(f[3])))
+                elif f[0] == "ready":
+                    self.ready = float(f[1])
+                elif f[0] == "error":
+                    self.errors.append(" ".join(f[1:]))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                v = pred()
+                if v:
+                    return v
+                left = end - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    return pred()
+                self.cond.wait(min(left, 0.5))
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write(b"q\n")
+                self.p.stdin.flush()
+            except OSError:
+                pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
+    work = tempfile.mkdtemp(prefix="atoll-bench-agents-")
+    procs = []
+    logs = []
+    watcher = None
+
+    def spawn(name, argv, **kw):
+        lf = open(os.path.join(work, name + ".log"), "wb")
+        logs.append(lf)
+        p = subprocess.Popen(argv, stdout=lf, stderr=lf, stdin=subprocess.DEVNULL, **kw)
+        p.bench_name = name
+        procs.append(p)
+        return p
+
+    def fail(what):
+        """Names dead processes and shows the end of their logs."""
+        msg = ["bench_agents (%d clusters): %s" % (n, what)]
+        for p in procs:
+            if p.poll() is not None:
+                msg.append("  %s exited with %s; end of %s.log:" % (p.bench_name, p.returncode, p.bench_name))
+                try:
+                    with open(os.path.join(work, p.bench_name + ".log"), "rb") as f:
+                        tail = f.read()[-1500:].decode(errors="replace")
+                    msg.extend("    " + ln for ln in tail.splitlines())
+                except OSError:
+                    pass
+        msg.append("  (working directory %s%s)" % (work, " kept" if keep else ", removed; --keep keeps it"))
+        raise BenchError("\n".join(msg))
+
+    def wait(what, fn, timeout, watch=None):
+        """Polls fn until true, for at most timeout seconds; fails early when
+        one of the processes it depends on (default: all) has exited."""
+        end = time.monotonic() + timeout
+        while True:
+            v = fn()
+            if v:
+                return v
+            for p in (watch if watch is not None else procs):
+                if p.poll() is not None:
+                    fail("%s exited while waiting for %s" % (p.bench_name, what))
+            if time.monotonic() >= end:
+                fail("timed out after %.0f s waiting for %s" % (timeout, what))
+            time.sleep(0.05)
+
+    try:
+        hub_data = os.path.join(hub_dir or work, os.path.basename(work) + "-hub")
+        hub_pf = os.path.join(work, "hub.port")
+        hub_p = spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", hub_data,
+                              "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", "warn"])
+        hport = wait("the hub's port file", lambda: read_ports(hub_pf).get(""), 30)
+        hub = "http://127.0.0.1:%d" % hport
+        wait("the hub's /readyz", lambda: _ok(hub + "/readyz"), 30)
+
+        names = ["m%03d" % i for i in range(n)]
+        pf = os.path.join(work, "sim.ports")
+        argv = [os.path.join(bindir, "atoll-sim"), "--kubeconfig-dir", work, "--nodes", "1", "--ready-delay", "100ms",
+                "--no-events", "--log-level", "warn", "--port-file", pf]
+        for nm in names:
+            argv += ["--cluster", "%s=127.0.0.1:0" % nm]
+        sim_p = spawn("sim", argv)
+        ports = wait("the %d simulated members' port file" % n,
+                     lambda: (lambda d: d if len(d) >= n else None)(read_ports(pf)), 60 + 2 * n)
+
+        def members_ready():
+            return all(_ok("http://127.0.0.1:%d/readyz" % ports[nm]) for nm in names)
+
+        wait("every member's /readyz", members_ready, 60 + n)
+
+        t_join = time.monotonic()
+        agents = []
+        for nm in names:
+            agents.append(spawn("agent-" + nm, [os.path.join(bindir, "atoll-agent"), "--hub", hub, "--cluster-name", nm,
+                                                "--kubeconfig", os.path.join(work, nm + ".kubeconfig"),
+                                                "--log-level", "warn"] + agent_extra))
+
+        def ready_count():
+            code, lst = req(hub + "/apis/cluster.karmada.io/v1alpha1/clusters")
+            ready = set()
+            for c in (lst or {}).get("items", []):
+                for cond in c.get("status", {}).get("conditions", []):
+                    if cond["type"] == "Ready" and cond["status"] == "True":
+                        ready.add(c["metadata"]["name"])
+            return ready
+
+        last = [set()]
+
+        def all_ready():
+            last[0] = ready_count()
+            return len(last[0]) == n
+
+        try:
+            wait("%d Ready clusters" % n, all_ready, 120 + 2 * n)
+        except BenchError as e:
+            missing = sorted(set(names) - last[0])
+            raise BenchError("%s\n  not Ready: %s" % (e, " ".join(missing[:20]) + (" ..." if len(missing) > 20 else "")))
+        join_s = time.monotonic() - t_join
+
+        wlog = open(os.path.join(work, "watch.log"), "wb")
+        logs.append(wlog)
+        watcher = Watcher([os.path.join(bindir, "bench_watch"), "--members", pf,
+                           "--path", "/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dbench",
+                           "--hub-port", str(hport), "--hub-path", "/apis/work.karmada.io/v1alpha1/works"], wlog)
+        watcher.p.bench_name = "watch"
+        if not watcher.wait_for(lambda: watcher.ready, 30 + n):
+            fail("bench_watch did not open its %d watches (errors: %s)" % (n + 1, watcher.errors[:5]))
+
+        policy = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+                  "metadata": {"name": "bench", "namespace": "default"},
+                  "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "bench"}],
+                           "placement": {"clusterAffinity": {"clusterNames": names},
+                                         "replicaScheduling": {"replicaSchedulingType": "Duplicated"}}}}
+        code, body = req(hub + "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies", "POST", policy)
+        if code != 201:
+            fail("creating the PropagationPolicy answered %d: %s" % (code, body))
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bench", "namespace": "default"},
+              "data": {"v": "0"}}
+        code, body = req(hub + "/api/v1/namespaces/default/configmaps", "POST", cm)
+        if code != 201:
+            fail("creating the ConfigMap answered %d: %s" % (code, body))
+        if not watcher.wait_for(lambda: watcher.all.get("0"), 60 + n):
+            fail("the ConfigMap did not reach every member within %d s (watch errors: %s)" % (
+                60 + n, watcher.errors[:5]))
+        time.sleep(2)
+
+        # Idle figures.
+        load_before = open("/proc/loadavg").read().split()[:3]
+        t0 = {p.pid: proc_stat(p.pid) for p in agents}
+        time.sleep(idle_s)
+        idle_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
+        mem_idle = [proc_mem(p.pid) for p in agents]
+
+        # Rounds: merge-patch the template on one keep-alive connection.
+        conn = http.client.HTTPConnection("127.0.0.1", hport, timeout=30)
+        lat, lat_send, first, render, deliver, work_first = [], [], [], [], [], []
+        t0 = {p.pid: proc_stat(p.pid) for p in agents}
+        hub0, sim0 = proc_stat(hub_p.pid), proc_stat(sim_p.pid)
+        start = time.monotonic()
+        for i in range(1, rounds + 1):
+            if gap:
+                time.sleep(gap)
+            v = str(i)
+            body = json.dumps({"data": {"v": v}})
+            t_write = time.perf_counter()
+            conn.request("PATCH", "/api/v1/namespaces/default/configmaps/bench", body,
+                         {"Content-Type": "application/merge-patch+json"})
+            resp = conn.getresponse()
+            data = resp.read()
+            t_ack = time.perf_counter()
+            if resp.status != 200:
+                fail("round %d: the write answered %d: %s" % (i, resp.status, data[:300]))
+            got = watcher.wait_for(lambda: watcher.all.get(v), 30)
+            if not got:
+                fail("round %d did not reach every member within 30 s (watch errors: %s)" % (i, watcher.errors[:5]))
+            t_first, t_last = got
+            lat.append(max(0.0, t_last - t_ack) * 1000.0)
+            lat_send.append((t_last - t_write) * 1000.0)
+            first.append(max(0.0, t_first - t_ack) * 1000.0)
+            # The Works' watch event may trail the members' (same loop turn).
+            w = watcher.wait_for(lambda: watcher.works.get(v), 1)
+            if w:
+                work_first.append((w[0] - t_write) * 1000.0)
+                render.append((w[1] - t_write) * 1000.0)
+                deliver.append(max(0.0, t_last - w[1]) * 1000.0)
+        busy_s = time.monotonic() - start
+        busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
+        hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, proc_stat(sim_p.pid) - sim0
+        mem_after = [proc_mem(p.pid) for p in agents]
+        conn.close()
+        hz = os.sysconf("SC_CLK_TCK")
+        res = {
+            "clusters": n, "rounds": rounds, "join_s": join_s, "rounds_s": busy_s,
+            "loadavg_before": load_before,
+            "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
+            "from_send_p50_ms": pct(lat_send, 50), "from_send_p99_ms": pct(lat_send, 99),
+            "first_member_p50_ms": pct(first, 50), "first_member_p99_ms": pct(first, 99),
+            "split_rounds": len(render),
+            "first_work_p50_ms": pct(work_first, 50) if work_first else None,
+            "works_written_p50_ms": pct(render, 50) if render else None,
+            "works_written_p90_ms": pct(render, 90) if render else None,
+            "works_written_p99_ms": pct(render, 99) if render else None,
+            "delivered_p50_ms": pct(deliver, 50) if deliver else None,
+            "delivered_p90_ms": pct(deliver, 90) if deliver else None,
+            "delivered_p99_ms": pct(deliver, 99) if deliver else None,
+            "agent_rss_kib_max": max(m[0] for m in mem_idle), "agent_rss_kib_median": pct([m[0] for m in mem_idle], 50),
+            "agent_pss_kib_median": pct([m[1] for m in mem_idle], 50),
+            "agent_rss_kib_max_after": max(m[0] for m in mem_after),
+            "agent_pss_kib_median_after": pct([m[1] for m in mem_after], 50),
+            "agent_idle_cpu_pct_max": 100.0 * max(idle_ticks) / hz / idle_s,
+            "agent_idle_cpu_pct_median": 100.0 * pct(idle_ticks, 50) / hz / idle_s,
+            "agent_busy_cpu_pct_median": 100.0 * pct(busy_ticks, 50) / hz / busy_s,
+            "agent_busy_cpu_pct_max": 100.0 * max(busy_ticks) / hz / busy_s,
+            "agents_busy_cpu_pct_sum": 100.0 * sum(busy_ticks) / hz / busy_s,
+            "hub_busy_cpu_pct": 100.0 * hub_ticks / hz / busy_s,
+            "sim_busy_cpu_pct": 100.0 * sim_ticks / hz / busy_s,
+            "watch_errors": watcher.errors[:10],
+        }
+        return res
+    finally:
+        if watcher:
+            watcher.stop()
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for p in reversed(procs):
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for lf in logs:
+            lf.close()
+        if keep:
+            print("kept", work, flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+            if hub_dir:
+                shutil.rmtree(os.path.join(hub_dir, os.path.basename(work) + "-hub"), ignore_errors=True)
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=os.path.join(HERE, "../../build/bin"))
     ap.add_argument("--clusters", default="3,30,100", help="comma-separated cluster counts")
     ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--idle", type=float, default=10, help="seconds of idle CPU measurement")
+    ap.add_argument("--gap", type=float, default=0,
+                    help="seconds of pause before each write (default 0: each write follows the last one's arrival)")
+    ap.add_argument("--hub-dir", help="parent of the hub's data directory (default: the working directory in $TMPDIR; "
+                    "the hub fsyncs each commit, so the file system matters)")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the working directory (logs)")
     a = ap.parse_args()
+    bindir = os.path.abspath(a.bin)
+    for b in ("atoll-hub", "atoll-sim", "atoll-agent", "bench_watch"):
+        if not os.access(os.path.join(bindir, b), os.X_OK):
+            sys.exit("bench_agents: %s/%s missing (make all build/bin/bench_watch)" % (bindir, b))
+
+    # SIGTERM/SIGINT unwind through run()'s finally, which stops every child.
+    def on_signal(sig, frame):
+        raise SystemExit("bench_agents: interrupted by signal %d" % sig)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     out = []
     for n in [int(x) for x in a.clusters.split(",")]:
-        r = run(n, a.rounds, os.path.abspath(a.bin), a.keep)
+        try:
+            r = run(n, a.rounds, bindir, a.keep, a.idle, a.gap, a.hub_dir, [])
+        except BenchError as e:
+            sys.exit(str(e))
         out.append(r)
-        print("%3d clusters: write -> applied in every member p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms" % (
-            n, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["max_ms"]))
+        print("%3d clusters: write -> applied in every member p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms"
+              "  (first member p50 %.2f ms; %d agents Ready in %.1f s; load before %s)" % (
+                  n, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["max_ms"], r["first_member_p50_ms"], n, r["join_s"],
+                  " ".join(r["loadavg_before"])))
         if r["works_written_p50_ms"] is None:
-            print("              (the split at the hub's Works was not measured: this Python harness's watch of "
-                  "every Work fell behind)")
+            print("              (the split at the hub's Works was not measured)")
         else:
-            print("              of which write -> all Works written p50 %.2f ms p99 %.2f ms; "
-                  "last Work written -> applied everywhere p50 %.2f ms p99 %.2f ms" % (
-                      r["works_written_p50_ms"], r["works_written_p99_ms"], r["delivered_p50_ms"],
-                      r["delivered_p99_ms"]))
-        print("              agent RSS median %d KiB (max %d, PSS %d); agent CPU idle max %.2f%%, "
-              "during rounds median %.2f%%" % (r["agent_rss_kib_median"], r["agent_rss_kib_max"],
-                                               r["agent_pss_kib_median"], r["agent_idle_cpu_pct_max"],
-                                               r["agent_busy_cpu_pct_median"]), flush=True)
+            print("              from sending the write: p50 %.2f p99 %.2f ms, of which send -> all Works written"
+                  % (r["from_send_p50_ms"], r["from_send_p99_ms"]), end="")
+            print(" p50 %.2f p90 %.2f p99 %.2f ms; "
+                  "last Work written -> applied everywhere p50 %.2f p90 %.2f p99 %.2f ms (%d of %d rounds)" % (
+                      r["works_written_p50_ms"], r["works_written_p90_ms"], r["works_written_p99_ms"],
+                      r["delivered_p50_ms"], r["delivered_p90_ms"], r["delivered_p99_ms"], r["split_rounds"],
+                      r["rounds"]))
+        print("              agent RSS median %d KiB (max %d, PSS %d; after rounds max %d, PSS %d); agent CPU idle "
+              "median %.2f%% max %.2f%%, during rounds median %.2f%% max %.2f%% (all agents %.0f%%); "
+              "hub %.0f%%, sim %.0f%% of a core during rounds" % (
+                  r["agent_rss_kib_median"], r["agent_rss_kib_max"], r["agent_pss_kib_median"],
+                  r["agent_rss_kib_max_after"], r["agent_pss_kib_median_after"], r["agent_idle_cpu_pct_median"],
+                  r["agent_idle_cpu_pct_max"], r["agent_busy_cpu_pct_median"], r["agent_busy_cpu_pct_max"],
+                  r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"]), flush=True)
+        if r["watch_errors"]:
+            print("              watch errors: %s" % r["watch_errors"])
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
