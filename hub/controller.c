@@ -550,7 +550,7 @@ static bool work_of_binding(const cJSON *w, const char *bns, const char *bname)
 /* Execution namespaces that exist (karmada-es-*). */
 static cJSON *exec_namespaces(struct controller *c)
 {
-	cJSON *all = list_prefix(c, "core/namespaces//");
+	cJSON *all = list_prefix(c, "core/namespaces//karmada-es-");
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *n;
 	cJSON_ArrayForEach(n, all)
@@ -1326,6 +1326,52 @@ static void reconcile_binding(struct controller *c, const char *key)
 	cJSON_Delete(b);
 }
 
+/* The scheduling stage alone ('S', queued for every binding when clusters
+ * change): a binding whose placement must be recomputed gets its new
+ * spec.clusters and Scheduled condition in one write, whose store event
+ * queues the full pass ('B') that renders its Works; the rest go straight
+ * to 'B'. Queued in front of the 'B' items they cause, so every binding
+ * shows its new placement before the Works are rewritten, as Karmada's
+ * scheduler runs ahead of its binding controller. */
+static void schedule_key(struct controller *c, const char *key)
+{
+	struct key_parts kp;
+	if (split_key(key, &kp) < 0)
+		return;
+	cJSON *b = get_key(c, key);
+	const char *rav = json_get_str(b, "spec.resource.apiVersion"), *rkind = json_get_str(b, "spec.resource.kind");
+	const char *rname = json_get_str(b, "spec.resource.name"), *rns = json_get_str(b, "spec.resource.namespace");
+	const struct kind_info *tk = b && rkind ? kinds_find_apiversion_kind(rav ? rav : "", rkind) : NULL;
+	cJSON *tmpl = tk && rname ? get_obj(c, tk, rns ? rns : "", rname) : NULL;
+	if (!tmpl || !json_get(b, "spec.placement")) {
+		enqueue(c, 'B', key); /* gone, orphaned or attached: the full pass decides */
+		cJSON_Delete(tmpl);
+		cJSON_Delete(b);
+		return;
+	}
+	if (!c->clusters_cache || c->clusters_dirty) {
+		cJSON_Delete(c->clusters_cache);
+		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
+		c->clusters_dirty = false;
+	}
+	if (!needs_schedule(b, tmpl, c->clusters_cache)) {
+		enqueue(c, 'B', key);
+	} else {
+		const struct kind_info *bk = binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
+		cJSON *next = json_dup(b);
+		schedule_binding(c, next, tmpl, c->clusters_cache);
+		struct api_error e = {0};
+		if (obj_update_cur(c->objs, bk, b, next, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
+			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, kp.ns, kp.name, e.message);
+			api_error_clear(&e);
+		}
+		enqueue(c, 'B', key); /* also when the write was a no-op */
+		cJSON_Delete(next);
+	}
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}
+
 static void aggregate_key(struct controller *c, const char *bkey)
 {
 	cJSON *b = get_key(c, bkey);
@@ -1372,16 +1418,16 @@ static void reconcile_work(struct controller *c, const char *key)
 	cJSON_Delete(w);
 }
 
-static void enqueue_all_bindings(struct controller *c, const char *ns)
+static void enqueue_all_bindings(struct controller *c, char tag, const char *ns)
 {
 	char prefix[600];
 	if (ns) {
 		obj_key(prefix, sizeof prefix, binding_kind(false), ns, "");
-		enqueue_prefix(c, 'B', prefix);
+		enqueue_prefix(c, tag, prefix);
 		return;
 	}
-	enqueue_prefix(c, 'B', "work.karmada.io/resourcebindings/");
-	enqueue_prefix(c, 'B', "work.karmada.io/clusterresourcebindings/");
+	enqueue_prefix(c, tag, "work.karmada.io/resourcebindings/");
+	enqueue_prefix(c, tag, "work.karmada.io/clusterresourcebindings/");
 }
 
 /* What of a Cluster can change a placement. */
@@ -1419,7 +1465,7 @@ static void reconcile_cluster(struct controller *c, const char *key)
 		if (ns)
 			delete_obj(c, nk, "", ens);
 		cJSON_Delete(ns);
-		enqueue_all_bindings(c, NULL);
+		enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
 		return;
 	}
 	ensure_namespace(c, ens);
@@ -1428,7 +1474,7 @@ static void reconcile_cluster(struct controller *c, const char *key)
 	const char *old = smap_get(&c->clusters, kp.name, &found);
 	if (!found || !old || strcmp(old, fp) != 0) {
 		smap_put(&c->clusters, kp.name, fp);
-		enqueue_all_bindings(c, NULL);
+		enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
 	}
 	free(fp);
 	cJSON_Delete(cl);
@@ -1472,7 +1518,7 @@ static void reconcile_override(struct controller *c, const char *key)
 	struct key_parts kp;
 	if (split_key(key, &kp) < 0)
 		return;
-	enqueue_all_bindings(c, strcmp(kp.plural, "clusteroverridepolicies") == 0 ? NULL : kp.ns);
+	enqueue_all_bindings(c, 'B', strcmp(kp.plural, "clusteroverridepolicies") == 0 ? NULL : kp.ns);
 }
 
 static void resync(struct controller *c)
@@ -1487,7 +1533,7 @@ static void resync(struct controller *c)
 		snprintf(prefix, sizeof prefix, "%s/%s/", k->group[0] ? k->group : "core", k->plural);
 		enqueue_prefix(c, 'T', prefix);
 	}
-	enqueue_all_bindings(c, NULL);
+	enqueue_all_bindings(c, 'B', NULL);
 }
 
 /* ---- dispatch ----------------------------------------------------------------------- */
@@ -1497,6 +1543,7 @@ static void process(struct controller *c, const char *item)
 	const char *key = item + 2;
 	switch (item[0]) {
 	case 'T': reconcile_template(c, key); break;
+	case 'S': schedule_key(c, key); break;
 	case 'B': reconcile_binding(c, key); break;
 	case 'A': aggregate_key(c, key); break;
 	case 'W': reconcile_work(c, key); break;

@@ -308,7 +308,11 @@ cJSON *render_target_clusters(const cJSON *binding)
 
 cJSON *render_clean_manifest(const cJSON *tmpl)
 {
-	cJSON *m = json_dup(tmpl);
+	/* A copy without status (often the larger half of a template). */
+	cJSON *m = cJSON_CreateObject();
+	for (const cJSON *f = cJSON_IsObject(tmpl) ? tmpl->child : NULL; f; f = f->next)
+		if (f->string && strcmp(f->string, "status") != 0)
+			cJSON_AddItemToObject(m, f->string, json_dup(f));
 	cJSON *md = cJSON_GetObjectItemCaseSensitive(m, "metadata");
 	static const char *const drop[] = {"uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
 					   "deletionGracePeriodSeconds", "generation", "managedFields", "selfLink", NULL};

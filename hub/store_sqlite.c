@@ -187,6 +187,9 @@ static void set_rv(cJSON *obj, long long rev)
 static bool autocommit(struct sqlite_store *q) { return q->base.on_open == NULL; }
 
 /* Opens the batch if none is open, then a savepoint for one write. */
+/* In batching mode meta.rev is written once, at commit. */
+static bool batching(const struct sqlite_store *q) { return q->base.on_open != NULL; }
+
 static int write_begin(struct sqlite_store *q)
 {
 	if (q->broken)
@@ -241,7 +244,7 @@ static int sq_commit(struct store *s)
 	struct sqlite_store *q = S(s);
 	if (!q->in_tx)
 		return STORE_OK;
-	if (q->broken || step_done(q->commit) < 0) {
+	if (q->broken || set_meta(q, "rev", q->rev) < 0 || step_done(q->commit) < 0) {
 		log_error("store: commit of revisions %lld..%lld failed, rolled back: %s", q->committed_rev + 1, q->rev,
 			  sqlite3_errmsg(q->db));
 		rollback_batch(q);
@@ -313,7 +316,7 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	sqlite3_bind_text(w, 3, value, -1, SQLITE_STATIC);
 	bool ok = step_done(w) == 0 &&
 		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) == 0 &&
-		  set_meta(q, "rev", rev) == 0;
+		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	if (write_end(q, ok) < 0) {
 		log_error("store: write of %s failed: %s", key, sqlite3_errmsg(q->db));
 		if (autocommit(q))
@@ -369,7 +372,7 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	sqlite3_reset(q->del_obj);
 	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
 	bool ok = step_done(q->del_obj) == 0 && log_change(q, rev, STORE_DELETED, key, value, prev) == 0 &&
-		  set_meta(q, "rev", rev) == 0;
+		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	if (write_end(q, ok) < 0) {
 		log_error("store: delete of %s failed: %s", key, sqlite3_errmsg(q->db));
 		if (autocommit(q))
