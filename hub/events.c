@@ -97,19 +97,21 @@ int events_record(struct obj_ctx *c, const cJSON *obj, const char *type, const c
 		out = NULL;
 		if (cur && mode == EVENT_BUMP) {
 			char ts[40];
-			json_set_num(cur, "count", json_get_num(cur, "count", 1) + 1);
-			json_set_str(cur, "lastTimestamp", time_rfc3339(now, ts, sizeof ts));
+			/* Updated from the copy just read (no second read). */
+			cJSON *next = json_dup(cur);
+			json_set_num(next, "count", json_get_num(cur, "count", 1) + 1);
+			json_set_str(next, "lastTimestamp", time_rfc3339(now, ts, sizeof ts));
 			const char *rv = json_get_str(obj, "metadata.resourceVersion");
 			if (rv)
-				json_set_str(json_ensure_obj(cur, "involvedObject"), "resourceVersion", rv);
-			cJSON_DeleteItemFromObjectCaseSensitive(json_get(cur, "metadata"), "resourceVersion");
-			if (obj_update(c, k, ns, name, cur, SUBRES_NONE, false, &out, &e) < 0)
+				json_set_str(json_ensure_obj(next, "involvedObject"), "resourceVersion", rv);
+			if (obj_update_cur(c, k, cur, next, SUBRES_NONE, NULL, &e) < 0)
 				rc = -1;
+			cJSON_Delete(next);
 		}
 		cJSON_Delete(cur);
 	} else {
 		api_error_clear(&e);
-		if (obj_create(c, k, ns, ev, false, &out, &e) < 0)
+		if (obj_create(c, k, ns, ev, false, NULL, &e) < 0)
 			rc = -1;
 	}
 	if (rc < 0)
