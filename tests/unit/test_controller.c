@@ -1,7 +1,9 @@
 /* test_controller — the wired pipeline in-process on a temporary store, no
- * network and no event loop: the queue drains (no write loops), the seed's
- * placement appears, scaling and re-weighting re-place, Work status folds
- * back, and deleting the template cleans up. */
+ * network: the queue drains (no write loops), the seed's placement appears,
+ * scaling and re-weighting re-place, Work status folds back, and deleting
+ * the template cleans up; on a libevent loop, a joining cluster is named by
+ * every binding before its Works are written, and events wait for an idle
+ * queue. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "controller.h"
 #include "jsonutil.h"
@@ -251,10 +255,142 @@ static void test_pipeline(void **state)
 	assert_int_equal(work_replicas(f, "us"), -1);
 }
 
+/* ---- on a libevent loop, as atoll-hub runs it ------------------------------- */
+
+/* What the store saw, in order (an in-transaction subscriber). */
+struct trace {
+	char **keys;
+	bool *names_sa; /* a binding write whose spec.clusters names "sa" */
+	int n, cap;
+};
+
+static void on_write(const struct store_event *ev, void *ud)
+{
+	struct trace *t = ud;
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->keys = realloc(t->keys, sizeof *t->keys * (size_t)t->cap);
+		t->names_sa = realloc(t->names_sa, sizeof *t->names_sa * (size_t)t->cap);
+	}
+	t->keys[t->n] = strdup(ev->key);
+	t->names_sa[t->n] = ev->type != STORE_DELETED && strstr(ev->value, "\"clusters\":[") &&
+			    strstr(strstr(ev->value, "\"clusters\":["), "{\"name\":\"sa\"");
+	t->n++;
+}
+
+/* Runs the loop until nothing is pending (the queue and the queued events). */
+static void run_loop(struct event_base *base)
+{
+	alarm(20);
+	while (event_base_loop(base, EVLOOP_ONCE) == 0)
+		;
+	alarm(0);
+}
+
+struct counter {
+	const char *reason;
+	int n;
+};
+
+static int count_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct counter *c = ud;
+	cJSON *e = cJSON_ParseWithLength(value, len);
+	const char *r = json_get_str(e, "reason");
+	c->n += r && strcmp(r, c->reason) == 0;
+	cJSON_Delete(e);
+	return 0;
+}
+
+/* Events with this reason in namespace default. */
+static int count_events(struct fx *f, const char *reason)
+{
+	struct counter c = {reason, 0};
+	store_list(f->objs.store, "core/events/default/", count_item, &c, NULL);
+	return c.n;
+}
+
+/* A cluster joins under a Duplicated policy: every binding names it before
+ * any Work for it is written (the scheduling stage runs ahead), each binding
+ * takes one write in that stage, and the events are written by the loop
+ * once the queue is idle, not on the placement path. */
+static void test_join_on_loop(void **state)
+{
+	struct fx *f = *state;
+	struct event_base *base = event_base_new();
+	controller_stop(f->ctl);
+	f->ctl = controller_start(base, f->objs.store, &f->objs);
+	run_loop(base);
+	const struct kind_info *dk = K("apps", "v1", "Deployment");
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default",
+	       "{'metadata':{'name':'all'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment'}],"
+	       "'placement':{'replicaScheduling':{'replicaSchedulingType':'Duplicated'}}}}");
+	static const char *const apps[] = {"a1", "a2", "a3", "a4"};
+	for (int i = 0; i < 4; i++) {
+		char buf[1024];
+		snprintf(buf, sizeof buf,
+			 "{'metadata':{'name':'%s'},'spec':{'replicas':2,'selector':{'matchLabels':{'app':'%s'}},"
+			 "'template':{'metadata':{'labels':{'app':'%s'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}",
+			 apps[i], apps[i], apps[i]);
+		create(f, dk, "default", buf);
+	}
+	/* Events wait for the loop to be idle: none yet, all after it ran. */
+	assert_int_equal(count_events(f, "ScheduleBindingSucceed"), 0);
+	run_loop(base);
+	assert_int_equal(count_events(f, "ScheduleBindingSucceed"), 8); /* binding + template, 4 times */
+
+	struct trace t = {0};
+	store_subscribe(f->objs.store, on_write, &t);
+	create(f, K("cluster.karmada.io", "v1alpha1", "Cluster"), "",
+	       "{'metadata':{'name':'sa'},'spec':{'syncMode':'Pull','region':'sa-east'},'status':{'conditions':[{'type':"
+	       "'Ready','status':'True','reason':'ClusterReady','message':'ok','lastTransitionTime':"
+	       "'2026-01-01T00:00:00Z'}]}}");
+	run_loop(base);
+	store_unsubscribe(f->objs.store, on_write, &t);
+	int first_work = -1, named_before = 0, binding_writes_before = 0;
+	for (int i = 0; i < t.n && first_work < 0; i++) {
+		if (strncmp(t.keys[i], "work.karmada.io/works/karmada-es-sa/", 36) == 0)
+			first_work = i;
+		else if (strncmp(t.keys[i], "work.karmada.io/resourcebindings/", 33) == 0) {
+			binding_writes_before++;
+			named_before += t.names_sa[i];
+		}
+	}
+	assert_true(first_work > 0);
+	/* Before the first Work: every binding names sa, in one write each. */
+	assert_int_equal(named_before, 4);
+	assert_int_equal(binding_writes_before, 4);
+	/* Events come after the placement work (the queue was idle). */
+	int first_event = -1, last_work = -1;
+	for (int i = 0; i < t.n; i++) {
+		if (strncmp(t.keys[i], "core/events/", 12) == 0 && first_event < 0)
+			first_event = i;
+		if (strncmp(t.keys[i], "work.karmada.io/", 16) == 0)
+			last_work = i;
+	}
+	assert_true(first_event > last_work);
+	for (int i = 0; i < 4; i++) {
+		char wn[128];
+		render_work_name("Deployment", apps[i], "default", wn, sizeof wn);
+		cJSON *w = get(f, K("work.karmada.io", "v1alpha1", "Work"), "karmada-es-sa", wn);
+		assert_non_null(w);
+		cJSON_Delete(w);
+	}
+	assert_int_equal(count_events(f, "ScheduleBindingSucceed"), 8 + 8);
+	for (int i = 0; i < t.n; i++)
+		free(t.keys[i]);
+	free(t.keys);
+	free(t.names_sa);
+	controller_stop(f->ctl);
+	f->ctl = NULL;
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
