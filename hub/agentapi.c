@@ -1,6 +1,7 @@
 #include "agentapi.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,17 @@ struct probe {
 	struct probe *next;
 };
 
+/* Whether a committed change of a Work matters to its agent, decided once
+ * when the change is committed (on_store_event) and looked up by every
+ * answer built from the change log; keyed by revision, checked against a
+ * hash of key and value. */
+#define RELEVANCE_SLOTS 4096
+struct relevance {
+	long long rev;
+	uint64_t hash;
+	bool relevant;
+};
+
 struct agentapi {
 	struct event_base *base;
 	struct apiserver *api;
@@ -57,6 +69,7 @@ struct agentapi {
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
+	struct relevance relevance[RELEVANCE_SLOTS];
 };
 
 static double mono_now(void)
@@ -538,6 +551,7 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 /* ---- long-poll of Works ------------------------------------------------------- */
 
 struct collect {
+	struct agentapi *aa;
 	cJSON *answer;
 	int n;
 	bool more;
@@ -563,9 +577,13 @@ static bool same_item(const cJSON *a, const cJSON *b, const char *path)
 	return x && y && json_equal(x, y);
 }
 
-/* A change the agent must see: anything but status and bookkeeping. */
-static bool relevant_change(const struct store_event *ev)
+/* A change the agent must see: anything but status and bookkeeping. When
+ * parsed is given and the change is relevant, *parsed is the new value
+ * (parsed here anyway; the caller owns it), or NULL if it was not parsed. */
+static bool relevant_change(const struct store_event *ev, cJSON **parsed)
 {
+	if (parsed)
+		*parsed = NULL;
 	if (ev->type != STORE_MODIFIED || !ev->prev_value)
 		return true;
 	cJSON *a = cJSON_Parse(ev->prev_value), *b = cJSON_Parse(ev->value);
@@ -573,8 +591,37 @@ static bool relevant_change(const struct store_event *ev)
 		    same_item(a, b, "metadata.annotations") && same_item(a, b, "metadata.deletionTimestamp") &&
 		    same_item(a, b, "metadata.uid");
 	cJSON_Delete(a);
-	cJSON_Delete(b);
+	if (!same && parsed)
+		*parsed = b;
+	else
+		cJSON_Delete(b);
 	return !same;
+}
+
+static uint64_t event_hash(const struct store_event *ev)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const char *p = ev->key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ (uint64_t)ev->type) * 1099511628211ull;
+	for (const char *p = ev->value ? ev->value : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static void relevance_put(struct agentapi *aa, const struct store_event *ev, bool relevant)
+{
+	struct relevance *r = &aa->relevance[(unsigned long long)ev->rev % RELEVANCE_SLOTS];
+	*r = (struct relevance){ev->rev, event_hash(ev), relevant};
+}
+
+/* 1 or 0 when decided at commit, -1 when unknown. */
+static int relevance_get(struct agentapi *aa, const struct store_event *ev)
+{
+	const struct relevance *r = &aa->relevance[(unsigned long long)ev->rev % RELEVANCE_SLOTS];
+	if (r->rev != ev->rev || r->rev <= 0 || r->hash != event_hash(ev))
+		return -1;
+	return r->relevant;
 }
 
 static void change_item(const struct store_event *ev, void *ud)
@@ -582,13 +629,17 @@ static void change_item(const struct store_event *ev, void *ud)
 	struct collect *c = ud;
 	if (c->more)
 		return;
-	if (!relevant_change(ev))
+	int known = relevance_get(c->aa, ev);
+	cJSON *o = NULL;
+	if (known == 0 || (known < 0 && !relevant_change(ev, &o)))
 		return;
 	if (c->n >= PROTO_MAX_EVENTS) {
+		cJSON_Delete(o);
 		c->more = true;
 		return;
 	}
-	cJSON *o = cJSON_Parse(ev->value);
+	if (!o)
+		o = cJSON_Parse(ev->value);
 	if (!o)
 		return;
 	proto_work_events_add(c->answer,
@@ -607,7 +658,7 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 		*expired = true;
 		return NULL;
 	}
-	struct collect c = {.answer = proto_work_events_new(0, false, false)};
+	struct collect c = {.aa = aa, .answer = proto_work_events_new(0, false, false)};
 	if (store_changes(aa->store, since, prefix, change_item, &c) == STORE_COMPACTED) {
 		cJSON_Delete(c.answer);
 		*expired = true;
@@ -698,12 +749,25 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	static const char wp[] = "work.karmada.io/works/" PROTO_EXEC_NS_PREFIX;
 	if (strncmp(ev->key, wp, sizeof wp - 1) != 0)
 		return;
+	/* Decided once here, not by each answer that reads the change back. A
+	 * change no agent must see (status, bookkeeping) wakes no waiter, but
+	 * one whose revision has left the history (it gets its 410 now). */
+	int relevant = -1; /* decided at the first waiter it concerns */
+	long long compacted = 0;
 	bool any = false;
-	for (struct waiter *w = aa->waiters; w; w = w->next)
-		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) == 0) {
+	for (struct waiter *w = aa->waiters; w; w = w->next) {
+		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
+			continue;
+		if (relevant < 0) {
+			relevant = relevant_change(ev, NULL);
+			relevance_put(aa, ev, relevant);
+			compacted = store_compacted(aa->store);
+		}
+		if (relevant || w->since < compacted) {
 			w->pending = true;
 			any = true;
 		}
+	}
 	/* Answered from the loop, never inside the store's write path; several
 	 * writes in one turn become one answer. */
 	if (any)

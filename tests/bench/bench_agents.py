@@ -159,7 +159,7 @@ class Watcher:
                 self.p.wait()
 
 
-def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
+def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, agent_extra):
     work = tempfile.mkdtemp(prefix="atoll-bench-agents-")
     procs = []
     logs = []
@@ -213,14 +213,34 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
         wait("the hub's /readyz", lambda: _ok(hub + "/readyz"), 30)
 
         names = ["m%03d" % i for i in range(n)]
-        pf = os.path.join(work, "sim.ports")
-        argv = [os.path.join(bindir, "atoll-sim"), "--kubeconfig-dir", work, "--nodes", "1", "--ready-delay", "100ms",
-                "--no-events", "--log-level", "warn", "--port-file", pf]
-        for nm in names:
-            argv += ["--cluster", "%s=127.0.0.1:0" % nm]
-        sim_p = spawn("sim", argv)
-        ports = wait("the %d simulated members' port file" % n,
-                     lambda: (lambda d: d if len(d) >= n else None)(read_ports(pf)), 60 + 2 * n)
+        # The members: one atoll-sim process (default) or several, each with
+        # a share of the clusters (one event loop per process).
+        sims = []
+        sim_pfs = []
+        k = max(1, min(nsims, n))
+        for j in range(k):
+            share = names[j::k]
+            spf = os.path.join(work, "sim%d.ports" % j)
+            argv = [os.path.join(bindir, "atoll-sim"), "--kubeconfig-dir", work, "--nodes", "1", "--ready-delay",
+                    "100ms", "--no-events", "--log-level", "warn", "--port-file", spf]
+            for nm in share:
+                argv += ["--cluster", "%s=127.0.0.1:0" % nm]
+            sims.append(spawn("sim%d" % j if k > 1 else "sim", argv))
+            sim_pfs.append((spf, len(share)))
+
+        def sim_ports():
+            d = {}
+            for spf, cnt in sim_pfs:
+                got = read_ports(spf)
+                if len(got) < cnt:
+                    return None
+                d.update(got)
+            return d
+
+        ports = wait("the %d simulated members' port files" % n, sim_ports, 60 + 2 * n)
+        pf = os.path.join(work, "members.ports")
+        with open(pf, "w") as f:
+            f.write("".join("%s %d\n" % (nm, ports[nm]) for nm in names))
 
         def members_ready():
             return all(_ok("http://127.0.0.1:%d/readyz" % ports[nm]) for nm in names)
@@ -292,9 +312,9 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
 
         # Rounds: merge-patch the template on one keep-alive connection.
         conn = http.client.HTTPConnection("127.0.0.1", hport, timeout=30)
-        lat, lat_send, first, render, deliver, work_first = [], [], [], [], [], []
+        lat, lat_send, first, render, deliver, work_first, acks = [], [], [], [], [], [], []
         t0 = {p.pid: proc_stat(p.pid) for p in agents}
-        hub0, sim0 = proc_stat(hub_p.pid), proc_stat(sim_p.pid)
+        hub0, sim0 = proc_stat(hub_p.pid), sum(proc_stat(p.pid) for p in sims)
         start = time.monotonic()
         for i in range(1, rounds + 1):
             if gap:
@@ -313,6 +333,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
             if not got:
                 fail("round %d did not reach every member within 30 s (watch errors: %s)" % (i, watcher.errors[:5]))
             t_first, t_last = got
+            acks.append((t_ack - t_write) * 1000.0)
             lat.append(max(0.0, t_last - t_ack) * 1000.0)
             lat_send.append((t_last - t_write) * 1000.0)
             first.append(max(0.0, t_first - t_ack) * 1000.0)
@@ -324,15 +345,17 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, agent_extra):
                 deliver.append(max(0.0, t_last - w[1]) * 1000.0)
         busy_s = time.monotonic() - start
         busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
-        hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, proc_stat(sim_p.pid) - sim0
+        hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, sum(proc_stat(p.pid) for p in sims) - sim0
         mem_after = [proc_mem(p.pid) for p in agents]
         conn.close()
         hz = os.sysconf("SC_CLK_TCK")
         res = {
-            "clusters": n, "rounds": rounds, "join_s": join_s, "rounds_s": busy_s,
+            "clusters": n, "rounds": rounds, "sims": k, "gap_s": gap, "join_s": join_s, "rounds_s": busy_s,
             "loadavg_before": load_before,
             "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
-            "from_send_p50_ms": pct(lat_send, 50), "from_send_p99_ms": pct(lat_send, 99),
+            "from_send_p50_ms": pct(lat_send, 50), "from_send_p90_ms": pct(lat_send, 90),
+            "from_send_p99_ms": pct(lat_send, 99), "from_send_max_ms": max(lat_send),
+            "ack_p50_ms": pct(acks, 50), "ack_p90_ms": pct(acks, 90), "ack_p99_ms": pct(acks, 99),
             "first_member_p50_ms": pct(first, 50), "first_member_p99_ms": pct(first, 99),
             "split_rounds": len(render),
             "first_work_p50_ms": pct(work_first, 50) if work_first else None,
@@ -385,6 +408,8 @@ def main():
     ap.add_argument("--clusters", default="3,30,100", help="comma-separated cluster counts")
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--idle", type=float, default=10, help="seconds of idle CPU measurement")
+    ap.add_argument("--sims", type=int, default=1,
+                    help="atoll-sim processes sharing the clusters (default 1: every member in one event loop)")
     ap.add_argument("--gap", type=float, default=0,
                     help="seconds of pause before each write (default 0: each write follows the last one's arrival)")
     ap.add_argument("--hub-dir", help="parent of the hub's data directory (default: the working directory in $TMPDIR; "
@@ -406,7 +431,7 @@ def main():
     out = []
     for n in [int(x) for x in a.clusters.split(",")]:
         try:
-            r = run(n, a.rounds, bindir, a.keep, a.idle, a.gap, a.hub_dir, [])
+            r = run(n, a.rounds, bindir, a.keep, a.idle, a.gap, a.hub_dir, a.sims, [])
         except BenchError as e:
             sys.exit(str(e))
         out.append(r)
@@ -414,23 +439,23 @@ def main():
               "  (first member p50 %.2f ms; %d agents Ready in %.1f s; load before %s)" % (
                   n, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["max_ms"], r["first_member_p50_ms"], n, r["join_s"],
                   " ".join(r["loadavg_before"])))
-        if r["works_written_p50_ms"] is None:
-            print("              (the split at the hub's Works was not measured)")
-        else:
-            print("              from sending the write: p50 %.2f p99 %.2f ms, of which send -> all Works written"
-                  % (r["from_send_p50_ms"], r["from_send_p99_ms"]), end="")
-            print(" p50 %.2f p90 %.2f p99 %.2f ms; "
-                  "last Work written -> applied everywhere p50 %.2f p90 %.2f p99 %.2f ms (%d of %d rounds)" % (
+        print("              from sending the write: p50 %.2f p90 %.2f p99 %.2f max %.2f ms; the write's answer "
+              "took p50 %.2f p90 %.2f p99 %.2f ms" % (r["from_send_p50_ms"], r["from_send_p90_ms"],
+                                                     r["from_send_p99_ms"], r["from_send_max_ms"], r["ack_p50_ms"],
+                                                     r["ack_p90_ms"], r["ack_p99_ms"]))
+        if r["works_written_p50_ms"] is not None:
+            print("              send -> all Works seen on a hub watch p50 %.2f p90 %.2f p99 %.2f ms; "
+                  "last Work seen -> applied everywhere p50 %.2f p90 %.2f p99 %.2f ms (%d of %d rounds)" % (
                       r["works_written_p50_ms"], r["works_written_p90_ms"], r["works_written_p99_ms"],
                       r["delivered_p50_ms"], r["delivered_p90_ms"], r["delivered_p99_ms"], r["split_rounds"],
                       r["rounds"]))
         print("              agent RSS median %d KiB (max %d, PSS %d; after rounds max %d, PSS %d); agent CPU idle "
               "median %.2f%% max %.2f%%, during rounds median %.2f%% max %.2f%% (all agents %.0f%%); "
-              "hub %.0f%%, sim %.0f%% of a core during rounds" % (
+              "hub %.0f%%, sim %.0f%% of a core during rounds (%d sim process(es))" % (
                   r["agent_rss_kib_median"], r["agent_rss_kib_max"], r["agent_pss_kib_median"],
                   r["agent_rss_kib_max_after"], r["agent_pss_kib_median_after"], r["agent_idle_cpu_pct_median"],
                   r["agent_idle_cpu_pct_max"], r["agent_busy_cpu_pct_median"], r["agent_busy_cpu_pct_max"],
-                  r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"]), flush=True)
+                  r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"], r["sims"]), flush=True)
         if r["watch_errors"]:
             print("              watch errors: %s" % r["watch_errors"])
     if a.json:
