@@ -5,8 +5,10 @@
  * callback (never inside the store callback, never on the HTTP write path),
  * the execution namespaces karmada-es-<cluster>, and the order of the stages:
  * detector → scheduler → work renderer → status aggregation, with the events
- * each stage reports. All writes go through objects.h; writes of unchanged
- * objects are no-ops, so the loop settles.
+ * each stage reports (queued in memory, written when the queue is idle).
+ * All writes go through objects.h; writes of unchanged objects are no-ops,
+ * so the loop settles. When clusters change, bindings are re-scheduled
+ * first (one write each) and their Works rendered after.
  *
  * Dependencies (propagateDeps) follow Karmada's own design: each referenced
  * ConfigMap/Secret/ServiceAccount/PVC that exists gets an attached binding
