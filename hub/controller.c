@@ -165,9 +165,11 @@ struct controller {
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;
-	/* Events not yet written, oldest first (a ring). */
+	/* Events not yet written, oldest first: events[ev_head .. ev_head +
+	 * ev_count). Grows on demand; freed once drained, so an idle hub keeps
+	 * no buffer. */
 	struct pending_event *events;
-	size_t ev_head, ev_count;
+	size_t ev_head, ev_count, ev_cap;
 	long long ev_dropped;
 };
 
@@ -441,9 +443,19 @@ static void event(struct controller *c, const cJSON *obj, bool warning, const ch
 				 c->ev_dropped, reason, mstr(obj, "name") ? mstr(obj, "name") : "");
 		return;
 	}
-	if (!c->events)
-		c->events = calloc(EVENT_BUFFER_MAX, sizeof *c->events);
-	struct pending_event *pe = &c->events[(c->ev_head + c->ev_count++) % EVENT_BUFFER_MAX];
+	if (c->ev_head + c->ev_count == c->ev_cap) {
+		if (c->ev_head > 0) {
+			memmove(c->events, c->events + c->ev_head, c->ev_count * sizeof *c->events);
+			c->ev_head = 0;
+		} else {
+			size_t cap = c->ev_cap ? c->ev_cap * 2 : 256;
+			if (cap > EVENT_BUFFER_MAX)
+				cap = EVENT_BUFFER_MAX;
+			c->events = realloc(c->events, cap * sizeof *c->events);
+			c->ev_cap = cap;
+		}
+	}
+	struct pending_event *pe = &c->events[c->ev_head + c->ev_count++];
 	pe->about = event_subject(obj);
 	pe->reason = strdup(reason);
 	pe->message = strdup(msg);
@@ -477,8 +489,13 @@ static void flush_events(struct controller *c, long long deadline_ms, bool aged_
 		events_record(c->objs, pe->about, pe->warning ? "Warning" : "Normal", pe->reason, pe->message, pe->component,
 			      pe->mode, pe->at);
 		free_event(pe);
-		c->ev_head = (c->ev_head + 1) % EVENT_BUFFER_MAX;
+		c->ev_head++;
 		c->ev_count--;
+	}
+	if (c->ev_count == 0) {
+		free(c->events);
+		c->events = NULL;
+		c->ev_head = c->ev_cap = 0;
 	}
 }
 
@@ -1681,7 +1698,7 @@ void controller_stop(struct controller *c)
 		log_warn("controller: %zu events not recorded at shutdown", c->ev_count);
 	while (c->ev_count > 0) {
 		free_event(&c->events[c->ev_head]);
-		c->ev_head = (c->ev_head + 1) % EVENT_BUFFER_MAX;
+		c->ev_head++;
 		c->ev_count--;
 	}
 	free(c->events);
