@@ -1186,6 +1186,18 @@ static void sync_dependencies(struct controller *c, const char *pns, const char 
 
 /* ---- binding stage: schedule, render Works, aggregate ------------------------------ */
 
+/* The Cluster objects, listed once per slice of the queue (and again after
+ * any Cluster changes). */
+static const cJSON *current_clusters(struct controller *c)
+{
+	if (!c->clusters_cache || c->clusters_dirty) {
+		cJSON_Delete(c->clusters_cache);
+		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
+		c->clusters_dirty = false;
+	}
+	return c->clusters_cache;
+}
+
 static void reconcile_binding(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -1215,12 +1227,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
-	if (!c->clusters_cache || c->clusters_dirty) {
-		cJSON_Delete(c->clusters_cache);
-		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
-		c->clusters_dirty = false;
-	}
-	const cJSON *clusters = c->clusters_cache;
+	const cJSON *clusters = current_clusters(c);
 	char tkey[1024];
 	obj_key(tkey, sizeof tkey, tk, rns, rname);
 	c->self_binding = key;
@@ -1366,17 +1373,13 @@ static void schedule_key(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
-	if (!c->clusters_cache || c->clusters_dirty) {
-		cJSON_Delete(c->clusters_cache);
-		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
-		c->clusters_dirty = false;
-	}
-	if (!needs_schedule(b, tmpl, c->clusters_cache)) {
+	const cJSON *clusters = current_clusters(c);
+	if (!needs_schedule(b, tmpl, clusters)) {
 		enqueue(c, 'B', key);
 	} else {
 		const struct kind_info *bk = binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding(c, next, tmpl, c->clusters_cache);
+		schedule_binding(c, next, tmpl, clusters);
 		struct api_error e = {0};
 		if (obj_update_cur(c->objs, bk, b, next, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
 			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, kp.ns, kp.name, e.message);
