@@ -74,6 +74,14 @@ def proc_mem(pid):
     return rss, pss
 
 
+def cpu_busy():
+    """Busy and total jiffies of the whole machine (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
@@ -319,6 +327,8 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         lat, lat_send, first, render, deliver, work_first, acks = [], [], [], [], [], [], []
         t0 = {p.pid: proc_stat(p.pid) for p in agents}
         hub0, sim0 = proc_stat(hub_p.pid), sum(proc_stat(p.pid) for p in sims)
+        mine = [hub_p.pid, watcher.p.pid, os.getpid()] + [p.pid for p in sims] + [p.pid for p in agents]
+        mine0, mach0 = sum(proc_stat(pid) for pid in mine), cpu_busy()
         start = time.monotonic()
         for i in range(1, rounds + 1):
             if gap:
@@ -350,6 +360,10 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         busy_s = time.monotonic() - start
         busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
         hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, sum(proc_stat(p.pid) for p in sims) - sim0
+        mach1 = cpu_busy()
+        mine_ticks = sum(proc_stat(pid) for pid in mine) - mine0
+        ncpu = os.cpu_count() or 1
+        other_cpu = 100.0 * ((mach1[0] - mach0[0]) - mine_ticks) / max(1, mach1[1] - mach0[1]) * ncpu
         mem_after = [proc_mem(p.pid) for p in agents]
         conn.close()
         hz = os.sysconf("SC_CLK_TCK")
@@ -381,6 +395,8 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             "hub_busy_cpu_pct": 100.0 * hub_ticks / hz / busy_s,
             "sim_busy_cpu_pct": 100.0 * sim_ticks / hz / busy_s,
             "watch_errors": watcher.errors[:10],
+            # CPU the rest of the machine used during the rounds (% of one core; other users' work).
+            "other_cpu_pct": max(0.0, other_cpu),
         }
         return res
     finally:
@@ -463,6 +479,8 @@ def main():
                   r["agent_rss_kib_max_after"], r["agent_pss_kib_median_after"], r["agent_idle_cpu_pct_median"],
                   r["agent_idle_cpu_pct_max"], r["agent_busy_cpu_pct_median"], r["agent_busy_cpu_pct_max"],
                   r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"], r["sims"]), flush=True)
+        print("              other processes on the machine used %.0f%% of a core during the rounds (%d cores)" % (
+            r["other_cpu_pct"], os.cpu_count() or 1))
         if r["watch_errors"]:
             print("              watch errors: %s" % r["watch_errors"])
     if a.json:
