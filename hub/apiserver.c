@@ -65,6 +65,7 @@ struct apiserver {
 	/* Group commit (store.h): answers given while the store has an open
 	 * batch wait in held until on_commit has made it durable. */
 	struct event *commit_ev;
+	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	int commit_waits;               /* times on_commit let other callbacks go first */
 	struct held *held, **held_tail;
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
@@ -1511,6 +1512,61 @@ static int load_crd(const char *key, const char *value, size_t len, long long re
 	return 0;
 }
 
+static bool crd_stored(const char *crd_name)
+{
+	char key[600];
+	snprintf(key, sizeof key, "apiextensions.k8s.io/customresourcedefinitions//%.500s", crd_name);
+	for (struct apiserver *a = all_apis; a; a = a->next_api)
+		if (store_get(a->store, key, NULL, NULL) == STORE_OK)
+			return true;
+	return false;
+}
+
+/* A rolled-back batch may have registered, changed or removed CRD kinds
+ * (objects.c does it at write time): make the registry match what is
+ * stored again. Watches on custom kinds end (clients re-list), as on any
+ * committed CRD change. Runs from its own event, never inside a request. */
+static void on_crd_resync(evutil_socket_t fd, short what, void *arg)
+{
+	int n = 0, cap = kinds_count();
+	char **names = calloc((size_t)cap + 1, sizeof *names);
+	for (int i = 0; i < cap; i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (!k->dynamic)
+			continue;
+		size_t len = strlen(k->plural) + strlen(k->group) + 2;
+		char *name = malloc(len);
+		snprintf(name, len, "%s.%s", k->plural, k->group);
+		bool dup = false;
+		for (int j = 0; j < n; j++)
+			dup |= strcmp(names[j], name) == 0;
+		if (dup)
+			free(name);
+		else
+			names[n++] = name;
+	}
+	for (struct apiserver *a = all_apis; a; a = a->next_api)
+		for (struct watcher *w = a->watchers, *next; w; w = next) {
+			next = w->next;
+			if (w->k->dynamic)
+				watcher_end(w);
+		}
+	for (int i = 0; i < n; i++) {
+		if (!crd_stored(names[i]))
+			kinds_unregister_crd(names[i]);
+		free(names[i]);
+	}
+	free(names);
+	for (struct apiserver *a = all_apis; a; a = a->next_api)
+		store_list(a->store, "apiextensions.k8s.io/customresourcedefinitions/", load_crd, NULL, NULL);
+}
+
+static void on_rollback(struct store *s, void *ud)
+{
+	struct apiserver *a = ud;
+	event_active(a->crd_resync_ev, EV_TIMEOUT, 0);
+}
+
 static void ensure_namespace(struct apiserver *a, const char *name)
 {
 	const struct kind_info *k = kinds_find_kind("", "v1", "Namespace");
@@ -1561,7 +1617,9 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	/* From here on, writes of one loop turn share one commit. */
 	a->held_tail = &a->held;
 	a->commit_ev = event_new(base, -1, 0, on_commit, a);
+	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
 	store_set_batching(st, on_batch_open, a);
+	store_subscribe_rollback(st, on_rollback, a);
 	a->next_api = all_apis;
 	all_apis = a;
 	a->http = new_http(a);
@@ -1675,12 +1733,14 @@ void apiserver_free(struct apiserver *a)
 	run_deferred(a, true);
 	store_set_batching(a->store, NULL, NULL);
 	store_unsubscribe(a->store, on_store_event, a);
+	store_unsubscribe_rollback(a->store, on_rollback, a);
 	for (struct apiserver **p = &all_apis; *p; p = &(*p)->next_api)
 		if (*p == a) {
 			*p = a->next_api;
 			break;
 		}
 	event_free(a->commit_ev);
+	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
 	evhttp_free(a->http);
 	for (int i = 0; i < a->nextra; i++)

@@ -170,6 +170,8 @@ struct controller {
 	 * no buffer. */
 	struct pending_event *events;
 	size_t ev_head, ev_count, ev_cap;
+	/* A batch with our writes was rolled back: rebuild before the next item. */
+	bool rolled_back;
 	long long ev_dropped;
 };
 
@@ -1558,8 +1560,22 @@ static void resync(struct controller *c)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
+/* Safe point (nothing held): forget what the rolled-back batch taught us
+ * and reconcile everything again from the store, as at start. */
+static void recover_from_rollback(struct controller *c)
+{
+	c->rolled_back = false;
+	smap_free(&c->outcome);
+	smap_free(&c->clusters);
+	smap_free(&c->namespaces);
+	c->clusters_dirty = true;
+	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
+}
+
 static void process(struct controller *c, const char *item)
 {
+	if (c->rolled_back)
+		recover_from_rollback(c);
 	const char *key = item + 2;
 	switch (item[0]) {
 	case 'T': reconcile_template(c, key); break;
@@ -1673,6 +1689,13 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	enqueue(c, 'T', ev->key);
 }
 
+static void on_rollback(struct store *s, void *ud)
+{
+	struct controller *c = ud;
+	c->rolled_back = true; /* acted on at the next item: see recover_from_rollback */
+	enqueue(c, 'R', "");
+}
+
 struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
 {
 	struct controller *c = calloc(1, sizeof *c);
@@ -1685,6 +1708,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	 * their own writes join the same batch, and nothing they do is seen
 	 * outside before its commit. */
 	store_subscribe(st, on_store_event, c);
+	store_subscribe_rollback(st, on_rollback, c);
 	enqueue(c, 'R', "");
 	return c;
 }
@@ -1706,6 +1730,7 @@ void controller_stop(struct controller *c)
 	}
 	free(c->events);
 	store_unsubscribe(c->st, on_store_event, c);
+	store_unsubscribe_rollback(c->st, on_rollback, c);
 	if (c->ev)
 		event_free(c->ev);
 	char *item;

@@ -23,8 +23,9 @@
  *     apiserver.h);
  *   - a write that fails leaves the rest of the batch intact;
  *   - if the commit fails, the batch is rolled back: the revision and the
- *     compaction point return to the last committed ones and the batch's
- *     committed events are never delivered.
+ *     compaction point return to the last committed ones, the batch's
+ *     committed events are never delivered, and rollback subscribers are
+ *     told (see store_subscribe_rollback).
  * Two kinds of subscribers:
  *   - store_subscribe(): "in-transaction" subscribers are told of each
  *     write as soon as it is made, possibly before it is durable and even if
@@ -105,6 +106,12 @@ struct store_subscriber {
 };
 
 typedef void (*store_batch_fn)(struct store *s, void *ud);
+/* After an open batch was rolled back. */
+typedef void (*store_rollback_fn)(struct store *s, void *ud);
+struct store_rollback_subscriber {
+	store_rollback_fn fn;
+	void *ud;
+};
 
 struct store {
 	const struct store_ops *ops;
@@ -114,6 +121,8 @@ struct store {
 	int ncsubs;
 	store_batch_fn on_open;               /* NULL: autocommit */
 	void *on_open_ud;
+	struct store_rollback_subscriber rsubs[4];
+	int nrsubs;
 };
 
 /* SQLite backend: one file DIR/atoll.db (created if missing). */
@@ -125,6 +134,14 @@ void store_subscribe(struct store *s, store_event_fn fn, void *ud);
 void store_subscribe_committed(struct store *s, store_event_fn fn, void *ud);
 /* Removes fn/ud from both lists. */
 void store_unsubscribe(struct store *s, store_event_fn fn, void *ud);
+/* Told when a batch is rolled back: its writes, which in-transaction
+ * subscribers have already seen, are gone, so state derived from them must
+ * be rebuilt from the store. Called from inside a store call (a failed
+ * write or commit): only schedule work here, never write or free what a
+ * caller up the stack may hold. */
+void store_subscribe_rollback(struct store *s, store_rollback_fn fn, void *ud);
+void store_unsubscribe_rollback(struct store *s, store_rollback_fn fn, void *ud);
+void store_notify_rollback(struct store *s);
 /* For backends: tell in-transaction / committed subscribers. */
 void store_notify(struct store *s, const struct store_event *ev);
 void store_notify_committed(struct store *s, const struct store_event *ev);

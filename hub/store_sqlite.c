@@ -237,6 +237,8 @@ static void rollback_batch(struct sqlite_store *q)
 	q->in_tx = false;
 	q->broken = false;
 	drop_pending(q);
+	if (batching(q))
+		store_notify_rollback(&q->base);
 }
 
 static int sq_commit(struct store *s)
@@ -572,6 +574,28 @@ void store_notify_committed(struct store *s, const struct store_event *ev)
 {
 	for (int i = 0; i < s->ncsubs; i++)
 		s->csubs[i].fn(ev, s->csubs[i].ud);
+}
+
+void store_subscribe_rollback(struct store *s, store_rollback_fn fn, void *ud)
+{
+	if (s->nrsubs < (int)(sizeof s->rsubs / sizeof s->rsubs[0]))
+		s->rsubs[s->nrsubs++] = (struct store_rollback_subscriber){fn, ud};
+}
+
+void store_unsubscribe_rollback(struct store *s, store_rollback_fn fn, void *ud)
+{
+	for (int i = 0; i < s->nrsubs; i++)
+		if (s->rsubs[i].fn == fn && s->rsubs[i].ud == ud) {
+			memmove(&s->rsubs[i], &s->rsubs[i + 1], (size_t)(s->nrsubs - i - 1) * sizeof s->rsubs[0]);
+			s->nrsubs--;
+			i--;
+		}
+}
+
+void store_notify_rollback(struct store *s)
+{
+	for (int i = 0; i < s->nrsubs; i++)
+		s->rsubs[i].fn(s, s->rsubs[i].ud);
 }
 
 void store_set_batching(struct store *s, store_batch_fn on_open, void *ud)

@@ -48,7 +48,15 @@ const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kind
 struct crd_kind {
 	struct kind_info info;
 	char *crd_name;
+	struct crd_kind *next_retired;
 };
+
+/* Kinds a CRD change replaced or removed are kept a while, not freed: a
+ * watch on them holds the pointer until the change is committed and the
+ * API server ends it (one loop turn). The oldest go past RETIRED_MAX. */
+#define RETIRED_MAX 1024
+static struct crd_kind *retired, **retired_tail = &retired;
+static int retired_len;
 
 static const struct kind_info **registry;
 static struct crd_kind **crd_kinds;
@@ -88,8 +96,30 @@ static void free_crd_kind(struct crd_kind *c)
 	free(c);
 }
 
+static void retire_crd_kind(struct crd_kind *c)
+{
+	c->next_retired = NULL;
+	*retired_tail = c;
+	retired_tail = &c->next_retired;
+	if (++retired_len > RETIRED_MAX) {
+		struct crd_kind *old = retired;
+		retired = old->next_retired;
+		if (!retired)
+			retired_tail = &retired;
+		retired_len--;
+		free_crd_kind(old);
+	}
+}
+
 void kinds_shutdown(void)
 {
+	while (retired) {
+		struct crd_kind *next = retired->next_retired;
+		free_crd_kind(retired);
+		retired = next;
+	}
+	retired_tail = &retired;
+	retired_len = 0;
 	for (int i = 0; i < crd_len; i++)
 		free_crd_kind(crd_kinds[i]);
 	free(crd_kinds);
@@ -188,7 +218,7 @@ static void remove_crd_kinds(const char *crd_name)
 	int j = 0;
 	for (int i = 0; i < crd_len; i++) {
 		if (strcmp(crd_kinds[i]->crd_name, crd_name) == 0)
-			free_crd_kind(crd_kinds[i]);
+			retire_crd_kind(crd_kinds[i]);
 		else
 			crd_kinds[j++] = crd_kinds[i];
 	}

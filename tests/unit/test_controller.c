@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -386,11 +389,60 @@ static void test_join_on_loop(void **state)
 	event_base_free(base);
 }
 
+static void batch_opened(struct store *s, void *ud) { (*(int *)ud)++; }
+
+/* The controller's writes are rolled back (the commit fails: the WAL may
+ * not grow, RLIMIT_FSIZE) while what caused them stays committed: the
+ * controller is told and reconciles everything again, so the binding and
+ * its Works come back with the next commit. */
+static void test_rollback_recovery(void **state)
+{
+	struct fx *f = *state;
+	int opens = 0;
+	store_set_batching(f->objs.store, batch_opened, &opens);
+	create(f, K("apps", "v1", "Deployment"), "default", DEPLOY);
+	char buf[2048];
+	snprintf(buf, sizeof buf, POLICY, 1, 1, 1);
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default", buf);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+
+	settle(f); /* binding and Works: in the open batch */
+	assert_true(store_in_batch(f->objs.store));
+	assert_int_equal(work_replicas(f, "eu"), 1);
+	char wal[300];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", f->dir);
+	struct stat st;
+	assert_int_equal(stat(wal, &st), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 512;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc = store_commit(f->objs.store);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_null(get(f, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default", "hello-deployment"));
+	assert_int_equal(work_replicas(f, "eu"), -1);
+
+	settle(f);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	cJSON *b = get(f, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default", "hello-deployment");
+	assert_non_null(b);
+	cJSON_Delete(b);
+	assert_int_equal(work_replicas(f, "eu"), 1);
+	assert_int_equal(work_replicas(f, "ap"), 1);
+	assert_int_equal(work_replicas(f, "us"), 1);
+	store_set_batching(f->objs.store, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
