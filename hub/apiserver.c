@@ -326,7 +326,25 @@ static cJSON *str_array(const char *const *v)
 static const char *const all_verbs[] = {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch", NULL};
 static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
 
-static cJSON *resource_list(const char *group, const char *version)
+/* A member cluster's API server (atoll-sim) serves what a plain
+ * Kubernetes API server would: not Karmada's groups, and a custom kind only
+ * when its own store holds the CRD (simulators in one process share the
+ * kind registry). */
+static bool api_serves(const struct apiserver *a, const struct kind_info *k)
+{
+	if (!a->cfg.member)
+		return true;
+	size_t gl = strlen(k->group);
+	if (!k->dynamic)
+		return !(gl >= 10 && strcmp(k->group + gl - 10, "karmada.io") == 0);
+	char key[600];
+	snprintf(key, sizeof key, "apiextensions.k8s.io/customresourcedefinitions//%.250s.%.250s", k->plural, k->group);
+	return store_get(a->store, key, NULL, NULL) == STORE_OK;
+}
+
+static bool serves(const struct kind_info *k, void *ud) { return api_serves(ud, k); }
+
+static cJSON *resource_list(const struct apiserver *a, const char *group, const char *version)
 {
 	cJSON *rl = cJSON_CreateObject();
 	char gv[256];
@@ -341,7 +359,7 @@ static cJSON *resource_list(const char *group, const char *version)
 	int found = 0;
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
-		if (strcmp(k->group, group) != 0 || strcmp(k->version, version) != 0)
+		if (strcmp(k->group, group) != 0 || strcmp(k->version, version) != 0 || !api_serves(a, k))
 			continue;
 		found++;
 		cJSON *r = cJSON_CreateObject();
@@ -388,7 +406,7 @@ static cJSON *resource_list(const char *group, const char *version)
 }
 
 /* Versions of a group, preferred (first registered) first. */
-static cJSON *group_entry(const char *group)
+static cJSON *group_entry(const struct apiserver *a, const char *group)
 {
 	cJSON *g = cJSON_CreateObject();
 	cJSON_AddStringToObject(g, "name", group);
@@ -397,7 +415,7 @@ static cJSON *group_entry(const char *group)
 	int nseen = 0;
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
-		if (strcmp(k->group, group) != 0)
+		if (strcmp(k->group, group) != 0 || !api_serves(a, k))
 			continue;
 		bool dup = false;
 		for (int j = 0; j < nseen; j++)
@@ -407,13 +425,13 @@ static cJSON *group_entry(const char *group)
 		snprintf(seen[nseen++], 64, "%s", k->version);
 	}
 	/* Karmada's work group prefers v1alpha2 (bindings) over v1alpha1. */
-	for (int a = 0; a < nseen; a++)
-		for (int b = a + 1; b < nseen; b++)
-			if (strcmp(seen[b], seen[a]) > 0) {
+	for (int x = 0; x < nseen; x++)
+		for (int y = x + 1; y < nseen; y++)
+			if (strcmp(seen[y], seen[x]) > 0) {
 				char t[64];
-				memcpy(t, seen[a], 64);
-				memcpy(seen[a], seen[b], 64);
-				memcpy(seen[b], t, 64);
+				memcpy(t, seen[x], 64);
+				memcpy(seen[x], seen[y], 64);
+				memcpy(seen[y], t, 64);
 			}
 	for (int j = 0; j < nseen; j++) {
 		cJSON *v = cJSON_CreateObject();
@@ -428,7 +446,7 @@ static cJSON *group_entry(const char *group)
 	return g;
 }
 
-static cJSON *group_list(void)
+static cJSON *group_list(const struct apiserver *a)
 {
 	cJSON *gl = cJSON_CreateObject();
 	cJSON_AddStringToObject(gl, "kind", "APIGroupList");
@@ -436,13 +454,13 @@ static cJSON *group_list(void)
 	cJSON *groups = cJSON_AddArrayToObject(gl, "groups");
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
-		if (!k->group[0])
+		if (!k->group[0] || !api_serves(a, k))
 			continue;
 		bool dup = false;
 		for (int j = 0; j < i; j++)
-			dup |= strcmp(kinds_at(j)->group, k->group) == 0;
+			dup |= strcmp(kinds_at(j)->group, k->group) == 0 && api_serves(a, kinds_at(j));
 		if (!dup)
-			cJSON_AddItemToArray(groups, group_entry(k->group));
+			cJSON_AddItemToArray(groups, group_entry(a, k->group));
 	}
 	return gl;
 }
@@ -462,9 +480,9 @@ static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, co
 		cJSON_AddStringToObject(e, "serverAddress", host ? host : "127.0.0.1");
 		cJSON_AddItemToArray(addr, e);
 	} else if (strcmp(path, "/apis") == 0 || strcmp(path, "/apis/") == 0) {
-		body = group_list();
+		body = group_list(a);
 	} else if (strcmp(path, "/api/v1") == 0) {
-		body = resource_list("", "v1");
+		body = resource_list(a, "", "v1");
 	} else if (strncmp(path, "/apis/", 6) == 0) {
 		char group[128] = "", version[64] = "";
 		const char *g = path + 6;
@@ -472,8 +490,8 @@ static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, co
 		if (!slash) {
 			snprintf(group, sizeof group, "%s", g);
 			for (int i = 0; i < kinds_count(); i++)
-				if (strcmp(kinds_at(i)->group, group) == 0) {
-					body = group_entry(group);
+				if (strcmp(kinds_at(i)->group, group) == 0 && api_serves(a, kinds_at(i))) {
+					body = group_entry(a, group);
 					cJSON_AddStringToObject(body, "kind", "APIGroup");
 					cJSON_AddStringToObject(body, "apiVersion", "v1");
 					break;
@@ -481,7 +499,7 @@ static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, co
 		} else if (!strchr(slash + 1, '/')) {
 			snprintf(group, sizeof group, "%.*s", (int)(slash - g), g);
 			snprintf(version, sizeof version, "%s", slash + 1);
-			body = resource_list(group, version);
+			body = resource_list(a, group, version);
 		} else {
 			return false;
 		}
@@ -527,20 +545,20 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 	}
 	if (strcmp(path, "/openapi/v2") == 0 || strcmp(path, "/swagger-2.0.0.pb-v1") == 0) {
 		size_t len;
-		unsigned char *pb = openapi_v2_protobuf(&len);
+		unsigned char *pb = openapi_v2_protobuf(serves, a, &len);
 		/* Not the Accept value: kubectl's MIME parser rejects its '@'. */
 		send_raw(req, 200, "application/octet-stream", pb, len);
 		free(pb);
 		return true;
 	}
 	if (strcmp(path, "/openapi/v3") == 0) {
-		cJSON *idx = openapi_v3_index();
+		cJSON *idx = openapi_v3_index(serves, a);
 		api_send_json(req, 200, idx);
 		cJSON_Delete(idx);
 		return true;
 	}
 	if (strncmp(path, "/openapi/v3/", 12) == 0) {
-		cJSON *doc = openapi_v3_group_version(path + 12);
+		cJSON *doc = openapi_v3_group_version(path + 12, serves, a);
 		if (!doc) {
 			send_status(req, 404, "NotFound", "the server could not find the requested resource");
 			return true;
@@ -1090,7 +1108,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		return;
 	}
 	const struct kind_info *k = kinds_find_resource(p.group, p.version, p.resource);
-	if (!k) {
+	if (!k || !api_serves(a, k)) {
 		send_status(req, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}

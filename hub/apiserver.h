@@ -23,6 +23,8 @@ struct apiserver_config {
 	int request_timeout_s;   /* read/write timeout for a non-watch request */
 	long long history;       /* revisions of change history kept for watches */
 	int max_watches;         /* concurrent watch streams; more get 429 */
+	bool member;             /* a member cluster (atoll-sim): no Karmada APIs; custom
+				  * kinds only from CRDs in this server's own store */
 };
 
 struct apiserver;

@@ -156,16 +156,17 @@ unsigned char *openapi_v2_protobuf_for(const struct kind_info *const *kinds, int
 	return doc.p;
 }
 
-unsigned char *openapi_v2_protobuf(size_t *len)
+unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *len)
 {
-	int n = kinds_count();
-	const struct kind_info **kinds = calloc((size_t)n + 1, sizeof *kinds);
+	int all = kinds_count(), n = 0;
+	const struct kind_info **kinds = calloc((size_t)all + 1, sizeof *kinds);
 	if (!kinds) {
 		*len = 0;
 		return NULL;
 	}
-	for (int i = 0; i < n; i++)
-		kinds[i] = kinds_at(i);
+	for (int i = 0; i < all; i++)
+		if (!keep || keep(kinds_at(i), ud))
+			kinds[n++] = kinds_at(i);
 	unsigned char *out = openapi_v2_protobuf_for(kinds, n, true, len);
 	free(kinds);
 	return out;
@@ -192,14 +193,14 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 }
 
 /* Hash of everything the group-version document is made from. */
-static uint64_t gv_hash(const char *key)
+static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 {
 	uint64_t h = fnv1a(14695981039346656037ULL, OPENAPI_INFO_VERSION);
 	char k2[512];
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
 		gv_key(k, k2, sizeof k2);
-		if (strcmp(k2, key) != 0)
+		if (strcmp(k2, key) != 0 || (keep && !keep(k, ud)))
 			continue;
 		h = fnv1a(h, k->kind);
 		h = fnv1a(h, k->plural);
@@ -208,17 +209,19 @@ static uint64_t gv_hash(const char *key)
 	return h;
 }
 
-cJSON *openapi_v3_index(void)
+cJSON *openapi_v3_index(openapi_kind_filter keep, void *ud)
 {
 	cJSON *out = cJSON_CreateObject();
 	cJSON *paths = cJSON_AddObjectToObject(out, "paths");
 	char key[512], url[640];
 	for (int i = 0; paths && i < kinds_count(); i++) {
+		if (keep && !keep(kinds_at(i), ud))
+			continue;
 		gv_key(kinds_at(i), key, sizeof key);
 		if (cJSON_GetObjectItemCaseSensitive(paths, key))
 			continue;
 		snprintf(url, sizeof url, "/openapi/v3/%s?hash=%016llX", key,
-			 (unsigned long long)gv_hash(key));
+			 (unsigned long long)gv_hash(key, keep, ud));
 		cJSON *e = cJSON_AddObjectToObject(paths, key);
 		cJSON_AddStringToObject(e, "serverRelativeURL", url);
 	}
@@ -245,7 +248,7 @@ static cJSON *v3_patch_op(const struct kind_info *k)
 	return op;
 }
 
-cJSON *openapi_v3_group_version(const char *gv_path)
+cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, void *ud)
 {
 	char want[512], key[512];
 	size_t n;
@@ -263,7 +266,7 @@ cJSON *openapi_v3_group_version(const char *gv_path)
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
 		gv_key(k, key, sizeof key);
-		if (strcmp(key, want) != 0)
+		if (strcmp(key, want) != 0 || (keep && !keep(k, ud)))
 			continue;
 		if (!doc) {
 			doc = cJSON_CreateObject();

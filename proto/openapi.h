@@ -18,10 +18,14 @@
 /* The version reported in info.version of both documents. */
 #define OPENAPI_INFO_VERSION "v1.31.0"
 
+/* Which kinds of the registry a server serves (NULL: all of them). */
+typedef bool (*openapi_kind_filter)(const struct kind_info *k, void *ud);
+
 /* GET /openapi/v2 (serve as application/octet-stream): one PATCH operation
- * for every kind in the registry. Returns a malloc'd buffer and its length
- * in *len, or NULL (and *len = 0) on allocation failure. */
-unsigned char *openapi_v2_protobuf(size_t *len);
+ * for every kind in the registry that keep accepts. Returns a malloc'd
+ * buffer and its length in *len, or NULL (and *len = 0) on allocation
+ * failure. */
+unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *len);
 
 /* The same document for an explicit list of kinds; with_info adds
  * swagger "2.0" and info {title "Kubernetes", version OPENAPI_INFO_VERSION}.
@@ -31,14 +35,14 @@ unsigned char *openapi_v2_protobuf_for(const struct kind_info *const *kinds, int
 
 /* GET /openapi/v3: {"paths":{"api/v1":{"serverRelativeURL":
  * "/openapi/v3/api/v1?hash=H"},"apis/apps/v1":{...},...}} for every
- * group-version in the registry. H changes when that group-version's kinds
+ * group-version in the registry (of the kinds keep accepts). H changes when that group-version's kinds
  * change. Caller frees. */
-cJSON *openapi_v3_index(void);
+cJSON *openapi_v3_index(openapi_kind_filter keep, void *ud);
 
 /* GET /openapi/v3/<gv_path> where gv_path is "api/v1" or "apis/<g>/<v>"
  * (a leading '/' and a "?query" are ignored): an OpenAPI 3.0 document with a
  * patch operation per kind of that group-version, or NULL if no kind has
  * that group-version. Caller frees. */
-cJSON *openapi_v3_group_version(const char *gv_path);
+cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, void *ud);
 
 #endif

@@ -79,7 +79,8 @@ struct sim_cluster *sim_cluster_start(struct event_base *base, const struct sim_
 					.component = "atoll-sim",
 					.request_timeout_s = cfg->request_timeout_s,
 					.history = cfg->history,
-					.max_watches = cfg->max_watches};
+					.max_watches = cfg->max_watches,
+					.member = true};
 	c->api = apiserver_new(base, c->store, &acfg);
 	c->port = apiserver_listen_insecure(c->api, cfg->listen, serr, sizeof serr);
 	if (c->port < 0) {

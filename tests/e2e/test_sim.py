@@ -296,6 +296,21 @@ def test_multi_cluster_one_process(tmp_path):
         kc["ap"]("apply", "-f", os.path.join(SEED, "deployment.yaml"))
         wait_for(lambda: running_pods(kc["ap"], 3), what="3 pods in ap")
         assert pods(kc["eu"]) == [] and pods(kc["us"]) == []
+        # Each member serves what a plain API server would: no Karmada
+        # groups, and a CRD applied to one member is served by that member only.
+        res = kc["eu"]("api-resources", "-o", "name").stdout.split()
+        assert "deployments.apps" in res
+        assert not [r for r in res if r.endswith("karmada.io")], res
+        crd = ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+               "metadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n"
+               "  names: {plural: widgets, singular: widget, kind: Widget}\n"
+               "  versions: [{name: v1, served: true, storage: true}]\n")
+        kc["eu"]("apply", "-f", "-", input=crd)
+        wait_for(lambda: kc["eu"]("get", "widgets", check=False).returncode == 0, what="widgets served in eu")
+        r = kc["us"]("get", "widgets", check=False)
+        assert r.returncode != 0 and "the server doesn't have a resource type" in r.stderr, r.stderr
+        r = kc["us"]("get", "propagationpolicies", check=False)
+        assert r.returncode != 0 and "the server doesn't have a resource type" in r.stderr, r.stderr
     finally:
         assert s.stop() == 0, s.read_log()
 

@@ -69,7 +69,7 @@ static void test_v2_all_kinds(void **state)
 {
 	(void)state;
 	size_t len = 0;
-	unsigned char *blob = openapi_v2_protobuf(&len);
+	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len);
 	assert_non_null(blob);
 	assert_true(len > 150u * (size_t)builtin_kinds_count);
 	for (int i = 0; i < builtin_kinds_count; i++) {
@@ -109,27 +109,27 @@ static void test_crd_kinds(void **state)
 	cJSON_Delete(crd);
 
 	size_t len = 0;
-	unsigned char *blob = openapi_v2_protobuf(&len);
+	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len);
 	assert_true(contains(blob, len, "group: example.com\nkind: Foo\nversion: v1\n"));
 	assert_true(contains(blob, len, "/apis/example.com/v1/namespaces/{namespace}/foos/{name}"));
 	free(blob);
 
-	cJSON *idx = openapi_v3_index();
+	cJSON *idx = openapi_v3_index(NULL, NULL);
 	const char *url = json_get_str(cJSON_GetObjectItemCaseSensitive(json_get(idx, "paths"), "apis/example.com/v1"),
 				       "serverRelativeURL");
 	assert_non_null(url);
 	assert_true(strncmp(url, "/openapi/v3/apis/example.com/v1?hash=", 37) == 0);
 	cJSON_Delete(idx);
 
-	cJSON *doc = openapi_v3_group_version("apis/example.com/v1");
+	cJSON *doc = openapi_v3_group_version("apis/example.com/v1", NULL, NULL);
 	assert_non_null(doc);
 	cJSON_Delete(doc);
 
 	kinds_unregister_crd("foos.example.com");
-	blob = openapi_v2_protobuf(&len);
+	blob = openapi_v2_protobuf(NULL, NULL, &len);
 	assert_false(contains(blob, len, "kind: Foo\n"));
 	free(blob);
-	assert_null(openapi_v3_group_version("apis/example.com/v1"));
+	assert_null(openapi_v3_group_version("apis/example.com/v1", NULL, NULL));
 }
 
 static const char *index_url(const cJSON *idx, const char *key)
@@ -140,7 +140,7 @@ static const char *index_url(const cJSON *idx, const char *key)
 static void test_v3_index(void **state)
 {
 	(void)state;
-	cJSON *idx = openapi_v3_index();
+	cJSON *idx = openapi_v3_index(NULL, NULL);
 	const char *keys[] = {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/cluster.karmada.io/v1alpha1",
 			      "apis/policy.karmada.io/v1alpha1", "apis/work.karmada.io/v1alpha1",
 			      "apis/work.karmada.io/v1alpha2", "apis/apiextensions.k8s.io/v1",
@@ -166,7 +166,7 @@ static void test_v3_index(void **state)
 static void test_v3_group_version(void **state)
 {
 	(void)state;
-	cJSON *doc = openapi_v3_group_version("apis/apps/v1");
+	cJSON *doc = openapi_v3_group_version("apis/apps/v1", NULL, NULL);
 	assert_non_null(doc);
 	assert_string_equal(json_get_str(doc, "openapi"), "3.0.0");
 	assert_string_equal(json_get_str(doc, "info.title"), "Kubernetes");
@@ -183,7 +183,7 @@ static void test_v3_group_version(void **state)
 	assert_int_equal(cJSON_GetArraySize(paths), 4); /* Deployment, StatefulSet, DaemonSet, ReplicaSet */
 	cJSON_Delete(doc);
 
-	doc = openapi_v3_group_version("/api/v1?hash=ABC");
+	doc = openapi_v3_group_version("/api/v1?hash=ABC", NULL, NULL);
 	assert_non_null(doc);
 	paths = json_get(doc, "paths");
 	assert_non_null(json_get(cJSON_GetObjectItemCaseSensitive(paths, "/api/v1/namespaces/{name}"), "patch"));
@@ -192,16 +192,16 @@ static void test_v3_group_version(void **state)
 					 "x-kubernetes-group-version-kind.group"), "");
 	cJSON_Delete(doc);
 
-	doc = openapi_v3_group_version("apis/cluster.karmada.io/v1alpha1");
+	doc = openapi_v3_group_version("apis/cluster.karmada.io/v1alpha1", NULL, NULL);
 	assert_non_null(json_get(cJSON_GetObjectItemCaseSensitive(json_get(doc, "paths"),
 								  "/apis/cluster.karmada.io/v1alpha1/clusters/{name}"), "patch"));
 	cJSON_Delete(doc);
 
-	assert_null(openapi_v3_group_version("apis/apps"));
-	assert_null(openapi_v3_group_version("apis/apps/v2"));
-	assert_null(openapi_v3_group_version("api/v1/extra"));
-	assert_null(openapi_v3_group_version(""));
-	assert_null(openapi_v3_group_version(NULL));
+	assert_null(openapi_v3_group_version("apis/apps", NULL, NULL));
+	assert_null(openapi_v3_group_version("apis/apps/v2", NULL, NULL));
+	assert_null(openapi_v3_group_version("api/v1/extra", NULL, NULL));
+	assert_null(openapi_v3_group_version("", NULL, NULL));
+	assert_null(openapi_v3_group_version(NULL, NULL, NULL));
 }
 
 int main(void)
