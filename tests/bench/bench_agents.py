@@ -186,15 +186,17 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
     def fail(what):
         """Names dead processes and shows the end of their logs."""
         msg = ["bench_agents (%d clusters): %s" % (n, what)]
-        for p in procs:
-            if p.poll() is not None:
-                msg.append("  %s exited with %s; end of %s.log:" % (p.bench_name, p.returncode, p.bench_name))
-                try:
-                    with open(os.path.join(work, p.bench_name + ".log"), "rb") as f:
-                        tail = f.read()[-1500:].decode(errors="replace")
-                    msg.extend("    " + ln for ln in tail.splitlines())
-                except OSError:
-                    pass
+        dead = [p for p in procs if p.poll() is not None]
+        if len(dead) > 5:
+            msg.append("  %d processes exited; the first 5:" % len(dead))
+        for p in dead[:5]:
+            msg.append("  %s exited with %s; end of %s.log:" % (p.bench_name, p.returncode, p.bench_name))
+            try:
+                with open(os.path.join(work, p.bench_name + ".log"), "rb") as f:
+                    tail = f.read()[-1500:].decode(errors="replace")
+                msg.extend("    " + ln for ln in tail.splitlines())
+            except OSError:
+                pass
         msg.append("  (working directory %s%s)" % (work, " kept" if keep else ", removed; --keep keeps it"))
         raise BenchError("\n".join(msg))
 
