@@ -824,3 +824,154 @@ cJSON *yaml_parse_file(const char *path, char *err, size_t errlen)
 	free(buf);
 	return docs;
 }
+
+/* ---- emitting ---------------------------------------------------------------------- */
+
+struct outbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static int out_write(void *data, unsigned char *buffer, size_t size)
+{
+	struct outbuf *o = data;
+	if (o->len + size + 1 > o->cap) {
+		size_t cap = (o->len + size + 1) * 2;
+		char *p = realloc(o->p, cap);
+		if (!p) {
+			o->oom = true;
+			return 0;
+		}
+		o->p = p;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, buffer, size);
+	o->len += size;
+	o->p[o->len] = '\0';
+	return 1;
+}
+
+/* A string that a plain scalar would turn into something else (true, null,
+ * 42, 1e3) must be quoted, as go-yaml's encoder does. */
+static bool plain_reads_back_as_string(const char *v)
+{
+	double d;
+	return !IN_WORDS(v, true_words) && !IN_WORDS(v, false_words) && !IN_WORDS(v, null_words) &&
+	       !plain_number(v, strlen(v), true, &d);
+}
+
+/* Go's strconv.FormatFloat(f, 'g', -1, 64) for the values JSON can hold:
+ * integers as integers, others in the shortest form that reads back. */
+static void format_number(double d, char *buf, size_t len)
+{
+	if (d == floor(d) && fabs(d) < 1e15) {
+		snprintf(buf, len, "%.0f", d);
+		return;
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+static bool emit_scalar(yaml_emitter_t *e, const char *v, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+	return yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)TAG_PREFIX "str", (yaml_char_t *)v, (int)strlen(v),
+					    style == YAML_PLAIN_SCALAR_STYLE || style == YAML_ANY_SCALAR_STYLE, 1, style) &&
+	       yaml_emitter_emit(e, &ev);
+}
+
+static bool emit_node(yaml_emitter_t *e, const cJSON *j, int depth)
+{
+	yaml_event_t ev;
+	if (depth > JSON_MAX_DEPTH)
+		return false;
+	if (cJSON_IsObject(j)) {
+		int n = 0;
+		for (const cJSON *c = j->child; c; c = c->next)
+			n++;
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+							 n ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE) ||
+		    !yaml_emitter_emit(e, &ev))
+			return false;
+		const cJSON **items = n ? malloc(sizeof *items * (size_t)n) : NULL;
+		int k = 0;
+		for (const cJSON *c = j->child; c; c = c->next)
+			items[k++] = c;
+		if (n)
+			qsort(items, (size_t)n, sizeof *items, cmp_keys); /* go-yaml sorts map keys */
+		bool ok = true;
+		for (int i = 0; ok && i < n; i++)
+			ok = emit_scalar(e, items[i]->string,
+					 plain_reads_back_as_string(items[i]->string) ? YAML_ANY_SCALAR_STYLE
+										       : YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
+			     emit_node(e, items[i], depth + 1);
+		free(items);
+		return ok && yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(e, &ev);
+	}
+	if (cJSON_IsArray(j)) {
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+							  j->child ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE) ||
+		    !yaml_emitter_emit(e, &ev))
+			return false;
+		for (const cJSON *c = j->child; c; c = c->next)
+			if (!emit_node(e, c, depth + 1))
+				return false;
+		return yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(e, &ev);
+	}
+	char num[64];
+	const char *plain = NULL;
+	if (cJSON_IsTrue(j))
+		plain = "true";
+	else if (cJSON_IsFalse(j))
+		plain = "false";
+	else if (cJSON_IsNull(j))
+		plain = "null";
+	else if (cJSON_IsNumber(j)) {
+		format_number(j->valuedouble, num, sizeof num);
+		plain = num;
+	}
+	if (plain)
+		return yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)plain, (int)strlen(plain), 1, 0,
+						    YAML_PLAIN_SCALAR_STYLE) &&
+		       yaml_emitter_emit(e, &ev);
+	const char *s = cJSON_IsString(j) ? j->valuestring : "";
+	yaml_scalar_style_t style = !plain_reads_back_as_string(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+				    : strchr(s, '\n')                ? YAML_LITERAL_SCALAR_STYLE
+								     : YAML_ANY_SCALAR_STYLE;
+	return emit_scalar(e, s, style);
+}
+
+char *yaml_emit(const cJSON *doc, char *err, size_t errlen)
+{
+	yaml_emitter_t e;
+	yaml_event_t ev;
+	struct outbuf o = {0};
+	if (!yaml_emitter_initialize(&e)) {
+		snprintf(err, errlen, "yaml: out of memory");
+		return NULL;
+	}
+	yaml_emitter_set_output(&e, out_write, &o);
+	yaml_emitter_set_unicode(&e, 1);
+	yaml_emitter_set_indent(&e, 2);
+	yaml_emitter_set_width(&e, -1);
+	bool ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) && yaml_emitter_emit(&e, &ev) &&
+		  yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) && yaml_emitter_emit(&e, &ev) &&
+		  emit_node(&e, doc, 0) && yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&e, &ev) &&
+		  yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&e, &ev) && yaml_emitter_flush(&e);
+	if (!ok || o.oom) {
+		snprintf(err, errlen, "yaml: cannot emit: %s", e.problem ? e.problem : o.oom ? "out of memory" : "nesting too deep");
+		free(o.p);
+		o.p = NULL;
+	}
+	yaml_emitter_delete(&e);
+	return o.p;
+}

@@ -49,4 +49,13 @@ cJSON *yaml_parse_one(const char *buf, size_t len, char *err, size_t errlen);
  * yaml_parse_documents does. */
 cJSON *yaml_parse_file(const char *path, char *err, size_t errlen);
 
+/* One YAML document for doc, as sigs.k8s.io/yaml's JSONToYAML (go-yaml v2)
+ * writes it: block style, map keys sorted, 2-space indent, sequences not
+ * indented under their key, empty collections as {} and [], strings quoted
+ * only where a plain scalar would read back as something else (true, null,
+ * 42) and multi-line strings as literal blocks. No "---" or "..." markers.
+ * Parsing the result with yaml_parse_one gives doc back. Caller frees;
+ * NULL with err on failure (nesting deeper than JSON_MAX_DEPTH). */
+char *yaml_emit(const cJSON *doc, char *err, size_t errlen);
+
 #endif

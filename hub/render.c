@@ -8,6 +8,7 @@
 #include "detector.h"
 #include "jsonutil.h"
 #include "patch.h"
+#include "yamljson.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -609,16 +610,31 @@ static void replace_contents(cJSON *dst, cJSON *src)
 	cJSON_Delete(src);
 }
 
+static cJSON *patch_ops(const cJSON *list, const char *path_field);
+
 static int apply_plaintext(cJSON *m, const cJSON *list, char *err, size_t errlen)
 {
 	if (cJSON_GetArraySize(list) == 0)
 		return 0;
+	cJSON *ops = patch_ops(list, "path");
+	cJSON *res = patch_json(m, ops, err, errlen);
+	cJSON_Delete(ops);
+	if (!res)
+		return -1;
+	replace_contents(m, res);
+	return 0;
+}
+
+/* JSON patch operations from overrider entries: {subPath|path, operator,
+ * value} -> {path, op, value}. */
+static cJSON *patch_ops(const cJSON *list, const char *path_field)
+{
 	cJSON *ops = cJSON_CreateArray();
 	const cJSON *pt;
 	cJSON_ArrayForEach(pt, list)
 	{
 		cJSON *o = cJSON_CreateObject();
-		const char *op = json_get_str(pt, "operator"), *path = json_get_str(pt, "path");
+		const char *op = json_get_str(pt, "operator"), *path = json_get_str(pt, path_field);
 		cJSON_AddStringToObject(o, "op", op ? op : "");
 		cJSON_AddStringToObject(o, "path", path ? path : "");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(pt, "value");
@@ -626,11 +642,85 @@ static int apply_plaintext(cJSON *m, const cJSON *list, char *err, size_t errlen
 			cJSON_AddItemToObject(o, "value", json_dup(v));
 		cJSON_AddItemToArray(ops, o);
 	}
-	cJSON *res = patch_json(m, ops, err, errlen);
-	cJSON_Delete(ops);
-	if (!res)
-		return -1;
-	replace_contents(m, res);
+	return ops;
+}
+
+/* Go's encoding/json (through evanphx/json-patch) writes maps with sorted
+ * keys; so does the JSON a fieldOverrider leaves behind. */
+static void sort_keys(cJSON *j)
+{
+	if (cJSON_IsArray(j) || cJSON_IsObject(j))
+		for (cJSON *c = j->child; c; c = c->next)
+			sort_keys(c);
+	if (!cJSON_IsObject(j) || !j->child)
+		return;
+	/* insertion sort on the sibling list (objects are small) */
+	cJSON *sorted = NULL;
+	for (cJSON *c = j->child, *next; c; c = next) {
+		next = c->next;
+		cJSON **at = &sorted;
+		while (*at && strcmp((*at)->string, c->string) <= 0)
+			at = &(*at)->next;
+		c->next = *at;
+		*at = c;
+	}
+	cJSON *prev = NULL, *last = NULL;
+	for (cJSON *c = sorted; c; c = c->next) {
+		c->prev = prev;
+		prev = c;
+		last = c;
+	}
+	j->child = sorted;
+	sorted->prev = last; /* cJSON: the first item's prev is the last item */
+}
+
+/* fieldOverrider: JSON patch operations inside a string field that holds
+ * JSON or YAML (a ConfigMap's config file), as Karmada's
+ * applyFieldOverriders: the field must be a string; YAML goes to JSON, is
+ * patched, and is written back as YAML. */
+static int apply_field_overriders(cJSON *m, const cJSON *list, char *err, size_t errlen)
+{
+	const cJSON *fo;
+	cJSON_ArrayForEach(fo, list)
+	{
+		const char *fp = json_get_str(fo, "fieldPath");
+		cJSON *field = fp ? patch_pointer_get(m, fp) : NULL;
+		if (!cJSON_IsString(field)) {
+			snprintf(err, errlen, "Get object's value by overrider's path(%s) is not string", fp ? fp : "");
+			return -1;
+		}
+		const cJSON *yops = cJSON_GetObjectItemCaseSensitive(fo, "yaml");
+		bool yaml = cJSON_GetArraySize(yops) > 0;
+		const cJSON *list_ops = yaml ? yops : cJSON_GetObjectItemCaseSensitive(fo, "json");
+		if (cJSON_GetArraySize(list_ops) == 0)
+			continue;
+		char perr[512] = "";
+		const char *text = field->valuestring;
+		cJSON *data = yaml ? yaml_parse_one(text, strlen(text), perr, sizeof perr)
+				   : json_parse_limited(text, strlen(text), JSON_MAX_DEPTH, perr, sizeof perr);
+		if (!data) {
+			snprintf(err, errlen, "fieldOverrider at %s: the field is not %s%s%s", fp, yaml ? "YAML" : "JSON",
+				 perr[0] ? ": " : "", perr);
+			return -1;
+		}
+		cJSON *ops = patch_ops(list_ops, "subPath");
+		cJSON *res = patch_json(data, ops, perr, sizeof perr);
+		cJSON_Delete(ops);
+		cJSON_Delete(data);
+		if (!res) {
+			snprintf(err, errlen, "fieldOverrider at %s: %s", fp, perr);
+			return -1;
+		}
+		sort_keys(res);
+		char *out = yaml ? yaml_emit(res, perr, sizeof perr) : json_print(res);
+		cJSON_Delete(res);
+		if (!out) {
+			snprintf(err, errlen, "fieldOverrider at %s: %s", fp, perr);
+			return -1;
+		}
+		cJSON_SetValuestring(field, out);
+		free(out);
+	}
 	return 0;
 }
 
@@ -641,6 +731,8 @@ static int apply_overriders(cJSON *m, const cJSON *ov, char *err, size_t errlen)
 	apply_list_overriders(m, cJSON_GetObjectItemCaseSensitive(ov, "argsOverrider"), "args");
 	apply_map_overriders(m, cJSON_GetObjectItemCaseSensitive(ov, "labelsOverrider"), "labels");
 	apply_map_overriders(m, cJSON_GetObjectItemCaseSensitive(ov, "annotationsOverrider"), "annotations");
+	if (apply_field_overriders(m, cJSON_GetObjectItemCaseSensitive(ov, "fieldOverrider"), err, errlen) < 0)
+		return -1;
 	return apply_plaintext(m, cJSON_GetObjectItemCaseSensitive(ov, "plaintext"), err, errlen);
 }
 

@@ -91,6 +91,7 @@ void render_set_replicas(cJSON *manifest, long replicas);
  * select manifest (resourceSelectors; empty = all) and whose rules target
  * cluster, each list sorted by implicit priority then name, each rule's
  * overriders in Karmada's order (image, command, args, labels, annotations,
+ * field — JSON patch inside a string field holding YAML or JSON —,
  * plaintext). A rule's targetCluster is matched by the scheduler's
  * cluster_affinity_matches, as Karmada uses one ClusterMatches for both.
  * cops/ops are JSON arrays and may be NULL; only OverridePolicies

@@ -255,6 +255,16 @@ static cJSON *resolve(cJSON *doc, char **tok, int n)
 	return cur;
 }
 
+cJSON *patch_pointer_get(const cJSON *doc, const char *pointer)
+{
+	struct pointer p;
+	if (!pointer || pointer_parse(pointer, &p) < 0)
+		return NULL;
+	cJSON *v = resolve((cJSON *)doc, p.tok, p.n);
+	pointer_free(&p);
+	return v;
+}
+
 /* cJSON_InsertItemInArray fails on some patched 1.7.15 builds (Debian
  * 1.7.15-1+deb12u4 returns false for every index), so link by hand,
  * keeping cJSON's invariant that child->prev is the last item. */

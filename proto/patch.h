@@ -35,6 +35,10 @@ cJSON *patch_merge(const cJSON *target, const cJSON *patch);
  * ~0 ~1 escapes and "-" appends to an array. */
 cJSON *patch_json(const cJSON *target, const cJSON *ops, char *err, size_t errlen);
 
+/* The value an RFC 6901 pointer names in doc ("" is doc itself), or NULL
+ * when it names nothing or is malformed. Points into doc. */
+cJSON *patch_pointer_get(const cJSON *doc, const char *pointer);
+
 /* Kubernetes strategic merge patch. target may be NULL (treated as {}). */
 cJSON *patch_strategic(const cJSON *target, const cJSON *patch, const struct kind_info *kind,
 		       char *err, size_t errlen);

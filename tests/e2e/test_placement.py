@@ -350,6 +350,40 @@ def test_override_policy(hub, k, members):
              == "stefanprodan/podinfo", what="override gone")
 
 
+def test_field_overrider(hub, k, members):
+    # A config file inside a ConfigMap, changed per cluster (Karmada's
+    # fieldOverrider), applied with kubectl as users write it.
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-config", "namespace": "default"},
+          "data": {"config.yaml": "server:\n  port: 8080\n  region: any\n"}}
+    k("apply", "-f", "-", input=json.dumps(cm))
+    pp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+          "metadata": {"name": "cfg", "namespace": "default"},
+          "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "app-config"}],
+                   "placement": {"clusterAffinity": {"clusterNames": ["eu", "ap"]}}}}
+    op = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "OverridePolicy",
+          "metadata": {"name": "cfg-eu", "namespace": "default"},
+          "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "app-config"}],
+                   "overrideRules": [{"targetCluster": {"clusterNames": ["eu"]},
+                                      "overriders": {"fieldOverrider": [{
+                                          "fieldPath": "/data/config.yaml",
+                                          "yaml": [{"subPath": "/server/region", "operator": "replace",
+                                                    "value": "eu-west"},
+                                                   {"subPath": "/server/port", "operator": "replace",
+                                                    "value": 9090}]}]}}]}}
+    k("apply", "-f", "-", input=json.dumps(pp))
+    k("apply", "-f", "-", input=json.dumps(op))
+
+    def data(cluster):
+        w = work(hub, cluster, "configmap", "app-config")
+        return manifest(w)["data"]["config.yaml"] if w else None
+    wait_for(lambda: data("eu") == "server:\n  port: 9090\n  region: eu-west\n", what="eu's config overridden")
+    assert data("ap") == "server:\n  port: 8080\n  region: any\n"
+    # A fieldPath that is not a string fails the Work with Karmada's message.
+    op["spec"]["overrideRules"][0]["overriders"]["fieldOverrider"][0]["fieldPath"] = "/metadata"
+    k("apply", "-f", "-", input=json.dumps(op))
+    wait_for(lambda: "is not string" in k("describe", "configmap", "app-config").stdout, what="SyncWorkFailed")
+
+
 def test_policy_and_template_deletion(hub, k, members):
     k("apply", "-f", seed("deployment.yaml"))
     k("apply", "-f", seed("policy-equal.yaml"))

@@ -602,6 +602,67 @@ static void test_override_kinds_and_order(void **state)
 	cJSON_Delete(ap);
 }
 
+/* fieldOverrider: JSON patch inside a string field holding YAML or JSON
+ * (Karmada's applyFieldOverriders), before plaintext; a field that is not a
+ * string fails the Work with Karmada's message. */
+static void test_field_overrider(void **state)
+{
+	(void)state;
+	cJSON *eu = jq(CLUSTER_EU);
+	cJSON *cm = jq("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cfg','namespace':'default'},"
+		       "'data':{'db.yaml':'database:\\n  host: db.local\\n  port: 5432\\n  replicas: [a, b]\\n',"
+		       "'app.json':'{\\\"z\\\":1,\\\"log\\\":{\\\"level\\\":\\\"info\\\"}}'}}");
+	cJSON *ops = jq(
+	    "[{'metadata':{'name':'fo','namespace':'default'},'spec':{'overrideRules':[{'overriders':{"
+	    "'fieldOverrider':[{'fieldPath':'/data/db.yaml','yaml':[{'subPath':'/database/host','operator':'replace',"
+	    "'value':'db.eu'},{'subPath':'/database/port','operator':'replace','value':'3306'},"
+	    "{'subPath':'/database/replicas/-','operator':'add','value':'c'},{'subPath':'/database/tls','operator':'add',"
+	    "'value':true}]},"
+	    "{'fieldPath':'/data/app.json','json':[{'subPath':'/log/level','operator':'replace','value':'debug'},"
+	    "{'subPath':'/z','operator':'remove'}]}],"
+	    "'plaintext':[{'path':'/data/seen','operator':'add','value':'after'}]}}]}}]");
+	cJSON *m = render_clean_manifest(cm);
+	char err[256] = "";
+	assert_int_equal(render_apply_overrides(m, eu, NULL, ops, NULL, NULL, err, sizeof err), 0);
+	/* YAML back as sigs.k8s.io/yaml writes it: keys sorted, "3306" quoted
+	 * (a string that would read back as a number). */
+	assert_string_equal(json_get_str(m, "data.seen"), "after");
+	const char *y = cJSON_GetStringValue(cJSON_GetObjectItem(json_get(m, "data"), "db.yaml"));
+	assert_string_equal(y, "database:\n  host: db.eu\n  port: \"3306\"\n  replicas:\n  - a\n  - b\n  - c\n  tls: true\n");
+	const char *j = cJSON_GetStringValue(cJSON_GetObjectItem(json_get(m, "data"), "app.json"));
+	assert_string_equal(j, "{\"log\":{\"level\":\"debug\"}}");
+	cJSON_Delete(m);
+	cJSON_Delete(ops);
+
+	/* Not a string, not YAML, a patch that does not apply: errors. */
+	static const char *const bad[][2] = {
+	    {"{'fieldPath':'/metadata','json':[{'subPath':'/a','operator':'add','value':1}]}",
+	     "Get object's value by overrider's path(/metadata) is not string"},
+	    {"{'fieldPath':'/data/app.json','yaml':[{'subPath':'/nope/x','operator':'replace','value':1}]}",
+	     "fieldOverrider at /data/app.json: jsonpatch"},
+	    {"{'fieldPath':'/data/db.yaml','json':[{'subPath':'/x','operator':'add','value':1}]}",
+	     "fieldOverrider at /data/db.yaml: the field is not JSON"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char pol[1024];
+		snprintf(pol, sizeof pol,
+			 "[{'metadata':{'name':'fo','namespace':'default'},'spec':{'overrideRules':[{'overriders':{"
+			 "'fieldOverrider':[%s]}}]}}]",
+			 bad[i][0]);
+		ops = jq(pol);
+		m = render_clean_manifest(cm);
+		err[0] = '\0';
+		assert_int_equal(render_apply_overrides(m, eu, NULL, ops, NULL, NULL, err, sizeof err), -1);
+		if (strncmp(err, bad[i][1], strlen(bad[i][1])) != 0)
+			print_error("case %zu: %s\n", i, err);
+		assert_true(strncmp(err, bad[i][1], strlen(bad[i][1])) == 0);
+		cJSON_Delete(m);
+		cJSON_Delete(ops);
+	}
+	cJSON_Delete(cm);
+	cJSON_Delete(eu);
+}
+
 static void test_dependencies(void **state)
 {
 	(void)state;
@@ -662,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_override_target_zones),
 		cmocka_unit_test(test_overriders),
 		cmocka_unit_test(test_override_kinds_and_order),
+		cmocka_unit_test(test_field_overrider),
 		cmocka_unit_test(test_dependencies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

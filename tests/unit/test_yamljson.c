@@ -555,6 +555,38 @@ static void test_prefixes_and_mutations(void **state)
 	}
 }
 
+/* JSON to YAML as sigs.k8s.io/yaml writes it, and back to the same tree. */
+static void test_emit(void **state)
+{
+	(void)state;
+	char err[256];
+	cJSON *doc = cJSON_Parse("{\"zeta\":1,\"alpha\":{\"b\":[1,2.5,\"x\"],\"a\":true},\"empty\":{},\"none\":[],"
+				 "\"n\":null,\"s1\":\"true\",\"s2\":\"42\",\"s3\":\"\",\"s4\":\"a: b\",\"multi\":\"l1\\nl2\\n\","
+				 "\"yes\":\"no\",\"big\":12345678901234,\"f\":0.1}");
+	assert_non_null(doc);
+	char *y = yaml_emit(doc, err, sizeof err);
+	assert_non_null(y);
+	/* keys sorted, indentless sequences, quoting only where needed */
+	assert_string_equal(y, "alpha:\n  a: true\n  b:\n  - 1\n  - 2.5\n  - x\nbig: 12345678901234\nempty: {}\nf: 0.1\n"
+			       "multi: |\n  l1\n  l2\n\"n\": null\nnone: []\ns1: \"true\"\ns2: \"42\"\ns3: \"\"\ns4: 'a: b'\n"
+			       "\"yes\": \"no\"\nzeta: 1\n");
+	cJSON *back = yaml_parse_one(y, strlen(y), err, sizeof err);
+	assert_non_null(back);
+	assert_true(json_equal(back, doc));
+	cJSON_Delete(back);
+	free(y);
+	cJSON_Delete(doc);
+	/* too deep */
+	cJSON *deep = cJSON_CreateArray(), *cur = deep;
+	for (int i = 0; i < JSON_MAX_DEPTH + 5; i++) {
+		cJSON *n = cJSON_CreateArray();
+		cJSON_AddItemToArray(cur, n);
+		cur = n;
+	}
+	assert_null(yaml_emit(deep, err, sizeof err));
+	cJSON_Delete(deep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_alias_limits),
 		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_parse_one),
+		cmocka_unit_test(test_emit),
 		cmocka_unit_test(test_prefixes_and_mutations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
