@@ -19,7 +19,7 @@
 
 static void usage(FILE *f)
 {
-	fputs("Usage: atoll-agent --hub URL --cluster-name NAME [--token T --ca-cert-hash sha256:H]\n"
+	fputs("Usage: atoll-agent --hub URL --cluster-name NAME [--token-file F --ca-cert-hash sha256:H]\n"
 	      "                   [--kubeconfig FILE] [--state-dir DIR] [options]\n"
 	      "\n"
 	      "Joins a member cluster to an Atoll hub: registers it, keeps its Lease and status\n"
@@ -29,7 +29,8 @@ static void usage(FILE *f)
 	      "service account (" SA_DIR ",\n"
 	      "KUBERNETES_SERVICE_HOST/PORT), verifying the member's certificate as kubectl does.\n"
 	      "\n"
-	      "Joining: with --token and --ca-cert-hash (both printed by `atoll-hub token create`)\n"
+	      "Joining: with --token (or --token-file) and --ca-cert-hash (both printed by\n"
+	      "`atoll-hub token create`)\n"
 	      "the agent fetches the hub's CA, checks it against the hash before it sends the token,\n"
 	      "and gets a certificate for its cluster signed by the hub. Key, certificate and CA are\n"
 	      "kept in --state-dir (agent.key, agent.crt, ca.crt; mode 0600) and used from then on,\n"
@@ -51,9 +52,11 @@ static void usage(FILE *f)
 	      "                                hub, clusterName, kubeconfig, context, region, zones,\n"
 	      "                                provider, labels, apiEndpoint, stateDir, logLevel,\n"
 	      "                                logFormat, leaseDuration, heartbeatInterval,\n"
-	      "                                pollTimeout, hubCAFile, token, caCertHash,\n"
-	      "                                certRenewBefore); flags override it\n"
+	      "                                pollTimeout, hubCAFile, token, tokenFile,\n"
+	      "                                caCertHash, certRenewBefore); flags override it\n"
 	      "  --token ID.SECRET             bootstrap token for the first join (atoll-hub token create)\n"
+	      "  --token-file FILE             the same, read from a file (a mounted Secret, a systemd\n"
+	      "                                credential), so it is not on the command line\n"
 	      "  --ca-cert-hash sha256:HEX     the hub CA's hash: the join trusts only that CA\n"
 	      "  --state-dir DIR               the agent's key, certificate and CA, and the kinds it manages\n"
 	      "  --cert-renew-before DURATION  renew the certificate when less than this remains\n"
@@ -75,6 +78,35 @@ static void set_str(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = v ? strdup(v) : NULL;
+}
+
+/* The bootstrap token from a file (a mounted Secret, a systemd credential),
+ * so it never appears on a command line: surrounding whitespace ignored. */
+static void read_token_file(struct agent_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
+		return;
+	}
+	char buf[4097];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	bool more = fgetc(f) != EOF;
+	fclose(f);
+	buf[n] = '\0';
+	char *t = buf;
+	while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
+		t++;
+	size_t len = strlen(t);
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t' || t[len - 1] == '\n' || t[len - 1] == '\r'))
+		t[--len] = '\0';
+	if (more)
+		snprintf(err, errlen, "token file %s: larger than 4 KiB", path);
+	else if (len == 0)
+		snprintf(err, errlen, "token file %s is empty", path);
+	else
+		set_str(&c->hub_tls.token, t);
+	memset(buf, 0, sizeof buf);
 }
 
 static int add_zones(struct agent_config *c, const char *list)
@@ -235,6 +267,8 @@ static int apply_config_file(struct agent_config *c, const char *path, char *err
 			set_str(&c->hub_tls.ca_file, v);
 		else if (strcmp(k, "token") == 0)
 			set_str(&c->hub_tls.token, v);
+		else if (strcmp(k, "tokenFile") == 0)
+			read_token_file(c, v, e2, sizeof e2);
 		else if (strcmp(k, "caCertHash") == 0)
 			set_ca_hash(c, v, e2, sizeof e2);
 		else if (strcmp(k, "certRenewBefore") == 0)
@@ -282,7 +316,7 @@ void agent_free_config(struct agent_config *c)
 enum {
 	O_HUB = 256, O_CLUSTER, O_KUBECONFIG, O_CONTEXT, O_REGION, O_ZONE, O_PROVIDER, O_LABELS, O_ENDPOINT, O_CONFIG,
 	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_LEVEL, O_FORMAT,
-	O_TOKEN, O_CAHASH, O_RENEWBEFORE,
+	O_TOKEN, O_TOKENFILE, O_CAHASH, O_RENEWBEFORE,
 };
 
 static const struct option opts[] = {
@@ -306,6 +340,7 @@ static const struct option opts[] = {
 	{"hub-key-file", required_argument, NULL, O_HUBKEY},
 	{"hub-insecure-skip-tls-verify", no_argument, NULL, O_HUBINSECURE},
 	{"token", required_argument, NULL, O_TOKEN},
+	{"token-file", required_argument, NULL, O_TOKENFILE},
 	{"ca-cert-hash", required_argument, NULL, O_CAHASH},
 	{"cert-renew-before", required_argument, NULL, O_RENEWBEFORE},
 	{"log-level", required_argument, NULL, O_LEVEL},
@@ -363,6 +398,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c)
 		case O_HUBKEY: set_str(&c->hub_tls.key_file, optarg); break;
 		case O_HUBINSECURE: c->hub_tls.insecure_skip_verify = true; break;
 		case O_TOKEN: set_str(&c->hub_tls.token, optarg); break;
+		case O_TOKENFILE: read_token_file(c, optarg, err, sizeof err); break;
 		case O_CAHASH: set_ca_hash(c, optarg, err, sizeof err); break;
 		case O_RENEWBEFORE: parse_renew_before(c, optarg, err, sizeof err); break;
 		case O_LEVEL:

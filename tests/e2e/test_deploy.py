@@ -115,12 +115,18 @@ def test_agent_manifest_objects():
     args = c["args"]
     assert "--cluster-name=eu" in args and "--region=eu-west" in args and "--zone=eu-west-1a" in args
     assert "--hub=https://203.0.113.7:32443" in args
-    assert "--token=$(ATOLL_BOOTSTRAP_TOKEN)" in args and "--ca-cert-hash=$(ATOLL_CA_CERT_HASH)" in args
+    # The token comes from the mounted Secret, never on the command line.
+    assert "--token-file=/var/run/secrets/atoll/bootstrap/token" in args and "--ca-cert-hash=$(ATOLL_CA_CERT_HASH)" in args
+    assert not any(a.startswith("--token=") for a in args)
     assert not any(a.startswith("--kubeconfig") for a in args), "in-cluster mode: no kubeconfig"
     # The state directory is a volume; everything else is read-only.
     assert "--state-dir=/var/lib/atoll-agent" in args
-    assert c["volumeMounts"] == [{"name": "state", "mountPath": "/var/lib/atoll-agent"}]
+    assert c["volumeMounts"] == [{"name": "state", "mountPath": "/var/lib/atoll-agent"},
+                                 {"name": "bootstrap", "mountPath": "/var/run/secrets/atoll/bootstrap",
+                                  "readOnly": True}]
     assert "emptyDir" in pod["volumes"][0]
+    assert pod["volumes"][1]["secret"] == {"secretName": "atoll-agent-bootstrap", "defaultMode": 0o400,
+                                           "items": [{"key": "token", "path": "token"}]}
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["securityContext"]["runAsNonRoot"] is True
     # Sized for the agent's ~10 MiB resident set.
@@ -129,7 +135,7 @@ def test_agent_manifest_objects():
     assert base64.b64decode(secret["data"]["token"]).decode() == "abcdef.0123456789abcdef"
     assert base64.b64decode(secret["data"]["caCertHash"]).decode().startswith("sha256:")
     env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c["env"]}
-    assert env["ATOLL_BOOTSTRAP_TOKEN"] == {"name": "atoll-agent-bootstrap", "key": "token"}
+    assert env == {"ATOLL_CA_CERT_HASH": {"name": "atoll-agent-bootstrap", "key": "caCertHash"}}
     rules = by_kind(docs, "ClusterRole")[0]["rules"]
     assert {"apiGroups": ["*"], "resources": ["*"],
             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]} in rules
@@ -425,10 +431,20 @@ def test_agent_container_joins_with_the_charts_credentials(tmp_path, sim):
         c = container(docs, "Deployment", "agent")
         env = {e["name"]: base64.b64decode(secret[e["valueFrom"]["secretKeyRef"]["key"]]).decode()
                for e in c["env"]}
+        # The Secret volume, as the kubelet mounts it.
+        [vol] = [v for v in by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["volumes"]
+                 if v["name"] == "bootstrap"]
+        [mount] = [m for m in c["volumeMounts"] if m["name"] == "bootstrap"]
+        secret_dir = tmp_path / "bootstrap"
+        secret_dir.mkdir()
+        for item in vol["secret"]["items"]:
+            (secret_dir / item["path"]).write_bytes(base64.b64decode(secret[item["key"]]))
         state = str(tmp_path / "state")
-        argv = local_argv(c, [("/usr/local/bin/", BIN + "/"), ("/var/lib/atoll-agent", state)])
+        argv = local_argv(c, [("/usr/local/bin/", BIN + "/"), ("/var/lib/atoll-agent", state),
+                              (mount["mountPath"], str(secret_dir))])
         argv = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], a) for a in argv]
         argv += ["--kubeconfig", sim.kubeconfig]
+        assert tok["token"] not in " ".join(argv)
         log = open(str(tmp_path / "agent.log"), "ab")
         agent = subprocess.Popen(argv, stdout=log, stderr=log)
 
@@ -591,7 +607,8 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
         pytest.skip("atoll-agent has no --token/--ca-cert-hash yet")
     s = parse_unit(os.path.join(UNITS, "atoll-agent@.service"))
     assert s[("[Service]", "EnvironmentFile")] == ["/etc/atoll/agent-%i.env"]
-    assert s[("[Service]", "LoadCredential")] == ["kubeconfig:/etc/atoll/agent-%i.kubeconfig"]
+    assert s[("[Service]", "LoadCredential")] == ["kubeconfig:/etc/atoll/agent-%i.kubeconfig",
+                                                  "token:/etc/atoll/agent-%i.token"]
     d = tmp_path / "hub"
     d.mkdir()
     hub = Hub(str(d), tls=True, insecure=False).start()
@@ -604,15 +621,17 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
         for e in s[("[Service]", "Environment")]:
             env.update(env_assignments(e))
         env.update(env_file(os.path.join(UNITS, "agent.env.example")))
-        env.update(ATOLL_HUB=hub.https_url, ATOLL_TOKEN=tok["token"], ATOLL_CA_CERT_HASH=tok["caCertHash"])
+        env.update(ATOLL_HUB=hub.https_url, ATOLL_CA_CERT_HASH=tok["caCertHash"])
         env["ATOLL_AGENT_ARGS"] += " --heartbeat-interval 1s"
         creds = tmp_path / "creds"
         creds.mkdir()
         shutil.copy(sim.kubeconfig, str(creds / "kubeconfig"))
+        (creds / "token").write_text(tok["token"] + "\n")  # as installed: echo TOKEN > /etc/atoll/agent-eu.token
         statedir = tmp_path / "lib"
         [line] = s[("[Service]", "ExecStart")]
         argv = [a.replace("/usr/local/bin/", BIN + "/")
                 for a in exec_argv(line, env, {"i": "eu", "d": str(creds), "S": str(statedir)})]
+        assert tok["token"] not in " ".join(argv)
         statedir.mkdir()
         (statedir / "atoll-agent").mkdir()
         log = open(str(tmp_path / "agent.log"), "ab", buffering=0)

@@ -812,6 +812,12 @@ def test_agent_join_refusals_are_clear(tls_hub, tmp_path):
     assert "--ca-cert-hash" in out
     out = refused(tls_hub, tmp_path, "eu", "--token", tok["token"], "--ca-cert-hash", "sha256:abc")
     assert "invalid --ca-cert-hash" in out
+    missing = str(tmp_path / "no-such-token")
+    out = refused(tls_hub, tmp_path, "eu", "--token-file", missing, "--ca-cert-hash", tok["caCertHash"])
+    assert "token file %s: No such file or directory" % missing in out, out
+    empty = write(str(tmp_path / "empty-token"), " \n")
+    out = refused(tls_hub, tmp_path, "eu", "--token-file", empty, "--ca-cert-hash", tok["caCertHash"])
+    assert "token file %s is empty" % empty in out, out
     # None of these used the token: it still joins.
     code, body, _ = join(tls_hub, tok["token"], make_csr("system:atoll:agent:eu")[1])
     assert code == 201, body
