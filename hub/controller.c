@@ -26,6 +26,7 @@
 #define EVENT_BUFFER_MAX 100000
 #define EVENT_MAX_AGE_MS 1000
 #define EVENT_AGED_SLICE_MS 2
+#define AGGREGATE_COALESCE_MS 10
 
 #define C_DETECTOR "resource-detector"
 #define C_SCHEDULER "default-scheduler"
@@ -172,6 +173,9 @@ struct controller {
 	size_t ev_head, ev_count, ev_cap;
 	/* A batch with our writes was rolled back: rebuild before the next item. */
 	bool rolled_back;
+	/* Bindings whose Works reported status, aggregated when agg_ev fires. */
+	struct smap agg_pending;
+	struct event *agg_ev;
 	long long ev_dropped;
 };
 
@@ -1421,6 +1425,33 @@ static void aggregate_key(struct controller *c, const char *bkey)
 
 /* ---- other triggers ---------------------------------------------------------------- */
 
+/* Work status changes (the agents' reports) are folded into their binding
+ * at most once per AGGREGATE_COALESCE_MS: the N Works of a binding report
+ * within a few milliseconds of each other, and each aggregation reads all
+ * N, so one per report would cost O(N^2). Without a loop (tests), at once. */
+static void on_aggregate_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	struct smap *m = &c->agg_pending;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i] && m->keys[i] != (char *)m)
+			enqueue(c, 'A', m->keys[i]);
+	smap_free(m);
+}
+
+static void queue_aggregation(struct controller *c, const char *bkey)
+{
+	if (!c->agg_ev) {
+		enqueue(c, 'A', bkey);
+		return;
+	}
+	smap_put(&c->agg_pending, bkey, NULL);
+	if (!evtimer_pending(c->agg_ev, NULL)) {
+		struct timeval tv = {0, AGGREGATE_COALESCE_MS * 1000};
+		evtimer_add(c->agg_ev, &tv);
+	}
+}
+
 static void reconcile_work(struct controller *c, const char *key)
 {
 	cJSON *w = get_key(c, key);
@@ -1428,14 +1459,12 @@ static void reconcile_work(struct controller *c, const char *key)
 		return;
 	char bkey[1024];
 	if (work_binding_key(w, bkey, sizeof bkey)) {
-		cJSON *b = get_key(c, bkey);
-		if (b)
-			enqueue(c, 'A', bkey);
+		if (store_get(c->st, bkey, NULL, NULL) == STORE_OK) /* exists: no need to parse it here */
+			queue_aggregation(c, bkey);
 		else if (json_get(w, "metadata.annotations")) {
 			/* An orphan: its binding is gone. */
 			delete_obj(c, K("work.karmada.io", "v1alpha1", "Work"), mstr(w, "namespace"), mstr(w, "name"));
 		}
-		cJSON_Delete(b);
 	}
 	cJSON_Delete(w);
 }
@@ -1702,8 +1731,10 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
-	if (base)
+	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
+		c->agg_ev = evtimer_new(base, on_aggregate_timer, c);
+	}
 	/* In-transaction: the controllers may act on writes not yet durable;
 	 * their own writes join the same batch, and nothing they do is seen
 	 * outside before its commit. */
@@ -1733,6 +1764,9 @@ void controller_stop(struct controller *c)
 	store_unsubscribe_rollback(c->st, on_rollback, c);
 	if (c->ev)
 		event_free(c->ev);
+	if (c->agg_ev)
+		event_free(c->agg_ev);
+	smap_free(&c->agg_pending);
 	char *item;
 	while ((item = dequeue(c)))
 		free(item);

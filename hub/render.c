@@ -249,59 +249,59 @@ void render_binding_set_clusters(cJSON *binding, const struct sched_result *r)
 	json_set(spec, "clusters", arr);
 }
 
-static void add_target(cJSON *arr, const char *name, long replicas)
+struct target {
+	const char *name;
+	long replicas;
+};
+
+static int cmp_target(const void *a, const void *b)
 {
-	cJSON *it;
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (strcmp(json_get_str(it, "name"), name) == 0) {
-			/* Karmada keeps the larger replica count of the two. */
-			if (replicas > (long)json_get_num(it, "replicas", 0))
-				json_set_num(it, "replicas", (double)replicas);
-			return;
-		}
-	}
-	/* insert sorted by name (no cJSON_InsertItemInArray: broken in 1.7.15) */
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "name", name);
-	cJSON_AddNumberToObject(c, "replicas", (double)replicas);
-	cJSON *tmp = cJSON_CreateArray();
-	bool placed = false;
-	while (cJSON_GetArraySize(arr) > 0) {
-		cJSON *first = cJSON_DetachItemFromArray(arr, 0);
-		if (!placed && strcmp(json_get_str(first, "name"), name) > 0) {
-			cJSON_AddItemToArray(tmp, c);
-			placed = true;
-		}
-		cJSON_AddItemToArray(tmp, first);
-	}
-	if (!placed)
-		cJSON_AddItemToArray(tmp, c);
-	while (cJSON_GetArraySize(tmp) > 0)
-		cJSON_AddItemToArray(arr, cJSON_DetachItemFromArray(tmp, 0));
-	cJSON_Delete(tmp);
+	return strcmp(((const struct target *)a)->name, ((const struct target *)b)->name);
 }
 
+static void collect_targets(const cJSON *clusters, struct target **t, int *n, int *cap)
+{
+	const cJSON *c;
+	cJSON_ArrayForEach(c, clusters)
+	{
+		const char *name = json_get_str(c, "name");
+		if (!name || !*name)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*t = realloc(*t, sizeof **t * (size_t)*cap);
+		}
+		(*t)[(*n)++] = (struct target){name, (long)json_get_num(c, "replicas", 0)};
+	}
+}
+
+/* Sorted by name, one entry per cluster: O(N log N), as it runs for every
+ * Work pass and aggregation of a binding with N clusters. */
 cJSON *render_target_clusters(const cJSON *binding)
 {
-	cJSON *out = cJSON_CreateArray();
-	const cJSON *c;
-	cJSON_ArrayForEach(c, json_get(binding, "spec.clusters"))
-	{
-		const char *n = json_get_str(c, "name");
-		if (n && *n)
-			add_target(out, n, (long)json_get_num(c, "replicas", 0));
-	}
+	struct target *t = NULL;
+	int n = 0, cap = 0;
+	collect_targets(json_get(binding, "spec.clusters"), &t, &n, &cap);
 	const cJSON *rb;
 	cJSON_ArrayForEach(rb, json_get(binding, "spec.requiredBy"))
-	{
-		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(rb, "clusters"))
-		{
-			const char *n = json_get_str(c, "name");
-			if (n && *n)
-				add_target(out, n, (long)json_get_num(c, "replicas", 0));
-		}
+		collect_targets(cJSON_GetObjectItemCaseSensitive(rb, "clusters"), &t, &n, &cap);
+	if (n > 1)
+		qsort(t, (size_t)n, sizeof *t, cmp_target);
+	cJSON *out = cJSON_CreateArray();
+	for (int i = 0; i < n;) {
+		/* Karmada keeps the larger replica count of the duplicates. */
+		long replicas = t[i].replicas;
+		int j = i + 1;
+		for (; j < n && strcmp(t[j].name, t[i].name) == 0; j++)
+			if (t[j].replicas > replicas)
+				replicas = t[j].replicas;
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "name", t[i].name);
+		cJSON_AddNumberToObject(c, "replicas", (double)replicas);
+		cJSON_AddItemToArray(out, c);
+		i = j;
 	}
+	free(t);
 	return out;
 }
 

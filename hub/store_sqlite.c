@@ -37,8 +37,8 @@ struct sqlite_store {
 	int npend, pcap;
 	sqlite3_stmt *get, *ins_obj, *upd_obj, *del_obj, *ins_log, *set_meta, *begin, *commit, *rollback;
 	sqlite3_stmt *savepoint, *release, *rollback_to;
-	sqlite3_stmt *list;  /* prepared once; a nested list prepares its own */
-	bool list_busy;
+	sqlite3_stmt *list, *changes; /* prepared once; a nested call prepares its own */
+	bool list_busy, changes_busy;
 	char path[4096];
 };
 
@@ -82,7 +82,7 @@ static void sq_close(struct store *s)
 		step_done(q->rollback);
 	drop_pending(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
-			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list};
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -403,11 +403,19 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 	struct sqlite_store *q = S(s);
 	if (since < q->compacted)
 		return STORE_COMPACTED;
+	static const char sql[] =
+	    "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev";
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(q->db,
-			       "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev",
-			       -1, &st, NULL) != SQLITE_OK)
+	bool cached = !q->changes_busy;
+	if (cached && !q->changes &&
+	    sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->changes, NULL) != SQLITE_OK)
 		return STORE_ERROR;
+	if (cached) {
+		st = q->changes;
+		q->changes_busy = true;
+	} else if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return STORE_ERROR;
+	}
 	char hi[1024];
 	snprintf(hi, sizeof hi, "%s\xff", prefix);
 	sqlite3_bind_int64(st, 1, since);
@@ -424,7 +432,13 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 		};
 		fn(&ev, ud);
 	}
-	sqlite3_finalize(st);
+	if (cached) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		q->changes_busy = false;
+	} else {
+		sqlite3_finalize(st);
+	}
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
