@@ -159,8 +159,8 @@ struct controller {
 	struct smap outcome;   /* template key -> last detector outcome */
 	struct smap clusters;  /* cluster name -> scheduling fingerprint */
 	struct smap namespaces; /* execution namespaces known to exist */
-	/* The Cluster objects, listed once per slice of the queue (and again
-	 * after any Cluster changes) instead of once per binding. */
+	/* The Cluster objects, listed again only after a Cluster changes (every
+	 * Cluster write reaches on_store_event) or a rollback. */
 	cJSON *clusters_cache;
 	bool clusters_dirty;
 	/* Keys being reconciled: the store events of the controller's own writes
@@ -571,18 +571,19 @@ static bool work_of_binding(const cJSON *w, const char *bns, const char *bname)
 }
 
 /* Execution namespaces that exist (karmada-es-*). */
+static int collect_exec_ns(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	const char *name = strrchr(key, '/');
+	if (name && strncmp(name + 1, "karmada-es-", 11) == 0)
+		cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name + 1));
+	return 0;
+}
+
+/* Names of the execution namespaces, from the store's keys (no parsing). */
 static cJSON *exec_namespaces(struct controller *c)
 {
-	cJSON *all = list_prefix(c, "core/namespaces//karmada-es-");
 	cJSON *out = cJSON_CreateArray();
-	const cJSON *n;
-	cJSON_ArrayForEach(n, all)
-	{
-		const char *name = mstr(n, "name");
-		if (name && strncmp(name, "karmada-es-", 11) == 0)
-			cJSON_AddItemToArray(out, cJSON_CreateString(name));
-	}
-	cJSON_Delete(all);
+	store_list(c->st, "core/namespaces//karmada-es-", collect_exec_ns, out, NULL);
 	return out;
 }
 
@@ -1192,8 +1193,7 @@ static void sync_dependencies(struct controller *c, const char *pns, const char 
 
 /* ---- binding stage: schedule, render Works, aggregate ------------------------------ */
 
-/* The Cluster objects, listed once per slice of the queue (and again after
- * any Cluster changes). */
+/* The Cluster objects, listed again only after a Cluster changed. */
 static const cJSON *current_clusters(struct controller *c)
 {
 	if (!c->clusters_cache || c->clusters_dirty) {
@@ -1624,7 +1624,6 @@ int controller_run_pending(struct controller *c)
 {
 	int n = 0;
 	char *item;
-	c->clusters_dirty = true;
 	while ((item = dequeue(c))) {
 		process(c, item);
 		free(item);
@@ -1647,7 +1646,6 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
-	c->clusters_dirty = true;
 	long long deadline = mono_ms() + SLICE_MS;
 	char *item;
 	for (int n = 0; n < BATCH && (item = dequeue(c)); n++) {

@@ -2,7 +2,7 @@
  *
  *   bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R]
  *               [--bindings N] [--members M] [--policy duplicated|weighted]
- *               [--dir DIR] [--budget S] [--skip-sched] [--skip-pipeline]
+ *               [--dir DIR] [--budget S] [--skip-sched] [--skip-pipeline] [--updates R]
  *
  * Defaults: clusters 10,100,1000; 1 s per scheduler case; 100 replicas;
  * 10,000 bindings on 3 clusters, Duplicated; the store under /tmp; at most
@@ -32,6 +32,11 @@
  *     Karmada re-divides a Divided binding only when its placement, its
  *     replicas or its clusters' existence change, not when a cluster joins.
  *
+ * (c) With --updates R, after (b): R times, one Deployment's image changes
+ *     and the clock runs until all its Works (one per cluster) are rewritten
+ *     and durable — the hub's share of "a write reaches every member"
+ *     (issue 4), without HTTP and agents.
+ *
  * Targets (issue 3): p99 <= 1 ms per placement at 100 clusters; 10,000
  * bindings re-placed in <= 2 s. */
 #include <errno.h>
@@ -49,6 +54,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "objects.h"
+#include "render.h"
 #include "scheduler.h"
 #include "store.h"
 
@@ -323,6 +329,10 @@ struct pipe {
 	int with_joiner, joiner_works;
 	double t_bindings, t_works, cpu_bindings; /* durable: seen by a committed subscriber */
 	struct counts c;
+	/* (c) updates: Works of app-00000 rewritten since the write */
+	char upd_prefix[128], upd_image[64];
+	int upd_seen, upd_want;
+	double upd_done;
 };
 
 static long meta_generation(const char *v)
@@ -346,6 +356,10 @@ static bool names_joiner(const char *v)
 static void on_change(const struct store_event *ev, void *ud)
 {
 	struct pipe *p = ud;
+	if (p->upd_prefix[0] && ev->type == STORE_MODIFIED && strncmp(ev->key, "work.karmada.io/works/", 22) == 0 &&
+	    strcmp(strrchr(ev->key, '/') + 1, p->upd_prefix) == 0 && strstr(ev->value, p->upd_image) &&
+	    ++p->upd_seen == p->upd_want)
+		p->upd_done = now();
 	if (!p->measuring)
 		return;
 	const char *k = ev->key;
@@ -452,7 +466,7 @@ static void print_counts(const struct counts *c)
 	       c->events, c->templates, c->namespaces, c->other);
 }
 
-static int run_pipeline(const char *basedir, int nbind, int members, const char *policy, double budget)
+static int run_pipeline(const char *basedir, int nbind, int members, const char *policy, double budget, int updates)
 {
 	struct pipe p = {0};
 	char dir[512];
@@ -551,6 +565,47 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 		       "target <= 2 s: MISSED)\n",
 		       p.with_joiner, nbind, budget, p.with_joiner / (te - tj), nbind,
 		       p.with_joiner ? nbind * (te - tj) / p.with_joiner : 0.0);
+	if (updates > 0) {
+		/* (c) One template changes (a new image): time until all its Works
+		 * are rewritten and durable. */
+		int nclusters = members + 1;
+		render_work_name("Deployment", "app-00000", "default", p.upd_prefix, sizeof p.upd_prefix);
+		double *lat = calloc((size_t)updates, sizeof *lat);
+		double cu = cpu_now();
+		int done = 0;
+		for (int r = 0; r < updates; r++) {
+			snprintf(p.upd_image, sizeof p.upd_image, "\"image\":\"podinfo:upd-%d\"", r);
+			snprintf(buf, sizeof buf,
+				 "{'spec':{'template':{'spec':{'containers':[{'name':'app','image':'podinfo:upd-%d'}]}}}}", r);
+			cJSON *patch = jq(buf);
+			p.upd_seen = 0;
+			p.upd_want = nclusters;
+			p.upd_done = 0;
+			bool created;
+			char *out = NULL;
+			struct api_error e = {0};
+			double tw = now();
+			if (obj_patch(&p.objs, kinds_find_kind("apps", "v1", "Deployment"), "default", "app-00000",
+				      "application/strategic-merge-patch+json", patch, SUBRES_NONE, false, &created, &out, &e) != 0) {
+				fprintf(stderr, "bench_sched: patch: %s\n", e.message);
+				exit(1);
+			}
+			free(out);
+			cJSON_Delete(patch);
+			settle(&p, budget);
+			if (p.upd_done)
+				lat[done++] = p.upd_done - tw;
+		}
+		double cu2 = cpu_now();
+		qsort(lat, (size_t)done, sizeof *lat, cmp_double);
+		printf("(c) one Deployment's image changes (%d times): its %d Works rewritten and durable after p50 %.2f ms, "
+		       "p99 %.2f ms, max %.2f ms (%d/%d complete); CPU %.2f ms per change (%.3f ms per Work) incl. events\n",
+		       updates, nclusters, pct(lat, done, 0.5) * 1e3, pct(lat, done, 0.99) * 1e3,
+		       done ? lat[done - 1] * 1e3 : 0.0, done, updates, (cu2 - cu) * 1e3 / updates,
+		       (cu2 - cu) * 1e3 / updates / nclusters);
+		free(lat);
+		p.upd_prefix[0] = '\0';
+	}
 out:
 	controller_stop(p.ctl);
 	store_commit(p.objs.store);
@@ -571,7 +626,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R] [--bindings N]\n"
 			"                   [--members M] [--policy duplicated|weighted] [--dir DIR] [--budget S]\n"
-			"                   [--skip-sched] [--skip-pipeline]\n");
+			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n");
 	exit(2);
 }
 
@@ -580,7 +635,7 @@ int main(int argc, char **argv)
 	int sizes[16] = {10, 100, 1000}, nsizes = 3;
 	double seconds = 1.0, budget = 60;
 	long replicas = 100;
-	int nbind = 10000, members = 3;
+	int nbind = 10000, members = 3, updates = 0;
 	const char *policy = "duplicated", *dir = "/tmp";
 	bool skip_sched = false, skip_pipe = false;
 	for (int i = 1; i < argc; i++) {
@@ -612,6 +667,8 @@ int main(int argc, char **argv)
 			nbind = atoi(v);
 		} else if (strcmp(a, "--members") == 0) {
 			members = atoi(v);
+		} else if (strcmp(a, "--updates") == 0) {
+			updates = atoi(v);
 		} else if (strcmp(a, "--policy") == 0) {
 			policy = v;
 			if (strcmp(policy, "duplicated") != 0 && strcmp(policy, "weighted") != 0)
@@ -636,7 +693,7 @@ int main(int argc, char **argv)
 		       "    one ClusterPropagationPolicy (%s over all clusters), %d Ready clusters; then one more joins\n",
 		       dir, nbind, policy, members);
 		fflush(stdout);
-		rc = run_pipeline(dir, nbind, members, policy, budget);
+		rc = run_pipeline(dir, nbind, members, policy, budget, updates);
 	}
 	kinds_shutdown();
 	return rc;
