@@ -20,6 +20,14 @@
 #define TAINT_NOT_READY "cluster.karmada.io/not-ready"
 #define TAINT_UNREACHABLE "cluster.karmada.io/unreachable"
 
+/* A committed change a waiting long-poll will be answered with. */
+struct change {
+	long long rev;
+	const char *type; /* "ADDED", "MODIFIED", "DELETED" */
+	cJSON *object;
+	struct change *next;
+};
+
 struct waiter {
 	struct agentapi *aa;
 	struct evhttp_request *req;
@@ -28,6 +36,13 @@ struct waiter {
 	char prefix[160];
 	long long since;
 	bool pending;
+	/* The relevant changes committed since the poll began to wait (the
+	 * change log had none after since then), in revision order: the answer
+	 * is built from them without reading the log again. overflow: more
+	 * than one answer holds; the answer then reads the log. */
+	struct change *changes, **changes_tail;
+	int nchanges;
+	bool overflow;
 	struct event *timeout;
 	struct waiter *next, *prev;
 };
@@ -70,6 +85,7 @@ struct agentapi {
 	agentapi_authz_fn authz;
 	void *authz_ud;
 	struct relevance relevance[RELEVANCE_SLOTS];
+	long long committed_rev; /* newest revision told to on_store_event */
 };
 
 static double mono_now(void)
@@ -688,6 +704,11 @@ static void waiter_free(struct waiter *w)
 	aa->nwaiters--;
 	if (w->timeout)
 		event_free(w->timeout);
+	for (struct change *c = w->changes, *n; c; c = n) {
+		n = c->next;
+		cJSON_Delete(c->object);
+		free(c);
+	}
 	free(w);
 }
 
@@ -730,6 +751,21 @@ static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 		if (!w->pending)
 			continue;
 		w->pending = false;
+		if (w->changes && !w->overflow && w->since >= store_compacted(aa->store)) {
+			/* Every change after since is in the list (see struct waiter). */
+			cJSON *ans = proto_work_events_new(0, false, false);
+			for (struct change *c = w->changes; c; c = c->next) {
+				proto_work_events_add(ans, c->type, c->object);
+				c->object = NULL;
+			}
+			char rv[32];
+			snprintf(rv, sizeof rv, "%lld", aa->committed_rev > w->since ? aa->committed_rev : w->since);
+			json_set_str(ans, "revision", rv);
+			json_set(ans, "more", cJSON_CreateBool(false));
+			waiter_answer(w, ans);
+			cJSON_Delete(ans);
+			continue;
+		}
 		bool expired;
 		cJSON *ans = collect_changes(aa, w->prefix, w->since, &expired);
 		if (expired) {
@@ -747,6 +783,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct agentapi *aa = ud;
 	static const char wp[] = "work.karmada.io/works/" PROTO_EXEC_NS_PREFIX;
+	if (ev->rev > aa->committed_rev)
+		aa->committed_rev = ev->rev;
 	if (strncmp(ev->key, wp, sizeof wp - 1) != 0)
 		return;
 	/* Decided once here, not by each answer that reads the change back. A
@@ -755,19 +793,46 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	int relevant = -1; /* decided at the first waiter it concerns */
 	long long compacted = 0;
 	bool any = false;
+	cJSON *parsed = NULL; /* the new value, parsed once */
+	bool given = false;   /* parsed belongs to a waiter's list */
 	for (struct waiter *w = aa->waiters; w; w = w->next) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
 		if (relevant < 0) {
-			relevant = relevant_change(ev, NULL);
+			relevant = relevant_change(ev, &parsed);
 			relevance_put(aa, ev, relevant);
 			compacted = store_compacted(aa->store);
 		}
-		if (relevant || w->since < compacted) {
-			w->pending = true;
-			any = true;
+		if (!relevant && w->since >= compacted)
+			continue;
+		w->pending = true;
+		any = true;
+		if (!relevant || ev->rev <= w->since || w->overflow)
+			continue;
+		if (w->nchanges >= PROTO_MAX_EVENTS) {
+			w->overflow = true;
+			continue;
 		}
+		if (!parsed)
+			parsed = cJSON_Parse(ev->value);
+		struct change *c = calloc(1, sizeof *c);
+		c->object = !parsed ? NULL : given ? cJSON_Duplicate(parsed, true) : parsed;
+		if (!c->object) {
+			free(c);
+			w->overflow = true; /* the log has it */
+			continue;
+		}
+		given = true;
+		c->rev = ev->rev;
+		c->type = ev->type == STORE_ADDED ? "ADDED" : ev->type == STORE_DELETED ? "DELETED" : "MODIFIED";
+		if (!w->changes_tail)
+			w->changes_tail = &w->changes;
+		*w->changes_tail = c;
+		w->changes_tail = &c->next;
+		w->nchanges++;
 	}
+	if (!given)
+		cJSON_Delete(parsed);
 	/* Answered from the loop, never inside the store's write path; several
 	 * writes in one turn become one answer. */
 	if (any)
@@ -1012,6 +1077,7 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->k_work = kinds_find_kind("work.karmada.io", "v1alpha1", "Work");
 	aa->k_ns = kinds_find_kind("", "v1", "Namespace");
 	aa->started = mono_now();
+	aa->committed_rev = store_revision(st);
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
 	aa->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, aa);
 	struct timeval tv = {aa->cfg.monitor_period_ms / 1000, (aa->cfg.monitor_period_ms % 1000) * 1000};
