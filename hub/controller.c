@@ -173,6 +173,10 @@ struct controller {
 	size_t ev_head, ev_count, ev_cap;
 	/* A batch with our writes was rolled back: rebuild before the next item. */
 	bool rolled_back;
+	/* Bumped when a Cluster's scheduling fingerprint changes or a Cluster
+	 * goes; sched_memo: binding key -> what its last scheduling saw. */
+	unsigned long clusters_gen;
+	struct smap sched_memo;
 	/* Bindings whose Works reported status, aggregated when agg_ev fires. */
 	struct smap agg_pending;
 	struct event *agg_ev;
@@ -844,7 +848,46 @@ static const cJSON *find_cluster(const cJSON *clusters, const char *name)
 /* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
  * replicas changed, a reschedule requested, a scheduled cluster gone;
  * Duplicated (and non-workload) bindings follow every cluster change. */
-static bool needs_schedule(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+/* Duplicated (and non-workload) bindings follow every cluster change. */
+static bool follows_cluster_changes(const cJSON *b, const cJSON *tmpl)
+{
+	long replicas = (long)json_get_num(b, "spec.replicas", 0);
+	return !render_has_replicas(tmpl) || replicas == 0 || !placement_divided(json_get(b, "spec.placement"));
+}
+
+/* What the scheduler last saw of a binding that follows cluster changes:
+ * the cluster generation and the binding's generation. */
+static void sched_memo(const struct controller *c, const cJSON *b, double generation, char *buf, size_t len)
+{
+	(void)b;
+	snprintf(buf, len, "%lu:%.0f", c->clusters_gen, generation);
+}
+
+static bool needs_schedule_now(const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+
+/* needs_schedule_now, except that a binding that follows cluster changes is
+ * not scheduled again while neither the clusters nor the binding changed
+ * since the controller last scheduled it (the Work pass after the
+ * scheduling stage, a template's status, a Work's report). */
+static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+			   const cJSON *clusters)
+{
+	if (!needs_schedule_now(b, tmpl, clusters))
+		return false;
+	if (!follows_cluster_changes(b, tmpl) || !json_condition(b, "Scheduled"))
+		return true;
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	if (rta && (!lst || strcmp(rta, lst) > 0))
+		return true;
+	char memo[64];
+	sched_memo(c, b, json_get_num(b, "metadata.generation", 1), memo, sizeof memo);
+	bool found;
+	const char *seen = smap_get(&c->sched_memo, key, &found);
+	return !found || !seen || strcmp(seen, memo) != 0;
+}
+
+static bool needs_schedule_now(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
@@ -867,8 +910,8 @@ static bool needs_schedule(const cJSON *b, const cJSON *tmpl, const cJSON *clust
 	if (rta && (!lst || strcmp(rta, lst) > 0))
 		return true;
 	long replicas = (long)json_get_num(b, "spec.replicas", 0);
-	if (!render_has_replicas(tmpl) || replicas == 0 || !placement_divided(placement))
-		return true; /* Duplicated: always */
+	if (follows_cluster_changes(b, tmpl))
+		return true; /* Duplicated: on every cluster change (see needs_schedule) */
 	long sum = 0;
 	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters")) sum += (long)json_get_num(cl, "replicas", 0);
 	return sum != replicas;
@@ -898,10 +941,11 @@ static double mono_seconds(void)
  * written once the pass is done) gets the new spec.clusters, the applied
  * placement and the Scheduled condition. Reports the scheduling latency
  * (the schedule() call and the result's bookkeeping). */
-static void schedule_binding(struct controller *c, cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+			     const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
-	if (!placement || !needs_schedule(b, tmpl, clusters))
+	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
 		return;
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
@@ -931,6 +975,11 @@ static void schedule_binding(struct controller *c, cJSON *b, const cJSON *tmpl, 
 	double gen = json_get_num(b, "metadata.generation", 1);
 	if (!json_equal(prev_spec, json_get(b, "spec")))
 		gen += 1;
+	if (follows_cluster_changes(b, tmpl)) {
+		char memo[64];
+		sched_memo(c, b, gen, memo, sizeof memo);
+		smap_put(&c->sched_memo, key, memo);
+	}
 	metrics_observe_scheduling(mono_seconds() - t0);
 	/* Scheduled condition and scheduler bookkeeping. */
 	cJSON *st = json_get(b, "status");
@@ -1213,6 +1262,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	const struct kind_info *bk = binding_kind(cluster);
 	cJSON *b = get_key(c, key);
 	if (!b) {
+		smap_del(&c->sched_memo, key);
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
@@ -1240,7 +1290,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	c->self_template = tkey;
 	/* b: as read; next: as this pass wants it, written once at the end. */
 	cJSON *next = json_dup(b);
-	schedule_binding(c, next, tmpl, clusters);
+	schedule_binding(c, key, next, tmpl, clusters);
 	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
 			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
 		sync_dependencies(c, kp.ns, kp.name, next);
@@ -1380,12 +1430,12 @@ static void schedule_key(struct controller *c, const char *key)
 		return;
 	}
 	const cJSON *clusters = current_clusters(c);
-	if (!needs_schedule(b, tmpl, clusters)) {
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
 		enqueue(c, 'B', key);
 	} else {
 		const struct kind_info *bk = binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding(c, next, tmpl, clusters);
+		schedule_binding(c, key, next, tmpl, clusters);
 		struct api_error e = {0};
 		if (obj_update_cur(c->objs, bk, b, next, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
 			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, kp.ns, kp.name, e.message);
@@ -1516,6 +1566,7 @@ static void reconcile_cluster(struct controller *c, const char *key)
 		if (ns)
 			delete_obj(c, nk, "", ens);
 		cJSON_Delete(ns);
+		c->clusters_gen++;
 		enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
 		return;
 	}
@@ -1525,6 +1576,7 @@ static void reconcile_cluster(struct controller *c, const char *key)
 	const char *old = smap_get(&c->clusters, kp.name, &found);
 	if (!found || !old || strcmp(old, fp) != 0) {
 		smap_put(&c->clusters, kp.name, fp);
+		c->clusters_gen++;
 		enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
 	}
 	free(fp);
@@ -1597,6 +1649,7 @@ static void recover_from_rollback(struct controller *c)
 	smap_free(&c->outcome);
 	smap_free(&c->clusters);
 	smap_free(&c->namespaces);
+	smap_free(&c->sched_memo);
 	c->clusters_dirty = true;
 	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
 }
@@ -1773,6 +1826,7 @@ void controller_stop(struct controller *c)
 	smap_free(&c->outcome);
 	smap_free(&c->clusters);
 	smap_free(&c->namespaces);
+	smap_free(&c->sched_memo);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
 }

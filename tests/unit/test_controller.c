@@ -380,6 +380,27 @@ static void test_join_on_loop(void **state)
 		cJSON_Delete(w);
 	}
 	assert_int_equal(count_events(f, "ScheduleBindingSucceed"), 8 + 8);
+	/* Scaling a Duplicated Deployment re-schedules it (the binding changed,
+	 * not the clusters): every member gets the new count. */
+	update(f, dk, "default", "a1", "{'spec':{'replicas':5}}", SUBRES_NONE);
+	run_loop(base);
+	static const char *const members[] = {"eu", "ap", "us", "sa"};
+	for (int i = 0; i < 4; i++) {
+		char wns[64], wn[128];
+		snprintf(wns, sizeof wns, "karmada-es-%s", members[i]);
+		render_work_name("Deployment", "a1", "default", wn, sizeof wn);
+		cJSON *w = get(f, K("work.karmada.io", "v1alpha1", "Work"), wns, wn);
+		assert_non_null(w);
+		assert_int_equal((int)json_get_num(cJSON_GetArrayItem(json_get(w, "spec.workload.manifests"), 0),
+						  "spec.replicas", -1),
+				 5);
+		cJSON_Delete(w);
+	}
+	cJSON *rb = get(f, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default", "a1-deployment");
+	assert_int_equal(cJSON_GetArraySize(json_get(rb, "spec.clusters")), 4);
+	const cJSON *tc;
+	cJSON_ArrayForEach(tc, json_get(rb, "spec.clusters")) assert_int_equal((int)json_get_num(tc, "replicas", -1), 5);
+	cJSON_Delete(rb);
 	for (int i = 0; i < t.n; i++)
 		free(t.keys[i]);
 	free(t.keys);
