@@ -63,6 +63,62 @@ static long clamp_long(double d)
 	return (long)d;
 }
 
+/* Name -> index map: open addressing over FNV-1a, keys borrowed from the
+ * cluster objects. Cluster names are looked up once per cluster (duplicate
+ * names, the previous result), which was a quadratic strcmp scan at 1,000
+ * clusters. */
+struct name_map {
+	size_t mask; /* capacity - 1; capacity is a power of two >= 2 * entries */
+	const char **key;
+	int *val;
+};
+
+static int name_map_init(struct name_map *m, size_t entries)
+{
+	size_t cap = 16;
+	while (cap < 2 * entries + 2)
+		cap <<= 1;
+	m->mask = cap - 1;
+	m->key = calloc(cap, sizeof *m->key);
+	m->val = calloc(cap, sizeof *m->val);
+	return m->key && m->val ? 0 : -1;
+}
+
+static void name_map_free(struct name_map *m)
+{
+	free(m->key);
+	free(m->val);
+}
+
+/* The slot holding k, or the empty slot where it would go. */
+static size_t name_map_slot(const struct name_map *m, const char *k)
+{
+	size_t i = sched_fnv1a32(k) & m->mask;
+	while (m->key[i] && strcmp(m->key[i], k) != 0)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+/* k's value, or -1 when absent. */
+static int name_map_get(const struct name_map *m, const char *k)
+{
+	size_t i = name_map_slot(m, k);
+	return m->key[i] ? m->val[i] : -1;
+}
+
+/* Adds k -> v unless k is present (the first entry wins). The caller keeps
+ * the entry count within the capacity given to name_map_init. Returns
+ * whether k was added. */
+static bool name_map_add(struct name_map *m, const char *k, int v)
+{
+	size_t i = name_map_slot(m, k);
+	if (m->key[i])
+		return false;
+	m->key[i] = k;
+	m->val[i] = v;
+	return true;
+}
+
 /* Kubernetes resource.Quantity into base units ("500m" -> 0.5, "1Gi" ->
  * 1073741824). Numbers are accepted as-is. */
 static bool parse_quantity(const cJSON *j, long double *out)
@@ -78,12 +134,14 @@ static bool parse_quantity(const cJSON *j, long double *out)
 	long double v = strtold(s, &end);
 	if (end == s)
 		return false;
+	/* Suffixes are matched exactly, so their order only matters for
+	 * speed: the common ones first. */
 	static const struct { const char *suf; long double mul; } sufs[] = {
-		{"Ki", 1024.0L}, {"Mi", 1048576.0L}, {"Gi", 1073741824.0L},
-		{"Ti", 1099511627776.0L}, {"Pi", 1125899906842624.0L},
+		{"", 1.0L}, {"m", 1e-3L}, {"Gi", 1073741824.0L}, {"Mi", 1048576.0L},
+		{"Ki", 1024.0L}, {"Ti", 1099511627776.0L}, {"Pi", 1125899906842624.0L},
 		{"Ei", 1152921504606846976.0L}, {"n", 1e-9L}, {"u", 1e-6L},
-		{"m", 1e-3L}, {"k", 1e3L}, {"K", 1e3L}, {"M", 1e6L}, {"G", 1e9L},
-		{"T", 1e12L}, {"P", 1e15L}, {"E", 1e18L}, {"", 1.0L},
+		{"k", 1e3L}, {"K", 1e3L}, {"M", 1e6L}, {"G", 1e9L},
+		{"T", 1e12L}, {"P", 1e15L}, {"E", 1e18L},
 	};
 	for (size_t i = 0; i < sizeof sufs / sizeof sufs[0]; i++) {
 		if (strcmp(end, sufs[i].suf) == 0) {
@@ -161,67 +219,176 @@ static const char *cluster_field(const char *key, void *ud)
 	return v && *v ? v : NULL;
 }
 
+/* A string array (clusterNames, exclude) for membership tests. Long
+ * arrays get a hash set: a placement naming all of 1,000 clusters would
+ * otherwise cost a quadratic strcmp scan. */
+struct str_set {
+	const cJSON *arr;
+	bool hashed;
+	struct name_map map;
+};
+
+static void str_set_init(struct str_set *ss, const cJSON *arr)
+{
+	memset(ss, 0, sizeof *ss);
+	ss->arr = arr;
+	int n = cJSON_GetArraySize(arr);
+	if (n <= 16)
+		return;
+	if (name_map_init(&ss->map, (size_t)n) != 0) {
+		name_map_free(&ss->map); /* out of memory: scan the array instead */
+		return;
+	}
+	const cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it))
+			name_map_add(&ss->map, it->valuestring, 0);
+	ss->hashed = true;
+}
+
+static bool str_set_has(const struct str_set *ss, const char *s)
+{
+	if (!ss->hashed)
+		return str_in_array(ss->arr, s);
+	return s && name_map_get(&ss->map, s) >= 0;
+}
+
+static void str_set_free(struct str_set *ss)
+{
+	if (ss->hashed)
+		name_map_free(&ss->map);
+}
+
+/* A ClusterAffinity read once for many clusters: the label selector is
+ * parsed and the field selector split once per scheduling attempt rather
+ * than once per cluster (most of the filter's cost at 1,000 clusters).
+ * Matching is util.ClusterMatches, see affinity_plan_matches. */
+struct affinity_plan {
+	bool any;           /* not an object: matches every cluster */
+	struct str_set exclude;
+	bool has_ls;        /* labelSelector present and not null */
+	struct label_selector *ls; /* NULL when has_ls: invalid, matches none */
+	bool has_fs;        /* fieldSelector present and not null */
+	bool fs_none;       /* the field selector matches no cluster */
+	bool fs_all;        /* no matchExpressions: matches every cluster */
+	cJSON *fs_fields;   /* references to the provider/region requirements */
+	cJSON *fs_zones;    /* references to the zone requirements */
+	bool has_names;     /* clusterNames not empty */
+	struct str_set names;
+};
+
 /* clusterAffinity.fieldSelector: zone requirements by matchZones, the
  * others as node-selector requirements over the cluster fields (an invalid
  * one makes the cluster not match). Keys other than provider, region and
  * zone, which Karmada's webhook refuses, match no cluster. */
-static bool field_selector_match(const cJSON *fs, const cJSON *cluster)
+static void field_plan_init(struct affinity_plan *ap, const cJSON *fs)
 {
-	if (!cJSON_IsObject(fs))
-		return false;
+	if (!cJSON_IsObject(fs)) {
+		ap->fs_none = true;
+		return;
+	}
 	const cJSON *exprs = obj_item(fs, "matchExpressions");
-	if (!exprs || cJSON_IsNull(exprs))
-		return true;
-	if (!cJSON_IsArray(exprs))
-		return false;
-	cJSON *fields = cJSON_CreateArray(); /* references to the non-zone requirements */
-	bool ok = fields != NULL;
+	if (!exprs || cJSON_IsNull(exprs)) {
+		ap->fs_all = true;
+		return;
+	}
+	if (!cJSON_IsArray(exprs)) {
+		ap->fs_none = true;
+		return;
+	}
+	ap->fs_fields = cJSON_CreateArray();
+	ap->fs_zones = cJSON_CreateArray();
+	bool ok = ap->fs_fields && ap->fs_zones;
 	const cJSON *req;
 	cJSON_ArrayForEach(req, exprs) {
 		const char *key = obj_str(req, "key");
 		if (!ok)
 			break;
 		if (key && strcmp(key, "zone") == 0)
-			ok = zones_match(req, cluster);
+			ok = cJSON_AddItemReferenceToArray(ap->fs_zones, (cJSON *)req);
 		else if (key && (strcmp(key, "provider") == 0 || strcmp(key, "region") == 0))
-			ok = cJSON_AddItemReferenceToArray(fields, (cJSON *)req);
+			ok = cJSON_AddItemReferenceToArray(ap->fs_fields, (cJSON *)req);
 		else
 			ok = false;
 	}
+	ap->fs_none = !ok;
+}
+
+static bool field_plan_matches(const struct affinity_plan *ap, const cJSON *cluster)
+{
+	if (ap->fs_none)
+		return false;
+	if (ap->fs_all)
+		return true;
+	const cJSON *req;
+	cJSON_ArrayForEach(req, ap->fs_zones)
+		if (!zones_match(req, cluster))
+			return false;
 	const cJSON *spec = obj_item(cluster, "spec");
-	ok = ok && node_selector_requirements_match(fields, cluster_field, &spec);
-	cJSON_Delete(fields);
-	return ok;
+	return node_selector_requirements_match(ap->fs_fields, cluster_field, &spec);
+}
+
+static void affinity_plan_init(struct affinity_plan *ap, const cJSON *aff)
+{
+	memset(ap, 0, sizeof *ap);
+	if (!cJSON_IsObject(aff)) {
+		ap->any = true;
+		return;
+	}
+	str_set_init(&ap->exclude, obj_item(aff, "exclude"));
+	const cJSON *ls = obj_item(aff, "labelSelector");
+	if (ls && !cJSON_IsNull(ls)) {
+		/* from_json returns NULL on an error, and a NULL selector would
+		 * match everything: has_ls keeps that apart. */
+		ap->has_ls = true;
+		ap->ls = label_selector_from_json(ls, NULL, 0);
+	}
+	const cJSON *fs = obj_item(aff, "fieldSelector");
+	if (fs && !cJSON_IsNull(fs)) {
+		ap->has_fs = true;
+		field_plan_init(ap, fs);
+	}
+	const cJSON *names = obj_item(aff, "clusterNames");
+	ap->has_names = cJSON_GetArraySize(names) != 0;
+	str_set_init(&ap->names, names);
+}
+
+static void affinity_plan_free(struct affinity_plan *ap)
+{
+	str_set_free(&ap->exclude);
+	str_set_free(&ap->names);
+	label_selector_free(ap->ls);
+	cJSON_Delete(ap->fs_fields);
+	cJSON_Delete(ap->fs_zones);
 }
 
 /* util.ClusterMatches: exclude, labelSelector, fieldSelector, clusterNames.
  * A NULL affinity matches every cluster; an absent or null selector matches
  * every cluster, an invalid one none. */
-bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
+static bool affinity_plan_matches(const struct affinity_plan *ap, const cJSON *cluster)
 {
+	if (ap->any)
+		return true;
 	const cJSON *meta = obj_item(cluster, "metadata");
 	const char *name = obj_str(meta, "name");
-	if (!cJSON_IsObject(aff))
-		return true;
-	if (str_in_array(obj_item(aff, "exclude"), name))
+	if (str_set_has(&ap->exclude, name))
 		return false;
-	const cJSON *ls = obj_item(aff, "labelSelector");
-	if (ls && !cJSON_IsNull(ls)) {
-		/* from_json returns NULL on an error, and a NULL selector would
-		 * match everything: check it. */
-		struct label_selector *sel = label_selector_from_json(ls, NULL, 0);
-		bool ok = sel && label_selector_matches(sel, obj_item(meta, "labels"));
-		label_selector_free(sel);
-		if (!ok)
-			return false;
-	}
-	const cJSON *fs = obj_item(aff, "fieldSelector");
-	if (fs && !cJSON_IsNull(fs) && !field_selector_match(fs, cluster))
+	if (ap->has_ls && !(ap->ls && label_selector_matches(ap->ls, obj_item(meta, "labels"))))
 		return false;
-	const cJSON *names = obj_item(aff, "clusterNames");
-	if (cJSON_GetArraySize(names) == 0)
+	if (ap->has_fs && !field_plan_matches(ap, cluster))
+		return false;
+	if (!ap->has_names)
 		return true;
-	return str_in_array(names, name);
+	return str_set_has(&ap->names, name);
+}
+
+bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
+{
+	struct affinity_plan ap;
+	affinity_plan_init(&ap, aff);
+	bool ok = affinity_plan_matches(&ap, cluster);
+	affinity_plan_free(&ap);
+	return ok;
 }
 
 /* corev1.Toleration.ToleratesTaint */
@@ -259,7 +426,9 @@ static bool taint_tolerated(const cJSON *tolerations, const char *key, const cha
 struct ccl {
 	const cJSON *obj;
 	const char *name;
-	long avail;   /* estimator: max available replicas */
+	int idx;      /* position in sched_ctx.cl */
+	bool avail_done;
+	long avail;   /* estimator: max available replicas (once avail_done) */
 	long prev;    /* replicas in the previous result */
 	bool in_prev;
 	int score;
@@ -383,6 +552,9 @@ struct sched_ctx {
 	bool has_replicas;
 	int n;
 	struct ccl *cl;
+	const struct req_list *rl;
+	/* Whether anything reads ccl.avail (see needs_estimates). */
+	bool need_avail;
 };
 
 static void set_error(struct sched_result *out, const char *reason, const char *fmt, ...)
@@ -401,7 +573,7 @@ static void set_error(struct sched_result *out, const char *reason, const char *
  * (written to buf when it is built). Plugin order: taint toleration,
  * cluster affinity, spread-constraint properties; the first failure wins. */
 static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *c,
-				  const cJSON *affinity, char *buf, size_t len)
+				  const struct affinity_plan *affinity, char *buf, size_t len)
 {
 	const cJSON *tols = obj_item(cx->placement, "clusterTolerations");
 	const cJSON *t;
@@ -431,7 +603,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return buf;
 		}
 	}
-	if (!cluster_affinity_matches(c->obj, affinity))
+	if (!affinity_plan_matches(affinity, c->obj))
 		return REASON_AFFINITY;
 	const cJSON *sc;
 	const cJSON *spec = obj_item(c->obj, "spec");
@@ -475,21 +647,47 @@ struct party {
 	const char *name;
 	long votes;
 	long seats;
+	double prio; /* votes/(2*seats+1), kept current while seats are handed out */
 };
 
-/* True when party a gets the next seat before party b: higher
- * votes/(2*seats+1) (compared as float64, as Go does), then fewer seats,
- * then name in the UID-chosen direction. */
-static bool party_before(const struct party *a, const struct party *b, bool descending)
+static double party_priority(const struct party *a)
 {
-	double pa = (double)a->votes / (double)(2 * a->seats + 1);
-	double pb = (double)b->votes / (double)(2 * b->seats + 1);
-	if (pa != pb)
-		return pa > pb;
+	return (double)a->votes / (double)(2 * a->seats + 1);
+}
+
+/* Whether party i gets the next seat before party j: higher
+ * votes/(2*seats+1) (compared as float64, as Go does), then fewer seats,
+ * then name in the UID-chosen direction. Equal names (only possible through
+ * webster_allocate's own callers) fall back to the lower index, which is
+ * the party a first-to-last scan for the best one would keep. */
+static bool party_first(const struct party *p, int i, int j, bool descending)
+{
+	const struct party *a = &p[i], *b = &p[j];
+	if (a->prio != b->prio)
+		return a->prio > b->prio;
 	if (a->seats != b->seats)
 		return a->seats < b->seats;
 	int c = strcmp(a->name, b->name);
-	return descending ? c > 0 : c < 0;
+	if (c != 0)
+		return descending ? c > 0 : c < 0;
+	return i < j;
+}
+
+static void party_sift_down(int *heap, int n, int at, const struct party *p, bool descending)
+{
+	int x = heap[at];
+	for (;;) {
+		int child = 2 * at + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && party_first(p, heap[child + 1], heap[child], descending))
+			child++;
+		if (!party_first(p, heap[child], x, descending))
+			break;
+		heap[at] = heap[child];
+		at = child;
+	}
+	heap[at] = x;
 }
 
 int webster_allocate(long seats, int n, const char *const names[], const long votes[],
@@ -501,8 +699,12 @@ int webster_allocate(long seats, int n, const char *const names[], const long vo
 		return 0;
 	bool desc = uid && *uid && (sched_fnv1a32(uid) & 1u);
 	struct party *p = calloc((size_t)n, sizeof *p);
-	if (!p)
+	int *heap = calloc((size_t)n, sizeof *heap);
+	if (!p || !heap) {
+		free(p);
+		free(heap);
 		return -1;
+	}
 	bool any_initial = false;
 	long double total = 0;
 	int positive = 0;
@@ -535,16 +737,28 @@ int webster_allocate(long seats, int n, const char *const names[], const long vo
 			}
 		}
 	}
-	for (; remaining > 0; remaining--) {
-		int best = 0;
-		for (int i = 1; i < n; i++)
-			if (party_before(&p[i], &p[best], desc))
-				best = i;
-		p[best].seats++;
+	/* Seat by seat: each seat goes to the first party in party_first's
+	 * (strict, total) order. Only the winner's key changes, and it only
+	 * moves later, so a binary heap yields the same winners as scanning
+	 * every party for each seat: O(log n) a seat instead of O(n). */
+	if (remaining > 0) {
+		for (int i = 0; i < n; i++) {
+			p[i].prio = party_priority(&p[i]);
+			heap[i] = i;
+		}
+		for (int i = n / 2 - 1; i >= 0; i--)
+			party_sift_down(heap, n, i, p, desc);
+		for (; remaining > 0; remaining--) {
+			struct party *best = &p[heap[0]];
+			best->seats++;
+			best->prio = party_priority(best);
+			party_sift_down(heap, n, 0, p, desc);
+		}
 	}
 	for (int i = 0; i < n; i++)
 		out[i] = p[i].seats;
 	free(p);
+	free(heap);
 	return 0;
 }
 
@@ -779,24 +993,35 @@ done:
 
 struct tc {
 	const char *name;
+	int idx; /* the cluster's ccl.idx */
 	long replicas;
 };
 
-static void merge_tc(struct tc *res, int *nres, const char *name, long replicas)
+/* The assignment result, at most one entry per cluster. slot[ccl.idx] is
+ * the cluster's entry or -1: merging is O(1) instead of a search by name
+ * (quadratic at 1,000 clusters). */
+struct tc_list {
+	struct tc *v;
+	int n;
+	int *slot;
+};
+
+static void merge_tc(struct tc_list *res, const char *name, int idx, long replicas)
 {
-	for (int i = 0; i < *nres; i++) {
-		if (strcmp(res[i].name, name) == 0) {
-			res[i].replicas += replicas;
-			return;
-		}
+	int k = res->slot[idx];
+	if (k >= 0) {
+		res->v[k].replicas += replicas;
+		return;
 	}
-	res[*nres].name = name;
-	res[*nres].replicas = replicas;
-	(*nres)++;
+	res->slot[idx] = res->n;
+	res->v[res->n].name = name;
+	res->v[res->n].idx = idx;
+	res->v[res->n].replicas = replicas;
+	res->n++;
 }
 
 /* Webster over (names, weights), results merged into res. */
-static int divide_into(long target, struct tc *w, int nw, const char *uid, struct tc *res, int *nres)
+static int divide_into(long target, struct tc *w, int nw, const char *uid, struct tc_list *res)
 {
 	if (nw == 0)
 		return 0;
@@ -812,7 +1037,7 @@ static int divide_into(long target, struct tc *w, int nw, const char *uid, struc
 		rc = webster_allocate(target, nw, (const char *const *)names, votes, NULL, uid, seats);
 		if (rc == 0)
 			for (int i = 0; i < nw; i++)
-				merge_tc(res, nres, names[i], seats[i]);
+				merge_tc(res, w[i].name, w[i].idx, seats[i]);
 	}
 	free(names);
 	free(votes);
@@ -835,7 +1060,7 @@ static void sort_desc_stable(struct tc *w, int n)
 	}
 }
 
-static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, struct tc *res, int *nres)
+static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, struct tc_list *res)
 {
 	const cJSON *wp = obj_item(replica_scheduling(cx->placement), "weightPreference");
 	struct tc *w = calloc((size_t)ns + 1, sizeof *w);
@@ -843,28 +1068,50 @@ static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, s
 		return -1;
 	int nw = 0;
 	if (cJSON_IsObject(wp)) {
+		/* Each rule's weight and targetCluster, read once for all the
+		 * selected clusters. */
+		const cJSON *list = obj_item(wp, "staticWeightList"), *rule;
+		int nrules = 0;
+		cJSON_ArrayForEach(rule, list)
+			nrules++;
+		long *rw = calloc((size_t)nrules + 1, sizeof *rw);
+		struct affinity_plan *plans = calloc((size_t)nrules + 1, sizeof *plans);
+		if (!rw || !plans) {
+			free(rw);
+			free(plans);
+			free(w);
+			return -1;
+		}
+		int r = 0;
+		cJSON_ArrayForEach(rule, list) {
+			rw[r] = clamp_long(json_get_num(rule, "weight", 0));
+			affinity_plan_init(&plans[r++], obj_item(rule, "targetCluster"));
+		}
 		for (int i = 0; i < ns; i++) {
 			long weight = 0;
-			const cJSON *rule;
-			cJSON_ArrayForEach(rule, obj_item(wp, "staticWeightList")) {
-				long rw = clamp_long(json_get_num(rule, "weight", 0));
-				if (rw > weight && cluster_affinity_matches(sel[i]->obj, obj_item(rule, "targetCluster")))
-					weight = rw;
-			}
+			for (r = 0; r < nrules; r++)
+				if (rw[r] > weight && affinity_plan_matches(&plans[r], sel[i]->obj))
+					weight = rw[r];
 			if (weight > 0) {
 				w[nw].name = sel[i]->name;
+				w[nw].idx = sel[i]->idx;
 				w[nw++].replicas = weight;
 			}
 		}
+		for (r = 0; r < nrules; r++)
+			affinity_plan_free(&plans[r]);
+		free(rw);
+		free(plans);
 	}
 	if (nw == 0) {
 		for (int i = 0; i < ns; i++) {
 			w[i].name = sel[i]->name;
+			w[i].idx = sel[i]->idx;
 			w[i].replicas = 1;
 		}
 		nw = ns;
 	}
-	int rc = divide_into(cx->replicas, w, nw, cx->uid, res, nres);
+	int rc = divide_into(cx->replicas, w, nw, cx->uid, res);
 	free(w);
 	return rc;
 }
@@ -872,7 +1119,7 @@ static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, s
 /* Dynamic weight and Aggregated, steady mode (assignment.go
  * assignByDynamicStrategy, division_algorithm.go). */
 static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct ccl **sel, int ns,
-			  struct tc *res, int *nres, struct sched_result *out)
+			  struct tc_list *res, struct sched_result *out)
 {
 	struct tc *sched = calloc((size_t)ns + 1, sizeof *sched);
 	struct tc *w = calloc((size_t)ns + 1, sizeof *w);
@@ -885,13 +1132,14 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 	for (int i = 0; i < ns; i++) {
 		if (sel[i]->in_prev) {
 			sched[nsched].name = sel[i]->name;
+			sched[nsched].idx = sel[i]->idx;
 			sched[nsched++].replicas = sel[i]->prev;
 			assigned += sel[i]->prev;
 		}
 	}
 	if (assigned == cx->replicas) {
 		for (int i = 0; i < nsched; i++)
-			merge_tc(res, nres, sched[i].name, sched[i].replicas);
+			merge_tc(res, sched[i].name, sched[i].idx, sched[i].replicas);
 		rc = 0;
 		goto done;
 	}
@@ -906,6 +1154,7 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 		target = cx->replicas - assigned;
 		for (int i = 0; i < ns; i++) {
 			w[nw].name = sel[i]->name;
+			w[nw].idx = sel[i]->idx;
 			w[nw++].replicas = sel[i]->avail;
 		}
 		sort_desc_stable(w, nw);
@@ -928,10 +1177,11 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 			int nt = 0;
 			for (int pass = 0; pass < 2; pass++) {
 				for (int i = 0; i < nw; i++) {
-					bool prior = false;
-					for (int j = 0; j < nsched; j++)
-						if (sched[j].replicas > 0 && strcmp(sched[j].name, w[i].name) == 0)
-							prior = true;
+					/* Whether w[i] is in sched with replicas > 0:
+					 * sched holds exactly the selected clusters
+					 * that are in the previous result. */
+					const struct ccl *c = &cx->cl[w[i].idx];
+					bool prior = c->in_prev && c->prev > 0;
 					if (prior == (pass == 0))
 						tmp[nt++] = w[i];
 				}
@@ -950,8 +1200,8 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 	}
 	if (!scale_down)
 		for (int i = 0; i < nsched; i++)
-			merge_tc(res, nres, sched[i].name, sched[i].replicas);
-	if (divide_into(target, w, nw, cx->uid, res, nres) != 0) {
+			merge_tc(res, sched[i].name, sched[i].idx, sched[i].replicas);
+	if (divide_into(target, w, nw, cx->uid, res) != 0) {
 		set_error(out, "SchedulerError", "out of memory");
 		goto done;
 	}
@@ -960,6 +1210,37 @@ done:
 	free(sched);
 	free(w);
 	return rc;
+}
+
+/* Whether select_by_cluster / select_by_region run (spread constraints
+ * that the strategy does not ignore). */
+static bool spread_selects(const cJSON *placement)
+{
+	return has_spread_constraints(placement) && !ignore_spread(placement);
+}
+
+/* Whether replicas are assigned by DynamicWeight or Aggregated (the branch
+ * order of schedule_once's assignment step). */
+static bool assigns_dynamically(const struct sched_ctx *cx)
+{
+	if (!cx->has_replicas || cx->replicas <= 0 || is_duplicated(cx->placement))
+		return false;
+	const cJSON *rs = replica_scheduling(cx->placement);
+	const char *pref = obj_str(rs, "replicaDivisionPreference");
+	const char *dyn = obj_str(obj_item(rs, "weightPreference"), "dynamicWeight");
+	return (pref && strcmp(pref, "Aggregated") == 0) || (dyn && *dyn);
+}
+
+/* The estimate (ccl.avail) and the candidate order it takes part in are
+ * read only by spread-constraint selection and by dynamic weight /
+ * Aggregated assignment. Duplicated, static weight and non-workloads give
+ * every selected cluster a count that depends on its name and weight
+ * alone (Webster's order is total over names), and the result is sorted
+ * by name: for them the quantity parsing and the candidate sort are
+ * skipped. */
+static bool needs_estimates(const struct sched_ctx *cx)
+{
+	return spread_selects(cx->placement) || assigns_dynamically(cx);
 }
 
 static int cmp_target_name(const void *a, const void *b)
@@ -972,22 +1253,32 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 {
 	struct ccl **cand = calloc((size_t)cx->n + 1, sizeof *cand);
 	struct ccl **sel = calloc((size_t)cx->n + 1, sizeof *sel);
-	struct tc *res = calloc((size_t)cx->n + 1, sizeof *res);
-	/* Failure reasons and their counts (FitError's histogram). */
-	char (*reasons)[160] = calloc((size_t)cx->n + 1, sizeof *reasons);
-	int *counts = calloc((size_t)cx->n + 1, sizeof *counts);
-	int nc = 0, ns = 0, nres = 0, nreasons = 0, rc = -1;
-	if (!cand || !sel || !res || !reasons || !counts) {
+	struct tc_list res = {
+		.v = calloc((size_t)cx->n + 1, sizeof *res.v),
+		.slot = malloc(((size_t)cx->n + 1) * sizeof *res.slot),
+	};
+	/* Failure reasons and their counts (FitError's histogram); distinct
+	 * reasons are few, so the arrays grow on demand. */
+	char (*reasons)[160] = NULL;
+	int *counts = NULL;
+	int nc = 0, ns = 0, nreasons = 0, reasons_cap = 0, rc = -1;
+	struct affinity_plan plan;
+	bool have_plan = false;
+	if (!cand || !sel || !res.v || !res.slot) {
 		set_error(out, "SchedulerError", "out of memory");
 		goto done;
 	}
+	for (int i = 0; i < cx->n; i++)
+		res.slot[i] = -1;
 	if (cx->n == 0) {
 		set_error(out, "SchedulerError", "no clusters available to schedule");
 		goto done;
 	}
+	affinity_plan_init(&plan, affinity);
+	have_plan = true;
 	for (int i = 0; i < cx->n; i++) {
 		char buf[160];
-		const char *why = filter_cluster(cx, &cx->cl[i], affinity, buf, sizeof buf);
+		const char *why = filter_cluster(cx, &cx->cl[i], &plan, buf, sizeof buf);
 		if (!why) {
 			cand[nc++] = &cx->cl[i];
 			continue;
@@ -996,8 +1287,24 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 		for (k = 0; k < nreasons; k++)
 			if (strcmp(reasons[k], why) == 0)
 				break;
-		if (k == nreasons)
-			snprintf(reasons[nreasons++], sizeof reasons[0], "%s", why);
+		if (k == nreasons) {
+			if (nreasons == reasons_cap) {
+				int cap = reasons_cap ? 2 * reasons_cap : 8;
+				char (*r2)[160] = realloc(reasons, (size_t)cap * sizeof *reasons);
+				if (r2)
+					reasons = r2;
+				int *c2 = realloc(counts, (size_t)cap * sizeof *counts);
+				if (c2)
+					counts = c2;
+				if (!r2 || !c2) {
+					set_error(out, "SchedulerError", "out of memory");
+					goto done;
+				}
+				reasons_cap = cap;
+			}
+			snprintf(reasons[nreasons], sizeof reasons[0], "%s", why);
+			counts[nreasons++] = 0;
+		}
 		counts[k]++;
 	}
 	if (nc == 0) {
@@ -1021,10 +1328,20 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 		free(lines);
 		goto done;
 	}
-	qsort(cand, (size_t)nc, sizeof *cand, cmp_candidates);
+	if (cx->need_avail) {
+		/* Estimated once per cluster, and only for candidates: the
+		 * clusterAffinities terms share cx. */
+		for (int i = 0; i < nc; i++) {
+			if (!cand[i]->avail_done) {
+				cand[i]->avail = estimate_replicas(cand[i]->obj, cx->rl);
+				cand[i]->avail_done = true;
+			}
+		}
+		qsort(cand, (size_t)nc, sizeof *cand, cmp_candidates);
+	}
 
 	/* Select. */
-	if (!has_spread_constraints(cx->placement) || ignore_spread(cx->placement)) {
+	if (!spread_selects(cx->placement)) {
 		memcpy(sel, cand, (size_t)nc * sizeof *sel);
 		ns = nc;
 	} else {
@@ -1052,22 +1369,20 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 	/* Assign. */
 	if (!cx->has_replicas || cx->replicas <= 0) {
 		for (int i = 0; i < ns; i++)
-			merge_tc(res, &nres, sel[i]->name, 0);
+			merge_tc(&res, sel[i]->name, sel[i]->idx, 0);
 	} else {
 		const cJSON *rs = replica_scheduling(cx->placement);
 		const char *pref = obj_str(rs, "replicaDivisionPreference");
-		const char *dyn = obj_str(obj_item(rs, "weightPreference"), "dynamicWeight");
 		int arc;
 		if (is_duplicated(cx->placement)) {
 			for (int i = 0; i < ns; i++)
-				merge_tc(res, &nres, sel[i]->name, cx->replicas);
+				merge_tc(&res, sel[i]->name, sel[i]->idx, cx->replicas);
 			arc = 0;
-		} else if (pref && strcmp(pref, "Aggregated") == 0) {
-			arc = assign_dynamic(cx, true, sel, ns, res, &nres, out);
-		} else if (dyn && *dyn) {
-			arc = assign_dynamic(cx, false, sel, ns, res, &nres, out);
+		} else if (assigns_dynamically(cx)) {
+			bool aggregated = pref && strcmp(pref, "Aggregated") == 0;
+			arc = assign_dynamic(cx, aggregated, sel, ns, &res, out);
 		} else {
-			arc = assign_static(cx, sel, ns, res, &nres);
+			arc = assign_static(cx, sel, ns, &res);
 			if (arc != 0)
 				set_error(out, "SchedulerError", "out of memory");
 		}
@@ -1075,22 +1390,22 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 			goto done;
 		/* removeZeroReplicasCluster */
 		int k = 0;
-		for (int i = 0; i < nres; i++)
-			if (res[i].replicas > 0)
-				res[k++] = res[i];
-		nres = k;
+		for (int i = 0; i < res.n; i++)
+			if (res.v[i].replicas > 0)
+				res.v[k++] = res.v[i];
+		res.n = k;
 	}
-	out->targets = calloc((size_t)nres + 1, sizeof *out->targets);
+	out->targets = calloc((size_t)res.n + 1, sizeof *out->targets);
 	if (!out->targets) {
 		set_error(out, "SchedulerError", "out of memory");
 		goto done;
 	}
-	for (int i = 0; i < nres; i++) {
-		snprintf(out->targets[i].name, sizeof out->targets[i].name, "%s", res[i].name);
-		out->targets[i].replicas = res[i].replicas;
+	for (int i = 0; i < res.n; i++) {
+		snprintf(out->targets[i].name, sizeof out->targets[i].name, "%s", res.v[i].name);
+		out->targets[i].replicas = res.v[i].replicas;
 	}
-	out->n = nres;
-	qsort(out->targets, (size_t)nres, sizeof *out->targets, cmp_target_name);
+	out->n = res.n;
+	qsort(out->targets, (size_t)res.n, sizeof *out->targets, cmp_target_name);
 	out->has_replicas = cx->has_replicas;
 	out->reason[0] = '\0';
 	out->message[0] = '\0';
@@ -1098,7 +1413,10 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 done:
 	free(cand);
 	free(sel);
-	free(res);
+	free(res.v);
+	free(res.slot);
+	if (have_plan)
+		affinity_plan_free(&plan);
 	free(reasons);
 	free(counts);
 	return rc;
@@ -1137,37 +1455,45 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 		set_error(out, "SchedulerError", "out of memory");
 		return -1;
 	}
+	struct name_map by_name;
+	if (name_map_init(&by_name, (size_t)total) != 0) {
+		name_map_free(&by_name);
+		free(cx.cl);
+		set_error(out, "SchedulerError", "out of memory");
+		return -1;
+	}
 	struct req_list rl;
 	workload_requests(workload, &rl);
+	cx.rl = &rl;
 	const cJSON *c;
 	cJSON_ArrayForEach(c, clusters) {
 		const char *name = obj_str(obj_item(c, "metadata"), "name");
 		/* Karmada limits cluster names to 48 characters. */
 		if (!name || !*name || strlen(name) >= sizeof out->targets->name)
 			continue;
-		bool dup = false;
-		for (int i = 0; i < cx.n; i++)
-			if (strcmp(cx.cl[i].name, name) == 0)
-				dup = true;
-		if (dup)
-			continue;
-		struct ccl *cl = &cx.cl[cx.n++];
+		if (!name_map_add(&by_name, name, cx.n))
+			continue; /* a duplicate name: the first object wins */
+		struct ccl *cl = &cx.cl[cx.n];
 		cl->obj = c;
 		cl->name = name;
-		cl->avail = estimate_replicas(c, &rl);
-		const cJSON *p;
-		cJSON_ArrayForEach(p, previous) {
-			const char *pn = obj_str(p, "name");
-			if (pn && strcmp(pn, name) == 0) {
-				cl->in_prev = true;
-				cl->prev = clamp_long(json_get_num(p, "replicas", 0));
-				if (cl->prev < 0)
-					cl->prev = 0;
-				break;
-			}
-		}
-		cl->score = cl->in_prev ? 100 : 0; /* ClusterLocality */
+		cl->idx = cx.n++;
 	}
+	/* Each cluster takes the first previous entry with its name. */
+	const cJSON *p;
+	cJSON_ArrayForEach(p, previous) {
+		const char *pn = obj_str(p, "name");
+		int i = pn ? name_map_get(&by_name, pn) : -1;
+		if (i < 0 || cx.cl[i].in_prev)
+			continue;
+		cx.cl[i].in_prev = true;
+		cx.cl[i].prev = clamp_long(json_get_num(p, "replicas", 0));
+		if (cx.cl[i].prev < 0)
+			cx.cl[i].prev = 0;
+	}
+	name_map_free(&by_name);
+	for (int i = 0; i < cx.n; i++)
+		cx.cl[i].score = cx.cl[i].in_prev ? 100 : 0; /* ClusterLocality */
+	cx.need_avail = needs_estimates(&cx);
 
 	int rc;
 	const cJSON *terms = obj_item(cx.placement, "clusterAffinities");

@@ -508,6 +508,311 @@ static void test_property_dynamic(void **state)
 	}
 }
 
+/* ------------------------------------------------------- many clusters */
+
+/* At 1,000 clusters the scheduler uses hash maps for names, a heap for
+ * Webster and skips the estimator when the strategy does not read it. These
+ * cases pin the results those shortcuts must keep. */
+
+static cJSON *many_clusters(int n, const char *env, int pods_mod)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (int i = 0; i < n; i++) {
+		char name[16], pods[16], region[16];
+		snprintf(name, sizeof name, "m%04d", i);
+		snprintf(pods, sizeof pods, "%d", pods_mod ? 1 + (i * 7919) % pods_mod : 50);
+		snprintf(region, sizeof region, "r%d", i % 7);
+		cJSON *c = cJSON_CreateObject();
+		cJSON *md = cJSON_AddObjectToObject(c, "metadata");
+		cJSON_AddStringToObject(md, "name", name);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(md, "labels"), "env", env);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "spec"), "region", region);
+		cJSON *st = cJSON_AddObjectToObject(c, "status");
+		cJSON *cond = cJSON_CreateObject();
+		cJSON_AddStringToObject(cond, "type", "Ready");
+		cJSON_AddStringToObject(cond, "status", "True");
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(st, "conditions"), cond);
+		cJSON *rs = cJSON_AddObjectToObject(st, "resourceSummary");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(rs, "allocatable"), "pods", pods);
+		cJSON_AddItemToArray(arr, c);
+	}
+	return arr;
+}
+
+/* Straightforward seat-by-seat Webster, written apart from the code under
+ * test: every seat scans every party. */
+static void ref_webster(long seats, int n, const char *const names[], const long votes[],
+			const long initial[], const char *uid, long out[])
+{
+	int desc = uid && *uid && (fnv1a(uid) & 1u);
+	for (int i = 0; i < n; i++)
+		out[i] = initial ? initial[i] : 0;
+	for (long s = 0; s < seats; s++) {
+		int best = 0;
+		for (int i = 1; i < n; i++) {
+			double pi = (double)votes[i] / (double)(2 * out[i] + 1);
+			double pb = (double)votes[best] / (double)(2 * out[best] + 1);
+			int c = strcmp(names[i], names[best]);
+			if (pi > pb || (pi == pb && (out[i] < out[best] ||
+			    (out[i] == out[best] && (desc ? c > 0 : c < 0)))))
+				best = i;
+		}
+		out[best]++;
+	}
+}
+
+static void test_webster_many_reference(void **state)
+{
+	(void)state;
+	enum { N = 1200 };
+	static char namebuf[N][16];
+	static const char *names[N];
+	static long votes[N], initial[N], got[N], want[N];
+	for (int iter = 0; iter < 120; iter++) {
+		int n = 1 + (int)rnd(iter % 4 == 0 ? N : 40);
+		for (int i = 0; i < n; i++) {
+			/* Names in shuffled order, not sorted. */
+			snprintf(namebuf[i], sizeof namebuf[i], "c%05u-%d", rnd(100000), i);
+			names[i] = namebuf[i];
+			/* Mostly equal or small weights: many exact ties. */
+			votes[i] = iter % 3 == 0 ? 1 : iter % 3 == 1 ? (long)rnd(4) : (long)rnd(1000);
+			initial[i] = (long)rnd(3);
+		}
+		long seats = (long)rnd(iter % 5 == 0 ? 3000 : 300);
+		const char *uid = iter % 3 == 0 ? NULL : iter % 3 == 1 ? "uid-even" : "uid-odd";
+		char u[64];
+		if (uid) {
+			find_uid(iter % 2, u, sizeof u);
+			uid = u;
+		}
+		const long *init = iter % 2 ? initial : NULL;
+		assert_int_equal(webster_allocate(seats, n, names, votes, init, uid, got), 0);
+		ref_webster(seats, n, names, votes, init, uid, want);
+		for (int i = 0; i < n; i++)
+			assert_int_equal(got[i], want[i]);
+	}
+}
+
+/* 1,000 clusters with equal weights and fewer replicas than clusters: the
+ * UID's parity alone picks which names get one. */
+static void test_many_equal_weights(void **state)
+{
+	(void)state;
+	cJSON *cl = many_clusters(1000, "prod", 0);
+	cJSON *p = cJSON_Parse("{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\","
+			       "\"replicaDivisionPreference\":\"Weighted\"}}");
+	char even[64], odd[64];
+	find_uid(0, even, sizeof even);
+	find_uid(1, odd, sizeof odd);
+	for (int parity = 0; parity < 2; parity++) {
+		for (int k = 0; k < 2; k++) {
+			long replicas = k ? 2100 : 100;
+			cJSON *w = deployment(replicas, parity ? odd : even);
+			struct sched_result r;
+			assert_int_equal(schedule(cl, p, w, true, NULL, &r), 0);
+			long base = replicas / 1000, extra = replicas % 1000;
+			assert_int_equal(r.n, base ? 1000 : extra);
+			assert_int_equal(total_of(&r), replicas);
+			for (int i = 0; i < 1000; i++) {
+				char name[16];
+				snprintf(name, sizeof name, "m%04d", i);
+				/* Even: ascending names win the ties; odd: descending. */
+				bool lucky = parity ? i >= 1000 - extra : i < extra;
+				assert_int_equal(replicas_of(&r, name), base + (lucky ? 1 : 0));
+			}
+			sched_result_free(&r);
+			cJSON_Delete(w);
+		}
+	}
+	cJSON_Delete(cl);
+	cJSON_Delete(p);
+}
+
+/* Duplicate names among 1,000 clusters: the first object wins, and the
+ * copies count nowhere. */
+static void test_many_duplicates(void **state)
+{
+	(void)state;
+	cJSON *prod = many_clusters(1000, "prod", 0), *staging = many_clusters(1000, "staging", 0);
+	cJSON *p = cJSON_Parse("{\"clusterAffinity\":{\"labelSelector\":{\"matchLabels\":{\"env\":\"prod\"}}},"
+			       "\"replicaScheduling\":{\"replicaSchedulingType\":\"Duplicated\"}}");
+	cJSON *w = deployment(3, "dup");
+	/* prod copies first, then staging copies of every other name. */
+	cJSON *a = cJSON_Duplicate(prod, 1), *b = cJSON_Duplicate(staging, 1);
+	for (int i = 0; i < 1000; i += 2) {
+		cJSON_AddItemToArray(a, cJSON_Duplicate(cJSON_GetArrayItem(staging, i), 1));
+		cJSON_AddItemToArray(b, cJSON_Duplicate(cJSON_GetArrayItem(prod, i), 1));
+	}
+	struct sched_result r;
+	assert_int_equal(schedule(a, p, w, true, NULL, &r), 0);
+	assert_int_equal(r.n, 1000);
+	for (int i = 0; i < r.n; i++)
+		assert_int_equal(r.targets[i].replicas, 3);
+	sched_result_free(&r);
+	/* staging first: no cluster fits, and the total counts names. */
+	assert_int_equal(schedule(b, p, w, true, NULL, &r), -1);
+	assert_string_equal(r.reason, "NoClusterFit");
+	assert_string_equal(r.message, "0/1000 clusters are available: 1000 cluster(s) did not match the "
+				       "placement cluster affinity constraint.");
+	sched_result_free(&r);
+	cJSON_Delete(prod);
+	cJSON_Delete(staging);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(p);
+	cJSON_Delete(w);
+}
+
+/* Long clusterNames / exclude lists (hashed) select exactly the names
+ * listed; non-string items and unknown names are ignored. */
+static void test_many_name_lists(void **state)
+{
+	(void)state;
+	cJSON *cl = many_clusters(1000, "prod", 0);
+	cJSON *p = cJSON_CreateObject();
+	cJSON *aff = cJSON_AddObjectToObject(p, "clusterAffinity");
+	cJSON *names = cJSON_AddArrayToObject(aff, "clusterNames");
+	cJSON *excl = cJSON_AddArrayToObject(aff, "exclude");
+	for (int i = 0; i < 1000; i += 3) {
+		char name[16];
+		snprintf(name, sizeof name, "m%04d", i);
+		cJSON_AddItemToArray(names, cJSON_CreateString(name));
+		if (i % 2 == 0)
+			cJSON_AddItemToArray(names, cJSON_CreateString(name)); /* listed twice */
+		if (i % 5 == 0)
+			cJSON_AddItemToArray(excl, cJSON_CreateString(name));
+	}
+	cJSON_AddItemToArray(names, cJSON_CreateNumber(7));
+	cJSON_AddItemToArray(names, cJSON_CreateString("m9999"));
+	cJSON_AddItemToArray(excl, cJSON_CreateNull());
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(p, "replicaScheduling"), "replicaSchedulingType", "Duplicated");
+	cJSON *w = deployment(2, "names");
+	struct sched_result r;
+	assert_int_equal(schedule(cl, p, w, true, NULL, &r), 0);
+	int want = 0;
+	for (int i = 0; i < 1000; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "m%04d", i);
+		bool in = i % 3 == 0 && i % 5 != 0;
+		want += in;
+		assert_int_equal(replicas_of(&r, name), in ? 2 : 0);
+	}
+	assert_int_equal(r.n, want);
+	sched_result_free(&r);
+	cJSON_Delete(cl);
+	cJSON_Delete(p);
+	cJSON_Delete(w);
+}
+
+static bool same_result(int ra, const struct sched_result *a, int rb, const struct sched_result *b)
+{
+	if (ra != rb || a->n != b->n || a->has_replicas != b->has_replicas ||
+	    strcmp(a->reason, b->reason) != 0 || strcmp(a->message, b->message) != 0)
+		return false;
+	for (int i = 0; i < a->n; i++)
+		if (strcmp(a->targets[i].name, b->targets[i].name) != 0 ||
+		    a->targets[i].replicas != b->targets[i].replicas)
+			return false;
+	return true;
+}
+
+/* Every strategy at up to 400 clusters, with previous results: the order
+ * of the Cluster list never changes the result (candidates are ordered by
+ * score, available replicas and name; the rest is set-based). */
+static void test_many_order_independent(void **state)
+{
+	(void)state;
+	static const char *placements[] = {
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Duplicated\"}}",
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\"}}",
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\","
+		"\"weightPreference\":{\"staticWeightList\":[{\"targetCluster\":{\"fieldSelector\":{\"matchExpressions\":"
+		"[{\"key\":\"region\",\"operator\":\"In\",\"values\":[\"r1\",\"r2\"]}]}},\"weight\":3},"
+		"{\"targetCluster\":{\"labelSelector\":{\"matchLabels\":{\"env\":\"prod\"}}},\"weight\":1}]}}}",
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\","
+		"\"weightPreference\":{\"dynamicWeight\":\"AvailableReplicas\"}}}",
+		"{\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Aggregated\"}}",
+		"{\"spreadConstraints\":[{\"spreadByField\":\"cluster\",\"maxGroups\":5,\"minGroups\":2}],"
+		"\"replicaScheduling\":{\"replicaSchedulingType\":\"Duplicated\"}}",
+		"{\"spreadConstraints\":[{\"spreadByField\":\"cluster\",\"maxGroups\":4}],"
+		"\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Aggregated\"}}",
+		"{\"spreadConstraints\":[{\"spreadByField\":\"region\",\"maxGroups\":2},{\"spreadByField\":\"cluster\",\"maxGroups\":6}],"
+		"\"replicaScheduling\":{\"replicaSchedulingType\":\"Divided\",\"replicaDivisionPreference\":\"Weighted\","
+		"\"weightPreference\":{\"dynamicWeight\":\"AvailableReplicas\"}}}",
+	};
+	int np = (int)(sizeof placements / sizeof placements[0]);
+	for (int iter = 0; iter < 48; iter++) {
+		int n = 2 + (int)rnd(iter % 6 == 0 ? 400 : 60);
+		cJSON *cl = many_clusters(n, "prod", 1 + (int)rnd(30));
+		cJSON *p = cJSON_Parse(placements[iter % np]);
+		cJSON *w = deployment(1 + rnd(iter % 2 ? 400 : 40), iter % 3 ? "order-1" : "order-2");
+		/* A previous result on some clusters (score 100 for them). */
+		cJSON *prev = NULL;
+		if (iter % 4) {
+			prev = cJSON_CreateArray();
+			for (int k = (int)rnd(6); k > 0; k--) {
+				cJSON *t = cJSON_CreateObject();
+				char name[16];
+				snprintf(name, sizeof name, "m%04u", rnd((unsigned)n));
+				cJSON_AddStringToObject(t, "name", name);
+				cJSON_AddNumberToObject(t, "replicas", rnd(10));
+				cJSON_AddItemToArray(prev, t);
+			}
+		}
+		/* The same clusters, shuffled. */
+		cJSON *shuf = cJSON_CreateArray();
+		cJSON **items = calloc((size_t)n, sizeof *items);
+		assert_non_null(items);
+		for (int i = 0; i < n; i++)
+			items[i] = cJSON_Duplicate(cJSON_GetArrayItem(cl, i), 1);
+		for (int i = n - 1; i > 0; i--) {
+			int j = (int)rnd((unsigned)i + 1);
+			cJSON *t = items[i];
+			items[i] = items[j];
+			items[j] = t;
+		}
+		for (int i = 0; i < n; i++)
+			cJSON_AddItemToArray(shuf, items[i]);
+		free(items);
+		struct sched_result a, b;
+		int ra = schedule(cl, p, w, true, prev, &a);
+		int rb = schedule(shuf, p, w, true, prev, &b);
+		assert_true(same_result(ra, &a, rb, &b));
+		sched_result_free(&a);
+		sched_result_free(&b);
+		cJSON_Delete(cl);
+		cJSON_Delete(shuf);
+		cJSON_Delete(p);
+		cJSON_Delete(w);
+		cJSON_Delete(prev);
+	}
+}
+
+/* A cluster spread constraint picks the clusters with the most available
+ * replicas even for Duplicated: the estimator must run there. */
+static void test_many_spread_uses_estimates(void **state)
+{
+	(void)state;
+	cJSON *cl = many_clusters(1000, "prod", 0);
+	/* Every cluster has 50 pods; give three of them more. */
+	static const int rich[] = {17, 503, 998};
+	for (int k = 0; k < 3; k++) {
+		cJSON *c = cJSON_GetArrayItem(cl, rich[k]);
+		cJSON *alloc = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "status"),
+					"resourceSummary"), "allocatable");
+		cJSON_ReplaceItemInObject(alloc, "pods", cJSON_CreateString(k == 0 ? "90" : "80"));
+	}
+	cJSON *p = cJSON_Parse("{\"spreadConstraints\":[{\"spreadByField\":\"cluster\",\"maxGroups\":3}],"
+			       "\"replicaScheduling\":{\"replicaSchedulingType\":\"Duplicated\"}}");
+	cJSON *w = deployment(4, "spread");
+	char got[256];
+	schedule_to_string(cl, p, w, NULL, got, sizeof got);
+	assert_string_equal(got, "{m0017:4, m0503:4, m0998:4}");
+	cJSON_Delete(cl);
+	cJSON_Delete(p);
+	cJSON_Delete(w);
+}
+
 static void test_format_and_null(void **state)
 {
 	(void)state;
@@ -621,6 +926,12 @@ int main(void)
 		cmocka_unit_test(test_data_cases),
 		cmocka_unit_test(test_property_static),
 		cmocka_unit_test(test_property_dynamic),
+		cmocka_unit_test(test_webster_many_reference),
+		cmocka_unit_test(test_many_equal_weights),
+		cmocka_unit_test(test_many_duplicates),
+		cmocka_unit_test(test_many_name_lists),
+		cmocka_unit_test(test_many_order_independent),
+		cmocka_unit_test(test_many_spread_uses_estimates),
 		cmocka_unit_test(test_format_and_null),
 		cmocka_unit_test(test_plan),
 	};
