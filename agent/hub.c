@@ -11,7 +11,9 @@
 
 #define HUB_BACKOFF_BASE_MS 500
 #define HUB_BACKOFF_CAP_MS 30000
-#define STATUS_DEBOUNCE_MS 5
+/* Status changes within this window go in one report; it also keeps the
+ * reports of a write (one per member) off the path of the next change. */
+#define STATUS_DEBOUNCE_MS 40
 
 const char *response_message(const struct http_response *r, char *buf, size_t len)
 {

@@ -44,6 +44,10 @@ struct http_client {
 	struct http_call *cancelled;
 	int inflight;
 	int depth; /* >0 while inside curl_multi_socket_action */
+	/* Finished easy handles kept for the next request (curl_easy_reset):
+	 * setting one up from scratch is most of libcurl's cost per request. */
+	CURL *spare[4];
+	int nspare;
 };
 
 static int global_refs;
@@ -64,8 +68,14 @@ static void call_free(struct http_call *call)
 {
 	if (!call->completed && call->cleanup)
 		call->cleanup(call->ud);
-	curl_multi_remove_handle(call->c->multi, call->easy);
-	curl_easy_cleanup(call->easy);
+	struct http_client *c = call->c;
+	curl_multi_remove_handle(c->multi, call->easy);
+	if (c->nspare < (int)(sizeof c->spare / sizeof c->spare[0])) {
+		curl_easy_reset(call->easy);
+		c->spare[c->nspare++] = call->easy;
+	} else {
+		curl_easy_cleanup(call->easy);
+	}
 	curl_slist_free_all(call->headers);
 	curl_slist_free_all(call->connect_to);
 	free(call->buf);
@@ -209,6 +219,8 @@ void http_client_free(struct http_client *c)
 	drain_cancelled(c);
 	while (c->calls)
 		call_free(c->calls);
+	while (c->nspare > 0)
+		curl_easy_cleanup(c->spare[--c->nspare]);
 	curl_multi_cleanup(c->multi);
 	event_free(c->timer);
 	free(c);
@@ -387,7 +399,7 @@ static char *request_url(const struct http_target *t, const struct http_request 
 struct http_call *http_start(struct http_client *c, const struct http_target *t, const struct http_request *r,
 			     http_done_fn done, void *ud)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = c->nspare > 0 ? c->spare[--c->nspare] : curl_easy_init();
 	if (!e)
 		return NULL;
 	struct http_call *call = calloc(1, sizeof *call);
