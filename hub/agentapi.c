@@ -596,21 +596,14 @@ static bool same_item(const cJSON *a, const cJSON *b, const char *path)
 /* A change the agent must see: anything but status and bookkeeping. When
  * parsed is given and the change is relevant, *parsed is the new value
  * (parsed here anyway; the caller owns it), or NULL if it was not parsed. */
-static bool relevant_change(const struct store_event *ev, cJSON **parsed)
+static bool relevant_change(const struct store_event *ev)
 {
-	if (parsed)
-		*parsed = NULL;
 	if (ev->type != STORE_MODIFIED || !ev->prev_value)
 		return true;
-	cJSON *a = cJSON_Parse(ev->prev_value), *b = cJSON_Parse(ev->value);
+	const cJSON *a = store_event_prev(ev), *b = store_event_value(ev); /* shared parses */
 	bool same = a && b && same_item(a, b, "spec") && same_item(a, b, "metadata.labels") &&
 		    same_item(a, b, "metadata.annotations") && same_item(a, b, "metadata.deletionTimestamp") &&
 		    same_item(a, b, "metadata.uid");
-	cJSON_Delete(a);
-	if (!same && parsed)
-		*parsed = b;
-	else
-		cJSON_Delete(b);
 	return !same;
 }
 
@@ -646,16 +639,13 @@ static void change_item(const struct store_event *ev, void *ud)
 	if (c->more)
 		return;
 	int known = relevance_get(c->aa, ev);
-	cJSON *o = NULL;
-	if (known == 0 || (known < 0 && !relevant_change(ev, &o)))
+	if (known == 0 || (known < 0 && !relevant_change(ev)))
 		return;
 	if (c->n >= PROTO_MAX_EVENTS) {
-		cJSON_Delete(o);
 		c->more = true;
 		return;
 	}
-	if (!o)
-		o = cJSON_Parse(ev->value);
+	cJSON *o = store_event_take_value(ev);
 	if (!o)
 		return;
 	proto_work_events_add(c->answer,
@@ -799,7 +789,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
 		if (relevant < 0) {
-			relevant = relevant_change(ev, &parsed);
+			relevant = relevant_change(ev);
 			relevance_put(aa, ev, relevant);
 			compacted = store_compacted(aa->store);
 		}
@@ -814,7 +804,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			continue;
 		}
 		if (!parsed)
-			parsed = cJSON_Parse(ev->value);
+			parsed = store_event_take_value(ev);
 		struct change *c = calloc(1, sizeof *c);
 		c->object = !parsed ? NULL : given ? cJSON_Duplicate(parsed, true) : parsed;
 		if (!c->object) {

@@ -774,15 +774,14 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
  * matching its selectors is ADDED or DELETED for it. */
 static void watch_deliver(struct watcher *w, const struct store_event *ev)
 {
-	cJSON *now = cJSON_Parse(ev->value);
+	const cJSON *now = store_event_value(ev); /* parsed once for every watcher */
 	if (!now)
 		return;
 	bool match_now = object_matches(now, w->ls, w->fs);
 	bool match_before = false;
 	if (ev->type == STORE_MODIFIED && (w->ls || w->fs)) {
-		cJSON *before = cJSON_Parse(ev->prev_value);
+		const cJSON *before = store_event_prev(ev);
 		match_before = before && object_matches(before, w->ls, w->fs);
-		cJSON_Delete(before);
 	} else {
 		match_before = ev->type != STORE_ADDED;
 	}
@@ -797,11 +796,19 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 		type = "ADDED";
 	else if (match_before)
 		type = "DELETED";
-	if (!type) {
-		cJSON_Delete(now);
+	if (!type)
+		return;
+	if (w->table) {
+		watch_send(w, type, json_dup(now));
 		return;
 	}
-	watch_send(w, type, now);
+	/* The stored text as is: no copy to print again. */
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "{\"type\":\"%s\",\"object\":", type);
+	evbuffer_add(b, ev->value, strlen(ev->value));
+	evbuffer_add(b, "}\n", 2);
+	evhttp_send_reply_chunk(w->req, b);
+	evbuffer_free(b);
 }
 
 static bool watcher_overloaded(struct watcher *w)

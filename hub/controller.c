@@ -1744,11 +1744,10 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		} else if (strcmp(p, "works") == 0 && !c->self_binding) {
 			if (ev->type == STORE_DELETED) {
 				/* The Work is gone: its binding may want it back. */
-				cJSON *w = ev->value ? cJSON_Parse(ev->value) : NULL;
+				const cJSON *w = store_event_value(ev);
 				char bkey[1024];
 				if (w && work_binding_key(w, bkey, sizeof bkey))
 					enqueue(c, 'B', bkey);
-				cJSON_Delete(w);
 			} else {
 				enqueue(c, 'W', ev->key);
 			}

@@ -111,8 +111,7 @@ static void lag_work_event(const struct store_event *ev)
 {
 	if (ev->type != STORE_MODIFIED && ev->type != STORE_ADDED)
 		return;
-	cJSON *now = cJSON_Parse(ev->value);
-	cJSON *before = ev->prev_value ? cJSON_Parse(ev->prev_value) : NULL;
+	const cJSON *now = store_event_value(ev), *before = store_event_prev(ev); /* shared parses */
 	char b[600];
 	const char *ns = json_get_str(now, "metadata.namespace");
 	if (now && ns && strncmp(ns, "karmada-es-", 11) == 0 && work_binding(now, b, sizeof b) &&
@@ -128,8 +127,6 @@ static void lag_work_event(const struct store_event *ev)
 			e->since = mono_now();
 		}
 	}
-	cJSON_Delete(now);
-	cJSON_Delete(before);
 }
 
 static const cJSON *agg_entry(const cJSON *binding, const char *cluster)
@@ -148,8 +145,7 @@ static void lag_binding_event(const struct store_event *ev, const char *kind)
 {
 	if (!H.npending)
 		return;
-	cJSON *now = cJSON_Parse(ev->value);
-	cJSON *before = ev->prev_value ? cJSON_Parse(ev->prev_value) : NULL;
+	const cJSON *now = store_event_value(ev), *before = store_event_prev(ev); /* shared parses */
 	const char *ns = json_get_str(now, "metadata.namespace"), *name = json_get_str(now, "metadata.name");
 	char b[600];
 	snprintf(b, sizeof b, "%s\x1f%s\x1f%s", kind, ns ? ns : "", name ? name : "");
@@ -171,8 +167,6 @@ static void lag_binding_event(const struct store_event *ev, const char *kind)
 		}
 		i++;
 	}
-	cJSON_Delete(now);
-	cJSON_Delete(before);
 }
 
 static void on_store_event(const struct store_event *ev, void *ud)

@@ -64,13 +64,33 @@ enum store_rc {
 
 enum store_event_type { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
 
+/* value and prev_value parsed at most once per delivery, shared by every
+ * subscriber (see store_event_value). Backends own it. */
+struct store_event_cache {
+	cJSON *value, *prev;
+	bool value_done, prev_done;
+};
+
 struct store_event {
 	long long rev;
 	enum store_event_type type;
 	const char *key;
 	const char *value;      /* new value; for DELETED the last value */
 	const char *prev_value; /* previous value, NULL for ADDED */
+	struct store_event_cache *cache;
 };
+
+/* The event's value (or previous value) as JSON, parsed on first use and
+ * shared with the other subscribers of this delivery: read-only, valid
+ * during the callback only (json_dup to keep it). NULL when absent or not
+ * JSON. */
+const cJSON *store_event_value(const struct store_event *ev);
+const cJSON *store_event_prev(const struct store_event *ev);
+/* The parsed value handed over to the caller (who frees it); later
+ * subscribers parse it again. For the last subscriber that keeps it. */
+cJSON *store_event_take_value(const struct store_event *ev);
+/* For backends: frees what a delivery parsed. */
+void store_event_cache_clear(struct store_event_cache *c);
 
 typedef void (*store_event_fn)(const struct store_event *ev, void *ud);
 /* Called per listed item; return non-zero to stop. */

@@ -262,8 +262,10 @@ static int sq_commit(struct store *s)
 	q->pend = NULL;
 	q->npend = q->pcap = 0;
 	for (int i = 0; i < n; i++) {
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev};
+		struct store_event_cache cache = {0};
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
 		store_notify_committed(s, &ev);
+		store_event_cache_clear(&cache);
 		free(p[i].key);
 		free(p[i].value);
 		free(p[i].prev);
@@ -281,7 +283,11 @@ static int written(struct sqlite_store *q, const struct store_event *ev)
 	add_pending(q, ev);
 	if (autocommit(q) && sq_commit(&q->base) != STORE_OK)
 		return STORE_ERROR;
-	store_notify(&q->base, ev);
+	struct store_event_cache cache = {0};
+	struct store_event e = *ev;
+	e.cache = &cache;
+	store_notify(&q->base, &e);
+	store_event_cache_clear(&cache);
 	return STORE_OK;
 }
 
@@ -326,7 +332,7 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 		goto out;
 	}
 	q->rev = rev;
-	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev};
+	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL};
 	rc = written(q, &ev);
 	if (rc == STORE_OK && rev_out)
 		*rev_out = rev;
@@ -382,7 +388,7 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 		goto out;
 	}
 	q->rev = rev;
-	struct store_event ev = {rev, STORE_DELETED, key, value, prev};
+	struct store_event ev = {rev, STORE_DELETED, key, value, prev, NULL};
 	rc = written(q, &ev);
 	if (rc != STORE_OK)
 		goto out;
@@ -423,14 +429,17 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 	sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_event_cache cache = {0};
 		struct store_event ev = {
 			sqlite3_column_int64(st, 0),
 			(enum store_event_type)sqlite3_column_int(st, 1),
 			(const char *)sqlite3_column_text(st, 2),
 			(const char *)sqlite3_column_text(st, 3),
 			(const char *)sqlite3_column_text(st, 4),
+			&cache,
 		};
 		fn(&ev, ud);
+		store_event_cache_clear(&cache);
 	}
 	if (cached) {
 		sqlite3_reset(st);
@@ -622,4 +631,48 @@ const char *store_key(char *buf, size_t len, const char *group, const char *plur
 {
 	snprintf(buf, len, "%s/%s/%s/%s", group[0] ? group : "core", plural, ns ? ns : "", name ? name : "");
 	return buf;
+}
+
+static const cJSON *cached_parse(const char *text, cJSON **slot, bool *done)
+{
+	if (!*done) {
+		*done = true;
+		*slot = text ? cJSON_Parse(text) : NULL;
+	}
+	return *slot;
+}
+
+const cJSON *store_event_value(const struct store_event *ev)
+{
+	struct store_event_cache *c = ev->cache;
+	if (!c)
+		return NULL;
+	return cached_parse(ev->value, &c->value, &c->value_done);
+}
+
+const cJSON *store_event_prev(const struct store_event *ev)
+{
+	struct store_event_cache *c = ev->cache;
+	if (!c)
+		return NULL;
+	return cached_parse(ev->prev_value, &c->prev, &c->prev_done);
+}
+
+cJSON *store_event_take_value(const struct store_event *ev)
+{
+	struct store_event_cache *c = ev->cache;
+	if (!c)
+		return ev->value ? cJSON_Parse(ev->value) : NULL;
+	cached_parse(ev->value, &c->value, &c->value_done);
+	cJSON *v = c->value;
+	c->value = NULL;
+	c->value_done = false;
+	return v;
+}
+
+void store_event_cache_clear(struct store_event_cache *c)
+{
+	cJSON_Delete(c->value);
+	cJSON_Delete(c->prev);
+	memset(c, 0, sizeof *c);
 }
