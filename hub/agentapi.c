@@ -947,8 +947,10 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 			cJSON_AddItemToArray(res, r);
 			continue;
 		}
-		cJSON *st = json_ensure_obj(w, "status");
-		cJSON *before = json_dup(st);
+		/* The new status beside the Work as read, written through
+		 * obj_update_cur (no second read and parse of the Work). */
+		const cJSON *before = cJSON_GetObjectItemCaseSensitive(w, "status");
+		cJSON *st = cJSON_IsObject(before) ? json_dup(before) : cJSON_CreateObject();
 		cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
 		if (!cJSON_IsArray(conds)) {
 			conds = cJSON_CreateArray();
@@ -962,18 +964,22 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 		const char *msg = "";
 		struct api_error e = {0};
 		if (!json_equal(before, st)) {
-			if (write_obj(aa, aa->k_work, ns, s->name, w, SUBRES_STATUS, false, &e) < 0) {
+			cJSON *upd = cJSON_CreateObject();
+			cJSON_AddItemToObject(upd, "status", st);
+			st = NULL;
+			if (obj_update_cur(aa->objs, aa->k_work, w, upd, SUBRES_STATUS, NULL, &e) < 0) {
 				code = e.code;
 				msg = e.message;
 			} else {
 				written++;
 			}
+			cJSON_Delete(upd);
 		}
 		cJSON_AddNumberToObject(r, "code", code);
 		cJSON_AddStringToObject(r, "message", msg);
 		cJSON_AddItemToArray(res, r);
 		api_error_clear(&e);
-		cJSON_Delete(before);
+		cJSON_Delete(st);
 		cJSON_Delete(w);
 	}
 	log_debug("agentapi: %s reported %d work statuses (%d written)", cluster, n, written);
