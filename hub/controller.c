@@ -26,7 +26,7 @@
 #define EVENT_BUFFER_MAX 100000
 #define EVENT_MAX_AGE_MS 1000
 #define EVENT_AGED_SLICE_MS 2
-#define AGGREGATE_COALESCE_MS 10
+#define AGGREGATE_COALESCE_MS 50
 
 #define C_DETECTOR "resource-detector"
 #define C_SCHEDULER "default-scheduler"
