@@ -45,8 +45,9 @@ struct http_client {
 	int inflight;
 	int depth; /* >0 while inside curl_multi_socket_action */
 	/* Finished easy handles kept for the next request (curl_easy_reset):
-	 * setting one up from scratch is most of libcurl's cost per request. */
-	CURL *spare[4];
+	 * setting one up from scratch is most of libcurl's cost per request.
+	 * Two, as each keeps its buffers and the agent counts its KiB. */
+	CURL *spare[2];
 	int nspare;
 };
 
