@@ -112,22 +112,38 @@ static int sq_get(struct store *s, const char *key, char **value, long long *mod
 	return STORE_OK;
 }
 
+/* A statement prepared once and kept (*cached); a nested call (a callback
+ * that lists again) gets its own, finalized by stmt_release. */
+static sqlite3_stmt *stmt_acquire(struct sqlite_store *q, sqlite3_stmt **cached, bool *busy, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (*busy)
+		return sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) == SQLITE_OK ? st : NULL;
+	if (!*cached && sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cached, NULL) != SQLITE_OK)
+		return NULL;
+	*busy = true;
+	return *cached;
+}
+
+static void stmt_release(sqlite3_stmt *st, sqlite3_stmt *cached, bool *busy)
+{
+	if (st != cached) {
+		sqlite3_finalize(st);
+		return;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*busy = false;
+}
+
 /* Keys use only [a-z0-9.-/] so "prefix" .. "prefix\xff" spans the prefix. */
 static int sq_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
 {
 	struct sqlite_store *q = S(s);
-	static const char sql[] = "SELECT key, rev, value FROM objects WHERE key >= ?1 AND key < ?2 ORDER BY key";
-	sqlite3_stmt *st;
-	bool cached = !q->list_busy;
-	if (cached && !q->list &&
-	    sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->list, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = stmt_acquire(q, &q->list, &q->list_busy,
+					"SELECT key, rev, value FROM objects WHERE key >= ?1 AND key < ?2 ORDER BY key");
+	if (!st)
 		return STORE_ERROR;
-	if (cached) {
-		st = q->list;
-		q->list_busy = true;
-	} else if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		return STORE_ERROR;
-	}
 	char hi[1024];
 	snprintf(hi, sizeof hi, "%s\xff", prefix);
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
@@ -143,13 +159,7 @@ static int sq_list(struct store *s, const char *prefix, store_item_fn fn, void *
 		if (fn(k, v ? v : "{}", (size_t)len, r, ud))
 			break;
 	}
-	if (cached) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		q->list_busy = false;
-	} else {
-		sqlite3_finalize(st);
-	}
+	stmt_release(st, q->list, &q->list_busy);
 	return (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_OK : STORE_ERROR;
 }
 
@@ -409,19 +419,11 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 	struct sqlite_store *q = S(s);
 	if (since < q->compacted)
 		return STORE_COMPACTED;
-	static const char sql[] =
-	    "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev";
-	sqlite3_stmt *st;
-	bool cached = !q->changes_busy;
-	if (cached && !q->changes &&
-	    sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->changes, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = stmt_acquire(
+	    q, &q->changes, &q->changes_busy,
+	    "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev");
+	if (!st)
 		return STORE_ERROR;
-	if (cached) {
-		st = q->changes;
-		q->changes_busy = true;
-	} else if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		return STORE_ERROR;
-	}
 	char hi[1024];
 	snprintf(hi, sizeof hi, "%s\xff", prefix);
 	sqlite3_bind_int64(st, 1, since);
@@ -441,13 +443,7 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 		fn(&ev, ud);
 		store_event_cache_clear(&cache);
 	}
-	if (cached) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		q->changes_busy = false;
-	} else {
-		sqlite3_finalize(st);
-	}
+	stmt_release(st, q->changes, &q->changes_busy);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 

@@ -90,6 +90,21 @@ static int count_item(const char *key, const char *value, size_t len, long long 
 	return 0;
 }
 
+struct nested {
+	struct store *s;
+	int outer, inner;
+};
+
+static int nested_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct nested *n = ud;
+	n->outer++;
+	int c = 0;
+	assert_int_equal(store_list(n->s, "core/", count_item, &c, NULL), STORE_OK);
+	n->inner += c;
+	return 0;
+}
+
 static void test_prefix_list(void **state)
 {
 	struct store *s = *state;
@@ -103,6 +118,15 @@ static void test_prefix_list(void **state)
 	n = 0;
 	assert_int_equal(store_list(s, "core/configmaps/", count_item, &n, NULL), STORE_OK);
 	assert_int_equal(n, 3);
+	/* A list from inside a list's callback (the kept statement is busy:
+	 * the inner one gets its own) sees everything, and so does the outer. */
+	struct nested nest = {s, 0, 0};
+	assert_int_equal(store_list(s, "core/configmaps/", nested_item, &nest, NULL), STORE_OK);
+	assert_int_equal(nest.outer, 3);
+	assert_int_equal(nest.inner, 3 * 4);
+	n = 0;
+	assert_int_equal(store_list(s, "core/", count_item, &n, NULL), STORE_OK);
+	assert_int_equal(n, 4);
 }
 
 struct seen {
