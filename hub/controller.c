@@ -857,64 +857,59 @@ static bool follows_cluster_changes(const cJSON *b, const cJSON *tmpl)
 
 /* What the scheduler last saw of a binding that follows cluster changes:
  * the cluster generation and the binding's generation. */
-static void sched_memo(const struct controller *c, const cJSON *b, double generation, char *buf, size_t len)
+static void sched_memo(const struct controller *c, double generation, char *buf, size_t len)
 {
-	(void)b;
 	snprintf(buf, len, "%lu:%.0f", c->clusters_gen, generation);
 }
 
-static bool needs_schedule_now(const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
+static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
 
-/* needs_schedule_now, except that a binding that follows cluster changes is
- * not scheduled again while neither the clusters nor the binding changed
- * since the controller last scheduled it (the Work pass after the
- * scheduling stage, a template's status, a Work's report). */
+/* sched_need, except that a binding that follows cluster changes is not
+ * scheduled again while neither the clusters nor the binding changed since
+ * the controller last scheduled it (the Work pass after the scheduling
+ * stage, a template's status, a Work's report). */
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters)
 {
-	if (!needs_schedule_now(b, tmpl, clusters))
-		return false;
-	if (!follows_cluster_changes(b, tmpl) || !json_condition(b, "Scheduled"))
-		return true;
-	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
-	const char *lst = json_get_str(b, "status.lastScheduledTime");
-	if (rta && (!lst || strcmp(rta, lst) > 0))
-		return true;
+	enum sched_need n = sched_need(b, tmpl, clusters);
+	if (n != SCHED_IF_CLUSTERS_CHANGED)
+		return n == SCHED_YES;
 	char memo[64];
-	sched_memo(c, b, json_get_num(b, "metadata.generation", 1), memo, sizeof memo);
+	sched_memo(c, json_get_num(b, "metadata.generation", 1), memo, sizeof memo);
 	bool found;
 	const char *seen = smap_get(&c->sched_memo, key, &found);
 	return !found || !seen || strcmp(seen, memo) != 0;
 }
 
-static bool needs_schedule_now(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
 	if (!applied || !json_condition(b, "Scheduled"))
-		return true;
+		return SCHED_YES;
 	cJSON *ap = cJSON_Parse(applied);
 	bool same = ap && json_equal(ap, placement);
 	cJSON_Delete(ap);
 	if (!same)
-		return true;
+		return SCHED_YES;
 	const cJSON *cl;
 	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters"))
 	{
 		if (!find_cluster(clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
-			return true;
+			return SCHED_YES;
 	}
 	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
 	const char *lst = json_get_str(b, "status.lastScheduledTime");
 	if (rta && (!lst || strcmp(rta, lst) > 0))
-		return true;
+		return SCHED_YES;
 	long replicas = (long)json_get_num(b, "spec.replicas", 0);
 	if (follows_cluster_changes(b, tmpl))
-		return true; /* Duplicated: on every cluster change (see needs_schedule) */
+		return SCHED_IF_CLUSTERS_CHANGED; /* Duplicated (see needs_schedule) */
 	long sum = 0;
 	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters")) sum += (long)json_get_num(cl, "replicas", 0);
-	return sum != replicas;
+	return sum != replicas ? SCHED_YES : SCHED_NO;
 }
 
 static bool same_clusters(const cJSON *a, const cJSON *b)
@@ -977,7 +972,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 		gen += 1;
 	if (follows_cluster_changes(b, tmpl)) {
 		char memo[64];
-		sched_memo(c, b, gen, memo, sizeof memo);
+		sched_memo(c, gen, memo, sizeof memo);
 		smap_put(&c->sched_memo, key, memo);
 	}
 	metrics_observe_scheduling(mono_seconds() - t0);
