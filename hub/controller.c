@@ -845,9 +845,6 @@ static const cJSON *find_cluster(const cJSON *clusters, const char *name)
 	return NULL;
 }
 
-/* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
- * replicas changed, a reschedule requested, a scheduled cluster gone;
- * Duplicated (and non-workload) bindings follow every cluster change. */
 /* Duplicated (and non-workload) bindings follow every cluster change. */
 static bool follows_cluster_changes(const cJSON *b, const cJSON *tmpl)
 {
@@ -882,6 +879,9 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 	return !found || !seen || strcmp(seen, memo) != 0;
 }
 
+/* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
+ * replicas changed, a reschedule requested, a scheduled cluster gone;
+ * Duplicated (and non-workload) bindings follow every cluster change. */
 static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
