@@ -711,7 +711,13 @@ static void waiter_answer(struct waiter *w, cJSON *answer)
 
 static void waiter_closed(struct evhttp_connection *conn, void *arg)
 {
-	waiter_free(arg);
+	struct waiter *w = arg;
+	struct evhttp_request *req = w->req;
+	waiter_free(w);
+	/* libevent detaches (and no longer owns) a request whose client went
+	 * away while it waited; replying frees it. */
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL);
 }
 
 static void waiter_timeout(evutil_socket_t fd, short what, void *arg)

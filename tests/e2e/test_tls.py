@@ -787,6 +787,27 @@ def refused(tls_hub, tmp_path, cluster, *args):
     return out
 
 
+def test_long_poll_client_gone(tls_hub, tmp_path):
+    """Agents that go away while their long-poll waits (over TLS the hub
+    sees the close at once): the hub frees the request it held (under
+    `make asan` a leak fails the fixture's clean-shutdown check) and keeps
+    answering."""
+    ctx = agent_identity(tls_hub, tmp_path, "eu")
+    base = "/apis/atoll.io/v1alpha1/clusters/eu/works"
+    code, full, _ = tls_hub.request("GET", base, context=ctx)
+    assert code == 200, full
+    for _ in range(3):
+        raw = socket.create_connection(("127.0.0.1", tls_hub.tls_port), timeout=5)
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        s.sendall(("GET %s?revision=%s&timeoutSeconds=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                   % (base, full["revision"])).encode())
+        time.sleep(0.3)  # the poll waits now
+        s.close()
+    time.sleep(0.3)
+    code, ans, _ = tls_hub.request("GET", base + "?revision=%s&timeoutSeconds=0" % full["revision"], context=ctx)
+    assert code == 200 and ans["events"] == [], ans
+
+
 def test_agent_join_refusals_are_clear(tls_hub, tmp_path):
     tok = create_token(tls_hub, "--cluster", "eu")
     # A wrong CA hash: stops before the token is sent.
