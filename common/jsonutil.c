@@ -80,6 +80,10 @@ static int prescan(const char *s, size_t len, int max_depth, char *err, size_t e
 
 cJSON *json_parse_limited(const char *buf, size_t len, int max_depth, char *err, size_t errlen)
 {
+	if (!buf || len == 0) { /* an empty evbuffer pulls up to NULL */
+		snprintf(err, errlen, "empty body");
+		return NULL;
+	}
 	if (!utf8_valid(buf, len)) {
 		snprintf(err, errlen, "invalid UTF-8");
 		return NULL;

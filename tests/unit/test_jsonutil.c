@@ -77,6 +77,9 @@ static void test_parse_limits(void **state)
 	assert_null(json_parse_limited("{\"a\":\"\xff\"}", 9, 10, err, sizeof err));
 	assert_string_equal(err, "invalid UTF-8");
 	assert_null(json_parse_limited("{\"a\":1", 6, 10, err, sizeof err));
+	assert_null(json_parse_limited(NULL, 0, 10, err, sizeof err)); /* an empty body */
+	assert_string_equal(err, "empty body");
+	assert_null(json_parse_limited("", 0, 10, err, sizeof err));
 	cJSON *j = json_parse_limited("{\"a\":1}xyz", 7, 10, err, sizeof err); /* length-bounded */
 	assert_non_null(j);
 	cJSON_Delete(j);
