@@ -57,6 +57,24 @@ def free_port():
 E2E_TLS = os.environ.get("ATOLL_E2E_TLS") == "1"
 
 
+def stop_process(proc, log=None, sig=signal.SIGTERM):
+    """Signals proc (SIGTERM unless told otherwise) if it still runs, kills it
+    after 10 s, closes its log file; returns its exit status (None: never
+    started)."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if log and not log.closed:
+        log.close()
+    return proc.returncode
+
+
 class Hub:
     def __init__(self, data_dir, extra=(), tls=None, insecure=True):
         self.data_dir = data_dir
@@ -131,17 +149,9 @@ class Hub:
             return ""
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.log:
-            self.log.close()
-            self.log = None
-        return self.proc.returncode if self.proc else None
+        rc = stop_process(self.proc, self.log, sig)
+        self.log = None
+        return rc
 
     def kill9(self):
         self.proc.kill()

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, Hub
+from conftest import BIN, Hub, stop_process
 
 CLUSTER = "eu"
 EXEC_NS = "karmada-es-" + CLUSTER
@@ -71,14 +71,7 @@ class Member:
 
     def stop(self):
         if self.proc:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.log.close()
-            return self.proc.returncode
+            return stop_process(self.proc, self.log)
         return self.hub.stop()
 
     def get(self, path):
@@ -149,16 +142,7 @@ class Agent:
             return ""
 
     def stop(self, sig=signal.SIGTERM):
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.log, sig)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import BIN, REPO, Hub, Kubectl
+from conftest import BIN, REPO, Hub, Kubectl, stop_process
 
 DEPLOY = os.path.join(REPO, "deploy")
 RENDER = os.path.join(DEPLOY, "render.py")
@@ -259,15 +258,7 @@ class Sim:
             return f.read()[-3000:]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.log)
 
 
 @pytest.fixture
@@ -358,19 +349,6 @@ def start_hub_from(serve_argv, data_dir, log_path, port_file):
     return proc, log, port
 
 
-def stop(proc, log=None):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if log:
-        log.close()
-    return proc.returncode
-
-
 def local_argv(c, subst):
     argv = []
     for a in c["command"] + c.get("args", []):
@@ -407,7 +385,7 @@ def test_hub_container_commands_run(tmp_path):
         assert subprocess.run(init, capture_output=True, timeout=60).returncode == 0
         assert open(ca).read() == before
     finally:
-        assert stop(proc, log) == 0
+        assert stop_process(proc, log) == 0
 
 
 def test_agent_container_joins_with_the_charts_credentials(tmp_path, sim):
@@ -457,7 +435,7 @@ def test_agent_container_joins_with_the_charts_credentials(tmp_path, sim):
         cl = wait_for(ready, timeout=20, what="cluster eu Ready on the hub")
         assert cl["spec"]["syncMode"] == "Pull" and cl["spec"]["region"] == "eu-west"
         assert os.path.exists(os.path.join(state, "agent.crt")) and os.path.exists(os.path.join(state, "agent.key"))
-        assert stop(agent, log) == 0
+        assert stop_process(agent, log) == 0
     finally:
         if agent and agent.poll() is None:
             agent.kill()
@@ -596,7 +574,7 @@ def test_systemd_hub_command_lines_run(tmp_path):
     try:
         assert https_get(port, "/readyz", os.path.join(data, "ca.crt")) == (200, "ok")
     finally:
-        assert stop(proc, log) == 0
+        assert stop_process(proc, log) == 0
 
 
 def test_systemd_agent_command_line_runs(tmp_path, sim):
@@ -642,7 +620,7 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
             return st == 200 and body.get("spec", {}).get("region") == "eu-west" and body
         wait_for(ready, timeout=20, what="cluster eu registered with region eu-west")
         assert os.path.exists(str(statedir / "atoll-agent" / "eu" / "agent.crt"))
-        assert stop(agent) == 0
+        assert stop_process(agent) == 0
 
         # The unit always passes the token; once it is gone (expired or
         # deleted) a restart carries on with the stored certificate.
@@ -657,7 +635,7 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
         wait_for(lambda: agent.poll() is not None or renew_time() != before, timeout=15,
                  what="heartbeat after a restart without a valid token")
         assert agent.poll() is None, open(str(tmp_path / "agent.log"), errors="replace").read()[-2000:]
-        assert stop(agent) == 0
+        assert stop_process(agent) == 0
         log.close()
     finally:
         if agent and agent.poll() is None:

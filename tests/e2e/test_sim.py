@@ -4,14 +4,13 @@ nodes, server-side apply, several clusters in one process, shutdown."""
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from conftest import BIN, SEED, Kubectl
+from conftest import BIN, SEED, Kubectl, stop_process
 
 SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
 POD_RE = re.compile(r"^hello-(%s{1,10})-%s{5}$" % (SAFE, SAFE))
@@ -58,15 +57,7 @@ class Sim:
             return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.log)
 
 
 class Target:

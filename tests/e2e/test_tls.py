@@ -8,7 +8,6 @@ import hashlib
 import http.client
 import json
 import os
-import signal
 import socket
 import ssl
 import stat
@@ -19,7 +18,7 @@ import time
 import pytest
 import yaml
 
-from conftest import BIN, SEED, Hub, free_port, make_kubectl
+from conftest import BIN, SEED, Hub, free_port, make_kubectl, stop_process
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -684,16 +683,7 @@ class JoiningAgent:
             return ""
 
     def stop(self):
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
+        return stop_process(self.proc, self.log)
 
 
 def exec_ns(hub, cluster):
