@@ -1237,6 +1237,25 @@ static void sync_dependencies(struct controller *c, const char *pns, const char 
 
 /* ---- binding stage: schedule, render Works, aggregate ------------------------------ */
 
+static const char *res_str(const cJSON *b, const char *field)
+{
+	const char *v = json_get_str(json_get(b, "spec.resource"), field);
+	return v ? v : "";
+}
+
+/* The template a binding stands for (spec.resource), or NULL when it or its
+ * kind is gone; *tk and tkey (its store key) are set when found. */
+static cJSON *binding_template(struct controller *c, const cJSON *b, const struct kind_info **tk, char *tkey,
+			       size_t len)
+{
+	const char *name = res_str(b, "name"), *ns = res_str(b, "namespace");
+	*tk = b ? kinds_find_apiversion_kind(res_str(b, "apiVersion"), res_str(b, "kind")) : NULL;
+	cJSON *t = *tk && name[0] ? get_obj(c, *tk, ns, name) : NULL;
+	if (t)
+		obj_key(tkey, len, *tk, ns, name);
+	return t;
+}
+
 /* The Cluster objects, listed again only after a Cluster changed. */
 static const cJSON *current_clusters(struct controller *c)
 {
@@ -1263,14 +1282,11 @@ static void reconcile_binding(struct controller *c, const char *key)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
 		return;
 	}
-	/* Copies: b is replaced when the scheduling stage writes it. */
-	char rav[256], rkind[256], rname[256], rns[256];
-	snprintf(rav, sizeof rav, "%s", json_get_str(b, "spec.resource.apiVersion") ? json_get_str(b, "spec.resource.apiVersion") : "");
-	snprintf(rkind, sizeof rkind, "%s", json_get_str(b, "spec.resource.kind") ? json_get_str(b, "spec.resource.kind") : "");
-	snprintf(rname, sizeof rname, "%s", json_get_str(b, "spec.resource.name") ? json_get_str(b, "spec.resource.name") : "");
-	snprintf(rns, sizeof rns, "%s", json_get_str(b, "spec.resource.namespace") ? json_get_str(b, "spec.resource.namespace") : "");
-	const struct kind_info *tk = kinds_find_apiversion_kind(rav, rkind);
-	cJSON *tmpl = tk && rname[0] ? get_obj(c, tk, rns, rname) : NULL;
+	/* b (as read) lives until the end of the pass: these point into it. */
+	const char *rkind = res_str(b, "kind"), *rname = res_str(b, "name"), *rns = res_str(b, "namespace");
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = binding_template(c, b, &tk, tkey, sizeof tkey);
 	if (!tmpl) {
 		/* The template is gone (or its kind): so is the binding. */
 		delete_orphan_works(c, kp.ns, kp.name);
@@ -1279,8 +1295,6 @@ static void reconcile_binding(struct controller *c, const char *key)
 		return;
 	}
 	const cJSON *clusters = current_clusters(c);
-	char tkey[1024];
-	obj_key(tkey, sizeof tkey, tk, rns, rname);
 	c->self_binding = key;
 	c->self_template = tkey;
 	/* b: as read; next: as this pass wants it, written once at the end. */
@@ -1414,10 +1428,9 @@ static void schedule_key(struct controller *c, const char *key)
 	if (split_key(key, &kp) < 0)
 		return;
 	cJSON *b = get_key(c, key);
-	const char *rav = json_get_str(b, "spec.resource.apiVersion"), *rkind = json_get_str(b, "spec.resource.kind");
-	const char *rname = json_get_str(b, "spec.resource.name"), *rns = json_get_str(b, "spec.resource.namespace");
-	const struct kind_info *tk = b && rkind ? kinds_find_apiversion_kind(rav ? rav : "", rkind) : NULL;
-	cJSON *tmpl = tk && rname ? get_obj(c, tk, rns ? rns : "", rname) : NULL;
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = binding_template(c, b, &tk, tkey, sizeof tkey);
 	if (!tmpl || !json_get(b, "spec.placement")) {
 		enqueue(c, 'B', key); /* gone, orphaned or attached: the full pass decides */
 		cJSON_Delete(tmpl);
@@ -1448,13 +1461,10 @@ static void aggregate_key(struct controller *c, const char *bkey)
 	cJSON *b = get_key(c, bkey);
 	if (!b)
 		return;
-	const char *rav = json_get_str(b, "spec.resource.apiVersion"), *rkind = json_get_str(b, "spec.resource.kind");
-	const char *rname = json_get_str(b, "spec.resource.name"), *rns = json_get_str(b, "spec.resource.namespace");
-	const struct kind_info *tk = kinds_find_apiversion_kind(rav, rkind);
-	cJSON *tmpl = tk && rname ? get_obj(c, tk, rns ? rns : "", rname) : NULL;
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = binding_template(c, b, &tk, tkey, sizeof tkey);
 	if (tmpl) {
-		char tkey[1024];
-		obj_key(tkey, sizeof tkey, tk, rns ? rns : "", rname);
 		c->self_binding = bkey;
 		c->self_template = tkey;
 		cJSON *works = binding_works(c, b), *next = json_dup(b);

@@ -610,21 +610,6 @@ static void replace_contents(cJSON *dst, cJSON *src)
 	cJSON_Delete(src);
 }
 
-static cJSON *patch_ops(const cJSON *list, const char *path_field);
-
-static int apply_plaintext(cJSON *m, const cJSON *list, char *err, size_t errlen)
-{
-	if (cJSON_GetArraySize(list) == 0)
-		return 0;
-	cJSON *ops = patch_ops(list, "path");
-	cJSON *res = patch_json(m, ops, err, errlen);
-	cJSON_Delete(ops);
-	if (!res)
-		return -1;
-	replace_contents(m, res);
-	return 0;
-}
-
 /* JSON patch operations from overrider entries: {subPath|path, operator,
  * value} -> {path, op, value}. */
 static cJSON *patch_ops(const cJSON *list, const char *path_field)
@@ -643,6 +628,19 @@ static cJSON *patch_ops(const cJSON *list, const char *path_field)
 		cJSON_AddItemToArray(ops, o);
 	}
 	return ops;
+}
+
+static int apply_plaintext(cJSON *m, const cJSON *list, char *err, size_t errlen)
+{
+	if (cJSON_GetArraySize(list) == 0)
+		return 0;
+	cJSON *ops = patch_ops(list, "path");
+	cJSON *res = patch_json(m, ops, err, errlen);
+	cJSON_Delete(ops);
+	if (!res)
+		return -1;
+	replace_contents(m, res);
+	return 0;
 }
 
 /* Go's encoding/json (through evanphx/json-patch) writes maps with sorted
