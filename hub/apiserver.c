@@ -330,6 +330,14 @@ static const char *const sub_verbs[] = {"get", "patch", "update", NULL};
  * Kubernetes API server would: not Karmada's groups, and a custom kind only
  * when its own store holds the CRD (simulators in one process share the
  * kind registry). */
+/* Whether st holds the CustomResourceDefinition named crd_name (plural.group). */
+static bool crd_in_store(struct store *st, const char *crd_name)
+{
+	char key[600];
+	snprintf(key, sizeof key, "apiextensions.k8s.io/customresourcedefinitions//%.520s", crd_name);
+	return store_get(st, key, NULL, NULL) == STORE_OK;
+}
+
 static bool api_serves(const struct apiserver *a, const struct kind_info *k)
 {
 	if (!a->cfg.member)
@@ -337,9 +345,9 @@ static bool api_serves(const struct apiserver *a, const struct kind_info *k)
 	size_t gl = strlen(k->group);
 	if (!k->dynamic)
 		return !(gl >= 10 && strcmp(k->group + gl - 10, "karmada.io") == 0);
-	char key[600];
-	snprintf(key, sizeof key, "apiextensions.k8s.io/customresourcedefinitions//%.250s.%.250s", k->plural, k->group);
-	return store_get(a->store, key, NULL, NULL) == STORE_OK;
+	char name[520];
+	snprintf(name, sizeof name, "%.250s.%.250s", k->plural, k->group);
+	return crd_in_store(a->store, name);
 }
 
 static bool serves(const struct kind_info *k, void *ud) { return api_serves(ud, k); }
@@ -1543,10 +1551,8 @@ static int load_crd(const char *key, const char *value, size_t len, long long re
 
 static bool crd_stored(const char *crd_name)
 {
-	char key[600];
-	snprintf(key, sizeof key, "apiextensions.k8s.io/customresourcedefinitions//%.500s", crd_name);
 	for (struct apiserver *a = all_apis; a; a = a->next_api)
-		if (store_get(a->store, key, NULL, NULL) == STORE_OK)
+		if (crd_in_store(a->store, crd_name))
 			return true;
 	return false;
 }
