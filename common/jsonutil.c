@@ -51,9 +51,17 @@ static int prescan(const char *s, size_t len, int max_depth, char *err, size_t e
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 		if (in_str) {
-			if (c == '\\')
+			if (c == '\\') {
+				/* \u0000 would become a NUL inside a C string: everything
+				 * after it would be cut off silently (a name, a key or a
+				 * value stored other than as sent). */
+				if (i + 5 < len && s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' &&
+				    s[i + 4] == '0' && s[i + 5] == '0') {
+					snprintf(err, errlen, "\\u0000 (NUL) in a string at offset %zu is not supported", i);
+					return -1;
+				}
 				i++;
-			else if (c == '"')
+			} else if (c == '"')
 				in_str = false;
 			continue;
 		}

@@ -11,8 +11,10 @@
 #define JSON_MAX_DEPTH 100
 
 /* Parses len bytes of untrusted JSON. The buffer need not be NUL-terminated
- * (it is copied). Rejects invalid UTF-8, nesting deeper than max_depth and
- * number tokens longer than 40 characters. On failure returns NULL and
+ * (it is copied). Rejects invalid UTF-8, NUL bytes, the escape \u0000 in
+ * any string (a key or a value: C strings would cut it off there), nesting
+ * deeper than max_depth and number tokens longer than 40 characters. On
+ * failure returns NULL and
  * writes a short reason into err. */
 cJSON *json_parse_limited(const char *buf, size_t len, int max_depth, char *err, size_t errlen);
 

@@ -959,3 +959,13 @@ const char *field_selector_name(const struct field_selector *s)
 	}
 	return name;
 }
+
+size_t field_selector_len(const struct field_selector *s)
+{
+	return s ? s->n : 0;
+}
+
+const char *field_selector_key(const struct field_selector *s, size_t i)
+{
+	return s && i < s->n ? s->terms[i].key : NULL;
+}

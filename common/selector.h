@@ -62,6 +62,10 @@ bool field_selector_matches(const struct field_selector *s, const cJSON *obj);
  * with the same X, so the selector is exactly a name lookup; else NULL.
  * The pointer lives as long as the selector. */
 const char *field_selector_name(const struct field_selector *s);
+/* The number of terms and the field (key) of term i, to check them
+ * against the fields a kind supports. */
+size_t field_selector_len(const struct field_selector *s);
+const char *field_selector_key(const struct field_selector *s, size_t i);
 void field_selector_free(struct field_selector *s);
 
 /* Node-selector requirements: match_expressions is a JSON array of

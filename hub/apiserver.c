@@ -16,6 +16,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "openapi.h"
+#include "params.h"
 #include "selector.h"
 #include "table.h"
 #include "yamljson.h"
@@ -23,6 +24,14 @@
 #define MAX_ROUTES 16
 #define WATCH_MAX_BUFFERED (16u << 20) /* a watcher further behind than this is cut off */
 #define WATCH_HEARTBEAT_S 10
+#define WATCH_MAX_TIMEOUT_S (366 * 86400) /* timeoutSeconds beyond a year: a year */
+#define RV_WAIT_MS 3000       /* kube-apiserver's blockTimeout for a resourceVersion ahead of it */
+#define RV_WAIT_TICK_MS 50
+/* libevent's limit on the request line plus headers: room for the longest
+ * selector percent-encoded, so that our own limits (the selector's, the
+ * headers' in request_headers_fit) answer with a Status object rather than
+ * libevent with an HTML page. */
+#define REQUEST_LINE_ROOM (3u * SELECTOR_MAX_LEN + 4096u)
 
 struct watcher {
 	struct apiserver *srv;
@@ -135,8 +144,10 @@ static const char *reason_phrase(int code)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default: return "Status";
 	}
 }
@@ -227,8 +238,7 @@ static const char *query(struct evkeyvalq *q, const char *k)
 
 static bool query_bool(struct evkeyvalq *q, const char *k)
 {
-	const char *v = query(q, k);
-	return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+	return param_kube_bool(query(q, k)); /* watch=True (python) is a watch */
 }
 
 static bool wants_table(struct evhttp_request *req)
@@ -630,8 +640,8 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 	return 0;
 }
 
-static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, struct label_selector **ls,
-			   struct field_selector **fs)
+static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, const struct kind_info *k,
+			   struct label_selector **ls, struct field_selector **fs)
 {
 	char err[256];
 	*ls = NULL;
@@ -648,7 +658,187 @@ static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, stru
 		send_status(req, 400, "BadRequest", err);
 		return -1;
 	}
+	for (size_t i = 0; i < field_selector_len(*fs); i++) {
+		if (!param_field_supported(k, field_selector_key(*fs, i), err, sizeof err)) {
+			label_selector_free(*ls);
+			field_selector_free(*fs);
+			*ls = NULL;
+			*fs = NULL;
+			send_status(req, 400, "BadRequest", err);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+/* The numeric parameters of a list or watch, parsed as kube-apiserver's
+ * parameter codec does (Go's strconv); a malformed one is a 400. */
+struct list_params {
+	long long rv;        /* resourceVersion; 0 when absent, "" or "0" */
+	long long limit;     /* parsed and checked; lists are not paged */
+	long long timeout_s; /* timeoutSeconds */
+	bool has_timeout;
+};
+
+static int parse_list_params(struct evhttp_request *req, struct evkeyvalq *q, struct list_params *lp)
+{
+	char err[512];
+	memset(lp, 0, sizeof *lp);
+	const char *v;
+	if ((v = query(q, "limit")) && param_int64(v, &lp->limit, err, sizeof err) < 0)
+		goto bad;
+	if ((v = query(q, "timeoutSeconds"))) {
+		if (param_int64(v, &lp->timeout_s, err, sizeof err) < 0)
+			goto bad;
+		lp->has_timeout = true;
+	}
+	if (param_resource_version(query(q, "resourceVersion"), &lp->rv, err, sizeof err) < 0)
+		goto bad;
+	return 0;
+bad:
+	send_status(req, 400, "BadRequest", err);
+	return -1;
+}
+
+/* ---- waiting for a resourceVersion ahead of the store ------------------------ */
+
+/* kube-apiserver waits up to 3 s for its cache to reach a requested
+ * resourceVersion, then answers 504 "Too large resource version". Here the
+ * request waits (polled, not blocking the loop) for the store's revision;
+ * once reached it is dispatched again from the top, else it gets the 504:
+ * a list as the answer, a watch as the one ERROR event of its stream. */
+struct rv_wait {
+	struct apiserver *a;
+	struct evhttp_request *req;
+	long long rv;
+	bool watch;
+	struct timespec t0;
+	struct event *tick;
+	struct rv_wait *next;
+};
+static struct rv_wait *rv_waits;
+static void on_request(struct evhttp_request *req, void *arg);
+
+static void rv_wait_free(struct rv_wait *w)
+{
+	for (struct rv_wait **p = &rv_waits; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	event_free(w->tick);
+	free(w);
+}
+
+static cJSON *too_large_status(long long rv, long long cur)
+{
+	struct api_error e = {0};
+	api_error_set(&e, 504, "Timeout", "Timeout: Too large resource version: %lld, current: %lld", rv, cur);
+	cJSON *st = api_error_status(&e, NULL);
+	cJSON *d = cJSON_AddObjectToObject(st, "details");
+	cJSON *causes = cJSON_AddArrayToObject(d, "causes");
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "reason", "ResourceVersionTooLarge");
+	cJSON_AddStringToObject(c, "message", "Too large resource version");
+	cJSON_AddItemToArray(causes, c);
+	cJSON_AddNumberToObject(d, "retryAfterSeconds", 1);
+	return st;
+}
+
+static void rv_wait_answer(struct rv_wait *w, bool shutdown)
+{
+	struct evhttp_request *req = w->req;
+	long long cur = store_revision(w->a->store);
+	if (!evhttp_request_get_connection(req)) {
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
+		return;
+	}
+	if (shutdown) {
+		send_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+		return;
+	}
+	cJSON *st = too_large_status(w->rv, cur);
+	set_header(req, "Retry-After", "1");
+	if (!w->watch) {
+		api_send_json(req, 504, st);
+		cJSON_Delete(st);
+		return;
+	}
+	/* After the resourceVersion parsed, kube-apiserver reports watch
+	 * errors as an ERROR event on a 200 stream. */
+	cJSON *ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "type", "ERROR");
+	cJSON_AddItemToObject(ev, "object", st);
+	char *txt = json_print(ev);
+	cJSON_Delete(ev);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add(b, txt, strlen(txt));
+	evbuffer_add(b, "\n", 1);
+	free(txt);
+	set_header(req, "Content-Type", "application/json");
+	api_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static void rv_wait_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct rv_wait *w = arg;
+	struct apiserver *a = w->a;
+	struct evhttp_request *req = w->req;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (long long)(now.tv_sec - w->t0.tv_sec) * 1000 + (now.tv_nsec - w->t0.tv_nsec) / 1000000;
+	if (evhttp_request_get_connection(req) && store_revision(a->store) >= w->rv) {
+		rv_wait_free(w);
+		on_request(req, a); /* from the top, now that the store has it */
+		return;
+	}
+	if (ms < RV_WAIT_MS && evhttp_request_get_connection(req))
+		return;
+	rv_wait_answer(w, false);
+	rv_wait_free(w);
+}
+
+static void rv_wait_start(struct apiserver *a, struct evhttp_request *req, long long rv, bool watch)
+{
+	struct rv_wait *w = calloc(1, sizeof *w);
+	w->a = a;
+	w->req = req;
+	w->rv = rv;
+	w->watch = watch;
+	clock_gettime(CLOCK_MONOTONIC, &w->t0);
+	w->tick = event_new(a->base, -1, EV_PERSIST, rv_wait_tick, w);
+	struct timeval tv = {0, RV_WAIT_TICK_MS * 1000};
+	event_add(w->tick, &tv);
+	w->next = rv_waits;
+	rv_waits = w;
+}
+
+/* At shutdown: every waiting request of a gets 503. */
+static void rv_wait_close(struct apiserver *a)
+{
+	struct rv_wait *w = rv_waits, *next;
+	for (; w; w = next) {
+		next = w->next;
+		if (w->a != a)
+			continue;
+		rv_wait_answer(w, true);
+		rv_wait_free(w);
+	}
+}
+
+/* The header lines (not the request line) within max_header_bytes, else a
+ * 431 Status. libevent's own limit is larger (REQUEST_LINE_ROOM). */
+static bool request_headers_fit(struct apiserver *a, struct evhttp_request *req)
+{
+	size_t n = 0;
+	struct evkeyval *h;
+	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+		n += strlen(h->key) + strlen(h->value) + 4;
+	if (n <= a->cfg.max_header_bytes)
+		return true;
+	send_status(req, 431, "RequestHeaderFieldsTooLarge", "the request's header fields are too large");
+	return false;
 }
 
 static void list_prefix(const struct kind_info *k, const char *ns, char *buf, size_t len)
@@ -663,12 +853,21 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 			struct evkeyvalq *q)
 {
 	struct list_ctx lc = {.k = k, .table = wants_table(req)};
-	if (parse_selectors(req, q, &lc.ls, &lc.fs) < 0)
+	struct list_params lp;
+	if (parse_list_params(req, q, &lp) < 0)
 		return;
+	if (parse_selectors(req, q, k, &lc.ls, &lc.fs) < 0)
+		return;
+	if (lp.rv > store_revision(a->store)) {
+		/* Not there yet: wait a little for it (kube-apiserver: 3 s, then 504). */
+		label_selector_free(lc.ls);
+		field_selector_free(lc.fs);
+		rv_wait_start(a, req, lp.rv, false);
+		return;
+	}
 	/* A list at a resourceVersion older than the history is gone. */
-	const char *rvq = query(q, "resourceVersion");
-	if (rvq && *rvq && strcmp(rvq, "0") != 0) {
-		long long rv = atoll(rvq);
+	{
+		long long rv = lp.rv;
 		if (rv > 0 && rv < store_compacted(a->store)) {
 			char m[128];
 			snprintf(m, sizeof m, "too old resource version: %lld (%lld)", rv, store_compacted(a->store));
@@ -899,10 +1098,18 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 		return;
 	struct label_selector *ls;
 	struct field_selector *fs;
-	if (parse_selectors(req, q, &ls, &fs) < 0)
+	struct list_params lp;
+	if (parse_list_params(req, q, &lp) < 0)
 		return;
-	const char *rvq = query(q, "resourceVersion");
-	long long since = (rvq && *rvq) ? atoll(rvq) : 0;
+	if (parse_selectors(req, q, k, &ls, &fs) < 0)
+		return;
+	long long since = lp.rv;
+	if (since > store_revision(a->store)) {
+		label_selector_free(ls);
+		field_selector_free(fs);
+		rv_wait_start(a, req, since, true);
+		return;
+	}
 	if (since > 0 && since < store_compacted(a->store)) {
 		char m[128];
 		snprintf(m, sizeof m, "too old resource version: %lld (%lld)", since, store_compacted(a->store));
@@ -951,10 +1158,11 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
 	struct timeval hb = {WATCH_HEARTBEAT_S, 0};
 	event_add(w->timer, &hb);
-	const char *ts = query(q, "timeoutSeconds");
-	if (ts && atoi(ts) > 0) {
+	if (lp.has_timeout && lp.timeout_s != 0) {
+		/* A negative timeout has passed already: the stream ends at once,
+		 * as kube-apiserver's timer does. */
 		w->deadline = event_new(a->base, -1, 0, watch_deadline, w);
-		struct timeval tv = {atoi(ts), 0};
+		struct timeval tv = {lp.timeout_s < 0 ? 0 : lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s, 0};
 		event_add(w->deadline, &tv);
 	}
 }
@@ -1078,7 +1286,7 @@ static void handle_delete_collection(struct apiserver *a, struct evhttp_request 
 				     const char *ns, struct evkeyvalq *q)
 {
 	struct dc_ctx d = {.a = a, .k = k};
-	if (parse_selectors(req, q, &d.ls, &d.fs) < 0)
+	if (parse_selectors(req, q, k, &d.ls, &d.fs) < 0)
 		return;
 	char prefix[600];
 	list_prefix(k, ns, prefix, sizeof prefix);
@@ -1393,7 +1601,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		send_status(req, 400, "BadRequest", "malformed request URI");
 		return;
 	}
-	char *path = evhttp_uridecode(raw_path, 0, NULL);
+	size_t path_len = 0;
+	char *path = evhttp_uridecode(raw_path, 0, &path_len);
 	if (!path) {
 		send_status(req, 400, "BadRequest", "malformed request path");
 		return;
@@ -1401,6 +1610,19 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct evkeyvalq q;
 	TAILQ_INIT(&q);
 	const char *qs = evhttp_uri_get_query(uri);
+	if (strlen(path) != path_len || (qs && params_has_nul_escape(qs))) {
+		/* A decoded NUL would cut the name short: DELETE .../victim%00x
+		 * must not delete "victim". */
+		send_status(req, 400, "BadRequest",
+			    strlen(path) != path_len ? "the request path contains a NUL character (%00)"
+						     : "the query string contains a NUL character (%00)");
+		free(path);
+		return;
+	}
+	if (!request_headers_fit(a, req)) {
+		free(path);
+		return;
+	}
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
 		send_status(req, 400, "BadRequest", "malformed query string");
 		free(path);
@@ -1669,7 +1891,7 @@ static struct evhttp *new_http(struct apiserver *a)
 						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
 	/* libevent answers 413 itself past this size; read_body checks again. */
 	evhttp_set_max_body_size(http, (ev_ssize_t)a->cfg.max_body_bytes);
-	evhttp_set_max_headers_size(http, (ev_ssize_t)a->cfg.max_header_bytes);
+	evhttp_set_max_headers_size(http, (ev_ssize_t)(a->cfg.max_header_bytes + REQUEST_LINE_ROOM));
 	evhttp_set_timeout(http, a->cfg.request_timeout_s);
 	evhttp_set_gencb(http, on_request, a);
 	return http;
@@ -1766,6 +1988,7 @@ void apiserver_free(struct apiserver *a)
 	/* What is pending becomes durable (or fails) and is answered. */
 	flush_held(a, store_commit(a->store) == STORE_OK);
 	run_deferred(a, true);
+	rv_wait_close(a);
 	store_set_batching(a->store, NULL, NULL);
 	store_unsubscribe(a->store, on_store_event, a);
 	store_unsubscribe_rollback(a->store, on_rollback, a);
