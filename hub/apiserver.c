@@ -758,8 +758,8 @@ static void rv_wait_answer(struct rv_wait *w, bool shutdown)
 		return;
 	}
 	cJSON *st = too_large_status(w->rv, cur);
-	set_header(req, "Retry-After", "1");
 	if (!w->watch) {
+		set_header(req, "Retry-After", "1");
 		api_send_json(req, 504, st);
 		cJSON_Delete(st);
 		return;
