@@ -1,4 +1,5 @@
 #include "agentapi.h"
+#include "params.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -849,18 +850,20 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	const char *ts = evhttp_find_header(&q, "timeoutSeconds");
 	long long since = 0;
 	long timeout = PROTO_DEFAULT_POLL_S;
-	char *end;
+	char perr[256];
+	long long n;
 	if (rvs && *rvs) {
-		since = strtoll(rvs, &end, 10);
-		if (*end || since < 0) {
+		/* Strict (no blanks, signs or overflow), as every query number. */
+		if (param_int64(rvs, &since, perr, sizeof perr) < 0 || since < 0 || rvs[0] == '+') {
 			api_send_status(req, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
 			evhttp_clear_headers(&q);
 			return;
 		}
 	}
 	if (ts && *ts) {
-		timeout = strtol(ts, &end, 10);
-		if (*end || timeout < 0 || timeout > PROTO_MAX_POLL_S) {
+		int rc = param_int64(ts, &n, perr, sizeof perr);
+		timeout = rc == 0 && n >= 0 && n <= PROTO_MAX_POLL_S ? (long)n : -1;
+		if (rc < 0 || timeout < 0 || ts[0] == '+') {
 			api_send_status(req, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
 				    PROTO_MAX_POLL_S, ts);
 			evhttp_clear_headers(&q);
