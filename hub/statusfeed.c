@@ -1,4 +1,5 @@
 #include "statusfeed.h"
+#include "params.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,9 +725,9 @@ static long long parse_last_id(const char *s)
 {
 	if (!s || !*s)
 		return -1;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	return (*end || v < 0) ? -1 : v;
+	long long v;
+	char err[256];
+	return param_int64(s, &v, err, sizeof err) < 0 || v < 0 ? -1 : v; /* a malformed id is ignored (SSE) */
 }
 
 static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struct evkeyvalq *q)
@@ -796,7 +797,7 @@ static bool route_status(struct evhttp_request *req, const char *path, void *ud)
 		return true;
 	}
 	const char *w = evhttp_find_header(&q, "watch");
-	if (cmd == EVHTTP_REQ_GET && w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0)) {
+	if (cmd == EVHTTP_REQ_GET && param_kube_bool(w)) {
 		handle_watch(f, req, &q);
 	} else {
 		cJSON *doc = status_build_from_store(f->store, time(NULL));
