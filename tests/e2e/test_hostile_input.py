@@ -263,7 +263,7 @@ def test_boolean_parameters_as_kubernetes_converts_them(hub):
     code, data, _ = raw_get(hub, CM + "?watch=true&resourceVersion=1&timeoutSeconds=-5", timeout=5)
     assert code == 200 and time.time() - t0 < 4
     # timeoutSeconds=0 means none: the watch stays open.
-    c = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=1.5)
+    c = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=1)
     c.request("GET", CM + "?watch=true&timeoutSeconds=0")
     r = c.getresponse()
     assert r.status == 200
