@@ -174,6 +174,7 @@ static unsigned repeat_window = LOG_REPEAT_WINDOW_MS;
 static unsigned long long (*log_clock)(void);
 static struct event *repeat_ev;
 static unsigned long long repeat_ev_due; /* when repeat_ev fires (0: not armed) */
+static bool in_libevent; /* inside libevent's log callback: no libevent calls */
 
 static unsigned long long now_ms(void)
 {
@@ -210,8 +211,10 @@ static void write_line(const char *body, size_t len, unsigned long repeated)
 	else
 		fprintf(mem, "%s ", ts);
 	fwrite(body, 1, len, mem);
-	if (repeated)
-		fprintf(mem, log_fmt == LOG_JSON ? ",\"repeated\":%lu" : " (repeated %lu times)", repeated);
+	if (repeated && log_fmt == LOG_JSON)
+		fprintf(mem, ",\"repeated\":%lu", repeated);
+	else if (repeated)
+		fprintf(mem, " (repeated %lu time%s)", repeated, repeated == 1 ? "" : "s");
 	if (log_fmt == LOG_JSON)
 		fputc('}', mem);
 	fputc('\n', mem);
@@ -256,7 +259,7 @@ static void repeat_fire(evutil_socket_t fd, short what, void *arg)
 /* The timer, if any, fires when the first window with a count ends. */
 static void repeat_timer_arm(unsigned long long now)
 {
-	if (!repeat_ev)
+	if (!repeat_ev || in_libevent)
 		return;
 	unsigned long long due = 0;
 	for (int i = 0; i < REPEAT_SLOTS; i++)
@@ -270,10 +273,26 @@ static void repeat_timer_arm(unsigned long long now)
 	repeat_ev_due = due;
 }
 
+/* libevent's own messages ("Error from accept() call: Too many open
+ * files", ...) in the program's format, collapsed like any line. */
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity == EVENT_LOG_DEBUG ? LOG_DEBUG
+			   : severity == EVENT_LOG_MSG ? LOG_INFO
+			   : severity == EVENT_LOG_WARN ? LOG_WARN
+							: LOG_ERROR;
+	/* No libevent call from its log callback: the count of a repeat
+	 * that starts here is written by the next line or timer. */
+	in_libevent = true;
+	log_kv(l, msg, "source", "libevent", NULL);
+	in_libevent = false;
+}
+
 void log_attach(struct event_base *base)
 {
 	log_detach();
 	repeat_ev = evtimer_new(base, repeat_fire, NULL);
+	event_set_log_callback(libevent_log);
 }
 
 void log_detach(void)

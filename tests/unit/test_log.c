@@ -117,7 +117,7 @@ static void test_differences_and_interleaving(void **state)
 	assert_string_equal(l[5], "warn  atoll-test: cannot delete name=a (repeated 2 times)");
 	assert_string_equal(l[6], "warn  atoll-test: cannot delete name=b (repeated 2 times)");
 	assert_string_equal(l[7], "error atoll-test: cannot delete name=b (repeated 2 times)");
-	assert_string_equal(l[8], "warn  atoll-test: attempt 1 (repeated 1 times)");
+	assert_string_equal(l[8], "warn  atoll-test: attempt 1 (repeated 1 time)");
 }
 
 /* A flood: millions of identical lines become a handful. */
@@ -157,7 +157,7 @@ static void test_eviction_keeps_counts(void **state)
 	assert_string_equal(l[0], "warn  atoll-test: first");
 	assert_string_equal(l[1], "info  atoll-test: distinct name=n0");
 	/* n15 needed a slot: the oldest ("first") made room, count written. */
-	assert_string_equal(l[16], "warn  atoll-test: first (repeated 1 times)");
+	assert_string_equal(l[16], "warn  atoll-test: first (repeated 1 time)");
 	assert_string_equal(l[17], "info  atoll-test: distinct name=n15");
 }
 
@@ -215,6 +215,32 @@ static void test_timer_writes_counts(void **state)
 	event_base_free(base);
 }
 
+/* libevent's own messages go through the module: format and collapsing. */
+static void test_libevent_messages(void **state)
+{
+	struct event_base *base = event_base_new();
+	log_attach(base);
+	for (int i = 0; i < 3; i++) {
+		struct event_config *cfg = event_config_new();
+		const char **m = event_get_supported_methods();
+		for (int k = 0; m[k]; k++)
+			event_config_avoid_method(cfg, m[k]);
+		assert_null(event_base_new_with_config(cfg)); /* libevent warns: no event mechanism */
+		event_config_free(cfg);
+	}
+	char l[8][512];
+	int n = lines(l, 8, true);
+	assert_true(n >= 1);
+	assert_non_null(strstr(l[0], "atoll-test: "));
+	assert_non_null(strstr(l[0], "source=libevent"));
+	log_flush_repeats();
+	int n2 = lines(l, 8, true);
+	assert_int_equal(n2, n + 1);
+	assert_non_null(strstr(l[n2 - 1], "(repeated 2 times)"));
+	log_detach();
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +251,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_zero_disables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_writes_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libevent_messages, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
