@@ -266,9 +266,13 @@ static void list_done(const struct http_response *r, void *ud)
 		if (ours(ag, it))
 			owned_set(g, it);
 	}
-	for (struct owned *o = old; o; o = o->next)
-		if (!owned_find(g, o->ns, o->name))
+	for (struct owned *o = old; o; o = o->next) {
+		struct owned *n = owned_find(g, o->ns, o->name);
+		if (!n)
 			works_member_deleted(ag, g, o->ns, o->name, o->work_name);
+		else if (o->bo.attempt && strcmp(n->uid, o->uid) == 0)
+			n->bo = o->bo; /* the same object: its deletion keeps backing off */
+	}
 	owned_clear(old);
 	cJSON_ArrayForEach(it, json_get(j, "items")) {
 		if (!ours(ag, it))
