@@ -63,6 +63,7 @@ struct agent_config {
 struct owned {
 	char *ns, *name, *uid, *work_name;
 	bool deleting;
+	struct backoff bo; /* its deletion's retries (gc_run skips it until due) */
 	struct owned *next;
 };
 
@@ -80,6 +81,7 @@ struct gvr {
 	struct http_call *call;
 	struct event *retry_ev;
 	struct backoff bo;
+	uint64_t watch_started_ms;
 	char *line;
 	size_t line_len, line_cap;
 	struct owned *owned;
@@ -175,6 +177,10 @@ struct agent {
 	char **known_ns;
 	int nknown_ns, cap_known_ns;
 	int deletes_inflight;
+	/* The member's API refused connections at the last health probe
+	 * (heartbeat): applies and deletions wait for it to answer again. */
+	bool member_down;
+	struct event *gc_timer_ev; /* the next deletion retry that is due */
 	/* Works deleted with preserveResourcesOnDeletion: their objects are
 	 * released (Karmada's labels and annotations removed), not deleted. */
 	char **released;
@@ -186,6 +192,7 @@ struct agent {
 	char *id_key, *id_crt, *id_ca;
 	struct event *renew_ev;
 	struct http_call *renew_call;
+	struct backoff renew_bo;
 };
 
 /* main.c */
@@ -201,6 +208,9 @@ void agent_identity_start(struct agent *ag);
 void agent_identity_free(struct agent *ag);
 
 /* hub.c */
+/* The one retry policy (common/backoff.h): arms ev after b's next delay
+ * (one more failure counted); returns the delay in ms. */
+long retry_later(struct event *ev, struct backoff *b);
 void hub_start(struct agent *ag);
 void hub_stop(struct agent *ag);
 void hub_status_dirty(struct agent *ag);
@@ -218,6 +228,9 @@ bool works_status_of(struct work *w, struct proto_work_status *out);
 /* A member object of an owned kind changed (obj NULL: deleted, then id given). */
 void works_member_event(struct agent *ag, struct gvr *g, const char *type, const cJSON *obj);
 void works_member_deleted(struct agent *ag, struct gvr *g, const char *ns, const char *name, const char *work_name);
+/* The member answers again after refusing connections: what waited for it
+ * (applies, deletions) is retried now, with its backoff reset. */
+void works_member_back(struct agent *ag);
 
 /* watch.c */
 struct gv *gv_find(struct agent *ag, const char *group, const char *version);
@@ -231,6 +244,8 @@ struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, co
 bool gvrs_synced(struct agent *ag);
 struct owned *owned_find(struct gvr *g, const char *ns, const char *name);
 void watch_free_all(struct agent *ag);
+/* The same for the watches of owned objects. */
+void watch_member_back(struct agent *ag);
 void state_save(struct agent *ag);
 void state_load(struct agent *ag);
 /* "/apis/g/v" or "/api/v1" (+ "/namespaces/ns" + "/resource" + "/name"). */

@@ -9,8 +9,6 @@
 #include "agent.h"
 #include "jsonutil.h"
 
-#define HUB_BACKOFF_BASE_MS 500
-#define HUB_BACKOFF_CAP_MS 30000
 /* Status changes within this window go in one report; it also keeps the
  * reports of a write (one per member) off the path of the next change. */
 #define STATUS_DEBOUNCE_MS 40
@@ -70,6 +68,13 @@ static void after_ms(struct event *ev, long ms)
 	event_add(ev, &tv);
 }
 
+long retry_later(struct event *ev, struct backoff *b)
+{
+	long d = (long)backoff_next_ms(b);
+	after_ms(ev, d);
+	return d;
+}
+
 static void set_hub_ok(struct agent *ag, bool ok, const char *why)
 {
 	if (ok == ag->hub_ok)
@@ -120,6 +125,8 @@ static void reg_send(struct agent *ag)
 	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/registration", ag->cfg.cluster);
 	ag->reg_call = hub_call(ag, "PUT", path, body, 15000, reg_done, NULL, ag);
 	cJSON_Delete(body);
+	if (!ag->reg_call)
+		retry_later(ag->reg_ev, &ag->hub_bo);
 }
 
 static void version_done(const struct http_response *r, void *ud)
@@ -147,7 +154,7 @@ static void reg_start(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (!ag->kube_version[0])
 		ag->reg_call = member_call(ag, "GET", "/version", NULL, NULL, 5000, version_done, NULL, ag);
-	else
+	if (!ag->reg_call)
 		reg_send(ag);
 }
 
@@ -171,11 +178,10 @@ static void reg_done(const struct http_response *r, void *ud)
 	}
 	char m[512];
 	response_message(r, m, sizeof m);
-	long d = (long)backoff_next_ms(&ag->hub_bo);
 	log_kv(LOG_WARN, "registration failed; retrying", "error", m, NULL);
 	set_hub_ok(ag, false, m);
 	next_hub(ag, r);
-	after_ms(ag->reg_ev, d);
+	retry_later(ag->reg_ev, &ag->hub_bo);
 }
 
 /* ---- long-poll ---- */
@@ -194,6 +200,8 @@ static void poll_start(evutil_socket_t fd, short what, void *arg)
 	else
 		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works", ag->cfg.cluster);
 	ag->poll_call = hub_call(ag, "GET", path, NULL, (ag->cfg.poll_timeout_s + 15) * 1000L, poll_done, NULL, ag);
+	if (!ag->poll_call)
+		retry_later(ag->poll_ev, &ag->hub_bo);
 }
 
 static void poll_done(const struct http_response *r, void *ud)
@@ -201,12 +209,13 @@ static void poll_done(const struct http_response *r, void *ud)
 	struct agent *ag = ud;
 	ag->poll_call = NULL;
 	char m[512];
-	if (r->status == 410) {
+	if (r->status == 410 && ag->revision > 0) {
 		log_kv(LOG_INFO, "revision too old; listing the Works again", "revision", "expired", NULL);
 		ag->revision = 0;
 		event_active(ag->poll_ev, EV_TIMEOUT, 0);
 		return;
 	}
+	/* (410 to a list is a broken hub: retried like any failure.) */
 	if (r->status == 200) {
 		cJSON *j = cJSON_ParseWithLength(r->body, r->len);
 		long long rev;
@@ -237,14 +246,35 @@ static void poll_done(const struct http_response *r, void *ud)
 	}
 	set_hub_ok(ag, false, m);
 	next_hub(ag, r);
-	long d = (long)backoff_next_ms(&ag->hub_bo);
-	log_kv(LOG_DEBUG, "poll failed; retrying", "error", m, NULL);
-	after_ms(ag->poll_ev, d);
+	long d = retry_later(ag->poll_ev, &ag->hub_bo);
+	char ds[24];
+	snprintf(ds, sizeof ds, "%ldms", d);
+	log_kv(LOG_DEBUG, "poll failed; retrying", "error", m, "after", ds, NULL);
 }
 
 /* ---- heartbeat ---- */
 
 enum { HB_READYZ, HB_HEALTHZ, HB_VERSION, HB_NODES, HB_PODS, HB_SEND };
+
+/* The health probe of each heartbeat tells whether the member's API takes
+ * connections at all. While it does not, applies and deletions wait
+ * (their per-object backoff still counts); when it does again, they are
+ * retried at once instead of at the end of a backoff of up to
+ * RETRY_CAP_MS. */
+static void set_member_reachable(struct agent *ag, bool up, const char *why)
+{
+	if (up == !ag->member_down)
+		return;
+	ag->member_down = !up;
+	if (up) {
+		log_kv(LOG_INFO, "member API reachable again; retrying what waited for it", "server", ag->kc.server, NULL);
+		watch_member_back(ag);
+		works_member_back(ag);
+	} else {
+		log_kv(LOG_WARN, "member API unreachable; applies and deletions wait for it", "server", ag->kc.server,
+		       "error", why ? why : "", NULL);
+	}
+}
 
 static void hb_next(struct agent *ag, int step);
 
@@ -271,6 +301,7 @@ static void hb_member_done(const struct http_response *r, void *ud)
 	switch (ag->hb_step) {
 	case HB_READYZ:
 	case HB_HEALTHZ:
+		set_member_reachable(ag, r->status != 0, r->error);
 		if (r->status == 0) {
 			ag->hb.health = PH_UNREACHABLE;
 			hb_next(ag, HB_SEND);
@@ -319,7 +350,9 @@ static void hb_next(struct agent *ag, int step)
 	if (step < HB_SEND) {
 		ag->hb_call = member_call(ag, "GET", paths[step], NULL, NULL, step >= HB_NODES ? 30000 : 5000,
 					  hb_member_done, NULL, ag);
-		return;
+		if (ag->hb_call)
+			return;
+		ag->hb_step = HB_SEND; /* cannot even start a request: report what is known */
 	}
 	snprintf(ag->hb.cluster, sizeof ag->hb.cluster, "%s", ag->cfg.cluster);
 	snprintf(ag->hb.kubernetes_version, sizeof ag->hb.kubernetes_version, "%s", ag->kube_version);
@@ -329,6 +362,11 @@ static void hb_next(struct agent *ag, int step)
 	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/heartbeat", ag->cfg.cluster);
 	ag->hb_call = hub_call(ag, "PUT", path, body, 15000, hb_sent, NULL, ag);
 	cJSON_Delete(body);
+	if (!ag->hb_call) {
+		/* Heartbeats are periodic, not retried: the next one is due anyway. */
+		ag->hb_busy = false;
+		after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
+	}
 	/* The node and pod lists were the biggest transient allocations. */
 	malloc_trim(0);
 }
@@ -381,7 +419,7 @@ static void status_done(const struct http_response *r, void *ud)
 		}
 		cJSON_Delete(j);
 		if (refused) {
-			after_ms(ag->status_ev, (long)backoff_next_ms(&ag->status_bo));
+			retry_later(ag->status_ev, &ag->status_bo);
 		} else {
 			backoff_reset(&ag->status_bo);
 			hub_status_dirty(ag);
@@ -389,7 +427,7 @@ static void status_done(const struct http_response *r, void *ud)
 	} else {
 		char m[256];
 		log_kv(LOG_DEBUG, "status report failed; retrying", "error", response_message(r, m, sizeof m), NULL);
-		after_ms(ag->status_ev, (long)backoff_next_ms(&ag->status_bo));
+		retry_later(ag->status_ev, &ag->status_bo);
 	}
 	free(b->sent);
 	free(b);
@@ -444,6 +482,10 @@ static void status_send(evutil_socket_t fd, short what, void *arg)
 	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/workstatuses", ag->cfg.cluster);
 	ag->status_call = hub_call(ag, "POST", path, body, 30000, status_done, status_cleanup, b);
 	cJSON_Delete(body);
+	if (!ag->status_call) {
+		status_cleanup(b);
+		retry_later(ag->status_ev, &ag->status_bo);
+	}
 }
 
 void hub_status_dirty(struct agent *ag)
@@ -455,8 +497,8 @@ void hub_status_dirty(struct agent *ag)
 
 void hub_start(struct agent *ag)
 {
-	backoff_init(&ag->hub_bo, HUB_BACKOFF_BASE_MS, HUB_BACKOFF_CAP_MS, 0);
-	backoff_init(&ag->status_bo, HUB_BACKOFF_BASE_MS, HUB_BACKOFF_CAP_MS, 0);
+	backoff_init_policy(&ag->hub_bo, 0);
+	backoff_init_policy(&ag->status_bo, 0);
 	ag->reg_ev = evtimer_new(ag->base, reg_start, ag);
 	ag->poll_ev = evtimer_new(ag->base, poll_start, ag);
 	ag->hb_ev = evtimer_new(ag->base, hb_start, ag);

@@ -18,7 +18,6 @@
 
 #define JOIN_PATH "/apis/atoll.io/v1alpha1/join"
 #define RENEW_CHECK_MS (3600L * 1000)
-#define RENEW_RETRY_MS (60L * 1000)
 
 /* ---- files in the state directory ---- */
 
@@ -258,7 +257,7 @@ static enum join_result join_once(struct agent *ag, const char *url, char *msg, 
 static int join_hub(struct agent *ag)
 {
 	struct backoff bo;
-	backoff_init(&bo, 500, 30000, 0);
+	backoff_init_policy(&bo, 0);
 	char msg[1200];
 	for (int attempt = 0;; attempt++) {
 		const char *url = ag->cfg.hub_urls[attempt % ag->cfg.nhubs];
@@ -386,15 +385,15 @@ static void renew_done(const struct http_response *resp, void *ud)
 	char *crt = NULL, *ca = NULL;
 	if (resp->status != 201) {
 		log_kv(LOG_WARN, "certificate renewal failed; retrying", "error", response_message(resp, m, sizeof m), NULL);
-		renew_after(ag, RENEW_RETRY_MS);
+		retry_later(ag->renew_ev, &ag->renew_bo);
 	} else if (join_parse_response(resp->body, resp->len, &crt, &ca, err, sizeof err) < 0 ||
 		   join_check_cert(crt, r->key, ag->id_ca, ag->cfg.cluster, err, sizeof err) < 0) {
 		log_kv(LOG_WARN, "the renewed certificate cannot be used; retrying", "error", err, NULL);
-		renew_after(ag, RENEW_RETRY_MS);
+		retry_later(ag->renew_ev, &ag->renew_bo);
 	} else if (write_state_file(ag, "agent.key", r->key, err, sizeof err) < 0 ||
 		   write_state_file(ag, "agent.crt", crt, err, sizeof err) < 0) {
 		log_kv(LOG_WARN, "cannot store the renewed certificate; retrying", "error", err, NULL);
-		renew_after(ag, RENEW_RETRY_MS);
+		retry_later(ag->renew_ev, &ag->renew_bo);
 	} else {
 		time_t na = 0;
 		join_renewal_due(crt, time(NULL), 0, &na);
@@ -403,6 +402,7 @@ static void renew_done(const struct http_response *resp, void *ud)
 		use_identity(ag, r->key, crt, NULL);
 		r->key = NULL;
 		crt = NULL;
+		backoff_reset(&ag->renew_bo);
 		renew_after(ag, RENEW_CHECK_MS);
 	}
 	free(crt);
@@ -429,7 +429,7 @@ static void renew_check(evutil_socket_t fd, short what, void *arg)
 	if (join_make_key_and_csr(ag->cfg.cluster, &r->key, &csr) < 0) {
 		log_kv(LOG_WARN, "cannot create a key for the renewal; retrying", NULL);
 		renew_cleanup(r);
-		renew_after(ag, RENEW_RETRY_MS);
+		retry_later(ag->renew_ev, &ag->renew_bo);
 		return;
 	}
 	char *body = join_request_body(ag->cfg.cluster, csr);
@@ -449,7 +449,7 @@ static void renew_check(evutil_socket_t fd, short what, void *arg)
 	free(body);
 	if (!ag->renew_call) {
 		renew_cleanup(r);
-		renew_after(ag, RENEW_RETRY_MS);
+		retry_later(ag->renew_ev, &ag->renew_bo);
 	}
 }
 
@@ -458,6 +458,7 @@ void agent_identity_start(struct agent *ag)
 	if (!ag->id_crt)
 		return;
 	ag->renew_ev = evtimer_new(ag->base, renew_check, ag);
+	backoff_init_policy(&ag->renew_bo, 0);
 	event_active(ag->renew_ev, EV_TIMEOUT, 0);
 }
 

@@ -522,6 +522,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	loop = event_base_new();
+	log_attach(loop); /* "(repeated N times)" when the window ends */
 	ag.base = loop;
 	ag.http = http_client_new(loop);
 	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, &ag);
@@ -560,6 +561,7 @@ int main(int argc, char **argv)
 	agent_identity_free(&ag);
 	event_free(sigterm);
 	event_free(sigint);
+	log_detach();
 	event_base_free(loop);
 	kubeconfig_free(&ag.kc);
 	agent_free_config(c);

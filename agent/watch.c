@@ -10,14 +10,15 @@
 #include "jsonutil.h"
 
 #define WATCH_TIMEOUT_S 300
-#define WATCH_BACKOFF_BASE_MS 500
-#define WATCH_BACKOFF_CAP_MS 30000
+/* A watch that ran this long was healthy: what follows it starts afresh. */
+#define WATCH_HEALTHY_MS 5000
 #define MAX_LINE (16u << 20)
 
 static const char SELECTOR_Q[] = "labelSelector=karmada.io%2Fmanaged%3Dtrue";
 
 static void watch_list(struct gvr *g);
 static void watch_start(struct gvr *g);
+static void gvr_retry_later(struct gvr *g);
 
 /* ---- discovery ---- */
 
@@ -122,6 +123,7 @@ static struct owned *owned_new(const char *ns, const char *name, const char *uid
 	o->name = memcpy(p + l1, name, l2);
 	o->uid = memcpy(p + l1 + l2, uid, l3);
 	o->work_name = memcpy(p + l1 + l2 + l3, work, l4);
+	backoff_init_policy(&o->bo, 0);
 	return o;
 }
 
@@ -143,7 +145,10 @@ static void owned_set(struct gvr *g, const cJSON *obj)
 	struct owned *o = owned_new(ns, name, uid, wn);
 	if (*pp) {
 		/* Same uid: a delete may be under way; a new uid: a new object. */
-		o->deleting = strcmp((*pp)->uid, uid) == 0 && (*pp)->deleting;
+		if (strcmp((*pp)->uid, uid) == 0) {
+			o->deleting = (*pp)->deleting;
+			o->bo = (*pp)->bo; /* its deletion's retries go on */
+		}
 		o->next = (*pp)->next;
 		free(*pp);
 		*pp = o;
@@ -216,11 +221,24 @@ static void retry_fire(evutil_socket_t fd, short what, void *arg)
 		watch_list(g);
 }
 
-static void retry_later(struct gvr *g)
+/* The list or watch failed: again after the resource's backoff. It is
+ * reset only by a watch that ran a while (WATCH_HEALTHY_MS), not by a
+ * list that succeeds, so a list -> watch refused at once -> list cycle
+ * backs off too. */
+static void gvr_retry_later(struct gvr *g)
 {
-	long d = (long)backoff_next_ms(&g->bo);
-	struct timeval tv = {d / 1000, (d % 1000) * 1000};
-	evtimer_add(g->retry_ev, &tv);
+	retry_later(g->retry_ev, &g->bo);
+}
+
+void watch_member_back(struct agent *ag)
+{
+	for (struct gvr *g = ag->gvrs; g; g = g->next) {
+		backoff_reset(&g->bo);
+		if (!g->call && evtimer_pending(g->retry_ev, NULL)) {
+			event_del(g->retry_ev);
+			event_active(g->retry_ev, EV_TIMEOUT, 0);
+		}
+	}
 }
 
 static void list_done(const struct http_response *r, void *ud)
@@ -235,10 +253,9 @@ static void list_done(const struct http_response *r, void *ud)
 		log_kv(LOG_WARN, "cannot list owned objects", "resource", g->resource, "error",
 		       j ? "malformed list" : response_message(r, m, sizeof m), NULL);
 		cJSON_Delete(j);
-		retry_later(g);
+		gvr_retry_later(g);
 		return;
 	}
-	backoff_reset(&g->bo);
 	snprintf(g->rev, sizeof g->rev, "%s", rv);
 	/* What vanished while nobody watched is a deletion. */
 	struct owned *old = g->owned;
@@ -249,9 +266,13 @@ static void list_done(const struct http_response *r, void *ud)
 		if (ours(ag, it))
 			owned_set(g, it);
 	}
-	for (struct owned *o = old; o; o = o->next)
-		if (!owned_find(g, o->ns, o->name))
+	for (struct owned *o = old; o; o = o->next) {
+		struct owned *n = owned_find(g, o->ns, o->name);
+		if (!n)
 			works_member_deleted(ag, g, o->ns, o->name, o->work_name);
+		else if (o->bo.attempt && strcmp(n->uid, o->uid) == 0)
+			n->bo = o->bo; /* the same object: its deletion keeps backing off */
+	}
 	owned_clear(old);
 	cJSON_ArrayForEach(it, json_get(j, "items")) {
 		if (!ours(ag, it))
@@ -282,6 +303,8 @@ static void watch_list(struct gvr *g)
 	snprintf(path + n, sizeof path - n, "?%s", SELECTOR_Q);
 	g->call = member_call(g->ag, "GET", path, NULL, NULL, 60000, list_done, NULL, g);
 	g->watching = false;
+	if (!g->call)
+		gvr_retry_later(g);
 }
 
 static bool handle_line(struct gvr *g, char *line, size_t len)
@@ -345,21 +368,26 @@ static void watch_done(const struct http_response *r, void *ud)
 		handle_line(g, g->line, g->line_len);
 		g->line_len = 0;
 	}
-	if (r->status == 200 && g->rev[0]) {
-		/* The server ended the watch (timeoutSeconds): resume. */
-		backoff_reset(&g->bo);
-		watch_start(g);
-		return;
-	}
-	if (!g->rev[0] || r->status == 410) {
+	if (r->status == 410)
 		g->rev[0] = '\0';
-		watch_list(g);
+	/* One that ended at once (refused, an error or a 410 right away) is a
+	 * failure like any other: retried after the backoff, never in a loop. */
+	bool healthy = backoff_now_ms() - g->watch_started_ms >= WATCH_HEALTHY_MS;
+	if (healthy)
+		backoff_reset(&g->bo);
+	if (healthy && (r->status == 200 || !g->rev[0])) {
+		/* The server ended the watch (timeoutSeconds): resume; or the
+		 * revision is gone: list again. */
+		if (g->rev[0])
+			watch_start(g);
+		else
+			watch_list(g);
 		return;
 	}
 	char m[256];
 	log_kv(LOG_DEBUG, "watch of owned objects ended; retrying", "resource", g->resource, "error",
 	       response_message(r, m, sizeof m), NULL);
-	retry_later(g);
+	gvr_retry_later(g);
 }
 
 static void watch_start(struct gvr *g)
@@ -374,8 +402,7 @@ static void watch_start(struct gvr *g)
 	gvr_path(g, NULL, NULL, path, sizeof path);
 	size_t n = strlen(path);
 	/* Spread re-watches of many resources over time. */
-	int timeout = WATCH_TIMEOUT_S + (int)(backoff_next_ms(&g->bo) % 60);
-	backoff_reset(&g->bo);
+	int timeout = WATCH_TIMEOUT_S + (int)(backoff_rand(&g->bo) % 60);
 	snprintf(path + n, sizeof path - n, "?watch=true&%s&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d",
 		 SELECTOR_Q, g->rev, timeout);
 	struct http_request req = {
@@ -385,8 +412,11 @@ static void watch_start(struct gvr *g)
 		.on_data = watch_data,
 	};
 	g->line_len = 0;
+	g->watch_started_ms = backoff_now_ms();
 	g->call = http_start(g->ag->http, &g->ag->member, &req, watch_done, g);
 	g->watching = g->call != NULL;
+	if (!g->call)
+		gvr_retry_later(g);
 }
 
 struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,
@@ -402,7 +432,7 @@ struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, co
 	snprintf(g->kind, sizeof g->kind, "%s", kind);
 	snprintf(g->resource, sizeof g->resource, "%s", resource);
 	g->namespaced = namespaced;
-	backoff_init(&g->bo, WATCH_BACKOFF_BASE_MS, WATCH_BACKOFF_CAP_MS, 0);
+	backoff_init_policy(&g->bo, 0);
 	g->retry_ev = evtimer_new(ag->base, retry_fire, g);
 	g->next = ag->gvrs;
 	ag->gvrs = g;

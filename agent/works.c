@@ -9,9 +9,6 @@
 #include "agent.h"
 #include "jsonutil.h"
 
-#define SLOT_BACKOFF_BASE_MS 1000
-#define SLOT_BACKOFF_CAP_MS 60000
-
 static void slot_advance(struct slot *s);
 
 /* ---- lookup ---- */
@@ -153,9 +150,7 @@ static void slot_fail(struct slot *s, const char *msg)
 			work_status_changed(s->w, s->ag);
 		if (!s->retry_ev)
 			s->retry_ev = evtimer_new(s->ag->base, slot_retry_fire, s);
-		long d = (long)backoff_next_ms(&s->bo);
-		struct timeval tv = {d / 1000, (d % 1000) * 1000};
-		evtimer_add(s->retry_ev, &tv);
+		retry_later(s->retry_ev, &s->bo);
 	}
 	slot_finish(s);
 }
@@ -379,7 +374,7 @@ static void slot_start(struct slot *s)
 static void dispatch_run(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *ag = arg;
-	while (ag->hub_ok && ag->q_head && ag->busy < ag->cfg.max_inflight && !ag->stopping) {
+	while (ag->hub_ok && !ag->member_down && ag->q_head && ag->busy < ag->cfg.max_inflight && !ag->stopping) {
 		struct slot *s = ag->q_head;
 		ag->q_head = s->qnext;
 		if (!ag->q_head)
@@ -526,7 +521,7 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 		s->w = w;
 		s->ordinal = i;
 		s->manifest = json_dup(m);
-		backoff_init(&s->bo, SLOT_BACKOFF_BASE_MS, SLOT_BACKOFF_CAP_MS, 0);
+		backoff_init_policy(&s->bo, 0);
 		w->slots[w->nslots++] = s;
 		if (member_ident_of(m, &s->id) < 0) {
 			s->done = true;
@@ -693,6 +688,18 @@ static bool released(struct agent *ag, const char *work)
 	return false;
 }
 
+/* A deletion (or release) that failed is retried by a later gc_run once
+ * the object's backoff says it is due: its own timer would be one per
+ * object; one timer for the earliest due one does. */
+static void delete_failed(struct agent *ag, struct owned *o)
+{
+	if (o) {
+		o->deleting = false;
+		backoff_fail_at(&o->bo, backoff_now_ms());
+	}
+	works_gc_schedule(ag);
+}
+
 static void delete_done(const struct http_response *r, void *ud)
 {
 	struct del_ctx *d = ud;
@@ -702,15 +709,22 @@ static void delete_done(const struct http_response *r, void *ud)
 		log_kv(LOG_INFO, d->release ? "released an object whose Work is gone (preserveResourcesOnDeletion)"
 					    : "deleted an object whose Work is gone",
 		       "resource", d->g->resource, "namespace", d->ns, "name", d->name, NULL);
+		if (o)
+			backoff_reset(&o->bo);
 	} else {
 		char m[256];
-		log_kv(LOG_WARN, "cannot delete an object whose Work is gone", "resource", d->g->resource, "namespace",
-		       d->ns, "name", d->name, "error", response_message(r, m, sizeof m), NULL);
-		if (o)
-			o->deleting = false;
-		works_gc_schedule(d->ag);
+		log_kv(LOG_WARN, d->release ? "cannot release an object whose Work is gone; retrying"
+					    : "cannot delete an object whose Work is gone; retrying",
+		       "resource", d->g->resource, "namespace", d->ns, "name", d->name, "error",
+		       response_message(r, m, sizeof m), NULL);
+		delete_failed(d->ag, o);
 	}
 	free(d);
+}
+
+static void gc_timer_fire(evutil_socket_t fd, short what, void *arg)
+{
+	works_gc_schedule(arg);
 }
 
 static void gc_run(evutil_socket_t fd, short what, void *arg)
@@ -718,12 +732,19 @@ static void gc_run(evutil_socket_t fd, short what, void *arg)
 	struct agent *ag = arg;
 	/* Nothing is deleted before the hub's current list and complete lists
 	 * of the owned objects are in hand, nor while the hub is away. */
-	if (!ag->hub_ok || !ag->hub_synced || !gvrs_synced(ag) || ag->stopping)
+	if (!ag->hub_ok || !ag->hub_synced || !gvrs_synced(ag) || ag->stopping || ag->member_down)
 		return;
+	uint64_t now = backoff_now_ms(), next_due = 0;
 	for (struct gvr *g = ag->gvrs; g; g = g->next) {
 		for (struct owned *o = g->owned; o; o = o->next) {
 			if (o->deleting)
 				continue;
+			if (!backoff_due(&o->bo, now)) {
+				/* Failed before: retried when due (checked below). */
+				if (!next_due || o->bo.due_ms < next_due)
+					next_due = o->bo.due_ms;
+				continue;
+			}
 			cJSON *mini = cJSON_CreateObject();
 			char av[200];
 			snprintf(av, sizeof av, "%s%s%s", g->group, g->group[0] ? "/" : "", g->version);
@@ -767,12 +788,41 @@ static void gc_run(evutil_socket_t fd, short what, void *arg)
 				call = member_call(ag, "DELETE", path, "application/json", body, 30000, delete_done, free, d);
 			}
 			if (!call) {
-				o->deleting = false;
 				ag->deletes_inflight--;
 				free(d);
+				o->deleting = false;
+				uint64_t due = backoff_fail_at(&o->bo, now);
+				if (!next_due || due < next_due)
+					next_due = due;
 			}
 		}
 	}
+	if (next_due) {
+		/* An object not due yet may still be deleted by then (another
+		 * answer, a Work back): the sweep then finds nothing to do. */
+		if (!ag->gc_timer_ev)
+			ag->gc_timer_ev = evtimer_new(ag->base, gc_timer_fire, ag);
+		uint64_t ms = next_due > now ? next_due - now : 0;
+		struct timeval tv = {(long)(ms / 1000), (long)(ms % 1000) * 1000};
+		event_add(ag->gc_timer_ev, &tv);
+	}
+}
+
+void works_member_back(struct agent *ag)
+{
+	for (struct work *w = ag->works; w; w = w->next)
+		for (int i = 0; i < w->nslots; i++) {
+			struct slot *s = w->slots[i];
+			if (s->retry_ev && evtimer_pending(s->retry_ev, NULL)) {
+				backoff_reset(&s->bo);
+				slot_queue(s);
+			}
+		}
+	for (struct gvr *g = ag->gvrs; g; g = g->next)
+		for (struct owned *o = g->owned; o; o = o->next)
+			backoff_reset(&o->bo);
+	works_dispatch(ag);
+	works_gc_schedule(ag);
 }
 
 void works_gc_schedule(struct agent *ag)
@@ -811,7 +861,9 @@ void works_free(struct agent *ag)
 		event_free(ag->dispatch_ev);
 	if (ag->gc_ev)
 		event_free(ag->gc_ev);
-	ag->dispatch_ev = ag->gc_ev = NULL;
+	if (ag->gc_timer_ev)
+		event_free(ag->gc_timer_ev);
+	ag->dispatch_ev = ag->gc_ev = ag->gc_timer_ev = NULL;
 	for (int i = 0; i < ag->nreleased; i++)
 		free(ag->released[i]);
 	free(ag->released);

@@ -1,12 +1,15 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <sys/time.h>
+#include <event2/event.h>
 
 static const char *log_program = "atoll";
 static enum log_level log_min = LOG_INFO;
@@ -14,8 +17,16 @@ static enum log_format log_fmt = LOG_TEXT;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+static FILE *log_out; /* NULL: stderr */
+
 void log_setup(const char *program, enum log_level level, enum log_format fmt)
 {
+	static bool at_exit;
+	if (!at_exit) {
+		atexit(log_flush_repeats);
+		at_exit = true;
+	}
+	log_flush_repeats(); /* summaries in the format of their lines */
 	log_program = program;
 	log_min = level;
 	log_fmt = fmt;
@@ -144,10 +155,49 @@ static void timestamp(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
-/* One line per record, written with a single fwrite so concurrent
- * threads (rare) never interleave within a line. Every value is escaped
- * and bounded, so a JSON line always parses and a text line never breaks. */
-static void emit(enum log_level level, const char *msg, va_list kv)
+/* ---- collapsing of repeated lines ---- */
+
+#define REPEAT_SLOTS 16
+
+/* A line printed recently: its text without the timestamp, when it was
+ * printed, and how many identical lines were left out since. */
+struct repeat {
+	char *body;
+	size_t len;
+	uint64_t hash;
+	unsigned long long since;
+	unsigned long count;
+};
+
+static struct repeat repeats[REPEAT_SLOTS];
+static unsigned repeat_window = LOG_REPEAT_WINDOW_MS;
+static unsigned long long (*log_clock)(void);
+static struct event *repeat_ev;
+static unsigned long long repeat_ev_due; /* when repeat_ev fires (0: not armed) */
+static bool in_libevent; /* inside libevent's log callback: no libevent calls */
+
+static unsigned long long now_ms(void)
+{
+	if (log_clock)
+		return log_clock();
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+void log_set_output(FILE *f) { log_out = f; }
+void log_set_repeat_window_ms(unsigned ms)
+{
+	log_flush_repeats();
+	repeat_window = ms;
+}
+void log_set_clock(unsigned long long (*fn)(void)) { log_clock = fn; }
+
+/* One line, written with a single fwrite so concurrent writers (rare)
+ * never interleave within a line: the timestamp, then body (everything
+ * else; JSON without its braces), then the count of left-out repeats
+ * when there is one. */
+static void write_line(const char *body, size_t len, unsigned long repeated)
 {
 	char ts[40];
 	char *line = NULL;
@@ -156,8 +206,160 @@ static void emit(enum log_level level, const char *msg, va_list kv)
 	FILE *mem = open_memstream(&line, &n);
 	if (!mem)
 		return;
+	if (log_fmt == LOG_JSON)
+		fprintf(mem, "{\"ts\":\"%s\",", ts);
+	else
+		fprintf(mem, "%s ", ts);
+	fwrite(body, 1, len, mem);
+	if (repeated && log_fmt == LOG_JSON)
+		fprintf(mem, ",\"repeated\":%lu", repeated);
+	else if (repeated)
+		fprintf(mem, " (repeated %lu time%s)", repeated, repeated == 1 ? "" : "s");
+	if (log_fmt == LOG_JSON)
+		fputc('}', mem);
+	fputc('\n', mem);
+	if (fclose(mem) == 0 && line)
+		fwrite(line, 1, n, log_out ? log_out : stderr);
+	free(line);
+}
+
+static void repeat_clear(struct repeat *r)
+{
+	if (r->count)
+		write_line(r->body, r->len, r->count);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+}
+
+/* Ends the windows that are over: their counts are written. */
+static void repeats_expire(unsigned long long now)
+{
+	for (int i = 0; i < REPEAT_SLOTS; i++)
+		if (repeats[i].body && now - repeats[i].since >= repeat_window)
+			repeat_clear(&repeats[i]);
+}
+
+void log_flush_repeats(void)
+{
+	for (int i = 0; i < REPEAT_SLOTS; i++)
+		if (repeats[i].body)
+			repeat_clear(&repeats[i]);
+}
+
+static void repeat_timer_arm(unsigned long long now);
+
+static void repeat_fire(evutil_socket_t fd, short what, void *arg)
+{
+	repeat_ev_due = 0;
+	unsigned long long now = now_ms();
+	repeats_expire(now);
+	repeat_timer_arm(now);
+}
+
+/* The timer, if any, fires when the first window with a count ends. */
+static void repeat_timer_arm(unsigned long long now)
+{
+	if (!repeat_ev || in_libevent)
+		return;
+	unsigned long long due = 0;
+	for (int i = 0; i < REPEAT_SLOTS; i++)
+		if (repeats[i].count && (!due || repeats[i].since + repeat_window < due))
+			due = repeats[i].since + repeat_window;
+	if (!due || (repeat_ev_due && repeat_ev_due <= due))
+		return;
+	unsigned long long ms = due > now ? due - now : 0;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	event_add(repeat_ev, &tv);
+	repeat_ev_due = due;
+}
+
+/* libevent's own messages ("Error from accept() call: Too many open
+ * files", ...) in the program's format, collapsed like any line. */
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity == EVENT_LOG_DEBUG ? LOG_DEBUG
+			   : severity == EVENT_LOG_MSG ? LOG_INFO
+			   : severity == EVENT_LOG_WARN ? LOG_WARN
+							: LOG_ERROR;
+	/* No libevent call from its log callback: the count of a repeat
+	 * that starts here is written by the next line or timer. */
+	in_libevent = true;
+	log_kv(l, msg, "source", "libevent", NULL);
+	in_libevent = false;
+}
+
+void log_attach(struct event_base *base)
+{
+	log_detach();
+	repeat_ev = evtimer_new(base, repeat_fire, NULL);
+	event_set_log_callback(libevent_log);
+}
+
+void log_detach(void)
+{
+	if (repeat_ev)
+		event_free(repeat_ev);
+	repeat_ev = NULL;
+	repeat_ev_due = 0;
+}
+
+static uint64_t fnv1a(const char *s, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Prints body (taking it), or counts it when an identical line was
+ * printed less than the window ago. */
+static void emit_collapsed(char *body, size_t len)
+{
+	if (!repeat_window) {
+		write_line(body, len, 0);
+		free(body);
+		return;
+	}
+	unsigned long long now = now_ms();
+	repeats_expire(now);
+	uint64_t h = fnv1a(body, len);
+	struct repeat *slot = NULL;
+	for (int i = 0; i < REPEAT_SLOTS; i++) {
+		struct repeat *r = &repeats[i];
+		if (r->body && r->hash == h && r->len == len && memcmp(r->body, body, len) == 0) {
+			r->count++;
+			free(body);
+			if (r->count == 1)
+				repeat_timer_arm(now);
+			return;
+		}
+		if (!slot || (slot->body && (!r->body || r->since < slot->since)))
+			slot = r;
+	}
+	/* A free slot, else the oldest line's (its count, if any, written first). */
+	if (slot->body)
+		repeat_clear(slot);
+	write_line(body, len, 0);
+	slot->body = body;
+	slot->len = len;
+	slot->hash = h;
+	slot->since = now;
+	slot->count = 0;
+}
+
+/* Every value is escaped and bounded, so a JSON line always parses and a
+ * text line never breaks. */
+static void emit(enum log_level level, const char *msg, va_list kv)
+{
+	char *body = NULL;
+	size_t n = 0;
+	FILE *mem = open_memstream(&body, &n);
+	if (!mem)
+		return;
 	if (log_fmt == LOG_JSON) {
-		fprintf(mem, "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"", ts, level_names[level]);
+		fprintf(mem, "\"level\":\"%s\",\"program\":\"", level_names[level]);
 		json_escape(mem, log_program);
 		fputs("\",\"msg\":\"", mem);
 		json_escape(mem, msg);
@@ -172,9 +374,8 @@ static void emit(enum log_level level, const char *msg, va_list kv)
 			json_escape(mem, v ? v : "");
 			fputc('"', mem);
 		}
-		fputc('}', mem);
 	} else {
-		fprintf(mem, "%s %-5s %s: ", ts, level_names[level], log_program);
+		fprintf(mem, "%-5s %s: ", level_names[level], log_program);
 		put_escaped(mem, msg, 0);
 		const char *k;
 		int nkv = 0;
@@ -186,10 +387,11 @@ static void emit(enum log_level level, const char *msg, va_list kv)
 			put_escaped(mem, v ? v : "", 0);
 		}
 	}
-	fputc('\n', mem);
-	if (fclose(mem) == 0 && line)
-		fwrite(line, 1, n, stderr);
-	free(line);
+	if (fclose(mem) != 0 || !body) {
+		free(body);
+		return;
+	}
+	emit_collapsed(body, n);
 }
 
 void log_kv(enum log_level level, const char *msg, ...)

@@ -176,6 +176,7 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	loop = event_base_new();
+	log_attach(loop); /* "(repeated N times)" when the window ends */
 	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
 				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
@@ -199,6 +200,7 @@ static int cmd_serve(int argc, char **argv)
 		apiserver_free(api);
 		store_close(st);
 		hubmetrics_shutdown();
+		log_detach();
 		event_base_free(loop);
 		return 1;
 	}
@@ -241,6 +243,7 @@ static int cmd_serve(int argc, char **argv)
 	hubmetrics_shutdown();
 	event_free(sigterm);
 	event_free(sigint);
+	log_detach();
 	event_base_free(loop);
 	kinds_shutdown();
 	log_info("stopped");

@@ -348,6 +348,7 @@ int main(int argc, char **argv)
 	}
 
 	loop = event_base_new();
+	log_attach(loop);
 	static struct sim_cluster *clusters[MAX_CLUSTERS];
 	int started = 0, rc = 0;
 	for (int i = 0; i < ncargs; i++) {
@@ -404,6 +405,7 @@ int main(int argc, char **argv)
 		sim_cluster_free(clusters[i]);
 	event_free(sigterm);
 	event_free(sigint);
+	log_detach();
 	event_base_free(loop);
 	kinds_shutdown();
 	if (tmpdir[0])
