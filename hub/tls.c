@@ -42,6 +42,7 @@
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
 
+#include "listenguard.h"
 #include "log.h"
 #include "tlsconf.h"
 
@@ -905,6 +906,7 @@ static void conn_free(void *arg)
 	mbedtls_ssl_free(&c->ssl);
 	cfg_unref(c->cfg);
 	free(c);
+	listenguard_fd_freed(); /* the socket is closed by now (or right after) */
 }
 
 struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
