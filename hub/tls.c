@@ -593,15 +593,35 @@ static void conn_established(struct tls_conn *c)
 	}
 }
 
+#define SILENT_MS 200   /* connected this long with nothing sent: may make room for a new connection */
+#define STALLED_MS 1000 /* in the handshake this long: may make room too, when no silent one can */
+
+/* Sent nothing, not even bytes we have not read yet. */
+static bool silent(struct tls_conn *c)
+{
+	if (c->sniffed || evbuffer_get_length(bufferevent_get_input(c->under)) > 0)
+		return false;
+	unsigned char b;
+	evutil_socket_t fd = bufferevent_getfd(c->under);
+	return fd < 0 || recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1;
+}
+
 /* The oldest pending connection other than self (of address e, or of any
- * when e is NULL) that has sent nothing; with stalled, one that has sent
- * something but is still not through its handshake after a second. */
+ * when e is NULL) that has sent nothing for SILENT_MS; with stalled, one
+ * that has sent something but is still not through its handshake after
+ * STALLED_MS. A burst of new connections does not push out its own
+ * members: they are all too young. */
 static struct tls_conn *pend_victim(struct tls_server *s, struct ip_count *e, struct tls_conn *self, bool stalled)
 {
 	long long t = now_ms();
-	for (struct tls_conn *p = s->pend_head; p; p = p->pnext)
-		if (p != self && !p->dead && (!e || p->ipe == e) && (stalled ? t - p->t0 >= 1000 : !p->sniffed))
+	for (struct tls_conn *p = s->pend_head; p; p = p->pnext) {
+		if (p == self || p->dead || (e && p->ipe != e))
+			continue;
+		if (stalled ? t - p->t0 >= STALLED_MS : t - p->t0 >= SILENT_MS && silent(p))
 			return p;
+		if (t - p->t0 < SILENT_MS)
+			break; /* oldest first: the rest are younger */
+	}
 	return NULL;
 }
 
