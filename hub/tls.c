@@ -103,6 +103,7 @@ struct tls_conn {
 	struct event *kick;
 	struct event *timer;
 	bool handshake_done, dead, close_sent, checked, sniffed, plain, established;
+	bool probation; /* admitted over the pending quota: must send something within SILENT_MS */
 	struct ip_count *ipe;            /* counted against this address (NULL: not, or no longer) */
 	struct tls_conn *pprev, *pnext;  /* in srv's pending list while ipe && !established */
 	long long t0;                    /* accepted, monotonic ms */
@@ -510,12 +511,34 @@ static int first_wait_ms(const struct tls_server *s)
 								       : s->o.handshake_timeout_ms;
 }
 
+#define SILENT_MS 200   /* connected this long with nothing sent: may make room for a new connection */
+#define STALLED_MS 1000 /* in the handshake this long: may make room too, when no silent one can */
+
+static bool silent(struct tls_conn *c);
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tls_conn *c = arg;
 	if (!owned(c))
 		return;
 	struct tls_server *s = c->srv;
+	if (c->probation) {
+		c->probation = false;
+		if (c->ipe && !c->established && c->ipe->pending > s->o.max_pending_per_client && silent(c)) {
+			s->st.over_limit++;
+			ratelog(s, RL_LIMIT, LOG_WARN,
+				"refusing a connection from %s: silent, and %d from this address not yet through the "
+				"handshake (limit %d)",
+				c->ip, c->ipe->pending, s->o.max_pending_per_client);
+			conn_kill(c, NULL);
+			return;
+		}
+		if (!c->sniffed) { /* the rest of the first-byte deadline */
+			long long left = (c->plain ? s->o.first_byte_timeout_ms : first_wait_ms(s)) - (now_ms() - c->t0);
+			arm_timer(c, left > 1 ? (int)left : 1);
+			return;
+		}
+	}
 	s->st.timed_out++;
 	if (!c->sniffed) {
 		s->st.silent_timeouts++;
@@ -592,9 +615,6 @@ static void conn_established(struct tls_conn *c)
 		conn_kill(c, NULL);
 	}
 }
-
-#define SILENT_MS 200   /* connected this long with nothing sent: may make room for a new connection */
-#define STALLED_MS 1000 /* in the handshake this long: may make room too, when no silent one can */
 
 /* Sent nothing, not even bytes we have not read yet. */
 static bool silent(struct tls_conn *c)
@@ -674,11 +694,10 @@ static void conn_admit(struct tls_conn *c)
 		return;
 	}
 	if (e->pending > s->o.max_pending_per_client && !evict_for(s, e, c, "its address's pending quota")) {
-		s->st.over_limit++;
-		ratelog(s, RL_LIMIT, LOG_WARN,
-			"refusing a connection from %s: %d from this address not yet through the handshake (limit %d)", c->ip,
-			e->pending, s->o.max_pending_per_client);
-		conn_kill(c, NULL);
+		/* Part of a burst: kept if it sends something soon (a burst of
+		 * real clients), closed if it stays silent (a burst of idle ones). */
+		c->probation = true;
+		arm_timer(c, SILENT_MS);
 	}
 }
 
@@ -735,6 +754,7 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 			return BEV_NEED_MORE;
 		if (!c->sniffed) {
 			c->sniffed = true;
+			c->probation = false;
 			event_del(c->timer);
 			conn_established(c);
 			if (c->dead) {
@@ -756,6 +776,7 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 		if (evbuffer_copyout(src, &first, 1) != 1)
 			return BEV_NEED_MORE;
 		c->sniffed = true;
+		c->probation = false;
 		if (first == 0x16) {
 			/* The rest of the handshake deadline, from the connect. */
 			long long left = c->srv->o.handshake_timeout_ms - (now_ms() - c->t0);

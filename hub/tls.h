@@ -33,7 +33,9 @@ struct tls_server_opts {
 	int max_conns_per_client;   /* established connections per client IP address; default 256 */
 	int max_pending_per_client; /* per address, not yet through the handshake; default min(32, the above).
 				     * A new connection past it (or past max_conns) closes the oldest pending
-				     * one that has sent nothing (else one stalled for 1 s), or is refused. */
+				     * one silent for 200 ms (else one stalled for 1 s); failing that, past
+				     * max_conns it is refused, past this quota it must send something
+				     * within 200 ms or is closed then. */
 };
 
 struct tls_server;

@@ -595,6 +595,31 @@ static void test_plain_passes_through(void **state)
 	close(fd);
 }
 
+static void test_plain_burst_of_real_clients(void **state)
+{
+	/* 6 connect at once (pending quota 4), then all send a request: the 2
+	 * over the quota were on probation and stay, because they spoke. */
+	int fds[6];
+	for (int i = 0; i < 6; i++)
+		fds[i] = tcp_connect_to(pport);
+	usleep(50 * 1000);
+	for (int i = 0; i < 6; i++)
+		send_all(fds[i], "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 6; i++) {
+		size_t n;
+		char *b = plain_response(fds[i], &n);
+		assert_non_null(b);
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	char *b = plain_get(fds[0], "/pstats");
+	assert_non_null(strstr(b, "over=0 "));
+	assert_non_null(strstr(b, "established=6 "));
+	free(b);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
+}
+
 static void test_plain_deadlines_and_quotas(void **state)
 {
 	struct timespec t0, t1;
@@ -672,6 +697,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pending_quota_evicts_oldest_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_established_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_passes_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_burst_of_real_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_deadlines_and_quotas, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
