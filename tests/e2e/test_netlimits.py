@@ -104,6 +104,8 @@ def test_out_of_descriptors_pauses_quietly_and_recovers(tmp_path):
         c0, t0 = hub_cpu_seconds(h.proc.pid), time.time()
         time.sleep(span)
         cpu = (hub_cpu_seconds(h.proc.pid) - c0) / (time.time() - t0)
+        print("out of descriptors for %.0f s: hub CPU %.1f%% of a core, %d log lines" % (
+            span, cpu * 100, len(log_text(h).splitlines())))
         assert cpu < 0.10, "hub used %.0f%% of a core while out of descriptors" % (cpu * 100)
         text = log_text(h)
         assert len(text.splitlines()) < 20 and len(text) < 8000, text[-3000:]
