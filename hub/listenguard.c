@@ -110,6 +110,9 @@ static void summary_if_due(void)
 /* Stops accepting everywhere for a moment. */
 static void pause_all(int err, const char *name, bool shed_one)
 {
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		G.st.fd_limit = rl.rlim_cur == RLIM_INFINITY ? -1 : (long long)rl.rlim_cur;
 	G.st.pauses++;
 	G.ep_pauses++;
 	G.last_err = err;
