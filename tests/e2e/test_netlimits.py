@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import E2E_TLS, Hub
+from conftest import E2E_TLS, Hub, Kubectl
 
 LONG = os.environ.get("ATOLL_FAULT_NET") == "1"
 
@@ -119,6 +119,10 @@ def test_out_of_descriptors_pauses_quietly_and_recovers(tmp_path):
         code, _, _ = h.request("GET", "/api/v1/namespaces/default/configmaps", timeout=5)
         assert code == 200
         assert time.time() - t < 2.0, "served %.1f s after descriptors freed up" % (time.time() - t)
+        home = tmp_path / "home"
+        home.mkdir()
+        p = Kubectl(h, None, str(home))("get", "configmaps", "-n", "default", "--request-timeout=10s")
+        assert p.returncode == 0
         assert metric(h, "atoll_hub_accept_pauses_total") >= 1
         assert metric(h, "process_max_fds") == limit
     finally:
