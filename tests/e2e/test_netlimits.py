@@ -118,7 +118,7 @@ def test_out_of_descriptors_pauses_quietly_and_recovers(tmp_path):
         t = time.time()
         code, _, _ = h.request("GET", "/api/v1/namespaces/default/configmaps", timeout=5)
         assert code == 200
-        assert time.time() - t < 2.0, "served %.1f s after descriptors freed up" % (time.time() - t)
+        assert time.time() - t < 3.0, "served %.1f s after descriptors freed up" % (time.time() - t)
         home = tmp_path / "home"
         home.mkdir()
         p = Kubectl(h, None, str(home))("get", "configmaps", "-n", "default", "--request-timeout=10s")
