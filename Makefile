@@ -180,6 +180,12 @@ $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUI
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)
 
+# The out-of-descriptors run of tests/e2e/test_netlimits.py at the issue's
+# scale: a hub limited to 256 descriptors, 1000 idle connections, 30 s.
+.PHONY: fault-net
+fault-net: all
+	ATOLL_FAULT_NET=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_netlimits.py $(PYTEST_ARGS)
+
 clean:
 	rm -rf build
 

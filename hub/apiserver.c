@@ -14,6 +14,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "jsonutil.h"
+#include "listenguard.h"
 #include "log.h"
 #include "openapi.h"
 #include "params.h"
@@ -1953,10 +1954,13 @@ static int bind_http(struct evhttp *http, const char *hostport, char *err, size_
 	socklen_t sl = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET)
-			return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		if (ss.ss_family == AF_INET6)
-			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	char name[300];
+	snprintf(name, sizeof name, "%s:%d", host, port);
+	listenguard_attach(evhttp_bound_socket_get_listener(bs), http, name); /* calm when out of descriptors */
 	return port;
 }
 
@@ -2000,8 +2004,11 @@ void apiserver_free(struct apiserver *a)
 	event_free(a->commit_ev);
 	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
+	listenguard_forget(a->http);
 	evhttp_free(a->http);
-	for (int i = 0; i < a->nextra; i++)
+	for (int i = 0; i < a->nextra; i++) {
+		listenguard_forget(a->extra[i]);
 		evhttp_free(a->extra[i]);
+	}
 	free(a);
 }

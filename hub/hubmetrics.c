@@ -10,7 +10,9 @@
 
 #include "apiserver.h"
 #include "jsonutil.h"
+#include "listenguard.h"
 #include "statusfeed.h"
+#include "tls.h"
 
 #define LAG_MAX_PENDING 10000
 #define LAG_EXPIRE_S 600.0
@@ -32,6 +34,7 @@ static struct {
 	struct statusfeed *feed;
 	struct metric *requests, *latency, *streams, *revision, *size, *compacted, *scheduling, *bindings,
 		*clusters, *works, *lag, *lag_pending, *lag_oldest, *start_time;
+	struct metric *conns, *conns_closed, *accept_paused, *accept_pauses, *accept_shed, *open_fds, *max_fds;
 	struct lag_entry *pending;
 	size_t npending;
 } H;
@@ -274,6 +277,67 @@ static void collect(struct metrics_registry *r, void *ud)
 	metric_set(H.lag_oldest, NULL, oldest);
 }
 
+/* ---- connections (tls.h listeners, listenguard.h) ----------------------------------------------- */
+
+/* A counter brought up to a cumulative value kept elsewhere. */
+static void counter_to(struct metric *m, const char *const *l, double v)
+{
+	double d = v - metric_value(m, l);
+	if (d > 0)
+		metric_add(m, l, d);
+}
+
+static void collect_listener(const char *name, const struct tls_stats *st, void *ud)
+{
+	const char *lp[] = {name, "pending"}, *le[] = {name, "established"};
+	metric_set(H.conns, lp, st->pending);
+	metric_set(H.conns, le, st->established);
+	static const char *const reasons[] = {"over_limit", "evicted", "silent", "handshake_timeout", "header_timeout",
+					      "tls_failed", "plain_http_on_tls"};
+	const unsigned long v[] = {st->over_limit,	   st->evicted,	 st->silent_timeouts, st->handshake_timeouts,
+				   st->header_timeouts, st->failed, st->plain_http};
+	for (int i = 0; i < 7; i++) {
+		const char *l[] = {name, reasons[i]};
+		counter_to(H.conns_closed, l, (double)v[i]);
+	}
+}
+
+static void collect_connections(struct metrics_registry *r, void *ud)
+{
+	tls_servers_foreach(collect_listener, NULL);
+	struct listenguard_stats g;
+	listenguard_stats(&g);
+	metric_set(H.accept_paused, NULL, g.paused);
+	counter_to(H.accept_pauses, NULL, (double)g.pauses);
+	counter_to(H.accept_shed, NULL, (double)g.shed);
+	metric_set(H.open_fds, NULL, listenguard_open_fds());
+	metric_set(H.max_fds, NULL, (double)g.fd_limit);
+}
+
+static void register_connection_metrics(struct metrics_registry *r)
+{
+	static const char *const ls[] = {"listener", "state", NULL};
+	static const char *const lr[] = {"listener", "reason", NULL};
+	H.conns = metrics_gauge(r, "atoll_hub_connections",
+				"Open client connections by listener (https, http) and state: pending (TLS handshake not "
+				"finished; http: nothing received yet) or established.",
+				ls);
+	H.conns_closed = metrics_counter(r, "atoll_hub_connections_closed_total",
+					 "Connections the hub closed or refused to protect itself, by listener and reason.", lr);
+	H.accept_paused = metrics_gauge(r, "atoll_hub_accept_paused",
+					"1 while the listeners pause accepting (out of file descriptors).", NULL);
+	H.accept_pauses = metrics_counter(r, "atoll_hub_accept_pauses_total",
+					  "Pauses in accepting connections because accept() failed (out of file descriptors).",
+					  NULL);
+	H.accept_shed = metrics_counter(r, "atoll_hub_accept_shed_total",
+					"Pending connections accepted with the reserve descriptor and closed while out of "
+					"file descriptors.",
+					NULL);
+	H.open_fds = metrics_gauge(r, "process_open_fds", "Number of open file descriptors.", NULL);
+	H.max_fds = metrics_gauge(r, "process_max_fds", "Maximum number of open file descriptors (the soft limit).", NULL);
+	metrics_add_collector(r, collect_connections, NULL);
+}
+
 /* ---- life cycle and /metrics --------------------------------------------------------------------- */
 
 void hubmetrics_init(struct store *st)
@@ -322,6 +386,7 @@ void hubmetrics_init(struct store *st)
 	}
 	H.pending = calloc(LAG_MAX_PENDING, sizeof *H.pending);
 	metrics_add_collector(r, collect, NULL);
+	register_connection_metrics(r);
 	H.reg = r;
 	if (st)
 		store_subscribe_committed(st, on_store_event, NULL); /* lag of durable changes */

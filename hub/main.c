@@ -10,6 +10,7 @@
 #include "apiserver.h"
 #include "hubmetrics.h"
 #include "controller.h"
+#include "listenguard.h"
 #include "log.h"
 #include "plan.h"
 #include "secure.h"
@@ -54,9 +55,13 @@ static void serve_usage(FILE *f)
 	      "  --client-ca-file FILE        CA for client certificates (default DIR/ca.crt)\n"
 	      "  --tls-port-file FILE         write the bound HTTPS port to FILE\n"
 	      "  --tls-handshake-timeout DUR  close a connection without a TLS handshake this long (default 10s)\n"
+	      "  --first-byte-timeout DUR     close a connection that has sent nothing this long (default 3s)\n"
 	      "  --header-timeout DUR         close a connection whose request head takes longer (default 10s)\n"
-	      "  --max-connections N          open HTTPS connections (default 10000)\n"
-	      "  --max-connections-per-client N  open HTTPS connections per client address (default 256)\n"
+	      "  --max-connections N          open connections per listener, HTTPS and plain (default 10000)\n"
+	      "  --max-connections-per-client N  established connections per client address and listener (default 256)\n"
+	      "  --max-pending-per-client N   connections per client address still in their TLS handshake (plain: that\n"
+	      "                               have sent nothing); a new one past it replaces the oldest silent one\n"
+	      "                               (default 32, at most --max-connections-per-client)\n"
 	      "  --cert-check-interval DUR    how often to check the serving certificate for renewal (default 1h)\n"
 	      "  --port-file FILE             write the bound port (insecure, else HTTPS) to FILE once listening\n"
 	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
@@ -96,6 +101,8 @@ static int cmd_serve(int argc, char **argv)
 		{"max-connections", required_argument, NULL, 1007},
 		{"max-connections-per-client", required_argument, NULL, 1008},
 		{"cert-check-interval", required_argument, NULL, 1009},
+		{"first-byte-timeout", required_argument, NULL, 1010},
+		{"max-pending-per-client", required_argument, NULL, 1011},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"insecure-listen", required_argument, NULL, 'l'},
 		{"port-file", required_argument, NULL, 'p'},
@@ -131,15 +138,23 @@ static int cmd_serve(int argc, char **argv)
 		case 1004: tls_port_file = optarg; break;
 		case 1005:
 		case 1006:
-		case 1009: {
+		case 1009:
+		case 1010: {
 			long long ms;
 			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 100) {
 				fprintf(stderr, "atoll-hub serve: invalid duration %s\n", optarg);
 				return 2;
 			}
-			*(c == 1005 ? &sec.handshake_timeout_ms : c == 1006 ? &sec.header_timeout_ms : &sec.check_interval_ms) = ms;
+			*(c == 1005 ? &sec.handshake_timeout_ms : c == 1006 ? &sec.header_timeout_ms
+						 : c == 1010 ? &sec.first_byte_timeout_ms : &sec.check_interval_ms) = ms;
 			break;
 		}
+		case 1011:
+			if ((sec.max_pending_per_client = atoi(optarg)) <= 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 1007: sec.max_conns = atoi(optarg); break;
 		case 1008: sec.max_conns_per_client = atoi(optarg); break;
 		case 'L':
@@ -168,6 +183,7 @@ static int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	log_setup("atoll-hub", level, fmt);
+	listenguard_setup_process();
 	signal(SIGPIPE, SIG_IGN);
 	char err[512];
 	struct store *st = store_open_sqlite(data_dir, err, sizeof err);
@@ -191,7 +207,7 @@ static int cmd_serve(int argc, char **argv)
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
-	int port = !secure ? -1 : listen ? apiserver_listen_insecure(api, listen, err, sizeof err) : tls_port;
+	int port = !secure ? -1 : listen ? secure_listen_insecure(secure, api, listen, err, sizeof err) : tls_port;
 	if (port < 0) {
 		log_error("%s", err);
 		secure_free(secure);

@@ -18,6 +18,8 @@ struct secure {
 	struct auth *au;
 	struct joinapi *join;
 	struct tls_server *tls;
+	struct tls_server *plain; /* limits of the insecure listener */
+	struct secure_opts o;
 	struct event *renew;
 	char dir[4096], cert[4096], key[4096];
 	struct timespec cert_mtime, key_mtime;
@@ -68,6 +70,7 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 {
 	struct secure *s = calloc(1, sizeof *s);
 	s->base = base;
+	s->o = *o;
 	snprintf(s->dir, sizeof s->dir, "%s", o->data_dir);
 	s->au = auth_new(o->data_dir);
 	apiserver_set_authorizer(api, auth_apiserver_hook, s->au);
@@ -110,9 +113,11 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 		.key_file = s->key,
 		.client_ca_file = access(ca, R_OK) == 0 ? ca : NULL,
 		.handshake_timeout_ms = (int)o->handshake_timeout_ms,
+		.first_byte_timeout_ms = (int)o->first_byte_timeout_ms,
 		.header_timeout_ms = (int)o->header_timeout_ms,
 		.max_conns = o->max_conns,
 		.max_conns_per_client = o->max_conns_per_client,
+		.max_pending_per_client = o->max_pending_per_client,
 	};
 	if (!to.client_ca_file)
 		log_warn("no client CA at %s: client certificates are not accepted", ca);
@@ -136,6 +141,24 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 
 struct auth *secure_auth(struct secure *s) { return s ? s->au : NULL; }
 
+int secure_listen_insecure(struct secure *s, struct apiserver *api, const char *hostport, char *err, size_t errlen)
+{
+	struct tls_server_opts po = {
+		.plain = true,
+		.first_byte_timeout_ms = (int)s->o.first_byte_timeout_ms,
+		.header_timeout_ms = (int)s->o.header_timeout_ms,
+		.max_conns = s->o.max_conns,
+		.max_conns_per_client = s->o.max_conns_per_client,
+		.max_pending_per_client = s->o.max_pending_per_client,
+	};
+	if (!s->plain)
+		s->plain = tls_server_new(s->base, &po, err, errlen);
+	if (!s->plain)
+		return -1;
+	evhttp_set_bevcb(apiserver_http(api), tls_server_bevcb, s->plain);
+	return apiserver_listen_insecure(api, hostport, err, errlen);
+}
+
 void secure_free(struct secure *s)
 {
 	if (!s)
@@ -143,6 +166,7 @@ void secure_free(struct secure *s)
 	if (s->renew)
 		event_free(s->renew);
 	tls_server_free(s->tls);
+	tls_server_free(s->plain);
 	joinapi_free(s->join);
 	auth_free(s->au);
 	free(s);

@@ -1,6 +1,7 @@
 /* secure — wires the hub's security together for `atoll-hub serve` and
  * implements `atoll-hub init`.
  * Owns: the TLS listener's setup (tls.h over apiserver_listen_bev), the
+ * plain listener's connection limits (tls.h in plain mode), the
  * authorizer hook (auth.h), the join endpoint (joinapi.h) and the timer
  * that renews the serving certificate and reloads it into new TLS
  * sessions without downtime. */
@@ -19,7 +20,9 @@ struct secure_opts {
 	const char *key_file;       /* default DIR/hub.key */
 	const char *client_ca_file; /* default DIR/ca.crt */
 	long long handshake_timeout_ms, header_timeout_ms, check_interval_ms;
-	int max_conns, max_conns_per_client;
+	long long first_byte_timeout_ms; /* both listeners; default 3000 */
+	int max_conns, max_conns_per_client; /* per listener; per client: established connections */
+	int max_pending_per_client;          /* per listener and address, not through the handshake yet */
 };
 
 struct secure;
@@ -29,6 +32,9 @@ struct secure;
 struct secure *secure_start(struct event_base *base, struct apiserver *api, const struct secure_opts *o, int *tls_port,
 			    char *err, size_t errlen);
 struct auth *secure_auth(struct secure *s);
+/* The plain-HTTP listener (--insecure-listen) with the same connection
+ * limits and deadlines as the TLS one. Returns the bound port or -1. */
+int secure_listen_insecure(struct secure *s, struct apiserver *api, const char *hostport, char *err, size_t errlen);
 /* Call after apiserver_free. */
 void secure_free(struct secure *s);
 

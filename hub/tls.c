@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
 
+#include "listenguard.h"
 #include "log.h"
 #include "tlsconf.h"
 
@@ -57,11 +59,18 @@ struct tls_cfg {
 	mbedtls_pk_context key;
 };
 
+/* What one client address holds: connections still in their TLS handshake
+ * (plain listener: that have not sent a byte) and established ones, each
+ * under its own quota, so idle handshakes never starve established clients. */
 struct ip_count {
 	char ip[INET6_ADDRSTRLEN];
-	int n;
+	int pending, est;
 	struct ip_count *next;
 };
+
+/* Rate-limited log lines (at most one per kind and second, with a count of
+ * the ones left out): a flood of hostile connections must not flood the log. */
+enum { RL_LIMIT, RL_EVICT, RL_SILENT, RL_HANDSHAKE, RL_HEADER, RL_TLSERR, RL_PLAIN, RL_KINDS };
 
 struct tls_server {
 	struct event_base *base;
@@ -73,8 +82,14 @@ struct tls_server {
 	struct tls_conn *conns[BUCKETS];
 	struct ip_count *ips[BUCKETS];
 	struct tls_stats st;
-	time_t last_limit_log;
+	/* Connections not yet established, oldest first (eviction order). */
+	struct tls_conn *pend_head, *pend_tail;
+	time_t rl_last[RL_KINDS];
+	unsigned long rl_skipped[RL_KINDS];
+	struct tls_server *next_srv;
 };
+
+static struct tls_server *all_servers;
 
 enum head_state { HEAD_IDLE = 0, HEAD_READING, HEAD_DONE };
 
@@ -87,7 +102,11 @@ struct tls_conn {
 	struct evbuffer *rx;       /* ciphertext source while the input filter runs */
 	struct event *kick;
 	struct event *timer;
-	bool handshake_done, dead, close_sent, checked, sniffed, counted_ip;
+	bool handshake_done, dead, close_sent, checked, sniffed, plain, established;
+	bool probation; /* admitted over the pending quota: must send something within SILENT_MS */
+	struct ip_count *ipe;            /* counted against this address (NULL: not, or no longer) */
+	struct tls_conn *pprev, *pnext;  /* in srv's pending list while ipe && !established */
+	long long t0;                    /* accepted, monotonic ms */
 	size_t sent_ahead;
 	enum head_state head;
 	int eol; /* progress towards the empty line ending a request head */
@@ -147,29 +166,102 @@ static struct tls_conn *conn_of(struct bufferevent *bev)
 const struct tls_peer *tls_peer_of(struct bufferevent *bev)
 {
 	struct tls_conn *c = conn_of(bev);
-	return c ? &c->peer : NULL;
+	return c && !c->plain ? &c->peer : NULL;
 }
 
-static int ip_adjust(struct tls_server *s, const char *ip, int delta)
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct ip_count *ip_get(struct tls_server *s, const char *ip)
 {
 	struct ip_count **pp = &s->ips[str_hash(ip)];
 	for (; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->ip, ip) == 0)
-			break;
-	if (!*pp) {
-		if (delta <= 0)
-			return 0;
-		*pp = calloc(1, sizeof **pp);
-		snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+			return *pp;
+	*pp = calloc(1, sizeof **pp);
+	snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+	return *pp;
+}
+
+static void ip_put(struct tls_server *s, struct ip_count *e)
+{
+	if (e->pending + e->est > 0)
+		return;
+	for (struct ip_count **pp = &s->ips[str_hash(e->ip)]; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			free(e);
+			return;
+		}
+}
+
+static void pend_link(struct tls_server *s, struct tls_conn *c)
+{
+	c->pnext = NULL;
+	c->pprev = s->pend_tail;
+	if (s->pend_tail)
+		s->pend_tail->pnext = c;
+	else
+		s->pend_head = c;
+	s->pend_tail = c;
+}
+
+static void pend_unlink(struct tls_server *s, struct tls_conn *c)
+{
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		s->pend_head = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		s->pend_tail = c->pprev;
+	c->pprev = c->pnext = NULL;
+}
+
+/* Gives back what c counts against its address and the listener's caps;
+ * done as soon as it is being closed, so a replacement may take its place. */
+static void conn_uncount(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	if (!s || !c->ipe)
+		return;
+	if (c->established) {
+		c->ipe->est--;
+		s->st.established--;
+	} else {
+		c->ipe->pending--;
+		s->st.pending--;
+		pend_unlink(s, c);
 	}
-	struct ip_count *e = *pp;
-	e->n += delta;
-	int n = e->n;
-	if (n <= 0) {
-		*pp = e->next;
-		free(e);
+	ip_put(s, c->ipe);
+	c->ipe = NULL;
+}
+
+static void ratelog(struct tls_server *s, int kind, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void ratelog(struct tls_server *s, int kind, enum log_level level, const char *fmt, ...)
+{
+	time_t now = time(NULL);
+	if (now == s->rl_last[kind]) {
+		s->rl_skipped[kind]++;
+		return;
 	}
-	return n;
+	s->rl_last[kind] = now;
+	char m[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	if (s->rl_skipped[kind])
+		log_msg(level, "%s: %s (and %lu more like it since the last such line)", s->o.name, m, s->rl_skipped[kind]);
+	else
+		log_msg(level, "%s: %s", s->o.name, m);
+	s->rl_skipped[kind] = 0;
 }
 
 /* ---- configuration ---------------------------------------------------------- */
@@ -307,21 +399,31 @@ struct tls_server *tls_server_new(struct event_base *base, const struct tls_serv
 	struct tls_server *s = calloc(1, sizeof *s);
 	s->base = base;
 	s->o = *o;
+	if (!s->o.name)
+		s->o.name = o->plain ? "http" : "https";
 	if (!s->o.handshake_timeout_ms)
 		s->o.handshake_timeout_ms = 10000;
+	if (!s->o.first_byte_timeout_ms)
+		s->o.first_byte_timeout_ms = 3000;
 	if (!s->o.header_timeout_ms)
 		s->o.header_timeout_ms = 10000;
 	if (!s->o.max_conns)
 		s->o.max_conns = 10000;
 	if (!s->o.max_conns_per_client)
 		s->o.max_conns_per_client = 256;
+	if (!s->o.max_pending_per_client)
+		s->o.max_pending_per_client = s->o.max_conns_per_client < 32 ? s->o.max_conns_per_client : 32;
+	s->next_srv = all_servers;
+	all_servers = s;
+	mbedtls_ssl_cache_init(&s->cache);
+	mbedtls_ssl_ticket_init(&s->ticket);
+	if (o->plain)
+		return s;
 	snprintf(s->cert_file, sizeof s->cert_file, "%s", o->cert_file);
 	snprintf(s->key_file, sizeof s->key_file, "%s", o->key_file);
 	snprintf(s->ca_file, sizeof s->ca_file, "%s", o->client_ca_file ? o->client_ca_file : "");
-	mbedtls_ssl_cache_init(&s->cache);
 	mbedtls_ssl_cache_set_max_entries(&s->cache, 10000);
 	mbedtls_ssl_cache_set_timeout(&s->cache, 3600);
-	mbedtls_ssl_ticket_init(&s->ticket);
 	if (!tls_rng() || mbedtls_ssl_ticket_setup(&s->ticket, tls_rng_fn, NULL, MBEDTLS_CIPHER_AES_256_GCM, 3600) != 0) {
 		snprintf(err, errlen, "cannot set up TLS session tickets");
 		tls_server_free(s);
@@ -337,6 +439,10 @@ struct tls_server *tls_server_new(struct event_base *base, const struct tls_serv
 
 int tls_server_reload(struct tls_server *s, char *err, size_t errlen)
 {
+	if (s->o.plain) {
+		snprintf(err, errlen, "a plain listener has no certificate");
+		return -1;
+	}
 	struct tls_cfg *c = cfg_load(s, err, errlen);
 	if (!c)
 		return -1;
@@ -348,6 +454,12 @@ int tls_server_reload(struct tls_server *s, char *err, size_t errlen)
 void tls_server_stats(const struct tls_server *s, struct tls_stats *out)
 {
 	*out = s->st;
+}
+
+void tls_servers_foreach(void (*fn)(const char *name, const struct tls_stats *st, void *ud), void *ud)
+{
+	for (struct tls_server *s = all_servers; s; s = s->next_srv)
+		fn(s->o.name, &s->st, ud);
 }
 
 /* ---- connections ----------------------------------------------------------------- */
@@ -368,8 +480,9 @@ static void conn_kill(struct tls_conn *c, const char *why)
 	if (c->dead)
 		return;
 	c->dead = true;
+	conn_uncount(c);
 	if (why)
-		log_debug("tls: closing connection from %s: %s", c->ip[0] ? c->ip : "?", why);
+		log_debug("%s: closing connection from %s: %s", c->srv ? c->srv->o.name : "tls", c->ip[0] ? c->ip : "?", why);
 	if (c->timer)
 		event_del(c->timer);
 	bufferevent_disable(c->under, EV_READ);
@@ -391,17 +504,55 @@ static void arm_timer(struct tls_conn *c, int ms)
 	event_add(c->timer, &tv);
 }
 
+/* How long a TLS connection may stay silent after connecting. */
+static int first_wait_ms(const struct tls_server *s)
+{
+	return s->o.first_byte_timeout_ms < s->o.handshake_timeout_ms ? s->o.first_byte_timeout_ms
+								       : s->o.handshake_timeout_ms;
+}
+
+#define SILENT_MS 200   /* connected this long with nothing sent: may make room for a new connection */
+#define STALLED_MS 1000 /* in the handshake this long: may make room too, when no silent one can */
+
+static bool silent(struct tls_conn *c);
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct tls_conn *c = arg;
 	if (!owned(c))
 		return;
-	c->srv->st.timed_out++;
-	if (!c->handshake_done)
-		log_info("tls: closing connection from %s: no TLS handshake within %d ms", c->ip, c->srv->o.handshake_timeout_ms);
-	else
-		log_info("tls: closing connection from %s: request head not complete within %d ms", c->ip,
-			 c->srv->o.header_timeout_ms);
+	struct tls_server *s = c->srv;
+	if (c->probation) {
+		c->probation = false;
+		if (c->ipe && !c->established && c->ipe->pending > s->o.max_pending_per_client && silent(c)) {
+			s->st.over_limit++;
+			ratelog(s, RL_LIMIT, LOG_WARN,
+				"refusing a connection from %s: silent, and %d from this address not yet through the "
+				"handshake (limit %d)",
+				c->ip, c->ipe->pending, s->o.max_pending_per_client);
+			conn_kill(c, NULL);
+			return;
+		}
+		if (!c->sniffed) { /* the rest of the first-byte deadline */
+			long long left = (c->plain ? s->o.first_byte_timeout_ms : first_wait_ms(s)) - (now_ms() - c->t0);
+			arm_timer(c, left > 1 ? (int)left : 1);
+			return;
+		}
+	}
+	s->st.timed_out++;
+	if (!c->sniffed) {
+		s->st.silent_timeouts++;
+		ratelog(s, RL_SILENT, LOG_INFO, "closing connection from %s: nothing received within %d ms", c->ip,
+			c->plain ? s->o.first_byte_timeout_ms : first_wait_ms(s));
+	} else if (!c->handshake_done) {
+		s->st.handshake_timeouts++;
+		ratelog(s, RL_HANDSHAKE, LOG_INFO, "closing connection from %s: no TLS handshake within %d ms", c->ip,
+			s->o.handshake_timeout_ms);
+	} else {
+		s->st.header_timeouts++;
+		ratelog(s, RL_HEADER, LOG_INFO, "closing connection from %s: request head not complete within %d ms", c->ip,
+			s->o.header_timeout_ms);
+	}
 	conn_kill(c, NULL);
 }
 
@@ -444,6 +595,112 @@ static void track_head(struct tls_conn *c, const unsigned char *p, size_t n)
 	}
 }
 
+/* c finished its TLS handshake (plain listener: sent its first byte): it
+ * moves from its address's pending quota to the established one. */
+static void conn_established(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	if (!s || !c->ipe || c->established)
+		return;
+	pend_unlink(s, c);
+	c->ipe->pending--;
+	s->st.pending--;
+	c->established = true;
+	c->ipe->est++;
+	s->st.established++;
+	if (c->ipe->est > s->o.max_conns_per_client) {
+		s->st.over_limit++;
+		ratelog(s, RL_LIMIT, LOG_WARN, "refusing a connection from %s: %d established from this address (limit %d)",
+			c->ip, c->ipe->est, s->o.max_conns_per_client);
+		conn_kill(c, NULL);
+	}
+}
+
+/* Sent nothing, not even bytes we have not read yet. */
+static bool silent(struct tls_conn *c)
+{
+	if (c->sniffed || evbuffer_get_length(bufferevent_get_input(c->under)) > 0)
+		return false;
+	unsigned char b;
+	evutil_socket_t fd = bufferevent_getfd(c->under);
+	return fd < 0 || recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != 1;
+}
+
+/* The oldest pending connection other than self (of address e, or of any
+ * when e is NULL) that has sent nothing for SILENT_MS; with stalled, one
+ * that has sent something but is still not through its handshake after
+ * STALLED_MS. A burst of new connections does not push out its own
+ * members: they are all too young. */
+static struct tls_conn *pend_victim(struct tls_server *s, struct ip_count *e, struct tls_conn *self, bool stalled)
+{
+	long long t = now_ms();
+	for (struct tls_conn *p = s->pend_head; p; p = p->pnext) {
+		if (p == self || p->dead || (e && p->ipe != e))
+			continue;
+		if (stalled ? t - p->t0 >= STALLED_MS : t - p->t0 >= SILENT_MS && silent(p))
+			return p;
+		if (t - p->t0 < SILENT_MS)
+			break; /* oldest first: the rest are younger */
+	}
+	return NULL;
+}
+
+/* Makes room for self by closing the oldest silent (else stalled) pending
+ * connection; false when there is none. */
+static bool evict_for(struct tls_server *s, struct ip_count *e, struct tls_conn *self, const char *quota)
+{
+	struct tls_conn *v = pend_victim(s, e, self, false);
+	if (!v)
+		v = pend_victim(s, e, self, true);
+	if (!v)
+		return false;
+	s->st.evicted++;
+	ratelog(s, RL_EVICT, LOG_INFO, "closing the oldest unfinished connection from %s (%lld ms old, %s) to admit a new one: %s full",
+		v->ip, now_ms() - v->t0, v->sniffed ? "handshake stalled" : "nothing received", quota);
+	conn_kill(v, NULL);
+	return true;
+}
+
+/* First look at a connection once evhttp gave it its socket: its address,
+ * and the caps. A connection over a cap takes the place of the oldest
+ * pending one that has sent nothing (else stalled), or is refused. */
+static void conn_admit(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	c->checked = true;
+	evutil_socket_t fd = bufferevent_getfd(c->under);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof c->ip);
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->ip, sizeof c->ip);
+	}
+	if (!c->ip[0])
+		snprintf(c->ip, sizeof c->ip, "unknown");
+	if (c->dead)
+		return;
+	struct ip_count *e = ip_get(s, c->ip);
+	c->ipe = e;
+	e->pending++;
+	s->st.pending++;
+	pend_link(s, c);
+	if (s->st.pending + s->st.established > s->o.max_conns && !evict_for(s, NULL, c, "the listener")) {
+		s->st.over_limit++;
+		ratelog(s, RL_LIMIT, LOG_WARN, "refusing a connection from %s: %d open (limit %d), %d from this address",
+			c->ip, s->st.pending + s->st.established, s->o.max_conns, e->pending + e->est);
+		conn_kill(c, NULL);
+		return;
+	}
+	if (e->pending > s->o.max_pending_per_client && !evict_for(s, e, c, "its address's pending quota")) {
+		/* Part of a burst: kept if it sends something soon (a burst of
+		 * real clients), closed if it stays silent (a burst of idle ones). */
+		c->probation = true;
+		arm_timer(c, SILENT_MS);
+	}
+}
+
 static const char plain_reply[] =
 	"HTTP/1.1 400 Bad Request\r\n"
 	"Content-Type: text/plain; charset=utf-8\r\n"
@@ -457,6 +714,9 @@ static void handshake_done(struct tls_conn *c)
 	c->handshake_done = true;
 	event_del(c->timer);
 	s->st.handshakes++;
+	conn_established(c);
+	if (c->dead)
+		return;
 	const mbedtls_x509_crt *pc = mbedtls_ssl_get_peer_cert(&c->ssl);
 	if (pc) {
 		if (mbedtls_ssl_get_verify_result(&c->ssl) != 0) {
@@ -483,19 +743,48 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 						enum bufferevent_flush_mode mode, void *ctx)
 {
 	struct tls_conn *c = ctx;
+	if (!c->checked && !c->dead && c->srv)
+		conn_admit(c);
 	if (c->dead) {
 		evbuffer_drain(src, evbuffer_get_length(src));
 		return BEV_NEED_MORE;
+	}
+	if (c->plain) {
+		if (evbuffer_get_length(src) == 0)
+			return BEV_NEED_MORE;
+		if (!c->sniffed) {
+			c->sniffed = true;
+			c->probation = false;
+			event_del(c->timer);
+			conn_established(c);
+			if (c->dead) {
+				evbuffer_drain(src, evbuffer_get_length(src));
+				return BEV_NEED_MORE;
+			}
+		}
+		unsigned char buf[REC];
+		int n;
+		while ((n = evbuffer_remove(src, buf, sizeof buf)) > 0) {
+			if (c->head != HEAD_DONE)
+				track_head(c, buf, (size_t)n);
+			evbuffer_add(dst, buf, (size_t)n);
+		}
+		return BEV_OK;
 	}
 	if (!c->sniffed) {
 		unsigned char first;
 		if (evbuffer_copyout(src, &first, 1) != 1)
 			return BEV_NEED_MORE;
 		c->sniffed = true;
-		if (first != 0x16) { /* not a TLS handshake record */
+		c->probation = false;
+		if (first == 0x16) {
+			/* The rest of the handshake deadline, from the connect. */
+			long long left = c->srv->o.handshake_timeout_ms - (now_ms() - c->t0);
+			arm_timer(c, left > 1 ? (int)left : 1);
+		} else { /* not a TLS handshake record */
 			if (isupper(first)) {
 				c->srv->st.plain_http++;
-				log_info("tls: plain HTTP from %s on the TLS port; answering 400 and closing", c->ip);
+				ratelog(c->srv, RL_PLAIN, LOG_INFO, "plain HTTP from %s on the TLS port; answering 400 and closing", c->ip);
 				/* Tiny, so the kernel takes it at once; then close. */
 				evutil_socket_t fd = bufferevent_getfd(c->under);
 				if (fd >= 0 && send(fd, plain_reply, sizeof plain_reply - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
@@ -521,7 +810,7 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 			char m[160];
 			c->rx = NULL;
 			c->srv->st.failed++;
-			log_info("tls: handshake with %s failed: %s", c->ip, tls_strerror(rc, m, sizeof m));
+			ratelog(c->srv, RL_TLSERR, LOG_INFO, "handshake with %s failed: %s", c->ip, tls_strerror(rc, m, sizeof m));
 			conn_kill(c, NULL);
 			return BEV_NEED_MORE;
 		}
@@ -583,7 +872,11 @@ static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct ev
 		size_t left = evbuffer_get_length(src);
 		size_t n = left < REC ? left : REC;
 		unsigned char *p = evbuffer_pullup(src, (ev_ssize_t)n);
-		int w = mbedtls_ssl_write(&c->ssl, p, n);
+		int w = (int)n;
+		if (c->plain)
+			evbuffer_add(dst, p, n);
+		else
+			w = mbedtls_ssl_write(&c->ssl, p, n);
 		if (w < 0) {
 			char m[160];
 			log_info("tls: writing to %s: %s", c->ip, tls_strerror(w, m, sizeof m));
@@ -610,34 +903,8 @@ static void on_kick(evutil_socket_t fd_unused, short what, void *arg)
 	struct tls_server *s = c->srv;
 	if (!owned(c))
 		return;
-	if (!c->checked) {
-		/* First pass after evhttp gave the socket its fd. */
-		c->checked = true;
-		evutil_socket_t fd = bufferevent_getfd(c->under);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-			if (ss.ss_family == AF_INET)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->ip, sizeof c->ip);
-			else if (ss.ss_family == AF_INET6)
-				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->ip, sizeof c->ip);
-		}
-		if (!c->ip[0])
-			snprintf(c->ip, sizeof c->ip, "unknown");
-		c->counted_ip = true;
-		int per_ip = ip_adjust(s, c->ip, 1);
-		if (s->st.open > s->o.max_conns || per_ip > s->o.max_conns_per_client) {
-			s->st.over_limit++;
-			time_t now = time(NULL);
-			if (now != s->last_limit_log) {
-				s->last_limit_log = now;
-				log_warn("tls: refusing a connection from %s: %d open (limit %d), %d from this address (limit %d)",
-					 c->ip, s->st.open, s->o.max_conns, per_ip, s->o.max_conns_per_client);
-			}
-			conn_kill(c, NULL);
-			return;
-		}
-	}
+	if (!c->checked && s)
+		conn_admit(c); /* first pass after evhttp gave the socket its fd */
 	if (c->dead) {
 		if (!c->close_sent) {
 			c->close_sent = true;
@@ -672,8 +939,7 @@ static void conn_free(void *arg)
 	event_del(&c->bev->ev_read);
 	event_del(&c->bev->ev_write);
 	conn_unregister(c);
-	if (s && c->counted_ip)
-		ip_adjust(s, c->ip, -1);
+	conn_uncount(c);
 	if (s)
 		s->st.open--;
 	event_free(c->kick);
@@ -681,6 +947,7 @@ static void conn_free(void *arg)
 	mbedtls_ssl_free(&c->ssl);
 	cfg_unref(c->cfg);
 	free(c);
+	listenguard_fd_freed(); /* the socket is closed by now (or right after) */
 }
 
 struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
@@ -688,11 +955,17 @@ struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
 	struct tls_server *s = server;
 	struct tls_conn *c = calloc(1, sizeof *c);
 	c->srv = s;
-	c->cfg = s->cur;
-	c->cfg->refs++;
+	c->plain = s->o.plain;
+	c->t0 = now_ms();
 	mbedtls_ssl_init(&c->ssl);
-	if (mbedtls_ssl_setup(&c->ssl, &c->cfg->conf) != 0)
-		c->dead = true; /* out of memory: the kick closes it */
+	if (c->plain) {
+		c->handshake_done = true;
+	} else {
+		c->cfg = s->cur;
+		c->cfg->refs++;
+		if (mbedtls_ssl_setup(&c->ssl, &c->cfg->conf) != 0)
+			c->dead = true; /* out of memory: the kick closes it */
+	}
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	c->bev = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
@@ -701,7 +974,7 @@ struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
 	evbuffer_add_cb(bufferevent_get_output(c->bev), on_plain_added, c);
 	s->st.open++;
 	conn_register(c);
-	arm_timer(c, s->o.handshake_timeout_ms);
+	arm_timer(c, c->plain ? s->o.first_byte_timeout_ms : first_wait_ms(s));
 	event_active(c->kick, EV_TIMEOUT, 0);
 	if (c->dead)
 		conn_kill(c, "cannot set up TLS");
@@ -712,10 +985,17 @@ void tls_server_free(struct tls_server *s)
 {
 	if (!s)
 		return;
+	for (struct tls_server **pp = &all_servers; *pp; pp = &(*pp)->next_srv)
+		if (*pp == s) {
+			*pp = s->next_srv;
+			break;
+		}
 	for (int i = 0; i < BUCKETS; i++)
 		for (struct tls_conn *c = all_conns[i]; c; c = c->next)
-			if (c->srv == s)
+			if (c->srv == s) {
+				c->ipe = NULL;
 				c->srv = NULL; /* should not happen after evhttp_free */
+			}
 	for (int i = 0; i < BUCKETS; i++)
 		while (s->ips[i]) {
 			struct ip_count *e = s->ips[i];

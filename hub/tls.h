@@ -5,8 +5,11 @@
  * certificates verified against the cluster CA, session cache and
  * tickets), reloading the certificate for new sessions, and the
  * connection-level defences of the TLS listener: connection limits (total
- * and per client address), the handshake deadline, the request-head
- * deadline (slowloris) and refusing plain HTTP cleanly.
+ * and per client address, with separate quotas for connections still in
+ * their handshake and established ones), the first-byte and handshake
+ * deadlines, the request-head deadline (slowloris) and refusing plain HTTP
+ * cleanly. With opts.plain the same defences guard a plain-HTTP listener
+ * (a pass-through filter; "pending" then means "has sent nothing yet").
  * It knows nothing about users or roles: auth.h turns a peer's verified
  * certificate (tls_peer_of) into an identity. */
 #ifndef ATOLL_TLS_H
@@ -21,10 +24,18 @@ struct tls_server_opts {
 	const char *cert_file;      /* serving certificate (PEM; chain allowed) */
 	const char *key_file;       /* its private key */
 	const char *client_ca_file; /* CA for client certificates; NULL = none requested */
-	int handshake_timeout_ms;   /* default 10000 */
+	bool plain;                 /* no TLS: only the limits and deadlines (certificate options ignored) */
+	const char *name;           /* in logs and metrics; default "https", or "http" when plain */
+	int handshake_timeout_ms;   /* from connecting to a finished handshake; default 10000 */
+	int first_byte_timeout_ms;  /* a connection that has sent nothing is closed after this; default 3000 */
 	int header_timeout_ms;      /* a request head must be complete this long after its first byte; default 10000 */
 	int max_conns;              /* open connections on the listener; default 10000 */
-	int max_conns_per_client;   /* per client IP address; default 256 */
+	int max_conns_per_client;   /* established connections per client IP address; default 256 */
+	int max_pending_per_client; /* per address, not yet through the handshake; default min(32, the above).
+				     * A new connection past it (or past max_conns) closes the oldest pending
+				     * one silent for 200 ms (else one stalled for 1 s); failing that, past
+				     * max_conns it is refused, past this quota it must send something
+				     * within 200 ms or is closed then. */
 };
 
 struct tls_server;
@@ -57,9 +68,15 @@ struct tls_stats {
 	unsigned long failed;      /* handshake errors, incl. refused certificates */
 	unsigned long plain_http;  /* plain HTTP sent to the TLS port */
 	unsigned long over_limit;  /* refused by the connection limits */
-	unsigned long timed_out;   /* handshake or request-head deadline */
-	int open;                  /* open connections */
+	unsigned long evicted;     /* pending connections closed to admit a new one */
+	unsigned long timed_out;   /* any deadline; split below: */
+	unsigned long silent_timeouts, handshake_timeouts, header_timeouts;
+	int open;                  /* open connections (including ones being closed) */
+	int pending;               /* counted: not yet through the handshake (plain: nothing received) */
+	int established;           /* counted: handshake done (plain: something received) */
 };
 void tls_server_stats(const struct tls_server *s, struct tls_stats *out);
+/* Every live server (for metrics), with its opts.name. */
+void tls_servers_foreach(void (*fn)(const char *name, const struct tls_stats *st, void *ud), void *ud);
 
 #endif

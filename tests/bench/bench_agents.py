@@ -218,8 +218,11 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
     try:
         hub_data = os.path.join(hub_dir or work, os.path.basename(work) + "-hub")
         hub_pf = os.path.join(work, "hub.port")
+        # Every agent connects from 127.0.0.1: lift the per-address quota
+        # (256 established connections) so that hundreds of agents fit.
         hub_p = spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", hub_data,
-                              "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", "warn"])
+                              "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", "warn",
+                              "--max-connections-per-client", "100000"])
         hport = wait("the hub's port file", lambda: read_ports(hub_pf).get(""), 30)
         hub = "http://127.0.0.1:%d" % hport
         wait("the hub's /readyz", lambda: _ok(hub + "/readyz"), 30)

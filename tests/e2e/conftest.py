@@ -76,9 +76,10 @@ def stop_process(proc, log=None, sig=signal.SIGTERM):
 
 
 class Hub:
-    def __init__(self, data_dir, extra=(), tls=None, insecure=True):
+    def __init__(self, data_dir, extra=(), tls=None, insecure=True, preexec_fn=None):
         self.data_dir = data_dir
         self.extra = list(extra)
+        self.preexec_fn = preexec_fn  # e.g. resource limits for the hub process
         self.proc = None
         self.port = None
         self.log = None
@@ -112,7 +113,7 @@ class Hub:
             self.init_tls()
             args += ["--listen", "127.0.0.1:%d" % self.tls_port]
         self.log = open(os.path.join(self.data_dir, "hub.log"), "ab")
-        self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -58,7 +58,7 @@ static void setup(void)
 	struct secure *sec = secure_start(base, api, &so, &tls_port, err, sizeof err);
 	if (!sec)
 		abort();
-	plain_port = apiserver_listen_insecure(api, "127.0.0.1:0", err, sizeof err);
+	plain_port = secure_listen_insecure(sec, api, "127.0.0.1:0", err, sizeof err); /* as atoll-hub serve */
 	if (plain_port < 0)
 		abort();
 }

@@ -3,7 +3,11 @@
  * close, client certificates (ours accepted with CN/O visible, another
  * CA's refused in the handshake), session resumption, plain HTTP refused
  * with a 400, and the hostile-client limits (handshake deadline, request
- * head deadline, connections per client address). */
+ * head deadline, connections per client address: separate quotas for
+ * connections still in their handshake, whose oldest silent one makes room
+ * for a new one, and established ones). The same limits in plain mode (the
+ * hub's --insecure-listen): first-byte and head deadlines, quotas, and
+ * requests and large responses passing through unchanged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,10 +39,10 @@
 
 static char dir[256];
 static struct event_base *base;
-static struct evhttp *http;
-static struct tls_server *srv;
+static struct evhttp *http, *phttp;
+static struct tls_server *srv, *psrv;
 static pthread_t loop_thread;
-static int port;
+static int port, pport;
 
 static void on_req(struct evhttp_request *req, void *arg)
 {
@@ -55,11 +59,13 @@ static void on_req(struct evhttp_request *req, void *arg)
 		const struct tls_peer *p = tls_peer_of(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
 		evbuffer_add_printf(b, "tls=%d cert=%d cn=%s o=%s", p != NULL, p && p->has_cert, p ? p->cn : "",
 				    p && p->norgs ? p->orgs[0] : "");
-	} else if (strcmp(uri, "/stats") == 0) {
+	} else if (strcmp(uri, "/stats") == 0 || strcmp(uri, "/pstats") == 0) {
 		struct tls_stats st;
-		tls_server_stats(srv, &st);
-		evbuffer_add_printf(b, "handshakes=%lu resumed=%lu plain=%lu timeouts=%lu over=%lu failed=%lu", st.handshakes,
-				    st.resumed, st.plain_http, st.timed_out, st.over_limit, st.failed);
+		tls_server_stats(uri[1] == 'p' ? psrv : srv, &st);
+		evbuffer_add_printf(b, "handshakes=%lu resumed=%lu plain=%lu timeouts=%lu over=%lu failed=%lu evicted=%lu "
+				       "silent=%lu header=%lu pending=%d established=%d ",
+				    st.handshakes, st.resumed, st.plain_http, st.timed_out, st.over_limit, st.failed, st.evicted,
+				    st.silent_timeouts, st.header_timeouts, st.pending, st.established);
 	} else {
 		evbuffer_add_printf(b, "ok %s", uri);
 	}
@@ -123,6 +129,20 @@ static int setup(void **state)
 	socklen_t sl = sizeof sin;
 	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
 	port = ntohs(sin.sin_port);
+	/* The same defences on a plain listener. */
+	struct tls_server_opts po = {.plain = true, .first_byte_timeout_ms = 1000, .header_timeout_ms = 1000,
+				     .max_conns_per_client = 6, .max_pending_per_client = 4};
+	psrv = tls_server_new(base, &po, err, sizeof err);
+	assert_non_null(psrv);
+	phttp = evhttp_new(base);
+	evhttp_set_bevcb(phttp, tls_server_bevcb, psrv);
+	evhttp_set_gencb(phttp, on_req, NULL);
+	evhttp_set_timeout(phttp, 30);
+	bs = evhttp_bind_socket_with_handle(phttp, "127.0.0.1", 0);
+	assert_non_null(bs);
+	sl = sizeof sin;
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
+	pport = ntohs(sin.sin_port);
 	pthread_create(&loop_thread, NULL, run_loop, NULL);
 	return 0;
 }
@@ -132,7 +152,12 @@ static int teardown(void **state)
 	event_base_loopbreak(base);
 	pthread_join(loop_thread, NULL);
 	evhttp_free(http);
+	evhttp_free(phttp);
+	/* Closed connections are finalized by the loop; run it before their
+	 * servers go. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	tls_server_free(srv);
+	tls_server_free(psrv);
 	event_base_free(base);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -150,16 +175,18 @@ struct cli {
 	mbedtls_pk_context key;
 };
 
-static int tcp_connect(void)
+static int tcp_connect_to(int p)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p)};
 	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
 	struct timeval tv = {5, 0};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	return fd;
 }
+
+static int tcp_connect(void) { return tcp_connect_to(port); }
 
 /* Returns the handshake result. */
 static int cli_open(struct cli *c, const char *crt, const char *key, mbedtls_ssl_session *resume)
@@ -407,27 +434,253 @@ static void test_deadlines(void **state)
 	cli_close(&ok);
 }
 
-static void test_per_client_limit(void **state)
+/* The stats line of a server, over a fresh TLS connection. */
+static char *stats(const char *which)
 {
-	int fds[12];
-	for (int i = 0; i < 12; i++)
-		fds[i] = tcp_connect();
-	/* The first 8 stay open (until their handshake deadline); the rest are
-	 * refused right away. */
-	int refused = 0;
-	for (int i = 8; i < 12; i++)
-		refused += closed_within(fds[i], 300);
-	assert_int_equal(refused, 4);
-	assert_false(closed_within(fds[0], 100));
-	for (int i = 0; i < 12; i++)
-		close(fds[i]);
-	usleep(200 * 1000);
 	struct cli c;
 	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
-	char *b = get(&c, "/stats", false);
-	assert_non_null(strstr(b, "over=4"));
+	char *b = get(&c, which, true);
+	cli_close(&c);
+	assert_non_null(b);
+	return b;
+}
+
+static void test_pending_quota_evicts_oldest_silent(void **state)
+{
+	/* 8 per address may be in their handshake (min(32, the per-client
+	 * quota of 8)). A burst does not push out its own members: the 9th of
+	 * 9 at once is refused. */
+	int fds[12], burst;
+	for (int i = 0; i < 8; i++)
+		fds[i] = tcp_connect();
+	burst = tcp_connect();
+	assert_true(closed_within(burst, 1000));
+	close(burst);
+	/* Silent for over 200 ms, the 4 oldest make room for 4 new ones. */
+	usleep(300 * 1000);
+	for (int i = 8; i < 12; i++) {
+		fds[i] = tcp_connect();
+		usleep(20 * 1000);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_true(closed_within(fds[i], 1000));
+	for (int i = 4; i < 12; i++)
+		assert_false(closed_within(fds[i], 50));
+	usleep(250 * 1000);
+	/* A real client from the same address is served at once (not after the
+	 * 3 s first-byte deadline): the oldest silent one goes instead. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct cli c;
+	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
+	char *b = get(&c, "/one", false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_string_equal(b, "ok /one");
+	free(b);
+	double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(sec < 1.5);
+	assert_true(closed_within(fds[4], 1000));
+	/* The established one does not count against the pending quota. */
+	b = get(&c, "/stats", false);
+	assert_non_null(strstr(b, "evicted=5 "));
+	assert_non_null(strstr(b, "over=1 "));
+	assert_non_null(strstr(b, "pending=7 "));
+	assert_non_null(strstr(b, "established=1 "));
 	free(b);
 	cli_close(&c);
+	for (int i = 0; i < 12; i++)
+		close(fds[i]);
+}
+
+static void test_established_quota(void **state)
+{
+	/* 8 established connections per address; the 9th is closed once its
+	 * handshake is through. */
+	struct cli c[9];
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(cli_open(&c[i], NULL, NULL, NULL), 0);
+		char *b = get(&c[i], "/one", false);
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	cli_open(&c[8], NULL, NULL, NULL);
+	char req[] = "GET /one HTTP/1.1\r\nHost: x\r\n\r\n";
+	mbedtls_ssl_write(&c[8].ssl, (const unsigned char *)req, sizeof req - 1);
+	size_t n;
+	assert_null(cli_response(&c[8], &n));
+	cli_close(&c[8]);
+	char *b = get(&c[0], "/stats", false);
+	assert_non_null(strstr(b, "over=1 "));
+	free(b);
+	for (int i = 0; i < 8; i++)
+		cli_close(&c[i]);
+}
+
+/* ---- plain mode ----------------------------------------------------------------- */
+
+static void send_all(int fd, const char *s)
+{
+	assert_int_equal(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* Reads one response (Content-Length); returns its body or NULL. */
+static char *plain_response(int fd, size_t *blen)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	char *body = NULL;
+	size_t want = 0;
+	for (;;) {
+		if (body && n - (size_t)(body - buf) >= want)
+			break;
+		if (n == cap) {
+			size_t off = body ? (size_t)(body - buf) : 0;
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			if (body)
+				body = buf + off;
+		}
+		ssize_t r = recv(fd, buf + n, cap - n, 0);
+		if (r <= 0) {
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+			body += 4;
+			char *cl = strcasestr(buf, "Content-Length:");
+			assert_non_null(cl);
+			want = (size_t)atol(cl + 15);
+		}
+	}
+	memmove(buf, body, want);
+	buf[want] = '\0';
+	*blen = want;
+	return buf;
+}
+
+static char *plain_get(int fd, const char *uri)
+{
+	char req[256];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", uri);
+	send_all(fd, req);
+	size_t n;
+	return plain_response(fd, &n);
+}
+
+static void test_plain_passes_through(void **state)
+{
+	int fd = tcp_connect_to(pport);
+	/* Not a TLS connection: no peer (the hub gives it full access). */
+	char *b = plain_get(fd, "/whoami");
+	assert_string_equal(b, "tls=0 cert=0 cn= o=");
+	free(b);
+	for (int i = 0; i < 3; i++) {
+		b = plain_get(fd, "/one");
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	/* A large response arrives whole before the close. */
+	char req[128];
+	snprintf(req, sizeof req, "GET /big/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 3 << 20);
+	send_all(fd, req);
+	size_t n = 0;
+	b = plain_response(fd, &n);
+	assert_non_null(b);
+	assert_int_equal(n, 3 << 20);
+	for (size_t i = 0; i < n; i += 4099)
+		assert_int_equal(b[i], 'a' + i % 26);
+	free(b);
+	close(fd);
+}
+
+static void test_plain_burst_of_real_clients(void **state)
+{
+	/* 6 connect at once (pending quota 4), then all send a request: the 2
+	 * over the quota were on probation and stay, because they spoke. */
+	int fds[6];
+	for (int i = 0; i < 6; i++)
+		fds[i] = tcp_connect_to(pport);
+	usleep(50 * 1000);
+	for (int i = 0; i < 6; i++)
+		send_all(fds[i], "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+	for (int i = 0; i < 6; i++) {
+		size_t n;
+		char *b = plain_response(fds[i], &n);
+		assert_non_null(b);
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	char *b = plain_get(fds[0], "/pstats");
+	assert_non_null(strstr(b, "over=0 "));
+	assert_non_null(strstr(b, "established=6 "));
+	free(b);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
+}
+
+static void test_plain_deadlines_and_quotas(void **state)
+{
+	struct timespec t0, t1;
+	/* Silent: closed at the first-byte deadline (1 s). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int silent = tcp_connect_to(pport);
+	assert_true(closed_within(silent, 5000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(silent);
+	double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(sec >= 0.9 && sec < 3);
+	/* Slowloris: a head trickling in is cut at the head deadline (1 s). */
+	int slow = tcp_connect_to(pport);
+	send_all(slow, "GET /one HTTP/1.1\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool cut = false;
+	for (int i = 0; i < 40 && !cut; i++) {
+		if (send(slow, "X", 1, MSG_NOSIGNAL) != 1)
+			cut = true;
+		else
+			cut = closed_within(slow, 100);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close(slow);
+	sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(cut);
+	assert_true(sec >= 0.9 && sec < 3);
+	/* 4 silent per address: the oldest makes room; a request is served. */
+	int fds[6];
+	for (int i = 0; i < 6; i++) {
+		fds[i] = tcp_connect_to(pport);
+		usleep(i == 3 ? 300 * 1000 : 20 * 1000);
+	}
+	assert_true(closed_within(fds[0], 500));
+	assert_true(closed_within(fds[1], 500));
+	assert_false(closed_within(fds[2], 50));
+	int ok = tcp_connect_to(pport);
+	char *b = plain_get(ok, "/one");
+	assert_string_equal(b, "ok /one");
+	free(b);
+	/* 6 established per address: a 7th is closed at its first byte. */
+	int est[6];
+	for (int i = 0; i < 5; i++) {
+		est[i] = tcp_connect_to(pport);
+		b = plain_get(est[i], "/one");
+		assert_string_equal(b, "ok /one");
+		free(b);
+	}
+	est[5] = tcp_connect_to(pport);
+	send_all(est[5], "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+	assert_true(closed_within(est[5], 1000));
+	b = plain_get(ok, "/pstats");
+	assert_non_null(strstr(b, "over=1 "));
+	assert_null(strstr(b, "silent=0 ")); /* the others may have timed out too on a slow machine */
+	assert_non_null(strstr(b, "header=1 "));
+	assert_non_null(strstr(b, "established=6 "));
+	free(b);
+	close(ok);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]), close(est[i]);
+	free(stats("/stats"));
 }
 
 int main(void)
@@ -441,7 +694,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resumption, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_http_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deadlines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_per_client_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_quota_evicts_oldest_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_established_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_passes_through, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_burst_of_real_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_deadlines_and_quotas, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
