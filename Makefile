@@ -49,7 +49,7 @@ check-deps:
 deps:
 	@ATOLL_INSTALL=1 ./tests/tools/ensure-deps.sh $(DEB_PKGS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -58,7 +58,7 @@ $(BUILD)/gen/dashboard_html.c: hub/dashboard/index.html hub/dashboard/embed.sh
 	@mkdir -p $(dir $@)
 	sh hub/dashboard/embed.sh dashboard_html hub/dashboard/index.html > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c
+$(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -82,7 +82,7 @@ $(BUILD)/bin/atoll-agent: $(AGENT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

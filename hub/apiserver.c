@@ -1,6 +1,7 @@
 #include "apiserver.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1706,6 +1707,23 @@ void apiserver_set_authorizer(struct apiserver *a, api_authorize_fn fn, void *ud
 	a->authz_ud = ud;
 }
 
+/* Why a listener could not be opened, and what to do about it. */
+static void listen_error(const char *hostport, int e, char *err, size_t errlen)
+{
+	const char *hint = "";
+	if (e == EADDRINUSE)
+		hint = " (another process listens there: `ss -ltnp` shows which; stop it or pick another port, "
+		       "or port 0 for any free one)";
+	else if (e == EACCES)
+		hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port above 1023)";
+	else if (e == EADDRNOTAVAIL)
+		hint = " (no interface of this machine has that address; 127.0.0.1 is the loopback)";
+	if (e)
+		snprintf(err, errlen, "cannot listen on %s: %s%s", hostport, strerror(e), hint);
+	else
+		snprintf(err, errlen, "cannot listen on %s: cannot resolve the host", hostport);
+}
+
 static int bind_http(struct evhttp *http, const char *hostport, char *err, size_t errlen)
 {
 	char host[256];
@@ -1716,14 +1734,17 @@ static int bind_http(struct evhttp *http, const char *hostport, char *err, size_
 	}
 	memcpy(host, hostport, (size_t)(colon - hostport));
 	host[colon - hostport] = '\0';
-	int port = atoi(colon + 1);
-	if (port < 0 || port > 65535) {
-		snprintf(err, errlen, "invalid port in %s", hostport);
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || errno || port < 0 || port > 65535) {
+		snprintf(err, errlen, "invalid port in %s (want 0-65535; 0 picks a free one)", hostport);
 		return -1;
 	}
+	errno = 0;
 	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
 	if (!bs) {
-		snprintf(err, errlen, "cannot listen on %s", hostport);
+		listen_error(hostport, errno, err, errlen);
 		return -1;
 	}
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(bs);

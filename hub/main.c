@@ -77,6 +77,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(loop, NULL);
 }
 
+
+/* HOST:PORT as bound: the port the kernel chose when PORT was 0. */
+static const char *bound_address(const char *hostport, int port, char *buf, size_t len)
+{
+	const char *colon = strrchr(hostport, ':');
+	int hl = colon ? (int)(colon - hostport) : (int)strlen(hostport);
+	snprintf(buf, len, "%.*s:%d", hl, hostport, port);
+	return buf;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
@@ -223,10 +233,12 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	char bound[320];
 	if (sec.listen)
-		log_kv(LOG_INFO, "serving HTTPS", "address", sec.listen, NULL);
+		log_kv(LOG_INFO, "serving HTTPS", "address", bound_address(sec.listen, tls_port, bound, sizeof bound), NULL);
 	if (listen)
-		log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
+		log_kv(LOG_INFO, "serving the API", "address", bound_address(listen, port, bound, sizeof bound), "data-dir",
+		       data_dir, NULL);
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);
