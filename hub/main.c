@@ -1,5 +1,6 @@
 /* atoll-hub — the hub's command line: serve, plan. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "hubmetrics.h"
 #include "controller.h"
 #include "log.h"
+#include "numparse.h"
 #include "plan.h"
 #include "secure.h"
 #include "tokens.h"
@@ -126,14 +128,25 @@ static int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'p': port_file = optarg; break;
 		case 'm': minor = optarg; break;
-		case 'H': history = atoll(optarg); break;
+		case 'H':
+			if (num_parse_ll(optarg, 100, LLONG_MAX, &history) < 0) {
+				fprintf(stderr, "atoll-hub serve: --history must be a whole number of at least 100\n");
+				return 2;
+			}
+			break;
 		case 'T':
 			if (time_parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms < 1000) {
 				fprintf(stderr, "atoll-hub serve: invalid --request-timeout %s (want a duration of at least 1s, e.g. 30s)\n", optarg);
 				return 2;
 			}
 			break;
-		case 'W': max_watches = atoll(optarg); break;
+		case 'W':
+			if (num_parse_ll(optarg, 1, INT_MAX, &max_watches) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --max-watches %s (want a whole number, at least 1)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 1000: sec.listen = optarg; break;
 		case 1001: sec.cert_file = optarg; break;
 		case 1002: sec.key_file = optarg; break;
@@ -150,8 +163,14 @@ static int cmd_serve(int argc, char **argv)
 			*(c == 1005 ? &sec.handshake_timeout_ms : c == 1006 ? &sec.header_timeout_ms : &sec.check_interval_ms) = ms;
 			break;
 		}
-		case 1007: sec.max_conns = atoi(optarg); break;
-		case 1008: sec.max_conns_per_client = atoi(optarg); break;
+		case 1007:
+		case 1008:
+			if (num_parse_int(optarg, 0, INT_MAX, c == 1007 ? &sec.max_conns : &sec.max_conns_per_client) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid %s %s (want a whole number)\n",
+					c == 1007 ? "--max-connections" : "--max-connections-per-client", optarg);
+				return 2;
+			}
+			break;
 		case 'L':
 			if (log_parse_level(optarg, &level) < 0) {
 				fprintf(stderr, "atoll-hub serve: unknown log level %s (want debug, info, warn or error)\n", optarg);
