@@ -174,7 +174,8 @@ class Demo:
         self.step("4. A workload with no policy")
         self.kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml"))
         self.kubectl("get", "deployments")
-        time.sleep(0.3)
+        self.wait_until("the ApplyPolicyFailed event", lambda: "ApplyPolicyFailed" in self.kubectl(
+            "describe", "deployment", "hello", show=False, check=False))
         d = self.kubectl("describe", "deployment", "hello", show=False)
         print("$ kubectl describe deployment hello --kubeconfig=%s | tail" % os.path.basename(self.kubeconfig))
         print("\n".join(d.splitlines()[-4:]) + "\n")
