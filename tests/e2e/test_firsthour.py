@@ -216,3 +216,22 @@ def test_demo_says_it_runs_until_ctrl_c_and_cleans_up(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_numeric_flags_are_parsed_strictly(tmp_path):
+    """Numbers on the command line are whole numbers or refused (exit 2),
+    not read up to the first odd character as atoi did."""
+    hub = os.path.join(BIN, "atoll-hub")
+    serve = [hub, "serve", "--data-dir", str(tmp_path), "--insecure-listen", "127.0.0.1:0"]
+    for flag, value, want in (("--history", "20k", "--history must be a whole number of at least 100"),
+                              ("--history", "99", "--history must be a whole number of at least 100"),
+                              ("--max-watches", "10x", "invalid --max-watches 10x"),
+                              ("--max-connections", "-1", "invalid --max-connections -1"),
+                              ("--max-connections-per-client", "", "invalid --max-connections-per-client")):
+        p = subprocess.run(serve + [flag, value], capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2 and want in p.stderr, (flag, value, p.stderr)
+    for port in ("6443x", "0", "65536"):
+        p = subprocess.run([hub, "init", "--data-dir", str(tmp_path / "init"), "--hosts", "127.0.0.1", "--port", port],
+                           capture_output=True, text=True, timeout=20)
+        assert p.returncode == 2 and "invalid --port %s" % port in p.stderr, p.stderr
+    assert not os.path.exists(str(tmp_path / "init" / "ca.key"))
