@@ -21,7 +21,8 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
-           libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm
+           libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm \
+           python3-pytest-xdist
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -39,7 +40,8 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run
+.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run \
+        checksrc
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -50,7 +52,7 @@ check-deps:
 deps:
 	@ATOLL_INSTALL=1 ./tests/tools/ensure-deps.sh $(DEB_PKGS)
 
-$(BUILD)/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -59,7 +61,7 @@ $(BUILD)/gen/dashboard_html.c: hub/dashboard/index.html hub/dashboard/embed.sh
 	@mkdir -p $(dir $@)
 	sh hub/dashboard/embed.sh dashboard_html hub/dashboard/index.html > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c
+$(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -83,28 +85,43 @@ $(BUILD)/bin/atoll-agent: $(AGENT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a | check-deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Each binary's output (cmocka's report and the log lines of deliberate
+# failures: injected disk I/O errors, refused handshakes) goes to
+# $(BUILD)/tests/NAME.log and is shown only when the binary fails.
 unit: all
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ATOLL_TEST_DATA=tests/data $$t; done
+	@set -e; for t in $(UNIT_BIN); do \
+	  if ATOLL_TEST_DATA=tests/data $$t > $$t.log 2>&1; then \
+	    echo "== $$t: $$(grep -E '^\[  PASSED  \]' $$t.log | sed 's/^\[  PASSED  \] //')"; \
+	  else cat $$t.log; echo "== $$t FAILED (output above, also in $$t.log)"; exit 1; fi; done
 
+# The mechanical part of CODE_STYLE.md (banned functions, whitespace, headers).
+checksrc:
+	@/usr/bin/python3 tests/tools/checksrc.py
+
+# Tests mostly wait on processes, so they run in E2E_JOBS workers (pytest-xdist);
+# every fixture uses free ports and its own temporary directory. Tests marked
+# xdist_group run in one worker, one after the other. E2E_JOBS=0: one process.
+E2E_JOBS ?= 4
+E2E_PAR  := $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadgroup)
 e2e: all
-	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e $(PYTEST_ARGS)
+	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
 browser: all
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ATOLL_BIN=$(abspath $(BUILD)/bin) node tests/browser/dashboard.test.js
 
-test: fuzz-smoke unit e2e e2e-tls browser
+test: checksrc fuzz-smoke unit e2e e2e-tls browser
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
 e2e-tls: all
-	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e \
-	  --deselect tests/e2e/test_tls.py $(PYTEST_ARGS)
+	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
+	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py $(PYTEST_ARGS)
 
 # The agent with its member's API down for 60 s while Works are removed, then
 # the hub away (issue 10): CPU < 2%, a short log, deletions once the member is

@@ -336,8 +336,14 @@ int agent_identity_setup(struct agent *ag)
 		fprintf(stderr, "atoll-agent: --token needs --state-dir (where the agent keeps its key and certificate)\n");
 		return 2;
 	}
-	if (c->hub_tls.cert_file || c->hub_tls.key_file || !c->state_dir || !all_https(c))
+	if (c->hub_tls.cert_file || c->hub_tls.key_file || !all_https(c))
 		return 0; /* a certificate given by hand, or plain HTTP */
+	if (!c->state_dir && !token) {
+		fprintf(stderr, "atoll-agent: no identity towards %s: join with --token ID.SECRET and --ca-cert-hash "
+				"sha256:HEX (atoll-hub token create prints both) and --state-dir DIR, or give the "
+				"--state-dir of an earlier join\n", c->hub_urls[0]);
+		return 2;
+	}
 	char msg[1200];
 	int st = load_stored(ag, msg, sizeof msg);
 	if (st == 1)
@@ -349,9 +355,10 @@ int agent_identity_setup(struct agent *ag)
 	if (st < 0)
 		log_kv(LOG_WARN, "joining again", "reason", msg, NULL);
 	if (!token) {
-		log_kv(LOG_WARN, "no certificate in the state directory and no --token: the hub will not know this agent",
-		       "stateDir", c->state_dir, NULL);
-		return 0;
+		fprintf(stderr, "atoll-agent: no certificate in --state-dir %s and no --token: join first with --token "
+				"ID.SECRET and --ca-cert-hash sha256:HEX (atoll-hub token create prints both), or give "
+				"the --state-dir of an earlier join\n", c->state_dir);
+		return 2;
 	}
 	return join_hub(ag);
 }

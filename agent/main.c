@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "jsonutil.h"
@@ -479,9 +482,28 @@ static void skip_unused_gnutls_init(char **argv)
 {
 	if (getenv("GNUTLS_NO_IMPLICIT_INIT"))
 		return;
+	/* Through the binary's own path, not /proc/self/exe: the kernel names
+	 * the process after the file executed, and ps/pgrep would show "exe". */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || n >= (ssize_t)sizeof self - 1)
+		return;
+	self[n] = '\0';
+	if (strstr(self, " (deleted)"))
+		return; /* replaced on disk since it started: run on as is */
 	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1);
-	execv("/proc/self/exe", argv);
+	execv(self, argv);
 	/* Not fatal: only memory is at stake. */
+}
+
+/* The name ps and pgrep show is the one the agent was started as, also
+ * when it was started through a symlink to a differently named file. */
+static void keep_process_name(const char *argv0)
+{
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+	base = base ? base + 1 : argv0;
+	if (base && *base)
+		prctl(PR_SET_NAME, base, 0, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -501,6 +523,7 @@ int main(int argc, char **argv)
 		return rc == 1 ? 0 : 2;
 	}
 	skip_unused_gnutls_init(argv);
+	keep_process_name(argv[0]);
 	/* Large response buffers go back to the system when freed, and the
 	 * heap is trimmed: the agent's footprint follows what it manages,
 	 * not the largest list it ever read. */

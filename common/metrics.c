@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 const double metrics_default_buckets[11] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 struct series {
@@ -245,10 +247,10 @@ static char *series_key(const struct metric *m, const char *const *values, size_
 	size_t len = 1;
 	for (int i = 0; i < m->nlabels; i++)
 		len += 21 + strlen(values && values[i] ? values[i] : "");
-	char *k = malloc(len), *p = k;
+	char *k = xmalloc(len), *p = k;
 	for (int i = 0; i < m->nlabels; i++) {
 		const char *v = values && values[i] ? values[i] : "";
-		p += sprintf(p, "%zu:", strlen(v));
+		p += snprintf(p, len - (size_t)(p - k), "%zu:", strlen(v));
 		size_t vl = strlen(v);
 		memcpy(p, v, vl);
 		p += vl;

@@ -1,6 +1,7 @@
 #include "apiserver.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,10 +305,10 @@ int api_parse_path(const char *path, struct api_path *p)
 		char third[64] = "";
 		copy_seg(third, sizeof third, segs[i + 2], lens[i + 2]);
 		if (p->is_core && (strcmp(third, "status") == 0 || strcmp(third, "finalize") == 0) && rest == 3) {
-			strcpy(p->resource, "namespaces");
+			snprintf(p->resource, sizeof p->resource, "%s", "namespaces");
 			snprintf(p->name, sizeof p->name, "%s", p->ns);
 			p->ns[0] = '\0';
-			strcpy(p->sub, third);
+			snprintf(p->sub, sizeof p->sub, "%s", third);
 			return 0;
 		}
 		i += 2;
@@ -1929,6 +1930,23 @@ void apiserver_set_authorizer(struct apiserver *a, api_authorize_fn fn, void *ud
 	a->authz_ud = ud;
 }
 
+/* Why a listener could not be opened, and what to do about it. */
+static void listen_error(const char *hostport, int e, char *err, size_t errlen)
+{
+	const char *hint = "";
+	if (e == EADDRINUSE)
+		hint = " (another process listens there: `ss -ltnp` shows which; stop it or pick another port, "
+		       "or port 0 for any free one)";
+	else if (e == EACCES)
+		hint = " (ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port above 1023)";
+	else if (e == EADDRNOTAVAIL)
+		hint = " (no interface of this machine has that address; 127.0.0.1 is the loopback)";
+	if (e)
+		snprintf(err, errlen, "cannot listen on %s: %s%s", hostport, strerror(e), hint);
+	else
+		snprintf(err, errlen, "cannot listen on %s: cannot resolve the host", hostport);
+}
+
 static int bind_http(struct evhttp *http, const char *hostport, char *err, size_t errlen)
 {
 	char host[256];
@@ -1939,14 +1957,17 @@ static int bind_http(struct evhttp *http, const char *hostport, char *err, size_
 	}
 	memcpy(host, hostport, (size_t)(colon - hostport));
 	host[colon - hostport] = '\0';
-	int port = atoi(colon + 1);
-	if (port < 0 || port > 65535) {
-		snprintf(err, errlen, "invalid port in %s", hostport);
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || errno || port < 0 || port > 65535) {
+		snprintf(err, errlen, "invalid port in %s (want 0-65535; 0 picks a free one)", hostport);
 		return -1;
 	}
+	errno = 0;
 	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
 	if (!bs) {
-		snprintf(err, errlen, "cannot listen on %s", hostport);
+		listen_error(hostport, errno, err, errlen);
 		return -1;
 	}
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(bs);
@@ -1959,7 +1980,7 @@ static int bind_http(struct evhttp *http, const char *hostport, char *err, size_
 			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	char name[300];
-	snprintf(name, sizeof name, "%s:%d", host, port);
+	snprintf(name, sizeof name, "%s:%ld", host, port);
 	listenguard_attach(evhttp_bound_socket_get_listener(bs), http, name); /* calm when out of descriptors */
 	return port;
 }

@@ -316,8 +316,9 @@ static int identify(struct auth *au, struct evhttp_request *req, struct auth_ide
 			return 0; /* anonymous */
 		int code = identify_token(au, tok, id, msg, msglen);
 		memset(tok, 0, sizeof tok);
-		if (code && strlen(msg) + 80 < msglen)
-			strcat(msg, " (the dashboard's token: open /dashboard?token=<token> with a valid one)");
+		size_t ml = strlen(msg);
+		if (code && ml + 80 < msglen)
+			snprintf(msg + ml, msglen - ml, " (the dashboard's token: open /dashboard?token=<token> with a valid one)");
 		return code;
 	}
 	if (strncasecmp(h, "Bearer ", 7) != 0) {

@@ -1,5 +1,6 @@
 /* atoll-hub — the hub's command line: serve, plan. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "controller.h"
 #include "listenguard.h"
 #include "log.h"
+#include "numparse.h"
 #include "plan.h"
 #include "secure.h"
 #include "tokens.h"
@@ -82,6 +84,16 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(loop, NULL);
 }
 
+
+/* HOST:PORT as bound: the port the kernel chose when PORT was 0. */
+static const char *bound_address(const char *hostport, int port, char *buf, size_t len)
+{
+	const char *colon = strrchr(hostport, ':');
+	int hl = colon ? (int)(colon - hostport) : (int)strlen(hostport);
+	snprintf(buf, len, "%.*s:%d", hl, hostport, port);
+	return buf;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
@@ -123,14 +135,25 @@ static int cmd_serve(int argc, char **argv)
 		case 'l': listen = optarg; break;
 		case 'p': port_file = optarg; break;
 		case 'm': minor = optarg; break;
-		case 'H': history = atoll(optarg); break;
+		case 'H':
+			if (num_parse_ll(optarg, 100, LLONG_MAX, &history) < 0) {
+				fprintf(stderr, "atoll-hub serve: --history must be a whole number of at least 100\n");
+				return 2;
+			}
+			break;
 		case 'T':
 			if (time_parse_duration_ms(optarg, &timeout_ms) < 0 || timeout_ms < 1000) {
 				fprintf(stderr, "atoll-hub serve: invalid --request-timeout %s (want a duration of at least 1s, e.g. 30s)\n", optarg);
 				return 2;
 			}
 			break;
-		case 'W': max_watches = atoll(optarg); break;
+		case 'W':
+			if (num_parse_ll(optarg, 1, INT_MAX, &max_watches) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --max-watches %s (want a whole number, at least 1)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 1000: sec.listen = optarg; break;
 		case 1001: sec.cert_file = optarg; break;
 		case 1002: sec.key_file = optarg; break;
@@ -150,13 +173,19 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		}
 		case 1011:
-			if ((sec.max_pending_per_client = atoi(optarg)) <= 0) {
-				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s\n", optarg);
+			if (num_parse_int(optarg, 1, INT_MAX, &sec.max_pending_per_client) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s (want a whole number above 0)\n", optarg);
 				return 2;
 			}
 			break;
-		case 1007: sec.max_conns = atoi(optarg); break;
-		case 1008: sec.max_conns_per_client = atoi(optarg); break;
+		case 1007:
+		case 1008:
+			if (num_parse_int(optarg, 0, INT_MAX, c == 1007 ? &sec.max_conns : &sec.max_conns_per_client) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid %s %s (want a whole number)\n",
+					c == 1007 ? "--max-connections" : "--max-connections-per-client", optarg);
+				return 2;
+			}
+			break;
 		case 'L':
 			if (log_parse_level(optarg, &level) < 0) {
 				fprintf(stderr, "atoll-hub serve: unknown log level %s (want debug, info, warn or error)\n", optarg);
@@ -241,10 +270,12 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	char bound[320];
 	if (sec.listen)
-		log_kv(LOG_INFO, "serving HTTPS", "address", sec.listen, NULL);
+		log_kv(LOG_INFO, "serving HTTPS", "address", bound_address(sec.listen, tls_port, bound, sizeof bound), NULL);
 	if (listen)
-		log_kv(LOG_INFO, "serving the API", "address", listen, "data-dir", data_dir, NULL);
+		log_kv(LOG_INFO, "serving the API", "address", bound_address(listen, port, bound, sizeof bound), "data-dir",
+		       data_dir, NULL);
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);

@@ -8,6 +8,7 @@
 #include "detector.h"
 #include "jsonutil.h"
 #include "patch.h"
+#include "xalloc.h"
 #include "yamljson.h"
 
 /* ---- names -------------------------------------------------------------- */
@@ -877,12 +878,9 @@ static void record_keys(cJSON *ann, const cJSON *map, const char *record_key, bo
 	size_t len = 1;
 	for (int i = 0; i < k; i++)
 		len += strlen(keys[i]) + 1;
-	char *buf = calloc(len, 1);
-	for (int i = 0; i < k; i++) {
-		if (i)
-			strcat(buf, ",");
-		strcat(buf, keys[i]);
-	}
+	char *buf = xcalloc(len, 1), *p = buf;
+	for (int i = 0; i < k; i++)
+		p += snprintf(p, len - (size_t)(p - buf), "%s%s", i ? "," : "", keys[i]);
 	json_set_str(ann, record_key, buf);
 	free(buf);
 	free(keys);

@@ -9,6 +9,7 @@
 
 #include "joinapi.h"
 #include "log.h"
+#include "numparse.h"
 #include "pki.h"
 #include "timefmt.h"
 #include "tls.h"
@@ -213,8 +214,7 @@ int secure_init_main(int argc, char **argv)
 		case 'd': o.dir = optarg; break;
 		case 'H': hosts = optarg; break;
 		case 'p':
-			o.port = atoi(optarg);
-			if (o.port <= 0 || o.port > 65535) {
+			if (num_parse_int(optarg, 1, 65535, &o.port) < 0) {
 				fprintf(stderr, "atoll-hub init: invalid --port %s\n", optarg);
 				return 2;
 			}

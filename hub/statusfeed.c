@@ -1,6 +1,7 @@
 #include "statusfeed.h"
 #include "params.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "jsonutil.h"
 #include "log.h"
+#include "numparse.h"
 #include "timefmt.h"
 
 /* ---- small readers ---------------------------------------------------------- */
@@ -216,7 +218,8 @@ static struct ev_ref *index_events(const cJSON *events, size_t *n)
 		obj_key3(refs[k].key, sizeof refs[k].key, kind, ns, name);
 		refs[k].ts = event_time(ev);
 		const char *rv = str_at(ev, "metadata.resourceVersion");
-		refs[k].rv = rv ? atoll(rv) : 0;
+		if (!rv || num_parse_ll(rv, 0, LLONG_MAX, &refs[k].rv) < 0)
+			refs[k].rv = 0;
 		refs[k].ev = ev;
 		k++;
 	}

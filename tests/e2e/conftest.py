@@ -112,11 +112,20 @@ class Hub:
         if self.tls:
             self.init_tls()
             args += ["--listen", "127.0.0.1:%d" % self.tls_port]
+        log_start = os.path.getsize(os.path.join(self.data_dir, "hub.log")) \
+            if os.path.exists(os.path.join(self.data_dir, "hub.log")) else 0
         self.log = open(os.path.join(self.data_dir, "hub.log"), "ab")
         self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
+                if self._tls_port_taken(log_start):
+                    # Another test (parallel workers) took the HTTPS port between
+                    # free_port() and the bind: init again for a new one.
+                    self.log.close()
+                    self.tls_port = None
+                    self._port_retries = getattr(self, "_port_retries", 0) + 1
+                    return self.start(timeout)
                 raise RuntimeError("atoll-hub exited: " + self.read_log())
             try:
                 with open(port_file) as f:
@@ -129,6 +138,7 @@ class Hub:
             time.sleep(0.02)
         else:
             raise RuntimeError("atoll-hub did not start")
+        self._started = True
         self.url = "http://127.0.0.1:%d" % self.port
         self.kubeconfig = os.path.join(self.data_dir, "kubeconfig")
         with open(self.kubeconfig, "w") as f:
@@ -141,6 +151,17 @@ class Hub:
             self.admin_ctx = self.ssl_context(os.path.join(self.data_dir, "admin.crt"),
                                               os.path.join(self.data_dir, "admin.key"))
         return self
+
+    def _tls_port_taken(self, log_start):
+        """The first start of a TLS hub failed because its chosen port is in use."""
+        if not self.tls or getattr(self, "_started", False) or getattr(self, "_port_retries", 0) >= 3:
+            return False
+        try:
+            with open(os.path.join(self.data_dir, "hub.log"), errors="replace") as f:
+                f.seek(log_start)
+                return "cannot listen on 127.0.0.1:%d: Address already in use" % self.tls_port in f.read()
+        except OSError:
+            return False
 
     def read_log(self):
         try:

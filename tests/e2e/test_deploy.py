@@ -70,11 +70,6 @@ def wait_for(fn, timeout=15, interval=0.1, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
-def agent_has_join_flags():
-    p = subprocess.run([os.path.join(BIN, "atoll-agent"), "--help"], capture_output=True, text=True, timeout=10)
-    return "--token" in p.stdout and "--ca-cert-hash" in p.stdout
-
-
 # ------------------------------------------------------------ rendering ----
 
 def test_manifests_are_rendered_from_the_chart():
@@ -393,8 +388,6 @@ def test_agent_container_joins_with_the_charts_credentials(tmp_path, sim):
     expanded as the kubelet does ($(VAR)), joins a TLS hub and registers
     the cluster. Only --kubeconfig is added: there is no service account
     here."""
-    if not agent_has_join_flags():
-        pytest.skip("atoll-agent has no --token/--ca-cert-hash yet")
     d = tmp_path / "hub"
     d.mkdir()
     hub = Hub(str(d), tls=True, insecure=False).start()
@@ -581,8 +574,6 @@ def test_systemd_agent_command_line_runs(tmp_path, sim):
     """atoll-agent@eu.service's ExecStart with agent.env.example's keys
     (pointing at a TLS hub and a fresh token) and the kubeconfig handed over
     as a credential (%d) joins and registers cluster eu."""
-    if not agent_has_join_flags():
-        pytest.skip("atoll-agent has no --token/--ca-cert-hash yet")
     s = parse_unit(os.path.join(UNITS, "atoll-agent@.service"))
     assert s[("[Service]", "EnvironmentFile")] == ["/etc/atoll/agent-%i.env"]
     assert s[("[Service]", "LoadCredential")] == ["kubeconfig:/etc/atoll/agent-%i.kubeconfig",

@@ -112,8 +112,7 @@ def test_invalid_utf8_is_400(hub, before):
 def test_malformed_json_is_400(hub, before):
     for raw in (b'{"apiVersion":"v1",', b"", b"[]", b'"str"', b'{"metadata": 5}', b"1" * 100):
         code, body, _ = hub.request("POST", CM, raw)
-        assert code == 400 or code == 422, (raw, code, body)
-        assert body["kind"] == "Status"
+        assert_status(code, body, 400, "BadRequest")
     unchanged(hub, before)
 
 
@@ -204,8 +203,11 @@ def test_watch_from_compacted_revision_is_410(tmp_path):
             assert code == 201
         code, body, _ = h.get(CM + "?watch=true&resourceVersion=2")
         assert_status(code, body, 410, "Expired")
+        # The hub answers a list at a compacted resourceVersion as a watch, whatever
+        # resourceVersionMatch says (kube-apiserver's watch cache would serve
+        # NotOlderThan from the current state with 200).
         code, body, _ = h.get(CM + "?resourceVersion=2&resourceVersionMatch=NotOlderThan")
-        assert code in (200, 410)
+        assert_status(code, body, 410, "Expired")
     finally:
         assert h.stop() == 0
 
@@ -244,7 +246,8 @@ def test_slow_client_is_cut_off_while_others_are_served(tmp_path):
             rest = slow.recv(100)
         except ConnectionResetError:
             rest = b""
-        assert rest == b"" or b"408" in rest or b"400" in rest, rest
+        assert rest == b"", rest  # closed without an answer, as Go's ReadHeaderTimeout does
+        assert time.time() - t0 >= 0.9  # at the deadline, not before
         assert time.time() - t0 < 4
         slow.close()
     finally:

@@ -446,8 +446,7 @@ def test_watch_sees_controller_writes(sim, kubectl):
                     events.append(json.loads(line))
 
     t = threading.Thread(target=watch)
-    t.start()
-    time.sleep(0.2)
+    t.start()  # from rv: what happens before the stream opens is replayed
     kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml"))
     t.join(15)
     assert not t.is_alive()

@@ -149,6 +149,9 @@ def test_kubectl_over_tls(tls_hub, tmp_path, version):
 
 def test_watch_over_tls(tls_hub, tmp_path):
     k = make_kubectl(tls_hub, tmp_path, "1.33")
+    code, body, _ = tls_hub.request("POST", "/api/v1/namespaces/default/configmaps",
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "before"}})
+    assert code == 201, body
     p = subprocess.Popen([k.binary, "get", "configmaps", "-w", "--request-timeout=20s"],
                          env=dict(os.environ, HOME=k.home, KUBECONFIG=tls_hub.kubeconfig),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -156,7 +159,11 @@ def test_watch_over_tls(tls_hub, tmp_path):
         seen = []
         t = threading.Thread(target=lambda: seen.extend(iter(p.stdout.readline, "")), daemon=True)
         t.start()
-        time.sleep(1.0)
+        # The initial list names "before": the watch is established from there on.
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(line.startswith("before") for line in seen):
+            time.sleep(0.05)
+        assert any(line.startswith("before") for line in seen), seen
         for i in range(3):
             code, body, _ = tls_hub.request("POST", "/api/v1/namespaces/default/configmaps",
                                             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w%d" % i}})

@@ -174,7 +174,8 @@ class Demo:
         self.step("4. A workload with no policy")
         self.kubectl("apply", "-f", os.path.join(SEED, "deployment.yaml"))
         self.kubectl("get", "deployments")
-        time.sleep(0.3)
+        self.wait_until("the ApplyPolicyFailed event", lambda: "ApplyPolicyFailed" in self.kubectl(
+            "describe", "deployment", "hello", show=False, check=False))
         d = self.kubectl("describe", "deployment", "hello", show=False)
         print("$ kubectl describe deployment hello --kubeconfig=%s | tail" % os.path.basename(self.kubeconfig))
         print("\n".join(d.splitlines()[-4:]) + "\n")
@@ -210,15 +211,29 @@ class Demo:
                 p.kill()
 
 
+def interrupt(*_):
+    raise KeyboardInterrupt()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--once", action="store_true", help="exit after the walkthrough")
     ap.add_argument("--bin", default=os.path.join(REPO, "build/bin"), help="where the Atoll binaries are")
-    ap.add_argument("--dir", help="working directory (default: a new temporary one)")
+    ap.add_argument("--dir", help="working directory, kept on exit (default: a new temporary one, removed on exit)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory on exit")
     args = ap.parse_args()
+    # SIGTERM and SIGHUP end the demo as Ctrl-C does: processes stopped, files removed.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     workdir = args.dir or tempfile.mkdtemp(prefix="atoll-demo-")
     os.makedirs(workdir, exist_ok=True)
+    keep = bool(args.dir) or args.keep
+    print("Atoll demo: %s. Files (hub CA key included) in %s; %s." % (
+        "walks the seed, then exits" if args.once else "walks the seed, then runs until you press Ctrl-C",
+        workdir, "kept on exit" if keep else "removed on exit (--keep keeps them)"))
+    sys.stdout.flush()
     demo = Demo(args.bin, workdir)
+    failed = True
     try:
         demo.start_hub()
         demo.walk()
@@ -231,16 +246,24 @@ def main():
         for name, _ in MEMBERS:
             print("              %s  %s" % (name, demo.member_kc[name]))
         print("Logs:         %s/*.log" % workdir)
+        failed = False
         if not args.once:
-            print("Running; press Ctrl-C to stop.")
-            signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+            print("Running; press Ctrl-C to stop (then the processes stop and %s)." % (
+                "the files stay" if keep else "these files are removed"))
+            sys.stdout.flush()
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
-        pass
+        failed = False
+        print("\nStopping.")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C does not leave processes behind
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         demo.stop()
-        if not args.dir and args.once:
+        if failed and not keep:
+            print("demo: logs kept in %s for a look; remove it when done (it holds the hub's CA key)" % workdir,
+                  file=sys.stderr)
+        elif not keep:
             shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,0 +1,43 @@
+/* xalloc — allocation that aborts on failure (see xalloc.h). */
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void out_of_memory(size_t n)
+{
+	log_error("out of memory (allocating %zu bytes)", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(count * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		out_of_memory(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}

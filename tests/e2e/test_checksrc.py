@@ -1,0 +1,62 @@
+"""tests/tools/checksrc.py finds what CODE_STYLE.md bans, ignores the same
+names in comments and strings, and insists that stale exceptions go."""
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+CHECKSRC = os.path.join(REPO, "tests/tools/checksrc.py")
+
+
+def run(root, *files):
+    return subprocess.run([sys.executable, CHECKSRC, "--root", str(root)] + list(files),
+                          capture_output=True, text=True, timeout=60)
+
+
+def write(root, rel, text):
+    path = os.path.join(str(root), rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        f.write(text)
+
+
+GOOD_H = "/* m — a module.\n * Owns: nothing. */\n#ifndef ATOLL_M_H\n#define ATOLL_M_H\nint m(void);\n#endif\n"
+
+
+def test_the_repository_is_clean():
+    p = subprocess.run([sys.executable, CHECKSRC], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_each_rule_is_found(tmp_path):
+    write(tmp_path, "hub/good.h", GOOD_H)
+    write(tmp_path, "hub/good.c",
+          '/* atoi(x) in a comment, strcpy in "a string" */\n#include "good.h"\n'
+          'int m(void) { const char *s = "sprintf(b, x)"; return snprintf(0, 0, "%s", s) + s->atoi(1); }\n')
+    write(tmp_path, "hub/bad.c", 'int f(const char *s)\n{\n\tchar b[8];\n\tstrcpy(b, s); \n'
+                                 '  \treturn atoi(s) + (int)atoll (s);\n}\r\nint g;')
+    write(tmp_path, "hub/noowner.h", "/* x */\nint x;\n")
+    write(tmp_path, "tests/unit/test_x.c", "int t(void) { return atoi(\"1\"); }\n")  # tests may
+    p = run(tmp_path)
+    assert p.returncode == 1
+    out = p.stdout
+    for want in ("hub/bad.c:4: strcpy() is banned", "[banned-strcpy]", "hub/bad.c:5: atoi() is banned",
+                 "hub/bad.c:5: atoll() is banned", "hub/bad.c:4: trailing whitespace",
+                 "hub/bad.c:5: space before tab", "[crlf]", "[final-newline]",
+                 "hub/noowner.h:1: the header's first comment must say what the module owns",
+                 "hub/noowner.h:1: no ATOLL_..._H include guard"):
+        assert want in out, (want, out)
+    assert "good." not in out and "tests/unit" not in out, out
+    assert "checksrc: 9 problem(s)" in out, out
+
+
+def test_exceptions_allow_and_must_not_go_stale(tmp_path):
+    write(tmp_path, "hub/a.c", "int f(const char *s) { return atoi(s); }\n")
+    write(tmp_path, "tests/tools/checksrc.allow", "# debts\nhub/a.c banned-atoi\n")
+    p = run(tmp_path)
+    assert p.returncode == 0 and "clean" in p.stdout, p.stdout
+    write(tmp_path, "tests/tools/checksrc.allow", "hub/a.c banned-atoi\nhub/a.c banned-strcat\n")
+    p = run(tmp_path)
+    assert p.returncode == 1
+    assert 'exception "hub/a.c banned-strcat" matches nothing now: remove it' in p.stdout, p.stdout

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""checksrc: the mechanical part of CODE_STYLE.md, as curl's checksrc.
+
+Checks every C file of the product (common, proto, hub, sim, agent) and of
+the tests (tests/unit, tests/fuzz, tests/bench):
+
+  banned-NAME       a banned function is called (product code only): sprintf,
+                    vsprintf, strcpy, strcat, strtok, gets, atoi, atol, atoll
+  trailing-space    whitespace at the end of a line
+  space-before-tab  indentation with a space before a tab
+  crlf              a carriage return
+  final-newline     the file does not end with a newline
+  header-owns       a header whose first comment does not say what it owns
+                    ("Owns:") within its first 6 lines
+  header-guard      a header without an ATOLL_..._H include guard
+
+Exceptions live in tests/tools/checksrc.allow, one "PATH RULE" per line (#
+comments): every match of RULE in PATH is allowed. An exception that no
+longer matches anything is an error too, so the list only shrinks.
+
+Usage: checksrc.py [--root DIR] [FILE...]   (exit 0 clean, 1 violations)"""
+import argparse
+import os
+import re
+import sys
+
+PRODUCT = ("common", "proto", "hub", "sim", "agent")
+TESTS = ("tests/unit", "tests/fuzz", "tests/bench")
+BANNED = ("sprintf", "vsprintf", "strcpy", "strcat", "strtok", "gets", "atoi", "atol", "atoll")
+BANNED_RE = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(BANNED))
+
+
+def strip_code(text):
+    """The text with comments and string/char literals blanked (newlines
+    kept), so that banned names in messages or comments do not count."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            out.append(re.sub(r"[^\n]", " ", text[i:j]))
+            i = j
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c and text[j] != "\n":
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + 1, n)
+            out.append(c + re.sub(r"[^\n]", " ", text[i + 1:j - 1]) + (c if j - 1 > i else ""))
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def check_file(root, rel):
+    path = os.path.join(root, rel)
+    with open(path, "rb") as f:
+        raw = f.read()
+    text = raw.decode("utf-8", errors="replace")
+    found = []  # (line, rule, message)
+    if b"\r" in raw:
+        found.append((text[:text.find("\r")].count("\n") + 1, "crlf", "carriage return"))
+    if raw and not raw.endswith(b"\n"):
+        found.append((text.count("\n") + 1, "final-newline", "no newline at the end of the file"))
+    for no, line in enumerate(text.split("\n"), 1):
+        if line.rstrip("\r") != line.rstrip():
+            found.append((no, "trailing-space", "trailing whitespace"))
+        if re.match(r"^\t* +\t", line):
+            found.append((no, "space-before-tab", "space before tab in the indentation"))
+    if rel.split("/")[0] in PRODUCT:
+        code = strip_code(text)
+        for no, line in enumerate(code.split("\n"), 1):
+            for m in BANNED_RE.finditer(line):
+                found.append((no, "banned-" + m.group(1), "%s() is banned (CODE_STYLE.md, \"Banned functions\")"
+                              % m.group(1)))
+    if rel.endswith(".h"):
+        head = "\n".join(text.split("\n")[:6])
+        if not head.startswith("/*") or "Owns" not in head:
+            found.append((1, "header-owns", "the header's first comment must say what the module owns (\"Owns:\")"))
+        if not re.search(r"^#ifndef ATOLL_\w+_H\s*$", text, re.M):
+            found.append((1, "header-guard", "no ATOLL_..._H include guard"))
+    return found
+
+
+def source_files(root):
+    for top in PRODUCT + TESTS:
+        d = os.path.join(root, top)
+        for dirpath, dirnames, filenames in os.walk(d):
+            dirnames[:] = [x for x in dirnames if x != "corpus"]
+            for fn in sorted(filenames):
+                if fn.endswith((".c", ".h")):
+                    yield os.path.relpath(os.path.join(dirpath, fn), root)
+
+
+def load_allow(path):
+    allow = {}
+    if not os.path.exists(path):
+        return allow
+    with open(path) as f:
+        for no, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if line:
+                fields = line.split()
+                if len(fields) != 2:
+                    sys.exit("%s:%d: want PATH RULE" % (path, no))
+                allow[tuple(fields)] = 0
+    return allow
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", default=os.path.abspath(os.path.join(os.path.dirname(__file__), "../..")))
+    ap.add_argument("--allow", help="exceptions file (default: tests/tools/checksrc.allow under the root)")
+    ap.add_argument("files", nargs="*", help="files relative to the root (default: every source file)")
+    args = ap.parse_args()
+    allow_path = args.allow or os.path.join(args.root, "tests/tools/checksrc.allow")
+    allow = load_allow(allow_path)
+    files = args.files or list(source_files(args.root))
+    bad = 0
+    for rel in files:
+        for no, rule, msg in check_file(args.root, rel):
+            if (rel, rule) in allow:
+                allow[(rel, rule)] += 1
+                continue
+            print("%s:%d: %s [%s]" % (rel, no, msg, rule))
+            bad += 1
+    if not args.files:
+        for (rel, rule), hits in sorted(allow.items()):
+            if hits == 0:
+                print("%s: exception \"%s %s\" matches nothing now: remove it" % (allow_path, rel, rule))
+                bad += 1
+    if bad:
+        print("checksrc: %d problem(s); the rules are in CODE_STYLE.md" % bad)
+        return 1
+    print("checksrc: %d files clean" % len(files))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
