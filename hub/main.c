@@ -16,6 +16,7 @@
 #include "tokens.h"
 #include "statusfeed.h"
 #include "store.h"
+#include "store_check.h"
 #include "timefmt.h"
 
 #define ATOLL_VERSION "0.1.0"
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 	      "  init      create the CA, the serving certificate and an admin kubeconfig\n"
 	      "  serve     run the hub's API server\n"
 	      "  token     create, list or delete bootstrap (join) and API tokens\n"
+	      "  store     check or repair the SQLite store of a stopped hub\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
 	      "  version   print the version\n"
 	      "\n"
@@ -270,6 +272,8 @@ int main(int argc, char **argv)
 		return secure_init_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "token") == 0)
 		return tokens_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "store") == 0)
+		return store_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;
