@@ -17,6 +17,7 @@
 #include "statusfeed.h"
 #include "store.h"
 #include "store_check.h"
+#include "store_etcd.h"
 #include "timefmt.h"
 
 #define ATOLL_VERSION "0.1.0"
@@ -65,6 +66,12 @@ static void serve_usage(FILE *f)
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
 	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
 	      "  --max-watches N              concurrent watch streams before 429 TooManyRequests (default 10000)\n"
+	      "  --store BACKEND              sqlite (DIR/atoll.db, the default) or etcd\n"
+	      "  --etcd-servers URL[,URL...]  etcd client URLs (http:// or https://) for --store etcd\n"
+	      "  --etcd-cafile FILE           CA that signed etcd's serving certificates\n"
+	      "  --etcd-certfile FILE         client certificate for etcd\n"
+	      "  --etcd-keyfile FILE          its key\n"
+	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  -h, --help                   show this help\n",
@@ -86,8 +93,15 @@ static int cmd_serve(int argc, char **argv)
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
 	struct secure_opts sec = {0};
-	const char *tls_port_file = NULL;
+	const char *tls_port_file = NULL, *backend = "sqlite";
+	struct etcd_options etcd = {0};
 	static const struct option opts[] = {
+		{"store", required_argument, NULL, 1100},
+		{"etcd-servers", required_argument, NULL, 1101},
+		{"etcd-cafile", required_argument, NULL, 1102},
+		{"etcd-certfile", required_argument, NULL, 1103},
+		{"etcd-keyfile", required_argument, NULL, 1104},
+		{"etcd-prefix", required_argument, NULL, 1105},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -142,6 +156,12 @@ static int cmd_serve(int argc, char **argv)
 			*(c == 1005 ? &sec.handshake_timeout_ms : c == 1006 ? &sec.header_timeout_ms : &sec.check_interval_ms) = ms;
 			break;
 		}
+		case 1100: backend = optarg; break;
+		case 1101: etcd.servers = optarg; break;
+		case 1102: etcd.cafile = optarg; break;
+		case 1103: etcd.certfile = optarg; break;
+		case 1104: etcd.keyfile = optarg; break;
+		case 1105: etcd.prefix = optarg; break;
 		case 1007: sec.max_conns = atoi(optarg); break;
 		case 1008: sec.max_conns_per_client = atoi(optarg); break;
 		case 'L':
@@ -165,6 +185,18 @@ static int cmd_serve(int argc, char **argv)
 		serve_usage(stderr);
 		return 2;
 	}
+	if (strcmp(backend, "sqlite") != 0 && strcmp(backend, "etcd") != 0) {
+		fprintf(stderr, "atoll-hub serve: unknown --store %s (want sqlite or etcd)\n", backend);
+		return 2;
+	}
+	if ((strcmp(backend, "etcd") == 0) != (etcd.servers != NULL)) {
+		fprintf(stderr, "atoll-hub serve: --etcd-servers goes with --store etcd, and --store etcd needs it\n");
+		return 2;
+	}
+	if ((etcd.certfile != NULL) != (etcd.keyfile != NULL)) {
+		fprintf(stderr, "atoll-hub serve: --etcd-certfile and --etcd-keyfile go together\n");
+		return 2;
+	}
 	if (history < 100) {
 		fprintf(stderr, "atoll-hub serve: --history must be at least 100\n");
 		return 2;
@@ -172,7 +204,7 @@ static int cmd_serve(int argc, char **argv)
 	log_setup("atoll-hub", level, fmt);
 	signal(SIGPIPE, SIG_IGN);
 	char err[512];
-	struct store *st = store_open_sqlite(data_dir, err, sizeof err);
+	struct store *st = etcd.servers ? store_open_etcd(&etcd, err, sizeof err) : store_open_sqlite(data_dir, err, sizeof err);
 	if (!st) {
 		log_error("cannot open the store: %s", err);
 		return 1;

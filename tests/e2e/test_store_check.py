@@ -12,7 +12,11 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import BIN, Hub
+import pytest
+
+from conftest import BIN, E2E_STORE, Hub
+
+pytestmark = pytest.mark.skipif(E2E_STORE != "sqlite", reason="the SQLite store's lock and check")
 
 CM = "/api/v1/namespaces/default/configmaps"
 HUB = os.path.join(BIN, "atoll-hub")
