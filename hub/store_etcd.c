@@ -434,55 +434,93 @@ static void written(struct etcd_store *e, const struct store_event *ev)
 	store_event_cache_clear(&cache);
 }
 
-/* One Txn: If the key is as read (mod_revision cur, or absent when cur is
- * 0), Then put value (or delete when value is NULL) and touch m/last.
- * Returns STORE_OK with *rev, STORE_CONFLICT when the compare failed. */
-static int txn(struct etcd_store *e, const char *key, long long cur, const char *value, long long *rev)
+/* What a write's Txn found. */
+struct txn_result {
+	int rc;          /* STORE_OK, or why the If failed */
+	long long rev;   /* the write's revision */
+	char *prev;      /* previous value as clients saw it, or NULL */
+};
+
+/* One Txn, one round trip:
+ *   If    expect_rev -1: create_revision = 0 (absent); > 0: mod_revision =
+ *         expect_rev; 0: nothing for a put, create_revision > 0 (present)
+ *         for a delete
+ *   Then  the put (value) or delete (value NULL), with prev_kv, and a put
+ *         of m/last
+ *   Else  a range of the key, to tell EXISTS, NOT_FOUND and CONFLICT apart. */
+static struct txn_result txn(struct etcd_store *e, const char *key, long long expect_rev, const char *value)
 {
+	struct txn_result out = {STORE_ERROR, 0, NULL};
 	char *k = ekey(e, "r/", key), *last = ekey(e, "m/", "last");
 	cJSON *req = cJSON_CreateObject();
 	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
-	cJSON *c = cJSON_CreateObject();
-	add_b64(c, "key", k, strlen(k));
-	cJSON_AddStringToObject(c, "result", "EQUAL");
-	if (cur > 0) {
-		cJSON_AddStringToObject(c, "target", "MOD");
-		add_num(c, "mod_revision", cur);
-	} else {
-		cJSON_AddStringToObject(c, "target", "CREATE");
-		add_num(c, "create_revision", 0);
+	if (expect_rev != 0 || !value) {
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", k, strlen(k));
+		if (expect_rev > 0) {
+			cJSON_AddStringToObject(c, "target", "MOD");
+			cJSON_AddStringToObject(c, "result", "EQUAL");
+			add_num(c, "mod_revision", expect_rev);
+		} else {
+			cJSON_AddStringToObject(c, "target", "CREATE");
+			cJSON_AddStringToObject(c, "result", expect_rev == -1 ? "EQUAL" : "GREATER");
+			add_num(c, "create_revision", 0);
+		}
+		cJSON_AddItemToArray(compare, c);
 	}
-	cJSON_AddItemToArray(compare, c);
 	cJSON *ops = cJSON_AddArrayToObject(req, "success");
 	cJSON *op = cJSON_CreateObject();
-	if (value) {
-		cJSON *put = cJSON_AddObjectToObject(op, "request_put");
-		add_b64(put, "key", k, strlen(k));
-		add_b64(put, "value", value, strlen(value));
-	} else {
-		cJSON *del = cJSON_AddObjectToObject(op, "request_delete_range");
-		add_b64(del, "key", k, strlen(k));
-	}
+	cJSON *w = cJSON_AddObjectToObject(op, value ? "request_put" : "request_delete_range");
+	add_b64(w, "key", k, strlen(k));
+	if (value)
+		add_b64(w, "value", value, strlen(value));
+	cJSON_AddTrueToObject(w, "prev_kv");
 	cJSON_AddItemToArray(ops, op);
 	op = cJSON_CreateObject();
 	cJSON *put = cJSON_AddObjectToObject(op, "request_put");
 	add_b64(put, "key", last, strlen(last));
 	add_b64(put, "value", "", 0);
 	cJSON_AddItemToArray(ops, op);
+	ops = cJSON_AddArrayToObject(req, "failure");
+	op = cJSON_CreateObject();
+	cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
+	add_b64(rg, "key", k, strlen(k));
+	cJSON_AddTrueToObject(rg, "keys_only");
+	cJSON_AddItemToArray(ops, op);
 	cJSON *resp = call(e, "/v3/kv/txn", req);
 	cJSON_Delete(req);
 	free(k);
 	free(last);
 	if (!resp)
-		return STORE_ERROR;
+		return out;
 	seen_rev(e, resp);
-	int rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded")) ? STORE_OK : STORE_CONFLICT;
-	*rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0);
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(first, "response_range");
+		bool present = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "kvs")) > 0;
+		out.rc = expect_rev == -1 ? STORE_EXISTS : !present ? STORE_NOT_FOUND : STORE_CONFLICT;
+		cJSON_Delete(resp);
+		return out;
+	}
+	out.rc = STORE_OK;
+	out.rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	const cJSON *pkv = value ? cJSON_GetObjectItemCaseSensitive(
+					   cJSON_GetObjectItemCaseSensitive(first, "response_put"), "prev_kv")
+				 : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+							      cJSON_GetObjectItemCaseSensitive(first, "response_delete_range"), "prev_kvs"),
+						      0);
+	if (pkv) {
+		size_t pl = 0;
+		char *p = unb64(json_get_str(pkv, "value"), &pl);
+		if (p)
+			out.prev = stamp(p, pl, num(pkv, "mod_revision"));
+		free(p);
+	} else if (!value) {
+		out.rc = STORE_NOT_FOUND; /* deleted in between: nothing was deleted */
+	}
 	cJSON_Delete(resp);
-	return rc;
+	return out;
 }
-
-#define WRITE_RETRIES 20
 
 static int et_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
 {
@@ -491,89 +529,51 @@ static int et_put(struct store *s, const char *key, cJSON *obj, long long expect
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
 	char *value = json_print(obj);
-	int rc = STORE_ERROR;
-	for (int attempt = 0; attempt < WRITE_RETRIES; attempt++) {
-		char *prev = NULL;
-		long long cur = 0, rev = 0;
-		int found = et_get(s, key, &prev, &cur);
-		if (found == STORE_ERROR)
-			break;
-		if (expect_rev == -1 && found == STORE_OK) {
-			free(prev);
-			rc = STORE_EXISTS;
-			break;
-		}
-		if (expect_rev > 0 && (found != STORE_OK || cur != expect_rev)) {
-			free(prev);
-			rc = found == STORE_OK ? STORE_CONFLICT : STORE_NOT_FOUND;
-			break;
-		}
-		rc = txn(e, key, found == STORE_OK ? cur : 0, value, &rev);
-		if (rc == STORE_CONFLICT) { /* changed since the read: read again */
-			free(prev);
-			continue;
-		}
-		if (rc != STORE_OK) {
-			log_error("store: write of %s failed: %s", key, e->err);
-			free(prev);
-			break;
-		}
-		set_rv(obj, rev);
-		char *out = json_print(obj);
-		struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, out, prev, NULL};
-		written(e, &ev);
-		if (rev_out)
-			*rev_out = rev;
-		if (stored)
-			*stored = out;
-		else
-			free(out);
-		free(prev);
-		break;
-	}
+	struct txn_result t = txn(e, key, expect_rev, value);
 	free(value);
-	return rc;
+	if (t.rc == STORE_ERROR)
+		log_error("store: write of %s failed: %s", key, e->err);
+	if (t.rc != STORE_OK) {
+		free(t.prev);
+		return t.rc;
+	}
+	set_rv(obj, t.rev);
+	char *out = json_print(obj);
+	struct store_event ev = {t.rev, t.prev ? STORE_MODIFIED : STORE_ADDED, key, out, t.prev, NULL};
+	written(e, &ev);
+	if (rev_out)
+		*rev_out = t.rev;
+	if (stored)
+		*stored = out;
+	else
+		free(out);
+	free(t.prev);
+	return STORE_OK;
 }
 
 static int et_del(struct store *s, const char *key, long long expect_rev, long long *rev_out, char **last)
 {
 	struct etcd_store *e = E(s);
-	int rc = STORE_ERROR;
-	for (int attempt = 0; attempt < WRITE_RETRIES; attempt++) {
-		char *prev = NULL;
-		long long cur = 0, rev = 0;
-		int found = et_get(s, key, &prev, &cur);
-		if (found != STORE_OK)
-			return found;
-		if (expect_rev > 0 && cur != expect_rev) {
-			free(prev);
-			return STORE_CONFLICT;
-		}
-		rc = txn(e, key, cur, NULL, &rev);
-		if (rc == STORE_CONFLICT) {
-			free(prev);
-			continue;
-		}
-		if (rc != STORE_OK) {
-			log_error("store: delete of %s failed: %s", key, e->err);
-			free(prev);
-			return rc;
-		}
-		/* The DELETED event carries the last state stamped with the
-		 * delete's revision, as kube-apiserver does. */
-		char *value = stamp(prev, strlen(prev), rev);
-		struct store_event ev = {rev, STORE_DELETED, key, value, prev, NULL};
-		written(e, &ev);
-		if (rev_out)
-			*rev_out = rev;
-		if (last)
-			*last = value;
-		else
-			free(value);
-		free(prev);
-		return STORE_OK;
+	struct txn_result t = txn(e, key, expect_rev, NULL);
+	if (t.rc == STORE_ERROR)
+		log_error("store: delete of %s failed: %s", key, e->err);
+	if (t.rc != STORE_OK) {
+		free(t.prev);
+		return t.rc;
 	}
-	return rc;
+	/* The DELETED event carries the last state stamped with the delete's
+	 * revision, as kube-apiserver does. */
+	char *value = stamp(t.prev, strlen(t.prev), t.rev);
+	struct store_event ev = {t.rev, STORE_DELETED, key, value, t.prev, NULL};
+	written(e, &ev);
+	if (rev_out)
+		*rev_out = t.rev;
+	if (last)
+		*last = value;
+	else
+		free(value);
+	free(t.prev);
+	return STORE_OK;
 }
 
 static int et_commit(struct store *s)
