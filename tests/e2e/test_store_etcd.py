@@ -11,8 +11,11 @@ import time
 
 import pytest
 
-from conftest import BIN, E2E_STORE, Hub
+from conftest import BIN, E2E_STORE, E2E_TLS, Hub
 from etcd import EtcdCluster
+
+# The hub's own listener plays no part here: run once, not again in make e2e-tls.
+pytestmark = pytest.mark.skipif(E2E_TLS, reason="store tests: ran in make e2e")
 
 # Long ones run in `make e2e-etcd` (ATOLL_E2E_STORE=etcd), not in `make test`.
 long_test = pytest.mark.skipif(E2E_STORE != "etcd", reason="long: runs in make e2e-etcd")
