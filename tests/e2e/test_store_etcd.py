@@ -270,3 +270,27 @@ def test_flag_errors(tmp_path):
         p = subprocess.run([hub, "serve", "--data-dir", str(tmp_path), "--insecure-listen", "127.0.0.1:0"] + args,
                            capture_output=True, text=True, timeout=30)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
+
+
+def test_etcd_outage_fails_requests_then_recovers(tmp_path, etcd1):
+    """With etcd down, reads and writes get a 500 Status (the hub stays up);
+    once it is back, the hub serves again with nothing lost."""
+    h = etcd_hub(tmp_path, etcd1)
+    try:
+        st, a, _ = h.request("POST", CM, cm("before"))
+        assert st == 201, a
+        etcd1.stop_member(0)
+        st, body, _ = h.request("POST", CM, cm("during"))
+        assert st == 500 and body["kind"] == "Status", body
+        st, body, _ = h.get(CM)
+        assert st == 500 and body["kind"] == "Status", body
+        assert h.proc.poll() is None
+        etcd1.start_member(0)
+        etcd1.wait_healthy([0])
+        st, b, _ = h.request("POST", CM, cm("after"))
+        assert st == 201, b
+        assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
+        st, lst, _ = h.get(CM)
+        assert [i["metadata"]["name"] for i in lst["items"]] == ["after", "before"]
+    finally:
+        assert h.stop() == 0
