@@ -210,6 +210,8 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	loop = event_base_new();
+	if (etcd.servers)
+		store_etcd_keepalive(st, loop);
 	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
 				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
@@ -271,6 +273,7 @@ static int cmd_serve(int argc, char **argv)
 	 * queues), before the TLS server they point to goes. */
 	event_base_loop(loop, EVLOOP_NONBLOCK);
 	secure_free(secure);
+	bool lost = etcd.servers && store_etcd_lost(st);
 	store_close(st);
 	hubmetrics_shutdown();
 	event_free(sigterm);
@@ -278,7 +281,7 @@ static int cmd_serve(int argc, char **argv)
 	event_base_free(loop);
 	kinds_shutdown();
 	log_info("stopped");
-	return 0;
+	return lost ? 1 : 0;
 }
 
 int main(int argc, char **argv)

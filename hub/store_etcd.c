@@ -40,10 +40,14 @@
 #include "store.h"
 #include "store_etcd.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <curl/curl.h>
+#include <event2/event.h>
 #include <mbedtls/base64.h>
 
 #include "jsonutil.h"
@@ -72,6 +76,12 @@ struct etcd_store {
 	struct pending *pend;
 	int npend, pcap;
 	char err[512];
+	/* Ownership of the prefix: P "m/owner" under our lease. */
+	char lease[32];            /* lease ID ("" when none) */
+	long long owner_rev;       /* create_revision of our owner key */
+	int ttl;
+	bool lost;                 /* the lease ended: another hub may own P */
+	struct event *keepalive_ev;
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -454,6 +464,15 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	char *k = ekey(e, "r/", key), *last = ekey(e, "m/", "last");
 	cJSON *req = cJSON_CreateObject();
 	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+	char *owner = ekey(e, "m/", "owner");
+	if (e->owner_rev) { /* fencing: only while this hub owns the prefix */
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", e->owner_rev);
+		cJSON_AddItemToArray(compare, c);
+	}
 	if (expect_rev != 0 || !value) {
 		cJSON *c = cJSON_CreateObject();
 		add_b64(c, "key", k, strlen(k));
@@ -487,10 +506,16 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	add_b64(rg, "key", k, strlen(k));
 	cJSON_AddTrueToObject(rg, "keys_only");
 	cJSON_AddItemToArray(ops, op);
+	op = cJSON_CreateObject();
+	rg = cJSON_AddObjectToObject(op, "request_range");
+	add_b64(rg, "key", owner, strlen(owner));
+	cJSON_AddTrueToObject(rg, "keys_only");
+	cJSON_AddItemToArray(ops, op);
 	cJSON *resp = call(e, "/v3/kv/txn", req);
 	cJSON_Delete(req);
 	free(k);
 	free(last);
+	free(owner);
 	if (!resp)
 		return out;
 	seen_rev(e, resp);
@@ -498,6 +523,17 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
 		const cJSON *r = cJSON_GetObjectItemCaseSensitive(first, "response_range");
 		bool present = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "kvs")) > 0;
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_range");
+		if (e->owner_rev && num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "kvs"), 0),
+					"create_revision") != e->owner_rev) {
+			snprintf(e->err, sizeof e->err, "this hub no longer owns the etcd prefix %s (its lease ended)",
+				 e->prefix);
+			e->lost = true;
+			out.rc = STORE_ERROR;
+			cJSON_Delete(resp);
+			return out;
+		}
 		out.rc = expect_rev == -1 ? STORE_EXISTS : !present ? STORE_NOT_FOUND : STORE_CONFLICT;
 		cJSON_Delete(resp);
 		return out;
@@ -813,9 +849,156 @@ static long long et_size(struct store *s)
 	return n;
 }
 
+/* ---- ownership of the prefix ----------------------------------------------------------- */
+
+static void lease_revoke(struct etcd_store *e)
+{
+	if (!e->lease[0])
+		return;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "ID", e->lease);
+	cJSON_Delete(call(e, "/v3/lease/revoke", req));
+	cJSON_Delete(req);
+	e->lease[0] = '\0';
+}
+
+/* Puts P "m/owner" = "HOST PID" under a new lease if no one owns P. A
+ * stale owner (this host, process gone: a kill -9) is removed first.
+ * Returns 0, or -1 with err naming the owner. */
+static int acquire(struct etcd_store *e, char *err, size_t errlen)
+{
+	cJSON *req = cJSON_CreateObject();
+	add_num(req, "TTL", e->ttl);
+	cJSON *resp = call(e, "/v3/lease/grant", req);
+	cJSON_Delete(req);
+	if (!resp) {
+		snprintf(err, errlen, "cannot reach etcd: %s", e->err);
+		return -1;
+	}
+	snprintf(e->lease, sizeof e->lease, "%s", json_get_str(resp, "ID") ? json_get_str(resp, "ID") : "");
+	cJSON_Delete(resp);
+	char host[256] = "", me[320];
+	gethostname(host, sizeof host - 1);
+	snprintf(me, sizeof me, "%s %ld", host, (long)getpid());
+	char *owner = ekey(e, "m/", "owner");
+	int rc = -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		req = cJSON_CreateObject();
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", 0);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
+		cJSON *op = cJSON_CreateObject();
+		cJSON *put = cJSON_AddObjectToObject(op, "request_put");
+		add_b64(put, "key", owner, strlen(owner));
+		add_b64(put, "value", me, strlen(me));
+		cJSON_AddStringToObject(put, "lease", e->lease);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
+		op = cJSON_CreateObject();
+		cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
+		add_b64(rg, "key", owner, strlen(owner));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "failure"), op);
+		resp = call(e, "/v3/kv/txn", req);
+		cJSON_Delete(req);
+		if (!resp) {
+			snprintf(err, errlen, "cannot reach etcd: %s", e->err);
+			break;
+		}
+		seen_rev(e, resp);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+			e->owner_rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+			cJSON_Delete(resp);
+			rc = 0;
+			break;
+		}
+		const cJSON *kv = cJSON_GetArrayItem(
+		    cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0), "response_range"),
+			"kvs"),
+		    0);
+		char *who = unb64(kv ? json_get_str(kv, "value") : NULL, NULL);
+		long long who_rev = num(kv, "create_revision");
+		cJSON_Delete(resp);
+		char ohost[256] = "";
+		long opid = 0;
+		bool stale = who && sscanf(who, "%255s %ld", ohost, &opid) == 2 && strcmp(ohost, host) == 0 && opid > 0 &&
+			     kill((pid_t)opid, 0) < 0 && errno == ESRCH;
+		if (!stale || attempt > 0) {
+			snprintf(err, errlen,
+				 "etcd prefix %s is in use by another hub (%s%s): stop it first, or give this hub its "
+				 "own --etcd-prefix (a hub that died without stopping releases it within %d s)",
+				 e->prefix, who && who[0] ? "host and pid " : "owner unknown", who ? who : "", e->ttl);
+			free(who);
+			break;
+		}
+		log_warn("store: etcd prefix %s was owned by %s, which is gone: taking it over", e->prefix, who);
+		free(who);
+		/* delete exactly that stale owner key, then try again */
+		req = cJSON_CreateObject();
+		c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", who_rev);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
+		op = cJSON_CreateObject();
+		cJSON *del = cJSON_AddObjectToObject(op, "request_delete_range");
+		add_b64(del, "key", owner, strlen(owner));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
+		cJSON_Delete(call(e, "/v3/kv/txn", req));
+		cJSON_Delete(req);
+	}
+	free(owner);
+	if (rc < 0)
+		lease_revoke(e);
+	return rc;
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct etcd_store *e = arg;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "ID", e->lease);
+	cJSON *resp = call(e, "/v3/lease/keepalive", req);
+	cJSON_Delete(req);
+	if (!resp) {
+		/* etcd unreachable: try again at the next tick; if the lease
+		 * ends meanwhile, the fencing compare stops every write. */
+		log_warn("store: keeping the etcd lease alive failed: %s", e->err);
+		return;
+	}
+	long long ttl = num(cJSON_GetObjectItemCaseSensitive(resp, "result"), "TTL");
+	cJSON_Delete(resp);
+	if (ttl <= 0)
+		e->lost = true;
+	if (e->lost) {
+		log_error("store: the etcd lease of this hub ended: another hub may own %s now; stopping", e->prefix);
+		event_base_loopexit(event_get_base(e->keepalive_ev), NULL);
+	}
+}
+
+int store_etcd_keepalive(struct store *s, struct event_base *base)
+{
+	struct etcd_store *e = E(s);
+	if (!e->lease[0])
+		return -1;
+	struct timeval tv = {e->ttl / 3 > 0 ? e->ttl / 3 : 1, 0};
+	e->keepalive_ev = event_new(base, -1, EV_PERSIST, on_keepalive, e);
+	return event_add(e->keepalive_ev, &tv);
+}
+
+bool store_etcd_lost(struct store *s) { return E(s)->lost; }
+
 static void et_close(struct store *s)
 {
 	struct etcd_store *e = E(s);
+	if (e->keepalive_ev)
+		event_free(e->keepalive_ev);
+	if (e->curl && !e->lost)
+		lease_revoke(e);
 	for (int i = 0; i < e->npend; i++) {
 		free(e->pend[i].key);
 		free(e->pend[i].value);
@@ -891,6 +1074,11 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	if (rc == STORE_OK)
 		e->compacted = atoll(v);
 	free(v);
+	e->ttl = o->lease_ttl > 0 ? o->lease_ttl : 10;
+	if (acquire(e, err, errlen) < 0) {
+		et_close(&e->base);
+		return NULL;
+	}
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
 	return &e->base;
 }

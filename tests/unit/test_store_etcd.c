@@ -291,6 +291,54 @@ static void test_history_commit_and_compaction(void **state)
 	free(live);
 }
 
+/* A second store on the same prefix is refused, naming this process; a
+ * dead owner on this host (a child killed without closing) is taken over;
+ * a store whose lease ended can no longer write (fencing). */
+static void test_prefix_ownership_and_fencing(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", want[64], prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-own-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .lease_ttl = 1};
+	struct store *a = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(a);
+	assert_null(store_open_etcd(&o, err, sizeof err));
+	snprintf(want, sizeof want, " %ld)", (long)getpid());
+	assert_non_null(strstr(err, "in use by another hub"));
+	assert_non_null(strstr(err, want));
+	/* a's lease (1 s, raised to etcd's minimum) is never kept alive here:
+	 * once it ends, a's writes fail and b may own the prefix */
+	long long rev;
+	assert_int_equal(put(a, "core/configmaps/default/x", 1, -1, &rev), STORE_OK);
+	int rc = STORE_OK;
+	for (int i = 0; i < 100 && rc == STORE_OK; i++) {
+		usleep(100000);
+		rc = put(a, "core/configmaps/default/x", 2, 0, NULL);
+	}
+	assert_int_equal(rc, STORE_ERROR);
+	assert_true(store_etcd_lost(a));
+	o.lease_ttl = 30;
+	struct store *b = store_open_etcd(&o, err, sizeof err);
+	if (!b)
+		fail_msg("%s", err);
+	assert_int_equal(put(b, "core/configmaps/default/x", 3, 0, NULL), STORE_OK);
+	store_close(a);
+	store_close(b); /* revokes: free again */
+	/* a child that owns the prefix and dies without closing */
+	pid_t child = fork();
+	if (child == 0) {
+		struct store *c = store_open_etcd(&o, err, sizeof err);
+		_exit(c ? 0 : 1);
+	}
+	int status = 0;
+	waitpid(child, &status, 0);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	struct store *d = store_open_etcd(&o, err, sizeof err);
+	if (!d)
+		fail_msg("stale owner not taken over: %s", err);
+	store_close(d);
+}
+
 static void test_unreachable_is_reported(void **state)
 {
 	char err[512] = "";
@@ -308,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revisions_and_conditions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages_and_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
+		cmocka_unit_test(test_prefix_ownership_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
