@@ -81,6 +81,15 @@ struct etcd_store {
 	long long owner_rev;       /* create_revision of our owner key */
 	int ttl;
 	bool lost;                 /* the lease ended: another hub may own P */
+	/* The objects under P, as clients see them, sorted by key: the hub
+	 * owns P (fencing), so its own writes are every change. */
+	struct centry {
+		char *key, *value;
+		size_t len;
+		long long rev;
+	} *cv;
+	size_t cn, ccap;
+	bool cached;
 	struct event *keepalive_ev;
 };
 
@@ -319,7 +328,7 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 	return rc;
 }
 
-static int et_get(struct store *s, const char *key, char **value, long long *mod_rev)
+static int remote_get(struct store *s, const char *key, char **value, long long *mod_rev)
 {
 	struct etcd_store *e = E(s);
 	char *k = ekey(e, "r/", key), *raw = NULL;
@@ -338,7 +347,7 @@ static int et_get(struct store *s, const char *key, char **value, long long *mod
 }
 
 /* All keys under prefix at one revision, a page at a time. */
-static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
+static int remote_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
 {
 	struct etcd_store *e = E(s);
 	char *start = ekey(e, "r/", prefix);
@@ -409,6 +418,142 @@ static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *
 	free(start);
 	free(end);
 	return rc;
+}
+
+/* ---- the object cache ------------------------------------------------------------------ */
+
+/* Index of the first entry >= key. */
+static size_t cache_lower(struct etcd_store *e, const char *key)
+{
+	size_t lo = 0, hi = e->cn;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(e->cv[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct centry *cache_find(struct etcd_store *e, const char *key)
+{
+	size_t i = cache_lower(e, key);
+	return i < e->cn && strcmp(e->cv[i].key, key) == 0 ? &e->cv[i] : NULL;
+}
+
+/* value as clients see it (stamped); taken over. */
+static void cache_set(struct etcd_store *e, const char *key, char *value, long long rev)
+{
+	size_t i = cache_lower(e, key);
+	if (i < e->cn && strcmp(e->cv[i].key, key) == 0) {
+		free(e->cv[i].value);
+	} else {
+		if (e->cn == e->ccap) {
+			e->ccap = e->ccap ? e->ccap * 2 : 256;
+			e->cv = realloc(e->cv, e->ccap * sizeof *e->cv);
+		}
+		memmove(&e->cv[i + 1], &e->cv[i], (e->cn - i) * sizeof *e->cv);
+		e->cn++;
+		e->cv[i].key = strdup(key);
+	}
+	e->cv[i].value = value;
+	e->cv[i].len = strlen(value);
+	e->cv[i].rev = rev;
+}
+
+static void cache_del(struct etcd_store *e, const char *key)
+{
+	size_t i = cache_lower(e, key);
+	if (i >= e->cn || strcmp(e->cv[i].key, key) != 0)
+		return;
+	free(e->cv[i].key);
+	free(e->cv[i].value);
+	memmove(&e->cv[i], &e->cv[i + 1], (e->cn - i - 1) * sizeof *e->cv);
+	e->cn--;
+}
+
+static void cache_free(struct etcd_store *e)
+{
+	for (size_t i = 0; i < e->cn; i++) {
+		free(e->cv[i].key);
+		free(e->cv[i].value);
+	}
+	free(e->cv);
+	e->cv = NULL;
+	e->cn = e->ccap = 0;
+	e->cached = false;
+}
+
+/* Re-reads one key from etcd into the cache (after a failed compare:
+ * someone else wrote it, e.g. etcdctl, so the next attempt sees it). */
+static void cache_refresh(struct etcd_store *e, const char *key)
+{
+	char *v = NULL;
+	long long r = 0;
+	int rc = remote_get(&e->base, key, &v, &r);
+	if (rc == STORE_OK)
+		cache_set(e, key, v, r);
+	else if (rc == STORE_NOT_FOUND)
+		cache_del(e, key);
+	else
+		free(v);
+}
+
+static int cache_load_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct etcd_store *e = ud;
+	/* remote_list gives keys in order: append */
+	if (e->cn == e->ccap) {
+		e->ccap = e->ccap ? e->ccap * 2 : 256;
+		e->cv = realloc(e->cv, e->ccap * sizeof *e->cv);
+	}
+	e->cv[e->cn++] = (struct centry){strdup(key), strdup(value), len, rev};
+	return 0;
+}
+
+static int et_get(struct store *s, const char *key, char **value, long long *mod_rev)
+{
+	struct etcd_store *e = E(s);
+	if (!e->cached)
+		return remote_get(s, key, value, mod_rev);
+	struct centry *c = cache_find(e, key);
+	if (!c)
+		return STORE_NOT_FOUND;
+	if (mod_rev)
+		*mod_rev = c->rev;
+	if (value)
+		*value = strdup(c->value);
+	return STORE_OK;
+}
+
+/* A copy of the matching entries first: a callback may write. */
+static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
+{
+	struct etcd_store *e = E(s);
+	if (!e->cached)
+		return remote_list(s, prefix, fn, ud, rev);
+	if (rev)
+		*rev = e->rev;
+	size_t plen = strlen(prefix), lo = cache_lower(e, prefix), hi = lo;
+	while (hi < e->cn && strncmp(e->cv[hi].key, prefix, plen) == 0)
+		hi++;
+	size_t n = hi - lo;
+	struct centry *copy = malloc((n ? n : 1) * sizeof *copy);
+	for (size_t i = 0; i < n; i++) {
+		const struct centry *c = &e->cv[lo + i];
+		copy[i] = (struct centry){strdup(c->key), malloc(c->len + 1), c->len, c->rev};
+		memcpy(copy[i].value, c->value, c->len + 1);
+	}
+	bool stop = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!stop)
+			stop = fn(copy[i].key, copy[i].value, copy[i].len, copy[i].rev, ud) != 0;
+		free(copy[i].key);
+		free(copy[i].value);
+	}
+	free(copy);
+	return STORE_OK;
 }
 
 /* ---- writes ---------------------------------------------------------------------------- */
@@ -570,11 +715,15 @@ static int et_put(struct store *s, const char *key, cJSON *obj, long long expect
 	if (t.rc == STORE_ERROR)
 		log_error("store: write of %s failed: %s", key, e->err);
 	if (t.rc != STORE_OK) {
+		if (t.rc != STORE_ERROR && e->cached)
+			cache_refresh(e, key);
 		free(t.prev);
 		return t.rc;
 	}
 	set_rv(obj, t.rev);
 	char *out = json_print(obj);
+	if (e->cached)
+		cache_set(e, key, strdup(out), t.rev);
 	struct store_event ev = {t.rev, t.prev ? STORE_MODIFIED : STORE_ADDED, key, out, t.prev, NULL};
 	written(e, &ev);
 	if (rev_out)
@@ -594,9 +743,13 @@ static int et_del(struct store *s, const char *key, long long expect_rev, long l
 	if (t.rc == STORE_ERROR)
 		log_error("store: delete of %s failed: %s", key, e->err);
 	if (t.rc != STORE_OK) {
+		if (t.rc != STORE_ERROR && e->cached)
+			cache_refresh(e, key);
 		free(t.prev);
 		return t.rc;
 	}
+	if (e->cached)
+		cache_del(e, key);
 	/* The DELETED event carries the last state stamped with the delete's
 	 * revision, as kube-apiserver does. */
 	char *value = stamp(t.prev, strlen(t.prev), t.rev);
@@ -995,6 +1148,7 @@ bool store_etcd_lost(struct store *s) { return E(s)->lost; }
 static void et_close(struct store *s)
 {
 	struct etcd_store *e = E(s);
+	cache_free(e);
 	if (e->keepalive_ev)
 		event_free(e->keepalive_ev);
 	if (e->curl && !e->lost)
@@ -1079,6 +1233,13 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 		et_close(&e->base);
 		return NULL;
 	}
+	/* Owner now: nobody else writes under P, so one list fills the cache. */
+	if (remote_list(&e->base, "", cache_load_item, e, NULL) != STORE_OK) {
+		snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
+		et_close(&e->base);
+		return NULL;
+	}
+	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
 	return &e->base;
 }

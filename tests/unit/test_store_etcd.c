@@ -31,6 +31,7 @@ static char dir[256];
 static pid_t etcd_pid;
 static char url[64];
 static int prefix_seq;
+static char cur_prefix[64];
 
 static int free_port(void)
 {
@@ -100,9 +101,9 @@ static int setup(void **state)
 {
 	if (etcd_pid <= 0)
 		return 0;
-	char prefix[64], err[256];
-	snprintf(prefix, sizeof prefix, "/unit-%d-%d/", (int)getpid(), ++prefix_seq);
-	struct etcd_options o = {.servers = url, .prefix = prefix};
+	char err[256];
+	snprintf(cur_prefix, sizeof cur_prefix, "/unit-%d-%d/", (int)getpid(), ++prefix_seq);
+	struct etcd_options o = {.servers = url, .prefix = cur_prefix};
 	struct store *s = store_open_etcd(&o, err, sizeof err);
 	if (!s)
 		fail_msg("open: %s", err);
@@ -196,16 +197,27 @@ static void test_list_pages_and_prefix(void **state)
 	}
 	assert_int_equal(put(s, "core/configmaps/bigger/x", 1, -1, NULL), STORE_OK);
 	assert_int_equal(put(s, "core/configmaps/bi/y", 1, -1, NULL), STORE_OK);
-	struct collect *c = calloc(1, sizeof *c);
-	long long rev = 0;
-	assert_int_equal(store_list(s, "core/configmaps/big/", collect_item, c, &rev), STORE_OK);
-	assert_int_equal(c->n, 1203);
-	for (int i = 0; i < c->n; i++) {
-		snprintf(k, sizeof k, "core/configmaps/big/c%04d", i);
-		assert_string_equal(c->keys[i], k);
-		assert_true(c->revs[i] <= rev);
+	assert_int_equal(store_delete(s, "core/configmaps/big/c0007", 0, NULL, NULL), STORE_OK);
+	/* from the hub's cache, then from etcd (pages of 500) after a reopen */
+	for (int round = 0; round < 2; round++) {
+		struct collect *c = calloc(1, sizeof *c);
+		long long rev = 0;
+		assert_int_equal(store_list(s, "core/configmaps/big/", collect_item, c, &rev), STORE_OK);
+		assert_int_equal(c->n, 1202);
+		for (int i = 0, j = 0; i < c->n; i++, j++) {
+			if (j == 7)
+				j++;
+			snprintf(k, sizeof k, "core/configmaps/big/c%04d", j);
+			assert_string_equal(c->keys[i], k);
+			assert_true(c->revs[i] <= rev);
+		}
+		free(c);
+		store_close(s);
+		char err[256];
+		struct etcd_options o = {.servers = url, .prefix = cur_prefix};
+		s = *state = store_open_etcd(&o, err, sizeof err);
+		assert_non_null(s);
 	}
-	free(c);
 }
 
 struct evs {
