@@ -44,8 +44,8 @@ static void serve_usage(FILE *f)
 {
 	fputs("Usage: atoll-hub serve --data-dir DIR (--listen HOST:PORT | --insecure-listen HOST:PORT) [options]\n"
 	      "\n"
-	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db before they\n"
-	      "are acknowledged.\n"
+	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db (in etcd with\n"
+	      "--store etcd) before they are acknowledged.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --data-dir DIR               where the store lives (created if missing)\n"
