@@ -40,8 +40,8 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run \
-        checksrc
+.PHONY: all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
+        fuzz-build fuzz-run checksrc
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -115,7 +115,18 @@ browser: all
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ATOLL_BIN=$(abspath $(BUILD)/bin) node tests/browser/dashboard.test.js
 
-test: checksrc fuzz-smoke unit e2e e2e-tls browser
+test: checksrc fuzz-smoke unit e2e e2e-tls e2e-etcd-smoke browser
+
+# The whole end-to-end suite with every hub on etcd (a session etcd member
+# started by the tests; tests/e2e/etcd.py). Long: not part of make test,
+# which runs the seed walkthrough on etcd (tests/e2e/test_store_etcd.py,
+# its own etcd members, runs in make e2e).
+e2e-etcd: all
+	ATOLL_E2E_STORE=etcd ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
+
+e2e-etcd-smoke: all
+	ATOLL_E2E_STORE=etcd ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x \
+		tests/e2e/test_seed_walkthrough.py $(PYTEST_ARGS)
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.

@@ -19,6 +19,8 @@
 #include "tokens.h"
 #include "statusfeed.h"
 #include "store.h"
+#include "store_check.h"
+#include "store_etcd.h"
 #include "timefmt.h"
 
 #define ATOLL_VERSION "0.1.0"
@@ -33,6 +35,7 @@ static void usage(FILE *f)
 	      "  init      create the CA, the serving certificate and an admin kubeconfig\n"
 	      "  serve     run the hub's API server\n"
 	      "  token     create, list or delete bootstrap (join) and API tokens\n"
+	      "  store     check or repair the SQLite store of a stopped hub\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
 	      "  version   print the version\n"
 	      "\n"
@@ -44,8 +47,8 @@ static void serve_usage(FILE *f)
 {
 	fputs("Usage: atoll-hub serve --data-dir DIR (--listen HOST:PORT | --insecure-listen HOST:PORT) [options]\n"
 	      "\n"
-	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db before they\n"
-	      "are acknowledged.\n"
+	      "Serves the Kubernetes-compatible API. Writes are durable in DIR/atoll.db (in etcd with\n"
+	      "--store etcd) before they are acknowledged.\n"
 	      "\n"
 	      "Options:\n"
 	      "  --data-dir DIR               where the store lives (created if missing)\n"
@@ -70,6 +73,12 @@ static void serve_usage(FILE *f)
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
 	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
 	      "  --max-watches N              concurrent watch streams before 429 TooManyRequests (default 10000)\n"
+	      "  --store BACKEND              sqlite (DIR/atoll.db, the default) or etcd\n"
+	      "  --etcd-servers URL[,URL...]  etcd client URLs (http:// or https://) for --store etcd\n"
+	      "  --etcd-cafile FILE           CA that signed etcd's serving certificates\n"
+	      "  --etcd-certfile FILE         client certificate for etcd\n"
+	      "  --etcd-keyfile FILE          its key\n"
+	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  -h, --help                   show this help\n",
@@ -101,8 +110,15 @@ static int cmd_serve(int argc, char **argv)
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
 	struct secure_opts sec = {0};
-	const char *tls_port_file = NULL;
+	const char *tls_port_file = NULL, *backend = "sqlite";
+	struct etcd_options etcd = {0};
 	static const struct option opts[] = {
+		{"store", required_argument, NULL, 1100},
+		{"etcd-servers", required_argument, NULL, 1101},
+		{"etcd-cafile", required_argument, NULL, 1102},
+		{"etcd-certfile", required_argument, NULL, 1103},
+		{"etcd-keyfile", required_argument, NULL, 1104},
+		{"etcd-prefix", required_argument, NULL, 1105},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -172,6 +188,12 @@ static int cmd_serve(int argc, char **argv)
 						 : c == 1010 ? &sec.first_byte_timeout_ms : &sec.check_interval_ms) = ms;
 			break;
 		}
+		case 1100: backend = optarg; break;
+		case 1101: etcd.servers = optarg; break;
+		case 1102: etcd.cafile = optarg; break;
+		case 1103: etcd.certfile = optarg; break;
+		case 1104: etcd.keyfile = optarg; break;
+		case 1105: etcd.prefix = optarg; break;
 		case 1011:
 			if (num_parse_int(optarg, 1, INT_MAX, &sec.max_pending_per_client) < 0) {
 				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s (want a whole number above 0)\n", optarg);
@@ -207,6 +229,18 @@ static int cmd_serve(int argc, char **argv)
 		serve_usage(stderr);
 		return 2;
 	}
+	if (strcmp(backend, "sqlite") != 0 && strcmp(backend, "etcd") != 0) {
+		fprintf(stderr, "atoll-hub serve: unknown --store %s (want sqlite or etcd)\n", backend);
+		return 2;
+	}
+	if ((strcmp(backend, "etcd") == 0) != (etcd.servers != NULL)) {
+		fprintf(stderr, "atoll-hub serve: --etcd-servers goes with --store etcd, and --store etcd needs it\n");
+		return 2;
+	}
+	if ((etcd.certfile != NULL) != (etcd.keyfile != NULL)) {
+		fprintf(stderr, "atoll-hub serve: --etcd-certfile and --etcd-keyfile go together\n");
+		return 2;
+	}
 	if (history < 100) {
 		fprintf(stderr, "atoll-hub serve: --history must be at least 100\n");
 		return 2;
@@ -215,13 +249,15 @@ static int cmd_serve(int argc, char **argv)
 	listenguard_setup_process();
 	signal(SIGPIPE, SIG_IGN);
 	char err[512];
-	struct store *st = store_open_sqlite(data_dir, err, sizeof err);
+	struct store *st = etcd.servers ? store_open_etcd(&etcd, err, sizeof err) : store_open_sqlite(data_dir, err, sizeof err);
 	if (!st) {
 		log_error("cannot open the store: %s", err);
 		return 1;
 	}
 	loop = event_base_new();
 	log_attach(loop); /* "(repeated N times)" when the window ends */
+	if (etcd.servers)
+		store_etcd_keepalive(st, loop);
 	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
 				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
@@ -286,6 +322,7 @@ static int cmd_serve(int argc, char **argv)
 	 * queues), before the TLS server they point to goes. */
 	event_base_loop(loop, EVLOOP_NONBLOCK);
 	secure_free(secure);
+	bool lost = etcd.servers && store_etcd_lost(st);
 	store_close(st);
 	hubmetrics_shutdown();
 	event_free(sigterm);
@@ -294,7 +331,7 @@ static int cmd_serve(int argc, char **argv)
 	event_base_free(loop);
 	kinds_shutdown();
 	log_info("stopped");
-	return 0;
+	return lost ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -320,6 +357,8 @@ int main(int argc, char **argv)
 		return secure_init_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "token") == 0)
 		return tokens_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "store") == 0)
+		return store_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;

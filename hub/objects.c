@@ -106,11 +106,13 @@ static long long parse_rv(const char *s)
 	return (*end || v < 0) ? -1 : v;
 }
 
+/* STORE_OK, STORE_NOT_FOUND, or STORE_ERROR when the store cannot tell
+ * (etcd unreachable): that is a 500, not a missing namespace. */
 static int namespace_exists(struct obj_ctx *c, const char *ns)
 {
 	char key[512];
 	store_key(key, sizeof key, "", "namespaces", "", ns);
-	return store_get(c->store, key, NULL, NULL) == STORE_OK;
+	return store_get(c->store, key, NULL, NULL);
 }
 
 /* Validation plus the size limit; fills e and returns -1 on failure. */
@@ -269,7 +271,10 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 			      k->kind);
 		return -1;
 	}
-	if (k->namespaced && !namespace_exists(c, ns)) {
+	int nsrc = k->namespaced ? namespace_exists(c, ns) : STORE_OK;
+	if (nsrc == STORE_ERROR)
+		return store_rc_error(nsrc, k, name, e);
+	if (nsrc != STORE_OK) {
 		api_error_set(e, 404, "NotFound", "namespaces \"%s\" not found", ns);
 		snprintf(e->name, sizeof e->name, "%s", ns);
 		return -1;

@@ -37,7 +37,10 @@
  *     to clients (watches, agent long-polls, /status, metrics) uses these.
  *     They must not write to the store from the callback.
  *
- * etcd mapping: a batch is one etcd Txn. The backend keeps the batch's
+ * etcd (store_etcd.c) today makes each write its own Txn, durable before
+ * put/del returns, and keeps the batch only for delivery (committed
+ * subscribers at store_commit()). The design for one Txn per batch:
+ * a batch is one etcd Txn. The backend keeps the batch's
  * writes in memory as an overlay that get/list/changes consult first;
  * store_commit() sends one Txn whose If compares the mod_revision of every
  * key the batch read before writing (the optimistic checks put/del made)
@@ -145,7 +148,9 @@ struct store {
 	int nrsubs;
 };
 
-/* SQLite backend: one file DIR/atoll.db (created if missing). */
+/* SQLite backend: one file DIR/atoll.db (created if missing), locked
+ * against a second opener and checked at open (store_check.h). The etcd
+ * backend is in store_etcd.h. */
 struct store *store_open_sqlite(const char *dir, char *err, size_t errlen);
 
 /* In-transaction subscribers (see above): every write, as it is made. */

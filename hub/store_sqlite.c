@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 
 #include "jsonutil.h"
 #include "log.h"
+#include "store_check.h"
 
 /* A change waiting for its batch's commit before committed subscribers
  * hear of it. */
@@ -40,6 +42,7 @@ struct sqlite_store {
 	sqlite3_stmt *list, *changes; /* prepared once; a nested call prepares its own */
 	bool list_busy, changes_busy;
 	char path[4096];
+	int lock_fd; /* holds the data dir's lock (store_check.h) */
 };
 
 static struct sqlite_store *S(struct store *s) { return (struct sqlite_store *)s; }
@@ -86,6 +89,8 @@ static void sq_close(struct store *s)
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
+	if (q->lock_fd >= 0)
+		close(q->lock_fd);
 	free(q);
 }
 
@@ -335,8 +340,11 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	bool ok = step_done(w) == 0 &&
 		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
+	/* Taken before ROLLBACK TO, which resets it to "not an error". */
+	char why[256];
+	snprintf(why, sizeof why, "%s", ok ? "" : sqlite3_errmsg(q->db));
 	if (write_end(q, ok) < 0) {
-		log_error("store: write of %s failed: %s", key, sqlite3_errmsg(q->db));
+		log_error("store: write of %s at revision %lld failed: %s", key, rev, ok ? sqlite3_errmsg(q->db) : why);
 		if (autocommit(q))
 			rollback_batch(q);
 		goto out;
@@ -391,8 +399,10 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
 	bool ok = step_done(q->del_obj) == 0 && log_change(q, rev, STORE_DELETED, key, value, prev) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
+	char why[256];
+	snprintf(why, sizeof why, "%s", ok ? "" : sqlite3_errmsg(q->db));
 	if (write_end(q, ok) < 0) {
-		log_error("store: delete of %s failed: %s", key, sqlite3_errmsg(q->db));
+		log_error("store: delete of %s at revision %lld failed: %s", key, rev, ok ? sqlite3_errmsg(q->db) : why);
 		if (autocommit(q))
 			rollback_batch(q);
 		goto out;
@@ -499,18 +509,59 @@ static long long read_meta(sqlite3 *db, const char *name)
 	return v;
 }
 
+struct startup_findings {
+	char first[512]; /* the first finding left unrepaired */
+};
+
+static void startup_finding(const char *finding, bool repaired, void *ud)
+{
+	struct startup_findings *f = ud;
+	if (repaired)
+		log_warn("store: repaired at start-up: %s", finding);
+	else if (!f->first[0])
+		snprintf(f->first, sizeof f->first, "%s", finding);
+	if (!repaired)
+		log_error("store: inconsistent: %s", finding);
+}
+
+/* Repairs what is safe (store_check.h); refuses to serve from a store with
+ * anything else wrong. */
+static int startup_check(struct sqlite_store *q, const char *dir, char *err, size_t errlen)
+{
+	struct startup_findings f = {{0}};
+	char cerr[512];
+	int left = store_sqlite_check(q->db, STORE_CHECK_REPAIR_SAFE, startup_finding, &f, cerr, sizeof cerr);
+	if (left < 0) {
+		snprintf(err, errlen, "consistency check of %s failed: %s", q->path, cerr);
+		return -1;
+	}
+	if (left > 0) {
+		snprintf(err, errlen,
+			 "%s is inconsistent (%s%s); stop every hub using it, back up %s, then run "
+			 "'atoll-hub store repair --data-dir %s'",
+			 q->path, f.first, left > 1 ? ", and more: see the log" : "", dir, dir);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create data directory %s: %s", dir, strerror(errno));
 		return NULL;
 	}
+	int lock_fd = store_lock_dir(dir, err, errlen);
+	if (lock_fd < 0)
+		return NULL;
 	struct sqlite_store *q = calloc(1, sizeof *q);
 	q->base.ops = &sqlite_ops;
+	q->lock_fd = lock_fd;
 	snprintf(q->path, sizeof q->path, "%s/atoll.db", dir);
 	if (sqlite3_open(q->path, &q->db) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", q->path, sqlite3_errmsg(q->db));
 		sqlite3_close(q->db);
+		close(lock_fd);
 		free(q);
 		return NULL;
 	}
@@ -521,6 +572,10 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	    exec(q->db, "CREATE INDEX IF NOT EXISTS log_key ON log(key, rev)") < 0 ||
 	    exec(q->db, "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER)") < 0) {
 		snprintf(err, errlen, "cannot initialise %s: %s", q->path, sqlite3_errmsg(q->db));
+		sq_close(&q->base);
+		return NULL;
+	}
+	if (startup_check(q, dir, err, errlen) < 0) {
 		sq_close(&q->base);
 		return NULL;
 	}

@@ -23,13 +23,13 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
 
 class Hub:
-    def __init__(self, bindir, data_dir):
+    def __init__(self, bindir, data_dir, extra=()):
         self.bindir, self.data_dir = bindir, data_dir
         port_file = os.path.join(data_dir, "port")
         self.log = open(os.path.join(data_dir, "hub.log"), "ab")
         self.proc = subprocess.Popen(
             [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", data_dir, "--insecure-listen", "127.0.0.1:0",
-             "--port-file", port_file, "--log-level", "warn"], stdout=self.log, stderr=self.log)
+             "--port-file", port_file, "--log-level", "warn"] + list(extra), stdout=self.log, stderr=self.log)
         deadline = time.time() + 10
         self.port = None
         while time.time() < deadline and self.port is None:
@@ -128,10 +128,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     ap.add_argument("--json", help="also write the raw figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data dir")
+    ap.add_argument("--store", choices=("sqlite", "etcd"), default="sqlite",
+                    help="the hub's store; etcd: one etcd member started in the temporary dir")
     args = ap.parse_args()
     q = 10 if args.quick else 1
     tmp = tempfile.mkdtemp(prefix="atoll-bench-")
-    hub = Hub(os.path.abspath(args.bin), tmp)
+    etcd, extra = None, []
+    if args.store == "etcd":
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../e2e"))
+        from etcd import EtcdCluster
+        etcd = EtcdCluster(os.path.join(tmp, "etcd")).start()
+        extra = etcd.hub_args()
+    hub = Hub(os.path.abspath(args.bin), tmp, extra)
     res = {"machine": machine()}
     try:
         port = hub.port
@@ -190,8 +198,12 @@ def main():
         res["rss_10k_kib"] = hub.status("VmRSS")
         res["hwm_10k_kib"] = hub.status("VmHWM")
         res["db_bytes"] = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp) if f.startswith("atoll.db"))
+        if etcd:
+            res["db_bytes"] = int(etcd.call("/v3/maintenance/status", {})["dbSize"])
     finally:
         hub.stop()
+        if etcd:
+            etcd.stop()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     report(res)

@@ -56,6 +56,30 @@ def free_port():
 # (hub.port, hub.url) for raw-socket tests and agents.
 E2E_TLS = os.environ.get("ATOLL_E2E_TLS") == "1"
 
+# ATOLL_E2E_STORE=etcd runs every hub on etcd (`--store etcd`): one etcd
+# member for the whole session (tests/e2e/etcd.py), a key prefix per data
+# directory so hubs do not see each other's objects and a restarted hub
+# finds its own.
+E2E_STORE = os.environ.get("ATOLL_E2E_STORE", "sqlite")
+_session_etcd = []
+
+
+def session_etcd():
+    if not _session_etcd:
+        from etcd import EtcdCluster
+        d = tempfile.mkdtemp(prefix="atoll-e2e-etcd-")
+        _session_etcd.append(EtcdCluster(d).start())
+        import atexit
+        atexit.register(shutil.rmtree, d, True)
+    return _session_etcd[0]
+
+
+def store_args(data_dir):
+    if E2E_STORE != "etcd":
+        return []
+    import hashlib
+    return session_etcd().hub_args(prefix="/atoll-e2e/%s/" % hashlib.sha1(data_dir.encode()).hexdigest()[:16])
+
 
 def stop_process(proc, log=None, sig=signal.SIGTERM):
     """Signals proc (SIGTERM unless told otherwise) if it still runs, kills it
@@ -114,6 +138,8 @@ class Hub:
             args += ["--listen", "127.0.0.1:%d" % self.tls_port]
         log_start = os.path.getsize(os.path.join(self.data_dir, "hub.log")) \
             if os.path.exists(os.path.join(self.data_dir, "hub.log")) else 0
+        if "--store" not in self.extra:
+            args += store_args(os.path.abspath(self.data_dir))
         self.log = open(os.path.join(self.data_dir, "hub.log"), "ab")
         self.proc = subprocess.Popen(args + self.extra, stdout=self.log, stderr=self.log, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout

@@ -1,0 +1,1248 @@
+/* etcd backend of the store (store.h), through etcd's v3 JSON gateway
+ * (/v3/kv/range, /v3/kv/txn, /v3/watch, /v3/kv/compaction; keys and values
+ * base64) with libcurl. Debian's etcd-server 3.4 serves the gateway on its
+ * client port; no gRPC or protobuf library is needed.
+ *
+ * Layout under the prefix P (default "/atoll/"):
+ *   P "r/" <store key>  the object, compact JSON (metadata.resourceVersion
+ *                       is not stored: it is the key's mod_revision, set
+ *                       on every read, as kube-apiserver does)
+ *   P "m/last"          touched by every write's Txn: its mod_revision is
+ *                       the newest revision that changed an object
+ *   P "m/compacted"     the compaction point this hub asked etcd for
+ *
+ * Guarantees, as with SQLite:
+ *   - the resourceVersion is etcd's revision of the write;
+ *   - every write is one Txn whose If compares the key's mod_revision (or
+ *     create_revision 0 for a create) with what the write read: optimistic
+ *     concurrency against every other writer of the etcd cluster;
+ *   - a write returns only once etcd answered the Txn, i.e. once it is
+ *     committed by the raft quorum and in its WAL;
+ *   - changes() replays history from etcd's own MVCC history with a watch
+ *     from since+1; a compacted revision gives STORE_COMPACTED (410);
+ *   - compaction is scheduled by the API server exactly as for SQLite
+ *     (every 1000 writes, keeping --history revisions): /v3/kv/compaction.
+ *
+ * Group commit. The API server's batches are kept (writes between two
+ * store_commit() calls; committed subscribers hear of them inside
+ * store_commit(), in revision order), but each write is its own etcd Txn,
+ * made durable before put/del returns — a stronger guarantee than the
+ * batch asks, at one raft round trip per write. One Txn per batch would
+ * need per-write revisions inside one etcd revision and a read overlay;
+ * it is the next step if write throughput on etcd matters.
+ *
+ * Blocking. The store interface is synchronous (objects.c and the
+ * controllers read their own writes at once), so requests are blocking
+ * curl_easy calls on the event loop. On loopback or a LAN a round trip is
+ * well under a millisecond plus etcd's fsync; a slow or partitioned etcd
+ * stalls the hub for up to the request timeout (10 s), after which the
+ * next endpoint is tried. */
+#include "numparse.h"
+#include "store.h"
+#include "store_etcd.h"
+
+#include <limits.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <mbedtls/base64.h>
+
+#include "jsonutil.h"
+#include "log.h"
+
+#define ETCD_TIMEOUT_MS 10000L
+#define ETCD_CONNECT_TIMEOUT_MS 2000L
+#define ETCD_PAGE 500
+
+struct pending {
+	long long rev;
+	enum store_event_type type;
+	char *key, *value, *prev;
+};
+
+struct etcd_store {
+	struct store base;
+	CURL *curl;
+	char **endpoints;
+	int nendpoints, cur;
+	char *cafile, *certfile, *keyfile;
+	char prefix[256];
+	long long rev;       /* newest revision seen */
+	long long compacted;
+	bool in_batch;
+	struct pending *pend;
+	int npend, pcap;
+	char err[512];
+	/* Ownership of the prefix: P "m/owner" under our lease. */
+	char lease[32];            /* lease ID ("" when none) */
+	long long owner_rev;       /* create_revision of our owner key */
+	int ttl;
+	bool lost;                 /* the lease ended: another hub may own P */
+	/* The objects under P, as clients see them, sorted by key: the hub
+	 * owns P (fencing), so its own writes are every change. */
+	struct centry {
+		char *key, *value;
+		size_t len;
+		long long rev;
+	} *cv;
+	size_t cn, ccap;
+	bool cached;
+	struct event *keepalive_ev;
+};
+
+static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
+
+/* ---- base64 and JSON helpers ---------------------------------------------------------- */
+
+static char *b64(const char *data, size_t len)
+{
+	size_t olen = 0;
+	mbedtls_base64_encode(NULL, 0, &olen, (const unsigned char *)data, len);
+	char *out = malloc(olen + 1);
+	if (mbedtls_base64_encode((unsigned char *)out, olen + 1, &olen, (const unsigned char *)data, len) != 0) {
+		free(out);
+		return NULL;
+	}
+	out[olen] = '\0';
+	return out;
+}
+
+/* Decoded bytes, NUL-terminated; *len their count. "" for NULL. */
+static char *unb64(const char *text, size_t *len)
+{
+	size_t tl = text ? strlen(text) : 0, olen = 0;
+	char *out = malloc(tl * 3 / 4 + 4);
+	if (tl && mbedtls_base64_decode((unsigned char *)out, tl * 3 / 4 + 3, &olen, (const unsigned char *)text, tl) != 0) {
+		free(out);
+		return NULL;
+	}
+	out[olen] = '\0';
+	if (len)
+		*len = olen;
+	return out;
+}
+
+/* The gateway prints int64 as strings. */
+static long long num(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	long long n = 0;
+	if (cJSON_IsString(v))
+		return num_parse_ll(v->valuestring, LLONG_MIN, LLONG_MAX, &n) == 0 ? n : 0;
+	if (cJSON_IsNumber(v))
+		return (long long)v->valuedouble;
+	return 0;
+}
+
+static void add_b64(cJSON *o, const char *name, const char *data, size_t len)
+{
+	char *t = b64(data, len);
+	cJSON_AddStringToObject(o, name, t ? t : "");
+	free(t);
+}
+
+static void add_num(cJSON *o, const char *name, long long v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", v);
+	cJSON_AddStringToObject(o, name, buf);
+}
+
+/* The key one past every key with this prefix. */
+static char *range_end(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	char *e = strdup(prefix);
+	while (n > 0) {
+		if ((unsigned char)e[n - 1] < 0xff) {
+			e[n - 1]++;
+			e[n] = '\0';
+			return e;
+		}
+		n--;
+	}
+	e[0] = '\0';
+	return e;
+}
+
+static void set_rv(cJSON *obj, long long rev)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", rev);
+	json_set_str(json_ensure_obj(obj, "metadata"), "resourceVersion", buf);
+}
+
+/* The stored value as clients see it: resourceVersion = rev. */
+static char *stamp(const char *value, size_t len, long long rev)
+{
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return strdup(value);
+	}
+	set_rv(o, rev);
+	char *out = json_print(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->data = realloc(b->data, b->cap);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	buf_add(ud, p, size * n);
+	return size * n;
+}
+
+static void setup_request(struct etcd_store *e, const char *path, const char *body, curl_write_callback fn, void *ud,
+			  long timeout_ms)
+{
+	char url[1024];
+	snprintf(url, sizeof url, "%s%s", e->endpoints[e->cur], path);
+	CURL *c = e->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fn);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ud);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (e->cafile)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cafile);
+	if (e->certfile)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->certfile);
+	if (e->keyfile)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
+	static struct curl_slist *hdrs;
+	if (!hdrs)
+		hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+}
+
+/* A failure worth trying the next endpoint for: no answer at all, or an
+ * answer from a member that cannot serve (no leader, stopping). */
+static bool try_next(CURLcode rc, long status)
+{
+	if (rc == CURLE_OK)
+		return status == 503 || status == 502;
+	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_GOT_NOTHING ||
+	       rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_COULDNT_RESOLVE_HOST ||
+	       rc == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* POSTs body to path; the parsed answer, or NULL with e->err set. An
+ * endpoint that does not answer is left for the next one. */
+static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
+{
+	char *text = json_print(body);
+	cJSON *out = NULL;
+	for (int attempt = 0; attempt < e->nendpoints; attempt++) {
+		struct buf b = {0};
+		setup_request(e, path, text, on_body, &b, ETCD_TIMEOUT_MS);
+		CURLcode rc = curl_easy_perform(e->curl);
+		long status = 0;
+		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (rc == CURLE_OK && status == 200) {
+			out = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+			if (!out)
+				snprintf(e->err, sizeof e->err, "etcd %s: unreadable answer", e->endpoints[e->cur]);
+			free(b.data);
+			break;
+		}
+		if (rc != CURLE_OK)
+			snprintf(e->err, sizeof e->err, "etcd %s%s: %s", e->endpoints[e->cur], path, curl_easy_strerror(rc));
+		else
+			snprintf(e->err, sizeof e->err, "etcd %s%s: HTTP %ld: %.300s", e->endpoints[e->cur], path, status,
+				 b.data ? b.data : "");
+		free(b.data);
+		if (!try_next(rc, status))
+			break;
+		log_warn("store: %s; trying the next etcd endpoint", e->err);
+		e->cur = (e->cur + 1) % e->nendpoints;
+	}
+	free(text);
+	return out;
+}
+
+static void seen_rev(struct etcd_store *e, const cJSON *resp)
+{
+	long long r = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	if (r > e->rev)
+		e->rev = r;
+}
+
+static char *ekey(struct etcd_store *e, const char *kind, const char *key)
+{
+	size_t n = strlen(e->prefix) + strlen(kind) + strlen(key) + 1;
+	char *k = malloc(n);
+	snprintf(k, n, "%s%s%s", e->prefix, kind, key);
+	return k;
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+/* The raw value and mod_revision of an etcd key. */
+static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *len, long long *mod_rev)
+{
+	cJSON *req = cJSON_CreateObject();
+	add_b64(req, "key", k, strlen(k));
+	cJSON *resp = call(e, "/v3/kv/range", req);
+	cJSON_Delete(req);
+	if (!resp)
+		return STORE_ERROR;
+	seen_rev(e, resp);
+	const cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), 0);
+	int rc = STORE_NOT_FOUND;
+	if (kv) {
+		rc = STORE_OK;
+		if (mod_rev)
+			*mod_rev = num(kv, "mod_revision");
+		if (value) {
+			*value = unb64(json_get_str(kv, "value"), len);
+			if (!*value)
+				rc = STORE_ERROR;
+		}
+	}
+	cJSON_Delete(resp);
+	return rc;
+}
+
+static int remote_get(struct store *s, const char *key, char **value, long long *mod_rev)
+{
+	struct etcd_store *e = E(s);
+	char *k = ekey(e, "r/", key), *raw = NULL;
+	size_t len = 0;
+	long long r = 0;
+	int rc = raw_get(e, k, value ? &raw : NULL, &len, &r);
+	free(k);
+	if (rc != STORE_OK)
+		return rc;
+	if (mod_rev)
+		*mod_rev = r;
+	if (value)
+		*value = stamp(raw, len, r);
+	free(raw);
+	return STORE_OK;
+}
+
+/* All keys under prefix at one revision, a page at a time. */
+static int remote_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
+{
+	struct etcd_store *e = E(s);
+	char *start = ekey(e, "r/", prefix);
+	char *end = range_end(start);
+	size_t strip = strlen(e->prefix) + 2;
+	long long at = 0;
+	int rc = STORE_OK;
+	bool more = true, stop = false;
+	while (more && !stop) {
+		cJSON *req = cJSON_CreateObject();
+		add_b64(req, "key", start, strlen(start));
+		add_b64(req, "range_end", end, strlen(end));
+		add_num(req, "limit", ETCD_PAGE);
+		if (at)
+			add_num(req, "revision", at);
+		cJSON *resp = call(e, "/v3/kv/range", req);
+		cJSON_Delete(req);
+		if (!resp) {
+			rc = STORE_ERROR;
+			break;
+		}
+		if (!at) {
+			at = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+			seen_rev(e, resp);
+			if (rev)
+				*rev = at;
+		}
+		more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "more"));
+		const cJSON *kv;
+		char *last = NULL;
+		cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(resp, "kvs"))
+		{
+			size_t kl = 0, vl = 0;
+			char *k = unb64(json_get_str(kv, "key"), &kl);
+			char *v = unb64(json_get_str(kv, "value"), &vl);
+			if (!k || !v || kl < strip) {
+				free(k);
+				free(v);
+				continue;
+			}
+			long long mr = num(kv, "mod_revision");
+			char *val = stamp(v, vl, mr);
+			stop = fn(k + strip, val, strlen(val), mr, ud) != 0;
+			free(val);
+			free(v);
+			free(last);
+			last = k;
+			if (stop)
+				break;
+		}
+		if (more && last) {
+			/* the next page starts just after the last key */
+			size_t n = strlen(last);
+			free(start);
+			start = malloc(n + 2);
+			memcpy(start, last, n);
+			start[n] = '\0';
+			start[n + 1] = '\0';
+			/* "\0" cannot be sent in a C string: append the lowest byte
+			 * that sorts after the key instead, \x01 (keys never hold it). */
+			start[n] = '\x01';
+		} else {
+			more = false;
+		}
+		free(last);
+		cJSON_Delete(resp);
+	}
+	free(start);
+	free(end);
+	return rc;
+}
+
+/* ---- the object cache ------------------------------------------------------------------ */
+
+/* Index of the first entry >= key. */
+static size_t cache_lower(struct etcd_store *e, const char *key)
+{
+	size_t lo = 0, hi = e->cn;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (strcmp(e->cv[mid].key, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct centry *cache_find(struct etcd_store *e, const char *key)
+{
+	size_t i = cache_lower(e, key);
+	return i < e->cn && strcmp(e->cv[i].key, key) == 0 ? &e->cv[i] : NULL;
+}
+
+/* value as clients see it (stamped); taken over. */
+static void cache_set(struct etcd_store *e, const char *key, char *value, long long rev)
+{
+	size_t i = cache_lower(e, key);
+	if (i < e->cn && strcmp(e->cv[i].key, key) == 0) {
+		free(e->cv[i].value);
+	} else {
+		if (e->cn == e->ccap) {
+			e->ccap = e->ccap ? e->ccap * 2 : 256;
+			e->cv = realloc(e->cv, e->ccap * sizeof *e->cv);
+		}
+		memmove(&e->cv[i + 1], &e->cv[i], (e->cn - i) * sizeof *e->cv);
+		e->cn++;
+		e->cv[i].key = strdup(key);
+	}
+	e->cv[i].value = value;
+	e->cv[i].len = strlen(value);
+	e->cv[i].rev = rev;
+}
+
+static void cache_del(struct etcd_store *e, const char *key)
+{
+	size_t i = cache_lower(e, key);
+	if (i >= e->cn || strcmp(e->cv[i].key, key) != 0)
+		return;
+	free(e->cv[i].key);
+	free(e->cv[i].value);
+	memmove(&e->cv[i], &e->cv[i + 1], (e->cn - i - 1) * sizeof *e->cv);
+	e->cn--;
+}
+
+static void cache_free(struct etcd_store *e)
+{
+	for (size_t i = 0; i < e->cn; i++) {
+		free(e->cv[i].key);
+		free(e->cv[i].value);
+	}
+	free(e->cv);
+	e->cv = NULL;
+	e->cn = e->ccap = 0;
+	e->cached = false;
+}
+
+/* Re-reads one key from etcd into the cache (after a failed compare:
+ * someone else wrote it, e.g. etcdctl, so the next attempt sees it). */
+static void cache_refresh(struct etcd_store *e, const char *key)
+{
+	char *v = NULL;
+	long long r = 0;
+	int rc = remote_get(&e->base, key, &v, &r);
+	if (rc == STORE_OK)
+		cache_set(e, key, v, r);
+	else if (rc == STORE_NOT_FOUND)
+		cache_del(e, key);
+	else
+		free(v);
+}
+
+static int cache_load_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct etcd_store *e = ud;
+	/* remote_list gives keys in order: append */
+	if (e->cn == e->ccap) {
+		e->ccap = e->ccap ? e->ccap * 2 : 256;
+		e->cv = realloc(e->cv, e->ccap * sizeof *e->cv);
+	}
+	e->cv[e->cn++] = (struct centry){strdup(key), strdup(value), len, rev};
+	return 0;
+}
+
+static int et_get(struct store *s, const char *key, char **value, long long *mod_rev)
+{
+	struct etcd_store *e = E(s);
+	if (!e->cached)
+		return remote_get(s, key, value, mod_rev);
+	struct centry *c = cache_find(e, key);
+	if (!c)
+		return STORE_NOT_FOUND;
+	if (mod_rev)
+		*mod_rev = c->rev;
+	if (value)
+		*value = strdup(c->value);
+	return STORE_OK;
+}
+
+/* A copy of the matching entries first: a callback may write. */
+static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *ud, long long *rev)
+{
+	struct etcd_store *e = E(s);
+	if (!e->cached)
+		return remote_list(s, prefix, fn, ud, rev);
+	if (rev)
+		*rev = e->rev;
+	size_t plen = strlen(prefix), lo = cache_lower(e, prefix), hi = lo;
+	while (hi < e->cn && strncmp(e->cv[hi].key, prefix, plen) == 0)
+		hi++;
+	size_t n = hi - lo;
+	struct centry *copy = malloc((n ? n : 1) * sizeof *copy);
+	for (size_t i = 0; i < n; i++) {
+		const struct centry *c = &e->cv[lo + i];
+		copy[i] = (struct centry){strdup(c->key), malloc(c->len + 1), c->len, c->rev};
+		memcpy(copy[i].value, c->value, c->len + 1);
+	}
+	bool stop = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!stop)
+			stop = fn(copy[i].key, copy[i].value, copy[i].len, copy[i].rev, ud) != 0;
+		free(copy[i].key);
+		free(copy[i].value);
+	}
+	free(copy);
+	return STORE_OK;
+}
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+static void add_pending(struct etcd_store *e, const struct store_event *ev)
+{
+	if (e->npend == e->pcap) {
+		e->pcap = e->pcap ? e->pcap * 2 : 16;
+		e->pend = realloc(e->pend, (size_t)e->pcap * sizeof *e->pend);
+	}
+	e->pend[e->npend++] = (struct pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+					      ev->prev_value ? strdup(ev->prev_value) : NULL};
+}
+
+static int et_commit(struct store *s);
+
+/* A write is durable: committed subscribers at the next store_commit()
+ * (right away without batching), in-transaction ones now. */
+static void written(struct etcd_store *e, const struct store_event *ev)
+{
+	add_pending(e, ev);
+	if (!e->in_batch) {
+		e->in_batch = true;
+		if (e->base.on_open)
+			e->base.on_open(&e->base, e->base.on_open_ud);
+	}
+	if (!e->base.on_open)
+		et_commit(&e->base);
+	struct store_event_cache cache = {0};
+	struct store_event x = *ev;
+	x.cache = &cache;
+	store_notify(&e->base, &x);
+	store_event_cache_clear(&cache);
+}
+
+/* What a write's Txn found. */
+struct txn_result {
+	int rc;          /* STORE_OK, or why the If failed */
+	long long rev;   /* the write's revision */
+	char *prev;      /* previous value as clients saw it, or NULL */
+};
+
+/* One Txn, one round trip:
+ *   If    expect_rev -1: create_revision = 0 (absent); > 0: mod_revision =
+ *         expect_rev; 0: nothing for a put, create_revision > 0 (present)
+ *         for a delete
+ *   Then  the put (value) or delete (value NULL), with prev_kv, and a put
+ *         of m/last
+ *   Else  a range of the key, to tell EXISTS, NOT_FOUND and CONFLICT apart. */
+static struct txn_result txn(struct etcd_store *e, const char *key, long long expect_rev, const char *value)
+{
+	struct txn_result out = {STORE_ERROR, 0, NULL};
+	char *k = ekey(e, "r/", key), *last = ekey(e, "m/", "last");
+	cJSON *req = cJSON_CreateObject();
+	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+	char *owner = ekey(e, "m/", "owner");
+	if (e->owner_rev) { /* fencing: only while this hub owns the prefix */
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", e->owner_rev);
+		cJSON_AddItemToArray(compare, c);
+	}
+	if (expect_rev != 0 || !value) {
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", k, strlen(k));
+		if (expect_rev > 0) {
+			cJSON_AddStringToObject(c, "target", "MOD");
+			cJSON_AddStringToObject(c, "result", "EQUAL");
+			add_num(c, "mod_revision", expect_rev);
+		} else {
+			cJSON_AddStringToObject(c, "target", "CREATE");
+			cJSON_AddStringToObject(c, "result", expect_rev == -1 ? "EQUAL" : "GREATER");
+			add_num(c, "create_revision", 0);
+		}
+		cJSON_AddItemToArray(compare, c);
+	}
+	cJSON *ops = cJSON_AddArrayToObject(req, "success");
+	cJSON *op = cJSON_CreateObject();
+	cJSON *w = cJSON_AddObjectToObject(op, value ? "request_put" : "request_delete_range");
+	add_b64(w, "key", k, strlen(k));
+	if (value)
+		add_b64(w, "value", value, strlen(value));
+	cJSON_AddTrueToObject(w, "prev_kv");
+	cJSON_AddItemToArray(ops, op);
+	op = cJSON_CreateObject();
+	cJSON *put = cJSON_AddObjectToObject(op, "request_put");
+	add_b64(put, "key", last, strlen(last));
+	add_b64(put, "value", "", 0);
+	cJSON_AddItemToArray(ops, op);
+	ops = cJSON_AddArrayToObject(req, "failure");
+	op = cJSON_CreateObject();
+	cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
+	add_b64(rg, "key", k, strlen(k));
+	cJSON_AddTrueToObject(rg, "keys_only");
+	cJSON_AddItemToArray(ops, op);
+	op = cJSON_CreateObject();
+	rg = cJSON_AddObjectToObject(op, "request_range");
+	add_b64(rg, "key", owner, strlen(owner));
+	cJSON_AddTrueToObject(rg, "keys_only");
+	cJSON_AddItemToArray(ops, op);
+	cJSON *resp = call(e, "/v3/kv/txn", req);
+	cJSON_Delete(req);
+	free(k);
+	free(last);
+	free(owner);
+	if (!resp)
+		return out;
+	seen_rev(e, resp);
+	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0);
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(first, "response_range");
+		bool present = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "kvs")) > 0;
+		const cJSON *o = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_range");
+		if (e->owner_rev && num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "kvs"), 0),
+					"create_revision") != e->owner_rev) {
+			snprintf(e->err, sizeof e->err, "this hub no longer owns the etcd prefix %s (its lease ended)",
+				 e->prefix);
+			e->lost = true;
+			out.rc = STORE_ERROR;
+			cJSON_Delete(resp);
+			return out;
+		}
+		out.rc = expect_rev == -1 ? STORE_EXISTS : !present ? STORE_NOT_FOUND : STORE_CONFLICT;
+		cJSON_Delete(resp);
+		return out;
+	}
+	out.rc = STORE_OK;
+	out.rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	const cJSON *pkv = value ? cJSON_GetObjectItemCaseSensitive(
+					   cJSON_GetObjectItemCaseSensitive(first, "response_put"), "prev_kv")
+				 : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+							      cJSON_GetObjectItemCaseSensitive(first, "response_delete_range"), "prev_kvs"),
+						      0);
+	if (pkv) {
+		size_t pl = 0;
+		char *p = unb64(json_get_str(pkv, "value"), &pl);
+		if (p)
+			out.prev = stamp(p, pl, num(pkv, "mod_revision"));
+		free(p);
+	} else if (!value) {
+		out.rc = STORE_NOT_FOUND; /* deleted in between: nothing was deleted */
+	}
+	cJSON_Delete(resp);
+	return out;
+}
+
+static int et_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
+{
+	struct etcd_store *e = E(s);
+	/* The stored form has no resourceVersion: it is the mod_revision. */
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	char *value = json_print(obj);
+	struct txn_result t = txn(e, key, expect_rev, value);
+	free(value);
+	if (t.rc == STORE_ERROR)
+		log_error("store: write of %s failed: %s", key, e->err);
+	if (t.rc != STORE_OK) {
+		if (t.rc != STORE_ERROR && e->cached)
+			cache_refresh(e, key);
+		free(t.prev);
+		return t.rc;
+	}
+	set_rv(obj, t.rev);
+	char *out = json_print(obj);
+	if (e->cached)
+		cache_set(e, key, strdup(out), t.rev);
+	struct store_event ev = {t.rev, t.prev ? STORE_MODIFIED : STORE_ADDED, key, out, t.prev, NULL};
+	written(e, &ev);
+	if (rev_out)
+		*rev_out = t.rev;
+	if (stored)
+		*stored = out;
+	else
+		free(out);
+	free(t.prev);
+	return STORE_OK;
+}
+
+static int et_del(struct store *s, const char *key, long long expect_rev, long long *rev_out, char **last)
+{
+	struct etcd_store *e = E(s);
+	struct txn_result t = txn(e, key, expect_rev, NULL);
+	if (t.rc == STORE_ERROR)
+		log_error("store: delete of %s failed: %s", key, e->err);
+	if (t.rc != STORE_OK) {
+		if (t.rc != STORE_ERROR && e->cached)
+			cache_refresh(e, key);
+		free(t.prev);
+		return t.rc;
+	}
+	if (e->cached)
+		cache_del(e, key);
+	/* The DELETED event carries the last state stamped with the delete's
+	 * revision, as kube-apiserver does. */
+	char *value = stamp(t.prev, strlen(t.prev), t.rev);
+	struct store_event ev = {t.rev, STORE_DELETED, key, value, t.prev, NULL};
+	written(e, &ev);
+	if (rev_out)
+		*rev_out = t.rev;
+	if (last)
+		*last = value;
+	else
+		free(value);
+	free(t.prev);
+	return STORE_OK;
+}
+
+static int et_commit(struct store *s)
+{
+	struct etcd_store *e = E(s);
+	if (!e->in_batch)
+		return STORE_OK;
+	e->in_batch = false;
+	struct pending *p = e->pend;
+	int n = e->npend;
+	e->pend = NULL;
+	e->npend = e->pcap = 0;
+	for (int i = 0; i < n; i++) {
+		struct store_event_cache cache = {0};
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+		store_notify_committed(s, &ev);
+		store_event_cache_clear(&cache);
+		free(p[i].key);
+		free(p[i].value);
+		free(p[i].prev);
+	}
+	free(p);
+	return STORE_OK;
+}
+
+static bool et_in_batch(struct store *s) { return E(s)->in_batch; }
+
+/* ---- history --------------------------------------------------------------------------- */
+
+struct replay {
+	struct etcd_store *e;
+	const char *want;   /* object key prefix, with the etcd prefix */
+	size_t strip;
+	long long since, target;
+	struct buf line;
+	struct pending *ev;
+	int n, cap;
+	bool done, compacted, failed;
+	long long compact_rev;
+};
+
+static void replay_add(struct replay *r, long long rev, enum store_event_type t, const char *key, char *value, char *prev)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->ev = realloc(r->ev, (size_t)r->cap * sizeof *r->ev);
+	}
+	r->ev[r->n++] = (struct pending){rev, t, strdup(key), value, prev};
+}
+
+static void replay_message(struct replay *r, const char *text, size_t len)
+{
+	cJSON *msg = cJSON_ParseWithLength(text, len);
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(msg, "result");
+	if (!res) {
+		if (msg && cJSON_GetObjectItemCaseSensitive(msg, "error")) {
+			snprintf(r->e->err, sizeof r->e->err, "etcd watch: %.300s", text);
+			r->failed = true;
+		}
+		cJSON_Delete(msg);
+		return;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "canceled"))) {
+		r->compact_rev = num(res, "compact_revision");
+		r->compacted = r->compact_rev > 0;
+		if (!r->compacted) {
+			snprintf(r->e->err, sizeof r->e->err, "etcd watch canceled: %.300s", text);
+			r->failed = true;
+		}
+		r->done = true;
+		cJSON_Delete(msg);
+		return;
+	}
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(res, "events"))
+	{
+		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev, "kv");
+		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev, "prev_kv");
+		long long rev = num(kv, "mod_revision");
+		if (rev >= r->target)
+			r->done = true;
+		if (rev <= r->since || rev > r->target)
+			continue;
+		char *k = unb64(json_get_str(kv, "key"), NULL);
+		if (!k || strncmp(k, r->want, strlen(r->want)) != 0) {
+			free(k);
+			continue;
+		}
+		bool del = strcmp(json_get_str(ev, "type") ? json_get_str(ev, "type") : "PUT", "DELETE") == 0;
+		size_t vl = 0, pl = 0;
+		char *v = del ? NULL : unb64(json_get_str(kv, "value"), &vl);
+		char *p = pkv ? unb64(json_get_str(pkv, "value"), &pl) : NULL;
+		char *prev = p ? stamp(p, pl, num(pkv, "mod_revision")) : NULL;
+		if (del) {
+			replay_add(r, rev, STORE_DELETED, k + r->strip, stamp(p ? p : "{}", p ? pl : 2, rev), prev);
+		} else {
+			bool added = num(kv, "create_revision") == rev;
+			replay_add(r, rev, added ? STORE_ADDED : STORE_MODIFIED, k + r->strip, stamp(v ? v : "{}", v ? vl : 2, rev),
+				   prev);
+		}
+		free(v);
+		free(p);
+		free(k);
+	}
+	cJSON_Delete(msg);
+}
+
+/* The watch stream: one JSON message per line. Returning 0 ends it. */
+static size_t on_watch(char *p, size_t size, size_t n, void *ud)
+{
+	struct replay *r = ud;
+	size_t total = size * n;
+	buf_add(&r->line, p, total);
+	char *start = r->line.data;
+	char *nl;
+	while (!r->done && !r->failed && (nl = memchr(start, '\n', r->line.len - (size_t)(start - r->line.data)))) {
+		replay_message(r, start, (size_t)(nl - start));
+		start = nl + 1;
+	}
+	size_t rest = r->line.len - (size_t)(start - r->line.data);
+	memmove(r->line.data, start, rest);
+	r->line.len = rest;
+	r->line.data[rest] = '\0';
+	return r->done || r->failed ? 0 : total;
+}
+
+static int et_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
+{
+	struct etcd_store *e = E(s);
+	if (since < e->compacted)
+		return STORE_COMPACTED;
+	/* Where history ends now: the newest write's revision. */
+	char *last = ekey(e, "m/", "last");
+	long long target = 0;
+	int rc = raw_get(e, last, NULL, NULL, &target);
+	free(last);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && since >= target))
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return STORE_ERROR;
+	char *want = ekey(e, "r/", prefix);
+	struct replay r = {.e = e, .want = want, .strip = strlen(e->prefix) + 2, .since = since, .target = target};
+	cJSON *req = cJSON_CreateObject();
+	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
+	char *end = range_end(e->prefix);
+	add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	add_b64(cr, "range_end", end, strlen(end));
+	add_num(cr, "start_revision", since + 1);
+	cJSON_AddTrueToObject(cr, "prev_kv");
+	char *body = json_print(req);
+	cJSON_Delete(req);
+	free(end);
+	for (int attempt = 0; attempt < e->nendpoints && !r.done; attempt++) {
+		setup_request(e, "/v3/watch", body, on_watch, &r, ETCD_TIMEOUT_MS);
+		CURLcode crc = curl_easy_perform(e->curl);
+		if (r.done || r.failed)
+			break;
+		snprintf(e->err, sizeof e->err, "etcd %s/v3/watch: %s", e->endpoints[e->cur], curl_easy_strerror(crc));
+		if (!try_next(crc, 200))
+			break;
+		e->cur = (e->cur + 1) % e->nendpoints;
+	}
+	free(body);
+	free(r.line.data);
+	rc = STORE_OK;
+	if (r.compacted) {
+		if (r.compact_rev > e->compacted)
+			e->compacted = r.compact_rev;
+		rc = STORE_COMPACTED;
+	} else if (!r.done || r.failed) {
+		log_error("store: replay from revision %lld failed: %s", since, e->err);
+		rc = STORE_ERROR;
+	}
+	for (int i = 0; i < r.n; i++) {
+		if (rc == STORE_OK) {
+			struct store_event_cache cache = {0};
+			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, &cache};
+			fn(&ev, ud);
+			store_event_cache_clear(&cache);
+		}
+		free(r.ev[i].key);
+		free(r.ev[i].value);
+		free(r.ev[i].prev);
+	}
+	free(r.ev);
+	free(want);
+	return rc;
+}
+
+/* Keeps the newest keep_last revisions of etcd's history. */
+static int et_compact(struct store *s, long long keep_last)
+{
+	struct etcd_store *e = E(s);
+	long long upto = e->rev - keep_last;
+	if (upto <= e->compacted)
+		return STORE_OK;
+	cJSON *req = cJSON_CreateObject();
+	add_num(req, "revision", upto);
+	cJSON *resp = call(e, "/v3/kv/compaction", req);
+	cJSON_Delete(req);
+	if (!resp) {
+		/* Someone (another hub, etcd's own auto-compaction) got further. */
+		if (strstr(e->err, "compacted")) {
+			e->compacted = upto;
+			return STORE_OK;
+		}
+		log_error("store: compaction up to %lld failed: %s", upto, e->err);
+		return STORE_ERROR;
+	}
+	cJSON_Delete(resp);
+	e->compacted = upto;
+	char *k = ekey(e, "m/", "compacted"), v[32];
+	snprintf(v, sizeof v, "%lld", upto);
+	req = cJSON_CreateObject();
+	add_b64(req, "key", k, strlen(k));
+	add_b64(req, "value", v, strlen(v));
+	resp = call(e, "/v3/kv/put", req);
+	cJSON_Delete(req);
+	free(k);
+	if (resp)
+		seen_rev(e, resp);
+	cJSON_Delete(resp);
+	return STORE_OK;
+}
+
+static long long et_revision(struct store *s) { return E(s)->rev; }
+static long long et_compacted(struct store *s) { return E(s)->compacted; }
+
+static long long et_size(struct store *s)
+{
+	struct etcd_store *e = E(s);
+	cJSON *req = cJSON_CreateObject();
+	cJSON *resp = call(e, "/v3/maintenance/status", req);
+	cJSON_Delete(req);
+	long long n = resp ? num(resp, "dbSize") : 0;
+	cJSON_Delete(resp);
+	return n;
+}
+
+/* ---- ownership of the prefix ----------------------------------------------------------- */
+
+static void lease_revoke(struct etcd_store *e)
+{
+	if (!e->lease[0])
+		return;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "ID", e->lease);
+	cJSON_Delete(call(e, "/v3/lease/revoke", req));
+	cJSON_Delete(req);
+	e->lease[0] = '\0';
+}
+
+/* Puts P "m/owner" = "HOST PID" under a new lease if no one owns P. A
+ * stale owner (this host, process gone: a kill -9) is removed first.
+ * Returns 0, or -1 with err naming the owner. */
+static int acquire(struct etcd_store *e, char *err, size_t errlen)
+{
+	cJSON *req = cJSON_CreateObject();
+	add_num(req, "TTL", e->ttl);
+	cJSON *resp = call(e, "/v3/lease/grant", req);
+	cJSON_Delete(req);
+	if (!resp) {
+		snprintf(err, errlen, "cannot reach etcd: %s", e->err);
+		return -1;
+	}
+	snprintf(e->lease, sizeof e->lease, "%s", json_get_str(resp, "ID") ? json_get_str(resp, "ID") : "");
+	cJSON_Delete(resp);
+	char host[256] = "", me[320];
+	gethostname(host, sizeof host - 1);
+	snprintf(me, sizeof me, "%s %ld", host, (long)getpid());
+	char *owner = ekey(e, "m/", "owner");
+	int rc = -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		req = cJSON_CreateObject();
+		cJSON *c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", 0);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
+		cJSON *op = cJSON_CreateObject();
+		cJSON *put = cJSON_AddObjectToObject(op, "request_put");
+		add_b64(put, "key", owner, strlen(owner));
+		add_b64(put, "value", me, strlen(me));
+		cJSON_AddStringToObject(put, "lease", e->lease);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
+		op = cJSON_CreateObject();
+		cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
+		add_b64(rg, "key", owner, strlen(owner));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "failure"), op);
+		resp = call(e, "/v3/kv/txn", req);
+		cJSON_Delete(req);
+		if (!resp) {
+			snprintf(err, errlen, "cannot reach etcd: %s", e->err);
+			break;
+		}
+		seen_rev(e, resp);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+			e->owner_rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+			cJSON_Delete(resp);
+			rc = 0;
+			break;
+		}
+		const cJSON *kv = cJSON_GetArrayItem(
+		    cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0), "response_range"),
+			"kvs"),
+		    0);
+		char *who = unb64(kv ? json_get_str(kv, "value") : NULL, NULL);
+		long long who_rev = num(kv, "create_revision");
+		cJSON_Delete(resp);
+		char ohost[256] = "";
+		long opid = 0;
+		bool stale = who && sscanf(who, "%255s %ld", ohost, &opid) == 2 && strcmp(ohost, host) == 0 && opid > 0 &&
+			     kill((pid_t)opid, 0) < 0 && errno == ESRCH;
+		if (!stale || attempt > 0) {
+			snprintf(err, errlen,
+				 "etcd prefix %s is in use by another hub (%s%s): stop it first, or give this hub its "
+				 "own --etcd-prefix (a hub that died without stopping releases it within %d s)",
+				 e->prefix, who && who[0] ? "host and pid " : "owner unknown", who ? who : "", e->ttl);
+			free(who);
+			break;
+		}
+		log_warn("store: etcd prefix %s was owned by %s, which is gone: taking it over", e->prefix, who);
+		free(who);
+		/* delete exactly that stale owner key, then try again */
+		req = cJSON_CreateObject();
+		c = cJSON_CreateObject();
+		add_b64(c, "key", owner, strlen(owner));
+		cJSON_AddStringToObject(c, "target", "CREATE");
+		cJSON_AddStringToObject(c, "result", "EQUAL");
+		add_num(c, "create_revision", who_rev);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
+		op = cJSON_CreateObject();
+		cJSON *del = cJSON_AddObjectToObject(op, "request_delete_range");
+		add_b64(del, "key", owner, strlen(owner));
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
+		cJSON_Delete(call(e, "/v3/kv/txn", req));
+		cJSON_Delete(req);
+	}
+	free(owner);
+	if (rc < 0)
+		lease_revoke(e);
+	return rc;
+}
+
+static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct etcd_store *e = arg;
+	cJSON *req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "ID", e->lease);
+	cJSON *resp = call(e, "/v3/lease/keepalive", req);
+	cJSON_Delete(req);
+	if (!resp) {
+		/* etcd unreachable: try again at the next tick; if the lease
+		 * ends meanwhile, the fencing compare stops every write. */
+		log_warn("store: keeping the etcd lease alive failed: %s", e->err);
+		return;
+	}
+	long long ttl = num(cJSON_GetObjectItemCaseSensitive(resp, "result"), "TTL");
+	cJSON_Delete(resp);
+	if (ttl <= 0)
+		e->lost = true;
+	if (e->lost) {
+		log_error("store: the etcd lease of this hub ended: another hub may own %s now; stopping", e->prefix);
+		event_base_loopexit(event_get_base(e->keepalive_ev), NULL);
+	}
+}
+
+int store_etcd_keepalive(struct store *s, struct event_base *base)
+{
+	struct etcd_store *e = E(s);
+	if (!e->lease[0])
+		return -1;
+	struct timeval tv = {e->ttl / 3 > 0 ? e->ttl / 3 : 1, 0};
+	e->keepalive_ev = event_new(base, -1, EV_PERSIST, on_keepalive, e);
+	return event_add(e->keepalive_ev, &tv);
+}
+
+bool store_etcd_lost(struct store *s) { return E(s)->lost; }
+
+static void et_close(struct store *s)
+{
+	struct etcd_store *e = E(s);
+	cache_free(e);
+	if (e->keepalive_ev)
+		event_free(e->keepalive_ev);
+	if (e->curl && !e->lost)
+		lease_revoke(e);
+	for (int i = 0; i < e->npend; i++) {
+		free(e->pend[i].key);
+		free(e->pend[i].value);
+		free(e->pend[i].prev);
+	}
+	free(e->pend);
+	if (e->curl)
+		curl_easy_cleanup(e->curl);
+	for (int i = 0; i < e->nendpoints; i++)
+		free(e->endpoints[i]);
+	free(e->endpoints);
+	free(e->cafile);
+	free(e->certfile);
+	free(e->keyfile);
+	free(e);
+}
+
+static const struct store_ops etcd_ops = {
+	et_close, et_revision, et_compacted, et_get, et_list, et_put, et_del, et_changes, et_compact, et_size,
+	et_commit, et_in_batch,
+};
+
+struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t errlen)
+{
+	if (!o->servers || !o->servers[0]) {
+		snprintf(err, errlen, "no etcd servers given (--etcd-servers URL[,URL...])");
+		return NULL;
+	}
+	struct etcd_store *e = calloc(1, sizeof *e);
+	e->base.ops = &etcd_ops;
+	snprintf(e->prefix, sizeof e->prefix, "%s", o->prefix && o->prefix[0] ? o->prefix : "/atoll/");
+	size_t pl = strlen(e->prefix);
+	if (e->prefix[pl - 1] != '/' && pl + 1 < sizeof e->prefix)
+		snprintf(e->prefix + pl, sizeof e->prefix - pl, "/");
+	char *list = strdup(o->servers), *save = NULL;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		size_t n = strlen(t);
+		while (n > 0 && (t[n - 1] == '/' || t[n - 1] == ' '))
+			t[--n] = '\0';
+		if (!n)
+			continue;
+		if (strncmp(t, "http://", 7) != 0 && strncmp(t, "https://", 8) != 0) {
+			snprintf(err, errlen, "etcd server %s: want http://HOST:PORT or https://HOST:PORT", t);
+			free(list);
+			et_close(&e->base);
+			return NULL;
+		}
+		e->endpoints = realloc(e->endpoints, (size_t)(e->nendpoints + 1) * sizeof *e->endpoints);
+		e->endpoints[e->nendpoints++] = strdup(t);
+	}
+	free(list);
+	if (!e->nendpoints) {
+		snprintf(err, errlen, "no etcd servers given (--etcd-servers URL[,URL...])");
+		et_close(&e->base);
+		return NULL;
+	}
+	e->cafile = o->cafile ? strdup(o->cafile) : NULL;
+	e->certfile = o->certfile ? strdup(o->certfile) : NULL;
+	e->keyfile = o->keyfile ? strdup(o->keyfile) : NULL;
+	e->curl = curl_easy_init();
+	/* Where we are: the newest revision, and the compaction point. */
+	char *k = ekey(e, "m/", "compacted"), *v = NULL;
+	int rc = raw_get(e, k, &v, NULL, NULL);
+	free(k);
+	if (rc == STORE_ERROR) {
+		snprintf(err, errlen, "cannot reach etcd: %s", e->err);
+		free(v);
+		et_close(&e->base);
+		return NULL;
+	}
+	if (rc == STORE_OK && num_parse_ll(v, 0, LLONG_MAX, &e->compacted) < 0)
+		e->compacted = 0;
+	free(v);
+	e->ttl = o->lease_ttl > 0 ? o->lease_ttl : 10;
+	if (acquire(e, err, errlen) < 0) {
+		et_close(&e->base);
+		return NULL;
+	}
+	/* Owner now: nobody else writes under P, so one list fills the cache. */
+	if (remote_list(&e->base, "", cache_load_item, e, NULL) != STORE_OK) {
+		snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
+		et_close(&e->base);
+		return NULL;
+	}
+	e->cached = true;
+	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
+	return &e->base;
+}

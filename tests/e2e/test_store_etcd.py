@@ -1,0 +1,325 @@
+"""The hub on etcd (`--store etcd`), against real etcd members started here:
+CRUD with etcd's revision as resourceVersion, optimistic concurrency
+against another writer, restart and watch resume, 410 once etcd compacted,
+the hub's own scheduled compaction, fail-over across a three-member
+cluster, and TLS with client certificates to etcd."""
+import base64
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, E2E_STORE, E2E_TLS, Hub
+from etcd import EtcdCluster
+
+# The hub's own listener plays no part here: run once, not again in make e2e-tls.
+pytestmark = pytest.mark.skipif(E2E_TLS, reason="store tests: ran in make e2e")
+
+# Long ones run in `make e2e-etcd` (ATOLL_E2E_STORE=etcd), not in `make test`.
+long_test = pytest.mark.skipif(E2E_STORE != "etcd", reason="long: runs in make e2e-etcd")
+
+CM = "/api/v1/namespaces/default/configmaps"
+PREFIX = "/atoll-t/"
+
+
+def cm(name, data=None, rv=None):
+    o = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data or {"k": name}}
+    if rv:
+        o["metadata"]["resourceVersion"] = rv
+    return o
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def etcd_kv(etcd, key, member=0):
+    r = etcd.call("/v3/kv/range", {"key": b64(PREFIX + "r/" + key)}, member)
+    kvs = r.get("kvs") or []
+    return kvs[0] if kvs else None
+
+
+def gone(st, body):
+    """A watch refused with 410: as a Status, or as an ERROR event."""
+    if st == 410:
+        return body["reason"] == "Expired"
+    return st == 200 and len(body) == 1 and body[0]["type"] == "ERROR" and body[0]["object"]["code"] == 410
+
+
+def watch_events(hub, since):
+    """Every event of a watch from `since`, read for one second."""
+    st, body, _ = hub.get(CM + "?watch=1&resourceVersion=%s&timeoutSeconds=1" % since)
+    if st != 200:
+        return st, body
+    raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    evs = []
+    dec = json.JSONDecoder()
+    i = 0
+    while i < len(raw):
+        while i < len(raw) and raw[i] in " \r\n":
+            i += 1
+        if i >= len(raw):
+            break
+        ev, i = dec.raw_decode(raw, i)
+        evs.append(ev)
+    return st, evs
+
+
+@pytest.fixture
+def etcd1(tmp_path):
+    c = EtcdCluster(str(tmp_path / "etcd")).start()
+    yield c
+    c.stop()
+
+
+def etcd_hub(tmp_path, etcd, name="hub", extra=()):
+    d = tmp_path / name
+    d.mkdir(exist_ok=True)
+    return Hub(str(d), extra=etcd.hub_args(PREFIX) + list(extra)).start()
+
+
+def test_crud_revision_restart_and_resume(tmp_path, etcd1):
+    h = etcd_hub(tmp_path, etcd1)
+    try:
+        st, a, _ = h.request("POST", CM, cm("a"))
+        assert st == 201, a
+        rv_a = a["metadata"]["resourceVersion"]
+        # the resourceVersion is etcd's revision of the write
+        kv = etcd_kv(etcd1, "core/configmaps/default/a")
+        assert kv["mod_revision"] == rv_a
+        st, b, _ = h.request("POST", CM, cm("b"))
+        assert st == 201, b
+        st, body, _ = h.request("POST", CM, cm("b"))
+        assert st == 409 and body["reason"] == "AlreadyExists", body
+        st, a2, _ = h.request("PUT", CM + "/a", cm("a", {"k": "v2"}, rv_a))
+        assert st == 200, a2
+        assert int(a2["metadata"]["resourceVersion"]) > int(rv_a)
+        st, body, _ = h.request("PUT", CM + "/a", cm("a", {"k": "stale"}, rv_a))
+        assert st == 409 and body["reason"] == "Conflict", body
+        st, body, _ = h.request("DELETE", CM + "/b")
+        assert st == 200, body
+        st, body, _ = h.get(CM + "/b")
+        assert st == 404
+        st, lst, _ = h.get(CM)
+        assert [i["metadata"]["name"] for i in lst["items"]] == ["a"]
+        assert lst["items"][0]["data"] == {"k": "v2"}
+        list_rv = int(lst["metadata"]["resourceVersion"])
+    finally:
+        assert h.stop() == 0
+    h.start()
+    try:
+        st, lst, _ = h.get(CM)
+        assert [(i["metadata"]["name"], i["data"]) for i in lst["items"]] == [("a", {"k": "v2"})]
+        assert int(lst["metadata"]["resourceVersion"]) >= list_rv
+        # resume from before the first write: every change, in order
+        st, evs = watch_events(h, int(rv_a) - 1)
+        assert st == 200, evs
+        seen = [(e["type"], e["object"]["metadata"]["name"]) for e in evs]
+        assert seen == [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")], seen
+        rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in evs]
+        assert rvs == sorted(rvs) and len(set(rvs)) == 4
+        st, c, _ = h.request("POST", CM, cm("c"))
+        assert st == 201 and int(c["metadata"]["resourceVersion"]) > rvs[-1]
+    finally:
+        assert h.stop() == 0
+
+
+def test_one_hub_per_prefix_and_compare_and_swap(tmp_path, etcd1):
+    """A second hub on the same etcd prefix exits at once naming the first;
+    a write by another etcd client makes the hub's update with the old
+    resourceVersion a 409, not a lost update."""
+    h1 = etcd_hub(tmp_path, etcd1, "h1")
+    try:
+        d2 = tmp_path / "h2"
+        d2.mkdir()
+        t0 = time.time()
+        p = subprocess.run([os.path.join(BIN, "atoll-hub"), "serve", "--data-dir", str(d2), "--insecure-listen",
+                            "127.0.0.1:0"] + etcd1.hub_args(PREFIX), capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1 and time.time() - t0 < 5, p.stderr
+        assert "in use by another hub" in p.stderr and " %d)" % h1.proc.pid in p.stderr, p.stderr
+        st, a, _ = h1.request("POST", CM, cm("shared"))
+        assert st == 201, a
+        rv = a["metadata"]["resourceVersion"]
+        kv = etcd_kv(etcd1, "core/configmaps/default/shared")
+        other = dict(cm("shared", {"k": "other"}))
+        r = etcd1.call("/v3/kv/put", {"key": kv["key"], "value": b64(json.dumps(other))})
+        assert int(r["header"]["revision"]) > int(rv)
+        st, body, _ = h1.request("PUT", CM + "/shared", cm("shared", {"k": "mine"}, rv))
+        assert st == 409 and body["reason"] == "Conflict", body
+        st, g, _ = h1.get(CM + "/shared")
+        assert g["data"] == {"k": "other"} and g["metadata"]["resourceVersion"] == r["header"]["revision"]
+    finally:
+        assert h1.stop() == 0
+    # stopped cleanly: the prefix is free at once
+    h2 = etcd_hub(tmp_path, etcd1, "h2")
+    assert h2.stop() == 0
+
+
+def test_killed_hub_restarts_at_once(tmp_path, etcd1):
+    """kill -9 leaves the owner key until its lease ends; a hub on the
+    same host sees the owner's process is gone and takes over."""
+    h = etcd_hub(tmp_path, etcd1)
+    st, a, _ = h.request("POST", CM, cm("kept"))
+    assert st == 201
+    h.kill9()
+    t0 = time.time()
+    h.start()
+    try:
+        assert time.time() - t0 < 5
+        assert "taking it over" in h.read_log()
+        st, g, _ = h.get(CM + "/kept")
+        assert st == 200 and g["metadata"]["resourceVersion"] == a["metadata"]["resourceVersion"]
+    finally:
+        assert h.stop() == 0
+
+
+def test_410_once_etcd_compacted(tmp_path, etcd1):
+    h = etcd_hub(tmp_path, etcd1)
+    try:
+        st, a, _ = h.request("POST", CM, cm("old"))
+        old = int(a["metadata"]["resourceVersion"])
+        for i in range(3):
+            st, body, _ = h.request("POST", CM, cm("n%d" % i))
+            assert st == 201
+        now = int(body["metadata"]["resourceVersion"])
+        st, evs = watch_events(h, old)
+        assert st == 200 and len(evs) == 3, evs
+        etcd1.call("/v3/kv/compaction", {"revision": str(now)})
+        st, body = watch_events(h, old)
+        assert gone(st, body), (st, body)
+        # a fresh list and a watch from it still work
+        st, lst, _ = h.get(CM)
+        st, evs = watch_events(h, lst["metadata"]["resourceVersion"])
+        assert st == 200 and evs == [], evs
+    finally:
+        assert h.stop() == 0
+
+
+@long_test
+def test_scheduled_compaction(tmp_path, etcd1):
+    """The hub compacts etcd every 1000 writes, keeping --history."""
+    h = etcd_hub(tmp_path, etcd1, extra=["--history", "100"])
+    try:
+        st, a, _ = h.request("POST", CM, cm("first"))
+        first = int(a["metadata"]["resourceVersion"])
+        for i in range(1050):
+            st, body, _ = h.request("PUT", CM + "/first", cm("first", {"i": str(i)}))
+            assert st == 200, body
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                etcd1.call("/v3/kv/range", {"key": b64("x"), "revision": str(first)})
+            except Exception as e:  # etcd: "mvcc: required revision has been compacted"
+                assert "400" in str(e) or "compacted" in str(e), e
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("etcd history at %d was never compacted" % first)
+        st, body = watch_events(h, first)
+        assert gone(st, body), (st, body)
+        st, g, _ = h.get(CM + "/first")
+        assert g["data"] == {"i": "1049"}
+    finally:
+        assert h.stop() == 0
+
+
+@long_test
+def test_three_member_cluster_failover(tmp_path):
+    c = EtcdCluster(str(tmp_path / "etcd3"), members=3).start()
+    try:
+        h = etcd_hub(tmp_path, c)
+        acked = {}
+        try:
+            def write(n):
+                st, body, _ = h.request("POST", CM, cm("w%d" % n), timeout=30)
+                assert st == 201, body
+                acked["w%d" % n] = int(body["metadata"]["resourceVersion"])
+
+            for n in range(5):
+                write(n)
+            c.stop_member(0)  # the endpoint the hub uses first
+            for n in range(5, 10):
+                write(n)
+            c.start_member(0)
+            c.wait_healthy([0])
+            c.stop_member(1)
+            for n in range(10, 15):
+                write(n)
+            c.start_member(1)
+            c.wait_healthy([1])
+            revs = [acked["w%d" % n] for n in range(15)]
+            assert revs == sorted(revs) and len(set(revs)) == 15
+            st, lst, _ = h.get(CM)
+            got = {i["metadata"]["name"]: int(i["metadata"]["resourceVersion"]) for i in lst["items"]}
+            assert got == acked
+            # every member has every acknowledged write
+            for m in range(3):
+                kv = etcd_kv(c, "core/configmaps/default/w14", m)
+                assert kv and int(kv["mod_revision"]) == acked["w14"]
+            assert "trying the next etcd endpoint" in h.read_log()
+        finally:
+            assert h.stop() == 0
+    finally:
+        c.stop()
+
+
+def test_tls_client_certificates(tmp_path):
+    c = EtcdCluster(str(tmp_path / "etcdtls"), tls=True).start()
+    try:
+        h = etcd_hub(tmp_path, c)
+        try:
+            st, a, _ = h.request("POST", CM, cm("secure"))
+            assert st == 201, a
+            assert etcd_kv(c, "core/configmaps/default/secure")["mod_revision"] == a["metadata"]["resourceVersion"]
+        finally:
+            assert h.stop() == 0
+        # without a client certificate etcd refuses, and the hub says so
+        d = tmp_path / "nocert"
+        d.mkdir()
+        p = subprocess.run([os.path.join(BIN, "atoll-hub"), "serve", "--data-dir", str(d), "--insecure-listen",
+                            "127.0.0.1:0", "--store", "etcd", "--etcd-servers", c.servers,
+                            "--etcd-cafile", c.certs["ca.crt"]], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1 and "cannot reach etcd" in p.stderr, p.stderr
+    finally:
+        c.stop()
+
+
+def test_flag_errors(tmp_path):
+    hub = os.path.join(BIN, "atoll-hub")
+    for args, msg in ((["--store", "etcd"], "--etcd-servers"),
+                      (["--store", "zk"], "unknown --store"),
+                      (["--store", "etcd", "--etcd-servers", "127.0.0.1:2379"], "http://"),
+                      (["--store", "etcd", "--etcd-servers", "http://127.0.0.1:1", "--etcd-certfile", "x"],
+                       "--etcd-keyfile")):
+        p = subprocess.run([hub, "serve", "--data-dir", str(tmp_path), "--insecure-listen", "127.0.0.1:0"] + args,
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)
+
+
+def test_etcd_outage_fails_requests_then_recovers(tmp_path, etcd1):
+    """With etcd down, writes get a 500 Status and reads are still served
+    (the hub stays up); once it is back, writes work again, nothing lost."""
+    h = etcd_hub(tmp_path, etcd1)
+    try:
+        st, a, _ = h.request("POST", CM, cm("before"))
+        assert st == 201, a
+        etcd1.stop_member(0)
+        st, body, _ = h.request("POST", CM, cm("during"))
+        assert st == 500 and body["kind"] == "Status", body
+        # reads are served from the hub's cache of its own prefix
+        st, body, _ = h.get(CM)
+        assert st == 200 and [i["metadata"]["name"] for i in body["items"]] == ["before"], body
+        assert h.proc.poll() is None
+        etcd1.start_member(0)
+        etcd1.wait_healthy([0])
+        st, b, _ = h.request("POST", CM, cm("after"))
+        assert st == 201, b
+        assert int(b["metadata"]["resourceVersion"]) > int(a["metadata"]["resourceVersion"])
+        st, lst, _ = h.get(CM)
+        assert [i["metadata"]["name"] for i in lst["items"]] == ["after", "before"]
+    finally:
+        assert h.stop() == 0

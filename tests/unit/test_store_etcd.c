@@ -1,0 +1,376 @@
+/* The etcd backend (store_etcd.c) through the store interface, against a
+ * real single-member etcd (/usr/bin/etcd, Debian's etcd-server) started on
+ * free loopback ports in a temporary directory and stopped at the end:
+ * revisions and conditional writes, prefix lists over several pages, the
+ * replay of history (types, previous values, prefix filter), committed
+ * subscribers at store_commit(), compaction and STORE_COMPACTED. Skipped
+ * (not failed) when etcd is not installed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonutil.h"
+#include "store.h"
+#include "store_etcd.h"
+
+#define ETCD_BIN "/usr/bin/etcd"
+
+static char dir[256];
+static pid_t etcd_pid;
+static char url[64];
+static int prefix_seq;
+static char cur_prefix[64];
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof a;
+	bind(fd, (struct sockaddr *)&a, sizeof a);
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int start_etcd(void **state)
+{
+	if (access(ETCD_BIN, X_OK) != 0)
+		return 0;
+	snprintf(dir, sizeof dir, "/tmp/atoll-test-etcd-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	int cp = free_port(), pp = free_port(), mp = free_port();
+	char data[300], listen_c[64], listen_p[64], cluster[96], metrics[64], log[300];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", cp);
+	snprintf(listen_c, sizeof listen_c, "http://127.0.0.1:%d", cp);
+	snprintf(listen_p, sizeof listen_p, "http://127.0.0.1:%d", pp);
+	snprintf(cluster, sizeof cluster, "u0=http://127.0.0.1:%d", pp);
+	snprintf(metrics, sizeof metrics, "http://127.0.0.1:%d", mp);
+	snprintf(data, sizeof data, "%s/data", dir);
+	snprintf(log, sizeof log, "%s/etcd.log", dir);
+	etcd_pid = fork();
+	if (etcd_pid == 0) {
+		freopen(log, "w", stdout);
+		freopen(log, "a", stderr);
+		execl(ETCD_BIN, "etcd", "--name", "u0", "--data-dir", data, "--listen-client-urls", listen_c,
+		      "--advertise-client-urls", listen_c, "--listen-peer-urls", listen_p,
+		      "--initial-advertise-peer-urls", listen_p, "--initial-cluster", cluster,
+		      "--listen-metrics-urls", metrics, (char *)NULL);
+		_exit(127);
+	}
+	/* ready when the store opens */
+	struct etcd_options o = {.servers = url};
+	for (int i = 0; i < 300; i++) {
+		char err[256];
+		struct store *s = store_open_etcd(&o, err, sizeof err);
+		if (s) {
+			store_close(s);
+			return 0;
+		}
+		usleep(50000);
+	}
+	fail_msg("etcd did not start (see %s)", log);
+	return -1;
+}
+
+static int stop_etcd(void **state)
+{
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGTERM);
+		waitpid(etcd_pid, NULL, 0);
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	return 0;
+}
+
+/* Each test: a store on its own prefix. */
+static int setup(void **state)
+{
+	if (etcd_pid <= 0)
+		return 0;
+	char err[256];
+	snprintf(cur_prefix, sizeof cur_prefix, "/unit-%d-%d/", (int)getpid(), ++prefix_seq);
+	struct etcd_options o = {.servers = url, .prefix = cur_prefix};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	if (!s)
+		fail_msg("open: %s", err);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (*state)
+		store_close(*state);
+	return 0;
+}
+
+#define NEED_ETCD()                                         \
+	do {                                                    \
+		if (etcd_pid <= 0)                                  \
+			skip();                                         \
+	} while (0)
+
+static int put(struct store *s, const char *key, int v, long long expect, long long *rev)
+{
+	cJSON *o = cJSON_CreateObject();
+	json_set_str(json_ensure_obj(o, "metadata"), "name", key);
+	json_set_num(o, "v", v);
+	int rc = store_put(s, key, o, expect, rev, NULL);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static void test_revisions_and_conditions(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	long long r1, r2, r3, rd;
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, &r1), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/b", 1, -1, &r2), STORE_OK);
+	assert_true(r2 > r1);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, -1, NULL), STORE_EXISTS);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r2, NULL), STORE_CONFLICT);
+	assert_int_equal(put(s, "core/configmaps/default/zz", 2, r2, NULL), STORE_NOT_FOUND);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r1, &r3), STORE_OK);
+	assert_true(store_revision(s) >= r3);
+	char *v = NULL;
+	long long mod = 0;
+	assert_int_equal(store_get(s, "core/configmaps/default/a", &v, &mod), STORE_OK);
+	assert_int_equal(mod, r3);
+	cJSON *o = cJSON_Parse(v);
+	char want[32];
+	snprintf(want, sizeof want, "%lld", r3);
+	assert_string_equal(json_get_str(o, "metadata.resourceVersion"), want);
+	assert_int_equal((int)json_get_num(o, "v", 0), 2);
+	cJSON_Delete(o);
+	free(v);
+	assert_int_equal(store_delete(s, "core/configmaps/default/a", r1, NULL, NULL), STORE_CONFLICT);
+	char *last = NULL;
+	assert_int_equal(store_delete(s, "core/configmaps/default/a", 0, &rd, &last), STORE_OK);
+	o = cJSON_Parse(last);
+	snprintf(want, sizeof want, "%lld", rd);
+	assert_string_equal(json_get_str(o, "metadata.resourceVersion"), want);
+	cJSON_Delete(o);
+	free(last);
+	assert_int_equal(store_get(s, "core/configmaps/default/a", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_delete(s, "core/configmaps/default/a", 0, NULL, NULL), STORE_NOT_FOUND);
+}
+
+struct collect {
+	int n;
+	char keys[1300][64];
+	long long revs[1300];
+};
+
+static int collect_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct collect *c = ud;
+	snprintf(c->keys[c->n], sizeof c->keys[0], "%s", key);
+	c->revs[c->n++] = rev;
+	return 0;
+}
+
+/* More keys than one page (500): all of them, once, in key order, and
+ * nothing from a neighbouring prefix. */
+static void test_list_pages_and_prefix(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	char k[64];
+	for (int i = 0; i < 1203; i++) {
+		snprintf(k, sizeof k, "core/configmaps/big/c%04d", i);
+		assert_int_equal(put(s, k, i, -1, NULL), STORE_OK);
+	}
+	assert_int_equal(put(s, "core/configmaps/bigger/x", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/bi/y", 1, -1, NULL), STORE_OK);
+	assert_int_equal(store_delete(s, "core/configmaps/big/c0007", 0, NULL, NULL), STORE_OK);
+	/* from the hub's cache, then from etcd (pages of 500) after a reopen */
+	for (int round = 0; round < 2; round++) {
+		struct collect *c = calloc(1, sizeof *c);
+		long long rev = 0;
+		assert_int_equal(store_list(s, "core/configmaps/big/", collect_item, c, &rev), STORE_OK);
+		assert_int_equal(c->n, 1202);
+		for (int i = 0, j = 0; i < c->n; i++, j++) {
+			if (j == 7)
+				j++;
+			snprintf(k, sizeof k, "core/configmaps/big/c%04d", j);
+			assert_string_equal(c->keys[i], k);
+			assert_true(c->revs[i] <= rev);
+		}
+		free(c);
+		store_close(s);
+		char err[256];
+		struct etcd_options o = {.servers = url, .prefix = cur_prefix};
+		s = *state = store_open_etcd(&o, err, sizeof err);
+		assert_non_null(s);
+	}
+}
+
+struct evs {
+	int n;
+	enum store_event_type type[16];
+	char key[16][64];
+	long long rev[16];
+	bool had_prev[16];
+	int v[16];
+};
+
+static void record(const struct store_event *ev, void *ud)
+{
+	struct evs *e = ud;
+	if (e->n >= 16)
+		return;
+	e->type[e->n] = ev->type;
+	snprintf(e->key[e->n], sizeof e->key[0], "%s", ev->key);
+	e->rev[e->n] = ev->rev;
+	e->had_prev[e->n] = ev->prev_value != NULL;
+	const cJSON *v = store_event_value(ev);
+	e->v[e->n] = (int)json_get_num(v, "v", -1);
+	char want[32];
+	snprintf(want, sizeof want, "%lld", ev->rev);
+	assert_string_equal(json_get_str(v, "metadata.resourceVersion"), want);
+	e->n++;
+}
+
+static void open_batch(struct store *s, void *ud) { (*(int *)ud)++; }
+
+/* Replay from a revision: every change under the prefix, in order, with
+ * types and previous values; committed subscribers hear of writes only at
+ * store_commit(); after compaction the old revision is STORE_COMPACTED. */
+static void test_history_commit_and_compaction(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	long long r0, r1, r2, r3;
+	assert_int_equal(put(s, "core/configmaps/default/seed", 0, -1, &r0), STORE_OK);
+	int opened = 0;
+	store_set_batching(s, open_batch, &opened);
+	struct evs *live = calloc(1, sizeof *live);
+	store_subscribe_committed(s, record, live);
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, &r1), STORE_OK);
+	assert_int_equal(put(s, "core/secrets/default/hidden", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r1, &r2), STORE_OK);
+	assert_int_equal(store_delete(s, "core/configmaps/default/a", 0, &r3, NULL), STORE_OK);
+	assert_int_equal(opened, 1);
+	assert_true(store_in_batch(s));
+	assert_int_equal(live->n, 0);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_false(store_in_batch(s));
+	assert_int_equal(live->n, 4);
+	assert_true(live->rev[0] == r1 && live->rev[2] == r2 && live->rev[3] == r3);
+	store_unsubscribe(s, record, live);
+	store_set_batching(s, NULL, NULL);
+
+	struct evs *e = calloc(1, sizeof *e);
+	assert_int_equal(store_changes(s, r0, "core/configmaps/", record, e), STORE_OK);
+	assert_int_equal(e->n, 3);
+	assert_int_equal(e->type[0], STORE_ADDED);
+	assert_false(e->had_prev[0]);
+	assert_int_equal(e->type[1], STORE_MODIFIED);
+	assert_true(e->had_prev[1]);
+	assert_int_equal(e->v[1], 2);
+	assert_int_equal(e->type[2], STORE_DELETED);
+	assert_int_equal(e->v[2], 2); /* the last state, stamped with the delete's revision */
+	assert_int_equal(e->rev[2], r3);
+	memset(e, 0, sizeof *e);
+	assert_int_equal(store_changes(s, r3, "core/", record, e), STORE_OK);
+	assert_int_equal(e->n, 0);
+
+	long long r4;
+	assert_int_equal(put(s, "core/configmaps/default/after", 1, -1, &r4), STORE_OK);
+	assert_int_equal(store_compact(s, store_revision(s) - r3), STORE_OK);
+	assert_true(store_compacted(s) >= r3);
+	memset(e, 0, sizeof *e);
+	assert_int_equal(store_changes(s, r0, "core/", record, e), STORE_COMPACTED);
+	assert_int_equal(e->n, 0);
+	assert_int_equal(store_changes(s, r3, "core/", record, e), STORE_OK);
+	assert_int_equal(e->n, 1);
+	free(e);
+	free(live);
+}
+
+/* A second store on the same prefix is refused, naming this process; a
+ * dead owner on this host (a child killed without closing) is taken over;
+ * a store whose lease ended can no longer write (fencing). */
+static void test_prefix_ownership_and_fencing(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", want[64], prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-own-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .lease_ttl = 1};
+	struct store *a = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(a);
+	assert_null(store_open_etcd(&o, err, sizeof err));
+	snprintf(want, sizeof want, " %ld)", (long)getpid());
+	assert_non_null(strstr(err, "in use by another hub"));
+	assert_non_null(strstr(err, want));
+	/* a's lease (1 s, raised to etcd's minimum) is never kept alive here:
+	 * once it ends, a's writes fail and b may own the prefix */
+	long long rev;
+	assert_int_equal(put(a, "core/configmaps/default/x", 1, -1, &rev), STORE_OK);
+	int rc = STORE_OK;
+	for (int i = 0; i < 100 && rc == STORE_OK; i++) {
+		usleep(100000);
+		rc = put(a, "core/configmaps/default/x", 2, 0, NULL);
+	}
+	assert_int_equal(rc, STORE_ERROR);
+	assert_true(store_etcd_lost(a));
+	o.lease_ttl = 30;
+	struct store *b = store_open_etcd(&o, err, sizeof err);
+	if (!b)
+		fail_msg("%s", err);
+	assert_int_equal(put(b, "core/configmaps/default/x", 3, 0, NULL), STORE_OK);
+	store_close(a);
+	store_close(b); /* revokes: free again */
+	/* a child that owns the prefix and dies without closing */
+	pid_t child = fork();
+	if (child == 0) {
+		if (store_open_etcd(&o, err, sizeof err))
+			raise(SIGKILL); /* dies owning the prefix, as with kill -9 */
+		_exit(1);
+	}
+	int status = 0;
+	waitpid(child, &status, 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	struct store *d = store_open_etcd(&o, err, sizeof err);
+	if (!d)
+		fail_msg("stale owner not taken over: %s", err);
+	store_close(d);
+}
+
+static void test_unreachable_is_reported(void **state)
+{
+	char err[512] = "";
+	struct etcd_options o = {.servers = "http://127.0.0.1:1"};
+	assert_null(store_open_etcd(&o, err, sizeof err));
+	assert_non_null(strstr(err, "cannot reach etcd"));
+	o.servers = "127.0.0.1:2379";
+	assert_null(store_open_etcd(&o, err, sizeof err));
+	assert_non_null(strstr(err, "http://"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_revisions_and_conditions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_pages_and_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
+		cmocka_unit_test(test_prefix_ownership_and_fencing),
+		cmocka_unit_test(test_unreachable_is_reported),
+	};
+	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
+}
