@@ -16,6 +16,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "openapi.h"
+#include "pbhttp.h"
 #include "selector.h"
 #include "table.h"
 #include "yamljson.h"
@@ -585,6 +586,7 @@ struct list_ctx {
 	struct label_selector *ls;
 	struct field_selector *fs;
 	bool table;
+	bool proto;           /* answer in protobuf: items are collected parsed */
 	bool filtering;
 	struct evbuffer *raw; /* JSON items, comma-separated */
 	int count;
@@ -603,7 +605,7 @@ static bool object_matches(const cJSON *o, struct label_selector *ls, struct fie
 static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
 	struct list_ctx *lc = ud;
-	if (!lc->filtering && !lc->table) {
+	if (!lc->filtering && !lc->table && !lc->proto) {
 		if (lc->count++)
 			evbuffer_add(lc->raw, ",", 1);
 		evbuffer_add(lc->raw, value, len);
@@ -617,7 +619,7 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 		return 0;
 	}
 	lc->count++;
-	if (lc->table) {
+	if (lc->table || lc->proto) {
 		cJSON_AddItemToArray(lc->items, o);
 	} else {
 		char *s = json_print(o);
@@ -663,6 +665,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 			struct evkeyvalq *q)
 {
 	struct list_ctx lc = {.k = k, .table = wants_table(req)};
+	lc.proto = !lc.table && pbhttp_wants_protobuf(req, k);
 	if (parse_selectors(req, q, &lc.ls, &lc.fs) < 0)
 		return;
 	/* A list at a resourceVersion older than the history is gone. */
@@ -692,8 +695,19 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		cJSON *t = table_build(k, lc.items, rvs, time(NULL));
 		api_send_json(req, 200, t);
 		cJSON_Delete(t);
+	} else if (lc.proto && pbhttp_send_list(req, k, rvs, lc.items)) {
+		/* sent */
 	} else {
 		char av[256];
+		const cJSON *it;
+		if (lc.proto) /* an item protobuf cannot carry: the items in JSON */
+			cJSON_ArrayForEach(it, lc.items) {
+				char *txt = json_print(it);
+				if (it != lc.items->child)
+					evbuffer_add(lc.raw, ",", 1);
+				evbuffer_add(lc.raw, txt, strlen(txt));
+				free(txt);
+			}
 		struct evbuffer *b = evbuffer_new();
 		evbuffer_add_printf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[",
 				    k->kind, kind_api_version(k, av, sizeof av), rvs);
@@ -975,7 +989,8 @@ static bool ctype_is(const char *ct, const char *want)
 
 /* Decodes the request body as JSON or YAML. Sends the error itself and
  * returns NULL on failure. */
-static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool patch, const char **ct_out)
+static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, bool patch,
+			const char **ct_out)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -989,13 +1004,16 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool pa
 		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;
 	}
+	/* Kubernetes protobuf: built-in kinds only, never for patches. */
+	bool pb = !patch && ctype_is(ct, PBCODEC_CONTENT_TYPE) && pbhttp_kind_has_protobuf(k);
 	bool yaml = ctype_is(ct, "application/yaml") || ctype_is(ct, "application/apply-patch+yaml");
 	bool json = ctype_is(ct, "application/json") || (patch && (ctype_is(ct, "application/merge-patch+json") ||
 								    ctype_is(ct, "application/json-patch+json") ||
 								    ctype_is(ct, "application/strategic-merge-patch+json")));
-	if (!yaml && !json) {
+	if (!yaml && !json && !pb) {
 		char m[512];
-		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s",
+		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s%s",
+			 !patch && pbhttp_kind_has_protobuf(k) ? ", " PBCODEC_CONTENT_TYPE : "",
 			 patch ? ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json" : "");
 		send_status(req, 415, "UnsupportedMediaType", m);
 		return NULL;
@@ -1005,6 +1023,8 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool pa
 	cJSON *body = NULL;
 	if (len == 0) {
 		snprintf(err, sizeof err, "the request body is empty");
+	} else if (pb) {
+		body = pbcodec_decode(data, len, err, sizeof err);
 	} else if (yaml) {
 		if (!utf8_valid(data, len))
 			snprintf(err, sizeof err, "invalid UTF-8 in request body");
@@ -1031,6 +1051,10 @@ static void send_stored(struct evhttp_request *req, int code, char *json)
 
 static void send_object_maybe_table(struct evhttp_request *req, const struct kind_info *k, char *json)
 {
+	if (!wants_table(req) && pbhttp_wants_protobuf(req, k) && pbhttp_send_object(req, 200, json)) {
+		free(json);
+		return;
+	}
 	if (!wants_table(req)) {
 		send_stored(req, 200, json);
 		return;
@@ -1163,7 +1187,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 				send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 				return;
 			}
-			cJSON *body = read_body(a, req, false, &ct);
+			cJSON *body = read_body(a, req, k, false, &ct);
 			if (!body)
 				return;
 			if (obj_create(&a->objects, k, ns, body, dry, &out, &e) == 0)
@@ -1201,7 +1225,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		}
 		break;
 	case EVHTTP_REQ_PUT: {
-		cJSON *body = read_body(a, req, false, &ct);
+		cJSON *body = read_body(a, req, k, false, &ct);
 		if (!body)
 			return;
 		if (obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e) == 0)
@@ -1212,7 +1236,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		break;
 	}
 	case EVHTTP_REQ_PATCH: {
-		cJSON *body = read_body(a, req, true, &ct);
+		cJSON *body = read_body(a, req, k, true, &ct);
 		if (!body)
 			return;
 		bool created = false;
