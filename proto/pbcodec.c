@@ -193,6 +193,19 @@ static const struct pbs_kind *find_kind(const char *api_version, const char *kin
 	return NULL;
 }
 
+/* The List message of "<Kind>List", or -1. */
+static int find_list(const char *api_version, const char *kind)
+{
+	size_t n = kind ? strlen(kind) : 0;
+	if (n <= 4 || strcmp(kind + n - 4, "List") != 0)
+		return -1;
+	for (int i = 0; i < pbs_kinds_count; i++)
+		if (api_version && strcmp(pbs_kinds[i].api_version, api_version) == 0 &&
+		    strlen(pbs_kinds[i].kind) == n - 4 && strncmp(pbs_kinds[i].kind, kind, n - 4) == 0)
+			return pbs_kinds[i].list_msg;
+	return -1;
+}
+
 bool pbcodec_has_kind(const char *api_version, const char *kind)
 {
 	return find_kind(api_version, kind) != NULL;
@@ -484,17 +497,18 @@ static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len)
 	const char *enc = *(char **)slot_v(u, 2);
 	const ProtobufCBinaryData *raw = (ProtobufCBinaryData *)slot_v(u, 1);
 	const struct pbs_kind *k = find_kind(av, kind);
+	int root = k ? k->msg : find_list(av, kind);
 	if (enc && *enc) {
 		FAIL(c, "content encoding %.40s is not supported", enc);
-	} else if (!k) {
+	} else if (root < 0) {
 		FAIL(c, "no kind \"%.100s\" is registered for version \"%.100s\" in protobuf", kind ? kind : "",
 		     av ? av : "");
 	} else {
-		ProtobufCMessage *obj = protobuf_c_message_unpack(&dyns[k->msg].d, NULL, raw->len, raw->data);
+		ProtobufCMessage *obj = protobuf_c_message_unpack(&dyns[root].d, NULL, raw->len, raw->data);
 		if (!obj) {
 			FAIL(c, "the %s message is malformed", kind);
 		} else {
-			out = msg_to_json(c, k->msg, obj);
+			out = msg_to_json(c, root, obj);
 			free_msg(obj);
 			if (out) {
 				cJSON *o = cJSON_CreateObject();
@@ -772,8 +786,11 @@ static int fields_from_json(struct dctx *c, int m, ProtobufCMessage *msg, const 
 			continue;
 		}
 		const cJSON *jv = cJSON_GetObjectItemCaseSensitive(j, f->json);
-		/* null is Go's nil or zero value ("creationTimestamp": null). */
-		if (!jv || cJSON_IsNull(jv))
+		/* null is Go's nil or zero value; a zero Time ("creationTimestamp":
+		 * null) is written as an empty message, as Go writes it. */
+		if (!jv || (cJSON_IsNull(jv) && !(f->card == PBS_ONE && f->type == PBS_MESSAGE &&
+						   (pbs_messages[f->msg].special == PBS_SPECIAL_TIME ||
+						    pbs_messages[f->msg].special == PBS_SPECIAL_MICROTIME))))
 			continue;
 		if (f->card == PBS_ONE) {
 			if (!value_from_json(c, f, jv, v))
@@ -1026,4 +1043,32 @@ bool pbcodec_accept_prefers(const char *accept)
 		s = e + 1;
 	}
 	return false;
+}
+
+cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_t errlen)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	struct dctx c = {.err = err, .errlen = errlen};
+	const uint8_t *p = data;
+	if (len < 4 || ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) != len - 4)
+		return FAIL(&c, "the frame length does not match");
+	ProtobufCMessage *ev = protobuf_c_message_unpack(&dyns[watch_msg].d, NULL, len - 4, p + 4);
+	if (!ev)
+		return FAIL(&c, "the watch event is malformed");
+	cJSON *out = NULL;
+	const char *type = *(char **)slot_v(ev, 0);
+	const ProtobufCMessage *raw = *(ProtobufCMessage **)slot_v(ev, 1);
+	if (raw) {
+		cJSON *obj = raw_json(&c, (ProtobufCBinaryData *)slot_v(raw, 0));
+		if (obj) {
+			out = cJSON_CreateObject();
+			cJSON_AddStringToObject(out, "type", type ? type : "");
+			cJSON_AddItemToObject(out, "object", obj);
+		}
+	} else {
+		FAIL(&c, "the watch event has no object");
+	}
+	free_msg(ev);
+	return out;
 }

@@ -30,6 +30,7 @@ bool pbcodec_has_kind(const char *api_version, const char *kind);
  * with a reason in err (bad envelope, unknown kind, malformed message, a
  * non-empty field this server does not know). */
 cJSON *pbcodec_decode(const void *data, size_t len, char *err, size_t errlen);
+/* (A "<Kind>List" envelope decodes too: {kind, apiVersion, metadata, items}.) */
 
 /* Encodes an object of a schema kind (apiVersion and kind taken from the
  * object) into the envelope. Returns malloc'd bytes, or NULL with err when
@@ -46,6 +47,10 @@ unsigned char *pbcodec_encode_list(const char *api_version, const char *kind, co
  * meta/v1 WatchEvent {type, object.raw = the object's envelope}. */
 unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, size_t *len, char *err,
 					  size_t errlen);
+
+/* Reads one frame written by pbcodec_encode_watch_event back into
+ * {"type": ..., "object": ...} (tests and Go-like clients). */
+cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_t errlen);
 
 /* How a client's Accept header ranks protobuf against JSON: true when the
  * first acceptable media type it lists is application/vnd.kubernetes.protobuf
