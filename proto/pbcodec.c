@@ -155,6 +155,7 @@ static void init_once(void)
 		ef[0] = (struct pbs_field){"key", 1, PBS_STRING, PBS_ONE, -1, 0};
 		ef[1] = (struct pbs_field){"value", 2, PBS_MESSAGE, PBS_ONE, m, 0};
 		build(&entry_msg[m], "MapEntryMessage", ef, 2);
+		free(ef); /* build() copied what the descriptor needs */
 	}
 }
 
@@ -276,6 +277,16 @@ static bool check_unknown(struct dctx *c, const ProtobufCMessage *msg)
 
 static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len);
 
+static cJSON *utf8_string(struct dctx *c, const char *s, const char *what)
+{
+	if (!s)
+		s = "";
+	if (!utf8_valid(s, strlen(s)))
+		return FAIL(c, "%s: invalid UTF-8", what);
+	return cJSON_CreateString(s);
+}
+
+
 static cJSON *raw_json(struct dctx *c, const ProtobufCBinaryData *b)
 {
 	if (b->len == 0)
@@ -304,14 +315,12 @@ static cJSON *special_to_json(struct dctx *c, int m, const ProtobufCMessage *msg
 	}
 	case PBS_SPECIAL_QUANTITY: {
 		const char *s = *(char **)slot_v(msg, 0);
-		return cJSON_CreateString(s && *s ? s : "0");
+		return utf8_string(c, s && *s ? s : "0", "quantity");
 	}
 	case PBS_SPECIAL_INTSTR: {
 		int64_t type = *(int64_t *)slot_v(msg, 0);
-		if (type == 1) {
-			const char *s = *(char **)slot_v(msg, 2);
-			return cJSON_CreateString(s ? s : "");
-		}
+		if (type == 1)
+			return utf8_string(c, *(char **)slot_v(msg, 2), "int-or-string");
 		return cJSON_CreateNumber(*(int32_t *)slot_v(msg, 1));
 	}
 	case PBS_SPECIAL_RAW:
@@ -341,7 +350,7 @@ static cJSON *b64_string(const ProtobufCBinaryData *b)
 static cJSON *value_to_json(struct dctx *c, const struct pbs_field *f, const void *p)
 {
 	switch (f->type) {
-	case PBS_STRING: return cJSON_CreateString(*(char *const *)p ? *(char *const *)p : "");
+	case PBS_STRING: return utf8_string(c, *(char *const *)p, f->json);
 	case PBS_INT32: return cJSON_CreateNumber(*(const int32_t *)p);
 	case PBS_INT64: return cJSON_CreateNumber((double)*(const int64_t *)p);
 	case PBS_BOOL: return cJSON_CreateBool(*(const protobuf_c_boolean *)p);
@@ -432,6 +441,11 @@ static bool fields_to_json(struct dctx *c, int m, const ProtobufCMessage *msg, c
 					return false;
 				}
 				const char *key = *(char *const *)slot_v(e, 0);
+				if (key && !utf8_valid(key, strlen(key))) {
+					FAIL(c, "%s: a key is not valid UTF-8", f->json);
+					cJSON_Delete(val);
+					return false;
+				}
 				cJSON *ev;
 				if (f->type == PBS_MESSAGE && !*(ProtobufCMessage *const *)slot_v(e, 1)) {
 					ProtobufCMessage *empty = new_msg(&dyns[f->msg].d);
@@ -496,6 +510,11 @@ static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len)
 	const char *av = tm ? *(char **)slot_v(tm, 0) : NULL, *kind = tm ? *(char **)slot_v(tm, 1) : NULL;
 	const char *enc = *(char **)slot_v(u, 2);
 	const ProtobufCBinaryData *raw = (ProtobufCBinaryData *)slot_v(u, 1);
+	if ((av && !utf8_valid(av, strlen(av))) || (kind && !utf8_valid(kind, strlen(kind)))) {
+		free_msg(u);
+		c->depth--;
+		return FAIL(c, "the kind is not valid UTF-8");
+	}
 	const struct pbs_kind *k = find_kind(av, kind);
 	int root = k ? k->msg : find_list(av, kind);
 	if (enc && *enc) {
