@@ -34,6 +34,8 @@ struct watcher {
 	struct label_selector *ls;
 	struct field_selector *fs;
 	bool table;
+	bool proto;             /* length-prefixed protobuf frames (pbhttp) */
+	bool unencodable;       /* an event protobuf cannot carry: end the stream */
 	bool columns_sent;
 	struct event *timer;    /* heartbeat */
 	struct event *deadline; /* timeoutSeconds */
@@ -779,6 +781,19 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 			json_set(t, "columnDefinitions", cJSON_CreateArray());
 		w->columns_sent = true;
 		cJSON_AddItemToObject(ev, "object", t);
+	} else if (w->proto) {
+		/* Never skip an event: if one cannot be encoded the stream ends
+		 * (the client lists again; lists fall back to JSON). */
+		struct evbuffer *b = evbuffer_new();
+		bool ok = !w->unencodable && pbhttp_watch_frame(b, type, obj_owned);
+		cJSON_Delete(ev);
+		cJSON_Delete(obj_owned);
+		if (ok)
+			evhttp_send_reply_chunk(w->req, b);
+		else
+			w->unencodable = true;
+		evbuffer_free(b);
+		return;
 	} else {
 		cJSON_AddItemToObject(ev, "object", obj_owned);
 	}
@@ -820,7 +835,7 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 		type = "DELETED";
 	if (!type)
 		return;
-	if (w->table) {
+	if (w->table || w->proto) {
 		watch_send(w, type, json_dup(now));
 		return;
 	}
@@ -860,6 +875,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			continue;
 		}
 		watch_deliver(w, ev);
+		if (w->unencodable)
+			watcher_end(w);
 	}
 	/* Periodic compaction (in on_commit) keeps the change log bounded. */
 	a->writes_since_compact++;
@@ -940,13 +957,15 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	w->ls = ls;
 	w->fs = fs;
 	w->table = wants_table(req);
+	w->proto = !w->table && pbhttp_wants_protobuf(req, k);
 	list_prefix(k, ns, w->prefix, sizeof w->prefix);
 	w->next = a->watchers;
 	if (a->watchers)
 		a->watchers->prev = w;
 	a->watchers = w;
 	a->nwatchers++;
-	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json");
+	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
+					w->proto ? PBCODEC_STREAM_CONTENT_TYPE : "application/json");
 	evhttp_send_reply_start(req, 200, "OK");
 	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
 	/* A watch outlives the request timeout. */
@@ -962,9 +981,16 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	} else {
 		store_list(a->store, w->prefix, initial_item, w, NULL);
 	}
-	w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
-	struct timeval hb = {WATCH_HEARTBEAT_S, 0};
-	event_add(w->timer, &hb);
+	if (w->unencodable) {
+		watcher_end(w);
+		return;
+	}
+	/* (A protobuf stream has no room for whitespace between frames.) */
+	if (!w->proto) {
+		w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
+		struct timeval hb = {WATCH_HEARTBEAT_S, 0};
+		event_add(w->timer, &hb);
+	}
 	const char *ts = query(q, "timeoutSeconds");
 	if (ts && atoi(ts) > 0) {
 		w->deadline = event_new(a->base, -1, 0, watch_deadline, w);

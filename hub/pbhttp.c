@@ -21,6 +21,11 @@ bool pbhttp_wants_protobuf(struct evhttp_request *req, const struct kind_info *k
 	return pbcodec_accept_prefers(acc) && pbhttp_kind_has_protobuf(k);
 }
 
+static void free_data(const void *data, size_t len, void *arg)
+{
+	free((void *)data);
+}
+
 static void send_bytes(struct evhttp_request *req, int code, unsigned char *data, size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -29,10 +34,10 @@ static void send_bytes(struct evhttp_request *req, int code, unsigned char *data
 	evhttp_remove_header(h, "Cache-Control");
 	evhttp_add_header(h, "Cache-Control", "no-cache, private");
 	struct evbuffer *b = evbuffer_new();
-	evbuffer_add_reference(b, data, len, NULL, NULL);
+	/* The reply may be held until a commit: the buffer owns the bytes. */
+	evbuffer_add_reference(b, data, len, free_data, NULL);
 	api_send_reply(req, code, code == 200 ? "OK" : code == 201 ? "Created" : "Status", b);
 	evbuffer_free(b);
-	free(data);
 }
 
 bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json)
