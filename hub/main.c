@@ -59,7 +59,7 @@ static void serve_usage(FILE *f)
 	      "  --max-connections-per-client N  open HTTPS connections per client address (default 256)\n"
 	      "  --cert-check-interval DUR    how often to check the serving certificate for renewal (default 1h)\n"
 	      "  --port-file FILE             write the bound port (insecure, else HTTPS) to FILE once listening\n"
-	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
+	      "  --kube-minor N               Kubernetes minor version to report on /version (default 33)\n"
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
 	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
 	      "  --max-watches N              concurrent watch streams before 429 TooManyRequests (default 10000)\n"
@@ -79,7 +79,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static int cmd_serve(int argc, char **argv)
 {
-	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
+	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "33";
 	long long history = 20000, timeout_ms = 60000, max_watches = 10000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
