@@ -134,6 +134,50 @@ static void build(struct dyn *dy, const char *name, const struct pbs_field *f, i
 	dy->d.message_init = NULL;
 }
 
+/* Per message: its JSON names (with those of inline fields), sorted. */
+struct name_ent {
+	const char *json;
+	int field; /* in the message, or in the inline field's message */
+	int inl;   /* the inline field holding it, or -1 */
+};
+static struct name_ent **names;
+static int *nnames;
+
+static int cmp_name_ent(const void *a, const void *b)
+{
+	return strcmp(((const struct name_ent *)a)->json, ((const struct name_ent *)b)->json);
+}
+
+static void build_names(int m)
+{
+	const struct pbs_message *pm = &pbs_messages[m];
+	int n = 0;
+	for (int j = 0; j < pm->nfields; j++)
+		n += (pm->fields[j].flags & PBS_INLINE) ? pbs_messages[pm->fields[j].msg].nfields : 1;
+	names[m] = calloc((size_t)n + 1, sizeof **names);
+	if (!names[m])
+		abort();
+	int k = 0;
+	for (int j = 0; j < pm->nfields; j++) {
+		if (!(pm->fields[j].flags & PBS_INLINE)) {
+			names[m][k++] = (struct name_ent){pm->fields[j].json, j, -1};
+			continue;
+		}
+		/* One level of inlining is all the schema uses (gen_schema.awk keeps it so). */
+		const struct pbs_message *im = &pbs_messages[pm->fields[j].msg];
+		for (int i = 0; i < im->nfields; i++)
+			names[m][k++] = (struct name_ent){im->fields[i].json, i, j};
+	}
+	qsort(names[m], (size_t)k, sizeof **names, cmp_name_ent);
+	nnames[m] = k;
+}
+
+static const struct name_ent *find_name(int m, const char *json)
+{
+	struct name_ent key = {json, 0, 0};
+	return bsearch(&key, names[m], (size_t)nnames[m], sizeof key, cmp_name_ent);
+}
+
 static void init_once(void)
 {
 	dyns = calloc((size_t)pbs_messages_count, sizeof *dyns);
@@ -144,9 +188,14 @@ static void init_once(void)
 	 * is filled, so the order of building does not matter. */
 	build(&entry_string, "MapEntryString", entry_fields_string, 2);
 	build(&entry_bytes, "MapEntryBytes", entry_fields_bytes, 2);
+	names = calloc((size_t)pbs_messages_count, sizeof *names);
+	nnames = calloc((size_t)pbs_messages_count, sizeof *nnames);
+	if (!names || !nnames)
+		abort();
 	for (int m = 0; m < pbs_messages_count; m++) {
 		const struct pbs_message *pm = &pbs_messages[m];
 		build(&dyns[m], pm->name, pm->fields, pm->nfields);
+		build_names(m);
 	}
 	for (int m = 0; m < pbs_messages_count; m++) {
 		struct pbs_field *ef = calloc(2, sizeof *ef);
@@ -765,107 +814,103 @@ fail:
 	return NULL;
 }
 
-/* Whether key names a field of message m (or of one of its inline fields). */
-static bool has_json_key(int m, const char *key)
+/* Sets field k of msg from the JSON value jv; 0, or -1 with err. */
+static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const cJSON *jv)
 {
-	const struct pbs_message *pm = &pbs_messages[m];
-	for (int j = 0; j < pm->nfields; j++) {
-		const struct pbs_field *f = &pm->fields[j];
-		if (f->flags & PBS_INLINE) {
-			if (has_json_key(f->msg, key))
-				return true;
-		} else if (strcmp(f->json, key) == 0) {
-			return true;
+	const struct pbs_field *f = &pbs_messages[m].fields[k];
+	char *q = slot_q(msg, k), *v = slot_v(msg, k);
+	/* null is Go's nil or zero value; a zero Time ("creationTimestamp":
+	 * null) is written as an empty message, as Go writes it. */
+	if (cJSON_IsNull(jv) && !(f->card == PBS_ONE && f->type == PBS_MESSAGE &&
+				  (pbs_messages[f->msg].special == PBS_SPECIAL_TIME ||
+				   pbs_messages[f->msg].special == PBS_SPECIAL_MICROTIME)))
+		return 0;
+	if (*(void **)v || *(size_t *)q) {
+		FAIL(c, "%s: duplicate field", f->json);
+		return -1;
+	}
+	if (f->card == PBS_ONE) {
+		if (!value_from_json(c, f, jv, v))
+			return -1;
+		if (f->type != PBS_STRING && f->type != PBS_MESSAGE)
+			*(protobuf_c_boolean *)q = 1;
+	} else if (f->card == PBS_REPEATED) {
+		if (!cJSON_IsArray(jv)) {
+			FAIL(c, "%s: expected a list", f->json);
+			return -1;
+		}
+		size_t n = (size_t)cJSON_GetArraySize(jv), es = elem_size(f);
+		char *arr = calloc(n ? n : 1, es);
+		if (!arr)
+			abort();
+		*(char **)v = arr;
+		size_t i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, jv)
+		{
+			/* Count what is filled so far: free_unpacked then frees exactly that. */
+			*(size_t *)q = i;
+			if (!value_from_json(c, f, e, arr + i * es))
+				return -1;
+			i++;
+		}
+		*(size_t *)q = i;
+	} else {
+		if (!cJSON_IsObject(jv)) {
+			FAIL(c, "%s: expected an object", f->json);
+			return -1;
+		}
+		size_t n = (size_t)cJSON_GetArraySize(jv);
+		ProtobufCMessage **ents = calloc(n ? n : 1, sizeof *ents);
+		if (!ents)
+			abort();
+		*(ProtobufCMessage ***)v = ents;
+		const ProtobufCMessageDescriptor *ed = entry_descriptor(f);
+		struct pbs_field vf = {"value", 2, f->type, PBS_ONE, f->msg, 0};
+		size_t i = 0;
+		const cJSON *e;
+		cJSON_ArrayForEach(e, jv)
+		{
+			ProtobufCMessage *em = new_msg(ed);
+			ents[i] = em;
+			*(size_t *)q = ++i;
+			*(char **)slot_v(em, 0) = xstrdup(e->string);
+			if (!value_from_json(c, &vf, e, slot_v(em, 1)))
+				return -1;
+			if (f->type == PBS_BYTES)
+				*(protobuf_c_boolean *)slot_q(em, 1) = 1;
 		}
 	}
-	return false;
+	return 0;
 }
 
-/* Fills msg's fields from the JSON object j; returns the number of fields
- * set, or -1 on error. */
-static int fields_from_json(struct dctx *c, int m, ProtobufCMessage *msg, const cJSON *j)
+/* Fills msg from the JSON object j, key by key: each key is looked up in
+ * the message's name index (inline fields' names included). */
+static int fields_from_json(struct dctx *c, int m, ProtobufCMessage *msg, const cJSON *j, bool top)
 {
-	const struct pbs_message *pm = &pbs_messages[m];
-	int set = 0;
-	for (int k = 0; k < pm->nfields; k++) {
-		const struct pbs_field *f = &pm->fields[k];
-		char *q = slot_q(msg, k), *v = slot_v(msg, k);
-		if (f->flags & PBS_INLINE) {
-			ProtobufCMessage *sub = new_msg(&dyns[f->msg].d);
-			int n = fields_from_json(c, f->msg, sub, j);
-			if (n < 0) {
-				free_msg(sub);
+	const cJSON *e;
+	cJSON_ArrayForEach(e, j)
+	{
+		if (top && (strcmp(e->string, "apiVersion") == 0 || strcmp(e->string, "kind") == 0))
+			continue;
+		const struct name_ent *ne = find_name(m, e->string);
+		if (!ne) {
+			FAIL(c, "field %.100s of %s is not in the protobuf schema", e->string, pbs_messages[m].name);
+			return -1;
+		}
+		if (ne->inl < 0) {
+			if (set_field(c, m, msg, ne->field, e) < 0)
 				return -1;
-			}
-			if (n == 0)
-				free_msg(sub);
-			else
-				*(ProtobufCMessage **)v = sub;
-			set += n > 0;
 			continue;
 		}
-		const cJSON *jv = cJSON_GetObjectItemCaseSensitive(j, f->json);
-		/* null is Go's nil or zero value; a zero Time ("creationTimestamp":
-		 * null) is written as an empty message, as Go writes it. */
-		if (!jv || (cJSON_IsNull(jv) && !(f->card == PBS_ONE && f->type == PBS_MESSAGE &&
-						   (pbs_messages[f->msg].special == PBS_SPECIAL_TIME ||
-						    pbs_messages[f->msg].special == PBS_SPECIAL_MICROTIME))))
-			continue;
-		if (f->card == PBS_ONE) {
-			if (!value_from_json(c, f, jv, v))
-				return -1;
-			if (f->type != PBS_STRING && f->type != PBS_MESSAGE)
-				*(protobuf_c_boolean *)q = 1;
-		} else if (f->card == PBS_REPEATED) {
-			if (!cJSON_IsArray(jv)) {
-				FAIL(c, "%s: expected a list", f->json);
-				return -1;
-			}
-			size_t n = (size_t)cJSON_GetArraySize(jv), es = elem_size(f);
-			char *arr = calloc(n ? n : 1, es);
-			if (!arr)
-				abort();
-			*(char **)v = arr;
-			size_t i = 0;
-			const cJSON *e;
-			cJSON_ArrayForEach(e, jv)
-			{
-				/* Count what is filled so far: free_unpacked then frees exactly that. */
-				*(size_t *)q = i;
-				if (!value_from_json(c, f, e, arr + i * es))
-					return -1;
-				i++;
-			}
-			*(size_t *)q = i;
-		} else {
-			if (!cJSON_IsObject(jv)) {
-				FAIL(c, "%s: expected an object", f->json);
-				return -1;
-			}
-			size_t n = (size_t)cJSON_GetArraySize(jv);
-			ProtobufCMessage **ents = calloc(n ? n : 1, sizeof *ents);
-			if (!ents)
-				abort();
-			*(ProtobufCMessage ***)v = ents;
-			const ProtobufCMessageDescriptor *ed = entry_descriptor(f);
-			size_t i = 0;
-			const cJSON *e;
-			cJSON_ArrayForEach(e, jv)
-			{
-				ProtobufCMessage *em = new_msg(ed);
-				ents[i] = em;
-				*(size_t *)q = ++i;
-				*(char **)slot_v(em, 0) = xstrdup(e->string);
-				struct pbs_field vf = {"value", 2, f->type, PBS_ONE, f->msg, 0};
-				if (!value_from_json(c, &vf, e, slot_v(em, 1)))
-					return -1;
-				if (f->type == PBS_BYTES)
-					*(protobuf_c_boolean *)slot_q(em, 1) = 1;
-			}
-		}
-		set++;
+		int im = pbs_messages[m].fields[ne->inl].msg;
+		ProtobufCMessage **sub = (ProtobufCMessage **)slot_v(msg, ne->inl);
+		if (!*sub)
+			*sub = new_msg(&dyns[im].d);
+		if (set_field(c, im, *sub, ne->field, e) < 0)
+			return -1;
 	}
-	return set;
+	return 0;
 }
 
 static ProtobufCMessage *json_to_msg(struct dctx *c, int m, const cJSON *j)
@@ -878,19 +923,8 @@ static ProtobufCMessage *json_to_msg(struct dctx *c, int m, const cJSON *j)
 	} else if (!cJSON_IsObject(j)) {
 		FAIL(c, "%s: expected an object", pbs_messages[m].name);
 	} else {
-		const cJSON *e;
-		cJSON_ArrayForEach(e, j)
-		{
-			if (c->depth == 1 && (strcmp(e->string, "apiVersion") == 0 || strcmp(e->string, "kind") == 0))
-				continue;
-			if (!has_json_key(m, e->string)) {
-				FAIL(c, "field %.100s of %s is not in the protobuf schema", e->string, pbs_messages[m].name);
-				c->depth--;
-				return NULL;
-			}
-		}
 		msg = new_msg(&dyns[m].d);
-		if (fields_from_json(c, m, msg, j) < 0) {
+		if (fields_from_json(c, m, msg, j, c->depth == 1) < 0) {
 			free_msg(msg);
 			msg = NULL;
 		}
