@@ -271,10 +271,49 @@ static int msg_index(const char *name)
 
 /* ---- protobuf -> JSON ------------------------------------------------------------------ */
 
+/* Encoding builds messages in an arena freed at once, with strings
+ * borrowed from the cJSON tree (which outlives the packing). */
+struct arena {
+	struct chunk {
+		struct chunk *next;
+		size_t size, used;
+		_Alignas(16) char data[];
+	} *head;
+};
+
+static void *aalloc(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (!a->head || a->head->size - a->head->used < n) {
+		size_t size = n > 65536 ? n : 65536;
+		struct chunk *ch = malloc(sizeof *ch + size);
+		if (!ch)
+			abort();
+		ch->next = a->head;
+		ch->size = size;
+		ch->used = 0;
+		a->head = ch;
+	}
+	void *p = a->head->data + a->head->used;
+	a->head->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct chunk *next = a->head->next;
+		free(a->head);
+		a->head = next;
+	}
+}
+
 struct dctx {
 	char *err;
 	size_t errlen;
 	int depth;
+	struct arena *ar; /* encoding only */
 };
 
 static cJSON *msg_to_json(struct dctx *c, int m, const ProtobufCMessage *msg);
@@ -674,6 +713,19 @@ static bool json_int(struct dctx *c, const cJSON *j, const char *name, double lo
 	return true;
 }
 
+static ProtobufCMessage *amsg(struct dctx *c, const ProtobufCMessageDescriptor *d)
+{
+	ProtobufCMessage *m = aalloc(c->ar, d->sizeof_message);
+	m->descriptor = d;
+	return m;
+}
+
+static char *astrdup(struct dctx *c, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(aalloc(c->ar, n), s, n);
+}
+
 static char *xstrdup(const char *s)
 {
 	char *d = strdup(s);
@@ -692,7 +744,7 @@ static bool value_from_json(struct dctx *c, const struct pbs_field *f, const cJS
 			FAIL(c, "%s: expected a string", f->json);
 			return false;
 		}
-		*(char **)p = xstrdup(j->valuestring);
+		*(char **)p = j->valuestring;
 		return true;
 	case PBS_INT32:
 		if (!json_int(c, j, f->json, INT32_MIN, INT32_MAX, &d))
@@ -717,11 +769,8 @@ static bool value_from_json(struct dctx *c, const struct pbs_field *f, const cJS
 			return false;
 		}
 		size_t in = strlen(j->valuestring), olen = 0;
-		unsigned char *buf = malloc(in / 4 * 3 + 4);
-		if (!buf)
-			abort();
+		unsigned char *buf = aalloc(c->ar, in / 4 * 3 + 4);
 		if (mbedtls_base64_decode(buf, in / 4 * 3 + 4, &olen, (const unsigned char *)j->valuestring, in) != 0) {
-			free(buf);
 			FAIL(c, "%s: not valid base64", f->json);
 			return false;
 		}
@@ -741,11 +790,11 @@ static bool value_from_json(struct dctx *c, const struct pbs_field *f, const cJS
 	return false;
 }
 
-static bool set_bytes(ProtobufCMessage *msg, int j, const char *s)
+static bool set_bytes(struct dctx *c, ProtobufCMessage *msg, int j, const char *s)
 {
 	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(msg, j);
 	b->len = strlen(s);
-	b->data = (uint8_t *)xstrdup(s);
+	b->data = (uint8_t *)astrdup(c, s);
 	*(protobuf_c_boolean *)slot_q(msg, j) = 1;
 	return true;
 }
@@ -753,7 +802,7 @@ static bool set_bytes(ProtobufCMessage *msg, int j, const char *s)
 /* A special message from its JSON form; NULL (with err) or the message. */
 static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j)
 {
-	ProtobufCMessage *msg = new_msg(&dyns[m].d);
+	ProtobufCMessage *msg = amsg(c, &dyns[m].d);
 	switch (pbs_messages[m].special) {
 	case PBS_SPECIAL_TIME:
 	case PBS_SPECIAL_MICROTIME: {
@@ -773,11 +822,11 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 	}
 	case PBS_SPECIAL_QUANTITY:
 		if (cJSON_IsString(j)) {
-			*(char **)slot_v(msg, 0) = xstrdup(j->valuestring);
+			*(char **)slot_v(msg, 0) = j->valuestring;
 		} else if (cJSON_IsNumber(j)) {
 			char buf[64];
 			snprintf(buf, sizeof buf, "%.15g", j->valuedouble);
-			*(char **)slot_v(msg, 0) = xstrdup(buf);
+			*(char **)slot_v(msg, 0) = astrdup(c, buf);
 		} else {
 			goto bad;
 		}
@@ -785,7 +834,7 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 	case PBS_SPECIAL_INTSTR:
 		*(protobuf_c_boolean *)slot_q(msg, 0) = 1;
 		*(protobuf_c_boolean *)slot_q(msg, 1) = 1;
-		*(char **)slot_v(msg, 2) = xstrdup(cJSON_IsString(j) ? j->valuestring : "");
+		*(char **)slot_v(msg, 2) = cJSON_IsString(j) ? j->valuestring : (char *)"";
 		if (cJSON_IsString(j)) {
 			*(int64_t *)slot_v(msg, 0) = 1;
 		} else {
@@ -800,7 +849,7 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 		if (cJSON_IsNull(j))
 			return msg;
 		char *s = json_print(j);
-		set_bytes(msg, 0, s);
+		set_bytes(c, msg, 0, s);
 		free(s);
 		return msg;
 	}
@@ -810,8 +859,7 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 bad:
 	FAIL(c, "%s: unexpected JSON value", pbs_messages[m].name);
 fail:
-	free_msg(msg);
-	return NULL;
+	return NULL; /* (msg is in the arena) */
 }
 
 /* Sets field k of msg from the JSON value jv; 0, or -1 with err. */
@@ -840,9 +888,7 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 			return -1;
 		}
 		size_t n = (size_t)cJSON_GetArraySize(jv), es = elem_size(f);
-		char *arr = calloc(n ? n : 1, es);
-		if (!arr)
-			abort();
+		char *arr = aalloc(c->ar, (n ? n : 1) * es);
 		*(char **)v = arr;
 		size_t i = 0;
 		const cJSON *e;
@@ -861,9 +907,7 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 			return -1;
 		}
 		size_t n = (size_t)cJSON_GetArraySize(jv);
-		ProtobufCMessage **ents = calloc(n ? n : 1, sizeof *ents);
-		if (!ents)
-			abort();
+		ProtobufCMessage **ents = aalloc(c->ar, (n ? n : 1) * sizeof *ents);
 		*(ProtobufCMessage ***)v = ents;
 		const ProtobufCMessageDescriptor *ed = entry_descriptor(f);
 		struct pbs_field vf = {"value", 2, f->type, PBS_ONE, f->msg, 0};
@@ -871,10 +915,10 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 		const cJSON *e;
 		cJSON_ArrayForEach(e, jv)
 		{
-			ProtobufCMessage *em = new_msg(ed);
+			ProtobufCMessage *em = amsg(c, ed);
 			ents[i] = em;
 			*(size_t *)q = ++i;
-			*(char **)slot_v(em, 0) = xstrdup(e->string);
+			*(char **)slot_v(em, 0) = e->string;
 			if (!value_from_json(c, &vf, e, slot_v(em, 1)))
 				return -1;
 			if (f->type == PBS_BYTES)
@@ -906,7 +950,7 @@ static int fields_from_json(struct dctx *c, int m, ProtobufCMessage *msg, const 
 		int im = pbs_messages[m].fields[ne->inl].msg;
 		ProtobufCMessage **sub = (ProtobufCMessage **)slot_v(msg, ne->inl);
 		if (!*sub)
-			*sub = new_msg(&dyns[im].d);
+			*sub = amsg(c, &dyns[im].d);
 		if (set_field(c, im, *sub, ne->field, e) < 0)
 			return -1;
 	}
@@ -923,42 +967,37 @@ static ProtobufCMessage *json_to_msg(struct dctx *c, int m, const cJSON *j)
 	} else if (!cJSON_IsObject(j)) {
 		FAIL(c, "%s: expected an object", pbs_messages[m].name);
 	} else {
-		msg = new_msg(&dyns[m].d);
-		if (fields_from_json(c, m, msg, j, c->depth == 1) < 0) {
-			free_msg(msg);
-			msg = NULL;
-		}
+		msg = amsg(c, &dyns[m].d);
+		if (fields_from_json(c, m, msg, j, c->depth == 1) < 0)
+			msg = NULL; /* (the arena frees it) */
 	}
 	c->depth--;
 	return msg;
 }
 
-static unsigned char *pack_envelope(const char *api_version, const char *kind, const ProtobufCMessage *obj,
-				    size_t *len)
+static unsigned char *pack_envelope(struct dctx *c, const char *api_version, const char *kind,
+				    const ProtobufCMessage *obj, size_t *len)
 {
 	size_t olen = protobuf_c_message_get_packed_size(obj);
-	uint8_t *raw = malloc(olen ? olen : 1);
-	if (!raw)
-		abort();
+	uint8_t *raw = aalloc(c->ar, olen ? olen : 1);
 	protobuf_c_message_pack(obj, raw);
-	ProtobufCMessage *u = new_msg(&dyns[unknown_msg].d);
-	ProtobufCMessage *tm = new_msg(&dyns[typemeta_msg].d);
-	*(char **)slot_v(tm, 0) = xstrdup(api_version);
-	*(char **)slot_v(tm, 1) = xstrdup(kind);
+	ProtobufCMessage *u = amsg(c, &dyns[unknown_msg].d);
+	ProtobufCMessage *tm = amsg(c, &dyns[typemeta_msg].d);
+	*(const char **)slot_v(tm, 0) = api_version;
+	*(const char **)slot_v(tm, 1) = kind;
 	*(ProtobufCMessage **)slot_v(u, 0) = tm;
 	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(u, 1);
 	b->data = raw;
 	b->len = olen;
 	*(protobuf_c_boolean *)slot_q(u, 1) = 1;
-	*(char **)slot_v(u, 2) = xstrdup("");
-	*(char **)slot_v(u, 3) = xstrdup("");
+	*(const char **)slot_v(u, 2) = "";
+	*(const char **)slot_v(u, 3) = "";
 	size_t ulen = protobuf_c_message_get_packed_size(u);
 	unsigned char *out = malloc(ulen + 4);
 	if (!out)
 		abort();
 	memcpy(out, "k8s\0", 4);
 	protobuf_c_message_pack(u, out + 4);
-	free_msg(u);
 	*len = ulen + 4;
 	return out;
 }
@@ -967,7 +1006,8 @@ unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t e
 {
 	pbcodec_init();
 	find_builtin_msgs();
-	struct dctx c = {.err = err, .errlen = errlen};
+	struct arena ar = {0};
+	struct dctx c = {.err = err, .errlen = errlen, .ar = &ar};
 	const char *av = json_get_str(obj, "apiVersion"), *kind = json_get_str(obj, "kind");
 	const struct pbs_kind *k = find_kind(av, kind);
 	if (!k) {
@@ -975,10 +1015,8 @@ unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t e
 		return NULL;
 	}
 	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
-	if (!msg)
-		return NULL;
-	unsigned char *out = pack_envelope(av, kind, msg, len);
-	free_msg(msg);
+	unsigned char *out = msg ? pack_envelope(&c, av, kind, msg, len) : NULL;
+	arena_free(&ar);
 	return out;
 }
 
@@ -987,40 +1025,39 @@ unsigned char *pbcodec_encode_list(const char *api_version, const char *kind, co
 {
 	pbcodec_init();
 	find_builtin_msgs();
-	struct dctx c = {.err = err, .errlen = errlen};
+	struct arena ar = {0};
+	struct dctx c = {.err = err, .errlen = errlen, .ar = &ar};
 	const struct pbs_kind *k = find_kind(api_version, kind);
 	if (!k) {
 		FAIL(&c, "kind %s/%s has no protobuf schema", api_version, kind);
 		return NULL;
 	}
 	int lm = k->list_msg;
-	ProtobufCMessage *list = new_msg(&dyns[lm].d);
+	ProtobufCMessage *list = amsg(&c, &dyns[lm].d);
 	int meta = pbs_messages[lm].fields[0].msg;
-	ProtobufCMessage *md = new_msg(&dyns[meta].d);
-	*(char **)slot_v(md, 1) = xstrdup(rv ? rv : ""); /* ListMeta.resourceVersion */
+	ProtobufCMessage *md = amsg(&c, &dyns[meta].d);
+	*(const char **)slot_v(md, 1) = rv ? rv : ""; /* ListMeta.resourceVersion */
 	*(ProtobufCMessage **)slot_v(list, 0) = md;
 	size_t n = (size_t)cJSON_GetArraySize(items);
-	ProtobufCMessage **arr = calloc(n ? n : 1, sizeof *arr);
-	if (!arr)
-		abort();
+	ProtobufCMessage **arr = aalloc(&ar, (n ? n : 1) * sizeof *arr);
 	*(ProtobufCMessage ***)slot_v(list, 1) = arr;
 	const cJSON *it;
 	size_t i = 0;
+	unsigned char *out = NULL;
 	cJSON_ArrayForEach(it, items)
 	{
 		c.depth = 0;
 		ProtobufCMessage *m = json_to_msg(&c, k->msg, it);
-		if (!m) {
-			free_msg(list);
-			return NULL;
-		}
+		if (!m)
+			goto done;
 		arr[i++] = m;
-		*(size_t *)slot_q(list, 1) = i;
 	}
+	*(size_t *)slot_q(list, 1) = i;
 	char lk[200];
 	snprintf(lk, sizeof lk, "%sList", kind);
-	unsigned char *out = pack_envelope(api_version, lk, list, len);
-	free_msg(list);
+	out = pack_envelope(&c, api_version, lk, list, len);
+done:
+	arena_free(&ar);
 	return out;
 }
 
