@@ -157,6 +157,7 @@ valgrind: all
 bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
+	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
 	$(BUILD)/bin/bench_sched --bindings 2000 --dir /dev/shm --budget 45
 	$(BUILD)/bin/bench_sched --skip-sched --bindings 300 --dir /tmp --budget 30
 
