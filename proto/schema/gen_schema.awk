@@ -1,7 +1,7 @@
 # Turns proto/schema/k8s.schema into C tables (see pbschema.h).
 # Usage: awk -f gen_schema.awk k8s.schema > k8s_schema.c
-# Fails (exit 1) on an unknown type, a duplicate field number or name, or a
-# reference to a message that is not defined.
+# Fails (exit 1) on an unknown type, a duplicate field number or name, a
+# reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
 BEGIN { nm = 0; nk = 0 }
@@ -35,6 +35,17 @@ $1 ~ /^[0-9]+$/ {
 { fail("cannot parse: " $0) }
 END {
 	if (err) exit 1
+	# An inline field's message has no inline fields itself (pbcodec's
+	# name index covers one level).
+	for (m = 0; m < nm; m++)
+		for (i = 0; i < nf[m]; i++)
+			if (fflags[m, i] ~ /inline/) {
+				t = ftype[m, i]
+				if (!(t in midx)) { FNR = 0; fail("inline field " mname[m] "." fjson[m, i] " is not a message") }
+				im = midx[t]
+				for (k = 0; k < nf[im]; k++)
+					if (fflags[im, k] ~ /inline/) { FNR = 0; fail("inline field " mname[m] "." fjson[m, i] " has inline fields") }
+			}
 	print "/* Generated from proto/schema/k8s.schema by gen_schema.awk: do not edit. */"
 	print "#include \"pbschema.h\""
 	print ""
