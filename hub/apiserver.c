@@ -69,6 +69,7 @@ struct apiserver {
 	 * batch wait in held until on_commit has made it durable. */
 	struct event *commit_ev;
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
+	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
 	int commit_waits;               /* times on_commit let other callbacks go first */
 	struct held *held, **held_tail;
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
@@ -588,7 +589,7 @@ struct list_ctx {
 	struct label_selector *ls;
 	struct field_selector *fs;
 	bool table;
-	bool proto;           /* answer in protobuf: items are collected parsed */
+	struct pblist *pbl;   /* answering in protobuf (pbhttp); JSON kept as fallback */
 	bool filtering;
 	struct evbuffer *raw; /* JSON items, comma-separated */
 	int count;
@@ -607,10 +608,12 @@ static bool object_matches(const cJSON *o, struct label_selector *ls, struct fie
 static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
 	struct list_ctx *lc = ud;
-	if (!lc->filtering && !lc->table && !lc->proto) {
+	if (!lc->filtering && !lc->table) {
 		if (lc->count++)
 			evbuffer_add(lc->raw, ",", 1);
 		evbuffer_add(lc->raw, value, len);
+		if (lc->pbl)
+			pbhttp_list_add(lc->pbl, key, rev, value, len, NULL);
 		return 0;
 	}
 	cJSON *o = cJSON_ParseWithLength(value, len);
@@ -621,9 +624,11 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 		return 0;
 	}
 	lc->count++;
-	if (lc->table || lc->proto) {
+	if (lc->table) {
 		cJSON_AddItemToArray(lc->items, o);
 	} else {
+		if (lc->pbl)
+			pbhttp_list_add(lc->pbl, key, rev, value, len, o);
 		char *s = json_print(o);
 		if (lc->count > 1)
 			evbuffer_add(lc->raw, ",", 1);
@@ -667,9 +672,10 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 			struct evkeyvalq *q)
 {
 	struct list_ctx lc = {.k = k, .table = wants_table(req)};
-	lc.proto = !lc.table && pbhttp_wants_protobuf(req, k);
 	if (parse_selectors(req, q, &lc.ls, &lc.fs) < 0)
 		return;
+	if (!lc.table && pbhttp_wants_protobuf(req, k))
+		lc.pbl = pbhttp_list_begin(a->pbcache, k);
 	/* A list at a resourceVersion older than the history is gone. */
 	const char *rvq = query(q, "resourceVersion");
 	if (rvq && *rvq && strcmp(rvq, "0") != 0) {
@@ -697,19 +703,10 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		cJSON *t = table_build(k, lc.items, rvs, time(NULL));
 		api_send_json(req, 200, t);
 		cJSON_Delete(t);
-	} else if (lc.proto && pbhttp_send_list(req, k, rvs, lc.items)) {
-		/* sent */
+	} else if (lc.pbl && pbhttp_list_send(lc.pbl, req, rvs)) {
+		/* sent (an item protobuf cannot carry: the JSON below) */
 	} else {
 		char av[256];
-		const cJSON *it;
-		if (lc.proto) /* an item protobuf cannot carry: the items in JSON */
-			cJSON_ArrayForEach(it, lc.items) {
-				char *txt = json_print(it);
-				if (it != lc.items->child)
-					evbuffer_add(lc.raw, ",", 1);
-				evbuffer_add(lc.raw, txt, strlen(txt));
-				free(txt);
-			}
 		struct evbuffer *b = evbuffer_new();
 		evbuffer_add_printf(b, "{\"kind\":\"%sList\",\"apiVersion\":\"%s\",\"metadata\":{\"resourceVersion\":\"%s\"},\"items\":[",
 				    k->kind, kind_api_version(k, av, sizeof av), rvs);
@@ -720,6 +717,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		evbuffer_free(b);
 	}
 out:
+	pbhttp_list_free(lc.pbl);
 	if (lc.raw)
 		evbuffer_free(lc.raw);
 	cJSON_Delete(lc.items);
@@ -1649,6 +1647,7 @@ static void on_crd_resync(evutil_socket_t fd, short what, void *arg)
 static void on_rollback(struct store *s, void *ud)
 {
 	struct apiserver *a = ud;
+	pbhttp_cache_clear(a->pbcache); /* rolled-back revisions may be reused */
 	event_active(a->crd_resync_ev, EV_TIMEOUT, 0);
 }
 
@@ -1703,6 +1702,7 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	a->held_tail = &a->held;
 	a->commit_ev = event_new(base, -1, 0, on_commit, a);
 	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
+	a->pbcache = pbhttp_cache_new();
 	store_set_batching(st, on_batch_open, a);
 	store_subscribe_rollback(st, on_rollback, a);
 	a->next_api = all_apis;
@@ -1827,6 +1827,7 @@ void apiserver_free(struct apiserver *a)
 	event_free(a->commit_ev);
 	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
+	pbhttp_cache_free(a->pbcache);
 	evhttp_free(a->http);
 	for (int i = 0; i < a->nextra; i++)
 		evhttp_free(a->extra[i]);

@@ -57,20 +57,6 @@ bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json)
 	return true;
 }
 
-bool pbhttp_send_list(struct evhttp_request *req, const struct kind_info *k, const char *rv, const cJSON *items)
-{
-	char av[256], err[256];
-	size_t len;
-	unsigned char *data =
-		pbcodec_encode_list(kind_api_version(k, av, sizeof av), k->kind, rv, items, &len, err, sizeof err);
-	if (!data) {
-		log_debug("protobuf: answering the list in JSON: %s", err);
-		return false;
-	}
-	send_bytes(req, 200, data, len);
-	return true;
-}
-
 bool pbhttp_watch_frame(struct evbuffer *b, const char *type, const cJSON *obj)
 {
 	char err[256];
@@ -83,4 +69,189 @@ bool pbhttp_watch_frame(struct evbuffer *b, const char *type, const cJSON *obj)
 	evbuffer_add(b, data, len);
 	free(data);
 	return true;
+}
+
+/* ---- item cache ------------------------------------------------------------------ */
+
+#define PBCACHE_BUCKETS 8192
+#define PBCACHE_MAX_BYTES (32u << 20)
+
+struct pbentry {
+	struct pbentry *next;
+	long long rev;
+	size_t len;
+	unsigned char *data;
+	char key[]; /* NUL-terminated */
+};
+
+struct pbcache {
+	struct pbentry *b[PBCACHE_BUCKETS];
+	size_t bytes;
+};
+
+struct pbcache *pbhttp_cache_new(void)
+{
+	struct pbcache *c = calloc(1, sizeof *c);
+	if (!c)
+		abort();
+	return c;
+}
+
+void pbhttp_cache_clear(struct pbcache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < PBCACHE_BUCKETS; i++)
+		while (c->b[i]) {
+			struct pbentry *e = c->b[i];
+			c->b[i] = e->next;
+			free(e->data);
+			free(e);
+		}
+	c->bytes = 0;
+}
+
+void pbhttp_cache_free(struct pbcache *c)
+{
+	pbhttp_cache_clear(c);
+	free(c);
+}
+
+static unsigned bucket_of(const char *key)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % PBCACHE_BUCKETS;
+}
+
+/* The entry for key (any revision), or NULL. */
+static struct pbentry **find_slot(struct pbcache *c, const char *key)
+{
+	struct pbentry **pe = &c->b[bucket_of(key)];
+	while (*pe && strcmp((*pe)->key, key) != 0)
+		pe = &(*pe)->next;
+	return pe;
+}
+
+struct pblist {
+	struct pbcache *cache;
+	char api_version[256], kind[200];
+	unsigned char **items;
+	size_t *lens;
+	bool *owned; /* items not kept in the cache are the list's */
+	size_t n, cap;
+	bool failed;
+};
+
+struct pblist *pbhttp_list_begin(struct pbcache *c, const struct kind_info *k)
+{
+	struct pblist *l = calloc(1, sizeof *l);
+	if (!l)
+		abort();
+	l->cache = c;
+	kind_api_version(k, l->api_version, sizeof l->api_version);
+	snprintf(l->kind, sizeof l->kind, "%s", k->kind);
+	return l;
+}
+
+static void push(struct pblist *l, unsigned char *data, size_t len, bool owned)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->items = realloc(l->items, l->cap * sizeof *l->items);
+		l->lens = realloc(l->lens, l->cap * sizeof *l->lens);
+		l->owned = realloc(l->owned, l->cap * sizeof *l->owned);
+		if (!l->items || !l->lens || !l->owned)
+			abort();
+	}
+	l->items[l->n] = data;
+	l->lens[l->n] = len;
+	l->owned[l->n] = owned;
+	l->n++;
+}
+
+void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const char *json, size_t len,
+		     const cJSON *parsed)
+{
+	if (l->failed)
+		return;
+	struct pbentry **pe = l->cache ? find_slot(l->cache, key) : NULL;
+	if (pe && *pe && (*pe)->rev == rev) {
+		push(l, (*pe)->data, (*pe)->len, false);
+		return;
+	}
+	cJSON *mine = parsed ? NULL : cJSON_ParseWithLength(json, len);
+	const cJSON *o = parsed ? parsed : mine;
+	char err[256] = "not JSON";
+	size_t olen = 0;
+	unsigned char *data = o ? pbcodec_encode_message(o, &olen, err, sizeof err) : NULL;
+	cJSON_Delete(mine);
+	if (!data) {
+		log_debug("protobuf: answering the list in JSON: %s", err);
+		l->failed = true;
+		return;
+	}
+	if (!pe || l->cache->bytes + olen > PBCACHE_MAX_BYTES) {
+		if (pe && olen <= PBCACHE_MAX_BYTES / 16) {
+			/* Full: start over rather than track ages. Entries the list
+			 * already points at stay alive: they are handed to it. */
+			for (size_t i = 0; i < l->n; i++)
+				if (!l->owned[i]) {
+					unsigned char *copy = malloc(l->lens[i] ? l->lens[i] : 1);
+					if (!copy)
+						abort();
+					memcpy(copy, l->items[i], l->lens[i]);
+					l->items[i] = copy;
+					l->owned[i] = true;
+				}
+			pbhttp_cache_clear(l->cache);
+			pe = find_slot(l->cache, key);
+		} else {
+			push(l, data, olen, true);
+			return;
+		}
+	}
+	if (*pe) { /* an older revision of the same object */
+		struct pbentry *old = *pe;
+		*pe = old->next;
+		l->cache->bytes -= old->len;
+		free(old->data);
+		free(old);
+	}
+	size_t kl = strlen(key);
+	struct pbentry *e = malloc(sizeof *e + kl + 1);
+	if (!e)
+		abort();
+	memcpy(e->key, key, kl + 1);
+	e->rev = rev;
+	e->len = olen;
+	e->data = data;
+	e->next = l->cache->b[bucket_of(key)];
+	l->cache->b[bucket_of(key)] = e;
+	l->cache->bytes += olen;
+	push(l, data, olen, false);
+}
+
+bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv)
+{
+	if (l->failed)
+		return false;
+	size_t len;
+	unsigned char *data = pbcodec_encode_list_raw(l->api_version, l->kind, rv, l->items, l->lens, l->n, &len);
+	send_bytes(req, 200, data, len);
+	return true;
+}
+
+void pbhttp_list_free(struct pblist *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->owned[i])
+			free(l->items[i]);
+	free(l->items);
+	free(l->lens);
+	free(l->owned);
+	free(l);
 }

@@ -21,9 +21,27 @@ bool pbhttp_wants_protobuf(struct evhttp_request *req, const struct kind_info *k
 /* Sends one object (its JSON text) in protobuf; false (nothing sent) if it
  * cannot be encoded. */
 bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json);
-/* Sends <Kind>List of items in protobuf; false (nothing sent) if an item
- * cannot be encoded. */
-bool pbhttp_send_list(struct evhttp_request *req, const struct kind_info *k, const char *rv, const cJSON *items);
+/* Each object's encoded message by (store key, modification revision), so
+ * a repeated list does not parse and encode every item again. One per API
+ * server (a store's revisions are its own); bounded in bytes (cleared when
+ * full); cleared when the store rolls a batch back (its revisions may be
+ * reused by other content). */
+struct pbcache;
+struct pbcache *pbhttp_cache_new(void);
+void pbhttp_cache_clear(struct pbcache *c);
+void pbhttp_cache_free(struct pbcache *c);
+
+/* A protobuf List being built item by item while listing. */
+struct pblist;
+struct pblist *pbhttp_list_begin(struct pbcache *c, const struct kind_info *k);
+/* Adds a stored item (its JSON text, and its parsed form when the caller
+ * has it). After an item that cannot be encoded the list is abandoned. */
+void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const char *json, size_t len,
+		     const cJSON *parsed);
+/* Sends the List; false (nothing sent) if an item could not be encoded. */
+bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv);
+void pbhttp_list_free(struct pblist *l);
+
 /* Appends one watch frame for obj to b; false if obj cannot be encoded. */
 bool pbhttp_watch_frame(struct evbuffer *b, const char *type, const cJSON *obj);
 

@@ -42,6 +42,10 @@ struct dyn {
 
 static struct dyn *dyns;       /* one per pbs_messages entry */
 static struct dyn entry_string, entry_bytes;
+/* A List whose items are already-encoded messages: on the wire a
+ * "repeated bytes" field is the same as a repeated message field. */
+static struct dyn raw_list;
+static struct pbs_field raw_list_fields[2];
 static struct dyn *entry_msg;  /* map entry with a message value, per message */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -197,6 +201,15 @@ static void init_once(void)
 		build(&dyns[m], pm->name, pm->fields, pm->nfields);
 		build_names(m);
 	}
+	int list_meta = -1;
+	for (int m = 0; m < pbs_messages_count; m++)
+		if (strcmp(pbs_messages[m].name, "meta.ListMeta") == 0)
+			list_meta = m;
+	if (list_meta < 0)
+		abort();
+	raw_list_fields[0] = (struct pbs_field){"metadata", 1, PBS_MESSAGE, PBS_ONE, list_meta, 0};
+	raw_list_fields[1] = (struct pbs_field){"items", 2, PBS_BYTES, PBS_REPEATED, -1, 0};
+	build(&raw_list, "RawList", raw_list_fields, 2);
 	for (int m = 0; m < pbs_messages_count; m++) {
 		struct pbs_field *ef = calloc(2, sizeof *ef);
 		if (!ef)
@@ -1016,6 +1029,56 @@ unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t e
 	}
 	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
 	unsigned char *out = msg ? pack_envelope(&c, av, kind, msg, len) : NULL;
+	arena_free(&ar);
+	return out;
+}
+
+unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	struct arena ar = {0};
+	struct dctx c = {.err = err, .errlen = errlen, .ar = &ar};
+	const char *av = json_get_str(obj, "apiVersion"), *kind = json_get_str(obj, "kind");
+	const struct pbs_kind *k = find_kind(av, kind);
+	if (!k) {
+		FAIL(&c, "kind %s/%s has no protobuf schema", av ? av : "", kind ? kind : "");
+		return NULL;
+	}
+	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
+	unsigned char *out = NULL;
+	if (msg) {
+		*len = protobuf_c_message_get_packed_size(msg);
+		out = malloc(*len ? *len : 1);
+		if (!out)
+			abort();
+		protobuf_c_message_pack(msg, out);
+	}
+	arena_free(&ar);
+	return out;
+}
+
+unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind, const char *rv,
+				       unsigned char *const *items, const size_t *lens, size_t n, size_t *len)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	struct arena ar = {0};
+	struct dctx c = {.ar = &ar};
+	ProtobufCMessage *list = amsg(&c, &raw_list.d);
+	ProtobufCMessage *md = amsg(&c, &dyns[raw_list_fields[0].msg].d);
+	*(const char **)slot_v(md, 1) = rv ? rv : ""; /* ListMeta.resourceVersion */
+	*(ProtobufCMessage **)slot_v(list, 0) = md;
+	ProtobufCBinaryData *arr = aalloc(&ar, (n ? n : 1) * sizeof *arr);
+	for (size_t i = 0; i < n; i++) {
+		arr[i].data = items[i];
+		arr[i].len = lens[i];
+	}
+	*(ProtobufCBinaryData **)slot_v(list, 1) = arr;
+	*(size_t *)slot_q(list, 1) = n;
+	char lk[200];
+	snprintf(lk, sizeof lk, "%sList", kind);
+	unsigned char *out = pack_envelope(&c, api_version, lk, list, len);
 	arena_free(&ar);
 	return out;
 }

@@ -43,6 +43,12 @@ unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t e
 unsigned char *pbcodec_encode_list(const char *api_version, const char *kind, const char *rv, const cJSON *items,
 				   size_t *len, char *err, size_t errlen);
 
+/* The object's own message, without the envelope (for a cache of items). */
+unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen);
+/* A <Kind>List from items already encoded by pbcodec_encode_message. */
+unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind, const char *rv,
+				       unsigned char *const *items, const size_t *lens, size_t n, size_t *len);
+
 /* One frame of a protobuf watch stream: a 4-byte big-endian length, then a
  * meta/v1 WatchEvent {type, object.raw = the object's envelope}. */
 unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, size_t *len, char *err,

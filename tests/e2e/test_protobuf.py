@@ -179,10 +179,17 @@ def test_raw_protobuf_get_list_watch(hub):
                             headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io," + PB})
     assert body["kind"] == "Table"
 
-    # list
+    # list; the hub caches each item's encoding by revision: a change shows
     code, body, h = hub.get("/api/v1/namespaces/default/configmaps", headers={"Accept": PB})
     assert code == 200 and h["Content-Type"] == PB
-    assert b"ConfigMapList" in body and b"cm1" in body
+    assert b"ConfigMapList" in body and b"cm1" in body and b"value-two" not in body
+    code, _, _ = hub.request("PATCH", "/api/v1/namespaces/default/configmaps/cm1", body={"data": {"c": "value-two"}},
+                             ctype="application/merge-patch+json")
+    assert code == 200
+    code, body, h = hub.get("/api/v1/namespaces/default/configmaps", headers={"Accept": PB})
+    assert b"value-two" in body
+    code, body, h = hub.get("/api/v1/namespaces/default/configmaps?labelSelector=none%3Dhere", headers={"Accept": PB})
+    assert h["Content-Type"] == PB and b"cm1" not in body
 
     # watch: length-prefixed WatchEvent frames
     s = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
