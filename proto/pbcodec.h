@@ -7,7 +7,11 @@
  * from the schema table (fields sorted by number, one fixed-size slot per
  * field in a generic message struct), and protobuf_c_message_unpack/pack do
  * all the encoding. This module only walks the unpacked structs to produce
- * cJSON, and fills them from cJSON. */
+ * cJSON, and fills them from cJSON.
+ *
+ * Known limit: protobuf-c hands strings over NUL-terminated, so a string
+ * field holding a NUL byte decodes cut at the NUL (JSON bodies carry it as
+ * \u0000). Strings must be valid UTF-8 (else 400). */
 #ifndef ATOLL_PBCODEC_H
 #define ATOLL_PBCODEC_H
 
