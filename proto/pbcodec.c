@@ -57,7 +57,9 @@ static const struct pbs_field entry_fields_bytes[] = {
 static ProtobufCType pc_type(enum pbs_type t)
 {
 	switch (t) {
-	case PBS_STRING: return PROTOBUF_C_TYPE_STRING;
+	/* Strings travel as bytes (the same wire format): protobuf-c then
+	 * gives their length, so a NUL byte inside is seen, not cut at. */
+	case PBS_STRING: return PROTOBUF_C_TYPE_BYTES;
 	case PBS_INT32: return PROTOBUF_C_TYPE_INT32;
 	case PBS_INT64: return PROTOBUF_C_TYPE_INT64;
 	case PBS_BOOL: return PROTOBUF_C_TYPE_BOOL;
@@ -231,6 +233,29 @@ void pbcodec_init(void)
 static inline char *slot_q(const ProtobufCMessage *msg, int j) { return (char *)msg + QOFF(j); }
 static inline char *slot_v(const ProtobufCMessage *msg, int j) { return (char *)msg + VOFF(j); }
 
+/* A string field's value (borrowed, or owned by whoever frees the message). */
+static void put_str(ProtobufCMessage *m, int j, const char *s)
+{
+	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(m, j);
+	b->data = (uint8_t *)s;
+	b->len = strlen(s);
+	*(protobuf_c_boolean *)slot_q(m, j) = 1;
+}
+
+/* A decoded string field as a C string (malloc'd), or NULL if it holds a NUL. */
+static char *str_dup(const ProtobufCBinaryData *b)
+{
+	if (b->len && memchr(b->data, 0, b->len))
+		return NULL;
+	char *s = malloc(b->len + 1);
+	if (!s)
+		abort();
+	if (b->len)
+		memcpy(s, b->data, b->len);
+	s[b->len] = '\0';
+	return s;
+}
+
 static ProtobufCMessage *new_msg(const ProtobufCMessageDescriptor *d)
 {
 	ProtobufCMessage *m = calloc(1, d->sizeof_message);
@@ -378,13 +403,16 @@ static bool check_unknown(struct dctx *c, const ProtobufCMessage *msg)
 
 static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len);
 
-static cJSON *utf8_string(struct dctx *c, const char *s, const char *what)
+static cJSON *utf8_string(struct dctx *c, const ProtobufCBinaryData *b, const char *what)
 {
-	if (!s)
-		s = "";
-	if (!utf8_valid(s, strlen(s)))
+	if (b->len && memchr(b->data, 0, b->len))
+		return FAIL(c, "%s: a string holds a NUL byte", what);
+	if (!utf8_valid((const char *)b->data, b->len))
 		return FAIL(c, "%s: invalid UTF-8", what);
-	return cJSON_CreateString(s);
+	char *s = str_dup(b);
+	cJSON *j = cJSON_CreateString(s);
+	free(s);
+	return j;
 }
 
 
@@ -415,13 +443,15 @@ static cJSON *special_to_json(struct dctx *c, int m, const ProtobufCMessage *msg
 		return cJSON_CreateString(buf);
 	}
 	case PBS_SPECIAL_QUANTITY: {
-		const char *s = *(char **)slot_v(msg, 0);
-		return utf8_string(c, s && *s ? s : "0", "quantity");
+		const ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(msg, 0);
+		if (!b->len)
+			return cJSON_CreateString("0");
+		return utf8_string(c, b, "quantity");
 	}
 	case PBS_SPECIAL_INTSTR: {
 		int64_t type = *(int64_t *)slot_v(msg, 0);
 		if (type == 1)
-			return utf8_string(c, *(char **)slot_v(msg, 2), "int-or-string");
+			return utf8_string(c, (ProtobufCBinaryData *)slot_v(msg, 2), "int-or-string");
 		return cJSON_CreateNumber(*(int32_t *)slot_v(msg, 1));
 	}
 	case PBS_SPECIAL_RAW:
@@ -451,7 +481,7 @@ static cJSON *b64_string(const ProtobufCBinaryData *b)
 static cJSON *value_to_json(struct dctx *c, const struct pbs_field *f, const void *p)
 {
 	switch (f->type) {
-	case PBS_STRING: return utf8_string(c, *(char *const *)p, f->json);
+	case PBS_STRING: return utf8_string(c, p, f->json);
 	case PBS_INT32: return cJSON_CreateNumber(*(const int32_t *)p);
 	case PBS_INT64: return cJSON_CreateNumber((double)*(const int64_t *)p);
 	case PBS_BOOL: return cJSON_CreateBool(*(const protobuf_c_boolean *)p);
@@ -467,6 +497,7 @@ static size_t elem_size(const struct pbs_field *f)
 	case PBS_INT32: return sizeof(int32_t);
 	case PBS_INT64: return sizeof(int64_t);
 	case PBS_BOOL: return sizeof(protobuf_c_boolean);
+	case PBS_STRING:
 	case PBS_BYTES: return sizeof(ProtobufCBinaryData);
 	default: return sizeof(void *);
 	}
@@ -475,7 +506,7 @@ static size_t elem_size(const struct pbs_field *f)
 static bool is_zero(const struct pbs_field *f, const void *p)
 {
 	switch (f->type) {
-	case PBS_STRING: return **(char *const *)p == '\0';
+	case PBS_STRING: return ((const ProtobufCBinaryData *)p)->len == 0;
 	case PBS_INT32: return *(const int32_t *)p == 0;
 	case PBS_INT64: return *(const int64_t *)p == 0;
 	case PBS_BOOL: return !*(const protobuf_c_boolean *)p;
@@ -506,10 +537,6 @@ static bool fields_to_json(struct dctx *c, int m, const ProtobufCMessage *msg, c
 					continue;
 				}
 				val = msg_to_json(c, f->msg, sub);
-			} else if (f->type == PBS_STRING) {
-				if (!*(char *const *)v || (is_zero(f, v) && !(f->flags & PBS_PTR)))
-					continue;
-				val = value_to_json(c, f, v);
 			} else {
 				if (!*(const protobuf_c_boolean *)q || (is_zero(f, v) && !(f->flags & PBS_PTR)))
 					continue;
@@ -541,9 +568,11 @@ static bool fields_to_json(struct dctx *c, int m, const ProtobufCMessage *msg, c
 					cJSON_Delete(val);
 					return false;
 				}
-				const char *key = *(char *const *)slot_v(e, 0);
-				if (key && !utf8_valid(key, strlen(key))) {
+				const ProtobufCBinaryData *kb = (ProtobufCBinaryData *)slot_v(e, 0);
+				char *key = str_dup(kb);
+				if (!key || !utf8_valid(key, kb->len)) {
 					FAIL(c, "%s: a key is not valid UTF-8", f->json);
+					free(key);
 					cJSON_Delete(val);
 					return false;
 				}
@@ -556,11 +585,13 @@ static bool fields_to_json(struct dctx *c, int m, const ProtobufCMessage *msg, c
 					ev = value_to_json(c, f, slot_v(e, 1));
 				}
 				if (!ev) {
+					free(key);
 					cJSON_Delete(val);
 					return false;
 				}
-				cJSON_DeleteItemFromObjectCaseSensitive(val, key ? key : "");
-				cJSON_AddItemToObject(val, key ? key : "", ev);
+				cJSON_DeleteItemFromObjectCaseSensitive(val, key);
+				cJSON_AddItemToObject(val, key, ev);
+				free(key);
 			}
 		}
 		if (!val)
@@ -608,21 +639,19 @@ static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len)
 		return FAIL(c, "the protobuf envelope (runtime.Unknown) is malformed");
 	cJSON *out = NULL;
 	const ProtobufCMessage *tm = *(ProtobufCMessage **)slot_v(u, 0);
-	const char *av = tm ? *(char **)slot_v(tm, 0) : NULL, *kind = tm ? *(char **)slot_v(tm, 1) : NULL;
-	const char *enc = *(char **)slot_v(u, 2);
+	char *av = tm ? str_dup((ProtobufCBinaryData *)slot_v(tm, 0)) : NULL;
+	char *kind = tm ? str_dup((ProtobufCBinaryData *)slot_v(tm, 1)) : NULL;
+	const ProtobufCBinaryData *enc = (ProtobufCBinaryData *)slot_v(u, 2);
 	const ProtobufCBinaryData *raw = (ProtobufCBinaryData *)slot_v(u, 1);
-	if ((av && !utf8_valid(av, strlen(av))) || (kind && !utf8_valid(kind, strlen(kind)))) {
-		free_msg(u);
-		c->depth--;
-		return FAIL(c, "the kind is not valid UTF-8");
-	}
-	const struct pbs_kind *k = find_kind(av, kind);
+	const struct pbs_kind *k = find_kind(av, kind); /* (compares with known names: no UTF-8 to check) */
 	int root = k ? k->msg : find_list(av, kind);
-	if (enc && *enc) {
-		FAIL(c, "content encoding %.40s is not supported", enc);
+	if (enc->len) {
+		FAIL(c, "a content encoding is not supported");
 	} else if (root < 0) {
-		FAIL(c, "no kind \"%.100s\" is registered for version \"%.100s\" in protobuf", kind ? kind : "",
-		     av ? av : "");
+		if (av && kind && utf8_valid(av, strlen(av)) && utf8_valid(kind, strlen(kind)))
+			FAIL(c, "no kind \"%.100s\" is registered for version \"%.100s\" in protobuf", kind, av);
+		else
+			FAIL(c, "the object's kind and version are missing or not text");
 	} else {
 		ProtobufCMessage *obj = protobuf_c_message_unpack(&dyns[root].d, NULL, raw->len, raw->data);
 		if (!obj) {
@@ -651,6 +680,8 @@ static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len)
 			}
 		}
 	}
+	free(av);
+	free(kind);
 	free_msg(u);
 	c->depth--;
 	return out;
@@ -757,8 +788,9 @@ static bool value_from_json(struct dctx *c, const struct pbs_field *f, const cJS
 			FAIL(c, "%s: expected a string", f->json);
 			return false;
 		}
-		*(char **)p = j->valuestring;
-		return true;
+		((ProtobufCBinaryData *)p)->data = (uint8_t *)j->valuestring;
+		((ProtobufCBinaryData *)p)->len = strlen(j->valuestring);
+		return true; /* (the caller sets the has_ flag) */
 	case PBS_INT32:
 		if (!json_int(c, j, f->json, INT32_MIN, INT32_MAX, &d))
 			return false;
@@ -835,11 +867,11 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 	}
 	case PBS_SPECIAL_QUANTITY:
 		if (cJSON_IsString(j)) {
-			*(char **)slot_v(msg, 0) = j->valuestring;
+			put_str(msg, 0, j->valuestring);
 		} else if (cJSON_IsNumber(j)) {
 			char buf[64];
 			snprintf(buf, sizeof buf, "%.15g", j->valuedouble);
-			*(char **)slot_v(msg, 0) = astrdup(c, buf);
+			put_str(msg, 0, astrdup(c, buf));
 		} else {
 			goto bad;
 		}
@@ -847,7 +879,7 @@ static ProtobufCMessage *special_from_json(struct dctx *c, int m, const cJSON *j
 	case PBS_SPECIAL_INTSTR:
 		*(protobuf_c_boolean *)slot_q(msg, 0) = 1;
 		*(protobuf_c_boolean *)slot_q(msg, 1) = 1;
-		*(char **)slot_v(msg, 2) = cJSON_IsString(j) ? j->valuestring : (char *)"";
+		put_str(msg, 2, cJSON_IsString(j) ? j->valuestring : "");
 		if (cJSON_IsString(j)) {
 			*(int64_t *)slot_v(msg, 0) = 1;
 		} else {
@@ -893,7 +925,7 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 	if (f->card == PBS_ONE) {
 		if (!value_from_json(c, f, jv, v))
 			return -1;
-		if (f->type != PBS_STRING && f->type != PBS_MESSAGE)
+		if (f->type != PBS_MESSAGE)
 			*(protobuf_c_boolean *)q = 1;
 	} else if (f->card == PBS_REPEATED) {
 		if (!cJSON_IsArray(jv)) {
@@ -931,10 +963,10 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 			ProtobufCMessage *em = amsg(c, ed);
 			ents[i] = em;
 			*(size_t *)q = ++i;
-			*(char **)slot_v(em, 0) = e->string;
+			put_str(em, 0, e->string);
 			if (!value_from_json(c, &vf, e, slot_v(em, 1)))
 				return -1;
-			if (f->type == PBS_BYTES)
+			if (f->type != PBS_MESSAGE)
 				*(protobuf_c_boolean *)slot_q(em, 1) = 1;
 		}
 	}
@@ -996,15 +1028,15 @@ static unsigned char *pack_envelope(struct dctx *c, const char *api_version, con
 	protobuf_c_message_pack(obj, raw);
 	ProtobufCMessage *u = amsg(c, &dyns[unknown_msg].d);
 	ProtobufCMessage *tm = amsg(c, &dyns[typemeta_msg].d);
-	*(const char **)slot_v(tm, 0) = api_version;
-	*(const char **)slot_v(tm, 1) = kind;
+	put_str(tm, 0, api_version);
+	put_str(tm, 1, kind);
 	*(ProtobufCMessage **)slot_v(u, 0) = tm;
 	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(u, 1);
 	b->data = raw;
 	b->len = olen;
 	*(protobuf_c_boolean *)slot_q(u, 1) = 1;
-	*(const char **)slot_v(u, 2) = "";
-	*(const char **)slot_v(u, 3) = "";
+	put_str(u, 2, "");
+	put_str(u, 3, "");
 	size_t ulen = protobuf_c_message_get_packed_size(u);
 	unsigned char *out = malloc(ulen + 4);
 	if (!out)
@@ -1067,7 +1099,7 @@ unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind
 	struct dctx c = {.ar = &ar};
 	ProtobufCMessage *list = amsg(&c, &raw_list.d);
 	ProtobufCMessage *md = amsg(&c, &dyns[raw_list_fields[0].msg].d);
-	*(const char **)slot_v(md, 1) = rv ? rv : ""; /* ListMeta.resourceVersion */
+	put_str(md, 1, rv ? rv : ""); /* ListMeta.resourceVersion */
 	*(ProtobufCMessage **)slot_v(list, 0) = md;
 	ProtobufCBinaryData *arr = aalloc(&ar, (n ? n : 1) * sizeof *arr);
 	for (size_t i = 0; i < n; i++) {
@@ -1099,7 +1131,7 @@ unsigned char *pbcodec_encode_list(const char *api_version, const char *kind, co
 	ProtobufCMessage *list = amsg(&c, &dyns[lm].d);
 	int meta = pbs_messages[lm].fields[0].msg;
 	ProtobufCMessage *md = amsg(&c, &dyns[meta].d);
-	*(const char **)slot_v(md, 1) = rv ? rv : ""; /* ListMeta.resourceVersion */
+	put_str(md, 1, rv ? rv : ""); /* ListMeta.resourceVersion */
 	*(ProtobufCMessage **)slot_v(list, 0) = md;
 	size_t n = (size_t)cJSON_GetArraySize(items);
 	ProtobufCMessage **arr = aalloc(&ar, (n ? n : 1) * sizeof *arr);
@@ -1132,7 +1164,7 @@ unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, si
 		return NULL;
 	ProtobufCMessage *ev = new_msg(&dyns[watch_msg].d);
 	ProtobufCMessage *raw = new_msg(&dyns[raw_msg].d);
-	*(char **)slot_v(ev, 0) = xstrdup(type);
+	put_str(ev, 0, xstrdup(type)); /* (freed with ev) */
 	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(raw, 0);
 	b->data = objb;
 	b->len = olen;
@@ -1210,18 +1242,20 @@ cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_
 	if (!ev)
 		return FAIL(&c, "the watch event is malformed");
 	cJSON *out = NULL;
-	const char *type = *(char **)slot_v(ev, 0);
+	cJSON *type = utf8_string(&c, (ProtobufCBinaryData *)slot_v(ev, 0), "type");
 	const ProtobufCMessage *raw = *(ProtobufCMessage **)slot_v(ev, 1);
-	if (raw) {
+	if (raw && type) {
 		cJSON *obj = raw_json(&c, (ProtobufCBinaryData *)slot_v(raw, 0));
 		if (obj) {
 			out = cJSON_CreateObject();
-			cJSON_AddStringToObject(out, "type", type ? type : "");
+			cJSON_AddItemToObject(out, "type", type);
+			type = NULL;
 			cJSON_AddItemToObject(out, "object", obj);
 		}
-	} else {
+	} else if (type) {
 		FAIL(&c, "the watch event has no object");
 	}
+	cJSON_Delete(type);
 	free_msg(ev);
 	return out;
 }

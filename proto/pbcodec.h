@@ -9,9 +9,9 @@
  * all the encoding. This module only walks the unpacked structs to produce
  * cJSON, and fills them from cJSON.
  *
- * Known limit: protobuf-c hands strings over NUL-terminated, so a string
- * field holding a NUL byte decodes cut at the NUL (JSON bodies carry it as
- * \u0000). Strings must be valid UTF-8 (else 400). */
+ * String fields are described to protobuf-c as bytes (the same wire
+ * format) so their length is known: a NUL byte inside a string, or invalid
+ * UTF-8, is refused (400) rather than cut at. */
 #ifndef ATOLL_PBCODEC_H
 #define ATOLL_PBCODEC_H
 

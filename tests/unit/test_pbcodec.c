@@ -395,6 +395,26 @@ static void test_refusals(void **state)
 	free(grown);
 	free(pb);
 	cJSON_Delete(ns);
+
+	/* A NUL byte inside a string is refused, not cut at; so is invalid UTF-8. */
+	ns = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"nul-here\"}}");
+	pb = pbcodec_encode(ns, &len, err, sizeof err);
+	assert_non_null(pb);
+	unsigned char *at = memmem(pb, len, "nul-here", 8);
+	assert_non_null(at);
+	at[3] = 0;
+	assert_null(pbcodec_decode(pb, len, err, sizeof err));
+	assert_non_null(strstr(err, "NUL"));
+	at[3] = 0xff;
+	assert_null(pbcodec_decode(pb, len, err, sizeof err));
+	assert_non_null(strstr(err, "UTF-8"));
+	at[3] = '-';
+	cJSON *ok = pbcodec_decode(pb, len, err, sizeof err);
+	assert_non_null(ok);
+	assert_json_equal(ok, ns, "restored");
+	cJSON_Delete(ok);
+	free(pb);
+	cJSON_Delete(ns);
 }
 
 static void test_accept(void **state)
