@@ -833,7 +833,13 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 		type = "DELETED";
 	if (!type)
 		return;
-	if (w->table || w->proto) {
+	if (w->proto) {
+		/* One encoding per change, shared by every protobuf watcher. */
+		if (!w->unencodable && !pbhttp_watch_send(w->srv->pbcache, w->req, type, ev->key, ev->rev, now))
+			w->unencodable = true;
+		return;
+	}
+	if (w->table) {
 		watch_send(w, type, json_dup(now));
 		return;
 	}
@@ -896,6 +902,12 @@ static int initial_item(const char *key, const char *value, size_t len, long lon
 	if (!o)
 		return 0;
 	if (!object_matches(o, w->ls, w->fs)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (w->proto) {
+		if (!w->unencodable && !pbhttp_watch_send(w->srv->pbcache, w->req, "ADDED", key, rev, o))
+			w->unencodable = true;
 		cJSON_Delete(o);
 		return 0;
 	}

@@ -7,6 +7,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "apiserver.h"
+#include "jsonutil.h"
 #include "log.h"
 
 bool pbhttp_kind_has_protobuf(const struct kind_info *k)
@@ -171,51 +172,57 @@ static void push(struct pblist *l, unsigned char *data, size_t len, bool owned)
 	l->n++;
 }
 
-void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const char *json, size_t len,
-		     const cJSON *parsed)
+/* Before the cache is emptied, a list being built takes copies of the
+ * cached items it points at. */
+static void own_items(struct pblist *l)
 {
-	if (l->failed)
-		return;
-	struct pbentry **pe = l->cache ? find_slot(l->cache, key) : NULL;
-	if (pe && *pe && (*pe)->rev == rev) {
-		push(l, (*pe)->data, (*pe)->len, false);
-		return;
+	for (size_t i = 0; l && i < l->n; i++)
+		if (!l->owned[i]) {
+			unsigned char *copy = malloc(l->lens[i] ? l->lens[i] : 1);
+			if (!copy)
+				abort();
+			memcpy(copy, l->items[i], l->lens[i]);
+			l->items[i] = copy;
+			l->owned[i] = true;
+		}
+}
+
+/* The encoded message of the object stored at key with revision rev: from
+ * the cache, or encoded (from parsed, else from its JSON text) and cached.
+ * *owned: the bytes are the caller's to free (too big to cache). Cached
+ * bytes stay valid until the next call. NULL if it cannot be encoded. */
+static unsigned char *message_of(struct pbcache *c, const char *key, long long rev, const char *json, size_t len,
+				 const cJSON *parsed, size_t *olen, bool *owned, struct pblist *building)
+{
+	*owned = false;
+	struct pbentry **pe = find_slot(c, key);
+	if (*pe && (*pe)->rev == rev) {
+		*olen = (*pe)->len;
+		return (*pe)->data;
 	}
 	cJSON *mine = parsed ? NULL : cJSON_ParseWithLength(json, len);
 	const cJSON *o = parsed ? parsed : mine;
 	char err[256] = "not JSON";
-	size_t olen = 0;
-	unsigned char *data = o ? pbcodec_encode_message(o, &olen, err, sizeof err) : NULL;
+	unsigned char *data = o ? pbcodec_encode_message(o, olen, err, sizeof err) : NULL;
 	cJSON_Delete(mine);
 	if (!data) {
-		log_debug("protobuf: answering the list in JSON: %s", err);
-		l->failed = true;
-		return;
+		log_debug("protobuf: answering in JSON: %s", err);
+		return NULL;
 	}
-	if (!pe || l->cache->bytes + olen > PBCACHE_MAX_BYTES) {
-		if (pe && olen <= PBCACHE_MAX_BYTES / 16) {
-			/* Full: start over rather than track ages. Entries the list
-			 * already points at stay alive: they are handed to it. */
-			for (size_t i = 0; i < l->n; i++)
-				if (!l->owned[i]) {
-					unsigned char *copy = malloc(l->lens[i] ? l->lens[i] : 1);
-					if (!copy)
-						abort();
-					memcpy(copy, l->items[i], l->lens[i]);
-					l->items[i] = copy;
-					l->owned[i] = true;
-				}
-			pbhttp_cache_clear(l->cache);
-			pe = find_slot(l->cache, key);
-		} else {
-			push(l, data, olen, true);
-			return;
-		}
+	if (*olen > PBCACHE_MAX_BYTES / 16) {
+		*owned = true;
+		return data;
+	}
+	if (c->bytes + *olen > PBCACHE_MAX_BYTES) {
+		/* Full: start over rather than track ages. */
+		own_items(building);
+		pbhttp_cache_clear(c);
+		pe = find_slot(c, key);
 	}
 	if (*pe) { /* an older revision of the same object */
 		struct pbentry *old = *pe;
 		*pe = old->next;
-		l->cache->bytes -= old->len;
+		c->bytes -= old->len;
 		free(old->data);
 		free(old);
 	}
@@ -225,12 +232,45 @@ void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const cha
 		abort();
 	memcpy(e->key, key, kl + 1);
 	e->rev = rev;
-	e->len = olen;
+	e->len = *olen;
 	e->data = data;
-	e->next = l->cache->b[bucket_of(key)];
-	l->cache->b[bucket_of(key)] = e;
-	l->cache->bytes += olen;
-	push(l, data, olen, false);
+	e->next = c->b[bucket_of(key)];
+	c->b[bucket_of(key)] = e;
+	c->bytes += *olen;
+	return data;
+}
+
+void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const char *json, size_t len,
+		     const cJSON *parsed)
+{
+	if (l->failed)
+		return;
+	size_t olen;
+	bool owned;
+	unsigned char *data = message_of(l->cache, key, rev, json, len, parsed, &olen, &owned, l);
+	if (!data)
+		l->failed = true;
+	else
+		push(l, data, olen, owned);
+}
+
+bool pbhttp_watch_send(struct pbcache *c, struct evhttp_request *req, const char *type, const char *key,
+		       long long rev, const cJSON *obj)
+{
+	size_t olen, flen;
+	bool owned;
+	unsigned char *msg = message_of(c, key, rev, NULL, 0, obj, &olen, &owned, NULL);
+	if (!msg)
+		return false;
+	unsigned char *frame = pbcodec_watch_frame_raw(type, json_get_str(obj, "apiVersion"),
+						       json_get_str(obj, "kind"), msg, olen, &flen);
+	if (owned)
+		free(msg);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_reference(b, frame, flen, free_data, NULL);
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	return true;
 }
 
 bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv)

@@ -42,6 +42,12 @@ void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const cha
 bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv);
 void pbhttp_list_free(struct pblist *l);
 
+/* Sends one watch frame for obj, the object stored at key with revision
+ * rev (the cache is shared with lists and across watchers); false (nothing
+ * sent) if obj cannot be encoded. */
+bool pbhttp_watch_send(struct pbcache *c, struct evhttp_request *req, const char *type, const char *key,
+		       long long rev, const cJSON *obj);
+
 /* Appends one watch frame for obj to b; false if obj cannot be encoded. */
 bool pbhttp_watch_frame(struct evbuffer *b, const char *type, const cJSON *obj);
 

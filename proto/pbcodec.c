@@ -1156,6 +1156,52 @@ done:
 	return out;
 }
 
+unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version, const char *kind,
+				      const unsigned char *msg, size_t msg_len, size_t *len)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	struct arena ar = {0};
+	struct dctx c = {.ar = &ar};
+	/* The envelope around the already-encoded message: runtime.Unknown with
+	 * raw = msg (pack_envelope packs a message; here raw is given). */
+	ProtobufCMessage *u = amsg(&c, &dyns[unknown_msg].d);
+	ProtobufCMessage *tm = amsg(&c, &dyns[typemeta_msg].d);
+	put_str(tm, 0, api_version ? api_version : "");
+	put_str(tm, 1, kind ? kind : "");
+	*(ProtobufCMessage **)slot_v(u, 0) = tm;
+	ProtobufCBinaryData *b = (ProtobufCBinaryData *)slot_v(u, 1);
+	b->data = (uint8_t *)msg;
+	b->len = msg_len;
+	*(protobuf_c_boolean *)slot_q(u, 1) = 1;
+	put_str(u, 2, "");
+	put_str(u, 3, "");
+	size_t ulen = protobuf_c_message_get_packed_size(u);
+	uint8_t *env = aalloc(&ar, ulen + 4);
+	memcpy(env, "k8s\0", 4);
+	protobuf_c_message_pack(u, env + 4);
+	ProtobufCMessage *ev = amsg(&c, &dyns[watch_msg].d);
+	ProtobufCMessage *raw = amsg(&c, &dyns[raw_msg].d);
+	put_str(ev, 0, type);
+	ProtobufCBinaryData *rb = (ProtobufCBinaryData *)slot_v(raw, 0);
+	rb->data = env;
+	rb->len = ulen + 4;
+	*(protobuf_c_boolean *)slot_q(raw, 0) = 1;
+	*(ProtobufCMessage **)slot_v(ev, 1) = raw;
+	size_t elen = protobuf_c_message_get_packed_size(ev);
+	unsigned char *out = malloc(elen + 4);
+	if (!out)
+		abort();
+	out[0] = (unsigned char)(elen >> 24);
+	out[1] = (unsigned char)(elen >> 16);
+	out[2] = (unsigned char)(elen >> 8);
+	out[3] = (unsigned char)elen;
+	protobuf_c_message_pack(ev, out + 4);
+	arena_free(&ar);
+	*len = elen + 4;
+	return out;
+}
+
 unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, size_t *len, char *err, size_t errlen)
 {
 	size_t olen;

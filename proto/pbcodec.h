@@ -58,6 +58,11 @@ unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind
 unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, size_t *len, char *err,
 					  size_t errlen);
 
+/* The same frame around an object's message already encoded by
+ * pbcodec_encode_message (one encoding shared by every watcher). */
+unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version, const char *kind,
+				      const unsigned char *msg, size_t msg_len, size_t *len);
+
 /* Reads one frame written by pbcodec_encode_watch_event back into
  * {"type": ..., "object": ...} (tests and Go-like clients). */
 cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_t errlen);

@@ -191,31 +191,45 @@ def test_raw_protobuf_get_list_watch(hub):
     code, body, h = hub.get("/api/v1/namespaces/default/configmaps?labelSelector=none%3Dhere", headers={"Accept": PB})
     assert h["Content-Type"] == PB and b"cm1" not in body
 
-    # watch: length-prefixed WatchEvent frames
+    # watch: length-prefixed WatchEvent frames, in HTTP chunks
     s = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
     try:
         s.sendall(b"GET /api/v1/namespaces/default/configmaps?watch=1 HTTP/1.1\r\nHost: x\r\nAccept: "
                   + PB.encode() + b"\r\n\r\n")
-        buf = b""
-        deadline = time.time() + 10
-        while b"\r\n\r\n" not in buf and time.time() < deadline:
-            buf += s.recv(65536)
-        head, _, rest = buf.partition(b"\r\n\r\n")
+        buf = [b""]
+
+        def more():
+            data = s.recv(65536)
+            assert data, "the hub closed the watch"
+            buf[0] += data
+
+        while b"\r\n\r\n" not in buf[0]:
+            more()
+        head, _, buf[0] = buf[0].partition(b"\r\n\r\n")
         assert b"application/vnd.kubernetes.protobuf;stream=watch" in head
-        # chunked transfer: gather the first chunk's payload
-        while b"\r\n" not in rest:
-            rest += s.recv(65536)
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        while len(rest) < size:
-            rest += s.recv(65536)
-        frame = rest[:size]
-        n = int.from_bytes(frame[:4], "big")
-        assert n == len(frame) - 4
-        ev = dict(fields(frame[4:]))
-        assert ev[1] == b"ADDED"
-        raw = dict(fields(ev[2]))[1]
-        assert raw[:4] == b"k8s\x00" and b"cm1" in raw
+
+        def next_event():
+            while b"\r\n" not in buf[0]:
+                more()
+            size_line, _, rest = buf[0].partition(b"\r\n")
+            size = int(size_line, 16)
+            while len(rest) < size + 2:
+                more()
+                size_line, _, rest = buf[0].partition(b"\r\n")
+            frame, buf[0] = rest[:size], rest[size + 2:]
+            assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+            ev = dict(fields(frame[4:]))
+            raw = dict(fields(ev[2]))[1]
+            assert raw[:4] == b"k8s\x00"
+            return ev[1], raw
+
+        typ, raw = next_event()
+        assert typ == b"ADDED" and b"cm1" in raw and b"value-two" in raw
+        code, _, _ = hub.request("PATCH", "/api/v1/namespaces/default/configmaps/cm1",
+                                 body={"data": {"c": "value-three"}}, ctype="application/merge-patch+json")
+        assert code == 200
+        typ, raw = next_event()
+        assert typ == b"MODIFIED" and b"value-three" in raw
     finally:
         s.close()
 
