@@ -2,12 +2,17 @@
 as application/vnd.kubernetes.protobuf; get, list and watch answer in
 protobuf when the client prefers it; custom kinds and CBOR get 415."""
 import base64
+import datetime
 import json
 import os
 import socket
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from conftest import REPO, make_kubectl
 
@@ -26,12 +31,23 @@ def obj(hub, path):
     return body
 
 
+def self_signed(tmp_path):
+    """A throwaway key and self-signed certificate for `create secret tls`."""
+    k = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "e2e")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(k.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(k, hashes.SHA256()))
+    key, crt = tmp_path / "tls.key", tmp_path / "tls.crt"
+    key.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()))
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, crt
+
+
 def test_every_create_subcommand(kc, hub, tmp_path):
-    key = tmp_path / "tls.key"
-    crt = tmp_path / "tls.crt"
-    import subprocess
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(crt), "-days", "1", "-subj", "/CN=e2e"], check=True, capture_output=True)
+    key, crt = self_signed(tmp_path)
     kc("create", "namespace", "demo")
     assert obj(hub, "/api/v1/namespaces/demo")["status"]["phase"] == "Active"
 

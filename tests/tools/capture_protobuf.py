@@ -100,13 +100,9 @@ def main():
         pport = wait_file(tmp + "/pport", proxy)
         with open(tmp + "/kc", "w") as f:
             f.write(KUBECONFIG % pport)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp + "/tls.key",
-                        "-out", tmp + "/tls.crt", "-days", "1", "-subj", "/CN=capture"], check=True,
-                       capture_output=True)
         env = dict(os.environ, KUBECONFIG=tmp + "/kc", HOME=tmp)
         os.makedirs(a.out, exist_ok=True)
         for name, args in COMMANDS:
-            args = [x.replace("@CRT", tmp + "/tls.crt").replace("@KEY", tmp + "/tls.key") for x in args]
             dry = subprocess.run([a.kubectl, args[0], "--dry-run=client", "-o", "json"] + args[1:], env=env,
                                  capture_output=True, text=True)
             if dry.returncode != 0 or not dry.stdout.strip():
