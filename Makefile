@@ -17,16 +17,16 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -g $(OPT) $(SAN) -Icommon -Iproto -Ihub -Isim -Iagent -MMD -MP
 LDFLAGS += $(SAN)
-LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lyaml -lsqlite3 -lpthread -lm
+LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lyaml -lsqlite3 -lprotobuf-c -lpthread -lm
 
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
-           libsqlite3-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
+           libsqlite3-dev libprotobuf-c-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
            libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm \
            python3-pytest-xdist
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/k8s_schema.o
 HUB_OBJ   := $(HUB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/dashboard_html.o
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -62,6 +62,15 @@ $(BUILD)/gen/dashboard_html.c: hub/dashboard/index.html hub/dashboard/embed.sh
 	sh hub/dashboard/embed.sh dashboard_html hub/dashboard/index.html > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c | check-deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The protobuf schema of the built-in kinds (proto/schema/k8s.schema) as C tables.
+$(BUILD)/gen/k8s_schema.c: proto/schema/k8s.schema proto/schema/gen_schema.awk
+	@mkdir -p $(dir $@)
+	awk -f proto/schema/gen_schema.awk proto/schema/k8s.schema > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/k8s_schema.o: $(BUILD)/gen/k8s_schema.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -185,6 +194,7 @@ valgrind: all
 bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
+	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
 	$(BUILD)/bin/bench_sched --bindings 2000 --dir /dev/shm --budget 45
 	$(BUILD)/bin/bench_sched --skip-sched --bindings 300 --dir /tmp --budget 30
 

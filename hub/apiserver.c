@@ -19,6 +19,7 @@
 #include "log.h"
 #include "openapi.h"
 #include "params.h"
+#include "pbhttp.h"
 #include "selector.h"
 #include "table.h"
 #include "yamljson.h"
@@ -44,6 +45,8 @@ struct watcher {
 	struct label_selector *ls;
 	struct field_selector *fs;
 	bool table;
+	bool proto;             /* length-prefixed protobuf frames (pbhttp) */
+	bool unencodable;       /* an event protobuf cannot carry: end the stream */
 	bool columns_sent;
 	struct event *timer;    /* heartbeat */
 	struct event *deadline; /* timeoutSeconds */
@@ -77,6 +80,7 @@ struct apiserver {
 	 * batch wait in held until on_commit has made it durable. */
 	struct event *commit_ev;
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
+	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
 	int commit_waits;               /* times on_commit let other callbacks go first */
 	struct held *held, **held_tail;
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
@@ -597,6 +601,7 @@ struct list_ctx {
 	struct label_selector *ls;
 	struct field_selector *fs;
 	bool table;
+	struct pblist *pbl;   /* answering in protobuf (pbhttp); JSON kept as fallback */
 	bool filtering;
 	struct evbuffer *raw; /* JSON items, comma-separated */
 	int count;
@@ -619,6 +624,8 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 		if (lc->count++)
 			evbuffer_add(lc->raw, ",", 1);
 		evbuffer_add(lc->raw, value, len);
+		if (lc->pbl)
+			pbhttp_list_add(lc->pbl, key, rev, value, len, NULL);
 		return 0;
 	}
 	cJSON *o = cJSON_ParseWithLength(value, len);
@@ -632,6 +639,8 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 	if (lc->table) {
 		cJSON_AddItemToArray(lc->items, o);
 	} else {
+		if (lc->pbl)
+			pbhttp_list_add(lc->pbl, key, rev, value, len, o);
 		char *s = json_print(o);
 		if (lc->count > 1)
 			evbuffer_add(lc->raw, ",", 1);
@@ -867,6 +876,8 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		rv_wait_start(a, req, lp.rv, false);
 		return;
 	}
+	if (!lc.table && pbhttp_wants_protobuf(req, k))
+		lc.pbl = pbhttp_list_begin(a->pbcache, k);
 	/* A list at a resourceVersion older than the history is gone. */
 	{
 		long long rv = lp.rv;
@@ -893,6 +904,8 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		cJSON *t = table_build(k, lc.items, rvs, time(NULL));
 		api_send_json(req, 200, t);
 		cJSON_Delete(t);
+	} else if (lc.pbl && pbhttp_list_send(lc.pbl, req, rvs)) {
+		/* sent (an item protobuf cannot carry: the JSON below) */
 	} else {
 		char av[256];
 		struct evbuffer *b = evbuffer_new();
@@ -905,6 +918,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		evbuffer_free(b);
 	}
 out:
+	pbhttp_list_free(lc.pbl);
 	if (lc.raw)
 		evbuffer_free(lc.raw);
 	cJSON_Delete(lc.items);
@@ -966,6 +980,19 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 			json_set(t, "columnDefinitions", cJSON_CreateArray());
 		w->columns_sent = true;
 		cJSON_AddItemToObject(ev, "object", t);
+	} else if (w->proto) {
+		/* Never skip an event: if one cannot be encoded the stream ends
+		 * (the client lists again; lists fall back to JSON). */
+		struct evbuffer *b = evbuffer_new();
+		bool ok = !w->unencodable && pbhttp_watch_frame(b, type, obj_owned);
+		cJSON_Delete(ev);
+		cJSON_Delete(obj_owned);
+		if (ok)
+			evhttp_send_reply_chunk(w->req, b);
+		else
+			w->unencodable = true;
+		evbuffer_free(b);
+		return;
 	} else {
 		cJSON_AddItemToObject(ev, "object", obj_owned);
 	}
@@ -1007,6 +1034,12 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 		type = "DELETED";
 	if (!type)
 		return;
+	if (w->proto) {
+		/* One encoding per change, shared by every protobuf watcher. */
+		if (!w->unencodable && !pbhttp_watch_send(w->srv->pbcache, w->req, type, ev->key, ev->rev, now))
+			w->unencodable = true;
+		return;
+	}
 	if (w->table) {
 		watch_send(w, type, json_dup(now));
 		return;
@@ -1047,6 +1080,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			continue;
 		}
 		watch_deliver(w, ev);
+		if (w->unencodable)
+			watcher_end(w);
 	}
 	/* Periodic compaction (in on_commit) keeps the change log bounded. */
 	a->writes_since_compact++;
@@ -1068,6 +1103,12 @@ static int initial_item(const char *key, const char *value, size_t len, long lon
 	if (!o)
 		return 0;
 	if (!object_matches(o, w->ls, w->fs)) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (w->proto) {
+		if (!w->unencodable && !pbhttp_watch_send(w->srv->pbcache, w->req, "ADDED", key, rev, o))
+			w->unencodable = true;
 		cJSON_Delete(o);
 		return 0;
 	}
@@ -1135,13 +1176,15 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	w->ls = ls;
 	w->fs = fs;
 	w->table = wants_table(req);
+	w->proto = !w->table && pbhttp_wants_protobuf(req, k);
 	list_prefix(k, ns, w->prefix, sizeof w->prefix);
 	w->next = a->watchers;
 	if (a->watchers)
 		a->watchers->prev = w;
 	a->watchers = w;
 	a->nwatchers++;
-	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json");
+	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
+					w->proto ? PBCODEC_STREAM_CONTENT_TYPE : "application/json");
 	evhttp_send_reply_start(req, 200, "OK");
 	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
 	/* A watch outlives the request timeout. */
@@ -1157,9 +1200,16 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	} else {
 		store_list(a->store, w->prefix, initial_item, w, NULL);
 	}
-	w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
-	struct timeval hb = {WATCH_HEARTBEAT_S, 0};
-	event_add(w->timer, &hb);
+	if (w->unencodable) {
+		watcher_end(w);
+		return;
+	}
+	/* (A protobuf stream has no room for whitespace between frames.) */
+	if (!w->proto) {
+		w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
+		struct timeval hb = {WATCH_HEARTBEAT_S, 0};
+		event_add(w->timer, &hb);
+	}
 	if (lp.has_timeout && lp.timeout_s != 0) {
 		/* A negative timeout has passed already: the stream ends at once,
 		 * as kube-apiserver's timer does. */
@@ -1185,7 +1235,8 @@ static bool ctype_is(const char *ct, const char *want)
 
 /* Decodes the request body as JSON or YAML. Sends the error itself and
  * returns NULL on failure. */
-static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool patch, const char **ct_out)
+static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, bool patch,
+			const char **ct_out)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
@@ -1199,13 +1250,16 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool pa
 		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;
 	}
+	/* Kubernetes protobuf: built-in kinds only, never for patches. */
+	bool pb = !patch && ctype_is(ct, PBCODEC_CONTENT_TYPE) && pbhttp_kind_has_protobuf(k);
 	bool yaml = ctype_is(ct, "application/yaml") || ctype_is(ct, "application/apply-patch+yaml");
 	bool json = ctype_is(ct, "application/json") || (patch && (ctype_is(ct, "application/merge-patch+json") ||
 								    ctype_is(ct, "application/json-patch+json") ||
 								    ctype_is(ct, "application/strategic-merge-patch+json")));
-	if (!yaml && !json) {
+	if (!yaml && !json && !pb) {
 		char m[512];
-		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s",
+		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s%s",
+			 !patch && pbhttp_kind_has_protobuf(k) ? ", " PBCODEC_CONTENT_TYPE : "",
 			 patch ? ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json" : "");
 		send_status(req, 415, "UnsupportedMediaType", m);
 		return NULL;
@@ -1215,6 +1269,8 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, bool pa
 	cJSON *body = NULL;
 	if (len == 0) {
 		snprintf(err, sizeof err, "the request body is empty");
+	} else if (pb) {
+		body = pbcodec_decode(data, len, err, sizeof err);
 	} else if (yaml) {
 		if (!utf8_valid(data, len))
 			snprintf(err, sizeof err, "invalid UTF-8 in request body");
@@ -1241,6 +1297,10 @@ static void send_stored(struct evhttp_request *req, int code, char *json)
 
 static void send_object_maybe_table(struct evhttp_request *req, const struct kind_info *k, char *json)
 {
+	if (!wants_table(req) && pbhttp_wants_protobuf(req, k) && pbhttp_send_object(req, 200, json)) {
+		free(json);
+		return;
+	}
 	if (!wants_table(req)) {
 		send_stored(req, 200, json);
 		return;
@@ -1373,7 +1433,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 				send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 				return;
 			}
-			cJSON *body = read_body(a, req, false, &ct);
+			cJSON *body = read_body(a, req, k, false, &ct);
 			if (!body)
 				return;
 			if (obj_create(&a->objects, k, ns, body, dry, &out, &e) == 0)
@@ -1411,7 +1471,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		}
 		break;
 	case EVHTTP_REQ_PUT: {
-		cJSON *body = read_body(a, req, false, &ct);
+		cJSON *body = read_body(a, req, k, false, &ct);
 		if (!body)
 			return;
 		if (obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e) == 0)
@@ -1422,7 +1482,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		break;
 	}
 	case EVHTTP_REQ_PATCH: {
-		cJSON *body = read_body(a, req, true, &ct);
+		cJSON *body = read_body(a, req, k, true, &ct);
 		if (!body)
 			return;
 		bool created = false;
@@ -1823,6 +1883,7 @@ static void on_crd_resync(evutil_socket_t fd, short what, void *arg)
 static void on_rollback(struct store *s, void *ud)
 {
 	struct apiserver *a = ud;
+	pbhttp_cache_clear(a->pbcache); /* rolled-back revisions may be reused */
 	event_active(a->crd_resync_ev, EV_TIMEOUT, 0);
 }
 
@@ -1877,6 +1938,7 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	a->held_tail = &a->held;
 	a->commit_ev = event_new(base, -1, 0, on_commit, a);
 	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
+	a->pbcache = pbhttp_cache_new();
 	store_set_batching(st, on_batch_open, a);
 	store_subscribe_rollback(st, on_rollback, a);
 	a->next_api = all_apis;
@@ -2026,6 +2088,7 @@ void apiserver_free(struct apiserver *a)
 	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
 	listenguard_forget(a->http);
+	pbhttp_cache_free(a->pbcache);
 	evhttp_free(a->http);
 	for (int i = 0; i < a->nextra; i++) {
 		listenguard_forget(a->extra[i]);

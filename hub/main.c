@@ -69,7 +69,7 @@ static void serve_usage(FILE *f)
 	      "                               (default 32, at most --max-connections-per-client)\n"
 	      "  --cert-check-interval DUR    how often to check the serving certificate for renewal (default 1h)\n"
 	      "  --port-file FILE             write the bound port (insecure, else HTTPS) to FILE once listening\n"
-	      "  --kube-minor N               Kubernetes minor version to report on /version (default 31)\n"
+	      "  --kube-minor N               Kubernetes minor version to report on /version (default 33)\n"
 	      "  --history N                  revisions of change history kept for watches (default 20000)\n"
 	      "  --request-timeout DURATION   cut off a client that is silent this long mid-request (default 60s)\n"
 	      "  --max-watches N              concurrent watch streams before 429 TooManyRequests (default 10000)\n"
@@ -105,7 +105,7 @@ static const char *bound_address(const char *hostport, int port, char *buf, size
 
 static int cmd_serve(int argc, char **argv)
 {
-	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "31";
+	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "33";
 	long long history = 20000, timeout_ms = 60000, max_watches = 10000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;

@@ -149,7 +149,7 @@ def test_discovery_shapes(hub):
     code, body, _ = hub.get("/apis/cluster.karmada.io/v1alpha1")
     assert [r for r in body["resources"] if r["name"] == "clusters"][0]["namespaced"] is False
     code, body, _ = hub.get("/version")
-    assert body["major"] == "1" and body["minor"] == "31"
+    assert body["major"] == "1" and body["minor"] == "33"
     code, body, headers = hub.get("/openapi/v2")
     assert code == 200 and headers["Content-Type"] == "application/octet-stream"
     for p in ("/healthz", "/readyz", "/livez"):

@@ -1,0 +1,49 @@
+/* pbschema — the protobuf schema of the built-in kinds, as data.
+ * Owns: the tables generated at build time from proto/schema/k8s.schema
+ * (gen_schema.awk): one row per message with its fields (JSON name,
+ * protobuf field number, type, cardinality, Go pointer and inline flags),
+ * and the served kinds with their root and List messages. */
+#ifndef ATOLL_PBSCHEMA_H
+#define ATOLL_PBSCHEMA_H
+
+enum pbs_type { PBS_STRING, PBS_INT32, PBS_INT64, PBS_BOOL, PBS_BYTES, PBS_MESSAGE };
+enum pbs_card { PBS_ONE, PBS_REPEATED, PBS_MAP /* map<string, type> */ };
+enum pbs_flag {
+	PBS_PTR = 1 << 0,    /* Go pointer: a present zero value is kept */
+	PBS_INLINE = 1 << 1, /* embedded struct: its fields are the parent's in JSON */
+};
+/* Messages whose JSON form is not an object. */
+enum pbs_special {
+	PBS_SPECIAL_NONE, PBS_SPECIAL_TIME, PBS_SPECIAL_MICROTIME, PBS_SPECIAL_QUANTITY,
+	PBS_SPECIAL_INTSTR, PBS_SPECIAL_RAW, PBS_SPECIAL_FIELDSV1,
+};
+
+struct pbs_field {
+	const char *json;
+	int number;
+	enum pbs_type type;
+	enum pbs_card card;
+	int msg;   /* index in pbs_messages for PBS_MESSAGE, else -1 */
+	unsigned flags;
+};
+
+struct pbs_message {
+	const char *name; /* "apps.DeploymentSpec" */
+	enum pbs_special special;
+	const struct pbs_field *fields;
+	int nfields;
+};
+
+struct pbs_kind {
+	const char *api_version; /* "apps/v1", "v1" */
+	const char *kind;
+	int msg;      /* the object's message */
+	int list_msg; /* its List: metadata=1, items=2 */
+};
+
+extern const struct pbs_message pbs_messages[];
+extern const int pbs_messages_count;
+extern const struct pbs_kind pbs_kinds[];
+extern const int pbs_kinds_count;
+
+#endif

@@ -1,0 +1,86 @@
+# Turns proto/schema/k8s.schema into C tables (see pbschema.h).
+# Usage: awk -f gen_schema.awk k8s.schema > k8s_schema.c
+# Fails (exit 1) on an unknown type, a duplicate field number or name, a
+# reference to a message that is not defined, or inlining nested twice.
+function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
+function cname(s) { gsub(/\./, "_", s); return s }
+BEGIN { nm = 0; nk = 0 }
+/^[ \t]*(#|$)/ { next }
+$1 == "message" {
+	if ($2 in midx) fail("message " $2 " defined twice")
+	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = ($3 == "" ? "NONE" : toupper($3)); nf[cur] = 0
+	if (mspecial[cur] !~ /^(NONE|TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $3)
+	next
+}
+$1 == "kind" {
+	kav[nk] = $2; kkind[nk] = $3; kmsg[nk] = $4; nk++
+	# The kind's List: ListMeta and the items.
+	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; nf[l] = 2
+	fnum[l, 0] = 1; fjson[l, 0] = "metadata"; ftype[l, 0] = "meta.ListMeta"; fflags[l, 0] = ""
+	fnum[l, 1] = 2; fjson[l, 1] = "items"; ftype[l, 1] = "[]" $4; fflags[l, 1] = ""
+	klist[nk - 1] = mname[l]
+	next
+}
+$1 ~ /^[0-9]+$/ {
+	if (cur == "") fail("field outside a message")
+	n = nf[cur]
+	for (i = 0; i < n; i++) {
+		if (fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
+		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
+	}
+	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = $4 " " $5
+	nf[cur] = n + 1
+	next
+}
+{ fail("cannot parse: " $0) }
+END {
+	if (err) exit 1
+	# An inline field's message has no inline fields itself (pbcodec's
+	# name index covers one level).
+	for (m = 0; m < nm; m++)
+		for (i = 0; i < nf[m]; i++)
+			if (fflags[m, i] ~ /inline/) {
+				t = ftype[m, i]
+				if (!(t in midx)) { FNR = 0; fail("inline field " mname[m] "." fjson[m, i] " is not a message") }
+				im = midx[t]
+				for (k = 0; k < nf[im]; k++)
+					if (fflags[im, k] ~ /inline/) { FNR = 0; fail("inline field " mname[m] "." fjson[m, i] " has inline fields") }
+			}
+	print "/* Generated from proto/schema/k8s.schema by gen_schema.awk: do not edit. */"
+	print "#include \"pbschema.h\""
+	print ""
+	for (m = 0; m < nm; m++) {
+		printf "static const struct pbs_field f_%s[] = {\n", cname(mname[m])
+		for (i = 0; i < nf[m]; i++) {
+			t = ftype[m, i]; card = "PBS_ONE"
+			if (t ~ /^\[\]/) { card = "PBS_REPEATED"; t = substr(t, 3) }
+			else if (t ~ /^\{\}/) { card = "PBS_MAP"; t = substr(t, 3) }
+			ref = -1
+			if (t == "string") ty = "PBS_STRING"
+			else if (t == "int32") ty = "PBS_INT32"
+			else if (t == "int64") ty = "PBS_INT64"
+			else if (t == "bool") ty = "PBS_BOOL"
+			else if (t == "bytes") ty = "PBS_BYTES"
+			else if (t in midx) { ty = "PBS_MESSAGE"; ref = midx[t] }
+			else { FNR = 0; fail("unknown type " ftype[m, i] " in " mname[m] "." fjson[m, i]) }
+			fl = "0"
+			if (fflags[m, i] ~ /ptr/) fl = fl "|PBS_PTR"
+			if (fflags[m, i] ~ /inline/) fl = fl "|PBS_INLINE"
+			printf "\t{\"%s\", %d, %s, %s, %d, %s},\n", fjson[m, i], fnum[m, i], ty, card, ref, fl
+		}
+		print "};"
+	}
+	print ""
+	printf "const struct pbs_message pbs_messages[] = {\n"
+	for (m = 0; m < nm; m++)
+		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m]
+	print "};"
+	printf "const int pbs_messages_count = %d;\n\n", nm
+	printf "const struct pbs_kind pbs_kinds[] = {\n"
+	for (k = 0; k < nk; k++) {
+		if (!(kmsg[k] in midx)) { FNR = 0; fail("kind " kkind[k] ": unknown message " kmsg[k]) }
+		printf "\t{\"%s\", \"%s\", %d, %d},\n", kav[k], kkind[k], midx[kmsg[k]], midx[klist[k]]
+	}
+	print "};"
+	printf "const int pbs_kinds_count = %d;\n", nk
+}
