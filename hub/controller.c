@@ -683,6 +683,27 @@ static void set_outcome(struct controller *c, const char *key, const char *outco
 		smap_put(&c->outcome, key, outcome);
 }
 
+/* Karmada's namespace sync: a Namespace no policy claims goes to every
+ * member (through a ClusterResourceBinding of the implicit policy, so
+ * ClusterOverridePolicies apply), never claimed by a policy. */
+static void sync_namespace(struct controller *c, const cJSON *tmpl, const cJSON *binding,
+			   const struct kind_info *bk, const char *bname, const char *bkey)
+{
+	cJSON *pol = detector_namespace_sync_policy();
+	char bid[64];
+	new_uuid(bid, sizeof bid);
+	cJSON *desired = render_binding(tmpl, pol, true, binding, bid);
+	cJSON_Delete(pol);
+	cJSON *unclaimed = detector_unclaimed_binding(desired);
+	if (unclaimed) {
+		cJSON_Delete(desired);
+		desired = unclaimed;
+	}
+	json_set_str(json_ensure_obj(desired, "metadata.annotations"), NS_SYNC_ANNOTATION, "true");
+	upsert(c, bk, "", bname, desired, binding, NULL);
+	enqueue(c, 'B', bkey);
+}
+
 static void reconcile_template(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -742,16 +763,19 @@ static void reconcile_template(struct controller *c, const char *key)
 			free(out);
 			cJSON_Delete(patch);
 		}
-		if (binding && attached) {
-			/* Only dependencies keep it: an attached binding. */
-			cJSON *desired = render_binding(tmpl, NULL, false, binding, NULL);
-			upsert(c, bk, kp.ns, bname, desired, binding, NULL);
-			enqueue(c, 'B', bkey);
-		} else if (binding) {
-			delete_works(c, kp.ns, bname, k->kind, kp.name, kp.ns, NULL);
-			delete_obj(c, bk, kp.ns, bname);
+		if (detector_namespace_auto_sync(tmpl)) {
+			sync_namespace(c, tmpl, binding, bk, bname, bkey);
+			goto out;
 		}
-		if (!attached) {
+		if (binding) {
+			/* The policy's claim ends; the binding, its Works and the
+			 * members' copies stay while the template exists (Karmada). */
+			cJSON *desired = detector_unclaimed_binding(binding);
+			if (desired)
+				upsert(c, bk, kp.ns, bname, desired, binding, NULL);
+			enqueue(c, 'B', bkey);
+		}
+		if (!attached && !binding) {
 			set_outcome(c, key, "none", &changed, &first);
 			if (changed)
 				event(c, tmpl, true, "ApplyPolicyFailed", "No policy match for resource", C_DETECTOR,
@@ -801,6 +825,7 @@ static void reconcile_template(struct controller *c, const char *key)
 	new_uuid(bid, sizeof bid);
 	cJSON *desired = render_binding(tmpl, ch.policy, ch.cluster_policy, binding, bid);
 	cJSON *dann = json_ensure_obj(desired, "metadata.annotations");
+	cJSON_DeleteItemFromObjectCaseSensitive(dann, NS_SYNC_ANNOTATION); /* a policy claims it now */
 	if (cJSON_IsTrue(json_get(desired, "spec.propagateDeps"))) {
 		cJSON *deps = render_dependencies(tmpl);
 		char *s = json_print(deps);
@@ -1759,11 +1784,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		return;
 	}
-	if (strcmp(g, "core") == 0 && (strcmp(p, "events") == 0 || strcmp(p, "namespaces") == 0 ||
-				       strcmp(p, "nodes") == 0 || strcmp(p, "pods") == 0))
+	if (strcmp(g, "core") == 0 && (strcmp(p, "events") == 0 || strcmp(p, "nodes") == 0))
 		return;
-	if (strcmp(g, "coordination.k8s.io") == 0 || strcmp(g, "events.k8s.io") == 0 ||
-	    strcmp(g, "apiextensions.k8s.io") == 0)
+	if (strcmp(g, "core") == 0 && strcmp(p, "namespaces") == 0 &&
+	    (strncmp(kp.name, "karmada-es-", 11) == 0 || strncmp(kp.name, "kube-", 5) == 0))
+		return;
+	if (strcmp(g, "coordination.k8s.io") == 0 || strcmp(g, "events.k8s.io") == 0)
 		return;
 	if (strcmp(kp.ns, "karmada-system") == 0 || strcmp(kp.ns, "karmada-cluster") == 0 ||
 	    strncmp(kp.ns, "karmada-es-", 11) == 0 || strncmp(kp.ns, "kube-", 5) == 0)

@@ -15,9 +15,7 @@ bool detector_propagatable(const char *api_version, const char *kind, const char
 {
 	if (!api_version || !kind)
 		return false;
-	ns = str_or(ns, "");
-	if (strcmp(ns, "karmada-system") == 0 || strcmp(ns, "karmada-cluster") == 0 || has_prefix(ns, "karmada-es-") ||
-	    has_prefix(ns, "kube-"))
+	if (detector_reserved_namespace(ns))
 		return false;
 	/* group of "group/version"; the core group has no slash */
 	const char *slash = strchr(api_version, '/');
@@ -29,18 +27,45 @@ bool detector_propagatable(const char *api_version, const char *kind, const char
 			if (strlen(groups[i]) == gl && strncmp(api_version, groups[i], gl) == 0)
 				return false;
 	}
-	static const char *const kinds[] = {"Event", "Lease", "Namespace", "CustomResourceDefinition", "Node", "Pod",
-					    NULL};
+	/* Every other kind the hub serves propagates (Namespaces, CRDs and Pods
+	 * too, as in Karmada); only what a cluster makes for itself does not. */
+	static const char *const kinds[] = {"Event", "Lease", "Node", NULL};
 	for (int i = 0; kinds[i]; i++)
 		if (strcmp(kind, kinds[i]) == 0)
 			return false;
 	return true;
 }
 
+bool detector_reserved_namespace(const char *name)
+{
+	name = str_or(name, "");
+	return strcmp(name, "karmada-system") == 0 || strcmp(name, "karmada-cluster") == 0 ||
+	       has_prefix(name, "karmada-es-") || has_prefix(name, "kube-");
+}
+
 bool detector_template_propagatable(const cJSON *tmpl)
 {
-	return detector_propagatable(json_get_str(tmpl, "apiVersion"), json_get_str(tmpl, "kind"),
-				     json_get_str(tmpl, "metadata.namespace"));
+	const char *kind = json_get_str(tmpl, "kind"), *av = json_get_str(tmpl, "apiVersion");
+	/* A Namespace object in the reserved set is as reserved as its contents. */
+	if (kind && av && strcmp(kind, "Namespace") == 0 && strcmp(av, "v1") == 0 &&
+	    detector_reserved_namespace(json_get_str(tmpl, "metadata.name")))
+		return false;
+	return detector_propagatable(av, kind, json_get_str(tmpl, "metadata.namespace"));
+}
+
+bool detector_namespace_auto_sync(const cJSON *ns)
+{
+	const char *kind = json_get_str(ns, "kind"), *av = json_get_str(ns, "apiVersion");
+	const char *name = json_get_str(ns, "metadata.name");
+	if (!kind || !av || !name || strcmp(kind, "Namespace") != 0 || strcmp(av, "v1") != 0)
+		return false;
+	if (detector_reserved_namespace(name) || has_prefix(name, "karmada-") || strcmp(name, "default") == 0)
+		return false;
+	const char *skip = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(json_get(ns, "metadata.labels"), NS_SKIP_AUTO_PROPAGATION_LABEL));
+	if (skip && strcmp(skip, "true") == 0)
+		return false;
+	return !json_get_str(ns, "metadata.deletionTimestamp");
 }
 
 enum match_priority detector_selector_match(const cJSON *sel, const cJSON *tmpl, const char *default_ns)
@@ -252,4 +277,44 @@ bool detector_is_claimed(const cJSON *tmpl)
 	       cJSON_GetObjectItemCaseSensitive(labels, CPP_PERMANENT_ID_LABEL) ||
 	       cJSON_GetObjectItemCaseSensitive(ann, PP_NAME_ANNOTATION) ||
 	       cJSON_GetObjectItemCaseSensitive(ann, CPP_NAME_ANNOTATION);
+}
+
+cJSON *detector_unclaimed_binding(const cJSON *binding)
+{
+	static const char *const labels[] = {PP_PERMANENT_ID_LABEL, CPP_PERMANENT_ID_LABEL, NULL};
+	static const char *const anns[] = {PP_NAME_ANNOTATION, PP_NAMESPACE_ANNOTATION, CPP_NAME_ANNOTATION, NULL};
+	const cJSON *l = json_get(binding, "metadata.labels"), *a = json_get(binding, "metadata.annotations");
+	bool claimed = false;
+	for (int i = 0; labels[i]; i++)
+		claimed |= cJSON_GetObjectItemCaseSensitive(l, labels[i]) != NULL;
+	for (int i = 0; anns[i]; i++)
+		claimed |= cJSON_GetObjectItemCaseSensitive(a, anns[i]) != NULL;
+	if (!claimed)
+		return NULL;
+	cJSON *b = json_dup(binding);
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(b, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(b, "status");
+	cJSON *bl = cJSON_GetObjectItemCaseSensitive(meta, "labels"), *ba = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+	for (int i = 0; labels[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(bl, labels[i]);
+	for (int i = 0; anns[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(ba, anns[i]);
+	if (ba && cJSON_GetArraySize(ba) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	return b;
+}
+
+cJSON *detector_namespace_sync_policy(void)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "apiVersion", "policy.karmada.io/v1alpha1");
+	cJSON_AddStringToObject(p, "kind", "ClusterPropagationPolicy");
+	cJSON *m = cJSON_AddObjectToObject(p, "metadata");
+	cJSON_AddStringToObject(m, "name", "");
+	cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+	cJSON_AddObjectToObject(spec, "placement");
+	/* Karmada's namespace sync controller overwrites a member's namespace. */
+	cJSON_AddStringToObject(spec, "conflictResolution", "Overwrite");
+	return p;
 }

