@@ -284,6 +284,9 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
 	defaults_apply(k, obj, ++c->ip_seq);
+	char pid[64];
+	new_uid(pid, sizeof pid);
+	defaults_karmada_identity(k, NULL, obj, pid);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
@@ -411,6 +414,9 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 		return store_rc_error(STORE_CONFLICT, k, name, e);
 	merge_for_update(k, old, obj, sub);
 	defaults_apply(k, obj, ++c->ip_seq);
+	char pid[64];
+	new_uid(pid, sizeof pid);
+	defaults_karmada_identity(k, old, obj, pid);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {
