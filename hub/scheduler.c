@@ -589,7 +589,9 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 		if (!eff || (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "NoExecute") != 0))
 			continue;
 		if (!taint_tolerated(tols, key, val ? val : "", eff)) {
-			snprintf(buf, len, "cluster(s) had untolerated taint {%s: %s}", key, val ? val : "");
+			/* corev1 Taint.ToString(): key[=value]:Effect */
+			snprintf(buf, len, "cluster(s) had untolerated taint {%s%s%s:%s}", key, val && *val ? "=" : "",
+				 val ? val : "", eff);
 			return buf;
 		}
 	}
@@ -599,7 +601,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	if (!has_ready_taint && (rs == 'F' || rs == 'U')) {
 		const char *key = rs == 'F' ? TAINT_NOT_READY : TAINT_UNREACHABLE;
 		if (!taint_tolerated(tols, key, "", "NoSchedule")) {
-			snprintf(buf, len, "cluster(s) had untolerated taint {%s: }", key);
+			snprintf(buf, len, "cluster(s) had untolerated taint {%s:NoSchedule}", key);
 			return buf;
 		}
 	}

@@ -143,6 +143,8 @@ static const struct rule rules[] = {
 
 	{"", "Secret", "", "type", "\"Opaque\"", NULL},
 
+	{"scheduling.k8s.io", "PriorityClass", "", "preemptionPolicy", "\"PreemptLowerPriority\"", NULL},
+
 	/* Karmada's propagation policy mutating webhook (and CRD defaults). */
 	{"policy.karmada.io", "PropagationPolicy", "spec", "priority", "0", NULL},
 	{"policy.karmada.io", "PropagationPolicy", "spec", "preemption", "\"Never\"", NULL},

@@ -1813,6 +1813,23 @@ static void v_crd(struct validation *v, const cJSON *obj)
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
+static const char *const E_PREEMPTION_POLICY[] = {"Never", "PreemptLowerPriority", NULL};
+
+/* scheduling.k8s.io/v1 PriorityClass (ValidatePriorityClass). */
+static void v_priorityclass(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		RINT32("value", F_REQ, -2147483648.0),
+		RBOOL("globalDefault"),
+		RSTR("description", 0),
+		RENUM("preemptionPolicy", 0, E_PREEMPTION_POLICY),
+	};
+	APPLY(v, obj, "", rules);
+	const char *name = get_str(get(obj, "metadata"), "name");
+	if (name && strncmp(name, "system-", 7) == 0)
+		invalid_str(v, "metadata.name", name, "priority class names with 'system-' prefix are reserved");
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -1822,6 +1839,7 @@ struct kind_rules {
 
 static const struct kind_rules KIND_RULES[] = {
 	{"", "Namespace", N_LABEL, v_namespace},
+	{"scheduling.k8s.io", "PriorityClass", N_SUBDOMAIN, v_priorityclass},
 	{"", "Service", N_DNS1035, v_service},
 	{"", "ConfigMap", N_SUBDOMAIN, v_configmap},
 	{"", "Secret", N_SUBDOMAIN, v_secret},

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Hub, make_kubectl, stop_process
+from conftest import BIN, Hub, Kubectl, make_kubectl, stop_process
 
 KUBECTL_VERSION = "1.32"
 MEMBERS = ("member1", "member2")
@@ -424,3 +424,153 @@ def test_pod_propagates_when_selected(fleet, k):
     pod = wait_for("busybox in member2", lambda: fleet.mget("member2", "/api/v1/namespaces/default/pods/busybox"))
     assert pod["spec"]["containers"][0]["image"] == "busybox"
     assert fleet.mget("member1", "/api/v1/namespaces/default/pods/busybox") is None
+
+
+def test_unreported_cluster_not_schedulable_and_push_refused(fleet, k):
+    """Item 4: a Cluster created by hand that never reported carries the
+    not-ready taint and gets nothing; Push mode is refused with a 422."""
+    apply(k, """
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata:
+  name: member3
+spec:
+  syncMode: Pull
+""")
+    code, c, _ = fleet.hub.get(CLUSTER_API + "/member3")
+    assert code == 200, c
+    assert {"key": "cluster.karmada.io/not-ready", "effect": "NoSchedule"} in c["spec"]["taints"]
+    # Not Ready: kubectl shows READY Unknown (no condition).
+    out = k("get", "clusters").stdout
+    assert [l.split()[2] for l in out.splitlines() if l.startswith("member3")] == ["Unknown"], out
+    apply(k, NGINX)
+    apply(k, NGINX_PP.replace("        - member2\n", "        - member3\n", 1)
+          .replace("                - member2\n", "                - member3\n"))
+    rb = "/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings/nginx-deployment"
+    b = wait_for("scheduled", lambda: fleet.hub.get(rb)[1].get("spec", {}).get("clusters"))
+    assert [(c["name"], c["replicas"]) for c in b] == [("member1", 2)]
+    d = wait_for("nginx in member1", lambda: fleet.mget("member1", DEPLOY % ("default", "nginx")))
+    assert d["spec"]["replicas"] == 2
+    # Push mode: Karmada's own sample, refused with a clear message.
+    p = apply_fail(k, """
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata:
+  name: member4
+spec:
+  apiEndpoint: https://172.18.0.4:6443
+  secretRef:
+    name: member4
+    namespace: karmada-cluster
+  syncMode: Push
+""")
+    assert "spec.syncMode: Invalid value: \"Push\": Push mode is not supported by Atoll" in p.stderr, p.stderr
+    assert fleet.hub.get(CLUSTER_API + "/member4")[0] == 404
+
+
+def apply_fail(k, text):
+    p = k("apply", "-f", "-", input=text, check=False)
+    assert p.returncode != 0, p.stdout
+    return p
+
+
+def test_policy_webhook_validation_and_defaults(fleet, k):
+    """Item 5: what Karmada's webhooks refuse and default."""
+    p = apply_fail(k, """
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: grab-all
+spec:
+  preemption: Always
+  priority: 10
+  resourceSelectors:
+    - apiVersion: apps/v1
+      kind: Deployment
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member1
+""")
+    assert "spec.resourceSelectors[0].name: Invalid value: \"\": name cannot be empty if preemption is Always, " \
+           "the empty name may cause unexpected resources preemption" in p.stderr, p.stderr
+    p = apply_fail(k, NGINX_PP.replace("spec:\n", "spec:\n  failover:\n    application:\n      decisionConditions:\n"
+                                       "        tolerationSeconds: 120\n      purgeMode: Directly\n", 1))
+    assert "spec.propagateDeps: Invalid value: false: application failover is set, propagateDeps must be true" \
+        in p.stderr, p.stderr
+    apply(k, NGINX_PP)
+    pp = json.loads(k("get", "pp", "nginx-propagation", "-o", "json").stdout)
+    assert pp["spec"]["priority"] == 0
+    assert pp["spec"]["preemption"] == "Never"
+    assert pp["spec"]["conflictResolution"] == "Abort"
+    assert pp["spec"]["schedulerName"] == "default-scheduler"
+    assert pp["spec"]["resourceSelectors"][0]["namespace"] == "default"
+    pid = pp["metadata"]["labels"]["propagationpolicy.karmada.io/permanent-id"]
+    assert len(pid) == 36 and pid != pp["metadata"]["uid"]
+    # The id survives an update that does not carry it (kubectl replace).
+    body = dict(pp)
+    body["metadata"] = {k2: v for k2, v in pp["metadata"].items() if k2 != "labels"}
+    k("replace", "-f", "-", input=json.dumps(body))
+    pp2 = json.loads(k("get", "pp", "nginx-propagation", "-o", "json").stdout)
+    assert pp2["metadata"]["labels"]["propagationpolicy.karmada.io/permanent-id"] == pid
+    # The template carries the policy's permanent id.
+    apply(k, NGINX)
+    wait_for("the template claimed", lambda: fleet.hub.get(DEPLOY % ("default", "nginx"))[1]["metadata"]
+             .get("labels", {}).get("propagationpolicy.karmada.io/permanent-id") == pid)
+
+
+def test_binding_v1alpha1_priorityclass_and_tolerations(fleet, k):
+    """Item 7: bindings served at work.karmada.io/v1alpha1 too;
+    `kubectl create priorityclass`; a toleration with an empty key and
+    operator Exists tolerates every taint of its effect; an untolerated taint
+    is named {key:Effect} as Karmada's scheduler names it."""
+    # kubectl on PATH: kubectl.1.32.5's typed `create` sends protobuf, which
+    # the hub does not read (415); the dispatcher's sends JSON.
+    kj = Kubectl(fleet.hub, None, k.home)
+    kj("create", "priorityclass", "high-priority", "--value=1000", "--description=for the important ones")
+    out = k("get", "priorityclass", "high-priority").stdout.split("\n")
+    assert out[0].split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"], out
+    assert out[1].split()[:3] == ["high-priority", "1000", "false"], out
+    assert out[1].split()[-1] == "PreemptLowerPriority", out
+    p = kj("create", "priorityclass", "system-mine", "--value=1", check=False)
+    assert p.returncode != 0 and "'system-' prefix are reserved" in p.stderr, p.stderr
+    # member2 gets a NoSchedule taint; a policy tolerating every NoSchedule
+    # taint still reaches it, one tolerating nothing does not.
+    k("patch", "cluster", "member2", "--type=merge", "-p",
+      json.dumps({"spec": {"taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}}))
+    apply(k, NGINX)
+    apply(k, NGINX_PP.replace("  placement:\n", "  placement:\n    clusterTolerations:\n"
+                              "      - operator: Exists\n        effect: NoSchedule\n", 1))
+    rb = "/apis/work.karmada.io/v1alpha1/namespaces/default/resourcebindings/nginx-deployment"
+    b = wait_for("scheduled", lambda: fleet.hub.get(rb)[1].get("spec", {}).get("clusters"))
+    assert sorted(c["name"] for c in b) == ["member1", "member2"]
+    out = k("get", "resourcebindings.v1alpha1.work.karmada.io").stdout
+    assert "nginx-deployment" in out, out
+    svc = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  selector:
+    app: nginx
+  ports:
+  - port: 80
+---
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: svc
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: Service
+      name: nginx
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member2
+"""
+    apply(k, svc)
+    wait_for("ScheduleBindingFailed", lambda: "cluster(s) had untolerated taint {dedicated=gpu:NoSchedule}"
+             in k("describe", "service", "nginx").stdout)
