@@ -413,12 +413,37 @@ static int write_status(struct controller *c, const struct kind_info *k, const c
 	return changed;
 }
 
+/* Removes the finalizers this controller owns (Karmada's propagation
+ * policy, binding and execution controllers') from an object being deleted,
+ * which completes its deletion unless another finalizer remains. The
+ * caller has done what the finalizer stood for. */
+static void finish_deletion(struct controller *c, const struct kind_info *k, const cJSON *cur)
+{
+	if (!cur || !mstr(cur, "deletionTimestamp"))
+		return;
+	cJSON *next = detector_without_finalizers(cur);
+	if (!next)
+		return;
+	struct api_error e = {0};
+	if (obj_update_cur(c->objs, k, cur, next, SUBRES_NONE, NULL, &e) < 0 && e.code != 404)
+		log_warn("controller: cannot finish deleting %s %s/%s: %s", k->kind, mstr(cur, "namespace") ? mstr(cur, "namespace") : "",
+			 mstr(cur, "name") ? mstr(cur, "name") : "", e.message);
+	api_error_clear(&e);
+	cJSON_Delete(next);
+}
+
 static void delete_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
 {
 	struct api_error e = {0};
 	char *out = NULL;
 	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
 		log_warn("controller: cannot delete %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
+	else if (out) {
+		/* Our own deletions complete at once: the caller cleaned up. */
+		cJSON *o = cJSON_Parse(out);
+		finish_deletion(c, k, o);
+		cJSON_Delete(o);
+	}
 	api_error_clear(&e);
 	free(out);
 }
@@ -1307,6 +1332,16 @@ static void reconcile_binding(struct controller *c, const char *key)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
 		return;
 	}
+	if (mstr(b, "deletionTimestamp")) {
+		/* karmada.io/binding-controller: its Works go before it does. */
+		smap_del(&c->sched_memo, key);
+		delete_orphan_works(c, kp.ns, kp.name);
+		if (!cluster)
+			sync_dependencies(c, kp.ns, kp.name, NULL);
+		finish_deletion(c, bk, b);
+		cJSON_Delete(b);
+		return;
+	}
 	/* b (as read) lives until the end of the pass: these point into it. */
 	const char *rkind = res_str(b, "kind"), *rname = res_str(b, "name"), *rns = res_str(b, "namespace");
 	const struct kind_info *tk;
@@ -1537,6 +1572,13 @@ static void reconcile_work(struct controller *c, const char *key)
 	cJSON *w = get_key(c, key);
 	if (!w)
 		return;
+	if (mstr(w, "deletionTimestamp")) {
+		/* karmada.io/execution-controller: the agent removes the member's
+		 * objects once the Work is gone (docs/protocol.md). */
+		finish_deletion(c, K("work.karmada.io", "v1alpha1", "Work"), w);
+		cJSON_Delete(w);
+		return;
+	}
 	char bkey[1024];
 	if (work_binding_key(w, bkey, sizeof bkey)) {
 		if (store_get(c->st, bkey, NULL, NULL) == STORE_OK) /* exists: no need to parse it here */
@@ -1644,6 +1686,14 @@ static void reconcile_policy(struct controller *c, const char *key)
 		}
 		enqueue_prefix(c, 'T', prefix);
 	}
+	/* karmada.io/propagation-policy-controller: a policy being deleted
+	 * matches nothing (detector_policy_match), so the templates queued
+	 * above lose its claim; it may go now. */
+	cJSON *pol = get_key(c, key);
+	if (pol && mstr(pol, "deletionTimestamp"))
+		finish_deletion(c, K("policy.karmada.io", "v1alpha1", cluster ? "ClusterPropagationPolicy" : "PropagationPolicy"),
+				pol);
+	cJSON_Delete(pol);
 }
 
 static void reconcile_override(struct controller *c, const char *key)

@@ -318,3 +318,42 @@ cJSON *detector_namespace_sync_policy(void)
 	cJSON_AddStringToObject(spec, "conflictResolution", "Overwrite");
 	return p;
 }
+
+static bool ours(const char *f)
+{
+	return strcmp(f, POLICY_FINALIZER) == 0 || strcmp(f, CLUSTER_POLICY_FINALIZER) == 0 || strcmp(f, BINDING_FINALIZER) == 0 ||
+	       strcmp(f, EXECUTION_FINALIZER) == 0 || strcmp(f, CLUSTER_RESOURCE_BINDING_FINALIZER) == 0;
+}
+
+cJSON *detector_without_finalizers(const cJSON *obj)
+{
+	const cJSON *fs = json_get(obj, "metadata.finalizers"), *f;
+	bool any = false;
+	cJSON_ArrayForEach(f, fs) any |= cJSON_IsString(f) && ours(f->valuestring);
+	if (!any)
+		return NULL;
+	cJSON *o = json_dup(obj);
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers"), *g = list->child, *next;
+	for (; g; g = next) {
+		next = g->next;
+		if (cJSON_IsString(g) && ours(g->valuestring))
+			cJSON_Delete(cJSON_DetachItemViaPointer(list, g));
+	}
+	if (cJSON_GetArraySize(list) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
+	return o;
+}
+
+void detector_add_finalizer(cJSON *obj, const char *finalizer)
+{
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
+		list = cJSON_AddArrayToObject(meta, "finalizers");
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, list) if (cJSON_IsString(f) && strcmp(f->valuestring, finalizer) == 0) return;
+	cJSON_AddItemToArray(list, cJSON_CreateString(finalizer));
+}

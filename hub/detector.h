@@ -93,6 +93,21 @@ cJSON *detector_unclaimed_binding(const cJSON *binding);
  * conflictResolution Overwrite. Caller frees. */
 cJSON *detector_namespace_sync_policy(void);
 
+/* Karmada's finalizers (pkg/util/constants.go): on policies, bindings and
+ * Works, so a policy, binding or Work goes only after the hub has done
+ * what its deletion means (claims ended, Works deleted). */
+#define POLICY_FINALIZER "karmada.io/propagation-policy-controller"
+#define CLUSTER_POLICY_FINALIZER "karmada.io/cluster-propagation-policy-controller"
+#define BINDING_FINALIZER "karmada.io/binding-controller"
+#define CLUSTER_RESOURCE_BINDING_FINALIZER "karmada.io/cluster-resource-binding-controller"
+#define EXECUTION_FINALIZER "karmada.io/execution-controller"
+
+/* obj without the finalizers above (for an update that completes its
+ * deletion); NULL when it carries none of them. Caller frees. */
+cJSON *detector_without_finalizers(const cJSON *obj);
+/* Adds finalizer to obj's metadata.finalizers unless there. */
+void detector_add_finalizer(cJSON *obj, const char *finalizer);
+
 /* True when tmpl carries any claim label or annotation. */
 bool detector_is_claimed(const cJSON *tmpl);
 

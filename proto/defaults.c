@@ -377,6 +377,20 @@ static void default_cluster_taints(cJSON *obj)
 	}
 }
 
+static void add_finalizer(cJSON *meta, const char *f)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+	if (!unset(meta, "finalizers") && !cJSON_IsArray(list))
+		return; /* wrongly typed: validation says so */
+	if (!cJSON_IsArray(list)) {
+		list = cJSON_CreateArray();
+		put(meta, "finalizers", list);
+	}
+	const cJSON *g;
+	cJSON_ArrayForEach(g, list) if (cJSON_IsString(g) && strcmp(g->valuestring, f) == 0) return;
+	cJSON_AddItemToArray(list, cJSON_CreateString(f));
+}
+
 void defaults_karmada_identity(const struct kind_info *k, const cJSON *old, cJSON *obj, const char *new_id)
 {
 	if (!k || !cJSON_IsObject(obj) || strcmp(k->group, "policy.karmada.io") != 0)
@@ -391,6 +405,11 @@ void defaults_karmada_identity(const struct kind_info *k, const cJSON *old, cJSO
 	cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
 	if (!unset(meta, "labels") && !cJSON_IsObject(labels))
 		return;
+	/* Karmada's policy finalizer, except while the policy is being deleted
+	 * (the hub removes it then: the deletion completes). */
+	if (!cJSON_GetObjectItemCaseSensitive(obj_at((cJSON *)old, "metadata"), "deletionTimestamp") &&
+	    !cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp"))
+		add_finalizer(meta, strcmp(k->kind, "PropagationPolicy") == 0 ? DEFAULTS_PP_FINALIZER : DEFAULTS_CPP_FINALIZER);
 	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(labels, label);
 	if (cJSON_IsString(cur) && cur->valuestring[0])
 		return;

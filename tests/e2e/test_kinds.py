@@ -574,3 +574,57 @@ spec:
     apply(k, svc)
     wait_for("ScheduleBindingFailed", lambda: "cluster(s) had untolerated taint {dedicated=gpu:NoSchedule}"
              in k("describe", "service", "nginx").stdout)
+
+
+def test_finalizers_and_deletion_order(fleet, k):
+    """Item 5: Karmada's finalizers are on policies, bindings and Works, and the
+    hub removes them so deletions complete: `kubectl delete` of a policy,
+    a binding and a Work returns once the object is gone; deleting a binding
+    removes its Works (and the members' copies) first."""
+    apply(k, NGINX)
+    apply(k, NGINX_PP)
+    pp = json.loads(k("get", "pp", "nginx-propagation", "-o", "json").stdout)
+    assert pp["metadata"]["finalizers"] == ["karmada.io/propagation-policy-controller"]
+    rb = "/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings/nginx-deployment"
+    b = wait_for("the binding", lambda: fleet.hub.get(rb)[1] if fleet.hub.get(rb)[0] == 200 else None)
+    assert b["metadata"]["finalizers"] == ["karmada.io/binding-controller"]
+    for m in MEMBERS:
+        wait_for("nginx in " + m, lambda m=m: fleet.mget(m, DEPLOY % ("default", "nginx")))
+    works = "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-member1/works"
+    w = [x for x in fleet.hub.get(works)[1]["items"]
+         if x["metadata"].get("annotations", {}).get("resourcebinding.karmada.io/name") == "nginx-deployment"]
+    assert len(w) == 1 and w[0]["metadata"]["finalizers"] == ["karmada.io/execution-controller"]
+    cpp = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: ClusterPropagationPolicy
+metadata:
+  name: cluster-wide
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: ConfigMap
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member2
+"""
+    apply(k, cpp)
+    c = json.loads(k("get", "cpp", "cluster-wide", "-o", "json").stdout)
+    assert c["metadata"]["finalizers"] == ["karmada.io/cluster-propagation-policy-controller"]
+    # kubectl waits for the deletion to complete: each returns with it gone.
+    k("delete", "cpp", "cluster-wide", timeout=30)
+    assert k("get", "cpp", "cluster-wide", check=False).returncode != 0
+    # A binding deleted by hand: its Works and the members' copies go first.
+    k("delete", "rb", "nginx-deployment", timeout=30)
+    assert fleet.hub.get(rb)[0] == 404
+    for m in MEMBERS:
+        wait_for("nginx gone from " + m, lambda m=m: fleet.mget(m, DEPLOY % ("default", "nginx")) is None)
+    assert not [x for x in fleet.hub.get(works)[1]["items"]
+                if x["metadata"].get("annotations", {}).get("resourcebinding.karmada.io/name") == "nginx-deployment"]
+    k("delete", "pp", "nginx-propagation", timeout=30)
+    assert k("get", "pp", "nginx-propagation", check=False).returncode != 0
+    # A Work deleted by hand completes too (its binding writes it again).
+    apply(k, NGINX_PP)
+    wname = wait_for("a Work again", lambda: [x["metadata"]["name"] for x in fleet.hub.get(works)[1]["items"]
+                                              if x["metadata"]["name"].startswith("nginx-")])[0]
+    k("delete", "work", "-n", "karmada-es-member1", wname, timeout=30)
