@@ -992,6 +992,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
 		return;
+	if (!detector_for_default_scheduler(b))
+		return; /* another scheduler's binding: left to it, as in Karmada */
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
@@ -1039,6 +1041,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
+		if (res.affinity_name[0])
+			json_set_str(st, "schedulerObservingAffinityName", res.affinity_name);
 		if (changed_result) {
 			char result[1024];
 			sched_result_format(&res, result, sizeof result);

@@ -357,3 +357,9 @@ void detector_add_finalizer(cJSON *obj, const char *finalizer)
 	cJSON_ArrayForEach(f, list) if (cJSON_IsString(f) && strcmp(f->valuestring, finalizer) == 0) return;
 	cJSON_AddItemToArray(list, cJSON_CreateString(finalizer));
 }
+
+bool detector_for_default_scheduler(const cJSON *binding)
+{
+	const char *sn = json_get_str(binding, "spec.schedulerName");
+	return !sn || !*sn || strcmp(sn, DEFAULT_SCHEDULER_NAME) == 0;
+}

@@ -108,6 +108,11 @@ cJSON *detector_without_finalizers(const cJSON *obj);
 /* Adds finalizer to obj's metadata.finalizers unless there. */
 void detector_add_finalizer(cJSON *obj, const char *finalizer);
 
+/* Whether Atoll's scheduler places a binding: spec.schedulerName empty or
+ * "default-scheduler". A binding for another scheduler is left to it. */
+#define DEFAULT_SCHEDULER_NAME "default-scheduler"
+bool detector_for_default_scheduler(const cJSON *binding);
+
 /* True when tmpl carries any claim label or annotation. */
 bool detector_is_claimed(const cJSON *tmpl);
 

@@ -1508,8 +1508,11 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 		const cJSON *t;
 		cJSON_ArrayForEach(t, terms) {
 			rc = schedule_once(&cx, t, out);
-			if (rc == 0)
+			if (rc == 0) {
+				const char *an = obj_str(t, "affinityName");
+				snprintf(out->affinity_name, sizeof out->affinity_name, "%s", an ? an : "");
 				break;
+			}
 			if (!have_first) {
 				first = *out;
 				have_first = true;

@@ -88,6 +88,15 @@ def check(hub, exp):
         got = placement(binding(hub, bname))
         if got != {k: v for k, v in want.items()}:
             wrong.append("binding %s: placement %r, want %r" % (bname, got, want))
+    for bname, fields in (exp.get("binding_fields") or {}).items():
+        b = binding(hub, bname)
+        for ptr, want in fields.items():
+            try:
+                got = pointer(b, ptr) if b else "<no binding>"
+            except (KeyError, IndexError, ValueError):
+                got = "<absent>"
+            if got != want:
+                wrong.append("binding %s: %s = %r, want %r" % (bname, ptr, got, want))
     for bname in exp.get("absent") or []:
         if binding(hub, bname) is not None:
             wrong.append("binding %s exists" % bname)
@@ -117,7 +126,7 @@ def check(hub, exp):
 def test_karmada_policy_cases(tmp_path):
     failures = []
     cases = load_cases()
-    assert len(cases) >= 8
+    assert len(cases) >= 10
     for fname, case in cases:
         d = tmp_path / fname.replace(".yaml", "")
         d.mkdir()
