@@ -488,6 +488,28 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 		w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
 		return;
 	}
+	if (cJSON_IsTrue(json_get(obj, "spec.suspendDispatching"))) {
+		/* Karmada's suspendDispatching: nothing of this version reaches the
+		 * member; what an earlier version applied stays as it is (and is
+		 * still reported as that version's) until the Work is resumed. */
+		if (!w) {
+			w = calloc(1, sizeof *w);
+			snprintf(w->name, sizeof w->name, "%s", name);
+			snprintf(w->uid, sizeof w->uid, "%s", uid ? uid : "");
+			w->obj = work_trim(obj);
+			w->next = ag->works;
+			ag->works = w;
+			ag->nworks++;
+		}
+		if (!w->suspended)
+			log_kv(LOG_INFO, "work dispatching suspended", "work", name, NULL);
+		w->suspended = true;
+		w->seen = true;
+		w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
+		return;
+	}
+	if (w)
+		w->suspended = false;
 	if (!w) {
 		w = calloc(1, sizeof *w);
 		snprintf(w->name, sizeof w->name, "%s", name);

@@ -1321,6 +1321,38 @@ static const cJSON *current_clusters(struct controller *c)
 	return c->clusters_cache;
 }
 
+/* Karmada's Dispatching condition on a Work: False (SuspendDispatching)
+ * while spec.suspendDispatching, True again once resumed; Works never
+ * suspended get none (no write per Work). Returns the Work as stored
+ * (w, or its successor; w is consumed). */
+static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now)
+{
+	bool suspended = cJSON_IsTrue(json_get(w, "spec.suspendDispatching"));
+	const cJSON *cond = json_condition(w, "Dispatching");
+	if (!suspended && !cond)
+		return w;
+	if (suspended && cond_is(cond, "False"))
+		return w;
+	if (!suspended && cond_is(cond, "True"))
+		return w;
+	cJSON *st = json_dup(json_get(w, "status"));
+	if (!cJSON_IsObject(st)) {
+		cJSON_Delete(st);
+		st = cJSON_CreateObject();
+	}
+	if (suspended)
+		aggregate_set_condition(st, "Dispatching", "False", "SuspendDispatching",
+					"Work dispatching is in a suspended state.", now);
+	else
+		aggregate_set_condition(st, "Dispatching", "True", "DispatchingSucceed",
+					"Work is being dispatched to member clusters.", now);
+	cJSON *stored = NULL;
+	if (write_status(c, wk, w, st, &stored) < 0 || !stored)
+		return w;
+	cJSON_Delete(w);
+	return stored;
+}
+
 static void reconcile_binding(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -1379,7 +1411,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		obj_key(prefix, sizeof prefix, K("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
 		ops = list_prefix(c, prefix);
 	}
-	char wname[600], wns[300], err[512];
+	char wname[600], wns[300], err[512], nowb[40];
 	render_work_name(rkind, rname, rns, wname, sizeof wname);
 	int synced = 0;
 	const char *sync_error = NULL;
@@ -1448,11 +1480,11 @@ static void reconcile_binding(struct controller *c, const char *key)
 		}
 		cJSON_Delete(applied);
 		if (stored) {
-			cJSON_AddItemToArray(works, stored);
 			cJSON_Delete(old);
-		} else if (old) {
-			cJSON_AddItemToArray(works, old); /* unchanged, or the write failed */
+			old = NULL;
 		}
+		if (stored || old)
+			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, now_str(nowb, sizeof nowb)));
 	}
 	/* A cluster that lost its share loses its Work. */
 	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);

@@ -363,3 +363,17 @@ bool detector_for_default_scheduler(const cJSON *binding)
 	const char *sn = json_get_str(binding, "spec.schedulerName");
 	return !sn || !*sn || strcmp(sn, DEFAULT_SCHEDULER_NAME) == 0;
 }
+
+bool detector_dispatch_suspended(const cJSON *binding, const char *cluster)
+{
+	const cJSON *susp = json_get(binding, "spec.suspension");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(susp, "dispatching")))
+		return true;
+	const cJSON *n;
+	cJSON_ArrayForEach(n, json_get(susp, "dispatchingOnClusters.clusterNames"))
+	{
+		if (cJSON_IsString(n) && cluster && strcmp(n->valuestring, cluster) == 0)
+			return true;
+	}
+	return false;
+}

@@ -113,6 +113,12 @@ void detector_add_finalizer(cJSON *obj, const char *finalizer);
 #define DEFAULT_SCHEDULER_NAME "default-scheduler"
 bool detector_for_default_scheduler(const cJSON *binding);
 
+/* Karmada's suspension: whether the binding's Work for cluster is
+ * suspended (spec.suspension.dispatching, or the cluster listed in
+ * dispatchingOnClusters.clusterNames): its Work gets suspendDispatching and
+ * the agent applies nothing of it until it is resumed. */
+bool detector_dispatch_suspended(const cJSON *binding, const char *cluster);
+
 /* True when tmpl carries any claim label or annotation. */
 bool detector_is_claimed(const cJSON *tmpl);
 

@@ -1018,6 +1018,8 @@ cJSON *render_work(const struct render_work_in *in, cJSON **applied, char *err, 
 	cJSON_AddItemToArray(mans, m);
 	if (cJSON_IsTrue(json_get(b, "spec.preserveResourcesOnDeletion")))
 		cJSON_AddTrueToObject(spec, "preserveResourcesOnDeletion");
+	if (detector_dispatch_suspended(b, in->cluster))
+		cJSON_AddTrueToObject(spec, "suspendDispatching");
 	return w;
 }
 

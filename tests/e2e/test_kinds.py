@@ -628,3 +628,39 @@ spec:
     wname = wait_for("a Work again", lambda: [x["metadata"]["name"] for x in fleet.hub.get(works)[1]["items"]
                                               if x["metadata"]["name"].startswith("nginx-")])[0]
     k("delete", "work", "-n", "karmada-es-member1", wname, timeout=30)
+
+
+def test_suspension_per_cluster(fleet, k):
+    """Item 6: `suspension.dispatchingOnClusters`: the suspended cluster's Work
+    gets suspendDispatching and a Dispatching=False condition, and nothing of
+    a new version reaches that member until dispatching resumes."""
+    apply(k, NGINX)
+    apply(k, NGINX_PP)
+    path = DEPLOY % ("default", "nginx")
+    for m in MEMBERS:
+        wait_for("nginx in " + m, lambda m=m: fleet.mget(m, path))
+    apply(k, NGINX_PP + "  suspension:\n    dispatchingOnClusters:\n      clusterNames:\n        - member2\n")
+    k("scale", "deployment", "nginx", "--replicas=4")
+    wait_for("member1 scaled", lambda: fleet.mget("member1", path)["spec"]["replicas"] == 2)
+    works = "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-member2/works"
+
+    def suspended_work():
+        for w in fleet.hub.get(works)[1]["items"]:
+            if w["metadata"]["name"].startswith("nginx-") and w["spec"].get("suspendDispatching"):
+                conds = {c["type"]: c for c in w.get("status", {}).get("conditions", [])}
+                d = conds.get("Dispatching")
+                if d and d["status"] == "False" and d["reason"] == "SuspendDispatching":
+                    return w
+        return None
+    w = wait_for("member2's Work suspended", suspended_work)
+    assert w["spec"]["workload"]["manifests"][0]["spec"]["replicas"] == 2
+    time.sleep(1.0)  # give a wrong apply time to reach member2
+    assert fleet.mget("member2", path)["spec"]["replicas"] == 1
+    # Resumed: the latest version reaches member2.
+    apply(k, NGINX_PP)
+    wait_for("member2 scaled after resume", lambda: fleet.mget("member2", path)["spec"]["replicas"] == 2)
+    for w in fleet.hub.get(works)[1]["items"]:
+        if w["metadata"]["name"].startswith("nginx-"):
+            assert not w["spec"].get("suspendDispatching")
+            conds = {c["type"]: c for c in w.get("status", {}).get("conditions", [])}
+            assert conds["Dispatching"]["status"] == "True", conds
