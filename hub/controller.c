@@ -173,6 +173,8 @@ struct controller {
 	size_t ev_head, ev_count, ev_cap;
 	/* A batch with our writes was rolled back: rebuild before the next item. */
 	bool rolled_back;
+	/* The template being reconciled was queued by a policy change ('t'). */
+	bool policy_pass;
 	/* Bumped when a Cluster's scheduling fingerprint changes or a Cluster
 	 * goes; sched_memo: binding key -> what its last scheduling saw. */
 	unsigned long clusters_gen;
@@ -729,6 +731,40 @@ static void sync_namespace(struct controller *c, const cJSON *tmpl, const cJSON 
 	enqueue(c, 'B', bkey);
 }
 
+/* Karmada's dependentOverrides: the policy applies only once every named
+ * OverridePolicy (ClusterOverridePolicy for a cluster policy) exists; until
+ * then the template gets ApplyPolicyFailed "waiting for dependent overrides"
+ * (once) and stays as it is. reconcile_override queues the policy again. */
+static bool dependent_overrides_ready(struct controller *c, const cJSON *policy, bool cluster_policy, const cJSON *tmpl,
+				      const char *key)
+{
+	const cJSON *n;
+	const struct kind_info *ok = K("policy.karmada.io", "v1alpha1", cluster_policy ? "ClusterOverridePolicy" : "OverridePolicy");
+	const char *pns = cluster_policy ? "" : mstr(policy, "namespace");
+	cJSON_ArrayForEach(n, json_get(policy, "spec.dependentOverrides"))
+	{
+		if (!cJSON_IsString(n))
+			continue;
+		char okey[1024];
+		if (store_get(c->st, obj_key(okey, sizeof okey, ok, pns ? pns : "", n->valuestring), NULL, NULL) == STORE_OK)
+			continue;
+		char outcome[700], msg[900];
+		const char *pn = mstr(policy, "name") ? mstr(policy, "name") : "";
+		snprintf(outcome, sizeof outcome, "wait:%s/%s", pns ? pns : "", pn);
+		bool changed, first;
+		set_outcome(c, key, outcome, &changed, &first);
+		if (changed) {
+			if (cluster_policy)
+				snprintf(msg, sizeof msg, "Apply cluster policy(%s) failed: waiting for dependent overrides", pn);
+			else
+				snprintf(msg, sizeof msg, "Apply policy(%s/%s) failed: waiting for dependent overrides", pns, pn);
+			event(c, tmpl, true, "ApplyPolicyFailed", msg, C_DETECTOR, first ? EVENT_ONCE : EVENT_BUMP);
+		}
+		return false;
+	}
+	return true;
+}
+
 static void reconcile_template(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -811,6 +847,15 @@ static void reconcile_template(struct controller *c, const char *key)
 		goto out;
 	}
 
+	/* activationPreference Lazy: a policy change waits for the template's
+	 * next change. dependentOverrides: wait until they exist. */
+	if (c->policy_pass && detector_policy_lazy(ch.policy)) {
+		if (binding)
+			enqueue(c, 'B', bkey);
+		goto out;
+	}
+	if (!dependent_overrides_ready(c, ch.policy, ch.cluster_policy, tmpl, key))
+		goto out;
 	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
 	c->self_template = key;
@@ -1720,7 +1765,7 @@ static void reconcile_policy(struct controller *c, const char *key)
 			if (p)
 				p[1] = '\0';
 		}
-		enqueue_prefix(c, 'T', prefix);
+		enqueue_prefix(c, 't', prefix); /* 't': a policy changed (activationPreference) */
 	}
 	/* karmada.io/propagation-policy-controller: a policy being deleted
 	 * matches nothing (detector_policy_match), so the templates queued
@@ -1737,7 +1782,26 @@ static void reconcile_override(struct controller *c, const char *key)
 	struct key_parts kp;
 	if (split_key(key, &kp) < 0)
 		return;
-	enqueue_all_bindings(c, 'B', strcmp(kp.plural, "clusteroverridepolicies") == 0 ? NULL : kp.ns);
+	bool cluster = strcmp(kp.plural, "clusteroverridepolicies") == 0;
+	enqueue_all_bindings(c, 'B', cluster ? NULL : kp.ns);
+	/* Policies waiting for it (dependentOverrides) apply now. */
+	char prefix[600];
+	const struct kind_info *pk = K("policy.karmada.io", "v1alpha1", cluster ? "ClusterPropagationPolicy" : "PropagationPolicy");
+	obj_key(prefix, sizeof prefix, pk, cluster ? "" : kp.ns, "");
+	cJSON *pols = list_prefix(c, prefix);
+	const cJSON *p, *n;
+	cJSON_ArrayForEach(p, pols)
+	{
+		cJSON_ArrayForEach(n, json_get(p, "spec.dependentOverrides"))
+		{
+			if (cJSON_IsString(n) && strcmp(n->valuestring, kp.name) == 0) {
+				char pkey[1024];
+				enqueue(c, 'P', obj_key(pkey, sizeof pkey, pk, cluster ? "" : kp.ns, mstr(p, "name")));
+				break;
+			}
+		}
+	}
+	cJSON_Delete(pols);
 }
 
 static void resync(struct controller *c)
@@ -1777,6 +1841,11 @@ static void process(struct controller *c, const char *item)
 	const char *key = item + 2;
 	switch (item[0]) {
 	case 'T': reconcile_template(c, key); break;
+	case 't':
+		c->policy_pass = true;
+		reconcile_template(c, key);
+		c->policy_pass = false;
+		break;
 	case 'S': schedule_key(c, key); break;
 	case 'B': reconcile_binding(c, key); break;
 	case 'A': aggregate_key(c, key); break;

@@ -377,3 +377,9 @@ bool detector_dispatch_suspended(const cJSON *binding, const char *cluster)
 	}
 	return false;
 }
+
+bool detector_policy_lazy(const cJSON *policy)
+{
+	const char *a = json_get_str(policy, "spec.activationPreference");
+	return a && strcmp(a, "Lazy") == 0;
+}

@@ -119,6 +119,10 @@ bool detector_for_default_scheduler(const cJSON *binding);
  * the agent applies nothing of it until it is resumed. */
 bool detector_dispatch_suspended(const cJSON *binding, const char *cluster);
 
+/* spec.activationPreference Lazy: a change of the policy reaches a template
+ * only with the template's next change. */
+bool detector_policy_lazy(const cJSON *policy);
+
 /* True when tmpl carries any claim label or annotation. */
 bool detector_is_claimed(const cJSON *tmpl);
 

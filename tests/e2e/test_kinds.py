@@ -664,3 +664,77 @@ def test_suspension_per_cluster(fleet, k):
             assert not w["spec"].get("suspendDispatching")
             conds = {c["type"]: c for c in w.get("status", {}).get("conditions", [])}
             assert conds["Dispatching"]["status"] == "True", conds
+
+
+def test_activation_lazy_and_dependent_overrides(hub, tmp_path):
+    """Item 6: activationPreference Lazy (a policy change reaches a template
+    with the template's next change) and dependentOverrides (the policy
+    applies once the named OverridePolicy exists). Clusters are written
+    directly (no members needed)."""
+    from test_karmada_cases import make_cluster, binding, placement, work_manifest, events
+    for m in ("member1", "member2"):
+        make_cluster(hub, {"name": m})
+    k = make_kubectl(hub, tmp_path, KUBECTL_VERSION)
+    lazy = NGINX_PP.replace("spec:\n", "spec:\n  activationPreference: Lazy\n", 1)
+    apply(k, NGINX)
+    apply(k, lazy)
+    time.sleep(0.5)
+    assert binding(hub, "nginx-deployment") is None, "a Lazy policy claimed an unchanged template"
+    k("label", "deployment", "nginx", "touch=1")
+    wait_for("claimed on the template's change", lambda: placement(binding(hub, "nginx-deployment")) ==
+             {"member1": 1, "member2": 1})
+    # A change of the Lazy policy waits ...
+    apply(k, lazy.replace("        - member2\n", "", 1).replace(
+        "            - targetCluster:\n                clusterNames:\n                  - member2\n              weight: 1\n", ""))
+    time.sleep(0.5)
+    assert placement(binding(hub, "nginx-deployment")) == {"member1": 1, "member2": 1}
+    # ... for the template's next change.
+    k("label", "deployment", "nginx", "touch=2", "--overwrite")
+    wait_for("the policy change applied", lambda: placement(binding(hub, "nginx-deployment")) == {"member1": 2})
+
+    # dependentOverrides: nothing until the OverridePolicy exists.
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  color: blue\n"
+    pp = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata:
+  name: app
+spec:
+  dependentOverrides:
+    - app-override
+  resourceSelectors:
+    - apiVersion: v1
+      kind: ConfigMap
+      name: app
+  placement:
+    clusterAffinity:
+      clusterNames:
+        - member1
+"""
+    op = """
+apiVersion: policy.karmada.io/v1alpha1
+kind: OverridePolicy
+metadata:
+  name: app-override
+spec:
+  resourceSelectors:
+    - apiVersion: v1
+      kind: ConfigMap
+      name: app
+  overrideRules:
+    - targetCluster:
+        clusterNames:
+          - member1
+      overriders:
+        plaintext:
+          - path: /data/color
+            operator: replace
+            value: green
+"""
+    apply(k, cm + "---\n" + pp)
+    wait_for("ApplyPolicyFailed waiting", lambda: any(
+        r == "ApplyPolicyFailed" and "waiting for dependent overrides" in msg for r, msg in events(hub, "configmap/app")))
+    assert binding(hub, "app-configmap") is None
+    apply(k, op)
+    wait_for("propagated with the override", lambda: (work_manifest(hub, "member1", "configmap/app", True) or {})
+             .get("data", {}).get("color") == "green")
