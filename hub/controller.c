@@ -175,6 +175,8 @@ struct controller {
 	bool rolled_back;
 	/* The template being reconciled was queued by a policy change ('t'). */
 	bool policy_pass;
+	/* Karmada's PolicyPreemption feature gate (off by default). */
+	bool policy_preemption;
 	/* Bumped when a Cluster's scheduling fingerprint changes or a Cluster
 	 * goes; sched_memo: binding key -> what its last scheduling saw. */
 	unsigned long clusters_gen;
@@ -807,7 +809,7 @@ static void reconcile_template(struct controller *c, const char *key)
 	}
 	cJSON *cpps = list_prefix(c, "policy.karmada.io/clusterpropagationpolicies/");
 	struct detector_choice ch;
-	bool matched = detector_choose(tmpl, pps, cpps, &ch);
+	bool matched = detector_choose_gated(tmpl, pps, cpps, c->policy_preemption, &ch);
 	bool attached = binding && cJSON_GetArraySize(json_get(binding, "spec.requiredBy")) > 0;
 	bool changed, first;
 
@@ -1978,6 +1980,12 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	store_subscribe_rollback(st, on_rollback, c);
 	enqueue(c, 'R', "");
 	return c;
+}
+
+void controller_set_policy_preemption(struct controller *c, bool on)
+{
+	if (c)
+		c->policy_preemption = on;
 }
 
 void controller_stop(struct controller *c)

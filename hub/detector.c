@@ -166,6 +166,12 @@ static bool preempts(const cJSON *p) { return p && str_or(json_get_str(p, "spec.
 
 bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, struct detector_choice *out)
 {
+	return detector_choose_gated(tmpl, pps, cpps, true, out);
+}
+
+bool detector_choose_gated(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, bool preemption,
+			   struct detector_choice *out)
+{
 	memset(out, 0, sizeof *out);
 	if (!detector_template_propagatable(tmpl))
 		return false;
@@ -198,10 +204,10 @@ bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, str
 		 * takes a template from a cluster policy, or from a namespaced one
 		 * of lower priority; a cluster policy only from a cluster policy of
 		 * lower priority. */
-		if (pp && pp != cur && preempts(pp) &&
+		if (preemption && pp && pp != cur && preempts(pp) &&
 		    (cur_cluster || explicit_priority(pp) > explicit_priority(cur))) {
 			*out = (struct detector_choice){pp, false, pp_prio};
-		} else if (cur_cluster && cpp && cpp != cur && preempts(cpp) &&
+		} else if (preemption && cur_cluster && cpp && cpp != cur && preempts(cpp) &&
 			   explicit_priority(cpp) > explicit_priority(cur)) {
 			*out = (struct detector_choice){cpp, true, cpp_prio};
 		} else {

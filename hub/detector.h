@@ -68,6 +68,11 @@ struct detector_choice {
  * was chosen. Honours an existing claim (the template's claim annotations)
  * while the claiming policy still matches. */
 bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, struct detector_choice *out);
+/* Same, with Karmada's PolicyPreemption feature gate: when preemption is
+ * false (Karmada's default), `preemption: Always` takes nothing over and a
+ * template keeps the policy that claims it. detector_choose = gate on. */
+bool detector_choose_gated(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, bool preemption,
+			   struct detector_choice *out);
 
 /* A policy's permanent id: its propagationpolicy.karmada.io/permanent-id
  * (or clusterpropagationpolicy...) label, else its uid. */
