@@ -233,7 +233,7 @@ def test_policy_deletion_keeps_workloads(fleet, k):
     code, b, _ = fleet.hub.get(rb)
     assert code == 200, b
     assert {c["name"]: c["replicas"] for c in b["spec"]["clusters"]} == {"member1": 1, "member2": 1}
-    time.sleep(1.0)  # give a wrong deletion time to reach the members
+    time.sleep(0.5)  # give a wrong deletion time to reach the members
     for m in MEMBERS:
         d = fleet.mget(m, path)
         assert d is not None, "the Deployment left %s when its policy was deleted" % m
@@ -654,7 +654,7 @@ def test_suspension_per_cluster(fleet, k):
         return None
     w = wait_for("member2's Work suspended", suspended_work)
     assert w["spec"]["workload"]["manifests"][0]["spec"]["replicas"] == 2
-    time.sleep(1.0)  # give a wrong apply time to reach member2
+    time.sleep(0.5)  # give a wrong apply time to reach member2
     assert fleet.mget("member2", path)["spec"]["replicas"] == 1
     # Resumed: the latest version reaches member2.
     apply(k, NGINX_PP)
