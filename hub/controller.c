@@ -1902,6 +1902,17 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		arm(c);
 }
 
+/* A binding deleted while its template exists comes back (Karmada's
+ * detector requeues the template of a deleted binding). */
+static void enqueue_binding_template(struct controller *c, const cJSON *b)
+{
+	const char *name = res_str(b, "name"), *ns = res_str(b, "namespace");
+	const struct kind_info *tk = b ? kinds_find_apiversion_kind(res_str(b, "apiVersion"), res_str(b, "kind")) : NULL;
+	char tkey[1024];
+	if (tk && name[0])
+		enqueue(c, 'T', obj_key(tkey, sizeof tkey, tk, ns, name));
+}
+
 /* The store callback: classify by key, queue, return. */
 static void on_store_event(const struct store_event *ev, void *ud)
 {
@@ -1928,6 +1939,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
 			if (!c->self_binding || strcmp(ev->key, c->self_binding) != 0)
 				enqueue(c, 'B', ev->key);
+			if (ev->type == STORE_DELETED)
+				enqueue_binding_template(c, store_event_value(ev));
 		} else if (strcmp(p, "works") == 0 && !c->self_binding) {
 			if (ev->type == STORE_DELETED) {
 				/* The Work is gone: its binding may want it back. */

@@ -614,13 +614,22 @@ spec:
     # kubectl waits for the deletion to complete: each returns with it gone.
     k("delete", "cpp", "cluster-wide", timeout=30)
     assert k("get", "cpp", "cluster-wide", check=False).returncode != 0
-    # A binding deleted by hand: its Works and the members' copies go first.
+    # A binding deleted by hand: its Works (and so the members' copies) go
+    # with it; its template, still claimed, gets a new binding at once.
+    old_uid = b["metadata"]["uid"]
+    old_work_uid = w[0]["metadata"]["uid"]
     k("delete", "rb", "nginx-deployment", timeout=30)
-    assert fleet.hub.get(rb)[0] == 404
+    b2 = wait_for("a new binding", lambda: fleet.hub.get(rb)[0] == 200 and
+                  fleet.hub.get(rb)[1]["metadata"]["uid"] != old_uid and fleet.hub.get(rb)[1])
+    assert b2["metadata"]["finalizers"] == ["karmada.io/binding-controller"]
+    w2 = wait_for("a new Work", lambda: [x for x in fleet.hub.get(works)[1]["items"]
+                                         if x["metadata"]["name"] == w[0]["metadata"]["name"]])
+    assert w2[0]["metadata"]["uid"] != old_work_uid, "the Work was not deleted with its binding"
+    # (whether the member's copy is deleted and recreated or kept depends on
+    # whether the agent saw the Work gone between the two commits)
     for m in MEMBERS:
-        wait_for("nginx gone from " + m, lambda m=m: fleet.mget(m, DEPLOY % ("default", "nginx")) is None)
-    assert not [x for x in fleet.hub.get(works)[1]["items"]
-                if x["metadata"].get("annotations", {}).get("resourcebinding.karmada.io/name") == "nginx-deployment"]
+        wait_for("nginx in %s again" % m, lambda m=m: (fleet.mget(m, DEPLOY % ("default", "nginx")) or {})
+                 .get("spec", {}).get("replicas") == 1)
     k("delete", "pp", "nginx-propagation", timeout=30)
     assert k("get", "pp", "nginx-propagation", check=False).returncode != 0
     # A Work deleted by hand completes too (its binding writes it again).
