@@ -122,6 +122,19 @@ static bool slot_update_live(struct slot *s, const cJSON *live, enum member_sour
 	return true;
 }
 
+/* A CustomResourceDefinition was applied: manifests that failed because the
+ * member did not serve their kind yet are tried again now, not at the end
+ * of their backoff (a CRD and its custom resources propagate together). */
+static void retry_unserved(struct agent *ag)
+{
+	for (struct work *w = ag->works; w; w = w->next)
+		for (int i = 0; i < w->nslots; i++) {
+			struct slot *o = w->slots[i];
+			if (o->done && !o->ok && !o->gvr && o->st == S_IDLE)
+				slot_queue(o);
+		}
+}
+
 static void slot_succeed(struct slot *s, const cJSON *live)
 {
 	s->done = true;
@@ -133,7 +146,11 @@ static void slot_succeed(struct slot *s, const cJSON *live)
 		slot_update_live(s, live, MEMBER_FROM_ANSWER);
 	if (s->w)
 		work_status_changed(s->w, s->ag);
+	bool crd = strcmp(s->id.kind, "CustomResourceDefinition") == 0 && strcmp(s->id.group, "apiextensions.k8s.io") == 0;
+	struct agent *ag = s->ag;
 	slot_finish(s);
+	if (crd)
+		retry_unserved(ag);
 }
 
 static void slot_fail(struct slot *s, const char *msg)

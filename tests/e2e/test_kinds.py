@@ -321,12 +321,24 @@ def test_guestbook_crd_then_cr(fleet, k):
     apply(k, GUESTBOOK_CRD)
     wait_for("the hub serves guestbooks", lambda: k("get", "guestbooks", check=False).returncode == 0)
     apply(k, GUESTBOOK_CR + "\n---\n" + GUESTBOOK_PP)
+    works = "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-member1/works"
+
+    def cr_failed():
+        for w in fleet.hub.get(works)[1]["items"]:
+            for c in w.get("status", {}).get("conditions", []):
+                if c["type"] == "Applied" and c["status"] == "False" and \
+                        "does not serve webapp.my.domain/v1" in c.get("message", ""):
+                    return True
+        return False
+    wait_for("the CR's Work to fail: member1 does not serve the kind yet", cr_failed)
+    # Its retries back off (1 s, 2 s, ...); the CRD's apply wakes it at once.
+    time.sleep(1.2)
     apply(k, GUESTBOOK_CPP)
     crd = wait_for("the CRD in member1", lambda: fleet.mget(
         "member1", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/guestbooks.webapp.my.domain"))
     assert crd["metadata"]["labels"]["karmada.io/managed"] == "true"
-    cr = wait_for("the CR in member1", lambda: fleet.mget(
-        "member1", "/apis/webapp.my.domain/v1/namespaces/default/guestbooks/guestbook-sample"), timeout=30)
+    cr = wait_for("the CR in member1 right after its CRD", lambda: fleet.mget(
+        "member1", "/apis/webapp.my.domain/v1/namespaces/default/guestbooks/guestbook-sample"), timeout=0.8)
     assert cr["spec"] == {"size": 2, "configMapName": "test", "alias": "Name"}
     # Not where the policies do not send them.
     assert fleet.mget("member2", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/guestbooks.webapp.my.domain") \
