@@ -7,7 +7,12 @@
  * spec.priority, then implicit priority, then policy name; a namespaced
  * policy is looked for first, as Karmada's detector does; a template keeps
  * the policy that already claims it unless a policy with preemption Always
- * outranks it), and the claim labels/annotations a matched template carries.
+ * outranks it — with Karmada's PolicyPreemption gate on), and the claim
+ * labels/annotations a matched template carries; what ending a claim leaves
+ * on a binding; Karmada's namespace sync (which Namespaces every member
+ * gets); the finalizers Karmada puts on policies, bindings and Works; the
+ * policy fields that hold a propagation back (schedulerName, suspension,
+ * activationPreference Lazy).
  * Pure functions of the objects passed in: no I/O, no globals, no clock. */
 #ifndef ATOLL_DETECTOR_H
 #define ATOLL_DETECTOR_H
