@@ -745,6 +745,11 @@ static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *o
 			char prefix[512];
 			if (!ki->namespaced)
 				continue;
+			bool seen = false; /* one resource served at several versions */
+			for (int j = 0; j < i && !seen; j++)
+				seen = strcmp(kinds_at(j)->group, ki->group) == 0 && strcmp(kinds_at(j)->plural, ki->plural) == 0;
+			if (seen)
+				continue;
 			store_key(prefix, sizeof prefix, ki->group, ki->plural, name, "");
 			store_list(c->store, prefix, collect_key, &cl, NULL);
 		}
