@@ -138,6 +138,7 @@ struct work {
 	unsigned long status_seq, reported_seq;
 	bool seen;     /* in the latest full list */
 	bool preserve; /* spec.preserveResourcesOnDeletion */
+	bool suspended; /* spec.suspendDispatching: the latest version is not applied */
 	struct work *next;
 };
 

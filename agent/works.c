@@ -119,6 +119,19 @@ static bool slot_update_live(struct slot *s, const cJSON *live, enum member_sour
 	return true;
 }
 
+/* A CustomResourceDefinition was applied: manifests that failed because the
+ * member did not serve their kind yet are tried again now, not at the end
+ * of their backoff (a CRD and its custom resources propagate together). */
+static void retry_unserved(struct agent *ag)
+{
+	for (struct work *w = ag->works; w; w = w->next)
+		for (int i = 0; i < w->nslots; i++) {
+			struct slot *o = w->slots[i];
+			if (o->done && !o->ok && !o->gvr && o->st == S_IDLE)
+				slot_queue(o);
+		}
+}
+
 static void slot_succeed(struct slot *s, const cJSON *live)
 {
 	s->done = true;
@@ -130,7 +143,11 @@ static void slot_succeed(struct slot *s, const cJSON *live)
 		slot_update_live(s, live, MEMBER_FROM_ANSWER);
 	if (s->w)
 		work_status_changed(s->w, s->ag);
+	bool crd = strcmp(s->id.kind, "CustomResourceDefinition") == 0 && strcmp(s->id.group, "apiextensions.k8s.io") == 0;
+	struct agent *ag = s->ag;
 	slot_finish(s);
+	if (crd)
+		retry_unserved(ag);
 }
 
 static void slot_fail(struct slot *s, const char *msg)
@@ -483,6 +500,28 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 		w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
 		return;
 	}
+	if (cJSON_IsTrue(json_get(obj, "spec.suspendDispatching"))) {
+		/* Karmada's suspendDispatching: nothing of this version reaches the
+		 * member; what an earlier version applied stays as it is (and is
+		 * still reported as that version's) until the Work is resumed. */
+		if (!w) {
+			w = calloc(1, sizeof *w);
+			snprintf(w->name, sizeof w->name, "%s", name);
+			snprintf(w->uid, sizeof w->uid, "%s", uid ? uid : "");
+			w->obj = work_trim(obj);
+			w->next = ag->works;
+			ag->works = w;
+			ag->nworks++;
+		}
+		if (!w->suspended)
+			log_kv(LOG_INFO, "work dispatching suspended", "work", name, NULL);
+		w->suspended = true;
+		w->seen = true;
+		w->preserve = cJSON_IsTrue(json_get(obj, "spec.preserveResourcesOnDeletion"));
+		return;
+	}
+	if (w)
+		w->suspended = false;
 	if (!w) {
 		w = calloc(1, sizeof *w);
 		snprintf(w->name, sizeof w->name, "%s", name);

@@ -173,6 +173,10 @@ struct controller {
 	size_t ev_head, ev_count, ev_cap;
 	/* A batch with our writes was rolled back: rebuild before the next item. */
 	bool rolled_back;
+	/* The template being reconciled was queued by a policy change ('t'). */
+	bool policy_pass;
+	/* Karmada's PolicyPreemption feature gate (off by default). */
+	bool policy_preemption;
 	/* Bumped when a Cluster's scheduling fingerprint changes or a Cluster
 	 * goes; sched_memo: binding key -> what its last scheduling saw. */
 	unsigned long clusters_gen;
@@ -413,12 +417,37 @@ static int write_status(struct controller *c, const struct kind_info *k, const c
 	return changed;
 }
 
+/* Removes the finalizers this controller owns (Karmada's propagation
+ * policy, binding and execution controllers') from an object being deleted,
+ * which completes its deletion unless another finalizer remains. The
+ * caller has done what the finalizer stood for. */
+static void finish_deletion(struct controller *c, const struct kind_info *k, const cJSON *cur)
+{
+	if (!cur || !mstr(cur, "deletionTimestamp"))
+		return;
+	cJSON *next = detector_without_finalizers(cur);
+	if (!next)
+		return;
+	struct api_error e = {0};
+	if (obj_update_cur(c->objs, k, cur, next, SUBRES_NONE, NULL, &e) < 0 && e.code != 404)
+		log_warn("controller: cannot finish deleting %s %s/%s: %s", k->kind, mstr(cur, "namespace") ? mstr(cur, "namespace") : "",
+			 mstr(cur, "name") ? mstr(cur, "name") : "", e.message);
+	api_error_clear(&e);
+	cJSON_Delete(next);
+}
+
 static void delete_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
 {
 	struct api_error e = {0};
 	char *out = NULL;
 	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
 		log_warn("controller: cannot delete %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
+	else if (out) {
+		/* Our own deletions complete at once: the caller cleaned up. */
+		cJSON *o = cJSON_Parse(out);
+		finish_deletion(c, k, o);
+		cJSON_Delete(o);
+	}
 	api_error_clear(&e);
 	free(out);
 }
@@ -683,6 +712,61 @@ static void set_outcome(struct controller *c, const char *key, const char *outco
 		smap_put(&c->outcome, key, outcome);
 }
 
+/* Karmada's namespace sync: a Namespace no policy claims goes to every
+ * member (through a ClusterResourceBinding of the implicit policy, so
+ * ClusterOverridePolicies apply), never claimed by a policy. */
+static void sync_namespace(struct controller *c, const cJSON *tmpl, const cJSON *binding,
+			   const struct kind_info *bk, const char *bname, const char *bkey)
+{
+	cJSON *pol = detector_namespace_sync_policy();
+	char bid[64];
+	new_uuid(bid, sizeof bid);
+	cJSON *desired = render_binding(tmpl, pol, true, binding, bid);
+	cJSON_Delete(pol);
+	cJSON *unclaimed = detector_unclaimed_binding(desired);
+	if (unclaimed) {
+		cJSON_Delete(desired);
+		desired = unclaimed;
+	}
+	json_set_str(json_ensure_obj(desired, "metadata.annotations"), NS_SYNC_ANNOTATION, "true");
+	upsert(c, bk, "", bname, desired, binding, NULL);
+	enqueue(c, 'B', bkey);
+}
+
+/* Karmada's dependentOverrides: the policy applies only once every named
+ * OverridePolicy (ClusterOverridePolicy for a cluster policy) exists; until
+ * then the template gets ApplyPolicyFailed "waiting for dependent overrides"
+ * (once) and stays as it is. reconcile_override queues the policy again. */
+static bool dependent_overrides_ready(struct controller *c, const cJSON *policy, bool cluster_policy, const cJSON *tmpl,
+				      const char *key)
+{
+	const cJSON *n;
+	const struct kind_info *ok = K("policy.karmada.io", "v1alpha1", cluster_policy ? "ClusterOverridePolicy" : "OverridePolicy");
+	const char *pns = cluster_policy ? "" : mstr(policy, "namespace");
+	cJSON_ArrayForEach(n, json_get(policy, "spec.dependentOverrides"))
+	{
+		if (!cJSON_IsString(n))
+			continue;
+		char okey[1024];
+		if (store_get(c->st, obj_key(okey, sizeof okey, ok, pns ? pns : "", n->valuestring), NULL, NULL) == STORE_OK)
+			continue;
+		char outcome[700], msg[900];
+		const char *pn = mstr(policy, "name") ? mstr(policy, "name") : "";
+		snprintf(outcome, sizeof outcome, "wait:%s/%s", pns ? pns : "", pn);
+		bool changed, first;
+		set_outcome(c, key, outcome, &changed, &first);
+		if (changed) {
+			if (cluster_policy)
+				snprintf(msg, sizeof msg, "Apply cluster policy(%s) failed: waiting for dependent overrides", pn);
+			else
+				snprintf(msg, sizeof msg, "Apply policy(%s/%s) failed: waiting for dependent overrides", pns, pn);
+			event(c, tmpl, true, "ApplyPolicyFailed", msg, C_DETECTOR, first ? EVENT_ONCE : EVENT_BUMP);
+		}
+		return false;
+	}
+	return true;
+}
+
 static void reconcile_template(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -725,7 +809,7 @@ static void reconcile_template(struct controller *c, const char *key)
 	}
 	cJSON *cpps = list_prefix(c, "policy.karmada.io/clusterpropagationpolicies/");
 	struct detector_choice ch;
-	bool matched = detector_choose(tmpl, pps, cpps, &ch);
+	bool matched = detector_choose_gated(tmpl, pps, cpps, c->policy_preemption, &ch);
 	bool attached = binding && cJSON_GetArraySize(json_get(binding, "spec.requiredBy")) > 0;
 	bool changed, first;
 
@@ -742,16 +826,19 @@ static void reconcile_template(struct controller *c, const char *key)
 			free(out);
 			cJSON_Delete(patch);
 		}
-		if (binding && attached) {
-			/* Only dependencies keep it: an attached binding. */
-			cJSON *desired = render_binding(tmpl, NULL, false, binding, NULL);
-			upsert(c, bk, kp.ns, bname, desired, binding, NULL);
-			enqueue(c, 'B', bkey);
-		} else if (binding) {
-			delete_works(c, kp.ns, bname, k->kind, kp.name, kp.ns, NULL);
-			delete_obj(c, bk, kp.ns, bname);
+		if (detector_namespace_auto_sync(tmpl)) {
+			sync_namespace(c, tmpl, binding, bk, bname, bkey);
+			goto out;
 		}
-		if (!attached) {
+		if (binding) {
+			/* The policy's claim ends; the binding, its Works and the
+			 * members' copies stay while the template exists (Karmada). */
+			cJSON *desired = detector_unclaimed_binding(binding);
+			if (desired)
+				upsert(c, bk, kp.ns, bname, desired, binding, NULL);
+			enqueue(c, 'B', bkey);
+		}
+		if (!attached && !binding) {
 			set_outcome(c, key, "none", &changed, &first);
 			if (changed)
 				event(c, tmpl, true, "ApplyPolicyFailed", "No policy match for resource", C_DETECTOR,
@@ -762,6 +849,15 @@ static void reconcile_template(struct controller *c, const char *key)
 		goto out;
 	}
 
+	/* activationPreference Lazy: a policy change waits for the template's
+	 * next change. dependentOverrides: wait until they exist. */
+	if (c->policy_pass && detector_policy_lazy(ch.policy)) {
+		if (binding)
+			enqueue(c, 'B', bkey);
+		goto out;
+	}
+	if (!dependent_overrides_ready(c, ch.policy, ch.cluster_policy, tmpl, key))
+		goto out;
 	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
 	c->self_template = key;
@@ -801,6 +897,7 @@ static void reconcile_template(struct controller *c, const char *key)
 	new_uuid(bid, sizeof bid);
 	cJSON *desired = render_binding(tmpl, ch.policy, ch.cluster_policy, binding, bid);
 	cJSON *dann = json_ensure_obj(desired, "metadata.annotations");
+	cJSON_DeleteItemFromObjectCaseSensitive(dann, NS_SYNC_ANNOTATION); /* a policy claims it now */
 	if (cJSON_IsTrue(json_get(desired, "spec.propagateDeps"))) {
 		cJSON *deps = render_dependencies(tmpl);
 		char *s = json_print(deps);
@@ -942,6 +1039,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
 		return;
+	if (!detector_for_default_scheduler(b))
+		return; /* another scheduler's binding: left to it, as in Karmada */
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
@@ -989,6 +1088,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
+		if (res.affinity_name[0])
+			json_set_str(st, "schedulerObservingAffinityName", res.affinity_name);
 		if (changed_result) {
 			char result[1024];
 			sched_result_format(&res, result, sizeof result);
@@ -1267,6 +1368,38 @@ static const cJSON *current_clusters(struct controller *c)
 	return c->clusters_cache;
 }
 
+/* Karmada's Dispatching condition on a Work: False (SuspendDispatching)
+ * while spec.suspendDispatching, True again once resumed; Works never
+ * suspended get none (no write per Work). Returns the Work as stored
+ * (w, or its successor; w is consumed). */
+static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now)
+{
+	bool suspended = cJSON_IsTrue(json_get(w, "spec.suspendDispatching"));
+	const cJSON *cond = json_condition(w, "Dispatching");
+	if (!suspended && !cond)
+		return w;
+	if (suspended && cond_is(cond, "False"))
+		return w;
+	if (!suspended && cond_is(cond, "True"))
+		return w;
+	cJSON *st = json_dup(json_get(w, "status"));
+	if (!cJSON_IsObject(st)) {
+		cJSON_Delete(st);
+		st = cJSON_CreateObject();
+	}
+	if (suspended)
+		aggregate_set_condition(st, "Dispatching", "False", "SuspendDispatching",
+					"Work dispatching is in a suspended state.", now);
+	else
+		aggregate_set_condition(st, "Dispatching", "True", "DispatchingSucceed",
+					"Work is being dispatched to member clusters.", now);
+	cJSON *stored = NULL;
+	if (write_status(c, wk, w, st, &stored) < 0 || !stored)
+		return w;
+	cJSON_Delete(w);
+	return stored;
+}
+
 static void reconcile_binding(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -1280,6 +1413,16 @@ static void reconcile_binding(struct controller *c, const char *key)
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
+		return;
+	}
+	if (mstr(b, "deletionTimestamp")) {
+		/* karmada.io/binding-controller: its Works go before it does. */
+		smap_del(&c->sched_memo, key);
+		delete_orphan_works(c, kp.ns, kp.name);
+		if (!cluster)
+			sync_dependencies(c, kp.ns, kp.name, NULL);
+		finish_deletion(c, bk, b);
+		cJSON_Delete(b);
 		return;
 	}
 	/* b (as read) lives until the end of the pass: these point into it. */
@@ -1315,7 +1458,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		obj_key(prefix, sizeof prefix, K("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
 		ops = list_prefix(c, prefix);
 	}
-	char wname[600], wns[300], err[512];
+	char wname[600], wns[300], err[512], nowb[40];
 	render_work_name(rkind, rname, rns, wname, sizeof wname);
 	int synced = 0;
 	const char *sync_error = NULL;
@@ -1384,11 +1527,11 @@ static void reconcile_binding(struct controller *c, const char *key)
 		}
 		cJSON_Delete(applied);
 		if (stored) {
-			cJSON_AddItemToArray(works, stored);
 			cJSON_Delete(old);
-		} else if (old) {
-			cJSON_AddItemToArray(works, old); /* unchanged, or the write failed */
+			old = NULL;
 		}
+		if (stored || old)
+			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, now_str(nowb, sizeof nowb)));
 	}
 	/* A cluster that lost its share loses its Work. */
 	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
@@ -1512,6 +1655,13 @@ static void reconcile_work(struct controller *c, const char *key)
 	cJSON *w = get_key(c, key);
 	if (!w)
 		return;
+	if (mstr(w, "deletionTimestamp")) {
+		/* karmada.io/execution-controller: the agent removes the member's
+		 * objects once the Work is gone (docs/protocol.md). */
+		finish_deletion(c, K("work.karmada.io", "v1alpha1", "Work"), w);
+		cJSON_Delete(w);
+		return;
+	}
 	char bkey[1024];
 	if (work_binding_key(w, bkey, sizeof bkey)) {
 		if (store_get(c->st, bkey, NULL, NULL) == STORE_OK) /* exists: no need to parse it here */
@@ -1617,8 +1767,16 @@ static void reconcile_policy(struct controller *c, const char *key)
 			if (p)
 				p[1] = '\0';
 		}
-		enqueue_prefix(c, 'T', prefix);
+		enqueue_prefix(c, 't', prefix); /* 't': a policy changed (activationPreference) */
 	}
+	/* karmada.io/propagation-policy-controller: a policy being deleted
+	 * matches nothing (detector_policy_match), so the templates queued
+	 * above lose its claim; it may go now. */
+	cJSON *pol = get_key(c, key);
+	if (pol && mstr(pol, "deletionTimestamp"))
+		finish_deletion(c, K("policy.karmada.io", "v1alpha1", cluster ? "ClusterPropagationPolicy" : "PropagationPolicy"),
+				pol);
+	cJSON_Delete(pol);
 }
 
 static void reconcile_override(struct controller *c, const char *key)
@@ -1626,7 +1784,26 @@ static void reconcile_override(struct controller *c, const char *key)
 	struct key_parts kp;
 	if (split_key(key, &kp) < 0)
 		return;
-	enqueue_all_bindings(c, 'B', strcmp(kp.plural, "clusteroverridepolicies") == 0 ? NULL : kp.ns);
+	bool cluster = strcmp(kp.plural, "clusteroverridepolicies") == 0;
+	enqueue_all_bindings(c, 'B', cluster ? NULL : kp.ns);
+	/* Policies waiting for it (dependentOverrides) apply now. */
+	char prefix[600];
+	const struct kind_info *pk = K("policy.karmada.io", "v1alpha1", cluster ? "ClusterPropagationPolicy" : "PropagationPolicy");
+	obj_key(prefix, sizeof prefix, pk, cluster ? "" : kp.ns, "");
+	cJSON *pols = list_prefix(c, prefix);
+	const cJSON *p, *n;
+	cJSON_ArrayForEach(p, pols)
+	{
+		cJSON_ArrayForEach(n, json_get(p, "spec.dependentOverrides"))
+		{
+			if (cJSON_IsString(n) && strcmp(n->valuestring, kp.name) == 0) {
+				char pkey[1024];
+				enqueue(c, 'P', obj_key(pkey, sizeof pkey, pk, cluster ? "" : kp.ns, mstr(p, "name")));
+				break;
+			}
+		}
+	}
+	cJSON_Delete(pols);
 }
 
 static void resync(struct controller *c)
@@ -1666,6 +1843,11 @@ static void process(struct controller *c, const char *item)
 	const char *key = item + 2;
 	switch (item[0]) {
 	case 'T': reconcile_template(c, key); break;
+	case 't':
+		c->policy_pass = true;
+		reconcile_template(c, key);
+		c->policy_pass = false;
+		break;
 	case 'S': schedule_key(c, key); break;
 	case 'B': reconcile_binding(c, key); break;
 	case 'A': aggregate_key(c, key); break;
@@ -1720,6 +1902,17 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		arm(c);
 }
 
+/* A binding deleted while its template exists comes back (Karmada's
+ * detector requeues the template of a deleted binding). */
+static void enqueue_binding_template(struct controller *c, const cJSON *b)
+{
+	const char *name = res_str(b, "name"), *ns = res_str(b, "namespace");
+	const struct kind_info *tk = b ? kinds_find_apiversion_kind(res_str(b, "apiVersion"), res_str(b, "kind")) : NULL;
+	char tkey[1024];
+	if (tk && name[0])
+		enqueue(c, 'T', obj_key(tkey, sizeof tkey, tk, ns, name));
+}
+
 /* The store callback: classify by key, queue, return. */
 static void on_store_event(const struct store_event *ev, void *ud)
 {
@@ -1746,6 +1939,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
 			if (!c->self_binding || strcmp(ev->key, c->self_binding) != 0)
 				enqueue(c, 'B', ev->key);
+			if (ev->type == STORE_DELETED)
+				enqueue_binding_template(c, store_event_value(ev));
 		} else if (strcmp(p, "works") == 0 && !c->self_binding) {
 			if (ev->type == STORE_DELETED) {
 				/* The Work is gone: its binding may want it back. */
@@ -1759,11 +1954,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		return;
 	}
-	if (strcmp(g, "core") == 0 && (strcmp(p, "events") == 0 || strcmp(p, "namespaces") == 0 ||
-				       strcmp(p, "nodes") == 0 || strcmp(p, "pods") == 0))
+	if (strcmp(g, "core") == 0 && (strcmp(p, "events") == 0 || strcmp(p, "nodes") == 0))
 		return;
-	if (strcmp(g, "coordination.k8s.io") == 0 || strcmp(g, "events.k8s.io") == 0 ||
-	    strcmp(g, "apiextensions.k8s.io") == 0)
+	if (strcmp(g, "core") == 0 && strcmp(p, "namespaces") == 0 &&
+	    (strncmp(kp.name, "karmada-es-", 11) == 0 || strncmp(kp.name, "kube-", 5) == 0))
+		return;
+	if (strcmp(g, "coordination.k8s.io") == 0 || strcmp(g, "events.k8s.io") == 0)
 		return;
 	if (strcmp(kp.ns, "karmada-system") == 0 || strcmp(kp.ns, "karmada-cluster") == 0 ||
 	    strncmp(kp.ns, "karmada-es-", 11) == 0 || strncmp(kp.ns, "kube-", 5) == 0)
@@ -1797,6 +1993,12 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	store_subscribe_rollback(st, on_rollback, c);
 	enqueue(c, 'R', "");
 	return c;
+}
+
+void controller_set_policy_preemption(struct controller *c, bool on)
+{
+	if (c)
+		c->policy_preemption = on;
 }
 
 void controller_stop(struct controller *c)

@@ -32,4 +32,8 @@ void controller_stop(struct controller *c);
  * items processed. */
 int controller_run_pending(struct controller *c);
 
+/* Karmada's PolicyPreemption feature gate (default off): whether a policy
+ * with `preemption: Always` takes templates from policies that claim them. */
+void controller_set_policy_preemption(struct controller *c, bool on);
+
 #endif

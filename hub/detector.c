@@ -15,9 +15,7 @@ bool detector_propagatable(const char *api_version, const char *kind, const char
 {
 	if (!api_version || !kind)
 		return false;
-	ns = str_or(ns, "");
-	if (strcmp(ns, "karmada-system") == 0 || strcmp(ns, "karmada-cluster") == 0 || has_prefix(ns, "karmada-es-") ||
-	    has_prefix(ns, "kube-"))
+	if (detector_reserved_namespace(ns))
 		return false;
 	/* group of "group/version"; the core group has no slash */
 	const char *slash = strchr(api_version, '/');
@@ -29,18 +27,45 @@ bool detector_propagatable(const char *api_version, const char *kind, const char
 			if (strlen(groups[i]) == gl && strncmp(api_version, groups[i], gl) == 0)
 				return false;
 	}
-	static const char *const kinds[] = {"Event", "Lease", "Namespace", "CustomResourceDefinition", "Node", "Pod",
-					    NULL};
+	/* Every other kind the hub serves propagates (Namespaces, CRDs and Pods
+	 * too, as in Karmada); only what a cluster makes for itself does not. */
+	static const char *const kinds[] = {"Event", "Lease", "Node", NULL};
 	for (int i = 0; kinds[i]; i++)
 		if (strcmp(kind, kinds[i]) == 0)
 			return false;
 	return true;
 }
 
+bool detector_reserved_namespace(const char *name)
+{
+	name = str_or(name, "");
+	return strcmp(name, "karmada-system") == 0 || strcmp(name, "karmada-cluster") == 0 ||
+	       has_prefix(name, "karmada-es-") || has_prefix(name, "kube-");
+}
+
 bool detector_template_propagatable(const cJSON *tmpl)
 {
-	return detector_propagatable(json_get_str(tmpl, "apiVersion"), json_get_str(tmpl, "kind"),
-				     json_get_str(tmpl, "metadata.namespace"));
+	const char *kind = json_get_str(tmpl, "kind"), *av = json_get_str(tmpl, "apiVersion");
+	/* A Namespace object in the reserved set is as reserved as its contents. */
+	if (kind && av && strcmp(kind, "Namespace") == 0 && strcmp(av, "v1") == 0 &&
+	    detector_reserved_namespace(json_get_str(tmpl, "metadata.name")))
+		return false;
+	return detector_propagatable(av, kind, json_get_str(tmpl, "metadata.namespace"));
+}
+
+bool detector_namespace_auto_sync(const cJSON *ns)
+{
+	const char *kind = json_get_str(ns, "kind"), *av = json_get_str(ns, "apiVersion");
+	const char *name = json_get_str(ns, "metadata.name");
+	if (!kind || !av || !name || strcmp(kind, "Namespace") != 0 || strcmp(av, "v1") != 0)
+		return false;
+	if (detector_reserved_namespace(name) || has_prefix(name, "karmada-") || strcmp(name, "default") == 0)
+		return false;
+	const char *skip = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(json_get(ns, "metadata.labels"), NS_SKIP_AUTO_PROPAGATION_LABEL));
+	if (skip && strcmp(skip, "true") == 0)
+		return false;
+	return !json_get_str(ns, "metadata.deletionTimestamp");
 }
 
 enum match_priority detector_selector_match(const cJSON *sel, const cJSON *tmpl, const char *default_ns)
@@ -141,6 +166,12 @@ static bool preempts(const cJSON *p) { return p && str_or(json_get_str(p, "spec.
 
 bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, struct detector_choice *out)
 {
+	return detector_choose_gated(tmpl, pps, cpps, true, out);
+}
+
+bool detector_choose_gated(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, bool preemption,
+			   struct detector_choice *out)
+{
 	memset(out, 0, sizeof *out);
 	if (!detector_template_propagatable(tmpl))
 		return false;
@@ -173,10 +204,10 @@ bool detector_choose(const cJSON *tmpl, const cJSON *pps, const cJSON *cpps, str
 		 * takes a template from a cluster policy, or from a namespaced one
 		 * of lower priority; a cluster policy only from a cluster policy of
 		 * lower priority. */
-		if (pp && pp != cur && preempts(pp) &&
+		if (preemption && pp && pp != cur && preempts(pp) &&
 		    (cur_cluster || explicit_priority(pp) > explicit_priority(cur))) {
 			*out = (struct detector_choice){pp, false, pp_prio};
-		} else if (cur_cluster && cpp && cpp != cur && preempts(cpp) &&
+		} else if (preemption && cur_cluster && cpp && cpp != cur && preempts(cpp) &&
 			   explicit_priority(cpp) > explicit_priority(cur)) {
 			*out = (struct detector_choice){cpp, true, cpp_prio};
 		} else {
@@ -252,4 +283,109 @@ bool detector_is_claimed(const cJSON *tmpl)
 	       cJSON_GetObjectItemCaseSensitive(labels, CPP_PERMANENT_ID_LABEL) ||
 	       cJSON_GetObjectItemCaseSensitive(ann, PP_NAME_ANNOTATION) ||
 	       cJSON_GetObjectItemCaseSensitive(ann, CPP_NAME_ANNOTATION);
+}
+
+cJSON *detector_unclaimed_binding(const cJSON *binding)
+{
+	static const char *const labels[] = {PP_PERMANENT_ID_LABEL, CPP_PERMANENT_ID_LABEL, NULL};
+	static const char *const anns[] = {PP_NAME_ANNOTATION, PP_NAMESPACE_ANNOTATION, CPP_NAME_ANNOTATION, NULL};
+	const cJSON *l = json_get(binding, "metadata.labels"), *a = json_get(binding, "metadata.annotations");
+	bool claimed = false;
+	for (int i = 0; labels[i]; i++)
+		claimed |= cJSON_GetObjectItemCaseSensitive(l, labels[i]) != NULL;
+	for (int i = 0; anns[i]; i++)
+		claimed |= cJSON_GetObjectItemCaseSensitive(a, anns[i]) != NULL;
+	if (!claimed)
+		return NULL;
+	cJSON *b = json_dup(binding);
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(b, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
+	cJSON_DeleteItemFromObjectCaseSensitive(b, "status");
+	cJSON *bl = cJSON_GetObjectItemCaseSensitive(meta, "labels"), *ba = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+	for (int i = 0; labels[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(bl, labels[i]);
+	for (int i = 0; anns[i]; i++)
+		cJSON_DeleteItemFromObjectCaseSensitive(ba, anns[i]);
+	if (ba && cJSON_GetArraySize(ba) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	return b;
+}
+
+cJSON *detector_namespace_sync_policy(void)
+{
+	cJSON *p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "apiVersion", "policy.karmada.io/v1alpha1");
+	cJSON_AddStringToObject(p, "kind", "ClusterPropagationPolicy");
+	cJSON *m = cJSON_AddObjectToObject(p, "metadata");
+	cJSON_AddStringToObject(m, "name", "");
+	cJSON *spec = cJSON_AddObjectToObject(p, "spec");
+	cJSON_AddObjectToObject(spec, "placement");
+	/* Karmada's namespace sync controller overwrites a member's namespace. */
+	cJSON_AddStringToObject(spec, "conflictResolution", "Overwrite");
+	return p;
+}
+
+static bool ours(const char *f)
+{
+	return strcmp(f, POLICY_FINALIZER) == 0 || strcmp(f, CLUSTER_POLICY_FINALIZER) == 0 || strcmp(f, BINDING_FINALIZER) == 0 ||
+	       strcmp(f, EXECUTION_FINALIZER) == 0 || strcmp(f, CLUSTER_RESOURCE_BINDING_FINALIZER) == 0;
+}
+
+cJSON *detector_without_finalizers(const cJSON *obj)
+{
+	const cJSON *fs = json_get(obj, "metadata.finalizers"), *f;
+	bool any = false;
+	cJSON_ArrayForEach(f, fs) any |= cJSON_IsString(f) && ours(f->valuestring);
+	if (!any)
+		return NULL;
+	cJSON *o = json_dup(obj);
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers"), *g = list->child, *next;
+	for (; g; g = next) {
+		next = g->next;
+		if (cJSON_IsString(g) && ours(g->valuestring))
+			cJSON_Delete(cJSON_DetachItemViaPointer(list, g));
+	}
+	if (cJSON_GetArraySize(list) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
+	return o;
+}
+
+void detector_add_finalizer(cJSON *obj, const char *finalizer)
+{
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "finalizers");
+		list = cJSON_AddArrayToObject(meta, "finalizers");
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, list) if (cJSON_IsString(f) && strcmp(f->valuestring, finalizer) == 0) return;
+	cJSON_AddItemToArray(list, cJSON_CreateString(finalizer));
+}
+
+bool detector_for_default_scheduler(const cJSON *binding)
+{
+	const char *sn = json_get_str(binding, "spec.schedulerName");
+	return !sn || !*sn || strcmp(sn, DEFAULT_SCHEDULER_NAME) == 0;
+}
+
+bool detector_dispatch_suspended(const cJSON *binding, const char *cluster)
+{
+	const cJSON *susp = json_get(binding, "spec.suspension");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(susp, "dispatching")))
+		return true;
+	const cJSON *n;
+	cJSON_ArrayForEach(n, json_get(susp, "dispatchingOnClusters.clusterNames"))
+	{
+		if (cJSON_IsString(n) && cluster && strcmp(n->valuestring, cluster) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool detector_policy_lazy(const cJSON *policy)
+{
+	const char *a = json_get_str(policy, "spec.activationPreference");
+	return a && strcmp(a, "Lazy") == 0;
 }

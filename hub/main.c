@@ -81,6 +81,8 @@ static void serve_usage(FILE *f)
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
+	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
+	      "                               false: `preemption: Always` in a policy takes nothing over)\n"
 	      "  -h, --help                   show this help\n",
 	      f);
 }
@@ -101,6 +103,28 @@ static const char *bound_address(const char *hostport, int port, char *buf, size
 	int hl = colon ? (int)(colon - hostport) : (int)strlen(hostport);
 	snprintf(buf, len, "%.*s:%d", hl, hostport, port);
 	return buf;
+}
+
+/* --feature-gates "PolicyPreemption=true,..." (Karmada's spelling). */
+static int parse_feature_gates(const char *arg, bool *policy_preemption)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s", arg);
+	for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || (strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0)) {
+			fprintf(stderr, "atoll-hub serve: invalid --feature-gates entry %s (want Name=true or Name=false)\n", kv);
+			return -1;
+		}
+		*eq = '\0';
+		if (strcmp(kv, "PolicyPreemption") == 0) {
+			*policy_preemption = strcmp(eq + 1, "true") == 0;
+		} else {
+			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption)\n", kv);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -140,13 +164,19 @@ static int cmd_serve(int argc, char **argv)
 		{"max-watches", required_argument, NULL, 'W'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"log-format", required_argument, NULL, 'F'},
+		{"feature-gates", required_argument, NULL, 1200},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	bool policy_preemption = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		case 1200:
+			if (parse_feature_gates(optarg, &policy_preemption) < 0)
+				return 2;
+			break;
 		case 'd': data_dir = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'p': port_file = optarg; break;
@@ -269,6 +299,7 @@ static int cmd_serve(int argc, char **argv)
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
+	controller_set_policy_preemption(ctl, policy_preemption);
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);

@@ -289,6 +289,9 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
 	defaults_apply(k, obj, ++c->ip_seq);
+	char pid[64];
+	new_uid(pid, sizeof pid);
+	defaults_karmada_identity(k, NULL, obj, pid);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
@@ -310,7 +313,8 @@ static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *
 	cJSON *meta = json_ensure_obj(obj, "metadata");
 	const cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");
 	/* Immutable identity and server-managed fields come from the old object. */
-	static const char *const keep[] = {"uid", "creationTimestamp", "generation", "name", "namespace", NULL};
+	static const char *const keep[] = {"uid", "creationTimestamp", "generation", "name", "namespace",
+					   "deletionTimestamp", "deletionGracePeriodSeconds", NULL};
 	for (int i = 0; keep[i]; i++) {
 		cJSON *v = cJSON_GetObjectItemCaseSensitive(ometa, keep[i]);
 		if (v)
@@ -398,6 +402,43 @@ static bool same_object(const cJSON *old, const cJSON *obj)
 	return na == nb;
 }
 
+/* ---- finalizers and graceful deletion -------------------------------------
+ * A DELETE of an object whose metadata.finalizers is not empty only sets
+ * metadata.deletionTimestamp (once); the object goes when an update leaves
+ * no finalizer. While it is being deleted no finalizer may be added (the
+ * update keeps the old list's members only), as in Kubernetes. */
+
+static bool has_finalizers(const cJSON *obj)
+{
+	return cJSON_GetArraySize(json_get(obj, "metadata.finalizers")) > 0;
+}
+
+static bool deleting_done(const cJSON *obj)
+{
+	return meta_str(obj, "deletionTimestamp") && !has_finalizers(obj);
+}
+
+static void keep_finalizers_while_deleting(const cJSON *old, cJSON *obj)
+{
+	if (!meta_str(old, "deletionTimestamp"))
+		return;
+	const cJSON *was = json_get(old, "metadata.finalizers");
+	cJSON *now = json_get(obj, "metadata.finalizers");
+	if (!cJSON_IsArray(now))
+		return;
+	cJSON *f = now->child, *next;
+	for (; f; f = next) {
+		next = f->next;
+		bool known = false;
+		const cJSON *g;
+		cJSON_ArrayForEach(g, was) known |= json_equal(f, g);
+		if (!known)
+			cJSON_Delete(cJSON_DetachItemViaPointer(now, f));
+	}
+}
+
+static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *obj);
+
 static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const cJSON *old,
 		     long long old_rev, cJSON *obj, enum subresource sub, bool dry_run, char **out, struct api_error *e)
 {
@@ -415,7 +456,11 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 	if (want_rv > 0 && want_rv != old_rev)
 		return store_rc_error(STORE_CONFLICT, k, name, e);
 	merge_for_update(k, old, obj, sub);
+	keep_finalizers_while_deleting(old, obj);
 	defaults_apply(k, obj, ++c->ip_seq);
+	char pid[64];
+	new_uid(pid, sizeof pid);
+	defaults_karmada_identity(k, old, obj, pid);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {
@@ -426,7 +471,20 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 		return 0;
 	}
 	char key[1024];
-	int rc = store_put(c->store, obj_key(key, sizeof key, k, ns, name), obj, old_rev, NULL, out);
+	obj_key(key, sizeof key, k, ns, name);
+	if (deleting_done(obj)) {
+		/* The last finalizer went: the deletion completes now. */
+		char *last = NULL;
+		int rc = store_delete(c->store, key, old_rev, NULL, &last);
+		if (rc != STORE_OK)
+			return store_rc_error(rc, k, name, e);
+		cascade(c, k, obj);
+		if (out)
+			*out = json_print(obj);
+		free(last);
+		return 0;
+	}
+	int rc = store_put(c->store, key, obj, old_rev, NULL, out);
 	if (rc != STORE_OK)
 		return store_rc_error(rc, k, name, e);
 	after_write(k, obj);
@@ -692,6 +750,11 @@ static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *o
 			char prefix[512];
 			if (!ki->namespaced)
 				continue;
+			bool seen = false; /* one resource served at several versions */
+			for (int j = 0; j < i && !seen; j++)
+				seen = strcmp(kinds_at(j)->group, ki->group) == 0 && strcmp(kinds_at(j)->plural, ki->plural) == 0;
+			if (seen)
+				continue;
 			store_key(prefix, sizeof prefix, ki->group, ki->plural, name, "");
 			store_list(c->store, prefix, collect_key, &cl, NULL);
 		}
@@ -717,6 +780,31 @@ int obj_delete(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 {
 	char key[1024];
 	char *last = NULL;
+	long long rev = 0;
+	int lrc;
+	cJSON *cur = load(c, k, ns, name, &rev, &lrc);
+	if (cur && has_finalizers(cur)) {
+		/* Graceful: mark it; whoever owns the finalizers finishes it. */
+		int rc = STORE_OK;
+		if (!meta_str(cur, "deletionTimestamp")) {
+			char ts[40];
+			cJSON *meta = json_ensure_obj(cur, "metadata");
+			json_set_str(meta, "deletionTimestamp", time_rfc3339(time(NULL), ts, sizeof ts));
+			json_set_num(meta, "deletionGracePeriodSeconds", 0);
+			char *stored = NULL;
+			rc = store_put(c->store, obj_key(key, sizeof key, k, ns, name), cur, rev, NULL, &stored);
+			if (rc == STORE_OK) {
+				*out = stored;
+				cJSON_Delete(cur);
+				return 0;
+			}
+		} else {
+			*out = json_print(cur);
+		}
+		cJSON_Delete(cur);
+		return rc == STORE_OK ? 0 : store_rc_error(rc, k, name, e);
+	}
+	cJSON_Delete(cur);
 	int rc = store_delete(c->store, obj_key(key, sizeof key, k, ns, name), 0, NULL, &last);
 	if (rc != STORE_OK)
 		return store_rc_error(rc, k, name, e);

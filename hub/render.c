@@ -183,6 +183,7 @@ cJSON *render_binding(const cJSON *tmpl, const cJSON *policy, bool cluster_polic
 		cJSON_AddItemToObject(m, "annotations", ann);
 	else
 		cJSON_Delete(ann);
+	detector_add_finalizer(b, namespaced ? BINDING_FINALIZER : CLUSTER_RESOURCE_BINDING_FINALIZER);
 
 	/* The template owns its binding (Karmada sets a controller reference). */
 	if (meta(tmpl, "uid")) {
@@ -983,6 +984,7 @@ cJSON *render_work(const struct render_work_in *in, cJSON **applied, char *err, 
 	cJSON *wm = cJSON_AddObjectToObject(w, "metadata");
 	cJSON_AddStringToObject(wm, "name", wname);
 	cJSON_AddStringToObject(wm, "namespace", wns);
+	detector_add_finalizer(w, EXECUTION_FINALIZER);
 	cJSON *wl = cJSON_AddObjectToObject(wm, "labels");
 	if (bid)
 		cJSON_AddStringToObject(wl, namespaced ? RB_PERMANENT_ID_LABEL : CRB_PERMANENT_ID_LABEL, bid);
@@ -1014,6 +1016,8 @@ cJSON *render_work(const struct render_work_in *in, cJSON **applied, char *err, 
 	cJSON_AddItemToArray(mans, m);
 	if (cJSON_IsTrue(json_get(b, "spec.preserveResourcesOnDeletion")))
 		cJSON_AddTrueToObject(spec, "preserveResourcesOnDeletion");
+	if (detector_dispatch_suspended(b, in->cluster))
+		cJSON_AddTrueToObject(spec, "suspendDispatching");
 	return w;
 }
 

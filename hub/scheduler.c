@@ -589,7 +589,9 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 		if (!eff || (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "NoExecute") != 0))
 			continue;
 		if (!taint_tolerated(tols, key, val ? val : "", eff)) {
-			snprintf(buf, len, "cluster(s) had untolerated taint {%s: %s}", key, val ? val : "");
+			/* corev1 Taint.ToString(): key[=value]:Effect */
+			snprintf(buf, len, "cluster(s) had untolerated taint {%s%s%s:%s}", key, val && *val ? "=" : "",
+				 val ? val : "", eff);
 			return buf;
 		}
 	}
@@ -599,7 +601,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	if (!has_ready_taint && (rs == 'F' || rs == 'U')) {
 		const char *key = rs == 'F' ? TAINT_NOT_READY : TAINT_UNREACHABLE;
 		if (!taint_tolerated(tols, key, "", "NoSchedule")) {
-			snprintf(buf, len, "cluster(s) had untolerated taint {%s: }", key);
+			snprintf(buf, len, "cluster(s) had untolerated taint {%s:NoSchedule}", key);
 			return buf;
 		}
 	}
@@ -1506,8 +1508,11 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 		const cJSON *t;
 		cJSON_ArrayForEach(t, terms) {
 			rc = schedule_once(&cx, t, out);
-			if (rc == 0)
+			if (rc == 0) {
+				const char *an = obj_str(t, "affinityName");
+				snprintf(out->affinity_name, sizeof out->affinity_name, "%s", an ? an : "");
 				break;
+			}
 			if (!have_first) {
 				first = *out;
 				have_first = true;

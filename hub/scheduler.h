@@ -25,6 +25,9 @@ struct sched_result {
 	bool has_replicas;
 	char reason[32];    /* on failure: "Unschedulable" | "NoClusterFit" | "SchedulerError" */
 	char message[1024]; /* on failure: Karmada's message */
+	/* with placement.clusterAffinities: the term that scheduled ("" else);
+	 * Karmada's status.schedulerObservingAffinityName */
+	char affinity_name[128];
 };
 
 /* clusters: JSON array of cluster.karmada.io/v1alpha1 Cluster objects.

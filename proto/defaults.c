@@ -142,6 +142,18 @@ static const struct rule rules[] = {
 	{"", "Namespace", "status", "phase", "\"Active\"", NULL},
 
 	{"", "Secret", "", "type", "\"Opaque\"", NULL},
+
+	{"scheduling.k8s.io", "PriorityClass", "", "preemptionPolicy", "\"PreemptLowerPriority\"", NULL},
+
+	/* Karmada's propagation policy mutating webhook (and CRD defaults). */
+	{"policy.karmada.io", "PropagationPolicy", "spec", "priority", "0", NULL},
+	{"policy.karmada.io", "PropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
+	{"policy.karmada.io", "PropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
+	{"policy.karmada.io", "PropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
+	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "priority", "0", NULL},
+	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
+	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
+	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
 };
 
 /* Where a kind keeps its pod spec, and whether restartPolicy defaults to
@@ -295,6 +307,125 @@ static void default_service(cJSON *obj, unsigned long ip_seq)
 		set_default(spec, "allocateLoadBalancerNodePorts", "true");
 }
 
+/* ---- Karmada ---------------------------------------------------------- */
+
+/* A PropagationPolicy's resource selectors without a namespace select in
+ * the policy's own namespace (Karmada's mutating webhook). */
+static void default_pp_selectors(cJSON *obj)
+{
+	const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj_at(obj, "metadata"), "namespace"));
+	cJSON *sels = cJSON_GetObjectItemCaseSensitive(obj_at(obj, "spec"), "resourceSelectors"), *sel;
+	if (!ns || !*ns || !cJSON_IsArray(sels))
+		return;
+	cJSON_ArrayForEach(sel, sels) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(sel, "namespace");
+		if (cJSON_IsObject(sel) && (unset(sel, "namespace") || (cJSON_IsString(v) && !v->valuestring[0])))
+			put(sel, "namespace", cJSON_CreateString(ns));
+	}
+}
+
+static bool ready_taint(const cJSON *t, const char *key)
+{
+	const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "key"));
+	const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "effect"));
+	return k && e && strcmp(e, "NoSchedule") == 0 && (key ? strcmp(k, key) == 0 :
+		(strcmp(k, DEFAULTS_TAINT_NOT_READY) == 0 || strcmp(k, DEFAULTS_TAINT_UNREACHABLE) == 0));
+}
+
+/* Karmada's cluster controller (taintClusterByCondition): a Cluster with no
+ * Ready condition (created by hand, never reported) carries the not-ready
+ * NoSchedule taint; Ready=True removes the not-ready and unreachable
+ * NoSchedule taints. False and Unknown are the cluster life cycle's. */
+static void default_cluster_taints(cJSON *obj)
+{
+	const char *ready = NULL;
+	bool has_ready = false;
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(obj_at(obj, "status"), "conditions")) {
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
+		if (type && strcmp(type, "Ready") == 0) {
+			has_ready = true;
+			ready = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "status"));
+		}
+	}
+	cJSON *spec = obj_at(obj, "spec");
+	if (!cJSON_IsObject(spec))
+		return;
+	cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
+	if (!has_ready) {
+		cJSON *t;
+		cJSON_ArrayForEach(t, taints) if (ready_taint(t, DEFAULTS_TAINT_NOT_READY)) return;
+		if (!unset(spec, "taints") && !cJSON_IsArray(taints))
+			return; /* wrongly typed: validation says so */
+		if (!cJSON_IsArray(taints)) {
+			taints = cJSON_CreateArray();
+			put(spec, "taints", taints);
+		}
+		t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "key", DEFAULTS_TAINT_NOT_READY);
+		cJSON_AddStringToObject(t, "effect", "NoSchedule");
+		cJSON_AddItemToArray(taints, t);
+	} else if (ready && strcmp(ready, "True") == 0 && cJSON_IsArray(taints)) {
+		cJSON *t = taints->child, *next;
+		for (; t; t = next) {
+			next = t->next;
+			if (ready_taint(t, NULL))
+				cJSON_Delete(cJSON_DetachItemViaPointer(taints, t));
+		}
+		if (cJSON_GetArraySize(taints) == 0)
+			cJSON_DeleteItemFromObjectCaseSensitive(spec, "taints");
+	}
+}
+
+static void add_finalizer(cJSON *meta, const char *f)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(meta, "finalizers");
+	if (!unset(meta, "finalizers") && !cJSON_IsArray(list))
+		return; /* wrongly typed: validation says so */
+	if (!cJSON_IsArray(list)) {
+		list = cJSON_CreateArray();
+		put(meta, "finalizers", list);
+	}
+	const cJSON *g;
+	cJSON_ArrayForEach(g, list) if (cJSON_IsString(g) && strcmp(g->valuestring, f) == 0) return;
+	cJSON_AddItemToArray(list, cJSON_CreateString(f));
+}
+
+void defaults_karmada_identity(const struct kind_info *k, const cJSON *old, cJSON *obj, const char *new_id)
+{
+	if (!k || !cJSON_IsObject(obj) || strcmp(k->group, "policy.karmada.io") != 0)
+		return;
+	const char *label = strcmp(k->kind, "PropagationPolicy") == 0 ? DEFAULTS_PP_PERMANENT_ID
+			    : strcmp(k->kind, "ClusterPropagationPolicy") == 0 ? DEFAULTS_CPP_PERMANENT_ID : NULL;
+	if (!label)
+		return;
+	cJSON *meta = obj_at(obj, "metadata");
+	if (!cJSON_IsObject(meta))
+		return;
+	cJSON *labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+	if (!unset(meta, "labels") && !cJSON_IsObject(labels))
+		return;
+	/* Karmada's policy finalizer, except while the policy is being deleted
+	 * (the hub removes it then: the deletion completes). */
+	if (!cJSON_GetObjectItemCaseSensitive(obj_at((cJSON *)old, "metadata"), "deletionTimestamp") &&
+	    !cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp"))
+		add_finalizer(meta, strcmp(k->kind, "PropagationPolicy") == 0 ? DEFAULTS_PP_FINALIZER : DEFAULTS_CPP_FINALIZER);
+	const cJSON *cur = cJSON_GetObjectItemCaseSensitive(labels, label);
+	if (cJSON_IsString(cur) && cur->valuestring[0])
+		return;
+	/* Kept across updates that do not carry it; new otherwise. */
+	const char *was = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(obj_at((cJSON *)old, "metadata.labels"), label));
+	const char *id = was && *was ? was : new_id;
+	if (!id || !*id)
+		return;
+	if (!cJSON_IsObject(labels)) {
+		labels = cJSON_CreateObject();
+		put(meta, "labels", labels);
+	}
+	put(labels, label, cJSON_CreateString(id));
+}
+
 /* ---- entry point ---------------------------------------------------- */
 
 void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq)
@@ -316,4 +447,8 @@ void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq)
 	}
 	if (is_kind(k, "", "Service"))
 		default_service(obj, ip_seq);
+	if (is_kind(k, "policy.karmada.io", "PropagationPolicy"))
+		default_pp_selectors(obj);
+	if (is_kind(k, "cluster.karmada.io", "Cluster"))
+		default_cluster_taints(obj);
 }

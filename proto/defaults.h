@@ -23,6 +23,20 @@
  * owns uniqueness). Kinds without defaults are left untouched. */
 void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq);
 
+/* Karmada's keys (pkg/apis/policy/v1alpha1, pkg/apis/cluster/v1alpha1). */
+#define DEFAULTS_PP_PERMANENT_ID "propagationpolicy.karmada.io/permanent-id"
+#define DEFAULTS_CPP_PERMANENT_ID "clusterpropagationpolicy.karmada.io/permanent-id"
+#define DEFAULTS_PP_FINALIZER "karmada.io/propagation-policy-controller"
+#define DEFAULTS_CPP_FINALIZER "karmada.io/cluster-propagation-policy-controller"
+#define DEFAULTS_TAINT_NOT_READY "cluster.karmada.io/not-ready"
+#define DEFAULTS_TAINT_UNREACHABLE "cluster.karmada.io/unreachable"
+
+/* Karmada's webhook defaults that need more than the object: a
+ * (Cluster)PropagationPolicy's permanent-id label, kept from old (the stored
+ * object; NULL on create) when the new body lacks it, else new_id; and its
+ * finalizer, unless the policy is being deleted. */
+void defaults_karmada_identity(const struct kind_info *k, const cJSON *old, cJSON *obj, const char *new_id);
+
 /* The cluster IP defaults_apply allocates for ip_seq, into buf. */
 const char *defaults_cluster_ip(unsigned long ip_seq, char *buf, size_t len);
 

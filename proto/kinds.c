@@ -41,6 +41,11 @@ const struct kind_info builtin_kinds[] = {
 	{"work.karmada.io", "v1alpha1", "Work", "works", "work", NS, S("wk"), S("karmada-io"), SUB_STATUS, TL_WORK, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	/* Karmada still serves the bindings at v1alpha1 beside v1alpha2 (the
+	 * preferred, stored version): the same objects, one representation. */
+	{"work.karmada.io", "v1alpha1", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	{"work.karmada.io", "v1alpha1", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);
 

@@ -1165,6 +1165,20 @@ static const struct col cols_binding[] = {
 	{"FullyApplied", "string", 0, c_cond, "FullyApplied", NULL, "Status of the FullyApplied condition."},
 	COL_AGE, COL_END};
 
+/* kube's printers.go: priorityClassColumnDefinitions. */
+static cJSON *c_bool_value(const struct col *c, const cJSON *o, time_t now)
+{
+	return cJSON_CreateBool(cJSON_IsTrue(json_get(o, c->path)));
+}
+
+static const struct col cols_priorityclass[] = {
+	COL_NAME,
+	{"Value", "integer", 0, c_int, "value", NULL, "The value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."},
+	{"Global-Default", "boolean", 0, c_bool_value, "globalDefault", NULL, "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class."},
+	COL_AGE,
+	{"PreemptionPolicy", "string", 0, c_str, "preemptionPolicy", NULL, "preemptionPolicy is the Policy for preempting pods with lower priority."},
+	COL_END};
+
 static const struct col *const layouts[] = {
 	[TL_DEFAULT] = cols_default,
 	[TL_NAMESPACE] = cols_namespace,
@@ -1190,6 +1204,7 @@ static const struct col *const layouts[] = {
 	[TL_BINDING] = cols_binding,
 	[TL_CRD] = cols_crd,
 	[TL_REPLICASET] = cols_replicaset,
+	[TL_PRIORITYCLASS] = cols_priorityclass,
 };
 
 static const struct col *layout_of(const struct kind_info *k)

@@ -1523,6 +1523,90 @@ static void check_resource_selectors(struct validation *v, const cJSON *obj)
 	APPLY(v, obj, "spec.resourceSelectors[].labelSelector", SELECTOR_RULES);
 }
 
+/* The rest of Karmada's ValidatePropagationSpec (pkg/util/validation):
+ * what its validating webhook refuses beyond the CRD schema. */
+static void v_propagation_webhook(struct validation *v, const cJSON *obj)
+{
+	char p[PATH_MAX_LEN];
+	const cJSON *spec = at(obj, "spec"), *c;
+	int i = 0;
+	/* preemption Always needs every selector to name its resource. */
+	const char *pre = get_str(spec, "preemption");
+	if (pre && strcmp(pre, "Always") == 0) {
+		cJSON_ArrayForEach(c, if_arr(get(spec, "resourceSelectors"))) {
+			const char *name = get_str(c, "name");
+			if (cJSON_IsObject(c) && (!name || !*name)) {
+				snprintf(p, sizeof p, "spec.resourceSelectors[%d].name", i);
+				invalid_str(v, p, "",
+					    "name cannot be empty if preemption is Always, the empty name may cause unexpected resources preemption");
+			}
+			i++;
+		}
+	}
+	/* Application failover needs its dependencies to move with it. */
+	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(get(spec, "propagateDeps")))
+		add(v, R_INVALID, "spec.propagateDeps", "Invalid value: false: application failover is set, propagateDeps must be true");
+	const cJSON *gps = get(at(obj, "spec.failover.application"), "gracePeriodSeconds");
+	if (cJSON_IsNumber(gps) && gps->valuedouble <= 0)
+		invalid(v, "spec.failover.application.gracePeriodSeconds", gps, "must be greater than 0");
+	const cJSON *ts = get(at(obj, "spec.failover.application.decisionConditions"), "tolerationSeconds");
+	if (cJSON_IsNumber(ts) && ts->valuedouble < 0)
+		invalid(v, "spec.failover.application.decisionConditions.tolerationSeconds", ts,
+			"must be greater than or equal to 0");
+	/* suspension.dispatching with per-cluster suspension is ambiguous. */
+	const cJSON *susp = get(spec, "suspension");
+	if (cJSON_IsTrue(get(susp, "dispatching")) &&
+	    cJSON_GetArraySize(if_arr(get(get(susp, "dispatchingOnClusters"), "clusterNames"))) > 0)
+		add(v, R_INVALID, "spec.suspension.suspension",
+		    "Invalid value: {...}: suspension dispatching cannot co-exist with dispatchingOnClusters.clusterNames");
+	/* Affinity terms are told apart by name. */
+	const cJSON *terms = if_arr(get(at(obj, "spec.placement"), "clusterAffinities"));
+	i = 0;
+	cJSON_ArrayForEach(c, terms) {
+		const char *n = get_str(c, "affinityName");
+		const cJSON *d;
+		int j = 0;
+		cJSON_ArrayForEach(d, terms) {
+			if (j++ >= i)
+				break;
+			const char *m = get_str(d, "affinityName");
+			if (n && m && strcmp(n, m) == 0) {
+				add(v, R_INVALID, "spec.placement.clusterAffinities",
+				    "Invalid value: [...]: each affinity term in a policy must have a unique name");
+				break;
+			}
+		}
+		i++;
+	}
+	/* Spread by a field needs a cluster constraint too, and each field once. */
+	const cJSON *scs = if_arr(get(at(obj, "spec.placement"), "spreadConstraints"));
+	bool by_field = false, by_cluster = false;
+	i = 0;
+	cJSON_ArrayForEach(c, scs) {
+		const char *f = get_str(c, "spreadByField");
+		if (f && *f) {
+			by_field = true;
+			by_cluster |= strcmp(f, "cluster") == 0;
+			const cJSON *d;
+			int j = 0;
+			cJSON_ArrayForEach(d, scs) {
+				if (j++ >= i)
+					break;
+				const char *g = get_str(d, "spreadByField");
+				if (g && strcmp(f, g) == 0) {
+					add(v, R_INVALID, "spec.placement.spreadConstraints",
+					    "Invalid value: [...]: multiple %s spread constraints are not allowed", f);
+					break;
+				}
+			}
+		}
+		i++;
+	}
+	if (by_field && !by_cluster)
+		add(v, R_INVALID, "spec.placement.spreadConstraints",
+		    "Invalid value: [...]: the cluster spread constraint must be enabled in one of the constraints in case of SpreadByField is enabled");
+}
+
 static void v_propagation(struct validation *v, const cJSON *obj)
 {
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
@@ -1536,6 +1620,8 @@ static void v_propagation(struct validation *v, const cJSON *obj)
 	if (cJSON_IsObject(get(pl, "clusterAffinity")) && cJSON_IsArray(get(pl, "clusterAffinities")))
 		invalid(v, "spec.placement.clusterAffinities", get(pl, "clusterAffinities"),
 			"clusterAffinities can not co-exist with clusterAffinity");
+
+	v_propagation_webhook(v, obj);
 
 	/* Karmada ValidateSpreadConstraint. */
 	const cJSON *sc = get(pl, "spreadConstraints"), *c;
@@ -1664,6 +1750,12 @@ static const struct rule CLUSTER_RULES[] = {
 static void v_cluster(struct validation *v, const cJSON *obj)
 {
 	APPLY(v, obj, "", CLUSTER_RULES);
+	/* Push mode (the control plane applies to the member's API itself) is
+	 * not implemented: refuse it rather than store a cluster nothing serves. */
+	const char *mode = get_str(at(obj, "spec"), "syncMode");
+	if (mode && strcmp(mode, "Push") == 0)
+		invalid_str(v, "spec.syncMode", mode,
+			    "Push mode is not supported by Atoll: join the member with atoll-agent (syncMode Pull)");
 }
 
 static const struct rule CRD_RULES[] = {
@@ -1721,6 +1813,23 @@ static void v_crd(struct validation *v, const cJSON *obj)
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
+static const char *const E_PREEMPTION_POLICY[] = {"Never", "PreemptLowerPriority", NULL};
+
+/* scheduling.k8s.io/v1 PriorityClass (ValidatePriorityClass). */
+static void v_priorityclass(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		RINT32("value", F_REQ, -2147483648.0),
+		RBOOL("globalDefault"),
+		RSTR("description", 0),
+		RENUM("preemptionPolicy", 0, E_PREEMPTION_POLICY),
+	};
+	APPLY(v, obj, "", rules);
+	const char *name = get_str(get(obj, "metadata"), "name");
+	if (name && strncmp(name, "system-", 7) == 0)
+		invalid_str(v, "metadata.name", name, "priority class names with 'system-' prefix are reserved");
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -1730,6 +1839,7 @@ struct kind_rules {
 
 static const struct kind_rules KIND_RULES[] = {
 	{"", "Namespace", N_LABEL, v_namespace},
+	{"scheduling.k8s.io", "PriorityClass", N_SUBDOMAIN, v_priorityclass},
 	{"", "Service", N_DNS1035, v_service},
 	{"", "ConfigMap", N_SUBDOMAIN, v_configmap},
 	{"", "Secret", N_SUBDOMAIN, v_secret},

@@ -164,8 +164,7 @@ def k(hub, tmp_path):
     return make_kubectl(hub, tmp_path, KUBECTL_VERSION)
 
 
-@pytest.fixture
-def members(hub):
+def add_members(hub):
     for name, region in CLUSTERS.items():
         make_cluster(hub, name, region)
     # The hub creates an execution namespace per cluster.
@@ -173,6 +172,11 @@ def members(hub):
         wait_for(lambda n=name: hub.get("/api/v1/namespaces/karmada-es-" + n)[0] == 200,
                  what="namespace karmada-es-" + name)
     return CLUSTERS
+
+
+@pytest.fixture
+def members(hub):
+    return add_members(hub)
 
 
 def test_seed_walkthrough(hub, k, members, tmp_path):
@@ -388,16 +392,20 @@ def test_policy_and_template_deletion(hub, k, members):
     k("apply", "-f", seed("deployment.yaml"))
     k("apply", "-f", seed("policy-equal.yaml"))
     wait_for(lambda: work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}, what="Works")
-    # Deleting the policy removes bindings and Works; the template is unclaimed.
+    # Deleting the policy ends its claim only (Karmada: a binding lives as
+    # long as its template): bindings and Works stay, the template is unclaimed.
     k("delete", "propagationpolicy", "hello-propagation")
-    wait_for(lambda: binding(hub, "hello-deployment") is None and binding(hub, "hello-service") is None,
-             what="bindings removed")
-    wait_for(lambda: work_replicas(hub) == {} and not any(work(hub, c, "service", "hello") for c in CLUSTERS),
-             what="Works removed")
-    code, dep, _ = hub.get(DEPLOY + "/hello")
-    assert "propagationpolicy.karmada.io/name" not in dep["metadata"].get("annotations", {})
-    # A new policy places it again; deleting the template removes everything.
+    wait_for(lambda: "propagationpolicy.karmada.io/name" not in
+             (hub.get(DEPLOY + "/hello")[1]["metadata"].get("annotations") or {}), what="template unclaimed")
+    wait_for(lambda: "propagationpolicy.karmada.io/permanent-id" not in
+             binding(hub, "hello-deployment")["metadata"]["labels"], what="binding unclaimed")
+    assert binding(hub, "hello-service") is not None
+    assert work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}
+    assert all(work(hub, c, "service", "hello") for c in CLUSTERS)
+    # A new policy claims it again; deleting the template removes everything.
     k("apply", "-f", seed("policy-equal.yaml"))
+    wait_for(lambda: "propagationpolicy.karmada.io/permanent-id" in
+             binding(hub, "hello-deployment")["metadata"]["labels"], what="claimed again")
     wait_for(lambda: work_replicas(hub) == {"eu": 1, "ap": 1, "us": 1}, what="Works again")
     k("delete", "deployment", "hello")
     wait_for(lambda: binding(hub, "hello-deployment") is None, what="binding removed with template")
@@ -441,7 +449,45 @@ def test_no_cluster_fits(hub, k, members):
     assert work_replicas(hub) == {}
 
 
-def test_cluster_propagation_policy_and_priority(hub, k, members):
+@pytest.fixture
+def preempt_hub(tmp_path):
+    """A hub with Karmada's PolicyPreemption feature gate on."""
+    from conftest import Hub
+    h = Hub(str(tmp_path / "phub"), extra=["--feature-gates", "PolicyPreemption=true"])
+    os.makedirs(h.data_dir, exist_ok=True)
+    h.start()
+    yield h
+    assert h.stop() == 0, h.read_log()
+
+
+def test_preemption_needs_its_feature_gate(hub, k, members):
+    """Karmada's PolicyPreemption gate is off by default: `preemption: Always`
+    takes nothing over."""
+    k("apply", "-f", seed("deployment.yaml"))
+    cpp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
+           "metadata": {"name": "everything"},
+           "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
+                    "placement": {"clusterAffinity": {"clusterNames": ["eu"]}}}}
+    code, out, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/clusterpropagationpolicies", cpp)
+    assert code == 201, out
+    wait_for(lambda: shares(hub, "hello-deployment") == {"eu": 3}, what="CPP placement")
+    pp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+          "metadata": {"name": "mine", "namespace": "default"},
+          "spec": {"preemption": "Always",
+                   "resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "hello"}],
+                   "placement": {"clusterAffinity": {"clusterNames": ["us"]}}}}
+    code, out, _ = hub.request("POST", PP, pp)
+    assert code == 201, out
+    time.sleep(0.5)
+    assert shares(hub, "hello-deployment") == {"eu": 3}
+    code, dep, _ = hub.get(DEPLOY + "/hello")
+    assert dep["metadata"]["annotations"]["clusterpropagationpolicy.karmada.io/name"] == "everything"
+
+
+def test_cluster_propagation_policy_and_priority(preempt_hub, tmp_path):
+    hub = preempt_hub
+    k = make_kubectl(hub, tmp_path, KUBECTL_VERSION)
+    add_members(hub)
     k("apply", "-f", seed("deployment.yaml"))
     cpp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
            "metadata": {"name": "everything"},

@@ -251,8 +251,59 @@ static void test_namespace_secret(void **state)
 	o = defaulted(kind("", "ConfigMap"), "{\"data\":{\"a\":\"b\"}}", 0);
 	assert_json_eq(o, "{\"data\":{\"a\":\"b\"}}");
 	cJSON_Delete(o);
-	o = defaulted(kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster"), "{\"spec\":{}}", 0);
-	assert_json_eq(o, "{\"spec\":{}}");
+}
+
+/* Karmada's webhook defaults (issue 16). */
+static void test_karmada(void **state)
+{
+	(void)state;
+	const struct kind_info *pp = kinds_find_kind("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	const struct kind_info *cpp = kinds_find_kind("policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy");
+	cJSON *o = defaulted(pp, "{\"metadata\":{\"name\":\"p\",\"namespace\":\"team\"},\"spec\":{\"resourceSelectors\":["
+				 "{\"apiVersion\":\"v1\",\"kind\":\"Service\"},{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"namespace\":\"\"},"
+				 "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"namespace\":\"other\"}]}}", 0);
+	assert_json_eq(json_get(o, "spec"),
+		       "{\"resourceSelectors\":[{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"namespace\":\"team\"},"
+		       "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"namespace\":\"team\"},"
+		       "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"namespace\":\"other\"}],"
+		       "\"priority\":0,\"preemption\":\"Never\",\"conflictResolution\":\"Abort\",\"schedulerName\":\"default-scheduler\"}");
+	cJSON_Delete(o);
+	/* What the user set stays; a cluster policy's selectors keep no namespace. */
+	o = defaulted(cpp, "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"priority\":5,\"preemption\":\"Always\","
+			   "\"conflictResolution\":\"Overwrite\",\"schedulerName\":\"mine\",\"resourceSelectors\":"
+			   "[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"name\":\"a\"}]}}", 0);
+	assert_json_eq(json_get(o, "spec"), "{\"priority\":5,\"preemption\":\"Always\",\"conflictResolution\":\"Overwrite\","
+					   "\"schedulerName\":\"mine\",\"resourceSelectors\":[{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"name\":\"a\"}]}");
+	cJSON_Delete(o);
+
+	/* The permanent id: new on create, kept when an update drops it. */
+	cJSON *n = cJSON_Parse("{\"metadata\":{\"name\":\"p\"}}");
+	defaults_karmada_identity(pp, NULL, n, "id-1");
+	assert_json_eq(json_get(n, "metadata.labels"), "{\"propagationpolicy.karmada.io/permanent-id\":\"id-1\"}");
+	cJSON *u = cJSON_Parse("{\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"b\"}}}");
+	defaults_karmada_identity(pp, n, u, "id-2");
+	assert_json_eq(json_get(u, "metadata.labels"), "{\"a\":\"b\",\"propagationpolicy.karmada.io/permanent-id\":\"id-1\"}");
+	cJSON_Delete(u);
+	cJSON_Delete(n);
+	n = cJSON_Parse("{\"metadata\":{\"name\":\"c\"}}");
+	defaults_karmada_identity(cpp, NULL, n, "id-3");
+	assert_json_eq(json_get(n, "metadata.labels"), "{\"clusterpropagationpolicy.karmada.io/permanent-id\":\"id-3\"}");
+	cJSON_Delete(n);
+
+	/* A Cluster that never reported carries the not-ready taint; Ready=True
+	 * removes it (and unreachable), other taints stay. */
+	const struct kind_info *cl = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
+	o = defaulted(cl, "{\"spec\":{}}", 0);
+	assert_json_eq(o, "{\"spec\":{\"taints\":[{\"key\":\"cluster.karmada.io/not-ready\",\"effect\":\"NoSchedule\"}]}}");
+	cJSON_Delete(o);
+	o = defaulted(cl, "{\"spec\":{\"taints\":[{\"key\":\"cluster.karmada.io/not-ready\",\"effect\":\"NoSchedule\"},"
+			  "{\"key\":\"cluster.karmada.io/not-ready\",\"effect\":\"NoExecute\"},{\"key\":\"gpu\",\"effect\":\"NoSchedule\"}]},"
+			  "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}", 0);
+	assert_json_eq(json_get(o, "spec"), "{\"taints\":[{\"key\":\"cluster.karmada.io/not-ready\",\"effect\":\"NoExecute\"},"
+					   "{\"key\":\"gpu\",\"effect\":\"NoSchedule\"}]}");
+	cJSON_Delete(o);
+	o = defaulted(cl, "{\"spec\":{},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"}]}}", 0);
+	assert_json_eq(json_get(o, "spec"), "{}"); /* False/Unknown: the cluster life cycle's */
 	cJSON_Delete(o);
 }
 
@@ -308,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_workload_templates),
 		cmocka_unit_test(test_service),
 		cmocka_unit_test(test_namespace_secret),
+		cmocka_unit_test(test_karmada),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_crd_kind_untouched),
 	};

@@ -33,6 +33,64 @@ static cJSON *jq(const char *s)
 static const char *DEPLOY = "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'hello','namespace':'default',"
 			    "'uid':'u1','labels':{'app':'hello','tier':'web'}}}";
 
+/* Karmada's namespace sync controller: which Namespaces every member gets. */
+static void test_namespace_auto_sync(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *obj;
+		bool sync;
+	} cases[] = {
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'team-a'}}", true},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'default'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'kube-system'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'kube-public'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'karmada-system'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'karmada-apps'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'karmada-es-eu'}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'kubeflow'}}", true},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'team-b','labels':"
+	     "{'namespace.karmada.io/skip-auto-propagation':'true'}}}", false},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'team-c','labels':"
+	     "{'namespace.karmada.io/skip-auto-propagation':'false'}}}", true},
+	    {"{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'gone','deletionTimestamp':'2026-01-01T00:00:00Z'}}",
+	     false},
+	    {"{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'team-a','namespace':'team-a'}}", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *o = jq(cases[i].obj);
+		if (detector_namespace_auto_sync(o) != cases[i].sync)
+			fail_msg("case %zu (%s): want %d", i, cases[i].obj, cases[i].sync);
+		cJSON_Delete(o);
+	}
+}
+
+/* Deleting a policy ends its claim on the binding and nothing else. */
+static void test_unclaimed_binding(void **state)
+{
+	(void)state;
+	cJSON *b = jq("{'apiVersion':'work.karmada.io/v1alpha2','kind':'ResourceBinding','metadata':{'name':'hello-deployment',"
+		      "'namespace':'default','resourceVersion':'7','labels':{'propagationpolicy.karmada.io/permanent-id':'p1',"
+		      "'resourcebinding.karmada.io/permanent-id':'b1'},'annotations':{'propagationpolicy.karmada.io/name':'pp',"
+		      "'propagationpolicy.karmada.io/namespace':'default'}},'spec':{'clusters':[{'name':'eu','replicas':2}],"
+		      "'placement':{'clusterAffinity':{'clusterNames':['eu']}}},'status':{'conditions':[]}}");
+	cJSON *u = detector_unclaimed_binding(b);
+	assert_non_null(u);
+	const cJSON *labels = json_get(u, "metadata.labels");
+	assert_null(cJSON_GetObjectItemCaseSensitive(labels, "propagationpolicy.karmada.io/permanent-id"));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, "resourcebinding.karmada.io/permanent-id")),
+			    "b1");
+	assert_null(json_get(u, "metadata.annotations"));
+	assert_null(json_get(u, "metadata.resourceVersion"));
+	assert_null(json_get(u, "status"));
+	/* Placement and the scheduled clusters stay: nothing leaves a member. */
+	assert_true(json_equal(json_get(u, "spec"), json_get(b, "spec")));
+	/* Already unclaimed: nothing to write. */
+	assert_null(detector_unclaimed_binding(u));
+	cJSON_Delete(u);
+	cJSON_Delete(b);
+}
+
 static void test_propagatable(void **state)
 {
 	(void)state;
@@ -57,10 +115,22 @@ static void test_propagatable(void **state)
 	assert_false(detector_propagatable("v1", "Event", "default"));
 	assert_false(detector_propagatable("events.k8s.io/v1", "Event", "default"));
 	assert_false(detector_propagatable("coordination.k8s.io/v1", "Lease", "default"));
-	assert_false(detector_propagatable("v1", "Namespace", ""));
 	assert_false(detector_propagatable("v1", "Node", ""));
-	assert_false(detector_propagatable("v1", "Pod", "default"));
-	assert_false(detector_propagatable("apiextensions.k8s.io/v1", "CustomResourceDefinition", ""));
+	/* Every kind the hub serves propagates, as in Karmada (issue 16). */
+	assert_true(detector_propagatable("v1", "Namespace", ""));
+	assert_true(detector_propagatable("v1", "Pod", "default"));
+	assert_true(detector_propagatable("apiextensions.k8s.io/v1", "CustomResourceDefinition", ""));
+	assert_true(detector_propagatable("webapp.my.domain/v1", "Guestbook", "default"));
+	/* ... but a reserved Namespace object does not. */
+	cJSON *ns = jq("{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'kube-system'}}");
+	assert_false(detector_template_propagatable(ns));
+	cJSON_Delete(ns);
+	ns = jq("{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'karmada-es-eu'}}");
+	assert_false(detector_template_propagatable(ns));
+	cJSON_Delete(ns);
+	ns = jq("{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'team-a'}}");
+	assert_true(detector_template_propagatable(ns));
+	cJSON_Delete(ns);
 	assert_false(detector_propagatable(NULL, "Deployment", "default"));
 }
 
@@ -303,6 +373,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_propagatable),
+		cmocka_unit_test(test_namespace_auto_sync),
+		cmocka_unit_test(test_unclaimed_binding),
 		cmocka_unit_test(test_selector_match),
 		cmocka_unit_test(test_choose_order),
 		cmocka_unit_test(test_choose_pp_before_cpp),

@@ -280,6 +280,75 @@ static void test_delete_namespace_cascades(void **state)
 	cJSON_Delete(ns);
 }
 
+/* Finalizers: DELETE marks (deletionTimestamp, once); updates may remove
+ * finalizers, never add one; the last one gone completes the deletion. */
+static void test_finalizers_and_graceful_deletion(void **state)
+{
+	struct obj_ctx *c = *state;
+	const struct kind_info *cm = kinds_find_kind("", "v1", "ConfigMap");
+	char *out = NULL;
+	struct api_error e = {0};
+	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"f\",\"finalizers\":[\"a.io/x\",\"b.io/y\"],"
+			       "\"deletionTimestamp\":\"2020-01-01T00:00:00Z\"}}");
+	assert_int_equal(obj_create(c, cm, "default", o, false, &out, &e), 0);
+	free(out);
+	cJSON_Delete(o);
+	/* A client cannot create an object already being deleted. */
+	assert_int_equal(obj_get(c, cm, "default", "f", &out, &e), 0);
+	cJSON *got = cJSON_Parse(out);
+	free(out);
+	assert_null(json_get_str(got, "metadata.deletionTimestamp"));
+	cJSON_Delete(got);
+
+	assert_int_equal(obj_delete(c, cm, "default", "f", &out, &e), 0);
+	got = cJSON_Parse(out);
+	free(out);
+	const char *ts = json_get_str(got, "metadata.deletionTimestamp");
+	assert_non_null(ts);
+	char first[64];
+	snprintf(first, sizeof first, "%s", ts);
+	cJSON_Delete(got);
+	/* Still there; a second DELETE changes nothing. */
+	assert_int_equal(obj_delete(c, cm, "default", "f", &out, &e), 0);
+	got = cJSON_Parse(out);
+	free(out);
+	assert_string_equal(json_get_str(got, "metadata.deletionTimestamp"), first);
+	/* An update adding a finalizer and clearing the timestamp keeps neither
+	 * change; removing one finalizer leaves the object. */
+	cJSON *upd = json_dup(got);
+	cJSON_Delete(got);
+	cJSON *meta = json_get(upd, "metadata");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "deletionTimestamp");
+	cJSON_ReplaceItemInObjectCaseSensitive(meta, "finalizers", cJSON_Parse("[\"b.io/y\",\"c.io/new\"]"));
+	assert_int_equal(obj_update(c, cm, "default", "f", upd, SUBRES_NONE, false, &out, &e), 0);
+	cJSON_Delete(upd);
+	got = cJSON_Parse(out);
+	free(out);
+	assert_string_equal(json_get_str(got, "metadata.deletionTimestamp"), first);
+	char *fs = cJSON_PrintUnformatted(json_get(got, "metadata.finalizers"));
+	assert_string_equal(fs, "[\"b.io/y\"]");
+	free(fs);
+	/* The last finalizer removed: gone. */
+	upd = json_dup(got);
+	cJSON_Delete(got);
+	cJSON_DeleteItemFromObjectCaseSensitive(json_get(upd, "metadata"), "finalizers");
+	assert_int_equal(obj_update(c, cm, "default", "f", upd, SUBRES_NONE, false, &out, &e), 0);
+	free(out);
+	cJSON_Delete(upd);
+	assert_int_equal(obj_get(c, cm, "default", "f", &out, &e), -1);
+	assert_int_equal(e.code, 404);
+	api_error_clear(&e);
+	/* Without finalizers a DELETE is immediate, as before. */
+	o = cJSON_Parse("{\"metadata\":{\"name\":\"g\"}}");
+	assert_int_equal(obj_create(c, cm, "default", o, false, &out, &e), 0);
+	free(out);
+	cJSON_Delete(o);
+	assert_int_equal(obj_delete(c, cm, "default", "g", &out, &e), 0);
+	free(out);
+	assert_int_equal(obj_get(c, cm, "default", "g", &out, &e), -1);
+	api_error_clear(&e);
+}
+
 static void test_parse_path(void **state)
 {
 	struct api_path p;
@@ -401,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_update_cur_and_noop_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_creates_then_merges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_namespace_cascades, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finalizers_and_graceful_deletion, setup, teardown),
 		cmocka_unit_test(test_parse_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
