@@ -9,6 +9,7 @@
 #include "aggregate.h"
 #include "detector.h"
 #include "events.h"
+#include "failover.h"
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "kinds.h"
@@ -946,7 +947,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
-	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
+	int rc = schedule_evicting(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+				   json_get(b, "spec.gracefulEvictionTasks"), &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
@@ -1040,6 +1042,7 @@ static cJSON *binding_works(struct controller *c, const cJSON *b)
  * writes it over stored_b (the binding as read) in one write, spec and
  * status together; then the template's status. works: the binding's Works as
  * stored now. b is modified (it becomes the stored binding). */
+static const cJSON *current_clusters(struct controller *c);
 static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b, const cJSON *tmpl,
 			      const cJSON *works)
 {
@@ -1048,6 +1051,7 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	char now[40];
 	now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
+	failover_mask_unreachable(st, current_clusters(c), now);
 	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
 	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
@@ -1391,7 +1395,9 @@ static void reconcile_binding(struct controller *c, const char *key)
 		}
 	}
 	/* A cluster that lost its share loses its Work. */
-	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
+	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
+	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);
+	cJSON_Delete(kept);
 	char msg[900];
 	if (sync_error) {
 		event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "defaults.h"
+#include "failover.h"
 #include "jsonutil.h"
 #include "patch.h"
 #include "timefmt.h"
@@ -284,6 +285,7 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	else
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
 	defaults_apply(k, obj, ++c->ip_seq);
+	failover_default_tolerations(k, obj);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
@@ -411,6 +413,7 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 		return store_rc_error(STORE_CONFLICT, k, name, e);
 	merge_for_update(k, old, obj, sub);
 	defaults_apply(k, obj, ++c->ip_seq);
+	failover_default_tolerations(k, obj);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {

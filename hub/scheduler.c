@@ -555,6 +555,8 @@ struct sched_ctx {
 	const struct req_list *rl;
 	/* Whether anything reads ccl.avail (see needs_estimates). */
 	bool need_avail;
+	/* gracefulEvictionTasks of the binding (ClusterEviction plugin). */
+	const cJSON *evictions;
 };
 
 static void set_error(struct sched_result *out, const char *reason, const char *fmt, ...)
@@ -578,6 +580,11 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	const cJSON *tols = obj_item(cx->placement, "clusterTolerations");
 	const cJSON *t;
 	bool has_ready_taint = false;
+	/* Karmada's TaintToleration skips a cluster already in the result: a
+	 * NoSchedule taint only keeps new placements away, and a NoExecute one
+	 * is the taint manager's to act on after the toleration time. */
+	if (c->in_prev)
+		goto taints_done;
 	cJSON_ArrayForEach(t, obj_item(obj_item(c->obj, "spec"), "taints")) {
 		const char *key = obj_str(t, "key");
 		const char *val = obj_str(t, "value");
@@ -603,6 +610,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return buf;
 		}
 	}
+taints_done:
 	if (!affinity_plan_matches(affinity, c->obj))
 		return REASON_AFFINITY;
 	const cJSON *sc;
@@ -619,6 +627,12 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return "cluster(s) did not have region property";
 		if (strcmp(f, "zone") == 0 && cluster_zones(c->obj, zones, 1) == 0)
 			return "cluster(s) did not have zones property";
+	}
+	/* ClusterEviction: a cluster the binding is being evicted from. */
+	cJSON_ArrayForEach(t, cx->evictions) {
+		const char *from = obj_str(t, "fromCluster");
+		if (from && strcmp(from, c->name) == 0)
+			return "cluster(s) is in the process of eviction";
 	}
 	return NULL;
 }
@@ -1439,6 +1453,13 @@ static long workload_replicas(const cJSON *workload)
 int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out)
 {
+	return schedule_evicting(clusters, placement, workload, workload_has_replicas, previous, NULL, out);
+}
+
+int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
+		      struct sched_result *out)
+{
 	memset(out, 0, sizeof *out);
 	if (clusters && !cJSON_IsArray(clusters)) {
 		set_error(out, "SchedulerError", "clusters must be a list");
@@ -1446,6 +1467,7 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 	}
 	struct sched_ctx cx = {0};
 	cx.placement = cJSON_IsObject(placement) ? placement : NULL;
+	cx.evictions = cJSON_IsArray(eviction_tasks) ? eviction_tasks : NULL;
 	cx.uid = obj_str(obj_item(workload, "metadata"), "uid");
 	cx.has_replicas = workload_has_replicas;
 	cx.replicas = workload_has_replicas ? workload_replicas(workload) : 0;

@@ -1640,6 +1640,40 @@ static void v_override(struct validation *v, const cJSON *obj)
 	check_plaintext_paths(v, at(obj, "spec.overriders"), "spec.overriders");
 }
 
+static const char *const E_MATCH_OP[] = {"In", "NotIn", NULL};
+static const char *const E_TAINT_EFFECT[] = {"NoExecute", "NoSchedule", NULL};
+
+/* ClusterTaintPolicy (policy.karmada.io/v1alpha1), as its CRD schema and
+ * Karmada's webhook check it. */
+static const struct rule CTP_RULES[] = {
+	ROBJ("spec", F_REQ),
+	ROBJ("spec.targetClusters", 0),
+	RARR("spec.addOnConditions", 0),
+	RSTR("spec.addOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.addOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.addOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.addOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.removeOnConditions", 0),
+	RSTR("spec.removeOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.removeOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.removeOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.removeOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.taints", F_REQ_DEEP | F_NONEMPTY),
+	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
+	RSTR("spec.taints[].value", 0),
+	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_TAINT_EFFECT),
+};
+
+static void v_cluster_taint_policy(struct validation *v, const cJSON *obj)
+{
+	APPLY(v, obj, "", CTP_RULES);
+	check_affinity(v, obj, "spec.targetClusters");
+	const cJSON *spec = at(obj, "spec");
+	if (cJSON_IsObject(spec) && cJSON_GetArraySize(get(spec, "addOnConditions")) == 0 &&
+	    cJSON_GetArraySize(get(spec, "removeOnConditions")) == 0)
+		required(v, "spec.addOnConditions", "at least one of addOnConditions or removeOnConditions is required");
+}
+
 static const struct rule CLUSTER_RULES[] = {
 	ROBJ("spec", 0),
 	RENUM("spec.syncMode", F_REQ_DEEP | F_NONEMPTY, E_SYNC_MODE),
@@ -1747,6 +1781,7 @@ static const struct kind_rules KIND_RULES[] = {
 	{"policy.karmada.io", "ClusterPropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "OverridePolicy", N_SUBDOMAIN, v_override},
 	{"policy.karmada.io", "ClusterOverridePolicy", N_SUBDOMAIN, v_override},
+	{"policy.karmada.io", "ClusterTaintPolicy", N_SUBDOMAIN, v_cluster_taint_policy},
 };
 
 int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
