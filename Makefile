@@ -38,7 +38,7 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run
+.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run fault-failover
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -101,6 +101,12 @@ test: fuzz-smoke unit e2e e2e-tls browser
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
+# Member loss, cluster failover (ClusterTaintPolicy, graceful eviction,
+# purge modes, hub restart mid-eviction) and application failover, with
+# three simulated members and agents (about a minute).
+fault-failover: all
+	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
+
 e2e-tls: all
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e \
 	  --deselect tests/e2e/test_tls.py $(PYTEST_ARGS)

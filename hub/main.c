@@ -246,6 +246,10 @@ static int cmd_serve(int argc, char **argv)
 	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
+	/* Karmada looks every 5 s; a short grace (tests) is looked at often
+	 * enough to keep its meaning. */
+	if (acfg.grace_ms > 0 && acfg.grace_ms < 15000)
+		acfg.monitor_period_ms = acfg.grace_ms / 3 < 200 ? 200 : (int)(acfg.grace_ms / 3);
 	failover_configure(&fcfg);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	struct failover *fo = failover_start(loop, st, apiserver_objects(api));
