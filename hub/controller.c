@@ -941,8 +941,18 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 			     const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
-	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
+	if (!placement)
 		return;
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+		/* Karmada's scheduler: nothing to schedule, the generation is
+		 * observed all the same (graceful eviction waits for it). */
+		double g = json_get_num(b, "metadata.generation", 1);
+		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
+		if (cJSON_IsObject(bst) && cond_is(json_condition(b, "Scheduled"), "True") &&
+		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
+			json_set_num(bst, "schedulerObservedGeneration", g);
+		return;
+	}
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */

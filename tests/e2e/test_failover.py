@@ -87,13 +87,18 @@ class Member:
             stdout=self.agent_log, stderr=self.agent_log)
         return self
 
-    def kill(self):
-        """The member and its agent die (SIGKILL: nothing said to the hub)."""
-        for p, log in ((self.agent, self.agent_log), (self.sim, self.sim_log)):
-            p.kill()
-            p.wait()
-            log.close()
-        self.sim = self.agent = None
+    def kill(self, sim=True, agent=True):
+        """The member and/or its agent die (SIGKILL: nothing said to the hub)."""
+        if agent and self.agent:
+            self.agent.kill()
+            self.agent.wait()
+            self.agent_log.close()
+            self.agent = None
+        if sim and self.sim:
+            self.sim.kill()
+            self.sim.wait()
+            self.sim_log.close()
+            self.sim = None
 
     def stop(self):
         rcs = []
@@ -124,7 +129,9 @@ class Member:
 class Fleet:
     def __init__(self, tmp, hub_flags, ready_delays=None):
         self.tmp = tmp
-        self.hub = Hub(os.path.join(tmp, "hub"), extra=hub_flags)
+        # A fixed address, so that agents find a restarted hub.
+        self.hub = Hub(os.path.join(tmp, "hub"), extra=list(hub_flags) + ["--insecure-listen",
+                                                                        "127.0.0.1:%d" % free_port()])
         os.makedirs(self.hub.data_dir, exist_ok=True)
         self.hub.start()
         home = os.path.join(tmp, "home")
@@ -274,6 +281,8 @@ def test_cluster_taint_policy_served_validated_printed(tmp_path):
         assert hub.stop() == 0, hub.read_log()
 
 
+@pytest.mark.skipif(os.environ.get("ATOLL_E2E_TLS") == "1" and not FAULT,
+                    reason="agents speak plain HTTP here; the TLS run repeats it only with ATOLL_FAULT=1")
 def test_member_loss_and_return(fleet_factory):
     """No ClusterTaintPolicy: a lost member gets Ready=Unknown and the
     NoSchedule unreachable taint after the grace period, keeps its place in
@@ -289,13 +298,18 @@ def test_member_loss_and_return(fleet_factory):
     uid_d = f.member_deploy("m2")["metadata"]["uid"]
     uid_s = f.members["m2"].get(SVC + "/web")["metadata"]["uid"]
 
-    f.members["m2"].kill()
+    # The member dies, its agent lives on and reports it unreachable: one
+    # failed report is no verdict; Ready turns False only after the grace
+    # period (3 s from the last healthy report, at most 1 s before the kill).
+    f.members["m2"].kill(agent=False)
     lost = time.time()
-    # Not before the grace period (3 s from the last heartbeat, at most 1 s
-    # before the kill).
     while time.time() - lost < 1.5:
         assert f.ready("m2") == "True", "Ready changed before the grace period"
         time.sleep(0.1)
+    wait_for("m2 Ready=False", lambda: f.ready("m2") == "False", timeout=20)
+    assert f.taints("m2") == {("cluster.karmada.io/not-ready", "NoSchedule")}
+    # Then the agent goes too: no report at all is Ready=Unknown.
+    f.members["m2"].kill()
     wait_for("m2 Ready=Unknown", lambda: f.ready("m2") == "Unknown", timeout=20)
     assert f.taints("m2") == {("cluster.karmada.io/unreachable", "NoSchedule")}
     # The lost cluster's status is unknown, not its last report.
@@ -333,7 +347,18 @@ def test_cluster_failover_gracefully(fleet_factory):
     only holder of the replicas dies: after the toleration (2 s) the binding
     is evicted, replicas come up elsewhere, the old Work goes only once they
     are ready; the member comes back and nothing is doubled."""
-    f = fleet_factory(ready_delays={"m2": "2s"})
+    _cluster_failover(fleet_factory, restart_hub=False)
+
+
+@fault
+def test_cluster_failover_hub_restarted_mid_eviction(fleet_factory):
+    """The same, with the hub restarted while the eviction task waits for
+    the new replicas: the task (on the binding) survives and completes."""
+    _cluster_failover(fleet_factory, restart_hub=True)
+
+
+def _cluster_failover(fleet_factory, restart_hub):
+    f = fleet_factory(ready_delays={"m2": "4s" if restart_hub else "2s"})
     k = f.k
     apply(k, NOT_READY_NOEXECUTE)
     apply(k, deployment(replicas=3))
@@ -357,6 +382,10 @@ def test_cluster_failover_gracefully(fleet_factory):
     task = f.binding("web-deployment")["spec"]["gracefulEvictionTasks"][0]
     assert task["fromCluster"] == "m1" and task["purgeMode"] == "Gracefully"
     assert task["reason"] == "TaintUntolerated" and task["producer"] == "TaintManager"
+    if restart_hub:
+        assert f.hub.stop() == 0, f.hub.read_log()
+        f.hub.start()
+        assert f.binding("web-deployment")["spec"]["gracefulEvictionTasks"][0]["fromCluster"] == "m1"
     # The old copy stays until m2's replicas are ready (2 s ready delay there).
     seen_gone_before_ready = False
     deadline = time.time() + 20
@@ -369,7 +398,7 @@ def test_cluster_failover_gracefully(fleet_factory):
         if gone:
             break
         time.sleep(0.05)
-    assert gone, "the evicted cluster's Work was never removed"
+    assert gone, "the evicted cluster's Work was never removed: %s" % json.dumps(f.binding("web-deployment"))
     assert not seen_gone_before_ready, "the old copy went before the new replicas were ready"
     assert "gracefulEvictionTasks" not in f.binding("web-deployment")["spec"]
     assert [e for e in f.events("EvictWorkloadFromClusterSucceed") if "m1" in e["message"]]
