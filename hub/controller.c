@@ -1362,6 +1362,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON *applied = NULL;
 		err[0] = '\0';
 		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		if (w)
+			failover_inject_state(w, next, cn); /* statePreservation */
 		if (!w) {
 			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
 			sync_error = sync_err;
@@ -1382,6 +1384,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 			smap_del(&c->namespaces, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
+				if (w2)
+					failover_inject_state(w2, next, cn);
 				if (w2)
 					rc = upsert(c, wk, wns, wname, w2, NULL, &stored);
 			}

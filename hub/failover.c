@@ -419,6 +419,40 @@ cJSON *failover_preserve_state(const cJSON *rules, const cJSON *status)
 	return out;
 }
 
+bool failover_inject_state(cJSON *work, const cJSON *binding, const char *cluster)
+{
+	bool changed = false;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, json_get(binding, "spec.gracefulEvictionTasks"))
+	{
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(t, "preservedLabelState");
+		if (!cJSON_IsObject(state) || !state->child)
+			continue;
+		bool before = false;
+		const cJSON *c;
+		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(t, "clustersBeforeFailover"))
+			before |= cJSON_IsString(c) && strcmp(c->valuestring, cluster) == 0;
+		if (before)
+			continue;
+		cJSON *m;
+		cJSON_ArrayForEach(m, (cJSON *)json_get(work, "spec.workload.manifests"))
+		{
+			if (!cJSON_IsObject(m))
+				continue;
+			cJSON *labels = json_ensure_obj(json_ensure_obj(m, "metadata"), "labels");
+			const cJSON *kv;
+			cJSON_ArrayForEach(kv, state)
+				if (cJSON_IsString(kv) &&
+				    !str_is(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, kv->string)),
+					    kv->valuestring)) {
+					json_set_str(labels, kv->string, kv->valuestring);
+					changed = true;
+				}
+		}
+	}
+	return changed;
+}
+
 /* ---- unreachable clusters in a binding's status ---- */
 
 static const cJSON *cluster_named(const cJSON *clusters, const char *name)

@@ -99,6 +99,11 @@ cJSON *failover_works_kept(const cJSON *binding, const cJSON *targets);
  * "{.a.b}" with dotted fields only). NULL when nothing is preserved. */
 cJSON *failover_preserve_state(const cJSON *rules, const cJSON *status);
 
+/* Karmada's injectReservedLabelState: a Work rendered for a cluster that
+ * is not in a task's clustersBeforeFailover gets the task's
+ * preservedLabelState as labels on each manifest. Returns true if changed. */
+bool failover_inject_state(cJSON *work, const cJSON *binding, const char *cluster);
+
 /* Replaces, in a binding's new status, the aggregatedStatus item of every
  * cluster whose Ready condition is not True by an unknown one (status
  * dropped, health Unknown) and sets condition ClusterStatusUnknown=True

@@ -1523,10 +1523,36 @@ static void check_resource_selectors(struct validation *v, const cJSON *obj)
 	APPLY(v, obj, "spec.resourceSelectors[].labelSelector", SELECTOR_RULES);
 }
 
+/* Karmada's ValidatePolicyFailover / ValidateApplicationFailover. */
+static const struct rule FAILOVER_RULES[] = {
+	ROBJ("spec.failover.application.decisionConditions", 0),
+	RINT32("spec.failover.application.decisionConditions.tolerationSeconds", 0, 0),
+	ROBJ("spec.failover.application.statePreservation", 0),
+	RARR("spec.failover.application.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+	ROBJ("spec.failover.cluster.statePreservation", 0),
+	RARR("spec.failover.cluster.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+};
+
+static void check_failover(struct validation *v, const cJSON *obj)
+{
+	if (!cJSON_IsObject(at(obj, "spec.failover")))
+		return;
+	APPLY(v, obj, "", FAILOVER_RULES);
+	const cJSON *pd = get(at(obj, "spec"), "propagateDeps");
+	cJSON no = {.type = cJSON_False};
+	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(pd))
+		invalid(v, "spec.propagateDeps", pd ? pd : &no, "application failover is set, propagateDeps must be true");
+}
+
 static void v_propagation(struct validation *v, const cJSON *obj)
 {
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
 	APPLY(v, obj, "", PP_RULES);
+	check_failover(v, obj);
 	check_resource_selectors(v, obj);
 	check_affinity(v, obj, "spec.placement.clusterAffinity");
 	check_affinity(v, obj, "spec.placement.clusterAffinities[]");

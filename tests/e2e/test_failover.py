@@ -269,6 +269,13 @@ def test_cluster_taint_policy_served_validated_printed(tmp_path):
                 "tolerationSeconds": 7} in tols
         assert {"key": "cluster.karmada.io/unreachable", "operator": "Exists", "effect": "NoExecute",
                 "tolerationSeconds": 300} in tols
+        # Karmada's webhook: application failover needs propagateDeps.
+        app = policy("app", failover={"application": {"decisionConditions": {"tolerationSeconds": 60}}})
+        code, st, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies",
+                                  app)
+        assert code == 422 and "application failover is set, propagateDeps must be true" in st["message"], st
+        app["spec"]["propagateDeps"] = True
+        apply(k, app)
         # A toleration the user wrote is kept, not doubled.
         own = policy("own")
         own["spec"]["placement"]["clusterTolerations"] = [
@@ -453,12 +460,15 @@ def test_eviction_off_by_flag(fleet_factory):
 def test_application_failover(fleet_factory):
     """A workload Unhealthy in one member for tolerationSeconds moves; with
     purgeMode Gracefully the unhealthy copy goes once the new one is ready."""
-    f = fleet_factory()
+    f = fleet_factory(ready_delays={"m2": "2s"})
     k = f.k
     apply(k, deployment(replicas=2))
     pp = policy(clusters=("m1",), kinds=("Deployment",),
                 failover={"application": {"decisionConditions": {"tolerationSeconds": 2},
-                                          "purgeMode": "Gracefully", "gracePeriodSeconds": 30}})
+                                          "purgeMode": "Gracefully", "gracePeriodSeconds": 30,
+                                          "statePreservation": {"rules": [
+                                              {"aliasLabelName": "failover.example.io/replicas",
+                                               "jsonPath": "{.replicas}"}]}}})
     pp["spec"]["propagateDeps"] = True
     apply(k, pp)
     wait_for("2/2 on m1", lambda: (f.template() or {}).get("status", {}).get("readyReplicas") == 2)
@@ -470,5 +480,10 @@ def test_application_failover(fleet_factory):
     wait_for("moved to m2", lambda: f.shares("web-deployment") == {"m2": 2}, timeout=20)
     task = f.binding("web-deployment")["spec"]["gracefulEvictionTasks"][0]
     assert task["reason"] == "ApplicationFailure" and task["fromCluster"] == "m1"
+    assert task["preservedLabelState"] == {"failover.example.io/replicas": "2"}
+    assert task["producer"] == "ResourceBindingController" and task["gracePeriodSeconds"] == 30
+    # statePreservation: the new cluster's copy carries the preserved state.
+    wait_for("the preserved label on m2", lambda: (f.member_deploy("m2") or {}).get("metadata", {})
+             .get("labels", {}).get("failover.example.io/replicas") == "2")
     wait_for("unhealthy copy removed from m1", lambda: f.member_deploy("m1") is None, timeout=20)
     assert f.member_deploy("m2")["status"]["readyReplicas"] == 2

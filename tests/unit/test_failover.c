@@ -275,6 +275,22 @@ static void test_preserve_state(void **state)
 	cJSON_Delete(rules);
 }
 
+static void test_inject_state(void **state)
+{
+	cJSON *b = jq("{'spec':{'gracefulEvictionTasks':[{'fromCluster':'m1','clustersBeforeFailover':['m1','m2'],"
+		      "'preservedLabelState':{'app.failover/ready':'3'}}]}}");
+	cJSON *w = jq("{'spec':{'workload':{'manifests':[{'kind':'Deployment','metadata':{'name':'web'}}]}}}");
+	/* A cluster that had the workload before the failover: untouched. */
+	assert_false(failover_inject_state(w, b, "m2"));
+	assert_json(w, "{'spec':{'workload':{'manifests':[{'kind':'Deployment','metadata':{'name':'web'}}]}}}");
+	assert_true(failover_inject_state(w, b, "m3"));
+	assert_json(w, "{'spec':{'workload':{'manifests':[{'kind':'Deployment','metadata':{'name':'web',"
+		       "'labels':{'app.failover/ready':'3'}}}]}}}");
+	assert_false(failover_inject_state(w, b, "m3"));
+	cJSON_Delete(w);
+	cJSON_Delete(b);
+}
+
 static void test_default_tolerations(void **state)
 {
 	struct failover_config cfg = {.not_ready_toleration_s = 20, .unreachable_toleration_s = 300};
@@ -391,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_eviction_time),
 		cmocka_unit_test(test_evict_and_assess),
 		cmocka_unit_test(test_preserve_state),
+		cmocka_unit_test(test_inject_state),
 		cmocka_unit_test(test_default_tolerations),
 		cmocka_unit_test(test_mask_unreachable),
 		cmocka_unit_test(test_scheduler_taints_and_evictions),
