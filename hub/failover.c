@@ -517,7 +517,59 @@ struct failover {
 	struct event *tick;
 	struct unhealthy *unhealthy;
 	const struct kind_info *k_cluster, *k_ctp, *k_rb, *k_crb;
+	/* Bindings with eviction tasks or application failover (kept from
+	 * the store's committed changes): looked at every tick. */
+	char **watched;
+	int nwatched, capwatched;
+	/* The full scan of bindings (for NoExecute taints) runs when the
+	 * clusters' NoExecute taints change, when a toleration runs out
+	 * (next_due), and every FULL_SCAN_S as a safety net. */
+	char *noexec_fp;
+	time_t next_due, last_full;
+	bool scanned;
 };
+
+#define FULL_SCAN_S 30
+
+static const char RB_PREFIX[] = "work.karmada.io/resourcebindings/";
+static const char CRB_PREFIX[] = "work.karmada.io/clusterresourcebindings/";
+
+static int watched_find(const struct failover *f, const char *key)
+{
+	for (int i = 0; i < f->nwatched; i++)
+		if (strcmp(f->watched[i], key) == 0)
+			return i;
+	return -1;
+}
+
+static void watched_set(struct failover *f, const char *key, bool on)
+{
+	int i = watched_find(f, key);
+	if (on && i < 0) {
+		if (f->nwatched == f->capwatched) {
+			f->capwatched = f->capwatched ? 2 * f->capwatched : 16;
+			f->watched = realloc(f->watched, (size_t)f->capwatched * sizeof *f->watched);
+		}
+		f->watched[f->nwatched++] = strdup(key);
+	} else if (!on && i >= 0) {
+		free(f->watched[i]);
+		f->watched[i] = f->watched[--f->nwatched];
+	}
+}
+
+static bool binding_value_watched(const char *value)
+{
+	return value && (strstr(value, "\"gracefulEvictionTasks\"") || strstr(value, "\"application\""));
+}
+
+static void on_store_event(const struct store_event *ev, void *ud)
+{
+	struct failover *f = ud;
+	if (strncmp(ev->key, RB_PREFIX, sizeof RB_PREFIX - 1) != 0 &&
+	    strncmp(ev->key, CRB_PREFIX, sizeof CRB_PREFIX - 1) != 0)
+		return;
+	watched_set(f, ev->key, ev->type != STORE_DELETED && binding_value_watched(ev->value));
+}
 
 struct collect {
 	cJSON *arr;
@@ -533,7 +585,7 @@ static bool worth_parsing(const struct collect *c, const char *value, size_t len
 	/* The cheap look first: most bindings have no task, no application
 	 * failover and no tainted cluster. */
 	(void)len;
-	if (strstr(value, "\"gracefulEvictionTasks\"") || strstr(value, "\"application\""))
+	if (binding_value_watched(value))
 		return true;
 	for (int i = 0; i < c->nnames; i++) {
 		char q[80];
@@ -679,6 +731,8 @@ static void handle_binding(struct failover *f, const char *bkey, const cJSON *b,
 			if (!cl)
 				continue;
 			time_t when = failover_eviction_time(cl, tols, now);
+			if (when > now && (f->next_due == 0 || when < f->next_due))
+				f->next_due = when;
 			if (when < 0 || when > now)
 				continue;
 			cJSON *preserved = failover_preserve_state(json_get(b, "spec.failover.cluster.statePreservation.rules"),
@@ -750,6 +804,32 @@ static void handle_binding(struct failover *f, const char *bkey, const cJSON *b,
 	cJSON_Delete(next);
 }
 
+static void handle_value(struct failover *f, const char *key, const char *value, size_t len,
+			 const cJSON *clusters, time_t now, const char *nows)
+{
+	cJSON *b = cJSON_ParseWithLength(value, len);
+	if (b && json_get_str(b, "metadata.name"))
+		handle_binding(f, key, b, clusters, now, nows);
+	cJSON_Delete(b);
+}
+
+struct scan {
+	struct failover *f;
+	struct collect filter;
+	const cJSON *clusters;
+	time_t now;
+	const char *nows;
+};
+
+static int scan_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct scan *sc = ud;
+	watched_set(sc->f, key, binding_value_watched(value)); /* e.g. after a restart */
+	if (worth_parsing(&sc->filter, value, len))
+		handle_value(sc->f, key, value, len, sc->clusters, sc->now, sc->nows);
+	return 0;
+}
+
 void failover_run_once(struct failover *f)
 {
 	time_t now = time(NULL);
@@ -758,42 +838,66 @@ void failover_run_once(struct failover *f)
 	cJSON *clusters = list(f, "cluster.karmada.io/clusters/", NULL);
 	cJSON *policies = list(f, "policy.karmada.io/clustertaintpolicies/", NULL);
 	apply_taint_policies(f, clusters, policies, nows);
+	if (cJSON_GetArraySize(policies) > 0) {
+		cJSON_Delete(clusters);
+		clusters = list(f, "cluster.karmada.io/clusters/", NULL);
+	}
 	cJSON_Delete(policies);
-	cJSON_Delete(clusters);
-	clusters = list(f, "cluster.karmada.io/clusters/", NULL);
-	/* Clusters with a NoExecute taint: their bindings are looked at. */
+	/* Clusters with a NoExecute taint, and what those taints are. */
 	const char *names[256];
 	int nn = 0;
+	cJSON *fp = cJSON_CreateArray();
 	const cJSON *c;
 	cJSON_ArrayForEach(c, clusters)
 	{
 		const cJSON *t;
 		bool ne = false;
-		cJSON_ArrayForEach(t, json_get(c, "spec.taints")) ne |= str_is(json_get_str(t, "effect"), "NoExecute");
+		cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
+		{
+			if (!str_is(json_get_str(t, "effect"), "NoExecute"))
+				continue;
+			ne = true;
+			cJSON *x = json_dup(t);
+			json_set_str(x, "cluster", json_get_str(c, "metadata.name") ? json_get_str(c, "metadata.name") : "");
+			cJSON_AddItemToArray(fp, x);
+		}
 		if (ne && nn < 256 && json_get_str(c, "metadata.name"))
 			names[nn++] = json_get_str(c, "metadata.name");
 	}
-	struct collect proto = {.interesting_only = true, .names = names, .nnames = nn};
+	char *fps = json_print(fp);
+	cJSON_Delete(fp);
+	bool full = !f->scanned || !f->noexec_fp || strcmp(f->noexec_fp, fps) != 0 ||
+		    (f->next_due && now >= f->next_due) || now - f->last_full >= FULL_SCAN_S;
+	free(f->noexec_fp);
+	f->noexec_fp = fps;
 	for (struct unhealthy *u = f->unhealthy; u; u = u->next)
 		u->seen = false;
-	static const char *const prefixes[] = {"work.karmada.io/resourcebindings/",
-					       "work.karmada.io/clusterresourcebindings/"};
-	for (int i = 0; i < 2; i++) {
-		cJSON *bs = list(f, prefixes[i], &proto);
-		const cJSON *b;
-		cJSON_ArrayForEach(b, bs)
-		{
-			char key[1024];
-			const struct kind_info *bk = i == 0 ? f->k_rb : f->k_crb;
-			const char *ns = json_get_str(b, "metadata.namespace"), *name = json_get_str(b, "metadata.name");
-			if (!name)
-				continue;
-			obj_key(key, sizeof key, bk, ns ? ns : "", name);
-			handle_binding(f, key, b, clusters, now, nows);
+	struct scan sc = {.f = f, .filter = {.interesting_only = true, .names = names, .nnames = nn},
+			  .clusters = clusters, .now = now, .nows = nows};
+	if (full) {
+		f->scanned = true;
+		f->last_full = now;
+		f->next_due = 0;
+		store_list(f->st, RB_PREFIX, scan_item, &sc, NULL);
+		store_list(f->st, CRB_PREFIX, scan_item, &sc, NULL);
+	} else {
+		/* Only the bindings with tasks or application failover; a copy
+		 * of the keys, as writes below change the set. */
+		int n = f->nwatched;
+		char **keys = calloc((size_t)n + 1, sizeof *keys);
+		for (int i = 0; i < n; i++)
+			keys[i] = strdup(f->watched[i]);
+		for (int i = 0; i < n; i++) {
+			char *value = NULL;
+			if (store_get(f->st, keys[i], &value, NULL) == STORE_OK && value)
+				handle_value(f, keys[i], value, strlen(value), clusters, now, nows);
+			free(value);
+			free(keys[i]);
 		}
-		cJSON_Delete(bs);
+		free(keys);
 	}
-	/* Forget workloads that are no longer unhealthy. */
+	/* Forget workloads that are no longer unhealthy (only known after a
+	 * look at every binding with application failover: each tick). */
 	struct unhealthy **pp = &f->unhealthy;
 	while (*pp) {
 		if (!(*pp)->seen) {
@@ -820,6 +924,7 @@ struct failover *failover_start(struct event_base *base, struct store *st, struc
 	f->k_ctp = kinds_find_kind("policy.karmada.io", "v1alpha1", "ClusterTaintPolicy");
 	f->k_rb = kinds_find_kind("work.karmada.io", "v1alpha2", "ResourceBinding");
 	f->k_crb = kinds_find_kind("work.karmada.io", "v1alpha2", "ClusterResourceBinding");
+	store_subscribe_committed(st, on_store_event, f);
 	if (base) {
 		f->tick = event_new(base, -1, EV_PERSIST, on_tick, f);
 		struct timeval tv = {g_cfg.period_ms / 1000, (g_cfg.period_ms % 1000) * 1000};
@@ -834,6 +939,11 @@ void failover_stop(struct failover *f)
 		return;
 	if (f->tick)
 		event_free(f->tick);
+	store_unsubscribe(f->st, on_store_event, f);
+	for (int i = 0; i < f->nwatched; i++)
+		free(f->watched[i]);
+	free(f->watched);
+	free(f->noexec_fp);
 	while (f->unhealthy) {
 		struct unhealthy *u = f->unhealthy;
 		f->unhealthy = u->next;
