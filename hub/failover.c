@@ -520,6 +520,7 @@ struct failover {
 	/* Bindings with eviction tasks or application failover (kept from
 	 * the store's committed changes): looked at every tick. */
 	char **watched;
+	bool *dirty; /* changed since the last look */
 	int nwatched, capwatched;
 	/* The full scan of bindings (for NoExecute taints) runs when the
 	 * clusters' NoExecute taints change, when a toleration runs out
@@ -527,7 +528,12 @@ struct failover {
 	char *noexec_fp;
 	time_t next_due, last_full;
 	bool scanned;
+	/* A watched binding changed (a Work reported, the scheduler placed
+	 * it): its tasks are assessed within SOON_MS, not at the next tick. */
+	struct event *soon;
 };
+
+#define SOON_MS 50
 
 #define FULL_SCAN_S 30
 
@@ -549,11 +555,17 @@ static void watched_set(struct failover *f, const char *key, bool on)
 		if (f->nwatched == f->capwatched) {
 			f->capwatched = f->capwatched ? 2 * f->capwatched : 16;
 			f->watched = realloc(f->watched, (size_t)f->capwatched * sizeof *f->watched);
+			f->dirty = realloc(f->dirty, (size_t)f->capwatched * sizeof *f->dirty);
 		}
+		f->dirty[f->nwatched] = true;
 		f->watched[f->nwatched++] = strdup(key);
-	} else if (!on && i >= 0) {
+	} else if (on) {
+		f->dirty[i] = true;
+	} else if (i >= 0) {
 		free(f->watched[i]);
-		f->watched[i] = f->watched[--f->nwatched];
+		f->nwatched--;
+		f->watched[i] = f->watched[f->nwatched];
+		f->dirty[i] = f->dirty[f->nwatched];
 	}
 }
 
@@ -568,7 +580,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	if (strncmp(ev->key, RB_PREFIX, sizeof RB_PREFIX - 1) != 0 &&
 	    strncmp(ev->key, CRB_PREFIX, sizeof CRB_PREFIX - 1) != 0)
 		return;
-	watched_set(f, ev->key, ev->type != STORE_DELETED && binding_value_watched(ev->value));
+	bool on = ev->type != STORE_DELETED && binding_value_watched(ev->value);
+	watched_set(f, ev->key, on);
+	if (on && f->soon && !evtimer_pending(f->soon, NULL)) {
+		struct timeval tv = {0, SOON_MS * 1000};
+		evtimer_add(f->soon, &tv);
+	}
 }
 
 struct collect {
@@ -830,6 +847,42 @@ static int scan_item(const char *key, const char *value, size_t len, long long r
 	return 0;
 }
 
+/* Only the bindings with tasks or application failover; a copy of the
+ * keys, as the writes change the set. */
+static void watched_pass(struct failover *f, const cJSON *clusters, time_t now, const char *nows, bool dirty_only)
+{
+	int n = 0;
+	char **keys = calloc((size_t)f->nwatched + 1, sizeof *keys);
+	for (int i = 0; i < f->nwatched; i++) {
+		if (dirty_only && !f->dirty[i])
+			continue;
+		f->dirty[i] = false;
+		keys[n++] = strdup(f->watched[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		char *value = NULL;
+		if (store_get(f->st, keys[i], &value, NULL) == STORE_OK && value)
+			handle_value(f, keys[i], value, strlen(value), clusters, now, nows);
+		free(value);
+		free(keys[i]);
+	}
+	free(keys);
+}
+
+/* Graceful eviction tasks assessed soon after their binding changed.
+ * Application failover's unhealthy clock is not touched here (u->seen
+ * stays as the last tick left it). */
+static void on_soon(evutil_socket_t fd, short what, void *arg)
+{
+	struct failover *f = arg;
+	time_t now = time(NULL);
+	char nows[40];
+	time_rfc3339(now, nows, sizeof nows);
+	cJSON *clusters = list(f, "cluster.karmada.io/clusters/", NULL);
+	watched_pass(f, clusters, now, nows, true);
+	cJSON_Delete(clusters);
+}
+
 void failover_run_once(struct failover *f)
 {
 	time_t now = time(NULL);
@@ -881,20 +934,7 @@ void failover_run_once(struct failover *f)
 		store_list(f->st, RB_PREFIX, scan_item, &sc, NULL);
 		store_list(f->st, CRB_PREFIX, scan_item, &sc, NULL);
 	} else {
-		/* Only the bindings with tasks or application failover; a copy
-		 * of the keys, as writes below change the set. */
-		int n = f->nwatched;
-		char **keys = calloc((size_t)n + 1, sizeof *keys);
-		for (int i = 0; i < n; i++)
-			keys[i] = strdup(f->watched[i]);
-		for (int i = 0; i < n; i++) {
-			char *value = NULL;
-			if (store_get(f->st, keys[i], &value, NULL) == STORE_OK && value)
-				handle_value(f, keys[i], value, strlen(value), clusters, now, nows);
-			free(value);
-			free(keys[i]);
-		}
-		free(keys);
+		watched_pass(f, clusters, now, nows, false);
 	}
 	/* Forget workloads that are no longer unhealthy (only known after a
 	 * look at every binding with application failover: each tick). */
@@ -926,6 +966,7 @@ struct failover *failover_start(struct event_base *base, struct store *st, struc
 	f->k_crb = kinds_find_kind("work.karmada.io", "v1alpha2", "ClusterResourceBinding");
 	store_subscribe_committed(st, on_store_event, f);
 	if (base) {
+		f->soon = evtimer_new(base, on_soon, f);
 		f->tick = event_new(base, -1, EV_PERSIST, on_tick, f);
 		struct timeval tv = {g_cfg.period_ms / 1000, (g_cfg.period_ms % 1000) * 1000};
 		event_add(f->tick, &tv);
@@ -939,10 +980,13 @@ void failover_stop(struct failover *f)
 		return;
 	if (f->tick)
 		event_free(f->tick);
+	if (f->soon)
+		event_free(f->soon);
 	store_unsubscribe(f->st, on_store_event, f);
 	for (int i = 0; i < f->nwatched; i++)
 		free(f->watched[i]);
 	free(f->watched);
+	free(f->dirty);
 	free(f->noexec_fp);
 	while (f->unhealthy) {
 		struct unhealthy *u = f->unhealthy;

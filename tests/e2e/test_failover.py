@@ -127,7 +127,7 @@ class Member:
 
 
 class Fleet:
-    def __init__(self, tmp, hub_flags, ready_delays=None):
+    def __init__(self, tmp, hub_flags, ready_delays=None, names=CLUSTERS):
         self.tmp = tmp
         # A fixed address, so that agents find a restarted hub.
         self.hub = Hub(os.path.join(tmp, "hub"), extra=list(hub_flags) + ["--insecure-listen",
@@ -138,9 +138,9 @@ class Fleet:
         os.makedirs(home, exist_ok=True)
         self.k = Kubectl(self.hub, None, home)
         self.members = {}
-        for n in CLUSTERS:
+        for n in names:
             self.members[n] = Member(tmp, n, self.hub.url, (ready_delays or {}).get(n, "200ms")).start()
-        for n in CLUSTERS:
+        for n in names:
             wait_for("cluster %s Ready" % n, lambda n=n: self.ready(n) == "True", timeout=20)
 
     def cluster(self, name):
