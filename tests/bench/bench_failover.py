@@ -10,6 +10,7 @@ ready in another member, the evicted copy's Work removed. The member is
 then brought back and the next round kills the new holder.
 
   bench_failover.py --bin build/bin [--grace 3s] [--toleration 2] [--rounds 5]
+  bench_failover.py --bin build/bin --scale [--clusters 100] [--bindings 1000]
 
 --grace is the hub's --cluster-monitor-grace-period (Karmada: 40s) and
 --toleration the default NoExecute tolerations (Karmada: 300)."""
@@ -25,6 +26,79 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
 
+def scale(args):
+    """No members: --clusters Cluster objects written through the API with
+    Ready=True, --bindings Deployments divided over them, the not-ready
+    NoExecute ClusterTaintPolicy and a toleration of 0 s. One cluster's
+    Ready turns False; measured: its NoExecute taint, every binding that
+    held replicas there evicted and rescheduled (replicas complete again)."""
+    from conftest import Hub
+    import test_failover as tf
+    tmp = tempfile.mkdtemp(prefix="atoll-bench-failover-scale-")
+    hub = Hub(os.path.join(tmp, "hub"), extra=["--default-not-ready-toleration-seconds", "0",
+                                               "--default-unreachable-toleration-seconds", "0"])
+    os.makedirs(hub.data_dir, exist_ok=True)
+    hub.start()
+    names = ["c%03d" % i for i in range(args.clusters)]
+    try:
+        for n in names:
+            code, out, _ = hub.request("POST", tf.CL, {"apiVersion": "cluster.karmada.io/v1alpha1", "kind": "Cluster",
+                                                      "metadata": {"name": n}, "spec": {"syncMode": "Pull"}})
+            assert code == 201, out
+            set_ready(hub, n, "True")
+        ctp = json.loads(json.dumps(tf.NOT_READY_NOEXECUTE))
+        del ctp["spec"]["targetClusters"]
+        code, out, _ = hub.request("POST", tf.CTP, ctp)
+        assert code == 201, out
+        pp = tf.policy(clusters=names, kinds=("Deployment",))
+        pp["spec"]["resourceSelectors"] = [{"apiVersion": "apps/v1", "kind": "Deployment"}]
+        code, out, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies",
+                                   pp)
+        assert code == 201, out
+        for i in range(args.bindings):
+            code, out, _ = hub.request("POST", tf.DEPLOY, tf.deployment("w%05d" % i, replicas=args.replicas))
+            assert code == 201, out
+
+        def all_bindings():
+            code, out, _ = hub.get(tf.RB)
+            return out["items"]
+        tf.wait_for("every binding scheduled", lambda: len([b for b in all_bindings() if b["spec"].get("clusters")])
+                    == args.bindings, timeout=600, interval=0.5)
+        victim = names[0]
+        holders = [b["metadata"]["name"] for b in all_bindings()
+                   if victim in [c["name"] for c in b["spec"]["clusters"]]]
+        t0 = time.time()
+        set_ready(hub, victim, "False")
+        marks = {}
+        while len(marks) < 2 and time.time() - t0 < 600:
+            if "tainted" not in marks:
+                c = hub.get(tf.CL + "/" + victim)[1]
+                if any(t["effect"] == "NoExecute" for t in c["spec"].get("taints", [])):
+                    marks["tainted"] = time.time() - t0
+            if "tainted" not in marks:  # the binding list is heavy: not before the taint
+                time.sleep(0.05)
+                continue
+            bs = {b["metadata"]["name"]: b for b in all_bindings()}
+            if all(victim not in [c["name"] for c in bs[h]["spec"].get("clusters", [])] and
+                   sum(c.get("replicas", 0) for c in bs[h]["spec"].get("clusters", [])) == args.replicas
+                   for h in holders):
+                marks["rescheduled"] = time.time() - t0
+            time.sleep(0.2)
+        print("%d clusters, %d bindings (%d on the lost cluster), %d replicas each: %s" % (
+            args.clusters, args.bindings, len(holders), args.replicas,
+            json.dumps({k: round(v, 2) for k, v in marks.items()})))
+    finally:
+        assert hub.stop() == 0, hub.read_log()
+
+
+def set_ready(hub, name, status):
+    code, obj, _ = hub.get("/apis/cluster.karmada.io/v1alpha1/clusters/" + name)
+    obj["status"] = {"conditions": [{"type": "Ready", "status": status, "reason": "Bench", "message": "bench",
+                                     "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    code, out, _ = hub.request("PUT", "/apis/cluster.karmada.io/v1alpha1/clusters/%s/status" % name, obj)
+    assert code == 200, out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -33,9 +107,14 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--replicas", type=int, default=3)
     ap.add_argument("--ready-delay", default="1s", help="atoll-sim pod ready delay")
+    ap.add_argument("--scale", action="store_true", help="no members: hub-side eviction at --clusters/--bindings")
+    ap.add_argument("--clusters", type=int, default=100)
+    ap.add_argument("--bindings", type=int, default=1000)
     args = ap.parse_args()
     os.environ["ATOLL_BIN"] = os.path.abspath(args.bin)
     import test_failover as tf  # after ATOLL_BIN is set (conftest reads it)
+    if args.scale:
+        return scale(args)
 
     flags = ["--cluster-monitor-grace-period", args.grace,
              "--default-not-ready-toleration-seconds", str(args.toleration),
