@@ -421,6 +421,19 @@ static bool taint_tolerated(const cJSON *tolerations, const char *key, const cha
 	return false;
 }
 
+/* For a new placement, a NoExecute taint counts as tolerated only by a
+ * toleration without tolerationSeconds: one that runs out would have the
+ * taint manager evict the binding again (a Duplicated binding would go
+ * back and forth). Clusters already placed do not come here. */
+static bool noexecute_tolerated(const cJSON *tolerations, const char *key, const char *value)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tolerations)
+		if (tolerates(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------------- clusters */
 
 struct ccl {
@@ -595,7 +608,8 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			has_ready_taint = true;
 		if (!eff || (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "NoExecute") != 0))
 			continue;
-		if (!taint_tolerated(tols, key, val ? val : "", eff)) {
+		if (strcmp(eff, "NoExecute") == 0 ? !noexecute_tolerated(tols, key, val ? val : "")
+						   : !taint_tolerated(tols, key, val ? val : "", eff)) {
 			snprintf(buf, len, "cluster(s) had untolerated taint {%s: %s}", key, val ? val : "");
 			return buf;
 		}

@@ -386,6 +386,23 @@ static void test_scheduler_taints_and_evictions(void **state)
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m3:6}");
 	sched_result_free(&r);
+	/* A NoExecute taint tolerated for a time keeps new placements away
+	 * (the taint manager would evict them); tolerated for ever, it does not. */
+	cJSON *ne = cJSON_GetArrayItem(clusters, 0);
+	json_set(json_ensure_obj(ne, "spec"), "taints", jq("[{'key':'cluster.karmada.io/not-ready','effect':'NoExecute'}]"));
+	cJSON *tp = jq("{'clusterAffinity':{'clusterNames':['m1','m3']},'clusterTolerations':[{'key':'cluster.karmada.io/not-ready',"
+		       "'operator':'Exists','effect':'NoExecute','tolerationSeconds':300}]}");
+	assert_int_equal(schedule_evicting(clusters, tp, wl, true, NULL, NULL, &r), 0);
+	sched_result_format(&r, buf, sizeof buf);
+	assert_string_equal(buf, "{m3:6}");
+	sched_result_free(&r);
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(json_get(tp, "clusterTolerations"), 0), "tolerationSeconds");
+	assert_int_equal(schedule_evicting(clusters, tp, wl, true, NULL, NULL, &r), 0);
+	sched_result_format(&r, buf, sizeof buf);
+	assert_string_equal(buf, "{m1:6, m3:6}"); /* Duplicated */
+	sched_result_free(&r);
+	cJSON_Delete(tp);
+	json_set(json_ensure_obj(ne, "spec"), "taints", cJSON_CreateArray());
 	cJSON *only = jq("{'clusterAffinity':{'clusterNames':['m1']}}");
 	assert_int_equal(schedule_evicting(clusters, only, wl, true, NULL, tasks, &r), -1);
 	assert_non_null(strstr(r.message, "cluster(s) is in the process of eviction"));
