@@ -6,6 +6,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
 #   make bench      benchmarks (print figures)
+#   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
