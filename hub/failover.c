@@ -466,19 +466,39 @@ static const cJSON *cluster_named(const cJSON *clusters, const char *name)
 
 void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char *now)
 {
+	/* The clusters whose Ready is reported and not True: usually none, so
+	 * a binding's items are only looked at when there are some. A cluster
+	 * that never reported is not this function's: its item carries no
+	 * report to distrust. */
+	const cJSON **bad = NULL;
+	int nbad = 0, cap = 0;
+	const cJSON *cl;
+	cJSON_ArrayForEach(cl, clusters)
+	{
+		const char *rs = json_get_str(json_condition(cl, "Ready"), "status");
+		if (!rs || str_is(rs, "True"))
+			continue;
+		if (nbad == cap) {
+			cap = cap ? 2 * cap : 8;
+			const cJSON **nb = realloc(bad, (size_t)cap * sizeof *bad);
+			if (!nb)
+				break;
+			bad = nb;
+		}
+		bad[nbad++] = cl;
+	}
 	char names[900] = "";
 	size_t n = 0;
 	int count = 0;
+	cJSON *items = nbad ? cJSON_GetObjectItemCaseSensitive(status, "aggregatedStatus") : NULL;
 	cJSON *it;
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(status, "aggregatedStatus"))
+	cJSON_ArrayForEach(it, items)
 	{
 		const char *cn = json_get_str(it, "clusterName");
-		const cJSON *cl = cn ? cluster_named(clusters, cn) : NULL;
-		const char *rs = cl ? json_get_str(json_condition(cl, "Ready"), "status") : NULL;
-		if (!cl || str_is(rs, "True"))
-			continue;
-		/* A cluster that never reported is not this function's: its item
-		 * carries no report to distrust. */
+		const char *rs = NULL;
+		for (int i = 0; cn && i < nbad && !rs; i++)
+			if (str_is(json_get_str(bad[i], "metadata.name"), cn))
+				rs = json_get_str(json_condition(bad[i], "Ready"), "status");
 		if (!rs)
 			continue;
 		cJSON_DeleteItemFromObjectCaseSensitive(it, "status");
@@ -487,6 +507,7 @@ void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char 
 			n += (size_t)snprintf(names + n, sizeof names - n, "%s%s (Ready=%s)", count ? ", " : "", cn, rs);
 		count++;
 	}
+	free(bad);
 	const cJSON *had = NULL, *c;
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(status, "conditions"))
 		if (str_is(json_get_str(c, "type"), "ClusterStatusUnknown"))
