@@ -26,7 +26,7 @@ CTP = "/apis/policy.karmada.io/v1alpha1/clustertaintpolicies"
 RB = "/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings"
 DEPLOY = "/apis/apps/v1/namespaces/default/deployments"
 SVC = "/api/v1/namespaces/default/services"
-GRACE = "3s"
+GRACE = "4s"
 HUB_FLAGS = ["--cluster-monitor-grace-period", GRACE, "--default-not-ready-toleration-seconds", "2",
              "--default-unreachable-toleration-seconds", "2"]
 
@@ -307,7 +307,7 @@ def test_member_loss_and_return(fleet_factory):
 
     # The member dies, its agent lives on and reports it unreachable: one
     # failed report is no verdict; Ready turns False only after the grace
-    # period (3 s from the last healthy report, at most 1 s before the kill).
+    # period (4 s from the last healthy report, at most 1 s before the kill).
     f.members["m2"].kill(agent=False)
     lost = time.time()
     while time.time() - lost < 1.5:
