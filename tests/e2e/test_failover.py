@@ -493,3 +493,19 @@ def test_application_failover(fleet_factory):
     except AssertionError:
         raise AssertionError("m1 still has the copy; binding: %s" % json.dumps(f.binding("web-deployment")))
     assert f.member_deploy("m2")["status"]["readyReplicas"] == 2
+
+
+def test_failover_flags(tmp_path):
+    hub = os.path.join(BIN, "atoll-hub")
+    out = subprocess.run([hub, "serve", "--help"], capture_output=True, text=True, timeout=10).stdout
+    for flag in ("--cluster-monitor-grace-period", "--enable-no-execute-taint-eviction",
+                 "--no-execute-taint-eviction-purge-mode", "--graceful-eviction-timeout",
+                 "--default-not-ready-toleration-seconds", "--default-unreachable-toleration-seconds"):
+        assert flag in out, flag
+    base = [hub, "serve", "--data-dir", str(tmp_path), "--insecure-listen", "127.0.0.1:0"]
+    for bad, msg in ((["--enable-no-execute-taint-eviction=maybe"], "want true or false"),
+                     (["--no-execute-taint-eviction-purge-mode", "Soon"], "want Gracefully, Directly or Never"),
+                     (["--cluster-monitor-grace-period", "0s"], "invalid duration"),
+                     (["--default-not-ready-toleration-seconds", "-1"], "invalid toleration seconds")):
+        p = subprocess.run(base + bad, capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2 and msg in p.stderr, (bad, p.stderr)
