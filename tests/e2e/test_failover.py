@@ -442,6 +442,31 @@ def test_cluster_failover_purge_never(fleet_factory):
 
 
 @fault
+def test_cluster_failover_purge_directly(fleet_factory):
+    """Directly: the evicted cluster's Work goes at once, before the new
+    replicas are ready (m2's pods take 3 s)."""
+    f = fleet_factory(ready_delays={"m2": "3s"})
+    k = f.k
+    apply(k, NOT_READY_NOEXECUTE)
+    apply(k, deployment(replicas=2))
+    pp = policy(clusters=("m1",), kinds=("Deployment",), failover={"cluster": {"purgeMode": "Directly"}})
+    apply(k, pp)
+    wait_for("2/2 on m1", lambda: (f.template() or {}).get("status", {}).get("readyReplicas") == 2)
+    pp["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["m1", "m2"]
+    pp["spec"]["placement"]["replicaScheduling"]["replicaDivisionPreference"] = "Aggregated"
+    apply(k, pp)
+    f.members["m1"].kill()
+    wait_for("rescheduled to m2", lambda: f.shares("web-deployment") == {"m2": 2}, timeout=20)
+
+    def old_work_gone():
+        code, works, _ = f.hub.get("/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-m1/works")
+        return not works["items"]
+    wait_for("the old Work deleted at once", old_work_gone, timeout=2)
+    assert ((f.member_deploy("m2") or {}).get("status", {}).get("readyReplicas") or 0) < 2
+    assert f.binding("web-deployment")["spec"]["gracefulEvictionTasks"][0]["purgeMode"] == "Directly"
+
+
+@fault
 def test_eviction_off_by_flag(fleet_factory):
     f = fleet_factory(HUB_FLAGS + ["--enable-no-execute-taint-eviction=false"])
     k = f.k
