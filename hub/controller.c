@@ -1048,11 +1048,12 @@ static cJSON *binding_works(struct controller *c, const cJSON *b)
 	return works;
 }
 
+static const cJSON *current_clusters(struct controller *c);
+
 /* Folds the Works' status into b (the binding as this pass wants it) and
  * writes it over stored_b (the binding as read) in one write, spec and
  * status together; then the template's status. works: the binding's Works as
  * stored now. b is modified (it becomes the stored binding). */
-static const cJSON *current_clusters(struct controller *c);
 static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b, const cJSON *tmpl,
 			      const cJSON *works)
 {
