@@ -7,6 +7,7 @@
 #   make demo       start a hub and walk the seed with kubectl
 #   make bench      benchmarks (print figures)
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
+#   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
@@ -41,7 +42,7 @@ BINS      += $(BUILD)/bin/atoll-agent
 endif
 
 .PHONY: all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
-        fuzz-build fuzz-run checksrc
+        fuzz-build fuzz-run checksrc fault-failover
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -139,6 +140,12 @@ e2e-etcd-smoke: all
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
+# Member loss, cluster failover (ClusterTaintPolicy, graceful eviction,
+# purge modes, hub restart mid-eviction) and application failover, with
+# three simulated members and agents (about a minute).
+fault-failover: all
+	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
+
 e2e-tls: all
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
 	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py $(PYTEST_ARGS)

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "events.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "objects.h"
@@ -55,6 +56,7 @@ struct probe {
 	double seen;         /* monotonic seconds when it last advanced */
 	int lease_s;
 	bool renewed;        /* renewed since this hub started */
+	double last_ok;      /* monotonic seconds of the last healthy report */
 	bool alive;          /* still listed */
 	struct probe *next;
 };
@@ -220,7 +222,36 @@ static bool apply_taints(cJSON *cluster, const char *ready_status)
 	return changed;
 }
 
-/* Sets the Ready condition (and Karmada's taints) of a cluster. */
+/* Karmada's TaintClusterSucceed event, naming the taints now on the cluster. */
+static void taint_event(struct agentapi *aa, const char *name)
+{
+	cJSON *c = get_obj(aa, aa->k_cluster, "", name);
+	if (!c)
+		return;
+	char msg[1024];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "Taint cluster succeed: ");
+	const cJSON *t;
+	int k = 0;
+	cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
+	{
+		const char *key = json_get_str(t, "key"), *eff = json_get_str(t, "effect");
+		if (n < sizeof msg)
+			n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s:%s", k++ ? ", " : "", key ? key : "",
+					      eff ? eff : "");
+	}
+	if (n < sizeof msg)
+		snprintf(msg + n, sizeof msg - n, "%s.", k ? "" : "none");
+	events_record(aa->objs, c, "Normal", "TaintClusterSucceed", msg, "cluster-controller", EVENT_BUMP, time(NULL));
+	cJSON_Delete(c);
+}
+
+static const char *ready_status_of(const cJSON *cluster)
+{
+	return json_get_str(json_condition(cluster, "Ready"), "status");
+}
+
+/* Sets the Ready condition (and Karmada's taints) of a cluster; status
+ * NULL keeps the condition as it is (extra_status is still written). */
 static void set_cluster_ready(struct agentapi *aa, const char *name, const char *status, const char *reason,
 			      const char *message, const cJSON *extra_status)
 {
@@ -242,7 +273,13 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		json_set(st, "conditions", conds);
 	}
 	char now[64];
-	proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	if (status)
+		proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	char keep[16];
+	if (!status) {
+		snprintf(keep, sizeof keep, "%s", ready_status_of(c) ? ready_status_of(c) : "Unknown");
+		status = keep;
+	}
 	if (!json_equal(before, st)) {
 		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
 			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
@@ -255,10 +292,12 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		}
 	}
 	if (apply_taints(c, status)) {
-		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0)
+		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0) {
 			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
-		else
+		} else {
 			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
+			taint_event(aa, name);
+		}
 		api_error_clear(&e);
 	}
 	cJSON_Delete(before);
@@ -278,6 +317,7 @@ static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool cr
 	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
 	/* A hub that just started gives every cluster the startup grace. */
 	p->seen = mono_now();
+	p->last_ok = p->seen;
 	p->lease_s = PROTO_DEFAULT_LEASE_S;
 	p->next = aa->probes;
 	aa->probes = p;
@@ -307,9 +347,11 @@ static int mon_item(const char *key, const char *value, size_t len, long long re
 	return 0;
 }
 
-static const char *ready_status_of(const cJSON *cluster)
+/* Karmada's cluster-monitor-grace-period: --cluster-monitor-grace-period
+ * when given, else the Lease's own duration (40 s by default). */
+static double monitor_grace(const struct agentapi *aa, const struct probe *p)
 {
-	return json_get_str(json_condition(cluster, "Ready"), "status");
+	return aa->cfg.grace_ms > 0 ? aa->cfg.grace_ms / 1000.0 : p->lease_s;
 }
 
 static void monitor_tick(evutil_socket_t fd, short what, void *arg)
@@ -343,7 +385,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		cJSON_Delete(lease);
 		/* A cluster not heard from since the hub started gets the
 		 * startup grace (Karmada's cluster-startup-grace-period). */
-		double grace = p->lease_s;
+		double grace = monitor_grace(aa, p);
 		if (!p->renewed && grace < aa->cfg.startup_grace_s)
 			grace = aa->cfg.startup_grace_s;
 		if (now - p->seen <= grace)
@@ -540,6 +582,8 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	p->renewed = true;
 	p->lease_s = h.lease_duration_s;
 	snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+	if (h.health == PH_HEALTHY)
+		p->last_ok = p->seen;
 
 	cJSON *extra = cJSON_CreateObject();
 	if (h.kubernetes_version[0])
@@ -555,6 +599,16 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	}
 	const char *st, *reason, *msg;
 	proto_ready_condition(h.health, &st, &reason, &msg);
+	if (h.health != PH_HEALTHY && p->seen - p->last_ok <= monitor_grace(aa, p)) {
+		/* One failed probe is no verdict: a Ready cluster stays Ready
+		 * until it has not been healthy for the grace period (Karmada's
+		 * cluster-failure-threshold / cluster-monitor-grace-period). */
+		cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+		const char *rs = cur ? ready_status_of(cur) : NULL;
+		if (rs && strcmp(rs, "True") == 0)
+			st = NULL;
+		cJSON_Delete(cur);
+	}
 	set_cluster_ready(aa, cluster, st, reason, msg, extra);
 	cJSON_Delete(extra);
 	cJSON *ans = cJSON_CreateObject();

@@ -9,6 +9,7 @@
 #include "aggregate.h"
 #include "detector.h"
 #include "events.h"
+#include "failover.h"
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "kinds.h"
@@ -1037,15 +1038,26 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 			     const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
-	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
+	if (!placement)
 		return;
 	if (!detector_for_default_scheduler(b))
 		return; /* another scheduler's binding: left to it, as in Karmada */
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+		/* Karmada's scheduler: nothing to schedule, the generation is
+		 * observed all the same (graceful eviction waits for it). */
+		double g = json_get_num(b, "metadata.generation", 1);
+		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
+		if (cJSON_IsObject(bst) && cond_is(json_condition(b, "Scheduled"), "True") &&
+		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
+			json_set_num(bst, "schedulerObservedGeneration", g);
+		return;
+	}
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
-	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
+	int rc = schedule_evicting(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+				   json_get(b, "spec.gracefulEvictionTasks"), &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
@@ -1137,6 +1149,8 @@ static cJSON *binding_works(struct controller *c, const cJSON *b)
 	return works;
 }
 
+static const cJSON *current_clusters(struct controller *c);
+
 /* Folds the Works' status into b (the binding as this pass wants it) and
  * writes it over stored_b (the binding as read) in one write, spec and
  * status together; then the template's status. works: the binding's Works as
@@ -1149,6 +1163,7 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	char now[40];
 	now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
+	failover_mask_unreachable(st, current_clusters(c), now);
 	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
 	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
@@ -1491,6 +1506,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON *applied = NULL;
 		err[0] = '\0';
 		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		if (w)
+			failover_inject_state(w, next, cn); /* statePreservation */
 		if (!w) {
 			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
 			sync_error = sync_err;
@@ -1511,6 +1528,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 			smap_del(&c->namespaces, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
+				if (w2)
+					failover_inject_state(w2, next, cn);
 				if (w2)
 					rc = upsert(c, wk, wns, wname, w2, NULL, &stored);
 			}
@@ -1534,7 +1553,9 @@ static void reconcile_binding(struct controller *c, const char *key)
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, now_str(nowb, sizeof nowb)));
 	}
 	/* A cluster that lost its share loses its Work. */
-	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
+	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
+	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);
+	cJSON_Delete(kept);
 	char msg[900];
 	if (sync_error) {
 		event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);

@@ -12,6 +12,7 @@
 #include "hubmetrics.h"
 #include "controller.h"
 #include "listenguard.h"
+#include "failover.h"
 #include "log.h"
 #include "numparse.h"
 #include "plan.h"
@@ -79,6 +80,16 @@ static void serve_usage(FILE *f)
 	      "  --etcd-certfile FILE         client certificate for etcd\n"
 	      "  --etcd-keyfile FILE          its key\n"
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
+	      "  --cluster-monitor-grace-period DUR  a cluster not heard from (or not healthy) this long becomes\n"
+	      "                               Ready=Unknown (False) with a NoSchedule taint (default: the agent's\n"
+	      "                               Lease duration, 40s)\n"
+	      "  --enable-no-execute-taint-eviction[=BOOL]  evict bindings from clusters with NoExecute taints they do\n"
+	      "                               not tolerate (default true; false turns cluster failover off)\n"
+	      "  --no-execute-taint-eviction-purge-mode MODE  Gracefully (default), Directly or Never, when the\n"
+	      "                               policy's failover.cluster.purgeMode is not set\n"
+	      "  --graceful-eviction-timeout DUR  how long an evicted cluster keeps its copy at most (default 10m)\n"
+	      "  --default-not-ready-toleration-seconds N    NoExecute not-ready toleration added to policies (300)\n"
+	      "  --default-unreachable-toleration-seconds N  NoExecute unreachable toleration added to policies (300)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
@@ -164,11 +175,19 @@ static int cmd_serve(int argc, char **argv)
 		{"max-watches", required_argument, NULL, 'W'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"log-format", required_argument, NULL, 'F'},
+		{"cluster-monitor-grace-period", required_argument, NULL, 1300},
+		{"enable-no-execute-taint-eviction", optional_argument, NULL, 1301},
+		{"no-execute-taint-eviction-purge-mode", required_argument, NULL, 1302},
+		{"graceful-eviction-timeout", required_argument, NULL, 1303},
+		{"default-not-ready-toleration-seconds", required_argument, NULL, 1304},
+		{"default-unreachable-toleration-seconds", required_argument, NULL, 1305},
 		{"feature-gates", required_argument, NULL, 1200},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	bool policy_preemption = false;
+	struct agentapi_config acfg = {0};
+	struct failover_config fcfg = {.not_ready_toleration_s = -1, .unreachable_toleration_s = -1};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -250,6 +269,47 @@ static int cmd_serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 1300:
+		case 1303: {
+			long long ms;
+			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000) {
+				fprintf(stderr, "atoll-hub serve: invalid duration %s (want at least 1s, e.g. 40s)\n", optarg);
+				return 2;
+			}
+			if (c == 1300)
+				acfg.grace_ms = ms;
+			else
+				fcfg.eviction_timeout_s = ms / 1000;
+			break;
+		}
+		case 1301:
+			if (!optarg || strcmp(optarg, "true") == 0) {
+				fcfg.no_eviction = false;
+			} else if (strcmp(optarg, "false") == 0) {
+				fcfg.no_eviction = true;
+			} else {
+				fprintf(stderr, "atoll-hub serve: invalid --enable-no-execute-taint-eviction=%s (want true or false)\n", optarg);
+				return 2;
+			}
+			break;
+		case 1302:
+			if (strcmp(optarg, "Gracefully") != 0 && strcmp(optarg, "Directly") != 0 && strcmp(optarg, "Never") != 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --no-execute-taint-eviction-purge-mode %s (want Gracefully, Directly or Never)\n", optarg);
+				return 2;
+			}
+			fcfg.purge_mode = optarg;
+			break;
+		case 1304:
+		case 1305: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid toleration seconds %s (want a non-negative integer)\n", optarg);
+				return 2;
+			}
+			*(c == 1304 ? &fcfg.not_ready_toleration_s : &fcfg.unreachable_toleration_s) = v;
+			break;
+		}
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -298,8 +358,14 @@ static int cmd_serve(int argc, char **argv)
 	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
+	/* Karmada looks every 5 s; a short grace (tests) is looked at often
+	 * enough to keep its meaning. */
+	if (acfg.grace_ms > 0 && acfg.grace_ms < 15000)
+		acfg.monitor_period_ms = acfg.grace_ms / 3 < 200 ? 200 : (int)(acfg.grace_ms / 3);
+	failover_configure(&fcfg);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	controller_set_policy_preemption(ctl, policy_preemption);
+	struct failover *fo = failover_start(loop, st, apiserver_objects(api));
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
@@ -307,6 +373,7 @@ static int cmd_serve(int argc, char **argv)
 	if (port < 0) {
 		log_error("%s", err);
 		secure_free(secure);
+		failover_stop(fo);
 		controller_stop(ctl);
 		statusfeed_free(feed);
 		apiserver_free(api);
@@ -335,7 +402,7 @@ static int cmd_serve(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
+	struct agentapi *agents = agentapi_new(loop, api, st, &acfg);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
 	char bound[320];
 	if (sec.listen)
@@ -346,6 +413,7 @@ static int cmd_serve(int argc, char **argv)
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);
+	failover_stop(fo);
 	controller_stop(ctl);
 	apiserver_free(api);
 	/* Closed connections' bufferevents are finalized by the loop; let it

@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "defaults.h"
+#include "failover.h"
 #include "jsonutil.h"
 #include "patch.h"
 #include "timefmt.h"
@@ -292,6 +293,7 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	char pid[64];
 	new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, NULL, obj, pid);
+	failover_default_tolerations(k, obj);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
@@ -461,6 +463,7 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 	char pid[64];
 	new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, old, obj, pid);
+	failover_default_tolerations(k, obj);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {

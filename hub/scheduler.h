@@ -40,6 +40,14 @@ struct sched_result {
  * initialised and must be released with sched_result_free. */
 int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out);
+/* schedule() for a binding under eviction: clusters named by
+ * eviction_tasks (spec.gracefulEvictionTasks[].fromCluster) are filtered
+ * out, as Karmada's ClusterEviction plugin does. A cluster in previous is
+ * kept whatever its taints (Karmada's TaintToleration skips it: NoSchedule
+ * only keeps new placements away; NoExecute is the taint manager's). */
+int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
+		      struct sched_result *out);
 void sched_result_free(struct sched_result *r);
 
 /* "{ap:4, eu:3, us:3}" — the Result part of Karmada's ScheduleBindingSucceed

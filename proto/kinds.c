@@ -38,6 +38,7 @@ const struct kind_info builtin_kinds[] = {
 	{"policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy", "clusterpropagationpolicies", "clusterpropagationpolicy", CL, S("cpp"), S("karmada-io"), 0, TL_PROPAGATIONPOLICY, false, true, false},
 	{"policy.karmada.io", "v1alpha1", "OverridePolicy", "overridepolicies", "overridepolicy", NS, S("op"), S("karmada-io"), 0, TL_OVERRIDEPOLICY, false, true, false},
 	{"policy.karmada.io", "v1alpha1", "ClusterOverridePolicy", "clusteroverridepolicies", "clusteroverridepolicy", CL, S("cop"), S("karmada-io"), 0, TL_OVERRIDEPOLICY, false, true, false},
+	{"policy.karmada.io", "v1alpha1", "ClusterTaintPolicy", "clustertaintpolicies", "clustertaintpolicy", CL, {NULL}, S("karmada-io"), 0, TL_DEFAULT, false, true, false},
 	{"work.karmada.io", "v1alpha1", "Work", "works", "work", NS, S("wk"), S("karmada-io"), SUB_STATUS, TL_WORK, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},

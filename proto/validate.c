@@ -1543,16 +1543,10 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 			i++;
 		}
 	}
-	/* Application failover needs its dependencies to move with it. */
-	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(get(spec, "propagateDeps")))
-		add(v, R_INVALID, "spec.propagateDeps", "Invalid value: false: application failover is set, propagateDeps must be true");
+	/* (Application failover's propagateDeps: check_failover.) */
 	const cJSON *gps = get(at(obj, "spec.failover.application"), "gracePeriodSeconds");
 	if (cJSON_IsNumber(gps) && gps->valuedouble <= 0)
 		invalid(v, "spec.failover.application.gracePeriodSeconds", gps, "must be greater than 0");
-	const cJSON *ts = get(at(obj, "spec.failover.application.decisionConditions"), "tolerationSeconds");
-	if (cJSON_IsNumber(ts) && ts->valuedouble < 0)
-		invalid(v, "spec.failover.application.decisionConditions.tolerationSeconds", ts,
-			"must be greater than or equal to 0");
 	/* suspension.dispatching with per-cluster suspension is ambiguous. */
 	const cJSON *susp = get(spec, "suspension");
 	if (cJSON_IsTrue(get(susp, "dispatching")) &&
@@ -1607,10 +1601,36 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 		    "Invalid value: [...]: the cluster spread constraint must be enabled in one of the constraints in case of SpreadByField is enabled");
 }
 
+/* Karmada's ValidatePolicyFailover / ValidateApplicationFailover. */
+static const struct rule FAILOVER_RULES[] = {
+	ROBJ("spec.failover.application.decisionConditions", 0),
+	RINT32("spec.failover.application.decisionConditions.tolerationSeconds", 0, 0),
+	ROBJ("spec.failover.application.statePreservation", 0),
+	RARR("spec.failover.application.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+	ROBJ("spec.failover.cluster.statePreservation", 0),
+	RARR("spec.failover.cluster.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+};
+
+static void check_failover(struct validation *v, const cJSON *obj)
+{
+	if (!cJSON_IsObject(at(obj, "spec.failover")))
+		return;
+	APPLY(v, obj, "", FAILOVER_RULES);
+	const cJSON *pd = get(at(obj, "spec"), "propagateDeps");
+	cJSON no = {.type = cJSON_False};
+	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(pd))
+		invalid(v, "spec.propagateDeps", pd ? pd : &no, "application failover is set, propagateDeps must be true");
+}
+
 static void v_propagation(struct validation *v, const cJSON *obj)
 {
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
 	APPLY(v, obj, "", PP_RULES);
+	check_failover(v, obj);
 	check_resource_selectors(v, obj);
 	check_affinity(v, obj, "spec.placement.clusterAffinity");
 	check_affinity(v, obj, "spec.placement.clusterAffinities[]");
@@ -1724,6 +1744,40 @@ static void v_override(struct validation *v, const cJSON *obj)
 		check_plaintext_paths(v, get(r, "overriders"), p);
 	}
 	check_plaintext_paths(v, at(obj, "spec.overriders"), "spec.overriders");
+}
+
+static const char *const E_MATCH_OP[] = {"In", "NotIn", NULL};
+static const char *const E_TAINT_EFFECT[] = {"NoExecute", "NoSchedule", NULL};
+
+/* ClusterTaintPolicy (policy.karmada.io/v1alpha1), as its CRD schema and
+ * Karmada's webhook check it. */
+static const struct rule CTP_RULES[] = {
+	ROBJ("spec", F_REQ),
+	ROBJ("spec.targetClusters", 0),
+	RARR("spec.addOnConditions", 0),
+	RSTR("spec.addOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.addOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.addOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.addOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.removeOnConditions", 0),
+	RSTR("spec.removeOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.removeOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.removeOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.removeOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.taints", F_REQ_DEEP | F_NONEMPTY),
+	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
+	RSTR("spec.taints[].value", 0),
+	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_TAINT_EFFECT),
+};
+
+static void v_cluster_taint_policy(struct validation *v, const cJSON *obj)
+{
+	APPLY(v, obj, "", CTP_RULES);
+	check_affinity(v, obj, "spec.targetClusters");
+	const cJSON *spec = at(obj, "spec");
+	if (cJSON_IsObject(spec) && cJSON_GetArraySize(get(spec, "addOnConditions")) == 0 &&
+	    cJSON_GetArraySize(get(spec, "removeOnConditions")) == 0)
+		required(v, "spec.addOnConditions", "at least one of addOnConditions or removeOnConditions is required");
 }
 
 static const struct rule CLUSTER_RULES[] = {
@@ -1857,6 +1911,7 @@ static const struct kind_rules KIND_RULES[] = {
 	{"policy.karmada.io", "ClusterPropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "OverridePolicy", N_SUBDOMAIN, v_override},
 	{"policy.karmada.io", "ClusterOverridePolicy", N_SUBDOMAIN, v_override},
+	{"policy.karmada.io", "ClusterTaintPolicy", N_SUBDOMAIN, v_cluster_taint_policy},
 };
 
 int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
