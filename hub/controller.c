@@ -1045,7 +1045,13 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
-	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	int rc = schedule_mode(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), fresh,
+			       &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
@@ -1084,7 +1090,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
+		bool changed_result = !was_scheduled || fresh ||
+				      !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
