@@ -82,7 +82,9 @@ static void serve_usage(FILE *f)
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
-	      "                               false: `preemption: Always` in a policy takes nothing over)\n"
+	      "                               false: `preemption: Always` in a policy takes nothing over),\n"
+	      "                               PriorityBasedScheduling (default false: schedulePriority is not\n"
+	      "                               resolved and bindings are scheduled first come, first served)\n"
 	      "  -h, --help                   show this help\n",
 	      f);
 }
@@ -106,7 +108,7 @@ static const char *bound_address(const char *hostport, int port, char *buf, size
 }
 
 /* --feature-gates "PolicyPreemption=true,..." (Karmada's spelling). */
-static int parse_feature_gates(const char *arg, bool *policy_preemption)
+static int parse_feature_gates(const char *arg, bool *policy_preemption, bool *priority_scheduling)
 {
 	char buf[512];
 	snprintf(buf, sizeof buf, "%s", arg);
@@ -119,8 +121,10 @@ static int parse_feature_gates(const char *arg, bool *policy_preemption)
 		*eq = '\0';
 		if (strcmp(kv, "PolicyPreemption") == 0) {
 			*policy_preemption = strcmp(eq + 1, "true") == 0;
+		} else if (strcmp(kv, "PriorityBasedScheduling") == 0) {
+			*priority_scheduling = strcmp(eq + 1, "true") == 0;
 		} else {
-			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption)\n", kv);
+			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption, PriorityBasedScheduling)\n", kv);
 			return -1;
 		}
 	}
@@ -168,13 +172,13 @@ static int cmd_serve(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool policy_preemption = false;
+	bool policy_preemption = false, priority_scheduling = false;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 1200:
-			if (parse_feature_gates(optarg, &policy_preemption) < 0)
+			if (parse_feature_gates(optarg, &policy_preemption, &priority_scheduling) < 0)
 				return 2;
 			break;
 		case 'd': data_dir = optarg; break;
@@ -300,6 +304,7 @@ static int cmd_serve(int argc, char **argv)
 	hubmetrics_register(api, feed);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	controller_set_policy_preemption(ctl, policy_preemption);
+	controller_set_priority_scheduling(ctl, priority_scheduling);
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
