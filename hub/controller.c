@@ -14,6 +14,7 @@
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "rebalancer.h"
 #include "render.h"
 #include "scheduler.h"
 #include "timefmt.h"
@@ -186,6 +187,21 @@ struct controller {
 	struct smap agg_pending;
 	struct event *agg_ev;
 	long long ev_dropped;
+	/* Karmada's PriorityBasedScheduling gate (off by default): 'S' items
+	 * wait in sq, a heap ordered by the binding's
+	 * spec.schedulePriority.priority (higher first, then first queued),
+	 * and run ahead of the FIFO, as Karmada's scheduler runs ahead of its
+	 * binding controller. sched_deferred: bindings whose first scheduling
+	 * was handed to sq by the binding pass. */
+	bool priority_scheduling;
+	struct sq_item *sq;
+	size_t sq_n, sq_cap;
+	unsigned long long sq_seq;
+	struct smap sched_deferred;
+	struct smap prio_waiting; /* template key -> the PriorityClass it waits for */
+	/* WorkloadRebalancers: woken again at rb_due (a TTL or a retry). */
+	struct event *rb_ev;
+	time_t rb_due;
 };
 
 struct pending_event {
@@ -199,6 +215,62 @@ struct pending_event {
 };
 
 static long long mono_ms(void);
+
+struct sq_item {
+	double prio;
+	unsigned long long seq;
+	char *item;
+};
+
+/* Whether x is scheduled before y. */
+static bool sq_before(const struct sq_item *x, const struct sq_item *y)
+{
+	return x->prio != y->prio ? x->prio > y->prio : x->seq < y->seq;
+}
+
+static void sq_push(struct controller *c, char *item, double prio)
+{
+	if (c->sq_n == c->sq_cap) {
+		size_t cap = c->sq_cap ? c->sq_cap * 2 : 64;
+		struct sq_item *n = realloc(c->sq, cap * sizeof *n);
+		if (!n) {
+			free(item);
+			return;
+		}
+		c->sq = n;
+		c->sq_cap = cap;
+	}
+	size_t i = c->sq_n++;
+	c->sq[i] = (struct sq_item){prio, c->sq_seq++, item};
+	while (i > 0 && sq_before(&c->sq[i], &c->sq[(i - 1) / 2])) {
+		struct sq_item t = c->sq[i];
+		c->sq[i] = c->sq[(i - 1) / 2];
+		c->sq[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static char *sq_pop(struct controller *c)
+{
+	if (!c->sq_n)
+		return NULL;
+	char *item = c->sq[0].item;
+	c->sq[0] = c->sq[--c->sq_n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->sq_n && sq_before(&c->sq[l], &c->sq[m]))
+			m = l;
+		if (r < c->sq_n && sq_before(&c->sq[r], &c->sq[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct sq_item t = c->sq[i];
+		c->sq[i] = c->sq[m];
+		c->sq[m] = t;
+		i = m;
+	}
+	return item;
+}
 
 static void arm(struct controller *c)
 {
@@ -223,6 +295,20 @@ static void enqueue(struct controller *c, char tag, const char *key)
 		return;
 	}
 	smap_put(&c->queued, item, NULL);
+	if (tag == 'S' && c->priority_scheduling) {
+		/* The scheduling queue: ordered by the binding's priority. */
+		char *raw = NULL;
+		double prio = 0;
+		if (store_get(c->st, key, &raw, NULL) == STORE_OK) {
+			cJSON *b = cJSON_Parse(raw);
+			prio = json_get_num(b, "spec.schedulePriority.priority", 0);
+			cJSON_Delete(b);
+		}
+		free(raw);
+		sq_push(c, item, prio);
+		arm(c);
+		return;
+	}
 	if (c->qtail == c->qcap) {
 		if (c->qhead > 0) {
 			memmove(c->q, c->q + c->qhead, (c->qtail - c->qhead) * sizeof *c->q);
@@ -240,9 +326,14 @@ static void enqueue(struct controller *c, char tag, const char *key)
 
 static char *dequeue(struct controller *c)
 {
+	char *item = sq_pop(c);
+	if (item) {
+		smap_del(&c->queued, item);
+		return item;
+	}
 	if (c->qhead == c->qtail)
 		return NULL;
-	char *item = c->q[c->qhead++];
+	item = c->q[c->qhead++];
 	smap_del(&c->queued, item);
 	return item;
 }
@@ -768,6 +859,39 @@ static bool dependent_overrides_ready(struct controller *c, const cJSON *policy,
 	return true;
 }
 
+/* The binding priority a policy's spec.schedulePriority names (Karmada's
+ * detector with PriorityBasedScheduling): the value of the PriorityClass
+ * (priorityClassSource KubePriorityClass, the only source). false, with an
+ * ApplyPolicyFailed event on the template, when the class does not exist. */
+static bool schedule_priority_of(struct controller *c, const cJSON *policy, bool cluster_policy, const cJSON *tmpl,
+				 const char *tkey, double *prio, bool *has)
+{
+	const cJSON *sp = json_get(policy, "spec.schedulePriority");
+	const char *pcn = json_get_str(sp, "priorityClassName");
+	*has = false;
+	if (!cJSON_IsObject(sp) || !pcn || !*pcn)
+		return true;
+	cJSON *pc = get_obj(c, K("scheduling.k8s.io", "v1", "PriorityClass"), "", pcn);
+	if (!pc) {
+		char msg[1200];
+		const char *pn = mstr(policy, "name") ? mstr(policy, "name") : "";
+		if (cluster_policy)
+			snprintf(msg, sizeof msg, "Apply cluster policy(%s) failed: priorityclasses.scheduling.k8s.io \"%s\" not found",
+				 pn, pcn);
+		else
+			snprintf(msg, sizeof msg, "Apply policy(%s/%s) failed: priorityclasses.scheduling.k8s.io \"%s\" not found",
+				 mstr(policy, "namespace") ? mstr(policy, "namespace") : "", pn, pcn);
+		event(c, tmpl, true, "ApplyPolicyFailed", msg, C_DETECTOR, EVENT_BUMP);
+		smap_put(&c->prio_waiting, tkey, pcn); /* tried again when it is created */
+		return false;
+	}
+	smap_del(&c->prio_waiting, tkey);
+	*prio = json_get_num(pc, "value", 0);
+	*has = true;
+	cJSON_Delete(pc);
+	return true;
+}
+
 static void reconcile_template(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -859,6 +983,12 @@ static void reconcile_template(struct controller *c, const char *key)
 	}
 	if (!dependent_overrides_ready(c, ch.policy, ch.cluster_policy, tmpl, key))
 		goto out;
+	/* PriorityBasedScheduling: the policy's PriorityClass gives the
+	 * binding its priority; without the class the binding is not built. */
+	double sched_prio = 0;
+	bool has_prio = false;
+	if (c->priority_scheduling && !schedule_priority_of(c, ch.policy, ch.cluster_policy, tmpl, key, &sched_prio, &has_prio))
+		goto out;
 	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
 	c->self_template = key;
@@ -897,6 +1027,11 @@ static void reconcile_template(struct controller *c, const char *key)
 	char bid[64];
 	new_uuid(bid, sizeof bid);
 	cJSON *desired = render_binding(tmpl, ch.policy, ch.cluster_policy, binding, bid);
+	if (has_prio) {
+		cJSON *sp = cJSON_CreateObject();
+		cJSON_AddNumberToObject(sp, "priority", sched_prio);
+		json_set(json_ensure_obj(desired, "spec"), "schedulePriority", sp);
+	}
 	cJSON *dann = json_ensure_obj(desired, "metadata.annotations");
 	cJSON_DeleteItemFromObjectCaseSensitive(dann, NS_SYNC_ANNOTATION); /* a policy claims it now */
 	if (cJSON_IsTrue(json_get(desired, "spec.propagateDeps"))) {
@@ -1056,8 +1191,13 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
-	int rc = schedule_evicting(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
-				   json_get(b, "spec.gracefulEvictionTasks"), &res);
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	int rc = schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+			       json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
@@ -1096,7 +1236,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
+		bool changed_result = !was_scheduled || fresh ||
+				      !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
@@ -1425,6 +1566,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	cJSON *b = get_key(c, key);
 	if (!b) {
 		smap_del(&c->sched_memo, key);
+		smap_del(&c->sched_deferred, key);
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
@@ -1452,6 +1594,21 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
+	/* PriorityBasedScheduling: a binding never scheduled joins the
+	 * scheduling queue first (once; the pass after it goes on). */
+	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
+	    detector_for_default_scheduler(b)) {
+		bool deferred;
+		smap_get(&c->sched_deferred, key, &deferred);
+		if (!deferred) {
+			smap_put(&c->sched_deferred, key, NULL);
+			enqueue(c, 'S', key);
+			cJSON_Delete(tmpl);
+			cJSON_Delete(b);
+			return;
+		}
+	}
+	smap_del(&c->sched_deferred, key);
 	const cJSON *clusters = current_clusters(c);
 	c->self_binding = key;
 	c->self_template = tkey;
@@ -1827,8 +1984,105 @@ static void reconcile_override(struct controller *c, const char *key)
 	cJSON_Delete(pols);
 }
 
+/* ---- WorkloadRebalancer (Karmada's workload-rebalancer controller) ---------------- */
+
+#define REBALANCER_PREFIX "apps.karmada.io/workloadrebalancers/"
+
+static void on_rebalancer_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	c->rb_due = 0;
+	enqueue_prefix(c, 'X', REBALANCER_PREFIX);
+}
+
+/* Look at every rebalancer again in secs seconds (the earliest asked wins). */
+static void rebalancer_wake_in(struct controller *c, long long secs)
+{
+	if (!c->rb_ev)
+		return;
+	if (secs < 1)
+		secs = 1;
+	time_t due = time(NULL) + (time_t)secs;
+	if (c->rb_due && c->rb_due <= due)
+		return;
+	c->rb_due = due;
+	struct timeval tv = {(time_t)secs, 0};
+	evtimer_add(c->rb_ev, &tv);
+}
+
+/* Sets spec.rescheduleTriggeredAt of each listed workload's binding to the
+ * rebalancer's creationTimestamp (the scheduler then places it afresh),
+ * records each result in status.observedWorkloads, stamps finishTime when
+ * the status changes with nothing left to retry, and deletes the rebalancer
+ * ttlSecondsAfterFinished after it finished. */
+static void reconcile_rebalancer(struct controller *c, const char *key)
+{
+	const struct kind_info *rk = K("apps.karmada.io", "v1alpha1", "WorkloadRebalancer");
+	cJSON *rb = rk ? get_key(c, key) : NULL;
+	if (!rb || mstr(rb, "deletionTimestamp")) {
+		cJSON_Delete(rb);
+		return;
+	}
+	const char *created = mstr(rb, "creationTimestamp");
+	cJSON *obs = rebalancer_observed(rb);
+	int retry = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, obs) {
+		if (json_get_str(it, "result"))
+			continue; /* Successful or Failed already: done */
+		const cJSON *w = json_get(it, "workload");
+		const char *ns = json_get_str(w, "namespace");
+		bool cluster = !ns || !*ns;
+		char bname[600];
+		render_binding_name(json_get_str(w, "kind"), json_get_str(w, "name"), bname, sizeof bname);
+		const struct kind_info *bk = binding_kind(cluster);
+		cJSON *b = get_obj(c, bk, cluster ? "" : ns, bname);
+		if (!b) {
+			json_set_str(it, "result", REBALANCE_FAILED);
+			json_set_str(it, "reason", REBALANCE_BINDING_NOT_FOUND);
+			continue;
+		}
+		if (rebalancer_needs_trigger(created, json_get_str(b, "spec.rescheduleTriggeredAt"))) {
+			cJSON *next = json_dup(b);
+			json_set_str(json_ensure_obj(next, "spec"), "rescheduleTriggeredAt", created ? created : "");
+			if (upsert(c, bk, cluster ? "" : ns, bname, next, b, NULL) < 0) {
+				retry++;
+				cJSON_Delete(b);
+				continue;
+			}
+		}
+		json_set_str(it, "result", REBALANCE_SUCCESSFUL);
+		cJSON_Delete(b);
+	}
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddItemToObject(st, "observedWorkloads", obs);
+	cJSON_AddNumberToObject(st, "observedGeneration", json_get_num(rb, "metadata.generation", 1));
+	const char *fin = json_get_str(rb, "status.finishTime");
+	if (fin)
+		cJSON_AddStringToObject(st, "finishTime", fin);
+	if (!json_equal(st, json_get(rb, "status")) && retry == 0) {
+		char now[40];
+		json_set_str(st, "finishTime", now_str(now, sizeof now));
+	}
+	cJSON *stored = NULL;
+	if (write_status(c, rk, rb, st, &stored) < 0 || retry > 0) {
+		rebalancer_wake_in(c, 1);
+	} else if (stored) {
+		long long left;
+		if (rebalancer_ttl_left(stored, time(NULL), &left)) {
+			if (left <= 0)
+				delete_obj(c, rk, "", mstr(stored, "name") ? mstr(stored, "name") : "");
+			else
+				rebalancer_wake_in(c, left);
+		}
+	}
+	cJSON_Delete(stored);
+	cJSON_Delete(rb);
+}
+
 static void resync(struct controller *c)
 {
+	enqueue_prefix(c, 'X', REBALANCER_PREFIX);
 	enqueue_prefix(c, 'C', "cluster.karmada.io/clusters/");
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
@@ -1877,6 +2131,7 @@ static void process(struct controller *c, const char *item)
 	case 'P': reconcile_policy(c, key); break;
 	case 'O': reconcile_override(c, key); break;
 	case 'R': resync(c); break;
+	case 'X': reconcile_rebalancer(c, key); break;
 	default: break;
 	}
 }
@@ -1915,11 +2170,11 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		if (mono_ms() >= deadline)
 			break;
 	}
-	if (c->qhead == c->qtail)
+	if (c->qhead == c->qtail && !c->sq_n)
 		flush_events(c, mono_ms() + SLICE_MS, false); /* idle: events now */
 	else
 		flush_events(c, mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
-	if (c->qhead != c->qtail || c->ev_count > 0)
+	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
 		arm(c);
 }
 
@@ -1954,6 +2209,21 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			enqueue(c, 'P', ev->key);
 		else if (strcmp(p, "overridepolicies") == 0 || strcmp(p, "clusteroverridepolicies") == 0)
 			enqueue(c, 'O', ev->key);
+		return;
+	}
+	if (strcmp(g, "scheduling.k8s.io") == 0 && strcmp(p, "priorityclasses") == 0 && ev->type != STORE_DELETED &&
+	    c->prio_waiting.n > 0) {
+		/* Templates whose policy named this PriorityClass before it existed. */
+		for (size_t i = 0; i < c->prio_waiting.cap; i++) {
+			const char *tk = c->prio_waiting.keys[i];
+			if (tk && tk != (char *)&c->prio_waiting && c->prio_waiting.vals[i] &&
+			    strcmp(c->prio_waiting.vals[i], kp.name) == 0)
+				enqueue(c, 'T', tk);
+		}
+	}
+	if (strcmp(g, "apps.karmada.io") == 0 && strcmp(p, "workloadrebalancers") == 0) {
+		if (ev->type != STORE_DELETED)
+			enqueue(c, 'X', ev->key);
 		return;
 	}
 	if (strcmp(g, "work.karmada.io") == 0) {
@@ -2006,6 +2276,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
 		c->agg_ev = evtimer_new(base, on_aggregate_timer, c);
+		c->rb_ev = evtimer_new(base, on_rebalancer_timer, c);
 	}
 	/* In-transaction: the controllers may act on writes not yet durable;
 	 * their own writes join the same batch, and nothing they do is seen
@@ -2020,6 +2291,12 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 {
 	if (c)
 		c->policy_preemption = on;
+}
+
+void controller_set_priority_scheduling(struct controller *c, bool on)
+{
+	if (c)
+		c->priority_scheduling = on;
 }
 
 void controller_stop(struct controller *c)
@@ -2044,11 +2321,16 @@ void controller_stop(struct controller *c)
 		event_free(c->ev);
 	if (c->agg_ev)
 		event_free(c->agg_ev);
+	if (c->rb_ev)
+		event_free(c->rb_ev);
 	smap_free(&c->agg_pending);
 	char *item;
 	while ((item = dequeue(c)))
 		free(item);
 	free(c->q);
+	free(c->sq);
+	smap_free(&c->sched_deferred);
+	smap_free(&c->prio_waiting);
 	smap_free(&c->queued);
 	smap_free(&c->outcome);
 	smap_free(&c->clusters);

@@ -93,7 +93,9 @@ static void serve_usage(FILE *f)
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
-	      "                               false: `preemption: Always` in a policy takes nothing over)\n"
+	      "                               false: `preemption: Always` in a policy takes nothing over),\n"
+	      "                               PriorityBasedScheduling (default false: schedulePriority is not\n"
+	      "                               resolved and bindings are scheduled first come, first served)\n"
 	      "  -h, --help                   show this help\n",
 	      f);
 }
@@ -117,7 +119,7 @@ static const char *bound_address(const char *hostport, int port, char *buf, size
 }
 
 /* --feature-gates "PolicyPreemption=true,..." (Karmada's spelling). */
-static int parse_feature_gates(const char *arg, bool *policy_preemption)
+static int parse_feature_gates(const char *arg, bool *policy_preemption, bool *priority_scheduling)
 {
 	char buf[512];
 	snprintf(buf, sizeof buf, "%s", arg);
@@ -130,8 +132,10 @@ static int parse_feature_gates(const char *arg, bool *policy_preemption)
 		*eq = '\0';
 		if (strcmp(kv, "PolicyPreemption") == 0) {
 			*policy_preemption = strcmp(eq + 1, "true") == 0;
+		} else if (strcmp(kv, "PriorityBasedScheduling") == 0) {
+			*priority_scheduling = strcmp(eq + 1, "true") == 0;
 		} else {
-			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption)\n", kv);
+			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption, PriorityBasedScheduling)\n", kv);
 			return -1;
 		}
 	}
@@ -185,7 +189,7 @@ static int cmd_serve(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool policy_preemption = false;
+	bool policy_preemption = false, priority_scheduling = false;
 	struct agentapi_config acfg = {0};
 	struct failover_config fcfg = {.not_ready_toleration_s = -1, .unreachable_toleration_s = -1};
 	int c;
@@ -193,7 +197,7 @@ static int cmd_serve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 1200:
-			if (parse_feature_gates(optarg, &policy_preemption) < 0)
+			if (parse_feature_gates(optarg, &policy_preemption, &priority_scheduling) < 0)
 				return 2;
 			break;
 		case 'd': data_dir = optarg; break;
@@ -365,6 +369,7 @@ static int cmd_serve(int argc, char **argv)
 	failover_configure(&fcfg);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	controller_set_policy_preemption(ctl, policy_preemption);
+	controller_set_priority_scheduling(ctl, priority_scheduling);
 	struct failover *fo = failover_start(loop, st, apiserver_objects(api));
 	sec.data_dir = data_dir;
 	int tls_port = 0;

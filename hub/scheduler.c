@@ -570,6 +570,9 @@ struct sched_ctx {
 	bool need_avail;
 	/* gracefulEvictionTasks of the binding (ClusterEviction plugin). */
 	const cJSON *evictions;
+	/* Karmada's Fresh assignment mode (a rescheduling was triggered, e.g.
+	 * by a WorkloadRebalancer): the previous result is not kept. */
+	bool fresh;
 };
 
 static void set_error(struct sched_result *out, const char *reason, const char *fmt, ...)
@@ -1159,6 +1162,40 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 		set_error(out, "SchedulerError", "out of memory");
 		goto done;
 	}
+	if (cx->fresh) {
+		/* Fresh (dynamicFreshScale): every replica is placed again as on a
+		 * first schedule; what a cluster runs now counts as available. */
+		target = cx->replicas;
+		for (int i = 0; i < ns; i++) {
+			w[nw].name = sel[i]->name;
+			w[nw].idx = sel[i]->idx;
+			w[nw++].replicas = sel[i]->avail + (sel[i]->in_prev ? sel[i]->prev : 0);
+		}
+		sort_desc_stable(w, nw);
+		long avail_fresh = 0;
+		for (int i = 0; i < nw; i++)
+			avail_fresh += w[i].replicas;
+		if (avail_fresh < target) {
+			set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", avail_fresh);
+			goto done;
+		}
+		if (aggregated) {
+			long sum = 0;
+			for (int i = 0; i < nw; i++) {
+				sum += w[i].replicas;
+				if (sum >= target) {
+					nw = i + 1;
+					break;
+				}
+			}
+		}
+		if (divide_into(target, w, nw, cx->uid, res) != 0) {
+			set_error(out, "SchedulerError", "out of memory");
+			goto done;
+		}
+		rc = 0;
+		goto done;
+	}
 	for (int i = 0; i < ns; i++) {
 		if (sel[i]->in_prev) {
 			sched[nsched].name = sel[i]->name;
@@ -1469,12 +1506,25 @@ static long workload_replicas(const cJSON *workload)
 int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out)
 {
-	return schedule_evicting(clusters, placement, workload, workload_has_replicas, previous, NULL, out);
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, false, out);
 }
 
 int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
 		      struct sched_result *out)
+{
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, eviction_tasks, false, out);
+}
+
+int schedule_mode(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		  bool workload_has_replicas, const cJSON *previous, bool fresh, struct sched_result *out)
+{
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, fresh, out);
+}
+
+int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		  bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
+		  struct sched_result *out)
 {
 	memset(out, 0, sizeof *out);
 	if (clusters && !cJSON_IsArray(clusters)) {
@@ -1486,6 +1536,7 @@ int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON
 	cx.evictions = cJSON_IsArray(eviction_tasks) ? eviction_tasks : NULL;
 	cx.uid = obj_str(obj_item(workload, "metadata"), "uid");
 	cx.has_replicas = workload_has_replicas;
+	cx.fresh = fresh;
 	cx.replicas = workload_has_replicas ? workload_replicas(workload) : 0;
 	int total = cJSON_GetArraySize(clusters);
 	cx.cl = calloc((size_t)total + 1, sizeof *cx.cl);

@@ -46,6 +46,8 @@ const struct kind_info builtin_kinds[] = {
 	 * preferred, stored version): the same objects, one representation. */
 	{"work.karmada.io", "v1alpha1", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha1", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	/* Karmada's WorkloadRebalancer (a CRD there: no short names, NAME AGE). */
+	{"apps.karmada.io", "v1alpha1", "WorkloadRebalancer", "workloadrebalancers", "workloadrebalancer", CL, {NULL}, {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);

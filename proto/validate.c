@@ -602,6 +602,7 @@ static const char *const E_TOL_OP[] = {"Equal", "Exists", NULL};
 static const char *const E_EFFECT[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
 static const char *const E_FIELD_KEY[] = {"provider", "region", "zone", NULL};
 static const char *const E_ACTIVATION[] = {"Lazy", NULL};
+static const char *const E_PRIO_SOURCE[] = {"KubePriorityClass", NULL};
 static const char *const E_PURGE[] = {"Directly", "Gracefully", "Never", NULL};
 static const char *const E_OV_OP[] = {"add", "remove", "replace", NULL};
 static const char *const E_OV_OP_ADDREM[] = {"add", "remove", NULL};
@@ -1462,6 +1463,9 @@ static void v_event(struct validation *v, const cJSON *obj)
 static const struct rule PP_RULES[] = {
 	ROBJ("spec", 0),
 	RARR("spec.resourceSelectors", F_REQ_DEEP | F_NONEMPTY),
+	ROBJ("spec.schedulePriority", 0),
+	RENUM("spec.schedulePriority.priorityClassSource", 0, E_PRIO_SOURCE),
+	RSTR("spec.schedulePriority.priorityClassName", F_REQ),
 	ROBJ("spec.placement", 0),
 	ROBJ("spec.placement.clusterAffinity", 0),
 	RARR("spec.placement.clusterAffinities", 0),
@@ -1884,6 +1888,31 @@ static void v_priorityclass(struct validation *v, const cJSON *obj)
 		invalid_str(v, "metadata.name", name, "priority class names with 'system-' prefix are reserved");
 }
 
+/* apps.karmada.io/v1alpha1 WorkloadRebalancer (its CRD's OpenAPI schema:
+ * spec.workloads has at least one item, each with apiVersion, kind, name). */
+static void v_workloadrebalancer(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", F_REQ),
+		RARR("spec.workloads", F_REQ),
+		RSTR("spec.workloads[].apiVersion", F_REQ),
+		RSTR("spec.workloads[].kind", F_REQ),
+		RSTR("spec.workloads[].name", F_REQ),
+		RSTR("spec.workloads[].namespace", 0),
+		RINT32("spec.ttlSecondsAfterFinished", 0, -2147483648.0),
+		ROBJ("status", 0),
+		RARR("status.observedWorkloads", 0),
+		RSTR("status.observedWorkloads[].result", 0),
+		RSTR("status.observedWorkloads[].reason", 0),
+		RSTR("status.finishTime", 0),
+		RINT("status.observedGeneration"),
+	};
+	APPLY(v, obj, "", rules);
+	const cJSON *wl = get(at(obj, "spec"), "workloads");
+	if (cJSON_IsArray(wl) && !wl->child)
+		add(v, R_INVALID, "spec.workloads", "Invalid value: 0: spec.workloads in body should have at least 1 items");
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -1894,6 +1923,7 @@ struct kind_rules {
 static const struct kind_rules KIND_RULES[] = {
 	{"", "Namespace", N_LABEL, v_namespace},
 	{"scheduling.k8s.io", "PriorityClass", N_SUBDOMAIN, v_priorityclass},
+	{"apps.karmada.io", "WorkloadRebalancer", N_SUBDOMAIN, v_workloadrebalancer},
 	{"", "Service", N_DNS1035, v_service},
 	{"", "ConfigMap", N_SUBDOMAIN, v_configmap},
 	{"", "Secret", N_SUBDOMAIN, v_secret},

@@ -242,6 +242,16 @@ static const struct vcase cases[] = {
 	{"cluster push mode", "cluster.karmada.io", "Cluster", "", CLUSTER("{'syncMode':'Push','apiEndpoint':'https://10.0.0.1:6443'}"), 1, "spec.syncMode", "Invalid value: \"Push\": Push mode is not supported by Atoll: join the member with atoll-agent (syncMode Pull)"},
 	{"cluster name length", "cluster.karmada.io", "Cluster", "", "{'metadata':{'name':'a123456789a123456789a123456789a123456789a123456789'},'spec':{'syncMode':'Pull'}}", 1, "metadata.name", "must be no more than 48 characters"},
 
+	/* WorkloadRebalancer (Karmada's CRD schema) and schedulePriority */
+	{"rebalancer ok", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'ttlSecondsAfterFinished':300,'workloads':[{'apiVersion':'apps/v1','kind':'Deployment','name':'foo','namespace':'default'}]}}", 0, NULL, NULL},
+	{"rebalancer no spec", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'}}", 1, "spec", "Required value"},
+	{"rebalancer no workloads", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{}}", 1, "spec.workloads", "Required value"},
+	{"rebalancer empty workloads", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'workloads':[]}}", 1, "spec.workloads", "Invalid value: 0: spec.workloads in body should have at least 1 items"},
+	{"rebalancer workload without name", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'workloads':[{'apiVersion':'apps/v1','kind':'Deployment'}]}}", 1, "spec.workloads[0].name", "Required value"},
+	{"rebalancer ttl not a number", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'ttlSecondsAfterFinished':'5m','workloads':[{'apiVersion':'v1','kind':'Service','name':'s'}]}}", 1, "spec.ttlSecondsAfterFinished", "must be of type integer"},
+	{"schedulePriority source", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'PodPriorityClass','priorityClassName':'high'}"), 1, "spec.schedulePriority.priorityClassSource", "Unsupported value: \"PodPriorityClass\": supported values: \"KubePriorityClass\""},
+	{"schedulePriority name", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'KubePriorityClass'}"), 1, "spec.schedulePriority.priorityClassName", "Required value"},
+
 	/* CRDs */
 	{"crd name", "apiextensions.k8s.io", "CustomResourceDefinition", "", CRD("widgets", CRD_SPEC("example.com", "Namespaced")), 1, "metadata.name", "Invalid value: \"widgets\": must be spec.names.plural+\".\"+spec.group"},
 	{"crd scope", "apiextensions.k8s.io", "CustomResourceDefinition", "", CRD("widgets.example.com", CRD_SPEC("example.com", "Global")), 1, "spec.scope", "Unsupported value: \"Global\": supported values: \"Cluster\", \"Namespaced\""},
