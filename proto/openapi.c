@@ -1,4 +1,5 @@
 #include "openapi.h"
+#include "openschema.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -196,6 +197,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 {
 	uint64_t h = fnv1a(14695981039346656037ULL, OPENAPI_INFO_VERSION);
+	h = fnv1a(h, "schemas-1"); /* the documents carry the schema table's schemas */
 	char k2[512];
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
@@ -250,6 +252,11 @@ static cJSON *v3_patch_op(const struct kind_info *k)
 
 cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, void *ud)
 {
+	return openapi_v3_group_version_at(gv_path, keep, ud, 0);
+}
+
+cJSON *openapi_v3_group_version_at(const char *gv_path, openapi_kind_filter keep, void *ud, int max_minor)
+{
 	char want[512], key[512];
 	size_t n;
 	if (!gv_path)
@@ -262,7 +269,7 @@ cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, v
 	memcpy(want, gv_path, n);
 	want[n] = '\0';
 
-	cJSON *doc = NULL, *paths = NULL;
+	cJSON *doc = NULL, *paths = NULL, *schemas = NULL;
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
 		gv_key(k, key, sizeof key);
@@ -275,11 +282,44 @@ cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, v
 			cJSON_AddStringToObject(info, "title", "Kubernetes");
 			cJSON_AddStringToObject(info, "version", OPENAPI_INFO_VERSION);
 			paths = cJSON_AddObjectToObject(doc, "paths");
+			cJSON *comp = cJSON_AddObjectToObject(doc, "components");
+			schemas = comp ? cJSON_AddObjectToObject(comp, "schemas") : NULL;
 		}
+		if (schemas)
+			openschema_add_kind(schemas, k->group, k->version, k->kind, max_minor, true);
 		char *path = kind_path(k);
 		if (path && paths && !cJSON_GetObjectItemCaseSensitive(paths, path)) {
 			cJSON *item = cJSON_AddObjectToObject(paths, path);
 			cJSON_AddItemToObject(item, "patch", v3_patch_op(k));
+		}
+		free(path);
+	}
+	return doc;
+}
+
+cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "swagger", "2.0");
+	cJSON *info = cJSON_AddObjectToObject(doc, "info");
+	cJSON_AddStringToObject(info, "title", "Kubernetes");
+	cJSON_AddStringToObject(info, "version", OPENAPI_INFO_VERSION);
+	cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+	cJSON *defs = cJSON_AddObjectToObject(doc, "definitions");
+	for (int i = 0; paths && defs && i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (keep && !keep(k, ud))
+			continue;
+		openschema_add_kind(defs, k->group, k->version, k->kind, max_minor, false);
+		char *path = kind_path(k);
+		if (path && !cJSON_GetObjectItemCaseSensitive(paths, path)) {
+			cJSON *item = cJSON_AddObjectToObject(paths, path);
+			cJSON *op = v3_patch_op(k);
+			/* v2 parameters carry their type directly. */
+			cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
+			cJSON_DeleteItemFromObjectCaseSensitive(p, "schema");
+			cJSON_AddStringToObject(p, "type", "string");
+			cJSON_AddItemToObject(item, "patch", op);
 		}
 		free(path);
 	}
