@@ -42,6 +42,7 @@ static void slot_destroy(struct slot *s)
 	free(s->desired);
 	free(s->err);
 	cJSON_Delete(s->status);
+	cJSON_Delete(s->dropped);
 	free(s);
 }
 
@@ -201,6 +202,10 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	}
 	char m[1024], msg[1200];
 	switch (s->step) {
+	case ST_SCHEMA:
+		mschema_answer(ag, s->id.group, s->id.version, s->schema_path, r->status, r->body, r->len);
+		slot_advance(s);
+		return;
 	case ST_DISCOVER:
 		if (r->status == 200) {
 			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
@@ -309,6 +314,38 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	}
 }
 
+/* Leaves out of the desired object what the member's schema does not
+ * declare (a member on an older Kubernetes version), and remembers which
+ * fields those were for the Work's status. */
+static void slot_prune(struct slot *s)
+{
+	cJSON *d = cJSON_Parse(s->desired), *dropped = cJSON_CreateArray();
+	int n = d ? mschema_prune(s->ag, s->id.group, s->id.version, s->id.kind, d, dropped) : -1;
+	if (n >= 0)
+		s->pruned = true;
+	if (n > 0) {
+		char *text = json_print(d);
+		if (text) {
+			free(s->desired);
+			s->desired = text;
+		}
+		char *list = cJSON_PrintUnformatted(dropped);
+		log_kv(LOG_WARN, "the member does not know fields of a manifest: applying without them", "kind",
+		       s->id.kind, "namespace", s->id.ns, "name", s->id.name, "fields", list ? list : "?", NULL);
+		free(list);
+	}
+	if (n >= 0 && !((n == 0 && !s->dropped) || (n > 0 && s->dropped && json_equal(dropped, s->dropped)))) {
+		cJSON_Delete(s->dropped);
+		s->dropped = n > 0 ? dropped : NULL;
+		if (n > 0)
+			dropped = NULL;
+		if (s->w)
+			work_status_changed(s->w, s->ag);
+	}
+	cJSON_Delete(dropped);
+	cJSON_Delete(d);
+}
+
 /* Runs the slot's steps until one needs the member. */
 static void slot_advance(struct slot *s)
 {
@@ -347,8 +384,29 @@ static void slot_advance(struct slot *s)
 				cJSON_Delete(s->manifest);
 				s->manifest = NULL;
 			}
+			if (!s->pruned) {
+				s->schema_reqs = 0;
+				s->step = ST_SCHEMA;
+				continue;
+			}
 			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
 			continue;
+		case ST_SCHEMA: {
+			/* The member's schema for this group-version, fetched once
+			 * (a few tries at most per attempt; without it the manifest
+			 * goes unfiltered). */
+			const char *p = s->schema_reqs < 4 ? mschema_next(ag, s->id.group, s->id.version, s->schema_path,
+									  sizeof s->schema_path)
+							   : NULL;
+			if (p) {
+				s->schema_reqs++;
+				slot_request(s, "GET", p, NULL, NULL);
+				return;
+			}
+			slot_prune(s);
+			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
+			continue;
+		}
 		case ST_NS_GET:
 			snprintf(path, sizeof path, "/api/v1/namespaces/%s", s->id.ns);
 			slot_request(s, "GET", path, NULL, NULL);
@@ -645,6 +703,10 @@ bool works_status_of(struct work *w, struct proto_work_status *out)
 		if (s->status)
 			cJSON_AddItemToObject(e, "status", json_dup(s->status));
 		cJSON_AddStringToObject(e, "health", s->health ? s->health : "Unknown");
+		if (s->dropped)
+			/* Fields the member's Kubernetes version does not know,
+			 * left out when applying (docs/protocol.md). */
+			cJSON_AddItemToObject(e, "droppedFields", json_dup(s->dropped));
 		cJSON_AddItemToArray(out->manifest_statuses, e);
 	}
 	return true;
