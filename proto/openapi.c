@@ -325,3 +325,8 @@ cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor)
 	}
 	return doc;
 }
+
+bool openapi_v2_wants_json(const char *accept)
+{
+	return accept && strstr(accept, "application/json") && !strstr(accept, "protobuf");
+}

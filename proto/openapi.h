@@ -55,4 +55,9 @@ cJSON *openapi_v3_group_version_at(const char *gv_path, openapi_kind_filter keep
  * "definitions" from the schema table, fields up to 1.<max_minor>. */
 cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor);
 
+/* Whether a GET /openapi/v2 with this Accept header gets the JSON document:
+ * it names application/json and no protobuf type. Without an Accept (or
+ * with only * / *) the protobuf document is served, as kubectl expects. */
+bool openapi_v2_wants_json(const char *accept);
+
 #endif

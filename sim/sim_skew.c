@@ -38,7 +38,7 @@ static bool route_openapi(struct evhttp_request *req, const char *path, void *ud
 		return false;
 	if (strcmp(path, "/openapi/v2") == 0) {
 		const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
-		if (acc && strstr(acc, "protobuf"))
+		if (!openapi_v2_wants_json(acc))
 			return false; /* kubectl's protobuf document, as the hub serves it */
 		api_send_json(req, 200, v2_doc(s));
 		return true;

@@ -166,6 +166,27 @@ def kctl(hub, tmp_path):
     return Kubectl(hub, None, str(home))
 
 
+def test_openapi_documents_carry_schemas(hub):
+    code, doc, _ = hub.request("GET", "/openapi/v2", headers={"Accept": "application/json"})
+    assert code == 200 and doc["swagger"] == "2.0", doc
+    d = doc["definitions"]
+    assert d["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["strategy"]["$ref"] == \
+        "#/definitions/io.k8s.api.apps.v1.DeploymentStrategy"
+    assert "internalTrafficPolicy" in d["io.k8s.api.core.v1.ServiceSpec"]["properties"]
+    assert d["io.karmada.policy.v1alpha1.PropagationPolicy"]["x-kubernetes-group-version-kind"] == [
+        {"group": "policy.karmada.io", "kind": "PropagationPolicy", "version": "v1alpha1"}]
+    # kubectl's protobuf document is unchanged for protobuf clients.
+    code, raw, hdrs = hub.request("GET", "/openapi/v2", headers={
+        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert code == 200 and hdrs["Content-Type"] == "application/octet-stream"
+    code, idx, _ = hub.request("GET", "/openapi/v3")
+    url = idx["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    code, doc, _ = hub.request("GET", url)
+    dep = doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"]
+    assert dep["x-kubernetes-group-version-kind"] == [{"group": "apps", "kind": "Deployment", "version": "v1"}]
+    assert dep["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
+
+
 def test_kubectl_explain(kctl):
     out = kctl("explain", "deployment.spec.strategy").stdout
     assert "KIND:       Deployment" in out and "GROUP:      apps" in out, out
