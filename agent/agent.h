@@ -132,6 +132,7 @@ struct slot {
 	int schema_reqs;
 	cJSON *dropped;
 	char schema_path[512];
+	struct slot *wnext; /* in agent.schema_waiters */
 };
 
 struct work {
@@ -202,6 +203,10 @@ struct agent {
 	struct backoff renew_bo;
 
 	struct mschema *mschema; /* the member's OpenAPI (mschema.c) */
+	/* One schema document is fetched at a time; slots that need one
+	 * meanwhile wait here (busy, no call) for its answer. */
+	bool schema_fetching;
+	struct slot *schema_waiters;
 };
 
 /* mschema.c: the member's published schema. mschema_next gives the next

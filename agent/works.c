@@ -175,6 +175,23 @@ static void slot_fail(struct slot *s, const char *msg)
 
 static void slot_http_done(const struct http_response *r, void *ud);
 
+/* The schema fetch in flight ended: the slots waiting for it go on (each
+ * finds the document cached, or starts the next fetch). */
+static void schema_fetch_done(struct agent *ag)
+{
+	ag->schema_fetching = false;
+	struct slot *w = ag->schema_waiters, *next;
+	ag->schema_waiters = NULL;
+	for (; w; w = next) {
+		next = w->wnext;
+		w->wnext = NULL;
+		if (!w->w)
+			slot_finish(w);
+		else
+			slot_advance(w);
+	}
+}
+
 /* A slot's call ended without an answer (client freed at exit). */
 static void slot_cleanup(void *ud)
 {
@@ -196,6 +213,17 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	struct slot *s = ud;
 	struct agent *ag = s->ag;
 	s->call = NULL;
+	if (s->step == ST_SCHEMA) {
+		/* The member's schema is the agent's, whatever became of this
+		 * slot's Work. */
+		mschema_answer(ag, s->id.group, s->id.version, s->schema_path, r->status, r->body, r->len);
+		schema_fetch_done(ag);
+		if (!s->w)
+			slot_finish(s);
+		else
+			slot_advance(s);
+		return;
+	}
 	if (!s->w) {
 		slot_finish(s);
 		return;
@@ -203,9 +231,7 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	char m[1024], msg[1200];
 	switch (s->step) {
 	case ST_SCHEMA:
-		mschema_answer(ag, s->id.group, s->id.version, s->schema_path, r->status, r->body, r->len);
-		slot_advance(s);
-		return;
+		break; /* handled above */
 	case ST_DISCOVER:
 		if (r->status == 200) {
 			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
@@ -398,9 +424,18 @@ static void slot_advance(struct slot *s)
 			const char *p = s->schema_reqs < 4 ? mschema_next(ag, s->id.group, s->id.version, s->schema_path,
 									  sizeof s->schema_path)
 							   : NULL;
+			if (p && ag->schema_fetching) {
+				/* Fetched once: wait for the fetch in flight. */
+				s->wnext = ag->schema_waiters;
+				ag->schema_waiters = s;
+				return;
+			}
 			if (p) {
 				s->schema_reqs++;
+				ag->schema_fetching = true;
 				slot_request(s, "GET", p, NULL, NULL);
+				if (!s->call)
+					schema_fetch_done(ag);
 				return;
 			}
 			slot_prune(s);
@@ -946,6 +981,13 @@ void works_free(struct agent *ag)
 			slot_destroy(s);
 	}
 	ag->q_tail = NULL;
+	/* Slots waiting for a schema fetch: orphans are reachable only here. */
+	for (struct slot *w = ag->schema_waiters, *next; w; w = next) {
+		next = w->wnext;
+		if (!w->w)
+			slot_destroy(w);
+	}
+	ag->schema_waiters = NULL;
 	while (ag->works) {
 		struct work *w = ag->works;
 		ag->works = w->next;

@@ -61,6 +61,13 @@ def seed_objects():
         return [d for d in yaml.safe_load_all(f) if d]
 
 
+def other_deployment():
+    d = seed_objects()[0]
+    assert d["kind"] == "Deployment"
+    d["metadata"] = {"name": "direct", "namespace": "default"}
+    return d
+
+
 def test_old_member_refuses_unknown_fields_like_kube_1_20(tmp_path):
     m = OldMember(str(tmp_path)).start()
     try:
@@ -99,6 +106,15 @@ def test_seed_to_kubernetes_1_20_member(tmp_path):
         member = OldMember(str(tmp_path)).start()
         agent = Agent(str(tmp_path), hub.url, member).start()
         wait_for("the cluster to be Ready", lambda: cluster_ready(hub) == "True", timeout=15)
+        # First a Work of several manifests straight into the execution
+        # namespace: its slots need the member's schema at the same time.
+        cms = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c%d" % i, "namespace": "default"},
+                "data": {"k": "v"}} for i in range(6)]
+        code, body, _ = hub.request("POST", "/apis/work.karmada.io/v1alpha1/namespaces/%s/works" % EXEC_NS, {
+            "apiVersion": "work.karmada.io/v1alpha1", "kind": "Work",
+            "metadata": {"name": "several", "namespace": EXEC_NS},
+            "spec": {"workload": {"manifests": cms + [other_deployment()]}}})
+        assert code == 201, body
         for o in seed_objects():
             path = "/apis/apps/v1/namespaces/default/deployments" if o["kind"] == "Deployment" \
                 else "/api/v1/namespaces/default/services"
@@ -149,6 +165,11 @@ def test_seed_to_kubernetes_1_20_member(tmp_path):
         ev = wait_for("a FieldsDropped Event on the hub", event, timeout=10)
         assert ev["type"] == "Warning" and ev["involvedObject"]["kind"] == "Work", ev
         assert ".spec.internalTrafficPolicy" in ev["message"] and "Service default/hello" in ev["message"], ev
+        # The member's schema was asked for once (v3: 404, then v2), though
+        # two Works were applied at once.
+        with open(os.path.join(agent.dir, "agent.log"), errors="replace") as f:
+            log = f.read()
+        assert log.count("the member has no OpenAPI v3") == 1, log[-3000:]
     except Exception:
         if agent:
             print("agent log:\n" + agent.read_log())
