@@ -142,6 +142,18 @@ static void add_fields(struct ctx *c, int msg, cJSON *props, cJSON *req)
 			add_fields(c, f->msg, props, req);
 			continue;
 		}
+		if (fm->preserve) {
+			/* Any JSON value, as apiextensions' JSON type publishes. */
+			cJSON *p = cJSON_CreateObject();
+			if (fm->desc)
+				cJSON_AddStringToObject(p, "description", fm->desc);
+			cJSON_AddBoolToObject(p, "x-kubernetes-preserve-unknown-fields", 1);
+			cJSON_DeleteItemFromObjectCaseSensitive(props, f->json);
+			cJSON_AddItemToObject(props, f->json, p);
+			if (fm->required)
+				cJSON_AddItemToArray(req, cJSON_CreateString(f->json));
+			continue;
+		}
 		bool described;
 		cJSON *v = value_schema(c, f, fm->desc, &described), *s = v;
 		if (f->card == PBS_REPEATED) {

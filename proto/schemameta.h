@@ -12,6 +12,7 @@
 struct sch_field_meta {
 	int since;         /* Kubernetes minor the field appeared in (1.N); 0: always there */
 	int required;
+	int preserve;      /* any JSON value (x-kubernetes-preserve-unknown-fields) */
 	const char *desc;  /* or NULL */
 	const char *enums; /* "A|B|C" or NULL */
 };

@@ -43,10 +43,11 @@ $1 ~ /^[0-9]+$/ {
 		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
 	}
 	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""
-	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fdesc[cur, n] = desc
+	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
 	for (i = 4; i <= NF; i++) {
 		if ($i == "ptr" || $i == "inline") fflags[cur, n] = fflags[cur, n] " " $i
 		else if ($i == "required") freq[cur, n] = 1
+		else if ($i == "preserve") fpres[cur, n] = 1
 		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
 		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
 		else fail("unknown field flag " $i)
@@ -110,9 +111,9 @@ END {
 	for (m = 0; m < nm; m++) {
 		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
 		for (i = 0; i < nf[m]; i++)
-			printf "\t{%d, %d, %s, %s},\n", fsince[m, i], freq[m, i], \
+			printf "\t{%d, %d, %d, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
 				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\""
-		if (nf[m] == 0) print "\t{0, 0, NULL, NULL},"
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL},"
 		print "};"
 	}
 	printf "const struct sch_message_meta sch_messages[] = {\n"

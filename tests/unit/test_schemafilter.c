@@ -195,6 +195,19 @@ static void test_karmada_kind_inline(void **state)
 	cJSON_Delete(dropped);
 	cJSON_Delete(obj);
 	cJSON_Delete(doc);
+	/* OverridePolicy: a plaintext overrider's value is any JSON. */
+	doc = doc_for("policy.karmada.io", "v1alpha1", "OverridePolicy", 0, true);
+	const cJSON *op = schemafilter_find_kind(doc, "policy.karmada.io", "v1alpha1", "OverridePolicy");
+	assert_non_null(op);
+	obj = cJSON_Parse("{\"spec\":{\"overrideRules\":[{\"overriders\":{\"plaintext\":[{\"path\":\"/spec/x\","
+			  "\"operator\":\"add\",\"value\":{\"any\":[1,{\"b\":2}]}}],\"labelsOverrider\":[{\"operator\":"
+			  "\"add\",\"value\":{\"a\":\"b\"}}]},\"targetCluster\":{\"clusterNames\":[\"eu\"]}}],\"x\":1}}");
+	dropped = cJSON_CreateArray();
+	assert_int_equal(schemafilter_prune(doc, op, obj, dropped, false), 1);
+	assert_string_equal(cJSON_GetArrayItem(dropped, 0)->valuestring, ".spec.x");
+	cJSON_Delete(dropped);
+	cJSON_Delete(obj);
+	cJSON_Delete(doc);
 	bool crd;
 	assert_int_equal(openschema_kind_msg("v1", "NoSuchKind", &crd), -1);
 	assert_true(openschema_kind_msg("policy.karmada.io/v1alpha1", "PropagationPolicy", &crd) >= 0 && crd);
