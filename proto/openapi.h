@@ -22,7 +22,9 @@
 typedef bool (*openapi_kind_filter)(const struct kind_info *k, void *ud);
 
 /* GET /openapi/v2 (serve as application/octet-stream): one PATCH operation
- * for every kind in the registry that keep accepts. Returns a malloc'd
+ * for every kind in the registry that keep accepts, and the definitions
+ * (schemas) the schema table has for them (kubectl explain with
+ * --output=plaintext-openapiv2, kubectl 1.20). Returns a malloc'd
  * buffer and its length in *len, or NULL (and *len = 0) on allocation
  * failure. */
 unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *len);

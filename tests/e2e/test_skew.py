@@ -228,6 +228,12 @@ def test_kubectl_explain(kctl):
     # Nested under the right parent: clusterNames directly below clusterAffinity.
     i = lines.index("  clusterAffinity\t<Object>")
     assert lines[i + 1] == "    clusterNames\t<[]string>", out
+    # The same from the protobuf OpenAPI v2 document (what kubectl 1.20 reads).
+    out = kctl("explain", "deployment.spec.strategy", "--output=plaintext-openapiv2").stdout
+    assert "RESOURCE: strategy <Object>" in out and "VERSION:  apps/v1" in out, out
+    assert "   rollingUpdate\t<Object>" in out and "   type\t<string>" in out, out
+    out = kctl("explain", "propagationpolicy.spec.placement", "--recursive", "--output=plaintext-openapiv2").stdout
+    assert "   clusterAffinity\t<Object>" in out and "      clusterNames\t<[]string>" in out, out
     # A field that does not exist is an error, as against Kubernetes.
     p = kctl("explain", "deployment.spec.replcias", check=False)
     assert p.returncode != 0 and "replcias" in p.stderr, (p.stdout, p.stderr)
