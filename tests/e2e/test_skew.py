@@ -69,6 +69,10 @@ def other_deployment():
 
 
 def test_old_member_refuses_unknown_fields_like_kube_1_20(tmp_path):
+    for bad in ("1.20", "v1.20", "v2.0.0", "v1.20.2x"):
+        p = subprocess.run([os.path.join(BIN, "atoll-sim"), "--name", "x", "--insecure-listen", "127.0.0.1:0",
+                            "--kubernetes-version", bad], capture_output=True, text=True, timeout=10)
+        assert p.returncode == 2 and "invalid --kubernetes-version" in p.stderr, (bad, p.stderr)
     m = OldMember(str(tmp_path)).start()
     try:
         code, v = m.request("GET", "/version")

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kinds.h"
+#include "openapi.h"
 #include "openschema.h"
 #include "schemafilter.h"
 
@@ -213,6 +215,30 @@ static void test_karmada_kind_inline(void **state)
 	assert_true(openschema_kind_msg("policy.karmada.io/v1alpha1", "PropagationPolicy", &crd) >= 0 && crd);
 }
 
+static bool has_bytes(const unsigned char *b, size_t n, const char *s)
+{
+	return memmem(b, n, s, strlen(s)) != NULL;
+}
+
+static void test_v2_protobuf_definitions(void **state)
+{
+	(void)state;
+	kinds_init();
+	size_t n = 0;
+	unsigned char *pb = openapi_v2_protobuf(NULL, NULL, &n);
+	assert_non_null(pb);
+	/* The paths as before, and definitions with $refs, types, enums
+	 * (gnostic Any.yaml) and the kind's group-version-kind extension. */
+	assert_true(has_bytes(pb, n, "/apis/apps/v1/namespaces/{namespace}/deployments/{name}"));
+	assert_true(has_bytes(pb, n, "io.k8s.api.apps.v1.DeploymentStrategy"));
+	assert_true(has_bytes(pb, n, "#/definitions/io.k8s.api.apps.v1.RollingUpdateDeployment"));
+	assert_true(has_bytes(pb, n, "RollingUpdate\n"));
+	assert_true(has_bytes(pb, n, "- group: apps\n  kind: Deployment\n  version: v1\n"));
+	assert_true(has_bytes(pb, n, "io.karmada.policy.v1alpha1.PropagationPolicy"));
+	free(pb);
+	kinds_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_prune_deployment_v3_nested),
 		cmocka_unit_test(test_free_form_and_preserve_unknown),
 		cmocka_unit_test(test_karmada_kind_inline),
+		cmocka_unit_test(test_v2_protobuf_definitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
