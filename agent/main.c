@@ -580,6 +580,7 @@ int main(int argc, char **argv)
 	hub_stop(&ag);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	works_free(&ag);
+	mschema_free(&ag);
 	watch_free_all(&ag);
 	agent_identity_free(&ag);
 	event_free(sigterm);

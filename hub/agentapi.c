@@ -977,6 +977,32 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 
 /* ---- status reports ------------------------------------------------------------ */
 
+
+/* An Event on the Work for each manifest that the agent applied without
+ * fields the member's Kubernetes version does not know (droppedFields in
+ * its manifest status), once per distinct message. */
+static void dropped_fields_events(struct agentapi *aa, const char *cluster, const cJSON *work, const cJSON *ms)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ms) {
+		const cJSON *dropped = json_get(e, "droppedFields"), *f;
+		if (!cJSON_IsArray(dropped) || cJSON_GetArraySize(dropped) == 0)
+			continue;
+		char list[1024] = "";
+		cJSON_ArrayForEach(f, dropped) {
+			size_t n = strlen(list);
+			if (cJSON_IsString(f) && n + 2 < sizeof list)
+				snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", f->valuestring);
+		}
+		const char *kind = json_get_str(e, "identifier.kind"), *ns = json_get_str(e, "identifier.namespace");
+		const char *name = json_get_str(e, "identifier.name");
+		char msg[1400];
+		snprintf(msg, sizeof msg, "%s %s%s%s applied to cluster %s without field(s) its Kubernetes version does not know: %s",
+			 kind ? kind : "?", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "", name ? name : "?", cluster, list);
+		events_record(aa->objs, work, "Warning", "FieldsDropped", msg, "atoll-agent", EVENT_ONCE, time(NULL));
+	}
+}
+
 static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
 {
 	cJSON *body = read_json_body(req);
@@ -1035,6 +1061,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 				msg = e.message;
 			} else {
 				written++;
+				dropped_fields_events(aa, cluster, w, json_get(upd, "status.manifestStatuses"));
 			}
 			cJSON_Delete(upd);
 		}

@@ -567,6 +567,14 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 		cJSON_Delete(v);
 		return true;
 	}
+	if (strcmp(path, "/openapi/v2") == 0 && openapi_v2_wants_json(evhttp_find_header(
+							   evhttp_request_get_input_headers(req), "Accept"))) {
+		/* As kube-apiserver: JSON (with the schemas) unless protobuf is asked for. */
+		cJSON *doc = openapi_v2_json(serves, a, 0);
+		api_send_json(req, 200, doc);
+		cJSON_Delete(doc);
+		return true;
+	}
 	if (strcmp(path, "/openapi/v2") == 0 || strcmp(path, "/swagger-2.0.0.pb-v1") == 0) {
 		size_t len;
 		unsigned char *pb = openapi_v2_protobuf(serves, a, &len);

@@ -4,11 +4,20 @@
 # reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
-BEGIN { nm = 0; nk = 0 }
+BEGIN { nm = 0; nk = 0; nc = 0 }
 /^[ \t]*(#|$)/ { next }
+# "-- text" at the end of a line is a description; returns the line before it.
+function cut_desc(   i) {
+	desc = ""
+	i = index($0, " -- ")
+	if (i) { desc = substr($0, i + 4); $0 = substr($0, 1, i - 1) }
+	gsub(/\\/, "\\\\", desc); gsub(/"/, "\\\"", desc)
+}
 $1 == "message" {
+	cut_desc()
 	if ($2 in midx) fail("message " $2 " defined twice")
 	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = ($3 == "" ? "NONE" : toupper($3)); nf[cur] = 0
+	mdesc[cur] = desc
 	if (mspecial[cur] !~ /^(NONE|TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $3)
 	next
 }
@@ -21,14 +30,28 @@ $1 == "kind" {
 	klist[nk - 1] = mname[l]
 	next
 }
+$1 == "crd" {
+	cav[nc] = $2; ckind[nc] = $3; cmsg[nc] = $4; nc++
+	next
+}
 $1 ~ /^[0-9]+$/ {
+	cut_desc()
 	if (cur == "") fail("field outside a message")
 	n = nf[cur]
 	for (i = 0; i < n; i++) {
 		if (fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
 		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
 	}
-	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = $4 " " $5
+	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""
+	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
+	for (i = 4; i <= NF; i++) {
+		if ($i == "ptr" || $i == "inline") fflags[cur, n] = fflags[cur, n] " " $i
+		else if ($i == "required") freq[cur, n] = 1
+		else if ($i == "preserve") fpres[cur, n] = 1
+		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
+		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
+		else fail("unknown field flag " $i)
+	}
 	nf[cur] = n + 1
 	next
 }
@@ -82,5 +105,27 @@ END {
 		printf "\t{\"%s\", \"%s\", %d, %d},\n", kav[k], kkind[k], midx[kmsg[k]], midx[klist[k]]
 	}
 	print "};"
-	printf "const int pbs_kinds_count = %d;\n", nk
+	printf "const int pbs_kinds_count = %d;\n\n", nk
+	# Facts beyond protobuf (schemameta.h): descriptions, versions, enums.
+	print "#include \"schemameta.h\""
+	for (m = 0; m < nm; m++) {
+		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
+		for (i = 0; i < nf[m]; i++)
+			printf "\t{%d, %d, %d, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
+				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\""
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL},"
+		print "};"
+	}
+	printf "const struct sch_message_meta sch_messages[] = {\n"
+	for (m = 0; m < nm; m++)
+		printf "\t{%s, fm_%s},\n", mdesc[m] == "" ? "NULL" : "\"" mdesc[m] "\"", cname(mname[m])
+	print "};"
+	printf "const struct sch_crd_kind sch_crd_kinds[] = {\n"
+	for (k = 0; k < nc; k++) {
+		if (!(cmsg[k] in midx)) { FNR = 0; fail("crd " ckind[k] ": unknown message " cmsg[k]) }
+		printf "\t{\"%s\", \"%s\", %d},\n", cav[k], ckind[k], midx[cmsg[k]]
+	}
+	if (nc == 0) print "\t{NULL, NULL, -1},"
+	print "};"
+	printf "const int sch_crd_kinds_count = %d;\n", nc
 }
