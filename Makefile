@@ -22,7 +22,7 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libprotobuf-c-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
            libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm \
-           python3-pytest-xdist
+           python3-pytest-xdist python3-kubernetes
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -116,7 +116,13 @@ checksrc:
 # xdist_group run in one worker, one after the other. E2E_JOBS=0: one process.
 E2E_JOBS ?= 4
 E2E_PAR  := $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadgroup)
-e2e: all
+# Debian's kubectl 1.20 unpacked into build/kubectl-1.20 (never installed:
+# it would replace the kubectl on PATH); tests/e2e/conftest.py finds it there.
+.PHONY: kubectl-1.20
+kubectl-1.20:
+	@./tests/tools/ensure-kubectl-1.20.sh build/kubectl-1.20
+
+e2e: all kubectl-1.20
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
@@ -139,7 +145,7 @@ e2e-etcd-smoke: all
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
-e2e-tls: all
+e2e-tls: all kubectl-1.20
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
 	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py $(PYTEST_ARGS)
 

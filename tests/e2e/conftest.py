@@ -36,7 +36,9 @@ def kubectl_path(version=None):
         if os.access(p, os.X_OK):
             return p
     if version == "1.20":
-        for p in ("/usr/bin/kubectl.1.20", "/usr/lib/kubernetes-client/kubectl"):
+        # make kubectl-1.20 unpacks Debian's kubernetes-client there.
+        for p in (os.path.join(REPO, "build/kubectl-1.20/usr/bin/kubectl"),
+                  "/usr/bin/kubectl.1.20", "/usr/lib/kubernetes-client/kubectl"):
             if os.access(p, os.X_OK):
                 return p
     return None
