@@ -92,6 +92,11 @@ static void dedupe(cJSON *obj, const char *path, struct fc_result *r)
 	cJSON *c;
 	cJSON_ArrayForEach(c, obj) v[i] = (struct keyed){c->string ? c->string : "", i, c}, i++;
 	qsort(v, (size_t)n, sizeof *v, cmp_keyed);
+	/* Names are compared before anything is freed; then every entry that
+	 * has a later one of the same name goes. */
+	bool *drop = calloc((size_t)n, sizeof *drop);
+	if (!drop)
+		abort();
 	for (i = 0; i + 1 < n; i++) {
 		if (strcmp(v[i].name, v[i + 1].name) != 0)
 			continue;
@@ -100,8 +105,12 @@ static void dedupe(cJSON *obj, const char *path, struct fc_result *r)
 			child_path(p, path, v[i].name);
 			add_issue(r, "duplicate field", p);
 		}
-		cJSON_Delete(cJSON_DetachItemViaPointer(obj, v[i].item));
+		drop[i] = true;
 	}
+	for (i = 0; i < n; i++)
+		if (drop[i])
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, v[i].item));
+	free(drop);
 	free(v);
 }
 
@@ -374,6 +383,7 @@ static void check_schema(const cJSON *s, cJSON *v, const char *path, struct walk
 			} else if (ps) {
 				check_schema(ps, c, p, w, false);
 			} else if (cJSON_IsObject(addl)) {
+				fmt_path(p, "%s[%s]", path, name);
 				check_schema(addl, c, p, w, false);
 			} else if (!preserve && !cJSON_IsTrue(addl)) {
 				add_issue(w->r, "unknown field", p);
