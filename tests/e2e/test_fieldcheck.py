@@ -8,6 +8,22 @@ DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "t
           "spec": {"replcias": 3, "selector": {"matchLabels": {"app": "t"}},
                    "template": {"metadata": {"labels": {"app": "t"}},
                                 "spec": {"containers": [{"name": "c", "image": "nginx", "imagee": "x"}]}}}}
+DEPLOY_YAML = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replcias: 3
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+"""
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
 PPS = "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies"
 
@@ -137,3 +153,19 @@ def test_kubectl_typos(hub, tmp_path, version):
     p = kc("create", "--validate=warn", "-f", str(cm))
     assert 'unknown field "foo"' in p.stderr, p.stderr
     assert kc("get", "configmap", "c", "-o", "jsonpath={.data.a}").stdout == "b"
+
+    # The issue's Deployment: replcias on create, on a client-side apply over
+    # an existing object (a strategic merge patch) and on a server-side apply.
+    good = DEPLOY_YAML.replace("replcias", "replicas")
+    d = tmp_path / "d.yaml"
+    d.write_text(DEPLOY_YAML)
+    p = kc("apply", "-f", str(d), check=False)
+    assert p.returncode != 0 and 'unknown field "spec.replcias"' in p.stderr, p.stderr
+    d.write_text(good)
+    kc("apply", "-f", str(d))
+    d.write_text(good.replace("replicas: 3", "replicas: 3\n  paused: false\n  replcias: 5"))
+    p = kc("apply", "-f", str(d), check=False)
+    assert p.returncode != 0 and 'unknown field "spec.replcias"' in p.stderr, p.stderr
+    p = kc("apply", "--server-side", "-f", str(d), check=False)
+    assert p.returncode != 0 and 'unknown field "spec.replcias"' in p.stderr, p.stderr
+    assert kc("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").stdout == "3"
