@@ -1247,6 +1247,8 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 		send_status(req, 413, "RequestEntityTooLarge", "the request body is too large");
 		return NULL;
 	}
+	if (!ct && !patch)
+		ct = "application/json"; /* as kube-apiserver: its first media type (kubectl 1.20's create configmap sends none) */
 	if (!ct) {
 		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;

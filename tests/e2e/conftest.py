@@ -267,8 +267,8 @@ class Kubectl:
         self.binary = kubectl_path(version)
         self.home = home
 
-    def __call__(self, *args, check=True, input=None, timeout=60):
-        env = dict(os.environ, HOME=self.home, KUBECONFIG=self.hub.kubeconfig)
+    def __call__(self, *args, check=True, input=None, timeout=60, env=None):
+        env = dict(os.environ, HOME=self.home, KUBECONFIG=self.hub.kubeconfig, **(env or {}))
         p = subprocess.run([self.binary] + list(args), env=env, capture_output=True, text=True,
                            input=input, timeout=timeout)
         if check and p.returncode != 0:
