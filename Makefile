@@ -6,6 +6,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
 #   make bench      benchmarks (print figures)
+#   make kubectl-matrix  kubectl's everyday verbs with kubectl 1.20, 1.27, 1.31, 1.32 and 1.33
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
@@ -124,6 +125,12 @@ kubectl-1.20:
 
 e2e: all kubectl-1.20
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
+
+# kubectl's everyday verbs with 1.20, 1.27, 1.31, 1.32 and 1.33 (make test runs 1.20 and 1.33).
+.PHONY: kubectl-matrix
+kubectl-matrix: all kubectl-1.20
+	ATOLL_KUBECTL_ALL=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q $(E2E_PAR) \
+	  tests/e2e/test_kubectl_versions.py $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
 browser: all
