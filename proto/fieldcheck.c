@@ -414,7 +414,7 @@ int fieldcheck_body(const char *api_version, const char *kind, cJSON *body, enum
 	r->n = 0;
 	if (!api_version || !kind || !cJSON_IsObject(body))
 		return 0;
-	struct walk w = {how, false, r, 0};
+	struct walk w = {how, true, r, 0};
 	const struct pbs_kind *tk = table_kind(api_version, kind);
 	if (tk) {
 		check_table(tk->msg, body, "", &w, true);
@@ -423,7 +423,6 @@ int fieldcheck_body(const char *api_version, const char *kind, cJSON *body, enum
 	pthread_mutex_lock(&crd_mu);
 	struct crd_schema *c = crd_find_locked(api_version, kind);
 	if (c) {
-		w.prune = true;
 		check_schema(c->schema, body, "", &w, true);
 	}
 	pthread_mutex_unlock(&crd_mu);

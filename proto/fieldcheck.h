@@ -2,9 +2,10 @@
  * parameter) driven by the schema table (proto/schema/k8s.schema and karmada.schema) and, for
  * kinds from CustomResourceDefinitions, by their structural openAPIV3Schema.
  * Owns: finding unknown and duplicated JSON fields in a request body, the
- * Strict/Warn/Ignore modes, pruning of unknown fields from custom kinds (as
- * kube-apiserver prunes by the structural schema, unless
- * x-kubernetes-preserve-unknown-fields), and the registry of CRD schemas.
+ * Strict/Warn/Ignore modes, dropping unknown fields (as kube-apiserver's
+ * decoding does for built-in kinds and its pruning by the structural schema
+ * for custom kinds, unless x-kubernetes-preserve-unknown-fields), and the
+ * registry of CRD schemas.
  * Kinds with neither a table entry nor a CRD schema are not checked. */
 #ifndef ATOLL_FIELDCHECK_H
 #define ATOLL_FIELDCHECK_H
@@ -36,9 +37,9 @@ enum fc_body { FC_OBJECT, FC_PATCH };
 
 /* Checks body, an object of group/version/kind (api_version "apps/v1" or
  * "v1"). Duplicate keys are reported and all but the last are removed
- * (the last one wins, as in Kubernetes). Unknown fields of a custom kind
- * are removed from body (pruning); those of a built-in kind stay (the
- * store keeps what the hub does not model). Returns r->n. */
+ * (the last one wins, as in Kubernetes). Unknown fields are reported and
+ * removed from body, as Kubernetes drops what its Go types (built-in
+ * kinds) or structural schemas (custom kinds) do not have. Returns r->n. */
 int fieldcheck_body(const char *api_version, const char *kind, cJSON *body, enum fc_body how,
 		    struct fc_result *r);
 

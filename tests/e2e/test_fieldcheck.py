@@ -71,6 +71,10 @@ def test_builtin_strict_warn_ignore(hub):
 
     st, body, h = hub.request("POST", DEPLOYS, DEPLOY)  # Warn is the default
     assert st == 201, body
+    # Stored without the unknown fields, as Kubernetes' decoding drops them.
+    assert "replcias" not in body["spec"] and body["spec"]["replicas"] == 1
+    assert "imagee" not in body["spec"]["template"]["spec"]["containers"][0]
+    assert "replcias" not in hub.get(DEPLOYS + "/typo")[1]["spec"]
     assert sorted(warnings(h)) == ['299 - "unknown field \\"spec.replcias\\""',
                                    '299 - "unknown field \\"spec.template.spec.containers[0].imagee\\""']
     st, _, h = hub.request("DELETE", DEPLOYS + "/typo")
@@ -153,6 +157,7 @@ def test_kubectl_typos(hub, tmp_path, version):
     p = kc("create", "--validate=warn", "-f", str(cm))
     assert 'unknown field "foo"' in p.stderr, p.stderr
     assert kc("get", "configmap", "c", "-o", "jsonpath={.data.a}").stdout == "b"
+    assert "foo" not in hub.get("/api/v1/namespaces/default/configmaps/c")[1]
 
     # The issue's Deployment: replcias on create, on a client-side apply over
     # an existing object (a strategic merge patch) and on a server-side apply.

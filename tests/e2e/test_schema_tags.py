@@ -95,3 +95,44 @@ def test_schema_fields_match_kubectl_struct_tags():
             missing.append("%s.%s = %d" % (msg, name, num))
     assert n > 500
     assert not missing, "not a struct tag in %s:\n  %s" % (binary, "\n  ".join(missing))
+
+
+# Fields of python3-kubernetes' models (Kubernetes 1.22) that Kubernetes 1.33
+# no longer has.
+REMOVED_SINCE = {("meta.ObjectMeta", "clusterName")}  # gone in 1.25
+
+
+def test_schema_messages_are_complete_against_python_kubernetes():
+    """Field validation refuses (Strict) or prunes what the table lacks, so
+    each message must have every field: compared with the OpenAPI-generated
+    models of Debian's python3-kubernetes (Kubernetes 1.22: every field
+    there must be here; fields added since are checked by hand)."""
+    models = pytest.importorskip("kubernetes.client.models")
+    msgs, msg = {}, None
+    with open(SCHEMA) as f:
+        for ln in f:
+            t = ln.split()
+            if not t or t[0].startswith("#"):
+                continue
+            if t[0] == "message":
+                msg = t[1]
+                msgs[msg] = []
+            elif t[0].isdigit():
+                msgs[msg].append((t[1], t[2], t[3:]))
+
+    def names(m):
+        out = set()
+        for j, typ, flags in msgs[m]:
+            out |= names(typ) if "inline" in flags else {j}
+        return out
+
+    compared, gaps = 0, []
+    for m in msgs:
+        cls = getattr(models, "V1" + m.split(".", 1)[1], None)
+        if cls is None:
+            continue
+        compared += 1
+        want = set(cls.attribute_map.values()) - {"apiVersion", "kind"}
+        gaps += ["%s.%s" % (m, f) for f in sorted(want - names(m)) if (m, f) not in REMOVED_SINCE]
+    assert compared > 150
+    assert not gaps, "fields missing from the schema table: " + ", ".join(gaps)
