@@ -1292,8 +1292,7 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 
 /* Field validation (proto/fieldcheck.h): unknown and duplicated fields of
  * body. Strict sends 400 and returns false; Warn (the default) adds one
- * Warning header per field; a custom kind's unknown fields are pruned. A
- * JSON patch (an array of operations) is not checked. */
+ * Warning header per field; unknown fields are dropped from body. */
 static bool check_fields(struct evhttp_request *req, struct evkeyvalq *q, const struct kind_info *k, bool scale,
 			 cJSON *body, bool patch)
 {

@@ -396,6 +396,135 @@ static void check_schema(const cJSON *s, cJSON *v, const char *path, struct walk
 	w->depth--;
 }
 
+/* ---- JSON patch (RFC 6902) ---------------------------------------------------------- */
+
+/* Where a JSON pointer has led in the schema. */
+enum cur_kind { CUR_ANY, CUR_MSG, CUR_COLL, CUR_SCHEMA };
+struct cursor {
+	enum cur_kind kind;
+	int msg;                   /* CUR_MSG */
+	const struct pbs_field *f; /* CUR_COLL: a list or map field, before its index or key */
+	const cJSON *schema;       /* CUR_SCHEMA */
+	bool root;
+};
+
+static void to_element(struct cursor *c, const struct pbs_field *f)
+{
+	if (f->type == PBS_MESSAGE && pbs_messages[f->msg].special == PBS_SPECIAL_NONE)
+		*c = (struct cursor){CUR_MSG, f->msg, NULL, NULL, false};
+	else
+		c->kind = CUR_ANY;
+}
+
+/* One pointer segment; extends path. Returns false for an unknown field. */
+static bool step(struct cursor *c, const char *seg, char *path)
+{
+	char parent[PATH_LEN];
+	snprintf(parent, sizeof parent, "%s", path);
+	switch (c->kind) {
+	case CUR_ANY:
+		return true;
+	case CUR_MSG: {
+		child_path(path, parent, seg);
+		if (c->root && (strcmp(seg, "apiVersion") == 0 || strcmp(seg, "kind") == 0)) {
+			c->kind = CUR_ANY;
+			return true;
+		}
+		const struct pbs_field *f = table_field(&pbs_messages[c->msg], seg);
+		if (!f)
+			return false;
+		if (f->card != PBS_ONE)
+			*c = (struct cursor){CUR_COLL, -1, f, NULL, false};
+		else
+			to_element(c, f);
+		return true;
+	}
+	case CUR_COLL:
+		fmt_path(path, "%s[%s]", parent, seg);
+		to_element(c, c->f);
+		return true;
+	case CUR_SCHEMA: {
+		const cJSON *s = c->schema;
+		const cJSON *items = cJSON_GetObjectItemCaseSensitive(s, "items");
+		const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+		const cJSON *addl = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
+		bool embedded = c->root || is_true(s, "x-kubernetes-embedded-resource");
+		if (cJSON_IsObject(items)) {
+			fmt_path(path, "%s[%s]", parent, seg);
+			*c = (struct cursor){CUR_SCHEMA, -1, NULL, items, false};
+			return true;
+		}
+		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(props, seg);
+		child_path(path, parent, seg);
+		if (ps) {
+			*c = (struct cursor){CUR_SCHEMA, -1, NULL, ps, false};
+		} else if (embedded && (strcmp(seg, "apiVersion") == 0 || strcmp(seg, "kind") == 0)) {
+			c->kind = CUR_ANY;
+		} else if (embedded && strcmp(seg, "metadata") == 0) {
+			int meta = table_message("meta.ObjectMeta");
+			*c = (struct cursor){meta >= 0 ? CUR_MSG : CUR_ANY, meta, NULL, NULL, false};
+		} else if (cJSON_IsObject(addl)) {
+			fmt_path(path, "%s[%s]", parent, seg);
+			*c = (struct cursor){CUR_SCHEMA, -1, NULL, addl, false};
+		} else if (is_true(s, "x-kubernetes-preserve-unknown-fields") || cJSON_IsTrue(addl)) {
+			c->kind = CUR_ANY;
+		} else {
+			return false;
+		}
+		return true;
+	}
+	}
+	return true;
+}
+
+/* Checks one add/replace operation's path and value. Returns false when
+ * the path names an unknown field (the operation is then dropped). */
+static bool check_op(struct cursor c, const char *pointer, cJSON *value, struct walk *w)
+{
+	char path[PATH_LEN] = "";
+	const char *p = pointer;
+	while (*p == '/') {
+		p++;
+		char seg[PATH_LEN];
+		size_t n = 0;
+		for (; *p && *p != '/' && n + 1 < sizeof seg; p++) {
+			if (p[0] == '~' && (p[1] == '0' || p[1] == '1')) {
+				seg[n++] = p[1] == '0' ? '~' : '/';
+				p++;
+			} else {
+				seg[n++] = *p;
+			}
+		}
+		seg[n] = '\0';
+		if (!step(&c, seg, path)) {
+			add_issue(w->r, "unknown field", path);
+			return false;
+		}
+	}
+	switch (c.kind) {
+	case CUR_MSG: check_table(c.msg, value, path, w, c.root); break;
+	case CUR_COLL: check_table_value(c.f, value, path, w); break;
+	case CUR_SCHEMA: check_schema(c.schema, value, path, w, c.root); break;
+	case CUR_ANY: break;
+	}
+	return true;
+}
+
+static void check_json_patch(struct cursor root, cJSON *ops, struct walk *w)
+{
+	cJSON *op = ops->child;
+	while (op) {
+		cJSON *next = op->next;
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "op"));
+		const char *pointer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(op, "path"));
+		cJSON *value = cJSON_GetObjectItemCaseSensitive(op, "value");
+		if (kind && pointer && value && (strcmp(kind, "add") == 0 || strcmp(kind, "replace") == 0) &&
+		    !check_op(root, pointer, value, w))
+			cJSON_Delete(cJSON_DetachItemViaPointer(ops, op));
+		op = next;
+	}
+}
+
 /* ---- entry points ------------------------------------------------------------------ */
 
 bool fieldcheck_knows(const char *api_version, const char *kind)
@@ -412,19 +541,24 @@ int fieldcheck_body(const char *api_version, const char *kind, cJSON *body, enum
 		    struct fc_result *r)
 {
 	r->n = 0;
-	if (!api_version || !kind || !cJSON_IsObject(body))
+	bool json_patch = how == FC_PATCH && cJSON_IsArray(body);
+	if (!api_version || !kind || (!cJSON_IsObject(body) && !json_patch))
 		return 0;
 	struct walk w = {how, true, r, 0};
 	const struct pbs_kind *tk = table_kind(api_version, kind);
 	if (tk) {
-		check_table(tk->msg, body, "", &w, true);
+		if (json_patch)
+			check_json_patch((struct cursor){CUR_MSG, tk->msg, NULL, NULL, true}, body, &w);
+		else
+			check_table(tk->msg, body, "", &w, true);
 		return r->n;
 	}
 	pthread_mutex_lock(&crd_mu);
 	struct crd_schema *c = crd_find_locked(api_version, kind);
-	if (c) {
+	if (c && json_patch)
+		check_json_patch((struct cursor){CUR_SCHEMA, -1, NULL, c->schema, true}, body, &w);
+	else if (c)
 		check_schema(c->schema, body, "", &w, true);
-	}
 	pthread_mutex_unlock(&crd_mu);
 	return r->n;
 }

@@ -31,8 +31,10 @@ struct fc_result {
 };
 void fc_result_free(struct fc_result *r);
 
-/* Body kinds: a whole object (create, update) or a patch (merge, strategic
- * merge or apply patch: "$"-prefixed directive keys are skipped). */
+/* Body kinds: a whole object (create, update) or a patch: merge, strategic
+ * merge or apply patch ("$"-prefixed directive keys are skipped), or a JSON
+ * patch (an array: each add/replace operation's path and value are
+ * checked; one whose path names an unknown field is removed). */
 enum fc_body { FC_OBJECT, FC_PATCH };
 
 /* Checks body, an object of group/version/kind (api_version "apps/v1" or

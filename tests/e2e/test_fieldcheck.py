@@ -90,6 +90,16 @@ def test_builtin_strict_warn_ignore(hub):
     st, body, h = hub.request("PATCH", DEPLOYS + "/typo?fieldValidation=Strict", smp,
                               ctype="application/strategic-merge-patch+json")
     assert st == 200, body
+    # A JSON patch: each add/replace operation's path and value.
+    jp = [{"op": "add", "path": "/spec/paused", "value": True},
+          {"op": "add", "path": "/spec/pasued", "value": True}]
+    st, body, _ = hub.request("PATCH", DEPLOYS + "/typo?fieldValidation=Strict", jp,
+                              ctype="application/json-patch+json")
+    assert st == 400 and 'unknown field "spec.pasued"' in body["message"], body
+    assert hub.get(DEPLOYS + "/typo")[1]["spec"].get("paused") is not True
+    st, body, h = hub.request("PATCH", DEPLOYS + "/typo", jp, ctype="application/json-patch+json")
+    assert st == 200 and body["spec"]["paused"] is True and "pasued" not in body["spec"], body
+    assert warnings(h) == ['299 - "unknown field \\"spec.pasued\\""']
     # Update with a duplicated key (raw JSON): the last one wins, reported.
     cur = hub.get(DEPLOYS + "/typo")[1]
     raw = ('{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"typo","resourceVersion":"%s"},'

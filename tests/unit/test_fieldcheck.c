@@ -102,6 +102,53 @@ static void test_patch_directives(void **state)
 	cJSON_Delete(p);
 }
 
+static const char *CRD =
+	"{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition','metadata':{'name':'widgets.example.com'},"
+	"'spec':{'group':'example.com','scope':'Namespaced','names':{'plural':'widgets','kind':'Widget'},"
+	"'versions':[{'name':'v1','served':true,'storage':true,'schema':{'openAPIV3Schema':{'type':'object','properties':{"
+	"'spec':{'type':'object','properties':{'size':{'type':'integer'},"
+	"'free':{'type':'object','x-kubernetes-preserve-unknown-fields':true},"
+	"'labels':{'type':'object','additionalProperties':{'type':'object','properties':{'v':{'type':'string'}}}},"
+	"'tpl':{'type':'object','x-kubernetes-embedded-resource':true,'properties':{'spec':{'type':'object'}}},"
+	"'tags':{'type':'array','items':{'type':'object','properties':{'k':{'type':'string'}}}}}}}}}}]}}";
+
+static void test_json_patch(void **state)
+{
+	(void)state;
+	cJSON *p = parse("[{'op':'replace','path':'/spec/replicas','value':3},"
+			 "{'op':'add','path':'/spec/replcias','value':3},"
+			 "{'op':'add','path':'/spec/template/spec/containers/0','value':{'name':'c','imagee':'x'}},"
+			 "{'op':'add','path':'/metadata/labels/a~1b','value':'v'},"
+			 "{'op':'add','path':'/spec/template/spec/containers/-/image','value':'i'},"
+			 "{'op':'remove','path':'/spec/whatever'},"
+			 "{'op':'add','path':'','value':{'apiVersion':'apps/v1','kind':'Deployment','bogus':1}}]");
+	struct fc_result r = {0};
+	assert_int_equal(check("apps/v1", "Deployment", p, FC_PATCH, &r), 3);
+	assert_string_equal(r.issue[0], "unknown field \"spec.replcias\"");
+	assert_string_equal(r.issue[1], "unknown field \"spec.template.spec.containers[0].imagee\"");
+	assert_string_equal(r.issue[2], "unknown field \"bogus\"");
+	/* The operation on the unknown field is gone, the others stay (pruned). */
+	assert_int_equal(cJSON_GetArraySize(p), 6);
+	char *got = cJSON_PrintUnformatted(cJSON_GetArrayItem(p, 1));
+	assert_string_equal(got, "{\"op\":\"add\",\"path\":\"/spec/template/spec/containers/0\",\"value\":{\"name\":\"c\"}}");
+	free(got);
+	fc_result_free(&r);
+	cJSON_Delete(p);
+
+	cJSON *crd = parse(CRD);
+	fieldcheck_register_crd(crd);
+	cJSON *q = parse("[{'op':'add','path':'/spec/free/x/y','value':1},{'op':'add','path':'/spec/colour','value':1},"
+			 "{'op':'add','path':'/spec/tags/0','value':{'k':'a','z':1}},{'op':'add','path':'/spec/labels/q','value':{'v':'1'}}]");
+	assert_int_equal(check("example.com/v1", "Widget", q, FC_PATCH, &r), 2);
+	assert_string_equal(r.issue[0], "unknown field \"spec.colour\"");
+	assert_string_equal(r.issue[1], "unknown field \"spec.tags[0].z\"");
+	assert_int_equal(cJSON_GetArraySize(q), 3);
+	fc_result_free(&r);
+	cJSON_Delete(q);
+	fieldcheck_unregister_crd("widgets.example.com");
+	cJSON_Delete(crd);
+}
+
 static void test_karmada_policy(void **state)
 {
 	(void)state;
@@ -144,16 +191,6 @@ static void test_karmada_policy(void **state)
 	assert_int_equal(check("work.karmada.io/v1alpha1", "Work", w, FC_OBJECT, &r), 0);
 	cJSON_Delete(w);
 }
-
-static const char *CRD =
-	"{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition','metadata':{'name':'widgets.example.com'},"
-	"'spec':{'group':'example.com','scope':'Namespaced','names':{'plural':'widgets','kind':'Widget'},"
-	"'versions':[{'name':'v1','served':true,'storage':true,'schema':{'openAPIV3Schema':{'type':'object','properties':{"
-	"'spec':{'type':'object','properties':{'size':{'type':'integer'},"
-	"'free':{'type':'object','x-kubernetes-preserve-unknown-fields':true},"
-	"'labels':{'type':'object','additionalProperties':{'type':'object','properties':{'v':{'type':'string'}}}},"
-	"'tpl':{'type':'object','x-kubernetes-embedded-resource':true,'properties':{'spec':{'type':'object'}}},"
-	"'tags':{'type':'array','items':{'type':'object','properties':{'k':{'type':'string'}}}}}}}}}}]}}";
 
 static void test_crd_pruning(void **state)
 {
@@ -285,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_deployment_typos),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_patch_directives),
+		cmocka_unit_test(test_json_patch),
 		cmocka_unit_test(test_karmada_policy),
 		cmocka_unit_test(test_crd_pruning),
 		cmocka_unit_test(test_modes),
