@@ -204,7 +204,9 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
+       $(BUILD)/bin/bench_fieldcheck
+	$(BUILD)/bin/bench_fieldcheck
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
@@ -223,6 +225,10 @@ $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent -lcjson
+
+$(BUILD)/bin/bench_fieldcheck: tests/bench/bench_fieldcheck.c $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)

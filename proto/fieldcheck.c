@@ -85,6 +85,14 @@ static void dedupe(cJSON *obj, const char *path, struct fc_result *r)
 	int n = cJSON_GetArraySize(obj);
 	if (n < 2)
 		return;
+	if (n <= 16) { /* the usual object: no allocation when nothing repeats */
+		bool any = false;
+		for (const cJSON *a = obj->child; a && !any; a = a->next)
+			for (const cJSON *b = a->next; b && !any; b = b->next)
+				any = strcmp(a->string ? a->string : "", b->string ? b->string : "") == 0;
+		if (!any)
+			return;
+	}
 	struct keyed *v = malloc((size_t)n * sizeof *v);
 	if (!v)
 		abort();
