@@ -147,10 +147,10 @@ struct walk {
 	int depth;
 };
 
-static bool skip_key(const struct walk *w, const char *name, bool root)
+static bool skip_key(const struct walk *w, const cJSON *item, const char *name, bool root)
 {
-	if (w->how == FC_PATCH && name[0] == '$')
-		return true; /* strategic merge patch directives */
+	if (w->how == FC_PATCH && (name[0] == '$' || cJSON_IsNull(item)))
+		return true; /* strategic merge patch directives; null deletes (an unknown field too) */
 	return root && (strcmp(name, "apiVersion") == 0 || strcmp(name, "kind") == 0);
 }
 
@@ -204,7 +204,7 @@ static void check_table(int msg, cJSON *obj, const char *path, struct walk *w, b
 		const char *name = c->string ? c->string : "";
 		char p[PATH_LEN];
 		child_path(p, path, name);
-		if (!skip_key(w, name, root)) {
+		if (!skip_key(w, c, name, root)) {
 			const struct pbs_field *f = table_field(m, name);
 			if (!f) {
 				add_issue(w->r, "unknown field", p);
@@ -382,8 +382,8 @@ static void check_schema(const cJSON *s, cJSON *v, const char *path, struct walk
 			const char *name = c->string ? c->string : "";
 			child_path(p, path, name);
 			const cJSON *ps = cJSON_GetObjectItemCaseSensitive(props, name);
-			if (w->how == FC_PATCH && name[0] == '$') {
-				/* a patch directive */
+			if (w->how == FC_PATCH && (name[0] == '$' || cJSON_IsNull(c))) {
+				/* a patch directive, or a deletion */
 			} else if (embedded && (strcmp(name, "apiVersion") == 0 || strcmp(name, "kind") == 0)) {
 				/* TypeMeta */
 			} else if (embedded && strcmp(name, "metadata") == 0) {

@@ -184,3 +184,12 @@ def test_kubectl_typos(hub, tmp_path, version):
     p = kc("apply", "--server-side", "-f", str(d), check=False)
     assert p.returncode != 0 and 'unknown field "spec.replcias"' in p.stderr, p.stderr
     assert kc("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}").stdout == "3"
+    # Applied with the typo once (--validate=false: dropped, but kept in the
+    # last-applied annotation), the fixed manifest's patch deletes it with
+    # a null: that is no unknown field.
+    d.write_text(DEPLOY_YAML.replace("name: web", "name: web2").replace("app: web", "app: web2"))
+    kc("apply", "--validate=false", "-f", str(d))
+    d.write_text(good.replace("name: web", "name: web2").replace("app: web", "app: web2"))
+    out = kc("apply", "-f", str(d)).stdout
+    assert "deployment.apps/web2 configured" in out
+    assert kc("get", "deployment", "web2", "-o", "jsonpath={.spec.replicas}").stdout == "3"

@@ -91,12 +91,12 @@ static void test_patch_directives(void **state)
 	(void)state;
 	cJSON *p = parse("{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'c'}],"
 			 "'containers':[{'name':'c','$patch':'delete'}],'$retainKeys':['x']}}},"
-			 "'metadata':{'$patch':'replace','labels':{'a':null}}}");
+			 "'metadata':{'$patch':'replace','labels':{'a':null}},'replcias':null}");
 	struct fc_result r = {0};
 	assert_int_equal(check("apps/v1", "Deployment", p, FC_PATCH, &r), 0);
 	/* The same keys in a whole object are unknown. */
 	cJSON *whole = cJSON_Duplicate(p, 1);
-	assert_int_equal(check("apps/v1", "Deployment", whole, FC_OBJECT, &r), 4);
+	assert_int_equal(check("apps/v1", "Deployment", whole, FC_OBJECT, &r), 5);
 	cJSON_Delete(whole);
 	fc_result_free(&r);
 	cJSON_Delete(p);
