@@ -14,7 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
-#include "fieldcheck.h"
+#include "fieldhttp.h"
 #include "jsonutil.h"
 #include "listenguard.h"
 #include "log.h"
@@ -1290,51 +1290,6 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 	return body;
 }
 
-/* Field validation (proto/fieldcheck.h): unknown and duplicated fields of
- * body. Strict sends 400 and returns false; Warn (the default) adds one
- * Warning header per field; unknown fields are dropped from body. */
-static bool check_fields(struct evhttp_request *req, struct evkeyvalq *q, const struct kind_info *k, bool scale,
-			 cJSON *body, bool patch)
-{
-	enum fc_mode mode;
-	if (fieldcheck_mode(query(q, "fieldValidation"), &mode) < 0) {
-		send_status(req, 400, "BadRequest",
-			    "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\"");
-		return false;
-	}
-	char av[256];
-	const char *api_version = scale ? "autoscaling/v1" : kind_api_version(k, av, sizeof av);
-	const char *kind = scale ? "Scale" : k->kind;
-	struct fc_result r = {0};
-	if (fieldcheck_body(api_version, kind, body, patch ? FC_PATCH : FC_OBJECT, &r) == 0)
-		return true;
-	bool ok = true;
-	if (mode == FC_STRICT) {
-		char m[4096];
-		fieldcheck_strict_message(kind, scale ? "v1" : k->version, &r, m, sizeof m);
-		send_status(req, 400, "BadRequest", m);
-		ok = false;
-	} else if (mode == FC_WARN) {
-		int kept = r.n < FC_MAX_ISSUES ? r.n : FC_MAX_ISSUES;
-		for (int i = 0; i < kept; i++) {
-			char w[1024];
-			size_t o = (size_t)snprintf(w, sizeof w, "299 - \"");
-			for (const char *c = r.issue[i]; *c && o + 3 < sizeof w; c++) {
-				if (*c == '"' || *c == '\\')
-					w[o++] = '\\';
-				w[o++] = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
-			}
-			if (o + 2 > sizeof w)
-				o = sizeof w - 2;
-			w[o++] = '"';
-			w[o] = '\0';
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Warning", w);
-		}
-	}
-	fc_result_free(&r);
-	return ok;
-}
-
 /* ---- resources ------------------------------------------------------------------ */
 
 static void send_stored(struct evhttp_request *req, int code, char *json)
@@ -1484,7 +1439,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 			cJSON *body = read_body(a, req, k, false, &ct);
 			if (!body)
 				return;
-			if (!check_fields(req, q, k, false, body, false)) {
+			if (!fieldhttp_check(req, query(q, "fieldValidation"), k, false, body, false)) {
 				cJSON_Delete(body);
 				return;
 			}
@@ -1526,7 +1481,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, false, &ct);
 		if (!body)
 			return;
-		if (!check_fields(req, q, k, sub == SUBRES_SCALE, body, false)) {
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, false)) {
 			cJSON_Delete(body);
 			return;
 		}
@@ -1541,7 +1496,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, true, &ct);
 		if (!body)
 			return;
-		if (!check_fields(req, q, k, sub == SUBRES_SCALE, body, true)) {
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, true)) {
 			cJSON_Delete(body);
 			return;
 		}
