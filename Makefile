@@ -6,6 +6,7 @@
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
 #   make bench      benchmarks (print figures)
+#   make kubectl-matrix  kubectl's everyday verbs with kubectl 1.20, 1.27, 1.31, 1.32 and 1.33
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
 #   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
@@ -23,7 +24,7 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libprotobuf-c-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
            libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm \
-           python3-pytest-xdist
+           python3-pytest-xdist python3-kubernetes
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -117,8 +118,20 @@ checksrc:
 # xdist_group run in one worker, one after the other. E2E_JOBS=0: one process.
 E2E_JOBS ?= 4
 E2E_PAR  := $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadgroup)
-e2e: all
+# Debian's kubectl 1.20 unpacked into build/kubectl-1.20 (never installed:
+# it would replace the kubectl on PATH); tests/e2e/conftest.py finds it there.
+.PHONY: kubectl-1.20
+kubectl-1.20:
+	@./tests/tools/ensure-kubectl-1.20.sh build/kubectl-1.20
+
+e2e: all kubectl-1.20
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
+
+# kubectl's everyday verbs with 1.20, 1.27, 1.31, 1.32 and 1.33 (make test runs 1.20 and 1.33).
+.PHONY: kubectl-matrix
+kubectl-matrix: all kubectl-1.20
+	ATOLL_KUBECTL_ALL=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q $(E2E_PAR) \
+	  tests/e2e/test_kubectl_versions.py $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
 browser: all
@@ -146,7 +159,7 @@ e2e-etcd-smoke: all
 fault-failover: all
 	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
 
-e2e-tls: all
+e2e-tls: all kubectl-1.20
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
 	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py $(PYTEST_ARGS)
 
@@ -198,7 +211,9 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
+       $(BUILD)/bin/bench_fieldcheck
+	$(BUILD)/bin/bench_fieldcheck
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
@@ -217,6 +232,10 @@ $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent -lcjson
+
+$(BUILD)/bin/bench_fieldcheck: tests/bench/bench_fieldcheck.c $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)

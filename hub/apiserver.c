@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "fieldhttp.h"
 #include "jsonutil.h"
 #include "listenguard.h"
 #include "log.h"
@@ -1254,6 +1255,8 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 		send_status(req, 413, "RequestEntityTooLarge", "the request body is too large");
 		return NULL;
 	}
+	if (!ct && !patch)
+		ct = "application/json"; /* as kube-apiserver: its first media type (kubectl 1.20's create configmap sends none) */
 	if (!ct) {
 		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;
@@ -1444,6 +1447,10 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 			cJSON *body = read_body(a, req, k, false, &ct);
 			if (!body)
 				return;
+			if (!fieldhttp_check(req, query(q, "fieldValidation"), k, false, body, false)) {
+				cJSON_Delete(body);
+				return;
+			}
 			if (obj_create(&a->objects, k, ns, body, dry, &out, &e) == 0)
 				send_stored(req, 201, out);
 			else
@@ -1482,6 +1489,10 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, false, &ct);
 		if (!body)
 			return;
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, false)) {
+			cJSON_Delete(body);
+			return;
+		}
 		if (obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e) == 0)
 			send_stored(req, 200, out);
 		else
@@ -1493,6 +1504,10 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, true, &ct);
 		if (!body)
 			return;
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, true)) {
+			cJSON_Delete(body);
+			return;
+		}
 		bool created = false;
 		if (obj_patch(&a->objects, k, ns, p.name, ct, body, sub, dry, &created, &out, &e) == 0)
 			send_stored(req, created ? 201 : 200, out);

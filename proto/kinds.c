@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldcheck.h"
+
 #define NS true
 #define CL false
 #define S(...) {__VA_ARGS__, NULL}
@@ -121,6 +123,7 @@ static void retire_crd_kind(struct crd_kind *c)
 
 void kinds_shutdown(void)
 {
+	fieldcheck_shutdown();
 	while (retired) {
 		struct crd_kind *next = retired->next_retired;
 		free_crd_kind(retired);
@@ -236,6 +239,7 @@ static void remove_crd_kinds(const char *crd_name)
 void kinds_unregister_crd(const char *crd_name)
 {
 	remove_crd_kinds(crd_name);
+	fieldcheck_unregister_crd(crd_name);
 	rebuild();
 }
 
@@ -297,6 +301,7 @@ int kinds_register_crd(const cJSON *crd, char *err, size_t errlen)
 		crd_kinds = realloc(crd_kinds, (size_t)(crd_len + 1) * sizeof *crd_kinds);
 		crd_kinds[crd_len++] = c;
 	}
+	fieldcheck_register_crd(crd); /* its structural schemas, for pruning */
 	rebuild();
 	return 0;
 }

@@ -41,9 +41,16 @@ struct pbs_kind {
 	int list_msg; /* its List: metadata=1, items=2 */
 };
 
+/* pbs_messages[0 .. pbs_messages_count) have a protobuf form; the rest, up
+ * to pbs_all_messages_count, are JSON only (field numbers 0): the Karmada
+ * kinds from proto/schema/karmada.schema. */
 extern const struct pbs_message pbs_messages[];
 extern const int pbs_messages_count;
+extern const int pbs_all_messages_count;
 extern const struct pbs_kind pbs_kinds[];
 extern const int pbs_kinds_count;
+/* JSON-only kinds ("crd" lines): list_msg is -1. */
+extern const struct pbs_kind pbs_json_kinds[];
+extern const int pbs_json_kinds_count;
 
 #endif

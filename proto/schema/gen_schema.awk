@@ -1,10 +1,14 @@
 # Turns proto/schema/k8s.schema into C tables (see pbschema.h).
-# Usage: awk -f gen_schema.awk k8s.schema > k8s_schema.c
+# Usage: awk -f gen_schema.awk k8s.schema karmada.schema > k8s_schema.c
+# Messages whose fields are numbered have a protobuf form; messages whose
+# fields are "-" are JSON only (custom and Karmada kinds) and come after all
+# of those. "crd APIVERSION KIND MESSAGE" names a JSON-only kind
+# (pbs_json_kinds; sch_crd_kinds for its OpenAPI schema).
 # Fails (exit 1) on an unknown type, a duplicate field number or name, a
 # reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
-BEGIN { nm = 0; nk = 0; nc = 0 }
+BEGIN { nm = 0; nk = 0; nc = 0; npb = -1 }
 /^[ \t]*(#|$)/ { next }
 # "-- text" at the end of a line is a description; returns the line before it.
 function cut_desc(   i) {
@@ -22,6 +26,7 @@ $1 == "message" {
 	next
 }
 $1 == "kind" {
+	if (npb >= 0) fail("a protobuf kind after JSON-only messages")
 	kav[nk] = $2; kkind[nk] = $3; kmsg[nk] = $4; nk++
 	# The kind's List: ListMeta and the items.
 	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; nf[l] = 2
@@ -34,15 +39,19 @@ $1 == "crd" {
 	cav[nc] = $2; ckind[nc] = $3; cmsg[nc] = $4; nc++
 	next
 }
-$1 ~ /^[0-9]+$/ {
+$1 ~ /^[0-9]+$/ || $1 == "-" {
 	cut_desc()
 	if (cur == "") fail("field outside a message")
+	jsononly = ($1 == "-")
+	if (jsononly && npb < 0) npb = cur
+	if (jsononly && cur < npb) fail("a JSON-only field in a protobuf message")
+	if (!jsononly && npb >= 0) fail("a numbered field after JSON-only messages")
 	n = nf[cur]
 	for (i = 0; i < n; i++) {
-		if (fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
+		if (!jsononly && fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
 		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
 	}
-	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""
+	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""
 	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
 	for (i = 4; i <= NF; i++) {
 		if ($i == "ptr" || $i == "inline") fflags[cur, n] = fflags[cur, n] " " $i
@@ -98,14 +107,24 @@ END {
 	for (m = 0; m < nm; m++)
 		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m]
 	print "};"
-	printf "const int pbs_messages_count = %d;\n\n", nm
+	if (npb < 0) npb = nm
+	printf "const int pbs_messages_count = %d;\n", npb
+	printf "const int pbs_all_messages_count = %d;\n\n", nm
 	printf "const struct pbs_kind pbs_kinds[] = {\n"
 	for (k = 0; k < nk; k++) {
 		if (!(kmsg[k] in midx)) { FNR = 0; fail("kind " kkind[k] ": unknown message " kmsg[k]) }
 		printf "\t{\"%s\", \"%s\", %d, %d},\n", kav[k], kkind[k], midx[kmsg[k]], midx[klist[k]]
 	}
 	print "};"
-	printf "const int pbs_kinds_count = %d;\n\n", nk
+	printf "const int pbs_kinds_count = %d;\n", nk
+	printf "const struct pbs_kind pbs_json_kinds[] = {\n"
+	for (k = 0; k < nc; k++) {
+		if (!(cmsg[k] in midx)) { FNR = 0; fail("crd " ckind[k] ": unknown message " cmsg[k]) }
+		printf "\t{\"%s\", \"%s\", %d, -1},\n", cav[k], ckind[k], midx[cmsg[k]]
+	}
+	if (nc == 0) print "\t{NULL, NULL, -1, -1},"
+	print "};"
+	printf "const int pbs_json_kinds_count = %d;\n\n", nc
 	# Facts beyond protobuf (schemameta.h): descriptions, versions, enums.
 	print "#include \"schemameta.h\""
 	for (m = 0; m < nm; m++) {
