@@ -1459,7 +1459,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 	char *out = NULL;
 	const char *ct = NULL;
 	bool dry = dry_run_of(q);
-	struct ssa_writer writer;
+	struct ssa_writer writer = {0};
 	char manager[SSA_MAX_MANAGER_LEN + 1];
 	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH) &&
 	    !field_writer(req, q, cmd, &writer, manager, sizeof manager))
