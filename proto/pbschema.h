@@ -57,4 +57,12 @@ extern const int pbs_messages_count;
 extern const struct pbs_kind pbs_kinds[];
 extern const int pbs_kinds_count;
 
+struct kind_info;
+/* The root message of a served kind, or -1 when the table lacks it
+ * (Karmada and custom kinds). */
+int pbs_kind_message(const struct kind_info *k);
+/* The field of message msg with this JSON name (the fields of inline
+ * members included), or NULL. */
+const struct pbs_field *pbs_find_field(int msg, const char *name);
+
 #endif

@@ -11,35 +11,14 @@
 
 /* ---- the schema ---------------------------------------------------------- */
 
-/* The root message of kind k, or -1 (no schema: Karmada and custom kinds). */
 static int kind_msg(const struct kind_info *k)
 {
-	char av[256];
-	kind_api_version(k, av, sizeof av);
-	for (int i = 0; i < pbs_kinds_count; i++)
-		if (strcmp(pbs_kinds[i].api_version, av) == 0 && strcmp(pbs_kinds[i].kind, k->kind) == 0)
-			return pbs_kinds[i].msg;
-	return -1;
+	return pbs_kind_message(k);
 }
 
-/* The field name of message msg (one level of inline fields looked into). */
 static const struct pbs_field *find_field(int msg, const char *name)
 {
-	if (msg < 0 || msg >= pbs_messages_count || !name)
-		return NULL;
-	const struct pbs_message *m = &pbs_messages[msg];
-	for (int i = 0; i < m->nfields; i++) {
-		const struct pbs_field *f = &m->fields[i];
-		if (f->flags & PBS_INLINE) {
-			const struct pbs_message *im = &pbs_messages[f->msg];
-			for (int j = 0; j < im->nfields; j++)
-				if (strcmp(im->fields[j].json, name) == 0)
-					return &im->fields[j];
-		} else if (strcmp(f->json, name) == 0) {
-			return f;
-		}
-	}
-	return NULL;
+	return pbs_find_field(msg, name);
 }
 
 /* A struct-valued field whose value is owned and replaced whole. */
