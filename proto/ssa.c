@@ -158,9 +158,7 @@ static cJSON *lookup(const cJSON *v, const char *pe)
 		cJSON_Delete(want);
 		return hit;
 	}
-	if (pe[0] == 'i' && cJSON_IsArray(v))
-		return cJSON_GetArrayItem(v, atoi(pe + 2));
-	return NULL;
+	return NULL; /* "i:N" (a list index) is never written here */
 }
 
 /* ---- sets ------------------------------------------------------------------ */
