@@ -117,71 +117,170 @@ static bool set_ok(const cJSON *list, const struct pbs_field *f)
 	return true;
 }
 
-/* The item of list v that key element pe ("k:{...}") names. */
-static cJSON *find_keyed(const cJSON *v, const char *pe)
+/* ---- value indexes --------------------------------------------------------
+ * Sorted views of an object's members or a list's items by path element,
+ * so walks over big maps and lists cost O(n log n), not O(n^2). */
+struct ventry {
+	char *name; /* "f:x", "k:{...}" or "v:..." */
+	cJSON *item;
+};
+
+struct vindex {
+	struct ventry *e;
+	int n;
+};
+
+static int cmp_ventry(const void *a, const void *b)
 {
-	cJSON *want = cJSON_Parse(pe + 2);
-	cJSON *hit = NULL;
-	for (cJSON *it = cJSON_IsArray(v) && cJSON_IsObject(want) ? v->child : NULL; it && !hit; it = it->next) {
-		if (!cJSON_IsObject(it))
-			continue;
-		bool all = true;
-		for (const cJSON *kv = want->child; kv && all; kv = kv->next) {
-			const cJSON *iv = cJSON_GetObjectItemCaseSensitive(it, kv->string);
-			if (iv)
-				all = json_equal(iv, kv);
-			else
-				all = strcmp(kv->string, "protocol") == 0 && cJSON_IsString(kv) &&
-				      strcmp(kv->valuestring, "TCP") == 0;
+	return strcmp(((const struct ventry *)a)->name, ((const struct ventry *)b)->name);
+}
+
+/* kind 'f': v's members; 'k': v's items by their keys (comma-separated);
+ * 'v': v's scalar items by value. */
+static void vindex_build(struct vindex *ix, const cJSON *v, char kind, const char *keys)
+{
+	int n = 0;
+	for (const cJSON *c = v ? v->child : NULL; c; c = c->next)
+		n++;
+	ix->n = 0;
+	ix->e = calloc((size_t)n + 1, sizeof *ix->e);
+	for (cJSON *c = v && ix->e ? v->child : NULL; c; c = c->next) {
+		char *name = NULL;
+		if (kind == 'f') {
+			if (c->string && asprintf(&name, "f:%s", c->string) < 0)
+				name = NULL;
+		} else if (kind == 'k') {
+			name = key_element(c, keys);
+		} else if (!cJSON_IsObject(c) && !cJSON_IsArray(c)) {
+			name = value_element(c);
 		}
-		if (all)
-			hit = it;
+		if (name) {
+			ix->e[ix->n].name = name;
+			ix->e[ix->n].item = c;
+			ix->n++;
+		}
 	}
-	cJSON_Delete(want);
-	return hit;
+	if (ix->n > 1)
+		qsort(ix->e, (size_t)ix->n, sizeof *ix->e, cmp_ventry);
 }
 
-/* The value path element pe names inside v, or NULL. */
-static cJSON *lookup(const cJSON *v, const char *pe)
+static void vindex_free(struct vindex *ix)
 {
-	if (!v || !pe || strlen(pe) < 2 || pe[1] != ':')
-		return NULL;
-	if (pe[0] == 'f')
-		return cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, pe + 2) : NULL;
-	if (pe[0] == 'k')
-		return find_keyed(v, pe);
-	if (pe[0] == 'v' && cJSON_IsArray(v)) {
-		cJSON *want = cJSON_Parse(pe + 2), *hit = NULL;
-		for (cJSON *it = v->child; it && want && !hit; it = it->next)
-			if (json_equal(it, want))
-				hit = it;
-		cJSON_Delete(want);
-		return hit;
-	}
-	return NULL; /* "i:N" (a list index) is never written here */
+	for (int i = 0; i < ix->n; i++)
+		free(ix->e[i].name);
+	free(ix->e);
+	ix->e = NULL;
+	ix->n = 0;
 }
 
-/* ---- sets ------------------------------------------------------------------ */
+static struct ventry *vindex_entry(const struct vindex *ix, const char *pe)
+{
+	if (!ix->n || !pe)
+		return NULL;
+	struct ventry key = {.name = (char *)pe};
+	return bsearch(&key, ix->e, (size_t)ix->n, sizeof *ix->e, cmp_ventry);
+}
+
+static cJSON *vindex_find(const struct vindex *ix, const char *pe)
+{
+	struct ventry *e = vindex_entry(ix, pe);
+	return e ? e->item : NULL;
+}
+
+/* The key names of a "k:{...}" element, comma-separated. */
+static bool key_names(const char *pe, char *buf, size_t len)
+{
+	cJSON *k = cJSON_Parse(pe + 2);
+	size_t o = 0;
+	buf[0] = '\0';
+	for (const cJSON *kv = cJSON_IsObject(k) ? k->child : NULL; kv && o < len; kv = kv->next)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", kv->string);
+	cJSON_Delete(k);
+	return o > 0 && o < len;
+}
+
+/* An index of v fit for looking up the children of set node n. */
+static void vindex_for(struct vindex *ix, const cJSON *v, const cJSON *n)
+{
+	ix->e = NULL;
+	ix->n = 0;
+	const cJSON *c = n->child;
+	if (c && strcmp(c->string, MEMBER) == 0)
+		c = c->next;
+	if (!c || !v)
+		return;
+	char names[256];
+	if (c->string[0] == 'f' && cJSON_IsObject(v))
+		vindex_build(ix, v, 'f', NULL);
+	else if (c->string[0] == 'k' && cJSON_IsArray(v) && key_names(c->string, names, sizeof names))
+		vindex_build(ix, v, 'k', names);
+	else if (c->string[0] == 'v' && cJSON_IsArray(v))
+		vindex_build(ix, v, 'v', NULL);
+}
+
+/* ---- sets ------------------------------------------------------------------
+ * A set is a tree of path elements whose children are sorted by name, with
+ * "." (sorting first) marking a node that is itself a member. */
 
 static bool is_member(const cJSON *n)
 {
-	return n && cJSON_GetObjectItemCaseSensitive(n, MEMBER) != NULL;
+	return n && n->child && strcmp(n->child->string, MEMBER) == 0;
 }
 
-static void mark(cJSON *n)
+/* While building (before normalize): order does not matter yet. */
+static void add_member(cJSON *n)
 {
-	if (!is_member(n))
-		cJSON_AddItemToObject(n, MEMBER, cJSON_CreateObject());
+	cJSON_AddItemToObject(n, MEMBER, cJSON_CreateObject());
 }
 
-static cJSON *child_node(cJSON *n, const char *pe)
+static cJSON *add_child(cJSON *n, const char *pe)
 {
-	cJSON *c = cJSON_GetObjectItemCaseSensitive(n, pe);
-	if (!c) {
-		c = cJSON_CreateObject();
-		cJSON_AddItemToObject(n, pe, c);
-	}
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddItemToObject(n, pe, c);
 	return c;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Sorts the children of n by name and merges equal ones, all the way
+ * down; *dup (if given) counts list items ("k:", "v:") seen twice. */
+static void normalize(cJSON *n, int *dup, int depth)
+{
+	int cnt = 0;
+	for (const cJSON *c = n->child; c; c = c->next)
+		cnt++;
+	if (cnt == 0)
+		return;
+	cJSON **v = malloc((size_t)cnt * sizeof *v);
+	if (!v)
+		return;
+	int i = 0;
+	for (cJSON *c = n->child; c; c = c->next)
+		v[i++] = c;
+	n->child = NULL;
+	qsort(v, (size_t)cnt, sizeof *v, cmp_node);
+	cJSON *last = NULL;
+	for (i = 0; i < cnt; i++) {
+		cJSON *c = v[i];
+		c->next = c->prev = NULL;
+		if (last && strcmp(last->string, c->string) == 0) {
+			if (dup && (c->string[0] == 'k' || c->string[0] == 'v'))
+				(*dup)++;
+			while (c->child)
+				cJSON_AddItemToArray(last, cJSON_DetachItemViaPointer(c, c->child));
+			cJSON_Delete(c);
+			continue;
+		}
+		cJSON_AddItemToArray(n, c);
+		last = c;
+	}
+	free(v);
+	if (depth < JSON_MAX_DEPTH)
+		for (cJSON *c = n->child; c; c = c->next)
+			normalize(c, dup, depth + 1);
 }
 
 bool ssa_set_empty(const cJSON *s)
@@ -189,38 +288,50 @@ bool ssa_set_empty(const cJSON *s)
 	return !s || !s->child;
 }
 
-static void union_into(cJSON *dst, const cJSON *src, int depth)
+static cJSON *set_union(const cJSON *a, const cJSON *b, int depth)
 {
-	for (const cJSON *c = src ? src->child : NULL; c && depth < JSON_MAX_DEPTH; c = c->next) {
-		if (strcmp(c->string, MEMBER) == 0)
-			mark(dst);
-		else
-			union_into(child_node(dst, c->string), c, depth + 1);
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *x = a ? a->child : NULL, *y = b ? b->child : NULL;
+	while (x || y) {
+		int c = !x ? 1 : !y ? -1 : strcmp(x->string, y->string);
+		if (c < 0) {
+			cJSON_AddItemToObject(out, x->string, json_dup(x));
+			x = x->next;
+		} else if (c > 0) {
+			cJSON_AddItemToObject(out, y->string, json_dup(y));
+			y = y->next;
+		} else {
+			cJSON_AddItemToObject(out, x->string, depth < JSON_MAX_DEPTH ? set_union(x, y, depth + 1) : json_dup(x));
+			x = x->next;
+			y = y->next;
+		}
 	}
+	return out;
 }
 
 cJSON *ssa_set_union(const cJSON *a, const cJSON *b)
 {
-	cJSON *out = cJSON_CreateObject();
-	union_into(out, a, 0);
-	union_into(out, b, 0);
-	return out;
+	return set_union(a, b, 0);
 }
 
 static cJSON *difference(const cJSON *a, const cJSON *b, int depth)
 {
 	cJSON *out = cJSON_CreateObject();
-	for (const cJSON *c = a ? a->child : NULL; c && depth < JSON_MAX_DEPTH; c = c->next) {
-		if (strcmp(c->string, MEMBER) == 0) {
-			if (!is_member(b))
-				mark(out);
-			continue;
+	const cJSON *y = b ? b->child : NULL;
+	for (const cJSON *x = a ? a->child : NULL; x; x = x->next) {
+		while (y && strcmp(y->string, x->string) < 0)
+			y = y->next;
+		if (y && strcmp(y->string, x->string) == 0) {
+			if (x->child && depth < JSON_MAX_DEPTH) {
+				cJSON *sub = difference(x, y, depth + 1);
+				if (ssa_set_empty(sub))
+					cJSON_Delete(sub);
+				else
+					cJSON_AddItemToObject(out, x->string, sub);
+			}
+			continue; /* "." in both: gone */
 		}
-		cJSON *sub = difference(c, b ? cJSON_GetObjectItemCaseSensitive(b, c->string) : NULL, depth + 1);
-		if (ssa_set_empty(sub))
-			cJSON_Delete(sub);
-		else
-			cJSON_AddItemToObject(out, c->string, sub);
+		cJSON_AddItemToObject(out, x->string, json_dup(x));
 	}
 	return out;
 }
@@ -240,23 +351,27 @@ static bool values_equal(const cJSON *a, const cJSON *b)
 static cJSON *changed(const cJSON *node, const cJSON *a, const cJSON *b, int depth)
 {
 	cJSON *out = cJSON_CreateObject();
-	if (depth > JSON_MAX_DEPTH)
+	const cJSON *first = node->child;
+	bool member = is_member(node);
+	const cJSON *kids = member ? first->next : first;
+	/* A member with members below (a list item) changes by coming or going;
+	 * a leaf by its value. */
+	if (member && (kids ? (a == NULL) != (b == NULL) : !values_equal(a, b)))
+		add_member(out);
+	if (!kids || depth > JSON_MAX_DEPTH)
 		return out;
-	bool inner = false;
-	for (const cJSON *c = node->child; c; c = c->next) {
-		if (strcmp(c->string, MEMBER) == 0)
-			continue;
-		inner = true;
-		cJSON *sub = changed(c, lookup(a, c->string), lookup(b, c->string), depth + 1);
+	struct vindex ia, ib;
+	vindex_for(&ia, a, node);
+	vindex_for(&ib, b, node);
+	for (const cJSON *c = kids; c; c = c->next) {
+		cJSON *sub = changed(c, vindex_find(&ia, c->string), vindex_find(&ib, c->string), depth + 1);
 		if (ssa_set_empty(sub))
 			cJSON_Delete(sub);
 		else
 			cJSON_AddItemToObject(out, c->string, sub);
 	}
-	/* A member with members below (a list item) changes by coming or going;
-	 * a leaf by its value. */
-	if (is_member(node) && (inner ? (a == NULL) != (b == NULL) : !values_equal(a, b)))
-		mark(out);
+	vindex_free(&ia);
+	vindex_free(&ib);
 	return out;
 }
 
@@ -272,31 +387,31 @@ static void fs_object(cJSON *node, const cJSON *obj, int msg, int depth);
 static void fs_value(cJSON *node, const cJSON *v, const struct pbs_field *f, int depth)
 {
 	if (depth > JSON_MAX_DEPTH) {
-		mark(node);
+		add_member(node);
 		return;
 	}
 	if (cJSON_IsArray(v)) {
 		if (v->child && f && f->card == PBS_REPEATED && keyed_ok(v, f)) {
 			for (const cJSON *it = v->child; it; it = it->next) {
 				char *pe = key_element(it, f->keys);
-				cJSON *c = child_node(node, pe);
+				cJSON *c = add_child(node, pe);
 				free(pe);
-				mark(c);
+				add_member(c);
 				fs_object(c, it, f->msg, depth + 1);
 			}
 		} else if (v->child && f && f->card == PBS_REPEATED && set_ok(v, f)) {
 			for (const cJSON *it = v->child; it; it = it->next) {
 				char *pe = value_element(it);
-				mark(child_node(node, pe));
+				add_member(add_child(node, pe));
 				free(pe);
 			}
 		} else {
-			mark(node);
+			add_member(node);
 		}
 		return;
 	}
 	if (!cJSON_IsObject(v) || !v->child || atomic_object(f) || (f && f->card == PBS_REPEATED)) {
-		mark(node);
+		add_member(node);
 		return;
 	}
 	if (f && f->card == PBS_MAP) {
@@ -304,7 +419,7 @@ static void fs_value(cJSON *node, const cJSON *v, const struct pbs_field *f, int
 		for (const cJSON *m = v->child; m; m = m->next) {
 			char pe[1100];
 			snprintf(pe, sizeof pe, "f:%s", m->string);
-			fs_value(child_node(node, pe), m, &e, depth + 1);
+			fs_value(add_child(node, pe), m, &e, depth + 1);
 		}
 		return;
 	}
@@ -319,7 +434,7 @@ static void fs_object(cJSON *node, const cJSON *obj, int msg, int depth)
 		char *pe = NULL;
 		if (asprintf(&pe, "f:%s", m->string) < 0)
 			continue;
-		fs_value(child_node(node, pe), m, find_field(msg, m->string), depth + 1);
+		fs_value(add_child(node, pe), m, find_field(msg, m->string), depth + 1);
 		free(pe);
 	}
 }
@@ -355,6 +470,7 @@ cJSON *ssa_fieldset(const struct kind_info *k, const cJSON *obj, bool strip_stat
 	cJSON *c = strippable(obj, strip_status);
 	fs_object(set, c, k ? kind_msg(k) : -1, 0);
 	cJSON_Delete(c);
+	normalize(set, NULL, 0);
 	return set;
 }
 
@@ -386,12 +502,12 @@ static cJSON *from_v1(const cJSON *n, bool root, int depth)
 {
 	cJSON *out = cJSON_CreateObject();
 	if (!root && !n->child)
-		mark(out);
+		add_member(out);
 	for (const cJSON *c = n->child; c && depth < JSON_MAX_DEPTH; c = c->next) {
 		if (!c->string || !cJSON_IsObject(c))
 			continue;
 		if (strcmp(c->string, MEMBER) == 0)
-			mark(out);
+			add_member(out);
 		else
 			cJSON_AddItemToObject(out, c->string, from_v1(c, false, depth + 1));
 	}
@@ -400,7 +516,11 @@ static cJSON *from_v1(const cJSON *n, bool root, int depth)
 
 cJSON *ssa_fieldset_from_v1(const cJSON *v1)
 {
-	return cJSON_IsObject(v1) ? from_v1(v1, true, 0) : cJSON_CreateObject();
+	if (!cJSON_IsObject(v1))
+		return cJSON_CreateObject();
+	cJSON *set = from_v1(v1, true, 0);
+	normalize(set, NULL, 0);
+	return set;
 }
 
 /* ---- managedFields ------------------------------------------------------------ */
@@ -553,6 +673,7 @@ void ssa_record_update(const struct kind_info *k, const cJSON *old, cJSON *obj, 
 /* ---- apply ------------------------------------------------------------------ */
 
 static cJSON *merge_object(const cJSON *live, const cJSON *cfg, int msg, int depth);
+static cJSON *merge_members(const cJSON *live, const cJSON *cfg, int msg, const struct pbs_field *elem, int depth);
 
 static cJSON *merge_value(const cJSON *live, const cJSON *cfg, const struct pbs_field *f, int depth)
 {
@@ -561,26 +682,34 @@ static cJSON *merge_value(const cJSON *live, const cJSON *cfg, const struct pbs_
 	if (cJSON_IsArray(cfg)) {
 		if (f && f->card == PBS_REPEATED && keyed_ok(cfg, f) && (!live || keyed_ok(live, f))) {
 			cJSON *out = cJSON_IsArray(live) ? json_dup(live) : cJSON_CreateArray();
+			struct vindex ix;
+			vindex_build(&ix, out, 'k', f->keys);
 			for (const cJSON *it = cfg->child; it; it = it->next) {
 				char *pe = key_element(it, f->keys);
-				cJSON *match = find_keyed(out, pe);
+				struct ventry *e = vindex_entry(&ix, pe);
 				free(pe);
-				if (match)
-					cJSON_ReplaceItemViaPointer(out, match, merge_object(match, it, f->msg, depth + 1));
-				else
+				if (e && e->item) {
+					cJSON *nv = merge_object(e->item, it, f->msg, depth + 1);
+					cJSON_ReplaceItemViaPointer(out, e->item, nv);
+					e->item = nv;
+				} else {
 					cJSON_AddItemToArray(out, merge_object(NULL, it, f->msg, depth + 1));
+				}
 			}
+			vindex_free(&ix);
 			return out;
 		}
 		if (f && f->card == PBS_REPEATED && set_ok(cfg, f) && (!live || set_ok(live, f))) {
 			cJSON *out = cJSON_IsArray(live) ? json_dup(live) : cJSON_CreateArray();
+			struct vindex ix;
+			vindex_build(&ix, out, 'v', NULL);
 			for (const cJSON *it = cfg->child; it; it = it->next) {
-				bool seen = false;
-				for (const cJSON *o = out->child; o && !seen; o = o->next)
-					seen = json_equal(o, it);
-				if (!seen)
+				char *pe = value_element(it);
+				if (!vindex_find(&ix, pe))
 					cJSON_AddItemToArray(out, json_dup(it));
+				free(pe);
 			}
+			vindex_free(&ix);
 			return out;
 		}
 		return json_dup(cfg);
@@ -589,55 +718,80 @@ static cJSON *merge_value(const cJSON *live, const cJSON *cfg, const struct pbs_
 		return json_dup(cfg);
 	if (f && f->card == PBS_MAP) {
 		struct pbs_field e = map_elem(f);
-		cJSON *out = cJSON_IsObject(live) ? json_dup(live) : cJSON_CreateObject();
-		for (const cJSON *m = cfg->child; m; m = m->next) {
-			if (cJSON_IsNull(m)) {
-				cJSON_DeleteItemFromObjectCaseSensitive(out, m->string);
-				continue;
-			}
-			json_set(out, m->string,
-				 merge_value(cJSON_GetObjectItemCaseSensitive(out, m->string), m, &e, depth + 1));
-		}
-		return out;
+		return merge_members(live, cfg, -1, &e, depth);
 	}
 	return merge_object(live, cfg, f ? f->msg : -1, depth);
 }
 
 static cJSON *merge_object(const cJSON *live, const cJSON *cfg, int msg, int depth)
 {
+	return merge_members(live, cfg, msg, NULL, depth);
+}
+
+/* The members of cfg merged into (a copy of) live: a struct of message msg,
+ * or, with elem, a map whose values are all elem. */
+static cJSON *merge_members(const cJSON *live, const cJSON *cfg, int msg, const struct pbs_field *elem, int depth)
+{
 	cJSON *out = cJSON_IsObject(live) ? json_dup(live) : cJSON_CreateObject();
+	struct vindex ix;
+	vindex_build(&ix, out, 'f', NULL);
 	for (const cJSON *m = cfg->child; m; m = m->next) {
 		if (!m->string)
 			continue;
+		char *pe = NULL;
+		if (asprintf(&pe, "f:%s", m->string) < 0)
+			continue;
+		struct ventry *e = vindex_entry(&ix, pe);
+		free(pe);
+		cJSON *cur = e ? e->item : NULL;
 		if (cJSON_IsNull(m)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(out, m->string);
+			if (cur) {
+				cJSON_Delete(cJSON_DetachItemViaPointer(out, cur));
+				e->item = NULL;
+			}
 			continue;
 		}
-		json_set(out, m->string,
-			 merge_value(cJSON_GetObjectItemCaseSensitive(out, m->string), m, find_field(msg, m->string),
-				     depth + 1));
+		cJSON *nv = merge_value(cur, m, elem ? elem : find_field(msg, m->string), depth + 1);
+		if (cur) {
+			free(nv->string); /* json_dup copied the config's name */
+			nv->string = strdup(cur->string);
+			cJSON_ReplaceItemViaPointer(out, cur, nv);
+			e->item = nv;
+		} else {
+			cJSON_AddItemToObject(out, m->string, nv);
+		}
 	}
+	vindex_free(&ix);
 	return out;
 }
 
 /* Removes from v what set's members name; containers emptied by it go too. */
 static void remove_members(const cJSON *set, cJSON *v, int depth)
 {
-	for (const cJSON *c = set->child; c && depth < JSON_MAX_DEPTH; c = c->next) {
+	if (depth >= JSON_MAX_DEPTH)
+		return;
+	struct vindex ix;
+	vindex_for(&ix, v, set);
+	for (const cJSON *c = set->child; c; c = c->next) {
 		if (strcmp(c->string, MEMBER) == 0)
 			continue;
-		cJSON *cv = lookup(v, c->string);
+		struct ventry *e = vindex_entry(&ix, c->string);
+		cJSON *cv = e ? e->item : NULL;
 		if (!cv)
 			continue;
 		if (is_member(c)) {
 			cJSON_Delete(cJSON_DetachItemViaPointer(v, cv));
+			e->item = NULL;
 			continue;
 		}
 		bool had = (cJSON_IsObject(cv) || cJSON_IsArray(cv)) && cv->child;
 		remove_members(c, cv, depth + 1);
-		if (had && !cv->child)
+		if (had && !cv->child) {
 			cJSON_Delete(cJSON_DetachItemViaPointer(v, cv));
+			e->item = NULL;
+		}
 	}
+	vindex_free(&ix);
 }
 
 /* Kubernetes' path form: .spec.containers[name="x"].image */
@@ -755,6 +909,16 @@ cJSON *ssa_apply(const struct kind_info *k, const cJSON *live, const cJSON *conf
 	cJSON *cfg = strippable(config, strip_status);
 	cJSON *cset = cJSON_CreateObject();
 	fs_object(cset, cfg, msg, 0);
+	int dups = 0;
+	normalize(cset, &dups, 0);
+	if (dups) {
+		*code = 400;
+		snprintf(err, errlen, "the server rejected our request due to an error in our request: "
+				      "the apply configuration has %d duplicate list entries (same keys or value)", dups);
+		cJSON_Delete(cfg);
+		cJSON_Delete(cset);
+		return NULL;
+	}
 	cJSON *merged = merge_object(live, cfg, msg, 0);
 	/* The server-kept fields and type meta the config carries still land. */
 	if (!live) {
@@ -801,8 +965,11 @@ cJSON *ssa_apply(const struct kind_info *k, const cJSON *live, const cJSON *conf
 	cJSON *dropped = ssa_set_difference(me->set, cset);
 	cJSON *others = cJSON_CreateObject();
 	for (int i = 0; i < es.n; i++)
-		if (&es.e[i] != me)
-			union_into(others, es.e[i].set, 0);
+		if (&es.e[i] != me) {
+			cJSON *u = set_union(others, es.e[i].set, 0);
+			cJSON_Delete(others);
+			others = u;
+		}
 	cJSON *gone = ssa_set_difference(dropped, others);
 	remove_members(gone, merged, 0);
 	cJSON_Delete(dropped);
