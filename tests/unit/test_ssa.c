@@ -229,9 +229,17 @@ static void test_apply_merges_keyed_lists(void **state)
 	/* m dropped env B and port 443 from its configuration: they go. */
 	assert_json(json_get(container0(o2), "env"), "[{\"name\":\"A\",\"value\":\"1\"}]");
 	assert_json(json_get(container0(o2), "ports"), "[{\"containerPort\":80}]");
-	/* A bad configuration is refused. */
+	/* A bad configuration is refused: not an object; two items with the
+	 * same keys. */
 	assert_null(apply(k, live, "[1]", "m", false, &code, err, sizeof err, &causes));
 	assert_int_equal(code, 400);
+	code = 0;
+	assert_null(apply(k, live,
+			  "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"env\":[{\"name\":\"D\"},"
+			  "{\"name\":\"D\",\"value\":\"x\"}]}]}}}}",
+			  "m", false, &code, err, sizeof err, &causes));
+	assert_int_equal(code, 400);
+	assert_non_null(strstr(err, "duplicate"));
 	cJSON_Delete(o);
 	cJSON_Delete(o2);
 	cJSON_Delete(live);
