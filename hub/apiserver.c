@@ -1388,6 +1388,33 @@ static bool dry_run_of(struct evkeyvalq *q)
 	return d && strcmp(d, "All") == 0;
 }
 
+/* kube-apiserver's 422 for bad write options: "<Kind>.meta.k8s.io "" is
+ * invalid: <field>: <detail>", with one cause. */
+static void send_invalid_options(struct evhttp_request *req, const char *kind, const char *field,
+				 const char *cause_reason, const char *detail)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s.meta.k8s.io \"\" is invalid: %s: %s", kind, field, detail);
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "kind", "Status");
+	cJSON_AddStringToObject(st, "apiVersion", "v1");
+	cJSON_AddItemToObject(st, "metadata", cJSON_CreateObject());
+	cJSON_AddStringToObject(st, "status", "Failure");
+	cJSON_AddStringToObject(st, "message", msg);
+	cJSON_AddStringToObject(st, "reason", "Invalid");
+	cJSON *d = cJSON_AddObjectToObject(st, "details");
+	cJSON_AddStringToObject(d, "group", "meta.k8s.io");
+	cJSON_AddStringToObject(d, "kind", kind);
+	cJSON *cause = cJSON_CreateObject();
+	cJSON_AddStringToObject(cause, "reason", cause_reason);
+	cJSON_AddStringToObject(cause, "message", detail);
+	cJSON_AddStringToObject(cause, "field", field);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "causes"), cause);
+	cJSON_AddNumberToObject(st, "code", 422);
+	api_send_json(req, 422, st);
+	cJSON_Delete(st);
+}
+
 /* The field manager of a write (fieldManager, else the User-Agent's
  * prefix, as Kubernetes does) and force, validated as kube-apiserver does.
  * Returns false after answering. w->manager points into mbuf. */
@@ -1400,16 +1427,15 @@ static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum e
 	const char *fm = query(q, "fieldManager"), *force = query(q, "force");
 	memset(w, 0, sizeof *w);
 	if (fm && strlen(fm) > SSA_MAX_MANAGER_LEN) {
-		api_send_status(req, 422, "Invalid", "%s.meta.k8s.io \"\" is invalid: fieldManager: Too long: may not be more than %d bytes",
-				opts, SSA_MAX_MANAGER_LEN);
+		send_invalid_options(req, opts, "fieldManager", "FieldValueTooLong", "Too long: may not be more than 128 bytes");
 		return false;
 	}
 	if (apply && (!fm || !*fm)) {
-		api_send_status(req, 422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+		send_invalid_options(req, opts, "fieldManager", "FieldValueRequired", "Required value: is required for apply patch");
 		return false;
 	}
 	if (force && !apply) {
-		api_send_status(req, 422, "Invalid", "%s.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch", opts);
+		send_invalid_options(req, opts, "force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch");
 		return false;
 	}
 	if (force && strcasecmp(force, "true") != 0 && strcasecmp(force, "false") != 0) {

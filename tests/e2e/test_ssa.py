@@ -92,6 +92,9 @@ def test_apply_parameters(hub):
     code, st, _ = hub.request("PATCH", path, body, ctype=APPLY)
     assert code == 422 and st["message"] == (
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'), st
+    assert st["reason"] == "Invalid" and st["details"]["kind"] == "PatchOptions", st
+    assert st["details"]["causes"] == [{"reason": "FieldValueRequired", "field": "fieldManager",
+                                        "message": "Required value: is required for apply patch"}], st
     code, st, _ = hub.request("PATCH", path + "?fieldManager=" + "m" * 129, body, ctype=APPLY)
     assert code == 422 and "fieldManager: Too long: may not be more than 128 bytes" in st["message"], st
     code, st, _ = hub.request("PATCH", path + "?fieldManager=a&force=yes", body, ctype=APPLY)
