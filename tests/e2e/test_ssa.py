@@ -149,3 +149,46 @@ def test_field_dropped_from_template_leaves_member(env):
     assert o["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}], o
     owners = {e["manager"] for e in o["metadata"]["managedFields"]}
     assert "bob" in owners and len(owners) >= 2, o["metadata"]["managedFields"]
+
+
+def test_template_field_removed_through_the_hub(env):
+    """The whole way: alice server-side applies a Deployment on the hub, a
+    PropagationPolicy sends it to the member; she drops a label and an env
+    var from her configuration. The hub's template loses them (nobody else
+    owns them), and so does the member's object, where bob's label stays."""
+    hub, member = env.hub, env.member
+    hub_path = "/apis/apps/v1/namespaces/default/deployments/cart"
+    path = DEPLOY % ("default", "cart")
+
+    def alice(labels, env_vars):
+        d = deploy("cart", labels=labels, env_vars=env_vars)
+        code, body, _ = hub.request("PATCH", hub_path + "?fieldManager=alice", json.dumps(d).encode(), ctype=APPLY)
+        assert code in (200, 201), body
+        return body
+
+    alice({"app": "cart", "tier": "web"}, [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    pp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+          "metadata": {"name": "cart", "namespace": "default"},
+          "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "cart"}],
+                   "placement": {"clusterAffinity": {"clusterNames": [CLUSTER]}}}}
+    code, body, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies", pp)
+    assert code == 201, body
+    o = wait_for("the Deployment on the member", lambda: member_obj(member, path), timeout=20)
+    assert o["metadata"]["labels"]["tier"] == "web"
+    bob = {"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "cart", "namespace": "default", "labels": {"team": "blue"}}}
+    code, body, _ = member.request("PATCH", path + "?fieldManager=bob", bob, ctype=APPLY)
+    assert code == 200, body
+
+    t = alice({"app": "cart"}, [{"name": "A", "value": "1"}])
+    assert "tier" not in t["metadata"]["labels"]
+    assert t["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+
+    def converged():
+        o = member_obj(member, path)
+        env_vars = o["spec"]["template"]["spec"]["containers"][0].get("env") if o else None
+        if not o or "tier" in o["metadata"].get("labels", {}) or env_vars != [{"name": "A", "value": "1"}]:
+            return None
+        return o
+    o = wait_for("tier and B gone from the member", converged, timeout=20)
+    assert o["metadata"]["labels"]["team"] == "blue", o["metadata"]["labels"]
