@@ -309,6 +309,16 @@ static cJSON *set_union(const cJSON *a, const cJSON *b, int depth)
 	return out;
 }
 
+/* Equal sets (children sorted: one parallel walk). */
+static bool set_equal(const cJSON *a, const cJSON *b, int depth)
+{
+	const cJSON *x = a ? a->child : NULL, *y = b ? b->child : NULL;
+	for (; x && y; x = x->next, y = y->next)
+		if (strcmp(x->string, y->string) != 0 || (depth < JSON_MAX_DEPTH && !set_equal(x, y, depth + 1)))
+			return false;
+	return !x && !y;
+}
+
 cJSON *ssa_set_union(const cJSON *a, const cJSON *b)
 {
 	return set_union(a, b, 0);
@@ -957,9 +967,12 @@ cJSON *ssa_apply(const struct kind_info *k, const cJSON *live, const cJSON *conf
 		goto done;
 	}
 	/* force: the others give the fields up. */
+	bool touched = false; /* anything changes but the entry's time */
 	for (int i = 0; i < es.n; i++)
-		if (chg[i] && !ssa_set_empty(chg[i]))
+		if (chg[i] && !ssa_set_empty(chg[i])) {
 			entry_replace_set(&es.e[i], ssa_set_difference(es.e[i].set, chg[i]));
+			touched = true;
+		}
 	/* What the applier owned and no longer applies goes, unless someone
 	 * else owns it too. */
 	cJSON *dropped = ssa_set_difference(me->set, cset);
@@ -972,12 +985,19 @@ cJSON *ssa_apply(const struct kind_info *k, const cJSON *live, const cJSON *conf
 		}
 	cJSON *gone = ssa_set_difference(dropped, others);
 	remove_members(gone, merged, 0);
+	cJSON *mine = ssa_changed(cset, live, merged);
+	touched = touched || !ssa_set_empty(gone) || !ssa_set_empty(mine) || !set_equal(me->set, cset, 0) ||
+		  strcmp(me->api_version, api_version ? api_version : "") != 0;
+	cJSON_Delete(mine);
 	cJSON_Delete(dropped);
 	cJSON_Delete(others);
 	cJSON_Delete(gone);
 	entry_replace_set(me, cset);
 	cset = NULL;
-	entry_stamp(me, api_version, now);
+	/* An apply that changes nothing keeps the entry's time, so the object
+	 * stays as it was and is not written again (as in Kubernetes). */
+	if (touched || !me->time[0])
+		entry_stamp(me, api_version, now);
 	entries_store(&es, merged);
 	out = merged;
 done:

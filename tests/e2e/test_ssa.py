@@ -44,6 +44,9 @@ def test_apply_conflict_force_and_managed_fields(hub, kubectl, tmp_path):
     assert "." in c and c["f:env"]['k:{"name":"A"}'] == {".": {}, "f:name": {}, "f:value": {}}
     assert alice["f:metadata"]["f:labels"] == {"f:app": {}, "f:tier": {}}
     assert got["metadata"]["managedFields"][0]["fieldsType"] == "FieldsV1"
+    # The same apply again changes nothing: no new resourceVersion.
+    apply_file(kubectl, tmp_path, d, "--field-manager=alice")
+    assert hub.get(path)[1]["metadata"]["resourceVersion"] == got["metadata"]["resourceVersion"]
 
     # bob wants 3 replicas: alice owns the field with another value.
     d3 = json.loads(json.dumps(d))

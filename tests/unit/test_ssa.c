@@ -150,6 +150,20 @@ static void test_apply_conflict_force_and_removal(void **state)
 	assert_string_equal(json_get_str(ea, "fieldsType"), "FieldsV1");
 	assert_string_equal(json_get_str(ea, "apiVersion"), "apps/v1");
 	assert_non_null(json_get(ea, "fieldsV1.f:spec.f:replicas"));
+	/* The same configuration again, later: nothing changes, not even the
+	 * entry's time, so the store sees a no-op. */
+	cJSON *c1 = parse(ALICE);
+	struct ssa_writer wa = {.manager = "alice", .apply = true};
+	cJSON *same = ssa_apply(k, o1, c1, &wa, "apps/v1", "2027-01-01T00:00:00Z", true, &code, err, sizeof err, &causes);
+	assert_non_null(same);
+	assert_true(json_equal(same, o1));
+	cJSON_Delete(same);
+	/* A changed value is stamped with the new time. */
+	json_set_num(json_ensure_obj(c1, "spec"), "replicas", 4);
+	same = ssa_apply(k, o1, c1, &wa, "apps/v1", "2027-01-01T00:00:00Z", true, &code, err, sizeof err, &causes);
+	assert_string_equal(json_get_str(entry(same, "alice", "Apply"), "time"), "2027-01-01T00:00:00Z");
+	cJSON_Delete(same);
+	cJSON_Delete(c1);
 
 	/* bob: another replicas value is a conflict naming alice and the field. */
 	const char *bob = "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\"},"
