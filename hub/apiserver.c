@@ -1424,7 +1424,9 @@ static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum e
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	bool apply = cmd == EVHTTP_REQ_PATCH && ct && patch_type_from_content_type(ct) == PATCH_APPLY;
 	const char *opts = cmd == EVHTTP_REQ_PATCH ? "PatchOptions" : cmd == EVHTTP_REQ_PUT ? "UpdateOptions" : "CreateOptions";
-	const char *fm = query(q, "fieldManager"), *force = query(q, "force");
+	/* force exists in PatchOptions only: create and update ignore it, as
+	 * kube-apiserver ignores query parameters an operation does not have. */
+	const char *fm = query(q, "fieldManager"), *force = cmd == EVHTTP_REQ_PATCH ? query(q, "force") : NULL;
 	memset(w, 0, sizeof *w);
 	if (fm && strlen(fm) > SSA_MAX_MANAGER_LEN) {
 		send_invalid_options(req, opts, "fieldManager", "FieldValueTooLong", "Too long: may not be more than 128 bytes");
