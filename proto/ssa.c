@@ -852,7 +852,7 @@ static void manager_label(const struct entry *e, char *buf, size_t len)
 static void collect_conflicts(struct conflicts *cf, const struct entry *e, const cJSON *node, const char **pes,
 			      int n, cJSON *paths)
 {
-	if (n >= 64)
+	if (n >= JSON_MAX_DEPTH + 28)
 		return;
 	if (is_member(node)) {
 		char path[1024], label[512];
@@ -951,7 +951,7 @@ cJSON *ssa_apply(const struct kind_info *k, const cJSON *live, const cJSON *conf
 		if (ssa_set_empty(chg[i]))
 			continue;
 		per[i] = cJSON_CreateArray();
-		const char *pes[64];
+		const char *pes[JSON_MAX_DEPTH + 28];
 		collect_conflicts(&cf, &es.e[i], chg[i], pes, 0, per[i]);
 	}
 	cJSON *out = NULL;
