@@ -33,7 +33,7 @@ def managers(obj):
     return {(e["manager"], e["operation"]): e["fieldsV1"] for e in obj["metadata"].get("managedFields", [])}
 
 
-def test_apply_conflict_force_and_managed_fields(hub, kubectl, tmp_path):
+def test_apply_conflict_force_and_managed_fields(hub, kubectl, tmp_path, monkeypatch):
     path = "/apis/apps/v1/namespaces/default/deployments/web"
     d = deploy("web", labels={"app": "web", "tier": "front"}, env_vars=[{"name": "A", "value": "1"}])
     apply_file(kubectl, tmp_path, d, "--field-manager=alice")
@@ -73,6 +73,15 @@ def test_apply_conflict_force_and_managed_fields(hub, kubectl, tmp_path):
     kubectl("label", "deployment", "web", "team=blue")
     got = hub.get(path)[1]
     assert managers(got)[("kubectl-label", "Update")] == {"f:metadata": {"f:labels": {"f:team": {}}}}
+    # kubectl edit (a scripted editor) takes revisionHistoryLimit as kubectl-edit.
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/revisionHistoryLimit: 10/revisionHistoryLimit: 7/' \"$1\"\n")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    kubectl("edit", "deployment", "web")
+    got = hub.get(path)[1]
+    assert got["spec"]["revisionHistoryLimit"] == 7
+    assert managers(got)[("kubectl-edit", "Update")] == {"f:spec": {"f:revisionHistoryLimit": {}}}
 
     # alice drops the tier label and the env var, but bob's configuration
     # (a copy of hers) still has them: they stay until bob drops them too.
