@@ -20,16 +20,20 @@ function cut_desc(   i) {
 $1 == "message" {
 	cut_desc()
 	if ($2 in midx) fail("message " $2 " defined twice")
-	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = ($3 == "" ? "NONE" : toupper($3)); nf[cur] = 0
+	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = "NONE"; matomic[cur] = 0; nf[cur] = 0
 	mdesc[cur] = desc
-	if (mspecial[cur] !~ /^(NONE|TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $3)
+	for (i = 3; i <= NF; i++) {
+		if ($i == "atomic") { matomic[cur] = 1; continue }
+		mspecial[cur] = toupper($i)
+		if (mspecial[cur] !~ /^(TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $i)
+	}
 	next
 }
 $1 == "kind" {
 	if (npb >= 0) fail("a protobuf kind after JSON-only messages")
 	kav[nk] = $2; kkind[nk] = $3; kmsg[nk] = $4; nk++
 	# The kind's List: ListMeta and the items.
-	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; nf[l] = 2
+	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; matomic[l] = 0; nf[l] = 2
 	fnum[l, 0] = 1; fjson[l, 0] = "metadata"; ftype[l, 0] = "meta.ListMeta"; fflags[l, 0] = ""
 	fnum[l, 1] = 2; fjson[l, 1] = "items"; ftype[l, 1] = "[]" $4; fflags[l, 1] = ""
 	klist[nk - 1] = mname[l]
@@ -51,16 +55,20 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 		if (!jsononly && fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
 		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
 	}
-	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""
+	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""; fkeys[cur, n] = ""
 	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
 	for (i = 4; i <= NF; i++) {
-		if ($i == "ptr" || $i == "inline") fflags[cur, n] = fflags[cur, n] " " $i
+		if ($i ~ /^keys=[A-Za-z0-9,]+$/) fkeys[cur, n] = substr($i, 6)
+		else if ($i ~ /^(ptr|inline|set|atomic)$/) fflags[cur, n] = fflags[cur, n] " " $i
 		else if ($i == "required") freq[cur, n] = 1
 		else if ($i == "preserve") fpres[cur, n] = 1
 		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
 		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
 		else fail("unknown field flag " $i)
 	}
+	if ((fkeys[cur, n] != "" || fflags[cur, n] ~ /set|atomic/) && $3 !~ /^\[\]/) fail("list semantics on a field that is not a list: " $2)
+	if (fkeys[cur, n] != "" && $3 ~ /^\[\](string|int32|int64|bool|bytes)$/) fail("keys= on a list of scalars: " $2)
+	if (fflags[cur, n] ~ /set/ && $3 !~ /^\[\](string|int32|int64|bool)$/) fail("set on a list of objects: " $2)
 	nf[cur] = n + 1
 	next
 }
@@ -98,14 +106,17 @@ END {
 			fl = "0"
 			if (fflags[m, i] ~ /ptr/) fl = fl "|PBS_PTR"
 			if (fflags[m, i] ~ /inline/) fl = fl "|PBS_INLINE"
-			printf "\t{\"%s\", %d, %s, %s, %d, %s},\n", fjson[m, i], fnum[m, i], ty, card, ref, fl
+			if (fflags[m, i] ~ /set/) fl = fl "|PBS_LIST_SET"
+			if (fflags[m, i] ~ /atomic/) fl = fl "|PBS_LIST_ATOMIC"
+			keys = fkeys[m, i] == "" ? "NULL" : "\"" fkeys[m, i] "\""
+			printf "\t{\"%s\", %d, %s, %s, %d, %s, %s},\n", fjson[m, i], fnum[m, i], ty, card, ref, fl, keys
 		}
 		print "};"
 	}
 	print ""
 	printf "const struct pbs_message pbs_messages[] = {\n"
 	for (m = 0; m < nm; m++)
-		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m]
+		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m], matomic[m]
 	print "};"
 	if (npb < 0) npb = nm
 	printf "const int pbs_messages_count = %d;\n", npb
