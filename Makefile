@@ -164,6 +164,11 @@ $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent -lcjson
 
+# Stand-ins for N agents over TLS against one hub (issue 15; make bench-fleet, smoke in make test).
+$(BUILD)/bin/bench_fleet: tests/bench/bench_fleet.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
