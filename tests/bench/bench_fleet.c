@@ -1315,9 +1315,25 @@ static void *orchestrate(void *arg)
 	render_binding_name("ConfigMap", CM_NAME, bname, sizeof bname);
 	snprintf(binding_path, sizeof binding_path, "/apis/work.karmada.io/v1alpha2/namespaces/" NS "/resourcebindings/%s",
 		 bname);
+	/* FLEET_PERF=FILE: perf record -g the hub during the rounds (profiling aid). */
+	pid_t perf = 0;
+	if (getenv("FLEET_PERF") && opt.hub_pid > 0 && (perf = fork()) == 0) {
+		char pid[32];
+		snprintf(pid, sizeof pid, "%d", opt.hub_pid);
+		execlp("perf", "perf", "record", "-q", "-g", "-p", pid, "-o", getenv("FLEET_PERF"), (char *)NULL);
+		_exit(127);
+	}
+	if (perf > 0)
+		usleep(500000);
 	for (int r = 0; r < opt.rounds && r < MAX_ROUNDS - 1; r++)
 		if (do_round(r) < 0)
-			goto out;
+			break;
+	if (perf > 0) {
+		kill(perf, SIGINT);
+		waitpid(perf, NULL, 0);
+	}
+	if (fatal_err[0])
+		goto out;
 	if (opt.hub_pid > 0)
 		fig.rss_peak = proc_mem_mib(opt.hub_pid, "VmHWM");
 	if (opt.restart && hub_child > 0) {
