@@ -46,7 +46,15 @@ struct waiter {
 	bool overflow;
 	struct event *timeout;
 	struct waiter *next, *prev;
+	/* In the bucket of its prefix (found by a committed change without
+	 * looking at every other waiter), and in the pending list while
+	 * flush_waiters has something for it. */
+	struct waiter *hnext, *hprev;
+	struct waiter *pnext, *pprev;
+	bool queued;
 };
+
+#define WAITER_BUCKETS 16384
 
 /* What the monitor knows of one cluster's Lease. */
 struct probe {
@@ -79,6 +87,8 @@ struct agentapi {
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
 	struct waiter *waiters;
 	int nwaiters;
+	struct waiter *buckets[WAITER_BUCKETS]; /* by hash of prefix */
+	struct waiter *pending;                  /* waiters flush_waiters must look at */
 	struct event *flush_ev;
 	struct event *monitor_ev;
 	struct probe *probes;
@@ -683,9 +693,63 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	return c.answer;
 }
 
+/* FNV-1a of the prefix up to and including its first '/' after the
+ * execution namespace, i.e. "work.karmada.io/works/karmada-es-<cluster>/". */
+static unsigned prefix_bucket(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void waiter_link(struct agentapi *aa, struct waiter *w)
+{
+	unsigned b = prefix_bucket(w->prefix, strlen(w->prefix));
+	w->hprev = NULL;
+	w->hnext = aa->buckets[b];
+	if (w->hnext)
+		w->hnext->hprev = w;
+	aa->buckets[b] = w;
+}
+
+static void waiter_mark_pending(struct agentapi *aa, struct waiter *w)
+{
+	w->pending = true;
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->pprev = NULL;
+	w->pnext = aa->pending;
+	if (w->pnext)
+		w->pnext->pprev = w;
+	aa->pending = w;
+}
+
+static void waiter_unqueue(struct agentapi *aa, struct waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->pprev)
+		w->pprev->pnext = w->pnext;
+	else
+		aa->pending = w->pnext;
+	if (w->pnext)
+		w->pnext->pprev = w->pprev;
+	w->queued = false;
+	w->pnext = w->pprev = NULL;
+}
+
 static void waiter_free(struct waiter *w)
 {
 	struct agentapi *aa = w->aa;
+	waiter_unqueue(aa, w);
+	if (w->hprev)
+		w->hprev->hnext = w->hnext;
+	else
+		aa->buckets[prefix_bucket(w->prefix, strlen(w->prefix))] = w->hnext;
+	if (w->hnext)
+		w->hnext->hprev = w->hprev;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -742,9 +806,15 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
 static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 {
 	struct agentapi *aa = arg;
-	struct waiter *w = aa->waiters, *next;
+	/* Only the waiters a change concerned, not every open poll. Taken off
+	 * the list first: answering frees a waiter (which unqueues it). */
+	struct waiter *w = aa->pending, *next;
+	aa->pending = NULL;
+	for (struct waiter *x = w; x; x = x->pnext)
+		x->queued = false;
 	for (; w; w = next) {
-		next = w->next;
+		next = w->pnext;
+		w->pnext = w->pprev = NULL;
 		if (!w->pending)
 			continue;
 		w->pending = false;
@@ -792,7 +862,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	bool any = false;
 	cJSON *parsed = NULL; /* the new value, parsed once */
 	bool given = false;   /* parsed belongs to a waiter's list */
-	for (struct waiter *w = aa->waiters; w; w = w->next) {
+	/* Only the waiters of this Work's cluster: the bucket of the key's
+	 * prefix up to the '/' after the namespace. */
+	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
+	if (!slash)
+		return;
+	for (struct waiter *w = aa->buckets[prefix_bucket(ev->key, (size_t)(slash - ev->key) + 1)]; w; w = w->hnext) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
 		if (relevant < 0) {
@@ -802,7 +877,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		if (!relevant && w->since >= compacted)
 			continue;
-		w->pending = true;
+		waiter_mark_pending(aa, w);
 		any = true;
 		if (!relevant || ev->rev <= w->since || w->overflow)
 			continue;
@@ -913,6 +988,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		aa->waiters->prev = w;
 	aa->waiters = w;
 	aa->nwaiters++;
+	waiter_link(aa, w);
 	evhttp_connection_set_closecb(w->conn, waiter_closed, w);
 	/* The poll outlives the request timeout, not by much. */
 	evhttp_connection_set_timeout(w->conn, (int)timeout + 30);
