@@ -5,7 +5,7 @@
 #   make valgrind   unit tests under valgrind
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
-#   make bench      benchmarks (print figures)
+#   make bench      benchmarks (print figures); make bench-fleet: 10,000 stand-in agents on one hub
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
@@ -38,7 +38,8 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run
+.PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run \
+        bench-fleet
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -89,7 +90,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 unit: all
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ATOLL_TEST_DATA=tests/data $$t; done
 
-e2e: all
+e2e: all $(BUILD)/bin/bench_fleet
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
@@ -101,9 +102,10 @@ test: fuzz-smoke unit e2e e2e-tls browser
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
+# test_fleet.py is TLS throughout already.
 e2e-tls: all
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e \
-	  --deselect tests/e2e/test_tls.py $(PYTEST_ARGS)
+	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_fleet.py $(PYTEST_ARGS)
 
 # ---- fuzzing (libFuzzer; clang) ------------------------------------------------
 # Targets are tests/fuzz/fuzz_*.c, built against the libraries compiled with
@@ -172,6 +174,11 @@ $(BUILD)/bin/bench_fleet: tests/bench/bench_fleet.c $(BUILD)/libatollhub.a $(BUI
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# 10,000 stand-in agents on one hub, then a restart (issue 15; minutes). Figures: docs/benchmarks.md.
+FLEET_CLUSTERS ?= 10000
+bench-fleet: all $(BUILD)/bin/bench_fleet
+	$(BUILD)/bin/bench_fleet --clusters $(FLEET_CLUSTERS) --restart --budget 1800
 
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)
