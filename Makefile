@@ -39,7 +39,7 @@ BINS      += $(BUILD)/bin/atoll-agent
 endif
 
 .PHONY: all deps test unit e2e e2e-tls browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke fuzz-build fuzz-run \
-        bench-fleet
+        bench-fleet netns-test
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -179,6 +179,12 @@ $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUI
 FLEET_CLUSTERS ?= 10000
 bench-fleet: all $(BUILD)/bin/bench_fleet
 	$(BUILD)/bin/bench_fleet --clusters $(FLEET_CLUSTERS) --restart --budget 1800
+
+# Members in their own network namespaces on region-like links (netem, or a delay-and-fault
+# proxy where the kernel has none): seed walkthrough, write -> applied per region, partition
+# and heal. Needs root and iproute2 (skips otherwise). Minutes.
+netns-test: all
+	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -s tests/netns $(PYTEST_ARGS)
 
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)
