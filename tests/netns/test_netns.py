@@ -77,6 +77,10 @@ class NetDemo(demo_mod.Demo):
                          "--heartbeat-interval", "1s", "--lease-duration", "%ds" % LEASE_S, "--poll-timeout", "10s"],
                         stdout=log, stderr=log)
             self.procs.append(("agent-" + name, p))
+        # every region Ready before the walkthrough goes on (ap's link is the slowest)
+        wait("%d Ready clusters" % len(REGIONS), lambda: self.kubectl(
+            "get", "clusters", "--no-headers", show=False, check=False).count(" True") >= len(REGIONS),
+            timeout=60, step=0.2)
 
     def member_get(self, name, path):
         try:
@@ -184,8 +188,6 @@ def test_seed_walkthrough_and_write_to_applied_per_region(net, capsys):
 def test_partition_and_heal(net, capsys):
     d = net
     d.start_members()
-    wait("four Ready clusters", lambda: d.kubectl("get", "clusters", "--no-headers", show=False,
-                                                  check=False).count(" True") >= len(REGIONS), timeout=60, step=0.2)
     propagate_configmap(d, "steady", ["eu", "ap"])
     for m in ("eu", "ap"):
         wait("steady in " + m, lambda m=m: cm_n(d, m, "steady"), timeout=30)
