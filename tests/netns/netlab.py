@@ -190,6 +190,76 @@ class FaultProxy:
         self.loop.call_soon_threadsafe(_close)
 
 
+class ConnectProxy:
+    """A forward proxy (HTTP CONNECT, as squid does for https) on a region's
+    link address, that tunnels only to allowed (host, port) pairs."""
+
+    def __init__(self, loop, listen_host, allowed):
+        self.loop, self.listen_host, self.allowed = loop, listen_host, set(allowed)
+        self.tunnels = 0
+        self.refused = 0
+        self.writers = set()
+        self.server = None
+        self.port = None
+
+    async def start(self):
+        self.server = await asyncio.start_server(self._client, self.listen_host, 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _client(self, reader, writer):
+        self.writers.add(writer)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            line = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+            if len(line) < 2 or line[0] != "CONNECT":
+                self.refused += 1
+                writer.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                return
+            host, _, port = line[1].rpartition(":")
+            if (host, int(port)) not in self.allowed:
+                self.refused += 1
+                writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                return
+            ur, uw = await asyncio.open_connection(host, int(port))
+            self.writers.add(uw)
+            self.tunnels += 1
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+            async def pipe(r, w):
+                try:
+                    while True:
+                        data = await r.read(65536)
+                        if not data:
+                            break
+                        w.write(data)
+                        await w.drain()
+                except (ConnectionError, OSError):
+                    pass
+                try:
+                    w.close()
+                except Exception:
+                    pass
+            await asyncio.gather(pipe(reader, uw), pipe(ur, writer))
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, ValueError):
+            pass
+        finally:
+            try:
+                writer.close()
+            except Exception:
+                pass
+
+    def close(self):
+        def _close():
+            for w in list(self.writers):
+                try:
+                    w.close()
+                except Exception:
+                    pass
+            if self.server:
+                self.server.close()
+        self.loop.call_soon_threadsafe(_close)
+
+
 class Lab:
     """The namespaces, veths and proxies of one test; close() removes all."""
 
@@ -212,6 +282,13 @@ class Lab:
         one_way = 0.0 if self.netem else region.rtt_ms / 2.0
         p = FaultProxy(self.loop, region.host_ip, target, one_way, 0.0 if self.netem else region.jitter_ms,
                        0.0 if self.netem else region.loss, seed=region.index)
+        asyncio.run_coroutine_threadsafe(p.start(), self.loop).result(10)
+        region.proxies.append(p)
+        return p
+
+    def connect_proxy(self, region, allowed):
+        """A forward proxy on the region's link address, tunnelling to allowed."""
+        p = ConnectProxy(self.loop, region.host_ip, allowed)
         asyncio.run_coroutine_threadsafe(p.start(), self.loop).result(10)
         region.proxies.append(p)
         return p
@@ -275,6 +352,8 @@ class Region:
         link down (bytes wait and arrive after the heal, as TCP retransmits
         them), "blackhole" drops them (the connections are lost)."""
         for p in self.proxies:
+            if not isinstance(p, FaultProxy):
+                continue
             if mode == "hold":
                 p.hold(on)
             else:

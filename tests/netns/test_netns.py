@@ -274,3 +274,48 @@ def test_partition_and_heal(net, capsys):
         print("\npartition and heal of ap (netem=%s):" % d.lab.netem)
         for t, what in events:
             print("  %6.2f s  %s" % (t, what))
+
+
+def test_agents_behind_a_forward_proxy(net, capsys):
+    """A namespace whose only way to the hub is a forward proxy: one agent
+    with --proxy-url, one with HTTPS_PROXY; both join, heartbeat and apply."""
+    d = net
+    port = int(d.hub_url.rsplit(":", 1)[1])
+    r = d.lab.add_region("px", 0)
+    fp = d.lab.connect_proxy(r, [("127.0.0.1", port)])
+    # From inside, the hub's address leads nowhere: only the proxy reaches it.
+    probe = r.exec_("python3", "-c", "import socket; socket.create_connection(('127.0.0.1', %d), 2)" % port,
+                    check=False)
+    assert probe.returncode != 0
+    d.member_kc, d.member_url = {}, {}
+    proxy = "http://%s:%d" % (r.host_ip, fp.port)
+    for name, how in (("pxflag", "flag"), ("pxenv", "env")):
+        kc = os.path.join(d.dir, name + ".kubeconfig")
+        pf = os.path.join(d.dir, name + ".port")
+        log = open(os.path.join(d.dir, "sim-%s.log" % name), "ab")
+        p = r.popen([os.path.join(BIN, "atoll-sim"), "--name", name, "--insecure-listen", r.ns_ip + ":0",
+                     "--port-file", pf, "--kubeconfig-out", kc, "--nodes", "1"], stdout=log, stderr=log)
+        d.procs.append(("sim-" + name, p))
+        d.wait_file(pf, "atoll-sim " + name)
+        d.member_kc[name] = kc
+        d.member_url[name] = "http://%s:%s" % (r.ns_ip, open(pf).read().strip())
+        tok = d.join_token(name)
+        args = [os.path.join(BIN, "atoll-agent"), "--hub", d.hub_url, "--token", tok["token"],
+                "--ca-cert-hash", tok["caCertHash"], "--cluster-name", name, "--kubeconfig", kc,
+                "--state-dir", os.path.join(d.dir, "agent-" + name), "--heartbeat-interval", "1s"]
+        env = dict(os.environ, NO_PROXY=r.ns_ip)
+        if how == "flag":
+            args += ["--proxy-url", proxy]
+        else:
+            env["HTTPS_PROXY"] = proxy
+        log = open(os.path.join(d.dir, "agent-%s.log" % name), "ab")
+        p = r.popen(args, stdout=log, stderr=log, env=env)
+        d.procs.append(("agent-" + name, p))
+    wait("both clusters Ready", lambda: d.kubectl("get", "clusters", "--no-headers", show=False,
+                                                  check=False).count(" True") >= 2, timeout=60, step=0.2)
+    propagate_configmap(d, "viaproxy", ["pxflag", "pxenv"])
+    for m in ("pxflag", "pxenv"):
+        wait("viaproxy in " + m, lambda m=m: cm_n(d, m, "viaproxy"), timeout=30)
+    assert fp.tunnels >= 2 and fp.refused == 0
+    with capsys.disabled():
+        print("\nforward proxy: %d CONNECT tunnels to the hub, %d refused" % (fp.tunnels, fp.refused))
