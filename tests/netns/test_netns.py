@@ -49,10 +49,11 @@ class NetDemo(demo_mod.Demo):
             args = tuple(a)
         return super().hubcmd(*args)
 
-    def start_members(self):
+    def start_members(self, regions=None):
+        regions = regions or REGIONS
         self.member_kc, self.member_url = {}, {}
         port = int(self.hub_url.rsplit(":", 1)[1])
-        for name, rtt, jit, loss in REGIONS:
+        for name, rtt, jit, loss in regions:
             r = self.lab.add_region(name, rtt, jit, loss)
             self.regions[name] = r
             self.lab.proxy(r, ("127.0.0.1", port))
@@ -66,7 +67,7 @@ class NetDemo(demo_mod.Demo):
             self.wait_file(pf, "atoll-sim " + name)
             self.member_kc[name] = kc
             self.member_url[name] = "http://%s:%s" % (r.ns_ip, open(pf).read().strip())
-        for name, _, _, _ in REGIONS:
+        for name, _, _, _ in regions:
             r = self.regions[name]
             tok = self.join_token(name)
             log = open(os.path.join(self.dir, "agent-%s.log" % name), "ab")
@@ -78,8 +79,8 @@ class NetDemo(demo_mod.Demo):
                         stdout=log, stderr=log)
             self.procs.append(("agent-" + name, p))
         # every region Ready before the walkthrough goes on (ap's link is the slowest)
-        wait("%d Ready clusters" % len(REGIONS), lambda: self.kubectl(
-            "get", "clusters", "--no-headers", show=False, check=False).count(" True") >= len(REGIONS),
+        wait("%d Ready clusters" % len(regions), lambda: self.kubectl(
+            "get", "clusters", "--no-headers", show=False, check=False).count(" True") >= len(regions),
             timeout=60, step=0.2)
 
     def member_get(self, name, path):
