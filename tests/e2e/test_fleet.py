@@ -37,3 +37,50 @@ def test_fleet_smoke(tmp_path):
     assert res["hub_rss_mib"] > 0
     # the temporary hub was stopped and its directory removed
     assert not any(n.startswith("bench_fleet.") for n in os.listdir(tmp_path))
+
+
+def test_lease_renewals_kept_off_the_store(hub):
+    """Heartbeats renew the Lease in memory and write it when this hub has
+    not written it for half its duration (or the duration changed): a fleet
+    of heartbeats is not a fleet of durable writes, and the stored renewTime
+    is never older than half a lease while the agent heartbeats."""
+    import datetime
+    import time
+    base = "/apis/atoll.io/v1alpha1/clusters/hb1"
+    code, _, _ = hub.request("PUT", base + "/registration", {
+        "apiVersion": "atoll.io/v1alpha1", "kind": "Registration", "cluster": "hb1"})
+    assert code in (200, 201)
+
+    def beat(lease_s):
+        code, ans, _ = hub.request("PUT", base + "/heartbeat", {
+            "apiVersion": "atoll.io/v1alpha1", "kind": "Heartbeat", "cluster": "hb1",
+            "leaseDurationSeconds": lease_s, "health": "Healthy"})
+        assert code == 200, ans
+        return ans["renewTime"]
+
+    def lease():
+        code, l, _ = hub.get("/apis/coordination.k8s.io/v1/namespaces/karmada-cluster/leases/hb1")
+        assert code == 200, l
+        return l
+
+    def age(rt):
+        t = datetime.datetime.strptime(rt, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        return time.time() - t.timestamp()
+
+    beat(4)
+    rvs = {lease()["metadata"]["resourceVersion"]}
+    t0 = time.time()
+    n = 0
+    while time.time() - t0 < 3.2:
+        answered = beat(4)
+        n += 1
+        assert age(answered) < 1.0  # the answer carries this renewal
+        l = lease()
+        rvs.add(l["metadata"]["resourceVersion"])
+        assert age(l["spec"]["renewTime"]) < 2.0 + 0.6, l["spec"]  # never older than half the lease (+ a beat)
+        time.sleep(0.2)
+    assert n >= 10
+    assert 2 <= len(rvs) <= 3, "the Lease was written %d times for %d heartbeats" % (len(rvs), n)
+    # another duration is written at once
+    beat(8)
+    assert lease()["spec"]["leaseDurationSeconds"] == 8
