@@ -66,6 +66,7 @@ struct probe {
 	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
 	bool alive;          /* still listed */
 	struct probe *next;
+	struct probe *hnext; /* in aa->pbuckets, by name */
 };
 
 /* Whether a committed change of a Work matters to its agent, decided once
@@ -93,6 +94,8 @@ struct agentapi {
 	struct event *flush_ev;
 	struct event *monitor_ev;
 	struct probe *probes;
+	struct probe *pbuckets[WAITER_BUCKETS]; /* the probes by name: a heartbeat or a monitor pass finds its
+						 * cluster's without a scan of all (N² at 10,000 clusters) */
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
@@ -278,15 +281,35 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 
 /* ---- probes (cluster monitor) ------------------------------------------------ */
 
+static unsigned probe_bucket(const char *cluster)
+{
+	uint32_t h = 2166136261u;
+	for (const char *c = cluster; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void probe_unindex(struct agentapi *aa, struct probe *d)
+{
+	for (struct probe **hp = &aa->pbuckets[probe_bucket(d->cluster)]; *hp; hp = &(*hp)->hnext)
+		if (*hp == d) {
+			*hp = d->hnext;
+			break;
+		}
+}
+
 static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
 {
-	for (struct probe *p = aa->probes; p; p = p->next)
+	unsigned b = probe_bucket(cluster);
+	for (struct probe *p = aa->pbuckets[b]; p; p = p->hnext)
 		if (strcmp(p->cluster, cluster) == 0)
 			return p;
 	if (!create)
 		return NULL;
 	struct probe *p = calloc(1, sizeof *p);
 	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	p->hnext = aa->pbuckets[b];
+	aa->pbuckets[b] = p;
 	/* A hub that just started gives every cluster the startup grace. */
 	p->seen = mono_now();
 	p->lease_s = PROTO_DEFAULT_LEASE_S;
@@ -374,6 +397,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		if (!(*pp)->alive) {
 			struct probe *d = *pp;
 			*pp = d->next;
+			probe_unindex(aa, d);
 			free(d);
 		} else {
 			pp = &(*pp)->next;
