@@ -102,10 +102,11 @@ test: fuzz-smoke unit e2e e2e-tls browser
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
-# test_fleet.py is TLS throughout already.
+# test_fleet.py and test_netns_smoke.py are TLS throughout already.
 e2e-tls: all
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e \
-	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_fleet.py $(PYTEST_ARGS)
+	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_fleet.py \
+	  --deselect tests/e2e/test_netns_smoke.py $(PYTEST_ARGS)
 
 # ---- fuzzing (libFuzzer; clang) ------------------------------------------------
 # Targets are tests/fuzz/fuzz_*.c, built against the libraries compiled with
