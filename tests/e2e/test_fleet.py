@@ -13,7 +13,7 @@ import pytest
 
 from conftest import BIN
 
-CLUSTERS = 300
+CLUSTERS = 200
 
 
 def test_fleet_smoke(tmp_path):
@@ -21,7 +21,7 @@ def test_fleet_smoke(tmp_path):
     if not os.access(exe, os.X_OK):
         pytest.fail("%s is missing: make builds it" % exe)
     env = dict(os.environ, TMPDIR=str(tmp_path))
-    p = subprocess.run([exe, "--clusters", str(CLUSTERS), "--bearer-every", "3", "--idle", "0", "--rounds", "2",
+    p = subprocess.run([exe, "--clusters", str(CLUSTERS), "--bearer-every", "2", "--idle", "0", "--rounds", "2",
                         "--budget", "100"], capture_output=True, text=True, timeout=140, env=env)
     lines = p.stdout.strip().splitlines()
     assert lines, "no output; stderr:\n" + p.stderr[-3000:]
