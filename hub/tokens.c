@@ -203,6 +203,47 @@ int tokens_create(const char *dir, struct token_rec *spec, char *out, char *err,
 	return rc;
 }
 
+int tokens_create_many(const char *dir, struct token_rec *specs, int n, char (*out)[TOKEN_LEN + 1], char *err,
+		       size_t errlen)
+{
+	int lk = lock_dir(dir);
+	cJSON *j = load(dir);
+	cJSON *arr = cJSON_GetObjectItem(j, "tokens");
+	int rc = 0;
+	time_t now = time(NULL);
+	for (int k = 0; k < n && rc == 0; k++) {
+		char id[TOKEN_ID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+		bool clash;
+		do {
+			if (random_chars(id, TOKEN_ID_LEN) < 0 || random_chars(secret, TOKEN_SECRET_LEN) < 0) {
+				snprintf(err, errlen, "no entropy for a token");
+				rc = -1;
+				break;
+			}
+			clash = false;
+			const cJSON *t;
+			cJSON_ArrayForEach(t, arr)
+			{
+				const char *tid = json_get_str(t, "id");
+				if (tid && strcmp(tid, id) == 0)
+					clash = true;
+			}
+		} while (clash);
+		if (rc < 0)
+			break;
+		snprintf(specs[k].id, sizeof specs[k].id, "%s", id);
+		hash_hex(secret, specs[k].hash);
+		specs[k].created = now;
+		cJSON_AddItemToArray(arr, rec_to_json(&specs[k]));
+		snprintf(out[k], TOKEN_LEN + 1, "%s.%s", id, secret);
+	}
+	if (rc == 0)
+		rc = save(dir, j, err, errlen);
+	cJSON_Delete(j);
+	unlock_dir(lk);
+	return rc;
+}
+
 /* The file as lookups see it: its records sorted by id, reloaded only when
  * the file changed (inode, size or modification time), so a hub with
  * thousands of agent tokens does not parse tokens.json on every request. */

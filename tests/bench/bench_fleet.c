@@ -1557,17 +1557,29 @@ int main(int argc, char **argv)
 		ag->bearer = opt.bearer_every > 0 && i % opt.bearer_every == 0;
 		ag->src.sin_family = AF_INET;
 		ag->src.sin_addr.s_addr = htonl((127u << 24) | (10u << 8) | (unsigned)(1 + i % SRC_ADDRS));
-		if (ag->bearer) {
-			struct token_rec t = {.usage = TOKEN_AUTH, .expires = time(NULL) + 3600, .ngroups = 1};
-			snprintf(t.user, sizeof t.user, "system:atoll:agent:%s", ag->name);
-			snprintf(t.groups[0], sizeof t.groups[0], "system:atoll:agents");
-			if (tokens_create(data_dir, &t, ag->token, err, sizeof err) < 0) {
-				fprintf(stderr, "bench_fleet: cannot create a token: %s\n", err);
-				return 1;
-			}
+		if (ag->bearer)
 			nbearer++;
-		}
 	}
+	/* The agents' bearer tokens, in one write of tokens.json. */
+	struct token_rec *specs = calloc((size_t)(nbearer ? nbearer : 1), sizeof *specs);
+	char (*toks)[TOKEN_LEN + 1] = calloc((size_t)(nbearer ? nbearer : 1), sizeof *toks);
+	for (int i = 0, k = 0; i < opt.clusters; i++) {
+		if (!agents[i].bearer)
+			continue;
+		struct token_rec *t = &specs[k++];
+		*t = (struct token_rec){.usage = TOKEN_AUTH, .expires = time(NULL) + 3600, .ngroups = 1};
+		snprintf(t->user, sizeof t->user, "system:atoll:agent:%s", agents[i].name);
+		snprintf(t->groups[0], sizeof t->groups[0], "system:atoll:agents");
+	}
+	if (nbearer && tokens_create_many(data_dir, specs, nbearer, toks, err, sizeof err) < 0) {
+		fprintf(stderr, "bench_fleet: cannot create tokens: %s\n", err);
+		return 1;
+	}
+	for (int i = 0, k = 0; i < opt.clusters; i++)
+		if (agents[i].bearer)
+			snprintf(agents[i].token, sizeof agents[i].token, "%s", toks[k++]);
+	free(specs);
+	free(toks);
 	say("%d clusters: %d join for a client certificate, %d use a bearer token", opt.clusters,
 	    opt.clusters - nbearer, nbearer);
 
