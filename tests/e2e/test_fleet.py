@@ -13,7 +13,7 @@ import pytest
 
 from conftest import BIN
 
-CLUSTERS = 200
+CLUSTERS = 120
 
 
 def test_fleet_smoke(tmp_path):
