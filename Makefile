@@ -179,7 +179,7 @@ $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUI
 # 10,000 stand-in agents on one hub, then a restart (issue 15; minutes). Figures: docs/benchmarks.md.
 FLEET_CLUSTERS ?= 10000
 bench-fleet: all $(BUILD)/bin/bench_fleet
-	$(BUILD)/bin/bench_fleet --clusters $(FLEET_CLUSTERS) --restart --budget 1800
+	$(BUILD)/bin/bench_fleet --clusters $(FLEET_CLUSTERS) --restart --budget 3600
 
 # Members in their own network namespaces on region-like links (netem, or a delay-and-fault
 # proxy where the kernel has none): seed walkthrough, write -> applied per region, partition
