@@ -32,6 +32,7 @@ struct hub_tls_options {
 	bool insecure_skip_verify;
 	char *pinned_pubkey; /* "sha256//..." */
 	char *bearer_token;
+	char *proxy_url; /* --proxy-url: every request to the hub goes through it */
 	char *token;              /* --token: bootstrap token for the first join */
 	char *ca_cert_hash;       /* --ca-cert-hash sha256:<hex> */
 	long long renew_before_s; /* --cert-renew-before; 0: a third of the lifetime */

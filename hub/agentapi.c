@@ -47,7 +47,15 @@ struct waiter {
 	bool overflow;
 	struct event *timeout;
 	struct waiter *next, *prev;
+	/* In the bucket of its prefix (found by a committed change without
+	 * looking at every other waiter), and in the pending list while
+	 * flush_waiters has something for it. */
+	struct waiter *hnext, *hprev;
+	struct waiter *pnext, *pprev;
+	bool queued;
 };
+
+#define WAITER_BUCKETS 16384
 
 /* What the monitor knows of one cluster's Lease. */
 struct probe {
@@ -57,8 +65,10 @@ struct probe {
 	int lease_s;
 	bool renewed;        /* renewed since this hub started */
 	double last_ok;      /* monotonic seconds of the last healthy report */
+	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
 	bool alive;          /* still listed */
 	struct probe *next;
+	struct probe *hnext; /* in aa->pbuckets, by name */
 };
 
 /* Whether a committed change of a Work matters to its agent, decided once
@@ -81,9 +91,13 @@ struct agentapi {
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
 	struct waiter *waiters;
 	int nwaiters;
+	struct waiter *buckets[WAITER_BUCKETS]; /* by hash of prefix */
+	struct waiter *pending;                  /* waiters flush_waiters must look at */
 	struct event *flush_ev;
 	struct event *monitor_ev;
 	struct probe *probes;
+	struct probe *pbuckets[WAITER_BUCKETS]; /* the probes by name: a heartbeat or a monitor pass finds its
+						 * cluster's without a scan of all (N² at 10,000 clusters) */
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
@@ -306,15 +320,35 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 
 /* ---- probes (cluster monitor) ------------------------------------------------ */
 
+static unsigned probe_bucket(const char *cluster)
+{
+	uint32_t h = 2166136261u;
+	for (const char *c = cluster; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void probe_unindex(struct agentapi *aa, struct probe *d)
+{
+	for (struct probe **hp = &aa->pbuckets[probe_bucket(d->cluster)]; *hp; hp = &(*hp)->hnext)
+		if (*hp == d) {
+			*hp = d->hnext;
+			break;
+		}
+}
+
 static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
 {
-	for (struct probe *p = aa->probes; p; p = p->next)
+	unsigned b = probe_bucket(cluster);
+	for (struct probe *p = aa->pbuckets[b]; p; p = p->hnext)
 		if (strcmp(p->cluster, cluster) == 0)
 			return p;
 	if (!create)
 		return NULL;
 	struct probe *p = calloc(1, sizeof *p);
 	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	p->hnext = aa->pbuckets[b];
+	aa->pbuckets[b] = p;
 	/* A hub that just started gives every cluster the startup grace. */
 	p->seen = mono_now();
 	p->last_ok = p->seen;
@@ -405,6 +439,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		if (!(*pp)->alive) {
 			struct probe *d = *pp;
 			*pp = d->next;
+			probe_unindex(aa, d);
 			free(d);
 		} else {
 			pp = &(*pp)->next;
@@ -569,19 +604,36 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	}
 	struct api_error e = {0};
 	char renew[64];
-	ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
-	if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew, &e) < 0) {
-		api_send_error(req, &e, aa->k_lease);
-		api_error_clear(&e);
-		cJSON_Delete(c);
-		return;
+	/* Lease renewals off the durable write path: the stored Lease is
+	 * written when this hub has not written it for half its duration (or
+	 * the duration changed); renewals in between live in memory (the
+	 * probe), which is what this hub's monitor judges by. So the stored
+	 * renewTime is never more than half a lease old while the agent
+	 * heartbeats — another replica, or a reader of the Lease, never sees it
+	 * expire — and a fleet's heartbeats cost a store write (a revision, a
+	 * history entry, a sync) every other beat instead of every beat. */
+	struct probe *p = probe_get(aa, cluster, true);
+	double now = mono_now();
+	bool write = !p->renewed || p->stored <= 0 || p->lease_s != h.lease_duration_s ||
+		     now - p->stored >= h.lease_duration_s / 2.0;
+	if (write) {
+		ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
+		if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew,
+				&e) < 0) {
+			api_send_error(req, &e, aa->k_lease);
+			api_error_clear(&e);
+			cJSON_Delete(c);
+			return;
+		}
+		p->stored = now;
+		snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+	} else {
+		now_micro(renew, sizeof renew);
 	}
 	cJSON_Delete(c);
-	struct probe *p = probe_get(aa, cluster, true);
-	p->seen = mono_now();
+	p->seen = now;
 	p->renewed = true;
 	p->lease_s = h.lease_duration_s;
-	snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
 	if (h.health == PH_HEALTHY)
 		p->last_ok = p->seen;
 
@@ -737,9 +789,63 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	return c.answer;
 }
 
+/* FNV-1a of the prefix up to and including its first '/' after the
+ * execution namespace, i.e. "work.karmada.io/works/karmada-es-<cluster>/". */
+static unsigned prefix_bucket(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void waiter_link(struct agentapi *aa, struct waiter *w)
+{
+	unsigned b = prefix_bucket(w->prefix, strlen(w->prefix));
+	w->hprev = NULL;
+	w->hnext = aa->buckets[b];
+	if (w->hnext)
+		w->hnext->hprev = w;
+	aa->buckets[b] = w;
+}
+
+static void waiter_mark_pending(struct agentapi *aa, struct waiter *w)
+{
+	w->pending = true;
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->pprev = NULL;
+	w->pnext = aa->pending;
+	if (w->pnext)
+		w->pnext->pprev = w;
+	aa->pending = w;
+}
+
+static void waiter_unqueue(struct agentapi *aa, struct waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->pprev)
+		w->pprev->pnext = w->pnext;
+	else
+		aa->pending = w->pnext;
+	if (w->pnext)
+		w->pnext->pprev = w->pprev;
+	w->queued = false;
+	w->pnext = w->pprev = NULL;
+}
+
 static void waiter_free(struct waiter *w)
 {
 	struct agentapi *aa = w->aa;
+	waiter_unqueue(aa, w);
+	if (w->hprev)
+		w->hprev->hnext = w->hnext;
+	else
+		aa->buckets[prefix_bucket(w->prefix, strlen(w->prefix))] = w->hnext;
+	if (w->hnext)
+		w->hnext->hprev = w->hprev;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -796,9 +902,15 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
 static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 {
 	struct agentapi *aa = arg;
-	struct waiter *w = aa->waiters, *next;
+	/* Only the waiters a change concerned, not every open poll. Taken off
+	 * the list first: answering frees a waiter (which unqueues it). */
+	struct waiter *w = aa->pending, *next;
+	aa->pending = NULL;
+	for (struct waiter *x = w; x; x = x->pnext)
+		x->queued = false;
 	for (; w; w = next) {
-		next = w->next;
+		next = w->pnext;
+		w->pnext = w->pprev = NULL;
 		if (!w->pending)
 			continue;
 		w->pending = false;
@@ -846,7 +958,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	bool any = false;
 	cJSON *parsed = NULL; /* the new value, parsed once */
 	bool given = false;   /* parsed belongs to a waiter's list */
-	for (struct waiter *w = aa->waiters; w; w = w->next) {
+	/* Only the waiters of this Work's cluster: the bucket of the key's
+	 * prefix up to the '/' after the namespace. */
+	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
+	if (!slash)
+		return;
+	for (struct waiter *w = aa->buckets[prefix_bucket(ev->key, (size_t)(slash - ev->key) + 1)]; w; w = w->hnext) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
 		if (relevant < 0) {
@@ -856,7 +973,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		if (!relevant && w->since >= compacted)
 			continue;
-		w->pending = true;
+		waiter_mark_pending(aa, w);
 		any = true;
 		if (!relevant || ev->rev <= w->since || w->overflow)
 			continue;
@@ -967,6 +1084,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		aa->waiters->prev = w;
 	aa->waiters = w;
 	aa->nwaiters++;
+	waiter_link(aa, w);
 	evhttp_connection_set_closecb(w->conn, waiter_closed, w);
 	/* The poll outlives the request timeout, not by much. */
 	evhttp_connection_set_timeout(w->conn, (int)timeout + 30);

@@ -15,6 +15,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "rebalancer.h"
+#include "nameidx.h"
 #include "render.h"
 #include "scheduler.h"
 #include "timefmt.h"
@@ -165,6 +166,7 @@ struct controller {
 	 * Cluster write reaches on_store_event) or a rollback. */
 	cJSON *clusters_cache;
 	bool clusters_dirty;
+	struct name_index clusters_idx; /* clusters_cache by name */
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;
@@ -712,6 +714,9 @@ static cJSON *exec_namespaces(struct controller *c)
 	return out;
 }
 
+static const char *target_name_of(const cJSON *t) { return json_get_str(t, "name"); }
+static const char *work_ns_of(const cJSON *w) { return mstr(w, "namespace"); }
+
 /* Deletes the Works of binding (bns/bname) for the resource (kind, name,
  * tns) in every execution namespace except those of keep (target list, may
  * be NULL). Returns how many were deleted. */
@@ -724,13 +729,12 @@ static int delete_works(struct controller *c, const char *bns, const char *bname
 	cJSON *nss = exec_namespaces(c);
 	int n = 0;
 	const cJSON *ns;
+	struct name_index kix; /* keep by name: a lookup per namespace, not a scan */
+	nidx_build(&kix, keep, target_name_of);
 	cJSON_ArrayForEach(ns, nss)
 	{
 		const char *cluster = ns->valuestring + 11;
-		bool kept = false;
-		const cJSON *t;
-		cJSON_ArrayForEach(t, keep) kept |= strcmp(json_get_str(t, "name"), cluster) == 0;
-		if (kept)
+		if (nidx_find(&kix, cluster))
 			continue;
 		cJSON *w = get_obj(c, wk, ns->valuestring, wname);
 		if (w && work_of_binding(w, bns, bname)) {
@@ -739,6 +743,7 @@ static int delete_works(struct controller *c, const char *bns, const char *bname
 		}
 		cJSON_Delete(w);
 	}
+	nidx_free(&kix);
 	cJSON_Delete(nss);
 	return n;
 }
@@ -1066,8 +1071,10 @@ static bool placement_divided(const cJSON *placement)
 	return !t || !*t || strcmp(t, "Divided") == 0;
 }
 
-static const cJSON *find_cluster(const cJSON *clusters, const char *name)
+static const cJSON *find_cluster(const struct controller *c, const cJSON *clusters, const char *name)
 {
+	if (c && clusters && clusters == c->clusters_cache)
+		return nidx_find(&c->clusters_idx, name); /* not a scan per target */
 	const cJSON *cl;
 	cJSON_ArrayForEach(cl, clusters)
 	{
@@ -1093,7 +1100,7 @@ static void sched_memo(const struct controller *c, double generation, char *buf,
 }
 
 enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
-static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
 
 /* sched_need, except that a binding that follows cluster changes is not
  * scheduled again while neither the clusters nor the binding changed since
@@ -1102,7 +1109,7 @@ static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters)
 {
-	enum sched_need n = sched_need(b, tmpl, clusters);
+	enum sched_need n = sched_need(c, b, tmpl, clusters);
 	if (n != SCHED_IF_CLUSTERS_CHANGED)
 		return n == SCHED_YES;
 	char memo[64];
@@ -1115,7 +1122,7 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 /* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
  * replicas changed, a reschedule requested, a scheduled cluster gone;
  * Duplicated (and non-workload) bindings follow every cluster change. */
-static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
@@ -1130,7 +1137,7 @@ static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON
 	const cJSON *cl;
 	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters"))
 	{
-		if (!find_cluster(clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
+		if (!find_cluster(c, clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
 			return SCHED_YES;
 	}
 	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
@@ -1325,6 +1332,8 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
 	if (changed > 0 && tmpl) {
 		const cJSON *n;
+		struct name_index wix; /* the Works by execution namespace: a lookup per cluster, not a scan */
+		nidx_build(&wix, works, work_ns_of);
 		cJSON_ArrayForEach(n, newly)
 		{
 			char msg[1024];
@@ -1337,17 +1346,15 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 			/* and on the Work itself */
 			char ens[300];
 			render_exec_namespace(n->valuestring, ens, sizeof ens);
-			const cJSON *w;
-			cJSON_ArrayForEach(w, works)
-			{
-				const char *wns = mstr(w, "namespace");
-				if (wns && strcmp(wns, ens) == 0) {
-					snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", wns,
-						 mstr(w, "name"), n->valuestring);
-					event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
-				}
+			/* every Work in that namespace, in array order */
+			for (size_t i = nidx_lower(&wix, ens); i < wix.n && strcmp(wix.ents[i].name, ens) == 0; i++) {
+				const cJSON *w = wix.ents[i].item;
+				snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", ens, mstr(w, "name"),
+					 n->valuestring);
+				event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
 			}
 		}
+		nidx_free(&wix);
 	}
 	cJSON_Delete(newly);
 	if (changed > 0 && items_changed) {
@@ -1514,12 +1521,16 @@ static cJSON *binding_template(struct controller *c, const cJSON *b, const struc
 }
 
 /* The Cluster objects, listed again only after a Cluster changed. */
+static const char *cluster_name_of(const cJSON *cl) { return mstr(cl, "name"); }
+
 static const cJSON *current_clusters(struct controller *c)
 {
 	if (!c->clusters_cache || c->clusters_dirty) {
+		nidx_free(&c->clusters_idx);
 		cJSON_Delete(c->clusters_cache);
 		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
+		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
 	}
 	return c->clusters_cache;
 }
@@ -1655,7 +1666,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		    .tmpl = tmpl,
 		    .cluster = cn,
 		    .replicas = (long)json_get_num(t, "replicas", 0),
-		    .cluster_obj = find_cluster(clusters, cn),
+		    .cluster_obj = find_cluster(c, clusters, cn),
 		    .cops = cops,
 		    .ops = ops,
 		    .work_id = wid,
@@ -2336,6 +2347,7 @@ void controller_stop(struct controller *c)
 	smap_free(&c->clusters);
 	smap_free(&c->namespaces);
 	smap_free(&c->sched_memo);
+	nidx_free(&c->clusters_idx);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
 }
