@@ -45,6 +45,8 @@ const struct kind_info builtin_kinds[] = {
 	 * preferred, stored version): the same objects, one representation. */
 	{"work.karmada.io", "v1alpha1", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha1", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	/* Atoll's own: an Istio multi-primary, multi-network mesh over member clusters (hub/mesh.c). */
+	{"mesh.atoll.io", "v1alpha1", "Mesh", "meshes", "mesh", CL, {NULL}, S("atoll-io"), SUB_STATUS, TL_MESH, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);
