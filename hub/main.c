@@ -13,6 +13,7 @@
 #include "controller.h"
 #include "listenguard.h"
 #include "log.h"
+#include "mesh.h"
 #include "numparse.h"
 #include "plan.h"
 #include "secure.h"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 	      "  token     create, list or delete bootstrap (join) and API tokens\n"
 	      "  store     check or repair the SQLite store of a stopped hub\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
+	      "  mesh      print a mesh cluster's Istio Helm values (mesh values --mesh M --cluster C)\n"
 	      "  version   print the version\n"
 	      "\n"
 	      "Run 'atoll-hub <command> --help' for a command's options.\n",
@@ -300,6 +302,7 @@ static int cmd_serve(int argc, char **argv)
 	hubmetrics_register(api, feed);
 	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
 	controller_set_policy_preemption(ctl, policy_preemption);
+	struct mesh_ctl *meshes = mesh_start(loop, st, apiserver_objects(api));
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
@@ -307,6 +310,7 @@ static int cmd_serve(int argc, char **argv)
 	if (port < 0) {
 		log_error("%s", err);
 		secure_free(secure);
+		mesh_stop(meshes);
 		controller_stop(ctl);
 		statusfeed_free(feed);
 		apiserver_free(api);
@@ -346,6 +350,7 @@ static int cmd_serve(int argc, char **argv)
 	event_base_dispatch(loop);
 	statusfeed_free(feed);
 	agentapi_free(agents);
+	mesh_stop(meshes);
 	controller_stop(ctl);
 	apiserver_free(api);
 	/* Closed connections' bufferevents are finalized by the loop; let it
@@ -390,6 +395,8 @@ int main(int argc, char **argv)
 		return tokens_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "store") == 0)
 		return store_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "mesh") == 0)
+		return mesh_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;
