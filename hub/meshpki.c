@@ -79,7 +79,7 @@ static char *write_ca(mbedtls_pk_context *subject_key, const char *subject, mbed
 	int rc;
 	char nb[16], na[16];
 	time_t now = time(NULL);
-	fmt_time(now - 60, nb);
+	fmt_time(now, nb); /* as openssl x509 -days: renewal times count from here */
 	fmt_time(now + validity_s, na);
 	unsigned char sb[16];
 	mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);

@@ -293,6 +293,11 @@ spec:
                        != first["ca-cert.pem"] and cacerts(fleet, "ap"), timeout=10)
     assert time.time() < expiry, "the new intermediate arrived after the old one expired"
     assert renewed["root-cert.pem"] == first["root-cert.pem"]
+    # Renewed at 2/3 of the lifetime (4 s), not over and over.
+    deadline = time.time() + 1.5
+    while time.time() < deadline:
+        assert cacerts(fleet, "ap")["ca-cert.pem"] == renewed["ca-cert.pem"]
+        time.sleep(0.1)
     assert renewed["cert-chain.pem"] == renewed["ca-cert.pem"] + renewed["root-cert.pem"]
     delete_mesh(fleet, k, "short")
     wait_for("every cacerts removed", lambda: all(cacerts(fleet, x) is None for x in MEMBERS))
