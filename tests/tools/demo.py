@@ -200,7 +200,6 @@ class Demo:
         print(s)
         for name, _ in MEMBERS:
             self.kubectl("get", "service", "hello", kubeconfig=self.member_kc[name])
-        self.mesh_steps()
 
     def mesh_steps(self):
         self.step("9. Connecting the clusters: one Mesh object (CAs, cacerts, network labels, gateways, values)")
@@ -277,6 +276,7 @@ def main():
     try:
         demo.start_hub()
         demo.walk()
+        demo.mesh_steps()
         print("=" * 72)
         viewer = json.loads(demo.hubcmd("token", "create", "--data-dir", demo.hub_data, "--user", "dashboard",
                                         "--group", "system:atoll:viewers", "--ttl", "24h", "-o", "json"))
