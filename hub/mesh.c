@@ -19,6 +19,7 @@
 #include "timefmt.h"
 #include "tlsconf.h"
 #include "validate.h"
+#include "xalloc.h"
 
 #define PKI_NS "karmada-system"
 #define DEFAULT_ROOT_S (10L * 365 * 86400)
@@ -128,7 +129,7 @@ static char *secret_data(const cJSON *secret, const char *key)
 	if (!cJSON_IsString(d))
 		return NULL;
 	size_t in = strlen(d->valuestring), out = 0;
-	char *buf = malloc(in + 1);
+	char *buf = xmalloc(in + 1);
 	if (!buf || mbedtls_base64_decode((unsigned char *)buf, in, &out, (const unsigned char *)d->valuestring, in) != 0) {
 		free(buf);
 		return NULL;
@@ -215,7 +216,7 @@ static void add_member(struct plan *p, const cJSON *cl, const cJSON *spec)
 	for (int i = 0; i < p->n; i++)
 		if (strcmp(p->mem[i].name, mname(cl)) == 0)
 			return;
-	p->mem = realloc(p->mem, (size_t)(p->n + 1) * sizeof *p->mem);
+	p->mem = xrealloc(p->mem, (size_t)(p->n + 1) * sizeof *p->mem);
 	struct member *mb = &p->mem[p->n++];
 	memset(mb, 0, sizeof *mb);
 	mb->name = mname(cl);
@@ -424,12 +425,11 @@ static cJSON *manifest(const char *api, const char *kind, const char *ns, const 
 /* Helm values for istiod / istio-base (also printed by atoll-hub mesh values). */
 static char *values_yaml(const char *mesh_id, const char *cluster, const char *network, const char *trust_domain)
 {
-	char *s = NULL;
-	if (asprintf(&s,
-		     "global:\n  meshID: %s\n  multiCluster:\n    clusterName: %s\n  network: %s\n"
-		     "meshConfig:\n  trustDomain: %s\n",
-		     mesh_id, cluster, network, trust_domain) < 0)
-		return NULL;
+	static const char fmt[] = "global:\n  meshID: %s\n  multiCluster:\n    clusterName: %s\n  network: %s\n"
+				  "meshConfig:\n  trustDomain: %s\n";
+	size_t n = sizeof fmt + strlen(mesh_id) + strlen(cluster) + strlen(network) + strlen(trust_domain);
+	char *s = xmalloc(n);
+	snprintf(s, n, fmt, mesh_id, cluster, network, trust_domain);
 	return s;
 }
 
@@ -536,7 +536,7 @@ static cJSON *main_manifests(const struct plan *p, const struct member *mb)
 	set_data(data, "ca-key.pem", mb->key);
 	set_data(data, "root-cert.pem", p->root_cert);
 	size_t cl = strlen(mb->cert), rl = strlen(p->root_cert);
-	char *chain = malloc(cl + rl + 1);
+	char *chain = xmalloc(cl + rl + 1);
 	memcpy(chain, mb->cert, cl);
 	memcpy(chain + cl, p->root_cert, rl + 1);
 	set_data(data, "cert-chain.pem", chain);
@@ -802,7 +802,7 @@ void mesh_reconcile(struct mesh_ctl *m)
 	cJSON *works = cJSON_CreateArray();
 	store_list(m->st, "work.karmada.io/works/", list_mesh_work, works, NULL);
 	int n = cJSON_GetArraySize(meshes);
-	const cJSON **sorted = calloc((size_t)n + 1, sizeof *sorted);
+	const cJSON **sorted = xcalloc((size_t)n + 1, sizeof *sorted);
 	int i = 0;
 	const cJSON *x;
 	cJSON_ArrayForEach(x, meshes) sorted[i++] = x;
@@ -881,7 +881,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 
 struct mesh_ctl *mesh_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
 {
-	struct mesh_ctl *m = calloc(1, sizeof *m);
+	struct mesh_ctl *m = xcalloc(1, sizeof *m);
 	m->base = base;
 	m->st = st;
 	m->objs = objs;

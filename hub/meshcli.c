@@ -12,6 +12,7 @@
 #include "kubeconfig.h"
 #include "mesh.h"
 #include "pki.h"
+#include "xalloc.h"
 
 static void usage(FILE *f)
 {
@@ -42,7 +43,7 @@ static void on_done(const struct http_response *r, void *ud)
 {
 	struct result *res = ud;
 	res->status = r->status;
-	res->body = strdup(r->body ? r->body : "");
+	res->body = xstrdup(r->body ? r->body : "");
 	if (r->error)
 		snprintf(res->error, sizeof res->error, "%s", r->error);
 	event_base_loopbreak(res->base);

@@ -12,6 +12,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "tlsconf.h"
+#include "xalloc.h"
 
 #define ISTIOD_SAN "istiod.istio-system.svc"
 
@@ -112,7 +113,7 @@ static char *write_ca(mbedtls_pk_context *subject_key, const char *subject, mbed
 	unsigned char buf[4096];
 	if ((rc = mbedtls_x509write_crt_pem(&w, buf, sizeof buf, tls_rng_fn, NULL)) != 0)
 		goto fail;
-	pem = strdup((char *)buf);
+	pem = xstrdup((char *)buf);
 	goto out;
 fail:
 	merr(err, errlen, "writing a mesh CA certificate", rc);
@@ -127,7 +128,7 @@ static char *key_pem(mbedtls_pk_context *k)
 	unsigned char buf[1024];
 	if (mbedtls_pk_write_key_pem(k, buf, sizeof buf) != 0)
 		return NULL;
-	char *s = strdup((char *)buf);
+	char *s = xstrdup((char *)buf);
 	mbedtls_platform_zeroize(buf, sizeof buf);
 	return s;
 }
