@@ -209,7 +209,7 @@ def test_mesh_wires_three_members(fleet, k, tmp_path):
     m = wait_for("mesh1 Ready", lambda: cond(mesh(fleet, "mesh1")).get("status") == "True" and mesh(fleet, "mesh1"))
     nets = {c["name"]: c["network"] for c in m["status"]["clusters"]}
     assert nets == {"ap": "network1", "us": "network2", "eu": "network3"}
-    roots, inters = set(), set()
+    roots, inters, keys = set(), set(), []
     for member, net in nets.items():
         cc = wait_for("cacerts in " + member, lambda member=member: cacerts(fleet, member))
         assert set(cc) == {"ca-cert.pem", "ca-key.pem", "root-cert.pem", "cert-chain.pem"}
@@ -230,6 +230,7 @@ def test_mesh_wires_three_members(fleet, k, tmp_path):
         pub_c = openssl("x509", "-noout", "-pubkey", "-in", str(d / "ca-cert.pem")).stdout
         pub_k = openssl("pkey", "-pubout", "-in", str(d / "ca-key.pem")).stdout
         assert pub_c and pub_c == pub_k
+        keys.append(cc["ca-key.pem"])
         roots.add(cc["root-cert.pem"])
         inters.add(cc["ca-cert.pem"])
         ns = fleet.mget(member, "/api/v1/namespaces/istio-system")
@@ -280,6 +281,11 @@ def test_mesh_wires_three_members(fleet, k, tmp_path):
     assert table.split("\n")[0].split()[:4] == ["NAME", "MESH-ID", "CLUSTERS", "READY"]
     assert table.split("\n")[1].split()[:4] == ["mesh1", "mesh1", "3", "True"]
 
+    # (Positive control for assert_no_private_key: the needles do find the key where it is.)
+    work = json.dumps(fleet.hub.get("/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-ap/works/atoll-mesh")[1])
+    needles = key_needles([cacerts(fleet, "ap")["ca-key.pem"]])
+    assert needles[1] in work and needles[3] in work  # the Secret's base64: header, and this key
+
     # eu leaves: its cacerts goes; the others keep theirs, unchanged.
     ap_before = cacerts(fleet, "ap")["ca-cert.pem"]
     k("patch", "mesh", "mesh1", "--type=merge", "-p", '{"spec":{"clusters":{"names":["ap","us"]},'
@@ -290,7 +296,7 @@ def test_mesh_wires_three_members(fleet, k, tmp_path):
     delete_mesh(fleet, k, "mesh1")
     wait_for("every cacerts removed", lambda: all(cacerts(fleet, x) is None for x in MEMBERS))
     assert fleet.hub.get("/api/v1/namespaces/karmada-system/secrets/atoll-mesh-mesh1-ca")[0] == 404
-    assert_no_private_key(fleet)
+    assert_no_private_key(fleet, keys)
 
 
 def test_mesh_renewal_reaches_member_before_expiry(fleet, k):
@@ -395,8 +401,23 @@ spec:
     assert_no_private_key(fleet)
 
 
-def assert_no_private_key(fleet):
-    for path in (MESH_API, "/api/v1/events", "/apis/events.k8s.io/v1/events"):
+def key_needles(keys=()):
+    needles = ["PRIVATE KEY", base64.b64encode(b"-----BEGIN EC PRIVATE KEY-----").decode()[:32]]
+    for k in keys:
+        body = "".join(k.strip().splitlines()[1:-1])
+        needles += [body[8:48], base64.b64encode(k.encode()).decode()[40:80]]
+    return needles
+
+
+def assert_no_private_key(fleet, keys=()):
+    """No key, as PEM or as the base64 a Secret holds, in the Meshes, Events,
+    the hub's /status document or any process's log."""
+    needles = key_needles(keys)
+    texts = {"logs": fleet.all_logs()}
+    for path in (MESH_API, "/api/v1/events", "/status"):
         code, body, _ = fleet.hub.get(path)
-        assert "PRIVATE KEY" not in json.dumps(body), path
-    assert "PRIVATE KEY" not in fleet.all_logs()
+        assert code == 200, path
+        texts[path] = body if isinstance(body, str) else json.dumps(body)
+    for where, text in texts.items():
+        for n in needles:
+            assert n not in text, (where, n)
