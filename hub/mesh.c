@@ -288,7 +288,13 @@ static void plan_members(struct plan *p, const cJSON *clusters, cJSON *claimed)
 
 /* ---- PKI ------------------------------------------------------------------ */
 
-static void pki_name(const char *mesh, char *buf, size_t len) { snprintf(buf, len, "atoll-mesh-%s-ca", mesh); }
+/* The root in atoll-mesh-<mesh>-ca; each cluster's intermediate in
+ * atoll-mesh-<mesh>-ca-<cluster> (so no Secret outgrows 1 MiB however many
+ * clusters, and a cluster that leaves takes its key with it). */
+static void pki_name(const char *mesh, const char *cluster, char *buf, size_t len)
+{
+	snprintf(buf, len, "atoll-mesh-%s-ca%s%s", mesh, cluster ? "-" : "", cluster ? cluster : "");
+}
 
 static time_t due_of(const char *cert, time_t *expiry)
 {
@@ -328,44 +334,75 @@ static bool signed_by_root(struct mesh_ctl *m, const struct plan *p, const struc
 	return true;
 }
 
-/* Loads or makes the root and every member's intermediate; writes the
- * Secret when something changed. Returns 0 or -1 (reason set). */
-static int plan_pki(struct mesh_ctl *m, struct plan *p, time_t now)
+static cJSON *new_secret(const char *name, const char *mesh, const char *cluster)
 {
-	char sname[300], key[300], err[256] = "";
-	pki_name(p->name, sname, sizeof sname);
-	cJSON *cur = get_obj(m, SECRET_K, PKI_NS, sname);
-	cJSON *next = cur ? json_dup(cur) : cJSON_CreateObject();
-	if (!cur) {
-		cJSON_AddStringToObject(next, "apiVersion", "v1");
-		cJSON_AddStringToObject(next, "kind", "Secret");
-		cJSON *md = json_ensure_obj(next, "metadata");
-		cJSON_AddStringToObject(md, "name", sname);
-		cJSON_AddStringToObject(md, "namespace", PKI_NS);
-		json_set_str(json_ensure_obj(next, "metadata.labels"), MESH_LABEL, p->name);
-		cJSON_AddStringToObject(next, "type", "Opaque");
-	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "apiVersion", "v1");
+	cJSON_AddStringToObject(o, "kind", "Secret");
+	cJSON *md = json_ensure_obj(o, "metadata");
+	cJSON_AddStringToObject(md, "name", name);
+	cJSON_AddStringToObject(md, "namespace", PKI_NS);
+	cJSON *l = json_ensure_obj(o, "metadata.labels");
+	cJSON_AddStringToObject(l, MESH_LABEL, mesh);
+	if (cluster)
+		cJSON_AddStringToObject(l, MESH_CLUSTER_LABEL, cluster);
+	cJSON_AddStringToObject(o, "type", "Opaque");
+	return o;
+}
+
+/* Writes a PKI Secret with two PEMs. */
+static int store_pair(struct mesh_ctl *m, const char *name, const char *mesh, const char *cluster, const char *k1,
+		      const char *v1, const char *k2, const char *v2)
+{
+	cJSON *cur = get_obj(m, SECRET_K, PKI_NS, name);
+	cJSON *next = cur ? json_dup(cur) : new_secret(name, mesh, cluster);
+	cJSON_DeleteItemFromObjectCaseSensitive(next, "data");
 	cJSON *data = json_ensure_obj(next, "data");
-	bool changed = false;
+	set_data(data, k1, v1);
+	set_data(data, k2, v2);
+	ensure_ns(m, PKI_NS);
+	int rc = put_obj(m, SECRET_K, cur, next, PKI_NS);
+	cJSON_Delete(cur);
+	return rc;
+}
+
+/* Loads or makes the root and every member's intermediate, renewing those
+ * due (2/3 of their lifetime) or not signed by the root. keep gets the
+ * names of the Secrets in use. Returns 0 or -1 (reason set). */
+static int plan_pki(struct mesh_ctl *m, struct plan *p, time_t now, cJSON *keep)
+{
+	char sname[300], err[256] = "";
+	pki_name(p->name, NULL, sname, sizeof sname);
+	cJSON_AddTrueToObject(keep, sname);
+	cJSON *cur = get_obj(m, SECRET_K, PKI_NS, sname);
 	p->root_cert = secret_data(cur, "root-cert.pem");
 	p->root_key = secret_data(cur, "root-key.pem");
+	cJSON_Delete(cur);
 	time_t nb = 0;
+	bool new_root = false;
 	if (!p->root_cert || !p->root_key || meshpki_times(p->root_cert, &nb, &p->root_expiry) < 0 || p->root_expiry <= now) {
 		free(p->root_cert);
 		free_secret_str(p->root_key);
 		if (meshpki_root(p->root_s, &p->root_cert, &p->root_key, err, sizeof err) < 0)
 			goto fail;
 		meshpki_times(p->root_cert, &nb, &p->root_expiry);
-		set_data(data, "root-cert.pem", p->root_cert);
-		set_data(data, "root-key.pem", p->root_key);
-		changed = true;
+		if (store_pair(m, sname, p->name, NULL, "root-cert.pem", p->root_cert, "root-key.pem", p->root_key) < 0) {
+			snprintf(err, sizeof err, "cannot store the mesh's root CA");
+			goto fail;
+		}
+		new_root = true;
+		log_kv(LOG_INFO, "mesh root CA issued", "mesh", p->name, NULL);
 	}
 	for (int i = 0; i < p->n; i++) {
 		struct member *mb = &p->mem[i];
-		snprintf(key, sizeof key, "%s.ca-cert.pem", mb->name);
-		mb->cert = secret_data(cur, key);
-		snprintf(key, sizeof key, "%s.ca-key.pem", mb->name);
-		mb->key = changed ? NULL : secret_data(cur, key);
+		pki_name(p->name, mb->name, sname, sizeof sname);
+		cJSON_AddTrueToObject(keep, sname);
+		if (!new_root) {
+			cur = get_obj(m, SECRET_K, PKI_NS, sname);
+			mb->cert = secret_data(cur, "ca-cert.pem");
+			mb->key = secret_data(cur, "ca-key.pem");
+			cJSON_Delete(cur);
+		}
 		mb->due = mb->cert && mb->key ? due_of(mb->cert, &mb->expiry) : 0;
 		if (mb->due > now && signed_by_root(m, p, mb))
 			continue;
@@ -377,28 +414,14 @@ static int plan_pki(struct mesh_ctl *m, struct plan *p, time_t now)
 		if (meshpki_intermediate(p->root_cert, p->root_key, mb->name, life, &mb->cert, &mb->key, err, sizeof err) < 0)
 			goto fail;
 		mb->due = due_of(mb->cert, &mb->expiry);
-		snprintf(key, sizeof key, "%s.ca-cert.pem", mb->name);
-		set_data(data, key, mb->cert);
-		snprintf(key, sizeof key, "%s.ca-key.pem", mb->name);
-		set_data(data, key, mb->key);
-		changed = true;
-		log_kv(LOG_INFO, "mesh intermediate CA issued", "mesh", p->name, "cluster", mb->name, NULL);
-	}
-	if (changed) {
-		ensure_ns(m, PKI_NS);
-		if (put_obj(m, SECRET_K, cur, next, PKI_NS) < 0) {
-			next = NULL;
-			snprintf(err, sizeof err, "cannot store the mesh's certificate authorities");
+		if (store_pair(m, sname, p->name, mb->name, "ca-cert.pem", mb->cert, "ca-key.pem", mb->key) < 0) {
+			snprintf(err, sizeof err, "cannot store the intermediate CA of cluster %s", mb->name);
 			goto fail;
 		}
-		next = NULL;
+		log_kv(LOG_INFO, "mesh intermediate CA issued", "mesh", p->name, "cluster", mb->name, NULL);
 	}
-	cJSON_Delete(next);
-	cJSON_Delete(cur);
 	return 0;
 fail:
-	cJSON_Delete(next);
-	cJSON_Delete(cur);
 	fail(p, "CertificateError");
 	snprintf(p->message, sizeof p->message, "%s", err);
 	return -1;
@@ -678,11 +701,15 @@ static void work_name(const char *mesh, bool gateway, char *buf, size_t len)
 /* Reconciles one Mesh; keep gets "<ns>/<work>" of every Work it owns.
  * *next_due: earliest renewal. */
 static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *clusters, cJSON *claimed, cJSON *keep,
-			   const cJSON *works, time_t now, time_t *next_due)
+			   cJSON *pki_keep, const cJSON *works, time_t now, time_t *next_due)
 {
 	struct plan p = {0};
 	p.mesh = mesh;
 	p.name = mname(mesh);
+	char rootname[300], all[300];
+	pki_name(p.name, NULL, rootname, sizeof rootname);
+	cJSON_AddTrueToObject(pki_keep, rootname); /* a Mesh keeps its root while it exists */
+	snprintf(all, sizeof all, "mesh:%s", p.name);
 	const cJSON *spec = json_get(mesh, "spec");
 	p.mesh_id = json_get_str(spec, "meshID") ? json_get_str(spec, "meshID") : p.name;
 	p.trust_domain = json_get_str(spec, "trustDomain") ? json_get_str(spec, "trustDomain") : "cluster.local";
@@ -697,6 +724,7 @@ static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *c
 	bool deleting = json_get(mesh, "metadata.deletionTimestamp") != NULL;
 	if (p.reason[0] || deleting) {
 		/* Nothing new is applied: what this Mesh already delivered stays. */
+		cJSON_AddTrueToObject(pki_keep, all);
 		const cJSON *w;
 		cJSON_ArrayForEach(w, works) {
 			const char *lab = mesh_of(w);
@@ -721,7 +749,8 @@ static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *c
 		plan_free(&p);
 		return;
 	}
-	if (p.n > 0 && plan_pki(m, &p, now) < 0) {
+	if (p.n > 0 && plan_pki(m, &p, now, pki_keep) < 0) {
+		cJSON_AddTrueToObject(pki_keep, all);
 		log_warn("mesh: %s: %s", p.name, p.message);
 		cJSON *st = cJSON_CreateObject();
 		cJSON_AddNumberToObject(st, "observedGeneration", gen);
@@ -807,9 +836,9 @@ void mesh_reconcile(struct mesh_ctl *m)
 	const cJSON *x;
 	cJSON_ArrayForEach(x, meshes) sorted[i++] = x;
 	qsort(sorted, (size_t)n, sizeof *sorted, by_age);
-	cJSON *claimed = cJSON_CreateObject(), *keep = cJSON_CreateObject();
+	cJSON *claimed = cJSON_CreateObject(), *keep = cJSON_CreateObject(), *pki_keep = cJSON_CreateObject();
 	for (i = 0; i < n; i++)
-		reconcile_mesh(m, sorted[i], clusters, claimed, keep, works, now, &next_due);
+		reconcile_mesh(m, sorted[i], clusters, claimed, keep, pki_keep, works, now, &next_due);
 	/* Works no Mesh wants any more: the cluster left, or the Mesh is gone. */
 	cJSON_ArrayForEach(x, works) {
 		char k[700];
@@ -820,22 +849,24 @@ void mesh_reconcile(struct mesh_ctl *m)
 		if (!cJSON_GetObjectItemCaseSensitive(keep, k))
 			del_obj(m, WORK_K, ns, mname(x));
 	}
-	/* Certificate authorities of Meshes that are gone. */
+	/* Certificate authorities of Meshes that are gone, and of clusters that left. */
 	char prefix[600];
 	obj_key(prefix, sizeof prefix, SECRET_K, PKI_NS, "atoll-mesh-");
 	cJSON *secrets = list_prefix(m, prefix);
 	cJSON_ArrayForEach(x, secrets) {
 		const char *owner = mesh_of(x);
-		bool live = false;
-		for (i = 0; owner && i < n; i++)
-			live |= strcmp(mname(sorted[i]), owner) == 0 && !json_get(sorted[i], "metadata.deletionTimestamp");
-		if (owner && !live)
+		char all[300];
+		if (!owner || !mname(x))
+			continue;
+		snprintf(all, sizeof all, "mesh:%s", owner);
+		if (!cJSON_GetObjectItemCaseSensitive(pki_keep, all) && !cJSON_GetObjectItemCaseSensitive(pki_keep, mname(x)))
 			del_obj(m, SECRET_K, PKI_NS, mname(x));
 	}
 	cJSON_Delete(secrets);
 	free(sorted);
 	cJSON_Delete(claimed);
 	cJSON_Delete(keep);
+	cJSON_Delete(pki_keep);
 	cJSON_Delete(works);
 	cJSON_Delete(meshes);
 	cJSON_Delete(clusters);

@@ -2,7 +2,8 @@
  * member clusters into an Istio multi-primary, multi-network mesh.
  * Owns: which clusters each Mesh takes (names, a label selector, or all;
  * the oldest Mesh keeps a cluster two claim), each cluster's network, the
- * mesh PKI (meshpki.h) kept in Secret karmada-system/atoll-mesh-<mesh>-ca,
+ * mesh PKI (meshpki.h) kept in Secrets karmada-system/atoll-mesh-<mesh>-ca
+ * (the root) and atoll-mesh-<mesh>-ca-<cluster> (each intermediate),
  * renewing intermediates at 2/3 of their lifetime, and per cluster the
  * Works atoll-mesh (Namespace istio-system labelled with the
  * network, Secret cacerts, ConfigMap atoll-mesh-values, the east-west
@@ -30,6 +31,7 @@ void mesh_reconcile(struct mesh_ctl *m);
 int mesh_main(int argc, char **argv);
 
 #define MESH_LABEL "mesh.atoll.io/mesh"
+#define MESH_CLUSTER_LABEL "mesh.atoll.io/cluster"
 #define MESH_VALUES_CONFIGMAP "atoll-mesh-values"
 #define MESH_DEFAULT_ISTIO "1.14.1"
 

@@ -293,9 +293,14 @@ def test_mesh_wires_three_members(fleet, k, tmp_path):
     wait_for("eu's cacerts removed", lambda: cacerts(fleet, "eu") is None)
     assert cacerts(fleet, "ap")["ca-cert.pem"] == ap_before
     wait_for("two clusters", lambda: len(mesh(fleet, "mesh1")["status"]["clusters"]) == 2)
+    # eu's intermediate key leaves the hub too; ap's stays.
+    pki = "/api/v1/namespaces/karmada-system/secrets/atoll-mesh-mesh1-ca"
+    wait_for("eu's key gone from the hub", lambda: fleet.hub.get(pki + "-eu")[0] == 404)
+    assert fleet.hub.get(pki + "-ap")[0] == 200 and fleet.hub.get(pki)[0] == 200
     delete_mesh(fleet, k, "mesh1")
     wait_for("every cacerts removed", lambda: all(cacerts(fleet, x) is None for x in MEMBERS))
-    assert fleet.hub.get("/api/v1/namespaces/karmada-system/secrets/atoll-mesh-mesh1-ca")[0] == 404
+    wait_for("the mesh's keys gone from the hub", lambda: fleet.hub.get(pki)[0] == 404 and
+             fleet.hub.get(pki + "-ap")[0] == 404)
     assert_no_private_key(fleet, keys)
 
 
