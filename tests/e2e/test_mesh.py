@@ -358,6 +358,25 @@ spec:
 """, check=False)
     assert r.returncode != 0 and "mutually exclusive" in r.stderr and "must not exceed" in r.stderr, r.stderr
 
+    # A default network (the Cluster's region) that is not a label value: a condition.
+    code, body, _ = fleet.hub.request("POST", CLUSTER_API, {
+        "apiVersion": "cluster.karmada.io/v1alpha1", "kind": "Cluster", "metadata": {"name": "odd"},
+        "spec": {"syncMode": "Pull", "region": "far away!"}})
+    assert code == 201, body
+    apply(k, """
+apiVersion: mesh.atoll.io/v1alpha1
+kind: Mesh
+metadata: {name: oddmesh}
+spec:
+  clusters: {names: [odd]}
+""")
+    c = wait_for("InvalidNetwork", lambda: cond(mesh(fleet, "oddmesh")).get("reason") == "InvalidNetwork"
+                 and cond(mesh(fleet, "oddmesh")))
+    assert c["status"] == "False" and "odd" in c["message"]
+    assert fleet.hub.get("/api/v1/namespaces/karmada-system/secrets/atoll-mesh-oddmesh-ca")[0] == 404
+    delete_mesh(fleet, k, "oddmesh")
+    assert fleet.hub.request("DELETE", CLUSTER_API + "/odd")[0] == 200
+
     # Unknown clusters: a condition, and nothing applied anywhere.
     apply(k, """
 apiVersion: mesh.atoll.io/v1alpha1
