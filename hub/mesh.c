@@ -172,6 +172,7 @@ struct plan {
 	int n;
 	char reason[64];
 	char message[1024];
+	const char *last_what; /* the group msg_add appends to */
 	char *root_cert, *root_key;
 	time_t root_expiry;
 };
@@ -192,10 +193,11 @@ static void msg_add(struct plan *p, const char *what, const char *name)
 	size_t l = strlen(p->message);
 	if (l + 4 >= sizeof p->message)
 		return;
-	if (!strstr(p->message, what))
+	if (p->last_what != what)
 		snprintf(p->message + l, sizeof p->message - l, "%s%s%s", l ? "; " : "", what, name);
 	else
 		snprintf(p->message + l, sizeof p->message - l, ", %s", name);
+	p->last_what = what;
 }
 
 static void fail(struct plan *p, const char *reason)
