@@ -912,6 +912,10 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	}
 }
 
+/* A rolled-back batch may have held this controller's writes: reconcile
+ * again from what is stored. */
+static void on_rollback(struct store *s, void *ud) { arm(ud); }
+
 struct mesh_ctl *mesh_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
 {
 	struct mesh_ctl *m = xcalloc(1, sizeof *m);
@@ -924,6 +928,7 @@ struct mesh_ctl *mesh_start(struct event_base *base, struct store *st, struct ob
 		m->timer = evtimer_new(base, on_timer, m);
 	}
 	store_subscribe(st, on_store_event, m);
+	store_subscribe_rollback(st, on_rollback, m);
 	arm(m);
 	return m;
 }
@@ -933,6 +938,7 @@ void mesh_stop(struct mesh_ctl *m)
 	if (!m)
 		return;
 	store_unsubscribe(m->st, on_store_event, m);
+	store_unsubscribe_rollback(m->st, on_rollback, m);
 	if (m->ev)
 		event_free(m->ev);
 	if (m->timer)
