@@ -12,6 +12,7 @@ multi-network mesh. Checked in the members themselves:
   that is not a label value; nothing half-applied;
 - no private key in the hub's status, events or any process's log."""
 import base64
+import calendar
 import json
 import os
 import subprocess
@@ -325,7 +326,7 @@ spec:
     ns = fleet.mget("eu", "/api/v1/namespaces/istio-system")
     assert ns["metadata"]["labels"]["topology.istio.io/network"] == "europe"
     end = openssl("x509", "-noout", "-enddate", input=first["ca-cert.pem"]).stdout.strip().split("=", 1)[1]
-    expiry = time.mktime(time.strptime(end, "%b %d %H:%M:%S %Y %Z")) - time.timezone
+    expiry = calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y %Z"))
     renewed = wait_for("a renewed intermediate in ap",
                        lambda: (cacerts(fleet, "ap") or {}).get("ca-cert.pem", first["ca-cert.pem"])
                        != first["ca-cert.pem"] and cacerts(fleet, "ap"), timeout=10)
