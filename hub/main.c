@@ -14,6 +14,7 @@
 #include "listenguard.h"
 #include "failover.h"
 #include "log.h"
+#include "mesh.h"
 #include "numparse.h"
 #include "plan.h"
 #include "secure.h"
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 	      "  token     create, list or delete bootstrap (join) and API tokens\n"
 	      "  store     check or repair the SQLite store of a stopped hub\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
+	      "  mesh      print a mesh cluster's Istio Helm values (mesh values --mesh M --cluster C)\n"
 	      "  version   print the version\n"
 	      "\n"
 	      "Run 'atoll-hub <command> --help' for a command's options.\n",
@@ -371,6 +373,7 @@ static int cmd_serve(int argc, char **argv)
 	controller_set_policy_preemption(ctl, policy_preemption);
 	controller_set_priority_scheduling(ctl, priority_scheduling);
 	struct failover *fo = failover_start(loop, st, apiserver_objects(api));
+	struct mesh_ctl *meshes = mesh_start(loop, st, apiserver_objects(api));
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
@@ -379,6 +382,7 @@ static int cmd_serve(int argc, char **argv)
 		log_error("%s", err);
 		secure_free(secure);
 		failover_stop(fo);
+		mesh_stop(meshes);
 		controller_stop(ctl);
 		statusfeed_free(feed);
 		apiserver_free(api);
@@ -419,6 +423,7 @@ static int cmd_serve(int argc, char **argv)
 	statusfeed_free(feed);
 	agentapi_free(agents);
 	failover_stop(fo);
+	mesh_stop(meshes);
 	controller_stop(ctl);
 	apiserver_free(api);
 	/* Closed connections' bufferevents are finalized by the loop; let it
@@ -463,6 +468,8 @@ int main(int argc, char **argv)
 		return tokens_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "store") == 0)
 		return store_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "mesh") == 0)
+		return mesh_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;

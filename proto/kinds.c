@@ -50,6 +50,8 @@ const struct kind_info builtin_kinds[] = {
 	{"work.karmada.io", "v1alpha1", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	/* Karmada's WorkloadRebalancer (a CRD there: no short names, NAME AGE). */
 	{"apps.karmada.io", "v1alpha1", "WorkloadRebalancer", "workloadrebalancers", "workloadrebalancer", CL, {NULL}, {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
+	/* Atoll's own: an Istio multi-primary, multi-network mesh over member clusters (hub/mesh.c). */
+	{"mesh.atoll.io", "v1alpha1", "Mesh", "meshes", "mesh", CL, {NULL}, S("atoll-io"), SUB_STATUS, TL_MESH, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);

@@ -1868,6 +1868,65 @@ static void v_crd(struct validation *v, const cJSON *obj)
 	}
 }
 
+/* mesh.atoll.io/v1alpha1 Mesh (Atoll's own kind; hub/mesh.c acts on it).
+ * What only the store knows (unknown clusters, a cluster two meshes claim)
+ * is a condition in status, not a 422. */
+static const struct rule MESH_RULES[] = {
+	ROBJ("spec", 0),
+	RSTR("spec.meshID", 0),
+	ROBJ("spec.clusters", 0),
+	RARR("spec.clusters.names", 0),
+	RSTR("spec.clusters.names[]", F_NONEMPTY),
+	ROBJ("spec.clusters.labelSelector", 0),
+	ROBJ("spec.networks", 0),
+	RSTR("spec.trustDomain", 0),
+	ROBJ("spec.certificates", 0),
+	RINT_MIN("spec.certificates.rootLifetimeSeconds", 0, 60),
+	RINT_MIN("spec.certificates.intermediateLifetimeSeconds", 0, 6),
+	RSTR("spec.istioVersion", 0),
+};
+
+static void v_mesh(struct validation *v, const cJSON *obj)
+{
+	APPLY(v, obj, "", MESH_RULES);
+	const cJSON *spec = at(obj, "spec");
+	const char *id = get_str(spec, "meshID");
+	if (id && (!id[0] || !is_label_value(id)))
+		invalid_str(v, "spec.meshID", id, MSG_LABEL_VALUE);
+	const char *td = get_str(spec, "trustDomain");
+	if (td && (!td[0] || !is_dns1123_subdomain(td)))
+		invalid_str(v, "spec.trustDomain", td, MSG_SUBDOMAIN);
+	const cJSON *cl = get(spec, "clusters");
+	if (get(cl, "names") && get(cl, "labelSelector"))
+		invalid(v, "spec.clusters", cl, "names and labelSelector are mutually exclusive");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, if_arr(get(cl, "names"))) {
+		if (cJSON_IsString(it) && it->valuestring[0] && !is_dns1123_label(it->valuestring))
+			invalid_str(v, "spec.clusters.names[]", it->valuestring, MSG_LABEL);
+	}
+	if (get(cl, "labelSelector"))
+		check_selector(v, obj, "spec.clusters.labelSelector");
+	const cJSON *nets = get(spec, "networks");
+	if (cJSON_IsObject(nets)) {
+		cJSON_ArrayForEach(it, nets) {
+			char f[PATH_MAX_LEN];
+			child_path(f, sizeof f, "spec.networks", it->string);
+			if (!is_dns1123_label(it->string))
+				invalid_str(v, f, it->string, "the key must be a cluster name: " MSG_LABEL);
+			else if (!cJSON_IsString(it))
+				wrong_type(v, f, it, "string");
+			else if (!it->valuestring[0] || !is_label_value(it->valuestring))
+				invalid_str(v, f, it->valuestring,
+					    "a network name becomes the label topology.istio.io/network: " MSG_LABEL_VALUE);
+		}
+	}
+	const cJSON *root = get(get(spec, "certificates"), "rootLifetimeSeconds");
+	const cJSON *inter = get(get(spec, "certificates"), "intermediateLifetimeSeconds");
+	if (cJSON_IsNumber(root) && cJSON_IsNumber(inter) && inter->valuedouble > root->valuedouble)
+		invalid(v, "spec.certificates.intermediateLifetimeSeconds", inter,
+			"must not exceed spec.certificates.rootLifetimeSeconds");
+}
+
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
@@ -1937,6 +1996,7 @@ static const struct kind_rules KIND_RULES[] = {
 	{"batch", "CronJob", N_SUBDOMAIN, v_cronjob},
 	{"apiextensions.k8s.io", "CustomResourceDefinition", N_SUBDOMAIN, v_crd},
 	{"cluster.karmada.io", "Cluster", N_CLUSTER, v_cluster},
+	{"mesh.atoll.io", "Mesh", N_LABEL, v_mesh},
 	{"policy.karmada.io", "PropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "ClusterPropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "OverridePolicy", N_SUBDOMAIN, v_override},
