@@ -17,23 +17,10 @@
 
 #include "failover.h"
 #include "jsonutil.h"
+#include "testutil.h"
 #include "kinds.h"
 #include "scheduler.h"
 #include "timefmt.h"
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
 
 static char *pr(const cJSON *j)
 {
