@@ -391,8 +391,8 @@ bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
 	return ok;
 }
 
-/* corev1.Toleration.ToleratesTaint */
-static bool tolerates(const cJSON *tol, const char *key, const char *value, const char *effect)
+/* corev1.Toleration.ToleratesTaint (see scheduler.h). */
+bool sched_tolerates_taint(const cJSON *tol, const char *key, const char *value, const char *effect)
 {
 	const char *te = obj_str(tol, "effect");
 	const char *tk = obj_str(tol, "key");
@@ -408,7 +408,7 @@ static bool tolerates(const cJSON *tol, const char *key, const char *value, cons
 		return false;
 	if (!tk || !*tk)
 		return false; /* empty key needs operator Exists */
-	return strcmp(tv ? tv : "", value) == 0;
+	return strcmp(tv ? tv : "", value ? value : "") == 0;
 }
 
 static bool taint_tolerated(const cJSON *tolerations, const char *key, const char *value,
@@ -416,7 +416,7 @@ static bool taint_tolerated(const cJSON *tolerations, const char *key, const cha
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tolerations)
-		if (tolerates(t, key, value, effect))
+		if (sched_tolerates_taint(t, key, value, effect))
 			return true;
 	return false;
 }
@@ -429,7 +429,7 @@ static bool noexecute_tolerated(const cJSON *tolerations, const char *key, const
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tolerations)
-		if (tolerates(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
+		if (sched_tolerates_taint(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
 			return true;
 	return false;
 }
