@@ -1047,25 +1047,9 @@ static unsigned char *pack_envelope(struct dctx *c, const char *api_version, con
 	return out;
 }
 
-unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t errlen)
-{
-	pbcodec_init();
-	find_builtin_msgs();
-	struct arena ar = {0};
-	struct dctx c = {.err = err, .errlen = errlen, .ar = &ar};
-	const char *av = json_get_str(obj, "apiVersion"), *kind = json_get_str(obj, "kind");
-	const struct pbs_kind *k = find_kind(av, kind);
-	if (!k) {
-		FAIL(&c, "kind %s/%s has no protobuf schema", av ? av : "", kind ? kind : "");
-		return NULL;
-	}
-	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
-	unsigned char *out = msg ? pack_envelope(&c, av, kind, msg, len) : NULL;
-	arena_free(&ar);
-	return out;
-}
-
-unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen)
+/* obj as its kind's message: inside the "k8s\0" Unknown envelope
+ * (pbcodec_encode) or bare (pbcodec_encode_message). */
+static unsigned char *encode_obj(const cJSON *obj, bool envelope, size_t *len, char *err, size_t errlen)
 {
 	pbcodec_init();
 	find_builtin_msgs();
@@ -1079,7 +1063,9 @@ unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, 
 	}
 	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
 	unsigned char *out = NULL;
-	if (msg) {
+	if (msg && envelope) {
+		out = pack_envelope(&c, av, kind, msg, len);
+	} else if (msg) {
 		*len = protobuf_c_message_get_packed_size(msg);
 		out = malloc(*len ? *len : 1);
 		if (!out)
@@ -1088,6 +1074,16 @@ unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, 
 	}
 	arena_free(&ar);
 	return out;
+}
+
+unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t errlen)
+{
+	return encode_obj(obj, true, len, err, errlen);
+}
+
+unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen)
+{
+	return encode_obj(obj, false, len, err, errlen);
 }
 
 unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind, const char *rv,
