@@ -1149,6 +1149,32 @@ static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, s
 	return rc;
 }
 
+/* Whether the candidates w[0..nw) have room for target replicas between
+ * them; if not, the result says so as Karmada does. */
+static bool enough_available(const struct tc *w, int nw, long target, struct sched_result *out)
+{
+	long available = 0;
+	for (int i = 0; i < nw; i++)
+		available += w[i].replicas;
+	if (available >= target)
+		return true;
+	set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", available);
+	return false;
+}
+
+/* Aggregated: how many of the candidates, in order, it takes to hold target
+ * replicas (all of them when even all together do not). */
+static int aggregated_prefix(const struct tc *w, int nw, long target)
+{
+	long sum = 0;
+	for (int i = 0; i < nw; i++) {
+		sum += w[i].replicas;
+		if (sum >= target)
+			return i + 1;
+	}
+	return nw;
+}
+
 /* Dynamic weight and Aggregated, steady mode (assignment.go
  * assignByDynamicStrategy, division_algorithm.go). */
 static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct ccl **sel, int ns,
@@ -1172,23 +1198,10 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 			w[nw++].replicas = sel[i]->avail + (sel[i]->in_prev ? sel[i]->prev : 0);
 		}
 		sort_desc_stable(w, nw);
-		long avail_fresh = 0;
-		for (int i = 0; i < nw; i++)
-			avail_fresh += w[i].replicas;
-		if (avail_fresh < target) {
-			set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", avail_fresh);
+		if (!enough_available(w, nw, target, out))
 			goto done;
-		}
-		if (aggregated) {
-			long sum = 0;
-			for (int i = 0; i < nw; i++) {
-				sum += w[i].replicas;
-				if (sum >= target) {
-					nw = i + 1;
-					break;
-				}
-			}
-		}
+		if (aggregated)
+			nw = aggregated_prefix(w, nw, target);
 		if (divide_into(target, w, nw, cx->uid, res) != 0) {
 			set_error(out, "SchedulerError", "out of memory");
 			goto done;
@@ -1226,13 +1239,8 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 		}
 		sort_desc_stable(w, nw);
 	}
-	long available = 0;
-	for (int i = 0; i < nw; i++)
-		available += w[i].replicas;
-	if (available < target) {
-		set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", available);
+	if (!enough_available(w, nw, target, out))
 		goto done;
-	}
 	if (aggregated) {
 		if (!scale_down) {
 			/* Clusters that already run replicas come first. */
@@ -1256,14 +1264,7 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 			memcpy(w, tmp, (size_t)nw * sizeof *w);
 			free(tmp);
 		}
-		long sum = 0;
-		for (int i = 0; i < nw; i++) {
-			sum += w[i].replicas;
-			if (sum >= target) {
-				nw = i + 1;
-				break;
-			}
-		}
+		nw = aggregated_prefix(w, nw, target);
 	}
 	if (!scale_down)
 		for (int i = 0; i < nsched; i++)
