@@ -17,24 +17,14 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, Hub, stop_process
+from conftest import BIN, Hub, stop_process, wait_for
+from conftest import read_stripped as _read
 
 CLUSTER = "eu"
 EXEC_NS = "karmada-es-" + CLUSTER
 WORKS = "/apis/work.karmada.io/v1alpha1/namespaces/%s/works" % EXEC_NS
 DEPLOY = "/apis/apps/v1/namespaces/%s/deployments/%s"
 CM = "/api/v1/namespaces/%s/configmaps/%s"
-
-
-def wait_for(what, fn, timeout=10.0, interval=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 class Member:
@@ -105,14 +95,6 @@ users:
 - name: admin
   user: {}
 """
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
 
 
 class Agent:

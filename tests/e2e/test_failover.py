@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import BIN, Hub, Kubectl, free_port, stop_process
+from conftest import BIN, LOOKUP_ERRORS, Hub, Kubectl, free_port, stop_process, wait_for as poll
+from conftest import read_stripped as _read
 
 FAULT = os.environ.get("ATOLL_FAULT") == "1"
 fault = pytest.mark.skipif(not FAULT, reason="fault test: make fault-failover (ATOLL_FAULT=1)")
@@ -32,25 +33,7 @@ HUB_FLAGS = ["--cluster-monitor-grace-period", GRACE, "--default-not-ready-toler
 
 
 def wait_for(what, fn, timeout=20.0, interval=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (KeyError, TypeError, IndexError, ValueError) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
+    return poll(what, fn, timeout, interval, ignore=LOOKUP_ERRORS)
 
 
 class Member:
