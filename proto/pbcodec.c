@@ -1152,6 +1152,23 @@ done:
 	return out;
 }
 
+/* A watch event as a frame: its packed size as 4 big-endian bytes, then ev
+ * packed; *len = the frame's size. */
+static unsigned char *pack_frame(const ProtobufCMessage *ev, size_t *len)
+{
+	size_t elen = protobuf_c_message_get_packed_size(ev);
+	unsigned char *out = malloc(elen + 4);
+	if (!out)
+		abort();
+	out[0] = (unsigned char)(elen >> 24);
+	out[1] = (unsigned char)(elen >> 16);
+	out[2] = (unsigned char)(elen >> 8);
+	out[3] = (unsigned char)elen;
+	protobuf_c_message_pack(ev, out + 4);
+	*len = elen + 4;
+	return out;
+}
+
 unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version, const char *kind,
 				      const unsigned char *msg, size_t msg_len, size_t *len)
 {
@@ -1184,17 +1201,8 @@ unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version
 	rb->len = ulen + 4;
 	*(protobuf_c_boolean *)slot_q(raw, 0) = 1;
 	*(ProtobufCMessage **)slot_v(ev, 1) = raw;
-	size_t elen = protobuf_c_message_get_packed_size(ev);
-	unsigned char *out = malloc(elen + 4);
-	if (!out)
-		abort();
-	out[0] = (unsigned char)(elen >> 24);
-	out[1] = (unsigned char)(elen >> 16);
-	out[2] = (unsigned char)(elen >> 8);
-	out[3] = (unsigned char)elen;
-	protobuf_c_message_pack(ev, out + 4);
+	unsigned char *out = pack_frame(ev, len);
 	arena_free(&ar);
-	*len = elen + 4;
 	return out;
 }
 
@@ -1212,17 +1220,8 @@ unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, si
 	b->len = olen;
 	*(protobuf_c_boolean *)slot_q(raw, 0) = 1;
 	*(ProtobufCMessage **)slot_v(ev, 1) = raw;
-	size_t elen = protobuf_c_message_get_packed_size(ev);
-	unsigned char *out = malloc(elen + 4);
-	if (!out)
-		abort();
-	out[0] = (unsigned char)(elen >> 24);
-	out[1] = (unsigned char)(elen >> 16);
-	out[2] = (unsigned char)(elen >> 8);
-	out[3] = (unsigned char)elen;
-	protobuf_c_message_pack(ev, out + 4);
+	unsigned char *out = pack_frame(ev, len);
 	free_msg(ev);
-	*len = elen + 4;
 	return out;
 }
 
