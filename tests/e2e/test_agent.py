@@ -693,6 +693,50 @@ def test_preserve_resources_on_deletion(env):
     assert member_obj(member, CM % ("apps", "keep"))["metadata"]["uid"] == uid
 
 
+def send_body(h, status, ctype, data):
+    """Answers the request h with status and data (bytes) of type ctype."""
+    h.send_response(status)
+    h.send_header("Content-Type", ctype)
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
+def proxy_forward(h, upstream, body, before_answer=None):
+    """Passes the request h (its body already read) on to upstream
+    ("host:port") and the answer back; a watch stream that is answered 200
+    passes through line by line as it comes. before_answer(h, data), when
+    given, sees every other answer before it is sent."""
+    headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
+    watch = "watch=true" in h.path
+    up = http.client.HTTPConnection(upstream, timeout=None if watch else 30)
+    try:
+        up.request(h.command, h.path, body=body, headers=headers)
+        r = up.getresponse()
+        if watch and r.status == 200:
+            h.send_response(200)
+            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            while True:
+                line = r.readline()
+                if not line:
+                    break
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                h.wfile.flush()
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+            return
+        data = r.read()
+        if before_answer:
+            before_answer(h, data)
+        send_body(h, r.status, r.getheader("Content-Type") or "application/json", data)
+    except OSError:
+        h.close_connection = True
+    finally:
+        up.close()
+
+
 class HoldingProxy:
     """A plain HTTP proxy in front of the member that can hold the answer to
     one PATCH until told to let it go; watch streams pass through line by
@@ -726,41 +770,14 @@ class HoldingProxy:
     def forward(self, h):
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else None
-        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
-        watch = "watch=true" in h.path
-        up = http.client.HTTPConnection(self.upstream, timeout=None if watch else 30)
-        try:
-            up.request(h.command, h.path, body=body, headers=headers)
-            r = up.getresponse()
-            if watch and r.status == 200:
-                h.send_response(200)
-                h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-                h.send_header("Transfer-Encoding", "chunked")
-                h.end_headers()
-                while True:
-                    line = r.readline()
-                    if not line:
-                        break
-                    h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-                    h.wfile.flush()
-                h.wfile.write(b"0\r\n\r\n")
-                h.wfile.flush()
-                return
-            data = r.read()
-            if h.command == "PATCH" and self.hold_path and h.path.split("?")[0] == self.hold_path:
-                self.hold_path = None
-                self.held_answer = json.loads(data)
-                self.held.set()
-                self.release.wait(30)
-            h.send_response(r.status)
-            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            h.close_connection = True
-        finally:
-            up.close()
+        proxy_forward(h, self.upstream, body, self.maybe_hold)
+
+    def maybe_hold(self, h, data):
+        if h.command == "PATCH" and self.hold_path and h.path.split("?")[0] == self.hold_path:
+            self.hold_path = None
+            self.held_answer = json.loads(data)
+            self.held.set()
+            self.release.wait(30)
 
     def stop(self):
         self.release.set()
