@@ -702,6 +702,26 @@ def send_body(h, status, ctype, data):
     h.wfile.write(data)
 
 
+def serve_proxy(proxy, port):
+    """A threaded HTTP/1.1 server on 127.0.0.1:port (0: any free one) that
+    hands every request to proxy.forward(handler); serving already."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            proxy.forward(self)
+
+        do_PATCH = do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def proxy_forward(h, upstream, body, before_answer=None):
     """Passes the request h (its body already read) on to upstream
     ("host:port") and the answer back; a watch stream that is answered 200
@@ -748,24 +768,9 @@ class HoldingProxy:
         self.held = threading.Event()
         self.release = threading.Event()
         self.held_answer = None
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                proxy.forward(self)
-
-            do_PATCH = do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve_proxy(self, 0)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         self.kubeconfig = None
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def forward(self, h):
         n = int(h.headers.get("Content-Length") or 0)

@@ -10,7 +10,6 @@ deletions and the new Works happen. Then the same with the hub away. The
 member-down window is ATOLL_FAULT_AGENT_SECONDS (default 10 s; `make
 fault-agent` runs it for 60 s as issue 10 asks)."""
 import collections
-import http.server
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ import types
 
 from conftest import BIN, Hub, free_port, stop_process
 from test_agent import (Agent, CLUSTER, CM, DEPLOY, KUBECONFIG, WORKS, applied, cluster_ready, deployment_manifest,
-                        member_obj, proxy_forward, put_work, send_body, wait_for, work, _read)
+                        member_obj, proxy_forward, put_work, send_body, serve_proxy, wait_for, work, _read)
 
 WINDOW = float(os.environ.get("ATOLL_FAULT_AGENT_SECONDS", "10"))
 CPU_LIMIT = 0.02  # of one core, over the window
@@ -89,22 +88,7 @@ class FaultProxy:
             f.write(KUBECONFIG % self.url)
 
     def start(self):
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                proxy.forward(self)
-
-            do_PATCH = do_POST = do_PUT = do_DELETE = do_GET
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_proxy(self, self.port)
         return self
 
     def stop(self):
