@@ -41,25 +41,6 @@ const struct failover_config *failover_config(void) { return &g_cfg; }
 
 static bool str_is(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
-/* corev1.Toleration.ToleratesTaint (an empty key with Exists tolerates
- * every taint of the effect). */
-static bool tolerates(const cJSON *tol, const char *key, const char *value, const char *effect)
-{
-	const char *te = json_get_str(tol, "effect"), *tk = json_get_str(tol, "key");
-	const char *op = json_get_str(tol, "operator"), *tv = json_get_str(tol, "value");
-	if (te && *te && strcmp(te, effect) != 0)
-		return false;
-	if (tk && *tk && strcmp(tk, key) != 0)
-		return false;
-	if (op && strcmp(op, "Exists") == 0)
-		return true;
-	if (op && *op && strcmp(op, "Equal") != 0)
-		return false;
-	if (!tk || !*tk)
-		return false;
-	return strcmp(tv ? tv : "", value ? value : "") == 0;
-}
-
 /* ---- default tolerations (webhook) ---- */
 
 static void add_default_toleration(cJSON *placement, const char *key, long seconds)
@@ -69,7 +50,7 @@ static void add_default_toleration(cJSON *placement, const char *key, long secon
 		return; /* wrongly typed: validation reports it */
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tols)
-		if (tolerates(t, key, "", "NoExecute"))
+		if (sched_tolerates_taint(t, key, "", "NoExecute"))
 			return;
 	if (!cJSON_IsArray(tols)) {
 		tols = cJSON_CreateArray();
@@ -215,7 +196,7 @@ time_t failover_eviction_time(const cJSON *cluster, const cJSON *tolerations, ti
 		const cJSON *tol;
 		cJSON_ArrayForEach(tol, tolerations)
 		{
-			if (!tolerates(tol, key, json_get_str(t, "value"), "NoExecute"))
+			if (!sched_tolerates_taint(tol, key, json_get_str(t, "value"), "NoExecute"))
 				continue;
 			const cJSON *ts = cJSON_GetObjectItemCaseSensitive(tol, "tolerationSeconds");
 			if (!cJSON_IsNumber(ts)) {

@@ -391,8 +391,8 @@ bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
 	return ok;
 }
 
-/* corev1.Toleration.ToleratesTaint */
-static bool tolerates(const cJSON *tol, const char *key, const char *value, const char *effect)
+/* corev1.Toleration.ToleratesTaint (see scheduler.h). */
+bool sched_tolerates_taint(const cJSON *tol, const char *key, const char *value, const char *effect)
 {
 	const char *te = obj_str(tol, "effect");
 	const char *tk = obj_str(tol, "key");
@@ -408,7 +408,7 @@ static bool tolerates(const cJSON *tol, const char *key, const char *value, cons
 		return false;
 	if (!tk || !*tk)
 		return false; /* empty key needs operator Exists */
-	return strcmp(tv ? tv : "", value) == 0;
+	return strcmp(tv ? tv : "", value ? value : "") == 0;
 }
 
 static bool taint_tolerated(const cJSON *tolerations, const char *key, const char *value,
@@ -416,7 +416,7 @@ static bool taint_tolerated(const cJSON *tolerations, const char *key, const cha
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tolerations)
-		if (tolerates(t, key, value, effect))
+		if (sched_tolerates_taint(t, key, value, effect))
 			return true;
 	return false;
 }
@@ -429,7 +429,7 @@ static bool noexecute_tolerated(const cJSON *tolerations, const char *key, const
 {
 	const cJSON *t;
 	cJSON_ArrayForEach(t, tolerations)
-		if (tolerates(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
+		if (sched_tolerates_taint(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
 			return true;
 	return false;
 }
@@ -1149,6 +1149,32 @@ static int assign_static(const struct sched_ctx *cx, struct ccl **sel, int ns, s
 	return rc;
 }
 
+/* Whether the candidates w[0..nw) have room for target replicas between
+ * them; if not, the result says so as Karmada does. */
+static bool enough_available(const struct tc *w, int nw, long target, struct sched_result *out)
+{
+	long available = 0;
+	for (int i = 0; i < nw; i++)
+		available += w[i].replicas;
+	if (available >= target)
+		return true;
+	set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", available);
+	return false;
+}
+
+/* Aggregated: how many of the candidates, in order, it takes to hold target
+ * replicas (all of them when even all together do not). */
+static int aggregated_prefix(const struct tc *w, int nw, long target)
+{
+	long sum = 0;
+	for (int i = 0; i < nw; i++) {
+		sum += w[i].replicas;
+		if (sum >= target)
+			return i + 1;
+	}
+	return nw;
+}
+
 /* Dynamic weight and Aggregated, steady mode (assignment.go
  * assignByDynamicStrategy, division_algorithm.go). */
 static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct ccl **sel, int ns,
@@ -1172,23 +1198,10 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 			w[nw++].replicas = sel[i]->avail + (sel[i]->in_prev ? sel[i]->prev : 0);
 		}
 		sort_desc_stable(w, nw);
-		long avail_fresh = 0;
-		for (int i = 0; i < nw; i++)
-			avail_fresh += w[i].replicas;
-		if (avail_fresh < target) {
-			set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", avail_fresh);
+		if (!enough_available(w, nw, target, out))
 			goto done;
-		}
-		if (aggregated) {
-			long sum = 0;
-			for (int i = 0; i < nw; i++) {
-				sum += w[i].replicas;
-				if (sum >= target) {
-					nw = i + 1;
-					break;
-				}
-			}
-		}
+		if (aggregated)
+			nw = aggregated_prefix(w, nw, target);
 		if (divide_into(target, w, nw, cx->uid, res) != 0) {
 			set_error(out, "SchedulerError", "out of memory");
 			goto done;
@@ -1226,13 +1239,8 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 		}
 		sort_desc_stable(w, nw);
 	}
-	long available = 0;
-	for (int i = 0; i < nw; i++)
-		available += w[i].replicas;
-	if (available < target) {
-		set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", available);
+	if (!enough_available(w, nw, target, out))
 		goto done;
-	}
 	if (aggregated) {
 		if (!scale_down) {
 			/* Clusters that already run replicas come first. */
@@ -1256,14 +1264,7 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 			memcpy(w, tmp, (size_t)nw * sizeof *w);
 			free(tmp);
 		}
-		long sum = 0;
-		for (int i = 0; i < nw; i++) {
-			sum += w[i].replicas;
-			if (sum >= target) {
-				nw = i + 1;
-				break;
-			}
-		}
+		nw = aggregated_prefix(w, nw, target);
 	}
 	if (!scale_down)
 		for (int i = 0; i < nsched; i++)

@@ -81,6 +81,13 @@ int webster_allocate(long seats, int n, const char *const names[], const long vo
  * affinity matches every cluster; an invalid selector matches none. */
 bool cluster_affinity_matches(const cJSON *cluster, const cJSON *affinity);
 
+/* corev1.Toleration.ToleratesTaint: does toleration tol tolerate the taint
+ * key=value:effect? An empty effect matches every effect; an empty key with
+ * operator Exists tolerates every taint (of the effect); an empty or "Equal"
+ * operator needs the key and value (NULL taint value = "") to match. Shared
+ * by the scheduler's taint filter and the failover taint manager. */
+bool sched_tolerates_taint(const cJSON *tol, const char *key, const char *value, const char *effect);
+
 /* FNV-1a 32-bit hash of a string (Karmada's tie-break and work names). */
 unsigned int sched_fnv1a32(const char *s);
 

@@ -59,12 +59,6 @@
 #define ETCD_CONNECT_TIMEOUT_MS 2000L
 #define ETCD_PAGE 500
 
-struct pending {
-	long long rev;
-	enum store_event_type type;
-	char *key, *value, *prev;
-};
-
 struct etcd_store {
 	struct store base;
 	CURL *curl;
@@ -75,7 +69,7 @@ struct etcd_store {
 	long long rev;       /* newest revision seen */
 	long long compacted;
 	bool in_batch;
-	struct pending *pend;
+	struct store_pending *pend;
 	int npend, pcap;
 	char err[512];
 	/* Ownership of the prefix: P "m/owner" under our lease. */
@@ -567,7 +561,7 @@ static void add_pending(struct etcd_store *e, const struct store_event *ev)
 		e->pcap = e->pcap ? e->pcap * 2 : 16;
 		e->pend = realloc(e->pend, (size_t)e->pcap * sizeof *e->pend);
 	}
-	e->pend[e->npend++] = (struct pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+	e->pend[e->npend++] = (struct store_pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
 					      ev->prev_value ? strdup(ev->prev_value) : NULL};
 }
 
@@ -774,20 +768,7 @@ static int et_commit(struct store *s)
 	if (!e->in_batch)
 		return STORE_OK;
 	e->in_batch = false;
-	struct pending *p = e->pend;
-	int n = e->npend;
-	e->pend = NULL;
-	e->npend = e->pcap = 0;
-	for (int i = 0; i < n; i++) {
-		struct store_event_cache cache = {0};
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
-		store_notify_committed(s, &ev);
-		store_event_cache_clear(&cache);
-		free(p[i].key);
-		free(p[i].value);
-		free(p[i].prev);
-	}
-	free(p);
+	store_pending_deliver(s, &e->pend, &e->npend, &e->pcap);
 	return STORE_OK;
 }
 
@@ -801,7 +782,7 @@ struct replay {
 	size_t strip;
 	long long since, target;
 	struct buf line;
-	struct pending *ev;
+	struct store_pending *ev;
 	int n, cap;
 	bool done, compacted, failed;
 	long long compact_rev;
@@ -813,7 +794,7 @@ static void replay_add(struct replay *r, long long rev, enum store_event_type t,
 		r->cap = r->cap ? r->cap * 2 : 64;
 		r->ev = realloc(r->ev, (size_t)r->cap * sizeof *r->ev);
 	}
-	r->ev[r->n++] = (struct pending){rev, t, strdup(key), value, prev};
+	r->ev[r->n++] = (struct store_pending){rev, t, strdup(key), value, prev};
 }
 
 static void replay_message(struct replay *r, const char *text, size_t len)
@@ -1156,12 +1137,7 @@ static void et_close(struct store *s)
 		event_free(e->keepalive_ev);
 	if (e->curl && !e->lost)
 		lease_revoke(e);
-	for (int i = 0; i < e->npend; i++) {
-		free(e->pend[i].key);
-		free(e->pend[i].value);
-		free(e->pend[i].prev);
-	}
-	free(e->pend);
+	store_pending_free(e->pend, e->npend);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
 	for (int i = 0; i < e->nendpoints; i++)

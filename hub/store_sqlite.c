@@ -21,12 +21,6 @@
 
 /* A change waiting for its batch's commit before committed subscribers
  * hear of it. */
-struct pending {
-	long long rev;
-	enum store_event_type type;
-	char *key, *value, *prev;
-};
-
 struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
@@ -35,7 +29,7 @@ struct sqlite_store {
 	long long committed_rev, committed_compacted; /* as of the last commit */
 	bool in_tx;          /* a batch (transaction) is open */
 	bool broken;         /* the open batch cannot commit (SQLite dropped it) */
-	struct pending *pend;
+	struct store_pending *pend;
 	int npend, pcap;
 	sqlite3_stmt *get, *ins_obj, *upd_obj, *del_obj, *ins_log, *set_meta, *begin, *commit, *rollback;
 	sqlite3_stmt *savepoint, *release, *rollback_to;
@@ -60,12 +54,7 @@ static int exec(sqlite3 *db, const char *sql)
 
 static void drop_pending(struct sqlite_store *q)
 {
-	for (int i = 0; i < q->npend; i++) {
-		free(q->pend[i].key);
-		free(q->pend[i].value);
-		free(q->pend[i].prev);
-	}
-	free(q->pend);
+	store_pending_free(q->pend, q->npend);
 	q->pend = NULL;
 	q->npend = q->pcap = 0;
 }
@@ -239,7 +228,7 @@ static void add_pending(struct sqlite_store *q, const struct store_event *ev)
 		q->pcap = q->pcap ? q->pcap * 2 : 16;
 		q->pend = realloc(q->pend, (size_t)q->pcap * sizeof *q->pend);
 	}
-	q->pend[q->npend++] = (struct pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+	q->pend[q->npend++] = (struct store_pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
 					      ev->prev_value ? strdup(ev->prev_value) : NULL};
 }
 
@@ -270,22 +259,7 @@ static int sq_commit(struct store *s)
 	q->in_tx = false;
 	q->committed_rev = q->rev;
 	q->committed_compacted = q->compacted;
-	/* Taken off first: a subscriber must not write, but if one did, its
-	 * write would start the next batch. */
-	struct pending *p = q->pend;
-	int n = q->npend;
-	q->pend = NULL;
-	q->npend = q->pcap = 0;
-	for (int i = 0; i < n; i++) {
-		struct store_event_cache cache = {0};
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
-		store_notify_committed(s, &ev);
-		store_event_cache_clear(&cache);
-		free(p[i].key);
-		free(p[i].value);
-		free(p[i].prev);
-	}
-	free(p);
+	store_pending_deliver(s, &q->pend, &q->npend, &q->pcap);
 	return STORE_OK;
 }
 
@@ -646,6 +620,31 @@ void store_notify(struct store *s, const struct store_event *ev)
 {
 	for (int i = 0; i < s->nsubs; i++)
 		s->subs[i].fn(ev, s->subs[i].ud);
+}
+
+void store_pending_free(struct store_pending *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(p[i].key);
+		free(p[i].value);
+		free(p[i].prev);
+	}
+	free(p);
+}
+
+void store_pending_deliver(struct store *s, struct store_pending **pend, int *n, int *cap)
+{
+	struct store_pending *p = *pend;
+	int np = *n;
+	*pend = NULL;
+	*n = *cap = 0;
+	for (int i = 0; i < np; i++) {
+		struct store_event_cache cache = {0};
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+		store_notify_committed(s, &ev);
+		store_event_cache_clear(&cache);
+	}
+	store_pending_free(p, np);
 }
 
 void store_notify_committed(struct store *s, const struct store_event *ev)

@@ -1047,25 +1047,9 @@ static unsigned char *pack_envelope(struct dctx *c, const char *api_version, con
 	return out;
 }
 
-unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t errlen)
-{
-	pbcodec_init();
-	find_builtin_msgs();
-	struct arena ar = {0};
-	struct dctx c = {.err = err, .errlen = errlen, .ar = &ar};
-	const char *av = json_get_str(obj, "apiVersion"), *kind = json_get_str(obj, "kind");
-	const struct pbs_kind *k = find_kind(av, kind);
-	if (!k) {
-		FAIL(&c, "kind %s/%s has no protobuf schema", av ? av : "", kind ? kind : "");
-		return NULL;
-	}
-	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
-	unsigned char *out = msg ? pack_envelope(&c, av, kind, msg, len) : NULL;
-	arena_free(&ar);
-	return out;
-}
-
-unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen)
+/* obj as its kind's message: inside the "k8s\0" Unknown envelope
+ * (pbcodec_encode) or bare (pbcodec_encode_message). */
+static unsigned char *encode_obj(const cJSON *obj, bool envelope, size_t *len, char *err, size_t errlen)
 {
 	pbcodec_init();
 	find_builtin_msgs();
@@ -1079,7 +1063,9 @@ unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, 
 	}
 	ProtobufCMessage *msg = json_to_msg(&c, k->msg, obj);
 	unsigned char *out = NULL;
-	if (msg) {
+	if (msg && envelope) {
+		out = pack_envelope(&c, av, kind, msg, len);
+	} else if (msg) {
 		*len = protobuf_c_message_get_packed_size(msg);
 		out = malloc(*len ? *len : 1);
 		if (!out)
@@ -1088,6 +1074,16 @@ unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, 
 	}
 	arena_free(&ar);
 	return out;
+}
+
+unsigned char *pbcodec_encode(const cJSON *obj, size_t *len, char *err, size_t errlen)
+{
+	return encode_obj(obj, true, len, err, errlen);
+}
+
+unsigned char *pbcodec_encode_message(const cJSON *obj, size_t *len, char *err, size_t errlen)
+{
+	return encode_obj(obj, false, len, err, errlen);
 }
 
 unsigned char *pbcodec_encode_list_raw(const char *api_version, const char *kind, const char *rv,
@@ -1156,6 +1152,23 @@ done:
 	return out;
 }
 
+/* A watch event as a frame: its packed size as 4 big-endian bytes, then ev
+ * packed; *len = the frame's size. */
+static unsigned char *pack_frame(const ProtobufCMessage *ev, size_t *len)
+{
+	size_t elen = protobuf_c_message_get_packed_size(ev);
+	unsigned char *out = malloc(elen + 4);
+	if (!out)
+		abort();
+	out[0] = (unsigned char)(elen >> 24);
+	out[1] = (unsigned char)(elen >> 16);
+	out[2] = (unsigned char)(elen >> 8);
+	out[3] = (unsigned char)elen;
+	protobuf_c_message_pack(ev, out + 4);
+	*len = elen + 4;
+	return out;
+}
+
 unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version, const char *kind,
 				      const unsigned char *msg, size_t msg_len, size_t *len)
 {
@@ -1188,17 +1201,8 @@ unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version
 	rb->len = ulen + 4;
 	*(protobuf_c_boolean *)slot_q(raw, 0) = 1;
 	*(ProtobufCMessage **)slot_v(ev, 1) = raw;
-	size_t elen = protobuf_c_message_get_packed_size(ev);
-	unsigned char *out = malloc(elen + 4);
-	if (!out)
-		abort();
-	out[0] = (unsigned char)(elen >> 24);
-	out[1] = (unsigned char)(elen >> 16);
-	out[2] = (unsigned char)(elen >> 8);
-	out[3] = (unsigned char)elen;
-	protobuf_c_message_pack(ev, out + 4);
+	unsigned char *out = pack_frame(ev, len);
 	arena_free(&ar);
-	*len = elen + 4;
 	return out;
 }
 
@@ -1216,17 +1220,8 @@ unsigned char *pbcodec_encode_watch_event(const char *type, const cJSON *obj, si
 	b->len = olen;
 	*(protobuf_c_boolean *)slot_q(raw, 0) = 1;
 	*(ProtobufCMessage **)slot_v(ev, 1) = raw;
-	size_t elen = protobuf_c_message_get_packed_size(ev);
-	unsigned char *out = malloc(elen + 4);
-	if (!out)
-		abort();
-	out[0] = (unsigned char)(elen >> 24);
-	out[1] = (unsigned char)(elen >> 16);
-	out[2] = (unsigned char)(elen >> 8);
-	out[3] = (unsigned char)elen;
-	protobuf_c_message_pack(ev, out + 4);
+	unsigned char *out = pack_frame(ev, len);
 	free_msg(ev);
-	*len = elen + 4;
 	return out;
 }
 

@@ -313,3 +313,146 @@ def make_kubectl(hub, tmp_path, version):
     if not k.binary:
         pytest.skip("kubectl %s is not installed here" % version)
     return k
+
+
+# ---- polling and a small fleet (hub + members in one atoll-sim + an agent
+# each), shared by the multi-member tests ----
+
+# What a poll may raise while an object is not there yet or not filled in.
+LOOKUP_ERRORS = (KeyError, TypeError, IndexError, ValueError)
+CLUSTER_API = "/apis/cluster.karmada.io/v1alpha1/clusters"
+
+
+def wait_for(what, fn, timeout=10.0, interval=0.05, ignore=()):
+    """Calls fn() until it returns something true and returns that; an
+    exception of a type in ignore counts as "not yet". Fails naming what and
+    the last answer after timeout seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+        except ignore as e:
+            last = e
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def read_stripped(path):
+    """A file's text without surrounding white space; None when it is missing or empty."""
+    try:
+        with open(path) as f:
+            return f.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def cluster_ready_status(hub, name):
+    """The status ("True", "False", "Unknown") of Cluster name's Ready condition, or None."""
+    code, c, _ = hub.get(CLUSTER_API + "/" + name)
+    for cond in (c or {}).get("status", {}).get("conditions", []) if code == 200 else []:
+        if cond.get("type") == "Ready":
+            return cond.get("status")
+    return None
+
+
+class SimFleet:
+    """A hub (with hub_extra flags), the members simulated by one atoll-sim,
+    and an agent each; start() returns once every member is Ready."""
+
+    def __init__(self, tmp, members=("member1", "member2"), hub_extra=()):
+        self.tmp = tmp
+        self.members = tuple(members)
+        self.hub = Hub(os.path.join(tmp, "hub"), extra=hub_extra)
+        os.makedirs(self.hub.data_dir, exist_ok=True)
+        self.sim = None
+        self.agents = {}
+        self.logs = []
+        self.ports = {}
+
+    def _wait(self, what, fn):
+        return wait_for(what, fn, timeout=15.0, ignore=LOOKUP_ERRORS)
+
+    def start(self):
+        self.hub.start()
+        simdir = os.path.join(self.tmp, "sim")
+        os.makedirs(simdir, exist_ok=True)
+        pf = os.path.join(simdir, "ports")
+        log = open(os.path.join(simdir, "sim.log"), "ab")
+        self.logs.append(log)
+        args = [os.path.join(BIN, "atoll-sim"), "--kubeconfig-dir", simdir, "--port-file", pf,
+                "--nodes", "2", "--ready-delay", "100ms", "--no-events"]
+        for m in self.members:
+            args += ["--cluster", "%s=127.0.0.1:0" % m]
+        self.sim = subprocess.Popen(args, stdout=log, stderr=log)
+        txt = self._wait("atoll-sim to listen",
+                         lambda: (read_stripped(pf) or "").count("\n") >= len(self.members) - 1 and read_stripped(pf))
+        for line in txt.splitlines():
+            name, port = line.split()
+            self.ports[name] = int(port)
+        for m in self.members:
+            kc = os.path.join(simdir, m + ".kubeconfig")
+            self._wait("kubeconfig of " + m, lambda kc=kc: read_stripped(kc))
+            adir = os.path.join(self.tmp, "agent-" + m)
+            os.makedirs(adir, exist_ok=True)
+            alog = open(os.path.join(adir, "agent.log"), "ab")
+            self.logs.append(alog)
+            self.agents[m] = (subprocess.Popen(
+                [os.path.join(BIN, "atoll-agent"), "--hub", self.hub.url, "--cluster-name", m, "--kubeconfig", kc,
+                 "--state-dir", os.path.join(adir, "state"), "--heartbeat-interval", "1s", "--poll-timeout", "5s"],
+                stdout=alog, stderr=alog), alog)
+        for m in self.members:
+            self._wait(m + " Ready", lambda m=m: cluster_ready_status(self.hub, m) == "True")
+        return self
+
+    def stop(self):
+        rcs = [stop_process(p, log) for p, log in self.agents.values()]
+        rcs.append(stop_process(self.sim, self.logs[0]))
+        rcs.append(self.hub.stop())
+        return rcs
+
+    def member(self, name, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.ports[name], path), data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def mget(self, name, path):
+        code, o = self.member(name, "GET", path)
+        return o if code == 200 else None
+
+    def logs_text(self):
+        out = []
+        for p in [os.path.join(self.tmp, "agent-%s" % m, "agent.log") for m in self.members] + \
+                 [os.path.join(self.tmp, "sim", "sim.log")]:
+            try:
+                with open(p, errors="replace") as f:
+                    out.append("== %s\n%s" % (p, f.read()[-3000:]))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+
+def run_sim_fleet(tmp, **kw):
+    """For a fixture (`yield from run_sim_fleet(str(tmp_path))`): a started
+    SimFleet; logs printed when it fails, every process stopped after, and a
+    test failure if one did not stop cleanly."""
+    f = SimFleet(tmp, **kw)
+    try:
+        f.start()
+        yield f
+    except Exception:
+        print(f.logs_text())
+        print("hub log:\n" + f.hub.read_log())
+        raise
+    finally:
+        rcs = f.stop()
+    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r\n%s" % (rcs, f.logs_text())

@@ -17,24 +17,14 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, Hub, stop_process
+from conftest import BIN, Hub, stop_process, wait_for
+from conftest import read_stripped as _read
 
 CLUSTER = "eu"
 EXEC_NS = "karmada-es-" + CLUSTER
 WORKS = "/apis/work.karmada.io/v1alpha1/namespaces/%s/works" % EXEC_NS
 DEPLOY = "/apis/apps/v1/namespaces/%s/deployments/%s"
 CM = "/api/v1/namespaces/%s/configmaps/%s"
-
-
-def wait_for(what, fn, timeout=10.0, interval=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 class Member:
@@ -105,14 +95,6 @@ users:
 - name: admin
   user: {}
 """
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
 
 
 class Agent:
@@ -711,6 +693,70 @@ def test_preserve_resources_on_deletion(env):
     assert member_obj(member, CM % ("apps", "keep"))["metadata"]["uid"] == uid
 
 
+def send_body(h, status, ctype, data):
+    """Answers the request h with status and data (bytes) of type ctype."""
+    h.send_response(status)
+    h.send_header("Content-Type", ctype)
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+
+def serve_proxy(proxy, port):
+    """A threaded HTTP/1.1 server on 127.0.0.1:port (0: any free one) that
+    hands every request to proxy.forward(handler); serving already."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            proxy.forward(self)
+
+        do_PATCH = do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def proxy_forward(h, upstream, body, before_answer=None):
+    """Passes the request h (its body already read) on to upstream
+    ("host:port") and the answer back; a watch stream that is answered 200
+    passes through line by line as it comes. before_answer(h, data), when
+    given, sees every other answer before it is sent."""
+    headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
+    watch = "watch=true" in h.path
+    up = http.client.HTTPConnection(upstream, timeout=None if watch else 30)
+    try:
+        up.request(h.command, h.path, body=body, headers=headers)
+        r = up.getresponse()
+        if watch and r.status == 200:
+            h.send_response(200)
+            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            while True:
+                line = r.readline()
+                if not line:
+                    break
+                h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                h.wfile.flush()
+            h.wfile.write(b"0\r\n\r\n")
+            h.wfile.flush()
+            return
+        data = r.read()
+        if before_answer:
+            before_answer(h, data)
+        send_body(h, r.status, r.getheader("Content-Type") or "application/json", data)
+    except OSError:
+        h.close_connection = True
+    finally:
+        up.close()
+
+
 class HoldingProxy:
     """A plain HTTP proxy in front of the member that can hold the answer to
     one PATCH until told to let it go; watch streams pass through line by
@@ -722,63 +768,21 @@ class HoldingProxy:
         self.held = threading.Event()
         self.release = threading.Event()
         self.held_answer = None
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                proxy.forward(self)
-
-            do_PATCH = do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve_proxy(self, 0)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
         self.kubeconfig = None
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def forward(self, h):
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n) if n else None
-        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
-        watch = "watch=true" in h.path
-        up = http.client.HTTPConnection(self.upstream, timeout=None if watch else 30)
-        try:
-            up.request(h.command, h.path, body=body, headers=headers)
-            r = up.getresponse()
-            if watch and r.status == 200:
-                h.send_response(200)
-                h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-                h.send_header("Transfer-Encoding", "chunked")
-                h.end_headers()
-                while True:
-                    line = r.readline()
-                    if not line:
-                        break
-                    h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-                    h.wfile.flush()
-                h.wfile.write(b"0\r\n\r\n")
-                h.wfile.flush()
-                return
-            data = r.read()
-            if h.command == "PATCH" and self.hold_path and h.path.split("?")[0] == self.hold_path:
-                self.hold_path = None
-                self.held_answer = json.loads(data)
-                self.held.set()
-                self.release.wait(30)
-            h.send_response(r.status)
-            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            h.close_connection = True
-        finally:
-            up.close()
+        proxy_forward(h, self.upstream, body, self.maybe_hold)
+
+    def maybe_hold(self, h, data):
+        if h.command == "PATCH" and self.hold_path and h.path.split("?")[0] == self.hold_path:
+            self.hold_path = None
+            self.held_answer = json.loads(data)
+            self.held.set()
+            self.release.wait(30)
 
     def stop(self):
         self.release.set()

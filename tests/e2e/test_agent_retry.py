@@ -10,8 +10,6 @@ deletions and the new Works happen. Then the same with the hub away. The
 member-down window is ATOLL_FAULT_AGENT_SECONDS (default 10 s; `make
 fault-agent` runs it for 60 s as issue 10 asks)."""
 import collections
-import http.client
-import http.server
 import json
 import os
 import subprocess
@@ -21,7 +19,7 @@ import types
 
 from conftest import BIN, Hub, free_port, stop_process
 from test_agent import (Agent, CLUSTER, CM, DEPLOY, KUBECONFIG, WORKS, applied, cluster_ready, deployment_manifest,
-                        member_obj, put_work, wait_for, work, _read)
+                        member_obj, proxy_forward, put_work, send_body, serve_proxy, wait_for, work, _read)
 
 WINDOW = float(os.environ.get("ATOLL_FAULT_AGENT_SECONDS", "10"))
 CPU_LIMIT = 0.02  # of one core, over the window
@@ -90,22 +88,7 @@ class FaultProxy:
             f.write(KUBECONFIG % self.url)
 
     def start(self):
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                proxy.forward(self)
-
-            do_PATCH = do_POST = do_PUT = do_DELETE = do_GET
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_proxy(self, self.port)
         return self
 
     def stop(self):
@@ -124,42 +107,9 @@ class FaultProxy:
         if h.command in self.fail:
             data = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 500,
                                "reason": "InternalError", "message": "injected failure"}).encode()
-            h.send_response(500)
-            h.send_header("Content-Type", "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+            send_body(h, 500, "application/json", data)
             return
-        headers = {k: v for k, v in h.headers.items() if k.lower() in ("content-type", "accept")}
-        watch = "watch=true" in h.path
-        up = http.client.HTTPConnection(self.upstream, timeout=None if watch else 30)
-        try:
-            up.request(h.command, h.path, body=body, headers=headers)
-            r = up.getresponse()
-            if watch and r.status == 200:
-                h.send_response(200)
-                h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-                h.send_header("Transfer-Encoding", "chunked")
-                h.end_headers()
-                while True:
-                    line = r.readline()
-                    if not line:
-                        break
-                    h.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
-                    h.wfile.flush()
-                h.wfile.write(b"0\r\n\r\n")
-                h.wfile.flush()
-                return
-            data = r.read()
-            h.send_response(r.status)
-            h.send_header("Content-Type", r.getheader("Content-Type") or "application/json")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
-        except OSError:
-            h.close_connection = True
-        finally:
-            up.close()
+        proxy_forward(h, self.upstream, body)
 
 
 def cpu_seconds(pid):

@@ -19,13 +19,12 @@ import shutil
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 import yaml
 
-from conftest import BIN, REPO, Hub, Kubectl, stop_process
+from conftest import BIN, REPO, Hub, Kubectl, stop_process, wait_for as poll
 
 DEPLOY = os.path.join(REPO, "deploy")
 RENDER = os.path.join(DEPLOY, "render.py")
@@ -60,14 +59,7 @@ def container(docs, kind, name, init=False):
 
 
 def wait_for(fn, timeout=15, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(what, fn, timeout, interval)
 
 
 # ------------------------------------------------------------ rendering ----

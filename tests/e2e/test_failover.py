@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import BIN, Hub, Kubectl, free_port, stop_process
+from conftest import BIN, LOOKUP_ERRORS, Hub, Kubectl, free_port, stop_process, wait_for as poll
+from conftest import read_stripped as _read
 
 FAULT = os.environ.get("ATOLL_FAULT") == "1"
 fault = pytest.mark.skipif(not FAULT, reason="fault test: make fault-failover (ATOLL_FAULT=1)")
@@ -32,25 +33,7 @@ HUB_FLAGS = ["--cluster-monitor-grace-period", GRACE, "--default-not-ready-toler
 
 
 def wait_for(what, fn, timeout=20.0, interval=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (KeyError, TypeError, IndexError, ValueError) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
+    return poll(what, fn, timeout, interval, ignore=LOOKUP_ERRORS)
 
 
 class Member:
@@ -419,13 +402,14 @@ def _cluster_failover(fleet_factory, restart_hub):
     assert f.template()["status"].get("readyReplicas") == 3
 
 
-@fault
-def test_cluster_failover_purge_never(fleet_factory):
-    f = fleet_factory()
+def lose_m1_after_widening(f, purge_mode):
+    """2 replicas on m1 under a policy with cluster failover (purge_mode);
+    the policy widened to m1 and m2 (Aggregated, so they stay on m1); m1
+    lost; returns once the binding has moved them to m2."""
     k = f.k
     apply(k, NOT_READY_NOEXECUTE)
     apply(k, deployment(replicas=2))
-    pp = policy(clusters=("m1",), kinds=("Deployment",), failover={"cluster": {"purgeMode": "Never"}})
+    pp = policy(clusters=("m1",), kinds=("Deployment",), failover={"cluster": {"purgeMode": purge_mode}})
     apply(k, pp)
     wait_for("2/2 on m1", lambda: (f.template() or {}).get("status", {}).get("readyReplicas") == 2)
     pp["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["m1", "m2"]
@@ -433,6 +417,12 @@ def test_cluster_failover_purge_never(fleet_factory):
     apply(k, pp)
     f.members["m1"].kill()
     wait_for("rescheduled to m2", lambda: f.shares("web-deployment") == {"m2": 2}, timeout=20)
+
+
+@fault
+def test_cluster_failover_purge_never(fleet_factory):
+    f = fleet_factory()
+    lose_m1_after_widening(f, "Never")
     wait_for("2 ready on m2", lambda: ((f.member_deploy("m2") or {}).get("status", {}).get("readyReplicas")) == 2)
     time.sleep(2)
     b = f.binding("web-deployment")
@@ -446,17 +436,7 @@ def test_cluster_failover_purge_directly(fleet_factory):
     """Directly: the evicted cluster's Work goes at once, before the new
     replicas are ready (m2's pods take 3 s)."""
     f = fleet_factory(ready_delays={"m2": "3s"})
-    k = f.k
-    apply(k, NOT_READY_NOEXECUTE)
-    apply(k, deployment(replicas=2))
-    pp = policy(clusters=("m1",), kinds=("Deployment",), failover={"cluster": {"purgeMode": "Directly"}})
-    apply(k, pp)
-    wait_for("2/2 on m1", lambda: (f.template() or {}).get("status", {}).get("readyReplicas") == 2)
-    pp["spec"]["placement"]["clusterAffinity"]["clusterNames"] = ["m1", "m2"]
-    pp["spec"]["placement"]["replicaScheduling"]["replicaDivisionPreference"] = "Aggregated"
-    apply(k, pp)
-    f.members["m1"].kill()
-    wait_for("rescheduled to m2", lambda: f.shares("web-deployment") == {"m2": 2}, timeout=20)
+    lose_m1_after_widening(f, "Directly")
 
     def old_work_gone():
         code, works, _ = f.hub.get("/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-m1/works")

@@ -8,20 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
-from conftest import BIN, REPO, free_port, stop_process
+from conftest import BIN, REPO, free_port, stop_process, wait_for as poll
 
 
 def wait_for(what, fn, timeout=10.0, interval=0.02):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(what, fn, timeout, interval)
 
 
 def read(path):

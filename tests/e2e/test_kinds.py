@@ -10,13 +10,12 @@ as Karmada's documentation and samples write them:
 - the webhooks' validation and defaults;
 - ResourceBinding v1alpha1, PriorityClass, tolerations."""
 import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, Hub, Kubectl, make_kubectl, stop_process
+from conftest import (LOOKUP_ERRORS, Kubectl, SimFleet, cluster_ready_status, make_kubectl, run_sim_fleet,
+                      wait_for as poll)
 
 KUBECTL_VERSION = "1.32"
 MEMBERS = ("member1", "member2")
@@ -25,127 +24,16 @@ DEPLOY = "/apis/apps/v1/namespaces/%s/deployments/%s"
 
 
 def wait_for(what, fn, timeout=15.0, interval=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (KeyError, TypeError, IndexError, ValueError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(what, fn, timeout, interval, ignore=LOOKUP_ERRORS)
 
 
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-class Fleet:
-    """A hub, two simulated members in one atoll-sim, an agent each."""
-
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.hub = Hub(os.path.join(tmp, "hub"))
-        os.makedirs(self.hub.data_dir, exist_ok=True)
-        self.sim = None
-        self.agents = {}
-        self.logs = []
-        self.ports = {}
-
-    def start(self):
-        self.hub.start()
-        simdir = os.path.join(self.tmp, "sim")
-        os.makedirs(simdir, exist_ok=True)
-        pf = os.path.join(simdir, "ports")
-        log = open(os.path.join(simdir, "sim.log"), "ab")
-        self.logs.append(log)
-        args = [os.path.join(BIN, "atoll-sim"), "--kubeconfig-dir", simdir, "--port-file", pf,
-                "--nodes", "2", "--ready-delay", "100ms", "--no-events"]
-        for m in MEMBERS:
-            args += ["--cluster", "%s=127.0.0.1:0" % m]
-        self.sim = subprocess.Popen(args, stdout=log, stderr=log)
-        txt = wait_for("atoll-sim to listen", lambda: (_read(pf) or "").count("\n") >= len(MEMBERS) - 1 and _read(pf))
-        for line in txt.splitlines():
-            name, port = line.split()
-            self.ports[name] = int(port)
-        for m in MEMBERS:
-            kc = os.path.join(simdir, m + ".kubeconfig")
-            wait_for("kubeconfig of " + m, lambda kc=kc: _read(kc))
-            adir = os.path.join(self.tmp, "agent-" + m)
-            os.makedirs(adir, exist_ok=True)
-            alog = open(os.path.join(adir, "agent.log"), "ab")
-            self.logs.append(alog)
-            self.agents[m] = (subprocess.Popen(
-                [os.path.join(BIN, "atoll-agent"), "--hub", self.hub.url, "--cluster-name", m, "--kubeconfig", kc,
-                 "--state-dir", os.path.join(adir, "state"), "--heartbeat-interval", "1s", "--poll-timeout", "5s"],
-                stdout=alog, stderr=alog), alog)
-        for m in MEMBERS:
-            wait_for(m + " Ready", lambda m=m: ready(self.hub, m) == "True")
-        return self
-
-    def stop(self):
-        rcs = [stop_process(p, log) for p, log in self.agents.values()]
-        rcs.append(stop_process(self.sim, self.logs[0]))
-        rcs.append(self.hub.stop())
-        return rcs
-
-    def member(self, name, method, path, body=None):
-        import urllib.request
-        import urllib.error
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.ports[name], path), data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def mget(self, name, path):
-        code, o = self.member(name, "GET", path)
-        return o if code == 200 else None
-
-    def logs_text(self):
-        out = []
-        for p in [os.path.join(self.tmp, "agent-%s" % m, "agent.log") for m in MEMBERS] + \
-                 [os.path.join(self.tmp, "sim", "sim.log")]:
-            try:
-                with open(p, errors="replace") as f:
-                    out.append("== %s\n%s" % (p, f.read()[-3000:]))
-            except OSError:
-                pass
-        return "\n".join(out)
-
-
-def ready(hub, name):
-    code, c, _ = hub.get(CLUSTER_API + "/" + name)
-    for cond in (c or {}).get("status", {}).get("conditions", []) if code == 200 else []:
-        if cond.get("type") == "Ready":
-            return cond.get("status")
-    return None
+Fleet = SimFleet  # a hub, two simulated members in one atoll-sim, an agent each
+ready = cluster_ready_status
 
 
 @pytest.fixture
 def fleet(tmp_path):
-    f = Fleet(str(tmp_path))
-    try:
-        f.start()
-        yield f
-    except Exception:
-        print(f.logs_text())
-        print("hub log:\n" + f.hub.read_log())
-        raise
-    finally:
-        rcs = f.stop()
-    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r\n%s" % (rcs, f.logs_text())
+    yield from run_sim_fleet(str(tmp_path), members=MEMBERS)
 
 
 @pytest.fixture

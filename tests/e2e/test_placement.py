@@ -479,17 +479,23 @@ def preempt_hub(tmp_path):
     assert h.stop() == 0, h.read_log()
 
 
-def test_preemption_needs_its_feature_gate(hub, k, members):
-    """Karmada's PolicyPreemption gate is off by default: `preemption: Always`
-    takes nothing over."""
-    k("apply", "-f", seed("deployment.yaml"))
+def everything_on_eu(hub, what):
+    """A ClusterPropagationPolicy "everything" (every Deployment to eu);
+    returns once the seed's hello (3 replicas) is placed there."""
     cpp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
            "metadata": {"name": "everything"},
            "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
                     "placement": {"clusterAffinity": {"clusterNames": ["eu"]}}}}
     code, out, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/clusterpropagationpolicies", cpp)
     assert code == 201, out
-    wait_for(lambda: shares(hub, "hello-deployment") == {"eu": 3}, what="CPP placement")
+    wait_for(lambda: shares(hub, "hello-deployment") == {"eu": 3}, what=what)
+
+
+def test_preemption_needs_its_feature_gate(hub, k, members):
+    """Karmada's PolicyPreemption gate is off by default: `preemption: Always`
+    takes nothing over."""
+    k("apply", "-f", seed("deployment.yaml"))
+    everything_on_eu(hub, "CPP placement")
     pp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
           "metadata": {"name": "mine", "namespace": "default"},
           "spec": {"preemption": "Always",
@@ -508,13 +514,7 @@ def test_cluster_propagation_policy_and_priority(preempt_hub, tmp_path):
     k = make_kubectl(hub, tmp_path, KUBECTL_VERSION)
     add_members(hub)
     k("apply", "-f", seed("deployment.yaml"))
-    cpp = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
-           "metadata": {"name": "everything"},
-           "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment"}],
-                    "placement": {"clusterAffinity": {"clusterNames": ["eu"]}}}}
-    code, out, _ = hub.request("POST", "/apis/policy.karmada.io/v1alpha1/clusterpropagationpolicies", cpp)
-    assert code == 201, out
-    wait_for(lambda: shares(hub, "hello-deployment") == {"eu": 3}, what="CPP placement (Duplicated)")
+    everything_on_eu(hub, "CPP placement (Duplicated)")
     code, dep, _ = hub.get(DEPLOY + "/hello")
     assert dep["metadata"]["annotations"]["clusterpropagationpolicy.karmada.io/name"] == "everything"
     # A PropagationPolicy (preemption Always) takes it over.

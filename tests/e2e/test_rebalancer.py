@@ -4,13 +4,12 @@ manifests of Karmada's documentation (tutorials/workload-rebalancer.md,
 userguide/scheduling/priority-scheduling.md)."""
 import calendar
 import json
-import os
 import time
 
 import pytest
 
-from conftest import Hub, Kubectl, make_kubectl
-from test_kinds import KUBECTL_VERSION, Fleet, apply, wait_for
+from conftest import Kubectl, make_kubectl, run_sim_fleet
+from test_kinds import KUBECTL_VERSION, apply, wait_for
 
 RB = "/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings/"
 WR = "/apis/apps.karmada.io/v1alpha1/workloadrebalancers/"
@@ -91,21 +90,7 @@ def epoch(ts):
 
 @pytest.fixture
 def fleet(tmp_path, request):
-    f = Fleet(str(tmp_path))
-    extra = getattr(request, "param", ())
-    if extra:
-        f.hub = Hub(os.path.join(str(tmp_path), "hub"), extra=extra)
-        os.makedirs(f.hub.data_dir, exist_ok=True)
-    try:
-        f.start()
-        yield f
-    except Exception:
-        print(f.logs_text())
-        print("hub log:\n" + f.hub.read_log())
-        raise
-    finally:
-        rcs = f.stop()
-    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r\n%s" % (rcs, f.logs_text())
+    yield from run_sim_fleet(str(tmp_path), hub_extra=getattr(request, "param", ()))
 
 
 @pytest.fixture

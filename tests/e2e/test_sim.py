@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BIN, SEED, Kubectl, stop_process
+from conftest import BIN, SEED, Kubectl, stop_process, wait_for as poll
 
 SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
 POD_RE = re.compile(r"^hello-(%s{1,10})-%s{5}$" % (SAFE, SAFE))
@@ -77,14 +77,7 @@ def http_get(port, path):
 
 
 def wait_for(fn, timeout=15, interval=0.1, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+    return poll(what, fn, timeout, interval)
 
 
 @pytest.fixture

@@ -14,20 +14,7 @@
 
 #include "aggregate.h"
 #include "jsonutil.h"
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
+#include "testutil.h"
 
 static const char *BINDING =
     "{'metadata':{'name':'hello-deployment','namespace':'default','generation':2},"

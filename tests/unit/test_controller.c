@@ -22,6 +22,7 @@
 
 #include "controller.h"
 #include "jsonutil.h"
+#include "testutil.h"
 #include "objects.h"
 #include "render.h"
 
@@ -30,20 +31,6 @@ struct fx {
 	struct obj_ctx objs;
 	struct controller *ctl;
 };
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
 
 static const struct kind_info *K(const char *g, const char *v, const char *k) { return kinds_find_kind(g, v, k); }
 

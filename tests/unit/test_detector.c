@@ -14,21 +14,7 @@
 
 #include "detector.h"
 #include "jsonutil.h"
-
-/* JSON with ' for " so the cases stay readable. */
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
+#include "testutil.h"
 
 static const char *DEPLOY = "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'hello','namespace':'default',"
 			    "'uid':'u1','labels':{'app':'hello','tier':'web'}}}";

@@ -17,23 +17,10 @@
 
 #include "failover.h"
 #include "jsonutil.h"
+#include "testutil.h"
 #include "kinds.h"
 #include "scheduler.h"
 #include "timefmt.h"
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
 
 static char *pr(const cJSON *j)
 {
@@ -291,6 +278,36 @@ static void test_inject_state(void **state)
 	cJSON_Delete(b);
 }
 
+/* corev1.Toleration.ToleratesTaint, shared by the scheduler's filter and
+ * the taint manager. */
+static void test_tolerates_taint(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *tol;
+		const char *key, *value, *effect;
+		bool want;
+	} cases[] = {
+	    {"{'key':'k','operator':'Equal','value':'v','effect':'NoExecute'}", "k", "v", "NoExecute", true},
+	    {"{'key':'k','value':'v'}", "k", "v", "NoSchedule", true}, /* empty operator = Equal, empty effect = all */
+	    {"{'key':'k','operator':'Equal','value':'v'}", "k", "w", "NoExecute", false},
+	    {"{'key':'k','operator':'Equal'}", "k", NULL, "NoExecute", true}, /* no value on either side */
+	    {"{'key':'k','operator':'Exists','effect':'NoSchedule'}", "k", "v", "NoExecute", false},
+	    {"{'key':'k','operator':'Exists'}", "k", "v", "NoExecute", true},
+	    {"{'key':'j','operator':'Exists'}", "k", "v", "NoExecute", false},
+	    {"{'operator':'Exists','effect':'NoExecute'}", "any", "v", "NoExecute", true}, /* empty key + Exists */
+	    {"{'operator':'Exists'}", "any", "", "NoSchedule", true},
+	    {"{'operator':'Equal','value':'v'}", "k", "v", "NoExecute", false}, /* empty key needs Exists */
+	    {"{'key':'k','operator':'Gt','value':'v'}", "k", "v", "NoExecute", false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cJSON *tol = jq(cases[i].tol);
+		if (sched_tolerates_taint(tol, cases[i].key, cases[i].value, cases[i].effect) != cases[i].want)
+			fail_msg("case %zu: %s", i, cases[i].tol);
+		cJSON_Delete(tol);
+	}
+}
+
 static void test_default_tolerations(void **state)
 {
 	struct failover_config cfg = {.not_ready_toleration_s = 20, .unreachable_toleration_s = 300};
@@ -425,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_evict_and_assess),
 		cmocka_unit_test(test_preserve_state),
 		cmocka_unit_test(test_inject_state),
+		cmocka_unit_test(test_tolerates_taint),
 		cmocka_unit_test(test_default_tolerations),
 		cmocka_unit_test(test_mask_unreachable),
 		cmocka_unit_test(test_scheduler_taints_and_evictions),

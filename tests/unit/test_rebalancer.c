@@ -13,22 +13,9 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "testutil.h"
 #include "rebalancer.h"
 #include "timefmt.h"
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
 
 static void expect_json(const cJSON *got, const char *want)
 {

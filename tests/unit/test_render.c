@@ -14,21 +14,8 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "testutil.h"
 #include "render.h"
-
-static cJSON *jq(const char *s)
-{
-	char *t = strdup(s);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(t);
-	if (!j)
-		print_error("bad test JSON: %s\n", t);
-	free(t);
-	assert_non_null(j);
-	return j;
-}
 
 /* Independent reimplementation of names.GenerateWorkName (FNV-1a-32 of the
  * plain lower-cased "<ns>-<name>-<kind>", decimal, SafeEncodeString). */
