@@ -758,9 +758,10 @@ int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, cons
 		}
 		const char *bname = meta_str(obj, "name");
 		if (bname && strcmp(bname, name) != 0) {
-			cJSON_Delete(obj);
+			/* bname lives in obj: the message first, then the free. */
 			api_error_set(e, 400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)",
 				      bname, name);
+			cJSON_Delete(obj);
 			return -1;
 		}
 		json_set_str(json_ensure_obj(obj, "metadata"), "name", name);

@@ -349,3 +349,18 @@ def test_resource_version_reached_while_waiting_is_served(hub):
     # Only changes after the requested revision: w1 only if it came after it.
     assert ev["type"] == "ADDED" and ev["object"]["metadata"]["name"] == ("w1" if r1 > cur + 1 else "w2"), (ev, r1, cur)
     assert int(ev["object"]["metadata"]["resourceVersion"]) > cur + 1
+
+
+def test_apply_creating_with_another_name_is_400_and_changes_nothing(hub):
+    """A server-side apply that would create an object whose body names
+    another object: 400 naming both (the message was once formatted from a
+    freed tree — found by fuzz_http under ASan), and nothing is created."""
+    before = seed(hub)
+    body = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {k: v}\n"
+    for mgr in ("?fieldManager=t", "?fieldManager=t&force=true"):
+        code, st, _ = hub.request("PATCH", CM + "/absent" + mgr, body.encode(), ctype=APPLY)
+        assert_status(code, st, 400, "BadRequest")
+        assert "(other)" in st["message"] and "(absent)" in st["message"], st
+        assert snapshot(hub) == before
+        assert hub.get(CM + "/absent")[0] == 404
+        assert hub.get(CM + "/other")[0] == 404
