@@ -99,7 +99,7 @@ $(BUILD)/bin/atoll-agent: $(AGENT_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/libatoll.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a | check-deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libatollhub.a $(BUILD)/libatoll.a $(LDLIBS) -lcmocka
 
 # Each binary's output (cmocka's report and the log lines of deliberate
 # failures: injected disk I/O errors, refused handshakes) goes to

@@ -528,6 +528,12 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	ensure_namespace(aa, ns);
 	log_kv(LOG_INFO, create ? "cluster registered" : "cluster re-registered", "cluster", cluster, "agent",
 	       r.agent_version[0] ? r.agent_version : "-", NULL);
+	/* A new agent session's first heartbeat is written through, so readers
+	 * of the Lease see at once that the agent is back (later renewals are
+	 * written every half lease). */
+	struct probe *session = probe_get(aa, cluster, false);
+	if (session)
+		session->stored = 0;
 	cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
