@@ -11,6 +11,7 @@
 #include "apiserver.h"
 #include "hubmetrics.h"
 #include "controller.h"
+#include "leader.h"
 #include "listenguard.h"
 #include "log.h"
 #include "numparse.h"
@@ -79,6 +80,9 @@ static void serve_usage(FILE *f)
 	      "  --etcd-certfile FILE         client certificate for etcd\n"
 	      "  --etcd-keyfile FILE          its key\n"
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
+	      "  --leader-elect-lease-duration D  with --store etcd, several hubs may share the prefix; the\n"
+	      "                               controllers run in one of them, elected by the Lease\n"
+	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
@@ -127,6 +131,30 @@ static int parse_feature_gates(const char *arg, bool *policy_preemption)
 	return 0;
 }
 
+/* Starts and stops the controllers as this hub gains and loses the Lease. */
+struct leading_ctx {
+	struct event_base *loop;
+	struct store *st;
+	struct apiserver *api;
+	struct agentapi *agents;
+	struct controller **ctl;
+	bool policy_preemption;
+};
+
+static void on_leading(bool leading, void *ud)
+{
+	struct leading_ctx *lc = ud;
+	if (leading && !*lc->ctl) {
+		/* From the store, not from memory: a full resync. */
+		*lc->ctl = controller_start(lc->loop, lc->st, apiserver_objects(lc->api));
+		controller_set_policy_preemption(*lc->ctl, lc->policy_preemption);
+	} else if (!leading && *lc->ctl) {
+		controller_stop(*lc->ctl);
+		*lc->ctl = NULL;
+	}
+	agentapi_set_monitoring(lc->agents, leading);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "33";
@@ -136,6 +164,7 @@ static int cmd_serve(int argc, char **argv)
 	struct secure_opts sec = {0};
 	const char *tls_port_file = NULL, *backend = "sqlite";
 	struct etcd_options etcd = {0};
+	int lease_s = 15;
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 1100},
 		{"etcd-servers", required_argument, NULL, 1101},
@@ -143,6 +172,7 @@ static int cmd_serve(int argc, char **argv)
 		{"etcd-certfile", required_argument, NULL, 1103},
 		{"etcd-keyfile", required_argument, NULL, 1104},
 		{"etcd-prefix", required_argument, NULL, 1105},
+		{"leader-elect-lease-duration", required_argument, NULL, 1106},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -224,6 +254,16 @@ static int cmd_serve(int argc, char **argv)
 		case 1103: etcd.certfile = optarg; break;
 		case 1104: etcd.keyfile = optarg; break;
 		case 1105: etcd.prefix = optarg; break;
+		case 1106: {
+			long long ms;
+			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms % 1000) {
+				fprintf(stderr, "atoll-hub serve: invalid --leader-elect-lease-duration %s (want whole seconds, "
+						"at least 1s)\n", optarg);
+				return 2;
+			}
+			lease_s = (int)(ms / 1000);
+			break;
+		}
 		case 1011:
 			if (num_parse_int(optarg, 1, INT_MAX, &sec.max_pending_per_client) < 0) {
 				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s (want a whole number above 0)\n", optarg);
@@ -287,7 +327,7 @@ static int cmd_serve(int argc, char **argv)
 	loop = event_base_new();
 	log_attach(loop); /* "(repeated N times)" when the window ends */
 	if (etcd.servers)
-		store_etcd_keepalive(st, loop);
+		store_etcd_start_watch(st, loop);
 	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
 				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
@@ -298,8 +338,13 @@ static int cmd_serve(int argc, char **argv)
 	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
-	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
-	controller_set_policy_preemption(ctl, policy_preemption);
+	/* On etcd, several hubs may share the store: the controllers run in
+	 * the one the Lease elects (leader.h), started below. */
+	struct controller *ctl = NULL;
+	if (!etcd.servers) {
+		ctl = controller_start(loop, st, apiserver_objects(api));
+		controller_set_policy_preemption(ctl, policy_preemption);
+	}
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
@@ -337,6 +382,13 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	struct leader *leader = NULL;
+	struct leading_ctx lc = {loop, st, api, agents, &ctl, policy_preemption};
+	if (etcd.servers) {
+		agentapi_set_monitoring(agents, false);
+		struct leader_config lcfg = {.duration_s = lease_s};
+		leader = leader_start(loop, st, &lcfg, on_leading, &lc);
+	}
 	char bound[320];
 	if (sec.listen)
 		log_kv(LOG_INFO, "serving HTTPS", "address", bound_address(sec.listen, tls_port, bound, sizeof bound), NULL);
@@ -344,6 +396,12 @@ static int cmd_serve(int argc, char **argv)
 		log_kv(LOG_INFO, "serving the API", "address", bound_address(listen, port, bound, sizeof bound), "data-dir",
 		       data_dir, NULL);
 	event_base_dispatch(loop);
+	if (leader) {
+		controller_stop(ctl); /* its last writes, while still fenced */
+		ctl = NULL;
+		leader_stop(leader);  /* releases the Lease */
+		store_commit(st);
+	}
 	statusfeed_free(feed);
 	agentapi_free(agents);
 	controller_stop(ctl);
