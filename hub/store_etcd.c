@@ -1391,8 +1391,14 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 			return NULL;
 		}
 		if (l1 == l2 || attempt >= 20) {
+			/* The live watch starts after the newest object write, not
+			 * after the list's revision: a list served by a member that
+			 * just restarted was seen to miss the last writes before
+			 * its revision (chaos-ha); replaying them is harmless. */
 			e->drev = l2;
-			e->wrev = h > l2 ? h : l2;
+			e->wrev = l2 ? l2 : h;
+			log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld, %d retries)",
+				 e->cn, h, l2, attempt);
 			break;
 		}
 	}

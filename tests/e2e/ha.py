@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import BIN, Hub, stop_process
+from conftest import BIN, Hub, free_port, stop_process
 from etcd import EtcdCluster
 
 MEMBERS = (("eu", "eu-west"), ("ap", "ap-south"), ("us", "us-east"))
@@ -49,8 +49,10 @@ class HAFleet:
         for i in range(hubs):
             d = os.path.join(self.tmp, "hub%d" % i)
             os.makedirs(d, exist_ok=True)
+            # A fixed port (the last --insecure-listen wins): a restarted hub
+            # is where the agents' --hub list says it is.
             self.hubs.append(Hub(d, tls=False, extra=self.etcd.hub_args(PREFIX) + [
-                "--leader-elect-lease-duration", "%ds" % lease_s, "--log-level", "debug"]))
+                "--leader-elect-lease-duration", "%ds" % lease_s, "--insecure-listen", "127.0.0.1:%d" % free_port()]))
         self.sim = None
         self.agents = {}
         self.logs = []
