@@ -351,6 +351,22 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 	return rc;
 }
 
+/* The mod_revision of an etcd key as of revision at. */
+static int raw_get_at(struct etcd_store *e, const char *k, long long at, long long *mod_rev)
+{
+	cJSON *req = cJSON_CreateObject();
+	add_b64(req, "key", k, strlen(k));
+	add_num(req, "revision", at);
+	cJSON *resp = call(e, "/v3/kv/range", req);
+	cJSON_Delete(req);
+	if (!resp)
+		return STORE_ERROR;
+	const cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), 0);
+	*mod_rev = kv ? num(kv, "mod_revision") : 0;
+	cJSON_Delete(resp);
+	return kv ? STORE_OK : STORE_NOT_FOUND;
+}
+
 static int remote_get(struct store *s, const char *key, char **value, long long *mod_rev)
 {
 	struct etcd_store *e = E(s);
@@ -1374,34 +1390,23 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	if (rc == STORE_OK && num_parse_ll(v, 0, LLONG_MAX, &e->compacted) < 0)
 		e->compacted = 0;
 	free(v);
-	/* One list fills the copy. The newest object write (m/last) is read
-	 * before and after it: equal, no object changed in between, so the
-	 * live watch may start right after the list's revision. */
-	for (int attempt = 0;; attempt++) {
-		char *lk = ekey(e, "m/", "last");
-		long long l1 = 0, l2 = 0, h = 0;
-		int r1 = raw_get(e, lk, NULL, NULL, &l1);
-		cache_free(e);
-		int rl = r1 == STORE_ERROR ? STORE_ERROR : remote_list(&e->base, "", cache_load_item, e, &h);
-		int r2 = rl == STORE_ERROR ? STORE_ERROR : raw_get(e, lk, NULL, NULL, &l2);
-		free(lk);
-		if (r1 == STORE_ERROR || rl == STORE_ERROR || r2 == STORE_ERROR) {
-			snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
-			et_close(&e->base);
-			return NULL;
-		}
-		if (l1 == l2 || attempt >= 20) {
-			/* The live watch starts after the newest object write, not
-			 * after the list's revision: a list served by a member that
-			 * just restarted was seen to miss the last writes before
-			 * its revision (chaos-ha); replaying them is harmless. */
-			e->drev = l2;
-			e->wrev = l2 ? l2 : h;
-			log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld, %d retries)",
-				 e->cn, h, l2, attempt);
-			break;
-		}
+	/* One list fills the copy: a consistent snapshot at its revision H
+	 * (every page is read at H). The live watch starts right after H;
+	 * the newest object write at H (m/last read at H) is the revision
+	 * delivered so far. */
+	long long h = 0, l = 0;
+	char *lk = ekey(e, "m/", "last");
+	int rl = remote_list(&e->base, "", cache_load_item, e, &h);
+	int r2 = rl == STORE_OK ? raw_get_at(e, lk, h, &l) : STORE_ERROR;
+	free(lk);
+	if (rl != STORE_OK || r2 == STORE_ERROR) {
+		snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
+		et_close(&e->base);
+		return NULL;
 	}
+	e->drev = l;
+	e->wrev = h;
+	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
 	return &e->base;
