@@ -1,6 +1,8 @@
 /* leader — see leader.h. */
 #include "leader.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,20 @@ static int write_lease(struct leader *l, cJSON *o, long long expect_rev, bool ac
 	return rc;
 }
 
+/* A holder "HOST_PID" on this host whose process is gone (kill -9): no
+ * need to wait for its Lease to run out. */
+static bool holder_gone(const char *holder)
+{
+	char host[128] = "";
+	gethostname(host, sizeof host - 1);
+	size_t n = strlen(host);
+	if (!n || strncmp(holder, host, n) != 0 || holder[n] != '_')
+		return false;
+	char *end = NULL;
+	long pid = strtol(holder + n + 1, &end, 10);
+	return end && !*end && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 static void tick(struct leader *l)
 {
 	char *value = NULL;
@@ -169,9 +185,11 @@ static void tick(struct leader *l)
 	/* Free (released, or empty holder) or not renewed for a whole duration
 	 * as this hub observes it: take it over. */
 	double d = json_get_num(o, "spec.leaseDurationSeconds", l->duration_s);
-	if (!holder || !holder[0] || now - l->obs_at >= d) {
+	if (!holder || !holder[0] || now - l->obs_at >= d || holder_gone(holder)) {
+		char prev[160]; /* write_lease replaces the holder in o */
+		snprintf(prev, sizeof prev, "%s", holder ? holder : "");
 		if (write_lease(l, o, rev, true, &nrev) == STORE_OK) {
-			log_kv(LOG_INFO, "took the lease over", "previous holder", holder ? holder : "", NULL);
+			log_kv(LOG_INFO, "took the lease over", "previous holder", prev, NULL);
 			set_leading(l, true, nrev);
 		}
 	}

@@ -11,8 +11,9 @@
  * Timing (d = lease duration): every d/5 the leader renews; another hub
  * takes over once it has seen the same Lease record for d (observed time,
  * not the holder's clock), so a dead leader is replaced within d + d/5.
- * A leader that cannot renew for d, or whose write is fenced, stops
- * leading at once. */
+ * A holder on this host whose process is gone (kill -9, then a restart)
+ * is taken over at once. A leader that cannot renew for d, or whose write
+ * is fenced, stops leading at once. */
 #ifndef ATOLL_LEADER_H
 #define ATOLL_LEADER_H
 
