@@ -83,6 +83,8 @@ static void serve_usage(FILE *f)
 	      "  --leader-elect-lease-duration D  with --store etcd, several hubs may share the prefix; the\n"
 	      "                               controllers run in one of them, elected by the Lease\n"
 	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
+	      "  --leader-elect-identity NAME holderIdentity in that Lease (default HOST_PID; a holder\n"
+	      "                               HOST_PID on this host whose process is gone is taken over at once)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
@@ -165,6 +167,7 @@ static int cmd_serve(int argc, char **argv)
 	const char *tls_port_file = NULL, *backend = "sqlite";
 	struct etcd_options etcd = {0};
 	int lease_s = 15;
+	const char *lease_id = NULL;
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 1100},
 		{"etcd-servers", required_argument, NULL, 1101},
@@ -173,6 +176,7 @@ static int cmd_serve(int argc, char **argv)
 		{"etcd-keyfile", required_argument, NULL, 1104},
 		{"etcd-prefix", required_argument, NULL, 1105},
 		{"leader-elect-lease-duration", required_argument, NULL, 1106},
+		{"leader-elect-identity", required_argument, NULL, 1107},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -254,6 +258,7 @@ static int cmd_serve(int argc, char **argv)
 		case 1103: etcd.certfile = optarg; break;
 		case 1104: etcd.keyfile = optarg; break;
 		case 1105: etcd.prefix = optarg; break;
+		case 1107: lease_id = optarg; break;
 		case 1106: {
 			long long ms;
 			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms % 1000) {
@@ -386,7 +391,7 @@ static int cmd_serve(int argc, char **argv)
 	struct leading_ctx lc = {loop, st, api, agents, &ctl, policy_preemption};
 	if (etcd.servers) {
 		agentapi_set_monitoring(agents, false);
-		struct leader_config lcfg = {.duration_s = lease_s};
+		struct leader_config lcfg = {.duration_s = lease_s, .identity = lease_id};
 		leader = leader_start(loop, st, &lcfg, on_leading, &lc);
 	}
 	char bound[320];

@@ -52,7 +52,10 @@ class HAFleet:
             # A fixed port (the last --insecure-listen wins): a restarted hub
             # is where the agents' --hub list says it is.
             self.hubs.append(Hub(d, tls=False, extra=self.etcd.hub_args(PREFIX) + [
-                "--leader-elect-lease-duration", "%ds" % lease_s, "--insecure-listen", "127.0.0.1:%d" % free_port()]))
+                "--leader-elect-lease-duration", "%ds" % lease_s, "--insecure-listen", "127.0.0.1:%d" % free_port(),
+                # not HOST_PID: a dead holder on this host would be taken over
+                # at once, and the tests want the Lease's own timing
+                "--leader-elect-identity", "hub%d" % i]))
         self.sim = None
         self.agents = {}
         self.logs = []
@@ -113,11 +116,11 @@ class HAFleet:
         return o if code == 200 else None
 
     def leader(self):
-        """The hub whose pid the Lease names, once one holds it."""
+        """The live hub the Lease names, once one holds it."""
         lease = self.lease()
         holder = (lease or {}).get("spec", {}).get("holderIdentity") or ""
-        for h in self.alive():
-            if holder.endswith("_%d" % h.proc.pid):
+        for i, h in enumerate(self.hubs):
+            if holder == "hub%d" % i and h in self.alive():
                 return h
         return None
 
