@@ -667,7 +667,12 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 		return NULL;
 	}
 	/* Several hubs share one revision space: an agent that moved here
-	 * from a hub further ahead waits until this one has caught up. */
+	 * from a hub further ahead waits until this one has caught up. A
+	 * revision never made (the data was replaced) is refused. */
+	if (since > cur && since > (aa->store->head ? aa->store->head(aa->store) : cur)) {
+		*expired = true;
+		return NULL;
+	}
 	if (since >= cur)
 		return NULL;
 	struct collect c = {.aa = aa, .answer = proto_work_events_new(0, false, false)};

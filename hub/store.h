@@ -146,6 +146,10 @@ struct store {
 	void *on_open_ud;
 	struct store_rollback_subscriber rsubs[4];
 	int nrsubs;
+	/* Optional (NULL: store_revision): the newest revision the backend's
+	 * cluster has made, which may be ahead of store_revision() when other
+	 * hubs write (etcd). A revision above it was never made. */
+	long long (*head)(struct store *s);
 };
 
 /* SQLite backend: one file DIR/atoll.db (created if missing), locked

@@ -822,11 +822,15 @@ static int et_del(struct store *s, const char *key, long long expect_rev, long l
 	return STORE_OK;
 }
 
+static void catch_up(struct etcd_store *e);
+
 static int et_commit(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	if (!e->in_batch)
 		return STORE_OK;
+	if (e->streaming)
+		catch_up(e);
 	e->in_batch = false;
 	struct pending *p = e->pend;
 	int n = e->npend;
@@ -1010,6 +1014,52 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 	return rc;
 }
 
+static void stream_event(struct etcd_store *e, long long rev, enum store_event_type t, const char *key, char *value,
+			 char *prev);
+
+/* Read-your-writes: before store_commit() returns (and the API server
+ * releases its answers), every change up to this hub's newest write is
+ * delivered, in order, by one blocking replay of the prefix; the live
+ * watch then skips what was delivered. A failed replay leaves it all to
+ * the live watch. */
+static void catch_up(struct etcd_store *e)
+{
+	long long top = 0;
+	for (int i = 0; i < e->nown; i++)
+		if (e->own[i].rev > top)
+			top = e->own[i].rev;
+	if (top <= e->drev)
+		return;
+	char *want = ekey(e, "r/", "");
+	struct replay r = {.e = e, .want = want, .strip = strlen(e->prefix) + 2, .since = e->drev, .target = top};
+	cJSON *req = cJSON_CreateObject();
+	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
+	char *end = range_end(e->prefix);
+	add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	add_b64(cr, "range_end", end, strlen(end));
+	add_num(cr, "start_revision", e->drev + 1);
+	cJSON_AddTrueToObject(cr, "prev_kv");
+	char *body = json_print(req);
+	cJSON_Delete(req);
+	free(end);
+	setup_request(e, "/v3/watch", body, on_watch, &r, ETCD_TIMEOUT_MS);
+	curl_easy_perform(e->curl);
+	free(body);
+	free(r.line.data);
+	bool ok = r.done && !r.failed && !r.compacted;
+	for (int i = 0; i < r.n; i++) {
+		if (ok)
+			stream_event(e, r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev);
+		else {
+			free(r.ev[i].value);
+			free(r.ev[i].prev);
+		}
+		free(r.ev[i].key);
+	}
+	free(r.ev);
+	free(want);
+}
+
 /* Keeps the newest keep_last revisions of etcd's history. */
 static int et_compact(struct store *s, long long keep_last)
 {
@@ -1048,6 +1098,16 @@ static int et_compact(struct store *s, long long keep_last)
 
 static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->rev; }
 static long long et_compacted(struct store *s) { return E(s)->compacted; }
+
+/* etcd's current revision, asked (rare: a client ahead of this hub). */
+static long long et_head(struct store *s)
+{
+	struct etcd_store *e = E(s);
+	char *k = ekey(e, "m/", "last");
+	raw_get(e, k, NULL, NULL, NULL);
+	free(k);
+	return e->rev;
+}
 
 static long long et_size(struct store *s)
 {
@@ -1169,7 +1229,8 @@ static void stream_message(struct etcd_store *e, const char *text)
 		free(p);
 		free(k);
 	}
-	(void)hr;
+	if (hr > e->rev)
+		e->rev = hr;
 	cJSON_Delete(msg);
 }
 
@@ -1345,6 +1406,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	}
 	struct etcd_store *e = calloc(1, sizeof *e);
 	e->base.ops = &etcd_ops;
+	e->base.head = et_head;
 	snprintf(e->prefix, sizeof e->prefix, "%s", o->prefix && o->prefix[0] ? o->prefix : "/atoll/");
 	size_t pl = strlen(e->prefix);
 	if (e->prefix[pl - 1] != '/' && pl + 1 < sizeof e->prefix)
