@@ -622,12 +622,12 @@ static void own_add(struct etcd_store *e, const char *key, long long rev)
 
 static void written(struct etcd_store *e, const struct store_event *ev)
 {
-	/* With the live watch, committed subscribers hear of this write when
-	 * the stream shows it, in order with every other hub's writes. */
+	/* With the live watch, committed subscribers hear of this write at
+	 * store_commit() if nothing came in between, else when the stream
+	 * shows it, in order with every other hub's writes. */
 	if (e->streaming)
 		own_add(e, ev->key, ev->rev);
-	else
-		add_pending(e, ev);
+	add_pending(e, ev);
 	if (!e->in_batch) {
 		e->in_batch = true;
 		if (e->base.on_open)
@@ -822,25 +822,42 @@ static int et_del(struct store *s, const char *key, long long expect_rev, long l
 	return STORE_OK;
 }
 
-static void catch_up(struct etcd_store *e);
+static bool own_take(struct etcd_store *e, long long rev);
 
 static int et_commit(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	if (!e->in_batch)
 		return STORE_OK;
-	if (e->streaming)
-		catch_up(e);
 	e->in_batch = false;
 	struct pending *p = e->pend;
 	int n = e->npend;
 	e->pend = NULL;
 	e->npend = e->pcap = 0;
+	/* With the live watch: this hub's writes that directly follow what
+	 * was delivered (no other writer in between: always so with one hub)
+	 * are delivered now, so this hub's own watches and long-polls see them
+	 * before its answers leave (read-your-writes); from the first gap on,
+	 * the stream delivers them in order with the other hubs' writes. */
+	bool gap = false;
 	for (int i = 0; i < n; i++) {
-		struct store_event_cache cache = {0};
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
-		store_notify_committed(s, &ev);
-		store_event_cache_clear(&cache);
+		bool now = true;
+		if (e->streaming) {
+			if (p[i].rev <= e->drev) /* the stream was faster */
+				now = false;
+			else if (gap || p[i].rev != e->drev + 1)
+				now = false, gap = true;
+			else {
+				own_take(e, p[i].rev);
+				e->drev = p[i].rev;
+			}
+		}
+		if (now) {
+			struct store_event_cache cache = {0};
+			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+			store_notify_committed(s, &ev);
+			store_event_cache_clear(&cache);
+		}
 		free(p[i].key);
 		free(p[i].value);
 		free(p[i].prev);
@@ -1014,52 +1031,6 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 	return rc;
 }
 
-static void stream_event(struct etcd_store *e, long long rev, enum store_event_type t, const char *key, char *value,
-			 char *prev);
-
-/* Read-your-writes: before store_commit() returns (and the API server
- * releases its answers), every change up to this hub's newest write is
- * delivered, in order, by one blocking replay of the prefix; the live
- * watch then skips what was delivered. A failed replay leaves it all to
- * the live watch. */
-static void catch_up(struct etcd_store *e)
-{
-	long long top = 0;
-	for (int i = 0; i < e->nown; i++)
-		if (e->own[i].rev > top)
-			top = e->own[i].rev;
-	if (top <= e->drev)
-		return;
-	char *want = ekey(e, "r/", "");
-	struct replay r = {.e = e, .want = want, .strip = strlen(e->prefix) + 2, .since = e->drev, .target = top};
-	cJSON *req = cJSON_CreateObject();
-	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
-	char *end = range_end(e->prefix);
-	add_b64(cr, "key", e->prefix, strlen(e->prefix));
-	add_b64(cr, "range_end", end, strlen(end));
-	add_num(cr, "start_revision", e->drev + 1);
-	cJSON_AddTrueToObject(cr, "prev_kv");
-	char *body = json_print(req);
-	cJSON_Delete(req);
-	free(end);
-	setup_request(e, "/v3/watch", body, on_watch, &r, ETCD_TIMEOUT_MS);
-	curl_easy_perform(e->curl);
-	free(body);
-	free(r.line.data);
-	bool ok = r.done && !r.failed && !r.compacted;
-	for (int i = 0; i < r.n; i++) {
-		if (ok)
-			stream_event(e, r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev);
-		else {
-			free(r.ev[i].value);
-			free(r.ev[i].prev);
-		}
-		free(r.ev[i].key);
-	}
-	free(r.ev);
-	free(want);
-}
-
 /* Keeps the newest keep_last revisions of etcd's history. */
 static int et_compact(struct store *s, long long keep_last)
 {
@@ -1126,6 +1097,8 @@ static void stream_connect(struct etcd_store *e);
 
 static bool own_take(struct etcd_store *e, long long rev)
 {
+	if (!e->nown)
+		return false;
 	for (int i = 0; i < e->nown; i++)
 		if (e->own[i].rev == rev) {
 			free(e->own[i].key);
