@@ -61,6 +61,7 @@
 #define ETCD_PAGE 500
 
 struct pending {
+	long long after; /* the object write before it under the prefix (m/last's previous revision) */
 	long long rev;
 	enum store_event_type type;
 	char *key, *value, *prev;
@@ -104,6 +105,7 @@ struct etcd_store {
 	void (*fence_lost)(void *ud);
 	void *fence_ud;
 	bool lost;
+	long long txn_after;        /* m/last's revision before the last write's Txn */
 	/* The objects under P, as clients see them, sorted by key: kept by
 	 * this hub's writes at once and by the stream for everyone's. */
 	struct centry {
@@ -603,7 +605,7 @@ static void add_pending(struct etcd_store *e, const struct store_event *ev)
 		e->pcap = e->pcap ? e->pcap * 2 : 16;
 		e->pend = realloc(e->pend, (size_t)e->pcap * sizeof *e->pend);
 	}
-	e->pend[e->npend++] = (struct pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+	e->pend[e->npend++] = (struct pending){e->txn_after, ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
 					      ev->prev_value ? strdup(ev->prev_value) : NULL};
 }
 
@@ -697,6 +699,7 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	cJSON *put = cJSON_AddObjectToObject(op, "request_put");
 	add_b64(put, "key", last, strlen(last));
 	add_b64(put, "value", "", 0);
+	cJSON_AddTrueToObject(put, "prev_kv");
 	cJSON_AddItemToArray(ops, op);
 	ops = cJSON_AddArrayToObject(req, "failure");
 	op = cJSON_CreateObject();
@@ -742,6 +745,11 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	out.rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
 	if (e->fence_key && strcmp(key, e->fence_key) == 0)
 		e->fence_rev = value ? out.rev : 0; /* our own renewal moves the fence */
+	e->txn_after = num(cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(
+				       cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
+				   "prev_kv"),
+			   "mod_revision");
 	const cJSON *pkv = value ? cJSON_GetObjectItemCaseSensitive(
 					   cJSON_GetObjectItemCaseSensitive(first, "response_put"), "prev_kv")
 				 : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
@@ -835,7 +843,9 @@ static int et_commit(struct store *s)
 	e->pend = NULL;
 	e->npend = e->pcap = 0;
 	/* With the live watch: this hub's writes that directly follow what
-	 * was delivered (no other writer in between: always so with one hub)
+	 * was delivered (m/last's previous revision is the delivered one: no
+	 * other object write under the prefix in between; always so with one
+	 * hub)
 	 * are delivered now, so this hub's own watches and long-polls see them
 	 * before its answers leave (read-your-writes); from the first gap on,
 	 * the stream delivers them in order with the other hubs' writes. */
@@ -845,7 +855,7 @@ static int et_commit(struct store *s)
 		if (e->streaming) {
 			if (p[i].rev <= e->drev) /* the stream was faster */
 				now = false;
-			else if (gap || p[i].rev != e->drev + 1)
+			else if (gap || p[i].after != e->drev)
 				now = false, gap = true;
 			else {
 				own_take(e, p[i].rev);
@@ -888,7 +898,7 @@ static void replay_add(struct replay *r, long long rev, enum store_event_type t,
 		r->cap = r->cap ? r->cap * 2 : 64;
 		r->ev = realloc(r->ev, (size_t)r->cap * sizeof *r->ev);
 	}
-	r->ev[r->n++] = (struct pending){rev, t, strdup(key), value, prev};
+	r->ev[r->n++] = (struct pending){0, rev, t, strdup(key), value, prev};
 }
 
 static void replay_message(struct replay *r, const char *text, size_t len)
