@@ -281,12 +281,19 @@ def test_tls_client_certificates(tmp_path):
     c = EtcdCluster(str(tmp_path / "etcdtls"), tls=True).start()
     try:
         h = etcd_hub(tmp_path, c)
+        h2 = etcd_hub(tmp_path, c, "h2")
         try:
             st, a, _ = h.request("POST", CM, cm("secure"))
             assert st == 201, a
             assert etcd_kv(c, "core/configmaps/default/secure")["mod_revision"] == a["metadata"]["resourceVersion"]
+            # the second hub's live watch runs over TLS with the client certificate too
+            deadline = time.time() + 5
+            while time.time() < deadline and h2.get(CM + "/secure")[0] != 200:
+                time.sleep(0.05)
+            assert h2.get(CM + "/secure")[0] == 200
         finally:
             assert h.stop() == 0
+            assert h2.stop() == 0
         # without a client certificate etcd refuses, and the hub says so
         d = tmp_path / "nocert"
         d.mkdir()
