@@ -22,6 +22,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -74,13 +75,15 @@ class Chaos:
         self.member_uids = {}  # (member, name) -> uid
         self.recreated = []
         self.kills = 0
+        self.pauses = 0
+        self.paused = None
         self.etcd_kills = 0
         self.deployments = []
         self.watch_moves = 0
         self.errors = []
 
     def urls(self):
-        return [h.url for h in self.f.alive()]
+        return [h.url for h in self.f.alive() if h is not self.paused]
 
     # ---- clients ----
     def writer(self, t):
@@ -183,7 +186,21 @@ class Chaos:
         while time.time() < t_end:
             self.stop_writes.wait(self.kill_every)
             lead = self.f.leader()
-            if lead is not None and len(self.f.alive()) > 1:
+            if lead is not None and len(self.f.alive()) > 1 and self.kills == 1 and not self.pauses:
+                # Cut the leader off (SIGSTOP) until another hub has taken
+                # the Lease over, then let it run on: it still believes it
+                # leads, and its first writes must be fenced.
+                other = [h for h in self.f.alive() if h is not lead][0]
+                lead.proc.send_signal(signal.SIGSTOP)
+                self.pauses += 1
+                self.paused = lead
+                try:
+                    wait_for("another leader", lambda: self.f.leader(other) not in (None, lead),
+                             timeout=4 * self.f.lease_s + 5)
+                finally:
+                    lead.proc.send_signal(signal.SIGCONT)
+                    self.paused = None
+            elif lead is not None and len(self.f.alive()) > 1:
                 lead.kill9()
                 self.kills += 1
                 time.sleep(0.5)
@@ -347,7 +364,7 @@ class Chaos:
         if not converged:
             problems.append("agents did not converge: %s" % self.converged(report=True))
         counts = {
-            "seconds": round(self.elapsed, 1), "leader_kills": self.kills, "etcd_member_kills": self.etcd_kills,
+            "seconds": round(self.elapsed, 1), "leader_kills": self.kills, "leader_pauses": self.pauses, "etcd_member_kills": self.etcd_kills,
             "write_attempts": self.attempts, "writes_acknowledged": len(self.acked), "write_failures": self.failed,
             "watch_events": [len(h) for h in self.histories], "watch_reconnects": self.watch_moves,
             "deployments": len(self.deployments), "bindings_placed": len(chaos_b) - len(unplaced),
@@ -355,6 +372,14 @@ class Chaos:
             "member_objects_recreated": len(self.recreated),
             "lease_transitions": (f.lease() or {}).get("spec", {}).get("leaseTransitions"),
         }
+        stepped = fenced = 0
+        for h in f.hubs:
+            with open(os.path.join(h.data_dir, "hub.log"), errors="replace") as lf:
+                text = lf.read()
+            stepped += text.count("no longer leading")
+            fenced += text.count("fenced:")
+        counts["leaders_stepped_down"] = stepped
+        counts["fenced_writes"] = fenced
         print("chaos-ha: " + json.dumps(counts))
         return counts, problems
 

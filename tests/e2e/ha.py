@@ -115,9 +115,10 @@ class HAFleet:
         code, o, _ = (hub or self.any_hub()).get(LEASE_API)
         return o if code == 200 else None
 
-    def leader(self):
-        """The live hub the Lease names, once one holds it."""
-        lease = self.lease()
+    def leader(self, via=None):
+        """The live hub the Lease names (as hub `via` serves it), once one
+        holds it."""
+        lease = self.lease(via)
         holder = (lease or {}).get("spec", {}).get("holderIdentity") or ""
         for i, h in enumerate(self.hubs):
             if holder == "hub%d" % i and h in self.alive():
