@@ -270,7 +270,9 @@ def test_three_member_cluster_failover(tmp_path):
             for m in range(3):
                 kv = etcd_kv(c, "core/configmaps/default/w14", m)
                 assert kv and int(kv["mod_revision"]) == acked["w14"]
-            assert "trying the next etcd endpoint" in h.read_log()
+            # the blocking calls or the live watch (which moves both) went on to the next member
+            log = h.read_log()
+            assert "trying the next etcd endpoint" in log or "resuming from revision" in log, log
         finally:
             assert h.stop() == 0
     finally:
