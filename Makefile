@@ -5,8 +5,11 @@
 #   make valgrind   unit tests under valgrind
 #   make fuzz       every libFuzzer target for FUZZ_TIME seconds each (default 60); make fuzz-smoke: a few seconds
 #   make demo       start a hub and walk the seed with kubectl
-#   make bench      benchmarks (print figures)
+#   make bench      benchmarks (print figures); make bench-fleet: 10,000 stand-in agents on one hub
+#   make kubectl-matrix  kubectl's everyday verbs with kubectl 1.20, 1.27, 1.31, 1.32 and 1.33
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
+#   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
+#   make netns-test  members in network namespaces behind delay/fault proxies (latency, partitions, forward proxy)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
@@ -22,7 +25,7 @@ LDLIBS  += -levent -levent_pthreads -lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lc
 DEB_PKGS = libevent-dev libmbedtls-dev libcurl4-openssl-dev libcjson-dev libyaml-dev \
            libsqlite3-dev libprotobuf-c-dev libcmocka-dev python3-pytest python3-yaml etcd-server clang \
            libclang-rt-14-dev valgrind python3-cryptography chromium chromium-driver nodejs npm \
-           python3-pytest-xdist
+           python3-pytest-xdist python3-kubernetes
 
 LIB_SRC   := $(wildcard common/*.c proto/*.c)
 HUB_SRC   := $(filter-out hub/main.c,$(wildcard hub/*.c))
@@ -41,7 +44,7 @@ BINS      += $(BUILD)/bin/atoll-agent
 endif
 
 .PHONY: chaos-ha all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
-        fuzz-build fuzz-run checksrc
+        fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -66,9 +69,9 @@ $(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c | check-deps
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The protobuf schema of the built-in kinds (proto/schema/k8s.schema) as C tables.
-$(BUILD)/gen/k8s_schema.c: proto/schema/k8s.schema proto/schema/gen_schema.awk
+$(BUILD)/gen/k8s_schema.c: proto/schema/k8s.schema proto/schema/karmada.schema proto/schema/gen_schema.awk
 	@mkdir -p $(dir $@)
-	awk -f proto/schema/gen_schema.awk proto/schema/k8s.schema > $@.tmp && mv $@.tmp $@
+	awk -f proto/schema/gen_schema.awk proto/schema/k8s.schema proto/schema/karmada.schema > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/k8s_schema.o: $(BUILD)/gen/k8s_schema.c
 	@mkdir -p $(dir $@)
@@ -116,8 +119,20 @@ checksrc:
 # xdist_group run in one worker, one after the other. E2E_JOBS=0: one process.
 E2E_JOBS ?= 4
 E2E_PAR  := $(if $(filter 0,$(E2E_JOBS)),,-n $(E2E_JOBS) --dist loadgroup)
-e2e: all
+# Debian's kubectl 1.20 unpacked into build/kubectl-1.20 (never installed:
+# it would replace the kubectl on PATH); tests/e2e/conftest.py finds it there.
+.PHONY: kubectl-1.20
+kubectl-1.20:
+	@./tests/tools/ensure-kubectl-1.20.sh build/kubectl-1.20
+
+e2e: all kubectl-1.20 $(BUILD)/bin/bench_fleet
 	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
+
+# kubectl's everyday verbs with 1.20, 1.27, 1.31, 1.32 and 1.33 (make test runs 1.20 and 1.33).
+.PHONY: kubectl-matrix
+kubectl-matrix: all kubectl-1.20
+	ATOLL_KUBECTL_ALL=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q $(E2E_PAR) \
+	  tests/e2e/test_kubectl_versions.py $(PYTEST_ARGS)
 
 # The dashboard in headless Chromium (playwright-core from the lockfile).
 browser: all
@@ -146,9 +161,17 @@ e2e-etcd-smoke: all
 
 # The whole end-to-end suite once more with every hub over TLS (init +
 # --listen, kubectl with the generated admin.kubeconfig); test_tls.py ran above.
-e2e-tls: all
+# Member loss, cluster failover (ClusterTaintPolicy, graceful eviction,
+# purge modes, hub restart mid-eviction) and application failover, with
+# three simulated members and agents (about a minute).
+fault-failover: all
+	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
+
+# test_fleet.py and test_netns_smoke.py are TLS throughout already.
+e2e-tls: all kubectl-1.20
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
-	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py $(PYTEST_ARGS)
+	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py \
+	  --deselect tests/e2e/test_fleet.py --deselect tests/e2e/test_netns_smoke.py $(PYTEST_ARGS)
 
 # The agent with its member's API down for 60 s while Works are removed, then
 # the hub away (issue 10): CPU < 2%, a short log, deletions once the member is
@@ -198,7 +221,9 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
-bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch
+bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
+       $(BUILD)/bin/bench_fieldcheck
+	$(BUILD)/bin/bench_fieldcheck
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
@@ -218,9 +243,29 @@ $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent -lcjson
 
+# Stand-ins for N agents over TLS against one hub (issue 15; make bench-fleet, smoke in make test).
+$(BUILD)/bin/bench_fleet: tests/bench/bench_fleet.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/bench_fieldcheck: tests/bench/bench_fieldcheck.c $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bin/bench_sched: tests/bench/bench_sched.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# 10,000 stand-in agents on one hub, then a restart (issue 15; minutes). Figures: docs/benchmarks.md.
+FLEET_CLUSTERS ?= 10000
+bench-fleet: all $(BUILD)/bin/bench_fleet
+	$(BUILD)/bin/bench_fleet --clusters $(FLEET_CLUSTERS) --restart --budget 3600
+
+# Members in their own network namespaces on region-like links (netem, or a delay-and-fault
+# proxy where the kernel has none): seed walkthrough, write -> applied per region, partition
+# and heal. Needs root and iproute2 (skips otherwise). Minutes.
+netns-test: all
+	ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -s tests/netns $(PYTEST_ARGS)
 
 demo: all
 	/usr/bin/python3 tests/tools/demo.py $(ARGS)

@@ -32,6 +32,7 @@ struct hub_tls_options {
 	bool insecure_skip_verify;
 	char *pinned_pubkey; /* "sha256//..." */
 	char *bearer_token;
+	char *proxy_url; /* --proxy-url: every request to the hub goes through it */
 	char *token;              /* --token: bootstrap token for the first join */
 	char *ca_cert_hash;       /* --ca-cert-hash sha256:<hex> */
 	long long renew_before_s; /* --cert-renew-before; 0: a third of the lifetime */
@@ -95,7 +96,7 @@ struct gv {
 	struct gv *next;
 };
 
-enum slot_step { ST_DISCOVER, ST_NS_GET, ST_NS_CREATE, ST_GET, ST_APPLY };
+enum slot_step { ST_DISCOVER, ST_NS_GET, ST_NS_CREATE, ST_GET, ST_APPLY, ST_SCHEMA };
 enum slot_state { S_IDLE, S_QUEUED, S_BUSY };
 
 struct work;
@@ -126,6 +127,13 @@ struct slot {
 	struct event *retry_ev;
 	struct backoff bo;
 	struct slot *qnext;
+	/* The member's schema (mschema.c): desired pruned of what the member
+	 * does not declare; dropped names those fields (in the Work status). */
+	bool pruned;
+	int schema_reqs;
+	cJSON *dropped;
+	char schema_path[512];
+	struct slot *wnext; /* in agent.schema_waiters */
 };
 
 struct work {
@@ -194,7 +202,25 @@ struct agent {
 	struct event *renew_ev;
 	struct http_call *renew_call;
 	struct backoff renew_bo;
+
+	struct mschema *mschema; /* the member's OpenAPI (mschema.c) */
+	/* One schema document is fetched at a time; slots that need one
+	 * meanwhile wait here (busy, no call) for its answer. */
+	bool schema_fetching;
+	struct slot *schema_waiters;
 };
+
+/* mschema.c: the member's published schema. mschema_next gives the next
+ * document to fetch for group/version (NULL: settled); mschema_answer
+ * takes its answer; mschema_prune removes from obj what the member does
+ * not declare, appending the paths to dropped (-1: no schema known). */
+struct mschema;
+const char *mschema_next(struct agent *ag, const char *group, const char *version, char *path, size_t len);
+void mschema_answer(struct agent *ag, const char *group, const char *version, const char *path, int status,
+		    const char *body, size_t len);
+int mschema_prune(struct agent *ag, const char *group, const char *version, const char *kind, cJSON *obj,
+		  cJSON *dropped);
+void mschema_free(struct agent *ag);
 
 /* main.c */
 void agent_free_config(struct agent_config *c);

@@ -159,7 +159,8 @@ static enum join_result join_once(struct agent *ag, const char *url, char *msg, 
 {
 	const struct agent_config *c = &ag->cfg;
 	/* 1. The CA, anonymously and unverified (nothing secret is sent). */
-	struct http_target anon = {.base_url = url, .user_agent = "atoll-agent/" AGENT_VERSION};
+	struct http_target anon = {.base_url = url, .user_agent = "atoll-agent/" AGENT_VERSION,
+				   .proxy = c->hub_tls.proxy_url};
 	anon.tls.insecure_skip_verify = true;
 	struct sync_call s;
 	if (!sync_request(ag, &anon, "GET", NULL, &s))
@@ -204,7 +205,7 @@ static enum join_result join_once(struct agent *ag, const char *url, char *msg, 
 	char *body = join_request_body(c->cluster, csr);
 	free(csr);
 	struct http_target t = {.base_url = url, .user_agent = "atoll-agent/" AGENT_VERSION,
-				.bearer_token = c->hub_tls.token};
+				.bearer_token = c->hub_tls.token, .proxy = c->hub_tls.proxy_url};
 	t.tls.ca_pem = (const unsigned char *)pinned;
 	t.tls.ca_pem_len = strlen(pinned);
 	bool ran = sync_request(ag, &t, "POST", body, &s);

@@ -71,6 +71,8 @@ static void usage(FILE *f)
 	      "  --hub-cert-file FILE          client certificate towards the hub\n"
 	      "  --hub-key-file FILE           its key\n"
 	      "  --hub-insecure-skip-tls-verify  do not verify the hub's certificate (tests only)\n"
+	      "  --proxy-url URL               reach the hub through this forward proxy (http://host:port;\n"
+	      "                                CONNECT for https); default: HTTPS_PROXY/HTTP_PROXY/NO_PROXY\n"
 	      "  --log-level LEVEL             debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT           text or json (default text)\n"
 	      "  -h, --help                    show this help\n",
@@ -309,6 +311,7 @@ void agent_free_config(struct agent_config *c)
 	free(c->hub_tls.key_file);
 	free(c->hub_tls.pinned_pubkey);
 	free(c->hub_tls.bearer_token);
+	free(c->hub_tls.proxy_url);
 	if (c->hub_tls.token)
 		memset(c->hub_tls.token, 0, strlen(c->hub_tls.token));
 	free(c->hub_tls.token);
@@ -318,7 +321,7 @@ void agent_free_config(struct agent_config *c)
 
 enum {
 	O_HUB = 256, O_CLUSTER, O_KUBECONFIG, O_CONTEXT, O_REGION, O_ZONE, O_PROVIDER, O_LABELS, O_ENDPOINT, O_CONFIG,
-	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_LEVEL, O_FORMAT,
+	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_PROXY, O_LEVEL, O_FORMAT,
 	O_TOKEN, O_TOKENFILE, O_CAHASH, O_RENEWBEFORE,
 };
 
@@ -342,6 +345,7 @@ static const struct option opts[] = {
 	{"hub-cert-file", required_argument, NULL, O_HUBCERT},
 	{"hub-key-file", required_argument, NULL, O_HUBKEY},
 	{"hub-insecure-skip-tls-verify", no_argument, NULL, O_HUBINSECURE},
+	{"proxy-url", required_argument, NULL, O_PROXY},
 	{"token", required_argument, NULL, O_TOKEN},
 	{"token-file", required_argument, NULL, O_TOKENFILE},
 	{"ca-cert-hash", required_argument, NULL, O_CAHASH},
@@ -400,6 +404,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c)
 		case O_HUBCERT: set_str(&c->hub_tls.cert_file, optarg); break;
 		case O_HUBKEY: set_str(&c->hub_tls.key_file, optarg); break;
 		case O_HUBINSECURE: c->hub_tls.insecure_skip_verify = true; break;
+		case O_PROXY: set_str(&c->hub_tls.proxy_url, optarg); break;
 		case O_TOKEN: set_str(&c->hub_tls.token, optarg); break;
 		case O_TOKENFILE: read_token_file(c, optarg, err, sizeof err); break;
 		case O_CAHASH: set_ca_hash(c, optarg, err, sizeof err); break;
@@ -560,6 +565,7 @@ int main(int argc, char **argv)
 	ag.hub.tls.insecure_skip_verify = c->hub_tls.insecure_skip_verify;
 	ag.hub.tls.pinned_pubkey = c->hub_tls.pinned_pubkey;
 	ag.hub.bearer_token = c->hub_tls.bearer_token;
+	ag.hub.proxy = c->hub_tls.proxy_url;
 	ag.hub.user_agent = "atoll-agent/" AGENT_VERSION;
 	proto_exec_namespace(c->cluster, ag.exec_ns, sizeof ag.exec_ns);
 	log_kv(LOG_INFO, "starting", "cluster", c->cluster, "hub", c->hub_url, "member", ag.kc.server,
@@ -580,6 +586,7 @@ int main(int argc, char **argv)
 	hub_stop(&ag);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	works_free(&ag);
+	mschema_free(&ag);
 	watch_free_all(&ag);
 	agent_identity_free(&ag);
 	event_free(sigterm);

@@ -42,6 +42,7 @@ static void slot_destroy(struct slot *s)
 	free(s->desired);
 	free(s->err);
 	cJSON_Delete(s->status);
+	cJSON_Delete(s->dropped);
 	free(s);
 }
 
@@ -174,6 +175,23 @@ static void slot_fail(struct slot *s, const char *msg)
 
 static void slot_http_done(const struct http_response *r, void *ud);
 
+/* The schema fetch in flight ended: the slots waiting for it go on (each
+ * finds the document cached, or starts the next fetch). */
+static void schema_fetch_done(struct agent *ag)
+{
+	ag->schema_fetching = false;
+	struct slot *w = ag->schema_waiters, *next;
+	ag->schema_waiters = NULL;
+	for (; w; w = next) {
+		next = w->wnext;
+		w->wnext = NULL;
+		if (!w->w)
+			slot_finish(w);
+		else
+			slot_advance(w);
+	}
+}
+
 /* A slot's call ended without an answer (client freed at exit). */
 static void slot_cleanup(void *ud)
 {
@@ -195,12 +213,25 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	struct slot *s = ud;
 	struct agent *ag = s->ag;
 	s->call = NULL;
+	if (s->step == ST_SCHEMA) {
+		/* The member's schema is the agent's, whatever became of this
+		 * slot's Work. */
+		mschema_answer(ag, s->id.group, s->id.version, s->schema_path, r->status, r->body, r->len);
+		schema_fetch_done(ag);
+		if (!s->w)
+			slot_finish(s);
+		else
+			slot_advance(s);
+		return;
+	}
 	if (!s->w) {
 		slot_finish(s);
 		return;
 	}
 	char m[1024], msg[1200];
 	switch (s->step) {
+	case ST_SCHEMA:
+		break; /* handled above */
 	case ST_DISCOVER:
 		if (r->status == 200) {
 			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
@@ -309,6 +340,38 @@ static void slot_http_done(const struct http_response *r, void *ud)
 	}
 }
 
+/* Leaves out of the desired object what the member's schema does not
+ * declare (a member on an older Kubernetes version), and remembers which
+ * fields those were for the Work's status. */
+static void slot_prune(struct slot *s)
+{
+	cJSON *d = cJSON_Parse(s->desired), *dropped = cJSON_CreateArray();
+	int n = d ? mschema_prune(s->ag, s->id.group, s->id.version, s->id.kind, d, dropped) : -1;
+	if (n >= 0)
+		s->pruned = true;
+	if (n > 0) {
+		char *text = json_print(d);
+		if (text) {
+			free(s->desired);
+			s->desired = text;
+		}
+		char *list = cJSON_PrintUnformatted(dropped);
+		log_kv(LOG_WARN, "the member does not know fields of a manifest: applying without them", "kind",
+		       s->id.kind, "namespace", s->id.ns, "name", s->id.name, "fields", list ? list : "?", NULL);
+		free(list);
+	}
+	if (n >= 0 && !((n == 0 && !s->dropped) || (n > 0 && s->dropped && json_equal(dropped, s->dropped)))) {
+		cJSON_Delete(s->dropped);
+		s->dropped = n > 0 ? dropped : NULL;
+		if (n > 0)
+			dropped = NULL;
+		if (s->w)
+			work_status_changed(s->w, s->ag);
+	}
+	cJSON_Delete(dropped);
+	cJSON_Delete(d);
+}
+
 /* Runs the slot's steps until one needs the member. */
 static void slot_advance(struct slot *s)
 {
@@ -347,8 +410,38 @@ static void slot_advance(struct slot *s)
 				cJSON_Delete(s->manifest);
 				s->manifest = NULL;
 			}
+			if (!s->pruned) {
+				s->schema_reqs = 0;
+				s->step = ST_SCHEMA;
+				continue;
+			}
 			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
 			continue;
+		case ST_SCHEMA: {
+			/* The member's schema for this group-version, fetched once
+			 * (a few tries at most per attempt; without it the manifest
+			 * goes unfiltered). */
+			const char *p = s->schema_reqs < 4 ? mschema_next(ag, s->id.group, s->id.version, s->schema_path,
+									  sizeof s->schema_path)
+							   : NULL;
+			if (p && ag->schema_fetching) {
+				/* Fetched once: wait for the fetch in flight. */
+				s->wnext = ag->schema_waiters;
+				ag->schema_waiters = s;
+				return;
+			}
+			if (p) {
+				s->schema_reqs++;
+				ag->schema_fetching = true;
+				slot_request(s, "GET", p, NULL, NULL);
+				if (!s->call)
+					schema_fetch_done(ag);
+				return;
+			}
+			slot_prune(s);
+			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
+			continue;
+		}
 		case ST_NS_GET:
 			snprintf(path, sizeof path, "/api/v1/namespaces/%s", s->id.ns);
 			slot_request(s, "GET", path, NULL, NULL);
@@ -645,6 +738,10 @@ bool works_status_of(struct work *w, struct proto_work_status *out)
 		if (s->status)
 			cJSON_AddItemToObject(e, "status", json_dup(s->status));
 		cJSON_AddStringToObject(e, "health", s->health ? s->health : "Unknown");
+		if (s->dropped)
+			/* Fields the member's Kubernetes version does not know,
+			 * left out when applying (docs/protocol.md). */
+			cJSON_AddItemToObject(e, "droppedFields", json_dup(s->dropped));
 		cJSON_AddItemToArray(out->manifest_statuses, e);
 	}
 	return true;
@@ -884,6 +981,13 @@ void works_free(struct agent *ag)
 			slot_destroy(s);
 	}
 	ag->q_tail = NULL;
+	/* Slots waiting for a schema fetch: orphans are reachable only here. */
+	for (struct slot *w = ag->schema_waiters, *next; w; w = next) {
+		next = w->wnext;
+		if (!w->w)
+			slot_destroy(w);
+	}
+	ag->schema_waiters = NULL;
 	while (ag->works) {
 		struct work *w = ag->works;
 		ag->works = w->next;

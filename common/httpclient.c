@@ -426,6 +426,8 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+	if (t->proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, t->proxy);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

@@ -43,6 +43,9 @@ struct http_target {
 	const char *token_file; /* re-read for every request (bound tokens rotate) */
 	const char *username, *password;
 	const char *user_agent;
+	/* Forward proxy (CURLOPT_PROXY, e.g. "http://proxy:3128"); NULL: libcurl's
+	 * default, the HTTPS_PROXY/HTTP_PROXY/NO_PROXY variables. */
+	const char *proxy;
 };
 
 struct http_response {

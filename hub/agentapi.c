@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "events.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "objects.h"
@@ -46,7 +47,15 @@ struct waiter {
 	bool overflow;
 	struct event *timeout;
 	struct waiter *next, *prev;
+	/* In the bucket of its prefix (found by a committed change without
+	 * looking at every other waiter), and in the pending list while
+	 * flush_waiters has something for it. */
+	struct waiter *hnext, *hprev;
+	struct waiter *pnext, *pprev;
+	bool queued;
 };
+
+#define WAITER_BUCKETS 16384
 
 /* What the monitor knows of one cluster's Lease. */
 struct probe {
@@ -55,8 +64,11 @@ struct probe {
 	double seen;         /* monotonic seconds when it last advanced */
 	int lease_s;
 	bool renewed;        /* renewed since this hub started */
+	double last_ok;      /* monotonic seconds of the last healthy report */
+	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
 	bool alive;          /* still listed */
 	struct probe *next;
+	struct probe *hnext; /* in aa->pbuckets, by name */
 };
 
 /* Whether a committed change of a Work matters to its agent, decided once
@@ -80,9 +92,13 @@ struct agentapi {
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
 	struct waiter *waiters;
 	int nwaiters;
+	struct waiter *buckets[WAITER_BUCKETS]; /* by hash of prefix */
+	struct waiter *pending;                  /* waiters flush_waiters must look at */
 	struct event *flush_ev;
 	struct event *monitor_ev;
 	struct probe *probes;
+	struct probe *pbuckets[WAITER_BUCKETS]; /* the probes by name: a heartbeat or a monitor pass finds its
+						 * cluster's without a scan of all (N² at 10,000 clusters) */
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
@@ -221,7 +237,36 @@ static bool apply_taints(cJSON *cluster, const char *ready_status)
 	return changed;
 }
 
-/* Sets the Ready condition (and Karmada's taints) of a cluster. */
+/* Karmada's TaintClusterSucceed event, naming the taints now on the cluster. */
+static void taint_event(struct agentapi *aa, const char *name)
+{
+	cJSON *c = get_obj(aa, aa->k_cluster, "", name);
+	if (!c)
+		return;
+	char msg[1024];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "Taint cluster succeed: ");
+	const cJSON *t;
+	int k = 0;
+	cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
+	{
+		const char *key = json_get_str(t, "key"), *eff = json_get_str(t, "effect");
+		if (n < sizeof msg)
+			n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s:%s", k++ ? ", " : "", key ? key : "",
+					      eff ? eff : "");
+	}
+	if (n < sizeof msg)
+		snprintf(msg + n, sizeof msg - n, "%s.", k ? "" : "none");
+	events_record(aa->objs, c, "Normal", "TaintClusterSucceed", msg, "cluster-controller", EVENT_BUMP, time(NULL));
+	cJSON_Delete(c);
+}
+
+static const char *ready_status_of(const cJSON *cluster)
+{
+	return json_get_str(json_condition(cluster, "Ready"), "status");
+}
+
+/* Sets the Ready condition (and Karmada's taints) of a cluster; status
+ * NULL keeps the condition as it is (extra_status is still written). */
 static void set_cluster_ready(struct agentapi *aa, const char *name, const char *status, const char *reason,
 			      const char *message, const cJSON *extra_status)
 {
@@ -243,7 +288,13 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		json_set(st, "conditions", conds);
 	}
 	char now[64];
-	proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	if (status)
+		proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	char keep[16];
+	if (!status) {
+		snprintf(keep, sizeof keep, "%s", ready_status_of(c) ? ready_status_of(c) : "Unknown");
+		status = keep;
+	}
 	if (!json_equal(before, st)) {
 		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
 			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
@@ -256,10 +307,12 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		}
 	}
 	if (apply_taints(c, status)) {
-		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0)
+		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0) {
 			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
-		else
+		} else {
 			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
+			taint_event(aa, name);
+		}
 		api_error_clear(&e);
 	}
 	cJSON_Delete(before);
@@ -268,17 +321,38 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 
 /* ---- probes (cluster monitor) ------------------------------------------------ */
 
+static unsigned probe_bucket(const char *cluster)
+{
+	uint32_t h = 2166136261u;
+	for (const char *c = cluster; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void probe_unindex(struct agentapi *aa, struct probe *d)
+{
+	for (struct probe **hp = &aa->pbuckets[probe_bucket(d->cluster)]; *hp; hp = &(*hp)->hnext)
+		if (*hp == d) {
+			*hp = d->hnext;
+			break;
+		}
+}
+
 static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
 {
-	for (struct probe *p = aa->probes; p; p = p->next)
+	unsigned b = probe_bucket(cluster);
+	for (struct probe *p = aa->pbuckets[b]; p; p = p->hnext)
 		if (strcmp(p->cluster, cluster) == 0)
 			return p;
 	if (!create)
 		return NULL;
 	struct probe *p = calloc(1, sizeof *p);
 	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	p->hnext = aa->pbuckets[b];
+	aa->pbuckets[b] = p;
 	/* A hub that just started gives every cluster the startup grace. */
 	p->seen = mono_now();
+	p->last_ok = p->seen;
 	p->lease_s = PROTO_DEFAULT_LEASE_S;
 	p->next = aa->probes;
 	aa->probes = p;
@@ -308,9 +382,11 @@ static int mon_item(const char *key, const char *value, size_t len, long long re
 	return 0;
 }
 
-static const char *ready_status_of(const cJSON *cluster)
+/* Karmada's cluster-monitor-grace-period: --cluster-monitor-grace-period
+ * when given, else the Lease's own duration (40 s by default). */
+static double monitor_grace(const struct agentapi *aa, const struct probe *p)
 {
-	return json_get_str(json_condition(cluster, "Ready"), "status");
+	return aa->cfg.grace_ms > 0 ? aa->cfg.grace_ms / 1000.0 : p->lease_s;
 }
 
 static void monitor_tick(evutil_socket_t fd, short what, void *arg)
@@ -344,7 +420,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		cJSON_Delete(lease);
 		/* A cluster not heard from since the hub started gets the
 		 * startup grace (Karmada's cluster-startup-grace-period). */
-		double grace = p->lease_s;
+		double grace = monitor_grace(aa, p);
 		if (!p->renewed && grace < aa->cfg.startup_grace_s)
 			grace = aa->cfg.startup_grace_s;
 		if (now - p->seen <= grace)
@@ -364,6 +440,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		if (!(*pp)->alive) {
 			struct probe *d = *pp;
 			*pp = d->next;
+			probe_unindex(aa, d);
 			free(d);
 		} else {
 			pp = &(*pp)->next;
@@ -528,19 +605,38 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	}
 	struct api_error e = {0};
 	char renew[64];
-	ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
-	if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew, &e) < 0) {
-		api_send_error(req, &e, aa->k_lease);
-		api_error_clear(&e);
-		cJSON_Delete(c);
-		return;
+	/* Lease renewals off the durable write path: the stored Lease is
+	 * written when this hub has not written it for half its duration (or
+	 * the duration changed); renewals in between live in memory (the
+	 * probe), which is what this hub's monitor judges by. So the stored
+	 * renewTime is never more than half a lease old while the agent
+	 * heartbeats — another replica, or a reader of the Lease, never sees it
+	 * expire — and a fleet's heartbeats cost a store write (a revision, a
+	 * history entry, a sync) every other beat instead of every beat. */
+	struct probe *p = probe_get(aa, cluster, true);
+	double now = mono_now();
+	bool write = !p->renewed || p->stored <= 0 || p->lease_s != h.lease_duration_s ||
+		     now - p->stored >= h.lease_duration_s / 2.0;
+	if (write) {
+		ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
+		if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew,
+				&e) < 0) {
+			api_send_error(req, &e, aa->k_lease);
+			api_error_clear(&e);
+			cJSON_Delete(c);
+			return;
+		}
+		p->stored = now;
+		snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+	} else {
+		now_micro(renew, sizeof renew);
 	}
 	cJSON_Delete(c);
-	struct probe *p = probe_get(aa, cluster, true);
-	p->seen = mono_now();
+	p->seen = now;
 	p->renewed = true;
 	p->lease_s = h.lease_duration_s;
-	snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+	if (h.health == PH_HEALTHY)
+		p->last_ok = p->seen;
 
 	cJSON *extra = cJSON_CreateObject();
 	if (h.kubernetes_version[0])
@@ -556,6 +652,16 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	}
 	const char *st, *reason, *msg;
 	proto_ready_condition(h.health, &st, &reason, &msg);
+	if (h.health != PH_HEALTHY && p->seen - p->last_ok <= monitor_grace(aa, p)) {
+		/* One failed probe is no verdict: a Ready cluster stays Ready
+		 * until it has not been healthy for the grace period (Karmada's
+		 * cluster-failure-threshold / cluster-monitor-grace-period). */
+		cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+		const char *rs = cur ? ready_status_of(cur) : NULL;
+		if (rs && strcmp(rs, "True") == 0)
+			st = NULL;
+		cJSON_Delete(cur);
+	}
 	set_cluster_ready(aa, cluster, st, reason, msg, extra);
 	cJSON_Delete(extra);
 	cJSON *ans = cJSON_CreateObject();
@@ -693,9 +799,63 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	return c.answer;
 }
 
+/* FNV-1a of the prefix up to and including its first '/' after the
+ * execution namespace, i.e. "work.karmada.io/works/karmada-es-<cluster>/". */
+static unsigned prefix_bucket(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h % WAITER_BUCKETS;
+}
+
+static void waiter_link(struct agentapi *aa, struct waiter *w)
+{
+	unsigned b = prefix_bucket(w->prefix, strlen(w->prefix));
+	w->hprev = NULL;
+	w->hnext = aa->buckets[b];
+	if (w->hnext)
+		w->hnext->hprev = w;
+	aa->buckets[b] = w;
+}
+
+static void waiter_mark_pending(struct agentapi *aa, struct waiter *w)
+{
+	w->pending = true;
+	if (w->queued)
+		return;
+	w->queued = true;
+	w->pprev = NULL;
+	w->pnext = aa->pending;
+	if (w->pnext)
+		w->pnext->pprev = w;
+	aa->pending = w;
+}
+
+static void waiter_unqueue(struct agentapi *aa, struct waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->pprev)
+		w->pprev->pnext = w->pnext;
+	else
+		aa->pending = w->pnext;
+	if (w->pnext)
+		w->pnext->pprev = w->pprev;
+	w->queued = false;
+	w->pnext = w->pprev = NULL;
+}
+
 static void waiter_free(struct waiter *w)
 {
 	struct agentapi *aa = w->aa;
+	waiter_unqueue(aa, w);
+	if (w->hprev)
+		w->hprev->hnext = w->hnext;
+	else
+		aa->buckets[prefix_bucket(w->prefix, strlen(w->prefix))] = w->hnext;
+	if (w->hnext)
+		w->hnext->hprev = w->hprev;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -752,9 +912,15 @@ static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
 static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 {
 	struct agentapi *aa = arg;
-	struct waiter *w = aa->waiters, *next;
+	/* Only the waiters a change concerned, not every open poll. Taken off
+	 * the list first: answering frees a waiter (which unqueues it). */
+	struct waiter *w = aa->pending, *next;
+	aa->pending = NULL;
+	for (struct waiter *x = w; x; x = x->pnext)
+		x->queued = false;
 	for (; w; w = next) {
-		next = w->next;
+		next = w->pnext;
+		w->pnext = w->pprev = NULL;
 		if (!w->pending)
 			continue;
 		w->pending = false;
@@ -802,7 +968,12 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	bool any = false;
 	cJSON *parsed = NULL; /* the new value, parsed once */
 	bool given = false;   /* parsed belongs to a waiter's list */
-	for (struct waiter *w = aa->waiters; w; w = w->next) {
+	/* Only the waiters of this Work's cluster: the bucket of the key's
+	 * prefix up to the '/' after the namespace. */
+	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
+	if (!slash)
+		return;
+	for (struct waiter *w = aa->buckets[prefix_bucket(ev->key, (size_t)(slash - ev->key) + 1)]; w; w = w->hnext) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
 		if (relevant < 0) {
@@ -812,7 +983,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		if (!relevant && w->since >= compacted)
 			continue;
-		w->pending = true;
+		waiter_mark_pending(aa, w);
 		any = true;
 		if (!relevant || ev->rev <= w->since || w->overflow)
 			continue;
@@ -923,6 +1094,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		aa->waiters->prev = w;
 	aa->waiters = w;
 	aa->nwaiters++;
+	waiter_link(aa, w);
 	evhttp_connection_set_closecb(w->conn, waiter_closed, w);
 	/* The poll outlives the request timeout, not by much. */
 	evhttp_connection_set_timeout(w->conn, (int)timeout + 30);
@@ -932,6 +1104,32 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 }
 
 /* ---- status reports ------------------------------------------------------------ */
+
+
+/* An Event on the Work for each manifest that the agent applied without
+ * fields the member's Kubernetes version does not know (droppedFields in
+ * its manifest status), once per distinct message. */
+static void dropped_fields_events(struct agentapi *aa, const char *cluster, const cJSON *work, const cJSON *ms)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, ms) {
+		const cJSON *dropped = json_get(e, "droppedFields"), *f;
+		if (!cJSON_IsArray(dropped) || cJSON_GetArraySize(dropped) == 0)
+			continue;
+		char list[1024] = "";
+		cJSON_ArrayForEach(f, dropped) {
+			size_t n = strlen(list);
+			if (cJSON_IsString(f) && n + 2 < sizeof list)
+				snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", f->valuestring);
+		}
+		const char *kind = json_get_str(e, "identifier.kind"), *ns = json_get_str(e, "identifier.namespace");
+		const char *name = json_get_str(e, "identifier.name");
+		char msg[1400];
+		snprintf(msg, sizeof msg, "%s %s%s%s applied to cluster %s without field(s) its Kubernetes version does not know: %s",
+			 kind ? kind : "?", ns && ns[0] ? ns : "", ns && ns[0] ? "/" : "", name ? name : "?", cluster, list);
+		events_record(aa->objs, work, "Warning", "FieldsDropped", msg, "atoll-agent", EVENT_ONCE, time(NULL));
+	}
+}
 
 static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
 {
@@ -991,6 +1189,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 				msg = e.message;
 			} else {
 				written++;
+				dropped_fields_events(aa, cluster, w, json_get(upd, "status.manifestStatuses"));
 			}
 			cJSON_Delete(upd);
 		}

@@ -6,7 +6,8 @@
  * (waiters woken by store changes, never blocking the event loop), batched
  * Work status reports, and the cluster monitor that marks a cluster whose
  * Lease expired Ready=Unknown (ClusterStatusUnknown) with Karmada's
- * unreachable taint. Every write goes through objects.h. */
+ * unreachable taint (NoSchedule), and a cluster reported unhealthy for the
+ * whole grace period Ready=False with the not-ready taint (NoSchedule). Every write goes through objects.h. */
 #ifndef ATOLL_AGENTAPI_H
 #define ATOLL_AGENTAPI_H
 
@@ -21,6 +22,10 @@
 struct agentapi_config {
 	int monitor_period_ms; /* how often Leases are checked (default 5000) */
 	int startup_grace_s;   /* after the hub starts, a cluster gets this long to renew (default 60) */
+	/* Karmada's cluster-monitor-grace-period: a cluster not heard from this
+	 * long becomes Ready=Unknown, one not healthy this long Ready=False.
+	 * 0: the Lease duration the agent asks for (40 s by default). */
+	long long grace_ms;
 };
 
 struct agentapi;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "nameidx.h"
 #include "render.h"
 
 void aggregate_set_condition(cJSON *status, const char *type, const char *cond_status, const char *reason,
@@ -109,25 +110,25 @@ static cJSON *item_for(const cJSON *w, const cJSON *binding, const char *cluster
 	return it;
 }
 
+static const char *item_cluster(const cJSON *it) { return json_get_str(it, "clusterName"); }
+
 cJSON *aggregate_items(const cJSON *binding, const cJSON *works)
 {
 	cJSON *targets = render_target_clusters(binding);
-	/* Collect (cluster, item) in name order: targets are sorted already. */
+	/* Collect (cluster, item) in name order: targets are sorted already.
+	 * The Works by cluster: one lookup per target, not a scan. */
+	struct name_index ix;
+	nidx_build(&ix, works, work_cluster);
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *t;
 	cJSON_ArrayForEach(t, targets)
 	{
 		const char *cn = json_get_str(t, "name");
-		const cJSON *w;
-		cJSON_ArrayForEach(w, works)
-		{
-			const char *wc = work_cluster(w);
-			if (wc && strcmp(wc, cn) == 0) {
-				cJSON_AddItemToArray(out, item_for(w, binding, cn));
-				break;
-			}
-		}
+		const cJSON *w = cn ? nidx_find(&ix, cn) : NULL;
+		if (w)
+			cJSON_AddItemToArray(out, item_for(w, binding, cn));
 	}
+	nidx_free(&ix);
 	cJSON_Delete(targets);
 	return out;
 }
@@ -156,28 +157,21 @@ cJSON *aggregate_binding_status(const cJSON *binding, const cJSON *works, const 
 	return st;
 }
 
-static bool item_applied(const cJSON *items, const char *cluster)
-{
-	const cJSON *it;
-	cJSON_ArrayForEach(it, items)
-	{
-		const char *n = json_get_str(it, "clusterName");
-		if (n && strcmp(n, cluster) == 0)
-			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applied"));
-	}
-	return false;
-}
-
 cJSON *aggregate_newly_applied(const cJSON *old_items, const cJSON *new_items)
 {
+	struct name_index ix;
+	nidx_build(&ix, old_items, item_cluster);
 	cJSON *out = cJSON_CreateArray();
 	const cJSON *it;
 	cJSON_ArrayForEach(it, new_items)
 	{
 		const char *n = json_get_str(it, "clusterName");
-		if (n && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applied")) && !item_applied(old_items, n))
+		const cJSON *old = n ? nidx_find(&ix, n) : NULL;
+		if (n && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "applied")) &&
+		    !(old && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(old, "applied"))))
 			cJSON_AddItemToArray(out, cJSON_CreateString(n));
 	}
+	nidx_free(&ix);
 	return out;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/queue.h>
 #include <netinet/in.h>
@@ -14,13 +15,16 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 
+#include "fieldhttp.h"
 #include "jsonutil.h"
 #include "listenguard.h"
 #include "log.h"
 #include "openapi.h"
 #include "params.h"
+#include "patch.h"
 #include "pbhttp.h"
 #include "selector.h"
+#include "ssa.h"
 #include "table.h"
 #include "yamljson.h"
 
@@ -565,6 +569,14 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 		send_raw(req, 200, "application/json", s, strlen(s));
 		free(s);
 		cJSON_Delete(v);
+		return true;
+	}
+	if (strcmp(path, "/openapi/v2") == 0 && openapi_v2_wants_json(evhttp_find_header(
+							   evhttp_request_get_input_headers(req), "Accept"))) {
+		/* As kube-apiserver: JSON (with the schemas) unless protobuf is asked for. */
+		cJSON *doc = openapi_v2_json(serves, a, 0);
+		api_send_json(req, 200, doc);
+		cJSON_Delete(doc);
 		return true;
 	}
 	if (strcmp(path, "/openapi/v2") == 0 || strcmp(path, "/swagger-2.0.0.pb-v1") == 0) {
@@ -1246,6 +1258,8 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 		send_status(req, 413, "RequestEntityTooLarge", "the request body is too large");
 		return NULL;
 	}
+	if (!ct && !patch)
+		ct = "application/json"; /* as kube-apiserver: its first media type (kubectl 1.20's create configmap sends none) */
 	if (!ct) {
 		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;
@@ -1385,6 +1399,72 @@ static bool dry_run_of(struct evkeyvalq *q)
 	return d && strcmp(d, "All") == 0;
 }
 
+/* kube-apiserver's 422 for bad write options: "<Kind>.meta.k8s.io "" is
+ * invalid: <field>: <detail>", with one cause. */
+static void send_invalid_options(struct evhttp_request *req, const char *kind, const char *field,
+				 const char *cause_reason, const char *detail)
+{
+	char msg[512];
+	snprintf(msg, sizeof msg, "%s.meta.k8s.io \"\" is invalid: %s: %s", kind, field, detail);
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddStringToObject(st, "kind", "Status");
+	cJSON_AddStringToObject(st, "apiVersion", "v1");
+	cJSON_AddItemToObject(st, "metadata", cJSON_CreateObject());
+	cJSON_AddStringToObject(st, "status", "Failure");
+	cJSON_AddStringToObject(st, "message", msg);
+	cJSON_AddStringToObject(st, "reason", "Invalid");
+	cJSON *d = cJSON_AddObjectToObject(st, "details");
+	cJSON_AddStringToObject(d, "group", "meta.k8s.io");
+	cJSON_AddStringToObject(d, "kind", kind);
+	cJSON *cause = cJSON_CreateObject();
+	cJSON_AddStringToObject(cause, "reason", cause_reason);
+	cJSON_AddStringToObject(cause, "message", detail);
+	cJSON_AddStringToObject(cause, "field", field);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "causes"), cause);
+	cJSON_AddNumberToObject(st, "code", 422);
+	api_send_json(req, 422, st);
+	cJSON_Delete(st);
+}
+
+/* The field manager of a write (fieldManager, else the User-Agent's
+ * prefix, as Kubernetes does) and force, validated as kube-apiserver does.
+ * Returns false after answering. w->manager points into mbuf. */
+static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum evhttp_cmd_type cmd,
+			 struct ssa_writer *w, char *mbuf, size_t mlen)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	bool apply = cmd == EVHTTP_REQ_PATCH && ct && patch_type_from_content_type(ct) == PATCH_APPLY;
+	const char *opts = cmd == EVHTTP_REQ_PATCH ? "PatchOptions" : cmd == EVHTTP_REQ_PUT ? "UpdateOptions" : "CreateOptions";
+	/* force exists in PatchOptions only: create and update ignore it, as
+	 * kube-apiserver ignores query parameters an operation does not have. */
+	const char *fm = query(q, "fieldManager"), *force = cmd == EVHTTP_REQ_PATCH ? query(q, "force") : NULL;
+	memset(w, 0, sizeof *w);
+	if (fm && strlen(fm) > SSA_MAX_MANAGER_LEN) {
+		send_invalid_options(req, opts, "fieldManager", "FieldValueTooLong", "Too long: may not be more than 128 bytes");
+		return false;
+	}
+	if (apply && (!fm || !*fm)) {
+		send_invalid_options(req, opts, "fieldManager", "FieldValueRequired", "Required value: is required for apply patch");
+		return false;
+	}
+	if (force && !apply) {
+		send_invalid_options(req, opts, "force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch");
+		return false;
+	}
+	if (force && strcasecmp(force, "true") != 0 && strcasecmp(force, "false") != 0) {
+		api_send_status(req, 400, "BadRequest", "invalid value for force: \"%.64s\": must be true or false", force);
+		return false;
+	}
+	if (fm && *fm)
+		snprintf(mbuf, mlen, "%s", fm);
+	else
+		ssa_manager_from_user_agent(evhttp_find_header(evhttp_request_get_input_headers(req), "User-Agent"), mbuf, mlen);
+	w->manager = mbuf;
+	w->apply = apply;
+	w->force = force && strcasecmp(force, "true") == 0;
+	return true;
+}
+
 static void handle_resource(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
 {
 	struct api_path p;
@@ -1418,6 +1498,12 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 	char *out = NULL;
 	const char *ct = NULL;
 	bool dry = dry_run_of(q);
+	struct ssa_writer writer = {0};
+	char manager[SSA_MAX_MANAGER_LEN + 1];
+	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH) &&
+	    !field_writer(req, q, cmd, &writer, manager, sizeof manager))
+		return;
+	const struct ssa_writer *wp = writer.manager && writer.manager[0] ? &writer : NULL;
 
 	if (!p.name[0]) {
 		/* Collection. */
@@ -1436,7 +1522,14 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 			cJSON *body = read_body(a, req, k, false, &ct);
 			if (!body)
 				return;
-			if (obj_create(&a->objects, k, ns, body, dry, &out, &e) == 0)
+			if (!fieldhttp_check(req, query(q, "fieldValidation"), k, false, body, false)) {
+				cJSON_Delete(body);
+				return;
+			}
+			a->objects.writer = wp;
+			int crc = obj_create(&a->objects, k, ns, body, dry, &out, &e);
+			a->objects.writer = NULL;
+			if (crc == 0)
 				send_stored(req, 201, out);
 			else
 				api_send_error(req, &e, k);
@@ -1474,7 +1567,14 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, false, &ct);
 		if (!body)
 			return;
-		if (obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e) == 0)
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, false)) {
+			cJSON_Delete(body);
+			return;
+		}
+		a->objects.writer = wp;
+		int urc = obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e);
+		a->objects.writer = NULL;
+		if (urc == 0)
 			send_stored(req, 200, out);
 		else
 			api_send_error(req, &e, k);
@@ -1485,8 +1585,15 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		cJSON *body = read_body(a, req, k, true, &ct);
 		if (!body)
 			return;
+		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, true)) {
+			cJSON_Delete(body);
+			return;
+		}
 		bool created = false;
-		if (obj_patch(&a->objects, k, ns, p.name, ct, body, sub, dry, &created, &out, &e) == 0)
+		a->objects.writer = wp;
+		int prc = obj_patch(&a->objects, k, ns, p.name, ct, body, sub, dry, &created, &out, &e);
+		a->objects.writer = NULL;
+		if (prc == 0)
 			send_stored(req, created ? 201 : 200, out);
 		else
 			api_send_error(req, &e, k);

@@ -9,10 +9,13 @@
 #include "aggregate.h"
 #include "detector.h"
 #include "events.h"
+#include "failover.h"
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "rebalancer.h"
+#include "nameidx.h"
 #include "render.h"
 #include "scheduler.h"
 #include "timefmt.h"
@@ -163,6 +166,7 @@ struct controller {
 	 * Cluster write reaches on_store_event) or a rollback. */
 	cJSON *clusters_cache;
 	bool clusters_dirty;
+	struct name_index clusters_idx; /* clusters_cache by name */
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;
@@ -185,6 +189,21 @@ struct controller {
 	struct smap agg_pending;
 	struct event *agg_ev;
 	long long ev_dropped;
+	/* Karmada's PriorityBasedScheduling gate (off by default): 'S' items
+	 * wait in sq, a heap ordered by the binding's
+	 * spec.schedulePriority.priority (higher first, then first queued),
+	 * and run ahead of the FIFO, as Karmada's scheduler runs ahead of its
+	 * binding controller. sched_deferred: bindings whose first scheduling
+	 * was handed to sq by the binding pass. */
+	bool priority_scheduling;
+	struct sq_item *sq;
+	size_t sq_n, sq_cap;
+	unsigned long long sq_seq;
+	struct smap sched_deferred;
+	struct smap prio_waiting; /* template key -> the PriorityClass it waits for */
+	/* WorkloadRebalancers: woken again at rb_due (a TTL or a retry). */
+	struct event *rb_ev;
+	time_t rb_due;
 };
 
 struct pending_event {
@@ -198,6 +217,62 @@ struct pending_event {
 };
 
 static long long mono_ms(void);
+
+struct sq_item {
+	double prio;
+	unsigned long long seq;
+	char *item;
+};
+
+/* Whether x is scheduled before y. */
+static bool sq_before(const struct sq_item *x, const struct sq_item *y)
+{
+	return x->prio != y->prio ? x->prio > y->prio : x->seq < y->seq;
+}
+
+static void sq_push(struct controller *c, char *item, double prio)
+{
+	if (c->sq_n == c->sq_cap) {
+		size_t cap = c->sq_cap ? c->sq_cap * 2 : 64;
+		struct sq_item *n = realloc(c->sq, cap * sizeof *n);
+		if (!n) {
+			free(item);
+			return;
+		}
+		c->sq = n;
+		c->sq_cap = cap;
+	}
+	size_t i = c->sq_n++;
+	c->sq[i] = (struct sq_item){prio, c->sq_seq++, item};
+	while (i > 0 && sq_before(&c->sq[i], &c->sq[(i - 1) / 2])) {
+		struct sq_item t = c->sq[i];
+		c->sq[i] = c->sq[(i - 1) / 2];
+		c->sq[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static char *sq_pop(struct controller *c)
+{
+	if (!c->sq_n)
+		return NULL;
+	char *item = c->sq[0].item;
+	c->sq[0] = c->sq[--c->sq_n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->sq_n && sq_before(&c->sq[l], &c->sq[m]))
+			m = l;
+		if (r < c->sq_n && sq_before(&c->sq[r], &c->sq[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct sq_item t = c->sq[i];
+		c->sq[i] = c->sq[m];
+		c->sq[m] = t;
+		i = m;
+	}
+	return item;
+}
 
 static void arm(struct controller *c)
 {
@@ -222,6 +297,20 @@ static void enqueue(struct controller *c, char tag, const char *key)
 		return;
 	}
 	smap_put(&c->queued, item, NULL);
+	if (tag == 'S' && c->priority_scheduling) {
+		/* The scheduling queue: ordered by the binding's priority. */
+		char *raw = NULL;
+		double prio = 0;
+		if (store_get(c->st, key, &raw, NULL) == STORE_OK) {
+			cJSON *b = cJSON_Parse(raw);
+			prio = json_get_num(b, "spec.schedulePriority.priority", 0);
+			cJSON_Delete(b);
+		}
+		free(raw);
+		sq_push(c, item, prio);
+		arm(c);
+		return;
+	}
 	if (c->qtail == c->qcap) {
 		if (c->qhead > 0) {
 			memmove(c->q, c->q + c->qhead, (c->qtail - c->qhead) * sizeof *c->q);
@@ -239,9 +328,14 @@ static void enqueue(struct controller *c, char tag, const char *key)
 
 static char *dequeue(struct controller *c)
 {
+	char *item = sq_pop(c);
+	if (item) {
+		smap_del(&c->queued, item);
+		return item;
+	}
 	if (c->qhead == c->qtail)
 		return NULL;
-	char *item = c->q[c->qhead++];
+	item = c->q[c->qhead++];
 	smap_del(&c->queued, item);
 	return item;
 }
@@ -620,6 +714,9 @@ static cJSON *exec_namespaces(struct controller *c)
 	return out;
 }
 
+static const char *target_name_of(const cJSON *t) { return json_get_str(t, "name"); }
+static const char *work_ns_of(const cJSON *w) { return mstr(w, "namespace"); }
+
 /* Deletes the Works of binding (bns/bname) for the resource (kind, name,
  * tns) in every execution namespace except those of keep (target list, may
  * be NULL). Returns how many were deleted. */
@@ -632,13 +729,12 @@ static int delete_works(struct controller *c, const char *bns, const char *bname
 	cJSON *nss = exec_namespaces(c);
 	int n = 0;
 	const cJSON *ns;
+	struct name_index kix; /* keep by name: a lookup per namespace, not a scan */
+	nidx_build(&kix, keep, target_name_of);
 	cJSON_ArrayForEach(ns, nss)
 	{
 		const char *cluster = ns->valuestring + 11;
-		bool kept = false;
-		const cJSON *t;
-		cJSON_ArrayForEach(t, keep) kept |= strcmp(json_get_str(t, "name"), cluster) == 0;
-		if (kept)
+		if (nidx_find(&kix, cluster))
 			continue;
 		cJSON *w = get_obj(c, wk, ns->valuestring, wname);
 		if (w && work_of_binding(w, bns, bname)) {
@@ -647,6 +743,7 @@ static int delete_works(struct controller *c, const char *bns, const char *bname
 		}
 		cJSON_Delete(w);
 	}
+	nidx_free(&kix);
 	cJSON_Delete(nss);
 	return n;
 }
@@ -767,6 +864,39 @@ static bool dependent_overrides_ready(struct controller *c, const cJSON *policy,
 	return true;
 }
 
+/* The binding priority a policy's spec.schedulePriority names (Karmada's
+ * detector with PriorityBasedScheduling): the value of the PriorityClass
+ * (priorityClassSource KubePriorityClass, the only source). false, with an
+ * ApplyPolicyFailed event on the template, when the class does not exist. */
+static bool schedule_priority_of(struct controller *c, const cJSON *policy, bool cluster_policy, const cJSON *tmpl,
+				 const char *tkey, double *prio, bool *has)
+{
+	const cJSON *sp = json_get(policy, "spec.schedulePriority");
+	const char *pcn = json_get_str(sp, "priorityClassName");
+	*has = false;
+	if (!cJSON_IsObject(sp) || !pcn || !*pcn)
+		return true;
+	cJSON *pc = get_obj(c, K("scheduling.k8s.io", "v1", "PriorityClass"), "", pcn);
+	if (!pc) {
+		char msg[1200];
+		const char *pn = mstr(policy, "name") ? mstr(policy, "name") : "";
+		if (cluster_policy)
+			snprintf(msg, sizeof msg, "Apply cluster policy(%s) failed: priorityclasses.scheduling.k8s.io \"%s\" not found",
+				 pn, pcn);
+		else
+			snprintf(msg, sizeof msg, "Apply policy(%s/%s) failed: priorityclasses.scheduling.k8s.io \"%s\" not found",
+				 mstr(policy, "namespace") ? mstr(policy, "namespace") : "", pn, pcn);
+		event(c, tmpl, true, "ApplyPolicyFailed", msg, C_DETECTOR, EVENT_BUMP);
+		smap_put(&c->prio_waiting, tkey, pcn); /* tried again when it is created */
+		return false;
+	}
+	smap_del(&c->prio_waiting, tkey);
+	*prio = json_get_num(pc, "value", 0);
+	*has = true;
+	cJSON_Delete(pc);
+	return true;
+}
+
 static void reconcile_template(struct controller *c, const char *key)
 {
 	struct key_parts kp;
@@ -858,6 +988,12 @@ static void reconcile_template(struct controller *c, const char *key)
 	}
 	if (!dependent_overrides_ready(c, ch.policy, ch.cluster_policy, tmpl, key))
 		goto out;
+	/* PriorityBasedScheduling: the policy's PriorityClass gives the
+	 * binding its priority; without the class the binding is not built. */
+	double sched_prio = 0;
+	bool has_prio = false;
+	if (c->priority_scheduling && !schedule_priority_of(c, ch.policy, ch.cluster_policy, tmpl, key, &sched_prio, &has_prio))
+		goto out;
 	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
 	c->self_template = key;
@@ -896,6 +1032,11 @@ static void reconcile_template(struct controller *c, const char *key)
 	char bid[64];
 	new_uuid(bid, sizeof bid);
 	cJSON *desired = render_binding(tmpl, ch.policy, ch.cluster_policy, binding, bid);
+	if (has_prio) {
+		cJSON *sp = cJSON_CreateObject();
+		cJSON_AddNumberToObject(sp, "priority", sched_prio);
+		json_set(json_ensure_obj(desired, "spec"), "schedulePriority", sp);
+	}
 	cJSON *dann = json_ensure_obj(desired, "metadata.annotations");
 	cJSON_DeleteItemFromObjectCaseSensitive(dann, NS_SYNC_ANNOTATION); /* a policy claims it now */
 	if (cJSON_IsTrue(json_get(desired, "spec.propagateDeps"))) {
@@ -930,8 +1071,10 @@ static bool placement_divided(const cJSON *placement)
 	return !t || !*t || strcmp(t, "Divided") == 0;
 }
 
-static const cJSON *find_cluster(const cJSON *clusters, const char *name)
+static const cJSON *find_cluster(const struct controller *c, const cJSON *clusters, const char *name)
 {
+	if (c && clusters && clusters == c->clusters_cache)
+		return nidx_find(&c->clusters_idx, name); /* not a scan per target */
 	const cJSON *cl;
 	cJSON_ArrayForEach(cl, clusters)
 	{
@@ -957,7 +1100,7 @@ static void sched_memo(const struct controller *c, double generation, char *buf,
 }
 
 enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
-static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
 
 /* sched_need, except that a binding that follows cluster changes is not
  * scheduled again while neither the clusters nor the binding changed since
@@ -966,7 +1109,7 @@ static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters)
 {
-	enum sched_need n = sched_need(b, tmpl, clusters);
+	enum sched_need n = sched_need(c, b, tmpl, clusters);
 	if (n != SCHED_IF_CLUSTERS_CHANGED)
 		return n == SCHED_YES;
 	char memo[64];
@@ -979,7 +1122,7 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 /* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
  * replicas changed, a reschedule requested, a scheduled cluster gone;
  * Duplicated (and non-workload) bindings follow every cluster change. */
-static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
@@ -994,7 +1137,7 @@ static enum sched_need sched_need(const cJSON *b, const cJSON *tmpl, const cJSON
 	const cJSON *cl;
 	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters"))
 	{
-		if (!find_cluster(clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
+		if (!find_cluster(c, clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
 			return SCHED_YES;
 	}
 	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
@@ -1037,15 +1180,31 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 			     const cJSON *clusters)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
-	if (!placement || !needs_schedule(c, key, b, tmpl, clusters))
+	if (!placement)
 		return;
 	if (!detector_for_default_scheduler(b))
 		return; /* another scheduler's binding: left to it, as in Karmada */
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+		/* Karmada's scheduler: nothing to schedule, the generation is
+		 * observed all the same (graceful eviction waits for it). */
+		double g = json_get_num(b, "metadata.generation", 1);
+		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
+		if (cJSON_IsObject(bst) && cond_is(json_condition(b, "Scheduled"), "True") &&
+		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
+			json_set_num(bst, "schedulerObservedGeneration", g);
+		return;
+	}
 	bool cluster = is_cluster_binding(b);
 	struct sched_result res;
 	/* The scheduler sees the template's replicas as the binding carries them. */
 	double t0 = mono_seconds();
-	int rc = schedule(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"), &res);
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	int rc = schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+			       json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
 	bool was_scheduled = cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];
@@ -1084,7 +1243,8 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
+		bool changed_result = !was_scheduled || fresh ||
+				      !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
@@ -1137,6 +1297,8 @@ static cJSON *binding_works(struct controller *c, const cJSON *b)
 	return works;
 }
 
+static const cJSON *current_clusters(struct controller *c);
+
 /* Folds the Works' status into b (the binding as this pass wants it) and
  * writes it over stored_b (the binding as read) in one write, spec and
  * status together; then the template's status. works: the binding's Works as
@@ -1149,6 +1311,7 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	char now[40];
 	now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
+	failover_mask_unreachable(st, current_clusters(c), now);
 	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
 	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
@@ -1169,6 +1332,8 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
 	if (changed > 0 && tmpl) {
 		const cJSON *n;
+		struct name_index wix; /* the Works by execution namespace: a lookup per cluster, not a scan */
+		nidx_build(&wix, works, work_ns_of);
 		cJSON_ArrayForEach(n, newly)
 		{
 			char msg[1024];
@@ -1181,17 +1346,15 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 			/* and on the Work itself */
 			char ens[300];
 			render_exec_namespace(n->valuestring, ens, sizeof ens);
-			const cJSON *w;
-			cJSON_ArrayForEach(w, works)
-			{
-				const char *wns = mstr(w, "namespace");
-				if (wns && strcmp(wns, ens) == 0) {
-					snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", wns,
-						 mstr(w, "name"), n->valuestring);
-					event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
-				}
+			/* every Work in that namespace, in array order */
+			for (size_t i = nidx_lower(&wix, ens); i < wix.n && strcmp(wix.ents[i].name, ens) == 0; i++) {
+				const cJSON *w = wix.ents[i].item;
+				snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", ens, mstr(w, "name"),
+					 n->valuestring);
+				event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
 			}
 		}
+		nidx_free(&wix);
 	}
 	cJSON_Delete(newly);
 	if (changed > 0 && items_changed) {
@@ -1358,12 +1521,16 @@ static cJSON *binding_template(struct controller *c, const cJSON *b, const struc
 }
 
 /* The Cluster objects, listed again only after a Cluster changed. */
+static const char *cluster_name_of(const cJSON *cl) { return mstr(cl, "name"); }
+
 static const cJSON *current_clusters(struct controller *c)
 {
 	if (!c->clusters_cache || c->clusters_dirty) {
+		nidx_free(&c->clusters_idx);
 		cJSON_Delete(c->clusters_cache);
 		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
+		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
 	}
 	return c->clusters_cache;
 }
@@ -1410,6 +1577,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	cJSON *b = get_key(c, key);
 	if (!b) {
 		smap_del(&c->sched_memo, key);
+		smap_del(&c->sched_deferred, key);
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
@@ -1437,6 +1605,21 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
+	/* PriorityBasedScheduling: a binding never scheduled joins the
+	 * scheduling queue first (once; the pass after it goes on). */
+	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
+	    detector_for_default_scheduler(b)) {
+		bool deferred;
+		smap_get(&c->sched_deferred, key, &deferred);
+		if (!deferred) {
+			smap_put(&c->sched_deferred, key, NULL);
+			enqueue(c, 'S', key);
+			cJSON_Delete(tmpl);
+			cJSON_Delete(b);
+			return;
+		}
+	}
+	smap_del(&c->sched_deferred, key);
 	const cJSON *clusters = current_clusters(c);
 	c->self_binding = key;
 	c->self_template = tkey;
@@ -1483,7 +1666,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		    .tmpl = tmpl,
 		    .cluster = cn,
 		    .replicas = (long)json_get_num(t, "replicas", 0),
-		    .cluster_obj = find_cluster(clusters, cn),
+		    .cluster_obj = find_cluster(c, clusters, cn),
 		    .cops = cops,
 		    .ops = ops,
 		    .work_id = wid,
@@ -1491,6 +1674,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 		cJSON *applied = NULL;
 		err[0] = '\0';
 		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		if (w)
+			failover_inject_state(w, next, cn); /* statePreservation */
 		if (!w) {
 			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
 			sync_error = sync_err;
@@ -1511,6 +1696,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 			smap_del(&c->namespaces, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
+				if (w2)
+					failover_inject_state(w2, next, cn);
 				if (w2)
 					rc = upsert(c, wk, wns, wname, w2, NULL, &stored);
 			}
@@ -1534,7 +1721,9 @@ static void reconcile_binding(struct controller *c, const char *key)
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, now_str(nowb, sizeof nowb)));
 	}
 	/* A cluster that lost its share loses its Work. */
-	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, targets);
+	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
+	synced += delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);
+	cJSON_Delete(kept);
 	char msg[900];
 	if (sync_error) {
 		event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
@@ -1806,8 +1995,105 @@ static void reconcile_override(struct controller *c, const char *key)
 	cJSON_Delete(pols);
 }
 
+/* ---- WorkloadRebalancer (Karmada's workload-rebalancer controller) ---------------- */
+
+#define REBALANCER_PREFIX "apps.karmada.io/workloadrebalancers/"
+
+static void on_rebalancer_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	c->rb_due = 0;
+	enqueue_prefix(c, 'X', REBALANCER_PREFIX);
+}
+
+/* Look at every rebalancer again in secs seconds (the earliest asked wins). */
+static void rebalancer_wake_in(struct controller *c, long long secs)
+{
+	if (!c->rb_ev)
+		return;
+	if (secs < 1)
+		secs = 1;
+	time_t due = time(NULL) + (time_t)secs;
+	if (c->rb_due && c->rb_due <= due)
+		return;
+	c->rb_due = due;
+	struct timeval tv = {(time_t)secs, 0};
+	evtimer_add(c->rb_ev, &tv);
+}
+
+/* Sets spec.rescheduleTriggeredAt of each listed workload's binding to the
+ * rebalancer's creationTimestamp (the scheduler then places it afresh),
+ * records each result in status.observedWorkloads, stamps finishTime when
+ * the status changes with nothing left to retry, and deletes the rebalancer
+ * ttlSecondsAfterFinished after it finished. */
+static void reconcile_rebalancer(struct controller *c, const char *key)
+{
+	const struct kind_info *rk = K("apps.karmada.io", "v1alpha1", "WorkloadRebalancer");
+	cJSON *rb = rk ? get_key(c, key) : NULL;
+	if (!rb || mstr(rb, "deletionTimestamp")) {
+		cJSON_Delete(rb);
+		return;
+	}
+	const char *created = mstr(rb, "creationTimestamp");
+	cJSON *obs = rebalancer_observed(rb);
+	int retry = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, obs) {
+		if (json_get_str(it, "result"))
+			continue; /* Successful or Failed already: done */
+		const cJSON *w = json_get(it, "workload");
+		const char *ns = json_get_str(w, "namespace");
+		bool cluster = !ns || !*ns;
+		char bname[600];
+		render_binding_name(json_get_str(w, "kind"), json_get_str(w, "name"), bname, sizeof bname);
+		const struct kind_info *bk = binding_kind(cluster);
+		cJSON *b = get_obj(c, bk, cluster ? "" : ns, bname);
+		if (!b) {
+			json_set_str(it, "result", REBALANCE_FAILED);
+			json_set_str(it, "reason", REBALANCE_BINDING_NOT_FOUND);
+			continue;
+		}
+		if (rebalancer_needs_trigger(created, json_get_str(b, "spec.rescheduleTriggeredAt"))) {
+			cJSON *next = json_dup(b);
+			json_set_str(json_ensure_obj(next, "spec"), "rescheduleTriggeredAt", created ? created : "");
+			if (upsert(c, bk, cluster ? "" : ns, bname, next, b, NULL) < 0) {
+				retry++;
+				cJSON_Delete(b);
+				continue;
+			}
+		}
+		json_set_str(it, "result", REBALANCE_SUCCESSFUL);
+		cJSON_Delete(b);
+	}
+	cJSON *st = cJSON_CreateObject();
+	cJSON_AddItemToObject(st, "observedWorkloads", obs);
+	cJSON_AddNumberToObject(st, "observedGeneration", json_get_num(rb, "metadata.generation", 1));
+	const char *fin = json_get_str(rb, "status.finishTime");
+	if (fin)
+		cJSON_AddStringToObject(st, "finishTime", fin);
+	if (!json_equal(st, json_get(rb, "status")) && retry == 0) {
+		char now[40];
+		json_set_str(st, "finishTime", now_str(now, sizeof now));
+	}
+	cJSON *stored = NULL;
+	if (write_status(c, rk, rb, st, &stored) < 0 || retry > 0) {
+		rebalancer_wake_in(c, 1);
+	} else if (stored) {
+		long long left;
+		if (rebalancer_ttl_left(stored, time(NULL), &left)) {
+			if (left <= 0)
+				delete_obj(c, rk, "", mstr(stored, "name") ? mstr(stored, "name") : "");
+			else
+				rebalancer_wake_in(c, left);
+		}
+	}
+	cJSON_Delete(stored);
+	cJSON_Delete(rb);
+}
+
 static void resync(struct controller *c)
 {
+	enqueue_prefix(c, 'X', REBALANCER_PREFIX);
 	enqueue_prefix(c, 'C', "cluster.karmada.io/clusters/");
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
@@ -1856,6 +2142,7 @@ static void process(struct controller *c, const char *item)
 	case 'P': reconcile_policy(c, key); break;
 	case 'O': reconcile_override(c, key); break;
 	case 'R': resync(c); break;
+	case 'X': reconcile_rebalancer(c, key); break;
 	default: break;
 	}
 }
@@ -1894,11 +2181,11 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		if (mono_ms() >= deadline)
 			break;
 	}
-	if (c->qhead == c->qtail)
+	if (c->qhead == c->qtail && !c->sq_n)
 		flush_events(c, mono_ms() + SLICE_MS, false); /* idle: events now */
 	else
 		flush_events(c, mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
-	if (c->qhead != c->qtail || c->ev_count > 0)
+	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
 		arm(c);
 }
 
@@ -1933,6 +2220,21 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			enqueue(c, 'P', ev->key);
 		else if (strcmp(p, "overridepolicies") == 0 || strcmp(p, "clusteroverridepolicies") == 0)
 			enqueue(c, 'O', ev->key);
+		return;
+	}
+	if (strcmp(g, "scheduling.k8s.io") == 0 && strcmp(p, "priorityclasses") == 0 && ev->type != STORE_DELETED &&
+	    c->prio_waiting.n > 0) {
+		/* Templates whose policy named this PriorityClass before it existed. */
+		for (size_t i = 0; i < c->prio_waiting.cap; i++) {
+			const char *tk = c->prio_waiting.keys[i];
+			if (tk && tk != (char *)&c->prio_waiting && c->prio_waiting.vals[i] &&
+			    strcmp(c->prio_waiting.vals[i], kp.name) == 0)
+				enqueue(c, 'T', tk);
+		}
+	}
+	if (strcmp(g, "apps.karmada.io") == 0 && strcmp(p, "workloadrebalancers") == 0) {
+		if (ev->type != STORE_DELETED)
+			enqueue(c, 'X', ev->key);
 		return;
 	}
 	if (strcmp(g, "work.karmada.io") == 0) {
@@ -1985,6 +2287,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
 		c->agg_ev = evtimer_new(base, on_aggregate_timer, c);
+		c->rb_ev = evtimer_new(base, on_rebalancer_timer, c);
 	}
 	/* In-transaction: the controllers may act on writes not yet durable;
 	 * their own writes join the same batch, and nothing they do is seen
@@ -1999,6 +2302,12 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 {
 	if (c)
 		c->policy_preemption = on;
+}
+
+void controller_set_priority_scheduling(struct controller *c, bool on)
+{
+	if (c)
+		c->priority_scheduling = on;
 }
 
 void controller_stop(struct controller *c)
@@ -2023,16 +2332,22 @@ void controller_stop(struct controller *c)
 		event_free(c->ev);
 	if (c->agg_ev)
 		event_free(c->agg_ev);
+	if (c->rb_ev)
+		event_free(c->rb_ev);
 	smap_free(&c->agg_pending);
 	char *item;
 	while ((item = dequeue(c)))
 		free(item);
 	free(c->q);
+	free(c->sq);
+	smap_free(&c->sched_deferred);
+	smap_free(&c->prio_waiting);
 	smap_free(&c->queued);
 	smap_free(&c->outcome);
 	smap_free(&c->clusters);
 	smap_free(&c->namespaces);
 	smap_free(&c->sched_memo);
+	nidx_free(&c->clusters_idx);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
 }

@@ -36,4 +36,9 @@ int controller_run_pending(struct controller *c);
  * with `preemption: Always` takes templates from policies that claim them. */
 void controller_set_policy_preemption(struct controller *c, bool on);
 
+/* Karmada's PriorityBasedScheduling feature gate (default off): bindings
+ * get spec.schedulePriority.priority from their policy's PriorityClass and
+ * the scheduling queue takes higher priorities first. */
+void controller_set_priority_scheduling(struct controller *c, bool on);
+
 #endif

@@ -22,7 +22,7 @@ bool detector_propagatable(const char *api_version, const char *kind, const char
 	if (slash) {
 		size_t gl = (size_t)(slash - api_version);
 		static const char *const groups[] = {"cluster.karmada.io", "policy.karmada.io", "work.karmada.io",
-						     "events.k8s.io", NULL};
+						     "apps.karmada.io", "events.k8s.io", NULL};
 		for (int i = 0; groups[i]; i++)
 			if (strlen(groups[i]) == gl && strncmp(api_version, groups[i], gl) == 0)
 				return false;

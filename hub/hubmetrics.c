@@ -11,6 +11,7 @@
 #include "apiserver.h"
 #include "jsonutil.h"
 #include "listenguard.h"
+#include "nameidx.h"
 #include "statusfeed.h"
 #include "tls.h"
 
@@ -24,6 +25,7 @@ static const double lag_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 struct lag_entry {
 	char binding[600]; /* kind \x1f namespace \x1f name of the binding */
 	char cluster[256];
+	unsigned long long h; /* of binding and cluster: compared before the strings */
 	double since;      /* monotonic seconds of the first unaggregated Work status change */
 };
 
@@ -110,6 +112,17 @@ static void lag_remove(size_t i)
 	H.pending[i] = H.pending[--H.npending];
 }
 
+static unsigned long long lag_hash(const char *binding, const char *cluster)
+{
+	unsigned long long h = 14695981039346656037ull;
+	for (const char *p = binding; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ 0x1f) * 1099511628211ull;
+	for (const char *p = cluster; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
 static void lag_work_event(const struct store_event *ev)
 {
 	if (ev->type != STORE_MODIFIED && ev->type != STORE_ADDED)
@@ -120,11 +133,14 @@ static void lag_work_event(const struct store_event *ev)
 	if (now && ns && strncmp(ns, "karmada-es-", 11) == 0 && work_binding(now, b, sizeof b) &&
 	    work_status_changed(before, now)) {
 		const char *cluster = ns + 11;
+		unsigned long long h = lag_hash(b, cluster);
 		bool found = false;
 		for (size_t i = 0; i < H.npending && !found; i++)
-			found = strcmp(H.pending[i].binding, b) == 0 && strcmp(H.pending[i].cluster, cluster) == 0;
+			found = H.pending[i].h == h && strcmp(H.pending[i].binding, b) == 0 &&
+				strcmp(H.pending[i].cluster, cluster) == 0;
 		if (!found && H.npending < LAG_MAX_PENDING) {
 			struct lag_entry *e = &H.pending[H.npending++];
+			e->h = h;
 			snprintf(e->binding, sizeof e->binding, "%s", b);
 			snprintf(e->cluster, sizeof e->cluster, "%s", cluster);
 			e->since = mono_now();
@@ -132,17 +148,7 @@ static void lag_work_event(const struct store_event *ev)
 	}
 }
 
-static const cJSON *agg_entry(const cJSON *binding, const char *cluster)
-{
-	const cJSON *a;
-	cJSON_ArrayForEach(a, json_get(binding, "status.aggregatedStatus"))
-	{
-		const char *c = json_get_str(a, "clusterName");
-		if (c && strcmp(c, cluster) == 0)
-			return a;
-	}
-	return NULL;
-}
+static const char *agg_cluster(const cJSON *a) { return json_get_str(a, "clusterName"); }
 
 static void lag_binding_event(const struct store_event *ev, const char *kind)
 {
@@ -153,6 +159,9 @@ static void lag_binding_event(const struct store_event *ev, const char *kind)
 	char b[600];
 	snprintf(b, sizeof b, "%s\x1f%s\x1f%s", kind, ns ? ns : "", name ? name : "");
 	double t = mono_now();
+	/* aggregatedStatus by cluster, before and now: built at the first pending entry of this binding */
+	struct name_index bix = {0}, nix = {0};
+	bool indexed = false;
 	for (size_t i = 0; i < H.npending;) {
 		struct lag_entry *e = &H.pending[i];
 		if (strcmp(e->binding, b) != 0) {
@@ -163,13 +172,20 @@ static void lag_binding_event(const struct store_event *ev, const char *kind)
 			lag_remove(i);
 			continue;
 		}
-		if (!json_equal(agg_entry(before, e->cluster), agg_entry(now, e->cluster))) {
+		if (!indexed) {
+			nidx_build(&bix, json_get(before, "status.aggregatedStatus"), agg_cluster);
+			nidx_build(&nix, json_get(now, "status.aggregatedStatus"), agg_cluster);
+			indexed = true;
+		}
+		if (!json_equal(nidx_find(&bix, e->cluster), nidx_find(&nix, e->cluster))) {
 			metric_observe(H.lag, NULL, t - e->since);
 			lag_remove(i);
 			continue;
 		}
 		i++;
 	}
+	nidx_free(&bix);
+	nidx_free(&nix);
 }
 
 static void on_store_event(const struct store_event *ev, void *ud)

@@ -13,7 +13,9 @@
 #include "controller.h"
 #include "leader.h"
 #include "listenguard.h"
+#include "failover.h"
 #include "log.h"
+#include "mesh.h"
 #include "numparse.h"
 #include "plan.h"
 #include "secure.h"
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 	      "  token     create, list or delete bootstrap (join) and API tokens\n"
 	      "  store     check or repair the SQLite store of a stopped hub\n"
 	      "  plan      dry-run the scheduler on Karmada YAML files and print the placement as JSON\n"
+	      "  mesh      print a mesh cluster's Istio Helm values (mesh values --mesh M --cluster C)\n"
 	      "  version   print the version\n"
 	      "\n"
 	      "Run 'atoll-hub <command> --help' for a command's options.\n",
@@ -85,10 +88,22 @@ static void serve_usage(FILE *f)
 	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
 	      "  --leader-elect-identity NAME holderIdentity in that Lease (default HOST_PID; a holder\n"
 	      "                               HOST_PID on this host whose process is gone is taken over at once)\n"
+	      "  --cluster-monitor-grace-period DUR  a cluster not heard from (or not healthy) this long becomes\n"
+	      "                               Ready=Unknown (False) with a NoSchedule taint (default: the agent's\n"
+	      "                               Lease duration, 40s)\n"
+	      "  --enable-no-execute-taint-eviction[=BOOL]  evict bindings from clusters with NoExecute taints they do\n"
+	      "                               not tolerate (default true; false turns cluster failover off)\n"
+	      "  --no-execute-taint-eviction-purge-mode MODE  Gracefully (default), Directly or Never, when the\n"
+	      "                               policy's failover.cluster.purgeMode is not set\n"
+	      "  --graceful-eviction-timeout DUR  how long an evicted cluster keeps its copy at most (default 10m)\n"
+	      "  --default-not-ready-toleration-seconds N    NoExecute not-ready toleration added to policies (300)\n"
+	      "  --default-unreachable-toleration-seconds N  NoExecute unreachable toleration added to policies (300)\n"
 	      "  --log-level LEVEL            debug, info, warn or error (default info)\n"
 	      "  --log-format FORMAT          text or json (default text)\n"
 	      "  --feature-gates K=V[,K=V]    Karmada feature gates Atoll honours: PolicyPreemption (default\n"
-	      "                               false: `preemption: Always` in a policy takes nothing over)\n"
+	      "                               false: `preemption: Always` in a policy takes nothing over),\n"
+	      "                               PriorityBasedScheduling (default false: schedulePriority is not\n"
+	      "                               resolved and bindings are scheduled first come, first served)\n"
 	      "  -h, --help                   show this help\n",
 	      f);
 }
@@ -112,7 +127,7 @@ static const char *bound_address(const char *hostport, int port, char *buf, size
 }
 
 /* --feature-gates "PolicyPreemption=true,..." (Karmada's spelling). */
-static int parse_feature_gates(const char *arg, bool *policy_preemption)
+static int parse_feature_gates(const char *arg, bool *policy_preemption, bool *priority_scheduling)
 {
 	char buf[512];
 	snprintf(buf, sizeof buf, "%s", arg);
@@ -125,8 +140,10 @@ static int parse_feature_gates(const char *arg, bool *policy_preemption)
 		*eq = '\0';
 		if (strcmp(kv, "PolicyPreemption") == 0) {
 			*policy_preemption = strcmp(eq + 1, "true") == 0;
+		} else if (strcmp(kv, "PriorityBasedScheduling") == 0) {
+			*priority_scheduling = strcmp(eq + 1, "true") == 0;
 		} else {
-			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption)\n", kv);
+			fprintf(stderr, "atoll-hub serve: unknown feature gate %s (known: PolicyPreemption, PriorityBasedScheduling)\n", kv);
 			return -1;
 		}
 	}
@@ -140,7 +157,9 @@ struct leading_ctx {
 	struct apiserver *api;
 	struct agentapi *agents;
 	struct controller **ctl;
-	bool policy_preemption;
+	struct failover **fo;
+	struct mesh_ctl **meshes;
+	bool policy_preemption, priority_scheduling;
 };
 
 static void on_leading(bool leading, void *ud)
@@ -150,8 +169,15 @@ static void on_leading(bool leading, void *ud)
 		/* From the store, not from memory: a full resync. */
 		*lc->ctl = controller_start(lc->loop, lc->st, apiserver_objects(lc->api));
 		controller_set_policy_preemption(*lc->ctl, lc->policy_preemption);
+		controller_set_priority_scheduling(*lc->ctl, lc->priority_scheduling);
+		*lc->fo = failover_start(lc->loop, lc->st, apiserver_objects(lc->api));
+		*lc->meshes = mesh_start(lc->loop, lc->st, apiserver_objects(lc->api));
 	} else if (!leading && *lc->ctl) {
+		failover_stop(*lc->fo);
+		mesh_stop(*lc->meshes);
 		controller_stop(*lc->ctl);
+		*lc->fo = NULL;
+		*lc->meshes = NULL;
 		*lc->ctl = NULL;
 	}
 	agentapi_set_monitoring(lc->agents, leading);
@@ -198,17 +224,25 @@ static int cmd_serve(int argc, char **argv)
 		{"max-watches", required_argument, NULL, 'W'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"log-format", required_argument, NULL, 'F'},
+		{"cluster-monitor-grace-period", required_argument, NULL, 1300},
+		{"enable-no-execute-taint-eviction", optional_argument, NULL, 1301},
+		{"no-execute-taint-eviction-purge-mode", required_argument, NULL, 1302},
+		{"graceful-eviction-timeout", required_argument, NULL, 1303},
+		{"default-not-ready-toleration-seconds", required_argument, NULL, 1304},
+		{"default-unreachable-toleration-seconds", required_argument, NULL, 1305},
 		{"feature-gates", required_argument, NULL, 1200},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	bool policy_preemption = false;
+	bool policy_preemption = false, priority_scheduling = false;
+	struct agentapi_config acfg = {0};
+	struct failover_config fcfg = {.not_ready_toleration_s = -1, .unreachable_toleration_s = -1};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 1200:
-			if (parse_feature_gates(optarg, &policy_preemption) < 0)
+			if (parse_feature_gates(optarg, &policy_preemption, &priority_scheduling) < 0)
 				return 2;
 			break;
 		case 'd': data_dir = optarg; break;
@@ -295,6 +329,47 @@ static int cmd_serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 1300:
+		case 1303: {
+			long long ms;
+			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000) {
+				fprintf(stderr, "atoll-hub serve: invalid duration %s (want at least 1s, e.g. 40s)\n", optarg);
+				return 2;
+			}
+			if (c == 1300)
+				acfg.grace_ms = ms;
+			else
+				fcfg.eviction_timeout_s = ms / 1000;
+			break;
+		}
+		case 1301:
+			if (!optarg || strcmp(optarg, "true") == 0) {
+				fcfg.no_eviction = false;
+			} else if (strcmp(optarg, "false") == 0) {
+				fcfg.no_eviction = true;
+			} else {
+				fprintf(stderr, "atoll-hub serve: invalid --enable-no-execute-taint-eviction=%s (want true or false)\n", optarg);
+				return 2;
+			}
+			break;
+		case 1302:
+			if (strcmp(optarg, "Gracefully") != 0 && strcmp(optarg, "Directly") != 0 && strcmp(optarg, "Never") != 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --no-execute-taint-eviction-purge-mode %s (want Gracefully, Directly or Never)\n", optarg);
+				return 2;
+			}
+			fcfg.purge_mode = optarg;
+			break;
+		case 1304:
+		case 1305: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid toleration seconds %s (want a non-negative integer)\n", optarg);
+				return 2;
+			}
+			*(c == 1304 ? &fcfg.not_ready_toleration_s : &fcfg.unreachable_toleration_s) = v;
+			break;
+		}
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -343,12 +418,22 @@ static int cmd_serve(int argc, char **argv)
 	struct statusfeed *feed = statusfeed_new(loop, api, st, NULL);
 	hubmetrics_init(st);
 	hubmetrics_register(api, feed);
+	/* Karmada looks every 5 s; a short grace (tests) is looked at often
+	 * enough to keep its meaning. */
+	if (acfg.grace_ms > 0 && acfg.grace_ms < 15000)
+		acfg.monitor_period_ms = acfg.grace_ms / 3 < 200 ? 200 : (int)(acfg.grace_ms / 3);
+	failover_configure(&fcfg);
 	/* On etcd, several hubs may share the store: the controllers run in
 	 * the one the Lease elects (leader.h), started below. */
 	struct controller *ctl = NULL;
+	struct failover *fo = NULL;
+	struct mesh_ctl *meshes = NULL;
 	if (!etcd.servers) {
 		ctl = controller_start(loop, st, apiserver_objects(api));
 		controller_set_policy_preemption(ctl, policy_preemption);
+		controller_set_priority_scheduling(ctl, priority_scheduling);
+		fo = failover_start(loop, st, apiserver_objects(api));
+		meshes = mesh_start(loop, st, apiserver_objects(api));
 	}
 	sec.data_dir = data_dir;
 	int tls_port = 0;
@@ -357,6 +442,8 @@ static int cmd_serve(int argc, char **argv)
 	if (port < 0) {
 		log_error("%s", err);
 		secure_free(secure);
+		failover_stop(fo);
+		mesh_stop(meshes);
 		controller_stop(ctl);
 		statusfeed_free(feed);
 		apiserver_free(api);
@@ -385,10 +472,10 @@ static int cmd_serve(int argc, char **argv)
 			fclose(f);
 		}
 	}
-	struct agentapi *agents = agentapi_new(loop, api, st, NULL);
+	struct agentapi *agents = agentapi_new(loop, api, st, &acfg);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
 	struct leader *leader = NULL;
-	struct leading_ctx lc = {loop, st, api, agents, &ctl, policy_preemption};
+	struct leading_ctx lc = {loop, st, api, agents, &ctl, &fo, &meshes, policy_preemption, priority_scheduling};
 	if (etcd.servers) {
 		agentapi_set_monitoring(agents, false);
 		struct leader_config lcfg = {.duration_s = lease_s, .identity = lease_id};
@@ -402,13 +489,19 @@ static int cmd_serve(int argc, char **argv)
 		       data_dir, NULL);
 	event_base_dispatch(loop);
 	if (leader) {
-		controller_stop(ctl); /* its last writes, while still fenced */
+		failover_stop(fo); /* their last writes, while still fenced */
+		mesh_stop(meshes);
+		controller_stop(ctl);
+		fo = NULL;
+		meshes = NULL;
 		ctl = NULL;
 		leader_stop(leader);  /* releases the Lease */
 		store_commit(st);
 	}
 	statusfeed_free(feed);
 	agentapi_free(agents);
+	failover_stop(fo);
+	mesh_stop(meshes);
 	controller_stop(ctl);
 	apiserver_free(api);
 	/* Closed connections' bufferevents are finalized by the loop; let it
@@ -453,6 +546,8 @@ int main(int argc, char **argv)
 		return tokens_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "store") == 0)
 		return store_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "mesh") == 0)
+		return mesh_main(argc - 1, argv + 1);
 	fprintf(stderr, "atoll-hub: unknown command \"%s\"\n\n", cmd);
 	usage(stderr);
 	return 2;

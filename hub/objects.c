@@ -8,8 +8,10 @@
 #include <sys/random.h>
 
 #include "defaults.h"
+#include "failover.h"
 #include "jsonutil.h"
 #include "patch.h"
+#include "ssa.h"
 #include "timefmt.h"
 #include "validate.h"
 
@@ -250,8 +252,40 @@ static void after_write(const struct kind_info *k, const cJSON *obj)
 	}
 }
 
+/* The writer of this call, taken so nested writes do not inherit it. */
+static const struct ssa_writer *take_writer(struct obj_ctx *c)
+{
+	const struct ssa_writer *w = c->writer;
+	c->writer = NULL;
+	return w;
+}
+
+static bool strips_status(const struct kind_info *k)
+{
+	return (k->subresources & SUB_STATUS) != 0;
+}
+
+/* Records an Update by w in obj's managedFields (old NULL: a create). */
+static void record_update(const struct kind_info *k, const cJSON *old, cJSON *obj, const struct ssa_writer *w,
+			  enum subresource sub)
+{
+	char av[256], now[40];
+	ssa_record_update(k, old, obj, w->manager, sub == SUBRES_STATUS ? "status" : "",
+			  kind_api_version(k, av, sizeof av), time_rfc3339(time(NULL), now, sizeof now),
+			  strips_status(k));
+}
+
+static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run,
+		     char **out, struct api_error *e, const struct ssa_writer *w);
+
 int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run, char **out,
 	       struct api_error *e)
+{
+	return create_as(c, k, ns, obj, dry_run, out, e, take_writer(c));
+}
+
+static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJSON *obj, bool dry_run,
+		     char **out, struct api_error *e, const struct ssa_writer *w)
 {
 	if (check_identity(k, ns, obj, e) < 0)
 		return -1;
@@ -279,7 +313,12 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 		snprintf(e->name, sizeof e->name, "%s", ns);
 		return -1;
 	}
+	/* An apply has computed its managedFields; anything else's are the
+	 * server's to write. */
+	cJSON *applied_mf = w && w->apply ? cJSON_DetachItemFromObjectCaseSensitive(meta, "managedFields") : NULL;
 	strip_server_fields(meta);
+	if (applied_mf)
+		cJSON_AddItemToObject(meta, "managedFields", applied_mf);
 	char uid[64], ts[40];
 	new_uid(uid, sizeof uid);
 	json_set_str(meta, "uid", uid);
@@ -292,6 +331,9 @@ int obj_create(struct obj_ctx *c, const struct kind_info *k, const char *ns, cJS
 	char pid[64];
 	new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, NULL, obj, pid);
+	failover_default_tolerations(k, obj);
+	if (w && !w->apply)
+		record_update(k, NULL, obj, w, SUBRES_NONE);
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
@@ -440,7 +482,8 @@ static void keep_finalizers_while_deleting(const cJSON *old, cJSON *obj)
 static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *obj);
 
 static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const cJSON *old,
-		     long long old_rev, cJSON *obj, enum subresource sub, bool dry_run, char **out, struct api_error *e)
+		     long long old_rev, cJSON *obj, enum subresource sub, bool dry_run, char **out, struct api_error *e,
+		     const struct ssa_writer *w)
 {
 	const char *bname = meta_str(obj, "name");
 	if (bname && strcmp(bname, name) != 0) {
@@ -455,12 +498,24 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 	}
 	if (want_rv > 0 && want_rv != old_rev)
 		return store_rc_error(STORE_CONFLICT, k, name, e);
+	cJSON *applied_mf = w && w->apply ?
+		cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "managedFields") :
+		NULL;
 	merge_for_update(k, old, obj, sub);
 	keep_finalizers_while_deleting(old, obj);
 	defaults_apply(k, obj, ++c->ip_seq);
 	char pid[64];
 	new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, old, obj, pid);
+	failover_default_tolerations(k, obj);
+	cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");
+	cJSON *old_mf = cJSON_GetObjectItemCaseSensitive(ometa, "managedFields");
+	if (applied_mf)
+		json_set(json_ensure_obj(obj, "metadata"), "managedFields", applied_mf);
+	else if (w)
+		record_update(k, old, obj, w, sub);
+	else if (old_mf)
+		json_set(json_ensure_obj(obj, "metadata"), "managedFields", json_dup(old_mf));
 	if (check_object(k, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {
@@ -551,6 +606,7 @@ static int scale_into(cJSON *obj, const cJSON *scale, struct api_error *e)
 int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 	       enum subresource sub, bool dry_run, char **out, struct api_error *e)
 {
+	const struct ssa_writer *w = take_writer(c);
 	long long rev;
 	int rc;
 	cJSON *old = load(c, k, ns, name, &rev, &rc);
@@ -568,7 +624,7 @@ int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 		ret = scale_into(next, obj, e);
 		char *stored = NULL;
 		if (ret == 0)
-			ret = do_update(c, k, ns, name, old, rev, next, SUBRES_NONE, dry_run, &stored, e);
+			ret = do_update(c, k, ns, name, old, rev, next, SUBRES_NONE, dry_run, &stored, e, w);
 		if (ret == 0) {
 			cJSON *so = cJSON_Parse(stored);
 			cJSON *sc = obj_scale_of(k, so);
@@ -581,7 +637,7 @@ int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 	} else if (check_identity(k, ns, obj, e) < 0) {
 		ret = -1;
 	} else {
-		ret = do_update(c, k, ns, name, old, rev, obj, sub, dry_run, out, e);
+		ret = do_update(c, k, ns, name, old, rev, obj, sub, dry_run, out, e, w);
 	}
 	cJSON_Delete(old);
 	return ret;
@@ -645,12 +701,37 @@ int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cu
 		ns = "";
 	if (check_identity(k, ns, obj, e) < 0)
 		return -1;
-	return do_update(c, k, ns, name, cur, rev, obj, sub, false, out, e);
+	return do_update(c, k, ns, name, cur, rev, obj, sub, false, out, e, NULL);
+}
+
+/* Server-side apply of config by w onto old (NULL: create): the object to
+ * write, managedFields computed, or NULL with e set (409 on conflicts). */
+static cJSON *apply_as(const struct kind_info *k, const cJSON *old, const cJSON *config, const struct ssa_writer *w,
+		       enum subresource sub, struct api_error *e)
+{
+	char av[256], now[40], err[1024] = "";
+	int code = 0;
+	cJSON *causes = NULL;
+	cJSON *out = ssa_apply(k, old, config, w, kind_api_version(k, av, sizeof av),
+			       time_rfc3339(time(NULL), now, sizeof now), strips_status(k) && sub == SUBRES_NONE, &code,
+			       err, sizeof err, &causes);
+	if (!out) {
+		api_error_set(e, code ? code : 400, code == 409 ? "Conflict" : "BadRequest", "%s",
+			      err[0] ? err : "invalid apply patch");
+		e->causes = causes;
+		return NULL;
+	}
+	/* A resourceVersion in the configuration is a precondition; otherwise
+	 * the apply lands on whatever is current. */
+	if (old && !json_get_str(config, "metadata.resourceVersion"))
+		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "metadata"), "resourceVersion");
+	return out;
 }
 
 int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,
 	      const cJSON *patch, enum subresource sub, bool dry_run, bool *created, char **out, struct api_error *e)
 {
+	const struct ssa_writer *w = take_writer(c);
 	int pt = patch_type_from_content_type(content_type);
 	*created = false;
 	if (pt < 0) {
@@ -665,11 +746,14 @@ int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, cons
 	long long rev = 0;
 	int rc;
 	cJSON *old = load(c, k, ns, name, &rev, &rc);
+	bool ssa = pt == PATCH_APPLY && w && w->apply && sub != SUBRES_SCALE;
 	if (!old && rc == STORE_NOT_FOUND && pt == PATCH_APPLY && sub == SUBRES_NONE) {
-		char err[512];
-		cJSON *obj = patch_apply(PATCH_APPLY, NULL, patch, k, err, sizeof err);
+		char err[1024];
+		cJSON *obj = ssa ? apply_as(k, NULL, patch, w, SUBRES_NONE, e)
+				 : patch_apply(PATCH_APPLY, NULL, patch, k, err, sizeof err);
 		if (!obj) {
-			api_error_set(e, 400, "BadRequest", "%s", err);
+			if (!ssa)
+				api_error_set(e, 400, "BadRequest", "%s", err);
 			return -1;
 		}
 		const char *bname = meta_str(obj, "name");
@@ -680,7 +764,7 @@ int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, cons
 			return -1;
 		}
 		json_set_str(json_ensure_obj(obj, "metadata"), "name", name);
-		int r = obj_create(c, k, ns, obj, dry_run, out, e);
+		int r = create_as(c, k, ns, obj, dry_run, out, e, ssa ? w : NULL);
 		cJSON_Delete(obj);
 		*created = r == 0;
 		return r;
@@ -702,6 +786,14 @@ int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, cons
 		cJSON_Delete(old);
 		return ret;
 	}
+	if (ssa) {
+		cJSON *applied = apply_as(k, old, patch, w, sub, e);
+		if (applied && check_identity(k, ns, applied, e) == 0)
+			ret = do_update(c, k, ns, name, old, rev, applied, sub, dry_run, out, e, w);
+		cJSON_Delete(applied);
+		cJSON_Delete(old);
+		return ret;
+	}
 	cJSON *next = patch_apply((enum patch_type)pt, old, patch, k, err, sizeof err);
 	if (!next) {
 		bool conflict = pt == PATCH_JSON && strstr(err, "test");
@@ -716,7 +808,7 @@ int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, cons
 	if (!prv)
 		cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(next, "metadata"), "resourceVersion");
 	if (check_identity(k, ns, next, e) == 0)
-		ret = do_update(c, k, ns, name, old, rev, next, sub, dry_run, out, e);
+		ret = do_update(c, k, ns, name, old, rev, next, sub, dry_run, out, e, w);
 	cJSON_Delete(next);
 	cJSON_Delete(old);
 	return ret;

@@ -36,9 +36,15 @@ void api_error_not_found(struct api_error *e, const struct kind_info *k, const c
  * controller pass that changes both costs one revision, not two. */
 enum subresource { SUBRES_NONE = 0, SUBRES_STATUS, SUBRES_SCALE, SUBRES_MAIN_AND_STATUS };
 
+struct ssa_writer;
+
 struct obj_ctx {
 	struct store *store;
 	unsigned long ip_seq; /* Service clusterIP allocation */
+	/* The field manager of the next obj_create/obj_update/obj_patch (the
+	 * API server sets it per request; the call takes and clears it). NULL:
+	 * an internal write, recorded for no manager. */
+	const struct ssa_writer *writer;
 };
 
 /* Each returns 0 and the stored JSON in *out (caller frees), or -1 with e

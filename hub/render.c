@@ -234,6 +234,7 @@ cJSON *render_binding(const cJSON *tmpl, const cJSON *policy, bool cluster_polic
 	copy_field(spec, "clusters", es);
 	copy_field(spec, "requiredBy", es);
 	copy_field(spec, "rescheduleTriggeredAt", es);
+	copy_field(spec, "gracefulEvictionTasks", es); /* failover.h owns them */
 	return b;
 }
 

@@ -421,6 +421,19 @@ static bool taint_tolerated(const cJSON *tolerations, const char *key, const cha
 	return false;
 }
 
+/* For a new placement, a NoExecute taint counts as tolerated only by a
+ * toleration without tolerationSeconds: one that runs out would have the
+ * taint manager evict the binding again (a Duplicated binding would go
+ * back and forth). Clusters already placed do not come here. */
+static bool noexecute_tolerated(const cJSON *tolerations, const char *key, const char *value)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, tolerations)
+		if (tolerates(t, key, value, "NoExecute") && !cJSON_IsNumber(obj_item(t, "tolerationSeconds")))
+			return true;
+	return false;
+}
+
 /* ---------------------------------------------------------------- clusters */
 
 struct ccl {
@@ -555,6 +568,11 @@ struct sched_ctx {
 	const struct req_list *rl;
 	/* Whether anything reads ccl.avail (see needs_estimates). */
 	bool need_avail;
+	/* gracefulEvictionTasks of the binding (ClusterEviction plugin). */
+	const cJSON *evictions;
+	/* Karmada's Fresh assignment mode (a rescheduling was triggered, e.g.
+	 * by a WorkloadRebalancer): the previous result is not kept. */
+	bool fresh;
 };
 
 static void set_error(struct sched_result *out, const char *reason, const char *fmt, ...)
@@ -578,6 +596,11 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	const cJSON *tols = obj_item(cx->placement, "clusterTolerations");
 	const cJSON *t;
 	bool has_ready_taint = false;
+	/* Karmada's TaintToleration skips a cluster already in the result: a
+	 * NoSchedule taint only keeps new placements away, and a NoExecute one
+	 * is the taint manager's to act on after the toleration time. */
+	if (c->in_prev)
+		goto taints_done;
 	cJSON_ArrayForEach(t, obj_item(obj_item(c->obj, "spec"), "taints")) {
 		const char *key = obj_str(t, "key");
 		const char *val = obj_str(t, "value");
@@ -588,7 +611,8 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			has_ready_taint = true;
 		if (!eff || (strcmp(eff, "NoSchedule") != 0 && strcmp(eff, "NoExecute") != 0))
 			continue;
-		if (!taint_tolerated(tols, key, val ? val : "", eff)) {
+		if (strcmp(eff, "NoExecute") == 0 ? !noexecute_tolerated(tols, key, val ? val : "")
+						   : !taint_tolerated(tols, key, val ? val : "", eff)) {
 			/* corev1 Taint.ToString(): key[=value]:Effect */
 			snprintf(buf, len, "cluster(s) had untolerated taint {%s%s%s:%s}", key, val && *val ? "=" : "",
 				 val ? val : "", eff);
@@ -605,6 +629,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return buf;
 		}
 	}
+taints_done:
 	if (!affinity_plan_matches(affinity, c->obj))
 		return REASON_AFFINITY;
 	const cJSON *sc;
@@ -621,6 +646,12 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return "cluster(s) did not have region property";
 		if (strcmp(f, "zone") == 0 && cluster_zones(c->obj, zones, 1) == 0)
 			return "cluster(s) did not have zones property";
+	}
+	/* ClusterEviction: a cluster the binding is being evicted from. */
+	cJSON_ArrayForEach(t, cx->evictions) {
+		const char *from = obj_str(t, "fromCluster");
+		if (from && strcmp(from, c->name) == 0)
+			return "cluster(s) is in the process of eviction";
 	}
 	return NULL;
 }
@@ -1131,6 +1162,40 @@ static int assign_dynamic(const struct sched_ctx *cx, bool aggregated, struct cc
 		set_error(out, "SchedulerError", "out of memory");
 		goto done;
 	}
+	if (cx->fresh) {
+		/* Fresh (dynamicFreshScale): every replica is placed again as on a
+		 * first schedule; what a cluster runs now counts as available. */
+		target = cx->replicas;
+		for (int i = 0; i < ns; i++) {
+			w[nw].name = sel[i]->name;
+			w[nw].idx = sel[i]->idx;
+			w[nw++].replicas = sel[i]->avail + (sel[i]->in_prev ? sel[i]->prev : 0);
+		}
+		sort_desc_stable(w, nw);
+		long avail_fresh = 0;
+		for (int i = 0; i < nw; i++)
+			avail_fresh += w[i].replicas;
+		if (avail_fresh < target) {
+			set_error(out, "Unschedulable", "failed to assign replicas: Clusters available replicas %ld are not enough to schedule.", avail_fresh);
+			goto done;
+		}
+		if (aggregated) {
+			long sum = 0;
+			for (int i = 0; i < nw; i++) {
+				sum += w[i].replicas;
+				if (sum >= target) {
+					nw = i + 1;
+					break;
+				}
+			}
+		}
+		if (divide_into(target, w, nw, cx->uid, res) != 0) {
+			set_error(out, "SchedulerError", "out of memory");
+			goto done;
+		}
+		rc = 0;
+		goto done;
+	}
 	for (int i = 0; i < ns; i++) {
 		if (sel[i]->in_prev) {
 			sched[nsched].name = sel[i]->name;
@@ -1441,6 +1506,26 @@ static long workload_replicas(const cJSON *workload)
 int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out)
 {
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, false, out);
+}
+
+int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
+		      struct sched_result *out)
+{
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, eviction_tasks, false, out);
+}
+
+int schedule_mode(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		  bool workload_has_replicas, const cJSON *previous, bool fresh, struct sched_result *out)
+{
+	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, fresh, out);
+}
+
+int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
+		  bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
+		  struct sched_result *out)
+{
 	memset(out, 0, sizeof *out);
 	if (clusters && !cJSON_IsArray(clusters)) {
 		set_error(out, "SchedulerError", "clusters must be a list");
@@ -1448,8 +1533,10 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 	}
 	struct sched_ctx cx = {0};
 	cx.placement = cJSON_IsObject(placement) ? placement : NULL;
+	cx.evictions = cJSON_IsArray(eviction_tasks) ? eviction_tasks : NULL;
 	cx.uid = obj_str(obj_item(workload, "metadata"), "uid");
 	cx.has_replicas = workload_has_replicas;
+	cx.fresh = fresh;
 	cx.replicas = workload_has_replicas ? workload_replicas(workload) : 0;
 	int total = cJSON_GetArraySize(clusters);
 	cx.cl = calloc((size_t)total + 1, sizeof *cx.cl);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accessreview.h"
 #include "joinapi.h"
 #include "log.h"
 #include "numparse.h"
@@ -75,6 +76,7 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 	snprintf(s->dir, sizeof s->dir, "%s", o->data_dir);
 	s->au = auth_new(o->data_dir);
 	apiserver_set_authorizer(api, auth_apiserver_hook, s->au);
+	accessreview_register(api, s->au); /* kubectl auth can-i */
 	*tls_port = 0;
 	char ca[4096];
 	if (o->client_ca_file)

@@ -567,6 +567,10 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(q->db, 5000);
 	if (exec(q->db, "PRAGMA journal_mode=WAL") < 0 || exec(q->db, "PRAGMA synchronous=FULL") < 0 || exec(q->db, "PRAGMA wal_autocheckpoint=8000") < 0 ||
+	    /* 16 MiB of pages in memory (SQLite's default is 2 MiB): with thousands
+	     * of clusters the objects read on every heartbeat and monitor pass are
+	     * otherwise read again with pread each time (issue 15, perf). */
+	    exec(q->db, "PRAGMA cache_size=-16384") < 0 ||
 	    exec(q->db, "CREATE TABLE IF NOT EXISTS objects(key TEXT PRIMARY KEY, rev INTEGER NOT NULL, value TEXT NOT NULL)") < 0 ||
 	    exec(q->db, "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, type INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, prev TEXT)") < 0 ||
 	    exec(q->db, "CREATE INDEX IF NOT EXISTS log_key ON log(key, rev)") < 0 ||

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,104 @@ int tokens_create(const char *dir, struct token_rec *spec, char *out, char *err,
 	return rc;
 }
 
+int tokens_create_many(const char *dir, struct token_rec *specs, int n, char (*out)[TOKEN_LEN + 1], char *err,
+		       size_t errlen)
+{
+	int lk = lock_dir(dir);
+	cJSON *j = load(dir);
+	cJSON *arr = cJSON_GetObjectItem(j, "tokens");
+	int rc = 0;
+	time_t now = time(NULL);
+	for (int k = 0; k < n && rc == 0; k++) {
+		char id[TOKEN_ID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
+		bool clash;
+		do {
+			if (random_chars(id, TOKEN_ID_LEN) < 0 || random_chars(secret, TOKEN_SECRET_LEN) < 0) {
+				snprintf(err, errlen, "no entropy for a token");
+				rc = -1;
+				break;
+			}
+			clash = false;
+			const cJSON *t;
+			cJSON_ArrayForEach(t, arr)
+			{
+				const char *tid = json_get_str(t, "id");
+				if (tid && strcmp(tid, id) == 0)
+					clash = true;
+			}
+		} while (clash);
+		if (rc < 0)
+			break;
+		snprintf(specs[k].id, sizeof specs[k].id, "%s", id);
+		hash_hex(secret, specs[k].hash);
+		specs[k].created = now;
+		cJSON_AddItemToArray(arr, rec_to_json(&specs[k]));
+		snprintf(out[k], TOKEN_LEN + 1, "%s.%s", id, secret);
+	}
+	if (rc == 0)
+		rc = save(dir, j, err, errlen);
+	cJSON_Delete(j);
+	unlock_dir(lk);
+	return rc;
+}
+
+/* The file as lookups see it: its records sorted by id, reloaded only when
+ * the file changed (inode, size or modification time), so a hub with
+ * thousands of agent tokens does not parse tokens.json on every request. */
+static struct {
+	pthread_mutex_t mu;
+	char path[4096];
+	struct stat st;
+	bool valid;
+	struct token_rec *recs;
+	size_t n;
+} lookup_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static int rec_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct token_rec *)a)->id, ((const struct token_rec *)b)->id);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Called with the lock held. */
+static void cache_refresh(const char *dir)
+{
+	char p[4096];
+	file_path(p, sizeof p, dir);
+	struct stat st;
+	bool have = stat(p, &st) == 0;
+	if (lookup_cache.valid && strcmp(lookup_cache.path, p) == 0 && have && same_file(&st, &lookup_cache.st))
+		return;
+	free(lookup_cache.recs);
+	lookup_cache.recs = NULL;
+	lookup_cache.n = 0;
+	lookup_cache.valid = false;
+	cJSON *j = load(dir);
+	const cJSON *arr = cJSON_GetObjectItem(j, "tokens"), *t;
+	size_t cap = (size_t)cJSON_GetArraySize(arr);
+	lookup_cache.recs = calloc(cap ? cap : 1, sizeof *lookup_cache.recs);
+	cJSON_ArrayForEach(t, arr)
+	{
+		if (lookup_cache.n < cap)
+			rec_from_json(t, &lookup_cache.recs[lookup_cache.n++]);
+	}
+	cJSON_Delete(j);
+	/* A duplicated id (a hand-edited file) keeps the first record, as the scan did. */
+	qsort(lookup_cache.recs, lookup_cache.n, sizeof *lookup_cache.recs, rec_cmp);
+	snprintf(lookup_cache.path, sizeof lookup_cache.path, "%s", p);
+	/* Only a file that was there and unchanged across the read is trusted next time. */
+	struct stat st2;
+	if (have && stat(p, &st2) == 0 && same_file(&st, &st2)) {
+		lookup_cache.st = st;
+		lookup_cache.valid = true;
+	}
+}
+
 enum token_result tokens_lookup(const char *dir, const char *token, time_t now, struct token_rec *rec)
 {
 	char id[TOKEN_ID_LEN + 1], secret[TOKEN_SECRET_LEN + 1];
@@ -208,25 +308,26 @@ enum token_result tokens_lookup(const char *dir, const char *token, time_t now, 
 		return TOKEN_MALFORMED;
 	char want[65];
 	hash_hex(secret, want);
-	cJSON *j = load(dir);
 	enum token_result res = TOKEN_UNKNOWN;
-	const cJSON *t;
-	cJSON_ArrayForEach(t, cJSON_GetObjectItem(j, "tokens"))
-	{
-		struct token_rec r;
-		rec_from_json(t, &r);
-		if (strcmp(r.id, id) != 0 || strlen(r.hash) != 64)
-			continue;
+	pthread_mutex_lock(&lookup_cache.mu);
+	cache_refresh(dir);
+	struct token_rec key;
+	memset(&key, 0, sizeof key);
+	snprintf(key.id, sizeof key.id, "%s", id);
+	const struct token_rec *r = bsearch(&key, lookup_cache.recs, lookup_cache.n, sizeof key, rec_cmp);
+	/* bsearch may land on any of equal ids: go to the first */
+	while (r && r > lookup_cache.recs && strcmp((r - 1)->id, id) == 0)
+		r--;
+	if (r && strlen(r->hash) == 64) {
 		unsigned char diff = 0;
 		for (int i = 0; i < 64; i++)
-			diff |= (unsigned char)(r.hash[i] ^ want[i]);
-		if (diff)
-			break; /* right id, wrong secret: unknown */
-		*rec = r;
-		res = r.expires && now >= r.expires ? TOKEN_EXPIRED : TOKEN_OK;
-		break;
+			diff |= (unsigned char)(r->hash[i] ^ want[i]);
+		if (!diff) { /* right id, wrong secret: unknown */
+			*rec = *r;
+			res = r->expires && now >= r->expires ? TOKEN_EXPIRED : TOKEN_OK;
+		}
 	}
-	cJSON_Delete(j);
+	pthread_mutex_unlock(&lookup_cache.mu);
 	return res;
 }
 

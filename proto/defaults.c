@@ -150,10 +150,12 @@ static const struct rule rules[] = {
 	{"policy.karmada.io", "PropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
 	{"policy.karmada.io", "PropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
 	{"policy.karmada.io", "PropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
+	{"policy.karmada.io", "PropagationPolicy", "spec.schedulePriority", "priorityClassSource", "\"KubePriorityClass\"", NULL},
 	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "priority", "0", NULL},
 	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
 	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
 	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
+	{"policy.karmada.io", "ClusterPropagationPolicy", "spec.schedulePriority", "priorityClassSource", "\"KubePriorityClass\"", NULL},
 };
 
 /* Where a kind keeps its pod spec, and whether restartPolicy defaults to

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldcheck.h"
+
 #define NS true
 #define CL false
 #define S(...) {__VA_ARGS__, NULL}
@@ -38,6 +40,7 @@ const struct kind_info builtin_kinds[] = {
 	{"policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy", "clusterpropagationpolicies", "clusterpropagationpolicy", CL, S("cpp"), S("karmada-io"), 0, TL_PROPAGATIONPOLICY, false, true, false},
 	{"policy.karmada.io", "v1alpha1", "OverridePolicy", "overridepolicies", "overridepolicy", NS, S("op"), S("karmada-io"), 0, TL_OVERRIDEPOLICY, false, true, false},
 	{"policy.karmada.io", "v1alpha1", "ClusterOverridePolicy", "clusteroverridepolicies", "clusteroverridepolicy", CL, S("cop"), S("karmada-io"), 0, TL_OVERRIDEPOLICY, false, true, false},
+	{"policy.karmada.io", "v1alpha1", "ClusterTaintPolicy", "clustertaintpolicies", "clustertaintpolicy", CL, {NULL}, S("karmada-io"), 0, TL_DEFAULT, false, true, false},
 	{"work.karmada.io", "v1alpha1", "Work", "works", "work", NS, S("wk"), S("karmada-io"), SUB_STATUS, TL_WORK, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha2", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
@@ -45,6 +48,10 @@ const struct kind_info builtin_kinds[] = {
 	 * preferred, stored version): the same objects, one representation. */
 	{"work.karmada.io", "v1alpha1", "ResourceBinding", "resourcebindings", "resourcebinding", NS, S("rb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
 	{"work.karmada.io", "v1alpha1", "ClusterResourceBinding", "clusterresourcebindings", "clusterresourcebinding", CL, S("crb"), S("karmada-io"), SUB_STATUS, TL_BINDING, false, true, false},
+	/* Karmada's WorkloadRebalancer (a CRD there: no short names, NAME AGE). */
+	{"apps.karmada.io", "v1alpha1", "WorkloadRebalancer", "workloadrebalancers", "workloadrebalancer", CL, {NULL}, {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
+	/* Atoll's own: an Istio multi-primary, multi-network mesh over member clusters (hub/mesh.c). */
+	{"mesh.atoll.io", "v1alpha1", "Mesh", "meshes", "mesh", CL, {NULL}, S("atoll-io"), SUB_STATUS, TL_MESH, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);
@@ -118,6 +125,7 @@ static void retire_crd_kind(struct crd_kind *c)
 
 void kinds_shutdown(void)
 {
+	fieldcheck_shutdown();
 	while (retired) {
 		struct crd_kind *next = retired->next_retired;
 		free_crd_kind(retired);
@@ -233,6 +241,7 @@ static void remove_crd_kinds(const char *crd_name)
 void kinds_unregister_crd(const char *crd_name)
 {
 	remove_crd_kinds(crd_name);
+	fieldcheck_unregister_crd(crd_name);
 	rebuild();
 }
 
@@ -294,6 +303,7 @@ int kinds_register_crd(const cJSON *crd, char *err, size_t errlen)
 		crd_kinds = realloc(crd_kinds, (size_t)(crd_len + 1) * sizeof *crd_kinds);
 		crd_kinds[crd_len++] = c;
 	}
+	fieldcheck_register_crd(crd); /* its structural schemas, for pruning */
 	rebuild();
 	return 0;
 }

@@ -1,4 +1,5 @@
 #include "openapi.h"
+#include "openschema.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -156,6 +157,145 @@ unsigned char *openapi_v2_protobuf_for(const struct kind_info *const *kinds, int
 	return doc.p;
 }
 
+/* ---- v2 definitions as gnostic protobuf ------------------------------- */
+
+/* A JSON value as the YAML text gnostic's Any carries (scalars and the
+ * small lists and maps of vendor extensions). */
+static void yaml_of(const cJSON *v, int indent, struct bbuf *out)
+{
+	char pad[64];
+	snprintf(pad, sizeof pad, "%*s", indent, "");
+	if (cJSON_IsString(v)) {
+		bb_put(out, v->valuestring, strlen(v->valuestring));
+		bb_put(out, "\n", 1);
+	} else if (cJSON_IsBool(v)) {
+		bb_put(out, cJSON_IsTrue(v) ? "true\n" : "false\n", cJSON_IsTrue(v) ? 5 : 6);
+	} else if (cJSON_IsNumber(v)) {
+		char n[64];
+		int k = snprintf(n, sizeof n, "%.17g\n", v->valuedouble);
+		bb_put(out, n, (size_t)k);
+	} else if (cJSON_IsArray(v)) {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, v) {
+			bb_put(out, pad, strlen(pad));
+			bb_put(out, "- ", 2);
+			if (cJSON_IsObject(e)) {
+				/* first key on the dash line, the rest indented */
+				const cJSON *f;
+				bool first = true;
+				cJSON_ArrayForEach(f, e) {
+					if (!first) {
+						bb_put(out, pad, strlen(pad));
+						bb_put(out, "  ", 2);
+					}
+					first = false;
+					bb_put(out, f->string, strlen(f->string));
+					bb_put(out, ": ", 2);
+					if (cJSON_IsString(f) && !f->valuestring[0])
+						bb_put(out, "\"\"\n", 3);
+					else
+						yaml_of(f, indent + 4, out);
+				}
+			} else {
+				yaml_of(e, indent + 2, out);
+			}
+		}
+	} else {
+		bb_put(out, "null\n", 5);
+	}
+}
+
+static void bb_named_any(struct bbuf *b, unsigned field, const char *name, const cJSON *v)
+{
+	struct bbuf y = {0}, any = {0}, na = {0};
+	yaml_of(v, 0, &y);
+	bb_field(&any, 2, y.p ? (const char *)y.p : "", y.len); /* Any.yaml */
+	if (y.oom)
+		any.oom = true;
+	free(y.p);
+	bb_str(&na, 1, name);
+	bb_msg(&na, 2, &any);
+	bb_msg(b, field, &na);
+}
+
+/* A (v2) JSON schema as openapi.v2.Schema. */
+static void encode_schema(struct bbuf *b, const cJSON *s, int depth)
+{
+	const cJSON *f;
+	if (depth > 64)
+		return;
+	cJSON_ArrayForEach(f, s) {
+		const char *k = f->string;
+		if (strcmp(k, "$ref") == 0 && cJSON_IsString(f))
+			bb_str(b, 1, f->valuestring);
+		else if (strcmp(k, "format") == 0 && cJSON_IsString(f))
+			bb_str(b, 2, f->valuestring);
+		else if (strcmp(k, "description") == 0 && cJSON_IsString(f))
+			bb_str(b, 4, f->valuestring);
+		else if (strcmp(k, "required") == 0) {
+			const cJSON *r;
+			cJSON_ArrayForEach(r, f)
+				if (cJSON_IsString(r))
+					bb_str(b, 19, r->valuestring);
+		} else if (strcmp(k, "enum") == 0) {
+			const cJSON *e;
+			cJSON_ArrayForEach(e, f) {
+				struct bbuf y = {0}, any = {0};
+				yaml_of(e, 0, &y);
+				bb_field(&any, 2, y.p ? (const char *)y.p : "", y.len);
+				free(y.p);
+				bb_msg(b, 20, &any);
+			}
+		} else if (strcmp(k, "additionalProperties") == 0 && cJSON_IsObject(f)) {
+			struct bbuf sch = {0}, item = {0};
+			encode_schema(&sch, f, depth + 1);
+			bb_msg(&item, 1, &sch);
+			bb_msg(b, 21, &item);
+		} else if (strcmp(k, "type") == 0 && cJSON_IsString(f)) {
+			struct bbuf t = {0};
+			bb_str(&t, 1, f->valuestring);
+			bb_msg(b, 22, &t);
+		} else if (strcmp(k, "items") == 0 && cJSON_IsObject(f)) {
+			struct bbuf sch = {0}, item = {0};
+			encode_schema(&sch, f, depth + 1);
+			bb_msg(&item, 1, &sch);
+			bb_msg(b, 23, &item);
+		} else if (strcmp(k, "properties") == 0 && cJSON_IsObject(f)) {
+			struct bbuf props = {0};
+			const cJSON *p;
+			cJSON_ArrayForEach(p, f) {
+				struct bbuf sch = {0}, ns = {0};
+				encode_schema(&sch, p, depth + 1);
+				bb_str(&ns, 1, p->string);
+				bb_msg(&ns, 2, &sch);
+				bb_msg(&props, 1, &ns);
+			}
+			bb_msg(b, 25, &props);
+		} else if (strncmp(k, "x-", 2) == 0) {
+			bb_named_any(b, 31, k, f);
+		}
+	}
+}
+
+/* Document.definitions (9) for the kinds: their schemas from the table. */
+static void encode_definitions(struct bbuf *doc, const struct kind_info *const *kinds, int n)
+{
+	cJSON *defs = cJSON_CreateObject();
+	for (int i = 0; defs && i < n; i++)
+		openschema_add_kind(defs, kinds[i]->group, kinds[i]->version, kinds[i]->kind, 0, false);
+	struct bbuf d = {0};
+	const cJSON *s;
+	cJSON_ArrayForEach(s, defs) {
+		struct bbuf sch = {0}, ns = {0};
+		encode_schema(&sch, s, 0);
+		bb_str(&ns, 1, s->string);
+		bb_msg(&ns, 2, &sch);
+		bb_msg(&d, 1, &ns);
+	}
+	bb_msg(doc, 9, &d);
+	cJSON_Delete(defs);
+}
+
 unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *len)
 {
 	int all = kinds_count(), n = 0;
@@ -168,6 +308,20 @@ unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *l
 		if (!keep || keep(kinds_at(i), ud))
 			kinds[n++] = kinds_at(i);
 	unsigned char *out = openapi_v2_protobuf_for(kinds, n, true, len);
+	if (out) {
+		/* Fields of one message may come in any order and split: the
+		 * definitions are appended to the document as a field 9. */
+		struct bbuf doc = {out, *len, *len, false};
+		encode_definitions(&doc, kinds, n);
+		if (doc.oom) {
+			free(doc.p);
+			out = NULL;
+			*len = 0;
+		} else {
+			out = doc.p;
+			*len = doc.len;
+		}
+	}
 	free(kinds);
 	return out;
 }
@@ -196,6 +350,7 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 {
 	uint64_t h = fnv1a(14695981039346656037ULL, OPENAPI_INFO_VERSION);
+	h = fnv1a(h, "schemas-1"); /* the documents carry the schema table's schemas */
 	char k2[512];
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
@@ -250,6 +405,11 @@ static cJSON *v3_patch_op(const struct kind_info *k)
 
 cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, void *ud)
 {
+	return openapi_v3_group_version_at(gv_path, keep, ud, 0);
+}
+
+cJSON *openapi_v3_group_version_at(const char *gv_path, openapi_kind_filter keep, void *ud, int max_minor)
+{
 	char want[512], key[512];
 	size_t n;
 	if (!gv_path)
@@ -262,7 +422,7 @@ cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, v
 	memcpy(want, gv_path, n);
 	want[n] = '\0';
 
-	cJSON *doc = NULL, *paths = NULL;
+	cJSON *doc = NULL, *paths = NULL, *schemas = NULL;
 	for (int i = 0; i < kinds_count(); i++) {
 		const struct kind_info *k = kinds_at(i);
 		gv_key(k, key, sizeof key);
@@ -275,7 +435,11 @@ cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, v
 			cJSON_AddStringToObject(info, "title", "Kubernetes");
 			cJSON_AddStringToObject(info, "version", OPENAPI_INFO_VERSION);
 			paths = cJSON_AddObjectToObject(doc, "paths");
+			cJSON *comp = cJSON_AddObjectToObject(doc, "components");
+			schemas = comp ? cJSON_AddObjectToObject(comp, "schemas") : NULL;
 		}
+		if (schemas)
+			openschema_add_kind(schemas, k->group, k->version, k->kind, max_minor, true);
 		char *path = kind_path(k);
 		if (path && paths && !cJSON_GetObjectItemCaseSensitive(paths, path)) {
 			cJSON *item = cJSON_AddObjectToObject(paths, path);
@@ -284,4 +448,38 @@ cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, v
 		free(path);
 	}
 	return doc;
+}
+
+cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "swagger", "2.0");
+	cJSON *info = cJSON_AddObjectToObject(doc, "info");
+	cJSON_AddStringToObject(info, "title", "Kubernetes");
+	cJSON_AddStringToObject(info, "version", OPENAPI_INFO_VERSION);
+	cJSON *paths = cJSON_AddObjectToObject(doc, "paths");
+	cJSON *defs = cJSON_AddObjectToObject(doc, "definitions");
+	for (int i = 0; paths && defs && i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (keep && !keep(k, ud))
+			continue;
+		openschema_add_kind(defs, k->group, k->version, k->kind, max_minor, false);
+		char *path = kind_path(k);
+		if (path && !cJSON_GetObjectItemCaseSensitive(paths, path)) {
+			cJSON *item = cJSON_AddObjectToObject(paths, path);
+			cJSON *op = v3_patch_op(k);
+			/* v2 parameters carry their type directly. */
+			cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
+			cJSON_DeleteItemFromObjectCaseSensitive(p, "schema");
+			cJSON_AddStringToObject(p, "type", "string");
+			cJSON_AddItemToObject(item, "patch", op);
+		}
+		free(path);
+	}
+	return doc;
+}
+
+bool openapi_v2_wants_json(const char *accept)
+{
+	return accept && strstr(accept, "application/json") && !strstr(accept, "protobuf");
 }

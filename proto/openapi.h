@@ -4,7 +4,7 @@
  * kubectl only needs to learn, per group/version/kind, that PATCH accepts
  * the fieldValidation query parameter; then it leaves validation to the
  * server. So each kind gets one path with one patch operation and nothing
- * else (no schemas). Both documents follow the live kind registry, so CRD
+ * else. Both documents follow the live kind registry, so CRD
  * kinds appear as soon as they are registered. */
 #ifndef ATOLL_OPENAPI_H
 #define ATOLL_OPENAPI_H
@@ -22,7 +22,9 @@
 typedef bool (*openapi_kind_filter)(const struct kind_info *k, void *ud);
 
 /* GET /openapi/v2 (serve as application/octet-stream): one PATCH operation
- * for every kind in the registry that keep accepts. Returns a malloc'd
+ * for every kind in the registry that keep accepts, and the definitions
+ * (schemas) the schema table has for them (kubectl explain with
+ * --output=plaintext-openapiv2, kubectl 1.20). Returns a malloc'd
  * buffer and its length in *len, or NULL (and *len = 0) on allocation
  * failure. */
 unsigned char *openapi_v2_protobuf(openapi_kind_filter keep, void *ud, size_t *len);
@@ -44,5 +46,20 @@ cJSON *openapi_v3_index(openapi_kind_filter keep, void *ud);
  * patch operation per kind of that group-version, or NULL if no kind has
  * that group-version. Caller frees. */
 cJSON *openapi_v3_group_version(const char *gv_path, openapi_kind_filter keep, void *ud);
+
+/* The same with components.schemas holding the schema of each kind the
+ * schema table describes (openschema.h), leaving out the fields that
+ * appeared after Kubernetes 1.<max_minor> (0: none left out). */
+cJSON *openapi_v3_group_version_at(const char *gv_path, openapi_kind_filter keep, void *ud, int max_minor);
+
+/* GET /openapi/v2 as JSON (what a kube-apiserver answers to
+ * Accept: application/json): swagger 2.0 with a patch path per kind and
+ * "definitions" from the schema table, fields up to 1.<max_minor>. */
+cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor);
+
+/* Whether a GET /openapi/v2 with this Accept header gets the JSON document:
+ * it names application/json and no protobuf type. Without an Accept (or
+ * with only * / *) the protobuf document is served, as kubectl expects. */
+bool openapi_v2_wants_json(const char *accept);
 
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "jsonutil.h"
+#include "pbschema.h"
 
 /* kubectl prints this text for a 400 on PATCH; keep it as the prefix. */
 #define BAD_REQUEST "the server rejected our request due to an error in our request"
@@ -521,8 +522,11 @@ cJSON *patch_json(const cJSON *target, const cJSON *ops, char *err, size_t errle
 
 /* ---- Strategic merge patch --------------------------------------------- */
 
-/* Where a map sits, as far as the merge-key table needs to know. */
-enum smp_ctx { CTX_ANY, CTX_ROOT, CTX_SERVICE_SPEC, CTX_CONTAINER, CTX_OTHER };
+/* Where a map sits. For kinds in the schema table a context >= 0 is the
+ * map's message there, and merge keys come from the table
+ * (proto/schema/k8s.schema: keys=, set). Negative contexts are for kinds
+ * and maps the table does not describe: the name-based rules below. */
+enum smp_ctx { CTX_ANY = -5, CTX_ROOT = -4, CTX_SERVICE_SPEC = -3, CTX_CONTAINER = -2, CTX_OTHER = -1 };
 
 enum list_strategy {
 	LIST_REPLACE, /* the patch list replaces the live one */
@@ -530,9 +534,10 @@ enum list_strategy {
 	LIST_SET,     /* scalars merge as a set (patchStrategy merge on a []string) */
 };
 
-/* Kubernetes' patchMergeKey/patchStrategy tags, by field name and, where a
- * name means different things, by the map holding the list. Lists not named
- * here replace. */
+/* Kubernetes' patchMergeKey/patchStrategy tags for maps the schema table
+ * does not describe (Karmada kinds, fields the table lacks), by field name
+ * and, where a name means different things, by the map holding the list.
+ * Lists not named here replace. */
 static const struct list_rule {
 	const char *field;
 	enum smp_ctx where;
@@ -561,8 +566,49 @@ static const struct list_rule {
 	{"command", CTX_ANY, LIST_REPLACE, NULL},
 };
 
-static const struct list_rule *list_rule_for(const char *field, enum smp_ctx where)
+/* A rule read from the schema table: the patchMergeKey is the first of the
+ * list's keys. One per message field, built on first use. */
+struct schema_rule {
+	struct list_rule rule;
+	char key[64];
+};
+
+static const struct list_rule *schema_rule_for(const struct pbs_field *f)
 {
+	static struct schema_rule *rules;
+	static int nrules;
+	if (!f || f->card != PBS_REPEATED || (!f->keys && !(f->flags & PBS_LIST_SET)))
+		return NULL;
+	for (int i = 0; i < nrules; i++)
+		if (rules[i].rule.field == f->json && !strcmp(rules[i].key, f->keys ? f->keys : ""))
+			return &rules[i].rule;
+	/* Few distinct fields carry list semantics: the cache stays small. */
+	struct schema_rule *grown = realloc(rules, (size_t)(nrules + 1) * sizeof *rules);
+	if (!grown)
+		return NULL;
+	rules = grown;
+	/* The array moved: fix the key pointers. */
+	for (int i = 0; i < nrules; i++)
+		if (rules[i].rule.key)
+			rules[i].rule.key = rules[i].key;
+	struct schema_rule *r = &rules[nrules++];
+	memset(r, 0, sizeof *r);
+	r->rule.field = f->json;
+	r->rule.where = CTX_ANY;
+	if (f->keys) {
+		snprintf(r->key, sizeof r->key, "%.*s", (int)strcspn(f->keys, ","), f->keys);
+		r->rule.strategy = LIST_KEYED;
+		r->rule.key = r->key;
+	} else {
+		r->rule.strategy = LIST_SET;
+	}
+	return &r->rule;
+}
+
+static const struct list_rule *list_rule_for(const char *field, int where)
+{
+	if (where >= 0)
+		return schema_rule_for(pbs_find_field(where, field));
 	for (size_t i = 0; i < sizeof list_rules / sizeof list_rules[0]; i++)
 		if (strcmp(list_rules[i].field, field) == 0 &&
 		    (list_rules[i].where == CTX_ANY || list_rules[i].where == where))
@@ -570,9 +616,18 @@ static const struct list_rule *list_rule_for(const char *field, enum smp_ctx whe
 	return NULL;
 }
 
-/* Items of these lists are containers, whose "ports" key by containerPort. */
-static enum smp_ctx item_ctx(const char *field)
+/* The context of a map that is the value of field in a map at ctx: its
+ * message when the table knows it; without a schema, items of these lists
+ * are containers, whose "ports" key by containerPort. */
+static int child_ctx(const char *field, int ctx)
 {
+	if (ctx >= 0) {
+		const struct pbs_field *f = pbs_find_field(ctx, field);
+		if (f && f->type == PBS_MESSAGE && f->card != PBS_MAP && f->msg >= 0 &&
+		    pbs_messages[f->msg].special == PBS_SPECIAL_NONE)
+			return f->msg;
+		return CTX_OTHER;
+	}
 	if (!strcmp(field, "containers") || !strcmp(field, "initContainers") ||
 	    !strcmp(field, "ephemeralContainers"))
 		return CTX_CONTAINER;
@@ -616,13 +671,13 @@ static bool item_has_key(const cJSON *item, const char *key, const cJSON *want)
 	return v && scalar_equal(v, want);
 }
 
-static int smp_map(struct smp *s, cJSON *dst, const cJSON *patch, enum smp_ctx ctx, int depth);
+static int smp_map(struct smp *s, cJSON *dst, const cJSON *patch, int ctx, int depth);
 static cJSON *smp_list(struct smp *s, const cJSON *live, const cJSON *patch, const char *field,
-		       enum smp_ctx ctx, int depth);
+		       int ctx, int depth);
 
 /* A list item merged against nothing: directives applied and stripped.
  * Returns NULL with *rc SMP_DELETE when the item deletes itself. */
-static cJSON *smp_fresh_item(struct smp *s, const cJSON *item, const char *field, enum smp_ctx ctx,
+static cJSON *smp_fresh_item(struct smp *s, const cJSON *item, const char *field, int ctx,
 			     int depth, int *rc)
 {
 	*rc = SMP_OK;
@@ -632,7 +687,7 @@ static cJSON *smp_fresh_item(struct smp *s, const cJSON *item, const char *field
 			*rc = SMP_ERR;
 			return NULL;
 		}
-		*rc = smp_map(s, out, item, item_ctx(field), depth + 1);
+		*rc = smp_map(s, out, item, child_ctx(field, ctx), depth + 1);
 		if (*rc != SMP_OK) {
 			cJSON_Delete(out);
 			return NULL;
@@ -653,7 +708,7 @@ static cJSON *smp_fresh_item(struct smp *s, const cJSON *item, const char *field
 }
 
 /* The patch list as the new value, minus directive items. */
-static cJSON *smp_list_replace(struct smp *s, const cJSON *patch, const char *field, enum smp_ctx ctx, int depth)
+static cJSON *smp_list_replace(struct smp *s, const cJSON *patch, const char *field, int ctx, int depth)
 {
 	cJSON *out = cJSON_CreateArray();
 	if (!out)
@@ -690,7 +745,7 @@ static cJSON *smp_list_set(const cJSON *live, const cJSON *patch)
 }
 
 static cJSON *smp_list_keyed(struct smp *s, const cJSON *live, const cJSON *patch, const char *field,
-			     const char *key, int depth)
+			     const char *key, int ctx, int depth)
 {
 	cJSON *out = cJSON_IsArray(live) ? json_dup(live) : cJSON_CreateArray();
 	if (!out)
@@ -714,11 +769,11 @@ static cJSON *smp_list_keyed(struct smp *s, const cJSON *live, const cJSON *patc
 				match = o;
 		int rc;
 		if (match) {
-			rc = smp_map(s, match, it, item_ctx(field), depth + 1);
+			rc = smp_map(s, match, it, child_ctx(field, ctx), depth + 1);
 			if (rc == SMP_DELETE)
 				cJSON_Delete(cJSON_DetachItemViaPointer(out, match));
 		} else {
-			cJSON *v = smp_fresh_item(s, it, field, CTX_OTHER, depth, &rc);
+			cJSON *v = smp_fresh_item(s, it, field, ctx, depth, &rc);
 			if (v)
 				cJSON_AddItemToArray(out, v);
 		}
@@ -733,7 +788,7 @@ static cJSON *smp_list_keyed(struct smp *s, const cJSON *live, const cJSON *patc
 /* Merges the patch list into (a copy of) the live list. Returns the new
  * list, or NULL with the error set. */
 static cJSON *smp_list(struct smp *s, const cJSON *live, const cJSON *patch, const char *field,
-		       enum smp_ctx ctx, int depth)
+		       int ctx, int depth)
 {
 	if (depth > JSON_MAX_DEPTH) {
 		smp_fail(s, "patch nests too deeply", NULL);
@@ -759,7 +814,7 @@ static cJSON *smp_list(struct smp *s, const cJSON *live, const cJSON *patch, con
 		strategy = LIST_REPLACE;
 	switch (strategy) {
 	case LIST_KEYED:
-		return smp_list_keyed(s, live, patch, field, rule->key, depth);
+		return smp_list_keyed(s, live, patch, field, rule->key, ctx, depth);
 	case LIST_SET:
 		return smp_list_set(live, patch);
 	case LIST_REPLACE:
@@ -865,7 +920,7 @@ static int smp_map_directives(struct smp *s, cJSON *dst, const cJSON *patch)
 
 /* Merges the object patch into the object dst in place. Returns SMP_DELETE
  * when the patch says the whole map goes. */
-static int smp_map(struct smp *s, cJSON *dst, const cJSON *patch, enum smp_ctx ctx, int depth)
+static int smp_map(struct smp *s, cJSON *dst, const cJSON *patch, int ctx, int depth)
 {
 	if (depth > JSON_MAX_DEPTH)
 		return smp_fail(s, "patch nests too deeply", NULL);
@@ -888,7 +943,8 @@ static int smp_map(struct smp *s, cJSON *dst, const cJSON *patch, enum smp_ctx c
 			cJSON *child = fresh ? cJSON_CreateObject() : cur;
 			if (!child)
 				return SMP_ERR;
-			rc = smp_map(s, child, p, service_spec ? CTX_SERVICE_SPEC : CTX_OTHER, depth + 1);
+			int cctx = ctx >= 0 ? child_ctx(p->string, ctx) : service_spec ? CTX_SERVICE_SPEC : CTX_OTHER;
+			rc = smp_map(s, child, p, cctx, depth + 1);
 			if (rc != SMP_OK && fresh)
 				cJSON_Delete(child);
 			if (rc == SMP_ERR)
@@ -932,7 +988,8 @@ cJSON *patch_strategic(const cJSON *target, const cJSON *patch, const struct kin
 		return NULL;
 	}
 	struct smp s = {.kind = kind, .err = err, .errlen = errlen};
-	int rc = smp_map(&s, out, patch, CTX_ROOT, 1);
+	int root = pbs_kind_message(kind);
+	int rc = smp_map(&s, out, patch, root >= 0 ? root : CTX_ROOT, 1);
 	if (rc == SMP_ERR) {
 		cJSON_Delete(out);
 		return NULL;

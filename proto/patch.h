@@ -1,7 +1,9 @@
 /* patch — applying PATCH request bodies to stored objects.
  * Owns: the Content-Type to patch type mapping, RFC 7386 merge patch,
- * RFC 6902 JSON patch, Kubernetes strategic merge patch (the merge-key
- * table and the $-directives) and the simplified server-side apply.
+ * RFC 6902 JSON patch, Kubernetes strategic merge patch (merge keys from
+ * the schema table, proto/schema/k8s.schema, with a name-based fallback for
+ * the kinds it lacks; the $-directives) and the manager-less apply used for
+ * internal writes (requests with a fieldManager go through ssa.h).
  * Every function works on copies: inputs are never modified. Inputs are
  * untrusted: nesting deeper than JSON_MAX_DEPTH is refused with an error. */
 #ifndef ATOLL_PATCH_H

@@ -50,9 +50,9 @@ static struct dyn *entry_msg;  /* map entry with a message value, per message */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static const struct pbs_field entry_fields_string[] = {
-	{"key", 1, PBS_STRING, PBS_ONE, -1, 0}, {"value", 2, PBS_STRING, PBS_ONE, -1, 0}};
+	{"key", 1, PBS_STRING, PBS_ONE, -1, 0, NULL}, {"value", 2, PBS_STRING, PBS_ONE, -1, 0, NULL}};
 static const struct pbs_field entry_fields_bytes[] = {
-	{"key", 1, PBS_STRING, PBS_ONE, -1, 0}, {"value", 2, PBS_BYTES, PBS_ONE, -1, 0}};
+	{"key", 1, PBS_STRING, PBS_ONE, -1, 0, NULL}, {"value", 2, PBS_BYTES, PBS_ONE, -1, 0, NULL}};
 
 static ProtobufCType pc_type(enum pbs_type t)
 {
@@ -209,15 +209,15 @@ static void init_once(void)
 			list_meta = m;
 	if (list_meta < 0)
 		abort();
-	raw_list_fields[0] = (struct pbs_field){"metadata", 1, PBS_MESSAGE, PBS_ONE, list_meta, 0};
-	raw_list_fields[1] = (struct pbs_field){"items", 2, PBS_BYTES, PBS_REPEATED, -1, 0};
+	raw_list_fields[0] = (struct pbs_field){"metadata", 1, PBS_MESSAGE, PBS_ONE, list_meta, 0, NULL};
+	raw_list_fields[1] = (struct pbs_field){"items", 2, PBS_BYTES, PBS_REPEATED, -1, 0, NULL};
 	build(&raw_list, "RawList", raw_list_fields, 2);
 	for (int m = 0; m < pbs_messages_count; m++) {
 		struct pbs_field *ef = calloc(2, sizeof *ef);
 		if (!ef)
 			abort();
-		ef[0] = (struct pbs_field){"key", 1, PBS_STRING, PBS_ONE, -1, 0};
-		ef[1] = (struct pbs_field){"value", 2, PBS_MESSAGE, PBS_ONE, m, 0};
+		ef[0] = (struct pbs_field){"key", 1, PBS_STRING, PBS_ONE, -1, 0, NULL};
+		ef[1] = (struct pbs_field){"value", 2, PBS_MESSAGE, PBS_ONE, m, 0, NULL};
 		build(&entry_msg[m], "MapEntryMessage", ef, 2);
 		free(ef); /* build() copied what the descriptor needs */
 	}
@@ -955,7 +955,7 @@ static int set_field(struct dctx *c, int m, ProtobufCMessage *msg, int k, const 
 		ProtobufCMessage **ents = aalloc(c->ar, (n ? n : 1) * sizeof *ents);
 		*(ProtobufCMessage ***)v = ents;
 		const ProtobufCMessageDescriptor *ed = entry_descriptor(f);
-		struct pbs_field vf = {"value", 2, f->type, PBS_ONE, f->msg, 0};
+		struct pbs_field vf = {"value", 2, f->type, PBS_ONE, f->msg, 0, NULL};
 		size_t i = 0;
 		const cJSON *e;
 		cJSON_ArrayForEach(e, jv)

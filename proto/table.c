@@ -967,6 +967,24 @@ static cJSON *c_work_kind(const struct col *c, const cJSON *o, time_t now)
 	return cJSON_CreateString(k ? k : "");
 }
 
+/* ---- Atoll's Mesh ---------------------------------------------------- */
+
+static cJSON *c_mesh_clusters(const struct col *c, const cJSON *o, time_t now)
+{
+	return cJSON_CreateNumber((double)arr_len(o, "status.clusters"));
+}
+
+static cJSON *c_mesh_reason(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *cd;
+	cJSON_ArrayForEach(cd, arr(o, "status.conditions")) {
+		const char *t = str(cd, "type"), *st = str(cd, "status");
+		if (t && strcmp(t, "Ready") == 0 && st && strcmp(st, "True") != 0 && nestr(cd, "reason"))
+			return cJSON_CreateString(str(cd, "reason"));
+	}
+	return cJSON_CreateString("<none>");
+}
+
 /* ---- layouts -------------------------------------------------------- */
 
 #define D_NAME "Name must be unique within a namespace."
@@ -1146,6 +1164,17 @@ static const struct col cols_cluster[] = {
 	{"Proxy-URL", "string", 1, c_str, "spec.proxyURL", "<none>", "ProxyURL is the proxy URL for the cluster."},
 	COL_END};
 
+static const struct col cols_mesh[] = {
+	COL_NAME,
+	{"Mesh-ID", "string", 0, c_str, "spec.meshID", NULL, "The Istio mesh ID (global.meshID)."},
+	{"Clusters", "integer", 0, c_mesh_clusters, NULL, NULL, "Clusters of the mesh."},
+	{"Ready", "string", 0, c_cond, "Ready", "Unknown", "Whether every cluster holds its certificates and mesh wiring."},
+	{"Reason", "string", 0, c_mesh_reason, NULL, NULL, "Why the mesh is not ready."},
+	COL_AGE,
+	{"Trust-Domain", "string", 1, c_str, "spec.trustDomain", "cluster.local", "The mesh's trust domain."},
+	{"Istio", "string", 1, c_str, "spec.istioVersion", NULL, "The Istio version the values are for."},
+	COL_END};
+
 /* Karmada CRD printer columns (kubebuilder printcolumn markers). */
 static const struct col cols_propagationpolicy[] = {
 	COL_NAME,
@@ -1205,6 +1234,7 @@ static const struct col *const layouts[] = {
 	[TL_CRD] = cols_crd,
 	[TL_REPLICASET] = cols_replicaset,
 	[TL_PRIORITYCLASS] = cols_priorityclass,
+	[TL_MESH] = cols_mesh,
 };
 
 static const struct col *layout_of(const struct kind_info *k)

@@ -602,6 +602,7 @@ static const char *const E_TOL_OP[] = {"Equal", "Exists", NULL};
 static const char *const E_EFFECT[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
 static const char *const E_FIELD_KEY[] = {"provider", "region", "zone", NULL};
 static const char *const E_ACTIVATION[] = {"Lazy", NULL};
+static const char *const E_PRIO_SOURCE[] = {"KubePriorityClass", NULL};
 static const char *const E_PURGE[] = {"Directly", "Gracefully", "Never", NULL};
 static const char *const E_OV_OP[] = {"add", "remove", "replace", NULL};
 static const char *const E_OV_OP_ADDREM[] = {"add", "remove", NULL};
@@ -1462,6 +1463,9 @@ static void v_event(struct validation *v, const cJSON *obj)
 static const struct rule PP_RULES[] = {
 	ROBJ("spec", 0),
 	RARR("spec.resourceSelectors", F_REQ_DEEP | F_NONEMPTY),
+	ROBJ("spec.schedulePriority", 0),
+	RENUM("spec.schedulePriority.priorityClassSource", 0, E_PRIO_SOURCE),
+	RSTR("spec.schedulePriority.priorityClassName", F_REQ),
 	ROBJ("spec.placement", 0),
 	ROBJ("spec.placement.clusterAffinity", 0),
 	RARR("spec.placement.clusterAffinities", 0),
@@ -1543,16 +1547,10 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 			i++;
 		}
 	}
-	/* Application failover needs its dependencies to move with it. */
-	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(get(spec, "propagateDeps")))
-		add(v, R_INVALID, "spec.propagateDeps", "Invalid value: false: application failover is set, propagateDeps must be true");
+	/* (Application failover's propagateDeps: check_failover.) */
 	const cJSON *gps = get(at(obj, "spec.failover.application"), "gracePeriodSeconds");
 	if (cJSON_IsNumber(gps) && gps->valuedouble <= 0)
 		invalid(v, "spec.failover.application.gracePeriodSeconds", gps, "must be greater than 0");
-	const cJSON *ts = get(at(obj, "spec.failover.application.decisionConditions"), "tolerationSeconds");
-	if (cJSON_IsNumber(ts) && ts->valuedouble < 0)
-		invalid(v, "spec.failover.application.decisionConditions.tolerationSeconds", ts,
-			"must be greater than or equal to 0");
 	/* suspension.dispatching with per-cluster suspension is ambiguous. */
 	const cJSON *susp = get(spec, "suspension");
 	if (cJSON_IsTrue(get(susp, "dispatching")) &&
@@ -1607,10 +1605,36 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 		    "Invalid value: [...]: the cluster spread constraint must be enabled in one of the constraints in case of SpreadByField is enabled");
 }
 
+/* Karmada's ValidatePolicyFailover / ValidateApplicationFailover. */
+static const struct rule FAILOVER_RULES[] = {
+	ROBJ("spec.failover.application.decisionConditions", 0),
+	RINT32("spec.failover.application.decisionConditions.tolerationSeconds", 0, 0),
+	ROBJ("spec.failover.application.statePreservation", 0),
+	RARR("spec.failover.application.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.application.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+	ROBJ("spec.failover.cluster.statePreservation", 0),
+	RARR("spec.failover.cluster.statePreservation.rules", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
+	RSTR("spec.failover.cluster.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
+};
+
+static void check_failover(struct validation *v, const cJSON *obj)
+{
+	if (!cJSON_IsObject(at(obj, "spec.failover")))
+		return;
+	APPLY(v, obj, "", FAILOVER_RULES);
+	const cJSON *pd = get(at(obj, "spec"), "propagateDeps");
+	cJSON no = {.type = cJSON_False};
+	if (cJSON_IsObject(at(obj, "spec.failover.application")) && !cJSON_IsTrue(pd))
+		invalid(v, "spec.propagateDeps", pd ? pd : &no, "application failover is set, propagateDeps must be true");
+}
+
 static void v_propagation(struct validation *v, const cJSON *obj)
 {
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
 	APPLY(v, obj, "", PP_RULES);
+	check_failover(v, obj);
 	check_resource_selectors(v, obj);
 	check_affinity(v, obj, "spec.placement.clusterAffinity");
 	check_affinity(v, obj, "spec.placement.clusterAffinities[]");
@@ -1726,6 +1750,40 @@ static void v_override(struct validation *v, const cJSON *obj)
 	check_plaintext_paths(v, at(obj, "spec.overriders"), "spec.overriders");
 }
 
+static const char *const E_MATCH_OP[] = {"In", "NotIn", NULL};
+static const char *const E_TAINT_EFFECT[] = {"NoExecute", "NoSchedule", NULL};
+
+/* ClusterTaintPolicy (policy.karmada.io/v1alpha1), as its CRD schema and
+ * Karmada's webhook check it. */
+static const struct rule CTP_RULES[] = {
+	ROBJ("spec", F_REQ),
+	ROBJ("spec.targetClusters", 0),
+	RARR("spec.addOnConditions", 0),
+	RSTR("spec.addOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.addOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.addOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.addOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.removeOnConditions", 0),
+	RSTR("spec.removeOnConditions[].conditionType", F_REQ | F_NONEMPTY),
+	RENUM("spec.removeOnConditions[].operator", F_REQ | F_NONEMPTY, E_MATCH_OP),
+	RARR("spec.removeOnConditions[].statusValues", F_REQ | F_NONEMPTY),
+	RSTR("spec.removeOnConditions[].statusValues[]", F_NONEMPTY),
+	RARR("spec.taints", F_REQ_DEEP | F_NONEMPTY),
+	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
+	RSTR("spec.taints[].value", 0),
+	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_TAINT_EFFECT),
+};
+
+static void v_cluster_taint_policy(struct validation *v, const cJSON *obj)
+{
+	APPLY(v, obj, "", CTP_RULES);
+	check_affinity(v, obj, "spec.targetClusters");
+	const cJSON *spec = at(obj, "spec");
+	if (cJSON_IsObject(spec) && cJSON_GetArraySize(get(spec, "addOnConditions")) == 0 &&
+	    cJSON_GetArraySize(get(spec, "removeOnConditions")) == 0)
+		required(v, "spec.addOnConditions", "at least one of addOnConditions or removeOnConditions is required");
+}
+
 static const struct rule CLUSTER_RULES[] = {
 	ROBJ("spec", 0),
 	RENUM("spec.syncMode", F_REQ_DEEP | F_NONEMPTY, E_SYNC_MODE),
@@ -1810,6 +1868,65 @@ static void v_crd(struct validation *v, const cJSON *obj)
 	}
 }
 
+/* mesh.atoll.io/v1alpha1 Mesh (Atoll's own kind; hub/mesh.c acts on it).
+ * What only the store knows (unknown clusters, a cluster two meshes claim)
+ * is a condition in status, not a 422. */
+static const struct rule MESH_RULES[] = {
+	ROBJ("spec", 0),
+	RSTR("spec.meshID", 0),
+	ROBJ("spec.clusters", 0),
+	RARR("spec.clusters.names", 0),
+	RSTR("spec.clusters.names[]", F_NONEMPTY),
+	ROBJ("spec.clusters.labelSelector", 0),
+	ROBJ("spec.networks", 0),
+	RSTR("spec.trustDomain", 0),
+	ROBJ("spec.certificates", 0),
+	RINT_MIN("spec.certificates.rootLifetimeSeconds", 0, 60),
+	RINT_MIN("spec.certificates.intermediateLifetimeSeconds", 0, 6),
+	RSTR("spec.istioVersion", 0),
+};
+
+static void v_mesh(struct validation *v, const cJSON *obj)
+{
+	APPLY(v, obj, "", MESH_RULES);
+	const cJSON *spec = at(obj, "spec");
+	const char *id = get_str(spec, "meshID");
+	if (id && (!id[0] || !is_label_value(id)))
+		invalid_str(v, "spec.meshID", id, MSG_LABEL_VALUE);
+	const char *td = get_str(spec, "trustDomain");
+	if (td && (!td[0] || !is_dns1123_subdomain(td)))
+		invalid_str(v, "spec.trustDomain", td, MSG_SUBDOMAIN);
+	const cJSON *cl = get(spec, "clusters");
+	if (get(cl, "names") && get(cl, "labelSelector"))
+		invalid(v, "spec.clusters", cl, "names and labelSelector are mutually exclusive");
+	const cJSON *it;
+	cJSON_ArrayForEach(it, if_arr(get(cl, "names"))) {
+		if (cJSON_IsString(it) && it->valuestring[0] && !is_dns1123_label(it->valuestring))
+			invalid_str(v, "spec.clusters.names[]", it->valuestring, MSG_LABEL);
+	}
+	if (get(cl, "labelSelector"))
+		check_selector(v, obj, "spec.clusters.labelSelector");
+	const cJSON *nets = get(spec, "networks");
+	if (cJSON_IsObject(nets)) {
+		cJSON_ArrayForEach(it, nets) {
+			char f[PATH_MAX_LEN];
+			child_path(f, sizeof f, "spec.networks", it->string);
+			if (!is_dns1123_label(it->string))
+				invalid_str(v, f, it->string, "the key must be a cluster name: " MSG_LABEL);
+			else if (!cJSON_IsString(it))
+				wrong_type(v, f, it, "string");
+			else if (!it->valuestring[0] || !is_label_value(it->valuestring))
+				invalid_str(v, f, it->valuestring,
+					    "a network name becomes the label topology.istio.io/network: " MSG_LABEL_VALUE);
+		}
+	}
+	const cJSON *root = get(get(spec, "certificates"), "rootLifetimeSeconds");
+	const cJSON *inter = get(get(spec, "certificates"), "intermediateLifetimeSeconds");
+	if (cJSON_IsNumber(root) && cJSON_IsNumber(inter) && inter->valuedouble > root->valuedouble)
+		invalid(v, "spec.certificates.intermediateLifetimeSeconds", inter,
+			"must not exceed spec.certificates.rootLifetimeSeconds");
+}
+
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
@@ -1830,6 +1947,31 @@ static void v_priorityclass(struct validation *v, const cJSON *obj)
 		invalid_str(v, "metadata.name", name, "priority class names with 'system-' prefix are reserved");
 }
 
+/* apps.karmada.io/v1alpha1 WorkloadRebalancer (its CRD's OpenAPI schema:
+ * spec.workloads has at least one item, each with apiVersion, kind, name). */
+static void v_workloadrebalancer(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", F_REQ),
+		RARR("spec.workloads", F_REQ),
+		RSTR("spec.workloads[].apiVersion", F_REQ),
+		RSTR("spec.workloads[].kind", F_REQ),
+		RSTR("spec.workloads[].name", F_REQ),
+		RSTR("spec.workloads[].namespace", 0),
+		RINT32("spec.ttlSecondsAfterFinished", 0, -2147483648.0),
+		ROBJ("status", 0),
+		RARR("status.observedWorkloads", 0),
+		RSTR("status.observedWorkloads[].result", 0),
+		RSTR("status.observedWorkloads[].reason", 0),
+		RSTR("status.finishTime", 0),
+		RINT("status.observedGeneration"),
+	};
+	APPLY(v, obj, "", rules);
+	const cJSON *wl = get(at(obj, "spec"), "workloads");
+	if (cJSON_IsArray(wl) && !wl->child)
+		add(v, R_INVALID, "spec.workloads", "Invalid value: 0: spec.workloads in body should have at least 1 items");
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -1840,6 +1982,7 @@ struct kind_rules {
 static const struct kind_rules KIND_RULES[] = {
 	{"", "Namespace", N_LABEL, v_namespace},
 	{"scheduling.k8s.io", "PriorityClass", N_SUBDOMAIN, v_priorityclass},
+	{"apps.karmada.io", "WorkloadRebalancer", N_SUBDOMAIN, v_workloadrebalancer},
 	{"", "Service", N_DNS1035, v_service},
 	{"", "ConfigMap", N_SUBDOMAIN, v_configmap},
 	{"", "Secret", N_SUBDOMAIN, v_secret},
@@ -1853,10 +1996,12 @@ static const struct kind_rules KIND_RULES[] = {
 	{"batch", "CronJob", N_SUBDOMAIN, v_cronjob},
 	{"apiextensions.k8s.io", "CustomResourceDefinition", N_SUBDOMAIN, v_crd},
 	{"cluster.karmada.io", "Cluster", N_CLUSTER, v_cluster},
+	{"mesh.atoll.io", "Mesh", N_LABEL, v_mesh},
 	{"policy.karmada.io", "PropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "ClusterPropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "OverridePolicy", N_SUBDOMAIN, v_override},
 	{"policy.karmada.io", "ClusterOverridePolicy", N_SUBDOMAIN, v_override},
+	{"policy.karmada.io", "ClusterTaintPolicy", N_SUBDOMAIN, v_cluster_taint_policy},
 };
 
 int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,

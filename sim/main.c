@@ -50,6 +50,10 @@ static void usage(FILE *f)
 	      "  --kube-minor N               Kubernetes minor version on /version (default 23)\n"
 	      "  --git-version V              gitVersion on /version and nodes (default v1.23.8 for minor 23,\n"
 	      "                               else v1.N.0)\n"
+	      "  --kubernetes-version vX.Y.Z  act as that Kubernetes version: /version, the fields its OpenAPI\n"
+	      "                               documents publish (no /openapi/v3 before 1.24), and server-side\n"
+	      "                               apply refusing fields it does not know (500 \"field not declared\n"
+	      "                               in schema\"), e.g. v1.20.2\n"
 	      "  --data-dir DIR               keep the clusters' stores in DIR/NAME (default: a temporary\n"
 	      "                               directory in $TMPDIR, else /dev/shm, removed at exit)\n"
 	      "  --no-events                  record no Events (ScalingReplicaSet, Scheduled, Started, ...)\n"
@@ -175,6 +179,7 @@ int main(int argc, char **argv)
 	const char *port_file = NULL, *minor = "23", *git_version = NULL, *region = NULL, *zones = NULL;
 	const char *cpu = "4", *memory = "16Gi", *pods = "110";
 	long nodes = 3, history = 20000;
+	int schema_minor = 0;
 	bool events = true;
 	long long ready_ms = 1000, timeout_ms = 60000;
 	enum log_level level = LOG_INFO;
@@ -183,7 +188,8 @@ int main(int argc, char **argv)
 	int ncargs = 0;
 	char err[1024];
 	enum { O_NAME = 256, O_LISTEN, O_KCOUT, O_CLUSTER, O_KCDIR, O_NODES, O_READY, O_REGION, O_ZONE, O_CPU, O_MEM,
-	       O_PODS, O_MINOR, O_GITV, O_DATA, O_PORTF, O_TIMEOUT, O_HISTORY, O_LEVEL, O_FORMAT, O_VERSION, O_NOEVENTS };
+	       O_PODS, O_MINOR, O_GITV, O_DATA, O_PORTF, O_TIMEOUT, O_HISTORY, O_LEVEL, O_FORMAT, O_VERSION, O_NOEVENTS,
+	       O_KUBEVER };
 	static const struct option opts[] = {
 		{"name", required_argument, NULL, O_NAME},
 		{"insecure-listen", required_argument, NULL, O_LISTEN},
@@ -198,6 +204,7 @@ int main(int argc, char **argv)
 		{"node-memory", required_argument, NULL, O_MEM},
 		{"node-pods", required_argument, NULL, O_PODS},
 		{"kube-minor", required_argument, NULL, O_MINOR},
+		{"kubernetes-version", required_argument, NULL, O_KUBEVER},
 		{"git-version", required_argument, NULL, O_GITV},
 		{"data-dir", required_argument, NULL, O_DATA},
 		{"port-file", required_argument, NULL, O_PORTF},
@@ -255,6 +262,22 @@ int main(int argc, char **argv)
 			minor = optarg;
 			break;
 		case O_GITV: git_version = optarg; break;
+		case O_KUBEVER: {
+			/* vMAJOR.MINOR.PATCH: 1.N only */
+			static char kminor[16];
+			int maj = 0, mi = 0, pa = 0, used = 0;
+			if (sscanf(optarg, "v%d.%d.%d%n", &maj, &mi, &pa, &used) != 3 || optarg[used] != '\0' ||
+			    maj != 1 || mi < 16 || mi > 99 || pa < 0) {
+				fprintf(stderr, "atoll-sim: invalid --kubernetes-version %s (want v1.N.P with N >= 16, e.g. v1.20.2)\n",
+					optarg);
+				return 2;
+			}
+			snprintf(kminor, sizeof kminor, "%d", mi);
+			minor = kminor;
+			git_version = optarg;
+			schema_minor = mi;
+			break;
+		}
 		case O_DATA: data_dir = optarg; break;
 		case O_PORTF: port_file = optarg; break;
 		case O_TIMEOUT:
@@ -379,6 +402,7 @@ int main(int argc, char **argv)
 			.git_version = git_version,
 			.request_timeout_s = (int)(timeout_ms / 1000),
 			.history = history,
+			.schema_minor = schema_minor,
 		};
 		clusters[i] = sim_cluster_start(loop, &cfg, err, sizeof err);
 		if (!clusters[i]) {

@@ -1,4 +1,5 @@
 #include "sim_cluster.h"
+#include "sim_skew.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ struct sim_cluster {
 	struct store *store;
 	struct apiserver *api;
 	struct sim_controllers *ctl;
+	struct sim_skew *skew;
 };
 
 static int ensure_nodes(struct sim_cluster *c, char *err, size_t errlen)
@@ -82,6 +84,8 @@ struct sim_cluster *sim_cluster_start(struct event_base *base, const struct sim_
 					.max_watches = cfg->max_watches,
 					.member = true};
 	c->api = apiserver_new(base, c->store, &acfg);
+	if (c->api && cfg->schema_minor > 0)
+		c->skew = sim_skew_attach(c->api, cfg->schema_minor);
 	c->port = apiserver_listen_insecure(c->api, cfg->listen, serr, sizeof serr);
 	if (c->port < 0) {
 		snprintf(err, errlen, "cluster %s: %s", c->name, serr);
@@ -132,5 +136,6 @@ void sim_cluster_free(struct sim_cluster *c)
 	if (c->store)
 		store_close(c->store);
 	sim_controllers_free(c->ctl);
+	sim_skew_free(c->skew);
 	free(c);
 }

@@ -26,6 +26,8 @@ struct sim_cluster_config {
 	int request_timeout_s;
 	long long history;
 	int max_watches;
+	int schema_minor;           /* --kubernetes-version 1.N: serve that version's schema and refuse
+				     * later fields under server-side apply (sim_skew.h); 0: off */
 };
 
 struct sim_cluster;

@@ -339,6 +339,30 @@ static void arm_timer(struct sim_controllers *c, const cJSON *pod)
 
 /* ---- reconcile ------------------------------------------------------------ */
 
+/* Fault injection: a Deployment annotated SIM_UNHEALTHY_ANNOTATION=true
+ * reports none of its replicas ready or available (Available=False), so
+ * the agent interprets it Unhealthy (application failover tests). */
+static void sim_fault_unhealthy(const cJSON *d, cJSON *status)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(json_get(d, "metadata.annotations"), SIM_UNHEALTHY_ANNOTATION);
+	if (!status || !cJSON_IsString(a) || strcmp(a->valuestring, "true") != 0)
+		return;
+	double replicas = json_get_num(status, "replicas", 0);
+	json_set_num(status, "readyReplicas", 0);
+	json_set_num(status, "availableReplicas", 0);
+	json_set_num(status, "unavailableReplicas", replicas);
+	cJSON *cond;
+	cJSON_ArrayForEach(cond, cJSON_GetObjectItemCaseSensitive(status, "conditions"))
+	{
+		const char *t = json_get_str(cond, "type");
+		if (t && strcmp(t, "Available") == 0) {
+			json_set_str(cond, "status", "False");
+			json_set_str(cond, "reason", "MinimumReplicasUnavailable");
+			json_set_str(cond, "message", "Deployment does not have minimum availability.");
+		}
+	}
+}
+
 static void deployments_pass(struct sim_controllers *c, const char *ns, const cJSON *deploys, const cJSON *rss,
 			     time_t now)
 {
@@ -373,6 +397,7 @@ static void deployments_pass(struct sim_controllers *c, const char *ns, const cJ
 		cJSON_ArrayForEach(p, plan.rs_deletes) do_delete(c, c->k_rs, ns, p->valuestring);
 		if (plan.deploy_patch)
 			do_patch(c, c->k_deploy, ns, name, plan.deploy_patch, SUBRES_NONE);
+		sim_fault_unhealthy(d, plan.status);
 		set_status(c, c->k_deploy, d, plan.status);
 		sim_deploy_plan_free(&plan);
 	}

@@ -22,6 +22,11 @@
 
 struct sim_controllers;
 
+/* Fault injection (see docs/simulator.md): a Deployment in the member
+ * annotated with this key set to "true" reports no ready or available
+ * replicas (Available=False) until the annotation goes. */
+#define SIM_UNHEALTHY_ANNOTATION "sim.atoll.io/unhealthy"
+
 /* Subscribes to st and schedules a first full reconcile. nodes is
  * borrowed for the life of the controllers. events: record v1 Events as
  * the Kubernetes components do (ScalingReplicaSet, SuccessfulCreate,

@@ -1,34 +1,74 @@
 # Turns proto/schema/k8s.schema into C tables (see pbschema.h).
-# Usage: awk -f gen_schema.awk k8s.schema > k8s_schema.c
+# Usage: awk -f gen_schema.awk k8s.schema karmada.schema > k8s_schema.c
+# Messages whose fields are numbered have a protobuf form; messages whose
+# fields are "-" are JSON only (custom and Karmada kinds) and come after all
+# of those. "crd APIVERSION KIND MESSAGE" names a JSON-only kind
+# (pbs_json_kinds; sch_crd_kinds for its OpenAPI schema).
 # Fails (exit 1) on an unknown type, a duplicate field number or name, a
 # reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
-BEGIN { nm = 0; nk = 0 }
+BEGIN { nm = 0; nk = 0; nc = 0; npb = -1 }
 /^[ \t]*(#|$)/ { next }
+# "-- text" at the end of a line is a description; returns the line before it.
+function cut_desc(   i) {
+	desc = ""
+	i = index($0, " -- ")
+	if (i) { desc = substr($0, i + 4); $0 = substr($0, 1, i - 1) }
+	gsub(/\\/, "\\\\", desc); gsub(/"/, "\\\"", desc)
+}
 $1 == "message" {
+	cut_desc()
 	if ($2 in midx) fail("message " $2 " defined twice")
-	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = ($3 == "" ? "NONE" : toupper($3)); nf[cur] = 0
-	if (mspecial[cur] !~ /^(NONE|TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $3)
+	cur = nm++; mname[cur] = $2; midx[$2] = cur; mspecial[cur] = "NONE"; matomic[cur] = 0; nf[cur] = 0
+	mdesc[cur] = desc
+	for (i = 3; i <= NF; i++) {
+		if ($i == "atomic") { matomic[cur] = 1; continue }
+		mspecial[cur] = toupper($i)
+		if (mspecial[cur] !~ /^(TIME|MICROTIME|QUANTITY|INTSTR|RAW|FIELDSV1)$/) fail("unknown special " $i)
+	}
 	next
 }
 $1 == "kind" {
+	if (npb >= 0) fail("a protobuf kind after JSON-only messages")
 	kav[nk] = $2; kkind[nk] = $3; kmsg[nk] = $4; nk++
 	# The kind's List: ListMeta and the items.
-	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; nf[l] = 2
+	l = nm++; mname[l] = $4 "List"; midx[mname[l]] = l; mspecial[l] = "NONE"; matomic[l] = 0; nf[l] = 2
 	fnum[l, 0] = 1; fjson[l, 0] = "metadata"; ftype[l, 0] = "meta.ListMeta"; fflags[l, 0] = ""
 	fnum[l, 1] = 2; fjson[l, 1] = "items"; ftype[l, 1] = "[]" $4; fflags[l, 1] = ""
 	klist[nk - 1] = mname[l]
 	next
 }
-$1 ~ /^[0-9]+$/ {
+$1 == "crd" {
+	cav[nc] = $2; ckind[nc] = $3; cmsg[nc] = $4; nc++
+	next
+}
+$1 ~ /^[0-9]+$/ || $1 == "-" {
+	cut_desc()
 	if (cur == "") fail("field outside a message")
+	jsononly = ($1 == "-")
+	if (jsononly && npb < 0) npb = cur
+	if (jsononly && cur < npb) fail("a JSON-only field in a protobuf message")
+	if (!jsononly && npb >= 0) fail("a numbered field after JSON-only messages")
 	n = nf[cur]
 	for (i = 0; i < n; i++) {
-		if (fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
+		if (!jsononly && fnum[cur, i] == $1) fail("field number " $1 " used twice in " mname[cur])
 		if (fjson[cur, i] == $2) fail("field " $2 " defined twice in " mname[cur])
 	}
-	fnum[cur, n] = $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = $4 " " $5
+	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""; fkeys[cur, n] = ""
+	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
+	for (i = 4; i <= NF; i++) {
+		if ($i ~ /^keys=[A-Za-z0-9,]+$/) fkeys[cur, n] = substr($i, 6)
+		else if ($i ~ /^(ptr|inline|set|atomic)$/) fflags[cur, n] = fflags[cur, n] " " $i
+		else if ($i == "required") freq[cur, n] = 1
+		else if ($i == "preserve") fpres[cur, n] = 1
+		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
+		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
+		else fail("unknown field flag " $i)
+	}
+	if ((fkeys[cur, n] != "" || fflags[cur, n] ~ /set|atomic/) && $3 !~ /^\[\]/) fail("list semantics on a field that is not a list: " $2)
+	if (fkeys[cur, n] != "" && $3 ~ /^\[\](string|int32|int64|bool|bytes)$/) fail("keys= on a list of scalars: " $2)
+	if (fflags[cur, n] ~ /set/ && $3 !~ /^\[\](string|int32|int64|bool)$/) fail("set on a list of objects: " $2)
 	nf[cur] = n + 1
 	next
 }
@@ -66,16 +106,21 @@ END {
 			fl = "0"
 			if (fflags[m, i] ~ /ptr/) fl = fl "|PBS_PTR"
 			if (fflags[m, i] ~ /inline/) fl = fl "|PBS_INLINE"
-			printf "\t{\"%s\", %d, %s, %s, %d, %s},\n", fjson[m, i], fnum[m, i], ty, card, ref, fl
+			if (fflags[m, i] ~ /set/) fl = fl "|PBS_LIST_SET"
+			if (fflags[m, i] ~ /atomic/) fl = fl "|PBS_LIST_ATOMIC"
+			keys = fkeys[m, i] == "" ? "NULL" : "\"" fkeys[m, i] "\""
+			printf "\t{\"%s\", %d, %s, %s, %d, %s, %s},\n", fjson[m, i], fnum[m, i], ty, card, ref, fl, keys
 		}
 		print "};"
 	}
 	print ""
 	printf "const struct pbs_message pbs_messages[] = {\n"
 	for (m = 0; m < nm; m++)
-		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m]
+		printf "\t{\"%s\", PBS_SPECIAL_%s, f_%s, %d, %d},\n", mname[m], mspecial[m], cname(mname[m]), nf[m], matomic[m]
 	print "};"
-	printf "const int pbs_messages_count = %d;\n\n", nm
+	if (npb < 0) npb = nm
+	printf "const int pbs_messages_count = %d;\n", npb
+	printf "const int pbs_all_messages_count = %d;\n\n", nm
 	printf "const struct pbs_kind pbs_kinds[] = {\n"
 	for (k = 0; k < nk; k++) {
 		if (!(kmsg[k] in midx)) { FNR = 0; fail("kind " kkind[k] ": unknown message " kmsg[k]) }
@@ -83,4 +128,34 @@ END {
 	}
 	print "};"
 	printf "const int pbs_kinds_count = %d;\n", nk
+	printf "const struct pbs_kind pbs_json_kinds[] = {\n"
+	for (k = 0; k < nc; k++) {
+		if (!(cmsg[k] in midx)) { FNR = 0; fail("crd " ckind[k] ": unknown message " cmsg[k]) }
+		printf "\t{\"%s\", \"%s\", %d, -1},\n", cav[k], ckind[k], midx[cmsg[k]]
+	}
+	if (nc == 0) print "\t{NULL, NULL, -1, -1},"
+	print "};"
+	printf "const int pbs_json_kinds_count = %d;\n\n", nc
+	# Facts beyond protobuf (schemameta.h): descriptions, versions, enums.
+	print "#include \"schemameta.h\""
+	for (m = 0; m < nm; m++) {
+		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
+		for (i = 0; i < nf[m]; i++)
+			printf "\t{%d, %d, %d, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
+				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\""
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL},"
+		print "};"
+	}
+	printf "const struct sch_message_meta sch_messages[] = {\n"
+	for (m = 0; m < nm; m++)
+		printf "\t{%s, fm_%s},\n", mdesc[m] == "" ? "NULL" : "\"" mdesc[m] "\"", cname(mname[m])
+	print "};"
+	printf "const struct sch_crd_kind sch_crd_kinds[] = {\n"
+	for (k = 0; k < nc; k++) {
+		if (!(cmsg[k] in midx)) { FNR = 0; fail("crd " ckind[k] ": unknown message " cmsg[k]) }
+		printf "\t{\"%s\", \"%s\", %d},\n", cav[k], ckind[k], midx[cmsg[k]]
+	}
+	if (nc == 0) print "\t{NULL, NULL, -1},"
+	print "};"
+	printf "const int sch_crd_kinds_count = %d;\n", nc
 }

@@ -36,7 +36,9 @@ def kubectl_path(version=None):
         if os.access(p, os.X_OK):
             return p
     if version == "1.20":
-        for p in ("/usr/bin/kubectl.1.20", "/usr/lib/kubernetes-client/kubectl"):
+        # make kubectl-1.20 unpacks Debian's kubernetes-client there.
+        for p in (os.path.join(REPO, "build/kubectl-1.20/usr/bin/kubectl"),
+                  "/usr/bin/kubectl.1.20", "/usr/lib/kubernetes-client/kubectl"):
             if os.access(p, os.X_OK):
                 return p
     return None
@@ -265,8 +267,8 @@ class Kubectl:
         self.binary = kubectl_path(version)
         self.home = home
 
-    def __call__(self, *args, check=True, input=None, timeout=60):
-        env = dict(os.environ, HOME=self.home, KUBECONFIG=self.hub.kubeconfig)
+    def __call__(self, *args, check=True, input=None, timeout=60, env=None):
+        env = dict(os.environ, HOME=self.home, KUBECONFIG=self.hub.kubeconfig, **(env or {}))
         p = subprocess.run([self.binary] + list(args), env=env, capture_output=True, text=True,
                            input=input, timeout=timeout)
         if check and p.returncode != 0:

@@ -114,6 +114,15 @@ def check(hub, exp):
                     got = "<absent>"
                 if got != want:
                     wrong.append("%s in %s: %s = %r, want %r" % (ref, cluster, ptr, got, want))
+    for path, fields in (exp.get("objects") or {}).items():
+        code, o, _ = hub.get(path)
+        for ptr, want in fields.items():
+            try:
+                got = pointer(o, ptr) if code == 200 else "<no object: %d>" % code
+            except (KeyError, IndexError, ValueError, TypeError):
+                got = "<absent>"
+            if got != want:
+                wrong.append("%s: %s = %r, want %r" % (path, ptr, got, want))
     for ref, wants in (exp.get("events") or {}).items():
         evs = events(hub, ref)
         for w in wants:
@@ -130,13 +139,20 @@ def test_karmada_policy_cases(tmp_path):
     for fname, case in cases:
         d = tmp_path / fname.replace(".yaml", "")
         d.mkdir()
-        hub = Hub(str(d)).start()
+        hub = Hub(str(d), extra=case.get("hub_flags") or ()).start()
         try:
             for c in case["clusters"]:
                 make_cluster(hub, c)
             k = make_kubectl(hub, d, KUBECTL_VERSION)
             k("apply", "-f", "-", input=case["manifests"])
             deadline = time.time() + 10
+            if case.get("manifests_after"):
+                # applied once the expected placement holds (as a user
+                # applies a WorkloadRebalancer to workloads already placed)
+                only = {"placement": case["expect"].get("placement")}
+                while check(hub, only) and time.time() < deadline:
+                    time.sleep(0.1)
+                k("apply", "-f", "-", input=case["manifests_after"])
             wrong = check(hub, case["expect"])
             while wrong and time.time() < deadline:
                 time.sleep(0.1)

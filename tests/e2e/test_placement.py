@@ -413,18 +413,37 @@ def test_policy_and_template_deletion(hub, k, members):
     assert binding(hub, "hello-service") is not None
 
 
-def test_cluster_not_ready_and_lost_share(hub, k, members):
+def test_cluster_not_ready_keeps_its_share(hub, k, members):
+    """Karmada's TaintToleration filter skips clusters already in a binding's
+    placement: a NotReady cluster (NoSchedule taint) keeps its replicas and
+    its Service; only new placements avoid it."""
     k("apply", "-f", seed("deployment.yaml"))
     k("apply", "-f", seed("policy-weighted.yaml"))
     wait_for(lambda: shares(hub, "hello-deployment") is not None and
              sum(shares(hub, "hello-deployment").values()) == 3, what="scheduled")
+    wait_for(lambda: work(hub, "ap", "service", "hello") is not None, what="the Service on ap")
     set_cluster_ready(hub, "ap", False)
     k("scale", "deployment/hello", "--replicas=10")
-    wait_for(lambda: shares(hub, "hello-deployment") == {"us": 5, "eu": 5}, what="no replicas on NotReady ap")
-    wait_for(lambda: work_replicas(hub) == {"us": 5, "eu": 5}, what="ap lost its Work")
-    assert work(hub, "ap", "deployment", "hello") is None
-    # The Service (Duplicated) also leaves the NotReady cluster.
-    wait_for(lambda: work(hub, "ap", "service", "hello") is None, what="ap lost the Service Work")
+    # Weights us:ap:eu = 2:1:2 over the clusters of the placement, ap included.
+    wait_for(lambda: shares(hub, "hello-deployment") == {"us": 4, "ap": 2, "eu": 4}, what="ap keeps its share")
+    wait_for(lambda: work_replicas(hub) == {"us": 4, "ap": 2, "eu": 4}, what="ap keeps its Work")
+    time.sleep(0.5)
+    assert work(hub, "ap", "service", "hello") is not None, "the NotReady cluster lost the Service"
+    # A new placement does not go to the NotReady cluster.
+    code, out, _ = hub.request("POST", DEPLOY, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fresh", "namespace": "default"},
+        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "fresh"}},
+                 "template": {"metadata": {"labels": {"app": "fresh"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    assert code == 201, out
+    code, out, _ = hub.request("POST", PP, {
+        "apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
+        "metadata": {"name": "fresh", "namespace": "default"},
+        "spec": {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "fresh"}],
+                 "placement": {"replicaScheduling": {"replicaSchedulingType": "Divided",
+                                                     "replicaDivisionPreference": "Weighted"}}}})
+    assert code == 201, out
+    wait_for(lambda: shares(hub, "fresh-deployment") == {"us": 2, "eu": 2}, what="the new placement avoids ap")
 
 
 def test_no_cluster_fits(hub, k, members):

@@ -54,6 +54,16 @@ def test_seed_walkthrough(tmp_path, capsys):
         assert d.hub_ready(10)
         for m in ("eu", "ap", "us"):
             d.kubectl("get", "service", "hello", kubeconfig=d.member_kc[m], show=False)
+        # Steps 9-10: the Mesh (every chain verifies, networks as the seed's), then sleep
+        # with policy-with-sleep: us 4, ap 4, eu 2 and one sleep pod.
+        d.mesh_steps()
+        out = capsys.readouterr().out
+        assert out.count("cert-chain.pem: OK") == 3, out
+        for net in ("network1", "network2", "network3"):
+            assert re.search(r"^istio-system\s+Active\s+\S+\s+%s$" % net, out, re.M), out
+        assert "  network: network1\n" in out
+        wait("4/4/2", lambda: [len(pods(d, m)) for m in ("us", "ap", "eu")] == [4, 4, 2])
+        assert re.search(r"^sleep-\S+\s+1/1\s+Running", out, re.M), out
         # Delete on the hub → gone from every member.
         d.kubectl("delete", "-f", os.path.join(SEED, "deployment.yaml"), show=False)
         wait("pods gone everywhere", lambda: all(not pods(d, m) for m in ("eu", "ap", "us")))

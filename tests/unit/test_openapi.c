@@ -144,7 +144,7 @@ static void test_v3_index(void **state)
 	const char *keys[] = {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/cluster.karmada.io/v1alpha1",
 			      "apis/policy.karmada.io/v1alpha1", "apis/work.karmada.io/v1alpha1",
 			      "apis/work.karmada.io/v1alpha2", "apis/apiextensions.k8s.io/v1",
-			      "apis/rbac.authorization.k8s.io/v1"};
+			      "apis/rbac.authorization.k8s.io/v1", "apis/mesh.atoll.io/v1alpha1"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		const char *url = index_url(idx, keys[i]);
 		char prefix[128];
@@ -157,7 +157,7 @@ static void test_v3_index(void **state)
 	int n = 0;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, json_get(idx, "paths")) n++;
-	assert_int_equal(n, 12); /* + scheduling.k8s.io/v1 */
+	assert_int_equal(n, 14); /* + scheduling.k8s.io/v1, apps.karmada.io/v1alpha1, mesh.atoll.io/v1alpha1 */
 	/* the hash follows content: different group-versions differ */
 	assert_string_not_equal(strchr(index_url(idx, "api/v1"), '='), strchr(index_url(idx, "apis/apps/v1"), '='));
 	cJSON_Delete(idx);

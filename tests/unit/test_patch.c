@@ -434,6 +434,17 @@ static void test_smp_cases(void **state)
 {
 	(void)state;
 	static const struct smp_case cases[] = {
+		/* Merge keys only the schema table (proto/schema/k8s.schema)
+		 * declares: podIPs by ip, resourceClaims by name. */
+		{"schema merge key (status.podIPs)", "Pod",
+		 "{\"status\":{\"podIPs\":[{\"ip\":\"10.0.0.1\"}]}}",
+		 "{\"status\":{\"podIPs\":[{\"ip\":\"fd00::1\"}]}}",
+		 "{\"status\":{\"podIPs\":[{\"ip\":\"10.0.0.1\"},{\"ip\":\"fd00::1\"}]}}"},
+		{"schema merge key in a template (resourceClaims)", "Deployment",
+		 "{\"spec\":{\"template\":{\"spec\":{\"resourceClaims\":[{\"name\":\"a\",\"resourceClaimName\":\"x\"}]}}}}",
+		 "{\"spec\":{\"template\":{\"spec\":{\"resourceClaims\":[{\"name\":\"b\",\"resourceClaimName\":\"y\"}]}}}}",
+		 "{\"spec\":{\"template\":{\"spec\":{\"resourceClaims\":[{\"name\":\"a\",\"resourceClaimName\":\"x\"},"
+		 "{\"name\":\"b\",\"resourceClaimName\":\"y\"}]}}}}"},
 		{"null deletes", "ConfigMap", "{\"data\":{\"a\":\"1\",\"b\":\"2\"},\"metadata\":{\"name\":\"c\"}}",
 		 "{\"data\":{\"a\":null,\"c\":\"3\"}}", "{\"data\":{\"b\":\"2\",\"c\":\"3\"},\"metadata\":{\"name\":\"c\"}}"},
 		{"null deletes a map", "Deployment", "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"},\"replicas\":1}}",

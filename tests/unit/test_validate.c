@@ -103,6 +103,13 @@ static const struct vcase cases[] = {
 	{"seed policy-with-sleep", "policy.karmada.io", "PropagationPolicy", "default", SEED_PP_SLEEP, 0, NULL, NULL},
 	{"seed remote secret", "", "Secret", "istio-system", SEED_SECRET, 0, NULL, NULL},
 	{"namespace", "", "Namespace", "", "{'metadata':{'name':'karmada-es-us'}}", 0, NULL, NULL},
+	{"mesh", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'mesh1'},'spec':{'meshID':'mesh1','clusters':{'names':['ap','us']},'networks':{'ap':'network1'},'trustDomain':'cluster.local','certificates':{'rootLifetimeSeconds':3600,'intermediateLifetimeSeconds':600}}}", 0, NULL, NULL},
+	{"mesh network not a label value", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'networks':{'ap':'net work'}}}", 1, "spec.networks.ap", "Invalid value: \"net work\""},
+	{"mesh names and selector", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'clusters':{'names':['ap'],'labelSelector':{}}}}", 1, "spec.clusters", "mutually exclusive"},
+	{"mesh cluster name", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'clusters':{'names':['Bad_Name']}}}", 1, "spec.clusters.names[]", "Invalid value"},
+	{"mesh lifetimes", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'certificates':{'rootLifetimeSeconds':100,'intermediateLifetimeSeconds':200}}}", 1, "spec.certificates.intermediateLifetimeSeconds", "must not exceed"},
+	{"mesh lifetime too short", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'certificates':{'intermediateLifetimeSeconds':1}}}", 1, "spec.certificates.intermediateLifetimeSeconds", "greater than or equal to 6"},
+	{"mesh meshID", "mesh.atoll.io", "Mesh", "", "{'metadata':{'name':'m'},'spec':{'meshID':''}}", 1, "spec.meshID", "Invalid value"},
 	{"configmap", "", "ConfigMap", "default", "{'metadata':{'name':'c','namespace':'default'},'data':{'a.b_C-1':'x'}}", 0, NULL, NULL},
 	{"event", "", "Event", "default", "{'metadata':{'name':'e.1'},'involvedObject':{'kind':'Pod','name':'p'},'reason':'R'}", 0, NULL, NULL},
 	{"cluster", "cluster.karmada.io", "Cluster", "", CLUSTER("{'syncMode':'Pull','taints':[{'key':'k','effect':'NoSchedule'}]}"), 0, NULL, NULL},
@@ -241,6 +248,16 @@ static const struct vcase cases[] = {
 	{"cluster taint key", "cluster.karmada.io", "Cluster", "", CLUSTER("{'syncMode':'Pull','taints':[{'effect':'NoSchedule'}]}"), 1, "spec.taints[0].key", "Required value"},
 	{"cluster push mode", "cluster.karmada.io", "Cluster", "", CLUSTER("{'syncMode':'Push','apiEndpoint':'https://10.0.0.1:6443'}"), 1, "spec.syncMode", "Invalid value: \"Push\": Push mode is not supported by Atoll: join the member with atoll-agent (syncMode Pull)"},
 	{"cluster name length", "cluster.karmada.io", "Cluster", "", "{'metadata':{'name':'a123456789a123456789a123456789a123456789a123456789'},'spec':{'syncMode':'Pull'}}", 1, "metadata.name", "must be no more than 48 characters"},
+
+	/* WorkloadRebalancer (Karmada's CRD schema) and schedulePriority */
+	{"rebalancer ok", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'ttlSecondsAfterFinished':300,'workloads':[{'apiVersion':'apps/v1','kind':'Deployment','name':'foo','namespace':'default'}]}}", 0, NULL, NULL},
+	{"rebalancer no spec", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'}}", 1, "spec", "Required value"},
+	{"rebalancer no workloads", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{}}", 1, "spec.workloads", "Required value"},
+	{"rebalancer empty workloads", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'workloads':[]}}", 1, "spec.workloads", "Invalid value: 0: spec.workloads in body should have at least 1 items"},
+	{"rebalancer workload without name", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'workloads':[{'apiVersion':'apps/v1','kind':'Deployment'}]}}", 1, "spec.workloads[0].name", "Required value"},
+	{"rebalancer ttl not a number", "apps.karmada.io", "WorkloadRebalancer", "", "{'metadata':{'name':'demo'},'spec':{'ttlSecondsAfterFinished':'5m','workloads':[{'apiVersion':'v1','kind':'Service','name':'s'}]}}", 1, "spec.ttlSecondsAfterFinished", "must be of type integer"},
+	{"schedulePriority source", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'PodPriorityClass','priorityClassName':'high'}"), 1, "spec.schedulePriority.priorityClassSource", "Unsupported value: \"PodPriorityClass\": supported values: \"KubePriorityClass\""},
+	{"schedulePriority name", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'KubePriorityClass'}"), 1, "spec.schedulePriority.priorityClassName", "Required value"},
 
 	/* CRDs */
 	{"crd name", "apiextensions.k8s.io", "CustomResourceDefinition", "", CRD("widgets", CRD_SPEC("example.com", "Namespaced")), 1, "metadata.name", "Invalid value: \"widgets\": must be spec.names.plural+\".\"+spec.group"},

@@ -1,0 +1,35 @@
+/* schemameta — what the schema table knows beyond protobuf.
+ * Owns: per field of every message in pbs_messages (same indexes): the
+ * Kubernetes minor version the field appeared in, whether it is required,
+ * its enum values and a short description; per message a description;
+ * and the Karmada kinds (JSON only, "crd" lines of karmada.schema). All
+ * generated from proto/schema/k8s.schema and karmada.schema by gen_schema.awk. */
+#ifndef ATOLL_SCHEMAMETA_H
+#define ATOLL_SCHEMAMETA_H
+
+#include <stddef.h>
+
+struct sch_field_meta {
+	int since;         /* Kubernetes minor the field appeared in (1.N); 0: always there */
+	int required;
+	int preserve;      /* any JSON value (x-kubernetes-preserve-unknown-fields) */
+	const char *desc;  /* or NULL */
+	const char *enums; /* "A|B|C" or NULL */
+};
+
+struct sch_message_meta {
+	const char *desc; /* or NULL */
+	const struct sch_field_meta *fields; /* parallel to pbs_messages[i].fields */
+};
+
+struct sch_crd_kind {
+	const char *api_version;
+	const char *kind;
+	int msg;
+};
+
+extern const struct sch_message_meta sch_messages[]; /* parallel to pbs_messages */
+extern const struct sch_crd_kind sch_crd_kinds[];
+extern const int sch_crd_kinds_count;
+
+#endif
