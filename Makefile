@@ -43,7 +43,7 @@ ifneq ($(AGENT_SRC),)
 BINS      += $(BUILD)/bin/atoll-agent
 endif
 
-.PHONY: all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
+.PHONY: chaos-ha all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
         fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test
 all: check-deps $(BINS) $(UNIT_BIN)
 
@@ -147,6 +147,13 @@ test: checksrc fuzz-smoke unit e2e e2e-tls e2e-etcd-smoke browser
 # its own etcd members, runs in make e2e).
 e2e-etcd: all
 	ATOLL_E2E_STORE=etcd ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
+
+# Several hubs on a three-member etcd under kill -9 of the leader every few
+# seconds and one etcd member killed and brought back (tests/e2e/chaos_ha.py;
+# a 12 s version runs in tests/e2e/test_ha.py).
+CHAOS_DURATION ?= 180
+chaos-ha: all
+	cd tests/e2e && ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 chaos_ha.py --duration $(CHAOS_DURATION)
 
 e2e-etcd-smoke: all
 	ATOLL_E2E_STORE=etcd ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x \

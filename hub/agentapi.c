@@ -88,6 +88,7 @@ struct agentapi {
 	struct store *store;
 	struct obj_ctx *objs;
 	struct agentapi_config cfg;
+	bool monitor_off;
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
 	struct waiter *waiters;
 	int nwaiters;
@@ -428,7 +429,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 		const char *rs = c ? ready_status_of(c) : NULL;
 		bool already = rs && strcmp(rs, "Unknown") == 0;
 		cJSON_Delete(c);
-		if (!already) {
+		if (!already && !aa->monitor_off) {
 			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", name, NULL);
 			set_cluster_ready(aa, name, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
 		}
@@ -773,10 +774,19 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 {
 	*expired = false;
 	long long cur = store_revision(aa->store);
-	if (since > cur || since < store_compacted(aa->store)) {
+	if (since < store_compacted(aa->store)) {
 		*expired = true;
 		return NULL;
 	}
+	/* Several hubs share one revision space: an agent that moved here
+	 * from a hub further ahead waits until this one has caught up. A
+	 * revision never made (the data was replaced) is refused. */
+	if (since > cur && since > (aa->store->head ? aa->store->head(aa->store) : cur)) {
+		*expired = true;
+		return NULL;
+	}
+	if (since >= cur)
+		return NULL;
 	struct collect c = {.aa = aa, .answer = proto_work_events_new(0, false, false)};
 	if (store_changes(aa->store, since, prefix, change_item, &c) == STORE_COMPACTED) {
 		cJSON_Delete(c.answer);
@@ -1305,6 +1315,8 @@ void agentapi_set_authorizer(struct agentapi *aa, agentapi_authz_fn fn, void *ud
 }
 
 int agentapi_waiting(struct agentapi *aa) { return aa->nwaiters; }
+
+void agentapi_set_monitoring(struct agentapi *aa, bool on) { aa->monitor_off = !on; }
 
 void agentapi_free(struct agentapi *aa)
 {

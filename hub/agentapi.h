@@ -42,6 +42,11 @@ void agentapi_free(struct agentapi *aa);
 typedef int (*agentapi_authz_fn)(struct evhttp_request *req, const char *cluster, char *msg, size_t msglen, void *ud);
 void agentapi_set_authorizer(struct agentapi *aa, agentapi_authz_fn fn, void *ud);
 
+/* Whether the cluster monitor may write (mark clusters Unknown and taint
+ * them): only in the leading hub when several share a store. It keeps
+ * observing Lease renewals either way. Default on. */
+void agentapi_set_monitoring(struct agentapi *aa, bool on);
+
 /* Number of long-polls waiting (metrics, tests). */
 int agentapi_waiting(struct agentapi *aa);
 

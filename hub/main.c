@@ -11,6 +11,7 @@
 #include "apiserver.h"
 #include "hubmetrics.h"
 #include "controller.h"
+#include "leader.h"
 #include "listenguard.h"
 #include "failover.h"
 #include "log.h"
@@ -82,6 +83,11 @@ static void serve_usage(FILE *f)
 	      "  --etcd-certfile FILE         client certificate for etcd\n"
 	      "  --etcd-keyfile FILE          its key\n"
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
+	      "  --leader-elect-lease-duration D  with --store etcd, several hubs may share the prefix; the\n"
+	      "                               controllers run in one of them, elected by the Lease\n"
+	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
+	      "  --leader-elect-identity NAME holderIdentity in that Lease (default HOST_PID; a holder\n"
+	      "                               HOST_PID on this host whose process is gone is taken over at once)\n"
 	      "  --cluster-monitor-grace-period DUR  a cluster not heard from (or not healthy) this long becomes\n"
 	      "                               Ready=Unknown (False) with a NoSchedule taint (default: the agent's\n"
 	      "                               Lease duration, 40s)\n"
@@ -144,6 +150,39 @@ static int parse_feature_gates(const char *arg, bool *policy_preemption, bool *p
 	return 0;
 }
 
+/* Starts and stops the controllers as this hub gains and loses the Lease. */
+struct leading_ctx {
+	struct event_base *loop;
+	struct store *st;
+	struct apiserver *api;
+	struct agentapi *agents;
+	struct controller **ctl;
+	struct failover **fo;
+	struct mesh_ctl **meshes;
+	bool policy_preemption, priority_scheduling;
+};
+
+static void on_leading(bool leading, void *ud)
+{
+	struct leading_ctx *lc = ud;
+	if (leading && !*lc->ctl) {
+		/* From the store, not from memory: a full resync. */
+		*lc->ctl = controller_start(lc->loop, lc->st, apiserver_objects(lc->api));
+		controller_set_policy_preemption(*lc->ctl, lc->policy_preemption);
+		controller_set_priority_scheduling(*lc->ctl, lc->priority_scheduling);
+		*lc->fo = failover_start(lc->loop, lc->st, apiserver_objects(lc->api));
+		*lc->meshes = mesh_start(lc->loop, lc->st, apiserver_objects(lc->api));
+	} else if (!leading && *lc->ctl) {
+		failover_stop(*lc->fo);
+		mesh_stop(*lc->meshes);
+		controller_stop(*lc->ctl);
+		*lc->fo = NULL;
+		*lc->meshes = NULL;
+		*lc->ctl = NULL;
+	}
+	agentapi_set_monitoring(lc->agents, leading);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *data_dir = NULL, *listen = NULL, *port_file = NULL, *minor = "33";
@@ -153,6 +192,8 @@ static int cmd_serve(int argc, char **argv)
 	struct secure_opts sec = {0};
 	const char *tls_port_file = NULL, *backend = "sqlite";
 	struct etcd_options etcd = {0};
+	int lease_s = 15;
+	const char *lease_id = NULL;
 	static const struct option opts[] = {
 		{"store", required_argument, NULL, 1100},
 		{"etcd-servers", required_argument, NULL, 1101},
@@ -160,6 +201,8 @@ static int cmd_serve(int argc, char **argv)
 		{"etcd-certfile", required_argument, NULL, 1103},
 		{"etcd-keyfile", required_argument, NULL, 1104},
 		{"etcd-prefix", required_argument, NULL, 1105},
+		{"leader-elect-lease-duration", required_argument, NULL, 1106},
+		{"leader-elect-identity", required_argument, NULL, 1107},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -249,6 +292,17 @@ static int cmd_serve(int argc, char **argv)
 		case 1103: etcd.certfile = optarg; break;
 		case 1104: etcd.keyfile = optarg; break;
 		case 1105: etcd.prefix = optarg; break;
+		case 1107: lease_id = optarg; break;
+		case 1106: {
+			long long ms;
+			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms % 1000) {
+				fprintf(stderr, "atoll-hub serve: invalid --leader-elect-lease-duration %s (want whole seconds, "
+						"at least 1s)\n", optarg);
+				return 2;
+			}
+			lease_s = (int)(ms / 1000);
+			break;
+		}
 		case 1011:
 			if (num_parse_int(optarg, 1, INT_MAX, &sec.max_pending_per_client) < 0) {
 				fprintf(stderr, "atoll-hub serve: invalid --max-pending-per-client %s (want a whole number above 0)\n", optarg);
@@ -353,7 +407,7 @@ static int cmd_serve(int argc, char **argv)
 	loop = event_base_new();
 	log_attach(loop); /* "(repeated N times)" when the window ends */
 	if (etcd.servers)
-		store_etcd_keepalive(st, loop);
+		store_etcd_start_watch(st, loop);
 	struct apiserver_config cfg = {.minor = minor, .component = "atoll-hub", .history = history,
 				       .request_timeout_s = (int)(timeout_ms / 1000), .max_watches = (int)max_watches};
 	char gitv[32];
@@ -369,11 +423,18 @@ static int cmd_serve(int argc, char **argv)
 	if (acfg.grace_ms > 0 && acfg.grace_ms < 15000)
 		acfg.monitor_period_ms = acfg.grace_ms / 3 < 200 ? 200 : (int)(acfg.grace_ms / 3);
 	failover_configure(&fcfg);
-	struct controller *ctl = controller_start(loop, st, apiserver_objects(api));
-	controller_set_policy_preemption(ctl, policy_preemption);
-	controller_set_priority_scheduling(ctl, priority_scheduling);
-	struct failover *fo = failover_start(loop, st, apiserver_objects(api));
-	struct mesh_ctl *meshes = mesh_start(loop, st, apiserver_objects(api));
+	/* On etcd, several hubs may share the store: the controllers run in
+	 * the one the Lease elects (leader.h), started below. */
+	struct controller *ctl = NULL;
+	struct failover *fo = NULL;
+	struct mesh_ctl *meshes = NULL;
+	if (!etcd.servers) {
+		ctl = controller_start(loop, st, apiserver_objects(api));
+		controller_set_policy_preemption(ctl, policy_preemption);
+		controller_set_priority_scheduling(ctl, priority_scheduling);
+		fo = failover_start(loop, st, apiserver_objects(api));
+		meshes = mesh_start(loop, st, apiserver_objects(api));
+	}
 	sec.data_dir = data_dir;
 	int tls_port = 0;
 	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
@@ -413,6 +474,13 @@ static int cmd_serve(int argc, char **argv)
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, &acfg);
 	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	struct leader *leader = NULL;
+	struct leading_ctx lc = {loop, st, api, agents, &ctl, &fo, &meshes, policy_preemption, priority_scheduling};
+	if (etcd.servers) {
+		agentapi_set_monitoring(agents, false);
+		struct leader_config lcfg = {.duration_s = lease_s, .identity = lease_id};
+		leader = leader_start(loop, st, &lcfg, on_leading, &lc);
+	}
 	char bound[320];
 	if (sec.listen)
 		log_kv(LOG_INFO, "serving HTTPS", "address", bound_address(sec.listen, tls_port, bound, sizeof bound), NULL);
@@ -420,6 +488,16 @@ static int cmd_serve(int argc, char **argv)
 		log_kv(LOG_INFO, "serving the API", "address", bound_address(listen, port, bound, sizeof bound), "data-dir",
 		       data_dir, NULL);
 	event_base_dispatch(loop);
+	if (leader) {
+		failover_stop(fo); /* their last writes, while still fenced */
+		mesh_stop(meshes);
+		controller_stop(ctl);
+		fo = NULL;
+		meshes = NULL;
+		ctl = NULL;
+		leader_stop(leader);  /* releases the Lease */
+		store_commit(st);
+	}
 	statusfeed_free(feed);
 	agentapi_free(agents);
 	failover_stop(fo);

@@ -39,7 +39,9 @@
  *
  * etcd (store_etcd.c) today makes each write its own Txn, durable before
  * put/del returns, and keeps the batch only for delivery (committed
- * subscribers at store_commit()). The design for one Txn per batch:
+ * subscribers at store_commit(); with several hubs on one prefix, changes
+ * after another hub's write come from the live watch, in revision order:
+ * store_etcd.h). The design for one Txn per batch:
  * a batch is one etcd Txn. The backend keeps the batch's
  * writes in memory as an overlay that get/list/changes consult first;
  * store_commit() sends one Txn whose If compares the mod_revision of every
@@ -146,6 +148,10 @@ struct store {
 	void *on_open_ud;
 	struct store_rollback_subscriber rsubs[4];
 	int nrsubs;
+	/* Optional (NULL: store_revision): the newest revision the backend's
+	 * cluster has made, which may be ahead of store_revision() when other
+	 * hubs write (etcd). A revision above it was never made. */
+	long long (*head)(struct store *s);
 };
 
 /* SQLite backend: one file DIR/atoll.db (created if missing), locked

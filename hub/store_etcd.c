@@ -52,12 +52,20 @@
 #include <event2/event.h>
 #include <mbedtls/base64.h>
 
+#include "httpclient.h"
 #include "jsonutil.h"
 #include "log.h"
 
 #define ETCD_TIMEOUT_MS 10000L
 #define ETCD_CONNECT_TIMEOUT_MS 2000L
 #define ETCD_PAGE 500
+
+struct pending {
+	long long after; /* the object write before it under the prefix (m/last's previous revision) */
+	long long rev;
+	enum store_event_type type;
+	char *key, *value, *prev;
+};
 
 struct etcd_store {
 	struct store base;
@@ -69,16 +77,37 @@ struct etcd_store {
 	long long rev;       /* newest revision seen */
 	long long compacted;
 	bool in_batch;
-	struct store_pending *pend;
+	struct pending *pend;
 	int npend, pcap;
 	char err[512];
-	/* Ownership of the prefix: P "m/owner" under our lease. */
-	char lease[32];            /* lease ID ("" when none) */
-	long long owner_rev;       /* create_revision of our owner key */
-	int ttl;
-	bool lost;                 /* the lease ended: another hub may own P */
-	/* The objects under P, as clients see them, sorted by key: the hub
-	 * owns P (fencing), so its own writes are every change. */
+	/* The live watch (store_etcd_start_watch): every change under P, from
+	 * every hub, in revision order, feeds the copy and the committed
+	 * subscribers. */
+	bool streaming;
+	long long drev;             /* newest revision delivered to committed subscribers */
+	long long wrev;             /* newest revision the stream has shown */
+	struct event_base *loop;
+	struct http_client *hc;
+	struct http_call *wcall;
+	struct event *retry_ev, *drain_ev;
+	struct buf *wline;          /* the stream's bytes not yet split into messages */
+	char **wmsgs;               /* whole messages, waiting for drain_ev */
+	int nwmsgs, wmcap;
+	struct own {
+		char *key;
+		long long rev;
+	} *own;                     /* this hub's writes the stream has not shown yet */
+	int nown, owncap;
+	/* Fencing (store_etcd_set_fence): every write compares this key's
+	 * mod_revision. */
+	char *fence_key;
+	long long fence_rev;
+	void (*fence_lost)(void *ud);
+	void *fence_ud;
+	bool lost;
+	long long txn_after;        /* m/last's revision before the last write's Txn */
+	/* The objects under P, as clients see them, sorted by key: kept by
+	 * this hub's writes at once and by the stream for everyone's. */
 	struct centry {
 		char *key, *value;
 		size_t len;
@@ -86,7 +115,6 @@ struct etcd_store {
 	} *cv;
 	size_t cn, ccap;
 	bool cached;
-	struct event *keepalive_ev;
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -325,6 +353,22 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 	return rc;
 }
 
+/* The mod_revision of an etcd key as of revision at. */
+static int raw_get_at(struct etcd_store *e, const char *k, long long at, long long *mod_rev)
+{
+	cJSON *req = cJSON_CreateObject();
+	add_b64(req, "key", k, strlen(k));
+	add_num(req, "revision", at);
+	cJSON *resp = call(e, "/v3/kv/range", req);
+	cJSON_Delete(req);
+	if (!resp)
+		return STORE_ERROR;
+	const cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), 0);
+	*mod_rev = kv ? num(kv, "mod_revision") : 0;
+	cJSON_Delete(resp);
+	return kv ? STORE_OK : STORE_NOT_FOUND;
+}
+
 static int remote_get(struct store *s, const char *key, char **value, long long *mod_rev)
 {
 	struct etcd_store *e = E(s);
@@ -561,7 +605,7 @@ static void add_pending(struct etcd_store *e, const struct store_event *ev)
 		e->pcap = e->pcap ? e->pcap * 2 : 16;
 		e->pend = realloc(e->pend, (size_t)e->pcap * sizeof *e->pend);
 	}
-	e->pend[e->npend++] = (struct store_pending){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+	e->pend[e->npend++] = (struct pending){e->txn_after, ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
 					      ev->prev_value ? strdup(ev->prev_value) : NULL};
 }
 
@@ -569,8 +613,22 @@ static int et_commit(struct store *s);
 
 /* A write is durable: committed subscribers at the next store_commit()
  * (right away without batching), in-transaction ones now. */
+static void own_add(struct etcd_store *e, const char *key, long long rev)
+{
+	if (e->nown == e->owncap) {
+		e->owncap = e->owncap ? e->owncap * 2 : 16;
+		e->own = realloc(e->own, (size_t)e->owncap * sizeof *e->own);
+	}
+	e->own[e->nown++] = (struct own){strdup(key), rev};
+}
+
 static void written(struct etcd_store *e, const struct store_event *ev)
 {
+	/* With the live watch, committed subscribers hear of this write at
+	 * store_commit() if nothing came in between, else when the stream
+	 * shows it, in order with every other hub's writes. */
+	if (e->streaming)
+		own_add(e, ev->key, ev->rev);
 	add_pending(e, ev);
 	if (!e->in_batch) {
 		e->in_batch = true;
@@ -606,13 +664,13 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	char *k = ekey(e, "r/", key), *last = ekey(e, "m/", "last");
 	cJSON *req = cJSON_CreateObject();
 	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
-	char *owner = ekey(e, "m/", "owner");
-	if (e->owner_rev) { /* fencing: only while this hub owns the prefix */
+	char *fence = e->fence_key ? ekey(e, "r/", e->fence_key) : NULL;
+	if (fence) { /* only while this hub holds what the fence stands for */
 		cJSON *c = cJSON_CreateObject();
-		add_b64(c, "key", owner, strlen(owner));
-		cJSON_AddStringToObject(c, "target", "CREATE");
+		add_b64(c, "key", fence, strlen(fence));
+		cJSON_AddStringToObject(c, "target", "MOD");
 		cJSON_AddStringToObject(c, "result", "EQUAL");
-		add_num(c, "create_revision", e->owner_rev);
+		add_num(c, "mod_revision", e->fence_rev);
 		cJSON_AddItemToArray(compare, c);
 	}
 	if (expect_rev != 0 || !value) {
@@ -641,6 +699,7 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	cJSON *put = cJSON_AddObjectToObject(op, "request_put");
 	add_b64(put, "key", last, strlen(last));
 	add_b64(put, "value", "", 0);
+	cJSON_AddTrueToObject(put, "prev_kv");
 	cJSON_AddItemToArray(ops, op);
 	ops = cJSON_AddArrayToObject(req, "failure");
 	op = cJSON_CreateObject();
@@ -648,16 +707,18 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	add_b64(rg, "key", k, strlen(k));
 	cJSON_AddTrueToObject(rg, "keys_only");
 	cJSON_AddItemToArray(ops, op);
-	op = cJSON_CreateObject();
-	rg = cJSON_AddObjectToObject(op, "request_range");
-	add_b64(rg, "key", owner, strlen(owner));
-	cJSON_AddTrueToObject(rg, "keys_only");
-	cJSON_AddItemToArray(ops, op);
+	if (fence) {
+		op = cJSON_CreateObject();
+		rg = cJSON_AddObjectToObject(op, "request_range");
+		add_b64(rg, "key", fence, strlen(fence));
+		cJSON_AddTrueToObject(rg, "keys_only");
+		cJSON_AddItemToArray(ops, op);
+	}
 	cJSON *resp = call(e, "/v3/kv/txn", req);
 	cJSON_Delete(req);
 	free(k);
 	free(last);
-	free(owner);
+	free(fence);
 	if (!resp)
 		return out;
 	seen_rev(e, resp);
@@ -667,13 +728,13 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 		bool present = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "kvs")) > 0;
 		const cJSON *o = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_range");
-		if (e->owner_rev && num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "kvs"), 0),
-					"create_revision") != e->owner_rev) {
-			snprintf(e->err, sizeof e->err, "this hub no longer owns the etcd prefix %s (its lease ended)",
-				 e->prefix);
-			e->lost = true;
+		if (e->fence_key && num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "kvs"), 0),
+					"mod_revision") != e->fence_rev) {
+			snprintf(e->err, sizeof e->err, "fenced: %s changed (this hub no longer leads)", e->fence_key);
 			out.rc = STORE_ERROR;
 			cJSON_Delete(resp);
+			if (e->fence_lost)
+				e->fence_lost(e->fence_ud);
 			return out;
 		}
 		out.rc = expect_rev == -1 ? STORE_EXISTS : !present ? STORE_NOT_FOUND : STORE_CONFLICT;
@@ -682,6 +743,13 @@ static struct txn_result txn(struct etcd_store *e, const char *key, long long ex
 	}
 	out.rc = STORE_OK;
 	out.rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	if (e->fence_key && strcmp(key, e->fence_key) == 0)
+		e->fence_rev = value ? out.rev : 0; /* our own renewal moves the fence */
+	e->txn_after = num(cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(
+				       cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
+				   "prev_kv"),
+			   "mod_revision");
 	const cJSON *pkv = value ? cJSON_GetObjectItemCaseSensitive(
 					   cJSON_GetObjectItemCaseSensitive(first, "response_put"), "prev_kv")
 				 : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
@@ -762,13 +830,49 @@ static int et_del(struct store *s, const char *key, long long expect_rev, long l
 	return STORE_OK;
 }
 
+static bool own_take(struct etcd_store *e, long long rev);
+
 static int et_commit(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	if (!e->in_batch)
 		return STORE_OK;
 	e->in_batch = false;
-	store_pending_deliver(s, &e->pend, &e->npend, &e->pcap);
+	struct pending *p = e->pend;
+	int n = e->npend;
+	e->pend = NULL;
+	e->npend = e->pcap = 0;
+	/* With the live watch: this hub's writes that directly follow what
+	 * was delivered (m/last's previous revision is the delivered one: no
+	 * other object write under the prefix in between; always so with one
+	 * hub)
+	 * are delivered now, so this hub's own watches and long-polls see them
+	 * before its answers leave (read-your-writes); from the first gap on,
+	 * the stream delivers them in order with the other hubs' writes. */
+	bool gap = false;
+	for (int i = 0; i < n; i++) {
+		bool now = true;
+		if (e->streaming) {
+			if (p[i].rev <= e->drev) /* the stream was faster */
+				now = false;
+			else if (gap || p[i].after != e->drev)
+				now = false, gap = true;
+			else {
+				own_take(e, p[i].rev);
+				e->drev = p[i].rev;
+			}
+		}
+		if (now) {
+			struct store_event_cache cache = {0};
+			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+			store_notify_committed(s, &ev);
+			store_event_cache_clear(&cache);
+		}
+		free(p[i].key);
+		free(p[i].value);
+		free(p[i].prev);
+	}
+	free(p);
 	return STORE_OK;
 }
 
@@ -782,7 +886,7 @@ struct replay {
 	size_t strip;
 	long long since, target;
 	struct buf line;
-	struct store_pending *ev;
+	struct pending *ev;
 	int n, cap;
 	bool done, compacted, failed;
 	long long compact_rev;
@@ -794,7 +898,7 @@ static void replay_add(struct replay *r, long long rev, enum store_event_type t,
 		r->cap = r->cap ? r->cap * 2 : 64;
 		r->ev = realloc(r->ev, (size_t)r->cap * sizeof *r->ev);
 	}
-	r->ev[r->n++] = (struct store_pending){rev, t, strdup(key), value, prev};
+	r->ev[r->n++] = (struct pending){0, rev, t, strdup(key), value, prev};
 }
 
 static void replay_message(struct replay *r, const char *text, size_t len)
@@ -878,10 +982,11 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 	struct etcd_store *e = E(s);
 	if (since < e->compacted)
 		return STORE_COMPACTED;
-	/* Where history ends now: the newest write's revision. */
+	/* Where history ends now: the newest write's revision (with the live
+	 * watch, the newest one delivered: later ones come from the stream). */
 	char *last = ekey(e, "m/", "last");
-	long long target = 0;
-	int rc = raw_get(e, last, NULL, NULL, &target);
+	long long target = e->drev;
+	int rc = e->streaming ? (target ? STORE_OK : STORE_NOT_FOUND) : raw_get(e, last, NULL, NULL, &target);
 	free(last);
 	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && since >= target))
 		return STORE_OK;
@@ -972,8 +1077,18 @@ static int et_compact(struct store *s, long long keep_last)
 	return STORE_OK;
 }
 
-static long long et_revision(struct store *s) { return E(s)->rev; }
+static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->rev; }
 static long long et_compacted(struct store *s) { return E(s)->compacted; }
+
+/* etcd's current revision, asked (rare: a client ahead of this hub). */
+static long long et_head(struct store *s)
+{
+	struct etcd_store *e = E(s);
+	char *k = ekey(e, "m/", "last");
+	raw_get(e, k, NULL, NULL, NULL);
+	free(k);
+	return e->rev;
+}
 
 static long long et_size(struct store *s)
 {
@@ -986,158 +1101,270 @@ static long long et_size(struct store *s)
 	return n;
 }
 
-/* ---- ownership of the prefix ----------------------------------------------------------- */
+/* ---- the live watch -------------------------------------------------------------------- */
 
-static void lease_revoke(struct etcd_store *e)
+static void stream_connect(struct etcd_store *e);
+
+static bool own_take(struct etcd_store *e, long long rev)
 {
-	if (!e->lease[0])
-		return;
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "ID", e->lease);
-	cJSON_Delete(call(e, "/v3/lease/revoke", req));
-	cJSON_Delete(req);
-	e->lease[0] = '\0';
+	if (!e->nown)
+		return false;
+	for (int i = 0; i < e->nown; i++)
+		if (e->own[i].rev == rev) {
+			free(e->own[i].key);
+			e->own[i] = e->own[--e->nown];
+			return true;
+		}
+	return false;
 }
 
-/* Puts P "m/owner" = "HOST PID" under a new lease if no one owns P. A
- * stale owner (this host, process gone: a kill -9) is removed first.
- * Returns 0, or -1 with err naming the owner. */
-static int acquire(struct etcd_store *e, char *err, size_t errlen)
+/* A write of ours newer than rev on key: the copy already has it. */
+static bool own_newer(struct etcd_store *e, const char *key, long long rev)
 {
-	cJSON *req = cJSON_CreateObject();
-	add_num(req, "TTL", e->ttl);
-	cJSON *resp = call(e, "/v3/lease/grant", req);
-	cJSON_Delete(req);
-	if (!resp) {
-		snprintf(err, errlen, "cannot reach etcd: %s", e->err);
-		return -1;
-	}
-	snprintf(e->lease, sizeof e->lease, "%s", json_get_str(resp, "ID") ? json_get_str(resp, "ID") : "");
-	cJSON_Delete(resp);
-	char host[256] = "", me[320];
-	gethostname(host, sizeof host - 1);
-	snprintf(me, sizeof me, "%s %ld", host, (long)getpid());
-	char *owner = ekey(e, "m/", "owner");
-	int rc = -1;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		req = cJSON_CreateObject();
-		cJSON *c = cJSON_CreateObject();
-		add_b64(c, "key", owner, strlen(owner));
-		cJSON_AddStringToObject(c, "target", "CREATE");
-		cJSON_AddStringToObject(c, "result", "EQUAL");
-		add_num(c, "create_revision", 0);
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
-		cJSON *op = cJSON_CreateObject();
-		cJSON *put = cJSON_AddObjectToObject(op, "request_put");
-		add_b64(put, "key", owner, strlen(owner));
-		add_b64(put, "value", me, strlen(me));
-		cJSON_AddStringToObject(put, "lease", e->lease);
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
-		op = cJSON_CreateObject();
-		cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
-		add_b64(rg, "key", owner, strlen(owner));
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "failure"), op);
-		resp = call(e, "/v3/kv/txn", req);
-		cJSON_Delete(req);
-		if (!resp) {
-			snprintf(err, errlen, "cannot reach etcd: %s", e->err);
-			break;
-		}
-		seen_rev(e, resp);
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
-			e->owner_rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
-			cJSON_Delete(resp);
-			rc = 0;
-			break;
-		}
-		const cJSON *kv = cJSON_GetArrayItem(
-		    cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(
-			    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0), "response_range"),
-			"kvs"),
-		    0);
-		char *who = unb64(kv ? json_get_str(kv, "value") : NULL, NULL);
-		long long who_rev = num(kv, "create_revision");
-		cJSON_Delete(resp);
-		char ohost[256] = "";
-		long opid = 0;
-		bool stale = who && sscanf(who, "%255s %ld", ohost, &opid) == 2 && strcmp(ohost, host) == 0 && opid > 0 &&
-			     kill((pid_t)opid, 0) < 0 && errno == ESRCH;
-		if (!stale || attempt > 0) {
-			snprintf(err, errlen,
-				 "etcd prefix %s is in use by another hub (%s%s): stop it first, or give this hub its "
-				 "own --etcd-prefix (a hub that died without stopping releases it within %d s)",
-				 e->prefix, who && who[0] ? "host and pid " : "owner unknown", who ? who : "", e->ttl);
-			free(who);
-			break;
-		}
-		log_warn("store: etcd prefix %s was owned by %s, which is gone: taking it over", e->prefix, who);
-		free(who);
-		/* delete exactly that stale owner key, then try again */
-		req = cJSON_CreateObject();
-		c = cJSON_CreateObject();
-		add_b64(c, "key", owner, strlen(owner));
-		cJSON_AddStringToObject(c, "target", "CREATE");
-		cJSON_AddStringToObject(c, "result", "EQUAL");
-		add_num(c, "create_revision", who_rev);
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "compare"), c);
-		op = cJSON_CreateObject();
-		cJSON *del = cJSON_AddObjectToObject(op, "request_delete_range");
-		add_b64(del, "key", owner, strlen(owner));
-		cJSON_AddItemToArray(cJSON_AddArrayToObject(req, "success"), op);
-		cJSON_Delete(call(e, "/v3/kv/txn", req));
-		cJSON_Delete(req);
-	}
-	free(owner);
-	if (rc < 0)
-		lease_revoke(e);
-	return rc;
+	for (int i = 0; i < e->nown; i++)
+		if (e->own[i].rev > rev && strcmp(e->own[i].key, key) == 0)
+			return true;
+	return false;
 }
 
-static void on_keepalive(evutil_socket_t fd, short what, void *arg)
+/* One change from the stream, in revision order: the copy, then the
+ * in-transaction subscribers (unless this hub made it: they heard of it
+ * then), then the committed ones. */
+static void stream_event(struct etcd_store *e, long long rev, enum store_event_type t, const char *key, char *value,
+			 char *prev)
 {
-	struct etcd_store *e = arg;
-	cJSON *req = cJSON_CreateObject();
-	cJSON_AddStringToObject(req, "ID", e->lease);
-	cJSON *resp = call(e, "/v3/lease/keepalive", req);
-	cJSON_Delete(req);
-	if (!resp) {
-		/* etcd unreachable: try again at the next tick; if the lease
-		 * ends meanwhile, the fencing compare stops every write. */
-		log_warn("store: keeping the etcd lease alive failed: %s", e->err);
+	if (rev <= e->drev) { /* already delivered (a reconnect replays from wrev) */
+		free(value);
+		free(prev);
 		return;
 	}
-	long long ttl = num(cJSON_GetObjectItemCaseSensitive(resp, "result"), "TTL");
-	cJSON_Delete(resp);
-	if (ttl <= 0)
+	bool mine = own_take(e, rev);
+	if (e->cached && !mine && !own_newer(e, key, rev)) {
+		struct centry *c = cache_find(e, key);
+		if (t == STORE_DELETED) {
+			if (c && c->rev < rev)
+				cache_del(e, key);
+		} else if (!c || c->rev < rev) {
+			cache_set(e, key, strdup(value), rev);
+		}
+	}
+	if (rev > e->rev)
+		e->rev = rev;
+	e->drev = rev;
+	struct store_event_cache cache = {0};
+	struct store_event ev = {rev, t, key, value, prev, &cache};
+	if (!mine)
+		store_notify(&e->base, &ev);
+	store_event_cache_clear(&cache);
+	store_notify_committed(&e->base, &ev);
+	store_event_cache_clear(&cache);
+	free(value);
+	free(prev);
+}
+
+static void stream_message(struct etcd_store *e, const char *text)
+{
+	cJSON *msg = cJSON_Parse(text);
+	const cJSON *res = cJSON_GetObjectItemCaseSensitive(msg, "result");
+	if (!res) {
+		log_warn("store: etcd watch: %.300s", text);
+		cJSON_Delete(msg);
+		return;
+	}
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "canceled"))) {
+		long long cr = num(res, "compact_revision");
+		/* This hub fell further behind than etcd keeps history: it
+		 * cannot tell its watchers what they missed. Start over. */
+		log_error("store: the etcd watch was canceled (compacted at %lld, this hub was at %lld); restarting to "
+			  "reload the objects",
+			  cr, e->wrev);
 		e->lost = true;
-	if (e->lost) {
-		log_error("store: the etcd lease of this hub ended: another hub may own %s now; stopping", e->prefix);
-		event_base_loopexit(event_get_base(e->keepalive_ev), NULL);
+		event_base_loopexit(e->loop, NULL);
+		cJSON_Delete(msg);
+		return;
+	}
+	long long hr = num(cJSON_GetObjectItemCaseSensitive(res, "header"), "revision");
+	size_t strip = strlen(e->prefix) + 2;
+	const cJSON *ev;
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(res, "events"))
+	{
+		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev, "kv");
+		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev, "prev_kv");
+		long long rev = num(kv, "mod_revision");
+		if (rev > e->wrev)
+			e->wrev = rev;
+		char *k = unb64(json_get_str(kv, "key"), NULL);
+		if (!k || strncmp(k, e->prefix, strip - 2) != 0 || strncmp(k + strip - 2, "r/", 2) != 0) {
+			free(k);
+			continue;
+		}
+		bool del = strcmp(json_get_str(ev, "type") ? json_get_str(ev, "type") : "PUT", "DELETE") == 0;
+		size_t vl = 0, pl = 0;
+		char *v = del ? NULL : unb64(json_get_str(kv, "value"), &vl);
+		char *p = pkv ? unb64(json_get_str(pkv, "value"), &pl) : NULL;
+		char *prev = p ? stamp(p, pl, num(pkv, "mod_revision")) : NULL;
+		if (del)
+			stream_event(e, rev, STORE_DELETED, k + strip, stamp(p ? p : "{}", p ? pl : 2, rev), prev);
+		else
+			stream_event(e, rev, num(kv, "create_revision") == rev ? STORE_ADDED : STORE_MODIFIED, k + strip,
+				     stamp(v ? v : "{}", v ? vl : 2, rev), prev);
+		free(v);
+		free(p);
+		free(k);
+	}
+	if (hr > e->rev)
+		e->rev = hr;
+	cJSON_Delete(msg);
+}
+
+/* Messages are handled from the loop, not from inside libcurl: their
+ * subscribers may write (blocking calls on another handle). */
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct etcd_store *e = arg;
+	char **m = e->wmsgs;
+	int n = e->nwmsgs;
+	e->wmsgs = NULL;
+	e->nwmsgs = e->wmcap = 0;
+	for (int i = 0; i < n; i++) {
+		if (!e->lost)
+			stream_message(e, m[i]);
+		free(m[i]);
+	}
+	free(m);
+}
+
+static bool on_stream_data(const char *data, size_t len, void *ud)
+{
+	struct etcd_store *e = ud;
+	buf_add(e->wline, data, len);
+	char *start = e->wline->data, *nl;
+	while ((nl = memchr(start, '\n', e->wline->len - (size_t)(start - e->wline->data)))) {
+		if (nl > start) {
+			if (e->nwmsgs == e->wmcap) {
+				e->wmcap = e->wmcap ? e->wmcap * 2 : 16;
+				e->wmsgs = realloc(e->wmsgs, (size_t)e->wmcap * sizeof *e->wmsgs);
+			}
+			e->wmsgs[e->nwmsgs++] = strndup(start, (size_t)(nl - start));
+		}
+		start = nl + 1;
+	}
+	size_t rest = e->wline->len - (size_t)(start - e->wline->data);
+	memmove(e->wline->data, start, rest);
+	e->wline->len = rest;
+	e->wline->data[rest] = '\0';
+	if (e->nwmsgs)
+		event_active(e->drain_ev, 0, 0);
+	return true;
+}
+
+static void on_stream_done(const struct http_response *r, void *ud)
+{
+	struct etcd_store *e = ud;
+	e->wcall = NULL;
+	log_warn("store: the etcd watch on %s ended (%s%ld); resuming from revision %lld on the next endpoint",
+		 e->endpoints[e->cur], r->error ? r->error : "HTTP ", r->error ? 0L : r->status, e->wrev + 1);
+	e->cur = (e->cur + 1) % e->nendpoints;
+	if (e->wline)
+		e->wline->len = 0;
+	struct timeval tv = {0, 200000};
+	event_add(e->retry_ev, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stream_connect(arg);
+}
+
+static void stream_connect(struct etcd_store *e)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
+	char *end = range_end(e->prefix);
+	add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	add_b64(cr, "range_end", end, strlen(end));
+	add_num(cr, "start_revision", e->wrev + 1);
+	cJSON_AddTrueToObject(cr, "prev_kv");
+	char *body = json_print(req);
+	cJSON_Delete(req);
+	free(end);
+	struct http_target t = {.base_url = e->endpoints[e->cur], .user_agent = "atoll-hub"};
+	t.tls.ca_file = e->cafile;
+	t.tls.cert_file = e->certfile;
+	t.tls.key_file = e->keyfile;
+	struct http_request r = {.method = "POST", .path = "/v3/watch", .content_type = "application/json",
+				 .body = body, .body_len = strlen(body), .connect_timeout_ms = ETCD_CONNECT_TIMEOUT_MS,
+				 .on_data = on_stream_data};
+	e->wcall = http_start(e->hc, &t, &r, on_stream_done, e);
+	free(body);
+	if (!e->wcall) {
+		struct timeval tv = {1, 0};
+		event_add(e->retry_ev, &tv);
 	}
 }
 
-int store_etcd_keepalive(struct store *s, struct event_base *base)
+int store_etcd_start_watch(struct store *s, struct event_base *base)
 {
 	struct etcd_store *e = E(s);
-	if (!e->lease[0])
-		return -1;
-	struct timeval tv = {e->ttl / 3 > 0 ? e->ttl / 3 : 1, 0};
-	e->keepalive_ev = event_new(base, -1, EV_PERSIST, on_keepalive, e);
-	return event_add(e->keepalive_ev, &tv);
+	if (e->streaming)
+		return 0;
+	e->loop = base;
+	e->hc = http_client_new(base);
+	e->wline = calloc(1, sizeof *e->wline);
+	e->retry_ev = evtimer_new(base, on_retry, e);
+	e->drain_ev = event_new(base, -1, 0, on_drain, e);
+	e->streaming = true;
+	stream_connect(e);
+	return 0;
+}
+
+static void stream_free(struct etcd_store *e)
+{
+	if (e->hc)
+		http_client_free(e->hc);
+	if (e->retry_ev)
+		event_free(e->retry_ev);
+	if (e->drain_ev)
+		event_free(e->drain_ev);
+	if (e->wline)
+		free(e->wline->data);
+	free(e->wline);
+	for (int i = 0; i < e->nwmsgs; i++)
+		free(e->wmsgs[i]);
+	free(e->wmsgs);
+	for (int i = 0; i < e->nown; i++)
+		free(e->own[i].key);
+	free(e->own);
 }
 
 bool store_etcd_lost(struct store *s) { return E(s)->lost; }
+
+void store_etcd_set_fence(struct store *s, const char *key, long long mod_rev, void (*lost)(void *ud), void *ud)
+{
+	struct etcd_store *e = E(s);
+	free(e->fence_key);
+	e->fence_key = key ? strdup(key) : NULL;
+	e->fence_rev = mod_rev;
+	e->fence_lost = lost;
+	e->fence_ud = ud;
+}
 
 static void et_close(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	cache_free(e);
-	if (e->keepalive_ev)
-		event_free(e->keepalive_ev);
-	if (e->curl && !e->lost)
-		lease_revoke(e);
-	store_pending_free(e->pend, e->npend);
+	stream_free(e);
+	free(e->fence_key);
+	for (int i = 0; i < e->npend; i++) {
+		free(e->pend[i].key);
+		free(e->pend[i].value);
+		free(e->pend[i].prev);
+	}
+	free(e->pend);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
 	for (int i = 0; i < e->nendpoints; i++)
@@ -1162,6 +1389,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	}
 	struct etcd_store *e = calloc(1, sizeof *e);
 	e->base.ops = &etcd_ops;
+	e->base.head = et_head;
 	snprintf(e->prefix, sizeof e->prefix, "%s", o->prefix && o->prefix[0] ? o->prefix : "/atoll/");
 	size_t pl = strlen(e->prefix);
 	if (e->prefix[pl - 1] != '/' && pl + 1 < sizeof e->prefix)
@@ -1207,17 +1435,23 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	if (rc == STORE_OK && num_parse_ll(v, 0, LLONG_MAX, &e->compacted) < 0)
 		e->compacted = 0;
 	free(v);
-	e->ttl = o->lease_ttl > 0 ? o->lease_ttl : 10;
-	if (acquire(e, err, errlen) < 0) {
-		et_close(&e->base);
-		return NULL;
-	}
-	/* Owner now: nobody else writes under P, so one list fills the cache. */
-	if (remote_list(&e->base, "", cache_load_item, e, NULL) != STORE_OK) {
+	/* One list fills the copy: a consistent snapshot at its revision H
+	 * (every page is read at H). The live watch starts right after H;
+	 * the newest object write at H (m/last read at H) is the revision
+	 * delivered so far. */
+	long long h = 0, l = 0;
+	char *lk = ekey(e, "m/", "last");
+	int rl = remote_list(&e->base, "", cache_load_item, e, &h);
+	int r2 = rl == STORE_OK ? raw_get_at(e, lk, h, &l) : STORE_ERROR;
+	free(lk);
+	if (rl != STORE_OK || r2 == STORE_ERROR) {
 		snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
 		et_close(&e->base);
 		return NULL;
 	}
+	e->drev = l;
+	e->wrev = h;
+	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
 	return &e->base;

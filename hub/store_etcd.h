@@ -1,7 +1,8 @@
 /* store_etcd — the store (store.h) kept in etcd, through its v3 JSON
  * gateway with libcurl. See store_etcd.c for the mapping and guarantees.
- * Owns: the etcd connection (libcurl handle), the prefix's ownership lease,
- * the in-memory copy of the prefix and the compaction schedule. */
+ * Owns: the etcd connections (a blocking libcurl handle for reads and
+ * writes, the live watch on the loop), the in-memory copy of the prefix,
+ * the fence and the compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
 #define ATOLL_STORE_ETCD_H
 
@@ -16,23 +17,37 @@ struct etcd_options {
 	const char *certfile; /* client certificate and key for etcd */
 	const char *keyfile;
 	const char *prefix;   /* key prefix; default "/atoll/" */
-	int lease_ttl;        /* seconds; default 10 */
 };
 
-/* Connects, reads the compaction point and takes ownership of the prefix:
- * the key <prefix>m/owner ("HOST PID") under an etcd lease of lease_ttl
- * seconds, so a second hub on the same prefix fails at once naming the
- * first (as the SQLite data-dir lock does). A stale owner on this host
- * whose process is gone (kill -9) is taken over at once; one elsewhere
- * ends with its lease. Every write carries a compare on the owner key
- * (fencing): once the lease has ended, writes fail. NULL with err when no
- * endpoint answers or the prefix is owned. Closing revokes the lease. */
+/* Connects, reads the compaction point and loads every object under the
+ * prefix into memory. Any number of hubs may share a prefix: each one's
+ * copy follows the others' writes through the live watch. NULL with err
+ * when no endpoint answers. */
 struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t errlen);
 
 struct event_base;
-/* Keeps the lease alive from a timer on base (every lease_ttl/3 s). When
- * etcd says it has ended, stops the loop: store_etcd_lost() is then true. */
-int store_etcd_keepalive(struct store *s, struct event_base *base);
+/* Starts the live watch on base (libcurl multi, common/httpclient.h): a
+ * /v3/watch stream over the whole prefix, resumed on the next endpoint
+ * when one fails, from the last revision it showed. From then on:
+ *   - every change under the prefix, made by any hub, reaches the copy,
+ *     the in-transaction subscribers (other hubs' changes only: this
+ *     hub's own writes reach them as they are made) and the committed
+ *     subscribers, in revision order — this hub's own writes included, so
+ *     a watcher sees one history whatever hub wrote;
+ *   - store_revision() is the newest revision delivered, and changes()
+ *     replays up to it.
+ * Without it (tools, unit tests) the store behaves as a single writer:
+ * committed subscribers hear of its own writes at store_commit(). */
+int store_etcd_start_watch(struct store *s, struct event_base *base);
+/* True once the live watch could not resume (etcd compacted past it):
+ * the hub has stopped its loop and should exit to reload. */
 bool store_etcd_lost(struct store *s);
+/* Fencing: from now on every write also compares the mod_revision of the
+ * object at store key `key` with mod_rev (NULL: no fence). A write that
+ * fails only on that compare fails with STORE_ERROR and calls lost(ud)
+ * (from inside the write: only schedule work). A successful write of that
+ * key by this hub moves the fence to its revision (a leader renewing its
+ * Lease keeps writing). */
+void store_etcd_set_fence(struct store *s, const char *key, long long mod_rev, void (*lost)(void *ud), void *ud);
 
 #endif

@@ -177,6 +177,40 @@ def test_hub_manifest_objects():
     assert "--port=6443" in container(docs, "StatefulSet", "init", init=True)["args"]
 
 
+def test_hub_replicas_on_etcd():
+    """installMode=hub with hub.replicas=3: on an etcd started by the chart
+    (three members) or an external one with client certificates; one CA for
+    every replica; refused without etcd or without the shared CA."""
+    base = ["hub.replicas=3", "hub.pki.existingSecret=atoll-ca"]
+    docs = rendered(*(base + ["hub.etcd.mode=chart"]), values="examples/hub.yaml")
+    sts = {d["metadata"]["name"]: d for d in by_kind(docs, "StatefulSet")}
+    assert sts["atoll-hub"]["spec"]["replicas"] == 3 and sts["atoll-etcd"]["spec"]["replicas"] == 3
+    hub = [c for c in sts["atoll-hub"]["spec"]["template"]["spec"]["containers"] if c["name"] == "hub"][0]
+    servers = [a for a in hub["args"] if a.startswith("--etcd-servers=")][0]
+    assert servers.count("atoll-etcd-") == 3 and "--store=etcd" in hub["args"]
+    assert "--leader-elect-lease-duration=15s" in hub["args"]
+    inits = [c["name"] for c in sts["atoll-hub"]["spec"]["template"]["spec"]["initContainers"]]
+    assert inits == ["ca", "init"]
+    docs = rendered(*(base + ["hub.etcd.mode=external", "hub.etcd.endpoints={https://e1:2379,https://e2:2379}",
+                              "hub.etcd.clientSecret=etcd-client"]), values="examples/hub.yaml")
+    assert [d["metadata"]["name"] for d in by_kind(docs, "StatefulSet")] == ["atoll-hub"]
+    hub = container(docs, "StatefulSet", "hub")
+    assert "--etcd-servers=https://e1:2379,https://e2:2379" in hub["args"]
+    assert "--etcd-certfile=/var/run/secrets/atoll/etcd/tls.crt" in hub["args"]
+    for sets, message in ((["hub.replicas=3"], "needs hub.etcd.mode"),
+                          (["hub.replicas=3", "hub.etcd.mode=chart"], "needs hub.pki.existingSecret"),
+                          (base + ["hub.etcd.mode=external"], "needs hub.etcd.endpoints")):
+        args = ["-f", os.path.join(render.CHART, "examples/hub.yaml")]
+        for x in sets:
+            args += ["--set", x]
+        p = run_render(*args)
+        assert p.returncode == 2 and message in p.stderr, p.stderr
+    # agents: hub.urls is the default of agent.hubURLs
+    docs = rendered("agent.hubURLs={}", "hub.urls={https://h1:32443,https://h2:32443}",
+                    values="examples/agent-eu.yaml")
+    assert "--hub=https://h1:32443,https://h2:32443" in container(docs, "Deployment", "agent")["args"]
+
+
 @pytest.mark.parametrize("sets,message", [
     (["agent.clusterName="], "agent.clusterName is required"),
     (["agent.hubURLs={}"], "agent.hubURLs is required"),
