@@ -20,6 +20,7 @@ const struct kind_info builtin_kinds[] = {
 	{"", "v1", "Event", "events", "event", NS, S("ev"), {NULL}, 0, TL_EVENT, true, false, false},
 	{"", "v1", "Pod", "pods", "pod", NS, S("po"), S("all"), SUB_STATUS, TL_POD, true, true, false},
 	{"", "v1", "Endpoints", "endpoints", "endpoints", NS, S("ep"), {NULL}, 0, TL_ENDPOINTS, true, false, false},
+	{"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", NS, {NULL}, {NULL}, 0, TL_ENDPOINTSLICE, true, false, false},
 	{"", "v1", "Node", "nodes", "node", CL, S("no"), {NULL}, SUB_STATUS, TL_NODE, true, true, false},
 	{"", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", NS, S("pvc"), {NULL}, SUB_STATUS, TL_DEFAULT, true, true, false},
 	{"apps", "v1", "Deployment", "deployments", "deployment", NS, S("deploy"), S("all"), SUB_STATUS | SUB_SCALE, TL_DEPLOYMENT, true, true, false},
@@ -52,6 +53,9 @@ const struct kind_info builtin_kinds[] = {
 	{"apps.karmada.io", "v1alpha1", "WorkloadRebalancer", "workloadrebalancers", "workloadrebalancer", CL, {NULL}, {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
 	/* Atoll's own: an Istio multi-primary, multi-network mesh over member clusters (hub/mesh.c). */
 	{"mesh.atoll.io", "v1alpha1", "Mesh", "meshes", "mesh", CL, {NULL}, S("atoll-io"), SUB_STATUS, TL_MESH, false, true, false},
+	/* Multi-cluster services (the MCS API, CRDs in Karmada and its members). */
+	{"multicluster.x-k8s.io", "v1alpha1", "ServiceExport", "serviceexports", "serviceexport", NS, S("svcex"), {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
+	{"multicluster.x-k8s.io", "v1alpha1", "ServiceImport", "serviceimports", "serviceimport", NS, S("svcim"), {NULL}, SUB_STATUS, TL_SERVICEIMPORT, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);

@@ -710,6 +710,63 @@ static cJSON *c_endpoints(const struct col *c, const cJSON *o, time_t now)
 	return sb_cell(&b, "");
 }
 
+/* EndpointSlice (kubectl's printer): the port numbers, "<unset>" for a
+ * port without a number, "<unset>" for none. */
+static cJSON *c_slice_ports(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *ports = arr(o, "ports"), *p;
+	struct sbuf b = {0};
+	if (!ports || cJSON_GetArraySize(ports) == 0)
+		return cJSON_CreateString("<unset>");
+	cJSON_ArrayForEach(p, ports) {
+		char buf[32];
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "port");
+		if (cJSON_IsNumber(n))
+			snprintf(buf, sizeof buf, "%d", n->valueint);
+		else
+			snprintf(buf, sizeof buf, "<unset>");
+		sb_sep(&b, ",");
+		sb_puts(&b, buf);
+	}
+	return sb_cell(&b, "<unset>");
+}
+
+/* EndpointSlice: the first three addresses, then " + N more...". */
+static cJSON *c_slice_endpoints(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *e, *a;
+	struct sbuf b = {0};
+	int listed = 0, count = 0;
+	bool more = false;
+	cJSON_ArrayForEach(e, arr(o, "endpoints")) {
+		cJSON_ArrayForEach(a, arr(e, "addresses")) {
+			count++;
+			if (cJSON_IsString(a))
+				endpoint_add(&b, &listed, &more, a->valuestring, 0, false);
+		}
+	}
+	if (more) {
+		char tail[48];
+		snprintf(tail, sizeof tail, " + %d more...", count - 3);
+		sb_puts(&b, tail);
+	}
+	return sb_cell(&b, "<unset>");
+}
+
+/* A string array at path joined with ",". */
+static cJSON *c_strs(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *a;
+	struct sbuf b = {0};
+	cJSON_ArrayForEach(a, json_get(o, c->path)) {
+		if (!cJSON_IsString(a))
+			continue;
+		sb_sep(&b, ",");
+		sb_puts(&b, a->valuestring);
+	}
+	return sb_cell(&b, c->arg ? c->arg : "");
+}
+
 /* ---- Event ---------------------------------------------------------- */
 
 /* First Seen: firstTimestamp, else eventTime, else creation. */
@@ -1208,6 +1265,20 @@ static const struct col cols_priorityclass[] = {
 	{"PreemptionPolicy", "string", 0, c_str, "preemptionPolicy", NULL, "preemptionPolicy is the Policy for preempting pods with lower priority."},
 	COL_END};
 
+static const struct col cols_endpointslice[] = {
+	COL_NAME,
+	{"AddressType", "string", 0, c_str, "addressType", NULL, "The address type of the endpoint slice."},
+	{"Ports", "string", 0, c_slice_ports, NULL, NULL, "The ports of the endpoint slice."},
+	{"Endpoints", "string", 0, c_slice_endpoints, NULL, NULL, "The addresses of the endpoints."},
+	COL_AGE, COL_END};
+
+/* The MCS API's ServiceImport CRD's printer columns. */
+static const struct col cols_serviceimport[] = {
+	COL_NAME,
+	{"Type", "string", 0, c_str, "spec.type", NULL, "The type of this service import (ClusterSetIP or Headless)."},
+	{"IP", "string", 0, c_strs, "spec.ips", NULL, "The VIP(s) of the imported service."},
+	COL_AGE, COL_END};
+
 static const struct col *const layouts[] = {
 	[TL_DEFAULT] = cols_default,
 	[TL_NAMESPACE] = cols_namespace,
@@ -1235,6 +1306,8 @@ static const struct col *const layouts[] = {
 	[TL_REPLICASET] = cols_replicaset,
 	[TL_PRIORITYCLASS] = cols_priorityclass,
 	[TL_MESH] = cols_mesh,
+	[TL_ENDPOINTSLICE] = cols_endpointslice,
+	[TL_SERVICEIMPORT] = cols_serviceimport,
 };
 
 static const struct col *layout_of(const struct kind_info *k)

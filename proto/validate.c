@@ -1972,6 +1972,75 @@ static void v_workloadrebalancer(struct validation *v, const cJSON *obj)
 		add(v, R_INVALID, "spec.workloads", "Invalid value: 0: spec.workloads in body should have at least 1 items");
 }
 
+/* discovery.k8s.io/v1 EndpointSlice (as kube-apiserver validates it). */
+static const char *const E_ADDRESS_TYPE[] = {"FQDN", "IPv4", "IPv6", NULL};
+static void v_endpointslice(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		RENUM("addressType", F_REQ | F_NONEMPTY, E_ADDRESS_TYPE),
+		RARR("endpoints", 0),
+		RARR("endpoints[].addresses", F_REQ),
+		RSTR("endpoints[].addresses[]", F_NONEMPTY),
+		ROBJ("endpoints[].conditions", 0),
+		RBOOL("endpoints[].conditions.ready"),
+		RBOOL("endpoints[].conditions.serving"),
+		RBOOL("endpoints[].conditions.terminating"),
+		RSTR("endpoints[].nodeName", 0),
+		RSTR("endpoints[].zone", 0),
+		RARR("ports", 0),
+		RSTR("ports[].name", 0),
+		RENUM("ports[].protocol", 0, E_PROTOCOL),
+		RINT32("ports[].port", 0, 0),
+	};
+	APPLY(v, obj, "", rules);
+	const cJSON *e;
+	int i = 0;
+	cJSON_ArrayForEach(e, if_arr(get(obj, "endpoints"))) {
+		int n = cJSON_GetArraySize(get(e, "addresses"));
+		if (cJSON_IsArray(get(e, "addresses")) && (n < 1 || n > 100)) {
+			char f[PATH_MAX_LEN], g[PATH_MAX_LEN];
+			index_path(f, sizeof f, "endpoints", i);
+			child_path(g, sizeof g, f, "addresses");
+			invalid(v, g, get(e, "addresses"), "must contain between 1 and 100 addresses");
+		}
+		i++;
+	}
+}
+
+/* multicluster.x-k8s.io/v1alpha1 ServiceExport (the MCS API CRD): a marker
+ * named after the Service it exports; status is written by controllers. */
+static void v_serviceexport(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", 0),
+		ROBJ("status", 0),
+		RARR("status.conditions", 0),
+	};
+	APPLY(v, obj, "", rules);
+}
+
+/* multicluster.x-k8s.io/v1alpha1 ServiceImport (the MCS API CRD's schema). */
+static const char *const E_IMPORT_TYPE[] = {"ClusterSetIP", "Headless", NULL};
+static void v_serviceimport(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", F_REQ),
+		RENUM("spec.type", F_REQ | F_NONEMPTY, E_IMPORT_TYPE),
+		RARR("spec.ports", F_REQ),
+		RSTR("spec.ports[].name", 0),
+		RENUM("spec.ports[].protocol", 0, E_PROTOCOL),
+		RPORT("spec.ports[].port", F_REQ),
+		RSTR("spec.ports[].appProtocol", 0),
+		RARR("spec.ips", 0),
+		RSTR("spec.ips[]", F_NONEMPTY),
+		RENUM("spec.sessionAffinity", 0, E_AFFINITY),
+		ROBJ("status", 0),
+		RARR("status.clusters", 0),
+		RSTR("status.clusters[].cluster", F_REQ | F_NONEMPTY),
+	};
+	APPLY(v, obj, "", rules);
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -1997,6 +2066,9 @@ static const struct kind_rules KIND_RULES[] = {
 	{"apiextensions.k8s.io", "CustomResourceDefinition", N_SUBDOMAIN, v_crd},
 	{"cluster.karmada.io", "Cluster", N_CLUSTER, v_cluster},
 	{"mesh.atoll.io", "Mesh", N_LABEL, v_mesh},
+	{"discovery.k8s.io", "EndpointSlice", N_SUBDOMAIN, v_endpointslice},
+	{"multicluster.x-k8s.io", "ServiceExport", N_DNS1035, v_serviceexport},
+	{"multicluster.x-k8s.io", "ServiceImport", N_DNS1035, v_serviceimport},
 	{"policy.karmada.io", "PropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "ClusterPropagationPolicy", N_SUBDOMAIN, v_propagation},
 	{"policy.karmada.io", "OverridePolicy", N_SUBDOMAIN, v_override},

@@ -9,6 +9,7 @@
 
 #include "events.h"
 #include "sim_deployment.h"
+#include "sim_endpoints.h"
 #include "jsonutil.h"
 #include "sim_kubelet.h"
 #include "log.h"
@@ -37,8 +38,15 @@ struct sim_controllers {
 	int ndirty, capdirty;
 	struct pod_timer *timers;
 	unsigned long pod_ip_seq;
+	/* Pod IPs in use per node index (bit h = host h of the node's /24),
+	 * loaded from the stored pods on first use and again when a node's
+	 * range looks full, so IPs survive restarts and are not handed out twice. */
+	unsigned char ip_used[256][32];
+	int ip_cursor[256];
+	bool ip_loaded;
 	unsigned long passes;
 	const struct kind_info *k_deploy, *k_rs, *k_sts, *k_pod, *k_pvc, *k_node, *k_ns;
+	const struct kind_info *k_svc, *k_ep, *k_slice;
 };
 
 /* ---- dirty namespaces --------------------------------------------------- */
@@ -68,7 +76,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct sim_controllers *c = ud;
 	static const char *const watched[] = {"apps/deployments/", "apps/replicasets/", "apps/statefulsets/",
-					     "core/pods/", NULL};
+					     "core/pods/", "core/services/", NULL};
 	for (int i = 0; watched[i]; i++) {
 		size_t n = strlen(watched[i]);
 		if (strncmp(ev->key, watched[i], n) != 0)
@@ -259,6 +267,64 @@ static int node_index(const cJSON *nodes, const char *name, const char **ip)
 	return -1;
 }
 
+/* ---- pod IPs -------------------------------------------------------------- */
+
+static void ip_load(struct sim_controllers *c)
+{
+	memset(c->ip_used, 0, sizeof c->ip_used);
+	c->ip_loaded = true;
+	cJSON *nodes = list(c, c->k_node, "");
+	cJSON *nss = list(c, c->k_ns, "");
+	const cJSON *ns, *p;
+	cJSON_ArrayForEach(ns, nss)
+	{
+		cJSON *pods = list(c, c->k_pod, json_get_str(ns, "metadata.name"));
+		cJSON_ArrayForEach(p, pods)
+		{
+			const char *hip = NULL;
+			int idx = node_index(nodes, json_get_str(p, "spec.nodeName"), &hip);
+			int h = sim_pod_ip_host(c->nodes->cluster, idx, json_get_str(p, "status.podIP"));
+			if (h > 0)
+				c->ip_used[(idx < 0 ? 0 : idx) % 256][h / 8] |= (unsigned char)(1u << (h % 8));
+		}
+		cJSON_Delete(pods);
+	}
+	cJSON_Delete(nss);
+	cJSON_Delete(nodes);
+}
+
+static int ip_pick(struct sim_controllers *c, int node)
+{
+	unsigned char *used = c->ip_used[node];
+	for (int k = 0; k < 253; k++) {
+		int h = 2 + (c->ip_cursor[node] + k) % 253;
+		if (!(used[h / 8] & (1u << (h % 8)))) {
+			used[h / 8] |= (unsigned char)(1u << (h % 8));
+			c->ip_cursor[node] = (h - 2 + 1) % 253;
+			return h;
+		}
+	}
+	return -1;
+}
+
+/* A free pod IP on node idx, in the cluster's pod CIDR. */
+static void ip_alloc(struct sim_controllers *c, int idx, char *buf, size_t len)
+{
+	int node = (idx < 0 ? 0 : idx) % 256;
+	if (!c->ip_loaded)
+		ip_load(c);
+	int h = ip_pick(c, node);
+	if (h < 0) { /* freed ones are only learnt from the store */
+		ip_load(c);
+		h = ip_pick(c, node);
+	}
+	if (h < 0) {
+		log_warn("sim: pod range of node %d is exhausted; reusing an address", node);
+		h = 2 + (int)(c->pod_ip_seq++ % 253);
+	}
+	sim_pod_ip_at(c->nodes->cluster, node, h, buf, len);
+}
+
 /* ---- pod timers --------------------------------------------------------- */
 
 static struct pod_timer *find_timer(struct sim_controllers *c, const char *uid)
@@ -295,7 +361,7 @@ static void on_pod_ready(evutil_socket_t fd, short what, void *arg)
 			const char *host_ip = NULL;
 			int idx = node_index(nodes, json_get_str(pod, "spec.nodeName"), &host_ip);
 			char pod_ip[32];
-			sim_pod_ip(idx < 0 ? 0 : idx, c->pod_ip_seq++, pod_ip, sizeof pod_ip);
+			ip_alloc(c, idx, pod_ip, sizeof pod_ip);
 			cJSON *st = sim_pod_status_running(pod, host_ip, pod_ip, time(NULL));
 			set_status(c, c->k_pod, pod, st);
 			cJSON_Delete(st);
@@ -555,6 +621,94 @@ static void kubelet_pass(struct sim_controllers *c, const char *ns, const cJSON 
 	}
 }
 
+/* Writes obj (kind k) when absent, or merge-patches the listed fields when
+ * they differ from cur. */
+static void sync_obj(struct sim_controllers *c, const struct kind_info *k, const char *ns, const cJSON *cur,
+		     cJSON *want, const char *const *fields)
+{
+	const char *name = json_get_str(want, "metadata.name");
+	if (!cur) {
+		cJSON_Delete(do_create(c, k, ns, want));
+		return;
+	}
+	cJSON *patch = NULL;
+	for (int i = 0; fields[i]; i++) {
+		const cJSON *a = json_get(cur, fields[i]), *b = json_get(want, fields[i]);
+		if (a && b && json_equal(a, b))
+			continue;
+		if (!a && !b)
+			continue;
+		if (!patch)
+			patch = cJSON_CreateObject();
+		const char *dot = strrchr(fields[i], '.');
+		cJSON *parent = patch;
+		if (dot) {
+			char head[64];
+			snprintf(head, sizeof head, "%.*s", (int)(dot - fields[i]), fields[i]);
+			parent = json_ensure_obj(patch, head);
+		}
+		cJSON_AddItemToObject(parent, dot ? dot + 1 : fields[i], b ? json_dup(b) : cJSON_CreateNull());
+	}
+	if (patch)
+		do_patch(c, k, ns, name, patch, SUBRES_NONE);
+	cJSON_Delete(patch);
+}
+
+/* The endpoints and endpointslice controllers: Endpoints "<svc>" and
+ * EndpointSlice "<svc>-sim" of every Service with a selector, from its pods. */
+static void endpoints_pass(struct sim_controllers *c, const char *ns, const cJSON *pods, const struct node_view *nv)
+{
+	if (!c->k_svc || !c->k_ep || !c->k_slice)
+		return;
+	cJSON *svcs = list(c, c->k_svc, ns);
+	cJSON *eps = list(c, c->k_ep, ns);
+	cJSON *slices = list(c, c->k_slice, ns);
+	static const char *const ep_fields[] = {"metadata.labels", "subsets", NULL};
+	static const char *const es_fields[] = {"metadata.labels", "addressType", "endpoints", "ports", NULL};
+	const cJSON *s;
+	cJSON_ArrayForEach(s, svcs)
+	{
+		cJSON *ep = sim_endpoints_for(s, pods);
+		if (ep) {
+			cJSON *l = json_ensure_obj(ep, "metadata.labels");
+			cJSON_AddStringToObject(l, "endpointslice.kubernetes.io/skip-mirror", "true");
+			sync_obj(c, c->k_ep, ns, find_name(eps, json_get_str(ep, "metadata.name")), ep, ep_fields);
+			cJSON_Delete(ep);
+		}
+		cJSON *es = sim_endpointslice_for(s, pods, nv->nodes);
+		if (es) {
+			sync_obj(c, c->k_slice, ns, find_name(slices, json_get_str(es, "metadata.name")), es, es_fields);
+			cJSON_Delete(es);
+		}
+	}
+	/* What a Service that is gone (or lost its selector) leaves behind. */
+	const cJSON *o;
+	cJSON_ArrayForEach(o, eps)
+	{
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(json_get(o, "metadata.labels"),
+								  "endpointslice.kubernetes.io/skip-mirror");
+		const cJSON *svc = find_name(svcs, json_get_str(o, "metadata.name"));
+		const cJSON *sel = json_get(svc, "spec.selector");
+		if (cJSON_IsString(l) && (!svc || !cJSON_IsObject(sel) || !sel->child))
+			do_delete(c, c->k_ep, ns, json_get_str(o, "metadata.name"));
+	}
+	cJSON_ArrayForEach(o, slices)
+	{
+		const cJSON *labels = json_get(o, "metadata.labels");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(labels, "endpointslice.kubernetes.io/managed-by");
+		const cJSON *sn = cJSON_GetObjectItemCaseSensitive(labels, "kubernetes.io/service-name");
+		if (!cJSON_IsString(m) || strcmp(m->valuestring, SIM_SLICE_MANAGER) != 0)
+			continue;
+		const cJSON *svc = cJSON_IsString(sn) ? find_name(svcs, sn->valuestring) : NULL;
+		const cJSON *sel = json_get(svc, "spec.selector");
+		if (!svc || !cJSON_IsObject(sel) || !sel->child)
+			do_delete(c, c->k_slice, ns, json_get_str(o, "metadata.name"));
+	}
+	cJSON_Delete(slices);
+	cJSON_Delete(eps);
+	cJSON_Delete(svcs);
+}
+
 static void reconcile_ns(struct sim_controllers *c, const char *ns, const struct node_view *nv)
 {
 	time_t now = time(NULL);
@@ -589,6 +743,7 @@ static void reconcile_ns(struct sim_controllers *c, const char *ns, const struct
 	cJSON_Delete(pods);
 	pods = list(c, c->k_pod, ns);
 	kubelet_pass(c, ns, pods, nv, now);
+	endpoints_pass(c, ns, pods, nv);
 	cJSON_Delete(pods);
 	cJSON_Delete(rss);
 	cJSON_Delete(deploys);
@@ -646,6 +801,9 @@ struct sim_controllers *sim_controllers_new(struct event_base *base, struct stor
 	c->k_pod = kinds_find_kind("", "v1", "Pod");
 	c->k_node = kinds_find_kind("", "v1", "Node");
 	c->k_ns = kinds_find_kind("", "v1", "Namespace");
+	c->k_svc = kinds_find_kind("", "v1", "Service");
+	c->k_ep = kinds_find_kind("", "v1", "Endpoints");
+	c->k_slice = kinds_find_kind("discovery.k8s.io", "v1", "EndpointSlice");
 	c->kick = evtimer_new(base, on_kick, c);
 	/* In-transaction, like the hub's controllers: its writes join the batch. */
 	store_subscribe(st, on_store_event, c);
