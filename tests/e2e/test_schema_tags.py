@@ -19,7 +19,7 @@ SCHEMA = os.path.join(ROOT, "proto", "schema", "k8s.schema")
 
 # One struct tag: the printable run around protobuf:"bytes,3,rep,name=x,...",
 # with json:"name,omitempty" before or after it (maybe patchStrategy etc. too).
-PROTO = re.compile(rb'protobuf:"[a-z0-9]+,(\d+),[a-z]+,name=([A-Za-z0-9_]+)')
+PROTO = re.compile(rb'protobuf:"[a-z0-9]+,(\d+),(?:[a-z]+,)?name=([A-Za-z0-9_]+)')
 JSON = re.compile(rb'json:"([^",]*)[^"]*"')
 PRINTABLE = re.compile(rb'[ -~]*')
 
