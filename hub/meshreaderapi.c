@@ -67,6 +67,15 @@ void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const c
 		api_send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 		return;
 	}
+	const struct kind_info *kcl = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
+	if (kcl && obj_get(objs, kcl, "", cluster, &out, &e) < 0) {
+		api_error_clear(&e);
+		api_send_status(req, 404, "NotFound",
+				"clusters.cluster.karmada.io \"%s\" not found: register the cluster first", cluster);
+		return;
+	}
+	free(out);
+	out = NULL;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (len == 0 || len > MESHREADER_MAX_BYTES) {

@@ -191,3 +191,38 @@ def test_remote_secrets_between_three_members(fleet, k, tmp_path):
     k("delete", "mesh", "meshrs")
     for m in MEMBERS:
         wait_for("no remote secret left in " + m, lambda m=m: remote_secrets(fleet, m) == {}, timeout=20)
+
+
+def test_meshreader_protocol_hostile_input(fleet):
+    """Bad MeshReader reports get a clear 4xx and store nothing."""
+    path = "/apis/atoll.io/v1alpha1/clusters/ap/meshreader"
+    stored = "/api/v1/namespaces/karmada-system/secrets/atoll-reader-ap"
+    good_kc = "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: 'http://127.0.0.1:1'}\n  name: zz\n" \
+              "contexts:\n- context: {cluster: zz, user: zz}\n  name: zz\ncurrent-context: zz\n" \
+              "users:\n- name: zz\n  user: {token: abc}\n"
+    cases = [
+        (b"", 400),
+        (b"{not json", 400),
+        ({"apiVersion": "atoll.io/v1alpha1", "kind": "Other", "kubeconfig": good_kc}, 400),
+        ({"apiVersion": "atoll.io/v1alpha1", "kind": "MeshReader"}, 400),
+        ({"apiVersion": "atoll.io/v1alpha1", "kind": "MeshReader", "kubeconfig": "::: not yaml"}, 422),
+        ({"apiVersion": "atoll.io/v1alpha1", "kind": "MeshReader",
+          "kubeconfig": good_kc.replace("  user: {token: abc}\n", "  user: {}\n")}, 422),   # no token
+        (b"x" * (64 * 1024 + 1), 413),
+    ]
+    for body, want in cases:
+        code, st, _ = fleet.hub.request("PUT", path, body)
+        assert code == want, (body if len(body) < 200 else "big", code, st)
+        assert st["kind"] == "Status" and st["message"]
+        assert "abc" not in json.dumps(st)
+        assert fleet.hub.get(stored)[0] == 404
+    assert fleet.hub.request("POST", path, {})[0] == 405
+    code, st, _ = fleet.hub.request("PUT", "/apis/atoll.io/v1alpha1/clusters/zz/meshreader",
+                                    {"apiVersion": "atoll.io/v1alpha1", "kind": "MeshReader", "kubeconfig": good_kc})
+    assert code == 404 and "register the cluster first" in st["message"], st
+    # A good one is stored (and, ap being in no Mesh now, dropped again by the Mesh controller).
+    code, st, _ = fleet.hub.request("PUT", path, {"apiVersion": "atoll.io/v1alpha1", "kind": "MeshReader",
+                                                   "kubeconfig": good_kc})
+    assert code == 200, st
+    assert fleet.hub.request("DELETE", path)[0] == 200
+    wait_for("no reader of ap", lambda: fleet.hub.get(stored)[0] == 404)
