@@ -1,6 +1,6 @@
 /* meshreaderapi — the hub's side of the agent protocol's meshreader
- * operation (proto/meshreader.h, docs/protocol.md "Mesh reader"):
- * PUT stores the kubeconfig an agent reports for its cluster's remote
+ * operation (proto/meshreader.h, docs/protocol.md "Mesh reader").
+ * Owns: validating a reported kubeconfig and keeping it on the hub. PUT stores the kubeconfig an agent reports for its cluster's remote
  * secret in Secret karmada-system/atoll-reader-<cluster>; DELETE removes
  * it. The kubeconfig is validated (a server and a token) and never logged
  * or echoed. */

@@ -1,5 +1,6 @@
 /* meshreader — the remote-secret reader shared by hub and agent (issue 13).
- * When a cluster is in a Mesh, the hub's Work atoll-mesh for it carries a
+ * Owns: the names of the reader objects, the hub's copy and the protocol
+ * operation, the kubeconfig's text and its hash. When a cluster is in a Mesh, the hub's Work atoll-mesh for it carries a
  * reader ServiceAccount istio-system/atoll-mesh-reader, the ClusterRole and
  * ClusterRoleBinding atoll-mesh-reader (Istio's istio-reader rights:
  * get/list/watch only) and the token Secret istio-system/atoll-mesh-reader-token
