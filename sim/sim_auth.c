@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
+#include <mbedtls/md.h>
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <cjson/cJSON.h>
@@ -16,12 +19,16 @@
 #include "log.h"
 #include "objects.h"
 #include "store.h"
+#include "timefmt.h"
 #include "tlsconf.h"
 
 #define SA_TOKEN_TYPE "kubernetes.io/service-account-token"
 #define ANN_SA_NAME "kubernetes.io/service-account.name"
 #define ANN_SA_UID "kubernetes.io/service-account.uid"
 #define TOKEN_PREFIX "atoll-sa."
+#define BOUND_PREFIX "atoll-sat." /* TokenRequest: atoll-sat.<hex ns/sa>.<uid>.<expiry>.<hmac> */
+#define MIN_EXPIRATION_S 600
+#define DEFAULT_EXPIRATION_S 3600
 #define RBAC "rbac.authorization.k8s.io"
 
 struct pending {
@@ -35,6 +42,7 @@ struct sim_auth {
 	struct event *kick;
 	struct pending *todo;
 	const struct kind_info *k_secret, *k_sa;
+	unsigned char key[32]; /* signs TokenRequest tokens (this process only) */
 };
 
 /* ---- store reads ------------------------------------------------------------ */
@@ -273,9 +281,57 @@ static bool const_eq(const char *x, const char *y)
 	return d == 0;
 }
 
+static void sign(const struct sim_auth *a, const char *msg, size_t len, char out[65])
+{
+	unsigned char mac[32];
+	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), a->key, sizeof a->key, (const unsigned char *)msg,
+			len, mac);
+	hexenc(mac, sizeof mac, out);
+}
+
+/* A TokenRequest token: signed by this process, not expired, and its
+ * ServiceAccount still there with the same uid. */
+static int authenticate_bound(struct sim_auth *a, const char *token, struct sa_identity *id)
+{
+	const char *mac = strrchr(token, '.');
+	if (!mac || strlen(mac + 1) != 64)
+		return -1;
+	char want[65];
+	sign(a, token, (size_t)(mac - token), want);
+	if (!const_eq(want, mac + 1))
+		return -1;
+	char buf[1200], ref[600];
+	snprintf(buf, sizeof buf, "%.*s", (int)(mac - token - strlen(BOUND_PREFIX)), token + strlen(BOUND_PREFIX));
+	char *d1 = strchr(buf, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	if (!d1 || !d2)
+		return -1;
+	*d1 = *d2 = '\0';
+	const char *uid = d1 + 1;
+	long long exp = strtoll(d2 + 1, NULL, 10);
+	if (exp < (long long)time(NULL) || unhex(buf, strlen(buf), ref, sizeof ref) < 0)
+		return -1;
+	char *slash = strchr(ref, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	cJSON *sa = get_obj(a->store, "", "serviceaccounts", ref, slash + 1);
+	const char *cur = sa ? json_get_str(sa, "metadata.uid") : NULL;
+	int rc = -1;
+	if (cur && strcmp(cur, uid) == 0 && !json_get_str(sa, "metadata.deletionTimestamp")) {
+		snprintf(id->ns, sizeof id->ns, "%s", ref);
+		snprintf(id->name, sizeof id->name, "%s", slash + 1);
+		snprintf(id->user, sizeof id->user, "system:serviceaccount:%s:%s", ref, slash + 1);
+		rc = 0;
+	}
+	cJSON_Delete(sa);
+	return rc;
+}
+
 /* 0 with id filled, or -1: the token is not (or no longer) valid. */
 static int authenticate(struct sim_auth *a, const char *token, struct sa_identity *id)
 {
+	if (strncmp(token, BOUND_PREFIX, strlen(BOUND_PREFIX)) == 0)
+		return authenticate_bound(a, token, id);
 	size_t pl = strlen(TOKEN_PREFIX);
 	if (strncmp(token, TOKEN_PREFIX, pl) != 0)
 		return -1;
@@ -487,6 +543,74 @@ static bool hook(struct evhttp_request *req, const struct api_request_attrs *at,
 	return false;
 }
 
+/* POST /api/v1/namespaces/NS/serviceaccounts/NAME/token (kubectl create token). */
+static bool token_route(struct evhttp_request *req, const char *path, void *ud)
+{
+	struct sim_auth *a = ud;
+	struct api_path p;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST || api_parse_path(path, &p) < 0 || !p.is_core ||
+	    strcmp(p.resource, "serviceaccounts") != 0 || strcmp(p.sub, "token") != 0 || !p.ns[0] || !p.name[0])
+		return false;
+	cJSON *sa = get_obj(a->store, "", "serviceaccounts", p.ns, p.name);
+	const char *uid = sa ? json_get_str(sa, "metadata.uid") : NULL;
+	if (!uid) {
+		api_send_status(req, 404, "NotFound", "serviceaccounts \"%s\" not found", p.name);
+		cJSON_Delete(sa);
+		return true;
+	}
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	/* kubectl sends protobuf: its defaults are taken (one hour, no audiences) */
+	bool pb = ct && strncmp(ct, "application/vnd.kubernetes.protobuf", 35) == 0;
+	cJSON *body = len && !pb ? cJSON_ParseWithLength((const char *)evbuffer_pullup(in, -1), len) : NULL;
+	if (len && !pb && !body) {
+		api_send_status(req, 400, "BadRequest", "the request body could not be decoded");
+		cJSON_Delete(sa);
+		return true;
+	}
+	const cJSON *es = json_get(body, "spec.expirationSeconds");
+	double secs = cJSON_IsNumber(es) ? es->valuedouble : DEFAULT_EXPIRATION_S;
+	if (es && (!cJSON_IsNumber(es) || secs < MIN_EXPIRATION_S || secs > 86400.0 * 365 * 10)) {
+		api_send_status(req, 422, "Invalid",
+				"TokenRequest.authentication.k8s.io \"%s\" is invalid: spec.expirationSeconds: Invalid value: "
+				"may not specify a duration less than 10 minutes",
+				p.name);
+		cJSON_Delete(body);
+		cJSON_Delete(sa);
+		return true;
+	}
+	time_t exp = time(NULL) + (time_t)secs;
+	char ref[600], refhex[1300], tok[2000], mac[65];
+	snprintf(ref, sizeof ref, "%s/%s", p.ns, p.name);
+	hexenc((const unsigned char *)ref, strlen(ref), refhex);
+	int n = snprintf(tok, sizeof tok, BOUND_PREFIX "%s.%s.%lld", refhex, uid, (long long)exp);
+	sign(a, tok, (size_t)n, mac);
+	snprintf(tok + n, sizeof tok - (size_t)n, ".%s", mac);
+	cJSON *tr = cJSON_CreateObject();
+	cJSON_AddStringToObject(tr, "kind", "TokenRequest");
+	cJSON_AddStringToObject(tr, "apiVersion", "authentication.k8s.io/v1");
+	cJSON *md = cJSON_AddObjectToObject(tr, "metadata");
+	cJSON_AddStringToObject(md, "name", p.name);
+	cJSON_AddStringToObject(md, "namespace", p.ns);
+	char now[64], until[64];
+	cJSON_AddStringToObject(md, "creationTimestamp", time_rfc3339(time(NULL), now, sizeof now));
+	cJSON *spec = cJSON_AddObjectToObject(tr, "spec");
+	const cJSON *aud = json_get(body, "spec.audiences");
+	cJSON_AddItemToObject(spec, "audiences", cJSON_IsArray(aud) ? cJSON_Duplicate(aud, 1) : cJSON_CreateArray());
+	cJSON_AddNumberToObject(spec, "expirationSeconds", secs);
+	cJSON_AddNullToObject(spec, "boundObjectRef");
+	cJSON *st = cJSON_AddObjectToObject(tr, "status");
+	cJSON_AddStringToObject(st, "token", tok);
+	cJSON_AddStringToObject(st, "expirationTimestamp", time_rfc3339(exp, until, sizeof until));
+	api_send_json(req, 201, tr);
+	explicit_bzero(tok, sizeof tok);
+	cJSON_Delete(tr);
+	cJSON_Delete(body);
+	cJSON_Delete(sa);
+	return true;
+}
+
 struct sim_auth *sim_auth_new(struct event_base *base, struct store *st, struct apiserver *api)
 {
 	struct sim_auth *a = calloc(1, sizeof *a);
@@ -497,8 +621,15 @@ struct sim_auth *sim_auth_new(struct event_base *base, struct store *st, struct 
 	a->k_secret = kinds_find_kind("", "v1", "Secret");
 	a->k_sa = kinds_find_kind("", "v1", "ServiceAccount");
 	a->kick = event_new(base, -1, 0, on_kick, a);
+	if (getrandom(a->key, sizeof a->key, 0) != (ssize_t)sizeof a->key) {
+		log_error("sim: no randomness for the token signing key");
+		event_free(a->kick);
+		free(a);
+		return NULL;
+	}
 	store_subscribe_committed(st, on_event, a);
 	apiserver_set_authorizer(api, hook, a);
+	apiserver_add_route(api, "/api/v1/namespaces/", token_route, a);
 	return a;
 }
 

@@ -3,12 +3,14 @@
  * kubernetes.io/service-account-token annotated
  * kubernetes.io/service-account.name gets data.token, data.namespace,
  * data.ca.crt and the ServiceAccount's uid, as Kubernetes' token controller
- * does; deleting the ServiceAccount deletes its token Secrets), and the
+ * does; deleting the ServiceAccount deletes its token Secrets), the
+ * TokenRequest subresource (POST .../serviceaccounts/NAME/token: a signed
+ * token valid until it expires and while the ServiceAccount lives), and the
  * authorizer of the cluster's listener:
  *   - no Authorization header: the local admin, as before (plain HTTP);
  *   - "Authorization: Bearer TOKEN": TOKEN must be the data.token of an
  *     existing token Secret whose ServiceAccount still exists with the same
- *     uid, else 401; the user is system:serviceaccount:NS:NAME with groups
+ *     uid, or a TokenRequest token still valid, else 401; the user is system:serviceaccount:NS:NAME with groups
  *     system:serviceaccounts, system:serviceaccounts:NS and
  *     system:authenticated, and RBAC (ClusterRoleBindings, RoleBindings in
  *     the request's namespace, their ClusterRoles/Roles) decides: no

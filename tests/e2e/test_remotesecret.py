@@ -5,6 +5,8 @@ OTHER member; a cluster that leaves loses its secrets everywhere and its
 reader token stops working. Three simulated members (test_mesh's Fleet)."""
 import base64
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -102,6 +104,21 @@ def test_sim_serviceaccount_tokens_and_rbac(fleet):
     assert code == 403 and "cannot create resource" in st["message"]
     assert call(srv, "/version", tok)[0] == 200                             # discovery is open
     assert fleet.mget(m, "/api/v1/namespaces/rbt/pods/p") is None          # the write changed nothing
+    # TokenRequest, as kubectl create token does it: a token bound to the ServiceAccount.
+    kc = os.path.join(fleet.tmp, "sim", "ap.kubeconfig")
+    r = subprocess.run(["kubectl", "--kubeconfig", kc, "-n", "rbt", "create", "token", "viewer"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    bound = r.stdout.strip()
+    assert bound and bound != tok and call(srv, "/api/v1/namespaces/rbt/pods", bound)[0] == 200
+    assert call(srv, "/api/v1/pods", bound)[0] == 403
+    req = urllib.request.Request(srv + "/api/v1/namespaces/rbt/serviceaccounts/viewer/token", method="POST",
+                                 data=b'{"spec":{"expirationSeconds":60}}',
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as short:
+        urllib.request.urlopen(req, timeout=10)
+    assert short.value.code == 422
+    assert call(srv, "/api/v1/namespaces/rbt/serviceaccounts/nope/token", bound, "POST", {})[0] == 403
     # Revoked: the token Secret deleted, then (a new token) the ServiceAccount.
     assert admin(fleet, m, "DELETE", "/api/v1/namespaces/rbt/secrets/viewer-token") == 200
     assert call(srv, "/api/v1/namespaces/rbt/pods", tok)[0] == 401
@@ -110,6 +127,7 @@ def test_sim_serviceaccount_tokens_and_rbac(fleet):
     assert tok2 != tok and call(srv, "/api/v1/namespaces/rbt/pods", tok2)[0] == 200
     assert admin(fleet, m, "DELETE", "/api/v1/namespaces/rbt/serviceaccounts/viewer") == 200
     assert call(srv, "/api/v1/namespaces/rbt/pods", tok2)[0] == 401
+    assert call(srv, "/api/v1/namespaces/rbt/pods", bound)[0] == 401
     wait_for("the token Secret deleted with its ServiceAccount",
              lambda: fleet.mget(m, "/api/v1/namespaces/rbt/secrets/viewer-token") is None)
 
