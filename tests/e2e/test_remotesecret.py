@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import make_kubectl
+from conftest import make_kubectl, stop_process
 from test_mesh import KUBECTL_VERSION, MEMBERS, Fleet, apply, mesh, wait_for
 
 RS_LABEL = "istio/multiCluster"
@@ -244,3 +244,29 @@ def test_meshreader_protocol_hostile_input(fleet):
     assert code == 200, st
     assert fleet.hub.request("DELETE", path)[0] == 200
     wait_for("no reader of ap", lambda: fleet.hub.get(stored)[0] == 404)
+
+
+def test_cluster_leaving_the_hub_loses_its_remote_secrets(fleet, k):
+    """A Mesh over every cluster; eu leaves the hub (its agent stopped, its
+    Cluster deleted): ap and us lose istio-remote-secret-eu, the hub its copy."""
+    apply(k, """
+apiVersion: mesh.atoll.io/v1alpha1
+kind: Mesh
+metadata:
+  name: meshall
+spec: {}
+""")
+    for m in MEMBERS:
+        wait_for("the remote secrets in " + m, lambda m=m: len(remote_secrets(fleet, m)) == 2, timeout=30)
+    proc, log = fleet.agents.pop("eu")
+    assert stop_process(proc, log) == 0
+    code, _, _ = fleet.hub.request("DELETE", "/apis/cluster.karmada.io/v1alpha1/clusters/eu")
+    assert code == 200
+    for m in ("ap", "us"):
+        wait_for("eu's secret gone from " + m, lambda m=m: "istio-remote-secret-eu" not in remote_secrets(fleet, m)
+                 and len(remote_secrets(fleet, m)) == 1, timeout=20)
+    wait_for("eu's reader gone from the hub", lambda: fleet.hub.get(
+        "/api/v1/namespaces/karmada-system/secrets/atoll-reader-eu")[0] == 404)
+    k("delete", "mesh", "meshall")
+    for m in ("ap", "us"):
+        wait_for("no remote secret left in " + m, lambda m=m: remote_secrets(fleet, m) == {}, timeout=20)
