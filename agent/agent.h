@@ -48,6 +48,7 @@ struct agent_config {
 	char *kubeconfig;
 	char *context;
 	char *region, *provider, *api_endpoint;
+	char *advertise_api_server; /* --advertise-api-server: the member's API as other clusters reach it */
 	char *zones[8];
 	int nzones;
 	cJSON *labels; /* object */
@@ -204,6 +205,7 @@ struct agent {
 	struct backoff renew_bo;
 
 	struct mschema *mschema; /* the member's OpenAPI (mschema.c) */
+	struct meshreader *meshreader; /* remote-secret reader (meshreader.c) */
 	/* One schema document is fetched at a time; slots that need one
 	 * meanwhile wait here (busy, no call) for its answer. */
 	bool schema_fetching;
@@ -221,6 +223,12 @@ void mschema_answer(struct agent *ag, const char *group, const char *version, co
 int mschema_prune(struct agent *ag, const char *group, const char *version, const char *kind, cJSON *obj,
 		  cJSON *dropped);
 void mschema_free(struct agent *ag);
+
+/* meshreader.c: reports the member's remote-secret kubeconfig while the
+ * cluster is in a Mesh (proto/meshreader.h). Free after http_client_free. */
+struct meshreader;
+void meshreader_start(struct agent *ag);
+void meshreader_free(struct agent *ag);
 
 /* main.c */
 void agent_free_config(struct agent_config *c);

@@ -51,9 +51,13 @@ static void usage(FILE *f)
 	      "  --provider NAME               spec.provider of the Cluster\n"
 	      "  --labels k=v,...              labels of the Cluster\n"
 	      "  --api-endpoint URL            spec.apiEndpoint (default: the kubeconfig's server)\n"
+	      "  --advertise-api-server URL    the member's API server as other clusters reach it, in the\n"
+	      "                                kubeconfig of its Istio remote secret (default: the\n"
+	      "                                kubeconfig's server)\n"
 	      "  --config FILE                 YAML file with any of these options (camelCase keys:\n"
 	      "                                hub, clusterName, kubeconfig, context, region, zones,\n"
-	      "                                provider, labels, apiEndpoint, stateDir, logLevel,\n"
+	      "                                provider, labels, apiEndpoint, advertiseAPIServer,\n"
+	      "                                stateDir, logLevel,\n"
 	      "                                logFormat, leaseDuration, heartbeatInterval,\n"
 	      "                                pollTimeout, hubCAFile, token, tokenFile,\n"
 	      "                                caCertHash, certRenewBefore); flags override it\n"
@@ -254,6 +258,8 @@ static int apply_config_file(struct agent_config *c, const char *path, char *err
 			parse_labels(c, v, e2, sizeof e2);
 		else if (strcmp(k, "apiEndpoint") == 0)
 			set_str(&c->api_endpoint, v);
+		else if (strcmp(k, "advertiseAPIServer") == 0)
+			set_str(&c->advertise_api_server, v);
 		else if (strcmp(k, "stateDir") == 0)
 			set_str(&c->state_dir, v);
 		else if (strcmp(k, "logLevel") == 0) {
@@ -302,6 +308,7 @@ void agent_free_config(struct agent_config *c)
 	free(c->region);
 	free(c->provider);
 	free(c->api_endpoint);
+	free(c->advertise_api_server);
 	for (int i = 0; i < c->nzones; i++)
 		free(c->zones[i]);
 	cJSON_Delete(c->labels);
@@ -322,7 +329,7 @@ void agent_free_config(struct agent_config *c)
 enum {
 	O_HUB = 256, O_CLUSTER, O_KUBECONFIG, O_CONTEXT, O_REGION, O_ZONE, O_PROVIDER, O_LABELS, O_ENDPOINT, O_CONFIG,
 	O_STATE, O_LEASE, O_RENEW, O_POLL, O_HUBCA, O_HUBCERT, O_HUBKEY, O_HUBINSECURE, O_PROXY, O_LEVEL, O_FORMAT,
-	O_TOKEN, O_TOKENFILE, O_CAHASH, O_RENEWBEFORE,
+	O_TOKEN, O_TOKENFILE, O_CAHASH, O_RENEWBEFORE, O_ADVERTISE,
 };
 
 static const struct option opts[] = {
@@ -336,6 +343,7 @@ static const struct option opts[] = {
 	{"provider", required_argument, NULL, O_PROVIDER},
 	{"labels", required_argument, NULL, O_LABELS},
 	{"api-endpoint", required_argument, NULL, O_ENDPOINT},
+	{"advertise-api-server", required_argument, NULL, O_ADVERTISE},
 	{"config", required_argument, NULL, O_CONFIG},
 	{"state-dir", required_argument, NULL, O_STATE},
 	{"lease-duration", required_argument, NULL, O_LEASE},
@@ -395,6 +403,7 @@ static int parse_args(int argc, char **argv, struct agent_config *c)
 		case O_PROVIDER: set_str(&c->provider, optarg); break;
 		case O_LABELS: parse_labels(c, optarg, err, sizeof err); break;
 		case O_ENDPOINT: set_str(&c->api_endpoint, optarg); break;
+		case O_ADVERTISE: set_str(&c->advertise_api_server, optarg); break;
 		case O_CONFIG: break;
 		case O_STATE: set_str(&c->state_dir, optarg); break;
 		case O_LEASE: parse_seconds(optarg, &c->lease_s, err, sizeof err, "--lease-duration"); break;
@@ -580,11 +589,13 @@ int main(int argc, char **argv)
 		state_load(&ag);
 		hub_start(&ag);
 		agent_identity_start(&ag);
+		meshreader_start(&ag);
 		event_base_dispatch(loop);
 	}
 	ag.stopping = true;
 	hub_stop(&ag);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
+	meshreader_free(&ag);
 	works_free(&ag);
 	mschema_free(&ag);
 	watch_free_all(&ag);

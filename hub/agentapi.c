@@ -16,6 +16,8 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "objects.h"
+#include "meshreaderapi.h"
+#include "meshreader.h"
 #include "protocol.h"
 #include "timefmt.h"
 
@@ -1214,6 +1216,11 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+static void handle_meshreader(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+{
+	meshreader_handle(aa->objs, req, cluster);
+}
+
 static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 {
 	struct agentapi *aa = ud;
@@ -1262,10 +1269,14 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 		{"heartbeat", EVHTTP_REQ_PUT, handle_heartbeat},
 		{"works", EVHTTP_REQ_GET, handle_works},
 		{"workstatuses", EVHTTP_REQ_POST, handle_workstatuses},
+		{MESHREADER_OP, EVHTTP_REQ_PUT, handle_meshreader},
+		{MESHREADER_OP, EVHTTP_REQ_DELETE, handle_meshreader},
 	};
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		if (strcmp(op, ops[i].op) != 0)
 			continue;
+		if (cmd != ops[i].cmd && i + 1 < sizeof ops / sizeof ops[0] && strcmp(op, ops[i + 1].op) == 0)
+			continue; /* another method of the same operation */
 		if (cmd != ops[i].cmd) {
 			api_send_status(req, 405, "MethodNotAllowed",
 				    "the server does not allow this method on the requested resource");

@@ -14,6 +14,7 @@
 #include "kinds.h"
 #include "log.h"
 #include "meshpki.h"
+#include "meshreader.h"
 #include "render.h"
 #include "selector.h"
 #include "timefmt.h"
@@ -161,6 +162,8 @@ struct member {
 	char network[64];
 	char *cert, *key; /* intermediate (PEM) */
 	time_t expiry, due;
+	char *reader;          /* the kubeconfig its agent reported (meshreader.h), or NULL */
+	char reader_hash[33];
 };
 
 struct plan {
@@ -182,6 +185,7 @@ static void plan_free(struct plan *p)
 	for (int i = 0; i < p->n; i++) {
 		free(p->mem[i].cert);
 		free_secret_str(p->mem[i].key);
+		free_secret_str(p->mem[i].reader);
 	}
 	free(p->mem);
 	free(p->root_cert);
@@ -547,6 +551,80 @@ static void add_eastwest(cJSON *mans, const struct plan *p, const struct member 
 	cJSON_AddItemToArray(mans, d);
 }
 
+/* The reader whose token other clusters' istiod use (meshreader.h): the
+ * rights of Istio's istio-reader ClusterRole, read-only. */
+static void add_reader(cJSON *mans, const struct plan *p)
+{
+	cJSON_AddItemToArray(mans, manifest("v1", "ServiceAccount", MESHREADER_NS, MESHREADER_SA, p->name));
+	cJSON *cr = manifest("rbac.authorization.k8s.io/v1", "ClusterRole", NULL, MESHREADER_ROLE, p->name);
+	cJSON *rules = cJSON_AddArrayToObject(cr, "rules");
+	static const struct {
+		const char *groups, *resources;
+	} r[] = {
+		{"config.istio.io security.istio.io networking.istio.io authentication.istio.io rbac.istio.io "
+		 "telemetry.istio.io extensions.istio.io",
+		 "*"},
+		{"", "endpoints pods services nodes replicationcontrollers namespaces secrets"},
+		{"discovery.k8s.io", "endpointslices"},
+		{"multicluster.x-k8s.io", "serviceexports serviceimports"},
+		{"apps", "replicasets"},
+		{"gateway.networking.k8s.io", "*"},
+	};
+	for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+		cJSON *rule = cJSON_CreateObject();
+		cJSON *g = cJSON_AddArrayToObject(rule, "apiGroups"), *res = cJSON_AddArrayToObject(rule, "resources");
+		char buf[400];
+		snprintf(buf, sizeof buf, "%s", r[i].groups);
+		if (!buf[0])
+			cJSON_AddItemToArray(g, cJSON_CreateString(""));
+		for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			cJSON_AddItemToArray(g, cJSON_CreateString(t));
+		snprintf(buf, sizeof buf, "%s", r[i].resources);
+		for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save))
+			cJSON_AddItemToArray(res, cJSON_CreateString(t));
+		cJSON *v = cJSON_AddArrayToObject(rule, "verbs");
+		cJSON_AddItemToArray(v, cJSON_CreateString("get"));
+		cJSON_AddItemToArray(v, cJSON_CreateString("list"));
+		cJSON_AddItemToArray(v, cJSON_CreateString("watch"));
+		cJSON_AddItemToArray(rules, rule);
+	}
+	cJSON_AddItemToArray(mans, cr);
+	cJSON *crb = manifest("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", NULL, MESHREADER_ROLE, p->name);
+	cJSON *ref = cJSON_AddObjectToObject(crb, "roleRef");
+	cJSON_AddStringToObject(ref, "apiGroup", "rbac.authorization.k8s.io");
+	cJSON_AddStringToObject(ref, "kind", "ClusterRole");
+	cJSON_AddStringToObject(ref, "name", MESHREADER_ROLE);
+	cJSON *sub = cJSON_CreateObject();
+	cJSON_AddStringToObject(sub, "kind", "ServiceAccount");
+	cJSON_AddStringToObject(sub, "name", MESHREADER_SA);
+	cJSON_AddStringToObject(sub, "namespace", MESHREADER_NS);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(crb, "subjects"), sub);
+	cJSON_AddItemToArray(mans, crb);
+	cJSON *tok = manifest("v1", "Secret", MESHREADER_NS, MESHREADER_TOKEN_SECRET, p->name);
+	cJSON_AddStringToObject(json_get(tok, "metadata.annotations"), "kubernetes.io/service-account.name", MESHREADER_SA);
+	cJSON_AddStringToObject(tok, "type", "kubernetes.io/service-account-token");
+	cJSON_AddItemToArray(mans, tok);
+}
+
+/* istioctl create-remote-secret's Secret for every OTHER member whose
+ * agent reported its reader kubeconfig. */
+static void add_remote_secrets(cJSON *mans, const struct plan *p, const struct member *mb)
+{
+	for (int i = 0; i < p->n; i++) {
+		const struct member *o = &p->mem[i];
+		if (o == mb || !o->reader)
+			continue;
+		char name[300];
+		snprintf(name, sizeof name, "istio-remote-secret-%s", o->name);
+		cJSON *sec = manifest("v1", "Secret", MESHREADER_NS, name, p->name);
+		cJSON_AddStringToObject(json_get(sec, "metadata.labels"), "istio/multiCluster", "true");
+		cJSON_AddStringToObject(json_get(sec, "metadata.annotations"), "networking.istio.io/cluster", o->name);
+		cJSON_AddStringToObject(sec, "type", "Opaque");
+		set_data(cJSON_AddObjectToObject(sec, "data"), o->name, o->reader);
+		cJSON_AddItemToArray(mans, sec);
+	}
+}
+
 static cJSON *main_manifests(const struct plan *p, const struct member *mb)
 {
 	cJSON *mans = cJSON_CreateArray();
@@ -580,6 +658,8 @@ static cJSON *main_manifests(const struct plan *p, const struct member *mb)
 	cJSON_AddStringToObject(cd, "istioVersion", p->istio);
 	cJSON_AddItemToArray(mans, cm);
 	add_eastwest(mans, p, mb);
+	add_reader(mans, p);
+	add_remote_secrets(mans, p, mb);
 	return mans;
 }
 
@@ -604,14 +684,19 @@ static cJSON *gateway_manifests(const struct plan *p)
 
 /* Writes Work name in karmada-es-<cluster> when it differs; returns the
  * stored Work (caller frees) for its status. Consumes mans. */
-static cJSON *sync_work(struct mesh_ctl *m, const char *cluster, const char *name, const char *mesh, cJSON *mans)
+static cJSON *sync_work(struct mesh_ctl *m, const char *cluster, const char *name, const char *mesh, cJSON *mans,
+			const char *reader_hash)
 {
 	char ens[300];
 	snprintf(ens, sizeof ens, "karmada-es-%s", cluster);
 	cJSON *cur = get_obj(m, WORK_K, ens, name);
 	const cJSON *cm = json_get(cur, "spec.workload.manifests");
 	const char *lab = mesh_of(cur);
-	if (cur && cm && json_equal(cm, mans) && lab && strcmp(lab, mesh) == 0 && !json_get(cur, "metadata.deletionTimestamp")) {
+	const char *rh = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(json_get(cur, "metadata.labels"), MESHREADER_HASH_LABEL));
+	bool rh_ok = !reader_hash || strcmp(rh ? rh : "", reader_hash) == 0;
+	if (cur && cm && json_equal(cm, mans) && lab && strcmp(lab, mesh) == 0 && rh_ok &&
+	    !json_get(cur, "metadata.deletionTimestamp")) {
 		cJSON_Delete(mans);
 		return cur;
 	}
@@ -625,6 +710,12 @@ static cJSON *sync_work(struct mesh_ctl *m, const char *cluster, const char *nam
 		cJSON_AddStringToObject(md, "namespace", ens);
 	}
 	json_set_str(json_ensure_obj(w, "metadata.labels"), MESH_LABEL, mesh);
+	if (reader_hash) {
+		cJSON *labels = json_get(w, "metadata.labels");
+		cJSON_DeleteItemFromObjectCaseSensitive(labels, MESHREADER_HASH_LABEL);
+		if (reader_hash[0])
+			cJSON_AddStringToObject(labels, MESHREADER_HASH_LABEL, reader_hash);
+	}
 	cJSON_DeleteItemFromObjectCaseSensitive(w, "spec");
 	cJSON_AddItemToObject(cJSON_AddObjectToObject(w, "spec"), "workload", cJSON_CreateObject());
 	cJSON_AddItemToObject(json_get(w, "spec.workload"), "manifests", mans);
@@ -700,6 +791,24 @@ static void work_name(const char *mesh, bool gateway, char *buf, size_t len)
 	snprintf(buf, len, "atoll-mesh%s", gateway ? "-gateway" : "");
 }
 
+/* The kubeconfig the member's agent reported (kept while it is a member). */
+static void load_reader(struct mesh_ctl *m, struct member *mb, cJSON *pki_keep)
+{
+	char rn[300];
+	snprintf(rn, sizeof rn, MESHREADER_HUB_SECRET_PREFIX "%s", mb->name);
+	if (!cJSON_GetObjectItemCaseSensitive(pki_keep, rn))
+		cJSON_AddTrueToObject(pki_keep, rn);
+	cJSON *rs = get_obj(m, SECRET_K, PKI_NS, rn);
+	mb->reader = rs ? secret_data(rs, "kubeconfig") : NULL;
+	if (mb->reader && !mb->reader[0]) {
+		free(mb->reader);
+		mb->reader = NULL;
+	}
+	if (mb->reader)
+		meshreader_hash(mb->reader, mb->reader_hash);
+	cJSON_Delete(rs);
+}
+
 /* Reconciles one Mesh; keep gets "<ns>/<work>" of every Work it owns.
  * *next_due: earliest renewal. */
 static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *clusters, cJSON *claimed, cJSON *keep,
@@ -724,6 +833,8 @@ static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *c
 	const cJSON *old_conds = json_get(mesh, "status.conditions");
 	plan_members(&p, clusters, claimed);
 	bool deleting = json_get(mesh, "metadata.deletionTimestamp") != NULL;
+	for (int i = 0; i < p.n && !deleting; i++)
+		load_reader(m, &p.mem[i], pki_keep);
 	if (p.reason[0] || deleting) {
 		/* Nothing new is applied: what this Mesh already delivered stays. */
 		cJSON_AddTrueToObject(pki_keep, all);
@@ -773,8 +884,8 @@ static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *c
 		char wn[300], wg[300], k[700];
 		work_name(p.name, false, wn, sizeof wn);
 		work_name(p.name, true, wg, sizeof wg);
-		cJSON *w = sync_work(m, mb->name, wn, p.name, main_manifests(&p, mb));
-		cJSON *g = sync_work(m, mb->name, wg, p.name, gateway_manifests(&p));
+		cJSON *w = sync_work(m, mb->name, wn, p.name, main_manifests(&p, mb), mb->reader_hash);
+		cJSON *g = sync_work(m, mb->name, wg, p.name, gateway_manifests(&p), NULL);
 		snprintf(k, sizeof k, "karmada-es-%s/%s", mb->name, wn);
 		cJSON_AddTrueToObject(keep, k);
 		snprintf(k, sizeof k, "karmada-es-%s/%s", mb->name, wg);
@@ -789,6 +900,15 @@ static void reconcile_mesh(struct mesh_ctl *m, const cJSON *mesh, const cJSON *c
 		cJSON_AddStringToObject(c, "intermediateExpiry", time_rfc3339(mb->expiry, tb, sizeof tb));
 		const char *gr = NULL, *gm = NULL;
 		cJSON_AddBoolToObject(c, "gatewayApplied", g && work_applied(g, &gr, &gm));
+		/* the remote secrets this cluster holds (applied), by name */
+		cJSON *rsl = cJSON_AddArrayToObject(c, "remoteSecrets");
+		for (int j = 0; ok && j < p.n; j++) {
+			if (j == i || !p.mem[j].reader)
+				continue;
+			char rn[300];
+			snprintf(rn, sizeof rn, "istio-remote-secret-%s", p.mem[j].name);
+			cJSON_AddItemToArray(rsl, cJSON_CreateString(rn));
+		}
 		const cJSON *oc = old_cluster_status(mesh, mb->name);
 		cJSON_AddItemToArray(cJSON_AddArrayToObject(c, "conditions"),
 				     condition(json_get(oc, "conditions"), "Ready", ok, ok ? "Applied" : reason ? reason : "Pending",
@@ -865,6 +985,14 @@ void mesh_reconcile(struct mesh_ctl *m)
 			del_obj(m, SECRET_K, PKI_NS, mname(x));
 	}
 	cJSON_Delete(secrets);
+	/* Readers of clusters no Mesh holds: the cluster left, or the Mesh is gone. */
+	obj_key(prefix, sizeof prefix, SECRET_K, PKI_NS, MESHREADER_HUB_SECRET_PREFIX);
+	secrets = list_prefix(m, prefix);
+	cJSON_ArrayForEach(x, secrets) {
+		if (mname(x) && !cJSON_GetObjectItemCaseSensitive(pki_keep, mname(x)))
+			del_obj(m, SECRET_K, PKI_NS, mname(x));
+	}
+	cJSON_Delete(secrets);
 	free(sorted);
 	cJSON_Delete(claimed);
 	cJSON_Delete(keep);
@@ -903,7 +1031,9 @@ static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct mesh_ctl *m = ud;
 	const char *k = ev->key;
-	if (strncmp(k, "mesh.atoll.io/meshes/", 21) == 0 || strncmp(k, "cluster.karmada.io/clusters/", 28) == 0)
+	if (strncmp(k, "mesh.atoll.io/meshes/", 21) == 0 || strncmp(k, "cluster.karmada.io/clusters/", 28) == 0 ||
+	    strncmp(k, "core/secrets/" PKI_NS "/" MESHREADER_HUB_SECRET_PREFIX,
+		    strlen("core/secrets/" PKI_NS "/" MESHREADER_HUB_SECRET_PREFIX)) == 0)
 		arm(m);
 	else if (strncmp(k, "work.karmada.io/works/", 22) == 0) {
 		const char *slash = strrchr(k, '/');

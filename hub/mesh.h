@@ -7,7 +7,8 @@
  * renewing intermediates at 2/3 of their lifetime, and per cluster the
  * Works atoll-mesh (Namespace istio-system labelled with the
  * network, Secret cacerts, ConfigMap atoll-mesh-values, the east-west
- * gateway) and atoll-mesh-gateway (the cross-network Gateway) in
+ * gateway, the remote-secret reader and istio-remote-secret-<other> for
+ * every other member whose agent reported its reader: meshreader.h) and atoll-mesh-gateway (the cross-network Gateway) in
  * karmada-es-<cluster>, plus the Mesh's status. A Mesh with unknown
  * clusters, a conflict or a bad network gets Ready=False and nothing new
  * is applied. Private keys are only ever in those Secrets/Works: never

@@ -1,5 +1,6 @@
 #include "sim_cluster.h"
 #include "sim_skew.h"
+#include "sim_auth.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct sim_cluster {
 	struct apiserver *api;
 	struct sim_controllers *ctl;
 	struct sim_skew *skew;
+	struct sim_auth *auth;
 };
 
 static int ensure_nodes(struct sim_cluster *c, char *err, size_t errlen)
@@ -86,6 +88,8 @@ struct sim_cluster *sim_cluster_start(struct event_base *base, const struct sim_
 	c->api = apiserver_new(base, c->store, &acfg);
 	if (c->api && cfg->schema_minor > 0)
 		c->skew = sim_skew_attach(c->api, cfg->schema_minor);
+	if (c->api)
+		c->auth = sim_auth_new(base, c->store, c->api);
 	c->port = apiserver_listen_insecure(c->api, cfg->listen, serr, sizeof serr);
 	if (c->port < 0) {
 		snprintf(err, errlen, "cluster %s: %s", c->name, serr);
@@ -137,5 +141,6 @@ void sim_cluster_free(struct sim_cluster *c)
 		store_close(c->store);
 	sim_controllers_free(c->ctl);
 	sim_skew_free(c->skew);
+	sim_auth_free(c->auth);
 	free(c);
 }
