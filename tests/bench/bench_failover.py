@@ -23,6 +23,7 @@ Aggregated over all N.
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -190,6 +191,10 @@ def main():
             victim = holders[0]
             others = [c for c in names if c != victim]
             works = "/apis/work.karmada.io/v1alpha1/namespaces/karmada-es-%s/works" % victim
+            bg_on = 0
+            if big:
+                bg_on = sum(1 for b in f.hub.get(tf.RB)[1]["items"] if b["metadata"]["name"] != "web-deployment" and
+                            victim in [c["name"] for c in b["spec"].get("clusters", [])])
             t0 = time.time()
             f.members[victim].kill()
             marks = {}
@@ -215,13 +220,14 @@ def main():
                         marks["purged"] = now
                 time.sleep(0.05)
             rows.append(marks)
-            print("round %d (%s): %s" % (r + 1, victim, json.dumps({k2: round(v, 2) for k2, v in marks.items()})),
-                  flush=True)
+            print("round %d (%s%s): %s" % (r + 1, victim, ", %d background bindings on it" % bg_on if big else "",
+                                            json.dumps({k2: round(v, 2) for k2, v in marks.items()})), flush=True)
             f.members[victim].start()
             tf.wait_for("back", lambda: f.ready(victim) == "True" and not f.taints(victim), timeout=60)
     finally:
         if f is not None and getattr(f, "hub", None) is not None:
             f.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     print("%d members%s, grace %s, toleration %ds, %d replicas, ready delay %s, %d rounds (median, max in s):" % (
         len(names), ", %d background Deployments" % args.background if big else "", args.grace, args.toleration,
         args.replicas, args.ready_delay, len(rows)))
