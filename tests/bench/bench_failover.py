@@ -10,7 +10,7 @@ ready in another member, the evicted copy's Work removed. The member is
 then brought back and the next round kills the new holder.
 
   bench_failover.py --bin build/bin [--grace 3s] [--toleration 2] [--rounds 5]
-  bench_failover.py --bin build/bin --clusters 100 [--background 200] [--rounds 3]
+  bench_failover.py --bin build/bin --clusters 100 [--background 100] [--rounds 3]
   bench_failover.py --bin build/bin --scale [--clusters 100] [--bindings 1000]
 
 --clusters N without --scale: N real members, each its own atoll-sim
@@ -119,7 +119,7 @@ def main():
     ap.add_argument("--clusters", type=int, default=None,
                     help="members (default 3); with --scale Cluster objects only (default 100)")
     ap.add_argument("--bindings", type=int, default=1000)
-    ap.add_argument("--background", type=int, default=200,
+    ap.add_argument("--background", type=int, default=100,
                     help="with --clusters N (no --scale): Deployments of 3 replicas divided over all members")
     args = ap.parse_args()
 
@@ -170,11 +170,17 @@ def main():
             for b in bg:
                 code, out, _ = f.hub.request("POST", tf.DEPLOY, tf.deployment(b, replicas=3))
                 assert code == 201, out
-            tf.wait_for("%d background Deployments ready" % len(bg),
-                        lambda: sum(1 for d in f.hub.get(tf.DEPLOY)[1]["items"]
-                                    if d["metadata"]["name"].startswith("bg") and
-                                    d.get("status", {}).get("readyReplicas") == 3) == len(bg),
-                        timeout=120 + 2 * len(bg), interval=1)
+            end = time.time() + 120 + 2 * len(bg)
+            while True:
+                n = sum(1 for d in f.hub.get(tf.DEPLOY)[1]["items"]
+                        if d["metadata"]["name"].startswith("bg") and d.get("status", {}).get("readyReplicas") == 3)
+                if n == len(bg):
+                    break
+                if time.time() > end:
+                    raise AssertionError("only %d of %d background Deployments ready" % (n, len(bg)))
+                if int(time.time()) % 15 == 0:
+                    print("  %d of %d background Deployments ready" % (n, len(bg)), flush=True)
+                time.sleep(1)
             print("%d background Deployments ready at %.1f s" % (len(bg), time.time() - t_start), flush=True)
         tf.apply(k, tf.deployment(replicas=args.replicas))
         pp = tf.policy(clusters=names[:1], kinds=("Deployment",))
