@@ -96,7 +96,10 @@ def scale(args):
             args.clusters, args.bindings, len(holders), args.replicas,
             json.dumps({k: round(v, 2) for k, v in marks.items()})))
     finally:
-        assert hub.stop() == 0, hub.read_log()
+        rc = hub.stop()
+        log = hub.read_log() if rc != 0 else ""
+        shutil.rmtree(tmp, ignore_errors=True)
+        assert rc == 0, log
 
 
 def set_ready(hub, name, status):
