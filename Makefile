@@ -8,7 +8,7 @@
 #   make bench      benchmarks (print figures)
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
 #   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
-#   make bench-failover  failover time at 3 and 100 real members, short tolerations (~5 min; FAILOVER_ROUNDS)
+#   make bench-failover  failover time at 3 and 100 real members, short tolerations (~2 min; FAILOVER_ROUNDS)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
