@@ -10,6 +10,7 @@
 #   make fault-agent  the agent with its member down for 60 s (CPU, log size, recovery)
 #   make fault-failover  member loss, cluster and application failover with simulated members (~1 min)
 #   make netns-test  members in network namespaces behind delay/fault proxies (latency, partitions, forward proxy)
+#   make bench-failover  failover time at 3 and 100 real members, short tolerations (~2 min; FAILOVER_ROUNDS)
 #   make deps       install missing Debian packages (as root) or print the apt-get line
 
 CC      ?= cc
@@ -44,7 +45,7 @@ BINS      += $(BUILD)/bin/atoll-agent
 endif
 
 .PHONY: chaos-ha all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
-        fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test
+        fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test bench-failover
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -237,6 +238,13 @@ $(BUILD)/bin/bench_tls: tests/bench/bench_tls.c
 $(BUILD)/bin/bench_api: tests/bench/bench_api.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< -levent
+
+# Issue 16: a member's death -> its replicas ready elsewhere, 3 and 100 members with agents,
+# grace 3 s and tolerations 2 s (Karmada's defaults: --grace 40s --toleration 300, ~6 min a round).
+FAILOVER_ROUNDS ?= 3
+bench-failover: all
+	/usr/bin/python3 tests/bench/bench_failover.py --bin $(abspath $(BUILD)/bin) --rounds $(FAILOVER_ROUNDS)
+	/usr/bin/python3 tests/bench/bench_failover.py --bin $(abspath $(BUILD)/bin) --clusters 100 --rounds $(FAILOVER_ROUNDS)
 
 # Used by tests/bench/bench_agents.py (not run by `make bench`: minutes at 100 clusters).
 $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c
