@@ -110,8 +110,8 @@ def test_everyday_verbs(hub, tmp_path, version):
     assert ok(hub, dep)["spec"]["replicas"] == 4
 
     # diff: server-side dry run, rc 1 when the live object differs. kubectl
-    # 1.20 first looks for a dryRun parameter in /openapi/v2, which the
-    # hub's v2 document does not list yet ("doesn't support dry-run").
+    # 1.20 first looks for a dryRun parameter on the PATCH operation of the
+    # kind in /openapi/v2 ("doesn't support dry-run" without it).
     man = tmp_path / "web.yaml"
     live = json.loads(kc("get", "deployment", "web", "-o", "json").stdout)
     for k in ("status",):
@@ -120,11 +120,10 @@ def test_everyday_verbs(hub, tmp_path, version):
         live["metadata"].pop(k, None)
     live["spec"]["replicas"] = 7
     man.write_text(json.dumps(live))
-    if version != "1.20":
-        p = kc("diff", "-f", str(man), check=False)
-        assert p.returncode == 1, (p.stdout, p.stderr)
-        assert "+  replicas: 7" in p.stdout and "-  replicas: 4" in p.stdout, p.stdout
-        assert ok(hub, dep)["spec"]["replicas"] == 4  # a dry run changes nothing
+    p = kc("diff", "-f", str(man), check=False)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "+  replicas: 7" in p.stdout and "-  replicas: 4" in p.stdout, p.stdout
+    assert ok(hub, dep)["spec"]["replicas"] == 4  # a dry run changes nothing
 
     # auth can-i, api-versions, the OpenAPI v3 index
     assert kc("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
