@@ -53,6 +53,8 @@ const struct kind_info builtin_kinds[] = {
 	/* Atoll's own: an Istio multi-primary, multi-network mesh over member clusters (hub/mesh.c). */
 	{"mesh.atoll.io", "v1alpha1", "Mesh", "meshes", "mesh", CL, {NULL}, S("atoll-io"), SUB_STATUS, TL_MESH, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
+	{"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", NS, S("pdb"), {NULL}, SUB_STATUS, TL_PDB, true, true, false},
+	{"", "v1", "ResourceQuota", "resourcequotas", "resourcequota", NS, S("quota"), {NULL}, SUB_STATUS, TL_RESOURCEQUOTA, true, true, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);
 

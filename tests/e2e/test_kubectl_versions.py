@@ -1,5 +1,5 @@
 """kubectl's everyday verbs against the hub, one hub per kubectl version:
-create subcommands, expose, run, set image, rollout restart|status, label,
+create subcommands (pdb and quota with their table columns), expose, run, set image, rollout restart|status, label,
 annotate, edit (a scripted editor), diff, wait --for=condition, auth can-i,
 api-versions and get --raw /openapi/v3.
 
@@ -66,6 +66,20 @@ def test_everyday_verbs(hub, tmp_path, version):
     kc("create", "priorityclass", "high", "--value=1000")
     kc("create", "ingress", "ing", "--rule=foo.com/bar=svc:80")
     kc("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    if version != "1.20":  # 1.20 sends policy/v1beta1, which Kubernetes 1.25+ no longer serves
+        kc("create", "pdb", "pdb", "--selector=app=web", "--min-available=50%")
+        out = kc("get", "pdb", "pdb").stdout.splitlines()
+        assert out[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"], out
+        assert out[1].split()[:4] == ["pdb", "50%", "N/A", "0"], out
+        assert ok(hub, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/pdb")["spec"]["selector"] == \
+            {"matchLabels": {"app": "web"}}
+    kc("create", "quota", "q", "--hard=pods=2,cpu=1,limits.memory=1Gi")
+    out = kc("get", "quota", "q").stdout.splitlines()
+    assert out[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"], out
+    # no quota controller on the hub (nor in Karmada's): used and hard print as 0
+    assert out[1].split()[2:] == ["cpu:", "0/0,", "pods:", "0/0", "limits.memory:", "0/0"], out
+    assert ok(hub, "/api/v1/namespaces/default/resourcequotas/q")["spec"]["hard"] == \
+        {"pods": "2", "cpu": "1", "limits.memory": "1Gi"}
     for path in ([] if version == "1.20" else ["/apis/batch/v1/namespaces/default/cronjobs/cj"]) + ["/api/v1/namespaces/demo", "/api/v1/namespaces/default/configmaps/cm",
                  "/api/v1/namespaces/default/secrets/s", "/api/v1/namespaces/default/serviceaccounts/sa",
                  "/api/v1/namespaces/default/services/svc", "/apis/batch/v1/namespaces/default/jobs/job",

@@ -160,7 +160,7 @@ static void test_v3_index(void **state)
 	int n = 0;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, json_get(idx, "paths")) n++;
-	assert_int_equal(n, 14); /* + scheduling.k8s.io/v1, apps.karmada.io/v1alpha1, mesh.atoll.io/v1alpha1 */
+	assert_int_equal(n, 15); /* + scheduling.k8s.io/v1, apps.karmada.io/v1alpha1, mesh.atoll.io/v1alpha1, policy/v1 */
 	/* the hash follows content: different group-versions differ */
 	assert_string_not_equal(strchr(index_url(idx, "api/v1"), '='), strchr(index_url(idx, "apis/apps/v1"), '='));
 	cJSON_Delete(idx);
