@@ -1,4 +1,5 @@
 #include "openapi.h"
+#include "fieldcheck.h"
 #include "openschema.h"
 
 #include <stdint.h>
@@ -370,6 +371,15 @@ static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 		h = fnv1a(h, k->kind);
 		h = fnv1a(h, k->plural);
 		h = fnv1a(h, k->namespaced ? "N" : "C");
+		/* A custom kind's schema is its CRD's: a changed CRD, a new hash. */
+		char av[300];
+		snprintf(av, sizeof av, "%s%s%s", k->group, k->group[0] ? "/" : "", k->version);
+		cJSON *cs = k->builtin ? NULL : fieldcheck_crd_schema(av, k->kind);
+		char *txt = cs ? cJSON_PrintUnformatted(cs) : NULL;
+		if (txt)
+			h = fnv1a(h, txt);
+		free(txt);
+		cJSON_Delete(cs);
 	}
 	return h;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fieldcheck.h"
 #include "pbschema.h"
 #include "schemameta.h"
 
@@ -228,6 +229,39 @@ static cJSON *message_schema(struct ctx *c, int msg)
 	return s;
 }
 
+/* What Kubernetes publishes for a CRD's metadata: ObjectMeta by reference
+ * (the CRD's own metadata schema may only restrict name and is dropped). */
+static void crd_metadata(struct ctx *c, cJSON *s)
+{
+	int om = -1;
+	for (int i = 0; i < pbs_messages_count && om < 0; i++)
+		if (strcmp(pbs_messages[i].name, "meta.ObjectMeta") == 0)
+			om = i;
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+	if (om < 0 || !cJSON_IsObject(s))
+		return;
+	if (!props)
+		props = cJSON_AddObjectToObject(s, "properties");
+	if (!cJSON_IsObject(props))
+		return;
+	char ref[320];
+	ensure_def(c, om, ref, sizeof ref);
+	cJSON *m = cJSON_CreateObject();
+	const char *d = "Standard object's metadata. More info: "
+			"https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+	if (c->v3) {
+		cJSON *all = cJSON_AddArrayToObject(m, "allOf");
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "$ref", ref);
+		cJSON_AddItemToArray(all, r);
+	} else {
+		cJSON_AddStringToObject(m, "$ref", ref);
+	}
+	cJSON_AddStringToObject(m, "description", d);
+	cJSON_DeleteItemFromObjectCaseSensitive(props, "metadata");
+	cJSON_AddItemToObject(props, "metadata", m);
+}
+
 bool openschema_add_kind(cJSON *defs, const char *group, const char *version, const char *kind, int max_minor,
 			 bool v3)
 {
@@ -238,10 +272,18 @@ bool openschema_add_kind(cJSON *defs, const char *group, const char *version, co
 		snprintf(av, sizeof av, "%s", version);
 	bool crd;
 	int msg = openschema_kind_msg(av, kind, &crd);
-	if (msg < 0)
-		return false;
 	struct ctx c = {defs, max_minor, v3};
-	cJSON *s = message_schema(&c, msg);
+	cJSON *s;
+	if (msg < 0) {
+		/* A custom kind registered at run time: its CRD's openAPIV3Schema. */
+		s = fieldcheck_crd_schema(av, kind);
+		if (!s)
+			return false;
+		crd = true;
+		crd_metadata(&c, s);
+	} else {
+		s = message_schema(&c, msg);
+	}
 	if (!s)
 		return false;
 	/* Every kind carries apiVersion and kind, whatever its message lists. */

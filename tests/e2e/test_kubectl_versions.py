@@ -160,3 +160,35 @@ def test_can_i_as_viewer(hub):
     assert code == 201 and got["status"]["allowed"] is False and "dash" in got["status"]["reason"], got
     code, got, _ = hub.request("POST", ssar, body)  # admin
     assert code == 201 and got["status"]["allowed"] is True, got
+
+
+GADGET_CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+              "metadata": {"name": "gadgets.example.com"},
+              "spec": {"group": "example.com", "scope": "Namespaced",
+                       "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                       "versions": [{"name": "v1", "served": True, "storage": True,
+                                     "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                         "spec": {"type": "object", "description": "GadgetSpec is what a gadget does.",
+                                                  "properties": {
+                                                      "size": {"type": "integer",
+                                                               "description": "How big the gadget is."}}}}}}}]}}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_explain_custom_kind(hub, tmp_path, version):
+    """A CRD's openAPIV3Schema is published in /openapi/v2 (1.20) and v3:
+    kubectl explain prints its fields and descriptions."""
+    code, body, _ = hub.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", GADGET_CRD)
+    assert code == 201, body
+    kc = make_kubectl(hub, tmp_path, version)
+    # discovery and the OpenAPI documents follow the CRD (poll: kubectl caches)
+    import time
+    deadline = time.time() + 20
+    while True:
+        p = kc("explain", "gadget.spec", check=False)
+        if p.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "GadgetSpec is what a gadget does." in p.stdout, p.stdout
+    assert "size" in p.stdout and "How big the gadget is." in p.stdout, p.stdout

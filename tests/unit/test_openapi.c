@@ -101,7 +101,9 @@ static const char crd_json[] =
 	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
 	"\"metadata\":{\"name\":\"foos.example.com\"},\"spec\":{\"group\":\"example.com\",\"scope\":\"Namespaced\","
 	"\"names\":{\"plural\":\"foos\",\"singular\":\"foo\",\"kind\":\"Foo\"},"
-	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true}]}}";
+	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":{\"openAPIV3Schema\":"
+	"{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"description\":\"FooSpec says what a foo is.\","
+	"\"properties\":{\"size\":{\"type\":\"integer\",\"description\":\"How big the foo is.\"}}}}}}}]}}";
 
 static void test_crd_kinds(void **state)
 {
@@ -111,8 +113,9 @@ static void test_crd_kinds(void **state)
 	assert_int_equal(kinds_register_crd(crd, err, sizeof err), 0);
 	cJSON_Delete(crd);
 
-	size_t len = 0;
-	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len);
+	size_t len = 0, len2 = 0;
+	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len), *blob2 = NULL;
+	blob2 = openapi_v2_protobuf(NULL, NULL, &len2);
 	assert_true(contains(blob, len, "group: example.com\nkind: Foo\nversion: v1\n"));
 	assert_true(contains(blob, len, "/apis/example.com/v1/namespaces/{namespace}/foos/{name}"));
 	free(blob);
@@ -124,9 +127,27 @@ static void test_crd_kinds(void **state)
 	assert_true(strncmp(url, "/openapi/v3/apis/example.com/v1?hash=", 37) == 0);
 	cJSON_Delete(idx);
 
+	/* its openAPIV3Schema is published, with ObjectMeta and the GVK */
+	assert_true(contains(blob2, len2, "How big the foo is."));
+	free(blob2);
 	cJSON *doc = openapi_v3_group_version("apis/example.com/v1", NULL, NULL);
 	assert_non_null(doc);
+	const cJSON *foo = cJSON_GetObjectItemCaseSensitive(json_get(doc, "components.schemas"), "com.example.v1.Foo");
+	assert_non_null(foo);
+	assert_string_equal(json_get_str(foo, "properties.spec.properties.size.description"), "How big the foo is.");
+	assert_string_equal(json_get_str(foo, "properties.spec.description"), "FooSpec says what a foo is.");
+	assert_non_null(json_get(foo, "properties.metadata.allOf"));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(json_get(doc, "components.schemas"),
+							 "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(json_get(foo, "x-kubernetes-group-version-kind"), 0), "kind"),
+			    "Foo");
 	cJSON_Delete(doc);
+	cJSON *v2 = openapi_v2_json(NULL, NULL, 0);
+	foo = cJSON_GetObjectItemCaseSensitive(json_get(v2, "definitions"), "com.example.v1.Foo");
+	assert_non_null(foo);
+	assert_string_equal(json_get_str(foo, "properties.metadata.$ref"),
+			    "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+	cJSON_Delete(v2);
 
 	kinds_unregister_crd("foos.example.com");
 	blob = openapi_v2_protobuf(NULL, NULL, &len);
