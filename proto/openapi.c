@@ -374,7 +374,7 @@ static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 		/* A custom kind's schema is its CRD's: a changed CRD, a new hash. */
 		char av[300];
 		snprintf(av, sizeof av, "%s%s%s", k->group, k->group[0] ? "/" : "", k->version);
-		cJSON *cs = k->builtin ? NULL : fieldcheck_crd_schema(av, k->kind);
+		cJSON *cs = !k->dynamic ? NULL : fieldcheck_crd_schema(av, k->kind);
 		char *txt = cs ? cJSON_PrintUnformatted(cs) : NULL;
 		if (txt)
 			h = fnv1a(h, txt);
