@@ -229,6 +229,24 @@ static cJSON *message_schema(struct ctx *c, int msg)
 	return s;
 }
 
+/* OpenAPI v2 of a custom kind: where unknown fields are preserved, no
+ * properties (kubectl's v2 client-side validation would refuse any field
+ * not listed), as Kubernetes' ToStructuralOpenAPIV2 publishes it. */
+static void v2_preserve_prune(cJSON *s, int depth)
+{
+	if (!cJSON_IsObject(s) || depth > 64)
+		return;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "x-kubernetes-preserve-unknown-fields"))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "properties");
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "required");
+	}
+	cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "properties"))
+		v2_preserve_prune(c, depth + 1);
+	v2_preserve_prune(cJSON_GetObjectItemCaseSensitive(s, "items"), depth + 1);
+	v2_preserve_prune(cJSON_GetObjectItemCaseSensitive(s, "additionalProperties"), depth + 1);
+}
+
 /* What Kubernetes publishes for a CRD's metadata: ObjectMeta by reference
  * (the CRD's own metadata schema may only restrict name and is dropped). */
 static void crd_metadata(struct ctx *c, cJSON *s)
@@ -319,6 +337,8 @@ bool openschema_add_kind(cJSON *defs, const char *group, const char *version, co
 	} else {
 		openschema_def_name(msg, name, sizeof name);
 	}
+	if (msg < 0 && !v3)
+		v2_preserve_prune(s, 0);
 	cJSON_DeleteItemFromObjectCaseSensitive(defs, name);
 	cJSON_AddItemToObject(defs, name, s);
 	return true;
