@@ -223,11 +223,11 @@ valgrind: all
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
 
 bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
-       $(BUILD)/bin/bench_fieldcheck
+       $(BUILD)/bin/bench_fieldcheck $(BUILD)/bin/bench_pblist
 	$(BUILD)/bin/bench_fieldcheck
 	/usr/bin/python3 tests/bench/bench_api.py --bin $(abspath $(BUILD)/bin)
 	/usr/bin/python3 tests/bench/bench_tls.py --bin $(abspath $(BUILD)/bin)
-	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin)
+	/usr/bin/python3 tests/bench/bench_protobuf.py --bin $(abspath $(BUILD)/bin) --client $(abspath $(BUILD)/bin/bench_pblist)
 	$(BUILD)/bin/bench_sched --bindings 2000 --dir /dev/shm --budget 45
 	$(BUILD)/bin/bench_sched --skip-sched --bindings 300 --dir /tmp --budget 30
 
@@ -245,6 +245,11 @@ FAILOVER_ROUNDS ?= 3
 bench-failover: all
 	/usr/bin/python3 tests/bench/bench_failover.py --bin $(abspath $(BUILD)/bin) --rounds $(FAILOVER_ROUNDS)
 	/usr/bin/python3 tests/bench/bench_failover.py --bin $(abspath $(BUILD)/bin) --clusters 100 --rounds $(FAILOVER_ROUNDS)
+
+# Client side of protobuf vs JSON (issue 11), run by tests/bench/bench_protobuf.py --client.
+$(BUILD)/bin/bench_pblist: tests/bench/bench_pblist.c $(BUILD)/libatoll.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Used by tests/bench/bench_agents.py (not run by `make bench`: minutes at 100 clusters).
 $(BUILD)/bin/bench_watch: tests/bench/bench_watch.c

@@ -339,6 +339,17 @@ static struct crd_schema *crd_find_locked(const char *api_version, const char *k
 	return NULL;
 }
 
+cJSON *fieldcheck_crd_schema(const char *api_version, const char *kind)
+{
+	cJSON *out = NULL;
+	pthread_mutex_lock(&crd_mu);
+	struct crd_schema *c = crd_find_locked(api_version, kind);
+	if (c)
+		out = cJSON_Duplicate(c->schema, 1);
+	pthread_mutex_unlock(&crd_mu);
+	return out;
+}
+
 static bool is_true(const cJSON *s, const char *k)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, k));

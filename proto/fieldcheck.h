@@ -57,6 +57,9 @@ void fieldcheck_strict_message(const char *kind, const char *version, const stru
 /* CRD schemas: every served version's openAPIV3Schema (copied). */
 void fieldcheck_register_crd(const cJSON *crd);
 void fieldcheck_unregister_crd(const char *crd_name);
+/* A copy of the openAPIV3Schema of a registered custom kind ("example.com/v1",
+ * "Foo"), or NULL; the caller deletes it. */
+cJSON *fieldcheck_crd_schema(const char *api_version, const char *kind);
 void fieldcheck_shutdown(void);
 
 #endif

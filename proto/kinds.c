@@ -57,6 +57,8 @@ const struct kind_info builtin_kinds[] = {
 	{"multicluster.x-k8s.io", "v1alpha1", "ServiceExport", "serviceexports", "serviceexport", NS, S("svcex"), {NULL}, SUB_STATUS, TL_DEFAULT, false, true, false},
 	{"multicluster.x-k8s.io", "v1alpha1", "ServiceImport", "serviceimports", "serviceimport", NS, S("svcim"), {NULL}, SUB_STATUS, TL_SERVICEIMPORT, false, true, false},
 	{"scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", "priorityclass", CL, S("pc"), {NULL}, 0, TL_PRIORITYCLASS, true, false, false},
+	{"policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", NS, S("pdb"), {NULL}, SUB_STATUS, TL_PDB, true, true, false},
+	{"", "v1", "ResourceQuota", "resourcequotas", "resourcequota", NS, S("quota"), {NULL}, SUB_STATUS, TL_RESOURCEQUOTA, true, true, false},
 };
 const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kinds[0]);
 

@@ -1,4 +1,5 @@
 #include "openapi.h"
+#include "fieldcheck.h"
 #include "openschema.h"
 
 #include <stdint.h>
@@ -117,12 +118,22 @@ static void encode_kind(struct bbuf *paths, const struct kind_info *k)
 	bb_msg(&nbp, 3, &qp);      /* NonBodyParameter.query_parameter_sub_schema */
 	bb_msg(&param, 2, &nbp);   /* Parameter.non_body_parameter */
 	bb_msg(&pitem, 1, &param); /* ParametersItem.parameter */
+	/* dryRun: kubectl 1.20's dry-run verifier (diff, apply --dry-run=server)
+	 * looks for it on the PATCH operation of the kind's GVK. */
+	struct bbuf dqp = {0}, dnbp = {0}, dparam = {0}, dpitem = {0};
+	bb_str(&dqp, 2, "query");
+	bb_str(&dqp, 4, "dryRun");
+	bb_str(&dqp, 6, "string");
+	bb_msg(&dnbp, 3, &dqp);
+	bb_msg(&dparam, 2, &dnbp);
+	bb_msg(&dpitem, 1, &dparam);
 
 	bb_str(&any, 2, yaml);     /* Any.yaml */
 	bb_str(&named_any, 1, GVK_EXT);
 	bb_msg(&named_any, 2, &any);
 
 	bb_msg(&op, 8, &pitem);       /* Operation.parameters */
+	bb_msg(&op, 8, &dpitem);
 	bb_msg(&op, 13, &named_any);  /* Operation.vendor_extension */
 	bb_msg(&path_item, 8, &op);   /* PathItem.patch */
 
@@ -360,6 +371,15 @@ static uint64_t gv_hash(const char *key, openapi_kind_filter keep, void *ud)
 		h = fnv1a(h, k->kind);
 		h = fnv1a(h, k->plural);
 		h = fnv1a(h, k->namespaced ? "N" : "C");
+		/* A custom kind's schema is its CRD's: a changed CRD, a new hash. */
+		char av[300];
+		snprintf(av, sizeof av, "%s%s%s", k->group, k->group[0] ? "/" : "", k->version);
+		cJSON *cs = !k->dynamic ? NULL : fieldcheck_crd_schema(av, k->kind);
+		char *txt = cs ? cJSON_PrintUnformatted(cs) : NULL;
+		if (txt)
+			h = fnv1a(h, txt);
+		free(txt);
+		cJSON_Delete(cs);
 	}
 	return h;
 }
@@ -395,6 +415,12 @@ static cJSON *v3_patch_op(const struct kind_info *k)
 	cJSON_AddStringToObject(p, "name", "fieldValidation");
 	cJSON_AddStringToObject(p, "in", "query");
 	cJSON *schema = cJSON_AddObjectToObject(p, "schema");
+	cJSON_AddStringToObject(schema, "type", "string");
+	cJSON_AddItemToArray(params, p);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "name", "dryRun");
+	cJSON_AddStringToObject(p, "in", "query");
+	schema = cJSON_AddObjectToObject(p, "schema");
 	cJSON_AddStringToObject(schema, "type", "string");
 	cJSON_AddItemToArray(params, p);
 	cJSON *resp = cJSON_AddObjectToObject(op, "responses");
@@ -469,9 +495,11 @@ cJSON *openapi_v2_json(openapi_kind_filter keep, void *ud, int max_minor)
 			cJSON *item = cJSON_AddObjectToObject(paths, path);
 			cJSON *op = v3_patch_op(k);
 			/* v2 parameters carry their type directly. */
-			cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(op, "parameters"), 0);
-			cJSON_DeleteItemFromObjectCaseSensitive(p, "schema");
-			cJSON_AddStringToObject(p, "type", "string");
+			cJSON *p;
+			cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(op, "parameters")) {
+				cJSON_DeleteItemFromObjectCaseSensitive(p, "schema");
+				cJSON_AddStringToObject(p, "type", "string");
+			}
 			cJSON_AddItemToObject(item, "patch", op);
 		}
 		free(path);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fieldcheck.h"
 #include "pbschema.h"
 #include "schemameta.h"
 
@@ -228,6 +229,57 @@ static cJSON *message_schema(struct ctx *c, int msg)
 	return s;
 }
 
+/* OpenAPI v2 of a custom kind: where unknown fields are preserved, no
+ * properties (kubectl's v2 client-side validation would refuse any field
+ * not listed), as Kubernetes' ToStructuralOpenAPIV2 publishes it. */
+static void v2_preserve_prune(cJSON *s, int depth)
+{
+	if (!cJSON_IsObject(s) || depth > 64)
+		return;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "x-kubernetes-preserve-unknown-fields"))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "properties");
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "required");
+	}
+	cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(s, "properties"))
+		v2_preserve_prune(c, depth + 1);
+	v2_preserve_prune(cJSON_GetObjectItemCaseSensitive(s, "items"), depth + 1);
+	v2_preserve_prune(cJSON_GetObjectItemCaseSensitive(s, "additionalProperties"), depth + 1);
+}
+
+/* What Kubernetes publishes for a CRD's metadata: ObjectMeta by reference
+ * (the CRD's own metadata schema may only restrict name and is dropped). */
+static void crd_metadata(struct ctx *c, cJSON *s)
+{
+	int om = -1;
+	for (int i = 0; i < pbs_messages_count && om < 0; i++)
+		if (strcmp(pbs_messages[i].name, "meta.ObjectMeta") == 0)
+			om = i;
+	cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+	if (om < 0 || !cJSON_IsObject(s))
+		return;
+	if (!props)
+		props = cJSON_AddObjectToObject(s, "properties");
+	if (!cJSON_IsObject(props))
+		return;
+	char ref[320];
+	ensure_def(c, om, ref, sizeof ref);
+	cJSON *m = cJSON_CreateObject();
+	const char *d = "Standard object's metadata. More info: "
+			"https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata";
+	if (c->v3) {
+		cJSON *all = cJSON_AddArrayToObject(m, "allOf");
+		cJSON *r = cJSON_CreateObject();
+		cJSON_AddStringToObject(r, "$ref", ref);
+		cJSON_AddItemToArray(all, r);
+	} else {
+		cJSON_AddStringToObject(m, "$ref", ref);
+	}
+	cJSON_AddStringToObject(m, "description", d);
+	cJSON_DeleteItemFromObjectCaseSensitive(props, "metadata");
+	cJSON_AddItemToObject(props, "metadata", m);
+}
+
 bool openschema_add_kind(cJSON *defs, const char *group, const char *version, const char *kind, int max_minor,
 			 bool v3)
 {
@@ -238,10 +290,18 @@ bool openschema_add_kind(cJSON *defs, const char *group, const char *version, co
 		snprintf(av, sizeof av, "%s", version);
 	bool crd;
 	int msg = openschema_kind_msg(av, kind, &crd);
-	if (msg < 0)
-		return false;
 	struct ctx c = {defs, max_minor, v3};
-	cJSON *s = message_schema(&c, msg);
+	cJSON *s;
+	if (msg < 0) {
+		/* A custom kind registered at run time: its CRD's openAPIV3Schema. */
+		s = fieldcheck_crd_schema(av, kind);
+		if (!s)
+			return false;
+		crd = true;
+		crd_metadata(&c, s);
+	} else {
+		s = message_schema(&c, msg);
+	}
 	if (!s)
 		return false;
 	/* Every kind carries apiVersion and kind, whatever its message lists. */
@@ -277,6 +337,8 @@ bool openschema_add_kind(cJSON *defs, const char *group, const char *version, co
 	} else {
 		openschema_def_name(msg, name, sizeof name);
 	}
+	if (msg < 0 && !v3)
+		v2_preserve_prune(s, 0);
 	cJSON_DeleteItemFromObjectCaseSensitive(defs, name);
 	cJSON_AddItemToObject(defs, name, s);
 	return true;

@@ -1300,3 +1300,91 @@ cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_
 	free_msg(ev);
 	return out;
 }
+
+/* ---- typed client views (benchmarks) ------------------------------------------------------ */
+
+/* protobuf-c allocating from an arena: one free for the whole message. */
+static void *ar_alloc(void *ud, size_t n)
+{
+	struct arena *a = ud;
+	n = (n + 15) & ~(size_t)15;
+	if (!a->head || a->head->size - a->head->used < n) {
+		size_t size = n > 262144 ? n : 262144;
+		struct chunk *ch = malloc(sizeof *ch + size);
+		if (!ch)
+			return NULL;
+		ch->next = a->head;
+		ch->size = size;
+		ch->used = 0;
+		a->head = ch;
+	}
+	void *p = a->head->data + a->head->used;
+	a->head->used += n;
+	return p;
+}
+
+static void ar_free(void *ud, void *p)
+{
+	(void)ud;
+	(void)p;
+}
+
+int pbcodec_unpack_typed(const void *data, size_t len)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	const uint8_t *d = data;
+	if (len < 4 || memcmp(d, "k8s\0", 4) != 0)
+		return -1;
+	ProtobufCMessage *u = protobuf_c_message_unpack(&dyns[unknown_msg].d, NULL, len - 4, d + 4);
+	if (!u)
+		return -1;
+	const ProtobufCMessage *tm = *(ProtobufCMessage **)slot_v(u, 0);
+	char *av = tm ? str_dup((ProtobufCBinaryData *)slot_v(tm, 0)) : NULL;
+	char *kind = tm ? str_dup((ProtobufCBinaryData *)slot_v(tm, 1)) : NULL;
+	const struct pbs_kind *k = find_kind(av, kind);
+	int root = k ? k->msg : find_list(av, kind), rc = -1;
+	const ProtobufCBinaryData *raw = (ProtobufCBinaryData *)slot_v(u, 1);
+	if (root >= 0) {
+		struct arena ar = {0};
+		ProtobufCAllocator pa = {ar_alloc, ar_free, &ar};
+		ProtobufCMessage *obj = protobuf_c_message_unpack(&dyns[root].d, &pa, raw->len, raw->data);
+		rc = obj ? 0 : -1;
+		arena_free(&ar);
+	}
+	free(av);
+	free(kind);
+	free_msg(u);
+	return rc;
+}
+
+int pbcodec_fill_typed(const cJSON *obj)
+{
+	pbcodec_init();
+	find_builtin_msgs();
+	char err[256];
+	struct arena ar = {0};
+	struct dctx c = {.err = err, .errlen = sizeof err, .ar = &ar};
+	const char *av = json_get_str(obj, "apiVersion"), *kind = json_get_str(obj, "kind");
+	const struct pbs_kind *k = find_kind(av, kind);
+	int rc = 0;
+	if (k) {
+		rc = json_to_msg(&c, k->msg, obj) ? 0 : -1;
+	} else if (find_list(av, kind) >= 0) {
+		/* a List: each item as the kind's message (a typed client's []T) */
+		size_t n = strlen(kind) - 4;
+		const struct pbs_kind *ik = NULL;
+		for (int i = 0; i < pbs_kinds_count && !ik; i++)
+			if (strcmp(pbs_kinds[i].api_version, av) == 0 && strlen(pbs_kinds[i].kind) == n &&
+			    strncmp(pbs_kinds[i].kind, kind, n) == 0)
+				ik = &pbs_kinds[i];
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
+			if (!ik || !json_to_msg(&c, ik->msg, it))
+				rc = -1;
+	} else {
+		rc = -1;
+	}
+	arena_free(&ar);
+	return rc;
+}

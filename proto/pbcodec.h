@@ -67,6 +67,13 @@ unsigned char *pbcodec_watch_frame_raw(const char *type, const char *api_version
  * {"type": ..., "object": ...} (tests and Go-like clients). */
 cJSON *pbcodec_decode_watch_event(const void *data, size_t len, char *err, size_t errlen);
 
+/* What a typed client does with a response, for client-side benchmarks
+ * (tests/bench/bench_pblist.c): unpack an envelope (object or <Kind>List)
+ * into protobuf-c's structs and free them; or fill the same structs from
+ * an object's or a List's parsed JSON. 0, or -1 if it does not decode. */
+int pbcodec_unpack_typed(const void *data, size_t len);
+int pbcodec_fill_typed(const cJSON *obj);
+
 /* How a client's Accept header ranks protobuf against JSON: true when the
  * first acceptable media type it lists is application/vnd.kubernetes.protobuf
  * (and it does not ask for a Table). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldcheck.h"
 #include "jsonutil.h"
 #include "pbschema.h"
 
@@ -11,14 +12,169 @@
 
 /* ---- the schema ---------------------------------------------------------- */
 
+/* Custom kinds: their CRD's openAPIV3Schema turned into messages of the
+ * same form as the table's (list-type, list-map-keys, map-type), numbered
+ * from DYN_BASE. One table per thread, rebuilt when the kind or its schema
+ * changes; only the entry points (kind_msg) rebuild it, never a walk. */
+#define DYN_BASE 1000000
+struct dyn_table {
+	char *key; /* "<apiVersion> <Kind>\n<schema text>" */
+	struct pbs_message *msgs;
+	int n, cap;
+};
+static _Thread_local struct dyn_table dyn;
+
+static void dyn_clear(void)
+{
+	for (int i = 0; i < dyn.n; i++) {
+		for (int j = 0; j < dyn.msgs[i].nfields; j++) {
+			free((char *)dyn.msgs[i].fields[j].json);
+			free((char *)dyn.msgs[i].fields[j].keys);
+		}
+		free((struct pbs_field *)dyn.msgs[i].fields);
+	}
+	free(dyn.msgs);
+	free(dyn.key);
+	memset(&dyn, 0, sizeof dyn);
+}
+
+static int objectmeta_msg(void)
+{
+	static int om = -2;
+	if (om == -2) {
+		om = -1;
+		for (int i = 0; i < pbs_messages_count; i++)
+			if (strcmp(pbs_messages[i].name, "meta.ObjectMeta") == 0)
+				om = i;
+	}
+	return om;
+}
+
+static int dyn_message(const cJSON *s, int depth);
+
+/* The field for a property named name with schema p. */
+static void dyn_field(struct pbs_field *f, const char *name, const cJSON *p, int depth)
+{
+	memset(f, 0, sizeof *f);
+	f->json = strdup(name);
+	f->type = PBS_STRING;
+	f->msg = -1;
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "type"));
+	const cJSON *item = p;
+	if (type && strcmp(type, "array") == 0) {
+		f->card = PBS_REPEATED;
+		const char *lt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "x-kubernetes-list-type"));
+		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(p, "x-kubernetes-list-map-keys");
+		if (lt && strcmp(lt, "set") == 0) {
+			f->flags |= PBS_LIST_SET;
+		} else if (lt && strcmp(lt, "map") == 0 && cJSON_IsArray(keys) && keys->child) {
+			char buf[256] = "";
+			size_t o = 0;
+			const cJSON *k;
+			cJSON_ArrayForEach(k, keys)
+				if (cJSON_IsString(k) && o < sizeof buf)
+					o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? "," : "", k->valuestring);
+			f->keys = strdup(buf);
+		} else {
+			f->flags |= PBS_LIST_ATOMIC;
+		}
+		item = cJSON_GetObjectItemCaseSensitive(p, "items");
+	} else if (type && strcmp(type, "object") == 0 &&
+		   cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "additionalProperties")) &&
+		   !cJSON_GetObjectItemCaseSensitive(p, "properties")) {
+		f->card = PBS_MAP;
+		item = cJSON_GetObjectItemCaseSensitive(p, "additionalProperties");
+	}
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(item, "properties"))) {
+		f->type = PBS_MESSAGE;
+		f->msg = dyn_message(item, depth + 1);
+	}
+}
+
+/* A message for an object schema with properties; its number. */
+static int dyn_message(const cJSON *s, int depth)
+{
+	if (depth > JSON_MAX_DEPTH)
+		return -1;
+	if (dyn.n == dyn.cap) {
+		int cap = dyn.cap ? dyn.cap * 2 : 16;
+		struct pbs_message *nm = realloc(dyn.msgs, (size_t)cap * sizeof *nm);
+		if (!nm)
+			return -1;
+		dyn.msgs = nm;
+		dyn.cap = cap;
+	}
+	int idx = dyn.n++;
+	memset(&dyn.msgs[idx], 0, sizeof dyn.msgs[idx]);
+	dyn.msgs[idx].name = "custom";
+	const char *mt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "x-kubernetes-map-type"));
+	dyn.msgs[idx].atomic = mt && strcmp(mt, "atomic") == 0;
+	const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties"), *p;
+	int n = cJSON_GetArraySize(props);
+	struct pbs_field *fields = n > 0 ? calloc((size_t)n, sizeof *fields) : NULL;
+	int k = 0;
+	cJSON_ArrayForEach(p, props) {
+		if (!fields || !p->string)
+			break;
+		if (depth == 0 && strcmp(p->string, "metadata") == 0)
+			continue; /* ObjectMeta, as for every kind (below) */
+		dyn_field(&fields[k++], p->string, p, depth);
+	}
+	/* dyn.msgs may have moved while the fields were built */
+	dyn.msgs[idx].fields = fields;
+	dyn.msgs[idx].nfields = k;
+	return DYN_BASE + idx;
+}
+
 static int kind_msg(const struct kind_info *k)
 {
-	return pbs_kind_message(k);
+	int m = pbs_kind_message(k);
+	if (m >= 0 || !k || !k->dynamic)
+		return m;
+	char av[300];
+	snprintf(av, sizeof av, "%s%s%s", k->group, k->group[0] ? "/" : "", k->version);
+	cJSON *schema = fieldcheck_crd_schema(av, k->kind);
+	if (!schema)
+		return -1;
+	char *txt = cJSON_PrintUnformatted(schema), *key = NULL;
+	if (!txt || asprintf(&key, "%s %s\n%s", av, k->kind, txt) < 0)
+		key = NULL;
+	free(txt);
+	if (key && dyn.key && strcmp(key, dyn.key) == 0) {
+		free(key);
+		cJSON_Delete(schema);
+		return dyn.n > 0 ? DYN_BASE : -1;
+	}
+	dyn_clear();
+	dyn.key = key;
+	int root = dyn_message(schema, 0);
+	cJSON_Delete(schema);
+	return root;
+}
+
+static const struct pbs_message *message_at(int msg)
+{
+	if (msg >= DYN_BASE && msg - DYN_BASE < dyn.n)
+		return &dyn.msgs[msg - DYN_BASE];
+	if (msg >= 0 && msg < pbs_all_messages_count)
+		return &pbs_messages[msg];
+	return NULL;
 }
 
 static const struct pbs_field *find_field(int msg, const char *name)
 {
-	return pbs_find_field(msg, name);
+	if (msg < DYN_BASE)
+		return pbs_find_field(msg, name);
+	const struct pbs_message *m = message_at(msg);
+	if (m && name && msg == DYN_BASE && strcmp(name, "metadata") == 0) {
+		static _Thread_local struct pbs_field meta;
+		meta = (struct pbs_field){.json = "metadata", .type = PBS_MESSAGE, .msg = objectmeta_msg()};
+		return meta.msg >= 0 ? &meta : NULL;
+	}
+	for (int i = 0; m && name && i < m->nfields; i++)
+		if (strcmp(m->fields[i].json, name) == 0)
+			return &m->fields[i];
+	return NULL;
 }
 
 /* A struct-valued field whose value is owned and replaced whole. */
@@ -26,8 +182,8 @@ static bool atomic_object(const struct pbs_field *f)
 {
 	if (!f || f->type != PBS_MESSAGE || f->msg < 0)
 		return false;
-	const struct pbs_message *m = &pbs_messages[f->msg];
-	return m->special != PBS_SPECIAL_NONE || m->atomic;
+	const struct pbs_message *m = message_at(f->msg);
+	return m && (m->special != PBS_SPECIAL_NONE || m->atomic);
 }
 
 /* The element type of a map field, as a single field. */

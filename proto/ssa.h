@@ -6,8 +6,10 @@
  * subresource), the apply merge, conflicts between managers and the removal
  * of fields an applier dropped from its configuration.
  * List semantics (atomic, set, map with keys) come from the schema table
- * (pbschema.h, proto/schema/k8s.schema); kinds without a schema there
- * (Karmada and custom kinds) have atomic lists. Inputs are never modified. */
+ * (pbschema.h, proto/schema/k8s.schema) and, for custom kinds, from their
+ * CRD's openAPIV3Schema (x-kubernetes-list-type, x-kubernetes-list-map-keys,
+ * x-kubernetes-map-type; lists without a type are atomic); Karmada's kinds
+ * have atomic lists. Inputs are never modified. */
 #ifndef ATOLL_SSA_H
 #define ATOLL_SSA_H
 

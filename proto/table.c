@@ -1279,6 +1279,71 @@ static const struct col cols_serviceimport[] = {
 	{"IP", "string", 0, c_strs, "spec.ips", NULL, "The VIP(s) of the imported service."},
 	COL_AGE, COL_END};
 
+/* kube's printers.go: printPodDisruptionBudget (an IntOrString or "N/A"). */
+static cJSON *c_intstr(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *v = json_get(o, c->path);
+	char buf[32];
+	if (cJSON_IsString(v))
+		return cJSON_CreateString(v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		snprintf(buf, sizeof buf, "%lld", as_ll(v, 0));
+		return cJSON_CreateString(buf);
+	}
+	return cJSON_CreateString(c->arg ? c->arg : "");
+}
+
+static const struct col cols_pdb[] = {
+	COL_NAME,
+	{"Min Available", "string", 0, c_intstr, "spec.minAvailable", "N/A", "The minimum number of pods that must be available."},
+	{"Max Unavailable", "string", 0, c_intstr, "spec.maxUnavailable", "N/A", "The maximum number of pods that may be unavailable."},
+	{"Allowed Disruptions", "integer", 0, c_int, "status.disruptionsAllowed", NULL, "Calculated number of pods that may be disrupted at this time."},
+	COL_AGE, COL_END};
+
+/* printResourceQuota: "resource: used/hard, " for spec.hard's resources in
+ * name order; those named limits.* go to the Limit column (arg "limits"),
+ * the rest to Request. A quantity not in the status prints as 0. */
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static cJSON *c_quota(const struct col *c, const cJSON *o, time_t now)
+{
+	const cJSON *hard = json_get(o, "spec.hard"), *r;
+	const cJSON *shard = json_get(o, "status.hard"), *sused = json_get(o, "status.used");
+	int n = cJSON_IsObject(hard) ? cJSON_GetArraySize(hard) : 0, k = 0;
+	const char **names = n > 0 ? calloc((size_t)n, sizeof *names) : NULL;
+	struct sbuf b = {0};
+	if (!names)
+		return sb_cell(&b, NULL);
+	cJSON_ArrayForEach(r, hard)
+		if (r->string && k < n)
+			names[k++] = r->string;
+	qsort(names, (size_t)k, sizeof *names, cmp_str);
+	for (int i = 0; i < k; i++) {
+		bool lim = strncmp(names[i], "limits.", 7) == 0;
+		if (lim != (c->arg != NULL))
+			continue;
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(sused, names[i]);
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(shard, names[i]);
+		sb_sep(&b, ", ");
+		sb_puts(&b, names[i]);
+		sb_puts(&b, ": ");
+		sb_puts(&b, cJSON_IsString(u) ? u->valuestring : "0");
+		sb_puts(&b, "/");
+		sb_puts(&b, cJSON_IsString(h) ? h->valuestring : "0");
+	}
+	free(names);
+	return sb_cell(&b, NULL);
+}
+
+static const struct col cols_resourcequota[] = {
+	COL_NAME, COL_AGE,
+	{"Request", "string", 0, c_quota, NULL, NULL, "Request represents a minimum amount of cpu/memory that a container may consume."},
+	{"Limit", "string", 0, c_quota, NULL, "limits", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node."},
+	COL_END};
+
 static const struct col *const layouts[] = {
 	[TL_DEFAULT] = cols_default,
 	[TL_NAMESPACE] = cols_namespace,
@@ -1308,6 +1373,8 @@ static const struct col *const layouts[] = {
 	[TL_MESH] = cols_mesh,
 	[TL_ENDPOINTSLICE] = cols_endpointslice,
 	[TL_SERVICEIMPORT] = cols_serviceimport,
+	[TL_PDB] = cols_pdb,
+	[TL_RESOURCEQUOTA] = cols_resourcequota,
 };
 
 static const struct col *layout_of(const struct kind_info *k)

@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2041,6 +2042,83 @@ static void v_serviceimport(struct validation *v, const cJSON *obj)
 	APPLY(v, obj, "", rules);
 }
 
+/* policy/v1 PodDisruptionBudget (ValidatePodDisruptionBudgetSpec). */
+static const char *const E_UNHEALTHY_EVICTION[] = {"AlwaysAllow", "IfHealthyBudget", NULL};
+
+static void check_percent(struct validation *v, const cJSON *spec, const char *name)
+{
+	const cJSON *c = get(spec, name);
+	char path[64];
+	snprintf(path, sizeof path, "spec.%s", name);
+	if (cJSON_IsString(c)) {
+		const char *s = c->valuestring;
+		size_t n = strlen(s), d = strspn(s, "0123456789");
+		if (n < 2 || d != n - 1 || s[n - 1] != '%') {
+			invalid(v, path, c, "a valid percent string must be a numeric string followed by an ending '%' "
+					    "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
+			return;
+		}
+		if (atof(s) > 100)
+			invalid(v, path, c, "must not be greater than 100%");
+	}
+}
+
+static void v_pdb(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", 0),
+		{.path = "spec.minAvailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
+		{.path = "spec.maxUnavailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
+		ROBJ("spec.selector", 0),
+		RENUM("spec.unhealthyPodEvictionPolicy", 0, E_UNHEALTHY_EVICTION),
+	};
+	APPLY(v, obj, "", rules);
+	const cJSON *spec = get(obj, "spec");
+	if (!cJSON_IsObject(spec))
+		return;
+	check_percent(v, spec, "minAvailable");
+	check_percent(v, spec, "maxUnavailable");
+	if (!absent(get(spec, "minAvailable")) && !absent(get(spec, "maxUnavailable")))
+		invalid(v, "spec", spec, "minAvailable and maxUnavailable cannot be both set");
+	if (cJSON_IsObject(get(spec, "selector")))
+		check_selector(v, obj, "spec.selector");
+}
+
+/* v1 ResourceQuota: spec.hard is a ResourceList of non-negative quantities. */
+static void v_resourcequota(struct validation *v, const cJSON *obj)
+{
+	static const struct rule rules[] = {
+		ROBJ("spec", 0),
+		ROBJ("spec.hard", 0),
+		RARR("spec.scopes", 0),
+		ROBJ("spec.scopeSelector", 0),
+	};
+	APPLY(v, obj, "", rules);
+	const cJSON *q, *hard = get(get(obj, "spec"), "hard");
+	if (!cJSON_IsObject(hard) || !hard->child)
+		return;
+	regex_t re;
+	bool re_ok = regcomp(&re, "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$", REG_EXTENDED | REG_NOSUB) == 0;
+	cJSON_ArrayForEach(q, hard) {
+		char path[PATH_MAX_LEN];
+		snprintf(path, sizeof path, "spec.hard[%.200s]", q->string ? q->string : "");
+		/* a bare number is a quantity too (Quantity.UnmarshalJSON) */
+		if (cJSON_IsNumber(q)) {
+			if (q->valuedouble < 0)
+				invalid(v, path, q, "must be greater than or equal to 0");
+		} else if (!cJSON_IsString(q)) {
+			wrong_type(v, path, q, "string");
+		} else if (re_ok && regexec(&re, q->valuestring, 0, NULL, 0) != 0) {
+			invalid(v, path, q, "quantities must match the regular expression "
+					    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+		} else if (q->valuestring[0] == '-' && strspn(q->valuestring + 1, "0.") != strlen(q->valuestring + 1)) {
+			invalid(v, path, q, "must be greater than or equal to 0");
+		}
+	}
+	if (re_ok)
+		regfree(&re);
+}
+
 struct kind_rules {
 	const char *group;
 	const char *kind;
@@ -2051,6 +2129,8 @@ struct kind_rules {
 static const struct kind_rules KIND_RULES[] = {
 	{"", "Namespace", N_LABEL, v_namespace},
 	{"scheduling.k8s.io", "PriorityClass", N_SUBDOMAIN, v_priorityclass},
+	{"policy", "PodDisruptionBudget", N_SUBDOMAIN, v_pdb},
+	{"", "ResourceQuota", N_SUBDOMAIN, v_resourcequota},
 	{"apps.karmada.io", "WorkloadRebalancer", N_SUBDOMAIN, v_workloadrebalancer},
 	{"", "Service", N_DNS1035, v_service},
 	{"", "ConfigMap", N_SUBDOMAIN, v_configmap},

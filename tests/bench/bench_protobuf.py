@@ -9,6 +9,11 @@ item's cached encoding. Then W watchers per format on one Deployment and
 one change: the time until all have the event. Stops the hub.
 
     /usr/bin/python3 tests/bench/bench_protobuf.py --bin build/bin [--count 1000] [--rounds 20]
+        [--client build/bin/bench_pblist]
+
+With --client, bench_pblist (C, libcurl) then measures the client side on
+the same hub: fetch and decode times of the list in both formats, and the
+decoding of one watch event by every watcher (see its header).
 """
 import argparse
 import http.client
@@ -86,6 +91,7 @@ def main():
     ap.add_argument("--count", type=int, default=1000, help="Deployments to create (default 1000)")
     ap.add_argument("--rounds", type=int, default=20, help="lists per format (default 20)")
     ap.add_argument("--watchers", type=int, default=100, help="watchers per format (default 100)")
+    ap.add_argument("--client", help="bench_pblist binary: also measure the client side")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp()
     log = open(os.path.join(tmp, "hub.log"), "ab")
@@ -121,6 +127,10 @@ def main():
             print("  %-8s  first %6.1f ms  median %6.1f ms  p90 %6.1f ms  %8d bytes" % (
                 name, 1000 * first, 1000 * times[len(times) // 2], 1000 * times[int(len(times) * 0.9)], size))
         watchers(int(open(tmp + "/port").read()), path, a.watchers)
+        if a.client:
+            c.close()
+            subprocess.run([a.client, "--url", "http://127.0.0.1:" + open(tmp + "/port").read().strip(),
+                            "--path", path, "--rounds", str(a.rounds), "--watchers", str(a.watchers)], check=True)
     finally:
         hub.terminate()
         hub.wait()

@@ -1,5 +1,5 @@
 """kubectl's everyday verbs against the hub, one hub per kubectl version:
-create subcommands, expose, run, set image, rollout restart|status, label,
+create subcommands (pdb and quota with their table columns), expose, run, set image, rollout restart|status, label,
 annotate, edit (a scripted editor), diff, wait --for=condition, auth can-i,
 api-versions and get --raw /openapi/v3.
 
@@ -66,6 +66,20 @@ def test_everyday_verbs(hub, tmp_path, version):
     kc("create", "priorityclass", "high", "--value=1000")
     kc("create", "ingress", "ing", "--rule=foo.com/bar=svc:80")
     kc("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    if version != "1.20":  # 1.20 sends policy/v1beta1, which Kubernetes 1.25+ no longer serves
+        kc("create", "pdb", "pdb", "--selector=app=web", "--min-available=50%")
+        out = kc("get", "pdb", "pdb").stdout.splitlines()
+        assert out[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"], out
+        assert out[1].split()[:4] == ["pdb", "50%", "N/A", "0"], out
+        assert ok(hub, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/pdb")["spec"]["selector"] == \
+            {"matchLabels": {"app": "web"}}
+    kc("create", "quota", "q", "--hard=pods=2,cpu=1,limits.memory=1Gi")
+    out = kc("get", "quota", "q").stdout.splitlines()
+    assert out[0].split() == ["NAME", "AGE", "REQUEST", "LIMIT"], out
+    # no quota controller on the hub (nor in Karmada's): used and hard print as 0
+    assert out[1].split()[2:] == ["cpu:", "0/0,", "pods:", "0/0", "limits.memory:", "0/0"], out
+    assert ok(hub, "/api/v1/namespaces/default/resourcequotas/q")["spec"]["hard"] == \
+        {"pods": "2", "cpu": "1", "limits.memory": "1Gi"}
     for path in ([] if version == "1.20" else ["/apis/batch/v1/namespaces/default/cronjobs/cj"]) + ["/api/v1/namespaces/demo", "/api/v1/namespaces/default/configmaps/cm",
                  "/api/v1/namespaces/default/secrets/s", "/api/v1/namespaces/default/serviceaccounts/sa",
                  "/api/v1/namespaces/default/services/svc", "/apis/batch/v1/namespaces/default/jobs/job",
@@ -110,8 +124,8 @@ def test_everyday_verbs(hub, tmp_path, version):
     assert ok(hub, dep)["spec"]["replicas"] == 4
 
     # diff: server-side dry run, rc 1 when the live object differs. kubectl
-    # 1.20 first looks for a dryRun parameter in /openapi/v2, which the
-    # hub's v2 document does not list yet ("doesn't support dry-run").
+    # 1.20 first looks for a dryRun parameter on the PATCH operation of the
+    # kind in /openapi/v2 ("doesn't support dry-run" without it).
     man = tmp_path / "web.yaml"
     live = json.loads(kc("get", "deployment", "web", "-o", "json").stdout)
     for k in ("status",):
@@ -120,11 +134,10 @@ def test_everyday_verbs(hub, tmp_path, version):
         live["metadata"].pop(k, None)
     live["spec"]["replicas"] = 7
     man.write_text(json.dumps(live))
-    if version != "1.20":
-        p = kc("diff", "-f", str(man), check=False)
-        assert p.returncode == 1, (p.stdout, p.stderr)
-        assert "+  replicas: 7" in p.stdout and "-  replicas: 4" in p.stdout, p.stdout
-        assert ok(hub, dep)["spec"]["replicas"] == 4  # a dry run changes nothing
+    p = kc("diff", "-f", str(man), check=False)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "+  replicas: 7" in p.stdout and "-  replicas: 4" in p.stdout, p.stdout
+    assert ok(hub, dep)["spec"]["replicas"] == 4  # a dry run changes nothing
 
     # auth can-i, api-versions, the OpenAPI v3 index
     assert kc("auth", "can-i", "create", "deployments").stdout.strip() == "yes"
@@ -147,3 +160,35 @@ def test_can_i_as_viewer(hub):
     assert code == 201 and got["status"]["allowed"] is False and "dash" in got["status"]["reason"], got
     code, got, _ = hub.request("POST", ssar, body)  # admin
     assert code == 201 and got["status"]["allowed"] is True, got
+
+
+GADGET_CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+              "metadata": {"name": "gadgets.example.com"},
+              "spec": {"group": "example.com", "scope": "Namespaced",
+                       "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                       "versions": [{"name": "v1", "served": True, "storage": True,
+                                     "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                         "spec": {"type": "object", "description": "GadgetSpec is what a gadget does.",
+                                                  "properties": {
+                                                      "size": {"type": "integer",
+                                                               "description": "How big the gadget is."}}}}}}}]}}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_explain_custom_kind(hub, tmp_path, version):
+    """A CRD's openAPIV3Schema is published in /openapi/v2 (1.20) and v3:
+    kubectl explain prints its fields and descriptions."""
+    code, body, _ = hub.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", GADGET_CRD)
+    assert code == 201, body
+    kc = make_kubectl(hub, tmp_path, version)
+    # discovery and the OpenAPI documents follow the CRD (poll: kubectl caches)
+    import time
+    deadline = time.time() + 20
+    while True:
+        p = kc("explain", "gadget.spec", check=False)
+        if p.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "GadgetSpec is what a gadget does." in p.stdout, p.stdout
+    assert "size" in p.stdout and "How big the gadget is." in p.stdout, p.stdout

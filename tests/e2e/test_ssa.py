@@ -204,3 +204,43 @@ def test_template_field_removed_through_the_hub(env):
         return o
     o = wait_for("tier and B gone from the member", converged, timeout=20)
     assert o["metadata"]["labels"]["team"] == "blue", o["metadata"]["labels"]
+
+
+ROUTE_CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+             "metadata": {"name": "routes.example.com"},
+             "spec": {"group": "example.com", "scope": "Namespaced",
+                      "names": {"plural": "routes", "singular": "route", "kind": "Route"},
+                      "versions": [{"name": "v1", "served": True, "storage": True,
+                                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                        "spec": {"type": "object", "properties": {
+                                            "backends": {"type": "array", "x-kubernetes-list-type": "map",
+                                                         "x-kubernetes-list-map-keys": ["host"],
+                                                         "items": {"type": "object", "properties": {
+                                                             "host": {"type": "string"},
+                                                             "weight": {"type": "integer"}}}},
+                                            "rules": {"type": "array", "items": {"type": "string"}}}}}}}}]}}
+
+
+def test_custom_kind_list_map(hub):
+    """A CRD's x-kubernetes-list-type: map merges two managers' items by
+    key; a list without a type stays atomic (the second manager conflicts)."""
+    code, body, _ = hub.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", ROUTE_CRD)
+    assert code == 201, body
+    path = "/apis/example.com/v1/namespaces/default/routes/r"
+
+    def route(backends, rules):
+        return json.dumps({"apiVersion": "example.com/v1", "kind": "Route",
+                           "metadata": {"name": "r", "namespace": "default"},
+                           "spec": {"backends": backends, "rules": rules}}).encode()
+    code, body, _ = hub.request("PATCH", path + "?fieldManager=alice", route([{"host": "a", "weight": 1}], ["r1"]),
+                                ctype=APPLY)
+    assert code == 201, body
+    code, body, _ = hub.request("PATCH", path + "?fieldManager=bob", route([{"host": "b", "weight": 2}], ["r1"]),
+                                ctype=APPLY)
+    assert code == 200, body
+    assert body["spec"]["backends"] == [{"host": "a", "weight": 1}, {"host": "b", "weight": 2}]
+    bob = managers(body)[("bob", "Apply")]
+    assert 'k:{"host":"b"}' in bob["f:spec"]["f:backends"], bob
+    code, st, _ = hub.request("PATCH", path + "?fieldManager=bob", route([{"host": "b", "weight": 2}], ["r2"]),
+                              ctype=APPLY)
+    assert code == 409 and st["details"]["causes"][0]["field"] == ".spec.rules", st

@@ -12,12 +12,15 @@
 #include "kinds.h"
 #include "openapi.h"
 
-/* kubectl-compat.md §4a: Deployment only, with swagger and info. */
+/* kubectl-compat.md §4a: Deployment only, with swagger and info; the PATCH
+ * operation lists fieldValidation and dryRun (kubectl 1.20's dry-run verifier
+ * looks for the latter). */
 static const char vector_hex[] =
-	"0a03322e3012150a0a4b756265726e65746573120776312e33312e3042b80112b5010a372f617069732f617070732f76312f6e616d6573"
-	"70616365732f7b6e616d6573706163657d2f6465706c6f796d656e74732f7b6e616d657d127a427842260a2412221a2012057175657279"
-	"220f6669656c6456616c69646174696f6e3206737472696e676a4e0a1f782d6b756265726e657465732d67726f75702d76657273696f6e"
-	"2d6b696e64122b122967726f75703a20617070730a6b696e643a204465706c6f796d656e740a76657273696f6e3a2076310a";
+	"0a03322e3012150a0a4b756265726e65746573120776312e33312e3042d90112d6010a372f617069732f617070732f76312f6e616d6573"
+	"70616365732f7b6e616d6573706163657d2f6465706c6f796d656e74732f7b6e616d657d129a0142970142260a2412221a201205717565"
+	"7279220f6669656c6456616c69646174696f6e3206737472696e67421d0a1b12191a1712057175657279220664727952756e3206737472"
+	"696e676a4e0a1f782d6b756265726e657465732d67726f75702d76657273696f6e2d6b696e64122b122967726f75703a20617070730a6b"
+	"696e643a204465706c6f796d656e740a76657273696f6e3a2076310a";
 
 static size_t unhex(const char *hex, unsigned char *out, size_t cap)
 {
@@ -40,20 +43,20 @@ static void test_v2_vector(void **state)
 	(void)state;
 	unsigned char want[256];
 	size_t want_len = unhex(vector_hex, want, sizeof want);
-	assert_int_equal(want_len, 215);
+	assert_int_equal(want_len, 248);
 	const struct kind_info *k = kinds_find_kind("apps", "v1", "Deployment");
 	assert_non_null(k);
 	size_t len = 0;
 	unsigned char *got = openapi_v2_protobuf_for(&k, 1, true, &len);
 	assert_non_null(got);
-	assert_int_equal(len, 215);
-	assert_memory_equal(got, want, 215);
+	assert_int_equal(len, 248);
+	assert_memory_equal(got, want, 248);
 	free(got);
 
 	/* without info: only the paths field (tag 0x42) */
 	got = openapi_v2_protobuf_for(&k, 1, false, &len);
 	assert_non_null(got);
-	assert_int_equal(len, 215 - 28);
+	assert_int_equal(len, 248 - 28);
 	assert_memory_equal(got, want + 28, len);
 	free(got);
 
@@ -98,7 +101,9 @@ static const char crd_json[] =
 	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
 	"\"metadata\":{\"name\":\"foos.example.com\"},\"spec\":{\"group\":\"example.com\",\"scope\":\"Namespaced\","
 	"\"names\":{\"plural\":\"foos\",\"singular\":\"foo\",\"kind\":\"Foo\"},"
-	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true}]}}";
+	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":{\"openAPIV3Schema\":"
+	"{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"description\":\"FooSpec says what a foo is.\","
+	"\"properties\":{\"size\":{\"type\":\"integer\",\"description\":\"How big the foo is.\"}}}}}}}]}}";
 
 static void test_crd_kinds(void **state)
 {
@@ -108,8 +113,9 @@ static void test_crd_kinds(void **state)
 	assert_int_equal(kinds_register_crd(crd, err, sizeof err), 0);
 	cJSON_Delete(crd);
 
-	size_t len = 0;
-	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len);
+	size_t len = 0, len2 = 0;
+	unsigned char *blob = openapi_v2_protobuf(NULL, NULL, &len), *blob2 = NULL;
+	blob2 = openapi_v2_protobuf(NULL, NULL, &len2);
 	assert_true(contains(blob, len, "group: example.com\nkind: Foo\nversion: v1\n"));
 	assert_true(contains(blob, len, "/apis/example.com/v1/namespaces/{namespace}/foos/{name}"));
 	free(blob);
@@ -121,9 +127,27 @@ static void test_crd_kinds(void **state)
 	assert_true(strncmp(url, "/openapi/v3/apis/example.com/v1?hash=", 37) == 0);
 	cJSON_Delete(idx);
 
+	/* its openAPIV3Schema is published, with ObjectMeta and the GVK */
+	assert_true(contains(blob2, len2, "How big the foo is."));
+	free(blob2);
 	cJSON *doc = openapi_v3_group_version("apis/example.com/v1", NULL, NULL);
 	assert_non_null(doc);
+	const cJSON *foo = cJSON_GetObjectItemCaseSensitive(json_get(doc, "components.schemas"), "com.example.v1.Foo");
+	assert_non_null(foo);
+	assert_string_equal(json_get_str(foo, "properties.spec.properties.size.description"), "How big the foo is.");
+	assert_string_equal(json_get_str(foo, "properties.spec.description"), "FooSpec says what a foo is.");
+	assert_non_null(json_get(foo, "properties.metadata.allOf"));
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(json_get(doc, "components.schemas"),
+							 "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(json_get(foo, "x-kubernetes-group-version-kind"), 0), "kind"),
+			    "Foo");
 	cJSON_Delete(doc);
+	cJSON *v2 = openapi_v2_json(NULL, NULL, 0);
+	foo = cJSON_GetObjectItemCaseSensitive(json_get(v2, "definitions"), "com.example.v1.Foo");
+	assert_non_null(foo);
+	assert_string_equal(json_get_str(foo, "properties.metadata.$ref"),
+			    "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+	cJSON_Delete(v2);
 
 	kinds_unregister_crd("foos.example.com");
 	blob = openapi_v2_protobuf(NULL, NULL, &len);
@@ -157,7 +181,7 @@ static void test_v3_index(void **state)
 	int n = 0;
 	const cJSON *e;
 	cJSON_ArrayForEach(e, json_get(idx, "paths")) n++;
-	assert_int_equal(n, 16); /* + scheduling.k8s.io/v1, apps.karmada.io/v1alpha1, mesh.atoll.io/v1alpha1, discovery.k8s.io/v1, multicluster.x-k8s.io/v1alpha1 */
+	assert_int_equal(n, 17); /* + scheduling.k8s.io/v1, apps.karmada.io/v1alpha1, mesh.atoll.io/v1alpha1, discovery.k8s.io/v1, multicluster.x-k8s.io/v1alpha1, policy/v1 */
 	/* the hash follows content: different group-versions differ */
 	assert_string_not_equal(strchr(index_url(idx, "api/v1"), '='), strchr(index_url(idx, "apis/apps/v1"), '='));
 	cJSON_Delete(idx);
@@ -177,7 +201,8 @@ static void test_v3_group_version(void **state)
 	char *text = json_print(op);
 	assert_string_equal(text,
 			    "{\"x-kubernetes-group-version-kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"
-			    "\"parameters\":[{\"name\":\"fieldValidation\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],"
+			    "\"parameters\":[{\"name\":\"fieldValidation\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
+			    "{\"name\":\"dryRun\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}],"
 			    "\"responses\":{\"200\":{\"description\":\"OK\"}}}");
 	free(text);
 	assert_int_equal(cJSON_GetArraySize(paths), 4); /* Deployment, StatefulSet, DaemonSet, ReplicaSet */

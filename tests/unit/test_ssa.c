@@ -259,6 +259,61 @@ static void test_apply_merges_keyed_lists(void **state)
 	cJSON_Delete(live);
 }
 
+/* A custom kind: list semantics from its CRD's openAPIV3Schema. */
+static const char CRD_SSA[] =
+	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+	"\"metadata\":{\"name\":\"routes.example.com\"},\"spec\":{\"group\":\"example.com\",\"scope\":\"Namespaced\","
+	"\"names\":{\"plural\":\"routes\",\"singular\":\"route\",\"kind\":\"Route\"},"
+	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":{\"openAPIV3Schema\":"
+	"{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":\"object\",\"properties\":{"
+	"\"backends\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"map\",\"x-kubernetes-list-map-keys\":[\"host\",\"port\"],"
+	"\"items\":{\"type\":\"object\",\"properties\":{\"host\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},"
+	"\"weight\":{\"type\":\"integer\"}}}},"
+	"\"hosts\":{\"type\":\"array\",\"x-kubernetes-list-type\":\"set\",\"items\":{\"type\":\"string\"}},"
+	"\"rules\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	"\"selector\":{\"type\":\"object\",\"x-kubernetes-map-type\":\"atomic\",\"properties\":{"
+	"\"a\":{\"type\":\"string\"},\"b\":{\"type\":\"string\"}}}}}}}}}]}}";
+
+static void test_custom_kind_list_types(void **state)
+{
+	(void)state;
+	kinds_init();
+	char err[512];
+	cJSON *crd = parse(CRD_SSA);
+	assert_int_equal(kinds_register_crd(crd, err, sizeof err), 0);
+	cJSON_Delete(crd);
+	const struct kind_info *k = kinds_find_kind("example.com", "v1", "Route");
+	assert_non_null(k);
+	cJSON *live = parse("{\"apiVersion\":\"example.com/v1\",\"kind\":\"Route\",\"metadata\":{\"name\":\"r\","
+			    "\"finalizers\":[\"f\"]},"
+			    "\"spec\":{\"backends\":[{\"host\":\"a\",\"port\":80,\"weight\":1}],\"hosts\":[\"x\"],"
+			    "\"rules\":[\"r1\"],\"selector\":{\"a\":\"1\"}}}");
+	cJSON *set = ssa_fieldset(k, live, false);
+	cJSON *v1 = ssa_fieldset_to_v1(set);
+	assert_json(v1, "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"f\\\"\":{}}},\"f:spec\":{"
+			"\"f:backends\":{\"k:{\\\"host\\\":\\\"a\\\",\\\"port\\\":80}\":{\".\":{},\"f:host\":{},"
+			"\"f:port\":{},\"f:weight\":{}}},"
+			"\"f:hosts\":{\"v:\\\"x\\\"\":{}},\"f:rules\":{},\"f:selector\":{}}}");
+	cJSON_Delete(v1);
+	cJSON_Delete(set);
+	/* a second manager's backend and host merge in; rules (atomic) and
+	 * the atomic selector are replaced whole (force: they are taken). */
+	int code;
+	cJSON *causes = NULL;
+	cJSON *o = apply(k, live,
+			 "{\"spec\":{\"backends\":[{\"host\":\"b\",\"port\":80}],\"hosts\":[\"y\"],\"rules\":[\"r2\"],"
+			 "\"selector\":{\"b\":\"2\"}}}",
+			 "m", true, &code, err, sizeof err, &causes);
+	assert_non_null(o);
+	assert_json(json_get(o, "spec.backends"), "[{\"host\":\"a\",\"port\":80,\"weight\":1},{\"host\":\"b\",\"port\":80}]");
+	assert_json(json_get(o, "spec.hosts"), "[\"x\",\"y\"]");
+	assert_json(json_get(o, "spec.rules"), "[\"r2\"]");
+	assert_json(json_get(o, "spec.selector"), "{\"b\":\"2\"}");
+	cJSON_Delete(o);
+	cJSON_Delete(live);
+	kinds_unregister_crd("routes.example.com");
+}
+
 static void test_update_ownership(void **state)
 {
 	const struct kind_info *k = deployment();
@@ -323,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_apply_merges_keyed_lists),
 		cmocka_unit_test(test_update_ownership),
 		cmocka_unit_test(test_manager_from_user_agent),
+		cmocka_unit_test(test_custom_kind_list_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -259,6 +259,21 @@ static const struct vcase cases[] = {
 	{"schedulePriority source", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'PodPriorityClass','priorityClassName':'high'}"), 1, "spec.schedulePriority.priorityClassSource", "Unsupported value: \"PodPriorityClass\": supported values: \"KubePriorityClass\""},
 	{"schedulePriority name", "policy.karmada.io", "PropagationPolicy", "default", PPSPEC("'schedulePriority':{'priorityClassSource':'KubePriorityClass'}"), 1, "spec.schedulePriority.priorityClassName", "Required value"},
 
+	/* PodDisruptionBudget and ResourceQuota */
+	{"pdb ok", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'minAvailable':'50%','selector':{'matchLabels':{'app':'web'}}}}", 0, NULL, NULL},
+	{"pdb both set", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'minAvailable':1,'maxUnavailable':1}}", 1, "spec", "minAvailable and maxUnavailable cannot be both set"},
+	{"pdb negative", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'minAvailable':-1}}", 1, "spec.minAvailable", "must be greater than or equal to 0"},
+	{"pdb percent", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'maxUnavailable':'50'}}", 1, "spec.maxUnavailable", "a valid percent string must be a numeric string followed by an ending '%'"},
+	{"pdb over 100%", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'minAvailable':'150%'}}", 1, "spec.minAvailable", "must not be greater than 100%"},
+	{"pdb object", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'minAvailable':{'a':1}}}", 1, "spec.minAvailable", "must be of type integer or string"},
+	{"pdb eviction policy", "policy", "PodDisruptionBudget", "default", "{'metadata':{'name':'p'},'spec':{'unhealthyPodEvictionPolicy':'Never'}}", 1, "spec.unhealthyPodEvictionPolicy", "Unsupported value: \"Never\""},
+	{"quota ok", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'cpu':'1500m','memory':'1Gi','pods':'10','limits.memory':'2e9'}}}", 0, NULL, NULL},
+	{"quota bad quantity", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'cpu':'abc'}}}", 1, "spec.hard[cpu]", "quantities must match the regular expression"},
+	{"quota negative", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'pods':'-2'}}}", 1, "spec.hard[pods]", "must be greater than or equal to 0"},
+	{"quota number", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'pods':2}}}", 0, NULL, NULL},
+	{"quota negative number", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'pods':-2}}}", 1, "spec.hard[pods]", "must be greater than or equal to 0"},
+	{"quota not a quantity", "", "ResourceQuota", "default", "{'metadata':{'name':'q'},'spec':{'hard':{'pods':true}}}", 1, "spec.hard[pods]", "must be of type string"},
+
 	/* CRDs */
 	{"crd name", "apiextensions.k8s.io", "CustomResourceDefinition", "", CRD("widgets", CRD_SPEC("example.com", "Namespaced")), 1, "metadata.name", "Invalid value: \"widgets\": must be spec.names.plural+\".\"+spec.group"},
 	{"crd scope", "apiextensions.k8s.io", "CustomResourceDefinition", "", CRD("widgets.example.com", CRD_SPEC("example.com", "Global")), 1, "spec.scope", "Unsupported value: \"Global\": supported values: \"Cluster\", \"Namespaced\""},
