@@ -341,7 +341,12 @@ static void arm(struct mcs_ctl *m)
 static void on_store_event(const struct store_event *ev, void *ud)
 {
 	const char *k = ev->key;
-	if (strncmp(k, "work.karmada.io/works/", 22) == 0 || strncmp(k, "cluster.karmada.io/clusters/", 28) == 0)
+	/* Only Works that name the multicluster group (or were ours): the
+	 * others never change what this controller writes. */
+	if (strncmp(k, "cluster.karmada.io/clusters/", 28) == 0 ||
+	    (strncmp(k, "work.karmada.io/works/", 22) == 0 &&
+	     (is_ours(k) || (ev->value && strstr(ev->value, MCS_GROUP)) ||
+	      (ev->prev_value && strstr(ev->prev_value, MCS_GROUP)))))
 		arm(ud);
 }
 

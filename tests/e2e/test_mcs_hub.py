@@ -58,7 +58,7 @@ def objs(replicas):
          "metadata": {"name": "hello-import", "namespace": "default"},
          "spec": {"resourceSelectors": [{"apiVersion": "multicluster.x-k8s.io/v1alpha1", "kind": "ServiceImport",
                                          "name": "hello"}],
-                  "placement": {"clusterAffinity": {"clusterNames": ["eu"]}}}},
+                  "placement": {"clusterAffinity": {"clusterNames": ["eu", "us"]}}}},
     ]
 
 
@@ -78,9 +78,9 @@ def pod_ips(fleet, m):
                   if p.get("status", {}).get("podIP") and not p["metadata"].get("deletionTimestamp"))
 
 
-def derived(fleet):
-    """eu's derived slices: provision cluster -> sorted IPs (None: not listable)."""
-    lst = fleet.mget("eu", SLICES + "?labelSelector=kubernetes.io%2Fservice-name%3Dderived-hello")
+def derived(fleet, consumer="eu"):
+    """A consumer's derived slices: provision cluster -> sorted IPs (None: not listable)."""
+    lst = fleet.mget(consumer, SLICES + "?labelSelector=kubernetes.io%2Fservice-name%3Dderived-hello")
     if lst is None:
         return None
     out = {}
@@ -91,10 +91,10 @@ def derived(fleet):
     return out
 
 
-def settled(fleet, sources, total):
-    """eu lists exactly the endpoints of sources, each matching that
+def settled(fleet, sources, total, consumer="eu"):
+    """consumer lists exactly the endpoints of sources, each matching that
     member's pods, total of them in all."""
-    d = derived(fleet)
+    d = derived(fleet, consumer)
     if d is None or sorted(d) != sorted(sources):
         return False
     for m in sources:
@@ -114,23 +114,30 @@ def test_derived_service_and_slices_follow_scale_and_cluster_loss(fleet, tmp_pat
     for s in sl:
         assert s["addressType"] == "IPv4" and s["ports"] and s["ports"][0]["port"] == 5000
         assert all(e.get("zone") == "zone-1" for e in s["endpoints"]), s
-    # The sources do not get the derived objects; eu exports nothing.
-    for m in ("ap", "us"):
-        assert fleet.mget(m, "/api/v1/namespaces/default/services/derived-hello") is None
+    # us imports too: it gets the OTHER cluster's endpoints (ap's), never its own.
+    d = wait_for("us lists ap's endpoints", lambda: settled(fleet, ["ap"], len(pod_ips(fleet, "ap")), "us"))
+    assert set(d["ap"]) == set(derived(fleet)["ap"])
+    assert fleet.mget("ap", "/api/v1/namespaces/default/services/derived-hello") is None
 
     k("scale", "deployment", "hello", "--replicas", "4")
     wait_for("eu follows the scale to 4", lambda: settled(fleet, ["ap", "us"], 4), timeout=20)
+    k("scale", "deployment", "hello", "--replicas", "6")
+    wait_for("eu follows the scale to 6", lambda: settled(fleet, ["ap", "us"], 6), timeout=20)
+    wait_for("us follows", lambda: settled(fleet, ["ap"], len(pod_ips(fleet, "ap")), "us"))
 
     proc, log = fleet.agents.pop("ap")
     assert stop_process(proc, log) == 0
     code, _, _ = fleet.hub.request("DELETE", "/apis/cluster.karmada.io/v1alpha1/clusters/ap")
     assert code == 200
     wait_for("ap's endpoints gone from eu", lambda: sorted(derived(fleet) or {"?": 1}) == ["us"], timeout=20)
-    assert derived(fleet)["us"] == source_ips(fleet, "us")
+    # ap's share is rescheduled to us: eu follows us up to all 6 replicas.
+    wait_for("eu lists the 6 endpoints of us", lambda: settled(fleet, ["us"], 6), timeout=20)
+    wait_for("ap's endpoints gone from us", lambda: derived(fleet, "us") == {})
 
     # The import withdrawn: the derived objects leave eu.
     k("delete", "propagationpolicy", "hello-import")
     k("delete", "serviceimport", "hello")
     wait_for("derived-hello gone from eu",
              lambda: fleet.mget("eu", "/api/v1/namespaces/default/services/derived-hello") is None
-             and derived(fleet) == {}, timeout=20)
+             and derived(fleet) == {} and derived(fleet, "us") == {}, timeout=20)
+    assert fleet.mget("us", "/api/v1/namespaces/default/services/hello") is not None  # the export stays
