@@ -1,6 +1,6 @@
 /* mcs — the hub's side of multi-cluster services (Karmada's
  * ServiceExport/ServiceImport, multicluster.x-k8s.io/v1alpha1).
- * Reads the Works in karmada-es-<cluster>: a ServiceExport manifest's
+ * Owns: the Works atoll-mcs-<ns>-<name> of consumer clusters. Reads the Works in karmada-es-<cluster>: a ServiceExport manifest's
  * status carries the EndpointSlices its agent collected in that member
  * (collectedEndpoints, agent/epcollect.c); a ServiceImport manifest marks
  * its cluster a consumer. For every consumer it keeps the Work
