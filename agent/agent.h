@@ -134,6 +134,7 @@ struct slot {
 	int schema_reqs;
 	cJSON *dropped;
 	char schema_path[512];
+	cJSON *collected; /* ServiceExport: the member's EndpointSlices (epcollect.c) */
 	struct slot *wnext; /* in agent.schema_waiters */
 };
 
@@ -206,6 +207,7 @@ struct agent {
 
 	struct mschema *mschema; /* the member's OpenAPI (mschema.c) */
 	struct meshreader *meshreader; /* remote-secret reader (meshreader.c) */
+	struct epcollect *epcollect;   /* EndpointSlices of exported Services (epcollect.c) */
 	/* One schema document is fetched at a time; slots that need one
 	 * meanwhile wait here (busy, no call) for its answer. */
 	bool schema_fetching;
@@ -229,6 +231,13 @@ void mschema_free(struct agent *ag);
 struct meshreader;
 void meshreader_start(struct agent *ag);
 void meshreader_free(struct agent *ag);
+
+/* epcollect.c: reports the EndpointSlices of exported Services in the
+ * ServiceExport's manifest status (collectedEndpoints). Free after
+ * http_client_free. */
+struct epcollect;
+void epcollect_start(struct agent *ag);
+void epcollect_free(struct agent *ag);
 
 /* main.c */
 void agent_free_config(struct agent_config *c);
@@ -257,6 +266,8 @@ void works_gc_schedule(struct agent *ag);
 void works_free(struct agent *ag);
 struct work *works_find(struct agent *ag, const char *name);
 void slot_queue(struct slot *s);
+/* The slot's reported status changed (its Work is reported again). */
+void works_slot_status_changed(struct slot *s);
 /* Builds the status report entry of a Work; false if not all manifests
  * have been attempted for its generation. */
 bool works_status_of(struct work *w, struct proto_work_status *out);

@@ -590,12 +590,14 @@ int main(int argc, char **argv)
 		hub_start(&ag);
 		agent_identity_start(&ag);
 		meshreader_start(&ag);
+		epcollect_start(&ag);
 		event_base_dispatch(loop);
 	}
 	ag.stopping = true;
 	hub_stop(&ag);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	meshreader_free(&ag);
+	epcollect_free(&ag);
 	works_free(&ag);
 	mschema_free(&ag);
 	watch_free_all(&ag);

@@ -27,6 +27,12 @@ static void work_status_changed(struct work *w, struct agent *ag)
 	hub_status_dirty(ag);
 }
 
+void works_slot_status_changed(struct slot *s)
+{
+	if (s->w)
+		work_status_changed(s->w, s->ag);
+}
+
 /* ---- slots ---- */
 
 static void slot_retry_fire(evutil_socket_t fd, short what, void *arg)
@@ -43,6 +49,7 @@ static void slot_destroy(struct slot *s)
 	free(s->err);
 	cJSON_Delete(s->status);
 	cJSON_Delete(s->dropped);
+	cJSON_Delete(s->collected);
 	free(s);
 }
 
@@ -742,6 +749,9 @@ bool works_status_of(struct work *w, struct proto_work_status *out)
 			/* Fields the member's Kubernetes version does not know,
 			 * left out when applying (docs/protocol.md). */
 			cJSON_AddItemToObject(e, "droppedFields", json_dup(s->dropped));
+		if (s->collected)
+			/* ServiceExport: the member's EndpointSlices (epcollect.c) */
+			cJSON_AddItemToObject(e, "collectedEndpoints", json_dup(s->collected));
 		cJSON_AddItemToArray(out->manifest_statuses, e);
 	}
 	return true;

@@ -13,6 +13,7 @@
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "mcs.h"
 #include "meshpki.h"
 #include "meshreader.h"
 #include "render.h"
@@ -33,6 +34,7 @@ struct mesh_ctl {
 	struct event *ev, *timer;
 	bool armed;
 	cJSON *verified; /* "mesh/cluster" -> hash of (intermediate, root) that verified */
+	struct mcs_ctl *mcs; /* multi-cluster services (mcs.h) run beside the meshes */
 };
 
 static const struct kind_info *K(const char *g, const char *v, const char *k) { return kinds_find_kind(g, v, k); }
@@ -1060,6 +1062,7 @@ struct mesh_ctl *mesh_start(struct event_base *base, struct store *st, struct ob
 	store_subscribe(st, on_store_event, m);
 	store_subscribe_rollback(st, on_rollback, m);
 	arm(m);
+	m->mcs = mcs_start(base, st, objs);
 	return m;
 }
 
@@ -1074,5 +1077,6 @@ void mesh_stop(struct mesh_ctl *m)
 	if (m->timer)
 		event_free(m->timer);
 	cJSON_Delete(m->verified);
+	mcs_stop(m->mcs);
 	free(m);
 }

@@ -61,6 +61,7 @@ class Fleet:
         self.agents = {}
         self.logs = []
         self.ports = {}
+        self.sim_extra = []  # more atoll-sim options (test_mcs_hub: --zone)
 
     def start(self):
         self.hub.start()
@@ -73,6 +74,7 @@ class Fleet:
                 "--nodes", "1", "--ready-delay", "100ms", "--no-events"]
         for m in MEMBERS:
             args += ["--cluster", "%s=127.0.0.1:0" % m]
+        args += self.sim_extra
         self.sim = subprocess.Popen(args, stdout=log, stderr=log)
         txt = wait_for("atoll-sim to listen", lambda: (_read(pf) or "").count("\n") >= len(MEMBERS) - 1 and _read(pf))
         for line in txt.splitlines():
