@@ -152,7 +152,19 @@ def kubeconfig_of(secret, cluster):
     return yaml.safe_load(base64.b64decode(secret["data"][cluster]).decode())
 
 
+def ready_addresses(eps):
+    """Ready endpoint addresses of one Endpoints object (None: not there)."""
+    if not eps:
+        return 0
+    return sum(len(ss.get("addresses") or []) for ss in eps.get("subsets") or [])
+
+
 def test_remote_secrets_between_three_members(fleet, k, tmp_path):
+    # The seed's hello, divided over the three members, for the endpoint
+    # check below (what istiod's endpoint discovery would see).
+    seed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "seed")
+    k("apply", "-f", os.path.join(seed, "deployment.yaml"), "-f", os.path.join(seed, "policy-equal.yaml"))
+    k("scale", "deployment/hello", "--replicas=10")
     apply(k, MESHRS)
     want = {m: {"istio-remote-secret-" + o for o in MEMBERS if o != m} for m in MEMBERS}
     for m in MEMBERS:
@@ -182,6 +194,23 @@ def test_remote_secrets_between_three_members(fleet, k, tmp_path):
             assert code == 403, st
             assert call(server, "/apis/apps/v1/deployments", tok)[0] == 403
     assert all(len(t) == 1 for t in tokens.values())  # one reader token per cluster, the same in both copies
+    # Through the remote secrets each cluster sees hello's endpoints in the
+    # other two; with its own they add up to the replicas the hub placed.
+    def placed():
+        code, rb, _ = fleet.hub.get("/apis/work.karmada.io/v1alpha2/namespaces/default/resourcebindings/hello-deployment")
+        return code == 200 and sum(c.get("replicas", 0) for c in rb["spec"].get("clusters", []))
+    wait_for("hello placed", lambda: placed() == 10, timeout=30)
+    for m in MEMBERS:
+        def seen(m=m):
+            total = ready_addresses(fleet.mget(m, "/api/v1/namespaces/default/endpoints/hello"))
+            for name, sec in remote_secrets(fleet, m).items():
+                other = name[len("istio-remote-secret-"):]
+                kc = kubeconfig_of(sec, other)
+                code, eps = call(kc["clusters"][0]["cluster"]["server"], "/api/v1/namespaces/default/endpoints/hello",
+                                 kc["users"][0]["user"]["token"])
+                total += ready_addresses(eps) if code == 200 else 0
+            return total
+        wait_for("hello's endpoints seen from " + m + " add up to 10", lambda: seen() == 10, timeout=30)
     # Mesh status: the remote secrets each cluster holds.
     st = wait_for("status lists the remote secrets", lambda: {
         c["name"]: set(c.get("remoteSecrets", [])) for c in mesh(fleet, "meshrs")["status"]["clusters"]} == want
