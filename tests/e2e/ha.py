@@ -2,14 +2,12 @@
 loopback ports, N hubs sharing one prefix with a short leader Lease, one
 atoll-sim process serving three members (eu, ap, us) and an agent per
 member that knows every hub. Used by test_ha.py and tests/tools/chaos_ha.py."""
-import json
 import os
 import subprocess
-import time
-import urllib.error
-import urllib.request
 
-from conftest import BIN, Hub, free_port, stop_process
+import conftest
+from conftest import BIN, LOOKUP_ERRORS, Hub, SimFleet, free_port, stop_process
+from conftest import read_stripped as _read
 from etcd import EtcdCluster
 
 MEMBERS = (("eu", "eu-west"), ("ap", "ap-south"), ("us", "us-east"))
@@ -18,26 +16,9 @@ LEASE_API = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/atoll-co
 
 
 def wait_for(what, fn, timeout=20.0, interval=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (KeyError, TypeError, IndexError, ValueError, OSError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
+    """conftest.wait_for with this file's default timeout; a missing field or
+    a hub that does not answer (OSError) counts as "not yet"."""
+    return conftest.wait_for(what, fn, timeout=timeout, interval=interval, ignore=LOOKUP_ERRORS + (OSError,))
 
 
 class HAFleet:
@@ -125,20 +106,9 @@ class HAFleet:
                 return h
         return None
 
-    def member(self, name, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.ports[name], path), data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def mget(self, name, path):
-        code, o = self.member(name, "GET", path)
-        return o if code == 200 else None
+    # requests to a member's simulated API, as SimFleet makes them
+    member = SimFleet.member
+    mget = SimFleet.mget
 
     def stop(self):
         rcs = {}

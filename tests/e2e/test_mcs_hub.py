@@ -5,30 +5,19 @@ EndpointSlices of the exported Service; the hub gives eu the derived
 Service `derived-hello` and one EndpointSlice per source cluster listing
 that cluster's pod IPs. They follow a scale from 10 to 4 and a cluster
 taken away (its agent stopped, its Cluster deleted)."""
-import json
 
 import pytest
 import yaml
 
 from conftest import make_kubectl, stop_process
-from test_mesh import KUBECTL_VERSION, Fleet, wait_for
+from test_mesh import KUBECTL_VERSION, run_fleet, wait_for
 
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
 
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    f = Fleet(str(tmp_path_factory.mktemp("mcshub")))
-    f.sim_extra = ["--zone", "zone-1"]
-    try:
-        f.start()
-        yield f
-    except Exception:
-        print(f.all_logs()[-6000:])
-        raise
-    finally:
-        rcs = f.stop()
-    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r" % (rcs,)
+    yield from run_fleet(tmp_path_factory, "mcshub", ["--zone", "zone-1"])
 
 
 def objs(replicas):

@@ -20,7 +20,9 @@ import time
 
 import pytest
 
-from conftest import BIN, Hub, make_kubectl, stop_process
+import conftest
+from conftest import BIN, LOOKUP_ERRORS, Hub, cluster_ready_status, make_kubectl, stop_process
+from conftest import read_stripped as _read
 
 KUBECTL_VERSION = "1.32"
 MEMBERS = {"ap": "asia", "us": "america", "eu": "europe"}
@@ -30,26 +32,8 @@ CACERTS = "/api/v1/namespaces/istio-system/secrets/cacerts"
 
 
 def wait_for(what, fn, timeout=15.0, interval=0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (KeyError, TypeError, IndexError, ValueError) as e:
-            last = e
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
+    """conftest.wait_for with this file's default timeout, a missing field counting as "not yet"."""
+    return conftest.wait_for(what, fn, timeout=timeout, interval=interval, ignore=LOOKUP_ERRORS)
 
 
 class Fleet:
@@ -96,11 +80,7 @@ class Fleet:
         return self
 
     def ready(self, name):
-        code, c, _ = self.hub.get(CLUSTER_API + "/" + name)
-        for cond in (c or {}).get("status", {}).get("conditions", []) if code == 200 else []:
-            if cond.get("type") == "Ready":
-                return cond.get("status")
-        return None
+        return cluster_ready_status(self.hub, name)
 
     def stop(self):
         rcs = [stop_process(p, log) for p, log in self.agents.values()]
@@ -141,9 +121,12 @@ class Fleet:
         return "\n".join(out)
 
 
-@pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
-    f = Fleet(str(tmp_path_factory.mktemp("mesh")))
+def run_fleet(tmp_path_factory, name, sim_extra=()):
+    """Body of a module-scoped fleet fixture (`yield from run_fleet(...)`): a
+    started Fleet in a fresh directory; its logs printed if it fails; every
+    process must stop cleanly."""
+    f = Fleet(str(tmp_path_factory.mktemp(name)))
+    f.sim_extra = list(sim_extra)
     try:
         f.start()
         yield f
@@ -153,6 +136,11 @@ def fleet(tmp_path_factory):
     finally:
         rcs = f.stop()
     assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r" % (rcs,)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    yield from run_fleet(tmp_path_factory, "mesh")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import make_kubectl, stop_process
-from test_mesh import KUBECTL_VERSION, MEMBERS, Fleet, apply, mesh, wait_for
+from test_mesh import KUBECTL_VERSION, MEMBERS, apply, mesh, run_fleet, wait_for
 
 RS_LABEL = "istio/multiCluster"
 
@@ -33,16 +33,7 @@ def call(server, path, token, method="GET", body=None):
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    f = Fleet(str(tmp_path_factory.mktemp("remotesecret")))
-    try:
-        f.start()
-        yield f
-    except Exception:
-        print(f.all_logs()[-6000:])
-        raise
-    finally:
-        rcs = f.stop()
-    assert all(rc == 0 for rc in rcs), "a process did not stop cleanly: %r" % (rcs,)
+    yield from run_fleet(tmp_path_factory, "remotesecret")
 
 
 @pytest.fixture
