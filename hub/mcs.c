@@ -28,12 +28,7 @@ static const struct kind_info *K(const char *g, const char *v, const char *k) { 
 
 static cJSON *get_obj(struct mcs_ctl *m, const struct kind_info *k, const char *ns, const char *name)
 {
-	char key[1024], *raw = NULL;
-	if (store_get(m->st, obj_key(key, sizeof key, k, ns, name), &raw, NULL) != STORE_OK)
-		return NULL;
-	cJSON *o = cJSON_Parse(raw);
-	free(raw);
-	return o;
+	return obj_get_stored(m->st, k, ns, name);
 }
 
 static bool is_ours(const char *key)
@@ -45,13 +40,9 @@ static bool is_ours(const char *key)
 /* Works that name the multicluster group, and this controller's own. */
 static int list_work(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
-	(void)rev;
 	if (!is_ours(key) && !memmem(value, len, MCS_GROUP, strlen(MCS_GROUP)))
 		return 0;
-	cJSON *o = cJSON_ParseWithLength(value, len);
-	if (o)
-		cJSON_AddItemToArray((cJSON *)ud, o);
-	return 0;
+	return obj_list_append(key, value, len, rev, ud);
 }
 
 static const char *cluster_of(const cJSON *w)

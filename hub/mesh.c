@@ -47,26 +47,13 @@ static const struct kind_info *K(const char *g, const char *v, const char *k) { 
 
 static cJSON *get_obj(struct mesh_ctl *m, const struct kind_info *k, const char *ns, const char *name)
 {
-	char key[1024], *raw = NULL;
-	if (store_get(m->st, obj_key(key, sizeof key, k, ns, name), &raw, NULL) != STORE_OK)
-		return NULL;
-	cJSON *o = cJSON_Parse(raw);
-	free(raw);
-	return o;
-}
-
-static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
-{
-	cJSON *o = cJSON_ParseWithLength(value, len);
-	if (o)
-		cJSON_AddItemToArray((cJSON *)ud, o);
-	return 0;
+	return obj_get_stored(m->st, k, ns, name);
 }
 
 static cJSON *list_prefix(struct mesh_ctl *m, const char *prefix)
 {
 	cJSON *arr = cJSON_CreateArray();
-	store_list(m->st, prefix, list_item, arr, NULL);
+	store_list(m->st, prefix, obj_list_append, arr, NULL);
 	return arr;
 }
 
@@ -75,7 +62,7 @@ static int list_mesh_work(const char *key, const char *value, size_t len, long l
 {
 	const char *slash = strrchr(key, '/');
 	if (slash && strncmp(slash + 1, "atoll-mesh", 10) == 0)
-		return list_item(key, value, len, rev, ud);
+		return obj_list_append(key, value, len, rev, ud);
 	return 0;
 }
 

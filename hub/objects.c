@@ -908,3 +908,23 @@ int obj_delete(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 	*out = last;
 	return 0;
 }
+
+cJSON *obj_get_stored(struct store *st, const struct kind_info *k, const char *ns, const char *name)
+{
+	char key[1024], *raw = NULL;
+	if (store_get(st, obj_key(key, sizeof key, k, ns, name), &raw, NULL) != STORE_OK)
+		return NULL;
+	cJSON *o = cJSON_Parse(raw);
+	free(raw);
+	return o;
+}
+
+int obj_list_append(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	(void)key;
+	(void)rev;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (o)
+		cJSON_AddItemToArray((cJSON *)ud, o);
+	return 0;
+}

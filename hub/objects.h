@@ -85,4 +85,12 @@ cJSON *obj_scale_of(const struct kind_info *k, const cJSON *obj);
 /* Key of an object in the store. */
 const char *obj_key(char *buf, size_t len, const struct kind_info *k, const char *ns, const char *name);
 
+/* The stored object k ns/name parsed (the caller deletes it); NULL when it is
+ * missing, unreadable or not JSON. */
+cJSON *obj_get_stored(struct store *st, const struct kind_info *k, const char *ns, const char *name);
+
+/* A store_list callback: parses each value and appends it to the cJSON array
+ * ud; values that are not JSON are skipped. */
+int obj_list_append(const char *key, const char *value, size_t len, long long rev, void *ud);
+
 #endif
