@@ -24,6 +24,7 @@
 #include "jsonutil.h"
 #include "testutil.h"
 #include "objects.h"
+#include "objtest.h"
 #include "render.h"
 
 struct fx {
@@ -36,27 +37,12 @@ static const struct kind_info *K(const char *g, const char *v, const char *k) { 
 
 static void create(struct fx *f, const struct kind_info *k, const char *ns, const char *json)
 {
-	cJSON *o = jq(json);
-	char *out = NULL;
-	struct api_error e = {0};
-	if (obj_create(&f->objs, k, ns, o, false, &out, &e) != 0)
-		print_error("create %s: %s\n", k->kind, e.message);
-	assert_null(e.reason[0] ? e.reason : NULL);
-	free(out);
-	cJSON_Delete(o);
+	obj_create_ok(&f->objs, k, ns, json);
 }
 
 static cJSON *get(struct fx *f, const struct kind_info *k, const char *ns, const char *name)
 {
-	char *out = NULL;
-	struct api_error e = {0};
-	if (obj_get(&f->objs, k, ns, name, &out, &e) != 0) {
-		api_error_clear(&e);
-		return NULL;
-	}
-	cJSON *o = cJSON_Parse(out);
-	free(out);
-	return o;
+	return obj_get_json(&f->objs, k, ns, name);
 }
 
 /* Drains the queue; a write loop would never return, so bound it. */
