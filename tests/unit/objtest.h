@@ -1,12 +1,37 @@
 /* objtest — helpers for unit tests that drive an obj_ctx (hub/objects.h) on
  * a temporary store. Owns: nothing (header only, like testutil.h);
  * obj_create_ok() fails the test when the create fails, obj_get_json()
- * returns a new cJSON the caller deletes. */
+ * returns a new cJSON the caller deletes; obj_test_open() makes a temporary
+ * directory with an SQLite store in it, obj_test_close() removes both. */
 #ifndef ATOLL_OBJTEST_H
 #define ATOLL_OBJTEST_H
 
+#include <stdio.h>
+
 #include "objects.h"
 #include "testutil.h"
+
+/* dir (at least 64 bytes) becomes a new /tmp/atoll-test-<name>-XXXXXX
+ * holding objs->store; the kinds are loaded. */
+static inline void obj_test_open(char *dir, size_t len, const char *name, struct obj_ctx *objs)
+{
+	snprintf(dir, len, "/tmp/atoll-test-%s-XXXXXX", name);
+	assert_non_null(mkdtemp(dir));
+	char err[256];
+	objs->store = store_open_sqlite(dir, err, sizeof err);
+	assert_non_null(objs->store);
+	kinds_init();
+}
+
+/* Closes objs->store, removes dir and unloads the kinds. */
+static inline void obj_test_close(const char *dir, struct obj_ctx *objs)
+{
+	store_close(objs->store);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	kinds_shutdown();
+}
 
 /* Creates k from JSON written with ' for " (see jq) in namespace ns. */
 static inline void obj_create_ok(struct obj_ctx *objs, const struct kind_info *k, const char *ns, const char *json)

@@ -57,12 +57,7 @@ static int settle(struct fx *f)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/atoll-test-controller-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char err[256];
-	f->objs.store = store_open_sqlite(f->dir, err, sizeof err);
-	assert_non_null(f->objs.store);
-	kinds_init();
+	obj_test_open(f->dir, sizeof f->dir, "controller", &f->objs);
 	create(f, K("", "v1", "Namespace"), "", "{'metadata':{'name':'default'}}");
 	f->ctl = controller_start(NULL, f->objs.store, &f->objs);
 	static const char *const cl[][2] = {{"eu", "eu-west"}, {"ap", "ap-south"}, {"us", "us-west"}};
@@ -84,11 +79,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	controller_stop(f->ctl);
-	store_close(f->objs.store);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	kinds_shutdown();
+	obj_test_close(f->dir, &f->objs);
 	free(f);
 	return 0;
 }

@@ -103,12 +103,7 @@ static void import_work(struct fx *f, const char *cluster)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/atoll-test-mcs-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char err[256];
-	f->objs.store = store_open_sqlite(f->dir, err, sizeof err);
-	assert_non_null(f->objs.store);
-	kinds_init();
+	obj_test_open(f->dir, sizeof f->dir, "mcs", &f->objs);
 	static const char *const cl[] = {"ap", "us", "eu"};
 	for (int i = 0; i < 3; i++) {
 		char buf[256];
@@ -127,11 +122,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	mcs_stop(f->mcs);
-	store_close(f->objs.store);
-	char cmd[512];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
-	kinds_shutdown();
+	obj_test_close(f->dir, &f->objs);
 	free(f);
 	return 0;
 }
