@@ -77,7 +77,9 @@ def members_mode(n, timeout):
         if c == 200:
             print("atoll-mesh Work of %s: %d bytes, %d manifests" % (
                 names[0], len(json.dumps(w)), len(w["spec"]["workload"]["manifests"])))
-        print("hub RSS before %d KiB, after %d KiB, peak (polled) %d KiB" % (rss0, rss1, peak), flush=True)
+        time.sleep(10)
+        print("hub RSS before %d KiB, after %d KiB, peak (polled) %d KiB, 10 s later %d KiB" % (
+            rss0, rss1, peak, rss_kib(f.hub.proc.pid)), flush=True)
     finally:
         if f is not None and getattr(f, "hub", None) is not None:
             f.close()
