@@ -37,6 +37,7 @@ def members_mode(n, timeout):
         time.sleep(2)
         rss0 = rss_kib(f.hub.proc.pid)
         peak = rss0
+        rv0 = int(f.hub.get("/apis/work.karmada.io/v1alpha1/works?limit=1")[1]["metadata"]["resourceVersion"])
         t0 = time.time()
         c, b, _ = f.hub.request("POST", "/apis/mesh.atoll.io/v1alpha1/meshes",
                                 {"apiVersion": "mesh.atoll.io/v1alpha1", "kind": "Mesh", "metadata": {"name": "big"},
@@ -65,6 +66,8 @@ def members_mode(n, timeout):
                     time.time() - t0, len(cacerts), n, len(done), n, n - 1, rss_kib(f.hub.proc.pid)), flush=True)
             time.sleep(0.1)
         rss1 = rss_kib(f.hub.proc.pid)
+        rv1 = int(f.hub.get("/apis/work.karmada.io/v1alpha1/works?limit=1")[1]["metadata"]["resourceVersion"])
+        print("hub revisions written meanwhile (every kind): %d" % (rv1 - rv0))
         print("clusters %d: every cacerts at %s s, every remote secret at %s s (%d/%d members complete)" % (
             n, "%.2f" % max(cacerts.values()) if len(cacerts) == n else "—(%d/%d)" % (len(cacerts), n),
             "%.2f" % max(done.values()) if len(done) == n else "—", len(done), n))
