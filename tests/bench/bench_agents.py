@@ -171,6 +171,20 @@ class Watcher:
                 self.p.wait()
 
 
+def etcd_probe(etcd):
+    """etcd's revision and its WAL fsync count and total seconds (the
+    client port serves /metrics)."""
+    rev = int(etcd.call("/v3/kv/range", {"key": "AA=="})["header"]["revision"])
+    cnt = tot = 0.0
+    with urllib.request.urlopen(etcd.urls[0] + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("etcd_disk_wal_fsync_duration_seconds_count"):
+                cnt = float(line.split()[-1])
+            elif line.startswith("etcd_disk_wal_fsync_duration_seconds_sum"):
+                tot = float(line.split()[-1])
+    return rev, cnt, tot
+
+
 def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_extra, store="sqlite"):
     work = tempfile.mkdtemp(prefix="atoll-bench-agents-")
     procs = []
@@ -346,6 +360,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         hub0, sim0 = proc_stat(hub_p.pid), sum(proc_stat(p.pid) for p in sims)
         etcd_pids = [p.pid for p in etcd.procs] if etcd else []
         etcd0 = sum(proc_stat(pid) for pid in etcd_pids)
+        probe0 = etcd_probe(etcd) if etcd else None
         mine = [hub_p.pid, watcher.p.pid, os.getpid()] + [p.pid for p in sims] + [p.pid for p in agents] + etcd_pids
         mine0, mach0 = sum(proc_stat(pid) for pid in mine), cpu_busy()
         start = time.monotonic()
@@ -380,6 +395,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
         hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, sum(proc_stat(p.pid) for p in sims) - sim0
         etcd_ticks = sum(proc_stat(pid) for pid in etcd_pids) - etcd0
+        probe1 = etcd_probe(etcd) if etcd else None
         mach1 = cpu_busy()
         mine_ticks = sum(proc_stat(pid) for pid in mine) - mine0
         ncpu = os.cpu_count() or 1
@@ -415,6 +431,10 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             "hub_busy_cpu_pct": 100.0 * hub_ticks / hz / busy_s,
             "sim_busy_cpu_pct": 100.0 * sim_ticks / hz / busy_s,
             "etcd_busy_cpu_pct": 100.0 * etcd_ticks / hz / busy_s if etcd else None,
+            # etcd revisions (= write Txns) per round and WAL fsyncs during the rounds.
+            "etcd_revs_per_round": (probe1[0] - probe0[0]) / rounds if etcd else None,
+            "etcd_fsyncs": probe1[1] - probe0[1] if etcd else None,
+            "etcd_fsync_mean_ms": 1000.0 * (probe1[2] - probe0[2]) / max(1, probe1[1] - probe0[1]) if etcd else None,
             "watch_errors": watcher.errors[:10],
             # CPU the rest of the machine used during the rounds (% of one core; other users' work).
             "other_cpu_pct": max(0.0, other_cpu),
@@ -507,7 +527,9 @@ def main():
                   r["agent_idle_cpu_pct_max"], r["agent_busy_cpu_pct_median"], r["agent_busy_cpu_pct_max"],
                   r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"], r["sims"]), flush=True)
         if r["etcd_busy_cpu_pct"] is not None:
-            print("              etcd %.0f%% of a core during rounds" % r["etcd_busy_cpu_pct"])
+            print("              etcd %.0f%% of a core during rounds; %.1f etcd revisions (write Txns) per round; "
+                  "%d WAL fsyncs, mean %.2f ms" % (r["etcd_busy_cpu_pct"], r["etcd_revs_per_round"],
+                                                    r["etcd_fsyncs"], r["etcd_fsync_mean_ms"]))
         print("              other processes on the machine used %.0f%% of a core during the rounds (%d cores)" % (
             r["other_cpu_pct"], os.cpu_count() or 1))
         if r["watch_errors"]:
