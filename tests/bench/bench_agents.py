@@ -17,7 +17,9 @@ member the delivery (long-poll answers, agents, members' server-side
 apply, their watches). --hub-watch adds a watch of every Work on the hub
 (when all N were seen). Also: agent RSS (VmRSS, PSS) and CPU while idle
 and while the rounds run, and the CPU of the hub and the simulator(s)
-during the rounds. Prints figures; not a pass/fail test. 127.0.0.1 only
+during the rounds. --store etcd: the hub keeps its objects in one etcd
+member (Debian's /usr/bin/etcd, started by tests/e2e/etcd.py in a directory
+beside the hub's data dir, so on the same file system) instead of SQLite. Prints figures; not a pass/fail test. 127.0.0.1 only
 (every port picked by the kernel: port 0 + port files); stops everything
 it starts, also on errors, SIGINT and SIGTERM."""
 import argparse
@@ -169,11 +171,26 @@ class Watcher:
                 self.p.wait()
 
 
-def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_extra):
+def etcd_probe(etcd):
+    """etcd's revision and its WAL fsync count and total seconds (the
+    client port serves /metrics)."""
+    rev = int(etcd.call("/v3/kv/range", {"key": "AA=="})["header"]["revision"])
+    cnt = tot = 0.0
+    with urllib.request.urlopen(etcd.urls[0] + "/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("etcd_disk_wal_fsync_duration_seconds_count"):
+                cnt = float(line.split()[-1])
+            elif line.startswith("etcd_disk_wal_fsync_duration_seconds_sum"):
+                tot = float(line.split()[-1])
+    return rev, cnt, tot
+
+
+def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_extra, store="sqlite"):
     work = tempfile.mkdtemp(prefix="atoll-bench-agents-")
     procs = []
     logs = []
     watcher = None
+    etcd = None
 
     def spawn(name, argv, **kw):
         lf = open(os.path.join(work, name + ".log"), "wb")
@@ -218,11 +235,20 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
     try:
         hub_data = os.path.join(hub_dir or work, os.path.basename(work) + "-hub")
         hub_pf = os.path.join(work, "hub.port")
+        store_args = []
+        if store == "etcd":
+            sys.path.insert(0, os.path.join(HERE, "../e2e"))
+            from etcd import EtcdCluster
+            try:
+                etcd = EtcdCluster(os.path.join(hub_dir or work, os.path.basename(work) + "-etcd")).start()
+            except RuntimeError as e:
+                fail("etcd did not start: %s" % e)
+            store_args = etcd.hub_args()
         # Every agent connects from 127.0.0.1: lift the per-address quota
         # (256 established connections) so that hundreds of agents fit.
         hub_p = spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", hub_data,
                               "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", "warn",
-                              "--max-connections-per-client", "100000"])
+                              "--max-connections-per-client", "100000"] + store_args)
         hport = wait("the hub's port file", lambda: read_ports(hub_pf).get(""), 30)
         hub = "http://127.0.0.1:%d" % hport
         wait("the hub's /readyz", lambda: _ok(hub + "/readyz"), 30)
@@ -332,7 +358,10 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         lat, lat_send, first, render, deliver, work_first, acks = [], [], [], [], [], [], []
         t0 = {p.pid: proc_stat(p.pid) for p in agents}
         hub0, sim0 = proc_stat(hub_p.pid), sum(proc_stat(p.pid) for p in sims)
-        mine = [hub_p.pid, watcher.p.pid, os.getpid()] + [p.pid for p in sims] + [p.pid for p in agents]
+        etcd_pids = [p.pid for p in etcd.procs] if etcd else []
+        etcd0 = sum(proc_stat(pid) for pid in etcd_pids)
+        probe0 = etcd_probe(etcd) if etcd else None
+        mine = [hub_p.pid, watcher.p.pid, os.getpid()] + [p.pid for p in sims] + [p.pid for p in agents] + etcd_pids
         mine0, mach0 = sum(proc_stat(pid) for pid in mine), cpu_busy()
         start = time.monotonic()
         for i in range(1, rounds + 1):
@@ -365,6 +394,8 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         busy_s = time.monotonic() - start
         busy_ticks = [proc_stat(p.pid) - t0[p.pid] for p in agents]
         hub_ticks, sim_ticks = proc_stat(hub_p.pid) - hub0, sum(proc_stat(p.pid) for p in sims) - sim0
+        etcd_ticks = sum(proc_stat(pid) for pid in etcd_pids) - etcd0
+        probe1 = etcd_probe(etcd) if etcd else None
         mach1 = cpu_busy()
         mine_ticks = sum(proc_stat(pid) for pid in mine) - mine0
         ncpu = os.cpu_count() or 1
@@ -373,7 +404,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         conn.close()
         hz = os.sysconf("SC_CLK_TCK")
         res = {
-            "clusters": n, "rounds": rounds, "sims": k, "gap_s": gap, "join_s": join_s, "rounds_s": busy_s,
+            "store": store, "clusters": n, "rounds": rounds, "sims": k, "gap_s": gap, "join_s": join_s, "rounds_s": busy_s,
             "loadavg_before": load_before,
             "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
             "from_send_p50_ms": pct(lat_send, 50), "from_send_p90_ms": pct(lat_send, 90),
@@ -399,6 +430,11 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             "agents_busy_cpu_pct_sum": 100.0 * sum(busy_ticks) / hz / busy_s,
             "hub_busy_cpu_pct": 100.0 * hub_ticks / hz / busy_s,
             "sim_busy_cpu_pct": 100.0 * sim_ticks / hz / busy_s,
+            "etcd_busy_cpu_pct": 100.0 * etcd_ticks / hz / busy_s if etcd else None,
+            # etcd revisions (= write Txns) per round and WAL fsyncs during the rounds.
+            "etcd_revs_per_round": (probe1[0] - probe0[0]) / rounds if etcd else None,
+            "etcd_fsyncs": probe1[1] - probe0[1] if etcd else None,
+            "etcd_fsync_mean_ms": 1000.0 * (probe1[2] - probe0[2]) / max(1, probe1[1] - probe0[1]) if etcd else None,
             "watch_errors": watcher.errors[:10],
             # CPU the rest of the machine used during the rounds (% of one core; other users' work).
             "other_cpu_pct": max(0.0, other_cpu),
@@ -417,6 +453,8 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if etcd:
+            etcd.stop()
         for lf in logs:
             lf.close()
         if keep:
@@ -425,6 +463,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             shutil.rmtree(work, ignore_errors=True)
             if hub_dir:
                 shutil.rmtree(os.path.join(hub_dir, os.path.basename(work) + "-hub"), ignore_errors=True)
+                shutil.rmtree(os.path.join(hub_dir, os.path.basename(work) + "-etcd"), ignore_errors=True)
 
 
 def main():
@@ -442,6 +481,9 @@ def main():
                     help="seconds of pause before each write (default 0: each write follows the last one's arrival)")
     ap.add_argument("--hub-dir", help="parent of the hub's data directory (default: the working directory in $TMPDIR; "
                     "the hub fsyncs each commit, so the file system matters)")
+    ap.add_argument("--store", choices=("sqlite", "etcd"), default="sqlite",
+                    help="the hub's store (default sqlite); etcd: one etcd member (/usr/bin/etcd) started beside "
+                    "the hub's data dir, the hub run with --store etcd")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the working directory (logs)")
     a = ap.parse_args()
@@ -459,13 +501,13 @@ def main():
     out = []
     for n in [int(x) for x in a.clusters.split(",")]:
         try:
-            r = run(n, a.rounds, bindir, a.keep, a.idle, a.gap, a.hub_dir, a.sims, a.hub_watch, [])
+            r = run(n, a.rounds, bindir, a.keep, a.idle, a.gap, a.hub_dir, a.sims, a.hub_watch, [], a.store)
         except BenchError as e:
             sys.exit(str(e))
         out.append(r)
-        print("%3d clusters: write -> applied in every member p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms"
+        print("%3d clusters (%s): write -> applied in every member p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.2f ms"
               "  (first member p50 %.2f ms; %d agents Ready in %.1f s; load before %s)" % (
-                  n, r["p50_ms"], r["p90_ms"], r["p99_ms"], r["max_ms"], r["first_member_p50_ms"], n, r["join_s"],
+                  n, r["store"], r["p50_ms"], r["p90_ms"], r["p99_ms"], r["max_ms"], r["first_member_p50_ms"], n, r["join_s"],
                   " ".join(r["loadavg_before"])))
         print("              from sending the write: p50 %.2f p90 %.2f p99 %.2f max %.2f ms; the write's answer "
               "took p50 %.2f p90 %.2f p99 %.2f ms" % (r["from_send_p50_ms"], r["from_send_p90_ms"],
@@ -484,6 +526,10 @@ def main():
                   r["agent_rss_kib_max_after"], r["agent_pss_kib_median_after"], r["agent_idle_cpu_pct_median"],
                   r["agent_idle_cpu_pct_max"], r["agent_busy_cpu_pct_median"], r["agent_busy_cpu_pct_max"],
                   r["agents_busy_cpu_pct_sum"], r["hub_busy_cpu_pct"], r["sim_busy_cpu_pct"], r["sims"]), flush=True)
+        if r["etcd_busy_cpu_pct"] is not None:
+            print("              etcd %.0f%% of a core during rounds; %.1f etcd revisions (write Txns) per round; "
+                  "%d WAL fsyncs, mean %.2f ms" % (r["etcd_busy_cpu_pct"], r["etcd_revs_per_round"],
+                                                    r["etcd_fsyncs"], r["etcd_fsync_mean_ms"]))
         print("              other processes on the machine used %.0f%% of a core during the rounds (%d cores)" % (
             r["other_cpu_pct"], os.cpu_count() or 1))
         if r["watch_errors"]:
