@@ -13,7 +13,7 @@
  *    evicted cluster's Work stays until the new placement is healthy or the
  *    grace period ends (purgeMode Gracefully), goes at once (Directly) or
  *    stays (Never); the cluster is kept out of the placement meanwhile
- *    (scheduler.h schedule_evicting);
+ *    (scheduler.h schedule_full);
  *  - the default NoExecute tolerations Karmada's webhook adds to policies
  *    (not-ready and unreachable, 300 s);
  *  - how a cluster whose Ready is not True shows in a binding's status: its

@@ -1510,19 +1510,6 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, false, out);
 }
 
-int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
-		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
-		      struct sched_result *out)
-{
-	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, eviction_tasks, false, out);
-}
-
-int schedule_mode(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
-		  bool workload_has_replicas, const cJSON *previous, bool fresh, struct sched_result *out)
-{
-	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, fresh, out);
-}
-
 int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 		  bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
 		  struct sched_result *out)

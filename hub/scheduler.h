@@ -40,23 +40,18 @@ struct sched_result {
  * initialised and must be released with sched_result_free. */
 int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 	     bool workload_has_replicas, const cJSON *previous, struct sched_result *out);
-/* schedule() for a binding under eviction: clusters named by
- * eviction_tasks (spec.gracefulEvictionTasks[].fromCluster) are filtered
- * out, as Karmada's ClusterEviction plugin does. A cluster in previous is
- * kept whatever its taints (Karmada's TaintToleration skips it: NoSchedule
- * only keeps new placements away; NoExecute is the taint manager's). */
-int schedule_evicting(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
-		      bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks,
-		      struct sched_result *out);
-/* The same, in Karmada's Fresh assignment mode when fresh is true (the
- * binding's spec.rescheduleTriggeredAt is newer than its
- * status.lastScheduledTime): dynamic weight and Aggregated place every
- * replica again, counting the replicas a cluster runs now as available,
- * instead of keeping the previous result and dividing only the difference.
- * Duplicated and static weight never depend on the previous result. */
-int schedule_mode(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
-		  bool workload_has_replicas, const cJSON *previous, bool fresh, struct sched_result *out);
-/* Both: eviction_tasks as schedule_evicting, fresh as schedule_mode. */
+/* schedule() with two more inputs.
+ * eviction_tasks (spec.gracefulEvictionTasks, or NULL): the clusters they
+ * name (fromCluster) are filtered out, as Karmada's ClusterEviction plugin
+ * does. A cluster in previous is kept whatever its taints (Karmada's
+ * TaintToleration skips it: NoSchedule only keeps new placements away;
+ * NoExecute is the taint manager's).
+ * fresh: Karmada's Fresh assignment mode (the binding's
+ * spec.rescheduleTriggeredAt is newer than its status.lastScheduledTime):
+ * dynamic weight and Aggregated place every replica again, counting the
+ * replicas a cluster runs now as available, instead of keeping the previous
+ * result and dividing only the difference. Duplicated and static weight
+ * never depend on the previous result. */
 int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 		  bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
 		  struct sched_result *out);

@@ -176,19 +176,6 @@ void store_notify_rollback(struct store *s);
 /* For backends: tell in-transaction / committed subscribers. */
 void store_notify(struct store *s, const struct store_event *ev);
 void store_notify_committed(struct store *s, const struct store_event *ev);
-/* For backends: a write of an open batch, told to committed subscribers at
- * the commit (strings owned). */
-struct store_pending {
-	long long rev;
-	enum store_event_type type;
-	char *key, *value, *prev;
-};
-/* Takes the batch's writes (*pend, *n, *cap) off first (a subscriber must
- * not write, but if one did, its write would start the next batch), tells
- * each to the committed subscribers in order and frees them. */
-void store_pending_deliver(struct store *s, struct store_pending **pend, int *n, int *cap);
-/* Frees n pending writes and the array. */
-void store_pending_free(struct store_pending *p, int n);
 /* Turns on group commit: writes join one batch until store_commit();
  * on_open(s, ud) is called when a write opens a new batch. */
 void store_set_batching(struct store *s, store_batch_fn on_open, void *ud);

@@ -21,6 +21,43 @@
 
 /* A change waiting for its batch's commit before committed subscribers
  * hear of it. */
+/* A write of an open batch, told to committed subscribers at the commit
+ * (strings owned). */
+struct store_pending {
+	long long rev;
+	enum store_event_type type;
+	char *key, *value, *prev;
+};
+
+/* Frees n pending writes and the array. */
+static void store_pending_free(struct store_pending *p, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(p[i].key);
+		free(p[i].value);
+		free(p[i].prev);
+	}
+	free(p);
+}
+
+/* Takes the batch's writes (*pend, *n, *cap) off first (a subscriber must
+ * not write, but if one did, its write would start the next batch), tells
+ * each to the committed subscribers in order and frees them. */
+static void store_pending_deliver(struct store *s, struct store_pending **pend, int *n, int *cap)
+{
+	struct store_pending *p = *pend;
+	int np = *n;
+	*pend = NULL;
+	*n = *cap = 0;
+	for (int i = 0; i < np; i++) {
+		struct store_event_cache cache = {0};
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+		store_notify_committed(s, &ev);
+		store_event_cache_clear(&cache);
+	}
+	store_pending_free(p, np);
+}
+
 struct sqlite_store {
 	struct store base;
 	sqlite3 *db;
@@ -620,31 +657,6 @@ void store_notify(struct store *s, const struct store_event *ev)
 {
 	for (int i = 0; i < s->nsubs; i++)
 		s->subs[i].fn(ev, s->subs[i].ud);
-}
-
-void store_pending_free(struct store_pending *p, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(p[i].key);
-		free(p[i].value);
-		free(p[i].prev);
-	}
-	free(p);
-}
-
-void store_pending_deliver(struct store *s, struct store_pending **pend, int *n, int *cap)
-{
-	struct store_pending *p = *pend;
-	int np = *n;
-	*pend = NULL;
-	*n = *cap = 0;
-	for (int i = 0; i < np; i++) {
-		struct store_event_cache cache = {0};
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
-		store_notify_committed(s, &ev);
-		store_event_cache_clear(&cache);
-	}
-	store_pending_free(p, np);
 }
 
 void store_notify_committed(struct store *s, const struct store_event *ev)

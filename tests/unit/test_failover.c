@@ -386,20 +386,20 @@ static void test_scheduler_taints_and_evictions(void **state)
 	cJSON *wl = jq("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'w','uid':''},'spec':{'replicas':6}}");
 	struct sched_result r;
 	cJSON *prev = jq("[{'name':'m1','replicas':2},{'name':'m2','replicas':2},{'name':'m3','replicas':2}]");
-	assert_int_equal(schedule_evicting(clusters, placement, wl, true, prev, NULL, &r), 0);
+	assert_int_equal(schedule_full(clusters, placement, wl, true, prev, NULL, false, &r), 0);
 	char buf[256];
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m1:2, m2:2, m3:2}");
 	sched_result_free(&r);
 	/* A fresh placement avoids the tainted cluster. */
-	assert_int_equal(schedule_evicting(clusters, placement, wl, true, NULL, NULL, &r), 0);
+	assert_int_equal(schedule_full(clusters, placement, wl, true, NULL, NULL, false, &r), 0);
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m1:3, m3:3}");
 	sched_result_free(&r);
 	/* Under eviction from m1 (not in the previous result any more). */
 	cJSON *tasks = jq("[{'fromCluster':'m1','purgeMode':'Gracefully'}]");
 	cJSON *prev2 = jq("[{'name':'m3','replicas':2}]");
-	assert_int_equal(schedule_evicting(clusters, placement, wl, true, prev2, tasks, &r), 0);
+	assert_int_equal(schedule_full(clusters, placement, wl, true, prev2, tasks, false, &r), 0);
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m3:6}");
 	sched_result_free(&r);
@@ -409,19 +409,19 @@ static void test_scheduler_taints_and_evictions(void **state)
 	json_set(json_ensure_obj(ne, "spec"), "taints", jq("[{'key':'cluster.karmada.io/not-ready','effect':'NoExecute'}]"));
 	cJSON *tp = jq("{'clusterAffinity':{'clusterNames':['m1','m3']},'clusterTolerations':[{'key':'cluster.karmada.io/not-ready',"
 		       "'operator':'Exists','effect':'NoExecute','tolerationSeconds':300}]}");
-	assert_int_equal(schedule_evicting(clusters, tp, wl, true, NULL, NULL, &r), 0);
+	assert_int_equal(schedule_full(clusters, tp, wl, true, NULL, NULL, false, &r), 0);
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m3:6}");
 	sched_result_free(&r);
 	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(json_get(tp, "clusterTolerations"), 0), "tolerationSeconds");
-	assert_int_equal(schedule_evicting(clusters, tp, wl, true, NULL, NULL, &r), 0);
+	assert_int_equal(schedule_full(clusters, tp, wl, true, NULL, NULL, false, &r), 0);
 	sched_result_format(&r, buf, sizeof buf);
 	assert_string_equal(buf, "{m1:6, m3:6}"); /* Duplicated */
 	sched_result_free(&r);
 	cJSON_Delete(tp);
 	json_set(json_ensure_obj(ne, "spec"), "taints", cJSON_CreateArray());
 	cJSON *only = jq("{'clusterAffinity':{'clusterNames':['m1']}}");
-	assert_int_equal(schedule_evicting(clusters, only, wl, true, NULL, tasks, &r), -1);
+	assert_int_equal(schedule_full(clusters, only, wl, true, NULL, tasks, false, &r), -1);
 	assert_non_null(strstr(r.message, "cluster(s) is in the process of eviction"));
 	sched_result_free(&r);
 	cJSON_Delete(only);

@@ -115,9 +115,9 @@ static int run_case(const char *file, const cJSON *c)
 	if (cJSON_IsNull(placement))
 		placement = NULL;
 	struct sched_result r;
-	int rc = schedule_mode(cJSON_GetObjectItem(c, "clusters"), placement,
+	int rc = schedule_full(cJSON_GetObjectItem(c, "clusters"), placement,
 			       cJSON_GetObjectItem(c, "workload"), has_replicas,
-			       cJSON_GetObjectItem(c, "previous"), cJSON_IsTrue(cJSON_GetObjectItem(c, "fresh")), &r);
+			       cJSON_GetObjectItem(c, "previous"), NULL, cJSON_IsTrue(cJSON_GetObjectItem(c, "fresh")), &r);
 	int bad = 0;
 	char got[2048];
 	sched_result_format(&r, got, sizeof got);
