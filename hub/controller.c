@@ -384,22 +384,13 @@ static cJSON *get_key(struct controller *c, const char *key)
 
 static cJSON *get_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
 {
-	char key[1024];
-	return get_key(c, obj_key(key, sizeof key, k, ns, name));
-}
-
-static int list_item(const char *key, const char *value, size_t len, long long rev, void *ud)
-{
-	cJSON *o = cJSON_ParseWithLength(value, len);
-	if (o)
-		cJSON_AddItemToArray((cJSON *)ud, o);
-	return 0;
+	return obj_get_stored(c->st, k, ns, name);
 }
 
 static cJSON *list_prefix(struct controller *c, const char *prefix)
 {
 	cJSON *arr = cJSON_CreateArray();
-	store_list(c->st, prefix, list_item, arr, NULL);
+	store_list(c->st, prefix, obj_list_append, arr, NULL);
 	return arr;
 }
 
