@@ -15,6 +15,13 @@ struct sch_field_meta {
 	int preserve;      /* any JSON value (x-kubernetes-preserve-unknown-fields) */
 	const char *desc;  /* or NULL */
 	const char *enums; /* "A|B|C" or NULL */
+	/* default=VALUE: a JSON literal set when the field is unset (absent or
+	 * null), wherever the message appears (Kubernetes' SetDefaults_<Type>);
+	 * or NULL. default_root: kdefault=VALUE, a default of the kind's own
+	 * SetDefaults_<Kind>, set only where the message is a direct child of
+	 * the kind's root object (a Job's spec, not a CronJob's jobTemplate). */
+	const char *default_json;
+	int default_root;
 };
 
 struct sch_message_meta {

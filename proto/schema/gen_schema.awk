@@ -8,6 +8,15 @@
 # reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
+# A default= value as a JSON literal: bare text is a string for string
+# fields and for int-or-string values that are not integers; anything else
+# (numbers, true/false, {}, [..], {"k":"v"}) is JSON already.
+function json_default(type, v) {
+	if (v ~ /^"/) return v
+	if (type == "string" || (type == "intstr.IntOrString" && v !~ /^-?[0-9]+$/)) return "\"" v "\""
+	return v
+}
+function cstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 BEGIN { nm = 0; nk = 0; nc = 0; npb = -1 }
 /^[ \t]*(#|$)/ { next }
 # "-- text" at the end of a line is a description; returns the line before it.
@@ -57,6 +66,7 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 	}
 	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""; fkeys[cur, n] = ""
 	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
+	fdef[cur, n] = ""; fdefroot[cur, n] = 0
 	for (i = 4; i <= NF; i++) {
 		if ($i ~ /^keys=[A-Za-z0-9,]+$/) fkeys[cur, n] = substr($i, 6)
 		else if ($i ~ /^(ptr|inline|set|atomic)$/) fflags[cur, n] = fflags[cur, n] " " $i
@@ -64,6 +74,10 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 		else if ($i == "preserve") fpres[cur, n] = 1
 		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
 		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
+		else if ($i ~ /^k?default=./) {
+			fdefroot[cur, n] = ($i ~ /^k/)
+			fdef[cur, n] = json_default($3, substr($i, index($i, "=") + 1))
+		}
 		else fail("unknown field flag " $i)
 	}
 	if ((fkeys[cur, n] != "" || fflags[cur, n] ~ /set|atomic/) && $3 !~ /^\[\]/) fail("list semantics on a field that is not a list: " $2)
@@ -141,9 +155,10 @@ END {
 	for (m = 0; m < nm; m++) {
 		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
 		for (i = 0; i < nf[m]; i++)
-			printf "\t{%d, %d, %d, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
-				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\""
-		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL},"
+			printf "\t{%d, %d, %d, %s, %s, %s, %d},\n", fsince[m, i], freq[m, i], fpres[m, i], \
+				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\"", \
+				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i]
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL, NULL, 0},"
 		print "};"
 	}
 	printf "const struct sch_message_meta sch_messages[] = {\n"
