@@ -1,5 +1,7 @@
 # Turns proto/schema/k8s.schema into C tables (see pbschema.h).
-# Usage: awk -f gen_schema.awk k8s.schema karmada.schema > k8s_schema.c
+# Usage: awk -f gen_schema.awk k8s.schema karmada.schema columns.schema > k8s_schema.c
+# columns.schema: "table LAYOUT" and "col" lines, the server-side Table
+# columns of each table_layout (schemacols.h; format in that file).
 # Messages whose fields are numbered have a protobuf form; messages whose
 # fields are "-" are JSON only (custom and Karmada kinds) and come after all
 # of those. "crd APIVERSION KIND MESSAGE" names a JSON-only kind
@@ -50,6 +52,34 @@ $1 == "kind" {
 }
 $1 == "crd" {
 	cav[nc] = $2; ckind[nc] = $3; cmsg[nc] = $4; nc++
+	next
+}
+# Table columns (columns.schema): "table LAYOUT", then "col" lines.
+$1 == "table" {
+	if (NF != 2 || $2 !~ /^TL_[A-Z]+$/) fail("bad table line")
+	if ($2 in tcols) fail("table " $2 " defined twice")
+	tname[ntab++] = $2; tcols[$2] = 0; curtab = $2; cur = ""
+	next
+}
+$1 == "col" {
+	cut_desc()
+	if (curtab == "") fail("col outside a table")
+	if (NF < 5 || NF > 6) fail("col NAME TYPE PRIORITY SOURCE [DEFAULT]")
+	if ($3 !~ /^(string|integer|boolean|date|number)$/) fail("unknown column type " $3)
+	if ($4 !~ /^[0-9]$/) fail("bad column priority " $4)
+	c = tcols[curtab]++
+	cn = $2; gsub(/_/, " ", cn)
+	cname_[curtab, c] = cn; ctype[curtab, c] = $3; cprio[curtab, c] = $4; cdesc[curtab, c] = desc
+	if ($5 ~ /^\./) {
+		csrc[curtab, c] = $5; cpath[curtab, c] = ""; carg[curtab, c] = NF == 6 ? $6 : ""
+	} else {
+		if (NF == 6) fail("a DEFAULT is for JSONPath columns; a formatter takes NAME:PATH:ARG")
+		np = split($5, part, ":")
+		if (np > 3 || part[1] !~ /^[a-z_]+$/) fail("bad column source " $5)
+		csrc[curtab, c] = part[1]; cpath[curtab, c] = part[2]; carg[curtab, c] = part[3]; sub(/^\./, "", carg[curtab, c])
+		# paths are written as JSONPaths; formatters take them dotted
+		gsub(/(^|,)\./, ",", cpath[curtab, c]); sub(/^,/, "", cpath[curtab, c])
+	}
 	next
 }
 $1 ~ /^[0-9]+$/ || $1 == "-" {
@@ -173,4 +203,23 @@ END {
 	if (nc == 0) print "\t{NULL, NULL, -1},"
 	print "};"
 	printf "const int sch_crd_kinds_count = %d;\n", nc
+	# Table columns (schemacols.h).
+	print ""
+	print "#include \"kinds.h\""
+	print "#include \"schemacols.h\""
+	for (t = 0; t < ntab; t++) {
+		tn = tname[t]
+		printf "static const struct sch_column cols_%s[] = {\n", tn
+		for (c = 0; c < tcols[tn]; c++)
+			printf "\t{%s, \"%s\", %d, %s, %s, %s, %s},\n", cstr(cname_[tn, c]), ctype[tn, c], cprio[tn, c], \
+				cstr(csrc[tn, c]), cpath[tn, c] == "" ? "NULL" : cstr(cpath[tn, c]), \
+				carg[tn, c] == "" ? "NULL" : cstr(carg[tn, c]), cdesc[tn, c] == "" ? "NULL" : "\"" cdesc[tn, c] "\""
+		print "\t{NULL, NULL, 0, NULL, NULL, NULL, NULL},"
+		print "};"
+	}
+	print "const struct sch_column *const sch_table_layouts[] = {"
+	for (t = 0; t < ntab; t++)
+		printf "\t[%s] = cols_%s,\n", tname[t], tname[t]
+	print "};"
+	print "const int sch_table_layouts_count = (int)(sizeof sch_table_layouts / sizeof sch_table_layouts[0]);"
 }
