@@ -96,7 +96,7 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 	}
 	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""; fkeys[cur, n] = ""
 	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
-	fdef[cur, n] = ""; fdefroot[cur, n] = 0
+	fdef[cur, n] = ""; fdefroot[cur, n] = 0; fv[cur, n] = "0"; fmin[cur, n] = 0; fmax[cur, n] = 0; ffmt[cur, n] = ""
 	for (i = 4; i <= NF; i++) {
 		if ($i ~ /^keys=[A-Za-z0-9,]+$/) fkeys[cur, n] = substr($i, 6)
 		else if ($i ~ /^(ptr|inline|set|atomic)$/) fflags[cur, n] = fflags[cur, n] " " $i
@@ -104,12 +104,26 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 		else if ($i == "preserve") fpres[cur, n] = 1
 		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
 		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
+		else if ($i == "req") fv[cur, n] = fv[cur, n] "|SCH_V_REQ"
+		else if ($i == "nonempty") fv[cur, n] = fv[cur, n] "|SCH_V_NONEMPTY"
+		else if ($i == "emptyok") fv[cur, n] = fv[cur, n] "|SCH_V_EMPTY_OK"
+		else if ($i ~ /^min=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MIN"; fmin[cur, n] = substr($i, 5) }
+		else if ($i ~ /^max=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MAX"; fmax[cur, n] = substr($i, 5) }
+		else if ($i ~ /^range=-?[0-9]+\.\.-?[0-9]+$/) {
+			split(substr($i, 7), rg, /\.\./)
+			fv[cur, n] = fv[cur, n] "|SCH_V_MIN|SCH_V_MAX|SCH_V_BETWEEN"; fmin[cur, n] = rg[1]; fmax[cur, n] = rg[2]
+		}
+		else if ($i ~ /^format=(dns1123label|dns1123subdomain|dns1035label|labelvalue)$/) ffmt[cur, n] = substr($i, 8)
 		else if ($i ~ /^k?default=./) {
 			fdefroot[cur, n] = ($i ~ /^k/)
 			fdef[cur, n] = json_default($3, substr($i, index($i, "=") + 1))
 		}
 		else fail("unknown field flag " $i)
 	}
+	# An int32 with one bound has the other at the end of int32's range.
+	if ($3 == "int32" && fv[cur, n] ~ /SCH_V_MIN/ && fv[cur, n] !~ /SCH_V_MAX/) { fv[cur, n] = fv[cur, n] "|SCH_V_MAX"; fmax[cur, n] = 2147483647 }
+	if ($3 == "int32" && fv[cur, n] ~ /SCH_V_MAX/ && fv[cur, n] !~ /SCH_V_MIN/) { fv[cur, n] = fv[cur, n] "|SCH_V_MIN"; fmin[cur, n] = -2147483648 }
+	if (fv[cur, n] ~ /MIN|MAX/ && $3 !~ /^(int32|int64|intstr\.IntOrString)$/) fail("min/max/range on a field that is not an integer: " $2)
 	if ((fkeys[cur, n] != "" || fflags[cur, n] ~ /set|atomic/) && $3 !~ /^\[\]/) fail("list semantics on a field that is not a list: " $2)
 	if (fkeys[cur, n] != "" && $3 ~ /^\[\](string|int32|int64|bool|bytes)$/) fail("keys= on a list of scalars: " $2)
 	if (fflags[cur, n] ~ /set/ && $3 !~ /^\[\](string|int32|int64|bool)$/) fail("set on a list of objects: " $2)
@@ -185,10 +199,11 @@ END {
 	for (m = 0; m < nm; m++) {
 		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
 		for (i = 0; i < nf[m]; i++)
-			printf "\t{%d, %d, %d, %s, %s, %s, %d},\n", fsince[m, i], freq[m, i], fpres[m, i], \
+			printf "\t{%d, %d, %d, %s, %s, %s, %d, %s, %s, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
 				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\"", \
-				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i]
-		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL, NULL, 0},"
+				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i] + 0, fv[m, i] == "" ? "0" : fv[m, i], (fmin[m, i] + 0) ".0", (fmax[m, i] + 0) ".0", \
+				ffmt[m, i] == "" ? "NULL" : cstr(ffmt[m, i])
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL, NULL, 0, 0, 0.0, 0.0, NULL},"
 		print "};"
 	}
 	printf "const struct sch_message_meta sch_messages[] = {\n"
