@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbschema.h"
+#include "schemameta.h"
+
 /* ------------------------------------------------------------------ */
 /* Messages, worded as k8s.io/apimachinery/pkg/util/validation.        */
 
@@ -577,6 +580,178 @@ static void apply_at(struct validation *v, const cJSON *root, const char *prefix
 }
 
 #define APPLY(v, root, prefix, t) apply_at((v), (root), (prefix), (t), NRULES(t))
+
+/* ------------------------------------------------------------------ */
+/* The schema table's facts: one walker over a kind's messages.         */
+
+/* A field's JSON type by the table. */
+static enum jtype field_jtype(const struct pbs_field *f)
+{
+	if (f->card == PBS_REPEATED)
+		return J_ARR;
+	if (f->card == PBS_MAP)
+		return J_OBJ;
+	switch (f->type) {
+	case PBS_STRING:
+	case PBS_BYTES:
+		return J_STR;
+	case PBS_INT32:
+	case PBS_INT64:
+		return J_INT;
+	case PBS_BOOL:
+		return J_BOOL;
+	case PBS_MESSAGE:
+		break;
+	}
+	switch (pbs_messages[f->msg].special) {
+	case PBS_SPECIAL_INTSTR:
+		return J_INTSTR;
+	case PBS_SPECIAL_NONE:
+		return J_OBJ;
+	default:
+		return J_ANY;
+	}
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* format= of the table, worded as the name checks are. */
+static void check_format(struct validation *v, const char *path, const char *s, const char *format)
+{
+	size_t n = strlen(s);
+	if (strcmp(format, "dns1123subdomain") == 0) {
+		if (n > 253)
+			invalid_str(v, path, s, "must be no more than 253 characters");
+		if (!subdomain_chars(s))
+			invalid_str(v, path, s, MSG_SUBDOMAIN);
+		return;
+	}
+	if (strcmp(format, "labelvalue") == 0) {
+		if (!is_label_value(s))
+			invalid_str(v, path, s, MSG_LABEL_VALUE);
+		return;
+	}
+	if (n > 63)
+		invalid_str(v, path, s, "must be no more than 63 characters");
+	if (strcmp(format, "dns1035label") == 0) {
+		if (!label_chars(s, n) || !(s[0] >= 'a' && s[0] <= 'z'))
+			invalid_str(v, path, s, MSG_DNS1035);
+	} else if (!label_chars(s, n)) {
+		invalid_str(v, path, s, MSG_LABEL);
+	}
+}
+
+/* One field's facts (req, nonempty, enum, min/max/range, format), checked
+ * as a row of the rule tables is: same errors, same words. */
+static void check_fact(struct validation *v, const cJSON *parent, const struct pbs_field *f,
+		       const struct sch_field_meta *fm, char *path, size_t cap)
+{
+	unsigned vf = fm->vflags;
+	if (!vf && !fm->enums && !fm->format)
+		return;
+	size_t plen = strlen(path);
+	path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(parent, f->json);
+	struct rule r = {.path = f->json, .type = field_jtype(f), .min = fm->vmin, .max = fm->vmax};
+	r.flags = ((vf & SCH_V_REQ) ? F_REQ : 0) | ((vf & SCH_V_NONEMPTY) ? F_NONEMPTY : 0) |
+		  ((vf & SCH_V_EMPTY_OK) ? F_EMPTY_OK : 0) | ((vf & SCH_V_MIN) ? F_MIN : 0) |
+		  ((vf & SCH_V_MAX) ? F_MAX : 0) | ((vf & SCH_V_BETWEEN) ? F_BETWEEN : 0);
+	const char *vals[33];
+	char buf[512];
+	if (fm->enums) {
+		/* "A|B|C", listed sorted as Kubernetes lists supported values */
+		int n = 0;
+		snprintf(buf, sizeof buf, "%s", fm->enums);
+		for (char *tok = buf, *bar; tok && n < 32; tok = bar) {
+			bar = strchr(tok, '|');
+			if (bar)
+				*bar++ = '\0';
+			vals[n++] = tok;
+		}
+		qsort(vals, (size_t)n, sizeof vals[0], cmp_cstr);
+		vals[n] = NULL;
+		r.values = vals;
+	}
+	if (absent(c)) {
+		if (vf & SCH_V_REQ)
+			required(v, path, NULL);
+	} else {
+		check_leaf(v, c, path, &r);
+		if (fm->format && cJSON_IsString(c) && c->valuestring[0])
+			check_format(v, path, c->valuestring, fm->format);
+	}
+	path[plen] = '\0';
+}
+
+static void walk_schema(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth);
+
+/* The facts of message msg's own fields (inline members' included). */
+static void facts_of(struct validation *v, const cJSON *o, int msg, char *path, size_t cap)
+{
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE)
+			facts_of(v, o, f->msg, path, cap);
+		else
+			check_fact(v, o, f, &sch_messages[msg].fields[i], path, cap);
+	}
+}
+
+/* Into the fields whose values are messages: objects, list items, map values. */
+static void below(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth)
+{
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE) {
+			below(v, o, f->msg, path, cap, depth);
+			continue;
+		}
+		if (f->type != PBS_MESSAGE || pbs_messages[f->msg].special != PBS_SPECIAL_NONE)
+			continue;
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, f->json), *it;
+		size_t plen = strlen(path);
+		path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+		size_t at_ = strlen(path);
+		if (f->card == PBS_ONE) {
+			walk_schema(v, c, f->msg, path, cap, depth + 1);
+		} else if (f->card == PBS_REPEATED && cJSON_IsArray(c)) {
+			int n = 0;
+			cJSON_ArrayForEach(it, c) {
+				snprintf(path + at_, cap - at_, "[%d]", n++);
+				walk_schema(v, it, f->msg, path, cap, depth + 1);
+			}
+		} else if (f->card == PBS_MAP && cJSON_IsObject(c)) {
+			cJSON_ArrayForEach(it, c) {
+				snprintf(path + at_, cap - at_, "[%.200s]", it->string);
+				walk_schema(v, it, f->msg, path, cap, depth + 1);
+			}
+		}
+		path[plen] = '\0';
+	}
+}
+
+/* A message's own facts first, then the messages below it (so a Service's
+ * spec.type is reported before spec.ports[0].port). Values of the wrong
+ * JSON type are not walked: the rule tables say so. */
+static void walk_schema(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth)
+{
+	if (msg < 0 || msg >= pbs_all_messages_count || !cJSON_IsObject(o) || depth > 48 ||
+	    pbs_messages[msg].special != PBS_SPECIAL_NONE)
+		return;
+	facts_of(v, o, msg, path, cap);
+	below(v, o, msg, path, cap, depth);
+}
+
+static void check_schema(struct validation *v, const cJSON *obj, int msg)
+{
+	char path[PATH_MAX_LEN] = "";
+	walk_schema(v, obj, msg, path, sizeof path, 0);
+}
 
 /* ------------------------------------------------------------------ */
 /* Enumerations.                                                        */
@@ -2172,6 +2347,9 @@ int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
 			if (!strcmp(KIND_RULES[i].group, k->group) && !strcmp(KIND_RULES[i].kind, k->kind))
 				kr = &KIND_RULES[i];
 	check_meta(out, k, obj, ns, kr ? kr->name : N_SUBDOMAIN);
+	/* The table's facts, then the kind's own rules and cross-field code. */
+	if (!k->dynamic)
+		check_schema(out, obj, pbs_kind_schema_message(k));
 	if (kr) {
 		kr->check(out, obj);
 	} else if (k->has_spec) {
