@@ -757,33 +757,13 @@ static void check_schema(struct validation *v, const cJSON *obj, int msg)
 /* Enumerations.                                                        */
 
 static const char *const E_PROTOCOL[] = {"SCTP", "TCP", "UDP", NULL};
-static const char *const E_SVC_TYPE[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort", NULL};
 static const char *const E_AFFINITY[] = {"ClientIP", "None", NULL};
-static const char *const E_PULL[] = {"Always", "IfNotPresent", "Never", NULL};
 static const char *const E_RESTART[] = {"Always", "Never", "OnFailure", NULL};
 static const char *const E_RESTART_ALWAYS[] = {"Always", NULL};
 static const char *const E_RESTART_JOB[] = {"Never", "OnFailure", NULL};
 static const char *const E_SEL_OP[] = {"DoesNotExist", "Exists", "In", "NotIn", NULL};
-static const char *const E_DEPLOY_STRATEGY[] = {"Recreate", "RollingUpdate", NULL};
-static const char *const E_SET_STRATEGY[] = {"OnDelete", "RollingUpdate", NULL};
-static const char *const E_POD_MGMT[] = {"OrderedReady", "Parallel", NULL};
-static const char *const E_CONCURRENCY[] = {"Allow", "Forbid", "Replace", NULL};
-static const char *const E_SCHED_TYPE[] = {"Divided", "Duplicated", NULL};
-static const char *const E_DIVISION[] = {"Aggregated", "Weighted", NULL};
-static const char *const E_DYN_WEIGHT[] = {"AvailableReplicas", NULL};
-static const char *const E_CONFLICT[] = {"Abort", "Overwrite", NULL};
-static const char *const E_PREEMPTION[] = {"Always", "Never", NULL};
-static const char *const E_SPREAD_FIELD[] = {"cluster", "provider", "region", "zone", NULL};
-static const char *const E_TOL_OP[] = {"Equal", "Exists", NULL};
-static const char *const E_EFFECT[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
 static const char *const E_FIELD_KEY[] = {"provider", "region", "zone", NULL};
-static const char *const E_ACTIVATION[] = {"Lazy", NULL};
-static const char *const E_PRIO_SOURCE[] = {"KubePriorityClass", NULL};
 static const char *const E_PURGE[] = {"Directly", "Gracefully", "Never", NULL};
-static const char *const E_OV_OP[] = {"add", "remove", "replace", NULL};
-static const char *const E_OV_OP_ADDREM[] = {"add", "remove", NULL};
-static const char *const E_IMG_COMPONENT[] = {"Registry", "Repository", "Tag", NULL};
-static const char *const E_SYNC_MODE[] = {"Pull", "Push", NULL};
 static const char *const E_CRD_SCOPE[] = {"Cluster", "Namespaced", NULL};
 
 /* ------------------------------------------------------------------ */
@@ -823,21 +803,14 @@ static const struct rule SELECTOR_RULES[] = {
 
 /* corev1.Container, relative to one container ("containers[]"). */
 static const struct rule CONTAINER_RULES[] = {
-	RSTR("name", F_REQ | F_NONEMPTY),
-	RSTR("image", F_REQ | F_NONEMPTY),
-	RENUM("imagePullPolicy", 0, E_PULL),
 	RARR("command", 0),
 	RSTR("command[]", 0),
 	RARR("args", 0),
 	RSTR("args[]", 0),
 	RSTR("workingDir", 0),
 	RARR("ports", 0),
-	RPORT("ports[].containerPort", F_REQ),
-	RINT32("ports[].hostPort", 0, 0),
-	RENUM("ports[].protocol", 0, E_PROTOCOL),
 	RSTR("ports[].name", 0),
 	RARR("env", 0),
-	RSTR("env[].name", F_REQ | F_NONEMPTY),
 	RSTR("env[].value", 0),
 	ROBJ("env[].valueFrom", 0),
 	RARR("envFrom", 0),
@@ -845,8 +818,6 @@ static const struct rule CONTAINER_RULES[] = {
 	ROBJ("resources.limits", 0),
 	ROBJ("resources.requests", 0),
 	RARR("volumeMounts", 0),
-	RSTR("volumeMounts[].name", F_REQ | F_NONEMPTY),
-	RSTR("volumeMounts[].mountPath", F_REQ | F_NONEMPTY),
 	RBOOL("volumeMounts[].readOnly"),
 	ROBJ("livenessProbe", 0),
 	ROBJ("readinessProbe", 0),
@@ -863,10 +834,6 @@ static const struct rule PODSPEC_RULES[] = {
 	RARR("containers", F_REQ_DEEP | F_NONEMPTY),
 	RARR("initContainers", 0),
 	RARR("volumes", 0),
-	RSTR("volumes[].name", F_REQ | F_NONEMPTY),
-	RENUM("restartPolicy", 0, E_RESTART),
-	RINT_MIN("terminationGracePeriodSeconds", 0, 0),
-	RINT_MIN("activeDeadlineSeconds", 0, 1),
 	ROBJ("nodeSelector", 0),
 	RSTR("nodeName", 0),
 	RSTR("serviceAccountName", 0),
@@ -874,8 +841,6 @@ static const struct rule PODSPEC_RULES[] = {
 	RBOOL("hostNetwork"),
 	ROBJ("affinity", 0),
 	RARR("tolerations", 0),
-	RENUM("tolerations[].operator", F_EMPTY_OK, E_TOL_OP),
-	RENUM("tolerations[].effect", F_EMPTY_OK, E_EFFECT),
 	RARR("imagePullSecrets", 0),
 	ROBJ("securityContext", 0),
 };
@@ -897,8 +862,6 @@ static const struct rule AFFINITY_RULES[] = {
 
 /* Karmada ResourceSelector list, relative to the list ("[]"). */
 static const struct rule RESOURCE_SELECTOR_RULES[] = {
-	RSTR("apiVersion", F_REQ | F_NONEMPTY),
-	RSTR("kind", F_REQ | F_NONEMPTY),
 	RSTR("namespace", 0),
 	RSTR("name", 0),
 	ROBJ("labelSelector", 0),
@@ -1210,7 +1173,8 @@ static void check_workload_selector(struct validation *v, const cJSON *obj, cons
 /* ------------------------------------------------------------------ */
 /* Pods and workloads.                                                  */
 
-/* Container names: DNS labels, unique over containers and initContainers. */
+/* Container names are unique over containers and initContainers (that
+ * each is a DNS label is the table's format=). */
 static void check_container_names(struct validation *v, const cJSON *root, const char *prefix)
 {
 	static const char *const lists[] = {"initContainers", "containers"};
@@ -1229,13 +1193,7 @@ static void check_container_names(struct validation *v, const cJSON *root, const
 			index_path(ip, sizeof ip, lp, i++);
 			child_path(np, sizeof np, ip, "name");
 			if (!name || !name[0])
-				continue;
-			if (!is_dns1123_label(name)) {
-				if (strlen(name) > 63)
-					invalid_str(v, np, name, "must be no more than 63 characters");
-				if (!label_chars(name, strlen(name)))
-					invalid_str(v, np, name, MSG_LABEL);
-			}
+				continue; /* (its format is the table's: format=dns1123label) */
 			bool dup = false;
 			for (int s = 0; s < nseen && !dup; s++)
 				dup = strcmp(seen[s], name) == 0;
@@ -1289,28 +1247,19 @@ static void check_template_labels(struct validation *v, const cJSON *obj, const 
 
 static const struct rule DEPLOYMENT_RULES[] = {
 	ROBJ("spec", 0),
-	RINT32("spec.replicas", 0, 0),
 	ROBJ("spec.selector", F_REQ_DEEP),
 	ROBJ("spec.template", 0),
 	ROBJ("spec.template.metadata", 0),
 	ROBJ("spec.template.metadata.labels", 0),
 	ROBJ("spec.template.metadata.annotations", 0),
-	RINT32("spec.minReadySeconds", 0, 0),
-	RINT32("spec.revisionHistoryLimit", 0, 0),
-	RINT32("spec.progressDeadlineSeconds", 0, 0),
 	RBOOL("spec.paused"),
 	ROBJ("spec.strategy", 0),
-	RENUM("spec.strategy.type", 0, E_DEPLOY_STRATEGY),
 	ROBJ("spec.strategy.rollingUpdate", 0),
-	{.path = "spec.strategy.rollingUpdate.maxSurge", .type = J_INTSTR, .flags = F_MIN, .min = 0},
-	{.path = "spec.strategy.rollingUpdate.maxUnavailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
 };
 
 static const struct rule STATEFULSET_RULES[] = {
 	RSTR("spec.serviceName", 0),
-	RENUM("spec.podManagementPolicy", 0, E_POD_MGMT),
 	ROBJ("spec.updateStrategy", 0),
-	RENUM("spec.updateStrategy.type", 0, E_SET_STRATEGY),
 	RARR("spec.volumeClaimTemplates", 0),
 };
 
@@ -1320,10 +1269,7 @@ static const struct rule DAEMONSET_RULES[] = {
 	ROBJ("spec.template", 0),
 	ROBJ("spec.template.metadata", 0),
 	ROBJ("spec.template.metadata.labels", 0),
-	RINT32("spec.minReadySeconds", 0, 0),
-	RINT32("spec.revisionHistoryLimit", 0, 0),
 	ROBJ("spec.updateStrategy", 0),
-	RENUM("spec.updateStrategy.type", 0, E_SET_STRATEGY),
 };
 
 static void v_deployment(struct validation *v, const cJSON *obj)
@@ -1361,11 +1307,6 @@ static void v_daemonset(struct validation *v, const cJSON *obj)
 
 static const struct rule JOB_RULES[] = {
 	ROBJ("spec", 0),
-	RINT32("spec.parallelism", 0, 0),
-	RINT32("spec.completions", 0, 0),
-	RINT32("spec.backoffLimit", 0, 0),
-	RINT_MIN("spec.activeDeadlineSeconds", 0, 1),
-	RINT32("spec.ttlSecondsAfterFinished", 0, 0),
 	RBOOL("spec.suspend"),
 	RBOOL("spec.manualSelector"),
 	ROBJ("spec.selector", 0),
@@ -1387,16 +1328,9 @@ static const struct rule CRONJOB_RULES[] = {
 	ROBJ("spec", 0),
 	RSTR("spec.schedule", F_REQ_DEEP | F_NONEMPTY),
 	RSTR("spec.timeZone", 0),
-	RENUM("spec.concurrencyPolicy", 0, E_CONCURRENCY),
 	RBOOL("spec.suspend"),
-	RINT_MIN("spec.startingDeadlineSeconds", 0, 0),
-	RINT32("spec.successfulJobsHistoryLimit", 0, 0),
-	RINT32("spec.failedJobsHistoryLimit", 0, 0),
 	ROBJ("spec.jobTemplate", 0),
 	ROBJ("spec.jobTemplate.spec", 0),
-	RINT32("spec.jobTemplate.spec.parallelism", 0, 0),
-	RINT32("spec.jobTemplate.spec.completions", 0, 0),
-	RINT32("spec.jobTemplate.spec.backoffLimit", 0, 0),
 	ROBJ("spec.jobTemplate.spec.template", 0),
 	ROBJ("spec.jobTemplate.spec.template.metadata", 0),
 	ROBJ("spec.jobTemplate.spec.template.metadata.labels", 0),
@@ -1437,13 +1371,8 @@ static void v_pod(struct validation *v, const cJSON *obj)
 
 static const struct rule SERVICE_RULES[] = {
 	ROBJ("spec", 0),
-	RENUM("spec.type", 0, E_SVC_TYPE),
 	RARR("spec.ports", 0),
-	RPORT("spec.ports[].port", F_REQ),
-	RENUM("spec.ports[].protocol", 0, E_PROTOCOL),
 	RSTR("spec.ports[].name", 0),
-	RINTSTR_PORT("spec.ports[].targetPort", 0),
-	RINT32("spec.ports[].nodePort", 0, 0),
 	RSTR("spec.ports[].appProtocol", 0),
 	ROBJ("spec.selector", 0),
 	RSTR("spec.clusterIP", 0),
@@ -1452,7 +1381,6 @@ static const struct rule SERVICE_RULES[] = {
 	RARR("spec.externalIPs", 0),
 	RSTR("spec.externalIPs[]", 0),
 	RSTR("spec.externalName", 0),
-	RENUM("spec.sessionAffinity", 0, E_AFFINITY),
 	RBOOL("spec.publishNotReadyAddresses"),
 };
 
@@ -1479,13 +1407,7 @@ static void v_service(struct validation *v, const cJSON *obj)
 				required(v, p, NULL);
 			continue;
 		}
-		if (!is_dns1123_label(name)) {
-			if (strlen(name) > 63)
-				invalid_str(v, p, name, "must be no more than 63 characters");
-			if (!label_chars(name, strlen(name)))
-				invalid_str(v, p, name, MSG_LABEL);
-		}
-		bool dup = false;
+		bool dup = false; /* (the name's format is the table's) */
 		for (int s = 0; s < nseen && !dup; s++)
 			dup = strcmp(seen[s], name) == 0;
 		if (dup)
@@ -1627,7 +1549,6 @@ static void v_event(struct validation *v, const cJSON *obj)
 		RSTR("reason", 0),
 		RSTR("message", 0),
 		RSTR("type", 0),
-		RINT32("count", 0, 0),
 		ROBJ("source", 0),
 	};
 	APPLY(v, obj, "", rules);
@@ -1640,47 +1561,27 @@ static const struct rule PP_RULES[] = {
 	ROBJ("spec", 0),
 	RARR("spec.resourceSelectors", F_REQ_DEEP | F_NONEMPTY),
 	ROBJ("spec.schedulePriority", 0),
-	RENUM("spec.schedulePriority.priorityClassSource", 0, E_PRIO_SOURCE),
-	RSTR("spec.schedulePriority.priorityClassName", F_REQ),
 	ROBJ("spec.placement", 0),
 	ROBJ("spec.placement.clusterAffinity", 0),
 	RARR("spec.placement.clusterAffinities", 0),
-	RSTR("spec.placement.clusterAffinities[].affinityName", F_REQ | F_NONEMPTY),
 	RARR("spec.placement.clusterTolerations", 0),
 	RSTR("spec.placement.clusterTolerations[].key", 0),
-	RENUM("spec.placement.clusterTolerations[].operator", F_EMPTY_OK, E_TOL_OP),
 	RSTR("spec.placement.clusterTolerations[].value", 0),
-	RENUM("spec.placement.clusterTolerations[].effect", F_EMPTY_OK, E_EFFECT),
 	RINT("spec.placement.clusterTolerations[].tolerationSeconds"),
 	RARR("spec.placement.spreadConstraints", 0),
-	RENUM("spec.placement.spreadConstraints[].spreadByField", F_EMPTY_OK, E_SPREAD_FIELD),
 	RSTR("spec.placement.spreadConstraints[].spreadByLabel", 0),
-	RINT32("spec.placement.spreadConstraints[].maxGroups", 0, 0),
-	RINT32("spec.placement.spreadConstraints[].minGroups", 0, 0),
 	ROBJ("spec.placement.replicaScheduling", 0),
-	RENUM("spec.placement.replicaScheduling.replicaSchedulingType", 0, E_SCHED_TYPE),
-	RENUM("spec.placement.replicaScheduling.replicaDivisionPreference", 0, E_DIVISION),
 	ROBJ("spec.placement.replicaScheduling.weightPreference", 0),
 	RARR("spec.placement.replicaScheduling.weightPreference.staticWeightList", 0),
-	ROBJ("spec.placement.replicaScheduling.weightPreference.staticWeightList[].targetCluster", F_REQ),
-	{.path = "spec.placement.replicaScheduling.weightPreference.staticWeightList[].weight",
-	 .type = J_INT, .flags = F_REQ | F_MIN, .min = 1},
-	RENUM("spec.placement.replicaScheduling.weightPreference.dynamicWeight", F_EMPTY_OK, E_DYN_WEIGHT),
 	ROBJ("spec.placement.workloadAffinity", 0),
-	RINT32("spec.priority", 0, -2147483648.0),
-	RENUM("spec.preemption", 0, E_PREEMPTION),
-	RENUM("spec.conflictResolution", 0, E_CONFLICT),
 	RBOOL("spec.propagateDeps"),
 	RSTR("spec.schedulerName", 0),
-	RENUM("spec.activationPreference", F_EMPTY_OK, E_ACTIVATION),
 	RARR("spec.dependentOverrides", 0),
 	RSTR("spec.dependentOverrides[]", 0),
 	RBOOL("spec.preserveResourcesOnDeletion"),
 	ROBJ("spec.suspension", 0),
 	ROBJ("spec.failover", 0),
 	ROBJ("spec.failover.application", 0),
-	RENUM("spec.failover.application.purgeMode", 0, E_PURGE),
-	RINT32("spec.failover.application.gracePeriodSeconds", 0, 0),
 	ROBJ("spec.failover.cluster", 0),
 	RENUM("spec.failover.cluster.purgeMode", 0, E_PURGE),
 };
@@ -1784,11 +1685,7 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 /* Karmada's ValidatePolicyFailover / ValidateApplicationFailover. */
 static const struct rule FAILOVER_RULES[] = {
 	ROBJ("spec.failover.application.decisionConditions", 0),
-	RINT32("spec.failover.application.decisionConditions.tolerationSeconds", 0, 0),
 	ROBJ("spec.failover.application.statePreservation", 0),
-	RARR("spec.failover.application.statePreservation.rules", F_REQ | F_NONEMPTY),
-	RSTR("spec.failover.application.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
-	RSTR("spec.failover.application.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
 	ROBJ("spec.failover.cluster.statePreservation", 0),
 	RARR("spec.failover.cluster.statePreservation.rules", F_REQ | F_NONEMPTY),
 	RSTR("spec.failover.cluster.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
@@ -1844,38 +1741,22 @@ static void v_propagation(struct validation *v, const cJSON *obj)
 
 static const struct rule OVERRIDERS_RULES[] = {
 	RARR("plaintext", 0),
-	RSTR("plaintext[].path", F_REQ | F_NONEMPTY),
-	RENUM("plaintext[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RARR("imageOverrider", 0),
 	ROBJ("imageOverrider[].predicate", 0),
-	RSTR("imageOverrider[].predicate.path", F_REQ | F_NONEMPTY),
-	RENUM("imageOverrider[].component", F_REQ | F_NONEMPTY, E_IMG_COMPONENT),
-	RENUM("imageOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RSTR("imageOverrider[].value", 0),
 	RARR("commandOverrider", 0),
-	RSTR("commandOverrider[].containerName", F_REQ | F_NONEMPTY),
-	RENUM("commandOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP_ADDREM),
 	RARR("commandOverrider[].value", 0),
 	RSTR("commandOverrider[].value[]", 0),
 	RARR("argsOverrider", 0),
-	RSTR("argsOverrider[].containerName", F_REQ | F_NONEMPTY),
-	RENUM("argsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP_ADDREM),
 	RARR("argsOverrider[].value", 0),
 	RSTR("argsOverrider[].value[]", 0),
 	RARR("labelsOverrider", 0),
-	RENUM("labelsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	ROBJ("labelsOverrider[].value", 0),
 	RARR("annotationsOverrider", 0),
-	RENUM("annotationsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	ROBJ("annotationsOverrider[].value", 0),
 	RARR("fieldOverrider", 0),
-	RSTR("fieldOverrider[].fieldPath", F_REQ | F_NONEMPTY),
 	RARR("fieldOverrider[].json", 0),
-	RSTR("fieldOverrider[].json[].subPath", F_REQ | F_NONEMPTY),
-	RENUM("fieldOverrider[].json[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RARR("fieldOverrider[].yaml", 0),
-	RSTR("fieldOverrider[].yaml[].subPath", F_REQ | F_NONEMPTY),
-	RENUM("fieldOverrider[].yaml[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 };
 
 static const struct rule OP_RULES[] = {
@@ -1883,7 +1764,6 @@ static const struct rule OP_RULES[] = {
 	RARR("spec.resourceSelectors", 0),
 	RARR("spec.overrideRules", 0),
 	ROBJ("spec.overrideRules[].targetCluster", 0),
-	ROBJ("spec.overrideRules[].overriders", F_REQ),
 	ROBJ("spec.targetCluster", 0),
 	ROBJ("spec.overriders", 0),
 };
@@ -1945,7 +1825,6 @@ static const struct rule CTP_RULES[] = {
 	RARR("spec.removeOnConditions[].statusValues", F_REQ | F_NONEMPTY),
 	RSTR("spec.removeOnConditions[].statusValues[]", F_NONEMPTY),
 	RARR("spec.taints", F_REQ_DEEP | F_NONEMPTY),
-	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
 	RSTR("spec.taints[].value", 0),
 	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_TAINT_EFFECT),
 };
@@ -1962,7 +1841,7 @@ static void v_cluster_taint_policy(struct validation *v, const cJSON *obj)
 
 static const struct rule CLUSTER_RULES[] = {
 	ROBJ("spec", 0),
-	RENUM("spec.syncMode", F_REQ_DEEP | F_NONEMPTY, E_SYNC_MODE),
+	RSTR("spec.syncMode", F_REQ_DEEP | F_NONEMPTY),
 	RSTR("spec.id", 0),
 	RSTR("spec.apiEndpoint", 0),
 	ROBJ("spec.secretRef", 0),
@@ -1975,9 +1854,7 @@ static const struct rule CLUSTER_RULES[] = {
 	RARR("spec.zones", 0),
 	RSTR("spec.zones[]", 0),
 	RARR("spec.taints", 0),
-	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
 	RSTR("spec.taints[].value", 0),
-	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_EFFECT),
 	RARR("spec.resourceModels", 0),
 };
 
@@ -2106,16 +1983,13 @@ static void v_mesh(struct validation *v, const cJSON *obj)
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
-static const char *const E_PREEMPTION_POLICY[] = {"Never", "PreemptLowerPriority", NULL};
 
 /* scheduling.k8s.io/v1 PriorityClass (ValidatePriorityClass). */
 static void v_priorityclass(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
-		RINT32("value", F_REQ, -2147483648.0),
 		RBOOL("globalDefault"),
 		RSTR("description", 0),
-		RENUM("preemptionPolicy", 0, E_PREEMPTION_POLICY),
 	};
 	APPLY(v, obj, "", rules);
 	const char *name = get_str(get(obj, "metadata"), "name");
@@ -2149,13 +2023,10 @@ static void v_workloadrebalancer(struct validation *v, const cJSON *obj)
 }
 
 /* discovery.k8s.io/v1 EndpointSlice (as kube-apiserver validates it). */
-static const char *const E_ADDRESS_TYPE[] = {"FQDN", "IPv4", "IPv6", NULL};
 static void v_endpointslice(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
-		RENUM("addressType", F_REQ | F_NONEMPTY, E_ADDRESS_TYPE),
 		RARR("endpoints", 0),
-		RARR("endpoints[].addresses", F_REQ),
 		RSTR("endpoints[].addresses[]", F_NONEMPTY),
 		ROBJ("endpoints[].conditions", 0),
 		RBOOL("endpoints[].conditions.ready"),
@@ -2165,8 +2036,6 @@ static void v_endpointslice(struct validation *v, const cJSON *obj)
 		RSTR("endpoints[].zone", 0),
 		RARR("ports", 0),
 		RSTR("ports[].name", 0),
-		RENUM("ports[].protocol", 0, E_PROTOCOL),
-		RINT32("ports[].port", 0, 0),
 	};
 	APPLY(v, obj, "", rules);
 	const cJSON *e;
@@ -2218,7 +2087,6 @@ static void v_serviceimport(struct validation *v, const cJSON *obj)
 }
 
 /* policy/v1 PodDisruptionBudget (ValidatePodDisruptionBudgetSpec). */
-static const char *const E_UNHEALTHY_EVICTION[] = {"AlwaysAllow", "IfHealthyBudget", NULL};
 
 static void check_percent(struct validation *v, const cJSON *spec, const char *name)
 {
@@ -2242,10 +2110,7 @@ static void v_pdb(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
 		ROBJ("spec", 0),
-		{.path = "spec.minAvailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
-		{.path = "spec.maxUnavailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
 		ROBJ("spec.selector", 0),
-		RENUM("spec.unhealthyPodEvictionPolicy", 0, E_UNHEALTHY_EVICTION),
 	};
 	APPLY(v, obj, "", rules);
 	const cJSON *spec = get(obj, "spec");

@@ -201,7 +201,7 @@ END {
 		for (i = 0; i < nf[m]; i++)
 			printf "\t{%d, %d, %d, %s, %s, %s, %d, %s, %s, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
 				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\"", \
-				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i] + 0, fv[m, i] == "" ? "0" : fv[m, i], (fmin[m, i] + 0) ".0", (fmax[m, i] + 0) ".0", \
+				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i] + 0, fv[m, i] == "" ? "0" : fv[m, i], sprintf("%.1f", fmin[m, i] + 0), sprintf("%.1f", fmax[m, i] + 0), \
 				ffmt[m, i] == "" ? "NULL" : cstr(ffmt[m, i])
 		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL, NULL, 0, 0, 0.0, 0.0, NULL},"
 		print "};"
