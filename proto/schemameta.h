@@ -36,6 +36,7 @@ enum sch_vflag {
 	SCH_V_MIN = 1u << 3,      /* min=N (an int32 gets max 2147483647 with it) */
 	SCH_V_MAX = 1u << 4,      /* max=N */
 	SCH_V_BETWEEN = 1u << 5,  /* range=A..B: "must be between A and B, inclusive" */
+	SCH_V_IMMUTABLE = 1u << 6, /* immutable: an update may not change it ("field is immutable") */
 };
 
 struct sch_message_meta {

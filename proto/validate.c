@@ -2224,6 +2224,47 @@ int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
 	return out->n;
 }
 
+/* The table's immutable fields, followed through single objects: a value
+ * that differs from old's (set, changed or removed) is refused. */
+static void walk_immutable(struct validation *v, const cJSON *old, const cJSON *o, int msg, char *path,
+			   size_t cap, int depth)
+{
+	if (msg < 0 || msg >= pbs_all_messages_count || !cJSON_IsObject(o) || !cJSON_IsObject(old) || depth > 48 ||
+	    pbs_messages[msg].special != PBS_SPECIAL_NONE)
+		return;
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE) {
+			walk_immutable(v, old, o, f->msg, path, cap, depth + 1);
+			continue;
+		}
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(old, f->json);
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, f->json);
+		size_t plen = strlen(path);
+		path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+		if (sch_messages[msg].fields[i].vflags & SCH_V_IMMUTABLE) {
+			bool same = (absent(a) && absent(b)) || (!absent(a) && !absent(b) && cJSON_Compare(a, b, true));
+			if (!same)
+				invalid(v, path, b, "field is immutable");
+		} else if (f->type == PBS_MESSAGE && f->card == PBS_ONE) {
+			walk_immutable(v, a, b, f->msg, path, cap, depth + 1);
+		}
+		path[plen] = '\0';
+	}
+}
+
+int validate_update(const struct kind_info *k, const cJSON *old, const cJSON *obj, const char *ns,
+		    struct validation *out)
+{
+	validate_object(k, obj, ns, out);
+	if (k && !k->dynamic && cJSON_IsObject(obj) && cJSON_IsObject(old)) {
+		char path[PATH_MAX_LEN] = "";
+		walk_immutable(out, old, obj, pbs_kind_schema_message(k), path, sizeof path, 0);
+	}
+	return out->n;
+}
+
 /* ------------------------------------------------------------------ */
 /* The 422 message.                                                     */
 

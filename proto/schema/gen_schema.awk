@@ -107,6 +107,7 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 		else if ($i == "req") fv[cur, n] = fv[cur, n] "|SCH_V_REQ"
 		else if ($i == "nonempty") fv[cur, n] = fv[cur, n] "|SCH_V_NONEMPTY"
 		else if ($i == "emptyok") fv[cur, n] = fv[cur, n] "|SCH_V_EMPTY_OK"
+		else if ($i == "immutable") fv[cur, n] = fv[cur, n] "|SCH_V_IMMUTABLE"
 		else if ($i ~ /^min=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MIN"; fmin[cur, n] = substr($i, 5) }
 		else if ($i ~ /^max=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MAX"; fmax[cur, n] = substr($i, 5) }
 		else if ($i ~ /^range=-?[0-9]+\.\.-?[0-9]+$/) {

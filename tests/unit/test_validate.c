@@ -620,6 +620,36 @@ static void test_schema_facts(void **state)
 	}
 }
 
+/* immutable (a table flag): an update may not change a Deployment's
+ * selector; the rest of the object may change. */
+static void test_immutable(void **state)
+{
+	(void)state;
+	const struct kind_info *k = kind("apps", "Deployment");
+	cJSON *old = parse("{'metadata':{'name':'d'},'spec':{'replicas':1,'selector':{'matchLabels':{'app':'a'}},"
+			   "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	cJSON *same = parse("{'metadata':{'name':'d'},'spec':{'replicas':5,'selector':{'matchLabels':{'app':'a'}},"
+			    "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'j'}]}}}}");
+	cJSON *changed = parse("{'metadata':{'name':'d'},'spec':{'replicas':1,'selector':{'matchLabels':{'v':'b'}},"
+			       "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	struct validation v;
+	assert_int_equal(validate_update(k, old, same, "default", &v), 0);
+	assert_int_equal(validate_update(k, old, changed, "default", &v), 1);
+	assert_string_equal(v.errs[0].field, "spec.selector");
+	assert_string_equal(v.errs[0].message, "Invalid value: {...}: field is immutable");
+	/* create: nothing to compare with */
+	assert_int_equal(validate_object(k, changed, "default", &v), 0);
+	/* a Service has no immutable field in the table */
+	cJSON *s1 = parse(SVC("{'ports':[{'port':80}],'selector':{'a':'b'}}"));
+	cJSON *s2 = parse(SVC("{'ports':[{'port':81}],'selector':{'a':'c'}}"));
+	assert_int_equal(validate_update(kind("", "Service"), s1, s2, "default", &v), 0);
+	cJSON_Delete(old);
+	cJSON_Delete(same);
+	cJSON_Delete(changed);
+	cJSON_Delete(s1);
+	cJSON_Delete(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_dynamic_kind),
 		cmocka_unit_test(test_helpers),
 		cmocka_unit_test(test_schema_facts),
+		cmocka_unit_test(test_immutable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
