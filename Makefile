@@ -70,9 +70,9 @@ $(BUILD)/obj/gen/dashboard_html.o: $(BUILD)/gen/dashboard_html.c | check-deps
 	$(CC) $(CFLAGS) -c $< -o $@
 
 # The protobuf schema of the built-in kinds (proto/schema/k8s.schema) as C tables.
-$(BUILD)/gen/k8s_schema.c: proto/schema/k8s.schema proto/schema/karmada.schema proto/schema/gen_schema.awk
+$(BUILD)/gen/k8s_schema.c: proto/schema/k8s.schema proto/schema/karmada.schema proto/schema/columns.schema proto/schema/gen_schema.awk
 	@mkdir -p $(dir $@)
-	awk -f proto/schema/gen_schema.awk proto/schema/k8s.schema proto/schema/karmada.schema > $@.tmp && mv $@.tmp $@
+	awk -f proto/schema/gen_schema.awk proto/schema/k8s.schema proto/schema/karmada.schema proto/schema/columns.schema > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/k8s_schema.o: $(BUILD)/gen/k8s_schema.c
 	@mkdir -p $(dir $@)

@@ -117,12 +117,14 @@ static int namespace_exists(struct obj_ctx *c, const char *ns)
 	return store_get(c->store, key, NULL, NULL);
 }
 
-/* Validation plus the size limit; fills e and returns -1 on failure. */
-static int check_object(const struct kind_info *k, const cJSON *obj, const char *ns, struct api_error *e)
+/* Validation plus the size limit; fills e and returns -1 on failure. old:
+ * the stored object on update (immutable fields), NULL on create. */
+static int check_object(const struct kind_info *k, const cJSON *old, const cJSON *obj, const char *ns,
+			struct api_error *e)
 {
 	struct validation v;
 	memset(&v, 0, sizeof v);
-	if (validate_object(k, obj, ns ? ns : "", &v) > 0) {
+	if ((old ? validate_update(k, old, obj, ns ? ns : "", &v) : validate_object(k, obj, ns ? ns : "", &v)) > 0) {
 		char msg[1024];
 		validation_message(k, meta_str(obj, "name") ? meta_str(obj, "name") : "", &v, msg, sizeof msg);
 		api_error_set(e, 422, "Invalid", "%s", msg);
@@ -334,7 +336,7 @@ static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *n
 	failover_default_tolerations(k, obj);
 	if (w && !w->apply)
 		record_update(k, NULL, obj, w, SUBRES_NONE);
-	if (check_object(k, obj, ns, e) < 0)
+	if (check_object(k, NULL, obj, ns, e) < 0)
 		return -1;
 	if (dry_run) {
 		if (out)
@@ -516,7 +518,7 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 		record_update(k, old, obj, w, sub);
 	else if (old_mf)
 		json_set(json_ensure_obj(obj, "metadata"), "managedFields", json_dup(old_mf));
-	if (check_object(k, obj, ns, e) < 0)
+	if (check_object(k, old, obj, ns, e) < 0)
 		return -1;
 	if (dry_run || same_object(old, obj)) {
 		if (!dry_run)

@@ -1,5 +1,8 @@
 #include "defaults.h"
 
+#include "pbschema.h"
+#include "schemameta.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,104 +61,56 @@ static void set_default(cJSON *o, const char *key, const char *json)
 		put(o, key, cJSON_Parse(json));
 }
 
-/* "key=value": key holds that string; "!key": key is unset. */
-static bool holds(const cJSON *o, const char *when)
+/* ---- data: defaults from the schema table ------------------------------ */
+
+/* Sets the default= values of message msg's fields in o, wherever o
+ * leaves them unset, and walks into the field values that are messages
+ * (objects, list items, map values). level is o's depth below the kind's
+ * root object (0: the root), for kdefault= (the kind's own SetDefaults,
+ * level 1 only). Wrongly typed values are left alone. */
+static void walk_defaults(int msg, cJSON *o, int level)
 {
-	char key[64];
-	if (!when)
-		return true;
-	if (when[0] == '!')
-		return unset(o, when + 1);
-	const char *eq = strchr(when, '=');
-	size_t n = eq ? (size_t)(eq - when) : 0;
-	if (!eq || n >= sizeof key)
-		return false;
-	memcpy(key, when, n);
-	key[n] = '\0';
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
-	return v && strcmp(v, eq + 1) == 0;
+	if (msg < 0 || msg >= pbs_all_messages_count || !cJSON_IsObject(o) || level > 64)
+		return;
+	const struct pbs_message *m = &pbs_messages[msg];
+	const struct sch_field_meta *fm = sch_messages[msg].fields;
+	if (m->special != PBS_SPECIAL_NONE)
+		return; /* raw, time, quantity...: not objects of fields */
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE) {
+			walk_defaults(f->msg, o, level);
+			continue;
+		}
+		if (fm[i].default_json && (!fm[i].default_root || level == 1) && unset(o, f->json))
+			put(o, f->json, cJSON_Parse(fm[i].default_json));
+		if (f->type != PBS_MESSAGE)
+			continue;
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f->json), *it;
+		if (f->card == PBS_ONE) {
+			walk_defaults(f->msg, v, level + 1);
+		} else if (cJSON_IsArray(v) || (f->card == PBS_MAP && cJSON_IsObject(v))) {
+			cJSON_ArrayForEach(it, v) walk_defaults(f->msg, it, level + 1);
+		}
+	}
 }
 
-/* ---- data: object defaults ------------------------------------------ */
+void defaults_from_schema(int msg, cJSON *obj)
+{
+	walk_defaults(msg, obj, 0);
+}
 
-/* In order: set key (a JSON literal) in the object at path when unset and
- * the optional condition holds. Earlier rules create the objects later
- * ones fill; a missing or wrongly typed parent skips the rule. */
-struct rule {
-	const char *group, *kind, *path, *key, *value, *when;
-};
+/* ---- code: defaults that depend on other fields or on the kind ---------- */
 
-static const struct rule rules[] = {
-	{"apps", "Deployment", "", "spec", "{}", NULL},
-	{"apps", "Deployment", "spec", "replicas", "1", NULL},
-	{"apps", "Deployment", "spec", "strategy", "{}", NULL},
-	{"apps", "Deployment", "spec.strategy", "type", "\"RollingUpdate\"", NULL},
-	{"apps", "Deployment", "spec.strategy", "rollingUpdate", "{}", "type=RollingUpdate"},
-	{"apps", "Deployment", "spec.strategy.rollingUpdate", "maxUnavailable", "\"25%\"", NULL},
-	{"apps", "Deployment", "spec.strategy.rollingUpdate", "maxSurge", "\"25%\"", NULL},
-	{"apps", "Deployment", "spec", "revisionHistoryLimit", "10", NULL},
-	{"apps", "Deployment", "spec", "progressDeadlineSeconds", "600", NULL},
-
-	{"apps", "StatefulSet", "", "spec", "{}", NULL},
-	{"apps", "StatefulSet", "spec", "replicas", "1", NULL},
-	{"apps", "StatefulSet", "spec", "podManagementPolicy", "\"OrderedReady\"", NULL},
-	{"apps", "StatefulSet", "spec", "updateStrategy", "{}", NULL},
-	{"apps", "StatefulSet", "spec.updateStrategy", "type", "\"RollingUpdate\"", NULL},
-	{"apps", "StatefulSet", "spec.updateStrategy", "rollingUpdate", "{}", "type=RollingUpdate"},
-	{"apps", "StatefulSet", "spec.updateStrategy.rollingUpdate", "partition", "0", NULL},
-	{"apps", "StatefulSet", "spec", "revisionHistoryLimit", "10", NULL},
-	{"apps", "StatefulSet", "spec", "persistentVolumeClaimRetentionPolicy",
-	 "{\"whenDeleted\":\"Retain\",\"whenScaled\":\"Retain\"}", NULL},
-
-	{"apps", "DaemonSet", "", "spec", "{}", NULL},
-	{"apps", "DaemonSet", "spec", "updateStrategy", "{}", NULL},
-	{"apps", "DaemonSet", "spec.updateStrategy", "type", "\"RollingUpdate\"", NULL},
-	{"apps", "DaemonSet", "spec.updateStrategy", "rollingUpdate", "{}", "type=RollingUpdate"},
-	{"apps", "DaemonSet", "spec.updateStrategy.rollingUpdate", "maxUnavailable", "1", NULL},
-	{"apps", "DaemonSet", "spec.updateStrategy.rollingUpdate", "maxSurge", "0", NULL},
-	{"apps", "DaemonSet", "spec", "revisionHistoryLimit", "10", NULL},
-
-	{"apps", "ReplicaSet", "", "spec", "{}", NULL},
-	{"apps", "ReplicaSet", "spec", "replicas", "1", NULL},
-
-	{"batch", "Job", "", "spec", "{}", NULL},
-	/* completions defaults to 1 only when parallelism is unset too */
-	{"batch", "Job", "spec", "completions", "1", "!parallelism"},
-	{"batch", "Job", "spec", "parallelism", "1", NULL},
-	{"batch", "Job", "spec", "backoffLimit", "6", NULL},
-	{"batch", "Job", "spec", "completionMode", "\"NonIndexed\"", NULL},
-	{"batch", "Job", "spec", "suspend", "false", NULL},
-
-	{"batch", "CronJob", "", "spec", "{}", NULL},
-	{"batch", "CronJob", "spec", "concurrencyPolicy", "\"Allow\"", NULL},
-	{"batch", "CronJob", "spec", "suspend", "false", NULL},
-	{"batch", "CronJob", "spec", "successfulJobsHistoryLimit", "3", NULL},
-	{"batch", "CronJob", "spec", "failedJobsHistoryLimit", "1", NULL},
-
-	{"", "Service", "", "spec", "{}", NULL},
-	{"", "Service", "spec", "type", "\"ClusterIP\"", NULL},
-	{"", "Service", "spec", "sessionAffinity", "\"None\"", NULL},
-
-	{"", "Namespace", "", "spec", "{}", NULL},
-	{"", "Namespace", "spec", "finalizers", "[\"kubernetes\"]", NULL},
-	{"", "Namespace", "", "status", "{}", NULL},
-	{"", "Namespace", "status", "phase", "\"Active\"", NULL},
-
-	{"", "Secret", "", "type", "\"Opaque\"", NULL},
-
-	{"scheduling.k8s.io", "PriorityClass", "", "preemptionPolicy", "\"PreemptLowerPriority\"", NULL},
-
-	/* Karmada's propagation policy mutating webhook (and CRD defaults). */
-	{"policy.karmada.io", "PropagationPolicy", "spec", "priority", "0", NULL},
-	{"policy.karmada.io", "PropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
-	{"policy.karmada.io", "PropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
-	{"policy.karmada.io", "PropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
-	{"policy.karmada.io", "PropagationPolicy", "spec.schedulePriority", "priorityClassSource", "\"KubePriorityClass\"", NULL},
-	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "priority", "0", NULL},
-	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "preemption", "\"Never\"", NULL},
-	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "conflictResolution", "\"Abort\"", NULL},
-	{"policy.karmada.io", "ClusterPropagationPolicy", "spec", "schedulerName", "\"default-scheduler\"", NULL},
-	{"policy.karmada.io", "ClusterPropagationPolicy", "spec.schedulePriority", "priorityClassSource", "\"KubePriorityClass\"", NULL},
+/* A strategy's rollingUpdate exists when its type is RollingUpdate
+ * (Deployment, StatefulSet and DaemonSet's SetDefaults); the second walk
+ * of the table fills it. */
+static const struct {
+	const char *group, *kind, *path;
+} rolling_sites[] = {
+	{"apps", "Deployment", "spec.strategy"},
+	{"apps", "StatefulSet", "spec.updateStrategy"},
+	{"apps", "DaemonSet", "spec.updateStrategy"},
 };
 
 /* Where a kind keeps its pod spec, and whether restartPolicy defaults to
@@ -173,19 +128,6 @@ static const struct pod_site pod_sites[] = {
 	{"apps", "ReplicaSet", "spec.template.spec", true},
 	{"batch", "Job", "spec.template.spec", false},
 	{"batch", "CronJob", "spec.jobTemplate.spec.template.spec", false},
-};
-
-static const struct {
-	const char *key, *value;
-} podspec_defaults[] = {
-	{"dnsPolicy", "\"ClusterFirst\""},
-	{"schedulerName", "\"default-scheduler\""},
-	{"securityContext", "{}"},
-	{"terminationGracePeriodSeconds", "30"},
-}, container_defaults[] = {
-	{"terminationMessagePath", "\"/dev/termination-log\""},
-	{"terminationMessagePolicy", "\"File\""},
-	{"resources", "{}"},
 };
 
 static bool is_kind(const struct kind_info *k, const char *group, const char *kind)
@@ -218,20 +160,15 @@ static const char *pull_policy(const char *image)
 
 static void default_containers(cJSON *list)
 {
-	cJSON *c, *p;
+	cJSON *c;
 	if (!cJSON_IsArray(list))
 		return;
 	cJSON_ArrayForEach(c, list) {
 		if (!cJSON_IsObject(c))
 			continue;
-		for (size_t i = 0; i < sizeof container_defaults / sizeof container_defaults[0]; i++)
-			set_default(c, container_defaults[i].key, container_defaults[i].value);
 		const char *image = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "image"));
 		if (image)
 			put_default(c, "imagePullPolicy", cJSON_CreateString(pull_policy(image)));
-		cJSON *ports = cJSON_GetObjectItemCaseSensitive(c, "ports");
-		if (cJSON_IsArray(ports))
-			cJSON_ArrayForEach(p, ports) set_default(p, "protocol", "\"TCP\"");
 	}
 }
 
@@ -241,8 +178,6 @@ static void default_podspec(cJSON *spec, bool restart_always)
 		return;
 	if (restart_always)
 		set_default(spec, "restartPolicy", "\"Always\"");
-	for (size_t i = 0; i < sizeof podspec_defaults / sizeof podspec_defaults[0]; i++)
-		set_default(spec, podspec_defaults[i].key, podspec_defaults[i].value);
 	default_containers(cJSON_GetObjectItemCaseSensitive(spec, "containers"));
 	default_containers(cJSON_GetObjectItemCaseSensitive(spec, "initContainers"));
 }
@@ -275,7 +210,6 @@ static void default_service(cJSON *obj, unsigned long ip_seq)
 			int idx = i++;
 			if (!cJSON_IsObject(p))
 				continue;
-			set_default(p, "protocol", "\"TCP\"");
 			cJSON *port = cJSON_GetObjectItemCaseSensitive(p, "port");
 			if (cJSON_IsNumber(port) && unset(p, "targetPort"))
 				put(p, "targetPort", cJSON_CreateNumber(port->valuedouble));
@@ -435,14 +369,27 @@ void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq)
 	/* CRD kinds are the user's schema, never ours to default. */
 	if (!k || k->dynamic || !cJSON_IsObject(obj))
 		return;
-	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-		const struct rule *r = &rules[i];
-		if (!is_kind(k, r->group, r->kind))
-			continue;
-		cJSON *o = obj_at(obj, r->path);
-		if (o && holds(o, r->when))
-			set_default(o, r->key, r->value);
+	int msg = pbs_kind_schema_message(k);
+	/* A Job's completions default to 1 only when parallelism is unset too
+	 * (before the table sets parallelism). */
+	if (is_kind(k, "batch", "Job")) {
+		cJSON *spec = obj_at(obj, "spec");
+		if (spec && unset(spec, "parallelism"))
+			set_default(spec, "completions", "1");
 	}
+	walk_defaults(msg, obj, 0);
+	bool again = false;
+	for (size_t i = 0; i < sizeof rolling_sites / sizeof rolling_sites[0]; i++) {
+		cJSON *st = obj_at(obj, rolling_sites[i].path);
+		const char *type = st ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "type")) : NULL;
+		if (is_kind(k, rolling_sites[i].group, rolling_sites[i].kind) && type &&
+		    strcmp(type, "RollingUpdate") == 0 && unset(st, "rollingUpdate")) {
+			put(st, "rollingUpdate", cJSON_CreateObject());
+			again = true;
+		}
+	}
+	if (again)
+		walk_defaults(msg, obj, 0);
 	for (size_t i = 0; i < sizeof pod_sites / sizeof pod_sites[0]; i++) {
 		if (is_kind(k, pod_sites[i].group, pod_sites[i].kind))
 			default_podspec(obj_at(obj, pod_sites[i].path), pod_sites[i].restart_always);

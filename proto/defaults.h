@@ -6,7 +6,15 @@
  * in pod templates, Service type/ports/cluster IP allocation, Namespace
  * phase and finalizers, Secret type.
  * Never overwrites a field the user set (JSON null counts as unset) and
- * leaves wrongly typed fields alone instead of replacing them. */
+ * leaves wrongly typed fields alone instead of replacing them.
+ * Constant defaults are data: default=VALUE (and kdefault=VALUE) flags in
+ * the schema table (proto/schema/k8s.schema, karmada.schema), applied by one walker over the
+ * kind's messages. What stays code depends on other fields, on the kind or
+ * on the server: a Job's completions (only without parallelism), a
+ * strategy's rollingUpdate (only for type RollingUpdate), restartPolicy
+ * (Always except for Jobs), imagePullPolicy (from the image's tag), Service
+ * ports, cluster IPs and IP families, a policy's selector namespaces and a
+ * Cluster's readiness taints. */
 #ifndef ATOLL_DEFAULTS_H
 #define ATOLL_DEFAULTS_H
 
@@ -22,6 +30,11 @@
  * (30000-32767, 30000 + (ip_seq * 16 + port index) % 2768; the caller
  * owns uniqueness). Kinds without defaults are left untouched. */
 void defaults_apply(const struct kind_info *k, cJSON *obj, unsigned long ip_seq);
+
+/* The schema table's defaults alone: default=/kdefault= values of message
+ * msg (pbs_messages index; obj is that message's root object) and of the
+ * messages below it. */
+void defaults_from_schema(int msg, cJSON *obj);
 
 /* Karmada's keys (pkg/apis/policy/v1alpha1, pkg/apis/cluster/v1alpha1). */
 #define DEFAULTS_PP_PERMANENT_ID "propagationpolicy.karmada.io/permanent-id"

@@ -18,9 +18,22 @@ int pbs_kind_message(const struct kind_info *k)
 	return -1;
 }
 
+int pbs_kind_schema_message(const struct kind_info *k)
+{
+	int m = pbs_kind_message(k);
+	if (m >= 0 || !k || k->dynamic)
+		return m;
+	char av[256];
+	kind_api_version(k, av, sizeof av);
+	for (int i = 0; i < pbs_json_kinds_count; i++)
+		if (strcmp(pbs_json_kinds[i].api_version, av) == 0 && strcmp(pbs_json_kinds[i].kind, k->kind) == 0)
+			return pbs_json_kinds[i].msg;
+	return -1;
+}
+
 const struct pbs_field *pbs_find_field(int msg, const char *name)
 {
-	if (msg < 0 || msg >= pbs_messages_count || !name)
+	if (msg < 0 || msg >= pbs_all_messages_count || !name)
 		return NULL;
 	const struct pbs_message *m = &pbs_messages[msg];
 	for (int i = 0; i < m->nfields; i++) {

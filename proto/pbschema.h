@@ -68,6 +68,10 @@ struct kind_info;
 /* The root message of a served kind, or -1 when the table lacks it
  * (Karmada and custom kinds). */
 int pbs_kind_message(const struct kind_info *k);
+/* The root message of a kind in the schema table, JSON-only kinds
+ * (Karmada's, "crd" lines) included; -1 for custom kinds and kinds the
+ * table lacks. */
+int pbs_kind_schema_message(const struct kind_info *k);
 /* The field of message msg with this JSON name (the fields of inline
  * members included), or NULL. */
 const struct pbs_field *pbs_find_field(int msg, const char *name);

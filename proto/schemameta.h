@@ -15,6 +15,28 @@ struct sch_field_meta {
 	int preserve;      /* any JSON value (x-kubernetes-preserve-unknown-fields) */
 	const char *desc;  /* or NULL */
 	const char *enums; /* "A|B|C" or NULL */
+	/* default=VALUE: a JSON literal set when the field is unset (absent or
+	 * null), wherever the message appears (Kubernetes' SetDefaults_<Type>);
+	 * or NULL. default_root: kdefault=VALUE, a default of the kind's own
+	 * SetDefaults_<Kind>, set only where the message is a direct child of
+	 * the kind's root object (a Job's spec, not a CronJob's jobTemplate). */
+	const char *default_json;
+	int default_root;
+	/* What validation checks (validate.c's walker over the table), beyond
+	 * the JSON type: enum= values are enforced too (sorted in messages). */
+	unsigned vflags;   /* enum sch_vflag */
+	double vmin, vmax; /* SCH_V_MIN / SCH_V_MAX bounds of an integer */
+	const char *format; /* format=: "dns1123label", "dns1123subdomain", "dns1035label", "labelvalue"; or NULL */
+};
+
+enum sch_vflag {
+	SCH_V_REQ = 1u << 0,      /* req: present whenever its parent object is */
+	SCH_V_NONEMPTY = 1u << 1, /* nonempty: "" or [] counts as missing */
+	SCH_V_EMPTY_OK = 1u << 2, /* emptyok: "" passes the enum (and is not listed) */
+	SCH_V_MIN = 1u << 3,      /* min=N (an int32 gets max 2147483647 with it) */
+	SCH_V_MAX = 1u << 4,      /* max=N */
+	SCH_V_BETWEEN = 1u << 5,  /* range=A..B: "must be between A and B, inclusive" */
+	SCH_V_IMMUTABLE = 1u << 6, /* immutable: an update may not change it ("field is immutable") */
 };
 
 struct sch_message_meta {

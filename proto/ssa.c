@@ -128,7 +128,7 @@ static int dyn_message(const cJSON *s, int depth)
 
 static int kind_msg(const struct kind_info *k)
 {
-	int m = pbs_kind_message(k);
+	int m = pbs_kind_schema_message(k);
 	if (m >= 0 || !k || !k->dynamic)
 		return m;
 	char av[300];
@@ -161,8 +161,19 @@ static const struct pbs_message *message_at(int msg)
 	return NULL;
 }
 
+/* A raw embedded value (rt.RawExtension: Karmada's status, a Work's
+ * manifests, x-kubernetes-preserve-unknown-fields): no schema below it, so
+ * its maps are walked as fields and its lists are atomic, as Kubernetes
+ * does for untyped values. */
+static bool raw_message(int msg)
+{
+	return msg >= 0 && msg < pbs_all_messages_count && pbs_messages[msg].special == PBS_SPECIAL_RAW;
+}
+
 static const struct pbs_field *find_field(int msg, const char *name)
 {
+	if (raw_message(msg))
+		return NULL;
 	if (msg < DYN_BASE)
 		return pbs_find_field(msg, name);
 	const struct pbs_message *m = message_at(msg);
@@ -183,7 +194,7 @@ static bool atomic_object(const struct pbs_field *f)
 	if (!f || f->type != PBS_MESSAGE || f->msg < 0)
 		return false;
 	const struct pbs_message *m = message_at(f->msg);
-	return m && (m->special != PBS_SPECIAL_NONE || m->atomic);
+	return m && ((m->special != PBS_SPECIAL_NONE && m->special != PBS_SPECIAL_RAW) || m->atomic);
 }
 
 /* The element type of a map field, as a single field. */

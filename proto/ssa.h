@@ -8,8 +8,12 @@
  * List semantics (atomic, set, map with keys) come from the schema table
  * (pbschema.h, proto/schema/k8s.schema) and, for custom kinds, from their
  * CRD's openAPIV3Schema (x-kubernetes-list-type, x-kubernetes-list-map-keys,
- * x-kubernetes-map-type; lists without a type are atomic); Karmada's kinds
- * have atomic lists. Inputs are never modified. */
+ * x-kubernetes-map-type; lists without a type are atomic). Karmada's kinds
+ * read the table's JSON-only messages (karmada.schema): their own lists
+ * are atomic, as Karmada's CRDs declare no list-type on them, while their
+ * metadata (finalizers a set, ownerReferences keyed by uid) and
+ * Kubernetes types they embed keep Kubernetes' semantics; labelSelector is
+ * an atomic map, as the CRDs say. Inputs are never modified. */
 #ifndef ATOLL_SSA_H
 #define ATOLL_SSA_H
 

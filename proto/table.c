@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "jsonutil.h"
+#include "schemacols.h"
 #include "timefmt.h"
 
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
@@ -336,17 +339,7 @@ static cJSON *c_age(const struct col *c, const cJSON *o, time_t now)
 	return since_path(o, "metadata.creationTimestamp", now, NULL);
 }
 
-/* String at path; arg (or "") when missing or empty. */
-static cJSON *c_str(const struct col *c, const cJSON *o, time_t now)
-{
-	const char *s = nestr(o, c->path);
-	return cJSON_CreateString(s ? s : c->arg ? c->arg : "");
-}
 
-static cJSON *c_int(const struct col *c, const cJSON *o, time_t now)
-{
-	return cJSON_CreateNumber((double)num(o, c->path, 0));
-}
 
 /* Sum of the sizes of the objects/arrays at the comma-separated paths. */
 static cJSON *c_count(const struct col *c, const cJSON *o, time_t now)
@@ -377,12 +370,6 @@ static cJSON *c_ratio(const struct col *c, const cJSON *o, time_t now)
 	return cJSON_CreateString(buf);
 }
 
-/* Status of the condition whose type is path; arg when absent. */
-static cJSON *c_cond(const struct col *c, const cJSON *o, time_t now)
-{
-	const char *s = condition_status(o, c->path);
-	return cJSON_CreateString(s ? s : c->arg ? c->arg : "");
-}
 
 static cJSON *c_labels(const struct col *c, const cJSON *o, time_t now)
 {
@@ -753,19 +740,6 @@ static cJSON *c_slice_endpoints(const struct col *c, const cJSON *o, time_t now)
 	return sb_cell(&b, "<unset>");
 }
 
-/* A string array at path joined with ",". */
-static cJSON *c_strs(const struct col *c, const cJSON *o, time_t now)
-{
-	const cJSON *a;
-	struct sbuf b = {0};
-	cJSON_ArrayForEach(a, json_get(o, c->path)) {
-		if (!cJSON_IsString(a))
-			continue;
-		sb_sep(&b, ",");
-		sb_puts(&b, a->valuestring);
-	}
-	return sb_cell(&b, c->arg ? c->arg : "");
-}
 
 /* ---- Event ---------------------------------------------------------- */
 
@@ -1042,243 +1016,6 @@ static cJSON *c_mesh_reason(const struct col *c, const cJSON *o, time_t now)
 	return cJSON_CreateString("<none>");
 }
 
-/* ---- layouts -------------------------------------------------------- */
-
-#define D_NAME "Name must be unique within a namespace."
-#define D_AGE "CreationTimestamp is a timestamp representing the server time when this object was created."
-#define COL_NAME {"Name", "string", 0, c_name, NULL, NULL, D_NAME}
-#define COL_AGE {"Age", "string", 0, c_age, NULL, NULL, D_AGE}
-#define COL_END {NULL, NULL, 0, NULL, NULL, NULL, NULL}
-#define WIDE_POD(spec, sel) \
-	{"Containers", "string", 1, c_containers, spec, "name", "Names of each container in the template."}, \
-	{"Images", "string", 1, c_containers, spec, "image", "Images referenced by each container in the template."}, \
-	{"Selector", "string", 1, c_selector, sel, NULL, "Label selector for pods."}
-
-static const struct col cols_default[] = {COL_NAME, COL_AGE, COL_END};
-
-static const struct col cols_namespace[] = {
-	COL_NAME,
-	{"Status", "string", 0, c_str, "status.phase", "Active", "The status of the namespace"},
-	COL_AGE, COL_END};
-
-static const struct col cols_deployment[] = {
-	COL_NAME,
-	{"Ready", "string", 0, c_ratio, "status.readyReplicas", "spec.replicas", "Number of the pod with ready state"},
-	{"Up-to-date", "integer", 0, c_int, "status.updatedReplicas", NULL, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."},
-	{"Available", "integer", 0, c_int, "status.availableReplicas", NULL, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."},
-	COL_AGE,
-	WIDE_POD("spec.template.spec", "spec.selector"),
-	COL_END};
-
-static const struct col cols_statefulset[] = {
-	COL_NAME,
-	{"Ready", "string", 0, c_ratio, "status.readyReplicas", "spec.replicas", "Number of the pod with ready state"},
-	COL_AGE,
-	{"Containers", "string", 1, c_containers, "spec.template.spec", "name", "Names of each container in the template."},
-	{"Images", "string", 1, c_containers, "spec.template.spec", "image", "Images referenced by each container in the template."},
-	COL_END};
-
-static const struct col cols_daemonset[] = {
-	COL_NAME,
-	{"Desired", "integer", 0, c_int, "status.desiredNumberScheduled", NULL, "The total number of nodes that should be running the daemon pod."},
-	{"Current", "integer", 0, c_int, "status.currentNumberScheduled", NULL, "The number of nodes that are running at least 1 daemon pod."},
-	{"Ready", "integer", 0, c_int, "status.numberReady", NULL, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."},
-	{"Up-to-date", "integer", 0, c_int, "status.updatedNumberScheduled", NULL, "The total number of nodes that are running updated daemon pod."},
-	{"Available", "integer", 0, c_int, "status.numberAvailable", NULL, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."},
-	{"Node Selector", "string", 0, c_labels, "spec.template.spec.nodeSelector", NULL, "NodeSelector is a selector which must be true for the pod to fit on a node."},
-	COL_AGE,
-	WIDE_POD("spec.template.spec", "spec.selector"),
-	COL_END};
-
-static const struct col cols_replicaset[] = {
-	COL_NAME,
-	{"Desired", "integer", 0, c_int, "spec.replicas", NULL, "Replicas is the number of desired replicas."},
-	{"Current", "integer", 0, c_int, "status.replicas", NULL, "Replicas is the most recently observed number of replicas."},
-	{"Ready", "integer", 0, c_int, "status.readyReplicas", NULL, "The number of ready replicas for this replica set."},
-	COL_AGE,
-	WIDE_POD("spec.template.spec", "spec.selector"),
-	COL_END};
-
-static const struct col cols_service[] = {
-	COL_NAME,
-	{"Type", "string", 0, c_str, "spec.type", "ClusterIP", "The type of service."},
-	{"Cluster-IP", "string", 0, c_svc_cluster_ip, NULL, NULL, "The IP address of the service."},
-	{"External-IP", "string", 0, c_svc_external_ip, NULL, NULL, "The external IP address of the service."},
-	{"Port(s)", "string", 0, c_svc_ports, NULL, NULL, "The ports exposed by the service."},
-	COL_AGE,
-	{"Selector", "string", 1, c_labels, "spec.selector", NULL, "Route service traffic to pods with label keys and values matching this selector."},
-	COL_END};
-
-static const struct col cols_configmap[] = {
-	COL_NAME,
-	{"Data", "integer", 0, c_count, "data,binaryData", NULL, "Number of keys in the config map."},
-	COL_AGE, COL_END};
-
-static const struct col cols_secret[] = {
-	COL_NAME,
-	{"Type", "string", 0, c_str, "type", "Opaque", "The type of the secret."},
-	{"Data", "integer", 0, c_count, "data", NULL, "Number of keys in the secret."},
-	COL_AGE, COL_END};
-
-static const struct col cols_serviceaccount[] = {
-	COL_NAME,
-	{"Secrets", "integer", 0, c_count, "secrets", NULL, "The number of secrets in the service account."},
-	COL_AGE, COL_END};
-
-/* Upstream interleaves wide columns here; kubectl prints in this order. */
-static const struct col cols_event[] = {
-	{"Last Seen", "string", 0, c_ev_last, NULL, NULL, "The time at which the most recent occurrence of this event was recorded."},
-	{"Type", "string", 0, c_str, "type", NULL, "Type of this event (Normal, Warning)."},
-	{"Reason", "string", 0, c_str, "reason", NULL, "A short, machine understandable string that gives the reason for the transition into the object's current status."},
-	{"Object", "string", 0, c_ev_object, NULL, NULL, "The object that this event is about."},
-	{"Subobject", "string", 1, c_str, "involvedObject.fieldPath", NULL, "The field of the object that this event is about."},
-	{"Source", "string", 1, c_ev_source, NULL, NULL, "The component reporting this event."},
-	{"Message", "string", 0, c_ev_message, NULL, NULL, "A human-readable description of the status of this operation."},
-	{"First Seen", "string", 1, c_ev_first, NULL, NULL, "The time at which the event was first recorded."},
-	{"Count", "string", 1, c_ev_count, NULL, NULL, "The number of times this event has occurred."},
-	{"Name", "string", 1, c_name, NULL, NULL, D_NAME},
-	COL_END};
-
-static const struct col cols_pod[] = {
-	COL_NAME,
-	{"Ready", "string", 0, c_pod_ready, NULL, NULL, "The aggregate readiness state of this pod for accepting traffic."},
-	{"Status", "string", 0, c_pod_status, NULL, NULL, "The aggregate status of the containers in this pod."},
-	{"Restarts", "string", 0, c_pod_restarts, NULL, NULL, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."},
-	COL_AGE,
-	{"IP", "string", 1, c_pod_ip, NULL, NULL, "IP address allocated to the pod."},
-	{"Node", "string", 1, c_str, "spec.nodeName", "<none>", "Name of the node where the pod runs."},
-	{"Nominated Node", "string", 1, c_str, "status.nominatedNodeName", "<none>", "Name of the node nominated by the scheduler."},
-	{"Readiness Gates", "string", 1, c_pod_gates, NULL, NULL, "Pod readiness gates."},
-	COL_END};
-
-static const struct col cols_endpoints[] = {
-	COL_NAME,
-	{"Endpoints", "string", 0, c_endpoints, NULL, NULL, "Endpoints of the service."},
-	COL_AGE, COL_END};
-
-static const struct col cols_job[] = {
-	COL_NAME,
-	{"Status", "string", 0, c_job_status, NULL, NULL, "Status of the job."},
-	{"Completions", "string", 0, c_job_completions, NULL, NULL, "The completed job pods and the desired number of completions."},
-	{"Duration", "string", 0, c_job_duration, NULL, NULL, "Time required to complete the job."},
-	COL_AGE,
-	WIDE_POD("spec.template.spec", "spec.selector"),
-	COL_END};
-
-static const struct col cols_cronjob[] = {
-	COL_NAME,
-	{"Schedule", "string", 0, c_str, "spec.schedule", NULL, "The schedule in Cron format."},
-	{"Timezone", "string", 0, c_str, "spec.timeZone", "<none>", "The time zone for the schedule."},
-	{"Suspend", "boolean", 0, c_bool, "spec.suspend", NULL, "Whether subsequent executions are suspended."},
-	{"Active", "integer", 0, c_count, "status.active", NULL, "The number of currently running jobs."},
-	{"Last Schedule", "string", 0, c_since, "status.lastScheduleTime", "<none>", "When the job was last successfully scheduled."},
-	COL_AGE,
-	WIDE_POD("spec.jobTemplate.spec.template.spec", "spec.jobTemplate.spec.selector"),
-	COL_END};
-
-static const struct col cols_ingress[] = {
-	COL_NAME,
-	{"Class", "string", 0, c_str, "spec.ingressClassName", "<none>", "The name of the IngressClass resource."},
-	{"Hosts", "string", 0, c_ing_hosts, NULL, NULL, "Hosts that incoming requests are matched against."},
-	{"Address", "string", 0, c_ing_address, NULL, NULL, "Address is a list containing ingress points for the load-balancer."},
-	{"Ports", "string", 0, c_ing_ports, NULL, NULL, "Ports of TLS configurations that open."},
-	COL_AGE, COL_END};
-
-static const struct col cols_lease[] = {
-	COL_NAME,
-	{"Holder", "string", 0, c_str, "spec.holderIdentity", NULL, "The holder of the lease."},
-	COL_AGE, COL_END};
-
-static const struct col cols_node[] = {
-	COL_NAME,
-	{"Status", "string", 0, c_node_status, NULL, NULL, "The status of the node."},
-	{"Roles", "string", 0, c_node_roles, NULL, NULL, "The roles of the node."},
-	COL_AGE,
-	{"Version", "string", 0, c_str, "status.nodeInfo.kubeletVersion", NULL, "Kubelet Version reported by the node."},
-	{"Internal-IP", "string", 1, c_node_addr, NULL, "InternalIP", "List of addresses reachable to the node."},
-	{"External-IP", "string", 1, c_node_addr, NULL, "ExternalIP", "List of addresses reachable to the node."},
-	{"OS-Image", "string", 1, c_str, "status.nodeInfo.osImage", "<unknown>", "OS Image reported by the node."},
-	{"Kernel-Version", "string", 1, c_str, "status.nodeInfo.kernelVersion", "<unknown>", "Kernel Version reported by the node."},
-	{"Container-Runtime", "string", 1, c_str, "status.nodeInfo.containerRuntimeVersion", "<unknown>", "Container Runtime Version reported by the node."},
-	COL_END};
-
-static const struct col cols_crd[] = {
-	COL_NAME,
-	{"Created At", "date", 0, c_created, NULL, NULL, D_AGE},
-	COL_END};
-
-/* karmada-aggregated-apiserver's printer: wide columns after Age. */
-static const struct col cols_cluster[] = {
-	COL_NAME,
-	{"Version", "string", 0, c_str, "status.kubernetesVersion", NULL, "KubernetesVersion represents version of the member cluster."},
-	{"Mode", "string", 0, c_str, "spec.syncMode", NULL, "SyncMode describes how a cluster syncs resources from karmada control plane."},
-	{"Ready", "string", 0, c_cond, "Ready", "Unknown", "The aggregate readiness state of this cluster for accepting workloads."},
-	COL_AGE,
-	{"Zones", "string", 1, c_cluster_zones, NULL, NULL, "Zones represents the failure zones of the member cluster."},
-	{"Region", "string", 1, c_str, "spec.region", NULL, "Region represents the region of the member cluster locate in."},
-	{"Provider", "string", 1, c_str, "spec.provider", NULL, "Provider represents the cloud provider name of the member cluster."},
-	{"API-Endpoint", "string", 1, c_str, "spec.apiEndpoint", NULL, "The API endpoint of the member cluster."},
-	{"Proxy-URL", "string", 1, c_str, "spec.proxyURL", "<none>", "ProxyURL is the proxy URL for the cluster."},
-	COL_END};
-
-static const struct col cols_mesh[] = {
-	COL_NAME,
-	{"Mesh-ID", "string", 0, c_str, "spec.meshID", NULL, "The Istio mesh ID (global.meshID)."},
-	{"Clusters", "integer", 0, c_mesh_clusters, NULL, NULL, "Clusters of the mesh."},
-	{"Ready", "string", 0, c_cond, "Ready", "Unknown", "Whether every cluster holds its certificates and mesh wiring."},
-	{"Reason", "string", 0, c_mesh_reason, NULL, NULL, "Why the mesh is not ready."},
-	COL_AGE,
-	{"Trust-Domain", "string", 1, c_str, "spec.trustDomain", "cluster.local", "The mesh's trust domain."},
-	{"Istio", "string", 1, c_str, "spec.istioVersion", NULL, "The Istio version the values are for."},
-	COL_END};
-
-/* Karmada CRD printer columns (kubebuilder printcolumn markers). */
-static const struct col cols_propagationpolicy[] = {
-	COL_NAME,
-	{"Conflict-Resolution", "string", 0, c_str, "spec.conflictResolution", "Abort", "ConflictResolution declares how potential conflict should be handled."},
-	{"Priority", "integer", 0, c_int, "spec.priority", NULL, "Priority indicates the importance of a policy."},
-	COL_AGE, COL_END};
-
-static const struct col cols_work[] = {
-	COL_NAME,
-	{"Workload-Kind", "string", 0, c_work_kind, NULL, NULL, "Kind of the first manifest in the workload."},
-	{"Applied", "string", 0, c_cond, "Applied", NULL, "Status of the Applied condition."},
-	COL_AGE, COL_END};
-
-static const struct col cols_binding[] = {
-	COL_NAME,
-	{"Scheduled", "string", 0, c_cond, "Scheduled", NULL, "Status of the Scheduled condition."},
-	{"FullyApplied", "string", 0, c_cond, "FullyApplied", NULL, "Status of the FullyApplied condition."},
-	COL_AGE, COL_END};
-
-/* kube's printers.go: priorityClassColumnDefinitions. */
-static cJSON *c_bool_value(const struct col *c, const cJSON *o, time_t now)
-{
-	return cJSON_CreateBool(cJSON_IsTrue(json_get(o, c->path)));
-}
-
-static const struct col cols_priorityclass[] = {
-	COL_NAME,
-	{"Value", "integer", 0, c_int, "value", NULL, "The value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."},
-	{"Global-Default", "boolean", 0, c_bool_value, "globalDefault", NULL, "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class."},
-	COL_AGE,
-	{"PreemptionPolicy", "string", 0, c_str, "preemptionPolicy", NULL, "preemptionPolicy is the Policy for preempting pods with lower priority."},
-	COL_END};
-
-static const struct col cols_endpointslice[] = {
-	COL_NAME,
-	{"AddressType", "string", 0, c_str, "addressType", NULL, "The address type of the endpoint slice."},
-	{"Ports", "string", 0, c_slice_ports, NULL, NULL, "The ports of the endpoint slice."},
-	{"Endpoints", "string", 0, c_slice_endpoints, NULL, NULL, "The addresses of the endpoints."},
-	COL_AGE, COL_END};
-
-/* The MCS API's ServiceImport CRD's printer columns. */
-static const struct col cols_serviceimport[] = {
-	COL_NAME,
-	{"Type", "string", 0, c_str, "spec.type", NULL, "The type of this service import (ClusterSetIP or Headless)."},
-	{"IP", "string", 0, c_strs, "spec.ips", NULL, "The VIP(s) of the imported service."},
-	COL_AGE, COL_END};
-
 /* kube's printers.go: printPodDisruptionBudget (an IntOrString or "N/A"). */
 static cJSON *c_intstr(const struct col *c, const cJSON *o, time_t now)
 {
@@ -1293,12 +1030,6 @@ static cJSON *c_intstr(const struct col *c, const cJSON *o, time_t now)
 	return cJSON_CreateString(c->arg ? c->arg : "");
 }
 
-static const struct col cols_pdb[] = {
-	COL_NAME,
-	{"Min Available", "string", 0, c_intstr, "spec.minAvailable", "N/A", "The minimum number of pods that must be available."},
-	{"Max Unavailable", "string", 0, c_intstr, "spec.maxUnavailable", "N/A", "The maximum number of pods that may be unavailable."},
-	{"Allowed Disruptions", "integer", 0, c_int, "status.disruptionsAllowed", NULL, "Calculated number of pods that may be disrupted at this time."},
-	COL_AGE, COL_END};
 
 /* printResourceQuota: "resource: used/hard, " for spec.hard's resources in
  * name order; those named limits.* go to the Limit column (arg "limits"),
@@ -1338,51 +1069,164 @@ static cJSON *c_quota(const struct col *c, const cJSON *o, time_t now)
 	return sb_cell(&b, NULL);
 }
 
-static const struct col cols_resourcequota[] = {
-	COL_NAME, COL_AGE,
-	{"Request", "string", 0, c_quota, NULL, NULL, "Request represents a minimum amount of cpu/memory that a container may consume."},
-	{"Limit", "string", 0, c_quota, NULL, "limits", "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node."},
-	COL_END};
+/* ---- columns from the schema table ----------------------------------- */
 
-static const struct col *const layouts[] = {
-	[TL_DEFAULT] = cols_default,
-	[TL_NAMESPACE] = cols_namespace,
-	[TL_DEPLOYMENT] = cols_deployment,
-	[TL_STATEFULSET] = cols_statefulset,
-	[TL_DAEMONSET] = cols_daemonset,
-	[TL_SERVICE] = cols_service,
-	[TL_CONFIGMAP] = cols_configmap,
-	[TL_SECRET] = cols_secret,
-	[TL_SERVICEACCOUNT] = cols_serviceaccount,
-	[TL_EVENT] = cols_event,
-	[TL_POD] = cols_pod,
-	[TL_ENDPOINTS] = cols_endpoints,
-	[TL_JOB] = cols_job,
-	[TL_CRONJOB] = cols_cronjob,
-	[TL_INGRESS] = cols_ingress,
-	[TL_LEASE] = cols_lease,
-	[TL_NODE] = cols_node,
-	[TL_CLUSTER] = cols_cluster,
-	[TL_PROPAGATIONPOLICY] = cols_propagationpolicy,
-	[TL_OVERRIDEPOLICY] = cols_default,
-	[TL_WORK] = cols_work,
-	[TL_BINDING] = cols_binding,
-	[TL_CRD] = cols_crd,
-	[TL_REPLICASET] = cols_replicaset,
-	[TL_PRIORITYCLASS] = cols_priorityclass,
-	[TL_MESH] = cols_mesh,
-	[TL_ENDPOINTSLICE] = cols_endpointslice,
-	[TL_SERVICEIMPORT] = cols_serviceimport,
-	[TL_PDB] = cols_pdb,
-	[TL_RESOURCEQUOTA] = cols_resourcequota,
+#define D_NAME "Name must be unique within a namespace."
+#define D_AGE "CreationTimestamp is a timestamp representing the server time when this object was created."
+
+/* The value at a JSONPath: dotted steps from the object, a step may filter
+ * a list by one field, as in ".status.conditions[?(@.type==\"Ready\")].status"
+ * (the first item that matches). NULL when absent or unparseable. */
+static const cJSON *jsonpath_get(const cJSON *o, const char *path)
+{
+	const char *p = path[0] == '.' ? path + 1 : path;
+	while (o && *p) {
+		char key[128], field[64], want[128];
+		size_t n = strcspn(p, ".[");
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		o = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+		p += n;
+		if (*p == '[') {
+			const char *eq = strstr(p, "==\""), *end = strstr(p, "\")]");
+			size_t fl = eq ? (size_t)(eq - (p + 5)) : 0, wl = end && eq ? (size_t)(end - (eq + 3)) : 0;
+			if (strncmp(p, "[?(@.", 5) != 0 || !eq || !end || end < eq || fl >= sizeof field || wl >= sizeof want)
+				return NULL;
+			memcpy(field, p + 5, fl);
+			field[fl] = '\0';
+			memcpy(want, eq + 3, wl);
+			want[wl] = '\0';
+			const cJSON *it, *hit = NULL, *list = cJSON_IsArray(o) ? o : NULL;
+			cJSON_ArrayForEach(it, list) {
+				const char *v = str(it, field);
+				if (v && strcmp(v, want) == 0) {
+					hit = it;
+					break;
+				}
+			}
+			o = hit;
+			p = end + 3;
+		}
+		if (*p == '.')
+			p++;
+	}
+	return o;
+}
+
+/* The one generic renderer, for JSONPath columns, by the column's type:
+ * integer (0 when absent), number, boolean, date (a human age) or string:
+ * a string, or the default when absent, not a string or empty (an empty
+ * string that a list filter found stays: a condition's status); a path
+ * ending in "[*]" joins the list's strings with ",". */
+static cJSON *c_jsonpath(const struct col *c, const cJSON *o, time_t now)
+{
+	char path[256];
+	size_t n = strlen(c->path);
+	bool all = n >= 3 && strcmp(c->path + n - 3, "[*]") == 0;
+	snprintf(path, sizeof path, "%.*s", (int)(all ? n - 3 : n), c->path);
+	const cJSON *v = jsonpath_get(o, path);
+	const char *dflt = c->arg ? c->arg : "";
+	if (strcmp(c->type, "integer") == 0)
+		return cJSON_CreateNumber((double)as_ll(v, 0));
+	if (strcmp(c->type, "number") == 0)
+		return cJSON_CreateNumber(cJSON_IsNumber(v) ? v->valuedouble : 0);
+	if (strcmp(c->type, "boolean") == 0)
+		return cJSON_CreateBool(cJSON_IsTrue(v));
+	if (strcmp(c->type, "date") == 0) {
+		time_t t;
+		if (!cJSON_IsString(v) || !ts_parse(v->valuestring, &t))
+			return cJSON_CreateString(c->arg ? c->arg : "<unknown>");
+		return human_since(t, now);
+	}
+	if (all) {
+		struct sbuf b = {0};
+		const cJSON *e, *list = cJSON_IsArray(v) || cJSON_IsObject(v) ? v : NULL;
+		cJSON_ArrayForEach(e, list) {
+			if (cJSON_IsString(e)) {
+				sb_sep(&b, ",");
+				sb_puts(&b, e->valuestring);
+			}
+		}
+		return sb_cell(&b, dflt);
+	}
+	bool keep_empty = strchr(path, '[') != NULL;
+	return cJSON_CreateString(cJSON_IsString(v) && (v->valuestring[0] || keep_empty) ? v->valuestring : dflt);
+}
+
+/* The cell formatters a column's source may name. */
+static const struct {
+	const char *name;
+	cell_fn fn;
+} formatters[] = {
+	{"name", c_name}, {"age", c_age}, {"ratio", c_ratio}, {"count", c_count}, {"labels", c_labels},
+	{"selector", c_selector}, {"containers", c_containers}, {"since", c_since}, {"created", c_created},
+	{"boolptr", c_bool}, {"intstr", c_intstr}, {"quota", c_quota},
+	{"pod_ready", c_pod_ready}, {"pod_status", c_pod_status}, {"pod_restarts", c_pod_restarts},
+	{"pod_ip", c_pod_ip}, {"pod_gates", c_pod_gates},
+	{"svc_cluster_ip", c_svc_cluster_ip}, {"svc_external_ip", c_svc_external_ip}, {"svc_ports", c_svc_ports},
+	{"endpoints", c_endpoints}, {"slice_ports", c_slice_ports}, {"slice_endpoints", c_slice_endpoints},
+	{"ev_last", c_ev_last}, {"ev_first", c_ev_first}, {"ev_object", c_ev_object}, {"ev_source", c_ev_source},
+	{"ev_message", c_ev_message}, {"ev_count", c_ev_count},
+	{"node_status", c_node_status}, {"node_roles", c_node_roles}, {"node_addr", c_node_addr},
+	{"job_status", c_job_status}, {"job_completions", c_job_completions}, {"job_duration", c_job_duration},
+	{"ing_hosts", c_ing_hosts}, {"ing_address", c_ing_address}, {"ing_ports", c_ing_ports},
+	{"cluster_zones", c_cluster_zones}, {"work_kind", c_work_kind},
+	{"mesh_clusters", c_mesh_clusters}, {"mesh_reason", c_mesh_reason},
 };
+
+static struct col **built;
+static int nbuilt;
+static pthread_once_t built_once = PTHREAD_ONCE_INIT;
+
+/* The table's columns with their cell functions, once. A source naming
+ * no formatter is a mistake in columns.schema: stop loudly. */
+static void build_layouts(void)
+{
+	nbuilt = sch_table_layouts_count;
+	built = calloc((size_t)nbuilt, sizeof *built);
+	if (!built)
+		abort();
+	for (int t = 0; t < nbuilt; t++) {
+		const struct sch_column *sc = sch_table_layouts[t];
+		int n = 0;
+		while (sc && sc[n].name)
+			n++;
+		if (!sc)
+			continue;
+		struct col *cols = calloc((size_t)n + 1, sizeof *cols);
+		if (!cols)
+			abort();
+		for (int i = 0; i < n; i++) {
+			struct col *c = &cols[i];
+			*c = (struct col){.name = sc[i].name, .type = sc[i].type, .priority = sc[i].priority,
+					  .path = sc[i].path, .arg = sc[i].arg, .desc = sc[i].desc};
+			if (sc[i].source[0] == '.') {
+				c->cell = c_jsonpath;
+				c->path = sc[i].source;
+			}
+			for (size_t f = 0; !c->cell && f < sizeof formatters / sizeof formatters[0]; f++)
+				if (strcmp(formatters[f].name, sc[i].source) == 0)
+					c->cell = formatters[f].fn;
+			if (!c->cell) {
+				fprintf(stderr, "columns.schema: column %s: no cell formatter %s\n", c->name, sc[i].source);
+				abort();
+			}
+			if (!c->desc)
+				c->desc = c->cell == c_name ? D_NAME : c->cell == c_age ? D_AGE : (const char *)NULL;
+		}
+		built[t] = cols;
+	}
+}
 
 static const struct col *layout_of(const struct kind_info *k)
 {
+	pthread_once(&built_once, build_layouts);
 	unsigned t = k ? (unsigned)k->table : 0;
-	if (t >= sizeof layouts / sizeof layouts[0] || !layouts[t])
-		return cols_default;
-	return layouts[t];
+	if (t >= (unsigned)nbuilt || !built[t])
+		return built[TL_DEFAULT];
+	return built[t];
 }
 
 /* ---- public API ----------------------------------------------------- */

@@ -1,7 +1,9 @@
 /* table — server-side Tables (meta.k8s.io/v1) for kubectl get.
- * Owns: the column layout of every table_layout (names, types, wide-only
- * priority, in upstream kubectl/Karmada order), the computation of each
- * cell from a stored object, including AGE strings, and the
+ * Owns: the rendering of the columns of every table_layout, which are data
+ * (proto/schema/columns.schema, schemacols.h: names, types, wide-only
+ * priority and sources, in upstream kubectl/Karmada order): one generic
+ * renderer for JSONPath columns and the named formatters for cells that
+ * are computed (pod status, ready ratios, AGE strings, selectors); and the
  * PartialObjectMetadata attached to each row.
  * kubectl has no built-in printers any more: what these functions return is
  * exactly what `kubectl get` prints, after upper-casing the headers. */

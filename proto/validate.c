@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbschema.h"
+#include "schemameta.h"
+
 /* ------------------------------------------------------------------ */
 /* Messages, worded as k8s.io/apimachinery/pkg/util/validation.        */
 
@@ -579,36 +582,188 @@ static void apply_at(struct validation *v, const cJSON *root, const char *prefix
 #define APPLY(v, root, prefix, t) apply_at((v), (root), (prefix), (t), NRULES(t))
 
 /* ------------------------------------------------------------------ */
+/* The schema table's facts: one walker over a kind's messages.         */
+
+/* A field's JSON type by the table. */
+static enum jtype field_jtype(const struct pbs_field *f)
+{
+	if (f->card == PBS_REPEATED)
+		return J_ARR;
+	if (f->card == PBS_MAP)
+		return J_OBJ;
+	switch (f->type) {
+	case PBS_STRING:
+	case PBS_BYTES:
+		return J_STR;
+	case PBS_INT32:
+	case PBS_INT64:
+		return J_INT;
+	case PBS_BOOL:
+		return J_BOOL;
+	case PBS_MESSAGE:
+		break;
+	}
+	switch (pbs_messages[f->msg].special) {
+	case PBS_SPECIAL_INTSTR:
+		return J_INTSTR;
+	case PBS_SPECIAL_NONE:
+		return J_OBJ;
+	default:
+		return J_ANY;
+	}
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* format= of the table, worded as the name checks are. */
+static void check_format(struct validation *v, const char *path, const char *s, const char *format)
+{
+	size_t n = strlen(s);
+	if (strcmp(format, "dns1123subdomain") == 0) {
+		if (n > 253)
+			invalid_str(v, path, s, "must be no more than 253 characters");
+		if (!subdomain_chars(s))
+			invalid_str(v, path, s, MSG_SUBDOMAIN);
+		return;
+	}
+	if (strcmp(format, "labelvalue") == 0) {
+		if (!is_label_value(s))
+			invalid_str(v, path, s, MSG_LABEL_VALUE);
+		return;
+	}
+	if (n > 63)
+		invalid_str(v, path, s, "must be no more than 63 characters");
+	if (strcmp(format, "dns1035label") == 0) {
+		if (!label_chars(s, n) || !(s[0] >= 'a' && s[0] <= 'z'))
+			invalid_str(v, path, s, MSG_DNS1035);
+	} else if (!label_chars(s, n)) {
+		invalid_str(v, path, s, MSG_LABEL);
+	}
+}
+
+/* One field's facts (req, nonempty, enum, min/max/range, format), checked
+ * as a row of the rule tables is: same errors, same words. */
+static void check_fact(struct validation *v, const cJSON *parent, const struct pbs_field *f,
+		       const struct sch_field_meta *fm, char *path, size_t cap)
+{
+	unsigned vf = fm->vflags;
+	if (!vf && !fm->enums && !fm->format)
+		return;
+	size_t plen = strlen(path);
+	path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(parent, f->json);
+	struct rule r = {.path = f->json, .type = field_jtype(f), .min = fm->vmin, .max = fm->vmax};
+	r.flags = ((vf & SCH_V_REQ) ? F_REQ : 0) | ((vf & SCH_V_NONEMPTY) ? F_NONEMPTY : 0) |
+		  ((vf & SCH_V_EMPTY_OK) ? F_EMPTY_OK : 0) | ((vf & SCH_V_MIN) ? F_MIN : 0) |
+		  ((vf & SCH_V_MAX) ? F_MAX : 0) | ((vf & SCH_V_BETWEEN) ? F_BETWEEN : 0);
+	const char *vals[33];
+	char buf[512];
+	if (fm->enums) {
+		/* "A|B|C", listed sorted as Kubernetes lists supported values */
+		int n = 0;
+		snprintf(buf, sizeof buf, "%s", fm->enums);
+		for (char *tok = buf, *bar; tok && n < 32; tok = bar) {
+			bar = strchr(tok, '|');
+			if (bar)
+				*bar++ = '\0';
+			vals[n++] = tok;
+		}
+		qsort(vals, (size_t)n, sizeof vals[0], cmp_cstr);
+		vals[n] = NULL;
+		r.values = vals;
+	}
+	if (absent(c)) {
+		if (vf & SCH_V_REQ)
+			required(v, path, NULL);
+	} else {
+		check_leaf(v, c, path, &r);
+		if (fm->format && cJSON_IsString(c) && c->valuestring[0])
+			check_format(v, path, c->valuestring, fm->format);
+	}
+	path[plen] = '\0';
+}
+
+static void walk_schema(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth);
+
+/* The facts of message msg's own fields (inline members' included). */
+static void facts_of(struct validation *v, const cJSON *o, int msg, char *path, size_t cap)
+{
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE)
+			facts_of(v, o, f->msg, path, cap);
+		else
+			check_fact(v, o, f, &sch_messages[msg].fields[i], path, cap);
+	}
+}
+
+/* Into the fields whose values are messages: objects, list items, map values. */
+static void below(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth)
+{
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE) {
+			below(v, o, f->msg, path, cap, depth);
+			continue;
+		}
+		if (f->type != PBS_MESSAGE || pbs_messages[f->msg].special != PBS_SPECIAL_NONE)
+			continue;
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(o, f->json), *it;
+		size_t plen = strlen(path);
+		path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+		size_t at_ = strlen(path);
+		if (f->card == PBS_ONE) {
+			walk_schema(v, c, f->msg, path, cap, depth + 1);
+		} else if (f->card == PBS_REPEATED && cJSON_IsArray(c)) {
+			int n = 0;
+			cJSON_ArrayForEach(it, c) {
+				snprintf(path + at_, cap - at_, "[%d]", n++);
+				walk_schema(v, it, f->msg, path, cap, depth + 1);
+			}
+		} else if (f->card == PBS_MAP && cJSON_IsObject(c)) {
+			cJSON_ArrayForEach(it, c) {
+				snprintf(path + at_, cap - at_, "[%.200s]", it->string);
+				walk_schema(v, it, f->msg, path, cap, depth + 1);
+			}
+		}
+		path[plen] = '\0';
+	}
+}
+
+/* A message's own facts first, then the messages below it (so a Service's
+ * spec.type is reported before spec.ports[0].port). Values of the wrong
+ * JSON type are not walked: the rule tables say so. */
+static void walk_schema(struct validation *v, const cJSON *o, int msg, char *path, size_t cap, int depth)
+{
+	if (msg < 0 || msg >= pbs_all_messages_count || !cJSON_IsObject(o) || depth > 48 ||
+	    pbs_messages[msg].special != PBS_SPECIAL_NONE)
+		return;
+	facts_of(v, o, msg, path, cap);
+	below(v, o, msg, path, cap, depth);
+}
+
+static void check_schema(struct validation *v, const cJSON *obj, int msg)
+{
+	char path[PATH_MAX_LEN] = "";
+	walk_schema(v, obj, msg, path, sizeof path, 0);
+}
+
+/* ------------------------------------------------------------------ */
 /* Enumerations.                                                        */
 
 static const char *const E_PROTOCOL[] = {"SCTP", "TCP", "UDP", NULL};
-static const char *const E_SVC_TYPE[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort", NULL};
 static const char *const E_AFFINITY[] = {"ClientIP", "None", NULL};
-static const char *const E_PULL[] = {"Always", "IfNotPresent", "Never", NULL};
 static const char *const E_RESTART[] = {"Always", "Never", "OnFailure", NULL};
 static const char *const E_RESTART_ALWAYS[] = {"Always", NULL};
 static const char *const E_RESTART_JOB[] = {"Never", "OnFailure", NULL};
 static const char *const E_SEL_OP[] = {"DoesNotExist", "Exists", "In", "NotIn", NULL};
-static const char *const E_DEPLOY_STRATEGY[] = {"Recreate", "RollingUpdate", NULL};
-static const char *const E_SET_STRATEGY[] = {"OnDelete", "RollingUpdate", NULL};
-static const char *const E_POD_MGMT[] = {"OrderedReady", "Parallel", NULL};
-static const char *const E_CONCURRENCY[] = {"Allow", "Forbid", "Replace", NULL};
-static const char *const E_SCHED_TYPE[] = {"Divided", "Duplicated", NULL};
-static const char *const E_DIVISION[] = {"Aggregated", "Weighted", NULL};
-static const char *const E_DYN_WEIGHT[] = {"AvailableReplicas", NULL};
-static const char *const E_CONFLICT[] = {"Abort", "Overwrite", NULL};
-static const char *const E_PREEMPTION[] = {"Always", "Never", NULL};
-static const char *const E_SPREAD_FIELD[] = {"cluster", "provider", "region", "zone", NULL};
-static const char *const E_TOL_OP[] = {"Equal", "Exists", NULL};
-static const char *const E_EFFECT[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
 static const char *const E_FIELD_KEY[] = {"provider", "region", "zone", NULL};
-static const char *const E_ACTIVATION[] = {"Lazy", NULL};
-static const char *const E_PRIO_SOURCE[] = {"KubePriorityClass", NULL};
 static const char *const E_PURGE[] = {"Directly", "Gracefully", "Never", NULL};
-static const char *const E_OV_OP[] = {"add", "remove", "replace", NULL};
-static const char *const E_OV_OP_ADDREM[] = {"add", "remove", NULL};
-static const char *const E_IMG_COMPONENT[] = {"Registry", "Repository", "Tag", NULL};
-static const char *const E_SYNC_MODE[] = {"Pull", "Push", NULL};
 static const char *const E_CRD_SCOPE[] = {"Cluster", "Namespaced", NULL};
 
 /* ------------------------------------------------------------------ */
@@ -648,21 +803,14 @@ static const struct rule SELECTOR_RULES[] = {
 
 /* corev1.Container, relative to one container ("containers[]"). */
 static const struct rule CONTAINER_RULES[] = {
-	RSTR("name", F_REQ | F_NONEMPTY),
-	RSTR("image", F_REQ | F_NONEMPTY),
-	RENUM("imagePullPolicy", 0, E_PULL),
 	RARR("command", 0),
 	RSTR("command[]", 0),
 	RARR("args", 0),
 	RSTR("args[]", 0),
 	RSTR("workingDir", 0),
 	RARR("ports", 0),
-	RPORT("ports[].containerPort", F_REQ),
-	RINT32("ports[].hostPort", 0, 0),
-	RENUM("ports[].protocol", 0, E_PROTOCOL),
 	RSTR("ports[].name", 0),
 	RARR("env", 0),
-	RSTR("env[].name", F_REQ | F_NONEMPTY),
 	RSTR("env[].value", 0),
 	ROBJ("env[].valueFrom", 0),
 	RARR("envFrom", 0),
@@ -670,8 +818,6 @@ static const struct rule CONTAINER_RULES[] = {
 	ROBJ("resources.limits", 0),
 	ROBJ("resources.requests", 0),
 	RARR("volumeMounts", 0),
-	RSTR("volumeMounts[].name", F_REQ | F_NONEMPTY),
-	RSTR("volumeMounts[].mountPath", F_REQ | F_NONEMPTY),
 	RBOOL("volumeMounts[].readOnly"),
 	ROBJ("livenessProbe", 0),
 	ROBJ("readinessProbe", 0),
@@ -688,10 +834,6 @@ static const struct rule PODSPEC_RULES[] = {
 	RARR("containers", F_REQ_DEEP | F_NONEMPTY),
 	RARR("initContainers", 0),
 	RARR("volumes", 0),
-	RSTR("volumes[].name", F_REQ | F_NONEMPTY),
-	RENUM("restartPolicy", 0, E_RESTART),
-	RINT_MIN("terminationGracePeriodSeconds", 0, 0),
-	RINT_MIN("activeDeadlineSeconds", 0, 1),
 	ROBJ("nodeSelector", 0),
 	RSTR("nodeName", 0),
 	RSTR("serviceAccountName", 0),
@@ -699,8 +841,6 @@ static const struct rule PODSPEC_RULES[] = {
 	RBOOL("hostNetwork"),
 	ROBJ("affinity", 0),
 	RARR("tolerations", 0),
-	RENUM("tolerations[].operator", F_EMPTY_OK, E_TOL_OP),
-	RENUM("tolerations[].effect", F_EMPTY_OK, E_EFFECT),
 	RARR("imagePullSecrets", 0),
 	ROBJ("securityContext", 0),
 };
@@ -722,8 +862,6 @@ static const struct rule AFFINITY_RULES[] = {
 
 /* Karmada ResourceSelector list, relative to the list ("[]"). */
 static const struct rule RESOURCE_SELECTOR_RULES[] = {
-	RSTR("apiVersion", F_REQ | F_NONEMPTY),
-	RSTR("kind", F_REQ | F_NONEMPTY),
 	RSTR("namespace", 0),
 	RSTR("name", 0),
 	ROBJ("labelSelector", 0),
@@ -1035,7 +1173,8 @@ static void check_workload_selector(struct validation *v, const cJSON *obj, cons
 /* ------------------------------------------------------------------ */
 /* Pods and workloads.                                                  */
 
-/* Container names: DNS labels, unique over containers and initContainers. */
+/* Container names are unique over containers and initContainers (that
+ * each is a DNS label is the table's format=). */
 static void check_container_names(struct validation *v, const cJSON *root, const char *prefix)
 {
 	static const char *const lists[] = {"initContainers", "containers"};
@@ -1054,13 +1193,7 @@ static void check_container_names(struct validation *v, const cJSON *root, const
 			index_path(ip, sizeof ip, lp, i++);
 			child_path(np, sizeof np, ip, "name");
 			if (!name || !name[0])
-				continue;
-			if (!is_dns1123_label(name)) {
-				if (strlen(name) > 63)
-					invalid_str(v, np, name, "must be no more than 63 characters");
-				if (!label_chars(name, strlen(name)))
-					invalid_str(v, np, name, MSG_LABEL);
-			}
+				continue; /* (its format is the table's: format=dns1123label) */
 			bool dup = false;
 			for (int s = 0; s < nseen && !dup; s++)
 				dup = strcmp(seen[s], name) == 0;
@@ -1114,28 +1247,19 @@ static void check_template_labels(struct validation *v, const cJSON *obj, const 
 
 static const struct rule DEPLOYMENT_RULES[] = {
 	ROBJ("spec", 0),
-	RINT32("spec.replicas", 0, 0),
 	ROBJ("spec.selector", F_REQ_DEEP),
 	ROBJ("spec.template", 0),
 	ROBJ("spec.template.metadata", 0),
 	ROBJ("spec.template.metadata.labels", 0),
 	ROBJ("spec.template.metadata.annotations", 0),
-	RINT32("spec.minReadySeconds", 0, 0),
-	RINT32("spec.revisionHistoryLimit", 0, 0),
-	RINT32("spec.progressDeadlineSeconds", 0, 0),
 	RBOOL("spec.paused"),
 	ROBJ("spec.strategy", 0),
-	RENUM("spec.strategy.type", 0, E_DEPLOY_STRATEGY),
 	ROBJ("spec.strategy.rollingUpdate", 0),
-	{.path = "spec.strategy.rollingUpdate.maxSurge", .type = J_INTSTR, .flags = F_MIN, .min = 0},
-	{.path = "spec.strategy.rollingUpdate.maxUnavailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
 };
 
 static const struct rule STATEFULSET_RULES[] = {
 	RSTR("spec.serviceName", 0),
-	RENUM("spec.podManagementPolicy", 0, E_POD_MGMT),
 	ROBJ("spec.updateStrategy", 0),
-	RENUM("spec.updateStrategy.type", 0, E_SET_STRATEGY),
 	RARR("spec.volumeClaimTemplates", 0),
 };
 
@@ -1145,10 +1269,7 @@ static const struct rule DAEMONSET_RULES[] = {
 	ROBJ("spec.template", 0),
 	ROBJ("spec.template.metadata", 0),
 	ROBJ("spec.template.metadata.labels", 0),
-	RINT32("spec.minReadySeconds", 0, 0),
-	RINT32("spec.revisionHistoryLimit", 0, 0),
 	ROBJ("spec.updateStrategy", 0),
-	RENUM("spec.updateStrategy.type", 0, E_SET_STRATEGY),
 };
 
 static void v_deployment(struct validation *v, const cJSON *obj)
@@ -1186,11 +1307,6 @@ static void v_daemonset(struct validation *v, const cJSON *obj)
 
 static const struct rule JOB_RULES[] = {
 	ROBJ("spec", 0),
-	RINT32("spec.parallelism", 0, 0),
-	RINT32("spec.completions", 0, 0),
-	RINT32("spec.backoffLimit", 0, 0),
-	RINT_MIN("spec.activeDeadlineSeconds", 0, 1),
-	RINT32("spec.ttlSecondsAfterFinished", 0, 0),
 	RBOOL("spec.suspend"),
 	RBOOL("spec.manualSelector"),
 	ROBJ("spec.selector", 0),
@@ -1212,16 +1328,9 @@ static const struct rule CRONJOB_RULES[] = {
 	ROBJ("spec", 0),
 	RSTR("spec.schedule", F_REQ_DEEP | F_NONEMPTY),
 	RSTR("spec.timeZone", 0),
-	RENUM("spec.concurrencyPolicy", 0, E_CONCURRENCY),
 	RBOOL("spec.suspend"),
-	RINT_MIN("spec.startingDeadlineSeconds", 0, 0),
-	RINT32("spec.successfulJobsHistoryLimit", 0, 0),
-	RINT32("spec.failedJobsHistoryLimit", 0, 0),
 	ROBJ("spec.jobTemplate", 0),
 	ROBJ("spec.jobTemplate.spec", 0),
-	RINT32("spec.jobTemplate.spec.parallelism", 0, 0),
-	RINT32("spec.jobTemplate.spec.completions", 0, 0),
-	RINT32("spec.jobTemplate.spec.backoffLimit", 0, 0),
 	ROBJ("spec.jobTemplate.spec.template", 0),
 	ROBJ("spec.jobTemplate.spec.template.metadata", 0),
 	ROBJ("spec.jobTemplate.spec.template.metadata.labels", 0),
@@ -1262,13 +1371,8 @@ static void v_pod(struct validation *v, const cJSON *obj)
 
 static const struct rule SERVICE_RULES[] = {
 	ROBJ("spec", 0),
-	RENUM("spec.type", 0, E_SVC_TYPE),
 	RARR("spec.ports", 0),
-	RPORT("spec.ports[].port", F_REQ),
-	RENUM("spec.ports[].protocol", 0, E_PROTOCOL),
 	RSTR("spec.ports[].name", 0),
-	RINTSTR_PORT("spec.ports[].targetPort", 0),
-	RINT32("spec.ports[].nodePort", 0, 0),
 	RSTR("spec.ports[].appProtocol", 0),
 	ROBJ("spec.selector", 0),
 	RSTR("spec.clusterIP", 0),
@@ -1277,7 +1381,6 @@ static const struct rule SERVICE_RULES[] = {
 	RARR("spec.externalIPs", 0),
 	RSTR("spec.externalIPs[]", 0),
 	RSTR("spec.externalName", 0),
-	RENUM("spec.sessionAffinity", 0, E_AFFINITY),
 	RBOOL("spec.publishNotReadyAddresses"),
 };
 
@@ -1304,13 +1407,7 @@ static void v_service(struct validation *v, const cJSON *obj)
 				required(v, p, NULL);
 			continue;
 		}
-		if (!is_dns1123_label(name)) {
-			if (strlen(name) > 63)
-				invalid_str(v, p, name, "must be no more than 63 characters");
-			if (!label_chars(name, strlen(name)))
-				invalid_str(v, p, name, MSG_LABEL);
-		}
-		bool dup = false;
+		bool dup = false; /* (the name's format is the table's) */
 		for (int s = 0; s < nseen && !dup; s++)
 			dup = strcmp(seen[s], name) == 0;
 		if (dup)
@@ -1452,7 +1549,6 @@ static void v_event(struct validation *v, const cJSON *obj)
 		RSTR("reason", 0),
 		RSTR("message", 0),
 		RSTR("type", 0),
-		RINT32("count", 0, 0),
 		ROBJ("source", 0),
 	};
 	APPLY(v, obj, "", rules);
@@ -1465,47 +1561,27 @@ static const struct rule PP_RULES[] = {
 	ROBJ("spec", 0),
 	RARR("spec.resourceSelectors", F_REQ_DEEP | F_NONEMPTY),
 	ROBJ("spec.schedulePriority", 0),
-	RENUM("spec.schedulePriority.priorityClassSource", 0, E_PRIO_SOURCE),
-	RSTR("spec.schedulePriority.priorityClassName", F_REQ),
 	ROBJ("spec.placement", 0),
 	ROBJ("spec.placement.clusterAffinity", 0),
 	RARR("spec.placement.clusterAffinities", 0),
-	RSTR("spec.placement.clusterAffinities[].affinityName", F_REQ | F_NONEMPTY),
 	RARR("spec.placement.clusterTolerations", 0),
 	RSTR("spec.placement.clusterTolerations[].key", 0),
-	RENUM("spec.placement.clusterTolerations[].operator", F_EMPTY_OK, E_TOL_OP),
 	RSTR("spec.placement.clusterTolerations[].value", 0),
-	RENUM("spec.placement.clusterTolerations[].effect", F_EMPTY_OK, E_EFFECT),
 	RINT("spec.placement.clusterTolerations[].tolerationSeconds"),
 	RARR("spec.placement.spreadConstraints", 0),
-	RENUM("spec.placement.spreadConstraints[].spreadByField", F_EMPTY_OK, E_SPREAD_FIELD),
 	RSTR("spec.placement.spreadConstraints[].spreadByLabel", 0),
-	RINT32("spec.placement.spreadConstraints[].maxGroups", 0, 0),
-	RINT32("spec.placement.spreadConstraints[].minGroups", 0, 0),
 	ROBJ("spec.placement.replicaScheduling", 0),
-	RENUM("spec.placement.replicaScheduling.replicaSchedulingType", 0, E_SCHED_TYPE),
-	RENUM("spec.placement.replicaScheduling.replicaDivisionPreference", 0, E_DIVISION),
 	ROBJ("spec.placement.replicaScheduling.weightPreference", 0),
 	RARR("spec.placement.replicaScheduling.weightPreference.staticWeightList", 0),
-	ROBJ("spec.placement.replicaScheduling.weightPreference.staticWeightList[].targetCluster", F_REQ),
-	{.path = "spec.placement.replicaScheduling.weightPreference.staticWeightList[].weight",
-	 .type = J_INT, .flags = F_REQ | F_MIN, .min = 1},
-	RENUM("spec.placement.replicaScheduling.weightPreference.dynamicWeight", F_EMPTY_OK, E_DYN_WEIGHT),
 	ROBJ("spec.placement.workloadAffinity", 0),
-	RINT32("spec.priority", 0, -2147483648.0),
-	RENUM("spec.preemption", 0, E_PREEMPTION),
-	RENUM("spec.conflictResolution", 0, E_CONFLICT),
 	RBOOL("spec.propagateDeps"),
 	RSTR("spec.schedulerName", 0),
-	RENUM("spec.activationPreference", F_EMPTY_OK, E_ACTIVATION),
 	RARR("spec.dependentOverrides", 0),
 	RSTR("spec.dependentOverrides[]", 0),
 	RBOOL("spec.preserveResourcesOnDeletion"),
 	ROBJ("spec.suspension", 0),
 	ROBJ("spec.failover", 0),
 	ROBJ("spec.failover.application", 0),
-	RENUM("spec.failover.application.purgeMode", 0, E_PURGE),
-	RINT32("spec.failover.application.gracePeriodSeconds", 0, 0),
 	ROBJ("spec.failover.cluster", 0),
 	RENUM("spec.failover.cluster.purgeMode", 0, E_PURGE),
 };
@@ -1609,11 +1685,7 @@ static void v_propagation_webhook(struct validation *v, const cJSON *obj)
 /* Karmada's ValidatePolicyFailover / ValidateApplicationFailover. */
 static const struct rule FAILOVER_RULES[] = {
 	ROBJ("spec.failover.application.decisionConditions", 0),
-	RINT32("spec.failover.application.decisionConditions.tolerationSeconds", 0, 0),
 	ROBJ("spec.failover.application.statePreservation", 0),
-	RARR("spec.failover.application.statePreservation.rules", F_REQ | F_NONEMPTY),
-	RSTR("spec.failover.application.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
-	RSTR("spec.failover.application.statePreservation.rules[].jsonPath", F_REQ | F_NONEMPTY),
 	ROBJ("spec.failover.cluster.statePreservation", 0),
 	RARR("spec.failover.cluster.statePreservation.rules", F_REQ | F_NONEMPTY),
 	RSTR("spec.failover.cluster.statePreservation.rules[].aliasLabelName", F_REQ | F_NONEMPTY),
@@ -1669,38 +1741,22 @@ static void v_propagation(struct validation *v, const cJSON *obj)
 
 static const struct rule OVERRIDERS_RULES[] = {
 	RARR("plaintext", 0),
-	RSTR("plaintext[].path", F_REQ | F_NONEMPTY),
-	RENUM("plaintext[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RARR("imageOverrider", 0),
 	ROBJ("imageOverrider[].predicate", 0),
-	RSTR("imageOverrider[].predicate.path", F_REQ | F_NONEMPTY),
-	RENUM("imageOverrider[].component", F_REQ | F_NONEMPTY, E_IMG_COMPONENT),
-	RENUM("imageOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RSTR("imageOverrider[].value", 0),
 	RARR("commandOverrider", 0),
-	RSTR("commandOverrider[].containerName", F_REQ | F_NONEMPTY),
-	RENUM("commandOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP_ADDREM),
 	RARR("commandOverrider[].value", 0),
 	RSTR("commandOverrider[].value[]", 0),
 	RARR("argsOverrider", 0),
-	RSTR("argsOverrider[].containerName", F_REQ | F_NONEMPTY),
-	RENUM("argsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP_ADDREM),
 	RARR("argsOverrider[].value", 0),
 	RSTR("argsOverrider[].value[]", 0),
 	RARR("labelsOverrider", 0),
-	RENUM("labelsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	ROBJ("labelsOverrider[].value", 0),
 	RARR("annotationsOverrider", 0),
-	RENUM("annotationsOverrider[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	ROBJ("annotationsOverrider[].value", 0),
 	RARR("fieldOverrider", 0),
-	RSTR("fieldOverrider[].fieldPath", F_REQ | F_NONEMPTY),
 	RARR("fieldOverrider[].json", 0),
-	RSTR("fieldOverrider[].json[].subPath", F_REQ | F_NONEMPTY),
-	RENUM("fieldOverrider[].json[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 	RARR("fieldOverrider[].yaml", 0),
-	RSTR("fieldOverrider[].yaml[].subPath", F_REQ | F_NONEMPTY),
-	RENUM("fieldOverrider[].yaml[].operator", F_REQ | F_NONEMPTY, E_OV_OP),
 };
 
 static const struct rule OP_RULES[] = {
@@ -1708,7 +1764,6 @@ static const struct rule OP_RULES[] = {
 	RARR("spec.resourceSelectors", 0),
 	RARR("spec.overrideRules", 0),
 	ROBJ("spec.overrideRules[].targetCluster", 0),
-	ROBJ("spec.overrideRules[].overriders", F_REQ),
 	ROBJ("spec.targetCluster", 0),
 	ROBJ("spec.overriders", 0),
 };
@@ -1770,7 +1825,6 @@ static const struct rule CTP_RULES[] = {
 	RARR("spec.removeOnConditions[].statusValues", F_REQ | F_NONEMPTY),
 	RSTR("spec.removeOnConditions[].statusValues[]", F_NONEMPTY),
 	RARR("spec.taints", F_REQ_DEEP | F_NONEMPTY),
-	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
 	RSTR("spec.taints[].value", 0),
 	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_TAINT_EFFECT),
 };
@@ -1787,7 +1841,7 @@ static void v_cluster_taint_policy(struct validation *v, const cJSON *obj)
 
 static const struct rule CLUSTER_RULES[] = {
 	ROBJ("spec", 0),
-	RENUM("spec.syncMode", F_REQ_DEEP | F_NONEMPTY, E_SYNC_MODE),
+	RSTR("spec.syncMode", F_REQ_DEEP | F_NONEMPTY),
 	RSTR("spec.id", 0),
 	RSTR("spec.apiEndpoint", 0),
 	ROBJ("spec.secretRef", 0),
@@ -1800,9 +1854,7 @@ static const struct rule CLUSTER_RULES[] = {
 	RARR("spec.zones", 0),
 	RSTR("spec.zones[]", 0),
 	RARR("spec.taints", 0),
-	RSTR("spec.taints[].key", F_REQ | F_NONEMPTY),
 	RSTR("spec.taints[].value", 0),
-	RENUM("spec.taints[].effect", F_REQ | F_NONEMPTY, E_EFFECT),
 	RARR("spec.resourceModels", 0),
 };
 
@@ -1931,16 +1983,13 @@ static void v_mesh(struct validation *v, const cJSON *obj)
 /* ------------------------------------------------------------------ */
 /* Kind dispatch.                                                       */
 
-static const char *const E_PREEMPTION_POLICY[] = {"Never", "PreemptLowerPriority", NULL};
 
 /* scheduling.k8s.io/v1 PriorityClass (ValidatePriorityClass). */
 static void v_priorityclass(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
-		RINT32("value", F_REQ, -2147483648.0),
 		RBOOL("globalDefault"),
 		RSTR("description", 0),
-		RENUM("preemptionPolicy", 0, E_PREEMPTION_POLICY),
 	};
 	APPLY(v, obj, "", rules);
 	const char *name = get_str(get(obj, "metadata"), "name");
@@ -1974,13 +2023,10 @@ static void v_workloadrebalancer(struct validation *v, const cJSON *obj)
 }
 
 /* discovery.k8s.io/v1 EndpointSlice (as kube-apiserver validates it). */
-static const char *const E_ADDRESS_TYPE[] = {"FQDN", "IPv4", "IPv6", NULL};
 static void v_endpointslice(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
-		RENUM("addressType", F_REQ | F_NONEMPTY, E_ADDRESS_TYPE),
 		RARR("endpoints", 0),
-		RARR("endpoints[].addresses", F_REQ),
 		RSTR("endpoints[].addresses[]", F_NONEMPTY),
 		ROBJ("endpoints[].conditions", 0),
 		RBOOL("endpoints[].conditions.ready"),
@@ -1990,8 +2036,6 @@ static void v_endpointslice(struct validation *v, const cJSON *obj)
 		RSTR("endpoints[].zone", 0),
 		RARR("ports", 0),
 		RSTR("ports[].name", 0),
-		RENUM("ports[].protocol", 0, E_PROTOCOL),
-		RINT32("ports[].port", 0, 0),
 	};
 	APPLY(v, obj, "", rules);
 	const cJSON *e;
@@ -2043,7 +2087,6 @@ static void v_serviceimport(struct validation *v, const cJSON *obj)
 }
 
 /* policy/v1 PodDisruptionBudget (ValidatePodDisruptionBudgetSpec). */
-static const char *const E_UNHEALTHY_EVICTION[] = {"AlwaysAllow", "IfHealthyBudget", NULL};
 
 static void check_percent(struct validation *v, const cJSON *spec, const char *name)
 {
@@ -2067,10 +2110,7 @@ static void v_pdb(struct validation *v, const cJSON *obj)
 {
 	static const struct rule rules[] = {
 		ROBJ("spec", 0),
-		{.path = "spec.minAvailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
-		{.path = "spec.maxUnavailable", .type = J_INTSTR, .flags = F_MIN, .min = 0},
 		ROBJ("spec.selector", 0),
-		RENUM("spec.unhealthyPodEvictionPolicy", 0, E_UNHEALTHY_EVICTION),
 	};
 	APPLY(v, obj, "", rules);
 	const cJSON *spec = get(obj, "spec");
@@ -2172,11 +2212,55 @@ int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
 			if (!strcmp(KIND_RULES[i].group, k->group) && !strcmp(KIND_RULES[i].kind, k->kind))
 				kr = &KIND_RULES[i];
 	check_meta(out, k, obj, ns, kr ? kr->name : N_SUBDOMAIN);
+	/* The table's facts, then the kind's own rules and cross-field code. */
+	if (!k->dynamic)
+		check_schema(out, obj, pbs_kind_schema_message(k));
 	if (kr) {
 		kr->check(out, obj);
 	} else if (k->has_spec) {
 		static const struct rule rules[] = {ROBJ("spec", 0)};
 		APPLY(out, obj, "", rules);
+	}
+	return out->n;
+}
+
+/* The table's immutable fields, followed through single objects: a value
+ * that differs from old's (set, changed or removed) is refused. */
+static void walk_immutable(struct validation *v, const cJSON *old, const cJSON *o, int msg, char *path,
+			   size_t cap, int depth)
+{
+	if (msg < 0 || msg >= pbs_all_messages_count || !cJSON_IsObject(o) || !cJSON_IsObject(old) || depth > 48 ||
+	    pbs_messages[msg].special != PBS_SPECIAL_NONE)
+		return;
+	const struct pbs_message *m = &pbs_messages[msg];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct pbs_field *f = &m->fields[i];
+		if (f->flags & PBS_INLINE) {
+			walk_immutable(v, old, o, f->msg, path, cap, depth + 1);
+			continue;
+		}
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(old, f->json);
+		const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, f->json);
+		size_t plen = strlen(path);
+		path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
+		if (sch_messages[msg].fields[i].vflags & SCH_V_IMMUTABLE) {
+			bool same = (absent(a) && absent(b)) || (!absent(a) && !absent(b) && cJSON_Compare(a, b, true));
+			if (!same)
+				invalid(v, path, b, "field is immutable");
+		} else if (f->type == PBS_MESSAGE && f->card == PBS_ONE) {
+			walk_immutable(v, a, b, f->msg, path, cap, depth + 1);
+		}
+		path[plen] = '\0';
+	}
+}
+
+int validate_update(const struct kind_info *k, const cJSON *old, const cJSON *obj, const char *ns,
+		    struct validation *out)
+{
+	validate_object(k, obj, ns, out);
+	if (k && !k->dynamic && cJSON_IsObject(obj) && cJSON_IsObject(old)) {
+		char path[PATH_MAX_LEN] = "";
+		walk_immutable(out, old, obj, pbs_kind_schema_message(k), path, sizeof path, 0);
 	}
 	return out->n;
 }

@@ -41,6 +41,12 @@ struct validation {
 int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
 		    struct validation *out);
 
+/* validate_object, and on update what the schema table marks immutable
+ * (a Deployment's spec.selector): a change from old (the stored object) is
+ * "Invalid value: ...: field is immutable". */
+int validate_update(const struct kind_info *k, const cJSON *old, const cJSON *obj, const char *ns,
+		    struct validation *out);
+
 /* Kubernetes' whole 422 message:
  *   Deployment.apps "hello" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0
  * With several distinct errors, as apimachinery's aggregate:

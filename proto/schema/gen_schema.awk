@@ -1,5 +1,7 @@
 # Turns proto/schema/k8s.schema into C tables (see pbschema.h).
-# Usage: awk -f gen_schema.awk k8s.schema karmada.schema > k8s_schema.c
+# Usage: awk -f gen_schema.awk k8s.schema karmada.schema columns.schema > k8s_schema.c
+# columns.schema: "table LAYOUT" and "col" lines, the server-side Table
+# columns of each table_layout (schemacols.h; format in that file).
 # Messages whose fields are numbered have a protobuf form; messages whose
 # fields are "-" are JSON only (custom and Karmada kinds) and come after all
 # of those. "crd APIVERSION KIND MESSAGE" names a JSON-only kind
@@ -8,6 +10,15 @@
 # reference to a message that is not defined, or inlining nested twice.
 function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; err = 1; exit 1 }
 function cname(s) { gsub(/\./, "_", s); return s }
+# A default= value as a JSON literal: bare text is a string for string
+# fields and for int-or-string values that are not integers; anything else
+# (numbers, true/false, {}, [..], {"k":"v"}) is JSON already.
+function json_default(type, v) {
+	if (v ~ /^"/) return v
+	if (type == "string" || (type == "intstr.IntOrString" && v !~ /^-?[0-9]+$/)) return "\"" v "\""
+	return v
+}
+function cstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
 BEGIN { nm = 0; nk = 0; nc = 0; npb = -1 }
 /^[ \t]*(#|$)/ { next }
 # "-- text" at the end of a line is a description; returns the line before it.
@@ -43,6 +54,34 @@ $1 == "crd" {
 	cav[nc] = $2; ckind[nc] = $3; cmsg[nc] = $4; nc++
 	next
 }
+# Table columns (columns.schema): "table LAYOUT", then "col" lines.
+$1 == "table" {
+	if (NF != 2 || $2 !~ /^TL_[A-Z]+$/) fail("bad table line")
+	if ($2 in tcols) fail("table " $2 " defined twice")
+	tname[ntab++] = $2; tcols[$2] = 0; curtab = $2; cur = ""
+	next
+}
+$1 == "col" {
+	cut_desc()
+	if (curtab == "") fail("col outside a table")
+	if (NF < 5 || NF > 6) fail("col NAME TYPE PRIORITY SOURCE [DEFAULT]")
+	if ($3 !~ /^(string|integer|boolean|date|number)$/) fail("unknown column type " $3)
+	if ($4 !~ /^[0-9]$/) fail("bad column priority " $4)
+	c = tcols[curtab]++
+	cn = $2; gsub(/_/, " ", cn)
+	cname_[curtab, c] = cn; ctype[curtab, c] = $3; cprio[curtab, c] = $4; cdesc[curtab, c] = desc
+	if ($5 ~ /^\./) {
+		csrc[curtab, c] = $5; cpath[curtab, c] = ""; carg[curtab, c] = NF == 6 ? $6 : ""
+	} else {
+		if (NF == 6) fail("a DEFAULT is for JSONPath columns; a formatter takes NAME:PATH:ARG")
+		np = split($5, part, ":")
+		if (np > 3 || part[1] !~ /^[a-z_]+$/) fail("bad column source " $5)
+		csrc[curtab, c] = part[1]; cpath[curtab, c] = part[2]; carg[curtab, c] = part[3]; sub(/^\./, "", carg[curtab, c])
+		# paths are written as JSONPaths; formatters take them dotted
+		gsub(/(^|,)\./, ",", cpath[curtab, c]); sub(/^,/, "", cpath[curtab, c])
+	}
+	next
+}
 $1 ~ /^[0-9]+$/ || $1 == "-" {
 	cut_desc()
 	if (cur == "") fail("field outside a message")
@@ -57,6 +96,7 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 	}
 	fnum[cur, n] = jsononly ? 0 : $1; fjson[cur, n] = $2; ftype[cur, n] = $3; fflags[cur, n] = ""; fkeys[cur, n] = ""
 	fsince[cur, n] = 0; fenum[cur, n] = ""; freq[cur, n] = 0; fpres[cur, n] = 0; fdesc[cur, n] = desc
+	fdef[cur, n] = ""; fdefroot[cur, n] = 0; fv[cur, n] = "0"; fmin[cur, n] = 0; fmax[cur, n] = 0; ffmt[cur, n] = ""
 	for (i = 4; i <= NF; i++) {
 		if ($i ~ /^keys=[A-Za-z0-9,]+$/) fkeys[cur, n] = substr($i, 6)
 		else if ($i ~ /^(ptr|inline|set|atomic)$/) fflags[cur, n] = fflags[cur, n] " " $i
@@ -64,8 +104,27 @@ $1 ~ /^[0-9]+$/ || $1 == "-" {
 		else if ($i == "preserve") fpres[cur, n] = 1
 		else if ($i ~ /^since=1\.[0-9]+$/) fsince[cur, n] = substr($i, 9) + 0
 		else if ($i ~ /^enum=/) fenum[cur, n] = substr($i, 6)
+		else if ($i == "req") fv[cur, n] = fv[cur, n] "|SCH_V_REQ"
+		else if ($i == "nonempty") fv[cur, n] = fv[cur, n] "|SCH_V_NONEMPTY"
+		else if ($i == "emptyok") fv[cur, n] = fv[cur, n] "|SCH_V_EMPTY_OK"
+		else if ($i == "immutable") fv[cur, n] = fv[cur, n] "|SCH_V_IMMUTABLE"
+		else if ($i ~ /^min=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MIN"; fmin[cur, n] = substr($i, 5) }
+		else if ($i ~ /^max=-?[0-9]+$/) { fv[cur, n] = fv[cur, n] "|SCH_V_MAX"; fmax[cur, n] = substr($i, 5) }
+		else if ($i ~ /^range=-?[0-9]+\.\.-?[0-9]+$/) {
+			split(substr($i, 7), rg, /\.\./)
+			fv[cur, n] = fv[cur, n] "|SCH_V_MIN|SCH_V_MAX|SCH_V_BETWEEN"; fmin[cur, n] = rg[1]; fmax[cur, n] = rg[2]
+		}
+		else if ($i ~ /^format=(dns1123label|dns1123subdomain|dns1035label|labelvalue)$/) ffmt[cur, n] = substr($i, 8)
+		else if ($i ~ /^k?default=./) {
+			fdefroot[cur, n] = ($i ~ /^k/)
+			fdef[cur, n] = json_default($3, substr($i, index($i, "=") + 1))
+		}
 		else fail("unknown field flag " $i)
 	}
+	# An int32 with one bound has the other at the end of int32's range.
+	if ($3 == "int32" && fv[cur, n] ~ /SCH_V_MIN/ && fv[cur, n] !~ /SCH_V_MAX/) { fv[cur, n] = fv[cur, n] "|SCH_V_MAX"; fmax[cur, n] = 2147483647 }
+	if ($3 == "int32" && fv[cur, n] ~ /SCH_V_MAX/ && fv[cur, n] !~ /SCH_V_MIN/) { fv[cur, n] = fv[cur, n] "|SCH_V_MIN"; fmin[cur, n] = -2147483648 }
+	if (fv[cur, n] ~ /MIN|MAX/ && $3 !~ /^(int32|int64|intstr\.IntOrString)$/) fail("min/max/range on a field that is not an integer: " $2)
 	if ((fkeys[cur, n] != "" || fflags[cur, n] ~ /set|atomic/) && $3 !~ /^\[\]/) fail("list semantics on a field that is not a list: " $2)
 	if (fkeys[cur, n] != "" && $3 ~ /^\[\](string|int32|int64|bool|bytes)$/) fail("keys= on a list of scalars: " $2)
 	if (fflags[cur, n] ~ /set/ && $3 !~ /^\[\](string|int32|int64|bool)$/) fail("set on a list of objects: " $2)
@@ -141,9 +200,11 @@ END {
 	for (m = 0; m < nm; m++) {
 		printf "static const struct sch_field_meta fm_%s[] = {\n", cname(mname[m])
 		for (i = 0; i < nf[m]; i++)
-			printf "\t{%d, %d, %d, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
-				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\""
-		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL},"
+			printf "\t{%d, %d, %d, %s, %s, %s, %d, %s, %s, %s, %s},\n", fsince[m, i], freq[m, i], fpres[m, i], \
+				fdesc[m, i] == "" ? "NULL" : "\"" fdesc[m, i] "\"", fenum[m, i] == "" ? "NULL" : "\"" fenum[m, i] "\"", \
+				fdef[m, i] == "" ? "NULL" : cstr(fdef[m, i]), fdefroot[m, i] + 0, fv[m, i] == "" ? "0" : fv[m, i], sprintf("%.1f", fmin[m, i] + 0), sprintf("%.1f", fmax[m, i] + 0), \
+				ffmt[m, i] == "" ? "NULL" : cstr(ffmt[m, i])
+		if (nf[m] == 0) print "\t{0, 0, 0, NULL, NULL, NULL, 0, 0, 0.0, 0.0, NULL},"
 		print "};"
 	}
 	printf "const struct sch_message_meta sch_messages[] = {\n"
@@ -158,4 +219,23 @@ END {
 	if (nc == 0) print "\t{NULL, NULL, -1},"
 	print "};"
 	printf "const int sch_crd_kinds_count = %d;\n", nc
+	# Table columns (schemacols.h).
+	print ""
+	print "#include \"kinds.h\""
+	print "#include \"schemacols.h\""
+	for (t = 0; t < ntab; t++) {
+		tn = tname[t]
+		printf "static const struct sch_column cols_%s[] = {\n", tn
+		for (c = 0; c < tcols[tn]; c++)
+			printf "\t{%s, \"%s\", %d, %s, %s, %s, %s},\n", cstr(cname_[tn, c]), ctype[tn, c], cprio[tn, c], \
+				cstr(csrc[tn, c]), cpath[tn, c] == "" ? "NULL" : cstr(cpath[tn, c]), \
+				carg[tn, c] == "" ? "NULL" : cstr(carg[tn, c]), cdesc[tn, c] == "" ? "NULL" : "\"" cdesc[tn, c] "\""
+		print "\t{NULL, NULL, 0, NULL, NULL, NULL, NULL},"
+		print "};"
+	}
+	print "const struct sch_column *const sch_table_layouts[] = {"
+	for (t = 0; t < ntab; t++)
+		printf "\t[%s] = cols_%s,\n", tname[t], tname[t]
+	print "};"
+	print "const int sch_table_layouts_count = (int)(sizeof sch_table_layouts / sizeof sch_table_layouts[0]);"
 }

@@ -244,3 +244,40 @@ def test_custom_kind_list_map(hub):
     code, st, _ = hub.request("PATCH", path + "?fieldManager=bob", route([{"host": "b", "weight": 2}], ["r2"]),
                               ctype=APPLY)
     assert code == 409 and st["details"]["causes"][0]["field"] == ".spec.rules", st
+
+
+def test_karmada_policy_two_managers(hub, kubectl, tmp_path):
+    """A Karmada kind reads the schema table too: two managers own different
+    finalizers (a set) of one PropagationPolicy; its own lists are atomic,
+    as Karmada's CRDs declare (another clusterNames list is a conflict)."""
+    def pp(finalizer, clusters=None):
+        spec = {"resourceSelectors": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}]}
+        if clusters:
+            spec["placement"] = {"clusterAffinity": {"clusterNames": clusters}}
+        meta = {"name": "pp-ssa", "namespace": "default"}
+        if finalizer:
+            meta["finalizers"] = [finalizer]
+        return {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy", "metadata": meta,
+                "spec": spec}
+    path = "/apis/policy.karmada.io/v1alpha1/namespaces/default/propagationpolicies/pp-ssa"
+    apply_file(kubectl, tmp_path, pp("alice.io/f", ["m1"]), "--field-manager=alice")
+    bob = pp("bob.io/f")
+    del bob["spec"]
+    apply_file(kubectl, tmp_path, bob, "--field-manager=bob")
+    got = hub.get(path)[1]
+    assert {"alice.io/f", "bob.io/f"} <= set(got["metadata"]["finalizers"]), got["metadata"]
+    m = managers(got)
+    assert 'v:"bob.io/f"' in m[("bob", "Apply")]["f:metadata"]["f:finalizers"]
+    assert 'v:"alice.io/f"' not in m[("bob", "Apply")]["f:metadata"]["f:finalizers"]
+    assert m[("alice", "Apply")]["f:spec"]["f:placement"]["f:clusterAffinity"]["f:clusterNames"] == {}
+    # alice drops her finalizer: it goes, bob's stays.
+    apply_file(kubectl, tmp_path, pp(None, ["m1"]), "--field-manager=alice")
+    fins = hub.get(path)[1]["metadata"]["finalizers"]
+    assert "bob.io/f" in fins and "alice.io/f" not in fins, fins
+    # clusterNames is atomic: bob's list conflicts with alice's whole list.
+    carol = pp(None, ["m2"])
+    del carol["spec"]["resourceSelectors"]
+    p = apply_file(kubectl, tmp_path, carol, "--field-manager=bob", check=False)
+    assert p.returncode != 0
+    assert 'Apply failed with 1 conflict: conflict with "alice": .spec.placement.clusterAffinity.clusterNames' \
+        in p.stderr, p.stderr

@@ -1,7 +1,7 @@
 /* libFuzzer: server-side apply (ssa.h) — field sets, the apply merge,
  * conflicts, removal and Update ownership. Input: one byte of flags (bit 0:
  * a Deployment, else a kind without schema; bit 1: force; bit 2: strip
- * status), then the live object (its managedFields included) and the
+ * status; bit 3: a PropagationPolicy, Karmada's JSON-only schema), then the live object (its managedFields included) and the
  * applied configuration as JSON, separated by a NUL byte. */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[1024];
 	cJSON *live = json_parse_limited(rest, (size_t)(sep - rest), JSON_MAX_DEPTH, err, sizeof err);
 	cJSON *cfg = json_parse_limited(sep + 1, n - (size_t)(sep - rest) - 1, JSON_MAX_DEPTH, err, sizeof err);
-	const struct kind_info *k = (flags & 1) ? kinds_find_kind("apps", "v1", "Deployment") : NULL;
+	const struct kind_info *k = (flags & 8) ? kinds_find_kind("policy.karmada.io", "v1alpha1", "PropagationPolicy")
+				    : (flags & 1) ? kinds_find_kind("apps", "v1", "Deployment") : NULL;
 	bool strip = (flags & 4) != 0;
 	if (cfg) {
 		struct ssa_writer w = {.manager = "fuzz", .apply = true, .force = (flags & 2) != 0};

@@ -11,6 +11,7 @@
 #include "defaults.h"
 #include "jsonutil.h"
 #include "kinds.h"
+#include "pbschema.h"
 
 static const struct kind_info *kind(const char *group, const char *k)
 {
@@ -350,6 +351,61 @@ static void test_crd_kind_untouched(void **state)
 	cJSON_Delete(o);
 }
 
+static int message(const char *name)
+{
+	for (int i = 0; i < pbs_all_messages_count; i++)
+		if (strcmp(pbs_messages[i].name, name) == 0)
+			return i;
+	fail_msg("no message %s", name);
+	return -1;
+}
+
+/* The generic walker over the table alone: default= values wherever their
+ * message appears (list items, inline members), kdefault= only in the
+ * kind's own spec, nothing through wrongly typed values, null is unset. */
+static void test_schema_walker(void **state)
+{
+	(void)state;
+	cJSON *o = cJSON_Parse("{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":"
+			       "[{\"containerPort\":80},7]}],\"ephemeralContainers\":[{\"name\":\"e\"}],"
+			       "\"securityContext\":null,\"dnsPolicy\":\"None\"}}}}");
+	defaults_from_schema(message("batch.Job"), o);
+	assert_json_eq(o, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":"
+			  "[{\"containerPort\":80,\"protocol\":\"TCP\"},7],\"resources\":{},"
+			  "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}],"
+			  "\"ephemeralContainers\":[{\"name\":\"e\",\"resources\":{},"
+			  "\"terminationMessagePath\":\"/dev/termination-log\",\"terminationMessagePolicy\":\"File\"}],"
+			  "\"securityContext\":{},\"dnsPolicy\":\"None\",\"terminationGracePeriodSeconds\":30,"
+			  "\"schedulerName\":\"default-scheduler\"}},"
+			  "\"parallelism\":1,\"backoffLimit\":6,\"completionMode\":\"NonIndexed\",\"suspend\":false}}");
+	cJSON_Delete(o);
+	/* A CronJob's jobTemplate.spec is a JobSpec too, but SetDefaults_Job
+	 * is the Job's: its kdefault= values stay out. */
+	o = cJSON_Parse("{\"spec\":{\"jobTemplate\":{\"spec\":{}}}}");
+	defaults_from_schema(message("batch.CronJob"), o);
+	assert_json_eq(o, "{\"spec\":{\"jobTemplate\":{\"spec\":{}},\"concurrencyPolicy\":\"Allow\",\"suspend\":false,"
+			  "\"successfulJobsHistoryLimit\":3,\"failedJobsHistoryLimit\":1}}");
+	cJSON_Delete(o);
+	/* A default={} parent is created and filled; a wrongly typed one is left. */
+	o = cJSON_Parse("{}");
+	defaults_from_schema(message("apps.StatefulSet"), o);
+	assert_json_eq(o, "{\"spec\":{\"replicas\":1,\"podManagementPolicy\":\"OrderedReady\",\"updateStrategy\":"
+			  "{\"type\":\"RollingUpdate\"},\"revisionHistoryLimit\":10,\"persistentVolumeClaimRetentionPolicy\":"
+			  "{\"whenDeleted\":\"Retain\",\"whenScaled\":\"Retain\"}}}");
+	cJSON_Delete(o);
+	o = cJSON_Parse("{\"spec\":[1]}");
+	defaults_from_schema(message("apps.StatefulSet"), o);
+	assert_json_eq(o, "{\"spec\":[1]}");
+	cJSON_Delete(o);
+	/* Karmada's (JSON-only messages): the same walker. */
+	o = cJSON_Parse("{\"spec\":{\"schedulePriority\":{\"priorityClassName\":\"p\"}}}");
+	defaults_from_schema(message("k.PropagationPolicy"), o);
+	assert_json_eq(o, "{\"spec\":{\"schedulePriority\":{\"priorityClassName\":\"p\",\"priorityClassSource\":"
+			  "\"KubePriorityClass\"},\"priority\":0,\"preemption\":\"Never\",\"schedulerName\":"
+			  "\"default-scheduler\",\"conflictResolution\":\"Abort\"}}");
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_karmada),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_crd_kind_untouched),
+		cmocka_unit_test(test_schema_walker),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kinds_shutdown();

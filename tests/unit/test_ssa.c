@@ -314,6 +314,78 @@ static void test_custom_kind_list_types(void **state)
 	kinds_unregister_crd("routes.example.com");
 }
 
+/* A Karmada kind: the table's JSON-only messages (karmada.schema). Its
+ * metadata has Kubernetes' semantics, so two managers own different
+ * finalizers (a set) and owner references (keyed by uid) of one policy;
+ * Karmada's own lists are atomic (its CRDs declare no list-type on them)
+ * and labelSelector is an atomic map (x-kubernetes-map-type: atomic). */
+static void test_karmada_kind_list_types(void **state)
+{
+	(void)state;
+	kinds_init();
+	const struct kind_info *k = kinds_find_kind("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	assert_non_null(k);
+	int code;
+	char err[512];
+	cJSON *causes = NULL;
+	cJSON *o1 = apply(k, NULL,
+			  "{\"apiVersion\":\"policy.karmada.io/v1alpha1\",\"kind\":\"PropagationPolicy\","
+			  "\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"finalizers\":[\"alice.io/f\"],"
+			  "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"a\",\"uid\":\"ua\"}]},"
+			  "\"spec\":{\"resourceSelectors\":[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}],"
+			  "\"placement\":{\"clusterAffinity\":{\"clusterNames\":[\"m1\"],"
+			  "\"labelSelector\":{\"matchLabels\":{\"env\":\"prod\"}}}}}}",
+			  "alice", false, &code, err, sizeof err, &causes);
+	assert_non_null(o1);
+	const cJSON *fa = json_get(entry(o1, "alice", "Apply"), "fieldsV1");
+	assert_non_null(fa);
+	assert_json(fa, "{\"f:metadata\":{\"f:finalizers\":{\"v:\\\"alice.io/f\\\"\":{}},"
+			"\"f:ownerReferences\":{\"k:{\\\"uid\\\":\\\"ua\\\"}\":{\".\":{},\"f:apiVersion\":{},"
+			"\"f:kind\":{},\"f:name\":{},\"f:uid\":{}}}},"
+			"\"f:spec\":{\"f:resourceSelectors\":{},\"f:placement\":{\"f:clusterAffinity\":{"
+			"\"f:clusterNames\":{},\"f:labelSelector\":{}}}}}");
+	/* bob adds his own finalizer and owner: no conflict, both kept, each
+	 * owned by its manager. */
+	cJSON *o2 = apply(k, o1,
+			  "{\"metadata\":{\"name\":\"p\",\"finalizers\":[\"bob.io/f\"],"
+			  "\"ownerReferences\":[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"b\",\"uid\":\"ub\"}]}}",
+			  "bob", false, &code, err, sizeof err, &causes);
+	assert_non_null(o2);
+	assert_json(json_get(o2, "metadata.finalizers"), "[\"alice.io/f\",\"bob.io/f\"]");
+	assert_int_equal(cJSON_GetArraySize(json_get(o2, "metadata.ownerReferences")), 2);
+	const cJSON *fb = json_get(entry(o2, "bob", "Apply"), "fieldsV1");
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(json_get(fb, "f:metadata.f:finalizers"), "v:\"bob.io/f\""));
+	assert_null(cJSON_GetObjectItemCaseSensitive(json_get(fb, "f:metadata.f:finalizers"), "v:\"alice.io/f\""));
+	assert_non_null(json_get(entry(o2, "alice", "Apply"), "fieldsV1.f:metadata.f:finalizers"));
+	/* alice drops her finalizer: hers goes, bob's stays. */
+	cJSON *o3 = apply(k, o2,
+			  "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"resourceSelectors\":[{\"apiVersion\":\"apps/v1\","
+			  "\"kind\":\"Deployment\"}],\"placement\":{\"clusterAffinity\":{\"clusterNames\":[\"m1\"],"
+			  "\"labelSelector\":{\"matchLabels\":{\"env\":\"prod\"}}}}}}",
+			  "alice", false, &code, err, sizeof err, &causes);
+	assert_non_null(o3);
+	assert_json(json_get(o3, "metadata.finalizers"), "[\"bob.io/f\"]");
+	assert_json(json_get(o3, "metadata.ownerReferences"),
+		    "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"b\",\"uid\":\"ub\"}]");
+	/* clusterNames is atomic: another list is a conflict on the whole list. */
+	assert_null(apply(k, o3, "{\"spec\":{\"placement\":{\"clusterAffinity\":{\"clusterNames\":[\"m2\"]}}}}",
+			  "bob", false, &code, err, sizeof err, &causes));
+	assert_int_equal(code, 409);
+	assert_string_equal(err, "Apply failed with 1 conflict: conflict with \"alice\": .spec.placement.clusterAffinity.clusterNames");
+	cJSON_Delete(causes);
+	causes = NULL;
+	/* labelSelector is an atomic map: another key conflicts on the selector. */
+	assert_null(apply(k, o3,
+			  "{\"spec\":{\"placement\":{\"clusterAffinity\":{\"labelSelector\":{\"matchLabels\":{\"x\":\"y\"}}}}}}",
+			  "bob", false, &code, err, sizeof err, &causes));
+	assert_int_equal(code, 409);
+	assert_string_equal(err, "Apply failed with 1 conflict: conflict with \"alice\": .spec.placement.clusterAffinity.labelSelector");
+	cJSON_Delete(causes);
+	cJSON_Delete(o1);
+	cJSON_Delete(o2);
+	cJSON_Delete(o3);
+}
+
 static void test_update_ownership(void **state)
 {
 	const struct kind_info *k = deployment();
@@ -379,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_update_ownership),
 		cmocka_unit_test(test_manager_from_user_agent),
 		cmocka_unit_test(test_custom_kind_list_types),
+		cmocka_unit_test(test_karmada_kind_list_types),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

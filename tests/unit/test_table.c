@@ -10,6 +10,7 @@
 
 #include "jsonutil.h"
 #include "kinds.h"
+#include "schemacols.h"
 #include "table.h"
 #include "timefmt.h"
 
@@ -487,6 +488,58 @@ static void test_hostile_objects(void **state)
 	}
 }
 
+/* Columns are data (columns.schema): every layout's sources resolve and a
+ * row has one cell per column, for every served kind; the generic JSONPath
+ * renderer: list filters (an empty status found stays empty), "[*]" joins,
+ * defaults for absent, empty or wrongly typed strings, integers and
+ * booleans by the column's type. */
+static void test_columns_as_data(void **state)
+{
+	(void)state;
+	kinds_init();
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		cJSON *cols = table_columns(k);
+		cJSON *cells = row_cells(k, "{}");
+		assert_true(cJSON_GetArraySize(cols) >= 2);
+		assert_int_equal(cJSON_GetArraySize(cols), cJSON_GetArraySize(cells));
+		cJSON_Delete(cols);
+		cJSON_Delete(cells);
+	}
+	for (int t = 0; t < sch_table_layouts_count; t++)
+		assert_non_null(sch_table_layouts[t]);
+	const struct kind_info *cl = kind("cluster.karmada.io", "v1alpha1", "Cluster");
+	cJSON *c = row_cells(cl, "{\"metadata\":{\"name\":\"m\"},\"spec\":{\"syncMode\":\"Pull\",\"region\":7},\"status\":"
+				 "{\"conditions\":[{\"type\":\"Other\",\"status\":\"x\"},{\"type\":\"Ready\",\"status\":\"False\"},"
+				 "{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 2)->valuestring, "Pull");
+	assert_string_equal(cJSON_GetArrayItem(c, 3)->valuestring, "False");
+	cJSON_Delete(c);
+	c = row_cells(cl, "{\"status\":{\"conditions\":[{\"type\":\"Other\"}]}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 3)->valuestring, "Unknown");
+	cJSON_Delete(c);
+	c = row_cells(cl, "{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"\"}]}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 3)->valuestring, "");
+	cJSON_Delete(c);
+	const struct kind_info *si = kind("multicluster.x-k8s.io", "v1alpha1", "ServiceImport");
+	c = row_cells(si, "{\"spec\":{\"type\":\"ClusterSetIP\",\"ips\":[\"10.0.0.1\",7,\"10.0.0.2\"]}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 1)->valuestring, "ClusterSetIP");
+	assert_string_equal(cJSON_GetArrayItem(c, 2)->valuestring, "10.0.0.1,10.0.0.2");
+	cJSON_Delete(c);
+	const struct kind_info *ns = kind("", "v1", "Namespace");
+	c = row_cells(ns, "{\"status\":{\"phase\":\"\"}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 1)->valuestring, "Active");
+	cJSON_Delete(c);
+	c = row_cells(ns, "{\"status\":{\"phase\":[\"Terminating\"]}}");
+	assert_string_equal(cJSON_GetArrayItem(c, 1)->valuestring, "Active");
+	cJSON_Delete(c);
+	const struct kind_info *pc = kind("scheduling.k8s.io", "v1", "PriorityClass");
+	c = row_cells(pc, "{\"value\":\"9\",\"globalDefault\":true}");
+	assert_int_equal(cJSON_GetArrayItem(c, 1)->valueint, 0);
+	assert_true(cJSON_IsTrue(cJSON_GetArrayItem(c, 2)));
+	cJSON_Delete(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_partial_metadata),
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_hostile_objects),
+		cmocka_unit_test(test_columns_as_data),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kinds_shutdown();

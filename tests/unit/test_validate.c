@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbschema.h"
+#include "schemameta.h"
 #include "validate.h"
 
 static const struct kind_info *kind(const char *group, const char *name)
@@ -541,6 +543,113 @@ static void test_helpers(void **state)
 	assert_false(is_config_key("a/b"));
 }
 
+/* One error of kind group/kind for json: field and message. */
+static void expect_one(const char *group, const char *k, const char *json, const char *field, const char *msg)
+{
+	struct validation v;
+	cJSON *obj = parse(json);
+	assert_non_null(obj);
+	int n = validate_object(kind(group, k), obj, "default", &v);
+	if (n != 1 || strcmp(v.errs[0].field, field) != 0 || strcmp(v.errs[0].message, msg) != 0) {
+		for (int i = 0; i < v.n && i < VALIDATION_MAX_ERRS; i++)
+			print_error("  got %s: %s\n", v.errs[i].field, v.errs[i].message);
+		fail_msg("%s/%s: want %s: %s", group, k, field, msg);
+	}
+	cJSON_Delete(obj);
+}
+
+/* The generic walker over the schema table's facts: they hold wherever
+ * their message appears, with no rule written for that place: inline
+ * members (an ephemeral container is a Container), a Node's taints (a
+ * Taint, as a Cluster's), a ResourceBinding's placement (a PropagationPolicy's
+ * Placement); enums listed sorted; an int32 bound implies the other end of
+ * int32; emptyok; a message's own facts before those below it. */
+static void test_schema_facts(void **state)
+{
+	(void)state;
+	const char *lbl = "Invalid value: \"Bad_Name\": a lowercase RFC 1123 label must consist of lower case "
+			  "alphanumeric characters or '-', and must start and end with an alphanumeric character "
+			  "(e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+	expect_one("", "Pod", "{'metadata':{'name':'p'},'spec':{'containers':[{'name':'c','image':'i'}],"
+		   "'ephemeralContainers':[{'name':'Bad_Name','image':'i'}]}}",
+		   "spec.ephemeralContainers[0].name", lbl);
+	expect_one("", "Node", "{'metadata':{'name':'n'},'spec':{'taints':[{'key':'k','effect':'Evict'}]}}",
+		   "spec.taints[0].effect",
+		   "Unsupported value: \"Evict\": supported values: \"NoExecute\", \"NoSchedule\", \"PreferNoSchedule\"");
+	expect_one("", "Node", "{'metadata':{'name':'n'},'spec':{'taints':[{'effect':'NoSchedule'}]}}",
+		   "spec.taints[0].key", "Required value");
+	expect_one("work.karmada.io", "ResourceBinding",
+		   "{'metadata':{'name':'b'},'spec':{'placement':{'spreadConstraints':[{'spreadByField':'rack'}]}}}",
+		   "spec.placement.spreadConstraints[0].spreadByField",
+		   "Unsupported value: \"rack\": supported values: \"cluster\", \"provider\", \"region\", \"zone\"");
+	expect_one("apps", "StatefulSet", "{'metadata':{'name':'s'},'spec':{'minReadySeconds':3000000000,"
+		   "'selector':{'matchLabels':{'a':'b'}},'template':{'metadata':{'labels':{'a':'b'}},"
+		   "'spec':{'containers':[{'name':'c','image':'i'}]}}}}",
+		   "spec.minReadySeconds", "Invalid value: 3000000000: must be less than or equal to 2147483647");
+	expect_one("batch", "CronJob", "{'metadata':{'name':'c'},'spec':{'schedule':'@daily','jobTemplate':{'spec':"
+		   "{'activeDeadlineSeconds':0,'template':{'spec':{'restartPolicy':'Never','containers':[{'name':'c',"
+		   "'image':'i'}]}}}}}}",
+		   "spec.jobTemplate.spec.activeDeadlineSeconds", "Invalid value: 0: must be greater than or equal to 1");
+	/* emptyok: an empty toleration operator passes; own facts first. */
+	struct validation v;
+	cJSON *obj = parse(SVC("{'sessionAffinity':'Sticky','ports':[{'port':80,'protocol':'X'}],"
+			       "'type':'Foo'}"));
+	assert_int_equal(validate_object(kind("", "Service"), obj, "default", &v), 3);
+	assert_string_equal(v.errs[0].field, "spec.type");
+	assert_string_equal(v.errs[1].field, "spec.sessionAffinity");
+	assert_string_equal(v.errs[2].field, "spec.ports[0].protocol");
+	cJSON_Delete(obj);
+	obj = parse(DEPLOY("{'tolerations':[{'operator':'','effect':''}],'containers':[{'name':'c','image':'i'}]}"));
+	assert_int_equal(validate_object(kind("apps", "Deployment"), obj, "default", &v), 0);
+	cJSON_Delete(obj);
+	/* The generated facts themselves. */
+	int sp = -1;
+	for (int i = 0; i < pbs_all_messages_count; i++)
+		if (strcmp(pbs_messages[i].name, "core.ServicePort") == 0)
+			sp = i;
+	assert_true(sp >= 0);
+	const struct pbs_message *m = &pbs_messages[sp];
+	for (int i = 0; i < m->nfields; i++) {
+		const struct sch_field_meta *fm = &sch_messages[sp].fields[i];
+		if (strcmp(m->fields[i].json, "port") == 0) {
+			assert_int_equal(fm->vflags, SCH_V_REQ | SCH_V_MIN | SCH_V_MAX | SCH_V_BETWEEN);
+			assert_true(fm->vmin == 1 && fm->vmax == 65535);
+		}
+		if (strcmp(m->fields[i].json, "name") == 0)
+			assert_string_equal(fm->format, "dns1123label");
+	}
+}
+
+/* immutable (a table flag): an update may not change a Deployment's
+ * selector; the rest of the object may change. */
+static void test_immutable(void **state)
+{
+	(void)state;
+	const struct kind_info *k = kind("apps", "Deployment");
+	cJSON *old = parse("{'metadata':{'name':'d'},'spec':{'replicas':1,'selector':{'matchLabels':{'app':'a'}},"
+			   "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	cJSON *same = parse("{'metadata':{'name':'d'},'spec':{'replicas':5,'selector':{'matchLabels':{'app':'a'}},"
+			    "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'j'}]}}}}");
+	cJSON *changed = parse("{'metadata':{'name':'d'},'spec':{'replicas':1,'selector':{'matchLabels':{'v':'b'}},"
+			       "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	struct validation v;
+	assert_int_equal(validate_update(k, old, same, "default", &v), 0);
+	assert_int_equal(validate_update(k, old, changed, "default", &v), 1);
+	assert_string_equal(v.errs[0].field, "spec.selector");
+	assert_string_equal(v.errs[0].message, "Invalid value: {...}: field is immutable");
+	/* create: nothing to compare with */
+	assert_int_equal(validate_object(k, changed, "default", &v), 0);
+	/* a Service has no immutable field in the table */
+	cJSON *s1 = parse(SVC("{'ports':[{'port':80}],'selector':{'a':'b'}}"));
+	cJSON *s2 = parse(SVC("{'ports':[{'port':81}],'selector':{'a':'c'}}"));
+	assert_int_equal(validate_update(kind("", "Service"), s1, s2, "default", &v), 0);
+	cJSON_Delete(old);
+	cJSON_Delete(same);
+	cJSON_Delete(changed);
+	cJSON_Delete(s1);
+	cJSON_Delete(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +661,8 @@ int main(void)
 		cmocka_unit_test(test_cross_kinds),
 		cmocka_unit_test(test_dynamic_kind),
 		cmocka_unit_test(test_helpers),
+		cmocka_unit_test(test_schema_facts),
+		cmocka_unit_test(test_immutable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
