@@ -19,6 +19,7 @@
 #include "meshreaderapi.h"
 #include "meshreader.h"
 #include "protocol.h"
+#include "strmap.h"
 #include "timefmt.h"
 
 #define TAINT_NOT_READY "cluster.karmada.io/not-ready"
@@ -70,7 +71,6 @@ struct probe {
 	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
 	bool alive;          /* still listed */
 	struct probe *next;
-	struct probe *hnext; /* in aa->pbuckets, by name */
 };
 
 /* Whether a committed change of a Work matters to its agent, decided once
@@ -99,8 +99,8 @@ struct agentapi {
 	struct event *flush_ev;
 	struct event *monitor_ev;
 	struct probe *probes;
-	struct probe *pbuckets[WAITER_BUCKETS]; /* the probes by name: a heartbeat or a monitor pass finds its
-						 * cluster's without a scan of all (N² at 10,000 clusters) */
+	struct strmap probes_by_name; /* cluster -> its probe (borrowed from probes): a heartbeat or a monitor
+				       * pass finds its cluster's without a scan of all (N² at 10,000 clusters) */
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
@@ -323,35 +323,20 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 
 /* ---- probes (cluster monitor) ------------------------------------------------ */
 
-static unsigned probe_bucket(const char *cluster)
-{
-	uint32_t h = 2166136261u;
-	for (const char *c = cluster; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	return h % WAITER_BUCKETS;
-}
-
 static void probe_unindex(struct agentapi *aa, struct probe *d)
 {
-	for (struct probe **hp = &aa->pbuckets[probe_bucket(d->cluster)]; *hp; hp = &(*hp)->hnext)
-		if (*hp == d) {
-			*hp = d->hnext;
-			break;
-		}
+	if (strmap_get(&aa->probes_by_name, d->cluster) == d)
+		strmap_del(&aa->probes_by_name, d->cluster);
 }
 
 static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
 {
-	unsigned b = probe_bucket(cluster);
-	for (struct probe *p = aa->pbuckets[b]; p; p = p->hnext)
-		if (strcmp(p->cluster, cluster) == 0)
-			return p;
-	if (!create)
-		return NULL;
-	struct probe *p = calloc(1, sizeof *p);
+	struct probe *p = strmap_get(&aa->probes_by_name, cluster);
+	if (p || !create)
+		return p;
+	p = calloc(1, sizeof *p);
 	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
-	p->hnext = aa->pbuckets[b];
-	aa->pbuckets[b] = p;
+	strmap_put(&aa->probes_by_name, cluster, p);
 	/* A hub that just started gives every cluster the startup grace. */
 	p->seen = mono_now();
 	p->last_ok = p->seen;
@@ -1345,6 +1330,7 @@ void agentapi_free(struct agentapi *aa)
 		aa->probes = p->next;
 		free(p);
 	}
+	strmap_clear(&aa->probes_by_name);
 	event_free(aa->flush_ev);
 	event_free(aa->monitor_ev);
 	free(aa);

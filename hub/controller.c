@@ -18,6 +18,7 @@
 #include "nameidx.h"
 #include "render.h"
 #include "scheduler.h"
+#include "strmap.h"
 #include "timefmt.h"
 
 #define BATCH 256   /* at most this many queue items per deferred callback */
@@ -37,116 +38,6 @@
 #define C_EXECUTION "execution-controller"
 #define C_STATUS "resource-binding-status-controller"
 
-/* ---- a small string hash map (keys and values owned) ---------------------- */
-
-struct smap {
-	char **keys, **vals;
-	size_t cap, n, tomb;
-};
-
-static size_t hash_str(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static long smap_find(const struct smap *m, const char *k)
-{
-	if (!m->cap)
-		return -1;
-	for (size_t i = hash_str(k) & (m->cap - 1), n = 0; n < m->cap; i = (i + 1) & (m->cap - 1), n++) {
-		if (!m->keys[i])
-			return -1;
-		if (m->keys[i] != (char *)m && strcmp(m->keys[i], k) == 0)
-			return (long)i;
-	}
-	return -1;
-}
-
-/* Tombstone: a deleted slot points at the map itself. */
-static void smap_grow(struct smap *m);
-
-static void smap_put(struct smap *m, const char *k, const char *v)
-{
-	long i = smap_find(m, k);
-	if (i >= 0) {
-		free(m->vals[i]);
-		m->vals[i] = v ? strdup(v) : NULL;
-		return;
-	}
-	if ((m->n + m->tomb + 1) * 2 > m->cap)
-		smap_grow(m);
-	size_t j = hash_str(k) & (m->cap - 1);
-	while (m->keys[j] && m->keys[j] != (char *)m)
-		j = (j + 1) & (m->cap - 1);
-	if (m->keys[j] == (char *)m)
-		m->tomb--;
-	m->keys[j] = strdup(k);
-	m->vals[j] = v ? strdup(v) : NULL;
-	m->n++;
-}
-
-static void smap_grow(struct smap *m)
-{
-	struct smap old = *m;
-	size_t cap = 64;
-	while (cap < (old.n + 1) * 4)
-		cap *= 2;
-	m->cap = cap;
-	m->keys = calloc(m->cap, sizeof *m->keys);
-	m->vals = calloc(m->cap, sizeof *m->vals);
-	m->n = 0;
-	m->tomb = 0;
-	for (size_t i = 0; i < old.cap; i++) {
-		if (old.keys[i] && old.keys[i] != (char *)m) {
-			size_t j = hash_str(old.keys[i]) & (m->cap - 1);
-			while (m->keys[j])
-				j = (j + 1) & (m->cap - 1);
-			m->keys[j] = old.keys[i];
-			m->vals[j] = old.vals[i];
-			m->n++;
-		}
-	}
-	free(old.keys);
-	free(old.vals);
-}
-
-static const char *smap_get(const struct smap *m, const char *k, bool *found)
-{
-	long i = smap_find(m, k);
-	if (found)
-		*found = i >= 0;
-	return i >= 0 ? m->vals[i] : NULL;
-}
-
-static void smap_del(struct smap *m, const char *k)
-{
-	long i = smap_find(m, k);
-	if (i < 0)
-		return;
-	free(m->keys[i]);
-	free(m->vals[i]);
-	m->keys[i] = (char *)m;
-	m->vals[i] = NULL;
-	m->n--;
-	m->tomb++;
-}
-
-static void smap_free(struct smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] && m->keys[i] != (char *)m) {
-			free(m->keys[i]);
-			free(m->vals[i]);
-		}
-	}
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof *m);
-}
-
 /* ---- the controller ------------------------------------------------------- */
 
 struct controller {
@@ -158,10 +49,10 @@ struct controller {
 	/* FIFO of queued items plus a set for de-duplication */
 	char **q;
 	size_t qhead, qtail, qcap;
-	struct smap queued;
-	struct smap outcome;   /* template key -> last detector outcome */
-	struct smap clusters;  /* cluster name -> scheduling fingerprint */
-	struct smap namespaces; /* execution namespaces known to exist */
+	struct strmap queued;
+	struct strmap outcome;   /* template key -> last detector outcome */
+	struct strmap clusters;  /* cluster name -> scheduling fingerprint */
+	struct strmap namespaces; /* execution namespaces known to exist */
 	/* The Cluster objects, listed again only after a Cluster changes (every
 	 * Cluster write reaches on_store_event) or a rollback. */
 	cJSON *clusters_cache;
@@ -184,9 +75,9 @@ struct controller {
 	/* Bumped when a Cluster's scheduling fingerprint changes or a Cluster
 	 * goes; sched_memo: binding key -> what its last scheduling saw. */
 	unsigned long clusters_gen;
-	struct smap sched_memo;
+	struct strmap sched_memo;
 	/* Bindings whose Works reported status, aggregated when agg_ev fires. */
-	struct smap agg_pending;
+	struct strmap agg_pending;
 	struct event *agg_ev;
 	long long ev_dropped;
 	/* Karmada's PriorityBasedScheduling gate (off by default): 'S' items
@@ -199,8 +90,8 @@ struct controller {
 	struct sq_item *sq;
 	size_t sq_n, sq_cap;
 	unsigned long long sq_seq;
-	struct smap sched_deferred;
-	struct smap prio_waiting; /* template key -> the PriorityClass it waits for */
+	struct strmap sched_deferred;
+	struct strmap prio_waiting; /* template key -> the PriorityClass it waits for */
 	/* WorkloadRebalancers: woken again at rb_due (a TTL or a retry). */
 	struct event *rb_ev;
 	time_t rb_due;
@@ -290,13 +181,11 @@ static void enqueue(struct controller *c, char tag, const char *key)
 	item[0] = tag;
 	item[1] = '|';
 	memcpy(item + 2, key, kl + 1);
-	bool found;
-	smap_get(&c->queued, item, &found);
-	if (found) {
+	if (strmap_has(&c->queued, item)) {
 		free(item);
 		return;
 	}
-	smap_put(&c->queued, item, NULL);
+	strmap_put_str(&c->queued, item, NULL);
 	if (tag == 'S' && c->priority_scheduling) {
 		/* The scheduling queue: ordered by the binding's priority. */
 		char *raw = NULL;
@@ -330,13 +219,13 @@ static char *dequeue(struct controller *c)
 {
 	char *item = sq_pop(c);
 	if (item) {
-		smap_del(&c->queued, item);
+		strmap_del(&c->queued, item);
 		return item;
 	}
 	if (c->qhead == c->qtail)
 		return NULL;
 	item = c->q[c->qhead++];
-	smap_del(&c->queued, item);
+	strmap_del(&c->queued, item);
 	return item;
 }
 
@@ -625,9 +514,7 @@ static void flush_events(struct controller *c, long long deadline_ms, bool aged_
 
 static int ensure_namespace(struct controller *c, const char *ns)
 {
-	bool found;
-	smap_get(&c->namespaces, ns, &found);
-	if (found)
+	if (strmap_has(&c->namespaces, ns))
 		return 0;
 	const struct kind_info *k = K("", "v1", "Namespace");
 	cJSON *cur = get_obj(c, k, "", ns);
@@ -638,7 +525,7 @@ static int ensure_namespace(struct controller *c, const char *ns)
 			return -1;
 	}
 	cJSON_Delete(cur);
-	smap_put(&c->namespaces, ns, "");
+	strmap_put_str(&c->namespaces, ns, "");
 	return 0;
 }
 
@@ -792,12 +679,12 @@ static void enqueue_dependents_parents(struct controller *c, const char *ns, con
 
 static void set_outcome(struct controller *c, const char *key, const char *outcome, bool *changed, bool *first)
 {
-	bool found;
-	const char *old = smap_get(&c->outcome, key, &found);
+	bool found = strmap_has(&c->outcome, key);
+	const char *old = strmap_get_str(&c->outcome, key);
 	*first = !found;
 	*changed = !found || !old || strcmp(old, outcome) != 0;
 	if (*changed)
-		smap_put(&c->outcome, key, outcome);
+		strmap_put_str(&c->outcome, key, outcome);
 }
 
 /* Karmada's namespace sync: a Namespace no policy claims goes to every
@@ -878,10 +765,10 @@ static bool schedule_priority_of(struct controller *c, const cJSON *policy, bool
 			snprintf(msg, sizeof msg, "Apply policy(%s/%s) failed: priorityclasses.scheduling.k8s.io \"%s\" not found",
 				 mstr(policy, "namespace") ? mstr(policy, "namespace") : "", pn, pcn);
 		event(c, tmpl, true, "ApplyPolicyFailed", msg, C_DETECTOR, EVENT_BUMP);
-		smap_put(&c->prio_waiting, tkey, pcn); /* tried again when it is created */
+		strmap_put_str(&c->prio_waiting, tkey, pcn); /* tried again when it is created */
 		return false;
 	}
-	smap_del(&c->prio_waiting, tkey);
+	strmap_del(&c->prio_waiting, tkey);
 	*prio = json_get_num(pc, "value", 0);
 	*has = true;
 	cJSON_Delete(pc);
@@ -906,7 +793,7 @@ static void reconcile_template(struct controller *c, const char *key)
 
 	if (!tmpl) {
 		/* Deleted: its binding and Works go with it. */
-		smap_del(&c->outcome, key);
+		strmap_del(&c->outcome, key);
 		if (binding && strcmp(json_get_str(binding, "spec.resource.kind") ? json_get_str(binding, "spec.resource.kind") : "",
 				      k->kind) == 0) {
 			delete_works(c, kp.ns, bname, k->kind, kp.name, kp.ns, NULL);
@@ -1105,8 +992,8 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 		return n == SCHED_YES;
 	char memo[64];
 	sched_memo(c, json_get_num(b, "metadata.generation", 1), memo, sizeof memo);
-	bool found;
-	const char *seen = smap_get(&c->sched_memo, key, &found);
+	bool found = strmap_has(&c->sched_memo, key);
+	const char *seen = strmap_get_str(&c->sched_memo, key);
 	return !found || !seen || strcmp(seen, memo) != 0;
 }
 
@@ -1222,7 +1109,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	if (follows_cluster_changes(b, tmpl)) {
 		char memo[64];
 		sched_memo(c, gen, memo, sizeof memo);
-		smap_put(&c->sched_memo, key, memo);
+		strmap_put_str(&c->sched_memo, key, memo);
 	}
 	metrics_observe_scheduling(mono_seconds() - t0);
 	/* Scheduled condition and scheduler bookkeeping. */
@@ -1567,8 +1454,8 @@ static void reconcile_binding(struct controller *c, const char *key)
 	const struct kind_info *bk = binding_kind(cluster);
 	cJSON *b = get_key(c, key);
 	if (!b) {
-		smap_del(&c->sched_memo, key);
-		smap_del(&c->sched_deferred, key);
+		strmap_del(&c->sched_memo, key);
+		strmap_del(&c->sched_deferred, key);
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
@@ -1576,7 +1463,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 	}
 	if (mstr(b, "deletionTimestamp")) {
 		/* karmada.io/binding-controller: its Works go before it does. */
-		smap_del(&c->sched_memo, key);
+		strmap_del(&c->sched_memo, key);
 		delete_orphan_works(c, kp.ns, kp.name);
 		if (!cluster)
 			sync_dependencies(c, kp.ns, kp.name, NULL);
@@ -1600,17 +1487,15 @@ static void reconcile_binding(struct controller *c, const char *key)
 	 * scheduling queue first (once; the pass after it goes on). */
 	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
 	    detector_for_default_scheduler(b)) {
-		bool deferred;
-		smap_get(&c->sched_deferred, key, &deferred);
-		if (!deferred) {
-			smap_put(&c->sched_deferred, key, NULL);
+		if (!strmap_has(&c->sched_deferred, key)) {
+			strmap_put_str(&c->sched_deferred, key, NULL);
 			enqueue(c, 'S', key);
 			cJSON_Delete(tmpl);
 			cJSON_Delete(b);
 			return;
 		}
 	}
-	smap_del(&c->sched_deferred, key);
+	strmap_del(&c->sched_deferred, key);
 	const cJSON *clusters = current_clusters(c);
 	c->self_binding = key;
 	c->self_template = tkey;
@@ -1684,7 +1569,7 @@ static void reconcile_binding(struct controller *c, const char *key)
 		}
 		if (rc < 0 && !old) {
 			/* The namespace may have vanished under us: retry once. */
-			smap_del(&c->namespaces, wns);
+			strmap_del(&c->namespaces, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
 				if (w2)
@@ -1810,11 +1695,12 @@ static void aggregate_key(struct controller *c, const char *bkey)
 static void on_aggregate_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
-	struct smap *m = &c->agg_pending;
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i] && m->keys[i] != (char *)m)
-			enqueue(c, 'A', m->keys[i]);
-	smap_free(m);
+	struct strmap *m = &c->agg_pending;
+	size_t pos = 0;
+	const char *bkey;
+	while (strmap_next(m, &pos, &bkey, NULL))
+		enqueue(c, 'A', bkey);
+	strmap_clear(m);
 }
 
 static void queue_aggregation(struct controller *c, const char *bkey)
@@ -1823,7 +1709,7 @@ static void queue_aggregation(struct controller *c, const char *bkey)
 		enqueue(c, 'A', bkey);
 		return;
 	}
-	smap_put(&c->agg_pending, bkey, NULL);
+	strmap_put_str(&c->agg_pending, bkey, NULL);
 	if (!evtimer_pending(c->agg_ev, NULL)) {
 		struct timeval tv = {0, AGGREGATE_COALESCE_MS * 1000};
 		evtimer_add(c->agg_ev, &tv);
@@ -1894,8 +1780,8 @@ static void reconcile_cluster(struct controller *c, const char *key)
 	cJSON *cl = get_key(c, key);
 	if (!cl) {
 		/* The execution namespace (and its Works) goes with the cluster. */
-		smap_del(&c->clusters, kp.name);
-		smap_del(&c->namespaces, ens);
+		strmap_del(&c->clusters, kp.name);
+		strmap_del(&c->namespaces, ens);
 		const struct kind_info *nk = K("", "v1", "Namespace");
 		cJSON *ns = get_obj(c, nk, "", ens);
 		if (ns)
@@ -1907,10 +1793,10 @@ static void reconcile_cluster(struct controller *c, const char *key)
 	}
 	ensure_namespace(c, ens);
 	char *fp = cluster_fingerprint(cl);
-	bool found;
-	const char *old = smap_get(&c->clusters, kp.name, &found);
+	bool found = strmap_has(&c->clusters, kp.name);
+	const char *old = strmap_get_str(&c->clusters, kp.name);
 	if (!found || !old || strcmp(old, fp) != 0) {
-		smap_put(&c->clusters, kp.name, fp);
+		strmap_put_str(&c->clusters, kp.name, fp);
 		c->clusters_gen++;
 		enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
 	}
@@ -2105,10 +1991,10 @@ static void resync(struct controller *c)
 static void recover_from_rollback(struct controller *c)
 {
 	c->rolled_back = false;
-	smap_free(&c->outcome);
-	smap_free(&c->clusters);
-	smap_free(&c->namespaces);
-	smap_free(&c->sched_memo);
+	strmap_clear(&c->outcome);
+	strmap_clear(&c->clusters);
+	strmap_clear(&c->namespaces);
+	strmap_clear(&c->sched_memo);
 	c->clusters_dirty = true;
 	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
 }
@@ -2272,6 +2158,10 @@ static void on_rollback(struct store *s, void *ud)
 struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
 {
 	struct controller *c = calloc(1, sizeof *c);
+	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->namespaces, &c->sched_memo,
+				 &c->agg_pending, &c->sched_deferred, &c->prio_waiting};
+	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+		strmap_init(maps[i], free);
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
@@ -2325,19 +2215,19 @@ void controller_stop(struct controller *c)
 		event_free(c->agg_ev);
 	if (c->rb_ev)
 		event_free(c->rb_ev);
-	smap_free(&c->agg_pending);
+	strmap_clear(&c->agg_pending);
 	char *item;
 	while ((item = dequeue(c)))
 		free(item);
 	free(c->q);
 	free(c->sq);
-	smap_free(&c->sched_deferred);
-	smap_free(&c->prio_waiting);
-	smap_free(&c->queued);
-	smap_free(&c->outcome);
-	smap_free(&c->clusters);
-	smap_free(&c->namespaces);
-	smap_free(&c->sched_memo);
+	strmap_clear(&c->sched_deferred);
+	strmap_clear(&c->prio_waiting);
+	strmap_clear(&c->queued);
+	strmap_clear(&c->outcome);
+	strmap_clear(&c->clusters);
+	strmap_clear(&c->namespaces);
+	strmap_clear(&c->sched_memo);
 	nidx_free(&c->clusters_idx);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
