@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "aggregate.h"
+#include "backoff.h"
 #include "detector.h"
 #include "events.h"
 #include "failover.h"
@@ -16,10 +17,12 @@
 #include "log.h"
 #include "rebalancer.h"
 #include "nameidx.h"
+#include "objclient.h"
 #include "render.h"
 #include "scheduler.h"
 #include "strmap.h"
 #include "timefmt.h"
+#include "xalloc.h"
 
 #define BATCH 256   /* at most this many queue items per deferred callback */
 #define SLICE_MS 20 /* and for at most this long */
@@ -52,7 +55,13 @@ struct controller {
 	struct strmap queued;
 	struct strmap outcome;   /* template key -> last detector outcome */
 	struct strmap clusters;  /* cluster name -> scheduling fingerprint */
-	struct strmap namespaces; /* execution namespaces known to exist */
+	/* Every read and write (and the namespaces known to exist). */
+	struct objclient oc;
+	/* A write of the item being processed failed (write_failed): the item
+	 * goes to retries, queued again when its backoff ends (retry_ev). */
+	bool write_failed;
+	struct strmap retries; /* queue item -> struct retry */
+	struct event *retry_ev;
 	/* The Cluster objects, listed again only after a Cluster changes (every
 	 * Cluster write reaches on_store_event) or a rollback. */
 	cJSON *clusters_cache;
@@ -231,57 +240,14 @@ static char *dequeue(struct controller *c)
 
 /* ---- store helpers ----------------------------------------------------------- */
 
-struct key_parts {
-	char group[256], plural[256], ns[256], name[256];
-};
-
-static int split_key(const char *key, struct key_parts *p)
-{
-	char *parts[4] = {p->group, p->plural, p->ns, p->name};
-	const char *s = key;
-	for (int i = 0; i < 4; i++) {
-		const char *e = i < 3 ? strchr(s, '/') : s + strlen(s);
-		if (!e || (size_t)(e - s) >= 256)
-			return -1;
-		memcpy(parts[i], s, (size_t)(e - s));
-		parts[i][e - s] = '\0';
-		s = e + (i < 3);
-	}
-	return 0;
-}
-
-static const struct kind_info *kind_for(const char *group, const char *plural)
-{
-	const char *g = strcmp(group, "core") == 0 ? "" : group;
-	for (int i = 0; i < kinds_count(); i++) {
-		const struct kind_info *k = kinds_at(i);
-		if (strcmp(k->group, g) == 0 && strcmp(k->plural, plural) == 0)
-			return k;
-	}
-	return NULL;
-}
-
-static cJSON *get_key(struct controller *c, const char *key)
-{
-	char *raw = NULL;
-	if (store_get(c->st, key, &raw, NULL) != STORE_OK)
-		return NULL;
-	cJSON *o = cJSON_Parse(raw);
-	free(raw);
-	return o;
-}
+static cJSON *get_key(struct controller *c, const char *key) { return objc_get_key(&c->oc, key); }
 
 static cJSON *get_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
 {
-	return obj_get_stored(c->st, k, ns, name);
+	return objc_get(&c->oc, k, ns, name);
 }
 
-static cJSON *list_prefix(struct controller *c, const char *prefix)
-{
-	cJSON *arr = cJSON_CreateArray();
-	store_list(c->st, prefix, obj_list_append, arr, NULL);
-	return arr;
-}
+static cJSON *list_prefix(struct controller *c, const char *prefix) { return objc_list(&c->oc, prefix); }
 
 struct key_collect {
 	struct controller *c;
@@ -325,10 +291,15 @@ static const char *mstr(const cJSON *o, const char *field)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json_get(o, "metadata"), field));
 }
 
-static bool same_rv(const cJSON *a, const cJSON *b)
+/* A write of the item being processed failed: logged here, and the item
+ * is queued again with backoff when it is done (see retry_later). A
+ * deletion of something already gone is no failure. */
+static void write_failed(struct controller *c, const char *what, const struct kind_info *k, const char *ns,
+			 const char *name, struct api_error *e)
 {
-	const char *x = mstr(a, "resourceVersion"), *y = mstr(b, "resourceVersion");
-	return x && y && strcmp(x, y) == 0;
+	log_warn("controller: cannot %s %s %s/%s: %s", what, k->kind, ns ? ns : "", name ? name : "", e->message);
+	api_error_clear(e);
+	c->write_failed = true;
 }
 
 /* Creates obj when old is NULL, else replaces the main resource of old (the
@@ -339,56 +310,33 @@ static int upsert(struct controller *c, const struct kind_info *k, const char *n
 		  const cJSON *old, cJSON **stored)
 {
 	struct api_error e = {0};
-	int rc;
-	if (!old)
-		rc = obj_create(c->objs, k, ns, obj, false, NULL, &e);
-	else
-		rc = obj_update_cur(c->objs, k, old, obj, SUBRES_NONE, NULL, &e);
-	if (rc < 0) {
-		log_warn("controller: cannot write %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
-		api_error_clear(&e);
-		cJSON_Delete(obj);
-		return -1;
-	}
-	/* obj is now the stored object. */
-	int changed = !old || !same_rv(obj, old);
-	if (stored)
-		*stored = obj;
-	else
-		cJSON_Delete(obj);
-	return changed;
+	int rc = objc_apply(&c->oc, k, ns, obj, old, stored, &e);
+	if (rc < 0)
+		write_failed(c, "write", k, ns, name, &e);
+	return rc;
 }
 
 /* Replaces the status of a stored object. Same return values as upsert. */
 static int write_status(struct controller *c, const struct kind_info *k, const cJSON *cur, cJSON *status,
 			cJSON **stored)
 {
-	const cJSON *old = json_get(cur, "status");
-	if (old && status && json_equal(old, status)) {
-		cJSON_Delete(status);
-		if (stored)
-			*stored = json_dup(cur);
-		return 0;
-	}
-	/* Through /status only status is taken from obj; the rest is cur's. */
-	cJSON *obj = cJSON_CreateObject();
-	if (status)
-		cJSON_AddItemToObject(obj, "status", status);
 	struct api_error e = {0};
-	if (obj_update_cur(c->objs, k, cur, obj, SUBRES_STATUS, NULL, &e) < 0) {
-		const char *ns = mstr(cur, "namespace"), *name = mstr(cur, "name");
-		log_warn("controller: cannot write status of %s %s/%s: %s", k->kind, ns ? ns : "", name ? name : "",
-			 e.message);
-		api_error_clear(&e);
-		cJSON_Delete(obj);
-		return -1;
-	}
-	int changed = !same_rv(obj, cur);
-	if (stored)
-		*stored = obj;
-	else
-		cJSON_Delete(obj);
-	return changed;
+	int rc = objc_apply_status(&c->oc, k, cur, status, stored, &e);
+	if (rc < 0)
+		write_failed(c, "write status of", k, mstr(cur, "namespace"), mstr(cur, "name"), &e);
+	return rc;
+}
+
+/* obj_update_cur of cur with obj (borrowed; the stored object after a
+ * success). Same return values as upsert. */
+static int update_in_place(struct controller *c, const struct kind_info *k, const cJSON *cur, cJSON *obj,
+			   enum subresource sub)
+{
+	struct api_error e = {0};
+	int rc = objc_apply_in_place(&c->oc, k, cur, obj, sub, &e);
+	if (rc < 0)
+		write_failed(c, "write", k, mstr(cur, "namespace"), mstr(cur, "name"), &e);
+	return rc;
 }
 
 /* Removes the finalizers this controller owns (Karmada's propagation
@@ -403,27 +351,23 @@ static void finish_deletion(struct controller *c, const struct kind_info *k, con
 	if (!next)
 		return;
 	struct api_error e = {0};
-	if (obj_update_cur(c->objs, k, cur, next, SUBRES_NONE, NULL, &e) < 0 && e.code != 404)
-		log_warn("controller: cannot finish deleting %s %s/%s: %s", k->kind, mstr(cur, "namespace") ? mstr(cur, "namespace") : "",
-			 mstr(cur, "name") ? mstr(cur, "name") : "", e.message);
-	api_error_clear(&e);
-	cJSON_Delete(next);
+	if (objc_apply(&c->oc, k, mstr(cur, "namespace"), next, cur, NULL, &e) < 0) {
+		if (e.code == 404)
+			api_error_clear(&e);
+		else
+			write_failed(c, "finish deleting", k, mstr(cur, "namespace"), mstr(cur, "name"), &e);
+	}
 }
 
 static void delete_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name)
 {
 	struct api_error e = {0};
-	char *out = NULL;
-	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
-		log_warn("controller: cannot delete %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
-	else if (out) {
-		/* Our own deletions complete at once: the caller cleaned up. */
-		cJSON *o = cJSON_Parse(out);
-		finish_deletion(c, k, o);
-		cJSON_Delete(o);
-	}
-	api_error_clear(&e);
-	free(out);
+	cJSON *o = NULL;
+	if (objc_delete(&c->oc, k, ns, name, &o, &e) < 0)
+		write_failed(c, "delete", k, ns, name, &e);
+	else if (o)
+		finish_deletion(c, k, o); /* Our own deletions complete at once: the caller cleaned up. */
+	cJSON_Delete(o);
 }
 
 /* What events_record reads of the object the event is about. */
@@ -514,19 +458,11 @@ static void flush_events(struct controller *c, long long deadline_ms, bool aged_
 
 static int ensure_namespace(struct controller *c, const char *ns)
 {
-	if (strmap_has(&c->namespaces, ns))
-		return 0;
-	const struct kind_info *k = K("", "v1", "Namespace");
-	cJSON *cur = get_obj(c, k, "", ns);
-	if (!cur) {
-		cJSON *o = cJSON_CreateObject();
-		json_set_str(json_ensure_obj(o, "metadata"), "name", ns);
-		if (upsert(c, k, "", ns, o, NULL, NULL) < 0)
-			return -1;
-	}
-	cJSON_Delete(cur);
-	strmap_put_str(&c->namespaces, ns, "");
-	return 0;
+	struct api_error e = {0};
+	int rc = objc_ensure_namespace(&c->oc, ns, &e);
+	if (rc < 0)
+		write_failed(c, "write", K("", "v1", "Namespace"), "", ns, &e);
+	return rc;
 }
 
 /* ---- bindings and their identity ------------------------------------------------- */
@@ -777,10 +713,10 @@ static bool schedule_priority_of(struct controller *c, const cJSON *policy, bool
 
 static void reconcile_template(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
-	const struct kind_info *k = kind_for(kp.group, kp.plural);
+	const struct kind_info *k = objc_kind_of(&kp);
 	if (!k)
 		return;
 	char bkey[1024];
@@ -825,13 +761,8 @@ static void reconcile_template(struct controller *c, const char *key)
 		cJSON *patch = detector_claim_patch(tmpl, NULL, false);
 		if (patch) {
 			struct api_error e = {0};
-			char *out = NULL;
-			bool created;
-			if (obj_patch(c->objs, k, kp.ns, kp.name, "application/merge-patch+json", patch, SUBRES_NONE, false,
-				      &created, &out, &e) < 0)
-				log_warn("controller: cannot unclaim %s: %s", key, e.message);
-			api_error_clear(&e);
-			free(out);
+			if (objc_merge_patch(&c->oc, k, kp.ns, kp.name, patch, SUBRES_NONE, NULL, &e) < 0)
+				write_failed(c, "unclaim", k, kp.ns, kp.name, &e);
 			cJSON_Delete(patch);
 		}
 		if (detector_namespace_auto_sync(tmpl)) {
@@ -877,20 +808,13 @@ static void reconcile_template(struct controller *c, const char *key)
 	c->self_template = key;
 	if (patch) {
 		struct api_error e = {0};
-		char *out = NULL;
-		bool created;
-		if (obj_patch(c->objs, k, kp.ns, kp.name, "application/merge-patch+json", patch, SUBRES_NONE, false, &created,
-			      &out, &e) == 0) {
-			cJSON *so = cJSON_Parse(out);
-			if (so) {
-				cJSON_Delete(tmpl);
-				tmpl = so;
-			}
-		} else {
-			log_warn("controller: cannot claim %s: %s", key, e.message);
+		cJSON *so = NULL;
+		if (objc_merge_patch(&c->oc, k, kp.ns, kp.name, patch, SUBRES_NONE, &so, &e) < 0)
+			write_failed(c, "claim", k, kp.ns, kp.name, &e);
+		if (so) {
+			cJSON_Delete(tmpl);
+			tmpl = so;
 		}
-		api_error_clear(&e);
-		free(out);
 		cJSON_Delete(patch);
 	}
 	c->self_template = NULL;
@@ -1197,15 +1121,11 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	json_set(b, "status", st);
 	int changed = 0;
 	if (!obj_update_is_noop(bk, stored_b, b) || !json_equal(json_get(stored_b, "status"), st)) {
-		struct api_error e = {0};
-		if (obj_update_cur(c->objs, bk, stored_b, b, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
-			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, mstr(stored_b, "namespace") ? mstr(stored_b, "namespace") : "",
-				 mstr(stored_b, "name") ? mstr(stored_b, "name") : "", e.message);
-			api_error_clear(&e);
+		changed = update_in_place(c, bk, stored_b, b, SUBRES_MAIN_AND_STATUS);
+		if (changed < 0) {
 			cJSON_Delete(newly);
 			return;
 		}
-		changed = !same_rv(b, stored_b);
 	}
 	const char *tns = mstr(tmpl, "namespace"), *tname = mstr(tmpl, "name");
 	if (changed > 0 && tmpl) {
@@ -1447,8 +1367,8 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
 
 static void reconcile_binding(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
 	bool cluster = strcmp(kp.plural, "clusterresourcebindings") == 0;
 	const struct kind_info *bk = binding_kind(cluster);
@@ -1568,14 +1488,18 @@ static void reconcile_binding(struct controller *c, const char *key)
 			rc = upsert(c, wk, wns, wname, w, old, &stored);
 		}
 		if (rc < 0 && !old) {
-			/* The namespace may have vanished under us: retry once. */
-			strmap_del(&c->namespaces, wns);
+			/* The namespace may have vanished under us: retry once
+			 * (a success forgets the failure). */
+			bool failed = c->write_failed;
+			objc_forget_namespace(&c->oc, wns);
 			if (ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
 				if (w2)
 					failover_inject_state(w2, next, cn);
 				if (w2)
 					rc = upsert(c, wk, wns, wname, w2, NULL, &stored);
+				if (rc >= 0)
+					c->write_failed = failed;
 			}
 		}
 		if (rc > 0) {
@@ -1632,8 +1556,8 @@ static void reconcile_binding(struct controller *c, const char *key)
  * scheduler runs ahead of its binding controller. */
 static void schedule_key(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
 	cJSON *b = get_key(c, key);
 	const struct kind_info *tk;
@@ -1652,11 +1576,7 @@ static void schedule_key(struct controller *c, const char *key)
 		const struct kind_info *bk = binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
 		schedule_binding(c, key, next, tmpl, clusters);
-		struct api_error e = {0};
-		if (obj_update_cur(c->objs, bk, b, next, SUBRES_MAIN_AND_STATUS, NULL, &e) < 0) {
-			log_warn("controller: cannot write %s %s/%s: %s", bk->kind, kp.ns, kp.name, e.message);
-			api_error_clear(&e);
-		}
+		update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);
 	}
@@ -1772,8 +1692,8 @@ static char *cluster_fingerprint(const cJSON *cl)
 
 static void reconcile_cluster(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
 	char ens[300];
 	render_exec_namespace(kp.name, ens, sizeof ens);
@@ -1781,7 +1701,7 @@ static void reconcile_cluster(struct controller *c, const char *key)
 	if (!cl) {
 		/* The execution namespace (and its Works) goes with the cluster. */
 		strmap_del(&c->clusters, kp.name);
-		strmap_del(&c->namespaces, ens);
+		objc_forget_namespace(&c->oc, ens);
 		const struct kind_info *nk = K("", "v1", "Namespace");
 		cJSON *ns = get_obj(c, nk, "", ens);
 		if (ns)
@@ -1808,8 +1728,8 @@ static void reconcile_cluster(struct controller *c, const char *key)
  * (PropagationPolicy) or everywhere (ClusterPropagationPolicy). */
 static void reconcile_policy(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
 	bool cluster = strcmp(kp.plural, "clusterpropagationpolicies") == 0;
 	for (int i = 0; i < kinds_count(); i++) {
@@ -1847,8 +1767,8 @@ static void reconcile_policy(struct controller *c, const char *key)
 
 static void reconcile_override(struct controller *c, const char *key)
 {
-	struct key_parts kp;
-	if (split_key(key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
 		return;
 	bool cluster = strcmp(kp.plural, "clusteroverridepolicies") == 0;
 	enqueue_all_bindings(c, 'B', cluster ? NULL : kp.ns);
@@ -1993,7 +1913,7 @@ static void recover_from_rollback(struct controller *c)
 	c->rolled_back = false;
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
-	strmap_clear(&c->namespaces);
+	objc_forget(&c->oc);
 	strmap_clear(&c->sched_memo);
 	c->clusters_dirty = true;
 	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
@@ -2024,12 +1944,108 @@ static void process(struct controller *c, const char *item)
 	}
 }
 
+/* ---- retries of failed writes ------------------------------------------------------ */
+
+/* One item whose writes failed: due again at due_ms (0: queued already). */
+struct retry {
+	struct backoff b;
+	uint64_t due_ms;
+};
+
+static void arm_retry(struct controller *c)
+{
+	if (!c->retry_ev)
+		return;
+	uint64_t first = 0;
+	size_t pos = 0;
+	void *v;
+	while (strmap_next(&c->retries, &pos, NULL, &v)) {
+		const struct retry *r = v;
+		if (r->due_ms && (!first || r->due_ms < first))
+			first = r->due_ms;
+	}
+	if (!first)
+		return;
+	uint64_t now = backoff_now_ms(), wait = first > now ? first - now : 0;
+	struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+	evtimer_add(c->retry_ev, &tv);
+}
+
+/* Queues the items whose backoff ended (all with force). */
+static int enqueue_retries(struct controller *c, bool force)
+{
+	uint64_t now = backoff_now_ms();
+	int n = 0;
+	size_t pos = 0;
+	const char *item;
+	void *v;
+	while (strmap_next(&c->retries, &pos, &item, &v)) {
+		struct retry *r = v;
+		if (r->due_ms && (force || r->due_ms <= now)) {
+			r->due_ms = 0;
+			enqueue(c, item[0], item + 2);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	enqueue_retries(c, false);
+	arm_retry(c);
+}
+
+/* After an item: a failed write queues it again with the retry policy's
+ * backoff (250 ms doubling up to 30 s, common/backoff.h); a clean pass
+ * forgets its failures. */
+static void after_item(struct controller *c, const char *item)
+{
+	if (!c->write_failed) {
+		if (strmap_count(&c->retries))
+			strmap_del(&c->retries, item);
+		return;
+	}
+	c->write_failed = false;
+	struct retry *r = strmap_get(&c->retries, item);
+	if (!r) {
+		r = xcalloc(1, sizeof *r);
+		backoff_init_policy(&r->b, 0);
+		strmap_put(&c->retries, item, r);
+	}
+	uint64_t wait = backoff_next_ms(&r->b);
+	r->due_ms = backoff_now_ms() + wait;
+	log_debug("controller: %s had a failed write; queued again in %llu ms", item, (unsigned long long)wait);
+	arm_retry(c);
+}
+
+static void run_item(struct controller *c, const char *item)
+{
+	c->write_failed = false;
+	process(c, item);
+	after_item(c, item);
+}
+
+int controller_retry_now(struct controller *c) { return enqueue_retries(c, true); }
+
+size_t controller_retries_waiting(const struct controller *c)
+{
+	size_t n = 0, pos = 0;
+	void *v;
+	while (strmap_next(&c->retries, &pos, NULL, &v))
+		n += ((const struct retry *)v)->due_ms != 0;
+	return n;
+}
+
+struct objclient *controller_objclient(struct controller *c) { return &c->oc; }
+
 int controller_run_pending(struct controller *c)
 {
 	int n = 0;
 	char *item;
 	while ((item = dequeue(c))) {
-		process(c, item);
+		run_item(c, item);
 		free(item);
 		n++;
 	}
@@ -2053,7 +2069,7 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 	long long deadline = mono_ms() + SLICE_MS;
 	char *item;
 	for (int n = 0; n < BATCH && (item = dequeue(c)); n++) {
-		process(c, item);
+		run_item(c, item);
 		free(item);
 		if (mono_ms() >= deadline)
 			break;
@@ -2081,8 +2097,8 @@ static void enqueue_binding_template(struct controller *c, const cJSON *b)
 static void on_store_event(const struct store_event *ev, void *ud)
 {
 	struct controller *c = ud;
-	struct key_parts kp;
-	if (split_key(ev->key, &kp) < 0)
+	struct objc_key_parts kp;
+	if (objc_split_key(ev->key, &kp) < 0)
 		return;
 	const char *g = kp.group, *p = kp.plural;
 	if (strcmp(g, "cluster.karmada.io") == 0) {
@@ -2158,15 +2174,17 @@ static void on_rollback(struct store *s, void *ud)
 struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs)
 {
 	struct controller *c = calloc(1, sizeof *c);
-	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->namespaces, &c->sched_memo,
-				 &c->agg_pending, &c->sched_deferred, &c->prio_waiting};
+	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->sched_memo, &c->agg_pending,
+				 &c->sched_deferred, &c->prio_waiting, &c->retries};
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
 		strmap_init(maps[i], free);
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
+	objc_init(&c->oc, st, objs);
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
+		c->retry_ev = evtimer_new(base, on_retry_timer, c);
 		c->agg_ev = evtimer_new(base, on_aggregate_timer, c);
 		c->rb_ev = evtimer_new(base, on_rebalancer_timer, c);
 	}
@@ -2226,8 +2244,11 @@ void controller_stop(struct controller *c)
 	strmap_clear(&c->queued);
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
-	strmap_clear(&c->namespaces);
 	strmap_clear(&c->sched_memo);
+	strmap_clear(&c->retries);
+	if (c->retry_ev)
+		event_free(c->retry_ev);
+	objc_free(&c->oc);
 	nidx_free(&c->clusters_idx);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
