@@ -15,6 +15,7 @@
 #include "events.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "objclient.h"
 #include "objects.h"
 #include "meshreaderapi.h"
 #include "meshreader.h"
@@ -89,6 +90,7 @@ struct agentapi {
 	struct apiserver *api;
 	struct store *store;
 	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
 	struct agentapi_config cfg;
 	bool monitor_off;
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
@@ -153,42 +155,25 @@ static cJSON *read_json_body(struct evhttp_request *req)
 
 static cJSON *get_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name)
 {
-	char *out = NULL;
-	struct api_error e = {0};
-	cJSON *o = NULL;
-	if (obj_get(aa->objs, k, ns, name, &out, &e) == 0) {
-		o = cJSON_Parse(out);
-		free(out);
-	}
-	api_error_clear(&e);
-	return o;
+	return objc_get(&aa->oc, k, ns, name);
 }
 
+/* Creates o (create) or replaces ns/name with it; takes o. */
 static int write_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
 		     enum subresource sub, bool create, struct api_error *e)
 {
-	char *out = NULL;
-	int rc = create ? obj_create(aa->objs, k, ns, o, false, &out, e) : obj_update(aa->objs, k, ns, name, o, sub, false, &out, e);
-	free(out);
-	return rc;
+	if (create)
+		return objc_apply(&aa->oc, k, ns, o, NULL, NULL, e);
+	return objc_replace(&aa->oc, k, ns, name, o, sub, NULL, e);
 }
 
 static void ensure_namespace(struct agentapi *aa, const char *name)
 {
-	cJSON *o = get_obj(aa, aa->k_ns, "", name);
-	if (o) {
-		cJSON_Delete(o);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "apiVersion", "v1");
-	cJSON_AddStringToObject(o, "kind", "Namespace");
-	json_set_str(json_ensure_obj(o, "metadata"), "name", name);
 	struct api_error e = {0};
-	if (write_obj(aa, aa->k_ns, "", name, o, SUBRES_NONE, true, &e) < 0 && e.code != 409)
+	objc_forget_namespace(&aa->oc, name); /* looked up every time: the namespace may have been deleted */
+	if (objc_ensure_namespace(&aa->oc, name, &e) < 0)
 		log_warn("agentapi: cannot create namespace %s: %s", name, e.message);
 	api_error_clear(&e);
-	cJSON_Delete(o);
 }
 
 /* Karmada's cluster controller taint rules: Ready False -> not-ready,
@@ -301,7 +286,6 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
 			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
 		api_error_clear(&e);
-		cJSON_Delete(c);
 		c = get_obj(aa, aa->k_cluster, "", name);
 		if (!c) {
 			cJSON_Delete(before);
@@ -309,7 +293,9 @@ static void set_cluster_ready(struct agentapi *aa, const char *name, const char 
 		}
 	}
 	if (apply_taints(c, status)) {
-		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0) {
+		int rc = write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e);
+		c = NULL; /* taken */
+		if (rc < 0) {
 			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
 		} else {
 			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
@@ -491,11 +477,9 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	if (write_obj(aa, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
 		api_send_error(req, &e, aa->k_cluster);
 		api_error_clear(&e);
-		cJSON_Delete(c);
 		proto_registration_free(&r);
 		return;
 	}
-	cJSON_Delete(c);
 	if (r.kubernetes_version[0]) {
 		cJSON *extra = cJSON_CreateObject();
 		cJSON_AddStringToObject(extra, "kubernetesVersion", r.kubernetes_version);
@@ -505,6 +489,7 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 			json_set_str(json_ensure_obj(cur, "status"), "kubernetesVersion", r.kubernetes_version);
 			if (write_obj(aa, aa->k_cluster, "", cluster, cur, SUBRES_STATUS, false, &e) < 0)
 				log_warn("agentapi: cannot set the version of cluster %s: %s", cluster, e.message);
+			cur = NULL; /* taken */
 			api_error_clear(&e);
 		}
 		cJSON_Delete(cur);
@@ -567,9 +552,7 @@ static int renew_lease(struct agentapi *aa, const char *cluster, const char *clu
 	json_set_str(spec, "holderIdentity", cluster);
 	json_set_num(spec, "leaseDurationSeconds", lease_s);
 	json_set_str(spec, "renewTime", renew);
-	int rc = write_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
-	cJSON_Delete(l);
-	return rc;
+	return write_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
 }
 
 static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
@@ -1177,7 +1160,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 			cJSON *upd = cJSON_CreateObject();
 			cJSON_AddItemToObject(upd, "status", st);
 			st = NULL;
-			if (obj_update_cur(aa->objs, aa->k_work, w, upd, SUBRES_STATUS, NULL, &e) < 0) {
+			if (objc_apply_in_place(&aa->oc, aa->k_work, w, upd, SUBRES_STATUS, &e) < 0) {
 				code = e.code;
 				msg = e.message;
 			} else {
@@ -1282,6 +1265,7 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->api = api;
 	aa->store = st;
 	aa->objs = apiserver_objects(api);
+	objc_init(&aa->oc, st, aa->objs);
 	if (cfg)
 		aa->cfg = *cfg;
 	if (aa->cfg.monitor_period_ms <= 0)
@@ -1331,6 +1315,7 @@ void agentapi_free(struct agentapi *aa)
 		free(p);
 	}
 	strmap_clear(&aa->probes_by_name);
+	objc_free(&aa->oc);
 	event_free(aa->flush_ev);
 	event_free(aa->monitor_ev);
 	free(aa);

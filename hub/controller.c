@@ -514,9 +514,9 @@ static bool work_of_binding(const cJSON *w, const char *bns, const char *bname)
 /* Execution namespaces that exist (karmada-es-*). */
 static int collect_exec_ns(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
-	const char *name = strrchr(key, '/');
-	if (name && strncmp(name + 1, "karmada-es-", 11) == 0)
-		cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name + 1));
+	const char *name = objc_key_name(key);
+	if (name && strncmp(name, "karmada-es-", 11) == 0)
+		cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name));
 	return 0;
 }
 

@@ -1,18 +1,19 @@
-/* objclient — the one object client of every in-hub writer: the
- * controller's stages, the agent API, the failover, mesh and MCS
+/* objclient — the one object client of every in-hub writer.
+ * Owns: splitting store keys (objc_split_key, objc_key_name: the only
+ * parsers of "<group>/<plural>/<ns>/<name>"; keys are built only by
+ * store_key, through objc_key and objc_prefix or obj_key), and a cache of
+ * the namespaces known to exist (objc_ensure_namespace).
+ * The controller's stages, the agent API, the failover, mesh and MCS
  * controllers and the simulator's controllers read and write API objects
  * through it, never through obj_create/obj_update/obj_delete directly, so
  * every in-process write obeys objects.c's rules and reports its result the
  * same way.
- * Owns: the store key format as the hub's code sees it — objc_key builds a
- * key (through store_key), objc_prefix a list prefix, objc_split_key splits
- * one; no other file formats or parses "<group>/<plural>/<ns>/<name>" —
- * and the cache of namespaces known to exist (objc_ensure_namespace).
  *
- * Ownership of cJSON trees, for every function below: an object passed in
- * to be written is TAKEN (freed by the client, also when the write fails);
- * `cur`/`old` arguments are BORROWED; every tree handed back (a return
- * value, *stored) is the caller's to cJSON_Delete.
+ * Ownership of cJSON trees, for every function below: the function
+ * takes an object passed in to be written (frees it, also when the write
+ * fails), except objc_apply_in_place and objc_merge_patch, which borrow
+ * theirs; `cur` arguments are borrowed; every tree handed back (a return
+ * value, *stored, *gone) is the caller's to cJSON_Delete.
  *
  * Errors: a write returns 1 when the store changed, 0 for a no-op, -1 when
  * it failed; then e (optional) says why with the API's status code. The
