@@ -10,6 +10,11 @@
  * so the loop settles. When clusters change, bindings are re-scheduled
  * first (one write each) and their Works rendered after.
  *
+ * controller.c is the dispatcher (subscription, classification, queue
+ * draining, retries); the stages are ctl_template.c, ctl_binding.c,
+ * ctl_status.c, ctl_cluster.c and ctl_rebalancer.c on ctl_core.c (see
+ * ctl_core.h and docs/architecture.md).
+ *
  * Dependencies (propagateDeps) follow Karmada's own design: each referenced
  * ConfigMap/Secret/ServiceAccount/PVC that exists gets an attached binding
  * (spec.requiredBy names the workload's binding and its clusters) whose Works
