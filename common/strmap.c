@@ -26,6 +26,13 @@ void strmap_init(struct strmap *m, void (*free_val)(void *))
 	m->free_val = free_val;
 }
 
+void strmap_init_borrowed(struct strmap *m, size_t n)
+{
+	memset(m, 0, sizeof *m);
+	m->borrow_keys = true;
+	strmap_reserve(m, n);
+}
+
 static long find(const struct strmap *m, const char *k)
 {
 	if (!m->cap)
@@ -71,6 +78,8 @@ void strmap_reserve(struct strmap *m, size_t n)
 		rehash(m, n > m->n ? n : m->n);
 }
 
+static void insert(struct strmap *m, const char *key, void *val);
+
 void strmap_put(struct strmap *m, const char *key, void *val)
 {
 	long i = find(m, key);
@@ -80,6 +89,20 @@ void strmap_put(struct strmap *m, const char *key, void *val)
 		m->vals[i] = val;
 		return;
 	}
+	insert(m, key, val);
+}
+
+bool strmap_add(struct strmap *m, const char *key, void *val)
+{
+	if (find(m, key) >= 0)
+		return false;
+	insert(m, key, val);
+	return true;
+}
+
+/* key is absent. */
+static void insert(struct strmap *m, const char *key, void *val)
+{
 	if ((m->n + m->tomb + 1) * 2 > m->cap)
 		rehash(m, (m->n + 1) * 2);
 	size_t j = hash_str(key) & (m->cap - 1);
@@ -87,7 +110,7 @@ void strmap_put(struct strmap *m, const char *key, void *val)
 		j = (j + 1) & (m->cap - 1);
 	if (m->keys[j] == TOMB(m))
 		m->tomb--;
-	m->keys[j] = xstrdup(key);
+	m->keys[j] = m->borrow_keys ? (char *)key : xstrdup(key);
 	m->vals[j] = val;
 	m->n++;
 }
@@ -106,7 +129,8 @@ void *strmap_take(struct strmap *m, const char *key)
 	if (i < 0)
 		return NULL;
 	void *v = m->vals[i];
-	free(m->keys[i]);
+	if (!m->borrow_keys)
+		free(m->keys[i]);
 	m->keys[i] = TOMB(m);
 	m->vals[i] = NULL;
 	m->n--;
@@ -151,7 +175,8 @@ void strmap_clear(struct strmap *m)
 {
 	for (size_t i = 0; i < m->cap; i++) {
 		if (live(m, i)) {
-			free(m->keys[i]);
+			if (!m->borrow_keys)
+				free(m->keys[i]);
 			if (m->free_val && m->vals[i])
 				m->free_val(m->vals[i]);
 		}
@@ -159,8 +184,10 @@ void strmap_clear(struct strmap *m)
 	free(m->keys);
 	free(m->vals);
 	void (*fv)(void *) = m->free_val;
+	bool borrow = m->borrow_keys;
 	memset(m, 0, sizeof *m);
 	m->free_val = fv;
+	m->borrow_keys = borrow;
 }
 
 void strmap_put_str(struct strmap *m, const char *key, const char *val)

@@ -107,12 +107,36 @@ static void test_take_and_reserve(void **state)
 	strmap_clear(&moved);
 }
 
+/* Borrowed keys: nothing copied, the first add wins, clear frees nothing
+ * of the caller's (ASan would see a bad free). */
+static void test_borrowed(void **state)
+{
+	static const char *const names[] = {"eu", "ap", "us", "eu"};
+	int idx[4] = {0, 1, 2, 3};
+	struct strmap m;
+	strmap_init_borrowed(&m, 4);
+	assert_true(strmap_add(&m, names[0], &idx[0]));
+	assert_true(strmap_add(&m, names[1], &idx[1]));
+	assert_true(strmap_add(&m, names[2], &idx[2]));
+	assert_false(strmap_add(&m, names[3], &idx[3])); /* duplicate: the first stays */
+	assert_int_equal(*(int *)strmap_get(&m, "eu"), 0);
+	size_t pos = 0;
+	const char *key;
+	strmap_next(&m, &pos, &key, NULL);
+	assert_true(key == names[0] || key == names[1] || key == names[2]); /* the caller's pointer itself */
+	assert_true(strmap_del(&m, "ap"));
+	assert_int_equal(strmap_count(&m), 2);
+	strmap_clear(&m);
+	assert_true(m.borrow_keys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_put_get_del),
 		cmocka_unit_test(test_many_and_walk),
 		cmocka_unit_test(test_take_and_reserve),
+		cmocka_unit_test(test_borrowed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
