@@ -40,7 +40,7 @@ static void resync(struct controller *c)
 		kind_api_version(k, av, sizeof av);
 		if (!detector_propagatable(av, k->kind, ""))
 			continue;
-		snprintf(prefix, sizeof prefix, "%s/%s/", k->group[0] ? k->group : "core", k->plural);
+		objc_prefix(prefix, sizeof prefix, k, NULL);
 		ctl_enqueue_prefix(c, 'T', prefix);
 	}
 	ctl_enqueue_all_bindings(c, 'B', NULL);

@@ -426,7 +426,9 @@ static int collect_exec_ns(const char *key, const char *value, size_t len, long 
 static cJSON *exec_namespaces(struct controller *c)
 {
 	cJSON *out = cJSON_CreateArray();
-	store_list(c->st, "core/namespaces//karmada-es-", collect_exec_ns, out, NULL);
+	char prefix[64];
+	objc_key(prefix, sizeof prefix, ctl_kind("", "v1", "Namespace"), "", "karmada-es-");
+	store_list(c->st, prefix, collect_exec_ns, out, NULL);
 	return out;
 }
 
