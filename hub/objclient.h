@@ -1,10 +1,11 @@
 /* objclient — the one object client of every in-hub writer.
  * Owns: splitting store keys (objc_split_key, objc_key_name: the only
- * parsers of "<group>/<plural>/<ns>/<name>"; keys are built only by
- * store_key, through objc_key and objc_prefix or obj_key), and a cache of
+ * parsers of "<group>/<plural>/<ns>/<name>"; keys are built by store_key,
+ * through objc_key, objc_prefix or obj_key), and a cache of
  * the namespaces known to exist (objc_ensure_namespace).
- * The controller's stages, the agent API, the failover, mesh and MCS
- * controllers and the simulator's controllers read and write API objects
+ * The controller's stages, the agent API and the cluster life cycle, the
+ * failover, mesh and MCS controllers, the mesh reader API, events and the
+ * simulator's controllers read and write API objects
  * through it, never through obj_create/obj_update/obj_delete directly, so
  * every in-process write obeys objects.c's rules and reports its result the
  * same way.
