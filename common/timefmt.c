@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 const char *time_rfc3339(time_t t, char *buf, size_t len)
 {
@@ -117,4 +118,23 @@ int time_parse_duration_ms(const char *s, long long *out_ms)
 	}
 	*out_ms = total;
 	return 0;
+}
+
+double time_mono_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *time_now_micro(char *buf, size_t len)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	time_t t = tv.tv_sec;
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	return buf;
 }

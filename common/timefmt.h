@@ -16,5 +16,9 @@ const char *time_human_duration(long long d, char *buf, size_t len);
 /* Parses a Go-style duration ("10s", "1m30s", "24h", "500ms") into ms;
  * returns -1 on error. */
 int time_parse_duration_ms(const char *s, long long *out_ms);
+/* CLOCK_MONOTONIC in seconds. */
+double time_mono_seconds(void);
+/* Now as a Kubernetes MicroTime: "2006-01-02T15:04:05.000000Z". */
+const char *time_now_micro(char *buf, size_t len);
 
 #endif

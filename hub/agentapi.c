@@ -12,17 +12,16 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "ctl_cluster.h"
 #include "events.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "objclient.h"
 #include "objects.h"
 #include "meshreaderapi.h"
 #include "meshreader.h"
 #include "protocol.h"
 #include "timefmt.h"
-
-#define TAINT_NOT_READY "cluster.karmada.io/not-ready"
-#define TAINT_UNREACHABLE "cluster.karmada.io/unreachable"
 
 /* A committed change a waiting long-poll will be answered with. */
 struct change {
@@ -59,20 +58,6 @@ struct waiter {
 
 #define WAITER_BUCKETS 16384
 
-/* What the monitor knows of one cluster's Lease. */
-struct probe {
-	char cluster[64];
-	char renew_time[64]; /* last renewTime seen in the Lease */
-	double seen;         /* monotonic seconds when it last advanced */
-	int lease_s;
-	bool renewed;        /* renewed since this hub started */
-	double last_ok;      /* monotonic seconds of the last healthy report */
-	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
-	bool alive;          /* still listed */
-	struct probe *next;
-	struct probe *hnext; /* in aa->pbuckets, by name */
-};
-
 /* Whether a committed change of a Work matters to its agent, decided once
  * when the change is committed (on_store_event) and looked up by every
  * answer built from the change log; keyed by revision, checked against a
@@ -89,18 +74,15 @@ struct agentapi {
 	struct apiserver *api;
 	struct store *store;
 	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
 	struct agentapi_config cfg;
-	bool monitor_off;
 	const struct kind_info *k_cluster, *k_lease, *k_work, *k_ns;
 	struct waiter *waiters;
 	int nwaiters;
 	struct waiter *buckets[WAITER_BUCKETS]; /* by hash of prefix */
 	struct waiter *pending;                  /* waiters flush_waiters must look at */
 	struct event *flush_ev;
-	struct event *monitor_ev;
-	struct probe *probes;
-	struct probe *pbuckets[WAITER_BUCKETS]; /* the probes by name: a heartbeat or a monitor pass finds its
-						 * cluster's without a scan of all (N² at 10,000 clusters) */
+	struct cluster_life *life; /* the cluster monitor, Ready condition and taints (ctl_cluster.h) */
 	double started;
 	agentapi_authz_fn authz;
 	void *authz_ud;
@@ -118,19 +100,6 @@ static double mono_now(void)
 static const char *now_rfc3339(char *buf, size_t len)
 {
 	return time_rfc3339(time(NULL), buf, len);
-}
-
-/* Kubernetes MicroTime: "2006-01-02T15:04:05.000000Z". */
-static const char *now_micro(char *buf, size_t len)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	struct tm tm;
-	time_t t = tv.tv_sec;
-	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
-	return buf;
 }
 
 static cJSON *read_json_body(struct evhttp_request *req)
@@ -153,303 +122,27 @@ static cJSON *read_json_body(struct evhttp_request *req)
 
 static cJSON *get_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name)
 {
-	char *out = NULL;
-	struct api_error e = {0};
-	cJSON *o = NULL;
-	if (obj_get(aa->objs, k, ns, name, &out, &e) == 0) {
-		o = cJSON_Parse(out);
-		free(out);
-	}
-	api_error_clear(&e);
-	return o;
+	return objc_get(&aa->oc, k, ns, name);
 }
 
+/* Creates o (create) or replaces ns/name with it; takes o. */
 static int write_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
 		     enum subresource sub, bool create, struct api_error *e)
 {
-	char *out = NULL;
-	int rc = create ? obj_create(aa->objs, k, ns, o, false, &out, e) : obj_update(aa->objs, k, ns, name, o, sub, false, &out, e);
-	free(out);
-	return rc;
+	if (create)
+		return objc_apply(&aa->oc, k, ns, o, NULL, NULL, e);
+	return objc_replace(&aa->oc, k, ns, name, o, sub, NULL, e);
 }
 
 static void ensure_namespace(struct agentapi *aa, const char *name)
 {
-	cJSON *o = get_obj(aa, aa->k_ns, "", name);
-	if (o) {
-		cJSON_Delete(o);
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "apiVersion", "v1");
-	cJSON_AddStringToObject(o, "kind", "Namespace");
-	json_set_str(json_ensure_obj(o, "metadata"), "name", name);
 	struct api_error e = {0};
-	if (write_obj(aa, aa->k_ns, "", name, o, SUBRES_NONE, true, &e) < 0 && e.code != 409)
+	objc_forget_namespace(&aa->oc, name); /* looked up every time: the namespace may have been deleted */
+	if (objc_ensure_namespace(&aa->oc, name, &e) < 0)
 		log_warn("agentapi: cannot create namespace %s: %s", name, e.message);
 	api_error_clear(&e);
-	cJSON_Delete(o);
 }
 
-/* Karmada's cluster controller taint rules: Ready False -> not-ready,
- * Unknown -> unreachable, True -> neither. Returns true if spec changed. */
-static bool apply_taints(cJSON *cluster, const char *ready_status)
-{
-	cJSON *spec = json_ensure_obj(cluster, "spec");
-	cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
-	const char *want = strcmp(ready_status, "False") == 0 ? TAINT_NOT_READY
-			   : strcmp(ready_status, "Unknown") == 0 ? TAINT_UNREACHABLE : NULL;
-	bool changed = false, have = false;
-	if (cJSON_IsArray(taints)) {
-		cJSON *t = taints->child, *next;
-		for (; t; t = next) {
-			next = t->next;
-			const char *key = json_get_str(t, "key");
-			const char *eff = json_get_str(t, "effect");
-			if (!key || !eff || strcmp(eff, "NoSchedule") != 0)
-				continue;
-			bool ours = strcmp(key, TAINT_NOT_READY) == 0 || strcmp(key, TAINT_UNREACHABLE) == 0;
-			if (!ours)
-				continue;
-			if (want && strcmp(key, want) == 0) {
-				have = true;
-				continue;
-			}
-			cJSON_Delete(cJSON_DetachItemViaPointer(taints, t));
-			changed = true;
-		}
-	}
-	if (want && !have) {
-		if (!cJSON_IsArray(taints)) {
-			taints = cJSON_CreateArray();
-			json_set(spec, "taints", taints);
-		}
-		cJSON *t = cJSON_CreateObject();
-		char now[64];
-		cJSON_AddStringToObject(t, "key", want);
-		cJSON_AddStringToObject(t, "effect", "NoSchedule");
-		cJSON_AddStringToObject(t, "timeAdded", now_rfc3339(now, sizeof now));
-		cJSON_AddItemToArray(taints, t);
-		changed = true;
-	}
-	if (cJSON_IsArray(taints) && cJSON_GetArraySize(taints) == 0) {
-		cJSON_DeleteItemFromObjectCaseSensitive(spec, "taints");
-		changed = true;
-	}
-	return changed;
-}
-
-/* Karmada's TaintClusterSucceed event, naming the taints now on the cluster. */
-static void taint_event(struct agentapi *aa, const char *name)
-{
-	cJSON *c = get_obj(aa, aa->k_cluster, "", name);
-	if (!c)
-		return;
-	char msg[1024];
-	size_t n = (size_t)snprintf(msg, sizeof msg, "Taint cluster succeed: ");
-	const cJSON *t;
-	int k = 0;
-	cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
-	{
-		const char *key = json_get_str(t, "key"), *eff = json_get_str(t, "effect");
-		if (n < sizeof msg)
-			n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s:%s", k++ ? ", " : "", key ? key : "",
-					      eff ? eff : "");
-	}
-	if (n < sizeof msg)
-		snprintf(msg + n, sizeof msg - n, "%s.", k ? "" : "none");
-	events_record(aa->objs, c, "Normal", "TaintClusterSucceed", msg, "cluster-controller", EVENT_BUMP, time(NULL));
-	cJSON_Delete(c);
-}
-
-static const char *ready_status_of(const cJSON *cluster)
-{
-	return json_get_str(json_condition(cluster, "Ready"), "status");
-}
-
-/* Sets the Ready condition (and Karmada's taints) of a cluster; status
- * NULL keeps the condition as it is (extra_status is still written). */
-static void set_cluster_ready(struct agentapi *aa, const char *name, const char *status, const char *reason,
-			      const char *message, const cJSON *extra_status)
-{
-	cJSON *c = get_obj(aa, aa->k_cluster, "", name);
-	if (!c)
-		return;
-	struct api_error e = {0};
-	cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "status");
-	cJSON *before = st ? json_dup(st) : cJSON_CreateObject();
-	st = json_ensure_obj(c, "status");
-	if (extra_status) {
-		const cJSON *it;
-		cJSON_ArrayForEach(it, extra_status)
-			json_set(st, it->string, json_dup(it));
-	}
-	cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
-	if (!cJSON_IsArray(conds)) {
-		conds = cJSON_CreateArray();
-		json_set(st, "conditions", conds);
-	}
-	char now[64];
-	if (status)
-		proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
-	char keep[16];
-	if (!status) {
-		snprintf(keep, sizeof keep, "%s", ready_status_of(c) ? ready_status_of(c) : "Unknown");
-		status = keep;
-	}
-	if (!json_equal(before, st)) {
-		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
-			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
-		api_error_clear(&e);
-		cJSON_Delete(c);
-		c = get_obj(aa, aa->k_cluster, "", name);
-		if (!c) {
-			cJSON_Delete(before);
-			return;
-		}
-	}
-	if (apply_taints(c, status)) {
-		if (write_obj(aa, aa->k_cluster, "", name, c, SUBRES_NONE, false, &e) < 0) {
-			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
-		} else {
-			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
-			taint_event(aa, name);
-		}
-		api_error_clear(&e);
-	}
-	cJSON_Delete(before);
-	cJSON_Delete(c);
-}
-
-/* ---- probes (cluster monitor) ------------------------------------------------ */
-
-static unsigned probe_bucket(const char *cluster)
-{
-	uint32_t h = 2166136261u;
-	for (const char *c = cluster; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	return h % WAITER_BUCKETS;
-}
-
-static void probe_unindex(struct agentapi *aa, struct probe *d)
-{
-	for (struct probe **hp = &aa->pbuckets[probe_bucket(d->cluster)]; *hp; hp = &(*hp)->hnext)
-		if (*hp == d) {
-			*hp = d->hnext;
-			break;
-		}
-}
-
-static struct probe *probe_get(struct agentapi *aa, const char *cluster, bool create)
-{
-	unsigned b = probe_bucket(cluster);
-	for (struct probe *p = aa->pbuckets[b]; p; p = p->hnext)
-		if (strcmp(p->cluster, cluster) == 0)
-			return p;
-	if (!create)
-		return NULL;
-	struct probe *p = calloc(1, sizeof *p);
-	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
-	p->hnext = aa->pbuckets[b];
-	aa->pbuckets[b] = p;
-	/* A hub that just started gives every cluster the startup grace. */
-	p->seen = mono_now();
-	p->last_ok = p->seen;
-	p->lease_s = PROTO_DEFAULT_LEASE_S;
-	p->next = aa->probes;
-	aa->probes = p;
-	return p;
-}
-
-struct mon_ctx {
-	struct agentapi *aa;
-	char (*names)[64];
-	int n, cap;
-};
-
-static int mon_item(const char *key, const char *value, size_t len, long long rev, void *ud)
-{
-	struct mon_ctx *m = ud;
-	cJSON *o = cJSON_ParseWithLength(value, len);
-	const char *mode = json_get_str(o, "spec.syncMode");
-	const char *name = json_get_str(o, "metadata.name");
-	if (name && mode && strcmp(mode, "Pull") == 0 && strlen(name) < 64) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? m->cap * 2 : 16;
-			m->names = realloc(m->names, (size_t)m->cap * sizeof *m->names);
-		}
-		snprintf(m->names[m->n++], 64, "%s", name);
-	}
-	cJSON_Delete(o);
-	return 0;
-}
-
-/* Karmada's cluster-monitor-grace-period: --cluster-monitor-grace-period
- * when given, else the Lease's own duration (40 s by default). */
-static double monitor_grace(const struct agentapi *aa, const struct probe *p)
-{
-	return aa->cfg.grace_ms > 0 ? aa->cfg.grace_ms / 1000.0 : p->lease_s;
-}
-
-static void monitor_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct agentapi *aa = arg;
-	struct mon_ctx m = {.aa = aa};
-	store_list(aa->store, "cluster.karmada.io/clusters/", mon_item, &m, NULL);
-	for (struct probe *p = aa->probes; p; p = p->next)
-		p->alive = false;
-	double now = mono_now();
-	for (int i = 0; i < m.n; i++) {
-		const char *name = m.names[i];
-		cJSON *lease = get_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, name);
-		if (!lease) {
-			/* Never heartbeated through the protocol: not ours to judge. */
-			continue;
-		}
-		struct probe *p = probe_get(aa, name, true);
-		p->alive = true;
-		const char *rt = json_get_str(lease, "spec.renewTime");
-		int ld = (int)json_get_num(lease, "spec.leaseDurationSeconds", PROTO_DEFAULT_LEASE_S);
-		p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
-		if (rt && strcmp(rt, p->renew_time) != 0) {
-			/* Renewed by another hub replica, or first look after a start. */
-			if (p->renew_time[0]) {
-				p->seen = now;
-				p->renewed = true;
-			}
-			snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
-		}
-		cJSON_Delete(lease);
-		/* A cluster not heard from since the hub started gets the
-		 * startup grace (Karmada's cluster-startup-grace-period). */
-		double grace = monitor_grace(aa, p);
-		if (!p->renewed && grace < aa->cfg.startup_grace_s)
-			grace = aa->cfg.startup_grace_s;
-		if (now - p->seen <= grace)
-			continue;
-		cJSON *c = get_obj(aa, aa->k_cluster, "", name);
-		const char *rs = c ? ready_status_of(c) : NULL;
-		bool already = rs && strcmp(rs, "Unknown") == 0;
-		cJSON_Delete(c);
-		if (!already && !aa->monitor_off) {
-			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", name, NULL);
-			set_cluster_ready(aa, name, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
-		}
-	}
-	/* Forget clusters that are gone. */
-	struct probe **pp = &aa->probes;
-	while (*pp) {
-		if (!(*pp)->alive) {
-			struct probe *d = *pp;
-			*pp = d->next;
-			probe_unindex(aa, d);
-			free(d);
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-	free(m.names);
-}
 
 /* ---- registration ------------------------------------------------------------ */
 
@@ -506,11 +199,9 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	if (write_obj(aa, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
 		api_send_error(req, &e, aa->k_cluster);
 		api_error_clear(&e);
-		cJSON_Delete(c);
 		proto_registration_free(&r);
 		return;
 	}
-	cJSON_Delete(c);
 	if (r.kubernetes_version[0]) {
 		cJSON *extra = cJSON_CreateObject();
 		cJSON_AddStringToObject(extra, "kubernetesVersion", r.kubernetes_version);
@@ -520,6 +211,7 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 			json_set_str(json_ensure_obj(cur, "status"), "kubernetesVersion", r.kubernetes_version);
 			if (write_obj(aa, aa->k_cluster, "", cluster, cur, SUBRES_STATUS, false, &e) < 0)
 				log_warn("agentapi: cannot set the version of cluster %s: %s", cluster, e.message);
+			cur = NULL; /* taken */
 			api_error_clear(&e);
 		}
 		cJSON_Delete(cur);
@@ -531,12 +223,7 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	ensure_namespace(aa, ns);
 	log_kv(LOG_INFO, create ? "cluster registered" : "cluster re-registered", "cluster", cluster, "agent",
 	       r.agent_version[0] ? r.agent_version : "-", NULL);
-	/* A new agent session's first heartbeat is written through, so readers
-	 * of the Lease see at once that the agent is back (later renewals are
-	 * written every half lease). */
-	struct probe *session = probe_get(aa, cluster, false);
-	if (session)
-		session->stored = 0;
+	ctl_cluster_registered(aa->life, cluster);
 	cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
@@ -553,39 +240,6 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 }
 
 /* ---- heartbeat --------------------------------------------------------------- */
-
-static int renew_lease(struct agentapi *aa, const char *cluster, const char *cluster_uid, int lease_s,
-		       char *renew, size_t renewlen, struct api_error *e)
-{
-	now_micro(renew, renewlen);
-	cJSON *l = get_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster);
-	bool create = !l;
-	if (create) {
-		l = cJSON_CreateObject();
-		cJSON_AddStringToObject(l, "apiVersion", "coordination.k8s.io/v1");
-		cJSON_AddStringToObject(l, "kind", "Lease");
-		cJSON *md = json_ensure_obj(l, "metadata");
-		json_set_str(md, "name", cluster);
-		json_set_str(md, "namespace", PROTO_LEASE_NAMESPACE);
-		if (cluster_uid) {
-			cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
-			cJSON *ref = cJSON_CreateObject();
-			cJSON_AddStringToObject(ref, "apiVersion", "cluster.karmada.io/v1alpha1");
-			cJSON_AddStringToObject(ref, "kind", "Cluster");
-			cJSON_AddStringToObject(ref, "name", cluster);
-			cJSON_AddStringToObject(ref, "uid", cluster_uid);
-			cJSON_AddItemToArray(refs, ref);
-		}
-		json_set_str(json_ensure_obj(l, "spec"), "acquireTime", renew);
-	}
-	cJSON *spec = json_ensure_obj(l, "spec");
-	json_set_str(spec, "holderIdentity", cluster);
-	json_set_num(spec, "leaseDurationSeconds", lease_s);
-	json_set_str(spec, "renewTime", renew);
-	int rc = write_obj(aa, aa->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
-	cJSON_Delete(l);
-	return rc;
-}
 
 static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
 {
@@ -613,65 +267,13 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	}
 	struct api_error e = {0};
 	char renew[64];
-	/* Lease renewals off the durable write path: the stored Lease is
-	 * written when this hub has not written it for half its duration (or
-	 * the duration changed); renewals in between live in memory (the
-	 * probe), which is what this hub's monitor judges by. So the stored
-	 * renewTime is never more than half a lease old while the agent
-	 * heartbeats — another replica, or a reader of the Lease, never sees it
-	 * expire — and a fleet's heartbeats cost a store write (a revision, a
-	 * history entry, a sync) every other beat instead of every beat. */
-	struct probe *p = probe_get(aa, cluster, true);
-	double now = mono_now();
-	bool write = !p->renewed || p->stored <= 0 || p->lease_s != h.lease_duration_s ||
-		     now - p->stored >= h.lease_duration_s / 2.0;
-	if (write) {
-		ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
-		if (renew_lease(aa, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, sizeof renew,
-				&e) < 0) {
-			api_send_error(req, &e, aa->k_lease);
-			api_error_clear(&e);
-			cJSON_Delete(c);
-			return;
-		}
-		p->stored = now;
-		snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
-	} else {
-		now_micro(renew, sizeof renew);
+	if (ctl_cluster_heartbeat(aa->life, c, &h, renew, sizeof renew, &e) < 0) {
+		api_send_error(req, &e, aa->k_lease);
+		api_error_clear(&e);
+		cJSON_Delete(c);
+		return;
 	}
 	cJSON_Delete(c);
-	p->seen = now;
-	p->renewed = true;
-	p->lease_s = h.lease_duration_s;
-	if (h.health == PH_HEALTHY)
-		p->last_ok = p->seen;
-
-	cJSON *extra = cJSON_CreateObject();
-	if (h.kubernetes_version[0])
-		cJSON_AddStringToObject(extra, "kubernetesVersion", h.kubernetes_version);
-	if (h.have_summary) {
-		cJSON *ns = cJSON_AddObjectToObject(extra, "nodeSummary");
-		cJSON_AddNumberToObject(ns, "totalNum", h.nodes_total);
-		cJSON_AddNumberToObject(ns, "readyNum", h.nodes_ready);
-		cJSON *rs = cJSON_AddObjectToObject(extra, "resourceSummary");
-		cJSON_AddItemToObject(rs, "allocatable", proto_resources_to_json(&h.allocatable));
-		cJSON_AddItemToObject(rs, "allocating", proto_resources_to_json(&h.allocating));
-		cJSON_AddItemToObject(rs, "allocated", proto_resources_to_json(&h.allocated));
-	}
-	const char *st, *reason, *msg;
-	proto_ready_condition(h.health, &st, &reason, &msg);
-	if (h.health != PH_HEALTHY && p->seen - p->last_ok <= monitor_grace(aa, p)) {
-		/* One failed probe is no verdict: a Ready cluster stays Ready
-		 * until it has not been healthy for the grace period (Karmada's
-		 * cluster-failure-threshold / cluster-monitor-grace-period). */
-		cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
-		const char *rs = cur ? ready_status_of(cur) : NULL;
-		if (rs && strcmp(rs, "True") == 0)
-			st = NULL;
-		cJSON_Delete(cur);
-	}
-	set_cluster_ready(aa, cluster, st, reason, msg, extra);
-	cJSON_Delete(extra);
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
 	cJSON_AddStringToObject(ans, "kind", "HeartbeatResult");
@@ -1192,7 +794,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 			cJSON *upd = cJSON_CreateObject();
 			cJSON_AddItemToObject(upd, "status", st);
 			st = NULL;
-			if (obj_update_cur(aa->objs, aa->k_work, w, upd, SUBRES_STATUS, NULL, &e) < 0) {
+			if (objc_apply_in_place(&aa->oc, aa->k_work, w, upd, SUBRES_STATUS, &e) < 0) {
 				code = e.code;
 				msg = e.message;
 			} else {
@@ -1297,6 +899,7 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->api = api;
 	aa->store = st;
 	aa->objs = apiserver_objects(api);
+	objc_init(&aa->oc, st, aa->objs);
 	if (cfg)
 		aa->cfg = *cfg;
 	if (aa->cfg.monitor_period_ms <= 0)
@@ -1310,9 +913,8 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->started = mono_now();
 	aa->committed_rev = store_revision(st);
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
-	aa->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, aa);
-	struct timeval tv = {aa->cfg.monitor_period_ms / 1000, (aa->cfg.monitor_period_ms % 1000) * 1000};
-	event_add(aa->monitor_ev, &tv);
+	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
+	aa->life = ctl_cluster_life_new(base, st, aa->objs, &lc);
 	/* Agents see only durable Works. */
 	store_subscribe_committed(st, on_store_event, aa);
 	apiserver_add_route(api, "/apis/" PROTO_GROUP, on_route, aa);
@@ -1327,7 +929,7 @@ void agentapi_set_authorizer(struct agentapi *aa, agentapi_authz_fn fn, void *ud
 
 int agentapi_waiting(struct agentapi *aa) { return aa->nwaiters; }
 
-void agentapi_set_monitoring(struct agentapi *aa, bool on) { aa->monitor_off = !on; }
+void agentapi_set_monitoring(struct agentapi *aa, bool on) { ctl_cluster_life_set_monitoring(aa->life, on); }
 
 void agentapi_free(struct agentapi *aa)
 {
@@ -1340,12 +942,8 @@ void agentapi_free(struct agentapi *aa)
 		cJSON_Delete(ans);
 	}
 	store_unsubscribe(aa->store, on_store_event, aa);
-	while (aa->probes) {
-		struct probe *p = aa->probes;
-		aa->probes = p->next;
-		free(p);
-	}
+	ctl_cluster_life_free(aa->life);
+	objc_free(&aa->oc);
 	event_free(aa->flush_ev);
-	event_free(aa->monitor_ev);
 	free(aa);
 }

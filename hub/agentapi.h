@@ -1,13 +1,11 @@
 /* agentapi — the hub's side of the hub <-> agent protocol (proto/protocol.h,
- * docs/protocol.md).
- * Owns: registration (the Cluster object, syncMode Pull), heartbeats (the
- * Lease in karmada-cluster and the cluster status: Ready condition,
- * nodeSummary, resourceSummary, taints), the long-poll of a cluster's Works
- * (waiters woken by store changes, never blocking the event loop), batched
- * Work status reports, and the cluster monitor that marks a cluster whose
- * Lease expired Ready=Unknown (ClusterStatusUnknown) with Karmada's
- * unreachable taint (NoSchedule), and a cluster reported unhealthy for the
- * whole grace period Ready=False with the not-ready taint (NoSchedule). Every write goes through objects.h. */
+ * docs/protocol.md): it translates the protocol and nothing more.
+ * Owns: the protocol's routes — registration (stored as the Cluster
+ * object, syncMode Pull), heartbeats (handed to ctl_cluster, which owns the
+ * cluster life cycle: the Lease, the Ready condition, Karmada's taints and
+ * the cluster monitor), the long-poll of a cluster's Works (waiters woken
+ * by store changes, never blocking the event loop) and batched Work status
+ * reports. Every write goes through objclient.h. */
 #ifndef ATOLL_AGENTAPI_H
 #define ATOLL_AGENTAPI_H
 

@@ -6,9 +6,14 @@
  * the execution namespaces karmada-es-<cluster>, and the order of the stages:
  * detector → scheduler → work renderer → status aggregation, with the events
  * each stage reports (queued in memory, written when the queue is idle).
- * All writes go through objects.h; writes of unchanged objects are no-ops,
+ * All reads and writes go through objclient.h; writes of unchanged objects are no-ops,
  * so the loop settles. When clusters change, bindings are re-scheduled
  * first (one write each) and their Works rendered after.
+ *
+ * controller.c is the dispatcher (subscription, classification, queue
+ * draining, retries); the stages are ctl_template.c, ctl_binding.c,
+ * ctl_status.c, ctl_cluster.c and ctl_rebalancer.c on ctl_core.c (see
+ * ctl_core.h and docs/architecture.md).
  *
  * Dependencies (propagateDeps) follow Karmada's own design: each referenced
  * ConfigMap/Secret/ServiceAccount/PVC that exists gets an attached binding
@@ -23,6 +28,7 @@
 #include "store.h"
 
 struct controller;
+struct objclient;
 
 /* Subscribes to st and starts with a full resync of what is stored. */
 struct controller *controller_start(struct event_base *base, struct store *st, struct obj_ctx *objs);
@@ -31,6 +37,17 @@ void controller_stop(struct controller *c);
 /* Drains the queue synchronously (tests and shutdown); returns the number of
  * items processed. */
 int controller_run_pending(struct controller *c);
+
+/* A stage whose write fails (the store refused it, a conflict, validation)
+ * is logged, and its queue item is queued again once its backoff ends (the
+ * agent's retry policy: 250-500 ms, doubling up to 30 s; reset by a clean
+ * pass of the item). Without a loop (tests), controller_retry_now queues
+ * every waiting item at once and returns how many;
+ * controller_retries_waiting counts them. */
+int controller_retry_now(struct controller *c);
+size_t controller_retries_waiting(const struct controller *c);
+/* The controller's object client (borrowed; tests inject faults with it). */
+struct objclient *controller_objclient(struct controller *c);
 
 /* Karmada's PolicyPreemption feature gate (default off): whether a policy
  * with `preemption: Always` takes templates from policies that claim them. */

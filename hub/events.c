@@ -8,6 +8,7 @@
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "objclient.h"
 #include "timefmt.h"
 
 static uint64_t fnv64(uint64_t h, const char *s)
@@ -88,14 +89,13 @@ int events_record(struct obj_ctx *c, const cJSON *obj, const char *type, const c
 	char name[300], ns[256];
 	snprintf(name, sizeof name, "%s", s_or(json_get_str(ev, "metadata.name")));
 	snprintf(ns, sizeof ns, "%s", s_or(json_get_str(ev, "metadata.namespace")));
+	struct objclient oc; /* nothing cached: a local client per call */
+	objc_init(&oc, c->store, c);
 	struct api_error e = {0};
-	char *out = NULL;
 	int rc = 0;
-	if (obj_get(c, k, ns, name, &out, &e) == 0) {
-		cJSON *cur = cJSON_Parse(out);
-		free(out);
-		out = NULL;
-		if (cur && mode == EVENT_BUMP) {
+	cJSON *cur = objc_get(&oc, k, ns, name);
+	if (cur) {
+		if (mode == EVENT_BUMP) {
 			char ts[40];
 			/* Updated from the copy just read (no second read). */
 			cJSON *next = json_dup(cur);
@@ -104,21 +104,20 @@ int events_record(struct obj_ctx *c, const cJSON *obj, const char *type, const c
 			const char *rv = json_get_str(obj, "metadata.resourceVersion");
 			if (rv)
 				json_set_str(json_ensure_obj(next, "involvedObject"), "resourceVersion", rv);
-			if (obj_update_cur(c, k, cur, next, SUBRES_NONE, NULL, &e) < 0)
+			if (objc_apply(&oc, k, ns, next, cur, NULL, &e) < 0)
 				rc = -1;
-			cJSON_Delete(next);
 		}
 		cJSON_Delete(cur);
-	} else {
-		api_error_clear(&e);
-		if (obj_create(c, k, ns, ev, false, NULL, &e) < 0)
-			rc = -1;
+		cJSON_Delete(ev);
+	} else if (objc_apply(&oc, k, ns, ev, NULL, NULL, &e) < 0) {
+		rc = -1;
 	}
+	/* Events are best effort (as client-go's recorder): a failure is
+	 * logged, not retried. */
 	if (rc < 0)
 		log_warn("cannot record event %s on %s/%s: %s", s_or(reason), ns, s_or(json_get_str(obj, "metadata.name")),
 			 e.message);
-	free(out);
 	api_error_clear(&e);
-	cJSON_Delete(ev);
+	objc_free(&oc);
 	return rc;
 }

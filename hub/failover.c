@@ -10,6 +10,7 @@
 #include "events.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "objclient.h"
 #include "scheduler.h"
 #include "timefmt.h"
 
@@ -516,6 +517,7 @@ struct failover {
 	struct event_base *base;
 	struct store *st;
 	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
 	struct event *tick;
 	struct unhealthy *unhealthy;
 	const struct kind_info *k_cluster, *k_ctp, *k_rb, *k_crb;
@@ -651,14 +653,7 @@ static cJSON *template_of(struct failover *f, const cJSON *b)
 	const struct kind_info *k = av && kind ? kinds_find_apiversion_kind(av, kind) : NULL;
 	if (!k || !name)
 		return NULL;
-	char *out = NULL;
-	struct api_error e = {0};
-	cJSON *t = NULL;
-	if (obj_get(f->objs, k, ns ? ns : "", name, &out, &e) == 0)
-		t = cJSON_Parse(out);
-	free(out);
-	api_error_clear(&e);
-	return t;
+	return objc_get(&f->oc, k, ns, name);
 }
 
 static void apply_taint_policies(struct failover *f, const cJSON *clusters, const cJSON *policies, const char *now)
@@ -684,7 +679,9 @@ static void apply_taint_policies(struct failover *f, const cJSON *clusters, cons
 		}
 		struct api_error e = {0};
 		const char *name = json_get_str(c, "metadata.name");
-		if (obj_update_cur(f->objs, f->k_cluster, c, next, SUBRES_NONE, NULL, &e) < 0) {
+		/* A failure is tried again at the next tick (the policies are
+		 * evaluated from what is stored each time). */
+		if (objc_apply_in_place(&f->oc, f->k_cluster, c, next, SUBRES_NONE, &e) < 0) {
 			log_kv(LOG_WARN, "cannot write the taints of a cluster", "cluster", name ? name : "", "error",
 			       e.message, NULL);
 		} else {
@@ -814,9 +811,11 @@ static void handle_binding(struct failover *f, const char *bkey, const cJSON *b,
 	if (changed) {
 		const struct kind_info *bk = json_get_str(b, "metadata.namespace") ? f->k_rb : f->k_crb;
 		struct api_error e = {0};
-		if (obj_update_cur(f->objs, bk, b, next, SUBRES_NONE, NULL, &e) < 0)
+		if (objc_apply_in_place(&f->oc, bk, b, next, SUBRES_NONE, &e) < 0) {
 			log_kv(LOG_WARN, "cannot write a binding under eviction", "binding", bkey, "error",
 			       e.message, NULL);
+			watched_set(f, bkey, true); /* looked at again at the next tick */
+		}
 		api_error_clear(&e);
 	}
 	cJSON_Delete(tmpl);
@@ -962,6 +961,7 @@ struct failover *failover_start(struct event_base *base, struct store *st, struc
 	f->base = base;
 	f->st = st;
 	f->objs = objs;
+	objc_init(&f->oc, st, objs);
 	f->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
 	f->k_ctp = kinds_find_kind("policy.karmada.io", "v1alpha1", "ClusterTaintPolicy");
 	f->k_rb = kinds_find_kind("work.karmada.io", "v1alpha2", "ResourceBinding");
@@ -990,6 +990,7 @@ void failover_stop(struct failover *f)
 	free(f->watched);
 	free(f->dirty);
 	free(f->noexec_fp);
+	objc_free(&f->oc);
 	while (f->unhealthy) {
 		struct unhealthy *u = f->unhealthy;
 		f->unhealthy = u->next;

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "objclient.h"
 #include "xalloc.h"
 
 #define MCS_GROUP "multicluster.x-k8s.io"
@@ -17,6 +19,9 @@ struct mcs_ctl {
 	struct event_base *base;
 	struct store *st;
 	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
+	bool write_failed;    /* in this pass: the next one comes after retry's backoff */
+	struct backoff retry;
 	struct event *ev;
 	bool armed;
 };
@@ -28,13 +33,13 @@ static const struct kind_info *K(const char *g, const char *v, const char *k) { 
 
 static cJSON *get_obj(struct mcs_ctl *m, const struct kind_info *k, const char *ns, const char *name)
 {
-	return obj_get_stored(m->st, k, ns, name);
+	return objc_get(&m->oc, k, ns, name);
 }
 
 static bool is_ours(const char *key)
 {
-	const char *slash = strrchr(key, '/');
-	return slash && strncmp(slash + 1, MCS_WORK_PREFIX, strlen(MCS_WORK_PREFIX)) == 0;
+	const char *name = objc_key_name(key);
+	return name && strncmp(name, MCS_WORK_PREFIX, strlen(MCS_WORK_PREFIX)) == 0;
 }
 
 /* Works that name the multicluster group, and this controller's own. */
@@ -176,12 +181,11 @@ static void put_work(struct mcs_ctl *m, const char *cluster, const char *name, c
 	cJSON_AddItemToObject(cJSON_AddObjectToObject(w, "spec"), "workload", cJSON_CreateObject());
 	cJSON_AddItemToObject(json_get(w, "spec.workload"), "manifests", mans);
 	struct api_error e = {0};
-	int rc = cur ? obj_update_cur(m->objs, WORK_K, cur, w, SUBRES_NONE, NULL, &e)
-		     : obj_create(m->objs, WORK_K, ens, w, false, NULL, &e);
-	if (rc < 0)
+	if (objc_apply(&m->oc, WORK_K, ens, w, cur, NULL, &e) < 0) {
 		log_warn("mcs: cannot write Work %s/%s: %s", ens, name, e.message);
+		m->write_failed = true;
+	}
 	api_error_clear(&e);
-	cJSON_Delete(w);
 }
 
 /* imports: "ns/name" -> { "ns", "name", "ports", "consumers": [cluster...] }
@@ -294,13 +298,12 @@ void mcs_reconcile(struct mcs_ctl *m)
 		if (cJSON_GetObjectItemCaseSensitive(want, o->string))
 			continue;
 		struct api_error e = {0};
-		char *out = NULL;
 		const char *ns = json_get_str(o, "metadata.namespace"), *name = json_get_str(o, "metadata.name");
-		if (!json_get(o, "metadata.deletionTimestamp") && obj_delete(m->objs, WORK_K, ns, name, &out, &e) < 0 &&
-		    e.code != 404)
+		if (!json_get(o, "metadata.deletionTimestamp") && objc_delete(&m->oc, WORK_K, ns, name, NULL, &e) < 0) {
 			log_warn("mcs: cannot delete Work %s/%s: %s", ns, name, e.message);
+			m->write_failed = true;
+		}
 		api_error_clear(&e);
-		free(out);
 	}
 	cJSON_Delete(want);
 	cJSON_Delete(ours);
@@ -318,6 +321,16 @@ static void on_ev(evutil_socket_t fd, short what, void *arg)
 	struct mcs_ctl *m = arg;
 	m->armed = false;
 	mcs_reconcile(m);
+	if (!m->write_failed) {
+		backoff_reset(&m->retry);
+		return;
+	}
+	/* A write failed: the whole pass again after the retry policy's backoff. */
+	m->write_failed = false;
+	uint64_t ms = backoff_next_ms(&m->retry);
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	event_add(m->ev, &tv);
+	m->armed = true;
 }
 
 static void arm(struct mcs_ctl *m)
@@ -353,6 +366,8 @@ struct mcs_ctl *mcs_start(struct event_base *base, struct store *st, struct obj_
 	m->base = base;
 	m->st = st;
 	m->objs = objs;
+	objc_init(&m->oc, st, objs);
+	backoff_init_policy(&m->retry, 0);
 	if (base)
 		m->ev = event_new(base, -1, 0, on_ev, m);
 	store_subscribe(st, on_store_event, m);
@@ -369,5 +384,6 @@ void mcs_stop(struct mcs_ctl *m)
 	store_unsubscribe_rollback(m->st, on_rollback, m);
 	if (m->ev)
 		event_free(m->ev);
+	objc_free(&m->oc);
 	free(m);
 }

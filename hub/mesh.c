@@ -10,12 +10,14 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
 
+#include "backoff.h"
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
 #include "mcs.h"
 #include "meshpki.h"
 #include "meshreader.h"
+#include "objclient.h"
 #include "render.h"
 #include "selector.h"
 #include "timefmt.h"
@@ -31,6 +33,9 @@ struct mesh_ctl {
 	struct event_base *base;
 	struct store *st;
 	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
+	bool write_failed;    /* in this pass: the next one comes after retry's backoff */
+	struct backoff retry;
 	struct event *ev, *timer;
 	bool armed;
 	cJSON *verified; /* "mesh/cluster" -> hash of (intermediate, root) that verified */
@@ -47,21 +52,16 @@ static const struct kind_info *K(const char *g, const char *v, const char *k) { 
 
 static cJSON *get_obj(struct mesh_ctl *m, const struct kind_info *k, const char *ns, const char *name)
 {
-	return obj_get_stored(m->st, k, ns, name);
+	return objc_get(&m->oc, k, ns, name);
 }
 
-static cJSON *list_prefix(struct mesh_ctl *m, const char *prefix)
-{
-	cJSON *arr = cJSON_CreateArray();
-	store_list(m->st, prefix, obj_list_append, arr, NULL);
-	return arr;
-}
+static cJSON *list_prefix(struct mesh_ctl *m, const char *prefix) { return objc_list(&m->oc, prefix); }
 
 /* Works of meshes only (their names start atoll-mesh): parsed, others skipped. */
 static int list_mesh_work(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
-	const char *slash = strrchr(key, '/');
-	if (slash && strncmp(slash + 1, "atoll-mesh", 10) == 0)
+	const char *name = objc_key_name(key);
+	if (name && strncmp(name, "atoll-mesh", 10) == 0)
 		return obj_list_append(key, value, len, rev, ud);
 	return 0;
 }
@@ -78,23 +78,25 @@ static const char *mesh_of(const cJSON *o)
 static int put_obj(struct mesh_ctl *m, const struct kind_info *k, const cJSON *cur, cJSON *obj, const char *ns)
 {
 	struct api_error e = {0};
-	int rc = cur ? obj_update_cur(m->objs, k, cur, obj, SUBRES_NONE, NULL, &e)
-		     : obj_create(m->objs, k, ns, obj, false, NULL, &e);
-	if (rc < 0)
-		log_warn("mesh: cannot write %s %s/%s: %s", k->kind, ns ? ns : "", mname(obj) ? mname(obj) : "", e.message);
+	char name[256];
+	snprintf(name, sizeof name, "%s", mname(obj) ? mname(obj) : "");
+	int rc = objc_apply(&m->oc, k, ns, obj, cur, NULL, &e);
+	if (rc < 0) {
+		log_warn("mesh: cannot write %s %s/%s: %s", k->kind, ns ? ns : "", name, e.message);
+		m->write_failed = true;
+	}
 	api_error_clear(&e);
-	cJSON_Delete(obj);
 	return rc;
 }
 
 static void del_obj(struct mesh_ctl *m, const struct kind_info *k, const char *ns, const char *name)
 {
 	struct api_error e = {0};
-	char *out = NULL;
-	if (obj_delete(m->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
+	if (objc_delete(&m->oc, k, ns, name, NULL, &e) < 0) {
 		log_warn("mesh: cannot delete %s %s/%s: %s", k->kind, ns, name, e.message);
+		m->write_failed = true;
+	}
 	api_error_clear(&e);
-	free(out);
 }
 
 static void ensure_ns(struct mesh_ctl *m, const char *ns)
@@ -755,18 +757,13 @@ static const cJSON *old_cluster_status(const cJSON *mesh, const char *name)
 
 static void write_status(struct mesh_ctl *m, const cJSON *mesh, cJSON *status)
 {
-	const cJSON *old = json_get(mesh, "status");
-	if (old && json_equal(old, status)) {
-		cJSON_Delete(status);
-		return;
-	}
-	cJSON *obj = cJSON_CreateObject();
-	cJSON_AddItemToObject(obj, "status", status);
 	struct api_error e = {0};
-	if (obj_update_cur(m->objs, MESH_K, mesh, obj, SUBRES_STATUS, NULL, &e) < 0 && e.code != 409 && e.code != 404)
+	/* 409 and 404: the Mesh changed or went; its store event brings a new pass. */
+	if (objc_apply_status(&m->oc, MESH_K, mesh, status, NULL, &e) < 0 && e.code != 409 && e.code != 404) {
 		log_warn("mesh: cannot write the status of mesh %s: %s", mname(mesh), e.message);
+		m->write_failed = true;
+	}
 	api_error_clear(&e);
-	cJSON_Delete(obj);
 }
 
 /* ---- one Mesh ---------------------------------------------------------------- */
@@ -989,6 +986,19 @@ void mesh_reconcile(struct mesh_ctl *m)
 	cJSON_Delete(works);
 	cJSON_Delete(meshes);
 	cJSON_Delete(clusters);
+	if (m->write_failed) {
+		/* Again after the retry policy's backoff (or the renewal, if sooner). */
+		m->write_failed = false;
+		uint64_t ms = backoff_next_ms(&m->retry);
+		long long d = next_due ? (long long)(next_due - now) : -1;
+		if (m->timer && (d < 0 || (uint64_t)d * 1000 > ms)) {
+			struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+			evtimer_add(m->timer, &tv);
+			next_due = 0;
+		}
+	} else {
+		backoff_reset(&m->retry);
+	}
 	if (m->timer && next_due) {
 		long long d = (long long)(next_due - now);
 		struct timeval tv = {d > 0 ? (time_t)d : 0, d > 0 ? 0 : 200000};
@@ -1025,8 +1035,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		    strlen("core/secrets/" PKI_NS "/" MESHREADER_HUB_SECRET_PREFIX)) == 0)
 		arm(m);
 	else if (strncmp(k, "work.karmada.io/works/", 22) == 0) {
-		const char *slash = strrchr(k, '/');
-		if (slash && strncmp(slash + 1, "atoll-mesh", 10) == 0)
+		const char *name = objc_key_name(k);
+		if (name && strncmp(name, "atoll-mesh", 10) == 0)
 			arm(m);
 	}
 }
@@ -1041,6 +1051,8 @@ struct mesh_ctl *mesh_start(struct event_base *base, struct store *st, struct ob
 	m->base = base;
 	m->st = st;
 	m->objs = objs;
+	objc_init(&m->oc, st, objs);
+	backoff_init_policy(&m->retry, 0);
 	m->verified = cJSON_CreateObject();
 	if (base) {
 		m->ev = event_new(base, -1, 0, on_ev, m);
@@ -1064,6 +1076,7 @@ void mesh_stop(struct mesh_ctl *m)
 	if (m->timer)
 		event_free(m->timer);
 	cJSON_Delete(m->verified);
+	objc_free(&m->oc);
 	mcs_stop(m->mcs);
 	free(m);
 }

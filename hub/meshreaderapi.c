@@ -12,29 +12,12 @@
 #include "kubeconfig.h"
 #include "log.h"
 #include "mesh.h"
+#include "objclient.h"
 #include "meshreader.h"
 #include "protocol.h"
 #include "tlsconf.h"
 
 #define HUB_NS "karmada-system"
-
-static void ensure_ns(struct obj_ctx *objs)
-{
-	const struct kind_info *k = kinds_find_kind("", "v1", "Namespace");
-	char *out = NULL;
-	struct api_error e = {0};
-	if (obj_get(objs, k, "", HUB_NS, &out, &e) == 0) {
-		free(out);
-		return;
-	}
-	api_error_clear(&e);
-	cJSON *o = cJSON_CreateObject();
-	json_set_str(json_ensure_obj(o, "metadata"), "name", HUB_NS);
-	if (obj_create(objs, k, "", o, false, &out, &e) < 0)
-		api_error_clear(&e);
-	free(out);
-	cJSON_Delete(o);
-}
 
 static void wipe(char *s)
 {
@@ -51,15 +34,14 @@ void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const c
 	snprintf(name, sizeof name, MESHREADER_HUB_SECRET_PREFIX "%s", cluster);
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct api_error e = {0};
-	char *out = NULL;
+	struct objclient oc; /* per request: nothing is cached */
+	objc_init(&oc, objs->store, objs);
 	if (cmd == EVHTTP_REQ_DELETE) {
-		if (obj_delete(objs, k, HUB_NS, name, &out, &e) < 0 && e.code != 404) {
+		if (objc_delete(&oc, k, HUB_NS, name, NULL, &e) < 0) {
 			api_send_status(req, e.code ? e.code : 500, "InternalError", "%s", e.message);
 			api_error_clear(&e);
 			return;
 		}
-		api_error_clear(&e);
-		free(out);
 		api_send_status(req, 200, "Success", "mesh reader of cluster %s removed", cluster);
 		return;
 	}
@@ -68,14 +50,13 @@ void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const c
 		return;
 	}
 	const struct kind_info *kcl = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
-	if (kcl && obj_get(objs, kcl, "", cluster, &out, &e) < 0) {
-		api_error_clear(&e);
+	cJSON *cl = kcl ? objc_get(&oc, kcl, "", cluster) : NULL;
+	if (kcl && !cl) {
 		api_send_status(req, 404, "NotFound",
 				"clusters.cluster.karmada.io \"%s\" not found: register the cluster first", cluster);
 		return;
 	}
-	free(out);
-	out = NULL;
+	cJSON_Delete(cl);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (len == 0 || len > MESHREADER_MAX_BYTES) {
@@ -109,7 +90,8 @@ void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const c
 		return;
 	}
 	kubeconfig_free(&kc);
-	ensure_ns(objs);
+	if (objc_ensure_namespace(&oc, HUB_NS, &e) < 0)
+		api_error_clear(&e); /* the Secret's write below says what is wrong */
 	char *b = tls_base64(kcs, strlen(kcs));
 	cJSON *sec = cJSON_CreateObject();
 	cJSON_AddStringToObject(sec, "apiVersion", "v1");
@@ -123,16 +105,13 @@ void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const c
 	wipe(b);
 	cJSON_Delete(body);
 	int rc;
-	if (obj_get(objs, k, HUB_NS, name, &out, &e) == 0) {
-		free(out);
-		out = NULL;
-		rc = obj_update(objs, k, HUB_NS, name, sec, SUBRES_NONE, false, &out, &e);
-	} else {
-		api_error_clear(&e);
-		rc = obj_create(objs, k, HUB_NS, sec, false, &out, &e);
-	}
-	cJSON_Delete(sec);
-	wipe(out);
+	cJSON *cur = objc_get(&oc, k, HUB_NS, name);
+	if (cur)
+		rc = objc_replace(&oc, k, HUB_NS, name, sec, SUBRES_NONE, NULL, &e);
+	else
+		rc = objc_apply(&oc, k, HUB_NS, sec, NULL, NULL, &e);
+	cJSON_Delete(cur);
+	objc_free(&oc);
 	if (rc < 0) {
 		api_send_status(req, e.code ? e.code : 500, "InternalError", "cannot store the mesh reader: %s", e.message);
 		api_error_clear(&e);

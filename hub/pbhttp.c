@@ -9,6 +9,8 @@
 #include "apiserver.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "strmap.h"
+#include "xalloc.h"
 
 bool pbhttp_kind_has_protobuf(const struct kind_info *k)
 {
@@ -74,27 +76,30 @@ bool pbhttp_watch_frame(struct evbuffer *b, const char *type, const cJSON *obj)
 
 /* ---- item cache ------------------------------------------------------------------ */
 
-#define PBCACHE_BUCKETS 8192
 #define PBCACHE_MAX_BYTES (32u << 20)
 
 struct pbentry {
-	struct pbentry *next;
 	long long rev;
 	size_t len;
 	unsigned char *data;
-	char key[]; /* NUL-terminated */
 };
 
 struct pbcache {
-	struct pbentry *b[PBCACHE_BUCKETS];
+	struct strmap by_key; /* store key -> struct pbentry (owned) */
 	size_t bytes;
 };
 
+static void free_entry(void *p)
+{
+	struct pbentry *e = p;
+	free(e->data);
+	free(e);
+}
+
 struct pbcache *pbhttp_cache_new(void)
 {
-	struct pbcache *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	struct pbcache *c = xcalloc(1, sizeof *c);
+	strmap_init(&c->by_key, free_entry);
 	return c;
 }
 
@@ -102,13 +107,7 @@ void pbhttp_cache_clear(struct pbcache *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < PBCACHE_BUCKETS; i++)
-		while (c->b[i]) {
-			struct pbentry *e = c->b[i];
-			c->b[i] = e->next;
-			free(e->data);
-			free(e);
-		}
+	strmap_clear(&c->by_key);
 	c->bytes = 0;
 }
 
@@ -116,23 +115,6 @@ void pbhttp_cache_free(struct pbcache *c)
 {
 	pbhttp_cache_clear(c);
 	free(c);
-}
-
-static unsigned bucket_of(const char *key)
-{
-	unsigned h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % PBCACHE_BUCKETS;
-}
-
-/* The entry for key (any revision), or NULL. */
-static struct pbentry **find_slot(struct pbcache *c, const char *key)
-{
-	struct pbentry **pe = &c->b[bucket_of(key)];
-	while (*pe && strcmp((*pe)->key, key) != 0)
-		pe = &(*pe)->next;
-	return pe;
 }
 
 struct pblist {
@@ -195,10 +177,10 @@ static unsigned char *message_of(struct pbcache *c, const char *key, long long r
 				 const cJSON *parsed, size_t *olen, bool *owned, struct pblist *building)
 {
 	*owned = false;
-	struct pbentry **pe = find_slot(c, key);
-	if (*pe && (*pe)->rev == rev) {
-		*olen = (*pe)->len;
-		return (*pe)->data;
+	struct pbentry *pe = strmap_get(&c->by_key, key);
+	if (pe && pe->rev == rev) {
+		*olen = pe->len;
+		return pe->data;
 	}
 	cJSON *mine = parsed ? NULL : cJSON_ParseWithLength(json, len);
 	const cJSON *o = parsed ? parsed : mine;
@@ -217,25 +199,15 @@ static unsigned char *message_of(struct pbcache *c, const char *key, long long r
 		/* Full: start over rather than track ages. */
 		own_items(building);
 		pbhttp_cache_clear(c);
-		pe = find_slot(c, key);
+		pe = NULL;
 	}
-	if (*pe) { /* an older revision of the same object */
-		struct pbentry *old = *pe;
-		*pe = old->next;
-		c->bytes -= old->len;
-		free(old->data);
-		free(old);
-	}
-	size_t kl = strlen(key);
-	struct pbentry *e = malloc(sizeof *e + kl + 1);
-	if (!e)
-		abort();
-	memcpy(e->key, key, kl + 1);
+	if (pe) /* an older revision of the same object: replaced below */
+		c->bytes -= pe->len;
+	struct pbentry *e = xmalloc(sizeof *e);
 	e->rev = rev;
 	e->len = *olen;
 	e->data = data;
-	e->next = c->b[bucket_of(key)];
-	c->b[bucket_of(key)] = e;
+	strmap_put(&c->by_key, key, e);
 	c->bytes += *olen;
 	return data;
 }

@@ -5,6 +5,7 @@
 #include "scheduler.h"
 #include "jsonutil.h"
 #include "selector.h"
+#include "strmap.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -67,58 +68,6 @@ static long clamp_long(double d)
  * cluster objects. Cluster names are looked up once per cluster (duplicate
  * names, the previous result), which was a quadratic strcmp scan at 1,000
  * clusters. */
-struct name_map {
-	size_t mask; /* capacity - 1; capacity is a power of two >= 2 * entries */
-	const char **key;
-	int *val;
-};
-
-static int name_map_init(struct name_map *m, size_t entries)
-{
-	size_t cap = 16;
-	while (cap < 2 * entries + 2)
-		cap <<= 1;
-	m->mask = cap - 1;
-	m->key = calloc(cap, sizeof *m->key);
-	m->val = calloc(cap, sizeof *m->val);
-	return m->key && m->val ? 0 : -1;
-}
-
-static void name_map_free(struct name_map *m)
-{
-	free(m->key);
-	free(m->val);
-}
-
-/* The slot holding k, or the empty slot where it would go. */
-static size_t name_map_slot(const struct name_map *m, const char *k)
-{
-	size_t i = sched_fnv1a32(k) & m->mask;
-	while (m->key[i] && strcmp(m->key[i], k) != 0)
-		i = (i + 1) & m->mask;
-	return i;
-}
-
-/* k's value, or -1 when absent. */
-static int name_map_get(const struct name_map *m, const char *k)
-{
-	size_t i = name_map_slot(m, k);
-	return m->key[i] ? m->val[i] : -1;
-}
-
-/* Adds k -> v unless k is present (the first entry wins). The caller keeps
- * the entry count within the capacity given to name_map_init. Returns
- * whether k was added. */
-static bool name_map_add(struct name_map *m, const char *k, int v)
-{
-	size_t i = name_map_slot(m, k);
-	if (m->key[i])
-		return false;
-	m->key[i] = k;
-	m->val[i] = v;
-	return true;
-}
-
 /* Kubernetes resource.Quantity into base units ("500m" -> 0.5, "1Gi" ->
  * 1073741824). Numbers are accepted as-is. */
 static bool parse_quantity(const cJSON *j, long double *out)
@@ -225,7 +174,7 @@ static const char *cluster_field(const char *key, void *ud)
 struct str_set {
 	const cJSON *arr;
 	bool hashed;
-	struct name_map map;
+	struct strmap map; /* the array's strings (borrowed) */
 };
 
 static void str_set_init(struct str_set *ss, const cJSON *arr)
@@ -235,14 +184,11 @@ static void str_set_init(struct str_set *ss, const cJSON *arr)
 	int n = cJSON_GetArraySize(arr);
 	if (n <= 16)
 		return;
-	if (name_map_init(&ss->map, (size_t)n) != 0) {
-		name_map_free(&ss->map); /* out of memory: scan the array instead */
-		return;
-	}
+	strmap_init_borrowed(&ss->map, (size_t)n);
 	const cJSON *it;
 	cJSON_ArrayForEach(it, arr)
 		if (cJSON_IsString(it))
-			name_map_add(&ss->map, it->valuestring, 0);
+			strmap_add(&ss->map, it->valuestring, (void *)it);
 	ss->hashed = true;
 }
 
@@ -250,13 +196,13 @@ static bool str_set_has(const struct str_set *ss, const char *s)
 {
 	if (!ss->hashed)
 		return str_in_array(ss->arr, s);
-	return s && name_map_get(&ss->map, s) >= 0;
+	return s && strmap_has(&ss->map, s);
 }
 
 static void str_set_free(struct str_set *ss)
 {
 	if (ss->hashed)
-		name_map_free(&ss->map);
+		strmap_clear(&ss->map);
 }
 
 /* A ClusterAffinity read once for many clusters: the label selector is
@@ -1532,13 +1478,8 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		set_error(out, "SchedulerError", "out of memory");
 		return -1;
 	}
-	struct name_map by_name;
-	if (name_map_init(&by_name, (size_t)total) != 0) {
-		name_map_free(&by_name);
-		free(cx.cl);
-		set_error(out, "SchedulerError", "out of memory");
-		return -1;
-	}
+	struct strmap by_name; /* cluster name -> its struct ccl in cx.cl */
+	strmap_init_borrowed(&by_name, (size_t)total);
 	struct req_list rl;
 	workload_requests(workload, &rl);
 	cx.rl = &rl;
@@ -1548,7 +1489,7 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		/* Karmada limits cluster names to 48 characters. */
 		if (!name || !*name || strlen(name) >= sizeof out->targets->name)
 			continue;
-		if (!name_map_add(&by_name, name, cx.n))
+		if (!strmap_add(&by_name, name, &cx.cl[cx.n]))
 			continue; /* a duplicate name: the first object wins */
 		struct ccl *cl = &cx.cl[cx.n];
 		cl->obj = c;
@@ -1559,7 +1500,8 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 	const cJSON *p;
 	cJSON_ArrayForEach(p, previous) {
 		const char *pn = obj_str(p, "name");
-		int i = pn ? name_map_get(&by_name, pn) : -1;
+		const struct ccl *found = pn ? strmap_get(&by_name, pn) : NULL;
+		int i = found ? found->idx : -1;
 		if (i < 0 || cx.cl[i].in_prev)
 			continue;
 		cx.cl[i].in_prev = true;
@@ -1567,7 +1509,7 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		if (cx.cl[i].prev < 0)
 			cx.cl[i].prev = 0;
 	}
-	name_map_free(&by_name);
+	strmap_clear(&by_name);
 	for (int i = 0; i < cx.n; i++)
 		cx.cl[i].score = cx.cl[i].in_prev ? 100 : 0; /* ClusterLocality */
 	cx.need_avail = needs_estimates(&cx);

@@ -44,7 +44,9 @@
 
 #include "listenguard.h"
 #include "log.h"
+#include "strmap.h"
 #include "tlsconf.h"
+#include "xalloc.h"
 
 #define BUCKETS 4096
 #define OUT_HIGH (256u << 10) /* ciphertext queued before we stop encrypting */
@@ -65,7 +67,6 @@ struct tls_cfg {
 struct ip_count {
 	char ip[INET6_ADDRSTRLEN];
 	int pending, est;
-	struct ip_count *next;
 };
 
 /* Rate-limited log lines (at most one per kind and second, with a count of
@@ -80,7 +81,7 @@ struct tls_server {
 	mbedtls_ssl_cache_context cache;
 	mbedtls_ssl_ticket_context ticket;
 	struct tls_conn *conns[BUCKETS];
-	struct ip_count *ips[BUCKETS];
+	struct strmap ips; /* client address -> struct ip_count (owned) */
 	struct tls_stats st;
 	/* Connections not yet established, oldest first (eviction order). */
 	struct tls_conn *pend_head, *pend_tail;
@@ -123,14 +124,6 @@ static size_t ptr_hash(const void *p)
 	v ^= v >> 17;
 	v *= 0x9E3779B97F4A7C15ull;
 	return (size_t)(v >> 40) % BUCKETS;
-}
-
-static size_t str_hash(const char *s)
-{
-	size_t h = 5381;
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h % BUCKETS;
 }
 
 /* All servers' connections, so tls_peer_of needs no server argument. */
@@ -178,25 +171,21 @@ static long long now_ms(void)
 
 static struct ip_count *ip_get(struct tls_server *s, const char *ip)
 {
-	struct ip_count **pp = &s->ips[str_hash(ip)];
-	for (; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->ip, ip) == 0)
-			return *pp;
-	*pp = calloc(1, sizeof **pp);
-	snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
-	return *pp;
+	struct ip_count *e = strmap_get(&s->ips, ip);
+	if (!e) {
+		e = xcalloc(1, sizeof *e);
+		snprintf(e->ip, sizeof e->ip, "%s", ip);
+		strmap_put(&s->ips, ip, e);
+	}
+	return e;
 }
 
 static void ip_put(struct tls_server *s, struct ip_count *e)
 {
 	if (e->pending + e->est > 0)
 		return;
-	for (struct ip_count **pp = &s->ips[str_hash(e->ip)]; *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			free(e);
-			return;
-		}
+	if (strmap_get(&s->ips, e->ip) == e)
+		strmap_del(&s->ips, e->ip);
 }
 
 static void pend_link(struct tls_server *s, struct tls_conn *c)
@@ -397,6 +386,7 @@ fail:
 struct tls_server *tls_server_new(struct event_base *base, const struct tls_server_opts *o, char *err, size_t errlen)
 {
 	struct tls_server *s = calloc(1, sizeof *s);
+	strmap_init(&s->ips, free);
 	s->base = base;
 	s->o = *o;
 	if (!s->o.name)
@@ -996,12 +986,7 @@ void tls_server_free(struct tls_server *s)
 				c->ipe = NULL;
 				c->srv = NULL; /* should not happen after evhttp_free */
 			}
-	for (int i = 0; i < BUCKETS; i++)
-		while (s->ips[i]) {
-			struct ip_count *e = s->ips[i];
-			s->ips[i] = e->next;
-			free(e);
-		}
+	strmap_clear(&s->ips);
 	cfg_unref(s->cur);
 	mbedtls_ssl_cache_free(&s->cache);
 	mbedtls_ssl_ticket_free(&s->ticket);

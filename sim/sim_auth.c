@@ -17,6 +17,7 @@
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "objclient.h"
 #include "objects.h"
 #include "store.h"
 #include "timefmt.h"
@@ -39,6 +40,7 @@ struct pending {
 struct sim_auth {
 	struct store *store;
 	struct apiserver *api;
+	struct objclient oc; /* every write of objects */
 	struct event *kick;
 	struct pending *todo;
 	const struct kind_info *k_secret, *k_sa;
@@ -144,13 +146,12 @@ static void populate(struct sim_auth *a, const char *ns, const char *name)
 	add_data(data, "namespace", ns);
 	add_data(data, "ca.crt", ""); /* the simulated API is plain HTTP: no CA */
 	struct api_error e = {0};
-	if (obj_update(apiserver_objects(a->api), a->k_secret, ns, name, sec, SUBRES_NONE, false, NULL, &e) < 0) {
+	if (objc_replace(&a->oc, a->k_secret, ns, name, sec, SUBRES_NONE, NULL, &e) < 0) {
 		log_warn("sim: cannot populate the token Secret %s/%s: %s", ns, name, e.message);
 		api_error_clear(&e);
 	}
 	explicit_bzero(token, sizeof token);
 	cJSON_Delete(sa);
-	cJSON_Delete(sec);
 }
 
 static void delete_tokens_of(struct sim_auth *a, const char *ns, const char *sa_name)
@@ -163,10 +164,9 @@ static void delete_tokens_of(struct sim_auth *a, const char *ns, const char *sa_
 		const char *name = json_get_str(s, "metadata.name");
 		if (type && strcmp(type, SA_TOKEN_TYPE) == 0 && sn && name && strcmp(sn, sa_name) == 0) {
 			struct api_error e = {0};
-			char *out = NULL;
-			if (obj_delete(apiserver_objects(a->api), a->k_secret, ns, name, &out, &e) < 0)
-				api_error_clear(&e);
-			free(out);
+			if (objc_delete(&a->oc, a->k_secret, ns, name, NULL, &e) < 0)
+				log_warn("sim: cannot delete the token Secret %s/%s: %s", ns, name, e.message);
+			api_error_clear(&e);
 		}
 	}
 	cJSON_Delete(secs);
@@ -184,34 +184,23 @@ static void queue(struct sim_auth *a, const char *ns, const char *name)
 	event_active(a->kick, EV_TIMEOUT, 0);
 }
 
-/* "core/secrets/NS/NAME" */
-static bool split_key(const char *key, const char *prefix, char *ns, size_t nslen, char *name, size_t namelen)
-{
-	size_t pl = strlen(prefix);
-	if (strncmp(key, prefix, pl) != 0)
-		return false;
-	const char *rest = key + pl, *slash = strchr(rest, '/');
-	if (!slash)
-		return false;
-	snprintf(ns, nslen, "%.*s", (int)(slash - rest), rest);
-	snprintf(name, namelen, "%s", slash + 1);
-	return true;
-}
-
 #define SA_DELETED_MARK "\x01"
 
 static void on_event(const struct store_event *ev, void *ud)
 {
 	struct sim_auth *a = ud;
-	char ns[254], name[254];
-	if (split_key(ev->key, "core/secrets/", ns, sizeof ns, name, sizeof name)) {
+	struct objc_key_parts kp;
+	if (objc_split_key(ev->key, &kp) < 0 || strcmp(kp.group, "core") != 0)
+		return;
+	const char *ns = kp.ns, *name = kp.name;
+	if (strcmp(kp.plural, "secrets") == 0) {
 		if (ev->type == STORE_DELETED)
 			return;
 		const cJSON *v = store_event_value(ev);
 		const char *type = json_get_str(v, "type");
 		if (type && strcmp(type, SA_TOKEN_TYPE) == 0 && !json_get_str(v, "data.token"))
 			queue(a, ns, name);
-	} else if (split_key(ev->key, "core/serviceaccounts/", ns, sizeof ns, name, sizeof name)) {
+	} else if (strcmp(kp.plural, "serviceaccounts") == 0) {
 		/* deleted: drop its token Secrets; created: fill Secrets that waited for it */
 		char mark[260];
 		snprintf(mark, sizeof mark, "%s%s", ev->type == STORE_DELETED ? SA_DELETED_MARK : "", name);
@@ -618,6 +607,7 @@ struct sim_auth *sim_auth_new(struct event_base *base, struct store *st, struct 
 		return NULL;
 	a->store = st;
 	a->api = api;
+	objc_init(&a->oc, st, apiserver_objects(api));
 	a->k_secret = kinds_find_kind("", "v1", "Secret");
 	a->k_sa = kinds_find_kind("", "v1", "ServiceAccount");
 	a->kick = event_new(base, -1, 0, on_kick, a);
@@ -643,5 +633,6 @@ void sim_auth_free(struct sim_auth *a)
 		free(p);
 	}
 	event_free(a->kick);
+	objc_free(&a->oc);
 	free(a);
 }

@@ -14,6 +14,7 @@
 #include "jsonutil.h"
 #include "sim_kubeconfig.h"
 #include "log.h"
+#include "objclient.h"
 #include "store.h"
 
 struct sim_cluster {
@@ -31,27 +32,26 @@ struct sim_cluster {
 static int ensure_nodes(struct sim_cluster *c, char *err, size_t errlen)
 {
 	const struct kind_info *k = kinds_find_kind("", "v1", "Node");
-	struct obj_ctx *objs = apiserver_objects(c->api);
-	for (int i = 0; i < c->nodes.count; i++) {
-		char name[300], *out = NULL;
+	struct objclient oc;
+	objc_init(&oc, c->store, apiserver_objects(c->api));
+	int rc = 0;
+	for (int i = 0; i < c->nodes.count && rc == 0; i++) {
+		char name[300];
 		struct api_error e = {0};
 		sim_node_name(&c->nodes, i, name, sizeof name);
-		if (obj_get(objs, k, "", name, &out, &e) == 0) {
-			free(out);
+		cJSON *have = objc_get(&oc, k, "", name);
+		if (have) {
+			cJSON_Delete(have);
 			continue;
 		}
-		api_error_clear(&e);
-		cJSON *n = sim_node_object(&c->nodes, i, time(NULL));
-		int rc = obj_create(objs, k, "", n, false, &out, &e);
-		cJSON_Delete(n);
-		free(out);
-		if (rc < 0) {
+		if (objc_apply(&oc, k, "", sim_node_object(&c->nodes, i, time(NULL)), NULL, NULL, &e) < 0) {
 			snprintf(err, errlen, "cannot create node %s: %s", name, e.message);
 			api_error_clear(&e);
-			return -1;
+			rc = -1;
 		}
 	}
-	return 0;
+	objc_free(&oc);
+	return rc;
 }
 
 struct sim_cluster *sim_cluster_start(struct event_base *base, const struct sim_cluster_config *cfg, char *err,

@@ -7,12 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "backoff.h"
 #include "events.h"
 #include "sim_deployment.h"
 #include "sim_endpoints.h"
 #include "jsonutil.h"
 #include "sim_kubelet.h"
 #include "log.h"
+#include "objclient.h"
 #include "sim_podtemplate.h"
 #include "sim_replicaset.h"
 #include "sim_statefulset.h"
@@ -30,6 +32,9 @@ struct sim_controllers {
 	struct event_base *base;
 	struct store *store;
 	struct obj_ctx *objs;
+	struct objclient oc;  /* every read and write of objects */
+	bool write_failed;     /* in the namespace being reconciled */
+	struct backoff retry;  /* a pass with failed writes is run again after it */
 	const struct sim_node_spec *nodes;
 	long ready_delay_ms;
 	bool events;
@@ -107,7 +112,7 @@ static int collect(const char *key, const char *value, size_t len, long long rev
 static cJSON *list(struct sim_controllers *c, const struct kind_info *k, const char *ns)
 {
 	char prefix[600];
-	store_key(prefix, sizeof prefix, k->group, k->plural, k->namespaced ? ns : "", "");
+	objc_key(prefix, sizeof prefix, k, ns, "");
 	cJSON *arr = cJSON_CreateArray();
 	store_list(c->store, prefix, collect, arr, NULL);
 	return arr;
@@ -127,9 +132,12 @@ static const cJSON *find_uid(const cJSON *arr, const char *kind, const char *uid
 
 /* ---- writes (all through objects.h) -------------------------------------- */
 
-static void report(const char *what, const struct kind_info *k, const char *ns, const char *name,
-		   struct api_error *e)
+/* A failed write: logged, and its namespace's pass is run again after
+ * the retry policy's backoff (see on_kick). */
+static void report(struct sim_controllers *c, const char *what, const struct kind_info *k, const char *ns,
+		   const char *name, struct api_error *e)
 {
+	c->write_failed = true;
 	log_warn("sim: %s %s %s/%s: %s", what, k->plural, ns, name ? name : "", e->message);
 	api_error_clear(e);
 }
@@ -164,36 +172,26 @@ static const cJSON *find_name(const cJSON *arr, const char *name)
 
 static cJSON *do_create(struct sim_controllers *c, const struct kind_info *k, const char *ns, cJSON *obj)
 {
-	char *out = NULL;
 	struct api_error e = {0};
 	cJSON *stored = NULL;
-	if (obj_create(c->objs, k, ns, obj, false, &out, &e) == 0)
-		stored = cJSON_Parse(out);
-	else
-		report("cannot create", k, ns, json_get_str(obj, "metadata.name"), &e);
-	free(out);
+	if (objc_apply(&c->oc, k, ns, json_dup(obj), NULL, &stored, &e) < 0)
+		report(c, "cannot create", k, ns, json_get_str(obj, "metadata.name"), &e);
 	return stored;
 }
 
 static void do_patch(struct sim_controllers *c, const struct kind_info *k, const char *ns, const char *name,
 		     const cJSON *patch, enum subresource sub)
 {
-	char *out = NULL;
-	bool created;
 	struct api_error e = {0};
-	if (obj_patch(c->objs, k, ns, name, "application/merge-patch+json", patch, sub, false, &created, &out, &e) < 0)
-		report("cannot patch", k, ns, name, &e);
-	free(out);
+	if (objc_merge_patch(&c->oc, k, ns, name, patch, sub, NULL, &e) < 0)
+		report(c, "cannot patch", k, ns, name, &e);
 }
 
 static void do_delete(struct sim_controllers *c, const struct kind_info *k, const char *ns, const char *name)
 {
-	char *out = NULL;
 	struct api_error e = {0};
-	if (obj_delete(c->objs, k, ns, name, &out, &e) < 0 && e.code != 404)
-		report("cannot delete", k, ns, name, &e);
-	api_error_clear(&e);
-	free(out);
+	if (objc_delete(&c->oc, k, ns, name, NULL, &e) < 0)
+		report(c, "cannot delete", k, ns, name, &e);
 }
 
 /* Replaces status through the status subresource when it differs. */
@@ -207,14 +205,12 @@ static void set_status(struct sim_controllers *c, const struct kind_info *k, con
 	cJSON *meta = cJSON_AddObjectToObject(body, "metadata");
 	cJSON_AddStringToObject(meta, "name", name ? name : "");
 	cJSON_AddItemToObject(body, "status", json_dup(status));
-	char *out = NULL;
 	struct api_error e = {0};
-	if (obj_update(c->objs, k, ns ? ns : "", name ? name : "", body, SUBRES_STATUS, false, &out, &e) < 0 &&
-	    e.code != 404)
-		report("cannot update status of", k, ns ? ns : "", name, &e);
-	api_error_clear(&e);
-	free(out);
-	cJSON_Delete(body);
+	if (objc_replace(&c->oc, k, ns, name ? name : "", body, SUBRES_STATUS, NULL, &e) < 0) {
+		if (e.code != 404)
+			report(c, "cannot update status of", k, ns ? ns : "", name, &e);
+		api_error_clear(&e);
+	}
 }
 
 /* ---- nodes ----------------------------------------------------------------- */
@@ -351,12 +347,10 @@ static void on_pod_ready(evutil_socket_t fd, short what, void *arg)
 {
 	struct pod_timer *t = arg;
 	struct sim_controllers *c = t->c;
-	char *raw = NULL;
-	struct api_error e = {0};
-	if (obj_get(c->objs, c->k_pod, t->ns, t->name, &raw, &e) == 0) {
-		cJSON *pod = cJSON_Parse(raw);
+	cJSON *pod = objc_get(&c->oc, c->k_pod, t->ns, t->name);
+	if (pod) {
 		const char *uid = json_get_str(pod, "metadata.uid");
-		if (pod && uid && strcmp(uid, t->uid) == 0 && sim_pod_starting(pod)) {
+		if (uid && strcmp(uid, t->uid) == 0 && sim_pod_starting(pod)) {
 			cJSON *nodes = list(c, c->k_node, "");
 			const char *host_ip = NULL;
 			int idx = node_index(nodes, json_get_str(pod, "spec.nodeName"), &host_ip);
@@ -378,8 +372,6 @@ static void on_pod_ready(evutil_socket_t fd, short what, void *arg)
 		}
 		cJSON_Delete(pod);
 	}
-	api_error_clear(&e);
-	free(raw);
 	drop_timer(c, t);
 }
 
@@ -511,10 +503,9 @@ static void statefulsets_pass(struct sim_controllers *c, const char *ns, const c
 			const cJSON *pvc;
 			cJSON_ArrayForEach(pvc, claims)
 			{
-				char *out = NULL;
-				struct api_error e = {0};
 				const char *cn = json_get_str(pvc, "metadata.name");
-				if (obj_get(c->objs, c->k_pvc, ns, cn ? cn : "", &out, &e) < 0) {
+				cJSON *have = objc_get(&c->oc, c->k_pvc, ns, cn ? cn : "");
+				if (!have) {
 					cJSON *made = do_create(c, c->k_pvc, ns, (cJSON *)pvc);
 					if (made)
 						emit(c, sts, "SuccessfulCreate", "statefulset-controller",
@@ -522,8 +513,7 @@ static void statefulsets_pass(struct sim_controllers *c, const char *ns, const c
 						     json_get_str(sts, "metadata.name"), ordinal, json_get_str(sts, "metadata.name"));
 					cJSON_Delete(made);
 				}
-				api_error_clear(&e);
-				free(out);
+				cJSON_Delete(have);
 			}
 			cJSON_Delete(claims);
 			const char *node = sim_pick_node(nv->names, pods);
@@ -749,6 +739,36 @@ static void reconcile_ns(struct sim_controllers *c, const char *ns, const struct
 	cJSON_Delete(deploys);
 }
 
+/* One namespace's pass; a failed write names it in failed. */
+static void reconcile_ns_once(struct sim_controllers *c, const char *ns, struct node_view *nv, cJSON *failed)
+{
+	c->write_failed = false;
+	reconcile_ns(c, ns, nv);
+	if (c->write_failed)
+		cJSON_AddItemToArray(failed, cJSON_CreateString(ns));
+	c->write_failed = false;
+}
+
+/* The namespaces whose writes failed are reconciled again after the retry
+ * policy's backoff (reset by a pass without failures). */
+static void retry_later(struct sim_controllers *c, const cJSON *failed)
+{
+	if (cJSON_GetArraySize(failed) == 0) {
+		backoff_reset(&c->retry);
+		return;
+	}
+	bool pending = event_pending(c->kick, EV_TIMEOUT, NULL);
+	const cJSON *ns;
+	cJSON_ArrayForEach(ns, failed)
+		mark_dirty(c, ns->valuestring); /* schedules a kick at once unless one is pending */
+	if (pending)
+		return;
+	uint64_t ms = backoff_next_ms(&c->retry);
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	event_del(c->kick);
+	event_add(c->kick, &tv);
+}
+
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct sim_controllers *c = arg;
@@ -762,6 +782,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	bool all = false;
 	for (int i = 0; i < n; i++)
 		all = all || strcmp(dirty[i], ALL_NAMESPACES) == 0;
+	cJSON *failed = cJSON_CreateArray();
 	if (all) {
 		cJSON *nss = list(c, c->k_ns, "");
 		const cJSON *ns;
@@ -769,17 +790,19 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 		{
 			const char *name = json_get_str(ns, "metadata.name");
 			if (name)
-				reconcile_ns(c, name, &nv);
+				reconcile_ns_once(c, name, &nv, failed);
 		}
 		cJSON_Delete(nss);
 	} else {
 		for (int i = 0; i < n; i++)
-			reconcile_ns(c, dirty[i], &nv);
+			reconcile_ns_once(c, dirty[i], &nv, failed);
 	}
 	for (int i = 0; i < n; i++)
 		free(dirty[i]);
 	free(dirty);
 	free_nodes(&nv);
+	retry_later(c, failed);
+	cJSON_Delete(failed);
 }
 
 struct sim_controllers *sim_controllers_new(struct event_base *base, struct store *st, struct obj_ctx *objs,
@@ -791,6 +814,8 @@ struct sim_controllers *sim_controllers_new(struct event_base *base, struct stor
 	c->base = base;
 	c->store = st;
 	c->objs = objs;
+	objc_init(&c->oc, st, objs);
+	backoff_init_policy(&c->retry, 0);
 	c->nodes = nodes;
 	c->ready_delay_ms = ready_delay_ms < 0 ? 0 : ready_delay_ms;
 	c->events = events;
@@ -823,5 +848,6 @@ void sim_controllers_free(struct sim_controllers *c)
 		free(c->dirty[i]);
 	free(c->dirty);
 	event_free(c->kick);
+	objc_free(&c->oc);
 	free(c);
 }

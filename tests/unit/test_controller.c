@@ -23,6 +23,7 @@
 #include "controller.h"
 #include "jsonutil.h"
 #include "testutil.h"
+#include "objclient.h"
 #include "objects.h"
 #include "objtest.h"
 #include "render.h"
@@ -422,12 +423,49 @@ static void test_rollback_recovery(void **state)
 	store_set_batching(f->objs.store, NULL, NULL);
 }
 
+/* Fails every write of a Work to cluster "ap" while *ud is true. */
+static int fail_ap_works(const struct kind_info *k, const char *ns, const char *name, void *ud)
+{
+	return *(bool *)ud && strcmp(k->kind, "Work") == 0 && strcmp(ns, "karmada-es-ap") == 0 ? 500 : 0;
+}
+
+/* A failed write is not dropped: the item waits with backoff and, once the
+ * store takes writes again, its retry writes what was missing. */
+static void test_failed_write_retried(void **state)
+{
+	struct fx *f = *state;
+	bool failing = true;
+	objc_set_fault(controller_objclient(f->ctl), fail_ap_works, &failing);
+	create(f, K("apps", "v1", "Deployment"), "default", DEPLOY);
+	char buf[2048];
+	snprintf(buf, sizeof buf, POLICY, 1, 1, 1);
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default", buf);
+	settle(f);
+	assert_int_equal(work_replicas(f, "eu"), 1);
+	assert_int_equal(work_replicas(f, "ap"), -1); /* refused */
+	assert_true(controller_retries_waiting(f->ctl) > 0);
+	/* Still failing: retried, still waiting, nothing written. */
+	assert_true(controller_retry_now(f->ctl) > 0);
+	settle(f);
+	assert_int_equal(work_replicas(f, "ap"), -1);
+	assert_true(controller_retries_waiting(f->ctl) > 0);
+	/* The fault ends: the retry writes the Work and nothing waits. */
+	failing = false;
+	assert_true(controller_retry_now(f->ctl) > 0);
+	settle(f);
+	assert_int_equal(work_replicas(f, "ap"), 1);
+	assert_int_equal(controller_retries_waiting(f->ctl), 0);
+	assert_int_equal(controller_retry_now(f->ctl), 0);
+	objc_set_fault(controller_objclient(f->ctl), NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_write_retried, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

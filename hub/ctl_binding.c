@@ -1,0 +1,558 @@
+#include "ctl_binding.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "aggregate.h"
+#include "ctl_status.h"
+#include "detector.h"
+#include "failover.h"
+#include "hubmetrics.h"
+#include "jsonutil.h"
+#include "render.h"
+
+static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
+static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+			   const cJSON *clusters);
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+static bool same_clusters(const cJSON *a, const cJSON *b);
+static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+			     const cJSON *clusters);
+static int required_by_index(const cJSON *b, const char *pns, const char *pname);
+static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
+static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
+
+/* What the scheduler last saw of a binding that follows cluster changes:
+ * the cluster generation and the binding's generation. */
+static void sched_memo(const struct controller *c, double generation, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lu:%.0f", c->clusters_gen, generation);
+}
+
+enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
+
+/* sched_need, except that a binding that follows cluster changes is not
+ * scheduled again while neither the clusters nor the binding changed since
+ * the controller last scheduled it (the Work pass after the scheduling
+ * stage, a template's status, a Work's report). */
+static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+			   const cJSON *clusters)
+{
+	enum sched_need n = sched_need(c, b, tmpl, clusters);
+	if (n != SCHED_IF_CLUSTERS_CHANGED)
+		return n == SCHED_YES;
+	char memo[64];
+	sched_memo(c, json_get_num(b, "metadata.generation", 1), memo, sizeof memo);
+	bool found = strmap_has(&c->sched_memo, key);
+	const char *seen = strmap_get_str(&c->sched_memo, key);
+	return !found || !seen || strcmp(seen, memo) != 0;
+}
+
+/* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
+ * replicas changed, a reschedule requested, a scheduled cluster gone;
+ * Duplicated (and non-workload) bindings follow every cluster change. */
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+{
+	const cJSON *placement = json_get(b, "spec.placement");
+	const char *applied = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
+	if (!applied || !json_condition(b, "Scheduled"))
+		return SCHED_YES;
+	cJSON *ap = cJSON_Parse(applied);
+	bool same = ap && json_equal(ap, placement);
+	cJSON_Delete(ap);
+	if (!same)
+		return SCHED_YES;
+	const cJSON *cl;
+	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters"))
+	{
+		if (!ctl_find_cluster(c, clusters, json_get_str(cl, "name") ? json_get_str(cl, "name") : ""))
+			return SCHED_YES;
+	}
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	if (rta && (!lst || strcmp(rta, lst) > 0))
+		return SCHED_YES;
+	long replicas = (long)json_get_num(b, "spec.replicas", 0);
+	if (ctl_follows_cluster_changes(b, tmpl))
+		return SCHED_IF_CLUSTERS_CHANGED; /* Duplicated (see needs_schedule) */
+	long sum = 0;
+	cJSON_ArrayForEach(cl, json_get(b, "spec.clusters")) sum += (long)json_get_num(cl, "replicas", 0);
+	return sum != replicas ? SCHED_YES : SCHED_NO;
+}
+
+static bool same_clusters(const cJSON *a, const cJSON *b)
+{
+	if (cJSON_GetArraySize(a) == 0 || cJSON_GetArraySize(b) == 0)
+		return cJSON_GetArraySize(a) == cJSON_GetArraySize(b);
+	return json_equal(a, b);
+}
+
+/* Schedules b when Karmada would, in memory: b (the binding as it will be
+ * written once the pass is done) gets the new spec.clusters, the applied
+ * placement and the Scheduled condition. Reports the scheduling latency
+ * (the schedule() call and the result's bookkeeping). */
+static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+			     const cJSON *clusters)
+{
+	const cJSON *placement = json_get(b, "spec.placement");
+	if (!placement)
+		return;
+	if (!detector_for_default_scheduler(b))
+		return; /* another scheduler's binding: left to it, as in Karmada */
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+		/* Karmada's scheduler: nothing to schedule, the generation is
+		 * observed all the same (graceful eviction waits for it). */
+		double g = json_get_num(b, "metadata.generation", 1);
+		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
+		if (cJSON_IsObject(bst) && ctl_cond_is(json_condition(b, "Scheduled"), "True") &&
+		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
+			json_set_num(bst, "schedulerObservedGeneration", g);
+		return;
+	}
+	bool cluster = ctl_is_cluster_binding(b);
+	struct sched_result res;
+	/* The scheduler sees the template's replicas as the binding carries them. */
+	double t0 = ctl_mono_seconds();
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	int rc = schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+			       json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
+	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
+	cJSON *prev_spec = json_dup(json_get(b, "spec"));
+	char now[40];
+	ctl_now_str(now, sizeof now);
+	bool write_spec = false;
+	if (rc == 0) {
+		render_binding_set_clusters(b, &res);
+		write_spec = true;
+	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
+		/* Karmada empties the result when no cluster fits. */
+		json_set(json_ensure_obj(b, "spec"), "clusters", cJSON_CreateArray());
+		write_spec = true;
+	}
+	if (write_spec) {
+		char *ps = json_print(placement);
+		json_set_str(json_ensure_obj(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
+		free(ps);
+	}
+	/* The generation the write will give b (objects.c bumps it when the
+	 * spec changes): what the scheduler has observed. */
+	double gen = json_get_num(b, "metadata.generation", 1);
+	if (!json_equal(prev_spec, json_get(b, "spec")))
+		gen += 1;
+	if (ctl_follows_cluster_changes(b, tmpl)) {
+		char memo[64];
+		sched_memo(c, gen, memo, sizeof memo);
+		strmap_put_str(&c->sched_memo, key, memo);
+	}
+	metrics_observe_scheduling(ctl_mono_seconds() - t0);
+	/* Scheduled condition and scheduler bookkeeping. */
+	cJSON *st = json_get(b, "status");
+	if (!cJSON_IsObject(st)) {
+		st = cJSON_CreateObject();
+		json_set(b, "status", st);
+	}
+	char msg[1400];
+	if (rc == 0) {
+		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
+		bool changed_result = !was_scheduled || fresh ||
+				      !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
+		if (changed_result)
+			json_set_str(st, "lastScheduledTime", now);
+		json_set_num(st, "schedulerObservedGeneration", gen);
+		if (res.affinity_name[0])
+			json_set_str(st, "schedulerObservingAffinityName", res.affinity_name);
+		if (changed_result) {
+			char result[1024];
+			sched_result_format(&res, result, sizeof result);
+			snprintf(msg, sizeof msg, "Binding has been scheduled successfully. Result%s %s", cluster ? "" : ":",
+				 result);
+			ctl_event(c, b, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, tmpl, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
+		}
+	} else {
+		const cJSON *oc = json_condition(b, "Scheduled");
+		bool same_failure = ctl_cond_is(oc, "False") && json_get_str(oc, "message") &&
+				    strcmp(json_get_str(oc, "message"), res.message) == 0;
+		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
+					now);
+		json_set_num(st, "schedulerObservedGeneration", gen);
+		if (!same_failure) {
+			ctl_event(c, b, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+		}
+	}
+	cJSON_Delete(prev_spec);
+	sched_result_free(&res);
+}
+
+/* ---- dependencies: attached bindings -------------------------------------------------- */
+
+/* requiredBy entry of parent in binding b, or -1. */
+static int required_by_index(const cJSON *b, const char *pns, const char *pname)
+{
+	int i = 0;
+	const cJSON *r;
+	cJSON_ArrayForEach(r, json_get(b, "spec.requiredBy"))
+	{
+		const char *n = json_get_str(r, "name"), *ns = json_get_str(r, "namespace");
+		if (n && strcmp(n, pname) == 0 && strcmp(ns ? ns : "", pns) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* Keeps the attached bindings of parent p (a namespaced binding) in line
+ * with its dependencies; p NULL (deleted) removes it everywhere. */
+static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p)
+{
+	const struct kind_info *bk = ctl_binding_kind(false);
+	cJSON *deps = NULL;
+	if (p && cJSON_IsTrue(json_get(p, "spec.propagateDeps"))) {
+		const char *ds = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(json_get(p, "metadata.annotations"), DEPENDENCIES_ANNOTATION));
+		deps = ds ? cJSON_Parse(ds) : NULL;
+	}
+	/* Add or refresh the entry on each existing dependency. */
+	const cJSON *d;
+	cJSON_ArrayForEach(d, deps)
+	{
+		const char *kind = json_get_str(d, "kind"), *name = json_get_str(d, "name");
+		const char *av = json_get_str(d, "apiVersion");
+		if (!kind || !name)
+			continue;
+		const struct kind_info *dk = kinds_find_apiversion_kind(av ? av : "v1", kind);
+		cJSON *dt = dk ? ctl_get_obj(c, dk, pns, name) : NULL;
+		if (!dt)
+			continue;
+		char dbname[600];
+		render_binding_name(kind, name, dbname, sizeof dbname);
+		cJSON *db = ctl_get_obj(c, bk, pns, dbname);
+		cJSON *entry = cJSON_CreateObject();
+		cJSON_AddStringToObject(entry, "namespace", pns);
+		cJSON_AddStringToObject(entry, "name", pname);
+		cJSON *cls = json_dup(json_get(p, "spec.clusters"));
+		cJSON_AddItemToObject(entry, "clusters", cls ? cls : cJSON_CreateArray());
+		cJSON *desired;
+		if (db) {
+			desired = json_dup(db);
+			cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "resourceVersion");
+			cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
+		} else {
+			char bid[64];
+			ctl_new_uuid(bid, sizeof bid);
+			desired = render_binding(dt, NULL, false, NULL, bid);
+			const char *cr = json_get_str(p, "spec.conflictResolution");
+			json_set_str(json_ensure_obj(desired, "spec"), "conflictResolution", cr ? cr : "Abort");
+		}
+		cJSON *spec = json_ensure_obj(desired, "spec");
+		cJSON *rb = cJSON_GetObjectItemCaseSensitive(spec, "requiredBy");
+		if (!cJSON_IsArray(rb)) {
+			rb = cJSON_CreateArray();
+			json_set(spec, "requiredBy", rb);
+		}
+		int idx = required_by_index(desired, pns, pname);
+		if (idx >= 0)
+			cJSON_ReplaceItemInArray(rb, idx, entry);
+		else
+			cJSON_AddItemToArray(rb, entry);
+		ctl_upsert(c, bk, pns, dbname, desired, db, NULL);
+		cJSON_Delete(db);
+		cJSON_Delete(dt);
+	}
+	/* Drop the entry from bindings that are no longer dependencies. */
+	char prefix[600];
+	obj_key(prefix, sizeof prefix, bk, pns, "");
+	cJSON *bs = ctl_list_prefix(c, prefix);
+	const cJSON *b;
+	cJSON_ArrayForEach(b, bs)
+	{
+		int idx = required_by_index(b, pns, pname);
+		if (idx < 0)
+			continue;
+		bool still = false;
+		cJSON_ArrayForEach(d, deps)
+		{
+			char dbname[600];
+			render_binding_name(json_get_str(d, "kind") ? json_get_str(d, "kind") : "",
+					    json_get_str(d, "name") ? json_get_str(d, "name") : "", dbname, sizeof dbname);
+			still |= strcmp(dbname, ctl_mstr(b, "name")) == 0;
+		}
+		if (still)
+			continue;
+		cJSON *desired = json_dup(b);
+		cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "resourceVersion");
+		cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
+		cJSON_DeleteItemFromArray(json_get(desired, "spec.requiredBy"), idx);
+		bool orphan = cJSON_GetArraySize(json_get(desired, "spec.requiredBy")) == 0 &&
+			      !json_get(desired, "spec.placement");
+		if (orphan) {
+			cJSON_Delete(desired);
+			ctl_delete_works(c, pns, ctl_mstr(b, "name"), json_get_str(b, "spec.resource.kind"),
+				     json_get_str(b, "spec.resource.name"), pns, NULL);
+			ctl_delete_obj(c, bk, pns, ctl_mstr(b, "name"));
+		} else {
+			if (cJSON_GetArraySize(json_get(desired, "spec.requiredBy")) == 0)
+				cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "spec"), "requiredBy");
+			ctl_upsert(c, bk, pns, ctl_mstr(b, "name"), desired, b, NULL);
+		}
+	}
+	cJSON_Delete(bs);
+	cJSON_Delete(deps);
+}
+
+/* Karmada's Dispatching condition on a Work: False (SuspendDispatching)
+ * while spec.suspendDispatching, True again once resumed; Works never
+ * suspended get none (no write per Work). Returns the Work as stored
+ * (w, or its successor; w is consumed). */
+static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now)
+{
+	bool suspended = cJSON_IsTrue(json_get(w, "spec.suspendDispatching"));
+	const cJSON *cond = json_condition(w, "Dispatching");
+	if (!suspended && !cond)
+		return w;
+	if (suspended && ctl_cond_is(cond, "False"))
+		return w;
+	if (!suspended && ctl_cond_is(cond, "True"))
+		return w;
+	cJSON *st = json_dup(json_get(w, "status"));
+	if (!cJSON_IsObject(st)) {
+		cJSON_Delete(st);
+		st = cJSON_CreateObject();
+	}
+	if (suspended)
+		aggregate_set_condition(st, "Dispatching", "False", "SuspendDispatching",
+					"Work dispatching is in a suspended state.", now);
+	else
+		aggregate_set_condition(st, "Dispatching", "True", "DispatchingSucceed",
+					"Work is being dispatched to member clusters.", now);
+	cJSON *stored = NULL;
+	if (ctl_write_status(c, wk, w, st, &stored) < 0 || !stored)
+		return w;
+	cJSON_Delete(w);
+	return stored;
+}
+
+void ctl_reconcile_binding(struct controller *c, const char *key)
+{
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
+		return;
+	bool cluster = strcmp(kp.plural, "clusterresourcebindings") == 0;
+	const struct kind_info *bk = ctl_binding_kind(cluster);
+	cJSON *b = ctl_get_key(c, key);
+	if (!b) {
+		strmap_del(&c->sched_memo, key);
+		strmap_del(&c->sched_deferred, key);
+		ctl_delete_orphan_works(c, kp.ns, kp.name);
+		if (!cluster)
+			sync_dependencies(c, kp.ns, kp.name, NULL);
+		return;
+	}
+	if (ctl_mstr(b, "deletionTimestamp")) {
+		/* karmada.io/binding-controller: its Works go before it does. */
+		strmap_del(&c->sched_memo, key);
+		ctl_delete_orphan_works(c, kp.ns, kp.name);
+		if (!cluster)
+			sync_dependencies(c, kp.ns, kp.name, NULL);
+		ctl_finish_deletion(c, bk, b);
+		cJSON_Delete(b);
+		return;
+	}
+	/* b (as read) lives until the end of the pass: these point into it. */
+	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	if (!tmpl) {
+		/* The template is gone (or its kind): so is the binding. */
+		ctl_delete_orphan_works(c, kp.ns, kp.name);
+		ctl_delete_obj(c, bk, kp.ns, kp.name);
+		cJSON_Delete(b);
+		return;
+	}
+	/* PriorityBasedScheduling: a binding never scheduled joins the
+	 * scheduling queue first (once; the pass after it goes on). */
+	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
+	    detector_for_default_scheduler(b)) {
+		if (!strmap_has(&c->sched_deferred, key)) {
+			strmap_put_str(&c->sched_deferred, key, NULL);
+			ctl_enqueue(c, 'S', key);
+			cJSON_Delete(tmpl);
+			cJSON_Delete(b);
+			return;
+		}
+	}
+	strmap_del(&c->sched_deferred, key);
+	const cJSON *clusters = ctl_current_clusters(c);
+	c->self_binding = key;
+	c->self_template = tkey;
+	/* b: as read; next: as this pass wants it, written once at the end. */
+	cJSON *next = json_dup(b);
+	schedule_binding(c, key, next, tmpl, clusters);
+	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
+			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
+		sync_dependencies(c, kp.ns, kp.name, next);
+
+	/* Works for every target cluster; works collects them as stored. */
+	const struct kind_info *wk = ctl_kind("work.karmada.io", "v1alpha1", "Work");
+	cJSON *targets = render_target_clusters(next);
+	cJSON *works = cJSON_CreateArray();
+	cJSON *cops = ctl_list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
+	cJSON *ops = NULL;
+	if (rns[0]) {
+		char prefix[600];
+		obj_key(prefix, sizeof prefix, ctl_kind("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
+		ops = ctl_list_prefix(c, prefix);
+	}
+	char wname[600], wns[300], err[512], nowb[40];
+	render_work_name(rkind, rname, rns, wname, sizeof wname);
+	int synced = 0;
+	const char *sync_error = NULL;
+	char sync_err[700];
+	const cJSON *t;
+	cJSON_ArrayForEach(t, targets)
+	{
+		const char *cn = json_get_str(t, "name");
+		render_exec_namespace(cn, wns, sizeof wns);
+		if (ctl_ensure_namespace(c, wns) < 0)
+			continue;
+		cJSON *old = ctl_get_obj(c, wk, wns, wname);
+		const char *wid = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(json_get(old, "metadata.labels"), WORK_PERMANENT_ID_LABEL));
+		char idbuf[64];
+		if (!wid) {
+			ctl_new_uuid(idbuf, sizeof idbuf);
+			wid = idbuf;
+		}
+		struct render_work_in in = {
+		    .binding = next,
+		    .tmpl = tmpl,
+		    .cluster = cn,
+		    .replicas = (long)json_get_num(t, "replicas", 0),
+		    .cluster_obj = ctl_find_cluster(c, clusters, cn),
+		    .cops = cops,
+		    .ops = ops,
+		    .work_id = wid,
+		};
+		cJSON *applied = NULL;
+		err[0] = '\0';
+		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		if (w)
+			failover_inject_state(w, next, cn); /* statePreservation */
+		if (!w) {
+			snprintf(sync_err, sizeof sync_err, "Failed to apply override policies for cluster(%s): %s", cn, err);
+			sync_error = sync_err;
+			if (old)
+				cJSON_AddItemToArray(works, old);
+			continue;
+		}
+		int rc;
+		cJSON *stored = NULL;
+		if (old && obj_update_is_noop(wk, old, w)) {
+			cJSON_Delete(w); /* re-rendered unchanged: skip the write path */
+			rc = 0;
+		} else {
+			rc = ctl_upsert(c, wk, wns, wname, w, old, &stored);
+		}
+		if (rc < 0 && !old) {
+			/* The namespace may have vanished under us: retry once
+			 * (a success forgets the failure). */
+			bool failed = c->write_failed;
+			objc_forget_namespace(&c->oc, wns);
+			if (ctl_ensure_namespace(c, wns) == 0) {
+				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
+				if (w2)
+					failover_inject_state(w2, next, cn);
+				if (w2)
+					rc = ctl_upsert(c, wk, wns, wname, w2, NULL, &stored);
+				if (rc >= 0)
+					c->write_failed = failed;
+			}
+		}
+		if (rc > 0) {
+			synced++;
+			const cJSON *a;
+			cJSON_ArrayForEach(a, applied)
+			{
+				char msg[900];
+				snprintf(msg, sizeof msg, "Apply override policy(%s) for cluster(%s) succeed.", a->valuestring, cn);
+				ctl_event(c, tmpl, false, "ApplyOverridePolicySucceed", msg, C_BINDING, EVENT_BUMP);
+			}
+		}
+		cJSON_Delete(applied);
+		if (stored) {
+			cJSON_Delete(old);
+			old = NULL;
+		}
+		if (stored || old)
+			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
+	}
+	/* A cluster that lost its share loses its Work. */
+	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
+	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);
+	cJSON_Delete(kept);
+	char msg[900];
+	if (sync_error) {
+		ctl_event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+		ctl_event(c, tmpl, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+	} else if (synced > 0) {
+		if (cluster)
+			snprintf(msg, sizeof msg, "Sync work of ClusterResourceBinding(%s) successful.", kp.name);
+		else
+			snprintf(msg, sizeof msg, "Sync work of ResourceBinding(%s/%s) successful.", kp.ns, kp.name);
+		ctl_event(c, b, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+		ctl_event(c, tmpl, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+	}
+	ctl_aggregate_binding(c, b, next, tmpl, works);
+	cJSON_Delete(next);
+	cJSON_Delete(works);
+	cJSON_Delete(targets);
+	cJSON_Delete(cops);
+	cJSON_Delete(ops);
+	c->self_binding = c->self_template = NULL;
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}
+
+/* The scheduling stage alone ('S', queued for every binding when clusters
+ * change): a binding whose placement must be recomputed gets its new
+ * spec.clusters and Scheduled condition in one write, whose store event
+ * queues the full pass ('B') that renders its Works; the rest go straight
+ * to 'B'. Queued in front of the 'B' items they cause, so every binding
+ * shows its new placement before the Works are rewritten, as Karmada's
+ * scheduler runs ahead of its binding controller. */
+void ctl_schedule_key(struct controller *c, const char *key)
+{
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
+		return;
+	cJSON *b = ctl_get_key(c, key);
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	if (!tmpl || !json_get(b, "spec.placement")) {
+		ctl_enqueue(c, 'B', key); /* gone, orphaned or attached: the full pass decides */
+		cJSON_Delete(tmpl);
+		cJSON_Delete(b);
+		return;
+	}
+	const cJSON *clusters = ctl_current_clusters(c);
+	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+		ctl_enqueue(c, 'B', key);
+	} else {
+		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
+		cJSON *next = json_dup(b);
+		schedule_binding(c, key, next, tmpl, clusters);
+		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
+		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
+		cJSON_Delete(next);
+	}
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}

@@ -1,0 +1,515 @@
+#include "ctl_cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "render.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+static char *cluster_fingerprint(const cJSON *cl);
+
+/* What of a Cluster can change a placement. */
+static char *cluster_fingerprint(const cJSON *cl)
+{
+	cJSON *f = cJSON_CreateObject();
+	const cJSON *v = json_get(cl, "metadata.labels");
+	if (v)
+		cJSON_AddItemToObject(f, "labels", json_dup(v));
+	if ((v = json_get(cl, "spec")))
+		cJSON_AddItemToObject(f, "spec", json_dup(v));
+	const cJSON *ready = json_condition(cl, "Ready");
+	cJSON_AddStringToObject(f, "ready", ready && json_get_str(ready, "status") ? json_get_str(ready, "status") : "");
+	if ((v = json_get(cl, "status.apiEnablements")))
+		cJSON_AddItemToObject(f, "api", json_dup(v));
+	char *s = json_print(f);
+	cJSON_Delete(f);
+	return s;
+}
+
+void ctl_reconcile_cluster(struct controller *c, const char *key)
+{
+	struct objc_key_parts kp;
+	if (objc_split_key(key, &kp) < 0)
+		return;
+	char ens[300];
+	render_exec_namespace(kp.name, ens, sizeof ens);
+	cJSON *cl = ctl_get_key(c, key);
+	if (!cl) {
+		/* The execution namespace (and its Works) goes with the cluster. */
+		strmap_del(&c->clusters, kp.name);
+		objc_forget_namespace(&c->oc, ens);
+		const struct kind_info *nk = ctl_kind("", "v1", "Namespace");
+		cJSON *ns = ctl_get_obj(c, nk, "", ens);
+		if (ns)
+			ctl_delete_obj(c, nk, "", ens);
+		cJSON_Delete(ns);
+		c->clusters_gen++;
+		ctl_enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
+		return;
+	}
+	ctl_ensure_namespace(c, ens);
+	char *fp = cluster_fingerprint(cl);
+	bool found = strmap_has(&c->clusters, kp.name);
+	const char *old = strmap_get_str(&c->clusters, kp.name);
+	if (!found || !old || strcmp(old, fp) != 0) {
+		strmap_put_str(&c->clusters, kp.name, fp);
+		c->clusters_gen++;
+		ctl_enqueue_all_bindings(c, 'S', NULL); /* scheduling first, Works after */
+	}
+	free(fp);
+	cJSON_Delete(cl);
+}
+
+/* ---- the cluster life cycle: Lease monitor, Ready condition, taints ----------- */
+
+#define TAINT_NOT_READY "cluster.karmada.io/not-ready"
+#define TAINT_UNREACHABLE "cluster.karmada.io/unreachable"
+
+struct cluster_life {
+	struct store *store;
+	struct obj_ctx *objs;
+	struct objclient oc; /* every read and write of objects */
+	struct cluster_life_config cfg;
+	bool monitor_off;
+	const struct kind_info *k_cluster, *k_lease, *k_ns;
+	struct event *monitor_ev;
+	struct probe *probes;
+	struct strmap probes_by_name; /* cluster -> its probe (borrowed from probes): a heartbeat or a monitor
+				       * pass finds its cluster's without a scan of all (N² at 10,000 clusters) */
+};
+
+/* What the monitor knows of one cluster's Lease. */
+struct probe {
+	char cluster[64];
+	char renew_time[64]; /* last renewTime seen in the Lease */
+	double seen;         /* monotonic seconds when it last advanced */
+	int lease_s;
+	bool renewed;        /* renewed since this hub started */
+	double last_ok;      /* monotonic seconds of the last healthy report */
+	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
+	bool alive;          /* still listed */
+	struct probe *next;
+};
+
+static double mono_now(void) { return time_mono_seconds(); }
+
+static const char *now_rfc3339(char *buf, size_t len) { return time_rfc3339(time(NULL), buf, len); }
+
+static const char *now_micro(char *buf, size_t len) { return time_now_micro(buf, len); }
+
+static cJSON *get_obj(struct cluster_life *cl, const struct kind_info *k, const char *ns, const char *name)
+{
+	return objc_get(&cl->oc, k, ns, name);
+}
+
+/* Creates o (create) or replaces ns/name with it; takes o. */
+static int write_obj(struct cluster_life *cl, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
+		     enum subresource sub, bool create, struct api_error *e)
+{
+	if (create)
+		return objc_apply(&cl->oc, k, ns, o, NULL, NULL, e);
+	return objc_replace(&cl->oc, k, ns, name, o, sub, NULL, e);
+}
+
+static void ensure_namespace(struct cluster_life *cl, const char *name)
+{
+	struct api_error e = {0};
+	objc_forget_namespace(&cl->oc, name); /* looked up every time: the namespace may have been deleted */
+	if (objc_ensure_namespace(&cl->oc, name, &e) < 0)
+		log_warn("cluster: cannot create namespace %s: %s", name, e.message);
+	api_error_clear(&e);
+}
+
+/* Karmada's cluster controller taint rules: Ready False -> not-ready,
+ * Unknown -> unreachable, True -> neither. Returns true if spec changed. */
+static bool apply_taints(cJSON *cluster, const char *ready_status)
+{
+	cJSON *spec = json_ensure_obj(cluster, "spec");
+	cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
+	const char *want = strcmp(ready_status, "False") == 0 ? TAINT_NOT_READY
+			   : strcmp(ready_status, "Unknown") == 0 ? TAINT_UNREACHABLE : NULL;
+	bool changed = false, have = false;
+	if (cJSON_IsArray(taints)) {
+		cJSON *t = taints->child, *next;
+		for (; t; t = next) {
+			next = t->next;
+			const char *key = json_get_str(t, "key");
+			const char *eff = json_get_str(t, "effect");
+			if (!key || !eff || strcmp(eff, "NoSchedule") != 0)
+				continue;
+			bool ours = strcmp(key, TAINT_NOT_READY) == 0 || strcmp(key, TAINT_UNREACHABLE) == 0;
+			if (!ours)
+				continue;
+			if (want && strcmp(key, want) == 0) {
+				have = true;
+				continue;
+			}
+			cJSON_Delete(cJSON_DetachItemViaPointer(taints, t));
+			changed = true;
+		}
+	}
+	if (want && !have) {
+		if (!cJSON_IsArray(taints)) {
+			taints = cJSON_CreateArray();
+			json_set(spec, "taints", taints);
+		}
+		cJSON *t = cJSON_CreateObject();
+		char now[64];
+		cJSON_AddStringToObject(t, "key", want);
+		cJSON_AddStringToObject(t, "effect", "NoSchedule");
+		cJSON_AddStringToObject(t, "timeAdded", now_rfc3339(now, sizeof now));
+		cJSON_AddItemToArray(taints, t);
+		changed = true;
+	}
+	if (cJSON_IsArray(taints) && cJSON_GetArraySize(taints) == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(spec, "taints");
+		changed = true;
+	}
+	return changed;
+}
+
+/* Karmada's TaintClusterSucceed event, naming the taints now on the cluster. */
+static void taint_event(struct cluster_life *cl, const char *name)
+{
+	cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+	if (!c)
+		return;
+	char msg[1024];
+	size_t n = (size_t)snprintf(msg, sizeof msg, "Taint cluster succeed: ");
+	const cJSON *t;
+	int k = 0;
+	cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
+	{
+		const char *key = json_get_str(t, "key"), *eff = json_get_str(t, "effect");
+		if (n < sizeof msg)
+			n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%s:%s", k++ ? ", " : "", key ? key : "",
+					      eff ? eff : "");
+	}
+	if (n < sizeof msg)
+		snprintf(msg + n, sizeof msg - n, "%s.", k ? "" : "none");
+	events_record(cl->objs, c, "Normal", "TaintClusterSucceed", msg, "cluster-controller", EVENT_BUMP, time(NULL));
+	cJSON_Delete(c);
+}
+
+static const char *ready_status_of(const cJSON *cluster)
+{
+	return json_get_str(json_condition(cluster, "Ready"), "status");
+}
+
+/* Sets the Ready condition (and Karmada's taints) of a cluster; status
+ * NULL keeps the condition as it is (extra_status is still written). */
+static void set_cluster_ready(struct cluster_life *cl, const char *name, const char *status, const char *reason,
+			      const char *message, const cJSON *extra_status)
+{
+	cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+	if (!c)
+		return;
+	struct api_error e = {0};
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(c, "status");
+	cJSON *before = st ? json_dup(st) : cJSON_CreateObject();
+	st = json_ensure_obj(c, "status");
+	if (extra_status) {
+		const cJSON *it;
+		cJSON_ArrayForEach(it, extra_status)
+			json_set(st, it->string, json_dup(it));
+	}
+	cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+	if (!cJSON_IsArray(conds)) {
+		conds = cJSON_CreateArray();
+		json_set(st, "conditions", conds);
+	}
+	char now[64];
+	if (status)
+		proto_set_condition(conds, "Ready", status, reason, message, 0, now_rfc3339(now, sizeof now));
+	char keep[16];
+	if (!status) {
+		snprintf(keep, sizeof keep, "%s", ready_status_of(c) ? ready_status_of(c) : "Unknown");
+		status = keep;
+	}
+	if (!json_equal(before, st)) {
+		if (write_obj(cl, cl->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
+			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
+		api_error_clear(&e);
+		c = get_obj(cl, cl->k_cluster, "", name);
+		if (!c) {
+			cJSON_Delete(before);
+			return;
+		}
+	}
+	if (apply_taints(c, status)) {
+		int rc = write_obj(cl, cl->k_cluster, "", name, c, SUBRES_NONE, false, &e);
+		c = NULL; /* taken */
+		if (rc < 0) {
+			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
+		} else {
+			log_kv(LOG_INFO, "cluster taints updated", "cluster", name, "ready", status, NULL);
+			taint_event(cl, name);
+		}
+		api_error_clear(&e);
+	}
+	cJSON_Delete(before);
+	cJSON_Delete(c);
+}
+
+/* ---- probes (cluster monitor) ------------------------------------------------ */
+
+static void probe_unindex(struct cluster_life *cl, struct probe *d)
+{
+	if (strmap_get(&cl->probes_by_name, d->cluster) == d)
+		strmap_del(&cl->probes_by_name, d->cluster);
+}
+
+static struct probe *probe_get(struct cluster_life *cl, const char *cluster, bool create)
+{
+	struct probe *p = strmap_get(&cl->probes_by_name, cluster);
+	if (p || !create)
+		return p;
+	p = calloc(1, sizeof *p);
+	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	strmap_put(&cl->probes_by_name, cluster, p);
+	/* A hub that just started gives every cluster the startup grace. */
+	p->seen = mono_now();
+	p->last_ok = p->seen;
+	p->lease_s = PROTO_DEFAULT_LEASE_S;
+	p->next = cl->probes;
+	cl->probes = p;
+	return p;
+}
+
+struct mon_ctx {
+	struct cluster_life *cl;
+	char (*names)[64];
+	int n, cap;
+};
+
+static int mon_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct mon_ctx *m = ud;
+	cJSON *o = cJSON_ParseWithLength(value, len);
+	const char *mode = json_get_str(o, "spec.syncMode");
+	const char *name = json_get_str(o, "metadata.name");
+	if (name && mode && strcmp(mode, "Pull") == 0 && strlen(name) < 64) {
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 16;
+			m->names = realloc(m->names, (size_t)m->cap * sizeof *m->names);
+		}
+		snprintf(m->names[m->n++], 64, "%s", name);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+/* Karmada's cluster-monitor-grace-period: --cluster-monitor-grace-period
+ * when given, else the Lease's own duration (40 s by default). */
+static double monitor_grace(const struct cluster_life *cl, const struct probe *p)
+{
+	return cl->cfg.grace_ms > 0 ? cl->cfg.grace_ms / 1000.0 : p->lease_s;
+}
+
+static void monitor_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct cluster_life *cl = arg;
+	struct mon_ctx m = {.cl = cl};
+	store_list(cl->store, "cluster.karmada.io/clusters/", mon_item, &m, NULL);
+	for (struct probe *p = cl->probes; p; p = p->next)
+		p->alive = false;
+	double now = mono_now();
+	for (int i = 0; i < m.n; i++) {
+		const char *name = m.names[i];
+		cJSON *lease = get_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, name);
+		if (!lease) {
+			/* Never heartbeated through the protocol: not ours to judge. */
+			continue;
+		}
+		struct probe *p = probe_get(cl, name, true);
+		p->alive = true;
+		const char *rt = json_get_str(lease, "spec.renewTime");
+		int ld = (int)json_get_num(lease, "spec.leaseDurationSeconds", PROTO_DEFAULT_LEASE_S);
+		p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
+		if (rt && strcmp(rt, p->renew_time) != 0) {
+			/* Renewed by another hub replica, or first look after a start. */
+			if (p->renew_time[0]) {
+				p->seen = now;
+				p->renewed = true;
+			}
+			snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
+		}
+		cJSON_Delete(lease);
+		/* A cluster not heard from since the hub started gets the
+		 * startup grace (Karmada's cluster-startup-grace-period). */
+		double grace = monitor_grace(cl, p);
+		if (!p->renewed && grace < cl->cfg.startup_grace_s)
+			grace = cl->cfg.startup_grace_s;
+		if (now - p->seen <= grace)
+			continue;
+		cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+		const char *rs = c ? ready_status_of(c) : NULL;
+		bool already = rs && strcmp(rs, "Unknown") == 0;
+		cJSON_Delete(c);
+		if (!already && !cl->monitor_off) {
+			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", name, NULL);
+			set_cluster_ready(cl, name, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
+		}
+	}
+	/* Forget clusters that are gone. */
+	struct probe **pp = &cl->probes;
+	while (*pp) {
+		if (!(*pp)->alive) {
+			struct probe *d = *pp;
+			*pp = d->next;
+			probe_unindex(cl, d);
+			free(d);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	free(m.names);
+}
+
+static int renew_lease(struct cluster_life *cl, const char *cluster, const char *cluster_uid, int lease_s,
+		       char *renew, size_t renewlen, struct api_error *e)
+{
+	now_micro(renew, renewlen);
+	cJSON *l = get_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster);
+	bool create = !l;
+	if (create) {
+		l = cJSON_CreateObject();
+		cJSON_AddStringToObject(l, "apiVersion", "coordination.k8s.io/v1");
+		cJSON_AddStringToObject(l, "kind", "Lease");
+		cJSON *md = json_ensure_obj(l, "metadata");
+		json_set_str(md, "name", cluster);
+		json_set_str(md, "namespace", PROTO_LEASE_NAMESPACE);
+		if (cluster_uid) {
+			cJSON *refs = cJSON_AddArrayToObject(md, "ownerReferences");
+			cJSON *ref = cJSON_CreateObject();
+			cJSON_AddStringToObject(ref, "apiVersion", "cluster.karmada.io/v1alpha1");
+			cJSON_AddStringToObject(ref, "kind", "Cluster");
+			cJSON_AddStringToObject(ref, "name", cluster);
+			cJSON_AddStringToObject(ref, "uid", cluster_uid);
+			cJSON_AddItemToArray(refs, ref);
+		}
+		json_set_str(json_ensure_obj(l, "spec"), "acquireTime", renew);
+	}
+	cJSON *spec = json_ensure_obj(l, "spec");
+	json_set_str(spec, "holderIdentity", cluster);
+	json_set_num(spec, "leaseDurationSeconds", lease_s);
+	json_set_str(spec, "renewTime", renew);
+	return write_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
+}
+
+int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct proto_heartbeat *hb, char *renew,
+			  size_t renewlen, struct api_error *e)
+{
+	const struct proto_heartbeat h = *hb;
+	const char *cluster = h.cluster;
+	/* Lease renewals off the durable write path: the stored Lease is
+	 * written when this hub has not written it for half its duration (or
+	 * the duration changed); renewals in between live in memory (the
+	 * probe), which is what this hub's monitor judges by. So the stored
+	 * renewTime is never more than half a lease old while the agent
+	 * heartbeats — another replica, or a reader of the Lease, never sees it
+	 * expire — and a fleet's heartbeats cost a store write (a revision, a
+	 * history entry, a sync) every other beat instead of every beat. */
+	struct probe *p = probe_get(cl, cluster, true);
+	double now = mono_now();
+	bool write = !p->renewed || p->stored <= 0 || p->lease_s != h.lease_duration_s ||
+		     now - p->stored >= h.lease_duration_s / 2.0;
+	if (write) {
+		ensure_namespace(cl, PROTO_LEASE_NAMESPACE);
+		if (renew_lease(cl, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, renewlen, e) < 0)
+			return -1;
+		p->stored = now;
+		snprintf(p->renew_time, sizeof p->renew_time, "%s", renew);
+	} else {
+		now_micro(renew, renewlen);
+	}
+	p->seen = now;
+	p->renewed = true;
+	p->lease_s = h.lease_duration_s;
+	if (h.health == PH_HEALTHY)
+		p->last_ok = p->seen;
+
+	cJSON *extra = cJSON_CreateObject();
+	if (h.kubernetes_version[0])
+		cJSON_AddStringToObject(extra, "kubernetesVersion", h.kubernetes_version);
+	if (h.have_summary) {
+		cJSON *ns = cJSON_AddObjectToObject(extra, "nodeSummary");
+		cJSON_AddNumberToObject(ns, "totalNum", h.nodes_total);
+		cJSON_AddNumberToObject(ns, "readyNum", h.nodes_ready);
+		cJSON *rs = cJSON_AddObjectToObject(extra, "resourceSummary");
+		cJSON_AddItemToObject(rs, "allocatable", proto_resources_to_json(&h.allocatable));
+		cJSON_AddItemToObject(rs, "allocating", proto_resources_to_json(&h.allocating));
+		cJSON_AddItemToObject(rs, "allocated", proto_resources_to_json(&h.allocated));
+	}
+	const char *st, *reason, *msg;
+	proto_ready_condition(h.health, &st, &reason, &msg);
+	if (h.health != PH_HEALTHY && p->seen - p->last_ok <= monitor_grace(cl, p)) {
+		/* One failed probe is no verdict: a Ready cluster stays Ready
+		 * until it has not been healthy for the grace period (Karmada's
+		 * cluster-failure-threshold / cluster-monitor-grace-period). */
+		cJSON *cur = get_obj(cl, cl->k_cluster, "", cluster);
+		const char *rs = cur ? ready_status_of(cur) : NULL;
+		if (rs && strcmp(rs, "True") == 0)
+			st = NULL;
+		cJSON_Delete(cur);
+	}
+	set_cluster_ready(cl, cluster, st, reason, msg, extra);
+	cJSON_Delete(extra);
+	return 0;
+}
+
+void ctl_cluster_registered(struct cluster_life *cl, const char *cluster)
+{
+	/* A new agent session's first heartbeat is written through, so readers
+	 * of the Lease see at once that the agent is back (later renewals are
+	 * written every half lease). */
+	struct probe *session = probe_get(cl, cluster, false);
+	if (session)
+		session->stored = 0;
+}
+
+struct cluster_life *ctl_cluster_life_new(struct event_base *base, struct store *st, struct obj_ctx *objs,
+					  const struct cluster_life_config *cfg)
+{
+	struct cluster_life *cl = xcalloc(1, sizeof *cl);
+	cl->store = st;
+	cl->objs = objs;
+	objc_init(&cl->oc, st, objs);
+	strmap_init(&cl->probes_by_name, NULL);
+	if (cfg)
+		cl->cfg = *cfg;
+	if (cl->cfg.monitor_period_ms <= 0)
+		cl->cfg.monitor_period_ms = 5000;
+	if (cl->cfg.startup_grace_s <= 0)
+		cl->cfg.startup_grace_s = 60;
+	cl->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
+	cl->k_lease = kinds_find_kind("coordination.k8s.io", "v1", "Lease");
+	cl->k_ns = kinds_find_kind("", "v1", "Namespace");
+	if (base) {
+		cl->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, cl);
+		struct timeval tv = {cl->cfg.monitor_period_ms / 1000, (cl->cfg.monitor_period_ms % 1000) * 1000};
+		event_add(cl->monitor_ev, &tv);
+	}
+	return cl;
+}
+
+void ctl_cluster_life_set_monitoring(struct cluster_life *cl, bool on) { cl->monitor_off = !on; }
+
+void ctl_cluster_life_free(struct cluster_life *cl)
+{
+	if (!cl)
+		return;
+	while (cl->probes) {
+		struct probe *p = cl->probes;
+		cl->probes = p->next;
+		free(p);
+	}
+	strmap_clear(&cl->probes_by_name);
+	if (cl->monitor_ev)
+		event_free(cl->monitor_ev);
+	objc_free(&cl->oc);
+	free(cl);
+}

@@ -1,0 +1,166 @@
+#include "ctl_status.h"
+
+#include <string.h>
+
+#include "aggregate.h"
+#include "failover.h"
+#include "jsonutil.h"
+#include "render.h"
+
+static void queue_aggregation(struct controller *c, const char *bkey);
+
+/* Folds the Works' status into b (the binding as this pass wants it) and
+ * writes it over stored_b (the binding as read) in one write, spec and
+ * status together; then the template's status. works: the binding's Works as
+ * stored now. b is modified (it becomes the stored binding). */
+void ctl_aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b, const cJSON *tmpl,
+			      const cJSON *works)
+{
+	bool cluster = ctl_is_cluster_binding(b);
+	const struct kind_info *bk = ctl_binding_kind(cluster);
+	char now[40];
+	ctl_now_str(now, sizeof now);
+	cJSON *st = aggregate_binding_status(b, works, now);
+	failover_mask_unreachable(st, ctl_current_clusters(c), now);
+	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
+	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
+	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
+	cJSON *newly = items_changed ? aggregate_newly_applied(old_items, new_items) : NULL;
+	json_set(b, "status", st);
+	int changed = 0;
+	if (!obj_update_is_noop(bk, stored_b, b) || !json_equal(json_get(stored_b, "status"), st)) {
+		changed = ctl_update_in_place(c, bk, stored_b, b, SUBRES_MAIN_AND_STATUS);
+		if (changed < 0) {
+			cJSON_Delete(newly);
+			return;
+		}
+	}
+	const char *tns = ctl_mstr(tmpl, "namespace"), *tname = ctl_mstr(tmpl, "name");
+	if (changed > 0 && tmpl) {
+		const cJSON *n;
+		struct name_index wix; /* the Works by execution namespace: a lookup per cluster, not a scan */
+		nidx_build(&wix, works, ctl_work_ns_of);
+		cJSON_ArrayForEach(n, newly)
+		{
+			char msg[1024];
+			if (tns && *tns)
+				snprintf(msg, sizeof msg, "Successfully applied resource(%s/%s) to cluster %s", tns, tname,
+					 n->valuestring);
+			else
+				snprintf(msg, sizeof msg, "Successfully applied resource(%s) to cluster %s", tname, n->valuestring);
+			ctl_event(c, tmpl, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
+			/* and on the Work itself */
+			char ens[300];
+			render_exec_namespace(n->valuestring, ens, sizeof ens);
+			/* every Work in that namespace, in array order */
+			for (size_t i = nidx_lower(&wix, ens); i < wix.n && strcmp(wix.ents[i].name, ens) == 0; i++) {
+				const cJSON *w = wix.ents[i].item;
+				snprintf(msg, sizeof msg, "Sync work(%s/%s) to cluster(%s) successful.", ens, ctl_mstr(w, "name"),
+					 n->valuestring);
+				ctl_event(c, w, false, "SyncSucceed", msg, C_EXECUTION, EVENT_BUMP);
+			}
+		}
+		nidx_free(&wix);
+	}
+	cJSON_Delete(newly);
+	if (changed > 0 && items_changed) {
+		char msg[1024];
+		if (cluster)
+			snprintf(msg, sizeof msg, "Update ClusterResourceBinding(%s) with AggregatedStatus successfully.",
+				 ctl_mstr(b, "name"));
+		else
+			snprintf(msg, sizeof msg, "Update ResourceBinding(%s/%s) with AggregatedStatus successfully.",
+				 ctl_mstr(b, "namespace"), ctl_mstr(b, "name"));
+		ctl_event(c, b, false, "AggregateStatusSucceed", msg, C_STATUS, EVENT_BUMP);
+		ctl_event(c, tmpl, false, "AggregateStatusSucceed", "Update Resource with AggregatedStatus successfully.", C_STATUS,
+		      EVENT_BUMP);
+	}
+	/* The template's own status. */
+	if (tmpl) {
+		cJSON *ts = aggregate_template_status(tmpl, json_get(b, "status.aggregatedStatus"));
+		if (ts) {
+			const char *av = json_get_str(tmpl, "apiVersion"), *kind = json_get_str(tmpl, "kind");
+			const struct kind_info *tk = kinds_find_apiversion_kind(av, kind);
+			if (tk && (tk->subresources & SUB_STATUS))
+				ctl_write_status(c, tk, tmpl, ts, NULL);
+			else
+				cJSON_Delete(ts);
+		}
+	}
+}
+
+void ctl_aggregate_key(struct controller *c, const char *bkey)
+{
+	cJSON *b = ctl_get_key(c, bkey);
+	if (!b)
+		return;
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	if (tmpl) {
+		c->self_binding = bkey;
+		c->self_template = tkey;
+		cJSON *works = ctl_binding_works(c, b), *next = json_dup(b);
+		ctl_aggregate_binding(c, b, next, tmpl, works);
+		cJSON_Delete(next);
+		cJSON_Delete(works);
+		c->self_binding = c->self_template = NULL;
+	} else
+		ctl_enqueue(c, 'B', bkey);
+	cJSON_Delete(tmpl);
+	cJSON_Delete(b);
+}
+
+/* ---- other triggers ---------------------------------------------------------------- */
+
+/* Work status changes (the agents' reports) are folded into their binding
+ * at most once per AGGREGATE_COALESCE_MS: the N Works of a binding report
+ * within a few milliseconds of each other, and each aggregation reads all
+ * N, so one per report would cost O(N^2). Without a loop (tests), at once. */
+void ctl_on_aggregate_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct controller *c = arg;
+	struct strmap *m = &c->agg_pending;
+	size_t pos = 0;
+	const char *bkey;
+	while (strmap_next(m, &pos, &bkey, NULL))
+		ctl_enqueue(c, 'A', bkey);
+	strmap_clear(m);
+}
+
+static void queue_aggregation(struct controller *c, const char *bkey)
+{
+	if (!c->agg_ev) {
+		ctl_enqueue(c, 'A', bkey);
+		return;
+	}
+	strmap_put_str(&c->agg_pending, bkey, NULL);
+	if (!evtimer_pending(c->agg_ev, NULL)) {
+		struct timeval tv = {0, AGGREGATE_COALESCE_MS * 1000};
+		evtimer_add(c->agg_ev, &tv);
+	}
+}
+
+void ctl_reconcile_work(struct controller *c, const char *key)
+{
+	cJSON *w = ctl_get_key(c, key);
+	if (!w)
+		return;
+	if (ctl_mstr(w, "deletionTimestamp")) {
+		/* karmada.io/execution-controller: the agent removes the member's
+		 * objects once the Work is gone (docs/protocol.md). */
+		ctl_finish_deletion(c, ctl_kind("work.karmada.io", "v1alpha1", "Work"), w);
+		cJSON_Delete(w);
+		return;
+	}
+	char bkey[1024];
+	if (ctl_work_binding_key(w, bkey, sizeof bkey)) {
+		if (store_get(c->st, bkey, NULL, NULL) == STORE_OK) /* exists: no need to parse it here */
+			queue_aggregation(c, bkey);
+		else if (json_get(w, "metadata.annotations")) {
+			/* An orphan: its binding is gone. */
+			ctl_delete_obj(c, ctl_kind("work.karmada.io", "v1alpha1", "Work"), ctl_mstr(w, "namespace"), ctl_mstr(w, "name"));
+		}
+	}
+	cJSON_Delete(w);
+}

@@ -1,0 +1,313 @@
+#include "objclient.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+
+void objc_init(struct objclient *oc, struct store *st, struct obj_ctx *objs)
+{
+	memset(oc, 0, sizeof *oc);
+	oc->st = st;
+	oc->objs = objs;
+	strmap_init(&oc->namespaces, free);
+}
+
+void objc_free(struct objclient *oc) { strmap_clear(&oc->namespaces); }
+
+void objc_forget(struct objclient *oc) { strmap_clear(&oc->namespaces); }
+
+void objc_set_fault(struct objclient *oc, objc_fault_fn fault, void *ud)
+{
+	oc->fault = fault;
+	oc->fault_ud = ud;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+const char *objc_key(char *buf, size_t len, const struct kind_info *k, const char *ns, const char *name)
+{
+	return obj_key(buf, len, k, ns ? ns : "", name);
+}
+
+const char *objc_prefix(char *buf, size_t len, const struct kind_info *k, const char *ns)
+{
+	if (ns && *ns && k->namespaced)
+		return store_key(buf, len, k->group, k->plural, ns, "");
+	/* "<group>/<plural>//" less its empty namespace segment */
+	store_key(buf, len, k->group, k->plural, "", "");
+	size_t n = strlen(buf);
+	if (n > 1 && buf[n - 1] == '/' && buf[n - 2] == '/')
+		buf[n - 1] = '\0';
+	return buf;
+}
+
+int objc_split_key(const char *key, struct objc_key_parts *p)
+{
+	char *parts[4] = {p->group, p->plural, p->ns, p->name};
+	const char *s = key;
+	for (int i = 0; i < 4; i++) {
+		const char *e = i < 3 ? strchr(s, '/') : s + strlen(s);
+		if (!e || (size_t)(e - s) >= 256)
+			return -1;
+		memcpy(parts[i], s, (size_t)(e - s));
+		parts[i][e - s] = '\0';
+		s = e + (i < 3);
+	}
+	return 0;
+}
+
+const struct kind_info *objc_kind_of(const struct objc_key_parts *p)
+{
+	const char *g = strcmp(p->group, "core") == 0 ? "" : p->group;
+	for (int i = 0; i < kinds_count(); i++) {
+		const struct kind_info *k = kinds_at(i);
+		if (strcmp(k->group, g) == 0 && strcmp(k->plural, p->plural) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+const char *objc_key_name(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	return slash ? slash + 1 : NULL;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+cJSON *objc_get(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name)
+{
+	return obj_get_stored(oc->st, k, ns ? ns : "", name);
+}
+
+cJSON *objc_get_key(struct objclient *oc, const char *key)
+{
+	char *raw = NULL;
+	if (store_get(oc->st, key, &raw, NULL) != STORE_OK)
+		return NULL;
+	cJSON *o = cJSON_Parse(raw);
+	free(raw);
+	return o;
+}
+
+cJSON *objc_list(struct objclient *oc, const char *prefix)
+{
+	cJSON *arr = cJSON_CreateArray();
+	store_list(oc->st, prefix, obj_list_append, arr, NULL);
+	return arr;
+}
+
+/* ---- writes -------------------------------------------------------------- */
+
+static const char *mstr(const cJSON *o, const char *field)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json_get(o, "metadata"), field));
+}
+
+static bool same_rv(const cJSON *a, const cJSON *b)
+{
+	const char *x = mstr(a, "resourceVersion"), *y = mstr(b, "resourceVersion");
+	return x && y && strcmp(x, y) == 0;
+}
+
+/* The injected fault for a write of k ns/name, as e: true when it fails. */
+static bool faulted(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
+		    struct api_error *e)
+{
+	int code = oc->fault ? oc->fault(k, ns ? ns : "", name ? name : "", oc->fault_ud) : 0;
+	if (!code)
+		return false;
+	api_error_set(e, code, "InternalError", "injected fault writing %s %s/%s", k->kind, ns ? ns : "",
+		      name ? name : "");
+	return true;
+}
+
+/* The end of every write: obj is the stored object after a success. */
+static int finish(int rc, const cJSON *cur, cJSON *obj, cJSON **stored, struct api_error *mine, struct api_error *e)
+{
+	if (rc < 0) {
+		cJSON_Delete(obj);
+		if (stored)
+			*stored = NULL;
+		if (e)
+			*e = *mine; /* hands over causes */
+		else
+			api_error_clear(mine);
+		return -1;
+	}
+	api_error_clear(mine);
+	int changed = !cur || !same_rv(obj, cur);
+	if (stored)
+		*stored = obj;
+	else
+		cJSON_Delete(obj);
+	return changed;
+}
+
+int objc_apply(struct objclient *oc, const struct kind_info *k, const char *ns, cJSON *obj, const cJSON *cur,
+	       cJSON **stored, struct api_error *e)
+{
+	if (cur)
+		return objc_apply_sub(oc, k, cur, obj, SUBRES_NONE, stored, e);
+	struct api_error mine = {0};
+	int rc = faulted(oc, k, ns, mstr(obj, "name"), &mine) ? -1 : obj_create(oc->objs, k, ns ? ns : "", obj, false, NULL, &mine);
+	return finish(rc, NULL, obj, stored, &mine, e);
+}
+
+int objc_apply_sub(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
+		   cJSON **stored, struct api_error *e)
+{
+	struct api_error mine = {0};
+	int rc = faulted(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
+			 ? -1
+			 : obj_update_cur(oc->objs, k, cur, obj, sub, NULL, &mine);
+	return finish(rc, cur, obj, stored, &mine, e);
+}
+
+int objc_apply_in_place(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *obj,
+			enum subresource sub, struct api_error *e)
+{
+	struct api_error mine = {0};
+	int rc = faulted(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
+			 ? -1
+			 : obj_update_cur(oc->objs, k, cur, obj, sub, NULL, &mine);
+	if (rc < 0) {
+		if (e)
+			*e = mine;
+		else
+			api_error_clear(&mine);
+		return -1;
+	}
+	api_error_clear(&mine);
+	return !same_rv(obj, cur);
+}
+
+int objc_apply_status(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *status,
+		      cJSON **stored, struct api_error *e)
+{
+	const cJSON *old = json_get(cur, "status");
+	if (old && status && json_equal(old, status)) {
+		cJSON_Delete(status);
+		if (stored)
+			*stored = json_dup(cur);
+		return 0;
+	}
+	/* Through /status only status is taken from obj; the rest is cur's. */
+	cJSON *obj = cJSON_CreateObject();
+	if (status)
+		cJSON_AddItemToObject(obj, "status", status);
+	return objc_apply_sub(oc, k, cur, obj, SUBRES_STATUS, stored, e);
+}
+
+/* A stored object printed by objects.c, parsed (NULL when none). */
+static cJSON *parsed(char *out)
+{
+	cJSON *o = out ? cJSON_Parse(out) : NULL;
+	free(out);
+	return o;
+}
+
+int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		 enum subresource sub, cJSON **stored, struct api_error *e)
+{
+	struct api_error mine = {0};
+	char *out = NULL;
+	int rc = faulted(oc, k, ns, name, &mine)
+			 ? -1
+			 : obj_update(oc->objs, k, ns ? ns : "", name, obj, sub, false, stored ? &out : NULL, &mine);
+	cJSON_Delete(obj);
+	if (stored)
+		*stored = rc < 0 ? NULL : parsed(out);
+	else
+		free(out);
+	if (rc < 0) {
+		if (e)
+			*e = mine;
+		else
+			api_error_clear(&mine);
+		return -1;
+	}
+	api_error_clear(&mine);
+	return 1;
+}
+
+int objc_merge_patch(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
+		     const cJSON *patch, enum subresource sub, cJSON **stored, struct api_error *e)
+{
+	struct api_error mine = {0};
+	char *out = NULL;
+	bool created = false;
+	int rc = faulted(oc, k, ns, name, &mine) ? -1
+						 : obj_patch(oc->objs, k, ns ? ns : "", name, "application/merge-patch+json",
+							     patch, sub, false, &created, &out, &mine);
+	if (stored)
+		*stored = rc < 0 ? NULL : parsed(out);
+	else
+		free(out);
+	if (rc < 0) {
+		if (e)
+			*e = mine;
+		else
+			api_error_clear(&mine);
+		return -1;
+	}
+	api_error_clear(&mine);
+	return 1;
+}
+
+int objc_delete(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON **gone,
+		struct api_error *e)
+{
+	struct api_error mine = {0};
+	char *out = NULL;
+	if (gone)
+		*gone = NULL;
+	int rc = faulted(oc, k, ns, name, &mine) ? -1 : obj_delete(oc->objs, k, ns ? ns : "", name, &out, &mine);
+	if (rc < 0) {
+		free(out);
+		if (mine.code == 404) {
+			api_error_clear(&mine);
+			return 0;
+		}
+		if (e)
+			*e = mine;
+		else
+			api_error_clear(&mine);
+		return -1;
+	}
+	api_error_clear(&mine);
+	if (gone)
+		*gone = parsed(out);
+	else
+		free(out);
+	return 1;
+}
+
+int objc_ensure_namespace(struct objclient *oc, const char *ns, struct api_error *e)
+{
+	if (strmap_has(&oc->namespaces, ns))
+		return 0;
+	const struct kind_info *k = kinds_find_kind("", "v1", "Namespace");
+	cJSON *cur = objc_get(oc, k, "", ns);
+	if (!cur) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "apiVersion", "v1");
+		cJSON_AddStringToObject(o, "kind", "Namespace");
+		json_set_str(json_ensure_obj(o, "metadata"), "name", ns);
+		struct api_error mine = {0};
+		if (objc_apply(oc, k, "", o, NULL, NULL, &mine) < 0 && mine.code != 409) {
+			if (e)
+				*e = mine;
+			else
+				api_error_clear(&mine);
+			return -1;
+		}
+		api_error_clear(&mine);
+	}
+	cJSON_Delete(cur);
+	strmap_put_str(&oc->namespaces, ns, "");
+	return 0;
+}
+
+void objc_forget_namespace(struct objclient *oc, const char *ns) { strmap_del(&oc->namespaces, ns); }

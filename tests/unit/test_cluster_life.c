@@ -1,0 +1,122 @@
+/* test_cluster_life — the cluster life cycle in ctl_cluster.c, driven the
+ * way the agent API drives it: a heartbeat renews the Lease (written
+ * through the first time, then every half lease) and sets the Ready
+ * condition and status it carries; a cluster reported unhealthy stays Ready
+ * within the grace period and becomes Ready=False with Karmada's not-ready
+ * taint after it; a healthy heartbeat takes the taint away again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <time.h>
+
+#include "ctl_cluster.h"
+#include "jsonutil.h"
+#include "objtest.h"
+
+static const struct kind_info *K(const char *g, const char *v, const char *k) { return kinds_find_kind(g, v, k); }
+
+static int beat(struct cluster_life *cl, struct obj_ctx *objs, enum proto_health health, char *renew, size_t len)
+{
+	struct proto_heartbeat h;
+	memset(&h, 0, sizeof h);
+	snprintf(h.cluster, sizeof h.cluster, "eu");
+	h.lease_duration_s = 40;
+	h.health = health;
+	snprintf(h.kubernetes_version, sizeof h.kubernetes_version, "v1.30.1");
+	cJSON *c = obj_get_json(objs, K("cluster.karmada.io", "v1alpha1", "Cluster"), "", "eu");
+	assert_non_null(c);
+	struct api_error e = {0};
+	int rc = ctl_cluster_heartbeat(cl, c, &h, renew, len, &e);
+	api_error_clear(&e);
+	cJSON_Delete(c);
+	return rc;
+}
+
+static const char *ready(cJSON *c) { return json_get_str(json_condition(c, "Ready"), "status"); }
+
+static bool has_taint(const cJSON *c, const char *key)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, json_get(c, "spec.taints"))
+		if (json_get_str(t, "key") && strcmp(json_get_str(t, "key"), key) == 0)
+			return true;
+	return false;
+}
+
+static void test_heartbeats(void **state)
+{
+	struct obj_ctx objs = {0};
+	char dir[256];
+	obj_test_open(dir, sizeof dir, "cluster-life", &objs);
+	obj_create_ok(&objs, K("", "v1", "Namespace"), "", "{'metadata':{'name':'default'}}");
+	obj_create_ok(&objs, K("cluster.karmada.io", "v1alpha1", "Cluster"), "",
+		      "{'metadata':{'name':'eu'},'spec':{'syncMode':'Pull'}}");
+	struct cluster_life_config cfg = {.grace_ms = 500};
+	struct cluster_life *cl = ctl_cluster_life_new(NULL, objs.store, &objs, &cfg);
+	const struct kind_info *ck = K("cluster.karmada.io", "v1alpha1", "Cluster");
+	const struct kind_info *lk = K("coordination.k8s.io", "v1", "Lease");
+
+	/* The first heartbeat: the Lease is written, Ready=True, the version set. */
+	char renew[64] = "";
+	assert_int_equal(beat(cl, &objs, PH_HEALTHY, renew, sizeof renew), 0);
+	assert_true(strlen(renew) > 20);
+	cJSON *lease = obj_get_json(&objs, lk, PROTO_LEASE_NAMESPACE, "eu");
+	assert_non_null(lease);
+	assert_string_equal(json_get_str(lease, "spec.renewTime"), renew);
+	assert_int_equal((int)json_get_num(lease, "spec.leaseDurationSeconds", 0), 40);
+	cJSON_Delete(lease);
+	cJSON *c = obj_get_json(&objs, ck, "", "eu");
+	assert_string_equal(ready(c), "True");
+	assert_string_equal(json_get_str(c, "status.kubernetesVersion"), "v1.30.1");
+	assert_false(has_taint(c, "cluster.karmada.io/not-ready"));
+	cJSON_Delete(c);
+
+	/* The next one within half a lease: not written to the store. */
+	long long rev = store_revision(objs.store);
+	assert_int_equal(beat(cl, &objs, PH_HEALTHY, renew, sizeof renew), 0);
+	assert_int_equal(store_revision(objs.store), rev);
+
+	/* Unhealthy within the grace period: still Ready. */
+	assert_int_equal(beat(cl, &objs, PH_UNHEALTHY, renew, sizeof renew), 0);
+	c = obj_get_json(&objs, ck, "", "eu");
+	assert_string_equal(ready(c), "True");
+	cJSON_Delete(c);
+	/* After it: Ready=False and the not-ready taint. */
+	struct timespec ts = {0, 600 * 1000000L};
+	nanosleep(&ts, NULL);
+	assert_int_equal(beat(cl, &objs, PH_UNHEALTHY, renew, sizeof renew), 0);
+	c = obj_get_json(&objs, ck, "", "eu");
+	assert_string_equal(ready(c), "False");
+	assert_true(has_taint(c, "cluster.karmada.io/not-ready"));
+	cJSON_Delete(c);
+	/* Healthy again: Ready, the taint gone. */
+	assert_int_equal(beat(cl, &objs, PH_HEALTHY, renew, sizeof renew), 0);
+	c = obj_get_json(&objs, ck, "", "eu");
+	assert_string_equal(ready(c), "True");
+	assert_false(has_taint(c, "cluster.karmada.io/not-ready"));
+	cJSON_Delete(c);
+
+	/* A registration makes the next heartbeat write the Lease through. */
+	ctl_cluster_registered(cl, "eu");
+	rev = store_revision(objs.store);
+	assert_int_equal(beat(cl, &objs, PH_HEALTHY, renew, sizeof renew), 0);
+	assert_true(store_revision(objs.store) > rev);
+	lease = obj_get_json(&objs, lk, PROTO_LEASE_NAMESPACE, "eu");
+	assert_string_equal(json_get_str(lease, "spec.renewTime"), renew);
+	cJSON_Delete(lease);
+
+	ctl_cluster_life_free(cl);
+	obj_test_close(dir, &objs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_heartbeats),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
