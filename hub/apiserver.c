@@ -25,6 +25,7 @@
 #include "pbhttp.h"
 #include "selector.h"
 #include "ssa.h"
+#include "stream.h"
 #include "table.h"
 #include "yamljson.h"
 
@@ -42,8 +43,8 @@
 
 struct watcher {
 	struct apiserver *srv;
+	struct stream *s;       /* its response (stream.h) */
 	struct evhttp_request *req;
-	struct evhttp_connection *conn;
 	const struct kind_info *k;
 	char prefix[600];
 	struct label_selector *ls;
@@ -52,8 +53,6 @@ struct watcher {
 	bool proto;             /* length-prefixed protobuf frames (pbhttp) */
 	bool unencodable;       /* an event protobuf cannot carry: end the stream */
 	bool columns_sent;
-	struct event *timer;    /* heartbeat */
-	struct event *deadline; /* timeoutSeconds */
 	struct watcher *next, *prev;
 };
 
@@ -940,8 +939,10 @@ out:
 
 /* ---- watch -------------------------------------------------------------------- */
 
-static void watcher_free(struct watcher *w)
+/* The stream ended (stream.h): unlink and free. */
+static void watcher_gone(struct stream *s, enum stream_end why, void *ud)
 {
+	struct watcher *w = ud;
 	struct apiserver *a = w->srv;
 	if (w->prev)
 		w->prev->next = w->next;
@@ -950,33 +951,15 @@ static void watcher_free(struct watcher *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	a->nwatchers--;
-	if (w->timer)
-		event_free(w->timer);
-	if (w->deadline)
-		event_free(w->deadline);
 	label_selector_free(w->ls);
 	field_selector_free(w->fs);
 	free(w);
 }
 
-static void watch_conn_closed(struct evhttp_connection *conn, void *arg)
-{
-	struct watcher *w = arg;
-	struct evhttp_request *req = w->req;
-	watcher_free(w);
-	/* libevent detaches (and no longer owns) a request whose client went
-	 * away mid-stream; finishing it frees it. */
-	if (!evhttp_request_get_connection(req))
-		evhttp_send_reply_end(req);
-}
-
 /* Ends the stream cleanly (server-side timeout or shutdown). */
 static void watcher_end(struct watcher *w)
 {
-	struct evhttp_connection *conn = w->conn;
-	evhttp_connection_set_closecb(conn, NULL, NULL);
-	evhttp_send_reply_end(w->req);
-	watcher_free(w);
+	stream_end(w->s);
 }
 
 static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
@@ -1000,7 +983,7 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 		cJSON_Delete(ev);
 		cJSON_Delete(obj_owned);
 		if (ok)
-			evhttp_send_reply_chunk(w->req, b);
+			stream_write_buffer(w->s, b);
 		else
 			w->unencodable = true;
 		evbuffer_free(b);
@@ -1014,7 +997,7 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 	evbuffer_add(b, s, strlen(s));
 	evbuffer_add(b, "\n", 1);
 	free(s);
-	evhttp_send_reply_chunk(w->req, b);
+	stream_write_buffer(w->s, b);
 	evbuffer_free(b);
 }
 
@@ -1061,14 +1044,8 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 	evbuffer_add_printf(b, "{\"type\":\"%s\",\"object\":", type);
 	evbuffer_add(b, ev->value, strlen(ev->value));
 	evbuffer_add(b, "}\n", 2);
-	evhttp_send_reply_chunk(w->req, b);
+	stream_write_buffer(w->s, b);
 	evbuffer_free(b);
-}
-
-static bool watcher_overloaded(struct watcher *w)
-{
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(w->conn);
-	return bev && evbuffer_get_length(bufferevent_get_output(bev)) > WATCH_MAX_BUFFERED;
 }
 
 /* A committed subscriber: watchers see only durable changes. */
@@ -1086,11 +1063,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
-		if (watcher_overloaded(w)) {
-			log_warn("watch: cutting off a client that is %u bytes behind", WATCH_MAX_BUFFERED);
-			watcher_end(w);
-			continue;
-		}
+		if (stream_behind(w->s))
+			continue; /* cut off (and freed) */
 		watch_deliver(w, ev);
 		if (w->unencodable)
 			watcher_end(w);
@@ -1126,22 +1100,6 @@ static int initial_item(const char *key, const char *value, size_t len, long lon
 	}
 	watch_send(w, "ADDED", o);
 	return 0;
-}
-
-static void watch_heartbeat(evutil_socket_t fd, short what, void *arg)
-{
-	struct watcher *w = arg;
-	/* Whitespace between events is legal for JSON stream decoders and
-	 * makes a vanished client show up as a write error. */
-	struct evbuffer *b = evbuffer_new();
-	evbuffer_add(b, "\n", 1);
-	evhttp_send_reply_chunk(w->req, b);
-	evbuffer_free(b);
-}
-
-static void watch_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	watcher_end(arg);
 }
 
 static void handle_watch(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
@@ -1183,7 +1141,6 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	struct watcher *w = calloc(1, sizeof *w);
 	w->srv = a;
 	w->req = req;
-	w->conn = evhttp_request_get_connection(req);
 	w->k = k;
 	w->ls = ls;
 	w->fs = fs;
@@ -1197,10 +1154,18 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	a->nwatchers++;
 	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
 					w->proto ? PBCODEC_STREAM_CONTENT_TYPE : "application/json");
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
-	/* A watch outlives the request timeout. */
-	evhttp_connection_set_timeout(w->conn, 0);
+	/* A watch outlives the request timeout. Whitespace between events is
+	 * legal for JSON stream decoders and makes a vanished client show up as
+	 * a write error; a protobuf stream has no room for it. A negative
+	 * timeoutSeconds has passed already: the stream ends at once, as
+	 * kube-apiserver's timer does. */
+	struct stream_config sc = {
+		.mode = STREAM_CHUNKED, .name = "watch", .max_buffered = WATCH_MAX_BUFFERED,
+		.heartbeat_s = w->proto ? 0 : WATCH_HEARTBEAT_S, .heartbeat = "\n",
+		.deadline_s = !lp.has_timeout || lp.timeout_s == 0 ? -1 : lp.timeout_s < 0 ? 0 :
+			      lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s,
+		.on_end = watcher_gone, .ud = w};
+	w->s = stream_open(req, &sc);
 	if (since > 0) {
 		if (store_changes(a->store, since, w->prefix, replay_event, w) == STORE_COMPACTED) {
 			struct api_error e = {0};
@@ -1212,23 +1177,8 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	} else {
 		store_list(a->store, w->prefix, initial_item, w, NULL);
 	}
-	if (w->unencodable) {
+	if (w->unencodable)
 		watcher_end(w);
-		return;
-	}
-	/* (A protobuf stream has no room for whitespace between frames.) */
-	if (!w->proto) {
-		w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
-		struct timeval hb = {WATCH_HEARTBEAT_S, 0};
-		event_add(w->timer, &hb);
-	}
-	if (lp.has_timeout && lp.timeout_s != 0) {
-		/* A negative timeout has passed already: the stream ends at once,
-		 * as kube-apiserver's timer does. */
-		w->deadline = event_new(a->base, -1, 0, watch_deadline, w);
-		struct timeval tv = {lp.timeout_s < 0 ? 0 : lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s, 0};
-		event_add(w->deadline, &tv);
-	}
 }
 
 void apiserver_close_watches(struct apiserver *a)
