@@ -79,22 +79,20 @@ struct apiserver {
 	struct evhttp *extra[4];  /* listeners with their own bufferevents (TLS) */
 	int nextra;
 	unsigned long writes_since_compact;
-	/* Group commit (store.h): answers given while the store has an open
-	 * batch wait in held until on_commit has made it durable. */
-	struct event *commit_ev;
+	/* Group commit (loopturn.h): answers given while the store has an
+	 * open batch wait in the turn until its commit has made it durable. */
+	struct loopturn *turn;
+	bool own_turn;
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
-	int commit_waits;               /* times on_commit let other callbacks go first */
-	struct held *held, **held_tail;
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
 	struct held *cur_held;          /* its answer, if held */
-	struct evhttp_request **deferred; /* streams to start after the commit */
-	int ndeferred, deferred_cap;
 	struct apiserver *next_api;
 };
 
 /* A whole answer waiting for the commit of what it may have read. */
 struct held {
+	struct apiserver *a;
 	struct evhttp_request *req;
 	int code;
 	struct evbuffer *body;
@@ -103,8 +101,16 @@ struct held {
 	char *path;
 	char verb[32], res[200];
 	struct timespec t0;
-	struct held *next;
 };
+
+/* A stream to start (again, from the top) on committed data. */
+struct deferred {
+	struct apiserver *a;
+	struct evhttp_request *req;
+};
+
+static void held_send(void *ud, bool committed);
+static void deferred_run(void *ud, bool ok);
 
 /* Every apiserver of the process (atoll-sim has one per cluster), to find
  * the one a request came through. */
@@ -167,32 +173,33 @@ static const char *reason_phrase(int code)
 void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
 {
 	struct apiserver *a = api_of(req);
-	if (!a || !store_in_batch(a->store)) {
+	if (!a || !loopturn_uncommitted(a->turn)) {
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
 	struct held *h = calloc(1, sizeof *h);
+	h->a = a;
 	h->req = req;
 	h->code = code;
 	h->body = evbuffer_new();
 	if (body)
 		evbuffer_add_buffer(h->body, body);
-	*a->held_tail = h;
-	a->held_tail = &h->next;
 	if (req == a->cur_req)
 		a->cur_held = h;
+	loopturn_hold(a->turn, held_send, h);
 }
 
 bool api_defer_until_committed(struct evhttp_request *req)
 {
 	struct apiserver *a = api_of(req);
-	if (!a || !store_in_batch(a->store))
+	if (!a || !loopturn_uncommitted(a->turn))
 		return false;
-	if (a->ndeferred == a->deferred_cap) {
-		a->deferred_cap = a->deferred_cap ? a->deferred_cap * 2 : 8;
-		a->deferred = realloc(a->deferred, (size_t)a->deferred_cap * sizeof *a->deferred);
-	}
-	a->deferred[a->ndeferred++] = req;
+	struct deferred *d = calloc(1, sizeof *d);
+	if (!d)
+		return false;
+	d->a = a;
+	d->req = req;
+	loopturn_defer(a->turn, deferred_run, d);
 	return true;
 }
 
@@ -1069,7 +1076,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		if (w->unencodable)
 			watcher_end(w);
 	}
-	/* Periodic compaction (in on_commit) keeps the change log bounded. */
+	/* Periodic compaction (compact_before_commit) keeps the change log bounded. */
 	a->writes_since_compact++;
 }
 
@@ -1781,101 +1788,67 @@ static void on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-/* ---- group commit ------------------------------------------------------------------- */
+/* ---- group commit (loopturn.h) ---------------------------------------------------- */
 
-/* Sends the held answers in order; if the commit failed, each becomes a 500
+/* A held answer, after the commit; if the commit failed it becomes a 500
  * (what it said may never have been durable). */
-static void flush_held(struct apiserver *a, bool committed)
+static void held_send(void *ud, bool committed)
 {
-	struct held *h = a->held;
-	a->held = NULL;
-	a->held_tail = &a->held;
-	while (h) {
-		struct held *next = h->next;
-		if (!committed) {
-			struct api_error e = {0};
-			api_error_set(&e, 500, "InternalError",
-				      "Internal error occurred: the storage could not make the change durable; it was not made");
-			cJSON *st = api_error_status(&e, NULL);
-			char *s = json_print(st);
-			cJSON_Delete(st);
-			evbuffer_drain(h->body, evbuffer_get_length(h->body));
-			evbuffer_add(h->body, s, strlen(s));
-			free(s);
-			set_header(h->req, "Content-Type", "application/json");
-			h->code = 500;
-		}
-		evhttp_send_reply(h->req, h->code, reason_phrase(h->code), h->body);
-		if (h->report && a->hook) {
-			struct timespec t1;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			struct api_request_info ri = {.method = h->method, .path = h->path, .verb = h->verb,
-						      .resource = h->res, .code = h->code,
-						      .seconds = (double)(t1.tv_sec - h->t0.tv_sec) +
-								 (double)(t1.tv_nsec - h->t0.tv_nsec) / 1e9};
-			a->hook(&ri, a->hook_ud);
-		}
-		evbuffer_free(h->body);
-		free(h->path);
-		free(h);
-		h = next;
+	struct held *h = ud;
+	struct apiserver *a = h->a;
+	if (!committed) {
+		struct api_error e = {0};
+		api_error_set(&e, 500, "InternalError",
+			      "Internal error occurred: the storage could not make the change durable; it was not made");
+		cJSON *st = api_error_status(&e, NULL);
+		char *s = json_print(st);
+		cJSON_Delete(st);
+		evbuffer_drain(h->body, evbuffer_get_length(h->body));
+		evbuffer_add(h->body, s, strlen(s));
+		free(s);
+		set_header(h->req, "Content-Type", "application/json");
+		h->code = 500;
 	}
+	evhttp_send_reply(h->req, h->code, reason_phrase(h->code), h->body);
+	if (h->report && a->hook) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		struct api_request_info ri = {.method = h->method, .path = h->path, .verb = h->verb,
+					      .resource = h->res, .code = h->code,
+					      .seconds = (double)(t1.tv_sec - h->t0.tv_sec) +
+							 (double)(t1.tv_nsec - h->t0.tv_nsec) / 1e9};
+		a->hook(&ri, a->hook_ud);
+	}
+	evbuffer_free(h->body);
+	free(h->path);
+	free(h);
 }
 
-/* Streams deferred by api_defer_until_committed start now, on committed
- * data (their handlers run again from the top); at shutdown they get 503. */
-static void run_deferred(struct apiserver *a, bool shutdown)
+/* A stream deferred by api_defer_until_committed starts now, on committed
+ * data (its handler runs again from the top); at shutdown it gets 503. */
+static void deferred_run(void *ud, bool ok)
 {
-	struct evhttp_request **d = a->deferred;
-	int n = a->ndeferred;
-	a->deferred = NULL;
-	a->ndeferred = a->deferred_cap = 0;
-	for (int i = 0; i < n; i++) {
-		if (!evhttp_request_get_connection(d[i]))
-			evhttp_send_reply(d[i], 503, "Service Unavailable", NULL); /* client gone: frees it */
-		else if (shutdown)
-			send_status(d[i], 503, "ServiceUnavailable", "the server is shutting down");
-		else
-			on_request(d[i], a);
-	}
+	struct deferred *d = ud;
+	struct evhttp_request *req = d->req;
+	struct apiserver *a = d->a;
 	free(d);
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
+	else if (!ok)
+		send_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+	else
+		on_request(req, a);
 }
 
-/* Once per event-loop turn with writes: one durable commit for all of them,
- * then watchers and other committed subscribers (inside store_commit), then
- * the held answers, then the deferred streams. It is a zero-timeout timer,
- * so it runs after the requests of the next non-blocking poll have joined
- * the batch; callbacks made active meanwhile (the controller's queue, whose
- * writes join the batch) go first, a bounded number of times. */
-#define COMMIT_MAX_WAITS 4
-static void on_commit(evutil_socket_t fd, short what, void *arg)
+/* Right before a turn's commit: periodic compaction keeps the change log
+ * bounded. */
+static void compact_before_commit(void *ud)
 {
-	struct apiserver *a = arg;
-	/* A member (atoll-sim) does not wait: several simulated clusters share
-	 * one loop, where something is always active — its own controllers'
-	 * writes simply go in the next batch, as on a real API server. */
-	int max_waits = a->cfg.member ? 0 : COMMIT_MAX_WAITS;
-	if (a->commit_waits < max_waits && event_base_get_num_events(a->base, EVENT_BASE_COUNT_ACTIVE) > 0) {
-		a->commit_waits++;
-		event_active(a->commit_ev, EV_TIMEOUT, 0); /* behind what is active now */
-		return;
-	}
-	a->commit_waits = 0;
-	if (a->writes_since_compact >= 1000 && store_in_batch(a->store)) {
+	struct apiserver *a = ud;
+	if (a->writes_since_compact >= 1000) {
 		a->writes_since_compact = 0;
 		store_compact(a->store, a->cfg.history);
 	}
-	int rc = store_commit(a->store);
-	flush_held(a, rc == STORE_OK);
-	run_deferred(a, false);
-}
-
-static void on_batch_open(struct store *s, void *ud)
-{
-	struct apiserver *a = ud;
-	static const struct timeval zero = {0, 0};
-	if (!event_pending(a->commit_ev, EV_TIMEOUT, NULL))
-		event_add(a->commit_ev, &zero);
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
@@ -1992,11 +1965,15 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	for (int i = 0; initial_ns[i]; i++)
 		ensure_namespace(a, initial_ns[i]);
 	/* From here on, writes of one loop turn share one commit. */
-	a->held_tail = &a->held;
-	a->commit_ev = event_new(base, -1, 0, on_commit, a);
+	a->turn = cfg->turn;
+	if (!a->turn) {
+		a->turn = loopturn_new(base, st);
+		a->own_turn = true;
+	}
+	loopturn_start(a->turn);
+	loopturn_add_precommit(a->turn, compact_before_commit, a);
 	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
 	a->pbcache = pbhttp_cache_new();
-	store_set_batching(st, on_batch_open, a);
 	store_subscribe_rollback(st, on_rollback, a);
 	a->next_api = all_apis;
 	all_apis = a;
@@ -2130,10 +2107,11 @@ void apiserver_free(struct apiserver *a)
 	if (!a)
 		return;
 	/* What is pending becomes durable (or fails) and is answered. */
-	flush_held(a, store_commit(a->store) == STORE_OK);
-	run_deferred(a, true);
+	loopturn_finish(a->turn);
+	loopturn_remove(a->turn, compact_before_commit, a);
 	rv_wait_close(a);
-	store_set_batching(a->store, NULL, NULL);
+	if (a->own_turn)
+		loopturn_free(a->turn); /* batching off */
 	store_unsubscribe(a->store, on_store_event, a);
 	store_unsubscribe_rollback(a->store, on_rollback, a);
 	for (struct apiserver **p = &all_apis; *p; p = &(*p)->next_api)
@@ -2141,7 +2119,6 @@ void apiserver_free(struct apiserver *a)
 			*p = a->next_api;
 			break;
 		}
-	event_free(a->commit_ev);
 	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
 	listenguard_forget(a->http);

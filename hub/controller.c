@@ -14,6 +14,7 @@
 #include "jsonutil.h"
 #include "kinds.h"
 #include "log.h"
+#include "loopturn.h"
 #include "rebalancer.h"
 #include "nameidx.h"
 #include "render.h"
@@ -155,6 +156,7 @@ struct controller {
 	struct obj_ctx *objs;
 	struct event *ev;
 	bool armed;
+	struct loopturn *turn; /* the store's loop turn: a slice runs as its first stage */
 	/* FIFO of queued items plus a set for de-duplication */
 	char **q;
 	size_t qhead, qtail, qcap;
@@ -278,6 +280,11 @@ static void arm(struct controller *c)
 {
 	if (c->armed || !c->ev)
 		return;
+	if (c->turn) {
+		c->armed = true;
+		loopturn_request(c->turn);
+		return;
+	}
 	struct timeval tv = {0, 0};
 	event_add(c->ev, &tv);
 	c->armed = true;
@@ -2180,6 +2187,15 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		arm(c);
 }
 
+/* A stage of the loop turn (loopturn.h): one slice before the commit, so
+ * what the slice writes shares the commit of the writes it follows. */
+static void turn_stage(void *ud)
+{
+	struct controller *c = ud;
+	if (c->armed)
+		on_deferred(-1, 0, c);
+}
+
 /* A binding deleted while its template exists comes back (Karmada's
  * detector requeues the template of a deleted binding). */
 static void enqueue_binding_template(struct controller *c, const cJSON *b)
@@ -2277,6 +2293,9 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->objs = objs;
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
+		c->turn = loopturn_of(st);
+		if (c->turn)
+			loopturn_add_stage(c->turn, turn_stage, c);
 		c->agg_ev = evtimer_new(base, on_aggregate_timer, c);
 		c->rb_ev = evtimer_new(base, on_rebalancer_timer, c);
 	}
@@ -2319,6 +2338,8 @@ void controller_stop(struct controller *c)
 	free(c->events);
 	store_unsubscribe(c->st, on_store_event, c);
 	store_unsubscribe_rollback(c->st, on_rollback, c);
+	if (c->turn)
+		loopturn_remove(c->turn, turn_stage, c);
 	if (c->ev)
 		event_free(c->ev);
 	if (c->agg_ev)
