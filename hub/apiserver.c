@@ -169,7 +169,7 @@ static const char *reason_phrase(int code)
 
 /* Every whole answer goes through here: while the store has uncommitted
  * writes, whatever the answer says may depend on them, so it is held
- * until on_commit (and becomes a 500 if the commit fails). */
+ * until the loop turn's commit (loopturn.h; and becomes a 500 if the commit fails). */
 void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
 {
 	struct apiserver *a = api_of(req);
