@@ -25,6 +25,7 @@ struct loopturn {
 	bool in_stages;              /* writes now join this turn's commit */
 	struct turn_cb stages[4];
 	int nstages;
+	int cursor;                  /* the stage running */
 	struct turn_cb precommit[4];
 	int nprecommit;
 	struct pending_list held, deferred;
@@ -77,9 +78,11 @@ static void commit_and_release(struct loopturn *t, bool shutdown)
 static void on_turn(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopturn *t = arg;
+	/* A stage may remove itself or another one meanwhile (loopturn_remove
+	 * moves the cursor). */
 	t->in_stages = true;
-	for (int i = 0; i < t->nstages; i++)
-		t->stages[i].fn(t->stages[i].ud);
+	for (t->cursor = 0; t->cursor < t->nstages; t->cursor++)
+		t->stages[t->cursor].fn(t->stages[t->cursor].ud);
 	t->in_stages = false;
 	commit_and_release(t, false);
 }
@@ -116,20 +119,24 @@ void loopturn_add_stage(struct loopturn *t, loopturn_fn fn, void *ud)
 		t->stages[t->nstages++] = (struct turn_cb){fn, ud};
 }
 
-static void remove_cb(struct turn_cb *v, int *n, loopturn_fn fn, void *ud)
+/* Returns the index removed, or -1. */
+static int remove_cb(struct turn_cb *v, int *n, loopturn_fn fn, void *ud)
 {
 	for (int i = 0; i < *n; i++)
 		if (v[i].fn == fn && v[i].ud == ud) {
 			for (int j = i + 1; j < *n; j++)
 				v[j - 1] = v[j];
 			(*n)--;
-			return;
+			return i;
 		}
+	return -1;
 }
 
 void loopturn_remove(struct loopturn *t, loopturn_fn fn, void *ud)
 {
-	remove_cb(t->stages, &t->nstages, fn, ud);
+	int i = remove_cb(t->stages, &t->nstages, fn, ud);
+	if (t->in_stages && i >= 0 && i <= t->cursor)
+		t->cursor--; /* the next stage moved to this index */
 	remove_cb(t->precommit, &t->nprecommit, fn, ud);
 }
 

@@ -144,6 +144,27 @@ static void test_turn_without_writes_commits_nothing(void **state)
 	assert_string_equal(trace, "held:a:ok"); /* no pre-commit without a batch */
 }
 
+static void self_remover(void *ud)
+{
+	note("remover");
+	loopturn_remove(turn, self_remover, NULL);
+}
+
+static void tail_stage(void *ud) { note("tail"); }
+
+static void test_stage_removed_during_the_turn(void **state)
+{
+	loopturn_add_stage(turn, self_remover, NULL);
+	loopturn_add_stage(turn, tail_stage, NULL);
+	loopturn_request(turn);
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_string_equal(trace, "remover tail"); /* the stage after it still runs */
+	trace[0] = '\0';
+	loopturn_request(turn);
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_string_equal(trace, "tail");
+}
+
 static void test_shutdown_tells_deferred(void **state)
 {
 	put("core/x/ns/last");
@@ -159,6 +180,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_turn_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stage_with_work_left_gets_the_next_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_without_writes_commits_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stage_removed_during_the_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_tells_deferred, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
