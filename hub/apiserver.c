@@ -85,6 +85,7 @@ struct apiserver {
 	bool own_turn;
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
+	struct rv_wait *rv_waits;       /* requests for a revision not reached yet */
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
 	struct held *cur_held;          /* its answer, if held */
 	struct apiserver *next_api;
@@ -745,12 +746,11 @@ struct rv_wait {
 	struct event *tick;
 	struct rv_wait *next;
 };
-static struct rv_wait *rv_waits;
 static void on_request(struct evhttp_request *req, void *arg);
 
 static void rv_wait_free(struct rv_wait *w)
 {
-	for (struct rv_wait **p = &rv_waits; *p; p = &(*p)->next)
+	for (struct rv_wait **p = &w->a->rv_waits; *p; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;
@@ -839,14 +839,14 @@ static void rv_wait_start(struct apiserver *a, struct evhttp_request *req, long 
 	w->tick = event_new(a->base, -1, EV_PERSIST, rv_wait_tick, w);
 	struct timeval tv = {0, RV_WAIT_TICK_MS * 1000};
 	event_add(w->tick, &tv);
-	w->next = rv_waits;
-	rv_waits = w;
+	w->next = a->rv_waits;
+	a->rv_waits = w;
 }
 
 /* At shutdown: every waiting request of a gets 503. */
 static void rv_wait_close(struct apiserver *a)
 {
-	struct rv_wait *w = rv_waits, *next;
+	struct rv_wait *w = a->rv_waits, *next;
 	for (; w; w = next) {
 		next = w->next;
 		if (w->a != a)
