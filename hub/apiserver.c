@@ -30,6 +30,7 @@
 #include "yamljson.h"
 
 #define MAX_ROUTES 16
+#define LOOPTURN_YIELDS 4 /* see loopturn_set_yield */
 #define WATCH_MAX_BUFFERED (16u << 20) /* a watcher further behind than this is cut off */
 #define WATCH_HEARTBEAT_S 10
 #define WATCH_MAX_TIMEOUT_S (366 * 86400) /* timeoutSeconds beyond a year: a year */
@@ -1971,6 +1972,10 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 		a->own_turn = true;
 	}
 	loopturn_start(a->turn);
+	/* A member (atoll-sim) does not yield: several simulated clusters share
+	 * one loop, where something is always active — its own controllers'
+	 * writes simply go in the next batch, as on a real API server. */
+	loopturn_set_yield(a->turn, a->cfg.member ? 0 : LOOPTURN_YIELDS);
 	loopturn_add_precommit(a->turn, compact_before_commit, a);
 	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
 	a->pbcache = pbhttp_cache_new();

@@ -26,6 +26,7 @@ struct loopturn {
 	struct turn_cb stages[4];
 	int nstages;
 	int cursor;                  /* the stage running */
+	int max_yields, yields;      /* loopturn_set_yield */
 	struct turn_cb precommit[4];
 	int nprecommit;
 	struct pending_list held, deferred;
@@ -78,6 +79,12 @@ static void commit_and_release(struct loopturn *t, bool shutdown)
 static void on_turn(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopturn *t = arg;
+	if (t->yields < t->max_yields && event_base_get_num_events(t->base, EVENT_BASE_COUNT_ACTIVE) > 0) {
+		t->yields++;
+		event_active(t->ev, EV_TIMEOUT, 0); /* behind what is active in this pass */
+		return;
+	}
+	t->yields = 0;
 	/* A stage may remove itself or another one meanwhile (loopturn_remove
 	 * moves the cursor). */
 	t->in_stages = true;
@@ -112,6 +119,8 @@ struct loopturn *loopturn_of(struct store *st)
 {
 	return st->on_open == on_batch_open ? st->on_open_ud : NULL;
 }
+
+void loopturn_set_yield(struct loopturn *t, int n) { t->max_yields = n; }
 
 void loopturn_add_stage(struct loopturn *t, loopturn_fn fn, void *ud)
 {

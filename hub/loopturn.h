@@ -41,6 +41,13 @@ struct loopturn *loopturn_new(struct event_base *base, struct store *st);
 void loopturn_start(struct loopturn *t);
 /* The store's turn, if loopturn_start ran for it; else NULL. */
 struct loopturn *loopturn_of(struct store *st);
+/* Before its stages, a turn lets the callbacks already active in its loop
+ * pass go first, up to n times (default 0): requests whose handlers libevent
+ * runs in the same pass but after the turn's timer (deferred bufferevent
+ * callbacks; up to 16 a pass run at once) then join this turn's commit. Not
+ * for several turns on one loop (the simulator's clusters): they would wait
+ * for each other. */
+void loopturn_set_yield(struct loopturn *t, int n);
 /* Stage fn(ud) runs first in every turn, in order of addition; a stage that
  * has work left calls loopturn_request. */
 void loopturn_add_stage(struct loopturn *t, loopturn_fn fn, void *ud);
