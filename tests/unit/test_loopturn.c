@@ -9,9 +9,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -165,6 +168,40 @@ static void test_stage_removed_during_the_turn(void **state)
 	assert_string_equal(trace, "tail");
 }
 
+/* The commit fails (the WAL may not grow: RLIMIT_FSIZE): the held answers
+ * are told, the committed subscribers never hear of the batch, and the
+ * deferred work still runs (on what is committed). */
+static void test_failed_commit_is_told_to_held(void **state)
+{
+	char *fill = malloc(200001);
+	memset(fill, 'x', 200000);
+	fill[200000] = '\0';
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "x", fill);
+	free(fill);
+	long long rev;
+	assert_int_equal(store_put(st, "core/x/ns/big", o, -1, &rev, NULL), STORE_OK);
+	cJSON_Delete(o);
+	loopturn_hold(turn, held, "a");
+	loopturn_defer(turn, deferred, NULL);
+	char wal[128];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
+	struct stat sb;
+	assert_int_equal(stat(wal, &sb), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size + 4096;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "(expected: the next line reports a failed commit)\n");
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_string_equal(trace, "precommit held:a:failed deferred:run");
+	assert_false(loopturn_uncommitted(turn));
+}
+
 static void test_shutdown_tells_deferred(void **state)
 {
 	put("core/x/ns/last");
@@ -181,6 +218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stage_with_work_left_gets_the_next_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_without_writes_commits_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stage_removed_during_the_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_is_told_to_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_tells_deferred, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

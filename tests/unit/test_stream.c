@@ -212,6 +212,7 @@ static void test_client_behind_is_cut_off(void **state)
 	 * loop writes them: more than 16 bytes behind. */
 	first_write = "a chunk longer than sixteen bytes";
 	check_behind = true;
+	fprintf(stderr, "(expected: the next line reports a client cut off)\n");
 	int fd = client();
 	assert_true(pump(fd, ended, 5));
 	assert_true(behind_result);
