@@ -21,6 +21,7 @@
 #include "meshreaderapi.h"
 #include "meshreader.h"
 #include "protocol.h"
+#include "stream.h"
 #include "timefmt.h"
 
 /* A committed change a waiting long-poll will be answered with. */
@@ -33,8 +34,7 @@ struct change {
 
 struct waiter {
 	struct agentapi *aa;
-	struct evhttp_request *req;
-	struct evhttp_connection *conn;
+	struct stream *s; /* the held poll (stream.h) */
 	char cluster[64];
 	char prefix[160];
 	long long since;
@@ -46,7 +46,6 @@ struct waiter {
 	struct change *changes, **changes_tail;
 	int nchanges;
 	bool overflow;
-	struct event *timeout;
 	struct waiter *next, *prev;
 	/* In the bucket of its prefix (found by a committed change without
 	 * looking at every other waiter), and in the pending list while
@@ -456,8 +455,10 @@ static void waiter_unqueue(struct agentapi *aa, struct waiter *w)
 	w->pnext = w->pprev = NULL;
 }
 
-static void waiter_free(struct waiter *w)
+/* The poll ended (stream.h): unlink and free. */
+static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 {
+	struct waiter *w = ud;
 	struct agentapi *aa = w->aa;
 	waiter_unqueue(aa, w);
 	if (w->hprev)
@@ -473,8 +474,6 @@ static void waiter_free(struct waiter *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	aa->nwaiters--;
-	if (w->timeout)
-		event_free(w->timeout);
 	for (struct change *c = w->changes, *n; c; c = n) {
 		n = c->next;
 		cJSON_Delete(c->object);
@@ -485,32 +484,18 @@ static void waiter_free(struct waiter *w)
 
 static void waiter_answer(struct waiter *w, cJSON *answer)
 {
-	evhttp_connection_set_closecb(w->conn, NULL, NULL);
-	api_send_json(w->req, 200, answer);
-	waiter_free(w);
+	api_send_json(stream_release(w->s), 200, answer); /* frees w */
 }
 
-static void waiter_closed(struct evhttp_connection *conn, void *arg)
-{
-	struct waiter *w = arg;
-	struct evhttp_request *req = w->req;
-	waiter_free(w);
-	/* libevent detaches (and no longer owns) a request whose client went
-	 * away while it waited; replying frees it. */
-	if (!evhttp_request_get_connection(req))
-		evhttp_send_reply(req, 503, "Service Unavailable", NULL);
-}
-
-static void waiter_timeout(evutil_socket_t fd, short what, void *arg)
+static void waiter_timeout(struct stream *s, void *arg)
 {
 	struct waiter *w = arg;
 	bool expired;
 	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
 	if (expired) {
-		evhttp_connection_set_closecb(w->conn, NULL, NULL);
-		api_send_status(w->req, 410, "Expired", "too old resource version: %lld (%lld)", w->since,
-			    store_compacted(w->aa->store));
-		waiter_free(w);
+		long long since = w->since, compacted = store_compacted(w->aa->store);
+		api_send_status(stream_release(s), 410, "Expired", "too old resource version: %lld (%lld)", since,
+				compacted); /* frees w */
 		return;
 	}
 	if (!ans)
@@ -552,7 +537,7 @@ static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 		bool expired;
 		cJSON *ans = collect_changes(aa, w->prefix, w->since, &expired);
 		if (expired) {
-			waiter_timeout(-1, 0, w);
+			waiter_timeout(w->s, w);
 			continue;
 		}
 		if (ans) {
@@ -694,8 +679,6 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	}
 	struct waiter *w = calloc(1, sizeof *w);
 	w->aa = aa;
-	w->req = req;
-	w->conn = evhttp_request_get_connection(req);
 	snprintf(w->cluster, sizeof w->cluster, "%s", cluster);
 	snprintf(w->prefix, sizeof w->prefix, "%s", prefix);
 	w->since = since;
@@ -705,12 +688,11 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	aa->waiters = w;
 	aa->nwaiters++;
 	waiter_link(aa, w);
-	evhttp_connection_set_closecb(w->conn, waiter_closed, w);
 	/* The poll outlives the request timeout, not by much. */
-	evhttp_connection_set_timeout(w->conn, (int)timeout + 30);
-	w->timeout = evtimer_new(aa->base, waiter_timeout, w);
-	struct timeval tv = {timeout, 0};
-	evtimer_add(w->timeout, &tv);
+	struct stream_config sc = {.mode = STREAM_HELD, .name = "agent poll", .deadline_s = timeout,
+				   .conn_timeout_s = (int)timeout + 30, .on_end = waiter_gone,
+				   .on_deadline = waiter_timeout, .ud = w};
+	w->s = stream_open(req, &sc);
 }
 
 /* ---- status reports ------------------------------------------------------------ */

@@ -25,10 +25,12 @@
 #include "pbhttp.h"
 #include "selector.h"
 #include "ssa.h"
+#include "stream.h"
 #include "table.h"
 #include "yamljson.h"
 
 #define MAX_ROUTES 16
+#define LOOPTURN_YIELDS 4 /* see loopturn_set_yield */
 #define WATCH_MAX_BUFFERED (16u << 20) /* a watcher further behind than this is cut off */
 #define WATCH_HEARTBEAT_S 10
 #define WATCH_MAX_TIMEOUT_S (366 * 86400) /* timeoutSeconds beyond a year: a year */
@@ -42,8 +44,8 @@
 
 struct watcher {
 	struct apiserver *srv;
+	struct stream *s;       /* its response (stream.h) */
 	struct evhttp_request *req;
-	struct evhttp_connection *conn;
 	const struct kind_info *k;
 	char prefix[600];
 	struct label_selector *ls;
@@ -52,8 +54,6 @@ struct watcher {
 	bool proto;             /* length-prefixed protobuf frames (pbhttp) */
 	bool unencodable;       /* an event protobuf cannot carry: end the stream */
 	bool columns_sent;
-	struct event *timer;    /* heartbeat */
-	struct event *deadline; /* timeoutSeconds */
 	struct watcher *next, *prev;
 };
 
@@ -80,22 +80,21 @@ struct apiserver {
 	struct evhttp *extra[4];  /* listeners with their own bufferevents (TLS) */
 	int nextra;
 	unsigned long writes_since_compact;
-	/* Group commit (store.h): answers given while the store has an open
-	 * batch wait in held until on_commit has made it durable. */
-	struct event *commit_ev;
+	/* Group commit (loopturn.h): answers given while the store has an
+	 * open batch wait in the turn until its commit has made it durable. */
+	struct loopturn *turn;
+	bool own_turn;
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
-	int commit_waits;               /* times on_commit let other callbacks go first */
-	struct held *held, **held_tail;
+	struct rv_wait *rv_waits;       /* requests for a revision not reached yet */
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
 	struct held *cur_held;          /* its answer, if held */
-	struct evhttp_request **deferred; /* streams to start after the commit */
-	int ndeferred, deferred_cap;
 	struct apiserver *next_api;
 };
 
 /* A whole answer waiting for the commit of what it may have read. */
 struct held {
+	struct apiserver *a;
 	struct evhttp_request *req;
 	int code;
 	struct evbuffer *body;
@@ -104,8 +103,16 @@ struct held {
 	char *path;
 	char verb[32], res[200];
 	struct timespec t0;
-	struct held *next;
 };
+
+/* A stream to start (again, from the top) on committed data. */
+struct deferred {
+	struct apiserver *a;
+	struct evhttp_request *req;
+};
+
+static void held_send(void *ud, bool committed);
+static void deferred_run(void *ud, bool ok);
 
 /* Every apiserver of the process (atoll-sim has one per cluster), to find
  * the one a request came through. */
@@ -164,36 +171,37 @@ static const char *reason_phrase(int code)
 
 /* Every whole answer goes through here: while the store has uncommitted
  * writes, whatever the answer says may depend on them, so it is held
- * until on_commit (and becomes a 500 if the commit fails). */
+ * until the loop turn's commit (loopturn.h; and becomes a 500 if the commit fails). */
 void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
 {
 	struct apiserver *a = api_of(req);
-	if (!a || !store_in_batch(a->store)) {
+	if (!a || !loopturn_uncommitted(a->turn)) {
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
 	struct held *h = calloc(1, sizeof *h);
+	h->a = a;
 	h->req = req;
 	h->code = code;
 	h->body = evbuffer_new();
 	if (body)
 		evbuffer_add_buffer(h->body, body);
-	*a->held_tail = h;
-	a->held_tail = &h->next;
 	if (req == a->cur_req)
 		a->cur_held = h;
+	loopturn_hold(a->turn, held_send, h);
 }
 
 bool api_defer_until_committed(struct evhttp_request *req)
 {
 	struct apiserver *a = api_of(req);
-	if (!a || !store_in_batch(a->store))
+	if (!a || !loopturn_uncommitted(a->turn))
 		return false;
-	if (a->ndeferred == a->deferred_cap) {
-		a->deferred_cap = a->deferred_cap ? a->deferred_cap * 2 : 8;
-		a->deferred = realloc(a->deferred, (size_t)a->deferred_cap * sizeof *a->deferred);
-	}
-	a->deferred[a->ndeferred++] = req;
+	struct deferred *d = calloc(1, sizeof *d);
+	if (!d)
+		return false;
+	d->a = a;
+	d->req = req;
+	loopturn_defer(a->turn, deferred_run, d);
 	return true;
 }
 
@@ -739,12 +747,11 @@ struct rv_wait {
 	struct event *tick;
 	struct rv_wait *next;
 };
-static struct rv_wait *rv_waits;
 static void on_request(struct evhttp_request *req, void *arg);
 
 static void rv_wait_free(struct rv_wait *w)
 {
-	for (struct rv_wait **p = &rv_waits; *p; p = &(*p)->next)
+	for (struct rv_wait **p = &w->a->rv_waits; *p; p = &(*p)->next)
 		if (*p == w) {
 			*p = w->next;
 			break;
@@ -833,14 +840,14 @@ static void rv_wait_start(struct apiserver *a, struct evhttp_request *req, long 
 	w->tick = event_new(a->base, -1, EV_PERSIST, rv_wait_tick, w);
 	struct timeval tv = {0, RV_WAIT_TICK_MS * 1000};
 	event_add(w->tick, &tv);
-	w->next = rv_waits;
-	rv_waits = w;
+	w->next = a->rv_waits;
+	a->rv_waits = w;
 }
 
 /* At shutdown: every waiting request of a gets 503. */
 static void rv_wait_close(struct apiserver *a)
 {
-	struct rv_wait *w = rv_waits, *next;
+	struct rv_wait *w = a->rv_waits, *next;
 	for (; w; w = next) {
 		next = w->next;
 		if (w->a != a)
@@ -940,8 +947,10 @@ out:
 
 /* ---- watch -------------------------------------------------------------------- */
 
-static void watcher_free(struct watcher *w)
+/* The stream ended (stream.h): unlink and free. */
+static void watcher_gone(struct stream *s, enum stream_end why, void *ud)
 {
+	struct watcher *w = ud;
 	struct apiserver *a = w->srv;
 	if (w->prev)
 		w->prev->next = w->next;
@@ -950,33 +959,15 @@ static void watcher_free(struct watcher *w)
 	if (w->next)
 		w->next->prev = w->prev;
 	a->nwatchers--;
-	if (w->timer)
-		event_free(w->timer);
-	if (w->deadline)
-		event_free(w->deadline);
 	label_selector_free(w->ls);
 	field_selector_free(w->fs);
 	free(w);
 }
 
-static void watch_conn_closed(struct evhttp_connection *conn, void *arg)
-{
-	struct watcher *w = arg;
-	struct evhttp_request *req = w->req;
-	watcher_free(w);
-	/* libevent detaches (and no longer owns) a request whose client went
-	 * away mid-stream; finishing it frees it. */
-	if (!evhttp_request_get_connection(req))
-		evhttp_send_reply_end(req);
-}
-
 /* Ends the stream cleanly (server-side timeout or shutdown). */
 static void watcher_end(struct watcher *w)
 {
-	struct evhttp_connection *conn = w->conn;
-	evhttp_connection_set_closecb(conn, NULL, NULL);
-	evhttp_send_reply_end(w->req);
-	watcher_free(w);
+	stream_end(w->s);
 }
 
 static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
@@ -1000,7 +991,7 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 		cJSON_Delete(ev);
 		cJSON_Delete(obj_owned);
 		if (ok)
-			evhttp_send_reply_chunk(w->req, b);
+			stream_write_buffer(w->s, b);
 		else
 			w->unencodable = true;
 		evbuffer_free(b);
@@ -1014,7 +1005,7 @@ static void watch_send(struct watcher *w, const char *type, cJSON *obj_owned)
 	evbuffer_add(b, s, strlen(s));
 	evbuffer_add(b, "\n", 1);
 	free(s);
-	evhttp_send_reply_chunk(w->req, b);
+	stream_write_buffer(w->s, b);
 	evbuffer_free(b);
 }
 
@@ -1061,14 +1052,8 @@ static void watch_deliver(struct watcher *w, const struct store_event *ev)
 	evbuffer_add_printf(b, "{\"type\":\"%s\",\"object\":", type);
 	evbuffer_add(b, ev->value, strlen(ev->value));
 	evbuffer_add(b, "}\n", 2);
-	evhttp_send_reply_chunk(w->req, b);
+	stream_write_buffer(w->s, b);
 	evbuffer_free(b);
-}
-
-static bool watcher_overloaded(struct watcher *w)
-{
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(w->conn);
-	return bev && evbuffer_get_length(bufferevent_get_output(bev)) > WATCH_MAX_BUFFERED;
 }
 
 /* A committed subscriber: watchers see only durable changes. */
@@ -1086,16 +1071,13 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		}
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
-		if (watcher_overloaded(w)) {
-			log_warn("watch: cutting off a client that is %u bytes behind", WATCH_MAX_BUFFERED);
-			watcher_end(w);
-			continue;
-		}
+		if (stream_behind(w->s))
+			continue; /* cut off (and freed) */
 		watch_deliver(w, ev);
 		if (w->unencodable)
 			watcher_end(w);
 	}
-	/* Periodic compaction (in on_commit) keeps the change log bounded. */
+	/* Periodic compaction (compact_before_commit) keeps the change log bounded. */
 	a->writes_since_compact++;
 }
 
@@ -1126,22 +1108,6 @@ static int initial_item(const char *key, const char *value, size_t len, long lon
 	}
 	watch_send(w, "ADDED", o);
 	return 0;
-}
-
-static void watch_heartbeat(evutil_socket_t fd, short what, void *arg)
-{
-	struct watcher *w = arg;
-	/* Whitespace between events is legal for JSON stream decoders and
-	 * makes a vanished client show up as a write error. */
-	struct evbuffer *b = evbuffer_new();
-	evbuffer_add(b, "\n", 1);
-	evhttp_send_reply_chunk(w->req, b);
-	evbuffer_free(b);
-}
-
-static void watch_deadline(evutil_socket_t fd, short what, void *arg)
-{
-	watcher_end(arg);
 }
 
 static void handle_watch(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
@@ -1183,7 +1149,6 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	struct watcher *w = calloc(1, sizeof *w);
 	w->srv = a;
 	w->req = req;
-	w->conn = evhttp_request_get_connection(req);
 	w->k = k;
 	w->ls = ls;
 	w->fs = fs;
@@ -1197,10 +1162,18 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	a->nwatchers++;
 	set_header(req, "Content-Type", w->table ? "application/json;as=Table;v=v1;g=meta.k8s.io" :
 					w->proto ? PBCODEC_STREAM_CONTENT_TYPE : "application/json");
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(w->conn, watch_conn_closed, w);
-	/* A watch outlives the request timeout. */
-	evhttp_connection_set_timeout(w->conn, 0);
+	/* A watch outlives the request timeout. Whitespace between events is
+	 * legal for JSON stream decoders and makes a vanished client show up as
+	 * a write error; a protobuf stream has no room for it. A negative
+	 * timeoutSeconds has passed already: the stream ends at once, as
+	 * kube-apiserver's timer does. */
+	struct stream_config sc = {
+		.mode = STREAM_CHUNKED, .name = "watch", .max_buffered = WATCH_MAX_BUFFERED,
+		.heartbeat_s = w->proto ? 0 : WATCH_HEARTBEAT_S, .heartbeat = "\n",
+		.deadline_s = !lp.has_timeout || lp.timeout_s == 0 ? -1 : lp.timeout_s < 0 ? 0 :
+			      lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s,
+		.on_end = watcher_gone, .ud = w};
+	w->s = stream_open(req, &sc);
 	if (since > 0) {
 		if (store_changes(a->store, since, w->prefix, replay_event, w) == STORE_COMPACTED) {
 			struct api_error e = {0};
@@ -1212,23 +1185,8 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	} else {
 		store_list(a->store, w->prefix, initial_item, w, NULL);
 	}
-	if (w->unencodable) {
+	if (w->unencodable)
 		watcher_end(w);
-		return;
-	}
-	/* (A protobuf stream has no room for whitespace between frames.) */
-	if (!w->proto) {
-		w->timer = event_new(a->base, -1, EV_PERSIST, watch_heartbeat, w);
-		struct timeval hb = {WATCH_HEARTBEAT_S, 0};
-		event_add(w->timer, &hb);
-	}
-	if (lp.has_timeout && lp.timeout_s != 0) {
-		/* A negative timeout has passed already: the stream ends at once,
-		 * as kube-apiserver's timer does. */
-		w->deadline = event_new(a->base, -1, 0, watch_deadline, w);
-		struct timeval tv = {lp.timeout_s < 0 ? 0 : lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s, 0};
-		event_add(w->deadline, &tv);
-	}
 }
 
 void apiserver_close_watches(struct apiserver *a)
@@ -1831,101 +1789,67 @@ static void on_request(struct evhttp_request *req, void *arg)
 	free(path);
 }
 
-/* ---- group commit ------------------------------------------------------------------- */
+/* ---- group commit (loopturn.h) ---------------------------------------------------- */
 
-/* Sends the held answers in order; if the commit failed, each becomes a 500
+/* A held answer, after the commit; if the commit failed it becomes a 500
  * (what it said may never have been durable). */
-static void flush_held(struct apiserver *a, bool committed)
+static void held_send(void *ud, bool committed)
 {
-	struct held *h = a->held;
-	a->held = NULL;
-	a->held_tail = &a->held;
-	while (h) {
-		struct held *next = h->next;
-		if (!committed) {
-			struct api_error e = {0};
-			api_error_set(&e, 500, "InternalError",
-				      "Internal error occurred: the storage could not make the change durable; it was not made");
-			cJSON *st = api_error_status(&e, NULL);
-			char *s = json_print(st);
-			cJSON_Delete(st);
-			evbuffer_drain(h->body, evbuffer_get_length(h->body));
-			evbuffer_add(h->body, s, strlen(s));
-			free(s);
-			set_header(h->req, "Content-Type", "application/json");
-			h->code = 500;
-		}
-		evhttp_send_reply(h->req, h->code, reason_phrase(h->code), h->body);
-		if (h->report && a->hook) {
-			struct timespec t1;
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			struct api_request_info ri = {.method = h->method, .path = h->path, .verb = h->verb,
-						      .resource = h->res, .code = h->code,
-						      .seconds = (double)(t1.tv_sec - h->t0.tv_sec) +
-								 (double)(t1.tv_nsec - h->t0.tv_nsec) / 1e9};
-			a->hook(&ri, a->hook_ud);
-		}
-		evbuffer_free(h->body);
-		free(h->path);
-		free(h);
-		h = next;
+	struct held *h = ud;
+	struct apiserver *a = h->a;
+	if (!committed) {
+		struct api_error e = {0};
+		api_error_set(&e, 500, "InternalError",
+			      "Internal error occurred: the storage could not make the change durable; it was not made");
+		cJSON *st = api_error_status(&e, NULL);
+		char *s = json_print(st);
+		cJSON_Delete(st);
+		evbuffer_drain(h->body, evbuffer_get_length(h->body));
+		evbuffer_add(h->body, s, strlen(s));
+		free(s);
+		set_header(h->req, "Content-Type", "application/json");
+		h->code = 500;
 	}
+	evhttp_send_reply(h->req, h->code, reason_phrase(h->code), h->body);
+	if (h->report && a->hook) {
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		struct api_request_info ri = {.method = h->method, .path = h->path, .verb = h->verb,
+					      .resource = h->res, .code = h->code,
+					      .seconds = (double)(t1.tv_sec - h->t0.tv_sec) +
+							 (double)(t1.tv_nsec - h->t0.tv_nsec) / 1e9};
+		a->hook(&ri, a->hook_ud);
+	}
+	evbuffer_free(h->body);
+	free(h->path);
+	free(h);
 }
 
-/* Streams deferred by api_defer_until_committed start now, on committed
- * data (their handlers run again from the top); at shutdown they get 503. */
-static void run_deferred(struct apiserver *a, bool shutdown)
+/* A stream deferred by api_defer_until_committed starts now, on committed
+ * data (its handler runs again from the top); at shutdown it gets 503. */
+static void deferred_run(void *ud, bool ok)
 {
-	struct evhttp_request **d = a->deferred;
-	int n = a->ndeferred;
-	a->deferred = NULL;
-	a->ndeferred = a->deferred_cap = 0;
-	for (int i = 0; i < n; i++) {
-		if (!evhttp_request_get_connection(d[i]))
-			evhttp_send_reply(d[i], 503, "Service Unavailable", NULL); /* client gone: frees it */
-		else if (shutdown)
-			send_status(d[i], 503, "ServiceUnavailable", "the server is shutting down");
-		else
-			on_request(d[i], a);
-	}
+	struct deferred *d = ud;
+	struct evhttp_request *req = d->req;
+	struct apiserver *a = d->a;
 	free(d);
+	if (!evhttp_request_get_connection(req))
+		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
+	else if (!ok)
+		send_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+	else
+		on_request(req, a);
 }
 
-/* Once per event-loop turn with writes: one durable commit for all of them,
- * then watchers and other committed subscribers (inside store_commit), then
- * the held answers, then the deferred streams. It is a zero-timeout timer,
- * so it runs after the requests of the next non-blocking poll have joined
- * the batch; callbacks made active meanwhile (the controller's queue, whose
- * writes join the batch) go first, a bounded number of times. */
-#define COMMIT_MAX_WAITS 4
-static void on_commit(evutil_socket_t fd, short what, void *arg)
+/* Right before a turn's commit: periodic compaction keeps the change log
+ * bounded. */
+static void compact_before_commit(void *ud)
 {
-	struct apiserver *a = arg;
-	/* A member (atoll-sim) does not wait: several simulated clusters share
-	 * one loop, where something is always active — its own controllers'
-	 * writes simply go in the next batch, as on a real API server. */
-	int max_waits = a->cfg.member ? 0 : COMMIT_MAX_WAITS;
-	if (a->commit_waits < max_waits && event_base_get_num_events(a->base, EVENT_BASE_COUNT_ACTIVE) > 0) {
-		a->commit_waits++;
-		event_active(a->commit_ev, EV_TIMEOUT, 0); /* behind what is active now */
-		return;
-	}
-	a->commit_waits = 0;
-	if (a->writes_since_compact >= 1000 && store_in_batch(a->store)) {
+	struct apiserver *a = ud;
+	if (a->writes_since_compact >= 1000) {
 		a->writes_since_compact = 0;
 		store_compact(a->store, a->cfg.history);
 	}
-	int rc = store_commit(a->store);
-	flush_held(a, rc == STORE_OK);
-	run_deferred(a, false);
-}
-
-static void on_batch_open(struct store *s, void *ud)
-{
-	struct apiserver *a = ud;
-	static const struct timeval zero = {0, 0};
-	if (!event_pending(a->commit_ev, EV_TIMEOUT, NULL))
-		event_add(a->commit_ev, &zero);
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
@@ -2042,11 +1966,19 @@ struct apiserver *apiserver_new(struct event_base *base, struct store *st, const
 	for (int i = 0; initial_ns[i]; i++)
 		ensure_namespace(a, initial_ns[i]);
 	/* From here on, writes of one loop turn share one commit. */
-	a->held_tail = &a->held;
-	a->commit_ev = event_new(base, -1, 0, on_commit, a);
+	a->turn = cfg->turn;
+	if (!a->turn) {
+		a->turn = loopturn_new(base, st);
+		a->own_turn = true;
+	}
+	loopturn_start(a->turn);
+	/* A member (atoll-sim) does not yield: several simulated clusters share
+	 * one loop, where something is always active — its own controllers'
+	 * writes simply go in the next batch, as on a real API server. */
+	loopturn_set_yield(a->turn, a->cfg.member ? 0 : LOOPTURN_YIELDS);
+	loopturn_add_precommit(a->turn, compact_before_commit, a);
 	a->crd_resync_ev = event_new(base, -1, 0, on_crd_resync, a);
 	a->pbcache = pbhttp_cache_new();
-	store_set_batching(st, on_batch_open, a);
 	store_subscribe_rollback(st, on_rollback, a);
 	a->next_api = all_apis;
 	all_apis = a;
@@ -2180,10 +2112,11 @@ void apiserver_free(struct apiserver *a)
 	if (!a)
 		return;
 	/* What is pending becomes durable (or fails) and is answered. */
-	flush_held(a, store_commit(a->store) == STORE_OK);
-	run_deferred(a, true);
+	loopturn_finish(a->turn);
+	loopturn_remove(a->turn, compact_before_commit, a);
 	rv_wait_close(a);
-	store_set_batching(a->store, NULL, NULL);
+	if (a->own_turn)
+		loopturn_free(a->turn); /* batching off */
 	store_unsubscribe(a->store, on_store_event, a);
 	store_unsubscribe_rollback(a->store, on_rollback, a);
 	for (struct apiserver **p = &all_apis; *p; p = &(*p)->next_api)
@@ -2191,7 +2124,6 @@ void apiserver_free(struct apiserver *a)
 			*p = a->next_api;
 			break;
 		}
-	event_free(a->commit_ev);
 	event_free(a->crd_resync_ev);
 	apiserver_close_watches(a);
 	listenguard_forget(a->http);

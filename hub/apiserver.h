@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "loopturn.h"
 #include "objects.h"
 #include "store.h"
 
@@ -25,6 +26,8 @@ struct apiserver_config {
 	int max_watches;         /* concurrent watch streams; more get 429 */
 	bool member;             /* a member cluster (atoll-sim): no Karmada APIs; custom
 				  * kinds only from CRDs in this server's own store */
+	struct loopturn *turn;   /* the store's loop turn (loopturn.h), started by
+				  * apiserver_new; NULL: the server makes its own */
 };
 
 struct apiserver;
@@ -83,15 +86,13 @@ int apiserver_listen_bev(struct apiserver *a, const char *hostport,
 			 struct bufferevent *(*bevcb)(struct event_base *, void *), void *ud, char *err, size_t errlen);
 
 /* Response helpers other modules' routes use. Every whole answer goes
- * through api_send_reply (the others call it). Group commit (store.h): the
- * apiserver turns on batching for its store; writes of one event-loop turn
- * share one commit, run by an event activated when the batch opens, so it
- * comes after every callback already active in that turn. While a batch is
- * open, an answer may reflect writes that are not durable yet, so
- * api_send_reply holds it and sends it after the commit (as a 500 if the
- * commit fails); watch events and other committed-subscriber output are
- * produced after the commit too. No module may call evhttp_send_reply for a
- * whole answer directly. */
+ * through api_send_reply (the others call it). Group commit (store.h,
+ * loopturn.h): writes of one event-loop turn share one commit. While a
+ * batch is open, an answer may reflect writes that are not durable yet, so
+ * api_send_reply holds it in the loop turn, which sends it after the commit
+ * (as a 500 if the commit fails); watch events and other committed-subscriber
+ * output are produced after the commit too. No module may call
+ * evhttp_send_reply for a whole answer directly. */
 void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body);
 void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
 void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);

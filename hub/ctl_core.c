@@ -7,6 +7,7 @@
 #include "detector.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "loopturn.h"
 #include "render.h"
 #include "timefmt.h"
 
@@ -82,6 +83,11 @@ void ctl_arm(struct controller *c)
 {
 	if (c->armed || !c->ev)
 		return;
+	if (c->turn) {
+		c->armed = true;
+		loopturn_request(c->turn);
+		return;
+	}
 	struct timeval tv = {0, 0};
 	event_add(c->ev, &tv);
 	c->armed = true;

@@ -16,6 +16,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "numparse.h"
+#include "stream.h"
 #include "timefmt.h"
 
 /* ---- small readers ---------------------------------------------------------- */
@@ -536,8 +537,7 @@ static bool relevant_key(const char *key)
 
 struct sse_client {
 	struct statusfeed *f;
-	struct evhttp_request *req;
-	struct evhttp_connection *conn;
+	struct stream *s;  /* its response (stream.h) */
 	long long last_id; /* revision of the last document this client has */
 	struct sse_client *next, *prev;
 };
@@ -553,7 +553,6 @@ struct statusfeed {
 	bool dirty;
 	bool flush_after_commit; /* a flush waits for the open batch's commit */
 	struct event *flush_ev;
-	struct event *keepalive_ev;
 	struct timeval last_flush;
 };
 
@@ -586,8 +585,10 @@ static void send_error(struct evhttp_request *req, int code, const char *reason,
 	api_error_clear(&e);
 }
 
-static void client_free(struct sse_client *c)
+/* The stream ended (stream.h): unlink and free. */
+static void client_gone(struct stream *s, enum stream_end why, void *ud)
 {
+	struct sse_client *c = ud;
 	struct statusfeed *f = c->f;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -599,36 +600,9 @@ static void client_free(struct sse_client *c)
 	free(c);
 }
 
-static void client_conn_closed(struct evhttp_connection *conn, void *arg)
-{
-	struct sse_client *c = arg;
-	struct evhttp_request *req = c->req;
-	client_free(c);
-	/* libevent detaches (and no longer owns) a request whose client went
-	 * away mid-stream; finishing it frees it. */
-	if (!evhttp_request_get_connection(req))
-		evhttp_send_reply_end(req);
-}
-
-static void client_end(struct sse_client *c)
-{
-	evhttp_connection_set_closecb(c->conn, NULL, NULL);
-	evhttp_send_reply_end(c->req);
-	client_free(c);
-}
-
-static bool client_overloaded(const struct sse_client *c)
-{
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->conn);
-	return bev && evbuffer_get_length(bufferevent_get_output(bev)) > c->f->cfg.max_buffered;
-}
-
 static void client_send(struct sse_client *c, const char *data, size_t len)
 {
-	struct evbuffer *b = evbuffer_new();
-	evbuffer_add(b, data, len);
-	evhttp_send_reply_chunk(c->req, b);
-	evbuffer_free(b);
+	stream_write(c->s, data, len);
 }
 
 /* "id: R\nevent: status\ndata: {...}\n\n" for the current document. */
@@ -667,11 +641,8 @@ static void flush_now(struct statusfeed *f)
 		next = c->next;
 		if (c->last_id >= rev)
 			continue;
-		if (client_overloaded(c)) {
-			log_warn("status feed: cutting off a reader more than %zu bytes behind", f->cfg.max_buffered);
-			client_end(c);
-			continue;
-		}
+		if (stream_behind(c->s))
+			continue; /* cut off (and freed) */
 		client_send(c, frame, len);
 		c->last_id = rev;
 	}
@@ -709,21 +680,6 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	schedule_flush(f);
 }
 
-static void on_keepalive(evutil_socket_t fd, short what, void *arg)
-{
-	struct statusfeed *f = arg;
-	struct sse_client *c = f->clients, *next;
-	for (; c; c = next) {
-		next = c->next;
-		if (client_overloaded(c)) {
-			log_warn("status feed: cutting off a reader more than %zu bytes behind", f->cfg.max_buffered);
-			client_end(c);
-			continue;
-		}
-		client_send(c, ": keepalive\n\n", 13);
-	}
-}
-
 static long long parse_last_id(const char *s)
 {
 	if (!s || !*s)
@@ -748,8 +704,6 @@ static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struc
 		since = parse_last_id(evhttp_find_header(q, "lastEventId"));
 	struct sse_client *c = calloc(1, sizeof *c);
 	c->f = f;
-	c->req = req;
-	c->conn = evhttp_request_get_connection(req);
 	c->last_id = -1;
 	c->next = f->clients;
 	if (f->clients)
@@ -759,9 +713,10 @@ static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struc
 	set_header(req, "Content-Type", "text/event-stream; charset=utf-8");
 	set_header(req, "Cache-Control", "no-cache, private");
 	set_header(req, "X-Accel-Buffering", "no");
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(c->conn, client_conn_closed, c);
-	evhttp_connection_set_timeout(c->conn, 0);
+	struct stream_config sc = {.mode = STREAM_CHUNKED, .name = "status feed", .max_buffered = f->cfg.max_buffered,
+				   .heartbeat_s = f->cfg.keepalive_s, .heartbeat = ": keepalive\n\n", .deadline_s = -1,
+				   .on_end = client_gone, .ud = c};
+	c->s = stream_open(req, &sc);
 	client_send(c, "retry: 2000\n\n", 13);
 	long long cur = store_revision(f->store);
 	if (since >= 0 && since >= f->last_relevant_rev && since <= cur) {
@@ -851,9 +806,6 @@ struct statusfeed *statusfeed_new(struct event_base *base, struct apiserver *api
 	 * whole document once. */
 	f->last_relevant_rev = store_revision(st);
 	f->flush_ev = evtimer_new(base, on_flush, f);
-	f->keepalive_ev = event_new(base, -1, EV_PERSIST, on_keepalive, f);
-	struct timeval ka = {f->cfg.keepalive_s, 0};
-	event_add(f->keepalive_ev, &ka);
 	store_subscribe_committed(st, on_store_event, f);
 	apiserver_add_route(api, "/status", route_status, f);
 	apiserver_add_route(api, "/dashboard", route_dashboard, f);
@@ -865,7 +817,7 @@ void statusfeed_close(struct statusfeed *f)
 	if (!f)
 		return;
 	while (f->clients)
-		client_end(f->clients);
+		stream_end(f->clients->s);
 }
 
 void statusfeed_free(struct statusfeed *f)
@@ -875,6 +827,5 @@ void statusfeed_free(struct statusfeed *f)
 	statusfeed_close(f);
 	store_unsubscribe(f->store, on_store_event, f);
 	event_free(f->flush_ev);
-	event_free(f->keepalive_ev);
 	free(f);
 }

@@ -53,6 +53,7 @@
 #include "controller.h"
 #include "kinds.h"
 #include "log.h"
+#include "loopturn.h"
 #include "objects.h"
 #include "render.h"
 #include "scheduler.h"
@@ -319,7 +320,7 @@ struct counts {
 
 struct pipe {
 	struct obj_ctx objs;
-	struct event *commit_ev; /* group commit, as atoll-hub's API server does it */
+	struct loopturn *turn; /* group commit, as in atoll-hub (loopturn.h) */
 	long commits;
 	struct controller *ctl;
 	struct event_base *base;
@@ -402,25 +403,18 @@ static void on_change(const struct store_event *ev, void *ud)
 	}
 }
 
-/* One durable commit per event-loop turn with writes (hub/apiserver.c's
- * on_commit without the HTTP side): the controller's writes of a slice share
- * one transaction. */
-static void on_commit(evutil_socket_t fd, short what, void *arg)
+/* One durable commit per event-loop turn with writes: the hub's loop turn
+ * (loopturn.h) without the HTTP side; the controller's slice is its stage,
+ * so the writes of a slice share one transaction. Counted right before. */
+static void count_commit(void *ud)
 {
-	struct pipe *p = arg;
-	if (store_commit(p->objs.store) != STORE_OK) {
-		fprintf(stderr, "bench_sched: commit failed\n");
-		exit(1);
-	}
-	p->commits++;
+	((struct pipe *)ud)->commits++;
 }
 
-static void on_batch_open(struct store *s, void *ud)
+static void on_rollback(struct store *s, void *ud)
 {
-	struct pipe *p = ud;
-	static const struct timeval zero = {0, 0};
-	if (!event_pending(p->commit_ev, EV_TIMEOUT, NULL))
-		event_add(p->commit_ev, &zero);
+	fprintf(stderr, "bench_sched: commit failed\n");
+	exit(1);
 }
 
 static void create_obj(struct pipe *p, const char *group, const char *version, const char *kind, const char *ns,
@@ -482,8 +476,10 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 		return 1;
 	}
 	p.base = event_base_new();
-	p.commit_ev = evtimer_new(p.base, on_commit, &p);
-	store_set_batching(p.objs.store, on_batch_open, &p);
+	p.turn = loopturn_new(p.base, p.objs.store);
+	loopturn_start(p.turn);
+	loopturn_add_precommit(p.turn, count_commit, &p);
+	store_subscribe_rollback(p.objs.store, on_rollback, &p);
 	p.nbindings = nbind;
 	p.has_joiner = calloc((size_t)nbind, 1);
 	store_subscribe_committed(p.objs.store, on_change, &p); /* durable changes only */
@@ -608,8 +604,7 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	}
 out:
 	controller_stop(p.ctl);
-	store_commit(p.objs.store);
-	event_free(p.commit_ev);
+	loopturn_free(p.turn); /* the last commit */
 	store_close(p.objs.store);
 	event_base_free(p.base);
 	free(p.has_joiner);
