@@ -2,7 +2,9 @@
 
 Each Region is one Linux network namespace (unique name atoll<pid>-<region>)
 joined to the test's own namespace (where the hub runs) by a veth pair on a
-private /30 (10.231.<i>.1 here, .2 there). Nothing is routed beyond those
+private /30 (10.<lab>.<i>.1 here, .2 there; <lab> is a /16 this Lab holds
+under a lock, so labs running at once — the plain and TLS passes, another
+user's run — never share an address). Nothing is routed beyond those
 links: the namespaces have no default route, so no traffic leaves them.
 
 The link's character (per-direction latency, jitter, loss, stalls, resets,
@@ -19,6 +21,7 @@ namespace side of their veth so the test can read them directly.
 Everything is removed by close() (also called on failure by the fixtures);
 namespaces that cannot be created make the tests skip with the reason."""
 import asyncio
+import fcntl
 import os
 import random
 import shutil
@@ -260,15 +263,39 @@ class ConnectProxy:
         self.loop.call_soon_threadsafe(_close)
 
 
+def _claim_octet():
+    """A second octet whose 10.X.0.0/16 no other lab (locked) and no interface
+    (a lab killed before its close) uses; (octet, lock file) — the lock is
+    released when the file closes."""
+    used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
+    for octet in range(231, 255):
+        f = open("/tmp/atoll-netlab-%d.lock" % octet, "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        if " 10.%d." % octet in used:
+            f.close()
+            continue
+        return octet, f
+    raise RuntimeError("no free 10.X.0.0/16 for a network lab (10.231-254 all in use)")
+
+
 class Lab:
     """The namespaces, veths and proxies of one test; close() removes all."""
 
     def __init__(self):
         self.regions = []
+        self.octet, self._lock = _claim_octet()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.netem = have_netem()
+
+    def host_ip(self, index):
+        """The hub-side address of the index-th region's link (1-based)."""
+        return "10.%d.%d.1" % (self.octet, index)
 
     def add_region(self, name, rtt_ms, jitter_ms=0.0, loss=0.0):
         i = len(self.regions) + 1
@@ -305,6 +332,7 @@ class Lab:
         time.sleep(0.1)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self._lock.close()
 
 
 class Region:
@@ -314,8 +342,8 @@ class Region:
         self.ns = "%s-%s" % (PREFIX, name)
         self.veth_host = ("v%d%s" % (os.getpid() % 100000, name))[:15]
         self.veth_ns = ("w%d%s" % (os.getpid() % 100000, name))[:15]
-        self.host_ip = "10.231.%d.1" % index
-        self.ns_ip = "10.231.%d.2" % index
+        self.host_ip = "10.%d.%d.1" % (lab.octet, index)
+        self.ns_ip = "10.%d.%d.2" % (lab.octet, index)
         self.proxies = []
         self.procs = []
 
