@@ -59,6 +59,10 @@
 #define ETCD_TIMEOUT_MS 10000L
 #define ETCD_CONNECT_TIMEOUT_MS 2000L
 #define ETCD_PAGE 500
+/* The ring of recent committed events changes() answers from: long enough
+ * for an agent or watcher a few rounds behind, small enough to keep. */
+#define RING_MAX 16384
+#define RING_BYTES (48u << 20)
 
 struct pending {
 	long long after; /* the object write before it under the prefix (m/last's previous revision) */
@@ -115,6 +119,18 @@ struct etcd_store {
 	} *cv;
 	size_t cn, ccap;
 	bool cached;
+	/* The recent history this hub delivered (with the live watch), for
+	 * changes(): every committed event with a revision above ring_from,
+	 * oldest first, bounded by RING_MAX events and RING_BYTES bytes. */
+	struct revent {
+		long long rev;
+		enum store_event_type type;
+		char *key, *value, *prev;
+	} *ring;
+	size_t rhead, rn;           /* oldest at ring[rhead], rn entries, RING_MAX slots */
+	size_t rbytes;
+	long long ring_from;
+	unsigned long ring_hits, ring_misses;
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -597,6 +613,93 @@ static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *
 	return STORE_OK;
 }
 
+/* ---- the ring of recent history ------------------------------------------------------- */
+
+static size_t ev_bytes(const struct revent *r)
+{
+	return strlen(r->key) + strlen(r->value) + (r->prev ? strlen(r->prev) : 0) + sizeof *r;
+}
+
+static void ring_drop_oldest(struct etcd_store *e)
+{
+	struct revent *r = &e->ring[e->rhead];
+	e->rbytes -= ev_bytes(r);
+	e->ring_from = r->rev;
+	free(r->key);
+	free(r->value);
+	free(r->prev);
+	e->rhead = (e->rhead + 1) % RING_MAX;
+	e->rn--;
+}
+
+/* A committed event, in revision order (called where drev moves). */
+static void ring_add(struct etcd_store *e, const struct store_event *ev)
+{
+	if (!e->ring)
+		return;
+	if (ev->rev <= e->ring_from || (e->rn && e->ring[(e->rhead + e->rn - 1) % RING_MAX].rev >= ev->rev))
+		return; /* never out of order */
+	if (e->rn == RING_MAX)
+		ring_drop_oldest(e);
+	struct revent *r = &e->ring[(e->rhead + e->rn) % RING_MAX];
+	*r = (struct revent){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+			     ev->prev_value ? strdup(ev->prev_value) : NULL};
+	e->rn++;
+	e->rbytes += ev_bytes(r);
+	while (e->rn > 1 && e->rbytes > RING_BYTES)
+		ring_drop_oldest(e);
+}
+
+/* Index (0 = oldest) of the first entry with rev > since. */
+static size_t ring_after(struct etcd_store *e, long long since)
+{
+	size_t lo = 0, hi = e->rn;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->ring[(e->rhead + mid) % RING_MAX].rev <= since)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* changes() from the ring, when it reaches back to since: every event
+ * with since < rev <= upto under prefix. The callback may not write (a
+ * delivery could move the ring), as for every changes() callback. */
+static bool ring_replay(struct etcd_store *e, long long since, long long upto, const char *prefix, store_event_fn fn,
+			void *ud)
+{
+	if (!e->ring || since < e->ring_from)
+		return false;
+	size_t plen = strlen(prefix);
+	long long at = since;
+	for (;;) {
+		size_t i = ring_after(e, at);
+		if (i >= e->rn)
+			break;
+		const struct revent *r = &e->ring[(e->rhead + i) % RING_MAX];
+		if (r->rev > upto)
+			break;
+		at = r->rev;
+		if (strncmp(r->key, prefix, plen) != 0)
+			continue;
+		struct store_event_cache cache = {0};
+		struct store_event ev = {r->rev, r->type, r->key, r->value, r->prev, &cache};
+		fn(&ev, ud);
+		store_event_cache_clear(&cache);
+	}
+	return true;
+}
+
+static void ring_free(struct etcd_store *e)
+{
+	while (e->rn)
+		ring_drop_oldest(e);
+	free(e->ring);
+	e->ring = NULL;
+}
+
 /* ---- writes ---------------------------------------------------------------------------- */
 
 static void add_pending(struct etcd_store *e, const struct store_event *ev)
@@ -863,8 +966,12 @@ static int et_commit(struct store *s)
 			}
 		}
 		if (now) {
+			if (!e->streaming) /* what the live watch starts from, if started later */
+				e->drev = p[i].rev;
 			struct store_event_cache cache = {0};
 			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+			if (e->streaming)
+				ring_add(e, &ev);
 			store_notify_committed(s, &ev);
 			store_event_cache_clear(&cache);
 		}
@@ -992,6 +1099,17 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 		return STORE_OK;
 	if (rc != STORE_OK)
 		return STORE_ERROR;
+	/* Recent history (the usual case: agents' long-polls, watches
+	 * resuming) from memory; only older history asks etcd. */
+	if (e->streaming) {
+		if (ring_replay(e, since, target, prefix, fn, ud)) {
+			e->ring_hits++;
+			return STORE_OK;
+		}
+		e->ring_misses++;
+		log_info("store: replay from revision %lld is older than the hub's recent history (from %lld): asking etcd",
+			 since, e->ring_from);
+	}
 	char *want = ekey(e, "r/", prefix);
 	struct replay r = {.e = e, .want = want, .strip = strlen(e->prefix) + 2, .since = since, .target = target};
 	cJSON *req = cJSON_CreateObject();
@@ -1156,6 +1274,7 @@ static void stream_event(struct etcd_store *e, long long rev, enum store_event_t
 	if (!mine)
 		store_notify(&e->base, &ev);
 	store_event_cache_clear(&cache);
+	ring_add(e, &ev);
 	store_notify_committed(&e->base, &ev);
 	store_event_cache_clear(&cache);
 	free(value);
@@ -1318,6 +1437,8 @@ int store_etcd_start_watch(struct store *s, struct event_base *base)
 	e->retry_ev = evtimer_new(base, on_retry, e);
 	e->drain_ev = event_new(base, -1, 0, on_drain, e);
 	e->streaming = true;
+	e->ring = calloc(RING_MAX, sizeof *e->ring);
+	e->ring_from = e->drev;
 	stream_connect(e);
 	return 0;
 }
@@ -1357,6 +1478,7 @@ static void et_close(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	cache_free(e);
+	ring_free(e);
 	stream_free(e);
 	free(e->fence_key);
 	for (int i = 0; i < e->npend; i++) {

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "jsonutil.h"
 #include "store.h"
 #include "store_etcd.h"
@@ -303,6 +305,47 @@ static void test_history_commit_and_compaction(void **state)
 	free(live);
 }
 
+/* With the live watch, changes() is answered from the hub's ring of recent
+ * history, without asking etcd (here: while etcd is stopped); history
+ * older than the ring (before the watch started) still comes from etcd. */
+static void test_changes_from_memory(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	long long r0, r1, r2;
+	assert_int_equal(put(s, "core/configmaps/default/old", 0, -1, &r0), STORE_OK);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, &r1), STORE_OK);
+	assert_int_equal(put(s, "core/secrets/default/hidden", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r1, &r2), STORE_OK);
+	assert_int_equal(store_revision(s), r2);
+
+	kill(etcd_pid, SIGSTOP);
+	struct evs *e = calloc(1, sizeof *e);
+	int rc = store_changes(s, r0, "core/configmaps/", record, e);
+	struct evs *e2 = calloc(1, sizeof *e2);
+	int rc2 = store_changes(s, r1, "core/configmaps/", record, e2);
+	kill(etcd_pid, SIGCONT);
+	assert_int_equal(rc, STORE_OK);
+	assert_int_equal(e->n, 2);
+	assert_true(e->type[0] == STORE_ADDED && e->rev[0] == r1 && e->v[0] == 1 && !e->had_prev[0]);
+	assert_true(e->type[1] == STORE_MODIFIED && e->rev[1] == r2 && e->v[1] == 2 && e->had_prev[1]);
+	assert_int_equal(rc2, STORE_OK);
+	assert_true(e2->n == 1 && e2->rev[0] == r2);
+
+	/* older than the ring: from etcd's history */
+	memset(e, 0, sizeof *e);
+	assert_int_equal(store_changes(s, r0 - 1, "core/configmaps/", record, e), STORE_OK);
+	assert_int_equal(e->n, 3);
+	assert_true(e->rev[0] == r0 && e->rev[1] == r1 && e->rev[2] == r2);
+	free(e);
+	free(e2);
+	store_close(s);
+	*state = NULL;
+	event_base_free(base);
+}
+
 static void on_fenced(void *ud) { (*(int *)ud)++; }
 
 /* Two stores share a prefix (two hubs); a fence on one key stops a's
@@ -355,6 +398,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revisions_and_conditions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages_and_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_from_memory, setup, teardown),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
