@@ -1313,6 +1313,14 @@ static void stream_message(struct etcd_store *e, const char *text)
 		if (rev > e->wrev)
 			e->wrev = rev;
 		char *k = unb64(json_get_str(kv, "key"), NULL);
+		if (k && strncmp(k, e->prefix, strip - 2) == 0 && strcmp(k + strip - 2, "m/compacted") == 0) {
+			/* another hub compacted: its history is gone for this one too */
+			char *v = unb64(json_get_str(kv, "value"), NULL);
+			long long c = 0;
+			if (v && num_parse_ll(v, 0, LLONG_MAX, &c) == 0 && c > e->compacted)
+				e->compacted = c;
+			free(v);
+		}
 		if (!k || strncmp(k, e->prefix, strip - 2) != 0 || strncmp(k + strip - 2, "r/", 2) != 0) {
 			free(k);
 			continue;
