@@ -17,6 +17,9 @@ struct etcd_options {
 	const char *certfile; /* client certificate and key for etcd */
 	const char *keyfile;
 	const char *prefix;   /* key prefix; default "/atoll/" */
+	int max_txn_ops;      /* etcd's --max-txn-ops (0: its default, 128) */
+	int quiet_ms;         /* a batch is one Txn once no other writer was seen
+			       * for this long (0: 2000 ms; -1: always) */
 };
 
 /* Connects, reads the compaction point and loads every object under the

@@ -93,9 +93,11 @@ def test_crud_revision_restart_and_resume(tmp_path, etcd1):
         st, a, _ = h.request("POST", CM, cm("a"))
         assert st == 201, a
         rv_a = a["metadata"]["resourceVersion"]
-        # the resourceVersion is etcd's revision of the write
+        # the resourceVersion is (B << 20) | n: B an etcd revision before
+        # the write's Txn, n its place in the hub's batch; it is stored
         kv = etcd_kv(etcd1, "core/configmaps/default/a")
-        assert kv["mod_revision"] == rv_a
+        assert int(rv_a) >> 20 < int(kv["mod_revision"])
+        assert json.loads(base64.b64decode(kv["value"]))["metadata"]["resourceVersion"] == rv_a
         st, b, _ = h.request("POST", CM, cm("b"))
         assert st == 201, b
         st, body, _ = h.request("POST", CM, cm("b"))
@@ -159,7 +161,7 @@ def test_two_hubs_share_a_prefix_and_compare_and_swap(tmp_path, etcd1):
         kv = etcd_kv(etcd1, "core/configmaps/default/shared")
         other = dict(cm("shared", {"k": "other"}))
         r = etcd1.call("/v3/kv/put", {"key": kv["key"], "value": b64(json.dumps(other))})
-        assert int(r["header"]["revision"]) > int(rv)
+        assert int(r["header"]["revision"]) > int(rv) >> 20
         st, body, _ = h1.request("PUT", CM + "/shared", cm("shared", {"k": "mine"}, rv))
         assert st == 409 and body["reason"] == "Conflict", body
         for h in (h1, h2):
@@ -169,7 +171,9 @@ def test_two_hubs_share_a_prefix_and_compare_and_swap(tmp_path, etcd1):
                 if g["data"] == {"k": "other"}:
                     break
                 time.sleep(0.05)
-            assert g["data"] == {"k": "other"} and g["metadata"]["resourceVersion"] == r["header"]["revision"]
+            # written by another etcd client (no resourceVersion): its etcd revision << 20
+            assert g["data"] == {"k": "other"}
+            assert g["metadata"]["resourceVersion"] == str(int(r["header"]["revision"]) << 20)
     finally:
         assert h1.stop() == 0
         assert h2.stop() == 0
@@ -278,7 +282,7 @@ def test_three_member_cluster_failover(tmp_path):
             # every member has every acknowledged write
             for m in range(3):
                 kv = etcd_kv(c, "core/configmaps/default/w14", m)
-                assert kv and int(kv["mod_revision"]) == acked["w14"]
+                assert kv and json.loads(base64.b64decode(kv["value"]))["metadata"]["resourceVersion"] == str(acked["w14"])
             # the blocking calls or the live watch (which moves both) went on to the next member
             log = h.read_log()
             assert "trying the next etcd endpoint" in log or "resuming from revision" in log, log
@@ -296,7 +300,7 @@ def test_tls_client_certificates(tmp_path):
         try:
             st, a, _ = h.request("POST", CM, cm("secure"))
             assert st == 201, a
-            assert etcd_kv(c, "core/configmaps/default/secure")["mod_revision"] == a["metadata"]["resourceVersion"]
+            assert int(etcd_kv(c, "core/configmaps/default/secure")["mod_revision"]) > int(a["metadata"]["resourceVersion"]) >> 20
             # the second hub's live watch runs over TLS with the client certificate too
             deadline = time.time() + 5
             while time.time() < deadline and h2.get(CM + "/secure")[0] != 200:

@@ -294,8 +294,9 @@ static void test_history_commit_and_compaction(void **state)
 
 	long long r4;
 	assert_int_equal(put(s, "core/configmaps/default/after", 1, -1, &r4), STORE_OK);
-	assert_int_equal(store_compact(s, store_revision(s) - r3), STORE_OK);
-	assert_true(store_compacted(s) >= r3);
+	/* keep the etcd revisions from r3's on (a revision is (etcd's << 20) | n) */
+	assert_int_equal(store_compact(s, (s->head(s) >> 20) - (r3 >> 20)), STORE_OK);
+	assert_true(store_compacted(s) > r0 && store_compacted(s) <= r3);
 	memset(e, 0, sizeof *e);
 	assert_int_equal(store_changes(s, r0, "core/", record, e), STORE_COMPACTED);
 	assert_int_equal(e->n, 0);
@@ -344,6 +345,84 @@ static void test_changes_from_memory(void **state)
 	store_close(s);
 	*state = NULL;
 	event_base_free(base);
+}
+
+static void on_rolled_back(struct store *s, void *ud) { (*(int *)ud)++; }
+
+/* A batch is one etcd Txn with a compare per key, split in order into
+ * Txns of at most --max-txn-ops operations (here 6: 4 writes, m/last and
+ * the guard compare) and where a key repeats; a compare that fails (another
+ * writer changed a key the batch read) fails the Txn and rolls the rest of
+ * the batch back. */
+static void test_batch_is_one_txn(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-batch-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .max_txn_ops = 6, .quiet_ms = -1};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	struct evs *live = calloc(1, sizeof *live);
+	store_subscribe_committed(s, record, live);
+
+	long long h0 = s->head(s) >> 20, rv[10];
+	char key[64];
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		assert_int_equal(put(s, key, i, -1, &rv[i]), STORE_OK);
+		if (i)
+			assert_true(rv[i] == rv[i - 1] + 1);
+	}
+	assert_int_equal(opened, 1);
+	assert_int_equal(s->head(s) >> 20, h0); /* nothing sent yet */
+	char *v = NULL;
+	assert_int_equal(store_get(s, "core/configmaps/default/c3", &v, NULL), STORE_OK); /* read-your-writes */
+	free(v);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal((s->head(s) >> 20) - h0, 3); /* ceil(10 / 4) Txns */
+	assert_int_equal(live->n, 10);
+	for (int i = 0; i < 10; i++)
+		assert_true(live->rev[i] == rv[i] && live->type[i] == STORE_ADDED);
+
+	/* a key twice in a batch: two Txns */
+	memset(live, 0, sizeof *live);
+	h0 = s->head(s) >> 20;
+	long long a1, a2;
+	assert_int_equal(put(s, "core/configmaps/default/c0", 10, rv[0], &a1), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/c0", 11, a1, &a2), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal((s->head(s) >> 20) - h0, 2);
+	assert_true(live->n == 2 && live->rev[1] == a2 && live->v[1] == 11);
+
+	/* another hub changes c5 behind this one's back: the batch that read
+	 * it fails as a whole, and nothing of it is in etcd */
+	struct etcd_options ob = {.servers = url, .prefix = prefix};
+	struct store *b = store_open_etcd(&ob, err, sizeof err);
+	assert_non_null(b);
+	assert_int_equal(put(b, "core/configmaps/default/c5", 50, rv[5], NULL), STORE_OK);
+	memset(live, 0, sizeof *live);
+	h0 = s->head(s) >> 20;
+	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/c5", 51, rv[5], NULL), STORE_OK); /* its copy is behind */
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	assert_int_equal(live->n, 0);
+	assert_int_equal((s->head(s) >> 20) - h0, 0);
+	assert_int_equal(store_get(s, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
+	store_close(b);
+	b = store_open_etcd(&ob, err, sizeof err);
+	assert_int_equal(store_get(b, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_get(b, "core/configmaps/default/c5", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":50"));
+	free(v);
+	store_close(b);
+	store_unsubscribe(s, record, live);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	free(live);
+	store_close(s);
 }
 
 static void on_fenced(void *ud) { (*(int *)ud)++; }
@@ -399,6 +478,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_pages_and_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_from_memory, setup, teardown),
+		cmocka_unit_test(test_batch_is_one_txn),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
