@@ -4,32 +4,44 @@
  * client port; no gRPC or protobuf library is needed.
  *
  * Layout under the prefix P (default "/atoll/"):
- *   P "r/" <store key>  the object, compact JSON (metadata.resourceVersion
- *                       is not stored: it is the key's mod_revision, set
- *                       on every read, as kube-apiserver does)
- *   P "m/last"          touched by every write's Txn: its mod_revision is
- *                       the newest revision that changed an object
- *   P "m/compacted"     the compaction point this hub asked etcd for
+ *   P "r/" <store key>  the object, compact JSON, resourceVersion included
+ *   P "m/last"          put by every Txn of a hub: the revision of the
+ *                       Txn's last object write (the chain of Txns)
+ *   P "m/compacted"     the compaction point a hub asked etcd for
+ *
+ * Revisions. etcd gives a Txn one revision; a batch holds many writes,
+ * each with its own resourceVersion that later writes of the batch read
+ * back before the Txn is sent. So a revision is (B << RV_SHIFT) | n: B an
+ * etcd revision this hub had seen when the batch (or the write alone)
+ * began, necessarily below the Txn's, n the write's place in it. Every
+ * hub Txn compares m/last's value with the one the hub last saw and puts
+ * its own: hubs' Txns form one chain, so revisions grow in etcd's order
+ * whichever hub wrote, and a hub numbers another's writes from its watch
+ * (the events of one etcd revision are one Txn, in operation order; the
+ * last object write is m/last's value). A write by another etcd client
+ * (no m/last) is main << RV_SHIFT.
  *
  * Guarantees, as with SQLite:
- *   - the resourceVersion is etcd's revision of the write;
- *   - every write is one Txn whose If compares the key's mod_revision (or
- *     create_revision 0 for a create) with what the write read: optimistic
+ *   - every key a Txn writes is compared with what the hub read (its
+ *     mod_revision, or create_revision 0 when absent): optimistic
  *     concurrency against every other writer of the etcd cluster;
- *   - a write returns only once etcd answered the Txn, i.e. once it is
- *     committed by the raft quorum and in its WAL;
- *   - changes() replays history from etcd's own MVCC history with a watch
- *     from since+1; a compacted revision gives STORE_COMPACTED (410);
+ *   - a batch is acknowledged only once etcd answered its Txn(s), i.e.
+ *     once committed by the raft quorum and in its WAL;
+ *   - changes() replays from the ring of recent history this hub
+ *     delivered, else from etcd's MVCC history with a watch from
+ *     (since >> RV_SHIFT) + 1; a compacted revision gives STORE_COMPACTED;
  *   - compaction is scheduled by the API server exactly as for SQLite
- *     (every 1000 writes, keeping --history revisions): /v3/kv/compaction.
+ *     (every 1000 writes, keeping --history etcd revisions).
  *
- * Group commit. The API server's batches are kept (writes between two
- * store_commit() calls; committed subscribers hear of them inside
- * store_commit(), in revision order), but each write is its own etcd Txn,
- * made durable before put/del returns — a stronger guarantee than the
- * batch asks, at one raft round trip per write. One Txn per batch would
- * need per-write revisions inside one etcd revision and a read overlay;
- * it is the next step if write throughput on etcd matters.
+ * Group commit. With batching on and no other writer seen for quiet_ms
+ * (2 s), a batch is one Txn, sent at store_commit() (commit_batch): split
+ * in order at max_ops, at TXN_BYTES of values and where a key repeats,
+ * each part chained to the previous one through m/last, so a batch is
+ * atomic per part. A failed compare rolls the rest back (undo_batch).
+ * Otherwise (another hub active, or just started) each write is its own
+ * Txn at put/del (txn_now), retried after learning what another writer
+ * did, and the batch is kept only for delivery (committed subscribers at
+ * store_commit(), in revision order).
  *
  * Blocking. The store interface is synchronous (objects.c and the
  * controllers read their own writes at once), so requests are blocking
