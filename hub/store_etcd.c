@@ -132,9 +132,9 @@ struct etcd_store {
 	long long quiet_ms;
 	/* The open batch when it is one Txn ("Group commit" above). */
 	bool bmode, bfenced;
-	long long b_base, b_after, b_lrev0, b_fence_mod;
+	long long b_base, b_after, b_lrev0, b_fence_mod, b_guard_mod;
 	int bk;
-	char *b_guard;
+	bool b_guard; /* m/last existed when the batch began (at b_guard_mod) */
 	struct bop {
 		char *key, *value;  /* value: the stored form; NULL: a delete */
 		long long rv;
@@ -840,8 +840,8 @@ static void begin_write(struct etcd_store *e)
 	if (e->bmode) {
 		e->b_base = e->rev;
 		e->bk = 0;
-		free(e->b_guard);
-		e->b_guard = e->last_val ? strdup(e->last_val) : NULL;
+		e->b_guard = e->last_val != NULL;
+		e->b_guard_mod = e->last_mod;
 		e->b_after = last_rv(e->last_val, e->last_mod);
 		e->b_lrev0 = e->lrev;
 		e->bfenced = false;
@@ -898,21 +898,6 @@ static void cmp_absent(cJSON *arr, const char *k)
 	cJSON_AddStringToObject(c, "target", "CREATE");
 	cJSON_AddStringToObject(c, "result", "EQUAL");
 	add_num(c, "create_revision", 0);
-	cJSON_AddItemToArray(arr, c);
-}
-
-/* m/last as this hub knows it: its value, or absent. */
-static void cmp_guard(cJSON *arr, const char *k, const char *value)
-{
-	if (!value) {
-		cmp_absent(arr, k);
-		return;
-	}
-	cJSON *c = cJSON_CreateObject();
-	add_b64(c, "key", k, strlen(k));
-	cJSON_AddStringToObject(c, "target", "VALUE");
-	cJSON_AddStringToObject(c, "result", "EQUAL");
-	add_b64(c, "value", value, strlen(value));
 	cJSON_AddItemToArray(arr, c);
 }
 
@@ -973,15 +958,19 @@ static void learn_obj(struct etcd_store *e, const char *key, const cJSON *kv)
 enum { TXN_OK, TXN_RETRY, TXN_FENCED, TXN_ERROR };
 
 /* One write as its own Txn, one round trip:
- *   If    m/last is as this hub knows it (no other hub wrote since), the
- *         fence key's mod_revision is the copy's, and the key's
+ *   If    the fence key's mod_revision is the copy's, and the key's
  *         mod_revision is the copy's (or the key is absent, if the copy
  *         has none)
- *   Then  the put (value) or delete (value NULL), and m/last = rv
- *   Else  ranges of m/last, the key and the fence key: the copy learns
- *         them and the caller checks again (TXN_RETRY) or stops
- *         (TXN_FENCED). */
-static int txn_now(struct etcd_store *e, const char *key, const char *value, const struct centry *c, long long rv)
+ *   Then  the put (value, stored without resourceVersion: it is the Txn's
+ *         revision << RV_SHIFT) or delete (value NULL), and m/last = ""
+ *         (with its previous value: the write before this one)
+ *   Else  ranges of the key and the fence key: the copy learns them and
+ *         the caller checks again (TXN_RETRY) or stops (TXN_FENCED).
+ * No compare on m/last: hubs writing at once only collide on the keys
+ * they share. *main: the Txn's etcd revision; *after: the revision of
+ * the hub write before it. */
+static int txn_now(struct etcd_store *e, const char *key, const char *value, const struct centry *c, long long *main_rev,
+		   long long *after)
 {
 	char *k = ekey(e, "r/", key), *lastk = ekey(e, "m/", "last");
 	char *fk = e->fence_key ? ekey(e, "r/", e->fence_key) : NULL;
@@ -990,11 +979,8 @@ static int txn_now(struct etcd_store *e, const char *key, const char *value, con
 		struct centry *f = cache_find(e, e->fence_key);
 		fmod = f ? f->mod : 0;
 	}
-	char rvs[32];
-	snprintf(rvs, sizeof rvs, "%lld", rv);
 	cJSON *req = cJSON_CreateObject();
 	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
-	cmp_guard(compare, lastk, e->last_val);
 	if (fk)
 		cmp_mod(compare, fk, fmod);
 	if (c)
@@ -1003,9 +989,9 @@ static int txn_now(struct etcd_store *e, const char *key, const char *value, con
 		cmp_absent(compare, k);
 	cJSON *ops = cJSON_AddArrayToObject(req, "success");
 	op_write(ops, k, value);
-	op_write(ops, lastk, rvs);
+	op_write(ops, lastk, "");
+	cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ops, 1), "request_put"), "prev_kv");
 	ops = cJSON_AddArrayToObject(req, "failure");
-	op_range(ops, lastk);
 	op_range(ops, k);
 	if (fk)
 		op_range(ops, fk);
@@ -1019,15 +1005,25 @@ static int txn_now(struct etcd_store *e, const char *key, const char *value, con
 	seen_rev(e, resp);
 	int out = TXN_OK;
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
-		free(e->last_val);
-		e->last_val = strdup(rvs);
-		e->last_mod = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+		long long m = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
+		    "prev_kv");
+		char *pv = pkv ? unb64(json_get_str(pkv, "value"), NULL) : NULL;
+		*after = pkv ? last_rv(pv ? pv : "", num(pkv, "mod_revision")) : 0;
+		free(pv);
+		*main_rev = m;
+		if (m > e->last_mod) {
+			free(e->last_val);
+			e->last_val = strdup("");
+			e->last_mod = m;
+		}
 	} else {
-		learn_last(e, failed_kv(resp, 0));
-		learn_obj(e, key, failed_kv(resp, 1));
+		learn_obj(e, key, failed_kv(resp, 0));
 		out = TXN_RETRY;
 		if (e->fence_key) {
-			const cJSON *f = failed_kv(resp, 2);
+			const cJSON *f = failed_kv(resp, 1);
 			if ((f ? num(f, "mod_revision") : 0) != fmod) {
 				learn_obj(e, e->fence_key, f);
 				out = TXN_FENCED;
@@ -1099,20 +1095,19 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 		else
 			cache_del(e, key);
 	} else {
+		char *stored = NULL;
+		if (obj) { /* stored without resourceVersion: it is the Txn's revision */
+			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+								"resourceVersion");
+			stored = json_print(obj);
+		}
+		long long m = 0;
 		for (int attempt = 0;; attempt++) {
 			if (c && !c->mod) { /* cannot happen outside a batch Txn; ask etcd */
 				cache_refresh(e, key);
 				c = cache_find(e, key);
 			}
-			after = last_rv(e->last_val, e->last_mod);
-			rv = (e->rev << RV_SHIFT) | 1;
-			free(value);
-			value = NULL;
-			if (obj) {
-				set_rv(obj, rv);
-				value = json_print(obj);
-			}
-			int t = txn_now(e, key, value, c, rv);
+			int t = txn_now(e, key, stored, c, &m, &after);
 			if (t == TXN_OK)
 				break;
 			if (t == TXN_RETRY && attempt < 8) {
@@ -1128,7 +1123,7 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 					continue;
 				}
 			}
-			free(value);
+			free(stored);
 			free(prev);
 			if (t == TXN_FENCED)
 				return fenced_now(e, key);
@@ -1139,10 +1134,15 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 			log_error("store: write of %s failed: %s", key, e->err);
 			return STORE_ERROR;
 		}
-		if (obj)
-			cache_set(e, key, strdup(value), rv, e->last_mod);
-		else
+		free(stored);
+		rv = m << RV_SHIFT;
+		if (obj) {
+			set_rv(obj, rv);
+			value = json_print(obj);
+			cache_set(e, key, strdup(value), rv, m);
+		} else {
 			cache_del(e, key);
+		}
 	}
 	if (e->fence_key && strcmp(key, e->fence_key) == 0)
 		e->fence_rv = del ? 0 : rv; /* our own renewal moves the fence */
@@ -1190,13 +1190,18 @@ static int commit_batch(struct etcd_store *e)
 	int limit = e->max_ops - 2 > 1 ? e->max_ops - 2 : 1; /* + m/last, + the guard and fence compares */
 	char *lastk = ekey(e, "m/", "last");
 	char *fk = e->fence_key && e->b_fence_mod ? ekey(e, "r/", e->fence_key) : NULL;
-	char prevl[32] = "";
+	long long prev_m = 0;
 	while (i < n) {
 		cJSON *req = cJSON_CreateObject();
 		cJSON *compare = cJSON_AddArrayToObject(req, "compare");
 		cJSON *ops = cJSON_AddArrayToObject(req, "success");
 		cJSON *fail = cJSON_AddArrayToObject(req, "failure");
-		cmp_guard(compare, lastk, t ? prevl : e->b_guard);
+		if (t)
+			cmp_mod(compare, lastk, prev_m);
+		else if (e->b_guard)
+			cmp_mod(compare, lastk, e->b_guard_mod);
+		else
+			cmp_absent(compare, lastk);
 		op_range(fail, lastk);
 		if (fk && !t) {
 			cmp_mod(compare, fk, e->b_fence_mod);
@@ -1253,7 +1258,7 @@ static int commit_batch(struct etcd_store *e)
 		free(e->last_val);
 		e->last_val = strdup(l);
 		e->last_mod = m;
-		memcpy(prevl, l, sizeof l);
+		prev_m = m;
 		i = j;
 		t++;
 	}
@@ -1735,7 +1740,20 @@ static void stream_event(struct etcd_store *e, long long rev, long long main_rev
 	bool mine = own_take(e, rev);
 	if (!mine)
 		e->other_at = now_ms();
-	if (e->cached && !mine && !own_newer(e, key, rev)) {
+	struct bop *b = NULL;
+	for (int i = 0; !mine && e->in_batch && e->bmode && i < e->nbops && !b; i++)
+		if (strcmp(e->bops[i].key, key) == 0)
+			b = &e->bops[i];
+	if (b && e->cached) {
+		/* The open batch wrote this key first: the copy keeps the batch's
+		 * write (its Txn will fail on this key's compare), and this is
+		 * what the copy returns to when the batch is rolled back. */
+		free(b->old_value);
+		b->had = t != STORE_DELETED;
+		b->old_value = b->had ? strdup(value) : NULL;
+		b->old_rv = rev;
+		b->old_mod = main_rev;
+	} else if (e->cached && !mine && !own_newer(e, key, rev)) {
 		struct centry *c = cache_find(e, key);
 		if (t == STORE_DELETED) {
 			if (c && c->rev < rev)
@@ -1944,7 +1962,6 @@ static void et_close(struct store *s)
 	stream_free(e);
 	free(e->fence_key);
 	free(e->last_val);
-	free(e->b_guard);
 	bops_free(e);
 	free(e->bops);
 	for (int i = 0; i < e->npend; i++) {

@@ -425,6 +425,47 @@ static void test_batch_is_one_txn(void **state)
 	store_close(s);
 }
 
+/* Another hub writes a key this hub's open batch wrote too, and the live
+ * watch shows it before the batch commits: the batch fails on that key,
+ * and the copy then has the other hub's write (not the state before the
+ * batch). */
+static void test_batch_rollback_keeps_other_writes(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-batch2-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .quiet_ms = -1};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	struct store *b = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	assert_non_null(b);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	long long rb = 0;
+	assert_int_equal(put(s, "core/configmaps/default/k", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(b, "core/configmaps/default/k", 2, -1, &rb), STORE_OK);
+	for (int i = 0; i < 500 && store_revision(s) < rb; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_true(store_revision(s) >= rb);
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	char *v = NULL;
+	long long r = 0;
+	assert_int_equal(store_get(s, "core/configmaps/default/k", &v, &r), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":2"));
+	assert_true(r == rb);
+	free(v);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	store_close(s);
+	store_close(b);
+	event_base_free(base);
+}
+
 static void on_fenced(void *ud) { (*(int *)ud)++; }
 
 /* Two stores share a prefix (two hubs); a fence on one key stops a's
@@ -479,6 +520,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_from_memory, setup, teardown),
 		cmocka_unit_test(test_batch_is_one_txn),
+		cmocka_unit_test(test_batch_rollback_keeps_other_writes),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
