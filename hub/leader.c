@@ -181,9 +181,15 @@ static void tick(struct leader *l)
 	if (mine) {
 		if (l->leading && rev != 0) {
 			/* A renewal counts once committed (on_committed): with etcd a
-			 * batch may still fail after the write returned. */
+			 * batch may still fail after the write returned. Expired
+			 * first: cut off etcd, a write blocks for the timeouts. */
+			if (now - l->last_renew > l->duration_s) {
+				set_leading(l, false, 0);
+				cJSON_Delete(o);
+				return;
+			}
 			rc = write_lease(l, o, rev, false, &nrev);
-			if (rc == STORE_CONFLICT || now - l->last_renew > l->duration_s)
+			if (rc == STORE_CONFLICT || mono() - l->last_renew > l->duration_s)
 				set_leading(l, false, 0);
 		} else if (write_lease(l, o, rev, true, &nrev) == STORE_OK) {
 			set_leading(l, true, nrev);

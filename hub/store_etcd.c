@@ -4,22 +4,24 @@
  * client port; no gRPC or protobuf library is needed.
  *
  * Layout under the prefix P (default "/atoll/"):
- *   P "r/" <store key>  the object, compact JSON, resourceVersion included
- *   P "m/last"          put by every Txn of a hub: the revision of the
- *                       Txn's last object write (the chain of Txns)
+ *   P "r/" <store key>  the object, compact JSON (with resourceVersion when
+ *                       written by a batch Txn; else it is mod_revision
+ *                       << RV_SHIFT, stamped on read)
+ *   P "m/last"          put by every Txn of a hub: "" (a write alone), or
+ *                       the revision of a batch Txn's last object write
  *   P "m/compacted"     the compaction point a hub asked etcd for
  *
  * Revisions. etcd gives a Txn one revision; a batch holds many writes,
  * each with its own resourceVersion that later writes of the batch read
- * back before the Txn is sent. So a revision is (B << RV_SHIFT) | n: B an
- * etcd revision this hub had seen when the batch (or the write alone)
- * began, necessarily below the Txn's, n the write's place in it. Every
- * hub Txn compares m/last's value with the one the hub last saw and puts
- * its own: hubs' Txns form one chain, so revisions grow in etcd's order
- * whichever hub wrote, and a hub numbers another's writes from its watch
- * (the events of one etcd revision are one Txn, in operation order; the
- * last object write is m/last's value). A write by another etcd client
- * (no m/last) is main << RV_SHIFT.
+ * back before the Txn is sent. So a write alone has M << RV_SHIFT (M its
+ * Txn's etcd revision, known when put returns), and a batch's writes have
+ * (B << RV_SHIFT) | n: B the newest etcd revision this hub had seen when
+ * the batch began, necessarily below the Txn's, n the write's place. A
+ * batch Txn compares m/last's mod_revision with the one seen then (no hub
+ * wrote in between, so its revisions fall in etcd's order) and puts
+ * m/last = its last revision, from which every hub numbers the Txn's
+ * events in its watch (the events of one etcd revision are one Txn, in
+ * operation order). A write by another etcd client is M << RV_SHIFT.
  *
  * Guarantees, as with SQLite:
  *   - every key a Txn writes is compared with what the hub read (its
@@ -39,9 +41,10 @@
  * each part chained to the previous one through m/last, so a batch is
  * atomic per part. A failed compare rolls the rest back (undo_batch).
  * Otherwise (another hub active, or just started) each write is its own
- * Txn at put/del (txn_now), retried after learning what another writer
- * did, and the batch is kept only for delivery (committed subscribers at
- * store_commit(), in revision order).
+ * Txn at put/del (txn_now: compares on its key and the fence only, so
+ * busy hubs do not collide on m/last), retried after learning what
+ * another writer did, and the batch is kept only for delivery (committed
+ * subscribers at store_commit(), in revision order).
  *
  * Blocking. The store interface is synchronous (objects.c and the
  * controllers read their own writes at once), so requests are blocking

@@ -129,10 +129,12 @@ class CutProxy:
             socks, self.socks = self.socks, []
         for x in socks:
             try:
-                x.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                x.close()
+                # shutdown first: close() alone does not wake a thread
+                # blocked in recv() on it, and the connection would live on
+                x.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            x.close()
 
     def cut(self):
         self.cut_ev.set()
@@ -149,13 +151,14 @@ class CutProxy:
 
 
 class Chaos:
-    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3):
+    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3, cut_off=False):
         self.f = HAFleet(tmp, lease_s=lease_s)
-        # The last hub reaches etcd through proxies it can be cut off by.
-        self.proxies = [CutProxy(int(u.rsplit(":", 1)[1])) for u in self.f.etcd.servers.split(",")]
-        self.isolated = self.f.hubs[-1]
-        x = self.isolated.extra
-        x[x.index("--etcd-servers") + 1] = ",".join("http://127.0.0.1:%d" % p.port for p in self.proxies)
+        # cut_off: the last hub reaches etcd through proxies it is cut off by.
+        self.proxies = [CutProxy(int(u.rsplit(":", 1)[1])) for u in self.f.etcd.servers.split(",")] if cut_off else []
+        self.isolated = self.f.hubs[-1] if cut_off else None
+        if cut_off:
+            x = self.isolated.extra
+            x[x.index("--etcd-servers") + 1] = ",".join("http://127.0.0.1:%d" % p.port for p in self.proxies)
         self.isolations = 0
         self.isolation_report = None
         self.duration = duration
@@ -313,8 +316,20 @@ class Chaos:
         while time.time() < t_end:
             self.stop_writes.wait(self.kill_every)
             lead = self.f.leader()
-            if lead is self.isolated and self.pauses and not self.isolations and len(self.f.alive()) > 1:
-                self.isolate()
+            if self.isolated and self.pauses and not self.isolations and len(self.f.alive()) > 1 and lead is not None:
+                if lead is self.isolated:
+                    self.isolate()
+                else:
+                    # A restarted hub takes its own Lease back at once: keep
+                    # the leader down until another hub has taken over, so
+                    # the proxied one gets its turn.
+                    lead.kill9()
+                    self.kills += 1
+                    try:
+                        wait_for("a new leader", lambda: self.f.leader() not in (None, lead), timeout=4 * self.f.lease_s + 5)
+                    except AssertionError:
+                        pass
+                    lead.start()
             elif lead is not None and len(self.f.alive()) > 1 and self.kills == 1 and not self.pauses:
                 # Cut the leader off (SIGSTOP) until another hub has taken
                 # the Lease over, then let it run on: it still believes it
@@ -406,9 +421,9 @@ class Chaos:
             time.sleep(0.1)
         if int(lst["metadata"]["resourceVersion"]) < top:
             problems.append("hub at revision %s, never reached %d" % (lst["metadata"]["resourceVersion"], top))
-        if not self.isolations:
+        if self.isolated and not self.isolations:
             problems.append("the proxied hub never led: it was not cut off etcd")
-        elif self.isolated in f.alive():
+        elif self.isolated and self.isolated in f.alive():
             deadline = time.time() + 30
             while True:
                 code, il = call(self.isolated.url + CM, timeout=15)
@@ -552,8 +567,8 @@ class Chaos:
         return rcs
 
 
-def run(tmp, duration, kill_every=4.0):
-    c = Chaos(tmp, duration, kill_every)
+def run(tmp, duration, kill_every=4.0, cut_off=False):
+    c = Chaos(tmp, duration, kill_every, cut_off=cut_off)
     try:
         counts, problems = c.run()
     except Exception:
@@ -570,10 +585,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=180)
     ap.add_argument("--kill-every", type=float, default=4.0)
+    ap.add_argument("--no-cut-off", action="store_true",
+                    help="do not cut one hub off etcd through its proxies (CutProxy)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="atoll-chaos-ha-")
     try:
-        counts, problems, _ = run(tmp, a.duration, a.kill_every)
+        counts, problems, _ = run(tmp, a.duration, a.kill_every, cut_off=not a.no_cut_off)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for p in problems:
