@@ -1067,7 +1067,8 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 	bool del = !obj;
 	struct centry *c = cache_find(e, key);
 	int rc = check(c, expect, del);
-	if (rc != STORE_OK && (!c || c->mod)) {
+	/* The copy may be behind only while other writers are about. */
+	if (rc != STORE_OK && (!c || c->mod) && now_ms() - e->other_at <= e->quiet_ms) {
 		cache_refresh(e, key);
 		c = cache_find(e, key);
 		rc = check(c, expect, del);
@@ -1405,7 +1406,7 @@ static bool is_obj(const struct etcd_store *e, const char *k)
  * lval and lmod (when given), another hub's compaction, the newest etcd
  * revision into *maxmain. */
 static int parse_watch(struct etcd_store *e, const cJSON *events, struct wev **out, char **lval, long long *lmod,
-		       long long *maxmain)
+		       long long *maxmain, long long skip_upto)
 {
 	int n = cJSON_GetArraySize(events), cnt = 0;
 	size_t strip = strlen(e->prefix) + 2;
@@ -1457,6 +1458,10 @@ static int parse_watch(struct etcd_store *e, const cJSON *events, struct wev **o
 		for (int k = i; k < j; k++) {
 			if (!is_obj(e, keys[k]))
 				continue;
+			if (next <= skip_upto) { /* already delivered (this hub's own, mostly): not decoded */
+				next++;
+				continue;
+			}
 			const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev[k], "kv");
 			const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev[k], "prev_kv");
 			const char *type = json_get_str(ev[k], "type");
@@ -1532,7 +1537,7 @@ static void replay_message(struct replay *r, const char *text, size_t len)
 		return;
 	}
 	struct wev *w = NULL;
-	int n = parse_watch(r->e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, NULL, NULL, NULL);
+	int n = parse_watch(r->e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, NULL, NULL, NULL, 0);
 	for (int i = 0; i < n; i++) {
 		if (w[i].rv >= r->target)
 			r->done = true;
@@ -1806,7 +1811,8 @@ static void stream_message(struct etcd_store *e, const char *text)
 	long long hr = num(cJSON_GetObjectItemCaseSensitive(res, "header"), "revision");
 	struct wev *w = NULL;
 	long long mx = 0;
-	int n = parse_watch(e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, &e->last_val, &e->last_mod, &mx);
+	int n = parse_watch(e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, &e->last_val, &e->last_mod, &mx,
+			    e->drev);
 	if (mx > e->wrev)
 		e->wrev = mx;
 	for (int i = 0; i < n; i++) {
