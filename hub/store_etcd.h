@@ -2,7 +2,9 @@
  * gateway with libcurl. See store_etcd.c for the mapping and guarantees.
  * Owns: the etcd connections (a blocking libcurl handle for reads and
  * writes, the live watch on the loop), the in-memory copy of the prefix,
- * the fence and the compaction schedule. */
+ * the ring of recent history changes() answers from, the open batch (one
+ * Txn at store_commit() while this hub writes alone), the fence and the
+ * compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
 #define ATOLL_STORE_ETCD_H
 
