@@ -201,8 +201,9 @@ class Chaos:
             wait_for("another leader while %s is cut off etcd" % h.url,
                      lambda: self.f.leader(others[0]) not in (None, h), timeout=4 * self.f.lease_s + 10)
             took = time.time() - t0
-            # its loop may sit in a blocking etcd call for up to 3 x 10 s
-            wait_for("the isolated hub stepping down", lambda: stepped() > before, timeout=4 * self.f.lease_s + 45)
+            # its loop may sit in blocking etcd calls (3 x 10 s, then they
+            # fail at once for 2 s) before its lease check runs
+            wait_for("the isolated hub stepping down", lambda: stepped() > before, timeout=4 * self.f.lease_s + 75)
             self.isolation_report = {"new_leader_s": round(took, 1), "stepped_down_s": round(time.time() - t0, 1)}
         except AssertionError as e:
             self.errors.append(str(e))
