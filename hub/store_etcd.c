@@ -838,8 +838,11 @@ static void written(struct etcd_store *e, const struct store_event *ev, long lon
 	store_event_cache_clear(&cache);
 }
 
-/* Another writer was seen this recently: writes go one Txn each. */
-#define QUIET_MS 2000
+/* Another writer was seen this recently: writes go one Txn each. Long:
+ * in a fleet of hubs (agents and clients on every hub) a batch held for a
+ * Txn fails whenever another hub writes meanwhile. */
+#define QUIET_MS 60000
+#define START_MS 2000 /* at start, one Txn per write for this long (others may be writing) */
 
 /* Opens a batch (batching on, none open) and decides how its writes go:
  * one Txn for the batch when this hub has been the only writer for a
@@ -1857,6 +1860,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 static bool on_stream_data(const char *data, size_t len, void *ud)
 {
 	struct etcd_store *e = ud;
+	e->down_until = 0; /* etcd answers again */
 	buf_add(e->wline, data, len);
 	char *start = e->wline->data, *nl;
 	while ((nl = memchr(start, '\n', e->wline->len - (size_t)(start - e->wline->data)))) {
@@ -2088,7 +2092,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 			e->drev = e->cv[i].rev;
 	e->lrev = e->drev;
 	e->wrev = h;
-	e->other_at = now_ms(); /* other hubs may be writing: one Txn per write until the watch says otherwise */
+	e->other_at = now_ms() - e->quiet_ms + START_MS; /* other hubs may be writing: the watch will tell */
 	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
