@@ -36,7 +36,7 @@
  *     (every 1000 writes, keeping --history etcd revisions).
  *
  * Group commit. With batching on and no other writer seen for quiet_ms
- * (2 s), a batch is one Txn, sent at store_commit() (commit_batch): split
+ * (60 s), a batch is one Txn, sent at store_commit() (commit_batch): split
  * in order at max_ops, at TXN_BYTES of values and where a key repeats,
  * each part chained to the previous one through m/last, so a batch is
  * atomic per part. A failed compare rolls the rest back (undo_batch).

@@ -21,7 +21,7 @@ struct etcd_options {
 	const char *prefix;   /* key prefix; default "/atoll/" */
 	int max_txn_ops;      /* etcd's --max-txn-ops (0: its default, 128) */
 	int quiet_ms;         /* a batch is one Txn once no other writer was seen
-			       * for this long (0: 2000 ms; -1: always) */
+			       * for this long (0: 60 s; -1: always) */
 };
 
 /* Connects, reads the compaction point and loads every object under the
