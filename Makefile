@@ -150,8 +150,9 @@ e2e-etcd: all
 	ATOLL_E2E_STORE=etcd ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
 
 # Several hubs on a three-member etcd under kill -9 of the leader every few
-# seconds and one etcd member killed and brought back (tests/e2e/chaos_ha.py;
-# a 12 s version runs in tests/e2e/test_ha.py).
+# seconds, one etcd member killed and brought back, one hub cut off etcd
+# through TCP proxies (tests/e2e/chaos_ha.py; a 12 s version without the
+# cut-off runs in tests/e2e/test_ha.py).
 CHAOS_DURATION ?= 180
 chaos-ha: all
 	cd tests/e2e && ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 chaos_ha.py --duration $(CHAOS_DURATION)

@@ -25,7 +25,7 @@ struct leader {
 	void *ud;
 	struct event *tick_ev, *lost_ev;
 	bool leading;
-	double last_renew;   /* when the leader last renewed (monotonic s) */
+	double last_renew;   /* when a renewal of the leader was last committed (monotonic s) */
 	long long obs_rev;   /* the Lease record last observed */
 	double obs_at;       /* when it was first seen */
 };
@@ -142,6 +142,17 @@ static bool holder_gone(const char *holder)
 	return end && !*end && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
+/* Committed changes: this hub's renewals, once durable. */
+static void on_committed(const struct store_event *ev, void *ud)
+{
+	struct leader *l = ud;
+	if (!l->leading || ev->type == STORE_DELETED || strcmp(ev->key, l->key) != 0)
+		return;
+	const char *holder = json_get_str(store_event_value(ev), "spec.holderIdentity");
+	if (holder && strcmp(holder, l->identity) == 0)
+		l->last_renew = mono();
+}
+
 static void tick(struct leader *l)
 {
 	char *value = NULL;
@@ -169,10 +180,16 @@ static void tick(struct leader *l)
 	}
 	if (mine) {
 		if (l->leading && rev != 0) {
+			/* A renewal counts once committed (on_committed): with etcd a
+			 * batch may still fail after the write returned. Expired
+			 * first: cut off etcd, a write blocks for the timeouts. */
+			if (now - l->last_renew > l->duration_s) {
+				set_leading(l, false, 0);
+				cJSON_Delete(o);
+				return;
+			}
 			rc = write_lease(l, o, rev, false, &nrev);
-			if (rc == STORE_OK)
-				l->last_renew = now;
-			else if (rc == STORE_CONFLICT || now - l->last_renew > l->duration_s)
+			if (rc == STORE_CONFLICT || mono() - l->last_renew > l->duration_s)
 				set_leading(l, false, 0);
 		} else if (write_lease(l, o, rev, true, &nrev) == STORE_OK) {
 			set_leading(l, true, nrev);
@@ -239,6 +256,7 @@ struct leader *leader_start(struct event_base *base, struct store *st, const str
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	event_add(l->tick_ev, &tv);
 	l->obs_at = mono();
+	store_subscribe_committed(st, on_committed, l);
 	tick(l);
 	return l;
 }
@@ -266,6 +284,7 @@ void leader_stop(struct leader *l)
 		free(value);
 		store_etcd_set_fence(l->st, NULL, 0, NULL, NULL);
 	}
+	store_unsubscribe(l->st, on_committed, l);
 	event_free(l->tick_ev);
 	event_free(l->lost_ev);
 	free(l);

@@ -37,20 +37,15 @@
  *     to clients (watches, agent long-polls, /status, metrics) uses these.
  *     They must not write to the store from the callback.
  *
- * etcd (store_etcd.c) today makes each write its own Txn, durable before
- * put/del returns, and keeps the batch only for delivery (committed
- * subscribers at store_commit(); with several hubs on one prefix, changes
- * after another hub's write come from the live watch, in revision order:
- * store_etcd.h). The design for one Txn per batch:
- * a batch is one etcd Txn. The backend keeps the batch's
- * writes in memory as an overlay that get/list/changes consult first;
- * store_commit() sends one Txn whose If compares the mod_revision of every
- * key the batch read before writing (the optimistic checks put/del made)
- * and whose Then holds the puts/deletes in order; etcd makes it durable with
- * one raft/WAL sync. A failed compare is a commit failure. etcd gives the
- * whole Txn one main revision, so such a backend numbers revisions as
- * (main << 16 | index in batch), which keeps them ordered and unique. With
- * batching off, each write is its own Txn. */
+ * etcd (store_etcd.c): a batch is one etcd Txn (or several in order when
+ * it exceeds etcd's --max-txn-ops), kept until then as writes into the
+ * backend's in-memory copy, which get/list read; the Txn compares the
+ * mod_revision of every key the batch read before writing and etcd makes
+ * it durable with one raft/WAL sync; a failed compare is a commit failure.
+ * etcd gives a Txn one revision, so that backend numbers revisions
+ * (B << 20 | index), B an etcd revision seen before the Txn, which keeps
+ * them ordered and unique across hubs. While other hubs write, each write
+ * is its own Txn at put/del time. */
 #ifndef ATOLL_STORE_H
 #define ATOLL_STORE_H
 

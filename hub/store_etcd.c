@@ -4,32 +4,47 @@
  * client port; no gRPC or protobuf library is needed.
  *
  * Layout under the prefix P (default "/atoll/"):
- *   P "r/" <store key>  the object, compact JSON (metadata.resourceVersion
- *                       is not stored: it is the key's mod_revision, set
- *                       on every read, as kube-apiserver does)
- *   P "m/last"          touched by every write's Txn: its mod_revision is
- *                       the newest revision that changed an object
- *   P "m/compacted"     the compaction point this hub asked etcd for
+ *   P "r/" <store key>  the object, compact JSON (with resourceVersion when
+ *                       written by a batch Txn; else it is mod_revision
+ *                       << RV_SHIFT, stamped on read)
+ *   P "m/last"          put by every Txn of a hub: "" (a write alone), or
+ *                       the revision of a batch Txn's last object write
+ *   P "m/compacted"     the compaction point a hub asked etcd for
+ *
+ * Revisions. etcd gives a Txn one revision; a batch holds many writes,
+ * each with its own resourceVersion that later writes of the batch read
+ * back before the Txn is sent. So a write alone has M << RV_SHIFT (M its
+ * Txn's etcd revision, known when put returns), and a batch's writes have
+ * (B << RV_SHIFT) | n: B the newest etcd revision this hub had seen when
+ * the batch began, necessarily below the Txn's, n the write's place. A
+ * batch Txn compares m/last's mod_revision with the one seen then (no hub
+ * wrote in between, so its revisions fall in etcd's order) and puts
+ * m/last = its last revision, from which every hub numbers the Txn's
+ * events in its watch (the events of one etcd revision are one Txn, in
+ * operation order). A write by another etcd client is M << RV_SHIFT.
  *
  * Guarantees, as with SQLite:
- *   - the resourceVersion is etcd's revision of the write;
- *   - every write is one Txn whose If compares the key's mod_revision (or
- *     create_revision 0 for a create) with what the write read: optimistic
+ *   - every key a Txn writes is compared with what the hub read (its
+ *     mod_revision, or create_revision 0 when absent): optimistic
  *     concurrency against every other writer of the etcd cluster;
- *   - a write returns only once etcd answered the Txn, i.e. once it is
- *     committed by the raft quorum and in its WAL;
- *   - changes() replays history from etcd's own MVCC history with a watch
- *     from since+1; a compacted revision gives STORE_COMPACTED (410);
+ *   - a batch is acknowledged only once etcd answered its Txn(s), i.e.
+ *     once committed by the raft quorum and in its WAL;
+ *   - changes() replays from the ring of recent history this hub
+ *     delivered, else from etcd's MVCC history with a watch from
+ *     (since >> RV_SHIFT) + 1; a compacted revision gives STORE_COMPACTED;
  *   - compaction is scheduled by the API server exactly as for SQLite
- *     (every 1000 writes, keeping --history revisions): /v3/kv/compaction.
+ *     (every 1000 writes, keeping --history etcd revisions).
  *
- * Group commit. The API server's batches are kept (writes between two
- * store_commit() calls; committed subscribers hear of them inside
- * store_commit(), in revision order), but each write is its own etcd Txn,
- * made durable before put/del returns — a stronger guarantee than the
- * batch asks, at one raft round trip per write. One Txn per batch would
- * need per-write revisions inside one etcd revision and a read overlay;
- * it is the next step if write throughput on etcd matters.
+ * Group commit. With batching on and no other writer seen for quiet_ms
+ * (60 s), a batch is one Txn, sent at store_commit() (commit_batch): split
+ * in order at max_ops, at TXN_BYTES of values and where a key repeats,
+ * each part chained to the previous one through m/last, so a batch is
+ * atomic per part. A failed compare rolls the rest back (undo_batch).
+ * Otherwise (another hub active, or just started) each write is its own
+ * Txn at put/del (txn_now: compares on its key and the fence only, so
+ * busy hubs do not collide on m/last), retried after learning what
+ * another writer did, and the batch is kept only for delivery (committed
+ * subscribers at store_commit(), in revision order).
  *
  * Blocking. The store interface is synchronous (objects.c and the
  * controllers read their own writes at once), so requests are blocking
@@ -47,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -59,6 +75,13 @@
 #define ETCD_TIMEOUT_MS 10000L
 #define ETCD_CONNECT_TIMEOUT_MS 2000L
 #define ETCD_PAGE 500
+/* After every endpoint failed, calls fail at once for this long: a hub cut
+ * off etcd does not block its loop for 3 x 10 s on every write. */
+#define ETCD_DOWN_MS 2000
+/* The ring of recent committed events changes() answers from: long enough
+ * for an agent or watcher a few rounds behind, small enough to keep. */
+#define RING_MAX 16384
+#define RING_BYTES (48u << 20)
 
 struct pending {
 	long long after; /* the object write before it under the prefix (m/last's previous revision) */
@@ -80,6 +103,7 @@ struct etcd_store {
 	struct pending *pend;
 	int npend, pcap;
 	char err[512];
+	long long down_until;       /* ms (monotonic): calls fail at once until then */
 	/* The live watch (store_etcd_start_watch): every change under P, from
 	 * every hub, in revision order, feeds the copy and the committed
 	 * subscribers. */
@@ -101,20 +125,55 @@ struct etcd_store {
 	/* Fencing (store_etcd_set_fence): every write compares this key's
 	 * mod_revision. */
 	char *fence_key;
-	long long fence_rev;
+	long long fence_rv;         /* the revision of the key the fence stands for */
 	void (*fence_lost)(void *ud);
 	void *fence_ud;
 	bool lost;
-	long long txn_after;        /* m/last's revision before the last write's Txn */
+	/* Revisions ("Revisions" above): m/last as this hub last knew it. */
+	char *last_val;             /* its value (NULL: absent) */
+	long long last_mod;         /* its mod_revision */
+	long long lrev;             /* the newest revision this hub made or delivered */
+	long long other_at;         /* when another writer's change was last seen (ms, monotonic) */
+	long long list_mod;         /* remote_list: the item's mod_revision */
+	int max_ops;
+	long long quiet_ms;
+	/* The open batch when it is one Txn ("Group commit" above). */
+	bool bmode, bfenced;
+	long long b_base, b_after, b_lrev0, b_fence_mod, b_guard_mod;
+	int bk;
+	bool b_guard; /* m/last existed when the batch began (at b_guard_mod) */
+	struct bop {
+		char *key, *value;  /* value: the stored form; NULL: a delete */
+		long long rv;
+		int cmp;            /* 0: none (written before in this batch), 1: mod_revision cmp_mod, 2: absent */
+		long long cmp_mod;
+		bool had;           /* the copy's entry before this write, to undo it */
+		char *old_value;
+		long long old_rv, old_mod;
+	} *bops;
+	int nbops, bcap;
 	/* The objects under P, as clients see them, sorted by key: kept by
 	 * this hub's writes at once and by the stream for everyone's. */
 	struct centry {
 		char *key, *value;
 		size_t len;
-		long long rev;
+		long long rev;  /* the revision clients see */
+		long long mod;  /* etcd's mod_revision; 0: written in the open batch */
 	} *cv;
 	size_t cn, ccap;
 	bool cached;
+	/* The recent history this hub delivered (with the live watch), for
+	 * changes(): every committed event with a revision above ring_from,
+	 * oldest first, bounded by RING_MAX events and RING_BYTES bytes. */
+	struct revent {
+		long long rev;
+		enum store_event_type type;
+		char *key, *value, *prev;
+	} *ring;
+	size_t rhead, rn;           /* oldest at ring[rhead], rn entries, RING_MAX slots */
+	size_t rbytes;
+	long long ring_from;
+	unsigned long ring_hits, ring_misses;
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -199,18 +258,51 @@ static void set_rv(cJSON *obj, long long rev)
 	json_set_str(json_ensure_obj(obj, "metadata"), "resourceVersion", buf);
 }
 
-/* The stored value as clients see it: resourceVersion = rev. */
-static char *stamp(const char *value, size_t len, long long rev)
+/* Revisions: (B << RV_SHIFT) | k, see "Revisions" above. */
+#define RV_SHIFT 20
+#define RV_MAXK ((1 << RV_SHIFT) - 1)
+/* A Txn's values stay under this many bytes (etcd refuses requests over
+ * --max-request-bytes, 1.5 MiB by default); a larger value goes alone. */
+#define TXN_BYTES (1u << 20)
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A stored value as clients see it, with its revision in *rv_out: rv, or
+ * (rv 0) the one it carries, or main_rev << RV_SHIFT if it carries none
+ * (written by another etcd client). */
+static char *restamp(const char *value, size_t len, long long main_rev, long long rv, long long *rv_out)
 {
 	cJSON *o = cJSON_ParseWithLength(value, len);
+	if (!rv) {
+		long long r = 0;
+		const char *t = cJSON_IsObject(o) ? json_get_str(o, "metadata.resourceVersion") : NULL;
+		rv = t && num_parse_ll(t, 1, LLONG_MAX, &r) == 0 && (r >> RV_SHIFT) < main_rev ? r : main_rev << RV_SHIFT;
+	}
+	if (rv_out)
+		*rv_out = rv;
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return strdup(value);
+		return strndup(value, len);
 	}
-	set_rv(o, rev);
+	set_rv(o, rv);
 	char *out = json_print(o);
 	cJSON_Delete(o);
 	return out;
+}
+
+/* The revision of the last object write of the Txn that left m/last with
+ * value v at mod (0 when absent; mod << RV_SHIFT for an older hub's ""). */
+static long long last_rv(const char *v, long long mod)
+{
+	long long r = 0;
+	if (!v)
+		return 0;
+	return num_parse_ll(v, 1, LLONG_MAX, &r) == 0 ? r : mod << RV_SHIFT;
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
@@ -280,9 +372,14 @@ static bool try_next(CURLcode rc, long status)
  * endpoint that does not answer is left for the next one. */
 static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
 {
+	if (e->down_until && now_ms() < e->down_until) {
+		snprintf(e->err, sizeof e->err, "etcd unreachable (every endpoint failed just now)");
+		return NULL;
+	}
 	char *text = json_print(body);
 	cJSON *out = NULL;
-	for (int attempt = 0; attempt < e->nendpoints; attempt++) {
+	int attempt = 0;
+	for (; attempt < e->nendpoints; attempt++) {
 		struct buf b = {0};
 		setup_request(e, path, text, on_body, &b, ETCD_TIMEOUT_MS);
 		CURLcode rc = curl_easy_perform(e->curl);
@@ -307,6 +404,7 @@ static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
 		e->cur = (e->cur + 1) % e->nendpoints;
 	}
 	free(text);
+	e->down_until = !out && attempt == e->nendpoints ? now_ms() + ETCD_DOWN_MS : 0;
 	return out;
 }
 
@@ -353,8 +451,8 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 	return rc;
 }
 
-/* The mod_revision of an etcd key as of revision at. */
-static int raw_get_at(struct etcd_store *e, const char *k, long long at, long long *mod_rev)
+/* The value and mod_revision of an etcd key as of revision at. */
+static int raw_get_at(struct etcd_store *e, const char *k, long long at, long long *mod_rev, char **value)
 {
 	cJSON *req = cJSON_CreateObject();
 	add_b64(req, "key", k, strlen(k));
@@ -365,24 +463,33 @@ static int raw_get_at(struct etcd_store *e, const char *k, long long at, long lo
 		return STORE_ERROR;
 	const cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), 0);
 	*mod_rev = kv ? num(kv, "mod_revision") : 0;
+	if (kv && value)
+		*value = unb64(json_get_str(kv, "value"), NULL);
 	cJSON_Delete(resp);
 	return kv ? STORE_OK : STORE_NOT_FOUND;
 }
 
-static int remote_get(struct store *s, const char *key, char **value, long long *mod_rev)
+/* An object from etcd: its value as clients see it, revision and mod_revision. */
+static int remote_get(struct etcd_store *e, const char *key, char **value, long long *rev, long long *mod)
 {
-	struct etcd_store *e = E(s);
 	char *k = ekey(e, "r/", key), *raw = NULL;
 	size_t len = 0;
-	long long r = 0;
-	int rc = raw_get(e, k, value ? &raw : NULL, &len, &r);
+	long long r = 0, rv = 0;
+	int rc = raw_get(e, k, &raw, &len, &r);
 	free(k);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		free(raw);
 		return rc;
-	if (mod_rev)
-		*mod_rev = r;
+	}
+	char *v = restamp(raw, len, r, 0, &rv);
 	if (value)
-		*value = stamp(raw, len, r);
+		*value = v;
+	else
+		free(v);
+	if (rev)
+		*rev = rv;
+	if (mod)
+		*mod = r;
 	free(raw);
 	return STORE_OK;
 }
@@ -429,9 +536,10 @@ static int remote_list(struct store *s, const char *prefix, store_item_fn fn, vo
 				free(v);
 				continue;
 			}
-			long long mr = num(kv, "mod_revision");
-			char *val = stamp(v, vl, mr);
-			stop = fn(k + strip, val, strlen(val), mr, ud) != 0;
+			long long mr = num(kv, "mod_revision"), rv = 0;
+			char *val = restamp(v, vl, mr, 0, &rv);
+			e->list_mod = mr;
+			stop = fn(k + strip, val, strlen(val), rv, ud) != 0;
 			free(val);
 			free(v);
 			free(last);
@@ -484,7 +592,7 @@ static struct centry *cache_find(struct etcd_store *e, const char *key)
 }
 
 /* value as clients see it (stamped); taken over. */
-static void cache_set(struct etcd_store *e, const char *key, char *value, long long rev)
+static void cache_set(struct etcd_store *e, const char *key, char *value, long long rev, long long mod)
 {
 	size_t i = cache_lower(e, key);
 	if (i < e->cn && strcmp(e->cv[i].key, key) == 0) {
@@ -501,6 +609,7 @@ static void cache_set(struct etcd_store *e, const char *key, char *value, long l
 	e->cv[i].value = value;
 	e->cv[i].len = strlen(value);
 	e->cv[i].rev = rev;
+	e->cv[i].mod = mod;
 }
 
 static void cache_del(struct etcd_store *e, const char *key)
@@ -531,10 +640,10 @@ static void cache_free(struct etcd_store *e)
 static void cache_refresh(struct etcd_store *e, const char *key)
 {
 	char *v = NULL;
-	long long r = 0;
-	int rc = remote_get(&e->base, key, &v, &r);
+	long long r = 0, m = 0;
+	int rc = remote_get(e, key, &v, &r, &m);
 	if (rc == STORE_OK)
-		cache_set(e, key, v, r);
+		cache_set(e, key, v, r, m);
 	else if (rc == STORE_NOT_FOUND)
 		cache_del(e, key);
 	else
@@ -549,7 +658,7 @@ static int cache_load_item(const char *key, const char *value, size_t len, long 
 		e->ccap = e->ccap ? e->ccap * 2 : 256;
 		e->cv = realloc(e->cv, e->ccap * sizeof *e->cv);
 	}
-	e->cv[e->cn++] = (struct centry){strdup(key), strdup(value), len, rev};
+	e->cv[e->cn++] = (struct centry){strdup(key), strdup(value), len, rev, e->list_mod};
 	return 0;
 }
 
@@ -557,7 +666,7 @@ static int et_get(struct store *s, const char *key, char **value, long long *mod
 {
 	struct etcd_store *e = E(s);
 	if (!e->cached)
-		return remote_get(s, key, value, mod_rev);
+		return remote_get(e, key, value, mod_rev, NULL);
 	struct centry *c = cache_find(e, key);
 	if (!c)
 		return STORE_NOT_FOUND;
@@ -575,7 +684,7 @@ static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *
 	if (!e->cached)
 		return remote_list(s, prefix, fn, ud, rev);
 	if (rev)
-		*rev = e->rev;
+		*rev = e->lrev;
 	size_t plen = strlen(prefix), lo = cache_lower(e, prefix), hi = lo;
 	while (hi < e->cn && strncmp(e->cv[hi].key, prefix, plen) == 0)
 		hi++;
@@ -583,7 +692,7 @@ static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *
 	struct centry *copy = malloc((n ? n : 1) * sizeof *copy);
 	for (size_t i = 0; i < n; i++) {
 		const struct centry *c = &e->cv[lo + i];
-		copy[i] = (struct centry){strdup(c->key), malloc(c->len + 1), c->len, c->rev};
+		copy[i] = (struct centry){strdup(c->key), malloc(c->len + 1), c->len, c->rev, c->mod};
 		memcpy(copy[i].value, c->value, c->len + 1);
 	}
 	bool stop = false;
@@ -597,22 +706,107 @@ static int et_list(struct store *s, const char *prefix, store_item_fn fn, void *
 	return STORE_OK;
 }
 
+/* ---- the ring of recent history ------------------------------------------------------- */
+
+static size_t ev_bytes(const struct revent *r)
+{
+	return strlen(r->key) + strlen(r->value) + (r->prev ? strlen(r->prev) : 0) + sizeof *r;
+}
+
+static void ring_drop_oldest(struct etcd_store *e)
+{
+	struct revent *r = &e->ring[e->rhead];
+	e->rbytes -= ev_bytes(r);
+	e->ring_from = r->rev;
+	free(r->key);
+	free(r->value);
+	free(r->prev);
+	e->rhead = (e->rhead + 1) % RING_MAX;
+	e->rn--;
+}
+
+/* A committed event, in revision order (called where drev moves). */
+static void ring_add(struct etcd_store *e, const struct store_event *ev)
+{
+	if (!e->ring)
+		return;
+	if (ev->rev <= e->ring_from || (e->rn && e->ring[(e->rhead + e->rn - 1) % RING_MAX].rev >= ev->rev))
+		return; /* never out of order */
+	if (e->rn == RING_MAX)
+		ring_drop_oldest(e);
+	struct revent *r = &e->ring[(e->rhead + e->rn) % RING_MAX];
+	*r = (struct revent){ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+			     ev->prev_value ? strdup(ev->prev_value) : NULL};
+	e->rn++;
+	e->rbytes += ev_bytes(r);
+	while (e->rn > 1 && e->rbytes > RING_BYTES)
+		ring_drop_oldest(e);
+}
+
+/* Index (0 = oldest) of the first entry with rev > since. */
+static size_t ring_after(struct etcd_store *e, long long since)
+{
+	size_t lo = 0, hi = e->rn;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->ring[(e->rhead + mid) % RING_MAX].rev <= since)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* changes() from the ring, when it reaches back to since: every event
+ * with since < rev <= upto under prefix. The callback may not write (a
+ * delivery could move the ring), as for every changes() callback. */
+static bool ring_replay(struct etcd_store *e, long long since, long long upto, const char *prefix, store_event_fn fn,
+			void *ud)
+{
+	if (!e->ring || since < e->ring_from)
+		return false;
+	size_t plen = strlen(prefix);
+	long long at = since;
+	for (;;) {
+		size_t i = ring_after(e, at);
+		if (i >= e->rn)
+			break;
+		const struct revent *r = &e->ring[(e->rhead + i) % RING_MAX];
+		if (r->rev > upto)
+			break;
+		at = r->rev;
+		if (strncmp(r->key, prefix, plen) != 0)
+			continue;
+		struct store_event_cache cache = {0};
+		struct store_event ev = {r->rev, r->type, r->key, r->value, r->prev, &cache};
+		fn(&ev, ud);
+		store_event_cache_clear(&cache);
+	}
+	return true;
+}
+
+static void ring_free(struct etcd_store *e)
+{
+	while (e->rn)
+		ring_drop_oldest(e);
+	free(e->ring);
+	e->ring = NULL;
+}
+
 /* ---- writes ---------------------------------------------------------------------------- */
 
-static void add_pending(struct etcd_store *e, const struct store_event *ev)
+static void add_pending(struct etcd_store *e, const struct store_event *ev, long long after)
 {
 	if (e->npend == e->pcap) {
 		e->pcap = e->pcap ? e->pcap * 2 : 16;
 		e->pend = realloc(e->pend, (size_t)e->pcap * sizeof *e->pend);
 	}
-	e->pend[e->npend++] = (struct pending){e->txn_after, ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
+	e->pend[e->npend++] = (struct pending){after, ev->rev, ev->type, strdup(ev->key), strdup(ev->value ? ev->value : ""),
 					      ev->prev_value ? strdup(ev->prev_value) : NULL};
 }
 
 static int et_commit(struct store *s);
 
-/* A write is durable: committed subscribers at the next store_commit()
- * (right away without batching), in-transaction ones now. */
 static void own_add(struct etcd_store *e, const char *key, long long rev)
 {
 	if (e->nown == e->owncap) {
@@ -622,21 +816,21 @@ static void own_add(struct etcd_store *e, const char *key, long long rev)
 	e->own[e->nown++] = (struct own){strdup(key), rev};
 }
 
-static void written(struct etcd_store *e, const struct store_event *ev)
+/* A write is made (or in the open batch): committed subscribers hear of it
+ * at store_commit() (right away without batching), in-transaction ones now.
+ * after: the revision it directly follows. */
+static void written(struct etcd_store *e, const struct store_event *ev, long long after)
 {
 	/* With the live watch, committed subscribers hear of this write at
 	 * store_commit() if nothing came in between, else when the stream
 	 * shows it, in order with every other hub's writes. */
 	if (e->streaming)
 		own_add(e, ev->key, ev->rev);
-	add_pending(e, ev);
-	if (!e->in_batch) {
+	add_pending(e, ev, after);
+	if (!e->base.on_open) {
 		e->in_batch = true;
-		if (e->base.on_open)
-			e->base.on_open(&e->base, e->base.on_open_ud);
-	}
-	if (!e->base.on_open)
 		et_commit(&e->base);
+	}
 	struct store_event_cache cache = {0};
 	struct store_event x = *ev;
 	x.cache = &cache;
@@ -644,190 +838,486 @@ static void written(struct etcd_store *e, const struct store_event *ev)
 	store_event_cache_clear(&cache);
 }
 
-/* What a write's Txn found. */
-struct txn_result {
-	int rc;          /* STORE_OK, or why the If failed */
-	long long rev;   /* the write's revision */
-	char *prev;      /* previous value as clients saw it, or NULL */
-};
+/* Another writer was seen this recently: writes go one Txn each. Long:
+ * in a fleet of hubs (agents and clients on every hub) a batch held for a
+ * Txn fails whenever another hub writes meanwhile. */
+#define QUIET_MS 60000
+#define START_MS 2000 /* at start, one Txn per write for this long (others may be writing) */
 
-/* One Txn, one round trip:
- *   If    expect_rev -1: create_revision = 0 (absent); > 0: mod_revision =
- *         expect_rev; 0: nothing for a put, create_revision > 0 (present)
- *         for a delete
- *   Then  the put (value) or delete (value NULL), with prev_kv, and a put
- *         of m/last
- *   Else  a range of the key, to tell EXISTS, NOT_FOUND and CONFLICT apart. */
-static struct txn_result txn(struct etcd_store *e, const char *key, long long expect_rev, const char *value)
+/* Opens a batch (batching on, none open) and decides how its writes go:
+ * one Txn for the batch when this hub has been the only writer for a
+ * while, else a Txn per write as it is made. */
+static void begin_write(struct etcd_store *e)
 {
-	struct txn_result out = {STORE_ERROR, 0, NULL};
-	char *k = ekey(e, "r/", key), *last = ekey(e, "m/", "last");
-	cJSON *req = cJSON_CreateObject();
-	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
-	char *fence = e->fence_key ? ekey(e, "r/", e->fence_key) : NULL;
-	if (fence) { /* only while this hub holds what the fence stands for */
-		cJSON *c = cJSON_CreateObject();
-		add_b64(c, "key", fence, strlen(fence));
-		cJSON_AddStringToObject(c, "target", "MOD");
-		cJSON_AddStringToObject(c, "result", "EQUAL");
-		add_num(c, "mod_revision", e->fence_rev);
-		cJSON_AddItemToArray(compare, c);
-	}
-	if (expect_rev != 0 || !value) {
-		cJSON *c = cJSON_CreateObject();
-		add_b64(c, "key", k, strlen(k));
-		if (expect_rev > 0) {
-			cJSON_AddStringToObject(c, "target", "MOD");
-			cJSON_AddStringToObject(c, "result", "EQUAL");
-			add_num(c, "mod_revision", expect_rev);
-		} else {
-			cJSON_AddStringToObject(c, "target", "CREATE");
-			cJSON_AddStringToObject(c, "result", expect_rev == -1 ? "EQUAL" : "GREATER");
-			add_num(c, "create_revision", 0);
+	if (e->in_batch || !e->base.on_open)
+		return;
+	e->in_batch = true;
+	e->bmode = e->quiet_ms < 0 || now_ms() - e->other_at > e->quiet_ms;
+	if (e->bmode) {
+		e->b_base = e->rev;
+		e->bk = 0;
+		e->b_guard = e->last_val != NULL;
+		e->b_guard_mod = e->last_mod;
+		e->b_after = last_rv(e->last_val, e->last_mod);
+		e->b_lrev0 = e->lrev;
+		e->bfenced = false;
+		e->b_fence_mod = 0;
+		if (e->fence_key) {
+			struct centry *c = cache_find(e, e->fence_key);
+			e->b_fence_mod = c ? c->mod : 0;
 		}
-		cJSON_AddItemToArray(compare, c);
 	}
-	cJSON *ops = cJSON_AddArrayToObject(req, "success");
+	e->base.on_open(&e->base, e->base.on_open_ud);
+}
+
+static bool fence_ok(struct etcd_store *e)
+{
+	if (!e->fence_key)
+		return true;
+	struct centry *c = cache_find(e, e->fence_key);
+	return e->fence_rv ? c && c->rev == e->fence_rv : !c;
+}
+
+static int fenced_now(struct etcd_store *e, const char *key)
+{
+	snprintf(e->err, sizeof e->err, "fenced: %s changed (this hub no longer leads)", e->fence_key);
+	log_error("store: write of %s failed: %s", key, e->err);
+	if (e->fence_lost)
+		e->fence_lost(e->fence_ud);
+	return STORE_ERROR;
+}
+
+/* What the caller's expectation says of the object as the copy has it. */
+static int check(const struct centry *c, long long expect, bool del)
+{
+	if (expect == -1)
+		return c ? STORE_EXISTS : STORE_OK;
+	if (!c)
+		return del || expect > 0 ? STORE_NOT_FOUND : STORE_OK;
+	return expect > 0 && c->rev != expect ? STORE_CONFLICT : STORE_OK;
+}
+
+static void cmp_mod(cJSON *arr, const char *k, long long mod)
+{
+	cJSON *c = cJSON_CreateObject();
+	add_b64(c, "key", k, strlen(k));
+	cJSON_AddStringToObject(c, "target", "MOD");
+	cJSON_AddStringToObject(c, "result", "EQUAL");
+	add_num(c, "mod_revision", mod);
+	cJSON_AddItemToArray(arr, c);
+}
+
+static void cmp_absent(cJSON *arr, const char *k)
+{
+	cJSON *c = cJSON_CreateObject();
+	add_b64(c, "key", k, strlen(k));
+	cJSON_AddStringToObject(c, "target", "CREATE");
+	cJSON_AddStringToObject(c, "result", "EQUAL");
+	add_num(c, "create_revision", 0);
+	cJSON_AddItemToArray(arr, c);
+}
+
+static void op_write(cJSON *arr, const char *k, const char *value)
+{
 	cJSON *op = cJSON_CreateObject();
 	cJSON *w = cJSON_AddObjectToObject(op, value ? "request_put" : "request_delete_range");
 	add_b64(w, "key", k, strlen(k));
 	if (value)
 		add_b64(w, "value", value, strlen(value));
-	cJSON_AddTrueToObject(w, "prev_kv");
-	cJSON_AddItemToArray(ops, op);
-	op = cJSON_CreateObject();
-	cJSON *put = cJSON_AddObjectToObject(op, "request_put");
-	add_b64(put, "key", last, strlen(last));
-	add_b64(put, "value", "", 0);
-	cJSON_AddTrueToObject(put, "prev_kv");
-	cJSON_AddItemToArray(ops, op);
-	ops = cJSON_AddArrayToObject(req, "failure");
-	op = cJSON_CreateObject();
-	cJSON *rg = cJSON_AddObjectToObject(op, "request_range");
-	add_b64(rg, "key", k, strlen(k));
-	cJSON_AddTrueToObject(rg, "keys_only");
-	cJSON_AddItemToArray(ops, op);
-	if (fence) {
-		op = cJSON_CreateObject();
-		rg = cJSON_AddObjectToObject(op, "request_range");
-		add_b64(rg, "key", fence, strlen(fence));
-		cJSON_AddTrueToObject(rg, "keys_only");
-		cJSON_AddItemToArray(ops, op);
+	cJSON_AddItemToArray(arr, op);
+}
+
+static void op_range(cJSON *arr, const char *k)
+{
+	cJSON *op = cJSON_CreateObject();
+	cJSON *r = cJSON_AddObjectToObject(op, "request_range");
+	add_b64(r, "key", k, strlen(k));
+	cJSON_AddItemToArray(arr, op);
+}
+
+/* The first kv of the i-th range answer of a failed Txn. */
+static const cJSON *failed_kv(const cJSON *resp, int i)
+{
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), i), "response_range");
+	return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "kvs"), 0);
+}
+
+/* m/last as a failed Txn found it. */
+static void learn_last(struct etcd_store *e, const cJSON *kv)
+{
+	long long m = kv ? num(kv, "mod_revision") : 0;
+	if (kv && m <= e->last_mod)
+		return;
+	free(e->last_val);
+	e->last_val = kv ? unb64(json_get_str(kv, "value"), NULL) : NULL;
+	e->last_mod = m;
+}
+
+/* An object as a failed Txn found it, into the copy. */
+static void learn_obj(struct etcd_store *e, const char *key, const cJSON *kv)
+{
+	if (!kv) {
+		cache_del(e, key);
+		return;
 	}
+	size_t vl = 0;
+	char *v = unb64(json_get_str(kv, "value"), &vl);
+	long long m = num(kv, "mod_revision"), rv = 0;
+	if (v) {
+		char *val = restamp(v, vl, m, 0, &rv);
+		cache_set(e, key, val, rv, m);
+	}
+	free(v);
+}
+
+enum { TXN_OK, TXN_RETRY, TXN_FENCED, TXN_ERROR };
+
+/* One write as its own Txn, one round trip:
+ *   If    the fence key's mod_revision is the copy's, and the key's
+ *         mod_revision is the copy's (or the key is absent, if the copy
+ *         has none)
+ *   Then  the put (value, stored without resourceVersion: it is the Txn's
+ *         revision << RV_SHIFT) or delete (value NULL), and m/last = ""
+ *         (with its previous value: the write before this one)
+ *   Else  ranges of the key and the fence key: the copy learns them and
+ *         the caller checks again (TXN_RETRY) or stops (TXN_FENCED).
+ * No compare on m/last: hubs writing at once only collide on the keys
+ * they share. *main: the Txn's etcd revision; *after: the revision of
+ * the hub write before it. */
+static int txn_now(struct etcd_store *e, const char *key, const char *value, const struct centry *c, long long *main_rev,
+		   long long *after)
+{
+	char *k = ekey(e, "r/", key), *lastk = ekey(e, "m/", "last");
+	char *fk = e->fence_key ? ekey(e, "r/", e->fence_key) : NULL;
+	long long fmod = 0;
+	if (fk) {
+		struct centry *f = cache_find(e, e->fence_key);
+		fmod = f ? f->mod : 0;
+	}
+	cJSON *req = cJSON_CreateObject();
+	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+	if (fk)
+		cmp_mod(compare, fk, fmod);
+	if (c)
+		cmp_mod(compare, k, c->mod);
+	else
+		cmp_absent(compare, k);
+	cJSON *ops = cJSON_AddArrayToObject(req, "success");
+	op_write(ops, k, value);
+	op_write(ops, lastk, "");
+	cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ops, 1), "request_put"), "prev_kv");
+	ops = cJSON_AddArrayToObject(req, "failure");
+	op_range(ops, k);
+	if (fk)
+		op_range(ops, fk);
 	cJSON *resp = call(e, "/v3/kv/txn", req);
 	cJSON_Delete(req);
 	free(k);
-	free(last);
-	free(fence);
+	free(lastk);
+	free(fk);
 	if (!resp)
-		return out;
+		return TXN_ERROR;
 	seen_rev(e, resp);
-	const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0);
-	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
-		const cJSON *r = cJSON_GetObjectItemCaseSensitive(first, "response_range");
-		bool present = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "kvs")) > 0;
-		const cJSON *o = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_range");
-		if (e->fence_key && num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(o, "kvs"), 0),
-					"mod_revision") != e->fence_rev) {
-			snprintf(e->err, sizeof e->err, "fenced: %s changed (this hub no longer leads)", e->fence_key);
-			out.rc = STORE_ERROR;
-			cJSON_Delete(resp);
-			if (e->fence_lost)
-				e->fence_lost(e->fence_ud);
-			return out;
+	int out = TXN_OK;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+		long long m = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
+		    "prev_kv");
+		char *pv = pkv ? unb64(json_get_str(pkv, "value"), NULL) : NULL;
+		*after = pkv ? last_rv(pv ? pv : "", num(pkv, "mod_revision")) : 0;
+		free(pv);
+		*main_rev = m;
+		if (m > e->last_mod) {
+			free(e->last_val);
+			e->last_val = strdup("");
+			e->last_mod = m;
 		}
-		out.rc = expect_rev == -1 ? STORE_EXISTS : !present ? STORE_NOT_FOUND : STORE_CONFLICT;
-		cJSON_Delete(resp);
-		return out;
-	}
-	out.rc = STORE_OK;
-	out.rev = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
-	if (e->fence_key && strcmp(key, e->fence_key) == 0)
-		e->fence_rev = value ? out.rev : 0; /* our own renewal moves the fence */
-	e->txn_after = num(cJSON_GetObjectItemCaseSensitive(
-				   cJSON_GetObjectItemCaseSensitive(
-				       cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
-				   "prev_kv"),
-			   "mod_revision");
-	const cJSON *pkv = value ? cJSON_GetObjectItemCaseSensitive(
-					   cJSON_GetObjectItemCaseSensitive(first, "response_put"), "prev_kv")
-				 : cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
-							      cJSON_GetObjectItemCaseSensitive(first, "response_delete_range"), "prev_kvs"),
-						      0);
-	if (pkv) {
-		size_t pl = 0;
-		char *p = unb64(json_get_str(pkv, "value"), &pl);
-		if (p)
-			out.prev = stamp(p, pl, num(pkv, "mod_revision"));
-		free(p);
-	} else if (!value) {
-		out.rc = STORE_NOT_FOUND; /* deleted in between: nothing was deleted */
+	} else {
+		learn_obj(e, key, failed_kv(resp, 0));
+		out = TXN_RETRY;
+		if (e->fence_key) {
+			const cJSON *f = failed_kv(resp, 1);
+			if ((f ? num(f, "mod_revision") : 0) != fmod) {
+				learn_obj(e, e->fence_key, f);
+				out = TXN_FENCED;
+			}
+		}
 	}
 	cJSON_Delete(resp);
 	return out;
 }
 
+static void bop_add(struct etcd_store *e, const char *key, const char *value, long long rv, const struct centry *c)
+{
+	if (e->nbops == e->bcap) {
+		e->bcap = e->bcap ? e->bcap * 2 : 64;
+		e->bops = realloc(e->bops, (size_t)e->bcap * sizeof *e->bops);
+	}
+	struct bop *b = &e->bops[e->nbops++];
+	*b = (struct bop){strdup(key), value ? strdup(value) : NULL, rv, !c ? 2 : c->mod ? 1 : 0, c ? c->mod : 0, c != NULL,
+			  c ? strdup(c->value) : NULL, c ? c->rev : 0, c ? c->mod : 0};
+}
+
+static void bops_free(struct etcd_store *e)
+{
+	for (int i = 0; i < e->nbops; i++) {
+		free(e->bops[i].key);
+		free(e->bops[i].value);
+		free(e->bops[i].old_value);
+	}
+	e->nbops = 0;
+	e->bk = 0;
+}
+
+/* One object write (obj NULL: a delete). Checked against the copy (asking
+ * etcd when the copy says no: it may be behind), then either made now as
+ * its own Txn or kept for the batch's Txn. */
+static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long expect, long long *rev_out, char **out)
+{
+	bool del = !obj;
+	struct centry *c = cache_find(e, key);
+	int rc = check(c, expect, del);
+	/* The copy may be behind only while other writers are about. */
+	if (rc != STORE_OK && (!c || c->mod) && now_ms() - e->other_at <= e->quiet_ms) {
+		cache_refresh(e, key);
+		c = cache_find(e, key);
+		rc = check(c, expect, del);
+	}
+	if (rc != STORE_OK)
+		return rc;
+	if (!fence_ok(e))
+		return fenced_now(e, key);
+	begin_write(e);
+	char *prev = c ? strdup(c->value) : NULL, *value = NULL;
+	long long rv = 0, after = 0;
+	if (e->in_batch && e->bmode) {
+		if (e->bk >= RV_MAXK) {
+			snprintf(e->err, sizeof e->err, "more than %d writes in one batch", RV_MAXK);
+			log_error("store: write of %s failed: %s", key, e->err);
+			free(prev);
+			return STORE_ERROR;
+		}
+		rv = (e->b_base << RV_SHIFT) | ++e->bk;
+		after = e->nbops ? e->bops[e->nbops - 1].rv : e->b_after;
+		if (obj) {
+			set_rv(obj, rv);
+			value = json_print(obj);
+		}
+		bop_add(e, key, value, rv, c);
+		if (obj)
+			cache_set(e, key, strdup(value), rv, 0);
+		else
+			cache_del(e, key);
+	} else {
+		char *stored = NULL;
+		if (obj) { /* stored without resourceVersion: it is the Txn's revision */
+			cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+								"resourceVersion");
+			stored = json_print(obj);
+		}
+		long long m = 0;
+		for (int attempt = 0;; attempt++) {
+			if (c && !c->mod) { /* cannot happen outside a batch Txn; ask etcd */
+				cache_refresh(e, key);
+				c = cache_find(e, key);
+			}
+			int t = txn_now(e, key, stored, c, &m, &after);
+			if (t == TXN_OK)
+				break;
+			if (t == TXN_RETRY && attempt < 8) {
+				/* another writer was first: check again against what it wrote */
+				e->other_at = now_ms();
+				c = cache_find(e, key);
+				rc = check(c, expect, del);
+				if (rc == STORE_OK && !fence_ok(e))
+					t = TXN_FENCED;
+				else if (rc == STORE_OK) {
+					free(prev);
+					prev = c ? strdup(c->value) : NULL;
+					continue;
+				}
+			}
+			free(stored);
+			free(prev);
+			if (t == TXN_FENCED)
+				return fenced_now(e, key);
+			if (rc != STORE_OK)
+				return rc;
+			if (t == TXN_RETRY)
+				snprintf(e->err, sizeof e->err, "other writers changed it %d times in a row", attempt + 1);
+			log_error("store: write of %s failed: %s", key, e->err);
+			return STORE_ERROR;
+		}
+		free(stored);
+		rv = m << RV_SHIFT;
+		if (obj) {
+			set_rv(obj, rv);
+			value = json_print(obj);
+			cache_set(e, key, strdup(value), rv, m);
+		} else {
+			cache_del(e, key);
+		}
+	}
+	if (e->fence_key && strcmp(key, e->fence_key) == 0)
+		e->fence_rv = del ? 0 : rv; /* our own renewal moves the fence */
+	if (rv > e->lrev)
+		e->lrev = rv;
+	/* The DELETED event carries the last state stamped with the delete's
+	 * revision, as kube-apiserver does. */
+	if (del)
+		value = restamp(prev, strlen(prev), 0, rv, NULL);
+	struct store_event ev = {rv, del ? STORE_DELETED : prev ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL};
+	written(e, &ev, after);
+	if (rev_out)
+		*rev_out = rv;
+	if (out)
+		*out = value;
+	else
+		free(value);
+	free(prev);
+	return STORE_OK;
+}
+
 static int et_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
 {
-	struct etcd_store *e = E(s);
-	/* The stored form has no resourceVersion: it is the mod_revision. */
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, "resourceVersion");
-	char *value = json_print(obj);
-	struct txn_result t = txn(e, key, expect_rev, value);
-	free(value);
-	if (t.rc == STORE_ERROR)
-		log_error("store: write of %s failed: %s", key, e->err);
-	if (t.rc != STORE_OK) {
-		if (t.rc != STORE_ERROR && e->cached)
-			cache_refresh(e, key);
-		free(t.prev);
-		return t.rc;
-	}
-	set_rv(obj, t.rev);
-	char *out = json_print(obj);
-	if (e->cached)
-		cache_set(e, key, strdup(out), t.rev);
-	struct store_event ev = {t.rev, t.prev ? STORE_MODIFIED : STORE_ADDED, key, out, t.prev, NULL};
-	written(e, &ev);
-	if (rev_out)
-		*rev_out = t.rev;
-	if (stored)
-		*stored = out;
-	else
-		free(out);
-	free(t.prev);
-	return STORE_OK;
+	return do_write(E(s), key, obj, expect_rev, rev_out, stored);
 }
 
 static int et_del(struct store *s, const char *key, long long expect_rev, long long *rev_out, char **last)
 {
-	struct etcd_store *e = E(s);
-	struct txn_result t = txn(e, key, expect_rev, NULL);
-	if (t.rc == STORE_ERROR)
-		log_error("store: delete of %s failed: %s", key, e->err);
-	if (t.rc != STORE_OK) {
-		if (t.rc != STORE_ERROR && e->cached)
-			cache_refresh(e, key);
-		free(t.prev);
-		return t.rc;
+	return do_write(E(s), key, NULL, expect_rev, rev_out, last);
+}
+
+/* The open batch as Txns, in order, each at most max_ops operations and
+ * each key at most once (etcd's rules for a Txn):
+ *   If    m/last is as the batch found it (the first Txn; the next ones:
+ *         as the previous one left it), the fence key's mod_revision is
+ *         as the batch found it (first Txn), and the mod_revision of every
+ *         key the batch had not written before is as the batch read it
+ *         (or the key absent)
+ *   Then  the writes, and m/last = the revision of the Txn's last write.
+ * Each is acknowledged by etcd only once committed. Returns how many of
+ * the batch's writes are committed (all, or up to a failed Txn). */
+static int commit_batch(struct etcd_store *e)
+{
+	int n = e->nbops, i = 0, t = 0;
+	int limit = e->max_ops - 2 > 1 ? e->max_ops - 2 : 1; /* + m/last, + the guard and fence compares */
+	char *lastk = ekey(e, "m/", "last");
+	char *fk = e->fence_key && e->b_fence_mod ? ekey(e, "r/", e->fence_key) : NULL;
+	long long prev_m = 0;
+	while (i < n) {
+		cJSON *req = cJSON_CreateObject();
+		cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+		cJSON *ops = cJSON_AddArrayToObject(req, "success");
+		cJSON *fail = cJSON_AddArrayToObject(req, "failure");
+		if (t)
+			cmp_mod(compare, lastk, prev_m);
+		else if (e->b_guard)
+			cmp_mod(compare, lastk, e->b_guard_mod);
+		else
+			cmp_absent(compare, lastk);
+		op_range(fail, lastk);
+		if (fk && !t) {
+			cmp_mod(compare, fk, e->b_fence_mod);
+			op_range(fail, fk);
+		}
+		int j = i;
+		size_t bytes = 0;
+		while (j < n && j - i < limit) {
+			size_t sz = strlen(e->bops[j].key) + (e->bops[j].value ? strlen(e->bops[j].value) : 0);
+			if (j > i && bytes + sz > TXN_BYTES)
+				break;
+			bytes += sz;
+			bool dup = false;
+			for (int q = i; q < j && !dup; q++)
+				dup = strcmp(e->bops[q].key, e->bops[j].key) == 0;
+			if (dup)
+				break;
+			char *k = ekey(e, "r/", e->bops[j].key);
+			if (e->bops[j].cmp == 1)
+				cmp_mod(compare, k, e->bops[j].cmp_mod);
+			else if (e->bops[j].cmp == 2)
+				cmp_absent(compare, k);
+			op_write(ops, k, e->bops[j].value);
+			free(k);
+			j++;
+		}
+		char l[32];
+		snprintf(l, sizeof l, "%lld", e->bops[j - 1].rv);
+		op_write(ops, lastk, l);
+		cJSON *resp = call(e, "/v3/kv/txn", req);
+		cJSON_Delete(req);
+		if (!resp)
+			break;
+		seen_rev(e, resp);
+		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+			learn_last(e, failed_kv(resp, 0));
+			if (fk && !t) {
+				const cJSON *f = failed_kv(resp, 1);
+				if ((f ? num(f, "mod_revision") : 0) != e->b_fence_mod)
+					e->bfenced = true;
+			}
+			snprintf(e->err, sizeof e->err, "%s: another writer changed what the batch read",
+				 e->bfenced ? "fenced (this hub no longer leads)" : "compare failed");
+			cJSON_Delete(resp);
+			break;
+		}
+		long long m = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+		cJSON_Delete(resp);
+		for (int q = i; q < j; q++) {
+			struct centry *c = cache_find(e, e->bops[q].key);
+			if (c && c->rev == e->bops[q].rv)
+				c->mod = m;
+		}
+		free(e->last_val);
+		e->last_val = strdup(l);
+		e->last_mod = m;
+		prev_m = m;
+		i = j;
+		t++;
 	}
-	if (e->cached)
-		cache_del(e, key);
-	/* The DELETED event carries the last state stamped with the delete's
-	 * revision, as kube-apiserver does. */
-	char *value = stamp(t.prev, strlen(t.prev), t.rev);
-	struct store_event ev = {t.rev, STORE_DELETED, key, value, t.prev, NULL};
-	written(e, &ev);
-	if (rev_out)
-		*rev_out = t.rev;
-	if (last)
-		*last = value;
-	else
-		free(value);
-	free(t.prev);
-	return STORE_OK;
+	free(lastk);
+	free(fk);
+	return i;
+}
+
+/* The batch's writes from the f-th on were not made: the copy, the fence
+ * and the revision return to what they were, their events are dropped. */
+static void undo_batch(struct etcd_store *e, int f)
+{
+	for (int q = e->nbops - 1; q >= f; q--) {
+		struct bop *b = &e->bops[q];
+		if (b->had) {
+			cache_set(e, b->key, b->old_value, b->old_rv, b->old_mod);
+			b->old_value = NULL;
+		} else {
+			cache_del(e, b->key);
+		}
+		if (e->fence_key && strcmp(b->key, e->fence_key) == 0 && e->fence_rv == b->rv)
+			e->fence_rv = b->had ? b->old_rv : 0;
+		for (int i = 0; i < e->nown; i++)
+			if (e->own[i].rev == b->rv) {
+				free(e->own[i].key);
+				e->own[i] = e->own[--e->nown];
+				break;
+			}
+	}
+	long long first = e->bops[f].rv;
+	int keep = 0;
+	while (keep < e->npend && e->pend[keep].rev < first)
+		keep++;
+	for (int i = keep; i < e->npend; i++) {
+		free(e->pend[i].key);
+		free(e->pend[i].value);
+		free(e->pend[i].prev);
+	}
+	e->npend = keep;
+	e->lrev = f ? e->bops[f - 1].rv : e->b_lrev0;
+	if (e->drev > e->lrev)
+		e->lrev = e->drev;
 }
 
 static bool own_take(struct etcd_store *e, long long rev);
@@ -837,18 +1327,30 @@ static int et_commit(struct store *s)
 	struct etcd_store *e = E(s);
 	if (!e->in_batch)
 		return STORE_OK;
+	int rc = STORE_OK;
+	if (e->bmode && e->nbops) {
+		int n = e->nbops, f = commit_batch(e);
+		if (f < n) {
+			log_error("store: commit of a batch of %d writes failed at its write %d (%s): %s", n, f + 1,
+				  e->bops[f].key, e->err);
+			undo_batch(e, f);
+			e->other_at = now_ms();
+			rc = STORE_ERROR;
+		}
+		bops_free(e);
+	}
 	e->in_batch = false;
+	e->bmode = false;
 	struct pending *p = e->pend;
 	int n = e->npend;
 	e->pend = NULL;
 	e->npend = e->pcap = 0;
 	/* With the live watch: this hub's writes that directly follow what
-	 * was delivered (m/last's previous revision is the delivered one: no
-	 * other object write under the prefix in between; always so with one
-	 * hub)
-	 * are delivered now, so this hub's own watches and long-polls see them
-	 * before its answers leave (read-your-writes); from the first gap on,
-	 * the stream delivers them in order with the other hubs' writes. */
+	 * was delivered (no other hub's write in between; always so with one
+	 * hub) are delivered now, so this hub's own watches and long-polls
+	 * see them before its answers leave (read-your-writes); from the
+	 * first gap on, the stream delivers them in order with the other
+	 * hubs' writes. */
 	bool gap = false;
 	for (int i = 0; i < n; i++) {
 		bool now = true;
@@ -863,8 +1365,12 @@ static int et_commit(struct store *s)
 			}
 		}
 		if (now) {
+			if (!e->streaming) /* what the live watch starts from, if started later */
+				e->drev = p[i].rev;
 			struct store_event_cache cache = {0};
 			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+			if (e->streaming)
+				ring_add(e, &ev);
 			store_notify_committed(s, &ev);
 			store_event_cache_clear(&cache);
 		}
@@ -873,17 +1379,136 @@ static int et_commit(struct store *s)
 		free(p[i].prev);
 	}
 	free(p);
-	return STORE_OK;
+	if (rc != STORE_OK) {
+		if (e->bfenced && e->fence_lost)
+			e->fence_lost(e->fence_ud);
+		store_notify_rollback(s);
+	}
+	return rc;
 }
 
 static bool et_in_batch(struct store *s) { return E(s)->in_batch; }
+
+/* ---- watch messages -------------------------------------------------------------------- */
+
+/* One object change of a watch message, with its revision. */
+struct wev {
+	long long main, rv;
+	enum store_event_type type;
+	char *key;          /* store key */
+	char *value, *prev; /* as clients see them */
+};
+
+static bool is_meta(const struct etcd_store *e, const char *k, const char *name)
+{
+	size_t pl = strlen(e->prefix);
+	return k && strncmp(k, e->prefix, pl) == 0 && strncmp(k + pl, "m/", 2) == 0 && strcmp(k + pl + 2, name) == 0;
+}
+
+static bool is_obj(const struct etcd_store *e, const char *k)
+{
+	size_t pl = strlen(e->prefix);
+	return k && strncmp(k, e->prefix, pl) == 0 && strncmp(k + pl, "r/", 2) == 0;
+}
+
+/* The object changes of a watch message's events, numbered ("Revisions"):
+ * the events of one etcd revision are one Txn; if it wrote m/last (a
+ * hub's), its value is the revision of the Txn's last object write and
+ * the Txn's writes are numbered up to it, in order; else (another etcd
+ * client) from main << RV_SHIFT. Also: the newest m/last into
+ * lval and lmod (when given), another hub's compaction, the newest etcd
+ * revision into *maxmain. */
+static int parse_watch(struct etcd_store *e, const cJSON *events, struct wev **out, char **lval, long long *lmod,
+		       long long *maxmain, long long skip_upto)
+{
+	int n = cJSON_GetArraySize(events), cnt = 0;
+	size_t strip = strlen(e->prefix) + 2;
+	struct wev *w = calloc(n ? (size_t)n : 1, sizeof *w);
+	const cJSON **ev = calloc(n ? (size_t)n : 1, sizeof *ev);
+	char **keys = calloc(n ? (size_t)n : 1, sizeof *keys);
+	long long *mains = calloc(n ? (size_t)n : 1, sizeof *mains);
+	int i = 0;
+	const cJSON *x;
+	cJSON_ArrayForEach(x, events)
+	{
+		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(x, "kv");
+		ev[i] = x;
+		keys[i] = unb64(json_get_str(kv, "key"), NULL);
+		mains[i] = num(kv, "mod_revision");
+		i++;
+	}
+	for (i = 0; i < n;) {
+		long long m = mains[i], hub_last = 0;
+		int j = i, nobj = 0;
+		for (; j < n && mains[j] == m; j++) {
+			const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev[j], "kv");
+			if (is_obj(e, keys[j])) {
+				nobj++;
+			} else if (is_meta(e, keys[j], "last")) {
+				char *v = unb64(json_get_str(kv, "value"), NULL);
+				long long l = 0;
+				if (v && num_parse_ll(v, 1, LLONG_MAX, &l) == 0)
+					hub_last = l;
+				if (lval && m > *lmod) {
+					free(*lval);
+					*lval = v ? v : strdup("");
+					*lmod = m;
+					v = NULL;
+				}
+				free(v);
+			} else if (is_meta(e, keys[j], "compacted")) {
+				/* another hub compacted: its history is gone for this one too */
+				char *v = unb64(json_get_str(kv, "value"), NULL);
+				long long c = 0;
+				if (v && num_parse_ll(v, 0, LLONG_MAX / 2, &c) == 0 && (c << RV_SHIFT) > e->compacted)
+					e->compacted = c << RV_SHIFT;
+				free(v);
+			}
+		}
+		if (maxmain && m > *maxmain)
+			*maxmain = m;
+		long long next = hub_last ? hub_last - nobj + 1 : m << RV_SHIFT;
+		for (int k = i; k < j; k++) {
+			if (!is_obj(e, keys[k]))
+				continue;
+			if (next <= skip_upto) { /* already delivered (this hub's own, mostly): not decoded */
+				next++;
+				continue;
+			}
+			const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev[k], "kv");
+			const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev[k], "prev_kv");
+			const char *type = json_get_str(ev[k], "type");
+			bool del = type && strcmp(type, "DELETE") == 0;
+			size_t vl = 0, pl = 0;
+			char *v = del ? NULL : unb64(json_get_str(kv, "value"), &vl);
+			char *p = pkv ? unb64(json_get_str(pkv, "value"), &pl) : NULL;
+			long long rv = next++;
+			struct wev *o = &w[cnt++];
+			o->main = m;
+			o->rv = rv;
+			o->type = del ? STORE_DELETED : num(kv, "create_revision") == m ? STORE_ADDED : STORE_MODIFIED;
+			o->key = strdup(keys[k] + strip);
+			o->value = del ? restamp(p ? p : "{}", p ? pl : 2, m, rv, NULL) : restamp(v ? v : "{}", v ? vl : 2, m, rv, NULL);
+			o->prev = p ? restamp(p, pl, num(pkv, "mod_revision"), 0, NULL) : NULL;
+			free(v);
+			free(p);
+		}
+		i = j;
+	}
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(ev);
+	free(mains);
+	*out = w;
+	return cnt;
+}
 
 /* ---- history --------------------------------------------------------------------------- */
 
 struct replay {
 	struct etcd_store *e;
-	const char *want;   /* object key prefix, with the etcd prefix */
-	size_t strip;
+	const char *want;   /* store key prefix */
 	long long since, target;
 	struct buf line;
 	struct pending *ev;
@@ -924,37 +1549,20 @@ static void replay_message(struct replay *r, const char *text, size_t len)
 		cJSON_Delete(msg);
 		return;
 	}
-	const cJSON *ev;
-	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(res, "events"))
-	{
-		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev, "kv");
-		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev, "prev_kv");
-		long long rev = num(kv, "mod_revision");
-		if (rev >= r->target)
+	struct wev *w = NULL;
+	int n = parse_watch(r->e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, NULL, NULL, NULL, 0);
+	for (int i = 0; i < n; i++) {
+		if (w[i].rv >= r->target)
 			r->done = true;
-		if (rev <= r->since || rev > r->target)
-			continue;
-		char *k = unb64(json_get_str(kv, "key"), NULL);
-		if (!k || strncmp(k, r->want, strlen(r->want)) != 0) {
-			free(k);
-			continue;
-		}
-		bool del = strcmp(json_get_str(ev, "type") ? json_get_str(ev, "type") : "PUT", "DELETE") == 0;
-		size_t vl = 0, pl = 0;
-		char *v = del ? NULL : unb64(json_get_str(kv, "value"), &vl);
-		char *p = pkv ? unb64(json_get_str(pkv, "value"), &pl) : NULL;
-		char *prev = p ? stamp(p, pl, num(pkv, "mod_revision")) : NULL;
-		if (del) {
-			replay_add(r, rev, STORE_DELETED, k + r->strip, stamp(p ? p : "{}", p ? pl : 2, rev), prev);
+		if (w[i].rv > r->since && w[i].rv <= r->target && strncmp(w[i].key, r->want, strlen(r->want)) == 0) {
+			replay_add(r, w[i].rv, w[i].type, w[i].key, w[i].value, w[i].prev);
 		} else {
-			bool added = num(kv, "create_revision") == rev;
-			replay_add(r, rev, added ? STORE_ADDED : STORE_MODIFIED, k + r->strip, stamp(v ? v : "{}", v ? vl : 2, rev),
-				   prev);
+			free(w[i].value);
+			free(w[i].prev);
 		}
-		free(v);
-		free(p);
-		free(k);
+		free(w[i].key);
 	}
+	free(w);
 	cJSON_Delete(msg);
 }
 
@@ -984,22 +1592,35 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 		return STORE_COMPACTED;
 	/* Where history ends now: the newest write's revision (with the live
 	 * watch, the newest one delivered: later ones come from the stream). */
-	char *last = ekey(e, "m/", "last");
-	long long target = e->drev;
-	int rc = e->streaming ? (target ? STORE_OK : STORE_NOT_FOUND) : raw_get(e, last, NULL, NULL, &target);
+	char *last = ekey(e, "m/", "last"), *lv = NULL;
+	long long target = e->drev, lm = 0;
+	int rc = e->streaming ? (target ? STORE_OK : STORE_NOT_FOUND) : raw_get(e, last, &lv, NULL, &lm);
+	if (!e->streaming && rc == STORE_OK)
+		target = last_rv(lv, lm);
+	free(lv);
 	free(last);
 	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && since >= target))
 		return STORE_OK;
 	if (rc != STORE_OK)
 		return STORE_ERROR;
-	char *want = ekey(e, "r/", prefix);
-	struct replay r = {.e = e, .want = want, .strip = strlen(e->prefix) + 2, .since = since, .target = target};
+	/* Recent history (the usual case: agents' long-polls, watches
+	 * resuming) from memory; only older history asks etcd. */
+	if (e->streaming) {
+		if (ring_replay(e, since, target, prefix, fn, ud)) {
+			e->ring_hits++;
+			return STORE_OK;
+		}
+		e->ring_misses++;
+		log_info("store: replay from revision %lld is older than the hub's recent history (from %lld): asking etcd",
+			 since, e->ring_from);
+	}
+	struct replay r = {.e = e, .want = prefix, .since = since, .target = target};
 	cJSON *req = cJSON_CreateObject();
 	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
 	char *end = range_end(e->prefix);
 	add_b64(cr, "key", e->prefix, strlen(e->prefix));
 	add_b64(cr, "range_end", end, strlen(end));
-	add_num(cr, "start_revision", since + 1);
+	add_num(cr, "start_revision", (since >> RV_SHIFT) + 1);
 	cJSON_AddTrueToObject(cr, "prev_kv");
 	char *body = json_print(req);
 	cJSON_Delete(req);
@@ -1018,8 +1639,8 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 	free(r.line.data);
 	rc = STORE_OK;
 	if (r.compacted) {
-		if (r.compact_rev > e->compacted)
-			e->compacted = r.compact_rev;
+		if ((r.compact_rev << RV_SHIFT) > e->compacted)
+			e->compacted = r.compact_rev << RV_SHIFT;
 		rc = STORE_COMPACTED;
 	} else if (!r.done || r.failed) {
 		log_error("store: replay from revision %lld failed: %s", since, e->err);
@@ -1037,7 +1658,6 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 		free(r.ev[i].prev);
 	}
 	free(r.ev);
-	free(want);
 	return rc;
 }
 
@@ -1045,8 +1665,8 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 static int et_compact(struct store *s, long long keep_last)
 {
 	struct etcd_store *e = E(s);
-	long long upto = e->rev - keep_last;
-	if (upto <= e->compacted)
+	long long upto = e->rev - keep_last; /* in etcd revisions (Txns) */
+	if (upto <= 0 || (upto << RV_SHIFT) <= e->compacted)
 		return STORE_OK;
 	cJSON *req = cJSON_CreateObject();
 	add_num(req, "revision", upto);
@@ -1055,14 +1675,14 @@ static int et_compact(struct store *s, long long keep_last)
 	if (!resp) {
 		/* Someone (another hub, etcd's own auto-compaction) got further. */
 		if (strstr(e->err, "compacted")) {
-			e->compacted = upto;
+			e->compacted = upto << RV_SHIFT;
 			return STORE_OK;
 		}
 		log_error("store: compaction up to %lld failed: %s", upto, e->err);
 		return STORE_ERROR;
 	}
 	cJSON_Delete(resp);
-	e->compacted = upto;
+	e->compacted = upto << RV_SHIFT;
 	char *k = ekey(e, "m/", "compacted"), v[32];
 	snprintf(v, sizeof v, "%lld", upto);
 	req = cJSON_CreateObject();
@@ -1077,7 +1697,7 @@ static int et_compact(struct store *s, long long keep_last)
 	return STORE_OK;
 }
 
-static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->rev; }
+static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->lrev; }
 static long long et_compacted(struct store *s) { return E(s)->compacted; }
 
 /* etcd's current revision, asked (rare: a client ahead of this hub). */
@@ -1087,7 +1707,7 @@ static long long et_head(struct store *s)
 	char *k = ekey(e, "m/", "last");
 	raw_get(e, k, NULL, NULL, NULL);
 	free(k);
-	return e->rev;
+	return e->rev << RV_SHIFT; /* every revision made so far is below */
 }
 
 static long long et_size(struct store *s)
@@ -1130,8 +1750,8 @@ static bool own_newer(struct etcd_store *e, const char *key, long long rev)
 /* One change from the stream, in revision order: the copy, then the
  * in-transaction subscribers (unless this hub made it: they heard of it
  * then), then the committed ones. */
-static void stream_event(struct etcd_store *e, long long rev, enum store_event_type t, const char *key, char *value,
-			 char *prev)
+static void stream_event(struct etcd_store *e, long long rev, long long main_rev, enum store_event_type t,
+			 const char *key, char *value, char *prev)
 {
 	if (rev <= e->drev) { /* already delivered (a reconnect replays from wrev) */
 		free(value);
@@ -1139,23 +1759,41 @@ static void stream_event(struct etcd_store *e, long long rev, enum store_event_t
 		return;
 	}
 	bool mine = own_take(e, rev);
-	if (e->cached && !mine && !own_newer(e, key, rev)) {
+	if (!mine)
+		e->other_at = now_ms();
+	struct bop *b = NULL;
+	for (int i = 0; !mine && e->in_batch && e->bmode && i < e->nbops && !b; i++)
+		if (strcmp(e->bops[i].key, key) == 0)
+			b = &e->bops[i];
+	if (b && e->cached) {
+		/* The open batch wrote this key first: the copy keeps the batch's
+		 * write (its Txn will fail on this key's compare), and this is
+		 * what the copy returns to when the batch is rolled back. */
+		free(b->old_value);
+		b->had = t != STORE_DELETED;
+		b->old_value = b->had ? strdup(value) : NULL;
+		b->old_rv = rev;
+		b->old_mod = main_rev;
+	} else if (e->cached && !mine && !own_newer(e, key, rev)) {
 		struct centry *c = cache_find(e, key);
 		if (t == STORE_DELETED) {
 			if (c && c->rev < rev)
 				cache_del(e, key);
 		} else if (!c || c->rev < rev) {
-			cache_set(e, key, strdup(value), rev);
+			cache_set(e, key, strdup(value), rev, main_rev);
 		}
 	}
-	if (rev > e->rev)
-		e->rev = rev;
+	if (main_rev > e->rev)
+		e->rev = main_rev;
+	if (rev > e->lrev)
+		e->lrev = rev;
 	e->drev = rev;
 	struct store_event_cache cache = {0};
 	struct store_event ev = {rev, t, key, value, prev, &cache};
 	if (!mine)
 		store_notify(&e->base, &ev);
 	store_event_cache_clear(&cache);
+	ring_add(e, &ev);
 	store_notify_committed(&e->base, &ev);
 	store_event_cache_clear(&cache);
 	free(value);
@@ -1184,34 +1822,17 @@ static void stream_message(struct etcd_store *e, const char *text)
 		return;
 	}
 	long long hr = num(cJSON_GetObjectItemCaseSensitive(res, "header"), "revision");
-	size_t strip = strlen(e->prefix) + 2;
-	const cJSON *ev;
-	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(res, "events"))
-	{
-		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(ev, "kv");
-		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(ev, "prev_kv");
-		long long rev = num(kv, "mod_revision");
-		if (rev > e->wrev)
-			e->wrev = rev;
-		char *k = unb64(json_get_str(kv, "key"), NULL);
-		if (!k || strncmp(k, e->prefix, strip - 2) != 0 || strncmp(k + strip - 2, "r/", 2) != 0) {
-			free(k);
-			continue;
-		}
-		bool del = strcmp(json_get_str(ev, "type") ? json_get_str(ev, "type") : "PUT", "DELETE") == 0;
-		size_t vl = 0, pl = 0;
-		char *v = del ? NULL : unb64(json_get_str(kv, "value"), &vl);
-		char *p = pkv ? unb64(json_get_str(pkv, "value"), &pl) : NULL;
-		char *prev = p ? stamp(p, pl, num(pkv, "mod_revision")) : NULL;
-		if (del)
-			stream_event(e, rev, STORE_DELETED, k + strip, stamp(p ? p : "{}", p ? pl : 2, rev), prev);
-		else
-			stream_event(e, rev, num(kv, "create_revision") == rev ? STORE_ADDED : STORE_MODIFIED, k + strip,
-				     stamp(v ? v : "{}", v ? vl : 2, rev), prev);
-		free(v);
-		free(p);
-		free(k);
+	struct wev *w = NULL;
+	long long mx = 0;
+	int n = parse_watch(e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, &e->last_val, &e->last_mod, &mx,
+			    e->drev);
+	if (mx > e->wrev)
+		e->wrev = mx;
+	for (int i = 0; i < n; i++) {
+		stream_event(e, w[i].rv, w[i].main, w[i].type, w[i].key, w[i].value, w[i].prev);
+		free(w[i].key);
 	}
+	free(w);
 	if (hr > e->rev)
 		e->rev = hr;
 	cJSON_Delete(msg);
@@ -1239,6 +1860,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 static bool on_stream_data(const char *data, size_t len, void *ud)
 {
 	struct etcd_store *e = ud;
+	e->down_until = 0; /* etcd answers again */
 	buf_add(e->wline, data, len);
 	char *start = e->wline->data, *nl;
 	while ((nl = memchr(start, '\n', e->wline->len - (size_t)(start - e->wline->data)))) {
@@ -1318,6 +1940,8 @@ int store_etcd_start_watch(struct store *s, struct event_base *base)
 	e->retry_ev = evtimer_new(base, on_retry, e);
 	e->drain_ev = event_new(base, -1, 0, on_drain, e);
 	e->streaming = true;
+	e->ring = calloc(RING_MAX, sizeof *e->ring);
+	e->ring_from = e->drev;
 	stream_connect(e);
 	return 0;
 }
@@ -1348,7 +1972,7 @@ void store_etcd_set_fence(struct store *s, const char *key, long long mod_rev, v
 	struct etcd_store *e = E(s);
 	free(e->fence_key);
 	e->fence_key = key ? strdup(key) : NULL;
-	e->fence_rev = mod_rev;
+	e->fence_rv = mod_rev;
 	e->fence_lost = lost;
 	e->fence_ud = ud;
 }
@@ -1357,8 +1981,12 @@ static void et_close(struct store *s)
 {
 	struct etcd_store *e = E(s);
 	cache_free(e);
+	ring_free(e);
 	stream_free(e);
 	free(e->fence_key);
+	free(e->last_val);
+	bops_free(e);
+	free(e->bops);
 	for (int i = 0; i < e->npend; i++) {
 		free(e->pend[i].key);
 		free(e->pend[i].value);
@@ -1432,8 +2060,11 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 		et_close(&e->base);
 		return NULL;
 	}
-	if (rc == STORE_OK && num_parse_ll(v, 0, LLONG_MAX, &e->compacted) < 0)
+	if (rc == STORE_OK && num_parse_ll(v, 0, LLONG_MAX >> RV_SHIFT, &e->compacted) < 0)
 		e->compacted = 0;
+	e->compacted <<= RV_SHIFT;
+	e->max_ops = o->max_txn_ops > 0 ? o->max_txn_ops : 128;
+	e->quiet_ms = o->quiet_ms ? o->quiet_ms : QUIET_MS;
 	free(v);
 	/* One list fills the copy: a consistent snapshot at its revision H
 	 * (every page is read at H). The live watch starts right after H;
@@ -1442,15 +2073,26 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	long long h = 0, l = 0;
 	char *lk = ekey(e, "m/", "last");
 	int rl = remote_list(&e->base, "", cache_load_item, e, &h);
-	int r2 = rl == STORE_OK ? raw_get_at(e, lk, h, &l) : STORE_ERROR;
+	char *lv = NULL;
+	int r2 = rl == STORE_OK ? raw_get_at(e, lk, h, &l, &lv) : STORE_ERROR;
 	free(lk);
 	if (rl != STORE_OK || r2 == STORE_ERROR) {
+		free(lv);
 		snprintf(err, errlen, "cannot read the objects from etcd: %s", e->err);
 		et_close(&e->base);
 		return NULL;
 	}
-	e->drev = l;
+	e->last_val = r2 == STORE_OK ? (lv ? lv : strdup("")) : NULL;
+	if (r2 != STORE_OK)
+		free(lv);
+	e->last_mod = r2 == STORE_OK ? l : 0;
+	e->drev = last_rv(e->last_val, e->last_mod);
+	for (size_t i = 0; i < e->cn; i++)
+		if (e->cv[i].rev > e->drev)
+			e->drev = e->cv[i].rev;
+	e->lrev = e->drev;
 	e->wrev = h;
+	e->other_at = now_ms() - e->quiet_ms + START_MS; /* other hubs may be writing: the watch will tell */
 	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);

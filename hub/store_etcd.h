@@ -2,7 +2,9 @@
  * gateway with libcurl. See store_etcd.c for the mapping and guarantees.
  * Owns: the etcd connections (a blocking libcurl handle for reads and
  * writes, the live watch on the loop), the in-memory copy of the prefix,
- * the fence and the compaction schedule. */
+ * the ring of recent history changes() answers from, the open batch (one
+ * Txn at store_commit() while this hub writes alone), the fence and the
+ * compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
 #define ATOLL_STORE_ETCD_H
 
@@ -17,6 +19,9 @@ struct etcd_options {
 	const char *certfile; /* client certificate and key for etcd */
 	const char *keyfile;
 	const char *prefix;   /* key prefix; default "/atoll/" */
+	int max_txn_ops;      /* etcd's --max-txn-ops (0: its default, 128) */
+	int quiet_ms;         /* a batch is one Txn once no other writer was seen
+			       * for this long (0: 60 s; -1: always) */
 };
 
 /* Connects, reads the compaction point and loads every object under the

@@ -15,6 +15,11 @@ theirs dies and resuming from the last resourceVersion they saw. Afterwards:
   has exactly one Work per chosen cluster (none duplicated or lost);
 - no member object was recreated (uids seen during the run never change);
 - the agents converged (every member runs what its Works say).
+One hub reaches etcd only through small TCP proxies (CutProxy); once it
+leads, its path to etcd is cut (black-holed, as across a partition) until
+another hub has taken the Lease over and the isolated one has stepped
+down, then restored; afterwards it must have caught up with every
+acknowledged write.
 Prints the counts; exits non-zero (raises) on any violation."""
 import argparse
 import http.client
@@ -23,6 +28,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -58,9 +64,103 @@ def call(url, method="GET", body=None, timeout=5):
         return 0, None
 
 
+class CutProxy:
+    """A TCP proxy on a free loopback port to one etcd member. cut():
+    nothing passes any more, in either direction, on open or new
+    connections (a partition: the hub's calls time out); restore(): the
+    held connections are reset and new ones pass again."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(64)
+        self.port = self.ls.getsockname()[1]
+        self.cut_ev = threading.Event()
+        self.lock = threading.Lock()
+        self.socks = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.socks.append(c)
+            if self.cut_ev.is_set():
+                continue  # held, never answered
+            try:
+                u = socket.create_connection(self.target, timeout=2)
+            except OSError:
+                c.close()
+                continue
+            u.settimeout(None)
+            with self.lock:
+                self.socks.append(u)
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        while True:
+            try:
+                data = a.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            while self.cut_ev.is_set() and not self.closed:
+                time.sleep(0.05)  # black-holed
+            try:
+                b.sendall(data)
+            except OSError:
+                break
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _reset_all(self):
+        with self.lock:
+            socks, self.socks = self.socks, []
+        for x in socks:
+            try:
+                # shutdown first: close() alone does not wake a thread
+                # blocked in recv() on it, and the connection would live on
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            x.close()
+
+    def cut(self):
+        self.cut_ev.set()
+
+    def restore(self):
+        self._reset_all()
+        self.cut_ev.clear()
+
+    def close(self):
+        self.closed = True
+        self.cut_ev.clear()
+        self.ls.close()
+        self._reset_all()
+
+
 class Chaos:
-    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3):
+    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3, cut_off=False):
         self.f = HAFleet(tmp, lease_s=lease_s)
+        # cut_off: the last hub reaches etcd through proxies it is cut off by.
+        self.proxies = [CutProxy(int(u.rsplit(":", 1)[1])) for u in self.f.etcd.servers.split(",")] if cut_off else []
+        self.isolated = self.f.hubs[-1] if cut_off else None
+        if cut_off:
+            x = self.isolated.extra
+            x[x.index("--etcd-servers") + 1] = ",".join("http://127.0.0.1:%d" % p.port for p in self.proxies)
+        self.isolations = 0
+        self.isolation_report = None
         self.duration = duration
         self.kill_every = kill_every
         self.nwriters = writers
@@ -81,6 +181,37 @@ class Chaos:
         self.deployments = []
         self.watch_moves = 0
         self.errors = []
+
+    def isolate(self):
+        """Cuts the proxied hub off etcd while it leads; checks that another
+        hub takes the Lease over and that the isolated one steps down."""
+        h = self.isolated
+        logf = os.path.join(h.data_dir, "hub.log")
+
+        def stepped():
+            with open(logf, errors="replace") as lf:
+                return lf.read().count("no longer leading")
+        before = stepped()
+        t0 = time.time()
+        for p in self.proxies:
+            p.cut()
+        self.paused = h  # clients leave it alone meanwhile
+        try:
+            others = [o for o in self.f.alive() if o is not h]
+            wait_for("another leader while %s is cut off etcd" % h.url,
+                     lambda: self.f.leader(others[0]) not in (None, h), timeout=4 * self.f.lease_s + 10)
+            took = time.time() - t0
+            # its loop may sit in blocking etcd calls (3 x 10 s, then they
+            # fail at once for 2 s) before its lease check runs
+            wait_for("the isolated hub stepping down", lambda: stepped() > before, timeout=4 * self.f.lease_s + 75)
+            self.isolation_report = {"new_leader_s": round(took, 1), "stepped_down_s": round(time.time() - t0, 1)}
+        except AssertionError as e:
+            self.errors.append(str(e))
+        finally:
+            for p in self.proxies:
+                p.restore()
+            self.paused = None
+        self.isolations += 1
 
     def urls(self):
         return [h.url for h in self.f.alive() if h is not self.paused]
@@ -186,7 +317,21 @@ class Chaos:
         while time.time() < t_end:
             self.stop_writes.wait(self.kill_every)
             lead = self.f.leader()
-            if lead is not None and len(self.f.alive()) > 1 and self.kills == 1 and not self.pauses:
+            if self.isolated and self.pauses and not self.isolations and len(self.f.alive()) > 1 and lead is not None:
+                if lead is self.isolated:
+                    self.isolate()
+                else:
+                    # A restarted hub takes its own Lease back at once: keep
+                    # the leader down until another hub has taken over, so
+                    # the proxied one gets its turn.
+                    lead.kill9()
+                    self.kills += 1
+                    try:
+                        wait_for("a new leader", lambda: self.f.leader() not in (None, lead), timeout=4 * self.f.lease_s + 5)
+                    except AssertionError:
+                        pass
+                    lead.start()
+            elif lead is not None and len(self.f.alive()) > 1 and self.kills == 1 and not self.pauses:
                 # Cut the leader off (SIGSTOP) until another hub has taken
                 # the Lease over, then let it run on: it still believes it
                 # leads, and its first writes must be fenced.
@@ -277,6 +422,19 @@ class Chaos:
             time.sleep(0.1)
         if int(lst["metadata"]["resourceVersion"]) < top:
             problems.append("hub at revision %s, never reached %d" % (lst["metadata"]["resourceVersion"], top))
+        if self.isolated and not self.isolations:
+            problems.append("the proxied hub never led: it was not cut off etcd")
+        elif self.isolated and self.isolated in f.alive():
+            deadline = time.time() + 30
+            while True:
+                code, il = call(self.isolated.url + CM, timeout=15)
+                if code == 200 and int(il["metadata"]["resourceVersion"]) >= top or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            ihave = {o["metadata"]["name"]: (o.get("data") or {}).get("v") for o in (il or {}).get("items", [])}
+            imissing = [n for n, (_, v) in self.acked.items() if ihave.get(n) != v]
+            if code != 200 or imissing:
+                problems.append("the hub cut off etcd did not catch up: %s, missing %r" % (code, imissing[:5]))
         have = {o["metadata"]["name"]: (o.get("data") or {}).get("v") for o in lst["items"]}
         missing = [n for n, (_, v) in self.acked.items() if have.get(n) != v]
         if missing:
@@ -371,6 +529,7 @@ class Chaos:
             "works": sum(len(v) for v in works.values()), "member_objects_tracked": len(self.member_uids),
             "member_objects_recreated": len(self.recreated),
             "lease_transitions": (f.lease() or {}).get("spec", {}).get("leaseTransitions"),
+            "hub_cut_off_etcd": self.isolations, "cut_off": self.isolation_report,
         }
         stepped = fenced = 0
         for h in f.hubs:
@@ -403,11 +562,14 @@ class Chaos:
         return missing if report else not missing
 
     def stop(self):
-        return self.f.stop()
+        rcs = self.f.stop()
+        for p in self.proxies:
+            p.close()
+        return rcs
 
 
-def run(tmp, duration, kill_every=4.0):
-    c = Chaos(tmp, duration, kill_every)
+def run(tmp, duration, kill_every=4.0, cut_off=False):
+    c = Chaos(tmp, duration, kill_every, cut_off=cut_off)
     try:
         counts, problems = c.run()
     except Exception:
@@ -424,10 +586,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=180)
     ap.add_argument("--kill-every", type=float, default=4.0)
+    ap.add_argument("--no-cut-off", action="store_true",
+                    help="do not cut one hub off etcd through its proxies (CutProxy)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="atoll-chaos-ha-")
     try:
-        counts, problems, _ = run(tmp, a.duration, a.kill_every)
+        counts, problems, _ = run(tmp, a.duration, a.kill_every, cut_off=not a.no_cut_off)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for p in problems:

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "jsonutil.h"
 #include "store.h"
 #include "store_etcd.h"
@@ -292,8 +294,9 @@ static void test_history_commit_and_compaction(void **state)
 
 	long long r4;
 	assert_int_equal(put(s, "core/configmaps/default/after", 1, -1, &r4), STORE_OK);
-	assert_int_equal(store_compact(s, store_revision(s) - r3), STORE_OK);
-	assert_true(store_compacted(s) >= r3);
+	/* keep the etcd revisions from r3's on (a revision is (etcd's << 20) | n) */
+	assert_int_equal(store_compact(s, (s->head(s) >> 20) - (r3 >> 20)), STORE_OK);
+	assert_true(store_compacted(s) > r0 && store_compacted(s) <= r3);
 	memset(e, 0, sizeof *e);
 	assert_int_equal(store_changes(s, r0, "core/", record, e), STORE_COMPACTED);
 	assert_int_equal(e->n, 0);
@@ -301,6 +304,166 @@ static void test_history_commit_and_compaction(void **state)
 	assert_int_equal(e->n, 1);
 	free(e);
 	free(live);
+}
+
+/* With the live watch, changes() is answered from the hub's ring of recent
+ * history, without asking etcd (here: while etcd is stopped); history
+ * older than the ring (before the watch started) still comes from etcd. */
+static void test_changes_from_memory(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	long long r0, r1, r2;
+	assert_int_equal(put(s, "core/configmaps/default/old", 0, -1, &r0), STORE_OK);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, &r1), STORE_OK);
+	assert_int_equal(put(s, "core/secrets/default/hidden", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/a", 2, r1, &r2), STORE_OK);
+	assert_int_equal(store_revision(s), r2);
+
+	kill(etcd_pid, SIGSTOP);
+	struct evs *e = calloc(1, sizeof *e);
+	int rc = store_changes(s, r0, "core/configmaps/", record, e);
+	struct evs *e2 = calloc(1, sizeof *e2);
+	int rc2 = store_changes(s, r1, "core/configmaps/", record, e2);
+	kill(etcd_pid, SIGCONT);
+	assert_int_equal(rc, STORE_OK);
+	assert_int_equal(e->n, 2);
+	assert_true(e->type[0] == STORE_ADDED && e->rev[0] == r1 && e->v[0] == 1 && !e->had_prev[0]);
+	assert_true(e->type[1] == STORE_MODIFIED && e->rev[1] == r2 && e->v[1] == 2 && e->had_prev[1]);
+	assert_int_equal(rc2, STORE_OK);
+	assert_true(e2->n == 1 && e2->rev[0] == r2);
+
+	/* older than the ring: from etcd's history */
+	memset(e, 0, sizeof *e);
+	assert_int_equal(store_changes(s, r0 - 1, "core/configmaps/", record, e), STORE_OK);
+	assert_int_equal(e->n, 3);
+	assert_true(e->rev[0] == r0 && e->rev[1] == r1 && e->rev[2] == r2);
+	free(e);
+	free(e2);
+	store_close(s);
+	*state = NULL;
+	event_base_free(base);
+}
+
+static void on_rolled_back(struct store *s, void *ud) { (*(int *)ud)++; }
+
+/* A batch is one etcd Txn with a compare per key, split in order into
+ * Txns of at most --max-txn-ops operations (here 6: 4 writes, m/last and
+ * the guard compare) and where a key repeats; a compare that fails (another
+ * writer changed a key the batch read) fails the Txn and rolls the rest of
+ * the batch back. */
+static void test_batch_is_one_txn(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-batch-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .max_txn_ops = 6, .quiet_ms = -1};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	struct evs *live = calloc(1, sizeof *live);
+	store_subscribe_committed(s, record, live);
+
+	long long h0 = s->head(s) >> 20, rv[10];
+	char key[64];
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		assert_int_equal(put(s, key, i, -1, &rv[i]), STORE_OK);
+		if (i)
+			assert_true(rv[i] == rv[i - 1] + 1);
+	}
+	assert_int_equal(opened, 1);
+	assert_int_equal(s->head(s) >> 20, h0); /* nothing sent yet */
+	char *v = NULL;
+	assert_int_equal(store_get(s, "core/configmaps/default/c3", &v, NULL), STORE_OK); /* read-your-writes */
+	free(v);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal((s->head(s) >> 20) - h0, 3); /* ceil(10 / 4) Txns */
+	assert_int_equal(live->n, 10);
+	for (int i = 0; i < 10; i++)
+		assert_true(live->rev[i] == rv[i] && live->type[i] == STORE_ADDED);
+
+	/* a key twice in a batch: two Txns */
+	memset(live, 0, sizeof *live);
+	h0 = s->head(s) >> 20;
+	long long a1, a2;
+	assert_int_equal(put(s, "core/configmaps/default/c0", 10, rv[0], &a1), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/c0", 11, a1, &a2), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal((s->head(s) >> 20) - h0, 2);
+	assert_true(live->n == 2 && live->rev[1] == a2 && live->v[1] == 11);
+
+	/* another hub changes c5 behind this one's back: the batch that read
+	 * it fails as a whole, and nothing of it is in etcd */
+	struct etcd_options ob = {.servers = url, .prefix = prefix};
+	struct store *b = store_open_etcd(&ob, err, sizeof err);
+	assert_non_null(b);
+	assert_int_equal(put(b, "core/configmaps/default/c5", 50, rv[5], NULL), STORE_OK);
+	memset(live, 0, sizeof *live);
+	h0 = s->head(s) >> 20;
+	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/c5", 51, rv[5], NULL), STORE_OK); /* its copy is behind */
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	assert_int_equal(live->n, 0);
+	assert_int_equal((s->head(s) >> 20) - h0, 0);
+	assert_int_equal(store_get(s, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
+	store_close(b);
+	b = store_open_etcd(&ob, err, sizeof err);
+	assert_int_equal(store_get(b, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_get(b, "core/configmaps/default/c5", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":50"));
+	free(v);
+	store_close(b);
+	store_unsubscribe(s, record, live);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	free(live);
+	store_close(s);
+}
+
+/* Another hub writes a key this hub's open batch wrote too, and the live
+ * watch shows it before the batch commits: the batch fails on that key,
+ * and the copy then has the other hub's write (not the state before the
+ * batch). */
+static void test_batch_rollback_keeps_other_writes(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-batch2-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .quiet_ms = -1};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	struct store *b = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	assert_non_null(b);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	long long rb = 0;
+	assert_int_equal(put(s, "core/configmaps/default/k", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(b, "core/configmaps/default/k", 2, -1, &rb), STORE_OK);
+	for (int i = 0; i < 500 && store_revision(s) < rb; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	assert_true(store_revision(s) >= rb);
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	char *v = NULL;
+	long long r = 0;
+	assert_int_equal(store_get(s, "core/configmaps/default/k", &v, &r), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":2"));
+	assert_true(r == rb);
+	free(v);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	store_close(s);
+	store_close(b);
+	event_base_free(base);
 }
 
 static void on_fenced(void *ud) { (*(int *)ud)++; }
@@ -355,6 +518,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revisions_and_conditions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_pages_and_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_commit_and_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_from_memory, setup, teardown),
+		cmocka_unit_test(test_batch_is_one_txn),
+		cmocka_unit_test(test_batch_rollback_keeps_other_writes),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
