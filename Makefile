@@ -168,11 +168,10 @@ e2e-etcd-smoke: all
 fault-failover: all
 	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
 
-# test_fleet.py and test_netns_smoke.py are TLS throughout already.
+# Only the transport-sensitive tests: tests/e2e/conftest.py deselects those listed in
+# TRANSPORT_INDEPENDENT (why that loses no coverage: docs/operations.md, "The test suite").
 e2e-tls: all kubectl-1.20
-	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e \
-	  --deselect tests/e2e/test_tls.py --deselect tests/e2e/test_firsthour.py --deselect tests/e2e/test_checksrc.py \
-	  --deselect tests/e2e/test_fleet.py --deselect tests/e2e/test_netns_smoke.py $(PYTEST_ARGS)
+	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
 
 # The agent with its member's API down for 60 s while Works are removed, then
 # the hub away (issue 10): CPU < 2%, a short log, deletions once the member is
