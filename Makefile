@@ -105,9 +105,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libatollhub.a $(BUILD)/libatoll.a | ch
 # Each binary's output (cmocka's report and the log lines of deliberate
 # failures: injected disk I/O errors, refused handshakes) goes to
 # $(BUILD)/tests/NAME.log and is shown only when the binary fails.
+# UNIT_JOBS binaries run at once (no shared ports or files); test_tls,
+# which mostly waits on its deadlines (~12 s), starts first.
+UNIT_JOBS ?= 4
 unit: all
+	@rm -f $(UNIT_BIN:%=%.rc); printf '%s\n' $(filter %/test_tls,$(UNIT_BIN)) $(filter-out %/test_tls,$(UNIT_BIN)) | \
+	  xargs -P $(UNIT_JOBS) -I{} sh -c 'ATOLL_TEST_DATA=tests/data {} > {}.log 2>&1; echo $$? > {}.rc'
 	@set -e; for t in $(UNIT_BIN); do \
-	  if ATOLL_TEST_DATA=tests/data $$t > $$t.log 2>&1; then \
+	  if [ "$$(cat $$t.rc 2>/dev/null)" = 0 ]; then \
 	    echo "== $$t: $$(grep -E '^\[  PASSED  \]' $$t.log | sed 's/^\[  PASSED  \] //')"; \
 	  else cat $$t.log; echo "== $$t FAILED (output above, also in $$t.log)"; exit 1; fi; done
 
