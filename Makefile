@@ -210,13 +210,18 @@ fuzz-smoke: fuzz-build
 fuzz: fuzz-build
 	@$(MAKE) --no-print-directory fuzz-run
 
+# FUZZ_JOBS targets at a time, each for FUZZ_TIME seconds (one core each).
+FUZZ_JOBS ?= 2
 fuzz-run:
-	@set -e; mkdir -p build/fuzz/artifacts; for n in $(FUZZ_NAMES); do \
-	  mkdir -p build/fuzz/corpus/$$n; echo "== fuzz $$n for $(FUZZ_TIME)s"; \
-	  build/fuzz/fuzzers/fuzz_$$n -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-	    -artifact_prefix=build/fuzz/artifacts/$$n- build/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build/fuzz/$$n.log \
-	    || { tail -40 build/fuzz/$$n.log; echo "fuzz $$n failed: crash input in build/fuzz/artifacts/"; exit 1; }; \
-	  grep -E '^Done [0-9]+ runs' build/fuzz/$$n.log | tail -1; done
+	@mkdir -p build/fuzz/artifacts; rm -f $(FUZZ_NAMES:%=build/fuzz/%.rc); printf '%s\n' $(FUZZ_NAMES) | \
+	  xargs -P $(FUZZ_JOBS) -I{} sh -c 'mkdir -p build/fuzz/corpus/{}; \
+	  build/fuzz/fuzzers/fuzz_{} -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    -artifact_prefix=build/fuzz/artifacts/{}- build/fuzz/corpus/{} tests/fuzz/corpus/{} 2>build/fuzz/{}.log; \
+	  echo $$? > build/fuzz/{}.rc'
+	@set -e; for n in $(FUZZ_NAMES); do \
+	  echo "== fuzz $$n for $(FUZZ_TIME)s: $$(grep -E '^Done [0-9]+ runs' build/fuzz/$$n.log | tail -1)"; \
+	  [ "$$(cat build/fuzz/$$n.rc 2>/dev/null)" = 0 ] || \
+	    { tail -40 build/fuzz/$$n.log; echo "fuzz $$n failed: crash input in build/fuzz/artifacts/"; exit 1; }; done
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
