@@ -174,7 +174,7 @@ fault-failover: all
 	ATOLL_FAULT=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x tests/e2e/test_failover.py $(PYTEST_ARGS)
 
 # Only the transport-sensitive tests: tests/e2e/conftest.py deselects those listed in
-# TRANSPORT_INDEPENDENT (why that loses no coverage: docs/operations.md, "The test suite").
+# TRANSPORT_INDEPENDENT (why that loses no coverage: docs/benchmarks.md, "The test suite's wall time").
 e2e-tls: all kubectl-1.20
 	ATOLL_E2E_TLS=1 ATOLL_BIN=$(abspath $(BUILD)/bin) /usr/bin/python3 -m pytest -q -x $(E2E_PAR) tests/e2e $(PYTEST_ARGS)
 

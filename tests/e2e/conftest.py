@@ -61,8 +61,8 @@ E2E_TLS = os.environ.get("ATOLL_E2E_TLS") == "1"
 
 # The TLS pass (make e2e-tls) runs only the tests whose outcome can depend
 # on the hub's transport. The modules below are transport-independent and run
-# in the plain pass only; docs/operations.md ("The test suite") gives the
-# argument. New tests run in both passes unless listed here or marked
+# in the plain pass only; docs/benchmarks.md ("The test suite's wall time")
+# gives the argument and the coverage measurement behind it. New tests run in both passes unless listed here or marked
 # @pytest.mark.transport_independent("why").
 #  - "same": starts no hub whose transport follows ATOLL_E2E_TLS (its hubs
 #    are TLS or plain by choice, or it starts none): both passes would run
@@ -77,6 +77,7 @@ TRANSPORT_INDEPENDENT = {
     "test_checksrc.py": "same", "test_firsthour.py": "same", "test_fleet.py": "plain-peers",
     "test_netns_smoke.py": "same", "test_plan.py": "same", "test_schema_tags.py": "same",
     "test_sim.py": "same", "test_sim_endpoints.py": "same", "test_tls.py": "same",
+    "test_seed_walkthrough.py": "same",  # tests/tools/demo.py: HTTPS and joined agents in both passes
     "test_agent.py": "plain-peers", "test_agent_retry.py": "plain-peers", "test_crash.py": "plain-peers",
     "test_deploy.py": "plain-peers", "test_failover.py": "plain-peers", "test_karmada_cases.py": "plain-peers",
     "test_kinds.py": "plain-peers", "test_mcs.py": "plain-peers", "test_mcs_hub.py": "plain-peers",
