@@ -229,7 +229,8 @@ asan:
 
 valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
-	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t; done
+	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t > $$t.valgrind.log 2>&1 || \
+	  { cat $$t.valgrind.log; echo "== $$t FAILED under valgrind (output above)"; exit 1; }; done
 
 bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
        $(BUILD)/bin/bench_fieldcheck $(BUILD)/bin/bench_pblist
