@@ -145,7 +145,15 @@ browser: all
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	ATOLL_BIN=$(abspath $(BUILD)/bin) node tests/browser/dashboard.test.js
 
-test: checksrc fuzz-smoke unit e2e e2e-tls e2e-etcd-smoke browser
+# The quick checks at once, then the four end-to-end runs at once: they mostly
+# wait on hubs, agents and kubectl, so together they take little more than the
+# longest one (docs/benchmarks.md). Each target's output appears when it ends.
+# TEST_JOBS=1 runs everything one after the other.
+TEST_JOBS ?= 4
+test: all
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O checksrc fuzz-smoke unit
+	@echo "== e2e, e2e-tls, e2e-etcd-smoke and browser (TEST_JOBS=$(TEST_JOBS) at once; output as each ends)"
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O e2e e2e-tls e2e-etcd-smoke browser
 
 # The whole end-to-end suite with every hub on etcd (a session etcd member
 # started by the tests; tests/e2e/etcd.py). Long: not part of make test,

@@ -100,7 +100,14 @@ def pytest_configure(config):
                             "ATOLL_E2E_TLS=1 (conftest.py, TRANSPORT_INDEPENDENT)")
 
 
+# The longest tests (10-30 s each, docs/benchmarks.md) start first, so that
+# parallel workers do not end the run waiting on one of them.
+SLOW_FIRST = ("test_seed_walkthrough.py", "test_agent_retry.py", "test_ha.py", "test_failover.py",
+              "test_netns_smoke.py", "test_protobuf.py", "test_karmada_cases.py", "test_kubectl_versions.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda it: os.path.basename(str(it.fspath)) not in SLOW_FIRST)  # stable
     if not E2E_TLS:
         return
     drop = [it for it in items if transport_independent(it)]
