@@ -62,7 +62,8 @@ E2E_TLS = os.environ.get("ATOLL_E2E_TLS") == "1"
 # The TLS pass (make e2e-tls) runs only the tests whose outcome can depend
 # on the hub's transport. The modules below are transport-independent and run
 # in the plain pass only; docs/benchmarks.md ("The test suite's wall time")
-# gives the argument and the coverage measurement behind it. New tests run in both passes unless listed here or marked
+# gives the argument and the coverage measurement behind it. New tests run in
+# both passes unless listed here or marked
 # @pytest.mark.transport_independent("why").
 #  - "same": starts no hub whose transport follows ATOLL_E2E_TLS (its hubs
 #    are TLS or plain by choice, or it starts none): both passes would run
