@@ -2,7 +2,9 @@
 
 Each Region is one Linux network namespace (unique name atoll<pid>-<region>)
 joined to the test's own namespace (where the hub runs) by a veth pair on a
-private /30 (10.231.<i>.1 here, .2 there). Nothing is routed beyond those
+private /30 (10.231.<lab>.<4i+1> here, <4i+2> there; <lab> is an octet no
+address on the host uses yet, so that labs of parallel test workers do not
+share a subnet in the root namespace). Nothing is routed beyond those
 links: the namespaces have no default route, so no traffic leaves them.
 
 The link's character (per-direction latency, jitter, loss, stalls, resets,
@@ -21,6 +23,7 @@ namespaces that cannot be created make the tests skip with the reason."""
 import asyncio
 import os
 import random
+import re
 import shutil
 import socket
 import struct
@@ -260,6 +263,19 @@ class ConnectProxy:
         self.loop.call_soon_threadsafe(_close)
 
 
+def free_octet():
+    """A third octet for 10.231.X.0/24 that no address on the host uses,
+    starting from this process's pid (parallel workers start apart)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    used = {int(o) for o in re.findall(r"\b10\.231\.(\d+)\.", out)}
+    start = os.getpid() % 250
+    for k in range(250):
+        o = (start + k) % 250 + 1
+        if o not in used:
+            return o
+    raise RuntimeError("no free 10.231.X.0/24 subnet for a network lab")
+
+
 class Lab:
     """The namespaces, veths and proxies of one test; close() removes all."""
 
@@ -269,6 +285,11 @@ class Lab:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.netem = have_netem()
+        self.octet = free_octet()
+
+    def host_ip(self, i):
+        """The host side of region i's link (i from 1, as add_region counts)."""
+        return "10.231.%d.%d" % (self.octet, 4 * i + 1)
 
     def add_region(self, name, rtt_ms, jitter_ms=0.0, loss=0.0):
         i = len(self.regions) + 1
@@ -314,8 +335,8 @@ class Region:
         self.ns = "%s-%s" % (PREFIX, name)
         self.veth_host = ("v%d%s" % (os.getpid() % 100000, name))[:15]
         self.veth_ns = ("w%d%s" % (os.getpid() % 100000, name))[:15]
-        self.host_ip = "10.231.%d.1" % index
-        self.ns_ip = "10.231.%d.2" % index
+        self.host_ip = lab.host_ip(index)
+        self.ns_ip = "10.231.%d.%d" % (lab.octet, 4 * index + 2)
         self.proxies = []
         self.procs = []
 

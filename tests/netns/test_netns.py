@@ -45,7 +45,7 @@ class NetDemo(demo_mod.Demo):
         if args and args[0] == "init":  # the serving certificate also names the regions' link addresses
             a = list(args)
             i = a.index("--hosts")
-            a[i + 1] += "," + ",".join("10.231.%d.1" % (n + 1) for n in range(len(REGIONS)))
+            a[i + 1] += "," + ",".join(self.lab.host_ip(n + 1) for n in range(len(REGIONS)))
             args = tuple(a)
         return super().hubcmd(*args)
 
