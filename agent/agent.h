@@ -1,6 +1,6 @@
 /* agent — atoll-agent's state and the modules that share it.
  * Owns: the configuration, the hub connection (registration, heartbeats,
- * long-poll, status reports: hub.c), the Works and their manifests
+ * long-poll, status reports: hubclient.c), the Works and their manifests
  * (works.c: apply with server-side apply, take-over rules, deletion of
  * what is no longer assigned), and the member-side discovery and watches
  * of owned objects (watch.c). Decisions are pure functions in
@@ -251,7 +251,7 @@ int agent_identity_setup(struct agent *ag);
 void agent_identity_start(struct agent *ag);
 void agent_identity_free(struct agent *ag);
 
-/* hub.c */
+/* hubclient.c */
 /* The one retry policy (common/backoff.h): arms ev after b's next delay
  * (one more failure counted); returns the delay in ms. */
 long retry_later(struct event *ev, struct backoff *b);

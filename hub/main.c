@@ -18,7 +18,7 @@
 #include "mesh.h"
 #include "numparse.h"
 #include "plan.h"
-#include "secure.h"
+#include "tlsauth.h"
 #include "tokens.h"
 #include "statusfeed.h"
 #include "store.h"
@@ -189,7 +189,7 @@ static int cmd_serve(int argc, char **argv)
 	long long history = 20000, timeout_ms = 60000, max_watches = 10000;
 	enum log_level level = LOG_INFO;
 	enum log_format fmt = LOG_TEXT;
-	struct secure_opts sec = {0};
+	struct tlsauth_opts sec = {0};
 	const char *tls_port_file = NULL, *backend = "sqlite";
 	struct etcd_options etcd = {0};
 	int lease_s = 15;
@@ -437,11 +437,11 @@ static int cmd_serve(int argc, char **argv)
 	}
 	sec.data_dir = data_dir;
 	int tls_port = 0;
-	struct secure *secure = secure_start(loop, api, &sec, &tls_port, err, sizeof err);
-	int port = !secure ? -1 : listen ? secure_listen_insecure(secure, api, listen, err, sizeof err) : tls_port;
+	struct tlsauth *secure = tlsauth_start(loop, api, &sec, &tls_port, err, sizeof err);
+	int port = !secure ? -1 : listen ? tlsauth_listen_insecure(secure, api, listen, err, sizeof err) : tls_port;
 	if (port < 0) {
 		log_error("%s", err);
-		secure_free(secure);
+		tlsauth_free(secure);
 		failover_stop(fo);
 		mesh_stop(meshes);
 		controller_stop(ctl);
@@ -473,7 +473,7 @@ static int cmd_serve(int argc, char **argv)
 		}
 	}
 	struct agentapi *agents = agentapi_new(loop, api, st, &acfg);
-	agentapi_set_authorizer(agents, auth_agentapi_hook, secure_auth(secure));
+	agentapi_set_authorizer(agents, auth_agentapi_hook, tlsauth_auth(secure));
 	struct leader *leader = NULL;
 	struct leading_ctx lc = {loop, st, api, agents, &ctl, &fo, &meshes, policy_preemption, priority_scheduling};
 	if (etcd.servers) {
@@ -508,7 +508,7 @@ static int cmd_serve(int argc, char **argv)
 	 * run them now (event_base_free would run them while walking its own
 	 * queues), before the TLS server they point to goes. */
 	event_base_loop(loop, EVLOOP_NONBLOCK);
-	secure_free(secure);
+	tlsauth_free(secure);
 	bool lost = etcd.servers && store_etcd_lost(st);
 	store_close(st);
 	hubmetrics_shutdown();
@@ -541,7 +541,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "plan") == 0)
 		return plan_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "init") == 0)
-		return secure_init_main(argc - 1, argv + 1);
+		return tlsauth_init_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "token") == 0)
 		return tokens_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "store") == 0)

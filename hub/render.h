@@ -8,6 +8,7 @@
  * Karmada's order, Karmada's ownership labels/annotations on Work and
  * manifest, and the dependencies (ConfigMaps, Secrets, ServiceAccounts,
  * PVCs) a workload's pod template references for propagateDeps.
+ * Overrides and the pod spec of a workload: render_overrides.c.
  * No I/O, no globals, no clock. */
 #ifndef ATOLL_RENDER_H
 #define ATOLL_RENDER_H
@@ -86,6 +87,11 @@ cJSON *render_clean_manifest(const cJSON *tmpl);
 
 /* Sets the replicas field of a manifest (see render_has_replicas). */
 void render_set_replicas(cJSON *manifest, long replicas);
+
+/* The pod spec of a workload template (Pod, Deployment, StatefulSet,
+ * DaemonSet, ReplicaSet, Job, CronJob), or NULL for other kinds; points
+ * into tmpl. (render_overrides.c) */
+const cJSON *render_pod_spec(const cJSON *tmpl);
 
 /* Applies ClusterOverridePolicies (cops) then OverridePolicies (ops) that
  * select manifest (resourceSelectors; empty = all) and whose rules target

@@ -17,7 +17,7 @@
  * random offset), lists its Works once, then long-polls from the revision it
  * holds, and answers every Work it receives with a WorkStatusReport 40 ms
  * later (Applied=True, the manifest's status), one report in flight, as
- * agent/hub.c does. Transport errors: reconnect with capped exponential
+ * agent/hubclient.c does. Transport errors: reconnect with capped exponential
  * backoff and jitter, resume from the same revision.
  *
  * Sequence: start a hub (atoll-hub init, serve --listen 127.0.0.1:0 in a

@@ -33,7 +33,7 @@ def test_each_rule_is_found(tmp_path):
     write(tmp_path, "hub/good.h", GOOD_H)
     write(tmp_path, "hub/good.c",
           '/* atoi(x) in a comment, strcpy in "a string" */\n#include "good.h"\n'
-          'int m(void) { const char *s = "sprintf(b, x)"; return snprintf(0, 0, "%s", s) + s->atoi(1); }\n')
+          'int good_m(void) { const char *s = "sprintf(b, x)"; return snprintf(0, 0, "%s", s) + s->atoi(1); }\n')
     write(tmp_path, "hub/bad.c", 'int f(const char *s)\n{\n\tchar b[8];\n\tstrcpy(b, s); \n'
                                  '  \treturn atoi(s) + (int)atoll (s);\n}\r\nint g;')
     write(tmp_path, "hub/noowner.h", "/* x */\nint x;\n")
@@ -45,14 +45,15 @@ def test_each_rule_is_found(tmp_path):
                  "hub/bad.c:5: atoll() is banned", "hub/bad.c:4: trailing whitespace",
                  "hub/bad.c:5: space before tab", "[crlf]", "[final-newline]",
                  "hub/noowner.h:1: the header's first comment must say what the module owns",
-                 "hub/noowner.h:1: no ATOLL_..._H include guard"):
+                 "hub/noowner.h:1: no ATOLL_..._H include guard",
+                 "hub/bad.c:1: f() is exported without its module's prefix (bad_)", "[prefix-f]"):
         assert want in out, (want, out)
     assert "good." not in out and "tests/unit" not in out, out
-    assert "checksrc: 9 problem(s)" in out, out
+    assert "checksrc: 10 problem(s)" in out, out
 
 
 def test_exceptions_allow_and_must_not_go_stale(tmp_path):
-    write(tmp_path, "hub/a.c", "int f(const char *s) { return atoi(s); }\n")
+    write(tmp_path, "hub/a.c", "int a_f(const char *s) { return atoi(s); }\n")
     write(tmp_path, "tests/tools/checksrc.allow", "# debts\nhub/a.c banned-atoi\n")
     p = run(tmp_path)
     assert p.returncode == 0 and "clean" in p.stdout, p.stdout
@@ -60,3 +61,26 @@ def test_exceptions_allow_and_must_not_go_stale(tmp_path):
     p = run(tmp_path)
     assert p.returncode == 1
     assert 'exception "hub/a.c banned-strcat" matches nothing now: remove it' in p.stdout, p.stdout
+
+
+def test_exported_functions_carry_their_module_prefix(tmp_path):
+    """A function defined without static starts with its file's name, the
+    part of it before the first underscore (one module in several files), or
+    the module prefix checksrc.py lists; static functions and main may be
+    named freely; definitions over several lines count."""
+    write(tmp_path, "hub/render_overrides.c", "int render_apply(int a,\n\t\t int b)\n{\n\treturn a + b;\n}\n"
+                                              "static int helper(void) { return 0; }\n")
+    write(tmp_path, "hub/store_sqlite.c", "struct store *store_open_sqlite(const char *p) { return 0; }\n")
+    write(tmp_path, "common/jsonutil.c", "const char *json_get_str(void) { return 0; }\n")
+    write(tmp_path, "agent/works.c", "void works_free(void) {}\nvoid agent_stop(void) {}\nint main(void) { return 0; }\n")
+    p = run(tmp_path)
+    assert p.returncode == 0, p.stdout
+    write(tmp_path, "hub/render_overrides.c", "/* render_x(void) { */\nconst char *\napply_image(cJSON *m,\n"
+                                              "\t    const cJSON *list)\n{\n\treturn 0;\n}\n")
+    write(tmp_path, "agent/works.c", "void slot_queue(struct slot *s)\n{\n}\n")
+    p = run(tmp_path)
+    assert p.returncode == 1
+    assert "hub/render_overrides.c:3: apply_image() is exported without its module's prefix " \
+           "(render_overrides_ or render_)" in p.stdout, p.stdout
+    assert "agent/works.c:1: slot_queue() is exported without its module's prefix (works_ or agent_)" in p.stdout
+    assert "[prefix-slot_queue]" in p.stdout and "checksrc: 2 problem(s)" in p.stdout, p.stdout

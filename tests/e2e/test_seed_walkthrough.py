@@ -8,7 +8,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../tools"))
 import demo as demo_mod  # noqa: E402
 
-from conftest import BIN, SEED  # noqa: E402
+from conftest import BIN, E2E_STORE, SEED, session_etcd, store_args  # noqa: E402
 
 
 def pods(d, member):
@@ -25,11 +25,28 @@ def wait(what, fn, timeout=30):
     raise AssertionError("timed out waiting for " + what)
 
 
+def etcd_key_count(prefix):
+    """Keys under prefix in the session's etcd member."""
+    import base64
+
+    def b64(s):
+        return base64.b64encode(s.encode()).decode()
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    r = session_etcd().call("/v3/kv/range", {"key": b64(prefix), "range_end": b64(end), "count_only": True})
+    return int(r.get("count", 0))
+
+
 def test_seed_walkthrough(tmp_path, capsys):
-    d = demo_mod.Demo(BIN, str(tmp_path))
+    # With ATOLL_E2E_STORE=etcd (make e2e-etcd-smoke) the hub runs on etcd.
+    hub_args = store_args(os.path.abspath(os.path.join(str(tmp_path), "hub")))
+    d = demo_mod.Demo(BIN, str(tmp_path), hub_args=hub_args)
     try:
         d.start_hub()
         d.walk()
+        if E2E_STORE == "etcd":
+            prefix = hub_args[hub_args.index("--etcd-prefix") + 1]
+            assert etcd_key_count(prefix) > 20, "the hub did not store its objects in etcd under " + prefix
+            assert not os.path.exists(os.path.join(str(tmp_path), "hub", "atoll.db")), os.listdir(d.hub_data)
         out = capsys.readouterr().out
         # Step 3: three clusters in Pull mode, Ready.
         for name in ("eu", "ap", "us"):

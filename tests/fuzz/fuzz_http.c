@@ -21,7 +21,7 @@
 #include "apiserver.h"
 #include "log.h"
 #include "pki.h"
-#include "secure.h"
+#include "tlsauth.h"
 #include "store.h"
 
 static struct event_base *base;
@@ -53,12 +53,12 @@ static void setup(void)
 	base = event_base_new();
 	struct apiserver_config cfg = {.minor = "31", .git_version = "v1.31.0", .component = "fuzz", .request_timeout_s = 2};
 	struct apiserver *api = apiserver_new(base, st, &cfg);
-	struct secure_opts so = {.data_dir = dir, .listen = "127.0.0.1:0", .handshake_timeout_ms = 500,
+	struct tlsauth_opts so = {.data_dir = dir, .listen = "127.0.0.1:0", .handshake_timeout_ms = 500,
 				 .header_timeout_ms = 500};
-	struct secure *sec = secure_start(base, api, &so, &tls_port, err, sizeof err);
+	struct tlsauth *sec = tlsauth_start(base, api, &so, &tls_port, err, sizeof err);
 	if (!sec)
 		abort();
-	plain_port = secure_listen_insecure(sec, api, "127.0.0.1:0", err, sizeof err); /* as atoll-hub serve */
+	plain_port = tlsauth_listen_insecure(sec, api, "127.0.0.1:0", err, sizeof err); /* as atoll-hub serve */
 	if (plain_port < 0)
 		abort();
 }

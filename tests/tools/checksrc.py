@@ -13,6 +13,11 @@ the tests (tests/unit, tests/fuzz, tests/bench):
   header-owns       a header whose first comment does not say what it owns
                     ("Owns:") within its first 6 lines
   header-guard      a header without an ATOLL_..._H include guard
+  prefix-NAME       function NAME, defined without `static` in a product
+                    file, does not carry its module's prefix: the file's
+                    name (hub/render.c: render_), the part before its first
+                    underscore (hub/render_overrides.c: render_, sim/sim_nodes.c:
+                    sim_), or the module prefix listed in MODULE_PREFIXES
 
 Exceptions live in tests/tools/checksrc.allow, one "PATH RULE" per line (#
 comments): every match of RULE in PATH is allowed. An exception that no
@@ -28,6 +33,47 @@ PRODUCT = ("common", "proto", "hub", "sim", "agent")
 TESTS = ("tests/unit", "tests/fuzz", "tests/bench")
 BANNED = ("sprintf", "vsprintf", "strcpy", "strcat", "strtok", "gets", "atoi", "atol", "atoll")
 BANNED_RE = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(BANNED))
+
+# Module prefixes that differ from the file's name (CODE_STYLE.md, "Modules,
+# names and prefixes"). A directory entry ("agent/") applies to every file in it.
+MODULE_PREFIXES = {
+    "common/httpclient.c": ("http_",),
+    "common/jsonutil.c": ("json_",),
+    "common/metrics.c": ("metric_",),
+    "common/numparse.c": ("num_parse_",),
+    "common/selector.c": ("label_selector_", "field_selector_", "node_selector_"),
+    "common/timefmt.c": ("time_",),
+    "common/tlsconf.c": ("tls_",),
+    "common/xalloc.c": ("xmalloc", "xcalloc", "xrealloc", "xstrdup"),
+    "common/yamljson.c": ("yaml_",),
+    "proto/fieldcheck.c": ("fc_",),
+    "proto/kinds.c": ("kind_",),
+    "proto/pbschema.c": ("pbs_",),
+    "proto/protocol.c": ("proto_",),
+    "proto/validate.c": ("validation_", "is_"),  # is_dns1123_label: Kubernetes' IsDNS1123Label
+    "hub/apiserver.c": ("api_",),
+    "hub/meshcli.c": ("mesh_",),
+    "hub/meshreaderapi.c": ("meshreader_",),
+    "hub/nameidx.c": ("nidx_",),
+    "hub/objects.c": ("obj_", "api_error_"),
+    "hub/params.c": ("param_",),
+    "hub/scheduler.c": ("sched_", "schedule"),
+    "hub/statusfeed.c": ("status_",),
+    "hub/tokens.c": ("token_",),
+    "agent/hubclient.c": ("hub_",),
+    "agent/": ("agent_",),
+}
+# A function definition at the start of a line (comments and strings blanked).
+# The return type may end its own line ("const char *\nname(...)").
+FUNC_DEF_RE = re.compile(r"^(?!static\b|typedef\b|extern\b|return\b|else\b)[A-Za-z_][\w \t*]*[ \t*]\n?([a-z_]\w*)\s*"
+                         r"\([^;{}]*\)\s*\{", re.M)
+
+
+def module_prefixes(rel):
+    d, fn = rel.rsplit("/", 1)
+    base = fn.rsplit(".", 1)[0]
+    found = (base + "_", base.split("_", 1)[0] + "_") + MODULE_PREFIXES.get(rel, ()) + MODULE_PREFIXES.get(d + "/", ())
+    return tuple(dict.fromkeys(found))
 
 
 def strip_code(text):
@@ -81,6 +127,15 @@ def check_file(root, rel):
             for m in BANNED_RE.finditer(line):
                 found.append((no, "banned-" + m.group(1), "%s() is banned (CODE_STYLE.md, \"Banned functions\")"
                               % m.group(1)))
+    if rel.split("/")[0] in PRODUCT and rel.endswith(".c"):
+        code = strip_code(text)
+        prefixes = module_prefixes(rel)
+        for m in FUNC_DEF_RE.finditer(code):
+            name = m.group(1)
+            if name != "main" and not name.startswith(prefixes):
+                found.append((code[:m.start(1)].count("\n") + 1, "prefix-" + name,
+                              "%s() is exported without its module's prefix (%s): make it static or rename it "
+                              "(CODE_STYLE.md, \"Modules, names and prefixes\")" % (name, " or ".join(prefixes))))
     if rel.endswith(".h"):
         head = "\n".join(text.split("\n")[:6])
         if not head.startswith("/*") or "Owns" not in head:

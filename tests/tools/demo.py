@@ -34,9 +34,10 @@ def free_port():
 
 
 class Demo:
-    def __init__(self, bindir, workdir):
+    def __init__(self, bindir, workdir, hub_args=()):
         self.bin = bindir
         self.dir = workdir
+        self.hub_args = list(hub_args)  # more `atoll-hub serve` flags (the tests: --store etcd ...)
         self.procs = []
         self.env = dict(os.environ, HOME=os.path.join(workdir, "home"))
         os.makedirs(self.env["HOME"], exist_ok=True)
@@ -78,7 +79,7 @@ class Demo:
             port = free_port()
             self.hubcmd("init", "--data-dir", self.hub_data, "--hosts", "127.0.0.1", "--port", str(port))
             hub = self.spawn("hub", [os.path.join(self.bin, "atoll-hub"), "serve", "--data-dir", self.hub_data,
-                                     "--listen", "127.0.0.1:%d" % port, "--port-file", pf])
+                                     "--listen", "127.0.0.1:%d" % port, "--port-file", pf] + self.hub_args)
             deadline = time.time() + 15
             while time.time() < deadline and hub.poll() is None and not (os.path.exists(pf) and open(pf).read().strip()):
                 time.sleep(0.05)

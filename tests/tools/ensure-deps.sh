@@ -3,8 +3,10 @@
 # As root (or with ATOLL_INSTALL=1 under sudo) it installs the missing ones;
 # otherwise it prints the exact apt-get line and fails.
 missing=""
+# One dpkg-query for all of them (the Makefile runs this check in every make).
+installed=" $(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '/ install ok installed$/ {print $1}' | tr '\n' ' ') "
 for p in "$@"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  case "$installed" in *" $p "*) continue ;; esac
   # Provided by another installed package (e.g. npm by NodeSource's nodejs)?
   dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null | grep "^install ok installed|" |
     grep -qE "[|, ]$p( |,|\(|\$)" && continue

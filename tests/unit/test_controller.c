@@ -405,6 +405,7 @@ static void test_rollback_recovery(void **state)
 	lim.rlim_cur = (rlim_t)st.st_size + 512;
 	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
 	int rc = store_commit(f->objs.store);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, prev);

@@ -87,6 +87,7 @@ static void test_rolled_back_crd_is_unregistered(void **state)
 	lim.rlim_cur = (rlim_t)sb.st_size + 4096;
 	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
 	int rc = store_commit(st);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, prev);

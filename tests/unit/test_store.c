@@ -314,6 +314,7 @@ static void test_failed_commit_rolls_back(void **state)
 	lim.rlim_cur = (rlim_t)file_size(wal) + 4096;
 	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
 	int rc = store_commit(s);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, prev);

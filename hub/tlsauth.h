@@ -1,19 +1,19 @@
-/* secure — wires the hub's security together for `atoll-hub serve` and
+/* tlsauth — wires the hub's security together for `atoll-hub serve` and
  * implements `atoll-hub init`.
  * Owns: the TLS listener's setup (tls.h over apiserver_listen_bev), the
  * plain listener's connection limits (tls.h in plain mode), the
  * authorizer hook (auth.h), the join endpoint (joinapi.h) and the timer
  * that renews the serving certificate and reloads it into new TLS
  * sessions without downtime. */
-#ifndef ATOLL_SECURE_H
-#define ATOLL_SECURE_H
+#ifndef ATOLL_TLSAUTH_H
+#define ATOLL_TLSAUTH_H
 
 #include <event2/event.h>
 
 #include "apiserver.h"
 #include "auth.h"
 
-struct secure_opts {
+struct tlsauth_opts {
 	const char *data_dir;
 	const char *listen;         /* HTTPS "HOST:PORT"; NULL = no TLS listener */
 	const char *cert_file;      /* default DIR/hub.crt */
@@ -25,20 +25,20 @@ struct secure_opts {
 	int max_pending_per_client;          /* per listener and address, not through the handshake yet */
 };
 
-struct secure;
+struct tlsauth;
 
 /* Call after apiserver_new and before agentapi_new. *tls_port gets the
  * bound HTTPS port (or 0 without a TLS listener). NULL with err on failure. */
-struct secure *secure_start(struct event_base *base, struct apiserver *api, const struct secure_opts *o, int *tls_port,
+struct tlsauth *tlsauth_start(struct event_base *base, struct apiserver *api, const struct tlsauth_opts *o, int *tls_port,
 			    char *err, size_t errlen);
-struct auth *secure_auth(struct secure *s);
+struct auth *tlsauth_auth(struct tlsauth *s);
 /* The plain-HTTP listener (--insecure-listen) with the same connection
  * limits and deadlines as the TLS one. Returns the bound port or -1. */
-int secure_listen_insecure(struct secure *s, struct apiserver *api, const char *hostport, char *err, size_t errlen);
+int tlsauth_listen_insecure(struct tlsauth *s, struct apiserver *api, const char *hostport, char *err, size_t errlen);
 /* Call after apiserver_free. */
-void secure_free(struct secure *s);
+void tlsauth_free(struct tlsauth *s);
 
 /* atoll-hub init */
-int secure_init_main(int argc, char **argv);
+int tlsauth_init_main(int argc, char **argv);
 
 #endif

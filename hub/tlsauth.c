@@ -1,4 +1,4 @@
-#include "secure.h"
+#include "tlsauth.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -15,13 +15,13 @@
 #include "timefmt.h"
 #include "tls.h"
 
-struct secure {
+struct tlsauth {
 	struct event_base *base;
 	struct auth *au;
 	struct joinapi *join;
 	struct tls_server *tls;
 	struct tls_server *plain; /* limits of the insecure listener */
-	struct secure_opts o;
+	struct tlsauth_opts o;
 	struct event *renew;
 	char dir[4096], cert[4096], key[4096];
 	struct timespec cert_mtime, key_mtime;
@@ -44,7 +44,7 @@ static bool ts_eq(struct timespec a, struct timespec b)
  * operator). Open connections keep the certificate they negotiated. */
 static void on_renew(evutil_socket_t fd, short what, void *arg)
 {
-	struct secure *s = arg;
+	struct tlsauth *s = arg;
 	char err[512];
 	char defcert[4096];
 	pki_path(defcert, sizeof defcert, s->dir, "hub.crt");
@@ -67,10 +67,10 @@ static void on_renew(evutil_socket_t fd, short what, void *arg)
 	log_info("TLS certificate reloaded from %s; new connections use it", s->cert);
 }
 
-struct secure *secure_start(struct event_base *base, struct apiserver *api, const struct secure_opts *o, int *tls_port,
+struct tlsauth *tlsauth_start(struct event_base *base, struct apiserver *api, const struct tlsauth_opts *o, int *tls_port,
 			    char *err, size_t errlen)
 {
-	struct secure *s = calloc(1, sizeof *s);
+	struct tlsauth *s = calloc(1, sizeof *s);
 	s->base = base;
 	s->o = *o;
 	snprintf(s->dir, sizeof s->dir, "%s", o->data_dir);
@@ -101,7 +101,7 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 	if (access(s->cert, R_OK) != 0 || access(s->key, R_OK) != 0) {
 		snprintf(err, errlen, "no serving certificate at %s (run atoll-hub init --data-dir %s --hosts NAME,IP first)",
 			 s->cert, o->data_dir);
-		secure_free(s);
+		tlsauth_free(s);
 		return NULL;
 	}
 	/* Renew first so that the listener starts with a fresh certificate. */
@@ -126,12 +126,12 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 		log_warn("no client CA at %s: client certificates are not accepted", ca);
 	s->tls = tls_server_new(base, &to, err, errlen);
 	if (!s->tls) {
-		secure_free(s);
+		tlsauth_free(s);
 		return NULL;
 	}
 	int port = apiserver_listen_bev(api, o->listen, tls_server_bevcb, s->tls, err, errlen);
 	if (port < 0) {
-		secure_free(s);
+		tlsauth_free(s);
 		return NULL;
 	}
 	*tls_port = port;
@@ -142,9 +142,9 @@ struct secure *secure_start(struct event_base *base, struct apiserver *api, cons
 	return s;
 }
 
-struct auth *secure_auth(struct secure *s) { return s ? s->au : NULL; }
+struct auth *tlsauth_auth(struct tlsauth *s) { return s ? s->au : NULL; }
 
-int secure_listen_insecure(struct secure *s, struct apiserver *api, const char *hostport, char *err, size_t errlen)
+int tlsauth_listen_insecure(struct tlsauth *s, struct apiserver *api, const char *hostport, char *err, size_t errlen)
 {
 	struct tls_server_opts po = {
 		.plain = true,
@@ -162,7 +162,7 @@ int secure_listen_insecure(struct secure *s, struct apiserver *api, const char *
 	return apiserver_listen_insecure(api, hostport, err, errlen);
 }
 
-void secure_free(struct secure *s)
+void tlsauth_free(struct tlsauth *s)
 {
 	if (!s)
 		return;
@@ -196,7 +196,7 @@ static void init_usage(FILE *f)
 	      f);
 }
 
-int secure_init_main(int argc, char **argv)
+int tlsauth_init_main(int argc, char **argv)
 {
 	struct pki_init_opts o;
 	memset(&o, 0, sizeof o);
