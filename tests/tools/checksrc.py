@@ -38,6 +38,7 @@ BANNED_RE = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(BANNED))
 # names and prefixes"). A directory entry ("agent/") applies to every file in it.
 MODULE_PREFIXES = {
     "common/httpclient.c": ("http_",),
+    "hub/objclient.c": ("objc_",),
     "common/jsonutil.c": ("json_",),
     "common/metrics.c": ("metric_",),
     "common/numparse.c": ("num_parse_",),
