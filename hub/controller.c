@@ -167,6 +167,8 @@ struct controller {
 	cJSON *clusters_cache;
 	bool clusters_dirty;
 	struct name_index clusters_idx; /* clusters_cache by name */
+	const cJSON **unready;          /* clusters_cache's clusters not Ready (failover_unready_clusters) */
+	int nunready;
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;
@@ -1302,7 +1304,8 @@ static void aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON
 	char now[40];
 	now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
-	failover_mask_unreachable(st, current_clusters(c), now);
+	current_clusters(c); /* the not-Ready ones found once per change of the Clusters, not per binding */
+	failover_mask_unready(st, c->unready, c->nunready, now);
 	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
 	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);
@@ -1522,6 +1525,8 @@ static const cJSON *current_clusters(struct controller *c)
 		c->clusters_cache = list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
 		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
+		free(c->unready);
+		c->nunready = failover_unready_clusters(c->clusters_cache, &c->unready);
 	}
 	return c->clusters_cache;
 }
@@ -2339,6 +2344,7 @@ void controller_stop(struct controller *c)
 	smap_free(&c->namespaces);
 	smap_free(&c->sched_memo);
 	nidx_free(&c->clusters_idx);
+	free(c->unready);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
 }
