@@ -310,6 +310,34 @@ static void ratelog(struct tls_server *s, int kind, enum log_level level, const 
 #define IN_PTRS(x) {&(x)->in_ctr, &(x)->in_hdr, &(x)->in_len, &(x)->in_iv, &(x)->in_msg, &(x)->in_offt}
 #define OUT_PTRS(x) {&(x)->out_ctr, &(x)->out_hdr, &(x)->out_len, &(x)->out_iv, &(x)->out_msg}
 
+/* Released buffers (zeroed) kept for the next connection that needs them:
+ * a fan-out wakes thousands of idle connections one after the other, and
+ * a 16.7 KB malloc/free pair each was glibc consolidating its free lists
+ * every time. At most POOL of each size (4 MB in all). */
+#define POOL 128
+static struct {
+	unsigned char *in[POOL], *out[POOL];
+	int nin, nout;
+} pool;
+
+static unsigned char *buf_get(bool in)
+{
+	if (in ? pool.nin : pool.nout)
+		return in ? pool.in[--pool.nin] : pool.out[--pool.nout];
+	return calloc(1, in ? MBEDTLS_SSL_IN_BUFFER_LEN : MBEDTLS_SSL_OUT_BUFFER_LEN);
+}
+
+static void buf_put(bool in, unsigned char *b)
+{
+	mbedtls_platform_zeroize(b, in ? MBEDTLS_SSL_IN_BUFFER_LEN : MBEDTLS_SSL_OUT_BUFFER_LEN);
+	if (in && pool.nin < POOL)
+		pool.in[pool.nin++] = b;
+	else if (!in && pool.nout < POOL)
+		pool.out[pool.nout++] = b;
+	else
+		free(b);
+}
+
 static bool ptrs_save(unsigned char **pp[], int n, const unsigned char *base, size_t len, ptrdiff_t *off)
 {
 	for (int i = 0; i < n; i++) {
@@ -348,10 +376,8 @@ static void park(struct tls_conn *c)
 		return;
 	memcpy(c->pk_in_head, x->in_buf, sizeof c->pk_in_head);
 	memcpy(c->pk_out_head, x->out_buf, sizeof c->pk_out_head);
-	mbedtls_platform_zeroize(x->in_buf, MBEDTLS_SSL_IN_BUFFER_LEN);
-	mbedtls_platform_zeroize(x->out_buf, MBEDTLS_SSL_OUT_BUFFER_LEN);
-	free(x->in_buf);
-	free(x->out_buf);
+	buf_put(true, x->in_buf);
+	buf_put(false, x->out_buf);
 	x->in_buf = x->out_buf = NULL;
 	for (int i = 0; i < 6; i++)
 		*in[i] = NULL;
@@ -372,10 +398,12 @@ static bool unpark(struct tls_conn *c)
 	if (!c->parked)
 		return true;
 	mbedtls_ssl_context *x = &c->ssl;
-	unsigned char *ib = calloc(1, MBEDTLS_SSL_IN_BUFFER_LEN), *ob = calloc(1, MBEDTLS_SSL_OUT_BUFFER_LEN);
+	unsigned char *ib = buf_get(true), *ob = buf_get(false);
 	if (!ib || !ob) {
-		free(ib);
-		free(ob);
+		if (ib)
+			buf_put(true, ib);
+		if (ob)
+			buf_put(false, ob);
 		return false;
 	}
 	memcpy(ib, c->pk_in_head, sizeof c->pk_in_head);
