@@ -113,10 +113,16 @@ static int step_done(sqlite3_stmt *st)
  * with 5,000 agents connected (issue 15: TLS handshakes missed their
  * deadline meanwhile). Instead a thread with its own connection runs
  * PASSIVE checkpoints (they never block the writer or readers) when the
- * WAL hook reports CKPT_PAGES; only a WAL far past that (the thread not
- * keeping up) is checkpointed inline, as before. */
+ * WAL hook reports CKPT_PAGES. A PASSIVE checkpoint alone never lets the
+ * WAL start over while writes keep coming (it is reset only when every
+ * frame has been copied back as a write begins): with thousands of agents
+ * it grew to 267 MB. So once the PASSIVE pass has copied nearly everything,
+ * a RESTART pass copies the few frames written meanwhile and resets the
+ * WAL, holding off the writer for just that long (the event loop's BEGIN
+ * waits on its busy timeout). Only a WAL far past the threshold (the
+ * thread not keeping up) is checkpointed inline, as before. */
 #define CKPT_PAGES 2000      /* 8 MB of WAL with 4 KB pages */
-#define CKPT_INLINE_PAGES 64000
+#define CKPT_INLINE_PAGES 32000
 
 struct ckpt {
 	pthread_t thread;
@@ -141,6 +147,8 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_unlock(&k->mu);
 		int log_pages = 0, done = 0;
 		int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
+		if (rc == SQLITE_OK && log_pages >= CKPT_PAGES)
+			rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_pages, &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store: background WAL checkpoint: %s", sqlite3_errmsg(k->db));
 		pthread_mutex_lock(&k->mu);
