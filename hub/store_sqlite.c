@@ -73,6 +73,8 @@ struct sqlite_store {
 	sqlite3_stmt *savepoint, *release, *rollback_to;
 	sqlite3_stmt *list, *changes; /* prepared once; a nested call prepares its own */
 	bool list_busy, changes_busy;
+	sqlite3_stmt *changes_k; /* the same by the key index (a narrow prefix, far back) */
+	bool changes_k_busy;
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
 	struct ckpt *ck; /* the background checkpointer (NULL: SQLite's own, inside commits) */
@@ -230,7 +232,7 @@ static void sq_close(struct store *s)
 		step_done(q->rollback);
 	drop_pending(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
-			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes};
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -554,14 +556,29 @@ out:
 	return rc;
 }
 
+#define CHANGES_BY_KEY 2000
+
 static int sq_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
 {
 	struct sqlite_store *q = S(s);
 	if (since < q->compacted)
 		return STORE_COMPACTED;
-	sqlite3_stmt *st = stmt_acquire(
-	    q, &q->changes, &q->changes_busy,
-	    "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev");
+	/* Two plans. SQLite picks the revision range (the primary key) for this
+	 * query, which reads every change since `since`, all prefixes, values
+	 * included: an agent whose long-poll times out after 30 s asks for its
+	 * own prefix since its revision, and with 5,000 agents and 100,000
+	 * revisions of history those scans took the whole event loop (issue
+	 * 15, perf: 100% in waiter_timeout → sq_changes → pread). Far back
+	 * (more than CHANGES_BY_KEY revisions), the key index (key, rev) reads
+	 * only the prefix's own changes, then sorts them by revision. */
+	bool by_key = q->rev - since > CHANGES_BY_KEY;
+	sqlite3_stmt *st =
+	    by_key ? stmt_acquire(q, &q->changes_k, &q->changes_k_busy,
+				  "SELECT rev, type, key, value, prev FROM log INDEXED BY log_key WHERE key >= ?2 AND key < ?3 "
+				  "AND rev > ?1 ORDER BY rev")
+		   : stmt_acquire(
+			     q, &q->changes, &q->changes_busy,
+			     "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev");
 	if (!st)
 		return STORE_ERROR;
 	char hi[1024];
@@ -583,7 +600,10 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 		fn(&ev, ud);
 		store_event_cache_clear(&cache);
 	}
-	stmt_release(st, q->changes, &q->changes_busy);
+	if (by_key)
+		stmt_release(st, q->changes_k, &q->changes_k_busy);
+	else
+		stmt_release(st, q->changes, &q->changes_busy);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
