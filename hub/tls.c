@@ -1037,12 +1037,12 @@ static struct tls_conn *pend_victim(struct tls_server *s, struct ip_count *e, st
 {
 	long long t = now_ms();
 	for (struct tls_conn *p = s->pend_head; p; p = p->pnext) {
-		if (p == self || p->dead || (e && p->ipe != e) || p->hs_queued)
-			continue; /* a queued one sent its ClientHello and waits for us, not the other way round */
-		if (stalled ? t - p->t0 >= STALLED_MS : t - p->t0 >= SILENT_MS && silent(p))
-			return p;
 		if (t - p->t0 < SILENT_MS)
 			break; /* oldest first: the rest are younger */
+		if (p == self || p->dead || (e && p->ipe != e) || p->hs_queued || p->hs_turn)
+			continue; /* one waiting for, or in, its handshake turn is slow because of us, not the client */
+		if (stalled ? t - p->t0 >= STALLED_MS : silent(p))
+			return p;
 	}
 	return NULL;
 }

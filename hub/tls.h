@@ -33,7 +33,8 @@ struct tls_server_opts {
 	int max_conns_per_client;   /* established connections per client IP address; default 256 */
 	int max_pending_per_client; /* per address, not yet through the handshake; default min(32, the above).
 				     * A new connection past it (or past max_conns) closes the oldest pending
-				     * one silent for 200 ms (else one stalled for 1 s); failing that, past
+				     * one silent for 200 ms (else one stalled for 1 s that is neither in nor waiting for a
+				     * handshake turn); failing that, past
 				     * max_conns it is refused, past this quota it must send something
 				     * within 200 ms or is closed then. */
 	int max_handshakes;         /* TLS handshakes in progress at once; default 128. Connections past it wait
