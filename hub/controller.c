@@ -400,6 +400,7 @@ void controller_stop(struct controller *c)
 		event_free(c->retry_ev);
 	objc_free(&c->oc);
 	nidx_free(&c->clusters_idx);
+	free(c->unready);
 	cJSON_Delete(c->clusters_cache);
 	free(c);
 }

@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "detector.h"
+#include "failover.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "loopturn.h"
@@ -587,6 +588,8 @@ const cJSON *ctl_current_clusters(struct controller *c)
 		c->clusters_cache = ctl_list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
 		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
+		free(c->unready);
+		c->nunready = failover_unready_clusters(c->clusters_cache, &c->unready);
 	}
 	return c->clusters_cache;
 }

@@ -72,6 +72,8 @@ struct controller {
 	cJSON *clusters_cache;
 	bool clusters_dirty;
 	struct name_index clusters_idx; /* clusters_cache by name */
+	const cJSON **unready;          /* clusters_cache's clusters not Ready (failover_unready_clusters) */
+	int nunready;
 	/* Keys being reconciled: the store events of the controller's own writes
 	 * to them (and to the binding's Works) are not queued again. */
 	const char *self_binding, *self_template;

@@ -21,7 +21,8 @@ void ctl_aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b
 	char now[40];
 	ctl_now_str(now, sizeof now);
 	cJSON *st = aggregate_binding_status(b, works, now);
-	failover_mask_unreachable(st, ctl_current_clusters(c), now);
+	ctl_current_clusters(c); /* the not-Ready ones found once per change of the Clusters, not per binding */
+	failover_mask_unready(st, c->unready, c->nunready, now);
 	const cJSON *old_items = json_get(stored_b, "status.aggregatedStatus");
 	const cJSON *new_items = cJSON_GetObjectItemCaseSensitive(st, "aggregatedStatus");
 	bool items_changed = !(old_items && new_items ? json_equal(old_items, new_items) : !old_items && !new_items);

@@ -446,11 +446,10 @@ static const cJSON *cluster_named(const cJSON *clusters, const char *name)
 	return NULL;
 }
 
-void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char *now)
+int failover_unready_clusters(const cJSON *clusters, const cJSON ***out)
 {
-	/* The clusters whose Ready is reported and not True: usually none, so
-	 * a binding's items are only looked at when there are some. A cluster
-	 * that never reported is not this function's: its item carries no
+	/* The clusters whose Ready is reported and not True: usually none. A
+	 * cluster that never reported is not counted: its item carries no
 	 * report to distrust. */
 	const cJSON **bad = NULL;
 	int nbad = 0, cap = 0;
@@ -469,6 +468,21 @@ void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char 
 		}
 		bad[nbad++] = cl;
 	}
+	*out = bad;
+	return nbad;
+}
+
+void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char *now)
+{
+	const cJSON **bad = NULL;
+	int nbad = failover_unready_clusters(clusters, &bad);
+	failover_mask_unready(status, bad, nbad, now);
+	free(bad);
+}
+
+void failover_mask_unready(cJSON *status, const cJSON *const *bad, int nbad, const char *now)
+{
+	/* A binding's items are only looked at when some cluster is not Ready. */
 	char names[900] = "";
 	size_t n = 0;
 	int count = 0;
@@ -489,7 +503,6 @@ void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char 
 			n += (size_t)snprintf(names + n, sizeof names - n, "%s%s (Ready=%s)", count ? ", " : "", cn, rs);
 		count++;
 	}
-	free(bad);
 	const cJSON *had = NULL, *c;
 	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(status, "conditions"))
 		if (str_is(json_get_str(c, "type"), "ClusterStatusUnknown"))

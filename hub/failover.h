@@ -111,6 +111,11 @@ bool failover_inject_state(cJSON *work, const cJSON *binding, const char *cluste
  * (reason AllClustersReady); absent while none ever was. clusters: the
  * Cluster objects. */
 void failover_mask_unreachable(cJSON *status, const cJSON *clusters, const char *now);
+/* The same in two steps, so that a caller with many bindings finds the
+ * clusters that are not Ready once per change of the Clusters instead of
+ * once per binding: *out (malloc'd, free it) points into clusters. */
+int failover_unready_clusters(const cJSON *clusters, const cJSON ***out);
+void failover_mask_unready(cJSON *status, const cJSON *const *bad, int nbad, const char *now);
 
 /* ---- the loop ---- */
 

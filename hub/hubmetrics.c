@@ -36,6 +36,7 @@ static struct {
 	struct statusfeed *feed;
 	struct metric *requests, *latency, *streams, *revision, *size, *compacted, *scheduling, *bindings,
 		*clusters, *works, *lag, *lag_pending, *lag_oldest, *start_time;
+	struct metric *tls_hs, *tls_hs_active, *tls_hs_queued, *tls_parked;
 	struct metric *conns, *conns_closed, *accept_paused, *accept_pauses, *accept_shed, *open_fds, *max_fds;
 	struct lag_entry *pending;
 	size_t npending;
@@ -316,6 +317,12 @@ static void collect_listener(const char *name, const struct tls_stats *st, void 
 		const char *l[] = {name, reasons[i]};
 		counter_to(H.conns_closed, l, (double)v[i]);
 	}
+	const char *lf[] = {name, "full"}, *lres[] = {name, "resumed"}, *ln[] = {name};
+	counter_to(H.tls_hs, lf, (double)(st->handshakes - st->resumed));
+	counter_to(H.tls_hs, lres, (double)st->resumed);
+	metric_set(H.tls_hs_active, ln, st->handshaking);
+	counter_to(H.tls_hs_queued, ln, (double)st->queued);
+	counter_to(H.tls_parked, ln, (double)st->parked);
 }
 
 static void collect_connections(struct metrics_registry *r, void *ud)
@@ -340,6 +347,16 @@ static void register_connection_metrics(struct metrics_registry *r)
 				ls);
 	H.conns_closed = metrics_counter(r, "atoll_hub_connections_closed_total",
 					 "Connections the hub closed or refused to protect itself, by listener and reason.", lr);
+	static const char *const lk[] = {"listener", "kind", NULL}, *const l1[] = {"listener", NULL};
+	H.tls_hs = metrics_counter(r, "atoll_hub_tls_handshakes_total",
+				   "Completed TLS handshakes by listener and kind: full, or resumed (session ticket or cache).",
+				   lk);
+	H.tls_hs_active = metrics_gauge(r, "atoll_hub_tls_handshakes_in_progress",
+					"TLS handshakes running now (at most 128; the rest wait for a turn).", l1);
+	H.tls_hs_queued = metrics_counter(r, "atoll_hub_tls_handshakes_queued_total",
+					  "TLS handshakes that waited for a turn (more than 128 at once).", l1);
+	H.tls_parked = metrics_counter(r, "atoll_hub_tls_idle_buffer_releases_total",
+				       "Times an idle TLS connection released its record buffers.", l1);
 	H.accept_paused = metrics_gauge(r, "atoll_hub_accept_paused",
 					"1 while the listeners pause accepting (out of file descriptors).", NULL);
 	H.accept_pauses = metrics_counter(r, "atoll_hub_accept_pauses_total",

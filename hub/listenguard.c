@@ -21,6 +21,7 @@
 #define PAUSE_MAX_MS 1000
 #define QUIET_MS 1000     /* accepting this long without an error ends an episode */
 #define SUMMARY_EVERY_S 10
+#define LISTEN_BACKLOG 65535
 
 enum state { ACCEPTING, PAUSED, PROBING };
 
@@ -218,6 +219,13 @@ void listenguard_attach(struct evconnlistener *lev, const void *owner, const cha
 	snprintf(G.name[G.n], sizeof G.name[G.n], "%s", name ? name : "listener");
 	G.n++;
 	evconnlistener_set_error_cb(lev, on_accept_error);
+	/* evhttp listens with a backlog of 128: a fleet reconnecting after a
+	 * restart (thousands of agents at once) overflows it and its SYNs are
+	 * dropped, costing each a 1-3 s retransmission. Ask for the kernel's
+	 * maximum (listen() caps it at net.core.somaxconn). */
+	evutil_socket_t lfd = evconnlistener_get_fd(lev);
+	if (lfd >= 0 && listen(lfd, LISTEN_BACKLOG) != 0)
+		log_debug("listenguard: cannot raise the listen backlog of %s: %s", G.name[G.n - 1], strerror(errno));
 	reserve_open();
 	if (!G.st.fd_limit) {
 		struct rlimit rl;

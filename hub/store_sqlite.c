@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,11 @@ struct sqlite_store {
 	sqlite3_stmt *savepoint, *release, *rollback_to;
 	sqlite3_stmt *list, *changes; /* prepared once; a nested call prepares its own */
 	bool list_busy, changes_busy;
+	sqlite3_stmt *changes_k; /* the same by the key index (a narrow prefix, far back) */
+	bool changes_k_busy;
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
+	struct ckpt *ck; /* the background checkpointer (NULL: SQLite's own, inside commits) */
 };
 
 static struct sqlite_store *S(struct store *s) { return (struct sqlite_store *)s; }
@@ -103,15 +107,132 @@ static int step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* ---- WAL checkpoints off the event loop ------------------------------------------ */
+
+/* SQLite's automatic checkpoint runs inside the COMMIT that pushes the WAL
+ * past its threshold, i.e. on the hub's event loop: copying thousands of
+ * pages back into the database and syncing it stalled the loop for seconds
+ * with 5,000 agents connected (issue 15: TLS handshakes missed their
+ * deadline meanwhile). Instead a thread with its own connection runs
+ * PASSIVE checkpoints (they never block the writer or readers) when the
+ * WAL hook reports CKPT_PAGES. A PASSIVE checkpoint alone never lets the
+ * WAL start over while writes keep coming (it is reset only when every
+ * frame has been copied back as a write begins): with thousands of agents
+ * it grew to 267 MB. So once the PASSIVE pass has copied nearly everything,
+ * a RESTART pass copies the few frames written meanwhile and resets the
+ * WAL, holding off the writer for just that long (the event loop's BEGIN
+ * waits on its busy timeout). Only a WAL far past the threshold (the
+ * thread not keeping up) is checkpointed inline, as before. */
+#define CKPT_PAGES 2000      /* 8 MB of WAL with 4 KB pages */
+#define CKPT_INLINE_PAGES 32000
+
+struct ckpt {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool due, stop, running;
+	sqlite3 *db;
+	unsigned long runs;
+};
+
+static void *ckpt_main(void *arg)
+{
+	struct ckpt *k = arg;
+	pthread_mutex_lock(&k->mu);
+	for (;;) {
+		while (!k->due && !k->stop)
+			pthread_cond_wait(&k->cv, &k->mu);
+		if (k->stop)
+			break;
+		k->due = false;
+		k->running = true;
+		pthread_mutex_unlock(&k->mu);
+		int log_pages = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
+		if (rc == SQLITE_OK && log_pages >= CKPT_PAGES)
+			rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_pages, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: background WAL checkpoint: %s", sqlite3_errmsg(k->db));
+		pthread_mutex_lock(&k->mu);
+		k->running = false;
+		k->runs++;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+static int on_wal(void *ud, sqlite3 *db, const char *name, int pages)
+{
+	struct sqlite_store *q = ud;
+	if (pages >= CKPT_INLINE_PAGES) {
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&q->ck->mu);
+		if (!q->ck->running && !q->ck->due) {
+			q->ck->due = true;
+			pthread_cond_signal(&q->ck->cv);
+		}
+		pthread_mutex_unlock(&q->ck->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Starts the checkpointer; on failure SQLite's automatic checkpoint stays. */
+static void ckpt_start(struct sqlite_store *q)
+{
+	struct ckpt *k = calloc(1, sizeof *k);
+	if (!k)
+		return;
+	if (sqlite3_open_v2(q->path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warn("store: no background checkpoints (%s); SQLite checkpoints inside commits", sqlite3_errmsg(k->db));
+		sqlite3_close(k->db);
+		free(k);
+		return;
+	}
+	sqlite3_busy_timeout(k->db, 5000);
+	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+		sqlite3_close(k->db);
+		pthread_mutex_destroy(&k->mu);
+		pthread_cond_destroy(&k->cv);
+		free(k);
+		return;
+	}
+	q->ck = k;
+	sqlite3_wal_hook(q->db, on_wal, q); /* replaces the automatic checkpoint */
+}
+
+static void ckpt_stop(struct sqlite_store *q)
+{
+	struct ckpt *k = q->ck;
+	if (!k)
+		return;
+	sqlite3_wal_hook(q->db, NULL, NULL);
+	pthread_mutex_lock(&k->mu);
+	k->stop = true;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+	sqlite3_close(k->db);
+	pthread_mutex_destroy(&k->mu);
+	pthread_cond_destroy(&k->cv);
+	free(k);
+	q->ck = NULL;
+}
+
 /* Closing with an open batch rolls it back: it was never acknowledged. */
 static void sq_close(struct store *s)
 {
 	struct sqlite_store *q = S(s);
+	ckpt_stop(q);
 	if (q->in_tx && q->db && !sqlite3_get_autocommit(q->db) && q->rollback)
 		step_done(q->rollback);
 	drop_pending(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
-			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes};
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -435,14 +556,29 @@ out:
 	return rc;
 }
 
+#define CHANGES_BY_KEY 2000
+
 static int sq_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
 {
 	struct sqlite_store *q = S(s);
 	if (since < q->compacted)
 		return STORE_COMPACTED;
-	sqlite3_stmt *st = stmt_acquire(
-	    q, &q->changes, &q->changes_busy,
-	    "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev");
+	/* Two plans. SQLite picks the revision range (the primary key) for this
+	 * query, which reads every change since `since`, all prefixes, values
+	 * included: an agent whose long-poll times out after 30 s asks for its
+	 * own prefix since its revision, and with 5,000 agents and 100,000
+	 * revisions of history those scans took the whole event loop (issue
+	 * 15, perf: 100% in waiter_timeout → sq_changes → pread). Far back
+	 * (more than CHANGES_BY_KEY revisions), the key index (key, rev) reads
+	 * only the prefix's own changes, then sorts them by revision. */
+	bool by_key = q->rev - since > CHANGES_BY_KEY;
+	sqlite3_stmt *st =
+	    by_key ? stmt_acquire(q, &q->changes_k, &q->changes_k_busy,
+				  "SELECT rev, type, key, value, prev FROM log INDEXED BY log_key WHERE key >= ?2 AND key < ?3 "
+				  "AND rev > ?1 ORDER BY rev")
+		   : stmt_acquire(
+			     q, &q->changes, &q->changes_busy,
+			     "SELECT rev, type, key, value, prev FROM log WHERE rev > ?1 AND key >= ?2 AND key < ?3 ORDER BY rev");
 	if (!st)
 		return STORE_ERROR;
 	char hi[1024];
@@ -464,7 +600,10 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 		fn(&ev, ud);
 		store_event_cache_clear(&cache);
 	}
-	stmt_release(st, q->changes, &q->changes_busy);
+	if (by_key)
+		stmt_release(st, q->changes_k, &q->changes_k_busy);
+	else
+		stmt_release(st, q->changes, &q->changes_busy);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
@@ -622,6 +761,7 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	q->compacted = read_meta(q->db, "compacted");
 	q->committed_rev = q->rev;
 	q->committed_compacted = q->compacted;
+	ckpt_start(q);
 	return &q->base;
 }
 

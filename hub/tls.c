@@ -27,20 +27,26 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_struct.h>
+#include <mbedtls/cipher.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
-#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/ssl_internal.h> /* MBEDTLS_SSL_IN/OUT_BUFFER_LEN, for parking idle buffers */
+#include <mbedtls/version.h>
 
 #include "listenguard.h"
 #include "log.h"
@@ -51,6 +57,18 @@
 #define BUCKETS 4096
 #define OUT_HIGH (256u << 10) /* ciphertext queued before we stop encrypting */
 #define REC 16384
+#define QUEUE_WAIT_MS 60000            /* a ClientHello waiting for a handshake turn this long is closed */
+#define TICKET_ROTATE_S (24 * 3600)     /* a new ticket key this often; the previous one is still accepted */
+#define TICKET_LIFETIME_S (48 * 3600)   /* a session resumes by ticket this long after its full handshake */
+
+/* One session ticket key (AES-256-GCM), named by 4 random bytes. */
+struct ticket_key {
+	bool set;
+	unsigned char name[4];
+	unsigned char key[32];
+	long long created; /* unix seconds */
+	mbedtls_cipher_context_t ctx;
+};
 
 /* A TLS configuration: shared by every connection that started under it. */
 struct tls_cfg {
@@ -79,7 +97,9 @@ struct tls_server {
 	char cert_file[4096], key_file[4096], ca_file[4096];
 	struct tls_cfg *cur;
 	mbedtls_ssl_cache_context cache;
-	mbedtls_ssl_ticket_context ticket;
+	struct ticket_key tk[2]; /* current, previous */
+	/* Handshakes waiting for a turn (max_handshakes), oldest first. */
+	struct tls_conn *hsq_head, *hsq_tail;
 	struct tls_conn *conns[BUCKETS];
 	struct strmap ips; /* client address -> struct ip_count (owned) */
 	struct tls_stats st;
@@ -105,6 +125,13 @@ struct tls_conn {
 	struct event *timer;
 	bool handshake_done, dead, close_sent, checked, sniffed, plain, established;
 	bool probation; /* admitted over the pending quota: must send something within SILENT_MS */
+	bool hs_turn;   /* counted in st.handshaking (its handshake may run) */
+	bool hs_queued; /* in srv's handshake queue */
+	bool parked;    /* record buffers released while idle (park/unpark) */
+	struct tls_conn *hsq_prev, *hsq_next;
+	/* While parked: where the record pointers pointed, and the buffers' heads. */
+	ptrdiff_t pk_in[6], pk_out[5];
+	unsigned char pk_in_head[32], pk_out_head[32];
 	struct ip_count *ipe;            /* counted against this address (NULL: not, or no longer) */
 	struct tls_conn *pprev, *pnext;  /* in srv's pending list while ipe && !established */
 	long long t0;                    /* accepted, monotonic ms */
@@ -253,6 +280,391 @@ static void ratelog(struct tls_server *s, int kind, enum log_level level, const 
 	s->rl_skipped[kind] = 0;
 }
 
+/* ---- idle record buffers ------------------------------------------------------ */
+
+/* Debian's mbedTLS 2.28 is built without MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH:
+ * every context holds two 16.7 KB record buffers for its whole life, 33 KB
+ * per connection, 67 KB per agent (two connections) — most of the hub's
+ * memory with thousands of agents, all for connections that are idle
+ * nearly all the time (a long-poll waiting, a heartbeat every 10 s). An
+ * idle context holds nothing in them but its record pointers and the
+ * 8-byte sequence counters in their first bytes, so we release both while
+ * a connection is idle and give it fresh ones before mbedTLS runs again:
+ * the same thing mbedTLS's own buffer resizing (and ESP-IDF's dynamic
+ * buffers) do. It relies on mbedTLS 2.x's public context fields; on other
+ * versions it is off. */
+#if MBEDTLS_VERSION_MAJOR == 2 && !defined(MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH) && \
+	!defined(MBEDTLS_SSL_DTLS_CONNECTION_ID) && !defined(MBEDTLS_ZLIB_SUPPORT)
+#define CAN_PARK 1
+#define IN_PTRS(x) {&(x)->in_ctr, &(x)->in_hdr, &(x)->in_len, &(x)->in_iv, &(x)->in_msg, &(x)->in_offt}
+#define OUT_PTRS(x) {&(x)->out_ctr, &(x)->out_hdr, &(x)->out_len, &(x)->out_iv, &(x)->out_msg}
+
+/* Released buffers (zeroed) kept for the next connection that needs them:
+ * a fan-out wakes thousands of idle connections one after the other, and
+ * a 16.7 KB malloc/free pair each was glibc consolidating its free lists
+ * every time. At most POOL of each size (4 MB in all). */
+#define POOL 128
+static struct {
+	unsigned char *in[POOL], *out[POOL];
+	int nin, nout;
+} pool;
+
+static unsigned char *buf_get(bool in)
+{
+	if (in ? pool.nin : pool.nout)
+		return in ? pool.in[--pool.nin] : pool.out[--pool.nout];
+	return calloc(1, in ? MBEDTLS_SSL_IN_BUFFER_LEN : MBEDTLS_SSL_OUT_BUFFER_LEN);
+}
+
+static void buf_put(bool in, unsigned char *b)
+{
+	mbedtls_platform_zeroize(b, in ? MBEDTLS_SSL_IN_BUFFER_LEN : MBEDTLS_SSL_OUT_BUFFER_LEN);
+	if (in && pool.nin < POOL)
+		pool.in[pool.nin++] = b;
+	else if (!in && pool.nout < POOL)
+		pool.out[pool.nout++] = b;
+	else
+		free(b);
+}
+
+static bool ptrs_save(unsigned char **pp[], int n, const unsigned char *base, size_t len, ptrdiff_t *off)
+{
+	for (int i = 0; i < n; i++) {
+		if (!*pp[i]) {
+			off[i] = -1;
+			continue;
+		}
+		if (*pp[i] < base || *pp[i] > base + len)
+			return false;
+		off[i] = *pp[i] - base;
+	}
+	return true;
+}
+
+static void ptrs_restore(unsigned char **pp[], int n, unsigned char *base, const ptrdiff_t *off)
+{
+	for (int i = 0; i < n; i++)
+		*pp[i] = off[i] < 0 ? NULL : base + off[i];
+}
+#endif
+
+/* Releases c's record buffers if its context holds nothing in them. */
+static void park(struct tls_conn *c)
+{
+#ifdef CAN_PARK
+	mbedtls_ssl_context *x = &c->ssl;
+	if (c->parked || c->plain || c->dead || !x->in_buf || !x->out_buf)
+		return;
+	if (!(c->handshake_done || x->state == MBEDTLS_SSL_HELLO_REQUEST))
+		return; /* in the middle of a handshake */
+	if (x->in_left || x->in_msglen || x->in_offt || x->in_hslen || x->keep_current_message || x->out_left)
+		return; /* a record (part) in or out */
+	unsigned char **in[] = IN_PTRS(x), **out[] = OUT_PTRS(x);
+	if (!ptrs_save(in, 6, x->in_buf, MBEDTLS_SSL_IN_BUFFER_LEN, c->pk_in) ||
+	    !ptrs_save(out, 5, x->out_buf, MBEDTLS_SSL_OUT_BUFFER_LEN, c->pk_out))
+		return;
+	memcpy(c->pk_in_head, x->in_buf, sizeof c->pk_in_head);
+	memcpy(c->pk_out_head, x->out_buf, sizeof c->pk_out_head);
+	buf_put(true, x->in_buf);
+	buf_put(false, x->out_buf);
+	x->in_buf = x->out_buf = NULL;
+	for (int i = 0; i < 6; i++)
+		*in[i] = NULL;
+	for (int i = 0; i < 5; i++)
+		*out[i] = NULL;
+	c->parked = true;
+	if (c->srv)
+		c->srv->st.parked++;
+#else
+	(void)c;
+#endif
+}
+
+/* Gives c's context its record buffers back; false when out of memory. */
+static bool unpark(struct tls_conn *c)
+{
+#ifdef CAN_PARK
+	if (!c->parked)
+		return true;
+	mbedtls_ssl_context *x = &c->ssl;
+	unsigned char *ib = buf_get(true), *ob = buf_get(false);
+	if (!ib || !ob) {
+		if (ib)
+			buf_put(true, ib);
+		if (ob)
+			buf_put(false, ob);
+		return false;
+	}
+	memcpy(ib, c->pk_in_head, sizeof c->pk_in_head);
+	memcpy(ob, c->pk_out_head, sizeof c->pk_out_head);
+	mbedtls_platform_zeroize(c->pk_in_head, sizeof c->pk_in_head);
+	x->in_buf = ib;
+	x->out_buf = ob;
+	unsigned char **in[] = IN_PTRS(x), **out[] = OUT_PTRS(x);
+	ptrs_restore(in, 6, ib, c->pk_in);
+	ptrs_restore(out, 5, ob, c->pk_out);
+	c->parked = false;
+#else
+	(void)c;
+#endif
+	return true;
+}
+
+/* ---- handshake turns ------------------------------------------------------------- */
+
+static void hsq_remove(struct tls_server *s, struct tls_conn *c)
+{
+	if (!c->hs_queued)
+		return;
+	if (c->hsq_prev)
+		c->hsq_prev->hsq_next = c->hsq_next;
+	else
+		s->hsq_head = c->hsq_next;
+	if (c->hsq_next)
+		c->hsq_next->hsq_prev = c->hsq_prev;
+	else
+		s->hsq_tail = c->hsq_prev;
+	c->hs_queued = false;
+	c->hsq_prev = c->hsq_next = NULL;
+}
+
+static void arm_timer(struct tls_conn *c, int ms);
+
+/* Gives waiting connections the turns that are free; each continues on its kick. */
+static void hs_next(struct tls_server *s)
+{
+	while (s->st.handshaking < s->o.max_handshakes && s->hsq_head) {
+		struct tls_conn *c = s->hsq_head;
+		hsq_remove(s, c);
+		if (c->dead)
+			continue;
+		c->hs_turn = true;
+		s->st.handshaking++;
+		arm_timer(c, s->o.handshake_timeout_ms); /* its deadline runs from its turn */
+		event_active(c->kick, EV_TIMEOUT, 0);
+	}
+}
+
+/* c's handshake ended (done, failed or the connection closed): its turn is free. */
+static void hs_end(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	if (!s)
+		return;
+	hsq_remove(s, c);
+	if (c->hs_turn) {
+		c->hs_turn = false;
+		s->st.handshaking--;
+	}
+	hs_next(s);
+}
+
+/* True when c may run its handshake now; otherwise it waits in the queue. */
+static bool hs_take_turn(struct tls_conn *c)
+{
+	struct tls_server *s = c->srv;
+	if (c->hs_turn || !s)
+		return true;
+	if (c->hs_queued)
+		return false;
+	if (s->st.handshaking < s->o.max_handshakes && !s->hsq_head) {
+		c->hs_turn = true;
+		s->st.handshaking++;
+		return true;
+	}
+	c->hs_queued = true;
+	c->hsq_next = NULL;
+	c->hsq_prev = s->hsq_tail;
+	if (s->hsq_tail)
+		s->hsq_tail->hsq_next = c;
+	else
+		s->hsq_head = c;
+	s->hsq_tail = c;
+	s->st.queued++;
+	arm_timer(c, QUEUE_WAIT_MS);
+	return false;
+}
+
+/* ---- session tickets ------------------------------------------------------------- */
+
+/* Tickets are ours (not mbedtls_ssl_ticket_*, whose keys cannot be set in
+ * 2.28) so that their keys can live in the data directory: after a restart
+ * every agent resumes its session (no public-key work on either side)
+ * instead of all of them doing full handshakes at once. Format, as
+ * mbedTLS's own: key name (4) | IV (12) | length (2) | AES-256-GCM of the
+ * serialised session | tag (16); name, IV and length are authenticated. */
+static int ticket_key_use(struct ticket_key *k)
+{
+	mbedtls_cipher_init(&k->ctx);
+	if (mbedtls_cipher_setup(&k->ctx, mbedtls_cipher_info_from_type(MBEDTLS_CIPHER_AES_256_GCM)) != 0 ||
+	    mbedtls_cipher_setkey(&k->ctx, k->key, 256, MBEDTLS_ENCRYPT) != 0) {
+		mbedtls_cipher_free(&k->ctx);
+		return -1;
+	}
+	k->set = true;
+	return 0;
+}
+
+static void ticket_key_drop(struct ticket_key *k)
+{
+	if (k->set)
+		mbedtls_cipher_free(&k->ctx);
+	mbedtls_platform_zeroize(k, sizeof *k);
+}
+
+static int ticket_key_new(struct ticket_key *k)
+{
+	ticket_key_drop(k);
+	if (tls_rng_fn(NULL, k->name, sizeof k->name) != 0 || tls_rng_fn(NULL, k->key, sizeof k->key) != 0)
+		return -1;
+	k->created = (long long)time(NULL);
+	return ticket_key_use(k);
+}
+
+#define TKFILE_MAGIC "ATOLL-TICKET-KEYS-1\n"
+#define TKREC (4 + 32 + 8)
+
+static void ticket_keys_save(struct tls_server *s)
+{
+	const char *path = s->o.ticket_key_file;
+	if (!path)
+		return;
+	unsigned char buf[sizeof TKFILE_MAGIC - 1 + 2 * TKREC] = {0};
+	memcpy(buf, TKFILE_MAGIC, sizeof TKFILE_MAGIC - 1);
+	unsigned char *p = buf + sizeof TKFILE_MAGIC - 1;
+	for (int i = 0; i < 2; i++, p += TKREC) {
+		if (!s->tk[i].set)
+			continue;
+		memcpy(p, s->tk[i].name, 4);
+		memcpy(p + 4, s->tk[i].key, 32);
+		for (int b = 0; b < 8; b++)
+			p[36 + b] = (unsigned char)((unsigned long long)s->tk[i].created >> (56 - 8 * b));
+	}
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && write(fd, buf, sizeof buf) == (ssize_t)sizeof buf && fsync(fd) == 0;
+	if (fd >= 0)
+		close(fd);
+	mbedtls_platform_zeroize(buf, sizeof buf);
+	if (!ok || rename(tmp, path) != 0) {
+		log_warn("%s: cannot keep the TLS session ticket keys in %s: %s (tickets will not survive a restart)",
+			 s->o.name, path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* A new current key; the current one becomes the previous one. */
+static int ticket_keys_rotate(struct tls_server *s)
+{
+	ticket_key_drop(&s->tk[1]);
+	s->tk[1] = s->tk[0]; /* the cipher context moves with it */
+	memset(&s->tk[0], 0, sizeof s->tk[0]);
+	if (ticket_key_new(&s->tk[0]) != 0)
+		return -1;
+	ticket_keys_save(s);
+	return 0;
+}
+
+/* Loads the keys kept in the file (if any), rotating when the current one is due. */
+static int ticket_keys_init(struct tls_server *s)
+{
+	const char *path = s->o.ticket_key_file;
+	long long now = (long long)time(NULL);
+	if (path) {
+		unsigned char buf[sizeof TKFILE_MAGIC - 1 + 2 * TKREC];
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n == (ssize_t)sizeof buf && memcmp(buf, TKFILE_MAGIC, sizeof TKFILE_MAGIC - 1) == 0) {
+			const unsigned char *p = buf + sizeof TKFILE_MAGIC - 1;
+			for (int i = 0; i < 2; i++, p += TKREC) {
+				unsigned long long t = 0;
+				for (int b = 0; b < 8; b++)
+					t = t << 8 | p[36 + b];
+				if (t == 0)
+					continue;
+				memcpy(s->tk[i].name, p, 4);
+				memcpy(s->tk[i].key, p + 4, 32);
+				s->tk[i].created = (long long)t;
+				if (ticket_key_use(&s->tk[i]) != 0)
+					return -1;
+			}
+		} else if (fd >= 0 || errno != ENOENT) {
+			log_warn("%s: ignoring the TLS session ticket keys in %s (unreadable or not ours); making new ones",
+				 s->o.name, path);
+		}
+		mbedtls_platform_zeroize(buf, sizeof buf);
+	}
+	if (!s->tk[0].set || now - s->tk[0].created >= TICKET_ROTATE_S || s->tk[0].created > now + 60)
+		return ticket_keys_rotate(s);
+	return 0;
+}
+
+static int ticket_write(void *ud, const mbedtls_ssl_session *session, unsigned char *start, const unsigned char *end,
+			size_t *tlen, uint32_t *lifetime)
+{
+	struct tls_server *s = ud;
+	if (s->tk[0].set && (long long)time(NULL) - s->tk[0].created >= TICKET_ROTATE_S)
+		ticket_keys_rotate(s);
+	struct ticket_key *k = &s->tk[0];
+	*tlen = 0;
+	if (!k->set)
+		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	if (end - start < 4 + 12 + 2 + 16)
+		return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+	unsigned char *iv = start + 4, *lenp = start + 16, *state = start + 18;
+	memcpy(start, k->name, 4);
+	if (tls_rng_fn(NULL, iv, 12) != 0)
+		return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+	size_t clear_len, ciph_len;
+	int rc = mbedtls_ssl_session_save(session, state, (size_t)(end - state) - 16, &clear_len);
+	if (rc != 0)
+		return rc;
+	if (clear_len > 0xffff)
+		return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+	lenp[0] = (unsigned char)(clear_len >> 8);
+	lenp[1] = (unsigned char)clear_len;
+	rc = mbedtls_cipher_auth_encrypt_ext(&k->ctx, iv, 12, start, 18, state, clear_len, state, (size_t)(end - state),
+					     &ciph_len, 16);
+	if (rc != 0)
+		return rc;
+	*tlen = 18 + ciph_len;
+	*lifetime = TICKET_LIFETIME_S;
+	return 0;
+}
+
+static int ticket_parse(void *ud, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
+{
+	struct tls_server *s = ud;
+	if (len < 4 + 12 + 2 + 16)
+		return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+	struct ticket_key *k = NULL;
+	for (int i = 0; i < 2; i++)
+		if (s->tk[i].set && memcmp(buf, s->tk[i].name, 4) == 0)
+			k = &s->tk[i];
+	if (!k)
+		return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED; /* a key we no longer have: a full handshake */
+	size_t enc_len = (size_t)buf[16] << 8 | buf[17], clear_len;
+	if (len != 18 + enc_len + 16)
+		return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+	unsigned char *state = buf + 18;
+	int rc = mbedtls_cipher_auth_decrypt_ext(&k->ctx, buf + 4, 12, buf, 18, state, enc_len + 16, state, enc_len,
+						 &clear_len, 16);
+	if (rc == MBEDTLS_ERR_CIPHER_AUTH_FAILED)
+		return MBEDTLS_ERR_SSL_INVALID_MAC;
+	if (rc != 0)
+		return rc;
+	if ((rc = mbedtls_ssl_session_load(session, state, clear_len)) != 0)
+		return rc;
+	long long now = (long long)time(NULL);
+	if (now < (long long)session->start || now - (long long)session->start > TICKET_LIFETIME_S)
+		return MBEDTLS_ERR_SSL_SESSION_TICKET_EXPIRED;
+	s->st.resumed++;
+	return 0;
+}
+
 /* ---- configuration ---------------------------------------------------------- */
 
 static void cfg_unref(struct tls_cfg *c)
@@ -305,22 +717,6 @@ static int cache_set(void *ud, const mbedtls_ssl_session *session)
 {
 	struct tls_server *s = ud;
 	return mbedtls_ssl_cache_set(&s->cache, session);
-}
-
-static int ticket_parse(void *ud, mbedtls_ssl_session *session, unsigned char *buf, size_t len)
-{
-	struct tls_server *s = ud;
-	int rc = mbedtls_ssl_ticket_parse(&s->ticket, session, buf, len);
-	if (rc == 0)
-		s->st.resumed++;
-	return rc;
-}
-
-static int ticket_write(void *ud, const mbedtls_ssl_session *session, unsigned char *start, const unsigned char *end,
-			size_t *tlen, uint32_t *lifetime)
-{
-	struct tls_server *s = ud;
-	return mbedtls_ssl_ticket_write(&s->ticket, session, start, end, tlen, lifetime);
 }
 
 static struct tls_cfg *cfg_load(struct tls_server *s, char *err, size_t errlen)
@@ -403,10 +799,11 @@ struct tls_server *tls_server_new(struct event_base *base, const struct tls_serv
 		s->o.max_conns_per_client = 256;
 	if (!s->o.max_pending_per_client)
 		s->o.max_pending_per_client = s->o.max_conns_per_client < 32 ? s->o.max_conns_per_client : 32;
+	if (s->o.max_handshakes <= 0)
+		s->o.max_handshakes = 128;
 	s->next_srv = all_servers;
 	all_servers = s;
 	mbedtls_ssl_cache_init(&s->cache);
-	mbedtls_ssl_ticket_init(&s->ticket);
 	if (o->plain)
 		return s;
 	snprintf(s->cert_file, sizeof s->cert_file, "%s", o->cert_file);
@@ -414,7 +811,7 @@ struct tls_server *tls_server_new(struct event_base *base, const struct tls_serv
 	snprintf(s->ca_file, sizeof s->ca_file, "%s", o->client_ca_file ? o->client_ca_file : "");
 	mbedtls_ssl_cache_set_max_entries(&s->cache, 10000);
 	mbedtls_ssl_cache_set_timeout(&s->cache, 3600);
-	if (!tls_rng() || mbedtls_ssl_ticket_setup(&s->ticket, tls_rng_fn, NULL, MBEDTLS_CIPHER_AES_256_GCM, 3600) != 0) {
+	if (!tls_rng() || ticket_keys_init(s) != 0) {
 		snprintf(err, errlen, "cannot set up TLS session tickets");
 		tls_server_free(s);
 		return NULL;
@@ -471,6 +868,7 @@ static void conn_kill(struct tls_conn *c, const char *why)
 		return;
 	c->dead = true;
 	conn_uncount(c);
+	hs_end(c);
 	if (why)
 		log_debug("%s: closing connection from %s: %s", c->srv ? c->srv->o.name : "tls", c->ip[0] ? c->ip : "?", why);
 	if (c->timer)
@@ -534,6 +932,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		s->st.silent_timeouts++;
 		ratelog(s, RL_SILENT, LOG_INFO, "closing connection from %s: nothing received within %d ms", c->ip,
 			c->plain ? s->o.first_byte_timeout_ms : first_wait_ms(s));
+	} else if (!c->handshake_done && c->hs_queued) {
+		s->st.handshake_timeouts++;
+		ratelog(s, RL_HANDSHAKE, LOG_INFO, "closing connection from %s: no handshake turn within %d ms (%d in progress)",
+			c->ip, QUEUE_WAIT_MS, s->st.handshaking);
 	} else if (!c->handshake_done) {
 		s->st.handshake_timeouts++;
 		ratelog(s, RL_HANDSHAKE, LOG_INFO, "closing connection from %s: no TLS handshake within %d ms", c->ip,
@@ -625,12 +1027,12 @@ static struct tls_conn *pend_victim(struct tls_server *s, struct ip_count *e, st
 {
 	long long t = now_ms();
 	for (struct tls_conn *p = s->pend_head; p; p = p->pnext) {
-		if (p == self || p->dead || (e && p->ipe != e))
-			continue;
-		if (stalled ? t - p->t0 >= STALLED_MS : t - p->t0 >= SILENT_MS && silent(p))
-			return p;
 		if (t - p->t0 < SILENT_MS)
 			break; /* oldest first: the rest are younger */
+		if (p == self || p->dead || (e && p->ipe != e) || p->hs_queued || p->hs_turn)
+			continue; /* one waiting for, or in, its handshake turn is slow because of us, not the client */
+		if (stalled ? t - p->t0 >= STALLED_MS : silent(p))
+			return p;
 	}
 	return NULL;
 }
@@ -704,6 +1106,7 @@ static void handshake_done(struct tls_conn *c)
 	c->handshake_done = true;
 	event_del(c->timer);
 	s->st.handshakes++;
+	hs_end(c);
 	conn_established(c);
 	if (c->dead)
 		return;
@@ -789,6 +1192,13 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 			return BEV_NEED_MORE;
 		}
 	}
+	if (!c->handshake_done && !hs_take_turn(c))
+		return BEV_NEED_MORE; /* its ClientHello waits in src for a turn (hs_next kicks it) */
+	if (!unpark(c)) {
+		conn_kill(c, "out of memory for TLS record buffers");
+		evbuffer_drain(src, evbuffer_get_length(src));
+		return BEV_NEED_MORE;
+	}
 	c->rx = src;
 	if (!c->handshake_done) {
 		int rc = mbedtls_ssl_handshake(&c->ssl);
@@ -833,6 +1243,7 @@ static enum bufferevent_filter_result in_filter(struct evbuffer *src, struct evb
 		break;
 	}
 	c->rx = NULL;
+	park(c);
 	return produced ? BEV_OK : BEV_NEED_MORE;
 }
 
@@ -858,6 +1269,10 @@ static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct ev
 	}
 	if (!c->handshake_done)
 		return progress ? BEV_OK : BEV_NEED_MORE;
+	if (evbuffer_get_length(src) > 0 && evbuffer_get_length(dst) < OUT_HIGH && !unpark(c)) {
+		conn_kill(c, "out of memory for TLS record buffers");
+		return BEV_NEED_MORE;
+	}
 	while (evbuffer_get_length(src) > 0 && evbuffer_get_length(dst) < OUT_HIGH) {
 		size_t left = evbuffer_get_length(src);
 		size_t n = left < REC ? left : REC;
@@ -884,6 +1299,7 @@ static enum bufferevent_filter_result out_filter(struct evbuffer *src, struct ev
 		}
 		evbuffer_drain(src, (size_t)w);
 	}
+	park(c);
 	return progress ? BEV_OK : BEV_NEED_MORE;
 }
 
@@ -902,6 +1318,11 @@ static void on_kick(evutil_socket_t fd_unused, short what, void *arg)
 			 * free the connection (and c, later, by finalizer). */
 			bufferevent_trigger_event(c->bev, BEV_EVENT_ERROR | BEV_EVENT_READING, 0);
 		}
+		return;
+	}
+	if (c->hs_turn && !c->handshake_done && evbuffer_get_length(bufferevent_get_input(c->under)) > 0) {
+		/* Its turn came while its ClientHello waited: run the input filter. */
+		bufferevent_flush(c->bev, EV_READ, BEV_NORMAL); /* may free c */
 		return;
 	}
 	if ((bufferevent_get_enabled(c->bev) & EV_WRITE) && evbuffer_get_length(bufferevent_get_output(c->bev)))
@@ -930,6 +1351,7 @@ static void conn_free(void *arg)
 	event_del(&c->bev->ev_write);
 	conn_unregister(c);
 	conn_uncount(c);
+	hs_end(c);
 	if (s)
 		s->st.open--;
 	event_free(c->kick);
@@ -957,6 +1379,7 @@ struct bufferevent *tls_server_bevcb(struct event_base *base, void *server)
 			c->dead = true; /* out of memory: the kick closes it */
 	}
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+	park(c); /* no buffers until its handshake runs */
 	c->under = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	c->bev = bufferevent_filter_new(c->under, in_filter, out_filter, BEV_OPT_CLOSE_ON_FREE, conn_free, c);
 	c->kick = event_new(base, -1, 0, on_kick, c);
@@ -989,6 +1412,7 @@ void tls_server_free(struct tls_server *s)
 	strmap_clear(&s->ips);
 	cfg_unref(s->cur);
 	mbedtls_ssl_cache_free(&s->cache);
-	mbedtls_ssl_ticket_free(&s->ticket);
+	ticket_key_drop(&s->tk[0]);
+	ticket_key_drop(&s->tk[1]);
 	free(s);
 }

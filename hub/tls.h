@@ -33,9 +33,15 @@ struct tls_server_opts {
 	int max_conns_per_client;   /* established connections per client IP address; default 256 */
 	int max_pending_per_client; /* per address, not yet through the handshake; default min(32, the above).
 				     * A new connection past it (or past max_conns) closes the oldest pending
-				     * one silent for 200 ms (else one stalled for 1 s); failing that, past
+				     * one silent for 200 ms (else one stalled for 1 s that is neither in nor waiting for a
+				     * handshake turn); failing that, past
 				     * max_conns it is refused, past this quota it must send something
 				     * within 200 ms or is closed then. */
+	int max_handshakes;         /* TLS handshakes in progress at once; default 128. Connections past it wait
+				     * (up to 60 s, oldest first) with their ClientHello unread, so a reconnect
+				     * storm is served in order instead of every handshake missing its deadline */
+	const char *ticket_key_file; /* session ticket keys kept here (0600), so tickets survive a restart;
+				      * NULL: keys live in memory only */
 };
 
 struct tls_server;
@@ -71,6 +77,9 @@ struct tls_stats {
 	unsigned long evicted;     /* pending connections closed to admit a new one */
 	unsigned long timed_out;   /* any deadline; split below: */
 	unsigned long silent_timeouts, handshake_timeouts, header_timeouts;
+	unsigned long queued;      /* handshakes that waited for a turn (max_handshakes) */
+	unsigned long parked;      /* idle connections whose record buffers were released */
+	int handshaking;           /* handshakes in progress now */
 	int open;                  /* open connections (including ones being closed) */
 	int pending;               /* counted: not yet through the handshake (plain: nothing received) */
 	int established;           /* counted: handshake done (plain: something received) */

@@ -23,7 +23,7 @@ struct tlsauth {
 	struct tls_server *plain; /* limits of the insecure listener */
 	struct tlsauth_opts o;
 	struct event *renew;
-	char dir[4096], cert[4096], key[4096];
+	char dir[4096], cert[4096], key[4096], tickets[4096];
 	struct timespec cert_mtime, key_mtime;
 };
 
@@ -121,6 +121,8 @@ struct tlsauth *tlsauth_start(struct event_base *base, struct apiserver *api, co
 		.max_conns = o->max_conns,
 		.max_conns_per_client = o->max_conns_per_client,
 		.max_pending_per_client = o->max_pending_per_client,
+		/* Session tickets survive a restart: agents resume instead of a storm of full handshakes. */
+		.ticket_key_file = pki_path(s->tickets, sizeof s->tickets, o->data_dir, "tls-ticket.keys"),
 	};
 	if (!to.client_ca_file)
 		log_warn("no client CA at %s: client certificates are not accepted", ca);

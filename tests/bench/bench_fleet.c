@@ -204,6 +204,7 @@ struct agent {
 
 static struct agent *agents;
 static atomic_int n_connected, n_setup_started, n_setup_failed, n_resumed, n_relist_after;
+static atomic_int n_tls_resumed_after, n_tls_full_after; /* handshakes after the restart */
 static atomic_long n_requests, n_errors, n_status_items, n_hb;
 static atomic_int phase_restart; /* 1 while agents should count resumption */
 static double restart_t;
@@ -482,6 +483,10 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->handshaken = true;
+		/* Resumed: the hub echoed the session id we sent with our ticket
+		 * (it sends none in a full handshake that issues a ticket). */
+		if (atomic_load(&phase_restart) && c->req != R_JOIN)
+			atomic_fetch_add(c->ssl.session && c->ssl.session->id_len > 0 ? &n_tls_resumed_after : &n_tls_full_after, 1);
 		if (!c->is_poll && c->req != R_JOIN && !ag->have_session) {
 			if (mbedtls_ssl_get_session(&c->ssl, &ag->session) == 0)
 				ag->have_session = true;
@@ -1690,6 +1695,8 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(j, "restart_resumed", fig.restarted);
 		cJSON_AddNumberToObject(j, "restart_resume_s", round(fig.restart_s * 100) / 100);
 		cJSON_AddNumberToObject(j, "restart_relists", fig.relists);
+		cJSON_AddNumberToObject(j, "restart_tls_resumed", atomic_load(&n_tls_resumed_after));
+		cJSON_AddNumberToObject(j, "restart_tls_full", atomic_load(&n_tls_full_after));
 	}
 	char *s = cJSON_PrintUnformatted(j);
 	fflush(stderr);

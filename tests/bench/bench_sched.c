@@ -1,7 +1,7 @@
 /* bench_sched — placement figures (issue 3); figures, not a pass/fail test.
  *
  *   bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R]
- *               [--bindings N] [--members M] [--policy duplicated|weighted]
+ *               [--bindings N] [--members M] [--policy duplicated|weighted|groups]
  *               [--dir DIR] [--budget S] [--skip-sched] [--skip-pipeline] [--updates R]
  *
  * Defaults: clusters 10,100,1000; 1 s per scheduler case; 100 replicas;
@@ -31,6 +31,12 @@
  *     --policy weighted (Divided, equal weights) nothing is re-placed:
  *     Karmada re-divides a Divided binding only when its placement, its
  *     replicas or its clusters' existence change, not when a cluster joins.
+ *     With --policy groups (issue 15: 10,000 bindings across 1,000
+ *     clusters) the M clusters are in M/10 groups (label fleet-group=gK)
+ *     and there is one ClusterPropagationPolicy per group, Duplicated to
+ *     the clusters of fleet-group In [gK, edge], selecting the Deployments
+ *     labelled with that group: each binding spans 10 clusters, and the
+ *     joining cluster (fleet-group=edge) is added to every binding.
  *
  * (c) With --updates R, after (b): R times, one Deployment's image changes
  *     and the clock runs until all its Works (one per cluster) are rewritten
@@ -485,31 +491,51 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	store_subscribe_committed(p.objs.store, on_change, &p); /* durable changes only */
 	create_obj(&p, "", "v1", "Namespace", "", jq("{'metadata':{'name':'default'}}"));
 	p.ctl = controller_start(p.base, p.objs.store, &p.objs);
+	bool groups = strcmp(policy, "groups") == 0;
+	int ngroups = groups ? (members + 9) / 10 : 0;
 	for (int i = 0; i < members; i++) {
-		char name[32];
+		char name[32], g[16];
 		snprintf(name, sizeof name, "member-%04d", i);
-		create_obj(&p, "cluster.karmada.io", "v1alpha1", "Cluster", "", pipe_cluster(i, name));
+		cJSON *c = pipe_cluster(i, name);
+		if (groups) {
+			snprintf(g, sizeof g, "g%d", i % ngroups);
+			cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(c, "metadata"), "labels"), "fleet-group", g);
+		}
+		create_obj(&p, "cluster.karmada.io", "v1alpha1", "Cluster", "", c);
 	}
 	const char *sched = strcmp(policy, "weighted") == 0
 				? "'replicaScheduling':{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted'}"
 				: "'replicaScheduling':{'replicaSchedulingType':'Duplicated'}";
 	char buf[1024];
-	snprintf(buf, sizeof buf,
-		 "{'metadata':{'name':'all-deployments'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1',"
-		 "'kind':'Deployment'}],'placement':{%s}}}",
-		 sched);
-	create_obj(&p, "policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy", "", jq(buf));
+	if (groups) {
+		for (int g = 0; g < ngroups; g++) {
+			snprintf(buf, sizeof buf,
+				 "{'metadata':{'name':'group-g%d'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1',"
+				 "'kind':'Deployment','labelSelector':{'matchLabels':{'fleet-group':'g%d'}}}],'placement':{%s,"
+				 "'clusterAffinity':{'labelSelector':{'matchExpressions':[{'key':'fleet-group','operator':'In',"
+				 "'values':['g%d','edge']}]}}}}}",
+				 g, g, sched, g);
+			create_obj(&p, "policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy", "", jq(buf));
+		}
+	} else {
+		snprintf(buf, sizeof buf,
+			 "{'metadata':{'name':'all-deployments'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1',"
+			 "'kind':'Deployment'}],'placement':{%s}}}",
+			 sched);
+		create_obj(&p, "policy.karmada.io", "v1alpha1", "ClusterPropagationPolicy", "", jq(buf));
+	}
 	settle(&p, budget);
 
 	/* N Deployments, placed on the M members. */
 	double c0 = cpu_now(), t0 = now();
 	for (int i = 0; i < nbind; i++) {
 		snprintf(buf, sizeof buf,
-			 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'app-%05d','labels':{'app':'app-%05d'}},"
+			 "{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'app-%05d','labels':{'app':'app-%05d',"
+			 "'fleet-group':'g%d'}},"
 			 "'spec':{'replicas':%d,'selector':{'matchLabels':{'app':'app-%05d'}},'template':{'metadata':"
 			 "{'labels':{'app':'app-%05d'}},'spec':{'containers':[{'name':'app','image':'podinfo:6.5',"
 			 "'resources':{'requests':{'cpu':'100m','memory':'128Mi'}}}]}}}}",
-			 i, i, 12, i, i);
+			 i, i, ngroups ? i % ngroups : 0, 12, i, i);
 		create_obj(&p, "apps", "v1", "Deployment", "default", jq(buf));
 	}
 	double t1 = now();
@@ -527,7 +553,11 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	/* A cluster joins. */
 	p.measuring = true;
 	double cj = cpu_now(), tj = now();
-	create_obj(&p, "cluster.karmada.io", "v1alpha1", "Cluster", "", pipe_cluster(members, JOINER));
+	cJSON *joiner = pipe_cluster(members, JOINER);
+	if (groups)
+		cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(joiner, "metadata"), "labels"), "fleet-group",
+					"edge");
+	create_obj(&p, "cluster.karmada.io", "v1alpha1", "Cluster", "", joiner);
 	settled = settle(&p, budget);
 	double te = now(), ce = cpu_now();
 	p.measuring = false;
@@ -620,7 +650,7 @@ out:
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R] [--bindings N]\n"
-			"                   [--members M] [--policy duplicated|weighted] [--dir DIR] [--budget S]\n"
+			"                   [--members M] [--policy duplicated|weighted|groups] [--dir DIR] [--budget S]\n"
 			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n");
 	exit(2);
 }
@@ -666,7 +696,7 @@ int main(int argc, char **argv)
 			updates = atoi(v);
 		} else if (strcmp(a, "--policy") == 0) {
 			policy = v;
-			if (strcmp(policy, "duplicated") != 0 && strcmp(policy, "weighted") != 0)
+			if (strcmp(policy, "duplicated") != 0 && strcmp(policy, "weighted") != 0 && strcmp(policy, "groups") != 0)
 				usage();
 		} else if (strcmp(a, "--budget") == 0) {
 			budget = atof(v);

@@ -4,7 +4,10 @@ and per-cluster bearer tokens), a PropagationPolicy over all of them and
 one template change. Correctness only, not time: every cluster connected,
 every long-poll answered with each round's Work, every status report folded
 into the ResourceBinding (checked by bench_fleet, which exits non-zero and
-says why otherwise). The 10,000-cluster run is `make bench-fleet`."""
+says why otherwise); then a hub restart: every agent heartbeats and resumes
+its long-poll from its revision (no re-list), every reconnect resuming its
+TLS session by ticket (the ticket keys are kept in the data directory).
+The 10,000-cluster run is `make bench-fleet`."""
 import json
 import os
 import subprocess
@@ -22,7 +25,8 @@ def test_fleet_smoke(tmp_path):
         pytest.fail("%s is missing: make builds it" % exe)
     env = dict(os.environ, TMPDIR=str(tmp_path))
     p = subprocess.run([exe, "--clusters", str(CLUSTERS), "--bearer-every", "2", "--idle", "0", "--rounds", "2",
-                        "--budget", "100"], capture_output=True, text=True, timeout=140, env=env)
+                        "--restart", "--heartbeat-interval", "3", "--budget", "100"],
+                       capture_output=True, text=True, timeout=140, env=env)
     lines = p.stdout.strip().splitlines()
     assert lines, "no output; stderr:\n" + p.stderr[-3000:]
     res = json.loads(lines[-1])
@@ -31,10 +35,15 @@ def test_fleet_smoke(tmp_path):
     # both identities: joined certificates and bearer tokens
     assert 0 < res["bearer_clusters"] < CLUSTERS
     # creation and one change, each reached every long-poll and was folded back
-    assert res["rounds"] == 2
-    assert res["status_items_reported"] >= 2 * CLUSTERS
+    assert res["rounds"] == 3  # and one more after the restart
+    assert res["status_items_reported"] >= 3 * CLUSTERS
     assert res["fanout_p99_ms"] > 0
     assert res["hub_rss_mib"] > 0
+    # the restart: everyone back from its revision, over resumed TLS sessions
+    assert res["restart_resumed"] == CLUSTERS
+    assert res["restart_relists"] == 0
+    assert res["restart_tls_full"] == 0
+    assert res["restart_tls_resumed"] >= 2 * CLUSTERS
     # the temporary hub was stopped and its directory removed
     assert not any(n.startswith("bench_fleet.") for n in os.listdir(tmp_path))
 

@@ -353,12 +353,45 @@ static void test_store_key(void **state)
 	assert_string_equal(store_key(b, sizeof b, "cluster.karmada.io", "clusters", "", "eu"), "cluster.karmada.io/clusters//eu");
 }
 
+/* Changes since far back (more than 2,000 revisions: an idle agent's
+ * long-poll timing out) are read by the key index; the answer is the same:
+ * the prefix's changes after since, in revision order, nothing else. */
+static void test_changes_far_back(void **state)
+{
+	struct store *s = *state;
+	long long r0 = store_revision(s), want[12];
+	int nw = 0, opens = 0;
+	store_set_batching(s, count_open, &opens); /* one commit, not 3,000 */
+	for (int i = 0; i < 3000; i++) {
+		char key[64];
+		bool mine = i % 300 == 7;
+		snprintf(key, sizeof key, mine ? "work.karmada.io/works/karmada-es-a/w%d" : "work.karmada.io/works/karmada-es-b/w%d",
+			 i % 50);
+		long long rev;
+		assert_int_equal(put(s, key, i, 0, &rev), STORE_OK);
+		if (mine && rev > r0 + 5)
+			want[nw++] = rev;
+	}
+	assert_int_equal(store_commit(s), STORE_OK);
+	struct seen got = {0};
+	assert_int_equal(store_changes(s, r0 + 5, "work.karmada.io/works/karmada-es-a/", record, &got), STORE_OK);
+	assert_int_equal(got.n, nw);
+	for (int i = 0; i < nw; i++)
+		assert_int_equal(got.revs[i], want[i]);
+	/* and recently (by revision): the last one */
+	struct seen recent = {0};
+	assert_int_equal(store_changes(s, want[nw - 1] - 1, "work.karmada.io/works/karmada-es-a/", record, &recent), STORE_OK);
+	assert_int_equal(recent.n, 1);
+	assert_int_equal(recent.revs[0], want[nw - 1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_revisions_and_conflicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefix_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_and_compaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_far_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durable_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),

@@ -7,7 +7,10 @@
  * connections still in their handshake, whose oldest silent one makes room
  * for a new one, and established ones). The same limits in plain mode (the
  * hub's --insecure-listen): first-byte and head deadlines, quotas, and
- * requests and large responses passing through unchanged. */
+ * requests and large responses passing through unchanged. Idle
+ * connections release their record buffers and keep working; session
+ * tickets survive a restart (keys kept in a file); a burst of handshakes
+ * waits for turns (max_handshakes) instead of all running at once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,10 +43,10 @@
 
 static char dir[256];
 static struct event_base *base;
-static struct evhttp *http, *phttp;
-static struct tls_server *srv, *psrv;
+static struct evhttp *http, *phttp, *http2;
+static struct tls_server *srv, *psrv, *srv2;
 static pthread_t loop_thread;
-static int port, pport;
+static int port, pport, port2, target_port;
 
 static void on_req(struct evhttp_request *req, void *arg)
 {
@@ -59,13 +63,14 @@ static void on_req(struct evhttp_request *req, void *arg)
 		const struct tls_peer *p = tls_peer_of(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
 		evbuffer_add_printf(b, "tls=%d cert=%d cn=%s o=%s", p != NULL, p && p->has_cert, p ? p->cn : "",
 				    p && p->norgs ? p->orgs[0] : "");
-	} else if (strcmp(uri, "/stats") == 0 || strcmp(uri, "/pstats") == 0) {
+	} else if (strcmp(uri, "/stats") == 0 || strcmp(uri, "/pstats") == 0 || strcmp(uri, "/stats2") == 0) {
 		struct tls_stats st;
-		tls_server_stats(uri[1] == 'p' ? psrv : srv, &st);
+		tls_server_stats(uri[1] == 'p' ? psrv : uri[6] == '2' ? srv2 : srv, &st);
 		evbuffer_add_printf(b, "handshakes=%lu resumed=%lu plain=%lu timeouts=%lu over=%lu failed=%lu evicted=%lu "
-				       "silent=%lu header=%lu pending=%d established=%d ",
+				       "silent=%lu header=%lu pending=%d established=%d parked=%lu queued=%lu handshaking=%d ",
 				    st.handshakes, st.resumed, st.plain_http, st.timed_out, st.over_limit, st.failed, st.evicted,
-				    st.silent_timeouts, st.header_timeouts, st.pending, st.established);
+				    st.silent_timeouts, st.header_timeouts, st.pending, st.established, st.parked, st.queued,
+				    st.handshaking);
 	} else {
 		evbuffer_add_printf(b, "ok %s", uri);
 	}
@@ -114,7 +119,8 @@ static int setup(void **state)
 	base = event_base_new();
 	struct tls_server_opts to = {.cert_file = path("hub.crt"), .key_file = path("hub.key"),
 				     .client_ca_file = path("ca.crt"), .handshake_timeout_ms = 3000,
-				     .header_timeout_ms = 1500, /* generous: make valgrind runs these */ .max_conns_per_client = 8};
+				     .header_timeout_ms = 1500, /* generous: make valgrind runs these */ .max_conns_per_client = 8,
+				     .max_handshakes = 2, .ticket_key_file = path("tickets.keys")};
 	srv = tls_server_new(base, &to, err, sizeof err);
 	if (!srv)
 		print_error("%s\n", err);
@@ -153,11 +159,17 @@ static int teardown(void **state)
 	pthread_join(loop_thread, NULL);
 	evhttp_free(http);
 	evhttp_free(phttp);
+	if (http2)
+		evhttp_free(http2);
+	http2 = NULL;
+	target_port = 0;
 	/* Closed connections are finalized by the loop; run it before their
 	 * servers go. */
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	tls_server_free(srv);
 	tls_server_free(psrv);
+	tls_server_free(srv2);
+	srv2 = NULL;
 	event_base_free(base);
 	char cmd[512];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -186,7 +198,7 @@ static int tcp_connect_to(int p)
 	return fd;
 }
 
-static int tcp_connect(void) { return tcp_connect_to(port); }
+static int tcp_connect(void) { return tcp_connect_to(target_port ? target_port : port); }
 
 /* Returns the handshake result. */
 static int cli_open(struct cli *c, const char *crt, const char *key, mbedtls_ssl_session *resume)
@@ -309,6 +321,20 @@ static bool closed_within(int fd, int ms)
 	}
 }
 
+/* GET uri over a new TLS connection to port p. */
+static char *stats_of(int p, const char *uri)
+{
+	int saved = target_port;
+	target_port = p;
+	struct cli c;
+	assert_int_equal(cli_open(&c, NULL, NULL, NULL), 0);
+	char *b = get(&c, uri, true);
+	cli_close(&c);
+	target_port = saved;
+	assert_non_null(b);
+	return b;
+}
+
 /* ---- tests -------------------------------------------------------------------- */
 
 static void test_keepalive_and_big(void **state)
@@ -336,6 +362,15 @@ static void test_keepalive_and_big(void **state)
 		assert_int_equal(b[i], 'a' + i % 26);
 	free(b);
 	cli_close(&c);
+	/* Between those requests the connection was idle with its record
+	 * buffers released (and the sequence numbers carried over, or the
+	 * next record would not have decrypted). */
+	unsigned long parked = 0;
+	char *st = stats_of(port, "/stats");
+	assert_non_null(strstr(st, "parked="));
+	parked = strtoul(strstr(st, "parked=") + 7, NULL, 10);
+	assert_true(parked >= 3);
+	free(st);
 }
 
 static void test_client_certs(void **state)
@@ -683,6 +718,153 @@ static void test_plain_deadlines_and_quotas(void **state)
 	free(stats("/stats"));
 }
 
+
+/* A server started again with the same ticket key file (a hub restart)
+ * resumes the sessions the first one issued, client identity included;
+ * one with other keys does a full handshake instead. */
+static struct tls_server *start_second(const char *keys)
+{
+	char err[512] = "";
+	struct tls_server_opts to = {.cert_file = path("hub.crt"), .key_file = path("hub.key"),
+				     .client_ca_file = path("ca.crt"), .ticket_key_file = keys};
+	struct tls_server *s = tls_server_new(base, &to, err, sizeof err);
+	if (!s)
+		print_error("%s\n", err);
+	assert_non_null(s);
+	struct evhttp *h = evhttp_new(base);
+	evhttp_set_bevcb(h, tls_server_bevcb, s);
+	evhttp_set_gencb(h, on_req, NULL);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(h, "127.0.0.1", 0);
+	assert_non_null(bs);
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin, &sl);
+	port2 = ntohs(sin.sin_port);
+	http2 = h;
+	srv2 = s;
+	return s;
+}
+
+static void test_tickets_survive_restart(void **state)
+{
+	struct stat sb;
+	assert_int_equal(stat(path("tickets.keys"), &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	struct cli c;
+	mbedtls_ssl_session sess;
+	mbedtls_ssl_session_init(&sess);
+	assert_int_equal(cli_open(&c, path("admin.crt"), path("admin.key"), NULL), 0);
+	assert_int_equal(mbedtls_ssl_get_session(&c.ssl, &sess), 0);
+	assert_true(sess.ticket_len > 0);
+	free(get(&c, "/one", true));
+	cli_close(&c);
+
+	start_second(path("tickets.keys"));
+	target_port = port2;
+	assert_int_equal(cli_open(&c, NULL, NULL, &sess), 0);
+	char *b = get(&c, "/whoami", false);
+	assert_string_equal(b, "tls=1 cert=1 cn=admin o=system:masters");
+	free(b);
+	b = get(&c, "/stats2", false);
+	assert_non_null(strstr(b, "resumed=1 "));
+	free(b);
+	cli_close(&c);
+	target_port = 0;
+	mbedtls_ssl_session_free(&sess);
+}
+
+static void test_tickets_of_other_keys_not_resumed(void **state)
+{
+	struct cli c;
+	mbedtls_ssl_session sess;
+	mbedtls_ssl_session_init(&sess);
+	assert_int_equal(cli_open(&c, path("admin.crt"), path("admin.key"), NULL), 0);
+	assert_int_equal(mbedtls_ssl_get_session(&c.ssl, &sess), 0);
+	free(get(&c, "/one", true));
+	cli_close(&c);
+	start_second(path("other.keys"));
+	target_port = port2;
+	assert_int_equal(cli_open(&c, NULL, NULL, &sess), 0);
+	char *b = get(&c, "/whoami", false);
+	assert_string_equal(b, "tls=1 cert=0 cn= o="); /* a full handshake, without a certificate */
+	free(b);
+	b = get(&c, "/stats2", false);
+	assert_non_null(strstr(b, "resumed=0 "));
+	free(b);
+	cli_close(&c);
+	target_port = 0;
+	mbedtls_ssl_session_free(&sess);
+}
+
+struct bg {
+	int rc;
+	char *body;
+};
+
+static void *bg_get(void *arg)
+{
+	struct bg *g = arg;
+	struct cli c;
+	g->rc = cli_open(&c, NULL, NULL, NULL);
+	if (g->rc == 0)
+		g->body = get(&c, "/one", true);
+	cli_close(&c);
+	return NULL;
+}
+
+static char *plain_get(int fd, const char *uri);
+
+static char *pstat(const char *uri)
+{
+	int fd = tcp_connect_to(pport);
+	char *b = plain_get(fd, uri);
+	close(fd);
+	assert_non_null(b);
+	return b;
+}
+
+static bool wait_stat(const char *uri, const char *want, int ms)
+{
+	for (int t = 0; t < ms; t += 20) {
+		char *b = pstat(uri);
+		bool ok = strstr(b, want) != NULL;
+		free(b);
+		if (ok)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+/* max_handshakes = 2: two handshakes that stall hold both turns; a third
+ * client waits (its ClientHello unread) and completes once one ends. */
+static void test_handshake_turns(void **state)
+{
+	int st[2];
+	for (int i = 0; i < 2; i++) {
+		st[i] = tcp_connect();
+		assert_int_equal(send(st[i], "\x16\x03\x01\x00\x80", 5, 0), 5); /* a record header; the rest never comes */
+	}
+	assert_true(wait_stat("/stats", "handshaking=2 ", 3000));
+	struct bg g = {.rc = 1};
+	pthread_t t;
+	pthread_create(&t, NULL, bg_get, &g);
+	assert_true(wait_stat("/stats", "queued=1 ", 3000));
+	usleep(300 * 1000);
+	char *b = pstat("/stats");
+	assert_non_null(strstr(b, "handshakes=0 ")); /* still waiting */
+	free(b);
+	assert_int_equal(g.rc, 1);
+	close(st[0]);
+	pthread_join(t, NULL);
+	assert_int_equal(g.rc, 0);
+	assert_non_null(g.body);
+	assert_string_equal(g.body, "ok /one");
+	free(g.body);
+	close(st[1]);
+	assert_true(wait_stat("/stats", "handshaking=0 ", 3000));
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -699,6 +881,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_passes_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_burst_of_real_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_deadlines_and_quotas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tickets_survive_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tickets_of_other_keys_not_resumed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_turns, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
