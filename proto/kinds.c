@@ -64,7 +64,9 @@ const int builtin_kinds_count = (int)(sizeof builtin_kinds / sizeof builtin_kind
 
 /* Dynamic registry: pointers into builtin_kinds plus heap CRD kinds. */
 struct crd_kind {
-	struct kind_info info;
+	struct kind_info info; /* first: a dynamic kind_info is a crd_kind */
+	struct kind_column *columns;
+	int ncolumns;
 	char *crd_name;
 	struct crd_kind *next_retired;
 };
@@ -110,8 +112,60 @@ static void free_crd_kind(struct crd_kind *c)
 		free((char *)c->info.short_names[i]);
 	for (int i = 0; c->info.categories[i]; i++)
 		free((char *)c->info.categories[i]);
+	for (int i = 0; i < c->ncolumns; i++) {
+		struct kind_column *col = &c->columns[i];
+		free(col->name);
+		free(col->type);
+		free(col->format);
+		free(col->json_path);
+		free(col->description);
+	}
+	free(c->columns);
 	free(c->crd_name);
 	free(c);
+}
+
+/* A version's additionalPrinterColumns; ones without name, type or
+ * jsonPath are left out (validation refuses them before they get here). */
+static void crd_columns(struct crd_kind *k, const cJSON *version)
+{
+	const cJSON *cols = cJSON_GetObjectItemCaseSensitive(version, "additionalPrinterColumns");
+	int n = cJSON_GetArraySize(cols);
+	if (!cJSON_IsArray(cols) || n == 0)
+		return;
+	struct kind_column *out = calloc((size_t)n, sizeof *out);
+	if (!out)
+		return;
+	const cJSON *c;
+	int i = 0;
+	cJSON_ArrayForEach(c, cols) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "type"));
+		const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "jsonPath"));
+		const char *format = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "format"));
+		const char *desc = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "description"));
+		const cJSON *prio = cJSON_GetObjectItemCaseSensitive(c, "priority");
+		if (!name || !type || !path)
+			continue;
+		out[i] = (struct kind_column){.name = strdup(name), .type = strdup(type),
+					      .format = strdup(format ? format : ""), .json_path = strdup(path),
+					      .description = strdup(desc ? desc : ""),
+					      .priority = cJSON_IsNumber(prio) ? prio->valueint : 0};
+		i++;
+	}
+	k->columns = out;
+	k->ncolumns = i;
+}
+
+const struct kind_column *kinds_printer_columns(const struct kind_info *k, int *n)
+{
+	if (!k || !k->dynamic) {
+		*n = 0;
+		return NULL;
+	}
+	const struct crd_kind *c = (const struct crd_kind *)k;
+	*n = c->ncolumns;
+	return c->columns;
 }
 
 static void retire_crd_kind(struct crd_kind *c)
@@ -303,6 +357,7 @@ int kinds_register_crd(const cJSON *crd, char *err, size_t errlen)
 		if (cJSON_GetObjectItemCaseSensitive(sub, "status"))
 			c->info.subresources |= SUB_STATUS;
 		c->info.table = TL_DEFAULT;
+		crd_columns(c, v);
 		c->info.builtin = false;
 		c->info.has_spec = true;
 		c->info.dynamic = true;

@@ -38,6 +38,12 @@ struct kind_info {
 	bool dynamic;   /* registered from a CRD; strings are heap-owned */
 };
 
+/* One additionalPrinterColumn of a CRD version. */
+struct kind_column {
+	char *name, *type, *format, *json_path, *description;
+	int priority;
+};
+
 /* The built-in kinds. */
 extern const struct kind_info builtin_kinds[];
 extern const int builtin_kinds_count;
@@ -55,6 +61,9 @@ const struct kind_info *kinds_find_apiversion_kind(const char *api_version, cons
 /* Registers (or replaces) the kinds a CRD object defines, one per served
  * version. Returns 0, or -1 with a message if the CRD is malformed. */
 int kinds_register_crd(const cJSON *crd, char *err, size_t errlen);
+/* A custom kind's additionalPrinterColumns (its CRD version's), owned by
+ * the kind; NULL with *n = 0 for built-in kinds and CRDs without them. */
+const struct kind_column *kinds_printer_columns(const struct kind_info *k, int *n);
 /* Removes the kinds of the CRD named name (plural.group). */
 void kinds_unregister_crd(const char *crd_name);
 /* Incremented whenever the set of kinds changes (discovery caches). */

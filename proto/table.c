@@ -1229,12 +1229,55 @@ static const struct col *layout_of(const struct kind_info *k)
 	return built[t];
 }
 
+/* A custom kind's column: an absent value is a null cell (kubectl prints
+ * <none>), a string column of a non-string value its JSON. */
+static cJSON *c_crd(const struct col *c, const cJSON *o, time_t now)
+{
+	char path[256];
+	size_t n = strlen(c->path);
+	bool all = n >= 3 && strcmp(c->path + n - 3, "[*]") == 0;
+	snprintf(path, sizeof path, "%.*s", (int)(all ? n - 3 : n), c->path);
+	const cJSON *v = jsonpath_get(o, path);
+	if (!v || cJSON_IsNull(v))
+		return cJSON_CreateNull();
+	if (!all && strcmp(c->type, "string") == 0 && !cJSON_IsString(v)) {
+		char *text = cJSON_PrintUnformatted(v);
+		cJSON *cell = cJSON_CreateString(text ? text : "");
+		free(text);
+		return cell;
+	}
+	return c_jsonpath(c, o, now);
+}
+
+/* A custom kind with additionalPrinterColumns: NAME, then its columns
+ * (no AGE unless it lists one), as the apiextensions server's table
+ * convertor prints them. The columns point into the kind (it outlives the
+ * request). Without columns, the default layout (NAME AGE). */
+#define CRD_COLUMNS_MAX 32
+static const struct col *crd_layout(const struct kind_info *k, struct col out[CRD_COLUMNS_MAX + 2])
+{
+	int n = 0, ncols;
+	const struct kind_column *kcols = kinds_printer_columns(k, &ncols);
+	if (!ncols)
+		return layout_of(k);
+	out[n++] = (struct col){.name = "Name", .type = "string", .cell = c_name, .desc = D_NAME};
+	for (int i = 0; i < ncols && n <= CRD_COLUMNS_MAX; i++) {
+		const struct kind_column *kc = &kcols[i];
+		out[n++] = (struct col){.name = kc->name, .type = kc->type, .priority = kc->priority,
+					.cell = c_crd, .path = kc->json_path, .arg = "<none>", .desc = kc->description};
+	}
+	out[n] = (struct col){0};
+	return out;
+}
+
 /* ---- public API ----------------------------------------------------- */
 
 cJSON *table_columns(const struct kind_info *k)
 {
 	cJSON *out = cJSON_CreateArray();
-	for (const struct col *c = layout_of(k); out && c->name; c++) {
+	struct col crd[CRD_COLUMNS_MAX + 2];
+	const struct col *cols = k && k->dynamic ? crd_layout(k, crd) : layout_of(k);
+	for (const struct col *c = cols; out && c->name; c++) {
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "name", c->name);
 		cJSON_AddStringToObject(d, "type", c->type);
@@ -1291,7 +1334,9 @@ cJSON *table_row(const struct kind_info *k, const cJSON *obj, time_t now)
 {
 	cJSON *row = cJSON_CreateObject();
 	cJSON *cells = cJSON_AddArrayToObject(row, "cells");
-	for (const struct col *c = layout_of(k); cells && c->name; c++) {
+	struct col crd[CRD_COLUMNS_MAX + 2];
+	const struct col *cols = k && k->dynamic ? crd_layout(k, crd) : layout_of(k);
+	for (const struct col *c = cols; cells && c->name; c++) {
 		cJSON *v = c->cell(c, obj, now);
 		cJSON_AddItemToArray(cells, v ? v : cJSON_CreateNull());
 	}

@@ -765,6 +765,7 @@ static const char *const E_SEL_OP[] = {"DoesNotExist", "Exists", "In", "NotIn", 
 static const char *const E_FIELD_KEY[] = {"provider", "region", "zone", NULL};
 static const char *const E_PURGE[] = {"Directly", "Gracefully", "Never", NULL};
 static const char *const E_CRD_SCOPE[] = {"Cluster", "Namespaced", NULL};
+static const char *const E_CRD_COLUMN_TYPE[] = {"boolean", "date", "integer", "number", "string", NULL};
 
 /* ------------------------------------------------------------------ */
 /* Shared rule sets.                                                    */
@@ -1889,6 +1890,12 @@ static const struct rule CRD_RULES[] = {
 	ROBJ("spec.versions[].schema", 0),
 	ROBJ("spec.versions[].subresources", 0),
 	RARR("spec.versions[].additionalPrinterColumns", 0),
+	RSTR("spec.versions[].additionalPrinterColumns[].name", F_REQ | F_NONEMPTY),
+	RENUM("spec.versions[].additionalPrinterColumns[].type", F_REQ | F_NONEMPTY, E_CRD_COLUMN_TYPE),
+	RSTR("spec.versions[].additionalPrinterColumns[].jsonPath", F_REQ | F_NONEMPTY),
+	RSTR("spec.versions[].additionalPrinterColumns[].format", 0),
+	RSTR("spec.versions[].additionalPrinterColumns[].description", 0),
+	RINT_MIN("spec.versions[].additionalPrinterColumns[].priority", 0, 0),
 };
 
 static void v_crd(struct validation *v, const cJSON *obj)

@@ -185,6 +185,56 @@ def test_crd_then_custom_object(kc, tmp_path):
     assert gw["spec"]["servers"][0]["port"]["number"] == 15443
 
 
+PRINTER_CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: guestbooks.webapp.my.domain
+spec:
+  group: webapp.my.domain
+  names: {kind: Guestbook, plural: guestbooks}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    - {name: Owner, type: string, jsonPath: .spec.owner, priority: 1}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"""
+
+
+def test_crd_printer_columns(kc, tmp_path):
+    """kubectl get prints a CRD's additionalPrinterColumns (wide ones with -o
+    wide) as against kube-apiserver: NAME first, no AGE unless listed, an
+    empty cell for an absent value (a null cell, as the apiextensions
+    server sends); a column without a jsonPath is refused."""
+    f = tmp_path / "crd.yaml"
+    f.write_text(PRINTER_CRD)
+    kc("apply", "-f", str(f))
+    cr = tmp_path / "gb.yaml"
+    cr.write_text("apiVersion: webapp.my.domain/v1\nkind: Guestbook\nmetadata: {name: gb}\n"
+                  "spec: {size: 3, owner: alice}\n")
+    kc("apply", "-f", str(cr))
+    lines = kc("get", "guestbooks").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "PHASE"]
+    assert lines[1].split() == ["gb", "3"]
+    lines = kc("get", "guestbooks", "-o", "wide").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "PHASE", "OWNER"]
+    assert lines[1].split() == ["gb", "3", "alice"]
+    assert lines[1].index("alice") == lines[0].index("OWNER")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(PRINTER_CRD.replace("guestbooks", "badbooks").replace("kind: Guestbook", "kind: Badbook")
+                   .replace("jsonPath: .spec.size", "description: no path"))
+    p = kc("apply", "-f", str(bad), check=False)
+    assert p.returncode != 0
+    assert "additionalPrinterColumns[0].jsonPath" in p.stderr and "Required value" in p.stderr, p.stderr
+
+
 def test_get_multiple_kinds_keeps_prefixes(kc):
     kc("apply", "-f", seed("deployment.yaml"))
     out = kc("get", "deployments,services").stdout

@@ -540,6 +540,62 @@ static void test_columns_as_data(void **state)
 	cJSON_Delete(c);
 }
 
+/* A CRD's additionalPrinterColumns: NAME then its columns in order (no
+ * AGE unless listed), each cell from its jsonPath; an absent value is a
+ * null cell, a string column of an object its JSON; a CRD without columns
+ * keeps NAME AGE; unregistering frees them. */
+static void test_crd_printer_columns(void **state)
+{
+	(void)state;
+	kinds_init();
+	char err[256];
+	cJSON *crd = cJSON_Parse(
+		"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+		"\"metadata\":{\"name\":\"guestbooks.webapp.my.domain\"},\"spec\":{\"group\":\"webapp.my.domain\","
+		"\"scope\":\"Namespaced\",\"names\":{\"plural\":\"guestbooks\",\"kind\":\"Guestbook\"},"
+		"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"additionalPrinterColumns\":["
+		"{\"name\":\"Size\",\"type\":\"integer\",\"jsonPath\":\".spec.size\"},"
+		"{\"name\":\"Phase\",\"type\":\"string\",\"jsonPath\":\".status.phase\",\"priority\":1,\"description\":\"the phase\"},"
+		"{\"name\":\"Owner\",\"type\":\"string\",\"jsonPath\":\".spec.owner\"},"
+		"{\"name\":\"Age\",\"type\":\"date\",\"jsonPath\":\".metadata.creationTimestamp\"}]},"
+		"{\"name\":\"v2\",\"served\":true,\"storage\":false}]}}");
+	assert_int_equal(kinds_register_crd(crd, err, sizeof err), 0);
+	cJSON_Delete(crd);
+
+	const struct kind_info *k = kind("webapp.my.domain", "v1", "Guestbook");
+	cJSON *cols = table_columns(k);
+	assert_int_equal(cJSON_GetArraySize(cols), 5);
+	const char *names[] = {"Name", "Size", "Phase", "Owner", "Age"};
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(json_get_str(cJSON_GetArrayItem(cols, i), "name"), names[i]);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cols, 2), "priority")->valueint, 1);
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(cols, 2), "description"), "the phase");
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(cols, 0), "format"), "name");
+	cJSON_Delete(cols);
+
+	cJSON *o = obj_from("{\"metadata\":{\"name\":\"gb\",\"creationTimestamp\":\"@AGO:7200@\"},"
+			    "\"spec\":{\"size\":3,\"owner\":{\"team\":\"a\"}}}");
+	cJSON *row = table_row(k, o, NOW);
+	cJSON *cells = cJSON_GetObjectItemCaseSensitive(row, "cells");
+	assert_int_equal(cJSON_GetArraySize(cells), 5);
+	assert_string_equal(cJSON_GetArrayItem(cells, 0)->valuestring, "gb");
+	assert_int_equal(cJSON_GetArrayItem(cells, 1)->valueint, 3);
+	assert_true(cJSON_IsNull(cJSON_GetArrayItem(cells, 2)));
+	assert_string_equal(cJSON_GetArrayItem(cells, 3)->valuestring, "{\"team\":\"a\"}");
+	assert_string_equal(cJSON_GetArrayItem(cells, 4)->valuestring, "120m");
+	cJSON_Delete(row);
+
+	/* v2 lists no columns: the default layout. */
+	cols = table_columns(kind("webapp.my.domain", "v2", "Guestbook"));
+	assert_int_equal(cJSON_GetArraySize(cols), 2);
+	assert_string_equal(json_get_str(cJSON_GetArrayItem(cols, 1), "name"), "Age");
+	cJSON_Delete(cols);
+	cJSON_Delete(o);
+	kinds_unregister_crd("guestbooks.webapp.my.domain");
+	assert_null(kinds_find_kind("webapp.my.domain", "v1", "Guestbook"));
+	kinds_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_hostile_objects),
 		cmocka_unit_test(test_columns_as_data),
+		cmocka_unit_test(test_crd_printer_columns),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	kinds_shutdown();
