@@ -56,7 +56,8 @@ struct stream_config {
 	void *ud;
 };
 
-/* Takes req over. CHUNKED: starts the 200 answer (set the headers before).
+/* Takes the request over (keeping its context, rq->api may be NULL outside
+ * an apiserver). CHUNKED: starts the 200 answer (set the headers before).
  * Returns NULL only when out of memory (req is then still the caller's). */
 struct stream *stream_open(const struct api_req *rq, const struct stream_config *cfg);
 struct evhttp_request *stream_request(const struct stream *s);
@@ -70,8 +71,8 @@ bool stream_behind(struct stream *s);
 /* Ends a CHUNKED stream cleanly (the last chunk); ends a HELD one with a
  * 503 answer. */
 void stream_end(struct stream *s);
-/* HELD: gives the request back to the owner, who answers it as a whole
- * (api_send_json, api_send_status) right away. */
+/* HELD: gives the request (its context, struct api_req) back to the owner,
+ * who answers it as a whole (api_send_json, api_send_status) right away. */
 struct api_req stream_release(struct stream *s);
 
 #endif
