@@ -163,7 +163,9 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 {
 	struct evhttp_request *req = rq->req;
 	struct apiserver *a = rq->api;
-	if (!a || !loopturn_uncommitted(a->turn)) {
+	/* A request whose client went away (detached, no connection) is
+	 * finished at once: sending frees it. */
+	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn)) {
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
@@ -183,7 +185,7 @@ bool api_defer_until_committed(const struct api_req *rq)
 {
 	struct evhttp_request *req = rq->req;
 	struct apiserver *a = rq->api;
-	if (!a || !loopturn_uncommitted(a->turn))
+	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn))
 		return false;
 	struct deferred *d = calloc(1, sizeof *d);
 	if (!d)
