@@ -35,20 +35,21 @@ static cJSON *read_review(struct evhttp_request *req, char *err, size_t errlen)
 	return json_parse_limited(data, len, JSON_MAX_DEPTH, err, errlen);
 }
 
-static bool on_route(struct evhttp_request *req, const char *path, void *ud)
+static bool on_route(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct auth *au = ud;
 	if (strcmp(path, SSAR_PATH) != 0)
 		return false;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-		api_send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		api_send_status(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 		return true;
 	}
 	char err[256];
 	cJSON *r = read_review(req, err, sizeof err);
 	if (!cJSON_IsObject(r)) {
 		cJSON_Delete(r);
-		api_send_status(req, 400, "BadRequest", "the request body could not be decoded: %s", err);
+		api_send_status(rq, 400, "BadRequest", "the request body could not be decoded: %s", err);
 		return true;
 	}
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(r, "spec");
@@ -56,7 +57,7 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 	const cJSON *na = cJSON_GetObjectItemCaseSensitive(spec, "nonResourceAttributes");
 	if (!cJSON_IsObject(ra) && !cJSON_IsObject(na)) {
 		cJSON_Delete(r);
-		api_send_status(req, 422, "Invalid",
+		api_send_status(rq, 422, "Invalid",
 				"SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: "
 				"Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified");
 		return true;
@@ -87,7 +88,7 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 	cJSON_AddBoolToObject(st, "allowed", allowed);
 	if (!allowed && reason[0])
 		cJSON_AddStringToObject(st, "reason", reason);
-	api_send_json(req, 201, out);
+	api_send_json(rq, 201, out);
 	cJSON_Delete(out);
 	cJSON_Delete(r);
 	return true;

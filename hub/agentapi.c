@@ -101,19 +101,20 @@ static const char *now_rfc3339(char *buf, size_t len)
 	return time_rfc3339(time(NULL), buf, len);
 }
 
-static cJSON *read_json_body(struct evhttp_request *req)
+static cJSON *read_json_body(const struct api_req *rq)
 {
+	struct evhttp_request *req = rq->req;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	if (len == 0) {
-		api_send_status(req, 400, "BadRequest", "the request body is empty");
+		api_send_status(rq, 400, "BadRequest", "the request body is empty");
 		return NULL;
 	}
 	const char *data = (const char *)evbuffer_pullup(in, -1);
 	char err[256];
 	cJSON *j = json_parse_limited(data, len, JSON_MAX_DEPTH, err, sizeof err);
 	if (!j)
-		api_send_status(req, 400, "BadRequest", "the request body could not be decoded: %s", err);
+		api_send_status(rq, 400, "BadRequest", "the request body could not be decoded: %s", err);
 	return j;
 }
 
@@ -145,21 +146,21 @@ static void ensure_namespace(struct agentapi *aa, const char *name)
 
 /* ---- registration ------------------------------------------------------------ */
 
-static void handle_registration(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+static void handle_registration(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
-	cJSON *body = read_json_body(req);
+	cJSON *body = read_json_body(rq);
 	if (!body)
 		return;
 	struct proto_registration r;
 	char err[512];
 	if (proto_registration_from_json(body, &r, err, sizeof err) < 0) {
-		api_send_status(req, 400, "BadRequest", "invalid Registration: %s", err);
+		api_send_status(rq, 400, "BadRequest", "invalid Registration: %s", err);
 		cJSON_Delete(body);
 		return;
 	}
 	cJSON_Delete(body);
 	if (strcmp(r.cluster, cluster) != 0) {
-		api_send_status(req, 400, "BadRequest", "invalid Registration: cluster \"%s\" does not match the path (\"%s\")",
+		api_send_status(rq, 400, "BadRequest", "invalid Registration: cluster \"%s\" does not match the path (\"%s\")",
 			    r.cluster, cluster);
 		proto_registration_free(&r);
 		return;
@@ -196,7 +197,7 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 			json_set_str(labels, it->string, it->valuestring);
 	}
 	if (write_obj(aa, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
-		api_send_error(req, &e, aa->k_cluster);
+		api_send_error(rq, &e, aa->k_cluster);
 		api_error_clear(&e);
 		proto_registration_free(&r);
 		return;
@@ -232,7 +233,7 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 	cJSON_AddStringToObject(ans, "uid", uid ? uid : "");
 	cJSON_AddStringToObject(ans, "executionNamespace", ns);
 	cJSON_AddStringToObject(ans, "leaseNamespace", PROTO_LEASE_NAMESPACE);
-	api_send_json(req, create ? 201 : 200, ans);
+	api_send_json(rq, create ? 201 : 200, ans);
 	cJSON_Delete(ans);
 	cJSON_Delete(cur);
 	proto_registration_free(&r);
@@ -240,9 +241,9 @@ static void handle_registration(struct agentapi *aa, struct evhttp_request *req,
 
 /* ---- heartbeat --------------------------------------------------------------- */
 
-static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+static void handle_heartbeat(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
-	cJSON *body = read_json_body(req);
+	cJSON *body = read_json_body(rq);
 	if (!body)
 		return;
 	struct proto_heartbeat h;
@@ -250,24 +251,24 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	int rc = proto_heartbeat_from_json(body, &h, err, sizeof err);
 	cJSON_Delete(body);
 	if (rc < 0) {
-		api_send_status(req, 400, "BadRequest", "invalid Heartbeat: %s", err);
+		api_send_status(rq, 400, "BadRequest", "invalid Heartbeat: %s", err);
 		return;
 	}
 	if (strcmp(h.cluster, cluster) != 0) {
-		api_send_status(req, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
+		api_send_status(rq, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
 			    h.cluster, cluster);
 		return;
 	}
 	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
 	if (!c) {
-		api_send_status(req, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
+		api_send_status(rq, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
 			    cluster);
 		return;
 	}
 	struct api_error e = {0};
 	char renew[64];
 	if (ctl_cluster_heartbeat(aa->life, c, &h, renew, sizeof renew, &e) < 0) {
-		api_send_error(req, &e, aa->k_lease);
+		api_send_error(rq, &e, aa->k_lease);
 		api_error_clear(&e);
 		cJSON_Delete(c);
 		return;
@@ -277,7 +278,7 @@ static void handle_heartbeat(struct agentapi *aa, struct evhttp_request *req, co
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
 	cJSON_AddStringToObject(ans, "kind", "HeartbeatResult");
 	cJSON_AddStringToObject(ans, "renewTime", renew);
-	api_send_json(req, 200, ans);
+	api_send_json(rq, 200, ans);
 	cJSON_Delete(ans);
 }
 
@@ -484,7 +485,8 @@ static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 
 static void waiter_answer(struct waiter *w, cJSON *answer)
 {
-	api_send_json(stream_release(w->s), 200, answer); /* frees w */
+	struct api_req rq = stream_release(w->s); /* frees w */
+	api_send_json(&rq, 200, answer);
 }
 
 static void waiter_timeout(struct stream *s, void *arg)
@@ -494,8 +496,9 @@ static void waiter_timeout(struct stream *s, void *arg)
 	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
 	if (expired) {
 		long long since = w->since, compacted = store_compacted(w->aa->store);
-		api_send_status(stream_release(s), 410, "Expired", "too old resource version: %lld (%lld)", since,
-				compacted); /* frees w */
+		struct api_req rq = stream_release(s); /* frees w */
+		api_send_status(&rq, 410, "Expired", "too old resource version: %lld (%lld)", since,
+				compacted);
 		return;
 	}
 	if (!ans)
@@ -612,14 +615,15 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		event_active(aa->flush_ev, EV_TIMEOUT, 0);
 }
 
-static void handle_works(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+static void handle_works(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
+	struct evhttp_request *req = rq->req;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct evkeyvalq q;
 	TAILQ_INIT(&q);
 	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
-		api_send_status(req, 400, "BadRequest", "malformed query string");
+		api_send_status(rq, 400, "BadRequest", "malformed query string");
 		return;
 	}
 	const char *rvs = evhttp_find_header(&q, "revision");
@@ -631,7 +635,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	if (rvs && *rvs) {
 		/* Strict (no blanks, signs or overflow), as every query number. */
 		if (param_int64(rvs, &since, perr, sizeof perr) < 0 || since < 0 || rvs[0] == '+') {
-			api_send_status(req, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
+			api_send_status(rq, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
 			evhttp_clear_headers(&q);
 			return;
 		}
@@ -640,7 +644,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		int rc = param_int64(ts, &n, perr, sizeof perr);
 		timeout = rc == 0 && n >= 0 && n <= PROTO_MAX_POLL_S ? (long)n : -1;
 		if (rc < 0 || timeout < 0 || ts[0] == '+') {
-			api_send_status(req, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
+			api_send_status(rq, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
 				    PROTO_MAX_POLL_S, ts);
 			evhttp_clear_headers(&q);
 			return;
@@ -654,26 +658,26 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 		struct collect c = {.answer = proto_work_events_new(0, true, false)};
 		if (store_list(aa->store, prefix, full_item, &c, &rev) != STORE_OK) {
 			cJSON_Delete(c.answer);
-			api_send_status(req, 500, "InternalError", "Internal error occurred: cannot list the Works");
+			api_send_status(rq, 500, "InternalError", "Internal error occurred: cannot list the Works");
 			return;
 		}
 		char rv[32];
 		snprintf(rv, sizeof rv, "%lld", rev);
 		json_set_str(c.answer, "revision", rv);
-		api_send_json(req, 200, c.answer);
+		api_send_json(rq, 200, c.answer);
 		cJSON_Delete(c.answer);
 		return;
 	}
 	bool expired;
 	cJSON *ans = collect_changes(aa, prefix, since, &expired);
 	if (expired) {
-		api_send_status(req, 410, "Expired", "too old resource version: %lld (%lld)", since, store_compacted(aa->store));
+		api_send_status(rq, 410, "Expired", "too old resource version: %lld (%lld)", since, store_compacted(aa->store));
 		return;
 	}
 	if (ans || timeout == 0) {
 		if (!ans)
 			ans = proto_work_events_new(store_revision(aa->store), false, false);
-		api_send_json(req, 200, ans);
+		api_send_json(rq, 200, ans);
 		cJSON_Delete(ans);
 		return;
 	}
@@ -692,7 +696,7 @@ static void handle_works(struct agentapi *aa, struct evhttp_request *req, const 
 	struct stream_config sc = {.mode = STREAM_HELD, .name = "agent poll", .deadline_s = timeout,
 				   .conn_timeout_s = (int)timeout + 30, .on_end = waiter_gone,
 				   .on_deadline = waiter_timeout, .ud = w};
-	w->s = stream_open(req, &sc);
+	w->s = stream_open(rq, &sc);
 }
 
 /* ---- status reports ------------------------------------------------------------ */
@@ -723,9 +727,9 @@ static void dropped_fields_events(struct agentapi *aa, const char *cluster, cons
 	}
 }
 
-static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+static void handle_workstatuses(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
-	cJSON *body = read_json_body(req);
+	cJSON *body = read_json_body(rq);
 	if (!body)
 		return;
 	struct proto_work_status *items;
@@ -734,7 +738,7 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 	int rc = proto_status_report_from_json(body, &items, &n, err, sizeof err);
 	cJSON_Delete(body);
 	if (rc < 0) {
-		api_send_status(req, 400, "BadRequest", "invalid WorkStatusReport: %s", err);
+		api_send_status(rq, 400, "BadRequest", "invalid WorkStatusReport: %s", err);
 		return;
 	}
 	char ns[128], now[64];
@@ -794,27 +798,28 @@ static void handle_workstatuses(struct agentapi *aa, struct evhttp_request *req,
 	}
 	log_debug("agentapi: %s reported %d work statuses (%d written)", cluster, n, written);
 	proto_work_status_free(items, n);
-	api_send_json(req, 200, ans);
+	api_send_json(rq, 200, ans);
 	cJSON_Delete(ans);
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
-static void handle_meshreader(struct agentapi *aa, struct evhttp_request *req, const char *cluster)
+static void handle_meshreader(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
-	meshreader_handle(aa->objs, req, cluster);
+	meshreader_handle(aa->objs, rq, cluster);
 }
 
-static bool on_route(struct evhttp_request *req, const char *path, void *ud)
+static bool on_route(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct agentapi *aa = ud;
 	char ver[32], cluster[128], op[32];
 	if (proto_parse_path(path, ver, sizeof ver, cluster, sizeof cluster, op, sizeof op) < 0) {
-		api_send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		api_send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return true;
 	}
 	if (strcmp(ver, PROTO_VERSION) != 0) {
-		api_send_status(req, 404, "NotFound",
+		api_send_status(rq, 404, "NotFound",
 			    "unsupported protocol version %s/%s: this hub speaks %s (see docs/protocol.md)", PROTO_GROUP,
 			    ver, PROTO_API_VERSION);
 		return true;
@@ -826,20 +831,20 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 		cJSON_AddStringToObject(info, "kind", "ProtocolInfo");
 		cJSON *v = cJSON_AddArrayToObject(info, "versions");
 		cJSON_AddItemToArray(v, cJSON_CreateString(PROTO_API_VERSION));
-		api_send_json(req, 200, info);
+		api_send_json(rq, 200, info);
 		cJSON_Delete(info);
 		return true;
 	}
 	char err[256];
 	if (!proto_valid_cluster_name(cluster, err, sizeof err)) {
-		api_send_status(req, 400, "BadRequest", "%s", err);
+		api_send_status(rq, 400, "BadRequest", "%s", err);
 		return true;
 	}
 	if (aa->authz) {
 		char msg[512] = "";
 		int code = aa->authz(req, cluster, msg, sizeof msg, aa->authz_ud);
 		if (code) {
-			api_send_status(req, code, code == 401 ? "Unauthorized" : "Forbidden", "%s",
+			api_send_status(rq, code, code == 401 ? "Unauthorized" : "Forbidden", "%s",
 				    msg[0] ? msg : "forbidden");
 			return true;
 		}
@@ -847,7 +852,7 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 	struct {
 		const char *op;
 		enum evhttp_cmd_type cmd;
-		void (*fn)(struct agentapi *, struct evhttp_request *, const char *);
+		void (*fn)(struct agentapi *, const struct api_req *, const char *);
 	} ops[] = {
 		{"registration", EVHTTP_REQ_PUT, handle_registration},
 		{"heartbeat", EVHTTP_REQ_PUT, handle_heartbeat},
@@ -862,14 +867,14 @@ static bool on_route(struct evhttp_request *req, const char *path, void *ud)
 		if (cmd != ops[i].cmd && i + 1 < sizeof ops / sizeof ops[0] && strcmp(op, ops[i + 1].op) == 0)
 			continue; /* another method of the same operation */
 		if (cmd != ops[i].cmd) {
-			api_send_status(req, 405, "MethodNotAllowed",
+			api_send_status(rq, 405, "MethodNotAllowed",
 				    "the server does not allow this method on the requested resource");
 			return true;
 		}
-		ops[i].fn(aa, req, cluster);
+		ops[i].fn(aa, rq, cluster);
 		return true;
 	}
-	api_send_status(req, 404, "NotFound", "the server could not find the requested resource");
+	api_send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 	return true;
 }
 

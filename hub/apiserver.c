@@ -114,25 +114,12 @@ struct deferred {
 static void held_send(void *ud, bool committed);
 static void deferred_run(void *ud, bool ok);
 
-/* Every apiserver of the process (atoll-sim has one per cluster), to find
- * the one a request came through. */
+/* Every apiserver of the process (atoll-sim has one per cluster). Only for
+ * what is process-wide: the registry of custom kinds is shared by all of
+ * them, so a CRD resync after a rollback (on_crd_resync) looks at every
+ * server's store and watches. A request's server comes with the request
+ * (struct api_req), never from this list. */
 static struct apiserver *all_apis;
-
-static struct apiserver *api_of(struct evhttp_request *req)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	struct evhttp *h = conn ? evhttp_connection_get_server(conn) : NULL;
-	if (!h)
-		return NULL;
-	for (struct apiserver *a = all_apis; a; a = a->next_api) {
-		if (a->http == h)
-			return a;
-		for (int i = 0; i < a->nextra; i++)
-			if (a->extra[i] == h)
-				return a;
-	}
-	return NULL;
-}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -172,10 +159,13 @@ static const char *reason_phrase(int code)
 /* Every whole answer goes through here: while the store has uncommitted
  * writes, whatever the answer says may depend on them, so it is held
  * until the loop turn's commit (loopturn.h; and becomes a 500 if the commit fails). */
-void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body)
+void api_send_reply(const struct api_req *rq, int code, const char *reason, struct evbuffer *body)
 {
-	struct apiserver *a = api_of(req);
-	if (!a || !loopturn_uncommitted(a->turn)) {
+	struct evhttp_request *req = rq->req;
+	struct apiserver *a = rq->api;
+	/* A request whose client went away (detached, no connection) is
+	 * finished at once: sending frees it. */
+	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn)) {
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
@@ -191,10 +181,11 @@ void api_send_reply(struct evhttp_request *req, int code, const char *reason, st
 	loopturn_hold(a->turn, held_send, h);
 }
 
-bool api_defer_until_committed(struct evhttp_request *req)
+bool api_defer_until_committed(const struct api_req *rq)
 {
-	struct apiserver *a = api_of(req);
-	if (!a || !loopturn_uncommitted(a->turn))
+	struct evhttp_request *req = rq->req;
+	struct apiserver *a = rq->api;
+	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn))
 		return false;
 	struct deferred *d = calloc(1, sizeof *d);
 	if (!d)
@@ -205,31 +196,32 @@ bool api_defer_until_committed(struct evhttp_request *req)
 	return true;
 }
 
-static void send_raw(struct evhttp_request *req, int code, const char *ctype, const void *data, size_t len)
+static void send_raw(const struct api_req *rq, int code, const char *ctype, const void *data, size_t len)
 {
+	struct evhttp_request *req = rq->req;
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add(b, data, len);
 	set_header(req, "Content-Type", ctype);
 	set_header(req, "Cache-Control", "no-cache, private");
-	api_send_reply(req, code, reason_phrase(code), b);
+	api_send_reply(rq, code, reason_phrase(code), b);
 	evbuffer_free(b);
 }
 
-void api_send_json(struct evhttp_request *req, int code, const cJSON *body)
+void api_send_json(const struct api_req *rq, int code, const cJSON *body)
 {
 	char *s = json_print(body);
-	send_raw(req, code, "application/json", s, strlen(s));
+	send_raw(rq, code, "application/json", s, strlen(s));
 	free(s);
 }
 
-void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k)
+void api_send_error(const struct api_req *rq, const struct api_error *e, const struct kind_info *k)
 {
 	cJSON *st = api_error_status(e, k);
-	api_send_json(req, e->code, st);
+	api_send_json(rq, e->code, st);
 	cJSON_Delete(st);
 }
 
-void api_send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+void api_send_status(const struct api_req *rq, int code, const char *reason, const char *fmt, ...)
 {
 	struct api_error e = {0};
 	char msg[1024];
@@ -238,15 +230,15 @@ void api_send_status(struct evhttp_request *req, int code, const char *reason, c
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	api_error_set(&e, code, reason, "%s", msg);
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 	api_error_clear(&e);
 }
 
-static void send_status(struct evhttp_request *req, int code, const char *reason, const char *msg)
+static void send_status(const struct api_req *rq, int code, const char *reason, const char *msg)
 {
 	struct api_error e = {0};
 	api_error_set(&e, code, reason, "%s", msg);
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 }
 
 static const char *query(struct evkeyvalq *q, const char *k)
@@ -501,8 +493,10 @@ static cJSON *group_list(const struct apiserver *a)
 	return gl;
 }
 
-static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, const char *path)
+static bool handle_discovery(const struct api_req *rq, const char *path)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	cJSON *body = NULL;
 	if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0) {
 		body = cJSON_CreateObject();
@@ -540,7 +534,7 @@ static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, co
 			return false;
 		}
 		if (!body) {
-			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 			return true;
 		}
 	} else {
@@ -548,18 +542,20 @@ static bool handle_discovery(struct apiserver *a, struct evhttp_request *req, co
 	}
 	(void)a;
 	if (!body) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return true;
 	}
-	api_send_json(req, 200, body);
+	api_send_json(rq, 200, body);
 	cJSON_Delete(body);
 	return true;
 }
 
-static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const char *path)
+static bool handle_meta(const struct api_req *rq, const char *path)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 || strcmp(path, "/readyz") == 0) {
-		send_raw(req, 200, "text/plain; charset=utf-8", "ok", 2);
+		send_raw(rq, 200, "text/plain; charset=utf-8", "ok", 2);
 		return true;
 	}
 	if (strcmp(path, "/version") == 0) {
@@ -574,7 +570,7 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 		cJSON_AddStringToObject(v, "compiler", "gcc");
 		cJSON_AddStringToObject(v, "platform", "linux/amd64");
 		char *s = cJSON_Print(v);
-		send_raw(req, 200, "application/json", s, strlen(s));
+		send_raw(rq, 200, "application/json", s, strlen(s));
 		free(s);
 		cJSON_Delete(v);
 		return true;
@@ -583,7 +579,7 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 							   evhttp_request_get_input_headers(req), "Accept"))) {
 		/* As kube-apiserver: JSON (with the schemas) unless protobuf is asked for. */
 		cJSON *doc = openapi_v2_json(serves, a, 0);
-		api_send_json(req, 200, doc);
+		api_send_json(rq, 200, doc);
 		cJSON_Delete(doc);
 		return true;
 	}
@@ -591,23 +587,23 @@ static bool handle_meta(struct apiserver *a, struct evhttp_request *req, const c
 		size_t len;
 		unsigned char *pb = openapi_v2_protobuf(serves, a, &len);
 		/* Not the Accept value: kubectl's MIME parser rejects its '@'. */
-		send_raw(req, 200, "application/octet-stream", pb, len);
+		send_raw(rq, 200, "application/octet-stream", pb, len);
 		free(pb);
 		return true;
 	}
 	if (strcmp(path, "/openapi/v3") == 0) {
 		cJSON *idx = openapi_v3_index(serves, a);
-		api_send_json(req, 200, idx);
+		api_send_json(rq, 200, idx);
 		cJSON_Delete(idx);
 		return true;
 	}
 	if (strncmp(path, "/openapi/v3/", 12) == 0) {
 		cJSON *doc = openapi_v3_group_version(path + 12, serves, a);
 		if (!doc) {
-			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 			return true;
 		}
-		api_send_json(req, 200, doc);
+		api_send_json(rq, 200, doc);
 		cJSON_Delete(doc);
 		return true;
 	}
@@ -671,7 +667,7 @@ static int list_item(const char *key, const char *value, size_t len, long long r
 	return 0;
 }
 
-static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, const struct kind_info *k,
+static int parse_selectors(const struct api_req *rq, struct evkeyvalq *q, const struct kind_info *k,
 			   struct label_selector **ls, struct field_selector **fs)
 {
 	char err[256];
@@ -680,13 +676,13 @@ static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, cons
 	const char *l = query(q, "labelSelector");
 	const char *f = query(q, "fieldSelector");
 	if (l && *l && !(*ls = label_selector_parse(l, err, sizeof err))) {
-		send_status(req, 400, "BadRequest", err);
+		send_status(rq, 400, "BadRequest", err);
 		return -1;
 	}
 	if (f && *f && !(*fs = field_selector_parse(f, err, sizeof err))) {
 		label_selector_free(*ls);
 		*ls = NULL;
-		send_status(req, 400, "BadRequest", err);
+		send_status(rq, 400, "BadRequest", err);
 		return -1;
 	}
 	for (size_t i = 0; i < field_selector_len(*fs); i++) {
@@ -695,7 +691,7 @@ static int parse_selectors(struct evhttp_request *req, struct evkeyvalq *q, cons
 			field_selector_free(*fs);
 			*ls = NULL;
 			*fs = NULL;
-			send_status(req, 400, "BadRequest", err);
+			send_status(rq, 400, "BadRequest", err);
 			return -1;
 		}
 	}
@@ -711,7 +707,7 @@ struct list_params {
 	bool has_timeout;
 };
 
-static int parse_list_params(struct evhttp_request *req, struct evkeyvalq *q, struct list_params *lp)
+static int parse_list_params(const struct api_req *rq, struct evkeyvalq *q, struct list_params *lp)
 {
 	char err[512];
 	memset(lp, 0, sizeof *lp);
@@ -727,7 +723,7 @@ static int parse_list_params(struct evhttp_request *req, struct evkeyvalq *q, st
 		goto bad;
 	return 0;
 bad:
-	send_status(req, 400, "BadRequest", err);
+	send_status(rq, 400, "BadRequest", err);
 	return -1;
 }
 
@@ -778,19 +774,20 @@ static cJSON *too_large_status(long long rv, long long cur)
 static void rv_wait_answer(struct rv_wait *w, bool shutdown)
 {
 	struct evhttp_request *req = w->req;
+	const struct api_req ctx = {w->a, req}, *rq = &ctx;
 	long long cur = store_revision(w->a->store);
 	if (!evhttp_request_get_connection(req)) {
 		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
 		return;
 	}
 	if (shutdown) {
-		send_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+		send_status(rq, 503, "ServiceUnavailable", "the server is shutting down");
 		return;
 	}
 	cJSON *st = too_large_status(w->rv, cur);
 	if (!w->watch) {
 		set_header(req, "Retry-After", "1");
-		api_send_json(req, 504, st);
+		api_send_json(rq, 504, st);
 		cJSON_Delete(st);
 		return;
 	}
@@ -806,7 +803,7 @@ static void rv_wait_answer(struct rv_wait *w, bool shutdown)
 	evbuffer_add(b, "\n", 1);
 	free(txt);
 	set_header(req, "Content-Type", "application/json");
-	api_send_reply(req, 200, "OK", b);
+	api_send_reply(rq, 200, "OK", b);
 	evbuffer_free(b);
 }
 
@@ -859,15 +856,17 @@ static void rv_wait_close(struct apiserver *a)
 
 /* The header lines (not the request line) within max_header_bytes, else a
  * 431 Status. libevent's own limit is larger (REQUEST_LINE_ROOM). */
-static bool request_headers_fit(struct apiserver *a, struct evhttp_request *req)
+static bool request_headers_fit(const struct api_req *rq)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	size_t n = 0;
 	struct evkeyval *h;
 	TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
 		n += strlen(h->key) + strlen(h->value) + 4;
 	if (n <= a->cfg.max_header_bytes)
 		return true;
-	send_status(req, 431, "RequestHeaderFieldsTooLarge", "the request's header fields are too large");
+	send_status(rq, 431, "RequestHeaderFieldsTooLarge", "the request's header fields are too large");
 	return false;
 }
 
@@ -879,14 +878,16 @@ static void list_prefix(const struct kind_info *k, const char *ns, char *buf, si
 		snprintf(buf, len, "%s/%s/", k->group[0] ? k->group : "core", k->plural);
 }
 
-static void handle_list(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
+static void handle_list(const struct api_req *rq, const struct kind_info *k, const char *ns,
 			struct evkeyvalq *q)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	struct list_ctx lc = {.k = k, .table = wants_table(req)};
 	struct list_params lp;
-	if (parse_list_params(req, q, &lp) < 0)
+	if (parse_list_params(rq, q, &lp) < 0)
 		return;
-	if (parse_selectors(req, q, k, &lc.ls, &lc.fs) < 0)
+	if (parse_selectors(rq, q, k, &lc.ls, &lc.fs) < 0)
 		return;
 	if (lp.rv > store_revision(a->store)) {
 		/* Not there yet: wait a little for it (kube-apiserver: 3 s, then 504). */
@@ -903,7 +904,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		if (rv > 0 && rv < store_compacted(a->store)) {
 			char m[128];
 			snprintf(m, sizeof m, "too old resource version: %lld (%lld)", rv, store_compacted(a->store));
-			send_status(req, 410, "Expired", m);
+			send_status(rq, 410, "Expired", m);
 			goto out;
 		}
 	}
@@ -914,16 +915,16 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 	list_prefix(k, ns, prefix, sizeof prefix);
 	long long rev = 0;
 	if (store_list(a->store, prefix, list_item, &lc, &rev) != STORE_OK) {
-		send_status(req, 500, "InternalError", "storage failure while listing");
+		send_status(rq, 500, "InternalError", "storage failure while listing");
 		goto out;
 	}
 	char rvs[32];
 	snprintf(rvs, sizeof rvs, "%lld", rev);
 	if (lc.table) {
 		cJSON *t = table_build(k, lc.items, rvs, time(NULL));
-		api_send_json(req, 200, t);
+		api_send_json(rq, 200, t);
 		cJSON_Delete(t);
-	} else if (lc.pbl && pbhttp_list_send(lc.pbl, req, rvs)) {
+	} else if (lc.pbl && pbhttp_list_send(lc.pbl, rq, rvs)) {
 		/* sent (an item protobuf cannot carry: the JSON below) */
 	} else {
 		char av[256];
@@ -933,7 +934,7 @@ static void handle_list(struct apiserver *a, struct evhttp_request *req, const s
 		evbuffer_add_buffer(b, lc.raw);
 		evbuffer_add(b, "]}", 2);
 		set_header(req, "Content-Type", "application/json");
-		api_send_reply(req, 200, "OK", b);
+		api_send_reply(rq, 200, "OK", b);
 		evbuffer_free(b);
 	}
 out:
@@ -1110,19 +1111,21 @@ static int initial_item(const char *key, const char *value, size_t len, long lon
 	return 0;
 }
 
-static void handle_watch(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, const char *ns,
+static void handle_watch(const struct api_req *rq, const struct kind_info *k, const char *ns,
 			 struct evkeyvalq *q)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	/* The initial state and replay must come from committed data only,
 	 * and the stream then continues with committed events. */
-	if (api_defer_until_committed(req))
+	if (api_defer_until_committed(rq))
 		return;
 	struct label_selector *ls;
 	struct field_selector *fs;
 	struct list_params lp;
-	if (parse_list_params(req, q, &lp) < 0)
+	if (parse_list_params(rq, q, &lp) < 0)
 		return;
-	if (parse_selectors(req, q, k, &ls, &fs) < 0)
+	if (parse_selectors(rq, q, k, &ls, &fs) < 0)
 		return;
 	long long since = lp.rv;
 	if (since > store_revision(a->store)) {
@@ -1134,14 +1137,14 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 	if (since > 0 && since < store_compacted(a->store)) {
 		char m[128];
 		snprintf(m, sizeof m, "too old resource version: %lld (%lld)", since, store_compacted(a->store));
-		send_status(req, 410, "Expired", m);
+		send_status(rq, 410, "Expired", m);
 		label_selector_free(ls);
 		field_selector_free(fs);
 		return;
 	}
 	if (a->nwatchers >= a->cfg.max_watches) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
-		send_status(req, 429, "TooManyRequests", "too many open watches, please try again later");
+		send_status(rq, 429, "TooManyRequests", "too many open watches, please try again later");
 		label_selector_free(ls);
 		field_selector_free(fs);
 		return;
@@ -1173,7 +1176,7 @@ static void handle_watch(struct apiserver *a, struct evhttp_request *req, const 
 		.deadline_s = !lp.has_timeout || lp.timeout_s == 0 ? -1 : lp.timeout_s < 0 ? 0 :
 			      lp.timeout_s > WATCH_MAX_TIMEOUT_S ? WATCH_MAX_TIMEOUT_S : lp.timeout_s,
 		.on_end = watcher_gone, .ud = w};
-	w->s = stream_open(req, &sc);
+	w->s = stream_open(rq, &sc);
 	if (since > 0) {
 		if (store_changes(a->store, since, w->prefix, replay_event, w) == STORE_COMPACTED) {
 			struct api_error e = {0};
@@ -1205,21 +1208,23 @@ static bool ctype_is(const char *ct, const char *want)
 
 /* Decodes the request body as JSON or YAML. Sends the error itself and
  * returns NULL on failure. */
-static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k, bool patch,
+static cJSON *read_body(const struct api_req *rq, const struct kind_info *k, bool patch,
 			const char **ct_out)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	*ct_out = ct;
 	if (len > a->cfg.max_body_bytes) {
-		send_status(req, 413, "RequestEntityTooLarge", "the request body is too large");
+		send_status(rq, 413, "RequestEntityTooLarge", "the request body is too large");
 		return NULL;
 	}
 	if (!ct && !patch)
 		ct = "application/json"; /* as kube-apiserver: its first media type (kubectl 1.20's create configmap sends none) */
 	if (!ct) {
-		send_status(req, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
+		send_status(rq, 415, "UnsupportedMediaType", "the body of the request has no Content-Type");
 		return NULL;
 	}
 	/* Kubernetes protobuf: built-in kinds only, never for patches. */
@@ -1233,7 +1238,7 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 		snprintf(m, sizeof m, "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml%s%s",
 			 !patch && pbhttp_kind_has_protobuf(k) ? ", " PBCODEC_CONTENT_TYPE : "",
 			 patch ? ", application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json" : "");
-		send_status(req, 415, "UnsupportedMediaType", m);
+		send_status(rq, 415, "UnsupportedMediaType", m);
 		return NULL;
 	}
 	const char *data = (const char *)evbuffer_pullup(in, -1);
@@ -1254,27 +1259,28 @@ static cJSON *read_body(struct apiserver *a, struct evhttp_request *req, const s
 	if (!body) {
 		char m[512];
 		snprintf(m, sizeof m, "the request body could not be decoded: %s", err);
-		send_status(req, 400, "BadRequest", m);
+		send_status(rq, 400, "BadRequest", m);
 	}
 	return body;
 }
 
 /* ---- resources ------------------------------------------------------------------ */
 
-static void send_stored(struct evhttp_request *req, int code, char *json)
+static void send_stored(const struct api_req *rq, int code, char *json)
 {
-	send_raw(req, code, "application/json", json, strlen(json));
+	send_raw(rq, code, "application/json", json, strlen(json));
 	free(json);
 }
 
-static void send_object_maybe_table(struct evhttp_request *req, const struct kind_info *k, char *json)
+static void send_object_maybe_table(const struct api_req *rq, const struct kind_info *k, char *json)
 {
-	if (!wants_table(req) && pbhttp_wants_protobuf(req, k) && pbhttp_send_object(req, 200, json)) {
+	struct evhttp_request *req = rq->req;
+	if (!wants_table(req) && pbhttp_wants_protobuf(req, k) && pbhttp_send_object(rq, 200, json)) {
 		free(json);
 		return;
 	}
 	if (!wants_table(req)) {
-		send_stored(req, 200, json);
+		send_stored(rq, 200, json);
 		return;
 	}
 	cJSON *o = cJSON_Parse(json);
@@ -1282,7 +1288,7 @@ static void send_object_maybe_table(struct evhttp_request *req, const struct kin
 	cJSON *items = cJSON_CreateArray();
 	cJSON_AddItemToArray(items, o);
 	cJSON *t = table_build(k, items, json_get_str(o, "metadata.resourceVersion"), time(NULL));
-	api_send_json(req, 200, t);
+	api_send_json(rq, 200, t);
 	cJSON_Delete(t);
 	cJSON_Delete(items);
 }
@@ -1316,11 +1322,13 @@ static int dc_item(const char *key, const char *value, size_t len, long long rev
 	return 0;
 }
 
-static void handle_delete_collection(struct apiserver *a, struct evhttp_request *req, const struct kind_info *k,
+static void handle_delete_collection(const struct api_req *rq, const struct kind_info *k,
 				     const char *ns, struct evkeyvalq *q)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	struct dc_ctx d = {.a = a, .k = k};
-	if (parse_selectors(req, q, k, &d.ls, &d.fs) < 0)
+	if (parse_selectors(rq, q, k, &d.ls, &d.fs) < 0)
 		return;
 	char prefix[600];
 	list_prefix(k, ns, prefix, sizeof prefix);
@@ -1343,7 +1351,7 @@ static void handle_delete_collection(struct apiserver *a, struct evhttp_request 
 	}
 	evbuffer_add(b, "]}", 2);
 	set_header(req, "Content-Type", "application/json");
-	api_send_reply(req, 200, "OK", b);
+	api_send_reply(rq, 200, "OK", b);
 	evbuffer_free(b);
 	free(d.names);
 	free(d.nss);
@@ -1359,7 +1367,7 @@ static bool dry_run_of(struct evkeyvalq *q)
 
 /* kube-apiserver's 422 for bad write options: "<Kind>.meta.k8s.io "" is
  * invalid: <field>: <detail>", with one cause. */
-static void send_invalid_options(struct evhttp_request *req, const char *kind, const char *field,
+static void send_invalid_options(const struct api_req *rq, const char *kind, const char *field,
 				 const char *cause_reason, const char *detail)
 {
 	char msg[512];
@@ -1380,16 +1388,17 @@ static void send_invalid_options(struct evhttp_request *req, const char *kind, c
 	cJSON_AddStringToObject(cause, "field", field);
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "causes"), cause);
 	cJSON_AddNumberToObject(st, "code", 422);
-	api_send_json(req, 422, st);
+	api_send_json(rq, 422, st);
 	cJSON_Delete(st);
 }
 
 /* The field manager of a write (fieldManager, else the User-Agent's
  * prefix, as Kubernetes does) and force, validated as kube-apiserver does.
  * Returns false after answering. w->manager points into mbuf. */
-static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum evhttp_cmd_type cmd,
+static bool field_writer(const struct api_req *rq, struct evkeyvalq *q, enum evhttp_cmd_type cmd,
 			 struct ssa_writer *w, char *mbuf, size_t mlen)
 {
+	struct evhttp_request *req = rq->req;
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	bool apply = cmd == EVHTTP_REQ_PATCH && ct && patch_type_from_content_type(ct) == PATCH_APPLY;
 	const char *opts = cmd == EVHTTP_REQ_PATCH ? "PatchOptions" : cmd == EVHTTP_REQ_PUT ? "UpdateOptions" : "CreateOptions";
@@ -1398,19 +1407,19 @@ static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum e
 	const char *fm = query(q, "fieldManager"), *force = cmd == EVHTTP_REQ_PATCH ? query(q, "force") : NULL;
 	memset(w, 0, sizeof *w);
 	if (fm && strlen(fm) > SSA_MAX_MANAGER_LEN) {
-		send_invalid_options(req, opts, "fieldManager", "FieldValueTooLong", "Too long: may not be more than 128 bytes");
+		send_invalid_options(rq, opts, "fieldManager", "FieldValueTooLong", "Too long: may not be more than 128 bytes");
 		return false;
 	}
 	if (apply && (!fm || !*fm)) {
-		send_invalid_options(req, opts, "fieldManager", "FieldValueRequired", "Required value: is required for apply patch");
+		send_invalid_options(rq, opts, "fieldManager", "FieldValueRequired", "Required value: is required for apply patch");
 		return false;
 	}
 	if (force && !apply) {
-		send_invalid_options(req, opts, "force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch");
+		send_invalid_options(rq, opts, "force", "FieldValueForbidden", "Forbidden: may not be specified for non-apply patch");
 		return false;
 	}
 	if (force && strcasecmp(force, "true") != 0 && strcasecmp(force, "false") != 0) {
-		api_send_status(req, 400, "BadRequest", "invalid value for force: \"%.64s\": must be true or false", force);
+		api_send_status(rq, 400, "BadRequest", "invalid value for force: \"%.64s\": must be true or false", force);
 		return false;
 	}
 	if (fm && *fm)
@@ -1423,20 +1432,22 @@ static bool field_writer(struct evhttp_request *req, struct evkeyvalq *q, enum e
 	return true;
 }
 
-static void handle_resource(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+static void handle_resource(const struct api_req *rq, const char *path, struct evkeyvalq *q)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	struct api_path p;
 	if (api_parse_path(path, &p) < 0) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
 	const struct kind_info *k = kinds_find_resource(p.group, p.version, p.resource);
 	if (!k || !api_serves(a, k)) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
 	if (!k->namespaced && p.ns[0]) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
 	enum subresource sub = SUBRES_NONE;
@@ -1446,7 +1457,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		else if (strcmp(p.sub, "scale") == 0 && (k->subresources & SUB_SCALE))
 			sub = SUBRES_SCALE;
 		else {
-			send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 			return;
 		}
 	}
@@ -1459,7 +1470,7 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 	struct ssa_writer writer = {0};
 	char manager[SSA_MAX_MANAGER_LEN + 1];
 	if ((cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH) &&
-	    !field_writer(req, q, cmd, &writer, manager, sizeof manager))
+	    !field_writer(rq, q, cmd, &writer, manager, sizeof manager))
 		return;
 	const struct ssa_writer *wp = writer.manager && writer.manager[0] ? &writer : NULL;
 
@@ -1467,20 +1478,20 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		/* Collection. */
 		if (cmd == EVHTTP_REQ_GET) {
 			if (query_bool(q, "watch"))
-				handle_watch(a, req, k, ns, q);
+				handle_watch(rq, k, ns, q);
 			else
-				handle_list(a, req, k, ns, q);
+				handle_list(rq, k, ns, q);
 			return;
 		}
 		if (cmd == EVHTTP_REQ_POST) {
 			if (k->namespaced && !ns[0]) {
-				send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+				send_status(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 				return;
 			}
-			cJSON *body = read_body(a, req, k, false, &ct);
+			cJSON *body = read_body(rq, k, false, &ct);
 			if (!body)
 				return;
-			if (!fieldhttp_check(req, query(q, "fieldValidation"), k, false, body, false)) {
+			if (!fieldhttp_check(rq, query(q, "fieldValidation"), k, false, body, false)) {
 				cJSON_Delete(body);
 				return;
 			}
@@ -1488,44 +1499,44 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 			int crc = obj_create(&a->objects, k, ns, body, dry, &out, &e);
 			a->objects.writer = NULL;
 			if (crc == 0)
-				send_stored(req, 201, out);
+				send_stored(rq, 201, out);
 			else
-				api_send_error(req, &e, k);
+				api_send_error(rq, &e, k);
 			cJSON_Delete(body);
 			api_error_clear(&e);
 			return;
 		}
 		if (cmd == EVHTTP_REQ_DELETE) {
-			handle_delete_collection(a, req, k, ns, q);
+			handle_delete_collection(rq, k, ns, q);
 			return;
 		}
-		send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		send_status(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 		return;
 	}
 	if (k->namespaced && !ns[0]) {
-		send_status(req, 404, "NotFound", "the server could not find the requested resource");
+		send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
 	switch (cmd) {
 	case EVHTTP_REQ_GET:
 		if (obj_get(&a->objects, k, ns, p.name, &out, &e) != 0) {
-			api_send_error(req, &e, k);
+			api_send_error(rq, &e, k);
 		} else if (sub == SUBRES_SCALE) {
 			cJSON *o = cJSON_Parse(out);
 			cJSON *sc = obj_scale_of(k, o);
-			api_send_json(req, 200, sc);
+			api_send_json(rq, 200, sc);
 			cJSON_Delete(sc);
 			cJSON_Delete(o);
 			free(out);
 		} else {
-			send_object_maybe_table(req, k, out);
+			send_object_maybe_table(rq, k, out);
 		}
 		break;
 	case EVHTTP_REQ_PUT: {
-		cJSON *body = read_body(a, req, k, false, &ct);
+		cJSON *body = read_body(rq, k, false, &ct);
 		if (!body)
 			return;
-		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, false)) {
+		if (!fieldhttp_check(rq, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, false)) {
 			cJSON_Delete(body);
 			return;
 		}
@@ -1533,17 +1544,17 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		int urc = obj_update(&a->objects, k, ns, p.name, body, sub, dry, &out, &e);
 		a->objects.writer = NULL;
 		if (urc == 0)
-			send_stored(req, 200, out);
+			send_stored(rq, 200, out);
 		else
-			api_send_error(req, &e, k);
+			api_send_error(rq, &e, k);
 		cJSON_Delete(body);
 		break;
 	}
 	case EVHTTP_REQ_PATCH: {
-		cJSON *body = read_body(a, req, k, true, &ct);
+		cJSON *body = read_body(rq, k, true, &ct);
 		if (!body)
 			return;
-		if (!fieldhttp_check(req, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, true)) {
+		if (!fieldhttp_check(rq, query(q, "fieldValidation"), k, sub == SUBRES_SCALE, body, true)) {
 			cJSON_Delete(body);
 			return;
 		}
@@ -1552,24 +1563,24 @@ static void handle_resource(struct apiserver *a, struct evhttp_request *req, con
 		int prc = obj_patch(&a->objects, k, ns, p.name, ct, body, sub, dry, &created, &out, &e);
 		a->objects.writer = NULL;
 		if (prc == 0)
-			send_stored(req, created ? 201 : 200, out);
+			send_stored(rq, created ? 201 : 200, out);
 		else
-			api_send_error(req, &e, k);
+			api_send_error(rq, &e, k);
 		cJSON_Delete(body);
 		break;
 	}
 	case EVHTTP_REQ_DELETE:
 		if (sub != SUBRES_NONE) {
-			send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+			send_status(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 			break;
 		}
 		if (obj_delete(&a->objects, k, ns, p.name, &out, &e) == 0)
-			send_stored(req, 200, out);
+			send_stored(rq, 200, out);
 		else
-			api_send_error(req, &e, k);
+			api_send_error(rq, &e, k);
 		break;
 	default:
-		send_status(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		send_status(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 	}
 	api_error_clear(&e);
 }
@@ -1680,8 +1691,10 @@ static void request_done(struct apiserver *a, struct evhttp_request *req, const 
 }
 
 /* Kubernetes request attributes for the authorizer. */
-static bool authorize(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q)
+static bool authorize(const struct api_req *rq, const char *path, struct evkeyvalq *q)
 {
+	struct apiserver *a = rq->api;
+	struct evhttp_request *req = rq->req;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct api_path p;
 	bool is_res = api_parse_path(path, &p) == 0;
@@ -1703,7 +1716,7 @@ static bool authorize(struct apiserver *a, struct evhttp_request *req, const cha
 	}
 	struct api_request_attrs at = {.method = method_name(cmd), .path = path, .res = is_res ? &p : NULL, .verb = verb,
 				       .ns = is_res ? p.ns : ""};
-	return a->authz(req, &at, a->authz_ud);
+	return a->authz(rq, &at, a->authz_ud);
 }
 
 /* Without TCP_NODELAY the tail of a large response waits for the client's
@@ -1721,17 +1734,18 @@ static void set_nodelay(struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct apiserver *a = arg;
+	const struct api_req ctx = {a, req}, *rq = &ctx; /* the request context handlers get */
 	set_nodelay(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
 	if (!raw_path) {
-		send_status(req, 400, "BadRequest", "malformed request URI");
+		send_status(rq, 400, "BadRequest", "malformed request URI");
 		return;
 	}
 	size_t path_len = 0;
 	char *path = evhttp_uridecode(raw_path, 0, &path_len);
 	if (!path) {
-		send_status(req, 400, "BadRequest", "malformed request path");
+		send_status(rq, 400, "BadRequest", "malformed request path");
 		return;
 	}
 	struct evkeyvalq q;
@@ -1740,18 +1754,18 @@ static void on_request(struct evhttp_request *req, void *arg)
 	if (strlen(path) != path_len || (qs && params_has_nul_escape(qs))) {
 		/* A decoded NUL would cut the name short: DELETE .../victim%00x
 		 * must not delete "victim". */
-		send_status(req, 400, "BadRequest",
+		send_status(rq, 400, "BadRequest",
 			    strlen(path) != path_len ? "the request path contains a NUL character (%00)"
 						     : "the query string contains a NUL character (%00)");
 		free(path);
 		return;
 	}
-	if (!request_headers_fit(a, req)) {
+	if (!request_headers_fit(rq)) {
 		free(path);
 		return;
 	}
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
-		send_status(req, 400, "BadRequest", "malformed query string");
+		send_status(rq, 400, "BadRequest", "malformed query string");
 		free(path);
 		return;
 	}
@@ -1761,13 +1775,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 	a->cur_held = NULL;
 	bool handled = false;
 	int route = -1;
-	if (a->authz && !authorize(a, req, path, &q))
+	if (a->authz && !authorize(rq, path, &q))
 		handled = true; /* answered 401/403 */
 	for (int i = 0; i < a->nroutes && !handled; i++)
 		if (strncmp(path, a->routes[i].prefix, strlen(a->routes[i].prefix)) == 0)
-			if ((handled = a->routes[i].fn(req, path, a->routes[i].ud)))
+			if ((handled = a->routes[i].fn(rq, path, a->routes[i].ud)))
 				route = i;
-	if (!handled && !handle_meta(a, req, path)) {
+	if (!handled && !handle_meta(rq, path)) {
 		enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 		bool is_discovery = cmd == EVHTTP_REQ_GET && (strcmp(path, "/api") == 0 || strcmp(path, "/apis") == 0 ||
 							      strcmp(path, "/api/") == 0 || strcmp(path, "/apis/") == 0 ||
@@ -1779,8 +1793,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 				slashes += *s == '/';
 			is_discovery = slashes <= 1;
 		}
-		if (!(is_discovery && handle_discovery(a, req, path)))
-			handle_resource(a, req, path, &q);
+		if (!(is_discovery && handle_discovery(rq, path)))
+			handle_resource(rq, path, &q);
 	}
 	request_done(a, req, path, &q, route, &t0);
 	a->cur_req = NULL;
@@ -1832,11 +1846,12 @@ static void deferred_run(void *ud, bool ok)
 	struct deferred *d = ud;
 	struct evhttp_request *req = d->req;
 	struct apiserver *a = d->a;
+	const struct api_req ctx = {a, req}, *rq = &ctx;
 	free(d);
 	if (!evhttp_request_get_connection(req))
 		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
 	else if (!ok)
-		send_status(req, 503, "ServiceUnavailable", "the server is shutting down");
+		send_status(rq, 503, "ServiceUnavailable", "the server is shutting down");
 	else
 		on_request(req, a);
 }

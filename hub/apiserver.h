@@ -32,8 +32,18 @@ struct apiserver_config {
 
 struct apiserver;
 
+/* One request and the server it came through: made by the dispatcher once
+ * per request and passed to every handler and reply helper, so an answer
+ * finds its server (and its loop turn) without a process-wide lookup. A
+ * plain value: whoever answers after the handler returned (agent
+ * long-polls, streams) keeps a copy; a server outlives its requests. */
+struct api_req {
+	struct apiserver *api;
+	struct evhttp_request *req;
+};
+
 /* Extra routes: return true when the request was handled. */
-typedef bool (*api_route_fn)(struct evhttp_request *req, const char *path, void *ud);
+typedef bool (*api_route_fn)(const struct api_req *rq, const char *path, void *ud);
 
 struct apiserver *apiserver_new(struct event_base *base, struct store *st, const struct apiserver_config *cfg);
 /* Binds "HOST:PORT" for plain HTTP. Returns the bound port or -1. */
@@ -76,7 +86,7 @@ struct api_request_attrs {
 				     * the lower-case method for non-resource paths */
 	const char *ns;             /* namespace ("" if none) */
 };
-typedef bool (*api_authorize_fn)(struct evhttp_request *req, const struct api_request_attrs *attrs, void *ud);
+typedef bool (*api_authorize_fn)(const struct api_req *rq, const struct api_request_attrs *attrs, void *ud);
 void apiserver_set_authorizer(struct apiserver *a, api_authorize_fn fn, void *ud);
 /* Another listener on "HOST:PORT" whose connections use bufferevents from
  * bevcb (HTTPS: tls_server_bevcb). Same handlers and limits as the
@@ -93,17 +103,17 @@ int apiserver_listen_bev(struct apiserver *a, const char *hostport,
  * (as a 500 if the commit fails); watch events and other committed-subscriber
  * output are produced after the commit too. No module may call
  * evhttp_send_reply for a whole answer directly. */
-void api_send_reply(struct evhttp_request *req, int code, const char *reason, struct evbuffer *body);
-void api_send_json(struct evhttp_request *req, int code, const cJSON *body);
-void api_send_error(struct evhttp_request *req, const struct api_error *e, const struct kind_info *k);
+void api_send_reply(const struct api_req *rq, int code, const char *reason, struct evbuffer *body);
+void api_send_json(const struct api_req *rq, int code, const cJSON *body);
+void api_send_error(const struct api_req *rq, const struct api_error *e, const struct kind_info *k);
 /* A Status answer with a formatted message, for routes without a kind. */
-void api_send_status(struct evhttp_request *req, int code, const char *reason, const char *fmt, ...)
+void api_send_status(const struct api_req *rq, int code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Streams (watch, SSE) send store contents as chunks, which are not held:
  * their handlers call this first. If the store has uncommitted writes it
  * keeps the request and returns true; after the commit the request is
  * dispatched again from the top, on committed data. */
-bool api_defer_until_committed(struct evhttp_request *req);
+bool api_defer_until_committed(const struct api_req *rq);
 
 /* Parsed resource path. */
 struct api_path {

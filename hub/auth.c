@@ -339,8 +339,9 @@ static int identify(struct auth *au, struct evhttp_request *req, struct auth_ide
  * goes into an HttpOnly, SameSite=Strict, Secure cookie for /dashboard
  * and /status, and the browser is sent to /dashboard without it in the
  * address (nor in history or logs). */
-static bool dashboard_login(struct evhttp_request *req, const char *path)
+static bool dashboard_login(const struct api_req *rq, const char *path)
 {
+	struct evhttp_request *req = rq->req;
 	char tok[256];
 	if (!path_is_or_under(path, "/dashboard") ||
 	    evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") ||
@@ -358,7 +359,7 @@ static bool dashboard_login(struct evhttp_request *req, const char *path)
 	evhttp_add_header(out, "Location", "/dashboard");
 	evhttp_add_header(out, "Cache-Control", "no-store");
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
-	api_send_reply(req, 303, "See Other", NULL); /* in order with held answers */
+	api_send_reply(rq, 303, "See Other", NULL); /* in order with held answers */
 	return true;
 }
 
@@ -372,24 +373,25 @@ int auth_identify(struct auth *au, struct evhttp_request *req, struct auth_ident
 	return identify(au, req, id, msg, msglen);
 }
 
-void auth_send_unauthorized(struct evhttp_request *req, const char *msg)
+void auth_send_unauthorized(const struct api_req *rq, const char *msg)
 {
 	struct api_error e = {0};
 	api_error_set(&e, 401, "Unauthorized", "%s", msg && *msg ? msg : "Unauthorized");
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 	api_error_clear(&e);
 }
 
-static void send_forbidden(struct evhttp_request *req, const char *msg)
+static void send_forbidden(const struct api_req *rq, const char *msg)
 {
 	struct api_error e = {0};
 	api_error_set(&e, 403, "Forbidden", "%s", msg);
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 	api_error_clear(&e);
 }
 
-bool auth_apiserver_hook(struct evhttp_request *req, const struct api_request_attrs *at, void *ud)
+bool auth_apiserver_hook(const struct api_req *rq, const struct api_request_attrs *at, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct auth *au = ud;
 	/* First for every request: refresh the per-request cache. */
 	au->cached_msg[0] = '\0';
@@ -409,21 +411,21 @@ bool auth_apiserver_hook(struct evhttp_request *req, const struct api_request_at
 	if (au->cached_code == 401) {
 		if (!a.resource && health_path(at->path))
 			return true;
-		auth_send_unauthorized(req, au->cached_msg);
+		auth_send_unauthorized(rq, au->cached_msg);
 		return false;
 	}
 	char reason[1024];
 	switch (auth_authorize(id, &a, reason, sizeof reason)) {
 	case AUTH_ALLOW:
-		if (id->via == AUTH_TOKEN && dashboard_login(req, at->path))
+		if (id->via == AUTH_TOKEN && dashboard_login(rq, at->path))
 			return false; /* answered: 303 with the cookie */
 		return true;
 	case AUTH_UNAUTHENTICATED:
-		auth_send_unauthorized(req, NULL);
+		auth_send_unauthorized(rq, NULL);
 		return false;
 	case AUTH_FORBIDDEN:
 		log_debug("auth: %s", reason);
-		send_forbidden(req, reason);
+		send_forbidden(rq, reason);
 		return false;
 	}
 	return false;

@@ -88,11 +88,11 @@ void auth_free(struct auth *au);
 int auth_identify(struct auth *au, struct evhttp_request *req, struct auth_identity *id, char *msg, size_t msglen);
 
 /* For apiserver_set_authorizer(api, auth_apiserver_hook, au). */
-bool auth_apiserver_hook(struct evhttp_request *req, const struct api_request_attrs *at, void *au);
+bool auth_apiserver_hook(const struct api_req *rq, const struct api_request_attrs *at, void *au);
 /* For agentapi_set_authorizer(agents, auth_agentapi_hook, au). */
 int auth_agentapi_hook(struct evhttp_request *req, const char *cluster, char *msg, size_t msglen, void *au);
 
 /* Sends the Kubernetes 401 Status. */
-void auth_send_unauthorized(struct evhttp_request *req, const char *msg);
+void auth_send_unauthorized(const struct api_req *rq, const char *msg);
 
 #endif

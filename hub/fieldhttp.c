@@ -22,12 +22,13 @@ static void add_warning(struct evhttp_request *req, const char *text)
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Warning", w);
 }
 
-bool fieldhttp_check(struct evhttp_request *req, const char *param, const struct kind_info *k, bool scale,
+bool fieldhttp_check(const struct api_req *rq, const char *param, const struct kind_info *k, bool scale,
 		     cJSON *body, bool patch)
 {
+	struct evhttp_request *req = rq->req;
 	enum fc_mode mode;
 	if (fieldcheck_mode(param, &mode) < 0) {
-		api_send_status(req, 400, "BadRequest", "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\"");
+		api_send_status(rq, 400, "BadRequest", "fieldValidation must be one of \"Ignore\", \"Warn\" or \"Strict\"");
 		return false;
 	}
 	char av[256];
@@ -40,7 +41,7 @@ bool fieldhttp_check(struct evhttp_request *req, const char *param, const struct
 	if (mode == FC_STRICT) {
 		char m[4096];
 		fieldcheck_strict_message(kind, scale ? "v1" : k->version, &r, m, sizeof m);
-		api_send_status(req, 400, "BadRequest", "%s", m);
+		api_send_status(rq, 400, "BadRequest", "%s", m);
 		ok = false;
 	} else if (mode == FC_WARN) {
 		int kept = r.n < FC_MAX_ISSUES ? r.n : FC_MAX_ISSUES;

@@ -11,13 +11,14 @@
 #include "kinds.h"
 
 struct evhttp_request;
+struct api_req; /* apiserver.h */
 
 /* Checks body (a create/update object, or a patch when patch is true) of
  * kind k, or of autoscaling/v1 Scale when scale is true; param is the
  * fieldValidation query value (NULL: Warn). Unknown fields are dropped from
  * body. Returns false after answering (400: Strict found something, or a
  * bad fieldValidation value). */
-bool fieldhttp_check(struct evhttp_request *req, const char *param, const struct kind_info *k, bool scale,
+bool fieldhttp_check(const struct api_req *rq, const char *param, const struct kind_info *k, bool scale,
 		     cJSON *body, bool patch);
 
 #endif

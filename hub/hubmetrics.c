@@ -425,8 +425,9 @@ void hubmetrics_init(struct store *st)
 		store_subscribe_committed(st, on_store_event, NULL); /* lag of durable changes */
 }
 
-static bool route_metrics(struct evhttp_request *req, const char *path, void *ud)
+static bool route_metrics(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	if (strcmp(path, "/metrics") != 0)
 		return false;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -435,7 +436,7 @@ static bool route_metrics(struct evhttp_request *req, const char *path, void *ud
 		evhttp_add_header(h, "Allow", "GET, HEAD");
 		struct api_error e = {0};
 		api_error_set(&e, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-		api_send_error(req, &e, NULL);
+		api_send_error(rq, &e, NULL);
 		api_error_clear(&e);
 		return true;
 	}
@@ -446,7 +447,7 @@ static bool route_metrics(struct evhttp_request *req, const char *path, void *ud
 	free(text);
 	evhttp_add_header(h, "Content-Type", METRICS_CONTENT_TYPE);
 	evhttp_add_header(h, "Cache-Control", "no-cache, private");
-	api_send_reply(req, 200, "OK", b);
+	api_send_reply(rq, 200, "OK", b);
 	evbuffer_free(b);
 	return true;
 }

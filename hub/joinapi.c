@@ -18,8 +18,9 @@ struct joinapi {
 	char *ca_pem;
 };
 
-static void handle_join(struct joinapi *j, struct evhttp_request *req)
+static void handle_join(struct joinapi *j, const struct api_req *rq)
 {
+	struct evhttp_request *req = rq->req;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (cmd == EVHTTP_REQ_GET) {
 		/* Anonymous: the agent pins this CA by its hash before it sends a token. */
@@ -27,23 +28,23 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 		cJSON_AddStringToObject(info, "apiVersion", "atoll.io/v1alpha1");
 		cJSON_AddStringToObject(info, "kind", "JoinInfo");
 		cJSON_AddStringToObject(info, "caBundle", j->ca_pem);
-		api_send_json(req, 200, info);
+		api_send_json(rq, 200, info);
 		cJSON_Delete(info);
 		return;
 	}
 	if (cmd != EVHTTP_REQ_POST) {
-		api_send_status(req, 405, "MethodNotAllowed", "the join endpoint takes GET (JoinInfo) or POST (JoinRequest)");
+		api_send_status(rq, 405, "MethodNotAllowed", "the join endpoint takes GET (JoinInfo) or POST (JoinRequest)");
 		return;
 	}
 	struct auth_identity id;
 	char msg[512] = "";
 	int code = auth_identify(j->au, req, &id, msg, sizeof msg);
 	if (code) {
-		api_send_status(req, code, "Unauthorized", "join refused: %s", msg);
+		api_send_status(rq, code, "Unauthorized", "join refused: %s", msg);
 		return;
 	}
 	if (id.via == AUTH_ANONYMOUS) {
-		api_send_status(req, 401, "Unauthorized",
+		api_send_status(rq, 401, "Unauthorized",
 			    "join refused: present a bootstrap token (Authorization: Bearer <id>.<secret>, from atoll-hub token create) or an agent certificate");
 		return;
 	}
@@ -53,7 +54,7 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 	cJSON *body = json_parse_limited((const char *)evbuffer_pullup(in, -1), len, 10, err, sizeof err);
 	const char *csr_pem = json_get_str(body, "csr");
 	if (!body || !csr_pem) {
-		api_send_status(req, 400, "BadRequest", "the body must be a JoinRequest: {\"apiVersion\":\"atoll.io/v1alpha1\",\"kind\":\"JoinRequest\",\"csr\":\"<PEM>\"}%s%s",
+		api_send_status(rq, 400, "BadRequest", "the body must be a JoinRequest: {\"apiVersion\":\"atoll.io/v1alpha1\",\"kind\":\"JoinRequest\",\"csr\":\"<PEM>\"}%s%s",
 			    body ? "" : ": ", body ? "" : err);
 		cJSON_Delete(body);
 		return;
@@ -61,39 +62,39 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 	mbedtls_x509_csr csr;
 	char cn[256];
 	if (pki_csr_check((const unsigned char *)csr_pem, strlen(csr_pem), &csr, cn, sizeof cn, err, sizeof err) < 0) {
-		api_send_status(req, 400, "BadRequest", "join refused: %s", err);
+		api_send_status(rq, 400, "BadRequest", "join refused: %s", err);
 		cJSON_Delete(body);
 		return;
 	}
 	size_t pl = strlen(AUTH_AGENT_PREFIX);
 	const char *cluster = strncmp(cn, AUTH_AGENT_PREFIX, pl) == 0 ? cn + pl : NULL;
 	if (!cluster || !pki_valid_cluster_name(cluster)) {
-		api_send_status(req, 400, "BadRequest",
+		api_send_status(rq, 400, "BadRequest",
 			    "join refused: the CSR's common name must be \"%s<cluster>\" with a valid cluster name, not \"%s\"",
 			    AUTH_AGENT_PREFIX, cn);
 		goto out;
 	}
 	const char *want = json_get_str(body, "cluster");
 	if (want && strcmp(want, cluster) != 0) {
-		api_send_status(req, 400, "BadRequest", "join refused: the request names cluster \"%s\" but the CSR is for \"%s\"",
+		api_send_status(rq, 400, "BadRequest", "join refused: the request names cluster \"%s\" but the CSR is for \"%s\"",
 			    want, cluster);
 		goto out;
 	}
 	if (id.via == AUTH_BOOTSTRAP_TOKEN) {
 		if (id.token_cluster[0] && strcmp(id.token_cluster, cluster) != 0) {
-			api_send_status(req, 403, "Forbidden",
+			api_send_status(rq, 403, "Forbidden",
 				    "join refused: bootstrap token \"%s\" may only join cluster \"%s\", not \"%s\"", id.token_id,
 				    id.token_cluster, cluster);
 			goto out;
 		}
 	} else if (!auth_agent_may_access_cluster(&id, cluster)) {
-		api_send_status(req, 403, "Forbidden", "join refused: User \"%s\" may not get a certificate for cluster \"%s\"",
+		api_send_status(rq, 403, "Forbidden", "join refused: User \"%s\" may not get a certificate for cluster \"%s\"",
 			    id.user, cluster);
 		goto out;
 	}
 	char *crt = pki_sign_agent_csr(&j->ca, &csr, cluster, PKI_AGENT_VALIDITY_S, err, sizeof err);
 	if (!crt) {
-		api_send_status(req, 500, "InternalError", "cannot sign the CSR: %s", err);
+		api_send_status(rq, 500, "InternalError", "cannot sign the CSR: %s", err);
 		goto out;
 	}
 	char ts[32];
@@ -108,7 +109,7 @@ static void handle_join(struct joinapi *j, struct evhttp_request *req)
 	cJSON_AddStringToObject(ans, "caBundle", j->ca_pem);
 	cJSON_AddStringToObject(ans, "notAfter", time_rfc3339(time(NULL) + PKI_AGENT_VALIDITY_S, ts, sizeof ts));
 	log_info("join: signed a certificate for cluster %s (requested by %s)", cluster, id.user);
-	api_send_json(req, 201, ans);
+	api_send_json(rq, 201, ans);
 	cJSON_Delete(ans);
 	free(crt);
 out:
@@ -116,11 +117,11 @@ out:
 	cJSON_Delete(body);
 }
 
-static bool on_route(struct evhttp_request *req, const char *path, void *ud)
+static bool on_route(const struct api_req *rq, const char *path, void *ud)
 {
 	if (strcmp(path, AUTH_JOIN_PATH) != 0)
 		return false;
-	handle_join(ud, req);
+	handle_join(ud, rq);
 	return true;
 }
 

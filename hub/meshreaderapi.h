@@ -11,6 +11,8 @@
 
 #include "objects.h"
 
-void meshreader_handle(struct obj_ctx *objs, struct evhttp_request *req, const char *cluster);
+struct api_req; /* apiserver.h */
+
+void meshreader_handle(struct obj_ctx *objs, const struct api_req *rq, const char *cluster);
 
 #endif

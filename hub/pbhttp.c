@@ -29,8 +29,9 @@ static void free_data(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
-static void send_bytes(struct evhttp_request *req, int code, unsigned char *data, size_t len)
+static void send_bytes(const struct api_req *rq, int code, unsigned char *data, size_t len)
 {
+	struct evhttp_request *req = rq->req;
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_remove_header(h, "Content-Type");
 	evhttp_add_header(h, "Content-Type", PBCODEC_CONTENT_TYPE);
@@ -39,11 +40,11 @@ static void send_bytes(struct evhttp_request *req, int code, unsigned char *data
 	struct evbuffer *b = evbuffer_new();
 	/* The reply may be held until a commit: the buffer owns the bytes. */
 	evbuffer_add_reference(b, data, len, free_data, NULL);
-	api_send_reply(req, code, code == 200 ? "OK" : code == 201 ? "Created" : "Status", b);
+	api_send_reply(rq, code, code == 200 ? "OK" : code == 201 ? "Created" : "Status", b);
 	evbuffer_free(b);
 }
 
-bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json)
+bool pbhttp_send_object(const struct api_req *rq, int code, const char *json)
 {
 	cJSON *o = cJSON_Parse(json);
 	if (!o)
@@ -56,7 +57,7 @@ bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json)
 		log_debug("protobuf: answering in JSON: %s", err);
 		return false;
 	}
-	send_bytes(req, code, data, len);
+	send_bytes(rq, code, data, len);
 	return true;
 }
 
@@ -245,13 +246,13 @@ bool pbhttp_watch_send(struct pbcache *c, struct evhttp_request *req, const char
 	return true;
 }
 
-bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv)
+bool pbhttp_list_send(struct pblist *l, const struct api_req *rq, const char *rv)
 {
 	if (l->failed)
 		return false;
 	size_t len;
 	unsigned char *data = pbcodec_encode_list_raw(l->api_version, l->kind, rv, l->items, l->lens, l->n, &len);
-	send_bytes(req, 200, data, len);
+	send_bytes(rq, 200, data, len);
 	return true;
 }
 

@@ -15,12 +15,14 @@
 #include "kinds.h"
 #include "pbcodec.h"
 
+struct api_req; /* apiserver.h */
+
 bool pbhttp_kind_has_protobuf(const struct kind_info *k);
 /* The client prefers protobuf (Accept lists it first, no Table) and k has it. */
 bool pbhttp_wants_protobuf(struct evhttp_request *req, const struct kind_info *k);
 /* Sends one object (its JSON text) in protobuf; false (nothing sent) if it
  * cannot be encoded. */
-bool pbhttp_send_object(struct evhttp_request *req, int code, const char *json);
+bool pbhttp_send_object(const struct api_req *rq, int code, const char *json);
 /* Each object's encoded message by (store key, modification revision), so
  * a repeated list does not parse and encode every item again. One per API
  * server (a store's revisions are its own); bounded in bytes (cleared when
@@ -39,7 +41,7 @@ struct pblist *pbhttp_list_begin(struct pbcache *c, const struct kind_info *k);
 void pbhttp_list_add(struct pblist *l, const char *key, long long rev, const char *json, size_t len,
 		     const cJSON *parsed);
 /* Sends the List; false (nothing sent) if an item could not be encoded. */
-bool pbhttp_list_send(struct pblist *l, struct evhttp_request *req, const char *rv);
+bool pbhttp_list_send(struct pblist *l, const struct api_req *rq, const char *rv);
 void pbhttp_list_free(struct pblist *l);
 
 /* Sends one watch frame for obj, the object stored at key with revision

@@ -565,23 +565,24 @@ static void set_header(struct evhttp_request *req, const char *k, const char *v)
 	evhttp_add_header(h, k, v);
 }
 
-static void send_text(struct evhttp_request *req, int code, const char *reason, const char *ctype, const void *data,
+static void send_text(const struct api_req *rq, int code, const char *reason, const char *ctype, const void *data,
 		      size_t len)
 {
+	struct evhttp_request *req = rq->req;
 	struct evbuffer *b = evbuffer_new();
 	evbuffer_add(b, data, len);
 	set_header(req, "Content-Type", ctype);
 	set_header(req, "Cache-Control", "no-cache, private");
 	set_header(req, "X-Content-Type-Options", "nosniff");
-	api_send_reply(req, code, reason, b);
+	api_send_reply(rq, code, reason, b);
 	evbuffer_free(b);
 }
 
-static void send_error(struct evhttp_request *req, int code, const char *reason, const char *msg)
+static void send_error(const struct api_req *rq, int code, const char *reason, const char *msg)
 {
 	struct api_error e = {0};
 	api_error_set(&e, code, reason, "%s", msg);
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 	api_error_clear(&e);
 }
 
@@ -689,14 +690,15 @@ static long long parse_last_id(const char *s)
 	return param_int64(s, &v, err, sizeof err) < 0 || v < 0 ? -1 : v; /* a malformed id is ignored (SSE) */
 }
 
-static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struct evkeyvalq *q)
+static void handle_watch(struct statusfeed *f, const struct api_req *rq, struct evkeyvalq *q)
 {
+	struct evhttp_request *req = rq->req;
 	/* The first frame must come from committed data. */
-	if (api_defer_until_committed(req))
+	if (api_defer_until_committed(rq))
 		return;
 	if (f->nclients >= f->cfg.max_clients) {
 		set_header(req, "Retry-After", "1");
-		send_error(req, 429, "TooManyRequests", "too many open status feeds, please try again later");
+		send_error(rq, 429, "TooManyRequests", "too many open status feeds, please try again later");
 		return;
 	}
 	long long since = parse_last_id(evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID"));
@@ -716,7 +718,7 @@ static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struc
 	struct stream_config sc = {.mode = STREAM_CHUNKED, .name = "status feed", .max_buffered = f->cfg.max_buffered,
 				   .heartbeat_s = f->cfg.keepalive_s, .heartbeat = ": keepalive\n\n", .deadline_s = -1,
 				   .on_end = client_gone, .ud = c};
-	c->s = stream_open(req, &sc);
+	c->s = stream_open(rq, &sc);
 	client_send(c, "retry: 2000\n\n", 13);
 	long long cur = store_revision(f->store);
 	if (since >= 0 && since >= f->last_relevant_rev && since <= cur) {
@@ -735,15 +737,16 @@ static void handle_watch(struct statusfeed *f, struct evhttp_request *req, struc
 	free(frame);
 }
 
-static bool route_status(struct evhttp_request *req, const char *path, void *ud)
+static bool route_status(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct statusfeed *f = ud;
 	if (strcmp(path, "/status") != 0 && strcmp(path, "/status/") != 0)
 		return false;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		set_header(req, "Allow", "GET, HEAD");
-		send_error(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		send_error(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 		return true;
 	}
 	struct evkeyvalq q;
@@ -751,29 +754,30 @@ static bool route_status(struct evhttp_request *req, const char *path, void *ud)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
-		send_error(req, 400, "BadRequest", "malformed query string");
+		send_error(rq, 400, "BadRequest", "malformed query string");
 		return true;
 	}
 	const char *w = evhttp_find_header(&q, "watch");
 	if (cmd == EVHTTP_REQ_GET && param_kube_bool(w)) {
-		handle_watch(f, req, &q);
+		handle_watch(f, rq, &q);
 	} else {
 		cJSON *doc = status_build_from_store(f->store, time(NULL));
-		api_send_json(req, 200, doc);
+		api_send_json(rq, 200, doc);
 		cJSON_Delete(doc);
 	}
 	evhttp_clear_headers(&q);
 	return true;
 }
 
-static bool route_dashboard(struct evhttp_request *req, const char *path, void *ud)
+static bool route_dashboard(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	if (strcmp(path, "/dashboard") != 0 && strcmp(path, "/dashboard/") != 0)
 		return false;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		set_header(req, "Allow", "GET, HEAD");
-		send_error(req, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+		send_error(rq, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 		return true;
 	}
 	/* Everything is inline; the page may talk only to this origin. */
@@ -781,7 +785,7 @@ static bool route_dashboard(struct evhttp_request *req, const char *path, void *
 		   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
 		   "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
 	set_header(req, "Referrer-Policy", "no-referrer");
-	send_text(req, 200, "OK", "text/html; charset=utf-8", dashboard_html, dashboard_html_len);
+	send_text(rq, 200, "OK", "text/html; charset=utf-8", dashboard_html, dashboard_html_len);
 	return true;
 }
 

@@ -12,6 +12,7 @@
 struct stream {
 	struct stream_config cfg;
 	struct evhttp_request *req;
+	struct apiserver *api;  /* req came through it (struct api_req) */
 	struct evhttp_connection *conn;
 	struct event *heartbeat;
 	struct event *deadline;
@@ -62,18 +63,20 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		stream_free(s, STREAM_END_DEADLINE);
 	} else {
 		evhttp_connection_set_closecb(s->conn, NULL, NULL);
-		api_send_status(s->req, 504, "Timeout", "the answer did not come in time");
+		api_send_status(&(struct api_req){s->api, s->req}, 504, "Timeout", "the answer did not come in time");
 		stream_free(s, STREAM_END_DEADLINE);
 	}
 }
 
-struct stream *stream_open(struct evhttp_request *req, const struct stream_config *cfg)
+struct stream *stream_open(const struct api_req *rq, const struct stream_config *cfg)
 {
 	struct stream *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	struct evhttp_request *req = rq->req;
 	s->cfg = *cfg;
 	s->req = req;
+	s->api = rq->api;
 	s->conn = evhttp_request_get_connection(req);
 	struct event_base *base = evhttp_connection_get_base(s->conn);
 	if (cfg->mode == STREAM_CHUNKED)
@@ -132,14 +135,14 @@ void stream_end(struct stream *s)
 	if (s->cfg.mode == STREAM_CHUNKED)
 		evhttp_send_reply_end(s->req);
 	else
-		api_send_status(s->req, 503, "ServiceUnavailable", "the server is shutting down");
+		api_send_status(&(struct api_req){s->api, s->req}, 503, "ServiceUnavailable", "the server is shutting down");
 	stream_free(s, STREAM_END_SERVER);
 }
 
-struct evhttp_request *stream_release(struct stream *s)
+struct api_req stream_release(struct stream *s)
 {
-	struct evhttp_request *req = s->req;
+	struct api_req rq = {s->api, s->req};
 	evhttp_connection_set_closecb(s->conn, NULL, NULL);
 	stream_free(s, STREAM_END_RELEASED);
-	return req;
+	return rq;
 }

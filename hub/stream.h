@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <event2/http.h>
 
+#include "apiserver.h"
+
 struct stream;
 
 enum stream_mode { STREAM_CHUNKED, STREAM_HELD };
@@ -54,9 +56,10 @@ struct stream_config {
 	void *ud;
 };
 
-/* Takes req over. CHUNKED: starts the 200 answer (set the headers before).
+/* Takes the request over (keeping its context, rq->api may be NULL outside
+ * an apiserver). CHUNKED: starts the 200 answer (set the headers before).
  * Returns NULL only when out of memory (req is then still the caller's). */
-struct stream *stream_open(struct evhttp_request *req, const struct stream_config *cfg);
+struct stream *stream_open(const struct api_req *rq, const struct stream_config *cfg);
 struct evhttp_request *stream_request(const struct stream *s);
 /* CHUNKED: one chunk (copied / drained from b). */
 void stream_write(struct stream *s, const void *data, size_t len);
@@ -68,8 +71,8 @@ bool stream_behind(struct stream *s);
 /* Ends a CHUNKED stream cleanly (the last chunk); ends a HELD one with a
  * 503 answer. */
 void stream_end(struct stream *s);
-/* HELD: gives the request back to the owner, who answers it as a whole
- * (api_send_json, api_send_status) right away. */
-struct evhttp_request *stream_release(struct stream *s);
+/* HELD: gives the request (its context, struct api_req) back to the owner,
+ * who answers it as a whole (api_send_json, api_send_status) right away. */
+struct api_req stream_release(struct stream *s);
 
 #endif

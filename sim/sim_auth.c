@@ -471,7 +471,7 @@ static bool open_path(const char *p)
 	return false;
 }
 
-static void send_forbidden(struct evhttp_request *req, const struct sa_identity *id,
+static void send_forbidden(const struct api_req *rq, const struct sa_identity *id,
 			   const struct api_request_attrs *at)
 {
 	struct api_error e = {0};
@@ -493,18 +493,19 @@ static void send_forbidden(struct evhttp_request *req, const struct sa_identity 
 			      named, id->user, at->verb, r->resource, r->sub[0] ? "/" : "", r->sub, r->group,
 			      r->ns[0] ? "" : " at the cluster scope", where);
 	}
-	api_send_error(req, &e, NULL);
+	api_send_error(rq, &e, NULL);
 	api_error_clear(&e);
 }
 
-static bool hook(struct evhttp_request *req, const struct api_request_attrs *at, void *ud)
+static bool hook(const struct api_req *rq, const struct api_request_attrs *at, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct sim_auth *a = ud;
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	if (!h)
 		return true; /* the local admin of the plain-HTTP listener */
 	if (strncasecmp(h, "Bearer ", 7) != 0) {
-		auth_send_unauthorized(req, NULL);
+		auth_send_unauthorized(rq, NULL);
 		return false;
 	}
 	const char *tok = h + 7;
@@ -515,26 +516,27 @@ static bool hook(struct evhttp_request *req, const struct api_request_attrs *at,
 		if (!at->res && open_path(at->path) && strncmp(at->path, "/api", 4) != 0 &&
 		    strncmp(at->path, "/openapi", 8) != 0 && strncmp(at->path, "/version", 8) != 0)
 			return true; /* health */
-		auth_send_unauthorized(req, NULL);
+		auth_send_unauthorized(rq, NULL);
 		return false;
 	}
 	if (!at->res) {
 		if (strcmp(at->verb, "get") == 0 && open_path(at->path))
 			return true;
-		send_forbidden(req, &id, at);
+		send_forbidden(rq, &id, at);
 		return false;
 	}
 	if (bindings_allow(a, "clusterrolebindings", "", &id, at) ||
 	    (at->res->ns[0] && bindings_allow(a, "rolebindings", at->res->ns, &id, at)))
 		return true;
 	log_debug("sim: forbidden %s %s for %s", at->verb, at->path, id.user);
-	send_forbidden(req, &id, at);
+	send_forbidden(rq, &id, at);
 	return false;
 }
 
 /* POST /api/v1/namespaces/NS/serviceaccounts/NAME/token (kubectl create token). */
-static bool token_route(struct evhttp_request *req, const char *path, void *ud)
+static bool token_route(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct sim_auth *a = ud;
 	struct api_path p;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_POST || api_parse_path(path, &p) < 0 || !p.is_core ||
@@ -543,7 +545,7 @@ static bool token_route(struct evhttp_request *req, const char *path, void *ud)
 	cJSON *sa = get_obj(a->store, "", "serviceaccounts", p.ns, p.name);
 	const char *uid = sa ? json_get_str(sa, "metadata.uid") : NULL;
 	if (!uid) {
-		api_send_status(req, 404, "NotFound", "serviceaccounts \"%s\" not found", p.name);
+		api_send_status(rq, 404, "NotFound", "serviceaccounts \"%s\" not found", p.name);
 		cJSON_Delete(sa);
 		return true;
 	}
@@ -554,14 +556,14 @@ static bool token_route(struct evhttp_request *req, const char *path, void *ud)
 	bool pb = ct && strncmp(ct, "application/vnd.kubernetes.protobuf", 35) == 0;
 	cJSON *body = len && !pb ? cJSON_ParseWithLength((const char *)evbuffer_pullup(in, -1), len) : NULL;
 	if (len && !pb && !body) {
-		api_send_status(req, 400, "BadRequest", "the request body could not be decoded");
+		api_send_status(rq, 400, "BadRequest", "the request body could not be decoded");
 		cJSON_Delete(sa);
 		return true;
 	}
 	const cJSON *es = json_get(body, "spec.expirationSeconds");
 	double secs = cJSON_IsNumber(es) ? es->valuedouble : DEFAULT_EXPIRATION_S;
 	if (es && (!cJSON_IsNumber(es) || secs < MIN_EXPIRATION_S || secs > 86400.0 * 365 * 10)) {
-		api_send_status(req, 422, "Invalid",
+		api_send_status(rq, 422, "Invalid",
 				"TokenRequest.authentication.k8s.io \"%s\" is invalid: spec.expirationSeconds: Invalid value: "
 				"may not specify a duration less than 10 minutes",
 				p.name);
@@ -592,7 +594,7 @@ static bool token_route(struct evhttp_request *req, const char *path, void *ud)
 	cJSON *st = cJSON_AddObjectToObject(tr, "status");
 	cJSON_AddStringToObject(st, "token", tok);
 	cJSON_AddStringToObject(st, "expirationTimestamp", time_rfc3339(exp, until, sizeof until));
-	api_send_json(req, 201, tr);
+	api_send_json(rq, 201, tr);
 	explicit_bzero(tok, sizeof tok);
 	cJSON_Delete(tr);
 	cJSON_Delete(body);

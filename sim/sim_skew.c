@@ -31,8 +31,9 @@ static cJSON *v2_doc(struct sim_skew *s)
 	return s->v2;
 }
 
-static bool route_openapi(struct evhttp_request *req, const char *path, void *ud)
+static bool route_openapi(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct sim_skew *s = ud;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET)
 		return false;
@@ -40,12 +41,12 @@ static bool route_openapi(struct evhttp_request *req, const char *path, void *ud
 		const char *acc = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
 		if (!openapi_v2_wants_json(acc))
 			return false; /* kubectl's protobuf document, as the hub serves it */
-		api_send_json(req, 200, v2_doc(s));
+		api_send_json(rq, 200, v2_doc(s));
 		return true;
 	}
 	if (strncmp(path, "/openapi/v3", 11) == 0 && (path[11] == '\0' || path[11] == '/')) {
 		if (s->minor < 24) {
-			api_send_status(req, 404, "NotFound", "the server could not find the requested resource");
+			api_send_status(rq, 404, "NotFound", "the server could not find the requested resource");
 			return true;
 		}
 		if (path[11] == '\0')
@@ -53,7 +54,7 @@ static bool route_openapi(struct evhttp_request *req, const char *path, void *ud
 		cJSON *doc = openapi_v3_group_version_at(path + 12, member_kind, NULL, s->minor);
 		if (!doc)
 			return false;
-		api_send_json(req, 200, doc);
+		api_send_json(rq, 200, doc);
 		cJSON_Delete(doc);
 		return true;
 	}
@@ -91,8 +92,9 @@ bool sim_skew_unknown_field(int minor, const cJSON *obj, char *path, size_t len)
 	return found;
 }
 
-static bool route_apply(struct evhttp_request *req, const char *path, void *ud)
+static bool route_apply(const struct api_req *rq, const char *path, void *ud)
 {
+	struct evhttp_request *req = rq->req;
 	struct sim_skew *s = ud;
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_PATCH)
 		return false;
@@ -120,7 +122,7 @@ static bool route_apply(struct evhttp_request *req, const char *path, void *ud)
 	cJSON_AddStringToObject(st, "status", "Failure");
 	cJSON_AddStringToObject(st, "message", msg);
 	cJSON_AddNumberToObject(st, "code", 500);
-	api_send_json(req, 500, st);
+	api_send_json(rq, 500, st);
 	cJSON_Delete(st);
 	return true;
 }

@@ -51,14 +51,16 @@ static void on_end(struct stream *s, enum stream_end why, void *ud)
 
 static void answer_410(struct stream *s, void *ud)
 {
-	api_send_status(stream_release(s), 410, "Expired", "gone");
+	struct api_req rq = stream_release(s);
+	api_send_status(&rq, 410, "Expired", "gone");
 }
 
 static void on_req(struct evhttp_request *req, void *arg)
 {
 	struct stream_config c = next_cfg;
 	c.on_end = on_end;
-	cur = stream_open(req, &c);
+	struct api_req rq = {NULL, req}; /* no apiserver: answers are sent at once */
+	cur = stream_open(&rq, &c);
 	assert_non_null(cur);
 	if (first_write)
 		stream_write(cur, first_write, strlen(first_write));
