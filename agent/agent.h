@@ -8,8 +8,8 @@
  * member's API), retry.h (the retry policy). Layers, top to bottom:
  * main.c; works.c; hubclient.c, watch.c; memberapi.c, retry.c. Decisions
  * are pure functions in proto/member.h; the I/O runs on one libevent loop.
- * No module header includes another module's header but memberapi.h and
- * retry.h; this header includes none of them. */
+ * The module headers include agent.h and no other agent header; this
+ * header includes none of them (checksrc: include-cycle). */
 #ifndef ATOLL_AGENT_H
 #define ATOLL_AGENT_H
 
