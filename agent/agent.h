@@ -1,10 +1,15 @@
-/* agent — atoll-agent's state and the modules that share it.
- * Owns: the configuration, the hub connection (registration, heartbeats,
- * long-poll, status reports: hubclient.c), the Works and their manifests
- * (works.c: apply with server-side apply, take-over rules, deletion of
- * what is no longer assigned), and the member-side discovery and watches
- * of owned objects (watch.c). Decisions are pure functions in
- * proto/member.h; this module does the I/O, all on one libevent loop. */
+/* agent — atoll-agent's state, shared by its modules.
+ * Owns: the configuration, struct agent and the structs of Works, slots,
+ * discovered kinds and owned objects, and the report interface
+ * (struct agent_reports) by which the hub client and the watches tell the
+ * Works what happened. The modules have their own headers: hubclient.h
+ * (the hub connection), works.h (the Works and their manifests), watch.h
+ * (discovery and watches of owned objects), memberapi.h (calls to the
+ * member's API), retry.h (the retry policy). Layers, top to bottom:
+ * main.c; works.c; hubclient.c, watch.c; memberapi.c, retry.c. Decisions
+ * are pure functions in proto/member.h; the I/O runs on one libevent loop.
+ * The module headers include agent.h and no other agent header; this
+ * header includes none of them (checksrc: include-cycle). */
 #ifndef ATOLL_AGENT_H
 #define ATOLL_AGENT_H
 
@@ -212,6 +217,8 @@ struct agent {
 	 * meanwhile wait here (busy, no call) for its answer. */
 	bool schema_fetching;
 	struct slot *schema_waiters;
+
+	const struct agent_reports *reports; /* works.c's, set by main.c */
 };
 
 /* mschema.c: the member's published schema. mschema_next gives the next
@@ -251,61 +258,27 @@ int agent_identity_setup(struct agent *ag);
 void agent_identity_start(struct agent *ag);
 void agent_identity_free(struct agent *ag);
 
-/* hubclient.c */
-/* The one retry policy (common/backoff.h): arms ev after b's next delay
- * (one more failure counted); returns the delay in ms. */
-long retry_later(struct event *ev, struct backoff *b);
-void hub_start(struct agent *ag);
-void hub_stop(struct agent *ag);
-void hub_status_dirty(struct agent *ag);
-
-/* works.c */
-void works_apply_events(struct agent *ag, const cJSON *events, bool full);
-void works_dispatch(struct agent *ag);
-void works_gc_schedule(struct agent *ag);
-void works_free(struct agent *ag);
-struct work *works_find(struct agent *ag, const char *name);
-void slot_queue(struct slot *s);
-/* The slot's reported status changed (its Work is reported again). */
-void works_slot_status_changed(struct slot *s);
-/* Builds the status report entry of a Work; false if not all manifests
- * have been attempted for its generation. */
-bool works_status_of(struct work *w, struct proto_work_status *out);
-/* A member object of an owned kind changed (obj NULL: deleted, then id given). */
-void works_member_event(struct agent *ag, struct gvr *g, const char *type, const cJSON *obj);
-void works_member_deleted(struct agent *ag, struct gvr *g, const char *ns, const char *name, const char *work_name);
-/* The member answers again after refusing connections: what waited for it
- * (applies, deletions) is retried now, with its backoff reset. */
-void works_member_back(struct agent *ag);
-
-/* watch.c */
-struct gv *gv_find(struct agent *ag, const char *group, const char *version);
-struct gv *gv_store(struct agent *ag, const char *group, const char *version, const cJSON *list);
-/* Drops a discovery document (a kind may have been added since: CRDs). */
-void gv_forget(struct agent *ag, struct gv *gv);
-/* The resource of a kind in a loaded discovery document (NULL: none). */
-struct gvr *gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind);
-struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,
-		    bool namespaced);
-bool gvrs_synced(struct agent *ag);
-struct owned *owned_find(struct gvr *g, const char *ns, const char *name);
-void watch_free_all(struct agent *ag);
-/* The same for the watches of owned objects. */
-void watch_member_back(struct agent *ag);
-void state_save(struct agent *ag);
-void state_load(struct agent *ag);
-/* "/apis/g/v" or "/api/v1" (+ "/namespaces/ns" + "/resource" + "/name"). */
-void gvr_path(const struct gvr *g, const char *ns, const char *name, char *buf, size_t len);
-bool ns_known(struct agent *ag, const char *ns);
-void ns_remember(struct agent *ag, const char *ns);
-
-/* Member API helper (for small JSON bodies). */
-/* Member / hub API helpers (small JSON bodies); cleanup may be NULL. */
-struct http_call *member_call(struct agent *ag, const char *method, const char *path, const char *ctype,
-			      const char *body, long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
-struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
-			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
-/* The message of a Status body, or a short description of the response. */
-const char *response_message(const struct http_response *r, char *buf, size_t len);
+/* How hubclient.c and watch.c report to works.c: works.c sets it up
+ * (works_reports), main.c hands it to ag->reports once, and the two call
+ * only these, never works.c's functions. Each entry is called on the loop. */
+struct agent_reports {
+	/* hubclient.c: the events of a long-poll answer (full: a whole list). */
+	void (*work_events)(struct agent *ag, const cJSON *events, bool full);
+	/* hubclient.c: the hub answers (again), or a poll answer was applied:
+	 * dispatch what is queued and schedule the deletions. */
+	void (*hub_answered)(struct agent *ag);
+	/* hubclient.c: the member's API answers again after refusing connections. */
+	void (*member_back)(struct agent *ag);
+	/* hubclient.c: the Work of that name (NULL: none), and its status
+	 * report entry (false: not all manifests attempted yet). */
+	struct work *(*work_find)(struct agent *ag, const char *name);
+	bool (*work_status)(struct work *w, struct proto_work_status *out);
+	/* watch.c: an owned object changed, or vanished (work_name its Work). */
+	void (*member_event)(struct agent *ag, struct gvr *g, const char *type, const cJSON *obj);
+	void (*member_deleted)(struct agent *ag, struct gvr *g, const char *ns, const char *name,
+			       const char *work_name);
+	/* watch.c: a kind's owned objects were listed: deletions may be due. */
+	void (*owned_listed)(struct agent *ag);
+};
 
 #endif

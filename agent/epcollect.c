@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "jsonutil.h"
+#include "memberapi.h"
+#include "works.h"
 
 #define MCS_GROUP "multicluster.x-k8s.io"
 #define ROUND_MS 1000

@@ -1,4 +1,4 @@
-/* hub.c — the agent's side of the protocol: registration, heartbeats
+/* hubclient.c — the agent's side of the protocol: registration, heartbeats
  * (member health, version, node and resource summary), the long-poll of
  * Works and batched status reports. */
 #include <malloc.h>
@@ -6,28 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "hubclient.h"
 #include "jsonutil.h"
+#include "memberapi.h"
+#include "retry.h"
 
 /* Status changes within this window go in one report; it also keeps the
  * reports of a write (one per member) off the path of the next change. */
 #define STATUS_DEBOUNCE_MS 40
-
-const char *response_message(const struct http_response *r, char *buf, size_t len)
-{
-	if (r->error) {
-		snprintf(buf, len, "%s", r->error);
-		return buf;
-	}
-	cJSON *j = cJSON_ParseWithLength(r->body, r->len);
-	const char *m = json_get_str(j, "message");
-	if (m)
-		snprintf(buf, len, "%s", m);
-	else
-		snprintf(buf, len, "HTTP %ld", r->status);
-	cJSON_Delete(j);
-	return buf;
-}
 
 struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
 			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
@@ -47,34 +33,6 @@ struct http_call *hub_call(struct agent *ag, const char *method, const char *pat
 	return c;
 }
 
-struct http_call *member_call(struct agent *ag, const char *method, const char *path, const char *ctype,
-			      const char *body, long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
-{
-	struct http_request r = {
-		.method = method,
-		.path = path,
-		.content_type = ctype,
-		.body = body,
-		.body_len = body ? strlen(body) : 0,
-		.timeout_ms = timeout_ms,
-		.cleanup = cleanup,
-	};
-	return http_start(ag->http, &ag->member, &r, done, ud);
-}
-
-static void after_ms(struct event *ev, long ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-	event_add(ev, &tv);
-}
-
-long retry_later(struct event *ev, struct backoff *b)
-{
-	long d = (long)backoff_next_ms(b);
-	after_ms(ev, d);
-	return d;
-}
-
 static void set_hub_ok(struct agent *ag, bool ok, const char *why)
 {
 	if (ok == ag->hub_ok)
@@ -82,8 +40,7 @@ static void set_hub_ok(struct agent *ag, bool ok, const char *why)
 	ag->hub_ok = ok;
 	if (ok) {
 		log_kv(LOG_INFO, "hub reachable", "hub", ag->hub.base_url, NULL);
-		works_dispatch(ag);
-		works_gc_schedule(ag);
+		ag->reports->hub_answered(ag);
 	} else {
 		log_kv(LOG_WARN, "hub unreachable; changing nothing in the member until it answers", "hub",
 		       ag->hub.base_url, "error", why, NULL);
@@ -225,7 +182,7 @@ static void poll_done(const struct http_response *r, void *ud)
 		if (j && proto_work_events_parse(j, &rev, &full, &more, &events, err, sizeof err) == 0) {
 			backoff_reset(&ag->hub_bo);
 			set_hub_ok(ag, true, NULL);
-			works_apply_events(ag, events, full);
+			ag->reports->work_events(ag, events, full);
 			ag->revision = rev;
 			if (full && !ag->hub_synced) {
 				ag->hub_synced = true;
@@ -234,8 +191,7 @@ static void poll_done(const struct http_response *r, void *ud)
 				log_kv(LOG_INFO, "have the hub's list of Works", "works", nw, NULL);
 			}
 			cJSON_Delete(j);
-			works_dispatch(ag);
-			works_gc_schedule(ag);
+			ag->reports->hub_answered(ag);
 			event_active(ag->poll_ev, EV_TIMEOUT, 0);
 			return;
 		}
@@ -268,8 +224,7 @@ static void set_member_reachable(struct agent *ag, bool up, const char *why)
 	ag->member_down = !up;
 	if (up) {
 		log_kv(LOG_INFO, "member API reachable again; retrying what waited for it", "server", ag->kc.server, NULL);
-		watch_member_back(ag);
-		works_member_back(ag);
+		ag->reports->member_back(ag);
 	} else {
 		log_kv(LOG_WARN, "member API unreachable; applies and deletions wait for it", "server", ag->kc.server,
 		       "error", why ? why : "", NULL);
@@ -291,7 +246,7 @@ static void hb_sent(const struct http_response *r, void *ud)
 		char m[256];
 		log_kv(LOG_WARN, "heartbeat failed", "error", response_message(r, m, sizeof m), NULL);
 	}
-	after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
+	retry_after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
 }
 
 static void hb_member_done(const struct http_response *r, void *ud)
@@ -365,7 +320,7 @@ static void hb_next(struct agent *ag, int step)
 	if (!ag->hb_call) {
 		/* Heartbeats are periodic, not retried: the next one is due anyway. */
 		ag->hb_busy = false;
-		after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
+		retry_after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
 	}
 	/* The node and pod lists were the biggest transient allocations. */
 	malloc_trim(0);
@@ -412,7 +367,7 @@ static void status_done(const struct http_response *r, void *ud)
 				refused = true;
 				continue;
 			}
-			struct work *w = works_find(ag, name);
+			struct work *w = ag->reports->work_find(ag, name);
 			for (int i = 0; w && i < b->n; i++)
 				if (strcmp(b->sent[i].name, name) == 0 && w->reported_seq < b->sent[i].seq)
 					w->reported_seq = b->sent[i].seq;
@@ -461,7 +416,7 @@ static void status_send(evutil_socket_t fd, short what, void *arg)
 	for (struct work *w = ag->works; w && n < cap; w = w->next) {
 		if (w->status_seq == w->reported_seq)
 			continue;
-		if (!works_status_of(w, &items[n]))
+		if (!ag->reports->work_status(w, &items[n]))
 			continue;
 		snprintf(b->sent[n].name, sizeof b->sent[n].name, "%s", w->name);
 		b->sent[n].seq = w->status_seq;
@@ -492,7 +447,7 @@ void hub_status_dirty(struct agent *ag)
 {
 	if (ag->status_call || evtimer_pending(ag->status_ev, NULL) || ag->stopping)
 		return;
-	after_ms(ag->status_ev, STATUS_DEBOUNCE_MS);
+	retry_after_ms(ag->status_ev, STATUS_DEBOUNCE_MS);
 }
 
 void hub_start(struct agent *ag)

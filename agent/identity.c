@@ -11,6 +11,8 @@
 #include <mbedtls/x509_crt.h>
 
 #include "agent.h"
+#include "memberapi.h"
+#include "retry.h"
 #include "join.h"
 #include "jsonutil.h"
 #include "timefmt.h"

@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "hubclient.h"
 #include "jsonutil.h"
+#include "watch.h"
+#include "works.h"
 #include "timefmt.h"
 #include "yamljson.h"
 
@@ -561,6 +564,7 @@ int main(int argc, char **argv)
 	loop = event_base_new();
 	log_attach(loop); /* "(repeated N times)" when the window ends */
 	ag.base = loop;
+	ag.reports = &works_reports;
 	ag.http = http_client_new(loop);
 	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, &ag);
 	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, &ag);

@@ -12,8 +12,10 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
 
-#include "agent.h"
+#include "hubclient.h"
 #include "jsonutil.h"
+#include "memberapi.h"
+#include "works.h"
 #include "meshreader.h"
 
 #define MESH_WORK "atoll-mesh"

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "jsonutil.h"
+#include "memberapi.h"
+#include "retry.h"
+#include "watch.h"
 
 #define WATCH_TIMEOUT_S 300
 /* A watch that ran this long was healthy: what follows it starts afresh. */
@@ -203,11 +205,11 @@ static void on_object(struct gvr *g, const char *type, const cJSON *obj)
 	char work[254] = "";
 	if (strcmp(type, "DELETED") == 0 || !ours(ag, obj)) {
 		if (owned_del(g, ns, name, work, sizeof work))
-			works_member_deleted(ag, g, ns ? ns : "", name, work);
+			ag->reports->member_deleted(ag, g, ns ? ns : "", name, work);
 		return;
 	}
 	owned_set(g, obj);
-	works_member_event(ag, g, type, obj);
+	ag->reports->member_event(ag, g, type, obj);
 	log_kv(LOG_DEBUG, "owned object event handled", "resource", g->resource, "event", type, "namespace",
 	       ns ? ns : "", "name", name, "resourceVersion", json_get_str(obj, "metadata.resourceVersion"), NULL);
 }
@@ -269,7 +271,7 @@ static void list_done(const struct http_response *r, void *ud)
 	for (struct owned *o = old; o; o = o->next) {
 		struct owned *n = owned_find(g, o->ns, o->name);
 		if (!n)
-			works_member_deleted(ag, g, o->ns, o->name, o->work_name);
+			ag->reports->member_deleted(ag, g, o->ns, o->name, o->work_name);
 		else if (o->bo.attempt && strcmp(n->uid, o->uid) == 0)
 			n->bo = o->bo; /* the same object: its deletion keeps backing off */
 	}
@@ -282,14 +284,14 @@ static void list_done(const struct http_response *r, void *ud)
 		snprintf(av, sizeof av, "%s%s%s", g->group, g->group[0] ? "/" : "", g->version);
 		json_set_str(full, "apiVersion", av);
 		json_set_str(full, "kind", g->kind);
-		works_member_event(ag, g, "MODIFIED", full);
+		ag->reports->member_event(ag, g, "MODIFIED", full);
 		cJSON_Delete(full);
 	}
 	cJSON_Delete(j);
 	if (!g->synced)
 		log_kv(LOG_DEBUG, "owned objects listed", "resource", g->resource, NULL);
 	g->synced = true;
-	works_gc_schedule(ag);
+	ag->reports->owned_listed(ag);
 	watch_start(g);
 }
 

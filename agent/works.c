@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
+#include "hubclient.h"
 #include "jsonutil.h"
+#include "memberapi.h"
+#include "retry.h"
+#include "watch.h"
+#include "works.h"
 
 static void slot_advance(struct slot *s);
 
@@ -1023,3 +1027,28 @@ void works_free(struct agent *ag)
 	ag->released = NULL;
 	ag->nreleased = 0;
 }
+
+/* ---- reports from hubclient.c and watch.c (agent.h) ---- */
+
+static void on_hub_answered(struct agent *ag)
+{
+	works_dispatch(ag);
+	works_gc_schedule(ag);
+}
+
+static void on_member_back(struct agent *ag)
+{
+	watch_member_back(ag);
+	works_member_back(ag);
+}
+
+const struct agent_reports works_reports = {
+	.work_events = works_apply_events,
+	.hub_answered = on_hub_answered,
+	.member_back = on_member_back,
+	.work_find = works_find,
+	.work_status = works_status_of,
+	.member_event = works_member_event,
+	.member_deleted = works_member_deleted,
+	.owned_listed = works_gc_schedule,
+};

@@ -84,3 +84,32 @@ def test_exported_functions_carry_their_module_prefix(tmp_path):
            "(render_overrides_ or render_)" in p.stdout, p.stdout
     assert "agent/works.c:1: slot_queue() is exported without its module's prefix (works_ or agent_)" in p.stdout
     assert "[prefix-slot_queue]" in p.stdout and "checksrc: 2 problem(s)" in p.stdout, p.stdout
+
+
+def test_headers_do_not_include_each_other(tmp_path):
+    """Product headers form no include cycle, direct or through others; an
+    include resolves in the header's own directory first, then as -I does."""
+    def hdr(rel, *incs):
+        g = "ATOLL_" + rel.replace("/", "_").replace(".", "_").upper()
+        write(tmp_path, rel, "/* x — a module.\n * Owns: x. */\n#ifndef %s\n#define %s\n%s#endif\n"
+              % (g, g, "".join('#include "%s"\n' % i for i in incs)))
+    hdr("agent/agent.h", "protocol.h")
+    hdr("agent/works.h", "agent.h", "watch.h")
+    hdr("agent/watch.h", "agent.h")
+    hdr("proto/protocol.h")
+    hdr("hub/watch.h", "protocol.h")  # same name elsewhere: agent/works.h means agent/watch.h
+    p = run(tmp_path)
+    assert p.returncode == 0, p.stdout
+    write(tmp_path, "agent/watch.h", "/* x — a module.\n * Owns: x. */\n#ifndef ATOLL_W_H\n#define ATOLL_W_H\n"
+          "/* #include \"works.h\" */\n#include \"agent.h\"\n#endif\n")  # a comment is no include
+    p = run(tmp_path)
+    assert p.returncode == 0, p.stdout
+    hdr("proto/protocol.h", "watch.h")  # proto/watch.h does not exist: resolves to hub/watch.h, then a cycle
+    hdr("agent/agent.h", "protocol.h", "works.h")
+    p = run(tmp_path)
+    assert p.returncode == 1
+    assert "agent/agent.h:6: include cycle: agent/agent.h -> agent/works.h -> agent/agent.h [include-cycle]" \
+        in p.stdout.replace(' (CODE_STYLE.md, "Modules, names and prefixes")', ""), p.stdout
+    assert "include cycle: agent/agent.h -> agent/works.h -> agent/watch.h -> agent/agent.h" in p.stdout, p.stdout
+    assert "include cycle: hub/watch.h -> proto/protocol.h -> hub/watch.h" in p.stdout, p.stdout
+    assert "checksrc: 3 problem(s)" in p.stdout, p.stdout

@@ -18,6 +18,11 @@ the tests (tests/unit, tests/fuzz, tests/bench):
                     name (hub/render.c: render_), the part before its first
                     underscore (hub/render_overrides.c: render_, sim/sim_nodes.c:
                     sim_), or the module prefix listed in MODULE_PREFIXES
+  include-cycle     product headers that include each other, directly or
+                    through others (a header's #include "x.h" resolved as
+                    the compiler does: its own directory, then -Icommon
+                    -Iproto -Ihub -Isim -Iagent); reported on the cycle's
+                    first header by name
 
 Exceptions live in tests/tools/checksrc.allow, one "PATH RULE" per line (#
 comments): every match of RULE in PATH is allowed. An exception that no
@@ -62,6 +67,7 @@ MODULE_PREFIXES = {
     "hub/statusfeed.c": ("status_",),
     "hub/tokens.c": ("token_",),
     "agent/hubclient.c": ("hub_",),
+    "agent/memberapi.c": ("member_",),
     "agent/": ("agent_",),
 }
 # A function definition at the start of a line (comments and strings blanked).
@@ -146,6 +152,61 @@ def check_file(root, rel):
     return found
 
 
+INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
+
+
+def include_cycles(root, files):
+    """(rel, line, rule, message) for each cycle among the product headers
+    in files, once per cycle."""
+    headers = [f for f in files if f.endswith(".h") and f.split("/")[0] in PRODUCT]
+    known = set(headers)
+    edges = {}  # header -> [(included header, line)]
+    for rel in headers:
+        with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
+            code = strip_code_keep_includes(f.read())
+        out = []
+        for m in INCLUDE_RE.finditer(code):
+            name = m.group(1)
+            for d in [os.path.dirname(rel)] + list(PRODUCT):
+                cand = os.path.normpath(os.path.join(d, name))
+                if cand in known:
+                    out.append((cand, code[:m.start()].count("\n") + 1))
+                    break
+        edges[rel] = out
+    found, seen = [], set()
+    state = {}  # 1: on the path, 2: done
+    path = []
+
+    def visit(h):
+        state[h] = 1
+        path.append(h)
+        for nxt, _ in edges.get(h, ()):
+            if state.get(nxt) == 1:
+                cyc = path[path.index(nxt):]
+                i = cyc.index(min(cyc))
+                cyc = cyc[i:] + cyc[:i]
+                if tuple(cyc) not in seen:
+                    seen.add(tuple(cyc))
+                    line = next(n for t, n in edges[cyc[0]] if t == (cyc + cyc[:1])[1])
+                    found.append((cyc[0], line, "include-cycle",
+                                  "include cycle: %s (CODE_STYLE.md, \"Modules, names and prefixes\")"
+                                  % " -> ".join(cyc + cyc[:1])))
+            elif nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[h] = 2
+
+    for h in sorted(headers):
+        if h not in state:
+            visit(h)
+    return found
+
+
+def strip_code_keep_includes(text):
+    """Comments blanked, strings kept (the names of #include "x.h")."""
+    return re.sub(r"/\*.*?\*/", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+
+
 def source_files(root):
     for top in PRODUCT + TESTS:
         d = os.path.join(root, top)
@@ -181,13 +242,14 @@ def main():
     allow = load_allow(allow_path)
     files = args.files or list(source_files(args.root))
     bad = 0
-    for rel in files:
-        for no, rule, msg in check_file(args.root, rel):
-            if (rel, rule) in allow:
-                allow[(rel, rule)] += 1
-                continue
-            print("%s:%d: %s [%s]" % (rel, no, msg, rule))
-            bad += 1
+    found = [(rel, no, rule, msg) for rel in files for no, rule, msg in check_file(args.root, rel)]
+    found += include_cycles(args.root, files)
+    for rel, no, rule, msg in found:
+        if (rel, rule) in allow:
+            allow[(rel, rule)] += 1
+            continue
+        print("%s:%d: %s [%s]" % (rel, no, msg, rule))
+        bad += 1
     if not args.files:
         for (rel, rule), hits in sorted(allow.items()):
             if hits == 0:
