@@ -548,6 +548,49 @@ static void test_works_index_follows_writes(void **state)
 	assert_true(has_work(f, "hello", "eu"));
 }
 
+/* A rolled-back batch un-deletes a Work the Works index saw deleted: the
+ * index is listed again, so the retried pass still finds and deletes it. */
+static void test_works_index_after_rollback(void **state)
+{
+	struct fx *f = *state;
+	int opens = 0;
+	store_set_batching(f->objs.store, batch_opened, &opens);
+	create(f, K("apps", "v1", "Deployment"), "default", DEPLOY);
+	set_dup_policy(f, "hello", "'eu','ap','us'", true);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	assert_true(has_work(f, "hello", "us"));
+	/* the shrink is durable; the controller's delete of the us Work is not */
+	const struct kind_info *ppk = K("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	update(f, ppk, "default", "hello-propagation", "{'spec':{'placement':{'clusterAffinity':{'clusterNames':['eu','ap']}}}}",
+	       SUBRES_NONE);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	settle(f);
+	assert_true(store_in_batch(f->objs.store));
+	assert_false(has_work(f, "hello", "us"));
+	char wal[300];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", f->dir);
+	struct stat st;
+	assert_int_equal(stat(wal, &st), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 512;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	int rc = store_commit(f->objs.store);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_true(has_work(f, "hello", "us")); /* back */
+	settle(f);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	assert_false(has_work(f, "hello", "us"));
+	assert_true(has_work(f, "hello", "eu"));
+	assert_true(has_work(f, "hello", "ap"));
+	store_set_batching(f->objs.store, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +599,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_works_index_follows_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_works_index_after_rollback, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
