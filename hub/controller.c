@@ -13,6 +13,7 @@
 #include "detector.h"
 #include "log.h"
 #include "loopturn.h"
+#include "scheduler.h"
 #include "xalloc.h"
 
 static void resync(struct controller *c);
@@ -404,6 +405,7 @@ void controller_stop(struct controller *c)
 	objc_free(&c->oc);
 	nidx_free(&c->clusters_idx);
 	workidx_free(&c->works_idx);
+	sched_facts_free(c->sched_facts);
 	free(c->unready);
 	cJSON_Delete(c->clusters_cache);
 	free(c);

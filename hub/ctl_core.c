@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loopturn.h"
 #include "render.h"
+#include "scheduler.h"
 #include "timefmt.h"
 
 static bool sq_before(const struct sq_item *x, const struct sq_item *y);
@@ -565,6 +566,8 @@ const cJSON *ctl_current_clusters(struct controller *c)
 		c->clusters_cache = ctl_list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
 		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
+		sched_facts_free(c->sched_facts);
+		c->sched_facts = sched_facts_build(c->clusters_cache);
 		free(c->unready);
 		c->nunready = failover_unready_clusters(c->clusters_cache, &c->unready);
 	}
