@@ -13,6 +13,7 @@
 #include "detector.h"
 #include "log.h"
 #include "loopturn.h"
+#include "scheduler.h"
 #include "xalloc.h"
 
 static void resync(struct controller *c);
@@ -276,6 +277,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		return;
 	}
 	if (strcmp(g, "work.karmada.io") == 0) {
+		if (strcmp(p, "works") == 0)
+			workidx_event(&c->works_idx, ev); /* every Work write, the controller's own too */
 		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
 			if (!c->self_binding || strcmp(ev->key, c->self_binding) != 0)
 				ctl_enqueue(c, 'B', ev->key);
@@ -313,6 +316,7 @@ static void on_rollback(struct store *s, void *ud)
 {
 	struct controller *c = ud;
 	c->rolled_back = true; /* acted on at the next item: see recover_from_rollback */
+	workidx_reset(&c->works_idx); /* listed again on next use */
 	ctl_enqueue(c, 'R', "");
 }
 
@@ -400,6 +404,8 @@ void controller_stop(struct controller *c)
 		event_free(c->retry_ev);
 	objc_free(&c->oc);
 	nidx_free(&c->clusters_idx);
+	workidx_free(&c->works_idx);
+	sched_facts_free(c->sched_facts);
 	free(c->unready);
 	cJSON_Delete(c->clusters_cache);
 	free(c);

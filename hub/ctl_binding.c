@@ -119,8 +119,12 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
 	const char *lst = json_get_str(b, "status.lastScheduledTime");
 	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
-	int rc = schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
-			       json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
+	int rc = c->sched_facts && clusters == c->clusters_cache
+			 ? schedule_full_facts(c->sched_facts, placement, tmpl, render_has_replicas(tmpl),
+					       json_get(b, "spec.clusters"), json_get(b, "spec.gracefulEvictionTasks"),
+					       fresh, &res)
+			 : schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+					 json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
 	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
 	cJSON *prev_spec = json_dup(json_get(b, "spec"));
 	char now[40];

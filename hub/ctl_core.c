@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loopturn.h"
 #include "render.h"
+#include "scheduler.h"
 #include "timefmt.h"
 
 static bool sq_before(const struct sq_item *x, const struct sq_item *y);
@@ -18,8 +19,6 @@ static char *sq_pop(struct controller *c);
 static int enqueue_item(const char *key, const char *value, size_t len, long long rev, void *ud);
 static cJSON *event_subject(const cJSON *obj);
 static bool work_of_binding(const cJSON *w, const char *bns, const char *bname);
-static int collect_exec_ns(const char *key, const char *value, size_t len, long long rev, void *ud);
-static cJSON *exec_namespaces(struct controller *c);
 static const char *target_name_of(const cJSON *t);
 static bool placement_divided(const cJSON *placement);
 static const char *cluster_name_of(const cJSON *cl);
@@ -420,56 +419,35 @@ static bool work_of_binding(const cJSON *w, const char *bns, const char *bname)
 	return n && strcmp(n, bname) == 0;
 }
 
-/* Execution namespaces that exist (karmada-es-*). */
-static int collect_exec_ns(const char *key, const char *value, size_t len, long long rev, void *ud)
-{
-	const char *name = objc_key_name(key);
-	if (name && strncmp(name, "karmada-es-", 11) == 0)
-		cJSON_AddItemToArray((cJSON *)ud, cJSON_CreateString(name));
-	return 0;
-}
-
-/* Names of the execution namespaces, from the store's keys (no parsing). */
-static cJSON *exec_namespaces(struct controller *c)
-{
-	cJSON *out = cJSON_CreateArray();
-	char prefix[64];
-	objc_key(prefix, sizeof prefix, ctl_kind("", "v1", "Namespace"), "", "karmada-es-");
-	store_list(c->st, prefix, collect_exec_ns, out, NULL);
-	return out;
-}
-
 static const char *target_name_of(const cJSON *t) { return json_get_str(t, "name"); }
 const char *ctl_work_ns_of(const cJSON *w) { return ctl_mstr(w, "namespace"); }
 
 /* Deletes the Works of binding (bns/bname) for the resource (kind, name,
  * tns) in every execution namespace except those of keep (target list, may
- * be NULL). Returns how many were deleted. */
+ * be NULL). Returns how many were deleted. Only the namespaces that hold a
+ * Work of that name are read (the Works index), not one per cluster. */
 int ctl_delete_works(struct controller *c, const char *bns, const char *bname, const char *kind, const char *name,
 			const char *tns, const cJSON *keep)
 {
 	const struct kind_info *wk = ctl_kind("work.karmada.io", "v1alpha1", "Work");
 	char wname[600];
 	render_work_name(kind, name, tns, wname, sizeof wname);
-	cJSON *nss = exec_namespaces(c);
+	char **nss = workidx_namespaces(&c->works_idx, c->st, wname); /* a copy: deletes change the index */
 	int n = 0;
-	const cJSON *ns;
 	struct name_index kix; /* keep by name: a lookup per namespace, not a scan */
 	nidx_build(&kix, keep, target_name_of);
-	cJSON_ArrayForEach(ns, nss)
-	{
-		const char *cluster = ns->valuestring + 11;
-		if (nidx_find(&kix, cluster))
+	for (char **ns = nss; *ns; ns++) {
+		if (strncmp(*ns, "karmada-es-", 11) != 0 || nidx_find(&kix, *ns + 11))
 			continue;
-		cJSON *w = ctl_get_obj(c, wk, ns->valuestring, wname);
+		cJSON *w = ctl_get_obj(c, wk, *ns, wname);
 		if (w && work_of_binding(w, bns, bname)) {
-			ctl_delete_obj(c, wk, ns->valuestring, wname);
+			ctl_delete_obj(c, wk, *ns, wname);
 			n++;
 		}
 		cJSON_Delete(w);
 	}
 	nidx_free(&kix);
-	cJSON_Delete(nss);
+	workidx_free_list(nss);
 	return n;
 }
 
@@ -588,6 +566,8 @@ const cJSON *ctl_current_clusters(struct controller *c)
 		c->clusters_cache = ctl_list_prefix(c, "cluster.karmada.io/clusters/");
 		c->clusters_dirty = false;
 		nidx_build(&c->clusters_idx, c->clusters_cache, cluster_name_of);
+		sched_facts_free(c->sched_facts);
+		c->sched_facts = sched_facts_build(c->clusters_cache);
 		free(c->unready);
 		c->nunready = failover_unready_clusters(c->clusters_cache, &c->unready);
 	}

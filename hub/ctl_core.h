@@ -31,6 +31,9 @@
 #include "nameidx.h"
 #include "objclient.h"
 #include "strmap.h"
+#include "workidx.h"
+
+struct sched_facts;
 
 /* Events wait in memory and are written when the queue is idle (or once
  * they are EVENT_MAX_AGE_MS old, a little per slice), so recording them never
@@ -72,6 +75,10 @@ struct controller {
 	cJSON *clusters_cache;
 	bool clusters_dirty;
 	struct name_index clusters_idx; /* clusters_cache by name */
+	/* Where the Works of each name are (a binding's Works share one name):
+	 * kept by on_store_event, dropped on rollback (workidx.h). */
+	struct workidx works_idx;
+	struct sched_facts *sched_facts; /* clusters_cache as the scheduler's filters read it */
 	const cJSON **unready;          /* clusters_cache's clusters not Ready (failover_unready_clusters) */
 	int nunready;
 	/* Keys being reconciled: the store events of the controller's own writes

@@ -328,6 +328,9 @@ static bool affinity_plan_matches(const struct affinity_plan *ap, const cJSON *c
 	return str_set_has(&ap->names, name);
 }
 
+struct sched_fact;
+static bool affinity_plan_matches_fact(const struct affinity_plan *ap, const struct sched_fact *f);
+
 bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
 {
 	struct affinity_plan ap;
@@ -382,9 +385,25 @@ static bool noexecute_tolerated(const cJSON *tolerations, const char *key, const
 
 /* ---------------------------------------------------------------- clusters */
 
+/* One cluster as the filters see it (sched_facts_build). */
+struct sched_fact {
+	const cJSON *obj;
+	const char *name;
+	const cJSON *meta, *labels, *spec, *taints;
+	char ready; /* ready_status */
+	int idx;    /* position in sched_facts.f */
+};
+
+struct sched_facts {
+	int n;
+	struct sched_fact *f;
+	struct strmap by_name; /* name -> its struct sched_fact (keys borrowed) */
+};
+
 struct ccl {
 	const cJSON *obj;
 	const char *name;
+	const struct sched_fact *fact;
 	int idx;      /* position in sched_ctx.cl */
 	bool avail_done;
 	long avail;   /* estimator: max available replicas (once avail_done) */
@@ -547,7 +566,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	 * is the taint manager's to act on after the toleration time. */
 	if (c->in_prev)
 		goto taints_done;
-	cJSON_ArrayForEach(t, obj_item(obj_item(c->obj, "spec"), "taints")) {
+	cJSON_ArrayForEach(t, c->fact->taints) {
 		const char *key = obj_str(t, "key");
 		const char *val = obj_str(t, "value");
 		const char *eff = obj_str(t, "effect");
@@ -567,7 +586,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	}
 	/* The cluster controller taints a not-ready cluster; model that taint
 	 * when the object does not carry it yet. */
-	char rs = ready_status(c->obj);
+	char rs = c->fact->ready;
 	if (!has_ready_taint && (rs == 'F' || rs == 'U')) {
 		const char *key = rs == 'F' ? TAINT_NOT_READY : TAINT_UNREACHABLE;
 		if (!taint_tolerated(tols, key, "", "NoSchedule")) {
@@ -576,10 +595,10 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 		}
 	}
 taints_done:
-	if (!affinity_plan_matches(affinity, c->obj))
+	if (!affinity_plan_matches_fact(affinity, c->fact))
 		return REASON_AFFINITY;
 	const cJSON *sc;
-	const cJSON *spec = obj_item(c->obj, "spec");
+	const cJSON *spec = c->fact->spec;
 	cJSON_ArrayForEach(sc, obj_item(cx->placement, "spreadConstraints")) {
 		const char *f = obj_str(sc, "spreadByField");
 		if (!f)
@@ -1456,6 +1475,64 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, false, out);
 }
 
+struct sched_facts *sched_facts_build(const cJSON *clusters)
+{
+	if (clusters && !cJSON_IsArray(clusters))
+		return NULL;
+	struct sched_facts *fs = calloc(1, sizeof *fs);
+	int total = cJSON_GetArraySize(clusters);
+	if (!fs || !(fs->f = calloc((size_t)total + 1, sizeof *fs->f))) {
+		free(fs);
+		return NULL;
+	}
+	strmap_init_borrowed(&fs->by_name, (size_t)total);
+	const cJSON *c;
+	cJSON_ArrayForEach(c, clusters) {
+		const cJSON *meta = obj_item(c, "metadata");
+		const char *name = obj_str(meta, "name");
+		/* Karmada limits cluster names to 48 characters. */
+		if (!name || !*name || strlen(name) >= sizeof ((struct sched_result *)0)->targets->name)
+			continue;
+		struct sched_fact *f = &fs->f[fs->n];
+		if (!strmap_add(&fs->by_name, name, f))
+			continue; /* a duplicate name: the first object wins */
+		f->obj = c;
+		f->name = name;
+		f->meta = meta;
+		f->labels = obj_item(meta, "labels");
+		f->spec = obj_item(c, "spec");
+		f->taints = obj_item(f->spec, "taints");
+		f->ready = ready_status(c);
+		f->idx = fs->n++;
+	}
+	return fs;
+}
+
+void sched_facts_free(struct sched_facts *fs)
+{
+	if (!fs)
+		return;
+	strmap_clear(&fs->by_name);
+	free(fs->f);
+	free(fs);
+}
+
+static bool affinity_plan_matches_fact(const struct affinity_plan *ap, const struct sched_fact *f)
+{
+	/* affinity_plan_matches with the lookups done once */
+	if (ap->any)
+		return true;
+	if (str_set_has(&ap->exclude, f->name))
+		return false;
+	if (ap->has_ls && !(ap->ls && label_selector_matches(ap->ls, f->labels)))
+		return false;
+	if (ap->has_fs && !field_plan_matches(ap, f->obj))
+		return false;
+	if (!ap->has_names)
+		return true;
+	return str_set_has(&ap->names, f->name);
+}
+
 int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *workload,
 		  bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
 		  struct sched_result *out)
@@ -1465,6 +1542,22 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		set_error(out, "SchedulerError", "clusters must be a list");
 		return -1;
 	}
+	struct sched_facts *fs = sched_facts_build(clusters);
+	if (!fs) {
+		set_error(out, "SchedulerError", "out of memory");
+		return -1;
+	}
+	int rc = schedule_full_facts(fs, placement, workload, workload_has_replicas, previous, eviction_tasks, fresh,
+				     out);
+	sched_facts_free(fs);
+	return rc;
+}
+
+int schedule_full_facts(const struct sched_facts *fs, const cJSON *placement, const cJSON *workload,
+			bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
+			struct sched_result *out)
+{
+	memset(out, 0, sizeof *out);
 	struct sched_ctx cx = {0};
 	cx.placement = cJSON_IsObject(placement) ? placement : NULL;
 	cx.evictions = cJSON_IsArray(eviction_tasks) ? eviction_tasks : NULL;
@@ -1472,35 +1565,27 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 	cx.has_replicas = workload_has_replicas;
 	cx.fresh = fresh;
 	cx.replicas = workload_has_replicas ? workload_replicas(workload) : 0;
-	int total = cJSON_GetArraySize(clusters);
-	cx.cl = calloc((size_t)total + 1, sizeof *cx.cl);
+	cx.cl = calloc((size_t)fs->n + 1, sizeof *cx.cl);
 	if (!cx.cl) {
 		set_error(out, "SchedulerError", "out of memory");
 		return -1;
 	}
-	struct strmap by_name; /* cluster name -> its struct ccl in cx.cl */
-	strmap_init_borrowed(&by_name, (size_t)total);
+	for (int i = 0; i < fs->n; i++) {
+		struct ccl *cl = &cx.cl[i];
+		cl->obj = fs->f[i].obj;
+		cl->name = fs->f[i].name;
+		cl->fact = &fs->f[i];
+		cl->idx = i;
+	}
+	cx.n = fs->n;
 	struct req_list rl;
 	workload_requests(workload, &rl);
 	cx.rl = &rl;
-	const cJSON *c;
-	cJSON_ArrayForEach(c, clusters) {
-		const char *name = obj_str(obj_item(c, "metadata"), "name");
-		/* Karmada limits cluster names to 48 characters. */
-		if (!name || !*name || strlen(name) >= sizeof out->targets->name)
-			continue;
-		if (!strmap_add(&by_name, name, &cx.cl[cx.n]))
-			continue; /* a duplicate name: the first object wins */
-		struct ccl *cl = &cx.cl[cx.n];
-		cl->obj = c;
-		cl->name = name;
-		cl->idx = cx.n++;
-	}
 	/* Each cluster takes the first previous entry with its name. */
 	const cJSON *p;
 	cJSON_ArrayForEach(p, previous) {
 		const char *pn = obj_str(p, "name");
-		const struct ccl *found = pn ? strmap_get(&by_name, pn) : NULL;
+		const struct sched_fact *found = pn ? strmap_get(&fs->by_name, pn) : NULL;
 		int i = found ? found->idx : -1;
 		if (i < 0 || cx.cl[i].in_prev)
 			continue;
@@ -1509,7 +1594,6 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		if (cx.cl[i].prev < 0)
 			cx.cl[i].prev = 0;
 	}
-	strmap_clear(&by_name);
 	for (int i = 0; i < cx.n; i++)
 		cx.cl[i].score = cx.cl[i].in_prev ? 100 : 0; /* ClusterLocality */
 	cx.need_avail = needs_estimates(&cx);

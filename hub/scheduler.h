@@ -57,6 +57,19 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		  struct sched_result *out);
 void sched_result_free(struct sched_result *r);
 
+/* What the filters read of each cluster (its name, labels, spec, taints,
+ * Ready status), looked up once for a list of clusters that many
+ * schedulings share (the controller's Cluster cache), instead of once per
+ * binding and cluster. Borrows clusters: it must outlive the facts and not
+ * change. NULL when clusters is not a list or memory is short. */
+struct sched_facts;
+struct sched_facts *sched_facts_build(const cJSON *clusters);
+void sched_facts_free(struct sched_facts *f);
+/* schedule_full over facts built from clusters (the same result). */
+int schedule_full_facts(const struct sched_facts *facts, const cJSON *placement, const cJSON *workload,
+			bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,
+			struct sched_result *out);
+
 /* "{ap:4, eu:3, us:3}" — the Result part of Karmada's ScheduleBindingSucceed
  * event message (non-workloads print "{ap:0, ...}" as Karmada does). */
 void sched_result_format(const struct sched_result *r, char *buf, size_t len);

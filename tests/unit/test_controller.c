@@ -460,6 +460,137 @@ static void test_failed_write_retried(void **state)
 	objc_set_fault(controller_objclient(f->ctl), NULL, NULL);
 }
 
+/* Duplicated over clusterNames: one policy per Deployment. */
+static const char *DUP_POLICY =
+    "{'apiVersion':'policy.karmada.io/v1alpha1','kind':'PropagationPolicy','metadata':{'name':'%s-propagation'},"
+    "'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment','name':'%s'}],"
+    "'placement':{'clusterAffinity':{'clusterNames':[%s]}}}}";
+
+static void set_dup_policy(struct fx *f, const char *deploy, const char *clusters, bool first)
+{
+	const struct kind_info *ppk = K("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	char buf[2048];
+	snprintf(buf, sizeof buf, DUP_POLICY, deploy, deploy, clusters);
+	if (first) {
+		create(f, ppk, "default", buf);
+	} else {
+		cJSON *np = jq(buf);
+		char *spec = cJSON_PrintUnformatted(cJSON_GetObjectItem(np, "spec")), merge[2048], pname[128];
+		snprintf(merge, sizeof merge, "{\"spec\":%s}", spec);
+		snprintf(pname, sizeof pname, "%s-propagation", deploy);
+		free(spec);
+		cJSON_Delete(np);
+		update(f, ppk, "default", pname, merge, SUBRES_NONE);
+	}
+	settle(f);
+}
+
+/* Whether the Work of Deployment deploy exists in cluster's namespace. */
+static bool has_work(struct fx *f, const char *deploy, const char *cluster)
+{
+	char ns[64], wn[128];
+	snprintf(ns, sizeof ns, "karmada-es-%s", cluster);
+	render_work_name("Deployment", deploy, "default", wn, sizeof wn);
+	cJSON *w = get(f, K("work.karmada.io", "v1alpha1", "Work"), ns, wn);
+	cJSON_Delete(w);
+	return w != NULL;
+}
+
+/* The binding pass looks for stale Works only where the Works index says
+ * Works of that name are: the index must follow every Work write (the
+ * controller's own, and a user's delete), or a Work is left behind when a
+ * placement shrinks; and a shrink deletes only that binding's Works. */
+static void test_works_index_follows_writes(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_info *dk = K("apps", "v1", "Deployment"), *wk = K("work.karmada.io", "v1alpha1", "Work");
+	char d2[1024];
+	snprintf(d2, sizeof d2, "%s", DEPLOY);
+	char *p = strstr(d2, "'name':'hello','uid'"); /* metadata.name only: the selector keeps app=hello */
+	assert_non_null(p);
+	memcpy(p, "'name':'other'", 14);
+	create(f, dk, "default", DEPLOY);
+	create(f, dk, "default", d2);
+	set_dup_policy(f, "hello", "'eu','ap','us'", true);
+	set_dup_policy(f, "other", "'eu','ap','us'", true);
+	static const char *const cls[] = {"eu", "ap", "us"};
+	for (int i = 0; i < 3; i++) {
+		assert_true(has_work(f, "hello", cls[i]));
+		assert_true(has_work(f, "other", cls[i]));
+	}
+	/* shrink hello: its us Work goes, other's stays */
+	set_dup_policy(f, "hello", "'eu','ap'", false);
+	assert_false(has_work(f, "hello", "us"));
+	assert_true(has_work(f, "hello", "eu"));
+	assert_true(has_work(f, "hello", "ap"));
+	for (int i = 0; i < 3; i++)
+		assert_true(has_work(f, "other", cls[i]));
+	/* grow back (a Work re-created where one was deleted), then shrink to eu */
+	set_dup_policy(f, "hello", "'eu','ap','us'", false);
+	assert_true(has_work(f, "hello", "us"));
+	set_dup_policy(f, "hello", "'eu'", false);
+	assert_true(has_work(f, "hello", "eu"));
+	assert_false(has_work(f, "hello", "ap"));
+	assert_false(has_work(f, "hello", "us"));
+	/* a user deletes other's ap Work: it is written again, and a later
+	 * shrink still finds it */
+	char wn[128], *out = NULL;
+	struct api_error e = {0};
+	render_work_name("Deployment", "other", "default", wn, sizeof wn);
+	assert_int_equal(obj_delete(&f->objs, wk, "karmada-es-ap", wn, &out, &e), 0);
+	free(out);
+	settle(f);
+	assert_true(has_work(f, "other", "ap"));
+	set_dup_policy(f, "other", "'us'", false);
+	assert_false(has_work(f, "other", "eu"));
+	assert_false(has_work(f, "other", "ap"));
+	assert_true(has_work(f, "other", "us"));
+	assert_true(has_work(f, "hello", "eu"));
+}
+
+/* A rolled-back batch un-deletes a Work the Works index saw deleted: the
+ * index is listed again, so the retried pass still finds and deletes it. */
+static void test_works_index_after_rollback(void **state)
+{
+	struct fx *f = *state;
+	int opens = 0;
+	store_set_batching(f->objs.store, batch_opened, &opens);
+	create(f, K("apps", "v1", "Deployment"), "default", DEPLOY);
+	set_dup_policy(f, "hello", "'eu','ap','us'", true);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	assert_true(has_work(f, "hello", "us"));
+	/* the shrink is durable; the controller's delete of the us Work is not */
+	const struct kind_info *ppk = K("policy.karmada.io", "v1alpha1", "PropagationPolicy");
+	update(f, ppk, "default", "hello-propagation", "{'spec':{'placement':{'clusterAffinity':{'clusterNames':['eu','ap']}}}}",
+	       SUBRES_NONE);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	settle(f);
+	assert_true(store_in_batch(f->objs.store));
+	assert_false(has_work(f, "hello", "us"));
+	char wal[300];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", f->dir);
+	struct stat st;
+	assert_int_equal(stat(wal, &st), 0);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 512;
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	int rc = store_commit(f->objs.store);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_true(has_work(f, "hello", "us")); /* back */
+	settle(f);
+	assert_int_equal(store_commit(f->objs.store), STORE_OK);
+	assert_false(has_work(f, "hello", "us"));
+	assert_true(has_work(f, "hello", "eu"));
+	assert_true(has_work(f, "hello", "ap"));
+	store_set_batching(f->objs.store, NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +598,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_works_index_follows_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_works_index_after_rollback, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
