@@ -458,7 +458,7 @@ static int collect_rules(const cJSON *m, const cJSON *cluster, const cJSON *poli
 						 : cJSON_GetObjectItemCaseSensitive(rule, "targetCluster");
 			const cJSON *ovs = legacy ? json_get(p, "spec.overriders")
 						  : cJSON_GetObjectItemCaseSensitive(rule, "overriders");
-			if (tc && !cJSON_IsNull(tc) && !(cluster && cluster_affinity_matches(cluster, tc)))
+			if (tc && !cJSON_IsNull(tc) && !(cluster && sched_cluster_affinity_matches(cluster, tc)))
 				continue;
 			if (!ovs)
 				continue;
