@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "log.h"
 
 void objc_init(struct objclient *oc, struct store *st, struct obj_ctx *objs)
 {
@@ -208,6 +209,14 @@ static cJSON *parsed(char *out)
 	return o;
 }
 
+int objc_write(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+	       enum subresource sub, bool create, struct api_error *e)
+{
+	if (create)
+		return objc_apply(oc, k, ns, obj, NULL, NULL, e);
+	return objc_replace(oc, k, ns, name, obj, sub, NULL, e);
+}
+
 int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 		 enum subresource sub, cJSON **stored, struct api_error *e)
 {
@@ -311,3 +320,12 @@ int objc_ensure_namespace(struct objclient *oc, const char *ns, struct api_error
 }
 
 void objc_forget_namespace(struct objclient *oc, const char *ns) { strmap_del(&oc->namespaces, ns); }
+
+void objc_ensure_namespace_logged(struct objclient *oc, const char *ns, const char *who)
+{
+	struct api_error e = {0};
+	objc_forget_namespace(oc, ns); /* looked up every time: the namespace may have been deleted */
+	if (objc_ensure_namespace(oc, ns, &e) < 0)
+		log_warn("%s: cannot create namespace %s: %s", who, ns, e.message);
+	api_error_clear(&e);
+}
