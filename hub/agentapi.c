@@ -863,10 +863,6 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	objc_init(&aa->oc, st, aa->objs);
 	if (cfg)
 		aa->cfg = *cfg;
-	if (aa->cfg.monitor_period_ms <= 0)
-		aa->cfg.monitor_period_ms = 5000;
-	if (aa->cfg.startup_grace_s <= 0)
-		aa->cfg.startup_grace_s = 60;
 	aa->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
 	aa->k_lease = kinds_find_kind("coordination.k8s.io", "v1", "Lease");
 	aa->k_work = kinds_find_kind("work.karmada.io", "v1alpha1", "Work");
@@ -874,6 +870,7 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->started = mono_now();
 	aa->committed_rev = store_revision(st);
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
+	/* ctl_cluster_life_new applies the defaults of monitor_period_ms and startup_grace_s. */
 	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
 	aa->life = ctl_cluster_life_new(base, st, aa->objs, &lc);
 	/* Agents see only durable Works. */
