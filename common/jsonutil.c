@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool utf8_valid(const char *str, size_t len)
+bool json_utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -92,7 +92,7 @@ cJSON *json_parse_limited(const char *buf, size_t len, int max_depth, char *err,
 		snprintf(err, errlen, "empty body");
 		return NULL;
 	}
-	if (!utf8_valid(buf, len)) {
+	if (!json_utf8_valid(buf, len)) {
 		snprintf(err, errlen, "invalid UTF-8");
 		return NULL;
 	}

@@ -19,7 +19,7 @@
 cJSON *json_parse_limited(const char *buf, size_t len, int max_depth, char *err, size_t errlen);
 
 /* True when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-bool utf8_valid(const char *s, size_t len);
+bool json_utf8_valid(const char *s, size_t len);
 
 /* Depth of a parsed tree (scalars are depth 0). */
 int json_depth(const cJSON *j);

@@ -118,32 +118,6 @@ static cJSON *read_json_body(const struct api_req *rq)
 	return j;
 }
 
-/* ---- small object helpers --------------------------------------------------- */
-
-static cJSON *get_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name)
-{
-	return objc_get(&aa->oc, k, ns, name);
-}
-
-/* Creates o (create) or replaces ns/name with it; takes o. */
-static int write_obj(struct agentapi *aa, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
-		     enum subresource sub, bool create, struct api_error *e)
-{
-	if (create)
-		return objc_apply(&aa->oc, k, ns, o, NULL, NULL, e);
-	return objc_replace(&aa->oc, k, ns, name, o, sub, NULL, e);
-}
-
-static void ensure_namespace(struct agentapi *aa, const char *name)
-{
-	struct api_error e = {0};
-	objc_forget_namespace(&aa->oc, name); /* looked up every time: the namespace may have been deleted */
-	if (objc_ensure_namespace(&aa->oc, name, &e) < 0)
-		log_warn("agentapi: cannot create namespace %s: %s", name, e.message);
-	api_error_clear(&e);
-}
-
-
 /* ---- registration ------------------------------------------------------------ */
 
 static void handle_registration(struct agentapi *aa, const struct api_req *rq, const char *cluster)
@@ -166,7 +140,7 @@ static void handle_registration(struct agentapi *aa, const struct api_req *rq, c
 		return;
 	}
 	struct api_error e = {0};
-	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
+	cJSON *c = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 	bool create = !c;
 	if (create) {
 		c = cJSON_CreateObject();
@@ -196,7 +170,7 @@ static void handle_registration(struct agentapi *aa, const struct api_req *rq, c
 		cJSON_ArrayForEach(it, r.labels)
 			json_set_str(labels, it->string, it->valuestring);
 	}
-	if (write_obj(aa, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
+	if (objc_write(&aa->oc, aa->k_cluster, "", cluster, c, SUBRES_NONE, create, &e) < 0) {
 		api_send_error(rq, &e, aa->k_cluster);
 		api_error_clear(&e);
 		proto_registration_free(&r);
@@ -205,11 +179,11 @@ static void handle_registration(struct agentapi *aa, const struct api_req *rq, c
 	if (r.kubernetes_version[0]) {
 		cJSON *extra = cJSON_CreateObject();
 		cJSON_AddStringToObject(extra, "kubernetesVersion", r.kubernetes_version);
-		cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+		cJSON *cur = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 		const char *v = json_get_str(cur, "status.kubernetesVersion");
 		if (cur && (!v || strcmp(v, r.kubernetes_version) != 0)) {
 			json_set_str(json_ensure_obj(cur, "status"), "kubernetesVersion", r.kubernetes_version);
-			if (write_obj(aa, aa->k_cluster, "", cluster, cur, SUBRES_STATUS, false, &e) < 0)
+			if (objc_write(&aa->oc, aa->k_cluster, "", cluster, cur, SUBRES_STATUS, false, &e) < 0)
 				log_warn("agentapi: cannot set the version of cluster %s: %s", cluster, e.message);
 			cur = NULL; /* taken */
 			api_error_clear(&e);
@@ -218,13 +192,13 @@ static void handle_registration(struct agentapi *aa, const struct api_req *rq, c
 		cJSON_Delete(extra);
 	}
 	char ns[128];
-	ensure_namespace(aa, PROTO_LEASE_NAMESPACE);
+	objc_ensure_namespace_logged(&aa->oc, PROTO_LEASE_NAMESPACE, "agentapi");
 	proto_exec_namespace(cluster, ns, sizeof ns);
-	ensure_namespace(aa, ns);
+	objc_ensure_namespace_logged(&aa->oc, ns, "agentapi");
 	log_kv(LOG_INFO, create ? "cluster registered" : "cluster re-registered", "cluster", cluster, "agent",
 	       r.agent_version[0] ? r.agent_version : "-", NULL);
 	ctl_cluster_registered(aa->life, cluster);
-	cJSON *cur = get_obj(aa, aa->k_cluster, "", cluster);
+	cJSON *cur = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
 	cJSON_AddStringToObject(ans, "kind", "RegistrationResult");
@@ -259,7 +233,7 @@ static void handle_heartbeat(struct agentapi *aa, const struct api_req *rq, cons
 			    h.cluster, cluster);
 		return;
 	}
-	cJSON *c = get_obj(aa, aa->k_cluster, "", cluster);
+	cJSON *c = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 	if (!c) {
 		api_send_status(rq, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
 			    cluster);
@@ -753,7 +727,7 @@ static void handle_workstatuses(struct agentapi *aa, const struct api_req *rq, c
 		struct proto_work_status *s = &items[i];
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "name", s->name);
-		cJSON *w = get_obj(aa, aa->k_work, ns, s->name);
+		cJSON *w = objc_get(&aa->oc, aa->k_work, ns, s->name);
 		if (!w) {
 			cJSON_AddNumberToObject(r, "code", 404);
 			cJSON_AddStringToObject(r, "message", "work not found");
@@ -889,10 +863,6 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	objc_init(&aa->oc, st, aa->objs);
 	if (cfg)
 		aa->cfg = *cfg;
-	if (aa->cfg.monitor_period_ms <= 0)
-		aa->cfg.monitor_period_ms = 5000;
-	if (aa->cfg.startup_grace_s <= 0)
-		aa->cfg.startup_grace_s = 60;
 	aa->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
 	aa->k_lease = kinds_find_kind("coordination.k8s.io", "v1", "Lease");
 	aa->k_work = kinds_find_kind("work.karmada.io", "v1alpha1", "Work");
@@ -900,6 +870,7 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->started = mono_now();
 	aa->committed_rev = store_revision(st);
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
+	/* ctl_cluster_life_new applies the defaults of monitor_period_ms and startup_grace_s. */
 	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
 	aa->life = ctl_cluster_life_new(base, st, aa->objs, &lc);
 	/* Agents see only durable Works. */

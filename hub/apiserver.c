@@ -1249,7 +1249,7 @@ static cJSON *read_body(const struct api_req *rq, const struct kind_info *k, boo
 	} else if (pb) {
 		body = pbcodec_decode(data, len, err, sizeof err);
 	} else if (yaml) {
-		if (!utf8_valid(data, len))
+		if (!json_utf8_valid(data, len))
 			snprintf(err, sizeof err, "invalid UTF-8 in request body");
 		else
 			body = yaml_parse_one(data, len, err, sizeof err);

@@ -153,7 +153,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 		sched_memo(c, gen, memo, sizeof memo);
 		strmap_put_str(&c->sched_memo, key, memo);
 	}
-	metrics_observe_scheduling(ctl_mono_seconds() - t0);
+	hubmetrics_observe_scheduling(ctl_mono_seconds() - t0);
 	/* Scheduled condition and scheduler bookkeeping. */
 	cJSON *st = json_get(b, "status");
 	if (!cJSON_IsObject(st)) {

@@ -100,29 +100,6 @@ static const char *now_rfc3339(char *buf, size_t len) { return time_rfc3339(time
 
 static const char *now_micro(char *buf, size_t len) { return time_now_micro(buf, len); }
 
-static cJSON *get_obj(struct cluster_life *cl, const struct kind_info *k, const char *ns, const char *name)
-{
-	return objc_get(&cl->oc, k, ns, name);
-}
-
-/* Creates o (create) or replaces ns/name with it; takes o. */
-static int write_obj(struct cluster_life *cl, const struct kind_info *k, const char *ns, const char *name, cJSON *o,
-		     enum subresource sub, bool create, struct api_error *e)
-{
-	if (create)
-		return objc_apply(&cl->oc, k, ns, o, NULL, NULL, e);
-	return objc_replace(&cl->oc, k, ns, name, o, sub, NULL, e);
-}
-
-static void ensure_namespace(struct cluster_life *cl, const char *name)
-{
-	struct api_error e = {0};
-	objc_forget_namespace(&cl->oc, name); /* looked up every time: the namespace may have been deleted */
-	if (objc_ensure_namespace(&cl->oc, name, &e) < 0)
-		log_warn("cluster: cannot create namespace %s: %s", name, e.message);
-	api_error_clear(&e);
-}
-
 /* Karmada's cluster controller taint rules: Ready False -> not-ready,
  * Unknown -> unreachable, True -> neither. Returns true if spec changed. */
 static bool apply_taints(cJSON *cluster, const char *ready_status)
@@ -174,7 +151,7 @@ static bool apply_taints(cJSON *cluster, const char *ready_status)
 /* Karmada's TaintClusterSucceed event, naming the taints now on the cluster. */
 static void taint_event(struct cluster_life *cl, const char *name)
 {
-	cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+	cJSON *c = objc_get(&cl->oc, cl->k_cluster, "", name);
 	if (!c)
 		return;
 	char msg[1024];
@@ -204,7 +181,7 @@ static const char *ready_status_of(const cJSON *cluster)
 static void set_cluster_ready(struct cluster_life *cl, const char *name, const char *status, const char *reason,
 			      const char *message, const cJSON *extra_status)
 {
-	cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+	cJSON *c = objc_get(&cl->oc, cl->k_cluster, "", name);
 	if (!c)
 		return;
 	struct api_error e = {0};
@@ -230,17 +207,17 @@ static void set_cluster_ready(struct cluster_life *cl, const char *name, const c
 		status = keep;
 	}
 	if (!json_equal(before, st)) {
-		if (write_obj(cl, cl->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
+		if (objc_write(&cl->oc, cl->k_cluster, "", name, c, SUBRES_STATUS, false, &e) < 0)
 			log_warn("agentapi: cannot update the status of cluster %s: %s", name, e.message);
 		api_error_clear(&e);
-		c = get_obj(cl, cl->k_cluster, "", name);
+		c = objc_get(&cl->oc, cl->k_cluster, "", name);
 		if (!c) {
 			cJSON_Delete(before);
 			return;
 		}
 	}
 	if (apply_taints(c, status)) {
-		int rc = write_obj(cl, cl->k_cluster, "", name, c, SUBRES_NONE, false, &e);
+		int rc = objc_write(&cl->oc, cl->k_cluster, "", name, c, SUBRES_NONE, false, &e);
 		c = NULL; /* taken */
 		if (rc < 0) {
 			log_warn("agentapi: cannot update the taints of cluster %s: %s", name, e.message);
@@ -319,7 +296,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 	double now = mono_now();
 	for (int i = 0; i < m.n; i++) {
 		const char *name = m.names[i];
-		cJSON *lease = get_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, name);
+		cJSON *lease = objc_get(&cl->oc, cl->k_lease, PROTO_LEASE_NAMESPACE, name);
 		if (!lease) {
 			/* Never heartbeated through the protocol: not ours to judge. */
 			continue;
@@ -345,7 +322,7 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 			grace = cl->cfg.startup_grace_s;
 		if (now - p->seen <= grace)
 			continue;
-		cJSON *c = get_obj(cl, cl->k_cluster, "", name);
+		cJSON *c = objc_get(&cl->oc, cl->k_cluster, "", name);
 		const char *rs = c ? ready_status_of(c) : NULL;
 		bool already = rs && strcmp(rs, "Unknown") == 0;
 		cJSON_Delete(c);
@@ -373,7 +350,7 @@ static int renew_lease(struct cluster_life *cl, const char *cluster, const char 
 		       char *renew, size_t renewlen, struct api_error *e)
 {
 	now_micro(renew, renewlen);
-	cJSON *l = get_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster);
+	cJSON *l = objc_get(&cl->oc, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster);
 	bool create = !l;
 	if (create) {
 		l = cJSON_CreateObject();
@@ -397,7 +374,7 @@ static int renew_lease(struct cluster_life *cl, const char *cluster, const char 
 	json_set_str(spec, "holderIdentity", cluster);
 	json_set_num(spec, "leaseDurationSeconds", lease_s);
 	json_set_str(spec, "renewTime", renew);
-	return write_obj(cl, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
+	return objc_write(&cl->oc, cl->k_lease, PROTO_LEASE_NAMESPACE, cluster, l, SUBRES_NONE, create, e);
 }
 
 int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct proto_heartbeat *hb, char *renew,
@@ -418,7 +395,7 @@ int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct 
 	bool write = !p->renewed || p->stored <= 0 || p->lease_s != h.lease_duration_s ||
 		     now - p->stored >= h.lease_duration_s / 2.0;
 	if (write) {
-		ensure_namespace(cl, PROTO_LEASE_NAMESPACE);
+		objc_ensure_namespace_logged(&cl->oc, PROTO_LEASE_NAMESPACE, "cluster");
 		if (renew_lease(cl, cluster, json_get_str(c, "metadata.uid"), h.lease_duration_s, renew, renewlen, e) < 0)
 			return -1;
 		p->stored = now;
@@ -450,7 +427,7 @@ int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct 
 		/* One failed probe is no verdict: a Ready cluster stays Ready
 		 * until it has not been healthy for the grace period (Karmada's
 		 * cluster-failure-threshold / cluster-monitor-grace-period). */
-		cJSON *cur = get_obj(cl, cl->k_cluster, "", cluster);
+		cJSON *cur = objc_get(&cl->oc, cl->k_cluster, "", cluster);
 		const char *rs = cur ? ready_status_of(cur) : NULL;
 		if (rs && strcmp(rs, "True") == 0)
 			st = NULL;

@@ -2,7 +2,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "detector.h"
 #include "failover.h"
@@ -182,17 +181,7 @@ const struct kind_info *ctl_kind(const char *group, const char *version, const c
 	return kinds_find_kind(group, version, kind);
 }
 
-void ctl_new_uuid(char *buf, size_t len)
-{
-	unsigned char b[16];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-		for (size_t i = 0; i < sizeof b; i++)
-			b[i] = (unsigned char)rand();
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
+void ctl_new_uuid(char *buf, size_t len) { obj_new_uid(buf, len); }
 
 const char *ctl_now_str(char *buf, size_t len) { return time_rfc3339(time(NULL), buf, len); }
 

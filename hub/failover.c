@@ -125,7 +125,7 @@ cJSON *failover_policy_taints(const cJSON *cluster, const cJSON *policies, const
 	{
 		const cJSON *spec = cJSON_GetObjectItemCaseSensitive(p, "spec");
 		const cJSON *target = cJSON_GetObjectItemCaseSensitive(spec, "targetClusters");
-		if (target && !cJSON_IsNull(target) && !cluster_affinity_matches(cluster, target))
+		if (target && !cJSON_IsNull(target) && !sched_cluster_affinity_matches(cluster, target))
 			continue;
 		const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
 		if (failover_conditions_match(cluster, cJSON_GetObjectItemCaseSensitive(spec, "addOnConditions"))) {

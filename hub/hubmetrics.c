@@ -71,7 +71,7 @@ void hubmetrics_streams_add(const char *kind, int delta)
 	metric_add(H.streams, l, delta);
 }
 
-void metrics_observe_scheduling(double seconds)
+void hubmetrics_observe_scheduling(double seconds)
 {
 	metric_observe(H.scheduling, NULL, seconds);
 }

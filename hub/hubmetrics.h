@@ -39,6 +39,6 @@ void hubmetrics_streams_add(const char *kind, int delta);
 /* Scheduling latency of one binding: from the controller finding that it
  * needs scheduling (the schedule() call) to the schedule result being
  * stored in its spec. Called by the controllers. */
-void metrics_observe_scheduling(double seconds);
+void hubmetrics_observe_scheduling(double seconds);
 
 #endif

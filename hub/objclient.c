@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "jsonutil.h"
+#include "log.h"
 
 void objc_init(struct objclient *oc, struct store *st, struct obj_ctx *objs)
 {
@@ -123,6 +124,16 @@ static bool faulted(struct objclient *oc, const struct kind_info *k, const char 
 	return true;
 }
 
+/* A failed write: mine goes to e (it hands over causes) or is cleared; -1. */
+static int failed(struct api_error *mine, struct api_error *e)
+{
+	if (e)
+		*e = *mine;
+	else
+		api_error_clear(mine);
+	return -1;
+}
+
 /* The end of every write: obj is the stored object after a success. */
 static int finish(int rc, const cJSON *cur, cJSON *obj, cJSON **stored, struct api_error *mine, struct api_error *e)
 {
@@ -130,11 +141,7 @@ static int finish(int rc, const cJSON *cur, cJSON *obj, cJSON **stored, struct a
 		cJSON_Delete(obj);
 		if (stored)
 			*stored = NULL;
-		if (e)
-			*e = *mine; /* hands over causes */
-		else
-			api_error_clear(mine);
-		return -1;
+		return failed(mine, e);
 	}
 	api_error_clear(mine);
 	int changed = !cur || !same_rv(obj, cur);
@@ -172,13 +179,8 @@ int objc_apply_in_place(struct objclient *oc, const struct kind_info *k, const c
 	int rc = faulted(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
 			 ? -1
 			 : obj_update_cur(oc->objs, k, cur, obj, sub, NULL, &mine);
-	if (rc < 0) {
-		if (e)
-			*e = mine;
-		else
-			api_error_clear(&mine);
-		return -1;
-	}
+	if (rc < 0)
+		return failed(&mine, e);
 	api_error_clear(&mine);
 	return !same_rv(obj, cur);
 }
@@ -208,6 +210,28 @@ static cJSON *parsed(char *out)
 	return o;
 }
 
+/* The end of a write by name: out (printed by objects.c, taken) is the stored
+ * object after a success; 1 or -1. */
+static int finish_out(int rc, char *out, cJSON **stored, struct api_error *mine, struct api_error *e)
+{
+	if (stored)
+		*stored = rc < 0 ? NULL : parsed(out);
+	else
+		free(out);
+	if (rc < 0)
+		return failed(mine, e);
+	api_error_clear(mine);
+	return 1;
+}
+
+int objc_write(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+	       enum subresource sub, bool create, struct api_error *e)
+{
+	if (create)
+		return objc_apply(oc, k, ns, obj, NULL, NULL, e);
+	return objc_replace(oc, k, ns, name, obj, sub, NULL, e);
+}
+
 int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 		 enum subresource sub, cJSON **stored, struct api_error *e)
 {
@@ -217,19 +241,7 @@ int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns
 			 ? -1
 			 : obj_update(oc->objs, k, ns ? ns : "", name, obj, sub, false, stored ? &out : NULL, &mine);
 	cJSON_Delete(obj);
-	if (stored)
-		*stored = rc < 0 ? NULL : parsed(out);
-	else
-		free(out);
-	if (rc < 0) {
-		if (e)
-			*e = mine;
-		else
-			api_error_clear(&mine);
-		return -1;
-	}
-	api_error_clear(&mine);
-	return 1;
+	return finish_out(rc, out, stored, &mine, e);
 }
 
 int objc_merge_patch(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
@@ -241,19 +253,7 @@ int objc_merge_patch(struct objclient *oc, const struct kind_info *k, const char
 	int rc = faulted(oc, k, ns, name, &mine) ? -1
 						 : obj_patch(oc->objs, k, ns ? ns : "", name, "application/merge-patch+json",
 							     patch, sub, false, &created, &out, &mine);
-	if (stored)
-		*stored = rc < 0 ? NULL : parsed(out);
-	else
-		free(out);
-	if (rc < 0) {
-		if (e)
-			*e = mine;
-		else
-			api_error_clear(&mine);
-		return -1;
-	}
-	api_error_clear(&mine);
-	return 1;
+	return finish_out(rc, out, stored, &mine, e);
 }
 
 int objc_delete(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON **gone,
@@ -270,11 +270,7 @@ int objc_delete(struct objclient *oc, const struct kind_info *k, const char *ns,
 			api_error_clear(&mine);
 			return 0;
 		}
-		if (e)
-			*e = mine;
-		else
-			api_error_clear(&mine);
-		return -1;
+		return failed(&mine, e);
 	}
 	api_error_clear(&mine);
 	if (gone)
@@ -297,11 +293,7 @@ int objc_ensure_namespace(struct objclient *oc, const char *ns, struct api_error
 		json_set_str(json_ensure_obj(o, "metadata"), "name", ns);
 		struct api_error mine = {0};
 		if (objc_apply(oc, k, "", o, NULL, NULL, &mine) < 0 && mine.code != 409) {
-			if (e)
-				*e = mine;
-			else
-				api_error_clear(&mine);
-			return -1;
+			return failed(&mine, e);
 		}
 		api_error_clear(&mine);
 	}
@@ -311,3 +303,12 @@ int objc_ensure_namespace(struct objclient *oc, const char *ns, struct api_error
 }
 
 void objc_forget_namespace(struct objclient *oc, const char *ns) { strmap_del(&oc->namespaces, ns); }
+
+void objc_ensure_namespace_logged(struct objclient *oc, const char *ns, const char *who)
+{
+	struct api_error e = {0};
+	objc_forget_namespace(oc, ns); /* looked up every time: the namespace may have been deleted */
+	if (objc_ensure_namespace(oc, ns, &e) < 0)
+		log_warn("%s: cannot create namespace %s: %s", who, ns, e.message);
+	api_error_clear(&e);
+}

@@ -18,8 +18,9 @@
  *
  * Errors: a write returns 1 when the store changed, 0 for a no-op, -1 when
  * it failed; then e (optional) says why with the API's status code. The
- * client never logs and never retries: the caller decides (the controller
- * requeues the item with backoff, see controller.h). */
+ * client never logs (but objc_ensure_namespace_logged) and never retries:
+ * the caller decides (the controller requeues the item with backoff, see
+ * controller.h). */
 #ifndef ATOLL_OBJCLIENT_H
 #define ATOLL_OBJCLIENT_H
 
@@ -99,6 +100,10 @@ int objc_apply_status(struct objclient *oc, const struct kind_info *k, const cJS
  * metadata.resourceVersion, if any, is the precondition). Takes obj. */
 int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
 		 enum subresource sub, cJSON **stored, struct api_error *e);
+/* Creates obj (create: objc_apply without a current object; ns/name and sub
+ * unused) or replaces ns/name with it (objc_replace with sub). Takes obj. */
+int objc_write(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+	       enum subresource sub, bool create, struct api_error *e);
 /* A merge patch (borrowed) of ns/name. */
 int objc_merge_patch(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
 		     const cJSON *patch, enum subresource sub, cJSON **stored, struct api_error *e);
@@ -110,5 +115,8 @@ int objc_delete(struct objclient *oc, const struct kind_info *k, const char *ns,
 int objc_ensure_namespace(struct objclient *oc, const char *ns, struct api_error *e);
 /* The namespace is gone (or may be): asked again next time. */
 void objc_forget_namespace(struct objclient *oc, const char *ns);
+/* Looks ns up afresh (it may have been deleted) and creates it unless it
+ * exists; a failure is logged as a warning prefixed "<who>: ". */
+void objc_ensure_namespace_logged(struct objclient *oc, const char *ns, const char *who);
 
 #endif

@@ -68,7 +68,7 @@ const char *obj_key(char *buf, size_t len, const struct kind_info *k, const char
 	return store_key(buf, len, k->group, k->plural, k->namespaced ? ns : "", name);
 }
 
-static void new_uid(char *buf, size_t len)
+void obj_new_uid(char *buf, size_t len)
 {
 	unsigned char b[16];
 	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
@@ -322,7 +322,7 @@ static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *n
 	if (applied_mf)
 		cJSON_AddItemToObject(meta, "managedFields", applied_mf);
 	char uid[64], ts[40];
-	new_uid(uid, sizeof uid);
+	obj_new_uid(uid, sizeof uid);
 	json_set_str(meta, "uid", uid);
 	json_set_str(meta, "creationTimestamp", time_rfc3339(time(NULL), ts, sizeof ts));
 	if (k->has_spec)
@@ -331,7 +331,7 @@ static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *n
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "generation");
 	defaults_apply(k, obj, ++c->ip_seq);
 	char pid[64];
-	new_uid(pid, sizeof pid);
+	obj_new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, NULL, obj, pid);
 	failover_default_tolerations(k, obj);
 	if (w && !w->apply)
@@ -507,7 +507,7 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 	keep_finalizers_while_deleting(old, obj);
 	defaults_apply(k, obj, ++c->ip_seq);
 	char pid[64];
-	new_uid(pid, sizeof pid);
+	obj_new_uid(pid, sizeof pid);
 	defaults_karmada_identity(k, old, obj, pid);
 	failover_default_tolerations(k, obj);
 	cJSON *ometa = cJSON_GetObjectItemCaseSensitive(old, "metadata");

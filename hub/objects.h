@@ -82,6 +82,9 @@ int obj_delete(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
 /* autoscaling/v1 Scale of a stored object. */
 cJSON *obj_scale_of(const struct kind_info *k, const cJSON *obj);
 
+/* A new random (version 4) UUID, as metadata.uid: buf of 37 bytes or more. */
+void obj_new_uid(char *buf, size_t len);
+
 /* Key of an object in the store. */
 const char *obj_key(char *buf, size_t len, const struct kind_info *k, const char *ns, const char *name);
 

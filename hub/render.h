@@ -99,7 +99,7 @@ const cJSON *render_pod_spec(const cJSON *tmpl);
  * overriders in Karmada's order (image, command, args, labels, annotations,
  * field — JSON patch inside a string field holding YAML or JSON —,
  * plaintext). A rule's targetCluster is matched by the scheduler's
- * cluster_affinity_matches, as Karmada uses one ClusterMatches for both.
+ * sched_cluster_affinity_matches, as Karmada uses one ClusterMatches for both.
  * cops/ops are JSON arrays and may be NULL; only OverridePolicies
  * in the manifest's namespace apply. applied_cops/applied_ops (may be NULL)
  * receive Karmada's AppliedOverrides lists [{policyName, overriders}] (caller

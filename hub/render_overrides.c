@@ -144,6 +144,17 @@ static void concat(char *dst, size_t len, const char *add)
 		snprintf(dst + n, len - n, "%s", add);
 }
 
+/* One image part (registry or repository) under an add, replace or remove operator. */
+static void edit_part(char *part, size_t len, bool add, bool rep, bool rem, const char *val)
+{
+	if (add)
+		concat(part, len, val);
+	else if (rep)
+		snprintf(part, len, "%s", val);
+	else if (rem)
+		part[0] = '\0';
+}
+
 static void override_image(cJSON *img, const cJSON *ov)
 {
 	if (!cJSON_IsString(img))
@@ -158,19 +169,9 @@ static void override_image(cJSON *img, const cJSON *ov)
 	image_parse(img->valuestring, &r);
 	bool add = strcmp(op, "add") == 0, rep = strcmp(op, "replace") == 0, rem = strcmp(op, "remove") == 0;
 	if (strcmp(comp, "Registry") == 0) {
-		if (add)
-			concat(r.host, sizeof r.host, val);
-		else if (rep)
-			snprintf(r.host, sizeof r.host, "%s", val);
-		else if (rem)
-			r.host[0] = '\0';
+		edit_part(r.host, sizeof r.host, add, rep, rem, val);
 	} else if (strcmp(comp, "Repository") == 0) {
-		if (add)
-			concat(r.repo, sizeof r.repo, val);
-		else if (rep)
-			snprintf(r.repo, sizeof r.repo, "%s", val);
-		else if (rem)
-			r.repo[0] = '\0';
+		edit_part(r.repo, sizeof r.repo, add, rep, rem, val);
 	} else if (strcmp(comp, "Tag") == 0) {
 		if (add || rep) {
 			r.tag[0] = r.digest[0] = '\0';
@@ -458,7 +459,7 @@ static int collect_rules(const cJSON *m, const cJSON *cluster, const cJSON *poli
 						 : cJSON_GetObjectItemCaseSensitive(rule, "targetCluster");
 			const cJSON *ovs = legacy ? json_get(p, "spec.overriders")
 						  : cJSON_GetObjectItemCaseSensitive(rule, "overriders");
-			if (tc && !cJSON_IsNull(tc) && !(cluster && cluster_affinity_matches(cluster, tc)))
+			if (tc && !cJSON_IsNull(tc) && !(cluster && sched_cluster_affinity_matches(cluster, tc)))
 				continue;
 			if (!ovs)
 				continue;

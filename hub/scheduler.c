@@ -331,7 +331,7 @@ static bool affinity_plan_matches(const struct affinity_plan *ap, const cJSON *c
 struct sched_fact;
 static bool affinity_plan_matches_fact(const struct affinity_plan *ap, const struct sched_fact *f);
 
-bool cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
+bool sched_cluster_affinity_matches(const cJSON *cluster, const cJSON *aff)
 {
 	struct affinity_plan ap;
 	affinity_plan_init(&ap, aff);
@@ -656,7 +656,7 @@ static double party_priority(const struct party *a)
 /* Whether party i gets the next seat before party j: higher
  * votes/(2*seats+1) (compared as float64, as Go does), then fewer seats,
  * then name in the UID-chosen direction. Equal names (only possible through
- * webster_allocate's own callers) fall back to the lower index, which is
+ * sched_webster_allocate's own callers) fall back to the lower index, which is
  * the party a first-to-last scan for the best one would keep. */
 static bool party_first(const struct party *p, int i, int j, bool descending)
 {
@@ -688,7 +688,7 @@ static void party_sift_down(int *heap, int n, int at, const struct party *p, boo
 	heap[at] = x;
 }
 
-int webster_allocate(long seats, int n, const char *const names[], const long votes[],
+int sched_webster_allocate(long seats, int n, const char *const names[], const long votes[],
 		     const long initial[], const char *uid, long out[])
 {
 	if (seats < 0 || n < 0 || (n > 0 && (!names || !votes || !out)))
@@ -1032,7 +1032,7 @@ static int divide_into(long target, struct tc *w, int nw, const char *uid, struc
 			names[i] = w[i].name;
 			votes[i] = w[i].replicas;
 		}
-		rc = webster_allocate(target, nw, (const char *const *)names, votes, NULL, uid, seats);
+		rc = sched_webster_allocate(target, nw, (const char *const *)names, votes, NULL, uid, seats);
 		if (rc == 0)
 			for (int i = 0; i < nw; i++)
 				merge_tc(res, w[i].name, w[i].idx, seats[i]);

@@ -79,7 +79,7 @@ void sched_result_format(const struct sched_result *r, char *buf, size_t len);
  * with fewer seats, then by name — ascending when uid is NULL/empty or
  * FNV-1a-32(uid) is even, descending when odd. initial may be NULL.
  * out[i] = initial[i] + new seats. Returns 0, or -1 on invalid arguments. */
-int webster_allocate(long seats, int n, const char *const names[], const long votes[],
+int sched_webster_allocate(long seats, int n, const char *const names[], const long votes[],
 		     const long initial[], const char *uid, long out[]);
 
 /* Karmada's util.ClusterMatches: whether one Cluster object satisfies a
@@ -87,7 +87,7 @@ int webster_allocate(long seats, int n, const char *const names[], const long vo
  * and zone by matchZones, clusterNames). Used for placement and for
  * OverridePolicy targetCluster alike, as Karmada does. A NULL or non-object
  * affinity matches every cluster; an invalid selector matches none. */
-bool cluster_affinity_matches(const cJSON *cluster, const cJSON *affinity);
+bool sched_cluster_affinity_matches(const cJSON *cluster, const cJSON *affinity);
 
 /* corev1.Toleration.ToleratesTaint: does toleration tol tolerate the taint
  * key=value:effect? An empty effect matches every effect; an empty key with

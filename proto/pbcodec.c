@@ -407,7 +407,7 @@ static cJSON *utf8_string(struct dctx *c, const ProtobufCBinaryData *b, const ch
 {
 	if (b->len && memchr(b->data, 0, b->len))
 		return FAIL(c, "%s: a string holds a NUL byte", what);
-	if (!utf8_valid((const char *)b->data, b->len))
+	if (!json_utf8_valid((const char *)b->data, b->len))
 		return FAIL(c, "%s: invalid UTF-8", what);
 	char *s = str_dup(b);
 	cJSON *j = cJSON_CreateString(s);
@@ -570,7 +570,7 @@ static bool fields_to_json(struct dctx *c, int m, const ProtobufCMessage *msg, c
 				}
 				const ProtobufCBinaryData *kb = (ProtobufCBinaryData *)slot_v(e, 0);
 				char *key = str_dup(kb);
-				if (!key || !utf8_valid(key, kb->len)) {
+				if (!key || !json_utf8_valid(key, kb->len)) {
 					FAIL(c, "%s: a key is not valid UTF-8", f->json);
 					free(key);
 					cJSON_Delete(val);
@@ -648,7 +648,7 @@ static cJSON *envelope_decode(struct dctx *c, const uint8_t *data, size_t len)
 	if (enc->len) {
 		FAIL(c, "a content encoding is not supported");
 	} else if (root < 0) {
-		if (av && kind && utf8_valid(av, strlen(av)) && utf8_valid(kind, strlen(kind)))
+		if (av && kind && json_utf8_valid(av, strlen(av)) && json_utf8_valid(kind, strlen(kind)))
 			FAIL(c, "no kind \"%.100s\" is registered for version \"%.100s\" in protobuf", kind, av);
 		else
 			FAIL(c, "the object's kind and version are missing or not text");

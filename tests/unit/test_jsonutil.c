@@ -83,9 +83,9 @@ static void test_parse_limits(void **state)
 	cJSON *j = json_parse_limited("{\"a\":1}xyz", 7, 10, err, sizeof err); /* length-bounded */
 	assert_non_null(j);
 	cJSON_Delete(j);
-	assert_false(utf8_valid("\xc0\x80", 2));       /* overlong */
-	assert_false(utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
-	assert_true(utf8_valid("h\xc3\xa9llo", 6));
+	assert_false(json_utf8_valid("\xc0\x80", 2));       /* overlong */
+	assert_false(json_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+	assert_true(json_utf8_valid("h\xc3\xa9llo", 6));
 }
 
 /* The bound is never below the printed length, for escapes, control

@@ -144,6 +144,51 @@ static void test_reads_and_writes(void **state)
 	obj_test_close(dir, &objs);
 }
 
+/* objc_write: create, then replace by name; objc_ensure_namespace_logged
+ * recreates a namespace deleted behind the client's cache. */
+static void test_write_and_namespace_logged(void **state)
+{
+	struct obj_ctx objs = {0};
+	char dir[256];
+	obj_test_open(dir, sizeof dir, "objclient-write", &objs);
+	struct objclient oc;
+	objc_init(&oc, objs.store, &objs);
+	const struct kind_info *cmk = K("", "v1", "ConfigMap");
+	const struct kind_info *nsk = K("", "v1", "Namespace");
+	struct api_error e = {0};
+
+	objc_ensure_namespace_logged(&oc, "team", "test");
+	cJSON *ns = objc_get(&oc, nsk, "", "team");
+	assert_non_null(ns);
+	cJSON_Delete(ns);
+	/* deleted behind the cache: looked up afresh and created again */
+	char *out = NULL;
+	assert_int_equal(obj_delete(&objs, nsk, "", "team", &out, &e), 0);
+	free(out);
+	assert_null(objc_get(&oc, nsk, "", "team"));
+	objc_ensure_namespace_logged(&oc, "team", "test");
+	ns = objc_get(&oc, nsk, "", "team");
+	assert_non_null(ns);
+	cJSON_Delete(ns);
+
+	assert_int_equal(objc_write(&oc, cmk, "team", "w", jq("{'metadata':{'name':'w'},'data':{'a':'1'}}"), SUBRES_NONE,
+				    true, &e),
+			 1);
+	cJSON *cur = objc_get(&oc, cmk, "team", "w");
+	json_set_str(json_get(cur, "data"), "a", "2");
+	assert_int_equal(objc_write(&oc, cmk, "team", "w", cur, SUBRES_NONE, false, &e), 1);
+	cJSON *got = objc_get(&oc, cmk, "team", "w");
+	assert_string_equal(json_get_str(got, "data.a"), "2");
+	cJSON_Delete(got);
+	/* create of an existing name: -1 with 409 */
+	assert_int_equal(objc_write(&oc, cmk, "team", "w", jq("{'metadata':{'name':'w'}}"), SUBRES_NONE, true, &e), -1);
+	assert_int_equal(e.code, 409);
+	api_error_clear(&e);
+
+	objc_free(&oc);
+	obj_test_close(dir, &objs);
+}
+
 /* Status: written through /status only when it differs. */
 static void test_apply_status(void **state)
 {
@@ -178,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_reads_and_writes),
 		cmocka_unit_test(test_apply_status),
+		cmocka_unit_test(test_write_and_namespace_logged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

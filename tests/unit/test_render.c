@@ -336,11 +336,11 @@ static void test_cluster_matches(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		cJSON *a = jq(cases[i].aff);
-		assert_int_equal(cluster_affinity_matches(eu, a), cases[i].eu);
-		assert_int_equal(cluster_affinity_matches(ap, a), cases[i].ap);
+		assert_int_equal(sched_cluster_affinity_matches(eu, a), cases[i].eu);
+		assert_int_equal(sched_cluster_affinity_matches(ap, a), cases[i].ap);
 		cJSON_Delete(a);
 	}
-	assert_true(cluster_affinity_matches(eu, NULL));
+	assert_true(sched_cluster_affinity_matches(eu, NULL));
 	cJSON_Delete(eu);
 	cJSON_Delete(ap);
 }

@@ -77,8 +77,8 @@ static int run_webster_case(const char *file, const char *name, const cJSON *w, 
 		init[i] = (long)it->valuedouble;
 	}
 	long seats = (long)cJSON_GetObjectItem(w, "seats")->valuedouble;
-	if (webster_allocate(seats, n, names, v, init, cJSON_IsString(uidj) ? uidj->valuestring : NULL, out) != 0) {
-		print_error("%s: %s: webster_allocate failed\n", file, name);
+	if (sched_webster_allocate(seats, n, names, v, init, cJSON_IsString(uidj) ? uidj->valuestring : NULL, out) != 0) {
+		print_error("%s: %s: sched_webster_allocate failed\n", file, name);
 		return 1;
 	}
 	const cJSON *es = cJSON_GetObjectItem(expect, "seats");
@@ -296,18 +296,18 @@ static void test_webster_direct(void **state)
 	/* Karmada's ExampleAllocateWebsterSeats. */
 	const char *names[] = {"Alpha", "Beta", "Gamma"};
 	long votes[] = {1200, 900, 400}, out[3];
-	assert_int_equal(webster_allocate(4, 3, names, votes, NULL, NULL, out), 0);
+	assert_int_equal(sched_webster_allocate(4, 3, names, votes, NULL, NULL, out), 0);
 	assert_int_equal(out[0], 2);
 	assert_int_equal(out[1], 1);
 	assert_int_equal(out[2], 1);
-	assert_int_equal(webster_allocate(-1, 3, names, votes, NULL, NULL, out), -1);
+	assert_int_equal(sched_webster_allocate(-1, 3, names, votes, NULL, NULL, out), -1);
 	/* Weights 2:1 give the small cluster its first replica early. */
 	const char *ab[] = {"a", "b"};
 	long w21[] = {2, 1};
-	assert_int_equal(webster_allocate(2, 2, ab, w21, NULL, "", out), 0);
+	assert_int_equal(sched_webster_allocate(2, 2, ab, w21, NULL, "", out), 0);
 	assert_int_equal(out[0], 1);
 	assert_int_equal(out[1], 1);
-	assert_int_equal(webster_allocate(3, 2, ab, w21, NULL, "", out), 0);
+	assert_int_equal(sched_webster_allocate(3, 2, ab, w21, NULL, "", out), 0);
 	assert_int_equal(out[0], 2);
 	assert_int_equal(out[1], 1);
 }
@@ -321,10 +321,10 @@ static void test_webster_large(void **state)
 	long votes[] = {7, 3, 3, 1, 11};
 	long big[5], step[5] = {0}, tmp[5];
 	long seats = 5000;
-	assert_int_equal(webster_allocate(seats, 5, names, votes, NULL, "x", big), 0);
+	assert_int_equal(sched_webster_allocate(seats, 5, names, votes, NULL, "x", big), 0);
 	/* Incrementally with initial seats: never takes the fast path. */
 	for (long s = 0; s < seats; s++) {
-		assert_int_equal(webster_allocate(1, 5, names, votes, step, "x", tmp), 0);
+		assert_int_equal(sched_webster_allocate(1, 5, names, votes, step, "x", tmp), 0);
 		memcpy(step, tmp, sizeof step);
 	}
 	for (int i = 0; i < 5; i++)
@@ -335,16 +335,16 @@ static void test_webster_large(void **state)
 		long house = 100 + (iter * 7919) % 3000;
 		for (int i = 0; i < 5; i++)
 			v[i] = (iter * 31 + i * 17) % 13; /* zeros included */
-		assert_int_equal(webster_allocate(house, 5, names, v, NULL, iter % 2 ? "odd?" : "", big), 0);
+		assert_int_equal(sched_webster_allocate(house, 5, names, v, NULL, iter % 2 ? "odd?" : "", big), 0);
 		for (long s = 0; s < house; s++) {
-			assert_int_equal(webster_allocate(1, 5, names, v, inc, iter % 2 ? "odd?" : "", tmp), 0);
+			assert_int_equal(sched_webster_allocate(1, 5, names, v, inc, iter % 2 ? "odd?" : "", tmp), 0);
 			memcpy(inc, tmp, sizeof inc);
 		}
 		for (int i = 0; i < 5; i++)
 			assert_int_equal(big[i], inc[i]);
 	}
 	/* Huge houses finish quickly. */
-	assert_int_equal(webster_allocate(2000000000L, 5, names, votes, NULL, "x", big), 0);
+	assert_int_equal(sched_webster_allocate(2000000000L, 5, names, votes, NULL, "x", big), 0);
 	long sum = 0;
 	for (int i = 0; i < 5; i++)
 		sum += big[i];
@@ -586,7 +586,7 @@ static void test_webster_many_reference(void **state)
 			uid = u;
 		}
 		const long *init = iter % 2 ? initial : NULL;
-		assert_int_equal(webster_allocate(seats, n, names, votes, init, uid, got), 0);
+		assert_int_equal(sched_webster_allocate(seats, n, names, votes, init, uid, got), 0);
 		ref_webster(seats, n, names, votes, init, uid, want);
 		for (int i = 0; i < n; i++)
 			assert_int_equal(got[i], want[i]);
