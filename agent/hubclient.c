@@ -99,7 +99,7 @@ static void version_done(const struct http_response *r, void *ud)
 	} else {
 		char m[256];
 		log_kv(LOG_WARN, "member API not reachable yet", "server", ag->kc.server, "error",
-		       response_message(r, m, sizeof m), NULL);
+		       member_response_message(r, m, sizeof m), NULL);
 	}
 	reg_send(ag);
 }
@@ -134,7 +134,7 @@ static void reg_done(const struct http_response *r, void *ud)
 		return;
 	}
 	char m[512];
-	response_message(r, m, sizeof m);
+	member_response_message(r, m, sizeof m);
 	log_kv(LOG_WARN, "registration failed; retrying", "error", m, NULL);
 	set_hub_ok(ag, false, m);
 	next_hub(ag, r);
@@ -198,7 +198,7 @@ static void poll_done(const struct http_response *r, void *ud)
 		snprintf(m, sizeof m, "bad WorkEvents answer: %s", j ? err : "not JSON");
 		cJSON_Delete(j);
 	} else {
-		response_message(r, m, sizeof m);
+		member_response_message(r, m, sizeof m);
 	}
 	set_hub_ok(ag, false, m);
 	next_hub(ag, r);
@@ -244,7 +244,7 @@ static void hb_sent(const struct http_response *r, void *ud)
 		event_active(ag->reg_ev, EV_TIMEOUT, 0);
 	} else if (r->status != 200) {
 		char m[256];
-		log_kv(LOG_WARN, "heartbeat failed", "error", response_message(r, m, sizeof m), NULL);
+		log_kv(LOG_WARN, "heartbeat failed", "error", member_response_message(r, m, sizeof m), NULL);
 	}
 	retry_after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
 }
@@ -381,7 +381,7 @@ static void status_done(const struct http_response *r, void *ud)
 		}
 	} else {
 		char m[256];
-		log_kv(LOG_DEBUG, "status report failed; retrying", "error", response_message(r, m, sizeof m), NULL);
+		log_kv(LOG_DEBUG, "status report failed; retrying", "error", member_response_message(r, m, sizeof m), NULL);
 		retry_later(ag->status_ev, &ag->status_bo);
 	}
 	free(b->sent);

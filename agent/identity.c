@@ -394,7 +394,7 @@ static void renew_done(const struct http_response *resp, void *ud)
 	char err[512], m[512];
 	char *crt = NULL, *ca = NULL;
 	if (resp->status != 201) {
-		log_kv(LOG_WARN, "certificate renewal failed; retrying", "error", response_message(resp, m, sizeof m), NULL);
+		log_kv(LOG_WARN, "certificate renewal failed; retrying", "error", member_response_message(resp, m, sizeof m), NULL);
 		retry_later(ag->renew_ev, &ag->renew_bo);
 	} else if (join_parse_response(resp->body, resp->len, &crt, &ca, err, sizeof err) < 0 ||
 		   join_check_cert(crt, r->key, ag->id_ca, ag->cfg.cluster, err, sizeof err) < 0) {

@@ -590,7 +590,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	}
 	if (rc == 0 && !ag.stopping) {
-		state_load(&ag);
+		watch_state_load(&ag);
 		hub_start(&ag);
 		agent_identity_start(&ag);
 		meshreader_start(&ag);

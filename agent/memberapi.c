@@ -6,7 +6,7 @@
 #include "jsonutil.h"
 #include "memberapi.h"
 
-const char *response_message(const struct http_response *r, char *buf, size_t len)
+const char *member_response_message(const struct http_response *r, char *buf, size_t len)
 {
 	if (r->error) {
 		snprintf(buf, len, "%s", r->error);

@@ -12,6 +12,6 @@
 struct http_call *member_call(struct agent *ag, const char *method, const char *path, const char *ctype,
 			      const char *body, long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
 /* The message of a Status body, or a short description of the response. */
-const char *response_message(const struct http_response *r, char *buf, size_t len);
+const char *member_response_message(const struct http_response *r, char *buf, size_t len);
 
 #endif

@@ -65,7 +65,7 @@ static void put_done(const struct http_response *r, void *ud)
 	mr->call = NULL;
 	if (r->status != 200) {
 		char m[256];
-		log_kv(LOG_WARN, "cannot report the mesh reader", "error", response_message(r, m, sizeof m), NULL);
+		log_kv(LOG_WARN, "cannot report the mesh reader", "error", member_response_message(r, m, sizeof m), NULL);
 		mr->sent[0] = '\0';
 		arm(mr, SLOW_MS);
 		return;

@@ -24,7 +24,7 @@ static void gvr_retry_later(struct gvr *g);
 
 /* ---- discovery ---- */
 
-struct gv *gv_find(struct agent *ag, const char *group, const char *version)
+struct gv *watch_gv_find(struct agent *ag, const char *group, const char *version)
 {
 	for (struct gv *v = ag->gvs; v; v = v->next)
 		if (strcmp(v->group, group) == 0 && strcmp(v->version, version) == 0)
@@ -32,9 +32,9 @@ struct gv *gv_find(struct agent *ag, const char *group, const char *version)
 	return NULL;
 }
 
-struct gv *gv_store(struct agent *ag, const char *group, const char *version, const cJSON *list)
+struct gv *watch_gv_store(struct agent *ag, const char *group, const char *version, const cJSON *list)
 {
-	struct gv *v = gv_find(ag, group, version);
+	struct gv *v = watch_gv_find(ag, group, version);
 	if (!v) {
 		v = calloc(1, sizeof *v);
 		snprintf(v->group, sizeof v->group, "%s", group);
@@ -59,7 +59,7 @@ struct gv *gv_store(struct agent *ag, const char *group, const char *version, co
 	return v;
 }
 
-void gv_forget(struct agent *ag, struct gv *gv)
+void watch_gv_forget(struct agent *ag, struct gv *gv)
 {
 	for (struct gv **pp = &ag->gvs; *pp; pp = &(*pp)->next)
 		if (*pp == gv) {
@@ -70,19 +70,19 @@ void gv_forget(struct agent *ag, struct gv *gv)
 		}
 }
 
-struct gvr *gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind)
+struct gvr *watch_gvr_for_kind(struct agent *ag, struct gv *gv, const char *kind)
 {
 	const cJSON *r;
 	cJSON_ArrayForEach(r, gv->resources) {
 		const char *k = json_get_str(r, "kind");
 		if (k && strcmp(k, kind) == 0)
-			return gvr_add(ag, gv->group, gv->version, kind, json_get_str(r, "name"),
+			return watch_gvr_add(ag, gv->group, gv->version, kind, json_get_str(r, "name"),
 				       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "namespaced")));
 	}
 	return NULL;
 }
 
-void gvr_path(const struct gvr *g, const char *ns, const char *name, char *buf, size_t len)
+void watch_gvr_path(const struct gvr *g, const char *ns, const char *name, char *buf, size_t len)
 {
 	size_t o;
 	if (g->group[0])
@@ -99,7 +99,7 @@ void gvr_path(const struct gvr *g, const char *ns, const char *name, char *buf, 
 
 /* ---- owned index ---- */
 
-struct owned *owned_find(struct gvr *g, const char *ns, const char *name)
+struct owned *watch_owned_find(struct gvr *g, const char *ns, const char *name)
 {
 	for (struct owned *o = g->owned; o; o = o->next)
 		if (strcmp(o->ns, ns ? ns : "") == 0 && strcmp(o->name, name) == 0)
@@ -185,7 +185,7 @@ static void owned_clear(struct owned *o)
 	}
 }
 
-bool gvrs_synced(struct agent *ag)
+bool watch_gvrs_synced(struct agent *ag)
 {
 	for (struct gvr *g = ag->gvrs; g; g = g->next)
 		if (!g->synced)
@@ -253,7 +253,7 @@ static void list_done(const struct http_response *r, void *ud)
 	if (!j || !rv || !cJSON_IsArray(json_get(j, "items"))) {
 		char m[256];
 		log_kv(LOG_WARN, "cannot list owned objects", "resource", g->resource, "error",
-		       j ? "malformed list" : response_message(r, m, sizeof m), NULL);
+		       j ? "malformed list" : member_response_message(r, m, sizeof m), NULL);
 		cJSON_Delete(j);
 		gvr_retry_later(g);
 		return;
@@ -269,7 +269,7 @@ static void list_done(const struct http_response *r, void *ud)
 			owned_set(g, it);
 	}
 	for (struct owned *o = old; o; o = o->next) {
-		struct owned *n = owned_find(g, o->ns, o->name);
+		struct owned *n = watch_owned_find(g, o->ns, o->name);
 		if (!n)
 			ag->reports->member_deleted(ag, g, o->ns, o->name, o->work_name);
 		else if (o->bo.attempt && strcmp(n->uid, o->uid) == 0)
@@ -300,7 +300,7 @@ static void watch_list(struct gvr *g)
 	if (g->call || g->ag->stopping)
 		return;
 	char path[600];
-	gvr_path(g, NULL, NULL, path, sizeof path);
+	watch_gvr_path(g, NULL, NULL, path, sizeof path);
 	size_t n = strlen(path);
 	snprintf(path + n, sizeof path - n, "?%s", SELECTOR_Q);
 	g->call = member_call(g->ag, "GET", path, NULL, NULL, 60000, list_done, NULL, g);
@@ -388,7 +388,7 @@ static void watch_done(const struct http_response *r, void *ud)
 	}
 	char m[256];
 	log_kv(LOG_DEBUG, "watch of owned objects ended; retrying", "resource", g->resource, "error",
-	       response_message(r, m, sizeof m), NULL);
+	       member_response_message(r, m, sizeof m), NULL);
 	gvr_retry_later(g);
 }
 
@@ -401,7 +401,7 @@ static void watch_start(struct gvr *g)
 		return;
 	}
 	char path[700];
-	gvr_path(g, NULL, NULL, path, sizeof path);
+	watch_gvr_path(g, NULL, NULL, path, sizeof path);
 	size_t n = strlen(path);
 	/* Spread re-watches of many resources over time. */
 	int timeout = WATCH_TIMEOUT_S + (int)(backoff_rand(&g->bo) % 60);
@@ -421,7 +421,7 @@ static void watch_start(struct gvr *g)
 		gvr_retry_later(g);
 }
 
-struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,
+struct gvr *watch_gvr_add(struct agent *ag, const char *group, const char *version, const char *kind, const char *resource,
 		    bool namespaced)
 {
 	for (struct gvr *g = ag->gvrs; g; g = g->next)
@@ -440,7 +440,7 @@ struct gvr *gvr_add(struct agent *ag, const char *group, const char *version, co
 	ag->gvrs = g;
 	log_kv(LOG_INFO, "watching owned objects", "resource", resource, "group", group[0] ? group : "core", NULL);
 	watch_list(g);
-	state_save(ag);
+	watch_state_save(ag);
 	return g;
 }
 
@@ -469,7 +469,7 @@ void watch_free_all(struct agent *ag)
 
 /* ---- namespaces ---- */
 
-bool ns_known(struct agent *ag, const char *ns)
+bool watch_ns_known(struct agent *ag, const char *ns)
 {
 	for (int i = 0; i < ag->nknown_ns; i++)
 		if (strcmp(ag->known_ns[i], ns) == 0)
@@ -477,9 +477,9 @@ bool ns_known(struct agent *ag, const char *ns)
 	return false;
 }
 
-void ns_remember(struct agent *ag, const char *ns)
+void watch_ns_remember(struct agent *ag, const char *ns)
 {
-	if (ns_known(ag, ns))
+	if (watch_ns_known(ag, ns))
 		return;
 	if (ag->nknown_ns == ag->cap_known_ns) {
 		ag->cap_known_ns = ag->cap_known_ns ? ag->cap_known_ns * 2 : 16;
@@ -494,7 +494,7 @@ void ns_remember(struct agent *ag, const char *ns)
 
 static bool loading_state;
 
-void state_save(struct agent *ag)
+void watch_state_save(struct agent *ag)
 {
 	if (!ag->cfg.state_dir || loading_state)
 		return;
@@ -525,7 +525,7 @@ void state_save(struct agent *ag)
 	free(s);
 }
 
-void state_load(struct agent *ag)
+void watch_state_load(struct agent *ag)
 {
 	if (!ag->cfg.state_dir)
 		return;
@@ -552,7 +552,7 @@ void state_load(struct agent *ag)
 		const char *g = json_get_str(e, "group"), *v = json_get_str(e, "version"), *k = json_get_str(e, "kind"),
 			   *r = json_get_str(e, "resource");
 		if (g && v && k && r && *v && *k && *r)
-			gvr_add(ag, g, v, k, r, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "namespaced")));
+			watch_gvr_add(ag, g, v, k, r, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "namespaced")));
 	}
 	loading_state = false;
 	cJSON_Delete(doc);

@@ -41,7 +41,7 @@ void works_slot_status_changed(struct slot *s)
 
 static void slot_retry_fire(evutil_socket_t fd, short what, void *arg)
 {
-	slot_queue(arg);
+	works_slot_queue(arg);
 }
 
 static void slot_destroy(struct slot *s)
@@ -68,7 +68,7 @@ static void slot_orphan(struct slot *s)
 	/* S_QUEUED: freed when dequeued; S_BUSY: freed when its call ends. */
 }
 
-void slot_queue(struct slot *s)
+void works_slot_queue(struct slot *s)
 {
 	if (!s->w || s->ag->stopping)
 		return;
@@ -100,7 +100,7 @@ static void slot_finish(struct slot *s)
 		slot_destroy(s);
 	} else if (s->again) {
 		s->again = false;
-		slot_queue(s);
+		works_slot_queue(s);
 	}
 	works_dispatch(ag);
 }
@@ -140,7 +140,7 @@ static void retry_unserved(struct agent *ag)
 		for (int i = 0; i < w->nslots; i++) {
 			struct slot *o = w->slots[i];
 			if (o->done && !o->ok && !o->gvr && o->st == S_IDLE)
-				slot_queue(o);
+				works_slot_queue(o);
 		}
 }
 
@@ -247,7 +247,7 @@ static void slot_http_done(const struct http_response *r, void *ud)
 		if (r->status == 200) {
 			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
 			if (j && cJSON_IsArray(json_get(j, "resources"))) {
-				gv_store(ag, s->id.group, s->id.version, j);
+				watch_gv_store(ag, s->id.group, s->id.version, j);
 				cJSON_Delete(j);
 				slot_advance(s);
 				return;
@@ -261,17 +261,17 @@ static void slot_http_done(const struct http_response *r, void *ud)
 				 s->id.group[0] ? "/" : "", s->id.version);
 		else
 			snprintf(msg, sizeof msg, "discovery of %s/%s failed: %s", s->id.group, s->id.version,
-				 response_message(r, m, sizeof m));
+				 member_response_message(r, m, sizeof m));
 		slot_fail(s, msg);
 		return;
 	case ST_NS_GET:
 		if (r->status == 200) {
-			ns_remember(ag, s->id.ns);
+			watch_ns_remember(ag, s->id.ns);
 			s->step = ST_GET;
 		} else if (r->status == 404) {
 			s->step = ST_NS_CREATE;
 		} else {
-			snprintf(msg, sizeof msg, "cannot read namespace %s: %s", s->id.ns, response_message(r, m, sizeof m));
+			snprintf(msg, sizeof msg, "cannot read namespace %s: %s", s->id.ns, member_response_message(r, m, sizeof m));
 			slot_fail(s, msg);
 			return;
 		}
@@ -281,12 +281,12 @@ static void slot_http_done(const struct http_response *r, void *ud)
 		if (r->status == 200 || r->status == 201 || r->status == 409) {
 			if (r->status != 409)
 				log_kv(LOG_INFO, "created namespace", "namespace", s->id.ns, NULL);
-			ns_remember(ag, s->id.ns);
+			watch_ns_remember(ag, s->id.ns);
 			s->step = ST_GET;
 			slot_advance(s);
 			return;
 		}
-		snprintf(msg, sizeof msg, "cannot create namespace %s: %s", s->id.ns, response_message(r, m, sizeof m));
+		snprintf(msg, sizeof msg, "cannot create namespace %s: %s", s->id.ns, member_response_message(r, m, sizeof m));
 		slot_fail(s, msg);
 		return;
 	case ST_GET:
@@ -316,7 +316,7 @@ static void slot_http_done(const struct http_response *r, void *ud)
 			return;
 		}
 		snprintf(msg, sizeof msg, "cannot read %s %s/%s: %s", s->id.kind, s->id.ns, s->id.name,
-			 response_message(r, m, sizeof m));
+			 member_response_message(r, m, sizeof m));
 		slot_fail(s, msg);
 		return;
 	case ST_APPLY:
@@ -334,7 +334,7 @@ static void slot_http_done(const struct http_response *r, void *ud)
 			 * for the fields it sets (Karmada updates the whole
 			 * object), so apply again with force. */
 			log_kv(LOG_INFO, "reverting fields another manager changed", "kind", s->id.kind, "namespace",
-			       s->id.ns, "name", s->id.name, "conflict", response_message(r, m, sizeof m), NULL);
+			       s->id.ns, "name", s->id.name, "conflict", member_response_message(r, m, sizeof m), NULL);
 			s->force = true;
 			slot_advance(s);
 			return;
@@ -345,7 +345,7 @@ static void slot_http_done(const struct http_response *r, void *ud)
 				if (strcmp(ag->known_ns[i], s->id.ns) == 0)
 					ag->known_ns[i][0] = '\0';
 		}
-		snprintf(msg, sizeof msg, "%s", response_message(r, m, sizeof m));
+		snprintf(msg, sizeof msg, "%s", member_response_message(r, m, sizeof m));
 		slot_fail(s, msg);
 		return;
 	}
@@ -392,7 +392,7 @@ static void slot_advance(struct slot *s)
 		switch (s->step) {
 		case ST_DISCOVER:
 			if (!s->gvr) {
-				struct gv *gv = gv_find(ag, s->id.group, s->id.version);
+				struct gv *gv = watch_gv_find(ag, s->id.group, s->id.version);
 				if (!gv) {
 					if (s->id.group[0])
 						snprintf(path, sizeof path, "/apis/%s/%s", s->id.group, s->id.version);
@@ -401,12 +401,12 @@ static void slot_advance(struct slot *s)
 					slot_request(s, "GET", path, NULL, NULL);
 					return;
 				}
-				s->gvr = gvr_for_kind(ag, gv, s->id.kind);
+				s->gvr = watch_gvr_for_kind(ag, gv, s->id.kind);
 				if (!s->gvr) {
 					snprintf(msg, sizeof msg, "the member serves no resource of kind %s in %s%s%s",
 						 s->id.kind, s->id.group, s->id.group[0] ? "/" : "", s->id.version);
 					/* Ask discovery again on the retry: a CRD may add it. */
-					gv_forget(ag, gv);
+					watch_gv_forget(ag, gv);
 					slot_fail(s, msg);
 					return;
 				}
@@ -426,7 +426,7 @@ static void slot_advance(struct slot *s)
 				s->step = ST_SCHEMA;
 				continue;
 			}
-			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
+			s->step = (s->gvr->namespaced && !watch_ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
 			continue;
 		case ST_SCHEMA: {
 			/* The member's schema for this group-version, fetched once
@@ -450,7 +450,7 @@ static void slot_advance(struct slot *s)
 				return;
 			}
 			slot_prune(s);
-			s->step = (s->gvr->namespaced && !ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
+			s->step = (s->gvr->namespaced && !watch_ns_known(ag, s->id.ns)) ? ST_NS_GET : ST_GET;
 			continue;
 		}
 		case ST_NS_GET:
@@ -465,17 +465,17 @@ static void slot_advance(struct slot *s)
 			return;
 		}
 		case ST_GET:
-			if (owned_find(s->gvr, s->id.ns, s->id.name)) {
+			if (watch_owned_find(s->gvr, s->id.ns, s->id.name)) {
 				/* Ours per the watch: no need to look before applying. */
 				s->force = false;
 				s->step = ST_APPLY;
 				continue;
 			}
-			gvr_path(s->gvr, s->id.ns, s->id.name, path, sizeof path);
+			watch_gvr_path(s->gvr, s->id.ns, s->id.name, path, sizeof path);
 			slot_request(s, "GET", path, NULL, NULL);
 			return;
 		case ST_APPLY: {
-			gvr_path(s->gvr, s->id.ns, s->id.name, path, sizeof path);
+			watch_gvr_path(s->gvr, s->id.ns, s->id.name, path, sizeof path);
 			size_t n = strlen(path);
 			snprintf(path + n, sizeof path - n, "?fieldManager=%s%s", FIELD_MANAGER, s->force ? "&force=true" : "");
 			slot_request(s, "PATCH", path, "application/apply-patch+yaml", s->desired);
@@ -672,7 +672,7 @@ static void work_upsert(struct agent *ag, const cJSON *obj)
 			snprintf(e, sizeof e, "manifest %d has no apiVersion, kind or metadata.name", i);
 			s->err = strdup(e);
 		} else {
-			slot_queue(s);
+			works_slot_queue(s);
 		}
 		i++;
 	}
@@ -788,7 +788,7 @@ void works_member_deleted(struct agent *ag, struct gvr *g, const char *ns, const
 	if (s->done && s->ok && s->st == S_IDLE) {
 		log_kv(LOG_INFO, "recreating an object deleted in the member", "kind", s->id.kind, "namespace", ns, "name",
 		       name, NULL);
-		slot_queue(s);
+		works_slot_queue(s);
 	}
 }
 
@@ -815,7 +815,7 @@ void works_member_event(struct agent *ag, struct gvr *g, const char *type, const
 		if (desired && member_drifted(desired, obj)) {
 			log_kv(LOG_INFO, "reverting drift in the member", "kind", s->id.kind, "namespace", s->id.ns,
 			       "name", s->id.name, NULL);
-			slot_queue(s);
+			works_slot_queue(s);
 		}
 		cJSON_Delete(desired);
 	}
@@ -854,7 +854,7 @@ static void delete_done(const struct http_response *r, void *ud)
 {
 	struct del_ctx *d = ud;
 	d->ag->deletes_inflight--;
-	struct owned *o = owned_find(d->g, d->ns, d->name);
+	struct owned *o = watch_owned_find(d->g, d->ns, d->name);
 	if (r->status == 200 || r->status == 202 || r->status == 404) {
 		log_kv(LOG_INFO, d->release ? "released an object whose Work is gone (preserveResourcesOnDeletion)"
 					    : "deleted an object whose Work is gone",
@@ -866,7 +866,7 @@ static void delete_done(const struct http_response *r, void *ud)
 		log_kv(LOG_WARN, d->release ? "cannot release an object whose Work is gone; retrying"
 					    : "cannot delete an object whose Work is gone; retrying",
 		       "resource", d->g->resource, "namespace", d->ns, "name", d->name, "error",
-		       response_message(r, m, sizeof m), NULL);
+		       member_response_message(r, m, sizeof m), NULL);
 		delete_failed(d->ag, o);
 	}
 	free(d);
@@ -882,7 +882,7 @@ static void gc_run(evutil_socket_t fd, short what, void *arg)
 	struct agent *ag = arg;
 	/* Nothing is deleted before the hub's current list and complete lists
 	 * of the owned objects are in hand, nor while the hub is away. */
-	if (!ag->hub_ok || !ag->hub_synced || !gvrs_synced(ag) || ag->stopping || ag->member_down)
+	if (!ag->hub_ok || !ag->hub_synced || !watch_gvrs_synced(ag) || ag->stopping || ag->member_down)
 		return;
 	uint64_t now = backoff_now_ms(), next_due = 0;
 	for (struct gvr *g = ag->gvrs; g; g = g->next) {
@@ -919,7 +919,7 @@ static void gc_run(evutil_socket_t fd, short what, void *arg)
 			snprintf(d->ns, sizeof d->ns, "%s", o->ns);
 			snprintf(d->name, sizeof d->name, "%s", o->name);
 			char path[1200], body[300];
-			gvr_path(g, o->ns, o->name, path, sizeof path);
+			watch_gvr_path(g, o->ns, o->name, path, sizeof path);
 			d->release = !w && released(ag, o->work_name);
 			struct http_call *call;
 			o->deleting = true;
@@ -965,7 +965,7 @@ void works_member_back(struct agent *ag)
 			struct slot *s = w->slots[i];
 			if (s->retry_ev && evtimer_pending(s->retry_ev, NULL)) {
 				backoff_reset(&s->bo);
-				slot_queue(s);
+				works_slot_queue(s);
 			}
 		}
 	for (struct gvr *g = ag->gvrs; g; g = g->next)

@@ -17,7 +17,7 @@ void works_dispatch(struct agent *ag);
 void works_gc_schedule(struct agent *ag);
 void works_free(struct agent *ag);
 struct work *works_find(struct agent *ag, const char *name);
-void slot_queue(struct slot *s);
+void works_slot_queue(struct slot *s);
 /* The slot's reported status changed (its Work is reported again). */
 void works_slot_status_changed(struct slot *s);
 /* Builds the status report entry of a Work; false if not all manifests
