@@ -395,20 +395,10 @@ static void test_rollback_recovery(void **state)
 	settle(f); /* binding and Works: in the open batch */
 	assert_true(store_in_batch(f->objs.store));
 	assert_int_equal(work_replicas(f, "eu"), 1);
-	char wal[300];
-	snprintf(wal, sizeof wal, "%s/atoll.db-wal", f->dir);
-	struct stat st;
-	assert_int_equal(stat(wal, &st), 0);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)st.st_size + 512;
-	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, f->dir, 512);
 	int rc = store_commit(f->objs.store);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, prev);
+	tu_disk_full_end(&full);
 	assert_int_equal(rc, STORE_ERROR);
 	assert_null(get(f, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default", "hello-deployment"));
 	assert_int_equal(work_replicas(f, "eu"), -1);
@@ -567,20 +557,10 @@ static void test_works_index_after_rollback(void **state)
 	settle(f);
 	assert_true(store_in_batch(f->objs.store));
 	assert_false(has_work(f, "hello", "us"));
-	char wal[300];
-	snprintf(wal, sizeof wal, "%s/atoll.db-wal", f->dir);
-	struct stat st;
-	assert_int_equal(stat(wal, &st), 0);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)st.st_size + 512;
-	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, f->dir, 512);
 	int rc = store_commit(f->objs.store);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, prev);
+	tu_disk_full_end(&full);
 	assert_int_equal(rc, STORE_ERROR);
 	assert_true(has_work(f, "hello", "us")); /* back */
 	settle(f);

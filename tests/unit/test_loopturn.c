@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "loopturn.h"
 #include "store.h"
 
@@ -184,20 +185,10 @@ static void test_failed_commit_is_told_to_held(void **state)
 	cJSON_Delete(o);
 	loopturn_hold(turn, held, "a");
 	loopturn_defer(turn, deferred, NULL);
-	char wal[128];
-	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
-	struct stat sb;
-	assert_int_equal(stat(wal, &sb), 0);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)sb.st_size + 4096;
-	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	fprintf(stderr, "(expected: the next line reports a failed commit)\n");
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, dir, 4096);
 	event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, prev);
+	tu_disk_full_end(&full);
 	assert_string_equal(trace, "precommit held:a:failed deferred:run");
 	assert_false(loopturn_uncommitted(turn));
 }

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "apiserver.h"
 #include "jsonutil.h"
 #include "objects.h"
@@ -77,20 +78,10 @@ static void test_rolled_back_crd_is_unregistered(void **state)
 	assert_int_equal(obj_create(objs, kinds_find_kind("", "v1", "ConfigMap"), "default", cm, false, NULL, &e), 0);
 	cJSON_Delete(cm);
 
-	char wal[300];
-	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
-	struct stat sb;
-	assert_int_equal(stat(wal, &sb), 0);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)sb.st_size + 4096;
-	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, dir, 4096);
 	int rc = store_commit(st);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, prev);
+	tu_disk_full_end(&full);
 	assert_int_equal(rc, STORE_ERROR);
 	assert_int_equal(rollbacks, 1);
 

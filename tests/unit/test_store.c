@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "jsonutil.h"
 #include "store.h"
 
@@ -277,12 +278,6 @@ static void test_batched_commit(void **state)
 	assert_int_equal(store_get(s, "core/configmaps/default/d", NULL, NULL), STORE_OK);
 }
 
-static off_t file_size(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
 /* A commit that fails (here: the WAL may not grow, RLIMIT_FSIZE) rolls the
  * batch back: revision and contents as last committed, no committed
  * events, and the next batch works. */
@@ -306,18 +301,10 @@ static void test_failed_commit_rolls_back(void **state)
 	cJSON_Delete(big);
 	assert_int_equal(rb, r1 + 1);
 
-	char wal[300];
-	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
-	struct rlimit old, lim;
-	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
-	lim = old;
-	lim.rlim_cur = (rlim_t)file_size(wal) + 4096;
-	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, dir, 4096);
 	int rc = store_commit(s);
-	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	signal(SIGXFSZ, prev);
+	tu_disk_full_end(&full);
 	assert_int_equal(rc, STORE_ERROR);
 	assert_false(store_in_batch(s));
 	assert_int_equal(done.n, 0);

@@ -13,6 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <cjson/cJSON.h>
 
 /* JSON with ' for " so the cases stay readable; fails the test on bad JSON. */
@@ -28,6 +33,35 @@ static inline cJSON *jq(const char *s)
 	free(t);
 	assert_non_null(j);
 	return j;
+}
+
+/* A full disk for the SQLite store in dir: its WAL may grow by at most
+ * slack bytes until tu_disk_full_end, so the next commit that needs more
+ * fails (SIGXFSZ ignored, so it is an I/O error, not a signal). Prints the
+ * line that tells a reader of the test output the failure is deliberate. */
+struct tu_disk_full {
+	struct rlimit old;
+	void (*prev)(int);
+};
+
+static inline void tu_disk_full_begin(struct tu_disk_full *d, const char *dir, off_t slack)
+{
+	char wal[4200];
+	snprintf(wal, sizeof wal, "%s/atoll.db-wal", dir);
+	struct stat st;
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &d->old), 0);
+	struct rlimit lim = d->old;
+	lim.rlim_cur = (rlim_t)(st.st_size + slack);
+	d->prev = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	fprintf(stderr, "expected: the next commit fails on purpose (disk I/O error) and rolls back\n");
+}
+
+static inline void tu_disk_full_end(struct tu_disk_full *d)
+{
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &d->old), 0);
+	signal(SIGXFSZ, d->prev);
 }
 
 #endif
