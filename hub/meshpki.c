@@ -11,6 +11,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "pki.h"
 #include "tlsconf.h"
 #include "xalloc.h"
 
@@ -161,22 +162,6 @@ int meshpki_root(long validity_s, char **cert, char **key, char *err, size_t err
 	return 0;
 }
 
-/* The issuer name of the root, as the name parser wants it. */
-static int subject_of(const mbedtls_x509_crt *c, char *out, size_t len)
-{
-	char dn[512];
-	if (mbedtls_x509_dn_gets(dn, sizeof dn, &c->subject) < 0)
-		return -1;
-	size_t o = 0;
-	for (size_t i = 0; dn[i] && o + 1 < len; i++) {
-		if (dn[i] == ' ' && i > 0 && dn[i - 1] == ',')
-			continue;
-		out[o++] = dn[i];
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 int meshpki_intermediate(const char *root_cert, const char *root_key, const char *cluster, long validity_s,
 			 char **cert, char **key, char *err, size_t errlen)
 {
@@ -193,7 +178,7 @@ int meshpki_intermediate(const char *root_cert, const char *root_key, const char
 		merr(err, errlen, "reading the mesh root", rc);
 		goto out;
 	}
-	if (subject_of(&rc_crt, issuer, sizeof issuer) < 0) {
+	if (pki_subject_name(&rc_crt, issuer, sizeof issuer) < 0) {
 		snprintf(err, errlen, "cannot read the mesh root's name");
 		goto out;
 	}

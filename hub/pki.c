@@ -226,11 +226,10 @@ out:
 	return pem;
 }
 
-/* The CA's subject as a string mbedtls_x509write_crt_set_issuer_name takes. */
-static int ca_subject(struct pki_ca *ca, char *out, size_t len)
+int pki_subject_name(const mbedtls_x509_crt *crt, char *out, size_t len)
 {
 	char dn[512];
-	if (mbedtls_x509_dn_gets(dn, sizeof dn, &ca->crt.subject) < 0)
+	if (mbedtls_x509_dn_gets(dn, sizeof dn, &crt->subject) < 0)
 		return -1;
 	/* dn_gets separates with ", "; the name parser wants ",". */
 	size_t o = 0;
@@ -289,7 +288,7 @@ char *pki_issue(struct pki_ca *ca, mbedtls_pk_context *subject_key, const char *
 		snprintf(subj, sizeof subj, "CN=%s,O=%s", cn, org);
 	else
 		snprintf(subj, sizeof subj, "CN=%s", cn);
-	if (ca_subject(ca, issuer, sizeof issuer) < 0) {
+	if (pki_subject_name(&ca->crt, issuer, sizeof issuer) < 0) {
 		snprintf(err, errlen, "cannot read the CA's name");
 		return NULL;
 	}

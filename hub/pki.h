@@ -31,6 +31,10 @@ struct pki_ca {
 };
 
 /* Loads DIR/ca.crt and DIR/ca.key. */
+/* crt's subject as mbedtls_x509write_crt_set_issuer_name takes it (","
+ * between parts where mbedtls_x509_dn_gets writes ", "). 0, or -1. */
+int pki_subject_name(const mbedtls_x509_crt *crt, char *out, size_t len);
+
 int pki_ca_load(struct pki_ca *ca, const char *dir, char *err, size_t errlen);
 void pki_ca_free(struct pki_ca *ca);
 /* A new self-signed CA (ECDSA P-256) named cn, valid validity_s seconds. */
