@@ -11,12 +11,11 @@
 #include "objects.h"
 #include "testutil.h"
 
-/* dir (at least 64 bytes) becomes a new /tmp/atoll-test-<name>-XXXXXX
- * holding objs->store; the kinds are loaded. */
+/* dir becomes a new directory (tu_mkdtemp) holding objs->store; the kinds
+ * are loaded. */
 static inline void obj_test_open(char *dir, size_t len, const char *name, struct obj_ctx *objs)
 {
-	snprintf(dir, len, "/tmp/atoll-test-%s-XXXXXX", name);
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, len, name);
 	char err[256];
 	objs->store = store_open_sqlite(dir, err, sizeof err);
 	assert_non_null(objs->store);

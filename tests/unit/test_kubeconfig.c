@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "kubeconfig.h"
 
 /* "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" */
@@ -221,8 +222,8 @@ static void test_bad(void **state)
 
 static void test_load_file(void **state)
 {
-	char dir[] = "/tmp/atoll-kc-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[200];
+	tu_mkdtemp(dir, sizeof dir, "kc");
 	char path[256];
 	snprintf(path, sizeof path, "%s/config", dir);
 	FILE *f = fopen(path, "w");
@@ -247,8 +248,8 @@ static void test_load_file(void **state)
 
 static void test_in_cluster(void **state)
 {
-	char dir[] = "/tmp/atoll-sa-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[200];
+	tu_mkdtemp(dir, sizeof dir, "sa");
 	struct kubeconfig kc;
 	char err[512], p[300];
 	assert_int_equal(kubeconfig_in_cluster(dir, NULL, "443", &kc, err, sizeof err), -1);

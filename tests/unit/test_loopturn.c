@@ -27,7 +27,7 @@
 static struct store *st;
 static struct event_base *base;
 static struct loopturn *turn;
-static char dir[64];
+static char dir[256];
 static char trace[512];
 static int stage_writes_left;
 
@@ -81,8 +81,7 @@ static void deferred(void *ud, bool ok)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-loopturn-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "loopturn");
 	char err[256];
 	st = store_open_sqlite(dir, err, sizeof err);
 	assert_non_null(st);
@@ -105,7 +104,7 @@ static int teardown(void **state)
 	assert_null(loopturn_of(st));
 	store_close(st);
 	event_base_free(base);
-	char cmd[128];
+	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	assert_int_equal(system(cmd), 0);
 	return 0;

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "testutil.h"
 #include "httpclient.h"
 #include "kubeconfig.h"
 #include "pki.h"
@@ -131,8 +132,8 @@ static void test_plan_from_kubeconfig(void **state)
 
 static void test_plan_in_cluster(void **state)
 {
-	char dir[] = "/tmp/atoll-test-sa-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[200];
+	tu_mkdtemp(dir, sizeof dir, "sa");
 	char p1[300], p2[300], err[256];
 	snprintf(p1, sizeof p1, "%s/ca.crt", dir);
 	snprintf(p2, sizeof p2, "%s/token", dir);
@@ -195,8 +196,7 @@ static char *issue_ca(const char *cn, struct pki_ca *ca, const char *file)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-member-tls-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "member-tls");
 	char err[512];
 	struct pki_ca ca, other;
 	ca_b64 = issue_ca("member-ca", &ca, "ca.crt");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "apiserver.h"
 #include "jsonutil.h"
 #include "objects.h"
@@ -20,8 +21,7 @@ static char dir[256];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-objects-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "objects");
 	char err[256];
 	struct obj_ctx *c = calloc(1, sizeof *c);
 	c->store = store_open_sqlite(dir, err, sizeof err);

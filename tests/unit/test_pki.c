@@ -16,6 +16,7 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/x509_crt.h>
 
+#include "testutil.h"
 #include "join.h"
 #include "pki.h"
 #include "tlsconf.h"
@@ -25,8 +26,7 @@ static char dir[256];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-pki-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "pki");
 	return 0;
 }
 

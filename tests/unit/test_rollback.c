@@ -47,8 +47,8 @@ static void count(struct store *s, void *ud) { (*(int *)ud)++; }
 static void test_rolled_back_crd_is_unregistered(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/atoll-test-rollback-XXXXXX";
-	assert_non_null(mkdtemp(dir));
+	char dir[200];
+	tu_mkdtemp(dir, sizeof dir, "rollback");
 	char err[256];
 	struct store *st = store_open_sqlite(dir, err, sizeof err);
 	assert_non_null(st);

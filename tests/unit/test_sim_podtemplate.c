@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "jsonutil.h"
 #include "sim_kubeconfig.c"
 #include "sim_kubelet.c"
@@ -243,8 +244,8 @@ static void test_kubeconfig(void **state)
 	assert_non_null(strstr(k, "current-context: \"eu\"\n"));
 	assert_non_null(strstr(k, "kind: Config\n"));
 	free(k);
-	char dir[] = "/tmp/atoll-test-simkc-XXXXXX", path[256], err[256];
-	assert_non_null(mkdtemp(dir));
+	char dir[200], path[256], err[256];
+	tu_mkdtemp(dir, sizeof dir, "simkc");
 	snprintf(path, sizeof path, "%s/eu.kubeconfig", dir);
 	assert_int_equal(sim_kubeconfig_write(path, "eu", "http://127.0.0.1:7001", err, sizeof err), 0);
 	assert_int_equal(access(path, R_OK), 0);

@@ -22,8 +22,7 @@ static char dir[256];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-store-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "store");
 	struct store *s = store_open_sqlite(dir, (char[256]){0}, 256);
 	assert_non_null(s);
 	*state = s;

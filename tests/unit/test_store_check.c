@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "testutil.h"
 #include "jsonutil.h"
 #include "store.h"
 #include "store_check.h"
@@ -23,8 +24,7 @@ static char dbpath[300];
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-store-check-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "store-check");
 	snprintf(dbpath, sizeof dbpath, "%s/atoll.db", dir);
 	return 0;
 }

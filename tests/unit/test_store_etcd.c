@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "testutil.h"
 #include "jsonutil.h"
 #include "store.h"
 #include "store_etcd.h"
@@ -50,8 +51,7 @@ static int start_etcd(void **state)
 {
 	if (access(ETCD_BIN, X_OK) != 0)
 		return 0;
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-etcd-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "etcd");
 	int cp = free_port(), pp = free_port(), mp = free_port();
 	char data[300], listen_c[64], listen_p[64], cluster[96], metrics[64], log[300];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", cp);

@@ -37,6 +37,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 
+#include "testutil.h"
 #include "pki.h"
 #include "tls.h"
 #include "tlsconf.h"
@@ -95,8 +96,7 @@ static char *path(const char *name)
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof dir, "/tmp/atoll-test-tls-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	tu_mkdtemp(dir, sizeof dir, "tls");
 	struct pki_init_opts o = {.dir = dir, .nhosts = 1, .hosts = {"127.0.0.1"}};
 	char err[512] = "";
 	assert_int_equal(pki_init(&o, err, sizeof err), 0);

@@ -35,6 +35,15 @@ static inline cJSON *jq(const char *s)
 	return j;
 }
 
+/* dir becomes a new directory $TMPDIR/atoll-test-<name>-XXXXXX (/tmp
+ * without TMPDIR); fails the test if it cannot be made. */
+static inline void tu_mkdtemp(char *dir, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, len, "%s/atoll-test-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	assert_non_null(mkdtemp(dir));
+}
+
 /* A full disk for the SQLite store in dir: its WAL may grow by at most
  * slack bytes until tu_disk_full_end, so the next commit that needs more
  * fails (SIGXFSZ ignored, so it is an I/O error, not a signal). Prints the
