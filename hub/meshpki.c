@@ -31,18 +31,6 @@ static void fmt_time(time_t t, char out[16])
 	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
-static time_t tm_to_time(const mbedtls_x509_time *t)
-{
-	struct tm tm = {0};
-	tm.tm_year = t->year - 1900;
-	tm.tm_mon = t->mon - 1;
-	tm.tm_mday = t->day;
-	tm.tm_hour = t->hour;
-	tm.tm_min = t->min;
-	tm.tm_sec = t->sec;
-	return timegm(&tm);
-}
-
 /* subjectAltName with one dNSName. */
 static int san_dns(const char *name, unsigned char *buf, size_t cap, unsigned char **start, size_t *olen)
 {
@@ -206,8 +194,8 @@ int meshpki_times(const char *cert, time_t *not_before, time_t *not_after)
 	mbedtls_x509_crt_init(&c);
 	int rc = cert ? mbedtls_x509_crt_parse(&c, (const unsigned char *)cert, strlen(cert) + 1) : -1;
 	if (rc == 0) {
-		*not_before = tm_to_time(&c.valid_from);
-		*not_after = tm_to_time(&c.valid_to);
+		*not_before = tls_crt_not_before(&c);
+		*not_after = tls_crt_not_after(&c);
 	}
 	mbedtls_x509_crt_free(&c);
 	return rc == 0 ? 0 : -1;
