@@ -86,16 +86,22 @@ static void reg_send(struct agent *ag)
 		retry_later(ag->reg_ev, &ag->hub_bo);
 }
 
+/* The member's gitVersion from its /version answer (kept as it was if absent). */
+static void note_kube_version(struct agent *ag, const struct http_response *r)
+{
+	cJSON *j = cJSON_ParseWithLength(r->body, r->len);
+	const char *gv = json_get_str(j, "gitVersion");
+	if (gv)
+		snprintf(ag->kube_version, sizeof ag->kube_version, "%s", gv);
+	cJSON_Delete(j);
+}
+
 static void version_done(const struct http_response *r, void *ud)
 {
 	struct agent *ag = ud;
 	ag->reg_call = NULL;
 	if (r->status == 200) {
-		cJSON *j = cJSON_ParseWithLength(r->body, r->len);
-		const char *gv = json_get_str(j, "gitVersion");
-		if (gv)
-			snprintf(ag->kube_version, sizeof ag->kube_version, "%s", gv);
-		cJSON_Delete(j);
+		note_kube_version(ag, r);
 	} else {
 		char m[256];
 		log_kv(LOG_WARN, "member API not reachable yet", "server", ag->kc.server, "error",
@@ -271,13 +277,8 @@ static void hb_member_done(const struct http_response *r, void *ud)
 		}
 		return;
 	case HB_VERSION:
-		if (r->status == 200) {
-			cJSON *j = cJSON_ParseWithLength(r->body, r->len);
-			const char *gv = json_get_str(j, "gitVersion");
-			if (gv)
-				snprintf(ag->kube_version, sizeof ag->kube_version, "%s", gv);
-			cJSON_Delete(j);
-		}
+		if (r->status == 200)
+			note_kube_version(ag, r);
 		hb_next(ag, HB_NODES);
 		return;
 	case HB_NODES:
