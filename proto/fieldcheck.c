@@ -350,6 +350,99 @@ cJSON *fieldcheck_crd_schema(const char *api_version, const char *kind)
 	return out;
 }
 
+/* ---- the CustomResourceDefinition kind itself ------------------------------------- */
+
+/* apiextensions.k8s.io/v1 CustomResourceDefinition as a structural schema,
+ * so a CRD's own typos ("jsonpath", "additionalPrinterColums", "propertis")
+ * are found as kube-apiserver's strict decoding of its Go types finds them.
+ * Fields are those of k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1
+ * up to Kubernetes 1.33. A node {"x-atoll-schema-props": true} stands for
+ * JSONSchemaProps, which nests itself (resolved by resolve_ref). status is
+ * written by the hub, not checked. */
+#define P "{\"x-atoll-schema-props\":true}"
+#define PMAP "{\"type\":\"object\",\"additionalProperties\":" P "}"
+#define PLIST "{\"type\":\"array\",\"items\":" P "}"
+#define STR "{\"type\":\"string\"}"
+#define ANY "{\"x-kubernetes-preserve-unknown-fields\":true}"
+static const char crd_kind_schema_text[] =
+	"{\"type\":\"object\",\"properties\":{"
+	"\"status\":" ANY ","
+	"\"spec\":{\"type\":\"object\",\"properties\":{"
+	"\"group\":" STR ",\"scope\":" STR ",\"preserveUnknownFields\":" ANY ","
+	"\"names\":{\"type\":\"object\",\"properties\":{\"plural\":" ANY ",\"singular\":" ANY ",\"kind\":" ANY
+	",\"listKind\":" ANY ",\"shortNames\":" ANY ",\"categories\":" ANY "}},"
+	"\"conversion\":{\"type\":\"object\",\"properties\":{\"strategy\":" STR ",\"webhook\":{\"type\":\"object\","
+	"\"properties\":{\"conversionReviewVersions\":" ANY ",\"clientConfig\":{\"type\":\"object\",\"properties\":{"
+	"\"url\":" STR ",\"caBundle\":" STR ",\"service\":{\"type\":\"object\",\"properties\":{\"namespace\":" STR
+	",\"name\":" STR ",\"path\":" STR ",\"port\":" ANY "}}}}}}}},"
+	"\"versions\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"name\":" STR ",\"served\":" ANY ",\"storage\":" ANY ",\"deprecated\":" ANY ",\"deprecationWarning\":" STR ","
+	"\"schema\":{\"type\":\"object\",\"properties\":{\"openAPIV3Schema\":" P "}},"
+	"\"subresources\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"object\"},"
+	"\"scale\":{\"type\":\"object\",\"properties\":{\"specReplicasPath\":" STR ",\"statusReplicasPath\":" STR
+	",\"labelSelectorPath\":" STR "}}}},"
+	"\"additionalPrinterColumns\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"name\":" STR ",\"type\":" STR ",\"format\":" STR ",\"description\":" STR ",\"priority\":" ANY
+	",\"jsonPath\":" STR "}}},"
+	"\"selectableFields\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"jsonPath\":" STR
+	"}}}}}}}}}}";
+/* JSONSchemaProps: its own fields; the ones holding schemas nest P. */
+static const char schema_props_text[] =
+	"{\"type\":\"object\",\"properties\":{"
+	"\"id\":" ANY ",\"$schema\":" ANY ",\"$ref\":" ANY ",\"description\":" ANY ",\"type\":" ANY ",\"format\":" ANY
+	",\"title\":" ANY ",\"default\":" ANY ",\"maximum\":" ANY ",\"exclusiveMaximum\":" ANY ",\"minimum\":" ANY
+	",\"exclusiveMinimum\":" ANY ",\"maxLength\":" ANY ",\"minLength\":" ANY ",\"pattern\":" ANY
+	",\"maxItems\":" ANY ",\"minItems\":" ANY ",\"uniqueItems\":" ANY ",\"multipleOf\":" ANY ",\"enum\":" ANY
+	",\"maxProperties\":" ANY ",\"minProperties\":" ANY ",\"required\":" ANY ",\"example\":" ANY
+	",\"nullable\":" ANY ","
+	"\"items\":" P ",\"additionalItems\":" P ",\"additionalProperties\":" P ",\"not\":" P ","
+	"\"allOf\":" PLIST ",\"oneOf\":" PLIST ",\"anyOf\":" PLIST ","
+	"\"properties\":" PMAP ",\"patternProperties\":" PMAP ",\"definitions\":" PMAP ","
+	"\"dependencies\":{\"type\":\"object\",\"additionalProperties\":" P "},"
+	"\"externalDocs\":{\"type\":\"object\",\"properties\":{\"description\":" STR ",\"url\":" STR "}},"
+	"\"x-kubernetes-preserve-unknown-fields\":" ANY ",\"x-kubernetes-embedded-resource\":" ANY
+	",\"x-kubernetes-int-or-string\":" ANY ",\"x-kubernetes-list-map-keys\":" ANY ",\"x-kubernetes-list-type\":" ANY
+	",\"x-kubernetes-map-type\":" ANY ","
+	"\"x-kubernetes-validations\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"rule\":" STR ",\"message\":" STR ",\"messageExpression\":" STR ",\"reason\":" STR ",\"fieldPath\":" STR
+	",\"optionalOldSelf\":" ANY "}}}}}";
+#undef P
+#undef PMAP
+#undef PLIST
+#undef STR
+#undef ANY
+
+static cJSON *crd_kind_schema, *schema_props;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+static void builtin_parse(void)
+{
+	crd_kind_schema = cJSON_Parse(crd_kind_schema_text);
+	schema_props = cJSON_Parse(schema_props_text);
+	if (!crd_kind_schema || !schema_props)
+		abort(); /* a typo in the two texts above */
+}
+
+static const cJSON *crd_kind_builtin(const char *api_version, const char *kind)
+{
+	if (strcmp(api_version, "apiextensions.k8s.io/v1") != 0 || strcmp(kind, "CustomResourceDefinition") != 0)
+		return NULL;
+	pthread_once(&builtin_once, builtin_parse);
+	return crd_kind_schema;
+}
+
+/* The node that stands for JSONSchemaProps becomes its definition. A value
+ * that is a bool (additionalProperties: true) or a list (items: [..]) is
+ * not an object and passes unchecked, as JSONSchemaPropsOrBool/OrArray. */
+static const cJSON *resolve_ref(const cJSON *s)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "x-atoll-schema-props"))) {
+		pthread_once(&builtin_once, builtin_parse);
+		return schema_props;
+	}
+	return s;
+}
+
 static bool is_true(const cJSON *s, const char *k)
 {
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, k));
@@ -371,6 +464,7 @@ static void check_schema(const cJSON *s, cJSON *v, const char *path, struct walk
 {
 	if (!cJSON_IsObject(s) || w->depth > 100)
 		return;
+	s = resolve_ref(s);
 	w->depth++;
 	bool preserve = is_true(s, "x-kubernetes-preserve-unknown-fields");
 	bool embedded = root || is_true(s, "x-kubernetes-embedded-resource");
@@ -463,7 +557,7 @@ static bool step(struct cursor *c, const char *seg, char *path)
 		to_element(c, c->f);
 		return true;
 	case CUR_SCHEMA: {
-		const cJSON *s = c->schema;
+		const cJSON *s = resolve_ref(c->schema);
 		const cJSON *items = cJSON_GetObjectItemCaseSensitive(s, "items");
 		const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
 		const cJSON *addl = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
@@ -548,7 +642,7 @@ static void check_json_patch(struct cursor root, cJSON *ops, struct walk *w)
 
 bool fieldcheck_knows(const char *api_version, const char *kind)
 {
-	if (table_kind(api_version, kind))
+	if (table_kind(api_version, kind) || crd_kind_builtin(api_version, kind))
 		return true;
 	pthread_mutex_lock(&crd_mu);
 	bool found = crd_find_locked(api_version, kind) != NULL;
@@ -570,6 +664,14 @@ int fieldcheck_body(const char *api_version, const char *kind, cJSON *body, enum
 			check_json_patch((struct cursor){CUR_MSG, tk->msg, NULL, NULL, true}, body, &w);
 		else
 			check_table(tk->msg, body, "", &w, true);
+		return r->n;
+	}
+	const cJSON *builtin = crd_kind_builtin(api_version, kind);
+	if (builtin) {
+		if (json_patch)
+			check_json_patch((struct cursor){CUR_SCHEMA, -1, NULL, builtin, true}, body, &w);
+		else
+			check_schema(builtin, body, "", &w, true);
 		return r->n;
 	}
 	pthread_mutex_lock(&crd_mu);

@@ -316,6 +316,44 @@ static void test_repository_manifests_clean(void **state)
 	assert_true(checked > 30);
 }
 
+/* The CRD kind itself: its spec down into openAPIV3Schema, which nests
+ * JSONSchemaProps in properties, items, allOf..., through a patch too. */
+static void test_crd_kind_itself(void **state)
+{
+	(void)state;
+	const char *av = "apiextensions.k8s.io/v1", *kind = "CustomResourceDefinition";
+	assert_true(fieldcheck_knows(av, kind));
+	cJSON *c = parse("{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition',"
+			 "'metadata':{'name':'ws.example.com'},'spec':{'group':'example.com','scope':'Cluster',"
+			 "'names':{'plural':'ws','kind':'W'},'versions':[{'name':'v1','served':true,'storage':true,"
+			 "'schema':{'openAPIV3Schema':{'type':'object','properties':{'spec':{'type':'object',"
+			 "'additionalProperties':false,'properties':{'a':{'type':'array','items':[{'tpye':'x'}]},"
+			 "'b':{'anyOf':[{'type':'string'},{'mimimum':1}]}}}}}},"
+			 "'additionalPrinterColumns':[{'name':'A','type':'string','jsonpath':'.a'}]}]},"
+			 "'status':{'anything':1}}");
+	struct fc_result r = {0};
+	assert_int_equal(check(av, kind, c, FC_OBJECT, &r), 2);
+	/* items as a list (JSONSchemaPropsOrArray) and additionalProperties as a
+	 * bool pass unchecked; status is the hub's own. */
+	assert_string_equal(r.issue[0], "unknown field \"spec.versions[0].schema.openAPIV3Schema.properties[spec]"
+					 ".properties[b].anyOf[1].mimimum\"");
+	assert_string_equal(r.issue[1], "unknown field \"spec.versions[0].additionalPrinterColumns[0].jsonpath\"");
+	fc_result_free(&r);
+	cJSON_Delete(c);
+
+	cJSON *jp = parse("[{'op':'add','path':'/spec/versions/0/schema/openAPIV3Schema/properties/x/itmes',"
+			  "'value':{}},{'op':'add','path':'/spec/versions/0/schema/openAPIV3Schema/properties/x/items',"
+			  "'value':{'type':'string','x-kubernetes-validations':[{'rule':'true','mesage':'m'}]}}]");
+	assert_int_equal(check(av, kind, jp, FC_PATCH, &r), 2);
+	assert_string_equal(r.issue[0],
+			    "unknown field \"spec.versions[0].schema.openAPIV3Schema.properties[x].itmes\"");
+	assert_string_equal(r.issue[1], "unknown field \"spec.versions[0].schema.openAPIV3Schema.properties[x]"
+					 ".items.x-kubernetes-validations[0].mesage\"");
+	assert_int_equal(cJSON_GetArraySize(jp), 1); /* the op with the unknown path is dropped */
+	fc_result_free(&r);
+	cJSON_Delete(jp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_json_patch),
 		cmocka_unit_test(test_karmada_policy),
 		cmocka_unit_test(test_crd_pruning),
+		cmocka_unit_test(test_crd_kind_itself),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_repository_manifests_clean),
 	};
