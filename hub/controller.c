@@ -247,6 +247,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	if (objc_split_key(ev->key, &kp) < 0)
 		return;
 	const char *g = kp.group, *p = kp.plural;
+	const struct ctl_origin *own = ctl_origin_of(c, ev); /* a write of the pass now running */
 	if (strcmp(g, "cluster.karmada.io") == 0) {
 		if (strcmp(p, "clusters") == 0) {
 			c->clusters_dirty = true;
@@ -280,11 +281,11 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		if (strcmp(p, "works") == 0)
 			workidx_event(&c->works_idx, ev); /* every Work write, the controller's own too */
 		if (strcmp(p, "resourcebindings") == 0 || strcmp(p, "clusterresourcebindings") == 0) {
-			if (!c->self_binding || strcmp(ev->key, c->self_binding) != 0)
+			if (!own || !own->binding || strcmp(ev->key, own->binding) != 0)
 				ctl_enqueue(c, 'B', ev->key);
 			if (ev->type == STORE_DELETED)
 				enqueue_binding_template(c, store_event_value(ev));
-		} else if (strcmp(p, "works") == 0 && !c->self_binding) {
+		} else if (strcmp(p, "works") == 0 && !(own && own->binding)) {
 			if (ev->type == STORE_DELETED) {
 				/* The Work is gone: its binding may want it back. */
 				const cJSON *w = store_event_value(ev);
@@ -307,7 +308,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	if (strcmp(kp.ns, "karmada-system") == 0 || strcmp(kp.ns, "karmada-cluster") == 0 ||
 	    strncmp(kp.ns, "karmada-es-", 11) == 0 || strncmp(kp.ns, "kube-", 5) == 0)
 		return;
-	if (c->self_template && strcmp(ev->key, c->self_template) == 0)
+	if (own && own->template && strcmp(ev->key, own->template) == 0)
 		return;
 	ctl_enqueue(c, 'T', ev->key);
 }

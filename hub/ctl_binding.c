@@ -394,8 +394,8 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	strmap_del(&c->sched_deferred, key);
 	const cJSON *clusters = ctl_current_clusters(c);
-	c->self_binding = key;
-	c->self_template = tkey;
+	struct ctl_origin origin = {key, tkey};
+	const void *prev_origin = ctl_origin_begin(c, &origin);
 	/* b: as read; next: as this pass wants it, written once at the end. */
 	cJSON *next = json_dup(b);
 	schedule_binding(c, key, next, tmpl, clusters);
@@ -519,7 +519,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	cJSON_Delete(targets);
 	cJSON_Delete(cops);
 	cJSON_Delete(ops);
-	c->self_binding = c->self_template = NULL;
+	ctl_origin_end(c, prev_origin);
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
 }

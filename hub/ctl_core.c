@@ -92,6 +92,24 @@ void ctl_arm(struct controller *c)
 	c->armed = true;
 }
 
+const void *ctl_origin_begin(struct controller *c, const struct ctl_origin *o)
+{
+	const void *prev = c->oc.origin;
+	c->oc.origin = o;
+	return prev;
+}
+
+void ctl_origin_end(struct controller *c, const void *prev)
+{
+	c->oc.origin = prev;
+}
+
+const struct ctl_origin *ctl_origin_of(const struct controller *c, const struct store_event *ev)
+{
+	/* Only the controller's own client sets this pointer: equal means ours. */
+	return ev->origin && ev->origin == c->oc.origin ? c->oc.origin : NULL;
+}
+
 void ctl_enqueue(struct controller *c, char tag, const char *key)
 {
 	size_t kl = strlen(key);

@@ -81,9 +81,6 @@ struct controller {
 	struct sched_facts *sched_facts; /* clusters_cache as the scheduler's filters read it */
 	const cJSON **unready;          /* clusters_cache's clusters not Ready (failover_unready_clusters) */
 	int nunready;
-	/* Keys being reconciled: the store events of the controller's own writes
-	 * to them (and to the binding's Works) are not queued again. */
-	const char *self_binding, *self_template;
 	/* Events not yet written, oldest first: events[ev_head .. ev_head +
 	 * ev_count). Grows on demand; freed once drained, so an idle hub keeps
 	 * no buffer. */
@@ -142,6 +139,22 @@ struct sq_item;
  * ctl_res_str point into their object. Every write that fails calls
  * ctl_write_failed: logged once, and the item being processed is queued
  * again after backoff. */
+/* What one pass writes on behalf of. The store events of the pass's writes
+ * carry it (objclient.origin, store_event.origin); on_store_event leaves
+ * the pass's own writes to its binding, to that binding's Works and to its
+ * template out of the queues, so a pass does not queue itself again. */
+struct ctl_origin {
+	const char *binding;  /* a binding key, or NULL */
+	const char *template; /* a template key, or NULL */
+};
+/* Starts a pass on behalf of o (kept by the caller until the end); returns
+ * the origin it replaces, which ctl_origin_end restores (passes nest: a
+ * binding pass may aggregate status). */
+const void *ctl_origin_begin(struct controller *c, const struct ctl_origin *o);
+void ctl_origin_end(struct controller *c, const void *prev);
+/* The pass's origin when ev is one of this controller's writes, else NULL. */
+const struct ctl_origin *ctl_origin_of(const struct controller *c, const struct store_event *ev);
+
 void ctl_arm(struct controller *c);
 void ctl_enqueue(struct controller *c, char tag, const char *key);
 char *ctl_dequeue(struct controller *c);

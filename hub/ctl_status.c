@@ -99,13 +99,13 @@ void ctl_aggregate_key(struct controller *c, const char *bkey)
 	char tkey[1024];
 	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
 	if (tmpl) {
-		c->self_binding = bkey;
-		c->self_template = tkey;
+		struct ctl_origin origin = {bkey, tkey};
+		const void *prev_origin = ctl_origin_begin(c, &origin);
 		cJSON *works = ctl_binding_works(c, b), *next = json_dup(b);
 		ctl_aggregate_binding(c, b, next, tmpl, works);
 		cJSON_Delete(next);
 		cJSON_Delete(works);
-		c->self_binding = c->self_template = NULL;
+		ctl_origin_end(c, prev_origin);
 	} else
 		ctl_enqueue(c, 'B', bkey);
 	cJSON_Delete(tmpl);

@@ -245,7 +245,8 @@ void ctl_reconcile_template(struct controller *c, const char *key)
 		goto out;
 	/* Claim the template (its own store event is not queued again). */
 	cJSON *patch = detector_claim_patch(tmpl, ch.policy, ch.cluster_policy);
-	c->self_template = key;
+	struct ctl_origin origin = {NULL, key};
+	const void *prev_origin = ctl_origin_begin(c, &origin);
 	if (patch) {
 		struct api_error e = {0};
 		cJSON *so = NULL;
@@ -257,7 +258,7 @@ void ctl_reconcile_template(struct controller *c, const char *key)
 		}
 		cJSON_Delete(patch);
 	}
-	c->self_template = NULL;
+	ctl_origin_end(c, prev_origin);
 	char outcome[600], msg[700];
 	const char *pn = ctl_mstr(ch.policy, "name") ? ctl_mstr(ch.policy, "name") : "";
 	if (ch.cluster_policy) {

@@ -112,16 +112,25 @@ static bool same_rv(const cJSON *a, const cJSON *b)
 	return x && y && strcmp(x, y) == 0;
 }
 
-/* The injected fault for a write of k ns/name, as e: true when it fails. */
-static bool faulted(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
-		    struct api_error *e)
+/* Before a write of k ns/name: the injected fault, as e (true: the write
+ * fails and is not made); otherwise the store's events of the write will
+ * carry this client's origin until end_write. */
+static bool begin_write(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
+			struct api_error *e)
 {
 	int code = oc->fault ? oc->fault(k, ns ? ns : "", name ? name : "", oc->fault_ud) : 0;
-	if (!code)
+	if (!code) {
+		oc->st->writing_for = oc->origin;
 		return false;
+	}
 	api_error_set(e, code, "InternalError", "injected fault writing %s %s/%s", k->kind, ns ? ns : "",
 		      name ? name : "");
 	return true;
+}
+
+static void end_write(struct objclient *oc)
+{
+	oc->st->writing_for = NULL;
 }
 
 /* A failed write: mine goes to e (it hands over causes) or is cleared; -1. */
@@ -158,7 +167,8 @@ int objc_apply(struct objclient *oc, const struct kind_info *k, const char *ns, 
 	if (cur)
 		return objc_apply_sub(oc, k, cur, obj, SUBRES_NONE, stored, e);
 	struct api_error mine = {0};
-	int rc = faulted(oc, k, ns, mstr(obj, "name"), &mine) ? -1 : obj_create(oc->objs, k, ns ? ns : "", obj, false, NULL, &mine);
+	int rc = begin_write(oc, k, ns, mstr(obj, "name"), &mine) ? -1 : obj_create(oc->objs, k, ns ? ns : "", obj, false, NULL, &mine);
+	end_write(oc);
 	return finish(rc, NULL, obj, stored, &mine, e);
 }
 
@@ -166,9 +176,10 @@ int objc_apply_sub(struct objclient *oc, const struct kind_info *k, const cJSON 
 		   cJSON **stored, struct api_error *e)
 {
 	struct api_error mine = {0};
-	int rc = faulted(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
+	int rc = begin_write(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
 			 ? -1
 			 : obj_update_cur(oc->objs, k, cur, obj, sub, NULL, &mine);
+	end_write(oc);
 	return finish(rc, cur, obj, stored, &mine, e);
 }
 
@@ -176,9 +187,10 @@ int objc_apply_in_place(struct objclient *oc, const struct kind_info *k, const c
 			enum subresource sub, struct api_error *e)
 {
 	struct api_error mine = {0};
-	int rc = faulted(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
+	int rc = begin_write(oc, k, mstr(cur, "namespace"), mstr(cur, "name"), &mine)
 			 ? -1
 			 : obj_update_cur(oc->objs, k, cur, obj, sub, NULL, &mine);
+	end_write(oc);
 	if (rc < 0)
 		return failed(&mine, e);
 	api_error_clear(&mine);
@@ -237,9 +249,10 @@ int objc_replace(struct objclient *oc, const struct kind_info *k, const char *ns
 {
 	struct api_error mine = {0};
 	char *out = NULL;
-	int rc = faulted(oc, k, ns, name, &mine)
+	int rc = begin_write(oc, k, ns, name, &mine)
 			 ? -1
 			 : obj_update(oc->objs, k, ns ? ns : "", name, obj, sub, false, stored ? &out : NULL, &mine);
+	end_write(oc);
 	cJSON_Delete(obj);
 	return finish_out(rc, out, stored, &mine, e);
 }
@@ -250,9 +263,10 @@ int objc_merge_patch(struct objclient *oc, const struct kind_info *k, const char
 	struct api_error mine = {0};
 	char *out = NULL;
 	bool created = false;
-	int rc = faulted(oc, k, ns, name, &mine) ? -1
+	int rc = begin_write(oc, k, ns, name, &mine) ? -1
 						 : obj_patch(oc->objs, k, ns ? ns : "", name, "application/merge-patch+json",
 							     patch, sub, false, &created, &out, &mine);
+	end_write(oc);
 	return finish_out(rc, out, stored, &mine, e);
 }
 
@@ -263,7 +277,8 @@ int objc_delete(struct objclient *oc, const struct kind_info *k, const char *ns,
 	char *out = NULL;
 	if (gone)
 		*gone = NULL;
-	int rc = faulted(oc, k, ns, name, &mine) ? -1 : obj_delete(oc->objs, k, ns ? ns : "", name, &out, &mine);
+	int rc = begin_write(oc, k, ns, name, &mine) ? -1 : obj_delete(oc->objs, k, ns ? ns : "", name, &out, &mine);
+	end_write(oc);
 	if (rc < 0) {
 		free(out);
 		if (mine.code == 404) {

@@ -43,6 +43,12 @@ struct objclient {
 	struct strmap namespaces; /* names of namespaces known to exist */
 	objc_fault_fn fault;
 	void *fault_ud;
+	/* What this client's writes are made on behalf of (NULL: nothing in
+	 * particular): the store events of its writes carry it as
+	 * store_event.origin. The controller sets it for one pass
+	 * (struct ctl_origin) so that its classifier can leave the pass's own
+	 * writes out of the queues. */
+	const void *origin;
 };
 
 void objc_init(struct objclient *oc, struct store *st, struct obj_ctx *objs);

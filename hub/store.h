@@ -78,6 +78,12 @@ struct store_event {
 	const char *value;      /* new value; for DELETED the last value */
 	const char *prev_value; /* previous value, NULL for ADDED */
 	struct store_event_cache *cache;
+	/* For the in-transaction delivery of a write made in this process
+	 * through an object client: what that client said it writes on behalf
+	 * of (objclient.origin), so a subscriber can tell its own writes from
+	 * the others' without keeping state about them. NULL for every other
+	 * write, for other hubs' writes and in committed deliveries. */
+	const void *origin;
 };
 
 /* The event's value (or previous value) as JSON, parsed on first use and
@@ -147,6 +153,9 @@ struct store {
 	 * cluster has made, which may be ahead of store_revision() when other
 	 * hubs write (etcd). A revision above it was never made. */
 	long long (*head)(struct store *s);
+	/* Set by objclient for the duration of one write (begin_write ..
+	 * end_write): the backends copy it into the write's event (origin). */
+	const void *writing_for;
 };
 
 /* SQLite backend: one file DIR/atoll.db (created if missing), locked

@@ -778,7 +778,7 @@ static bool ring_replay(struct etcd_store *e, long long since, long long upto, c
 		if (strncmp(r->key, prefix, plen) != 0)
 			continue;
 		struct store_event_cache cache = {0};
-		struct store_event ev = {r->rev, r->type, r->key, r->value, r->prev, &cache};
+		struct store_event ev = {r->rev, r->type, r->key, r->value, r->prev, &cache, NULL};
 		fn(&ev, ud);
 		store_event_cache_clear(&cache);
 	}
@@ -834,6 +834,7 @@ static void written(struct etcd_store *e, const struct store_event *ev, long lon
 	struct store_event_cache cache = {0};
 	struct store_event x = *ev;
 	x.cache = &cache;
+	x.origin = e->base.writing_for;
 	store_notify(&e->base, &x);
 	store_event_cache_clear(&cache);
 }
@@ -1169,7 +1170,7 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 	 * revision, as kube-apiserver does. */
 	if (del)
 		value = restamp(prev, strlen(prev), 0, rv, NULL);
-	struct store_event ev = {rv, del ? STORE_DELETED : prev ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL};
+	struct store_event ev = {rv, del ? STORE_DELETED : prev ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL, NULL};
 	written(e, &ev, after);
 	if (rev_out)
 		*rev_out = rv;
@@ -1368,7 +1369,7 @@ static int et_commit(struct store *s)
 			if (!e->streaming) /* what the live watch starts from, if started later */
 				e->drev = p[i].rev;
 			struct store_event_cache cache = {0};
-			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+			struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache, NULL};
 			if (e->streaming)
 				ring_add(e, &ev);
 			store_notify_committed(s, &ev);
@@ -1649,7 +1650,7 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 	for (int i = 0; i < r.n; i++) {
 		if (rc == STORE_OK) {
 			struct store_event_cache cache = {0};
-			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, &cache};
+			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, &cache, NULL};
 			fn(&ev, ud);
 			store_event_cache_clear(&cache);
 		}
@@ -1789,7 +1790,7 @@ static void stream_event(struct etcd_store *e, long long rev, long long main_rev
 		e->lrev = rev;
 	e->drev = rev;
 	struct store_event_cache cache = {0};
-	struct store_event ev = {rev, t, key, value, prev, &cache};
+	struct store_event ev = {rev, t, key, value, prev, &cache, NULL};
 	if (!mine)
 		store_notify(&e->base, &ev);
 	store_event_cache_clear(&cache);

@@ -52,7 +52,7 @@ static void store_pending_deliver(struct store *s, struct store_pending **pend, 
 	*n = *cap = 0;
 	for (int i = 0; i < np; i++) {
 		struct store_event_cache cache = {0};
-		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache};
+		struct store_event ev = {p[i].rev, p[i].type, p[i].key, p[i].value, p[i].prev, &cache, NULL};
 		store_notify_committed(s, &ev);
 		store_event_cache_clear(&cache);
 	}
@@ -433,6 +433,7 @@ static int written(struct sqlite_store *q, const struct store_event *ev)
 	struct store_event_cache cache = {0};
 	struct store_event e = *ev;
 	e.cache = &cache;
+	e.origin = q->base.writing_for;
 	store_notify(&q->base, &e);
 	store_event_cache_clear(&cache);
 	return STORE_OK;
@@ -482,7 +483,7 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 		goto out;
 	}
 	q->rev = rev;
-	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL};
+	struct store_event ev = {rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev, NULL, NULL};
 	rc = written(q, &ev);
 	if (rc == STORE_OK && rev_out)
 		*rev_out = rev;
@@ -540,7 +541,7 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 		goto out;
 	}
 	q->rev = rev;
-	struct store_event ev = {rev, STORE_DELETED, key, value, prev, NULL};
+	struct store_event ev = {rev, STORE_DELETED, key, value, prev, NULL, NULL};
 	rc = written(q, &ev);
 	if (rc != STORE_OK)
 		goto out;
@@ -596,6 +597,7 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 			(const char *)sqlite3_column_text(st, 3),
 			(const char *)sqlite3_column_text(st, 4),
 			&cache,
+			NULL,
 		};
 		fn(&ev, ud);
 		store_event_cache_clear(&cache);

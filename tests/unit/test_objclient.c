@@ -217,6 +217,49 @@ static void test_apply_status(void **state)
 	obj_test_close(dir, &objs);
 }
 
+struct seen {
+	int n;
+	const void *origin[4];
+};
+
+static void record_origin(const struct store_event *ev, void *ud)
+{
+	struct seen *s = ud;
+	if (s->n < 4)
+		s->origin[s->n] = ev->origin;
+	s->n++;
+}
+
+/* The origin a client sets is carried by the store events of its writes,
+ * and only of its writes. */
+static void test_origin_on_events(void **state)
+{
+	struct obj_ctx objs = {0};
+	char dir[256];
+	obj_test_open(dir, sizeof dir, "objclient-origin", &objs);
+	struct objclient oc;
+	objc_init(&oc, objs.store, &objs);
+	struct seen seen = {0};
+	store_subscribe(objs.store, record_origin, &seen);
+	const struct kind_info *cm = K("", "v1", "ConfigMap");
+	static const int mine = 1;
+	oc.origin = &mine;
+	assert_int_equal(objc_ensure_namespace(&oc, "default", NULL), 0);
+	assert_int_equal(objc_apply(&oc, cm, "default", jq("{'metadata':{'name':'a'}}"), NULL, NULL, NULL), 1);
+	assert_null(objs.store->writing_for); /* only for the duration of a write */
+	obj_create_ok(&objs, cm, "default", "{'metadata':{'name':'b'}}"); /* another writer */
+	oc.origin = NULL;
+	assert_int_equal(objc_delete(&oc, cm, "default", "a", NULL, NULL), 1);
+	assert_int_equal(seen.n, 4);
+	assert_ptr_equal(seen.origin[0], &mine); /* the namespace */
+	assert_ptr_equal(seen.origin[1], &mine);
+	assert_null(seen.origin[2]);
+	assert_null(seen.origin[3]);
+	store_unsubscribe(objs.store, record_origin, &seen);
+	objc_free(&oc);
+	obj_test_close(dir, &objs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_reads_and_writes),
 		cmocka_unit_test(test_apply_status),
 		cmocka_unit_test(test_write_and_namespace_logged),
+		cmocka_unit_test(test_origin_on_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
