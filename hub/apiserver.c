@@ -87,13 +87,11 @@ struct apiserver {
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
 	struct rv_wait *rv_waits;       /* requests for a revision not reached yet */
-	struct evhttp_request *cur_req; /* being dispatched by on_request */
-	struct held *cur_held;          /* its answer, if held */
 	struct apiserver *next_api;
 };
 
 /* A whole answer waiting for the commit of what it may have read. */
-struct held {
+struct api_held {
 	struct apiserver *a;
 	struct evhttp_request *req;
 	int code;
@@ -169,15 +167,15 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
-	struct held *h = calloc(1, sizeof *h);
+	struct api_held *h = calloc(1, sizeof *h);
 	h->a = a;
 	h->req = req;
 	h->code = code;
 	h->body = evbuffer_new();
 	if (body)
 		evbuffer_add_buffer(h->body, body);
-	if (req == a->cur_req)
-		a->cur_held = h;
+	if (rq->held)
+		*rq->held = h;
 	loopturn_hold(a->turn, held_send, h);
 }
 
@@ -774,7 +772,7 @@ static cJSON *too_large_status(long long rv, long long cur)
 static void rv_wait_answer(struct rv_wait *w, bool shutdown)
 {
 	struct evhttp_request *req = w->req;
-	const struct api_req ctx = {w->a, req}, *rq = &ctx;
+	const struct api_req ctx = {w->a, req, NULL}, *rq = &ctx;
 	long long cur = store_revision(w->a->store);
 	if (!evhttp_request_get_connection(req)) {
 		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
@@ -1647,10 +1645,9 @@ static void classify(const char *path, struct evkeyvalq *q, enum evhttp_cmd_type
 
 /* Access log (debug) and the request hook. Never logs the query, headers
  * or body: they may carry tokens or key material. */
-static void request_done(struct apiserver *a, struct evhttp_request *req, const char *path, struct evkeyvalq *q,
-			 int route, const struct timespec *t0)
+static void request_done(struct apiserver *a, struct evhttp_request *req, struct api_held *h, const char *path,
+			 struct evkeyvalq *q, int route, const struct timespec *t0)
 {
-	struct held *h = a->cur_held;
 	int code = h ? h->code : evhttp_request_get_response_code(req);
 	bool log = log_get_level() <= LOG_DEBUG;
 	if (!log && (!a->hook || code == 0))
@@ -1734,7 +1731,8 @@ static void set_nodelay(struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct apiserver *a = arg;
-	const struct api_req ctx = {a, req}, *rq = &ctx; /* the request context handlers get */
+	struct api_held *held = NULL; /* the answer, if it is held for the commit */
+	const struct api_req ctx = {a, req, &held}, *rq = &ctx; /* the request context handlers get */
 	set_nodelay(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -1771,8 +1769,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	a->cur_req = req;
-	a->cur_held = NULL;
 	bool handled = false;
 	int route = -1;
 	if (a->authz && !authorize(rq, path, &q))
@@ -1796,9 +1792,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (!(is_discovery && handle_discovery(rq, path)))
 			handle_resource(rq, path, &q);
 	}
-	request_done(a, req, path, &q, route, &t0);
-	a->cur_req = NULL;
-	a->cur_held = NULL;
+	request_done(a, req, held, path, &q, route, &t0);
 	evhttp_clear_headers(&q);
 	free(path);
 }
@@ -1809,7 +1803,7 @@ static void on_request(struct evhttp_request *req, void *arg)
  * (what it said may never have been durable). */
 static void held_send(void *ud, bool committed)
 {
-	struct held *h = ud;
+	struct api_held *h = ud;
 	struct apiserver *a = h->a;
 	if (!committed) {
 		struct api_error e = {0};
@@ -1846,7 +1840,7 @@ static void deferred_run(void *ud, bool ok)
 	struct deferred *d = ud;
 	struct evhttp_request *req = d->req;
 	struct apiserver *a = d->a;
-	const struct api_req ctx = {a, req}, *rq = &ctx;
+	const struct api_req ctx = {a, req, NULL}, *rq = &ctx;
 	free(d);
 	if (!evhttp_request_get_connection(req))
 		evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */

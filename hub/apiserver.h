@@ -31,6 +31,7 @@ struct apiserver_config {
 };
 
 struct apiserver;
+struct api_held; /* an answer held until the commit (apiserver.c) */
 
 /* One request and the server it came through: made by the dispatcher once
  * per request and passed to every handler and reply helper, so an answer
@@ -40,6 +41,10 @@ struct apiserver;
 struct api_req {
 	struct apiserver *api;
 	struct evhttp_request *req;
+	/* Set by the dispatcher for the handler's call only (NULL in copies
+	 * answered later): where api_send_reply leaves the answer it holds
+	 * until the commit, for the access log and the request hook. */
+	struct api_held **held;
 };
 
 /* Extra routes: return true when the request was handled. */

@@ -63,7 +63,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		stream_free(s, STREAM_END_DEADLINE);
 	} else {
 		evhttp_connection_set_closecb(s->conn, NULL, NULL);
-		api_send_status(&(struct api_req){s->api, s->req}, 504, "Timeout", "the answer did not come in time");
+		api_send_status(&(struct api_req){s->api, s->req, NULL}, 504, "Timeout", "the answer did not come in time");
 		stream_free(s, STREAM_END_DEADLINE);
 	}
 }
@@ -135,13 +135,13 @@ void stream_end(struct stream *s)
 	if (s->cfg.mode == STREAM_CHUNKED)
 		evhttp_send_reply_end(s->req);
 	else
-		api_send_status(&(struct api_req){s->api, s->req}, 503, "ServiceUnavailable", "the server is shutting down");
+		api_send_status(&(struct api_req){s->api, s->req, NULL}, 503, "ServiceUnavailable", "the server is shutting down");
 	stream_free(s, STREAM_END_SERVER);
 }
 
 struct api_req stream_release(struct stream *s)
 {
-	struct api_req rq = {s->api, s->req};
+	struct api_req rq = {s->api, s->req, NULL};
 	evhttp_connection_set_closecb(s->conn, NULL, NULL);
 	stream_free(s, STREAM_END_RELEASED);
 	return rq;

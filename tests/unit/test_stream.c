@@ -59,7 +59,7 @@ static void on_req(struct evhttp_request *req, void *arg)
 {
 	struct stream_config c = next_cfg;
 	c.on_end = on_end;
-	struct api_req rq = {NULL, req}; /* no apiserver: answers are sent at once */
+	struct api_req rq = {NULL, req, NULL}; /* no apiserver: answers are sent at once */
 	cur = stream_open(&rq, &c);
 	assert_non_null(cur);
 	if (first_write)
