@@ -141,6 +141,49 @@ static void on_retry_timer(evutil_socket_t fd, short what, void *arg)
 	arm_retry(c);
 }
 
+/* A write refused for what it is (a 4xx other than a conflict or
+ * throttling: invalid, forbidden, too large) fails again on every retry
+ * until its input changes, so it is said where users look, as Karmada's
+ * controllers do: SyncWorkFailed on the binding and its template for a
+ * binding pass, ApplyPolicyFailed on the template for a template pass,
+ * AggregateStatusFailed on the binding and its template for a status pass.
+ * Events of one kind and text are counted, not repeated (EVENT_BUMP). */
+static void report_refused_write(struct controller *c, const char *item)
+{
+	int code = c->write_failed_code;
+	if (code < 400 || code >= 500 || code == 409 || code == 429)
+		return;
+	const char *reason, *component;
+	switch (item[0]) {
+	case 'T':
+	case 't': reason = "ApplyPolicyFailed"; component = C_DETECTOR; break;
+	case 'S':
+	case 'B': reason = "SyncWorkFailed"; component = C_BINDING; break;
+	case 'A':
+	case 'W': reason = "AggregateStatusFailed"; component = C_STATUS; break;
+	default: return;
+	}
+	cJSON *obj = ctl_get_key(c, item + 2);
+	if (obj && item[0] == 'W') { /* a Work: its binding speaks for it */
+		char bkey[1024];
+		cJSON *w = obj;
+		obj = ctl_work_binding_key(w, bkey, sizeof bkey) ? ctl_get_key(c, bkey) : NULL;
+		cJSON_Delete(w);
+	}
+	if (!obj)
+		return;
+	ctl_event(c, obj, true, reason, c->write_failed_msg, component, EVENT_BUMP);
+	if (item[0] != 'T' && item[0] != 't') {
+		const struct kind_info *tk;
+		char tkey[1024];
+		cJSON *tmpl = ctl_binding_template(c, obj, &tk, tkey, sizeof tkey);
+		if (tmpl)
+			ctl_event(c, tmpl, true, reason, c->write_failed_msg, component, EVENT_BUMP);
+		cJSON_Delete(tmpl);
+	}
+	cJSON_Delete(obj);
+}
+
 /* After an item: a failed write queues it again with the retry policy's
  * backoff (250 ms doubling up to 30 s, common/backoff.h); a clean pass
  * forgets its failures. */
@@ -152,6 +195,7 @@ static void after_item(struct controller *c, const char *item)
 		return;
 	}
 	c->write_failed = false;
+	report_refused_write(c, item);
 	struct retry *r = strmap_get(&c->retries, item);
 	if (!r) {
 		r = xcalloc(1, sizeof *r);

@@ -215,6 +215,13 @@ void ctl_write_failed(struct controller *c, const char *what, const struct kind_
 			 const char *name, struct api_error *e)
 {
 	log_warn("controller: cannot %s %s %s/%s: %s", what, k->kind, ns ? ns : "", name ? name : "", e->message);
+	if (!c->write_failed) {
+		c->write_failed_code = e->code;
+		int n = snprintf(c->write_failed_msg, sizeof c->write_failed_msg, "cannot %s %s %s%s%s: %s", what,
+				 k->kind, ns && *ns ? ns : "", ns && *ns ? "/" : "", name ? name : "", e->message);
+		if (n >= (int)sizeof c->write_failed_msg) /* cut short: an event's message needs no more */
+			c->write_failed_msg[sizeof c->write_failed_msg - 1] = '\0';
+	}
 	api_error_clear(e);
 	c->write_failed = true;
 }

@@ -68,6 +68,9 @@ struct controller {
 	/* A write of the item being processed failed (write_failed): the item
 	 * goes to retries, queued again when its backoff ends (retry_ev). */
 	bool write_failed;
+	/* The item's first failed write: its status code and what it was. */
+	int write_failed_code;
+	char write_failed_msg[600];
 	struct strmap retries; /* queue item -> struct retry */
 	struct event *retry_ev;
 	/* The Cluster objects, listed again only after a Cluster changes (every

@@ -450,6 +450,80 @@ static void test_failed_write_retried(void **state)
 	objc_set_fault(controller_objclient(f->ctl), NULL, NULL);
 }
 
+/* Fails every write of a Work to cluster "ap" with the code in *ud (0: none). */
+static int refuse_ap_works(const struct kind_info *k, const char *ns, const char *name, void *ud)
+{
+	return strcmp(k->kind, "Work") == 0 && strcmp(ns, "karmada-es-ap") == 0 ? *(int *)ud : 0;
+}
+
+struct event_probe {
+	const char *reason;
+	int n;
+	long count;
+	char kinds[64], message[700];
+};
+
+static int probe_item(const char *key, const char *value, size_t len, long long rev, void *ud)
+{
+	struct event_probe *p = ud;
+	cJSON *e = cJSON_ParseWithLength(value, len);
+	const char *r = json_get_str(e, "reason");
+	if (r && strcmp(r, p->reason) == 0) {
+		p->n++;
+		p->count += (long)json_get_num(e, "count", 0);
+		const char *kind = json_get_str(e, "involvedObject.kind");
+		snprintf(p->kinds + strlen(p->kinds), sizeof p->kinds - strlen(p->kinds), "%s ", kind ? kind : "?");
+		snprintf(p->message, sizeof p->message, "%s", json_get_str(e, "message") ? json_get_str(e, "message") : "");
+		assert_string_equal(json_get_str(e, "type"), "Warning");
+	}
+	cJSON_Delete(e);
+	return 0;
+}
+
+/* A write that can never succeed as it is (here a 422) is retried with
+ * backoff and said as a Warning event on the binding and its template
+ * (SyncWorkFailed, counted on each retry); a server error is retried
+ * without one; once the write is taken, the Work is there. */
+static void test_refused_write_reported(void **state)
+{
+	struct fx *f = *state;
+	int code = 503;
+	objc_set_fault(controller_objclient(f->ctl), refuse_ap_works, &code);
+	create(f, K("apps", "v1", "Deployment"), "default", DEPLOY);
+	char buf[2048];
+	snprintf(buf, sizeof buf, POLICY, 1, 1, 1);
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default", buf);
+	settle(f);
+	assert_int_equal(work_replicas(f, "ap"), -1);
+	assert_int_equal(count_events(f, "SyncWorkFailed"), 0);
+
+	code = 422;
+	assert_true(controller_retry_now(f->ctl) > 0);
+	settle(f);
+	struct event_probe p = {"SyncWorkFailed", 0, 0, "", ""};
+	store_list(f->objs.store, "core/events/default/", probe_item, &p, NULL);
+	assert_int_equal(p.n, 2);
+	assert_true(strstr(p.kinds, "ResourceBinding ") && strstr(p.kinds, "Deployment "));
+	assert_int_equal(p.count, 2);
+	assert_true(strncmp(p.message, "cannot write Work karmada-es-ap/", 32) == 0);
+	assert_non_null(strstr(p.message, "injected fault"));
+
+	/* Retried again, still refused: the same two events, counted. */
+	assert_true(controller_retry_now(f->ctl) > 0);
+	settle(f);
+	struct event_probe q = {"SyncWorkFailed", 0, 0, "", ""};
+	store_list(f->objs.store, "core/events/default/", probe_item, &q, NULL);
+	assert_int_equal(q.n, 2);
+	assert_int_equal(q.count, 4);
+
+	code = 0;
+	assert_true(controller_retry_now(f->ctl) > 0);
+	settle(f);
+	assert_int_equal(work_replicas(f, "ap"), 1);
+	assert_int_equal(controller_retries_waiting(f->ctl), 0);
+	objc_set_fault(controller_objclient(f->ctl), NULL, NULL);
+}
+
 /* Duplicated over clusterNames: one policy per Deployment. */
 static const char *DUP_POLICY =
     "{'apiVersion':'policy.karmada.io/v1alpha1','kind':'PropagationPolicy','metadata':{'name':'%s-propagation'},"
@@ -603,6 +677,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_write_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_works_index_follows_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_works_index_after_rollback, setup, teardown),
 	};
