@@ -313,8 +313,11 @@ spec:
     # Default network: the Cluster's region.
     assert {c["name"]: c["network"] for c in m["status"]["clusters"]} == \
         {"ap": "asia", "us": "america", "eu": "europe"}
-    ns = fleet.mget("eu", "/api/v1/namespaces/istio-system")
-    assert ns["metadata"]["labels"]["topology.istio.io/network"] == "europe"
+    # The namespace's own Work may land after the Secret's (whose apply
+    # creates the namespace bare), and in eu after ap.
+    wait_for("the network label on istio-system in eu",
+             lambda: fleet.mget("eu", "/api/v1/namespaces/istio-system")["metadata"]["labels"]
+             ["topology.istio.io/network"] == "europe")
     end = openssl("x509", "-noout", "-enddate", input=first["ca-cert.pem"]).stdout.strip().split("=", 1)[1]
     expiry = calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y %Z"))
     renewed = wait_for("a renewed intermediate in ap",
