@@ -89,6 +89,8 @@ struct apiserver {
 	struct rv_wait *rv_waits;       /* requests for a revision not reached yet */
 	struct evhttp_request *cur_req; /* being dispatched by on_request */
 	struct held *cur_held;          /* its answer, if held */
+	long long cur_lo;               /* the store's newest own write when it began (store.h written) */
+	struct redo *redo;              /* requests being run again after a lost batch (held_send) */
 	struct apiserver *next_api;
 };
 
@@ -103,6 +105,20 @@ struct held {
 	char *path;
 	char verb[32], res[200];
 	struct timespec t0;
+	/* What it may reflect (store.h written/failed_commit): writes up to
+	 * upto; its request's own writes are above lo (-1: not known, the
+	 * answer came outside its dispatch). */
+	long long lo, upto;
+	bool redone; /* its request already ran again once */
+};
+
+/* A request run again from the top after its batch lost to another
+ * writer (held_send). */
+struct redo {
+	struct apiserver *a;
+	struct evhttp_request *req;
+	struct redo *next;
+	bool running; /* dispatched; its answer not given yet */
 };
 
 /* A stream to start (again, from the top) on committed data. */
@@ -156,6 +172,19 @@ static const char *reason_phrase(int code)
 	}
 }
 
+/* Forgets req as run again (its answer is being given); true if it was. */
+static bool redo_take(struct apiserver *a, struct evhttp_request *req)
+{
+	for (struct redo **p = &a->redo; *p; p = &(*p)->next)
+		if ((*p)->req == req && (*p)->running) {
+			struct redo *r = *p;
+			*p = r->next;
+			free(r);
+			return true;
+		}
+	return false;
+}
+
 /* Every whole answer goes through here: while the store has uncommitted
  * writes, whatever the answer says may depend on them, so it is held
  * until the loop turn's commit (loopturn.h; and becomes a 500 if the commit fails). */
@@ -166,6 +195,8 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 	/* A request whose client went away (detached, no connection) is
 	 * finished at once: sending frees it. */
 	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn)) {
+		if (a)
+			redo_take(a, req);
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
@@ -173,6 +204,9 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 	h->a = a;
 	h->req = req;
 	h->code = code;
+	h->upto = a->store->written ? a->store->written(a->store) : 0;
+	h->lo = req == a->cur_req ? a->cur_lo : -1;
+	h->redone = redo_take(a, req);
 	h->body = evbuffer_new();
 	if (body)
 		evbuffer_add_buffer(h->body, body);
@@ -1773,6 +1807,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	a->cur_req = req;
 	a->cur_held = NULL;
+	a->cur_lo = a->store->written ? a->store->written(a->store) : 0;
 	bool handled = false;
 	int route = -1;
 	if (a->authz && !authorize(rq, path, &q))
@@ -1805,13 +1840,69 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- group commit (loopturn.h) ---------------------------------------------------- */
 
+static void redo_run(void *ud, bool ok)
+{
+	struct redo *r = ud;
+	struct apiserver *a = r->a;
+	struct evhttp_request *req = r->req;
+	r->running = true;
+	if (!evhttp_request_get_connection(req) || !ok) {
+		redo_take(a, req);
+		if (!evhttp_request_get_connection(req))
+			evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
+		else
+			send_status(&(const struct api_req){a, req}, 503, "ServiceUnavailable", "the server is shutting down");
+		return;
+	}
+	/* From the top, as if it came now: the rolled-back answer's headers go. */
+	evhttp_clear_headers(evhttp_request_get_output_headers(req));
+	on_request(req, a);
+}
+
+/* After a failed commit, what a held answer becomes (store.h
+ * failed_commit): sent as it is when everything it may reflect is
+ * committed anyway (1); its request run again from the top, once, when
+ * the batch lost to another writer and none of its own writes is
+ * committed (2): only a write that really conflicts then fails (409),
+ * the others are made, each its own transaction; else a 500 (0). */
+static int held_after_failure(const struct held *h)
+{
+	struct store *st = h->a->store;
+	long long kept = 0;
+	if (!st->failed_commit)
+		return 0;
+	bool retry = st->failed_commit(st, &kept);
+	if (kept && h->upto <= kept)
+		return 1;
+	if (retry && !h->redone && h->lo >= 0 && h->lo >= kept && evhttp_request_get_connection(h->req))
+		return 2;
+	return 0;
+}
+
 /* A held answer, after the commit; if the commit failed it becomes a 500
- * (what it said may never have been durable). */
+ * (what it said may never have been durable), unless held_after_failure
+ * says otherwise. */
 static void held_send(void *ud, bool committed)
 {
 	struct held *h = ud;
 	struct apiserver *a = h->a;
-	if (!committed) {
+	int after = committed ? 1 : held_after_failure(h);
+	if (after == 2) {
+		struct redo *r = calloc(1, sizeof *r);
+		if (r) {
+			r->a = a;
+			r->req = h->req;
+			r->next = a->redo;
+			a->redo = r;
+			log_debug("request %s runs again: its batch lost to another writer", h->path ? h->path : "");
+			loopturn_defer(a->turn, redo_run, r);
+			evbuffer_free(h->body);
+			free(h->path);
+			free(h);
+			return;
+		}
+	}
+	if (after == 0) {
 		struct api_error e = {0};
 		api_error_set(&e, 500, "InternalError",
 			      "Internal error occurred: the storage could not make the change durable; it was not made");
@@ -2140,6 +2231,11 @@ void apiserver_free(struct apiserver *a)
 			break;
 		}
 	event_free(a->crd_resync_ev);
+	while (a->redo) { /* requests run again that never answered (gone) */
+		struct redo *r = a->redo;
+		a->redo = r->next;
+		free(r);
+	}
 	apiserver_close_watches(a);
 	listenguard_forget(a->http);
 	pbhttp_cache_free(a->pbcache);
