@@ -1672,7 +1672,7 @@ static int history(struct etcd_store *e, long long start, struct replay *r)
 	}
 	free(body);
 	free(r->line.data);
-	r->line.data = NULL;
+	r->line = (struct buf){0};
 	if (r->compacted) {
 		if ((r->compact_rev << RV_SHIFT) > e->compacted)
 			e->compacted = r->compact_rev << RV_SHIFT;
@@ -1703,19 +1703,32 @@ static void ring_fill(struct etcd_store *e)
 	for (size_t i = 0; i < e->cn; i++)
 		if (e->cv[i].rev == target)
 			target_main = e->cv[i].mod;
-	if (target <= 0 || target_main <= cm)
+	if (target <= 0 || target_main <= cm) {
+		e->ring_from = e->compacted; /* no history after the compaction point */
 		return;
+	}
 	long long start = e->wrev - RING_MAX + 1;
 	if (start > target_main)
 		start = target_main; /* the newest object write is in the window */
-	if (start <= cm)
+	bool all = start <= cm + 1;
+	if (all)
 		start = cm + 1;
-	if (start < 1)
-		start = 1;
 	struct replay r = {.e = e, .want = "", .since = 0, .target = target};
 	int rc = history(e, start, &r);
+	if (rc == STORE_COMPACTED && (e->compacted >> RV_SHIFT) < target_main) {
+		/* etcd compacted further than m/compacted says (another client,
+		 * its own auto-compaction): from there */
+		replay_free(&r);
+		r = (struct replay){.e = e, .want = "", .since = 0, .target = target};
+		start = e->compacted >> RV_SHIFT;
+		all = true;
+		rc = history(e, start, &r);
+	}
 	if (rc == STORE_OK && r.n) {
-		e->ring_from = r.ev[0].rev - 1; /* everything before etcd revision start is below */
+		/* Everything before etcd revision start is below the first
+		 * change read; with all of etcd's history, everything after the
+		 * compaction point is here. */
+		e->ring_from = all ? e->compacted : r.ev[0].rev - 1;
 		for (int i = 0; i < r.n; i++) {
 			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, NULL};
 			ring_add(e, &ev);
@@ -1725,7 +1738,7 @@ static void ring_fill(struct etcd_store *e)
 	} else if (rc != STORE_OK) {
 		log_warn("store: could not read the recent history from etcd revision %lld (%s): older revisions "
 			 "get 410 Expired",
-			 start, e->err);
+			 start, rc == STORE_COMPACTED ? "compacted" : e->err);
 	}
 	replay_free(&r);
 }
