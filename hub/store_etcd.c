@@ -30,21 +30,24 @@
  *   - a batch is acknowledged only once etcd answered its Txn(s), i.e.
  *     once committed by the raft quorum and in its WAL;
  *   - changes() replays from the ring of recent history this hub
- *     delivered, else from etcd's MVCC history with a watch from
- *     (since >> RV_SHIFT) + 1; a compacted revision gives STORE_COMPACTED;
+ *     delivered (filled from etcd's history when the live watch starts);
+ *     older than the ring, or compacted, is STORE_COMPACTED (without the
+ *     live watch: from etcd's history, a watch from (since >> RV_SHIFT) + 1);
  *   - compaction is scheduled by the API server exactly as for SQLite
  *     (every 1000 writes, keeping --history etcd revisions).
  *
- * Group commit. With batching on and no other writer seen for quiet_ms
- * (60 s), a batch is one Txn, sent at store_commit() (commit_batch): split
- * in order at max_ops, at TXN_BYTES of values and where a key repeats,
- * each part chained to the previous one through m/last, so a batch is
- * atomic per part. A failed compare rolls the rest back (undo_batch).
- * Otherwise (another hub active, or just started) each write is its own
- * Txn at put/del (txn_now: compares on its key and the fence only, so
- * busy hubs do not collide on m/last), retried after learning what
- * another writer did, and the batch is kept only for delivery (committed
- * subscribers at store_commit(), in revision order).
+ * Group commit. With batching on, a batch is one Txn, sent at
+ * store_commit() (commit_batch): split in order at max_ops, at TXN_BYTES
+ * of values and where a key repeats, each part chained to the previous
+ * one through m/last, so a batch is atomic per part. A failed compare
+ * rolls the rest back (undo_batch) and says what stands (failed_commit:
+ * the parts committed, and whether it lost to another writer, in which
+ * case the API server runs the batch's requests again). For a while after
+ * a lost batch (LOST_MS, doubling while batches keep losing) each write
+ * is its own Txn at put/del (txn_now: compares on its key and the fence
+ * only, so busy hubs do not collide on m/last), retried after learning
+ * what another writer did, and the batch is kept only for delivery
+ * (committed subscribers at store_commit(), in revision order).
  *
  * Blocking. The store interface is synchronous (objects.c and the
  * controllers read their own writes at once), so requests are blocking
