@@ -170,6 +170,7 @@ class Chaos:
         self.acked = {}        # configmap name -> (rv, value)
         self.attempts = 0
         self.failed = 0
+        self.fail_codes = {}
         self.histories = []    # per watcher: [(rv, type, name, value)]
         self.binding_hist = []  # [(rv, type, name, clusters)]
         self.member_uids = {}  # (member, name) -> uid
@@ -239,6 +240,7 @@ class Chaos:
                     break
                 with self.lock:
                     self.failed += 1
+                    self.fail_codes[str(code)] = self.fail_codes.get(str(code), 0) + 1
                 time.sleep(0.05)
             i += 1
             time.sleep(0.02)
@@ -523,7 +525,7 @@ class Chaos:
             problems.append("agents did not converge: %s" % self.converged(report=True))
         counts = {
             "seconds": round(self.elapsed, 1), "leader_kills": self.kills, "leader_pauses": self.pauses, "etcd_member_kills": self.etcd_kills,
-            "write_attempts": self.attempts, "writes_acknowledged": len(self.acked), "write_failures": self.failed,
+            "write_attempts": self.attempts, "writes_acknowledged": len(self.acked), "write_failures": self.failed, "write_failure_codes": self.fail_codes,
             "watch_events": [len(h) for h in self.histories], "watch_reconnects": self.watch_moves,
             "deployments": len(self.deployments), "bindings_placed": len(chaos_b) - len(unplaced),
             "works": sum(len(v) for v in works.values()), "member_objects_tracked": len(self.member_uids),
