@@ -1833,14 +1833,23 @@ static int et_compact(struct store *s, long long keep_last)
 static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->lrev; }
 static long long et_compacted(struct store *s) { return E(s)->compacted; }
 
-/* etcd's current revision, asked (rare: a client ahead of this hub). */
+/* The newest revision made, asked (rare: a client ahead of this hub):
+ * when etcd's newest revision is a hub's Txn (m/last's mod_revision),
+ * its last write; else etcd's revision << RV_SHIFT (every revision made
+ * so far is below). A batch's revisions sit below its Txn's etcd
+ * revision << RV_SHIFT, so the first answer is the tight one. */
 static long long et_head(struct store *s)
 {
 	struct etcd_store *e = E(s);
-	char *k = ekey(e, "m/", "last");
-	raw_get(e, k, NULL, NULL, NULL);
+	char *k = ekey(e, "m/", "last"), *v = NULL;
+	long long mod = 0;
+	int rc = raw_get(e, k, &v, NULL, &mod);
 	free(k);
-	return e->rev << RV_SHIFT; /* every revision made so far is below */
+	long long head = e->rev << RV_SHIFT;
+	if (rc == STORE_OK && mod == e->rev)
+		head = last_rv(v, mod);
+	free(v);
+	return head;
 }
 
 static long long et_size(struct store *s)
