@@ -372,11 +372,14 @@ def test_etcd_outage_fails_requests_then_recovers(tmp_path, etcd1):
 
 
 def test_two_hubs_writing_at_once_batch_and_run_again(tmp_path, etcd1):
-    """Two hubs take creates at once. Each hub still sends a loop turn's
-    writes as one etcd Txn; a batch that loses to the other hub's Txn is
-    rolled back and its requests run again (each write then its own Txn):
-    no client sees a 500, every acknowledged create is in etcd, and each
-    hub's log shows batches lost and requests run again."""
+    """Two hubs take creates at once, and read-modify-write updates of one
+    shared object. Each hub still sends a loop turn's writes as one etcd
+    Txn; a batch that loses to the other hub's Txn is rolled back and its
+    requests run again (each write then its own Txn): no client sees a 500,
+    only updates whose resourceVersion another update got to first see a
+    409, every acknowledged create is in etcd, and the shared counter went
+    up exactly once per acknowledged update (no lost update, nothing
+    acknowledged that did not happen)."""
     import threading
     h1 = etcd_hub(tmp_path, etcd1, "h1")
     h2 = etcd_hub(tmp_path, etcd1, "h2")
@@ -403,8 +406,26 @@ def test_two_hubs_writing_at_once_batch_and_run_again(tmp_path, etcd1):
     def lost(h):
         return h.read_log().count("commit of a batch of")
 
+    ucodes = {}
+
+    def updater(h):
+        conn = h.connection()
+        while not stop.is_set():
+            conn.request("GET", CM + "/hot")
+            r = conn.getresponse()
+            o = json.loads(r.read())
+            o["data"]["n"] = str(int(o["data"]["n"]) + 1)
+            conn.request("PUT", CM + "/hot", json.dumps(o), {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            with lock:
+                ucodes[r.status] = ucodes.get(r.status, 0) + 1
+
+    st, _, _ = h1.request("POST", CM, cm("hot", {"n": "0"}))
+    assert st == 201
     threads = [threading.Thread(target=writer, args=(h, "%s-w%d" % (n, k)))
                for n, h in (("a", h1), ("b", h2)) for k in range(4)]
+    threads += [threading.Thread(target=updater, args=(h,)) for h in (h1, h2, h1, h2)]
     try:
         for t in threads:
             t.start()
@@ -414,22 +435,34 @@ def test_two_hubs_writing_at_once_batch_and_run_again(tmp_path, etcd1):
         stop.set()
         for t in threads:
             t.join(30)
+        print("creates %r, updates %r, batches lost %d + %d" % (
+            {k: v for k, v in codes.items() if k != "bodies"}, ucodes, lost(h1), lost(h2)))
         assert lost(h1) + lost(h2) >= 2, (h1.read_log(), h2.read_log())
         assert set(k for k in codes if k != "bodies") == {201}, codes
+        assert set(ucodes) <= {200, 409} and ucodes.get(200, 0) > 0, ucodes
+        for h in (h1, h2):
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                st, hot, _ = h.get(CM + "/hot")
+                if hot["data"]["n"] == str(ucodes[200]):
+                    break
+                time.sleep(0.1)
+            assert hot["data"]["n"] == str(ucodes[200]), (hot["data"], ucodes)
         # every acknowledged create is in etcd, and each hub shows all of them
         r = etcd1.call("/v3/kv/range", {"key": b64(PREFIX + "r/core/configmaps/default/"),
                                         "range_end": b64(PREFIX + "r/core/configmaps/default0"),
                                         "keys_only": True, "limit": 0})
         in_etcd = {base64.b64decode(kv["key"]).decode().rsplit("/", 1)[1] for kv in r.get("kvs", [])}
+        in_etcd.discard("hot")
         assert set(made) <= in_etcd and len(made) == len(in_etcd), (len(made), len(in_etcd))
         for h in (h1, h2):
             deadline = time.time() + 10
             while time.time() < deadline:
                 st, lst, _ = h.get(CM)
-                if {i["metadata"]["name"] for i in lst["items"]} == in_etcd:
+                if {i["metadata"]["name"] for i in lst["items"]} - {"hot"} == in_etcd:
                     break
                 time.sleep(0.1)
-            assert {i["metadata"]["name"] for i in lst["items"]} == in_etcd
+            assert {i["metadata"]["name"] for i in lst["items"]} - {"hot"} == in_etcd
     finally:
         stop.set()
         assert h1.stop() == 0
