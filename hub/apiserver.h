@@ -100,7 +100,9 @@ int apiserver_listen_bev(struct apiserver *a, const char *hostport,
  * loopturn.h): writes of one event-loop turn share one commit. While a
  * batch is open, an answer may reflect writes that are not durable yet, so
  * api_send_reply holds it in the loop turn, which sends it after the commit
- * (as a 500 if the commit fails); watch events and other committed-subscriber
+ * (as a 500 if the commit fails; on etcd it is sent as it is when all it
+ * reflects was committed, or its request is run again once when the batch
+ * lost to another hub: store.h failed_commit); watch events and other committed-subscriber
  * output are produced after the commit too. No module may call
  * evhttp_send_reply for a whole answer directly. */
 void api_send_reply(const struct api_req *rq, int code, const char *reason, struct evbuffer *body);
