@@ -87,6 +87,7 @@ struct apiserver {
 	struct event *crd_resync_ev; /* after a rollback: kinds from the stored CRDs */
 	struct pbcache *pbcache;     /* encoded protobuf items (pbhttp) */
 	struct rv_wait *rv_waits;       /* requests for a revision not reached yet */
+	struct redo *redo;              /* requests being run again after a lost batch (held_send) */
 	struct apiserver *next_api;
 };
 
@@ -101,6 +102,27 @@ struct api_held {
 	char *path;
 	char verb[32], res[200];
 	struct timespec t0;
+	/* What it may reflect (store.h written/failed_commit): writes up to
+	 * upto; its request's own writes are above lo (-1: not known, the
+	 * answer came outside its dispatch). */
+	long long lo, upto;
+	bool redone; /* its request already ran again once */
+};
+
+/* What the dispatcher knows of a request while its handler runs
+ * (api_req.dispatch; NULL for answers sent later). */
+struct api_dispatch {
+	struct api_held *held; /* its answer, if api_send_reply held it */
+	long long lo;          /* the store's newest own write when it began (store.h written) */
+};
+
+/* A request run again from the top after its batch lost to another
+ * writer (held_send). */
+struct redo {
+	struct apiserver *a;
+	struct evhttp_request *req;
+	struct redo *next;
+	bool running; /* dispatched; its answer not given yet */
 };
 
 /* A stream to start (again, from the top) on committed data. */
@@ -154,6 +176,19 @@ static const char *reason_phrase(int code)
 	}
 }
 
+/* Forgets req as run again (its answer is being given); true if it was. */
+static bool redo_take(struct apiserver *a, struct evhttp_request *req)
+{
+	for (struct redo **p = &a->redo; *p; p = &(*p)->next)
+		if ((*p)->req == req && (*p)->running) {
+			struct redo *r = *p;
+			*p = r->next;
+			free(r);
+			return true;
+		}
+	return false;
+}
+
 /* Every whole answer goes through here: while the store has uncommitted
  * writes, whatever the answer says may depend on them, so it is held
  * until the loop turn's commit (loopturn.h; and becomes a 500 if the commit fails). */
@@ -164,6 +199,8 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 	/* A request whose client went away (detached, no connection) is
 	 * finished at once: sending frees it. */
 	if (!a || !evhttp_request_get_connection(req) || !loopturn_uncommitted(a->turn)) {
+		if (a)
+			redo_take(a, req);
 		evhttp_send_reply(req, code, reason, body);
 		return;
 	}
@@ -171,11 +208,14 @@ void api_send_reply(const struct api_req *rq, int code, const char *reason, stru
 	h->a = a;
 	h->req = req;
 	h->code = code;
+	h->upto = a->store->written ? a->store->written(a->store) : 0;
+	h->lo = rq->dispatch ? rq->dispatch->lo : -1;
+	h->redone = redo_take(a, req);
 	h->body = evbuffer_new();
 	if (body)
 		evbuffer_add_buffer(h->body, body);
-	if (rq->held)
-		*rq->held = h;
+	if (rq->dispatch)
+		rq->dispatch->held = h;
 	loopturn_hold(a->turn, held_send, h);
 }
 
@@ -1731,8 +1771,8 @@ static void set_nodelay(struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct apiserver *a = arg;
-	struct api_held *held = NULL; /* the answer, if it is held for the commit */
-	const struct api_req ctx = {a, req, &held}, *rq = &ctx; /* the request context handlers get */
+	struct api_dispatch dispatch = {NULL, 0};
+	const struct api_req ctx = {a, req, &dispatch}, *rq = &ctx; /* the request context handlers get */
 	set_nodelay(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -1769,6 +1809,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dispatch.lo = a->store->written ? a->store->written(a->store) : 0;
 	bool handled = false;
 	int route = -1;
 	if (a->authz && !authorize(rq, path, &q))
@@ -1792,20 +1833,76 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (!(is_discovery && handle_discovery(rq, path)))
 			handle_resource(rq, path, &q);
 	}
-	request_done(a, req, held, path, &q, route, &t0);
+	request_done(a, req, dispatch.held, path, &q, route, &t0);
 	evhttp_clear_headers(&q);
 	free(path);
 }
 
 /* ---- group commit (loopturn.h) ---------------------------------------------------- */
 
+static void redo_run(void *ud, bool ok)
+{
+	struct redo *r = ud;
+	struct apiserver *a = r->a;
+	struct evhttp_request *req = r->req;
+	r->running = true;
+	if (!evhttp_request_get_connection(req) || !ok) {
+		redo_take(a, req);
+		if (!evhttp_request_get_connection(req))
+			evhttp_send_reply(req, 503, "Service Unavailable", NULL); /* client gone: frees it */
+		else
+			send_status(&(const struct api_req){a, req, NULL}, 503, "ServiceUnavailable", "the server is shutting down");
+		return;
+	}
+	/* From the top, as if it came now: the rolled-back answer's headers go. */
+	evhttp_clear_headers(evhttp_request_get_output_headers(req));
+	on_request(req, a);
+}
+
+/* After a failed commit, what a held answer becomes (store.h
+ * failed_commit): sent as it is when everything it may reflect is
+ * committed anyway (1); its request run again from the top, once, when
+ * the batch lost to another writer and none of its own writes is
+ * committed (2): only a write that really conflicts then fails (409),
+ * the others are made, each its own transaction; else a 500 (0). */
+static int held_after_failure(const struct api_held *h)
+{
+	struct store *st = h->a->store;
+	long long kept = 0;
+	if (!st->failed_commit)
+		return 0;
+	bool retry = st->failed_commit(st, &kept);
+	if (kept && h->upto <= kept)
+		return 1;
+	if (retry && !h->redone && h->lo >= 0 && h->lo >= kept && evhttp_request_get_connection(h->req))
+		return 2;
+	return 0;
+}
+
 /* A held answer, after the commit; if the commit failed it becomes a 500
- * (what it said may never have been durable). */
+ * (what it said may never have been durable), unless held_after_failure
+ * says otherwise. */
 static void held_send(void *ud, bool committed)
 {
 	struct api_held *h = ud;
 	struct apiserver *a = h->a;
-	if (!committed) {
+	int after = committed ? 1 : held_after_failure(h);
+	if (after == 2) {
+		struct redo *r = calloc(1, sizeof *r);
+		if (r) {
+			r->a = a;
+			r->req = h->req;
+			r->next = a->redo;
+			a->redo = r;
+			log_debug("request %s runs again: its batch lost to another writer", h->path ? h->path : "");
+			loopturn_defer(a->turn, redo_run, r);
+			evbuffer_free(h->body);
+			free(h->path);
+			free(h);
+			return;
+		}
+	}
+	if (after == 0) {
 		struct api_error e = {0};
 		api_error_set(&e, 500, "InternalError",
 			      "Internal error occurred: the storage could not make the change durable; it was not made");
@@ -2134,6 +2231,11 @@ void apiserver_free(struct apiserver *a)
 			break;
 		}
 	event_free(a->crd_resync_ev);
+	while (a->redo) { /* requests run again that never answered (gone) */
+		struct redo *r = a->redo;
+		a->redo = r->next;
+		free(r);
+	}
 	apiserver_close_watches(a);
 	listenguard_forget(a->http);
 	pbhttp_cache_free(a->pbcache);

@@ -31,7 +31,7 @@ struct apiserver_config {
 };
 
 struct apiserver;
-struct api_held; /* an answer held until the commit (apiserver.c) */
+struct api_dispatch; /* the dispatcher's view of a request (apiserver.c) */
 
 /* One request and the server it came through: made by the dispatcher once
  * per request and passed to every handler and reply helper, so an answer
@@ -43,8 +43,10 @@ struct api_req {
 	struct evhttp_request *req;
 	/* Set by the dispatcher for the handler's call only (NULL in copies
 	 * answered later): where api_send_reply leaves the answer it holds
-	 * until the commit, for the access log and the request hook. */
-	struct api_held **held;
+	 * until the commit (for the access log and the request hook) and what
+	 * the store had written when the request began (for a batch lost to
+	 * another hub, store.h failed_commit). */
+	struct api_dispatch *dispatch;
 };
 
 /* Extra routes: return true when the request was handled. */
@@ -105,7 +107,9 @@ int apiserver_listen_bev(struct apiserver *a, const char *hostport,
  * loopturn.h): writes of one event-loop turn share one commit. While a
  * batch is open, an answer may reflect writes that are not durable yet, so
  * api_send_reply holds it in the loop turn, which sends it after the commit
- * (as a 500 if the commit fails); watch events and other committed-subscriber
+ * (as a 500 if the commit fails; on etcd it is sent as it is when all it
+ * reflects was committed, or its request is run again once when the batch
+ * lost to another hub: store.h failed_commit); watch events and other committed-subscriber
  * output are produced after the commit too. No module may call
  * evhttp_send_reply for a whole answer directly. */
 void api_send_reply(const struct api_req *rq, int code, const char *reason, struct evbuffer *body);

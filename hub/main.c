@@ -83,6 +83,8 @@ static void serve_usage(FILE *f)
 	      "  --etcd-certfile FILE         client certificate for etcd\n"
 	      "  --etcd-keyfile FILE          its key\n"
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
+	      "  --etcd-max-txn-ops N         etcd's --max-txn-ops (default 128): a batch of writes goes as\n"
+	      "                               one Txn of at most N operations, or several in order\n"
 	      "  --leader-elect-lease-duration D  with --store etcd, several hubs may share the prefix; the\n"
 	      "                               controllers run in one of them, elected by the Lease\n"
 	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
@@ -203,6 +205,7 @@ static int cmd_serve(int argc, char **argv)
 		{"etcd-prefix", required_argument, NULL, 1105},
 		{"leader-elect-lease-duration", required_argument, NULL, 1106},
 		{"leader-elect-identity", required_argument, NULL, 1107},
+		{"etcd-max-txn-ops", required_argument, NULL, 1120},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -293,6 +296,13 @@ static int cmd_serve(int argc, char **argv)
 		case 1104: etcd.keyfile = optarg; break;
 		case 1105: etcd.prefix = optarg; break;
 		case 1107: lease_id = optarg; break;
+		case 1120:
+			if (num_parse_int(optarg, 3, INT_MAX, &etcd.max_txn_ops) < 0) {
+				fprintf(stderr, "atoll-hub serve: invalid --etcd-max-txn-ops %s (want a number, at least 3)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 1106: {
 			long long ms;
 			if (time_parse_duration_ms(optarg, &ms) < 0 || ms < 1000 || ms % 1000) {

@@ -44,8 +44,11 @@
  * it durable with one raft/WAL sync; a failed compare is a commit failure.
  * etcd gives a Txn one revision, so that backend numbers revisions
  * (B << 20 | index), B an etcd revision seen before the Txn, which keeps
- * them ordered and unique across hubs. While other hubs write, each write
- * is its own Txn at put/del time. */
+ * them ordered and unique across hubs, and answers written during the batch
+ * carry them. So a batch that loses to another hub's Txn cannot be sent
+ * again: it is rolled back, and the API server runs the requests whose
+ * writes it held again (failed_commit below), each write then its own Txn
+ * at put/del time. */
 #ifndef ATOLL_STORE_H
 #define ATOLL_STORE_H
 
@@ -153,6 +156,17 @@ struct store {
 	 * cluster has made, which may be ahead of store_revision() when other
 	 * hubs write (etcd). A revision above it was never made. */
 	long long (*head)(struct store *s);
+	/* Optional (etcd; NULL: SQLite): the revision of the newest write this
+	 * process made, committed or still in the open batch. */
+	long long (*written)(struct store *s);
+	/* Optional (etcd): after store_commit() failed, what stands. *kept is
+	 * the revision of the batch's last committed write (its writes up to
+	 * it are durable and stay: a long batch goes as several etcd Txns and
+	 * a later one may fail), 0 when none is. Returns true when the rest
+	 * failed only because another writer came first: the requests that
+	 * made those writes may be run again (the store then makes each write
+	 * its own transaction), and only those whose own write conflicts fail. */
+	bool (*failed_commit)(struct store *s, long long *kept);
 	/* Set by objclient for the duration of one write (begin_write ..
 	 * end_write): the backends copy it into the write's event (origin). */
 	const void *writing_for;

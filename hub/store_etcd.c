@@ -30,21 +30,24 @@
  *   - a batch is acknowledged only once etcd answered its Txn(s), i.e.
  *     once committed by the raft quorum and in its WAL;
  *   - changes() replays from the ring of recent history this hub
- *     delivered, else from etcd's MVCC history with a watch from
- *     (since >> RV_SHIFT) + 1; a compacted revision gives STORE_COMPACTED;
+ *     delivered (filled from etcd's history when the live watch starts);
+ *     older than the ring, or compacted, is STORE_COMPACTED (without the
+ *     live watch: from etcd's history, a watch from (since >> RV_SHIFT) + 1);
  *   - compaction is scheduled by the API server exactly as for SQLite
  *     (every 1000 writes, keeping --history etcd revisions).
  *
- * Group commit. With batching on and no other writer seen for quiet_ms
- * (60 s), a batch is one Txn, sent at store_commit() (commit_batch): split
- * in order at max_ops, at TXN_BYTES of values and where a key repeats,
- * each part chained to the previous one through m/last, so a batch is
- * atomic per part. A failed compare rolls the rest back (undo_batch).
- * Otherwise (another hub active, or just started) each write is its own
- * Txn at put/del (txn_now: compares on its key and the fence only, so
- * busy hubs do not collide on m/last), retried after learning what
- * another writer did, and the batch is kept only for delivery (committed
- * subscribers at store_commit(), in revision order).
+ * Group commit. With batching on, a batch is one Txn, sent at
+ * store_commit() (commit_batch): split in order at max_ops, at TXN_BYTES
+ * of values and where a key repeats, each part chained to the previous
+ * one through m/last, so a batch is atomic per part. A failed compare
+ * rolls the rest back (undo_batch) and says what stands (failed_commit:
+ * the parts committed, and whether it lost to another writer, in which
+ * case the API server runs the batch's requests again). For a while after
+ * a lost batch (LOST_MS, doubling while batches keep losing) each write
+ * is its own Txn at put/del (txn_now: compares on its key and the fence
+ * only, so busy hubs do not collide on m/last), retried after learning
+ * what another writer did, and the batch is kept only for delivery
+ * (committed subscribers at store_commit(), in revision order).
  *
  * Blocking. The store interface is synchronous (objects.c and the
  * controllers read their own writes at once), so requests are blocking
@@ -134,13 +137,19 @@ struct etcd_store {
 	long long last_mod;         /* its mod_revision */
 	long long lrev;             /* the newest revision this hub made or delivered */
 	long long other_at;         /* when another writer's change was last seen (ms, monotonic) */
+	long long wlast;            /* the newest revision this hub wrote (committed or in the open batch) */
+	long long solo_until;       /* after a batch lost to another writer: a Txn per write until then (ms) */
+	long long lost_ms;          /* how long that is: doubles while batches keep losing */
+	long long fail_kept;        /* after a failed commit: its last committed write (0: none) */
+	bool fail_retry;            /* and it lost to another writer (store.h failed_commit) */
 	long long list_mod;         /* remote_list: the item's mod_revision */
 	int max_ops;
 	long long quiet_ms;
 	/* The open batch when it is one Txn ("Group commit" above). */
 	bool bmode, bfenced;
-	long long b_base, b_after, b_lrev0, b_fence_mod, b_guard_mod;
+	long long b_base, b_after, b_lrev0, b_wlast0, b_fence_mod, b_guard_mod;
 	int bk;
+	bool b_lost; /* a Txn of the batch failed its compares (not etcd unreachable) */
 	bool b_guard; /* m/last existed when the batch began (at b_guard_mod) */
 	struct bop {
 		char *key, *value;  /* value: the stored form; NULL: a delete */
@@ -839,21 +848,29 @@ static void written(struct etcd_store *e, const struct store_event *ev, long lon
 	store_event_cache_clear(&cache);
 }
 
-/* Another writer was seen this recently: writes go one Txn each. Long:
- * in a fleet of hubs (agents and clients on every hub) a batch held for a
- * Txn fails whenever another hub writes meanwhile. */
-#define QUIET_MS 60000
-#define START_MS 2000 /* at start, one Txn per write for this long (others may be writing) */
+/* Another writer was seen this recently: the copy may be behind on a key
+ * (a write the copy refuses is checked against etcd first). */
+#define OTHERS_MS 60000
+#define START_MS 2000 /* at start, others may be writing */
+/* After a batch lost to another writer (its requests are run again, see
+ * store.h failed_commit), writes go one Txn each for this long, doubled
+ * while batches keep losing, up to OTHERS_MS, halved by each batch that
+ * commits. */
+#define LOST_MS 1000
 
 /* Opens a batch (batching on, none open) and decides how its writes go:
- * one Txn for the batch when this hub has been the only writer for a
- * while, else a Txn per write as it is made. */
+ * one Txn for the batch, unless a batch lost to another writer just now
+ * (or, with quiet_ms > 0, another writer was seen within quiet_ms): then
+ * a Txn per write as it is made. */
 static void begin_write(struct etcd_store *e)
 {
 	if (e->in_batch || !e->base.on_open)
 		return;
 	e->in_batch = true;
-	e->bmode = e->quiet_ms < 0 || now_ms() - e->other_at > e->quiet_ms;
+	long long now = now_ms();
+	e->bmode = e->quiet_ms < 0 || (e->quiet_ms > 0 ? now - e->other_at > e->quiet_ms : now >= e->solo_until);
+	e->b_wlast0 = e->wlast;
+	e->b_lost = false;
 	if (e->bmode) {
 		e->b_base = e->rev;
 		e->bk = 0;
@@ -1082,7 +1099,7 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 	struct centry *c = cache_find(e, key);
 	int rc = check(c, expect, del);
 	/* The copy may be behind only while other writers are about. */
-	if (rc != STORE_OK && (!c || c->mod) && now_ms() - e->other_at <= e->quiet_ms) {
+	if (rc != STORE_OK && (!c || c->mod) && now_ms() - e->other_at <= OTHERS_MS) {
 		cache_refresh(e, key);
 		c = cache_find(e, key);
 		rc = check(c, expect, del);
@@ -1166,6 +1183,7 @@ static int do_write(struct etcd_store *e, const char *key, cJSON *obj, long long
 		e->fence_rv = del ? 0 : rv; /* our own renewal moves the fence */
 	if (rv > e->lrev)
 		e->lrev = rv;
+	e->wlast = rv;
 	/* The DELETED event carries the last state stamped with the delete's
 	 * revision, as kube-apiserver does. */
 	if (del)
@@ -1255,6 +1273,7 @@ static int commit_batch(struct etcd_store *e)
 			break;
 		seen_rev(e, resp);
 		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+			e->b_lost = true;
 			learn_last(e, failed_kv(resp, 0));
 			if (fk && !t) {
 				const cJSON *f = failed_kv(resp, 1);
@@ -1272,6 +1291,19 @@ static int commit_batch(struct etcd_store *e)
 			struct centry *c = cache_find(e, e->bops[q].key);
 			if (c && c->rev == e->bops[q].rv)
 				c->mod = m;
+		}
+		/* A key this Txn wrote and a later part writes again: if that part
+		 * fails, the copy returns to this write, which is now in etcd at m
+		 * (not "in the open batch": later writes must compare it). */
+		for (int q2 = j; q2 < n; q2++) {
+			struct bop *b2 = &e->bops[q2];
+			if (b2->cmp || !b2->had || b2->old_mod)
+				continue;
+			for (int q = i; q < j; q++)
+				if (e->bops[q].rv == b2->old_rv && strcmp(e->bops[q].key, b2->key) == 0) {
+					b2->old_mod = m;
+					break;
+				}
 		}
 		free(e->last_val);
 		e->last_val = strdup(l);
@@ -1297,8 +1329,14 @@ static void undo_batch(struct etcd_store *e, int f)
 		} else {
 			cache_del(e, b->key);
 		}
-		if (e->fence_key && strcmp(b->key, e->fence_key) == 0 && e->fence_rv == b->rv)
+		if (e->fence_key && strcmp(b->key, e->fence_key) == 0 && e->fence_rv == b->rv) {
+			/* The Lease write (a take-over or renewal) did not happen: the
+			 * fence no longer stands for this hub. Step down (fence_lost
+			 * at the end of et_commit); the next election tick decides
+			 * again from what etcd has. */
 			e->fence_rv = b->had ? b->old_rv : 0;
+			e->bfenced = true;
+		}
 		for (int i = 0; i < e->nown; i++)
 			if (e->own[i].rev == b->rv) {
 				free(e->own[i].key);
@@ -1319,6 +1357,7 @@ static void undo_batch(struct etcd_store *e, int f)
 	e->lrev = f ? e->bops[f - 1].rv : e->b_lrev0;
 	if (e->drev > e->lrev)
 		e->lrev = e->drev;
+	e->wlast = f ? e->bops[f - 1].rv : e->b_wlast0;
 }
 
 static bool own_take(struct etcd_store *e, long long rev);
@@ -1329,14 +1368,29 @@ static int et_commit(struct store *s)
 	if (!e->in_batch)
 		return STORE_OK;
 	int rc = STORE_OK;
+	e->fail_kept = 0;
+	e->fail_retry = false;
 	if (e->bmode && e->nbops) {
 		int n = e->nbops, f = commit_batch(e);
 		if (f < n) {
-			log_error("store: commit of a batch of %d writes failed at its write %d (%s): %s", n, f + 1,
-				  e->bops[f].key, e->err);
+			log_error("store: commit of a batch of %d writes failed at its write %d (%s): %s%s", n, f + 1,
+				  e->bops[f].key, e->err, f ? " (the writes before it are committed)" : "");
+			e->fail_kept = f ? e->bops[f - 1].rv : 0;
+			e->fail_retry = e->b_lost && !e->bfenced;
 			undo_batch(e, f);
-			e->other_at = now_ms();
+			long long now = now_ms();
+			e->other_at = now;
+			if (e->b_lost) {
+				e->lost_ms = e->lost_ms ? e->lost_ms * 2 : LOST_MS;
+				if (e->lost_ms > OTHERS_MS)
+					e->lost_ms = OTHERS_MS;
+				e->solo_until = now + e->lost_ms;
+			}
 			rc = STORE_ERROR;
+		} else {
+			e->lost_ms /= 2;
+			if (e->lost_ms < LOST_MS)
+				e->lost_ms = 0;
 		}
 		bops_free(e);
 	}
@@ -1385,10 +1439,19 @@ static int et_commit(struct store *s)
 			e->fence_lost(e->fence_ud);
 		store_notify_rollback(s);
 	}
+	e->bfenced = false;
 	return rc;
 }
 
 static bool et_in_batch(struct store *s) { return E(s)->in_batch; }
+
+static long long et_written(struct store *s) { return E(s)->wlast; }
+
+static bool et_failed_commit(struct store *s, long long *kept)
+{
+	*kept = E(s)->fail_kept;
+	return E(s)->fail_retry;
+}
 
 /* ---- watch messages -------------------------------------------------------------------- */
 
@@ -1586,6 +1649,104 @@ static size_t on_watch(char *p, size_t size, size_t n, void *ud)
 	return r->done || r->failed ? 0 : total;
 }
 
+/* etcd's history from etcd revision start, with a blocking watch, into
+ * r: every object change with r->since < rev <= r->target under r->want.
+ * STORE_OK, STORE_COMPACTED (then e->compacted has moved) or STORE_ERROR. */
+static int history(struct etcd_store *e, long long start, struct replay *r)
+{
+	cJSON *req = cJSON_CreateObject();
+	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
+	char *end = range_end(e->prefix);
+	add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	add_b64(cr, "range_end", end, strlen(end));
+	add_num(cr, "start_revision", start);
+	cJSON_AddTrueToObject(cr, "prev_kv");
+	char *body = json_print(req);
+	cJSON_Delete(req);
+	free(end);
+	for (int attempt = 0; attempt < e->nendpoints && !r->done; attempt++) {
+		setup_request(e, "/v3/watch", body, on_watch, r, ETCD_TIMEOUT_MS);
+		CURLcode crc = curl_easy_perform(e->curl);
+		if (r->done || r->failed)
+			break;
+		snprintf(e->err, sizeof e->err, "etcd %s/v3/watch: %s", e->endpoints[e->cur], curl_easy_strerror(crc));
+		if (!try_next(crc, 200))
+			break;
+		e->cur = (e->cur + 1) % e->nendpoints;
+	}
+	free(body);
+	free(r->line.data);
+	r->line = (struct buf){0};
+	if (r->compacted) {
+		if ((r->compact_rev << RV_SHIFT) > e->compacted)
+			e->compacted = r->compact_rev << RV_SHIFT;
+		return STORE_COMPACTED;
+	}
+	return !r->done || r->failed ? STORE_ERROR : STORE_OK;
+}
+
+static void replay_free(struct replay *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		free(r->ev[i].key);
+		free(r->ev[i].value);
+		free(r->ev[i].prev);
+	}
+	free(r->ev);
+	r->ev = NULL;
+	r->n = r->cap = 0;
+}
+
+/* The ring starts with the history before the live watch, back to
+ * RING_MAX etcd revisions (or the compaction point), read once when the
+ * watch starts: after a restart, agents and watchers resuming from where
+ * they were are answered from memory too. */
+static void ring_fill(struct etcd_store *e)
+{
+	long long target = e->drev, target_main = e->last_mod, cm = e->compacted >> RV_SHIFT;
+	for (size_t i = 0; i < e->cn; i++)
+		if (e->cv[i].rev == target)
+			target_main = e->cv[i].mod;
+	if (target <= 0 || target_main <= cm) {
+		e->ring_from = e->compacted; /* no history after the compaction point */
+		return;
+	}
+	long long start = e->wrev - RING_MAX + 1;
+	if (start > target_main)
+		start = target_main; /* the newest object write is in the window */
+	bool all = start <= cm + 1;
+	if (all)
+		start = cm + 1;
+	struct replay r = {.e = e, .want = "", .since = 0, .target = target};
+	int rc = history(e, start, &r);
+	if (rc == STORE_COMPACTED && (e->compacted >> RV_SHIFT) < target_main) {
+		/* etcd compacted further than m/compacted says (another client,
+		 * its own auto-compaction): from there */
+		replay_free(&r);
+		r = (struct replay){.e = e, .want = "", .since = 0, .target = target};
+		start = e->compacted >> RV_SHIFT;
+		all = true;
+		rc = history(e, start, &r);
+	}
+	if (rc == STORE_OK && r.n) {
+		/* Everything before etcd revision start is below the first
+		 * change read; with all of etcd's history, everything after the
+		 * compaction point is here. */
+		e->ring_from = all ? e->compacted : r.ev[0].rev - 1;
+		for (int i = 0; i < r.n; i++) {
+			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, NULL, NULL};
+			ring_add(e, &ev);
+		}
+		log_info("store: %d changes of recent history from etcd revision %lld (revisions %lld to %lld)", r.n,
+			 start, e->ring_from + 1, target);
+	} else if (rc != STORE_OK) {
+		log_warn("store: could not read the recent history from etcd revision %lld (%s): older revisions "
+			 "get 410 Expired",
+			 start, rc == STORE_COMPACTED ? "compacted" : e->err);
+	}
+	replay_free(&r);
+}
+
 static int et_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
 {
 	struct etcd_store *e = E(s);
@@ -1604,61 +1765,33 @@ static int et_changes(struct store *s, long long since, const char *prefix, stor
 		return STORE_OK;
 	if (rc != STORE_OK)
 		return STORE_ERROR;
-	/* Recent history (the usual case: agents' long-polls, watches
-	 * resuming) from memory; only older history asks etcd. */
+	/* With the live watch, history comes from memory only (the ring,
+	 * filled at start with what came before): an older revision gets
+	 * 410 Expired, as from kube-apiserver's watch cache, and the client
+	 * lists again. A blocking watch on etcd here would stall the hub for
+	 * seconds (etcd hands old history to a watch 1,000 revisions per
+	 * 100 ms). Without it (tools), from etcd's history. */
 	if (e->streaming) {
 		if (ring_replay(e, since, target, prefix, fn, ud)) {
 			e->ring_hits++;
 			return STORE_OK;
 		}
 		e->ring_misses++;
-		log_info("store: replay from revision %lld is older than the hub's recent history (from %lld): asking etcd",
+		log_info("store: replay from revision %lld is older than the hub's recent history (from %lld): 410",
 			 since, e->ring_from);
+		return STORE_COMPACTED;
 	}
 	struct replay r = {.e = e, .want = prefix, .since = since, .target = target};
-	cJSON *req = cJSON_CreateObject();
-	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
-	char *end = range_end(e->prefix);
-	add_b64(cr, "key", e->prefix, strlen(e->prefix));
-	add_b64(cr, "range_end", end, strlen(end));
-	add_num(cr, "start_revision", (since >> RV_SHIFT) + 1);
-	cJSON_AddTrueToObject(cr, "prev_kv");
-	char *body = json_print(req);
-	cJSON_Delete(req);
-	free(end);
-	for (int attempt = 0; attempt < e->nendpoints && !r.done; attempt++) {
-		setup_request(e, "/v3/watch", body, on_watch, &r, ETCD_TIMEOUT_MS);
-		CURLcode crc = curl_easy_perform(e->curl);
-		if (r.done || r.failed)
-			break;
-		snprintf(e->err, sizeof e->err, "etcd %s/v3/watch: %s", e->endpoints[e->cur], curl_easy_strerror(crc));
-		if (!try_next(crc, 200))
-			break;
-		e->cur = (e->cur + 1) % e->nendpoints;
-	}
-	free(body);
-	free(r.line.data);
-	rc = STORE_OK;
-	if (r.compacted) {
-		if ((r.compact_rev << RV_SHIFT) > e->compacted)
-			e->compacted = r.compact_rev << RV_SHIFT;
-		rc = STORE_COMPACTED;
-	} else if (!r.done || r.failed) {
+	rc = history(e, (since >> RV_SHIFT) + 1, &r);
+	if (rc == STORE_ERROR)
 		log_error("store: replay from revision %lld failed: %s", since, e->err);
-		rc = STORE_ERROR;
+	for (int i = 0; rc == STORE_OK && i < r.n; i++) {
+		struct store_event_cache cache = {0};
+		struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, &cache, NULL};
+		fn(&ev, ud);
+		store_event_cache_clear(&cache);
 	}
-	for (int i = 0; i < r.n; i++) {
-		if (rc == STORE_OK) {
-			struct store_event_cache cache = {0};
-			struct store_event ev = {r.ev[i].rev, r.ev[i].type, r.ev[i].key, r.ev[i].value, r.ev[i].prev, &cache, NULL};
-			fn(&ev, ud);
-			store_event_cache_clear(&cache);
-		}
-		free(r.ev[i].key);
-		free(r.ev[i].value);
-		free(r.ev[i].prev);
-	}
-	free(r.ev);
+	replay_free(&r);
 	return rc;
 }
 
@@ -1701,14 +1834,23 @@ static int et_compact(struct store *s, long long keep_last)
 static long long et_revision(struct store *s) { return E(s)->streaming ? E(s)->drev : E(s)->lrev; }
 static long long et_compacted(struct store *s) { return E(s)->compacted; }
 
-/* etcd's current revision, asked (rare: a client ahead of this hub). */
+/* The newest revision made, asked (rare: a client ahead of this hub):
+ * when etcd's newest revision is a hub's Txn (m/last's mod_revision),
+ * its last write; else etcd's revision << RV_SHIFT (every revision made
+ * so far is below). A batch's revisions sit below its Txn's etcd
+ * revision << RV_SHIFT, so the first answer is the tight one. */
 static long long et_head(struct store *s)
 {
 	struct etcd_store *e = E(s);
-	char *k = ekey(e, "m/", "last");
-	raw_get(e, k, NULL, NULL, NULL);
+	char *k = ekey(e, "m/", "last"), *v = NULL;
+	long long mod = 0;
+	int rc = raw_get(e, k, &v, NULL, &mod);
 	free(k);
-	return e->rev << RV_SHIFT; /* every revision made so far is below */
+	long long head = e->rev << RV_SHIFT;
+	if (rc == STORE_OK && mod == e->rev)
+		head = last_rv(v, mod);
+	free(v);
+	return head;
 }
 
 static long long et_size(struct store *s)
@@ -1943,6 +2085,7 @@ int store_etcd_start_watch(struct store *s, struct event_base *base)
 	e->streaming = true;
 	e->ring = calloc(RING_MAX, sizeof *e->ring);
 	e->ring_from = e->drev;
+	ring_fill(e);
 	stream_connect(e);
 	return 0;
 }
@@ -2019,6 +2162,8 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	struct etcd_store *e = calloc(1, sizeof *e);
 	e->base.ops = &etcd_ops;
 	e->base.head = et_head;
+	e->base.written = et_written;
+	e->base.failed_commit = et_failed_commit;
 	snprintf(e->prefix, sizeof e->prefix, "%s", o->prefix && o->prefix[0] ? o->prefix : "/atoll/");
 	size_t pl = strlen(e->prefix);
 	if (e->prefix[pl - 1] != '/' && pl + 1 < sizeof e->prefix)
@@ -2065,7 +2210,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 		e->compacted = 0;
 	e->compacted <<= RV_SHIFT;
 	e->max_ops = o->max_txn_ops > 0 ? o->max_txn_ops : 128;
-	e->quiet_ms = o->quiet_ms ? o->quiet_ms : QUIET_MS;
+	e->quiet_ms = o->quiet_ms;
 	free(v);
 	/* One list fills the copy: a consistent snapshot at its revision H
 	 * (every page is read at H). The live watch starts right after H;
@@ -2093,7 +2238,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 			e->drev = e->cv[i].rev;
 	e->lrev = e->drev;
 	e->wrev = h;
-	e->other_at = now_ms() - e->quiet_ms + START_MS; /* other hubs may be writing: the watch will tell */
+	e->other_at = now_ms() - (e->quiet_ms > 0 ? e->quiet_ms : OTHERS_MS) + START_MS; /* the watch will tell */
 	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
 	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);

@@ -3,8 +3,7 @@
  * Owns: the etcd connections (a blocking libcurl handle for reads and
  * writes, the live watch on the loop), the in-memory copy of the prefix,
  * the ring of recent history changes() answers from, the open batch (one
- * Txn at store_commit() while this hub writes alone), the fence and the
- * compaction schedule. */
+ * Txn at store_commit()), the fence and the compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
 #define ATOLL_STORE_ETCD_H
 
@@ -20,8 +19,9 @@ struct etcd_options {
 	const char *keyfile;
 	const char *prefix;   /* key prefix; default "/atoll/" */
 	int max_txn_ops;      /* etcd's --max-txn-ops (0: its default, 128) */
-	int quiet_ms;         /* a batch is one Txn once no other writer was seen
-			       * for this long (0: 60 s; -1: always) */
+	int quiet_ms;         /* 0: a batch is one Txn, except for a while after
+			       * one lost to another writer; -1: always; > 0:
+			       * only once no other writer was seen for this long */
 };
 
 /* Connects, reads the compaction point and loads every object under the
@@ -40,7 +40,8 @@ struct event_base;
  *     subscribers, in revision order — this hub's own writes included, so
  *     a watcher sees one history whatever hub wrote;
  *   - store_revision() is the newest revision delivered, and changes()
- *     replays up to it.
+ *     replays up to it from memory (a ring, filled here with the history
+ *     before the watch: a blocking read of etcd's history at start).
  * Without it (tools, unit tests) the store behaves as a single writer:
  * committed subscribers hear of its own writes at store_commit(). */
 int store_etcd_start_watch(struct store *s, struct event_base *base);

@@ -151,8 +151,8 @@ class CutProxy:
 
 
 class Chaos:
-    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3, cut_off=False):
-        self.f = HAFleet(tmp, lease_s=lease_s)
+    def __init__(self, tmp, duration, kill_every=4.0, lease_s=2, writers=3, cut_off=False, hub_extra=()):
+        self.f = HAFleet(tmp, lease_s=lease_s, hub_extra=hub_extra)
         # cut_off: the last hub reaches etcd through proxies it is cut off by.
         self.proxies = [CutProxy(int(u.rsplit(":", 1)[1])) for u in self.f.etcd.servers.split(",")] if cut_off else []
         self.isolated = self.f.hubs[-1] if cut_off else None
@@ -170,6 +170,7 @@ class Chaos:
         self.acked = {}        # configmap name -> (rv, value)
         self.attempts = 0
         self.failed = 0
+        self.fail_codes = {}
         self.histories = []    # per watcher: [(rv, type, name, value)]
         self.binding_hist = []  # [(rv, type, name, clusters)]
         self.member_uids = {}  # (member, name) -> uid
@@ -239,6 +240,7 @@ class Chaos:
                     break
                 with self.lock:
                     self.failed += 1
+                    self.fail_codes[str(code)] = self.fail_codes.get(str(code), 0) + 1
                 time.sleep(0.05)
             i += 1
             time.sleep(0.02)
@@ -523,7 +525,7 @@ class Chaos:
             problems.append("agents did not converge: %s" % self.converged(report=True))
         counts = {
             "seconds": round(self.elapsed, 1), "leader_kills": self.kills, "leader_pauses": self.pauses, "etcd_member_kills": self.etcd_kills,
-            "write_attempts": self.attempts, "writes_acknowledged": len(self.acked), "write_failures": self.failed,
+            "write_attempts": self.attempts, "writes_acknowledged": len(self.acked), "write_failures": self.failed, "write_failure_codes": self.fail_codes,
             "watch_events": [len(h) for h in self.histories], "watch_reconnects": self.watch_moves,
             "deployments": len(self.deployments), "bindings_placed": len(chaos_b) - len(unplaced),
             "works": sum(len(v) for v in works.values()), "member_objects_tracked": len(self.member_uids),
@@ -531,14 +533,20 @@ class Chaos:
             "lease_transitions": (f.lease() or {}).get("spec", {}).get("leaseTransitions"),
             "hub_cut_off_etcd": self.isolations, "cut_off": self.isolation_report,
         }
-        stepped = fenced = 0
+        stepped = fenced = lost = partial = 0
         for h in f.hubs:
             with open(os.path.join(h.data_dir, "hub.log"), errors="replace") as lf:
                 text = lf.read()
             stepped += text.count("no longer leading")
             fenced += text.count("fenced:")
+            lost += text.count("store: commit of a batch of")
+            partial += text.count("(the writes before it are committed)")
         counts["leaders_stepped_down"] = stepped
         counts["fenced_writes"] = fenced
+        # etcd batches rolled back (their requests run again), and of those
+        # split ones whose earlier Txns had committed
+        counts["batches_lost"] = lost
+        counts["batches_partly_committed"] = partial
         print("chaos-ha: " + json.dumps(counts))
         return counts, problems
 
@@ -568,8 +576,8 @@ class Chaos:
         return rcs
 
 
-def run(tmp, duration, kill_every=4.0, cut_off=False):
-    c = Chaos(tmp, duration, kill_every, cut_off=cut_off)
+def run(tmp, duration, kill_every=4.0, cut_off=False, hub_extra=()):
+    c = Chaos(tmp, duration, kill_every, cut_off=cut_off, hub_extra=hub_extra)
     try:
         counts, problems = c.run()
     except Exception:
@@ -588,10 +596,14 @@ def main():
     ap.add_argument("--kill-every", type=float, default=4.0)
     ap.add_argument("--no-cut-off", action="store_true",
                     help="do not cut one hub off etcd through its proxies (CutProxy)")
+    ap.add_argument("--etcd-max-txn-ops", type=int, default=0,
+                    help="the hubs split batches into etcd Txns of this many operations (small: many "
+                         "batches split, and later parts failing)")
     a = ap.parse_args()
+    extra = ["--etcd-max-txn-ops", str(a.etcd_max_txn_ops)] if a.etcd_max_txn_ops else []
     tmp = tempfile.mkdtemp(prefix="atoll-chaos-ha-")
     try:
-        counts, problems, _ = run(tmp, a.duration, a.kill_every, cut_off=not a.no_cut_off)
+        counts, problems, _ = run(tmp, a.duration, a.kill_every, cut_off=not a.no_cut_off, hub_extra=extra)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for p in problems:

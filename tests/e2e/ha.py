@@ -22,7 +22,7 @@ def wait_for(what, fn, timeout=20.0, interval=0.05):
 
 
 class HAFleet:
-    def __init__(self, tmp, hubs=3, lease_s=2, etcd_members=3):
+    def __init__(self, tmp, hubs=3, lease_s=2, etcd_members=3, hub_extra=()):
         self.tmp = str(tmp)
         self.lease_s = lease_s
         self.etcd = EtcdCluster(os.path.join(self.tmp, "etcd"), members=etcd_members)
@@ -36,7 +36,7 @@ class HAFleet:
                 "--leader-elect-lease-duration", "%ds" % lease_s, "--insecure-listen", "127.0.0.1:%d" % free_port(),
                 # not HOST_PID: a dead holder on this host would be taken over
                 # at once, and the tests want the Lease's own timing
-                "--leader-elect-identity", "hub%d" % i]))
+                "--leader-elect-identity", "hub%d" % i] + list(hub_extra)))
         self.sim = None
         self.agents = {}
         self.logs = []

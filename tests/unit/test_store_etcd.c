@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
+#include <mbedtls/base64.h>
 
 #include "testutil.h"
 #include "jsonutil.h"
@@ -125,6 +127,56 @@ static int teardown(void **state)
 		if (etcd_pid <= 0)                                  \
 			skip();                                         \
 	} while (0)
+
+/* A write by another etcd client (not a hub: m/last untouched), straight
+ * through the gateway: key under prefix's "r/", value {"v":v}. */
+static void foreign_put(const char *prefix, const char *key, int v)
+{
+	char k[256], val[64], kb[512], vb[256], body[1024], u[128];
+	size_t n = 0;
+	snprintf(k, sizeof k, "%sr/%s", prefix, key);
+	snprintf(val, sizeof val, "{\"metadata\":{\"name\":\"%s\"},\"v\":%d}", key, v);
+	assert_int_equal(mbedtls_base64_encode((unsigned char *)kb, sizeof kb, &n, (const unsigned char *)k, strlen(k)), 0);
+	assert_int_equal(mbedtls_base64_encode((unsigned char *)vb, sizeof vb, &n, (const unsigned char *)val, strlen(val)), 0);
+	snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", kb, vb);
+	snprintf(u, sizeof u, "%s/v3/kv/put", url);
+	CURL *c = curl_easy_init();
+	FILE *devnull = fopen("/dev/null", "w");
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	assert_int_equal(status, 200);
+	fclose(devnull);
+	curl_easy_cleanup(c);
+}
+
+/* etcd's current revision (a revision is a Txn), asked directly. */
+static long long etcd_revision(void)
+{
+	char u[128];
+	snprintf(u, sizeof u, "%s/v3/kv/range", url);
+	FILE *f = tmpfile();
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, u);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"key\":\"eA==\"}");
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	rewind(f);
+	char buf[4096] = "";
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	cJSON *o = cJSON_Parse(buf);
+	const char *r = json_get_str(o, "header.revision");
+	long long rev = r ? atoll(r) : -1;
+	cJSON_Delete(o);
+	assert_true(rev > 0);
+	return rev;
+}
 
 static int put(struct store *s, const char *key, int v, long long expect, long long *rev)
 {
@@ -294,21 +346,24 @@ static void test_history_commit_and_compaction(void **state)
 
 	long long r4;
 	assert_int_equal(put(s, "core/configmaps/default/after", 1, -1, &r4), STORE_OK);
-	/* keep the etcd revisions from r3's on (a revision is (etcd's << 20) | n) */
-	assert_int_equal(store_compact(s, (s->head(s) >> 20) - (r3 >> 20)), STORE_OK);
-	assert_true(store_compacted(s) > r0 && store_compacted(s) <= r3);
+	assert_int_equal(store_commit(s), STORE_OK);
+	/* a batch's revisions are (B << 20) | n, B the etcd revision before its
+	 * Txn: keep the etcd revisions from r4's Txn on, one after r3's */
+	assert_int_equal(store_compact(s, etcd_revision() - ((r3 >> 20) + 1)), STORE_OK);
+	assert_true(store_compacted(s) > r3 && store_compacted(s) < r4);
 	memset(e, 0, sizeof *e);
 	assert_int_equal(store_changes(s, r0, "core/", record, e), STORE_COMPACTED);
+	assert_int_equal(store_changes(s, r3, "core/", record, e), STORE_COMPACTED);
 	assert_int_equal(e->n, 0);
-	assert_int_equal(store_changes(s, r3, "core/", record, e), STORE_OK);
+	assert_int_equal(store_changes(s, store_compacted(s), "core/", record, e), STORE_OK);
 	assert_int_equal(e->n, 1);
 	free(e);
 	free(live);
 }
 
 /* With the live watch, changes() is answered from the hub's ring of recent
- * history, without asking etcd (here: while etcd is stopped); history
- * older than the ring (before the watch started) still comes from etcd. */
+ * history, without asking etcd (here: while etcd is stopped), including
+ * the history from before the watch started (read into the ring then). */
 static void test_changes_from_memory(void **state)
 {
 	NEED_ETCD();
@@ -335,9 +390,13 @@ static void test_changes_from_memory(void **state)
 	assert_int_equal(rc2, STORE_OK);
 	assert_true(e2->n == 1 && e2->rev[0] == r2);
 
-	/* older than the ring: from etcd's history */
+	/* written before the live watch started: the ring was filled from
+	 * etcd's history then, so this comes from memory too */
 	memset(e, 0, sizeof *e);
-	assert_int_equal(store_changes(s, r0 - 1, "core/configmaps/", record, e), STORE_OK);
+	kill(etcd_pid, SIGSTOP);
+	rc = store_changes(s, r0 - 1, "core/configmaps/", record, e);
+	kill(etcd_pid, SIGCONT);
+	assert_int_equal(rc, STORE_OK);
 	assert_int_equal(e->n, 3);
 	assert_true(e->rev[0] == r0 && e->rev[1] == r1 && e->rev[2] == r2);
 	free(e);
@@ -368,7 +427,7 @@ static void test_batch_is_one_txn(void **state)
 	struct evs *live = calloc(1, sizeof *live);
 	store_subscribe_committed(s, record, live);
 
-	long long h0 = s->head(s) >> 20, rv[10];
+	long long h0 = etcd_revision(), rv[10];
 	char key[64];
 	for (int i = 0; i < 10; i++) {
 		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
@@ -377,24 +436,25 @@ static void test_batch_is_one_txn(void **state)
 			assert_true(rv[i] == rv[i - 1] + 1);
 	}
 	assert_int_equal(opened, 1);
-	assert_int_equal(s->head(s) >> 20, h0); /* nothing sent yet */
+	assert_int_equal(etcd_revision(), h0); /* nothing sent yet */
 	char *v = NULL;
 	assert_int_equal(store_get(s, "core/configmaps/default/c3", &v, NULL), STORE_OK); /* read-your-writes */
 	free(v);
 	assert_int_equal(store_commit(s), STORE_OK);
-	assert_int_equal((s->head(s) >> 20) - h0, 3); /* ceil(10 / 4) Txns */
+	assert_int_equal(etcd_revision() - h0, 3); /* ceil(10 / 4) Txns */
+	assert_true(s->head(s) == rv[9]); /* the newest revision made: none above it */
 	assert_int_equal(live->n, 10);
 	for (int i = 0; i < 10; i++)
 		assert_true(live->rev[i] == rv[i] && live->type[i] == STORE_ADDED);
 
 	/* a key twice in a batch: two Txns */
 	memset(live, 0, sizeof *live);
-	h0 = s->head(s) >> 20;
+	h0 = etcd_revision();
 	long long a1, a2;
 	assert_int_equal(put(s, "core/configmaps/default/c0", 10, rv[0], &a1), STORE_OK);
 	assert_int_equal(put(s, "core/configmaps/default/c0", 11, a1, &a2), STORE_OK);
 	assert_int_equal(store_commit(s), STORE_OK);
-	assert_int_equal((s->head(s) >> 20) - h0, 2);
+	assert_int_equal(etcd_revision() - h0, 2);
 	assert_true(live->n == 2 && live->rev[1] == a2 && live->v[1] == 11);
 
 	/* another hub changes c5 behind this one's back: the batch that read
@@ -404,13 +464,13 @@ static void test_batch_is_one_txn(void **state)
 	assert_non_null(b);
 	assert_int_equal(put(b, "core/configmaps/default/c5", 50, rv[5], NULL), STORE_OK);
 	memset(live, 0, sizeof *live);
-	h0 = s->head(s) >> 20;
+	h0 = etcd_revision();
 	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
 	assert_int_equal(put(s, "core/configmaps/default/c5", 51, rv[5], NULL), STORE_OK); /* its copy is behind */
 	assert_int_equal(store_commit(s), STORE_ERROR);
 	assert_int_equal(rolled, 1);
 	assert_int_equal(live->n, 0);
-	assert_int_equal((s->head(s) >> 20) - h0, 0);
+	assert_int_equal(etcd_revision() - h0, 0);
 	assert_int_equal(store_get(s, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
 	store_close(b);
 	b = store_open_etcd(&ob, err, sizeof err);
@@ -460,6 +520,193 @@ static void test_batch_rollback_keeps_other_writes(void **state)
 	assert_non_null(strstr(v, "\"v\":2"));
 	assert_true(r == rb);
 	free(v);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	store_close(s);
+	store_close(b);
+	event_base_free(base);
+}
+
+static void pump_until_v(struct event_base *base, struct store *s, const char *key, int want)
+{
+	for (int i = 0; i < 500; i++) {
+		char *v = NULL;
+		bool ok = store_get(s, key, &v, NULL) == STORE_OK;
+		cJSON *o = ok ? cJSON_Parse(v) : NULL;
+		int got = (int)json_get_num(o, "v", -1);
+		cJSON_Delete(o);
+		free(v);
+		if (got == want)
+			return;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	fail_msg("%s never showed v=%d", key, want);
+}
+
+/* A batch longer than --max-txn-ops goes as several Txns (here 6
+ * operations: 4 writes each). When a later one fails (another etcd client
+ * changed a key it compares), what the earlier ones made stays and is the
+ * same everywhere: reported as kept (the API server acknowledges what
+ * depends only on it), told to committed subscribers, in the copy as in
+ * etcd (with the etcd revision later writes compare), in the history; the
+ * rest is nowhere. */
+static void test_split_batch_later_txn_fails(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64], key[64];
+	snprintf(prefix, sizeof prefix, "/unit-split-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix, .max_txn_ops = 6, .quiet_ms = -1};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	long long rv0[8], rv[9];
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		assert_int_equal(put(s, key, i, -1, &rv0[i]), STORE_OK);
+	}
+	assert_int_equal(store_commit(s), STORE_OK);
+	long long before = store_revision(s);
+	struct evs *live = calloc(1, sizeof *live);
+	store_subscribe_committed(s, record, live);
+
+	/* Txn 1: c0..c3; Txn 2: c0 again (a key repeats), c4, c5, c6; Txn 3: c7 */
+	for (int i = 0; i < 4; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		assert_int_equal(put(s, key, 10 + i, rv0[i], &rv[i]), STORE_OK);
+	}
+	assert_int_equal(put(s, "core/configmaps/default/c0", 20, rv[0], &rv[4]), STORE_OK);
+	for (int i = 4; i < 8; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		assert_int_equal(put(s, key, 10 + i, rv0[i], &rv[i + 1]), STORE_OK);
+	}
+	foreign_put(prefix, "core/configmaps/default/c5", 55); /* Txn 2 compares c5: it fails */
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	long long kept = -1;
+	assert_true(s->failed_commit(s, &kept)); /* lost to another writer */
+	assert_true(kept == rv[3]);
+	assert_true(s->written(s) == rv[3]);
+	assert_int_equal(live->n, 4); /* Txn 1, told at once */
+	for (int i = 0; i < 4; i++)
+		assert_true(live->rev[i] == rv[i] && live->v[i] == 10 + i);
+
+	/* once the live watch shows the other client's write, the copy is
+	 * what etcd has, as another hub (or a restarted one) reads it */
+	pump_until_v(base, s, "core/configmaps/default/c5", 55);
+	int want[8] = {10, 11, 12, 13, 4, 55, 6, 7};
+	struct etcd_options ob = {.servers = url, .prefix = prefix};
+	struct store *b = store_open_etcd(&ob, err, sizeof err);
+	assert_non_null(b);
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/c%d", i);
+		char *v1 = NULL, *v2 = NULL;
+		long long r1 = 0, r2 = 0;
+		assert_int_equal(store_get(s, key, &v1, &r1), STORE_OK);
+		assert_int_equal(store_get(b, key, &v2, &r2), STORE_OK);
+		assert_string_equal(v1, v2);
+		assert_true(r1 == r2);
+		cJSON *j = cJSON_Parse(v1);
+		assert_int_equal((int)json_get_num(j, "v", -1), want[i]);
+		cJSON_Delete(j);
+		free(v1);
+		free(v2);
+	}
+	store_close(b);
+
+	/* the history: Txn 1's writes, then the other client's; nothing of the rest */
+	struct evs *h = calloc(1, sizeof *h);
+	assert_int_equal(store_changes(s, before, "core/configmaps/", record, h), STORE_OK);
+	assert_int_equal(h->n, 5);
+	for (int i = 0; i < 4; i++)
+		assert_true(h->rev[i] == rv[i] && h->v[i] == 10 + i);
+	assert_true(h->v[4] == 55 && h->rev[4] > rv[3]);
+	assert_int_equal(live->n, 5);
+
+	/* c0 was written by Txn 1 and by the failed Txn 2: the copy went back
+	 * to Txn 1's write with its etcd revision, so a later batch compares
+	 * it and does not overwrite another client's write blindly */
+	foreign_put(prefix, "core/configmaps/default/c0", 99);
+	assert_int_equal(put(s, "core/configmaps/default/c0", 30, rv[0], NULL), STORE_OK); /* the copy is behind */
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	b = store_open_etcd(&ob, err, sizeof err);
+	char *v = NULL;
+	assert_int_equal(store_get(b, "core/configmaps/default/c0", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":99"));
+	free(v);
+	store_close(b);
+	free(h);
+	store_unsubscribe(s, record, live);
+	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	free(live);
+	store_close(s);
+	event_base_free(base);
+}
+
+/* Several hubs write: a batch is still one Txn. One that loses to another
+ * hub's write is rolled back whole and says so (failed_commit: lost to
+ * another writer, nothing kept); the writes after it (the API server runs
+ * the batch's requests again) are each their own Txn, and only a write
+ * that really conflicts fails. */
+static void test_batch_with_several_writers(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64], key[64];
+	snprintf(prefix, sizeof prefix, "/unit-multi-%d/", (int)getpid());
+	struct etcd_options o = {.servers = url, .prefix = prefix};
+	struct store *s = store_open_etcd(&o, err, sizeof err);
+	struct store *b = store_open_etcd(&o, err, sizeof err);
+	assert_non_null(s);
+	assert_non_null(b);
+	struct event_base *base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(s, base), 0);
+	int opened = 0, rolled = 0;
+	store_set_batching(s, open_batch, &opened);
+	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	assert_int_equal(put(b, "core/configmaps/default/other", 1, -1, NULL), STORE_OK);
+	pump_until_v(base, s, "core/configmaps/default/other", 1); /* s has seen another writer */
+
+	long long h0 = etcd_revision(), rv[10];
+	for (int i = 0; i < 10; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/k%d", i);
+		assert_int_equal(put(s, key, i, -1, &rv[i]), STORE_OK);
+	}
+	assert_int_equal(etcd_revision(), h0); /* nothing sent before the commit */
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_int_equal(etcd_revision() - h0, 1); /* one Txn */
+
+	/* b writes k1 while s's batch is open: s's batch loses */
+	assert_int_equal(put(s, "core/configmaps/default/k0", 100, rv[0], NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(b, "core/configmaps/default/k1", 50, 0, NULL), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_ERROR);
+	assert_int_equal(rolled, 1);
+	long long kept = -1;
+	assert_true(s->failed_commit(s, &kept));
+	assert_true(kept == 0);
+	assert_int_equal(store_get(s, "core/configmaps/default/new", NULL, NULL), STORE_NOT_FOUND);
+
+	/* run again: a Txn per write as it is made; k1's stale revision is the
+	 * one conflict, k0 and the create go through */
+	h0 = etcd_revision();
+	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
+	assert_int_equal(etcd_revision() - h0, 1); /* made already */
+	assert_int_equal(put(s, "core/configmaps/default/k1", 7, rv[1], NULL), STORE_CONFLICT);
+	assert_int_equal(put(s, "core/configmaps/default/k0", 100, rv[0], NULL), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	store_close(b);
+	b = store_open_etcd(&o, err, sizeof err); /* what etcd has */
+	char *v = NULL;
+	assert_int_equal(store_get(b, "core/configmaps/default/k0", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":100"));
+	free(v);
+	assert_int_equal(store_get(b, "core/configmaps/default/k1", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":50"));
+	free(v);
+	assert_int_equal(store_get(b, "core/configmaps/default/new", NULL, NULL), STORE_OK);
 	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
 	store_close(s);
 	store_close(b);
@@ -521,6 +768,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_changes_from_memory, setup, teardown),
 		cmocka_unit_test(test_batch_is_one_txn),
 		cmocka_unit_test(test_batch_rollback_keeps_other_writes),
+		cmocka_unit_test(test_split_batch_later_txn_fails),
+		cmocka_unit_test(test_batch_with_several_writers),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
