@@ -1432,7 +1432,8 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 	 * reasons are few, so the arrays grow on demand. */
 	char (*reasons)[160] = NULL;
 	int *counts = NULL;
-	int nc = 0, ns = 0, nreasons = 0, reasons_cap = 0, rc = -1;
+	int nc = 0, ns = 0, nreasons = 0, reasons_cap = 0, rc = -1, last_k = -1;
+	const char *last_why = NULL;
 	struct affinity_plan plan;
 	bool have_plan = false;
 	if (!cand || !sel || !res.v || !res.slot) {
@@ -1455,6 +1456,10 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 		const char *why = fe ? filter_cached(cx, &cx->cl[i], fe) : filter_cluster(cx, &cx->cl[i], &plan, buf, sizeof buf);
 		if (!why) {
 			cand[nc++] = &cx->cl[i];
+			continue;
+		}
+		if (why != buf && why == last_why) { /* the same (static or cached) reason as the cluster before */
+			counts[last_k]++;
 			continue;
 		}
 		int k;
@@ -1480,6 +1485,8 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 			counts[nreasons++] = 0;
 		}
 		counts[k]++;
+		last_why = why;
+		last_k = k;
 	}
 	if (nc == 0) {
 		/* FitError: "0/N clusters are available: <sorted histogram>." */
