@@ -213,8 +213,11 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->qhead == c->qtail && !c->sq_n)
 		ctl_flush_events(c, ctl_mono_ms() + SLICE_MS, false); /* idle: events now */
-	else
+	else if (!c->s_queued || c->ev_count >= EVENT_BUFFER_MAX / 2)
 		ctl_flush_events(c, ctl_mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
+	/* else the scheduling stage runs (a cluster joined: every binding is
+	 * placed again) and its events, however old, wait for its end unless
+	 * the buffer is half full: placement first, as the events' own order. */
 	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
 		ctl_arm(c);
 }
