@@ -413,7 +413,10 @@ struct fcache {
 	long hits, misses;
 };
 
-#define FCACHE_MAX 4096 /* entries per facts; past it, the cache starts over */
+/* Verdicts (two pointers each) kept per facts, all entries together: 2M,
+ * 32 MiB (2,000 placements at 1,000 clusters, 200 at 10,000); past it, the
+ * cache starts over. */
+#define FCACHE_MAX_CELLS 2000000L
 
 struct sched_facts {
 	int n;
@@ -733,7 +736,7 @@ static const struct fcache_entry *fcache_get(const struct sched_ctx *cx, const c
 		return e;
 	}
 	fc->misses++;
-	if (strmap_count(&fc->entries) >= FCACHE_MAX)
+	if ((long)(strmap_count(&fc->entries) + 1) * (fc->n + 1) > FCACHE_MAX_CELLS)
 		strmap_clear(&fc->entries);
 	e = calloc(1, sizeof *e);
 	bool ok = e && (e->taint = calloc((size_t)fc->n + 1, sizeof *e->taint)) &&

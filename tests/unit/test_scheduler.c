@@ -748,8 +748,8 @@ static const char *const FC_SPREAD[] = {
 static const char *const FC_REPLICAS[] = {
 	"{'replicaSchedulingType':'Duplicated'}",
 	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted'}",
-	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted','weightPreference':"
-	"{'dynamicWeight':'AvailableReplicas'}}",
+	("{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted','weightPreference':{'dynamicWeight':"
+	 "'AvailableReplicas'}}"),
 	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Aggregated'}",
 };
 
