@@ -241,6 +241,19 @@ int controller_run_pending(struct controller *c)
 	return n;
 }
 
+#define EVENT_HOLD_MAX_MS 10000
+
+/* While the scheduling stage runs (a cluster changed: every binding is
+ * placed again), its events, however old, wait for its end: placement
+ * first. Not past EVENT_HOLD_MAX_MS for the oldest, nor with the buffer
+ * half full, so a stage queued again and again cannot hold them forever. */
+static bool events_held(const struct controller *c)
+{
+	if (!c->s_queued || c->ev_count == 0 || c->ev_count >= EVENT_BUFFER_MAX / 2)
+		return false;
+	return ctl_mono_ms() - c->events[c->ev_head].queued_ms < EVENT_HOLD_MAX_MS;
+}
+
 /* Drains a bounded slice of the queue, then lets the loop serve requests
  * before the next slice. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
@@ -257,7 +270,7 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->qhead == c->qtail && !c->sq_n)
 		ctl_flush_events(c, ctl_mono_ms() + SLICE_MS, false); /* idle: events now */
-	else
+	else if (!events_held(c))
 		ctl_flush_events(c, ctl_mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
 	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
 		ctl_arm(c);

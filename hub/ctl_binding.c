@@ -18,6 +18,8 @@ static enum sched_need sched_need(const struct controller *c, const cJSON *b, co
 static bool same_clusters(const cJSON *a, const cJSON *b);
 static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters);
+static void schedule_binding_as(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+				const cJSON *clusters, bool need);
 static int required_by_index(const cJSON *b, const char *pns, const char *pname);
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
@@ -58,9 +60,17 @@ static enum sched_need sched_need(const struct controller *c, const cJSON *b, co
 	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
 	if (!applied || !json_condition(b, "Scheduled"))
 		return SCHED_YES;
-	cJSON *ap = cJSON_Parse(applied);
-	bool same = ap && json_equal(ap, placement);
-	cJSON_Delete(ap);
+	/* The annotation is json_print of the placement scheduled (see
+	 * schedule_binding_as): the same text is the same placement; other
+	 * text may still be an equal one (key order), so it is parsed then. */
+	char *now_printed = json_print(placement);
+	bool same = now_printed && strcmp(now_printed, applied) == 0;
+	free(now_printed);
+	if (!same) {
+		cJSON *ap = cJSON_Parse(applied);
+		same = ap && json_equal(ap, placement);
+		cJSON_Delete(ap);
+	}
 	if (!same)
 		return SCHED_YES;
 	const cJSON *cl;
@@ -95,12 +105,21 @@ static bool same_clusters(const cJSON *a, const cJSON *b)
 static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters)
 {
+	if (!json_get(b, "spec.placement") || !detector_for_default_scheduler(b))
+		return;
+	schedule_binding_as(c, key, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters));
+}
+
+/* schedule_binding once needs_schedule's answer (need) is known. */
+static void schedule_binding_as(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+				const cJSON *clusters, bool need)
+{
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement)
 		return;
 	if (!detector_for_default_scheduler(b))
 		return; /* another scheduler's binding: left to it, as in Karmada */
-	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+	if (!need) {
 		/* Karmada's scheduler: nothing to schedule, the generation is
 		 * observed all the same (graceful eviction waits for it). */
 		double g = json_get_num(b, "metadata.generation", 1);
@@ -126,7 +145,9 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 			 : schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
 					 json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
 	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
-	cJSON *prev_spec = json_dup(json_get(b, "spec"));
+	/* Of the spec, only clusters changes here (render_binding_set_clusters,
+	 * or [] when no cluster fits): a copy of it tells whether it did. */
+	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
 	char now[40];
 	ctl_now_str(now, sizeof now);
 	bool write_spec = false;
@@ -146,7 +167,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	/* The generation the write will give b (objects.c bumps it when the
 	 * spec changes): what the scheduler has observed. */
 	double gen = json_get_num(b, "metadata.generation", 1);
-	if (!json_equal(prev_spec, json_get(b, "spec")))
+	if (!json_equal(prev_clusters, json_get(b, "spec.clusters")))
 		gen += 1;
 	if (ctl_follows_cluster_changes(b, tmpl)) {
 		char memo[64];
@@ -164,7 +185,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
 		bool changed_result = !was_scheduled || fresh ||
-				      !same_clusters(json_get(prev_spec, "clusters"), json_get(b, "spec.clusters"));
+				      !same_clusters(prev_clusters, json_get(b, "spec.clusters"));
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
@@ -190,7 +211,7 @@ static void schedule_binding(struct controller *c, const char *key, cJSON *b, co
 			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
 		}
 	}
-	cJSON_Delete(prev_spec);
+	cJSON_Delete(prev_clusters);
 	sched_result_free(&res);
 }
 
@@ -552,7 +573,7 @@ void ctl_schedule_key(struct controller *c, const char *key)
 	} else {
 		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding(c, key, next, tmpl, clusters);
+		schedule_binding_as(c, key, next, tmpl, clusters, true); /* needs_schedule said so just now */
 		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);

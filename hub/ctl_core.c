@@ -122,6 +122,8 @@ void ctl_enqueue(struct controller *c, char tag, const char *key)
 		return;
 	}
 	strmap_put_str(&c->queued, item, NULL);
+	if (tag == 'S')
+		c->s_queued++;
 	if (tag == 'S' && c->priority_scheduling) {
 		/* The scheduling queue: ordered by the binding's priority. */
 		char *raw = NULL;
@@ -154,14 +156,14 @@ void ctl_enqueue(struct controller *c, char tag, const char *key)
 char *ctl_dequeue(struct controller *c)
 {
 	char *item = sq_pop(c);
-	if (item) {
-		strmap_del(&c->queued, item);
-		return item;
+	if (!item) {
+		if (c->qhead == c->qtail)
+			return NULL;
+		item = c->q[c->qhead++];
 	}
-	if (c->qhead == c->qtail)
-		return NULL;
-	item = c->q[c->qhead++];
 	strmap_del(&c->queued, item);
+	if (item[0] == 'S' && c->s_queued)
+		c->s_queued--;
 	return item;
 }
 

@@ -112,6 +112,9 @@ struct controller {
 	bool priority_scheduling;
 	struct sq_item *sq;
 	size_t sq_n, sq_cap;
+	/* 'S' items queued (FIFO or sq): while any wait, the scheduling stage
+	 * runs and even old events wait for it (on_deferred). */
+	size_t s_queued;
 	unsigned long long sq_seq;
 	struct strmap sched_deferred;
 	struct strmap prio_waiting; /* template key -> the PriorityClass it waits for */

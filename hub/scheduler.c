@@ -394,10 +394,35 @@ struct sched_fact {
 	int idx;    /* position in sched_facts.f */
 };
 
+/* The filters' verdicts for one filter input (see fcache_key), per cluster
+ * of the facts: what every binding with that input shares. */
+struct fcache_entry {
+	int n;
+	char **taint;      /* [n]: the taint filter's reason (malloc'd), NULL: passes */
+	const char **rest; /* [n]: affinity and spread filters' reason (static), NULL: passes */
+};
+
+/* Filter results shared by schedulings over the same facts (issue 15:
+ * 10,000 bindings with 100 placements re-placed after a cluster joins run
+ * the filters 100 times, not 10,000). Lives and dies with its facts, which
+ * are rebuilt whenever a Cluster changes, so an entry never outlives the
+ * clusters it was computed from. */
+struct fcache {
+	struct strmap entries; /* fcache_key -> struct fcache_entry */
+	int n;                 /* clusters per entry (the facts' n) */
+	long hits, misses;
+};
+
+/* Verdicts (two pointers each) kept per facts, all entries together: 2M,
+ * 32 MiB (2,000 placements at 1,000 clusters, 200 at 10,000); past it, the
+ * cache starts over. */
+#define FCACHE_MAX_CELLS 2000000L
+
 struct sched_facts {
 	int n;
 	struct sched_fact *f;
 	struct strmap by_name; /* name -> its struct sched_fact (keys borrowed) */
+	struct fcache *cache;  /* NULL: filters run per scheduling (schedule_full) */
 };
 
 struct ccl {
@@ -538,6 +563,8 @@ struct sched_ctx {
 	/* Karmada's Fresh assignment mode (a rescheduling was triggered, e.g.
 	 * by a WorkloadRebalancer): the previous result is not kept. */
 	bool fresh;
+	/* The facts' filter cache (NULL: none); cl[i].fact is facts->f[i]. */
+	struct fcache *cache;
 };
 
 static void set_error(struct sched_result *out, const char *reason, const char *fmt, ...)
@@ -552,21 +579,18 @@ static void set_error(struct sched_result *out, const char *reason, const char *
 	va_end(ap);
 }
 
-/* Returns NULL when the cluster passes every filter, else the reason string
- * (written to buf when it is built). Plugin order: taint toleration,
- * cluster affinity, spread-constraint properties; the first failure wins. */
-static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *c,
-				  const struct affinity_plan *affinity, char *buf, size_t len)
+/* The taint toleration filter (TaintToleration plugin): NULL when the
+ * cluster passes, else the reason string (written to buf). Karmada's
+ * TaintToleration skips a cluster already in the result (c->in_prev: a
+ * NoSchedule taint only keeps new placements away, and a NoExecute one is
+ * the taint manager's to act on after the toleration time); the caller
+ * checks that. */
+static const char *filter_taints(const struct sched_ctx *cx, const struct sched_fact *fact, char *buf, size_t len)
 {
 	const cJSON *tols = obj_item(cx->placement, "clusterTolerations");
 	const cJSON *t;
 	bool has_ready_taint = false;
-	/* Karmada's TaintToleration skips a cluster already in the result: a
-	 * NoSchedule taint only keeps new placements away, and a NoExecute one
-	 * is the taint manager's to act on after the toleration time. */
-	if (c->in_prev)
-		goto taints_done;
-	cJSON_ArrayForEach(t, c->fact->taints) {
+	cJSON_ArrayForEach(t, fact->taints) {
 		const char *key = obj_str(t, "key");
 		const char *val = obj_str(t, "value");
 		const char *eff = obj_str(t, "effect");
@@ -586,7 +610,7 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 	}
 	/* The cluster controller taints a not-ready cluster; model that taint
 	 * when the object does not carry it yet. */
-	char rs = c->fact->ready;
+	char rs = fact->ready;
 	if (!has_ready_taint && (rs == 'F' || rs == 'U')) {
 		const char *key = rs == 'F' ? TAINT_NOT_READY : TAINT_UNREACHABLE;
 		if (!taint_tolerated(tols, key, "", "NoSchedule")) {
@@ -594,11 +618,18 @@ static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *
 			return buf;
 		}
 	}
-taints_done:
-	if (!affinity_plan_matches_fact(affinity, c->fact))
+	return NULL;
+}
+
+/* The cluster affinity and spread-constraint property filters: NULL when
+ * the cluster passes, else a static reason string. */
+static const char *filter_rest(const struct sched_ctx *cx, const struct sched_fact *fact,
+			       const struct affinity_plan *affinity)
+{
+	if (!affinity_plan_matches_fact(affinity, fact))
 		return REASON_AFFINITY;
 	const cJSON *sc;
-	const cJSON *spec = c->fact->spec;
+	const cJSON *spec = fact->spec;
 	cJSON_ArrayForEach(sc, obj_item(cx->placement, "spreadConstraints")) {
 		const char *f = obj_str(sc, "spreadByField");
 		if (!f)
@@ -609,16 +640,126 @@ taints_done:
 			return "cluster(s) did not have provider property";
 		if (strcmp(f, "region") == 0 && (!reg || !*reg))
 			return "cluster(s) did not have region property";
-		if (strcmp(f, "zone") == 0 && cluster_zones(c->obj, zones, 1) == 0)
+		if (strcmp(f, "zone") == 0 && cluster_zones(fact->obj, zones, 1) == 0)
 			return "cluster(s) did not have zones property";
 	}
-	/* ClusterEviction: a cluster the binding is being evicted from. */
+	return NULL;
+}
+
+/* ClusterEviction: a cluster the binding is being evicted from. */
+static const char *filter_eviction(const struct sched_ctx *cx, const struct ccl *c)
+{
+	const cJSON *t;
 	cJSON_ArrayForEach(t, cx->evictions) {
 		const char *from = obj_str(t, "fromCluster");
 		if (from && strcmp(from, c->name) == 0)
 			return "cluster(s) is in the process of eviction";
 	}
 	return NULL;
+}
+
+/* Returns NULL when the cluster passes every filter, else the reason string
+ * (written to buf when it is built). Plugin order: taint toleration,
+ * cluster affinity, spread-constraint properties, cluster eviction; the
+ * first failure wins. */
+static const char *filter_cluster(const struct sched_ctx *cx, const struct ccl *c,
+				  const struct affinity_plan *affinity, char *buf, size_t len)
+{
+	const char *why = c->in_prev ? NULL : filter_taints(cx, c->fact, buf, len);
+	if (!why)
+		why = filter_rest(cx, c->fact, affinity);
+	return why ? why : filter_eviction(cx, c);
+}
+
+/* filter_cluster from a cache entry: the same verdict. */
+static const char *filter_cached(const struct sched_ctx *cx, const struct ccl *c, const struct fcache_entry *e)
+{
+	const char *why = c->in_prev ? NULL : e->taint[c->idx];
+	if (!why)
+		why = e->rest[c->idx];
+	return why ? why : filter_eviction(cx, c);
+}
+
+static void fcache_entry_free(void *v)
+{
+	struct fcache_entry *e = v;
+	if (!e)
+		return;
+	for (int i = 0; e->taint && i < e->n; i++)
+		free(e->taint[i]);
+	free(e->taint);
+	free(e->rest);
+	free(e);
+}
+
+/* Everything the cached filters read of a scheduling besides the facts:
+ * the affinity term, the tolerations and the spread constraints, printed
+ * (equal JSON, equal verdicts). NULL when memory is short. */
+static char *fcache_key(const struct sched_ctx *cx, const cJSON *affinity)
+{
+	const cJSON *parts[3] = {affinity, obj_item(cx->placement, "clusterTolerations"),
+				 obj_item(cx->placement, "spreadConstraints")};
+	char *printed[3] = {NULL, NULL, NULL};
+	size_t len = 4;
+	bool ok = true;
+	for (int i = 0; i < 3; i++) {
+		if (parts[i] && !(printed[i] = cJSON_PrintUnformatted(parts[i])))
+			ok = false;
+		len += printed[i] ? strlen(printed[i]) + 1 : 1;
+	}
+	char *key = ok ? malloc(len) : NULL;
+	if (key) {
+		/* \x01 cannot occur in printed JSON (control characters are escaped). */
+		snprintf(key, len, "%s\x01%s\x01%s", printed[0] ? printed[0] : "", printed[1] ? printed[1] : "",
+			 printed[2] ? printed[2] : "");
+	}
+	for (int i = 0; i < 3; i++)
+		free(printed[i]);
+	return key;
+}
+
+/* The cache entry for this scheduling's filter input, computed on a miss;
+ * NULL without a cache or when memory is short (the caller then filters
+ * each cluster itself). */
+static const struct fcache_entry *fcache_get(const struct sched_ctx *cx, const cJSON *affinity)
+{
+	struct fcache *fc = cx->cache;
+	if (!fc)
+		return NULL;
+	char *key = fcache_key(cx, affinity);
+	if (!key)
+		return NULL;
+	struct fcache_entry *e = strmap_get(&fc->entries, key);
+	if (e) {
+		fc->hits++;
+		free(key);
+		return e;
+	}
+	fc->misses++;
+	if ((long)(strmap_count(&fc->entries) + 1) * (fc->n + 1) > FCACHE_MAX_CELLS)
+		strmap_clear(&fc->entries);
+	e = calloc(1, sizeof *e);
+	bool ok = e && (e->taint = calloc((size_t)fc->n + 1, sizeof *e->taint)) &&
+		  (e->rest = calloc((size_t)fc->n + 1, sizeof *e->rest));
+	struct affinity_plan plan;
+	affinity_plan_init(&plan, affinity);
+	for (int i = 0; ok && i < fc->n; i++) {
+		char buf[160];
+		const char *why = filter_taints(cx, cx->cl[i].fact, buf, sizeof buf);
+		if (why && !(e->taint[i] = strdup(why)))
+			ok = false;
+		e->rest[i] = filter_rest(cx, cx->cl[i].fact, &plan);
+		e->n = i + 1;
+	}
+	affinity_plan_free(&plan);
+	if (!ok) {
+		fcache_entry_free(e);
+		free(key);
+		return NULL;
+	}
+	strmap_put(&fc->entries, key, e);
+	free(key);
+	return e;
 }
 
 /* spreadconstraint/util.go sortClusters: score desc, available replicas
@@ -1294,7 +1435,8 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 	 * reasons are few, so the arrays grow on demand. */
 	char (*reasons)[160] = NULL;
 	int *counts = NULL;
-	int nc = 0, ns = 0, nreasons = 0, reasons_cap = 0, rc = -1;
+	int nc = 0, ns = 0, nreasons = 0, reasons_cap = 0, rc = -1, last_k = -1;
+	const char *last_why = NULL;
 	struct affinity_plan plan;
 	bool have_plan = false;
 	if (!cand || !sel || !res.v || !res.slot) {
@@ -1307,13 +1449,20 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 		set_error(out, "SchedulerError", "no clusters available to schedule");
 		goto done;
 	}
-	affinity_plan_init(&plan, affinity);
-	have_plan = true;
+	const struct fcache_entry *fe = fcache_get(cx, affinity);
+	if (!fe) {
+		affinity_plan_init(&plan, affinity);
+		have_plan = true;
+	}
 	for (int i = 0; i < cx->n; i++) {
 		char buf[160];
-		const char *why = filter_cluster(cx, &cx->cl[i], &plan, buf, sizeof buf);
+		const char *why = fe ? filter_cached(cx, &cx->cl[i], fe) : filter_cluster(cx, &cx->cl[i], &plan, buf, sizeof buf);
 		if (!why) {
 			cand[nc++] = &cx->cl[i];
+			continue;
+		}
+		if (why != buf && why == last_why) { /* the same (static or cached) reason as the cluster before */
+			counts[last_k]++;
 			continue;
 		}
 		int k;
@@ -1339,6 +1488,8 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 			counts[nreasons++] = 0;
 		}
 		counts[k]++;
+		last_why = why;
+		last_k = k;
 	}
 	if (nc == 0) {
 		/* FitError: "0/N clusters are available: <sorted histogram>." */
@@ -1475,7 +1626,17 @@ int schedule(const cJSON *clusters, const cJSON *placement, const cJSON *workloa
 	return schedule_full(clusters, placement, workload, workload_has_replicas, previous, NULL, false, out);
 }
 
-struct sched_facts *sched_facts_build(const cJSON *clusters)
+static struct sched_facts *facts_build(const cJSON *clusters, bool cached);
+
+struct sched_facts *sched_facts_build(const cJSON *clusters) { return facts_build(clusters, true); }
+
+void sched_facts_cache_stats(const struct sched_facts *fs, long *hits, long *misses)
+{
+	*hits = fs && fs->cache ? fs->cache->hits : 0;
+	*misses = fs && fs->cache ? fs->cache->misses : 0;
+}
+
+static struct sched_facts *facts_build(const cJSON *clusters, bool cached)
 {
 	if (clusters && !cJSON_IsArray(clusters))
 		return NULL;
@@ -1505,6 +1666,10 @@ struct sched_facts *sched_facts_build(const cJSON *clusters)
 		f->ready = ready_status(c);
 		f->idx = fs->n++;
 	}
+	if (cached && (fs->cache = calloc(1, sizeof *fs->cache)) != NULL) {
+		strmap_init(&fs->cache->entries, fcache_entry_free);
+		fs->cache->n = fs->n;
+	}
 	return fs;
 }
 
@@ -1513,6 +1678,10 @@ void sched_facts_free(struct sched_facts *fs)
 	if (!fs)
 		return;
 	strmap_clear(&fs->by_name);
+	if (fs->cache) {
+		strmap_clear(&fs->cache->entries);
+		free(fs->cache);
+	}
 	free(fs->f);
 	free(fs);
 }
@@ -1542,7 +1711,7 @@ int schedule_full(const cJSON *clusters, const cJSON *placement, const cJSON *wo
 		set_error(out, "SchedulerError", "clusters must be a list");
 		return -1;
 	}
-	struct sched_facts *fs = sched_facts_build(clusters);
+	struct sched_facts *fs = facts_build(clusters, false); /* one scheduling: nothing to share */
 	if (!fs) {
 		set_error(out, "SchedulerError", "out of memory");
 		return -1;
@@ -1564,6 +1733,7 @@ int schedule_full_facts(const struct sched_facts *fs, const cJSON *placement, co
 	cx.uid = obj_str(obj_item(workload, "metadata"), "uid");
 	cx.has_replicas = workload_has_replicas;
 	cx.fresh = fresh;
+	cx.cache = fs->cache;
 	cx.replicas = workload_has_replicas ? workload_replicas(workload) : 0;
 	cx.cl = calloc((size_t)fs->n + 1, sizeof *cx.cl);
 	if (!cx.cl) {

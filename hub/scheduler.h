@@ -61,10 +61,19 @@ void sched_result_free(struct sched_result *r);
  * Ready status), looked up once for a list of clusters that many
  * schedulings share (the controller's Cluster cache), instead of once per
  * binding and cluster. Borrows clusters: it must outlive the facts and not
- * change. NULL when clusters is not a list or memory is short. */
+ * change (a changed cluster needs new facts). NULL when clusters is not a
+ * list or memory is short.
+ * The facts also keep the filters' verdicts per cluster for each filter
+ * input seen (the affinity term, clusterTolerations and spreadConstraints,
+ * compared as printed JSON), so schedulings with the same placement run
+ * the filters over the clusters once; the previous result and the eviction
+ * tasks, which differ per binding, are applied on top. Not thread-safe. */
 struct sched_facts;
 struct sched_facts *sched_facts_build(const cJSON *clusters);
 void sched_facts_free(struct sched_facts *f);
+/* How often the facts' filter cache answered (hits) and was filled
+ * (misses, one per distinct filter input). */
+void sched_facts_cache_stats(const struct sched_facts *f, long *hits, long *misses);
 /* schedule_full over facts built from clusters (the same result). */
 int schedule_full_facts(const struct sched_facts *facts, const cJSON *placement, const cJSON *workload,
 			bool workload_has_replicas, const cJSON *previous, const cJSON *eviction_tasks, bool fresh,

@@ -342,6 +342,20 @@ struct pipe {
 	double upd_done;
 };
 
+/* BENCH_SCHED_PERF_CTL=FIFO: "enable" is written to FIFO when the cluster
+ * joins and "disable" once every binding names it, for
+ * `perf record --control=fifo:FIFO -D -1 -- bench_sched ...` (a profile of
+ * the join's scheduling stage without the setup). */
+static void perf_ctl(const char *cmd)
+{
+	const char *path = getenv("BENCH_SCHED_PERF_CTL");
+	FILE *f = path && *path ? fopen(path, "w") : NULL;
+	if (!f)
+		return;
+	fprintf(f, "%s\n", cmd);
+	fclose(f);
+}
+
 static long meta_generation(const char *v)
 {
 	const char *p = v ? strstr(v, "\"generation\":") : NULL;
@@ -385,6 +399,7 @@ static void on_change(const struct store_event *ev, void *ud)
 			if (++p->with_joiner == p->nbindings) {
 				p->t_bindings = now();
 				p->cpu_bindings = cpu_now();
+				perf_ctl("disable");
 			}
 		}
 	} else if (strncmp(k, "work.karmada.io/works/", 22) == 0) {
@@ -552,6 +567,7 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 
 	/* A cluster joins. */
 	p.measuring = true;
+	perf_ctl("enable");
 	double cj = cpu_now(), tj = now();
 	cJSON *joiner = pipe_cluster(members, JOINER);
 	if (groups)

@@ -669,6 +669,84 @@ static void test_own_writes_not_requeued(void **state)
 	assert_int_equal(settle(f), 2);
 }
 
+/* The clusters spec.clusters of Deployment app's binding names, "a,b,c". */
+static void binding_clusters(struct fx *f, const char *app, char *buf, size_t len)
+{
+	char bn[128];
+	snprintf(bn, sizeof bn, "%s-deployment", app);
+	cJSON *rb = get(f, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default", bn);
+	size_t off = 0;
+	buf[0] = '\0';
+	const cJSON *tc;
+	cJSON_ArrayForEach(tc, json_get(rb, "spec.clusters"))
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? "," : "", json_get_str(tc, "name"));
+	cJSON_Delete(rb);
+}
+
+static void assert_placed(struct fx *f, const char *app, const char *want)
+{
+	char got[256];
+	binding_clusters(f, app, got, sizeof got);
+	if (strcmp(got, want) != 0)
+		print_error("%s: want [%s], got [%s]\n", app, want, got);
+	assert_string_equal(got, want);
+}
+
+/* Bindings with the same placement share the scheduler's filter results
+ * (scheduler.h sched_facts): when a cluster's labels or taints change,
+ * every binding is placed on what the clusters are now, not on what the
+ * shared results said before (a stale cache would keep us after it left
+ * env=prod, or place a new binding on a tainted cluster). */
+static void test_shared_filters_follow_cluster_changes(void **state)
+{
+	struct fx *f = *state;
+	const struct kind_info *ck = K("cluster.karmada.io", "v1alpha1", "Cluster"), *dk = K("apps", "v1", "Deployment");
+	static const char *const cls[] = {"eu", "ap", "us"};
+	for (int i = 0; i < 3; i++)
+		update(f, ck, "", cls[i], "{'metadata':{'labels':{'env':'prod'}}}", SUBRES_NONE);
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default",
+	       "{'metadata':{'name':'prod'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment'}],"
+	       "'placement':{'clusterAffinity':{'labelSelector':{'matchLabels':{'env':'prod'}}},"
+	       "'replicaScheduling':{'replicaSchedulingType':'Duplicated'}}}}");
+	static const char *const apps[] = {"a1", "a2", "a3", "a4", "a5"};
+	char buf[1024];
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof buf,
+			 "{'metadata':{'name':'%s'},'spec':{'replicas':2,'selector':{'matchLabels':{'app':'%s'}},"
+			 "'template':{'metadata':{'labels':{'app':'%s'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}",
+			 apps[i], apps[i], apps[i]);
+		if (i < 4)
+			create(f, dk, "default", buf);
+	}
+	settle(f);
+	for (int i = 0; i < 4; i++)
+		assert_placed(f, apps[i], "ap,eu,us");
+	/* us leaves env=prod: every binding drops it. */
+	update(f, ck, "", "us", "{'metadata':{'labels':{'env':'dev'}}}", SUBRES_NONE);
+	settle(f);
+	for (int i = 0; i < 4; i++)
+		assert_placed(f, apps[i], "ap,eu");
+	/* ap is tainted: the bindings on it stay (Karmada's TaintToleration
+	 * skips clusters already in the result); a new binding avoids it. */
+	update(f, ck, "", "ap", "{'spec':{'taints':[{'key':'dedicated','value':'x','effect':'NoSchedule'}]}}",
+	       SUBRES_NONE);
+	settle(f);
+	snprintf(buf, sizeof buf,
+		 "{'metadata':{'name':'a5'},'spec':{'replicas':2,'selector':{'matchLabels':{'app':'a5'}},"
+		 "'template':{'metadata':{'labels':{'app':'a5'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	create(f, dk, "default", buf);
+	settle(f);
+	for (int i = 0; i < 4; i++)
+		assert_placed(f, apps[i], "ap,eu");
+	assert_placed(f, "a5", "eu");
+	/* us is back in env=prod: every binding takes it, a5 still not ap. */
+	update(f, ck, "", "us", "{'metadata':{'labels':{'env':'prod'}}}", SUBRES_NONE);
+	settle(f);
+	for (int i = 0; i < 4; i++)
+		assert_placed(f, apps[i], "ap,eu,us");
+	assert_placed(f, "a5", "eu,us");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +758,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_write_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_works_index_follows_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_works_index_after_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_filters_follow_cluster_changes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -716,6 +716,273 @@ static bool same_result(int ra, const struct sched_result *a, int rb, const stru
 	return true;
 }
 
+/* ------------------------------------------------- shared filter results */
+
+static const char *const FC_AFFINITIES[] = {
+	NULL,
+	"{'clusterAffinity':{'labelSelector':{'matchLabels':{'env':'prod'}}}}",
+	"{'clusterAffinity':{'labelSelector':{'matchExpressions':[{'key':'env','operator':'In','values':['prod','staging']},"
+	"{'key':'tier','operator':'NotIn','values':['b']}]}}}",
+	"{'clusterAffinity':{'fieldSelector':{'matchExpressions':[{'key':'region','operator':'In','values':['r0','r1']}]}}}",
+	"{'clusterAffinity':{'clusterNames':['c000','c003','c005','c007','c011','c013','c017','c019','c023'],"
+	"'exclude':['c005']}}",
+	"{'clusterAffinity':{'exclude':['c001','c002'],'labelSelector':{'matchLabels':{'tier':'a'}}}}",
+	"{'clusterAffinities':[{'affinityName':'dev','labelSelector':{'matchLabels':{'env':'dev','tier':'b'}}},"
+	"{'affinityName':'rest','labelSelector':{'matchExpressions':[{'key':'env','operator':'Exists'}]}}]}",
+	"{'clusterAffinity':{'labelSelector':{'matchExpressions':[{'key':'env','operator':'Bogus'}]}}}",
+};
+static const char *const FC_TOLERATIONS[] = {
+	NULL,
+	"[{'key':'dedicated','operator':'Exists'}]",
+	"[{'key':'gpu','operator':'Equal','value':'yes','effect':'NoSchedule'}]",
+	"[{'operator':'Exists'}]",
+	"[{'key':'cluster.karmada.io/not-ready','operator':'Exists','effect':'NoSchedule'},"
+	"{'key':'dedicated','operator':'Exists','effect':'NoExecute','tolerationSeconds':30}]",
+};
+static const char *const FC_SPREAD[] = {
+	NULL,
+	"[{'spreadByField':'cluster','maxGroups':3,'minGroups':1}]",
+	"[{'spreadByField':'region','maxGroups':2},{'spreadByField':'cluster','maxGroups':5}]",
+	"[{'spreadByField':'provider','maxGroups':2,'minGroups':1},{'spreadByField':'cluster','maxGroups':4}]",
+};
+static const char *const FC_REPLICAS[] = {
+	"{'replicaSchedulingType':'Duplicated'}",
+	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted'}",
+	("{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Weighted','weightPreference':{'dynamicWeight':"
+	 "'AvailableReplicas'}}"),
+	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Aggregated'}",
+};
+
+/* JSON with single quotes (the tables above). */
+static cJSON *fc_json(const char *q)
+{
+	if (!q)
+		return NULL;
+	char *s = strdup(q);
+	for (char *p = s; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	cJSON *j = cJSON_Parse(s);
+	free(s);
+	assert_non_null(j);
+	return j;
+}
+
+#define FC_N 24
+
+/* One cluster's labels, taints, Ready condition and capacity, at random. */
+static void fc_randomize_cluster(cJSON *c)
+{
+	static const char *const envs[] = {"prod", "staging", "dev"}, *const tiers[] = {"a", "b"};
+	static const char *const tkeys[] = {"dedicated", "gpu", "cluster.karmada.io/not-ready", "other"};
+	static const char *const effects[] = {"NoSchedule", "NoExecute", "PreferNoSchedule"};
+	static const char *const ready[] = {"True", "True", "True", "False", "Unknown", NULL};
+	cJSON *md = cJSON_GetObjectItem(c, "metadata");
+	cJSON_DeleteItemFromObject(md, "labels");
+	cJSON *labels = cJSON_AddObjectToObject(md, "labels");
+	if (rnd(6))
+		cJSON_AddStringToObject(labels, "env", envs[rnd(3)]);
+	cJSON_AddStringToObject(labels, "tier", tiers[rnd(2)]);
+	cJSON *spec = cJSON_GetObjectItem(c, "spec");
+	cJSON_DeleteItemFromObject(spec, "taints");
+	cJSON_DeleteItemFromObject(spec, "region");
+	cJSON_DeleteItemFromObject(spec, "provider");
+	if (rnd(5)) {
+		char region[8];
+		snprintf(region, sizeof region, "r%u", rnd(4));
+		cJSON_AddStringToObject(spec, "region", region);
+	}
+	if (rnd(3))
+		cJSON_AddStringToObject(spec, "provider", rnd(2) ? "aws" : "gcp");
+	if (rnd(3) == 0) {
+		cJSON *taints = cJSON_AddArrayToObject(spec, "taints");
+		for (int k = 1 + (int)rnd(2); k > 0; k--) {
+			cJSON *t = cJSON_CreateObject();
+			cJSON_AddStringToObject(t, "key", tkeys[rnd(4)]);
+			if (rnd(2))
+				cJSON_AddStringToObject(t, "value", "yes");
+			cJSON_AddStringToObject(t, "effect", effects[rnd(3)]);
+			cJSON_AddItemToArray(taints, t);
+		}
+	}
+	cJSON_DeleteItemFromObject(c, "status");
+	cJSON *st = cJSON_AddObjectToObject(c, "status");
+	const char *rs = ready[rnd(6)];
+	if (rs) {
+		cJSON *cond = cJSON_CreateObject();
+		cJSON_AddStringToObject(cond, "type", "Ready");
+		cJSON_AddStringToObject(cond, "status", rs);
+		cJSON_AddItemToArray(cJSON_AddArrayToObject(st, "conditions"), cond);
+	}
+	char pods[16], used[16];
+	snprintf(pods, sizeof pods, "%u", 1 + rnd(60));
+	snprintf(used, sizeof used, "%u", rnd(20));
+	cJSON *sum = cJSON_AddObjectToObject(st, "resourceSummary");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(sum, "allocatable"), "pods", pods);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(sum, "allocated"), "pods", used);
+}
+
+static cJSON *fc_fleet(void)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (int i = 0; i < FC_N; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "c%03d", i);
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "metadata"), "name", name);
+		cJSON_AddObjectToObject(c, "spec");
+		fc_randomize_cluster(c);
+		cJSON_AddItemToArray(arr, c);
+	}
+	return arr;
+}
+
+static cJSON *fc_placement(void)
+{
+	cJSON *p = fc_json(FC_AFFINITIES[rnd(sizeof FC_AFFINITIES / sizeof *FC_AFFINITIES)]);
+	if (!p)
+		p = cJSON_CreateObject();
+	cJSON *t = fc_json(FC_TOLERATIONS[rnd(sizeof FC_TOLERATIONS / sizeof *FC_TOLERATIONS)]);
+	if (t)
+		cJSON_AddItemToObject(p, "clusterTolerations", t);
+	cJSON *sc = fc_json(FC_SPREAD[rnd(sizeof FC_SPREAD / sizeof *FC_SPREAD)]);
+	if (sc)
+		cJSON_AddItemToObject(p, "spreadConstraints", sc);
+	cJSON_AddItemToObject(p, "replicaScheduling", fc_json(FC_REPLICAS[rnd(4)]));
+	return p;
+}
+
+/* One binding's own inputs: workload, previous result, eviction tasks. */
+struct fc_input {
+	int placement;
+	cJSON *w, *prev, *evict;
+	bool fresh, has_replicas;
+};
+
+static void fc_input_init(struct fc_input *in, int nplacements)
+{
+	char uid[32], name[16];
+	snprintf(uid, sizeof uid, "uid-%u", rnd(5));
+	in->placement = (int)rnd((unsigned)nplacements);
+	in->w = deployment(rnd(30), uid);
+	in->has_replicas = rnd(8) != 0;
+	in->fresh = rnd(6) == 0;
+	in->prev = NULL;
+	if (rnd(3)) {
+		in->prev = cJSON_CreateArray();
+		for (int k = (int)rnd(5); k > 0; k--) {
+			cJSON *t = cJSON_CreateObject();
+			snprintf(name, sizeof name, "c%03u", rnd(FC_N));
+			cJSON_AddStringToObject(t, "name", name);
+			cJSON_AddNumberToObject(t, "replicas", rnd(8));
+			cJSON_AddItemToArray(in->prev, t);
+		}
+	}
+	in->evict = NULL;
+	if (rnd(4) == 0) {
+		in->evict = cJSON_CreateArray();
+		cJSON *t = cJSON_CreateObject();
+		snprintf(name, sizeof name, "c%03u", rnd(FC_N));
+		cJSON_AddStringToObject(t, "fromCluster", name);
+		cJSON_AddItemToArray(in->evict, t);
+	}
+}
+
+static void fc_input_free(struct fc_input *in)
+{
+	cJSON_Delete(in->w);
+	cJSON_Delete(in->prev);
+	cJSON_Delete(in->evict);
+}
+
+static bool fc_same(const struct sched_facts *fs, const cJSON *clusters, cJSON *const *pl, const struct fc_input *in,
+		    bool *err)
+{
+	struct sched_result a, b;
+	int ra = schedule_full_facts(fs, pl[in->placement], in->w, in->has_replicas, in->prev, in->evict, in->fresh, &a);
+	int rb = schedule_full(clusters, pl[in->placement], in->w, in->has_replicas, in->prev, in->evict, in->fresh, &b);
+	bool same = same_result(ra, &a, rb, &b);
+	*err = rb != 0;
+	sched_result_free(&a);
+	sched_result_free(&b);
+	return same;
+}
+
+/* The facts' shared filter results never change a placement: many
+ * bindings over a few placements (random affinities, tolerations, spread
+ * constraints, replica strategies) with their own previous results,
+ * eviction tasks and workloads give, over one set of facts, what a
+ * scheduling with its own facts gives. After the clusters' labels, taints,
+ * Ready conditions and capacity change, facts built again agree with the
+ * new clusters, while the old facts' answers differ for some bindings: a
+ * cache outliving its facts would return those stale results. */
+static void test_facts_cache_matches_uncached(void **state)
+{
+	(void)state;
+	long total_hits = 0, stale_differs = 0, errors = 0, successes = 0;
+	for (int round = 0; round < 12; round++) {
+		cJSON *cl = fc_fleet();
+		int np = 3 + (int)rnd(4);
+		cJSON *pl[8];
+		for (int i = 0; i < np; i++)
+			pl[i] = fc_placement();
+		struct fc_input in[150];
+		int nin = 150;
+		for (int i = 0; i < nin; i++)
+			fc_input_init(&in[i], np);
+		struct sched_facts *fs = sched_facts_build(cl);
+		assert_non_null(fs);
+		for (int pass = 0; pass < 2; pass++) { /* the second pass answers from a warm cache */
+			for (int i = 0; i < nin; i++) {
+				bool err;
+				if (!fc_same(fs, cl, pl, &in[i], &err)) {
+					print_error("round %d binding %d: cached and uncached placements differ\n", round, i);
+					fail();
+				}
+				errors += err;
+				successes += !err;
+			}
+		}
+		long hits, misses;
+		sched_facts_cache_stats(fs, &hits, &misses);
+		assert_true(misses > 0 && misses <= 2 * np); /* at most two affinity terms per placement */
+		total_hits += hits;
+		/* The clusters change (a copy: the old facts borrow cl). */
+		cJSON *cl2 = cJSON_Duplicate(cl, 1);
+		for (int i = 0; i < FC_N; i++)
+			if (rnd(3) == 0)
+				fc_randomize_cluster(cJSON_GetArrayItem(cl2, i));
+		struct sched_facts *fs2 = sched_facts_build(cl2);
+		for (int i = 0; i < nin; i++) {
+			bool err;
+			if (!fc_same(fs2, cl2, pl, &in[i], &err)) {
+				print_error("round %d binding %d: after the change, cached and uncached differ\n", round, i);
+				fail();
+			}
+			struct sched_result o, n;
+			int ro = schedule_full_facts(fs, pl[in[i].placement], in[i].w, in[i].has_replicas, in[i].prev,
+						     in[i].evict, in[i].fresh, &o);
+			int rn = schedule_full(cl2, pl[in[i].placement], in[i].w, in[i].has_replicas, in[i].prev,
+					       in[i].evict, in[i].fresh, &n);
+			stale_differs += !same_result(ro, &o, rn, &n);
+			sched_result_free(&o);
+			sched_result_free(&n);
+		}
+		sched_facts_free(fs);
+		sched_facts_free(fs2);
+		for (int i = 0; i < nin; i++)
+			fc_input_free(&in[i]);
+		for (int i = 0; i < np; i++)
+			cJSON_Delete(pl[i]);
+		cJSON_Delete(cl);
+		cJSON_Delete(cl2);
+	}
+	/* The inputs exercise both outcomes, the cache and the change. */
+	assert_true(total_hits > 1000);
+	assert_true(errors > 50 && successes > 500);
+	assert_true(stale_differs > 50);
+}
+
 /* Every strategy at up to 400 clusters, with previous results: the order
  * of the Cluster list never changes the result (candidates are ordered by
  * score, available replicas and name; the rest is set-based). */
@@ -931,6 +1198,7 @@ int main(void)
 		cmocka_unit_test(test_many_duplicates),
 		cmocka_unit_test(test_many_name_lists),
 		cmocka_unit_test(test_many_order_independent),
+		cmocka_unit_test(test_facts_cache_matches_uncached),
 		cmocka_unit_test(test_many_spread_uses_estimates),
 		cmocka_unit_test(test_format_and_null),
 		cmocka_unit_test(test_plan),
