@@ -338,6 +338,11 @@ static void test_store_key(void **state)
 	char b[256];
 	assert_string_equal(store_key(b, sizeof b, "", "services", "default", "hello"), "core/services/default/hello");
 	assert_string_equal(store_key(b, sizeof b, "cluster.karmada.io", "clusters", "", "eu"), "cluster.karmada.io/clusters//eu");
+	assert_string_equal(store_key(b, sizeof b, "apps", "deployments", NULL, NULL), "apps/deployments//");
+	/* cut as snprintf would */
+	assert_string_equal(store_key(b, 12, "apps", "deployments", "ns", "x"), "apps/deploy");
+	assert_string_equal(store_key(b, 6, "apps", "deployments", "ns", "x"), "apps/");
+	assert_string_equal(store_key(b, 1, "apps", "deployments", "ns", "x"), "");
 }
 
 /* Changes since far back (more than 2,000 revisions: an idle agent's
