@@ -124,7 +124,8 @@ static int step_done(sqlite3_stmt *st)
  *    commit came for CKPT_IDLE_MS, one more PASSIVE pass copies them, and
  *    the next write starts the WAL over; no writer is held;
  *  - busy: only a WAL past CKPT_RESTART_PAGES gets a RESTART pass after the
- *    PASSIVE one: it copies the few frames written meanwhile and resets the
+ *    PASSIVE ones (repeated until one had at most CKPT_RESTART_TAIL frames
+ *    to copy): it copies the few frames written meanwhile and resets the
  *    WAL, holding off the writer for just that long (the event loop's
  *    BEGIN waits on its busy timeout; restart_us_max in the stats), once
  *    every 32 MB of WAL instead of every 8 MB;
@@ -135,6 +136,7 @@ static int step_done(sqlite3_stmt *st)
  * do nothing (they report -1 frames). */
 #define CKPT_PAGES 2000         /* 8 MB of WAL with 4 KB pages */
 #define CKPT_RESTART_PAGES 8000 /* 32 MB, SQLite's WAL size in this store before the thread */
+#define CKPT_RESTART_TAIL 64     /* frames a RESTART may find to copy while it holds the writer */
 #define CKPT_INLINE_PAGES 32000
 #define CKPT_IDLE_MS 500
 
@@ -157,12 +159,49 @@ static long long ckpt_now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The event loop's connection, when the checkpointer's RESTART holds the
+ * writer: retries every 100 us for the first 10 ms, then every 1 ms, 5 s in
+ * all (sqlite3_busy_timeout's sleeps of 1, 2, 5, 10 ms... made a hold of
+ * 3 ms a stall of 8 or 18 ms). */
+static int busy_wait(void *ud, int tries)
+{
+	(void)ud;
+	if (tries >= 100 + 4990)
+		return 0;
+	usleep(tries < 100 ? 100 : 1000);
+	return 1;
+}
+
+/* The checkpointer's connection, waiting for the writer to let its RESTART
+ * in: every 50 us, 20 ms at most, then the RESTART is given up (it copied
+ * what it could, as PASSIVE) and tried again after the next CKPT_PAGES.
+ * Waiting longer (the event loop holds the writer for most of a busy turn)
+ * let thousands of frames pile up for the RESTART to copy while it holds
+ * the writer. */
+static int ckpt_busy(void *ud, int tries)
+{
+	(void)ud;
+	if (tries >= 400)
+		return 0;
+	usleep(50);
+	return 1;
+}
+
 /* One pass, the lock not held; *done_out: the frames now copied back. */
 static void ckpt_pass(struct ckpt *k, bool may_restart, int *done_out)
 {
 	int log_pages = -1, done = -1;
 	int rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
 	long long held_us = -1;
+	/* Before a RESTART, PASSIVE passes until one had little to copy (the
+	 * frames written during the one before): the RESTART, which holds the
+	 * writer, then copies about as few. */
+	for (int i = 0; rc == SQLITE_OK && may_restart && log_pages >= CKPT_RESTART_PAGES && i < 8; i++) {
+		int before = done;
+		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &done);
+		if (rc != SQLITE_OK || log_pages - before <= CKPT_RESTART_TAIL)
+			break;
+	}
 	if (rc == SQLITE_OK && may_restart && log_pages >= CKPT_RESTART_PAGES) {
 		long long t0 = ckpt_now_us();
 		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_pages, &done);
@@ -278,7 +317,7 @@ static void ckpt_start(struct sqlite_store *q)
 		free(k);
 		return;
 	}
-	sqlite3_busy_timeout(k->db, 5000);
+	sqlite3_busy_handler(k->db, ckpt_busy, NULL);
 	/* Reads the database once so the connection knows it is in WAL mode. */
 	if (exec(k->db, "PRAGMA schema_version") < 0) {
 		sqlite3_close(k->db);
@@ -822,7 +861,7 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 		free(q);
 		return NULL;
 	}
-	sqlite3_busy_timeout(q->db, 5000);
+	sqlite3_busy_handler(q->db, busy_wait, NULL);
 	if (exec(q->db, "PRAGMA journal_mode=WAL") < 0 || exec(q->db, "PRAGMA synchronous=FULL") < 0 || exec(q->db, "PRAGMA wal_autocheckpoint=8000") < 0 ||
 	    /* 16 MiB of pages in memory (SQLite's default is 2 MiB): with thousands
 	     * of clusters the objects read on every heartbeat and monitor pass are
