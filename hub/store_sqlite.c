@@ -854,7 +854,10 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	q->base.ops = &sqlite_ops;
 	q->lock_fd = lock_fd;
 	snprintf(q->path, sizeof q->path, "%s/atoll.db", dir);
-	if (sqlite3_open(q->path, &q->db) != SQLITE_OK) {
+	/* Used by the event loop's thread only (the checkpointer has its own
+	 * connection): no per-call connection mutex. */
+	if (sqlite3_open_v2(q->path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", q->path, sqlite3_errmsg(q->db));
 		sqlite3_close(q->db);
 		close(lock_fd);
