@@ -27,6 +27,7 @@ struct loopturn {
 	int nstages;
 	int cursor;                  /* the stage running */
 	int max_yields, yields;      /* loopturn_set_yield */
+	bool open_in_pass;           /* a batch opened while the turn was already due */
 	struct turn_cb precommit[4];
 	int nprecommit;
 	struct pending_list held, deferred;
@@ -79,6 +80,16 @@ static void commit_and_release(struct loopturn *t, bool shutdown)
 static void on_turn(evutil_socket_t fd, short what, void *arg)
 {
 	struct loopturn *t = arg;
+	static const struct timeval zero = {0, 0};
+	if (t->open_in_pass) {
+		/* The batch opened in this loop pass, after the turn was already
+		 * due (a stage, a held answer or a deferred stream had asked for
+		 * it): commit in the next pass, so that the requests its poll reads
+		 * share this commit, as for a batch that arms the turn itself. */
+		t->open_in_pass = false;
+		event_add(t->ev, &zero);
+		return;
+	}
 	if (t->yields < t->max_yields && event_base_get_num_events(t->base, EVENT_BASE_COUNT_ACTIVE) > 0) {
 		t->yields++;
 		event_active(t->ev, EV_TIMEOUT, 0); /* behind what is active in this pass */
@@ -165,8 +176,11 @@ void loopturn_request(struct loopturn *t)
 static void on_batch_open(struct store *s, void *ud)
 {
 	struct loopturn *t = ud;
-	if (!t->in_stages) /* else this turn commits it */
-		loopturn_request(t);
+	if (t->in_stages) /* this turn commits it */
+		return;
+	if (event_pending(t->ev, EV_TIMEOUT, NULL))
+		t->open_in_pass = true;
+	loopturn_request(t);
 }
 
 bool loopturn_uncommitted(const struct loopturn *t) { return store_in_batch(t->st); }

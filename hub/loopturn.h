@@ -16,7 +16,10 @@
  * evwatch_prepare is 2.2): the turn is a zero-timeout timer armed when a
  * batch opens or a stage asks for one, so it runs in the next loop
  * iteration after the I/O callbacks of that iteration's poll — requests read
- * together share one commit — and before the loop sleeps again. Writes made
+ * together share one commit — and before the loop sleeps again. A batch
+ * opened in an iteration whose turn was already due (a stage, a held answer
+ * or a deferred stream asked for it) is committed one iteration later, for
+ * the same reason. Writes made
  * after the commit (by callbacks that follow it) open the next batch and
  * arm the next turn. Nothing here knows HTTP: the hub, the simulator and
  * the unit tests get the same transaction rules, and a storage backend

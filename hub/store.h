@@ -177,6 +177,19 @@ struct store {
  * backend is in store_etcd.h. */
 struct store *store_open_sqlite(const char *dir, char *err, size_t errlen);
 
+/* What the SQLite backend's background WAL checkpointer did (store_sqlite.c
+ * says when it runs): passes (PASSIVE), idle_passes (of those, the ones
+ * run because writes paused, which copied every frame), restarts (RESTART
+ * passes that reset a WAL past 32 MB; restart_us_max: the longest, which
+ * the writer may wait for), inline_passes (on the loop: the
+ * thread fell far behind), frames_copied, frames_left (by the last pass;
+ * 0: the WAL starts over at the next write). False (all zero) when s is
+ * not SQLite or runs without the thread. */
+struct store_ckpt_stats {
+	unsigned long passes, idle_passes, restarts, restart_us_max, inline_passes, frames_copied, frames_left;
+};
+bool store_sqlite_ckpt_stats(struct store *s, struct store_ckpt_stats *out);
+
 /* In-transaction subscribers (see above): every write, as it is made. */
 void store_subscribe(struct store *s, store_event_fn fn, void *ud);
 /* Committed subscribers: every change once durable, in revision order. */

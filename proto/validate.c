@@ -2206,7 +2206,7 @@ static const struct kind_rules KIND_RULES[] = {
 int validate_object(const struct kind_info *k, const cJSON *obj, const char *ns,
 		    struct validation *out)
 {
-	memset(out, 0, sizeof *out);
+	out->n = 0; /* errs[i] are written before they count (add); not the 12.8 KB of them on every write */
 	if (!k)
 		return 0;
 	if (!cJSON_IsObject(obj)) {

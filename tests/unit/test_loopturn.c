@@ -147,6 +147,28 @@ static void test_turn_without_writes_commits_nothing(void **state)
 	assert_string_equal(trace, "held:a:ok"); /* no pre-commit without a batch */
 }
 
+/* The turn was already due in this loop pass (a stage, a held answer or a
+ * deferred stream asked for it) when a request opened a batch: the commit
+ * waits for the next pass, so the requests its poll reads join it, as for a
+ * batch that arms the turn itself (the hub's creates went 1 then 7 per
+ * commit from 8 connections without this). */
+static void test_batch_opened_while_the_turn_is_due_commits_next_pass(void **state)
+{
+	loopturn_request(turn);
+	put("core/x/ns/first");
+	loopturn_hold(turn, held, "a");
+	event_base_loop(base, EVLOOP_ONCE); /* one loop iteration */
+	assert_string_equal(trace, "");
+	assert_true(loopturn_uncommitted(turn));
+	put("core/x/ns/next"); /* read by the next pass's poll */
+	loopturn_hold(turn, held, "b");
+	event_base_loop(base, EVLOOP_ONCE);
+	assert_string_equal(trace, "precommit event:core/x/ns/first event:core/x/ns/next held:a:ok held:b:ok");
+	trace[0] = '\0';
+	event_base_loop(base, EVLOOP_NONBLOCK); /* nothing left */
+	assert_string_equal(trace, "");
+}
+
 static void self_remover(void *ud)
 {
 	note("remover");
@@ -207,6 +229,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_turn_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stage_with_work_left_gets_the_next_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_turn_without_writes_commits_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_opened_while_the_turn_is_due_commits_next_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stage_removed_during_the_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_is_told_to_held, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_tells_deferred, setup, teardown),

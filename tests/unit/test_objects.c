@@ -458,9 +458,33 @@ static void test_update_cur_and_noop_check(void **state)
 	cJSON_Delete(d);
 }
 
+/* UIDs: version-4 UUIDs as Kubernetes prints them, all different. */
+static void test_new_uid_format(void **state)
+{
+	char prev[64] = "", u[64];
+	for (int i = 0; i < 100; i++) {
+		obj_new_uid(u, sizeof u);
+		assert_int_equal(strlen(u), 36);
+		for (int j = 0; j < 36; j++) {
+			if (j == 8 || j == 13 || j == 18 || j == 23)
+				assert_int_equal(u[j], '-');
+			else
+				assert_non_null(strchr("0123456789abcdef", u[j]));
+		}
+		assert_int_equal(u[14], '4');
+		assert_non_null(strchr("89ab", u[19]));
+		assert_string_not_equal(u, prev);
+		snprintf(prev, sizeof prev, "%s", u);
+	}
+	char small[9];
+	obj_new_uid(small, sizeof small); /* cut, terminated */
+	assert_int_equal(strlen(small), 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_uid_format),
 		cmocka_unit_test_setup_teardown(test_create_sets_identity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_name_and_missing_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation_tracks_spec_only, setup, teardown),

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "jsonutil.h"
@@ -337,6 +338,11 @@ static void test_store_key(void **state)
 	char b[256];
 	assert_string_equal(store_key(b, sizeof b, "", "services", "default", "hello"), "core/services/default/hello");
 	assert_string_equal(store_key(b, sizeof b, "cluster.karmada.io", "clusters", "", "eu"), "cluster.karmada.io/clusters//eu");
+	assert_string_equal(store_key(b, sizeof b, "apps", "deployments", NULL, NULL), "apps/deployments//");
+	/* cut as snprintf would */
+	assert_string_equal(store_key(b, 12, "apps", "deployments", "ns", "x"), "apps/deploy");
+	assert_string_equal(store_key(b, 6, "apps", "deployments", "ns", "x"), "apps/");
+	assert_string_equal(store_key(b, 1, "apps", "deployments", "ns", "x"), "");
 }
 
 /* Changes since far back (more than 2,000 revisions: an idle agent's
@@ -371,6 +377,60 @@ static void test_changes_far_back(void **state)
 	assert_int_equal(recent.revs[0], want[nw - 1]);
 }
 
+/* The background checkpointer copies the WAL back into the database (its
+ * own connection must know the database is in WAL mode: before, its
+ * checkpoints did nothing and the WAL only grew), and once the writes
+ * pause it copies what the last pass left, so the WAL starts over at the
+ * next write. */
+static void test_wal_checkpointed_in_background(void **state)
+{
+	struct store *s = *state;
+	struct store_ckpt_stats cs;
+	assert_true(store_sqlite_ckpt_stats(s, &cs));
+	assert_int_equal(cs.passes, 0);
+	/* ~2,400 WAL frames: 40 values of 120 KB, each in objects and the log */
+	size_t big = 120000;
+	char *fill = malloc(big + 1);
+	assert_non_null(fill);
+	memset(fill, 'x', big);
+	fill[big] = '\0';
+	for (int i = 0; i < 40; i++) {
+		char key[64];
+		snprintf(key, sizeof key, "core/configmaps/ns/big%d", i);
+		cJSON *o = obj(key, i);
+		json_set_str(o, "data", fill);
+		assert_int_equal(store_put(s, key, o, -1, NULL, NULL), STORE_OK);
+		cJSON_Delete(o);
+	}
+	free(fill);
+	/* Wait (10 s at most) for a pass that left nothing behind. */
+	for (int i = 0; i < 1000; i++) {
+		store_sqlite_ckpt_stats(s, &cs);
+		if (cs.passes >= 1 && cs.frames_left == 0 && cs.frames_copied >= 2400)
+			break;
+		usleep(10000);
+	}
+	assert_true(cs.passes >= 1);
+	assert_true(cs.frames_copied >= 2400);
+	assert_int_equal(cs.frames_left, 0);
+	assert_int_equal(cs.inline_passes, 0);
+	char path[512];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/atoll.db", dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 4 * 1000 * 1000); /* the values are in the database file */
+	/* The next write starts the WAL over: a reader sees a short WAL. */
+	assert_int_equal(put(s, "core/configmaps/ns/small", 1, -1, NULL), STORE_OK);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL), SQLITE_OK);
+	int log_frames = -1, copied = -1;
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &copied), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(log_frames >= 1);
+	assert_true(log_frames < 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +441,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durable_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_checkpointed_in_background, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
 	};
