@@ -101,7 +101,7 @@ static bool sync_request(struct agent *ag, const struct http_target *t, const ch
 		.timeout_ms = 30000,
 		.max_body = 1 << 20,
 	};
-	struct http_call *c = http_start(ag->http, t, &r, sync_done, out);
+	struct http_call *c = http_start(ag->hub_http, t, &r, sync_done, out);
 	if (!c) {
 		snprintf(out->error, sizeof out->error, "cannot create a request");
 		out->done = true;
@@ -455,7 +455,7 @@ static void renew_check(evutil_socket_t fd, short what, void *arg)
 		.max_body = 1 << 20,
 		.cleanup = renew_cleanup,
 	};
-	ag->renew_call = http_start(ag->http, &ag->hub, &req, renew_done, r);
+	ag->renew_call = http_start(ag->hub_http, &ag->hub, &req, renew_done, r);
 	free(body);
 	if (!ag->renew_call) {
 		renew_cleanup(r);

@@ -566,6 +566,8 @@ int main(int argc, char **argv)
 	ag.base = loop;
 	ag.reports = &works_reports;
 	ag.http = http_client_new(loop);
+	ag.hub_http = http_client_new(loop);
+	http_client_one_connection(ag.hub_http);
 	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, &ag);
 	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, &ag);
 	event_add(sigterm, NULL);
@@ -599,6 +601,7 @@ int main(int argc, char **argv)
 	}
 	ag.stopping = true;
 	hub_stop(&ag);
+	http_client_free(ag.hub_http);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	meshreader_free(&ag);
 	epcollect_free(&ag);
