@@ -212,9 +212,15 @@ def test_status_report_ends_a_held_poll(oneconn_slow):
         return ((ms[0].get("status") or {}) if ms else {}).get("generation")
 
     wait_for("the Deployment's report", lambda: reported_generation() == 1, timeout=15)
-    conn = stable_connection(pid, agent.hub_port)
+    # A change through the hub answers the held poll; the poll after its
+    # report is the one held while the member changes.
     n = held_polls(hub)
+    put_work(hub, work("pre", {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "pre", "namespace": "apps"}, "data": {"k": "1"}}))
+    wait_for("pre applied", lambda: member_obj(member, CM % ("apps", "pre")), timeout=15)
     wait_for("a new poll held", lambda: held_polls(hub) > n, timeout=15, interval=0.01)
+    conn = hub_connections(pid, agent.hub_port)
+    assert len(conn) == 1, conn
     t0 = time.time()
     code, d, _ = member.request("PATCH", DEPLOY % ("apps", "web"), {"spec": {"replicas": 3}},
                                 ctype="application/merge-patch+json")
