@@ -1292,7 +1292,7 @@ static void *orchestrate(void *arg)
 {
 	double t0 = now_s();
 	event_active(setup_ev, EV_TIMEOUT, 0);
-	double dl = 120 + opt.clusters * 0.15; /* joins are TLS handshakes and signatures: slow on a loaded machine */
+	double dl = 120 + opt.clusters * 0.3; /* joins are TLS handshakes and signatures: slow on a loaded machine */
 	int last = -1;
 	while (!all_connected(NULL) && now_s() - t0 < dl && !fatal_err[0]) {
 		usleep(200000);
