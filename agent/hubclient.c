@@ -90,24 +90,30 @@ struct http_call *hub_call(struct agent *ag, const char *method, const char *pat
 			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
 {
 	char *s = body ? json_print(body) : NULL;
+	struct http_call *c = hub_call_text(ag, method, path, s, timeout_ms, done, cleanup, ud);
+	free(s);
+	return c;
+}
+
+struct http_call *hub_call_text(struct agent *ag, const char *method, const char *path, const char *body,
+				long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
+{
 	struct lane_call *l = malloc(sizeof *l);
-	if (!l) {
-		free(s);
+	if (!l)
 		return NULL;
-	}
 	*l = (struct lane_call){ag, done, cleanup, ud};
 	struct http_request r = {
 		.method = method,
 		.path = path,
-		.content_type = s ? "application/json" : NULL,
-		.body = s,
-		.body_len = s ? strlen(s) : 0,
+		.content_type = body ? "application/json" : NULL,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
 		.timeout_ms = timeout_ms,
+		.max_body = 1 << 20,
 		.cleanup = lane_cleanup,
 	};
 	poll_interrupt(ag);
 	struct http_call *c = http_start(ag->hub_http, &ag->hub, &r, lane_done, l);
-	free(s);
 	if (!c) {
 		free(l);
 		lane_idle(ag);
