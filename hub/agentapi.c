@@ -242,6 +242,8 @@ static int read_heartbeat(const struct api_req *rq, const char *cluster, struct 
 static int apply_heartbeat(struct agentapi *aa, const struct api_req *rq, const char *cluster,
 			   const struct proto_heartbeat *h, char *renew, size_t renewlen)
 {
+	if (ctl_cluster_renew(aa->life, h, renew, renewlen))
+		return 0;
 	cJSON *c = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 	if (!c) {
 		api_send_status(rq, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",

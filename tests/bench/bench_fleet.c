@@ -1067,8 +1067,19 @@ static int admin(const char *method, const char *path, const char *body, const c
 	if (body)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	long code = 0;
-	if (curl_easy_perform(e) == CURLE_OK)
+	char cerr[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
+	double t0 = now_s();
+	CURLcode rc = curl_easy_perform(e);
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	} else if (!b.p) {
+		/* no answer: say why, in place of the body */
+		char m[CURL_ERROR_SIZE + 128];
+		snprintf(m, sizeof m, "(%s %s: %s after %.1f s)", method, path, cerr[0] ? cerr : curl_easy_strerror(rc),
+			 now_s() - t0);
+		b.p = strdup(m);
+	}
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
 	curl_slist_free_all(rs);
