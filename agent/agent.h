@@ -161,6 +161,9 @@ struct agent {
 	struct event_base *base;
 	struct agent_config cfg;
 	struct http_client *http;
+	/* The hub's requests: one connection (http_client_one_connection);
+	 * the long-poll carries the heartbeat (docs/protocol.md). */
+	struct http_client *hub_http;
 	struct kubeconfig kc;
 	struct http_target member;
 	struct http_target hub;
@@ -179,6 +182,17 @@ struct agent {
 	struct proto_heartbeat hb;
 	cJSON *hb_nodes;
 	bool hb_busy;
+	/* One connection to the hub (hubclient.c): the last probe's heartbeat
+	 * rides every long-poll; lane_busy counts the other hub requests in
+	 * flight (the poll waits for them); poll_settle: after an answer with
+	 * events, the next poll waits (briefly) for their status report;
+	 * legacy_hb: the hub refused POST works (an older hub), so heartbeats
+	 * are PUT on their own and the poll has its own connection. */
+	struct proto_heartbeat hb_last;
+	bool hb_have;
+	int lane_busy;
+	bool poll_settle;
+	bool legacy_hb;
 
 	/* works */
 	struct work *works;

@@ -14,22 +14,112 @@
 /* Status changes within this window go in one report; it also keeps the
  * reports of a write (one per member) off the path of the next change. */
 #define STATUS_DEBOUNCE_MS 40
+/* While a long-poll is held, a report ends it (the one connection is
+ * closed and opened again, resuming its TLS session): the changes of this
+ * longer window go in that one report. */
+#define STATUS_HELD_BATCH_MS 100
+/* After a poll answer with events, the next poll waits at most this long
+ * for the status report of what it delivered, so that the report goes
+ * first on the one connection instead of ending the next held poll. */
+#define POLL_SETTLE_MS 300
+
+/* ---- the one connection to the hub ----
+ * Every request to the hub goes through ag->hub_http, which holds one
+ * connection (http_client_one_connection): requests wait for each other.
+ * The long-poll is what the connection does while nothing else is due; it
+ * carries the heartbeat. A request that must go while a poll is held ends
+ * the poll (its answer was not read, so the revision is unchanged and the
+ * next poll asks for the same changes: nothing is lost or applied twice),
+ * and the poll goes out again once the other requests are done. */
+
+struct lane_call {
+	struct agent *ag;
+	http_done_fn done;
+	http_cleanup_fn cleanup;
+	void *ud;
+};
+
+static void poll_kick(struct agent *ag);
+
+/* Nothing but (perhaps) the poll is in flight: poll again, unless waiting
+ * for a report of what the last answer delivered, or for a retry. */
+static void lane_idle(struct agent *ag)
+{
+	if (ag->lane_busy > 0 || ag->poll_call || ag->stopping)
+		return;
+	if (ag->poll_settle) {
+		if (evtimer_pending(ag->status_ev, NULL))
+			return; /* its report goes first */
+		ag->poll_settle = false;
+		evtimer_del(ag->poll_ev);
+		poll_kick(ag);
+	} else if (!evtimer_pending(ag->poll_ev, NULL)) {
+		poll_kick(ag);
+	}
+}
+
+static void lane_done(const struct http_response *r, void *ud)
+{
+	struct lane_call *l = ud;
+	struct agent *ag = l->ag;
+	ag->lane_busy--;
+	l->done(r, l->ud);
+	free(l);
+	lane_idle(ag);
+}
+
+static void lane_cleanup(void *ud)
+{
+	struct lane_call *l = ud;
+	l->ag->lane_busy--;
+	if (l->cleanup)
+		l->cleanup(l->ud);
+	free(l);
+}
+
+/* Ends a held long-poll so that another request can use the connection. */
+static void poll_interrupt(struct agent *ag)
+{
+	if (!ag->poll_call || ag->legacy_hb)
+		return;
+	http_cancel(ag->poll_call);
+	ag->poll_call = NULL;
+}
 
 struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
 			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
 {
 	char *s = body ? json_print(body) : NULL;
+	struct http_call *c = hub_call_text(ag, method, path, s, timeout_ms, done, cleanup, ud);
+	free(s);
+	return c;
+}
+
+struct http_call *hub_call_text(struct agent *ag, const char *method, const char *path, const char *body,
+				long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud)
+{
+	struct lane_call *l = malloc(sizeof *l);
+	if (!l)
+		return NULL;
+	*l = (struct lane_call){ag, done, cleanup, ud};
 	struct http_request r = {
 		.method = method,
 		.path = path,
-		.content_type = s ? "application/json" : NULL,
-		.body = s,
-		.body_len = s ? strlen(s) : 0,
+		.content_type = body ? "application/json" : NULL,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
 		.timeout_ms = timeout_ms,
-		.cleanup = cleanup,
+		.max_body = 1 << 20,
+		.cleanup = lane_cleanup,
 	};
-	struct http_call *c = http_start(ag->http, &ag->hub, &r, done, ud);
-	free(s);
+	poll_interrupt(ag);
+	struct http_call *c = http_start(ag->hub_http, &ag->hub, &r, lane_done, l);
+	if (!c) {
+		free(l);
+		lane_idle(ag);
+		return NULL;
+	}
+	ag->lane_busy++;
 	return c;
 }
 
@@ -147,24 +237,62 @@ static void reg_done(const struct http_response *r, void *ud)
 	retry_later(ag->reg_ev, &ag->hub_bo);
 }
 
-/* ---- long-poll ---- */
+/* ---- long-poll (and heartbeat) ---- */
 
 static void poll_done(const struct http_response *r, void *ud);
+
+/* Starts the long-poll if it may go now: registered, not already polling,
+ * and (one connection) no other hub request in flight and the first
+ * heartbeat probed. It renews the Lease: POST with the last probe's
+ * Heartbeat as its body, held by the hub at most a heartbeat interval, so
+ * a renewal reaches the hub at least once per interval. An older hub
+ * (405 to POST): GET on a connection of its own, heartbeats PUT apart. */
+static void poll_kick(struct agent *ag)
+{
+	if (ag->poll_call || ag->stopping || !ag->registered)
+		return;
+	if (!ag->legacy_hb && (ag->lane_busy > 0 || !ag->hb_have))
+		return; /* lane_idle / the probe starts it */
+	int timeout = ag->cfg.poll_timeout_s;
+	if (!ag->legacy_hb) {
+		if (timeout > ag->cfg.renew_s)
+			timeout = ag->cfg.renew_s;
+		/* Up to a quarter less, drawn each time: polls answered together
+		 * (a fan-out) do not stay in step as a herd of heartbeats. */
+		if (timeout >= 4)
+			timeout -= (int)(random() % (timeout / 4 + 1));
+	}
+	char path[300];
+	if (ag->revision > 0)
+		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works?revision=%lld&timeoutSeconds=%d",
+			 ag->cfg.cluster, ag->revision, timeout);
+	else
+		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works", ag->cfg.cluster);
+	char *body = NULL;
+	if (!ag->legacy_hb) {
+		cJSON *hb = proto_heartbeat_to_json(&ag->hb_last);
+		body = json_print(hb);
+		cJSON_Delete(hb);
+	}
+	struct http_request r = {
+		.method = body ? "POST" : "GET",
+		.path = path,
+		.content_type = body ? "application/json" : NULL,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.timeout_ms = (timeout + 15) * 1000L,
+	};
+	ag->poll_call = http_start(ag->legacy_hb ? ag->http : ag->hub_http, &ag->hub, &r, poll_done, ag);
+	free(body);
+	if (!ag->poll_call)
+		retry_later(ag->poll_ev, &ag->hub_bo);
+}
 
 static void poll_start(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *ag = arg;
-	if (ag->poll_call || ag->stopping)
-		return;
-	char path[300];
-	if (ag->revision > 0)
-		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works?revision=%lld&timeoutSeconds=%d",
-			 ag->cfg.cluster, ag->revision, ag->cfg.poll_timeout_s);
-	else
-		snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/works", ag->cfg.cluster);
-	ag->poll_call = hub_call(ag, "GET", path, NULL, (ag->cfg.poll_timeout_s + 15) * 1000L, poll_done, NULL, ag);
-	if (!ag->poll_call)
-		retry_later(ag->poll_ev, &ag->hub_bo);
+	ag->poll_settle = false;
+	poll_kick(ag);
 }
 
 static void poll_done(const struct http_response *r, void *ud)
@@ -176,6 +304,21 @@ static void poll_done(const struct http_response *r, void *ud)
 		log_kv(LOG_INFO, "revision too old; listing the Works again", "revision", "expired", NULL);
 		ag->revision = 0;
 		event_active(ag->poll_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (r->status == 405 && !ag->legacy_hb) {
+		log_kv(LOG_WARN, "the hub does not take heartbeats on the long-poll (an older hub); heartbeats go apart",
+		       NULL);
+		ag->legacy_hb = true;
+		event_active(ag->poll_ev, EV_TIMEOUT, 0);
+		if (!ag->hb_busy)
+			event_active(ag->hb_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (r->status == 404 && !ag->legacy_hb) {
+		log_kv(LOG_WARN, "the hub does not know this cluster; registering again", NULL);
+		ag->registered = false;
+		event_active(ag->reg_ev, EV_TIMEOUT, 0);
 		return;
 	}
 	/* (410 to a list is a broken hub: retried like any failure.) */
@@ -196,9 +339,16 @@ static void poll_done(const struct http_response *r, void *ud)
 				snprintf(nw, sizeof nw, "%d", cJSON_GetArraySize(events));
 				log_kv(LOG_INFO, "have the hub's list of Works", "works", nw, NULL);
 			}
+			bool delivered = cJSON_GetArraySize(events) > 0;
 			cJSON_Delete(j);
 			ag->reports->hub_answered(ag);
-			event_active(ag->poll_ev, EV_TIMEOUT, 0);
+			if (delivered && !more && !ag->legacy_hb && !ag->poll_call) {
+				/* Their report first (lane_idle), or the poll after the window. */
+				ag->poll_settle = true;
+				retry_after_ms(ag->poll_ev, POLL_SETTLE_MS);
+			} else {
+				event_active(ag->poll_ev, EV_TIMEOUT, 0);
+			}
 			return;
 		}
 		snprintf(m, sizeof m, "bad WorkEvents answer: %s", j ? err : "not JSON");
@@ -313,6 +463,21 @@ static void hb_next(struct agent *ag, int step)
 	snprintf(ag->hb.cluster, sizeof ag->hb.cluster, "%s", ag->cfg.cluster);
 	snprintf(ag->hb.kubernetes_version, sizeof ag->hb.kubernetes_version, "%s", ag->kube_version);
 	ag->hb.lease_duration_s = ag->cfg.lease_s;
+	if (!ag->legacy_hb) {
+		/* The next long-poll carries it; a change of health is told at
+		 * once (the held poll ends and goes again with it). */
+		bool news = !ag->hb_have || ag->hb_last.health != ag->hb.health;
+		ag->hb_last = ag->hb;
+		ag->hb_have = true;
+		ag->hb_busy = false;
+		retry_after_ms(ag->hb_ev, ag->cfg.renew_s * 1000L);
+		if (news)
+			poll_interrupt(ag);
+		if (!ag->poll_settle)
+			lane_idle(ag);
+		malloc_trim(0);
+		return;
+	}
 	cJSON *body = proto_heartbeat_to_json(&ag->hb);
 	char path[256];
 	snprintf(path, sizeof path, PROTO_PREFIX "/clusters/%s/heartbeat", ag->cfg.cluster);
@@ -448,7 +613,7 @@ void hub_status_dirty(struct agent *ag)
 {
 	if (ag->status_call || evtimer_pending(ag->status_ev, NULL) || ag->stopping)
 		return;
-	retry_after_ms(ag->status_ev, STATUS_DEBOUNCE_MS);
+	retry_after_ms(ag->status_ev, ag->poll_call && !ag->legacy_hb ? STATUS_HELD_BATCH_MS : STATUS_DEBOUNCE_MS);
 }
 
 void hub_start(struct agent *ag)

@@ -15,5 +15,10 @@ void hub_status_dirty(struct agent *ag);
 /* A request to the hub (small JSON body); cleanup may be NULL. */
 struct http_call *hub_call(struct agent *ag, const char *method, const char *path, const cJSON *body,
 			   long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
+/* The same with the body as text (JSON). Every request to the hub goes
+ * through one of these: they share the agent's one connection with the
+ * long-poll, which they end when it is held (hubclient.c). */
+struct http_call *hub_call_text(struct agent *ag, const char *method, const char *path, const char *body,
+				long timeout_ms, http_done_fn done, http_cleanup_fn cleanup, void *ud);
 
 #endif

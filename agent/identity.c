@@ -11,6 +11,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "agent.h"
+#include "hubclient.h"
 #include "memberapi.h"
 #include "retry.h"
 #include "join.h"
@@ -101,7 +102,7 @@ static bool sync_request(struct agent *ag, const struct http_target *t, const ch
 		.timeout_ms = 30000,
 		.max_body = 1 << 20,
 	};
-	struct http_call *c = http_start(ag->http, t, &r, sync_done, out);
+	struct http_call *c = http_start(ag->hub_http, t, &r, sync_done, out);
 	if (!c) {
 		snprintf(out->error, sizeof out->error, "cannot create a request");
 		out->done = true;
@@ -444,18 +445,9 @@ static void renew_check(evutil_socket_t fd, short what, void *arg)
 	}
 	char *body = join_request_body(ag->cfg.cluster, csr);
 	free(csr);
-	/* Authenticated by the current certificate, not a token. */
-	struct http_request req = {
-		.method = "POST",
-		.path = JOIN_PATH,
-		.content_type = "application/json",
-		.body = body,
-		.body_len = strlen(body),
-		.timeout_ms = 30000,
-		.max_body = 1 << 20,
-		.cleanup = renew_cleanup,
-	};
-	ag->renew_call = http_start(ag->http, &ag->hub, &req, renew_done, r);
+	/* Authenticated by the current certificate, not a token; on the
+	 * agent's one connection to the hub (hubclient.h). */
+	ag->renew_call = hub_call_text(ag, "POST", JOIN_PATH, body, 30000, renew_done, renew_cleanup, r);
 	free(body);
 	if (!ag->renew_call) {
 		renew_cleanup(r);

@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	      "                                (default: a third of its lifetime)\n"
 	      "  --lease-duration DURATION     Lease duration (default 40s)\n"
 	      "  --heartbeat-interval DURATION Lease renewal and status period (default 10s)\n"
-	      "  --poll-timeout DURATION       how long one long-poll may wait (default 30s)\n"
+	      "  --poll-timeout DURATION       how long one long-poll may wait (default 30s; at most the\n"
+	      "                                heartbeat interval, as the poll carries the heartbeat)\n"
 	      "  --hub-ca-file FILE            CA bundle that signs the hub's certificate\n"
 	      "  --hub-cert-file FILE          client certificate towards the hub\n"
 	      "  --hub-key-file FILE           its key\n"
@@ -566,6 +567,8 @@ int main(int argc, char **argv)
 	ag.base = loop;
 	ag.reports = &works_reports;
 	ag.http = http_client_new(loop);
+	ag.hub_http = http_client_new(loop);
+	http_client_one_connection(ag.hub_http);
 	struct event *sigterm = evsignal_new(loop, SIGTERM, on_signal, &ag);
 	struct event *sigint = evsignal_new(loop, SIGINT, on_signal, &ag);
 	event_add(sigterm, NULL);
@@ -599,6 +602,7 @@ int main(int argc, char **argv)
 	}
 	ag.stopping = true;
 	hub_stop(&ag);
+	http_client_free(ag.hub_http);
 	http_client_free(ag.http); /* cancels every call: no callback runs after this */
 	meshreader_free(&ag);
 	epcollect_free(&ag);

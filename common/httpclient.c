@@ -49,6 +49,7 @@ struct http_client {
 	 * Two, as each keeps its buffers and the agent counts its KiB. */
 	CURL *spare[2];
 	int nspare;
+	CURLSH *share; /* TLS sessions shared by this client's requests (http_client_one_connection) */
 };
 
 static int global_refs;
@@ -213,6 +214,17 @@ struct http_client *http_client_new(struct event_base *base)
 	return c;
 }
 
+void http_client_one_connection(struct http_client *c)
+{
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, 1L);
+	if (!c->share) {
+		c->share = curl_share_init();
+		if (c->share)
+			curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
+}
+
 void http_client_free(struct http_client *c)
 {
 	if (!c)
@@ -223,6 +235,8 @@ void http_client_free(struct http_client *c)
 	while (c->nspare > 0)
 		curl_easy_cleanup(c->spare[--c->nspare]);
 	curl_multi_cleanup(c->multi);
+	if (c->share)
+		curl_share_cleanup(c->share);
 	event_free(c->timer);
 	free(c);
 	if (--global_refs == 0)
@@ -426,6 +440,8 @@ struct http_call *http_start(struct http_client *c, const struct http_target *t,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, call);
+	if (c->share)
+		curl_easy_setopt(e, CURLOPT_SHARE, c->share);
 	if (t->proxy)
 		curl_easy_setopt(e, CURLOPT_PROXY, t->proxy);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, call->errbuf);

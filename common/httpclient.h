@@ -68,6 +68,12 @@ typedef void (*http_cleanup_fn)(void *ud);
 typedef bool (*http_data_fn)(const char *data, size_t len, void *ud);
 
 struct http_client *http_client_new(struct event_base *base);
+/* At most one connection per host:port: a request started while another
+ * to the same place is in flight waits for it (libcurl keeps it pending),
+ * and TLS sessions are shared between this client's requests, so a new
+ * connection resumes the last one's session. For the agent's one
+ * connection to the hub (docs/protocol.md). Call before any request. */
+void http_client_one_connection(struct http_client *c);
 /* Cancels every call (no callbacks) and frees the client. */
 void http_client_free(struct http_client *c);
 

@@ -215,39 +215,58 @@ static void handle_registration(struct agentapi *aa, const struct api_req *rq, c
 
 /* ---- heartbeat --------------------------------------------------------------- */
 
-static void handle_heartbeat(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+/* The Heartbeat in the request's body: decoded, checked against the path.
+ * -1 when refused (answered). */
+static int read_heartbeat(const struct api_req *rq, const char *cluster, struct proto_heartbeat *h)
 {
 	cJSON *body = read_json_body(rq);
 	if (!body)
-		return;
-	struct proto_heartbeat h;
+		return -1;
 	char err[512];
-	int rc = proto_heartbeat_from_json(body, &h, err, sizeof err);
+	int rc = proto_heartbeat_from_json(body, h, err, sizeof err);
 	cJSON_Delete(body);
 	if (rc < 0) {
 		api_send_status(rq, 400, "BadRequest", "invalid Heartbeat: %s", err);
-		return;
+		return -1;
 	}
-	if (strcmp(h.cluster, cluster) != 0) {
+	if (strcmp(h->cluster, cluster) != 0) {
 		api_send_status(rq, 400, "BadRequest", "invalid Heartbeat: cluster \"%s\" does not match the path (\"%s\")",
-			    h.cluster, cluster);
-		return;
+			    h->cluster, cluster);
+		return -1;
 	}
+	return 0;
+}
+
+/* Renews the Lease and sets the status the heartbeat carries (ctl_cluster.h).
+ * -1 when refused (answered: 404 for a cluster never registered). */
+static int apply_heartbeat(struct agentapi *aa, const struct api_req *rq, const char *cluster,
+			   const struct proto_heartbeat *h, char *renew, size_t renewlen)
+{
+	if (ctl_cluster_renew(aa->life, h, renew, renewlen))
+		return 0;
 	cJSON *c = objc_get(&aa->oc, aa->k_cluster, "", cluster);
 	if (!c) {
 		api_send_status(rq, 404, "NotFound", "clusters.cluster.karmada.io \"%s\" not found: register the cluster first",
 			    cluster);
-		return;
+		return -1;
 	}
 	struct api_error e = {0};
-	char renew[64];
-	if (ctl_cluster_heartbeat(aa->life, c, &h, renew, sizeof renew, &e) < 0) {
+	if (ctl_cluster_heartbeat(aa->life, c, h, renew, renewlen, &e) < 0) {
 		api_send_error(rq, &e, aa->k_lease);
 		api_error_clear(&e);
 		cJSON_Delete(c);
-		return;
+		return -1;
 	}
 	cJSON_Delete(c);
+	return 0;
+}
+
+static void handle_heartbeat(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+{
+	struct proto_heartbeat h;
+	char renew[64];
+	if (read_heartbeat(rq, cluster, &h) < 0 || apply_heartbeat(aa, rq, cluster, &h, renew, sizeof renew) < 0)
+		return;
 	cJSON *ans = cJSON_CreateObject();
 	cJSON_AddStringToObject(ans, "apiVersion", PROTO_API_VERSION);
 	cJSON_AddStringToObject(ans, "kind", "HeartbeatResult");
@@ -589,7 +608,8 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		event_active(aa->flush_ev, EV_TIMEOUT, 0);
 }
 
-static void handle_works(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+/* revision and timeoutSeconds of a poll; -1 when refused (answered). */
+static int works_query(const struct api_req *rq, long long *since_out, long *timeout_out)
 {
 	struct evhttp_request *req = rq->req;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -598,7 +618,7 @@ static void handle_works(struct agentapi *aa, const struct api_req *rq, const ch
 	const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
 	if (qs && evhttp_parse_query_str(qs, &q) < 0) {
 		api_send_status(rq, 400, "BadRequest", "malformed query string");
-		return;
+		return -1;
 	}
 	const char *rvs = evhttp_find_header(&q, "revision");
 	const char *ts = evhttp_find_header(&q, "timeoutSeconds");
@@ -611,7 +631,7 @@ static void handle_works(struct agentapi *aa, const struct api_req *rq, const ch
 		if (param_int64(rvs, &since, perr, sizeof perr) < 0 || since < 0 || rvs[0] == '+') {
 			api_send_status(rq, 400, "BadRequest", "revision: expected a non-negative integer, got \"%.64s\"", rvs);
 			evhttp_clear_headers(&q);
-			return;
+			return -1;
 		}
 	}
 	if (ts && *ts) {
@@ -621,10 +641,48 @@ static void handle_works(struct agentapi *aa, const struct api_req *rq, const ch
 			api_send_status(rq, 400, "BadRequest", "timeoutSeconds: expected an integer from 0 to %d, got \"%.64s\"",
 				    PROTO_MAX_POLL_S, ts);
 			evhttp_clear_headers(&q);
-			return;
+			return -1;
 		}
 	}
 	evhttp_clear_headers(&q);
+	*since_out = since;
+	*timeout_out = timeout;
+	return 0;
+}
+
+static void serve_works(struct agentapi *aa, const struct api_req *rq, const char *cluster, long long since,
+			long timeout);
+
+static void handle_works(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+{
+	long long since;
+	long timeout;
+	if (works_query(rq, &since, &timeout) == 0)
+		serve_works(aa, rq, cluster, since, timeout);
+}
+
+/* POST works: the long-poll that is also the heartbeat (its body is the
+ * Heartbeat), so an agent needs one connection to the hub. The Lease is
+ * renewed as by PUT heartbeat, then the poll is answered or held as by GET,
+ * held at most a quarter of leaseDurationSeconds (Karmada's renew
+ * interval): a poll, and so a renewal, arrives at least that often. Bad
+ * input (query or body) is refused before anything is renewed. */
+static void handle_works_beat(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+{
+	long long since;
+	long timeout;
+	struct proto_heartbeat h;
+	char renew[64];
+	if (works_query(rq, &since, &timeout) < 0 || read_heartbeat(rq, cluster, &h) < 0 ||
+	    apply_heartbeat(aa, rq, cluster, &h, renew, sizeof renew) < 0)
+		return;
+	long cap = h.lease_duration_s / 4 > 1 ? h.lease_duration_s / 4 : 1;
+	serve_works(aa, rq, cluster, since, timeout < cap ? timeout : cap);
+}
+
+static void serve_works(struct agentapi *aa, const struct api_req *rq, const char *cluster, long long since,
+			long timeout)
+{
 	char prefix[160];
 	proto_works_prefix(cluster, prefix, sizeof prefix);
 	if (since == 0) {
@@ -831,6 +889,7 @@ static bool on_route(const struct api_req *rq, const char *path, void *ud)
 		{"registration", EVHTTP_REQ_PUT, handle_registration},
 		{"heartbeat", EVHTTP_REQ_PUT, handle_heartbeat},
 		{"works", EVHTTP_REQ_GET, handle_works},
+		{"works", EVHTTP_REQ_POST, handle_works_beat},
 		{"workstatuses", EVHTTP_REQ_POST, handle_workstatuses},
 		{MESHREADER_OP, EVHTTP_REQ_PUT, handle_meshreader},
 		{MESHREADER_OP, EVHTTP_REQ_DELETE, handle_meshreader},

@@ -90,6 +90,8 @@ struct probe {
 	bool renewed;        /* renewed since this hub started */
 	double last_ok;      /* monotonic seconds of the last healthy report */
 	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
+	struct proto_heartbeat last; /* the last heartbeat taken in full (ctl_cluster_renew) */
+	double full;         /* monotonic seconds when it was (0: never) */
 	bool alive;          /* still listed */
 	struct probe *next;
 };
@@ -435,7 +437,45 @@ int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct 
 	}
 	set_cluster_ready(cl, cluster, st, reason, msg, extra);
 	cJSON_Delete(extra);
+	p->last = h;
+	p->full = now;
 	return 0;
+}
+
+static bool same_resources(const struct proto_resources *a, const struct proto_resources *b)
+{
+	return a->cpu_milli == b->cpu_milli && a->memory == b->memory && a->ephemeral_storage == b->ephemeral_storage &&
+	       a->pods == b->pods;
+}
+
+static bool same_heartbeat(const struct proto_heartbeat *a, const struct proto_heartbeat *b)
+{
+	return strcmp(a->cluster, b->cluster) == 0 && a->lease_duration_s == b->lease_duration_s &&
+	       a->health == b->health && strcmp(a->kubernetes_version, b->kubernetes_version) == 0 &&
+	       a->have_summary == b->have_summary && a->nodes_total == b->nodes_total &&
+	       a->nodes_ready == b->nodes_ready && same_resources(&a->allocatable, &b->allocatable) &&
+	       same_resources(&a->allocated, &b->allocated) && same_resources(&a->allocating, &b->allocating);
+}
+
+int ctl_cluster_renew(struct cluster_life *cl, const struct proto_heartbeat *h, char *renew, size_t renewlen)
+{
+	struct probe *p = probe_get(cl, h->cluster, false);
+	if (!p || !p->renewed || p->full <= 0 || p->stored <= 0 || h->health != PH_HEALTHY ||
+	    !same_heartbeat(&p->last, h))
+		return 0;
+	double now = mono_now();
+	if (p->lease_s != h->lease_duration_s || now - p->stored >= h->lease_duration_s / 2.0 ||
+	    now - p->full >= h->lease_duration_s / 4.0)
+		return 0;
+	/* The Cluster still exists (deleted: the full path answers 404). */
+	char key[300], *raw = NULL;
+	if (store_get(cl->store, obj_key(key, sizeof key, cl->k_cluster, "", h->cluster), &raw, NULL) != STORE_OK)
+		return 0;
+	free(raw);
+	now_micro(renew, renewlen);
+	p->seen = now;
+	p->last_ok = now;
+	return 1;
 }
 
 void ctl_cluster_registered(struct cluster_life *cl, const char *cluster)

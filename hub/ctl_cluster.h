@@ -40,6 +40,15 @@ void ctl_cluster_registered(struct cluster_life *cl, const char *cluster);
 int ctl_cluster_heartbeat(struct cluster_life *cl, const cJSON *c, const struct proto_heartbeat *h, char *renew,
 			  size_t renewlen, struct api_error *e);
 
+/* The cheap form of a heartbeat, for the polls that carry one (the agent's
+ * one connection, docs/protocol.md): when h is healthy and the same as the
+ * last heartbeat taken in full, less than a quarter lease ago, and the
+ * Lease needs no write, the Lease is renewed in memory only (1; renew set);
+ * else 0 and the caller takes it in full (ctl_cluster_heartbeat). So a
+ * fan-out's polls do not each read the Cluster, and the status is still
+ * set at least every quarter lease. */
+int ctl_cluster_renew(struct cluster_life *cl, const struct proto_heartbeat *h, char *renew, size_t renewlen);
+
 void ctl_reconcile_cluster(struct controller *c, const char *key);
 
 #endif

@@ -10,21 +10,24 @@
  * real join (POST /apis/atoll.io/v1alpha1/join with a bootstrap token and a
  * CSR made by common/join.c), or, for every K-th cluster, an API bearer
  * token of user system:atoll:agent:<cluster> — over TLS (mbedTLS, the
- * hub's CA verified), two connections as the real agent holds them (one for
- * registration, heartbeats and status reports, one for the long-poll; the
- * second resumes the first's TLS session). It registers its cluster,
- * heartbeats every --heartbeat-interval (default 10 s, first beat at a
- * random offset), lists its Works once, then long-polls from the revision it
- * holds, and answers every Work it receives with a WorkStatusReport 40 ms
- * later (Applied=True, the manifest's status), one report in flight, as
- * agent/hubclient.c does. Transport errors: reconnect with capped exponential
- * backoff and jitter, resume from the same revision.
+ * hub's CA verified), one connection as the real agent holds it
+ * (agent/hubclient.c, docs/protocol.md): registration, then the long-poll,
+ * which carries the heartbeat (POST works with the Heartbeat as its body,
+ * timeoutSeconds at most --heartbeat-interval, default 10 s, drawn up to a
+ * quarter lower each time), and the status reports between polls. It lists
+ * its Works once, then long-polls from the revision it holds, and answers
+ * every Work it receives with a WorkStatusReport 40 ms later (Applied=True,
+ * the manifest's status), one report in flight, before polling again (the
+ * real agent's settle window). Transport errors: reconnect with capped
+ * exponential backoff and jitter (resuming the TLS session), resume from
+ * the same revision.
  *
  * Sequence: start a hub (atoll-hub init, serve --listen 127.0.0.1:0 in a
  * temporary directory; or use --hub/--data-dir, where the tokens are
  * created), start the agents (at most 64 setting up at once), wait until
- * all are connected (registered, heartbeating, long-poll waiting), measure
- * the hub's CPU while idle for --idle seconds, then
+ * all are connected (registered, long-poll with heartbeat waiting), measure
+ * the hub's CPU while idle for --idle seconds and its open connections
+ * (atoll_hub_connections: at most one per agent, checked), then
  *   round 0: create a ConfigMap and a Duplicated PropagationPolicy over the
  *            clusters' label → one Work per cluster;
  *   round k: change the ConfigMap → every Work rewritten;
@@ -32,9 +35,9 @@
  * send to its long-poll answer carrying that round, and the time until the
  * ResourceBinding has every cluster's status folded in (FullyApplied).
  * With --restart (only for a hub it started): SIGTERM, start it again on the
- * same port and directory, time until every agent has heartbeated and
- * re-issued its long-poll from its revision (counting full re-lists, which
- * must be 0), then one more round must reach everyone.
+ * same port and directory, time until every agent has sent its long-poll
+ * (with its heartbeat) from its revision over a new session (counting full
+ * re-lists, which must be 0), then one more round must reach everyone.
  *
  * Last line of output: one JSON object (clusters_connected, fanout_p99_ms,
  * hub_rss_mib, hub_cpu_cores, ...; "ok": false with "error" when a check
@@ -145,13 +148,12 @@ static void say(const char *fmt, ...)
 
 /* ---- agents ---------------------------------------------------------------------- */
 
-enum req_kind { R_NONE, R_JOIN, R_REGISTER, R_HEARTBEAT, R_LIST, R_POLL, R_STATUS };
+enum req_kind { R_NONE, R_JOIN, R_REGISTER, R_LIST, R_POLL, R_STATUS };
 
 struct agent;
 
 struct conn {
 	struct agent *ag;
-	bool is_poll;
 	int fd;
 	bool have_ssl, handshaken;
 	mbedtls_ssl_context ssl;
@@ -163,6 +165,7 @@ struct conn {
 	char *in;
 	size_t inlen, incap;
 	double sent;
+	double connected_at; /* when its handshake finished */
 };
 
 struct pending {
@@ -185,13 +188,14 @@ struct agent {
 	mbedtls_ssl_session session;
 	bool have_session;
 	struct sockaddr_in src;
-	struct conn ctl, poll;
+	struct conn ctl; /* the one connection to the hub */
 	/* life cycle */
 	bool joined, registered, listed, connected;
-	bool hb_due, status_due;
+	bool status_due;
+	bool settling; /* a poll answer delivered Works: their report goes before the next poll */
 	long long revision;
-	struct event *hb_ev, *status_ev, *retry_ctl_ev, *retry_poll_ev;
-	double backoff_ctl, backoff_poll;
+	struct event *status_ev, *retry_ctl_ev;
+	double backoff_ctl;
 	struct pending *pend;
 	int npend;
 	/* figures */
@@ -216,7 +220,6 @@ static char fatal_err[512];
 
 static void conn_start(struct conn *c);
 static void ctl_next(struct agent *ag);
-static void poll_issue(struct agent *ag);
 static void agent_setup_done(struct agent *ag, bool ok);
 
 static void set_fatal(const char *fmt, ...)
@@ -269,19 +272,19 @@ static void conn_fail(struct conn *c, const char *why)
 	struct agent *ag = c->ag;
 	atomic_fetch_add(&n_errors, 1);
 	if (!ag->connected && !opt.quiet && atomic_load(&n_errors) < 20)
-		say("%s %s: %s", ag->name, c->is_poll ? "poll" : "ctl", why);
+		say("%s: %s", ag->name, why);
 	conn_close(c);
-	double *b = c->is_poll ? &ag->backoff_poll : &ag->backoff_ctl;
+	double *b = &ag->backoff_ctl;
 	*b = *b <= 0 ? 0.5 : *b * 2 > 30 ? 30 : *b * 2;
 	double d = jitter(*b);
 	struct timeval tv = {(long)d, (long)((d - (long)d) * 1e6)};
-	event_add(c->is_poll ? ag->retry_poll_ev : ag->retry_ctl_ev, &tv);
+	event_add(ag->retry_ctl_ev, &tv);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	if (c->req == R_NONE && !c->is_poll) {
+	if (c->req == R_NONE) {
 		ctl_next(c->ag);
 		return;
 	}
@@ -451,13 +454,9 @@ static int try_parse(struct conn *c)
 	}
 	memmove(c->in, c->in + used, c->inlen - used);
 	c->inlen -= used;
-	struct agent *ag = c->ag;
-	bool was_poll = c->is_poll;
 	if (close_after)
 		conn_close(c);
 	on_response(c, status, body, blen);
-	(void)ag;
-	(void)was_poll;
 	free(body);
 	return 1;
 }
@@ -483,16 +482,15 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		c->handshaken = true;
+		c->connected_at = now_s();
 		/* Resumed: the hub echoed the session id we sent with our ticket
 		 * (it sends none in a full handshake that issues a ticket). */
 		if (atomic_load(&phase_restart) && c->req != R_JOIN)
 			atomic_fetch_add(c->ssl.session && c->ssl.session->id_len > 0 ? &n_tls_resumed_after : &n_tls_full_after, 1);
-		if (!c->is_poll && c->req != R_JOIN && !ag->have_session) {
+		if (c->req != R_JOIN && !ag->have_session) {
 			if (mbedtls_ssl_get_session(&c->ssl, &ag->session) == 0)
 				ag->have_session = true;
 		}
-		if (c->is_poll && c->req == R_POLL)
-			check_resumed(ag);
 		if (c->req == R_NONE) {
 			conn_want(c, EV_READ);
 			return;
@@ -516,6 +514,8 @@ static void conn_on_event(evutil_socket_t fd, short what, void *arg)
 			}
 			c->outoff += (size_t)rc;
 		}
+		if (c->req == R_POLL)
+			check_resumed(ag);
 		conn_want(c, EV_READ);
 		return;
 	}
@@ -570,11 +570,10 @@ static void send_register(struct agent *ag)
 	conn_request(&ag->ctl, R_REGISTER, "PUT", path, body);
 }
 
-static void send_heartbeat(struct agent *ag)
+/* The Heartbeat every long-poll carries (its body). */
+static void heartbeat_body(struct agent *ag, char *body, size_t len)
 {
-	char path[256], body[1024];
-	path_of(ag, "heartbeat", path, sizeof path);
-	snprintf(body, sizeof body,
+	snprintf(body, len,
 		 "{\"apiVersion\":\"atoll.io/v1alpha1\",\"kind\":\"Heartbeat\",\"cluster\":\"%s\","
 		 "\"leaseDurationSeconds\":%d,\"health\":\"Healthy\",\"kubernetesVersion\":\"v1.31.0\","
 		 "\"nodeSummary\":{\"totalNum\":3,\"readyNum\":3},"
@@ -582,7 +581,6 @@ static void send_heartbeat(struct agent *ag)
 		 "\"allocating\":{\"cpu\":\"0\",\"memory\":\"0\",\"pods\":\"0\"},"
 		 "\"allocated\":{\"cpu\":\"250m\",\"memory\":\"64Mi\",\"pods\":\"1\"}}}",
 		 ag->name, opt.hb_interval * 4);
-	conn_request(&ag->ctl, R_HEARTBEAT, "PUT", path, body);
 }
 
 static void send_status(struct agent *ag)
@@ -631,28 +629,43 @@ static void send_status(struct agent *ag)
 	free(body);
 }
 
-/* The control connection does one thing at a time: registration, then
- * heartbeats and status reports as they come due. */
+/* The long-poll, which is also the heartbeat: POST works (the full list
+ * while no revision is held) with the Heartbeat as body, held by the hub
+ * at most the heartbeat interval; drawn up to a quarter shorter each time,
+ * as atoll-agent does, so that polls answered together do not stay in step. */
+static void poll_issue(struct agent *ag)
+{
+	char path[320], body[1024];
+	heartbeat_body(ag, body, sizeof body);
+	if (ag->revision == 0) {
+		path_of(ag, "works", path, sizeof path);
+		conn_request(&ag->ctl, R_LIST, "POST", path, body);
+	} else {
+		int t = opt.hb_interval;
+		if (t >= 4)
+			t -= rand() % (t / 4 + 1);
+		char op[128];
+		snprintf(op, sizeof op, "works?revision=%lld&timeoutSeconds=%d", ag->revision, t);
+		path_of(ag, op, path, sizeof path);
+		conn_request(&ag->ctl, R_POLL, "POST", path, body);
+	}
+}
+
+/* The one connection does one thing at a time: registration, then the
+ * long-poll, with the status reports between polls. */
 static void ctl_next(struct agent *ag)
 {
 	if (ag->ctl.req != R_NONE)
 		return;
 	if (!ag->registered) {
 		send_register(ag);
-	} else if (ag->hb_due) {
-		ag->hb_due = false;
-		send_heartbeat(ag);
 	} else if (ag->status_due && ag->pend) {
 		ag->status_due = false;
 		send_status(ag);
+	} else if (!ag->settling || !ag->pend) {
+		ag->settling = false;
+		poll_issue(ag);
 	}
-}
-
-static void hb_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *ag = arg;
-	ag->hb_due = true;
-	ctl_next(ag);
 }
 
 static void status_cb(evutil_socket_t fd, short what, void *arg)
@@ -662,28 +675,14 @@ static void status_cb(evutil_socket_t fd, short what, void *arg)
 	ctl_next(ag);
 }
 
-/* After a hub restart: resumed once a heartbeat was accepted and the
- * long-poll went out again, from the revision held, over a new session. */
+/* After a hub restart: resumed once the long-poll, with its heartbeat,
+ * went out again from the revision held, over a new session. */
 static void check_resumed(struct agent *ag)
 {
-	if (atomic_load(&phase_restart) && ag->last_hb_ok > restart_t && !ag->counted_resumed &&
-	    ag->poll.req == R_POLL && ag->poll.handshaken && ag->poll.sent > restart_t && ag->revision > 0) {
+	if (atomic_load(&phase_restart) && !ag->counted_resumed && ag->ctl.req == R_POLL && ag->ctl.handshaken &&
+	    ag->ctl.connected_at > restart_t && ag->revision > 0) {
 		ag->counted_resumed = true;
 		atomic_fetch_add(&n_resumed, 1);
-	}
-}
-
-static void poll_issue(struct agent *ag)
-{
-	char path[320];
-	if (ag->revision == 0) {
-		path_of(ag, "works", path, sizeof path);
-		conn_request(&ag->poll, R_LIST, "GET", path, NULL);
-	} else {
-		char op[128];
-		snprintf(op, sizeof op, "works?revision=%lld&timeoutSeconds=30", ag->revision);
-		path_of(ag, op, path, sizeof path);
-		conn_request(&ag->poll, R_POLL, "GET", path, NULL);
 	}
 }
 
@@ -734,6 +733,8 @@ static void on_works(struct agent *ag, const char *body, size_t len, bool full)
 		added++;
 	}
 	cJSON_Delete(j);
+	if (added)
+		ag->settling = true;
 	if (added && !evtimer_pending(ag->status_ev, NULL)) {
 		struct timeval tv = {0, 40000};
 		evtimer_add(ag->status_ev, &tv);
@@ -747,7 +748,7 @@ static void on_response(struct conn *c, int status, char *body, size_t len)
 	c->req = R_NONE;
 	bool ok = status >= 200 && status < 300;
 	if (getenv("FLEET_DEBUG"))
-		say("%s %s %d rev %lld: %.300s", ag->name, k == R_POLL ? "poll" : k == R_HEARTBEAT ? "hb" : "req", status,
+		say("%s %s %d rev %lld: %.300s", ag->name, k == R_POLL ? "poll" : "req", status,
 		    ag->revision, body);
 	if (!ok && status != 410 && status != 404) {
 		atomic_fetch_add(&n_errors, 1);
@@ -795,32 +796,6 @@ static void on_response(struct conn *c, int status, char *body, size_t len)
 			return;
 		}
 		ag->registered = true;
-		ag->hb_due = true;
-		ctl_next(ag);
-		return;
-	case R_HEARTBEAT:
-		if (status == 404) { /* the hub forgot the cluster */
-			ag->registered = false;
-		} else if (ok) {
-			ag->backoff_ctl = 0;
-			ag->last_hb_ok = now_s();
-			ag->hb_ok++;
-			atomic_fetch_add(&n_hb, 1);
-			if (ag->hb_ok == 1) {
-				/* first beat: the works list, then heartbeats on the interval at a random offset */
-				poll_issue(ag);
-				double d = opt.hb_interval * ((double)rand() / RAND_MAX);
-				struct timeval tv = {(long)d, (long)((d - (long)d) * 1e6)};
-				evtimer_add(ag->hb_ev, &tv);
-			} else {
-				struct timeval tv = {opt.hb_interval, 0};
-				evtimer_add(ag->hb_ev, &tv);
-			}
-			check_resumed(ag);
-		} else {
-			struct timeval tv = {opt.hb_interval, 0};
-			evtimer_add(ag->hb_ev, &tv);
-		}
 		break;
 	case R_STATUS:
 		if (ok)
@@ -830,25 +805,35 @@ static void on_response(struct conn *c, int status, char *body, size_t len)
 		break;
 	case R_LIST:
 	case R_POLL:
+		if (status == 404) { /* the hub forgot the cluster */
+			ag->registered = false;
+			break;
+		}
 		if (status == 410) {
 			ag->revision = 0;
 			if (atomic_load(&phase_restart))
 				atomic_fetch_add(&n_relist_after, 1);
 		} else if (ok) {
-			ag->backoff_poll = 0;
+			/* the heartbeat it carried was taken */
+			ag->backoff_ctl = 0;
+			ag->last_hb_ok = now_s();
+			ag->hb_ok++;
+			atomic_fetch_add(&n_hb, 1);
 			on_works(ag, body, len, k == R_LIST);
 			if (k == R_LIST && !ag->listed) {
 				ag->listed = true;
-				poll_issue(ag);
+				ctl_next(ag);
 				/* connected once the first long-poll is on its way */
 				ag->connected = true;
 				atomic_fetch_add(&n_connected, 1);
 				agent_setup_done(ag, true);
-				ctl_next(ag);
 				return;
 			}
+		} else if (ag->counted_resumed && ag->ctl.connected_at > restart_t) {
+			/* its heartbeat was refused: not resumed after all */
+			ag->counted_resumed = false;
+			atomic_fetch_sub(&n_resumed, 1);
 		}
-		poll_issue(ag);
 		break;
 	default:
 		break;
@@ -860,13 +845,10 @@ static void on_response(struct conn *c, int status, char *body, size_t len)
 
 static void agent_begin(struct agent *ag)
 {
-	ag->ctl.ag = ag->poll.ag = ag;
-	ag->ctl.fd = ag->poll.fd = -1;
-	ag->poll.is_poll = true;
-	ag->hb_ev = evtimer_new(base, hb_cb, ag);
+	ag->ctl.ag = ag;
+	ag->ctl.fd = -1;
 	ag->status_ev = evtimer_new(base, status_cb, ag);
 	ag->retry_ctl_ev = evtimer_new(base, retry_cb, &ag->ctl);
-	ag->retry_poll_ev = evtimer_new(base, retry_cb, &ag->poll);
 	if (ag->bearer) {
 		ctl_next(ag);
 		return;
@@ -938,7 +920,7 @@ static int start_hub(int port)
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
 	snprintf(portfile, sizeof portfile, "%s/tls.port", tmp_dir);
 	snprintf(logf, sizeof logf, "%s/hub.log", tmp_dir);
-	snprintf(maxc, sizeof maxc, "%d", opt.clusters * 2 + 256);
+	snprintf(maxc, sizeof maxc, "%d", opt.clusters + 256); /* one connection per agent */
 	snprintf(hist, sizeof hist, "%d", opt.clusters * 10 > 20000 ? opt.clusters * 10 : 20000);
 	unlink(portfile);
 	pid_t pid = fork();
@@ -1085,8 +1067,19 @@ static int admin(const char *method, const char *path, const char *body, const c
 	if (body)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	long code = 0;
-	if (curl_easy_perform(e) == CURLE_OK)
+	char cerr[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
+	double t0 = now_s();
+	CURLcode rc = curl_easy_perform(e);
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	} else if (!b.p) {
+		/* no answer: say why, in place of the body */
+		char m[CURL_ERROR_SIZE + 128];
+		snprintf(m, sizeof m, "(%s %s: %s after %.1f s)", method, path, cerr[0] ? cerr : curl_easy_strerror(rc),
+			 now_s() - t0);
+		b.p = strdup(m);
+	}
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
 	curl_slist_free_all(rs);
@@ -1277,13 +1270,40 @@ static struct {
 	double connect_s, idle_cpu, rss_idle, rss_peak, restart_s;
 	int restarted, relists;
 	long long hb;
-} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1};
+	long conns, fds; /* the hub's open HTTPS connections and descriptors while idle (-1: not read) */
+} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1, .conns = -1, .fds = -1};
+
+/* The hub's open HTTPS connections (atoll_hub_connections, established
+ * and pending) and descriptors (process_open_fds), from its /metrics. */
+static void read_hub_connections(void)
+{
+	char *out = NULL;
+	if (admin("GET", "/metrics", NULL, NULL, &out) == 200) {
+		long conns = 0, fds = -1;
+		bool seen = false;
+		for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+			char *sp = strrchr(l, ' ');
+			if (!sp)
+				continue;
+			if (strncmp(l, "atoll_hub_connections{", 22) == 0 && strstr(l, "listener=\"https\"")) {
+				conns += atol(sp + 1);
+				seen = true;
+			} else if (strncmp(l, "process_open_fds ", 17) == 0) {
+				fds = atol(sp + 1);
+			}
+		}
+		if (seen)
+			fig.conns = conns;
+		fig.fds = fds;
+	}
+	free(out);
+}
 
 static void *orchestrate(void *arg)
 {
 	double t0 = now_s();
 	event_active(setup_ev, EV_TIMEOUT, 0);
-	double dl = 120 + opt.clusters * 0.15; /* joins are TLS handshakes and signatures: slow on a loaded machine */
+	double dl = 120 + opt.clusters * 0.3; /* joins are TLS handshakes and signatures: slow on a loaded machine */
 	int last = -1;
 	while (!all_connected(NULL) && now_s() - t0 < dl && !fatal_err[0]) {
 		usleep(200000);
@@ -1315,6 +1335,14 @@ static void *orchestrate(void *arg)
 		fig.rss_idle = proc_mem_mib(opt.hub_pid, "VmRSS");
 		say("idle %.0f s: hub CPU %.3f cores, %lld heartbeats (%.0f/s), RSS %.1f MiB", w1 - w0, fig.idle_cpu,
 		    fig.hb, fig.hb / (w1 - w0), fig.rss_idle);
+	}
+	/* One connection per agent: at most N (and this admin request's own)
+	 * open at the hub, every agent's long-poll held on it. */
+	read_hub_connections();
+	say("hub: %ld open HTTPS connections, %ld descriptors, for %d agents", fig.conns, fig.fds, opt.clusters);
+	if (fig.conns > opt.clusters + 2) {
+		set_fatal("the hub holds %ld connections for %d agents (one each expected)", fig.conns, opt.clusters);
+		goto out;
 	}
 	char bname[256];
 	render_binding_name("ConfigMap", CM_NAME, bname, sizeof bname);
@@ -1387,8 +1415,9 @@ static void usage(FILE *f)
 {
 	fputs("Usage: bench_fleet --clusters N [options]\n\n"
 	      "Stands in for N atoll-agents (TLS, each its own identity: a joined client certificate, or a\n"
-	      "bearer token for every K-th cluster), each registering, heartbeating, long-polling and\n"
-	      "reporting Work status; measures the hub. The last line of output is one JSON object.\n\n"
+	      "bearer token for every K-th cluster), each over one connection registering, long-polling\n"
+	      "(the poll carries the heartbeat) and reporting Work status; measures the hub. The last\n"
+	      "line of output is one JSON object.\n\n"
 	      "Options:\n"
 	      "  --clusters N            stand-in agents (required)\n"
 	      "  --hub URL               use this hub (https://127.0.0.1:PORT) instead of starting one;\n"
@@ -1396,7 +1425,7 @@ static void usage(FILE *f)
 	      "  --data-dir DIR          that hub's data directory\n"
 	      "  --hub-pid PID           that hub's process, for its CPU and memory\n"
 	      "  --bearer-every K        every K-th cluster uses a bearer token (default 10; 1 = all)\n"
-	      "  --heartbeat-interval S  seconds between heartbeats (default 10)\n"
+	      "  --heartbeat-interval S  seconds between heartbeats: the long-poll's timeout (default 10)\n"
 	      "  --idle S                seconds of idle CPU measurement (default 3 heartbeat intervals)\n"
 	      "  --rounds R              policy rounds: creation, then R-1 template changes (default 2)\n"
 	      "  --restart               restart the hub (one it started) and time the agents' resumption\n"
@@ -1689,6 +1718,8 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(j, "hub_cpu_cores", round(fig.idle_cpu * 1000) / 1000);
 	cJSON_AddNumberToObject(j, "heartbeats_per_s",
 				fig.hb > 0 ? round(fig.hb / (opt.idle_s >= 0 ? opt.idle_s : 3.0 * opt.hb_interval)) : 0);
+	cJSON_AddNumberToObject(j, "hub_connections", (double)fig.conns);
+	cJSON_AddNumberToObject(j, "hub_open_fds", (double)fig.fds);
 	cJSON_AddNumberToObject(j, "status_items_reported", (double)atomic_load(&n_status_items));
 	cJSON_AddNumberToObject(j, "errors", (double)atomic_load(&n_errors));
 	if (opt.restart) {

@@ -595,8 +595,11 @@ def test_long_poll_protocol(hub):
     assert code == 400
     code, st, _ = hub.get(base + "?revision=1&timeoutSeconds=9999")
     assert code == 400 and "timeoutSeconds" in st["message"]
-    code, st, _ = hub.request("POST", base, {})
+    code, st, _ = hub.request("DELETE", base)
     assert code == 405
+    # POST is the poll that heartbeats (test_agent_oneconn.py): its body must be a Heartbeat.
+    code, st, _ = hub.request("POST", base, {})
+    assert code == 400 and "invalid Heartbeat" in st["message"]
 
 
 def test_unserved_kind_is_retried_until_its_crd_exists(env):

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -113,10 +114,75 @@ static void test_heartbeats(void **state)
 	obj_test_close(dir, &objs);
 }
 
+static struct proto_heartbeat hb_of(const char *version, enum proto_health health)
+{
+	struct proto_heartbeat h;
+	memset(&h, 0, sizeof h);
+	snprintf(h.cluster, sizeof h.cluster, "eu");
+	h.lease_duration_s = 4;
+	h.health = health;
+	snprintf(h.kubernetes_version, sizeof h.kubernetes_version, "%s", version);
+	return h;
+}
+
+/* ctl_cluster_renew, the cheap form the agent's polls use: only a healthy
+ * heartbeat the same as the last one taken in full, within a quarter lease
+ * of it, renews in memory without the Cluster; anything else (a change, an
+ * unhealthy report, a quarter lease passed, a Lease write due, a deleted
+ * Cluster) goes the full way. */
+static void test_cheap_renewal(void **state)
+{
+	struct obj_ctx objs = {0};
+	char dir[256];
+	obj_test_open(dir, sizeof dir, "cluster-renew", &objs);
+	obj_create_ok(&objs, K("", "v1", "Namespace"), "", "{'metadata':{'name':'default'}}");
+	const struct kind_info *ck = K("cluster.karmada.io", "v1alpha1", "Cluster");
+	obj_create_ok(&objs, ck, "", "{'metadata':{'name':'eu'},'spec':{'syncMode':'Pull'}}");
+	struct cluster_life *cl = ctl_cluster_life_new(NULL, objs.store, &objs, NULL);
+	char renew[64] = "";
+	struct proto_heartbeat h = hb_of("v1.30.1", PH_HEALTHY);
+	/* Never taken in full: no. */
+	assert_int_equal(ctl_cluster_renew(cl, &h, renew, sizeof renew), 0);
+	cJSON *c = obj_get_json(&objs, ck, "", "eu");
+	struct api_error e = {0};
+	assert_int_equal(ctl_cluster_heartbeat(cl, c, &h, renew, sizeof renew, &e), 0);
+	cJSON_Delete(c);
+	/* The same again at once: renewed in memory, a new renewTime, no write. */
+	char first[64];
+	snprintf(first, sizeof first, "%s", renew);
+	long long rev = store_revision(objs.store);
+	struct timespec ms5 = {0, 5 * 1000000L};
+	nanosleep(&ms5, NULL);
+	assert_int_equal(ctl_cluster_renew(cl, &h, renew, sizeof renew), 1);
+	assert_string_not_equal(renew, first);
+	assert_int_equal(store_revision(objs.store), rev);
+	/* Something changed (the version), or unhealthy: the full way. */
+	struct proto_heartbeat h2 = hb_of("v1.31.0", PH_HEALTHY), h3 = hb_of("v1.30.1", PH_UNHEALTHY);
+	assert_int_equal(ctl_cluster_renew(cl, &h2, renew, sizeof renew), 0);
+	assert_int_equal(ctl_cluster_renew(cl, &h3, renew, sizeof renew), 0);
+	/* A quarter lease (1 s) after the full one: the full way, which sets the status again. */
+	struct timespec q = {1, 50 * 1000000L};
+	nanosleep(&q, NULL);
+	assert_int_equal(ctl_cluster_renew(cl, &h, renew, sizeof renew), 0);
+	c = obj_get_json(&objs, ck, "", "eu");
+	assert_int_equal(ctl_cluster_heartbeat(cl, c, &h, renew, sizeof renew, &e), 0);
+	cJSON_Delete(c);
+	assert_int_equal(ctl_cluster_renew(cl, &h, renew, sizeof renew), 1);
+	/* The Cluster deleted: the full way (which answers 404 in the agent API). */
+	char *out = NULL;
+	assert_int_equal(obj_delete(&objs, ck, "", "eu", &out, &e), 0);
+	free(out);
+	assert_int_equal(ctl_cluster_renew(cl, &h, renew, sizeof renew), 0);
+	api_error_clear(&e);
+	ctl_cluster_life_free(cl);
+	obj_test_close(dir, &objs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heartbeats),
+		cmocka_unit_test(test_cheap_renewal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
