@@ -14,20 +14,9 @@
 #include <string.h>
 
 #include "fieldcheck.h"
+#include "testutil.h"
 #include "yamljson.h"
 
-/* Test JSON is written with ' for " to stay readable. */
-static cJSON *parse(const char *src)
-{
-	char *s = strdup(src);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(s);
-	free(s);
-	assert_non_null(j);
-	return j;
-}
 
 static int check(const char *av, const char *kind, cJSON *body, enum fc_body how, struct fc_result *r)
 {
@@ -37,7 +26,7 @@ static int check(const char *av, const char *kind, cJSON *body, enum fc_body how
 static void test_deployment_typos(void **state)
 {
 	(void)state;
-	cJSON *d = parse("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'x','labelz':{}},"
+	cJSON *d = jq("{'apiVersion':'apps/v1','kind':'Deployment','metadata':{'name':'x','labelz':{}},"
 			 "'spec':{'replcias':3,'selector':{'matchLabels':{'a':'b'}},'template':{'spec':{"
 			 "'containers':[{'name':'c','image':'i'},{'name':'d','imagee':'i','ports':[{'containerPort':1,'nme':'x'}]}],"
 			 "'volumes':[{'name':'v','configMap':{'name':'cm','items':[{'key':'k','path':'p'}]}}]}}},"
@@ -59,7 +48,7 @@ static void test_deployment_typos(void **state)
 	fc_result_free(&r);
 	cJSON_Delete(d);
 
-	cJSON *cm = parse("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'},'foo':'bar','data':{'a':'b'}}");
+	cJSON *cm = jq("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'},'foo':'bar','data':{'a':'b'}}");
 	assert_int_equal(check("v1", "ConfigMap", cm, FC_OBJECT, &r), 1);
 	assert_string_equal(r.issue[0], "unknown field \"foo\"");
 	fc_result_free(&r);
@@ -89,7 +78,7 @@ static void test_duplicates(void **state)
 static void test_patch_directives(void **state)
 {
 	(void)state;
-	cJSON *p = parse("{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'c'}],"
+	cJSON *p = jq("{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'c'}],"
 			 "'containers':[{'name':'c','$patch':'delete'}],'$retainKeys':['x']}}},"
 			 "'metadata':{'$patch':'replace','labels':{'a':null}},'replcias':null}");
 	struct fc_result r = {0};
@@ -115,7 +104,7 @@ static const char *CRD =
 static void test_json_patch(void **state)
 {
 	(void)state;
-	cJSON *p = parse("[{'op':'replace','path':'/spec/replicas','value':3},"
+	cJSON *p = jq("[{'op':'replace','path':'/spec/replicas','value':3},"
 			 "{'op':'add','path':'/spec/replcias','value':3},"
 			 "{'op':'add','path':'/spec/template/spec/containers/0','value':{'name':'c','imagee':'x'}},"
 			 "{'op':'add','path':'/metadata/labels/a~1b','value':'v'},"
@@ -135,9 +124,9 @@ static void test_json_patch(void **state)
 	fc_result_free(&r);
 	cJSON_Delete(p);
 
-	cJSON *crd = parse(CRD);
+	cJSON *crd = jq(CRD);
 	fieldcheck_register_crd(crd);
-	cJSON *q = parse("[{'op':'add','path':'/spec/free/x/y','value':1},{'op':'add','path':'/spec/colour','value':1},"
+	cJSON *q = jq("[{'op':'add','path':'/spec/free/x/y','value':1},{'op':'add','path':'/spec/colour','value':1},"
 			 "{'op':'add','path':'/spec/tags/0','value':{'k':'a','z':1}},{'op':'add','path':'/spec/labels/q','value':{'v':'1'}}]");
 	assert_int_equal(check("example.com/v1", "Widget", q, FC_PATCH, &r), 2);
 	assert_string_equal(r.issue[0], "unknown field \"spec.colour\"");
@@ -153,7 +142,7 @@ static void test_karmada_policy(void **state)
 {
 	(void)state;
 	/* clusterAffinity one level too high, as in one of Karmada's documentation examples. */
-	cJSON *pp = parse("{'apiVersion':'policy.karmada.io/v1alpha1','kind':'PropagationPolicy','metadata':{'name':'p'},"
+	cJSON *pp = jq("{'apiVersion':'policy.karmada.io/v1alpha1','kind':'PropagationPolicy','metadata':{'name':'p'},"
 			  "'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment','name':'n'}],"
 			  "'clusterAffinity':{'clusterNames':['m1']},"
 			  "'placement':{'clusterAfinity':{},'clusterAffinities':[{'affinityName':'a','clusterNames':['m1'],'exclude':['m2']}],"
@@ -173,7 +162,7 @@ static void test_karmada_policy(void **state)
 	cJSON_Delete(cpp);
 	cJSON_Delete(pp);
 
-	cJSON *op = parse("{'apiVersion':'policy.karmada.io/v1alpha1','kind':'OverridePolicy','metadata':{'name':'o'},"
+	cJSON *op = jq("{'apiVersion':'policy.karmada.io/v1alpha1','kind':'OverridePolicy','metadata':{'name':'o'},"
 			  "'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment'}],'overrideRules':[{"
 			  "'targetCluster':{'clusterNames':['m1']},'overriders':{'imageOverrider':[{'component':'Registry',"
 			  "'operator':'replace','value':'r.io'}],'plaintext':[{'path':'/x','operator':'add','value':{'any':1}}],"
@@ -185,7 +174,7 @@ static void test_karmada_policy(void **state)
 	fc_result_free(&r);
 	cJSON_Delete(op);
 
-	cJSON *w = parse("{'apiVersion':'work.karmada.io/v1alpha1','kind':'Work','metadata':{'name':'w'},"
+	cJSON *w = jq("{'apiVersion':'work.karmada.io/v1alpha1','kind':'Work','metadata':{'name':'w'},"
 			 "'spec':{'workload':{'manifests':[{'apiVersion':'v1','kind':'ConfigMap','anything':1}]}},"
 			 "'status':{'whatever':[1]}}");
 	assert_int_equal(check("work.karmada.io/v1alpha1", "Work", w, FC_OBJECT, &r), 0);
@@ -195,10 +184,10 @@ static void test_karmada_policy(void **state)
 static void test_crd_pruning(void **state)
 {
 	(void)state;
-	cJSON *crd = parse(CRD);
+	cJSON *crd = jq(CRD);
 	fieldcheck_register_crd(crd);
 	assert_true(fieldcheck_knows("example.com/v1", "Widget"));
-	cJSON *w = parse("{'apiVersion':'example.com/v1','kind':'Widget','metadata':{'name':'w','bogus':1},"
+	cJSON *w = jq("{'apiVersion':'example.com/v1','kind':'Widget','metadata':{'name':'w','bogus':1},"
 			 "'spec':{'size':1,'color':'red','free':{'a':{'b':1}},'labels':{'x':{'v':'1','w':'2'}},"
 			 "'tpl':{'apiVersion':'v1','kind':'Pod','metadata':{'name':'p'},'spec':{'gone':1},'other':1},"
 			 "'tags':[{'k':'a','z':1}]},'extra':true}");
@@ -237,10 +226,10 @@ static void test_modes(void **state)
 	assert_int_equal(fieldcheck_mode("strict", &m), -1);
 	/* Unknown kinds and non-objects are not checked. */
 	struct fc_result r = {0};
-	cJSON *a = parse("[1,2]");
+	cJSON *a = jq("[1,2]");
 	assert_int_equal(check("v1", "ConfigMap", a, FC_OBJECT, &r), 0);
 	cJSON_Delete(a);
-	cJSON *o = parse("{'x':1}");
+	cJSON *o = jq("{'x':1}");
 	assert_int_equal(check("example.com/v9", "Nothing", o, FC_OBJECT, &r), 0);
 	cJSON_Delete(o);
 }
@@ -323,7 +312,7 @@ static void test_crd_kind_itself(void **state)
 	(void)state;
 	const char *av = "apiextensions.k8s.io/v1", *kind = "CustomResourceDefinition";
 	assert_true(fieldcheck_knows(av, kind));
-	cJSON *c = parse("{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition',"
+	cJSON *c = jq("{'apiVersion':'apiextensions.k8s.io/v1','kind':'CustomResourceDefinition',"
 			 "'metadata':{'name':'ws.example.com'},'spec':{'group':'example.com','scope':'Cluster',"
 			 "'names':{'plural':'ws','kind':'W'},'versions':[{'name':'v1','served':true,'storage':true,"
 			 "'schema':{'openAPIV3Schema':{'type':'object','properties':{'spec':{'type':'object',"
@@ -341,7 +330,7 @@ static void test_crd_kind_itself(void **state)
 	fc_result_free(&r);
 	cJSON_Delete(c);
 
-	cJSON *jp = parse("[{'op':'add','path':'/spec/versions/0/schema/openAPIV3Schema/properties/x/itmes',"
+	cJSON *jp = jq("[{'op':'add','path':'/spec/versions/0/schema/openAPIV3Schema/properties/x/itmes',"
 			  "'value':{}},{'op':'add','path':'/spec/versions/0/schema/openAPIV3Schema/properties/x/items',"
 			  "'value':{'type':'string','x-kubernetes-validations':[{'rule':'true','mesage':'m'}]}}]");
 	assert_int_equal(check(av, kind, jp, FC_PATCH, &r), 2);

@@ -20,6 +20,7 @@
 
 #include "plan.h"
 #include "scheduler.h"
+#include "testutil.h"
 
 static char *read_file(const char *path)
 {
@@ -753,19 +754,10 @@ static const char *const FC_REPLICAS[] = {
 	"{'replicaSchedulingType':'Divided','replicaDivisionPreference':'Aggregated'}",
 };
 
-/* JSON with single quotes (the tables above). */
+/* JSON with single quotes (the tables above); NULL stays NULL. */
 static cJSON *fc_json(const char *q)
 {
-	if (!q)
-		return NULL;
-	char *s = strdup(q);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	cJSON *j = cJSON_Parse(s);
-	free(s);
-	assert_non_null(j);
-	return j;
+	return q ? jq(q) : NULL;
 }
 
 #define FC_N 24
