@@ -14,6 +14,7 @@
 
 #include "ctl_cluster.h"
 #include "events.h"
+#include "jsonspan.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "objclient.h"
@@ -23,12 +24,16 @@
 #include "protocol.h"
 #include "stream.h"
 #include "timefmt.h"
+#include "workevents.h"
 
-/* A committed change a waiting long-poll will be answered with. */
+/* A committed change a waiting long-poll will be answered with: the
+ * object as the store holds it (JSON text), copied into the answer as it
+ * is (workevents.h), never parsed and printed again. */
 struct change {
 	long long rev;
 	const char *type; /* "ADDED", "MODIFIED", "DELETED" */
-	cJSON *object;
+	char *text;
+	size_t len;
 	struct change *next;
 };
 
@@ -292,6 +297,11 @@ static bool relevant_change(const struct store_event *ev)
 {
 	if (ev->type != STORE_MODIFIED || !ev->prev_value)
 		return true;
+	/* A spec whose text changed: relevant, known without parsing either
+	 * value (jsonspan.h; the same spec printed in another key order counts
+	 * as a change: the agent applies the same manifests again). */
+	if (json_span_same(ev->prev_value, ev->value, "spec") == 0)
+		return true;
 	const cJSON *a = store_event_prev(ev), *b = store_event_value(ev); /* shared parses */
 	bool same = a && b && same_item(a, b, "spec") && same_item(a, b, "metadata.labels") &&
 		    same_item(a, b, "metadata.annotations") && same_item(a, b, "metadata.deletionTimestamp") &&
@@ -451,7 +461,7 @@ static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 	aa->nwaiters--;
 	for (struct change *c = w->changes, *n; c; c = n) {
 		n = c->next;
-		cJSON_Delete(c->object);
+		free(c->text);
 		free(c);
 	}
 	free(w);
@@ -461,6 +471,18 @@ static void waiter_answer(struct waiter *w, cJSON *answer)
 {
 	struct api_req rq = stream_release(w->s); /* frees w */
 	api_send_json(&rq, 200, answer);
+}
+
+/* The answer as text (the headers api_send_json sets). */
+static void waiter_answer_text(struct waiter *w, struct evbuffer *body)
+{
+	struct api_req rq = stream_release(w->s); /* frees w */
+	struct evkeyvalq *h = evhttp_request_get_output_headers(rq.req);
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_remove_header(h, "Cache-Control");
+	evhttp_add_header(h, "Cache-Control", "no-cache, private");
+	api_send_reply(&rq, 200, "OK", body);
 }
 
 static void waiter_timeout(struct stream *s, void *arg)
@@ -498,17 +520,15 @@ static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 		w->pending = false;
 		if (w->changes && !w->overflow && w->since >= store_compacted(aa->store)) {
 			/* Every change after since is in the list (see struct waiter). */
-			cJSON *ans = proto_work_events_new(0, false, false);
-			for (struct change *c = w->changes; c; c = c->next) {
-				proto_work_events_add(ans, c->type, c->object);
-				c->object = NULL;
-			}
-			char rv[32];
-			snprintf(rv, sizeof rv, "%lld", aa->committed_rev > w->since ? aa->committed_rev : w->since);
-			json_set_str(ans, "revision", rv);
-			json_set(ans, "more", cJSON_CreateBool(false));
-			waiter_answer(w, ans);
-			cJSON_Delete(ans);
+			struct workevent_text ev[PROTO_MAX_EVENTS];
+			int n = 0;
+			for (struct change *c = w->changes; c && n < PROTO_MAX_EVENTS; c = c->next)
+				ev[n++] = (struct workevent_text){c->type, c->text, c->len};
+			struct evbuffer *body = evbuffer_new();
+			workevents_text(body, aa->committed_rev > w->since ? aa->committed_rev : w->since, false, false, ev,
+					n);
+			waiter_answer_text(w, body); /* frees w and its list */
+			evbuffer_free(body);
 			continue;
 		}
 		bool expired;
@@ -538,8 +558,6 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	int relevant = -1; /* decided at the first waiter it concerns */
 	long long compacted = 0;
 	bool any = false;
-	cJSON *parsed = NULL; /* the new value, parsed once */
-	bool given = false;   /* parsed belongs to a waiter's list */
 	/* Only the waiters of this Work's cluster: the bucket of the key's
 	 * prefix up to the '/' after the namespace. */
 	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
@@ -563,16 +581,16 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			w->overflow = true;
 			continue;
 		}
-		if (!parsed)
-			parsed = store_event_take_value(ev);
 		struct change *c = calloc(1, sizeof *c);
-		c->object = !parsed ? NULL : given ? cJSON_Duplicate(parsed, true) : parsed;
-		if (!c->object) {
+		char *text = ev->value ? strdup(ev->value) : NULL;
+		if (!c || !text) {
 			free(c);
+			free(text);
 			w->overflow = true; /* the log has it */
 			continue;
 		}
-		given = true;
+		c->text = text;
+		c->len = strlen(text);
 		c->rev = ev->rev;
 		c->type = ev->type == STORE_ADDED ? "ADDED" : ev->type == STORE_DELETED ? "DELETED" : "MODIFIED";
 		if (!w->changes_tail)
@@ -581,8 +599,6 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		w->changes_tail = &c->next;
 		w->nchanges++;
 	}
-	if (!given)
-		cJSON_Delete(parsed);
 	/* Answered from the loop, never inside the store's write path; several
 	 * writes in one turn become one answer. */
 	if (any)
