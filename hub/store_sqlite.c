@@ -78,6 +78,12 @@ struct sqlite_store {
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
 	struct ckpt *ck; /* the background checkpointer (NULL: SQLite's own, inside commits) */
+	/* The row the last get read (read_key NULL: none): a write of that
+	 * key right after (read, change, write: every controller pass and
+	 * status report) takes its old value from here instead of reading the
+	 * row again. Any write of the key takes it; a rollback drops it. */
+	char *read_key, *read_value;
+	long long read_rev;
 };
 
 static struct sqlite_store *S(struct store *s) { return (struct sqlite_store *)s; }
@@ -91,6 +97,13 @@ static int exec(sqlite3 *db, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+static void drop_read(struct sqlite_store *q)
+{
+	free(q->read_key);
+	free(q->read_value);
+	q->read_key = q->read_value = NULL;
 }
 
 static void drop_pending(struct sqlite_store *q)
@@ -231,6 +244,7 @@ static void sq_close(struct store *s)
 	if (q->in_tx && q->db && !sqlite3_get_autocommit(q->db) && q->rollback)
 		step_done(q->rollback);
 	drop_pending(q);
+	drop_read(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
 			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
@@ -244,9 +258,8 @@ static void sq_close(struct store *s)
 static long long sq_revision(struct store *s) { return S(s)->rev; }
 static long long sq_compacted(struct store *s) { return S(s)->compacted; }
 
-static int sq_get(struct store *s, const char *key, char **value, long long *mod_rev)
+static int get_row(struct sqlite_store *q, const char *key, char **value, long long *mod_rev)
 {
-	struct sqlite_store *q = S(s);
 	sqlite3_reset(q->get);
 	sqlite3_bind_text(q->get, 1, key, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q->get);
@@ -262,6 +275,38 @@ static int sq_get(struct store *s, const char *key, char **value, long long *mod
 	}
 	sqlite3_reset(q->get);
 	return STORE_OK;
+}
+
+static int sq_get(struct store *s, const char *key, char **value, long long *mod_rev)
+{
+	struct sqlite_store *q = S(s);
+	long long rev = 0;
+	int rc = get_row(q, key, value, &rev);
+	if (mod_rev)
+		*mod_rev = rev;
+	if (rc == STORE_OK && value && *value) {
+		drop_read(q);
+		q->read_key = strdup(key);
+		q->read_value = strdup(*value);
+		q->read_rev = rev;
+		if (!q->read_key || !q->read_value)
+			drop_read(q);
+	}
+	return rc;
+}
+
+/* The current value of key before writing it: the last get's copy when
+ * it read this key (taken), else the row. */
+static int read_for_write(struct sqlite_store *q, const char *key, char **value, long long *mod_rev)
+{
+	if (q->read_key && strcmp(q->read_key, key) == 0) {
+		*value = q->read_value;
+		*mod_rev = q->read_rev;
+		q->read_value = NULL;
+		drop_read(q);
+		return STORE_OK;
+	}
+	return get_row(q, key, value, mod_rev);
 }
 
 /* A statement prepared once and kept (*cached); a nested call (a callback
@@ -399,6 +444,7 @@ static void rollback_batch(struct sqlite_store *q)
 	q->in_tx = false;
 	q->broken = false;
 	drop_pending(q);
+	drop_read(q); /* it may have read the batch's writes */
 	if (batching(q))
 		store_notify_rollback(&q->base);
 }
@@ -443,7 +489,7 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	struct sqlite_store *q = S(s);
 	char *prev = NULL;
 	long long cur_rev = 0;
-	int found = sq_get(s, key, &prev, &cur_rev);
+	int found = read_for_write(q, key, &prev, &cur_rev);
 	if (found == STORE_ERROR)
 		return STORE_ERROR;
 	if (expect_rev == -1 && found == STORE_OK) {
@@ -501,7 +547,7 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	struct sqlite_store *q = S(s);
 	char *prev = NULL;
 	long long cur_rev = 0;
-	int found = sq_get(s, key, &prev, &cur_rev);
+	int found = read_for_write(q, key, &prev, &cur_rev);
 	if (found != STORE_OK)
 		return found;
 	if (expect_rev > 0 && cur_rev != expect_rev) {

@@ -325,6 +325,68 @@ static void test_failed_commit_rolls_back(void **state)
 	assert_int_equal(store_get(s, "core/configmaps/default/big", NULL, NULL), STORE_NOT_FOUND);
 }
 
+static void last_prev(const struct store_event *ev, void *ud)
+{
+	char *buf = ud;
+	snprintf(buf, 256, "%s", ev->prev_value ? ev->prev_value : "(none)");
+}
+
+/* A write right after a get of the same key takes its old value from that
+ * get (issue 15: no second read of the row): the revision checks and the
+ * previous value stay those of the row as it is, after other writes,
+ * deletes and a rolled-back batch too. */
+static void test_write_after_read(void **state)
+{
+	struct store *s = *state;
+	const char *a = "core/configmaps/default/a", *b = "core/configmaps/default/b";
+	char prev[256] = "";
+	store_subscribe_committed(s, last_prev, prev);
+	long long r1, r2, r3;
+	assert_int_equal(put(s, a, 1, -1, &r1), STORE_OK);
+	char *v = NULL;
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(put(s, b, 1, -1, NULL), STORE_OK); /* another key: a's copy stays right */
+	assert_int_equal(put(s, a, 2, r1, &r2), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+	assert_int_equal(put(s, a, 3, r1, NULL), STORE_CONFLICT); /* r1 is gone */
+	assert_int_equal(put(s, a, 3, r2, &r3), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":2"));
+	/* read, delete, create again */
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_delete(s, a, r3, NULL, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 4, -1, NULL), STORE_OK);
+	assert_string_equal(prev, "(none)");
+
+	/* read inside a batch that is rolled back: the row is the committed one again */
+	long long rk;
+	assert_int_equal(put(s, "core/configmaps/default/keep", 1, -1, &rk), STORE_OK);
+	int opens = 0;
+	store_set_batching(s, count_open, &opens);
+	cJSON *big = obj("core/configmaps/default/big", 1);
+	char *filler = malloc(400000);
+	memset(filler, 'x', 399999);
+	filler[399999] = '\0';
+	cJSON_AddStringToObject(big, "data", filler);
+	free(filler);
+	assert_int_equal(store_put(s, "core/configmaps/default/big", big, -1, NULL, NULL), STORE_OK);
+	cJSON_Delete(big);
+	long long rk2;
+	assert_int_equal(put(s, "core/configmaps/default/keep", 2, rk, &rk2), STORE_OK);
+	assert_int_equal(store_get(s, "core/configmaps/default/keep", &v, NULL), STORE_OK);
+	free(v);
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, dir, 4096);
+	int rc = store_commit(s);
+	tu_disk_full_end(&full);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_int_equal(put(s, "core/configmaps/default/keep", 3, rk2, NULL), STORE_CONFLICT);
+	assert_int_equal(put(s, "core/configmaps/default/keep", 3, rk, NULL), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+}
+
 static void test_open_failure_is_reported(void **state)
 {
 	char err[256] = "";
@@ -381,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durable_across_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_after_read, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
 	};
