@@ -23,6 +23,7 @@
 #include "meshreader.h"
 #include "protocol.h"
 #include "stream.h"
+#include "strmap.h"
 #include "timefmt.h"
 #include "workevents.h"
 
@@ -92,6 +93,14 @@ struct agentapi {
 	void *authz_ud;
 	struct relevance relevance[RELEVANCE_SLOTS];
 	long long committed_rev; /* newest revision told to on_store_event */
+	/* Per cluster prefix, the revision of the newest committed Work change
+	 * its agent must see (long long *), kept from known_from on by
+	 * on_store_event; a poll from a revision at or past it has nothing to
+	 * read in the change log (see collect_changes). Only where this hub
+	 * makes every revision (no store head: SQLite). */
+	struct strmap last_relevant;
+	long long known_from;
+	bool track;
 };
 
 static double mono_now(void)
@@ -375,6 +384,16 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	}
 	if (since >= cur)
 		return NULL;
+	/* Nothing the agent must see under prefix after since: no read of the
+	 * log (it scanned every revision since, all prefixes: after a fan-out
+	 * to N clusters each agent's next poll read up to N rows, N^2 per
+	 * change; issue 15). Changes still in the open batch reach the poll at
+	 * their commit (on_store_event), as agents see only durable Works. */
+	if (aa->track && since >= aa->known_from) {
+		const long long *last = strmap_get(&aa->last_relevant, prefix);
+		if (!last || *last <= since)
+			return NULL;
+	}
 	struct collect c = {.aa = aa, .answer = proto_work_events_new(0, false, false)};
 	if (store_changes(aa->store, since, prefix, change_item, &c) == STORE_COMPACTED) {
 		cJSON_Delete(c.answer);
@@ -391,6 +410,16 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	json_set_str(c.answer, "revision", rv);
 	json_set(c.answer, "more", cJSON_CreateBool(c.more));
 	return c.answer;
+}
+
+/* The revision of an answer without events. With the shortcut of
+ * collect_changes, "nothing new" is known up to the newest committed
+ * revision only (a change in the open batch is the poll's at its commit),
+ * so the agent goes on from there, not from the batch's revision. */
+static long long nothing_new_rev(struct agentapi *aa)
+{
+	long long cur = store_revision(aa->store);
+	return aa->track && aa->committed_rev < cur ? aa->committed_rev : cur;
 }
 
 /* FNV-1a of the prefix up to and including its first '/' after the
@@ -498,7 +527,7 @@ static void waiter_timeout(struct stream *s, void *arg)
 		return;
 	}
 	if (!ans)
-		ans = proto_work_events_new(store_revision(w->aa->store), false, false);
+		ans = proto_work_events_new(nothing_new_rev(w->aa), false, false);
 	waiter_answer(w, ans);
 	cJSON_Delete(ans);
 }
@@ -563,6 +592,27 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
 	if (!slash)
 		return;
+	if (aa->track) {
+		/* Every change of a Work, also with no poll waiting. */
+		relevant = relevant_change(ev);
+		relevance_put(aa, ev, relevant);
+		compacted = store_compacted(aa->store);
+		char pfx[256];
+		size_t plen = (size_t)(slash - ev->key) + 1;
+		if (relevant && plen < sizeof pfx) {
+			memcpy(pfx, ev->key, plen);
+			pfx[plen] = '\0';
+			long long *last = strmap_get(&aa->last_relevant, pfx);
+			if (!last) {
+				last = calloc(1, sizeof *last);
+				strmap_put(&aa->last_relevant, pfx, last);
+			}
+			if (ev->rev > *last)
+				*last = ev->rev;
+		} else if (relevant) {
+			aa->track = false; /* a prefix too long to keep: the log decides */
+		}
+	}
 	for (struct waiter *w = aa->buckets[prefix_bucket(ev->key, (size_t)(slash - ev->key) + 1)]; w; w = w->hnext) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
@@ -666,7 +716,7 @@ static void handle_works(struct agentapi *aa, const struct api_req *rq, const ch
 	}
 	if (ans || timeout == 0) {
 		if (!ans)
-			ans = proto_work_events_new(store_revision(aa->store), false, false);
+			ans = proto_work_events_new(nothing_new_rev(aa), false, false);
 		api_send_json(rq, 200, ans);
 		cJSON_Delete(ans);
 		return;
@@ -885,6 +935,9 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->k_ns = kinds_find_kind("", "v1", "Namespace");
 	aa->started = mono_now();
 	aa->committed_rev = store_revision(st);
+	strmap_init(&aa->last_relevant, free);
+	aa->known_from = aa->committed_rev;
+	aa->track = st->head == NULL;
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
 	/* ctl_cluster_life_new applies the defaults of monitor_period_ms and startup_grace_s. */
 	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
@@ -919,5 +972,6 @@ void agentapi_free(struct agentapi *aa)
 	ctl_cluster_life_free(aa->life);
 	objc_free(&aa->oc);
 	event_free(aa->flush_ev);
+	strmap_clear(&aa->last_relevant);
 	free(aa);
 }
