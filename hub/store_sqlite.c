@@ -75,6 +75,8 @@ struct sqlite_store {
 	bool list_busy, changes_busy;
 	sqlite3_stmt *changes_k; /* the same by the key index (a narrow prefix, far back) */
 	bool changes_k_busy;
+	sqlite3_stmt *has_log, *prev_log; /* see log_prev */
+	bool prev_log_busy;
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
 	struct ckpt *ck; /* the background checkpointer (NULL: SQLite's own, inside commits) */
@@ -246,7 +248,8 @@ static void sq_close(struct store *s)
 	drop_pending(q);
 	drop_read(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
-			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k};
+			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k,
+			      q->has_log, q->prev_log};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -484,6 +487,24 @@ static int written(struct sqlite_store *q, const struct store_event *ev)
 	return STORE_OK;
 }
 
+/* The previous value a change's log row keeps: none (NULL) when the log
+ * holds the write that made it (the row at the object's revision, for
+ * this key), as replays read it from there (sq_changes) and compaction
+ * copies it into the first row it keeps (sq_compact); else prev. Halves
+ * what a change of a stored object writes to the log (issue 15: a fan-out
+ * to 10,000 clusters logged every Work twice). */
+static const char *log_prev(struct sqlite_store *q, const char *key, long long cur_rev, const char *prev)
+{
+	if (!prev || cur_rev <= q->compacted)
+		return prev;
+	sqlite3_reset(q->has_log);
+	sqlite3_bind_int64(q->has_log, 1, cur_rev);
+	sqlite3_bind_text(q->has_log, 2, key, -1, SQLITE_STATIC);
+	bool there = sqlite3_step(q->has_log) == SQLITE_ROW;
+	sqlite3_reset(q->has_log);
+	return there ? NULL : prev;
+}
+
 static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
 {
 	struct sqlite_store *q = S(s);
@@ -516,7 +537,8 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	sqlite3_bind_int64(w, 2, rev);
 	sqlite3_bind_text(w, 3, value, -1, SQLITE_STATIC);
 	bool ok = step_done(w) == 0 &&
-		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value, prev) == 0 &&
+		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value,
+			     log_prev(q, key, cur_rev, prev)) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	/* Taken before ROLLBACK TO, which resets it to "not an error". */
 	char why[256];
@@ -575,7 +597,8 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	}
 	sqlite3_reset(q->del_obj);
 	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
-	bool ok = step_done(q->del_obj) == 0 && log_change(q, rev, STORE_DELETED, key, value, prev) == 0 &&
+	bool ok = step_done(q->del_obj) == 0 &&
+		  log_change(q, rev, STORE_DELETED, key, value, log_prev(q, key, cur_rev, prev)) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	char why[256];
 	snprintf(why, sizeof why, "%s", ok ? "" : sqlite3_errmsg(q->db));
@@ -603,6 +626,25 @@ out:
 }
 
 #define CHANGES_BY_KEY 2000
+
+/* The value of key's log row before revision rev (a copy), NULL if none. */
+static char *prev_from_log(struct sqlite_store *q, const char *key, long long rev)
+{
+	sqlite3_stmt *st = stmt_acquire(q, &q->prev_log, &q->prev_log_busy,
+					"SELECT value FROM log INDEXED BY log_key WHERE key = ?1 AND rev < ?2 "
+					"ORDER BY rev DESC LIMIT 1");
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, rev);
+	char *v = NULL;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		v = t ? strdup(t) : NULL;
+	}
+	stmt_release(st, q->prev_log, &q->prev_log_busy);
+	return v;
+}
 
 static int sq_changes(struct store *s, long long since, const char *prefix, store_event_fn fn, void *ud)
 {
@@ -643,7 +685,12 @@ static int sq_changes(struct store *s, long long since, const char *prefix, stor
 			(const char *)sqlite3_column_text(st, 4),
 			&cache,
 		};
+		/* A row without its previous value (log_prev): the key's row before it. */
+		char *prev = NULL;
+		if (ev.type != STORE_ADDED && !ev.prev_value)
+			ev.prev_value = prev = prev_from_log(q, ev.key, ev.rev);
 		fn(&ev, ud);
+		free(prev);
 		store_event_cache_clear(&cache);
 	}
 	if (by_key)
@@ -661,14 +708,22 @@ static int sq_compact(struct store *s, long long keep_last)
 	long long upto = q->rev - keep_last;
 	if (upto <= q->compacted)
 		return STORE_OK;
-	char sql[128];
+	/* The first row kept of each key whose earlier rows go takes its
+	 * previous value from them (log_prev left it out). */
+	char keep[640], sql[128];
+	snprintf(keep, sizeof keep,
+		 "UPDATE log SET prev = (SELECT p.value FROM log AS p INDEXED BY log_key WHERE p.key = log.key AND "
+		 "p.rev < log.rev ORDER BY p.rev DESC LIMIT 1) WHERE prev IS NULL AND type <> %d AND rev IN "
+		 "(SELECT (SELECT MIN(n.rev) FROM log AS n INDEXED BY log_key WHERE n.key = d.key AND n.rev > %lld) "
+		 "FROM log AS d WHERE d.rev <= %lld)",
+		 (int)STORE_ADDED, upto, upto);
 	snprintf(sql, sizeof sql, "DELETE FROM log WHERE rev <= %lld", upto);
 	if (write_begin(q) < 0) {
 		if (autocommit(q))
 			rollback_batch(q);
 		return STORE_ERROR;
 	}
-	if (write_end(q, exec(q->db, sql) == 0 && set_meta(q, "compacted", upto) == 0) < 0) {
+	if (write_end(q, exec(q->db, keep) == 0 && exec(q->db, sql) == 0 && set_meta(q, "compacted", upto) == 0) < 0) {
 		if (autocommit(q))
 			rollback_batch(q);
 		return STORE_ERROR;
@@ -788,6 +843,7 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 		{&q->upd_obj, "UPDATE objects SET rev = ?2, value = ?3 WHERE key = ?1"},
 		{&q->del_obj, "DELETE FROM objects WHERE key = ?1"},
 		{&q->ins_log, "INSERT INTO log(rev, type, key, value, prev) VALUES(?1, ?2, ?3, ?4, ?5)"},
+		{&q->has_log, "SELECT 1 FROM log WHERE rev = ?1 AND key = ?2"},
 		{&q->set_meta, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"},
 		{&q->begin, "BEGIN IMMEDIATE"},
 		{&q->commit, "COMMIT"},

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sqlite3.h>
 
 #include "testutil.h"
 #include "jsonutil.h"
@@ -387,6 +388,83 @@ static void test_write_after_read(void **state)
 	assert_non_null(strstr(prev, "\"v\":1"));
 }
 
+struct prevs {
+	int n;
+	long long revs[16];
+	int types[16];
+	char prev[16][256];
+};
+
+static void record_prev(const struct store_event *ev, void *ud)
+{
+	struct prevs *p = ud;
+	if (p->n < 16) {
+		p->revs[p->n] = ev->rev;
+		p->types[p->n] = ev->type;
+		snprintf(p->prev[p->n], sizeof p->prev[p->n], "%s", ev->prev_value ? ev->prev_value : "(none)");
+	}
+	p->n++;
+}
+
+static long long count_rows(const char *sql)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/atoll.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The change log keeps no previous value its own rows hold (issue 15:
+ * every change was logged with its value and its previous value); replays
+ * still give every MODIFIED and DELETED its previous value, also after
+ * compaction took the row that held it. */
+static void test_log_prev_from_rows(void **state)
+{
+	struct store *s = *state;
+	const char *a = "core/configmaps/default/a";
+	long long r0 = store_revision(s), r;
+	assert_int_equal(put(s, a, 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 2, 0, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 3, 0, NULL), STORE_OK);
+	assert_int_equal(store_delete(s, a, 0, NULL, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 4, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 5, 0, &r), STORE_OK);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 0);
+	struct prevs p = {0};
+	assert_int_equal(store_changes(s, r0, "core/configmaps/", record_prev, &p), STORE_OK);
+	assert_int_equal(p.n, 6);
+	static const int types[] = {STORE_ADDED, STORE_MODIFIED, STORE_MODIFIED, STORE_DELETED, STORE_ADDED, STORE_MODIFIED};
+	static const char *const before[] = {NULL, "\"v\":1", "\"v\":2", "\"v\":3", NULL, "\"v\":4"};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(p.types[i], types[i]);
+		if (before[i])
+			assert_non_null(strstr(p.prev[i], before[i]));
+		else
+			assert_string_equal(p.prev[i], "(none)");
+	}
+	/* compaction takes every row but the last: it keeps v4 as v5's previous value */
+	assert_int_equal(store_compact(s, 1), STORE_OK);
+	assert_int_equal(store_compacted(s), r - 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM log"), 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 1);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(store_changes(s, r - 1, "core/configmaps/", record_prev, &p), STORE_OK);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.revs[0], r);
+	assert_int_equal(p.types[0], STORE_MODIFIED);
+	assert_non_null(strstr(p.prev[0], "\"v\":4"));
+	/* and the next change of it again keeps none */
+	assert_int_equal(put(s, a, 6, 0, NULL), STORE_OK);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 1);
+}
+
 static void test_open_failure_is_reported(void **state)
 {
 	char err[256] = "";
@@ -444,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_after_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_prev_from_rows, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
 	};
