@@ -34,10 +34,14 @@
  * With --restart (only for a hub it started): SIGTERM, start it again on the
  * same port and directory, time until every agent has heartbeated and
  * re-issued its long-poll from its revision (counting full re-lists, which
- * must be 0), then one more round must reach everyone.
+ * must be 0), then one more round must reach everyone. Per round also the
+ * hub's CPU from the write's send to the last answer (steadier than wall
+ * time on a shared machine).
  *
  * Last line of output: one JSON object (clusters_connected, fanout_p99_ms,
- * hub_rss_mib, hub_cpu_cores, ...; "ok": false with "error" when a check
+ * hub_rss_mib, hub_cpu_cores, policy_fanout_hub_cpu_ms,
+ * change_fanout_p99_median_ms, change_fanout_hub_cpu_median_ms (medians
+ * over the change rounds), ...; "ok": false with "error" when a check
  * failed). Exit status 0 only when everything was checked and held. The
  * hub is on 127.0.0.1; the agents' sockets are bound to 127.0.10.1-100 so
  * no client address holds more than the hub's per-client limit. */
