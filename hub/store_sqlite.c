@@ -75,7 +75,7 @@ struct sqlite_store {
 	bool list_busy, changes_busy;
 	sqlite3_stmt *changes_k; /* the same by the key index (a narrow prefix, far back) */
 	bool changes_k_busy;
-	sqlite3_stmt *has_log, *prev_log; /* see log_prev */
+	sqlite3_stmt *prev_log; /* see log_prev */
 	bool prev_log_busy;
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
@@ -249,7 +249,7 @@ static void sq_close(struct store *s)
 	drop_read(q);
 	sqlite3_stmt *st[] = {q->get, q->ins_obj, q->upd_obj, q->del_obj, q->ins_log, q->set_meta, q->begin,
 			      q->commit, q->rollback, q->savepoint, q->release, q->rollback_to, q->list, q->changes, q->changes_k,
-			      q->has_log, q->prev_log};
+			      q->prev_log};
 	for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
 		sqlite3_finalize(st[i]);
 	sqlite3_close(q->db);
@@ -488,21 +488,18 @@ static int written(struct sqlite_store *q, const struct store_event *ev)
 }
 
 /* The previous value a change's log row keeps: none (NULL) when the log
- * holds the write that made it (the row at the object's revision, for
- * this key), as replays read it from there (sq_changes) and compaction
- * copies it into the first row it keeps (sq_compact); else prev. Halves
- * what a change of a stored object writes to the log (issue 15: a fan-out
- * to 10,000 clusters logged every Work twice). */
-static const char *log_prev(struct sqlite_store *q, const char *key, long long cur_rev, const char *prev)
+ * holds the write that made it, as replays read it from there
+ * (sq_changes) and compaction copies it into the first row it keeps
+ * (sq_compact); else prev. The log holds it when the object's revision is
+ * past the compaction point: every write logs its revision, and the check
+ * at open (store_check.c, check_history) raises the compaction point past
+ * any object whose revision has no logged change of its key. Halves what a
+ * change of a stored object writes to the log (issue 15: a fan-out to
+ * 10,000 clusters logged every Work twice); a lookup of that row here cost
+ * a fifth of every write (perf, 4,000 clusters: its page is rarely cached). */
+static const char *log_prev(struct sqlite_store *q, long long cur_rev, const char *prev)
 {
-	if (!prev || cur_rev <= q->compacted)
-		return prev;
-	sqlite3_reset(q->has_log);
-	sqlite3_bind_int64(q->has_log, 1, cur_rev);
-	sqlite3_bind_text(q->has_log, 2, key, -1, SQLITE_STATIC);
-	bool there = sqlite3_step(q->has_log) == SQLITE_ROW;
-	sqlite3_reset(q->has_log);
-	return there ? NULL : prev;
+	return prev && cur_rev > q->compacted ? NULL : prev;
 }
 
 static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect_rev, long long *rev_out, char **stored)
@@ -538,7 +535,7 @@ static int sq_put(struct store *s, const char *key, cJSON *obj, long long expect
 	sqlite3_bind_text(w, 3, value, -1, SQLITE_STATIC);
 	bool ok = step_done(w) == 0 &&
 		  log_change(q, rev, found == STORE_OK ? STORE_MODIFIED : STORE_ADDED, key, value,
-			     log_prev(q, key, cur_rev, prev)) == 0 &&
+			     log_prev(q, cur_rev, prev)) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	/* Taken before ROLLBACK TO, which resets it to "not an error". */
 	char why[256];
@@ -598,7 +595,7 @@ static int sq_del(struct store *s, const char *key, long long expect_rev, long l
 	sqlite3_reset(q->del_obj);
 	sqlite3_bind_text(q->del_obj, 1, key, -1, SQLITE_STATIC);
 	bool ok = step_done(q->del_obj) == 0 &&
-		  log_change(q, rev, STORE_DELETED, key, value, log_prev(q, key, cur_rev, prev)) == 0 &&
+		  log_change(q, rev, STORE_DELETED, key, value, log_prev(q, cur_rev, prev)) == 0 &&
 		  (batching(q) || set_meta(q, "rev", rev) == 0);
 	char why[256];
 	snprintf(why, sizeof why, "%s", ok ? "" : sqlite3_errmsg(q->db));
@@ -843,7 +840,6 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 		{&q->upd_obj, "UPDATE objects SET rev = ?2, value = ?3 WHERE key = ?1"},
 		{&q->del_obj, "DELETE FROM objects WHERE key = ?1"},
 		{&q->ins_log, "INSERT INTO log(rev, type, key, value, prev) VALUES(?1, ?2, ?3, ?4, ?5)"},
-		{&q->has_log, "SELECT 1 FROM log WHERE rev = ?1 AND key = ?2"},
 		{&q->set_meta, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)"},
 		{&q->begin, "BEGIN IMMEDIATE"},
 		{&q->commit, "COMMIT"},
