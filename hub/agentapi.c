@@ -14,6 +14,7 @@
 
 #include "ctl_cluster.h"
 #include "events.h"
+#include "jsonspan.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "objclient.h"
@@ -22,13 +23,18 @@
 #include "meshreader.h"
 #include "protocol.h"
 #include "stream.h"
+#include "strmap.h"
 #include "timefmt.h"
+#include "workevents.h"
 
-/* A committed change a waiting long-poll will be answered with. */
+/* A committed change a waiting long-poll will be answered with: the
+ * object as the store holds it (JSON text), copied into the answer as it
+ * is (workevents.h), never parsed and printed again. */
 struct change {
 	long long rev;
 	const char *type; /* "ADDED", "MODIFIED", "DELETED" */
-	cJSON *object;
+	char *text;
+	size_t len;
 	struct change *next;
 };
 
@@ -87,6 +93,14 @@ struct agentapi {
 	void *authz_ud;
 	struct relevance relevance[RELEVANCE_SLOTS];
 	long long committed_rev; /* newest revision told to on_store_event */
+	/* Per cluster prefix, the revision of the newest committed Work change
+	 * its agent must see (long long *), kept from known_from on by
+	 * on_store_event; a poll from a revision at or past it has nothing to
+	 * read in the change log (see collect_changes). Only where this hub
+	 * makes every revision (no store head: SQLite). */
+	struct strmap last_relevant;
+	long long known_from;
+	bool track;
 };
 
 static double mono_now(void)
@@ -311,6 +325,11 @@ static bool relevant_change(const struct store_event *ev)
 {
 	if (ev->type != STORE_MODIFIED || !ev->prev_value)
 		return true;
+	/* A spec whose text changed: relevant, known without parsing either
+	 * value (jsonspan.h; the same spec printed in another key order counts
+	 * as a change: the agent applies the same manifests again). */
+	if (jsonspan_same(ev->prev_value, ev->value, "spec") == 0)
+		return true;
 	const cJSON *a = store_event_prev(ev), *b = store_event_value(ev); /* shared parses */
 	bool same = a && b && same_item(a, b, "spec") && same_item(a, b, "metadata.labels") &&
 		    same_item(a, b, "metadata.annotations") && same_item(a, b, "metadata.deletionTimestamp") &&
@@ -384,6 +403,16 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	}
 	if (since >= cur)
 		return NULL;
+	/* Nothing the agent must see under prefix after since: no read of the
+	 * log (it scanned every revision since, all prefixes: after a fan-out
+	 * to N clusters each agent's next poll read up to N rows, N^2 per
+	 * change; issue 15). Changes still in the open batch reach the poll at
+	 * their commit (on_store_event), as agents see only durable Works. */
+	if (aa->track && since >= aa->known_from) {
+		const long long *last = strmap_get(&aa->last_relevant, prefix);
+		if (!last || *last <= since)
+			return NULL;
+	}
 	struct collect c = {.aa = aa, .answer = proto_work_events_new(0, false, false)};
 	if (store_changes(aa->store, since, prefix, change_item, &c) == STORE_COMPACTED) {
 		cJSON_Delete(c.answer);
@@ -400,6 +429,16 @@ static cJSON *collect_changes(struct agentapi *aa, const char *prefix, long long
 	json_set_str(c.answer, "revision", rv);
 	json_set(c.answer, "more", cJSON_CreateBool(c.more));
 	return c.answer;
+}
+
+/* The revision of an answer without events. With the shortcut of
+ * collect_changes, "nothing new" is known up to the newest committed
+ * revision only (a change in the open batch is the poll's at its commit),
+ * so the agent goes on from there, not from the batch's revision. */
+static long long nothing_new_rev(struct agentapi *aa)
+{
+	long long cur = store_revision(aa->store);
+	return aa->track && aa->committed_rev < cur ? aa->committed_rev : cur;
 }
 
 /* FNV-1a of the prefix up to and including its first '/' after the
@@ -470,7 +509,7 @@ static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 	aa->nwaiters--;
 	for (struct change *c = w->changes, *n; c; c = n) {
 		n = c->next;
-		cJSON_Delete(c->object);
+		free(c->text);
 		free(c);
 	}
 	free(w);
@@ -480,6 +519,18 @@ static void waiter_answer(struct waiter *w, cJSON *answer)
 {
 	struct api_req rq = stream_release(w->s); /* frees w */
 	api_send_json(&rq, 200, answer);
+}
+
+/* The answer as text (the headers api_send_json sets). */
+static void waiter_answer_text(struct waiter *w, struct evbuffer *body)
+{
+	struct api_req rq = stream_release(w->s); /* frees w */
+	struct evkeyvalq *h = evhttp_request_get_output_headers(rq.req);
+	evhttp_remove_header(h, "Content-Type");
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_remove_header(h, "Cache-Control");
+	evhttp_add_header(h, "Cache-Control", "no-cache, private");
+	api_send_reply(&rq, 200, "OK", body);
 }
 
 static void waiter_timeout(struct stream *s, void *arg)
@@ -495,7 +546,7 @@ static void waiter_timeout(struct stream *s, void *arg)
 		return;
 	}
 	if (!ans)
-		ans = proto_work_events_new(store_revision(w->aa->store), false, false);
+		ans = proto_work_events_new(nothing_new_rev(w->aa), false, false);
 	waiter_answer(w, ans);
 	cJSON_Delete(ans);
 }
@@ -517,17 +568,15 @@ static void flush_waiters(evutil_socket_t fd, short what, void *arg)
 		w->pending = false;
 		if (w->changes && !w->overflow && w->since >= store_compacted(aa->store)) {
 			/* Every change after since is in the list (see struct waiter). */
-			cJSON *ans = proto_work_events_new(0, false, false);
-			for (struct change *c = w->changes; c; c = c->next) {
-				proto_work_events_add(ans, c->type, c->object);
-				c->object = NULL;
-			}
-			char rv[32];
-			snprintf(rv, sizeof rv, "%lld", aa->committed_rev > w->since ? aa->committed_rev : w->since);
-			json_set_str(ans, "revision", rv);
-			json_set(ans, "more", cJSON_CreateBool(false));
-			waiter_answer(w, ans);
-			cJSON_Delete(ans);
+			struct workevent_text ev[PROTO_MAX_EVENTS];
+			int n = 0;
+			for (struct change *c = w->changes; c && n < PROTO_MAX_EVENTS; c = c->next)
+				ev[n++] = (struct workevent_text){c->type, c->text, c->len};
+			struct evbuffer *body = evbuffer_new();
+			workevents_text(body, aa->committed_rev > w->since ? aa->committed_rev : w->since, false, false, ev,
+					n);
+			waiter_answer_text(w, body); /* frees w and its list */
+			evbuffer_free(body);
 			continue;
 		}
 		bool expired;
@@ -557,13 +606,32 @@ static void on_store_event(const struct store_event *ev, void *ud)
 	int relevant = -1; /* decided at the first waiter it concerns */
 	long long compacted = 0;
 	bool any = false;
-	cJSON *parsed = NULL; /* the new value, parsed once */
-	bool given = false;   /* parsed belongs to a waiter's list */
 	/* Only the waiters of this Work's cluster: the bucket of the key's
 	 * prefix up to the '/' after the namespace. */
 	const char *slash = strchr(ev->key + sizeof wp - 1, '/');
 	if (!slash)
 		return;
+	if (aa->track) {
+		/* Every change of a Work, also with no poll waiting. */
+		relevant = relevant_change(ev);
+		relevance_put(aa, ev, relevant);
+		compacted = store_compacted(aa->store);
+		char pfx[256];
+		size_t plen = (size_t)(slash - ev->key) + 1;
+		if (relevant && plen < sizeof pfx) {
+			memcpy(pfx, ev->key, plen);
+			pfx[plen] = '\0';
+			long long *last = strmap_get(&aa->last_relevant, pfx);
+			if (!last) {
+				last = calloc(1, sizeof *last);
+				strmap_put(&aa->last_relevant, pfx, last);
+			}
+			if (ev->rev > *last)
+				*last = ev->rev;
+		} else if (relevant) {
+			aa->track = false; /* a prefix too long to keep: the log decides */
+		}
+	}
 	for (struct waiter *w = aa->buckets[prefix_bucket(ev->key, (size_t)(slash - ev->key) + 1)]; w; w = w->hnext) {
 		if (strncmp(ev->key, w->prefix, strlen(w->prefix)) != 0)
 			continue;
@@ -582,16 +650,16 @@ static void on_store_event(const struct store_event *ev, void *ud)
 			w->overflow = true;
 			continue;
 		}
-		if (!parsed)
-			parsed = store_event_take_value(ev);
 		struct change *c = calloc(1, sizeof *c);
-		c->object = !parsed ? NULL : given ? cJSON_Duplicate(parsed, true) : parsed;
-		if (!c->object) {
+		char *text = ev->value ? strdup(ev->value) : NULL;
+		if (!c || !text) {
 			free(c);
+			free(text);
 			w->overflow = true; /* the log has it */
 			continue;
 		}
-		given = true;
+		c->text = text;
+		c->len = strlen(text);
 		c->rev = ev->rev;
 		c->type = ev->type == STORE_ADDED ? "ADDED" : ev->type == STORE_DELETED ? "DELETED" : "MODIFIED";
 		if (!w->changes_tail)
@@ -600,8 +668,6 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		w->changes_tail = &c->next;
 		w->nchanges++;
 	}
-	if (!given)
-		cJSON_Delete(parsed);
 	/* Answered from the loop, never inside the store's write path; several
 	 * writes in one turn become one answer. */
 	if (any)
@@ -708,7 +774,7 @@ static void serve_works(struct agentapi *aa, const struct api_req *rq, const cha
 	}
 	if (ans || timeout == 0) {
 		if (!ans)
-			ans = proto_work_events_new(store_revision(aa->store), false, false);
+			ans = proto_work_events_new(nothing_new_rev(aa), false, false);
 		api_send_json(rq, 200, ans);
 		cJSON_Delete(ans);
 		return;
@@ -928,6 +994,9 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->k_ns = kinds_find_kind("", "v1", "Namespace");
 	aa->started = mono_now();
 	aa->committed_rev = store_revision(st);
+	strmap_init(&aa->last_relevant, free);
+	aa->known_from = aa->committed_rev;
+	aa->track = st->head == NULL;
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
 	/* ctl_cluster_life_new applies the defaults of monitor_period_ms and startup_grace_s. */
 	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
@@ -962,5 +1031,6 @@ void agentapi_free(struct agentapi *aa)
 	ctl_cluster_life_free(aa->life);
 	objc_free(&aa->oc);
 	event_free(aa->flush_ev);
+	strmap_clear(&aa->last_relevant);
 	free(aa);
 }

@@ -440,6 +440,10 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	int synced = 0;
 	const char *sync_error = NULL;
 	char sync_err[700];
+	/* Works alike but for the per-cluster parts: rendered once, stamped
+	 * for the other clusters (render_work_stamp). */
+	bool stampable = render_work_stampable(next, tmpl, cops, ops);
+	cJSON *proto = NULL;
 	const cJSON *t;
 	cJSON_ArrayForEach(t, targets)
 	{
@@ -467,7 +471,9 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		};
 		cJSON *applied = NULL;
 		err[0] = '\0';
-		cJSON *w = render_work(&in, &applied, err, sizeof err);
+		cJSON *w = proto ? render_work_stamp(proto, &in) : render_work(&in, &applied, err, sizeof err);
+		if (w && stampable && !proto)
+			proto = json_dup(w);
 		if (w)
 			failover_inject_state(w, next, cn); /* statePreservation */
 		if (!w) {
@@ -518,6 +524,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		if (stored || old)
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
 	}
+	cJSON_Delete(proto);
 	/* A cluster that lost its share loses its Work. */
 	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
 	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);

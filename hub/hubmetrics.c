@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "apiserver.h"
+#include "jsonspan.h"
 #include "jsonutil.h"
 #include "listenguard.h"
 #include "nameidx.h"
@@ -127,6 +128,10 @@ static unsigned long long lag_hash(const char *binding, const char *cluster)
 static void lag_work_event(const struct store_event *ev)
 {
 	if (ev->type != STORE_MODIFIED && ev->type != STORE_ADDED)
+		return;
+	/* The same status text (or none before and after): no status change,
+	 * known without parsing (a binding pass rewriting every Work's spec). */
+	if (jsonspan_same(ev->prev_value, ev->value, "status") == 1)
 		return;
 	const cJSON *now = store_event_value(ev), *before = store_event_prev(ev); /* shared parses */
 	char b[600];

@@ -522,6 +522,33 @@ cJSON *render_work(const struct render_work_in *in, cJSON **applied, char *err, 
 	return w;
 }
 
+bool render_work_stampable(const cJSON *binding, const cJSON *tmpl, const cJSON *cops, const cJSON *ops)
+{
+	if (cJSON_GetArraySize(cops) > 0 || cJSON_GetArraySize(ops) > 0)
+		return false; /* an override may target some clusters only */
+	return !(render_has_replicas(tmpl) && divided(binding) && render_replicas(tmpl) > 0);
+}
+
+cJSON *render_work_stamp(const cJSON *proto, const struct render_work_in *in)
+{
+	char wns[300];
+	render_exec_namespace(in->cluster, wns, sizeof wns);
+	cJSON *w = json_dup(proto);
+	cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
+	json_set_str(wm, "namespace", wns);
+	cJSON *md = json_ensure_obj(cJSON_GetArrayItem(json_get(w, "spec.workload.manifests"), 0), "metadata");
+	if (in->work_id) {
+		json_set_str(ensure_map(wm, "labels"), WORK_PERMANENT_ID_LABEL, in->work_id);
+		json_set_str(ensure_map(md, "labels"), WORK_PERMANENT_ID_LABEL, in->work_id);
+	}
+	json_set_str(ensure_map(md, "annotations"), WORK_NAMESPACE_ANNOTATION, wns);
+	cJSON *spec = cJSON_GetObjectItemCaseSensitive(w, "spec");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "suspendDispatching");
+	if (detector_dispatch_suspended(in->binding, in->cluster))
+		cJSON_AddTrueToObject(spec, "suspendDispatching");
+	return w;
+}
+
 /* ---- dependencies ------------------------------------------------------------ */
 
 static void add_dep(cJSON *deps, const char *kind, const char *ns, const char *name)

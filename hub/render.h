@@ -126,6 +126,18 @@ struct render_work_in {
  * JSON array. Returns NULL with err set when an override fails. */
 cJSON *render_work(const struct render_work_in *in, cJSON **applied, char *err, size_t errlen);
 
+/* Whether a binding's Works differ only in what render_work_stamp sets
+ * (issue 15: a Duplicated binding over 10,000 clusters rendered the same
+ * manifest 10,000 times): no override policy given (cops and ops NULL or
+ * empty) and no replicas divided among the clusters. */
+bool render_work_stampable(const cJSON *binding, const cJSON *tmpl, const cJSON *cops, const cJSON *ops);
+/* The Work render_work(in) makes, from proto, the Work render_work made
+ * for another cluster of the same binding and template when
+ * render_work_stampable: a copy with in's execution namespace (Work and
+ * manifest annotation), permanent id (Work and manifest label; proto made
+ * with a work_id too) and suspendDispatching. Caller frees. */
+cJSON *render_work_stamp(const cJSON *proto, const struct render_work_in *in);
+
 /* Dependencies a workload's pod template references (Karmada's default
  * interpreter): ConfigMaps and Secrets from volumes (also projected), env
  * and envFrom, image pull Secrets, the ServiceAccount (not "default"),

@@ -9,12 +9,12 @@
 static void set_free(void *v)
 {
 	struct workidx_set *s = v;
-	for (size_t i = 0; i < s->n; i++)
-		free(s->ns[i]);
-	free(s->ns);
+	strmap_clear(&s->ns);
 	free(s);
 }
 
+/* O(1) per write: a binding pass writes one Work of the same name per
+ * cluster, so a scan of the set per write was N^2 per pass (issue 15). */
 static void add(struct workidx *ix, const char *ns, const char *name)
 {
 	struct workidx_set *s = strmap_get(&ix->by_name, name);
@@ -22,14 +22,7 @@ static void add(struct workidx *ix, const char *ns, const char *name)
 		s = calloc(1, sizeof *s);
 		strmap_put(&ix->by_name, name, s);
 	}
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->ns[i], ns) == 0)
-			return;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 4;
-		s->ns = realloc(s->ns, s->cap * sizeof *s->ns);
-	}
-	s->ns[s->n++] = strdup(ns);
+	strmap_add(&s->ns, ns, NULL);
 }
 
 static void del(struct workidx *ix, const char *ns, const char *name)
@@ -37,14 +30,8 @@ static void del(struct workidx *ix, const char *ns, const char *name)
 	struct workidx_set *s = strmap_get(&ix->by_name, name);
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->ns[i], ns) == 0) {
-			free(s->ns[i]);
-			s->ns[i] = s->ns[--s->n]; /* order does not matter */
-			break;
-		}
-	}
-	if (s->n == 0)
+	strmap_del(&s->ns, ns);
+	if (strmap_count(&s->ns) == 0)
 		strmap_del(&ix->by_name, name);
 }
 
@@ -95,10 +82,12 @@ char **workidx_namespaces(struct workidx *ix, struct store *st, const char *name
 	if (!ix->ready)
 		build(ix, st);
 	const struct workidx_set *s = strmap_get(&ix->by_name, name);
-	size_t n = s ? s->n : 0;
+	size_t n = s ? strmap_count(&s->ns) : 0, i = 0, pos = 0;
 	char **out = calloc(n + 1, sizeof *out);
-	for (size_t i = 0; i < n; i++)
-		out[i] = strdup(s->ns[i]);
+	const char *k;
+	void *v;
+	while (s && i < n && strmap_next(&s->ns, &pos, &k, &v))
+		out[i++] = strdup(k);
 	return out;
 }
 
@@ -115,6 +104,6 @@ size_t workidx_count(const struct workidx *ix)
 	const char *k;
 	void *v;
 	while (strmap_next(&ix->by_name, &pos, &k, &v))
-		n += ((const struct workidx_set *)v)->n;
+		n += strmap_count(&((const struct workidx_set *)v)->ns);
 	return n;
 }

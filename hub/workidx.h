@@ -20,8 +20,7 @@
 #define WORKIDX_PREFIX "work.karmada.io/works/"
 
 struct workidx_set {
-	char **ns;
-	size_t n, cap;
+	struct strmap ns; /* the namespaces (keys; no values) */
 };
 
 struct workidx {

@@ -201,6 +201,55 @@ static const char *lab(cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItem(json_get(o, "metadata.labels"), k));
 }
 
+/* A Duplicated binding's Work for one cluster stamped from another's is
+ * the Work render_work makes for it, byte for byte once printed (issue 15:
+ * rendered once per binding pass); and what stamping cannot stand for
+ * (divided replicas, override policies) is refused. */
+static void test_work_stamp(void **state)
+{
+	(void)state;
+	cJSON *t = jq(TMPL), *p = jq(POLICY);
+	json_set_str(json_get(p, "spec.placement.replicaScheduling"), "replicaSchedulingType", "Duplicated");
+	cJSON *b = render_binding(t, p, false, NULL, "rb-id");
+	json_set(json_ensure_obj(b, "spec"), "suspension", jq("{'dispatchingOnClusters':{'clusterNames':['eu']}}"));
+	cJSON_AddTrueToObject(json_get(b, "spec"), "preserveResourcesOnDeletion");
+	assert_true(render_work_stampable(b, t, NULL, NULL));
+	cJSON *empty = cJSON_CreateArray();
+	assert_true(render_work_stampable(b, t, empty, empty));
+	static const char *const clusters[] = {"ap", "eu", "us", "a-much-longer-cluster-name"};
+	static const char *const ids[] = {"id-ap", "id-eu", "id-us", "id-long"};
+	for (int from = 0; from < 2; from++) { /* from a cluster dispatched to, and from a suspended one */
+		cJSON *proto = work_for(b, t, clusters[from], 0, NULL, NULL, NULL, NULL);
+		for (int i = 0; i < 4; i++) {
+			struct render_work_in in = {.binding = b, .tmpl = t, .cluster = clusters[i], .work_id = ids[i]};
+			char err[256];
+			cJSON *want = render_work(&in, NULL, err, sizeof err);
+			cJSON *got = render_work_stamp(proto, &in);
+			char *ws = cJSON_PrintUnformatted(want), *gs = cJSON_PrintUnformatted(got);
+			assert_string_equal(gs, ws);
+			assert_true(strstr(gs, ids[i]) != NULL);
+			assert_true((strstr(gs, "suspendDispatching") != NULL) == (i == 1));
+			free(ws);
+			free(gs);
+			cJSON_Delete(want);
+			cJSON_Delete(got);
+		}
+		cJSON_Delete(proto);
+	}
+	/* Divided replicas differ per cluster; an override may target one */
+	json_set_str(json_get(b, "spec.placement.replicaScheduling"), "replicaSchedulingType", "Divided");
+	assert_false(render_work_stampable(b, t, NULL, NULL));
+	json_set_str(json_get(b, "spec.placement.replicaScheduling"), "replicaSchedulingType", "Duplicated");
+	cJSON *ops = jq("[{'metadata':{'name':'o'},'spec':{}}]");
+	assert_false(render_work_stampable(b, t, NULL, ops));
+	assert_false(render_work_stampable(b, t, ops, NULL));
+	cJSON_Delete(ops);
+	cJSON_Delete(empty);
+	cJSON_Delete(b);
+	cJSON_Delete(p);
+	cJSON_Delete(t);
+}
+
 static void test_work_per_cluster(void **state)
 {
 	(void)state;
@@ -705,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_binding),
 		cmocka_unit_test(test_target_clusters),
 		cmocka_unit_test(test_work_per_cluster),
+		cmocka_unit_test(test_work_stamp),
 		cmocka_unit_test(test_clean_service_and_job),
 		cmocka_unit_test(test_cluster_matches),
 		cmocka_unit_test(test_override_target_zones),

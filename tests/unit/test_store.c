@@ -326,6 +326,145 @@ static void test_failed_commit_rolls_back(void **state)
 	assert_int_equal(store_get(s, "core/configmaps/default/big", NULL, NULL), STORE_NOT_FOUND);
 }
 
+static void last_prev(const struct store_event *ev, void *ud)
+{
+	char *buf = ud;
+	snprintf(buf, 256, "%s", ev->prev_value ? ev->prev_value : "(none)");
+}
+
+/* A write right after a get of the same key takes its old value from that
+ * get (issue 15: no second read of the row): the revision checks and the
+ * previous value stay those of the row as it is, after other writes,
+ * deletes and a rolled-back batch too. */
+static void test_write_after_read(void **state)
+{
+	struct store *s = *state;
+	const char *a = "core/configmaps/default/a", *b = "core/configmaps/default/b";
+	char prev[256] = "";
+	store_subscribe_committed(s, last_prev, prev);
+	long long r1, r2, r3;
+	assert_int_equal(put(s, a, 1, -1, &r1), STORE_OK);
+	char *v = NULL;
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(put(s, b, 1, -1, NULL), STORE_OK); /* another key: a's copy stays right */
+	assert_int_equal(put(s, a, 2, r1, &r2), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+	assert_int_equal(put(s, a, 3, r1, NULL), STORE_CONFLICT); /* r1 is gone */
+	assert_int_equal(put(s, a, 3, r2, &r3), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":2"));
+	/* read, delete, create again */
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_delete(s, a, r3, NULL, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 4, -1, NULL), STORE_OK);
+	assert_string_equal(prev, "(none)");
+
+	/* read inside a batch that is rolled back: the row is the committed one again */
+	long long rk;
+	assert_int_equal(put(s, "core/configmaps/default/keep", 1, -1, &rk), STORE_OK);
+	int opens = 0;
+	store_set_batching(s, count_open, &opens);
+	cJSON *big = obj("core/configmaps/default/big", 1);
+	char *filler = malloc(400000);
+	memset(filler, 'x', 399999);
+	filler[399999] = '\0';
+	cJSON_AddStringToObject(big, "data", filler);
+	free(filler);
+	assert_int_equal(store_put(s, "core/configmaps/default/big", big, -1, NULL, NULL), STORE_OK);
+	cJSON_Delete(big);
+	long long rk2;
+	assert_int_equal(put(s, "core/configmaps/default/keep", 2, rk, &rk2), STORE_OK);
+	assert_int_equal(store_get(s, "core/configmaps/default/keep", &v, NULL), STORE_OK);
+	free(v);
+	struct tu_disk_full full;
+	tu_disk_full_begin(&full, dir, 4096);
+	int rc = store_commit(s);
+	tu_disk_full_end(&full);
+	assert_int_equal(rc, STORE_ERROR);
+	assert_int_equal(put(s, "core/configmaps/default/keep", 3, rk2, NULL), STORE_CONFLICT);
+	assert_int_equal(put(s, "core/configmaps/default/keep", 3, rk, NULL), STORE_OK);
+	assert_int_equal(store_commit(s), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+}
+
+struct prevs {
+	int n;
+	long long revs[16];
+	int types[16];
+	char prev[16][256];
+};
+
+static void record_prev(const struct store_event *ev, void *ud)
+{
+	struct prevs *p = ud;
+	if (p->n < 16) {
+		p->revs[p->n] = ev->rev;
+		p->types[p->n] = ev->type;
+		snprintf(p->prev[p->n], sizeof p->prev[p->n], "%s", ev->prev_value ? ev->prev_value : "(none)");
+	}
+	p->n++;
+}
+
+static long long count_rows(const char *sql)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/atoll.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The change log keeps no previous value its own rows hold (issue 15:
+ * every change was logged with its value and its previous value); replays
+ * still give every MODIFIED and DELETED its previous value, also after
+ * compaction took the row that held it. */
+static void test_log_prev_from_rows(void **state)
+{
+	struct store *s = *state;
+	const char *a = "core/configmaps/default/a";
+	long long r0 = store_revision(s), r;
+	assert_int_equal(put(s, a, 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 2, 0, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 3, 0, NULL), STORE_OK);
+	assert_int_equal(store_delete(s, a, 0, NULL, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 4, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 5, 0, &r), STORE_OK);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 0);
+	struct prevs p = {0};
+	assert_int_equal(store_changes(s, r0, "core/configmaps/", record_prev, &p), STORE_OK);
+	assert_int_equal(p.n, 6);
+	static const int types[] = {STORE_ADDED, STORE_MODIFIED, STORE_MODIFIED, STORE_DELETED, STORE_ADDED, STORE_MODIFIED};
+	static const char *const before[] = {NULL, "\"v\":1", "\"v\":2", "\"v\":3", NULL, "\"v\":4"};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(p.types[i], types[i]);
+		if (before[i])
+			assert_non_null(strstr(p.prev[i], before[i]));
+		else
+			assert_string_equal(p.prev[i], "(none)");
+	}
+	/* compaction takes every row but the last: it keeps v4 as v5's previous value */
+	assert_int_equal(store_compact(s, 1), STORE_OK);
+	assert_int_equal(store_compacted(s), r - 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM log"), 1);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 1);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(store_changes(s, r - 1, "core/configmaps/", record_prev, &p), STORE_OK);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.revs[0], r);
+	assert_int_equal(p.types[0], STORE_MODIFIED);
+	assert_non_null(strstr(p.prev[0], "\"v\":4"));
+	/* and the next change of it again keeps none */
+	assert_int_equal(put(s, a, 6, 0, NULL), STORE_OK);
+	assert_int_equal(count_rows("SELECT count(*) FROM log WHERE prev IS NOT NULL"), 1);
+}
+
 static void test_open_failure_is_reported(void **state)
 {
 	char err[256] = "";
@@ -442,6 +581,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batched_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpointed_in_background, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_after_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_prev_from_rows, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
 	};

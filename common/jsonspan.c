@@ -1,0 +1,128 @@
+/* jsonspan — see jsonspan.h. */
+#include "jsonspan.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p at the opening quote: returns just past the closing one, or NULL.
+ * *escaped: the string held a backslash. */
+static const char *skip_string(const char *p, const char *end, bool *escaped)
+{
+	for (p++; p < end; p++) {
+		if (*p == '\\') {
+			if (escaped)
+				*escaped = true;
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* p at a value: returns just past it, or NULL when malformed. */
+static const char *skip_value(const char *p, const char *end)
+{
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return skip_string(p, end, NULL);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < end) {
+			char ch = *p;
+			if (ch == '"') {
+				p = skip_string(p, end, NULL);
+				if (!p)
+					return NULL;
+				continue;
+			}
+			if (ch == '{' || ch == '[')
+				depth++;
+			else if (ch == '}' || ch == ']') {
+				if (--depth == 0)
+					return p + 1;
+				if (depth < 0)
+					return NULL;
+			}
+			p++;
+		}
+		return NULL;
+	}
+	/* a number, true, false, null */
+	const char *s = p;
+	while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		p++;
+	return p > s ? p : NULL;
+}
+
+int jsonspan_member(const char *text, size_t len, const char *name, const char **val, size_t *vlen)
+{
+	if (!text)
+		return -1;
+	const char *p = text, *end = text + len;
+	size_t nlen = strlen(name);
+	const char *found = NULL;
+	size_t flen = 0;
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return -1;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return 0;
+	/* To the object's end: a truncated text is "cannot tell". */
+	while (p < end) {
+		if (*p != '"')
+			return -1;
+		bool escaped = false;
+		const char *k = p + 1, *after = skip_string(p, end, &escaped);
+		if (!after || escaped)
+			return -1;
+		size_t klen = (size_t)(after - 1 - k);
+		p = skip_ws(after, end);
+		if (p >= end || *p != ':')
+			return -1;
+		p = skip_ws(p + 1, end);
+		const char *v = p;
+		p = skip_value(p, end);
+		if (!p)
+			return -1;
+		if (!found && klen == nlen && memcmp(k, name, nlen) == 0) {
+			found = v;
+			flen = (size_t)(p - v);
+		}
+		p = skip_ws(p, end);
+		if (p < end && *p == '}') {
+			if (!found)
+				return 0;
+			*val = found;
+			*vlen = flen;
+			return 1;
+		}
+		if (p >= end || *p != ',')
+			return -1;
+		p = skip_ws(p + 1, end);
+	}
+	return -1;
+}
+
+int jsonspan_same(const char *a, const char *b, const char *name)
+{
+	const char *va = NULL, *vb = NULL;
+	size_t la = 0, lb = 0;
+	int ra = a ? jsonspan_member(a, strlen(a), name, &va, &la) : 0;
+	int rb = b ? jsonspan_member(b, strlen(b), name, &vb, &lb) : 0;
+	if (ra < 0 || rb < 0)
+		return -1;
+	if (ra != rb)
+		return 0;
+	return ra == 0 || (la == lb && memcmp(va, vb, la) == 0);
+}
