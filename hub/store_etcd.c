@@ -183,6 +183,9 @@ struct etcd_store {
 	size_t rbytes;
 	long long ring_from;
 	unsigned long ring_hits, ring_misses;
+	CURL *hcurl;                /* history(): its own handle, so ending a watch early does not close
+				     * the connection the Txns reuse */
+	struct etcd_stats stats;
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -338,12 +341,17 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static void setup_request(struct etcd_store *e, const char *path, const char *body, curl_write_callback fn, void *ud,
-			  long timeout_ms)
+/* Every request: keep-alive (curl_easy_reset keeps the handle's connection
+ * cache, so consecutive calls reuse one connection: counted in stats), no
+ * Nagle, and no "Expect: 100-continue", which libcurl adds to POST bodies
+ * over 1 MiB (a batch Txn near TXN_BYTES of values is larger once base64):
+ * it costs a round trip, or up to a second with a server or proxy that
+ * does not answer it. */
+static void setup_request(struct etcd_store *e, CURL *c, const char *path, const char *body, curl_write_callback fn,
+			  void *ud, long timeout_ms)
 {
 	char url[1024];
 	snprintf(url, sizeof url, "%s%s", e->endpoints[e->cur], path);
-	CURL *c = e->curl;
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -362,8 +370,44 @@ static void setup_request(struct etcd_store *e, const char *path, const char *bo
 		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
 	static struct curl_slist *hdrs;
 	if (!hdrs)
-		hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+		hdrs = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), "Expect:");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* After a request on c: the counters of store_etcd_stats, and a line per
+ * call at debug level (a slow one at warn). */
+static void count_call(struct etcd_store *e, CURL *c, const char *path, size_t sent, long long t0)
+{
+	long conns = 0;
+	curl_off_t got = 0;
+	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	long long us = now_us() - t0;
+	e->stats.calls++;
+	e->stats.connects += (unsigned long)conns;
+	e->stats.bytes_sent += sent;
+	e->stats.us_total += (unsigned long long)us;
+	if ((unsigned long long)us > e->stats.us_max)
+		e->stats.us_max = (unsigned long long)us;
+	if (strcmp(path, "/v3/kv/txn") == 0) {
+		e->stats.txns++;
+		e->stats.txn_us_total += (unsigned long long)us;
+	}
+	if (us >= 1000000)
+		log_warn("store: etcd %s took %.0f ms (%zu bytes sent, %lld received%s)", path, us / 1000.0, sent,
+			 (long long)got,
+			 conns ? ", a new connection" : "");
+	else if (log_get_level() <= LOG_DEBUG)
+		log_debug("store: etcd %s: %.2f ms, %zu bytes sent, %lld received%s", path, us / 1000.0, sent,
+			  (long long)got,
+			  conns ? ", a new connection" : "");
 }
 
 /* A failure worth trying the next endpoint for: no answer at all, or an
@@ -390,8 +434,10 @@ static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
 	int attempt = 0;
 	for (; attempt < e->nendpoints; attempt++) {
 		struct buf b = {0};
-		setup_request(e, path, text, on_body, &b, ETCD_TIMEOUT_MS);
+		setup_request(e, e->curl, path, text, on_body, &b, ETCD_TIMEOUT_MS);
+		long long t0 = now_us();
 		CURLcode rc = curl_easy_perform(e->curl);
+		count_call(e, e->curl, path, strlen(text), t0);
 		long status = 0;
 		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (rc == CURLE_OK && status == 200) {
@@ -1665,8 +1711,12 @@ static int history(struct etcd_store *e, long long start, struct replay *r)
 	cJSON_Delete(req);
 	free(end);
 	for (int attempt = 0; attempt < e->nendpoints && !r->done; attempt++) {
-		setup_request(e, "/v3/watch", body, on_watch, r, ETCD_TIMEOUT_MS);
-		CURLcode crc = curl_easy_perform(e->curl);
+		if (!e->hcurl)
+			e->hcurl = curl_easy_init();
+		setup_request(e, e->hcurl, "/v3/watch", body, on_watch, r, ETCD_TIMEOUT_MS);
+		long long t0 = now_us();
+		CURLcode crc = curl_easy_perform(e->hcurl);
+		count_call(e, e->hcurl, "/v3/watch", strlen(body), t0);
 		if (r->done || r->failed)
 			break;
 		snprintf(e->err, sizeof e->err, "etcd %s/v3/watch: %s", e->endpoints[e->cur], curl_easy_strerror(crc));
@@ -2072,6 +2122,8 @@ static void stream_connect(struct etcd_store *e)
 	}
 }
 
+void store_etcd_stats(struct store *s, struct etcd_stats *out) { *out = E(s)->stats; }
+
 int store_etcd_start_watch(struct store *s, struct event_base *base)
 {
 	struct etcd_store *e = E(s);
@@ -2137,8 +2189,15 @@ static void et_close(struct store *s)
 		free(e->pend[i].prev);
 	}
 	free(e->pend);
+	if (e->stats.calls)
+		log_info("store: etcd: %lu calls (%lu Txns, mean %.2f ms), %lu connections opened, slowest call %.1f ms",
+			 e->stats.calls, e->stats.txns,
+			 e->stats.txns ? e->stats.txn_us_total / 1000.0 / (double)e->stats.txns : 0.0, e->stats.connects,
+			 e->stats.us_max / 1000.0);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
+	if (e->hcurl)
+		curl_easy_cleanup(e->hcurl);
 	for (int i = 0; i < e->nendpoints; i++)
 		free(e->endpoints[i]);
 	free(e->endpoints);

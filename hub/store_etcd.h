@@ -56,4 +56,15 @@ bool store_etcd_lost(struct store *s);
  * Lease keeps writing). */
 void store_etcd_set_fence(struct store *s, const char *key, long long mod_rev, void (*lost)(void *ud), void *ud);
 
+/* The blocking calls to etcd so far (reads, Txns, history; not the live
+ * watch): how many, how many new connections they opened (one per
+ * endpoint switch or dropped connection: every other call reuses the
+ * kept-alive one), bytes sent, time. */
+struct etcd_stats {
+	unsigned long calls, txns, connects;
+	unsigned long long bytes_sent;
+	unsigned long long us_total, us_max, txn_us_total;
+};
+void store_etcd_stats(struct store *s, struct etcd_stats *out);
+
 #endif

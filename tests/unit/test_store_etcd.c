@@ -748,6 +748,49 @@ static void test_shared_prefix_and_fencing(void **state)
 	store_close(b);
 }
 
+/* Every blocking call reuses one kept-alive connection: writes, reads and
+ * batch Txns open none after the first, and a replay of history from etcd
+ * (a watch ended early) does not close the connection the Txns use. */
+static void test_calls_reuse_one_connection(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	struct etcd_stats a, b;
+	long long r0;
+	assert_int_equal(put(s, "core/configmaps/default/k0", 0, -1, &r0), STORE_OK);
+	store_etcd_stats(s, &a);
+	assert_true(a.calls > 0 && a.connects >= 1);
+	char key[64];
+	for (int i = 1; i <= 20; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/k%d", i);
+		assert_int_equal(put(s, key, i, -1, NULL), STORE_OK);
+	}
+	int opened = 0;
+	store_set_batching(s, open_batch, &opened);
+	for (int i = 21; i <= 30; i++) {
+		snprintf(key, sizeof key, "core/configmaps/default/k%d", i);
+		assert_int_equal(put(s, key, i, -1, NULL), STORE_OK);
+	}
+	assert_int_equal(store_commit(s), STORE_OK);
+	store_set_batching(s, NULL, NULL);
+	store_etcd_stats(s, &b);
+	assert_true(b.txns - a.txns == 21);
+	assert_true(b.connects == a.connects);
+	assert_true(b.bytes_sent > a.bytes_sent && b.us_total >= a.us_total);
+
+	/* history from etcd (no live watch here): its own connection, once */
+	struct evs *e = calloc(1, sizeof *e);
+	assert_int_equal(store_changes(s, r0, "core/configmaps/default/k3", record, e), STORE_OK);
+	assert_int_equal(e->n, 2); /* k3 and k30 */
+	free(e);
+	store_etcd_stats(s, &a);
+	assert_true(a.connects <= b.connects + 1);
+	assert_int_equal(put(s, "core/configmaps/default/k31", 31, -1, NULL), STORE_OK);
+	assert_int_equal(put(s, "core/configmaps/default/k32", 32, -1, NULL), STORE_OK);
+	store_etcd_stats(s, &b);
+	assert_true(b.connects == a.connects);
+}
+
 static void test_unreachable_is_reported(void **state)
 {
 	char err[512] = "";
@@ -771,6 +814,7 @@ int main(void)
 		cmocka_unit_test(test_split_batch_later_txn_fails),
 		cmocka_unit_test(test_batch_with_several_writers),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
+		cmocka_unit_test_setup_teardown(test_calls_reuse_one_connection, setup, teardown),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
