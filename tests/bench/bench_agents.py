@@ -36,6 +36,7 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+HUB_LOG_LEVEL = "warn"  # --hub-log-level
 
 
 class BenchError(Exception):
@@ -247,7 +248,7 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
         # Every agent connects from 127.0.0.1: lift the per-address quota
         # (256 established connections) so that hundreds of agents fit.
         hub_p = spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", hub_data,
-                              "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", "warn",
+                              "--insecure-listen", "127.0.0.1:0", "--port-file", hub_pf, "--log-level", HUB_LOG_LEVEL,
                               "--max-connections-per-client", "100000"] + store_args)
         hport = wait("the hub's port file", lambda: read_ports(hub_pf).get(""), 30)
         hub = "http://127.0.0.1:%d" % hport
@@ -486,7 +487,12 @@ def main():
                     "the hub's data dir, the hub run with --store etcd")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--keep", action="store_true", help="keep the working directory (logs)")
+    ap.add_argument("--hub-log-level", default="warn",
+                    help="the hub's --log-level (default warn); debug on --store etcd logs every etcd call's time "
+                    "and size (with --keep: in the kept hub.log)")
     a = ap.parse_args()
+    global HUB_LOG_LEVEL
+    HUB_LOG_LEVEL = a.hub_log_level
     bindir = os.path.abspath(a.bin)
     for b in ("atoll-hub", "atoll-sim", "atoll-agent", "bench_watch"):
         if not os.access(os.path.join(bindir, b), os.X_OK):
