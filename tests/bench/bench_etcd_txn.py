@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Where an etcd Txn's time goes through etcd's v3 JSON gateway: one etcd
+member (Debian's /usr/bin/etcd, the flags of tests/e2e/etcd.py plus
+--metrics extensive) in a temporary directory on the same disk as /tmp,
+N Txns of K puts of S-byte values sent one after the other on one
+keep-alive HTTP/1.1 connection, optionally with a watcher on the prefix
+(as the hub's live watch: --watch prev, with prev_kv; plain; none).
+Prints the client-side latency, etcd's own gRPC handling time of Txn
+(grpc_server_handling_seconds: the time after the gateway), its WAL fsync
+time and etcd's CPU per Txn. 127.0.0.1 only; stops what it starts."""
+import argparse
+import base64
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def b64(s):
+    return base64.b64encode(s if isinstance(s, bytes) else s.encode()).decode()
+
+
+def metrics(mp):
+    out = {}
+    t = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mp, timeout=5).read().decode()
+    for line in t.splitlines():
+        for key, prefix in (("txn_sum", 'grpc_server_handling_seconds_sum{grpc_method="Txn"'),
+                            ("txn_n", 'grpc_server_handling_seconds_count{grpc_method="Txn"'),
+                            ("fs_sum", "etcd_disk_wal_fsync_duration_seconds_sum"),
+                            ("fs_n", "etcd_disk_wal_fsync_duration_seconds_count"),
+                            ("cpu", "process_cpu_seconds_total")):
+            if line.startswith(prefix):
+                out[key] = float(line.split()[-1])
+    return out
+
+
+def run(k, size, n, watch):
+    cp, pp, mp = free_port(), free_port(), free_port()
+    d = tempfile.mkdtemp(prefix="bench-etcd-txn-")
+    log = open(os.path.join(d, "etcd.log"), "wb")
+    p = subprocess.Popen(["etcd", "--name", "m0", "--data-dir", os.path.join(d, "data"),
+                          "--listen-client-urls", "http://127.0.0.1:%d" % cp,
+                          "--advertise-client-urls", "http://127.0.0.1:%d" % cp,
+                          "--listen-peer-urls", "http://127.0.0.1:%d" % pp,
+                          "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % pp,
+                          "--initial-cluster", "m0=http://127.0.0.1:%d" % pp,
+                          "--listen-metrics-urls", "http://127.0.0.1:%d" % mp, "--metrics", "extensive",
+                          "--heartbeat-interval", "50", "--election-timeout", "500", "--snapshot-count", "100000"],
+                         stdout=log, stderr=log)
+    stop = threading.Event()
+    got = [0]
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                r = urllib.request.urlopen("http://127.0.0.1:%d/health" % cp, timeout=1)
+                if json.loads(r.read())["health"] == "true":
+                    break
+            except Exception:
+                pass
+            if time.time() > deadline or p.poll() is not None:
+                raise SystemExit("etcd did not start (%s)" % d)
+            time.sleep(0.1)
+
+        def watcher(prev):
+            c = http.client.HTTPConnection("127.0.0.1", cp)
+            req = {"key": b64("/p/"), "range_end": b64("/p0")}
+            if prev:
+                req["prev_kv"] = True
+            c.request("POST", "/v3/watch", json.dumps({"create_request": req}))
+            r = c.getresponse()
+            while not stop.is_set():
+                line = r.fp.readline()
+                if not line:
+                    break
+                got[0] += len(line)
+
+        if watch != "none":
+            threading.Thread(target=watcher, args=(watch == "prev",), daemon=True).start()
+            time.sleep(0.3)
+        c = http.client.HTTPConnection("127.0.0.1", cp)
+        val = b64("v" * size)
+        lat = []
+        for i in range(n + 3):  # 3 warm-up Txns
+            if i == 3:
+                m0, g0 = metrics(mp), got[0]
+            body = json.dumps({"compare": [], "success": [{"request_put": {"key": b64("/p/k%d" % j), "value": val}}
+                                                          for j in range(k)]})
+            t = time.perf_counter()
+            c.request("POST", "/v3/kv/txn", body, {"Content-Type": "application/json"})
+            c.getresponse().read()
+            if i >= 3:
+                lat.append((time.perf_counter() - t) * 1000)
+        time.sleep(0.5)
+        m1 = metrics(mp)
+        lat.sort()
+        dn = max(1, m1["txn_n"] - m0["txn_n"])
+        print("watch %-5s %3d x %5d B (body %4d KB): client p50 %6.1f mean %6.1f ms | etcd gRPC Txn mean %5.1f ms | "
+              "WAL fsync mean %4.1f ms | etcd CPU %5.1f ms per Txn | watch %4d KB per Txn" % (
+                  watch, k, size, len(body) // 1024, lat[len(lat) // 2], sum(lat) / len(lat),
+                  1000 * (m1["txn_sum"] - m0["txn_sum"]) / dn,
+                  1000 * (m1["fs_sum"] - m0["fs_sum"]) / max(1, m1["fs_n"] - m0["fs_n"]),
+                  1000 * (m1["cpu"] - m0["cpu"]) / n, (got[0] - g0) / 1024 / n))
+    finally:
+        stop.set()
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--puts", type=int, default=100, help="puts per Txn (default 100, a batch of Works)")
+    ap.add_argument("--size", type=int, default=2800, help="bytes per value (default 2800, a Work)")
+    ap.add_argument("--txns", type=int, default=40, help="Txns measured (default 40)")
+    ap.add_argument("--watch", default="none,prev,plain",
+                    help="comma-separated watcher modes to run: none, prev (prev_kv), plain")
+    a = ap.parse_args()
+    for w in a.watch.split(","):
+        if w not in ("none", "prev", "plain"):
+            ap.error("--watch: none, prev or plain")
+        run(a.puts, a.size, a.txns, w)
+
+
+if __name__ == "__main__":
+    main()
