@@ -751,7 +751,8 @@ def test_agent_joins_with_a_token_and_keeps_its_certificate(tls_hub, tmp_path):
         agent.start("--cert-renew-before", "2400h")
         wait_for("a renewed certificate", lambda: open(os.path.join(agent.state, "agent.crt")).read() != crt_pem,
                  timeout=15)
-        assert "renewed the agent certificate" in agent.read_log()
+        # the file is written before the line is logged
+        wait_for("the renewal logged", lambda: "renewed the agent certificate" in agent.read_log(), timeout=5)
         new_cn, new = cert_subject_cn(open(os.path.join(agent.state, "agent.crt")).read())
         assert new_cn == "system:atoll:agent:eu" and new.serial_number != crt.serial_number
         key2 = serialization.load_pem_private_key(open(os.path.join(agent.state, "agent.key"), "rb").read(), None)
