@@ -127,8 +127,38 @@ static void test_scrape_exact_at_scale(void **state)
 		     "atoll_hub_bindings{state=\"Progressing\"} 0\n"
 		     "atoll_hub_bindings{state=\"Ready\"} 0\n"
 		     "atoll_hub_bindings{state=\"Unschedulable\"} 0\n");
+	/* Status changes of 2/3 of the Works wait for the binding; one write
+	 * of its aggregatedStatus reflects them all. */
+	int waiting = n - (n + 2) / 3;
+	snprintf(want, sizeof want, "atoll_hub_status_aggregation_pending %d\n", waiting);
+	expect_lines(text, "atoll_hub_status_aggregation_pending ", want);
 	free(text);
-	/* a second scrape, measured */
+	/* A Work already waiting changes again: still one entry. */
+	put(s, "work.karmada.io/works/karmada-es-c00001/web-1",
+	    "{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"karmada-es-c00001\",\"annotations\":{"
+	    "\"resourcebinding.karmada.io/name\":\"web-deployment\",\"resourcebinding.karmada.io/namespace\":\"default\"}},"
+	    "\"status\":{\"conditions\":[{\"type\":\"Applied\",\"status\":\"False\"}]}}");
+	assert_int_equal(store_commit(s), 0);
+	text = scrape(&cpu);
+	expect_lines(text, "atoll_hub_status_aggregation_pending ", want);
+	free(text);
+	size_t cap = (size_t)n * 64 + 1024, len = 0;
+	char *b = malloc(cap);
+	len += (size_t)snprintf(b + len, cap - len,
+				"{\"metadata\":{\"name\":\"web-deployment\",\"namespace\":\"default\"},\"spec\":{\"replicas\":1},"
+				"\"status\":{\"conditions\":[{\"type\":\"Scheduled\",\"status\":\"True\"}],\"aggregatedStatus\":[");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(b + len, cap - len, "%s{\"clusterName\":\"c%05d\",\"applied\":true}", i ? "," : "", i);
+	snprintf(b + len, cap - len, "]}}");
+	put(s, "work.karmada.io/resourcebindings/default/web-deployment", b);
+	free(b);
+	assert_int_equal(store_commit(s), 0);
+	text = scrape(&cpu);
+	expect_lines(text, "atoll_hub_status_aggregation_pending ", "atoll_hub_status_aggregation_pending 0\n");
+	snprintf(want, sizeof want, "atoll_hub_status_aggregation_lag_seconds_count %d\n", waiting);
+	expect_lines(text, "atoll_hub_status_aggregation_lag_seconds_count ", want);
+	free(text);
+	/* a later scrape, measured */
 	text = scrape(&cpu);
 	print_message("scrape of %d clusters: %.1f ms CPU\n", n, cpu * 1000);
 	free(text);
