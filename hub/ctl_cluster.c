@@ -92,7 +92,8 @@ struct probe {
 	double stored;       /* monotonic seconds of this hub's last Lease write (0: none) */
 	struct proto_heartbeat last; /* the last heartbeat taken in full (ctl_cluster_renew) */
 	double full;         /* monotonic seconds when it was (0: never) */
-	bool alive;          /* still listed */
+	bool pull;           /* a Cluster in Pull mode is stored (from the store's changes) */
+	bool leased;         /* its Lease is stored (idem): both, and the monitor judges it */
 	struct probe *next;
 };
 
@@ -258,25 +259,80 @@ static struct probe *probe_get(struct cluster_life *cl, const char *cluster, boo
 	return p;
 }
 
-struct mon_ctx {
-	struct cluster_life *cl;
-	char (*names)[64];
-	int n, cap;
-};
+/* What the monitor judges by is kept from the store's changes (and this
+ * hub's own renewals), not read back every pass: a Cluster's sync mode, and
+ * its Lease's renewTime and duration. One full read when the monitor starts;
+ * after that every pass is a walk of the probes in memory (at 10,000
+ * clusters the pass parsed 20,000 objects every 5 s). */
+static void mon_cluster(struct cluster_life *cl, const cJSON *o, bool gone)
+{
+	const char *name = json_get_str(o, "metadata.name");
+	if (!name || strlen(name) >= sizeof ((struct probe *)0)->cluster)
+		return;
+	const char *mode = json_get_str(o, "spec.syncMode");
+	bool pull = !gone && mode && strcmp(mode, "Pull") == 0;
+	struct probe *p = probe_get(cl, name, pull);
+	if (p)
+		p->pull = pull;
+}
+
+static void mon_lease(struct cluster_life *cl, const cJSON *o, bool gone)
+{
+	const char *name = json_get_str(o, "metadata.name");
+	if (!name || strlen(name) >= sizeof ((struct probe *)0)->cluster)
+		return;
+	struct probe *p = probe_get(cl, name, !gone);
+	if (!p)
+		return;
+	if (gone) {
+		p->leased = false;
+		return;
+	}
+	double now = mono_now();
+	if (!p->leased && !p->renewed)
+		p->seen = now; /* first sight of the Lease: the grace counts from here */
+	p->leased = true;
+	const char *rt = json_get_str(o, "spec.renewTime");
+	int ld = (int)json_get_num(o, "spec.leaseDurationSeconds", PROTO_DEFAULT_LEASE_S);
+	p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
+	if (rt && strcmp(rt, p->renew_time) != 0) {
+		/* Renewed by another hub replica, or first look after a start. */
+		if (p->renew_time[0]) {
+			p->seen = now;
+			p->renewed = true;
+		}
+		snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
+	}
+}
+
+static bool is_lease_key(const char *key)
+{
+	static const char pre[] = "coordination.k8s.io/leases/" PROTO_LEASE_NAMESPACE "/";
+	return strncmp(key, pre, sizeof pre - 1) == 0;
+}
+
+static void mon_event(const struct store_event *ev, void *ud)
+{
+	struct cluster_life *cl = ud;
+	bool cluster = strncmp(ev->key, "cluster.karmada.io/clusters/", 28) == 0;
+	if (!cluster && !is_lease_key(ev->key))
+		return;
+	const cJSON *o = store_event_value(ev);
+	if (!o)
+		return;
+	if (cluster)
+		mon_cluster(cl, o, ev->type == STORE_DELETED);
+	else
+		mon_lease(cl, o, ev->type == STORE_DELETED);
+}
 
 static int mon_item(const char *key, const char *value, size_t len, long long rev, void *ud)
 {
-	struct mon_ctx *m = ud;
 	cJSON *o = cJSON_ParseWithLength(value, len);
-	const char *mode = json_get_str(o, "spec.syncMode");
-	const char *name = json_get_str(o, "metadata.name");
-	if (name && mode && strcmp(mode, "Pull") == 0 && strlen(name) < 64) {
-		if (m->n == m->cap) {
-			m->cap = m->cap ? m->cap * 2 : 16;
-			m->names = realloc(m->names, (size_t)m->cap * sizeof *m->names);
-		}
-		snprintf(m->names[m->n++], 64, "%s", name);
-	}
+	if (strncmp(key, "cluster.karmada.io/clusters/", 28) == 0)
+		mon_cluster(ud, o, false);
+	else if (is_lease_key(key))
+		mon_lease(ud, o, false);
 	cJSON_Delete(o);
 	return 0;
 }
@@ -291,32 +347,21 @@ static double monitor_grace(const struct cluster_life *cl, const struct probe *p
 static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster_life *cl = arg;
-	struct mon_ctx m = {.cl = cl};
-	store_list(cl->store, "cluster.karmada.io/clusters/", mon_item, &m, NULL);
-	for (struct probe *p = cl->probes; p; p = p->next)
-		p->alive = false;
 	double now = mono_now();
-	for (int i = 0; i < m.n; i++) {
-		const char *name = m.names[i];
-		cJSON *lease = objc_get(&cl->oc, cl->k_lease, PROTO_LEASE_NAMESPACE, name);
-		if (!lease) {
-			/* Never heartbeated through the protocol: not ours to judge. */
+	struct probe **pp = &cl->probes;
+	while (*pp) {
+		struct probe *p = *pp;
+		if (!p->pull && !p->leased) {
+			/* Forget clusters that are gone. */
+			*pp = p->next;
+			probe_unindex(cl, p);
+			free(p);
 			continue;
 		}
-		struct probe *p = probe_get(cl, name, true);
-		p->alive = true;
-		const char *rt = json_get_str(lease, "spec.renewTime");
-		int ld = (int)json_get_num(lease, "spec.leaseDurationSeconds", PROTO_DEFAULT_LEASE_S);
-		p->lease_s = ld > 0 ? ld : PROTO_DEFAULT_LEASE_S;
-		if (rt && strcmp(rt, p->renew_time) != 0) {
-			/* Renewed by another hub replica, or first look after a start. */
-			if (p->renew_time[0]) {
-				p->seen = now;
-				p->renewed = true;
-			}
-			snprintf(p->renew_time, sizeof p->renew_time, "%s", rt);
-		}
-		cJSON_Delete(lease);
+		pp = &p->next;
+		/* No Lease: never heartbeated through the protocol, not ours to judge. */
+		if (!p->pull || !p->leased)
+			continue;
 		/* A cluster not heard from since the hub started gets the
 		 * startup grace (Karmada's cluster-startup-grace-period). */
 		double grace = monitor_grace(cl, p);
@@ -324,28 +369,15 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 			grace = cl->cfg.startup_grace_s;
 		if (now - p->seen <= grace)
 			continue;
-		cJSON *c = objc_get(&cl->oc, cl->k_cluster, "", name);
+		cJSON *c = objc_get(&cl->oc, cl->k_cluster, "", p->cluster);
 		const char *rs = c ? ready_status_of(c) : NULL;
 		bool already = rs && strcmp(rs, "Unknown") == 0;
 		cJSON_Delete(c);
 		if (!already && !cl->monitor_off) {
-			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", name, NULL);
-			set_cluster_ready(cl, name, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
+			log_kv(LOG_WARN, "cluster lease expired; marking it Ready=Unknown", "cluster", p->cluster, NULL);
+			set_cluster_ready(cl, p->cluster, "Unknown", REASON_CLUSTER_UNKNOWN, MSG_CLUSTER_UNKNOWN, NULL);
 		}
 	}
-	/* Forget clusters that are gone. */
-	struct probe **pp = &cl->probes;
-	while (*pp) {
-		if (!(*pp)->alive) {
-			struct probe *d = *pp;
-			*pp = d->next;
-			probe_unindex(cl, d);
-			free(d);
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-	free(m.names);
 }
 
 static int renew_lease(struct cluster_life *cl, const char *cluster, const char *cluster_uid, int lease_s,
@@ -505,6 +537,11 @@ struct cluster_life *ctl_cluster_life_new(struct event_base *base, struct store 
 	cl->k_cluster = kinds_find_kind("cluster.karmada.io", "v1alpha1", "Cluster");
 	cl->k_lease = kinds_find_kind("coordination.k8s.io", "v1", "Lease");
 	cl->k_ns = kinds_find_kind("", "v1", "Namespace");
+	if (st) {
+		store_subscribe_committed(st, mon_event, cl);
+		store_list(st, "cluster.karmada.io/clusters/", mon_item, cl, NULL);
+		store_list(st, "coordination.k8s.io/leases/" PROTO_LEASE_NAMESPACE "/", mon_item, cl, NULL);
+	}
 	if (base) {
 		cl->monitor_ev = event_new(base, -1, EV_PERSIST, monitor_tick, cl);
 		struct timeval tv = {cl->cfg.monitor_period_ms / 1000, (cl->cfg.monitor_period_ms % 1000) * 1000};
@@ -519,6 +556,8 @@ void ctl_cluster_life_free(struct cluster_life *cl)
 {
 	if (!cl)
 		return;
+	if (cl->store)
+		store_unsubscribe(cl->store, mon_event, cl);
 	while (cl->probes) {
 		struct probe *p = cl->probes;
 		cl->probes = p->next;

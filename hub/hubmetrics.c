@@ -1,5 +1,6 @@
 #include "hubmetrics.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "listenguard.h"
 #include "nameidx.h"
 #include "statusfeed.h"
+#include "strmap.h"
 #include "tls.h"
 
 #define LAG_MAX_PENDING 10000
@@ -26,7 +28,7 @@ static const double lag_buckets[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 struct lag_entry {
 	char binding[600]; /* kind \x1f namespace \x1f name of the binding */
 	char cluster[256];
-	unsigned long long h; /* of binding and cluster: compared before the strings */
+	unsigned long long h; /* of the binding: compared before the string */
 	double since;      /* monotonic seconds of the first unaggregated Work status change */
 };
 
@@ -41,6 +43,10 @@ static struct {
 	struct metric *conns, *conns_closed, *accept_paused, *accept_pauses, *accept_shed, *open_fds, *max_fds;
 	struct lag_entry *pending;
 	size_t npending;
+	/* "binding \x1e cluster" -> index + 1 in pending: a Work's status
+	 * change finds its entry without a scan of up to 10,000 (a fan-out's
+	 * 10,000 reports made that per-cluster x per-cluster). */
+	struct strmap lag_index;
 } H;
 
 static double mono_now(void)
@@ -109,9 +115,20 @@ static bool work_binding(const cJSON *w, char *buf, size_t len)
 	return false;
 }
 
+static const char *lag_key(const char *binding, const char *cluster, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s\x1e%s", binding, cluster);
+	return buf;
+}
+
 static void lag_remove(size_t i)
 {
+	char k[900];
+	strmap_del(&H.lag_index, lag_key(H.pending[i].binding, H.pending[i].cluster, k, sizeof k));
 	H.pending[i] = H.pending[--H.npending];
+	if (i < H.npending)
+		strmap_put(&H.lag_index, lag_key(H.pending[i].binding, H.pending[i].cluster, k, sizeof k),
+			   (void *)(uintptr_t)(i + 1));
 }
 
 static unsigned long long lag_hash(const char *binding, const char *cluster)
@@ -139,17 +156,15 @@ static void lag_work_event(const struct store_event *ev)
 	if (now && ns && strncmp(ns, "karmada-es-", 11) == 0 && work_binding(now, b, sizeof b) &&
 	    work_status_changed(before, now)) {
 		const char *cluster = ns + 11;
-		unsigned long long h = lag_hash(b, cluster);
-		bool found = false;
-		for (size_t i = 0; i < H.npending && !found; i++)
-			found = H.pending[i].h == h && strcmp(H.pending[i].binding, b) == 0 &&
-				strcmp(H.pending[i].cluster, cluster) == 0;
+		char k[900];
+		bool found = strmap_has(&H.lag_index, lag_key(b, cluster, k, sizeof k));
 		if (!found && H.npending < LAG_MAX_PENDING) {
 			struct lag_entry *e = &H.pending[H.npending++];
-			e->h = h;
+			e->h = lag_hash(b, "");
 			snprintf(e->binding, sizeof e->binding, "%s", b);
 			snprintf(e->cluster, sizeof e->cluster, "%s", cluster);
 			e->since = mono_now();
+			strmap_put(&H.lag_index, lag_key(e->binding, e->cluster, k, sizeof k), (void *)(uintptr_t)H.npending);
 		}
 	}
 }
@@ -168,9 +183,10 @@ static void lag_binding_event(const struct store_event *ev, const char *kind)
 	/* aggregatedStatus by cluster, before and now: built at the first pending entry of this binding */
 	struct name_index bix = {0}, nix = {0};
 	bool indexed = false;
+	unsigned long long bh = lag_hash(b, "");
 	for (size_t i = 0; i < H.npending;) {
 		struct lag_entry *e = &H.pending[i];
-		if (strcmp(e->binding, b) != 0) {
+		if (e->h != bh || strcmp(e->binding, b) != 0) {
 			i++;
 			continue;
 		}
@@ -423,6 +439,7 @@ void hubmetrics_init(struct store *st)
 		metric_add(H.streams, l, 0);
 	}
 	H.pending = calloc(LAG_MAX_PENDING, sizeof *H.pending);
+	strmap_init(&H.lag_index, NULL);
 	metrics_add_collector(r, collect, NULL);
 	register_connection_metrics(r);
 	H.reg = r;
@@ -474,5 +491,6 @@ void hubmetrics_shutdown(void)
 {
 	metrics_registry_free(H.reg);
 	free(H.pending);
+	strmap_clear(&H.lag_index);
 	memset(&H, 0, sizeof H);
 }

@@ -266,6 +266,21 @@ void listenguard_stats(struct listenguard_stats *out)
 	*out = G.st;
 }
 
+int listenguard_default_max_conns(void)
+{
+	long long lim = G.st.fd_limit;
+	if (lim == 0) { /* setup not run: the limit as it is */
+		struct rlimit rl;
+		lim = getrlimit(RLIMIT_NOFILE, &rl) != 0 ? 1024 : rl.rlim_cur == RLIM_INFINITY ? -1 : (long long)rl.rlim_cur;
+	}
+	if (lim < 0 || lim > 1000000 + LISTENGUARD_FD_RESERVE)
+		return 1000000;
+	long long n = lim - LISTENGUARD_FD_RESERVE;
+	if (n < lim / 2)
+		n = lim / 2;
+	return n > 0 ? (int)n : 1;
+}
+
 int listenguard_open_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");

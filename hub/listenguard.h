@@ -44,6 +44,12 @@ struct listenguard_stats {
 	long long fd_limit;     /* the soft RLIMIT_NOFILE */
 };
 void listenguard_stats(struct listenguard_stats *out);
+/* The default of --max-connections: the soft RLIMIT_NOFILE (after
+ * listenguard_setup_process raised it) less LISTENGUARD_FD_RESERVE for the
+ * store's files, etcd connections, logs and listeners (at least half the
+ * limit when the limit is small; 1,000,000 when unlimited). */
+#define LISTENGUARD_FD_RESERVE 256
+int listenguard_default_max_conns(void);
 /* Open descriptors of this process (from /proc/self/fd), -1 if unknown. */
 int listenguard_open_fds(void);
 

@@ -67,7 +67,8 @@ static void serve_usage(FILE *f)
 	      "  --tls-handshake-timeout DUR  close a connection without a TLS handshake this long (default 10s)\n"
 	      "  --first-byte-timeout DUR     close a connection that has sent nothing this long (default 3s)\n"
 	      "  --header-timeout DUR         close a connection whose request head takes longer (default 10s)\n"
-	      "  --max-connections N          open connections per listener, HTTPS and plain (default 10000)\n"
+	      "  --max-connections N          open connections per listener, HTTPS and plain (default: the descriptor\n"
+	      "                               limit, raised to the hard limit, less 256; 0 = the default)\n"
 	      "  --max-connections-per-client N  established connections per client address and listener (default 256)\n"
 	      "  --max-pending-per-client N   connections per client address still in their TLS handshake (plain: that\n"
 	      "                               have sent nothing); a new one past it replaces the oldest silent one\n"
@@ -408,6 +409,11 @@ static int cmd_serve(int argc, char **argv)
 	}
 	log_setup("atoll-hub", level, fmt);
 	listenguard_setup_process();
+	if (sec.max_conns == 0)
+		sec.max_conns = listenguard_default_max_conns();
+	char maxc[16];
+	snprintf(maxc, sizeof maxc, "%d", sec.max_conns);
+	log_kv(LOG_INFO, "connection limit per listener", "max_connections", maxc, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	char err[512];
 	struct store *st = etcd.servers ? store_open_etcd(&etcd, err, sizeof err) : store_open_sqlite(data_dir, err, sizeof err);

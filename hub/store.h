@@ -146,11 +146,11 @@ struct store {
 	const struct store_ops *ops;
 	struct store_subscriber subs[8];      /* in-transaction */
 	int nsubs;
-	struct store_subscriber csubs[8];     /* committed */
+	struct store_subscriber csubs[12];    /* committed */
 	int ncsubs;
 	store_batch_fn on_open;               /* NULL: autocommit */
 	void *on_open_ud;
-	struct store_rollback_subscriber rsubs[4];
+	struct store_rollback_subscriber rsubs[8]; /* apiserver, controller, mcs, mesh, failover, ... */
 	int nrsubs;
 	/* Optional (NULL: store_revision): the newest revision the backend's
 	 * cluster has made, which may be ahead of store_revision() when other

@@ -93,7 +93,7 @@ def test_out_of_descriptors_pauses_quietly_and_recovers(tmp_path):
     # Quotas out of the way and silent connections kept: the descriptors run out.
     h = Hub(str(d), tls=False, preexec_fn=low_limit,
             extra=["--max-pending-per-client", "10000", "--max-connections-per-client", "10000",
-                   "--first-byte-timeout", "60s"]).start()
+                   "--first-byte-timeout", "60s", "--max-connections", "10000"]).start()
     socks = []
     try:
         assert "file descriptor limit %d" % limit in log_text(h)
@@ -125,6 +125,49 @@ def test_out_of_descriptors_pauses_quietly_and_recovers(tmp_path):
         assert p.returncode == 0
         assert metric(h, "atoll_hub_accept_pauses_total") >= 1
         assert metric(h, "process_max_fds") == limit
+    finally:
+        for s in socks:
+            s.close()
+        assert h.stop() == 0
+
+
+def test_max_connections_default_follows_descriptor_limit(tmp_path):
+    # Under `prlimit --nofile=SOFT:HARD`: the hub raises the soft limit to
+    # the hard one and caps each listener at it less 256 (at least half).
+    cases = [((1000, 3000), None, 2744), ((400, 400), None, 200), ((3000, 3000), ["--max-connections", "77"], 77)]
+    for (soft, hard), extra, want in cases:
+        d = tmp_path / ("h%d-%d" % (soft, len(extra or [])))
+        d.mkdir()
+        h = Hub(str(d), tls=False, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)),
+                extra=extra or []).start()
+        try:
+            text = log_text(h)
+            assert "file descriptor limit %d" % hard in text, text[-2000:]
+            m = re.search(r"connection limit per listener.*max_connections=(\d+)", text)
+            assert m and int(m.group(1)) == want, text[-2000:]
+            assert metric(h, "process_max_fds") == hard
+        finally:
+            assert h.stop() == 0
+    # The cap is what the listener enforces: at 400 descriptors, 200.
+    d = tmp_path / "enforced"
+    d.mkdir()
+    h = Hub(str(d), tls=False, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400)),
+            extra=["--max-pending-per-client", "1000", "--max-connections-per-client", "1000",
+                   "--first-byte-timeout", "60s"]).start()
+    socks = []
+    try:
+        socks = open_idle(h.port, 230)
+        wait_for("the hub to hold the cap's connections", lambda: len(os.listdir("/proc/%d/fd" % h.proc.pid)) >= 200)
+        time.sleep(0.5)  # let it accept the 30 past the cap too
+        for s in socks:
+            s.close()
+        socks = []
+
+        def past_cap():
+            return sum(metric(h, "atoll_hub_connections_closed_total", '{listener="http",reason="%s"}' % r) or 0
+                       for r in ("over_limit", "evicted"))
+        assert wait_for("connections past the cap counted", past_cap) >= 1
+        assert metric(h, "atoll_hub_accept_pauses_total") == 0  # never ran out of descriptors
     finally:
         for s in socks:
             s.close()

@@ -14,8 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "ctl_cluster.h"
 #include "jsonutil.h"
+#include "timefmt.h"
 #include "objtest.h"
 
 static const struct kind_info *K(const char *g, const char *v, const char *k) { return kinds_find_kind(g, v, k); }
@@ -178,11 +181,159 @@ static void test_cheap_renewal(void **state)
 	obj_test_close(dir, &objs);
 }
 
+/* ---- the Lease monitor, from memory --------------------------------------- */
+
+static void put_lease(struct store *st, const char *name, const char *renew)
+{
+	char key[200], json[600];
+	snprintf(key, sizeof key, "coordination.k8s.io/leases/karmada-cluster/%s", name);
+	snprintf(json, sizeof json,
+		 "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"karmada-cluster\"},\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":40,"
+		 "\"renewTime\":\"%s\"}}",
+		 name, name, renew);
+	cJSON *o = cJSON_Parse(json);
+	assert_int_equal(store_put(st, key, o, 0, NULL, NULL), 0);
+	cJSON_Delete(o);
+}
+
+static void put_cluster(struct store *st, const char *name, const char *mode)
+{
+	char key[200], json[600];
+	snprintf(key, sizeof key, "cluster.karmada.io/clusters//%s", name);
+	snprintf(json, sizeof json,
+		 "{\"apiVersion\":\"cluster.karmada.io/v1alpha1\",\"kind\":\"Cluster\",\"metadata\":{\"name\":\"%s\"},"
+		 "\"spec\":{\"syncMode\":\"%s\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+		 name, mode);
+	cJSON *o = cJSON_Parse(json);
+	assert_int_equal(store_put(st, key, o, 0, NULL, NULL), 0);
+	cJSON_Delete(o);
+}
+
+struct renewer {
+	struct store *st;
+	struct event *ev;
+};
+
+/* Another hub replica renewing "d" every 150 ms: the monitor sees it from
+ * the store's changes. */
+static void renew_d(evutil_socket_t fd, short what, void *arg)
+{
+	struct renewer *r = arg;
+	char now[64];
+	put_lease(r->st, "d", time_now_micro(now, sizeof now));
+}
+
+static const char *ready_of(struct obj_ctx *objs, const char *name, char *buf, size_t len)
+{
+	cJSON *c = obj_get_json(objs, K("cluster.karmada.io", "v1alpha1", "Cluster"), "", name);
+	snprintf(buf, len, "%s", c && ready(c) ? ready(c) : "-");
+	cJSON_Delete(c);
+	return buf;
+}
+
+static void test_monitor_judges_from_memory(void **state)
+{
+	struct obj_ctx objs = {0};
+	char dir[256], b1[16];
+	obj_test_open(dir, sizeof dir, "cluster-monitor", &objs);
+	struct store *st = objs.store;
+	/* Known before the monitor starts (read once), and after (events). */
+	put_cluster(st, "a", "Pull");
+	put_lease(st, "a", "2026-01-01T00:00:00.000000Z");
+	put_cluster(st, "d", "Pull");
+	put_lease(st, "d", "2026-01-01T00:00:00.000000Z");
+	struct event_base *base = event_base_new();
+	struct cluster_life_config cfg = {.monitor_period_ms = 50, .startup_grace_s = 1, .grace_ms = 400};
+	struct cluster_life *cl = ctl_cluster_life_new(base, st, &objs, &cfg);
+	put_cluster(st, "b", "Pull");
+	put_lease(st, "b", "2026-01-01T00:00:00.000000Z");
+	put_cluster(st, "c", "Push"); /* not pulled: not judged */
+	put_lease(st, "c", "2026-01-01T00:00:00.000000Z");
+	put_cluster(st, "e", "Pull"); /* no Lease: never heartbeated, not judged */
+	put_cluster(st, "f", "Pull"); /* its Lease deleted: not judged */
+	put_lease(st, "f", "2026-01-01T00:00:00.000000Z");
+	assert_int_equal(store_delete(st, "coordination.k8s.io/leases/karmada-cluster/f", 0, NULL, NULL), 0);
+	struct renewer r = {.st = st};
+	r.ev = event_new(base, -1, EV_PERSIST, renew_d, &r);
+	struct timeval every = {0, 150000}, run = {1, 700000};
+	event_add(r.ev, &every);
+	event_base_loopexit(base, &run);
+	event_base_dispatch(base);
+	/* Past the startup grace (1 s) without a renewal: Unknown. */
+	assert_string_equal(ready_of(&objs, "a", b1, sizeof b1), "Unknown");
+	assert_string_equal(ready_of(&objs, "b", b1, sizeof b1), "Unknown");
+	/* Renewed by "another replica" through the store: still Ready. */
+	assert_string_equal(ready_of(&objs, "d", b1, sizeof b1), "True");
+	assert_string_equal(ready_of(&objs, "c", b1, sizeof b1), "True");
+	assert_string_equal(ready_of(&objs, "e", b1, sizeof b1), "True");
+	assert_string_equal(ready_of(&objs, "f", b1, sizeof b1), "True");
+	/* The renewals stop: Unknown after the grace (400 ms). */
+	event_del(r.ev);
+	struct timeval more = {0, 800000};
+	event_base_loopexit(base, &more);
+	event_base_dispatch(base);
+	assert_string_equal(ready_of(&objs, "d", b1, sizeof b1), "Unknown");
+	event_free(r.ev);
+	ctl_cluster_life_free(cl);
+	event_base_free(base);
+	obj_test_close(dir, &objs);
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void batch_open(struct store *s, void *ud) {}
+
+/* ATOLL_BENCH_CLUSTERS=N: the monitor's CPU per pass with N Pull clusters
+ * and their Leases, all within their lease (nothing written). */
+static void test_monitor_pass_cost(void **state)
+{
+	const char *env = getenv("ATOLL_BENCH_CLUSTERS");
+	if (!env || atoi(env) <= 0)
+		skip();
+	int n = atoi(env);
+	struct obj_ctx objs = {0};
+	char dir[256];
+	obj_test_open(dir, sizeof dir, "cluster-monitor-cost", &objs);
+	struct store *st = objs.store;
+	store_set_batching(st, batch_open, NULL);
+	char now[64];
+	time_now_micro(now, sizeof now);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "c%05d", i);
+		put_cluster(st, name, "Pull");
+		put_lease(st, name, now);
+	}
+	assert_int_equal(store_commit(st), 0);
+	struct event_base *base = event_base_new();
+	struct cluster_life_config cfg = {.monitor_period_ms = 100};
+	double t0 = cpu_now();
+	struct cluster_life *cl = ctl_cluster_life_new(base, st, &objs, &cfg);
+	double start = cpu_now() - t0;
+	struct timeval run = {2, 50000};
+	event_base_loopexit(base, &run);
+	t0 = cpu_now();
+	event_base_dispatch(base);
+	print_message("monitor with %d clusters: start %.1f ms CPU, 20 passes %.1f ms CPU\n", n, start * 1000,
+		      (cpu_now() - t0) * 1000);
+	ctl_cluster_life_free(cl);
+	event_base_free(base);
+	obj_test_close(dir, &objs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_heartbeats),
 		cmocka_unit_test(test_cheap_renewal),
+		cmocka_unit_test(test_monitor_judges_from_memory),
+		cmocka_unit_test(test_monitor_pass_cost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
