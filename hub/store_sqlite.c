@@ -1014,16 +1014,27 @@ struct store *store_open_sqlite(const char *dir, char *err, size_t errlen)
 	return &q->base;
 }
 
+/* The subscriber tables are sized for the hub's modules (store.h); one more
+ * is a programming error that would silently lose every event it should
+ * get, so it stops the process at start instead. */
+static void too_many_subscribers(const char *kind, int n)
+{
+	log_error("store: more than %d %s subscribers: raise the limit in store.h", n, kind);
+	abort();
+}
+
 void store_subscribe(struct store *s, store_event_fn fn, void *ud)
 {
-	if (s->nsubs < (int)(sizeof s->subs / sizeof s->subs[0]))
-		s->subs[s->nsubs++] = (struct store_subscriber){fn, ud};
+	if (s->nsubs >= (int)(sizeof s->subs / sizeof s->subs[0]))
+		too_many_subscribers("in-transaction", s->nsubs);
+	s->subs[s->nsubs++] = (struct store_subscriber){fn, ud};
 }
 
 void store_subscribe_committed(struct store *s, store_event_fn fn, void *ud)
 {
-	if (s->ncsubs < (int)(sizeof s->csubs / sizeof s->csubs[0]))
-		s->csubs[s->ncsubs++] = (struct store_subscriber){fn, ud};
+	if (s->ncsubs >= (int)(sizeof s->csubs / sizeof s->csubs[0]))
+		too_many_subscribers("committed", s->ncsubs);
+	s->csubs[s->ncsubs++] = (struct store_subscriber){fn, ud};
 }
 
 static void remove_sub(struct store_subscriber *subs, int *n, store_event_fn fn, void *ud)
@@ -1056,8 +1067,9 @@ void store_notify_committed(struct store *s, const struct store_event *ev)
 
 void store_subscribe_rollback(struct store *s, store_rollback_fn fn, void *ud)
 {
-	if (s->nrsubs < (int)(sizeof s->rsubs / sizeof s->rsubs[0]))
-		s->rsubs[s->nrsubs++] = (struct store_rollback_subscriber){fn, ud};
+	if (s->nrsubs >= (int)(sizeof s->rsubs / sizeof s->rsubs[0]))
+		too_many_subscribers("rollback", s->nrsubs);
+	s->rsubs[s->nrsubs++] = (struct store_rollback_subscriber){fn, ud};
 }
 
 void store_unsubscribe_rollback(struct store *s, store_rollback_fn fn, void *ud)
