@@ -280,13 +280,6 @@ static void test_monitor_judges_from_memory(void **state)
 	obj_test_close(dir, &objs);
 }
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void batch_open(struct store *s, void *ud) {}
 
 /* ATOLL_BENCH_CLUSTERS=N: the monitor's CPU per pass with N Pull clusters
@@ -313,15 +306,15 @@ static void test_monitor_pass_cost(void **state)
 	assert_int_equal(store_commit(st), 0);
 	struct event_base *base = event_base_new();
 	struct cluster_life_config cfg = {.monitor_period_ms = 100};
-	double t0 = cpu_now();
+	double t0 = tu_cpu_now();
 	struct cluster_life *cl = ctl_cluster_life_new(base, st, &objs, &cfg);
-	double start = cpu_now() - t0;
+	double start = tu_cpu_now() - t0;
 	struct timeval run = {2, 50000};
 	event_base_loopexit(base, &run);
-	t0 = cpu_now();
+	t0 = tu_cpu_now();
 	event_base_dispatch(base);
 	print_message("monitor with %d clusters: start %.1f ms CPU, 20 passes %.1f ms CPU\n", n, start * 1000,
-		      (cpu_now() - t0) * 1000);
+		      (tu_cpu_now() - t0) * 1000);
 	ctl_cluster_life_free(cl);
 	event_base_free(base);
 	obj_test_close(dir, &objs);

@@ -89,13 +89,6 @@ static void test_clusters_followed_from_writes(void **state)
 	obj_test_close(dir, &objs);
 }
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void batch_open(struct store *s, void *ud) {}
 
 /* ATOLL_BENCH_CLUSTERS=N: a pass's CPU with N Clusters, the first (which
@@ -116,13 +109,13 @@ static void test_pass_cost(void **state)
 	}
 	assert_int_equal(store_commit(s), 0);
 	struct failover *f = failover_start(NULL, s, &objs);
-	double t0 = cpu_now();
+	double t0 = tu_cpu_now();
 	failover_run_once(f);
-	double first = cpu_now() - t0;
-	t0 = cpu_now();
+	double first = tu_cpu_now() - t0;
+	t0 = tu_cpu_now();
 	for (int i = 0; i < 10; i++)
 		failover_run_once(f);
-	double next = (cpu_now() - t0) / 10;
+	double next = (tu_cpu_now() - t0) / 10;
 	print_message("failover pass with %d clusters: first (list) %.2f ms CPU, next %.3f ms CPU\n", n, first * 1000,
 		      next * 1000);
 	failover_stop(f);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -33,6 +34,15 @@ static inline cJSON *jq(const char *s)
 	free(t);
 	assert_non_null(j);
 	return j;
+}
+
+/* This process's CPU time in seconds (the cost benchmarks inside unit
+ * tests print). */
+static inline double tu_cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* dir becomes a new directory $TMPDIR/atoll-test-<name>-XXXXXX (/tmp
