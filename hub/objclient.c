@@ -120,6 +120,7 @@ static bool begin_write(struct objclient *oc, const struct kind_info *k, const c
 {
 	int code = oc->fault ? oc->fault(k, ns ? ns : "", name ? name : "", oc->fault_ud) : 0;
 	if (!code) {
+		oc->outer_writing_for = oc->st->writing_for; /* a write nested in another client's */
 		oc->st->writing_for = oc->origin;
 		return false;
 	}
@@ -130,7 +131,8 @@ static bool begin_write(struct objclient *oc, const struct kind_info *k, const c
 
 static void end_write(struct objclient *oc)
 {
-	oc->st->writing_for = NULL;
+	oc->st->writing_for = oc->outer_writing_for;
+	oc->outer_writing_for = NULL;
 }
 
 /* A failed write: mine goes to e (it hands over causes) or is cleared; -1. */

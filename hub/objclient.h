@@ -49,6 +49,7 @@ struct objclient {
 	 * (struct ctl_origin) so that its classifier can leave the pass's own
 	 * writes out of the queues. */
 	const void *origin;
+	const void *outer_writing_for; /* the store's writing_for during a write, put back after it */
 };
 
 void objc_init(struct objclient *oc, struct store *st, struct obj_ctx *objs);
