@@ -7,7 +7,6 @@
 #include "failover.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "loopturn.h"
 #include "render.h"
 #include "scheduler.h"
 #include "timefmt.h"
@@ -82,11 +81,6 @@ void ctl_arm(struct controller *c)
 {
 	if (c->armed || !c->ev)
 		return;
-	if (c->turn) {
-		c->armed = true;
-		loopturn_request(c->turn);
-		return;
-	}
 	struct timeval tv = {0, 0};
 	event_add(c->ev, &tv);
 	c->armed = true;

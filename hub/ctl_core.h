@@ -56,7 +56,6 @@ struct controller {
 	struct obj_ctx *objs;
 	struct event *ev;
 	bool armed;
-	struct loopturn *turn; /* the store's loop turn: a slice runs as its first stage */
 	/* FIFO of queued items plus a set for de-duplication */
 	char **q;
 	size_t qhead, qtail, qcap;

@@ -3,7 +3,8 @@
  * and the order in which one turn's work becomes visible:
  *
  *   1. stages      in-hub writers that act on what the turn's requests wrote
- *                  (the controller's slice); their writes join the batch;
+ *                  and must share its commit; their writes join the batch
+ *                  (the controller runs on its own event: controller.c);
  *   2. pre-commit  bookkeeping of the batch itself (the change log's compaction);
  *   3. commit      one durable commit for every write of the turn; committed
  *                  subscribers (watches, agent polls, the status feed, metrics)
