@@ -485,6 +485,30 @@ static void test_batch_is_one_txn(void **state)
 	store_close(s);
 }
 
+/* Two stores on one prefix, as two hubs: s batches (counting the batches
+ * it opens and rolls back) and follows etcd's watch on base; b writes on
+ * its own. quiet_ms as in struct etcd_options. */
+struct two_hubs {
+	struct etcd_options o;
+	struct store *s, *b;
+	struct event_base *base;
+	int opened, rolled;
+};
+
+static void two_hubs_open(struct two_hubs *t, const char *prefix, int quiet_ms)
+{
+	char err[512] = "";
+	*t = (struct two_hubs){.o = {.servers = url, .prefix = prefix, .quiet_ms = quiet_ms}};
+	t->s = store_open_etcd(&t->o, err, sizeof err);
+	t->b = store_open_etcd(&t->o, err, sizeof err);
+	assert_non_null(t->s);
+	assert_non_null(t->b);
+	t->base = event_base_new();
+	assert_int_equal(store_etcd_start_watch(t->s, t->base), 0);
+	store_set_batching(t->s, open_batch, &t->opened);
+	store_subscribe_rollback(t->s, on_rolled_back, &t->rolled);
+}
+
 /* Another hub writes a key this hub's open batch wrote too, and the live
  * watch shows it before the batch commits: the batch fails on that key,
  * and the copy then has the other hub's write (not the state before the
@@ -492,18 +516,12 @@ static void test_batch_is_one_txn(void **state)
 static void test_batch_rollback_keeps_other_writes(void **state)
 {
 	NEED_ETCD();
-	char err[512] = "", prefix[64];
+	char prefix[64];
 	snprintf(prefix, sizeof prefix, "/unit-batch2-%d/", (int)getpid());
-	struct etcd_options o = {.servers = url, .prefix = prefix, .quiet_ms = -1};
-	struct store *s = store_open_etcd(&o, err, sizeof err);
-	struct store *b = store_open_etcd(&o, err, sizeof err);
-	assert_non_null(s);
-	assert_non_null(b);
-	struct event_base *base = event_base_new();
-	assert_int_equal(store_etcd_start_watch(s, base), 0);
-	int opened = 0, rolled = 0;
-	store_set_batching(s, open_batch, &opened);
-	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	struct two_hubs t;
+	two_hubs_open(&t, prefix, -1);
+	struct store *s = t.s, *b = t.b;
+	struct event_base *base = t.base;
 	long long rb = 0;
 	assert_int_equal(put(s, "core/configmaps/default/k", 1, -1, NULL), STORE_OK);
 	assert_int_equal(put(b, "core/configmaps/default/k", 2, -1, &rb), STORE_OK);
@@ -513,14 +531,14 @@ static void test_batch_rollback_keeps_other_writes(void **state)
 	}
 	assert_true(store_revision(s) >= rb);
 	assert_int_equal(store_commit(s), STORE_ERROR);
-	assert_int_equal(rolled, 1);
+	assert_int_equal(t.rolled, 1);
 	char *v = NULL;
 	long long r = 0;
 	assert_int_equal(store_get(s, "core/configmaps/default/k", &v, &r), STORE_OK);
 	assert_non_null(strstr(v, "\"v\":2"));
 	assert_true(r == rb);
 	free(v);
-	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	store_unsubscribe_rollback(s, on_rolled_back, &t.rolled);
 	store_close(s);
 	store_close(b);
 	event_base_free(base);
@@ -656,16 +674,10 @@ static void test_batch_with_several_writers(void **state)
 	NEED_ETCD();
 	char err[512] = "", prefix[64], key[64];
 	snprintf(prefix, sizeof prefix, "/unit-multi-%d/", (int)getpid());
-	struct etcd_options o = {.servers = url, .prefix = prefix};
-	struct store *s = store_open_etcd(&o, err, sizeof err);
-	struct store *b = store_open_etcd(&o, err, sizeof err);
-	assert_non_null(s);
-	assert_non_null(b);
-	struct event_base *base = event_base_new();
-	assert_int_equal(store_etcd_start_watch(s, base), 0);
-	int opened = 0, rolled = 0;
-	store_set_batching(s, open_batch, &opened);
-	store_subscribe_rollback(s, on_rolled_back, &rolled);
+	struct two_hubs t;
+	two_hubs_open(&t, prefix, 0);
+	struct store *s = t.s, *b = t.b;
+	struct event_base *base = t.base;
 	assert_int_equal(put(b, "core/configmaps/default/other", 1, -1, NULL), STORE_OK);
 	pump_until_v(base, s, "core/configmaps/default/other", 1); /* s has seen another writer */
 
@@ -683,7 +695,7 @@ static void test_batch_with_several_writers(void **state)
 	assert_int_equal(put(s, "core/configmaps/default/new", 1, -1, NULL), STORE_OK);
 	assert_int_equal(put(b, "core/configmaps/default/k1", 50, 0, NULL), STORE_OK);
 	assert_int_equal(store_commit(s), STORE_ERROR);
-	assert_int_equal(rolled, 1);
+	assert_int_equal(t.rolled, 1);
 	long long kept = -1;
 	assert_true(s->failed_commit(s, &kept));
 	assert_true(kept == 0);
@@ -698,7 +710,7 @@ static void test_batch_with_several_writers(void **state)
 	assert_int_equal(put(s, "core/configmaps/default/k0", 100, rv[0], NULL), STORE_OK);
 	assert_int_equal(store_commit(s), STORE_OK);
 	store_close(b);
-	b = store_open_etcd(&o, err, sizeof err); /* what etcd has */
+	b = store_open_etcd(&t.o, err, sizeof err); /* what etcd has */
 	char *v = NULL;
 	assert_int_equal(store_get(b, "core/configmaps/default/k0", &v, NULL), STORE_OK);
 	assert_non_null(strstr(v, "\"v\":100"));
@@ -707,7 +719,7 @@ static void test_batch_with_several_writers(void **state)
 	assert_non_null(strstr(v, "\"v\":50"));
 	free(v);
 	assert_int_equal(store_get(b, "core/configmaps/default/new", NULL, NULL), STORE_OK);
-	store_unsubscribe_rollback(s, on_rolled_back, &rolled);
+	store_unsubscribe_rollback(s, on_rolled_back, &t.rolled);
 	store_close(s);
 	store_close(b);
 	event_base_free(base);
