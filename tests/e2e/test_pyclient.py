@@ -18,9 +18,14 @@ def test_python_client_crud_and_watch(hub):
         events = []
         seen = threading.Event()
 
+        # From the revision before the writes: however late the thread's
+        # connection (a TLS handshake on a loaded machine), it sees them all.
+        rv = core.list_namespaced_config_map("default").metadata.resource_version
+
         def watcher():
             w = watch.Watch()
-            for ev in w.stream(core.list_namespaced_config_map, namespace="default", timeout_seconds=20):
+            for ev in w.stream(core.list_namespaced_config_map, namespace="default", timeout_seconds=20,
+                               resource_version=rv):
                 events.append((ev["type"], ev["object"].metadata.name, dict(ev["object"].data or {})))
                 if ev["type"] == "DELETED":
                     seen.set()
