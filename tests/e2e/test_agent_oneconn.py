@@ -148,6 +148,17 @@ def protocol_requests(hub, since):
     return out
 
 
+def quiet_since(hub, req, hold, timeout=15):
+    """Waits until the hub's log shows no req for hold seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        at = os.path.getsize(os.path.join(hub.data_dir, "hub.log"))
+        time.sleep(hold)
+        if req not in protocol_requests(hub, at):
+            return
+    raise AssertionError("%r kept coming for %d s" % (req, timeout))
+
+
 def test_agent_keeps_one_connection_and_heartbeats_on_the_poll(oneconn):
     hub, member, agent = oneconn.hub, oneconn.member, oneconn.agent
     pid = agent.proc.pid
@@ -170,6 +181,10 @@ def test_agent_keeps_one_connection_and_heartbeats_on_the_poll(oneconn):
     # Idle: one connection, the same one throughout (no reconnects), for
     # longer than the Lease (4 s) lasts; the Cluster stays Ready and its
     # Lease keeps being renewed, with no heartbeat request of its own.
+    # The member may still settle the Deployment's status (conditions) after
+    # it is available; the agent reports that too. The idle window starts
+    # once no report has come for 1.5 s.
+    quiet_since(hub, ("POST", "workstatuses"), 1.5)
     first = stable_connection(pid, agent.hub_port)
     rt0 = lease_renew_time(hub)
     log_at = os.path.getsize(os.path.join(hub.data_dir, "hub.log"))
