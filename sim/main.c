@@ -3,12 +3,15 @@
  * unless --data-dir is given), starting one or several clusters on one
  * event loop, the port file, and shutdown on SIGTERM/SIGINT. */
 #include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -55,7 +58,8 @@ static void usage(FILE *f)
 	      "                               apply refusing fields it does not know (500 \"field not declared\n"
 	      "                               in schema\"), e.g. v1.20.2\n"
 	      "  --data-dir DIR               keep the clusters' stores in DIR/NAME (default: a temporary\n"
-	      "                               directory in $TMPDIR, else /dev/shm, removed at exit)\n"
+	      "                               directory in $TMPDIR, else /dev/shm, removed at exit; one left\n"
+	      "                               by a killed simulator is removed by the next one started)\n"
 	      "  --no-events                  record no Events (ScalingReplicaSet, Scheduled, Started, ...)\n"
 	      "  --port-file FILE             once every cluster listens: the port (one cluster) or\n"
 	      "                               \"NAME PORT\" lines (several)\n"
@@ -151,6 +155,57 @@ static int parse_cluster(const char *arg, struct cluster_arg *c, char *err, size
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	return remove(path);
+}
+
+/* A temporary data directory's owner holds an exclusive flock on its
+ * ".owner" file for its whole life. The file is locked before it gets its
+ * name, so a sweeper that can lock it knows the owner is gone (killed with
+ * SIGKILL, or crashed before removing the directory). */
+static int hold_temp_owner(const char *dir)
+{
+	char tmp[4200], final[4200];
+	snprintf(tmp, sizeof tmp, "%s/.owner.tmp", dir);
+	snprintf(final, sizeof final, "%s/.owner", dir);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) < 0 || rename(tmp, final) < 0) {
+		close(fd);
+		return -1;
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (write(fd, pid, (size_t)n) != n)
+		log_debug("cannot write the owner of %s: %s", dir, strerror(errno));
+	return fd; /* kept open until exit: closing it would drop the lock */
+}
+
+/* Removes the atoll-sim-* directories in parent whose owner is gone.
+ * Directories without an .owner file (older versions, or one being set
+ * up right now) are left alone. Returns how many were removed. */
+static int sweep_stale_temp_dirs(const char *parent)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return 0;
+	int removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "atoll-sim-", 10) != 0)
+			continue;
+		char dir[4200], owner[4300];
+		snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
+		snprintf(owner, sizeof owner, "%s/.owner", dir);
+		int fd = open(owner, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		if (stale && nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+			removed++;
+		close(fd);
+	}
+	closedir(d);
+	return removed;
 }
 
 static int write_port_file(const char *path, struct sim_cluster **cl, int n, bool multi)
@@ -359,11 +414,18 @@ int main(int argc, char **argv)
 		const char *t = getenv("TMPDIR");
 		if (!t || !*t)
 			t = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+		int swept = sweep_stale_temp_dirs(t);
+		if (swept > 0)
+			log_info("removed %d temporary simulator directories of processes that are gone from %s", swept,
+				 t);
 		snprintf(tmpdir, sizeof tmpdir, "%s/atoll-sim-XXXXXX", t);
 		if (!mkdtemp(tmpdir)) {
 			log_error("cannot create a temporary directory: %s", strerror(errno));
 			return 1;
 		}
+		if (hold_temp_owner(tmpdir) < 0)
+			log_warn("cannot mark %s as in use (%s): another simulator may not clean it up if this one is killed",
+				 tmpdir, strerror(errno));
 		data_dir = tmpdir;
 	} else if (mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
 		log_error("cannot create %s: %s", data_dir, strerror(errno));

@@ -318,6 +318,37 @@ def test_temporary_data_dir_removed_and_help(tmp_path):
     assert p.returncode == 2 and "--ready-delay" in p.stderr
 
 
+def test_killed_simulators_temporary_dirs_swept(tmp_path):
+    """A simulator killed with SIGKILL cannot remove its temporary store;
+    the next one started on the same TMPDIR does, and leaves the store of
+    a simulator that is still running (and any directory it did not make)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    foreign = tmp / "atoll-sim-notours"
+    foreign.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+
+    def solo(name):
+        return Sim(tmp_path / name, ["--name", name, "--insecure-listen", "127.0.0.1:0", "--nodes", "1",
+                                     "--kubeconfig-out", str(tmp_path / (name + ".kubeconfig"))]).start(env=env)
+
+    killed = solo("killed")
+    (killed_dir,) = set(os.listdir(tmp)) - {foreign.name}
+    killed.proc.kill()
+    killed.proc.wait()
+    killed.log.close()
+    assert os.path.isdir(tmp / killed_dir)  # nothing removed it
+
+    alive = solo("alive")
+    (alive_dir,) = set(os.listdir(tmp)) - {foreign.name}
+    assert alive_dir != killed_dir and "removed 1 temporary simulator" in alive.read_log()
+    third = solo("third")
+    assert alive_dir in os.listdir(tmp) and foreign.is_dir()  # alive's store is kept
+    assert len(os.listdir(tmp)) == 3
+    assert third.stop() == 0 and alive.stop() == 0
+    assert os.listdir(tmp) == [foreign.name]
+
+
 def test_data_dir_survives_restart(tmp_path):
     data = tmp_path / "data"
     kcpath = str(tmp_path / "eu.kubeconfig")
