@@ -513,6 +513,15 @@ struct status_batch {
 	} *sent;
 };
 
+/* A Work whose status changed since it was last reported. */
+static bool status_unreported(const struct agent *ag)
+{
+	for (const struct work *w = ag->works; w; w = w->next)
+		if (w->status_seq != w->reported_seq)
+			return true;
+	return false;
+}
+
 static void status_done(const struct http_response *r, void *ud)
 {
 	struct status_batch *b = ud;
@@ -543,7 +552,10 @@ static void status_done(const struct http_response *r, void *ud)
 			retry_later(ag->status_ev, &ag->status_bo);
 		} else {
 			backoff_reset(&ag->status_bo);
-			hub_status_dirty(ag);
+			/* Only for what changed meanwhile: an empty report's timer
+			 * would hold back the poll a settle waits for (lane_idle). */
+			if (status_unreported(ag))
+				hub_status_dirty(ag);
 		}
 	} else {
 		char m[256];
@@ -570,8 +582,10 @@ static void status_send(evutil_socket_t fd, short what, void *arg)
 	for (struct work *w = ag->works; w; w = w->next)
 		if (w->status_seq != w->reported_seq)
 			cap++;
-	if (cap == 0)
+	if (cap == 0) {
+		lane_idle(ag); /* nothing to report: a poll that waited for it goes */
 		return;
+	}
 	if (cap > PROTO_MAX_STATUS_ITEMS)
 		cap = PROTO_MAX_STATUS_ITEMS;
 	struct proto_work_status *items = calloc((size_t)cap, sizeof *items);
@@ -593,6 +607,7 @@ static void status_send(evutil_socket_t fd, short what, void *arg)
 		free(items);
 		free(b->sent);
 		free(b);
+		lane_idle(ag);
 		return;
 	}
 	cJSON *body = proto_status_report_to_json(items, n);

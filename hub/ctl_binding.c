@@ -16,13 +16,16 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 			   const cJSON *clusters);
 static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
 static bool same_clusters(const cJSON *a, const cJSON *b);
-static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+static void schedule_binding(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters);
-static void schedule_binding_as(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 				const cJSON *clusters, bool need);
+static double generation_after(const cJSON *cur, const cJSON *next);
 static int required_by_index(const cJSON *b, const char *pns, const char *pname);
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
+static void binding_pass(struct controller *c, const char *key, bool cluster, cJSON *b, cJSON *next, cJSON *tmpl,
+			 const char *tkey);
 
 /* What the scheduler last saw of a binding that follows cluster changes:
  * the cluster generation and the binding's generation. */
@@ -98,20 +101,29 @@ static bool same_clusters(const cJSON *a, const cJSON *b)
 	return json_equal(a, b);
 }
 
+/* The generation the write of next over the stored cur gives (objects.c
+ * bumps it once per write whose spec differs). */
+static double generation_after(const cJSON *cur, const cJSON *next)
+{
+	double g = json_get_num(cur, "metadata.generation", 1);
+	return json_equal(json_get(cur, "spec"), json_get(next, "spec")) ? g : g + 1;
+}
+
 /* Schedules b when Karmada would, in memory: b (the binding as it will be
- * written once the pass is done) gets the new spec.clusters, the applied
- * placement and the Scheduled condition. Reports the scheduling latency
- * (the schedule() call and the result's bookkeeping). */
-static void schedule_binding(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+ * written over the stored cur once the pass is done) gets the new
+ * spec.clusters, the applied placement and the Scheduled condition.
+ * Reports the scheduling latency (the schedule() call and the result's
+ * bookkeeping). */
+static void schedule_binding(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters)
 {
 	if (!json_get(b, "spec.placement") || !detector_for_default_scheduler(b))
 		return;
-	schedule_binding_as(c, key, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters));
+	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters));
 }
 
 /* schedule_binding once needs_schedule's answer (need) is known. */
-static void schedule_binding_as(struct controller *c, const char *key, cJSON *b, const cJSON *tmpl,
+static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 				const cJSON *clusters, bool need)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
@@ -122,7 +134,7 @@ static void schedule_binding_as(struct controller *c, const char *key, cJSON *b,
 	if (!need) {
 		/* Karmada's scheduler: nothing to schedule, the generation is
 		 * observed all the same (graceful eviction waits for it). */
-		double g = json_get_num(b, "metadata.generation", 1);
+		double g = generation_after(cur, b);
 		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
 		if (cJSON_IsObject(bst) && ctl_cond_is(json_condition(b, "Scheduled"), "True") &&
 		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
@@ -164,11 +176,8 @@ static void schedule_binding_as(struct controller *c, const char *key, cJSON *b,
 		json_set_str(json_ensure_obj(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
 		free(ps);
 	}
-	/* The generation the write will give b (objects.c bumps it when the
-	 * spec changes): what the scheduler has observed. */
-	double gen = json_get_num(b, "metadata.generation", 1);
-	if (!json_equal(prev_clusters, json_get(b, "spec.clusters")))
-		gen += 1;
+	/* The generation the write will give b: what the scheduler has observed. */
+	double gen = generation_after(cur, b);
 	if (ctl_follows_cluster_changes(b, tmpl)) {
 		char memo[64];
 		sched_memo(c, gen, memo, sizeof memo);
@@ -389,8 +398,6 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		cJSON_Delete(b);
 		return;
 	}
-	/* b (as read) lives until the end of the pass: these point into it. */
-	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
 	const struct kind_info *tk;
 	char tkey[1024];
 	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
@@ -414,12 +421,56 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		}
 	}
 	strmap_del(&c->sched_deferred, key);
+	binding_pass(c, key, cluster, b, json_dup(b), tmpl, tkey);
+}
+
+bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJSON *cur, cJSON *desired)
+{
+	struct objc_key_parts kp;
+	if (!cur || !desired || objc_split_key(key, &kp) < 0 || ctl_mstr(cur, "deletionTimestamp"))
+		return false;
+	/* A binding the priority queue has to schedule first takes the two steps. */
+	if (c->priority_scheduling && json_get(desired, "spec.placement") && !json_condition(cur, "Scheduled") &&
+	    detector_for_default_scheduler(desired))
+		return false;
+	const struct kind_info *tk;
+	char tkey[1024];
+	cJSON *tmpl = ctl_binding_template(c, desired, &tk, tkey, sizeof tkey);
+	if (!tmpl)
+		return false;
+	/* What the write of desired alone would have stored (objects.c keeps
+	 * these, and the status, from the stored object), with the generation
+	 * it would have had: the pass reads it as if desired had been written. */
+	static const char *const keep[] = {"uid", "creationTimestamp", "resourceVersion", NULL};
+	cJSON *meta = json_ensure_obj(desired, "metadata");
+	for (int i = 0; keep[i]; i++) {
+		const cJSON *v = json_get(cJSON_GetObjectItemCaseSensitive(cur, "metadata"), keep[i]);
+		if (v)
+			json_set(meta, keep[i], json_dup(v));
+	}
+	json_set_num(meta, "generation", generation_after(cur, desired));
+	cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
+	if (json_get(cur, "status"))
+		json_set(desired, "status", json_dup(json_get(cur, "status")));
+	strmap_del(&c->sched_deferred, key);
+	binding_pass(c, key, strcmp(kp.plural, "clusterresourcebindings") == 0, json_dup(cur), desired, tmpl, tkey);
+	return true;
+}
+
+/* The pass of the stored binding b (key, its kind's store key) towards
+ * next (taken: b as read, or what the detector wants of it): scheduled,
+ * its Works rendered, its status aggregated, next written once at the end
+ * over b. Takes b and tmpl as well. */
+static void binding_pass(struct controller *c, const char *key, bool cluster, cJSON *b, cJSON *next, cJSON *tmpl,
+			 const char *tkey)
+{
+	struct objc_key_parts kp;
+	objc_split_key(key, &kp);
+	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
 	const cJSON *clusters = ctl_current_clusters(c);
 	struct ctl_origin origin = {key, tkey};
 	const void *prev_origin = ctl_origin_begin(c, &origin);
-	/* b: as read; next: as this pass wants it, written once at the end. */
-	cJSON *next = json_dup(b);
-	schedule_binding(c, key, next, tmpl, clusters);
+	schedule_binding(c, key, b, next, tmpl, clusters);
 	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
 			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
 		sync_dependencies(c, kp.ns, kp.name, next);
@@ -580,7 +631,7 @@ void ctl_schedule_key(struct controller *c, const char *key)
 	} else {
 		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding_as(c, key, next, tmpl, clusters, true); /* needs_schedule said so just now */
+		schedule_binding_as(c, key, b, next, tmpl, clusters, true); /* needs_schedule said so just now */
 		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_binding.h"
 #include "detector.h"
 #include "jsonutil.h"
 #include "render.h"
@@ -293,9 +294,13 @@ void ctl_reconcile_template(struct controller *c, const char *key)
 	}
 	if (cJSON_GetArraySize(dann) == 0)
 		cJSON_DeleteItemFromObjectCaseSensitive(json_get(desired, "metadata"), "annotations");
-	ctl_upsert(c, bk, kp.ns, bname, desired, binding, NULL);
-	/* Template content reaches the Works through the binding stage. */
-	ctl_enqueue(c, 'B', bkey);
+	/* Template content reaches the Works through the binding stage: at
+	 * once, with the binding written once (spec and status), when it
+	 * exists; else written here and the stage queued. */
+	if (!ctl_reconcile_binding_with(c, bkey, binding, desired)) {
+		ctl_upsert(c, bk, kp.ns, bname, desired, binding, NULL);
+		ctl_enqueue(c, 'B', bkey);
+	}
 out:
 	cJSON_Delete(pps);
 	cJSON_Delete(cpps);

@@ -1299,8 +1299,11 @@ static int commit_batch(struct etcd_store *e)
 			bool dup = false;
 			for (int q = i; q < j && !dup; q++)
 				dup = strcmp(e->bops[q].key, e->bops[j].key) == 0;
-			if (dup)
+			if (dup) {
+				log_debug("store: a batch of %d writes split at its write %d: %s is written again in it", n,
+					  j + 1, e->bops[j].key);
 				break;
+			}
 			char *k = ekey(e, "r/", e->bops[j].key);
 			if (e->bops[j].cmp == 1)
 				cmp_mod(compare, k, e->bops[j].cmp_mod);

@@ -3,7 +3,8 @@
 member (Debian's /usr/bin/etcd, the flags of tests/e2e/etcd.py plus
 --metrics extensive) in a temporary directory on the same disk as /tmp,
 N Txns of K puts of S-byte values sent one after the other on one
-keep-alive HTTP/1.1 connection, optionally with a watcher on the prefix
+keep-alive HTTP/1.1 connection (--gap S: S seconds idle before each),
+optionally with a watcher on the prefix
 (as the hub's live watch: --watch prev, with prev_kv; plain; none).
 Prints the client-side latency, etcd's own gRPC handling time of Txn
 (grpc_server_handling_seconds: the time after the gateway), its WAL fsync
@@ -48,7 +49,7 @@ def metrics(mp):
     return out
 
 
-def run(k, size, n, watch):
+def run(k, size, n, watch, gap=0.0):
     cp, pp, mp = free_port(), free_port(), free_port()
     d = tempfile.mkdtemp(prefix="bench-etcd-txn-")
     log = open(os.path.join(d, "etcd.log"), "wb")
@@ -100,6 +101,8 @@ def run(k, size, n, watch):
                 m0, g0 = metrics(mp), got[0]
             body = json.dumps({"compare": [], "success": [{"request_put": {"key": b64("/p/k%d" % j), "value": val}}
                                                           for j in range(k)]})
+            if gap:
+                time.sleep(gap)  # etcd idle in between, as between the rounds of a closed loop with a gap
             t = time.perf_counter()
             c.request("POST", "/v3/kv/txn", body, {"Content-Type": "application/json"})
             c.getresponse().read()
@@ -109,6 +112,7 @@ def run(k, size, n, watch):
         m1 = metrics(mp)
         lat.sort()
         dn = max(1, m1["txn_n"] - m0["txn_n"])
+        print("gap %.2f s, " % gap if gap else "", end="")
         print("watch %-5s %3d x %5d B (body %4d KB): client p50 %6.1f mean %6.1f ms | etcd gRPC Txn mean %5.1f ms | "
               "WAL fsync mean %4.1f ms | etcd CPU %5.1f ms per Txn | watch %4d KB per Txn" % (
                   watch, k, size, len(body) // 1024, lat[len(lat) // 2], sum(lat) / len(lat),
@@ -132,13 +136,15 @@ def main():
     ap.add_argument("--puts", type=int, default=100, help="puts per Txn (default 100, a batch of Works)")
     ap.add_argument("--size", type=int, default=2800, help="bytes per value (default 2800, a Work)")
     ap.add_argument("--txns", type=int, default=40, help="Txns measured (default 40)")
+    ap.add_argument("--gap", type=float, default=0.0,
+                    help="seconds of idle before each Txn (default 0: back to back)")
     ap.add_argument("--watch", default="none,prev,plain",
                     help="comma-separated watcher modes to run: none, prev (prev_kv), plain")
     a = ap.parse_args()
     for w in a.watch.split(","):
         if w not in ("none", "prev", "plain"):
             ap.error("--watch: none, prev or plain")
-        run(a.puts, a.size, a.txns, w)
+        run(a.puts, a.size, a.txns, w, a.gap)
 
 
 if __name__ == "__main__":
