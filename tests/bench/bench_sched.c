@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,42 @@ static double cpu_now(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	       (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* What the process has used and written so far (the checkpointer thread
+ * included): user and system CPU, write_bytes from /proc/self/io (bytes sent
+ * to the block layer: 0 on tmpfs) and wchar (bytes passed to write calls). */
+struct iostat {
+	double user, sys;
+	long long write_bytes, wchar;
+};
+
+static struct iostat iostat_now(void)
+{
+	struct iostat s = {0};
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	s.user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	s.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "write_bytes:", 12) == 0)
+			s.write_bytes = atoll(line + 12);
+		else if (strncmp(line, "wchar:", 6) == 0)
+			s.wchar = atoll(line + 6);
+	}
+	if (f)
+		fclose(f);
+	return s;
+}
+
+static long long file_size(const char *dir, const char *name)
+{
+	char path[600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -336,6 +373,11 @@ struct pipe {
 	int with_joiner, joiner_works;
 	double t_bindings, t_works, cpu_bindings; /* durable: seen by a committed subscriber */
 	struct counts c;
+	/* The join until every binding names the joiner: user and system CPU,
+	 * bytes written (/proc/self/io), commits, the WAL's size, checkpoints. */
+	struct iostat io_join, io_bind;
+	long commits_join, commits_bind;
+	char dir[512];
 	/* (c) updates: Works of app-00000 rewritten since the write */
 	char upd_prefix[128], upd_image[64];
 	int upd_seen, upd_want;
@@ -399,6 +441,8 @@ static void on_change(const struct store_event *ev, void *ud)
 			if (++p->with_joiner == p->nbindings) {
 				p->t_bindings = now();
 				p->cpu_bindings = cpu_now();
+				p->io_bind = iostat_now();
+				p->commits_bind = p->commits;
 				perf_ctl("disable");
 			}
 		}
@@ -484,8 +528,8 @@ static void print_counts(const struct counts *c)
 static int run_pipeline(const char *basedir, int nbind, int members, const char *policy, double budget, int updates)
 {
 	struct pipe p = {0};
-	char dir[512];
-	snprintf(dir, sizeof dir, "%s/atoll-bench-sched-XXXXXX", basedir);
+	char *dir = p.dir;
+	snprintf(p.dir, sizeof p.dir, "%s/atoll-bench-sched-XXXXXX", basedir);
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "bench_sched: mkdtemp %s: %s\n", dir, strerror(errno));
 		return 1;
@@ -568,6 +612,11 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	/* A cluster joins. */
 	p.measuring = true;
 	perf_ctl("enable");
+	long long wal0 = file_size(dir, "atoll.db-wal"), db0 = file_size(dir, "atoll.db");
+	struct store_ckpt_stats ck0, ck1;
+	store_sqlite_ckpt_stats(p.objs.store, &ck0);
+	p.io_join = iostat_now();
+	p.commits_join = p.commits;
 	double cj = cpu_now(), tj = now();
 	cJSON *joiner = pipe_cluster(members, JOINER);
 	if (groups)
@@ -583,10 +632,25 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	       "queue %s %.2f s; CPU %.2f s (%.2f ms per binding)\n",
 	       p.with_joiner, nbind, tb, p.joiner_works, nbind, p.t_works ? p.t_works - tj : te - tj,
 	       settled ? "empty after" : "NOT EMPTY after", te - tj, ce - cj, (ce - cj) * 1e3 / nbind);
-	if (p.cpu_bindings)
+	if (p.cpu_bindings) {
 		printf("    CPU until every binding named it: %.2f s (%.3f ms per binding); then the Work pass and the "
 		       "queued Events\n",
 		       p.cpu_bindings - cj, (p.cpu_bindings - cj) * 1e3 / nbind);
+		printf("    until then: user %.2f s, sys %.2f s; %ld commits; written to files %.1f MB (wchar), to the "
+		       "block layer %.1f MB (write_bytes)\n",
+		       p.io_bind.user - p.io_join.user, p.io_bind.sys - p.io_join.sys, p.commits_bind - p.commits_join,
+		       (double)(p.io_bind.wchar - p.io_join.wchar) / 1e6,
+		       (double)(p.io_bind.write_bytes - p.io_join.write_bytes) / 1e6);
+	}
+	struct iostat ioe = iostat_now();
+	store_sqlite_ckpt_stats(p.objs.store, &ck1);
+	printf("    whole join: user %.2f s, sys %.2f s; written %.1f MB (wchar), %.1f MB (write_bytes); WAL %.1f -> %.1f MB, "
+	       "database %.1f -> %.1f MB; checkpoint passes %lu (restarts %lu, inline %lu), %lu frames copied back\n",
+	       ioe.user - p.io_join.user, ioe.sys - p.io_join.sys, (double)(ioe.wchar - p.io_join.wchar) / 1e6,
+	       (double)(ioe.write_bytes - p.io_join.write_bytes) / 1e6, (double)wal0 / 1e6,
+	       (double)file_size(dir, "atoll.db-wal") / 1e6, (double)db0 / 1e6, (double)file_size(dir, "atoll.db") / 1e6,
+	       ck1.passes - ck0.passes, ck1.restarts - ck0.restarts, ck1.inline_passes - ck0.inline_passes,
+	       ck1.frames_copied - ck0.frames_copied);
 	print_counts(&p.c);
 	printf("    commits (one per event-loop turn with writes): %ld\n", p.commits);
 	long writes = p.c.binding_added + p.c.binding_spec + p.c.binding_status + p.c.work_added + p.c.work_modified +
