@@ -94,6 +94,8 @@ static double cpu_now(void)
 struct iostat {
 	double user, sys;
 	long long write_bytes, wchar;
+	double thread; /* the event loop's thread alone (CPU) */
+	long vcsw, ivcsw; /* its voluntary (waits: fsync, busy) and involuntary context switches */
 };
 
 static struct iostat iostat_now(void)
@@ -103,6 +105,10 @@ static struct iostat iostat_now(void)
 	getrusage(RUSAGE_SELF, &ru);
 	s.user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
 	s.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	s.thread = thread_cpu();
+	getrusage(RUSAGE_THREAD, &ru);
+	s.vcsw = ru.ru_nvcsw;
+	s.ivcsw = ru.ru_nivcsw;
 	FILE *f = fopen("/proc/self/io", "r");
 	char line[128];
 	while (f && fgets(line, sizeof line, f)) {
@@ -641,6 +647,11 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 		       p.io_bind.user - p.io_join.user, p.io_bind.sys - p.io_join.sys, p.commits_bind - p.commits_join,
 		       (double)(p.io_bind.wchar - p.io_join.wchar) / 1e6,
 		       (double)(p.io_bind.write_bytes - p.io_join.write_bytes) / 1e6);
+		printf("    until then, the loop's thread: CPU %.2f s of %.2f s (off CPU %.2f s: waits and preemption); "
+		       "%ld voluntary and %ld involuntary context switches\n",
+		       p.io_bind.thread - p.io_join.thread, p.t_bindings - tj,
+		       p.t_bindings - tj - (p.io_bind.thread - p.io_join.thread), p.io_bind.vcsw - p.io_join.vcsw,
+		       p.io_bind.ivcsw - p.io_join.ivcsw);
 	}
 	struct iostat ioe = iostat_now();
 	store_sqlite_ckpt_stats(p.objs.store, &ck1);
@@ -720,7 +731,9 @@ out:
 	free(p.has_joiner);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (getenv("BENCH_SCHED_KEEP"))
+		printf("    store kept in %s (BENCH_SCHED_KEEP)\n", dir);
+	else if (system(cmd) != 0)
 		fprintf(stderr, "bench_sched: could not remove %s\n", dir);
 	return 0;
 }
