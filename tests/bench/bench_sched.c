@@ -656,11 +656,12 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	struct iostat ioe = iostat_now();
 	store_sqlite_ckpt_stats(p.objs.store, &ck1);
 	printf("    whole join: user %.2f s, sys %.2f s; written %.1f MB (wchar), %.1f MB (write_bytes); WAL %.1f -> %.1f MB, "
-	       "database %.1f -> %.1f MB; checkpoint passes %lu (restarts %lu, inline %lu), %lu frames copied back\n",
+	       "database %.1f -> %.1f MB; checkpoint passes %lu (restarts %lu holding the writer up to %.1f ms, inline %lu), %lu frames copied back\n",
 	       ioe.user - p.io_join.user, ioe.sys - p.io_join.sys, (double)(ioe.wchar - p.io_join.wchar) / 1e6,
 	       (double)(ioe.write_bytes - p.io_join.write_bytes) / 1e6, (double)wal0 / 1e6,
 	       (double)file_size(dir, "atoll.db-wal") / 1e6, (double)db0 / 1e6, (double)file_size(dir, "atoll.db") / 1e6,
-	       ck1.passes - ck0.passes, ck1.restarts - ck0.restarts, ck1.inline_passes - ck0.inline_passes,
+	       ck1.passes - ck0.passes, ck1.restarts - ck0.restarts, ck1.restart_us_max / 1e3,
+	       ck1.inline_passes - ck0.inline_passes,
 	       ck1.frames_copied - ck0.frames_copied);
 	print_counts(&p.c);
 	printf("    commits (one per event-loop turn with writes): %ld\n", p.commits);
