@@ -327,6 +327,15 @@ static void pb_put(struct pbuf *b, const char *s, size_t n)
 	}
 }
 
+/* One byte: the punctuation between items. */
+static inline void pb_ch(struct pbuf *b, char c)
+{
+	if (!b->fail && b->len + 2 <= b->cap)
+		b->p[b->len++] = c;
+	else
+		pb_put(b, &c, 1);
+}
+
 static bool same_double(double a, double b)
 {
 	double fa = a < 0 ? -a : a, fb = b < 0 ? -b : b;
@@ -373,10 +382,13 @@ static void pb_string(struct pbuf *b, const char *s)
 		pb_put(b, "\"\"", 2);
 		return;
 	}
+	/* Bytes cJSON escapes: below 32, the quote and the backslash. */
+	static const unsigned char escaped[256] = {
+	    [0 ... 31] = 1, ['"'] = 1, ['\\'] = 1,
+	};
 	size_t n = 0, esc = 0;
 	for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++)
-		if (*c < 32 || *c == '"' || *c == '\\')
-			esc++;
+		esc += escaped[*c];
 	char *o = pb_room(b, n + 2 + esc * 5);
 	if (!o)
 		return;
@@ -428,17 +440,17 @@ static void pb_value(struct pbuf *b, const cJSON *j)
 	case cJSON_Array:
 	case cJSON_Object: {
 		bool obj = (j->type & 0xFF) == cJSON_Object;
-		pb_put(b, obj ? "{" : "[", 1);
+		pb_ch(b, obj ? '{' : '[');
 		for (const cJSON *c = j->child; c && !b->fail; c = c->next) {
 			if (obj) {
 				pb_string(b, c->string);
-				pb_put(b, ":", 1);
+				pb_ch(b, ':');
 			}
 			pb_value(b, c);
 			if (c->next)
-				pb_put(b, ",", 1);
+				pb_ch(b, ',');
 		}
-		pb_put(b, obj ? "}" : "]", 1);
+		pb_ch(b, obj ? '}' : ']');
 		return;
 	}
 	default: b->fail = true; return;
