@@ -745,7 +745,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R] [--bindings N]\n"
 			"                   [--members M] [--policy duplicated|weighted|groups] [--dir DIR] [--budget S]\n"
-			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n");
+			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n"
+			"environment: BENCH_SCHED_PERF_CTL=FIFO (perf enable/disable around the join's scheduling\n"
+			"             stage), BENCH_SCHED_KEEP=1 (keep the store directory for a look with sqlite3)\n");
 	exit(2);
 }
 
