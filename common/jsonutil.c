@@ -1,5 +1,8 @@
 #include "jsonutil.h"
 
+#include <float.h>
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,32 +212,264 @@ void json_set_num(cJSON *obj, const char *key, double val)
 	json_set(obj, key, cJSON_CreateNumber(val));
 }
 
+/* Each item copied once by cJSON_Duplicate without its children (its key
+ * and string value with it), the children linked here, as cJSON keeps a
+ * list: the first child's prev is the last. Adding each copy with
+ * cJSON_AddItemToObject copied every key twice (once in the copy, once
+ * when added, the first freed): a fifth of the controller's scheduling
+ * stage was copying bindings (issue 15, perf). A container copied at the
+ * top loses its key, as before. */
 static cJSON *dup_depth(const cJSON *j, int depth)
 {
 	if (depth > JSON_MAX_DEPTH * 2)
 		return cJSON_CreateNull();
-	if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
-		cJSON *out = cJSON_IsObject(j) ? cJSON_CreateObject() : cJSON_CreateArray();
-		for (const cJSON *c = j->child; c; c = c->next) {
-			cJSON *d = dup_depth(c, depth + 1);
-			if (cJSON_IsObject(j))
-				cJSON_AddItemToObject(out, c->string, d);
-			else
-				cJSON_AddItemToArray(out, d);
-		}
+	cJSON *out = cJSON_Duplicate(j, 0);
+	bool obj = cJSON_IsObject(j);
+	if (!out || !(obj || cJSON_IsArray(j)))
 		return out;
+	if (depth == 0 && out->string) {
+		if (!(out->type & cJSON_StringIsConst))
+			cJSON_free(out->string);
+		out->string = NULL;
+		out->type &= ~cJSON_StringIsConst;
 	}
-	return cJSON_Duplicate(j, 0);
+	for (const cJSON *c = j->child; c; c = c->next) {
+		if (obj && !c->string)
+			continue; /* cJSON_AddItemToObject refused these */
+		cJSON *d = dup_depth(c, depth + 1);
+		if (!d)
+			continue;
+		if (obj && !d->string) {
+			cJSON_AddItemToObject(out, c->string, d); /* the null past the depth bound */
+			continue;
+		}
+		if (!out->child) {
+			out->child = d;
+		} else {
+			d->prev = out->child->prev;
+			out->child->prev->next = d;
+		}
+		out->child->prev = d;
+	}
+	return out;
 }
 
+/* Whether a node of j sits deeper than limit (j at depth 0). */
+static bool deeper_than(const cJSON *j, int depth, int limit)
+{
+	if (depth > limit)
+		return true;
+	for (const cJSON *c = j->child; c; c = c->next)
+		if (depth + 1 > limit || ((cJSON_IsObject(c) || cJSON_IsArray(c)) && deeper_than(c, depth + 1, limit)))
+			return true;
+	return false;
+}
+
+/* Within the bound, cJSON_Duplicate copies the whole tree (a third faster
+ * than one call per item); past it, dup_depth cuts the deep parts. */
 cJSON *json_dup(const cJSON *j)
 {
-	return j ? dup_depth(j, 0) : NULL;
+	if (!j)
+		return NULL;
+	if ((cJSON_IsObject(j) || cJSON_IsArray(j)) && deeper_than(j, 0, JSON_MAX_DEPTH * 2))
+		return dup_depth(j, 0);
+	cJSON *out = cJSON_Duplicate(j, 1);
+	if (out && (cJSON_IsObject(j) || cJSON_IsArray(j)) && out->string) {
+		if (!(out->type & cJSON_StringIsConst))
+			cJSON_free(out->string);
+		out->string = NULL;
+		out->type &= ~cJSON_StringIsConst;
+	}
+	return out;
+}
+
+/* ---- json_print: cJSON_PrintUnformatted's output, byte for byte ---------- */
+
+/* cJSON 1.7.15 prints every number with sprintf("%1.15g"), reads it back
+ * with sscanf and prints again with "%1.17g" when that lost precision:
+ * about 3,000 instructions a number, a third of printing a ResourceBinding
+ * (issue 15, callgrind). Integers below 10^15, which %1.15g prints in full
+ * and reads back exactly, are written here digit by digit; every other
+ * number goes the way cJSON does, with its format strings and its
+ * round-trip test, and so does every string escape. test_jsonutil compares
+ * the two on random trees. */
+struct pbuf {
+	char *p;
+	size_t len, cap;
+	bool fail;
+};
+
+static char *pb_room(struct pbuf *b, size_t n)
+{
+	if (b->fail)
+		return NULL;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->fail = true;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p + b->len;
+}
+
+static void pb_put(struct pbuf *b, const char *s, size_t n)
+{
+	char *o = pb_room(b, n);
+	if (o) {
+		memcpy(o, s, n);
+		b->len += n;
+	}
+}
+
+/* One byte: the punctuation between items. */
+static inline void pb_ch(struct pbuf *b, char c)
+{
+	if (!b->fail && b->len + 2 <= b->cap)
+		b->p[b->len++] = c;
+	else
+		pb_put(b, &c, 1);
+}
+
+static bool same_double(double a, double b)
+{
+	double fa = a < 0 ? -a : a, fb = b < 0 ? -b : b;
+	double max = fa > fb ? fa : fb, d = a - b;
+	return (d < 0 ? -d : d) <= max * DBL_EPSILON;
+}
+
+static void pb_number(struct pbuf *b, double d)
+{
+	char num[32];
+	int n;
+	if (d != d || d > DBL_MAX || d < -DBL_MAX) {
+		n = snprintf(num, sizeof num, "null");
+	} else if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+		unsigned long long u = d < 0 ? (unsigned long long)-(long long)d : (unsigned long long)d;
+		char *e = num + sizeof num, *q = e;
+		do
+			*--q = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (d < 0)
+			*--q = '-';
+		pb_put(b, q, (size_t)(e - q));
+		return;
+	} else {
+		double test = 0;
+		n = snprintf(num, sizeof num, "%1.15g", d);
+		if (sscanf(num, "%lg", &test) != 1 || !same_double(test, d))
+			n = snprintf(num, sizeof num, "%1.17g", d);
+	}
+	if (n < 0 || n > 25) { /* cJSON's buffer: 26 bytes */
+		b->fail = true;
+		return;
+	}
+	char point = *localeconv()->decimal_point; /* cJSON writes '.' whatever the locale's */
+	for (int i = 0; i < n; i++)
+		if (num[i] == point)
+			num[i] = '.';
+	pb_put(b, num, (size_t)n);
+}
+
+static void pb_string(struct pbuf *b, const char *s)
+{
+	if (!s) {
+		pb_put(b, "\"\"", 2);
+		return;
+	}
+	/* Bytes cJSON escapes: below 32, the quote and the backslash. */
+	static const unsigned char escaped[256] = {
+	    [0 ... 31] = 1, ['"'] = 1, ['\\'] = 1,
+	};
+	size_t n = 0, esc = 0;
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++)
+		esc += escaped[*c];
+	char *o = pb_room(b, n + 2 + esc * 5);
+	if (!o)
+		return;
+	*o++ = '"';
+	if (!esc) {
+		memcpy(o, s, n);
+		o += n;
+	} else {
+		for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+			if (*c > 31 && *c != '"' && *c != '\\') {
+				*o++ = (char)*c;
+				continue;
+			}
+			*o++ = '\\';
+			switch (*c) {
+			case '\\': *o++ = '\\'; break;
+			case '"': *o++ = '"'; break;
+			case '\b': *o++ = 'b'; break;
+			case '\f': *o++ = 'f'; break;
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				snprintf(o, 6, "u%04x", *c);
+				o += 5;
+			}
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+}
+
+static void pb_value(struct pbuf *b, const cJSON *j)
+{
+	if (b->fail)
+		return;
+	switch (j->type & 0xFF) {
+	case cJSON_NULL: pb_put(b, "null", 4); return;
+	case cJSON_False: pb_put(b, "false", 5); return;
+	case cJSON_True: pb_put(b, "true", 4); return;
+	case cJSON_Number: pb_number(b, j->valuedouble); return;
+	case cJSON_String: pb_string(b, j->valuestring); return;
+	case cJSON_Raw:
+		if (!j->valuestring)
+			b->fail = true;
+		else
+			pb_put(b, j->valuestring, strlen(j->valuestring));
+		return;
+	case cJSON_Array:
+	case cJSON_Object: {
+		bool obj = (j->type & 0xFF) == cJSON_Object;
+		pb_ch(b, obj ? '{' : '[');
+		for (const cJSON *c = j->child; c && !b->fail; c = c->next) {
+			if (obj) {
+				pb_string(b, c->string);
+				pb_ch(b, ':');
+			}
+			pb_value(b, c);
+			if (c->next)
+				pb_ch(b, ',');
+		}
+		pb_ch(b, obj ? '}' : ']');
+		return;
+	}
+	default: b->fail = true; return;
+	}
 }
 
 char *json_print(const cJSON *j)
 {
-	return cJSON_PrintUnformatted(j);
+	if (!j)
+		return NULL;
+	struct pbuf b = {0};
+	pb_value(&b, j);
+	if (b.fail || !b.p) {
+		free(b.p);
+		return NULL;
+	}
+	b.p[b.len] = '\0';
+	char *shrunk = realloc(b.p, b.len + 1);
+	return shrunk ? shrunk : b.p;
 }
 
 static size_t string_bound(const char *s) { return s ? 2 + 6 * strlen(s) : 4; }

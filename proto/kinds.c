@@ -257,12 +257,29 @@ const struct kind_info *kinds_find_apiversion_kind(const char *api_version, cons
 	return kinds_find_kind(group, slash + 1, kind);
 }
 
+/* Appends s at *off, cut at len - 1 as snprintf would. */
+static void put_cut(char *buf, size_t len, size_t *off, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > len - 1 - *off)
+		n = len - 1 - *off;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	buf[*off] = '\0';
+}
+
+/* Joined by hand: snprintf was 60,000 calls in a 500-binding re-place. */
 const char *kind_api_version(const struct kind_info *k, char *buf, size_t len)
 {
-	if (k->group[0])
-		snprintf(buf, len, "%s/%s", k->group, k->version);
-	else
-		snprintf(buf, len, "%s", k->version);
+	size_t off = 0;
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (k->group[0]) {
+		put_cut(buf, len, &off, k->group);
+		put_cut(buf, len, &off, "/");
+	}
+	put_cut(buf, len, &off, k->version);
 	return buf;
 }
 

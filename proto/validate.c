@@ -2246,17 +2246,25 @@ static void walk_immutable(struct validation *v, const cJSON *old, const cJSON *
 			walk_immutable(v, old, o, f->msg, path, cap, depth + 1);
 			continue;
 		}
+		/* The field's path is built only for a report or a walk below:
+		 * most fields of a message are absent on both sides (a fifth of
+		 * a ResourceBinding's re-placement went to this walk). */
+		bool immutable = sch_messages[msg].fields[i].vflags & SCH_V_IMMUTABLE;
+		if (!immutable && !(f->type == PBS_MESSAGE && f->card == PBS_ONE))
+			continue;
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(old, f->json);
 		const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, f->json);
+		bool report = false;
+		if (immutable)
+			report = !((absent(a) && absent(b)) || (!absent(a) && !absent(b) && cJSON_Compare(a, b, true)));
+		else if (!cJSON_IsObject(a) || !cJSON_IsObject(b))
+			continue; /* nothing below to compare */
 		size_t plen = strlen(path);
 		path_put(path, cap, plen ? path_put(path, cap, plen, ".", 1) : 0, f->json, strlen(f->json));
-		if (sch_messages[msg].fields[i].vflags & SCH_V_IMMUTABLE) {
-			bool same = (absent(a) && absent(b)) || (!absent(a) && !absent(b) && cJSON_Compare(a, b, true));
-			if (!same)
-				invalid(v, path, b, "field is immutable");
-		} else if (f->type == PBS_MESSAGE && f->card == PBS_ONE) {
+		if (report)
+			invalid(v, path, b, "field is immutable");
+		else if (!immutable)
 			walk_immutable(v, a, b, f->msg, path, cap, depth + 1);
-		}
 		path[plen] = '\0';
 	}
 }

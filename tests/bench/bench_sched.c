@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,48 @@ static double cpu_now(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	       (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* What the process has used and written so far (the checkpointer thread
+ * included): user and system CPU, write_bytes from /proc/self/io (bytes sent
+ * to the block layer: 0 on tmpfs) and wchar (bytes passed to write calls). */
+struct iostat {
+	double user, sys;
+	long long write_bytes, wchar;
+	double thread; /* the event loop's thread alone (CPU) */
+	long vcsw, ivcsw; /* its voluntary (waits: fsync, busy) and involuntary context switches */
+};
+
+static struct iostat iostat_now(void)
+{
+	struct iostat s = {0};
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	s.user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+	s.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	s.thread = thread_cpu();
+	getrusage(RUSAGE_THREAD, &ru);
+	s.vcsw = ru.ru_nvcsw;
+	s.ivcsw = ru.ru_nivcsw;
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+	while (f && fgets(line, sizeof line, f)) {
+		if (strncmp(line, "write_bytes:", 12) == 0)
+			s.write_bytes = atoll(line + 12);
+		else if (strncmp(line, "wchar:", 6) == 0)
+			s.wchar = atoll(line + 6);
+	}
+	if (f)
+		fclose(f);
+	return s;
+}
+
+static long long file_size(const char *dir, const char *name)
+{
+	char path[600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -336,6 +379,11 @@ struct pipe {
 	int with_joiner, joiner_works;
 	double t_bindings, t_works, cpu_bindings; /* durable: seen by a committed subscriber */
 	struct counts c;
+	/* The join until every binding names the joiner: user and system CPU,
+	 * bytes written (/proc/self/io), commits, the WAL's size, checkpoints. */
+	struct iostat io_join, io_bind;
+	long commits_join, commits_bind;
+	char dir[512];
 	/* (c) updates: Works of app-00000 rewritten since the write */
 	char upd_prefix[128], upd_image[64];
 	int upd_seen, upd_want;
@@ -399,6 +447,8 @@ static void on_change(const struct store_event *ev, void *ud)
 			if (++p->with_joiner == p->nbindings) {
 				p->t_bindings = now();
 				p->cpu_bindings = cpu_now();
+				p->io_bind = iostat_now();
+				p->commits_bind = p->commits;
 				perf_ctl("disable");
 			}
 		}
@@ -484,8 +534,8 @@ static void print_counts(const struct counts *c)
 static int run_pipeline(const char *basedir, int nbind, int members, const char *policy, double budget, int updates)
 {
 	struct pipe p = {0};
-	char dir[512];
-	snprintf(dir, sizeof dir, "%s/atoll-bench-sched-XXXXXX", basedir);
+	char *dir = p.dir;
+	snprintf(p.dir, sizeof p.dir, "%s/atoll-bench-sched-XXXXXX", basedir);
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "bench_sched: mkdtemp %s: %s\n", dir, strerror(errno));
 		return 1;
@@ -568,6 +618,11 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	/* A cluster joins. */
 	p.measuring = true;
 	perf_ctl("enable");
+	long long wal0 = file_size(dir, "atoll.db-wal"), db0 = file_size(dir, "atoll.db");
+	struct store_ckpt_stats ck0, ck1;
+	store_sqlite_ckpt_stats(p.objs.store, &ck0);
+	p.io_join = iostat_now();
+	p.commits_join = p.commits;
 	double cj = cpu_now(), tj = now();
 	cJSON *joiner = pipe_cluster(members, JOINER);
 	if (groups)
@@ -583,10 +638,31 @@ static int run_pipeline(const char *basedir, int nbind, int members, const char 
 	       "queue %s %.2f s; CPU %.2f s (%.2f ms per binding)\n",
 	       p.with_joiner, nbind, tb, p.joiner_works, nbind, p.t_works ? p.t_works - tj : te - tj,
 	       settled ? "empty after" : "NOT EMPTY after", te - tj, ce - cj, (ce - cj) * 1e3 / nbind);
-	if (p.cpu_bindings)
+	if (p.cpu_bindings) {
 		printf("    CPU until every binding named it: %.2f s (%.3f ms per binding); then the Work pass and the "
 		       "queued Events\n",
 		       p.cpu_bindings - cj, (p.cpu_bindings - cj) * 1e3 / nbind);
+		printf("    until then: user %.2f s, sys %.2f s; %ld commits; written to files %.1f MB (wchar), to the "
+		       "block layer %.1f MB (write_bytes)\n",
+		       p.io_bind.user - p.io_join.user, p.io_bind.sys - p.io_join.sys, p.commits_bind - p.commits_join,
+		       (double)(p.io_bind.wchar - p.io_join.wchar) / 1e6,
+		       (double)(p.io_bind.write_bytes - p.io_join.write_bytes) / 1e6);
+		printf("    until then, the loop's thread: CPU %.2f s of %.2f s (off CPU %.2f s: waits and preemption); "
+		       "%ld voluntary and %ld involuntary context switches\n",
+		       p.io_bind.thread - p.io_join.thread, p.t_bindings - tj,
+		       p.t_bindings - tj - (p.io_bind.thread - p.io_join.thread), p.io_bind.vcsw - p.io_join.vcsw,
+		       p.io_bind.ivcsw - p.io_join.ivcsw);
+	}
+	struct iostat ioe = iostat_now();
+	store_sqlite_ckpt_stats(p.objs.store, &ck1);
+	printf("    whole join: user %.2f s, sys %.2f s; written %.1f MB (wchar), %.1f MB (write_bytes); WAL %.1f -> %.1f MB, "
+	       "database %.1f -> %.1f MB; checkpoint passes %lu (restarts %lu holding the writer up to %.1f ms, inline %lu), %lu frames copied back\n",
+	       ioe.user - p.io_join.user, ioe.sys - p.io_join.sys, (double)(ioe.wchar - p.io_join.wchar) / 1e6,
+	       (double)(ioe.write_bytes - p.io_join.write_bytes) / 1e6, (double)wal0 / 1e6,
+	       (double)file_size(dir, "atoll.db-wal") / 1e6, (double)db0 / 1e6, (double)file_size(dir, "atoll.db") / 1e6,
+	       ck1.passes - ck0.passes, ck1.restarts - ck0.restarts, ck1.restart_us_max / 1e3,
+	       ck1.inline_passes - ck0.inline_passes,
+	       ck1.frames_copied - ck0.frames_copied);
 	print_counts(&p.c);
 	printf("    commits (one per event-loop turn with writes): %ld\n", p.commits);
 	long writes = p.c.binding_added + p.c.binding_spec + p.c.binding_status + p.c.work_added + p.c.work_modified +
@@ -656,7 +732,9 @@ out:
 	free(p.has_joiner);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	if (getenv("BENCH_SCHED_KEEP"))
+		printf("    store kept in %s (BENCH_SCHED_KEEP)\n", dir);
+	else if (system(cmd) != 0)
 		fprintf(stderr, "bench_sched: could not remove %s\n", dir);
 	return 0;
 }
@@ -667,7 +745,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_sched [--clusters 10,100,1000] [--seconds S] [--replicas R] [--bindings N]\n"
 			"                   [--members M] [--policy duplicated|weighted|groups] [--dir DIR] [--budget S]\n"
-			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n");
+			"                   [--skip-sched] [--skip-pipeline] [--updates R]\n"
+			"environment: BENCH_SCHED_PERF_CTL=FIFO (perf enable/disable around the join's scheduling\n"
+			"             stage), BENCH_SCHED_KEEP=1 (keep the store directory for a look with sqlite3)\n");
 	exit(2);
 }
 

@@ -481,6 +481,29 @@ static void test_new_uid_format(void **state)
 	assert_int_equal(strlen(small), 8);
 }
 
+/* kind_api_version: group/version, or the version alone for the core
+ * group, cut to the buffer as snprintf would cut it. */
+static void test_kind_api_version(void **state)
+{
+	(void)state;
+	char buf[64];
+	const struct kind_info *d = kinds_find_kind("apps", "v1", "Deployment");
+	const struct kind_info *p = kinds_find_kind("", "v1", "Pod");
+	assert_non_null(d);
+	assert_non_null(p);
+	assert_string_equal(kind_api_version(d, buf, sizeof buf), "apps/v1");
+	assert_string_equal(kind_api_version(p, buf, sizeof buf), "v1");
+	char small[6];
+	assert_string_equal(kind_api_version(d, small, sizeof small), "apps/");
+	char tiny[3];
+	assert_string_equal(kind_api_version(d, tiny, sizeof tiny), "ap");
+	char one[1];
+	assert_string_equal(kind_api_version(p, one, sizeof one), "");
+	const struct kind_info *b = kinds_find_kind("work.karmada.io", "v1alpha2", "ResourceBinding");
+	assert_non_null(b);
+	assert_string_equal(kind_api_version(b, buf, sizeof buf), "work.karmada.io/v1alpha2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_namespace_cascades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_and_graceful_deletion, setup, teardown),
 		cmocka_unit_test(test_parse_path),
+		cmocka_unit_test(test_kind_api_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

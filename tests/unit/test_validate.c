@@ -637,6 +637,16 @@ static void test_immutable(void **state)
 	assert_int_equal(validate_update(k, old, changed, "default", &v), 1);
 	assert_string_equal(v.errs[0].field, "spec.selector");
 	assert_string_equal(v.errs[0].message, "Invalid value: {...}: field is immutable");
+	/* removed (also required) or added: changed all the same */
+	cJSON *removed = parse("{'metadata':{'name':'d'},'spec':{'replicas':1,"
+			       "'template':{'metadata':{'labels':{'app':'a','v':'b'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	assert_int_equal(validate_update(k, old, removed, "default", &v), 2);
+	assert_string_equal(v.errs[1].field, "spec.selector");
+	assert_string_equal(v.errs[1].message, "Invalid value: null: field is immutable");
+	assert_int_equal(validate_update(k, removed, old, "default", &v), 1);
+	assert_string_equal(v.errs[0].field, "spec.selector");
+	assert_string_equal(v.errs[0].message, "Invalid value: {...}: field is immutable");
+	cJSON_Delete(removed);
 	/* create: nothing to compare with */
 	assert_int_equal(validate_object(k, changed, "default", &v), 0);
 	/* a Service has no immutable field in the table */
