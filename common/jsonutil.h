@@ -46,8 +46,7 @@ const cJSON *json_condition(const cJSON *obj, const char *type);
 
 /* Deep copy bounded by JSON_MAX_DEPTH (cJSON_Duplicate has no bound). */
 cJSON *json_dup(const cJSON *j);
-/* Compact serialisation, byte for byte cJSON_PrintUnformatted's (NULL
- * where it would fail); caller frees with free(). */
+/* Compact serialisation (cJSON_PrintUnformatted); caller frees with free(). */
 char *json_print(const cJSON *j);
 /* An upper bound on strlen(json_print(j)) without printing (every string
  * byte counted as a \u00XX escape, every number at its widest), so a size
