@@ -112,7 +112,9 @@ static struct {
 	bool keep;
 	bool quiet;
 	const char *prefix;
-} opt = {.bearer_every = 10, .hb_interval = 10, .idle_s = -1, .rounds = 2, .budget = 600, .prefix = "fleet"};
+	int report_delay_ms; /* a Work's status report this long after its answer */
+} opt = {.bearer_every = 10, .hb_interval = 10, .idle_s = -1, .rounds = 2, .budget = 600, .prefix = "fleet",
+	 .report_delay_ms = 40};
 
 static char hub_host[64] = "127.0.0.1";
 static int hub_port;
@@ -740,7 +742,7 @@ static void on_works(struct agent *ag, const char *body, size_t len, bool full)
 	if (added)
 		ag->settling = true;
 	if (added && !evtimer_pending(ag->status_ev, NULL)) {
-		struct timeval tv = {0, 40000};
+		struct timeval tv = {opt.report_delay_ms / 1000, (opt.report_delay_ms % 1000) * 1000};
 		evtimer_add(ag->status_ev, &tv);
 	}
 }
@@ -1362,7 +1364,12 @@ static void *orchestrate(void *arg)
 	if (getenv("FLEET_PERF") && opt.hub_pid > 0 && (perf = fork()) == 0) {
 		char pid[32];
 		snprintf(pid, sizeof pid, "%d", opt.hub_pid);
-		execlp("perf", "perf", "record", "-q", "-g", "-p", pid, "-o", getenv("FLEET_PERF"), (char *)NULL);
+		/* FLEET_PERF_DWARF=1: DWARF call graphs (libc and libevent have no frame pointers) */
+		if (getenv("FLEET_PERF_DWARF"))
+			execlp("perf", "perf", "record", "-q", "--call-graph", "dwarf,16384", "-p", pid, "-o",
+			       getenv("FLEET_PERF"), (char *)NULL);
+		else
+			execlp("perf", "perf", "record", "-q", "-g", "-p", pid, "-o", getenv("FLEET_PERF"), (char *)NULL);
 		_exit(127);
 	}
 	if (perf > 0)
@@ -1439,6 +1446,8 @@ static void usage(FILE *f)
 	      "  --rounds R              policy rounds: creation, then R-1 template changes (default 2)\n"
 	      "  --restart               restart the hub (one it started) and time the agents' resumption\n"
 	      "  --prefix P              cluster name prefix (default fleet)\n"
+	      "  --report-delay MS       each agent reports a Work's status MS after its answer (default 40,\n"
+	      "                          the real agent's settle window; more puts the reports after a round)\n"
 	      "  --budget S              give up after S seconds (default 600)\n"
 	      "  --bin DIR               where atoll-hub is (default: beside bench_fleet)\n"
 	      "  --keep                  keep the temporary directory (hub log)\n"
@@ -1510,6 +1519,8 @@ int main(int argc, char **argv)
 			opt.rounds = atoi(v);
 		else if (ARG("--prefix"))
 			opt.prefix = v;
+		else if (ARG("--report-delay"))
+			opt.report_delay_ms = atoi(v);
 		else if (ARG("--budget"))
 			opt.budget = atof(v);
 		else if (ARG("--bin"))
@@ -1526,7 +1537,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (opt.clusters <= 0 || opt.hb_interval <= 0 || opt.bearer_every < 0 || opt.rounds < 1) {
+	if (opt.clusters <= 0 || opt.hb_interval <= 0 || opt.bearer_every < 0 || opt.rounds < 1 ||
+	    opt.report_delay_ms < 0) {
 		fprintf(stderr, "bench_fleet: --clusters N (N > 0) is required; --heartbeat-interval and --rounds > 0\n");
 		return 2;
 	}
