@@ -12,6 +12,7 @@
 #include "ctl_template.h"
 #include "detector.h"
 #include "log.h"
+#include "loopturn.h"
 #include "scheduler.h"
 #include "xalloc.h"
 
@@ -54,6 +55,8 @@ static void resync(struct controller *c)
 static void recover_from_rollback(struct controller *c)
 {
 	c->rolled_back = false;
+	ctl_bind_cont_free(c->bind_cont); /* its binding is queued again by the resync */
+	c->bind_cont = NULL;
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
 	objc_forget(&c->oc);
@@ -212,6 +215,11 @@ static void run_item(struct controller *c, const char *item)
 	c->write_failed = false;
 	process(c, item);
 	after_item(c, item);
+	ctl_bind_cont_free(c->bind_cont_taken); /* a continuation its pass did not take */
+	c->bind_cont_taken = NULL;
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt)
+		loopturn_set_fanout(lt, c->bind_cont != NULL);
 }
 
 int controller_retry_now(struct controller *c) { return enqueue_retries(c, true); }
@@ -253,25 +261,54 @@ static bool events_held(const struct controller *c)
 	return ctl_mono_ms() - c->events[c->ev_head].queued_ms < EVENT_HOLD_MAX_MS;
 }
 
+/* The loop turn committed what was in its batch (or the hub is shutting
+ * down): the next slice runs in this loop pass, after the long-polls that
+ * the commit woke are answered (their event is already active). */
+static void after_commit(void *ud, bool ok)
+{
+	struct controller *c = ud;
+	c->after_commit = false;
+	if (!ok)
+		return;
+	if (c->armed)
+		event_del(c->ev);
+	c->armed = true;
+	event_active(c->ev, EV_TIMEOUT, 0);
+}
+
 /* Drains a bounded slice of the queue, then lets the loop serve requests
- * before the next slice. */
+ * before the next slice. A slice never writes into a batch that is not
+ * committed yet: a client's write (the policy that causes the Works) is
+ * answered after its own commit, not after the controller's Works, and
+ * each slice of Works is committed, and its long-polls answered, before
+ * the next one is written. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt && loopturn_uncommitted(lt)) {
+		if (!c->after_commit) {
+			c->after_commit = true;
+			loopturn_defer(lt, after_commit, c);
+		}
+		return;
+	}
 	long long deadline = ctl_mono_ms() + SLICE_MS;
 	char *item;
+	c->slice_done = false;
 	for (int n = 0; n < BATCH && (item = ctl_dequeue(c)); n++) {
 		run_item(c, item);
 		free(item);
-		if (ctl_mono_ms() >= deadline)
+		if (ctl_mono_ms() >= deadline || c->slice_done)
 			break;
 	}
-	if (c->qhead == c->qtail && !c->sq_n)
+	c->slice_done = false;
+	if (c->qhead == c->qtail && !c->sq_n && !c->bind_cont)
 		ctl_flush_events(c, ctl_mono_ms() + SLICE_MS, false); /* idle: events now */
 	else if (!events_held(c))
 		ctl_flush_events(c, ctl_mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
-	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
+	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0 || c->bind_cont)
 		ctl_arm(c);
 }
 
@@ -431,6 +468,13 @@ void controller_stop(struct controller *c)
 	free(c->events);
 	store_unsubscribe(c->st, on_store_event, c);
 	store_unsubscribe_rollback(c->st, on_rollback, c);
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt && c->after_commit)
+		loopturn_cancel(lt, after_commit, c);
+	if (lt && c->bind_cont)
+		loopturn_set_fanout(lt, false);
+	ctl_bind_cont_free(c->bind_cont);
+	ctl_bind_cont_free(c->bind_cont_taken);
 	if (c->ev)
 		event_free(c->ev);
 	if (c->agg_ev)

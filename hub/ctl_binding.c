@@ -10,6 +10,7 @@
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "render.h"
+#include "xalloc.h"
 
 static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
@@ -363,6 +364,62 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
 	return stored;
 }
 
+/* ---- a binding pass in slices ---------------------------------------------------
+ * A pass over many target clusters (a Duplicated binding over the fleet:
+ * one Work per cluster) writes its Works in slices of about
+ * BIND_SLICE_MS, doubling: the controller's slice ends after each (slice_done),
+ * the loop turn commits it, and the long-polls of its clusters are
+ * answered before the next slice is written (controller.c waits for the
+ * commit). While slices remain, the loop turn's fan-out flag is up, so
+ * status reports wait behind them (agentapi.c). The pass goes on from
+ * where it stopped only if the binding, its template and the targets are
+ * what it began with; otherwise it starts over. The Works of the earlier
+ * slices are kept as stored for the aggregation at the end. */
+#define BIND_SLICE_MS 40
+#define BIND_SLICE_MAX_MS 320
+#define BIND_SLICE_MIN 64 /* targets per slice at least */
+
+static unsigned long long targets_hash(const cJSON *targets)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	const cJSON *t;
+	cJSON_ArrayForEach(t, targets)
+	{
+		const char *n = json_get_str(t, "name");
+		for (const char *p = n ? n : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		long r = (long)json_get_num(t, "replicas", 0);
+		h = (h ^ (unsigned long long)r ^ 0xffu) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static void copy_rv(char *dst, size_t len, const cJSON *o)
+{
+	const char *rv = ctl_mstr(o, "resourceVersion");
+	snprintf(dst, len, "%s", rv ? rv : "");
+}
+
+/* The continuation of key's pass, if it still applies to b, tmpl and
+ * targets; taken off the controller either way. */
+static struct ctl_bind_cont *take_cont(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+				       const cJSON *targets)
+{
+	struct ctl_bind_cont *bc = c->bind_cont_taken;
+	if (!bc || strcmp(bc->key, key) != 0)
+		return NULL;
+	c->bind_cont_taken = NULL;
+	char brv[32], trv[32];
+	copy_rv(brv, sizeof brv, b);
+	copy_rv(trv, sizeof trv, tmpl);
+	if (strcmp(brv, bc->brv) != 0 || strcmp(trv, bc->trv) != 0 || targets_hash(targets) != bc->thash ||
+	    bc->next > cJSON_GetArraySize(targets)) {
+		ctl_bind_cont_free(bc);
+		return NULL;
+	}
+	return bc;
+}
+
 void ctl_reconcile_binding(struct controller *c, const char *key)
 {
 	struct objc_key_parts kp;
@@ -414,7 +471,11 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		}
 	}
 	strmap_del(&c->sched_deferred, key);
-	const cJSON *clusters = ctl_current_clusters(c);
+	/* A pass going on from its last slice keeps the Clusters it began with
+	 * (not listed again because a heartbeat changed one meanwhile: a
+	 * change that matters queues the binding again). */
+	bool resuming = c->bind_cont_taken && strcmp(c->bind_cont_taken->key, key) == 0;
+	const cJSON *clusters = resuming && c->clusters_cache ? c->clusters_cache : ctl_current_clusters(c);
 	struct ctl_origin origin = {key, tkey};
 	const void *prev_origin = ctl_origin_begin(c, &origin);
 	/* b: as read; next: as this pass wants it, written once at the end. */
@@ -444,9 +505,53 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	 * for the other clusters (render_work_stamp). */
 	bool stampable = render_work_stampable(next, tmpl, cops, ops);
 	cJSON *proto = NULL;
-	const cJSON *t;
-	cJSON_ArrayForEach(t, targets)
-	{
+	int ti = 0, ntargets = cJSON_GetArraySize(targets);
+	struct ctl_bind_cont *bc = take_cont(c, key, b, tmpl, targets);
+	if (bc) { /* the pass goes on where its last slice ended */
+		ti = bc->next;
+		synced = bc->synced;
+		cJSON_Delete(works);
+		works = bc->works;
+		bc->works = NULL;
+		if (bc->sync_error) {
+			snprintf(sync_err, sizeof sync_err, "%s", bc->sync_error);
+			sync_error = sync_err;
+		}
+	}
+	/* Slices grow (doubling up to BIND_SLICE_MAX_MS): the first clusters
+	 * are answered soon, and a large fleet is written in a few commits. */
+	int slice_ms = bc && bc->slice_ms ? bc->slice_ms : BIND_SLICE_MS;
+	long long slice_end = ctl_mono_ms() + slice_ms;
+	int slice_first = ti;
+	bool sliced = false;
+	for (const cJSON *t = cJSON_GetArrayItem(targets, ti); t; t = t->next, ti++) {
+		if (ti - slice_first >= BIND_SLICE_MIN && ntargets - ti >= BIND_SLICE_MIN && ctl_mono_ms() >= slice_end) {
+			/* The rest in the next slice, after this one is committed. */
+			if (!bc)
+				bc = xcalloc(1, sizeof *bc);
+			if (!bc->key) {
+				bc->key = xstrdup(key);
+				copy_rv(bc->brv, sizeof bc->brv, b);
+				copy_rv(bc->trv, sizeof bc->trv, tmpl);
+				bc->thash = targets_hash(targets);
+			}
+			bc->next = ti;
+			bc->slice_ms = slice_ms * 2 < BIND_SLICE_MAX_MS ? slice_ms * 2 : BIND_SLICE_MAX_MS;
+			bc->works = works;
+			works = NULL;
+			bc->synced = synced;
+			free(bc->sync_error);
+			bc->sync_error = sync_error ? xstrdup(sync_error) : NULL;
+			if (c->bind_cont) { /* another binding's pass (not expected: it goes first): it starts over */
+				ctl_enqueue(c, 'B', c->bind_cont->key);
+				ctl_bind_cont_free(c->bind_cont);
+			}
+			c->bind_cont = bc;
+			bc = NULL;
+			c->slice_done = true;
+			sliced = true;
+			break;
+		}
 		const char *cn = json_get_str(t, "name");
 		render_exec_namespace(cn, wns, sizeof wns);
 		if (ctl_ensure_namespace(c, wns) < 0)
@@ -525,6 +630,17 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
 	}
 	cJSON_Delete(proto);
+	if (sliced) {
+		cJSON_Delete(next);
+		cJSON_Delete(targets);
+		cJSON_Delete(cops);
+		cJSON_Delete(ops);
+		ctl_origin_end(c, prev_origin);
+		cJSON_Delete(tmpl);
+		cJSON_Delete(b);
+		return;
+	}
+	ctl_bind_cont_free(bc);
 	/* A cluster that lost its share loses its Work. */
 	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
 	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);

@@ -120,7 +120,29 @@ struct controller {
 	/* WorkloadRebalancers: woken again at rb_due (a TTL or a retry). */
 	struct event *rb_ev;
 	time_t rb_due;
+	/* A binding pass that stopped after a slice of its targets
+	 * (ctl_binding.c): its 'B' item is dequeued before everything else,
+	 * which moves it to bind_cont_taken for that item's pass to take; the
+	 * controller frees what is left there after the item. */
+	struct ctl_bind_cont *bind_cont, *bind_cont_taken;
+	/* The item just run asks the controller's slice to end here, so the
+	 * loop turn commits what it wrote (and answers its long-polls). */
+	bool slice_done;
+	/* on_deferred waits for the loop turn's commit (controller.c). */
+	bool after_commit;
 };
+/* Where a binding pass in slices stopped (ctl_binding.c). */
+struct ctl_bind_cont {
+	char *key;
+	char brv[32], trv[32];    /* the binding's and the template's resourceVersion */
+	unsigned long long thash; /* the targets: names and replicas */
+	int next;                 /* the first target not done */
+	int slice_ms;             /* the next slice's length */
+	cJSON *works;             /* the Works of the done targets, as stored */
+	int synced;
+	char *sync_error;
+};
+void ctl_bind_cont_free(struct ctl_bind_cont *bc);
 struct pending_event {
 	cJSON *about; /* apiVersion, kind and the metadata events.h reads */
 	char *reason, *message;

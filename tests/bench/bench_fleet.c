@@ -1257,6 +1257,14 @@ static int do_round(int r)
 	f->p50 = pct(v, n, 50);
 	f->p99 = pct(v, n, 99);
 	f->max = n ? v[n - 1] : -1;
+	if (getenv("FLEET_LATENCIES")) { /* FLEET_LATENCIES=FILE: "round cluster ms" per agent (profiling aid) */
+		FILE *lf = fopen(getenv("FLEET_LATENCIES"), "a");
+		for (int i = 0; lf && i < opt.clusters; i++)
+			fprintf(lf, "%d %s %.1f\n", r, agents[i].name,
+				agents[i].round_t[r] > 0 ? (agents[i].round_t[r] - t0) * 1e3 : -1.0);
+		if (lf)
+			fclose(lf);
+	}
 	free(v);
 	struct fold fo = {r, 0};
 	bool fold_ok = all && wait_until(binding_folded, &fo, tmo, 0.1);
