@@ -16,6 +16,7 @@
 #include "events.h"
 #include "jsonspan.h"
 #include "jsonutil.h"
+#include "hubmetrics.h"
 #include "log.h"
 #include "loopturn.h"
 #include "objclient.h"
@@ -60,6 +61,7 @@ struct waiter {
 	struct waiter *hnext, *hprev;
 	struct waiter *pnext, *pprev;
 	bool queued;
+	bool overdue; /* its time ran out during a fan-out: answered when that ends */
 };
 
 #define WAITER_BUCKETS 16384
@@ -107,6 +109,7 @@ struct agentapi {
 	int nparked;
 	struct event *unpark_ev;
 	struct loopturn *turn; /* the store's loop turn, if it has one */
+	int noverdue;          /* waiters overdue (see waiter_timeout) */
 };
 
 static double mono_now(void)
@@ -500,6 +503,8 @@ static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 	struct waiter *w = ud;
 	struct agentapi *aa = w->aa;
 	waiter_unqueue(aa, w);
+	if (w->overdue)
+		aa->noverdue--;
 	if (w->hprev)
 		w->hprev->hnext = w->hnext;
 	else
@@ -542,6 +547,22 @@ static void waiter_answer_text(struct waiter *w, struct evbuffer *body)
 static void waiter_timeout(struct stream *s, void *arg)
 {
 	struct waiter *w = arg;
+	if (w->aa->turn && loopturn_fanout(w->aa->turn)) {
+		/* A fan-out is being written in slices: its Work may be in a
+		 * slice still to come. An empty answer now would make the agent
+		 * poll again and be answered only after that round trip (behind
+		 * whatever the loop does then); the poll waits for its Work or
+		 * for the end of the fan-out instead (on_fanout_done). */
+		if (!w->overdue) {
+			w->overdue = true;
+			w->aa->noverdue++;
+		}
+		return;
+	}
+	if (w->overdue) {
+		w->overdue = false;
+		w->aa->noverdue--;
+	}
 	bool expired;
 	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
 	if (expired) {
@@ -893,6 +914,11 @@ static void unpark(evutil_socket_t fd, short what, void *arg)
 static void on_fanout_done(void *ud)
 {
 	struct agentapi *aa = ud;
+	for (struct waiter *w = aa->waiters, *next; w && aa->noverdue > 0; w = next) {
+		next = w->next;
+		if (w->overdue)
+			waiter_timeout(w->s, w); /* answers it: frees w */
+	}
 	if (aa->park_head)
 		event_active(aa->unpark_ev, EV_TIMEOUT, 0);
 }
@@ -923,6 +949,7 @@ static bool park_report(struct agentapi *aa, const struct api_req *rq, const cha
 	}
 	if (!loopturn_fanout(aa->turn) && !evtimer_pending(aa->unpark_ev, NULL))
 		event_active(aa->unpark_ev, EV_TIMEOUT, 0);
+	hubmetrics_report_held();
 	return true;
 }
 

@@ -1,5 +1,6 @@
 #include "controller.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -415,6 +416,11 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
+	int first_ms = 40, min_targets = 64;
+	const char *bs = getenv("ATOLL_BIND_SLICE");
+	if (bs && sscanf(bs, "%d,%d", &first_ms, &min_targets) != 2)
+		log_warn("controller: ATOLL_BIND_SLICE=%s is not FIRST_MS,MIN: ignored", bs);
+	controller_set_bind_slice(c, first_ms, min_targets);
 	objc_init(&c->oc, st, objs);
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
@@ -442,6 +448,14 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 {
 	if (c)
 		c->policy_preemption = on;
+}
+
+void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets)
+{
+	if (!c)
+		return;
+	c->bind_slice_ms = first_ms >= 0 ? first_ms : 40;
+	c->bind_slice_min = min_targets > 0 ? min_targets : 64;
 }
 
 void controller_set_priority_scheduling(struct controller *c, bool on)

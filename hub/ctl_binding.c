@@ -367,7 +367,8 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
 /* ---- a binding pass in slices ---------------------------------------------------
  * A pass over many target clusters (a Duplicated binding over the fleet:
  * one Work per cluster) writes its Works in slices of about
- * BIND_SLICE_MS, doubling: the controller's slice ends after each (slice_done),
+ * c->bind_slice_ms, doubling (controller_set_bind_slice): the controller's
+ * slice ends after each (slice_done),
  * the loop turn commits it, and the long-polls of its clusters are
  * answered before the next slice is written (controller.c waits for the
  * commit). While slices remain, the loop turn's fan-out flag is up, so
@@ -375,9 +376,7 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
  * where it stopped only if the binding, its template and the targets are
  * what it began with; otherwise it starts over. The Works of the earlier
  * slices are kept as stored for the aggregation at the end. */
-#define BIND_SLICE_MS 40
-#define BIND_SLICE_MAX_MS 320
-#define BIND_SLICE_MIN 64 /* targets per slice at least */
+#define BIND_SLICE_MAX_MS 320 /* slices grow from c->bind_slice_ms up to this */
 
 static unsigned long long targets_hash(const cJSON *targets)
 {
@@ -520,12 +519,20 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	/* Slices grow (doubling up to BIND_SLICE_MAX_MS): the first clusters
 	 * are answered soon, and a large fleet is written in a few commits. */
-	int slice_ms = bc && bc->slice_ms ? bc->slice_ms : BIND_SLICE_MS;
-	long long slice_end = ctl_mono_ms() + slice_ms;
+	int slice_ms = bc && bc->slice_ms ? bc->slice_ms : c->bind_slice_ms, smin = c->bind_slice_min;
+	long long slice_end = ctl_mono_ms() + (slice_ms > 0 ? slice_ms : 0);
 	int slice_first = ti;
 	bool sliced = false;
-	for (const cJSON *t = cJSON_GetArrayItem(targets, ti); t; t = t->next, ti++) {
-		if (ti - slice_first >= BIND_SLICE_MIN && ntargets - ti >= BIND_SLICE_MIN && ctl_mono_ms() >= slice_end) {
+	bool resumed = bc != NULL, tail = bc && bc->tail;
+	for (const cJSON *t = cJSON_GetArrayItem(targets, ti);; t = t->next, ti++) {
+		bool cut = t && ti - slice_first >= smin && ntargets - ti >= smin &&
+			   (slice_ms <= 0 || ctl_mono_ms() >= slice_end);
+		/* A pass in several slices ends its last one with its last Works:
+		 * what follows them (the Works of clusters it left deleted, the
+		 * events, the binding's aggregated status) is one more step, after
+		 * that slice is committed and its long-polls answered. */
+		bool cut_tail = !t && resumed && !tail;
+		if (cut || cut_tail) {
 			/* The rest in the next slice, after this one is committed. */
 			if (!bc)
 				bc = xcalloc(1, sizeof *bc);
@@ -536,7 +543,8 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 				bc->thash = targets_hash(targets);
 			}
 			bc->next = ti;
-			bc->slice_ms = slice_ms * 2 < BIND_SLICE_MAX_MS ? slice_ms * 2 : BIND_SLICE_MAX_MS;
+			bc->tail = cut_tail;
+			bc->slice_ms = slice_ms <= 0 ? -1 : slice_ms * 2 < BIND_SLICE_MAX_MS ? slice_ms * 2 : BIND_SLICE_MAX_MS;
 			bc->works = works;
 			works = NULL;
 			bc->synced = synced;
@@ -552,6 +560,8 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 			sliced = true;
 			break;
 		}
+		if (!t)
+			break;
 		const char *cn = json_get_str(t, "name");
 		render_exec_namespace(cn, wns, sizeof wns);
 		if (ctl_ensure_namespace(c, wns) < 0)

@@ -130,6 +130,7 @@ struct controller {
 	bool slice_done;
 	/* on_deferred waits for the loop turn's commit (controller.c). */
 	bool after_commit;
+	int bind_slice_ms, bind_slice_min; /* controller_set_bind_slice */
 };
 /* Where a binding pass in slices stopped (ctl_binding.c). */
 struct ctl_bind_cont {
@@ -137,7 +138,8 @@ struct ctl_bind_cont {
 	char brv[32], trv[32];    /* the binding's and the template's resourceVersion */
 	unsigned long long thash; /* the targets: names and replicas */
 	int next;                 /* the first target not done */
-	int slice_ms;             /* the next slice's length */
+	int slice_ms;             /* the next slice's length (-1: first_ms was 0) */
+	bool tail;                /* every Work written: the pass's last step is left */
 	cJSON *works;             /* the Works of the done targets, as stored */
 	int synced;
 	char *sync_error;

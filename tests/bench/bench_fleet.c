@@ -42,7 +42,8 @@
  * (steadier than wall time on a shared machine).
  *
  * Last line of output: one JSON object (clusters_connected, fanout_p99_ms,
- * hub_rss_mib, hub_cpu_cores, policy_fanout_hub_cpu_ms,
+ * hub_rss_mib, hub_cpu_cores, policy_fanout_hub_cpu_ms, policy_round_hub_cpu_ms
+ * (to every status folded), hub_reports_held,
  * change_fanout_p99_median_ms, change_fanout_hub_cpu_median_ms (medians
  * over the change rounds), ...; "ok": false with "error" when a check
  * failed). Exit status 0 only when everything was checked and held. The
@@ -1183,6 +1184,7 @@ static bool binding_folded(void *ud)
 struct round_fig {
 	double write_ms, p50, p99, max, folded_s;
 	double cpu_ms; /* hub CPU from the write's send to the last long-poll answer (-1: unknown) */
+	double cpu_fold_ms; /* ... to every status folded into the binding (the round's whole cost) */
 	int reached;
 };
 
@@ -1270,9 +1272,12 @@ static int do_round(int r)
 	bool fold_ok = all && wait_until(binding_folded, &fo, tmo, 0.1);
 	int folded = fo.n;
 	f->folded_s = now_s() - t0;
+	double cpu2 = cpu0 >= 0 ? proc_cpu_s(opt.hub_pid) : -1;
+	f->cpu_fold_ms = cpu0 >= 0 && cpu2 >= 0 ? (cpu2 - cpu0) * 1e3 : -1;
 	say("round %d: write %.0f ms; long-polls answered %d/%d, p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-	    "(hub CPU %.0f ms); status folded %d/%d after %.2f s",
-	    r, f->write_ms, n, opt.clusters, f->p50, f->p99, f->max, f->cpu_ms, folded, opt.clusters, f->folded_s);
+	    "(hub CPU %.0f ms); status folded %d/%d after %.2f s (hub CPU %.0f ms)",
+	    r, f->write_ms, n, opt.clusters, f->p50, f->p99, f->max, f->cpu_ms, folded, opt.clusters, f->folded_s,
+	    f->cpu_fold_ms);
 	nrounds = r + 1;
 	if (!all) {
 		set_fatal("round %d reached %d of %d long-polls within %.0f s", r, n, opt.clusters, tmo);
@@ -1290,7 +1295,8 @@ static struct {
 	int restarted, relists;
 	long long hb;
 	long conns, fds; /* the hub's open HTTPS connections and descriptors while idle (-1: not read) */
-} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1, .conns = -1, .fds = -1};
+	long reports_held; /* status reports the hub held behind a fan-out, after the rounds (-1: not read) */
+} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1, .conns = -1, .fds = -1, .reports_held = -1};
 
 /* The hub's open HTTPS connections (atoll_hub_connections, established
  * and pending) and descriptors (process_open_fds), from its /metrics. */
@@ -1309,6 +1315,8 @@ static void read_hub_connections(void)
 				seen = true;
 			} else if (strncmp(l, "process_open_fds ", 17) == 0) {
 				fds = atol(sp + 1);
+			} else if (strncmp(l, "atoll_hub_status_reports_held_total ", 36) == 0) {
+				fig.reports_held = atol(sp + 1);
 			}
 		}
 		if (seen)
@@ -1391,6 +1399,12 @@ static void *orchestrate(void *arg)
 	}
 	if (fatal_err[0])
 		goto out;
+	{
+		long conns = fig.conns, fds = fig.fds; /* kept: read while idle */
+		read_hub_connections();             /* for the reports held during the rounds */
+		fig.conns = conns;
+		fig.fds = fds;
+	}
 	if (opt.hub_pid > 0)
 		fig.rss_peak = proc_mem_mib(opt.hub_pid, "VmHWM");
 	if (opt.restart && hub_child > 0) {
@@ -1733,6 +1747,7 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(j, "policy_fanout_max_ms", round(f0->max));
 		cJSON_AddNumberToObject(j, "policy_status_folded_s", round(f0->folded_s * 100) / 100);
 		cJSON_AddNumberToObject(j, "policy_fanout_hub_cpu_ms", round(f0->cpu_ms));
+		cJSON_AddNumberToObject(j, "policy_round_hub_cpu_ms", round(f0->cpu_fold_ms));
 	}
 	if (nrounds > 1) {
 		const struct round_fig *f1 = &rounds[1];
@@ -1741,14 +1756,17 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(j, "change_fanout_p99_ms", round(f1->p99));
 		cJSON_AddNumberToObject(j, "change_status_folded_s", round(f1->folded_s * 100) / 100);
 		/* Medians over the change rounds (1..R-1): steadier on a shared machine than one round. */
-		double p99s[MAX_ROUNDS], cpus[MAX_ROUNDS];
+		double p99s[MAX_ROUNDS], cpus[MAX_ROUNDS], folds[MAX_ROUNDS];
 		int m = 0;
 		for (int i = 1; i < nrounds; i++, m++) {
 			p99s[m] = rounds[i].p99;
 			cpus[m] = rounds[i].cpu_ms;
+			folds[m] = rounds[i].cpu_fold_ms;
 		}
 		qsort(p99s, (size_t)m, sizeof *p99s, cmp_d);
 		qsort(cpus, (size_t)m, sizeof *cpus, cmp_d);
+		qsort(folds, (size_t)m, sizeof *folds, cmp_d);
+		cJSON_AddNumberToObject(j, "change_round_hub_cpu_median_ms", round(folds[m / 2]));
 		cJSON_AddNumberToObject(j, "change_fanout_p99_median_ms", round(p99s[m / 2]));
 		cJSON_AddNumberToObject(j, "change_fanout_hub_cpu_median_ms", round(cpus[m / 2]));
 	}
@@ -1760,6 +1778,7 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(j, "heartbeats_per_s",
 				fig.hb > 0 ? round(fig.hb / (opt.idle_s >= 0 ? opt.idle_s : 3.0 * opt.hb_interval)) : 0);
 	cJSON_AddNumberToObject(j, "hub_connections", (double)fig.conns);
+	cJSON_AddNumberToObject(j, "hub_reports_held", (double)fig.reports_held);
 	cJSON_AddNumberToObject(j, "hub_open_fds", (double)fig.fds);
 	cJSON_AddNumberToObject(j, "status_items_reported", (double)atomic_load(&n_status_items));
 	cJSON_AddNumberToObject(j, "errors", (double)atomic_load(&n_errors));
