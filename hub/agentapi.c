@@ -861,7 +861,7 @@ static void dropped_fields_events(struct agentapi *aa, const char *cluster, cons
  * read or answered), until the fan-out ends, then run oldest first in
  * bounded slices; none waits longer than REPORT_PARK_MAX_S. None is lost
  * and each is still answered only once its writes are durable. */
-#define REPORT_PARK_MAX_S 2
+#define REPORT_PARK_MAX_S 5 /* the agent waits 30 s for the answer */
 #define UNPARK_SLICE 256
 
 struct parked {
