@@ -333,6 +333,11 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		return;
 	const char *g = kp.group, *p = kp.plural;
 	const struct ctl_origin *own = ctl_origin_of(c, ev); /* a write of the pass now running */
+	struct ctl_bind_cont *bc = c->bind_cont;
+	if (bc && !(own && own->binding && strcmp(own->binding, bc->key) == 0) &&
+	    (strcmp(ev->key, bc->key) == 0 || strcmp(ev->key, bc->tkey) == 0 ||
+	     (strcmp(g, "policy.karmada.io") == 0 && strstr(p, "overridepolicies"))))
+		bc->stale = true; /* the pass in slices starts over (ctl_binding.c) */
 	if (strcmp(g, "cluster.karmada.io") == 0) {
 		if (strcmp(p, "clusters") == 0) {
 			c->clusters_dirty = true;

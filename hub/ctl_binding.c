@@ -378,47 +378,6 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
  * slices are kept as stored for the aggregation at the end. */
 #define BIND_SLICE_MAX_MS 320 /* slices grow from c->bind_slice_ms up to this */
 
-static unsigned long long targets_hash(const cJSON *targets)
-{
-	unsigned long long h = 1469598103934665603ULL;
-	const cJSON *t;
-	cJSON_ArrayForEach(t, targets)
-	{
-		const char *n = json_get_str(t, "name");
-		for (const char *p = n ? n : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		long r = (long)json_get_num(t, "replicas", 0);
-		h = (h ^ (unsigned long long)r ^ 0xffu) * 1099511628211ULL;
-	}
-	return h;
-}
-
-static void copy_rv(char *dst, size_t len, const cJSON *o)
-{
-	const char *rv = ctl_mstr(o, "resourceVersion");
-	snprintf(dst, len, "%s", rv ? rv : "");
-}
-
-/* The continuation of key's pass, if it still applies to b, tmpl and
- * targets; taken off the controller either way. */
-static struct ctl_bind_cont *take_cont(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
-				       const cJSON *targets)
-{
-	struct ctl_bind_cont *bc = c->bind_cont_taken;
-	if (!bc || strcmp(bc->key, key) != 0)
-		return NULL;
-	c->bind_cont_taken = NULL;
-	char brv[32], trv[32];
-	copy_rv(brv, sizeof brv, b);
-	copy_rv(trv, sizeof trv, tmpl);
-	if (strcmp(brv, bc->brv) != 0 || strcmp(trv, bc->trv) != 0 || targets_hash(targets) != bc->thash ||
-	    bc->next > cJSON_GetArraySize(targets)) {
-		ctl_bind_cont_free(bc);
-		return NULL;
-	}
-	return bc;
-}
-
 void ctl_reconcile_binding(struct controller *c, const char *key)
 {
 	struct objc_key_parts kp;
@@ -426,7 +385,17 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		return;
 	bool cluster = strcmp(kp.plural, "clusterresourcebindings") == 0;
 	const struct kind_info *bk = ctl_binding_kind(cluster);
-	cJSON *b = ctl_get_key(c, key);
+	/* The pass this item goes on with (ctl_dequeue): what its first slice
+	 * read and computed, unless the binding, its template or an override
+	 * policy changed since (stale: the pass starts over). */
+	struct ctl_bind_cont *bc = c->bind_cont_taken;
+	if (bc && (strcmp(bc->key, key) != 0 || bc->stale))
+		bc = NULL; /* freed after the item (controller.c) */
+	else
+		c->bind_cont_taken = NULL;
+	cJSON *b = bc ? bc->b : ctl_get_key(c, key);
+	if (bc)
+		bc->b = NULL;
 	if (!b) {
 		strmap_del(&c->sched_memo, key);
 		strmap_del(&c->sched_deferred, key);
@@ -449,7 +418,14 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
 	const struct kind_info *tk;
 	char tkey[1024];
-	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	cJSON *tmpl;
+	if (bc) {
+		tmpl = bc->tmpl;
+		bc->tmpl = NULL;
+		snprintf(tkey, sizeof tkey, "%s", bc->tkey);
+	} else {
+		tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	}
 	if (!tmpl) {
 		/* The template is gone (or its kind): so is the binding. */
 		ctl_delete_orphan_works(c, kp.ns, kp.name);
@@ -459,7 +435,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	/* PriorityBasedScheduling: a binding never scheduled joins the
 	 * scheduling queue first (once; the pass after it goes on). */
-	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
+	if (!bc && c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
 	    detector_for_default_scheduler(b)) {
 		if (!strmap_has(&c->sched_deferred, key)) {
 			strmap_put_str(&c->sched_deferred, key, NULL);
@@ -473,27 +449,37 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	/* A pass going on from its last slice keeps the Clusters it began with
 	 * (not listed again because a heartbeat changed one meanwhile: a
 	 * change that matters queues the binding again). */
-	bool resuming = c->bind_cont_taken && strcmp(c->bind_cont_taken->key, key) == 0;
-	const cJSON *clusters = resuming && c->clusters_cache ? c->clusters_cache : ctl_current_clusters(c);
+	const cJSON *clusters = bc && c->clusters_cache ? c->clusters_cache : ctl_current_clusters(c);
 	struct ctl_origin origin = {key, tkey};
 	const void *prev_origin = ctl_origin_begin(c, &origin);
 	/* b: as read; next: as this pass wants it, written once at the end. */
-	cJSON *next = json_dup(b);
-	schedule_binding(c, key, next, tmpl, clusters);
-	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
-			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
-		sync_dependencies(c, kp.ns, kp.name, next);
-
-	/* Works for every target cluster; works collects them as stored. */
+	cJSON *next, *targets, *works, *cops, *ops;
 	const struct kind_info *wk = ctl_kind("work.karmada.io", "v1alpha1", "Work");
-	cJSON *targets = render_target_clusters(next);
-	cJSON *works = cJSON_CreateArray();
-	cJSON *cops = ctl_list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
-	cJSON *ops = NULL;
-	if (rns[0]) {
-		char prefix[600];
-		obj_key(prefix, sizeof prefix, ctl_kind("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
-		ops = ctl_list_prefix(c, prefix);
+	if (bc) { /* the pass goes on where its last slice ended */
+		next = bc->next_b;
+		targets = bc->targets;
+		works = bc->works;
+		cops = bc->cops;
+		ops = bc->ops;
+		bc->next_b = bc->targets = bc->works = bc->cops = bc->ops = NULL;
+	} else {
+		next = json_dup(b);
+		schedule_binding(c, key, next, tmpl, clusters);
+		if (!cluster &&
+		    (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
+		     cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
+			sync_dependencies(c, kp.ns, kp.name, next);
+		/* Works for every target cluster; works collects them as stored. */
+		targets = render_target_clusters(next);
+		works = cJSON_CreateArray();
+		cops = ctl_list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
+		ops = NULL;
+		if (rns[0]) {
+			char prefix[600];
+			obj_key(prefix, sizeof prefix, ctl_kind("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns,
+				"");
+			ops = ctl_list_prefix(c, prefix);
+		}
 	}
 	char wname[600], wns[300], err[512], nowb[40];
 	render_work_name(rkind, rname, rns, wname, sizeof wname);
@@ -502,16 +488,14 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	char sync_err[700];
 	/* Works alike but for the per-cluster parts: rendered once, stamped
 	 * for the other clusters (render_work_stamp). */
-	bool stampable = render_work_stampable(next, tmpl, cops, ops);
+	bool stampable = bc ? bc->stampable : render_work_stampable(next, tmpl, cops, ops);
 	cJSON *proto = NULL;
 	int ti = 0, ntargets = cJSON_GetArraySize(targets);
-	struct ctl_bind_cont *bc = take_cont(c, key, b, tmpl, targets);
-	if (bc) { /* the pass goes on where its last slice ended */
+	if (bc) {
 		ti = bc->next;
 		synced = bc->synced;
-		cJSON_Delete(works);
-		works = bc->works;
-		bc->works = NULL;
+		proto = bc->proto;
+		bc->proto = NULL;
 		if (bc->sync_error) {
 			snprintf(sync_err, sizeof sync_err, "%s", bc->sync_error);
 			sync_error = sync_err;
@@ -534,14 +518,21 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		bool cut_tail = !t && resumed && !tail;
 		if (cut || cut_tail) {
 			/* The rest in the next slice, after this one is committed. */
-			if (!bc)
+			if (!bc) {
 				bc = xcalloc(1, sizeof *bc);
-			if (!bc->key) {
 				bc->key = xstrdup(key);
-				copy_rv(bc->brv, sizeof bc->brv, b);
-				copy_rv(bc->trv, sizeof bc->trv, tmpl);
-				bc->thash = targets_hash(targets);
+				snprintf(bc->tkey, sizeof bc->tkey, "%s", tkey);
+				bc->stampable = stampable;
 			}
+			/* the pass's state, kept parsed for the next slice */
+			bc->b = b;
+			bc->tmpl = tmpl;
+			bc->next_b = next;
+			bc->targets = targets;
+			bc->cops = cops;
+			bc->ops = ops;
+			bc->proto = proto;
+			b = tmpl = next = targets = cops = ops = proto = NULL;
 			bc->next = ti;
 			bc->tail = cut_tail;
 			bc->slice_ms = slice_ms <= 0 ? -1 : slice_ms * 2 < BIND_SLICE_MAX_MS ? slice_ms * 2 : BIND_SLICE_MAX_MS;

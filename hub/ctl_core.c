@@ -152,7 +152,9 @@ void ctl_bind_cont_free(struct ctl_bind_cont *bc)
 	if (!bc)
 		return;
 	free(bc->key);
-	cJSON_Delete(bc->works);
+	cJSON *trees[] = {bc->works, bc->b, bc->tmpl, bc->next_b, bc->targets, bc->cops, bc->ops, bc->proto};
+	for (size_t i = 0; i < sizeof trees / sizeof *trees; i++)
+		cJSON_Delete(trees[i]);
 	free(bc->sync_error);
 	free(bc);
 }

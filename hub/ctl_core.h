@@ -135,8 +135,13 @@ struct controller {
 /* Where a binding pass in slices stopped (ctl_binding.c). */
 struct ctl_bind_cont {
 	char *key;
-	char brv[32], trv[32];    /* the binding's and the template's resourceVersion */
-	unsigned long long thash; /* the targets: names and replicas */
+	char tkey[1024];          /* its template's key */
+	/* what the first slice read and computed, kept parsed: the binding as
+	 * read and as the pass wants it, the template, the targets, the
+	 * override policies, the rendered Work the others are stamped from */
+	cJSON *b, *tmpl, *next_b, *targets, *cops, *ops, *proto;
+	bool stampable;
+	bool stale; /* the binding, its template or an override policy changed: start over */
 	int next;                 /* the first target not done */
 	int slice_ms;             /* the next slice's length (-1: first_ms was 0) */
 	bool tail;                /* every Work written: the pass's last step is left */

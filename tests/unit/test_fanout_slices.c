@@ -3,8 +3,9 @@
  * so answered) on its own, before the controller writes anything for it; a
  * Duplicated binding over many clusters writes its Works in slices, each in
  * its own commit, with the loop turn's fan-out flag up while slices remain;
- * a template changed between two slices ends with every Work carrying the
- * new manifest; a template deleted between two slices ends the pass (the
+ * a template changed between two slices makes the pass start over (no Work
+ * is written from what it read before) and every Work carries the new
+ * manifest; a template deleted between two slices ends the pass (the
  * flag comes down, no Work is left). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,6 +43,8 @@ struct trace {
 	int in_commit;        /* Works in the current commit */
 	int fanout_commits;   /* commits of Works with the fan-out flag up */
 	int agg_commit;       /* the last commit of the binding with an aggregated status */
+	long long changed_rev; /* the template's change to round 1 */
+	int stale_writes;      /* Works written with round 0 after it */
 };
 
 struct fx {
@@ -70,11 +73,15 @@ static void on_committed(const struct store_event *ev, void *ud)
 	if (strncmp(ev->key, "work.karmada.io/resourcebindings/", 33) == 0 && ev->value &&
 	    strstr(ev->value, "\"aggregatedStatus\""))
 		t->agg_commit = t->commits;
+	if (strcmp(ev->key, "core/configmaps/default/cfg") == 0 && ev->value && strstr(ev->value, "\"round\":\"1\""))
+		t->changed_rev = ev->rev; /* committed in revision order: what follows is after it */
 	if (strncmp(ev->key, "work.karmada.io/works/", 22) != 0 || ev->type == STORE_DELETED)
 		return;
 	/* Only the controller's Work writes (spec): status writes do not
 	 * happen here (no agents). */
 	t->nworks++;
+	if (t->changed_rev && ev->value && strstr(ev->value, "\"round\":\"0\""))
+		t->stale_writes++;
 	if (t->first_work_commit < 0)
 		t->first_work_commit = t->commits;
 	t->last_work_commit = t->commits;
@@ -223,6 +230,8 @@ static void test_change_between_slices_starts_over(void **state)
 	run_loop(f->base);
 	assert_works_round(f, "1");
 	assert_false(loopturn_fanout(f->turn));
+	/* the pass did not go on with what it had read before the change */
+	assert_int_equal(f->tr.stale_writes, 0);
 	/* The first slice's Works written again with round 1 */
 	assert_true(f->tr.nworks >= NCLUSTERS + SLICE);
 }
