@@ -271,6 +271,21 @@ static void after_commit(void *ud, bool ok)
 	c->after_commit = false;
 	if (!ok)
 		return;
+	if (c->slice_answers) {
+		/* The slice just committed answers long-polls: their records are
+		 * encrypted in the loop's next pass and written to the sockets in
+		 * the I/O pass after it, both before a 1 ms timeout runs the next
+		 * slice; else the next slice, or the pass's last step, would hold
+		 * them. Once: if the requests of those passes opened a batch, the
+		 * slice runs right after its commit (no waiting for a quiet loop). */
+		c->slice_answers = false;
+		if (c->armed)
+			event_del(c->ev);
+		static const struct timeval ms1 = {0, 1000};
+		event_add(c->ev, &ms1);
+		c->armed = true;
+		return;
+	}
 	if (c->armed)
 		event_del(c->ev);
 	c->armed = true;
@@ -304,6 +319,7 @@ static void on_deferred(evutil_socket_t fd, short what, void *arg)
 		if (ctl_mono_ms() >= deadline || c->slice_done)
 			break;
 	}
+	c->slice_answers = c->slice_done; /* a slice of Works: see after_commit */
 	c->slice_done = false;
 	if (c->qhead == c->qtail && !c->sq_n && !c->bind_cont)
 		ctl_flush_events(c, ctl_mono_ms() + SLICE_MS, false); /* idle: events now */

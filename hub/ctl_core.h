@@ -130,6 +130,7 @@ struct controller {
 	bool slice_done;
 	/* on_deferred waits for the loop turn's commit (controller.c). */
 	bool after_commit;
+	bool slice_answers; /* the last slice wrote Works that answer long-polls */
 	int bind_slice_ms, bind_slice_min; /* controller_set_bind_slice */
 };
 /* Where a binding pass in slices stopped (ctl_binding.c). */
