@@ -510,6 +510,7 @@ void controller_stop(struct controller *c)
 		loopturn_set_fanout(lt, false);
 	ctl_bind_cont_free(c->bind_cont);
 	ctl_bind_cont_free(c->bind_cont_taken);
+	free(c->bind_restart_key);
 	if (c->ev)
 		event_free(c->ev);
 	if (c->agg_ev)

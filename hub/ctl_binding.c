@@ -377,6 +377,7 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
  * what it began with; otherwise it starts over. The Works of the earlier
  * slices are kept as stored for the aggregation at the end. */
 #define BIND_SLICE_MAX_MS 320 /* slices grow from c->bind_slice_ms up to this */
+#define BIND_RESTARTS_MAX 2
 
 void ctl_reconcile_binding(struct controller *c, const char *key)
 {
@@ -389,6 +390,18 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	 * read and computed, unless the binding, its template or an override
 	 * policy changed since (stale: the pass starts over). */
 	struct ctl_bind_cont *bc = c->bind_cont_taken;
+	if (bc && strcmp(bc->key, key) == 0 && bc->stale) {
+		/* Changed while written in slices: this pass starts over. A pass
+		 * changed under it again and again would never reach its last
+		 * clusters, so after BIND_RESTARTS_MAX restarts the binding's
+		 * next pass is written in one piece, as before slices. */
+		if (!c->bind_restart_key || strcmp(c->bind_restart_key, key) != 0) {
+			free(c->bind_restart_key);
+			c->bind_restart_key = xstrdup(key);
+			c->bind_restarts = 0;
+		}
+		c->bind_restarts++;
+	}
 	if (bc && (strcmp(bc->key, key) != 0 || bc->stale))
 		bc = NULL; /* freed after the item (controller.c) */
 	else
@@ -509,7 +522,9 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	bool sliced = false;
 	bool resumed = bc != NULL, tail = bc && bc->tail;
 	for (const cJSON *t = cJSON_GetArrayItem(targets, ti);; t = t->next, ti++) {
-		bool cut = t && ti - slice_first >= smin && ntargets - ti >= smin &&
+		bool restarted = c->bind_restarts >= BIND_RESTARTS_MAX && c->bind_restart_key &&
+				 strcmp(c->bind_restart_key, key) == 0;
+		bool cut = t && !restarted && ti - slice_first >= smin && ntargets - ti >= smin &&
 			   (slice_ms <= 0 || ctl_mono_ms() >= slice_end);
 		/* A pass in several slices ends its last one with its last Works:
 		 * what follows them (the Works of clusters it left deleted, the
@@ -642,6 +657,11 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		return;
 	}
 	ctl_bind_cont_free(bc);
+	if (c->bind_restart_key && strcmp(c->bind_restart_key, key) == 0) { /* done: slices again next time */
+		free(c->bind_restart_key);
+		c->bind_restart_key = NULL;
+		c->bind_restarts = 0;
+	}
 	/* A cluster that lost its share loses its Work. */
 	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
 	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);

@@ -131,6 +131,8 @@ struct controller {
 	/* on_deferred waits for the loop turn's commit (controller.c). */
 	bool after_commit;
 	bool slice_answers; /* the last slice wrote Works that answer long-polls */
+	char *bind_restart_key; /* the binding whose pass in slices restarted */
+	int bind_restarts;      /* how often (ctl_binding.c, BIND_RESTARTS_MAX) */
 	int bind_slice_ms, bind_slice_min; /* controller_set_bind_slice */
 };
 /* Where a binding pass in slices stopped (ctl_binding.c). */

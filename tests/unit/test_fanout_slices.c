@@ -5,7 +5,9 @@
  * its own commit, with the loop turn's fan-out flag up while slices remain;
  * a template changed between two slices makes the pass start over (no Work
  * is written from what it read before) and every Work carries the new
- * manifest; a template deleted between two slices ends the pass (the
+ * manifest, and one changed after every slice still reaches every
+ * cluster (after two restarts the pass is written in one piece); a
+ * template deleted between two slices ends the pass (the
  * flag comes down, no Work is left). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,12 +269,47 @@ static void test_delete_between_slices(void **state)
 	assert_true(f->tr.nworks < NCLUSTERS); /* the rest of the pass was never written */
 }
 
+/* The template changes after every slice: each change makes the pass
+ * start over, and a pass restarted twice is written in one piece, so the
+ * binding's Works all get the last change (a pass restarted by every
+ * slice would never reach its last clusters). */
+static void test_changed_after_every_slice(void **state)
+{
+	struct fx *f = *state;
+	create_config_and_policy(f, "0");
+	int patched = 0, seen = 0;
+	alarm(60);
+	while (patched < 6 && event_base_loop(f->base, EVLOOP_ONCE) == 0) {
+		if (f->tr.work_commits == seen)
+			continue;
+		seen = f->tr.work_commits;
+		char body[64];
+		snprintf(body, sizeof body, "{'data':{'round':'%d'}}", ++patched);
+		cJSON *p = jq(body);
+		char *out = NULL;
+		struct api_error e = {0};
+		bool created;
+		assert_int_equal(obj_patch(&f->objs, K("", "v1", "ConfigMap"), "default", "cfg",
+					   "application/merge-patch+json", p, SUBRES_NONE, false, &created, &out, &e),
+				 0);
+		free(out);
+		cJSON_Delete(p);
+	}
+	alarm(0);
+	run_loop(f->base);
+	assert_works_round(f, "6");
+	assert_false(loopturn_fanout(f->turn));
+	/* after two restarts: one pass, one commit, for the clusters left */
+	assert_true(f->tr.per_commit_max >= NCLUSTERS - SLICE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_policy_commits_alone_then_works_in_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_between_slices_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_between_slices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changed_after_every_slice, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
