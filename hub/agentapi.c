@@ -16,7 +16,9 @@
 #include "events.h"
 #include "jsonspan.h"
 #include "jsonutil.h"
+#include "hubmetrics.h"
 #include "log.h"
+#include "loopturn.h"
 #include "objclient.h"
 #include "objects.h"
 #include "meshreaderapi.h"
@@ -59,6 +61,7 @@ struct waiter {
 	struct waiter *hnext, *hprev;
 	struct waiter *pnext, *pprev;
 	bool queued;
+	bool overdue; /* its time ran out during a fan-out: answered when that ends */
 };
 
 #define WAITER_BUCKETS 16384
@@ -101,6 +104,12 @@ struct agentapi {
 	struct strmap last_relevant;
 	long long known_from;
 	bool track;
+	/* Status reports waiting behind a fan-out, oldest first (park_report). */
+	struct parked *park_head, *park_tail;
+	int nparked;
+	struct event *unpark_ev;
+	struct loopturn *turn; /* the store's loop turn, if it has one */
+	int noverdue;          /* waiters overdue (see waiter_timeout) */
 };
 
 static double mono_now(void)
@@ -494,6 +503,8 @@ static void waiter_gone(struct stream *s, enum stream_end why, void *ud)
 	struct waiter *w = ud;
 	struct agentapi *aa = w->aa;
 	waiter_unqueue(aa, w);
+	if (w->overdue)
+		aa->noverdue--;
 	if (w->hprev)
 		w->hprev->hnext = w->hnext;
 	else
@@ -536,6 +547,22 @@ static void waiter_answer_text(struct waiter *w, struct evbuffer *body)
 static void waiter_timeout(struct stream *s, void *arg)
 {
 	struct waiter *w = arg;
+	if (w->aa->turn && loopturn_fanout(w->aa->turn)) {
+		/* A fan-out is being written in slices: its Work may be in a
+		 * slice still to come. An empty answer now would make the agent
+		 * poll again and be answered only after that round trip (behind
+		 * whatever the loop does then); the poll waits for its Work or
+		 * for the end of the fan-out instead (on_fanout_done). */
+		if (!w->overdue) {
+			w->overdue = true;
+			w->aa->noverdue++;
+		}
+		return;
+	}
+	if (w->overdue) {
+		w->overdue = false;
+		w->aa->noverdue--;
+	}
 	bool expired;
 	cJSON *ans = collect_changes(w->aa, w->prefix, w->since, &expired);
 	if (expired) {
@@ -825,7 +852,114 @@ static void dropped_fields_events(struct agentapi *aa, const char *cluster, cons
 	}
 }
 
+/* ---- status reports behind a fan-out --------------------------------------------
+ * While the controller writes a fan-out in slices (loopturn_fanout: every
+ * cluster's Work, each slice committed and its long-polls answered before
+ * the next), the reports of the agents answered first would take the loop
+ * from the slices still to come: each is a Work status write and, through
+ * the controller, the binding's aggregation. They wait, held (nothing is
+ * read or answered), until the fan-out ends, then run oldest first in
+ * bounded slices; none waits longer than REPORT_PARK_MAX_S. None is lost
+ * and each is still answered only once its writes are durable. */
+#define REPORT_PARK_MAX_S 5 /* the agent waits 30 s for the answer */
+#define UNPARK_SLICE 256
+
+struct parked {
+	struct agentapi *aa;
+	struct stream *s;
+	char cluster[128];
+	struct parked *next, *prev;
+};
+
+static void report_now(struct agentapi *aa, const struct api_req *rq, const char *cluster);
+
+static void parked_gone(struct stream *s, enum stream_end why, void *ud)
+{
+	struct parked *p = ud;
+	struct agentapi *aa = p->aa;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		aa->park_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		aa->park_tail = p->prev;
+	aa->nparked--;
+	free(p);
+}
+
+static void parked_run(struct parked *p)
+{
+	struct agentapi *aa = p->aa;
+	char cluster[128];
+	snprintf(cluster, sizeof cluster, "%s", p->cluster);
+	struct api_req rq = stream_release(p->s); /* frees p (parked_gone) */
+	report_now(aa, &rq, cluster);
+}
+
+static void parked_deadline(struct stream *s, void *ud) { parked_run(ud); }
+
+static void unpark(evutil_socket_t fd, short what, void *arg)
+{
+	struct agentapi *aa = arg;
+	for (int n = 0; n < UNPARK_SLICE && aa->park_head && !(aa->turn && loopturn_fanout(aa->turn)); n++)
+		parked_run(aa->park_head);
+	if (aa->park_head && !(aa->turn && loopturn_fanout(aa->turn))) {
+		static const struct timeval zero = {0, 0};
+		event_add(aa->unpark_ev, &zero); /* the rest after this slice's commit */
+	}
+}
+
+static void on_fanout_done(void *ud)
+{
+	struct agentapi *aa = ud;
+	for (struct waiter *w = aa->waiters, *next; w && aa->noverdue > 0; w = next) {
+		next = w->next;
+		if (w->overdue)
+			waiter_timeout(w->s, w); /* answers it: frees w */
+	}
+	if (aa->park_head)
+		event_active(aa->unpark_ev, EV_TIMEOUT, 0);
+}
+
+/* Holds the report while a fan-out runs (or others wait before it). */
+static bool park_report(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+{
+	if (!aa->turn || !(loopturn_fanout(aa->turn) || aa->park_head))
+		return false;
+	struct parked *p = calloc(1, sizeof *p);
+	if (!p)
+		return false;
+	p->aa = aa;
+	snprintf(p->cluster, sizeof p->cluster, "%s", cluster);
+	struct stream_config sc = {.mode = STREAM_HELD, .name = "status report", .deadline_s = REPORT_PARK_MAX_S,
+				   .on_end = parked_gone, .on_deadline = parked_deadline, .ud = p};
+	p->prev = aa->park_tail;
+	if (aa->park_tail)
+		aa->park_tail->next = p;
+	else
+		aa->park_head = p;
+	aa->park_tail = p;
+	aa->nparked++;
+	p->s = stream_open(rq, &sc);
+	if (!p->s) {
+		parked_gone(NULL, STREAM_END_SERVER, p);
+		return false;
+	}
+	if (!loopturn_fanout(aa->turn) && !evtimer_pending(aa->unpark_ev, NULL))
+		event_active(aa->unpark_ev, EV_TIMEOUT, 0);
+	hubmetrics_report_held();
+	return true;
+}
+
 static void handle_workstatuses(struct agentapi *aa, const struct api_req *rq, const char *cluster)
+{
+	if (!park_report(aa, rq, cluster))
+		report_now(aa, rq, cluster);
+}
+
+static void report_now(struct agentapi *aa, const struct api_req *rq, const char *cluster)
 {
 	cJSON *body = read_json_body(rq);
 	if (!body)
@@ -998,6 +1132,10 @@ struct agentapi *agentapi_new(struct event_base *base, struct apiserver *api, st
 	aa->known_from = aa->committed_rev;
 	aa->track = st->head == NULL;
 	aa->flush_ev = event_new(base, -1, 0, flush_waiters, aa);
+	aa->unpark_ev = event_new(base, -1, 0, unpark, aa);
+	aa->turn = loopturn_of(st);
+	if (aa->turn)
+		loopturn_add_fanout_listener(aa->turn, on_fanout_done, aa);
 	/* ctl_cluster_life_new applies the defaults of monitor_period_ms and startup_grace_s. */
 	struct cluster_life_config lc = {aa->cfg.monitor_period_ms, aa->cfg.startup_grace_s, aa->cfg.grace_ms};
 	aa->life = ctl_cluster_life_new(base, st, aa->objs, &lc);
@@ -1027,6 +1165,11 @@ void agentapi_free(struct agentapi *aa)
 		waiter_answer(w, ans);
 		cJSON_Delete(ans);
 	}
+	while (aa->park_head) /* answered now: the hub is going away */
+		parked_run(aa->park_head);
+	if (aa->turn)
+		loopturn_remove(aa->turn, on_fanout_done, aa);
+	event_free(aa->unpark_ev);
 	store_unsubscribe(aa->store, on_store_event, aa);
 	ctl_cluster_life_free(aa->life);
 	objc_free(&aa->oc);

@@ -1,5 +1,6 @@
 #include "controller.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "ctl_template.h"
 #include "detector.h"
 #include "log.h"
+#include "loopturn.h"
 #include "scheduler.h"
 #include "xalloc.h"
 
@@ -54,6 +56,8 @@ static void resync(struct controller *c)
 static void recover_from_rollback(struct controller *c)
 {
 	c->rolled_back = false;
+	ctl_bind_cont_free(c->bind_cont); /* its binding is queued again by the resync */
+	c->bind_cont = NULL;
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
 	objc_forget(&c->oc);
@@ -212,6 +216,11 @@ static void run_item(struct controller *c, const char *item)
 	c->write_failed = false;
 	process(c, item);
 	after_item(c, item);
+	ctl_bind_cont_free(c->bind_cont_taken); /* a continuation its pass did not take */
+	c->bind_cont_taken = NULL;
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt)
+		loopturn_set_fanout(lt, c->bind_cont != NULL);
 }
 
 int controller_retry_now(struct controller *c) { return enqueue_retries(c, true); }
@@ -253,25 +262,70 @@ static bool events_held(const struct controller *c)
 	return ctl_mono_ms() - c->events[c->ev_head].queued_ms < EVENT_HOLD_MAX_MS;
 }
 
+/* The loop turn committed what was in its batch (or the hub is shutting
+ * down): the next slice runs in this loop pass, after the long-polls that
+ * the commit woke are answered (their event is already active). */
+static void after_commit(void *ud, bool ok)
+{
+	struct controller *c = ud;
+	c->after_commit = false;
+	if (!ok)
+		return;
+	if (c->slice_answers) {
+		/* The slice just committed answers long-polls: their records are
+		 * encrypted in the loop's next pass and written to the sockets in
+		 * the I/O pass after it, both before a 1 ms timeout runs the next
+		 * slice; else the next slice, or the pass's last step, would hold
+		 * them. Once: if the requests of those passes opened a batch, the
+		 * slice runs right after its commit (no waiting for a quiet loop). */
+		c->slice_answers = false;
+		if (c->armed)
+			event_del(c->ev);
+		static const struct timeval ms1 = {0, 1000};
+		event_add(c->ev, &ms1);
+		c->armed = true;
+		return;
+	}
+	if (c->armed)
+		event_del(c->ev);
+	c->armed = true;
+	event_active(c->ev, EV_TIMEOUT, 0);
+}
+
 /* Drains a bounded slice of the queue, then lets the loop serve requests
- * before the next slice. */
+ * before the next slice. A slice never writes into a batch that is not
+ * committed yet: a client's write (the policy that causes the Works) is
+ * answered after its own commit, not after the controller's Works, and
+ * each slice of Works is committed, and its long-polls answered, before
+ * the next one is written. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt && loopturn_uncommitted(lt)) {
+		if (!c->after_commit) {
+			c->after_commit = true;
+			loopturn_defer(lt, after_commit, c);
+		}
+		return;
+	}
 	long long deadline = ctl_mono_ms() + SLICE_MS;
 	char *item;
+	c->slice_done = false;
 	for (int n = 0; n < BATCH && (item = ctl_dequeue(c)); n++) {
 		run_item(c, item);
 		free(item);
-		if (ctl_mono_ms() >= deadline)
+		if (ctl_mono_ms() >= deadline || c->slice_done)
 			break;
 	}
-	if (c->qhead == c->qtail && !c->sq_n)
+	c->slice_answers = c->slice_done; /* a slice of Works: see after_commit */
+	c->slice_done = false;
+	if (c->qhead == c->qtail && !c->sq_n && !c->bind_cont)
 		ctl_flush_events(c, ctl_mono_ms() + SLICE_MS, false); /* idle: events now */
 	else if (!events_held(c))
 		ctl_flush_events(c, ctl_mono_ms() + EVENT_AGED_SLICE_MS, true); /* busy: only old ones, briefly */
-	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0)
+	if (c->qhead != c->qtail || c->sq_n || c->ev_count > 0 || c->bind_cont)
 		ctl_arm(c);
 }
 
@@ -295,6 +349,11 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		return;
 	const char *g = kp.group, *p = kp.plural;
 	const struct ctl_origin *own = ctl_origin_of(c, ev); /* a write of the pass now running */
+	struct ctl_bind_cont *bc = c->bind_cont;
+	if (bc && !(own && own->binding && strcmp(own->binding, bc->key) == 0) &&
+	    (strcmp(ev->key, bc->key) == 0 || strcmp(ev->key, bc->tkey) == 0 ||
+	     (strcmp(g, "policy.karmada.io") == 0 && strstr(p, "overridepolicies"))))
+		bc->stale = true; /* the pass in slices starts over (ctl_binding.c) */
 	if (strcmp(g, "cluster.karmada.io") == 0) {
 		if (strcmp(p, "clusters") == 0) {
 			c->clusters_dirty = true;
@@ -378,6 +437,11 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
+	int first_ms = 40, min_targets = 64;
+	const char *bs = getenv("ATOLL_BIND_SLICE");
+	if (bs && sscanf(bs, "%d,%d", &first_ms, &min_targets) != 2)
+		log_warn("controller: ATOLL_BIND_SLICE=%s is not FIRST_MS,MIN: ignored", bs);
+	controller_set_bind_slice(c, first_ms, min_targets);
 	objc_init(&c->oc, st, objs);
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
@@ -407,6 +471,14 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 		c->policy_preemption = on;
 }
 
+void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets)
+{
+	if (!c)
+		return;
+	c->bind_slice_ms = first_ms >= 0 ? first_ms : 40;
+	c->bind_slice_min = min_targets > 0 ? min_targets : 64;
+}
+
 void controller_set_priority_scheduling(struct controller *c, bool on)
 {
 	if (c)
@@ -431,6 +503,14 @@ void controller_stop(struct controller *c)
 	free(c->events);
 	store_unsubscribe(c->st, on_store_event, c);
 	store_unsubscribe_rollback(c->st, on_rollback, c);
+	struct loopturn *lt = loopturn_of(c->st);
+	if (lt && c->after_commit)
+		loopturn_cancel(lt, after_commit, c);
+	if (lt && c->bind_cont)
+		loopturn_set_fanout(lt, false);
+	ctl_bind_cont_free(c->bind_cont);
+	ctl_bind_cont_free(c->bind_cont_taken);
+	free(c->bind_restart_key);
 	if (c->ev)
 		event_free(c->ev);
 	if (c->agg_ev)

@@ -10,6 +10,7 @@
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "render.h"
+#include "xalloc.h"
 
 static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
@@ -25,7 +26,7 @@ static int required_by_index(const cJSON *b, const char *pns, const char *pname)
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
 static void binding_pass(struct controller *c, const char *key, bool cluster, cJSON *b, cJSON *next, cJSON *tmpl,
-			 const char *tkey);
+			 const char *tkey, struct ctl_bind_cont *bc);
 
 /* What the scheduler last saw of a binding that follows cluster changes:
  * the cluster generation and the binding's generation. */
@@ -372,6 +373,21 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
 	return stored;
 }
 
+/* ---- a binding pass in slices ---------------------------------------------------
+ * A pass over many target clusters (a Duplicated binding over the fleet:
+ * one Work per cluster) writes its Works in slices of about
+ * c->bind_slice_ms, doubling (controller_set_bind_slice): the controller's
+ * slice ends after each (slice_done),
+ * the loop turn commits it, and the long-polls of its clusters are
+ * answered before the next slice is written (controller.c waits for the
+ * commit). While slices remain, the loop turn's fan-out flag is up, so
+ * status reports wait behind them (agentapi.c). The pass goes on from
+ * where it stopped only if the binding, its template and the targets are
+ * what it began with; otherwise it starts over. The Works of the earlier
+ * slices are kept as stored for the aggregation at the end. */
+#define BIND_SLICE_MAX_MS 320 /* slices grow from c->bind_slice_ms up to this */
+#define BIND_RESTARTS_MAX 2
+
 void ctl_reconcile_binding(struct controller *c, const char *key)
 {
 	struct objc_key_parts kp;
@@ -379,7 +395,29 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		return;
 	bool cluster = strcmp(kp.plural, "clusterresourcebindings") == 0;
 	const struct kind_info *bk = ctl_binding_kind(cluster);
-	cJSON *b = ctl_get_key(c, key);
+	/* The pass this item goes on with (ctl_dequeue): what its first slice
+	 * read and computed, unless the binding, its template or an override
+	 * policy changed since (stale: the pass starts over). */
+	struct ctl_bind_cont *bc = c->bind_cont_taken;
+	if (bc && strcmp(bc->key, key) == 0 && bc->stale) {
+		/* Changed while written in slices: this pass starts over. A pass
+		 * changed under it again and again would never reach its last
+		 * clusters, so after BIND_RESTARTS_MAX restarts the binding's
+		 * next pass is written in one piece, as before slices. */
+		if (!c->bind_restart_key || strcmp(c->bind_restart_key, key) != 0) {
+			free(c->bind_restart_key);
+			c->bind_restart_key = xstrdup(key);
+			c->bind_restarts = 0;
+		}
+		c->bind_restarts++;
+	}
+	if (bc && (strcmp(bc->key, key) != 0 || bc->stale))
+		bc = NULL; /* freed after the item (controller.c) */
+	else
+		c->bind_cont_taken = NULL;
+	cJSON *b = bc ? bc->b : ctl_get_key(c, key);
+	if (bc)
+		bc->b = NULL;
 	if (!b) {
 		strmap_del(&c->sched_memo, key);
 		strmap_del(&c->sched_deferred, key);
@@ -400,7 +438,14 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	const struct kind_info *tk;
 	char tkey[1024];
-	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	cJSON *tmpl;
+	if (bc) {
+		tmpl = bc->tmpl;
+		bc->tmpl = NULL;
+		snprintf(tkey, sizeof tkey, "%s", bc->tkey);
+	} else {
+		tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
+	}
 	if (!tmpl) {
 		/* The template is gone (or its kind): so is the binding. */
 		ctl_delete_orphan_works(c, kp.ns, kp.name);
@@ -410,7 +455,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	/* PriorityBasedScheduling: a binding never scheduled joins the
 	 * scheduling queue first (once; the pass after it goes on). */
-	if (c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
+	if (!bc && c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
 	    detector_for_default_scheduler(b)) {
 		if (!strmap_has(&c->sched_deferred, key)) {
 			strmap_put_str(&c->sched_deferred, key, NULL);
@@ -421,7 +466,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 		}
 	}
 	strmap_del(&c->sched_deferred, key);
-	binding_pass(c, key, cluster, b, json_dup(b), tmpl, tkey);
+	binding_pass(c, key, cluster, b, bc ? NULL : json_dup(b), tmpl, tkey, bc);
 }
 
 bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJSON *cur, cJSON *desired)
@@ -453,38 +498,55 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
 	if (json_get(cur, "status"))
 		json_set(desired, "status", json_dup(json_get(cur, "status")));
 	strmap_del(&c->sched_deferred, key);
-	binding_pass(c, key, strcmp(kp.plural, "clusterresourcebindings") == 0, json_dup(cur), desired, tmpl, tkey);
+	binding_pass(c, key, strcmp(kp.plural, "clusterresourcebindings") == 0, json_dup(cur), desired, tmpl, tkey,
+		     NULL);
 	return true;
 }
 
 /* The pass of the stored binding b (key, its kind's store key) towards
  * next (taken: b as read, or what the detector wants of it): scheduled,
  * its Works rendered, its status aggregated, next written once at the end
- * over b. Takes b and tmpl as well. */
+ * over b. Takes b and tmpl as well. bc: the pass going on from its last
+ * slice (next is NULL then: bc has it, scheduled). */
 static void binding_pass(struct controller *c, const char *key, bool cluster, cJSON *b, cJSON *next, cJSON *tmpl,
-			 const char *tkey)
+			 const char *tkey, struct ctl_bind_cont *bc)
 {
 	struct objc_key_parts kp;
 	objc_split_key(key, &kp);
 	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
-	const cJSON *clusters = ctl_current_clusters(c);
+	/* A pass going on from its last slice keeps the Clusters it began with
+	 * (not listed again because a heartbeat changed one meanwhile: a
+	 * change that matters queues the binding again). */
+	const cJSON *clusters = bc && c->clusters_cache ? c->clusters_cache : ctl_current_clusters(c);
 	struct ctl_origin origin = {key, tkey};
 	const void *prev_origin = ctl_origin_begin(c, &origin);
-	schedule_binding(c, key, b, next, tmpl, clusters);
-	if (!cluster && (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
-			 cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
-		sync_dependencies(c, kp.ns, kp.name, next);
-
-	/* Works for every target cluster; works collects them as stored. */
+	cJSON *targets, *works, *cops, *ops;
 	const struct kind_info *wk = ctl_kind("work.karmada.io", "v1alpha1", "Work");
-	cJSON *targets = render_target_clusters(next);
-	cJSON *works = cJSON_CreateArray();
-	cJSON *cops = ctl_list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
-	cJSON *ops = NULL;
-	if (rns[0]) {
-		char prefix[600];
-		obj_key(prefix, sizeof prefix, ctl_kind("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns, "");
-		ops = ctl_list_prefix(c, prefix);
+	if (bc) { /* the pass goes on where its last slice ended */
+		cJSON_Delete(next);
+		next = bc->next_b;
+		targets = bc->targets;
+		works = bc->works;
+		cops = bc->cops;
+		ops = bc->ops;
+		bc->next_b = bc->targets = bc->works = bc->cops = bc->ops = NULL;
+	} else {
+		schedule_binding(c, key, b, next, tmpl, clusters);
+		if (!cluster &&
+		    (cJSON_IsTrue(json_get(next, "spec.propagateDeps")) ||
+		     cJSON_GetObjectItemCaseSensitive(json_get(next, "metadata.annotations"), DEPENDENCIES_ANNOTATION)))
+			sync_dependencies(c, kp.ns, kp.name, next);
+		/* Works for every target cluster; works collects them as stored. */
+		targets = render_target_clusters(next);
+		works = cJSON_CreateArray();
+		cops = ctl_list_prefix(c, "policy.karmada.io/clusteroverridepolicies/");
+		ops = NULL;
+		if (rns[0]) {
+			char prefix[600];
+			obj_key(prefix, sizeof prefix, ctl_kind("policy.karmada.io", "v1alpha1", "OverridePolicy"), rns,
+				"");
+			ops = ctl_list_prefix(c, prefix);
+		}
 	}
 	char wname[600], wns[300], err[512], nowb[40];
 	render_work_name(rkind, rname, rns, wname, sizeof wname);
@@ -493,11 +555,73 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 	char sync_err[700];
 	/* Works alike but for the per-cluster parts: rendered once, stamped
 	 * for the other clusters (render_work_stamp). */
-	bool stampable = render_work_stampable(next, tmpl, cops, ops);
+	bool stampable = bc ? bc->stampable : render_work_stampable(next, tmpl, cops, ops);
 	cJSON *proto = NULL;
-	const cJSON *t;
-	cJSON_ArrayForEach(t, targets)
-	{
+	int ti = 0, ntargets = cJSON_GetArraySize(targets);
+	if (bc) {
+		ti = bc->next;
+		synced = bc->synced;
+		proto = bc->proto;
+		bc->proto = NULL;
+		if (bc->sync_error) {
+			snprintf(sync_err, sizeof sync_err, "%s", bc->sync_error);
+			sync_error = sync_err;
+		}
+	}
+	/* Slices grow (doubling up to BIND_SLICE_MAX_MS): the first clusters
+	 * are answered soon, and a large fleet is written in a few commits. */
+	int slice_ms = bc && bc->slice_ms ? bc->slice_ms : c->bind_slice_ms, smin = c->bind_slice_min;
+	long long slice_end = ctl_mono_ms() + (slice_ms > 0 ? slice_ms : 0);
+	int slice_first = ti;
+	bool sliced = false;
+	bool resumed = bc != NULL, tail = bc && bc->tail;
+	for (const cJSON *t = cJSON_GetArrayItem(targets, ti);; t = t->next, ti++) {
+		bool restarted = c->bind_restarts >= BIND_RESTARTS_MAX && c->bind_restart_key &&
+				 strcmp(c->bind_restart_key, key) == 0;
+		bool cut = t && !restarted && ti - slice_first >= smin && ntargets - ti >= smin &&
+			   (slice_ms <= 0 || ctl_mono_ms() >= slice_end);
+		/* A pass in several slices ends its last one with its last Works:
+		 * what follows them (the Works of clusters it left deleted, the
+		 * events, the binding's aggregated status) is one more step, after
+		 * that slice is committed and its long-polls answered. */
+		bool cut_tail = !t && resumed && !tail;
+		if (cut || cut_tail) {
+			/* The rest in the next slice, after this one is committed. */
+			if (!bc) {
+				bc = xcalloc(1, sizeof *bc);
+				bc->key = xstrdup(key);
+				snprintf(bc->tkey, sizeof bc->tkey, "%s", tkey);
+				bc->stampable = stampable;
+			}
+			/* the pass's state, kept parsed for the next slice */
+			bc->b = b;
+			bc->tmpl = tmpl;
+			bc->next_b = next;
+			bc->targets = targets;
+			bc->cops = cops;
+			bc->ops = ops;
+			bc->proto = proto;
+			b = tmpl = next = targets = cops = ops = proto = NULL;
+			bc->next = ti;
+			bc->tail = cut_tail;
+			bc->slice_ms = slice_ms <= 0 ? -1 : slice_ms * 2 < BIND_SLICE_MAX_MS ? slice_ms * 2 : BIND_SLICE_MAX_MS;
+			bc->works = works;
+			works = NULL;
+			bc->synced = synced;
+			free(bc->sync_error);
+			bc->sync_error = sync_error ? xstrdup(sync_error) : NULL;
+			if (c->bind_cont) { /* another binding's pass (not expected: it goes first): it starts over */
+				ctl_enqueue(c, 'B', c->bind_cont->key);
+				ctl_bind_cont_free(c->bind_cont);
+			}
+			c->bind_cont = bc;
+			bc = NULL;
+			c->slice_done = true;
+			sliced = true;
+			break;
+		}
+		if (!t)
+			break;
 		const char *cn = json_get_str(t, "name");
 		render_exec_namespace(cn, wns, sizeof wns);
 		if (ctl_ensure_namespace(c, wns) < 0)
@@ -576,6 +700,22 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
 	}
 	cJSON_Delete(proto);
+	if (sliced) {
+		cJSON_Delete(next);
+		cJSON_Delete(targets);
+		cJSON_Delete(cops);
+		cJSON_Delete(ops);
+		ctl_origin_end(c, prev_origin);
+		cJSON_Delete(tmpl);
+		cJSON_Delete(b);
+		return;
+	}
+	ctl_bind_cont_free(bc);
+	if (c->bind_restart_key && strcmp(c->bind_restart_key, key) == 0) { /* done: slices again next time */
+		free(c->bind_restart_key);
+		c->bind_restart_key = NULL;
+		c->bind_restarts = 0;
+	}
 	/* A cluster that lost its share loses its Work. */
 	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
 	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);

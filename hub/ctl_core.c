@@ -147,8 +147,33 @@ void ctl_enqueue(struct controller *c, char tag, const char *key)
 	ctl_arm(c);
 }
 
+void ctl_bind_cont_free(struct ctl_bind_cont *bc)
+{
+	if (!bc)
+		return;
+	free(bc->key);
+	cJSON *trees[] = {bc->works, bc->b, bc->tmpl, bc->next_b, bc->targets, bc->cops, bc->ops, bc->proto};
+	for (size_t i = 0; i < sizeof trees / sizeof *trees; i++)
+		cJSON_Delete(trees[i]);
+	free(bc->sync_error);
+	free(bc);
+}
+
 char *ctl_dequeue(struct controller *c)
 {
+	if (c->bind_cont) { /* a binding pass in slices goes on first */
+		size_t kl = strlen(c->bind_cont->key);
+		char *cont = malloc(kl + 3);
+		cont[0] = 'B';
+		cont[1] = '|';
+		memcpy(cont + 2, c->bind_cont->key, kl + 1);
+		/* its pass takes it (ctl_binding.c); the controller frees what no
+		 * pass took after the item */
+		ctl_bind_cont_free(c->bind_cont_taken);
+		c->bind_cont_taken = c->bind_cont;
+		c->bind_cont = NULL;
+		return cont;
+	}
 	char *item = sq_pop(c);
 	if (!item) {
 		if (c->qhead == c->qtail)

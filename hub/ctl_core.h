@@ -120,7 +120,39 @@ struct controller {
 	/* WorkloadRebalancers: woken again at rb_due (a TTL or a retry). */
 	struct event *rb_ev;
 	time_t rb_due;
+	/* A binding pass that stopped after a slice of its targets
+	 * (ctl_binding.c): its 'B' item is dequeued before everything else,
+	 * which moves it to bind_cont_taken for that item's pass to take; the
+	 * controller frees what is left there after the item. */
+	struct ctl_bind_cont *bind_cont, *bind_cont_taken;
+	/* The item just run asks the controller's slice to end here, so the
+	 * loop turn commits what it wrote (and answers its long-polls). */
+	bool slice_done;
+	/* on_deferred waits for the loop turn's commit (controller.c). */
+	bool after_commit;
+	bool slice_answers; /* the last slice wrote Works that answer long-polls */
+	char *bind_restart_key; /* the binding whose pass in slices restarted */
+	int bind_restarts;      /* how often (ctl_binding.c, BIND_RESTARTS_MAX) */
+	int bind_slice_ms, bind_slice_min; /* controller_set_bind_slice */
 };
+/* Where a binding pass in slices stopped (ctl_binding.c). */
+struct ctl_bind_cont {
+	char *key;
+	char tkey[1024];          /* its template's key */
+	/* what the first slice read and computed, kept parsed: the binding as
+	 * read and as the pass wants it, the template, the targets, the
+	 * override policies, the rendered Work the others are stamped from */
+	cJSON *b, *tmpl, *next_b, *targets, *cops, *ops, *proto;
+	bool stampable;
+	bool stale; /* the binding, its template or an override policy changed: start over */
+	int next;                 /* the first target not done */
+	int slice_ms;             /* the next slice's length (-1: first_ms was 0) */
+	bool tail;                /* every Work written: the pass's last step is left */
+	cJSON *works;             /* the Works of the done targets, as stored */
+	int synced;
+	char *sync_error;
+};
+void ctl_bind_cont_free(struct ctl_bind_cont *bc);
 struct pending_event {
 	cJSON *about; /* apiVersion, kind and the metadata events.h reads */
 	char *reason, *message;

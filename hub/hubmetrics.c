@@ -38,7 +38,7 @@ static struct {
 	struct apiserver *api;
 	struct statusfeed *feed;
 	struct metric *requests, *latency, *streams, *revision, *size, *compacted, *scheduling, *bindings,
-		*clusters, *works, *lag, *lag_pending, *lag_oldest, *start_time;
+		*clusters, *works, *lag, *lag_pending, *lag_oldest, *start_time, *reports_held;
 	struct metric *tls_hs, *tls_hs_active, *tls_hs_queued, *tls_parked;
 	struct metric *conns, *conns_closed, *accept_paused, *accept_pauses, *accept_shed, *open_fds, *max_fds;
 	struct lag_entry *pending;
@@ -76,6 +76,12 @@ void hubmetrics_streams_add(const char *kind, int delta)
 {
 	const char *l[] = {kind};
 	metric_add(H.streams, l, delta);
+}
+
+void hubmetrics_report_held(void)
+{
+	if (H.reg)
+		metric_inc(H.reports_held, NULL);
 }
 
 void hubmetrics_observe_scheduling(double seconds)
@@ -432,6 +438,10 @@ void hubmetrics_init(struct store *st)
 	H.lag_oldest = metrics_gauge(r, "atoll_hub_status_aggregation_oldest_pending_seconds",
 				     "Age of the oldest Work status change not yet reflected in its binding.", NULL);
 	H.start_time = metrics_gauge(r, "atoll_hub_start_time_seconds", "Unix time the hub started.", NULL);
+	H.reports_held = metrics_counter(r, "atoll_hub_status_reports_held_total",
+					 "Agent status reports that waited behind a fan-out of Works before being handled.",
+					 NULL);
+	metric_add(H.reports_held, NULL, 0);
 	metric_set(H.start_time, NULL, (double)time(NULL));
 	static const char *const kinds[] = {"watch", "longpoll", "status"};
 	for (int i = 0; i < 3; i++) {

@@ -36,6 +36,9 @@ void hubmetrics_request(const char *verb, const char *resource, int code, double
  * long-polls, reported by the agent API), "status" (SSE /status feeds). */
 void hubmetrics_streams_add(const char *kind, int delta);
 
+/* One agent status report held behind a fan-out (agentapi.c). */
+void hubmetrics_report_held(void);
+
 /* Scheduling latency of one binding: from the controller finding that it
  * needs scheduling (the schedule() call) to the schedule result being
  * stored in its spec. Called by the controllers. */

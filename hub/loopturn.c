@@ -31,6 +31,10 @@ struct loopturn {
 	struct turn_cb precommit[4];
 	int nprecommit;
 	struct pending_list held, deferred;
+	bool fanout;                 /* loopturn_set_fanout */
+	struct turn_cb fanout_done[4];
+	int nfanout_done;
+	struct event *fanout_ev;     /* runs the listeners */
 };
 
 static void on_batch_open(struct store *s, void *ud);
@@ -105,6 +109,54 @@ static void on_turn(evutil_socket_t fd, short what, void *arg)
 	commit_and_release(t, false);
 }
 
+static void list_cancel(struct pending_list *l, loopturn_after_fn fn, void *ud)
+{
+	for (struct pending **pp = &l->head; *pp;) {
+		struct pending *p = *pp;
+		if (p->fn == fn && p->ud == ud) {
+			*pp = p->next;
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+	l->tail = &l->head;
+	while (*l->tail)
+		l->tail = &(*l->tail)->next;
+}
+
+void loopturn_cancel(struct loopturn *t, loopturn_after_fn fn, void *ud)
+{
+	list_cancel(&t->held, fn, ud);
+	list_cancel(&t->deferred, fn, ud);
+}
+
+static void on_fanout_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct loopturn *t = arg;
+	if (t->fanout)
+		return; /* began again meanwhile */
+	for (int i = 0; i < t->nfanout_done; i++)
+		t->fanout_done[i].fn(t->fanout_done[i].ud);
+}
+
+void loopturn_set_fanout(struct loopturn *t, bool on)
+{
+	if (t->fanout == on)
+		return;
+	t->fanout = on;
+	if (!on && t->nfanout_done > 0)
+		event_active(t->fanout_ev, EV_TIMEOUT, 0);
+}
+
+bool loopturn_fanout(const struct loopturn *t) { return t->fanout; }
+
+void loopturn_add_fanout_listener(struct loopturn *t, loopturn_fn fn, void *ud)
+{
+	if (t->nfanout_done < (int)(sizeof t->fanout_done / sizeof t->fanout_done[0]))
+		t->fanout_done[t->nfanout_done++] = (struct turn_cb){fn, ud};
+}
+
 struct loopturn *loopturn_new(struct event_base *base, struct store *st)
 {
 	struct loopturn *t = calloc(1, sizeof *t);
@@ -113,6 +165,7 @@ struct loopturn *loopturn_new(struct event_base *base, struct store *st)
 	t->base = base;
 	t->st = st;
 	t->ev = event_new(base, -1, 0, on_turn, t);
+	t->fanout_ev = event_new(base, -1, 0, on_fanout_done, t);
 	list_init(&t->held);
 	list_init(&t->deferred);
 	return t;
@@ -158,6 +211,7 @@ void loopturn_remove(struct loopturn *t, loopturn_fn fn, void *ud)
 	if (t->in_stages && i >= 0 && i <= t->cursor)
 		t->cursor--; /* the next stage moved to this index */
 	remove_cb(t->precommit, &t->nprecommit, fn, ud);
+	remove_cb(t->fanout_done, &t->nfanout_done, fn, ud);
 }
 
 void loopturn_add_precommit(struct loopturn *t, loopturn_fn fn, void *ud)
@@ -210,5 +264,6 @@ void loopturn_free(struct loopturn *t)
 	if (t->started && loopturn_of(t->st) == t)
 		store_set_batching(t->st, NULL, NULL);
 	event_free(t->ev);
+	event_free(t->fanout_ev);
 	free(t);
 }

@@ -67,6 +67,18 @@ bool loopturn_uncommitted(const struct loopturn *t);
 void loopturn_hold(struct loopturn *t, loopturn_after_fn fn, void *ud);
 /* After the held answers: fn(ud, true); at shutdown fn(ud, false). */
 void loopturn_defer(struct loopturn *t, loopturn_after_fn fn, void *ud);
+/* Takes back what loopturn_hold or loopturn_defer queued with fn/ud and that
+ * has not run yet (an owner going away before the turn). */
+void loopturn_cancel(struct loopturn *t, loopturn_after_fn fn, void *ud);
+/* A fan-out in progress: an in-hub writer (the controller) is writing, in
+ * slices each committed on its own, what many waiting clients are answered
+ * with (every cluster's Work). Work that can wait (status reports) asks
+ * loopturn_fanout and waits behind it; when the last writer clears its
+ * flag, the listeners run (from the loop: never inside a write). */
+void loopturn_set_fanout(struct loopturn *t, bool on);
+bool loopturn_fanout(const struct loopturn *t);
+/* fn(ud) each time the fan-out ends (up to 4 listeners; loopturn_remove). */
+void loopturn_add_fanout_listener(struct loopturn *t, loopturn_fn fn, void *ud);
 /* One turn now, without stages (shutdown): commit, held, deferred (told
  * it is shutdown). */
 void loopturn_finish(struct loopturn *t);

@@ -15,6 +15,7 @@
 
 #include "jsonutil.h"
 #include "log.h"
+#include "nameidx.h"
 #include "numparse.h"
 #include "stream.h"
 #include "timefmt.h"
@@ -87,19 +88,16 @@ static const char *const binding_states[] = {"Pending", "Unschedulable", "Applyi
 
 /* ---- clusters -------------------------------------------------------------------- */
 
-static const cJSON *find_lease(const cJSON *leases, const char *name)
+/* A Lease's name when it is in the clusters' Lease namespace: the key of
+ * the index status_build looks each cluster's Lease up in (a scan of every
+ * Lease per cluster made /status N² over the fleet). */
+static const char *lease_key(const cJSON *l)
 {
-	const cJSON *l;
-	cJSON_ArrayForEach(l, leases)
-	{
-		const char *ns = str_at(l, "metadata.namespace"), *n = str_at(l, "metadata.name");
-		if (ns && n && strcmp(ns, STATUS_LEASE_NAMESPACE) == 0 && strcmp(n, name) == 0)
-			return l;
-	}
-	return NULL;
+	const char *ns = str_at(l, "metadata.namespace");
+	return ns && strcmp(ns, STATUS_LEASE_NAMESPACE) == 0 ? str_at(l, "metadata.name") : NULL;
 }
 
-static cJSON *cluster_entry(const cJSON *c, const cJSON *leases, time_t now)
+static cJSON *cluster_entry(const cJSON *c, const struct name_index *leases, time_t now)
 {
 	cJSON *e = cJSON_CreateObject();
 	const char *name = str_at(c, "metadata.name");
@@ -123,7 +121,7 @@ static cJSON *cluster_entry(const cJSON *c, const cJSON *leases, time_t now)
 	add_str_or_null(e, "kubernetesVersion", str_at(c, "status.kubernetesVersion"));
 
 	const char *hb = NULL, *src = NULL;
-	const cJSON *lease = name ? find_lease(leases, name) : NULL;
+	const cJSON *lease = name ? nidx_find(leases, name) : NULL;
 	if (lease && (hb = str_at(lease, "spec.renewTime")))
 		src = "lease";
 	else if ((hb = json_get_str(rc, "lastHeartbeatTime")))
@@ -433,12 +431,14 @@ cJSON *status_build(const cJSON *clusters, const cJSON *leases, const cJSON *bin
 	long long nready = 0, nnot = 0, nunknown = 0, nodes_ready = 0, nodes_total = 0;
 	size_t nc = (size_t)cJSON_GetArraySize(clusters), k = 0;
 	cJSON **items = calloc(nc ? nc : 1, sizeof *items);
+	struct name_index lix;
+	nidx_build(&lix, leases, lease_key);
 	const cJSON *c;
 	cJSON_ArrayForEach(c, clusters)
 	{
 		if (k == nc)
 			break;
-		cJSON *e = items[k++] = cluster_entry(c, leases, now);
+		cJSON *e = items[k++] = cluster_entry(c, &lix, now);
 		const char *r = json_get_str(e, "ready");
 		if (strcmp(r, "True") == 0)
 			nready++;
@@ -449,6 +449,7 @@ cJSON *status_build(const cJSON *clusters, const cJSON *leases, const cJSON *bin
 		nodes_ready += num_at(e, "nodes.ready");
 		nodes_total += num_at(e, "nodes.total");
 	}
+	nidx_free(&lix);
 	add_sorted(cJSON_AddArrayToObject(doc, "clusters"), items, k, cmp_name);
 	free(items);
 

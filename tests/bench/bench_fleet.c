@@ -42,7 +42,8 @@
  * (steadier than wall time on a shared machine).
  *
  * Last line of output: one JSON object (clusters_connected, fanout_p99_ms,
- * hub_rss_mib, hub_cpu_cores, policy_fanout_hub_cpu_ms,
+ * hub_rss_mib, hub_cpu_cores, policy_fanout_hub_cpu_ms, policy_round_hub_cpu_ms
+ * (to every status folded), hub_reports_held,
  * change_fanout_p99_median_ms, change_fanout_hub_cpu_median_ms (medians
  * over the change rounds), ...; "ok": false with "error" when a check
  * failed). Exit status 0 only when everything was checked and held. The
@@ -112,7 +113,9 @@ static struct {
 	bool keep;
 	bool quiet;
 	const char *prefix;
-} opt = {.bearer_every = 10, .hb_interval = 10, .idle_s = -1, .rounds = 2, .budget = 600, .prefix = "fleet"};
+	int report_delay_ms; /* a Work's status report this long after its answer */
+} opt = {.bearer_every = 10, .hb_interval = 10, .idle_s = -1, .rounds = 2, .budget = 600, .prefix = "fleet",
+	 .report_delay_ms = 40};
 
 static char hub_host[64] = "127.0.0.1";
 static int hub_port;
@@ -740,7 +743,7 @@ static void on_works(struct agent *ag, const char *body, size_t len, bool full)
 	if (added)
 		ag->settling = true;
 	if (added && !evtimer_pending(ag->status_ev, NULL)) {
-		struct timeval tv = {0, 40000};
+		struct timeval tv = {opt.report_delay_ms / 1000, (opt.report_delay_ms % 1000) * 1000};
 		evtimer_add(ag->status_ev, &tv);
 	}
 }
@@ -1181,6 +1184,7 @@ static bool binding_folded(void *ud)
 struct round_fig {
 	double write_ms, p50, p99, max, folded_s;
 	double cpu_ms; /* hub CPU from the write's send to the last long-poll answer (-1: unknown) */
+	double cpu_fold_ms; /* ... to every status folded into the binding (the round's whole cost) */
 	int reached;
 };
 
@@ -1255,14 +1259,25 @@ static int do_round(int r)
 	f->p50 = pct(v, n, 50);
 	f->p99 = pct(v, n, 99);
 	f->max = n ? v[n - 1] : -1;
+	if (getenv("FLEET_LATENCIES")) { /* FLEET_LATENCIES=FILE: "round cluster ms" per agent (profiling aid) */
+		FILE *lf = fopen(getenv("FLEET_LATENCIES"), "a");
+		for (int i = 0; lf && i < opt.clusters; i++)
+			fprintf(lf, "%d %s %.1f\n", r, agents[i].name,
+				agents[i].round_t[r] > 0 ? (agents[i].round_t[r] - t0) * 1e3 : -1.0);
+		if (lf)
+			fclose(lf);
+	}
 	free(v);
 	struct fold fo = {r, 0};
 	bool fold_ok = all && wait_until(binding_folded, &fo, tmo, 0.1);
 	int folded = fo.n;
 	f->folded_s = now_s() - t0;
+	double cpu2 = cpu0 >= 0 ? proc_cpu_s(opt.hub_pid) : -1;
+	f->cpu_fold_ms = cpu0 >= 0 && cpu2 >= 0 ? (cpu2 - cpu0) * 1e3 : -1;
 	say("round %d: write %.0f ms; long-polls answered %d/%d, p50 %.0f ms, p99 %.0f ms, max %.0f ms "
-	    "(hub CPU %.0f ms); status folded %d/%d after %.2f s",
-	    r, f->write_ms, n, opt.clusters, f->p50, f->p99, f->max, f->cpu_ms, folded, opt.clusters, f->folded_s);
+	    "(hub CPU %.0f ms); status folded %d/%d after %.2f s (hub CPU %.0f ms)",
+	    r, f->write_ms, n, opt.clusters, f->p50, f->p99, f->max, f->cpu_ms, folded, opt.clusters, f->folded_s,
+	    f->cpu_fold_ms);
 	nrounds = r + 1;
 	if (!all) {
 		set_fatal("round %d reached %d of %d long-polls within %.0f s", r, n, opt.clusters, tmo);
@@ -1280,7 +1295,8 @@ static struct {
 	int restarted, relists;
 	long long hb;
 	long conns, fds; /* the hub's open HTTPS connections and descriptors while idle (-1: not read) */
-} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1, .conns = -1, .fds = -1};
+	long reports_held; /* status reports the hub held behind a fan-out, after the rounds (-1: not read) */
+} fig = {.idle_cpu = -1, .rss_idle = -1, .rss_peak = -1, .restart_s = -1, .conns = -1, .fds = -1, .reports_held = -1};
 
 /* The hub's open HTTPS connections (atoll_hub_connections, established
  * and pending) and descriptors (process_open_fds), from its /metrics. */
@@ -1299,6 +1315,8 @@ static void read_hub_connections(void)
 				seen = true;
 			} else if (strncmp(l, "process_open_fds ", 17) == 0) {
 				fds = atol(sp + 1);
+			} else if (strncmp(l, "atoll_hub_status_reports_held_total ", 36) == 0) {
+				fig.reports_held = atol(sp + 1);
 			}
 		}
 		if (seen)
@@ -1362,7 +1380,12 @@ static void *orchestrate(void *arg)
 	if (getenv("FLEET_PERF") && opt.hub_pid > 0 && (perf = fork()) == 0) {
 		char pid[32];
 		snprintf(pid, sizeof pid, "%d", opt.hub_pid);
-		execlp("perf", "perf", "record", "-q", "-g", "-p", pid, "-o", getenv("FLEET_PERF"), (char *)NULL);
+		/* FLEET_PERF_DWARF=1: DWARF call graphs (libc and libevent have no frame pointers) */
+		if (getenv("FLEET_PERF_DWARF"))
+			execlp("perf", "perf", "record", "-q", "--call-graph", "dwarf,16384", "-p", pid, "-o",
+			       getenv("FLEET_PERF"), (char *)NULL);
+		else
+			execlp("perf", "perf", "record", "-q", "-g", "-p", pid, "-o", getenv("FLEET_PERF"), (char *)NULL);
 		_exit(127);
 	}
 	if (perf > 0)
@@ -1376,6 +1399,12 @@ static void *orchestrate(void *arg)
 	}
 	if (fatal_err[0])
 		goto out;
+	{
+		long conns = fig.conns, fds = fig.fds; /* kept: read while idle */
+		read_hub_connections();             /* for the reports held during the rounds */
+		fig.conns = conns;
+		fig.fds = fds;
+	}
 	if (opt.hub_pid > 0)
 		fig.rss_peak = proc_mem_mib(opt.hub_pid, "VmHWM");
 	if (opt.restart && hub_child > 0) {
@@ -1439,6 +1468,8 @@ static void usage(FILE *f)
 	      "  --rounds R              policy rounds: creation, then R-1 template changes (default 2)\n"
 	      "  --restart               restart the hub (one it started) and time the agents' resumption\n"
 	      "  --prefix P              cluster name prefix (default fleet)\n"
+	      "  --report-delay MS       each agent reports a Work's status MS after its answer (default 40,\n"
+	      "                          the real agent's settle window; more puts the reports after a round)\n"
 	      "  --budget S              give up after S seconds (default 600)\n"
 	      "  --bin DIR               where atoll-hub is (default: beside bench_fleet)\n"
 	      "  --keep                  keep the temporary directory (hub log)\n"
@@ -1510,6 +1541,8 @@ int main(int argc, char **argv)
 			opt.rounds = atoi(v);
 		else if (ARG("--prefix"))
 			opt.prefix = v;
+		else if (ARG("--report-delay"))
+			opt.report_delay_ms = atoi(v);
 		else if (ARG("--budget"))
 			opt.budget = atof(v);
 		else if (ARG("--bin"))
@@ -1526,7 +1559,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (opt.clusters <= 0 || opt.hb_interval <= 0 || opt.bearer_every < 0 || opt.rounds < 1) {
+	if (opt.clusters <= 0 || opt.hb_interval <= 0 || opt.bearer_every < 0 || opt.rounds < 1 ||
+	    opt.report_delay_ms < 0) {
 		fprintf(stderr, "bench_fleet: --clusters N (N > 0) is required; --heartbeat-interval and --rounds > 0\n");
 		return 2;
 	}
@@ -1713,6 +1747,7 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(j, "policy_fanout_max_ms", round(f0->max));
 		cJSON_AddNumberToObject(j, "policy_status_folded_s", round(f0->folded_s * 100) / 100);
 		cJSON_AddNumberToObject(j, "policy_fanout_hub_cpu_ms", round(f0->cpu_ms));
+		cJSON_AddNumberToObject(j, "policy_round_hub_cpu_ms", round(f0->cpu_fold_ms));
 	}
 	if (nrounds > 1) {
 		const struct round_fig *f1 = &rounds[1];
@@ -1721,14 +1756,17 @@ int main(int argc, char **argv)
 		cJSON_AddNumberToObject(j, "change_fanout_p99_ms", round(f1->p99));
 		cJSON_AddNumberToObject(j, "change_status_folded_s", round(f1->folded_s * 100) / 100);
 		/* Medians over the change rounds (1..R-1): steadier on a shared machine than one round. */
-		double p99s[MAX_ROUNDS], cpus[MAX_ROUNDS];
+		double p99s[MAX_ROUNDS], cpus[MAX_ROUNDS], folds[MAX_ROUNDS];
 		int m = 0;
 		for (int i = 1; i < nrounds; i++, m++) {
 			p99s[m] = rounds[i].p99;
 			cpus[m] = rounds[i].cpu_ms;
+			folds[m] = rounds[i].cpu_fold_ms;
 		}
 		qsort(p99s, (size_t)m, sizeof *p99s, cmp_d);
 		qsort(cpus, (size_t)m, sizeof *cpus, cmp_d);
+		qsort(folds, (size_t)m, sizeof *folds, cmp_d);
+		cJSON_AddNumberToObject(j, "change_round_hub_cpu_median_ms", round(folds[m / 2]));
 		cJSON_AddNumberToObject(j, "change_fanout_p99_median_ms", round(p99s[m / 2]));
 		cJSON_AddNumberToObject(j, "change_fanout_hub_cpu_median_ms", round(cpus[m / 2]));
 	}
@@ -1740,6 +1778,7 @@ int main(int argc, char **argv)
 	cJSON_AddNumberToObject(j, "heartbeats_per_s",
 				fig.hb > 0 ? round(fig.hb / (opt.idle_s >= 0 ? opt.idle_s : 3.0 * opt.hb_interval)) : 0);
 	cJSON_AddNumberToObject(j, "hub_connections", (double)fig.conns);
+	cJSON_AddNumberToObject(j, "hub_reports_held", (double)fig.reports_held);
 	cJSON_AddNumberToObject(j, "hub_open_fds", (double)fig.fds);
 	cJSON_AddNumberToObject(j, "status_items_reported", (double)atomic_load(&n_status_items));
 	cJSON_AddNumberToObject(j, "errors", (double)atomic_load(&n_errors));
