@@ -1,6 +1,7 @@
 /* xalloc — allocation that aborts on failure (see xalloc.h). */
 #include "xalloc.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +41,14 @@ char *xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
 	return memcpy(xmalloc(n), s, n);
+}
+
+void xalloc_tune(void)
+{
+	/* No glibc fastbins: with them every allocation of 1 KiB or more (a
+	 * stored object's text, SQLite's row buffers) first consolidated the
+	 * fastbins the many small cJSON nodes had filled, 8-27 % of the hub's
+	 * time in a fan-out to 2,000 clusters (docs/benchmarks.md, Fleet). The
+	 * per-thread cache still serves small sizes. */
+	mallopt(M_MXFAST, 0);
 }

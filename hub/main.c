@@ -1,7 +1,6 @@
 /* atoll-hub — the hub's command line: serve, plan. */
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "store_check.h"
 #include "store_etcd.h"
 #include "timefmt.h"
+#include "xalloc.h"
 
 #define ATOLL_VERSION "0.1.0"
 
@@ -540,12 +540,7 @@ static int cmd_serve(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	/* No glibc fastbins: with them every allocation of 1 KiB or more (a
-	 * stored object's text, SQLite's row buffers) first consolidated the
-	 * fastbins the many small cJSON nodes had filled, 8-27 % of the hub's
-	 * time in a fan-out to 2,000 clusters (docs/benchmarks.md, Fleet). The
-	 * per-thread cache still serves small sizes. */
-	mallopt(M_MXFAST, 0);
+	xalloc_tune();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -65,6 +65,7 @@
 #include "render.h"
 #include "scheduler.h"
 #include "store.h"
+#include "xalloc.h"
 
 static double now(void)
 {
@@ -753,6 +754,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	xalloc_tune(); /* as atoll-hub runs */
 	int sizes[16] = {10, 100, 1000}, nsizes = 3;
 	double seconds = 1.0, budget = 60;
 	long replicas = 100;
