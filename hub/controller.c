@@ -293,17 +293,19 @@ static void after_commit(void *ud, bool ok)
 }
 
 /* Drains a bounded slice of the queue, then lets the loop serve requests
- * before the next slice. A slice never writes into a batch that is not
- * committed yet: a client's write (the policy that causes the Works) is
- * answered after its own commit, not after the controller's Works, and
- * each slice of Works is committed, and its long-polls answered, before
- * the next one is written. */
+ * before the next slice. A first slice shares the open batch with the
+ * client's write that caused it: one commit (on etcd one Txn, not two in
+ * a row) for a write and the Works it causes, and the client's answer
+ * waits for at most that one bounded slice (40 ms of a fan-out, not all
+ * of it). The later slices of a fan-out never write into a batch that is
+ * not committed yet: each slice of Works is committed, and its
+ * long-polls answered, before the next one is written. */
 static void on_deferred(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	c->armed = false;
 	struct loopturn *lt = loopturn_of(c->st);
-	if (lt && loopturn_uncommitted(lt)) {
+	if (lt && c->bind_cont && loopturn_uncommitted(lt)) {
 		if (!c->after_commit) {
 			c->after_commit = true;
 			loopturn_defer(lt, after_commit, c);
