@@ -503,6 +503,38 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
 	return true;
 }
 
+/* The pass's last step, after its last slice of Works: the Works of the
+ * clusters it left, the events, the binding's aggregated status. */
+static void finish_pass(struct controller *c, const char *key, bool cluster, const struct objc_key_parts *kp,
+			struct ctl_bind_cont *bc, const cJSON *b, cJSON *next, const cJSON *tmpl, const cJSON *targets,
+			cJSON *works, int synced, const char *sync_error)
+{
+	ctl_bind_cont_free(bc);
+	if (c->bind_restart_key && strcmp(c->bind_restart_key, key) == 0) { /* done: slices again next time */
+		free(c->bind_restart_key);
+		c->bind_restart_key = NULL;
+		c->bind_restarts = 0;
+	}
+	const char *rkind = ctl_res_str(b, "kind"), *rname = ctl_res_str(b, "name"), *rns = ctl_res_str(b, "namespace");
+	/* A cluster that lost its share loses its Work. */
+	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
+	synced += ctl_delete_works(c, kp->ns, kp->name, rkind, rname, rns, kept);
+	cJSON_Delete(kept);
+	char msg[900];
+	if (sync_error) {
+		ctl_event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+		ctl_event(c, tmpl, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
+	} else if (synced > 0) {
+		if (cluster)
+			snprintf(msg, sizeof msg, "Sync work of ClusterResourceBinding(%s) successful.", kp->name);
+		else
+			snprintf(msg, sizeof msg, "Sync work of ResourceBinding(%s/%s) successful.", kp->ns, kp->name);
+		ctl_event(c, b, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+		ctl_event(c, tmpl, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
+	}
+	ctl_aggregate_binding(c, b, next, tmpl, works);
+}
+
 /* The pass of the stored binding b (key, its kind's store key) towards
  * next (taken: b as read, or what the detector wants of it): scheduled,
  * its Works rendered, its status aggregated, next written once at the end
@@ -700,39 +732,9 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
 	}
 	cJSON_Delete(proto);
-	if (sliced) {
-		cJSON_Delete(next);
-		cJSON_Delete(targets);
-		cJSON_Delete(cops);
-		cJSON_Delete(ops);
-		ctl_origin_end(c, prev_origin);
-		cJSON_Delete(tmpl);
-		cJSON_Delete(b);
-		return;
-	}
-	ctl_bind_cont_free(bc);
-	if (c->bind_restart_key && strcmp(c->bind_restart_key, key) == 0) { /* done: slices again next time */
-		free(c->bind_restart_key);
-		c->bind_restart_key = NULL;
-		c->bind_restarts = 0;
-	}
-	/* A cluster that lost its share loses its Work. */
-	cJSON *kept = failover_works_kept(next, targets); /* and those under graceful eviction */
-	synced += ctl_delete_works(c, kp.ns, kp.name, rkind, rname, rns, kept);
-	cJSON_Delete(kept);
-	char msg[900];
-	if (sync_error) {
-		ctl_event(c, b, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
-		ctl_event(c, tmpl, true, "SyncWorkFailed", sync_error, C_BINDING, EVENT_BUMP);
-	} else if (synced > 0) {
-		if (cluster)
-			snprintf(msg, sizeof msg, "Sync work of ClusterResourceBinding(%s) successful.", kp.name);
-		else
-			snprintf(msg, sizeof msg, "Sync work of ResourceBinding(%s/%s) successful.", kp.ns, kp.name);
-		ctl_event(c, b, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
-		ctl_event(c, tmpl, false, "SyncWorkSucceed", msg, C_BINDING, EVENT_BUMP);
-	}
-	ctl_aggregate_binding(c, b, next, tmpl, works);
+	if (!sliced)
+		finish_pass(c, key, cluster, &kp, bc, b, next, tmpl, targets, works, synced, sync_error);
+	/* A slice moved its trees into the continuation (they are NULL here). */
 	cJSON_Delete(next);
 	cJSON_Delete(works);
 	cJSON_Delete(targets);
