@@ -37,6 +37,7 @@ struct trace {
 	struct loopturn *turn;
 	int commits;          /* turns that committed a batch */
 	int policy_commit;    /* the commit that held the policy */
+	int first_ctl_commit; /* the commit of the first write after the policy (the controller's) */
 	int nworks;           /* Work writes committed */
 	int first_work_commit, last_work_commit;
 	int work_commits;     /* commits with Works in them */
@@ -72,6 +73,8 @@ static void on_committed(const struct store_event *ev, void *ud)
 	struct trace *t = ud;
 	if (strncmp(ev->key, "policy.karmada.io/propagationpolicies/", 38) == 0 && t->policy_commit < 0)
 		t->policy_commit = t->commits;
+	else if (t->policy_commit >= 0 && t->first_ctl_commit < 0)
+		t->first_ctl_commit = t->commits;
 	if (strncmp(ev->key, "work.karmada.io/resourcebindings/", 33) == 0 && ev->value &&
 	    strstr(ev->value, "\"aggregatedStatus\""))
 		t->agg_commit = t->commits;
@@ -126,7 +129,7 @@ static int setup(void **state)
 	f->ctl = controller_start(f->base, f->objs.store, &f->objs);
 	controller_set_bind_slice(f->ctl, 0, SLICE); /* slices of exactly SLICE Works */
 	run_loop(f->base);
-	f->tr = (struct trace){.turn = f->turn, .policy_commit = -1, .first_work_commit = -1, .last_work_commit = -1,
+	f->tr = (struct trace){.turn = f->turn, .policy_commit = -1, .first_ctl_commit = -1, .first_work_commit = -1, .last_work_commit = -1,
 			       .last_counted = -1, .agg_commit = -1};
 	loopturn_add_precommit(f->turn, on_precommit, &f->tr);
 	store_subscribe_committed(f->objs.store, on_committed, &f->tr);
@@ -183,11 +186,14 @@ static void test_policy_commits_with_first_slice_then_works_in_slices(void **sta
 	run_loop(f->base);
 	struct trace *t = &f->tr;
 	assert_int_equal(t->nworks, NCLUSTERS);
-	/* The policy shares its commit with the first slice of Works at most
-	 * (one commit, one etcd Txn, for a write and what it causes at once):
-	 * its writer is answered after that commit, not after the fan-out. */
+	/* The policy shares its commit with the controller's first slice (one
+	 * commit, on etcd one Txn, for a write and what it causes at once; how
+	 * far that slice gets in its 20 ms depends on the machine), and with
+	 * at most the first slice of Works: its writer is answered after that
+	 * commit, not after the fan-out. */
 	assert_true(t->policy_commit >= 1);
-	assert_int_equal(t->first_work_commit, t->policy_commit);
+	assert_int_equal(t->first_ctl_commit, t->policy_commit);
+	assert_true(t->first_work_commit >= t->policy_commit);
 	assert_true(t->last_work_commit > t->policy_commit);
 	/* NCLUSTERS / SLICE slices, each its own commit. */
 	assert_int_equal(t->work_commits, NCLUSTERS / SLICE);
