@@ -46,7 +46,7 @@ BINS      += $(BUILD)/bin/atoll-agent
 endif
 
 .PHONY: chaos-ha all deps test unit e2e e2e-tls e2e-etcd e2e-etcd-smoke browser asan valgrind clean demo bench check-deps fuzz fuzz-smoke \
-        fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test bench-failover
+        fuzz-build fuzz-run checksrc fault-failover bench-fleet netns-test bench-failover bench-tools
 all: check-deps $(BINS) $(UNIT_BIN)
 
 # Fails early with the exact apt-get line (or installs, when root) if a
@@ -242,6 +242,10 @@ valgrind: all
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  ATOLL_TEST_DATA=tests/data valgrind -q --error-exitcode=9 --leak-check=full $$t > $$t.valgrind.log 2>&1 || \
 	  { cat $$t.valgrind.log; echo "== $$t FAILED under valgrind (output above)"; exit 1; }; done
+
+# The load generators and benchmark programs, built without running them.
+BENCH_TOOLS := $(addprefix $(BUILD)/bin/,bench_api bench_tls bench_sched bench_watch bench_fieldcheck bench_pblist bench_fleet)
+bench-tools: all $(BENCH_TOOLS)
 
 bench: all $(BUILD)/bin/bench_api $(BUILD)/bin/bench_tls $(BUILD)/bin/bench_sched $(BUILD)/bin/bench_watch \
        $(BUILD)/bin/bench_fieldcheck $(BUILD)/bin/bench_pblist

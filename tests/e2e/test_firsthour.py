@@ -50,6 +50,22 @@ def test_readme_counts_its_programs():
     assert "as %s small C programs" % words[len(programs)] in intro, programs
 
 
+def test_readme_make_targets_exist_and_bench_tools_builds_every_benchmark():
+    """Every `make X` the README names is a target of the Makefile, and
+    `make bench-tools` builds every benchmark program in tests/bench
+    (`build/bin/bench_fleet --clusters N` is a command users run)."""
+    readme = read(os.path.join(REPO, "README.md"))
+    targets = set(re.findall(r"`make ([a-z0-9-]+)", readme))
+    assert "bench-tools" in targets and "bench-fleet" in targets, targets
+    p = subprocess.run(["make", "-C", REPO, "-n", "-p"], capture_output=True, text=True, timeout=60)
+    defined = set(re.findall(r"^([a-z0-9-]+):", p.stdout, re.M))
+    assert targets <= defined, targets - defined
+    programs = {f[:-2] for f in os.listdir(os.path.join(REPO, "tests", "bench")) if re.match(r"bench_[a-z]+\.c$", f)}
+    p = subprocess.run(["make", "-C", REPO, "-n", "-B", "bench-tools"], capture_output=True, text=True, timeout=60)
+    built = set(re.findall(r"-o \S*/bin/(bench_[a-z]+) ", p.stdout))
+    assert programs and programs <= built, programs - built
+
+
 # ---- listening -----------------------------------------------------------------
 
 def test_hub_logs_the_ports_it_got(tmp_path):
