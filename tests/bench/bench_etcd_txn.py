@@ -15,20 +15,14 @@ import http.client
 import json
 import os
 import shutil
-import socket
-import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from etcd import EtcdCluster  # noqa: E402  (the tests' etcd member, same flags)
 
 
 def b64(s):
@@ -50,32 +44,16 @@ def metrics(mp):
 
 
 def run(k, size, n, watch, gap=0.0):
-    cp, pp, mp = free_port(), free_port(), free_port()
     d = tempfile.mkdtemp(prefix="bench-etcd-txn-")
-    log = open(os.path.join(d, "etcd.log"), "wb")
-    p = subprocess.Popen(["etcd", "--name", "m0", "--data-dir", os.path.join(d, "data"),
-                          "--listen-client-urls", "http://127.0.0.1:%d" % cp,
-                          "--advertise-client-urls", "http://127.0.0.1:%d" % cp,
-                          "--listen-peer-urls", "http://127.0.0.1:%d" % pp,
-                          "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % pp,
-                          "--initial-cluster", "m0=http://127.0.0.1:%d" % pp,
-                          "--listen-metrics-urls", "http://127.0.0.1:%d" % mp, "--metrics", "extensive",
-                          "--heartbeat-interval", "50", "--election-timeout", "500", "--snapshot-count", "100000"],
-                         stdout=log, stderr=log)
+    etcd = EtcdCluster(d, extra_args=["--metrics", "extensive"])
+    cp, mp = etcd.client_ports[0], etcd.metrics_ports[0]
     stop = threading.Event()
     got = [0]
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                r = urllib.request.urlopen("http://127.0.0.1:%d/health" % cp, timeout=1)
-                if json.loads(r.read())["health"] == "true":
-                    break
-            except Exception:
-                pass
-            if time.time() > deadline or p.poll() is not None:
-                raise SystemExit("etcd did not start (%s)" % d)
-            time.sleep(0.1)
+        try:
+            etcd.start()
+        except RuntimeError as e:
+            raise SystemExit("etcd did not start: %s" % e)
 
         def watcher(prev):
             c = http.client.HTTPConnection("127.0.0.1", cp)
@@ -121,13 +99,7 @@ def run(k, size, n, watch, gap=0.0):
                   1000 * (m1["cpu"] - m0["cpu"]) / n, (got[0] - g0) / 1024 / n))
     finally:
         stop.set()
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        log.close()
+        etcd.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 

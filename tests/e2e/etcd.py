@@ -49,13 +49,15 @@ def make_certs(d):
 
 
 class EtcdCluster:
-    def __init__(self, base_dir, members=1, tls=False):
+    def __init__(self, base_dir, members=1, tls=False, extra_args=()):
         self.dir = base_dir
+        self.extra_args = list(extra_args)  # more etcd flags for every member
         self.n = members
         self.tls = tls
         self.certs = make_certs(os.path.join(base_dir, "certs")) if tls else None
         self.client_ports = [_free_port() for _ in range(members)]
         self.peer_ports = [_free_port() for _ in range(members)]
+        self.metrics_ports = [_free_port() for _ in range(members)]
         self.procs = [None] * members
         self.logs = [None] * members
         scheme = "https" if tls else "http"
@@ -84,9 +86,9 @@ class EtcdCluster:
                 "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % self.peer_ports[i],
                 "--initial-cluster", self.initial, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "atoll-test-%d" % self.peer_ports[0],
-                "--listen-metrics-urls", "http://127.0.0.1:%d" % _free_port(),
+                "--listen-metrics-urls", "http://127.0.0.1:%d" % self.metrics_ports[i],
                 "--heartbeat-interval", "50", "--election-timeout", "500",
-                "--snapshot-count", "100000", "--quota-backend-bytes", str(512 << 20)]
+                "--snapshot-count", "100000", "--quota-backend-bytes", str(512 << 20)] + self.extra_args
         if self.tls:
             args += ["--cert-file", self.certs["server.crt"], "--key-file", self.certs["server.key"],
                      "--trusted-ca-file", self.certs["ca.crt"], "--client-cert-auth"]
