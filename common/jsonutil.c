@@ -209,6 +209,17 @@ void json_set_num(cJSON *obj, const char *key, double val)
 	json_set(obj, key, cJSON_CreateNumber(val));
 }
 
+/* A container copied at the top loses its key (cJSON_Duplicate keeps it). */
+static void drop_key(cJSON *out)
+{
+	if (!out->string)
+		return;
+	if (!(out->type & cJSON_StringIsConst))
+		cJSON_free(out->string);
+	out->string = NULL;
+	out->type &= ~cJSON_StringIsConst;
+}
+
 /* Each item copied once by cJSON_Duplicate without its children (its key
  * and string value with it), the children linked here, as cJSON keeps a
  * list: the first child's prev is the last. Adding each copy with
@@ -224,12 +235,8 @@ static cJSON *dup_depth(const cJSON *j, int depth)
 	bool obj = cJSON_IsObject(j);
 	if (!out || !(obj || cJSON_IsArray(j)))
 		return out;
-	if (depth == 0 && out->string) {
-		if (!(out->type & cJSON_StringIsConst))
-			cJSON_free(out->string);
-		out->string = NULL;
-		out->type &= ~cJSON_StringIsConst;
-	}
+	if (depth == 0)
+		drop_key(out);
 	for (const cJSON *c = j->child; c; c = c->next) {
 		if (obj && !c->string)
 			continue; /* cJSON_AddItemToObject refused these */
@@ -271,12 +278,8 @@ cJSON *json_dup(const cJSON *j)
 	if ((cJSON_IsObject(j) || cJSON_IsArray(j)) && deeper_than(j, 0, JSON_MAX_DEPTH * 2))
 		return dup_depth(j, 0);
 	cJSON *out = cJSON_Duplicate(j, 1);
-	if (out && (cJSON_IsObject(j) || cJSON_IsArray(j)) && out->string) {
-		if (!(out->type & cJSON_StringIsConst))
-			cJSON_free(out->string);
-		out->string = NULL;
-		out->type &= ~cJSON_StringIsConst;
-	}
+	if (out && (cJSON_IsObject(j) || cJSON_IsArray(j)))
+		drop_key(out);
 	return out;
 }
 

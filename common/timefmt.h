@@ -18,6 +18,8 @@ const char *time_human_duration(long long d, char *buf, size_t len);
 int time_parse_duration_ms(const char *s, long long *out_ms);
 /* CLOCK_MONOTONIC in seconds. */
 double time_mono_seconds(void);
+/* CLOCK_MONOTONIC in microseconds (durations of calls and locks). */
+long long time_mono_us(void);
 /* Now as a Kubernetes MicroTime: "2006-01-02T15:04:05.000000Z". */
 const char *time_now_micro(char *buf, size_t len);
 

@@ -607,9 +607,9 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 	int slice_first = ti;
 	bool sliced = false;
 	bool resumed = bc != NULL, tail = bc && bc->tail;
+	bool restarted = c->bind_restarts >= BIND_RESTARTS_MAX && c->bind_restart_key &&
+			 strcmp(c->bind_restart_key, key) == 0;
 	for (const cJSON *t = cJSON_GetArrayItem(targets, ti);; t = t->next, ti++) {
-		bool restarted = c->bind_restarts >= BIND_RESTARTS_MAX && c->bind_restart_key &&
-				 strcmp(c->bind_restart_key, key) == 0;
 		bool cut = t && !restarted && ti - slice_first >= smin && ntargets - ti >= smin &&
 			   (slice_ms <= 0 || ctl_mono_ms() >= slice_end);
 		/* A pass in several slices ends its last one with its last Works:

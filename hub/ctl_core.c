@@ -10,6 +10,7 @@
 #include "render.h"
 #include "scheduler.h"
 #include "timefmt.h"
+#include "xalloc.h"
 
 static bool sq_before(const struct sq_item *x, const struct sq_item *y);
 static void sq_push(struct controller *c, char *item, double prio);
@@ -104,13 +105,20 @@ const struct ctl_origin *ctl_origin_of(const struct controller *c, const struct 
 	return ev->origin && ev->origin == c->oc.origin ? c->oc.origin : NULL;
 }
 
-void ctl_enqueue(struct controller *c, char tag, const char *key)
+/* A queue item: "T|key" (its tag, a bar, the key). */
+static char *item_new(char tag, const char *key)
 {
 	size_t kl = strlen(key);
-	char *item = malloc(kl + 3);
+	char *item = xmalloc(kl + 3);
 	item[0] = tag;
 	item[1] = '|';
 	memcpy(item + 2, key, kl + 1);
+	return item;
+}
+
+void ctl_enqueue(struct controller *c, char tag, const char *key)
+{
+	char *item = item_new(tag, key);
 	if (strmap_has(&c->queued, item)) {
 		free(item);
 		return;
@@ -162,11 +170,7 @@ void ctl_bind_cont_free(struct ctl_bind_cont *bc)
 char *ctl_dequeue(struct controller *c)
 {
 	if (c->bind_cont) { /* a binding pass in slices goes on first */
-		size_t kl = strlen(c->bind_cont->key);
-		char *cont = malloc(kl + 3);
-		cont[0] = 'B';
-		cont[1] = '|';
-		memcpy(cont + 2, c->bind_cont->key, kl + 1);
+		char *cont = item_new('B', c->bind_cont->key);
 		/* its pass takes it (ctl_binding.c); the controller frees what no
 		 * pass took after the item */
 		ctl_bind_cont_free(c->bind_cont_taken);

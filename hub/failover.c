@@ -15,6 +15,8 @@
 #include "strmap.h"
 #include "timefmt.h"
 
+#define CLUSTERS_PREFIX "cluster.karmada.io/clusters/" /* the store keys of every Cluster */
+
 static struct failover_config g_cfg = {
 	.purge_mode = "Gracefully",
 	.eviction_timeout_s = 600,
@@ -665,8 +667,7 @@ static void clusters_drop(struct failover *f)
 {
 	cJSON_Delete(f->clusters);
 	f->clusters = NULL;
-	strmap_clear(&f->by_key);
-	strmap_init(&f->by_key, NULL);
+	strmap_clear(&f->by_key); /* empty and ready for use again */
 }
 
 static int cache_item(const char *key, const char *value, size_t len, long long rev, void *ud)
@@ -688,7 +689,7 @@ static const cJSON *clusters_now(struct failover *f)
 	f->clusters_stale = false;
 	if (!f->clusters) {
 		f->clusters = cJSON_CreateArray();
-		store_list(f->st, "cluster.karmada.io/clusters/", cache_item, f, NULL);
+		store_list(f->st, CLUSTERS_PREFIX, cache_item, f, NULL);
 	}
 	return f->clusters;
 }
@@ -696,7 +697,7 @@ static const cJSON *clusters_now(struct failover *f)
 static void on_cluster_write(const struct store_event *ev, void *ud)
 {
 	struct failover *f = ud;
-	if (strncmp(ev->key, "cluster.karmada.io/clusters/", 28) != 0 || !f->clusters)
+	if (strncmp(ev->key, CLUSTERS_PREFIX, sizeof CLUSTERS_PREFIX - 1) != 0 || !f->clusters)
 		return;
 	if (f->in_pass || f->clusters_stale) {
 		f->clusters_stale = true; /* a pass holds items: listed again at the next use */
@@ -824,8 +825,7 @@ static const cJSON *cluster_find(struct failover *f, const cJSON *clusters, cons
 	if (clusters != f->clusters)
 		return cluster_named(clusters, name);
 	char key[300];
-	snprintf(key, sizeof key, "cluster.karmada.io/clusters//%s", name);
-	return strmap_get(&f->by_key, key);
+	return strmap_get(&f->by_key, store_key(key, sizeof key, "cluster.karmada.io", "clusters", "", name));
 }
 
 static void handle_binding(struct failover *f, const char *bkey, const cJSON *b, const cJSON *clusters, time_t now,
@@ -1092,7 +1092,6 @@ void failover_stop(struct failover *f)
 	store_unsubscribe(f->st, on_cluster_write, f);
 	store_unsubscribe_rollback(f->st, on_rollback, f);
 	clusters_drop(f);
-	strmap_clear(&f->by_key);
 	for (int i = 0; i < f->nwatched; i++)
 		free(f->watched[i]);
 	free(f->watched);

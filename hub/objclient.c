@@ -118,9 +118,11 @@ static bool same_rv(const cJSON *a, const cJSON *b)
 static bool begin_write(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name,
 			struct api_error *e)
 {
+	/* Saved even for a faulted write: end_write restores it either way
+	 * (a write nested in another client's keeps that client's origin). */
+	oc->outer_writing_for = oc->st->writing_for;
 	int code = oc->fault ? oc->fault(k, ns ? ns : "", name ? name : "", oc->fault_ud) : 0;
 	if (!code) {
-		oc->outer_writing_for = oc->st->writing_for; /* a write nested in another client's */
 		oc->st->writing_for = oc->origin;
 		return false;
 	}

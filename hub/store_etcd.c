@@ -74,6 +74,7 @@
 #include "httpclient.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "timefmt.h"
 
 #define ETCD_TIMEOUT_MS 10000L
 #define ETCD_CONNECT_TIMEOUT_MS 2000L
@@ -374,13 +375,6 @@ static void setup_request(struct etcd_store *e, CURL *c, const char *path, const
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 }
 
-static long long now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* After a request on c: the counters of store_etcd_stats, and a line per
  * call at debug level (a slow one at warn). */
 static void count_call(struct etcd_store *e, CURL *c, const char *path, size_t sent, long long t0)
@@ -389,7 +383,7 @@ static void count_call(struct etcd_store *e, CURL *c, const char *path, size_t s
 	curl_off_t got = 0;
 	curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &conns);
 	curl_easy_getinfo(c, CURLINFO_SIZE_DOWNLOAD_T, &got);
-	long long us = now_us() - t0;
+	long long us = time_mono_us() - t0;
 	e->stats.calls++;
 	e->stats.connects += (unsigned long)conns;
 	e->stats.bytes_sent += sent;
@@ -435,7 +429,7 @@ static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
 	for (; attempt < e->nendpoints; attempt++) {
 		struct buf b = {0};
 		setup_request(e, e->curl, path, text, on_body, &b, ETCD_TIMEOUT_MS);
-		long long t0 = now_us();
+		long long t0 = time_mono_us();
 		CURLcode rc = curl_easy_perform(e->curl);
 		count_call(e, e->curl, path, strlen(text), t0);
 		long status = 0;
@@ -1717,7 +1711,7 @@ static int history(struct etcd_store *e, long long start, struct replay *r)
 		if (!e->hcurl)
 			e->hcurl = curl_easy_init();
 		setup_request(e, e->hcurl, "/v3/watch", body, on_watch, r, ETCD_TIMEOUT_MS);
-		long long t0 = now_us();
+		long long t0 = time_mono_us();
 		CURLcode crc = curl_easy_perform(e->hcurl);
 		count_call(e, e->hcurl, "/v3/watch", strlen(body), t0);
 		if (r->done || r->failed)

@@ -20,6 +20,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "store_check.h"
+#include "timefmt.h"
 
 /* A change waiting for its batch's commit before committed subscribers
  * hear of it. */
@@ -167,13 +168,6 @@ struct ckpt {
 	struct store_ckpt_stats stats;
 };
 
-static long long ckpt_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The event loop's connection, when the checkpointer's RESTART holds the
  * writer: retries every 100 us for the first 10 ms, then every 1 ms, 5 s in
  * all (sqlite3_busy_timeout's sleeps of 1, 2, 5, 10 ms... made a hold of
@@ -218,10 +212,10 @@ static void ckpt_pass(struct ckpt *k, bool may_restart, int *done_out)
 			break;
 	}
 	if (rc == SQLITE_OK && may_restart && log_pages >= CKPT_RESTART_PAGES) {
-		long long t0 = ckpt_now_us();
+		long long t0 = time_mono_us();
 		rc = sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_RESTART, &log_pages, &done);
 		if (rc == SQLITE_OK)
-			held_us = ckpt_now_us() - t0;
+			held_us = time_mono_us() - t0;
 	}
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warn("store: background WAL checkpoint: %s", sqlite3_errmsg(k->db));
