@@ -21,7 +21,6 @@ static void schedule_binding(struct controller *c, const char *key, const cJSON 
 			     const cJSON *clusters);
 static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 				const cJSON *clusters, bool need);
-static double generation_after(const cJSON *cur, const cJSON *next);
 static int required_by_index(const cJSON *b, const char *pns, const char *pname);
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
@@ -102,14 +101,6 @@ static bool same_clusters(const cJSON *a, const cJSON *b)
 	return json_equal(a, b);
 }
 
-/* The generation the write of next over the stored cur gives (objects.c
- * bumps it once per write whose spec differs). */
-static double generation_after(const cJSON *cur, const cJSON *next)
-{
-	double g = json_get_num(cur, "metadata.generation", 1);
-	return json_equal(json_get(cur, "spec"), json_get(next, "spec")) ? g : g + 1;
-}
-
 /* Schedules b when Karmada would, in memory: b (the binding as it will be
  * written over the stored cur once the pass is done) gets the new
  * spec.clusters, the applied placement and the Scheduled condition.
@@ -135,7 +126,7 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	if (!need) {
 		/* Karmada's scheduler: nothing to schedule, the generation is
 		 * observed all the same (graceful eviction waits for it). */
-		double g = generation_after(cur, b);
+		double g = obj_generation_after(cur, b);
 		cJSON *bst = cJSON_GetObjectItemCaseSensitive(b, "status");
 		if (cJSON_IsObject(bst) && ctl_cond_is(json_condition(b, "Scheduled"), "True") &&
 		    json_get_num(bst, "schedulerObservedGeneration", -1) != g)
@@ -178,7 +169,7 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 		free(ps);
 	}
 	/* The generation the write will give b: what the scheduler has observed. */
-	double gen = generation_after(cur, b);
+	double gen = obj_generation_after(cur, b);
 	if (ctl_follows_cluster_changes(b, tmpl)) {
 		char memo[64];
 		sched_memo(c, gen, memo, sizeof memo);
@@ -388,6 +379,15 @@ static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk,
 #define BIND_SLICE_MAX_MS 320 /* slices grow from c->bind_slice_ms up to this */
 #define BIND_RESTARTS_MAX 2
 
+/* PriorityBasedScheduling: a binding (spec as in spec_of, Scheduled
+ * condition as in status_of) never scheduled goes through the scheduling
+ * queue before its pass. */
+static bool waits_for_sched_queue(const struct controller *c, const cJSON *spec_of, const cJSON *status_of)
+{
+	return c->priority_scheduling && json_get(spec_of, "spec.placement") && !json_condition(status_of, "Scheduled") &&
+	       detector_for_default_scheduler(spec_of);
+}
+
 void ctl_reconcile_binding(struct controller *c, const char *key)
 {
 	struct objc_key_parts kp;
@@ -455,8 +455,7 @@ void ctl_reconcile_binding(struct controller *c, const char *key)
 	}
 	/* PriorityBasedScheduling: a binding never scheduled joins the
 	 * scheduling queue first (once; the pass after it goes on). */
-	if (!bc && c->priority_scheduling && json_get(b, "spec.placement") && !json_condition(b, "Scheduled") &&
-	    detector_for_default_scheduler(b)) {
+	if (!bc && waits_for_sched_queue(c, b, b)) {
 		if (!strmap_has(&c->sched_deferred, key)) {
 			strmap_put_str(&c->sched_deferred, key, NULL);
 			ctl_enqueue(c, 'S', key);
@@ -475,8 +474,7 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
 	if (!cur || !desired || objc_split_key(key, &kp) < 0 || ctl_mstr(cur, "deletionTimestamp"))
 		return false;
 	/* A binding the priority queue has to schedule first takes the two steps. */
-	if (c->priority_scheduling && json_get(desired, "spec.placement") && !json_condition(cur, "Scheduled") &&
-	    detector_for_default_scheduler(desired))
+	if (waits_for_sched_queue(c, desired, cur))
 		return false;
 	const struct kind_info *tk;
 	char tkey[1024];
@@ -493,7 +491,7 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
 		if (v)
 			json_set(meta, keep[i], json_dup(v));
 	}
-	json_set_num(meta, "generation", generation_after(cur, desired));
+	json_set_num(meta, "generation", obj_generation_after(cur, desired));
 	cJSON_DeleteItemFromObjectCaseSensitive(desired, "status");
 	if (json_get(cur, "status"))
 		json_set(desired, "status", json_dup(json_get(cur, "status")));

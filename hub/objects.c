@@ -381,6 +381,12 @@ static int create_as(struct obj_ctx *c, const struct kind_info *k, const char *n
 	return 0;
 }
 
+double obj_generation_after(const cJSON *old, const cJSON *next)
+{
+	double g = json_get_num(old, "metadata.generation", 1);
+	return json_equal(json_get(old, "spec"), json_get(next, "spec")) ? g : g + 1;
+}
+
 /* Builds the object to store from the old one and the client's new one. */
 static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *obj, enum subresource sub)
 {
@@ -428,12 +434,9 @@ static int merge_for_update(const struct kind_info *k, const cJSON *old, cJSON *
 		}
 	}
 	if (k->has_spec) {
-		const cJSON *ospec = cJSON_GetObjectItemCaseSensitive(old, "spec");
-		const cJSON *nspec = cJSON_GetObjectItemCaseSensitive(obj, "spec");
-		if (!json_equal(ospec, nspec)) {
-			double g = json_get_num(old, "metadata.generation", 1);
-			json_set_num(meta, "generation", g + 1);
-		}
+		double g = json_get_num(old, "metadata.generation", 1), next = obj_generation_after(old, obj);
+		if (next != g)
+			json_set_num(meta, "generation", next);
 	}
 	return 0;
 }

@@ -72,6 +72,9 @@ int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cu
  * answer only means "take the full path" — defaulting may still make it a
  * no-op. Lets controllers skip re-rendered objects without validating them. */
 bool obj_update_is_noop(const struct kind_info *k, const cJSON *cur, const cJSON *obj);
+/* The metadata.generation an update of old to next stores (for a kind with
+ * a spec): one more when the spec differs. */
+double obj_generation_after(const cJSON *old, const cJSON *next);
 /* PATCH with a Content-Type. For apply patches a missing object is created
  * (*created set). */
 int obj_patch(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const char *content_type,
