@@ -433,7 +433,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 {
 	struct controller *c = calloc(1, sizeof *c);
 	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->sched_memo, &c->agg_pending,
-				 &c->sched_deferred, &c->prio_waiting, &c->retries};
+				 &c->agg_pace, &c->sched_deferred, &c->prio_waiting, &c->retries};
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
 		strmap_init(maps[i], free);
 	c->base = base;
@@ -444,6 +444,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	if (bs && sscanf(bs, "%d,%d", &first_ms, &min_targets) != 2)
 		log_warn("controller: ATOLL_BIND_SLICE=%s is not FIRST_MS,MIN: ignored", bs);
 	controller_set_bind_slice(c, first_ms, min_targets);
+	controller_set_agg_pacing(c, AGGREGATE_PACE_MIN_US, AGGREGATE_PACE_FACTOR, AGGREGATE_PACE_MAX_MS);
 	objc_init(&c->oc, st, objs);
 	if (base) {
 		c->ev = event_new(base, -1, 0, on_deferred, c);
@@ -479,6 +480,15 @@ void controller_set_bind_slice(struct controller *c, int first_ms, int min_targe
 		return;
 	c->bind_slice_ms = first_ms >= 0 ? first_ms : 40;
 	c->bind_slice_min = min_targets > 0 ? min_targets : 64;
+}
+
+void controller_set_agg_pacing(struct controller *c, long long min_us, int factor, int max_ms)
+{
+	if (!c)
+		return;
+	c->agg_pace_min_us = min_us > 0 ? min_us : 0;
+	c->agg_pace_factor = factor > 0 ? factor : 0;
+	c->agg_pace_max_us = max_ms > 0 ? max_ms * 1000LL : 0;
 }
 
 void controller_set_priority_scheduling(struct controller *c, bool on)
@@ -520,6 +530,7 @@ void controller_stop(struct controller *c)
 	if (c->rb_ev)
 		event_free(c->rb_ev);
 	strmap_clear(&c->agg_pending);
+	strmap_clear(&c->agg_pace);
 	char *item;
 	while ((item = ctl_dequeue(c)))
 		free(item);

@@ -66,4 +66,13 @@ void controller_set_priority_scheduling(struct controller *c, bool on);
  * for tests). first_ms 0: slices of exactly min_targets. */
 void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets);
 
+/* A binding whose status aggregation (every Work read and folded) took at
+ * least min_us waits factor times that long (at most max_ms) after it
+ * before the next one (defaults AGGREGATE_PACE_MIN_US, _FACTOR, _MAX_MS,
+ * ctl_core.h): a binding over
+ * thousands of clusters costs hundreds of milliseconds per aggregation, and
+ * its clusters' reports would otherwise run one every
+ * AGGREGATE_COALESCE_MS for as long as they arrive. factor 0: no pacing. */
+void controller_set_agg_pacing(struct controller *c, long long min_us, int factor, int max_ms);
+
 #endif

@@ -43,6 +43,10 @@ struct sched_facts;
 #define EVENT_MAX_AGE_MS 1000
 #define EVENT_AGED_SLICE_MS 2
 #define AGGREGATE_COALESCE_MS 50
+/* A binding whose aggregation took this long or more is paced (ctl_status.c). */
+#define AGGREGATE_PACE_MIN_US 5000
+#define AGGREGATE_PACE_FACTOR 3
+#define AGGREGATE_PACE_MAX_MS 2000
 #define C_DETECTOR "resource-detector"
 #define C_SCHEDULER "default-scheduler"
 #define C_BINDING "binding-controller"
@@ -101,6 +105,13 @@ struct controller {
 	/* Bindings whose Works reported status, aggregated when agg_ev fires. */
 	struct strmap agg_pending;
 	struct event *agg_ev;
+	/* Bindings whose last aggregation took agg_pace_min_us or more: key ->
+	 * struct ctl_agg_pace; the next waits agg_pace_factor times as long,
+	 * at most agg_pace_max_us (controller_set_agg_pacing, ctl_status.c). */
+	struct strmap agg_pace;
+	long long agg_due_us; /* when agg_ev fires (time_mono_us), if pending */
+	long long agg_pace_min_us, agg_pace_max_us;
+	int agg_pace_factor;
 	long long ev_dropped;
 	/* Karmada's PriorityBasedScheduling gate (off by default): 'S' items
 	 * wait in sq, a heap ordered by the binding's

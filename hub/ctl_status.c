@@ -5,7 +5,15 @@
 #include "aggregate.h"
 #include "failover.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "render.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+/* When a slow binding's last aggregation ended and what it cost. */
+struct ctl_agg_pace {
+	long long end_us, cost_us;
+};
 
 static void queue_aggregation(struct controller *c, const char *bkey);
 
@@ -90,11 +98,39 @@ void ctl_aggregate_binding(struct controller *c, const cJSON *stored_b, cJSON *b
 	}
 }
 
+static long long pace_wait(const struct controller *c, long long cost_us)
+{
+	long long w = cost_us * c->agg_pace_factor;
+	return c->agg_pace_max_us && w > c->agg_pace_max_us ? c->agg_pace_max_us : w;
+}
+
+/* Remembers what an aggregation of bkey cost when it is worth pacing. */
+static void note_agg_cost(struct controller *c, const char *bkey, long long start_us)
+{
+	long long end = time_mono_us(), cost = end - start_us;
+	if (!c->agg_pace_factor || cost < c->agg_pace_min_us) {
+		strmap_del(&c->agg_pace, bkey);
+		return;
+	}
+	struct ctl_agg_pace *p = strmap_get(&c->agg_pace, bkey);
+	if (!p) {
+		p = xmalloc(sizeof *p);
+		strmap_put(&c->agg_pace, bkey, p);
+	}
+	p->end_us = end;
+	p->cost_us = cost;
+	log_debug("controller: aggregating %s took %lld ms; the next waits %lld ms", bkey, cost / 1000,
+		  pace_wait(c, cost) / 1000);
+}
+
 void ctl_aggregate_key(struct controller *c, const char *bkey)
 {
+	long long start = time_mono_us();
 	cJSON *b = ctl_get_key(c, bkey);
-	if (!b)
+	if (!b) {
+		strmap_del(&c->agg_pace, bkey);
 		return;
+	}
 	const struct kind_info *tk;
 	char tkey[1024];
 	cJSON *tmpl = ctl_binding_template(c, b, &tk, tkey, sizeof tkey);
@@ -110,6 +146,7 @@ void ctl_aggregate_key(struct controller *c, const char *bkey)
 		ctl_enqueue(c, 'B', bkey);
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
+	note_agg_cost(c, bkey, start);
 }
 
 /* ---- other triggers ---------------------------------------------------------------- */
@@ -117,16 +154,39 @@ void ctl_aggregate_key(struct controller *c, const char *bkey)
 /* Work status changes (the agents' reports) are folded into their binding
  * at most once per AGGREGATE_COALESCE_MS: the N Works of a binding report
  * within a few milliseconds of each other, and each aggregation reads all
- * N, so one per report would cost O(N^2). Without a loop (tests), at once. */
+ * N, so one per report would cost O(N^2). A binding whose aggregation is
+ * slow (thousands of Works: hundreds of milliseconds) also waits a multiple
+ * of its last cost after it, so that folding a fleet's reports keeps most
+ * of the loop for everything else (controller_set_agg_pacing). A report is
+ * never dropped: its binding stays pending until its turn. Without a loop
+ * (tests), at once. */
+static void arm_aggregate_timer(struct controller *c, long long wait_us)
+{
+	struct timeval tv = {(time_t)(wait_us / 1000000), (suseconds_t)(wait_us % 1000000)};
+	c->agg_due_us = time_mono_us() + wait_us;
+	evtimer_add(c->agg_ev, &tv);
+}
+
 void ctl_on_aggregate_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct controller *c = arg;
 	struct strmap *m = &c->agg_pending;
+	long long now = time_mono_us(), next_due = 0;
 	size_t pos = 0;
 	const char *bkey;
-	while (strmap_next(m, &pos, &bkey, NULL))
+	while (strmap_next(m, &pos, &bkey, NULL)) {
+		const struct ctl_agg_pace *p = strmap_get(&c->agg_pace, bkey);
+		long long due = p ? p->end_us + pace_wait(c, p->cost_us) : 0;
+		if (due > now) {
+			if (!next_due || due < next_due)
+				next_due = due;
+			continue;
+		}
 		ctl_enqueue(c, 'A', bkey);
-	strmap_clear(m);
+		strmap_del(m, bkey);
+	}
+	if (next_due)
+		arm_aggregate_timer(c, next_due - now);
 }
 
 static void queue_aggregation(struct controller *c, const char *bkey)
@@ -136,10 +196,10 @@ static void queue_aggregation(struct controller *c, const char *bkey)
 		return;
 	}
 	strmap_put_str(&c->agg_pending, bkey, NULL);
-	if (!evtimer_pending(c->agg_ev, NULL)) {
-		struct timeval tv = {0, AGGREGATE_COALESCE_MS * 1000};
-		evtimer_add(c->agg_ev, &tv);
-	}
+	/* Sooner than a paced binding's turn, when that is what the timer waits for. */
+	long long soon = time_mono_us() + AGGREGATE_COALESCE_MS * 1000;
+	if (!evtimer_pending(c->agg_ev, NULL) || c->agg_due_us > soon)
+		arm_aggregate_timer(c, AGGREGATE_COALESCE_MS * 1000);
 }
 
 void ctl_reconcile_work(struct controller *c, const char *key)

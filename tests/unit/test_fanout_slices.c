@@ -46,6 +46,7 @@ struct trace {
 	int in_commit;        /* Works in the current commit */
 	int fanout_commits;   /* commits of Works with the fan-out flag up */
 	int agg_commit;       /* the last commit of the binding with an aggregated status */
+	int agg_writes;       /* commits of the binding with an aggregated status */
 	long long changed_rev; /* the template's change to round 1 */
 	int stale_writes;      /* Works written with round 0 after it */
 };
@@ -76,8 +77,10 @@ static void on_committed(const struct store_event *ev, void *ud)
 	else if (t->policy_commit >= 0 && t->first_ctl_commit < 0)
 		t->first_ctl_commit = t->commits;
 	if (strncmp(ev->key, "work.karmada.io/resourcebindings/", 33) == 0 && ev->value &&
-	    strstr(ev->value, "\"aggregatedStatus\""))
+	    strstr(ev->value, "\"aggregatedStatus\"")) {
 		t->agg_commit = t->commits;
+		t->agg_writes++;
+	}
 	if (strcmp(ev->key, "core/configmaps/default/cfg") == 0 && ev->value && strstr(ev->value, "\"round\":\"1\""))
 		t->changed_rev = ev->rev; /* committed in revision order: what follows is after it */
 	if (strncmp(ev->key, "work.karmada.io/works/", 22) != 0 || ev->type == STORE_DELETED)
@@ -312,6 +315,93 @@ static void test_changed_after_every_slice(void **state)
 	assert_true(f->tr.per_commit_max >= NCLUSTERS - SLICE);
 }
 
+/* Work i reports itself applied (as its agent's status report does). */
+static void report_applied(struct fx *f, int i)
+{
+	char wn[128], ns[64];
+	render_work_name("ConfigMap", "cfg", "default", wn, sizeof wn);
+	snprintf(ns, sizeof ns, "karmada-es-c%03d", i);
+	cJSON *p = jq("{'status':{'conditions':[{'type':'Applied','status':'True','reason':'AppliedSuccessful',"
+		      "'message':'ok','lastTransitionTime':'2026-01-01T00:00:00Z'}]}}");
+	char *out = NULL;
+	struct api_error e = {0};
+	bool created;
+	assert_int_equal(obj_patch(&f->objs, K("work.karmada.io", "v1alpha1", "Work"), ns, wn,
+				   "application/merge-patch+json", p, SUBRES_STATUS, false, &created, &out, &e),
+			 0);
+	free(out);
+	cJSON_Delete(p);
+}
+
+static void run_for_ms(struct fx *f, int ms)
+{
+	struct timeval tv = {0, ms * 1000};
+	alarm(60);
+	event_base_loopexit(f->base, &tv);
+	event_base_dispatch(f->base);
+	alarm(0);
+}
+
+/* Runs the loop until the binding's aggregated-status writes reach n. */
+static void run_until_agg_writes(struct fx *f, int n)
+{
+	alarm(60);
+	while (f->tr.agg_writes < n && event_base_loop(f->base, EVLOOP_ONCE) == 0)
+		;
+	alarm(0);
+	assert_int_equal(f->tr.agg_writes, n);
+}
+
+/* Clusters that the binding's aggregated status says applied. */
+static int applied_in_binding(struct fx *f)
+{
+	cJSON *rb = obj_get_json(&f->objs, K("work.karmada.io", "v1alpha2", "ResourceBinding"), "default",
+				 "cfg-configmap");
+	assert_non_null(rb);
+	int n = 0;
+	const cJSON *a;
+	cJSON_ArrayForEach(a, json_get(rb, "status.aggregatedStatus")) n += cJSON_IsTrue(cJSON_GetObjectItem(a, "applied"));
+	cJSON_Delete(rb);
+	return n;
+}
+
+/* Status reports fold into their binding one aggregation per report when
+ * aggregations are cheap; a binding whose aggregation is paced (here: any
+ * cost, waiting up to 1 s after it) folds the reports that come during its
+ * wait in one aggregation after it, and none is lost. */
+static void test_status_aggregation_paced(void **state)
+{
+	struct fx *f = *state;
+	create_config_and_policy(f, "0");
+	run_loop(f->base);
+	assert_int_equal(f->tr.nworks, NCLUSTERS);
+	assert_int_equal(applied_in_binding(f), 0);
+	/* Not paced: every report its own aggregation. */
+	controller_set_agg_pacing(f->ctl, 0, 0, 0);
+	int base = f->tr.agg_writes;
+	for (int i = 0; i < 3; i++) {
+		report_applied(f, i);
+		run_until_agg_writes(f, base + i + 1);
+	}
+	assert_int_equal(applied_in_binding(f), 3);
+	/* Paced: the first report's aggregation sets the wait; three more
+	 * reports 100 ms apart inside it are folded once, after it. */
+	controller_set_agg_pacing(f->ctl, 0, 1000000, 1000);
+	base = f->tr.agg_writes;
+	report_applied(f, 3);
+	run_until_agg_writes(f, base + 1);
+	for (int i = 4; i < 7; i++) {
+		report_applied(f, i);
+		run_for_ms(f, 100);
+	}
+	assert_int_equal(f->tr.agg_writes, base + 1);
+	assert_int_equal(applied_in_binding(f), 4);
+	run_until_agg_writes(f, base + 2);
+	assert_int_equal(applied_in_binding(f), 7);
+	run_for_ms(f, 200);
+	assert_int_equal(f->tr.agg_writes, base + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +409,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_between_slices_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_between_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_after_every_slice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_aggregation_paced, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
