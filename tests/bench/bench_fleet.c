@@ -937,8 +937,10 @@ static int start_hub(int port)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* FLEET_HUB_LOG_LEVEL=debug: the hub's log (kept with --keep) says what each controller step cost */
+		const char *lvl = getenv("FLEET_HUB_LOG_LEVEL") ? getenv("FLEET_HUB_LOG_LEVEL") : "warn";
 		execl(hub_bin, hub_bin, "serve", "--data-dir", data_dir, "--listen", listen, "--tls-port-file", portfile,
-		      "--max-connections", maxc, "--history", hist, "--log-level", "warn", (char *)NULL);
+		      "--max-connections", maxc, "--history", hist, "--log-level", lvl, (char *)NULL);
 		_exit(127);
 	}
 	hub_child = pid;
