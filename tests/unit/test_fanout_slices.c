@@ -47,6 +47,7 @@ struct trace {
 	int fanout_commits;   /* commits of Works with the fan-out flag up */
 	int agg_commit;       /* the last commit of the binding with an aggregated status */
 	int agg_writes;       /* commits of the binding with an aggregated status */
+	int other_agg_writes; /* the same for the binding of ConfigMap "other" */
 	long long changed_rev; /* the template's change to round 1 */
 	int stale_writes;      /* Works written with round 0 after it */
 };
@@ -78,6 +79,10 @@ static void on_committed(const struct store_event *ev, void *ud)
 		t->first_ctl_commit = t->commits;
 	if (strncmp(ev->key, "work.karmada.io/resourcebindings/", 33) == 0 && ev->value &&
 	    strstr(ev->value, "\"aggregatedStatus\"")) {
+		if (strstr(ev->key, "/other-configmap")) {
+			t->other_agg_writes++;
+			return;
+		}
 		t->agg_commit = t->commits;
 		t->agg_writes++;
 	}
@@ -315,11 +320,11 @@ static void test_changed_after_every_slice(void **state)
 	assert_true(f->tr.per_commit_max >= NCLUSTERS - SLICE);
 }
 
-/* Work i reports itself applied (as its agent's status report does). */
-static void report_applied(struct fx *f, int i)
+/* Work i of ConfigMap cm reports itself applied (as its agent's status report does). */
+static void report_applied_of(struct fx *f, const char *cm, int i)
 {
 	char wn[128], ns[64];
-	render_work_name("ConfigMap", "cfg", "default", wn, sizeof wn);
+	render_work_name("ConfigMap", cm, "default", wn, sizeof wn);
 	snprintf(ns, sizeof ns, "karmada-es-c%03d", i);
 	cJSON *p = jq("{'status':{'conditions':[{'type':'Applied','status':'True','reason':'AppliedSuccessful',"
 		      "'message':'ok','lastTransitionTime':'2026-01-01T00:00:00Z'}]}}");
@@ -332,6 +337,8 @@ static void report_applied(struct fx *f, int i)
 	free(out);
 	cJSON_Delete(p);
 }
+
+static void report_applied(struct fx *f, int i) { report_applied_of(f, "cfg", i); }
 
 static void run_for_ms(struct fx *f, int ms)
 {
@@ -402,6 +409,34 @@ static void test_status_aggregation_paced(void **state)
 	assert_int_equal(f->tr.agg_writes, base + 2);
 }
 
+/* A binding waiting for its paced turn does not hold back another
+ * binding's report: that one folds within the usual 50 ms. */
+static void test_paced_binding_does_not_delay_others(void **state)
+{
+	struct fx *f = *state;
+	create_config_and_policy(f, "0");
+	run_loop(f->base);
+	obj_create_ok(&f->objs, K("", "v1", "ConfigMap"), "default", "{'metadata':{'name':'other'},'data':{'a':'b'}}");
+	obj_create_ok(&f->objs, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default",
+		      "{'metadata':{'name':'one'},'spec':{'resourceSelectors':[{'apiVersion':'v1','kind':'ConfigMap',"
+		      "'name':'other'}],'placement':{'clusterAffinity':{'clusterNames':['c000']}}}}");
+	run_loop(f->base);
+	int other = f->tr.other_agg_writes;
+	assert_true(other >= 1);
+	controller_set_agg_pacing(f->ctl, 0, 1000000, 2000);
+	int base = f->tr.agg_writes;
+	report_applied(f, 0);
+	run_until_agg_writes(f, base + 1); /* its cost now paces the big binding */
+	report_applied(f, 1);              /* waits up to 2 s */
+	run_for_ms(f, 150);                /* the timer now waits for the big binding's turn */
+	report_applied_of(f, "other", 0);
+	run_for_ms(f, 400);
+	assert_int_equal(f->tr.other_agg_writes, other + 1);
+	assert_int_equal(f->tr.agg_writes, base + 1);
+	run_until_agg_writes(f, base + 2);
+	assert_int_equal(applied_in_binding(f), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +445,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_between_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_after_every_slice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_aggregation_paced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paced_binding_does_not_delay_others, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
