@@ -1,6 +1,8 @@
 /* etcd_grpc — the etcd store's Txns (store_etcd.c) as etcd's own protobuf
- * messages (hub/etcd/etcd_rpc.proto, compiled by protoc-c into
- * build/gen/etcd_rpc.pb-c.h), sent to etcd's gRPC server
+ * messages. Owns: nothing beyond the messages it builds (struct etcd_txn,
+ * a TxnResponse it returns: the caller frees them). The messages
+ * (hub/etcd/etcd_rpc.proto, compiled by protoc-c into
+ * build/gen/etcd_rpc.pb-c.h) are sent to etcd's gRPC server
  * (/etcdserverpb.KV/Txn over HTTP/2) or, with --etcd-api json or where an
  * endpoint does not speak gRPC, converted to and from the v3 JSON
  * gateway's form (/v3/kv/txn, keys and values base64).
