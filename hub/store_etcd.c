@@ -562,13 +562,25 @@ static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char
 		unsigned long opened = e->stats.connects - conns0;
 		e->stats.grpc_connects += opened; /* counted apart from the gateway's */
 		e->stats.connects = conns0;
+		e->stats.grpc_txns++;
 		long status = 0, ver = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &ver);
 		e->gcur = e->cur;
 		if (rc != CURLE_OK) {
 			etcd_grpc_answer_free(&a);
-			e->h2c_kept = false;
+			if (rc == CURLE_HTTP2_STREAM && !tls) {
+				/* this stream reset (a message over gRPC's limit): the
+				 * connection is fine and stays in use */
+				e->h2c_kept = true;
+			} else if (!tls) {
+				/* the connection may linger in libcurl's cache: a new one
+				 * asked for with prior knowledge must not land on it (see
+				 * above), so the handle goes, with its connections */
+				curl_easy_cleanup(e->gcurl);
+				e->gcurl = NULL;
+				e->h2c_kept = false;
+			}
 			snprintf(e->err, sizeof e->err, "etcd %s (gRPC Txn): %s", e->endpoints[e->cur], curl_easy_strerror(rc));
 			*transport = true;
 			/* HTTP/2 refused at the first try (a server that speaks only HTTP/1.1): the gateway */
@@ -579,7 +591,6 @@ static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char
 				res = try_next(rc, 0) ? ETCD_GRPC_UNAVAILABLE : ETCD_GRPC_REFUSED;
 			break;
 		}
-		e->stats.grpc_txns++;
 		bool h2 = ver == CURL_HTTP_VERSION_2_0;
 		if (reuse && opened && !h2) {
 			/* the kept h2c connection had gone: see above; not run by etcd */
