@@ -573,19 +573,35 @@ static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char
 				/* this stream reset (a message over gRPC's limit): the
 				 * connection is fine and stays in use */
 				e->h2c_kept = true;
-			} else if (!tls) {
+			} else {
 				/* the connection may linger in libcurl's cache: a new one
 				 * asked for with prior knowledge must not land on it (see
 				 * above), so the handle goes, with its connections */
 				curl_easy_cleanup(e->gcurl);
 				e->gcurl = NULL;
 				e->h2c_kept = false;
+				c = grpc_handle(e);
+				curl_easy_setopt(c, CURLOPT_URL, url);
+				curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
+				curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 			}
 			snprintf(e->err, sizeof e->err, "etcd %s (gRPC Txn): %s", e->endpoints[e->cur], curl_easy_strerror(rc));
+			if (pass == 0 && !opened && status == 0 &&
+			    (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+			     rc == CURLE_SEND_ERROR || rc == CURLE_HTTP2)) {
+				/* a kept connection that had died unseen (etcd restarted, a
+				 * proxy's idle timeout), nothing answered: once more on a
+				 * new one, as libcurl itself does for HTTP/1 requests on a
+				 * reused connection. Had etcd run the first one after all,
+				 * its compares fail now: never applied twice. */
+				log_info("store: %s on a kept connection; the Txn again on a new one", e->err);
+				continue;
+			}
 			*transport = true;
 			/* HTTP/2 refused at the first try (a server that speaks only HTTP/1.1): the gateway */
-			if (!e->grpc_ok && (rc == CURLE_HTTP2 || rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY ||
-					    rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR))
+			if (!e->grpc_ok && opened &&
+			    (rc == CURLE_HTTP2 || rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY ||
+			     rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE))
 				res = ETCD_GRPC_NOT_GRPC;
 			else
 				res = try_next(rc, 0) ? ETCD_GRPC_UNAVAILABLE : ETCD_GRPC_REFUSED;
@@ -655,10 +671,17 @@ static etcd_txn_resp *call_txn(struct etcd_store *e, const struct etcd_txn *t)
 	}
 	free(msg);
 	if (r == ETCD_GRPC_NOT_GRPC && !e->grpc_ok) {
-		log_warn("store: %s: Txns go through etcd's JSON gateway from now on (a proxy that does not pass "
-			 "HTTP/2? --etcd-api json says so at start)", e->err);
-		e->json_txn = true;
-		return txn_json(e, t);
+		/* the gateway from now on, if it answers (else etcd itself is
+		 * unreachable now: gRPC again next time) */
+		char why[sizeof e->err];
+		snprintf(why, sizeof why, "%s", e->err);
+		out = txn_json(e, t);
+		if (out) {
+			log_warn("store: %s: Txns go through etcd's JSON gateway from now on (a proxy that does not pass "
+				 "HTTP/2? --etcd-api json says so at start)", why);
+			e->json_txn = true;
+		}
+		return out;
 	}
 	e->down_until = !out && attempt == e->nendpoints ? now_ms() + ETCD_DOWN_MS : 0;
 	return out;
