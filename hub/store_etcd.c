@@ -532,23 +532,39 @@ static CURL *grpc_handle(struct etcd_store *e)
 	return c;
 }
 
+/* The handle goes, with every connection in its cache: a request asked
+ * for with prior knowledge must never land on a cached connection (see
+ * above), so before one that is not a reuse of the kept h2c connection,
+ * whatever else the handle holds (another endpoint's, a broken or HTTP/1.1
+ * one) is closed. */
+static void grpc_drop(struct etcd_store *e)
+{
+	if (e->gcurl)
+		curl_easy_cleanup(e->gcurl);
+	e->gcurl = NULL;
+	e->h2c_kept = false;
+}
+
 /* One Txn on the current endpoint. */
 static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char *msg, size_t len, etcd_txn_resp **out,
 				       bool *transport)
 {
-	CURL *c = grpc_handle(e);
 	char url[1024], why[400];
 	snprintf(url, sizeof url, "%s/etcdserverpb.KV/Txn", e->endpoints[e->cur]);
 	bool tls = strncmp(url, "https:", 6) == 0;
 	if (e->gcur != e->cur)
-		e->h2c_kept = false;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		grpc_drop(e);
+	e->gcur = e->cur;
 	enum etcd_grpc_result res = ETCD_GRPC_MALFORMED;
 	*transport = false;
 	for (int pass = 0; pass < 2; pass++) {
 		bool reuse = !tls && e->h2c_kept;
+		if (!tls && !reuse)
+			grpc_drop(e);
+		CURL *c = grpc_handle(e);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 				 tls ? (long)CURL_HTTP_VERSION_2TLS
 				     : reuse ? (long)CURL_HTTP_VERSION_2_0 : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
@@ -566,25 +582,12 @@ static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char
 		long status = 0, ver = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &ver);
-		e->gcur = e->cur;
 		if (rc != CURLE_OK) {
 			etcd_grpc_answer_free(&a);
-			if (rc == CURLE_HTTP2_STREAM && !tls) {
-				/* this stream reset (a message over gRPC's limit): the
-				 * connection is fine and stays in use */
-				e->h2c_kept = true;
-			} else {
-				/* the connection may linger in libcurl's cache: a new one
-				 * asked for with prior knowledge must not land on it (see
-				 * above), so the handle goes, with its connections */
-				curl_easy_cleanup(e->gcurl);
-				e->gcurl = NULL;
-				e->h2c_kept = false;
-				c = grpc_handle(e);
-				curl_easy_setopt(c, CURLOPT_URL, url);
-				curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
-				curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-			}
+			if (rc == CURLE_HTTP2_STREAM && !tls)
+				e->h2c_kept = true; /* this stream reset (a message over gRPC's limit): the connection is fine */
+			else
+				grpc_drop(e);
 			snprintf(e->err, sizeof e->err, "etcd %s (gRPC Txn): %s", e->endpoints[e->cur], curl_easy_strerror(rc));
 			if (pass == 0 && !opened && status == 0 &&
 			    (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
@@ -611,7 +614,7 @@ static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char
 		if (reuse && opened && !h2) {
 			/* the kept h2c connection had gone: see above; not run by etcd */
 			etcd_grpc_answer_free(&a);
-			e->h2c_kept = false;
+			grpc_drop(e);
 			log_debug("store: etcd %s: the kept HTTP/2 connection had closed; the Txn again on a new one", url);
 			continue;
 		}
