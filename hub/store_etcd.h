@@ -1,7 +1,8 @@
 /* store_etcd — the store (store.h) kept in etcd, through its v3 JSON
- * gateway with libcurl. See store_etcd.c for the mapping and guarantees.
- * Owns: the etcd connections (a blocking libcurl handle for reads and
- * writes, the live watch on the loop), the in-memory copy of the prefix,
+ * gateway and, for write Txns, its gRPC server (etcd_grpc.h), with
+ * libcurl. See store_etcd.c for the mapping and guarantees.
+ * Owns: the etcd connections (a blocking libcurl handle for reads, one for
+ * Txns over HTTP/2, the live watch on the loop), the in-memory copy of the prefix,
  * the ring of recent history changes() answers from, the open batch (one
  * Txn at store_commit()), the fence and the compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
