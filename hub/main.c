@@ -87,6 +87,9 @@ static void serve_usage(FILE *f)
 	      "  --etcd-prefix PREFIX         key prefix in etcd (default /atoll/)\n"
 	      "  --etcd-max-txn-ops N         etcd's --max-txn-ops (default 128): a batch of writes goes as\n"
 	      "                               one Txn of at most N operations, or several in order\n"
+	      "  --etcd-api API               grpc (default): Txns to etcd's gRPC server over HTTP/2 (the JSON\n"
+	      "                               gateway if an endpoint does not answer gRPC); json: every Txn\n"
+	      "                               through etcd's v3 JSON gateway\n"
 	      "  --leader-elect-lease-duration D  with --store etcd, several hubs may share the prefix; the\n"
 	      "                               controllers run in one of them, elected by the Lease\n"
 	      "                               kube-system/atoll-controller of this duration (default 15s)\n"
@@ -208,6 +211,7 @@ static int cmd_serve(int argc, char **argv)
 		{"leader-elect-lease-duration", required_argument, NULL, 1106},
 		{"leader-elect-identity", required_argument, NULL, 1107},
 		{"etcd-max-txn-ops", required_argument, NULL, 1120},
+		{"etcd-api", required_argument, NULL, 1121},
 		{"listen", required_argument, NULL, 1000},
 		{"tls-cert-file", required_argument, NULL, 1001},
 		{"tls-key-file", required_argument, NULL, 1002},
@@ -304,6 +308,13 @@ static int cmd_serve(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 1121:
+			if (strcmp(optarg, "grpc") != 0 && strcmp(optarg, "json") != 0) {
+				fprintf(stderr, "atoll-hub serve: unknown --etcd-api %s (want grpc or json)\n", optarg);
+				return 2;
+			}
+			etcd.json_txn = strcmp(optarg, "json") == 0;
 			break;
 		case 1106: {
 			long long ms;

@@ -1,7 +1,9 @@
 /* etcd backend of the store (store.h), through etcd's v3 JSON gateway
- * (/v3/kv/range, /v3/kv/txn, /v3/watch, /v3/kv/compaction; keys and values
- * base64) with libcurl. Debian's etcd-server 3.4 serves the gateway on its
- * client port; no gRPC or protobuf library is needed.
+ * (/v3/kv/range, /v3/watch, /v3/kv/put; keys and values base64) with
+ * libcurl, and Txns through etcd's gRPC server (/etcdserverpb.KV/Txn over
+ * HTTP/2, protobuf-c: "Txns over gRPC" below) or, with --etcd-api json,
+ * the gateway's /v3/kv/txn. Debian's etcd-server 3.4 serves both on its
+ * client port.
  *
  * Layout under the prefix P (default "/atoll/"):
  *   P "r/" <store key>  the object, compact JSON (with resourceVersion when
@@ -55,6 +57,7 @@
  * well under a millisecond plus etcd's fsync; a slow or partitioned etcd
  * stalls the hub for up to the request timeout (10 s), after which the
  * next endpoint is tried. */
+#include "etcd_grpc.h"
 #include "numparse.h"
 #include "store.h"
 #include "store_etcd.h"
@@ -187,6 +190,12 @@ struct etcd_store {
 	CURL *hcurl;                /* history(): its own handle, so ending a watch early does not close
 				     * the connection the Txns reuse */
 	struct etcd_stats stats;
+	/* Txns over gRPC ("Txns over gRPC" below) */
+	CURL *gcurl;                /* their handle: one kept HTTP/2 connection */
+	bool json_txn;              /* Txns through the gateway (--etcd-api json, or no gRPC there) */
+	bool grpc_ok;               /* a gRPC Txn was answered */
+	bool h2c_kept;              /* over http://: a kept h2c connection to reuse (libcurl 7.88) */
+	int gcur;                   /* the endpoint h2c_kept is about */
 };
 
 static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
@@ -462,6 +471,223 @@ static void seen_rev(struct etcd_store *e, const cJSON *resp)
 	long long r = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
 	if (r > e->rev)
 		e->rev = r;
+}
+
+static void seen_txn_rev(struct etcd_store *e, const etcd_txn_resp *r)
+{
+	long long rev = etcd_txn_resp_revision(r);
+	if (rev > e->rev)
+		e->rev = rev;
+}
+
+/* ---- Txns over gRPC --------------------------------------------------------------------
+ * etcd's JSON gateway decodes a Txn's JSON and relays it to etcd's gRPC
+ * server over a second loopback connection: most of a Txn's time, and
+ * base64 costs the hub CPU (docs/benchmarks.md). So every Txn is built as
+ * etcd's own TxnRequest (etcd_grpc.c, protobuf-c) and sent to the gRPC
+ * server on the same client URL: POST /etcdserverpb.KV/Txn over HTTP/2
+ * (h2c with prior knowledge for http://, h2 by ALPN for https://), one
+ * message each way, grpc-status in the trailers. The answer is read as a
+ * TxnResponse on both paths, so the code above is the same for both.
+ *
+ * One kept connection: libcurl 7.88 (Debian 12) fails every request after
+ * the first on a kept h2c connection asked for with prior knowledge
+ * (CURLE_HTTP2, "Error in the HTTP2 framing layer": on reuse it stacks a
+ * second HTTP/2 layer on the connection, curl/curl#10634, fixed in 8.0 by
+ * curl/curl#10643). So only a request that needs a new connection asks for
+ * prior knowledge; one that should reuse the kept connection asks for
+ * plain HTTP/2 (CURL_HTTP_VERSION_2_0), which reuses it as it is. If that
+ * connection had gone (etcd restarted, a proxy closed it), libcurl opens a
+ * new one with an HTTP/1.1 request (Upgrade: h2c): etcd serves that with
+ * its HTTP/1 handler, which runs no Txn at this path, and the Txn is sent
+ * again at once with prior knowledge.
+ *
+ * An endpoint that answers but not in gRPC (HTTP/1 only: a proxy that does
+ * not pass HTTP/2) before any gRPC Txn succeeded turns gRPC off: Txns then
+ * go through the gateway, with a warning (docs/operations.md). */
+
+static CURL *grpc_handle(struct etcd_store *e)
+{
+	if (e->gcurl)
+		return e->gcurl;
+	CURL *c = e->gcurl = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_grpc_on_body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, etcd_grpc_on_header);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ETCD_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (e->cafile)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cafile);
+	if (e->certfile)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->certfile);
+	if (e->keyfile)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
+	static struct curl_slist *hdrs;
+	if (!hdrs)
+		hdrs = curl_slist_append(
+		    curl_slist_append(curl_slist_append(NULL, "Content-Type: application/grpc"), "TE: trailers"), "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	return c;
+}
+
+/* The handle goes, with every connection in its cache: a request asked
+ * for with prior knowledge must never land on a cached connection (see
+ * above), so before one that is not a reuse of the kept h2c connection,
+ * whatever else the handle holds (another endpoint's, a broken or HTTP/1.1
+ * one) is closed. */
+static void grpc_drop(struct etcd_store *e)
+{
+	if (e->gcurl)
+		curl_easy_cleanup(e->gcurl);
+	e->gcurl = NULL;
+	e->h2c_kept = false;
+}
+
+/* One Txn on the current endpoint. */
+static enum etcd_grpc_result grpc_once(struct etcd_store *e, const unsigned char *msg, size_t len, etcd_txn_resp **out,
+				       bool *transport)
+{
+	char url[1024], why[400];
+	snprintf(url, sizeof url, "%s/etcdserverpb.KV/Txn", e->endpoints[e->cur]);
+	bool tls = strncmp(url, "https:", 6) == 0;
+	if (e->gcur != e->cur)
+		grpc_drop(e);
+	e->gcur = e->cur;
+	enum etcd_grpc_result res = ETCD_GRPC_MALFORMED;
+	*transport = false;
+	for (int pass = 0; pass < 2; pass++) {
+		bool reuse = !tls && e->h2c_kept;
+		if (!tls && !reuse)
+			grpc_drop(e);
+		CURL *c = grpc_handle(e);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+				 tls ? (long)CURL_HTTP_VERSION_2TLS
+				     : reuse ? (long)CURL_HTTP_VERSION_2_0 : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		struct etcd_grpc_answer a = {.status = -1};
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &a);
+		long long t0 = time_mono_us();
+		CURLcode rc = curl_easy_perform(c);
+		unsigned long conns0 = e->stats.connects;
+		count_call(e, c, "/v3/kv/txn", len, t0);
+		unsigned long opened = e->stats.connects - conns0;
+		e->stats.grpc_connects += opened; /* counted apart from the gateway's */
+		e->stats.connects = conns0;
+		e->stats.grpc_txns++;
+		long status = 0, ver = 0;
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_HTTP_VERSION, &ver);
+		if (rc != CURLE_OK) {
+			etcd_grpc_answer_free(&a);
+			if (rc == CURLE_HTTP2_STREAM && !tls)
+				e->h2c_kept = true; /* this stream reset (a message over gRPC's limit): the connection is fine */
+			else
+				grpc_drop(e);
+			snprintf(e->err, sizeof e->err, "etcd %s (gRPC Txn): %s", e->endpoints[e->cur], curl_easy_strerror(rc));
+			if (pass == 0 && !opened && status == 0 &&
+			    (rc == CURLE_PARTIAL_FILE || rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR ||
+			     rc == CURLE_SEND_ERROR || rc == CURLE_HTTP2)) {
+				/* a kept connection that had died unseen (etcd restarted, a
+				 * proxy's idle timeout), nothing answered: once more on a
+				 * new one, as libcurl itself does for HTTP/1 requests on a
+				 * reused connection. Had etcd run the first one after all,
+				 * its compares fail now: never applied twice. */
+				log_info("store: %s on a kept connection; the Txn again on a new one", e->err);
+				continue;
+			}
+			*transport = true;
+			/* HTTP/2 refused at the first try (a server that speaks only HTTP/1.1): the gateway */
+			if (!e->grpc_ok && opened &&
+			    (rc == CURLE_HTTP2 || rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY ||
+			     rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE))
+				res = ETCD_GRPC_NOT_GRPC;
+			else
+				res = try_next(rc, 0) ? ETCD_GRPC_UNAVAILABLE : ETCD_GRPC_REFUSED;
+			break;
+		}
+		bool h2 = ver == CURL_HTTP_VERSION_2_0;
+		if (reuse && opened && !h2) {
+			/* the kept h2c connection had gone: see above; not run by etcd */
+			etcd_grpc_answer_free(&a);
+			grpc_drop(e);
+			log_debug("store: etcd %s: the kept HTTP/2 connection had closed; the Txn again on a new one", url);
+			continue;
+		}
+		res = etcd_grpc_read(&a, h2, status, out, why, sizeof why);
+		etcd_grpc_answer_free(&a);
+		e->h2c_kept = !tls && h2;
+		if (res == ETCD_GRPC_OK)
+			e->grpc_ok = true;
+		else
+			snprintf(e->err, sizeof e->err, "etcd %s (gRPC Txn): %s", e->endpoints[e->cur], why);
+		break;
+	}
+	return res;
+}
+
+static etcd_txn_resp *txn_json(struct etcd_store *e, const struct etcd_txn *t)
+{
+	cJSON *req = etcd_txn_json(t);
+	cJSON *resp = call(e, "/v3/kv/txn", req);
+	cJSON_Delete(req);
+	if (!resp)
+		return NULL;
+	etcd_txn_resp *r = etcd_txn_resp_from_json(resp);
+	cJSON_Delete(resp);
+	if (!r)
+		snprintf(e->err, sizeof e->err, "etcd %s/v3/kv/txn: unreadable answer", e->endpoints[e->cur]);
+	return r;
+}
+
+/* Sends a Txn; its answer (succeeded or not), or NULL with e->err set (not
+ * applied, or not known to be: etcd unreachable). An endpoint that does
+ * not answer is left for the next one, as call() does. */
+static etcd_txn_resp *call_txn(struct etcd_store *e, const struct etcd_txn *t)
+{
+	if (e->json_txn)
+		return txn_json(e, t);
+	if (e->down_until && now_ms() < e->down_until) {
+		snprintf(e->err, sizeof e->err, "etcd unreachable (every endpoint failed just now)");
+		return NULL;
+	}
+	size_t len = 0;
+	unsigned char *msg = etcd_txn_grpc(t, &len);
+	if (!msg) {
+		snprintf(e->err, sizeof e->err, "a Txn too large to encode");
+		return NULL;
+	}
+	etcd_txn_resp *out = NULL;
+	int attempt = 0;
+	enum etcd_grpc_result r = ETCD_GRPC_UNAVAILABLE;
+	for (; attempt < e->nendpoints; attempt++) {
+		bool transport = false;
+		r = grpc_once(e, msg, len, &out, &transport);
+		if (r != ETCD_GRPC_UNAVAILABLE)
+			break;
+		log_warn("store: %s; trying the next etcd endpoint", e->err);
+		e->cur = (e->cur + 1) % e->nendpoints;
+	}
+	free(msg);
+	if (r == ETCD_GRPC_NOT_GRPC && !e->grpc_ok) {
+		/* the gateway from now on, if it answers (else etcd itself is
+		 * unreachable now: gRPC again next time) */
+		char why[sizeof e->err];
+		snprintf(why, sizeof why, "%s", e->err);
+		out = txn_json(e, t);
+		if (out) {
+			log_warn("store: %s: Txns go through etcd's JSON gateway from now on (a proxy that does not pass "
+				 "HTTP/2? --etcd-api json says so at start)", why);
+			e->json_txn = true;
+		}
+		return out;
+	}
+	e->down_until = !out && attempt == e->nendpoints ? now_ms() + ETCD_DOWN_MS : 0;
+	return out;
 }
 
 static char *ekey(struct etcd_store *e, const char *kind, const char *key)
@@ -955,77 +1181,29 @@ static int check(const struct centry *c, long long expect, bool del)
 	return expect > 0 && c->rev != expect ? STORE_CONFLICT : STORE_OK;
 }
 
-static void cmp_mod(cJSON *arr, const char *k, long long mod)
-{
-	cJSON *c = cJSON_CreateObject();
-	add_b64(c, "key", k, strlen(k));
-	cJSON_AddStringToObject(c, "target", "MOD");
-	cJSON_AddStringToObject(c, "result", "EQUAL");
-	add_num(c, "mod_revision", mod);
-	cJSON_AddItemToArray(arr, c);
-}
-
-static void cmp_absent(cJSON *arr, const char *k)
-{
-	cJSON *c = cJSON_CreateObject();
-	add_b64(c, "key", k, strlen(k));
-	cJSON_AddStringToObject(c, "target", "CREATE");
-	cJSON_AddStringToObject(c, "result", "EQUAL");
-	add_num(c, "create_revision", 0);
-	cJSON_AddItemToArray(arr, c);
-}
-
-static void op_write(cJSON *arr, const char *k, const char *value)
-{
-	cJSON *op = cJSON_CreateObject();
-	cJSON *w = cJSON_AddObjectToObject(op, value ? "request_put" : "request_delete_range");
-	add_b64(w, "key", k, strlen(k));
-	if (value)
-		add_b64(w, "value", value, strlen(value));
-	cJSON_AddItemToArray(arr, op);
-}
-
-static void op_range(cJSON *arr, const char *k)
-{
-	cJSON *op = cJSON_CreateObject();
-	cJSON *r = cJSON_AddObjectToObject(op, "request_range");
-	add_b64(r, "key", k, strlen(k));
-	cJSON_AddItemToArray(arr, op);
-}
-
-/* The first kv of the i-th range answer of a failed Txn. */
-static const cJSON *failed_kv(const cJSON *resp, int i)
-{
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), i), "response_range");
-	return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "kvs"), 0);
-}
-
 /* m/last as a failed Txn found it. */
-static void learn_last(struct etcd_store *e, const cJSON *kv)
+static void learn_last(struct etcd_store *e, const etcd_kv *kv)
 {
-	long long m = kv ? num(kv, "mod_revision") : 0;
+	long long m = kv ? kv->mod_revision : 0;
 	if (kv && m <= e->last_mod)
 		return;
 	free(e->last_val);
-	e->last_val = kv ? unb64(json_get_str(kv, "value"), NULL) : NULL;
+	e->last_val = kv ? etcd_kv_value(kv, NULL) : NULL;
 	e->last_mod = m;
 }
 
 /* An object as a failed Txn found it, into the copy. */
-static void learn_obj(struct etcd_store *e, const char *key, const cJSON *kv)
+static void learn_obj(struct etcd_store *e, const char *key, const etcd_kv *kv)
 {
 	if (!kv) {
 		cache_del(e, key);
 		return;
 	}
 	size_t vl = 0;
-	char *v = unb64(json_get_str(kv, "value"), &vl);
-	long long m = num(kv, "mod_revision"), rv = 0;
-	if (v) {
-		char *val = restamp(v, vl, m, 0, &rv);
-		cache_set(e, key, val, rv, m);
-	}
+	char *v = etcd_kv_value(kv, &vl);
+	long long m = kv->mod_revision, rv = 0;
+	char *val = restamp(v, vl, m, 0, &rv);
+	cache_set(e, key, val, rv, m);
 	free(v);
 }
 
@@ -1053,39 +1231,33 @@ static int txn_now(struct etcd_store *e, const char *key, const char *value, con
 		struct centry *f = cache_find(e, e->fence_key);
 		fmod = f ? f->mod : 0;
 	}
-	cJSON *req = cJSON_CreateObject();
-	cJSON *compare = cJSON_AddArrayToObject(req, "compare");
+	struct etcd_txn t;
+	etcd_txn_init(&t);
 	if (fk)
-		cmp_mod(compare, fk, fmod);
+		etcd_txn_cmp_mod(&t, fk, fmod);
 	if (c)
-		cmp_mod(compare, k, c->mod);
+		etcd_txn_cmp_mod(&t, k, c->mod);
 	else
-		cmp_absent(compare, k);
-	cJSON *ops = cJSON_AddArrayToObject(req, "success");
-	op_write(ops, k, value);
-	op_write(ops, lastk, "");
-	cJSON_AddTrueToObject(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ops, 1), "request_put"), "prev_kv");
-	ops = cJSON_AddArrayToObject(req, "failure");
-	op_range(ops, k);
+		etcd_txn_cmp_absent(&t, k);
+	etcd_txn_write(&t, false, k, value, false);
+	etcd_txn_write(&t, false, lastk, "", true);
+	etcd_txn_range(&t, true, k);
 	if (fk)
-		op_range(ops, fk);
-	cJSON *resp = call(e, "/v3/kv/txn", req);
-	cJSON_Delete(req);
+		etcd_txn_range(&t, true, fk);
+	etcd_txn_resp *resp = call_txn(e, &t);
+	etcd_txn_free(&t);
 	free(k);
 	free(lastk);
 	free(fk);
 	if (!resp)
 		return TXN_ERROR;
-	seen_rev(e, resp);
+	seen_txn_rev(e, resp);
 	int out = TXN_OK;
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
-		long long m = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
-		const cJSON *pkv = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 1), "response_put"),
-		    "prev_kv");
-		char *pv = pkv ? unb64(json_get_str(pkv, "value"), NULL) : NULL;
-		*after = pkv ? last_rv(pv ? pv : "", num(pkv, "mod_revision")) : 0;
+	if (resp->succeeded) {
+		long long m = etcd_txn_resp_revision(resp);
+		const etcd_kv *pkv = etcd_txn_resp_prev_kv(resp, 1);
+		char *pv = pkv ? etcd_kv_value(pkv, NULL) : NULL;
+		*after = pkv ? last_rv(pv, pkv->mod_revision) : 0;
 		free(pv);
 		*main_rev = m;
 		if (m > e->last_mod) {
@@ -1094,17 +1266,17 @@ static int txn_now(struct etcd_store *e, const char *key, const char *value, con
 			e->last_mod = m;
 		}
 	} else {
-		learn_obj(e, key, failed_kv(resp, 0));
+		learn_obj(e, key, etcd_txn_resp_range_kv(resp, 0));
 		out = TXN_RETRY;
 		if (e->fence_key) {
-			const cJSON *f = failed_kv(resp, 1);
-			if ((f ? num(f, "mod_revision") : 0) != fmod) {
+			const etcd_kv *f = etcd_txn_resp_range_kv(resp, 1);
+			if ((f ? f->mod_revision : 0) != fmod) {
 				learn_obj(e, e->fence_key, f);
 				out = TXN_FENCED;
 			}
 		}
 	}
-	cJSON_Delete(resp);
+	etcd_txn_resp_free(resp);
 	return out;
 }
 
@@ -1268,20 +1440,18 @@ static int commit_batch(struct etcd_store *e)
 	char *fk = e->fence_key && e->b_fence_mod ? ekey(e, "r/", e->fence_key) : NULL;
 	long long prev_m = 0;
 	while (i < n) {
-		cJSON *req = cJSON_CreateObject();
-		cJSON *compare = cJSON_AddArrayToObject(req, "compare");
-		cJSON *ops = cJSON_AddArrayToObject(req, "success");
-		cJSON *fail = cJSON_AddArrayToObject(req, "failure");
+		struct etcd_txn req;
+		etcd_txn_init(&req);
 		if (t)
-			cmp_mod(compare, lastk, prev_m);
+			etcd_txn_cmp_mod(&req, lastk, prev_m);
 		else if (e->b_guard)
-			cmp_mod(compare, lastk, e->b_guard_mod);
+			etcd_txn_cmp_mod(&req, lastk, e->b_guard_mod);
 		else
-			cmp_absent(compare, lastk);
-		op_range(fail, lastk);
+			etcd_txn_cmp_absent(&req, lastk);
+		etcd_txn_range(&req, true, lastk);
 		if (fk && !t) {
-			cmp_mod(compare, fk, e->b_fence_mod);
-			op_range(fail, fk);
+			etcd_txn_cmp_mod(&req, fk, e->b_fence_mod);
+			etcd_txn_range(&req, true, fk);
 		}
 		int j = i;
 		size_t bytes = 0;
@@ -1300,36 +1470,36 @@ static int commit_batch(struct etcd_store *e)
 			}
 			char *k = ekey(e, "r/", e->bops[j].key);
 			if (e->bops[j].cmp == 1)
-				cmp_mod(compare, k, e->bops[j].cmp_mod);
+				etcd_txn_cmp_mod(&req, k, e->bops[j].cmp_mod);
 			else if (e->bops[j].cmp == 2)
-				cmp_absent(compare, k);
-			op_write(ops, k, e->bops[j].value);
+				etcd_txn_cmp_absent(&req, k);
+			etcd_txn_write(&req, false, k, e->bops[j].value, false);
 			free(k);
 			j++;
 		}
 		char l[32];
 		snprintf(l, sizeof l, "%lld", e->bops[j - 1].rv);
-		op_write(ops, lastk, l);
-		cJSON *resp = call(e, "/v3/kv/txn", req);
-		cJSON_Delete(req);
+		etcd_txn_write(&req, false, lastk, l, false);
+		etcd_txn_resp *resp = call_txn(e, &req);
+		etcd_txn_free(&req);
 		if (!resp)
 			break;
-		seen_rev(e, resp);
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+		seen_txn_rev(e, resp);
+		if (!resp->succeeded) {
 			e->b_lost = true;
-			learn_last(e, failed_kv(resp, 0));
+			learn_last(e, etcd_txn_resp_range_kv(resp, 0));
 			if (fk && !t) {
-				const cJSON *f = failed_kv(resp, 1);
-				if ((f ? num(f, "mod_revision") : 0) != e->b_fence_mod)
+				const etcd_kv *f = etcd_txn_resp_range_kv(resp, 1);
+				if ((f ? f->mod_revision : 0) != e->b_fence_mod)
 					e->bfenced = true;
 			}
 			snprintf(e->err, sizeof e->err, "%s: another writer changed what the batch read",
 				 e->bfenced ? "fenced (this hub no longer leads)" : "compare failed");
-			cJSON_Delete(resp);
+			etcd_txn_resp_free(resp);
 			break;
 		}
-		long long m = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
-		cJSON_Delete(resp);
+		long long m = etcd_txn_resp_revision(resp);
+		etcd_txn_resp_free(resp);
 		for (int q = i; q < j; q++) {
 			struct centry *c = cache_find(e, e->bops[q].key);
 			if (c && c->rev == e->bops[q].rv)
@@ -2187,10 +2357,13 @@ static void et_close(struct store *s)
 	}
 	free(e->pend);
 	if (e->stats.calls)
-		log_info("store: etcd: %lu calls (%lu Txns, mean %.2f ms), %lu connections opened, slowest call %.1f ms",
+		log_info("store: etcd: %lu calls (%lu Txns, mean %.2f ms; %lu of them over gRPC on %lu connections), "
+			 "%lu other connections opened, slowest call %.1f ms",
 			 e->stats.calls, e->stats.txns,
-			 e->stats.txns ? e->stats.txn_us_total / 1000.0 / (double)e->stats.txns : 0.0, e->stats.connects,
-			 e->stats.us_max / 1000.0);
+			 e->stats.txns ? e->stats.txn_us_total / 1000.0 / (double)e->stats.txns : 0.0, e->stats.grpc_txns,
+			 e->stats.grpc_connects, e->stats.connects, e->stats.us_max / 1000.0);
+	if (e->gcurl)
+		curl_easy_cleanup(e->gcurl);
 	if (e->curl)
 		curl_easy_cleanup(e->curl);
 	if (e->hcurl)
@@ -2267,6 +2440,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	e->compacted <<= RV_SHIFT;
 	e->max_ops = o->max_txn_ops > 0 ? o->max_txn_ops : 128;
 	e->quiet_ms = o->quiet_ms;
+	e->json_txn = o->json_txn;
 	free(v);
 	/* One list fills the copy: a consistent snapshot at its revision H
 	 * (every page is read at H). The live watch starts right after H;
@@ -2297,6 +2471,7 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	e->other_at = now_ms() - (e->quiet_ms > 0 ? e->quiet_ms : OTHERS_MS) + START_MS; /* the watch will tell */
 	log_info("store: loaded %zu objects from etcd at revision %lld (newest object write %lld)", e->cn, h, l);
 	e->cached = true;
-	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, NULL);
+	log_kv(LOG_INFO, "store: etcd", "servers", o->servers, "prefix", e->prefix, "txns",
+	       e->json_txn ? "JSON gateway" : "gRPC", NULL);
 	return &e->base;
 }

@@ -1,7 +1,8 @@
 /* store_etcd — the store (store.h) kept in etcd, through its v3 JSON
- * gateway with libcurl. See store_etcd.c for the mapping and guarantees.
- * Owns: the etcd connections (a blocking libcurl handle for reads and
- * writes, the live watch on the loop), the in-memory copy of the prefix,
+ * gateway and, for write Txns, its gRPC server (etcd_grpc.h), with
+ * libcurl. See store_etcd.c for the mapping and guarantees.
+ * Owns: the etcd connections (a blocking libcurl handle for reads, one for
+ * Txns over HTTP/2, the live watch on the loop), the in-memory copy of the prefix,
  * the ring of recent history changes() answers from, the open batch (one
  * Txn at store_commit()), the fence and the compaction schedule. */
 #ifndef ATOLL_STORE_ETCD_H
@@ -22,6 +23,10 @@ struct etcd_options {
 	int quiet_ms;         /* 0: a batch is one Txn, except for a while after
 			       * one lost to another writer; -1: always; > 0:
 			       * only once no other writer was seen for this long */
+	bool json_txn;        /* Txns through etcd's v3 JSON gateway (/v3/kv/txn,
+			       * --etcd-api json); else through its gRPC server
+			       * (/etcdserverpb.KV/Txn, HTTP/2), or the gateway
+			       * where an endpoint does not answer gRPC */
 };
 
 /* Connects, reads the compaction point and loads every object under the
@@ -62,6 +67,8 @@ void store_etcd_set_fence(struct store *s, const char *key, long long mod_rev, v
  * kept-alive one), bytes sent, time. */
 struct etcd_stats {
 	unsigned long calls, txns, connects;
+	unsigned long grpc_txns, grpc_connects; /* Txns over gRPC, and the connections they opened
+						 * (counted apart from connects) */
 	unsigned long long bytes_sent;
 	unsigned long long us_total, us_max, txn_us_total;
 };

@@ -37,6 +37,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HUB_LOG_LEVEL = "warn"  # --hub-log-level
+ETCD_API = None  # --etcd-api
 
 
 class BenchError(Exception):
@@ -245,6 +246,8 @@ def run(n, rounds, bindir, keep, idle_s, gap, hub_dir, nsims, hub_watch, agent_e
             except RuntimeError as e:
                 fail("etcd did not start: %s" % e)
             store_args = etcd.hub_args()
+            if ETCD_API:
+                store_args += ["--etcd-api", ETCD_API]
         # Every agent connects from 127.0.0.1: lift the per-address quota
         # (256 established connections) so that hundreds of agents fit.
         hub_p = spawn("hub", [os.path.join(bindir, "atoll-hub"), "serve", "--data-dir", hub_data,
@@ -490,9 +493,13 @@ def main():
     ap.add_argument("--hub-log-level", default="warn",
                     help="the hub's --log-level (default warn); debug on --store etcd logs every etcd call's time "
                     "and size (with --keep: in the kept hub.log)")
+    ap.add_argument("--etcd-api", choices=("grpc", "json"),
+                    help="the hub's --etcd-api on --store etcd (default: not passed, the hub's default; a build "
+                    "older than the flag does not know it)")
     a = ap.parse_args()
-    global HUB_LOG_LEVEL
+    global HUB_LOG_LEVEL, ETCD_API
     HUB_LOG_LEVEL = a.hub_log_level
+    ETCD_API = a.etcd_api
     bindir = os.path.abspath(a.bin)
     for b in ("atoll-hub", "atoll-sim", "atoll-agent", "bench_watch"):
         if not os.access(os.path.join(bindir, b), os.X_OK):

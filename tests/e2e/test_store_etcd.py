@@ -333,7 +333,9 @@ def test_flag_errors(tmp_path):
                       (["--store", "etcd", "--etcd-servers", "http://127.0.0.1:1", "--etcd-certfile", "x"],
                        "--etcd-keyfile"),
                       (["--store", "etcd", "--etcd-servers", "http://127.0.0.1:1", "--etcd-max-txn-ops", "2"],
-                       "--etcd-max-txn-ops")):
+                       "--etcd-max-txn-ops"),
+                      (["--store", "etcd", "--etcd-servers", "http://127.0.0.1:1", "--etcd-api", "rest"],
+                       "unknown --etcd-api rest (want grpc or json)")):
         p = subprocess.run([hub, "serve", "--data-dir", str(tmp_path), "--insecure-listen", "127.0.0.1:0"] + args,
                            capture_output=True, text=True, timeout=30)
         assert p.returncode != 0 and msg in p.stderr, (args, p.stderr)

@@ -788,6 +788,9 @@ static void test_calls_reuse_one_connection(void **state)
 	store_etcd_stats(s, &b);
 	assert_true(b.txns - a.txns == 21);
 	assert_true(b.connects == a.connects);
+	/* every Txn over gRPC, on one kept HTTP/2 (h2c) connection */
+	assert_int_equal(b.grpc_txns, b.txns);
+	assert_int_equal(b.grpc_connects, 1);
 	assert_true(b.bytes_sent > a.bytes_sent && b.us_total >= a.us_total);
 
 	/* history from etcd (no live watch here): its own connection, once */
@@ -801,6 +804,85 @@ static void test_calls_reuse_one_connection(void **state)
 	assert_int_equal(put(s, "core/configmaps/default/k32", 32, -1, NULL), STORE_OK);
 	store_etcd_stats(s, &b);
 	assert_true(b.connects == a.connects);
+}
+
+/* Txns over gRPC and through the JSON gateway (--etcd-api json) are the
+ * same Txns: two stores on one prefix, one each way, see each other's
+ * writes and lose a compare to each other (CAS per key, the failure
+ * branch's ranges read back on both paths). */
+static void test_grpc_and_gateway_share_a_prefix(void **state)
+{
+	NEED_ETCD();
+	char err[512] = "", prefix[64];
+	snprintf(prefix, sizeof prefix, "/unit-api-%d/", (int)getpid());
+	struct etcd_options og = {.servers = url, .prefix = prefix};
+	struct etcd_options oj = {.servers = url, .prefix = prefix, .json_txn = true};
+	struct store *g = store_open_etcd(&og, err, sizeof err);
+	assert_non_null(g);
+	long long r1, r2, r3;
+	assert_int_equal(put(g, "core/configmaps/default/x", 1, -1, &r1), STORE_OK);
+	struct store *j = store_open_etcd(&oj, err, sizeof err);
+	if (!j)
+		fail_msg("%s", err);
+	char *v = NULL;
+	assert_int_equal(store_get(j, "core/configmaps/default/x", &v, NULL), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":1"));
+	free(v);
+	assert_int_equal(put(j, "core/configmaps/default/x", 2, r1, &r2), STORE_OK);
+	/* g's copy is behind (no live watch here): its compare fails in etcd, it
+	 * learns the new object from the failure branch's range: a conflict */
+	assert_int_equal(put(g, "core/configmaps/default/x", 3, r1, NULL), STORE_CONFLICT);
+	assert_int_equal(store_get(g, "core/configmaps/default/x", &v, &r3), STORE_OK);
+	assert_non_null(strstr(v, "\"v\":2"));
+	assert_int_equal(r3, r2);
+	free(v);
+	assert_int_equal(put(g, "core/configmaps/default/x", 3, r2, &r3), STORE_OK);
+	/* and the other way round */
+	assert_int_equal(put(j, "core/configmaps/default/x", 4, r2, NULL), STORE_CONFLICT);
+	assert_int_equal(put(j, "core/configmaps/default/x", 4, r3, NULL), STORE_OK);
+	/* a create on both sides: the second one finds it */
+	assert_int_equal(put(g, "core/configmaps/default/y", 1, -1, NULL), STORE_OK);
+	assert_int_equal(put(j, "core/configmaps/default/y", 1, -1, NULL), STORE_EXISTS);
+	assert_int_equal(store_delete(j, "core/configmaps/default/y", 0, NULL, NULL), STORE_OK);
+	assert_int_equal(store_delete(g, "core/configmaps/default/y", 0, NULL, NULL), STORE_NOT_FOUND);
+	struct etcd_stats sg, sj;
+	store_etcd_stats(g, &sg);
+	store_etcd_stats(j, &sj);
+	assert_true(sg.grpc_txns >= 4 && sg.grpc_txns == sg.txns);
+	assert_int_equal(sg.grpc_connects, 1);
+	assert_true(sj.txns >= 3);
+	assert_int_equal(sj.grpc_txns, 0);
+	store_close(g);
+	store_close(j);
+}
+
+/* etcd refuses a Txn over its request limit (--max-request-bytes, 1.5 MiB:
+ * gRPC status 3; over gRPC's own message limit, 2 MiB: status 8): the write
+ * fails, nothing is stored, and the next Txns go on the same connection. */
+static void test_grpc_refused_txn(void **state)
+{
+	NEED_ETCD();
+	struct store *s = *state;
+	assert_int_equal(put(s, "core/configmaps/default/a", 1, -1, NULL), STORE_OK);
+	static const size_t sizes[] = {1700u << 10, 3u << 20};
+	for (size_t i = 0; i < 2; i++) {
+		char *big = malloc(sizes[i] + 1);
+		memset(big, 'x', sizes[i]);
+		big[sizes[i]] = '\0';
+		cJSON *o = cJSON_CreateObject();
+		json_set_str(json_ensure_obj(o, "metadata"), "name", "big");
+		json_set_str(o, "v", big);
+		free(big);
+		assert_int_equal(store_put(s, "core/configmaps/default/big", o, -1, NULL, NULL), STORE_ERROR);
+		cJSON_Delete(o);
+		char *v = NULL;
+		assert_int_equal(store_get(s, "core/configmaps/default/big", &v, NULL), STORE_NOT_FOUND);
+		assert_int_equal(put(s, "core/configmaps/default/a", 2 + (int)i, 0, NULL), STORE_OK);
+	}
+	struct etcd_stats st;
+	store_etcd_stats(s, &st);
+	assert_int_equal(st.grpc_txns, st.txns);
+	assert_int_equal(st.grpc_connects, 1);
 }
 
 static void test_unreachable_is_reported(void **state)
@@ -827,6 +909,8 @@ int main(void)
 		cmocka_unit_test(test_batch_with_several_writers),
 		cmocka_unit_test(test_shared_prefix_and_fencing),
 		cmocka_unit_test_setup_teardown(test_calls_reuse_one_connection, setup, teardown),
+		cmocka_unit_test(test_grpc_and_gateway_share_a_prefix),
+		cmocka_unit_test_setup_teardown(test_grpc_refused_txn, setup, teardown),
 		cmocka_unit_test(test_unreachable_is_reported),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
