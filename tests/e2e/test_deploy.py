@@ -197,7 +197,12 @@ def test_hub_replicas_on_etcd():
     hub = container(docs, "StatefulSet", "hub")
     assert "--etcd-servers=https://e1:2379,https://e2:2379" in hub["args"]
     assert "--etcd-certfile=/var/run/secrets/atoll/etcd/tls.crt" in hub["args"]
+    assert not [a for a in hub["args"] if a.startswith("--etcd-api")]  # the hub's default, gRPC
+    docs = rendered(*(base + ["hub.etcd.mode=external", "hub.etcd.endpoints={https://e1:2379}", "hub.etcd.api=json"]),
+                    values="examples/hub.yaml")
+    assert "--etcd-api=json" in container(docs, "StatefulSet", "hub")["args"]
     for sets, message in ((["hub.replicas=3"], "needs hub.etcd.mode"),
+                          (base + ["hub.etcd.mode=chart", "hub.etcd.api=http2"], "hub.etcd.api must be grpc or json"),
                           (["hub.replicas=3", "hub.etcd.mode=chart"], "needs hub.pki.existingSecret"),
                           (base + ["hub.etcd.mode=external"], "needs hub.etcd.endpoints")):
         args = ["-f", os.path.join(render.CHART, "examples/hub.yaml")]
