@@ -63,6 +63,7 @@ static void recover_from_rollback(struct controller *c)
 	objc_forget(&c->oc);
 	strmap_clear(&c->sched_memo);
 	c->clusters_dirty = true;
+	strmap_clear(&c->clusters_changed);
 	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
 }
 
@@ -358,7 +359,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		bc->stale = true; /* the pass in slices starts over (ctl_binding.c) */
 	if (strcmp(g, "cluster.karmada.io") == 0) {
 		if (strcmp(p, "clusters") == 0) {
-			c->clusters_dirty = true;
+			ctl_cluster_event(c, ev); /* the Cluster cache follows (ctl_core.c) */
 			ctl_enqueue(c, 'C', ev->key);
 		}
 		return;
@@ -433,7 +434,7 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 {
 	struct controller *c = calloc(1, sizeof *c);
 	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->sched_memo, &c->agg_pending,
-				 &c->sched_deferred, &c->prio_waiting, &c->retries};
+				 &c->sched_deferred, &c->prio_waiting, &c->retries, &c->clusters_changed};
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
 		strmap_init(maps[i], free);
 	c->base = base;
@@ -531,6 +532,7 @@ void controller_stop(struct controller *c)
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
 	strmap_clear(&c->sched_memo);
+	strmap_clear(&c->clusters_changed);
 	strmap_clear(&c->retries);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
