@@ -440,6 +440,8 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
+	const char *wf = getenv("ATOLL_WORK_FAST");
+	c->work_fast = !wf || strcmp(wf, "0") != 0;
 	int first_ms = 40, min_targets = 64;
 	const char *bs = getenv("ATOLL_BIND_SLICE");
 	if (bs && sscanf(bs, "%d,%d", &first_ms, &min_targets) != 2)
@@ -473,6 +475,8 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 	if (c)
 		c->policy_preemption = on;
 }
+
+void controller_set_work_fast(struct controller *c, bool on) { c->work_fast = on; }
 
 void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets)
 {

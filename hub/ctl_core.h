@@ -81,6 +81,10 @@ struct controller {
 	 * key -> the value written (NULL: deleted), folded into the cache at
 	 * its next use instead of listing every Cluster again (ctl_cluster_event). */
 	struct strmap clusters_changed;
+	/* The binding pass writes stamped Works the fast way (workfast.h);
+	 * on unless ATOLL_WORK_FAST=0 (controller_set_work_fast). */
+	bool work_fast;
+	long work_fast_writes, work_fast_off; /* Works so written; passes it was turned off in (tests) */
 	/* Where the Works of each name are (a binding's Works share one name):
 	 * kept by on_store_event, dropped on rollback (workidx.h). */
 	struct workidx works_idx;
