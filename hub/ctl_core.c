@@ -597,12 +597,18 @@ cJSON *ctl_binding_template(struct controller *c, const cJSON *b, const struct k
 /* The Cluster objects, listed again only after a Cluster changed. */
 static const char *cluster_name_of(const cJSON *cl) { return ctl_mstr(cl, "name"); }
 
-/* More Cluster changes than this since the cache was built: listed again. */
-#define CLUSTERS_PATCH_MAX 256
+/* More Cluster changes than this (and than a quarter of the Clusters)
+ * since the cache was built: listed again. A fleet's heartbeats change
+ * thousands of Clusters between two passes: each change is one parse
+ * either way, but a list reads every row. */
+#define CLUSTERS_PATCH_MIN 256
 
 void ctl_cluster_event(struct controller *c, const struct store_event *ev)
 {
-	if (!c->clusters_cache || c->clusters_dirty || strmap_count(&c->clusters_changed) >= CLUSTERS_PATCH_MAX) {
+	size_t n = strmap_count(&c->clusters_changed);
+	if (!c->clusters_cache || c->clusters_dirty ||
+	    (n >= CLUSTERS_PATCH_MIN && n >= c->clusters_idx.n / 4 + 1 &&
+	     !strmap_has(&c->clusters_changed, ev->key))) {
 		strmap_clear(&c->clusters_changed);
 		c->clusters_dirty = true;
 		return;
