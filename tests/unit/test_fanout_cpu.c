@@ -172,6 +172,7 @@ static void report(struct fx *f, int i)
 		    "'version':'v1','kind':'ConfigMap','name':'cfg','namespace':'default'},'health':'Healthy'}]}"));
 	struct api_error e = {0};
 	assert_int_equal(obj_update(&f->objs, WORK(), ns, wn, w, SUBRES_STATUS, false, NULL, &e), 0);
+	cJSON_Delete(w);
 }
 
 static void set_config(struct fx *f, const char *data)
@@ -183,6 +184,7 @@ static void set_config(struct fx *f, const char *data)
 	assert_int_equal(obj_update(&f->objs, K("", "v1", "ConfigMap"), "default", "cfg", cur, SUBRES_NONE, false,
 				    NULL, &e),
 			 0);
+	cJSON_Delete(cur);
 	settle(f);
 }
 
