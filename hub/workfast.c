@@ -169,6 +169,177 @@ static bool same_but_rv(const cJSON *a, cJSON *b)
 	return same;
 }
 
+/* ---- a value's text against a tree, without parsing the text ---------------------
+ * What json_equal would answer for cJSON_Parse(text) and node: 1 equal,
+ * 0 different, -1 cannot tell here (an escape this does not decode,
+ * malformed text, too deep): the caller parses then. */
+
+static const char *ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at *p (after its quote is checked) into buf, decoded; -1 on a
+ * \u escape, a string longer than buf or malformed text. */
+static int str_at(const char **pp, const char *end, char *buf, size_t cap, size_t *n)
+{
+	const char *p = *pp + 1;
+	size_t k = 0;
+	for (; p < end && *p != '"'; p++) {
+		char ch = *p;
+		if (ch == '\\') {
+			if (++p >= end)
+				return -1;
+			switch (*p) {
+			case '"': ch = '"'; break;
+			case '\\': ch = '\\'; break;
+			case '/': ch = '/'; break;
+			case 'b': ch = '\b'; break;
+			case 'f': ch = '\f'; break;
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			default: return -1; /* \uXXXX: left to cJSON */
+			}
+		}
+		if (k + 1 >= cap)
+			return -1;
+		buf[k++] = ch;
+	}
+	if (p >= end)
+		return -1;
+	buf[k] = '\0';
+	*n = k;
+	*pp = p + 1;
+	return 0;
+}
+
+static int text_equal_at(const char **pp, const char *end, const cJSON *node, int depth)
+{
+	const char *p = ws(*pp, end);
+	if (p >= end || depth > 64 || !node)
+		return -1;
+	int t = node->type & 0xFF;
+	if (*p == '{') {
+		if (t != cJSON_Object)
+			return 0;
+		int count = 0, n = 0;
+		for (const cJSON *c = node->child; c; c = c->next)
+			n++;
+		p = ws(p + 1, end);
+		if (p < end && *p == '}') {
+			*pp = p + 1;
+			return n == 0;
+		}
+		for (;;) {
+			char key[256];
+			size_t kl;
+			if (p >= end || *p != '"' || str_at(&p, end, key, sizeof key, &kl) < 0 || strlen(key) != kl)
+				return -1;
+			p = ws(p, end);
+			if (p >= end || *p != ':')
+				return -1;
+			p++;
+			const cJSON *child = cJSON_GetObjectItemCaseSensitive(node, key);
+			if (!child)
+				return 0;
+			int r = text_equal_at(&p, end, child, depth + 1);
+			if (r <= 0)
+				return r;
+			count++;
+			p = ws(p, end);
+			if (p < end && *p == ',') {
+				p = ws(p + 1, end);
+				continue;
+			}
+			if (p < end && *p == '}')
+				break;
+			return -1;
+		}
+		*pp = p + 1;
+		return count == n; /* a key twice in the text: cJSON would keep both */
+	}
+	if (*p == '[') {
+		if (t != cJSON_Array)
+			return 0;
+		const cJSON *c = node->child;
+		p = ws(p + 1, end);
+		if (p < end && *p == ']') {
+			*pp = p + 1;
+			return c == NULL;
+		}
+		for (;; c = c->next) {
+			if (!c)
+				return 0;
+			int r = text_equal_at(&p, end, c, depth + 1);
+			if (r <= 0)
+				return r;
+			p = ws(p, end);
+			if (p < end && *p == ',') {
+				p++;
+				continue;
+			}
+			if (p < end && *p == ']')
+				break;
+			return -1;
+		}
+		*pp = p + 1;
+		return c->next == NULL;
+	}
+	if (*p == '"') {
+		if (t != cJSON_String && t != cJSON_Raw)
+			return t == cJSON_Raw ? -1 : 0;
+		char buf[4096];
+		size_t n;
+		if (str_at(&p, end, buf, sizeof buf, &n) < 0 || strlen(buf) != n)
+			return -1;
+		*pp = p;
+		return node->valuestring && strcmp(buf, node->valuestring) == 0;
+	}
+	static const struct {
+		const char *word;
+		int type;
+	} words[] = {{"true", cJSON_True}, {"false", cJSON_False}, {"null", cJSON_NULL}};
+	for (size_t i = 0; i < 3; i++) {
+		size_t wl = strlen(words[i].word);
+		if ((size_t)(end - p) >= wl && memcmp(p, words[i].word, wl) == 0) {
+			*pp = p + wl;
+			return t == words[i].type;
+		}
+	}
+	if (*p == '-' || (*p >= '0' && *p <= '9')) {
+		char num[64];
+		size_t k = 0;
+		while (p < end && k + 1 < sizeof num && strchr("+-0123456789.eE", *p))
+			num[k++] = *p++;
+		num[k] = '\0';
+		char *stop = NULL;
+		double v = strtod(num, &stop); /* as cJSON reads a number */
+		if (!stop || *stop)
+			return -1;
+		*pp = p;
+		return t == cJSON_Number && v == node->valuedouble;
+	}
+	return -1;
+}
+
+/* text[0..len) (one JSON value) against node, as json_equal(parse(text), node). */
+static bool text_equals_tree(const char *text, size_t len, const cJSON *node)
+{
+	const char *p = text, *end = text + len;
+	int r = text_equal_at(&p, end, node, 0);
+	if (r >= 0 && ws(p, end) == end)
+		return r == 1;
+	if (r == 0)
+		return false; /* a difference seen before the text ended */
+	cJSON *o = cJSON_ParseWithLength(text, len);
+	bool same = o && json_equal(o, node);
+	cJSON_Delete(o);
+	return same;
+}
+
 int workfast_write(struct workfast *wf, struct controller *c, const struct kind_info *wk, const char *ns,
 		   const char *name, cJSON *proto, const struct render_work_in *in, const struct workfast_old *o,
 		   cJSON **entry)
@@ -203,11 +374,8 @@ int workfast_write(struct workfast *wf, struct controller *c, const struct kind_
 	/* The spec as stored: the same text is the same spec; other text may
 	 * be the same spec in another key order (then no new generation). */
 	bool spec_same = true;
-	if (o && (o->slen != spec_len || memcmp(o->spec, spec_text, spec_len) != 0)) {
-		cJSON *os = cJSON_ParseWithLength(o->spec, o->slen);
-		spec_same = os && json_equal(os, pspec);
-		cJSON_Delete(os);
-	}
+	if (o && (o->slen != spec_len || memcmp(o->spec, spec_text, spec_len) != 0))
+		spec_same = text_equals_tree(o->spec, o->slen, pspec);
 	/* The metadata as obj_update_cur's merge (or obj_create) makes it. */
 	cJSON *meta = json_dup(pmeta);
 	if (o) {
