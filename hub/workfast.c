@@ -24,22 +24,21 @@ static bool split_work(const char *text, struct workfast_old *o)
 	size_t len = strlen(text);
 	if (strncmp(text, WORK_HEAD, sizeof WORK_HEAD - 1) != 0)
 		return false;
-	if (jsonspan_member(text, len, "metadata", &o->meta, &o->mlen) != 1 || o->meta != text + sizeof WORK_HEAD - 1)
+	static const char *const names[] = {"metadata", "spec", "status"};
+	const char *v[3];
+	size_t vl[3];
+	if (jsonspan_members(text, len, names, 3, v, vl) < 0 || !v[0] || !v[1])
 		return false;
+	o->meta = v[0], o->mlen = vl[0], o->spec = v[1], o->slen = vl[1], o->status = v[2], o->tlen = vl[2];
+	/* in this order, nothing else: {apiVersion, kind, metadata, spec[, status]} */
 	const char *p = o->meta + o->mlen;
-	if (strncmp(p, ",\"spec\":", 8) != 0 || jsonspan_member(text, len, "spec", &o->spec, &o->slen) != 1 ||
-	    o->spec != p + 8)
+	if (o->meta != text + sizeof WORK_HEAD - 1 || strncmp(p, ",\"spec\":", 8) != 0 || o->spec != p + 8)
 		return false;
 	p = o->spec + o->slen;
-	int st = jsonspan_member(text, len, "status", &o->status, &o->tlen);
-	if (st < 0)
-		return false;
-	if (st == 1) {
+	if (o->status) {
 		if (strncmp(p, ",\"status\":", 10) != 0 || o->status != p + 10)
 			return false;
 		p = o->status + o->tlen;
-	} else {
-		o->status = NULL;
 	}
 	return strcmp(p, "}") == 0;
 }
