@@ -108,7 +108,13 @@ int workfast_read(struct controller *c, const struct kind_info *wk, const char *
 		return 2;
 	const char *id = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->m, "labels"), WORK_PERMANENT_ID_LABEL));
-	if (id && strlen(id) >= sizeof o->id)
+	/* An id the generic path's validation would refuse (a label value:
+	 * at most 63 of [A-Za-z0-9-_.]) leaves this Work to it. */
+	for (const char *q = id; q && *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' ||
+		      *q == '_' || *q == '.'))
+			return 2;
+	if (id && strlen(id) > 63)
 		return 2;
 	snprintf(o->id, sizeof o->id, "%s", id ? id : "");
 	return 1;

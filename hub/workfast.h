@@ -52,7 +52,7 @@ struct workfast_old {
 	const char *meta, *spec, *status; /* its members' text (status NULL: none) */
 	size_t mlen, slen, tlen;
 	cJSON *m;     /* its metadata, parsed */
-	char id[128]; /* its permanent id label ("" when none) */
+	char id[64]; /* its permanent id label ("" when none) */
 };
 
 /* Reads the stored Work ns/name: 1 found and in the layout this path
