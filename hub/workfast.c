@@ -483,7 +483,7 @@ void workfast_check(struct workfast *wf, int rc, const cJSON *stored)
 		wf->state = 1;
 	} else {
 		wf->state = -1;
-		log_info("controller: Works of this pass go the generic write path (the fast one would have %s)",
+		log_warn("controller: Works of this pass go the generic write path (the fast one would have %s)",
 			 !want ? "found no change" : rc == 0 ? "written" : "stored other bytes");
 	}
 	free(a);
