@@ -117,6 +117,14 @@ int workfast_read(struct controller *c, const struct kind_info *wk, const char *
 	if (id && strlen(id) > 63)
 		return 2;
 	snprintf(o->id, sizeof o->id, "%s", id ? id : "");
+	/* The write's precondition, as obj_update_cur takes it: the stored
+	 * object's resourceVersion. */
+	char *stop = NULL;
+	const char *rv = json_get_str(o->m, "resourceVersion");
+	long long r = rv ? strtoll(rv, &stop, 10) : 0;
+	if (!rv || !*rv || !stop || *stop || r <= 0)
+		return 2;
+	o->rev = r;
 	return 1;
 }
 

@@ -48,7 +48,7 @@ struct workfast {
 /* The stored Work as workfast_read found it. */
 struct workfast_old {
 	char *text;   /* the stored value */
-	long long rev;
+	long long rev; /* its resourceVersion: the write's precondition */
 	const char *meta, *spec, *status; /* its members' text (status NULL: none) */
 	size_t mlen, slen, tlen;
 	cJSON *m;     /* its metadata, parsed */
