@@ -64,6 +64,49 @@ static const char *skip_value(const char *p, const char *end)
 	return p > s ? p : NULL;
 }
 
+int jsonspan_members(const char *text, size_t len, const char *const *names, int n, const char **vals, size_t *vlens)
+{
+	if (!text)
+		return -1;
+	for (int i = 0; i < n; i++)
+		vals[i] = NULL, vlens[i] = 0;
+	const char *p = skip_ws(text, text + len), *end = text + len;
+	if (p >= end || *p != '{')
+		return -1;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return 0;
+	while (p < end) {
+		if (*p != '"')
+			return -1;
+		bool escaped = false;
+		const char *k = p + 1, *after = skip_string(p, end, &escaped);
+		if (!after || escaped)
+			return -1;
+		size_t klen = (size_t)(after - 1 - k);
+		p = skip_ws(after, end);
+		if (p >= end || *p != ':')
+			return -1;
+		p = skip_ws(p + 1, end);
+		const char *v = p;
+		p = skip_value(p, end);
+		if (!p)
+			return -1;
+		for (int i = 0; i < n; i++)
+			if (!vals[i] && strlen(names[i]) == klen && memcmp(k, names[i], klen) == 0) {
+				vals[i] = v;
+				vlens[i] = (size_t)(p - v);
+			}
+		p = skip_ws(p, end);
+		if (p < end && *p == '}')
+			return 0;
+		if (p >= end || *p != ',')
+			return -1;
+		p = skip_ws(p + 1, end);
+	}
+	return -1;
+}
+
 int jsonspan_member(const char *text, size_t len, const char *name, const char **val, size_t *vlen)
 {
 	if (!text)

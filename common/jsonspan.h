@@ -19,6 +19,11 @@
  * malformed, or a member name written with escapes). */
 int jsonspan_member(const char *text, size_t len, const char *name, const char **val, size_t *vlen);
 
+/* jsonspan_member for n names in one pass over the text: vals[i] and
+ * vlens[i] the first occurrence of names[i] (NULL when absent). 0, or -1
+ * when it cannot tell. */
+int jsonspan_members(const char *text, size_t len, const char *const *names, int n, const char **vals, size_t *vlens);
+
 /* Whether member name has the same text in a and b (both NUL-terminated,
  * either may be NULL = no object): 1 same (also: absent from both, or from
  * a NULL one and the other), 0 different, -1 cannot tell. */

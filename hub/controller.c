@@ -63,6 +63,7 @@ static void recover_from_rollback(struct controller *c)
 	objc_forget(&c->oc);
 	strmap_clear(&c->sched_memo);
 	c->clusters_dirty = true;
+	strmap_clear(&c->clusters_changed);
 	log_warn("controller: a batch of writes was rolled back; reconciling everything again");
 }
 
@@ -358,7 +359,7 @@ static void on_store_event(const struct store_event *ev, void *ud)
 		bc->stale = true; /* the pass in slices starts over (ctl_binding.c) */
 	if (strcmp(g, "cluster.karmada.io") == 0) {
 		if (strcmp(p, "clusters") == 0) {
-			c->clusters_dirty = true;
+			ctl_cluster_event(c, ev); /* the Cluster cache follows (ctl_core.c) */
 			ctl_enqueue(c, 'C', ev->key);
 		}
 		return;
@@ -433,12 +434,14 @@ struct controller *controller_start(struct event_base *base, struct store *st, s
 {
 	struct controller *c = calloc(1, sizeof *c);
 	struct strmap *maps[] = {&c->queued, &c->outcome, &c->clusters, &c->sched_memo, &c->agg_pending,
-				 &c->agg_pace, &c->sched_deferred, &c->prio_waiting, &c->retries};
+				 &c->agg_pace, &c->sched_deferred, &c->prio_waiting, &c->retries, &c->clusters_changed};
 	for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
 		strmap_init(maps[i], free);
 	c->base = base;
 	c->st = st;
 	c->objs = objs;
+	const char *wf = getenv("ATOLL_WORK_FAST");
+	c->work_fast = !wf || strcmp(wf, "0") != 0;
 	int first_ms = 40, min_targets = 64;
 	const char *bs = getenv("ATOLL_BIND_SLICE");
 	if (bs && sscanf(bs, "%d,%d", &first_ms, &min_targets) != 2)
@@ -473,6 +476,8 @@ void controller_set_policy_preemption(struct controller *c, bool on)
 	if (c)
 		c->policy_preemption = on;
 }
+
+void controller_set_work_fast(struct controller *c, bool on) { c->work_fast = on; }
 
 void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets)
 {
@@ -542,6 +547,7 @@ void controller_stop(struct controller *c)
 	strmap_clear(&c->outcome);
 	strmap_clear(&c->clusters);
 	strmap_clear(&c->sched_memo);
+	strmap_clear(&c->clusters_changed);
 	strmap_clear(&c->retries);
 	if (c->retry_ev)
 		event_free(c->retry_ev);

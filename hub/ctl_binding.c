@@ -10,6 +10,7 @@
 #include "hubmetrics.h"
 #include "jsonutil.h"
 #include "render.h"
+#include "workfast.h"
 #include "xalloc.h"
 
 static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
@@ -501,6 +502,31 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
 	return true;
 }
 
+/* A new Work whose fast write failed: as the generic path does, once more
+ * after making sure of its namespace (it may have vanished under us; a
+ * success forgets the failure). */
+static void retry_create(struct controller *c, const struct kind_info *wk, const char *wns, const char *wname,
+			 const struct render_work_in *in, const cJSON *next, int *synced, cJSON *works)
+{
+	bool failed = c->write_failed;
+	objc_forget_namespace(&c->oc, wns);
+	if (ctl_ensure_namespace(c, wns) < 0)
+		return;
+	char err[512];
+	cJSON *w = render_work(in, NULL, err, sizeof err), *stored = NULL;
+	if (!w)
+		return;
+	failover_inject_state(w, next, in->cluster);
+	int rc = ctl_upsert(c, wk, wns, wname, w, NULL, &stored);
+	if (rc >= 0)
+		c->write_failed = failed;
+	if (rc > 0)
+		(*synced)++;
+	char now[40];
+	if (stored)
+		cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored, ctl_now_str(now, sizeof now)));
+}
+
 /* The pass's last step, after its last slice of Works: the Works of the
  * clusters it left, the events, the binding's aggregated status. */
 static void finish_pass(struct controller *c, const char *key, bool cluster, const struct objc_key_parts *kp,
@@ -607,6 +633,10 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 	bool resumed = bc != NULL, tail = bc && bc->tail;
 	bool restarted = c->bind_restarts >= BIND_RESTARTS_MAX && c->bind_restart_key &&
 			 strcmp(c->bind_restart_key, key) == 0;
+	/* Works stamped from the prototype take the fast path (workfast.h)
+	 * unless statePreservation may change them per cluster. */
+	struct workfast wf = {0};
+	bool fast_pass = stampable && c->work_fast && cJSON_GetArraySize(json_get(next, "spec.gracefulEvictionTasks")) == 0;
 	for (const cJSON *t = cJSON_GetArrayItem(targets, ti);; t = t->next, ti++) {
 		bool cut = t && !restarted && ti - slice_first >= smin && ntargets - ti >= smin &&
 			   (slice_ms <= 0 || ctl_mono_ms() >= slice_end);
@@ -656,14 +686,22 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 		render_exec_namespace(cn, wns, sizeof wns);
 		if (ctl_ensure_namespace(c, wns) < 0)
 			continue;
-		cJSON *old = ctl_get_obj(c, wk, wns, wname);
-		const char *wid = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(json_get(old, "metadata.labels"), WORK_PERMANENT_ID_LABEL));
-		char idbuf[64];
-		if (!wid) {
+		/* With a prototype, the stored Work is read as text first: the
+		 * fast path (workfast.h) parses only what it needs of it. */
+		struct workfast_old fo;
+		int found = fast_pass && proto && wf.state >= 0 ? workfast_read(c, wk, wns, wname, &fo) : -1;
+		cJSON *old = found == 2 ? cJSON_Parse(fo.text) : found < 0 ? ctl_get_obj(c, wk, wns, wname) : NULL;
+		if (found == 2 && !old)
+			old = ctl_get_obj(c, wk, wns, wname);
+		const char *wid = found == 1 ? (fo.id[0] ? fo.id : NULL)
+					     : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+						   json_get(old, "metadata.labels"), WORK_PERMANENT_ID_LABEL));
+		char idbuf[128]; /* a copy: fo goes before the generic path */
+		if (wid)
+			snprintf(idbuf, sizeof idbuf, "%s", wid);
+		else
 			ctl_new_uuid(idbuf, sizeof idbuf);
-			wid = idbuf;
-		}
+		wid = idbuf;
 		struct render_work_in in = {
 		    .binding = next,
 		    .tmpl = tmpl,
@@ -674,6 +712,26 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 		    .ops = ops,
 		    .work_id = wid,
 		};
+		int rc;
+		cJSON *stored = NULL;
+		if (found == 0 || found == 1) {
+			cJSON *entry = NULL;
+			rc = workfast_write(&wf, c, wk, wns, wname, proto, &in, found == 1 ? &fo : NULL, &entry);
+			if (rc != WORKFAST_NO) {
+				workfast_old_free(&fo);
+				if (rc > 0)
+					synced++;
+				if (entry)
+					cJSON_AddItemToArray(works, entry);
+				else if (rc < 0)
+					retry_create(c, wk, wns, wname, &in, next, &synced, works);
+				continue;
+			}
+			if (found == 1) /* the generic path, over the Work as read */
+				old = cJSON_Parse(fo.text);
+		}
+		if (found >= 0)
+			workfast_old_free(&fo);
 		cJSON *applied = NULL;
 		err[0] = '\0';
 		cJSON *w = proto ? render_work_stamp(proto, &in) : render_work(&in, &applied, err, sizeof err);
@@ -686,16 +744,16 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 			sync_error = sync_err;
 			if (old)
 				cJSON_AddItemToArray(works, old);
+			workfast_check(&wf, -1, NULL);
 			continue;
 		}
-		int rc;
-		cJSON *stored = NULL;
 		if (old && obj_update_is_noop(wk, old, w)) {
 			cJSON_Delete(w); /* re-rendered unchanged: skip the write path */
 			rc = 0;
 		} else {
 			rc = ctl_upsert(c, wk, wns, wname, w, old, &stored);
 		}
+		workfast_check(&wf, rc, stored); /* when the fast path waits for this answer */
 		if (rc < 0 && !old) {
 			/* The namespace may have vanished under us: retry once
 			 * (a success forgets the failure). */
@@ -730,6 +788,9 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 			cJSON_AddItemToArray(works, sync_dispatching(c, wk, stored ? stored : old, ctl_now_str(nowb, sizeof nowb)));
 	}
 	cJSON_Delete(proto);
+	c->work_fast_writes += wf.fast_writes;
+	c->work_fast_off += wf.state < 0;
+	workfast_end(&wf);
 	if (!sliced)
 		finish_pass(c, key, cluster, &kp, bc, b, next, tmpl, targets, works, synced, sync_error);
 	/* A slice moved its trees into the continuation (they are NULL here). */

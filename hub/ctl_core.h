@@ -81,6 +81,14 @@ struct controller {
 	cJSON *clusters_cache;
 	bool clusters_dirty;
 	struct name_index clusters_idx; /* clusters_cache by name */
+	/* Clusters written or deleted since clusters_cache was built: store
+	 * key -> the value written (NULL: deleted), folded into the cache at
+	 * its next use instead of listing every Cluster again (ctl_cluster_event). */
+	struct strmap clusters_changed;
+	/* The binding pass writes stamped Works the fast way (workfast.h);
+	 * on unless ATOLL_WORK_FAST=0 (controller_set_work_fast). */
+	bool work_fast;
+	long work_fast_writes, work_fast_off; /* Works so written; passes it was turned off in (tests) */
 	/* Where the Works of each name are (a binding's Works share one name):
 	 * kept by on_store_event, dropped on rollback (workidx.h). */
 	struct workidx works_idx;
@@ -246,6 +254,7 @@ const char *ctl_res_str(const cJSON *b, const char *field);
 cJSON *ctl_binding_template(struct controller *c, const cJSON *b, const struct kind_info **tk, char *tkey,
 			       size_t len);
 const cJSON *ctl_current_clusters(struct controller *c);
+void ctl_cluster_event(struct controller *c, const struct store_event *ev);
 void ctl_enqueue_all_bindings(struct controller *c, char tag, const char *ns);
 long long ctl_mono_ms(void);
 

@@ -201,6 +201,19 @@ int objc_apply_in_place(struct objclient *oc, const struct kind_info *k, const c
 	return !same_rv(obj, cur);
 }
 
+int objc_put_prepared(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		      long long expect_rev, struct api_error *e)
+{
+	struct api_error mine = {0};
+	int rc = begin_write(oc, k, ns, name, &mine) ? -1
+						 : obj_put_prepared(oc->objs, k, ns ? ns : "", name, obj, expect_rev, &mine);
+	end_write(oc);
+	if (rc < 0)
+		return failed(&mine, e);
+	api_error_clear(&mine);
+	return 1;
+}
+
 int objc_apply_status(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *status,
 		      cJSON **stored, struct api_error *e)
 {

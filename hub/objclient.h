@@ -94,6 +94,10 @@ int objc_apply(struct objclient *oc, const struct kind_info *k, const char *ns, 
  * obj's parts named by sub replace cur's. */
 int objc_apply_sub(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
 		   cJSON **stored, struct api_error *e);
+/* obj_put_prepared through this client (its fault and origin): obj
+ * borrowed, its resourceVersion set on success; 1 or -1. */
+int objc_put_prepared(struct objclient *oc, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		      long long expect_rev, struct api_error *e);
 /* As objc_apply_sub, but obj is BORROWED: on success it is changed in place
  * into the stored object (the caller keeps using it, as obj_update_cur's
  * callers do); on failure its content is unspecified. */

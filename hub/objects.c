@@ -716,6 +716,14 @@ static bool covers(const struct kind_info *k, const cJSON *cur, const cJSON *obj
 	return true;
 }
 
+int obj_put_prepared(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		     long long expect_rev, struct api_error *e)
+{
+	char key[1024];
+	int rc = store_put(c->store, obj_key(key, sizeof key, k, ns, name), obj, expect_rev, NULL, NULL);
+	return rc == STORE_OK ? 0 : store_rc_error(rc, k, name, e);
+}
+
 bool obj_update_is_noop(const struct kind_info *k, const cJSON *cur, const cJSON *obj)
 {
 	if (strcmp(k->kind, "Service") == 0 && !k->group[0])

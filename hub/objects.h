@@ -72,6 +72,12 @@ int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cu
  * answer only means "take the full path" — defaulting may still make it a
  * no-op. Lets controllers skip re-rendered objects without validating them. */
 bool obj_update_is_noop(const struct kind_info *k, const cJSON *cur, const cJSON *obj);
+/* Stores obj (borrowed; its resourceVersion set) as k ns/name over the
+ * revision expect_rev (-1: must not exist), as it is: no defaults,
+ * validation or merge. For a writer that made obj what the rules above
+ * would store (workfast.h checks it does). 0 or -1 with e set. */
+int obj_put_prepared(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, cJSON *obj,
+		     long long expect_rev, struct api_error *e);
 /* The metadata.generation an update of old to next stores (for a kind with
  * a spec): one more when the spec differs. */
 double obj_generation_after(const cJSON *old, const cJSON *next);

@@ -531,9 +531,15 @@ bool render_work_stampable(const cJSON *binding, const cJSON *tmpl, const cJSON 
 
 cJSON *render_work_stamp(const cJSON *proto, const struct render_work_in *in)
 {
+	cJSON *w = json_dup(proto);
+	render_work_stamp_into(w, in);
+	return w;
+}
+
+void render_work_stamp_into(cJSON *w, const struct render_work_in *in)
+{
 	char wns[300];
 	render_exec_namespace(in->cluster, wns, sizeof wns);
-	cJSON *w = json_dup(proto);
 	cJSON *wm = cJSON_GetObjectItemCaseSensitive(w, "metadata");
 	json_set_str(wm, "namespace", wns);
 	cJSON *md = json_ensure_obj(cJSON_GetArrayItem(json_get(w, "spec.workload.manifests"), 0), "metadata");
@@ -546,7 +552,6 @@ cJSON *render_work_stamp(const cJSON *proto, const struct render_work_in *in)
 	cJSON_DeleteItemFromObjectCaseSensitive(spec, "suspendDispatching");
 	if (detector_dispatch_suspended(in->binding, in->cluster))
 		cJSON_AddTrueToObject(spec, "suspendDispatching");
-	return w;
 }
 
 /* ---- dependencies ------------------------------------------------------------ */

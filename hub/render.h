@@ -137,6 +137,8 @@ bool render_work_stampable(const cJSON *binding, const cJSON *tmpl, const cJSON 
  * manifest annotation), permanent id (Work and manifest label; proto made
  * with a work_id too) and suspendDispatching. Caller frees. */
 cJSON *render_work_stamp(const cJSON *proto, const struct render_work_in *in);
+/* The same stamp on w itself (the prototype, for the next cluster). */
+void render_work_stamp_into(cJSON *w, const struct render_work_in *in);
 
 /* Dependencies a workload's pod template references (Karmada's default
  * interpreter): ConfigMaps and Secrets from volumes (also projected), env

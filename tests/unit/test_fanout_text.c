@@ -96,6 +96,28 @@ static void test_span_same(void **state)
 
 /* The text answer is the answer proto_work_events_new/add would print,
  * and the agent's parser reads it back. */
+/* Several members in one pass: the same spans as one jsonspan_member each. */
+static void test_span_members_at_once(void **state)
+{
+	(void)state;
+	const char *t = "{\"a\":1,\"spec\":{\"x\":[1,{\"y\":\"}\"}]},\"status\":{\"s\":true},\"spec\":2}";
+	static const char *const names[] = {"status", "spec", "none"};
+	const char *v[3];
+	size_t n[3];
+	assert_int_equal(jsonspan_members(t, strlen(t), names, 3, v, n), 0);
+	for (int i = 0; i < 3; i++) {
+		const char *w = NULL;
+		size_t wn = 0;
+		int rc = jsonspan_member(t, strlen(t), names[i], &w, &wn);
+		assert_int_equal(rc, v[i] ? 1 : 0);
+		assert_ptr_equal(v[i], rc == 1 ? w : NULL);
+		assert_int_equal(n[i], rc == 1 ? wn : 0);
+	}
+	assert_int_equal(n[1], strlen("{\"x\":[1,{\"y\":\"}\"}]}"));
+	assert_int_equal(jsonspan_members("{\"a\":1,", 7, names, 3, v, n), -1); /* cut short */
+	assert_int_equal(jsonspan_members("[1]", 3, names, 3, v, n), -1);
+}
+
 static void test_workevents_text(void **state)
 {
 	/* as the store holds them: printed by cJSON */
@@ -149,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_span_members),
 		cmocka_unit_test(test_span_cannot_tell),
 		cmocka_unit_test(test_span_same),
+		cmocka_unit_test(test_span_members_at_once),
 		cmocka_unit_test(test_workevents_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
