@@ -58,14 +58,15 @@ void controller_set_policy_preemption(struct controller *c, bool on);
  * the scheduling queue takes higher priorities first. */
 void controller_set_priority_scheduling(struct controller *c, bool on);
 
+/* The binding pass's fast Work writes (workfast.h; on by default). */
+void controller_set_work_fast(struct controller *c, bool on);
+
 /* A binding pass over many clusters writes its Works in slices, each
  * committed (and its long-polls answered) before the next: the first
  * slice lasts first_ms, each next one twice as long (up to 320 ms), and
  * each writes at least min_targets Works (defaults 40 ms, 64; the
  * environment variable ATOLL_BIND_SLICE="FIRST_MS,MIN" sets them at start,
  * for tests). first_ms 0: slices of exactly min_targets. */
-/* The binding pass's fast Work writes (workfast.h; on by default). */
-void controller_set_work_fast(struct controller *c, bool on);
 void controller_set_bind_slice(struct controller *c, int first_ms, int min_targets);
 
 /* A binding whose status aggregation (every Work read and folded) took at

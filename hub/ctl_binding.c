@@ -506,9 +506,8 @@ bool ctl_reconcile_binding_with(struct controller *c, const char *key, const cJS
  * after making sure of its namespace (it may have vanished under us; a
  * success forgets the failure). */
 static void retry_create(struct controller *c, const struct kind_info *wk, const char *wns, const char *wname,
-			 const struct render_work_in *in, const cJSON *next, int *synced, cJSON *works)
+			 const struct render_work_in *in, const cJSON *next, bool failed, int *synced, cJSON *works)
 {
-	bool failed = c->write_failed;
 	objc_forget_namespace(&c->oc, wns);
 	if (ctl_ensure_namespace(c, wns) < 0)
 		return;
@@ -714,6 +713,7 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 		};
 		int rc;
 		cJSON *stored = NULL;
+		bool failed_before = c->write_failed; /* a retry that succeeds forgets the first try's failure */
 		if (found == 0 || found == 1) {
 			cJSON *entry = NULL;
 			rc = workfast_write(&wf, c, wk, wns, wname, proto, &in, found == 1 ? &fo : NULL, &entry);
@@ -724,11 +724,14 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 				if (entry)
 					cJSON_AddItemToArray(works, entry);
 				else if (rc < 0)
-					retry_create(c, wk, wns, wname, &in, next, &synced, works);
+					retry_create(c, wk, wns, wname, &in, next, failed_before, &synced, works);
 				continue;
 			}
-			if (found == 1) /* the generic path, over the Work as read */
+			if (found == 1) { /* the generic path, over the Work as read */
 				old = cJSON_Parse(fo.text);
+				if (!old)
+					old = ctl_get_obj(c, wk, wns, wname);
+			}
 		}
 		if (found >= 0)
 			workfast_old_free(&fo);
@@ -757,7 +760,6 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 		if (rc < 0 && !old) {
 			/* The namespace may have vanished under us: retry once
 			 * (a success forgets the failure). */
-			bool failed = c->write_failed;
 			objc_forget_namespace(&c->oc, wns);
 			if (ctl_ensure_namespace(c, wns) == 0) {
 				cJSON *w2 = render_work(&in, NULL, err, sizeof err);
@@ -766,7 +768,7 @@ static void binding_pass(struct controller *c, const char *key, bool cluster, cJ
 				if (w2)
 					rc = ctl_upsert(c, wk, wns, wname, w2, NULL, &stored);
 				if (rc >= 0)
-					c->write_failed = failed;
+					c->write_failed = failed_before;
 			}
 		}
 		if (rc > 0) {

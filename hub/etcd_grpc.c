@@ -435,6 +435,8 @@ size_t etcd_grpc_on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct etcd_grpc_answer *a = ud;
 	size_t len = size * n;
+	if (a->len + len > ETCD_GRPC_MAX_ANSWER)
+		return 0; /* no Txn answer of ours is this large: a misbehaving endpoint; libcurl fails the transfer */
 	if (a->len + len > a->cap) {
 		size_t c = a->cap ? a->cap : 4096;
 		while (c < a->len + len)

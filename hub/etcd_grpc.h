@@ -21,6 +21,11 @@
 
 #include "etcd_rpc.pb-c.h"
 
+/* An answer larger than this fails its transfer: a Txn's answer holds at
+ * most its batch's previous values (a batch is about 1 MiB of values;
+ * each object at most 1.5 MiB), far less. */
+#define ETCD_GRPC_MAX_ANSWER ((size_t)256 << 20)
+
 typedef Etcdserverpb__TxnResponse etcd_txn_resp;
 typedef Etcdserverpb__KeyValue etcd_kv;
 

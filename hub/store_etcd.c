@@ -85,6 +85,8 @@
 /* After every endpoint failed, calls fail at once for this long: a hub cut
  * off etcd does not block its loop for 3 x 10 s on every write. */
 #define ETCD_DOWN_MS 2000
+/* After falling back to the JSON gateway (no gRPC answer at the first Txn), how long before gRPC is tried again. */
+#define ETCD_GRPC_RETRY_MS 60000
 /* The ring of recent committed events changes() answers from: long enough
  * for an agent or watcher a few rounds behind, small enough to keep. */
 #define RING_MAX 16384
@@ -194,6 +196,9 @@ struct etcd_store {
 	CURL *gcurl;                /* their handle: one kept HTTP/2 connection */
 	bool json_txn;              /* Txns through the gateway (--etcd-api json, or no gRPC there) */
 	bool grpc_ok;               /* a gRPC Txn was answered */
+	long long grpc_retry_at;    /* fell back to the gateway: gRPC tried again from then (now_ms) */
+	int grpc_retry_ms;          /* ETCD_GRPC_RETRY_MS (ATOLL_ETCD_GRPC_RETRY_MS in tests) */
+	bool fell_back;             /* it did once: later fallbacks logged at info */
 	bool h2c_kept;              /* over http://: a kept h2c connection to reuse (libcurl 7.88) */
 	int gcur;                   /* the endpoint h2c_kept is about */
 };
@@ -649,8 +654,12 @@ static etcd_txn_resp *txn_json(struct etcd_store *e, const struct etcd_txn *t)
  * not answer is left for the next one, as call() does. */
 static etcd_txn_resp *call_txn(struct etcd_store *e, const struct etcd_txn *t)
 {
-	if (e->json_txn)
-		return txn_json(e, t);
+	if (e->json_txn) {
+		if (!e->grpc_retry_at || now_ms() < e->grpc_retry_at)
+			return txn_json(e, t);
+		e->json_txn = false; /* the fallback may have followed a moment's failure (etcd restarting): gRPC again */
+		e->grpc_retry_at = 0;
+	}
 	if (e->down_until && now_ms() < e->down_until) {
 		snprintf(e->err, sizeof e->err, "etcd unreachable (every endpoint failed just now)");
 		return NULL;
@@ -674,15 +683,20 @@ static etcd_txn_resp *call_txn(struct etcd_store *e, const struct etcd_txn *t)
 	}
 	free(msg);
 	if (r == ETCD_GRPC_NOT_GRPC && !e->grpc_ok) {
-		/* the gateway from now on, if it answers (else etcd itself is
+		/* the gateway for a while, if it answers (else etcd itself is
 		 * unreachable now: gRPC again next time) */
 		char why[sizeof e->err];
 		snprintf(why, sizeof why, "%s", e->err);
 		out = txn_json(e, t);
 		if (out) {
-			log_warn("store: %s: Txns go through etcd's JSON gateway from now on (a proxy that does not pass "
-				 "HTTP/2? --etcd-api json says so at start)", why);
-			e->json_txn = true;
+			if (e->fell_back)
+				log_info("store: %s: Txns through etcd's JSON gateway again", why);
+			else
+				log_warn("store: %s: Txns go through etcd's JSON gateway (a proxy that does not pass HTTP/2? "
+					 "--etcd-api json says so at start); gRPC is tried again every %d s",
+					 why, e->grpc_retry_ms / 1000);
+			e->json_txn = e->fell_back = true;
+			e->grpc_retry_at = now_ms() + e->grpc_retry_ms;
 		}
 		return out;
 	}
@@ -2441,6 +2455,8 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	e->max_ops = o->max_txn_ops > 0 ? o->max_txn_ops : 128;
 	e->quiet_ms = o->quiet_ms;
 	e->json_txn = o->json_txn;
+	const char *retry = getenv("ATOLL_ETCD_GRPC_RETRY_MS");
+	e->grpc_retry_ms = retry && atoi(retry) > 0 ? atoi(retry) : ETCD_GRPC_RETRY_MS;
 	free(v);
 	/* One list fills the copy: a consistent snapshot at its revision H
 	 * (every page is read at H). The live watch starts right after H;

@@ -1,5 +1,6 @@
 #include "workfast.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,9 +10,11 @@
 #include "jsonspan.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "numparse.h"
 #include "objclient.h"
 #include "objects.h"
 #include "timefmt.h"
+#include "validate.h"
 
 /* What every Work this path writes over starts with: the generic path
  * prints apiVersion, kind, metadata, spec and status in that order. */
@@ -108,21 +111,17 @@ int workfast_read(struct controller *c, const struct kind_info *wk, const char *
 		return 2;
 	const char *id = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o->m, "labels"), WORK_PERMANENT_ID_LABEL));
-	/* An id the generic path's validation would refuse (a label value:
-	 * at most 63 of [A-Za-z0-9-_.]) leaves this Work to it. */
-	for (const char *q = id; q && *q; q++)
-		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' ||
-		      *q == '_' || *q == '.'))
-			return 2;
-	if (id && strlen(id) > 63)
+	/* An id the generic path's validation would refuse (not a label
+	 * value), or none (the generic path keeps what is there), leaves this
+	 * Work to it. */
+	if (!id || !*id || !is_label_value(id))
 		return 2;
-	snprintf(o->id, sizeof o->id, "%s", id ? id : "");
+	snprintf(o->id, sizeof o->id, "%s", id);
 	/* The write's precondition, as obj_update_cur takes it: the stored
 	 * object's resourceVersion. */
-	char *stop = NULL;
 	const char *rv = json_get_str(o->m, "resourceVersion");
-	long long r = rv ? strtoll(rv, &stop, 10) : 0;
-	if (!rv || !*rv || !stop || *stop || r <= 0)
+	long long r;
+	if (!rv || num_parse_ll(rv, 1, LLONG_MAX, &r) < 0)
 		return 2;
 	o->rev = r;
 	return 1;
@@ -302,8 +301,10 @@ static int text_equal_at(const char **pp, const char *end, const cJSON *node, in
 		return c->next == NULL;
 	}
 	if (*p == '"') {
-		if (t != cJSON_String && t != cJSON_Raw)
-			return t == cJSON_Raw ? -1 : 0;
+		if (t == cJSON_Raw)
+			return -1;
+		if (t != cJSON_String)
+			return 0;
 		char buf[4096];
 		size_t n;
 		if (str_at(&p, end, buf, sizeof buf, &n) < 0 || strlen(buf) != n)

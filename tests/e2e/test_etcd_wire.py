@@ -14,6 +14,7 @@ import re
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -223,14 +224,16 @@ def test_grpc_txns_on_one_kept_h2c_connection(tmp_path):
         etcd.stop()
     txns, grpc, conns, log = summary(d)
     assert grpc >= 37 and 2 <= conns <= 3, (txns, grpc, conns)
-    assert "JSON gateway from now on" not in log
+    assert "Txns go through etcd's JSON gateway" not in log
 
 
 @pytest.mark.parametrize("how", ["gateway-only-proxy", "etcd-api-json"])
-def test_txns_through_the_gateway_without_expect(tmp_path, how):
+def test_txns_through_the_gateway_without_expect(tmp_path, how, monkeypatch):
     """A proxy that does not pass HTTP/2: the first Txn finds out, every
-    Txn then goes through the gateway (said once in the log); or
+    Txn then goes through the gateway (said once in the log) until gRPC is
+    tried again (every 60 s; 2 s here), which finds out again; or
     --etcd-api json: the gateway from the start, HTTP/2 never tried."""
+    monkeypatch.setenv("ATOLL_ETCD_GRPC_RETRY_MS", "2000")
     etcd, proxy, h, d = start(tmp_path, refuse_h2=how == "gateway-only-proxy",
                               api="json" if how == "etcd-api-json" else None)
     try:
@@ -253,6 +256,8 @@ def test_txns_through_the_gateway_without_expect(tmp_path, how):
         assert proxy.grpc() == []
         st, body, _ = h.get(CM + "/big")
         assert st == 200 and body["data"]["v"] == big
+        time.sleep(2.2)
+        create(h, "after")  # gRPC tried again, refused again: through the gateway
     finally:
         h.stop()
         proxy.stop()
@@ -261,8 +266,9 @@ def test_txns_through_the_gateway_without_expect(tmp_path, how):
     if how == "etcd-api-json":
         assert grpc == 0 and "txns=JSON gateway" in log
     else:
-        assert grpc == 1, grpc  # the one that found out
-        assert log.count("JSON gateway from now on") == 1
+        assert grpc == 2, grpc  # the one that found out, and the one tried again 2 s later
+        assert log.count("Txns go through etcd's JSON gateway") == 1
+        assert log.count("Txns through etcd's JSON gateway again") == 1
 
 
 def test_grpc_over_tls_keeps_its_connection(tmp_path):
@@ -288,6 +294,6 @@ def test_grpc_over_tls_keeps_its_connection(tmp_path):
         etcd.stop()
     txns, grpc, conns, log = summary(d)
     assert grpc >= 11 and grpc == txns and conns == 1, (txns, grpc, conns)
-    assert "JSON gateway from now on" not in log
+    assert "Txns go through etcd's JSON gateway" not in log
 
 
