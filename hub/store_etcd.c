@@ -2456,7 +2456,8 @@ struct store *store_open_etcd(const struct etcd_options *o, char *err, size_t er
 	e->quiet_ms = o->quiet_ms;
 	e->json_txn = o->json_txn;
 	const char *retry = getenv("ATOLL_ETCD_GRPC_RETRY_MS");
-	e->grpc_retry_ms = retry && atoi(retry) > 0 ? atoi(retry) : ETCD_GRPC_RETRY_MS;
+	if (!retry || num_parse_int(retry, 1, 3600000, &e->grpc_retry_ms) < 0)
+		e->grpc_retry_ms = ETCD_GRPC_RETRY_MS;
 	free(v);
 	/* One list fills the copy: a consistent snapshot at its revision H
 	 * (every page is read at H). The live watch starts right after H;
