@@ -15,12 +15,15 @@
 static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters);
-static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+static bool needs_schedule_printed(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+				   const cJSON *clusters, char **printed);
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+				  char **printed);
 static bool same_clusters(const cJSON *a, const cJSON *b);
 static void schedule_binding(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters);
 static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
-				const cJSON *clusters, bool need);
+				const cJSON *clusters, bool need, const char *placement_text);
 static int required_by_index(const cJSON *b, const char *pns, const char *pname);
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
@@ -43,7 +46,16 @@ enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters)
 {
-	enum sched_need n = sched_need(c, b, tmpl, clusters);
+	return needs_schedule_printed(c, key, b, tmpl, clusters, NULL);
+}
+
+/* needs_schedule; *printed (printed non-NULL) receives json_print of
+ * spec.placement when sched_need printed it (NULL else; the caller frees
+ * it), for schedule_binding_as's annotation (one print per binding). */
+static bool needs_schedule_printed(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+				   const cJSON *clusters, char **printed)
+{
+	enum sched_need n = sched_need(c, b, tmpl, clusters, printed);
 	if (n != SCHED_IF_CLUSTERS_CHANGED)
 		return n == SCHED_YES;
 	char memo[64];
@@ -56,8 +68,11 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 /* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
  * replicas changed, a reschedule requested, a scheduled cluster gone;
  * Duplicated (and non-workload) bindings follow every cluster change. */
-static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+				  char **printed)
 {
+	if (printed)
+		*printed = NULL;
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
@@ -68,7 +83,10 @@ static enum sched_need sched_need(const struct controller *c, const cJSON *b, co
 	 * text may still be an equal one (key order), so it is parsed then. */
 	char *now_printed = json_print(placement);
 	bool same = now_printed && strcmp(now_printed, applied) == 0;
-	free(now_printed);
+	if (printed)
+		*printed = now_printed;
+	else
+		free(now_printed);
 	if (!same) {
 		cJSON *ap = cJSON_Parse(applied);
 		same = ap && json_equal(ap, placement);
@@ -111,12 +129,26 @@ static void schedule_binding(struct controller *c, const char *key, const cJSON 
 {
 	if (!json_get(b, "spec.placement") || !detector_for_default_scheduler(b))
 		return;
-	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters));
+	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters), NULL);
 }
 
-/* schedule_binding once needs_schedule's answer (need) is known. */
+/* Replaces spec.clusters of b with arr (taken); whether the new list
+ * equals the old (same_clusters), told before the old one is freed
+ * (no copy of it: this runs for every binding a join re-places). */
+static bool replace_clusters(cJSON *b, cJSON *arr)
+{
+	cJSON *spec = json_ensure_obj(b, "spec");
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(spec, "clusters");
+	bool same = same_clusters(old, arr);
+	json_set(spec, "clusters", arr);
+	return same;
+}
+
+/* schedule_binding once needs_schedule's answer (need) is known.
+ * placement_text: json_print of b's spec.placement when the caller has it
+ * (NULL: printed here when needed). */
 static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
-				const cJSON *clusters, bool need)
+				const cJSON *clusters, bool need, const char *placement_text)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement)
@@ -150,22 +182,31 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 					 json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
 	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
 	/* Of the spec, only clusters changes here (render_binding_set_clusters,
-	 * or [] when no cluster fits): a copy of it tells whether it did. */
-	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
+	 * or [] when no cluster fits): replace_clusters tells whether it did. */
+	bool clusters_same = true;
 	char now[40];
 	ctl_now_str(now, sizeof now);
 	bool write_spec = false;
 	if (rc == 0) {
-		render_binding_set_clusters(b, &res);
+		cJSON *holder = cJSON_CreateObject(); /* render_binding_set_clusters' list, then moved into b */
+		render_binding_set_clusters(holder, &res);
+		clusters_same = replace_clusters(b, cJSON_DetachItemViaPointer(json_get(holder, "spec"),
+									       json_get(holder, "spec.clusters")));
+		cJSON_Delete(holder);
 		write_spec = true;
 	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
 		/* Karmada empties the result when no cluster fits. */
-		json_set(json_ensure_obj(b, "spec"), "clusters", cJSON_CreateArray());
+		clusters_same = replace_clusters(b, cJSON_CreateArray());
 		write_spec = true;
 	}
 	if (write_spec) {
-		char *ps = json_print(placement);
-		json_set_str(json_ensure_obj(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
+		char *ps = placement_text ? NULL : json_print(placement);
+		const char *text = placement_text ? placement_text : ps;
+		cJSON *ann = json_ensure_obj(b, "metadata.annotations");
+		/* The same text already there: nothing to replace. */
+		if (!text || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION)) ||
+		    strcmp(cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION)->valuestring, text) != 0)
+			json_set_str(ann, APPLIED_PLACEMENT_ANNOTATION, text);
 		free(ps);
 	}
 	/* The generation the write will give b: what the scheduler has observed. */
@@ -185,8 +226,7 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || fresh ||
-				      !same_clusters(prev_clusters, json_get(b, "spec.clusters"));
+		bool changed_result = !was_scheduled || fresh || !clusters_same;
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
@@ -212,7 +252,6 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
 		}
 	}
-	cJSON_Delete(prev_clusters);
 	sched_result_free(&res);
 }
 
@@ -766,16 +805,19 @@ void ctl_schedule_key(struct controller *c, const char *key)
 		return;
 	}
 	const cJSON *clusters = ctl_current_clusters(c);
-	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+	char *printed = NULL;
+	if (!needs_schedule_printed(c, key, b, tmpl, clusters, &printed)) {
 		ctl_enqueue(c, 'B', key);
 	} else {
 		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding_as(c, key, b, next, tmpl, clusters, true); /* needs_schedule said so just now */
+		/* needs_schedule said so just now; next's placement is b's, printed */
+		schedule_binding_as(c, key, b, next, tmpl, clusters, true, printed);
 		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);
 	}
+	free(printed);
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
 }
