@@ -132,17 +132,60 @@ static void schedule_binding(struct controller *c, const char *key, const cJSON 
 	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters), NULL);
 }
 
-/* Replaces spec.clusters of b with arr (taken); whether the new list
- * equals the old (same_clusters), told before the old one is freed
- * (no copy of it: this runs for every binding a join re-places). */
-static bool replace_clusters(cJSON *b, cJSON *arr)
+/* A scheduling's result, computed from the binding before it changes. */
+struct sched_run {
+	int rc;
+	struct sched_result res;
+	bool fresh, was_scheduled;
+	cJSON *new_clusters; /* the spec.clusters to write; NULL: kept */
+	bool clusters_same;  /* new_clusters equals the binding's (same_clusters) */
+	double t0;
+};
+
+/* Runs the scheduler for binding b (read only). */
+static void sched_run_compute(struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+			      struct sched_run *r)
 {
-	cJSON *spec = json_ensure_obj(b, "spec");
-	cJSON *old = cJSON_GetObjectItemCaseSensitive(spec, "clusters");
-	bool same = same_clusters(old, arr);
-	json_set(spec, "clusters", arr);
-	return same;
+	memset(r, 0, sizeof *r);
+	const cJSON *placement = json_get(b, "spec.placement");
+	/* The scheduler sees the template's replicas as the binding carries them. */
+	r->t0 = ctl_mono_seconds();
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	r->fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	r->rc = c->sched_facts && clusters == c->clusters_cache
+			? schedule_full_facts(c->sched_facts, placement, tmpl, render_has_replicas(tmpl),
+					      json_get(b, "spec.clusters"), json_get(b, "spec.gracefulEvictionTasks"),
+					      r->fresh, &r->res)
+			: schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+					json_get(b, "spec.gracefulEvictionTasks"), r->fresh, &r->res);
+	r->was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
+	/* Of the spec, only clusters changes (render_binding_set_clusters, or
+	 * [] when no cluster fits): compared here, before anything changes
+	 * (no copy of the old list: this runs for every binding a join
+	 * re-places). */
+	if (r->rc == 0) {
+		cJSON *holder = cJSON_CreateObject(); /* render_binding_set_clusters' list, then taken */
+		render_binding_set_clusters(holder, &r->res);
+		r->new_clusters = cJSON_DetachItemViaPointer(json_get(holder, "spec"), json_get(holder, "spec.clusters"));
+		cJSON_Delete(holder);
+	} else if (strcmp(r->res.reason, "NoClusterFit") == 0) {
+		/* Karmada empties the result when no cluster fits. */
+		r->new_clusters = cJSON_CreateArray();
+	}
+	r->clusters_same = !r->new_clusters || same_clusters(json_get(b, "spec.clusters"), r->new_clusters);
 }
+
+static void sched_run_free(struct sched_run *r)
+{
+	cJSON_Delete(r->new_clusters);
+	sched_result_free(&r->res);
+}
+
+static void sched_run_record(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
+			     struct sched_run *r, const char *placement_text);
 
 /* schedule_binding once needs_schedule's answer (need) is known.
  * placement_text: json_print of b's spec.placement when the caller has it
@@ -165,58 +208,48 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 			json_set_num(bst, "schedulerObservedGeneration", g);
 		return;
 	}
+	struct sched_run r;
+	sched_run_compute(c, b, tmpl, clusters, &r);
+	sched_run_record(c, key, cur, b, tmpl, &r, placement_text);
+	sched_run_free(&r);
+}
+
+/* Writes r into b (the binding as it will be written over the stored cur
+ * once the pass is done): the new spec.clusters, the applied placement, the
+ * Scheduled condition and the scheduler's bookkeeping, and queues its
+ * events. cur NULL: b is the stored object itself, changed in place, whose
+ * spec changes only through r's clusters. Reports the scheduling latency
+ * (the scheduler and the result's bookkeeping). */
+static void sched_run_record(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
+			     struct sched_run *r, const char *placement_text)
+{
+	const cJSON *placement = json_get(b, "spec.placement");
 	bool cluster = ctl_is_cluster_binding(b);
-	struct sched_result res;
-	/* The scheduler sees the template's replicas as the binding carries them. */
-	double t0 = ctl_mono_seconds();
-	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
-	 * Karmada's Fresh mode, which ignores the previous result. */
-	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
-	const char *lst = json_get_str(b, "status.lastScheduledTime");
-	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
-	int rc = c->sched_facts && clusters == c->clusters_cache
-			 ? schedule_full_facts(c->sched_facts, placement, tmpl, render_has_replicas(tmpl),
-					       json_get(b, "spec.clusters"), json_get(b, "spec.gracefulEvictionTasks"),
-					       fresh, &res)
-			 : schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
-					 json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
-	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
-	/* Of the spec, only clusters changes here (render_binding_set_clusters,
-	 * or [] when no cluster fits): replace_clusters tells whether it did. */
-	bool clusters_same = true;
+	struct sched_result *res = &r->res;
+	int rc = r->rc;
 	char now[40];
 	ctl_now_str(now, sizeof now);
-	bool write_spec = false;
-	if (rc == 0) {
-		cJSON *holder = cJSON_CreateObject(); /* render_binding_set_clusters' list, then moved into b */
-		render_binding_set_clusters(holder, &res);
-		clusters_same = replace_clusters(b, cJSON_DetachItemViaPointer(json_get(holder, "spec"),
-									       json_get(holder, "spec.clusters")));
-		cJSON_Delete(holder);
-		write_spec = true;
-	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
-		/* Karmada empties the result when no cluster fits. */
-		clusters_same = replace_clusters(b, cJSON_CreateArray());
-		write_spec = true;
-	}
-	if (write_spec) {
+	if (r->new_clusters) {
+		json_set(json_ensure_obj(b, "spec"), "clusters", r->new_clusters);
+		r->new_clusters = NULL;
 		char *ps = placement_text ? NULL : json_print(placement);
 		const char *text = placement_text ? placement_text : ps;
 		cJSON *ann = json_ensure_obj(b, "metadata.annotations");
 		/* The same text already there: nothing to replace. */
-		if (!text || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION)) ||
-		    strcmp(cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION)->valuestring, text) != 0)
+		const cJSON *was = cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION);
+		if (!text || !cJSON_IsString(was) || strcmp(was->valuestring, text) != 0)
 			json_set_str(ann, APPLIED_PLACEMENT_ANNOTATION, text);
 		free(ps);
 	}
 	/* The generation the write will give b: what the scheduler has observed. */
-	double gen = obj_generation_after(cur, b);
+	double gen = cur ? obj_generation_after(cur, b)
+			 : json_get_num(b, "metadata.generation", 1) + (r->clusters_same ? 0 : 1);
 	if (ctl_follows_cluster_changes(b, tmpl)) {
 		char memo[64];
 		sched_memo(c, gen, memo, sizeof memo);
 		strmap_put_str(&c->sched_memo, key, memo);
 	}
-	hubmetrics_observe_scheduling(ctl_mono_seconds() - t0);
+	hubmetrics_observe_scheduling(ctl_mono_seconds() - r->t0);
 	/* Scheduled condition and scheduler bookkeeping. */
 	cJSON *st = json_get(b, "status");
 	if (!cJSON_IsObject(st)) {
@@ -226,15 +259,15 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || fresh || !clusters_same;
+		bool changed_result = !r->was_scheduled || r->fresh || !r->clusters_same;
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
-		if (res.affinity_name[0])
-			json_set_str(st, "schedulerObservingAffinityName", res.affinity_name);
+		if (res->affinity_name[0])
+			json_set_str(st, "schedulerObservingAffinityName", res->affinity_name);
 		if (changed_result) {
 			char result[1024];
-			sched_result_format(&res, result, sizeof result);
+			sched_result_format(res, result, sizeof result);
 			snprintf(msg, sizeof msg, "Binding has been scheduled successfully. Result%s %s", cluster ? "" : ":",
 				 result);
 			ctl_event(c, b, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
@@ -243,16 +276,15 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	} else {
 		const cJSON *oc = json_condition(b, "Scheduled");
 		bool same_failure = ctl_cond_is(oc, "False") && json_get_str(oc, "message") &&
-				    strcmp(json_get_str(oc, "message"), res.message) == 0;
-		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
-					now);
+				    strcmp(json_get_str(oc, "message"), res->message) == 0;
+		aggregate_set_condition(st, "Scheduled", "False", res->reason[0] ? res->reason : "SchedulerError",
+					res->message, now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
 		if (!same_failure) {
-			ctl_event(c, b, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
-			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, b, true, "ScheduleBindingFailed", res->message, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res->message, C_SCHEDULER, EVENT_BUMP);
 		}
 	}
-	sched_result_free(&res);
 }
 
 /* ---- dependencies: attached bindings -------------------------------------------------- */
@@ -808,7 +840,7 @@ void ctl_schedule_key(struct controller *c, const char *key)
 	char *printed = NULL;
 	if (!needs_schedule_printed(c, key, b, tmpl, clusters, &printed)) {
 		ctl_enqueue(c, 'B', key);
-	} else {
+	} else if (!detector_for_default_scheduler(b) || ctl_mstr(b, "deletionTimestamp") || c->sched_copy_always) {
 		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
 		/* needs_schedule said so just now; next's placement is b's, printed */
@@ -816,6 +848,28 @@ void ctl_schedule_key(struct controller *c, const char *key)
 		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);
+	} else {
+		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
+		struct sched_run r;
+		sched_run_compute(c, b, tmpl, clusters, &r);
+		if (r.clusters_same) {
+			/* The spec stays: the write may be a no-op, which only a
+			 * comparison with the stored copy tells. */
+			cJSON *next = json_dup(b);
+			sched_run_record(c, key, b, next, tmpl, &r, printed);
+			ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS);
+			cJSON_Delete(next);
+		} else {
+			/* spec.clusters changes (every binding a join extends): b is
+			 * changed in place and written as the controller's own
+			 * update, without a copy to compare with (obj_update_own). */
+			long long rev = strtoll(ctl_mstr(b, "resourceVersion") ? ctl_mstr(b, "resourceVersion") : "0", NULL, 10);
+			double gen = json_get_num(b, "metadata.generation", 1);
+			sched_run_record(c, key, NULL, b, tmpl, &r, printed);
+			ctl_update_own(c, bk, b, rev, gen);
+		}
+		sched_run_free(&r);
+		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 	}
 	free(printed);
 	cJSON_Delete(tmpl);
