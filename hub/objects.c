@@ -776,7 +776,9 @@ int obj_update_own(struct obj_ctx *c, const struct kind_info *k, cJSON *obj, lon
 	failover_default_tolerations(k, obj);
 	if (mf)
 		json_set(json_ensure_obj(obj, "metadata"), "managedFields", mf);
-	/* Validation and the size bound; the immutable fields are the stored ones. */
+	/* Validation and the size bound, as on every write (the applied
+	 * placement alone may pass the annotations' limit); the immutable
+	 * fields are the stored ones. */
 	if (check_object(k, NULL, obj, ns, e) < 0)
 		return -1;
 	char key[1024];

@@ -663,6 +663,46 @@ static void test_update_own_matches_update_cur(void **state)
 		cJSON_Delete(next);
 		cJSON_Delete(own);
 	}
+	/* refused both ways, nothing written: annotations past their limit
+	 * (422), an object past the size bound (413) */
+	{
+		char key[512], *va = NULL;
+		long long rev = 0;
+		obj_key(key, sizeof key, rbk, "default", "b1");
+		assert_int_equal(store_get(c->store, key, &va, &rev), STORE_OK);
+		cJSON *cur = cJSON_Parse(va), *next = json_dup(cur), *own = json_dup(cur);
+		free(va);
+		char *big = malloc(OBJ_MAX_STORED_BYTES + 2);
+		memset(big, 'x', OBJ_MAX_STORED_BYTES + 1);
+		big[OBJ_MAX_STORED_BYTES + 1] = '\0';
+		for (int t = 0; t < 2; t++) {
+			cJSON *nt = json_dup(next), *ot = json_dup(own);
+			mutate_binding(nt, 0);
+			mutate_binding(ot, 0);
+			/* 300 KB of annotations; 1.5 MiB in status */
+			if (t == 0)
+				big[300 * 1024] = '\0';
+			json_set_str(json_ensure_obj(nt, t == 0 ? "metadata.annotations" : "status"), "big", big);
+			json_set_str(json_ensure_obj(ot, t == 0 ? "metadata.annotations" : "status"), "big", big);
+			if (t == 0)
+				big[300 * 1024] = 'x';
+			struct api_error ea = {0}, eb = {0};
+			long long before = store_revision(c2.store);
+			assert_int_equal(obj_update_cur(c, rbk, cur, nt, SUBRES_MAIN_AND_STATUS, NULL, &ea), -1);
+			assert_int_equal(obj_update_own(&c2, rbk, ot, rev, json_get_num(cur, "metadata.generation", 1), &eb), -1);
+			assert_int_equal(ea.code, t == 0 ? 422 : 413);
+			assert_int_equal(eb.code, ea.code);
+			assert_int_equal(store_revision(c2.store), before);
+			api_error_clear(&ea);
+			api_error_clear(&eb);
+			cJSON_Delete(nt);
+			cJSON_Delete(ot);
+		}
+		free(big);
+		cJSON_Delete(cur);
+		cJSON_Delete(next);
+		cJSON_Delete(own);
+	}
 	/* being deleted: refused in place (the controller takes the copy path) */
 	char *v = NULL;
 	long long rev = 0, before = store_revision(c2.store);
