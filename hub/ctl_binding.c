@@ -16,12 +16,15 @@
 static void sched_memo(const struct controller *c, double generation, char *buf, size_t len);
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters);
-static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters);
+static bool needs_schedule_printed(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+				   const cJSON *clusters, char **printed);
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+				  char **printed);
 static bool same_clusters(const cJSON *a, const cJSON *b);
 static void schedule_binding(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
 			     const cJSON *clusters);
 static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
-				const cJSON *clusters, bool need);
+				const cJSON *clusters, bool need, const char *placement_text);
 static int required_by_index(const cJSON *b, const char *pns, const char *pname);
 static void sync_dependencies(struct controller *c, const char *pns, const char *pname, const cJSON *p);
 static cJSON *sync_dispatching(struct controller *c, const struct kind_info *wk, cJSON *w, const char *now);
@@ -44,7 +47,16 @@ enum sched_need { SCHED_NO, SCHED_YES, SCHED_IF_CLUSTERS_CHANGED };
 static bool needs_schedule(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
 			   const cJSON *clusters)
 {
-	enum sched_need n = sched_need(c, b, tmpl, clusters);
+	return needs_schedule_printed(c, key, b, tmpl, clusters, NULL);
+}
+
+/* needs_schedule; *printed (printed non-NULL) receives json_print of
+ * spec.placement when sched_need printed it (NULL else; the caller frees
+ * it), for schedule_binding_as's annotation (one print per binding). */
+static bool needs_schedule_printed(struct controller *c, const char *key, const cJSON *b, const cJSON *tmpl,
+				   const cJSON *clusters, char **printed)
+{
+	enum sched_need n = sched_need(c, b, tmpl, clusters, printed);
 	if (n != SCHED_IF_CLUSTERS_CHANGED)
 		return n == SCHED_YES;
 	char memo[64];
@@ -57,8 +69,11 @@ static bool needs_schedule(struct controller *c, const char *key, const cJSON *b
 /* Karmada's doScheduleBinding triggers: never scheduled, placement changed,
  * replicas changed, a reschedule requested, a scheduled cluster gone;
  * Duplicated (and non-workload) bindings follow every cluster change. */
-static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters)
+static enum sched_need sched_need(const struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+				  char **printed)
 {
+	if (printed)
+		*printed = NULL;
 	const cJSON *placement = json_get(b, "spec.placement");
 	const char *applied = cJSON_GetStringValue(
 	    cJSON_GetObjectItemCaseSensitive(json_get(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION));
@@ -69,7 +84,10 @@ static enum sched_need sched_need(const struct controller *c, const cJSON *b, co
 	 * text may still be an equal one (key order), so it is parsed then. */
 	char *now_printed = json_print(placement);
 	bool same = now_printed && strcmp(now_printed, applied) == 0;
-	free(now_printed);
+	if (printed)
+		*printed = now_printed;
+	else
+		free(now_printed);
 	if (!same) {
 		cJSON *ap = cJSON_Parse(applied);
 		same = ap && json_equal(ap, placement);
@@ -112,12 +130,69 @@ static void schedule_binding(struct controller *c, const char *key, const cJSON 
 {
 	if (!json_get(b, "spec.placement") || !detector_for_default_scheduler(b))
 		return;
-	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters));
+	schedule_binding_as(c, key, cur, b, tmpl, clusters, needs_schedule(c, key, b, tmpl, clusters), NULL);
 }
 
-/* schedule_binding once needs_schedule's answer (need) is known. */
+/* A scheduling's result, computed from the binding before it changes. */
+struct sched_run {
+	int rc;
+	struct sched_result res;
+	bool fresh, was_scheduled;
+	cJSON *new_clusters; /* the spec.clusters to write; NULL: kept */
+	bool clusters_same;  /* new_clusters equals the binding's (same_clusters) */
+	double t0;
+};
+
+/* Runs the scheduler for binding b (read only). */
+static void sched_run_compute(struct controller *c, const cJSON *b, const cJSON *tmpl, const cJSON *clusters,
+			      struct sched_run *r)
+{
+	memset(r, 0, sizeof *r);
+	const cJSON *placement = json_get(b, "spec.placement");
+	/* The scheduler sees the template's replicas as the binding carries them. */
+	r->t0 = ctl_mono_seconds();
+	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
+	 * Karmada's Fresh mode, which ignores the previous result. */
+	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
+	const char *lst = json_get_str(b, "status.lastScheduledTime");
+	r->fresh = rta && (!lst || strcmp(rta, lst) > 0);
+	r->rc = c->sched_facts && clusters == c->clusters_cache
+			? schedule_full_facts(c->sched_facts, placement, tmpl, render_has_replicas(tmpl),
+					      json_get(b, "spec.clusters"), json_get(b, "spec.gracefulEvictionTasks"),
+					      r->fresh, &r->res)
+			: schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
+					json_get(b, "spec.gracefulEvictionTasks"), r->fresh, &r->res);
+	r->was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
+	/* Of the spec, only clusters changes (render_binding_set_clusters, or
+	 * [] when no cluster fits): compared here, before anything changes
+	 * (no copy of the old list: this runs for every binding a join
+	 * re-places). */
+	if (r->rc == 0) {
+		cJSON *holder = cJSON_CreateObject(); /* render_binding_set_clusters' list, then taken */
+		render_binding_set_clusters(holder, &r->res);
+		r->new_clusters = cJSON_DetachItemViaPointer(json_get(holder, "spec"), json_get(holder, "spec.clusters"));
+		cJSON_Delete(holder);
+	} else if (strcmp(r->res.reason, "NoClusterFit") == 0) {
+		/* Karmada empties the result when no cluster fits. */
+		r->new_clusters = cJSON_CreateArray();
+	}
+	r->clusters_same = !r->new_clusters || same_clusters(json_get(b, "spec.clusters"), r->new_clusters);
+}
+
+static void sched_run_free(struct sched_run *r)
+{
+	cJSON_Delete(r->new_clusters);
+	sched_result_free(&r->res);
+}
+
+static void sched_run_record(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
+			     struct sched_run *r, const char *placement_text);
+
+/* schedule_binding once needs_schedule's answer (need) is known.
+ * placement_text: json_print of b's spec.placement when the caller has it
+ * (NULL: printed here when needed). */
 static void schedule_binding_as(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
-				const cJSON *clusters, bool need)
+				const cJSON *clusters, bool need, const char *placement_text)
 {
 	const cJSON *placement = json_get(b, "spec.placement");
 	if (!placement)
@@ -134,49 +209,48 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 			json_set_num(bst, "schedulerObservedGeneration", g);
 		return;
 	}
+	struct sched_run r;
+	sched_run_compute(c, b, tmpl, clusters, &r);
+	sched_run_record(c, key, cur, b, tmpl, &r, placement_text);
+	sched_run_free(&r);
+}
+
+/* Writes r into b (the binding as it will be written over the stored cur
+ * once the pass is done): the new spec.clusters, the applied placement, the
+ * Scheduled condition and the scheduler's bookkeeping, and queues its
+ * events. cur NULL: b is the stored object itself, changed in place, whose
+ * spec changes only through r's clusters. Reports the scheduling latency
+ * (the scheduler and the result's bookkeeping). */
+static void sched_run_record(struct controller *c, const char *key, const cJSON *cur, cJSON *b, const cJSON *tmpl,
+			     struct sched_run *r, const char *placement_text)
+{
+	const cJSON *placement = json_get(b, "spec.placement");
 	bool cluster = ctl_is_cluster_binding(b);
-	struct sched_result res;
-	/* The scheduler sees the template's replicas as the binding carries them. */
-	double t0 = ctl_mono_seconds();
-	/* A reschedule triggered after the last scheduling (WorkloadRebalancer):
-	 * Karmada's Fresh mode, which ignores the previous result. */
-	const char *rta = json_get_str(b, "spec.rescheduleTriggeredAt");
-	const char *lst = json_get_str(b, "status.lastScheduledTime");
-	bool fresh = rta && (!lst || strcmp(rta, lst) > 0);
-	int rc = c->sched_facts && clusters == c->clusters_cache
-			 ? schedule_full_facts(c->sched_facts, placement, tmpl, render_has_replicas(tmpl),
-					       json_get(b, "spec.clusters"), json_get(b, "spec.gracefulEvictionTasks"),
-					       fresh, &res)
-			 : schedule_full(clusters, placement, tmpl, render_has_replicas(tmpl), json_get(b, "spec.clusters"),
-					 json_get(b, "spec.gracefulEvictionTasks"), fresh, &res);
-	bool was_scheduled = ctl_cond_is(json_condition(b, "Scheduled"), "True");
-	/* Of the spec, only clusters changes here (render_binding_set_clusters,
-	 * or [] when no cluster fits): a copy of it tells whether it did. */
-	cJSON *prev_clusters = json_dup(json_get(b, "spec.clusters"));
+	struct sched_result *res = &r->res;
+	int rc = r->rc;
 	char now[40];
 	ctl_now_str(now, sizeof now);
-	bool write_spec = false;
-	if (rc == 0) {
-		render_binding_set_clusters(b, &res);
-		write_spec = true;
-	} else if (strcmp(res.reason, "NoClusterFit") == 0) {
-		/* Karmada empties the result when no cluster fits. */
-		json_set(json_ensure_obj(b, "spec"), "clusters", cJSON_CreateArray());
-		write_spec = true;
-	}
-	if (write_spec) {
-		char *ps = json_print(placement);
-		json_set_str(json_ensure_obj(b, "metadata.annotations"), APPLIED_PLACEMENT_ANNOTATION, ps);
+	if (r->new_clusters) {
+		json_set(json_ensure_obj(b, "spec"), "clusters", r->new_clusters);
+		r->new_clusters = NULL;
+		char *ps = placement_text ? NULL : json_print(placement);
+		const char *text = placement_text ? placement_text : ps;
+		cJSON *ann = json_ensure_obj(b, "metadata.annotations");
+		/* The same text already there: nothing to replace. */
+		const cJSON *was = cJSON_GetObjectItemCaseSensitive(ann, APPLIED_PLACEMENT_ANNOTATION);
+		if (!text || !cJSON_IsString(was) || strcmp(was->valuestring, text) != 0)
+			json_set_str(ann, APPLIED_PLACEMENT_ANNOTATION, text);
 		free(ps);
 	}
 	/* The generation the write will give b: what the scheduler has observed. */
-	double gen = obj_generation_after(cur, b);
+	double gen = cur ? obj_generation_after(cur, b)
+			 : json_get_num(b, "metadata.generation", 1) + (r->clusters_same ? 0 : 1);
 	if (ctl_follows_cluster_changes(b, tmpl)) {
 		char memo[64];
 		sched_memo(c, gen, memo, sizeof memo);
 		strmap_put_str(&c->sched_memo, key, memo);
 	}
-	hubmetrics_observe_scheduling(ctl_mono_seconds() - t0);
+	hubmetrics_observe_scheduling(ctl_mono_seconds() - r->t0);
 	/* Scheduled condition and scheduler bookkeeping. */
 	cJSON *st = json_get(b, "status");
 	if (!cJSON_IsObject(st)) {
@@ -186,16 +260,15 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	char msg[1400];
 	if (rc == 0) {
 		aggregate_set_condition(st, "Scheduled", "True", "Success", "Binding has been scheduled successfully.", now);
-		bool changed_result = !was_scheduled || fresh ||
-				      !same_clusters(prev_clusters, json_get(b, "spec.clusters"));
+		bool changed_result = !r->was_scheduled || r->fresh || !r->clusters_same;
 		if (changed_result)
 			json_set_str(st, "lastScheduledTime", now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
-		if (res.affinity_name[0])
-			json_set_str(st, "schedulerObservingAffinityName", res.affinity_name);
+		if (res->affinity_name[0])
+			json_set_str(st, "schedulerObservingAffinityName", res->affinity_name);
 		if (changed_result) {
 			char result[1024];
-			sched_result_format(&res, result, sizeof result);
+			sched_result_format(res, result, sizeof result);
 			snprintf(msg, sizeof msg, "Binding has been scheduled successfully. Result%s %s", cluster ? "" : ":",
 				 result);
 			ctl_event(c, b, false, "ScheduleBindingSucceed", msg, C_SCHEDULER, EVENT_BUMP);
@@ -204,17 +277,15 @@ static void schedule_binding_as(struct controller *c, const char *key, const cJS
 	} else {
 		const cJSON *oc = json_condition(b, "Scheduled");
 		bool same_failure = ctl_cond_is(oc, "False") && json_get_str(oc, "message") &&
-				    strcmp(json_get_str(oc, "message"), res.message) == 0;
-		aggregate_set_condition(st, "Scheduled", "False", res.reason[0] ? res.reason : "SchedulerError", res.message,
-					now);
+				    strcmp(json_get_str(oc, "message"), res->message) == 0;
+		aggregate_set_condition(st, "Scheduled", "False", res->reason[0] ? res->reason : "SchedulerError",
+					res->message, now);
 		json_set_num(st, "schedulerObservedGeneration", gen);
 		if (!same_failure) {
-			ctl_event(c, b, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
-			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res.message, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, b, true, "ScheduleBindingFailed", res->message, C_SCHEDULER, EVENT_BUMP);
+			ctl_event(c, tmpl, true, "ScheduleBindingFailed", res->message, C_SCHEDULER, EVENT_BUMP);
 		}
 	}
-	cJSON_Delete(prev_clusters);
-	sched_result_free(&res);
 }
 
 /* ---- dependencies: attached bindings -------------------------------------------------- */
@@ -829,16 +900,41 @@ void ctl_schedule_key(struct controller *c, const char *key)
 		return;
 	}
 	const cJSON *clusters = ctl_current_clusters(c);
-	if (!needs_schedule(c, key, b, tmpl, clusters)) {
+	char *printed = NULL;
+	if (!needs_schedule_printed(c, key, b, tmpl, clusters, &printed)) {
 		ctl_enqueue(c, 'B', key);
-	} else {
+	} else if (!detector_for_default_scheduler(b) || ctl_mstr(b, "deletionTimestamp") || c->sched_copy_always) {
 		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
 		cJSON *next = json_dup(b);
-		schedule_binding_as(c, key, b, next, tmpl, clusters, true); /* needs_schedule said so just now */
+		/* needs_schedule said so just now; next's placement is b's, printed */
+		schedule_binding_as(c, key, b, next, tmpl, clusters, true, printed);
 		ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS); /* a failure: retried (write_failed) */
 		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 		cJSON_Delete(next);
+	} else {
+		const struct kind_info *bk = ctl_binding_kind(strcmp(kp.plural, "clusterresourcebindings") == 0);
+		struct sched_run r;
+		sched_run_compute(c, b, tmpl, clusters, &r);
+		if (r.clusters_same) {
+			/* The spec stays: the write may be a no-op, which only a
+			 * comparison with the stored copy tells. */
+			cJSON *next = json_dup(b);
+			sched_run_record(c, key, b, next, tmpl, &r, printed);
+			ctl_update_in_place(c, bk, b, next, SUBRES_MAIN_AND_STATUS);
+			cJSON_Delete(next);
+		} else {
+			/* spec.clusters changes (every binding a join extends): b is
+			 * changed in place and written as the controller's own
+			 * update, without a copy to compare with (obj_update_own). */
+			long long rev = strtoll(ctl_mstr(b, "resourceVersion") ? ctl_mstr(b, "resourceVersion") : "0", NULL, 10);
+			double gen = json_get_num(b, "metadata.generation", 1);
+			sched_run_record(c, key, NULL, b, tmpl, &r, printed);
+			ctl_update_own(c, bk, b, rev, gen);
+		}
+		sched_run_free(&r);
+		ctl_enqueue(c, 'B', key); /* also when the write was a no-op */
 	}
+	free(printed);
 	cJSON_Delete(tmpl);
 	cJSON_Delete(b);
 }

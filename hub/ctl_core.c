@@ -288,6 +288,18 @@ int ctl_update_in_place(struct controller *c, const struct kind_info *k, const c
 	return rc;
 }
 
+/* objc_apply_own: obj, the stored object changed in place by this
+ * controller with a changed spec, becomes the stored object. Same return
+ * values as upsert. */
+int ctl_update_own(struct controller *c, const struct kind_info *k, cJSON *obj, long long old_rev, double old_generation)
+{
+	struct api_error e = {0};
+	int rc = objc_apply_own(&c->oc, k, obj, old_rev, old_generation, &e);
+	if (rc < 0)
+		ctl_write_failed(c, "write", k, ctl_mstr(obj, "namespace"), ctl_mstr(obj, "name"), &e);
+	return rc;
+}
+
 /* Removes the finalizers this controller owns (Karmada's propagation
  * policy, binding and execution controllers') from an object being deleted,
  * which completes its deletion unless another finalizer remains. The

@@ -110,6 +110,9 @@ struct controller {
 	 * goes; sched_memo: binding key -> what its last scheduling saw. */
 	unsigned long clusters_gen;
 	struct strmap sched_memo;
+	/* Tests: the scheduling stage writes every binding through a copy
+	 * (ctl_update_in_place), never in place (ctl_update_own). */
+	bool sched_copy_always;
 	/* Bindings whose Works reported status, aggregated when agg_ev fires. */
 	struct strmap agg_pending;
 	struct event *agg_ev;
@@ -230,6 +233,7 @@ int ctl_write_status(struct controller *c, const struct kind_info *k, const cJSO
 			cJSON **stored);
 int ctl_update_in_place(struct controller *c, const struct kind_info *k, const cJSON *cur, cJSON *obj,
 			   enum subresource sub);
+int ctl_update_own(struct controller *c, const struct kind_info *k, cJSON *obj, long long old_rev, double old_generation);
 void ctl_finish_deletion(struct controller *c, const struct kind_info *k, const cJSON *cur);
 void ctl_delete_obj(struct controller *c, const struct kind_info *k, const char *ns, const char *name);
 void ctl_event(struct controller *c, const cJSON *obj, bool warning, const char *reason, const char *msg,

@@ -214,6 +214,20 @@ int objc_put_prepared(struct objclient *oc, const struct kind_info *k, const cha
 	return 1;
 }
 
+int objc_apply_own(struct objclient *oc, const struct kind_info *k, cJSON *obj, long long old_rev,
+		   double old_generation, struct api_error *e)
+{
+	struct api_error mine = {0};
+	int rc = begin_write(oc, k, mstr(obj, "namespace"), mstr(obj, "name"), &mine)
+			 ? -1
+			 : obj_update_own(oc->objs, k, obj, old_rev, old_generation, &mine);
+	end_write(oc);
+	if (rc < 0)
+		return failed(&mine, e);
+	api_error_clear(&mine);
+	return 1;
+}
+
 int objc_apply_status(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *status,
 		      cJSON **stored, struct api_error *e)
 {

@@ -103,6 +103,10 @@ int objc_put_prepared(struct objclient *oc, const struct kind_info *k, const cha
  * callers do); on failure its content is unspecified. */
 int objc_apply_in_place(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *obj,
 			enum subresource sub, struct api_error *e);
+/* obj_update_own through this client: obj (BORROWED, the stored object
+ * changed in place; see objects.h) becomes the stored object. 1, or -1. */
+int objc_apply_own(struct objclient *oc, const struct kind_info *k, cJSON *obj, long long old_rev,
+		   double old_generation, struct api_error *e);
 /* Replaces cur's status with status (takes it; NULL: none) through the
  * status subresource; 0 without a write when they are equal. */
 int objc_apply_status(struct objclient *oc, const struct kind_info *k, const cJSON *cur, cJSON *status,

@@ -747,6 +747,57 @@ int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cu
 	return do_update(c, k, ns, name, cur, rev, obj, sub, false, out, e, NULL);
 }
 
+int obj_update_own(struct obj_ctx *c, const struct kind_info *k, cJSON *obj, long long old_rev, double old_generation,
+		   struct api_error *e)
+{
+	/* Copies: the steps below may replace obj's members. */
+	char ns[256], name[256];
+	const char *mns = meta_str(obj, "namespace"), *mname = meta_str(obj, "name");
+	if (!mname || old_rev <= 0 || meta_str(obj, "deletionTimestamp") || strlen(mname) >= sizeof name ||
+	    (mns && strlen(mns) >= sizeof ns)) {
+		api_error_set(e, 500, "InternalError", "obj_update_own needs a stored object not being deleted");
+		return -1;
+	}
+	snprintf(ns, sizeof ns, "%s", mns ? mns : "");
+	snprintf(name, sizeof name, "%s", mname);
+	if (check_identity(k, ns, obj, e) < 0)
+		return -1;
+	long long want_rv = parse_rv(meta_str(obj, "resourceVersion"));
+	if (want_rv < 0) {
+		api_error_set(e, 400, "BadRequest", "invalid resourceVersion");
+		return -1;
+	}
+	if (want_rv > 0 && want_rv != old_rev)
+		return store_rc_error(STORE_CONFLICT, k, name, e);
+	/* do_update's steps for this write, in its order. merge_for_update:
+	 * the identity fields are the stored ones already; managedFields is
+	 * removed, to be added back last; the generation follows the spec. */
+	cJSON *meta = json_ensure_obj(obj, "metadata");
+	cJSON *mf = cJSON_DetachItemFromObjectCaseSensitive(meta, "managedFields");
+	if (k->has_spec)
+		json_set_num(meta, "generation", old_generation + 1);
+	defaults_apply(k, obj, ++c->ip_seq);
+	char pid[64] = "";
+	if (strcmp(k->group, "policy.karmada.io") == 0)
+		obj_new_uid(pid, sizeof pid);
+	defaults_karmada_identity(k, obj, obj, pid); /* the old labels are obj's: unchanged */
+	failover_default_tolerations(k, obj);
+	if (mf)
+		json_set(json_ensure_obj(obj, "metadata"), "managedFields", mf);
+	/* Validation and the size bound, as on every write (the applied
+	 * placement alone may pass the annotations' limit); the immutable
+	 * fields are the stored ones. */
+	if (check_object(k, NULL, obj, ns, e) < 0)
+		return -1;
+	char key[1024];
+	obj_key(key, sizeof key, k, ns, name);
+	int rc = store_put(c->store, key, obj, old_rev, NULL, NULL);
+	if (rc != STORE_OK)
+		return store_rc_error(rc, k, name, e);
+	after_write(k, obj);
+	return 0;
+}
+
 /* Server-side apply of config by w onto old (NULL: create): the object to
  * write, managedFields computed, or NULL with e set (409 on conflicts). */
 static cJSON *apply_as(const struct kind_info *k, const cJSON *old, const cJSON *config, const struct ssa_writer *w,

@@ -66,6 +66,16 @@ int obj_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, con
  * 409 Conflict and changes nothing. */
 int obj_update_cur(struct obj_ctx *c, const struct kind_info *k, const cJSON *cur, cJSON *obj, enum subresource sub,
 		   char **out, struct api_error *e);
+/* The write obj_update_cur(SUBRES_MAIN_AND_STATUS) makes when obj is the
+ * stored object (revision old_rev, metadata.generation old_generation)
+ * changed in place by its controller, with a changed spec and no other
+ * change to its metadata than annotations: the same stored bytes and
+ * events, without a copy of the stored object to compare with (the
+ * generation goes up by one; a changed spec is never a no-op; no
+ * immutable field changed). Not for an object being deleted (500). obj
+ * becomes the stored object. */
+int obj_update_own(struct obj_ctx *c, const struct kind_info *k, cJSON *obj, long long old_rev, double old_generation,
+		   struct api_error *e);
 /* True only when obj_update(SUBRES_NONE) of cur with obj would certainly
  * change nothing: obj's members (and its metadata's) equal cur's, and cur
  * has none that the update would drop (server-kept fields aside). A false

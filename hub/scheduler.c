@@ -400,6 +400,12 @@ struct fcache_entry {
 	int n;
 	char **taint;      /* [n]: the taint filter's reason (malloc'd), NULL: passes */
 	const char **rest; /* [n]: affinity and spread filters' reason (static), NULL: passes */
+	/* The same verdicts as lists, ascending: the clusters that pass both,
+	 * and those only a taint keeps out (they pass when the previous
+	 * result names them). A scheduling reads these instead of visiting
+	 * every cluster (issue 15: 1,000 clusters, 10,000 bindings). */
+	int *pass, npass;
+	int *taint_only, ntaint_only;
 };
 
 /* Filter results shared by schedulings over the same facts (issue 15:
@@ -689,6 +695,8 @@ static void fcache_entry_free(void *v)
 		free(e->taint[i]);
 	free(e->taint);
 	free(e->rest);
+	free(e->pass);
+	free(e->taint_only);
 	free(e);
 }
 
@@ -740,7 +748,9 @@ static const struct fcache_entry *fcache_get(const struct sched_ctx *cx, const c
 		strmap_clear(&fc->entries);
 	e = calloc(1, sizeof *e);
 	bool ok = e && (e->taint = calloc((size_t)fc->n + 1, sizeof *e->taint)) &&
-		  (e->rest = calloc((size_t)fc->n + 1, sizeof *e->rest));
+		  (e->rest = calloc((size_t)fc->n + 1, sizeof *e->rest)) &&
+		  (e->pass = malloc(((size_t)fc->n + 1) * sizeof *e->pass)) &&
+		  (e->taint_only = malloc(((size_t)fc->n + 1) * sizeof *e->taint_only));
 	struct affinity_plan plan;
 	affinity_plan_init(&plan, affinity);
 	for (int i = 0; ok && i < fc->n; i++) {
@@ -750,6 +760,10 @@ static const struct fcache_entry *fcache_get(const struct sched_ctx *cx, const c
 			ok = false;
 		e->rest[i] = filter_rest(cx, cx->cl[i].fact, &plan);
 		e->n = i + 1;
+		if (!e->rest[i] && !e->taint[i])
+			e->pass[e->npass++] = i;
+		else if (!e->rest[i])
+			e->taint_only[e->ntaint_only++] = i;
 	}
 	affinity_plan_free(&plan);
 	if (!ok) {
@@ -1454,7 +1468,28 @@ static int schedule_once(const struct sched_ctx *cx, const cJSON *affinity, stru
 		affinity_plan_init(&plan, affinity);
 		have_plan = true;
 	}
-	for (int i = 0; i < cx->n; i++) {
+	bool listed = false; /* cand filled from the entry's lists */
+	if (fe && cJSON_GetArraySize(cx->evictions) == 0) {
+		/* filter_cached's verdicts from the entry's lists, in cluster
+		 * order: the clusters that pass, and those only a taint keeps
+		 * out when the previous result names them (no eviction filter
+		 * without eviction tasks). None: the loop below, for the
+		 * reasons' histogram. */
+		int a = 0, b = 0;
+		while (a < fe->npass || b < fe->ntaint_only) {
+			int ia = a < fe->npass ? fe->pass[a] : cx->n, ib = b < fe->ntaint_only ? fe->taint_only[b] : cx->n;
+			if (ia < ib) {
+				cand[nc++] = &cx->cl[ia];
+				a++;
+			} else {
+				if (cx->cl[ib].in_prev)
+					cand[nc++] = &cx->cl[ib];
+				b++;
+			}
+		}
+		listed = nc > 0;
+	}
+	for (int i = 0; !listed && i < cx->n; i++) {
 		char buf[160];
 		const char *why = fe ? filter_cached(cx, &cx->cl[i], fe) : filter_cluster(cx, &cx->cl[i], &plan, buf, sizeof buf);
 		if (!why) {

@@ -82,12 +82,18 @@ struct sqlite_store {
 	char path[4096];
 	int lock_fd; /* holds the data dir's lock (store_check.h) */
 	struct ckpt *ck; /* the background checkpointer (NULL: SQLite's own, inside commits) */
-	/* The row the last get read (read_key NULL: none): a write of that
-	 * key right after (read, change, write: every controller pass and
-	 * status report) takes its old value from here instead of reading the
-	 * row again. Any write of the key takes it; a rollback drops it. */
-	char *read_key, *read_value;
-	long long read_rev;
+	/* The rows the last READ_SLOTS gets read (read_key NULL: none): a
+	 * write of such a key right after (read, change, write: every
+	 * controller pass and status report; the scheduling stage reads the
+	 * binding, then its template, then writes the binding) takes its old
+	 * value from here instead of reading the row again. Any write of the
+	 * key takes it; a rollback drops them all. */
+#define READ_SLOTS 2
+	struct read_slot {
+		char *read_key, *read_value;
+		long long read_rev;
+	} reads[READ_SLOTS];
+	int read_next; /* the slot the next get fills */
 };
 
 static struct sqlite_store *S(struct store *s) { return (struct sqlite_store *)s; }
@@ -103,11 +109,26 @@ static int exec(sqlite3 *db, const char *sql)
 	return 0;
 }
 
+static void drop_slot(struct read_slot *r)
+{
+	free(r->read_key);
+	free(r->read_value);
+	r->read_key = r->read_value = NULL;
+}
+
 static void drop_read(struct sqlite_store *q)
 {
-	free(q->read_key);
-	free(q->read_value);
-	q->read_key = q->read_value = NULL;
+	for (int i = 0; i < READ_SLOTS; i++)
+		drop_slot(&q->reads[i]);
+}
+
+/* The slot holding key's row, or NULL. */
+static struct read_slot *read_slot_of(struct sqlite_store *q, const char *key)
+{
+	for (int i = 0; i < READ_SLOTS; i++)
+		if (q->reads[i].read_key && strcmp(q->reads[i].read_key, key) == 0)
+			return &q->reads[i];
+	return NULL;
 }
 
 static void drop_pending(struct sqlite_store *q)
@@ -414,25 +435,31 @@ static int sq_get(struct store *s, const char *key, char **value, long long *mod
 	if (mod_rev)
 		*mod_rev = rev;
 	if (rc == STORE_OK && value && *value) {
-		drop_read(q);
-		q->read_key = strdup(key);
-		q->read_value = strdup(*value);
-		q->read_rev = rev;
-		if (!q->read_key || !q->read_value)
-			drop_read(q);
+		struct read_slot *r = read_slot_of(q, key);
+		if (!r) {
+			r = &q->reads[q->read_next];
+			q->read_next = (q->read_next + 1) % READ_SLOTS;
+		}
+		drop_slot(r);
+		r->read_key = strdup(key);
+		r->read_value = strdup(*value);
+		r->read_rev = rev;
+		if (!r->read_key || !r->read_value)
+			drop_slot(r);
 	}
 	return rc;
 }
 
-/* The current value of key before writing it: the last get's copy when
- * it read this key (taken), else the row. */
+/* The current value of key before writing it: a recent get's copy when
+ * one read this key (taken), else the row. */
 static int read_for_write(struct sqlite_store *q, const char *key, char **value, long long *mod_rev)
 {
-	if (q->read_key && strcmp(q->read_key, key) == 0) {
-		*value = q->read_value;
-		*mod_rev = q->read_rev;
-		q->read_value = NULL;
-		drop_read(q);
+	struct read_slot *r = read_slot_of(q, key);
+	if (r) {
+		*value = r->read_value;
+		*mod_rev = r->read_rev;
+		r->read_value = NULL;
+		drop_slot(r);
 		return STORE_OK;
 	}
 	return get_row(q, key, value, mod_rev);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "controller.h"
+#include "ctl_core.h"
 #include "jsonutil.h"
 #include "testutil.h"
 #include "objclient.h"
@@ -818,6 +819,92 @@ static void test_shared_filters_follow_cluster_changes(void **state)
 	assert_placed(f, "a5", "eu,us");
 }
 
+/* A joining cluster that a binding's placement selects: the binding's
+ * scheduling write (in place: obj_update_own; with sched_copy_always,
+ * through a copy) names it, bumps the generation once, observes it and
+ * records the applied placement; one it does not select changes neither
+ * the spec nor the generation. The same either way. */
+struct first_write {
+	const char *key;
+	char *value; /* the first write of key seen */
+};
+
+static void on_first_write(const struct store_event *ev, void *ud)
+{
+	struct first_write *fw = ud;
+	if (!fw->value && strcmp(ev->key, fw->key) == 0)
+		fw->value = strdup(ev->value);
+}
+
+static void join_generation(struct fx *f, bool copy_always)
+{
+	f->ctl->sched_copy_always = copy_always;
+	const struct kind_info *bk = K("work.karmada.io", "v1alpha2", "ResourceBinding");
+	create(f, K("policy.karmada.io", "v1alpha1", "PropagationPolicy"), "default",
+	       "{'metadata':{'name':'g'},'spec':{'resourceSelectors':[{'apiVersion':'apps/v1','kind':'Deployment'}],"
+	       "'placement':{'clusterAffinity':{'clusterNames':['eu','ap','sa']},'replicaScheduling':{"
+	       "'replicaSchedulingType':'Duplicated'}}}}");
+	create(f, K("apps", "v1", "Deployment"), "default",
+	       "{'metadata':{'name':'g1'},'spec':{'replicas':2,'selector':{'matchLabels':{'app':'g1'}},'template':{"
+	       "'metadata':{'labels':{'app':'g1'}},'spec':{'containers':[{'name':'c','image':'i'}]}}}}");
+	settle(f);
+	cJSON *b0 = get(f, bk, "default", "g1-deployment");
+	assert_non_null(b0);
+	double gen0 = json_get_num(b0, "metadata.generation", -1);
+	assert_int_equal(cJSON_GetArraySize(json_get(b0, "spec.clusters")), 2);
+	assert_int_equal(json_get_num(b0, "status.schedulerObservedGeneration", -1), gen0);
+	int events0 = count_events(f, "ScheduleBindingSucceed");
+	static const char *const join[] = {"zz", "sa"};
+	for (int i = 0; i < 2; i++) {
+		char buf[512];
+		snprintf(buf, sizeof buf,
+			 "{'metadata':{'name':'%s'},'spec':{'syncMode':'Pull'},'status':{'conditions':[{'type':'Ready',"
+			 "'status':'True','reason':'ClusterReady','message':'ok','lastTransitionTime':'2026-01-01T00:00:00Z'}]}}",
+			 join[i]);
+		struct first_write fw = {"work.karmada.io/resourcebindings/default/g1-deployment", NULL};
+		store_subscribe(f->objs.store, on_first_write, &fw);
+		create(f, K("cluster.karmada.io", "v1alpha1", "Cluster"), "", buf);
+		settle(f);
+		store_unsubscribe(f->objs.store, on_first_write, &fw);
+		if (i == 1) {
+			/* the scheduling stage's write, complete on its own */
+			cJSON *w = cJSON_Parse(fw.value);
+			assert_non_null(w);
+			assert_int_equal(json_get_num(w, "metadata.generation", -1), gen0 + 1);
+			assert_int_equal(json_get_num(w, "status.schedulerObservedGeneration", -1), gen0 + 1);
+			assert_int_equal(cJSON_GetArraySize(json_get(w, "spec.clusters")), 3);
+			assert_non_null(json_get_str(w, "status.lastScheduledTime"));
+			assert_string_not_equal(json_get_str(w, "status.lastScheduledTime"), "");
+			cJSON_Delete(w);
+		}
+		free(fw.value);
+	}
+	cJSON *b1 = get(f, bk, "default", "g1-deployment");
+	assert_non_null(b1);
+	assert_int_equal(json_get_num(b1, "metadata.generation", -1), gen0 + 1); /* zz: none; sa: one */
+	assert_int_equal(json_get_num(b1, "status.schedulerObservedGeneration", -1), gen0 + 1);
+	const cJSON *cl = json_get(b1, "spec.clusters");
+	assert_int_equal(cJSON_GetArraySize(cl), 3);
+	bool has_sa = false;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, cl) has_sa |= strcmp(json_get_str(it, "name"), "sa") == 0;
+	assert_true(has_sa);
+	char *pl = json_print(json_get(b1, "spec.placement"));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json_get(b1, "metadata.annotations"),
+										  "policy.karmada.io/applied-placement")),
+			    pl);
+	free(pl);
+	assert_true(ctl_cond_is(json_condition(b1, "Scheduled"), "True"));
+	assert_non_null(json_get_str(b1, "status.lastScheduledTime"));
+	/* binding + template, for sa only (zz left the result as it was) */
+	assert_int_equal(count_events(f, "ScheduleBindingSucceed"), events0 + 2);
+	cJSON_Delete(b0);
+	cJSON_Delete(b1);
+}
+
+static void test_join_in_place(void **state) { join_generation(*state, false); }
+static void test_join_through_copy(void **state) { join_generation(*state, true); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +912,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_own_writes_not_requeued, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_template_change_writes_binding_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_join_on_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_through_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_write_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_write_reported, setup, teardown),

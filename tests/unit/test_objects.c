@@ -504,6 +504,228 @@ static void test_kind_api_version(void **state)
 	assert_string_equal(kind_api_version(b, buf, sizeof buf), "work.karmada.io/v1alpha2");
 }
 
+/* ---- obj_update_own against obj_update_cur -------------------------------- */
+
+struct last_ev {
+	char value[8192], prev[8192];
+	int type, n;
+	long long rev;
+};
+
+static void record_last(const struct store_event *ev, void *ud)
+{
+	struct last_ev *l = ud;
+	snprintf(l->value, sizeof l->value, "%s", ev->value ? ev->value : "(none)");
+	snprintf(l->prev, sizeof l->prev, "%s", ev->prev_value ? ev->prev_value : "(none)");
+	l->type = ev->type;
+	l->rev = ev->rev;
+	l->n++;
+}
+
+/* What the scheduling stage does to a binding it re-places: a new
+ * spec.clusters, the applied placement, Scheduled bookkeeping. */
+static void mutate_binding(cJSON *b, int variant)
+{
+	cJSON *cl = cJSON_Parse(variant == 1 ? "[]" : "[{\"name\":\"m1\",\"replicas\":2},{\"name\":\"m9\",\"replicas\":2}]");
+	json_set(json_ensure_obj(b, "spec"), "clusters", cl);
+	json_set_str(json_ensure_obj(b, "metadata.annotations"), "policy.karmada.io/applied-placement",
+		     variant == 2 ? "{\"x\":2}" : "{}");
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(b, "status");
+	if (!st) {
+		st = cJSON_CreateObject();
+		cJSON_AddItemToObject(b, "status", st);
+	}
+	json_set_str(st, "lastScheduledTime", "2026-12-08T01:00:00Z");
+	json_set_num(st, "schedulerObservedGeneration", json_get_num(b, "metadata.generation", 1) + 1);
+}
+
+/* The binding's stored bytes, its events and the errors are the same
+ * whether the controller writes through a copy (obj_update_cur) or in
+ * place (obj_update_own), for the shapes a stored binding comes in:
+ * managedFields before other metadata, no generation, no status, a
+ * placement the defaults complete, cluster scope; a stale revision is 409
+ * both ways; an object being deleted is refused in place. */
+static void test_update_own_matches_update_cur(void **state)
+{
+	struct obj_ctx *c = *state;
+	char dir2[256], err[256];
+	tu_mkdtemp(dir2, sizeof dir2, "objects-own");
+	struct obj_ctx c2 = {0};
+	c2.store = store_open_sqlite(dir2, err, sizeof err);
+	assert_non_null(c2.store);
+	c2.ip_seq = c->ip_seq;
+	struct last_ev la = {0}, lb = {0};
+	store_subscribe_committed(c->store, record_last, &la);
+	store_subscribe_committed(c2.store, record_last, &lb);
+	const struct kind_info *rbk = kinds_find_kind("work.karmada.io", "v1alpha2", "ResourceBinding");
+	const struct kind_info *crbk = kinds_find_kind("work.karmada.io", "v1alpha2", "ClusterResourceBinding");
+	assert_non_null(rbk);
+	assert_non_null(crbk);
+	static const char *const stored[] = {
+	    /* managedFields in the middle of metadata, a status */
+	    "{\"apiVersion\":\"work.karmada.io/v1alpha2\",\"kind\":\"ResourceBinding\",\"metadata\":{\"name\":\"b1\","
+	    "\"namespace\":\"default\",\"managedFields\":[{\"manager\":\"m\",\"operation\":\"Update\"}],"
+	    "\"annotations\":{\"policy.karmada.io/applied-placement\":\"{}\"},\"uid\":\"u1\",\"creationTimestamp\":"
+	    "\"2026-01-01T00:00:00Z\",\"generation\":3,\"resourceVersion\":\"%lld\"},\"spec\":{\"resource\":{\"apiVersion\":"
+	    "\"apps/v1\",\"kind\":\"Deployment\",\"namespace\":\"default\",\"name\":\"a\"},\"replicas\":2,\"placement\":"
+	    "{\"clusterTolerations\":[{\"key\":\"cluster.karmada.io/not-ready\",\"operator\":\"Exists\",\"effect\":"
+	    "\"NoExecute\",\"tolerationSeconds\":300},{\"key\":\"cluster.karmada.io/unreachable\",\"operator\":\"Exists\","
+	    "\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]},\"clusters\":[{\"name\":\"m1\",\"replicas\":2}]},"
+	    "\"status\":{\"conditions\":[{\"type\":\"Scheduled\",\"status\":\"True\",\"reason\":\"Success\",\"message\":"
+	    "\"ok\",\"lastTransitionTime\":\"2026-01-01T00:00:00Z\"}],\"schedulerObservedGeneration\":3}}",
+	    /* no generation, no status, no annotations, a placement without tolerations */
+	    "{\"apiVersion\":\"work.karmada.io/v1alpha2\",\"kind\":\"ResourceBinding\",\"metadata\":{\"name\":\"b2\","
+	    "\"namespace\":\"default\",\"uid\":\"u2\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"resourceVersion\":"
+	    "\"%lld\"},\"spec\":{\"resource\":{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"namespace\":"
+	    "\"default\",\"name\":\"b\"},\"placement\":{}}}",
+	    /* cluster scope */
+	    "{\"apiVersion\":\"work.karmada.io/v1alpha2\",\"kind\":\"ClusterResourceBinding\",\"metadata\":{\"name\":"
+	    "\"b3\",\"uid\":\"u3\",\"creationTimestamp\":\"2026-01-01T00:00:00Z\",\"generation\":1,\"resourceVersion\":"
+	    "\"%lld\"},\"spec\":{\"resource\":{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"name\":\"n\"},"
+	    "\"placement\":{},\"clusters\":[{\"name\":\"m1\"}]},\"status\":{}}",
+	};
+	for (int i = 0; i < 3; i++) {
+		const struct kind_info *k = i == 2 ? crbk : rbk;
+		const char *ns = i == 2 ? "" : "default";
+		char name[8], key[512], text[4096];
+		snprintf(name, sizeof name, "b%d", i + 1);
+		obj_key(key, sizeof key, k, ns, name);
+		struct obj_ctx *both[2] = {c, &c2};
+		/* the same revisions in both stores */
+		while (store_revision(c2.store) < store_revision(c->store)) {
+			cJSON *filler = cJSON_Parse("{\"metadata\":{\"name\":\"filler\"}}");
+			assert_int_equal(store_put(c2.store, "core/configmaps/default/filler", filler, 0, NULL, NULL), STORE_OK);
+			cJSON_Delete(filler);
+		}
+		assert_int_equal(store_revision(c->store), store_revision(c2.store));
+		for (int s = 0; s < 2; s++) {
+			long long next = store_revision(both[s]->store) + 1;
+			snprintf(text, sizeof text, stored[i], next);
+			cJSON *o = cJSON_Parse(text);
+			assert_non_null(o);
+			assert_int_equal(store_put(both[s]->store, key, o, -1, NULL, NULL), STORE_OK);
+			cJSON_Delete(o);
+		}
+		for (int variant = 0; variant < 3; variant++) {
+			char *va = NULL, *vb = NULL;
+			long long rev_a = 0, rev_b = 0;
+			assert_int_equal(store_get(c->store, key, &va, &rev_a), STORE_OK);
+			assert_int_equal(store_get(c2.store, key, &vb, &rev_b), STORE_OK);
+			assert_string_equal(va, vb);
+			assert_int_equal(rev_a, rev_b);
+			cJSON *cur = cJSON_Parse(va), *next = json_dup(cur), *own = cJSON_Parse(vb);
+			free(va);
+			free(vb);
+			mutate_binding(next, variant);
+			double gen = json_get_num(own, "metadata.generation", 1);
+			mutate_binding(own, variant);
+			struct api_error ea = {0}, eb = {0};
+			la.n = lb.n = 0;
+			assert_int_equal(obj_update_cur(c, k, cur, next, SUBRES_MAIN_AND_STATUS, NULL, &ea), 0);
+			assert_int_equal(obj_update_own(&c2, k, own, rev_b, gen, &eb), 0);
+			va = json_print(next);
+			vb = json_print(own);
+			assert_string_equal(va, vb); /* both trees are the stored object */
+			free(va);
+			free(vb);
+			assert_int_equal(la.n, 1);
+			assert_int_equal(lb.n, 1);
+			assert_int_equal(la.type, lb.type);
+			assert_int_equal(la.rev, lb.rev);
+			assert_string_equal(la.value, lb.value);
+			assert_string_equal(la.prev, lb.prev);
+			assert_true(variant == 1 || strstr(la.value, "\"m9\"") != NULL);
+			cJSON_Delete(cur);
+			cJSON_Delete(next);
+			cJSON_Delete(own);
+		}
+		/* a stale revision: 409 both ways, nothing written */
+		char *va = NULL;
+		long long rev = 0;
+		assert_int_equal(store_get(c->store, key, &va, &rev), STORE_OK);
+		cJSON *cur = cJSON_Parse(va), *next = json_dup(cur), *own = json_dup(cur);
+		free(va);
+		json_set_str(json_ensure_obj(cur, "metadata"), "resourceVersion", "2");
+		json_set_str(json_ensure_obj(next, "metadata"), "resourceVersion", "2");
+		json_set_str(json_ensure_obj(own, "metadata"), "resourceVersion", "2");
+		mutate_binding(next, 1);
+		mutate_binding(own, 1);
+		struct api_error ea = {0}, eb = {0};
+		long long before = store_revision(c2.store);
+		assert_int_equal(obj_update_cur(c, k, cur, next, SUBRES_MAIN_AND_STATUS, NULL, &ea), -1);
+		assert_int_equal(obj_update_own(&c2, k, own, 2, 1, &eb), -1);
+		assert_int_equal(ea.code, 409);
+		assert_int_equal(eb.code, 409);
+		assert_int_equal(store_revision(c2.store), before);
+		api_error_clear(&ea);
+		api_error_clear(&eb);
+		cJSON_Delete(cur);
+		cJSON_Delete(next);
+		cJSON_Delete(own);
+	}
+	/* refused both ways, nothing written: annotations past their limit
+	 * (422), an object past the size bound (413) */
+	{
+		char key[512], *va = NULL;
+		long long rev = 0;
+		obj_key(key, sizeof key, rbk, "default", "b1");
+		assert_int_equal(store_get(c->store, key, &va, &rev), STORE_OK);
+		cJSON *cur = cJSON_Parse(va), *next = json_dup(cur), *own = json_dup(cur);
+		free(va);
+		char *big = malloc(OBJ_MAX_STORED_BYTES + 2);
+		memset(big, 'x', OBJ_MAX_STORED_BYTES + 1);
+		big[OBJ_MAX_STORED_BYTES + 1] = '\0';
+		for (int t = 0; t < 2; t++) {
+			cJSON *nt = json_dup(next), *ot = json_dup(own);
+			mutate_binding(nt, 0);
+			mutate_binding(ot, 0);
+			/* 300 KB of annotations; 1.5 MiB in status */
+			if (t == 0)
+				big[300 * 1024] = '\0';
+			json_set_str(json_ensure_obj(nt, t == 0 ? "metadata.annotations" : "status"), "big", big);
+			json_set_str(json_ensure_obj(ot, t == 0 ? "metadata.annotations" : "status"), "big", big);
+			if (t == 0)
+				big[300 * 1024] = 'x';
+			struct api_error ea = {0}, eb = {0};
+			long long before = store_revision(c2.store);
+			assert_int_equal(obj_update_cur(c, rbk, cur, nt, SUBRES_MAIN_AND_STATUS, NULL, &ea), -1);
+			assert_int_equal(obj_update_own(&c2, rbk, ot, rev, json_get_num(cur, "metadata.generation", 1), &eb), -1);
+			assert_int_equal(ea.code, t == 0 ? 422 : 413);
+			assert_int_equal(eb.code, ea.code);
+			assert_int_equal(store_revision(c2.store), before);
+			api_error_clear(&ea);
+			api_error_clear(&eb);
+			cJSON_Delete(nt);
+			cJSON_Delete(ot);
+		}
+		free(big);
+		cJSON_Delete(cur);
+		cJSON_Delete(next);
+		cJSON_Delete(own);
+	}
+	/* being deleted: refused in place (the controller takes the copy path) */
+	char *v = NULL;
+	long long rev = 0, before = store_revision(c2.store);
+	char key[512];
+	obj_key(key, sizeof key, rbk, "default", "b1");
+	assert_int_equal(store_get(c2.store, key, &v, &rev), STORE_OK);
+	cJSON *own = cJSON_Parse(v);
+	free(v);
+	json_set_str(json_ensure_obj(own, "metadata"), "deletionTimestamp", "2026-12-08T01:00:00Z");
+	mutate_binding(own, 0);
+	struct api_error e = {0};
+	assert_int_equal(obj_update_own(&c2, rbk, own, rev, 1, &e), -1);
+	assert_int_equal(e.code, 500);
+	assert_int_equal(store_revision(c2.store), before);
+	api_error_clear(&e);
+	cJSON_Delete(own);
+	store_unsubscribe(c->store, record_last, &la);
+	store_close(c2.store);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir2);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +737,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_noop_update_keeps_revision_and_stale_update_conflicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale_subresource, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_cur_and_noop_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_own_matches_update_cur, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_creates_then_merges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_namespace_cascades, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_finalizers_and_graceful_deletion, setup, teardown),

@@ -388,6 +388,64 @@ static void test_write_after_read(void **state)
 	assert_non_null(strstr(prev, "\"v\":1"));
 }
 
+/* The copies of the last two gets (the scheduling stage reads a binding,
+ * then its template, then writes the binding): a write of either key takes
+ * its copy; a key read twice holds one copy, never a stale second one. */
+static void test_write_after_two_reads(void **state)
+{
+	struct store *s = *state;
+	const char *a = "core/configmaps/default/a", *b = "core/configmaps/default/b", *c = "core/configmaps/default/c";
+	char prev[256] = "";
+	store_subscribe_committed(s, last_prev, prev);
+	long long ra, rb, rc, r;
+	assert_int_equal(put(s, a, 1, -1, &ra), STORE_OK);
+	assert_int_equal(put(s, b, 1, -1, &rb), STORE_OK);
+	assert_int_equal(put(s, c, 1, -1, &rc), STORE_OK);
+	char *v = NULL;
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_get(s, b, &v, NULL), STORE_OK);
+	free(v);
+	/* a (the older read) first, then b */
+	assert_int_equal(put(s, a, 2, ra, &r), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+	assert_int_equal(put(s, a, 3, ra, NULL), STORE_CONFLICT);
+	ra = r;
+	assert_int_equal(put(s, b, 2, rb, &rb), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+	/* three reads: the first one's copy is gone, its write reads the row */
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_get(s, b, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_get(s, c, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(put(s, a, 3, ra, &ra), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":2"));
+	assert_int_equal(put(s, c, 2, rc, &rc), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":1"));
+	/* one key read twice, then written twice: the second write sees the first */
+	assert_int_equal(store_get(s, b, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_get(s, b, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(put(s, b, 3, rb, &r), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":2"));
+	assert_int_equal(put(s, b, 4, rb, NULL), STORE_CONFLICT);
+	assert_int_equal(put(s, b, 4, r, NULL), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":3"));
+	/* read two, delete one and create it again: the other's copy stays right */
+	assert_int_equal(store_get(s, a, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_get(s, c, &v, NULL), STORE_OK);
+	free(v);
+	assert_int_equal(store_delete(s, a, ra, NULL, NULL), STORE_OK);
+	assert_int_equal(put(s, a, 9, -1, NULL), STORE_OK);
+	assert_string_equal(prev, "(none)");
+	assert_int_equal(put(s, c, 3, rc, NULL), STORE_OK);
+	assert_non_null(strstr(prev, "\"v\":2"));
+}
+
 struct prevs {
 	int n;
 	long long revs[16];
@@ -582,6 +640,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_commit_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_checkpointed_in_background, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_after_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_after_two_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_log_prev_from_rows, setup, teardown),
 		cmocka_unit_test(test_open_failure_is_reported),
 		cmocka_unit_test(test_store_key),
