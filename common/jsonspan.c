@@ -109,52 +109,15 @@ int jsonspan_members(const char *text, size_t len, const char *const *names, int
 
 int jsonspan_member(const char *text, size_t len, const char *name, const char **val, size_t *vlen)
 {
-	if (!text)
+	const char *v;
+	size_t vl;
+	if (jsonspan_members(text, len, &name, 1, &v, &vl) < 0)
 		return -1;
-	const char *p = text, *end = text + len;
-	size_t nlen = strlen(name);
-	const char *found = NULL;
-	size_t flen = 0;
-	p = skip_ws(p, end);
-	if (p >= end || *p != '{')
-		return -1;
-	p = skip_ws(p + 1, end);
-	if (p < end && *p == '}')
+	if (!v)
 		return 0;
-	/* To the object's end: a truncated text is "cannot tell". */
-	while (p < end) {
-		if (*p != '"')
-			return -1;
-		bool escaped = false;
-		const char *k = p + 1, *after = skip_string(p, end, &escaped);
-		if (!after || escaped)
-			return -1;
-		size_t klen = (size_t)(after - 1 - k);
-		p = skip_ws(after, end);
-		if (p >= end || *p != ':')
-			return -1;
-		p = skip_ws(p + 1, end);
-		const char *v = p;
-		p = skip_value(p, end);
-		if (!p)
-			return -1;
-		if (!found && klen == nlen && memcmp(k, name, nlen) == 0) {
-			found = v;
-			flen = (size_t)(p - v);
-		}
-		p = skip_ws(p, end);
-		if (p < end && *p == '}') {
-			if (!found)
-				return 0;
-			*val = found;
-			*vlen = flen;
-			return 1;
-		}
-		if (p >= end || *p != ',')
-			return -1;
-		p = skip_ws(p + 1, end);
-	}
-	return -1;
+	*val = v;
+	*vlen = vl;
+	return 1;
 }
 
 int jsonspan_same(const char *a, const char *b, const char *name)

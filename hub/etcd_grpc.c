@@ -161,12 +161,12 @@ unsigned char *etcd_txn_grpc(const struct etcd_txn *t, size_t *len)
 
 /* ---- the gateway's JSON form ----------------------------------------------------------- */
 
-static void add_b64(cJSON *o, const char *name, const ProtobufCBinaryData *b)
+void etcd_json_add_b64(cJSON *o, const char *name, const void *data, size_t len)
 {
 	size_t olen = 0;
-	mbedtls_base64_encode(NULL, 0, &olen, b->data, b->len);
+	mbedtls_base64_encode(NULL, 0, &olen, data, len);
 	char *t = malloc(olen + 1);
-	if (t && mbedtls_base64_encode((unsigned char *)t, olen + 1, &olen, b->data, b->len) == 0)
+	if (t && mbedtls_base64_encode((unsigned char *)t, olen + 1, &olen, data, len) == 0)
 		t[olen] = '\0';
 	else if (t)
 		t[0] = '\0';
@@ -174,7 +174,12 @@ static void add_b64(cJSON *o, const char *name, const ProtobufCBinaryData *b)
 	free(t);
 }
 
-static void add_num(cJSON *o, const char *name, long long v)
+static void add_b64(cJSON *o, const char *name, const ProtobufCBinaryData *b)
+{
+	etcd_json_add_b64(o, name, b->data, b->len);
+}
+
+void etcd_json_add_num(cJSON *o, const char *name, long long v)
 {
 	char buf[32];
 	snprintf(buf, sizeof buf, "%lld", v);
@@ -212,7 +217,7 @@ cJSON *etcd_txn_json(const struct etcd_txn *t)
 		bool mod = c->target == ETCDSERVERPB__COMPARE__COMPARE_TARGET__MOD;
 		cJSON_AddStringToObject(o, "target", mod ? "MOD" : "CREATE");
 		cJSON_AddStringToObject(o, "result", "EQUAL");
-		add_num(o, mod ? "mod_revision" : "create_revision", mod ? c->mod_revision : c->create_revision);
+		etcd_json_add_num(o, mod ? "mod_revision" : "create_revision", mod ? c->mod_revision : c->create_revision);
 		cJSON_AddItemToArray(cmp, o);
 	}
 	ops_json(cJSON_AddArrayToObject(req, "success"), t->req.success, t->req.n_success);
@@ -220,8 +225,7 @@ cJSON *etcd_txn_json(const struct etcd_txn *t)
 	return req;
 }
 
-/* The gateway prints int64 as strings. */
-static long long jnum(const cJSON *o, const char *name)
+long long etcd_json_num(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	long long n = 0;
@@ -258,7 +262,7 @@ static Etcdserverpb__ResponseHeader *jheader(const cJSON *o)
 		return NULL;
 	Etcdserverpb__ResponseHeader *r = xcalloc1(sizeof *r);
 	*r = (Etcdserverpb__ResponseHeader)ETCDSERVERPB__RESPONSE_HEADER__INIT;
-	r->revision = jnum(h, "revision");
+	r->revision = etcd_json_num(h, "revision");
 	return r;
 }
 
@@ -268,9 +272,9 @@ static Etcdserverpb__KeyValue *jkv(const cJSON *o, bool *bad)
 	*kv = (Etcdserverpb__KeyValue)ETCDSERVERPB__KEY_VALUE__INIT;
 	if (!jbytes(o, "key", &kv->key) || !jbytes(o, "value", &kv->value))
 		*bad = true;
-	kv->create_revision = jnum(o, "create_revision");
-	kv->mod_revision = jnum(o, "mod_revision");
-	kv->version = jnum(o, "version");
+	kv->create_revision = etcd_json_num(o, "create_revision");
+	kv->mod_revision = etcd_json_num(o, "mod_revision");
+	kv->version = etcd_json_num(o, "version");
 	return kv;
 }
 
@@ -285,7 +289,7 @@ static Etcdserverpb__ResponseOp *jop(const cJSON *o, bool *bad)
 		op->response_case = ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_RANGE;
 		op->response_range = r;
 		r->header = jheader(x);
-		r->count = jnum(x, "count");
+		r->count = etcd_json_num(x, "count");
 		const cJSON *kvs = cJSON_GetObjectItemCaseSensitive(x, "kvs"), *kv;
 		int n = cJSON_GetArraySize(kvs);
 		if (n > 0) {
@@ -307,7 +311,7 @@ static Etcdserverpb__ResponseOp *jop(const cJSON *o, bool *bad)
 		op->response_case = ETCDSERVERPB__RESPONSE_OP__RESPONSE_RESPONSE_DELETE_RANGE;
 		op->response_delete_range = d;
 		d->header = jheader(x);
-		d->deleted = jnum(x, "deleted");
+		d->deleted = etcd_json_num(x, "deleted");
 	}
 	return op;
 }

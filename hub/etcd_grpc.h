@@ -103,4 +103,11 @@ enum etcd_grpc_result {
 enum etcd_grpc_result etcd_grpc_read(const struct etcd_grpc_answer *a, bool h2, long http_status,
 				     etcd_txn_resp **out, char *err, size_t errlen);
 
+/* The gateway's JSON: an int64 member, printed as a string (a number is
+ * taken too; 0 when absent or not one); adding one so; a base64 member
+ * holding data[0..len). */
+long long etcd_json_num(const cJSON *o, const char *name);
+void etcd_json_add_num(cJSON *o, const char *name, long long v);
+void etcd_json_add_b64(cJSON *o, const char *name, const void *data, size_t len);
+
 #endif

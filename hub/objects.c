@@ -516,6 +516,21 @@ static void keep_finalizers_while_deleting(const cJSON *old, cJSON *obj)
 
 static void cascade(struct obj_ctx *c, const struct kind_info *k, const cJSON *obj);
 
+/* An update's resourceVersion, when it gives one, must be the stored
+ * object's: a malformed one is 400, another one 409 (Conflict). */
+static int check_precondition(const struct kind_info *k, const char *name, const cJSON *obj, long long old_rev,
+			      struct api_error *e)
+{
+	long long want_rv = parse_rv(meta_str(obj, "resourceVersion"));
+	if (want_rv < 0) {
+		api_error_set(e, 400, "BadRequest", "invalid resourceVersion");
+		return -1;
+	}
+	if (want_rv > 0 && want_rv != old_rev)
+		return store_rc_error(STORE_CONFLICT, k, name, e);
+	return 0;
+}
+
 static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *ns, const char *name, const cJSON *old,
 		     long long old_rev, cJSON *obj, enum subresource sub, bool dry_run, char **out, struct api_error *e,
 		     const struct ssa_writer *w)
@@ -526,13 +541,8 @@ static int do_update(struct obj_ctx *c, const struct kind_info *k, const char *n
 			      bname, name);
 		return -1;
 	}
-	long long want_rv = parse_rv(meta_str(obj, "resourceVersion"));
-	if (want_rv < 0) {
-		api_error_set(e, 400, "BadRequest", "invalid resourceVersion");
+	if (check_precondition(k, name, obj, old_rev, e) < 0)
 		return -1;
-	}
-	if (want_rv > 0 && want_rv != old_rev)
-		return store_rc_error(STORE_CONFLICT, k, name, e);
 	cJSON *applied_mf = w && w->apply ?
 		cJSON_DetachItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "managedFields") :
 		NULL;
@@ -762,13 +772,8 @@ int obj_update_own(struct obj_ctx *c, const struct kind_info *k, cJSON *obj, lon
 	snprintf(name, sizeof name, "%s", mname);
 	if (check_identity(k, ns, obj, e) < 0)
 		return -1;
-	long long want_rv = parse_rv(meta_str(obj, "resourceVersion"));
-	if (want_rv < 0) {
-		api_error_set(e, 400, "BadRequest", "invalid resourceVersion");
+	if (check_precondition(k, name, obj, old_rev, e) < 0)
 		return -1;
-	}
-	if (want_rv > 0 && want_rv != old_rev)
-		return store_rc_error(STORE_CONFLICT, k, name, e);
 	/* do_update's steps for this write, in its order. merge_for_update:
 	 * the identity fields are the stored ones already; managedFields is
 	 * removed, to be added back last; the generation follows the spec. */

@@ -207,19 +207,6 @@ static struct etcd_store *E(struct store *s) { return (struct etcd_store *)s; }
 
 /* ---- base64 and JSON helpers ---------------------------------------------------------- */
 
-static char *b64(const char *data, size_t len)
-{
-	size_t olen = 0;
-	mbedtls_base64_encode(NULL, 0, &olen, (const unsigned char *)data, len);
-	char *out = malloc(olen + 1);
-	if (mbedtls_base64_encode((unsigned char *)out, olen + 1, &olen, (const unsigned char *)data, len) != 0) {
-		free(out);
-		return NULL;
-	}
-	out[olen] = '\0';
-	return out;
-}
-
 /* Decoded bytes, NUL-terminated; *len their count. "" for NULL. */
 static char *unb64(const char *text, size_t *len)
 {
@@ -235,31 +222,6 @@ static char *unb64(const char *text, size_t *len)
 	return out;
 }
 
-/* The gateway prints int64 as strings. */
-static long long num(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	long long n = 0;
-	if (cJSON_IsString(v))
-		return num_parse_ll(v->valuestring, LLONG_MIN, LLONG_MAX, &n) == 0 ? n : 0;
-	if (cJSON_IsNumber(v))
-		return (long long)v->valuedouble;
-	return 0;
-}
-
-static void add_b64(cJSON *o, const char *name, const char *data, size_t len)
-{
-	char *t = b64(data, len);
-	cJSON_AddStringToObject(o, name, t ? t : "");
-	free(t);
-}
-
-static void add_num(cJSON *o, const char *name, long long v)
-{
-	char buf[32];
-	snprintf(buf, sizeof buf, "%lld", v);
-	cJSON_AddStringToObject(o, name, buf);
-}
 
 /* The key one past every key with this prefix. */
 static char *range_end(const char *prefix)
@@ -356,6 +318,22 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* What every transfer to etcd sets, gateway or gRPC: its time limits, no
+ * signals, no Nagle, the TLS client files. */
+static void set_transfer_opts(struct etcd_store *e, CURL *c, long timeout_ms)
+{
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+	if (e->cafile)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->cafile);
+	if (e->certfile)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->certfile);
+	if (e->keyfile)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
+}
+
 /* Every request: keep-alive (curl_easy_reset keeps the handle's connection
  * cache, so consecutive calls reuse one connection: counted in stats), no
  * Nagle, and no "Expect: 100-continue", which libcurl adds to POST bodies
@@ -373,16 +351,7 @@ static void setup_request(struct etcd_store *e, CURL *c, const char *path, const
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fn);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, ud);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	if (e->cafile)
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->cafile);
-	if (e->certfile)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, e->certfile);
-	if (e->keyfile)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
+	set_transfer_opts(e, c, timeout_ms);
 	static struct curl_slist *hdrs;
 	if (!hdrs)
 		hdrs = curl_slist_append(curl_slist_append(NULL, "Content-Type: application/json"), "Expect:");
@@ -473,7 +442,7 @@ static cJSON *call(struct etcd_store *e, const char *path, cJSON *body)
 
 static void seen_rev(struct etcd_store *e, const cJSON *resp)
 {
-	long long r = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+	long long r = etcd_json_num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
 	if (r > e->rev)
 		e->rev = r;
 }
@@ -519,16 +488,7 @@ static CURL *grpc_handle(struct etcd_store *e)
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, etcd_grpc_on_body);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, etcd_grpc_on_header);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ETCD_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-	if (e->cafile)
-		curl_easy_setopt(c, CURLOPT_CAINFO, e->cafile);
-	if (e->certfile)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, e->certfile);
-	if (e->keyfile)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, e->keyfile);
+	set_transfer_opts(e, c, ETCD_TIMEOUT_MS);
 	static struct curl_slist *hdrs;
 	if (!hdrs)
 		hdrs = curl_slist_append(
@@ -718,7 +678,7 @@ static char *ekey(struct etcd_store *e, const char *kind, const char *key)
 static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *len, long long *mod_rev)
 {
 	cJSON *req = cJSON_CreateObject();
-	add_b64(req, "key", k, strlen(k));
+	etcd_json_add_b64(req, "key", k, strlen(k));
 	cJSON *resp = call(e, "/v3/kv/range", req);
 	cJSON_Delete(req);
 	if (!resp)
@@ -729,7 +689,7 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 	if (kv) {
 		rc = STORE_OK;
 		if (mod_rev)
-			*mod_rev = num(kv, "mod_revision");
+			*mod_rev = etcd_json_num(kv, "mod_revision");
 		if (value) {
 			*value = unb64(json_get_str(kv, "value"), len);
 			if (!*value)
@@ -744,14 +704,14 @@ static int raw_get(struct etcd_store *e, const char *k, char **value, size_t *le
 static int raw_get_at(struct etcd_store *e, const char *k, long long at, long long *mod_rev, char **value)
 {
 	cJSON *req = cJSON_CreateObject();
-	add_b64(req, "key", k, strlen(k));
-	add_num(req, "revision", at);
+	etcd_json_add_b64(req, "key", k, strlen(k));
+	etcd_json_add_num(req, "revision", at);
 	cJSON *resp = call(e, "/v3/kv/range", req);
 	cJSON_Delete(req);
 	if (!resp)
 		return STORE_ERROR;
 	const cJSON *kv = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), 0);
-	*mod_rev = kv ? num(kv, "mod_revision") : 0;
+	*mod_rev = kv ? etcd_json_num(kv, "mod_revision") : 0;
 	if (kv && value)
 		*value = unb64(json_get_str(kv, "value"), NULL);
 	cJSON_Delete(resp);
@@ -795,11 +755,11 @@ static int remote_list(struct store *s, const char *prefix, store_item_fn fn, vo
 	bool more = true, stop = false;
 	while (more && !stop) {
 		cJSON *req = cJSON_CreateObject();
-		add_b64(req, "key", start, strlen(start));
-		add_b64(req, "range_end", end, strlen(end));
-		add_num(req, "limit", ETCD_PAGE);
+		etcd_json_add_b64(req, "key", start, strlen(start));
+		etcd_json_add_b64(req, "range_end", end, strlen(end));
+		etcd_json_add_num(req, "limit", ETCD_PAGE);
 		if (at)
-			add_num(req, "revision", at);
+			etcd_json_add_num(req, "revision", at);
 		cJSON *resp = call(e, "/v3/kv/range", req);
 		cJSON_Delete(req);
 		if (!resp) {
@@ -807,7 +767,7 @@ static int remote_list(struct store *s, const char *prefix, store_item_fn fn, vo
 			break;
 		}
 		if (!at) {
-			at = num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
+			at = etcd_json_num(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision");
 			seen_rev(e, resp);
 			if (rev)
 				*rev = at;
@@ -825,7 +785,7 @@ static int remote_list(struct store *s, const char *prefix, store_item_fn fn, vo
 				free(v);
 				continue;
 			}
-			long long mr = num(kv, "mod_revision"), rv = 0;
+			long long mr = etcd_json_num(kv, "mod_revision"), rv = 0;
 			char *val = restamp(v, vl, mr, 0, &rv);
 			e->list_mod = mr;
 			stop = fn(k + strip, val, strlen(val), rv, ud) != 0;
@@ -1725,7 +1685,7 @@ static int parse_watch(struct etcd_store *e, const cJSON *events, struct wev **o
 		const cJSON *kv = cJSON_GetObjectItemCaseSensitive(x, "kv");
 		ev[i] = x;
 		keys[i] = unb64(json_get_str(kv, "key"), NULL);
-		mains[i] = num(kv, "mod_revision");
+		mains[i] = etcd_json_num(kv, "mod_revision");
 		i++;
 	}
 	for (i = 0; i < n;) {
@@ -1777,10 +1737,10 @@ static int parse_watch(struct etcd_store *e, const cJSON *events, struct wev **o
 			struct wev *o = &w[cnt++];
 			o->main = m;
 			o->rv = rv;
-			o->type = del ? STORE_DELETED : num(kv, "create_revision") == m ? STORE_ADDED : STORE_MODIFIED;
+			o->type = del ? STORE_DELETED : etcd_json_num(kv, "create_revision") == m ? STORE_ADDED : STORE_MODIFIED;
 			o->key = strdup(keys[k] + strip);
 			o->value = del ? restamp(p ? p : "{}", p ? pl : 2, m, rv, NULL) : restamp(v ? v : "{}", v ? vl : 2, m, rv, NULL);
-			o->prev = p ? restamp(p, pl, num(pkv, "mod_revision"), 0, NULL) : NULL;
+			o->prev = p ? restamp(p, pl, etcd_json_num(pkv, "mod_revision"), 0, NULL) : NULL;
 			free(v);
 			free(p);
 		}
@@ -1830,7 +1790,7 @@ static void replay_message(struct replay *r, const char *text, size_t len)
 		return;
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "canceled"))) {
-		r->compact_rev = num(res, "compact_revision");
+		r->compact_rev = etcd_json_num(res, "compact_revision");
 		r->compacted = r->compact_rev > 0;
 		if (!r->compacted) {
 			snprintf(r->e->err, sizeof r->e->err, "etcd watch canceled: %.300s", text);
@@ -1884,9 +1844,9 @@ static int history(struct etcd_store *e, long long start, struct replay *r)
 	cJSON *req = cJSON_CreateObject();
 	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
 	char *end = range_end(e->prefix);
-	add_b64(cr, "key", e->prefix, strlen(e->prefix));
-	add_b64(cr, "range_end", end, strlen(end));
-	add_num(cr, "start_revision", start);
+	etcd_json_add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	etcd_json_add_b64(cr, "range_end", end, strlen(end));
+	etcd_json_add_num(cr, "start_revision", start);
 	cJSON_AddTrueToObject(cr, "prev_kv");
 	char *body = json_print(req);
 	cJSON_Delete(req);
@@ -2034,7 +1994,7 @@ static int et_compact(struct store *s, long long keep_last)
 	if (upto <= 0 || (upto << RV_SHIFT) <= e->compacted)
 		return STORE_OK;
 	cJSON *req = cJSON_CreateObject();
-	add_num(req, "revision", upto);
+	etcd_json_add_num(req, "revision", upto);
 	cJSON *resp = call(e, "/v3/kv/compaction", req);
 	cJSON_Delete(req);
 	if (!resp) {
@@ -2051,8 +2011,8 @@ static int et_compact(struct store *s, long long keep_last)
 	char *k = ekey(e, "m/", "compacted"), v[32];
 	snprintf(v, sizeof v, "%lld", upto);
 	req = cJSON_CreateObject();
-	add_b64(req, "key", k, strlen(k));
-	add_b64(req, "value", v, strlen(v));
+	etcd_json_add_b64(req, "key", k, strlen(k));
+	etcd_json_add_b64(req, "value", v, strlen(v));
 	resp = call(e, "/v3/kv/put", req);
 	cJSON_Delete(req);
 	free(k);
@@ -2090,7 +2050,7 @@ static long long et_size(struct store *s)
 	cJSON *req = cJSON_CreateObject();
 	cJSON *resp = call(e, "/v3/maintenance/status", req);
 	cJSON_Delete(req);
-	long long n = resp ? num(resp, "dbSize") : 0;
+	long long n = resp ? etcd_json_num(resp, "dbSize") : 0;
 	cJSON_Delete(resp);
 	return n;
 }
@@ -2184,7 +2144,7 @@ static void stream_message(struct etcd_store *e, const char *text)
 		return;
 	}
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "canceled"))) {
-		long long cr = num(res, "compact_revision");
+		long long cr = etcd_json_num(res, "compact_revision");
 		/* This hub fell further behind than etcd keeps history: it
 		 * cannot tell its watchers what they missed. Start over. */
 		log_error("store: the etcd watch was canceled (compacted at %lld, this hub was at %lld); restarting to "
@@ -2195,7 +2155,7 @@ static void stream_message(struct etcd_store *e, const char *text)
 		cJSON_Delete(msg);
 		return;
 	}
-	long long hr = num(cJSON_GetObjectItemCaseSensitive(res, "header"), "revision");
+	long long hr = etcd_json_num(cJSON_GetObjectItemCaseSensitive(res, "header"), "revision");
 	struct wev *w = NULL;
 	long long mx = 0;
 	int n = parse_watch(e, cJSON_GetObjectItemCaseSensitive(res, "events"), &w, &e->last_val, &e->last_mod, &mx,
@@ -2281,9 +2241,9 @@ static void stream_connect(struct etcd_store *e)
 	cJSON *req = cJSON_CreateObject();
 	cJSON *cr = cJSON_AddObjectToObject(req, "create_request");
 	char *end = range_end(e->prefix);
-	add_b64(cr, "key", e->prefix, strlen(e->prefix));
-	add_b64(cr, "range_end", end, strlen(end));
-	add_num(cr, "start_revision", e->wrev + 1);
+	etcd_json_add_b64(cr, "key", e->prefix, strlen(e->prefix));
+	etcd_json_add_b64(cr, "range_end", end, strlen(end));
+	etcd_json_add_num(cr, "start_revision", e->wrev + 1);
 	cJSON_AddTrueToObject(cr, "prev_kv");
 	char *body = json_print(req);
 	cJSON_Delete(req);
