@@ -129,6 +129,10 @@ struct etcd_store {
 	struct own {
 		char *key;
 		long long rev;
+		/* In the open batch, not yet sent: its revision is only a guess
+		 * (another hub's Txn may take it first), so no event from the
+		 * stream is this write's echo yet (et_commit clears it). */
+		bool open;
 	} *own;                     /* this hub's writes the stream has not shown yet */
 	int nown, owncap;
 	/* Fencing (store_etcd_set_fence): every write compares this key's
@@ -1062,7 +1066,7 @@ static void own_add(struct etcd_store *e, const char *key, long long rev)
 		e->owncap = e->owncap ? e->owncap * 2 : 16;
 		e->own = realloc(e->own, (size_t)e->owncap * sizeof *e->own);
 	}
-	e->own[e->nown++] = (struct own){strdup(key), rev};
+	e->own[e->nown++] = (struct own){strdup(key), rev, true};
 }
 
 /* A write is made (or in the open batch): committed subscribers hear of it
@@ -1547,7 +1551,7 @@ static void undo_batch(struct etcd_store *e, int f)
 	e->wlast = f ? e->bops[f - 1].rv : e->b_wlast0;
 }
 
-static bool own_take(struct etcd_store *e, long long rev);
+static bool own_take(struct etcd_store *e, long long rev, const char *key);
 
 static int et_commit(struct store *s)
 {
@@ -1583,6 +1587,8 @@ static int et_commit(struct store *s)
 	}
 	e->in_batch = false;
 	e->bmode = false;
+	for (int i = 0; i < e->nown; i++) /* the rolled-back ones are gone (undo_batch): the rest are sent */
+		e->own[i].open = false;
 	struct pending *p = e->pend;
 	int n = e->npend;
 	e->pend = NULL;
@@ -1602,7 +1608,7 @@ static int et_commit(struct store *s)
 			else if (gap || p[i].after != e->drev)
 				now = false, gap = true;
 			else {
-				own_take(e, p[i].rev);
+				own_take(e, p[i].rev, p[i].key);
 				e->drev = p[i].rev;
 			}
 		}
@@ -2059,12 +2065,17 @@ static long long et_size(struct store *s)
 
 static void stream_connect(struct etcd_store *e);
 
-static bool own_take(struct etcd_store *e, long long rev)
+/* Whether the stream's change at rev is this hub's own write (then
+ * forgotten): only a sent one, on the same key. A write of the open batch
+ * has a revision only guessed: another hub's Txn committed first has that
+ * revision (issue 12: the other hub's create was taken for this hub's
+ * echo, and its copy never had it). */
+static bool own_take(struct etcd_store *e, long long rev, const char *key)
 {
 	if (!e->nown)
 		return false;
 	for (int i = 0; i < e->nown; i++)
-		if (e->own[i].rev == rev) {
+		if (e->own[i].rev == rev && !e->own[i].open && strcmp(e->own[i].key, key) == 0) {
 			free(e->own[i].key);
 			e->own[i] = e->own[--e->nown];
 			return true;
@@ -2092,7 +2103,7 @@ static void stream_event(struct etcd_store *e, long long rev, long long main_rev
 		free(prev);
 		return;
 	}
-	bool mine = own_take(e, rev);
+	bool mine = own_take(e, rev, key);
 	if (!mine)
 		e->other_at = now_ms();
 	struct bop *b = NULL;

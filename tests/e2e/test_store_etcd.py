@@ -464,7 +464,8 @@ def test_two_hubs_writing_at_once_batch_and_run_again(tmp_path, etcd1):
                 if {i["metadata"]["name"] for i in lst["items"]} - {"hot"} == in_etcd:
                     break
                 time.sleep(0.1)
-            assert {i["metadata"]["name"] for i in lst["items"]} - {"hot"} == in_etcd
+            have = {i["metadata"]["name"] for i in lst["items"]} - {"hot"}
+            assert have == in_etcd, (h.data_dir, sorted(in_etcd - have), sorted(have - in_etcd))
     finally:
         stop.set()
         assert h1.stop() == 0
